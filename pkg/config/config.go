@@ -1,0 +1,116 @@
+// Package config reads a service's typed configuration from the environment,
+// once, at start. Nothing else in gridflow calls os.Getenv: each service has
+// one struct with `env` tags (github.com/sethvargo/go-envconfig syntax,
+// e.g. `env:"INTAKE_GRPC_ADDR, default=127.0.0.1:7101"`), and logs it with
+// secrets masked through Attrs.
+package config
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Validator is implemented by configs with rules beyond their tags.
+type Validator interface{ Validate() error }
+
+// Load fills a T from the environment, applies defaults and validates it.
+func Load[T any](ctx context.Context) (T, error) {
+	var cfg T
+	if err := envconfig.Process(ctx, &cfg); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if v, ok := any(&cfg).(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// LoadFrom is Load with an explicit lookuper (tests, gridctl flags).
+func LoadFrom[T any](ctx context.Context, l envconfig.Lookuper) (T, error) {
+	var cfg T
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: l}); err != nil {
+		return cfg, fmt.Errorf("config: %w", err)
+	}
+	if v, ok := any(&cfg).(Validator); ok {
+		if err := v.Validate(); err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+	}
+	return cfg, nil
+}
+
+// Attrs renders cfg as slog attributes keyed by environment variable, with
+// fields tagged `secret:"true"` masked and URL passwords redacted.
+func Attrs(cfg any) []any {
+	var out []any
+	walk(reflect.ValueOf(cfg), &out)
+	return out
+}
+
+func walk(v reflect.Value, out *[]any) {
+	for v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return
+	}
+	t := v.Type()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("env")
+		name, _, _ := strings.Cut(tag, ",")
+		name = strings.TrimSpace(name)
+		if name == "" {
+			walk(v.Field(i), out)
+			continue
+		}
+		val := fmt.Sprint(v.Field(i).Interface())
+		if f.Tag.Get("secret") == "true" && val != "" {
+			val = "****"
+		} else {
+			val = redactURL(val)
+		}
+		*out = append(*out, slog.String(name, val))
+	}
+}
+
+func redactURL(s string) string {
+	if !strings.Contains(s, "://") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "****")
+		return u.String()
+	}
+	return s
+}
+
+// Base is the configuration every gridflow service shares. Services embed it
+// in their own struct beside their addresses.
+type Base struct {
+	LogLevel          slog.Level    `env:"GRIDFLOW_LOG_LEVEL, default=info"`
+	OTLPEndpoint      string        `env:"OTEL_EXPORTER_OTLP_ENDPOINT"`
+	DatabaseURL       string        `env:"GRIDFLOW_DATABASE_URL, default=postgres://gridflow@127.0.0.1:15432/gridflow?sslmode=disable"`
+	DatabaseMaxConns  int32         `env:"GRIDFLOW_DATABASE_MAX_CONNS, default=16"`
+	NATSURL           string        `env:"GRIDFLOW_NATS_URL, default=nats://127.0.0.1:14222"`
+	StreamReplicas    int           `env:"GRIDFLOW_STREAM_REPLICAS, default=1"`
+	AuthPublicKeyFile string        `env:"GRIDFLOW_AUTH_PUBLIC_KEY_FILE, default=.run/keys/dev-ed25519.pub"`
+	ReferenceDir      string        `env:"GRIDFLOW_REFERENCE_DIR"`
+	ShutdownTimeout   time.Duration `env:"GRIDFLOW_SHUTDOWN_TIMEOUT, default=10s"`
+}

@@ -1,0 +1,210 @@
+// Package grpcserver builds every gridflow gRPC server the same way: health
+// and reflection services, panic recovery, OpenTelemetry stats, bearer-token
+// authentication, and the one place where domain faults become gRPC codes.
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+
+	spb "google.golang.org/genproto/googleapis/rpc/status"
+)
+
+// Options configure a server.
+type Options struct {
+	Logger *slog.Logger
+	// Verifier checks bearer tokens; nil turns authentication off (tests only).
+	Verifier *auth.Verifier
+}
+
+// Server is a gRPC server with its health service.
+type Server struct {
+	*grpc.Server
+	Health *health.Server
+}
+
+// New returns a server; register services on it, then Serve.
+func New(opts Options) *Server {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	a := authenticator{v: opts.Verifier}
+	gs := grpc.NewServer(
+		grpc.StatsHandler(otelgrpc.NewServerHandler()),
+		grpc.ChainUnaryInterceptor(recoverUnary(log), a.unary, errorsUnary(log)),
+		grpc.ChainStreamInterceptor(recoverStream(log), a.stream, errorsStream(log)),
+	)
+	hs := health.NewServer()
+	healthpb.RegisterHealthServer(gs, hs)
+	reflection.Register(gs)
+	return &Server{Server: gs, Health: hs}
+}
+
+// open reports methods anyone may call: health checks and reflection.
+func open(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+type authenticator struct{ v *auth.Verifier }
+
+func (a authenticator) authenticate(ctx context.Context, method string) (context.Context, error) {
+	if a.v == nil || open(method) {
+		return ctx, nil
+	}
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get("authorization")
+	if len(vals) == 0 {
+		return nil, status.Error(codes.Unauthenticated, "missing authorization metadata: send 'authorization: Bearer <token>' (gridctl auth issue mints one)")
+	}
+	token, ok := strings.CutPrefix(vals[0], "Bearer ")
+	if !ok {
+		return nil, status.Error(codes.Unauthenticated, "authorization metadata must be 'Bearer <token>'")
+	}
+	p, err := a.v.Verify(strings.TrimSpace(token))
+	if err != nil {
+		return nil, status.Error(codes.Unauthenticated, err.Error())
+	}
+	return auth.WithPrincipal(ctx, p), nil
+}
+
+func (a authenticator) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	ctx, err := a.authenticate(ctx, info.FullMethod)
+	if err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+func (a authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	ctx, err := a.authenticate(ss.Context(), info.FullMethod)
+	if err != nil {
+		return err
+	}
+	return h(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+}
+
+type wrappedStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (w *wrappedStream) Context() context.Context { return w.ctx }
+
+func recoverUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (resp any, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ctx, "panic in handler", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return h(ctx, req)
+	}
+}
+
+func recoverStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) (err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				log.ErrorContext(ss.Context(), "panic in handler", "method", info.FullMethod, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				err = status.Error(codes.Internal, "internal error")
+			}
+		}()
+		return h(srv, ss)
+	}
+}
+
+func errorsUnary(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		resp, err := h(ctx, req)
+		if err != nil {
+			return nil, ToStatus(ctx, log, info.FullMethod, err)
+		}
+		return resp, nil
+	}
+}
+
+func errorsStream(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		if err := h(srv, ss); err != nil {
+			return ToStatus(ss.Context(), log, info.FullMethod, err)
+		}
+		return nil
+	}
+}
+
+var kindCodes = map[fault.Kind]codes.Code{
+	fault.InvalidArgument:    codes.InvalidArgument,
+	fault.NotFound:           codes.NotFound,
+	fault.AlreadyExists:      codes.AlreadyExists,
+	fault.FailedPrecondition: codes.FailedPrecondition,
+	fault.PermissionDenied:   codes.PermissionDenied,
+	fault.Unauthenticated:    codes.Unauthenticated,
+	fault.Unavailable:        codes.Unavailable,
+}
+
+// ToStatus is the one mapping from errors to gRPC statuses. Faults keep their
+// safe message and details; anything else is logged and answered as a bare
+// INTERNAL, so SQLSTATEs and internal text never leave the process.
+func ToStatus(ctx context.Context, log *slog.Logger, method string, err error) error {
+	if _, ok := status.FromError(err); ok {
+		return err
+	}
+	var f *fault.Error
+	if errors.As(err, &f) {
+		if code, ok := kindCodes[f.Kind]; ok {
+			return faultStatus(code, f).Err()
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "request cancelled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	log.ErrorContext(ctx, "internal error", "method", method, "err", err)
+	return status.Error(codes.Internal, "internal error")
+}
+
+func faultStatus(code codes.Code, f *fault.Error) *status.Status {
+	// For InvalidArgument the message lists the violations too, so that a
+	// person reading only the message (grpcurl, a log) sees what was wrong.
+	sp := &spb.Status{Code: int32(code), Message: f.Error()}
+	var details []proto.Message
+	if len(f.Violations) > 0 {
+		br := &errdetails.BadRequest{}
+		for _, v := range f.Violations {
+			br.FieldViolations = append(br.FieldViolations, &errdetails.BadRequest_FieldViolation{Field: v.Field, Description: v.Reason})
+		}
+		details = append(details, br)
+	}
+	if f.Resource != "" {
+		details = append(details, &errdetails.ResourceInfo{ResourceName: f.Resource, Description: f.Message})
+	}
+	for _, d := range details {
+		if a, err := anypb.New(d); err == nil {
+			sp.Details = append(sp.Details, a)
+		}
+	}
+	return status.FromProto(sp)
+}

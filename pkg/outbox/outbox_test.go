@@ -1,0 +1,157 @@
+package outbox_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/testenv"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+func setup(t *testing.T) (*pgxpool.Pool, jetstream.JetStream) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), "obtest", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pgdb.Migrate(ctx, pool, "obtest", outbox.Migrations); err != nil {
+		t.Fatal(err)
+	}
+	ns := testenv.NATS(t)
+	nc, js, err := natsjs.Connect(ctx, ns.ClientURL(), "test", slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return pool, js
+}
+
+func enqueue(t *testing.T, pool *pgxpool.Pool, from, n int, commit bool) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []outbox.Message
+	for i := from; i < from+n; i++ {
+		msgs = append(msgs, outbox.Message{ID: fmt.Sprintf("ev-%d", i), Subject: "grid.case.received.310106.310106022", Data: []byte(fmt.Sprint(i))})
+	}
+	if err := outbox.Enqueue(ctx, tx, msgs...); err != nil {
+		t.Fatal(err)
+	}
+	if commit {
+		err = tx.Commit(ctx)
+	} else {
+		err = tx.Rollback(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func streamCount(t *testing.T, js jetstream.JetStream) uint64 {
+	t.Helper()
+	s, err := js.Stream(context.Background(), natsjs.StreamGrid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+func TestRelayPublishesCommittedRowsOnce(t *testing.T) {
+	pool, js := setup(t)
+	ctx := context.Background()
+	enqueue(t, pool, 0, 600, true)
+	enqueue(t, pool, 1000, 50, false) // rolled back: never published
+
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{BatchSize: 256})
+	total := 0
+	for {
+		n, err := relay.Flush(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		total += n
+	}
+	if total != 600 {
+		t.Errorf("published %d rows, want 600", total)
+	}
+	if n, _ := outbox.Pending(ctx, pool); n != 0 {
+		t.Errorf("outbox still holds %d rows", n)
+	}
+	if got := streamCount(t, js); got != 600 {
+		t.Errorf("stream holds %d messages, want 600", got)
+	}
+
+	// A row published again (as after a crash between publish and delete)
+	// is dropped by the stream's duplicate window: the event id is the Nats-Msg-Id.
+	enqueue(t, pool, 0, 10, true)
+	if _, err := relay.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := streamCount(t, js); got != 600 {
+		t.Errorf("after republishing: stream holds %d messages, want 600", got)
+	}
+}
+
+func TestRelayRunWakesOnNotify(t *testing.T) {
+	pool, js := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: time.Hour})
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond) // let the first (empty) round pass
+	enqueue(t, pool, 0, 3, true)
+	relay.Notify()
+	deadline := time.Now().Add(10 * time.Second)
+	for streamCount(t, js) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("relay did not publish after Notify")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEnqueueKeepsTraceHeaders(t *testing.T) {
+	pool, _ := setup(t)
+	ctx := context.Background()
+	err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		return outbox.Enqueue(ctx, tx, outbox.Message{ID: "x", Subject: "grid.x", Data: nil, Headers: map[string]string{"A": "b"}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var h map[string]string
+	if err := pool.QueryRow(ctx, `SELECT headers FROM outbox`).Scan(&h); err != nil {
+		t.Fatal(err)
+	}
+	if h["A"] != "b" {
+		t.Errorf("headers = %v, want A=b kept", h)
+	}
+}

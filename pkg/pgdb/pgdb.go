@@ -1,0 +1,191 @@
+// Package pgdb is gridflow's PostgreSQL plumbing over pgx/v5: a pool bound to
+// the service's own schema, embedded numbered migrations applied at start,
+// the InTx helper, and the one function that turns driver errors into
+// something domain code can test for.
+package pgdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
+
+// Open returns a pool whose connections use schema (and public) by default.
+// Each service owns one schema and never reads another's tables.
+func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Pool, error) {
+	if !schemaName.MatchString(schema) {
+		return nil, fmt.Errorf("pgdb: bad schema name %q", schema)
+	}
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("pgdb: parse database url: %w", err)
+	}
+	cfg.ConnConfig.RuntimeParams["search_path"] = schema + ",public"
+	if cfg.ConnConfig.RuntimeParams["application_name"] == "" {
+		cfg.ConnConfig.RuntimeParams["application_name"] = "gridflow-" + schema
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pgdb: open: %w", err)
+	}
+	return pool, nil
+}
+
+// Migrations is a named set of numbered SQL files (0001_name.sql …) applied
+// in order, each once. Sets let shared packages (outbox, timers) ship their
+// own tables into every service's schema.
+type Migrations struct {
+	Name string
+	FS   fs.FS
+	Dir  string
+}
+
+var migrationFile = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
+
+// Migrate creates schema if needed and applies the sets in order, holding an
+// advisory lock so that replicas starting together do not race.
+func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, sets ...Migrations) error {
+	if !schemaName.MatchString(schema) {
+		return fmt.Errorf("pgdb: bad schema name %q", schema)
+	}
+	return InTx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-migrate-' || $1))`, schema); err != nil {
+			return fmt.Errorf("migrate lock: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
+			return fmt.Errorf("create schema: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `SET LOCAL search_path TO `+schema+`, public`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			set_name text NOT NULL, version int NOT NULL, name text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (set_name, version))`); err != nil {
+			return fmt.Errorf("create schema_migrations: %w", err)
+		}
+		for _, set := range sets {
+			if err := applySet(ctx, tx, set); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func applySet(ctx context.Context, tx pgx.Tx, set Migrations) error {
+	entries, err := fs.ReadDir(set.FS, set.Dir)
+	if err != nil {
+		return fmt.Errorf("migrations %s: %w", set.Name, err)
+	}
+	type file struct {
+		version int
+		name    string
+	}
+	var files []file
+	seen := map[int]string{}
+	for _, e := range entries {
+		m := migrationFile.FindStringSubmatch(e.Name())
+		if m == nil {
+			return fmt.Errorf("migrations %s: %q is not named NNNN_name.sql", set.Name, e.Name())
+		}
+		v, _ := strconv.Atoi(m[1])
+		if prev, dup := seen[v]; dup {
+			return fmt.Errorf("migrations %s: %s and %s share version %d", set.Name, prev, e.Name(), v)
+		}
+		seen[v] = e.Name()
+		files = append(files, file{v, e.Name()})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].version < files[j].version })
+	for _, f := range files {
+		var applied bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM schema_migrations WHERE set_name = $1 AND version = $2)`, set.Name, f.version).Scan(&applied); err != nil {
+			return err
+		}
+		if applied {
+			continue
+		}
+		sql, err := fs.ReadFile(set.FS, path.Join(set.Dir, f.name))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, string(sql)); err != nil {
+			return fmt.Errorf("migration %s/%s: %w", set.Name, f.name, err)
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (set_name, version, name) VALUES ($1, $2, $3)`, set.Name, f.version, f.name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Beginner is a pool or a connection.
+type Beginner interface {
+	Begin(ctx context.Context) (pgx.Tx, error)
+}
+
+// InTx runs fn in a transaction, committing when it returns nil and rolling
+// back otherwise (and on panic).
+func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) (err error) {
+	tx, err := db.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Errors domain code can test for after Translate.
+var (
+	ErrNotFound        = errors.New("not found")
+	ErrUniqueViolation = errors.New("unique violation")
+	ErrSerialization   = errors.New("serialization failure")
+)
+
+// Translate turns driver errors into the sentinels above (wrapping the
+// original so logs keep the SQLSTATE); other errors pass through.
+func Translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("%w: %w", ErrNotFound, err)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505":
+			return fmt.Errorf("%w (%s): %w", ErrUniqueViolation, pgErr.ConstraintName, err)
+		case "40001", "40P01":
+			return fmt.Errorf("%w: %w", ErrSerialization, err)
+		}
+	}
+	return err
+}

@@ -1,0 +1,63 @@
+package pgdb_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/fstest"
+
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/testenv"
+	"github.com/jackc/pgx/v5"
+)
+
+func TestMigrateOnceAndTranslate(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), "mtest", 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	fsys := fstest.MapFS{
+		"m/0001_things.sql": {Data: []byte(`CREATE TABLE things (id int PRIMARY KEY)`)},
+		"m/0002_more.sql":   {Data: []byte(`INSERT INTO things VALUES (1)`)},
+	}
+	set := pgdb.Migrations{Name: "things", FS: fsys, Dir: "m"}
+	for range 2 { // the second run applies nothing
+		if err := pgdb.Migrate(ctx, pool, "mtest", set); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM mtest.things`).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("things = %d, %v; want 1 row (each migration once)", n, err)
+	}
+	_, err = pool.Exec(ctx, `INSERT INTO things VALUES (1)`)
+	if !errors.Is(pgdb.Translate(err), pgdb.ErrUniqueViolation) {
+		t.Errorf("Translate(duplicate) = %v, want ErrUniqueViolation", pgdb.Translate(err))
+	}
+	err = pool.QueryRow(ctx, `SELECT id FROM things WHERE id = 2`).Scan(&n)
+	if !errors.Is(pgdb.Translate(err), pgdb.ErrNotFound) {
+		t.Errorf("Translate(no rows) = %v, want ErrNotFound", err)
+	}
+
+	// InTx rolls back on error.
+	boom := errors.New("boom")
+	err = pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO things VALUES (2)`); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("InTx = %v, want boom", err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM things`).Scan(&n); err != nil || n != 1 {
+		t.Errorf("after rollback things = %d, want 1", n)
+	}
+
+	bad := fstest.MapFS{"m/1_x.sql": {Data: []byte(`SELECT 1`)}}
+	if err := pgdb.Migrate(ctx, pool, "mtest", pgdb.Migrations{Name: "bad", FS: bad, Dir: "m"}); err == nil {
+		t.Error("a badly named migration file was accepted")
+	}
+}
