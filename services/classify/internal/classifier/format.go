@@ -1,0 +1,192 @@
+package classifier
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/gob"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+)
+
+// The model file is
+//
+//	magic    8 bytes  "GFCLSMDL"
+//	version  uint32   big-endian, FormatVersion
+//	length   uint64   big-endian, payload length
+//	payload  length bytes, encoding/gob of modelFile
+//	checksum 32 bytes, SHA-256 of payload
+//
+// The header is fixed so that a file of another format version is refused
+// before its payload is decoded, and the checksum is verified before gob sees
+// a byte, so corruption is reported as corruption rather than as some decode
+// error. Any change to modelFile, to the feature keys (tokenize.go) or to the
+// scoring arithmetic needs a new FormatVersion.
+const (
+	FormatVersion = 1
+	modelMagic    = "GFCLSMDL"
+	headerSize    = len(modelMagic) + 4 + 8
+	// maxPayload bounds what Load will allocate for a hostile length field.
+	maxPayload = 1 << 30
+)
+
+// Errors returned by Load; test with errors.Is.
+var (
+	ErrNotModel        = errors.New("not a gridflow classifier model (bad magic)")
+	ErrFormatVersion   = errors.New("unsupported model format version")
+	ErrCorrupt         = errors.New("model file is corrupt")
+	errPayloadTooLarge = fmt.Errorf("%w: payload length exceeds %d bytes", ErrCorrupt, maxPayload)
+)
+
+// modelFile is the gob payload. It holds no maps, so its encoding is
+// deterministic and Version is a true content hash.
+type modelFile struct {
+	Labels     []string
+	Features   FeatureConfig
+	SVM        SVMParams
+	TrainedAt  time.Time
+	DataSHA256 [32]byte
+	Examples   int
+	CV         CVEstimate
+	Keys       []uint64 // vocabulary mode: feature index → key
+	IDF        []float32
+	W          []float32
+	Bias       []float32
+	PlattA     []float64
+	PlattB     []float64
+}
+
+func encodePayload(f *modelFile) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(f); err != nil {
+		return nil, fmt.Errorf("encode model: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// newModel checks f's invariants and builds the in-memory model around it;
+// payload is f's encoding, hashed for Version.
+func newModel(f *modelFile, payload []byte) (*Model, error) {
+	numLabels := len(f.Labels)
+	dim := len(f.IDF)
+	switch {
+	case numLabels < 2:
+		return nil, fmt.Errorf("model has %d labels, need at least 2", numLabels)
+	case f.Features.validate() != nil:
+		return nil, fmt.Errorf("feature config: %w", f.Features.validate())
+	case f.Features.HashBits > 0 && dim != 1<<f.Features.HashBits:
+		return nil, fmt.Errorf("hashed model has %d idf entries, want %d", dim, 1<<f.Features.HashBits)
+	case f.Features.HashBits == 0 && len(f.Keys) != dim:
+		return nil, fmt.Errorf("vocabulary has %d keys but %d idf entries", len(f.Keys), dim)
+	case len(f.W) != dim*numLabels:
+		return nil, fmt.Errorf("weights have %d entries, want %d×%d", len(f.W), dim, numLabels)
+	case len(f.Bias) != numLabels || len(f.PlattA) != numLabels || len(f.PlattB) != numLabels:
+		return nil, fmt.Errorf("per-label parameters do not match %d labels", numLabels)
+	}
+	for _, a := range f.PlattA {
+		if !(a < 0) {
+			return nil, fmt.Errorf("calibration slope %v is not negative", a)
+		}
+	}
+	vec := &vectorizer{cfg: f.Features, keys: f.Keys, idf: f.IDF}
+	if f.Features.HashBits == 0 {
+		for i := 1; i < len(f.Keys); i++ {
+			if f.Keys[i] <= f.Keys[i-1] {
+				return nil, errors.New("vocabulary keys are not strictly increasing")
+			}
+		}
+		if len(f.Keys) > 0 && f.Keys[0] == 0 {
+			return nil, errors.New("vocabulary holds the reserved key 0")
+		}
+		vec.table = newKeyTable(f.Keys)
+	}
+	sum := sha256.Sum256(payload)
+	return &Model{
+		info: Info{
+			FormatVersion: FormatVersion,
+			Labels:        f.Labels,
+			Features:      f.Features,
+			SVM:           f.SVM,
+			Dim:           dim,
+			TrainedAt:     f.TrainedAt,
+			DataSHA256:    hex.EncodeToString(f.DataSHA256[:]),
+			Examples:      f.Examples,
+			CV:            f.CV,
+		},
+		vec:     vec,
+		w:       f.W,
+		bias:    f.Bias,
+		plattA:  f.PlattA,
+		plattB:  f.PlattB,
+		file:    f,
+		version: versionOf(sum),
+	}, nil
+}
+
+// Save writes the model in the binary model format.
+func (m *Model) Save(w io.Writer) error {
+	payload, err := encodePayload(m.file)
+	if err != nil {
+		return fmt.Errorf("save model: %w", err)
+	}
+	var hdr [headerSize]byte
+	copy(hdr[:], modelMagic)
+	binary.BigEndian.PutUint32(hdr[len(modelMagic):], FormatVersion)
+	binary.BigEndian.PutUint64(hdr[len(modelMagic)+4:], uint64(len(payload)))
+	sum := sha256.Sum256(payload)
+	for _, b := range [][]byte{hdr[:], payload, sum[:]} {
+		if _, err := w.Write(b); err != nil {
+			return fmt.Errorf("save model: %w", err)
+		}
+	}
+	return nil
+}
+
+// Load reads a model written by Save. It refuses, with errors wrapping
+// ErrNotModel, ErrFormatVersion or ErrCorrupt, anything that is not a model,
+// a model of another format version, or a model whose checksum or contents
+// do not hold together.
+func Load(r io.Reader) (*Model, error) {
+	var hdr [headerSize]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("load model: %w: file shorter than its %d-byte header", ErrNotModel, headerSize)
+		}
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	if string(hdr[:len(modelMagic)]) != modelMagic {
+		return nil, fmt.Errorf("load model: %w", ErrNotModel)
+	}
+	if v := binary.BigEndian.Uint32(hdr[len(modelMagic):]); v != FormatVersion {
+		return nil, fmt.Errorf("load model: %w: file has version %d, this build reads version %d; retrain or use a matching build", ErrFormatVersion, v, FormatVersion)
+	}
+	n := binary.BigEndian.Uint64(hdr[len(modelMagic)+4:])
+	if n > maxPayload {
+		return nil, fmt.Errorf("load model: %w", errPayloadTooLarge)
+	}
+	// Copy rather than allocate n up front: a corrupt length field must not
+	// cost a gigabyte before the short read is noticed.
+	var body bytes.Buffer
+	if _, err := io.CopyN(&body, r, int64(n)+sha256.Size); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("load model: %w: truncated (want %d payload bytes and checksum)", ErrCorrupt, n)
+		}
+		return nil, fmt.Errorf("load model: %w", err)
+	}
+	payload, want := body.Bytes()[:n], body.Bytes()[n:]
+	if got := sha256.Sum256(payload); !bytes.Equal(got[:], want) {
+		return nil, fmt.Errorf("load model: %w: checksum mismatch", ErrCorrupt)
+	}
+	var f modelFile
+	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&f); err != nil {
+		return nil, fmt.Errorf("load model: %w: %v", ErrCorrupt, err)
+	}
+	m, err := newModel(&f, payload)
+	if err != nil {
+		return nil, fmt.Errorf("load model: %w: %v", ErrCorrupt, err)
+	}
+	return m, nil
+}
