@@ -38,8 +38,21 @@ type Message struct {
 	Headers map[string]string
 }
 
+// WithTrace returns m carrying ctx's trace context in its headers, for
+// callers that enqueue on behalf of a request from another goroutine.
+func WithTrace(ctx context.Context, m Message) Message {
+	h := propagation.MapCarrier{}
+	for k, v := range m.Headers {
+		h[k] = v
+	}
+	otel.GetTextMapPropagator().Inject(ctx, h)
+	m.Headers = h
+	return m
+}
+
 // Enqueue stores msgs in tx. The caller's trace context is saved with each
-// message so the published event continues the caller's trace.
+// message (unless WithTrace already gave it one) so the published event
+// continues the caller's trace.
 func Enqueue(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 	if len(msgs) == 0 {
 		return nil
@@ -50,7 +63,9 @@ func Enqueue(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 		for k, v := range m.Headers {
 			h[k] = v
 		}
-		otel.GetTextMapPropagator().Inject(ctx, h)
+		if h["traceparent"] == "" {
+			otel.GetTextMapPropagator().Inject(ctx, h)
+		}
 		hj, err := json.Marshal(map[string]string(h))
 		if err != nil {
 			return err

@@ -26,6 +26,59 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FollowUpKind is what the hotline added to a case.
+type FollowUpKind int32
+
+const (
+	FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED FollowUpKind = 0
+	FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT  FollowUpKind = 1 // 补充
+	FollowUpKind_FOLLOW_UP_KIND_URGE        FollowUpKind = 2 // 催单
+	FollowUpKind_FOLLOW_UP_KIND_WITHDRAW    FollowUpKind = 3 // 撤单
+)
+
+// Enum value maps for FollowUpKind.
+var (
+	FollowUpKind_name = map[int32]string{
+		0: "FOLLOW_UP_KIND_UNSPECIFIED",
+		1: "FOLLOW_UP_KIND_SUPPLEMENT",
+		2: "FOLLOW_UP_KIND_URGE",
+		3: "FOLLOW_UP_KIND_WITHDRAW",
+	}
+	FollowUpKind_value = map[string]int32{
+		"FOLLOW_UP_KIND_UNSPECIFIED": 0,
+		"FOLLOW_UP_KIND_SUPPLEMENT":  1,
+		"FOLLOW_UP_KIND_URGE":        2,
+		"FOLLOW_UP_KIND_WITHDRAW":    3,
+	}
+)
+
+func (x FollowUpKind) Enum() *FollowUpKind {
+	p := new(FollowUpKind)
+	*p = x
+	return p
+}
+
+func (x FollowUpKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FollowUpKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_gridflow_events_v1_envelope_proto_enumTypes[0].Descriptor()
+}
+
+func (FollowUpKind) Type() protoreflect.EnumType {
+	return &file_gridflow_events_v1_envelope_proto_enumTypes[0]
+}
+
+func (x FollowUpKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FollowUpKind.Descriptor instead.
+func (FollowUpKind) EnumDescriptor() ([]byte, []int) {
+	return file_gridflow_events_v1_envelope_proto_rawDescGZIP(), []int{0}
+}
+
 // Envelope wraps every event. Consumers dedupe on event_id (it is also the
 // Nats-Msg-Id) and never call back for facts: the payload carries them.
 type Envelope struct {
@@ -42,6 +95,7 @@ type Envelope struct {
 	//
 	//	*Envelope_CaseReceived
 	//	*Envelope_CaseAnswered
+	//	*Envelope_CaseFollowedUp
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -144,6 +198,15 @@ func (x *Envelope) GetCaseAnswered() *CaseReceived {
 	return nil
 }
 
+func (x *Envelope) GetCaseFollowedUp() *CaseFollowedUp {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseFollowedUp); ok {
+			return x.CaseFollowedUp
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -156,9 +219,15 @@ type Envelope_CaseAnswered struct {
 	CaseAnswered *CaseReceived `protobuf:"bytes,11,opt,name=case_answered,json=caseAnswered,oneof"`
 }
 
+type Envelope_CaseFollowedUp struct {
+	CaseFollowedUp *CaseFollowedUp `protobuf:"bytes,12,opt,name=case_followed_up,json=caseFollowedUp,oneof"`
+}
+
 func (*Envelope_CaseReceived) isEnvelope_Payload() {}
 
 func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
+
+func (*Envelope_CaseFollowedUp) isEnvelope_Payload() {}
 
 // CaseReceived is published by intake for a new case (as case.received), or,
 // for a consultation answered on the call, as case.answered.
@@ -433,11 +502,105 @@ func (x *Caller) GetAnonymous() bool {
 	return false
 }
 
+// CaseFollowedUp is published by intake when the hotline adds information,
+// urges, or withdraws a case.
+type CaseFollowedUp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
+	CaseNumber    string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	FollowUpId    string                 `protobuf:"bytes,3,opt,name=follow_up_id,json=followUpId" json:"follow_up_id,omitempty"`
+	Kind          FollowUpKind           `protobuf:"varint,4,opt,name=kind,enum=gridflow.events.v1.FollowUpKind" json:"kind,omitempty"`
+	Text          string                 `protobuf:"bytes,5,opt,name=text" json:"text,omitempty"`
+	AddedAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=added_at,json=addedAt" json:"added_at,omitempty"`
+	Area          *v1.Area               `protobuf:"bytes,7,opt,name=area" json:"area,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseFollowedUp) Reset() {
+	*x = CaseFollowedUp{}
+	mi := &file_gridflow_events_v1_envelope_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseFollowedUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseFollowedUp) ProtoMessage() {}
+
+func (x *CaseFollowedUp) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_events_v1_envelope_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseFollowedUp.ProtoReflect.Descriptor instead.
+func (*CaseFollowedUp) Descriptor() ([]byte, []int) {
+	return file_gridflow_events_v1_envelope_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CaseFollowedUp) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseFollowedUp) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseFollowedUp) GetFollowUpId() string {
+	if x != nil {
+		return x.FollowUpId
+	}
+	return ""
+}
+
+func (x *CaseFollowedUp) GetKind() FollowUpKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED
+}
+
+func (x *CaseFollowedUp) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *CaseFollowedUp) GetAddedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AddedAt
+	}
+	return nil
+}
+
+func (x *CaseFollowedUp) GetArea() *v1.Area {
+	if x != nil {
+		return x.Area
+	}
+	return nil
+}
+
 var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dgridflow/types/v1/types.proto\"\xfa\x02\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dgridflow/types/v1/types.proto\"\xca\x03\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -448,7 +611,8 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\aversion\x18\x06 \x01(\rR\aversion\x12G\n" +
 	"\rcase_received\x18\n" +
 	" \x01(\v2 .gridflow.events.v1.CaseReceivedH\x00R\fcaseReceived\x12G\n" +
-	"\rcase_answered\x18\v \x01(\v2 .gridflow.events.v1.CaseReceivedH\x00R\fcaseAnsweredB\t\n" +
+	"\rcase_answered\x18\v \x01(\v2 .gridflow.events.v1.CaseReceivedH\x00R\fcaseAnswered\x12N\n" +
+	"\x10case_followed_up\x18\f \x01(\v2\".gridflow.events.v1.CaseFollowedUpH\x00R\x0ecaseFollowedUpB\t\n" +
 	"\apayload\"\xac\a\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -481,7 +645,22 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\x06Caller\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1c\n" +
-	"\tanonymous\x18\x03 \x01(\bR\tanonymousBLZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1;eventsv1\x92\x03\x02\b\x02b\beditionsp\xe8\a"
+	"\tanonymous\x18\x03 \x01(\bR\tanonymous\"\x9a\x02\n" +
+	"\x0eCaseFollowedUp\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12 \n" +
+	"\ffollow_up_id\x18\x03 \x01(\tR\n" +
+	"followUpId\x124\n" +
+	"\x04kind\x18\x04 \x01(\x0e2 .gridflow.events.v1.FollowUpKindR\x04kind\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\x125\n" +
+	"\badded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aaddedAt\x12+\n" +
+	"\x04area\x18\a \x01(\v2\x17.gridflow.types.v1.AreaR\x04area*\x83\x01\n" +
+	"\fFollowUpKind\x12\x1e\n" +
+	"\x1aFOLLOW_UP_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19FOLLOW_UP_KIND_SUPPLEMENT\x10\x01\x12\x17\n" +
+	"\x13FOLLOW_UP_KIND_URGE\x10\x02\x12\x1b\n" +
+	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x03BLZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1;eventsv1\x92\x03\x02\b\x02b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_events_v1_envelope_proto_rawDescOnce sync.Once
@@ -495,41 +674,48 @@ func file_gridflow_events_v1_envelope_proto_rawDescGZIP() []byte {
 	return file_gridflow_events_v1_envelope_proto_rawDescData
 }
 
-var file_gridflow_events_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_gridflow_events_v1_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_gridflow_events_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_gridflow_events_v1_envelope_proto_goTypes = []any{
-	(*Envelope)(nil),              // 0: gridflow.events.v1.Envelope
-	(*CaseReceived)(nil),          // 1: gridflow.events.v1.CaseReceived
-	(*Caller)(nil),                // 2: gridflow.events.v1.Caller
-	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
-	(*v1.Principal)(nil),          // 4: gridflow.types.v1.Principal
-	(v1.Source)(0),                // 5: gridflow.types.v1.Source
-	(v1.AppealType)(0),            // 6: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),               // 7: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),               // 8: gridflow.types.v1.Area
-	(*v1.Address)(nil),            // 9: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),             // 10: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),         // 11: gridflow.types.v1.Attachment
+	(FollowUpKind)(0),             // 0: gridflow.events.v1.FollowUpKind
+	(*Envelope)(nil),              // 1: gridflow.events.v1.Envelope
+	(*CaseReceived)(nil),          // 2: gridflow.events.v1.CaseReceived
+	(*Caller)(nil),                // 3: gridflow.events.v1.Caller
+	(*CaseFollowedUp)(nil),        // 4: gridflow.events.v1.CaseFollowedUp
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*v1.Principal)(nil),          // 6: gridflow.types.v1.Principal
+	(v1.Source)(0),                // 7: gridflow.types.v1.Source
+	(v1.AppealType)(0),            // 8: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),               // 9: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),               // 10: gridflow.types.v1.Area
+	(*v1.Address)(nil),            // 11: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),             // 12: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),         // 13: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
-	3,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	4,  // 1: gridflow.events.v1.Envelope.actor:type_name -> gridflow.types.v1.Principal
-	1,  // 2: gridflow.events.v1.Envelope.case_received:type_name -> gridflow.events.v1.CaseReceived
-	1,  // 3: gridflow.events.v1.Envelope.case_answered:type_name -> gridflow.events.v1.CaseReceived
-	5,  // 4: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	3,  // 5: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	3,  // 6: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	6,  // 7: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	7,  // 8: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	8,  // 9: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	9,  // 10: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	10, // 11: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	11, // 12: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	2,  // 13: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	5,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	6,  // 1: gridflow.events.v1.Envelope.actor:type_name -> gridflow.types.v1.Principal
+	2,  // 2: gridflow.events.v1.Envelope.case_received:type_name -> gridflow.events.v1.CaseReceived
+	2,  // 3: gridflow.events.v1.Envelope.case_answered:type_name -> gridflow.events.v1.CaseReceived
+	4,  // 4: gridflow.events.v1.Envelope.case_followed_up:type_name -> gridflow.events.v1.CaseFollowedUp
+	7,  // 5: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	5,  // 6: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	5,  // 7: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	8,  // 8: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	9,  // 9: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	10, // 10: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	11, // 11: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	12, // 12: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	13, // 13: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 14: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 15: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	5,  // 16: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	10, // 17: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -540,19 +726,21 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
+		(*Envelope_CaseFollowedUp)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_events_v1_envelope_proto_rawDesc), len(file_gridflow_events_v1_envelope_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   3,
+			NumEnums:      1,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
 		GoTypes:           file_gridflow_events_v1_envelope_proto_goTypes,
 		DependencyIndexes: file_gridflow_events_v1_envelope_proto_depIdxs,
+		EnumInfos:         file_gridflow_events_v1_envelope_proto_enumTypes,
 		MessageInfos:      file_gridflow_events_v1_envelope_proto_msgTypes,
 	}.Build()
 	File_gridflow_events_v1_envelope_proto = out.File

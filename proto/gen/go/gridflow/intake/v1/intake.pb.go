@@ -25,6 +25,62 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// FollowUpKind is what the hotline adds to a case.
+type FollowUpKind int32
+
+const (
+	FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED FollowUpKind = 0
+	// 补充: more information.
+	FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT FollowUpKind = 1
+	// 催单: the citizen urges.
+	FollowUpKind_FOLLOW_UP_KIND_URGE FollowUpKind = 2
+	// 撤单: the citizen withdraws the case.
+	FollowUpKind_FOLLOW_UP_KIND_WITHDRAW FollowUpKind = 3
+)
+
+// Enum value maps for FollowUpKind.
+var (
+	FollowUpKind_name = map[int32]string{
+		0: "FOLLOW_UP_KIND_UNSPECIFIED",
+		1: "FOLLOW_UP_KIND_SUPPLEMENT",
+		2: "FOLLOW_UP_KIND_URGE",
+		3: "FOLLOW_UP_KIND_WITHDRAW",
+	}
+	FollowUpKind_value = map[string]int32{
+		"FOLLOW_UP_KIND_UNSPECIFIED": 0,
+		"FOLLOW_UP_KIND_SUPPLEMENT":  1,
+		"FOLLOW_UP_KIND_URGE":        2,
+		"FOLLOW_UP_KIND_WITHDRAW":    3,
+	}
+)
+
+func (x FollowUpKind) Enum() *FollowUpKind {
+	p := new(FollowUpKind)
+	*p = x
+	return p
+}
+
+func (x FollowUpKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (FollowUpKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_gridflow_intake_v1_intake_proto_enumTypes[0].Descriptor()
+}
+
+func (FollowUpKind) Type() protoreflect.EnumType {
+	return &file_gridflow_intake_v1_intake_proto_enumTypes[0]
+}
+
+func (x FollowUpKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use FollowUpKind.Descriptor instead.
+func (FollowUpKind) EnumDescriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{0}
+}
+
 // WorkOrder is what the 12345 hotline sends for one call.
 type WorkOrder struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -307,6 +363,755 @@ func (x *SubmitWorkOrderResponse) GetSubmission() *Submission {
 	return nil
 }
 
+// PatrolReport is what a grid worker reports.
+type PatrolReport struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client request id (≤ 64 characters), scoped to the worker.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId" json:"request_id,omitempty"`
+	WorkerId  string `protobuf:"bytes,2,opt,name=worker_id,json=workerId" json:"worker_id,omitempty"`
+	GridCode  string `protobuf:"bytes,3,opt,name=grid_code,json=gridCode" json:"grid_code,omitempty"`
+	// Optional urban-management catalogue code the worker picked (5 digits).
+	CatalogueCode string `protobuf:"bytes,4,opt,name=catalogue_code,json=catalogueCode" json:"catalogue_code,omitempty"`
+	Description   string `protobuf:"bytes,5,opt,name=description" json:"description,omitempty"`
+	// Required: a patrol report always resolves its grid.
+	Location      *v1.LatLng             `protobuf:"bytes,6,opt,name=location" json:"location,omitempty"`
+	Photos        []*v1.Attachment       `protobuf:"bytes,7,rep,name=photos" json:"photos,omitempty"`
+	ObservedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=observed_at,json=observedAt" json:"observed_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PatrolReport) Reset() {
+	*x = PatrolReport{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PatrolReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PatrolReport) ProtoMessage() {}
+
+func (x *PatrolReport) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PatrolReport.ProtoReflect.Descriptor instead.
+func (*PatrolReport) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *PatrolReport) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *PatrolReport) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *PatrolReport) GetGridCode() string {
+	if x != nil {
+		return x.GridCode
+	}
+	return ""
+}
+
+func (x *PatrolReport) GetCatalogueCode() string {
+	if x != nil {
+		return x.CatalogueCode
+	}
+	return ""
+}
+
+func (x *PatrolReport) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
+}
+
+func (x *PatrolReport) GetLocation() *v1.LatLng {
+	if x != nil {
+		return x.Location
+	}
+	return nil
+}
+
+func (x *PatrolReport) GetPhotos() []*v1.Attachment {
+	if x != nil {
+		return x.Photos
+	}
+	return nil
+}
+
+func (x *PatrolReport) GetObservedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ObservedAt
+	}
+	return nil
+}
+
+type SubmitPatrolReportRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *PatrolReport          `protobuf:"bytes,1,opt,name=report" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitPatrolReportRequest) Reset() {
+	*x = SubmitPatrolReportRequest{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitPatrolReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitPatrolReportRequest) ProtoMessage() {}
+
+func (x *SubmitPatrolReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitPatrolReportRequest.ProtoReflect.Descriptor instead.
+func (*SubmitPatrolReportRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SubmitPatrolReportRequest) GetReport() *PatrolReport {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+type SubmitPatrolReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Submission    *Submission            `protobuf:"bytes,1,opt,name=submission" json:"submission,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubmitPatrolReportResponse) Reset() {
+	*x = SubmitPatrolReportResponse{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubmitPatrolReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubmitPatrolReportResponse) ProtoMessage() {}
+
+func (x *SubmitPatrolReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubmitPatrolReportResponse.ProtoReflect.Descriptor instead.
+func (*SubmitPatrolReportResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *SubmitPatrolReportResponse) GetSubmission() *Submission {
+	if x != nil {
+		return x.Submission
+	}
+	return nil
+}
+
+// Issue is a community secretary's 一指通办 issue.
+type Issue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client request id (≤ 64 characters), scoped to the secretary.
+	RequestId     string `protobuf:"bytes,1,opt,name=request_id,json=requestId" json:"request_id,omitempty"`
+	SecretaryId   string `protobuf:"bytes,2,opt,name=secretary_id,json=secretaryId" json:"secretary_id,omitempty"`
+	CommunityCode string `protobuf:"bytes,3,opt,name=community_code,json=communityCode" json:"community_code,omitempty"`
+	Title         string `protobuf:"bytes,4,opt,name=title" json:"title,omitempty"`
+	Content       string `protobuf:"bytes,5,opt,name=content" json:"content,omitempty"`
+	// Department codes asked to come (吹哨报到); they report on site within 30 minutes.
+	WhistleDepartments []string `protobuf:"bytes,6,rep,name=whistle_departments,json=whistleDepartments" json:"whistle_departments,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *Issue) Reset() {
+	*x = Issue{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Issue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Issue) ProtoMessage() {}
+
+func (x *Issue) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Issue.ProtoReflect.Descriptor instead.
+func (*Issue) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *Issue) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *Issue) GetSecretaryId() string {
+	if x != nil {
+		return x.SecretaryId
+	}
+	return ""
+}
+
+func (x *Issue) GetCommunityCode() string {
+	if x != nil {
+		return x.CommunityCode
+	}
+	return ""
+}
+
+func (x *Issue) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *Issue) GetContent() string {
+	if x != nil {
+		return x.Content
+	}
+	return ""
+}
+
+func (x *Issue) GetWhistleDepartments() []string {
+	if x != nil {
+		return x.WhistleDepartments
+	}
+	return nil
+}
+
+type RaiseIssueRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Issue         *Issue                 `protobuf:"bytes,1,opt,name=issue" json:"issue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RaiseIssueRequest) Reset() {
+	*x = RaiseIssueRequest{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RaiseIssueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RaiseIssueRequest) ProtoMessage() {}
+
+func (x *RaiseIssueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RaiseIssueRequest.ProtoReflect.Descriptor instead.
+func (*RaiseIssueRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RaiseIssueRequest) GetIssue() *Issue {
+	if x != nil {
+		return x.Issue
+	}
+	return nil
+}
+
+type RaiseIssueResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Submission    *Submission            `protobuf:"bytes,1,opt,name=submission" json:"submission,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RaiseIssueResponse) Reset() {
+	*x = RaiseIssueResponse{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RaiseIssueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RaiseIssueResponse) ProtoMessage() {}
+
+func (x *RaiseIssueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RaiseIssueResponse.ProtoReflect.Descriptor instead.
+func (*RaiseIssueResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RaiseIssueResponse) GetSubmission() *Submission {
+	if x != nil {
+		return x.Submission
+	}
+	return nil
+}
+
+type AddFollowUpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Client request id (≤ 64 characters), scoped to the hotline.
+	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId" json:"request_id,omitempty"`
+	// Types that are valid to be assigned to Case:
+	//
+	//	*AddFollowUpRequest_CaseNumber
+	//	*AddFollowUpRequest_HotlineOrderNo
+	Case isAddFollowUpRequest_Case `protobuf_oneof:"case"`
+	Kind FollowUpKind              `protobuf:"varint,4,opt,name=kind,enum=gridflow.intake.v1.FollowUpKind" json:"kind,omitempty"`
+	// The supplement's text, or the reason for an urge or a withdrawal.
+	Text          string `protobuf:"bytes,5,opt,name=text" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddFollowUpRequest) Reset() {
+	*x = AddFollowUpRequest{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddFollowUpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddFollowUpRequest) ProtoMessage() {}
+
+func (x *AddFollowUpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddFollowUpRequest.ProtoReflect.Descriptor instead.
+func (*AddFollowUpRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *AddFollowUpRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *AddFollowUpRequest) GetCase() isAddFollowUpRequest_Case {
+	if x != nil {
+		return x.Case
+	}
+	return nil
+}
+
+func (x *AddFollowUpRequest) GetCaseNumber() string {
+	if x != nil {
+		if x, ok := x.Case.(*AddFollowUpRequest_CaseNumber); ok {
+			return x.CaseNumber
+		}
+	}
+	return ""
+}
+
+func (x *AddFollowUpRequest) GetHotlineOrderNo() string {
+	if x != nil {
+		if x, ok := x.Case.(*AddFollowUpRequest_HotlineOrderNo); ok {
+			return x.HotlineOrderNo
+		}
+	}
+	return ""
+}
+
+func (x *AddFollowUpRequest) GetKind() FollowUpKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED
+}
+
+func (x *AddFollowUpRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+type isAddFollowUpRequest_Case interface {
+	isAddFollowUpRequest_Case()
+}
+
+type AddFollowUpRequest_CaseNumber struct {
+	CaseNumber string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,oneof"`
+}
+
+type AddFollowUpRequest_HotlineOrderNo struct {
+	HotlineOrderNo string `protobuf:"bytes,3,opt,name=hotline_order_no,json=hotlineOrderNo,oneof"`
+}
+
+func (*AddFollowUpRequest_CaseNumber) isAddFollowUpRequest_Case() {}
+
+func (*AddFollowUpRequest_HotlineOrderNo) isAddFollowUpRequest_Case() {}
+
+type AddFollowUpResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FollowUp      *FollowUp              `protobuf:"bytes,1,opt,name=follow_up,json=followUp" json:"follow_up,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AddFollowUpResponse) Reset() {
+	*x = AddFollowUpResponse{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AddFollowUpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AddFollowUpResponse) ProtoMessage() {}
+
+func (x *AddFollowUpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AddFollowUpResponse.ProtoReflect.Descriptor instead.
+func (*AddFollowUpResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *AddFollowUpResponse) GetFollowUp() *FollowUp {
+	if x != nil {
+		return x.FollowUp
+	}
+	return nil
+}
+
+// FollowUp is one stored follow-up.
+type FollowUp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	FollowUpId    string                 `protobuf:"bytes,1,opt,name=follow_up_id,json=followUpId" json:"follow_up_id,omitempty"`
+	CaseId        string                 `protobuf:"bytes,2,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
+	CaseNumber    string                 `protobuf:"bytes,3,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	Kind          FollowUpKind           `protobuf:"varint,4,opt,name=kind,enum=gridflow.intake.v1.FollowUpKind" json:"kind,omitempty"`
+	Text          string                 `protobuf:"bytes,5,opt,name=text" json:"text,omitempty"`
+	AddedAt       *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=added_at,json=addedAt" json:"added_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FollowUp) Reset() {
+	*x = FollowUp{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FollowUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FollowUp) ProtoMessage() {}
+
+func (x *FollowUp) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FollowUp.ProtoReflect.Descriptor instead.
+func (*FollowUp) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *FollowUp) GetFollowUpId() string {
+	if x != nil {
+		return x.FollowUpId
+	}
+	return ""
+}
+
+func (x *FollowUp) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *FollowUp) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *FollowUp) GetKind() FollowUpKind {
+	if x != nil {
+		return x.Kind
+	}
+	return FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED
+}
+
+func (x *FollowUp) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *FollowUp) GetAddedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AddedAt
+	}
+	return nil
+}
+
+type ListSubmissionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 500; 0 means 50.
+	PageSize       int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
+	PageToken      string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	Source         v1.Source              `protobuf:"varint,3,opt,name=source,enum=gridflow.types.v1.Source" json:"source,omitempty"`
+	DistrictCode   string                 `protobuf:"bytes,4,opt,name=district_code,json=districtCode" json:"district_code,omitempty"`
+	StreetCode     string                 `protobuf:"bytes,5,opt,name=street_code,json=streetCode" json:"street_code,omitempty"`
+	AcceptedAfter  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=accepted_after,json=acceptedAfter" json:"accepted_after,omitempty"`
+	AcceptedBefore *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=accepted_before,json=acceptedBefore" json:"accepted_before,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ListSubmissionsRequest) Reset() {
+	*x = ListSubmissionsRequest{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubmissionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubmissionsRequest) ProtoMessage() {}
+
+func (x *ListSubmissionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubmissionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSubmissionsRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListSubmissionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubmissionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSubmissionsRequest) GetSource() v1.Source {
+	if x != nil {
+		return x.Source
+	}
+	return v1.Source(0)
+}
+
+func (x *ListSubmissionsRequest) GetDistrictCode() string {
+	if x != nil {
+		return x.DistrictCode
+	}
+	return ""
+}
+
+func (x *ListSubmissionsRequest) GetStreetCode() string {
+	if x != nil {
+		return x.StreetCode
+	}
+	return ""
+}
+
+func (x *ListSubmissionsRequest) GetAcceptedAfter() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptedAfter
+	}
+	return nil
+}
+
+func (x *ListSubmissionsRequest) GetAcceptedBefore() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AcceptedBefore
+	}
+	return nil
+}
+
+type ListSubmissionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Submissions   []*Submission          `protobuf:"bytes,1,rep,name=submissions" json:"submissions,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubmissionsResponse) Reset() {
+	*x = ListSubmissionsResponse{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubmissionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubmissionsResponse) ProtoMessage() {}
+
+func (x *ListSubmissionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubmissionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSubmissionsResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListSubmissionsResponse) GetSubmissions() []*Submission {
+	if x != nil {
+		return x.Submissions
+	}
+	return nil
+}
+
+func (x *ListSubmissionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type GetSubmissionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Key:
@@ -321,7 +1126,7 @@ type GetSubmissionRequest struct {
 
 func (x *GetSubmissionRequest) Reset() {
 	*x = GetSubmissionRequest{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -333,7 +1138,7 @@ func (x *GetSubmissionRequest) String() string {
 func (*GetSubmissionRequest) ProtoMessage() {}
 
 func (x *GetSubmissionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[3]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -346,7 +1151,7 @@ func (x *GetSubmissionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubmissionRequest.ProtoReflect.Descriptor instead.
 func (*GetSubmissionRequest) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{3}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetSubmissionRequest) GetKey() isGetSubmissionRequest_Key {
@@ -414,7 +1219,7 @@ type GetSubmissionResponse struct {
 
 func (x *GetSubmissionResponse) Reset() {
 	*x = GetSubmissionResponse{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -426,7 +1231,7 @@ func (x *GetSubmissionResponse) String() string {
 func (*GetSubmissionResponse) ProtoMessage() {}
 
 func (x *GetSubmissionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[4]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -439,7 +1244,7 @@ func (x *GetSubmissionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubmissionResponse.ProtoReflect.Descriptor instead.
 func (*GetSubmissionResponse) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{4}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetSubmissionResponse) GetSubmission() *Submission {
@@ -467,14 +1272,21 @@ type Submission struct {
 	WorkOrder *WorkOrder `protobuf:"bytes,8,opt,name=work_order,json=workOrder" json:"work_order,omitempty"`
 	// Human-readable notes on how the submission was taken in (e.g. why the
 	// area is only partly known).
-	Notes         []string `protobuf:"bytes,9,rep,name=notes" json:"notes,omitempty"`
+	Notes []string `protobuf:"bytes,9,rep,name=notes" json:"notes,omitempty"`
+	// Set for patrol reports.
+	PatrolReport *PatrolReport `protobuf:"bytes,10,opt,name=patrol_report,json=patrolReport" json:"patrol_report,omitempty"`
+	// Set for 一指通办 issues.
+	Issue *Issue `protobuf:"bytes,11,opt,name=issue" json:"issue,omitempty"`
+	// withdrawn after the hotline's 撤单; closed once feedback closes the case.
+	Withdrawn     bool        `protobuf:"varint,12,opt,name=withdrawn" json:"withdrawn,omitempty"`
+	FollowUps     []*FollowUp `protobuf:"bytes,13,rep,name=follow_ups,json=followUps" json:"follow_ups,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Submission) Reset() {
 	*x = Submission{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -486,7 +1298,7 @@ func (x *Submission) String() string {
 func (*Submission) ProtoMessage() {}
 
 func (x *Submission) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[5]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -499,7 +1311,7 @@ func (x *Submission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Submission.ProtoReflect.Descriptor instead.
 func (*Submission) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{5}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *Submission) GetCaseId() string {
@@ -565,6 +1377,34 @@ func (x *Submission) GetNotes() []string {
 	return nil
 }
 
+func (x *Submission) GetPatrolReport() *PatrolReport {
+	if x != nil {
+		return x.PatrolReport
+	}
+	return nil
+}
+
+func (x *Submission) GetIssue() *Issue {
+	if x != nil {
+		return x.Issue
+	}
+	return nil
+}
+
+func (x *Submission) GetWithdrawn() bool {
+	if x != nil {
+		return x.Withdrawn
+	}
+	return false
+}
+
+func (x *Submission) GetFollowUps() []*FollowUp {
+	if x != nil {
+		return x.FollowUps
+	}
+	return nil
+}
+
 var File_gridflow_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
@@ -602,7 +1442,71 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\x17SubmitWorkOrderResponse\x12>\n" +
 	"\n" +
 	"submission\x18\x01 \x01(\v2\x1e.gridflow.intake.v1.SubmissionR\n" +
-	"submission\"\x87\x01\n" +
+	"submission\"\xe2\x02\n" +
+	"\fPatrolReport\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
+	"\tworker_id\x18\x02 \x01(\tR\bworkerId\x12\x1b\n" +
+	"\tgrid_code\x18\x03 \x01(\tR\bgridCode\x12%\n" +
+	"\x0ecatalogue_code\x18\x04 \x01(\tR\rcatalogueCode\x12 \n" +
+	"\vdescription\x18\x05 \x01(\tR\vdescription\x12<\n" +
+	"\blocation\x18\x06 \x01(\v2\x19.gridflow.types.v1.LatLngB\x05\xaa\x01\x02\b\x01R\blocation\x125\n" +
+	"\x06photos\x18\a \x03(\v2\x1d.gridflow.types.v1.AttachmentR\x06photos\x12;\n" +
+	"\vobserved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"observedAt\"U\n" +
+	"\x19SubmitPatrolReportRequest\x128\n" +
+	"\x06report\x18\x01 \x01(\v2 .gridflow.intake.v1.PatrolReportR\x06report\"\\\n" +
+	"\x1aSubmitPatrolReportResponse\x12>\n" +
+	"\n" +
+	"submission\x18\x01 \x01(\v2\x1e.gridflow.intake.v1.SubmissionR\n" +
+	"submission\"\xd1\x01\n" +
+	"\x05Issue\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12!\n" +
+	"\fsecretary_id\x18\x02 \x01(\tR\vsecretaryId\x12%\n" +
+	"\x0ecommunity_code\x18\x03 \x01(\tR\rcommunityCode\x12\x14\n" +
+	"\x05title\x18\x04 \x01(\tR\x05title\x12\x18\n" +
+	"\acontent\x18\x05 \x01(\tR\acontent\x12/\n" +
+	"\x13whistle_departments\x18\x06 \x03(\tR\x12whistleDepartments\"D\n" +
+	"\x11RaiseIssueRequest\x12/\n" +
+	"\x05issue\x18\x01 \x01(\v2\x19.gridflow.intake.v1.IssueR\x05issue\"T\n" +
+	"\x12RaiseIssueResponse\x12>\n" +
+	"\n" +
+	"submission\x18\x01 \x01(\v2\x1e.gridflow.intake.v1.SubmissionR\n" +
+	"submission\"\xd4\x01\n" +
+	"\x12AddFollowUpRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12!\n" +
+	"\vcase_number\x18\x02 \x01(\tH\x00R\n" +
+	"caseNumber\x12*\n" +
+	"\x10hotline_order_no\x18\x03 \x01(\tH\x00R\x0ehotlineOrderNo\x124\n" +
+	"\x04kind\x18\x04 \x01(\x0e2 .gridflow.intake.v1.FollowUpKindR\x04kind\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04textB\x06\n" +
+	"\x04case\"P\n" +
+	"\x13AddFollowUpResponse\x129\n" +
+	"\tfollow_up\x18\x01 \x01(\v2\x1c.gridflow.intake.v1.FollowUpR\bfollowUp\"\xe7\x01\n" +
+	"\bFollowUp\x12 \n" +
+	"\ffollow_up_id\x18\x01 \x01(\tR\n" +
+	"followUpId\x12\x17\n" +
+	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x03 \x01(\tR\n" +
+	"caseNumber\x124\n" +
+	"\x04kind\x18\x04 \x01(\x0e2 .gridflow.intake.v1.FollowUpKindR\x04kind\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\x125\n" +
+	"\badded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aaddedAt\"\xd5\x02\n" +
+	"\x16ListSubmissionsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x121\n" +
+	"\x06source\x18\x03 \x01(\x0e2\x19.gridflow.types.v1.SourceR\x06source\x12#\n" +
+	"\rdistrict_code\x18\x04 \x01(\tR\fdistrictCode\x12\x1f\n" +
+	"\vstreet_code\x18\x05 \x01(\tR\n" +
+	"streetCode\x12A\n" +
+	"\x0eaccepted_after\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\racceptedAfter\x12C\n" +
+	"\x0faccepted_before\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\x0eacceptedBefore\"\x83\x01\n" +
+	"\x17ListSubmissionsResponse\x12@\n" +
+	"\vsubmissions\x18\x01 \x03(\v2\x1e.gridflow.intake.v1.SubmissionR\vsubmissions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x87\x01\n" +
 	"\x14GetSubmissionRequest\x12\x19\n" +
 	"\acase_id\x18\x01 \x01(\tH\x00R\x06caseId\x12!\n" +
 	"\vcase_number\x18\x02 \x01(\tH\x00R\n" +
@@ -612,7 +1516,7 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\x15GetSubmissionResponse\x12>\n" +
 	"\n" +
 	"submission\x18\x01 \x01(\v2\x1e.gridflow.intake.v1.SubmissionR\n" +
-	"submission\"\xab\x03\n" +
+	"submission\"\xfe\x04\n" +
 	"\n" +
 	"Submission\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -626,10 +1530,26 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\blocation\x18\a \x01(\v2\x19.gridflow.types.v1.LatLngB\x05\xaa\x01\x02\b\x01R\blocation\x12<\n" +
 	"\n" +
 	"work_order\x18\b \x01(\v2\x1d.gridflow.intake.v1.WorkOrderR\tworkOrder\x12\x14\n" +
-	"\x05notes\x18\t \x03(\tR\x05notes2\xe1\x01\n" +
+	"\x05notes\x18\t \x03(\tR\x05notes\x12E\n" +
+	"\rpatrol_report\x18\n" +
+	" \x01(\v2 .gridflow.intake.v1.PatrolReportR\fpatrolReport\x12/\n" +
+	"\x05issue\x18\v \x01(\v2\x19.gridflow.intake.v1.IssueR\x05issue\x12\x1c\n" +
+	"\twithdrawn\x18\f \x01(\bR\twithdrawn\x12;\n" +
+	"\n" +
+	"follow_ups\x18\r \x03(\v2\x1c.gridflow.intake.v1.FollowUpR\tfollowUps*\x83\x01\n" +
+	"\fFollowUpKind\x12\x1e\n" +
+	"\x1aFOLLOW_UP_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
+	"\x19FOLLOW_UP_KIND_SUPPLEMENT\x10\x01\x12\x17\n" +
+	"\x13FOLLOW_UP_KIND_URGE\x10\x02\x12\x1b\n" +
+	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x032\xff\x04\n" +
 	"\rIntakeService\x12j\n" +
-	"\x0fSubmitWorkOrder\x12*.gridflow.intake.v1.SubmitWorkOrderRequest\x1a+.gridflow.intake.v1.SubmitWorkOrderResponse\x12d\n" +
-	"\rGetSubmission\x12(.gridflow.intake.v1.GetSubmissionRequest\x1a).gridflow.intake.v1.GetSubmissionResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\x0fSubmitWorkOrder\x12*.gridflow.intake.v1.SubmitWorkOrderRequest\x1a+.gridflow.intake.v1.SubmitWorkOrderResponse\x12s\n" +
+	"\x12SubmitPatrolReport\x12-.gridflow.intake.v1.SubmitPatrolReportRequest\x1a..gridflow.intake.v1.SubmitPatrolReportResponse\x12[\n" +
+	"\n" +
+	"RaiseIssue\x12%.gridflow.intake.v1.RaiseIssueRequest\x1a&.gridflow.intake.v1.RaiseIssueResponse\x12^\n" +
+	"\vAddFollowUp\x12&.gridflow.intake.v1.AddFollowUpRequest\x1a'.gridflow.intake.v1.AddFollowUpResponse\x12d\n" +
+	"\rGetSubmission\x12(.gridflow.intake.v1.GetSubmissionRequest\x1a).gridflow.intake.v1.GetSubmissionResponse\x12j\n" +
+	"\x0fListSubmissions\x12*.gridflow.intake.v1.ListSubmissionsRequest\x1a+.gridflow.intake.v1.ListSubmissionsResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -643,47 +1563,86 @@ func file_gridflow_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_gridflow_intake_v1_intake_proto_rawDescData
 }
 
-var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_gridflow_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_gridflow_intake_v1_intake_proto_goTypes = []any{
-	(*WorkOrder)(nil),               // 0: gridflow.intake.v1.WorkOrder
-	(*SubmitWorkOrderRequest)(nil),  // 1: gridflow.intake.v1.SubmitWorkOrderRequest
-	(*SubmitWorkOrderResponse)(nil), // 2: gridflow.intake.v1.SubmitWorkOrderResponse
-	(*GetSubmissionRequest)(nil),    // 3: gridflow.intake.v1.GetSubmissionRequest
-	(*GetSubmissionResponse)(nil),   // 4: gridflow.intake.v1.GetSubmissionResponse
-	(*Submission)(nil),              // 5: gridflow.intake.v1.Submission
-	(*timestamppb.Timestamp)(nil),   // 6: google.protobuf.Timestamp
-	(v1.AppealType)(0),              // 7: gridflow.types.v1.AppealType
-	(*v1.LatLng)(nil),               // 8: gridflow.types.v1.LatLng
-	(v1.Urgency)(0),                 // 9: gridflow.types.v1.Urgency
-	(*v1.Attachment)(nil),           // 10: gridflow.types.v1.Attachment
-	(v1.Source)(0),                  // 11: gridflow.types.v1.Source
-	(*v1.Area)(nil),                 // 12: gridflow.types.v1.Area
-	(*v1.Address)(nil),              // 13: gridflow.types.v1.Address
+	(FollowUpKind)(0),                  // 0: gridflow.intake.v1.FollowUpKind
+	(*WorkOrder)(nil),                  // 1: gridflow.intake.v1.WorkOrder
+	(*SubmitWorkOrderRequest)(nil),     // 2: gridflow.intake.v1.SubmitWorkOrderRequest
+	(*SubmitWorkOrderResponse)(nil),    // 3: gridflow.intake.v1.SubmitWorkOrderResponse
+	(*PatrolReport)(nil),               // 4: gridflow.intake.v1.PatrolReport
+	(*SubmitPatrolReportRequest)(nil),  // 5: gridflow.intake.v1.SubmitPatrolReportRequest
+	(*SubmitPatrolReportResponse)(nil), // 6: gridflow.intake.v1.SubmitPatrolReportResponse
+	(*Issue)(nil),                      // 7: gridflow.intake.v1.Issue
+	(*RaiseIssueRequest)(nil),          // 8: gridflow.intake.v1.RaiseIssueRequest
+	(*RaiseIssueResponse)(nil),         // 9: gridflow.intake.v1.RaiseIssueResponse
+	(*AddFollowUpRequest)(nil),         // 10: gridflow.intake.v1.AddFollowUpRequest
+	(*AddFollowUpResponse)(nil),        // 11: gridflow.intake.v1.AddFollowUpResponse
+	(*FollowUp)(nil),                   // 12: gridflow.intake.v1.FollowUp
+	(*ListSubmissionsRequest)(nil),     // 13: gridflow.intake.v1.ListSubmissionsRequest
+	(*ListSubmissionsResponse)(nil),    // 14: gridflow.intake.v1.ListSubmissionsResponse
+	(*GetSubmissionRequest)(nil),       // 15: gridflow.intake.v1.GetSubmissionRequest
+	(*GetSubmissionResponse)(nil),      // 16: gridflow.intake.v1.GetSubmissionResponse
+	(*Submission)(nil),                 // 17: gridflow.intake.v1.Submission
+	(*timestamppb.Timestamp)(nil),      // 18: google.protobuf.Timestamp
+	(v1.AppealType)(0),                 // 19: gridflow.types.v1.AppealType
+	(*v1.LatLng)(nil),                  // 20: gridflow.types.v1.LatLng
+	(v1.Urgency)(0),                    // 21: gridflow.types.v1.Urgency
+	(*v1.Attachment)(nil),              // 22: gridflow.types.v1.Attachment
+	(v1.Source)(0),                     // 23: gridflow.types.v1.Source
+	(*v1.Area)(nil),                    // 24: gridflow.types.v1.Area
+	(*v1.Address)(nil),                 // 25: gridflow.types.v1.Address
 }
 var file_gridflow_intake_v1_intake_proto_depIdxs = []int32{
-	6,  // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
-	7,  // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
-	8,  // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
-	9,  // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
-	10, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
-	0,  // 5: gridflow.intake.v1.SubmitWorkOrderRequest.work_order:type_name -> gridflow.intake.v1.WorkOrder
-	5,  // 6: gridflow.intake.v1.SubmitWorkOrderResponse.submission:type_name -> gridflow.intake.v1.Submission
-	5,  // 7: gridflow.intake.v1.GetSubmissionResponse.submission:type_name -> gridflow.intake.v1.Submission
-	11, // 8: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
-	6,  // 9: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
-	12, // 10: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
-	13, // 11: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
-	8,  // 12: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
-	0,  // 13: gridflow.intake.v1.Submission.work_order:type_name -> gridflow.intake.v1.WorkOrder
-	1,  // 14: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
-	3,  // 15: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
-	2,  // 16: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
-	4,  // 17: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
-	16, // [16:18] is the sub-list for method output_type
-	14, // [14:16] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	18, // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
+	19, // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
+	20, // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
+	21, // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
+	22, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
+	1,  // 5: gridflow.intake.v1.SubmitWorkOrderRequest.work_order:type_name -> gridflow.intake.v1.WorkOrder
+	17, // 6: gridflow.intake.v1.SubmitWorkOrderResponse.submission:type_name -> gridflow.intake.v1.Submission
+	20, // 7: gridflow.intake.v1.PatrolReport.location:type_name -> gridflow.types.v1.LatLng
+	22, // 8: gridflow.intake.v1.PatrolReport.photos:type_name -> gridflow.types.v1.Attachment
+	18, // 9: gridflow.intake.v1.PatrolReport.observed_at:type_name -> google.protobuf.Timestamp
+	4,  // 10: gridflow.intake.v1.SubmitPatrolReportRequest.report:type_name -> gridflow.intake.v1.PatrolReport
+	17, // 11: gridflow.intake.v1.SubmitPatrolReportResponse.submission:type_name -> gridflow.intake.v1.Submission
+	7,  // 12: gridflow.intake.v1.RaiseIssueRequest.issue:type_name -> gridflow.intake.v1.Issue
+	17, // 13: gridflow.intake.v1.RaiseIssueResponse.submission:type_name -> gridflow.intake.v1.Submission
+	0,  // 14: gridflow.intake.v1.AddFollowUpRequest.kind:type_name -> gridflow.intake.v1.FollowUpKind
+	12, // 15: gridflow.intake.v1.AddFollowUpResponse.follow_up:type_name -> gridflow.intake.v1.FollowUp
+	0,  // 16: gridflow.intake.v1.FollowUp.kind:type_name -> gridflow.intake.v1.FollowUpKind
+	18, // 17: gridflow.intake.v1.FollowUp.added_at:type_name -> google.protobuf.Timestamp
+	23, // 18: gridflow.intake.v1.ListSubmissionsRequest.source:type_name -> gridflow.types.v1.Source
+	18, // 19: gridflow.intake.v1.ListSubmissionsRequest.accepted_after:type_name -> google.protobuf.Timestamp
+	18, // 20: gridflow.intake.v1.ListSubmissionsRequest.accepted_before:type_name -> google.protobuf.Timestamp
+	17, // 21: gridflow.intake.v1.ListSubmissionsResponse.submissions:type_name -> gridflow.intake.v1.Submission
+	17, // 22: gridflow.intake.v1.GetSubmissionResponse.submission:type_name -> gridflow.intake.v1.Submission
+	23, // 23: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
+	18, // 24: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
+	24, // 25: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
+	25, // 26: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
+	20, // 27: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
+	1,  // 28: gridflow.intake.v1.Submission.work_order:type_name -> gridflow.intake.v1.WorkOrder
+	4,  // 29: gridflow.intake.v1.Submission.patrol_report:type_name -> gridflow.intake.v1.PatrolReport
+	7,  // 30: gridflow.intake.v1.Submission.issue:type_name -> gridflow.intake.v1.Issue
+	12, // 31: gridflow.intake.v1.Submission.follow_ups:type_name -> gridflow.intake.v1.FollowUp
+	2,  // 32: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
+	5,  // 33: gridflow.intake.v1.IntakeService.SubmitPatrolReport:input_type -> gridflow.intake.v1.SubmitPatrolReportRequest
+	8,  // 34: gridflow.intake.v1.IntakeService.RaiseIssue:input_type -> gridflow.intake.v1.RaiseIssueRequest
+	10, // 35: gridflow.intake.v1.IntakeService.AddFollowUp:input_type -> gridflow.intake.v1.AddFollowUpRequest
+	15, // 36: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
+	13, // 37: gridflow.intake.v1.IntakeService.ListSubmissions:input_type -> gridflow.intake.v1.ListSubmissionsRequest
+	3,  // 38: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
+	6,  // 39: gridflow.intake.v1.IntakeService.SubmitPatrolReport:output_type -> gridflow.intake.v1.SubmitPatrolReportResponse
+	9,  // 40: gridflow.intake.v1.IntakeService.RaiseIssue:output_type -> gridflow.intake.v1.RaiseIssueResponse
+	11, // 41: gridflow.intake.v1.IntakeService.AddFollowUp:output_type -> gridflow.intake.v1.AddFollowUpResponse
+	16, // 42: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
+	14, // 43: gridflow.intake.v1.IntakeService.ListSubmissions:output_type -> gridflow.intake.v1.ListSubmissionsResponse
+	38, // [38:44] is the sub-list for method output_type
+	32, // [32:38] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_intake_v1_intake_proto_init() }
@@ -691,7 +1650,11 @@ func file_gridflow_intake_v1_intake_proto_init() {
 	if File_gridflow_intake_v1_intake_proto != nil {
 		return
 	}
-	file_gridflow_intake_v1_intake_proto_msgTypes[3].OneofWrappers = []any{
+	file_gridflow_intake_v1_intake_proto_msgTypes[9].OneofWrappers = []any{
+		(*AddFollowUpRequest_CaseNumber)(nil),
+		(*AddFollowUpRequest_HotlineOrderNo)(nil),
+	}
+	file_gridflow_intake_v1_intake_proto_msgTypes[14].OneofWrappers = []any{
 		(*GetSubmissionRequest_CaseId)(nil),
 		(*GetSubmissionRequest_CaseNumber)(nil),
 		(*GetSubmissionRequest_HotlineOrderNo)(nil),
@@ -701,13 +1664,14 @@ func file_gridflow_intake_v1_intake_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_intake_v1_intake_proto_rawDesc), len(file_gridflow_intake_v1_intake_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   6,
+			NumEnums:      1,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_gridflow_intake_v1_intake_proto_goTypes,
 		DependencyIndexes: file_gridflow_intake_v1_intake_proto_depIdxs,
+		EnumInfos:         file_gridflow_intake_v1_intake_proto_enumTypes,
 		MessageInfos:      file_gridflow_intake_v1_intake_proto_msgTypes,
 	}.Build()
 	File_gridflow_intake_v1_intake_proto = out.File

@@ -21,8 +21,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_SubmitWorkOrder_FullMethodName = "/gridflow.intake.v1.IntakeService/SubmitWorkOrder"
-	IntakeService_GetSubmission_FullMethodName   = "/gridflow.intake.v1.IntakeService/GetSubmission"
+	IntakeService_SubmitWorkOrder_FullMethodName    = "/gridflow.intake.v1.IntakeService/SubmitWorkOrder"
+	IntakeService_SubmitPatrolReport_FullMethodName = "/gridflow.intake.v1.IntakeService/SubmitPatrolReport"
+	IntakeService_RaiseIssue_FullMethodName         = "/gridflow.intake.v1.IntakeService/RaiseIssue"
+	IntakeService_AddFollowUp_FullMethodName        = "/gridflow.intake.v1.IntakeService/AddFollowUp"
+	IntakeService_GetSubmission_FullMethodName      = "/gridflow.intake.v1.IntakeService/GetSubmission"
+	IntakeService_ListSubmissions_FullMethodName    = "/gridflow.intake.v1.IntakeService/ListSubmissions"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -35,8 +39,19 @@ type IntakeServiceClient interface {
 	// number is the request id: the same number with the same content returns
 	// the first result; with other content, ALREADY_EXISTS.
 	SubmitWorkOrder(ctx context.Context, in *SubmitWorkOrderRequest, opts ...grpc.CallOption) (*SubmitWorkOrderResponse, error)
+	// SubmitPatrolReport registers what a grid worker saw on patrol. The
+	// credential's worker wins over worker_id: a mismatch is PERMISSION_DENIED.
+	SubmitPatrolReport(ctx context.Context, in *SubmitPatrolReportRequest, opts ...grpc.CallOption) (*SubmitPatrolReportResponse, error)
+	// RaiseIssue registers a community secretary's 一指通办 issue, optionally
+	// naming the departments asked to come (吹哨报到).
+	RaiseIssue(ctx context.Context, in *RaiseIssueRequest, opts ...grpc.CallOption) (*RaiseIssueResponse, error)
+	// AddFollowUp adds the hotline's supplement (补充), urge (催单) or
+	// withdrawal (撤单) to an existing case.
+	AddFollowUp(ctx context.Context, in *AddFollowUpRequest, opts ...grpc.CallOption) (*AddFollowUpResponse, error)
 	// GetSubmission reads a submission by case id, case number or hotline order number.
 	GetSubmission(ctx context.Context, in *GetSubmissionRequest, opts ...grpc.CallOption) (*GetSubmissionResponse, error)
+	// ListSubmissions lists submissions, newest first, with filters (AIP-158 paging).
+	ListSubmissions(ctx context.Context, in *ListSubmissionsRequest, opts ...grpc.CallOption) (*ListSubmissionsResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -57,10 +72,50 @@ func (c *intakeServiceClient) SubmitWorkOrder(ctx context.Context, in *SubmitWor
 	return out, nil
 }
 
+func (c *intakeServiceClient) SubmitPatrolReport(ctx context.Context, in *SubmitPatrolReportRequest, opts ...grpc.CallOption) (*SubmitPatrolReportResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SubmitPatrolReportResponse)
+	err := c.cc.Invoke(ctx, IntakeService_SubmitPatrolReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) RaiseIssue(ctx context.Context, in *RaiseIssueRequest, opts ...grpc.CallOption) (*RaiseIssueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RaiseIssueResponse)
+	err := c.cc.Invoke(ctx, IntakeService_RaiseIssue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) AddFollowUp(ctx context.Context, in *AddFollowUpRequest, opts ...grpc.CallOption) (*AddFollowUpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AddFollowUpResponse)
+	err := c.cc.Invoke(ctx, IntakeService_AddFollowUp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *intakeServiceClient) GetSubmission(ctx context.Context, in *GetSubmissionRequest, opts ...grpc.CallOption) (*GetSubmissionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSubmissionResponse)
 	err := c.cc.Invoke(ctx, IntakeService_GetSubmission_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *intakeServiceClient) ListSubmissions(ctx context.Context, in *ListSubmissionsRequest, opts ...grpc.CallOption) (*ListSubmissionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubmissionsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListSubmissions_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +132,19 @@ type IntakeServiceServer interface {
 	// number is the request id: the same number with the same content returns
 	// the first result; with other content, ALREADY_EXISTS.
 	SubmitWorkOrder(context.Context, *SubmitWorkOrderRequest) (*SubmitWorkOrderResponse, error)
+	// SubmitPatrolReport registers what a grid worker saw on patrol. The
+	// credential's worker wins over worker_id: a mismatch is PERMISSION_DENIED.
+	SubmitPatrolReport(context.Context, *SubmitPatrolReportRequest) (*SubmitPatrolReportResponse, error)
+	// RaiseIssue registers a community secretary's 一指通办 issue, optionally
+	// naming the departments asked to come (吹哨报到).
+	RaiseIssue(context.Context, *RaiseIssueRequest) (*RaiseIssueResponse, error)
+	// AddFollowUp adds the hotline's supplement (补充), urge (催单) or
+	// withdrawal (撤单) to an existing case.
+	AddFollowUp(context.Context, *AddFollowUpRequest) (*AddFollowUpResponse, error)
 	// GetSubmission reads a submission by case id, case number or hotline order number.
 	GetSubmission(context.Context, *GetSubmissionRequest) (*GetSubmissionResponse, error)
+	// ListSubmissions lists submissions, newest first, with filters (AIP-158 paging).
+	ListSubmissions(context.Context, *ListSubmissionsRequest) (*ListSubmissionsResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -92,8 +158,20 @@ type UnimplementedIntakeServiceServer struct{}
 func (UnimplementedIntakeServiceServer) SubmitWorkOrder(context.Context, *SubmitWorkOrderRequest) (*SubmitWorkOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SubmitWorkOrder not implemented")
 }
+func (UnimplementedIntakeServiceServer) SubmitPatrolReport(context.Context, *SubmitPatrolReportRequest) (*SubmitPatrolReportResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SubmitPatrolReport not implemented")
+}
+func (UnimplementedIntakeServiceServer) RaiseIssue(context.Context, *RaiseIssueRequest) (*RaiseIssueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RaiseIssue not implemented")
+}
+func (UnimplementedIntakeServiceServer) AddFollowUp(context.Context, *AddFollowUpRequest) (*AddFollowUpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AddFollowUp not implemented")
+}
 func (UnimplementedIntakeServiceServer) GetSubmission(context.Context, *GetSubmissionRequest) (*GetSubmissionResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSubmission not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListSubmissions(context.Context, *ListSubmissionsRequest) (*ListSubmissionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubmissions not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -134,6 +212,60 @@ func _IntakeService_SubmitWorkOrder_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_SubmitPatrolReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SubmitPatrolReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).SubmitPatrolReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_SubmitPatrolReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).SubmitPatrolReport(ctx, req.(*SubmitPatrolReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_RaiseIssue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RaiseIssueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).RaiseIssue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_RaiseIssue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).RaiseIssue(ctx, req.(*RaiseIssueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _IntakeService_AddFollowUp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AddFollowUpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).AddFollowUp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_AddFollowUp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).AddFollowUp(ctx, req.(*AddFollowUpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _IntakeService_GetSubmission_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSubmissionRequest)
 	if err := dec(in); err != nil {
@@ -152,6 +284,24 @@ func _IntakeService_GetSubmission_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ListSubmissions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubmissionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListSubmissions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListSubmissions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListSubmissions(ctx, req.(*ListSubmissionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -164,8 +314,24 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _IntakeService_SubmitWorkOrder_Handler,
 		},
 		{
+			MethodName: "SubmitPatrolReport",
+			Handler:    _IntakeService_SubmitPatrolReport_Handler,
+		},
+		{
+			MethodName: "RaiseIssue",
+			Handler:    _IntakeService_RaiseIssue_Handler,
+		},
+		{
+			MethodName: "AddFollowUp",
+			Handler:    _IntakeService_AddFollowUp_Handler,
+		},
+		{
 			MethodName: "GetSubmission",
 			Handler:    _IntakeService_GetSubmission_Handler,
+		},
+		{
+			MethodName: "ListSubmissions",
+			Handler:    _IntakeService_ListSubmissions_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,80 @@
+# gridflow — thin targets over go and scripts/. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+GO ?= go
+SERVICES := intake classify dispatch feedback console
+# The shared data (citizen messages) lives beside the repository, never in it.
+SHARED ?= $(abspath ../shared)
+# Every module of the workspace (go.work), for loops that go test ./... cannot do at a root without go.mod.
+MODULES = $(shell $(GO) list -f '{{.Dir}}' -m)
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: bin/nats-server ## build every binary into bin/
+	$(GO) build -o bin/ $(addprefix ./services/,$(SERVICES)) ./cmd/gridctl
+
+bin/nats-server: tools/go.mod tools/go.sum
+	cd tools && GOWORK=off $(GO) build -o ../bin/nats-server github.com/nats-io/nats-server/v2
+
+.PHONY: tools
+tools: ## build the pinned code generators (buf, protoc-gen-go, protoc-gen-go-grpc) into bin/
+	cd tools && GOWORK=off $(GO) build -o ../bin/ github.com/bufbuild/buf/cmd/buf \
+		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+
+.PHONY: generate
+generate: tools ## lint the protos and regenerate proto/gen/go
+	cd proto && ../bin/buf lint && rm -rf gen/go/gridflow && ../bin/buf generate
+
+.PHONY: verify
+verify: generate ## fail if generated code drifted, code is unformatted or go vet complains
+	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen drifted from proto/: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- proto/gen)" || { echo "untracked generated files: run make generate and commit"; exit 1; }
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^proto/gen/')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
+	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+
+.PHONY: test
+test: build ## run every test (starts PostgreSQL; NATS runs in the tests)
+	scripts/test.sh
+
+.PHONY: run
+run: build ## start the whole stack in the foreground, show work flowing; Ctrl-C stops it
+	scripts/stack.sh run
+
+.PHONY: up
+up: build ## start the stack in the background (returns once healthy)
+	scripts/stack.sh up
+
+.PHONY: down
+down: ## stop the stack
+	scripts/stack.sh down
+
+.PHONY: status
+status: ## what runs where
+	scripts/stack.sh status
+
+.PHONY: demo
+demo: ## submit the demo work orders to a running stack and show their events
+	scripts/stack.sh demo
+
+.PHONY: bench-intake
+bench-intake: build ## measure intake (group commit) against the naive baseline; last line: the figures
+	@scripts/pg.sh start >/dev/null
+	@mkdir -p .run
+	cd e2e && TEST_DATABASE_URL=$$(../scripts/pg.sh url) GRIDFLOW_BIN_DIR=$(CURDIR)/bin \
+		$(GO) test -tags bench -run TestBenchIntake -count=1 -v -timeout 15m . > ../.run/bench-intake.log 2>&1 || { cat ../.run/bench-intake.log; exit 1; }
+	@grep -E '^\s+bench_intake_test.go' .run/bench-intake.log | sed 's/^ *//'
+	@grep '^intake_orders_per_s=' .run/bench-intake.log | tail -1
+
+.PHONY: eval-classify
+eval-classify: build ## train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl (last line: the figures)
+	@test -f $(SHARED)/data/messages/train.jsonl || { echo "no $(SHARED)/data/messages/train.jsonl (set SHARED=…)"; exit 1; }
+	@mkdir -p .run/models
+	bin/classify train --data $(SHARED)/data/messages/train.jsonl --out .run/models/messages.model
+	bin/classify eval --model .run/models/messages.model --data $(SHARED)/data/messages/dev.jsonl
+
+.PHONY: clean
+clean: ## remove binaries (keeps .run data; make down first)
+	rm -rf bin

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+)
+
+func newEventsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "events", Short: "Read the GRID event stream"}
+	var (
+		natsURL string
+		subject string
+		last    int
+		follow  bool
+		timeout time.Duration
+	)
+	tail := &cobra.Command{
+		Use:   "tail [--last N] [--follow]",
+		Short: "Print events from stream GRID, one line each",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, timeout)
+				defer cancel()
+			}
+			nc, err := nats.Connect(natsURL, nats.Name("gridctl"))
+			if err != nil {
+				return fmt.Errorf("connect %s: %w", natsURL, err)
+			}
+			defer nc.Close()
+			js, err := jetstream.New(nc)
+			if err != nil {
+				return err
+			}
+			stream, err := js.Stream(ctx, natsjs.StreamGrid)
+			if err != nil {
+				return fmt.Errorf("stream %s: %w", natsjs.StreamGrid, err)
+			}
+			info, err := stream.Info(ctx)
+			if err != nil {
+				return err
+			}
+			cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverNewPolicy}
+			remaining := -1
+			if last > 0 {
+				start := int64(info.State.LastSeq) - int64(last) + 1
+				cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+				cfg.OptStartSeq = uint64(max(start, 1))
+				if !follow {
+					remaining = int(min(int64(last), int64(info.State.LastSeq)))
+				}
+			}
+			if remaining == 0 {
+				return nil
+			}
+			cons, err := stream.OrderedConsumer(ctx, cfg)
+			if err != nil {
+				return err
+			}
+			w := cmd.OutOrStdout()
+			for remaining != 0 {
+				msg, err := cons.Next(jetstream.FetchContext(ctx))
+				if err != nil {
+					if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+						if remaining > 0 {
+							return fmt.Errorf("timed out with %d of the last %d events unread", remaining, last)
+						}
+						return nil
+					}
+					return err
+				}
+				printEvent(w, msg, g.asJSON)
+				if remaining > 0 {
+					remaining--
+				}
+			}
+			return nil
+		},
+	}
+	f := tail.Flags()
+	f.StringVar(&natsURL, "nats", envOr("GRIDFLOW_NATS_URL", "nats://127.0.0.1:14222"), "NATS URL")
+	f.StringVar(&subject, "subject", "grid.>", "subject filter, e.g. grid.case.*.310106.310106022")
+	f.IntVar(&last, "last", 0, "start with the last N events")
+	f.BoolVar(&follow, "follow", false, "keep printing new events")
+	f.DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
+	cmd.AddCommand(tail)
+	return cmd
+}
+
+func printEvent(w io.Writer, msg jetstream.Msg, asJSON bool) {
+	var env eventsv1.Envelope
+	if err := proto.Unmarshal(msg.Data(), &env); err != nil {
+		fmt.Fprintf(w, "%s  (not an envelope: %v)\n", msg.Subject(), err)
+		return
+	}
+	if asJSON {
+		_ = printProto(w, &env)
+		return
+	}
+	at := env.GetOccurredAt().AsTime().In(time.Local).Format("15:04:05")
+	detail := ""
+	if r := env.GetCaseReceived(); r != nil {
+		detail = r.GetCaseNumber() + "  " + r.GetTitle()
+	} else if r := env.GetCaseAnswered(); r != nil {
+		detail = r.GetCaseNumber() + "  " + r.GetTitle()
+	}
+	fmt.Fprintf(w, "%s  %-44s %-14s %s\n", at, msg.Subject(), env.GetType(), detail)
+}

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
+)
+
+const intakeAddr = "127.0.0.1:7101"
+
+func newSubmitCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "submit", Short: "Submit work to intake"}
+	var file string
+	wo := &cobra.Command{
+		Use:   "work-order --file order.json",
+		Short: "Submit a hotline work order (protojson of SubmitWorkOrderRequest; - reads stdin)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var data []byte
+			var err error
+			if file == "-" {
+				data, err = io.ReadAll(cmd.InOrStdin())
+			} else {
+				data, err = os.ReadFile(file)
+			}
+			if err != nil {
+				return err
+			}
+			req := &intakev1.SubmitWorkOrderRequest{}
+			if err := protojson.Unmarshal(data, req); err != nil {
+				return fmt.Errorf("%s: not a SubmitWorkOrderRequest in protojson: %w", file, err)
+			}
+			conn, err := g.dial(intakeAddr)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			ctx, cancel := g.ctx(cmd.Context())
+			defer cancel()
+			resp, err := intakev1.NewIntakeServiceClient(conn).SubmitWorkOrder(ctx, req)
+			if err != nil {
+				return explain(err)
+			}
+			if g.asJSON {
+				return printProto(cmd.OutOrStdout(), resp.GetSubmission())
+			}
+			s := resp.GetSubmission()
+			fmt.Fprintf(cmd.OutOrStdout(), "case_id=%s case_number=%s\n", s.GetCaseId(), s.GetCaseNumber())
+			return nil
+		},
+	}
+	wo.Flags().StringVar(&file, "file", "", "the request as protojson (required)")
+	_ = wo.MarkFlagRequired("file")
+	cmd.AddCommand(wo)
+	return cmd
+}
+
+var (
+	caseNumberRE = regexp.MustCompile(`^GF-\d{8}-\d{6,}$`)
+	uuidRE       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
+
+func newSubmissionCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "submission", Short: "Read submissions"}
+	show := &cobra.Command{
+		Use:   "show <case-id | case-number | hotline-order-no>",
+		Short: "Show one submission",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			req := &intakev1.GetSubmissionRequest{}
+			switch key := args[0]; {
+			case uuidRE.MatchString(key):
+				req.Key = &intakev1.GetSubmissionRequest_CaseId{CaseId: key}
+			case caseNumberRE.MatchString(key):
+				req.Key = &intakev1.GetSubmissionRequest_CaseNumber{CaseNumber: key}
+			default:
+				req.Key = &intakev1.GetSubmissionRequest_HotlineOrderNo{HotlineOrderNo: key}
+			}
+			conn, err := g.dial(intakeAddr)
+			if err != nil {
+				return err
+			}
+			defer conn.Close()
+			ctx, cancel := g.ctx(cmd.Context())
+			defer cancel()
+			resp, err := intakev1.NewIntakeServiceClient(conn).GetSubmission(ctx, req)
+			if err != nil {
+				return explain(err)
+			}
+			s := resp.GetSubmission()
+			if g.asJSON {
+				return printProto(cmd.OutOrStdout(), s)
+			}
+			w := cmd.OutOrStdout()
+			a := s.GetArea()
+			fmt.Fprintf(w, "case      %s (%s)\nsource    %s\naccepted  %s\narea      district %s street %s community %s grid %s (%s)\n",
+				s.GetCaseNumber(), s.GetCaseId(), s.GetSource(), s.GetAcceptedAt().AsTime().Format("2006-01-02 15:04:05Z07:00"),
+				a.GetDistrictCode(), a.GetStreetCode(), a.GetCommunityCode(), a.GetGridCode(), a.GetResolution())
+			if wo := s.GetWorkOrder(); wo != nil {
+				fmt.Fprintf(w, "order     %s (%s, %s)\ntitle     %s\ncontent   %s\n", wo.GetHotlineOrderNo(), wo.GetAppealType(), wo.GetUrgency(), wo.GetTitle(), wo.GetContent())
+				if wo.GetAddress() != "" {
+					fmt.Fprintf(w, "address   %s\n", wo.GetAddress())
+				}
+			}
+			for _, n := range s.GetNotes() {
+				fmt.Fprintf(w, "note      %s\n", n)
+			}
+			return nil
+		},
+	}
+	cmd.AddCommand(show)
+	return cmd
+}

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# The whole gridflow stack on one machine: PostgreSQL, NATS JetStream and every
+# service as its own process, logs in .run/logs.
+#   scripts/stack.sh up      start in the background; returns once all are healthy
+#   scripts/stack.sh run     up, a demo, then follow the event stream until Ctrl-C; then down
+#   scripts/stack.sh down    stop everything
+#   scripts/stack.sh status  what runs where
+#   scripts/stack.sh demo    submit the demo work orders and show their events
+source "$(dirname "$0")/lib.sh"
+
+start_nats() {
+  mkdir -p "$NATS_DIR" "$LOG_DIR" "$PID_DIR"
+  if pid_alive "$PID_DIR/nats.pid"; then return; fi
+  require_free "$NATS_PORT" GRIDFLOW_NATS_PORT "NATS"
+  require_free "$NATS_MONITOR_PORT" GRIDFLOW_NATS_MONITOR_PORT "NATS monitor"
+  "$BIN/nats-server" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$NATS_DIR" \
+    >>"$LOG_DIR/nats.log" 2>&1 &
+  echo $! >"$PID_DIR/nats.pid"
+  for _ in $(seq 100); do port_busy "$NATS_PORT" && break; sleep 0.1; done
+  port_busy "$NATS_PORT" || { tail -20 "$LOG_DIR/nats.log" >&2; die "nats-server did not start (log: $LOG_DIR/nats.log)"; }
+  say "NATS JetStream on 127.0.0.1:$NATS_PORT (monitor :$NATS_MONITOR_PORT, store $NATS_DIR)"
+}
+
+start_service() {
+  local svc=$1 addr=${SERVICE_ADDR[$1]} admin=${SERVICE_ADMIN[$1]}
+  if pid_alive "$PID_DIR/$svc.pid"; then return; fi
+  require_free "${addr##*:}" "${SERVICE_SETTING[$svc]}" "$svc"
+  require_free "${admin##*:}" "$(echo "$svc" | tr a-z A-Z)_ADMIN_ADDR" "$svc admin"
+  (cd "$ROOT" && exec "$BIN/$svc" >>"$LOG_DIR/$svc.log" 2>&1) &
+  echo $! >"$PID_DIR/$svc.pid"
+}
+
+wait_healthy() {
+  local svc deadline=$((SECONDS + 60))
+  for svc in "${SERVICES[@]}"; do
+    until curl -sf "http://${SERVICE_ADMIN[$svc]}/readyz" >/dev/null 2>&1; do
+      if ! pid_alive "$PID_DIR/$svc.pid"; then
+        tail -20 "$LOG_DIR/$svc.log" >&2
+        die "$svc exited during start (log: $LOG_DIR/$svc.log)"
+      fi
+      [ $SECONDS -lt $deadline ] || die "$svc not healthy after 60 s (log: $LOG_DIR/$svc.log)"
+      sleep 0.2
+    done
+  done
+}
+
+up() {
+  [ -x "$BIN/intake" ] && [ -x "$BIN/nats-server" ] && [ -x "$BIN/gridctl" ] || die "binaries missing: run 'make build' first"
+  mkdir -p "$LOG_DIR" "$PID_DIR"
+  "$BIN/gridctl" auth keygen --key-dir "$GRIDFLOW_KEY_DIR" >/dev/null
+  "$ROOT/scripts/pg.sh" start
+  start_nats
+  for svc in "${SERVICES[@]}"; do start_service "$svc"; done
+  wait_healthy
+  say "gridflow is up"
+  status
+}
+
+down() {
+  local svc
+  for svc in console feedback dispatch classify intake nats; do
+    if pid_alive "$PID_DIR/$svc.pid"; then
+      kill -TERM "$(cat "$PID_DIR/$svc.pid")" 2>/dev/null || true
+    fi
+  done
+  for svc in console feedback dispatch classify intake nats; do
+    local f=$PID_DIR/$svc.pid
+    for _ in $(seq 100); do pid_alive "$f" || break; sleep 0.1; done
+    pid_alive "$f" && kill -KILL "$(cat "$f")" 2>/dev/null || true
+    rm -f "$f"
+  done
+  "$ROOT/scripts/pg.sh" stop
+  say "gridflow is down"
+}
+
+status() {
+  local svc
+  printf '  %-10s %-22s %-22s %s\n' SERVICE ADDRESS ADMIN STATE
+  for svc in "${SERVICES[@]}"; do
+    local state=stopped
+    pid_alive "$PID_DIR/$svc.pid" && state="running (pid $(cat "$PID_DIR/$svc.pid"))"
+    printf '  %-10s %-22s %-22s %s\n' "$svc" "${SERVICE_ADDR[$svc]}" "${SERVICE_ADMIN[$svc]}" "$state"
+  done
+  printf '  %-10s %-22s %-22s %s\n' nats "127.0.0.1:$NATS_PORT" "127.0.0.1:$NATS_MONITOR_PORT" "$(pid_alive "$PID_DIR/nats.pid" && echo running || echo stopped)"
+  printf '  %-10s %-22s %-22s %s\n' postgres "127.0.0.1:$PG_PORT" "-" "$("$ROOT/scripts/pg.sh" status 2>/dev/null | cut -d: -f2-)"
+  echo "  console   http://${SERVICE_ADDR[console]}/   logs: $LOG_DIR   keys: $GRIDFLOW_KEY_DIR"
+}
+
+demo() {
+  local f n=0
+  say "submitting the demo work orders (scripts/demo/*.json) as the hotline"
+  local token; token=$("$BIN/gridctl" auth issue --role hotline 2>/dev/null | tail -1)
+  for f in "$ROOT"/scripts/demo/*.json; do
+    # Each run gets fresh order numbers so the demo always shows new cases.
+    sed "s/\"DEMO-/\"DEMO-$(date +%s)-/" "$f" | "$BIN/gridctl" --token "$token" submit work-order --file - &&
+      n=$((n + 1))
+  done
+  say "the last $n events on the stream GRID"
+  "$BIN/gridctl" events tail --last "$n" --timeout 10s
+}
+
+run() {
+  trap 'echo; down; exit 0' INT TERM
+  up
+  demo
+  say "following grid.> (Ctrl-C stops everything)"
+  "$BIN/gridctl" events tail --follow --timeout 0 &
+  wait $!
+}
+
+case "${1:-}" in
+  up) up ;;
+  down) down ;;
+  run) run ;;
+  status) status ;;
+  demo) demo ;;
+  *) die "usage: $0 up|down|run|status|demo" ;;
+esac

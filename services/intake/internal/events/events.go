@@ -1,0 +1,126 @@
+// Package events turns intake's submissions into the events it publishes
+// (gridflow.events.v1 envelopes on grid.case.<event>.<district>.<street>).
+package events
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/services/intake/internal/convert"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
+)
+
+// SchemaVersion of the events this package writes.
+const SchemaVersion = 1
+
+// Subject builds grid.case.<event>.<district>.<street>; unknown areas are "0".
+func Subject(event string, a intake.Area) string {
+	d, s := a.District, a.Street
+	if d == "" {
+		d = intake.Unknown
+	}
+	if s == "" {
+		s = intake.Unknown
+	}
+	return fmt.Sprintf("grid.case.%s.%s.%s", event, d, s)
+}
+
+// Received builds case.received, or case.answered for a consultation
+// answered on the call.
+func Received(sub *intake.Submission, actor string, at time.Time) (outbox.Message, error) {
+	p := &eventsv1.CaseReceived{
+		CaseId:     sub.CaseID,
+		CaseNumber: sub.CaseNumber,
+		Source:     convert.SourceOut(sub.Source),
+		AcceptedAt: timestamppb.New(sub.AcceptedAt),
+		Area:       convert.AreaOut(sub.Area),
+		Address:    convert.AddressOut(sub.Address),
+		Location:   convert.LatLngOut(sub.Location),
+		Urgency:    typesv1.Urgency_URGENCY_NORMAL,
+		ReceivedAt: timestamppb.New(sub.AcceptedAt),
+	}
+	if wo := sub.WorkOrder; wo != nil {
+		p.ReceivedAt = timestamppb.New(wo.ReceivedAt)
+		p.AppealType = convert.AppealTypeOut(wo.AppealType)
+		p.Title, p.Content = wo.Title, wo.Content
+		p.Urgency = convert.UrgencyOut(wo.Urgency)
+		p.Attachments = convert.AttachmentsOut(wo.Attachments)
+		p.Caller = &eventsv1.Caller{Name: wo.CallerName, Phone: wo.CallerPhone, Anonymous: wo.Anonymous}
+		p.NoCallback = wo.NoCallback
+		p.HotlineOrderNo = wo.HotlineOrderNo
+		p.Answer = wo.Answer
+	}
+	if r := sub.Patrol; r != nil {
+		p.ReceivedAt = timestamppb.New(r.ObservedAt)
+		p.Content = r.Description
+		p.WorkerId, p.CatalogueCode = r.WorkerID, r.CatalogueCode
+		p.Attachments = convert.AttachmentsOut(r.Photos)
+	}
+	if is := sub.Issue; is != nil {
+		p.Title, p.Content = is.Title, is.Content
+		p.SecretaryId = is.SecretaryID
+		p.WhistleDepartments = is.WhistleDepartments
+	}
+	env := &eventsv1.Envelope{
+		EventId:    uuid.Must(uuid.NewV7()).String(),
+		CaseId:     sub.CaseID,
+		OccurredAt: timestamppb.New(at),
+		Actor:      principal(actor),
+		Version:    SchemaVersion,
+	}
+	event := "received"
+	if sub.Answered() {
+		event = "answered"
+		env.Payload = &eventsv1.Envelope_CaseAnswered{CaseAnswered: p}
+	} else {
+		env.Payload = &eventsv1.Envelope_CaseReceived{CaseReceived: p}
+	}
+	env.Type = "case." + event
+	data, err := proto.Marshal(env)
+	if err != nil {
+		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
+	}
+	return outbox.Message{ID: env.EventId, Subject: Subject(event, sub.Area), Data: data,
+		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
+}
+
+func principal(s string) *typesv1.Principal {
+	role, subject, _ := strings.Cut(s, ":")
+	return &typesv1.Principal{Role: role, Subject: subject}
+}
+
+var followUpKinds = map[intake.FollowUpKind]eventsv1.FollowUpKind{
+	intake.FollowUpSupplement: eventsv1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT,
+	intake.FollowUpUrge:       eventsv1.FollowUpKind_FOLLOW_UP_KIND_URGE,
+	intake.FollowUpWithdraw:   eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW,
+}
+
+// FollowedUp builds case.followed_up.
+func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, error) {
+	env := &eventsv1.Envelope{
+		EventId:    uuid.Must(uuid.NewV7()).String(),
+		Type:       "case.followed_up",
+		CaseId:     sub.CaseID,
+		OccurredAt: timestamppb.New(f.AddedAt),
+		Actor:      principal(f.Principal),
+		Version:    SchemaVersion,
+		Payload: &eventsv1.Envelope_CaseFollowedUp{CaseFollowedUp: &eventsv1.CaseFollowedUp{
+			CaseId: sub.CaseID, CaseNumber: sub.CaseNumber, FollowUpId: f.ID, Kind: followUpKinds[f.Kind],
+			Text: f.Text, AddedAt: timestamppb.New(f.AddedAt), Area: convert.AreaOut(sub.Area),
+		}},
+	}
+	data, err := proto.Marshal(env)
+	if err != nil {
+		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
+	}
+	return outbox.Message{ID: env.EventId, Subject: Subject("followed_up", sub.Area), Data: data,
+		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
+}

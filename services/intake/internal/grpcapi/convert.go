@@ -1,0 +1,171 @@
+package grpcapi
+
+import (
+	"github.com/gridflow/gridflow/services/intake/internal/convert"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
+	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
+)
+
+func workOrderIn(w *intakev1.WorkOrder) intake.WorkOrder {
+	wo := intake.WorkOrder{
+		HotlineOrderNo: w.GetHotlineOrderNo(),
+		AppealType:     convert.AppealTypeIn(w.GetAppealType()),
+		Title:          w.GetTitle(),
+		Content:        w.GetContent(),
+		CallerName:     w.GetCallerName(),
+		CallerPhone:    w.GetCallerPhone(),
+		Anonymous:      w.GetAnonymous(),
+		NoCallback:     w.GetNoCallback(),
+		Address:        w.GetAddress(),
+		Location:       convert.LatLngIn(w.GetLocation()),
+		DistrictCode:   w.GetDistrictCode(),
+		StreetCode:     w.GetStreetCode(),
+		CommunityCode:  w.GetCommunityCode(),
+		GridCode:       w.GetGridCode(),
+		Urgency:        convert.UrgencyIn(w.GetUrgency()),
+		Attachments:    convert.AttachmentsIn(w.GetAttachments()),
+		AnsweredOnCall: w.GetAnsweredOnCall(),
+		Answer:         w.GetAnswer(),
+	}
+	if w.GetReceivedAt() != nil {
+		wo.ReceivedAt = w.GetReceivedAt().AsTime()
+	}
+	return wo
+}
+
+func workOrderOut(wo *intake.WorkOrder) *intakev1.WorkOrder {
+	if wo == nil {
+		return nil
+	}
+	return &intakev1.WorkOrder{
+		HotlineOrderNo: wo.HotlineOrderNo,
+		ReceivedAt:     timestamppb.New(wo.ReceivedAt),
+		AppealType:     convert.AppealTypeOut(wo.AppealType),
+		Title:          wo.Title,
+		Content:        wo.Content,
+		CallerName:     wo.CallerName,
+		CallerPhone:    wo.CallerPhone,
+		Anonymous:      wo.Anonymous,
+		NoCallback:     wo.NoCallback,
+		Address:        wo.Address,
+		Location:       convert.LatLngOut(wo.Location),
+		DistrictCode:   wo.DistrictCode,
+		StreetCode:     wo.StreetCode,
+		CommunityCode:  wo.CommunityCode,
+		GridCode:       wo.GridCode,
+		Urgency:        convert.UrgencyOut(wo.Urgency),
+		Attachments:    convert.AttachmentsOut(wo.Attachments),
+		AnsweredOnCall: wo.AnsweredOnCall,
+		Answer:         wo.Answer,
+	}
+}
+
+func submissionOut(s *intake.Submission) *intakev1.Submission {
+	return &intakev1.Submission{
+		CaseId:       s.CaseID,
+		CaseNumber:   s.CaseNumber,
+		Source:       convert.SourceOut(s.Source),
+		AcceptedAt:   timestamppb.New(s.AcceptedAt),
+		Area:         convert.AreaOut(s.Area),
+		Address:      convert.AddressOut(s.Address),
+		Location:     convert.LatLngOut(s.Location),
+		WorkOrder:    workOrderOut(s.WorkOrder),
+		PatrolReport: patrolOut(s.Patrol),
+		Issue:        issueOut(s.Issue),
+		Notes:        s.Notes,
+		Withdrawn:    s.Withdrawn,
+		FollowUps:    followUpsOut(s.FollowUps),
+	}
+}
+
+func followUpsOut(fs []intake.FollowUp) []*intakev1.FollowUp {
+	var out []*intakev1.FollowUp
+	for i := range fs {
+		out = append(out, followUpOut(&fs[i]))
+	}
+	return out
+}
+
+func patrolIn(r *intakev1.PatrolReport) intake.PatrolReport {
+	out := intake.PatrolReport{
+		RequestID: r.GetRequestId(), WorkerID: r.GetWorkerId(), GridCode: r.GetGridCode(),
+		CatalogueCode: r.GetCatalogueCode(), Description: r.GetDescription(),
+		Location: convert.LatLngIn(r.GetLocation()), Photos: convert.AttachmentsIn(r.GetPhotos()),
+	}
+	if r.GetObservedAt() != nil {
+		out.ObservedAt = r.GetObservedAt().AsTime()
+	}
+	return out
+}
+
+func patrolOut(r *intake.PatrolReport) *intakev1.PatrolReport {
+	if r == nil {
+		return nil
+	}
+	return &intakev1.PatrolReport{
+		RequestId: r.RequestID, WorkerId: r.WorkerID, GridCode: r.GridCode, CatalogueCode: r.CatalogueCode,
+		Description: r.Description, Location: convert.LatLngOut(r.Location), Photos: convert.AttachmentsOut(r.Photos),
+		ObservedAt: timestamppb.New(r.ObservedAt),
+	}
+}
+
+func issueIn(is *intakev1.Issue) intake.Issue {
+	return intake.Issue{
+		RequestID: is.GetRequestId(), SecretaryID: is.GetSecretaryId(), CommunityCode: is.GetCommunityCode(),
+		Title: is.GetTitle(), Content: is.GetContent(), WhistleDepartments: is.GetWhistleDepartments(),
+	}
+}
+
+func issueOut(is *intake.Issue) *intakev1.Issue {
+	if is == nil {
+		return nil
+	}
+	return &intakev1.Issue{
+		RequestId: is.RequestID, SecretaryId: is.SecretaryID, CommunityCode: is.CommunityCode,
+		Title: is.Title, Content: is.Content, WhistleDepartments: is.WhistleDepartments,
+	}
+}
+
+var followUpKinds = map[intakev1.FollowUpKind]intake.FollowUpKind{
+	intakev1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT: intake.FollowUpSupplement,
+	intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE:       intake.FollowUpUrge,
+	intakev1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW:   intake.FollowUpWithdraw,
+}
+
+func followUpKindIn(k intakev1.FollowUpKind) intake.FollowUpKind {
+	if k == intakev1.FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED {
+		return ""
+	}
+	if v, ok := followUpKinds[k]; ok {
+		return v
+	}
+	return intake.FollowUpKind("enum#" + k.String())
+}
+
+func followUpOut(f *intake.FollowUp) *intakev1.FollowUp {
+	out := &intakev1.FollowUp{FollowUpId: f.ID, CaseId: f.CaseID, CaseNumber: f.CaseNumber, Text: f.Text,
+		AddedAt: timestamppb.New(f.AddedAt)}
+	for k, v := range followUpKinds {
+		if v == f.Kind {
+			out.Kind = k
+		}
+	}
+	return out
+}
+
+func sourceIn(s typesv1.Source) intake.Source {
+	switch s {
+	case typesv1.Source_SOURCE_UNSPECIFIED:
+		return ""
+	case typesv1.Source_SOURCE_HOTLINE:
+		return intake.SourceHotline
+	case typesv1.Source_SOURCE_PATROL:
+		return intake.SourcePatrol
+	case typesv1.Source_SOURCE_SECRETARY:
+		return intake.SourceSecretary
+	}
+	return intake.Source("enum#" + s.String())
+}

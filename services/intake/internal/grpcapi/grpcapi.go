@@ -1,0 +1,106 @@
+// Package grpcapi serves gridflow.intake.v1: it translates requests into
+// domain calls and results back, one domain call per method. Errors are
+// domain faults; pkg/grpcserver maps them to codes.
+package grpcapi
+
+import (
+	"context"
+
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+
+	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
+)
+
+// Server implements intakev1.IntakeServiceServer.
+type Server struct {
+	intakev1.UnimplementedIntakeServiceServer
+	svc *intake.Service
+}
+
+// New returns the gRPC face of svc.
+func New(svc *intake.Service) *Server { return &Server{svc: svc} }
+
+// SubmitWorkOrder implements intakev1.IntakeServiceServer.
+func (s *Server) SubmitWorkOrder(ctx context.Context, req *intakev1.SubmitWorkOrderRequest) (*intakev1.SubmitWorkOrderResponse, error) {
+	if req.GetWorkOrder() == nil {
+		return nil, required("work_order")
+	}
+	sub, err := s.svc.SubmitWorkOrder(ctx, workOrderIn(req.GetWorkOrder()))
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.SubmitWorkOrderResponse{Submission: submissionOut(sub)}, nil
+}
+
+// GetSubmission implements intakev1.IntakeServiceServer.
+func (s *Server) GetSubmission(ctx context.Context, req *intakev1.GetSubmissionRequest) (*intakev1.GetSubmissionResponse, error) {
+	sub, err := s.svc.GetSubmission(ctx, intake.Key{
+		CaseID: req.GetCaseId(), CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo(),
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.GetSubmissionResponse{Submission: submissionOut(sub)}, nil
+}
+
+// SubmitPatrolReport implements intakev1.IntakeServiceServer.
+func (s *Server) SubmitPatrolReport(ctx context.Context, req *intakev1.SubmitPatrolReportRequest) (*intakev1.SubmitPatrolReportResponse, error) {
+	if req.GetReport() == nil {
+		return nil, required("report")
+	}
+	sub, err := s.svc.SubmitPatrolReport(ctx, patrolIn(req.GetReport()))
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.SubmitPatrolReportResponse{Submission: submissionOut(sub)}, nil
+}
+
+// RaiseIssue implements intakev1.IntakeServiceServer.
+func (s *Server) RaiseIssue(ctx context.Context, req *intakev1.RaiseIssueRequest) (*intakev1.RaiseIssueResponse, error) {
+	if req.GetIssue() == nil {
+		return nil, required("issue")
+	}
+	sub, err := s.svc.RaiseIssue(ctx, issueIn(req.GetIssue()))
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.RaiseIssueResponse{Submission: submissionOut(sub)}, nil
+}
+
+// AddFollowUp implements intakev1.IntakeServiceServer.
+func (s *Server) AddFollowUp(ctx context.Context, req *intakev1.AddFollowUpRequest) (*intakev1.AddFollowUpResponse, error) {
+	f, err := s.svc.AddFollowUp(ctx, intake.Key{CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo()},
+		intake.FollowUp{RequestID: req.GetRequestId(), Kind: followUpKindIn(req.GetKind()), Text: req.GetText()})
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.AddFollowUpResponse{FollowUp: followUpOut(f)}, nil
+}
+
+// ListSubmissions implements intakev1.IntakeServiceServer.
+func (s *Server) ListSubmissions(ctx context.Context, req *intakev1.ListSubmissionsRequest) (*intakev1.ListSubmissionsResponse, error) {
+	f := intake.ListFilter{Source: sourceIn(req.GetSource()), District: req.GetDistrictCode(), Street: req.GetStreetCode(),
+		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	if req.GetAcceptedAfter() != nil {
+		f.After = req.GetAcceptedAfter().AsTime()
+	}
+	if req.GetAcceptedBefore() != nil {
+		f.Before = req.GetAcceptedBefore().AsTime()
+	}
+	subs, next, err := s.svc.ListSubmissions(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &intakev1.ListSubmissionsResponse{NextPageToken: next}
+	for _, sub := range subs {
+		resp.Submissions = append(resp.Submissions, submissionOut(sub))
+	}
+	return resp, nil
+}
+
+func required(field string) error {
+	var v fault.Violations
+	v.Add(field, "is required")
+	return v.Err()
+}

@@ -1,0 +1,134 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+)
+
+// FollowUpKind is what the hotline adds to a case.
+type FollowUpKind string
+
+// Follow-up kinds.
+const (
+	FollowUpSupplement FollowUpKind = "supplement" // 补充
+	FollowUpUrge       FollowUpKind = "urge"       // 催单
+	FollowUpWithdraw   FollowUpKind = "withdraw"   // 撤单
+)
+
+// FollowUp is one addition to a case.
+type FollowUp struct {
+	ID          string
+	CaseID      string
+	CaseNumber  string
+	Kind        FollowUpKind
+	Text        string
+	AddedAt     time.Time
+	Principal   string
+	RequestID   string
+	RequestHash string
+}
+
+// AddFollowUp adds a supplement, an urge or a withdrawal to a case named by
+// its number or hotline order number. A withdrawn case takes no more
+// follow-ups (FAILED_PRECONDITION); an unknown one is NOT_FOUND.
+func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp, error) {
+	p, err := s.caller(ctx, auth.RoleHotline)
+	if err != nil {
+		return nil, err
+	}
+	normaliseStrings(&f.RequestID, &f.Text, &k.CaseNumber, &k.HotlineOrderNo)
+	var v fault.Violations
+	checkRequestID("request_id", f.RequestID, &v)
+	if (k.CaseNumber == "") == (k.HotlineOrderNo == "") {
+		v.Add("case", "give exactly one of case_number, hotline_order_no")
+	}
+	switch f.Kind {
+	case FollowUpSupplement, FollowUpWithdraw:
+		checkText("text", f.Text, MaxTextRunes, true, &v)
+	case FollowUpUrge:
+		checkText("text", f.Text, MaxTextRunes, false, &v)
+	case "":
+		v.Add("kind", "is required (supplement, urge or withdraw)")
+	default:
+		v.Add("kind", "unknown value %q", f.Kind)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	f.Principal, f.AddedAt = p.String(), s.now().UTC()
+	f.RequestHash = hashOf(struct {
+		K    Key
+		Kind FollowUpKind
+		Text string
+	}{k, f.Kind, f.Text})
+	stored, created, err := s.store.AddFollowUp(ctx, k, &f, func(sub *Submission) error {
+		switch {
+		case sub.Withdrawn:
+			return fault.New(fault.FailedPrecondition, "case %s was withdrawn", sub.CaseNumber)
+		case sub.Closed:
+			return fault.New(fault.FailedPrecondition, "case %s is closed", sub.CaseNumber)
+		case sub.Answered():
+			return fault.New(fault.FailedPrecondition, "case %s was answered on the call and is closed", sub.CaseNumber)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("add follow-up: %w", err)
+	}
+	if !created && stored.RequestHash != f.RequestHash {
+		return nil, fault.AlreadyExistsf("followups/"+stored.ID, "request id %s was already used with other content", f.RequestID)
+	}
+	return stored, nil
+}
+
+// ListFilter selects submissions; PageToken continues a listing.
+type ListFilter struct {
+	Source           Source
+	District, Street string
+	After, Before    time.Time
+	PageSize         int
+	PageToken        string
+}
+
+// MaxPageSize bounds one page.
+const MaxPageSize = 500
+
+// ListSubmissions lists submissions newest first.
+func (s *Service) ListSubmissions(ctx context.Context, f ListFilter) ([]*Submission, string, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, "", fault.New(fault.Unauthenticated, "no credential")
+	}
+	var v fault.Violations
+	switch {
+	case f.PageSize < 0:
+		v.Add("page_size", "must not be negative")
+	case f.PageSize == 0:
+		f.PageSize = 50
+	case f.PageSize > MaxPageSize:
+		f.PageSize = MaxPageSize
+	}
+	switch f.Source {
+	case "", SourceHotline, SourcePatrol, SourceSecretary:
+	default:
+		v.Add("source", "unknown value %q", f.Source)
+	}
+	if !f.After.IsZero() && !f.Before.IsZero() && !f.After.Before(f.Before) {
+		v.Add("accepted_after", "must be before accepted_before")
+	}
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	subs, next, err := s.store.List(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, sub := range subs {
+		subs[i] = redact(sub, p)
+	}
+	return subs, next, nil
+}

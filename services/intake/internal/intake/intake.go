@@ -1,0 +1,308 @@
+// Package intake is the domain of the intake service: what a submission is,
+// the rules it must meet, and how it is taken in exactly once. It knows no
+// gRPC, SQL or NATS; adapters translate to and from it.
+package intake
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"strings"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+)
+
+// Source is the door a case came in through.
+type Source string
+
+// Sources.
+const (
+	SourceHotline   Source = "hotline"
+	SourcePatrol    Source = "patrol"
+	SourceSecretary Source = "secretary"
+)
+
+// AppealType is the 12345 classification of what the caller wants.
+type AppealType string
+
+// Appeal types (DOMAIN.md).
+const (
+	AppealConsultation AppealType = "consultation"
+	AppealHelp         AppealType = "help"
+	AppealComplaint    AppealType = "complaint"
+	AppealReport       AppealType = "report"
+	AppealSuggestion   AppealType = "suggestion"
+	AppealPraise       AppealType = "praise"
+)
+
+// Urgency decides which SLA row applies.
+type Urgency string
+
+// Urgencies.
+const (
+	UrgencyNormal    Urgency = "normal"
+	UrgencyUrgent    Urgency = "urgent"
+	UrgencyEmergency Urgency = "emergency"
+)
+
+// Datum names a coordinate system.
+type Datum string
+
+// Datums: Chinese map apps send GCJ-02; gridflow stores WGS-84.
+const (
+	WGS84 Datum = "WGS84"
+	GCJ02 Datum = "GCJ02"
+)
+
+// LatLng is a point.
+type LatLng struct {
+	Lat, Lng float64
+	Datum    Datum
+}
+
+// Resolution says how an area was found.
+type Resolution string
+
+// Resolutions.
+const (
+	ResolvedByCodes       Resolution = "codes"
+	ResolvedByCoordinates Resolution = "coordinates"
+	ResolvedByAddress     Resolution = "address"
+	ResolvedPartly        Resolution = "partial"
+)
+
+// Unknown is the token for an area level not (yet) known (DESIGN.md).
+const Unknown = "0"
+
+// Area holds national area codes.
+type Area struct {
+	District, Street, Community, Grid string
+	Resolution                        Resolution
+}
+
+// Address is an address as given and as normalised.
+type Address struct {
+	Raw, District, Street, Road string
+	Lane, Number                int
+	Building, Room, Compound    string
+	Shop, Key                   string
+}
+
+// Attachment refers to a stored object.
+type Attachment struct {
+	URI, MediaType, Name string
+}
+
+// WorkOrder is a 12345 hotline work order as received.
+type WorkOrder struct {
+	HotlineOrderNo string
+	ReceivedAt     time.Time
+	AppealType     AppealType
+	Title          string
+	Content        string
+	CallerName     string
+	CallerPhone    string
+	Anonymous      bool
+	NoCallback     bool
+	Address        string
+	Location       *LatLng
+	DistrictCode   string
+	StreetCode     string
+	CommunityCode  string
+	GridCode       string
+	Urgency        Urgency
+	Attachments    []Attachment
+	AnsweredOnCall bool
+	Answer         string
+}
+
+// Submission is a case as intake took it in.
+type Submission struct {
+	CaseID     string
+	CaseNumber string
+	Source     Source
+	AcceptedAt time.Time
+	Area       Area
+	Address    Address
+	Location   *LatLng // WGS-84
+	WorkOrder  *WorkOrder
+	Patrol     *PatrolReport
+	Issue      *Issue
+	Notes      []string
+	// Withdrawn is set by the hotline's 撤单; Closed once feedback closes the case.
+	Withdrawn bool
+	Closed    bool
+	FollowUps []FollowUp
+	// Principal is who submitted it; RequestID and RequestHash make it idempotent.
+	Principal   string
+	RequestID   string
+	RequestHash string
+}
+
+// Answered reports whether the submission was answered on the call.
+func (s *Submission) Answered() bool { return s.WorkOrder != nil && s.WorkOrder.AnsweredOnCall }
+
+// Key looks a submission up by exactly one of its identifiers.
+type Key struct {
+	CaseID, CaseNumber, HotlineOrderNo string
+}
+
+// Store keeps submissions. Create stores a new submission and its event in
+// one transaction and assigns CaseID and CaseNumber; when the principal has
+// used the request id before, it returns the stored submission and
+// created=false instead. AddFollowUp does the same for a follow-up, calling
+// check on the locked case first so a follow-up never races a withdrawal.
+type Store interface {
+	Create(ctx context.Context, s *Submission) (stored *Submission, created bool, err error)
+	Get(ctx context.Context, k Key) (*Submission, error)
+	AddFollowUp(ctx context.Context, k Key, f *FollowUp, check func(*Submission) error) (stored *FollowUp, created bool, err error)
+	List(ctx context.Context, f ListFilter) ([]*Submission, string, error)
+}
+
+// Places resolves and checks areas against reference data.
+type Places interface {
+	// CheckCodes validates given codes (format, existence, parent chain) and
+	// completes the parents of the most precise one. Violations name the
+	// fields prefix+"district_code" and so on.
+	CheckCodes(prefix, district, street, community, grid string, v *fault.Violations) Area
+	// Locate finds the grid containing a WGS-84 point.
+	Locate(p LatLng) (Area, bool)
+	// InCity reports whether a WGS-84 point lies in the configured city.
+	InCity(p LatLng) bool
+	// ToWGS84 converts a point to WGS-84.
+	ToWGS84(p LatLng) LatLng
+	// NormaliseAddress parses a free-text address and looks it up.
+	NormaliseAddress(raw string) (Address, Area, bool)
+}
+
+// Service takes in submissions.
+type Service struct {
+	store     Store
+	places    Places
+	catalogue Catalogue
+	now       func() time.Time
+}
+
+// New returns a service.
+func New(store Store, places Places, catalogue Catalogue, now func() time.Time) *Service {
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{store: store, places: places, catalogue: catalogue, now: now}
+}
+
+// SubmitWorkOrder validates and stores a hotline work order. The order
+// number is the request id: a repeat with the same content returns the first
+// result; with other content it is ALREADY_EXISTS naming the case.
+func (s *Service) SubmitWorkOrder(ctx context.Context, wo WorkOrder) (*Submission, error) {
+	p, err := s.caller(ctx, auth.RoleHotline)
+	if err != nil {
+		return nil, err
+	}
+	normaliseWorkOrder(&wo)
+	now := s.now()
+	var v fault.Violations
+	validateWorkOrder(&wo, now, &v)
+	sub := &Submission{
+		Source:     SourceHotline,
+		AcceptedAt: now.UTC(),
+		WorkOrder:  &wo,
+		Principal:  p.String(),
+		RequestID:  wo.HotlineOrderNo,
+	}
+	s.resolve(sub, &wo, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.create(ctx, sub, wo)
+}
+
+// resolve fills the area in the order DESIGN.md gives: codes, coordinates,
+// the address index. What stays unknown is "0", and a note says so.
+func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
+	area := s.places.CheckCodes("work_order.", wo.DistrictCode, wo.StreetCode, wo.CommunityCode, wo.GridCode, v)
+	if wo.Location != nil && len(*v) == 0 {
+		wgs := s.places.ToWGS84(*wo.Location)
+		if !s.places.InCity(wgs) {
+			v.Add("work_order.location", "(%.6f, %.6f) lies outside the city served", wo.Location.Lat, wo.Location.Lng)
+		}
+		sub.Location = &wgs
+		if area.Grid == Unknown {
+			if a, ok := s.places.Locate(wgs); ok && compatible(area, a) {
+				area = a
+			}
+		}
+	}
+	if strings.TrimSpace(wo.Address) != "" {
+		addr, a, ok := s.places.NormaliseAddress(wo.Address)
+		sub.Address = addr
+		if ok && area.Grid == Unknown && compatible(area, a) {
+			area = a
+		}
+	}
+	if area.Grid == Unknown {
+		area.Resolution = ResolvedPartly
+		switch {
+		case area.District == Unknown:
+			sub.Notes = append(sub.Notes, "area unknown: routed to the district desk")
+		case area.Street == Unknown:
+			sub.Notes = append(sub.Notes, "street unknown: resolved only to district "+area.District)
+		default:
+			sub.Notes = append(sub.Notes, "grid unknown: resolved to street "+area.Street)
+		}
+	}
+	sub.Area = area
+}
+
+// compatible reports whether b refines a (it agrees on every level a knows).
+func compatible(a, b Area) bool {
+	agree := func(x, y string) bool { return x == Unknown || x == y }
+	return agree(a.District, b.District) && agree(a.Street, b.Street) && agree(a.Community, b.Community)
+}
+
+// GetSubmission returns a submission; caller data is hidden from everyone but
+// the hotline when the caller asked for anonymity.
+func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, fault.New(fault.Unauthenticated, "no credential")
+	}
+	n := 0
+	for _, x := range []string{k.CaseID, k.CaseNumber, k.HotlineOrderNo} {
+		if x != "" {
+			n++
+		}
+	}
+	if n != 1 {
+		var v fault.Violations
+		v.Add("key", "give exactly one of case_id, case_number, hotline_order_no")
+		return nil, v.Err()
+	}
+	sub, err := s.store.Get(ctx, k)
+	if err != nil {
+		return nil, err
+	}
+	return redact(sub, p), nil
+}
+
+// redact hides the caller from everyone but the hotline when the caller
+// asked for anonymity.
+func redact(sub *Submission, p auth.Principal) *Submission {
+	if sub.WorkOrder != nil && sub.WorkOrder.Anonymous && p.Role != auth.RoleHotline {
+		wo := *sub.WorkOrder
+		wo.CallerName, wo.CallerPhone = "", ""
+		sub.WorkOrder = &wo
+	}
+	return sub
+}
+
+// hashOf fingerprints a request's content for idempotency checks. JSON of a
+// struct is deterministic (fields in declaration order).
+func hashOf(v any) string {
+	b, _ := json.Marshal(v)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}

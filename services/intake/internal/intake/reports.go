@@ -1,0 +1,184 @@
+package intake
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+)
+
+// PatrolReport is what a grid worker reports on patrol.
+type PatrolReport struct {
+	RequestID     string
+	WorkerID      string
+	GridCode      string
+	CatalogueCode string
+	Description   string
+	Location      *LatLng
+	Photos        []Attachment
+	ObservedAt    time.Time
+}
+
+// Issue is a community secretary's 一指通办 issue.
+type Issue struct {
+	RequestID          string
+	SecretaryID        string
+	CommunityCode      string
+	Title              string
+	Content            string
+	WhistleDepartments []string
+}
+
+// Catalogue and departments are what intake checks codes against.
+type Catalogue interface {
+	// KnownItem reports whether code is a catalogue item.
+	KnownItem(code string) bool
+	// KnownDepartment reports whether code is a department.
+	KnownDepartment(code string) bool
+}
+
+// SubmitPatrolReport validates and stores a grid worker's report. The
+// credential names the worker; a different worker_id is refused.
+func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Submission, error) {
+	p, err := s.caller(ctx, auth.RolePatrol)
+	if err != nil {
+		return nil, err
+	}
+	normaliseStrings(&r.RequestID, &r.WorkerID, &r.GridCode, &r.CatalogueCode, &r.Description)
+	if p.Role == auth.RolePatrol {
+		if r.WorkerID != "" && r.WorkerID != p.Subject {
+			return nil, fault.New(fault.PermissionDenied, "worker_id %q differs from the credential's worker %q", r.WorkerID, p.Subject)
+		}
+		r.WorkerID = p.Subject
+	}
+	now := s.now()
+	if r.ObservedAt.IsZero() {
+		r.ObservedAt = now
+	}
+	r.ObservedAt = r.ObservedAt.UTC()
+	const f = "report."
+	var v fault.Violations
+	checkRequestID(f+"request_id", r.RequestID, &v)
+	if r.WorkerID == "" {
+		v.Add(f+"worker_id", "is required")
+	}
+	checkTime(f+"observed_at", r.ObservedAt, now, false, &v)
+	checkText(f+"description", r.Description, MaxTextRunes, true, &v)
+	checkAttachments(f+"photos", r.Photos, &v)
+	if r.CatalogueCode != "" && !s.catalogue.KnownItem(r.CatalogueCode) {
+		v.Add(f+"catalogue_code", "unknown catalogue item %q", r.CatalogueCode)
+	}
+	sub := &Submission{Source: SourcePatrol, AcceptedAt: now.UTC(), Patrol: &r, Principal: p.String(), RequestID: r.RequestID}
+	switch {
+	case r.Location == nil:
+		v.Add(f+"location", "is required: a patrol report always resolves its grid")
+	default:
+		checkLocation(f+"location", *r.Location, &v)
+	}
+	if len(v) == 0 {
+		wgs := s.places.ToWGS84(*r.Location)
+		sub.Location = &wgs
+		area := s.places.CheckCodes(f, "", "", "", r.GridCode, &v)
+		located, found := s.places.Locate(wgs)
+		switch {
+		case !s.places.InCity(wgs):
+			v.Add(f+"location", "(%.6f, %.6f) lies outside the city served", r.Location.Lat, r.Location.Lng)
+		case area.Grid != Unknown:
+			if found && located.Grid != area.Grid {
+				sub.Notes = append(sub.Notes, fmt.Sprintf("location lies in grid %s; kept the reported grid %s", located.Grid, area.Grid))
+			}
+		case found:
+			area = located
+		default:
+			v.Add(f+"location", "(%.6f, %.6f) lies in no grid; give grid_code", r.Location.Lat, r.Location.Lng)
+		}
+		sub.Area = area
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.create(ctx, sub, r)
+}
+
+// RaiseIssue validates and stores a 一指通办 issue. The credential names
+// the community; a different community_code is refused.
+func (s *Service) RaiseIssue(ctx context.Context, is Issue) (*Submission, error) {
+	p, err := s.caller(ctx, auth.RoleSecretary)
+	if err != nil {
+		return nil, err
+	}
+	normaliseStrings(&is.RequestID, &is.SecretaryID, &is.CommunityCode, &is.Title, &is.Content)
+	if p.Role == auth.RoleSecretary {
+		if is.CommunityCode != "" && is.CommunityCode != p.Subject {
+			return nil, fault.New(fault.PermissionDenied, "community_code %q differs from the credential's community %q", is.CommunityCode, p.Subject)
+		}
+		is.CommunityCode = p.Subject
+	}
+	const f = "issue."
+	var v fault.Violations
+	checkRequestID(f+"request_id", is.RequestID, &v)
+	checkText(f+"secretary_id", is.SecretaryID, MaxNameRunes, false, &v)
+	checkText(f+"title", is.Title, MaxTitleRunes, true, &v)
+	checkText(f+"content", is.Content, MaxTextRunes, true, &v)
+	if is.CommunityCode == "" {
+		v.Add(f+"community_code", "is required")
+	}
+	seen := map[string]bool{}
+	for i, d := range is.WhistleDepartments {
+		field := fmt.Sprintf("%swhistle_departments[%d]", f, i)
+		switch {
+		case !s.catalogue.KnownDepartment(d):
+			v.Add(field, "unknown department %q", d)
+		case seen[d]:
+			v.Add(field, "department %q is named twice", d)
+		}
+		seen[d] = true
+	}
+	sub := &Submission{Source: SourceSecretary, AcceptedAt: s.now().UTC(), Issue: &is, Principal: p.String(), RequestID: is.RequestID}
+	if is.CommunityCode != "" {
+		sub.Area = s.places.CheckCodes(f, "", "", is.CommunityCode, "", &v)
+		if sub.Area.Grid == Unknown {
+			sub.Area.Resolution = ResolvedByCodes
+		}
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	return s.create(ctx, sub, is)
+}
+
+// caller returns the principal when it has role (or is admin).
+func (s *Service) caller(ctx context.Context, role auth.Role) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return p, fault.New(fault.Unauthenticated, "no credential")
+	}
+	if p.Role != role && p.Role != auth.RoleAdmin {
+		return p, fault.New(fault.PermissionDenied, "this call is for the %s role (caller is %s)", role, p)
+	}
+	return p, nil
+}
+
+// create stores sub idempotently: a repeated request id with the same
+// content returns the first result, with other content ALREADY_EXISTS.
+func (s *Service) create(ctx context.Context, sub *Submission, content any) (*Submission, error) {
+	sub.RequestHash = hashOf(content)
+	stored, created, err := s.store.Create(ctx, sub)
+	if err != nil {
+		return nil, fmt.Errorf("store submission: %w", err)
+	}
+	if !created && stored.RequestHash != sub.RequestHash {
+		return nil, fault.AlreadyExistsf("cases/"+stored.CaseNumber,
+			"request id %s was already used with other content for case %s", sub.RequestID, stored.CaseNumber)
+	}
+	return stored, nil
+}
+
+func normaliseStrings(ss ...*string) {
+	for _, s := range ss {
+		*s = strings.TrimSpace(*s)
+	}
+}

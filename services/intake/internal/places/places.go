@@ -1,0 +1,242 @@
+// Package places answers intake's "where is it?" from the reference data:
+// it validates area codes, finds the grid containing a point, and resolves a
+// free-text address through the normaliser (pkg/address) and the address
+// index. The set can be swapped at run time (SIGHUP) without a restart.
+package places
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/gridflow/gridflow/pkg/address"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/geo"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+)
+
+// cityMarginDeg widens the grids' bounding box when deciding whether a point
+// is in the city at all: the reference data has grid polygons, not a city
+// boundary, and a citizen may stand just past the outermost grid.
+const cityMarginDeg = 0.05 // about 5 km
+
+// Places implements intake.Places over a reference set.
+type Places struct {
+	set atomic.Pointer[loaded]
+}
+
+type loaded struct {
+	set  *reference.Set
+	bbox [4]float64 // minLat, minLng, maxLat, maxLng of all grids, widened
+}
+
+var (
+	_ intake.Places    = (*Places)(nil)
+	_ intake.Catalogue = (*Places)(nil)
+)
+
+// Load reads the shipped defaults, overridden by dir when it is not empty.
+func Load(dir string) (*Places, error) {
+	p := &Places{}
+	if err := p.Reload(dir); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// New wraps an already loaded set (tests).
+func New(set *reference.Set) *Places {
+	p := &Places{}
+	p.set.Store(index(set))
+	return p
+}
+
+// Reload loads and validates the set again and swaps it in only when it is valid.
+func (p *Places) Reload(dir string) error {
+	var (
+		set *reference.Set
+		err error
+	)
+	if dir == "" {
+		set, err = reference.LoadDefault()
+	} else {
+		set, err = reference.LoadDir(dir)
+	}
+	if err != nil {
+		return fmt.Errorf("reference data: %w", err)
+	}
+	p.set.Store(index(set))
+	return nil
+}
+
+func index(set *reference.Set) *loaded {
+	l := &loaded{set: set, bbox: [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}}
+	for _, a := range set.Areas(reference.LevelGrid) {
+		g, _ := set.Grid(a.Code)
+		for _, pt := range g.Polygon {
+			l.bbox[0], l.bbox[1] = min(l.bbox[0], pt.Lat), min(l.bbox[1], pt.Lng)
+			l.bbox[2], l.bbox[3] = max(l.bbox[2], pt.Lat), max(l.bbox[3], pt.Lng)
+		}
+	}
+	l.bbox[0] -= cityMarginDeg
+	l.bbox[1] -= cityMarginDeg
+	l.bbox[2] += cityMarginDeg
+	l.bbox[3] += cityMarginDeg
+	return l
+}
+
+// Digest names the loaded set.
+func (p *Places) Digest() string { return p.set.Load().set.Digest() }
+
+// Set returns the loaded set.
+func (p *Places) Set() *reference.Set { return p.set.Load().set }
+
+var levelDigits = map[reference.Level]int{
+	reference.LevelDistrict: 6, reference.LevelStreet: 9, reference.LevelCommunity: 12, reference.LevelGrid: 15,
+}
+
+// CheckCodes validates the given codes and returns the area of the most
+// precise one with its parents filled in; levels not known are "0".
+func (p *Places) CheckCodes(prefix, district, street, community, grid string, v *fault.Violations) intake.Area {
+	set := p.set.Load().set
+	area := intake.Area{District: intake.Unknown, Street: intake.Unknown, Community: intake.Unknown, Grid: intake.Unknown}
+	given := []struct {
+		field, code string
+		level       reference.Level
+	}{
+		{prefix + "district_code", district, reference.LevelDistrict},
+		{prefix + "street_code", street, reference.LevelStreet},
+		{prefix + "community_code", community, reference.LevelCommunity},
+		{prefix + "grid_code", grid, reference.LevelGrid},
+	}
+	var most *reference.Area
+	for _, g := range given {
+		if g.code == "" || g.code == intake.Unknown {
+			continue
+		}
+		if !digits(g.code, levelDigits[g.level]) {
+			v.Add(g.field, "%q is not a %d-digit %s code", g.code, levelDigits[g.level], g.level)
+			continue
+		}
+		a, ok := set.Area(g.code)
+		if !ok || a.Level != g.level {
+			v.Add(g.field, "unknown %s code %q", g.level, g.code)
+			continue
+		}
+		if most != nil && !within(a, *most) {
+			v.Add(g.field, "%s %s does not lie in %s %s", g.level, g.code, most.Level, most.Code)
+			continue
+		}
+		most = &a
+	}
+	if most == nil {
+		return area
+	}
+	area.District = most.District
+	if most.Level >= reference.LevelStreet {
+		area.Street = most.Street
+	}
+	if most.Level >= reference.LevelCommunity {
+		area.Community = most.Community
+	}
+	if most.Level == reference.LevelGrid {
+		area.Grid = most.Code
+	}
+	area.Resolution = intake.ResolvedByCodes
+	return area
+}
+
+// within reports whether a lies inside parent.
+func within(a, parent reference.Area) bool {
+	switch parent.Level {
+	case reference.LevelDistrict:
+		return a.District == parent.Code
+	case reference.LevelStreet:
+		return a.Street == parent.Code
+	case reference.LevelCommunity:
+		return a.Community == parent.Code
+	}
+	return a.Code == parent.Code
+}
+
+func digits(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// Locate finds the grid containing a WGS-84 point.
+func (p *Places) Locate(pt intake.LatLng) (intake.Area, bool) {
+	g, ok := p.set.Load().set.GridAt(pt.Lat, pt.Lng)
+	if !ok {
+		return intake.Area{}, false
+	}
+	return intake.Area{District: g.District, Street: g.Street, Community: g.Community, Grid: g.Code,
+		Resolution: intake.ResolvedByCoordinates}, true
+}
+
+// InCity reports whether a WGS-84 point lies within the served grids' extent.
+func (p *Places) InCity(pt intake.LatLng) bool {
+	b := p.set.Load().bbox
+	return pt.Lat >= b[0] && pt.Lng >= b[1] && pt.Lat <= b[2] && pt.Lng <= b[3]
+}
+
+// ToWGS84 converts GCJ-02 (what Chinese map apps send) to WGS-84.
+func (p *Places) ToWGS84(pt intake.LatLng) intake.LatLng {
+	if pt.Datum != intake.GCJ02 {
+		return intake.LatLng{Lat: pt.Lat, Lng: pt.Lng, Datum: intake.WGS84}
+	}
+	lat, lng := geo.GCJ02ToWGS84(pt.Lat, pt.Lng)
+	return intake.LatLng{Lat: lat, Lng: lng, Datum: intake.WGS84}
+}
+
+// NormaliseAddress parses raw and looks it up: first road, lane and number
+// in the address index, then a named place (a compound or landmark).
+func (p *Places) NormaliseAddress(raw string) (intake.Address, intake.Area, bool) {
+	set := p.set.Load().set
+	a := address.Normalise(raw)
+	out := intake.Address{Raw: raw, District: a.District, Street: a.Street, Road: a.Road, Lane: a.Lane,
+		Number: a.Number, Building: a.Building, Compound: a.Community, Shop: a.Shop, Key: a.Key()}
+	if a.Room > 0 {
+		out.Room = strconv.Itoa(a.Room)
+	}
+	var (
+		m  reference.AddressMatch
+		ok bool
+	)
+	if a.Road != "" {
+		m, ok = set.LookupAddress(a.Road, a.Lane, a.Number)
+	}
+	if !ok && a.Community != "" {
+		m, ok = set.LookupPlace(a.Community)
+	}
+	if !ok {
+		return out, intake.Area{}, false
+	}
+	area := intake.Area{District: m.District, Street: m.Street, Community: m.Community, Grid: m.Grid,
+		Resolution: intake.ResolvedByAddress}
+	if area.Grid == "" {
+		area.Grid = intake.Unknown
+	}
+	return out, area, true
+}
+
+// KnownItem reports whether code is an item of either catalogue tree.
+func (p *Places) KnownItem(code string) bool {
+	_, ok := p.set.Load().set.Item(code)
+	return ok
+}
+
+// KnownDepartment reports whether code is a department.
+func (p *Places) KnownDepartment(code string) bool {
+	_, ok := p.set.Load().set.Department(code)
+	return ok
+}

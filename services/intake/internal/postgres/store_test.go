@@ -1,0 +1,164 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/testenv"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+	"github.com/gridflow/gridflow/services/intake/internal/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+func newStore(t *testing.T) (*postgres.Store, *pgxpool.Pool) {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), postgres.Schema, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
+		t.Fatal(err)
+	}
+	return postgres.New(pool, nil), pool
+}
+
+func submission(orderNo, hash string) *intake.Submission {
+	at := time.Date(2026, 11, 21, 17, 30, 0, 0, time.UTC) // 01:30 on the 22nd in Shanghai
+	return &intake.Submission{
+		Source: intake.SourceHotline, AcceptedAt: at, Principal: "hotline", RequestID: orderNo, RequestHash: hash,
+		Area:      intake.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0", Resolution: intake.ResolvedPartly},
+		WorkOrder: &intake.WorkOrder{HotlineOrderNo: orderNo, ReceivedAt: at, AppealType: intake.AppealComplaint, Content: "噪声扰民"},
+	}
+}
+
+func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {
+	for _, grouped := range []bool{false, true} {
+		t.Run(fmt.Sprintf("group_commit=%v", grouped), func(t *testing.T) { testIdempotentUnderConcurrency(t, grouped) })
+	}
+}
+
+func testIdempotentUnderConcurrency(t *testing.T, grouped bool) {
+	st, pool := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if grouped {
+		st.RunGroupCommit(ctx, 2, 8)
+	}
+	const n = 16
+	var wg sync.WaitGroup
+	ids := make([]string, n)
+	created := make([]bool, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, c, err := st.Create(ctx, submission("H-1", "hash-a"))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			ids[i], created[i] = s.CaseID, c
+		}()
+	}
+	wg.Wait()
+	nCreated := 0
+	for i := range n {
+		if created[i] {
+			nCreated++
+		}
+		if ids[i] != ids[0] {
+			t.Errorf("call %d got case %s, call 0 got %s", i, ids[i], ids[0])
+		}
+	}
+	if nCreated != 1 {
+		t.Errorf("%d calls created the case, want exactly 1", nCreated)
+	}
+	var rows, events int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM submissions`).Scan(&rows)
+	ev, _ := outbox.Pending(ctx, pool)
+	events = int(ev)
+	if rows != 1 || events != 1 {
+		t.Errorf("rows = %d, outbox events = %d; want 1 and 1", rows, events)
+	}
+}
+
+func TestCreateAndGet(t *testing.T) {
+	st, _ := newStore(t)
+	ctx := context.Background()
+	s, created, err := st.Create(ctx, submission("H-2", "h"))
+	if err != nil || !created {
+		t.Fatalf("Create = %v, %v", created, err)
+	}
+	if want := "GF-20261122-"; s.CaseNumber[:len(want)] != want {
+		t.Errorf("case number %s: want the Shanghai date 20261122", s.CaseNumber)
+	}
+	for _, k := range []intake.Key{{CaseID: s.CaseID}, {CaseNumber: s.CaseNumber}, {HotlineOrderNo: "H-2"}} {
+		got, err := st.Get(ctx, k)
+		if err != nil || got.CaseID != s.CaseID {
+			t.Errorf("Get(%+v) = %v, %v", k, got, err)
+		}
+	}
+	if _, err := st.Get(ctx, intake.Key{CaseNumber: "GF-19990101-000001"}); err == nil {
+		t.Error("Get of a missing case succeeded")
+	}
+	if _, err := st.Get(ctx, intake.Key{CaseID: "not-a-uuid"}); err == nil {
+		t.Error("Get of a malformed id succeeded")
+	}
+}
+
+func TestCaseNumber(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 12, 31, 16, 0, 0, 0, time.UTC) // already 2027-01-01 in Shanghai
+	if got, want := postgres.CaseNumber(at, 42), "GF-20270101-000042"; got != want {
+		t.Errorf("CaseNumber = %s, want %s", got, want)
+	}
+	if got, want := postgres.CaseNumber(at, 12345678), "GF-20270101-12345678"; got != want {
+		t.Errorf("CaseNumber = %s, want %s", got, want)
+	}
+}
+
+// TestGroupCommitStoresEveryone sends many distinct submissions at once
+// through shared transactions: each is stored once with one event.
+func TestGroupCommitStoresEveryone(t *testing.T) {
+	st, pool := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st.RunGroupCommit(ctx, 2, 16)
+	const n = 200
+	var wg sync.WaitGroup
+	numbers := make(chan string, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s, created, err := st.Create(ctx, submission(fmt.Sprintf("G-%d", i), "h"))
+			if err != nil || !created {
+				t.Errorf("Create %d = %v, %v", i, created, err)
+				return
+			}
+			numbers <- s.CaseNumber
+		}()
+	}
+	wg.Wait()
+	close(numbers)
+	seen := map[string]bool{}
+	for num := range numbers {
+		if seen[num] {
+			t.Errorf("case number %s given twice", num)
+		}
+		seen[num] = true
+	}
+	var rows int
+	_ = pool.QueryRow(ctx, `SELECT count(*) FROM submissions`).Scan(&rows)
+	events, _ := outbox.Pending(ctx, pool)
+	if rows != n || events != n {
+		t.Errorf("rows = %d, events = %d; want %d each", rows, events, n)
+	}
+}

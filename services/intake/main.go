@@ -1,0 +1,161 @@
+// Command intake is gridflow's intake service: it takes in work orders,
+// patrol reports and 一指通办 issues, resolves where they are, stores each
+// exactly once and publishes case.received through the outbox.
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/adminserver"
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/config"
+	"github.com/gridflow/gridflow/pkg/grpcserver"
+	"github.com/gridflow/gridflow/pkg/listener"
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/services/intake/internal/grpcapi"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+	"github.com/gridflow/gridflow/services/intake/internal/places"
+	"github.com/gridflow/gridflow/services/intake/internal/postgres"
+	"golang.org/x/sync/errgroup"
+
+	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
+)
+
+// Config is the intake service's configuration.
+type Config struct {
+	config.Base
+	GRPCAddr  string `env:"INTAKE_GRPC_ADDR, default=127.0.0.1:7101"`
+	AdminAddr string `env:"INTAKE_ADMIN_ADDR, default=127.0.0.1:7201"`
+	// RelayBatch is how many outbox rows one relay transaction publishes.
+	RelayBatch int `env:"INTAKE_RELAY_BATCH, default=256"`
+	// CommitWorkers transactions of at most CommitBatch submissions each are
+	// in flight at once (group commit; see internal/postgres).
+	CommitWorkers int `env:"INTAKE_COMMIT_WORKERS, default=4"`
+	CommitBatch   int `env:"INTAKE_COMMIT_BATCH, default=64"`
+}
+
+func main() { process.Main(run) }
+
+func run(ctx context.Context) error {
+	cfg, err := config.Load[Config](ctx)
+	if err != nil {
+		return err
+	}
+	env, err := process.Start(ctx, "intake", cfg.Base, cfg)
+	if err != nil {
+		return err
+	}
+	log := env.Log
+	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+
+	pl, err := places.Load(cfg.ReferenceDir)
+	if err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "reference data loaded", "digest", pl.Digest())
+	process.OnHangup(ctx, func() {
+		if err := pl.Reload(cfg.ReferenceDir); err != nil {
+			log.ErrorContext(ctx, "reference reload failed; keeping the loaded set", "err", err)
+			return
+		}
+		log.InfoContext(ctx, "reference data reloaded", "digest", pl.Digest())
+	})
+
+	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
+	if err != nil {
+		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
+	}
+
+	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+
+	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "intake", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	store := postgres.New(pool, relay.Notify)
+	svc := intake.New(store, pl, pl, time.Now)
+
+	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
+	intakev1.RegisterIntakeServiceServer(srv, grpcapi.New(svc))
+	lis, err := listener.Listen(cfg.GRPCAddr, "INTAKE_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	admin, err := env.Admin(ctx, cfg.AdminAddr, "INTAKE_ADMIN_ADDR", map[string]adminserver.Check{
+		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
+	})
+	if err != nil {
+		return err
+	}
+
+	// The committers and the relay outlive the gRPC server: once intake
+	// stops taking orders, what is in flight commits and the relay drains it.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelay()
+	store.RunGroupCommit(relayCtx, cfg.CommitWorkers, cfg.CommitBatch)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(admin)
+	g.Go(func() error {
+		err := process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout)
+		drain(relayCtx, relay, cfg.ShutdownTimeout, log)
+		stopRelay()
+		return err
+	})
+	relayDone := make(chan error, 1)
+	go func() {
+		// Streams are (re)declared here, not before serving, so intake takes
+		// orders while NATS is down; the outbox holds them until it is back.
+		for {
+			err := natsjs.EnsureStreams(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas})
+			if err == nil || relayCtx.Err() != nil {
+				break
+			}
+			log.WarnContext(relayCtx, "streams not ready; retrying", "err", err)
+			select {
+			case <-relayCtx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+		relayDone <- relay.Run(relayCtx)
+	}()
+	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
+	err = g.Wait()
+	stopRelay()
+	return joinErr(err, <-relayDone)
+}
+
+func drain(ctx context.Context, relay *outbox.Relay, timeout time.Duration, log interface {
+	InfoContext(context.Context, string, ...any)
+}) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for ctx.Err() == nil {
+		n, err := relay.Flush(ctx)
+		if err != nil || n == 0 {
+			return
+		}
+		log.InfoContext(ctx, "drained outbox batch", "events", n)
+	}
+}
+
+func joinErr(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
