@@ -30,4 +30,3 @@ func run(ctx context.Context) error {
 	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 	return process.HealthOnly(ctx, env, cfg.GRPCAddr, "DISPATCH_GRPC_ADDR", cfg.AdminAddr, "DISPATCH_ADMIN_ADDR", cfg.ShutdownTimeout)
 }
-
