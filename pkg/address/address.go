@@ -26,8 +26,11 @@
 //     大宁路与共和新路交叉口, 共和新路延长路口);
 //   - relation words after the place (门口, 旁边, 对面, 附近, 路口), which are kept
 //     in Relation and left out of Key, so "1234号门口" is the place "1234号";
+//   - a zone inside a lane or compound (1188弄A区12号), phases and village
+//     groups as part of the compound's name (大宁小区二期, 五四村3组);
 //   - a shop after the number, or before a relation word (1234号兰州拉面,
-//     1234号门口的全家便利店, 全家便利店门口);
+//     1234号门口的全家便利店, 全家便利店门口); words for a kind of place
+//     (小区, 商铺, 人行道) are not shops;
 //   - a trailing description, kept in Detail and out of Key (…附近有个拉面馆).
 //
 // Numbers longer than five digits (telephone numbers, ids) are never address
@@ -128,6 +131,7 @@ type Address struct {
 
 	Lane         int    // 弄
 	SubLane      int    // 支弄
+	Zone         string // 区 inside a lane or compound: "A" in A区12号, "2" in 2区
 	Number       int    // 号; the first of a range
 	NumberSuffix string // 甲, 乙, 丙, 丁, A…, 之一, 之二 …
 	Building     string // 号楼/幢/栋/座: "5", "A"
@@ -152,7 +156,8 @@ type Address struct {
 // is Shop without a trailing 店/馆/铺. Absent parts are empty. Never counted:
 // the street (callers name it or not, and the district already places the
 // road), the compound when there is a road, the building when there is a
-// number, relation, unit, floor, room and detail.
+// number, relation, unit, floor, room and detail. A zone (A区) prefixes the
+// number: "A区12".
 //
 // Key is "" when the text names no road and no compound: it then does not
 // identify one place and must not be grouped with anything. A missing
@@ -198,12 +203,16 @@ func (a Address) place() string {
 }
 
 // HouseNumber is the number part of Key: "5", "5甲", "12之三", or the building
-// ("5", "A") when no 号 was given.
+// ("5", "A") when no 号 was given, after the zone if there is one ("A区12").
 func (a Address) HouseNumber() string {
+	n := a.Building
 	if a.Number > 0 {
-		return strconv.Itoa(a.Number) + a.NumberSuffix
+		n = strconv.Itoa(a.Number) + a.NumberSuffix
 	}
-	return a.Building
+	if a.Zone != "" {
+		return a.Zone + "区" + n
+	}
+	return n
 }
 
 func shopKey(s string) string {
@@ -292,6 +301,11 @@ func (a Address) String() string {
 	if a.Road != "" && a.Community != "" {
 		w.part(a.Community)
 		w.boundary() // the numbers after the compound stay its own
+	}
+	if a.Zone != "" {
+		w.b.WriteString(a.Zone)
+		w.b.WriteString("区")
+		w.numbers = true
 	}
 	if a.Number > 0 {
 		// 5甲号 and 5A号 read back unambiguously; 5号A could be 5号 + A座.

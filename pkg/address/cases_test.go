@@ -144,6 +144,35 @@ var sameKeyCases = []sameKeyCase{
 		},
 	},
 	{
+		name: "zone in a lane", district: "静安区", key: "静安区|万荣路|1188|A区12|",
+		variants: []string{
+			"万荣路1188弄A区12号",
+			"万荣路1188弄ａ区12号",
+			"万荣路1188弄A区12号楼",
+			"静安区万荣路1188弄A区12号门口",
+		},
+	},
+	{
+		name: "junction in other words", district: "静安区", key: "静安区|共和新路/汶水路|||",
+		variants: []string{
+			"闸北区共和新路和汶水路交界处",
+			"共和新路汶水路路口东北角",
+			"上海市闸北区 汶水路 近 共和新路",
+			"汶水路与共和新路交汇处",
+		},
+	},
+	{
+		name: "generic words are no shop", district: "静安区", key: "静安区|共和新路||912|",
+		variants: []string{
+			"共和新路912号",
+			"共和新路912号小区门口",
+			"共和新路912号一楼商铺",
+			"共和新路912号底楼",
+			"共和新路912号路边",
+			"共和新路912号门口人行道",
+		},
+	},
+	{
 		name: "building letter", district: "静安区", key: "静安区|大宁国际广场||A|",
 		variants: []string{
 			"大宁国际广场A座",
@@ -225,6 +254,8 @@ var differentKeyCases = []differentKeyCase{
 	{"different junction", "共和新路近延长路", "共和新路近广中路"},
 	{"compound", "大宁小区5号楼", "大宁小区6号楼"},
 	{"compound phase", "大宁小区一期5号楼", "大宁小区二期5号楼"},
+	{"zone", "万荣路1188弄A区12号", "万荣路1188弄B区12号"},
+	{"zone or none", "万荣路1188弄A区12号", "万荣路1188弄12号"},
 	{"west and middle", "芷江西路100号", "芷江中路100号"},
 	{"different city street names", "静安区人民路100号", "姑苏区人民路100号"},
 }

@@ -228,7 +228,7 @@ func parseHanNumber(rs []rune) (int, bool) {
 // numeralMarkers are what may follow a Chinese numeral for it to be read as a
 // number. Only such numerals convert, so 三门路, 四川北路, 万航渡路 and 七浦路
 // keep their names while 十八弄, 五号 and 二〇一室 become digits.
-var numeralMarkers = []string{"支弄", "弄", "号", "室", "幢", "栋", "座", "单元", "楼", "层", "期", "组", "-",
+var numeralMarkers = []string{"支弄", "弄", "号", "室", "幢", "栋", "座", "单元", "楼", "层", "期", "组", "区", "-",
 	"甲号", "乙号", "丙号", "丁号"}
 
 // convertNumerals rewrites Chinese numerals that stand before an address

@@ -1,6 +1,7 @@
 package address
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -700,6 +701,9 @@ func (p *parser) shop(i, j int, beforeRelation bool) {
 	if j-i < 2 || (!beforeRelation && !p.anchored()) {
 		return
 	}
+	if name := string(p.rs[i:j]); genericPlaces[name] || slices.Contains(communitySuffixes, name) {
+		return
+	}
 	for k := i; k < j; k++ {
 		if cueAt(p.rs, k) { // a sentence, not a name
 			if p.anchored() {
@@ -736,9 +740,15 @@ func readsAsShop(name []rune) bool {
 	return a == Address{Road: anchor, Shop: string(name)}
 }
 
-// letterBuilding reads A座, B栋, C幢, D号楼.
+// letterBuilding reads A座, B栋, C幢, D号楼, and the zone A区.
 func (p *parser) letterBuilding() bool {
 	i := p.i
+	if hasAt(p.rs, i+1, "区") {
+		setStr(&p.a.Zone, string(p.rs[i]))
+		p.i = i + 2
+		p.last = tokNumber
+		return true
+	}
 	for _, m := range []string{"座", "栋", "幢", "号楼"} {
 		if hasAt(p.rs, i+1, m) {
 			if p.a.Building == "" {
@@ -813,6 +823,8 @@ func (p *parser) number() {
 		}
 	case p.eat("单元"):
 		setInt(&a.Unit, v)
+	case p.eat("区"):
+		setStr(&a.Zone, strconv.Itoa(v))
 	case p.eat("室"), p.eat("房"):
 		setInt(&a.Room, v)
 	case p.eat("楼"), p.eat("层"), p.eat("F"):

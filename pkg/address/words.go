@@ -113,7 +113,10 @@ var relationWords = []relationWord{
 	{"一侧", RelationBeside}, {"两侧", RelationBeside},
 	{"对面", RelationOpposite}, {"对过", RelationOpposite},
 	{"附近", RelationNear}, {"周边", RelationNear}, {"周围", RelationNear}, {"一带", RelationNear},
-	{"路口", RelationJunction},
+	{"路口", RelationJunction}, {"交界处", RelationJunction}, {"交汇处", RelationJunction},
+	{"交界", RelationJunction}, {"交汇", RelationJunction},
+	{"东北角", RelationBeside}, {"西北角", RelationBeside}, {"东南角", RelationBeside}, {"西南角", RelationBeside},
+	{"高架下", RelationAt}, {"桥下", RelationAt}, {"底下", RelationAt}, {"下面", RelationAt},
 }
 
 // singleRelation are one-rune relation words; too common inside names to be
@@ -138,6 +141,16 @@ var cues = []string{"有", "存在", "发现", "经常", "一直", "长期", "�
 	"举报", "油烟", "噪音", "噪声", "扰民", "占道", "违章", "违法", "违规", "乱", "垃圾", "积水", "漏水",
 	"堆放", "停放", "停车", "施工", "损坏", "破损", "问题", "情况", "要求", "希望", "请", "那里", "这里",
 	"那边", "这边", "很", "太", "非常", "严重", "没有", "无人", "被", "导致", "造成", "影响"}
+
+// genericPlaces name a kind of place, not one place; after an address they
+// say nothing the address does not, so they are not taken for a shop
+// (1234号小区门口 is 1234号门口).
+var genericPlaces = map[string]bool{
+	"小区": true, "商铺": true, "店铺": true, "店面": true, "门面": true, "小店": true, "底楼": true, "底层": true,
+	"一楼": true, "楼道": true, "楼梯": true, "弄堂": true, "工地": true, "绿化带": true, "花坛": true, "人行道": true,
+	"路边": true, "马路": true, "路面": true, "道路": true, "围墙": true, "车库": true, "地下车库": true,
+	"停车场": true, "垃圾房": true, "垃圾桶": true, "河道": true, "大楼": true, "楼房": true, "房子": true,
+}
 
 // shopLeading are stripped from the front of a shop name.
 var shopLeading = []string{"一家", "一个", "这家", "那家", "的", "个", "家"}

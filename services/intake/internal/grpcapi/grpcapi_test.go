@@ -211,6 +211,26 @@ func TestAreaResolution(t *testing.T) {
 			}
 		})
 	}
+	// The address index resolves the grid; the same place written two ways
+	// gets one normalised key.
+	keys := map[string]bool{}
+	for i, addr := range []string{"上海市静安区共和新路1234弄5号", "共和新路 一二三四弄 五号"} {
+		wo := order("T-ADDR-" + string(rune('a'+i)))
+		wo.StreetCode, wo.Address = "", addr
+		resp, err := c.SubmitWorkOrder(ctx, &intakev1.SubmitWorkOrderRequest{WorkOrder: wo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := resp.GetSubmission()
+		if a := sub.GetArea(); a.GetGridCode() != "310106022002002" || a.GetResolution() != typesv1.AreaResolution_AREA_RESOLUTION_ADDRESS {
+			t.Errorf("%s: area = %v, want grid 310106022002002 by address", addr, a)
+		}
+		keys[sub.GetAddress().GetKey()] = true
+	}
+	if len(keys) != 1 {
+		t.Errorf("address keys = %v, want one key for one place", keys)
+	}
+
 	bad := order("T-AREA-bad")
 	bad.StreetCode = "310106999"
 	bad.Location = &typesv1.LatLng{Lat: 39.9, Lng: 116.4, Datum: typesv1.Datum_DATUM_WGS84} // Beijing

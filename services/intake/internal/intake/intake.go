@@ -174,8 +174,9 @@ type Places interface {
 	InCity(p LatLng) bool
 	// ToWGS84 converts a point to WGS-84.
 	ToWGS84(p LatLng) LatLng
-	// NormaliseAddress parses a free-text address and looks it up.
-	NormaliseAddress(raw string) (Address, Area, bool)
+	// NormaliseAddress parses a free-text address and looks it up;
+	// district is the district code known so far ("0" when none).
+	NormaliseAddress(raw, district string) (Address, Area, bool)
 }
 
 // Service takes in submissions.
@@ -237,7 +238,7 @@ func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
 		}
 	}
 	if strings.TrimSpace(wo.Address) != "" {
-		addr, a, ok := s.places.NormaliseAddress(wo.Address)
+		addr, a, ok := s.places.NormaliseAddress(wo.Address, area.District)
 		sub.Address = addr
 		if ok && area.Grid == Unknown && compatible(area, a) {
 			area = a

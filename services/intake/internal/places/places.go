@@ -199,15 +199,13 @@ func (p *Places) ToWGS84(pt intake.LatLng) intake.LatLng {
 }
 
 // NormaliseAddress parses raw and looks it up: first road, lane and number
-// in the address index, then a named place (a compound or landmark).
-func (p *Places) NormaliseAddress(raw string) (intake.Address, intake.Area, bool) {
+// in the address index, then a named place (a compound or landmark). The
+// normalised key always names a district when one is known (from the text,
+// from district, the code resolved so far, or from the match), so that
+// "共和新路1234弄5号" and "静安区共和新路1234弄5号" are the same place.
+func (p *Places) NormaliseAddress(raw, district string) (intake.Address, intake.Area, bool) {
 	set := p.set.Load().set
 	a := address.Normalise(raw)
-	out := intake.Address{Raw: raw, District: a.District, Street: a.Street, Road: a.Road, Lane: a.Lane,
-		Number: a.Number, Building: a.Building, Compound: a.Community, Shop: a.Shop, Key: a.Key()}
-	if a.Room > 0 {
-		out.Room = strconv.Itoa(a.Room)
-	}
 	var (
 		m  reference.AddressMatch
 		ok bool
@@ -217,6 +215,17 @@ func (p *Places) NormaliseAddress(raw string) (intake.Address, intake.Area, bool
 	}
 	if !ok && a.Community != "" {
 		m, ok = set.LookupPlace(a.Community)
+	}
+	if ok && (district == "" || district == intake.Unknown) {
+		district = m.District
+	}
+	if d, known := set.Area(district); known && a.District == "" {
+		a = a.WithDistrict(d.Name)
+	}
+	out := intake.Address{Raw: raw, District: a.District, Street: a.Street, Road: a.Road, Lane: a.Lane,
+		Number: a.Number, Building: a.Building, Compound: a.Community, Shop: a.Shop, Key: a.Key()}
+	if a.Room > 0 {
+		out.Room = strconv.Itoa(a.Room)
 	}
 	if !ok {
 		return out, intake.Area{}, false
