@@ -68,6 +68,22 @@ func TestIssueVerify(t *testing.T) {
 	if _, err := NewVerifier(pub).Verify(tok + "x"); !errors.Is(err, ErrInvalidToken) {
 		t.Errorf("tampered: err = %v, want ErrInvalidToken", err)
 	}
+
+	// The cache answers repeats with the same principal and never lets a
+	// cached entry stand for another token.
+	v := NewVerifier(pub)
+	for range 3 {
+		if got, err := v.Verify(tok); err != nil || got != p {
+			t.Fatalf("repeat Verify = %v, %v", got, err)
+		}
+	}
+	if _, err := v.Verify(expired); !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("expired after a cached hit: err = %v, want ErrInvalidToken", err)
+	}
+	v.cache[tok] = verified{p: p, exp: time.Now().Add(-time.Second)} // a stale entry is re-verified
+	if got, err := v.Verify(tok); err != nil || got != p {
+		t.Errorf("stale entry: %v, %v", got, err)
+	}
 }
 
 func TestKeyPairFiles(t *testing.T) {

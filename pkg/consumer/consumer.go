@@ -1,0 +1,564 @@
+// Package consumer runs gridflow's idempotent event consumers: a durable
+// JetStream pull consumer whose handler runs in a PostgreSQL transaction that
+// also records the event id, so an event redelivered after its change
+// committed is acknowledged without being applied twice (DESIGN.md, "Events
+// and subjects": at-least-once delivery made exactly-once in effect).
+//
+// Every replica of a service runs a Runner with the same Config; they share
+// one durable consumer, and the server hands each message to one of them at
+// a time. Poison messages (a Permanent handler error, a payload that does not
+// decode, or MaxDeliver attempts used up) are copied to the GRID_DLQ stream on
+// dlq.<consumer>.<original subject> with the reason in natsjs.HeaderDLQReason
+// and only then terminated, so nothing is lost. Other errors are retried with
+// a growing delay.
+//
+// Order is not guaranteed: redeliveries, several replicas and Concurrency > 1
+// all reorder events. Handlers must tolerate late and out-of-order events
+// (a classification carries a version; a consumer ignores an older one).
+package consumer
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations creates the consumer_handled table in a service's schema.
+var Migrations = pgdb.Migrations{Name: "consumer", FS: migrationsFS, Dir: "migrations"}
+
+// Headers added to a dead letter besides natsjs.HeaderDLQReason. The original
+// Nats-Msg-Id is moved to HeaderDLQMsgID: the dead letter is published with
+// its own id, "<consumer>:<event id>", so that two consumers dead-lettering
+// the same event are not collapsed by GRID_DLQ's duplicate window.
+const (
+	HeaderDLQMsgID      = "Gridflow-Dlq-Msg-Id"
+	HeaderDLQStreamSeq  = "Gridflow-Dlq-Stream-Seq"
+	HeaderDLQDeliveries = "Gridflow-Dlq-Deliveries"
+)
+
+// Config describes one durable consumer. Zero durations and counts take the
+// defaults noted.
+type Config struct {
+	// Name is the durable name, <service>-<purpose> (e.g. classify-cases).
+	// It is also a subject token of the dead-letter subject.
+	Name string
+	// Subjects filter the stream; at least one.
+	Subjects []string
+	// Stream defaults to natsjs.StreamGrid.
+	Stream string
+
+	AckWait    time.Duration // server redelivers an unacked message after this (default 30s)
+	MaxDeliver int           // deliveries before a failing message is dead-lettered (default 10)
+	BatchSize  int           // messages per Fetch (default 64)
+	FetchWait  time.Duration // how long one Fetch waits for messages; bounds shutdown (default 2s)
+	// Concurrency is how many messages of a batch are handled at once
+	// (default 1, which keeps a single replica's handling in stream order).
+	Concurrency int
+	// HandlerTimeout bounds one handler call and its transaction (default AckWait).
+	HandlerTimeout time.Duration
+	// NakDelay and MaxNakDelay shape retries: the n-th failed delivery is
+	// redelivered after about NakDelay·2^(n-1), capped (defaults 1s, 1m).
+	NakDelay    time.Duration
+	MaxNakDelay time.Duration
+	// DrainTimeout bounds the work done after ctx ends on messages already
+	// fetched (default 10s); whatever is left is redelivered after AckWait.
+	DrainTimeout time.Duration
+	// Retention is how long handled ids are kept. It must exceed the
+	// stream's max age, or a redelivery could find its record pruned
+	// (default 35 days, GRID keeps 30). Negative disables pruning.
+	Retention time.Duration
+}
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*-[a-z0-9_-]+$`)
+
+func (c *Config) setDefaults() error {
+	if !nameRE.MatchString(c.Name) {
+		return fmt.Errorf("consumer: name %q is not <service>-<purpose> in lower case", c.Name)
+	}
+	if len(c.Subjects) == 0 {
+		return fmt.Errorf("consumer %s: no filter subjects", c.Name)
+	}
+	for _, s := range c.Subjects {
+		if s == "" || strings.ContainsAny(s, " \t\r\n") {
+			return fmt.Errorf("consumer %s: bad filter subject %q", c.Name, s)
+		}
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	if c.Stream == "" {
+		c.Stream = natsjs.StreamGrid
+	}
+	def(&c.AckWait, 30*time.Second)
+	defInt(&c.MaxDeliver, 10)
+	defInt(&c.BatchSize, 64)
+	def(&c.FetchWait, 2*time.Second)
+	defInt(&c.Concurrency, 1)
+	def(&c.HandlerTimeout, c.AckWait)
+	def(&c.NakDelay, time.Second)
+	def(&c.MaxNakDelay, time.Minute)
+	def(&c.DrainTimeout, 10*time.Second)
+	if c.Retention == 0 {
+		c.Retention = 35 * 24 * time.Hour
+	}
+	return nil
+}
+
+// Runner consumes one durable consumer until its context ends.
+type Runner struct {
+	js      jetstream.JetStream
+	pool    *pgxpool.Pool
+	cfg     Config
+	handler Handler
+	log     *slog.Logger
+	tracer  trace.Tracer
+	attrs   metric.MeasurementOption
+
+	handled, duplicates, deadLettered, errs metric.Int64Counter
+
+	// beforeAck, when set (tests only), runs after a commit and before the
+	// ack; returning false skips the ack, as if the process died there.
+	beforeAck func(Message) bool
+}
+
+// New validates cfg and returns a runner; nothing touches NATS or PostgreSQL
+// until Run. The pool's schema must hold Migrations.
+func New(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler Handler, log *slog.Logger) (*Runner, error) {
+	if js == nil || pool == nil || handler == nil {
+		return nil, errors.New("consumer: New needs a JetStream, a pool and a handler")
+	}
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	const scope = "github.com/gridflow/gridflow/pkg/consumer"
+	meter := otel.Meter(scope)
+	counter := func(name, desc string) metric.Int64Counter {
+		c, _ := meter.Int64Counter(name, metric.WithDescription(desc))
+		return c
+	}
+	return &Runner{
+		js: js, pool: pool, cfg: cfg, handler: handler,
+		log:          log.With("consumer", cfg.Name),
+		tracer:       otel.Tracer(scope),
+		attrs:        metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", cfg.Name))),
+		handled:      counter("gridflow_consumer_handled_total", "events handled and committed"),
+		duplicates:   counter("gridflow_consumer_duplicates_total", "redelivered events skipped because already handled"),
+		deadLettered: counter("gridflow_consumer_dead_lettered_total", "events moved to the dead-letter stream"),
+		errs:         counter("gridflow_consumer_errors_total", "handler failures (each rolled back)"),
+	}, nil
+}
+
+// Config returns the configuration in use, defaults filled in.
+func (r *Runner) Config() Config { return r.cfg }
+
+func (r *Runner) consumerConfig() jetstream.ConsumerConfig {
+	cc := jetstream.ConsumerConfig{
+		Durable:   r.cfg.Name,
+		AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait:   r.cfg.AckWait,
+		// The server never gives up on a message by itself: the runner
+		// dead-letters at MaxDeliver. A server-side limit would drop a
+		// message silently whenever the last attempt died before it could
+		// be dead-lettered.
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		Description:   "gridflow consumer " + r.cfg.Name,
+	}
+	if len(r.cfg.Subjects) == 1 {
+		cc.FilterSubject = r.cfg.Subjects[0]
+	} else {
+		cc.FilterSubjects = r.cfg.Subjects
+	}
+	return cc
+}
+
+// Run fetches and handles messages until ctx ends. Then it stops fetching,
+// handles and acks what it already holds (within DrainTimeout) and returns
+// nil. It keeps retrying while NATS is unreachable; it returns an error only
+// if the consumer configuration is refused.
+func (r *Runner) Run(ctx context.Context) error {
+	// Messages in hand are finished with a context that outlives ctx by at
+	// most DrainTimeout, so a shutdown does not abort half-done work.
+	work, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.DrainTimeout, cancelWork) })
+	defer stop()
+
+	if r.cfg.Retention > 0 {
+		// No query outlives Run: the caller closes the pool next.
+		pctx, stopPruning := context.WithCancel(ctx)
+		var pruning sync.WaitGroup
+		pruning.Go(func() { r.pruneLoop(pctx) })
+		defer pruning.Wait()
+		defer stopPruning()
+	}
+
+	var cons jetstream.Consumer
+	retry := 500 * time.Millisecond
+	for ctx.Err() == nil {
+		if cons == nil {
+			c, err := r.js.CreateOrUpdateConsumer(ctx, r.cfg.Stream, r.consumerConfig())
+			if err != nil {
+				if ctx.Err() != nil {
+					break
+				}
+				if refused(err) {
+					return fmt.Errorf("consumer %s: %w", r.cfg.Name, err)
+				}
+				r.log.WarnContext(ctx, "consumer: cannot create durable consumer; retrying", "err", err, "retry_in", retry)
+				sleep(ctx, retry)
+				retry = min(retry*2, 10*time.Second)
+				continue
+			}
+			cons = c
+		}
+		// The fetch is not tied to ctx: cancelling a pull would abandon
+		// messages the server already sent (redelivered only after
+		// AckWait). Instead no new fetch starts once ctx ends, and the last
+		// one ends within FetchWait.
+		batch, err := cons.Fetch(r.cfg.BatchSize, jetstream.FetchMaxWait(r.cfg.FetchWait))
+		if err == nil {
+			r.processBatch(work, batch.Messages())
+			err = batch.Error()
+		}
+		if err != nil {
+			// Re-create the consumer on the next round: it may have been
+			// deleted, or the server restarted without it.
+			cons = nil
+			r.log.WarnContext(ctx, "consumer: fetch failed", "err", err, "retry_in", retry)
+			sleep(ctx, retry)
+			retry = min(retry*2, 10*time.Second)
+			continue
+		}
+		retry = 500 * time.Millisecond
+	}
+	// Acks are fire-and-forget publishes: flush them before the caller
+	// closes the connection.
+	if nc := r.js.Conn(); nc != nil && !nc.IsClosed() {
+		if err := nc.FlushTimeout(5 * time.Second); err != nil {
+			r.log.Warn("consumer: flushing acks at shutdown", "err", err)
+		}
+	}
+	return nil
+}
+
+// refused tells configuration errors (retrying cannot help) from outages.
+func refused(err error) bool {
+	var apiErr *jetstream.APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code == 400 || apiErr.ErrorCode == jetstream.JSErrCodeStreamNotFound
+	}
+	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrInvalidConsumerName)
+}
+
+// processBatch handles every message of one fetch. While messages wait or
+// run it keeps telling the server they are in progress, so a slow batch is
+// not redelivered to another replica behind its back.
+func (r *Runner) processBatch(ctx context.Context, msgs <-chan jetstream.Msg) {
+	var (
+		mu     sync.Mutex
+		inHand = map[jetstream.Msg]struct{}{}
+		wg     sync.WaitGroup
+	)
+	queue := make(chan jetstream.Msg, r.cfg.BatchSize)
+	for range r.cfg.Concurrency {
+		wg.Go(func() {
+			for m := range queue {
+				r.process(ctx, m)
+				mu.Lock()
+				delete(inHand, m)
+				mu.Unlock()
+			}
+		})
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(r.cfg.AckWait / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				mu.Lock()
+				for m := range inHand {
+					_ = m.InProgress() // an already acked message answers ErrMsgAlreadyAckd
+				}
+				mu.Unlock()
+			}
+		}
+	}()
+	for m := range msgs {
+		mu.Lock()
+		inHand[m] = struct{}{}
+		mu.Unlock()
+		queue <- m
+	}
+	close(queue)
+	wg.Wait()
+	close(done)
+}
+
+func (r *Runner) process(ctx context.Context, jm jetstream.Msg) {
+	msg, metaErr := toMessage(jm)
+	ctx = natsjs.ExtractTrace(ctx, jm.Headers())
+	ctx, span := r.tracer.Start(ctx, "process "+jm.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(
+			attribute.String("messaging.system", "nats"),
+			attribute.String("messaging.operation.type", "process"),
+			attribute.String("messaging.destination.name", jm.Subject()),
+			attribute.String("messaging.consumer.group.name", r.cfg.Name),
+			attribute.String("messaging.message.id", msg.EventID),
+			attribute.Int64("messaging.nats.delivery_count", int64(msg.NumDelivered)),
+		))
+	defer span.End()
+
+	switch {
+	case metaErr != nil:
+		r.deadLetter(ctx, jm, msg, "unreadable JetStream metadata: "+metaErr.Error())
+		return
+	case msg.NumDelivered > uint64(r.cfg.MaxDeliver):
+		// An earlier attempt died (or could not dead-letter) on the last
+		// allowed delivery. Handling it again could kill this replica too.
+		r.deadLetter(ctx, jm, msg, fmt.Sprintf("delivered %d times, over MaxDeliver %d", msg.NumDelivered, r.cfg.MaxDeliver))
+		return
+	}
+
+	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
+	dup, err := r.handle(hctx, msg)
+	cancel()
+	switch {
+	case err == nil:
+		if r.beforeAck != nil && !r.beforeAck(msg) {
+			return
+		}
+		if err := jm.Ack(); err != nil {
+			// Committed but not acked: the redelivery will be skipped as a duplicate.
+			r.log.WarnContext(ctx, "consumer: ack failed", "event_id", msg.EventID, "err", err)
+		}
+		if dup {
+			span.SetAttributes(attribute.Bool("gridflow.duplicate", true))
+			r.duplicates.Add(ctx, 1, r.attrs)
+		} else {
+			r.handled.Add(ctx, 1, r.attrs)
+		}
+	case IsPermanent(err):
+		r.failed(ctx, span, msg, err)
+		r.deadLetter(ctx, jm, msg, err.Error())
+	case msg.NumDelivered >= uint64(r.cfg.MaxDeliver):
+		r.failed(ctx, span, msg, err)
+		r.deadLetter(ctx, jm, msg, fmt.Sprintf("failed on all %d deliveries, last: %v", msg.NumDelivered, err))
+	default:
+		r.failed(ctx, span, msg, err)
+		delay := r.nakDelay(msg.NumDelivered)
+		r.log.WarnContext(ctx, "consumer: handler failed; will retry", "subject", msg.Subject, "event_id", msg.EventID,
+			"delivery", msg.NumDelivered, "retry_in", delay, "err", err)
+		if err := jm.NakWithDelay(delay); err != nil {
+			r.log.WarnContext(ctx, "consumer: nak failed; redelivery waits for AckWait", "event_id", msg.EventID, "err", err)
+		}
+	}
+}
+
+func (r *Runner) failed(ctx context.Context, span trace.Span, msg Message, err error) {
+	r.errs.Add(ctx, 1, r.attrs)
+	span.RecordError(err)
+	span.SetStatus(codes.Error, "handler failed")
+}
+
+// handle runs the handler and the dedup record in one transaction. The
+// record is inserted first: a concurrent attempt at the same event (a
+// redelivery racing a slow first attempt) blocks on it and then finds it.
+func (r *Runner) handle(ctx context.Context, msg Message) (dup bool, err error) {
+	err = pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `INSERT INTO consumer_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+			r.cfg.Name, msg.EventID)
+		if err != nil {
+			return fmt.Errorf("record handled event: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			dup = true
+			return nil
+		}
+		return r.call(ctx, tx, msg)
+	})
+	return dup, err
+}
+
+// call turns a handler panic into an ordinary (retried) error: one bad event
+// must not take the replica and every other consumer in it down.
+func (r *Runner) call(ctx context.Context, tx pgx.Tx, msg Message) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v", p)
+		}
+	}()
+	return r.handler(ctx, tx, msg)
+}
+
+func (r *Runner) nakDelay(delivered uint64) time.Duration {
+	d := r.cfg.NakDelay
+	for i := uint64(1); i < delivered && d < r.cfg.MaxNakDelay; i++ {
+		d *= 2
+	}
+	d = min(d, r.cfg.MaxNakDelay)
+	// ±20 % jitter spreads the retries of a batch that failed together.
+	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
+}
+
+// deadLetter copies the message to GRID_DLQ and terminates it only once the
+// copy is stored; if the copy fails, the message is left to be redelivered.
+func (r *Runner) deadLetter(ctx context.Context, jm jetstream.Msg, msg Message, reason string) {
+	reason = headerValue(reason)
+	out := nats.NewMsg("dlq." + r.cfg.Name + "." + jm.Subject())
+	out.Data = jm.Data()
+	for k, vs := range jm.Headers() {
+		// Nats-* headers were directives to the original publish
+		// (expected sequence, TTL …) and would misdirect this one.
+		if strings.HasPrefix(k, "Nats-") {
+			continue
+		}
+		out.Header[k] = append([]string(nil), vs...)
+	}
+	if id := jm.Headers().Get(jetstream.MsgIDHeader); id != "" {
+		out.Header.Set(HeaderDLQMsgID, id)
+	}
+	out.Header.Set(natsjs.HeaderDLQReason, reason)
+	out.Header.Set(HeaderDLQStreamSeq, strconv.FormatUint(msg.StreamSeq, 10))
+	out.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(msg.NumDelivered, 10))
+
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := r.js.PublishMsg(pctx, out, jetstream.WithMsgID(r.cfg.Name+":"+msg.EventID),
+		jetstream.WithExpectStream(natsjs.StreamDLQ)); err != nil {
+		delay := r.nakDelay(msg.NumDelivered)
+		r.log.ErrorContext(ctx, "consumer: dead-letter publish failed; message kept for redelivery",
+			"subject", msg.Subject, "event_id", msg.EventID, "reason", reason, "err", err, "retry_in", delay)
+		_ = jm.NakWithDelay(delay)
+		return
+	}
+	r.deadLettered.Add(ctx, 1, r.attrs)
+	r.log.WarnContext(ctx, "consumer: message dead-lettered", "subject", msg.Subject, "event_id", msg.EventID,
+		"delivery", msg.NumDelivered, "reason", reason)
+	if err := jm.TermWithReason(reason); err != nil {
+		// Redelivered later and dead-lettered again; GRID_DLQ's duplicate
+		// window drops the second copy.
+		r.log.WarnContext(ctx, "consumer: term failed", "event_id", msg.EventID, "err", err)
+	}
+}
+
+// headerValue makes s safe as one NATS header value: one line, bounded.
+func headerValue(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r == '\r' || r == '\n' {
+			return ' '
+		}
+		return r
+	}, s)
+	const limit = 1024
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "…"
+}
+
+func toMessage(jm jetstream.Msg) (Message, error) {
+	msg := Message{Subject: jm.Subject(), Data: jm.Data(), Headers: jm.Headers()}
+	msg.EventID = jm.Headers().Get(jetstream.MsgIDHeader)
+	meta, err := jm.Metadata()
+	if err != nil {
+		if msg.EventID == "" {
+			msg.EventID = "unknown"
+		}
+		return msg, err
+	}
+	msg.NumDelivered = meta.NumDelivered
+	msg.StreamSeq = meta.Sequence.Stream
+	msg.Published = meta.Timestamp
+	if msg.EventID == "" {
+		msg.EventID = "seq:" + strconv.FormatUint(meta.Sequence.Stream, 10)
+	}
+	return msg, nil
+}
+
+// pruneLoop forgets handled ids once their events can no longer be
+// redelivered (older than Retention). Every replica prunes; the deletes are
+// idempotent and batched to keep locks short.
+func (r *Runner) pruneLoop(ctx context.Context) {
+	for {
+		n, err := Prune(ctx, r.pool, r.cfg.Name, time.Now().Add(-r.cfg.Retention))
+		if err != nil && ctx.Err() == nil {
+			r.log.WarnContext(ctx, "consumer: pruning handled ids failed", "err", err)
+		} else if n > 0 {
+			r.log.InfoContext(ctx, "consumer: pruned handled ids", "rows", n)
+		}
+		if !sleep(ctx, time.Hour+time.Duration(rand.Int64N(int64(10*time.Minute)))) {
+			return
+		}
+	}
+}
+
+// Prune deletes the handled ids of consumer recorded before cutoff and
+// returns how many it deleted.
+func Prune(ctx context.Context, pool *pgxpool.Pool, consumer string, cutoff time.Time) (int64, error) {
+	var total int64
+	for {
+		tag, err := pool.Exec(ctx, `DELETE FROM consumer_handled WHERE consumer = $1 AND event_id IN (
+			SELECT event_id FROM consumer_handled WHERE consumer = $1 AND handled_at < $2 LIMIT 5000)`, consumer, cutoff)
+		if err != nil {
+			return total, fmt.Errorf("prune consumer_handled: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < 5000 {
+			return total, nil
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
