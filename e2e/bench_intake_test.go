@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"math"
 	"os"
 	"path/filepath"
@@ -161,7 +163,7 @@ func naiveOne(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream, t
 	id := uuid.Must(uuid.NewV7()).String()
 	body, _ := json.Marshal(map[string]string{"title": tx.title, "content": tx.body})
 	err := pgdb.InTx(ctx, pool, func(dbtx pgx.Tx) error {
-		if _, err := dbtx.Exec(ctx, `INSERT INTO naive.orders (id, order_no, body) VALUES ($1, $1, $2)`, id, body); err != nil {
+		if _, err := dbtx.Exec(ctx, `INSERT INTO naive.orders (id, order_no, body) VALUES ($1, $2, $3)`, id, id, body); err != nil {
 			return err
 		}
 		_, err := dbtx.Exec(ctx, `INSERT INTO naive.outbox (id, subject, data) VALUES ($1, $2, $3)`, id, "grid.bench.naive", body)
@@ -200,6 +202,22 @@ func closedLoop(t *testing.T, s *stack, js jetstream.JetStream, texts []text, du
 	t.Helper()
 	client := intakev1.NewIntakeServiceClient(s.dial(t, "intake", auth.Principal{Role: auth.RoleHotline}))
 	before := streamSubjectCount(t, js, "grid.case.received.>")
+	if out := os.Getenv("BENCH_PPROF"); out != "" {
+		// A CPU profile of intake during the run, for finding where time goes.
+		go func() {
+			resp, err := http.Get("http://" + s.admins["intake"] + "/debug/pprof/profile?seconds=" + fmt.Sprint(int(dur.Seconds()/2)))
+			if err != nil {
+				t.Logf("pprof: %v", err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(out)
+			if err == nil {
+				_, _ = io.Copy(f, resp.Body)
+				f.Close()
+			}
+		}()
+	}
 	var seq atomic.Int64
 	deadline := time.Now().Add(dur)
 	start := time.Now()
