@@ -110,7 +110,7 @@ func printEvent(w io.Writer, msg jetstream.Msg, asJSON bool) {
 		_ = printProto(w, &env)
 		return
 	}
-	at := env.GetOccurredAt().AsTime().In(time.Local).Format("15:04:05")
+	at := env.GetOccurredAt().AsTime().In(shanghai).Format("01-02 15:04:05")
 	detail := ""
 	if r := env.GetCaseReceived(); r != nil {
 		detail = r.GetCaseNumber() + "  " + r.GetTitle()

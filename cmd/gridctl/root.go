@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -118,7 +119,11 @@ func explain(err error) error {
 				fmt.Fprintf(&b, "\n  %s: %s", v.GetField(), v.GetDescription())
 			}
 		case *errdetails.ResourceInfo:
-			fmt.Fprintf(&b, "\n  existing: %s", d.GetResourceName())
+			label := "resource"
+			if st.Code() == codes.AlreadyExists {
+				label = "existing"
+			}
+			fmt.Fprintf(&b, "\n  %s: %s", label, d.GetResourceName())
 		}
 	}
 	return errors.New(b.String())
@@ -129,3 +134,15 @@ func printJSON(w io.Writer, v any) error {
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
+
+// shanghai is how people in the city read times (DESIGN.md: days and hours
+// in Asia/Shanghai).
+var shanghai = func() *time.Location {
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		return time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}()
+
+func localTime(t time.Time) string { return t.In(shanghai).Format("2006-01-02 15:04:05 MST") }

@@ -100,7 +100,7 @@ func newSubmissionCmd(g *globals) *cobra.Command {
 			w := cmd.OutOrStdout()
 			a := s.GetArea()
 			fmt.Fprintf(w, "case      %s (%s)\nsource    %s\naccepted  %s\narea      district %s street %s community %s grid %s (%s)\n",
-				s.GetCaseNumber(), s.GetCaseId(), s.GetSource(), s.GetAcceptedAt().AsTime().Format("2006-01-02 15:04:05Z07:00"),
+				s.GetCaseNumber(), s.GetCaseId(), s.GetSource(), localTime(s.GetAcceptedAt().AsTime()),
 				a.GetDistrictCode(), a.GetStreetCode(), a.GetCommunityCode(), a.GetGridCode(), a.GetResolution())
 			if wo := s.GetWorkOrder(); wo != nil {
 				fmt.Fprintf(w, "order     %s (%s, %s)\ntitle     %s\ncontent   %s\n", wo.GetHotlineOrderNo(), wo.GetAppealType(), wo.GetUrgency(), wo.GetTitle(), wo.GetContent())
