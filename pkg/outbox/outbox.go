@@ -59,22 +59,12 @@ func Enqueue(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 	}
 	b := &pgx.Batch{}
 	for _, m := range msgs {
-		h := propagation.MapCarrier{}
-		for k, v := range m.Headers {
-			h[k] = v
-		}
-		if h["traceparent"] == "" {
-			otel.GetTextMapPropagator().Inject(ctx, h)
-		}
-		hj, err := json.Marshal(map[string]string(h))
+		x, err := rowOf(ctx, m)
 		if err != nil {
 			return err
 		}
-		data := m.Data
-		if data == nil {
-			data = []byte{} // an empty payload is still a payload, not NULL
-		}
-		b.Queue(`INSERT INTO outbox (event_id, subject, data, headers) VALUES ($1, $2, $3, $4)`, m.ID, m.Subject, data, hj)
+		hj, _ := json.Marshal(x.headers)
+		b.Queue(`INSERT INTO outbox (event_id, subject, data, headers) VALUES ($1, $2, $3, $4)`, x.eventID, x.subject, x.data, hj)
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("outbox enqueue: %w", err)
@@ -89,7 +79,9 @@ type Relay struct {
 	log   *slog.Logger
 	batch int
 	poll  time.Duration
+	grace time.Duration
 	kick  chan struct{}
+	fast  chan Stored
 
 	published metric.Int64Counter
 	failures  metric.Int64Counter
@@ -99,6 +91,10 @@ type Relay struct {
 type RelayOptions struct {
 	BatchSize    int           // rows claimed per transaction (default 256)
 	PollInterval time.Duration // how often to look without a Notify (default 250ms)
+	// Grace, when set, leaves rows younger than this to the fast path
+	// (PublishCommitted): the poller then only picks up what the fast path
+	// could not publish — after a crash, or while NATS was away.
+	Grace time.Duration
 }
 
 // NewRelay returns a relay over the outbox in pool's schema.
@@ -112,8 +108,92 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger, opts
 	meter := otel.Meter("github.com/gridflow/gridflow/pkg/outbox")
 	published, _ := meter.Int64Counter("gridflow_outbox_published_total", metric.WithDescription("events published from the outbox"))
 	failures, _ := meter.Int64Counter("gridflow_outbox_publish_failures_total", metric.WithDescription("failed outbox publish rounds"))
-	return &Relay{pool: pool, js: js, log: log, batch: opts.BatchSize, poll: opts.PollInterval,
-		kick: make(chan struct{}, 1), published: published, failures: failures}
+	return &Relay{pool: pool, js: js, log: log, batch: opts.BatchSize, poll: opts.PollInterval, grace: opts.Grace,
+		kick: make(chan struct{}, 1), fast: make(chan Stored, 1024), published: published, failures: failures}
+}
+
+// Stored is what EnqueueStored wrote in one transaction, to hand to
+// PublishCommitted once that transaction has committed.
+type Stored struct {
+	rows []row
+}
+
+// EnqueueStored is Enqueue that also returns the stored rows, so that the
+// caller can give them to the relay after its commit and spare the relay
+// reading them back.
+func EnqueueStored(ctx context.Context, tx pgx.Tx, msgs ...Message) (Stored, error) {
+	p := Stored{rows: make([]row, 0, len(msgs))}
+	if len(msgs) == 0 {
+		return p, nil
+	}
+	b := &pgx.Batch{}
+	for _, m := range msgs {
+		x, err := rowOf(ctx, m)
+		if err != nil {
+			return Stored{}, err
+		}
+		hj, _ := json.Marshal(x.headers)
+		b.Queue(`INSERT INTO outbox (event_id, subject, data, headers) VALUES ($1, $2, $3, $4) RETURNING id`, x.eventID, x.subject, x.data, hj)
+		p.rows = append(p.rows, x)
+	}
+	br := tx.SendBatch(ctx, b)
+	for i := range p.rows {
+		if err := br.QueryRow().Scan(&p.rows[i].id); err != nil {
+			br.Close()
+			return Stored{}, fmt.Errorf("outbox enqueue: %w", err)
+		}
+	}
+	if err := br.Close(); err != nil {
+		return Stored{}, fmt.Errorf("outbox enqueue: %w", err)
+	}
+	return p, nil
+}
+
+// PublishCommitted hands committed rows to the fast path: they are published
+// from memory and deleted once acknowledged. It never blocks; when the fast
+// path is busy the rows are left to the poller.
+func (r *Relay) PublishCommitted(p Stored) {
+	if len(p.rows) == 0 {
+		return
+	}
+	select {
+	case r.fast <- p:
+	default:
+		r.Notify()
+	}
+}
+
+// runFast publishes what PublishCommitted handed over, coalescing what is
+// waiting into one round of acks.
+func (r *Relay) runFast(ctx context.Context) {
+	for {
+		var rows []row
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-r.fast:
+			rows = append(rows, p.rows...)
+		}
+	more:
+		for len(rows) < r.batch {
+			select {
+			case p := <-r.fast:
+				rows = append(rows, p.rows...)
+			default:
+				break more
+			}
+		}
+		acked, err := r.publish(ctx, rows)
+		if len(acked) > 0 {
+			if _, derr := r.pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, acked); derr != nil {
+				err = errors.Join(err, derr)
+			}
+			r.published.Add(ctx, int64(len(acked)))
+		}
+		if err != nil && ctx.Err() == nil {
+			r.log.WarnContext(ctx, "outbox fast path: publish failed; the poller will retry", "err", err)
+		}
+	}
 }
 
 // Notify wakes the relay after a commit; it never blocks.
@@ -127,6 +207,9 @@ func (r *Relay) Notify() {
 // Run publishes until ctx ends. Rows are claimed with FOR UPDATE SKIP LOCKED,
 // so several replicas share the work without publishing a row concurrently.
 func (r *Relay) Run(ctx context.Context) error {
+	fastDone := make(chan struct{})
+	go func() { r.runFast(ctx); close(fastDone) }()
+	defer func() { <-fastDone }()
 	backoff := r.poll
 	for {
 		n, err := r.Flush(ctx)
@@ -174,11 +257,46 @@ type row struct {
 	headers map[string]string
 }
 
+// rowOf prepares m for storage: the caller's trace context joins its headers
+// (unless WithTrace already gave it one), and an empty payload is stored as
+// empty, not NULL.
+func rowOf(ctx context.Context, m Message) (row, error) {
+	if m.ID == "" || m.Subject == "" {
+		return row{}, errors.New("outbox: a message needs an id and a subject")
+	}
+	h := propagation.MapCarrier{}
+	for k, v := range m.Headers {
+		h[k] = v
+	}
+	if h["traceparent"] == "" {
+		otel.GetTextMapPropagator().Inject(ctx, h)
+	}
+	data := m.Data
+	if data == nil {
+		data = []byte{}
+	}
+	return row{eventID: m.ID, subject: m.Subject, data: data, headers: h}, nil
+}
+
 // Flush publishes one batch and returns how many rows it published.
-func (r *Relay) Flush(ctx context.Context) (int, error) {
+func (r *Relay) Flush(ctx context.Context) (int, error) { return r.flush(ctx, r.grace) }
+
+// Drain publishes every row, young or old, until the outbox is empty or ctx
+// ends: for a clean stop, so nothing waits for the next start.
+func (r *Relay) Drain(ctx context.Context) error {
+	for {
+		n, err := r.flush(ctx, 0)
+		if err != nil || n == 0 {
+			return err
+		}
+	}
+}
+
+func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 	var published int
 	err := pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, data, headers FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.batch)
+		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, data, headers FROM outbox
+			WHERE created_at <= now() - $2::interval ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.batch, grace)
 		if err != nil {
 			return err
 		}
@@ -187,56 +305,22 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 			err := rw.Scan(&x.id, &x.eventID, &x.subject, &x.data, &x.headers)
 			return x, err
 		})
-		if err != nil {
+		if err != nil || len(batch) == 0 {
 			return err
 		}
-		if len(batch) == 0 {
-			return nil
-		}
-		// Publish the whole batch asynchronously, then wait for every ack:
-		// one round trip of latency per batch instead of per event.
-		futures := make([]jetstream.PubAckFuture, len(batch))
-		for i, x := range batch {
-			msg := &nats.Msg{Subject: x.subject, Data: x.data, Header: nats.Header{}}
-			for k, v := range x.headers {
-				msg.Header.Set(k, v)
-			}
-			f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(x.eventID))
-			if err != nil {
-				return fmt.Errorf("publish %s: %w", x.subject, err)
-			}
-			futures[i] = f
-		}
-		done := make([]int64, 0, len(batch))
-		var errs []error
-		timeout := time.NewTimer(10 * time.Second)
-		defer timeout.Stop()
-	wait:
-		for i, f := range futures {
-			select {
-			case <-f.Ok():
-				done = append(done, batch[i].id)
-			case err := <-f.Err():
-				errs = append(errs, fmt.Errorf("publish %s: %w", batch[i].subject, err))
-			case <-timeout.C:
-				errs = append(errs, errors.New("timed out waiting for JetStream acks"))
-				break wait
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
+		done, perr := r.publish(ctx, batch)
 		if len(done) > 0 {
 			if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, done); err != nil {
 				return err
 			}
 		}
 		published = len(done)
-		if len(errs) > 0 {
+		if perr != nil {
 			// Keep what was acknowledged: commit the deletes, report the rest.
 			if err := tx.Commit(ctx); err != nil {
 				return err
 			}
-			return errors.Join(errs...)
+			return perr
 		}
 		return nil
 	})
@@ -244,6 +328,45 @@ func (r *Relay) Flush(ctx context.Context) (int, error) {
 		r.published.Add(ctx, int64(published))
 	}
 	return published, err
+}
+
+// publish sends rows asynchronously and then waits for every ack: one round
+// trip of latency per batch instead of per event. It returns the ids the
+// stream acknowledged.
+func (r *Relay) publish(ctx context.Context, batch []row) ([]int64, error) {
+	futures := make([]jetstream.PubAckFuture, 0, len(batch))
+	var errs []error
+	for _, x := range batch {
+		msg := &nats.Msg{Subject: x.subject, Data: x.data, Header: nats.Header{}}
+		for k, v := range x.headers {
+			msg.Header.Set(k, v)
+		}
+		f, err := r.js.PublishMsgAsync(msg, jetstream.WithMsgID(x.eventID))
+		if err != nil {
+			errs = append(errs, fmt.Errorf("publish %s: %w", x.subject, err))
+			break
+		}
+		futures = append(futures, f)
+	}
+	done := make([]int64, 0, len(futures))
+	timeout := time.NewTimer(10 * time.Second)
+	defer timeout.Stop()
+wait:
+	for i, f := range futures {
+		select {
+		case <-f.Ok():
+			done = append(done, batch[i].id)
+		case err := <-f.Err():
+			errs = append(errs, fmt.Errorf("publish %s: %w", batch[i].subject, err))
+		case <-timeout.C:
+			errs = append(errs, errors.New("timed out waiting for JetStream acks"))
+			break wait
+		case <-ctx.Done():
+			errs = append(errs, ctx.Err())
+			break wait
+		}
+	}
+	return done, errors.Join(errs...)
 }
 
 // Pending counts rows not yet published (for readiness and tests).

@@ -155,3 +155,60 @@ func TestEnqueueKeepsTraceHeaders(t *testing.T) {
 		t.Errorf("headers = %v, want A=b kept", h)
 	}
 }
+
+// TestFastPath: rows handed over after commit are published from memory and
+// deleted; rows never handed over wait for the poller's grace period.
+func TestFastPath(t *testing.T) {
+	pool, js := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: 20 * time.Millisecond, Grace: 300 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+
+	var stored outbox.Stored
+	err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		stored, err = outbox.EnqueueStored(ctx, tx,
+			outbox.Message{ID: "fast-1", Subject: "grid.case.received.310106.310106022", Data: []byte("a")},
+			outbox.Message{ID: "fast-2", Subject: "grid.case.received.310106.310106022", Data: []byte("b")})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	relay.PublishCommitted(stored)
+	for streamCount(t, js) < 2 {
+		if time.Since(start) > 5*time.Second {
+			t.Fatal("fast path did not publish")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("fast path took %s: slower than the poller's grace", took)
+	}
+
+	// Not handed over (as after a crash between commit and hand-over): the
+	// poller publishes it once it is older than the grace period.
+	enqueue(t, pool, 100, 1, true)
+	deadline := time.Now().Add(10 * time.Second)
+	for streamCount(t, js) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("poller did not publish the row left behind")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		n, _ := outbox.Pending(ctx, pool)
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d rows left in the outbox", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	<-done
+}

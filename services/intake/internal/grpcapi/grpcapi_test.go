@@ -69,7 +69,7 @@ func setup(t *testing.T) *env {
 	}
 	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{})
 	go func() { _ = relay.Run(ctx) }()
-	store := postgres.New(pool, relay.Notify)
+	store := postgres.New(pool, relay)
 	store.RunGroupCommit(ctx, 2, 32)
 	pl, err := places.Load("")
 	if err != nil {

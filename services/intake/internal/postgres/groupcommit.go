@@ -96,9 +96,9 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	results := make([]createRes, len(batch))
-	created := false
+	var out outbox.Stored
 	err := pgdb.InTx(ctx, st.pool, func(tx pgx.Tx) error {
-		created = false
+		out = outbox.Stored{}
 		rows, err := tx.Query(ctx, `SELECT nextval('case_number_seq') FROM generate_series(1, $1)`, len(batch))
 		if err != nil {
 			return err
@@ -162,9 +162,9 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 			}
 			msgs = append(msgs, outbox.WithTrace(r.ctx, msg))
 			results[i] = createRes{stored: s, created: true}
-			created = true
 		}
-		return outbox.Enqueue(ctx, tx, msgs...)
+		out, err = outbox.EnqueueStored(ctx, tx, msgs...)
+		return err
 	})
 	if err != nil {
 		if len(batch) > 1 {
@@ -176,9 +176,7 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 		batch[0].done <- createRes{err: fmt.Errorf("create submission: %w", err)}
 		return
 	}
-	if created {
-		st.committed()
-	}
+	st.relay.PublishCommitted(out)
 	for i, r := range batch {
 		r.done <- results[i]
 	}

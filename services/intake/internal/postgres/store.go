@@ -37,21 +37,30 @@ var Migrations = []pgdb.Migrations{
 // Store implements intake.Store.
 type Store struct {
 	pool *pgxpool.Pool
-	// committed is called after a transaction that enqueued events commits
-	// (the relay's Notify), so events leave without waiting for a poll.
-	committed func()
+	// relay gets the events of each committed transaction, so they leave at
+	// once from memory instead of waiting for a poll and a read-back.
+	relay Relay
 	// creates feeds the group-commit workers; nil means every Create runs
 	// its own transaction.
 	creates  chan *createReq
 	maxBatch int
 }
 
-// New returns a store.
-func New(pool *pgxpool.Pool, committed func()) *Store {
-	if committed == nil {
-		committed = func() {}
+// Relay is the part of outbox.Relay the store needs.
+type Relay interface {
+	PublishCommitted(outbox.Stored)
+}
+
+type noRelay struct{}
+
+func (noRelay) PublishCommitted(outbox.Stored) {}
+
+// New returns a store; relay may be nil (the poller alone then publishes).
+func New(pool *pgxpool.Pool, relay Relay) *Store {
+	if relay == nil {
+		relay = noRelay{}
 	}
-	return &Store{pool: pool, committed: committed}
+	return &Store{pool: pool, relay: relay}
 }
 
 var _ intake.Store = (*Store)(nil)
@@ -143,6 +152,7 @@ func (st *Store) AddFollowUp(ctx context.Context, k intake.Key, f *intake.Follow
 	var (
 		stored  *intake.FollowUp
 		created bool
+		out     outbox.Stored
 	)
 	err := pgdb.InTx(ctx, st.pool, func(tx pgx.Tx) error {
 		if prev, err := getFollowUp(ctx, tx, f.Principal, f.RequestID); err == nil {
@@ -186,7 +196,7 @@ func (st *Store) AddFollowUp(ctx context.Context, k intake.Key, f *intake.Follow
 		if err != nil {
 			return err
 		}
-		if err := outbox.Enqueue(ctx, tx, msg); err != nil {
+		if out, err = outbox.EnqueueStored(ctx, tx, outbox.WithTrace(ctx, msg)); err != nil {
 			return err
 		}
 		stored, created = f, true
@@ -196,7 +206,7 @@ func (st *Store) AddFollowUp(ctx context.Context, k intake.Key, f *intake.Follow
 		return nil, false, err
 	}
 	if created {
-		st.committed()
+		st.relay.PublishCommitted(out)
 	}
 	return stored, created, nil
 }
