@@ -2,7 +2,10 @@ module github.com/gridflow/gridflow/services/feedback
 
 go 1.26.0
 
-require github.com/gridflow/gridflow/pkg v0.0.0
+require (
+	github.com/google/go-cmp v0.7.0
+	github.com/gridflow/gridflow/pkg v0.0.0
+)
 
 require (
 	github.com/beorn7/perks v1.0.1 // indirect
