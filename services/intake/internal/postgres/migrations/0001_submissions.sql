@@ -26,8 +26,9 @@ CREATE TABLE submissions (
 );
 
 CREATE UNIQUE INDEX submissions_hotline_order_no ON submissions (hotline_order_no) WHERE hotline_order_no IS NOT NULL;
-CREATE INDEX submissions_accepted_at ON submissions (accepted_at);
-CREATE INDEX submissions_area ON submissions (district_code, street_code, accepted_at);
+-- Every index costs each submission a btree insert; keep only what queries
+-- use: the keyset listing (newest first) and a street's listing.
+CREATE INDEX submissions_area ON submissions (district_code, street_code, accepted_at DESC, case_id DESC);
 
 CREATE INDEX submissions_listing ON submissions (accepted_at DESC, case_id DESC);
 
