@@ -263,16 +263,34 @@ func samePoint(a, b Point) bool {
 	return math.Abs(a.Lat-b.Lat) <= tolerance && math.Abs(a.Lng-b.Lng) <= tolerance
 }
 
-// ErrInvalidPolygon is what every error from Polygon.Validate matches.
+// ErrInvalidPolygon is what every error from Polygon.Validate matches. The
+// errors below it say what is wrong; each also matches ErrInvalidPolygon, and
+// an invalid coordinate matches ErrInvalidCoordinate.
 var ErrInvalidPolygon = errors.New("invalid polygon")
 
+var (
+	// ErrTooFewVertices: a ring has fewer than three distinct vertices.
+	ErrTooFewVertices = fmt.Errorf("%w: too few distinct vertices", ErrInvalidPolygon)
+	// ErrSelfIntersecting: a ring is not simple (two of its edges cross or
+	// touch other than where neighbouring edges share a vertex), or an edge
+	// of a hole crosses another ring.
+	ErrSelfIntersecting = fmt.Errorf("%w: edges cross or touch", ErrInvalidPolygon)
+	// ErrNoArea: a ring encloses no area (its vertices are collinear, up to
+	// tolerance).
+	ErrNoArea = fmt.Errorf("%w: encloses no area", ErrInvalidPolygon)
+)
+
 // Validate checks what Contains and Intersects rely on: every vertex a valid
-// coordinate, rings of at least three distinct vertices enclosing some area,
-// and no two edges crossing (a ring that crosses itself, or a hole crossing
-// the outer ring, has no well-defined inside).
+// coordinate, rings of at least three distinct vertices, every ring simple
+// (its edges meet only where one edge ends and the next begins, so a ring
+// that crosses itself, touches itself or doubles back is rejected), no hole
+// crossing another ring, and every ring enclosing some area. Repeated
+// consecutive vertices, including a closing one, count once. Problems are
+// reported in that order, so a bow tie, whose halves cancel to no area, is
+// reported as crossing itself.
 func (p Polygon) Validate() error {
-	all := append([][]Point{p.Outer}, p.Holes...)
-	for r, ring := range all {
+	rs := make([][]Point, 0, 1+len(p.Holes))
+	for r, ring := range append([][]Point{p.Outer}, p.Holes...) {
 		for k, v := range ring {
 			if err := Valid(v.Lat, v.Lng); err != nil {
 				return fmt.Errorf("%w: ring %d vertex %d: %w", ErrInvalidPolygon, r, k, err)
@@ -280,29 +298,55 @@ func (p Polygon) Validate() error {
 		}
 		d := dedupe(ring)
 		if len(d) < 3 {
-			return fmt.Errorf("%w: ring %d has %d distinct vertices, need 3", ErrInvalidPolygon, r, len(d))
+			return fmt.Errorf("%w: ring %d has %d, need 3", ErrTooFewVertices, r, len(d))
 		}
-		if math.Abs(area(d)) <= tolerance*tolerance {
-			return fmt.Errorf("%w: ring %d encloses no area", ErrInvalidPolygon, r)
-		}
+		rs = append(rs, d)
 	}
-	rs := p.rings()
-	for x := range rs {
-		for i := range rs[x] {
-			p1, p2 := rs[x][i], rs[x][(i+1)%len(rs[x])]
+	for x, r := range rs {
+		for i := range r {
+			p1, p2 := r[i], r[(i+1)%len(r)]
 			for y := x; y < len(rs); y++ {
 				for j := range rs[y] {
-					if y == x && j <= i {
+					q1, q2 := rs[y][j], rs[y][(j+1)%len(rs[y])]
+					var bad bool
+					switch {
+					case y != x:
+						bad = properlyCross(p1, p2, q1, q2)
+					case j <= i || j == i+1 || (i == 0 && j == len(r)-1):
+						// Each pair once; neighbouring edges share a vertex.
+						// (A ring doubling back makes some non-neighbouring
+						// edges touch, or, as a triangle, has no area.)
 						continue
+					default:
+						bad = touch(p1, p2, q1, q2)
 					}
-					if properlyCross(p1, p2, rs[y][j], rs[y][(j+1)%len(rs[y])]) {
-						return fmt.Errorf("%w: edge %d of ring %d crosses edge %d of ring %d", ErrInvalidPolygon, i, x, j, y)
+					if bad {
+						return fmt.Errorf("%w: edge %d of ring %d meets edge %d of ring %d", ErrSelfIntersecting, i, x, j, y)
 					}
 				}
 			}
 		}
 	}
+	for r, ring := range rs {
+		if math.Abs(area(ring)) <= tolerance*tolerance {
+			return fmt.Errorf("%w: ring %d", ErrNoArea, r)
+		}
+	}
 	return nil
+}
+
+// touch reports whether segments p1p2 and q1q2 share a point (within
+// tolerance): they cross, share an end, or an end of one lies on the other.
+func touch(p1, p2, q1, q2 Point) bool {
+	if properlyCross(p1, p2, q1, q2) ||
+		samePoint(p1, q1) || samePoint(p1, q2) || samePoint(p2, q1) || samePoint(p2, q2) {
+		return true
+	}
+	on := func(u, v, w Point) bool {
+		_, ok := onSegment(u, v, w, math.Hypot(v.Lng-u.Lng, v.Lat-u.Lat))
+		return ok
+	}
+	return on(p1, p2, q1) || on(p1, p2, q2) || on(q1, q2, p1) || on(q1, q2, p2)
 }
 
 // area is the ring's signed area in square degrees (shoelace formula).

@@ -258,25 +258,45 @@ func TestValidate(t *testing.T) {
 	tests := []struct {
 		name string
 		p    Polygon
-		ok   bool
+		want error // nil: valid
 	}{
-		{"square", Polygon{Outer: square(31, 121, 0.001)}, true},
-		{"closed ring", Polygon{Outer: append(square(31, 121, 0.001), Point{31, 121})}, true},
-		{"with a hole", Polygon{Outer: square(0, 0, 10), Holes: [][]Point{square(2, 2, 2)}}, true},
-		{"two vertices", Polygon{Outer: []Point{{0, 0}, {1, 1}}}, false},
-		{"repeated vertices", Polygon{Outer: []Point{{0, 0}, {0, 0}, {1, 1}, {1, 1}}}, false},
-		{"collinear", Polygon{Outer: []Point{{0, 0}, {1, 1}, {2, 2}}}, false},
-		{"bow tie", Polygon{Outer: []Point{{0, 0}, {1, 1}, {1, 0}, {0, 1}}}, false},
-		{"latitude out of range", Polygon{Outer: []Point{{0, 0}, {95, 0}, {0, 1}}}, false},
-		{"NaN", Polygon{Outer: []Point{{0, 0}, {math.NaN(), 0}, {0, 1}}}, false},
-		{"hole crossing the outer ring", Polygon{Outer: square(0, 0, 10), Holes: [][]Point{square(8, 8, 4)}}, false},
-		{"empty", Polygon{}, false},
+		{"square", Polygon{Outer: square(31, 121, 0.001)}, nil},
+		{"closed ring", Polygon{Outer: append(square(31, 121, 0.001), Point{31, 121})}, nil},
+		{"repeated consecutive vertex", Polygon{Outer: []Point{{0, 0}, {0, 1}, {0, 1}, {1, 1}, {1, 0}}}, nil},
+		{"straight-through vertex", Polygon{Outer: []Point{{0, 0}, {0, 1}, {0, 2}, {1, 2}, {1, 0}}}, nil},
+		{"concave", Polygon{Outer: []Point{{0, 0}, {0, 3}, {3, 3}, {3, 2}, {1, 2}, {1, 1}, {3, 1}, {3, 0}}}, nil},
+		{"with a hole", Polygon{Outer: square(0, 0, 10), Holes: [][]Point{square(2, 2, 2)}}, nil},
+		{"grid-sized, vertices a hair from an edge", Polygon{Outer: []Point{{31.2630, 121.4470}, {31.2630, 121.4500}, {31.2660, 121.4500}, {31.2645, 121.44700001}, {31.2660, 121.4470}}}, nil},
+		{"two vertices", Polygon{Outer: []Point{{0, 0}, {1, 1}}}, ErrTooFewVertices},
+		{"repeated vertices", Polygon{Outer: []Point{{0, 0}, {0, 0}, {1, 1}, {1, 1}}}, ErrTooFewVertices},
+		{"hole of two vertices", Polygon{Outer: square(0, 0, 10), Holes: [][]Point{{{2, 2}, {3, 3}, {2, 2}}}}, ErrTooFewVertices},
+		{"collinear", Polygon{Outer: []Point{{0, 0}, {1, 1}, {2, 2}}}, ErrNoArea},
+		{"bow tie", Polygon{Outer: []Point{{0, 0}, {1, 1}, {1, 0}, {0, 1}}}, ErrSelfIntersecting},
+		{"vertex touching an edge", Polygon{Outer: []Point{{0, 0}, {0, 4}, {2, 4}, {0, 2}, {2, 0}}}, ErrSelfIntersecting},
+		{"vertex within tolerance of an edge", Polygon{Outer: []Point{{0, 0}, {0, 4}, {2, 4}, {1e-10, 2}, {2, 0}}}, ErrSelfIntersecting},
+		{"figure eight through a shared vertex", Polygon{Outer: []Point{{1, 1}, {0, 0}, {0, 2}, {1, 1}, {2, 2}, {2, 0}}}, ErrSelfIntersecting},
+		{"spike doubling back", Polygon{Outer: []Point{{0, 0}, {0, 3}, {0, 2}, {2, 2}, {2, 0}}}, ErrSelfIntersecting},
+		{"spike doubling back past its start", Polygon{Outer: []Point{{0, 1}, {0, 3}, {0, 0}, {2, 0}, {2, 1}}}, ErrSelfIntersecting},
+		{"edges overlapping along a line", Polygon{Outer: []Point{{0, 0}, {0, 4}, {2, 4}, {2, 3}, {0, 3}, {0, 1}, {2, 1}, {2, 0}}}, ErrSelfIntersecting},
+		{"hole crossing the outer ring", Polygon{Outer: square(0, 0, 10), Holes: [][]Point{square(8, 8, 4)}}, ErrSelfIntersecting},
+		{"hole crossing itself", Polygon{Outer: square(0, 0, 10), Holes: [][]Point{{{2, 2}, {3, 3}, {3, 2}, {2, 3}}}}, ErrSelfIntersecting},
+		{"latitude out of range", Polygon{Outer: []Point{{0, 0}, {95, 0}, {0, 1}}}, ErrInvalidCoordinate},
+		{"NaN", Polygon{Outer: []Point{{0, 0}, {math.NaN(), 0}, {0, 1}}}, ErrInvalidCoordinate},
+		{"empty", Polygon{}, ErrTooFewVertices},
 	}
 	for _, tt := range tests {
-		err := tt.p.Validate()
-		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrInvalidPolygon)) {
-			t.Errorf("%s: Validate() = %v, want ok=%v", tt.name, err, tt.ok)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			for _, p := range []Polygon{tt.p, {Outer: reversed(tt.p.Outer), Holes: tt.p.Holes}} {
+				err := p.Validate()
+				switch {
+				case tt.want == nil && err != nil:
+					t.Errorf("Validate(%v) = %v, want nil", p.Outer, err)
+				case tt.want != nil && (!errors.Is(err, tt.want) || !errors.Is(err, ErrInvalidPolygon)):
+					t.Errorf("Validate(%v) = %v, want %v", p.Outer, err, tt.want)
+				}
+			}
+		})
 	}
 }
 

@@ -1,6 +1,7 @@
 package reference
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"strings"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/gridflow/gridflow/pkg/geo"
 )
 
 // Level is an area's place in the national hierarchy. Codes nest: a street's
@@ -74,10 +77,11 @@ type Area struct {
 }
 
 // Grid is the smallest management area, with its boundary: one simple ring in
-// WGS-84, not repeated at the end. Holes are not supported.
+// WGS-84 (the outer ring of a geo.Polygon), not repeated at the end. Holes are
+// not supported.
 type Grid struct {
 	Area
-	Polygon []LatLng
+	Polygon []geo.Point
 }
 
 // Parity selects house numbers on one side of a road.
@@ -232,7 +236,8 @@ type areaIndex struct {
 
 type indexedGrid struct {
 	Grid
-	box  box
+	poly geo.Polygon // Outer is Grid.Polygon
+	box  geo.BBox
 	line int
 	ok   bool // the polygon is valid; invalid ones are never matched
 }
@@ -275,9 +280,11 @@ func (s *Set) buildAreas(c *checker) {
 		}
 		add(a)
 		g := indexedGrid{Grid: Grid{Area: s.areaByCode[r.Code]}, line: r.line}
-		g.Polygon, g.ok = ringOf(r.Polygon)
-		if g.ok {
-			g.box = boxOf(g.Polygon)
+		var err error
+		g.Polygon, err = ringOf(r.Polygon)
+		if g.ok = err == nil; g.ok {
+			g.poly = geo.Polygon{Outer: g.Polygon}
+			g.box = g.poly.BBox()
 		}
 		s.gridByCode[r.Code] = len(s.grids)
 		s.grids = append(s.grids, g)
@@ -303,26 +310,20 @@ func (s *Set) buildAreas(c *checker) {
 }
 
 // ringOf converts [lat, lng] pairs to a ring, dropping a closing point equal
-// to the first. ok is false when the ring is not a valid simple polygon.
-func ringOf(pairs [][]float64) ([]LatLng, bool) {
-	ring := make([]LatLng, 0, len(pairs))
-	for _, p := range pairs {
-		if len(p) != 2 || !validLatLng(p[0], p[1]) {
-			return nil, false
+// to the first, and checks it with geo.Polygon.Validate: the error is nil
+// when the ring is a valid simple polygon.
+func ringOf(pairs [][]float64) ([]geo.Point, error) {
+	ring := make([]geo.Point, 0, len(pairs))
+	for i, p := range pairs {
+		if len(p) != 2 {
+			return nil, fmt.Errorf("point %d: want [lat, lng]", i+1)
 		}
-		ring = append(ring, LatLng{Lat: p[0], Lng: p[1]})
+		ring = append(ring, geo.Point{Lat: p[0], Lng: p[1]})
 	}
 	if len(ring) > 1 && ring[0] == ring[len(ring)-1] {
 		ring = ring[:len(ring)-1]
 	}
-	if len(ring) < 3 || !simple(ring) || math.Abs(signedArea(ring)) < eps*eps {
-		return ring, false
-	}
-	return ring, true
-}
-
-func validLatLng(lat, lng float64) bool {
-	return lat >= -90 && lat <= 90 && lng >= -180 && lng <= 180 && !math.IsNaN(lat) && !math.IsNaN(lng)
+	return ring, geo.Polygon{Outer: ring}.Validate()
 }
 
 var (
@@ -394,25 +395,28 @@ func checkPolygon(c *checker, r rawGrid) {
 		case len(p) != 2:
 			c.add(FileAreas, r.line, entry, "polygon point %d: want [lat, lng]", i+1)
 			return
-		case !validLatLng(p[0], p[1]):
+		case geo.Valid(p[0], p[1]) != nil:
 			c.add(FileAreas, r.line, entry, "polygon point %d: [%v, %v] is not a WGS-84 [lat, lng] (swapped?)", i+1, p[0], p[1])
 			return
 		}
 	}
-	ring, ok := ringOf(r.Polygon)
-	switch {
-	case ok:
-	case len(ring) < 3:
+	switch _, err := ringOf(r.Polygon); {
+	case err == nil:
+	case errors.Is(err, geo.ErrTooFewVertices):
 		c.add(FileAreas, r.line, entry, "polygon needs at least 3 distinct points")
-	case !simple(ring):
+	case errors.Is(err, geo.ErrSelfIntersecting):
 		c.add(FileAreas, r.line, entry, "polygon crosses itself")
-	default:
+	case errors.Is(err, geo.ErrNoArea):
 		c.add(FileAreas, r.line, entry, "polygon has no area")
+	default:
+		c.add(FileAreas, r.line, entry, "polygon: %v", err)
 	}
 }
 
 // checkOverlaps sweeps grids by west edge so that only grids whose boxes can
 // meet are compared: near-linear for the thousands of grids of a city.
+// Overlap is geo.Intersects: interiors overlapping, so neighbours sharing an
+// edge or a vertex do not overlap.
 func (s *Set) checkOverlaps(c *checker) {
 	idx := make([]int, 0, len(s.grids))
 	for i, g := range s.grids {
@@ -421,16 +425,17 @@ func (s *Set) checkOverlaps(c *checker) {
 		}
 	}
 	slices.SortFunc(idx, func(a, b int) int {
-		return cmpFloat(s.grids[a].box.minLng, s.grids[b].box.minLng)
+		return cmpFloat(s.grids[a].box.MinLng, s.grids[b].box.MinLng)
 	})
 	for x, i := range idx {
 		a := &s.grids[i]
 		for _, j := range idx[x+1:] {
 			b := &s.grids[j]
-			if b.box.minLng >= a.box.maxLng-eps {
+			// b and every grid after it lie east of a's interior.
+			if b.box.MinLng >= a.box.MaxLng {
 				break
 			}
-			if a.box.overlaps(b.box) && ringsOverlap(a.Polygon, b.Polygon) {
+			if geo.Intersects(a.poly, b.poly) {
 				first, second := a, b
 				if second.line < first.line {
 					first, second = second, first
@@ -566,14 +571,15 @@ func (s *Set) Grid(code string) (Grid, bool) {
 }
 
 // GridAt returns the grid containing a WGS-84 point (convert GCJ-02 first). A
-// point on an edge shared by two grids lands in exactly one of them.
+// point on an edge shared by two grids lands in exactly one of them, by
+// geo.Polygon.Contains's half-open rule: the grid east of the edge, or north
+// of it for an east–west edge.
 func (s *Set) GridAt(lat, lng float64) (Grid, bool) {
-	p := LatLng{Lat: lat, Lng: lng}
 	// A bounding-box test first: most grids are rejected with four
 	// comparisons before any edge is looked at.
 	for i := range s.grids {
 		g := &s.grids[i]
-		if g.ok && g.box.contains(p) && inRing(p, g.Polygon) {
+		if g.ok && g.box.Contains(lat, lng) && g.poly.Contains(lat, lng) {
 			return g.Grid, true
 		}
 	}

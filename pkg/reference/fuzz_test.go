@@ -3,6 +3,8 @@ package reference
 import (
 	"testing"
 	"testing/fstest"
+
+	"github.com/gridflow/gridflow/pkg/geo"
 )
 
 // FuzzLoadRules: rules.yaml is the file cities edit most. Whatever it holds,
@@ -30,29 +32,32 @@ func FuzzLoadRules(f *testing.F) {
 	})
 }
 
-// FuzzOverlap: the overlap test is symmetric and a simple polygon always
-// overlaps itself.
+// FuzzOverlap: the overlap test checkOverlaps uses (geo.Intersects on the
+// rings ringOf builds) is symmetric, a valid grid always overlaps itself, and
+// grids whose boxes meet only along an edge or not at all never overlap.
 func FuzzOverlap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, a0, a1, a2, a3, b0, b1, b2, b3 int8) {
-		quad := func(x0, y0, x1, y1 int8) []LatLng {
+		quad := func(x0, y0, x1, y1 int8) (geo.Polygon, error) {
 			lo, hi := min(x0, x1), max(x0, x1)
 			blo, bhi := min(y0, y1), max(y0, y1)
-			return []LatLng{
+			ring, err := ringOf([][]float64{
 				{31 + float64(lo)/1e3, 121 + float64(blo)/1e3}, {31 + float64(lo)/1e3, 121 + float64(bhi)/1e3},
 				{31 + float64(hi)/1e3, 121 + float64(bhi)/1e3}, {31 + float64(hi)/1e3, 121 + float64(blo)/1e3},
-			}
+			})
+			return geo.Polygon{Outer: ring}, err
 		}
-		a, b := quad(a0, a1, a2, a3), quad(b0, b1, b2, b3)
-		if ringsOverlap(a, b) != ringsOverlap(b, a) {
-			t.Fatalf("asymmetric: %v %v", a, b)
+		a, aErr := quad(a0, a1, a2, a3)
+		b, _ := quad(b0, b1, b2, b3)
+		if geo.Intersects(a, b) != geo.Intersects(b, a) {
+			t.Fatalf("asymmetric: %v %v", a.Outer, b.Outer)
 		}
-		if _, ok := ringOf([][]float64{{a[0].Lat, a[0].Lng}, {a[1].Lat, a[1].Lng}, {a[2].Lat, a[2].Lng}, {a[3].Lat, a[3].Lng}}); ok && !ringsOverlap(a, a) {
-			t.Fatalf("%v does not overlap itself", a)
+		if aErr == nil && !geo.Intersects(a, a) {
+			t.Fatalf("%v does not overlap itself", a.Outer)
 		}
-		// Boxes that meet only along an edge or not at all never overlap.
-		ba, bb := boxOf(a), boxOf(b)
-		if !ba.overlaps(bb) && ringsOverlap(a, b) {
-			t.Fatalf("disjoint boxes overlap: %v %v", a, b)
+		ba, bb := a.BBox(), b.BBox()
+		apart := ba.MinLat >= bb.MaxLat || bb.MinLat >= ba.MaxLat || ba.MinLng >= bb.MaxLng || bb.MinLng >= ba.MaxLng
+		if apart && geo.Intersects(a, b) {
+			t.Fatalf("disjoint boxes overlap: %v %v", a.Outer, b.Outer)
 		}
 	})
 }
