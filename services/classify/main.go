@@ -1,16 +1,39 @@
-// Command classify is gridflow's classify service. With no arguments it
-// serves (until its service issue lands: gRPC health and the admin port);
-// `classify train` and `classify eval` train and measure the text classifier.
+// Command classify is gridflow's classify service: it gives every case a
+// catalogue item (keyword rules, a patrol report's own code, the text model,
+// else a dispatcher's review with a timed fallback), groups reports of one
+// problem into incidents, and publishes case.classified, case.review_needed,
+// incident.grouped and incident.linked through the outbox. `classify train`,
+// `classify eval` and `classify group` work offline on files.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"time"
 
+	"github.com/gridflow/gridflow/pkg/adminserver"
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/grpcserver"
+	"github.com/gridflow/gridflow/pkg/listener"
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/cli"
+	"github.com/gridflow/gridflow/services/classify/internal/events"
+	"github.com/gridflow/gridflow/services/classify/internal/grpcapi"
+	"github.com/gridflow/gridflow/services/classify/internal/live"
+	"github.com/gridflow/gridflow/services/classify/internal/postgres"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 )
 
 // Config is the classify service's configuration.
@@ -18,12 +41,72 @@ type Config struct {
 	config.Base
 	GRPCAddr  string `env:"CLASSIFY_GRPC_ADDR, default=127.0.0.1:7102"`
 	AdminAddr string `env:"CLASSIFY_ADMIN_ADDR, default=127.0.0.1:7202"`
+	// ModelFile is a model trained with `classify train`; empty trains the
+	// default catalogue model from the built-in corpus at start.
+	ModelFile string `env:"CLASSIFY_MODEL_FILE"`
+	// KeywordsFile replaces the shipped keyword rules (internal/rules/keywords.yaml).
+	KeywordsFile string `env:"CLASSIFY_KEYWORDS_FILE"`
+	// ReviewThreshold: a model item below this confidence goes to review.
+	ReviewThreshold float64 `env:"CLASSIFY_REVIEW_THRESHOLD, default=0.3"`
+	// ClassThreshold: an unsure item is filed under its first-level class
+	// when the class is this sure; above 1 disables the step.
+	ClassThreshold float64 `env:"CLASSIFY_CLASS_THRESHOLD, default=0.6"`
+	// ReviewTimeout: then an unreviewed case goes to the street desk's catch-all.
+	ReviewTimeout time.Duration `env:"CLASSIFY_REVIEW_TIMEOUT, default=30m"`
+	// IncidentThreshold: reports at which an incident's urgency rises a step.
+	IncidentThreshold int `env:"CLASSIFY_INCIDENT_THRESHOLD, default=5"`
+	// LinkWindow: incidents of other subjects at one place within it are linked (归因).
+	LinkWindow time.Duration `env:"CLASSIFY_LINK_WINDOW, default=24h"`
+	// CellMetres is the side of the cells coordinates are compared in.
+	CellMetres float64 `env:"CLASSIFY_CELL_METRES, default=150"`
+	// RepeatLabel is added to a primary case when its incident reaches the threshold.
+	RepeatLabel string `env:"CLASSIFY_REPEAT_LABEL, default=重复投诉"`
+	// ReviewChoices is how many model choices a reviewer is offered.
+	ReviewChoices int `env:"CLASSIFY_REVIEW_CHOICES, default=5"`
+	// ConsumerConcurrency: case events handled at once per replica.
+	ConsumerConcurrency int `env:"CLASSIFY_CONSUMER_CONCURRENCY, default=1"`
+	RelayBatch          int `env:"CLASSIFY_RELAY_BATCH, default=256"`
+}
+
+// Validate checks the settings the tags cannot.
+func (c *Config) Validate() error {
+	var errs []error
+	if !(c.ReviewThreshold >= 0 && c.ReviewThreshold <= 1) {
+		errs = append(errs, fmt.Errorf("CLASSIFY_REVIEW_THRESHOLD %v: want 0–1", c.ReviewThreshold))
+	}
+	if !(c.ClassThreshold >= 0) {
+		errs = append(errs, fmt.Errorf("CLASSIFY_CLASS_THRESHOLD %v: want 0–1, or above 1 to turn the step off", c.ClassThreshold))
+	}
+	if c.ReviewTimeout <= 0 {
+		errs = append(errs, fmt.Errorf("CLASSIFY_REVIEW_TIMEOUT %v: want a positive duration", c.ReviewTimeout))
+	}
+	if c.IncidentThreshold < 2 {
+		errs = append(errs, fmt.Errorf("CLASSIFY_INCIDENT_THRESHOLD %d: want at least 2", c.IncidentThreshold))
+	}
+	if c.LinkWindow < 0 {
+		errs = append(errs, fmt.Errorf("CLASSIFY_LINK_WINDOW %v: want 0 (off) or a positive duration", c.LinkWindow))
+	}
+	if !(c.CellMetres >= 10 && c.CellMetres <= 5000) {
+		errs = append(errs, fmt.Errorf("CLASSIFY_CELL_METRES %v: want 10–5000", c.CellMetres))
+	}
+	if c.ReviewChoices < 1 || c.ConsumerConcurrency < 1 || c.RelayBatch < 1 {
+		errs = append(errs, errors.New("CLASSIFY_REVIEW_CHOICES, CLASSIFY_CONSUMER_CONCURRENCY and CLASSIFY_RELAY_BATCH must be positive"))
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) domain() classify.Config {
+	return classify.Config{ReviewThreshold: c.ReviewThreshold, ClassThreshold: c.ClassThreshold,
+		ReviewTimeout: c.ReviewTimeout, IncidentThreshold: c.IncidentThreshold, LinkWindow: c.LinkWindow,
+		CellSize: c.CellMetres, RepeatLabel: c.RepeatLabel, Choices: c.ReviewChoices}
 }
 
 const usage = `usage:
   classify                                   serve
   classify train --data FILE.jsonl --out MODEL [--cv 5] [--search]
-  classify eval  --model MODEL --data FILE.jsonl`
+  classify train --default --out MODEL
+  classify eval  --model MODEL --data FILE.jsonl
+  classify group --data MESSAGES.jsonl [--model MODEL] [--sample 10]`
 
 func main() {
 	process.Main(func(ctx context.Context) error {
@@ -35,6 +118,8 @@ func main() {
 			return cli.Train(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "eval":
 			return cli.Eval(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		case "group":
+			return cli.Group(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "help", "-h", "--help":
 			fmt.Println(usage)
 			return nil
@@ -53,6 +138,116 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	log := env.Log
 	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
-	return process.HealthOnly(ctx, env, cfg.GRPCAddr, "CLASSIFY_GRPC_ADDR", cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR", cfg.ShutdownTimeout)
+
+	lv, err := live.Load(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, log)
+	if err != nil {
+		return err
+	}
+	loaded := live.Describe(lv.Current())
+	log.InfoContext(ctx, "model, keyword rules and reference data loaded", "model_version", loaded.ModelVersion,
+		"model_source", loaded.Source, "labels", loaded.Labels, "keyword_rules", loaded.KeywordRules,
+		"reference_digest", loaded.ReferenceDigest)
+	process.OnHangup(ctx, func() { _, _ = lv.Reload(ctx) }) // Reload logs both outcomes
+
+	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
+	if err != nil {
+		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
+	}
+	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "classify", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	store := postgres.New(pool, relay.Notify, time.Now)
+	svc := classify.New(cfg.domain(), store, lv.Deps())
+
+	runner, err := consumer.New(js, pool, consumer.Config{
+		Name:        events.ConsumerCases,
+		Subjects:    []string{events.SubjectsReceived, events.SubjectsAnswered},
+		Concurrency: cfg.ConsumerConcurrency,
+	}, events.Handler(svc, store.Bind), log)
+	if err != nil {
+		return err
+	}
+	timers := timer.NewWorker(pool, map[string]timer.Handler{
+		postgres.TimerReviewFallback: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
+			return svc.ReviewTimedOut(ctx, store.Bind(tx), t.Key)
+		},
+	}, timer.Options{}, log)
+
+	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
+	classifyv1.RegisterClassifyServiceServer(srv, grpcapi.New(svc, lv.Reference, time.Now))
+	lis, err := listener.Listen(cfg.GRPCAddr, "CLASSIFY_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	admin, err := env.Admin(ctx, cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR", map[string]adminserver.Check{
+		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
+	})
+	if err != nil {
+		return err
+	}
+
+	// The relay outlives everything that writes events: once the server,
+	// the consumer and the timers have stopped, it drains the outbox.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelay()
+	relayDone := make(chan error, 1)
+	go func() { relayDone <- relay.Run(relayCtx) }()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(admin)
+	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
+	g.Go(func() error { return timers.Run(gctx) })
+	g.Go(func() error {
+		// The consumer needs the streams; classify serves its API while
+		// NATS is down and starts consuming once they exist.
+		for {
+			err := natsjs.EnsureStreams(gctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas})
+			if err == nil {
+				break
+			}
+			if gctx.Err() != nil {
+				return nil
+			}
+			log.WarnContext(gctx, "streams not ready; retrying", "err", err)
+			select {
+			case <-gctx.Done():
+				return nil
+			case <-time.After(time.Second):
+			}
+		}
+		return runner.Run(gctx)
+	})
+	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
+	err = g.Wait()
+	drain(relayCtx, relay, cfg.ShutdownTimeout, log)
+	stopRelay()
+	return errors.Join(err, <-relayDone)
+}
+
+func drain(ctx context.Context, relay *outbox.Relay, timeout time.Duration, log interface {
+	InfoContext(context.Context, string, ...any)
+}) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	for ctx.Err() == nil {
+		n, err := relay.Flush(ctx)
+		if err != nil || n == 0 {
+			return
+		}
+		log.InfoContext(ctx, "drained outbox batch", "events", n)
+	}
 }

@@ -96,6 +96,33 @@ type Envelope struct {
 	//	*Envelope_CaseReceived
 	//	*Envelope_CaseAnswered
 	//	*Envelope_CaseFollowedUp
+	//	*Envelope_CaseClassified
+	//	*Envelope_CaseReviewNeeded
+	//	*Envelope_IncidentGrouped
+	//	*Envelope_IncidentLinked
+	//	*Envelope_TaskDispatched
+	//	*Envelope_TaskAcknowledged
+	//	*Envelope_TaskRejected
+	//	*Envelope_TaskForwarded
+	//	*Envelope_TaskExtensionRequested
+	//	*Envelope_TaskExtensionDecided
+	//	*Envelope_TaskProgressReported
+	//	*Envelope_TaskCompleted
+	//	*Envelope_TaskCompletionApproved
+	//	*Envelope_TaskCompletionReturned
+	//	*Envelope_TaskWithdrawn
+	//	*Envelope_TaskWarned
+	//	*Envelope_TaskOverdue
+	//	*Envelope_TaskUrged
+	//	*Envelope_TaskSupervised
+	//	*Envelope_TaskEscalated
+	//	*Envelope_TaskDeadlineChanged
+	//	*Envelope_CaseCancelled
+	//	*Envelope_CaseParked
+	//	*Envelope_CaseUnparked
+	//	*Envelope_CaseExcluded
+	//	*Envelope_CaseArbitrationOpened
+	//	*Envelope_CaseArbitrated
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -207,6 +234,249 @@ func (x *Envelope) GetCaseFollowedUp() *CaseFollowedUp {
 	return nil
 }
 
+func (x *Envelope) GetCaseClassified() *CaseClassified {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseClassified); ok {
+			return x.CaseClassified
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseReviewNeeded() *CaseReviewNeeded {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseReviewNeeded); ok {
+			return x.CaseReviewNeeded
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetIncidentGrouped() *IncidentGrouped {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_IncidentGrouped); ok {
+			return x.IncidentGrouped
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetIncidentLinked() *IncidentLinked {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_IncidentLinked); ok {
+			return x.IncidentLinked
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskDispatched() *TaskDispatched {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskDispatched); ok {
+			return x.TaskDispatched
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskAcknowledged() *TaskAcknowledged {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskAcknowledged); ok {
+			return x.TaskAcknowledged
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskRejected() *TaskRejected {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskRejected); ok {
+			return x.TaskRejected
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskForwarded() *TaskForwarded {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskForwarded); ok {
+			return x.TaskForwarded
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskExtensionRequested() *TaskExtensionRequested {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskExtensionRequested); ok {
+			return x.TaskExtensionRequested
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskExtensionDecided() *TaskExtensionDecided {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskExtensionDecided); ok {
+			return x.TaskExtensionDecided
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskProgressReported() *TaskProgressReported {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskProgressReported); ok {
+			return x.TaskProgressReported
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskCompleted() *TaskCompleted {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskCompleted); ok {
+			return x.TaskCompleted
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskCompletionApproved() *TaskCompletionApproved {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskCompletionApproved); ok {
+			return x.TaskCompletionApproved
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskCompletionReturned() *TaskCompletionReturned {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskCompletionReturned); ok {
+			return x.TaskCompletionReturned
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskWithdrawn() *TaskWithdrawn {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskWithdrawn); ok {
+			return x.TaskWithdrawn
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskWarned() *TaskWarned {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskWarned); ok {
+			return x.TaskWarned
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskOverdue() *TaskOverdue {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskOverdue); ok {
+			return x.TaskOverdue
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskUrged() *TaskUrged {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskUrged); ok {
+			return x.TaskUrged
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskSupervised() *TaskSupervised {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskSupervised); ok {
+			return x.TaskSupervised
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskEscalated() *TaskEscalated {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskEscalated); ok {
+			return x.TaskEscalated
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskDeadlineChanged() *TaskDeadlineChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskDeadlineChanged); ok {
+			return x.TaskDeadlineChanged
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseCancelled() *CaseCancelled {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseCancelled); ok {
+			return x.CaseCancelled
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseParked() *CaseParked {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseParked); ok {
+			return x.CaseParked
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseUnparked() *CaseUnparked {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseUnparked); ok {
+			return x.CaseUnparked
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseExcluded() *CaseExcluded {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseExcluded); ok {
+			return x.CaseExcluded
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseArbitrationOpened() *CaseArbitrationOpened {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseArbitrationOpened); ok {
+			return x.CaseArbitrationOpened
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseArbitrated() *CaseArbitrated {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseArbitrated); ok {
+			return x.CaseArbitrated
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -223,11 +493,173 @@ type Envelope_CaseFollowedUp struct {
 	CaseFollowedUp *CaseFollowedUp `protobuf:"bytes,12,opt,name=case_followed_up,json=caseFollowedUp,oneof"`
 }
 
+type Envelope_CaseClassified struct {
+	CaseClassified *CaseClassified `protobuf:"bytes,20,opt,name=case_classified,json=caseClassified,oneof"`
+}
+
+type Envelope_CaseReviewNeeded struct {
+	CaseReviewNeeded *CaseReviewNeeded `protobuf:"bytes,21,opt,name=case_review_needed,json=caseReviewNeeded,oneof"`
+}
+
+type Envelope_IncidentGrouped struct {
+	IncidentGrouped *IncidentGrouped `protobuf:"bytes,22,opt,name=incident_grouped,json=incidentGrouped,oneof"`
+}
+
+type Envelope_IncidentLinked struct {
+	IncidentLinked *IncidentLinked `protobuf:"bytes,23,opt,name=incident_linked,json=incidentLinked,oneof"`
+}
+
+type Envelope_TaskDispatched struct {
+	TaskDispatched *TaskDispatched `protobuf:"bytes,40,opt,name=task_dispatched,json=taskDispatched,oneof"`
+}
+
+type Envelope_TaskAcknowledged struct {
+	TaskAcknowledged *TaskAcknowledged `protobuf:"bytes,41,opt,name=task_acknowledged,json=taskAcknowledged,oneof"`
+}
+
+type Envelope_TaskRejected struct {
+	TaskRejected *TaskRejected `protobuf:"bytes,42,opt,name=task_rejected,json=taskRejected,oneof"`
+}
+
+type Envelope_TaskForwarded struct {
+	TaskForwarded *TaskForwarded `protobuf:"bytes,43,opt,name=task_forwarded,json=taskForwarded,oneof"`
+}
+
+type Envelope_TaskExtensionRequested struct {
+	TaskExtensionRequested *TaskExtensionRequested `protobuf:"bytes,44,opt,name=task_extension_requested,json=taskExtensionRequested,oneof"`
+}
+
+type Envelope_TaskExtensionDecided struct {
+	TaskExtensionDecided *TaskExtensionDecided `protobuf:"bytes,45,opt,name=task_extension_decided,json=taskExtensionDecided,oneof"`
+}
+
+type Envelope_TaskProgressReported struct {
+	TaskProgressReported *TaskProgressReported `protobuf:"bytes,46,opt,name=task_progress_reported,json=taskProgressReported,oneof"`
+}
+
+type Envelope_TaskCompleted struct {
+	TaskCompleted *TaskCompleted `protobuf:"bytes,47,opt,name=task_completed,json=taskCompleted,oneof"`
+}
+
+type Envelope_TaskCompletionApproved struct {
+	TaskCompletionApproved *TaskCompletionApproved `protobuf:"bytes,48,opt,name=task_completion_approved,json=taskCompletionApproved,oneof"`
+}
+
+type Envelope_TaskCompletionReturned struct {
+	TaskCompletionReturned *TaskCompletionReturned `protobuf:"bytes,49,opt,name=task_completion_returned,json=taskCompletionReturned,oneof"`
+}
+
+type Envelope_TaskWithdrawn struct {
+	TaskWithdrawn *TaskWithdrawn `protobuf:"bytes,50,opt,name=task_withdrawn,json=taskWithdrawn,oneof"`
+}
+
+type Envelope_TaskWarned struct {
+	TaskWarned *TaskWarned `protobuf:"bytes,51,opt,name=task_warned,json=taskWarned,oneof"`
+}
+
+type Envelope_TaskOverdue struct {
+	TaskOverdue *TaskOverdue `protobuf:"bytes,52,opt,name=task_overdue,json=taskOverdue,oneof"`
+}
+
+type Envelope_TaskUrged struct {
+	TaskUrged *TaskUrged `protobuf:"bytes,53,opt,name=task_urged,json=taskUrged,oneof"`
+}
+
+type Envelope_TaskSupervised struct {
+	TaskSupervised *TaskSupervised `protobuf:"bytes,54,opt,name=task_supervised,json=taskSupervised,oneof"`
+}
+
+type Envelope_TaskEscalated struct {
+	TaskEscalated *TaskEscalated `protobuf:"bytes,55,opt,name=task_escalated,json=taskEscalated,oneof"`
+}
+
+type Envelope_TaskDeadlineChanged struct {
+	TaskDeadlineChanged *TaskDeadlineChanged `protobuf:"bytes,56,opt,name=task_deadline_changed,json=taskDeadlineChanged,oneof"`
+}
+
+type Envelope_CaseCancelled struct {
+	CaseCancelled *CaseCancelled `protobuf:"bytes,60,opt,name=case_cancelled,json=caseCancelled,oneof"`
+}
+
+type Envelope_CaseParked struct {
+	CaseParked *CaseParked `protobuf:"bytes,61,opt,name=case_parked,json=caseParked,oneof"`
+}
+
+type Envelope_CaseUnparked struct {
+	CaseUnparked *CaseUnparked `protobuf:"bytes,62,opt,name=case_unparked,json=caseUnparked,oneof"`
+}
+
+type Envelope_CaseExcluded struct {
+	CaseExcluded *CaseExcluded `protobuf:"bytes,63,opt,name=case_excluded,json=caseExcluded,oneof"`
+}
+
+type Envelope_CaseArbitrationOpened struct {
+	CaseArbitrationOpened *CaseArbitrationOpened `protobuf:"bytes,64,opt,name=case_arbitration_opened,json=caseArbitrationOpened,oneof"`
+}
+
+type Envelope_CaseArbitrated struct {
+	CaseArbitrated *CaseArbitrated `protobuf:"bytes,65,opt,name=case_arbitrated,json=caseArbitrated,oneof"`
+}
+
 func (*Envelope_CaseReceived) isEnvelope_Payload() {}
 
 func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
 
 func (*Envelope_CaseFollowedUp) isEnvelope_Payload() {}
+
+func (*Envelope_CaseClassified) isEnvelope_Payload() {}
+
+func (*Envelope_CaseReviewNeeded) isEnvelope_Payload() {}
+
+func (*Envelope_IncidentGrouped) isEnvelope_Payload() {}
+
+func (*Envelope_IncidentLinked) isEnvelope_Payload() {}
+
+func (*Envelope_TaskDispatched) isEnvelope_Payload() {}
+
+func (*Envelope_TaskAcknowledged) isEnvelope_Payload() {}
+
+func (*Envelope_TaskRejected) isEnvelope_Payload() {}
+
+func (*Envelope_TaskForwarded) isEnvelope_Payload() {}
+
+func (*Envelope_TaskExtensionRequested) isEnvelope_Payload() {}
+
+func (*Envelope_TaskExtensionDecided) isEnvelope_Payload() {}
+
+func (*Envelope_TaskProgressReported) isEnvelope_Payload() {}
+
+func (*Envelope_TaskCompleted) isEnvelope_Payload() {}
+
+func (*Envelope_TaskCompletionApproved) isEnvelope_Payload() {}
+
+func (*Envelope_TaskCompletionReturned) isEnvelope_Payload() {}
+
+func (*Envelope_TaskWithdrawn) isEnvelope_Payload() {}
+
+func (*Envelope_TaskWarned) isEnvelope_Payload() {}
+
+func (*Envelope_TaskOverdue) isEnvelope_Payload() {}
+
+func (*Envelope_TaskUrged) isEnvelope_Payload() {}
+
+func (*Envelope_TaskSupervised) isEnvelope_Payload() {}
+
+func (*Envelope_TaskEscalated) isEnvelope_Payload() {}
+
+func (*Envelope_TaskDeadlineChanged) isEnvelope_Payload() {}
+
+func (*Envelope_CaseCancelled) isEnvelope_Payload() {}
+
+func (*Envelope_CaseParked) isEnvelope_Payload() {}
+
+func (*Envelope_CaseUnparked) isEnvelope_Payload() {}
+
+func (*Envelope_CaseExcluded) isEnvelope_Payload() {}
+
+func (*Envelope_CaseArbitrationOpened) isEnvelope_Payload() {}
+
+func (*Envelope_CaseArbitrated) isEnvelope_Payload() {}
 
 // CaseReceived is published by intake for a new case (as case.received), or,
 // for a consultation answered on the call, as case.answered.
@@ -600,7 +1032,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dgridflow/types/v1/types.proto\"\xca\x03\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a\x1dgridflow/types/v1/types.proto\"\xf5\x14\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -612,7 +1044,37 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\rcase_received\x18\n" +
 	" \x01(\v2 .gridflow.events.v1.CaseReceivedH\x00R\fcaseReceived\x12G\n" +
 	"\rcase_answered\x18\v \x01(\v2 .gridflow.events.v1.CaseReceivedH\x00R\fcaseAnswered\x12N\n" +
-	"\x10case_followed_up\x18\f \x01(\v2\".gridflow.events.v1.CaseFollowedUpH\x00R\x0ecaseFollowedUpB\t\n" +
+	"\x10case_followed_up\x18\f \x01(\v2\".gridflow.events.v1.CaseFollowedUpH\x00R\x0ecaseFollowedUp\x12M\n" +
+	"\x0fcase_classified\x18\x14 \x01(\v2\".gridflow.events.v1.CaseClassifiedH\x00R\x0ecaseClassified\x12T\n" +
+	"\x12case_review_needed\x18\x15 \x01(\v2$.gridflow.events.v1.CaseReviewNeededH\x00R\x10caseReviewNeeded\x12P\n" +
+	"\x10incident_grouped\x18\x16 \x01(\v2#.gridflow.events.v1.IncidentGroupedH\x00R\x0fincidentGrouped\x12M\n" +
+	"\x0fincident_linked\x18\x17 \x01(\v2\".gridflow.events.v1.IncidentLinkedH\x00R\x0eincidentLinked\x12M\n" +
+	"\x0ftask_dispatched\x18( \x01(\v2\".gridflow.events.v1.TaskDispatchedH\x00R\x0etaskDispatched\x12S\n" +
+	"\x11task_acknowledged\x18) \x01(\v2$.gridflow.events.v1.TaskAcknowledgedH\x00R\x10taskAcknowledged\x12G\n" +
+	"\rtask_rejected\x18* \x01(\v2 .gridflow.events.v1.TaskRejectedH\x00R\ftaskRejected\x12J\n" +
+	"\x0etask_forwarded\x18+ \x01(\v2!.gridflow.events.v1.TaskForwardedH\x00R\rtaskForwarded\x12f\n" +
+	"\x18task_extension_requested\x18, \x01(\v2*.gridflow.events.v1.TaskExtensionRequestedH\x00R\x16taskExtensionRequested\x12`\n" +
+	"\x16task_extension_decided\x18- \x01(\v2(.gridflow.events.v1.TaskExtensionDecidedH\x00R\x14taskExtensionDecided\x12`\n" +
+	"\x16task_progress_reported\x18. \x01(\v2(.gridflow.events.v1.TaskProgressReportedH\x00R\x14taskProgressReported\x12J\n" +
+	"\x0etask_completed\x18/ \x01(\v2!.gridflow.events.v1.TaskCompletedH\x00R\rtaskCompleted\x12f\n" +
+	"\x18task_completion_approved\x180 \x01(\v2*.gridflow.events.v1.TaskCompletionApprovedH\x00R\x16taskCompletionApproved\x12f\n" +
+	"\x18task_completion_returned\x181 \x01(\v2*.gridflow.events.v1.TaskCompletionReturnedH\x00R\x16taskCompletionReturned\x12J\n" +
+	"\x0etask_withdrawn\x182 \x01(\v2!.gridflow.events.v1.TaskWithdrawnH\x00R\rtaskWithdrawn\x12A\n" +
+	"\vtask_warned\x183 \x01(\v2\x1e.gridflow.events.v1.TaskWarnedH\x00R\n" +
+	"taskWarned\x12D\n" +
+	"\ftask_overdue\x184 \x01(\v2\x1f.gridflow.events.v1.TaskOverdueH\x00R\vtaskOverdue\x12>\n" +
+	"\n" +
+	"task_urged\x185 \x01(\v2\x1d.gridflow.events.v1.TaskUrgedH\x00R\ttaskUrged\x12M\n" +
+	"\x0ftask_supervised\x186 \x01(\v2\".gridflow.events.v1.TaskSupervisedH\x00R\x0etaskSupervised\x12J\n" +
+	"\x0etask_escalated\x187 \x01(\v2!.gridflow.events.v1.TaskEscalatedH\x00R\rtaskEscalated\x12]\n" +
+	"\x15task_deadline_changed\x188 \x01(\v2'.gridflow.events.v1.TaskDeadlineChangedH\x00R\x13taskDeadlineChanged\x12J\n" +
+	"\x0ecase_cancelled\x18< \x01(\v2!.gridflow.events.v1.CaseCancelledH\x00R\rcaseCancelled\x12A\n" +
+	"\vcase_parked\x18= \x01(\v2\x1e.gridflow.events.v1.CaseParkedH\x00R\n" +
+	"caseParked\x12G\n" +
+	"\rcase_unparked\x18> \x01(\v2 .gridflow.events.v1.CaseUnparkedH\x00R\fcaseUnparked\x12G\n" +
+	"\rcase_excluded\x18? \x01(\v2 .gridflow.events.v1.CaseExcludedH\x00R\fcaseExcluded\x12c\n" +
+	"\x17case_arbitration_opened\x18@ \x01(\v2).gridflow.events.v1.CaseArbitrationOpenedH\x00R\x15caseArbitrationOpened\x12M\n" +
+	"\x0fcase_arbitrated\x18A \x01(\v2\".gridflow.events.v1.CaseArbitratedH\x00R\x0ecaseArbitratedB\t\n" +
 	"\apayload\"\xac\a\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -677,20 +1139,47 @@ func file_gridflow_events_v1_envelope_proto_rawDescGZIP() []byte {
 var file_gridflow_events_v1_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_gridflow_events_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_gridflow_events_v1_envelope_proto_goTypes = []any{
-	(FollowUpKind)(0),             // 0: gridflow.events.v1.FollowUpKind
-	(*Envelope)(nil),              // 1: gridflow.events.v1.Envelope
-	(*CaseReceived)(nil),          // 2: gridflow.events.v1.CaseReceived
-	(*Caller)(nil),                // 3: gridflow.events.v1.Caller
-	(*CaseFollowedUp)(nil),        // 4: gridflow.events.v1.CaseFollowedUp
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(*v1.Principal)(nil),          // 6: gridflow.types.v1.Principal
-	(v1.Source)(0),                // 7: gridflow.types.v1.Source
-	(v1.AppealType)(0),            // 8: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),               // 9: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),               // 10: gridflow.types.v1.Area
-	(*v1.Address)(nil),            // 11: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),             // 12: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),         // 13: gridflow.types.v1.Attachment
+	(FollowUpKind)(0),              // 0: gridflow.events.v1.FollowUpKind
+	(*Envelope)(nil),               // 1: gridflow.events.v1.Envelope
+	(*CaseReceived)(nil),           // 2: gridflow.events.v1.CaseReceived
+	(*Caller)(nil),                 // 3: gridflow.events.v1.Caller
+	(*CaseFollowedUp)(nil),         // 4: gridflow.events.v1.CaseFollowedUp
+	(*timestamppb.Timestamp)(nil),  // 5: google.protobuf.Timestamp
+	(*v1.Principal)(nil),           // 6: gridflow.types.v1.Principal
+	(*CaseClassified)(nil),         // 7: gridflow.events.v1.CaseClassified
+	(*CaseReviewNeeded)(nil),       // 8: gridflow.events.v1.CaseReviewNeeded
+	(*IncidentGrouped)(nil),        // 9: gridflow.events.v1.IncidentGrouped
+	(*IncidentLinked)(nil),         // 10: gridflow.events.v1.IncidentLinked
+	(*TaskDispatched)(nil),         // 11: gridflow.events.v1.TaskDispatched
+	(*TaskAcknowledged)(nil),       // 12: gridflow.events.v1.TaskAcknowledged
+	(*TaskRejected)(nil),           // 13: gridflow.events.v1.TaskRejected
+	(*TaskForwarded)(nil),          // 14: gridflow.events.v1.TaskForwarded
+	(*TaskExtensionRequested)(nil), // 15: gridflow.events.v1.TaskExtensionRequested
+	(*TaskExtensionDecided)(nil),   // 16: gridflow.events.v1.TaskExtensionDecided
+	(*TaskProgressReported)(nil),   // 17: gridflow.events.v1.TaskProgressReported
+	(*TaskCompleted)(nil),          // 18: gridflow.events.v1.TaskCompleted
+	(*TaskCompletionApproved)(nil), // 19: gridflow.events.v1.TaskCompletionApproved
+	(*TaskCompletionReturned)(nil), // 20: gridflow.events.v1.TaskCompletionReturned
+	(*TaskWithdrawn)(nil),          // 21: gridflow.events.v1.TaskWithdrawn
+	(*TaskWarned)(nil),             // 22: gridflow.events.v1.TaskWarned
+	(*TaskOverdue)(nil),            // 23: gridflow.events.v1.TaskOverdue
+	(*TaskUrged)(nil),              // 24: gridflow.events.v1.TaskUrged
+	(*TaskSupervised)(nil),         // 25: gridflow.events.v1.TaskSupervised
+	(*TaskEscalated)(nil),          // 26: gridflow.events.v1.TaskEscalated
+	(*TaskDeadlineChanged)(nil),    // 27: gridflow.events.v1.TaskDeadlineChanged
+	(*CaseCancelled)(nil),          // 28: gridflow.events.v1.CaseCancelled
+	(*CaseParked)(nil),             // 29: gridflow.events.v1.CaseParked
+	(*CaseUnparked)(nil),           // 30: gridflow.events.v1.CaseUnparked
+	(*CaseExcluded)(nil),           // 31: gridflow.events.v1.CaseExcluded
+	(*CaseArbitrationOpened)(nil),  // 32: gridflow.events.v1.CaseArbitrationOpened
+	(*CaseArbitrated)(nil),         // 33: gridflow.events.v1.CaseArbitrated
+	(v1.Source)(0),                 // 34: gridflow.types.v1.Source
+	(v1.AppealType)(0),             // 35: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                // 36: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                // 37: gridflow.types.v1.Area
+	(*v1.Address)(nil),             // 38: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),              // 39: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),          // 40: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	5,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -698,24 +1187,51 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	2,  // 2: gridflow.events.v1.Envelope.case_received:type_name -> gridflow.events.v1.CaseReceived
 	2,  // 3: gridflow.events.v1.Envelope.case_answered:type_name -> gridflow.events.v1.CaseReceived
 	4,  // 4: gridflow.events.v1.Envelope.case_followed_up:type_name -> gridflow.events.v1.CaseFollowedUp
-	7,  // 5: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	5,  // 6: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	5,  // 7: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	8,  // 8: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	9,  // 9: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	10, // 10: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	11, // 11: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	12, // 12: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	13, // 13: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 14: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 15: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	5,  // 16: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	10, // 17: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	18, // [18:18] is the sub-list for method output_type
-	18, // [18:18] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	7,  // 5: gridflow.events.v1.Envelope.case_classified:type_name -> gridflow.events.v1.CaseClassified
+	8,  // 6: gridflow.events.v1.Envelope.case_review_needed:type_name -> gridflow.events.v1.CaseReviewNeeded
+	9,  // 7: gridflow.events.v1.Envelope.incident_grouped:type_name -> gridflow.events.v1.IncidentGrouped
+	10, // 8: gridflow.events.v1.Envelope.incident_linked:type_name -> gridflow.events.v1.IncidentLinked
+	11, // 9: gridflow.events.v1.Envelope.task_dispatched:type_name -> gridflow.events.v1.TaskDispatched
+	12, // 10: gridflow.events.v1.Envelope.task_acknowledged:type_name -> gridflow.events.v1.TaskAcknowledged
+	13, // 11: gridflow.events.v1.Envelope.task_rejected:type_name -> gridflow.events.v1.TaskRejected
+	14, // 12: gridflow.events.v1.Envelope.task_forwarded:type_name -> gridflow.events.v1.TaskForwarded
+	15, // 13: gridflow.events.v1.Envelope.task_extension_requested:type_name -> gridflow.events.v1.TaskExtensionRequested
+	16, // 14: gridflow.events.v1.Envelope.task_extension_decided:type_name -> gridflow.events.v1.TaskExtensionDecided
+	17, // 15: gridflow.events.v1.Envelope.task_progress_reported:type_name -> gridflow.events.v1.TaskProgressReported
+	18, // 16: gridflow.events.v1.Envelope.task_completed:type_name -> gridflow.events.v1.TaskCompleted
+	19, // 17: gridflow.events.v1.Envelope.task_completion_approved:type_name -> gridflow.events.v1.TaskCompletionApproved
+	20, // 18: gridflow.events.v1.Envelope.task_completion_returned:type_name -> gridflow.events.v1.TaskCompletionReturned
+	21, // 19: gridflow.events.v1.Envelope.task_withdrawn:type_name -> gridflow.events.v1.TaskWithdrawn
+	22, // 20: gridflow.events.v1.Envelope.task_warned:type_name -> gridflow.events.v1.TaskWarned
+	23, // 21: gridflow.events.v1.Envelope.task_overdue:type_name -> gridflow.events.v1.TaskOverdue
+	24, // 22: gridflow.events.v1.Envelope.task_urged:type_name -> gridflow.events.v1.TaskUrged
+	25, // 23: gridflow.events.v1.Envelope.task_supervised:type_name -> gridflow.events.v1.TaskSupervised
+	26, // 24: gridflow.events.v1.Envelope.task_escalated:type_name -> gridflow.events.v1.TaskEscalated
+	27, // 25: gridflow.events.v1.Envelope.task_deadline_changed:type_name -> gridflow.events.v1.TaskDeadlineChanged
+	28, // 26: gridflow.events.v1.Envelope.case_cancelled:type_name -> gridflow.events.v1.CaseCancelled
+	29, // 27: gridflow.events.v1.Envelope.case_parked:type_name -> gridflow.events.v1.CaseParked
+	30, // 28: gridflow.events.v1.Envelope.case_unparked:type_name -> gridflow.events.v1.CaseUnparked
+	31, // 29: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
+	32, // 30: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
+	33, // 31: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
+	34, // 32: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	5,  // 33: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	5,  // 34: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	35, // 35: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	36, // 36: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	37, // 37: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	38, // 38: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	39, // 39: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	40, // 40: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 41: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 42: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	5,  // 43: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	37, // 44: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	45, // [45:45] is the sub-list for method output_type
+	45, // [45:45] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -723,10 +1239,39 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	if File_gridflow_events_v1_envelope_proto != nil {
 		return
 	}
+	file_gridflow_events_v1_classify_proto_init()
+	file_gridflow_events_v1_dispatch_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
 		(*Envelope_CaseFollowedUp)(nil),
+		(*Envelope_CaseClassified)(nil),
+		(*Envelope_CaseReviewNeeded)(nil),
+		(*Envelope_IncidentGrouped)(nil),
+		(*Envelope_IncidentLinked)(nil),
+		(*Envelope_TaskDispatched)(nil),
+		(*Envelope_TaskAcknowledged)(nil),
+		(*Envelope_TaskRejected)(nil),
+		(*Envelope_TaskForwarded)(nil),
+		(*Envelope_TaskExtensionRequested)(nil),
+		(*Envelope_TaskExtensionDecided)(nil),
+		(*Envelope_TaskProgressReported)(nil),
+		(*Envelope_TaskCompleted)(nil),
+		(*Envelope_TaskCompletionApproved)(nil),
+		(*Envelope_TaskCompletionReturned)(nil),
+		(*Envelope_TaskWithdrawn)(nil),
+		(*Envelope_TaskWarned)(nil),
+		(*Envelope_TaskOverdue)(nil),
+		(*Envelope_TaskUrged)(nil),
+		(*Envelope_TaskSupervised)(nil),
+		(*Envelope_TaskEscalated)(nil),
+		(*Envelope_TaskDeadlineChanged)(nil),
+		(*Envelope_CaseCancelled)(nil),
+		(*Envelope_CaseParked)(nil),
+		(*Envelope_CaseUnparked)(nil),
+		(*Envelope_CaseExcluded)(nil),
+		(*Envelope_CaseArbitrationOpened)(nil),
+		(*Envelope_CaseArbitrated)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

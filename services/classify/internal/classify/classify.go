@@ -1,0 +1,382 @@
+// Package classify is the domain of the classify service: every case gets a
+// catalogue item (keyword rules, then a patrol report's own code, then the
+// model, else a dispatcher's review with a timed fallback to the street
+// desk's catch-all), and reports of one problem become one incident
+// (duplicates: the same subject at the same place within the item's window)
+// while incidents of different subjects at one place are linked to that
+// source place (归因).
+//
+// It knows no gRPC, SQL or NATS: it works through a Store whose Tx is one
+// database transaction, and emits domain events that the adapters turn into
+// protobuf envelopes in the outbox of that same transaction.
+package classify
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/reference"
+)
+
+// Source is the door a case came in through.
+type Source string
+
+// Sources.
+const (
+	SourceHotline   Source = "hotline"
+	SourcePatrol    Source = "patrol"
+	SourceSecretary Source = "secretary"
+)
+
+// Unknown is the token for an area level not (yet) known.
+const Unknown = "0"
+
+// Area holds national area codes; unknown levels are "0".
+type Area struct {
+	District, Street, Community, Grid string
+}
+
+// Point is a WGS-84 coordinate.
+type Point struct {
+	Lat, Lng float64
+}
+
+// Case is what classify knows of a case: the facts of case.received (or
+// case.answered).
+type Case struct {
+	ID         string
+	Number     string
+	Source     Source
+	AppealType string
+	Title      string
+	Content    string
+	// Urgency as submitted (the hotline may say urgent); "" is normal.
+	Urgency reference.Urgency
+	Area    Area
+	// Address is the address as given (raw); AddressKey intake's key for it.
+	Address    string
+	AddressKey string
+	Location   *Point
+	// CatalogueCode is the code a grid worker picked.
+	CatalogueCode string
+	// Answered: a consultation answered on the call (case.answered): it is
+	// classified for statistics and never dispatched or grouped.
+	Answered   bool
+	ReceivedAt time.Time
+	AcceptedAt time.Time
+}
+
+// Text is what rules and the model read: the title and the content.
+func (c *Case) Text() string {
+	switch {
+	case c.Title == "":
+		return c.Content
+	case c.Content == "":
+		return c.Title
+	}
+	return c.Title + "\n" + c.Content
+}
+
+// Method says what chose a classification's item.
+type Method string
+
+// Methods.
+const (
+	MethodRule          Method = "keyword_rule"
+	MethodPatrolCode    Method = "patrol_code"
+	MethodModel         Method = "model"
+	MethodModelClass    Method = "model_class"
+	MethodReview        Method = "review"
+	MethodReviewTimeout Method = "review_timeout"
+	MethodReclassified  Method = "reclassified"
+)
+
+// Classification is one version of a case's classification; case.classified
+// carries it.
+type Classification struct {
+	CaseID     string
+	CaseNumber string
+	Version    int
+	ItemCode   string
+	ItemName   string
+	// Label is the model's label that decided, "" when no model decided.
+	Label      string
+	Confidence float64
+	// ModelVersion is the model consulted for the case, "" when none was.
+	ModelVersion    string
+	Urgency         reference.Urgency
+	IncidentID      string
+	PrimaryCaseID   string
+	IncidentReports int
+	Dispatchable    bool
+	Method          Method
+	Labels          []string
+	Reason          string
+	Unreviewed      bool
+	HotlineClass    string
+	ClassifiedAt    time.Time
+	// Actor is the principal ("role[:subject]") who decided; system:classify
+	// for automatic versions.
+	Actor string
+}
+
+// SystemActor is the principal of classifications classify makes itself.
+const SystemActor = "system:classify"
+
+// ReviewState is where a case is in the review queue.
+type ReviewState string
+
+// Review states.
+const (
+	ReviewWaiting  ReviewState = "waiting"
+	ReviewTimedOut ReviewState = "timed_out"
+	ReviewResolved ReviewState = "resolved"
+)
+
+// Choice is one of the model's ranked choices, its label mapped to a
+// catalogue code.
+type Choice struct {
+	Code       string
+	Name       string
+	Label      string
+	Confidence float64
+}
+
+// Review is a case's stay in the review queue.
+type Review struct {
+	State        ReviewState
+	QueuedAt     time.Time
+	FallbackAt   time.Time
+	Choices      []Choice
+	ModelVersion string
+	ResolvedBy   string
+	ResolvedAt   time.Time
+}
+
+// Record is classify's whole state for one case.
+type Record struct {
+	Case Case
+	// Current is the classification in force; nil while the first review
+	// waits.
+	Current *Classification
+	// Review is set once the case entered the review queue.
+	Review *Review
+	// ModelVersion and Choices are what the model said when the case came in.
+	ModelVersion string
+	// BaseUrgency is the urgency the case had from its submission, its
+	// keyword rules and its item, before any incident raised it.
+	BaseUrgency reference.Urgency
+	// RuleUrgency and RuleLabels are what the keyword rules said.
+	RuleUrgency reference.Urgency
+	RuleLabels  []string
+}
+
+// Version is the number of the classification in force, 0 for none.
+func (r *Record) Version() int {
+	if r.Current == nil {
+		return 0
+	}
+	return r.Current.Version
+}
+
+// Place is where a case is, for "the same place" comparisons.
+type Place struct {
+	// Key is the normalised address key (district|place|lane|number|shop),
+	// "" when the address does not name a place precisely enough.
+	Key string
+	// Site is district|place|lane: the part two keys must share to be
+	// compared at all (an index column).
+	Site   string
+	Number string
+	Shop   string
+	// Point and its cell, when the case has coordinates.
+	Point *Point
+	Cell  *Cell
+}
+
+// Cell is a ~150 m cell of pkg/geo's grid.
+type Cell struct{ I, J int64 }
+
+// Empty reports whether the place identifies nothing.
+func (p Place) Empty() bool { return p.Key == "" && p.Point == nil }
+
+// Incident is several reports of one problem.
+type Incident struct {
+	ID string
+	// ItemCode is the primary's item; Subject what reports must share to
+	// join (see Service.Subject).
+	ItemCode      string
+	Subject       string
+	Place         Place
+	Area          Area
+	PrimaryCaseID string
+	// CaseIDs are the current members, in joining order, the primary first.
+	CaseIDs       []string
+	Urgency       reference.Urgency
+	UrgencyRaised bool
+	FirstAt       time.Time
+	LastAt        time.Time
+	SourcePlaceID string
+	CreatedAt     time.Time
+}
+
+// Reports is the number of reports in the incident.
+func (i *Incident) Reports() int { return len(i.CaseIDs) }
+
+// SourcePlace is one place that several incidents of different subjects are
+// linked to (归因).
+type SourcePlace struct {
+	ID          string
+	Place       Place
+	Area        Area
+	IncidentIDs []string
+	ItemCodes   []string
+	CreatedAt   time.Time
+}
+
+// Correction is a dispatcher's decision on a case's text: a labelled example
+// for training.
+type Correction struct {
+	CaseID       string
+	CaseNumber   string
+	Text         string
+	ItemCode     string
+	PreviousItem string
+	Actor        string
+	At           time.Time
+	Note         string
+}
+
+// IncidentQuery asks for incidents that might be at a place within a time
+// range: a superset the domain then checks with SamePlace.
+type IncidentQuery struct {
+	// Subject restricts to one subject; ExcludeSubject excludes one.
+	Subject, ExcludeSubject string
+	Site                    string
+	Cells                   []Cell
+	// Incidents whose [FirstAt, LastAt] comes within [From, To].
+	From, To time.Time
+}
+
+// StoredRequest is an idempotent write already made.
+type StoredRequest struct {
+	Hash    string
+	CaseID  string
+	Version int
+}
+
+// Tx is one transaction on classify's state. Reads lock what they return
+// for the rest of the transaction.
+type Tx interface {
+	// LockGrouping serialises everything that changes incidents, across
+	// handlers and replicas. It must come before any case row is locked.
+	LockGrouping(ctx context.Context) error
+	// CreateCase stores a new record; created is false when the case is
+	// already known (nothing is changed then).
+	CreateCase(ctx context.Context, r *Record) (created bool, err error)
+	// GetCase returns a record, ErrNotFound when there is none.
+	GetCase(ctx context.Context, caseID string) (*Record, error)
+	// SaveCase stores a changed record.
+	SaveCase(ctx context.Context, r *Record) error
+	// AddVersion appends a classification version to the case's history.
+	AddVersion(ctx context.Context, c *Classification) error
+	FindIncidents(ctx context.Context, q IncidentQuery) ([]*Incident, error)
+	GetIncident(ctx context.Context, id string) (*Incident, error)
+	SaveIncident(ctx context.Context, inc *Incident) error
+	GetSourcePlace(ctx context.Context, id string) (*SourcePlace, error)
+	SaveSourcePlace(ctx context.Context, p *SourcePlace) error
+	// ScheduleFallback arms the case's review timer; CancelFallback disarms
+	// it (no error when there is none).
+	ScheduleFallback(ctx context.Context, caseID string, at time.Time) error
+	CancelFallback(ctx context.Context, caseID string) error
+	AddCorrection(ctx context.Context, c *Correction) error
+	// Request returns the stored idempotent request, nil when there is none.
+	Request(ctx context.Context, principal, requestID string) (*StoredRequest, error)
+	SaveRequest(ctx context.Context, principal, requestID string, r StoredRequest) error
+	// Emit writes events to the outbox.
+	Emit(ctx context.Context, events ...Event) error
+}
+
+// ReviewFilter selects reviews; empty codes select everything.
+type ReviewFilter struct {
+	District, Street string
+	IncludeResolved  bool
+	PageSize         int
+	PageToken        string
+}
+
+// IncidentFilter selects incidents.
+type IncidentFilter struct {
+	District, Street string
+	MinReports       int
+	PageSize         int
+	PageToken        string
+}
+
+// CorrectionFilter selects corrections.
+type CorrectionFilter struct {
+	After     time.Time
+	PageSize  int
+	PageToken string
+}
+
+// Store keeps classify's state.
+type Store interface {
+	// InTx runs fn in one transaction.
+	InTx(ctx context.Context, fn func(Tx) error) error
+	ListReviews(ctx context.Context, f ReviewFilter) ([]*Record, string, error)
+	GetRecord(ctx context.Context, caseID string) (*Record, error)
+	Versions(ctx context.Context, caseID string) ([]Classification, error)
+	ReadIncident(ctx context.Context, id string) (*Incident, *SourcePlace, error)
+	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, string, error)
+	ListCorrections(ctx context.Context, f CorrectionFilter) ([]Correction, string, error)
+}
+
+// ErrNotFound is what stores return for a missing record.
+var ErrNotFound = errors.New("not found")
+
+// Model is the text classifier as the domain needs it.
+type Model interface {
+	// Version identifies the model.
+	Version() string
+	// Predict ranks every label of the model for text, best first, each
+	// mapped to a catalogue code.
+	Predict(text string) []Choice
+}
+
+// Event is a domain event; the adapters publish it.
+type Event interface{ isEvent() }
+
+// Classified is a new classification version.
+type Classified struct {
+	Classification
+	Case Case
+}
+
+// ReviewNeeded: a case waits for a dispatcher.
+type ReviewNeeded struct {
+	Case    Case
+	Review  Review
+	Urgency reference.Urgency
+}
+
+// Grouped: a case joined an incident as a duplicate.
+type Grouped struct {
+	Incident      Incident
+	Case          Case
+	UrgencyRaised bool
+}
+
+// Linked: an incident was linked to a source place.
+type Linked struct {
+	SourcePlace SourcePlace
+	Incident    Incident
+	CaseID      string
+	Reports     int
+}
+
+func (Classified) isEvent()   {}
+func (ReviewNeeded) isEvent() {}
+func (Grouped) isEvent()      {}
+func (Linked) isEvent()       {}

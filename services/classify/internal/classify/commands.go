@@ -1,0 +1,249 @@
+package classify
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
+)
+
+// Decision is a dispatcher's ResolveReview or Reclassify.
+type Decision struct {
+	RequestID string
+	CaseID    string
+	ItemCode  string
+	// Urgency overrides the urgency the item gives; "" keeps it.
+	Urgency reference.Urgency
+	Note    string
+}
+
+// MaxNoteRunes bounds a decision's note.
+const MaxNoteRunes = 2000
+
+func (d *Decision) validate(ref *reference.Set) error {
+	var v fault.Violations
+	switch {
+	case d.RequestID == "":
+		v.Add("request_id", "is required")
+	case len(d.RequestID) > 64:
+		v.Add("request_id", "is longer than 64 characters")
+	case !utf8.ValidString(d.RequestID):
+		v.Add("request_id", "is not valid UTF-8")
+	}
+	if d.CaseID == "" {
+		v.Add("case_id", "is required")
+	}
+	if d.ItemCode == "" {
+		v.Add("item_code", "is required")
+	} else if _, ok := ref.Item(d.ItemCode); !ok {
+		v.Add("item_code", "%q is not a catalogue item or class", d.ItemCode)
+	}
+	if !d.Urgency.Valid() || strings.HasPrefix(string(d.Urgency), "enum#") {
+		v.Add("urgency", "is not a known urgency")
+	}
+	switch {
+	case !utf8.ValidString(d.Note):
+		v.Add("note", "is not valid UTF-8")
+	case utf8.RuneCountInString(d.Note) > MaxNoteRunes:
+		v.Add("note", "is longer than %d characters", MaxNoteRunes)
+	}
+	return v.Err()
+}
+
+func (d *Decision) hash(op string) string {
+	b, _ := json.Marshal(struct {
+		Op string
+		D  Decision
+	}{op, *d})
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// dispatcher returns the caller when they may decide on cases: a street's
+// dispatcher, a district's, or admin.
+func dispatcher(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return p, fault.New(fault.Unauthenticated, "no credential")
+	}
+	switch p.Role {
+	case auth.RoleDispatcher, auth.RoleDistrict, auth.RoleAdmin:
+		return p, nil
+	}
+	return p, fault.New(fault.PermissionDenied, "role %s may not review or reclassify cases", p.Role)
+}
+
+// reader returns the caller when they may read classifications: dispatchers
+// (within their area), admin, and other services.
+func reader(ctx context.Context) (auth.Principal, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return p, fault.New(fault.Unauthenticated, "no credential")
+	}
+	switch p.Role {
+	case auth.RoleDispatcher, auth.RoleDistrict, auth.RoleAdmin, auth.RoleSystem:
+		return p, nil
+	}
+	return p, fault.New(fault.PermissionDenied, "role %s may not read classifications", p.Role)
+}
+
+// inScope reports whether p may see or act on a case in area a.
+func inScope(p auth.Principal, a Area) bool {
+	switch p.Role {
+	case auth.RoleDispatcher:
+		return a.Street == p.Subject
+	case auth.RoleDistrict:
+		return a.District == p.Subject
+	case auth.RoleAdmin, auth.RoleSystem:
+		return true
+	}
+	return false
+}
+
+func outOfScope(p auth.Principal, caseID string) error {
+	return fault.New(fault.PermissionDenied, "case %s is outside the area of %s", caseID, p)
+}
+
+// ResolveReview files a case waiting in the review queue (or filed under the
+// catch-all after its review timed out) under the dispatcher's item. The
+// decision is kept as a correction. A repeated request id with the same
+// content returns the first result.
+func (s *Service) ResolveReview(ctx context.Context, d Decision) (*Classification, error) {
+	return s.decideOn(ctx, "resolve", d, func(rec *Record) error {
+		if rec.Review == nil || rec.Review.State == ReviewResolved {
+			return fault.New(fault.FailedPrecondition, "case %s is not in the review queue: use Reclassify", rec.Case.Number)
+		}
+		return nil
+	}, MethodReview)
+}
+
+// Reclassify writes a new classification version of a classified case
+// under the dispatcher's item; dispatch re-routes on it. The decision is
+// kept as a correction. Reclassifying to what the case already has (item and
+// urgency, reviewed) writes nothing and returns the current version.
+func (s *Service) Reclassify(ctx context.Context, d Decision) (*Classification, error) {
+	return s.decideOn(ctx, "reclassify", d, func(rec *Record) error {
+		if rec.Current == nil {
+			return fault.New(fault.FailedPrecondition, "case %s waits for its first review: use ResolveReview", rec.Case.Number)
+		}
+		return nil
+	}, MethodReclassified)
+}
+
+func (s *Service) decideOn(ctx context.Context, op string, d Decision, check func(*Record) error, method Method) (*Classification, error) {
+	p, err := dispatcher(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref := s.deps.Reference()
+	d.Note = strings.TrimSpace(d.Note)
+	if err := d.validate(ref); err != nil {
+		return nil, err
+	}
+	item, _ := ref.Item(d.ItemCode)
+	hash := d.hash(op)
+	var (
+		out   *Classification
+		prior *StoredRequest
+	)
+	err = s.store.InTx(ctx, func(tx Tx) error {
+		out = nil
+		// The grouping lock comes first: refiling may touch other cases,
+		// and a concurrent request with the same id then sees this one's.
+		if err := tx.LockGrouping(ctx); err != nil {
+			return err
+		}
+		var err error
+		if prior, err = tx.Request(ctx, p.String(), d.RequestID); err != nil {
+			return err
+		}
+		if prior != nil {
+			if prior.Hash != hash {
+				return fault.AlreadyExistsf(fmt.Sprintf("cases/%s/classifications/%d", prior.CaseID, prior.Version),
+					"request id %q was used for another decision (case %s, version %d)", d.RequestID, prior.CaseID, prior.Version)
+			}
+			return nil // answered below, outside the transaction
+		}
+		rec, err := tx.GetCase(ctx, d.CaseID)
+		if errors.Is(err, ErrNotFound) {
+			return notFound(d.CaseID)
+		}
+		if err != nil {
+			return err
+		}
+		if !inScope(p, rec.Case.Area) {
+			return outOfScope(p, rec.Case.Number)
+		}
+		if err := check(rec); err != nil {
+			return err
+		}
+		now := s.deps.Now()
+		prev := ""
+		if rec.Current != nil {
+			prev = rec.Current.ItemCode
+		}
+		if cur := rec.Current; op == "reclassify" && cur.ItemCode == d.ItemCode && !cur.Unreviewed &&
+			(d.Urgency == "" || d.Urgency == cur.Urgency) {
+			out = cur
+			return tx.SaveRequest(ctx, p.String(), d.RequestID, StoredRequest{Hash: hash, CaseID: rec.Case.ID, Version: cur.Version})
+		}
+		reason := fmt.Sprintf("%s by %s", map[string]string{"resolve": "review resolved", "reclassify": "reclassified"}[op], p)
+		if prev != "" && prev != d.ItemCode {
+			reason += fmt.Sprintf(": %s → %s", prev, d.ItemCode)
+		}
+		if d.Note != "" {
+			reason += ": " + d.Note
+		}
+		cls, evs, err := s.refile(ctx, tx, rec, item, d.Urgency, method, p.String(), reason)
+		if err != nil {
+			return err
+		}
+		if rec.Review != nil && rec.Review.State != ReviewResolved {
+			rec.Review.State, rec.Review.ResolvedBy, rec.Review.ResolvedAt = ReviewResolved, p.String(), now
+			if err := tx.SaveCase(ctx, rec); err != nil {
+				return err
+			}
+			if err := tx.CancelFallback(ctx, rec.Case.ID); err != nil {
+				return err
+			}
+		}
+		if err := tx.AddCorrection(ctx, &Correction{CaseID: rec.Case.ID, CaseNumber: rec.Case.Number, Text: rec.Case.Text(),
+			ItemCode: item.Code, PreviousItem: prev, Actor: p.String(), At: now, Note: d.Note}); err != nil {
+			return err
+		}
+		if err := tx.SaveRequest(ctx, p.String(), d.RequestID, StoredRequest{Hash: hash, CaseID: rec.Case.ID, Version: cls.Version}); err != nil {
+			return err
+		}
+		out = cls
+		return tx.Emit(ctx, evs...)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if prior != nil {
+		return s.version(ctx, prior.CaseID, prior.Version)
+	}
+	return out, nil
+}
+
+// version reads one stored classification version.
+func (s *Service) version(ctx context.Context, caseID string, v int) (*Classification, error) {
+	vs, err := s.store.Versions(ctx, caseID)
+	if err != nil {
+		return nil, err
+	}
+	for i := range vs {
+		if vs[i].Version == v {
+			return &vs[i], nil
+		}
+	}
+	return nil, fmt.Errorf("case %s: version %d missing", caseID, v)
+}

@@ -1,0 +1,250 @@
+package classify
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"strconv"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
+)
+
+// scopeFilter narrows a district/street filter to what p may see.
+func scopeFilter(p auth.Principal, district, street string) (string, string, error) {
+	switch p.Role {
+	case auth.RoleDispatcher:
+		if street != "" && street != p.Subject {
+			return "", "", fault.New(fault.PermissionDenied, "%s may list only street %s", p, p.Subject)
+		}
+		return district, p.Subject, nil
+	case auth.RoleDistrict:
+		if district != "" && district != p.Subject {
+			return "", "", fault.New(fault.PermissionDenied, "%s may list only district %s", p, p.Subject)
+		}
+		return p.Subject, street, nil
+	}
+	return district, street, nil
+}
+
+func pageSize(n, def, max int) (int, error) {
+	switch {
+	case n < 0:
+		var v fault.Violations
+		v.Add("page_size", "must not be negative")
+		return 0, v.Err()
+	case n == 0:
+		return def, nil
+	case n > max:
+		return max, nil
+	}
+	return n, nil
+}
+
+// ListReviewQueue lists the review queue, oldest first.
+func (s *Service) ListReviewQueue(ctx context.Context, f ReviewFilter) ([]*Record, string, error) {
+	p, err := reader(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if f.District, f.Street, err = scopeFilter(p, f.District, f.Street); err != nil {
+		return nil, "", err
+	}
+	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListReviews(ctx, f)
+}
+
+// GetClassification returns a case's record and its versions, newest first.
+func (s *Service) GetClassification(ctx context.Context, caseID string) (*Record, []Classification, error) {
+	p, err := reader(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if caseID == "" {
+		var v fault.Violations
+		v.Add("case_id", "is required")
+		return nil, nil, v.Err()
+	}
+	rec, err := s.store.GetRecord(ctx, caseID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, notFound(caseID)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !inScope(p, rec.Case.Area) {
+		return nil, nil, outOfScope(p, rec.Case.Number)
+	}
+	vs, err := s.store.Versions(ctx, caseID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rec, vs, nil
+}
+
+// GetIncident returns an incident and the source place it is linked to.
+func (s *Service) GetIncident(ctx context.Context, id string) (*Incident, *SourcePlace, error) {
+	p, err := reader(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if id == "" {
+		var v fault.Violations
+		v.Add("incident_id", "is required")
+		return nil, nil, v.Err()
+	}
+	inc, sp, err := s.store.ReadIncident(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, fault.NotFoundf("incidents/"+id, "no incident %q", id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if !inScope(p, inc.Area) {
+		return nil, nil, fault.New(fault.PermissionDenied, "incident %s is outside the area of %s", id, p)
+	}
+	return inc, sp, nil
+}
+
+// ListIncidents lists incidents, most recently reported first.
+func (s *Service) ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, string, error) {
+	p, err := reader(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if f.District, f.Street, err = scopeFilter(p, f.District, f.Street); err != nil {
+		return nil, "", err
+	}
+	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListIncidents(ctx, f)
+}
+
+// ListCorrections lists dispatchers' corrections, oldest first; admin only
+// (they are training data for the whole city).
+func (s *Service) ListCorrections(ctx context.Context, f CorrectionFilter) ([]Correction, string, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, "", fault.New(fault.Unauthenticated, "no credential")
+	}
+	if p.Role != auth.RoleAdmin {
+		return nil, "", fault.New(fault.PermissionDenied, "only admin may export corrections")
+	}
+	var err error
+	if f.PageSize, err = pageSize(f.PageSize, 200, 1000); err != nil {
+		return nil, "", err
+	}
+	return s.store.ListCorrections(ctx, f)
+}
+
+// Reload reloads the model, keyword rules and reference data; admin only.
+func (s *Service) Reload(ctx context.Context) (ReloadResult, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return ReloadResult{}, fault.New(fault.Unauthenticated, "no credential")
+	}
+	if p.Role != auth.RoleAdmin {
+		return ReloadResult{}, fault.New(fault.PermissionDenied, "only admin may reload the model")
+	}
+	if s.deps.Reload == nil {
+		return ReloadResult{}, fault.New(fault.FailedPrecondition, "reloading is not configured")
+	}
+	res, err := s.deps.Reload(ctx)
+	if err != nil {
+		return res, fault.New(fault.FailedPrecondition, "reload failed, the loaded model stays in force: %v", err)
+	}
+	return res, nil
+}
+
+// CatalogueFilter selects catalogue entries.
+type CatalogueFilter struct {
+	Tree      reference.Tree // 0: both
+	Class     string
+	PageSize  int
+	PageToken string
+}
+
+// ListCatalogue lists catalogue classes and items in file order, urban tree
+// first. Any authenticated caller.
+func (s *Service) ListCatalogue(ctx context.Context, f CatalogueFilter) ([]reference.Item, string, string, error) {
+	if _, ok := auth.FromContext(ctx); !ok {
+		return nil, "", "", fault.New(fault.Unauthenticated, "no credential")
+	}
+	ref := s.deps.Reference()
+	size, err := pageSize(f.PageSize, 100, 500)
+	if err != nil {
+		return nil, "", "", err
+	}
+	var all []reference.Item
+	switch {
+	case f.Class != "":
+		cl, ok := ref.Item(f.Class)
+		if !ok || !cl.Class {
+			var v fault.Violations
+			v.Add("class_code", "%q is not a catalogue class", f.Class)
+			return nil, "", "", v.Err()
+		}
+		all = ref.ClassItems(f.Class)
+	case f.Tree != 0:
+		all = ref.Items(f.Tree)
+	default:
+		all = append(ref.Items(reference.TreeUrban), ref.Items(reference.TreeHotline)...)
+	}
+	if f.Class != "" && f.Tree != 0 {
+		var kept []reference.Item
+		for _, it := range all {
+			if it.Tree == f.Tree {
+				kept = append(kept, it)
+			}
+		}
+		all = kept
+	}
+	off := 0
+	if f.PageToken != "" {
+		b, err := base64.RawURLEncoding.DecodeString(f.PageToken)
+		n, err2 := strconv.Atoi(string(b))
+		if err != nil || err2 != nil || n < 0 || n > len(all) {
+			var v fault.Violations
+			v.Add("page_token", "is not a token this list returned")
+			return nil, "", "", v.Err()
+		}
+		off = n
+	}
+	end := min(off+size, len(all))
+	next := ""
+	if end < len(all) {
+		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+	}
+	return all[off:end], next, ref.Digest(), nil
+}
+
+// GetCatalogueItem looks an item up by code, or else by name or synonym.
+func (s *Service) GetCatalogueItem(ctx context.Context, code, name string) (reference.Item, error) {
+	if _, ok := auth.FromContext(ctx); !ok {
+		return reference.Item{}, fault.New(fault.Unauthenticated, "no credential")
+	}
+	ref := s.deps.Reference()
+	switch {
+	case code != "" && name != "":
+		var v fault.Violations
+		v.Add("key", "give one of code and name")
+		return reference.Item{}, v.Err()
+	case code != "":
+		if it, ok := ref.Item(code); ok {
+			return it, nil
+		}
+		return reference.Item{}, fault.NotFoundf("catalogue/"+code, "no catalogue entry with code %q", code)
+	case name != "":
+		if it, ok := ref.ItemByName(name); ok {
+			return it, nil
+		}
+		return reference.Item{}, fault.NotFoundf("catalogue/"+name, "no catalogue entry named %q", name)
+	}
+	var v fault.Violations
+	v.Add("key", "give a code or a name")
+	return reference.Item{}, v.Err()
+}

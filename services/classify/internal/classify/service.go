@@ -1,0 +1,295 @@
+package classify
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/classify/internal/rules"
+)
+
+// Config holds the service's tunables (DESIGN.md: configuration with
+// shipped defaults).
+type Config struct {
+	// ReviewThreshold: a model's item below this confidence is not trusted.
+	ReviewThreshold float64
+	// ClassThreshold: when the item is not trusted but the summed
+	// confidence of a first-level class reaches this, the case is filed
+	// under the class code. Above 1 turns the step off.
+	ClassThreshold float64
+	// ReviewTimeout is how long a case waits for a dispatcher before it is
+	// filed under the street desk's catch-all item.
+	ReviewTimeout time.Duration
+	// IncidentThreshold is the number of reports at which an incident's
+	// urgency rises one step.
+	IncidentThreshold int
+	// LinkWindow is how close in time incidents of different subjects at one
+	// place must be to be linked to one source place (归因).
+	LinkWindow time.Duration
+	// CellSize is the side of the cells coordinates are compared in, metres.
+	CellSize float64
+	// RepeatLabel is the label the primary case gets when its incident
+	// reaches the threshold (routing rules match it).
+	RepeatLabel string
+	// Choices is how many of the model's choices a reviewer is offered.
+	Choices int
+}
+
+// DefaultConfig returns the shipped defaults.
+func DefaultConfig() Config {
+	return Config{
+		ReviewThreshold:   0.3,
+		ClassThreshold:    0.6,
+		ReviewTimeout:     30 * time.Minute,
+		IncidentThreshold: 5,
+		LinkWindow:        24 * time.Hour,
+		CellSize:          DefaultCellSize,
+		RepeatLabel:       "重复投诉",
+		Choices:           5,
+	}
+}
+
+// Deps are what the service reads that may be swapped at run time (SIGHUP,
+// ReloadModel): each func returns what is current.
+type Deps struct {
+	Reference func() *reference.Set
+	Rules     func() *rules.Set
+	// Model may return nil: then no model decides and cases without a rule
+	// or a patrol code go to review.
+	Model func() Model
+	// Reload reloads the model, rules and reference data (ReloadModel).
+	Reload func(ctx context.Context) (ReloadResult, error)
+	// DistrictName names a district code for address comparisons; by
+	// default the reference data's name ("" for an unknown code).
+	DistrictName func(code string) string
+	Now          func() time.Time
+	NewID        func() string
+}
+
+// ReloadResult describes what a reload loaded.
+type ReloadResult struct {
+	ModelVersion, PreviousModelVersion, Source string
+	Labels                                     int
+	ReferenceDigest                            string
+	KeywordRules                               int
+}
+
+// Service classifies cases and keeps incidents.
+type Service struct {
+	cfg      Config
+	store    Store
+	deps     Deps
+	subjects atomic.Pointer[subjects]
+}
+
+// New returns a service.
+func New(cfg Config, store Store, deps Deps) *Service {
+	def := DefaultConfig()
+	if cfg.Choices <= 0 {
+		cfg.Choices = def.Choices
+	}
+	if cfg.CellSize <= 0 {
+		cfg.CellSize = def.CellSize
+	}
+	if cfg.IncidentThreshold <= 0 {
+		cfg.IncidentThreshold = def.IncidentThreshold
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if deps.NewID == nil {
+		deps.NewID = func() string { return uuid.Must(uuid.NewV7()).String() }
+	}
+	if deps.Model == nil {
+		deps.Model = func() Model { return nil }
+	}
+	if deps.DistrictName == nil {
+		ref := deps.Reference
+		deps.DistrictName = func(code string) string {
+			if a, ok := ref().Area(code); ok {
+				return a.Name
+			}
+			return ""
+		}
+	}
+	return &Service{cfg: cfg, store: store, deps: deps}
+}
+
+// Config returns the configuration in use.
+func (s *Service) Config() Config { return s.cfg }
+
+// Receive classifies a new case (case.received or case.answered) inside tx:
+// it is filed under an item and possibly grouped into an incident, or it
+// enters the review queue with a fallback timer. A case already known is
+// left alone, so a re-published event changes nothing.
+func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
+	ref, rs := s.deps.Reference(), s.deps.Rules()
+	d := s.decide(&c, ref, rs, s.deps.Model())
+	now := s.deps.Now()
+	rec := &Record{Case: c, ModelVersion: d.modelVer, RuleUrgency: d.ruleUrgency, RuleLabels: d.labels}
+	if !d.found && c.Answered {
+		// A consultation is classified for statistics whatever the model
+		// says; it never waits for a reviewer.
+		d.item, d.found, d.method = ref.CatchAll(reference.TreeHotline), true, MethodModel
+	}
+	if !d.found {
+		rec.BaseUrgency = urgencyFor(c.Urgency, d.ruleUrgency, reference.Item{})
+		rec.Review = &Review{State: ReviewWaiting, QueuedAt: now, FallbackAt: now.Add(s.cfg.ReviewTimeout),
+			Choices: d.choices, ModelVersion: d.modelVer}
+		created, err := tx.CreateCase(ctx, rec)
+		if err != nil || !created {
+			return err
+		}
+		if err := tx.ScheduleFallback(ctx, c.ID, rec.Review.FallbackAt); err != nil {
+			return err
+		}
+		return tx.Emit(ctx, ReviewNeeded{Case: c, Review: *rec.Review, Urgency: rec.BaseUrgency})
+	}
+	grouping := !c.Answered && groupable(d.item)
+	if grouping {
+		if err := tx.LockGrouping(ctx); err != nil {
+			return err
+		}
+	}
+	rec.BaseUrgency = urgencyFor(c.Urgency, d.ruleUrgency, d.item)
+	cls := &Classification{
+		CaseID: c.ID, CaseNumber: c.Number, Version: 1,
+		ItemCode: d.item.Code, ItemName: d.item.Name, HotlineClass: d.item.HotlineClass,
+		Label: d.label, Confidence: d.confidence, ModelVersion: d.modelVer,
+		Urgency: rec.BaseUrgency, Dispatchable: !c.Answered, Method: d.method,
+		Labels: d.labels, Reason: d.reason, ClassifiedAt: now, Actor: SystemActor,
+	}
+	if c.Answered {
+		cls.Reason = joinReason(cls.Reason, "answered on the call: classified for statistics, not dispatched")
+	}
+	created, err := tx.CreateCase(ctx, rec)
+	if err != nil || !created {
+		return err
+	}
+	var evs []Event
+	if grouping {
+		if evs, err = s.group(ctx, tx, rec, cls, d.item, now); err != nil {
+			return err
+		}
+	}
+	rec.Current = cls
+	if err := tx.AddVersion(ctx, cls); err != nil {
+		return err
+	}
+	if err := tx.SaveCase(ctx, rec); err != nil {
+		return err
+	}
+	return tx.Emit(ctx, append([]Event{Classified{Classification: *cls, Case: c}}, evs...)...)
+}
+
+// FallbackTree is the catalogue tree whose catch-all a case falls back to:
+// the urban tree for a grid worker's report, the hotline tree otherwise.
+func FallbackTree(src Source) reference.Tree {
+	if src == SourcePatrol {
+		return reference.TreeUrban
+	}
+	return reference.TreeHotline
+}
+
+// ReviewTimedOut files a case nobody reviewed in time under the street
+// desk's catch-all item, so it is routed anyway; the review stays in the
+// queue, marked unreviewed. A case no longer waiting is left alone.
+func (s *Service) ReviewTimedOut(ctx context.Context, tx Tx, caseID string) error {
+	rec, err := tx.GetCase(ctx, caseID)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Review == nil || rec.Review.State != ReviewWaiting {
+		return nil
+	}
+	now := s.deps.Now()
+	item := s.deps.Reference().CatchAll(FallbackTree(rec.Case.Source))
+	cls := &Classification{
+		CaseID: rec.Case.ID, CaseNumber: rec.Case.Number, Version: rec.Version() + 1,
+		ItemCode: item.Code, ItemName: item.Name, HotlineClass: item.HotlineClass, Confidence: 0,
+		ModelVersion: rec.ModelVersion, Urgency: urgencyFor(rec.Case.Urgency, rec.RuleUrgency, item),
+		Dispatchable: !rec.Case.Answered, Method: MethodReviewTimeout, Labels: rec.RuleLabels, Unreviewed: true,
+		Reason: fmt.Sprintf("not reviewed within %s: filed under the street desk's catch-all %s %s",
+			s.cfg.ReviewTimeout, item.Code, item.Name),
+		ClassifiedAt: now, Actor: SystemActor,
+	}
+	rec.Review.State = ReviewTimedOut
+	rec.Current = cls
+	if err := tx.AddVersion(ctx, cls); err != nil {
+		return err
+	}
+	if err := tx.SaveCase(ctx, rec); err != nil {
+		return err
+	}
+	return tx.Emit(ctx, Classified{Classification: *cls, Case: rec.Case})
+}
+
+// newID returns a fresh id.
+func (s *Service) newID() string { return s.deps.NewID() }
+
+// refile writes a new classification version filing rec under item: the
+// case leaves its incident when the item changes (its incident's next report
+// becomes primary if it was the primary) and is grouped anew.
+func (s *Service) refile(ctx context.Context, tx Tx, rec *Record, item reference.Item, urgency reference.Urgency,
+	method Method, actor, reason string) (*Classification, []Event, error) {
+	now := s.deps.Now()
+	var evs []Event
+	cur := rec.Current
+	// The same subject (not only the same item) keeps the case in its
+	// incident: 06020 and H04001 are one noise problem.
+	stays := cur != nil && cur.IncidentID != "" && s.Subject(cur.ItemCode) == s.Subject(item.Code)
+	if cur != nil && cur.IncidentID != "" && !stays {
+		e, err := s.leave(ctx, tx, rec, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		evs = append(evs, e...)
+	}
+	cls := &Classification{
+		CaseID: rec.Case.ID, CaseNumber: rec.Case.Number, Version: rec.Version() + 1,
+		ItemCode: item.Code, ItemName: item.Name, HotlineClass: item.HotlineClass, Confidence: 1,
+		ModelVersion: rec.ModelVersion, Urgency: urgencyFor(rec.Case.Urgency, rec.RuleUrgency, item),
+		Dispatchable: !rec.Case.Answered, Method: method, Labels: rec.RuleLabels, Reason: reason,
+		ClassifiedAt: now, Actor: actor,
+	}
+	if stays {
+		cls.IncidentID, cls.PrimaryCaseID, cls.IncidentReports = cur.IncidentID, cur.PrimaryCaseID, cur.IncidentReports
+		cls.Dispatchable = cur.Dispatchable
+		cls.Labels = cur.Labels
+		if inc, err := tx.GetIncident(ctx, cur.IncidentID); err == nil && inc.PrimaryCaseID == rec.Case.ID {
+			cls.Urgency = rules.Max(cls.Urgency, inc.Urgency)
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, nil, err
+		}
+	} else if !rec.Case.Answered && groupable(item) {
+		e, err := s.group(ctx, tx, rec, cls, item, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		evs = append(evs, e...)
+	}
+	if urgency != "" {
+		cls.Urgency = urgency
+	}
+	rec.Current = cls
+	if err := tx.AddVersion(ctx, cls); err != nil {
+		return nil, nil, err
+	}
+	if err := tx.SaveCase(ctx, rec); err != nil {
+		return nil, nil, err
+	}
+	return cls, append([]Event{Classified{Classification: *cls, Case: rec.Case}}, evs...), nil
+}
+
+// notFound is the fault for an unknown case.
+func notFound(caseID string) error {
+	return fault.NotFoundf("cases/"+caseID, "classify knows no case %q", caseID)
+}

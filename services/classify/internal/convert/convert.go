@@ -1,0 +1,297 @@
+// Package convert translates classify's domain values to and from the
+// protobuf types of the events and the API; proto types never enter the
+// domain.
+package convert
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/geo"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
+)
+
+// CaseIn maps intake's case.received (or case.answered) payload.
+func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
+	c := classify.Case{
+		ID: p.GetCaseId(), Number: p.GetCaseNumber(), Source: SourceIn(p.GetSource()),
+		AppealType: AppealTypeIn(p.GetAppealType()), Title: p.GetTitle(), Content: p.GetContent(),
+		Urgency: UrgencyIn(p.GetUrgency()), Area: AreaIn(p.GetArea()),
+		Address: p.GetAddress().GetRaw(), AddressKey: p.GetAddress().GetKey(),
+		CatalogueCode: p.GetCatalogueCode(), Answered: answered,
+	}
+	if l := p.GetLocation(); l != nil {
+		// Intake publishes WGS-84; a GCJ-02 point is converted all the same.
+		lat, lng := l.GetLat(), l.GetLng()
+		if l.GetDatum() == typesv1.Datum_DATUM_GCJ02 {
+			lat, lng = geo.GCJ02ToWGS84(lat, lng)
+		}
+		if geo.Valid(lat, lng) == nil {
+			c.Location = &classify.Point{Lat: lat, Lng: lng}
+		}
+	}
+	if t := p.GetReceivedAt(); t != nil {
+		c.ReceivedAt = t.AsTime()
+	}
+	if t := p.GetAcceptedAt(); t != nil {
+		c.AcceptedAt = t.AsTime()
+	}
+	return c
+}
+
+// SourceIn maps a source.
+func SourceIn(s typesv1.Source) classify.Source {
+	switch s {
+	case typesv1.Source_SOURCE_HOTLINE:
+		return classify.SourceHotline
+	case typesv1.Source_SOURCE_PATROL:
+		return classify.SourcePatrol
+	case typesv1.Source_SOURCE_SECRETARY:
+		return classify.SourceSecretary
+	}
+	return ""
+}
+
+// SourceOut maps a source back.
+func SourceOut(s classify.Source) typesv1.Source {
+	switch s {
+	case classify.SourceHotline:
+		return typesv1.Source_SOURCE_HOTLINE
+	case classify.SourcePatrol:
+		return typesv1.Source_SOURCE_PATROL
+	case classify.SourceSecretary:
+		return typesv1.Source_SOURCE_SECRETARY
+	}
+	return typesv1.Source_SOURCE_UNSPECIFIED
+}
+
+var appealTypes = map[typesv1.AppealType]string{
+	typesv1.AppealType_APPEAL_TYPE_CONSULTATION: "consultation",
+	typesv1.AppealType_APPEAL_TYPE_HELP:         "help",
+	typesv1.AppealType_APPEAL_TYPE_COMPLAINT:    "complaint",
+	typesv1.AppealType_APPEAL_TYPE_REPORT:       "report",
+	typesv1.AppealType_APPEAL_TYPE_SUGGESTION:   "suggestion",
+	typesv1.AppealType_APPEAL_TYPE_PRAISE:       "praise",
+}
+
+// AppealTypeIn maps an appeal type; unknown is "".
+func AppealTypeIn(a typesv1.AppealType) string { return appealTypes[a] }
+
+// AppealTypeOut maps back.
+func AppealTypeOut(a string) typesv1.AppealType {
+	for k, v := range appealTypes {
+		if v == a {
+			return k
+		}
+	}
+	return typesv1.AppealType_APPEAL_TYPE_UNSPECIFIED
+}
+
+// UrgencyIn maps an urgency; unspecified is "" (normal, or "keep" in a
+// decision); an unknown number is a value the domain rejects.
+func UrgencyIn(u typesv1.Urgency) reference.Urgency {
+	switch u {
+	case typesv1.Urgency_URGENCY_UNSPECIFIED:
+		return ""
+	case typesv1.Urgency_URGENCY_NORMAL:
+		return reference.Normal
+	case typesv1.Urgency_URGENCY_URGENT:
+		return reference.Urgent
+	case typesv1.Urgency_URGENCY_EMERGENCY:
+		return reference.Emergency
+	}
+	return reference.Urgency("enum#" + u.String())
+}
+
+// UrgencyOut maps back; "" is normal.
+func UrgencyOut(u reference.Urgency) typesv1.Urgency {
+	switch u.OrNormal() {
+	case reference.Urgent:
+		return typesv1.Urgency_URGENCY_URGENT
+	case reference.Emergency:
+		return typesv1.Urgency_URGENCY_EMERGENCY
+	}
+	return typesv1.Urgency_URGENCY_NORMAL
+}
+
+// AreaIn maps an area; missing levels are "0".
+func AreaIn(a *typesv1.Area) classify.Area {
+	or0 := func(s string) string {
+		if s == "" {
+			return classify.Unknown
+		}
+		return s
+	}
+	return classify.Area{District: or0(a.GetDistrictCode()), Street: or0(a.GetStreetCode()),
+		Community: or0(a.GetCommunityCode()), Grid: or0(a.GetGridCode())}
+}
+
+// AreaOut maps an area back.
+func AreaOut(a classify.Area) *typesv1.Area {
+	return &typesv1.Area{DistrictCode: a.District, StreetCode: a.Street, CommunityCode: a.Community, GridCode: a.Grid}
+}
+
+// PointOut maps a WGS-84 point; nil stays nil.
+func PointOut(p *classify.Point) *typesv1.LatLng {
+	if p == nil {
+		return nil
+	}
+	return &typesv1.LatLng{Lat: p.Lat, Lng: p.Lng, Datum: typesv1.Datum_DATUM_WGS84}
+}
+
+// Principal maps "role[:subject]".
+func Principal(s string) *typesv1.Principal {
+	if s == "" {
+		return nil
+	}
+	role, subject, _ := strings.Cut(s, ":")
+	return &typesv1.Principal{Role: role, Subject: subject}
+}
+
+// Time maps a time; the zero time is nil.
+func Time(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+var methods = map[classify.Method]eventsv1.ClassificationMethod{
+	classify.MethodRule:          eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_KEYWORD_RULE,
+	classify.MethodPatrolCode:    eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_PATROL_CODE,
+	classify.MethodModel:         eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_MODEL,
+	classify.MethodModelClass:    eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_MODEL_CLASS,
+	classify.MethodReview:        eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_REVIEW,
+	classify.MethodReviewTimeout: eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_REVIEW_TIMEOUT,
+	classify.MethodReclassified:  eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_RECLASSIFIED,
+}
+
+// MethodOut maps a method.
+func MethodOut(m classify.Method) eventsv1.ClassificationMethod { return methods[m] }
+
+// ClassifiedOut builds case.classified's payload.
+func ClassifiedOut(c *classify.Classification, cs *classify.Case) *eventsv1.CaseClassified {
+	return &eventsv1.CaseClassified{
+		CaseId: c.CaseID, CaseNumber: c.CaseNumber, ClassificationVersion: uint32(c.Version),
+		ItemCode: c.ItemCode, ItemName: c.ItemName, Label: c.Label, Confidence: c.Confidence,
+		ModelVersion: c.ModelVersion, Urgency: UrgencyOut(c.Urgency), IncidentId: c.IncidentID,
+		PrimaryCaseId: c.PrimaryCaseID, IncidentReports: uint32(c.IncidentReports), Dispatchable: c.Dispatchable,
+		Method: MethodOut(c.Method), Labels: c.Labels, Reason: c.Reason, Unreviewed: c.Unreviewed,
+		HotlineClass: c.HotlineClass, Area: AreaOut(cs.Area), Source: SourceOut(cs.Source),
+		AppealType: AppealTypeOut(cs.AppealType), ReceivedAt: Time(cs.ReceivedAt), ClassifiedAt: Time(c.ClassifiedAt),
+	}
+}
+
+// ClassificationOut builds the API's Classification.
+func ClassificationOut(c *classify.Classification) *classifyv1.Classification {
+	if c == nil {
+		return nil
+	}
+	return &classifyv1.Classification{
+		CaseId: c.CaseID, CaseNumber: c.CaseNumber, Version: uint32(c.Version), ItemCode: c.ItemCode,
+		ItemName: c.ItemName, Label: c.Label, Confidence: c.Confidence, ModelVersion: c.ModelVersion,
+		Urgency: UrgencyOut(c.Urgency), IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
+		IncidentReports: uint32(c.IncidentReports), Dispatchable: c.Dispatchable, Method: MethodOut(c.Method),
+		Labels: c.Labels, Reason: c.Reason, Unreviewed: c.Unreviewed, ClassifiedAt: Time(c.ClassifiedAt),
+		Actor: Principal(c.Actor),
+	}
+}
+
+// ChoicesOut maps a reviewer's choices.
+func ChoicesOut(cs []classify.Choice) []*eventsv1.ReviewChoice {
+	out := make([]*eventsv1.ReviewChoice, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, &eventsv1.ReviewChoice{ItemCode: c.Code, ItemName: c.Name, Confidence: c.Confidence})
+	}
+	return out
+}
+
+var reviewStates = map[classify.ReviewState]classifyv1.ReviewState{
+	classify.ReviewWaiting:  classifyv1.ReviewState_REVIEW_STATE_WAITING,
+	classify.ReviewTimedOut: classifyv1.ReviewState_REVIEW_STATE_TIMED_OUT,
+	classify.ReviewResolved: classifyv1.ReviewState_REVIEW_STATE_RESOLVED,
+}
+
+// ReviewOut builds the API's Review of a record in the queue.
+func ReviewOut(r *classify.Record) *classifyv1.Review {
+	if r == nil || r.Review == nil {
+		return nil
+	}
+	rv := r.Review
+	return &classifyv1.Review{
+		CaseId: r.Case.ID, CaseNumber: r.Case.Number, State: reviewStates[rv.State], Source: SourceOut(r.Case.Source),
+		Area: AreaOut(r.Case.Area), Title: r.Case.Title, Content: r.Case.Content, ReceivedAt: Time(r.Case.ReceivedAt),
+		QueuedAt: Time(rv.QueuedAt), FallbackAt: Time(rv.FallbackAt), Choices: ChoicesOut(rv.Choices),
+		ModelVersion: rv.ModelVersion, Classification: ClassificationOut(r.Current),
+		ResolvedBy: Principal(rv.ResolvedBy), ResolvedAt: Time(rv.ResolvedAt),
+	}
+}
+
+// TreeOut maps a catalogue tree.
+func TreeOut(t reference.Tree) classifyv1.CatalogueTree {
+	switch t {
+	case reference.TreeUrban:
+		return classifyv1.CatalogueTree_CATALOGUE_TREE_URBAN
+	case reference.TreeHotline:
+		return classifyv1.CatalogueTree_CATALOGUE_TREE_HOTLINE
+	}
+	return classifyv1.CatalogueTree_CATALOGUE_TREE_UNSPECIFIED
+}
+
+// TreeIn maps a tree filter; unspecified is 0 (both), an unknown number -1.
+func TreeIn(t classifyv1.CatalogueTree) (reference.Tree, bool) {
+	switch t {
+	case classifyv1.CatalogueTree_CATALOGUE_TREE_UNSPECIFIED:
+		return 0, true
+	case classifyv1.CatalogueTree_CATALOGUE_TREE_URBAN:
+		return reference.TreeUrban, true
+	case classifyv1.CatalogueTree_CATALOGUE_TREE_HOTLINE:
+		return reference.TreeHotline, true
+	}
+	return 0, false
+}
+
+// ItemOut maps a catalogue entry.
+func ItemOut(it reference.Item) *classifyv1.CatalogueItem {
+	return &classifyv1.CatalogueItem{
+		Code: it.Code, Name: it.Name, Tree: TreeOut(it.Tree), IsClass: it.Class, Parent: it.Parent,
+		Synonyms: it.Synonyms, Kind: it.Kind, Power: it.Power, DefaultUrgency: UrgencyOut(it.Urgency),
+		SlaProfile: it.SLA, ReviewRequired: it.ReviewRequired, DuplicateWindow: durationpb.New(it.DuplicateWindow),
+		HotlineClass: it.HotlineClass, CatchAll: it.CatchAll,
+	}
+}
+
+// IncidentOut builds the API's Incident.
+func IncidentOut(inc *classify.Incident, sp *classify.SourcePlace, itemName string, window time.Duration, now time.Time) *classifyv1.Incident {
+	out := &classifyv1.Incident{
+		IncidentId: inc.ID, ItemCode: inc.ItemCode, ItemName: itemName, PrimaryCaseId: inc.PrimaryCaseID,
+		CaseIds: inc.CaseIDs, Reports: uint32(inc.Reports()), Urgency: UrgencyOut(inc.Urgency),
+		UrgencyRaised: inc.UrgencyRaised, PlaceKey: inc.Place.Key, Location: PointOut(inc.Place.Point),
+		Area: AreaOut(inc.Area), FirstReportedAt: Time(inc.FirstAt), LastReportedAt: Time(inc.LastAt),
+		Open: inc.Reports() > 0 && !now.After(inc.LastAt.Add(window)), SourcePlaceId: inc.SourcePlaceID,
+	}
+	if sp != nil {
+		for _, id := range sp.IncidentIDs {
+			if id != inc.ID {
+				out.LinkedIncidentIds = append(out.LinkedIncidentIds, id)
+			}
+		}
+	}
+	return out
+}
+
+// CorrectionOut builds the API's Correction.
+func CorrectionOut(c *classify.Correction, firstLevel string) *classifyv1.Correction {
+	return &classifyv1.Correction{
+		CaseId: c.CaseID, CaseNumber: c.CaseNumber, Text: c.Text, ItemCode: c.ItemCode,
+		PreviousItemCode: c.PreviousItem, FirstLevelClass: firstLevel, Actor: Principal(c.Actor),
+		CorrectedAt: Time(c.At), Note: c.Note,
+	}
+}

@@ -1,0 +1,154 @@
+// Package events is classify's side of the event stream: it decodes the
+// case.received and case.answered envelopes it consumes (durable consumer
+// classify-cases) and turns the domain's events into the envelopes it
+// publishes through the outbox — grid.case.classified.<district>.<street>,
+// grid.case.review_needed…, grid.incident.grouped…, grid.incident.linked….
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/gridflow/gridflow/services/classify/internal/convert"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+)
+
+// SchemaVersion of the events this package writes.
+const SchemaVersion = 1
+
+// Consumer names and the subjects classify consumes.
+const (
+	ConsumerCases    = "classify-cases"
+	SubjectsReceived = "grid.case.received.>"
+	SubjectsAnswered = "grid.case.answered.>"
+)
+
+// Subject builds grid.<entity>.<event>.<district>.<street>; unknown areas
+// are "0".
+func Subject(entity, event string, a classify.Area) string {
+	d, s := a.District, a.Street
+	if d == "" {
+		d = classify.Unknown
+	}
+	if s == "" {
+		s = classify.Unknown
+	}
+	return fmt.Sprintf("grid.%s.%s.%s.%s", entity, event, d, s)
+}
+
+// Binder gives the domain's view of a consumer's transaction.
+type Binder func(tx pgx.Tx) classify.Tx
+
+// Handler returns the consumer handler for case.received and
+// case.answered: decode, then classify in the runner's transaction. A
+// payload that is not a case event is poison (dead-lettered with the
+// reason); a case event without a case id too.
+func Handler(svc *classify.Service, bind Binder) consumer.Handler {
+	return consumer.Decoding(decode, func(ctx context.Context, tx pgx.Tx, msg consumer.Message, env *eventsv1.Envelope) error {
+		var c classify.Case
+		switch p := env.GetPayload().(type) {
+		case *eventsv1.Envelope_CaseReceived:
+			c = convert.CaseIn(p.CaseReceived, false)
+		case *eventsv1.Envelope_CaseAnswered:
+			c = convert.CaseIn(p.CaseAnswered, true)
+		default:
+			return consumer.Permanent(fmt.Errorf("%s: envelope %s (type %q) carries no case.received or case.answered payload",
+				msg.Subject, env.GetEventId(), env.GetType()))
+		}
+		if c.ID == "" {
+			return consumer.Permanent(fmt.Errorf("%s: event %s has no case id", msg.Subject, env.GetEventId()))
+		}
+		if c.ReceivedAt.IsZero() && c.AcceptedAt.IsZero() {
+			c.AcceptedAt = msg.Published
+		}
+		return svc.Receive(ctx, bind(tx), c)
+	})
+}
+
+func decode(b []byte) (*eventsv1.Envelope, error) {
+	env := &eventsv1.Envelope{}
+	if err := proto.Unmarshal(b, env); err != nil {
+		return nil, err
+	}
+	if env.GetPayload() == nil {
+		return nil, errors.New("envelope without payload")
+	}
+	return env, nil
+}
+
+// Messages turns domain events into outbox messages.
+func Messages(evs []classify.Event, now time.Time) ([]outbox.Message, error) {
+	out := make([]outbox.Message, 0, len(evs))
+	for _, e := range evs {
+		m, err := Message(e, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// Message builds one event's envelope.
+func Message(e classify.Event, now time.Time) (outbox.Message, error) {
+	env := &eventsv1.Envelope{
+		EventId: uuid.Must(uuid.NewV7()).String(), OccurredAt: timestamppb.New(now),
+		Actor: convert.Principal(classify.SystemActor), Version: SchemaVersion,
+	}
+	var subject string
+	switch e := e.(type) {
+	case classify.Classified:
+		env.Type, env.CaseId = "case.classified", e.CaseID
+		env.Actor = convert.Principal(e.Actor)
+		if !e.ClassifiedAt.IsZero() {
+			env.OccurredAt = timestamppb.New(e.ClassifiedAt)
+		}
+		env.Payload = &eventsv1.Envelope_CaseClassified{CaseClassified: convert.ClassifiedOut(&e.Classification, &e.Case)}
+		subject = Subject("case", "classified", e.Case.Area)
+	case classify.ReviewNeeded:
+		env.Type, env.CaseId = "case.review_needed", e.Case.ID
+		env.Payload = &eventsv1.Envelope_CaseReviewNeeded{CaseReviewNeeded: &eventsv1.CaseReviewNeeded{
+			CaseId: e.Case.ID, CaseNumber: e.Case.Number, Choices: convert.ChoicesOut(e.Review.Choices),
+			ModelVersion: e.Review.ModelVersion, FallbackAt: convert.Time(e.Review.FallbackAt),
+			Urgency: convert.UrgencyOut(e.Urgency), Area: convert.AreaOut(e.Case.Area), Source: convert.SourceOut(e.Case.Source),
+		}}
+		subject = Subject("case", "review_needed", e.Case.Area)
+	case classify.Grouped:
+		inc := e.Incident
+		env.Type, env.CaseId = "incident.grouped", e.Case.ID
+		env.Payload = &eventsv1.Envelope_IncidentGrouped{IncidentGrouped: &eventsv1.IncidentGrouped{
+			IncidentId: inc.ID, CaseId: e.Case.ID, CaseNumber: e.Case.Number, PrimaryCaseId: inc.PrimaryCaseID,
+			ItemCode: inc.ItemCode, Reports: uint32(inc.Reports()), Urgency: convert.UrgencyOut(inc.Urgency),
+			UrgencyRaised: e.UrgencyRaised, PlaceKey: inc.Place.Key, Location: convert.PointOut(inc.Place.Point),
+			Area: convert.AreaOut(inc.Area), FirstReportedAt: convert.Time(inc.FirstAt), LastReportedAt: convert.Time(inc.LastAt),
+		}}
+		subject = Subject("incident", "grouped", e.Case.Area)
+	case classify.Linked:
+		env.Type, env.CaseId = "incident.linked", e.CaseID
+		env.Payload = &eventsv1.Envelope_IncidentLinked{IncidentLinked: &eventsv1.IncidentLinked{
+			SourcePlaceId: e.SourcePlace.ID, IncidentId: e.Incident.ID, CaseId: e.CaseID, ItemCode: e.Incident.ItemCode,
+			IncidentIds: e.SourcePlace.IncidentIDs, ItemCodes: e.SourcePlace.ItemCodes, Reports: uint32(e.Reports),
+			PlaceKey: e.SourcePlace.Place.Key, Location: convert.PointOut(e.SourcePlace.Place.Point),
+			Area: convert.AreaOut(e.Incident.Area),
+		}}
+		subject = Subject("incident", "linked", e.Incident.Area)
+	default:
+		return outbox.Message{}, fmt.Errorf("events: unknown domain event %T", e)
+	}
+	data, err := proto.Marshal(env)
+	if err != nil {
+		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
+	}
+	return outbox.Message{ID: env.EventId, Subject: subject, Data: data,
+		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
+}

@@ -1,0 +1,362 @@
+// Package postgres keeps classify's state in its own schema: cases and their
+// classification versions, incidents, source places, corrections and
+// idempotent requests. Events go to the outbox and review timers to
+// pkg/timer in the same transaction as the change that causes them.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/gridflow/gridflow/services/classify/internal/events"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Schema is classify's PostgreSQL schema.
+const Schema = "classify"
+
+// TimerReviewFallback is the kind of the review queue's fallback timer; its
+// key is the case id.
+const TimerReviewFallback = "classify.review_fallback"
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations are classify's tables, after the shared ones.
+var Migrations = []pgdb.Migrations{
+	outbox.Migrations,
+	consumer.Migrations,
+	timer.Migrations,
+	{Name: "classify", FS: migrationsFS, Dir: "migrations"},
+}
+
+// Store implements classify.Store.
+type Store struct {
+	pool *pgxpool.Pool
+	// committed is called after a transaction of InTx that may have
+	// enqueued events commits (the relay's Notify).
+	committed func()
+	now       func() time.Time
+}
+
+var _ classify.Store = (*Store)(nil)
+
+// New returns a store. committed may be nil.
+func New(pool *pgxpool.Pool, committed func(), now func() time.Time) *Store {
+	if committed == nil {
+		committed = func() {}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{pool: pool, committed: committed, now: now}
+}
+
+// InTx runs fn in a transaction of its own.
+func (s *Store) InTx(ctx context.Context, fn func(classify.Tx) error) error {
+	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.Bind(tx)) })
+	if err == nil {
+		s.committed()
+	}
+	return err
+}
+
+// Bind gives the domain's view of a transaction someone else runs (the
+// consumer runner's, the timer worker's).
+func (s *Store) Bind(tx pgx.Tx) classify.Tx { return &txn{tx: tx, now: s.now} }
+
+type txn struct {
+	tx  pgx.Tx
+	now func() time.Time
+}
+
+func (t *txn) LockGrouping(ctx context.Context) error {
+	_, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-classify-grouping'))`)
+	if err != nil {
+		return fmt.Errorf("grouping lock: %w", err)
+	}
+	return nil
+}
+
+func reviewCols(r *classify.Record) (state *string, queued *time.Time) {
+	if r.Review == nil {
+		return nil, nil
+	}
+	st, q := string(r.Review.State), r.Review.QueuedAt
+	return &st, &q
+}
+
+func currentCols(r *classify.Record) (version int, item, incident *string) {
+	if r.Current == nil {
+		return 0, nil, nil
+	}
+	it := r.Current.ItemCode
+	if r.Current.IncidentID != "" {
+		inc := r.Current.IncidentID
+		incident = &inc
+	}
+	return r.Current.Version, &it, incident
+}
+
+func receivedAt(c *classify.Case) time.Time {
+	if !c.ReceivedAt.IsZero() {
+		return c.ReceivedAt
+	}
+	return c.AcceptedAt
+}
+
+func (t *txn) CreateCase(ctx context.Context, r *classify.Record) (bool, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return false, err
+	}
+	state, queued := reviewCols(r)
+	version, item, incident := currentCols(r)
+	tag, err := t.tx.Exec(ctx, `INSERT INTO cases (case_id, case_number, district_code, street_code, review_state, queued_at,
+			version, item_code, incident_id, received_at, body)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (case_id) DO NOTHING`,
+		r.Case.ID, r.Case.Number, r.Case.Area.District, r.Case.Area.Street, state, queued, version, item, incident,
+		receivedAt(&r.Case), body)
+	if err != nil {
+		return false, fmt.Errorf("create case %s: %w", r.Case.ID, pgdb.Translate(err))
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+func (t *txn) GetCase(ctx context.Context, id string) (*classify.Record, error) {
+	var body []byte
+	err := t.tx.QueryRow(ctx, `SELECT body FROM cases WHERE case_id = $1 FOR UPDATE`, id).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, classify.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get case %s: %w", id, pgdb.Translate(err))
+	}
+	var r classify.Record
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, fmt.Errorf("decode case %s: %w", id, err)
+	}
+	return &r, nil
+}
+
+func (t *txn) SaveCase(ctx context.Context, r *classify.Record) error {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	state, queued := reviewCols(r)
+	version, item, incident := currentCols(r)
+	tag, err := t.tx.Exec(ctx, `UPDATE cases SET review_state = $2, queued_at = $3, version = $4, item_code = $5,
+		incident_id = $6, body = $7 WHERE case_id = $1`, r.Case.ID, state, queued, version, item, incident, body)
+	if err != nil {
+		return fmt.Errorf("save case %s: %w", r.Case.ID, pgdb.Translate(err))
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("save case %s: %w", r.Case.ID, classify.ErrNotFound)
+	}
+	return nil
+}
+
+func (t *txn) AddVersion(ctx context.Context, c *classify.Classification) error {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO classifications (case_id, version, item_code, classified_at, body)
+		VALUES ($1, $2, $3, $4, $5)`, c.CaseID, c.Version, c.ItemCode, c.ClassifiedAt, body)
+	if err != nil {
+		return fmt.Errorf("add version %d of case %s: %w", c.Version, c.CaseID, pgdb.Translate(err))
+	}
+	return nil
+}
+
+func (t *txn) FindIncidents(ctx context.Context, q classify.IncidentQuery) ([]*classify.Incident, error) {
+	is, js := make([]int64, len(q.Cells)), make([]int64, len(q.Cells))
+	for k, c := range q.Cells {
+		is[k], js[k] = c.I, c.J
+	}
+	rows, err := t.tx.Query(ctx, `SELECT body FROM incidents
+		WHERE incident_id IN (
+			SELECT incident_id FROM incidents WHERE $1 <> '' AND site = $1 AND last_at >= $2
+			UNION
+			SELECT incident_id FROM incidents
+			WHERE cell_i IS NOT NULL AND (cell_i, cell_j) IN (SELECT * FROM unnest($3::bigint[], $4::bigint[])) AND last_at >= $2)
+		AND first_at <= $5 AND ($6 = '' OR subject = $6) AND ($7 = '' OR subject <> $7)
+		ORDER BY incident_id`,
+		q.Site, q.From, is, js, q.To, q.Subject, q.ExcludeSubject)
+	if err != nil {
+		return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
+	}
+	return collect[classify.Incident](rows)
+}
+
+func collect[T any](rows pgx.Rows) ([]*T, error) {
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*T, error) {
+		var body []byte
+		if err := row.Scan(&body); err != nil {
+			return nil, err
+		}
+		v := new(T)
+		return v, json.Unmarshal(body, v)
+	})
+	if err != nil {
+		return nil, pgdb.Translate(err)
+	}
+	return out, nil
+}
+
+func (t *txn) GetIncident(ctx context.Context, id string) (*classify.Incident, error) {
+	return getBody[classify.Incident](ctx, t.tx, `SELECT body FROM incidents WHERE incident_id = $1`, id)
+}
+
+func getBody[T any](ctx context.Context, q interface {
+	QueryRow(context.Context, string, ...any) pgx.Row
+}, sql, id string) (*T, error) {
+	var body []byte
+	err := q.QueryRow(ctx, sql, id).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, classify.ErrNotFound
+	}
+	if err != nil {
+		return nil, pgdb.Translate(err)
+	}
+	v := new(T)
+	if err := json.Unmarshal(body, v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func (t *txn) SaveIncident(ctx context.Context, inc *classify.Incident) error {
+	body, err := json.Marshal(inc)
+	if err != nil {
+		return err
+	}
+	var ci, cj *int64
+	if c := inc.Place.Cell; c != nil {
+		ci, cj = &c.I, &c.J
+	}
+	var sp *string
+	if inc.SourcePlaceID != "" {
+		sp = &inc.SourcePlaceID
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO incidents (incident_id, item_code, site, cell_i, cell_j, first_at, last_at, reports,
+			district_code, street_code, source_place_id, body, subject)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+		ON CONFLICT (incident_id) DO UPDATE SET item_code = EXCLUDED.item_code, subject = EXCLUDED.subject, site = EXCLUDED.site,
+			cell_i = EXCLUDED.cell_i, cell_j = EXCLUDED.cell_j, first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at,
+			reports = EXCLUDED.reports, source_place_id = EXCLUDED.source_place_id, body = EXCLUDED.body`,
+		inc.ID, inc.ItemCode, inc.Place.Site, ci, cj, inc.FirstAt, inc.LastAt, inc.Reports(),
+		inc.Area.District, inc.Area.Street, sp, body, inc.Subject)
+	if err != nil {
+		return fmt.Errorf("save incident %s: %w", inc.ID, pgdb.Translate(err))
+	}
+	return nil
+}
+
+func (t *txn) GetSourcePlace(ctx context.Context, id string) (*classify.SourcePlace, error) {
+	return getBody[classify.SourcePlace](ctx, t.tx, `SELECT body FROM source_places WHERE source_place_id = $1`, id)
+}
+
+func (t *txn) SaveSourcePlace(ctx context.Context, p *classify.SourcePlace) error {
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO source_places (source_place_id, created_at, body) VALUES ($1, $2, $3)
+		ON CONFLICT (source_place_id) DO UPDATE SET body = EXCLUDED.body`, p.ID, p.CreatedAt, body)
+	if err != nil {
+		return fmt.Errorf("save source place %s: %w", p.ID, pgdb.Translate(err))
+	}
+	return nil
+}
+
+func (t *txn) ScheduleFallback(ctx context.Context, caseID string, at time.Time) error {
+	return timer.Schedule(ctx, t.tx, TimerReviewFallback, caseID, at, nil)
+}
+
+func (t *txn) CancelFallback(ctx context.Context, caseID string) error {
+	return timer.Cancel(ctx, t.tx, TimerReviewFallback, caseID)
+}
+
+func (t *txn) AddCorrection(ctx context.Context, c *classify.Correction) error {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if _, err := t.tx.Exec(ctx, `INSERT INTO corrections (case_id, corrected_at, body) VALUES ($1, $2, $3)`,
+		c.CaseID, c.At, body); err != nil {
+		return fmt.Errorf("add correction: %w", pgdb.Translate(err))
+	}
+	return nil
+}
+
+func (t *txn) Request(ctx context.Context, principal, id string) (*classify.StoredRequest, error) {
+	var r classify.StoredRequest
+	err := t.tx.QueryRow(ctx, `SELECT request_hash, case_id, version FROM requests WHERE principal = $1 AND request_id = $2`,
+		principal, id).Scan(&r.Hash, &r.CaseID, &r.Version)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("request %s/%s: %w", principal, id, pgdb.Translate(err))
+	}
+	return &r, nil
+}
+
+func (t *txn) SaveRequest(ctx context.Context, principal, id string, r classify.StoredRequest) error {
+	// Two concurrent first requests with one id: the second fails on the
+	// key and is retried by its client, then finds the first.
+	_, err := t.tx.Exec(ctx, `INSERT INTO requests (principal, request_id, request_hash, case_id, version) VALUES ($1, $2, $3, $4, $5)`,
+		principal, id, r.Hash, r.CaseID, r.Version)
+	if err != nil {
+		return fmt.Errorf("save request: %w", pgdb.Translate(err))
+	}
+	return nil
+}
+
+func (t *txn) Emit(ctx context.Context, evs ...classify.Event) error {
+	msgs, err := events.Messages(evs, t.now())
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, t.tx, msgs...)
+}
+
+// token is a keyset page token.
+type token struct {
+	At time.Time `json:"t"`
+	ID string    `json:"i"`
+	N  int64     `json:"n,omitempty"`
+}
+
+func encodeToken(t token) string {
+	b, _ := json.Marshal(t)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string) (token, error) {
+	var t token
+	if s == "" {
+		return t, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &t) != nil {
+		var v fault.Violations
+		v.Add("page_token", "is not a token this list returned")
+		return t, v.Err()
+	}
+	return t, nil
+}

@@ -1,0 +1,248 @@
+package postgres_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/testenv"
+	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/gridflow/gridflow/services/classify/internal/postgres"
+	"github.com/gridflow/gridflow/services/classify/internal/rules"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+type fixedModel struct{}
+
+func (fixedModel) Version() string { return "fixed1" }
+
+// Predict is sure of noise, unsure of everything else.
+func (fixedModel) Predict(text string) []classify.Choice {
+	if strings.Contains(text, "噪声") {
+		return []classify.Choice{{Code: "06020", Label: "06020", Confidence: 0.9}, {Code: "H04001", Label: "H04001", Confidence: 0.1}}
+	}
+	return []classify.Choice{{Code: "H13001", Label: "H13001", Confidence: 0.2}, {Code: "H01002", Label: "H01002", Confidence: 0.1},
+		{Code: "06010", Label: "06010", Confidence: 0.1}}
+}
+
+type env struct {
+	pool  *pgxpool.Pool
+	store *postgres.Store
+	svc   *classify.Service
+	clock *timer.ManualClock
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), postgres.Schema, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := reference.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Load("", ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{pool: pool, clock: timer.NewManualClock(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC))}
+	e.store = postgres.New(pool, nil, e.clock.Now)
+	e.svc = classify.New(classify.DefaultConfig(), e.store, classify.Deps{
+		Reference: func() *reference.Set { return ref }, Rules: func() *rules.Set { return rs },
+		Model: func() classify.Model { return fixedModel{} }, Now: e.clock.Now,
+	})
+	return e
+}
+
+var seq int
+
+func (e *env) hotline(content, addr string) classify.Case {
+	seq++
+	now := e.clock.Now()
+	return classify.Case{ID: fmt.Sprintf("00000000-0000-7000-8000-%012d", seq), Number: fmt.Sprintf("GF-20260302-%06d", seq),
+		Source: classify.SourceHotline, AppealType: "complaint", Content: content, Address: addr,
+		Area: classify.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: now, AcceptedAt: now}
+}
+
+func (e *env) receive(t *testing.T, c classify.Case) {
+	t.Helper()
+	if err := e.store.InTx(context.Background(), func(tx classify.Tx) error {
+		return e.svc.Receive(context.Background(), tx, c)
+	}); err != nil {
+		t.Fatalf("receive: %v", err)
+	}
+}
+
+func admin() context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleAdmin})
+}
+
+// Concurrent reports of one problem become one incident: the grouping lock
+// serialises the decisions across handlers and replicas.
+func TestConcurrentReportsOneIncident(t *testing.T) {
+	e := newEnv(t)
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		c := e.hotline("晚上噪声扰民", "共和新路1234号")
+		wg.Go(func() {
+			errs <- e.store.InTx(context.Background(), func(tx classify.Tx) error {
+				return e.svc.Receive(context.Background(), tx, c)
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	incs, _, err := e.store.ListIncidents(context.Background(), classify.IncidentFilter{PageSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(incs) != 1 || incs[0].Reports() != n || !incs[0].UrgencyRaised || incs[0].Urgency != reference.Urgent {
+		t.Fatalf("incidents = %+v, want one of %d reports, urgency raised", incs, n)
+	}
+	// One case.classified per report, plus the primary's second version, and
+	// one incident.grouped per duplicate.
+	if got, err := outbox.Pending(context.Background(), e.pool); err != nil || got != int64(n+1+n-1) {
+		t.Errorf("outbox rows = %d, %v; want %d", got, err, n+1+n-1)
+	}
+}
+
+func TestReviewTimerAndDecisions(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c := e.hotline("有点事情反映一下", "共和新路1234号")
+	e.receive(t, c)
+	tm, err := timer.Lookup(ctx, e.pool, postgres.TimerReviewFallback, c.ID)
+	if err != nil || !tm.DueAt.Equal(e.clock.Now().Add(30*time.Minute)) {
+		t.Fatalf("fallback timer = %+v, %v", tm, err)
+	}
+
+	// The timer worker fires it once the clock passes the due time.
+	w := timer.NewWorker(e.pool, map[string]timer.Handler{
+		postgres.TimerReviewFallback: func(ctx context.Context, tx pgx.Tx, tm timer.Timer) error {
+			return e.svc.ReviewTimedOut(ctx, e.store.Bind(tx), tm.Key)
+		},
+	}, timer.Options{Clock: e.clock}, nil)
+	if n, err := w.RunOnce(ctx); err != nil || n != 0 {
+		t.Fatalf("early RunOnce = %d, %v", n, err)
+	}
+	e.clock.Advance(30 * time.Minute)
+	if n, err := w.RunOnce(ctx); err != nil || n != 1 {
+		t.Fatalf("RunOnce = %d, %v; want one timer fired", n, err)
+	}
+	rec, err := e.store.GetRecord(ctx, c.ID)
+	if err != nil || rec.Current == nil || rec.Current.ItemCode != "H02999" || !rec.Current.Unreviewed || rec.Review.State != classify.ReviewTimedOut {
+		t.Fatalf("after timeout: %+v, %v", rec, err)
+	}
+	// Still listed, as unreviewed; page through one at a time.
+	other := e.hotline("还有一件事", "")
+	e.receive(t, other)
+	page1, next, err := e.svc.ListReviewQueue(admin(), classify.ReviewFilter{PageSize: 1})
+	if err != nil || len(page1) != 1 || page1[0].Case.ID != c.ID || next == "" {
+		t.Fatalf("page 1 = %v, %q, %v", page1, next, err)
+	}
+	page2, next, err := e.svc.ListReviewQueue(admin(), classify.ReviewFilter{PageSize: 1, PageToken: next})
+	if err != nil || len(page2) != 1 || page2[0].Case.ID != other.ID || next != "" {
+		t.Fatalf("page 2 = %v, %q, %v", page2, next, err)
+	}
+	if _, _, err := e.svc.ListReviewQueue(admin(), classify.ReviewFilter{PageToken: "garbage!"}); fault.KindOf(err) != fault.InvalidArgument {
+		t.Errorf("bad token: %v", err)
+	}
+
+	d := classify.Decision{RequestID: "req-1", CaseID: c.ID, ItemCode: "06020", Note: "噪声"}
+	v2, err := e.svc.ResolveReview(admin(), d)
+	if err != nil || v2.Version != 2 || v2.ItemCode != "06020" {
+		t.Fatalf("resolve = %+v, %v", v2, err)
+	}
+	again, err := e.svc.ResolveReview(admin(), d)
+	if err != nil || again.Version != 2 {
+		t.Fatalf("repeat = %+v, %v", again, err)
+	}
+	d.ItemCode = "06021"
+	if _, err := e.svc.ResolveReview(admin(), d); fault.KindOf(err) != fault.AlreadyExists {
+		t.Fatalf("reused id: %v", err)
+	}
+	// Resolving the other case cancels its timer.
+	if _, err := e.svc.ResolveReview(admin(), classify.Decision{RequestID: "req-2", CaseID: other.ID, ItemCode: "H13001"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := timer.Lookup(ctx, e.pool, postgres.TimerReviewFallback, other.ID); err == nil {
+		t.Error("timer still pending after the review was resolved")
+	}
+	rec, vs, err := e.svc.GetClassification(admin(), c.ID)
+	if err != nil || len(vs) != 2 || vs[0].Version != 2 || vs[1].Version != 1 || rec.Review.State != classify.ReviewResolved {
+		t.Fatalf("history = %+v, %+v, %v", rec, vs, err)
+	}
+	corr, next, err := e.svc.ListCorrections(admin(), classify.CorrectionFilter{PageSize: 1})
+	if err != nil || len(corr) != 1 || corr[0].ItemCode != "06020" || corr[0].PreviousItem != "H02999" || next == "" {
+		t.Fatalf("corrections = %+v, %q, %v", corr, next, err)
+	}
+	corr, next, err = e.svc.ListCorrections(admin(), classify.CorrectionFilter{PageSize: 1, PageToken: next})
+	if err != nil || len(corr) != 1 || corr[0].ItemCode != "H13001" || next != "" {
+		t.Fatalf("corrections page 2 = %+v, %q, %v", corr, next, err)
+	}
+}
+
+// Two dispatchers sending the same request at once get one decision.
+func TestConcurrentSameRequest(t *testing.T) {
+	e := newEnv(t)
+	c := e.hotline("有点事情反映一下", "")
+	e.receive(t, c)
+	d := classify.Decision{RequestID: "same", CaseID: c.ID, ItemCode: "06020"}
+	var wg sync.WaitGroup
+	res := make([]*classify.Classification, 4)
+	errs := make([]error, 4)
+	for i := range 4 {
+		wg.Go(func() { res[i], errs[i] = e.svc.ResolveReview(admin(), d) })
+	}
+	wg.Wait()
+	for i := range 4 {
+		if errs[i] != nil || res[i].Version != 1 {
+			t.Errorf("call %d: %+v, %v", i, res[i], errs[i])
+		}
+	}
+}
+
+func TestIncidentReadAndLinks(t *testing.T) {
+	e := newEnv(t)
+	a := e.hotline("晚上噪声扰民", "共和新路1234号")
+	e.receive(t, a)
+	b := e.hotline("门口垃圾", "共和新路1234号")
+	e.receive(t, b)
+	if _, err := e.svc.ResolveReview(admin(), classify.Decision{RequestID: "r", CaseID: b.ID, ItemCode: "06010"}); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := e.store.GetRecord(context.Background(), b.ID)
+	if err != nil || rec.Current.IncidentID == "" {
+		t.Fatalf("litter case: %+v, %v", rec, err)
+	}
+	inc, sp, err := e.svc.GetIncident(admin(), rec.Current.IncidentID)
+	if err != nil || sp == nil || len(sp.IncidentIDs) != 2 || inc.ItemCode != "06010" {
+		t.Fatalf("incident %+v, place %+v, %v; want linked to the noise incident", inc, sp, err)
+	}
+	if _, _, err := e.svc.GetIncident(admin(), "nope"); fault.KindOf(err) != fault.NotFound {
+		t.Errorf("unknown incident: %v", err)
+	}
+}
