@@ -50,7 +50,8 @@ func newRoot() *cobra.Command {
 	f.BoolVar(&g.asJSON, "json", false, "print results as JSON")
 	f.BoolVar(&g.tls, "tls", false, "connect with TLS")
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline for each call")
-	root.AddCommand(newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g))
+	root.AddCommand(newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
+		newRouteCmd(g)) // route explain also at the top, as operators say it
 	root.AddCommand(classifyCommands(g)...)
 	return root
 }

@@ -1,12 +1,38 @@
-// Command dispatch is gridflow's dispatch service. Until its issue lands it serves
-// gRPC health and its admin port only, so the stack has its final shape.
+// Command dispatch is gridflow's dispatch service: it routes classified
+// cases to the units that must act, serves their tasks and the
+// dispatchers' levers over gRPC, runs the clock that warns and escalates,
+// and publishes every task and case decision through the outbox.
 package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
 
+	"github.com/gridflow/gridflow/pkg/adminserver"
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/grpcserver"
+	"github.com/gridflow/gridflow/pkg/listener"
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/pkg/workcal"
+	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
+	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
+	"github.com/gridflow/gridflow/services/dispatch/internal/events"
+	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
+	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
+	"golang.org/x/sync/errgroup"
+
+	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 )
 
 // Config is the dispatch service's configuration.
@@ -14,9 +40,43 @@ type Config struct {
 	config.Base
 	GRPCAddr  string `env:"DISPATCH_GRPC_ADDR, default=127.0.0.1:7103"`
 	AdminAddr string `env:"DISPATCH_ADMIN_ADDR, default=127.0.0.1:7203"`
+	// RelayBatch is how many outbox rows one relay transaction publishes.
+	RelayBatch int `env:"DISPATCH_RELAY_BATCH, default=256"`
+	// RejectWindow: how long after acknowledging a unit may still reject.
+	RejectWindow string `env:"DISPATCH_REJECT_WINDOW, default=1 working_hours"`
+	// MaxExtensions a task may request.
+	MaxExtensions int `env:"DISPATCH_MAX_EXTENSIONS, default=1"`
+	// AwaitFacts: how long a classification waits for its case.received.
+	AwaitFacts time.Duration `env:"DISPATCH_AWAIT_FACTS, default=30s"`
+	// ConsumerConcurrency: case events handled at once by one replica.
+	ConsumerConcurrency int `env:"DISPATCH_CONSUMER_CONCURRENCY, default=4"`
+	// TimerBatch and TimerConcurrency size the clock's timer worker.
+	TimerBatch       int `env:"DISPATCH_TIMER_BATCH, default=100"`
+	TimerConcurrency int `env:"DISPATCH_TIMER_CONCURRENCY, default=4"`
+	// TestClockFile, for end-to-end tests only: the service's clock runs
+	// ahead of the wall clock by the duration in this file ("3h").
+	TestClockFile string `env:"DISPATCH_TEST_CLOCK_FILE"`
+}
+
+// Validate implements config.Validator.
+func (c *Config) Validate() error {
+	if _, err := workcal.ParseDuration(c.RejectWindow); err != nil {
+		return fmt.Errorf("DISPATCH_REJECT_WINDOW: %w", err)
+	}
+	if c.MaxExtensions < 0 {
+		return errors.New("DISPATCH_MAX_EXTENSIONS must not be negative")
+	}
+	return nil
 }
 
 func main() { process.Main(run) }
+
+func loadReference(dir string) (*reference.Set, error) {
+	if dir == "" {
+		return reference.LoadDefault()
+	}
+	return reference.LoadDir(dir)
+}
 
 func run(ctx context.Context) error {
 	cfg, err := config.Load[Config](ctx)
@@ -27,6 +87,126 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	log := env.Log
 	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
-	return process.HealthOnly(ctx, env, cfg.GRPCAddr, "DISPATCH_GRPC_ADDR", cfg.AdminAddr, "DISPATCH_ADMIN_ADDR", cfg.ShutdownTimeout)
+
+	var ref atomic.Pointer[reference.Set]
+	set, err := loadReference(cfg.ReferenceDir)
+	if err != nil {
+		return err
+	}
+	ref.Store(set)
+	log.InfoContext(ctx, "reference data loaded", "digest", set.Digest())
+	process.OnHangup(ctx, func() {
+		s, err := loadReference(cfg.ReferenceDir)
+		if err != nil {
+			log.ErrorContext(ctx, "reference reload failed; keeping the loaded set", "err", err)
+			return
+		}
+		ref.Store(s)
+		log.InfoContext(ctx, "reference data reloaded", "digest", s.Digest())
+	})
+
+	var clk clock.Clock = clock.System{}
+	if cfg.TestClockFile != "" {
+		if clk, err = clock.NewOffset(cfg.TestClockFile, 100*time.Millisecond); err != nil {
+			return err
+		}
+		log.WarnContext(ctx, "running on a TEST CLOCK: time is offset by the file's duration", "file", cfg.TestClockFile)
+	}
+
+	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
+	if err != nil {
+		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
+	}
+	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "dispatch", log)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+
+	window, _ := workcal.ParseDuration(cfg.RejectWindow)
+	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
+	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	store := postgres.New(pool, ref.Load, events.Encode, relay.Notify)
+	svc := dispatch.New(store, events.NewFeed(js), ref.Load, clk.Now, policy)
+	handlers := events.NewHandlers(store, svc.Env)
+
+	runner, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
+		Concurrency: cfg.ConsumerConcurrency}, handlers.Handle, log)
+	if err != nil {
+		return err
+	}
+	worker := timer.NewWorker(pool, handlers.TimerHandlers(), timer.Options{BatchSize: cfg.TimerBatch,
+		Concurrency: cfg.TimerConcurrency, Clock: clk}, log)
+
+	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
+	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+	lis, err := listener.Listen(cfg.GRPCAddr, "DISPATCH_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	admin, err := env.Admin(ctx, cfg.AdminAddr, "DISPATCH_ADMIN_ADDR", map[string]adminserver.Check{
+		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
+	})
+	if err != nil {
+		return err
+	}
+
+	// The relay outlives the gRPC server, the consumer and the clock: what
+	// they committed is published before the process exits.
+	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopRelay()
+	relayDone := make(chan error, 1)
+	streams := make(chan struct{})
+	go func() {
+		for {
+			err := natsjs.EnsureStreams(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas})
+			if err == nil || relayCtx.Err() != nil {
+				break
+			}
+			log.WarnContext(relayCtx, "streams not ready; retrying", "err", err)
+			select {
+			case <-relayCtx.Done():
+			case <-time.After(time.Second):
+			}
+		}
+		close(streams)
+		relayDone <- relay.Run(relayCtx)
+	}()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(admin)
+	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
+	g.Go(func() error {
+		select {
+		case <-streams:
+		case <-gctx.Done():
+			return nil
+		}
+		return runner.Run(gctx)
+	})
+	g.Go(func() error { return worker.Run(gctx) })
+	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
+	err = g.Wait()
+	drain(relayCtx, relay, cfg.ShutdownTimeout, log)
+	stopRelay()
+	return errors.Join(err, <-relayDone)
+}
+
+// drain publishes what is left in the outbox, within timeout.
+func drain(ctx context.Context, relay *outbox.Relay, timeout time.Duration, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := relay.Drain(ctx); err != nil {
+		log.WarnContext(ctx, "outbox not drained at shutdown; the next start publishes the rest", "err", err)
+	}
 }

@@ -171,8 +171,11 @@ func (cr *compiledRule) match(ev *evaluation) (string, bool) {
 	if cr.appeal != 0 && cr.appeal&bit(appealBits, c.AppealType) == 0 {
 		return "", false
 	}
-	if len(cr.labels) > 0 && !slices.Contains(cr.labels, c.Label) {
-		return "", false
+	label := ""
+	if len(cr.labels) > 0 {
+		if label = c.matchLabel(cr.labels); label == "" {
+			return "", false
+		}
 	}
 	area := ""
 	if len(cr.areas) > 0 {
@@ -210,10 +213,10 @@ func (cr *compiledRule) match(ev *evaluation) (string, bool) {
 			return "", false
 		}
 	}
-	return cr.why(ev, area, keyword), true
+	return cr.why(ev, area, keyword, label), true
 }
 
-func (cr *compiledRule) why(ev *evaluation, area, keyword string) string {
+func (cr *compiledRule) why(ev *evaluation, area, keyword, label string) string {
 	c := ev.c
 	var parts []string
 	if len(cr.Match.Items) > 0 {
@@ -229,7 +232,7 @@ func (cr *compiledRule) why(ev *evaluation, area, keyword string) string {
 		parts = append(parts, "appeal type "+string(c.AppealType))
 	}
 	if len(cr.labels) > 0 {
-		parts = append(parts, "label "+c.Label)
+		parts = append(parts, "label "+label)
 	}
 	if area != "" {
 		parts = append(parts, "area in "+area)
@@ -248,4 +251,17 @@ func (cr *compiledRule) why(ev *evaluation, area, keyword string) string {
 		return "catch-all"
 	}
 	return strings.Join(parts, ", ")
+}
+
+// matchLabel returns the first of the case's labels a rule names, "" if none.
+func (c *Case) matchLabel(labels []string) string {
+	if c.Label != "" && slices.Contains(labels, c.Label) {
+		return c.Label
+	}
+	for _, l := range c.Labels {
+		if slices.Contains(labels, l) {
+			return l
+		}
+	}
+	return ""
 }

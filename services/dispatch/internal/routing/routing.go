@@ -24,8 +24,11 @@ import (
 // reference.Unknown ("0"); higher levels are derived from lower ones (a grid
 // code names its community, street and district).
 type Case struct {
-	Item       string // catalogue code; "" for an unclassified case
-	Label      string
+	Item  string // catalogue code; "" for an unclassified case
+	Label string // the model's label
+	// Labels are the classification's labels (e.g. 重复投诉); a rule's
+	// labels matcher matches Label or any of these.
+	Labels     []string
 	District   string
 	Street     string
 	Community  string

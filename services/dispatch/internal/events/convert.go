@@ -1,0 +1,261 @@
+package events
+
+import (
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
+	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
+)
+
+// Converters between the domain and the protobuf types that events and the
+// gRPC API share.
+
+// Timestamp converts t, nil for the zero time.
+func Timestamp(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// Time converts ts, the zero time for nil.
+func Time(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
+}
+
+// DeadlineOut converts one limit, nil when it does not apply.
+func DeadlineOut(l dispatch.Limit) *eventsv1.Deadline {
+	if l.IsZero() {
+		return nil
+	}
+	return &eventsv1.Deadline{Due: Timestamp(l.Due), WarnAt: Timestamp(l.WarnAt), Limit: l.Duration.String(),
+		Source: l.Source, Unconfirmed: l.Unconfirmed}
+}
+
+// RefLimitOut converts a routing decision's limit.
+func RefLimitOut(l reference.Limit) *eventsv1.Deadline {
+	if l.IsZero() {
+		return nil
+	}
+	return &eventsv1.Deadline{Due: Timestamp(l.Due), WarnAt: Timestamp(l.WarnAt), Limit: l.Duration.String(),
+		Source: l.Source, Unconfirmed: l.Flags.Unconfirmed()}
+}
+
+// DeadlinesOut converts a task's or case's deadlines.
+func DeadlinesOut(d dispatch.Deadlines) *eventsv1.Deadlines {
+	if d.Start.IsZero() && d.Ack.IsZero() && d.Complete.IsZero() {
+		return nil
+	}
+	return &eventsv1.Deadlines{Ack: DeadlineOut(d.Ack), OnSite: DeadlineOut(d.OnSite), Complete: DeadlineOut(d.Complete),
+		StartedAt: Timestamp(d.Start)}
+}
+
+var roles = map[dispatch.Role]eventsv1.TaskRole{dispatch.Lead: eventsv1.TaskRole_TASK_ROLE_LEAD, dispatch.CoHandler: eventsv1.TaskRole_TASK_ROLE_CO_HANDLER}
+
+// RoleOut converts a role.
+func RoleOut(r dispatch.Role) eventsv1.TaskRole { return roles[r] }
+
+var states = map[dispatch.TaskState]eventsv1.TaskState{
+	dispatch.Dispatched: eventsv1.TaskState_TASK_STATE_DISPATCHED, dispatch.Acknowledged: eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED,
+	dispatch.Rejected: eventsv1.TaskState_TASK_STATE_REJECTED, dispatch.Forwarded: eventsv1.TaskState_TASK_STATE_FORWARDED,
+	dispatch.ExtensionRequested: eventsv1.TaskState_TASK_STATE_EXTENSION_REQUESTED, dispatch.Completed: eventsv1.TaskState_TASK_STATE_COMPLETED,
+	dispatch.Withdrawn: eventsv1.TaskState_TASK_STATE_WITHDRAWN,
+}
+
+// StateOut converts a task state.
+func StateOut(s dispatch.TaskState) eventsv1.TaskState { return states[s] }
+
+// StateIn converts a task state from the API; ok is false for an unknown one.
+func StateIn(s eventsv1.TaskState) (dispatch.TaskState, bool) {
+	for k, v := range states {
+		if v == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// ReviewOut converts a review state.
+func ReviewOut(r dispatch.ReviewState) eventsv1.ReviewState {
+	switch r {
+	case dispatch.ReviewNotRequired:
+		return eventsv1.ReviewState_REVIEW_STATE_NOT_REQUIRED
+	case dispatch.ReviewPending:
+		return eventsv1.ReviewState_REVIEW_STATE_PENDING
+	case dispatch.ReviewApproved:
+		return eventsv1.ReviewState_REVIEW_STATE_APPROVED
+	}
+	return eventsv1.ReviewState_REVIEW_STATE_UNSPECIFIED
+}
+
+var rejectReasons = map[dispatch.RejectReason]eventsv1.RejectReason{
+	dispatch.NotMyArea: eventsv1.RejectReason_REJECT_REASON_NOT_MY_AREA, dispatch.NotMyDuty: eventsv1.RejectReason_REJECT_REASON_NOT_MY_DUTY,
+	dispatch.UnclearOwnership: eventsv1.RejectReason_REJECT_REASON_UNCLEAR_OWNERSHIP, dispatch.OtherReason: eventsv1.RejectReason_REJECT_REASON_OTHER,
+}
+
+// RejectReasonOut converts a reject reason.
+func RejectReasonOut(r dispatch.RejectReason) eventsv1.RejectReason { return rejectReasons[r] }
+
+// RejectReasonIn converts a reject reason from the API; "" when unspecified
+// or unknown (the domain names the field).
+func RejectReasonIn(r eventsv1.RejectReason) dispatch.RejectReason {
+	for k, v := range rejectReasons {
+		if v == r {
+			return k
+		}
+	}
+	if r == eventsv1.RejectReason_REJECT_REASON_UNSPECIFIED {
+		return ""
+	}
+	return dispatch.RejectReason(r.String())
+}
+
+var dispatchReasons = map[dispatch.DispatchReason]eventsv1.DispatchReason{
+	dispatch.Routed: eventsv1.DispatchReason_DISPATCH_REASON_ROUTED, dispatch.Rerouted: eventsv1.DispatchReason_DISPATCH_REASON_REROUTED,
+	dispatch.Redecided: eventsv1.DispatchReason_DISPATCH_REASON_REDECIDED, dispatch.Reassigned: eventsv1.DispatchReason_DISPATCH_REASON_REASSIGNED,
+	dispatch.Forwarding: eventsv1.DispatchReason_DISPATCH_REASON_FORWARDED, dispatch.Arbitrated: eventsv1.DispatchReason_DISPATCH_REASON_ARBITRATED,
+	dispatch.Reopened: eventsv1.DispatchReason_DISPATCH_REASON_REOPENED,
+}
+
+// DispatchReasonOut converts a dispatch reason.
+func DispatchReasonOut(r dispatch.DispatchReason) eventsv1.DispatchReason { return dispatchReasons[r] }
+
+var withdrawReasons = map[dispatch.WithdrawReason]eventsv1.WithdrawReason{
+	dispatch.WithdrawRerouted: eventsv1.WithdrawReason_WITHDRAW_REASON_REROUTED, dispatch.WithdrawReassigned: eventsv1.WithdrawReason_WITHDRAW_REASON_REASSIGNED,
+	dispatch.WithdrawCancelled: eventsv1.WithdrawReason_WITHDRAW_REASON_CANCELLED, dispatch.WithdrawHotline: eventsv1.WithdrawReason_WITHDRAW_REASON_HOTLINE_WITHDREW,
+	dispatch.WithdrawNotDispatchable: eventsv1.WithdrawReason_WITHDRAW_REASON_NOT_DISPATCHABLE,
+}
+
+var changeReasons = map[dispatch.ChangeReason]eventsv1.DeadlineChangeReason{
+	dispatch.UrgencyRaised: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_URGENCY_RAISED, dispatch.ExtensionGranted: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_EXTENSION_GRANTED,
+	dispatch.Unparked: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_UNPARKED, dispatch.Reclassified: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_RECLASSIFIED,
+}
+
+var limits = map[dispatch.LimitName]eventsv1.ClockLimit{
+	dispatch.AckLimit: eventsv1.ClockLimit_CLOCK_LIMIT_ACK, dispatch.OnSiteLimit: eventsv1.ClockLimit_CLOCK_LIMIT_ON_SITE, dispatch.CompleteLimit: eventsv1.ClockLimit_CLOCK_LIMIT_COMPLETE,
+}
+
+var actions = map[reference.Action]eventsv1.EscalationAction{
+	reference.Remind: eventsv1.EscalationAction_ESCALATION_ACTION_REMIND, reference.Supervise: eventsv1.EscalationAction_ESCALATION_ACTION_SUPERVISE,
+	reference.Escalate: eventsv1.EscalationAction_ESCALATION_ACTION_ESCALATE,
+}
+
+// TaskRefOut converts a task to the reference every task event carries.
+func TaskRefOut(t *dispatch.Task, area dispatch.Area, item string) *eventsv1.TaskRef {
+	return &eventsv1.TaskRef{
+		TaskId: t.ID, CaseId: t.CaseID, CaseNumber: t.CaseNumber, DepartmentCode: t.Department, Role: RoleOut(t.Role),
+		State: StateOut(t.State), DistrictCode: token(area.District), StreetCode: token(area.Street), Round: uint32(t.Round),
+		Deadlines: DeadlinesOut(t.Deadlines), Warned: t.Warned, Overdue: t.Overdue, Supervised: t.Supervised,
+		Escalated: t.Escalated, Review: ReviewOut(t.Review), ItemCode: item,
+	}
+}
+
+// token is an area code for a subject or an event; unknown is "0".
+func token(code string) string {
+	if code == "" {
+		return reference.Unknown
+	}
+	return code
+}
+
+// AreaOut converts an area.
+func AreaOut(a dispatch.Area) *typesv1.Area {
+	return &typesv1.Area{DistrictCode: token(a.District), StreetCode: token(a.Street), CommunityCode: token(a.Community), GridCode: token(a.Grid)}
+}
+
+// AreaIn converts an area; "0" stays "0".
+func AreaIn(a *typesv1.Area) dispatch.Area {
+	return dispatch.Area{District: a.GetDistrictCode(), Street: a.GetStreetCode(), Community: a.GetCommunityCode(), Grid: a.GetGridCode()}
+}
+
+// AddressOut converts an address.
+func AddressOut(a dispatch.Address) *typesv1.Address {
+	return &typesv1.Address{Raw: a.Raw, District: a.District, Street: a.Street, Road: a.Road, Lane: int32(a.Lane), Number: int32(a.Number),
+		Building: a.Building, Room: a.Room, Compound: a.Compound, Shop: a.Shop, Key: a.Key}
+}
+
+// AddressIn converts an address.
+func AddressIn(a *typesv1.Address) dispatch.Address {
+	return dispatch.Address{Raw: a.GetRaw(), District: a.GetDistrict(), Street: a.GetStreet(), Road: a.GetRoad(), Lane: int(a.GetLane()),
+		Number: int(a.GetNumber()), Building: a.GetBuilding(), Room: a.GetRoom(), Compound: a.GetCompound(), Shop: a.GetShop(), Key: a.GetKey()}
+}
+
+var urgencies = map[reference.Urgency]typesv1.Urgency{
+	reference.Normal: typesv1.Urgency_URGENCY_NORMAL, reference.Urgent: typesv1.Urgency_URGENCY_URGENT, reference.Emergency: typesv1.Urgency_URGENCY_EMERGENCY,
+}
+
+// UrgencyOut converts an urgency.
+func UrgencyOut(u reference.Urgency) typesv1.Urgency { return urgencies[u] }
+
+// UrgencyIn converts an urgency; "" for unspecified.
+func UrgencyIn(u typesv1.Urgency) reference.Urgency {
+	for k, v := range urgencies {
+		if v == u {
+			return k
+		}
+	}
+	return ""
+}
+
+var appealTypes = map[reference.AppealType]typesv1.AppealType{
+	reference.Consultation: typesv1.AppealType_APPEAL_TYPE_CONSULTATION, reference.Help: typesv1.AppealType_APPEAL_TYPE_HELP,
+	reference.Complaint: typesv1.AppealType_APPEAL_TYPE_COMPLAINT, reference.Report: typesv1.AppealType_APPEAL_TYPE_REPORT,
+	reference.Suggestion: typesv1.AppealType_APPEAL_TYPE_SUGGESTION, reference.Praise: typesv1.AppealType_APPEAL_TYPE_PRAISE,
+}
+
+// AppealTypeOut converts an appeal type.
+func AppealTypeOut(a reference.AppealType) typesv1.AppealType { return appealTypes[a] }
+
+// AppealTypeIn converts an appeal type; "" for unspecified.
+func AppealTypeIn(a typesv1.AppealType) reference.AppealType {
+	for k, v := range appealTypes {
+		if v == a {
+			return k
+		}
+	}
+	return ""
+}
+
+var sources = map[reference.Source]typesv1.Source{
+	reference.FromHotline: typesv1.Source_SOURCE_HOTLINE, reference.FromPatrol: typesv1.Source_SOURCE_PATROL, reference.FromSecretary: typesv1.Source_SOURCE_SECRETARY,
+}
+
+// SourceOut converts a source.
+func SourceOut(s reference.Source) typesv1.Source { return sources[s] }
+
+// SourceIn converts a source; "" for unspecified.
+func SourceIn(s typesv1.Source) reference.Source {
+	for k, v := range sources {
+		if v == s {
+			return k
+		}
+	}
+	return ""
+}
+
+// SummaryOut converts a case summary.
+func SummaryOut(s *dispatch.Summary) *eventsv1.CaseSummary {
+	if s == nil {
+		return nil
+	}
+	return &eventsv1.CaseSummary{CaseNumber: s.CaseNumber, ItemCode: s.Item, ItemName: s.ItemName, Urgency: UrgencyOut(s.Urgency),
+		AppealType: AppealTypeOut(s.AppealType), Source: SourceOut(s.Source), Area: AreaOut(s.Area), Address: AddressOut(s.Address),
+		ReceivedAt: Timestamp(s.ReceivedAt), IncidentId: s.IncidentID, ClassificationVersion: uint32(s.ClassificationVersion)}
+}
+
+// PathOut converts a routing path.
+func PathOut(p []routing.Step) []*eventsv1.RouteStep {
+	out := make([]*eventsv1.RouteStep, len(p))
+	for i, s := range p {
+		out[i] = &eventsv1.RouteStep{Rule: s.Rule, Line: int32(s.Line), Why: s.Why, Fired: s.Fired}
+	}
+	return out
+}

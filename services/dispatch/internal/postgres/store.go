@@ -1,0 +1,488 @@
+// Package postgres stores dispatch's cases and tasks in its own schema. One
+// operation is one transaction: the case row is locked, the domain applies
+// the operation, and the case, its changed tasks, the events (outbox), the
+// timers (pkg/timer) and the request's result commit together.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Schema is dispatch's PostgreSQL schema.
+const Schema = "dispatch"
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations are dispatch's tables and those of the shared machinery it
+// uses: the outbox, the consumer's handled ids and the timers.
+var Migrations = []pgdb.Migrations{
+	outbox.Migrations,
+	consumer.Migrations,
+	timer.Migrations,
+	{Name: "dispatch", FS: migrationsFS, Dir: "migrations"},
+}
+
+// Encoder turns domain events into outbox messages.
+type Encoder func([]dispatch.Event) ([]outbox.Message, error)
+
+// Store implements dispatch.Store.
+type Store struct {
+	pool   *pgxpool.Pool
+	ref    func() *reference.Set
+	encode Encoder
+	// committed is called after a transaction with events commits (the
+	// relay's Notify), so they leave without waiting for a poll.
+	committed func()
+}
+
+// New returns a store. ref is the reference set in force (for the clock's
+// next points).
+func New(pool *pgxpool.Pool, ref func() *reference.Set, encode Encoder, committed func()) *Store {
+	if committed == nil {
+		committed = func() {}
+	}
+	return &Store{pool: pool, ref: ref, encode: encode, committed: committed}
+}
+
+var _ dispatch.Store = (*Store)(nil)
+
+// Pool is the store's pool.
+func (st *Store) Pool() *pgxpool.Pool { return st.pool }
+
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+func validUUID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil
+}
+
+// Update implements dispatch.Store.
+func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispatch.Request, op func(*dispatch.Case) (*dispatch.Result, error)) (*dispatch.Result, error) {
+	var res *dispatch.Result
+	events := false
+	err := pgdb.InTx(ctx, st.pool, func(tx pgx.Tx) error {
+		caseID := target.CaseID
+		if caseID == "" {
+			if !validUUID(target.TaskID) {
+				return fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
+			}
+			err := tx.QueryRow(ctx, `SELECT case_id FROM tasks WHERE task_id = $1`, target.TaskID).Scan(&caseID)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
+			} else if err != nil {
+				return err
+			}
+		}
+		c, err := st.lock(ctx, tx, caseID)
+		if err != nil {
+			return err
+		}
+		// The request is looked up only once the case is locked: a twin
+		// of this request on the same case waited for the lock and now
+		// sees the first one's result.
+		if req != nil {
+			prev, err := lookupRequest(ctx, tx, req)
+			if err != nil {
+				return err
+			}
+			if prev != nil {
+				res = prev
+				return nil
+			}
+		}
+		if res, err = op(c); err != nil {
+			return err
+		}
+		n, err := st.save(ctx, tx, c)
+		if err != nil {
+			return err
+		}
+		events = n > 0
+		if req != nil {
+			return storeRequest(ctx, tx, req, res)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if events {
+		st.committed()
+	}
+	return res, nil
+}
+
+// UpdateTx applies op to a case inside tx (a consumer's or a timer's
+// transaction), creating the case first when create is set and it does not
+// exist. Without create, a missing case is not an error: op is not called.
+func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create bool, now time.Time, op func(*dispatch.Case) error) error {
+	if !validUUID(caseID) {
+		return fmt.Errorf("case id %q: %w", caseID, dispatch.ErrBadCaseID)
+	}
+	if create {
+		c := dispatch.NewCase(caseID, now)
+		body, err := json.Marshal(c)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO cases (case_id, status, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (case_id) DO NOTHING`, caseID, c.Status, body, now); err != nil {
+			return fmt.Errorf("create case: %w", err)
+		}
+	}
+	c, err := st.lock(ctx, tx, caseID)
+	if fault.KindOf(err) == fault.NotFound && !create {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := op(c); err != nil {
+		return err
+	}
+	n, err := st.save(ctx, tx, c)
+	if n > 0 {
+		// The relay looks again at once; the rows show once the caller's
+		// transaction commits (or at the relay's next poll).
+		st.committed()
+	}
+	return err
+}
+
+func (st *Store) lock(ctx context.Context, tx pgx.Tx, caseID string) (*dispatch.Case, error) {
+	return load(ctx, tx, caseID, ` FOR UPDATE`)
+}
+
+func load(ctx context.Context, q querier, caseID, suffix string) (*dispatch.Case, error) {
+	var body []byte
+	err := q.QueryRow(ctx, `SELECT body FROM cases WHERE case_id = $1`+suffix, caseID).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fault.NotFoundf("cases/"+caseID, "no case %q", caseID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load case: %w", err)
+	}
+	c := &dispatch.Case{}
+	if err := json.Unmarshal(body, c); err != nil {
+		return nil, fmt.Errorf("decode case %s: %w", caseID, err)
+	}
+	rows, err := q.Query(ctx, `SELECT body FROM tasks WHERE case_id = $1 ORDER BY task_id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("load tasks: %w", err)
+	}
+	c.Tasks, err = pgx.CollectRows(rows, scanTask)
+	if err != nil {
+		return nil, fmt.Errorf("load tasks: %w", err)
+	}
+	return c, nil
+}
+
+func scanTask(r pgx.CollectableRow) (*dispatch.Task, error) {
+	var body []byte
+	if err := r.Scan(&body); err != nil {
+		return nil, err
+	}
+	t := &dispatch.Task{}
+	if err := json.Unmarshal(body, t); err != nil {
+		return nil, fmt.Errorf("decode task: %w", err)
+	}
+	return t, nil
+}
+
+// save writes the case, the tasks the operation changed, its events and
+// its timers; it returns how many events it enqueued.
+func (st *Store) save(ctx context.Context, tx pgx.Tx, c *dispatch.Case) (int, error) {
+	ch := c.Finish(st.ref())
+	body, err := json.Marshal(c)
+	if err != nil {
+		return 0, err
+	}
+	var queued, arbitration *time.Time
+	if c.Queue != nil {
+		queued = &c.Queue.Since
+	}
+	if c.Arbitration != nil {
+		arbitration = &c.Arbitration.OpenedAt
+	}
+	b := &pgx.Batch{}
+	b.Queue(`UPDATE cases SET case_number = $2, district = $3, street = $4, status = $5, queued_at = $6, arbitration_at = $7,
+		body = $8, updated_at = $9 WHERE case_id = $1`,
+		c.ID, c.Number, c.Area.District, c.Area.Street, c.Status, queued, arbitration, body, c.UpdatedAt)
+	for _, t := range ch.Tasks {
+		tb, err := json.Marshal(t)
+		if err != nil {
+			return 0, err
+		}
+		b.Queue(`INSERT INTO tasks (task_id, case_id, department, state, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (task_id) DO UPDATE SET department = EXCLUDED.department, state = EXCLUDED.state,
+				updated_at = EXCLUDED.updated_at, body = EXCLUDED.body`,
+			t.ID, c.ID, t.Department, t.State, t.UpdatedAt, tb)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return 0, fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
+	}
+	msgs, err := st.encode(ch.Events)
+	if err != nil {
+		return 0, err
+	}
+	if err := outbox.Enqueue(ctx, tx, msgs...); err != nil {
+		return 0, err
+	}
+	for _, op := range ch.Timers {
+		if op.Cancel {
+			err = timer.Cancel(ctx, tx, op.Kind, op.Key)
+		} else {
+			err = timer.Schedule(ctx, tx, op.Kind, op.Key, op.At, []byte(c.ID))
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+	return len(msgs), nil
+}
+
+func lookupRequest(ctx context.Context, tx pgx.Tx, req *dispatch.Request) (*dispatch.Result, error) {
+	var method, hash string
+	var result []byte
+	err := tx.QueryRow(ctx, `SELECT method, request_hash, result FROM requests WHERE principal = $1 AND request_id = $2`,
+		req.Principal, req.ID).Scan(&method, &hash, &result)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up request: %w", err)
+	}
+	if method != req.Method || hash != req.Hash {
+		return nil, fault.AlreadyExistsf("requests/"+req.ID, "request id %s was already used for another %s request", req.ID, method)
+	}
+	res := &dispatch.Result{}
+	if err := json.Unmarshal(result, res); err != nil {
+		return nil, fmt.Errorf("decode stored result: %w", err)
+	}
+	if res.Case != nil {
+		res.Case.Tasks = res.Tasks
+	}
+	return res, nil
+}
+
+func storeRequest(ctx context.Context, tx pgx.Tx, req *dispatch.Request, res *dispatch.Result) error {
+	b, err := json.Marshal(res)
+	if err != nil {
+		return err
+	}
+	tag, err := tx.Exec(ctx, `INSERT INTO requests (principal, request_id, method, request_hash, result) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (principal, request_id) DO NOTHING`, req.Principal, req.ID, req.Method, req.Hash, b)
+	if err != nil {
+		return fmt.Errorf("store request: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		// The same id was used at the same moment on another case.
+		return fault.AlreadyExistsf("requests/"+req.ID, "request id %s is being used by another request", req.ID)
+	}
+	return nil
+}
+
+// GetCase implements dispatch.Store.
+func (st *Store) GetCase(ctx context.Context, caseID string) (*dispatch.Case, error) {
+	if !validUUID(caseID) {
+		return nil, fault.NotFoundf("cases/"+caseID, "no case %q", caseID)
+	}
+	return load(ctx, st.pool, caseID, "")
+}
+
+// CaseOfTask implements dispatch.Store.
+func (st *Store) CaseOfTask(ctx context.Context, taskID string) (*dispatch.Case, error) {
+	if !validUUID(taskID) {
+		return nil, fault.NotFoundf("tasks/"+taskID, "no task %q", taskID)
+	}
+	var caseID string
+	err := st.pool.QueryRow(ctx, `SELECT case_id FROM tasks WHERE task_id = $1`, taskID).Scan(&caseID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fault.NotFoundf("tasks/"+taskID, "no task %q", taskID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return load(ctx, st.pool, caseID, "")
+}
+
+type where struct {
+	conds []string
+	args  []any
+}
+
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return fmt.Sprintf("$%d", len(w.args))
+}
+
+func (w *where) add(cond string) { w.conds = append(w.conds, cond) }
+
+func (w *where) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+func badToken() error {
+	var v fault.Violations
+	v.Add("page_token", "is not a token this service issued")
+	return v.Err()
+}
+
+// ListTasks implements dispatch.Store: most recently changed first, keyset
+// paged on (updated_at, task_id).
+func (st *Store) ListTasks(ctx context.Context, f dispatch.TaskFilter) ([]*dispatch.Task, string, error) {
+	w := &where{}
+	sc := f.Scope
+	switch {
+	case sc.Department != "":
+		w.add("t.department = " + w.arg(sc.Department))
+	case sc.Street != "":
+		w.add("c.street = " + w.arg(sc.Street))
+	case sc.District != "":
+		w.add("c.district = " + w.arg(sc.District))
+	case !sc.All:
+		return nil, "", fault.New(fault.PermissionDenied, "no scope")
+	}
+	if f.Department != "" {
+		w.add("t.department = " + w.arg(f.Department))
+	}
+	if f.CaseID != "" {
+		w.add("t.case_id = " + w.arg(f.CaseID))
+	}
+	if len(f.States) > 0 {
+		s := make([]string, len(f.States))
+		for i, x := range f.States {
+			s[i] = string(x)
+		}
+		w.add("t.state = ANY(" + w.arg(s) + ")")
+	}
+	if f.PageToken != "" {
+		at, id, err := decodeToken(f.PageToken)
+		if err != nil {
+			return nil, "", badToken()
+		}
+		w.add("(t.updated_at, t.task_id) < (" + w.arg(at) + ", " + w.arg(id) + ")")
+	}
+	sql := `SELECT t.body FROM tasks t JOIN cases c USING (case_id)` + w.sql() +
+		` ORDER BY t.updated_at DESC, t.task_id DESC LIMIT ` + w.arg(f.PageSize+1)
+	rows, err := st.pool.Query(ctx, sql, w.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tasks: %w", err)
+	}
+	tasks, err := pgx.CollectRows(rows, scanTask)
+	if err != nil {
+		return nil, "", fmt.Errorf("list tasks: %w", err)
+	}
+	next := ""
+	if len(tasks) > f.PageSize {
+		tasks = tasks[:f.PageSize]
+		last := tasks[len(tasks)-1]
+		next = encodeToken(last.UpdatedAt, last.ID)
+	}
+	return tasks, next, nil
+}
+
+// ListCases implements dispatch.Store: oldest first.
+func (st *Store) ListCases(ctx context.Context, f dispatch.CaseFilter) ([]*dispatch.Case, string, error) {
+	w := &where{}
+	col := "queued_at"
+	if f.Arbitration {
+		col = "arbitration_at"
+	}
+	w.add(col + " IS NOT NULL")
+	switch sc := f.Scope; {
+	case sc.Street != "":
+		w.add("street = " + w.arg(sc.Street))
+	case sc.District != "":
+		w.add("district = " + w.arg(sc.District))
+	case !sc.All:
+		return nil, "", fault.New(fault.PermissionDenied, "no scope")
+	}
+	if f.PageToken != "" {
+		at, id, err := decodeToken(f.PageToken)
+		if err != nil {
+			return nil, "", badToken()
+		}
+		w.add("(" + col + ", case_id) > (" + w.arg(at) + ", " + w.arg(id) + ")")
+	}
+	sql := `SELECT body, ` + col + ` FROM cases` + w.sql() + ` ORDER BY ` + col + `, case_id LIMIT ` + w.arg(f.PageSize+1)
+	rows, err := st.pool.Query(ctx, sql, w.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list cases: %w", err)
+	}
+	type row struct {
+		c  *dispatch.Case
+		at time.Time
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (row, error) {
+		var body []byte
+		var x row
+		if err := r.Scan(&body, &x.at); err != nil {
+			return x, err
+		}
+		x.c = &dispatch.Case{}
+		return x, json.Unmarshal(body, x.c)
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("list cases: %w", err)
+	}
+	next := ""
+	if len(list) > f.PageSize {
+		list = list[:f.PageSize]
+		last := list[len(list)-1]
+		next = encodeToken(last.at, last.c.ID)
+	}
+	out := make([]*dispatch.Case, len(list))
+	for i, x := range list {
+		out[i] = x.c
+	}
+	return out, next, nil
+}
+
+func encodeToken(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeToken(tok string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	if !ok {
+		return time.Time{}, "", errors.New("no separator")
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	if !validUUID(id) {
+		return time.Time{}, "", errors.New("bad id")
+	}
+	return at, id, nil
+}
