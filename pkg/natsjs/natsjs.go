@@ -110,3 +110,22 @@ func ExtractTrace(ctx context.Context, h nats.Header) context.Context {
 	}
 	return otel.GetTextMapPropagator().Extract(ctx, HeaderCarrier(h))
 }
+
+// EnsureStreamsRetry declares the streams, retrying every second while NATS
+// is away, until it succeeds or ctx ends. Services call it before their
+// relay and consumers start, not before they serve: intake takes orders
+// while NATS is down and its outbox holds them.
+func EnsureStreamsRetry(ctx context.Context, js jetstream.JetStream, opts StreamOptions, log *slog.Logger) error {
+	for {
+		err := EnsureStreams(ctx, js, opts)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		log.WarnContext(ctx, "streams not ready; retrying", "err", err)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}

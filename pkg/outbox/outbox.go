@@ -292,6 +292,16 @@ func (r *Relay) Drain(ctx context.Context) error {
 	}
 }
 
+// DrainFor is Drain bounded by timeout, for a service's last act; what is
+// left is logged and leaves at the next start.
+func (r *Relay) DrainFor(ctx context.Context, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	if err := r.Drain(ctx); err != nil {
+		r.log.WarnContext(ctx, "outbox not drained at shutdown; the next start publishes the rest", "err", err)
+	}
+}
+
 func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 	var published int
 	err := pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {

@@ -45,6 +45,20 @@ func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Poo
 	return pool, nil
 }
 
+// OpenMigrated opens a pool on schema and applies the migration sets: every
+// service's first two steps.
+func OpenMigrated(ctx context.Context, url, schema string, maxConns int32, sets ...Migrations) (*pgxpool.Pool, error) {
+	pool, err := Open(ctx, url, schema, maxConns)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, pool, schema, sets...); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("migrate %s: %w", schema, err)
+	}
+	return pool, nil
+}
+
 // Migrations is a named set of numbered SQL files (0001_name.sql …) applied
 // in order, each once. Sets let shared packages (outbox, timers) ship their
 // own tables into every service's schema.

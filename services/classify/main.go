@@ -155,14 +155,11 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
 	}
-	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "classify", log)
 	if err != nil {
 		return err
@@ -214,40 +211,14 @@ func serve(ctx context.Context) error {
 	g.Go(func() error {
 		// The consumer needs the streams; classify serves its API while
 		// NATS is down and starts consuming once they exist.
-		for {
-			err := natsjs.EnsureStreams(gctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas})
-			if err == nil {
-				break
-			}
-			if gctx.Err() != nil {
-				return nil
-			}
-			log.WarnContext(gctx, "streams not ready; retrying", "err", err)
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
+		if natsjs.EnsureStreamsRetry(gctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log) != nil {
+			return nil // stopping
 		}
 		return runner.Run(gctx)
 	})
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
-	drain(relayCtx, relay, cfg.ShutdownTimeout, log)
+	relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
 	stopRelay()
 	return errors.Join(err, <-relayDone)
-}
-
-func drain(ctx context.Context, relay *outbox.Relay, timeout time.Duration, log interface {
-	InfoContext(context.Context, string, ...any)
-}) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	for ctx.Err() == nil {
-		n, err := relay.Flush(ctx)
-		if err != nil || n == 0 {
-			return
-		}
-		log.InfoContext(ctx, "drained outbox batch", "events", n)
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -119,14 +118,11 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
 	}
-	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "dispatch", log)
 	if err != nil {
 		return err
@@ -168,17 +164,7 @@ func run(ctx context.Context) error {
 	relayDone := make(chan error, 1)
 	streams := make(chan struct{})
 	go func() {
-		for {
-			err := natsjs.EnsureStreams(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas})
-			if err == nil || relayCtx.Err() != nil {
-				break
-			}
-			log.WarnContext(relayCtx, "streams not ready; retrying", "err", err)
-			select {
-			case <-relayCtx.Done():
-			case <-time.After(time.Second):
-			}
-		}
+		_ = natsjs.EnsureStreamsRetry(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
 		close(streams)
 		relayDone <- relay.Run(relayCtx)
 	}()
@@ -197,16 +183,7 @@ func run(ctx context.Context) error {
 	g.Go(func() error { return worker.Run(gctx) })
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
-	drain(relayCtx, relay, cfg.ShutdownTimeout, log)
+	relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
 	stopRelay()
 	return errors.Join(err, <-relayDone)
-}
-
-// drain publishes what is left in the outbox, within timeout.
-func drain(ctx context.Context, relay *outbox.Relay, timeout time.Duration, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := relay.Drain(ctx); err != nil {
-		log.WarnContext(ctx, "outbox not drained at shutdown; the next start publishes the rest", "err", err)
-	}
 }

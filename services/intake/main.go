@@ -5,8 +5,8 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"log/slog"
 	"runtime/debug"
 	"time"
 
@@ -82,14 +82,11 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
 	}
 
-	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 
 	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "intake", log)
 	if err != nil {
@@ -125,7 +122,7 @@ func run(ctx context.Context) error {
 	g.Go(admin)
 	g.Go(func() error {
 		err := process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout)
-		drain(relayCtx, relay, cfg.ShutdownTimeout, log)
+		relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
 		stopRelay()
 		return err
 	})
@@ -133,36 +130,11 @@ func run(ctx context.Context) error {
 	go func() {
 		// Streams are (re)declared here, not before serving, so intake takes
 		// orders while NATS is down; the outbox holds them until it is back.
-		for {
-			err := natsjs.EnsureStreams(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas})
-			if err == nil || relayCtx.Err() != nil {
-				break
-			}
-			log.WarnContext(relayCtx, "streams not ready; retrying", "err", err)
-			select {
-			case <-relayCtx.Done():
-			case <-time.After(time.Second):
-			}
-		}
+		_ = natsjs.EnsureStreamsRetry(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
 		relayDone <- relay.Run(relayCtx)
 	}()
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
 	stopRelay()
-	return joinErr(err, <-relayDone)
-}
-
-func drain(ctx context.Context, relay *outbox.Relay, timeout time.Duration, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := relay.Drain(ctx); err != nil {
-		log.WarnContext(ctx, "outbox not drained; the rest leaves at the next start", "err", err)
-	}
-}
-
-func joinErr(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
+	return errors.Join(err, <-relayDone)
 }

@@ -7,7 +7,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -382,7 +382,7 @@ func (st *Store) ListTasks(ctx context.Context, f dispatch.TaskFilter) ([]*dispa
 		w.add("t.state = ANY(" + w.arg(s) + ")")
 	}
 	if f.PageToken != "" {
-		at, id, err := decodeToken(f.PageToken)
+		at, id, err := pagetoken.Decode(f.PageToken)
 		if err != nil {
 			return nil, "", badToken()
 		}
@@ -402,7 +402,7 @@ func (st *Store) ListTasks(ctx context.Context, f dispatch.TaskFilter) ([]*dispa
 	if len(tasks) > f.PageSize {
 		tasks = tasks[:f.PageSize]
 		last := tasks[len(tasks)-1]
-		next = encodeToken(last.UpdatedAt, last.ID)
+		next = pagetoken.Encode(last.UpdatedAt, last.ID)
 	}
 	return tasks, next, nil
 }
@@ -424,7 +424,7 @@ func (st *Store) ListCases(ctx context.Context, f dispatch.CaseFilter) ([]*dispa
 		return nil, "", fault.New(fault.PermissionDenied, "no scope")
 	}
 	if f.PageToken != "" {
-		at, id, err := decodeToken(f.PageToken)
+		at, id, err := pagetoken.Decode(f.PageToken)
 		if err != nil {
 			return nil, "", badToken()
 		}
@@ -455,34 +455,11 @@ func (st *Store) ListCases(ctx context.Context, f dispatch.CaseFilter) ([]*dispa
 	if len(list) > f.PageSize {
 		list = list[:f.PageSize]
 		last := list[len(list)-1]
-		next = encodeToken(last.at, last.c.ID)
+		next = pagetoken.Encode(last.at, last.c.ID)
 	}
 	out := make([]*dispatch.Case, len(list))
 	for i, x := range list {
 		out[i] = x.c
 	}
 	return out, next, nil
-}
-
-func encodeToken(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeToken(tok string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	if !ok {
-		return time.Time{}, "", errors.New("no separator")
-	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	if !validUUID(id) {
-		return time.Time{}, "", errors.New("bad id")
-	}
-	return at, id, nil
 }

@@ -5,7 +5,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -244,7 +244,7 @@ func (st *Store) List(ctx context.Context, f intake.ListFilter) ([]*intake.Submi
 		where = append(where, "accepted_at < "+arg(f.Before))
 	}
 	if f.PageToken != "" {
-		at, id, err := decodeToken(f.PageToken)
+		at, id, err := pagetoken.Decode(f.PageToken)
 		if err != nil {
 			var v fault.Violations
 			v.Add("page_token", "is not a token this service issued")
@@ -266,30 +266,7 @@ func (st *Store) List(ctx context.Context, f intake.ListFilter) ([]*intake.Submi
 	if len(subs) > f.PageSize {
 		subs = subs[:f.PageSize]
 		last := subs[len(subs)-1]
-		next = encodeToken(last.AcceptedAt, last.CaseID)
+		next = pagetoken.Encode(last.AcceptedAt, last.CaseID)
 	}
 	return subs, next, nil
-}
-
-func encodeToken(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeToken(tok string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	if !ok {
-		return time.Time{}, "", errors.New("no separator")
-	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		return time.Time{}, "", err
-	}
-	return at, id, nil
 }
