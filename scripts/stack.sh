@@ -95,8 +95,9 @@ demo() {
     sed "s/\"DEMO-/\"DEMO-$(date +%s)-/" "$f" | "$BIN/gridctl" --token "$token" submit work-order --file - &&
       n=$((n + 1))
   done
-  say "the last $n events on the stream GRID"
-  "$BIN/gridctl" events tail --last "$n" --timeout 10s
+  sleep 3 # classify and dispatch take them on
+  say "what happened to them on the stream GRID (intake → classify → dispatch)"
+  "$BIN/gridctl" events tail --last 20 --timeout 10s
 }
 
 run() {

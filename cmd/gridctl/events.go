@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
@@ -111,11 +114,36 @@ func printEvent(w io.Writer, msg jetstream.Msg, asJSON bool) {
 		return
 	}
 	at := env.GetOccurredAt().AsTime().In(shanghai).Format("01-02 15:04:05")
-	detail := ""
-	if r := env.GetCaseReceived(); r != nil {
-		detail = r.GetCaseNumber() + "  " + r.GetTitle()
-	} else if r := env.GetCaseAnswered(); r != nil {
-		detail = r.GetCaseNumber() + "  " + r.GetTitle()
+	var detail string
+	switch {
+	case env.GetCaseReceived() != nil:
+		detail = env.GetCaseReceived().GetCaseNumber() + "  " + env.GetCaseReceived().GetTitle()
+	case env.GetCaseAnswered() != nil:
+		detail = env.GetCaseAnswered().GetCaseNumber() + "  " + env.GetCaseAnswered().GetTitle()
+	default:
+		detail = summary(&env)
 	}
 	fmt.Fprintf(w, "%s  %-44s %-14s %s\n", at, msg.Subject(), env.GetType(), detail)
+}
+
+// idField matches ids, which say nothing to a person reading the stream.
+var idField = regexp.MustCompile(`\b\w*_id: ?"[^"]*" ?`)
+
+// summary renders any other payload on one line, cut to a screen's width.
+func summary(env *eventsv1.Envelope) string {
+	m := env.ProtoReflect()
+	od := m.Descriptor().Oneofs().ByName("payload")
+	if od == nil {
+		return ""
+	}
+	fd := m.WhichOneof(od)
+	if fd == nil {
+		return ""
+	}
+	text := prototext.MarshalOptions{}.Format(m.Get(fd).Message().Interface())
+	text = idField.ReplaceAllString(strings.Join(strings.Fields(text), " "), "")
+	if r := []rune(text); len(r) > 110 {
+		text = string(r[:110]) + "…"
+	}
+	return text
 }
