@@ -101,12 +101,14 @@ demo() {
 }
 
 run() {
-  trap 'echo; down; exit 0' INT TERM
+  # Whatever ends the run — Ctrl-C, TERM, a failure — takes the stack down.
+  trap 'trap - EXIT; echo; down' EXIT
+  trap 'exit 0' INT TERM
   up
   demo
   say "following grid.> (Ctrl-C stops everything)"
   "$BIN/gridctl" events tail --follow --timeout 0 &
-  wait $!
+  wait $! || true
 }
 
 case "${1:-}" in

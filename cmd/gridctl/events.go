@@ -77,6 +77,9 @@ func newEventsCmd(g *globals) *cobra.Command {
 			for remaining != 0 {
 				msg, err := cons.Next(jetstream.FetchContext(ctx))
 				if err != nil {
+					if errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+						continue // nothing new yet: keep following
+					}
 					if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 						if remaining > 0 {
 							return fmt.Errorf("timed out with %d of the last %d events unread", remaining, last)
