@@ -53,6 +53,7 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
 		newRouteCmd(g)) // route explain also at the top, as operators say it
 	root.AddCommand(classifyCommands(g)...)
+	addFeedbackCommands(root, g)
 	return root
 }
 

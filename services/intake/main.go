@@ -13,12 +13,14 @@ import (
 	"github.com/gridflow/gridflow/pkg/adminserver"
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
+	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/grpcserver"
 	"github.com/gridflow/gridflow/pkg/listener"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/gridflow/gridflow/services/intake/internal/places"
@@ -82,7 +84,7 @@ func run(ctx context.Context) error {
 		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
 	}
 
-	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, append(postgres.Migrations, postgres.ClosureMigrations)...)
 	if err != nil {
 		return err
 	}
@@ -99,6 +101,10 @@ func run(ctx context.Context) error {
 	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
 	store := postgres.New(pool, relay)
 	svc := intake.New(store, pl, pl, time.Now)
+	closures, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerClosures, Subjects: events.ClosureSubjects}, events.Closures(postgres.SetClosed), log)
+	if err != nil {
+		return err
+	}
 
 	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
 	intakev1.RegisterIntakeServiceServer(srv, grpcapi.New(svc))
@@ -126,11 +132,20 @@ func run(ctx context.Context) error {
 		stopRelay()
 		return err
 	})
-	relayDone := make(chan error, 1)
+	relayDone, streams := make(chan error, 1), make(chan struct{})
+	g.Go(func() error { // feedback's closures, once the streams exist
+		select {
+		case <-streams:
+			return closures.Run(gctx)
+		case <-gctx.Done():
+			return nil
+		}
+	})
 	go func() {
 		// Streams are (re)declared here, not before serving, so intake takes
 		// orders while NATS is down; the outbox holds them until it is back.
 		_ = natsjs.EnsureStreamsRetry(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
+		close(streams)
 		relayDone <- relay.Run(relayCtx)
 	}()
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)

@@ -123,6 +123,13 @@ type Envelope struct {
 	//	*Envelope_CaseExcluded
 	//	*Envelope_CaseArbitrationOpened
 	//	*Envelope_CaseArbitrated
+	//	*Envelope_CaseResolved
+	//	*Envelope_CaseReplied
+	//	*Envelope_CaseCallbackRecorded
+	//	*Envelope_CaseRechecked
+	//	*Envelope_CaseReopened
+	//	*Envelope_CaseClosed
+	//	*Envelope_CaseWithdrawn
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -477,6 +484,69 @@ func (x *Envelope) GetCaseArbitrated() *CaseArbitrated {
 	return nil
 }
 
+func (x *Envelope) GetCaseResolved() *CaseResolved {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseResolved); ok {
+			return x.CaseResolved
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseReplied() *CaseReplied {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseReplied); ok {
+			return x.CaseReplied
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseCallbackRecorded() *CaseCallbackRecorded {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseCallbackRecorded); ok {
+			return x.CaseCallbackRecorded
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseRechecked() *CaseRechecked {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseRechecked); ok {
+			return x.CaseRechecked
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseReopened() *CaseReopened {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseReopened); ok {
+			return x.CaseReopened
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseClosed() *CaseClosed {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseClosed); ok {
+			return x.CaseClosed
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseWithdrawn() *CaseWithdrawn {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseWithdrawn); ok {
+			return x.CaseWithdrawn
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -601,6 +671,34 @@ type Envelope_CaseArbitrated struct {
 	CaseArbitrated *CaseArbitrated `protobuf:"bytes,65,opt,name=case_arbitrated,json=caseArbitrated,oneof"`
 }
 
+type Envelope_CaseResolved struct {
+	CaseResolved *CaseResolved `protobuf:"bytes,80,opt,name=case_resolved,json=caseResolved,oneof"`
+}
+
+type Envelope_CaseReplied struct {
+	CaseReplied *CaseReplied `protobuf:"bytes,81,opt,name=case_replied,json=caseReplied,oneof"`
+}
+
+type Envelope_CaseCallbackRecorded struct {
+	CaseCallbackRecorded *CaseCallbackRecorded `protobuf:"bytes,82,opt,name=case_callback_recorded,json=caseCallbackRecorded,oneof"`
+}
+
+type Envelope_CaseRechecked struct {
+	CaseRechecked *CaseRechecked `protobuf:"bytes,83,opt,name=case_rechecked,json=caseRechecked,oneof"`
+}
+
+type Envelope_CaseReopened struct {
+	CaseReopened *CaseReopened `protobuf:"bytes,84,opt,name=case_reopened,json=caseReopened,oneof"`
+}
+
+type Envelope_CaseClosed struct {
+	CaseClosed *CaseClosed `protobuf:"bytes,85,opt,name=case_closed,json=caseClosed,oneof"`
+}
+
+type Envelope_CaseWithdrawn struct {
+	CaseWithdrawn *CaseWithdrawn `protobuf:"bytes,86,opt,name=case_withdrawn,json=caseWithdrawn,oneof"`
+}
+
 func (*Envelope_CaseReceived) isEnvelope_Payload() {}
 
 func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
@@ -660,6 +758,20 @@ func (*Envelope_CaseExcluded) isEnvelope_Payload() {}
 func (*Envelope_CaseArbitrationOpened) isEnvelope_Payload() {}
 
 func (*Envelope_CaseArbitrated) isEnvelope_Payload() {}
+
+func (*Envelope_CaseResolved) isEnvelope_Payload() {}
+
+func (*Envelope_CaseReplied) isEnvelope_Payload() {}
+
+func (*Envelope_CaseCallbackRecorded) isEnvelope_Payload() {}
+
+func (*Envelope_CaseRechecked) isEnvelope_Payload() {}
+
+func (*Envelope_CaseReopened) isEnvelope_Payload() {}
+
+func (*Envelope_CaseClosed) isEnvelope_Payload() {}
+
+func (*Envelope_CaseWithdrawn) isEnvelope_Payload() {}
 
 // CaseReceived is published by intake for a new case (as case.received), or,
 // for a consultation answered on the call, as case.answered.
@@ -1032,7 +1144,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a\x1dgridflow/types/v1/types.proto\"\xf5\x14\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1dgridflow/types/v1/types.proto\"\x8a\x19\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1074,7 +1186,15 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\rcase_unparked\x18> \x01(\v2 .gridflow.events.v1.CaseUnparkedH\x00R\fcaseUnparked\x12G\n" +
 	"\rcase_excluded\x18? \x01(\v2 .gridflow.events.v1.CaseExcludedH\x00R\fcaseExcluded\x12c\n" +
 	"\x17case_arbitration_opened\x18@ \x01(\v2).gridflow.events.v1.CaseArbitrationOpenedH\x00R\x15caseArbitrationOpened\x12M\n" +
-	"\x0fcase_arbitrated\x18A \x01(\v2\".gridflow.events.v1.CaseArbitratedH\x00R\x0ecaseArbitratedB\t\n" +
+	"\x0fcase_arbitrated\x18A \x01(\v2\".gridflow.events.v1.CaseArbitratedH\x00R\x0ecaseArbitrated\x12G\n" +
+	"\rcase_resolved\x18P \x01(\v2 .gridflow.events.v1.CaseResolvedH\x00R\fcaseResolved\x12D\n" +
+	"\fcase_replied\x18Q \x01(\v2\x1f.gridflow.events.v1.CaseRepliedH\x00R\vcaseReplied\x12`\n" +
+	"\x16case_callback_recorded\x18R \x01(\v2(.gridflow.events.v1.CaseCallbackRecordedH\x00R\x14caseCallbackRecorded\x12J\n" +
+	"\x0ecase_rechecked\x18S \x01(\v2!.gridflow.events.v1.CaseRecheckedH\x00R\rcaseRechecked\x12G\n" +
+	"\rcase_reopened\x18T \x01(\v2 .gridflow.events.v1.CaseReopenedH\x00R\fcaseReopened\x12A\n" +
+	"\vcase_closed\x18U \x01(\v2\x1e.gridflow.events.v1.CaseClosedH\x00R\n" +
+	"caseClosed\x12J\n" +
+	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawnB\t\n" +
 	"\apayload\"\xac\a\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -1173,13 +1293,20 @@ var file_gridflow_events_v1_envelope_proto_goTypes = []any{
 	(*CaseExcluded)(nil),           // 31: gridflow.events.v1.CaseExcluded
 	(*CaseArbitrationOpened)(nil),  // 32: gridflow.events.v1.CaseArbitrationOpened
 	(*CaseArbitrated)(nil),         // 33: gridflow.events.v1.CaseArbitrated
-	(v1.Source)(0),                 // 34: gridflow.types.v1.Source
-	(v1.AppealType)(0),             // 35: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                // 36: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                // 37: gridflow.types.v1.Area
-	(*v1.Address)(nil),             // 38: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),              // 39: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),          // 40: gridflow.types.v1.Attachment
+	(*CaseResolved)(nil),           // 34: gridflow.events.v1.CaseResolved
+	(*CaseReplied)(nil),            // 35: gridflow.events.v1.CaseReplied
+	(*CaseCallbackRecorded)(nil),   // 36: gridflow.events.v1.CaseCallbackRecorded
+	(*CaseRechecked)(nil),          // 37: gridflow.events.v1.CaseRechecked
+	(*CaseReopened)(nil),           // 38: gridflow.events.v1.CaseReopened
+	(*CaseClosed)(nil),             // 39: gridflow.events.v1.CaseClosed
+	(*CaseWithdrawn)(nil),          // 40: gridflow.events.v1.CaseWithdrawn
+	(v1.Source)(0),                 // 41: gridflow.types.v1.Source
+	(v1.AppealType)(0),             // 42: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                // 43: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                // 44: gridflow.types.v1.Area
+	(*v1.Address)(nil),             // 45: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),              // 46: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),          // 47: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	5,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -1214,24 +1341,31 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	31, // 29: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
 	32, // 30: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
 	33, // 31: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
-	34, // 32: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	5,  // 33: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	5,  // 34: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	35, // 35: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	36, // 36: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	37, // 37: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	38, // 38: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	39, // 39: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	40, // 40: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 41: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 42: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	5,  // 43: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	37, // 44: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	45, // [45:45] is the sub-list for method output_type
-	45, // [45:45] is the sub-list for method input_type
-	45, // [45:45] is the sub-list for extension type_name
-	45, // [45:45] is the sub-list for extension extendee
-	0,  // [0:45] is the sub-list for field type_name
+	34, // 32: gridflow.events.v1.Envelope.case_resolved:type_name -> gridflow.events.v1.CaseResolved
+	35, // 33: gridflow.events.v1.Envelope.case_replied:type_name -> gridflow.events.v1.CaseReplied
+	36, // 34: gridflow.events.v1.Envelope.case_callback_recorded:type_name -> gridflow.events.v1.CaseCallbackRecorded
+	37, // 35: gridflow.events.v1.Envelope.case_rechecked:type_name -> gridflow.events.v1.CaseRechecked
+	38, // 36: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
+	39, // 37: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
+	40, // 38: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
+	41, // 39: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	5,  // 40: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	5,  // 41: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	42, // 42: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	43, // 43: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	44, // 44: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	45, // 45: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	46, // 46: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	47, // 47: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 48: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 49: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	5,  // 50: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	44, // 51: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1241,6 +1375,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	}
 	file_gridflow_events_v1_classify_proto_init()
 	file_gridflow_events_v1_dispatch_proto_init()
+	file_gridflow_events_v1_feedback_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
@@ -1272,6 +1407,13 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_CaseExcluded)(nil),
 		(*Envelope_CaseArbitrationOpened)(nil),
 		(*Envelope_CaseArbitrated)(nil),
+		(*Envelope_CaseResolved)(nil),
+		(*Envelope_CaseReplied)(nil),
+		(*Envelope_CaseCallbackRecorded)(nil),
+		(*Envelope_CaseRechecked)(nil),
+		(*Envelope_CaseReopened)(nil),
+		(*Envelope_CaseClosed)(nil),
+		(*Envelope_CaseWithdrawn)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -1,0 +1,250 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
+)
+
+const feedbackAddr = "127.0.0.1:7104"
+
+// feedbackCall runs one feedback RPC with the global timeout.
+func feedbackCall[T any](cmd *cobra.Command, g *globals, fn func(context.Context, feedbackv1.FeedbackServiceClient) (T, error)) (T, error) {
+	var zero T
+	conn, err := g.dial(feedbackAddr)
+	if err != nil {
+		return zero, err
+	}
+	defer conn.Close()
+	ctx, cancel := g.ctx(cmd.Context())
+	defer cancel()
+	out, err := fn(ctx, feedbackv1.NewFeedbackServiceClient(conn))
+	if err != nil {
+		return zero, explain(err)
+	}
+	return out, nil
+}
+
+// addFeedbackCommands adds gridctl case and callback, and export cases and
+// export metrics to the export command classify's commands already hold.
+func addFeedbackCommands(root *cobra.Command, g *globals) {
+	root.AddCommand(newCaseCmd(g), newCallbackCmd(g))
+	for _, c := range root.Commands() {
+		if c.Name() == "export" {
+			c.AddCommand(exportCommands(g)...)
+			return
+		}
+	}
+	export := &cobra.Command{Use: "export", Short: "Export data as CSV"}
+	export.AddCommand(exportCommands(g)...)
+	root.AddCommand(export)
+}
+
+// caseKey reads a case number (GF-…), a case id (uuid) or a hotline order
+// number.
+func caseKey(s string) *feedbackv1.GetCaseRequest {
+	switch {
+	case strings.HasPrefix(s, "GF-"):
+		return &feedbackv1.GetCaseRequest{CaseNumber: s}
+	case len(s) == 36 && strings.Count(s, "-") == 4:
+		return &feedbackv1.GetCaseRequest{CaseId: s}
+	}
+	return &feedbackv1.GetCaseRequest{HotlineOrderNo: s}
+}
+
+func newCaseCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "case", Short: "Read a case's state and timeline (feedback)"}
+	show := &cobra.Command{Use: "show NUMBER|ID|ORDER-NO", Short: "A case's state, deadlines and tasks", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetCaseResponse, error) {
+				return c.GetCase(ctx, caseKey(args[0]))
+			})
+			if err != nil {
+				return err
+			}
+			if g.asJSON {
+				return printProto(cmd.OutOrStdout(), r.GetCase())
+			}
+			c, w := r.GetCase(), cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s  %s  %s\n", c.GetCaseNumber(), enumName(c.GetState().String(), "CASE_STATE_"), c.GetCaseId())
+			fmt.Fprintf(w, "item %s %s  lead %s  round %d  excluded %v\n", c.GetItemCode(), c.GetItemName(), c.GetLeadDepartmentCode(), c.GetRound(), c.GetExcluded())
+			fmt.Fprintf(w, "received %s  complete due %s  callback due %s\n", when(c.GetReceivedAt()), when(c.GetCompleteDue()), when(c.GetCallbackDue()))
+			for _, t := range c.GetTasks() {
+				fmt.Fprintf(w, "  task %s  %s %s  %s  round %d\n", t.GetTaskId(), t.GetDepartmentCode(), t.GetRole(), t.GetState(), t.GetRound())
+			}
+			return nil
+		}}
+	timeline := &cobra.Command{Use: "timeline NUMBER|ID", Short: "Every event of a case, with actor, time, rule and model", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k := caseKey(args[0])
+			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetCaseTimelineResponse, error) {
+				return c.GetCaseTimeline(ctx, &feedbackv1.GetCaseTimelineRequest{CaseId: k.GetCaseId(), CaseNumber: k.GetCaseNumber()})
+			})
+			if err != nil {
+				return err
+			}
+			if g.asJSON {
+				return printProto(cmd.OutOrStdout(), r)
+			}
+			w := cmd.OutOrStdout()
+			fmt.Fprintf(w, "%s  %s\n", r.GetCaseNumber(), r.GetCaseId())
+			for _, e := range r.GetEntries() {
+				extra := ""
+				if e.GetRule() != "" {
+					extra += "  rule " + e.GetRule()
+				}
+				if e.GetModelVersion() != "" {
+					extra += "  model " + e.GetModelVersion()
+				}
+				fmt.Fprintf(w, "%s  %-24s %-22s %s%s\n", when(e.GetOccurredAt()), e.GetType(), e.GetActor().GetRole()+":"+e.GetActor().GetSubject(), e.GetSummary(), extra)
+			}
+			return nil
+		}}
+	cmd.AddCommand(show, timeline)
+	return cmd
+}
+
+func newCallbackCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "callback", Short: "Record callbacks (回访)"}
+	var caseID, requestID, satisfaction, note string
+	var reached, contacted, solved bool
+	record := &cobra.Command{Use: "record", Short: "Record a callback: --case ID --reached --contacted --solved --satisfaction satisfied|basic|unsatisfied",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sat, ok := enumValue[eventsv1.Satisfaction](eventsv1.Satisfaction_value, "SATISFACTION_", satisfaction)
+			if satisfaction != "" && !ok {
+				return fmt.Errorf("--satisfaction %q: want satisfied, basic or unsatisfied", satisfaction)
+			}
+			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.RecordCallbackResponse, error) {
+				return c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: orNewID(requestID), CaseId: caseID, Reached: reached,
+					ContactedByUnit: contacted, Solved: solved, Satisfaction: sat, Note: note})
+			})
+			if err != nil {
+				return err
+			}
+			if g.asJSON {
+				return printProto(cmd.OutOrStdout(), r)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "callback %s recorded: case %s is %s (round %d)\n", r.GetCallbackId(), r.GetCase().GetCaseNumber(),
+				enumName(r.GetCase().GetState().String(), "CASE_STATE_"), r.GetCase().GetRound())
+			return nil
+		}}
+	f := record.Flags()
+	f.StringVar(&caseID, "case", "", "case id")
+	f.StringVar(&requestID, "request-id", "", "idempotency key (default: a new one)")
+	f.BoolVar(&reached, "reached", false, "the citizen was reached")
+	f.BoolVar(&contacted, "contacted", false, "the citizen says the unit contacted them")
+	f.BoolVar(&solved, "solved", false, "the citizen says the problem is solved")
+	f.StringVar(&satisfaction, "satisfaction", "", "satisfied, basic or unsatisfied")
+	f.StringVar(&note, "note", "", "note")
+	_ = record.MarkFlagRequired("case")
+	cmd.AddCommand(record)
+	return cmd
+}
+
+func rfc(ts *timestamppb.Timestamp) string {
+	if ts == nil {
+		return ""
+	}
+	return ts.AsTime().UTC().Format(time.RFC3339)
+}
+
+// exportCommands are export cases and export metrics (feedback, CSV).
+func exportCommands(g *globals) []*cobra.Command {
+	var area, from, to, scope, code string
+	period := func() (*timestamppb.Timestamp, *timestamppb.Timestamp, error) {
+		var out [2]*timestamppb.Timestamp
+		for i, s := range []string{from, to} {
+			if s == "" {
+				continue
+			}
+			t, err := time.ParseInLocation("2006-01-02", s, shanghai)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--from/--to %q: want YYYY-MM-DD", s)
+			}
+			out[i] = timestamppb.New(t)
+		}
+		return out[0], out[1], nil
+	}
+	cases := &cobra.Command{Use: "cases", Short: "Every case as CSV", RunE: func(cmd *cobra.Command, _ []string) error {
+		f, t, err := period()
+		if err != nil {
+			return err
+		}
+		w := csv.NewWriter(cmd.OutOrStdout())
+		_ = w.Write([]string{"case_id", "case_number", "hotline_order_no", "state", "source", "district", "street", "grid", "item_code",
+			"item_name", "lead_department", "round", "excluded", "received_at", "closed_at"})
+		token := ""
+		for {
+			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.ListCasesResponse, error) {
+				return c.ListCases(ctx, &feedbackv1.ListCasesRequest{AreaCode: area, ReceivedFrom: f, ReceivedTo: t, PageSize: 500, PageToken: token})
+			})
+			if err != nil {
+				return err
+			}
+			for _, c := range r.GetCases() {
+				a := c.GetArea()
+				_ = w.Write([]string{c.GetCaseId(), c.GetCaseNumber(), c.GetHotlineOrderNo(), enumName(c.GetState().String(), "CASE_STATE_"),
+					enumName(c.GetSource().String(), "SOURCE_"), a.GetDistrictCode(), a.GetStreetCode(), a.GetGridCode(), c.GetItemCode(),
+					c.GetItemName(), c.GetLeadDepartmentCode(), strconv.Itoa(int(c.GetRound())), strconv.FormatBool(c.GetExcluded()),
+					rfc(c.GetReceivedAt()), rfc(c.GetClosedAt())})
+			}
+			if token = r.GetNextPageToken(); token == "" {
+				break
+			}
+		}
+		w.Flush()
+		return w.Error()
+	}}
+	metrics := &cobra.Command{Use: "metrics", Short: "One scope's figures as CSV (name,value)", RunE: func(cmd *cobra.Command, _ []string) error {
+		f, t, err := period()
+		if err != nil {
+			return err
+		}
+		if f == nil || t == nil {
+			return fmt.Errorf("--from and --to are required")
+		}
+		sc, ok := enumValue[feedbackv1.Scope](feedbackv1.Scope_value, "SCOPE_", scope)
+		if !ok {
+			return fmt.Errorf("--scope %q: want department, street, district, grid or city", scope)
+		}
+		r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetMetricsResponse, error) {
+			return c.GetMetrics(ctx, &feedbackv1.GetMetricsRequest{Scope: sc, Code: code, Period: &feedbackv1.Period{Start: f, End: t}})
+		})
+		if err != nil {
+			return err
+		}
+		m := r.GetMetrics()
+		w := csv.NewWriter(cmd.OutOrStdout())
+		num := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+		rows := [][]string{{"name", "value"}, {"scope", scope}, {"code", code}, {"cases", strconv.Itoa(int(m.GetCases()))},
+			{"excluded_cases", strconv.Itoa(int(m.GetExcludedCases()))}, {"valid_callbacks", strconv.Itoa(int(m.GetValidCallbacks()))},
+			{"response_rate", num(m.GetResponseRate())}, {"resolution_rate", num(m.GetResolutionRate())},
+			{"satisfaction_rate", num(m.GetSatisfactionRate())}, {"composite", num(m.GetComposite())},
+			{"disposal_rate", num(m.GetDisposalRate())}, {"on_time_rate", num(m.GetOnTimeRate())}, {"rework_rate", num(m.GetReworkRate())},
+			{"overdue_open_rate", num(m.GetOverdueOpenRate())}, {"extension_rate", num(m.GetExtensionRate())},
+			{"score", num(m.GetScore())}, {"grade", m.GetGrade()},
+			{"time_to_sign_for_avg", m.GetTimeToSignFor().GetAverage().AsDuration().String()},
+			{"time_to_sign_for_p90", m.GetTimeToSignFor().GetP90().AsDuration().String()},
+			{"time_to_complete_avg", m.GetTimeToComplete().GetAverage().AsDuration().String()},
+			{"time_to_complete_p90", m.GetTimeToComplete().GetP90().AsDuration().String()}}
+		_ = w.WriteAll(rows)
+		return w.Error()
+	}}
+	for _, c := range []*cobra.Command{cases, metrics} {
+		c.Flags().StringVar(&from, "from", "", "received on or after this date (YYYY-MM-DD, Asia/Shanghai)")
+		c.Flags().StringVar(&to, "to", "", "received before this date")
+	}
+	cases.Flags().StringVar(&area, "area", "", "district, street, community or grid code")
+	metrics.Flags().StringVar(&scope, "scope", "city", "department, street, district, grid or city")
+	metrics.Flags().StringVar(&code, "code", "", "the department or area code")
+	return []*cobra.Command{cases, metrics}
+}

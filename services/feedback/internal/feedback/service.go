@@ -1,0 +1,557 @@
+package feedback
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/workcal"
+)
+
+// Config tunes the loop.
+type Config struct {
+	// CallbackWindow: working days after the reply within which a callback
+	// must reach the citizen; then the case closes as uncalled.
+	CallbackWindow int
+	// CallbackRetry: when an unreached callback is due again.
+	CallbackRetry time.Duration
+}
+
+// Calendar is the working calendar (pkg/workcal).
+type Calendar interface {
+	AddWorking(start time.Time, d workcal.Duration) (time.Time, workcal.Flags)
+}
+
+// Store runs transactions over feedback's log and views.
+type Store interface {
+	InTx(ctx context.Context, fn func(Tx) error) error
+}
+
+// Tx is the domain's view of one transaction.
+type Tx interface {
+	// LockCase serialises work on one case until the transaction ends.
+	LockCase(ctx context.Context, id string) error
+	// Append stores e in the log (setting e.Seq) and reports false when an
+	// event with its id is already there.
+	Append(ctx context.Context, e *Event) (bool, error)
+	// Publish writes e to the outbox.
+	Publish(ctx context.Context, e *Event) error
+	Events(ctx context.Context, caseID string) ([]Event, error)
+	// LoadCase reads a stored view; a fault.NotFound error when none.
+	LoadCase(ctx context.Context, id string) (*Case, error)
+	// SaveCase writes the view, its replies, and sets or clears its timers.
+	SaveCase(ctx context.Context, c *Case) error
+	// Dependents lists the cases merged into primaryID.
+	Dependents(ctx context.Context, primaryID string) ([]string, error)
+	// Request returns the stored outcome of (principal, requestID).
+	Request(ctx context.Context, principal, requestID string) (hash, outcome string, found bool, err error)
+	SaveRequest(ctx context.Context, principal, requestID, hash, outcome string) error
+	// ResetViews empties every view; CaseIDs lists every case in the log.
+	ResetViews(ctx context.Context) error
+	CaseIDs(ctx context.Context) ([]string, error)
+}
+
+// Service applies events and commands to cases.
+type Service struct {
+	cfg    Config
+	store  Store
+	reader Reader
+	cal    func() Calendar
+	now    func() time.Time
+}
+
+// New returns a service. cal returns the current working calendar.
+func New(cfg Config, store Store, reader Reader, cal func() Calendar, now func() time.Time) *Service {
+	if cfg.CallbackWindow <= 0 {
+		cfg.CallbackWindow = 3
+	}
+	if cfg.CallbackRetry <= 0 {
+		cfg.CallbackRetry = 2 * time.Hour
+	}
+	return &Service{cfg: cfg, store: store, reader: reader, cal: cal, now: now}
+}
+
+// SystemActor is the principal of feedback's own decisions.
+const SystemActor = "system:feedback"
+
+// Handle stores a consumed event and brings its case (and the cases merged
+// into it) up to date in tx. A redelivered event changes nothing.
+func (s *Service) Handle(ctx context.Context, tx Tx, e Event) error {
+	if e.CaseID == "" {
+		return fmt.Errorf("event %s (%s) names no case", e.ID, e.Type)
+	}
+	if err := tx.LockCase(ctx, e.CaseID); err != nil {
+		return err
+	}
+	fresh, err := tx.Append(ctx, &e)
+	if err != nil || !fresh {
+		return err
+	}
+	_, err = s.refresh(ctx, tx, e.CaseID, true)
+	return err
+}
+
+// refresh projects the case from its log, takes the decisions its facts
+// call for, and saves the view. A primary that got resolved refreshes the
+// cases merged into it.
+func (s *Service) refresh(ctx context.Context, tx Tx, id string, cascade bool) (*Case, error) {
+	evs, err := tx.Events(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c := Project(id, evs)
+	var primary *Case
+	if c.Merged() {
+		primary, err = tx.LoadCase(ctx, c.PrimaryCaseID)
+		if err != nil && fault.KindOf(err) != fault.NotFound {
+			return nil, err
+		}
+	}
+	decided := s.decide(c, primary)
+	for i := range decided {
+		if err := s.emit(ctx, tx, c, &decided[i]); err != nil {
+			return nil, err
+		}
+		evs = append(evs, decided[i])
+	}
+	if len(decided) > 0 {
+		c = Project(id, evs)
+	}
+	if err := tx.SaveCase(ctx, c); err != nil {
+		return nil, err
+	}
+	if cascade && !c.Merged() && c.resolved(c.Round) {
+		deps, err := tx.Dependents(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range deps {
+			if err := tx.LockCase(ctx, d); err != nil {
+				return nil, err
+			}
+			if _, err := s.refresh(ctx, tx, d, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return c, nil
+}
+
+// decide returns the events c's facts call for now. It is idempotent: once
+// an event is stored the facts no longer call for it.
+func (s *Service) decide(c *Case, primary *Case) []Event {
+	if c.Final() {
+		return nil
+	}
+	if c.WithdrawRequested != "" {
+		return []Event{{Type: "case.withdrawn", Round: c.Round, Reason: "hotline withdrew the case", Note: c.WithdrawRequested,
+			Summary: "withdrawn by the hotline (撤单)"}}
+	}
+	if c.IsParked || c.resolved(c.Round) {
+		return nil
+	}
+	var lead string
+	var results []Result
+	switch {
+	case c.Merged():
+		if primary == nil || !primary.resolved(primary.Round) {
+			return nil
+		}
+		results = primary.Results()
+		lead = primary.ID
+	default:
+		t := c.resolvingLead()
+		if t == nil {
+			return nil
+		}
+		lead, results = t.ID, c.Results()
+	}
+	out := []Event{{Type: "case.resolved", Round: c.Round, LeadTaskID: lead, Results: results,
+		Summary: fmt.Sprintf("resolved (round %d)", c.Round)}}
+	if c.Source == Patrol {
+		out[0].Summary += ", awaiting re-check"
+		return out
+	}
+	now := s.now()
+	reply := Event{Type: "case.replied", Round: c.Round, Reply: &Reply{ID: uuid.Must(uuid.NewV7()).String(),
+		Round: c.Round, Text: ComposeReply(c, results), Results: results, At: now}, Summary: "replied to the citizen"}
+	if !c.NoCallback {
+		reply.CallbackDue, _ = s.cal().AddWorking(now, workcal.Duration{Kind: workcal.WorkingDays, Days: s.cfg.CallbackWindow})
+	}
+	out = append(out, reply)
+	if c.NoCallback {
+		out = append(out, Event{Type: "case.closed", Round: c.Round, Reason: "no_callback",
+			Summary: "closed: the caller asked for no callback"})
+	}
+	return out
+}
+
+// ComposeReply writes the reply from every unit's result, the lead's first.
+func ComposeReply(c *Case, results []Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "您反映的问题（%s", c.Number)
+	if c.ItemName != "" {
+		fmt.Fprintf(&b, "，%s", c.ItemName)
+	}
+	b.WriteString("）已办结。")
+	for _, r := range results {
+		role := "主办"
+		if r.Role == RoleCoHandler {
+			role = "协办"
+		}
+		fmt.Fprintf(&b, "%s单位%s：%s。", role, r.Department, strings.TrimRight(r.Text, "。. "))
+	}
+	return b.String()
+}
+
+// emit completes a decided event, stores it and, unless local, publishes it.
+// Its time is never before the case's latest event, so timelines read in
+// order even when another service's clock runs ahead.
+func (s *Service) emit(ctx context.Context, tx Tx, c *Case, e *Event) error {
+	e.ID = uuid.Must(uuid.NewV7()).String()
+	e.CaseID, e.CaseNumber, e.Area = c.ID, c.Number, c.Area
+	e.Source, e.HotlineOrderNo, e.PrimaryCaseID = c.Source, c.HotlineOrderNo, c.PrimaryCaseID
+	if e.Actor == "" {
+		e.Actor = SystemActor
+	}
+	e.At = s.now()
+	if c.UpdatedAt.After(e.At) {
+		e.At = c.UpdatedAt
+	}
+	if _, err := tx.Append(ctx, e); err != nil {
+		return err
+	}
+	if e.Local {
+		return nil
+	}
+	return tx.Publish(ctx, e)
+}
+
+// CallbackInput is a callback as the hotline reports it.
+type CallbackInput struct {
+	RequestID       string
+	CaseID          string
+	Reached         bool
+	ContactedByUnit bool
+	Solved          bool
+	Satisfaction    Satisfaction
+	Note            string
+}
+
+func requestHash(parts ...any) string {
+	h := sha256.Sum256(fmt.Append(nil, parts...))
+	return hex.EncodeToString(h[:])
+}
+
+func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
+	if requestID == "" || len(requestID) > 64 {
+		vs.Add("request_id", "is required, at most 64 characters")
+	}
+	if _, err := uuid.Parse(caseID); err != nil {
+		vs.Add("case_id", "is not a case id")
+	}
+	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > 2000 {
+		vs.Add("note", "must be valid UTF-8, at most 2000 characters")
+	}
+}
+
+// RecordCallback records a callback on a replied case: unreached is retried
+// later and not counted; reached, solved and not unsatisfied closes the
+// case; otherwise the case is reopened (and, for a merged duplicate, its
+// primary too).
+func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackInput) (*Case, string, error) {
+	var vs fault.Violations
+	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
+	if in.Reached && in.Satisfaction != Satisfied && in.Satisfaction != Basic && in.Satisfaction != Unsatisfied {
+		vs.Add("satisfaction", "is required when the citizen was reached")
+	}
+	if err := vs.Err(); err != nil {
+		return nil, "", err
+	}
+	hash := requestHash(in.CaseID, in.Reached, in.ContactedByUnit, in.Solved, in.Satisfaction, in.Note)
+	var out *Case
+	var id string
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if c, prior, done, err := s.replay(ctx, tx, actor, in.RequestID, hash, in.CaseID); done || err != nil {
+			out, id = c, prior
+			return err
+		}
+		if err := tx.LockCase(ctx, in.CaseID); err != nil {
+			return err
+		}
+		c, err := s.current(ctx, tx, in.CaseID)
+		if err != nil {
+			return err
+		}
+		if c.State != Replied {
+			return fault.New(fault.FailedPrecondition, "case %s is %s: a callback needs a replied case", c.Number, c.State)
+		}
+		now := s.now()
+		cb := Callback{ID: uuid.Must(uuid.NewV7()).String(), Round: c.Round, Reached: in.Reached,
+			ContactedByUnit: in.ContactedByUnit, Solved: in.Solved, Satisfaction: in.Satisfaction, Note: in.Note, At: now}
+		if !in.Reached {
+			cb.Satisfaction, cb.Solved, cb.ContactedByUnit = "", false, false
+		}
+		evs := []Event{{Type: "case.callback_recorded", Actor: actor, Round: c.Round, Callback: &cb, Summary: callbackSummary(cb)}}
+		var reopenPrimary bool
+		switch {
+		case !in.Reached:
+			evs[0].RetryAt = now.Add(s.cfg.CallbackRetry)
+		case in.Solved && in.Satisfaction != Unsatisfied:
+			evs = append(evs, Event{Type: "case.closed", Actor: actor, Round: c.Round, Reason: "callback",
+				Satisfaction: in.Satisfaction, Summary: "closed after the callback (" + string(in.Satisfaction) + ")"})
+		default:
+			reason := "unsatisfied"
+			if !in.Solved {
+				reason = "unsolved"
+			}
+			evs = append(evs, Event{Type: "case.reopened", Actor: actor, Round: c.Round + 1, Reason: reason, Note: in.Note,
+				Summary: fmt.Sprintf("reopened (%s): round %d, rework", reason, c.Round+1)})
+			reopenPrimary = c.Merged()
+		}
+		for i := range evs {
+			if err := s.emit(ctx, tx, c, &evs[i]); err != nil {
+				return err
+			}
+		}
+		if reopenPrimary {
+			if err := s.reopen(ctx, tx, c.PrimaryCaseID, actor, "merged_case_callback", in.Note, c.ID); err != nil {
+				return err
+			}
+		}
+		if out, err = s.refresh(ctx, tx, in.CaseID, true); err != nil {
+			return err
+		}
+		id = cb.ID
+		return tx.SaveRequest(ctx, actor, in.RequestID, hash, id)
+	})
+	return out, id, err
+}
+
+func (s *Service) reopen(ctx context.Context, tx Tx, id, actor, reason, note, cause string) error {
+	if err := tx.LockCase(ctx, id); err != nil {
+		return err
+	}
+	p, err := s.current(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if p.Round > 0 && !p.resolved(p.Round) {
+		return nil // already back at work
+	}
+	if p.State == Withdrawn || p.State == Cancelled || p.State == Answered {
+		return nil
+	}
+	e := Event{Type: "case.reopened", Actor: actor, Round: p.Round + 1, Reason: reason, Note: note, CauseCaseID: cause,
+		Summary: fmt.Sprintf("reopened (%s, after a callback on %s): round %d, rework", reason, cause, p.Round+1)}
+	if err := s.emit(ctx, tx, p, &e); err != nil {
+		return err
+	}
+	_, err = s.refresh(ctx, tx, id, false)
+	return err
+}
+
+func callbackSummary(cb Callback) string {
+	if !cb.Reached {
+		return "callback: not reached, to be retried"
+	}
+	return fmt.Sprintf("callback: contacted by unit %v, solved %v, %s", cb.ContactedByUnit, cb.Solved, cb.Satisfaction)
+}
+
+// RecheckInput is a grid worker's re-check of a patrol case.
+type RecheckInput struct {
+	RequestID string
+	CaseID    string
+	Passed    bool
+	Photos    []string
+	Note      string
+}
+
+// RecordRecheck records the re-check of a patrol case awaiting it: passed
+// closes the case, failed reopens it.
+func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in RecheckInput) (*Case, string, error) {
+	var vs fault.Violations
+	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
+	for i, p := range in.Photos {
+		if p == "" || !utf8.ValidString(p) || len(p) > 1024 {
+			vs.Add(fmt.Sprintf("photos[%d]", i), "must be a reference of at most 1024 bytes")
+		}
+	}
+	if err := vs.Err(); err != nil {
+		return nil, "", err
+	}
+	hash := requestHash(in.CaseID, in.Passed, in.Photos, in.Note)
+	var out *Case
+	var id string
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if c, prior, done, err := s.replay(ctx, tx, actor, in.RequestID, hash, in.CaseID); done || err != nil {
+			out, id = c, prior
+			return err
+		}
+		if err := tx.LockCase(ctx, in.CaseID); err != nil {
+			return err
+		}
+		c, err := s.current(ctx, tx, in.CaseID)
+		if err != nil {
+			return err
+		}
+		if c.State != AwaitingRecheck {
+			return fault.New(fault.FailedPrecondition, "case %s is %s: a re-check needs a patrol case awaiting one", c.Number, c.State)
+		}
+		rc := Recheck{ID: uuid.Must(uuid.NewV7()).String(), WorkerID: worker, Passed: in.Passed, Photos: in.Photos, Note: in.Note}
+		evs := []Event{{Type: "case.rechecked", Actor: actor, Round: c.Round, Recheck: &rc,
+			Summary: fmt.Sprintf("re-checked on site: passed %v", in.Passed)}}
+		if in.Passed {
+			evs = append(evs, Event{Type: "case.closed", Actor: actor, Round: c.Round, Reason: "recheck_passed", Summary: "closed after the re-check"})
+		} else {
+			evs = append(evs, Event{Type: "case.reopened", Actor: actor, Round: c.Round + 1, Reason: "recheck_failed", Note: in.Note,
+				Summary: fmt.Sprintf("reopened (re-check failed): round %d, rework", c.Round+1)})
+		}
+		for i := range evs {
+			if err := s.emit(ctx, tx, c, &evs[i]); err != nil {
+				return err
+			}
+		}
+		if out, err = s.refresh(ctx, tx, in.CaseID, true); err != nil {
+			return err
+		}
+		id = rc.ID
+		return tx.SaveRequest(ctx, actor, in.RequestID, hash, id)
+	})
+	return out, id, err
+}
+
+// replay answers a repeated request: same content gives the first outcome,
+// other content ALREADY_EXISTS.
+func (s *Service) replay(ctx context.Context, tx Tx, actor, requestID, hash, caseID string) (*Case, string, bool, error) {
+	h, outcome, found, err := tx.Request(ctx, actor, requestID)
+	if err != nil || !found {
+		return nil, "", false, err
+	}
+	if h != hash {
+		return nil, "", true, fault.AlreadyExistsf("requests/"+requestID, "request %s was used for another request (%s)", requestID, outcome)
+	}
+	c, err := tx.LoadCase(ctx, caseID)
+	return c, outcome, true, err
+}
+
+// current projects a case from its log; NotFound when there is none.
+func (s *Service) current(ctx context.Context, tx Tx, id string) (*Case, error) {
+	evs, err := tx.Events(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, fault.NotFoundf("cases/"+id, "no case %s", id)
+	}
+	return Project(id, evs), nil
+}
+
+// CallbackWindowPassed closes a replied case nobody reached in time.
+func (s *Service) CallbackWindowPassed(ctx context.Context, tx Tx, id string) error {
+	if err := tx.LockCase(ctx, id); err != nil {
+		return err
+	}
+	c, err := s.current(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if c.State != Replied || c.CallbackDue.IsZero() || c.CallbackDue.After(s.now()) {
+		return nil
+	}
+	e := Event{Type: "case.closed", Round: c.Round, Reason: "callback_window_passed",
+		Summary: "closed: nobody was reached within the callback window"}
+	if err := s.emit(ctx, tx, c, &e); err != nil {
+		return err
+	}
+	_, err = s.refresh(ctx, tx, id, false)
+	return err
+}
+
+// CallbackRetryDue notes in the timeline that an unreached callback is due
+// again.
+func (s *Service) CallbackRetryDue(ctx context.Context, tx Tx, id string) error {
+	if err := tx.LockCase(ctx, id); err != nil {
+		return err
+	}
+	c, err := s.current(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if c.State != Replied || c.RetryAt.IsZero() {
+		return nil
+	}
+	e := Event{Type: "case.callback_retry_due", Round: c.Round, Local: true, Summary: "callback due again"}
+	if err := s.emit(ctx, tx, c, &e); err != nil {
+		return err
+	}
+	_, err = s.refresh(ctx, tx, id, false)
+	return err
+}
+
+// Rebuild drops every view and rebuilds it from the stored events, taking
+// no decisions: the log already holds them.
+func (s *Service) Rebuild(ctx context.Context) (int, error) {
+	n := 0
+	err := s.store.InTx(ctx, func(tx Tx) error {
+		if err := tx.ResetViews(ctx); err != nil {
+			return err
+		}
+		ids, err := tx.CaseIDs(ctx)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			evs, err := tx.Events(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := tx.SaveCase(ctx, Project(id, evs)); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+// Filter selects cases.
+type Filter struct {
+	States     []State
+	AreaCode   string
+	Department string
+	ItemCode   string
+	Source     Source
+	From, To   time.Time
+	PageSize   int
+	PageToken  string
+}
+
+// Reader answers queries over the views and the log.
+type Reader interface {
+	// FindCase reads a case by exactly one of id, number, order number.
+	FindCase(ctx context.Context, id, number, orderNo string) (*Case, error)
+	ListCases(ctx context.Context, f Filter) ([]*Case, string, error)
+	// Timeline lists a case's events in log order.
+	Timeline(ctx context.Context, caseID string) ([]Event, error)
+	// LogAfter lists events after seq (of one case when caseID is set).
+	LogAfter(ctx context.Context, seq int64, caseID string, limit int) ([]Event, error)
+	// LastSeq is the log's newest position.
+	LastSeq(ctx context.Context) (int64, error)
+	ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error)
+	// Cases lists every case the filter selects, unpaged.
+	Cases(ctx context.Context, f Filter) ([]*Case, error)
+}
+
+// ReplyOf is a reply with its case.
+type ReplyOf struct {
+	Reply
+	CaseID, CaseNumber, HotlineOrderNo string
+}

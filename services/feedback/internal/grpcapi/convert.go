@@ -1,0 +1,172 @@
+package grpcapi
+
+import (
+	"strings"
+	"time"
+
+	"github.com/gridflow/gridflow/services/feedback/internal/events"
+	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
+	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
+	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
+)
+
+func ts(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+func tin(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime()
+}
+
+var states = map[feedback.State]feedbackv1.CaseState{
+	feedback.Received: feedbackv1.CaseState_CASE_STATE_RECEIVED, feedback.ReviewNeeded: feedbackv1.CaseState_CASE_STATE_REVIEW_NEEDED,
+	feedback.Classified: feedbackv1.CaseState_CASE_STATE_CLASSIFIED, feedback.Dispatched: feedbackv1.CaseState_CASE_STATE_DISPATCHED,
+	feedback.InProgress: feedbackv1.CaseState_CASE_STATE_IN_PROGRESS, feedback.Resolved: feedbackv1.CaseState_CASE_STATE_RESOLVED,
+	feedback.Replied: feedbackv1.CaseState_CASE_STATE_REPLIED, feedback.AwaitingRecheck: feedbackv1.CaseState_CASE_STATE_AWAITING_RECHECK,
+	feedback.Closed: feedbackv1.CaseState_CASE_STATE_CLOSED, feedback.Withdrawn: feedbackv1.CaseState_CASE_STATE_WITHDRAWN,
+	feedback.Answered: feedbackv1.CaseState_CASE_STATE_ANSWERED, feedback.Merged: feedbackv1.CaseState_CASE_STATE_MERGED,
+	feedback.Cancelled: feedbackv1.CaseState_CASE_STATE_CANCELLED, feedback.Parked: feedbackv1.CaseState_CASE_STATE_PARKED,
+}
+
+// StateIn names a state; false for UNSPECIFIED or unknown values.
+func StateIn(s feedbackv1.CaseState) (feedback.State, bool) {
+	for k, v := range states {
+		if v == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func urgencyOut(u string) typesv1.Urgency {
+	return typesv1.Urgency(typesv1.Urgency_value["URGENCY_"+strings.ToUpper(u)])
+}
+
+func appealOut(a string) typesv1.AppealType {
+	return typesv1.AppealType(typesv1.AppealType_value["APPEAL_TYPE_"+strings.ToUpper(a)])
+}
+
+// CaseOut converts a case; primary is the case a merged one mirrors.
+func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
+	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states[c.State],
+		Source: events.SourceOut(c.Source), AppealType: appealOut(c.AppealType), Urgency: urgencyOut(c.Urgency), Title: c.Title,
+		Area:     &typesv1.Area{DistrictCode: c.Area.District, StreetCode: c.Area.Street, CommunityCode: c.Area.Community, GridCode: c.Area.Grid},
+		ItemCode: c.ItemCode, ItemName: c.ItemName, HotlineClass: c.HotlineClass, IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
+		LeadDepartmentCode: c.LeadDepartment(), Round: uint32(c.Round), Excluded: c.Excluded, NoCallback: c.NoCallback,
+		ReceivedAt: ts(c.ReceivedAt), ResolvedAt: ts(c.ResolvedAt), ClosedAt: ts(c.ClosedAt), CallbackDue: ts(c.CallbackDue),
+		UpdatedAt: ts(c.UpdatedAt)}
+	if primary != nil {
+		out.MirroredState = states[primary.State]
+	}
+	switch {
+	case c.IsClosed:
+		out.StateReason = c.CloseReason
+	case c.IsCancelled:
+		out.StateReason = c.CancelReason
+	case c.IsParked:
+		out.StateReason = c.ParkReason
+	}
+	for _, t := range c.Tasks {
+		if t.Round == c.Round && t.Role == feedback.RoleLead && t.State != feedback.TaskWithdrawn {
+			out.AckDue, out.CompleteDue = ts(t.AckDue), ts(t.CompleteDue)
+		}
+		out.Tasks = append(out.Tasks, &feedbackv1.Task{TaskId: t.ID, DepartmentCode: t.Department, Role: t.Role, State: t.State,
+			Round: uint32(t.Round), DispatchedAt: ts(t.DispatchedAt), AcknowledgedAt: ts(t.AckedAt), CompletedAt: ts(t.CompletedAt),
+			AckDue: ts(t.AckDue), CompleteDue: ts(t.CompleteDue), Overdue: t.Overdue, Extended: t.Extended, Result: t.Result, Review: t.Review})
+	}
+	return out
+}
+
+// EntryOut converts a timeline entry.
+func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
+	role, subject, _ := strings.Cut(e.Actor, ":")
+	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: ts(e.At), Actor: &typesv1.Principal{Role: role, Subject: subject},
+		Summary: e.Summary, Rule: e.Rule, ModelVersion: e.ModelVersion, ClassificationVersion: uint32(e.ClassVersion),
+		TaskId: e.TaskID, DepartmentCode: e.Department, Sequence: e.Seq}
+}
+
+func resultsOut(rs []feedback.Result) []*eventsv1.TaskResult {
+	var out []*eventsv1.TaskResult
+	for _, r := range rs {
+		role := eventsv1.TaskRole_TASK_ROLE_CO_HANDLER
+		if r.Role == feedback.RoleLead {
+			role = eventsv1.TaskRole_TASK_ROLE_LEAD
+		}
+		out = append(out, &eventsv1.TaskResult{TaskId: r.TaskID, DepartmentCode: r.Department, Role: role, Result: r.Text,
+			Evidence: r.Evidence, CompletedAt: ts(r.CompletedAt)})
+	}
+	return out
+}
+
+// ReplyOut converts a reply.
+func ReplyOut(r feedback.ReplyOf) *feedbackv1.Reply {
+	return &feedbackv1.Reply{ReplyId: r.ID, CaseId: r.CaseID, CaseNumber: r.CaseNumber, HotlineOrderNo: r.HotlineOrderNo,
+		Round: uint32(r.Round), Text: r.Text, Results: resultsOut(r.Results), RepliedAt: ts(r.At)}
+}
+
+// UpdateOut turns a log event into a hotline update; false for events the
+// hotline does not relay.
+func UpdateOut(e feedback.Event) (*feedbackv1.WatchCaseUpdatesResponse, bool) {
+	u := &feedbackv1.WatchCaseUpdatesResponse{CaseId: e.CaseID, CaseNumber: e.CaseNumber, HotlineOrderNo: e.HotlineOrderNo,
+		OccurredAt: ts(e.At), DepartmentCode: e.Department, Text: e.Summary}
+	switch e.Type {
+	case "task.acknowledged":
+		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR
+	case "task.extension_decided":
+		if e.Task == nil || !e.Task.Granted {
+			return nil, false
+		}
+		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, ts(e.Task.NewDue)
+	case "task.progress_reported":
+		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY
+		if e.Task != nil {
+			u.Text = e.Task.Text
+		}
+	case "case.replied":
+		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY, e.Reply.Text
+	case "case.reopened":
+		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_REOPENED
+	case "case.closed":
+		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_CLOSED
+	case "case.withdrawn":
+		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_WITHDRAWN
+	default:
+		return nil, false
+	}
+	return u, true
+}
+
+func dur(d time.Duration) *durationpb.Duration { return durationpb.New(d) }
+
+// FiguresOut converts figures.
+func FiguresOut(f feedback.Figures) *feedbackv1.Metrics {
+	c, s := f.Counts, f.Score
+	return &feedbackv1.Metrics{Cases: int32(f.Cases), ExcludedCases: int32(f.Excluded), ValidCallbacks: int32(f.Rates.Valid),
+		UnreachedCallbacks: int32(f.Rates.Unreached), ResponseRate: f.Rates.Response, ResolutionRate: f.Rates.Resolution,
+		SatisfactionRate: f.Rates.Satisfied, Composite: f.Rates.Composite, ToHandle: int32(c.ToHandle), Handled: int32(c.Handled),
+		HandledOnTime: int32(c.HandledOnTime), Closed: int32(c.Closed), Reworked: int32(c.Reworked), OverdueOpen: int32(c.OverdueOpen),
+		Extended: int32(c.Extended), DisposalRate: s.Disposal, OnTimeRate: s.OnTime, ReworkRate: s.Rework, OverdueOpenRate: s.OverdueOpen,
+		ExtensionRate: s.Extension, Score: s.Points, Grade: s.Grade,
+		TimeToSignFor:  &feedbackv1.DurationStats{Count: int32(f.ToSignFor.N), Average: dur(f.ToSignFor.Avg), P90: dur(f.ToSignFor.P90)},
+		TimeToComplete: &feedbackv1.DurationStats{Count: int32(f.ToComplete.N), Average: dur(f.ToComplete.Avg), P90: dur(f.ToComplete.P90)}}
+}
+
+var scopes = map[feedbackv1.Scope]feedback.Scope{
+	feedbackv1.Scope_SCOPE_DEPARTMENT: feedback.ScopeDepartment, feedbackv1.Scope_SCOPE_STREET: feedback.ScopeStreet,
+	feedbackv1.Scope_SCOPE_DISTRICT: feedback.ScopeDistrict, feedbackv1.Scope_SCOPE_GRID: feedback.ScopeGrid,
+	feedbackv1.Scope_SCOPE_CITY: feedback.ScopeCity,
+}
+
+func periodIn(p *feedbackv1.Period) feedback.Period {
+	return feedback.Period{Start: tin(p.GetStart()), End: tin(p.GetEnd())}
+}

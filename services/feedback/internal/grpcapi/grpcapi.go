@@ -1,0 +1,270 @@
+// Package grpcapi serves gridflow.feedback.v1 over the feedback domain:
+// translate, call, translate back. Errors are fault errors, mapped to codes
+// by pkg/grpcserver.
+package grpcapi
+
+import (
+	"context"
+	"strconv"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/services/feedback/internal/events"
+	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
+	"google.golang.org/grpc"
+
+	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
+)
+
+// Server implements feedbackv1.FeedbackServiceServer.
+type Server struct {
+	feedbackv1.UnimplementedFeedbackServiceServer
+	svc *feedback.Service
+	// poll is how often a watch looks for new events.
+	poll time.Duration
+}
+
+// New returns the server.
+func New(svc *feedback.Service, poll time.Duration) *Server {
+	if poll <= 0 {
+		poll = 500 * time.Millisecond
+	}
+	return &Server{svc: svc, poll: poll}
+}
+
+func caller(ctx context.Context) auth.Principal {
+	p, _ := auth.FromContext(ctx)
+	return p
+}
+
+// mayRead: a dispatcher sees its street, a district dispatcher its
+// district, a department the cases it has tasks in; the hotline, patrol,
+// secretaries and admin read any case (the hotline's door is by number).
+func mayRead(p auth.Principal, c *feedback.Case) error {
+	switch p.Role {
+	case auth.RoleDispatcher:
+		if c.Area.Street != p.Subject {
+			return fault.New(fault.PermissionDenied, "case %s is not in street %s", c.Number, p.Subject)
+		}
+	case auth.RoleDistrict:
+		if c.Area.District != p.Subject {
+			return fault.New(fault.PermissionDenied, "case %s is not in district %s", c.Number, p.Subject)
+		}
+	case auth.RoleDepartment:
+		for _, t := range c.Tasks {
+			if t.Department == p.Subject {
+				return nil
+			}
+		}
+		return fault.New(fault.PermissionDenied, "department %s has no task in case %s", p.Subject, c.Number)
+	}
+	return nil
+}
+
+func may(p auth.Principal, roles ...auth.Role) error {
+	for _, r := range roles {
+		if p.Role == r {
+			return nil
+		}
+	}
+	return fault.New(fault.PermissionDenied, "role %s may not do this", p.Role)
+}
+
+// GetCase reads a case.
+func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*feedbackv1.GetCaseResponse, error) {
+	c, primary, err := s.svc.GetCase(ctx, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
+	if err != nil {
+		return nil, err
+	}
+	if err := mayRead(caller(ctx), c); err != nil {
+		return nil, err
+	}
+	return &feedbackv1.GetCaseResponse{Case: CaseOut(c, primary)}, nil
+}
+
+// ListCases lists cases; dispatchers are held to their area, departments
+// to their own.
+func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest) (*feedbackv1.ListCasesResponse, error) {
+	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
+		Source: events.SourceIn(req.GetSource()), From: tin(req.GetReceivedFrom()), To: tin(req.GetReceivedTo()),
+		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	for _, st := range req.GetStates() {
+		x, ok := StateIn(st)
+		if !ok {
+			return nil, fault.New(fault.InvalidArgument, "states: %v is not a case state", st)
+		}
+		f.States = append(f.States, x)
+	}
+	switch p := caller(ctx); p.Role {
+	case auth.RoleDispatcher, auth.RoleDistrict:
+		if f.AreaCode == "" {
+			f.AreaCode = p.Subject
+		} else if len(f.AreaCode) < len(p.Subject) || f.AreaCode[:len(p.Subject)] != p.Subject {
+			return nil, fault.New(fault.PermissionDenied, "area %s is outside %s", f.AreaCode, p.Subject)
+		}
+	case auth.RoleDepartment:
+		if f.Department != "" && f.Department != p.Subject {
+			return nil, fault.New(fault.PermissionDenied, "department %s may list only its own cases", p.Subject)
+		}
+		f.Department = p.Subject
+	}
+	cases, next, err := s.svc.ListCases(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	resp := &feedbackv1.ListCasesResponse{NextPageToken: next}
+	for _, c := range cases {
+		resp.Cases = append(resp.Cases, CaseOut(c, nil))
+	}
+	return resp, nil
+}
+
+// GetCaseTimeline lists a case's events.
+func (s *Server) GetCaseTimeline(ctx context.Context, req *feedbackv1.GetCaseTimelineRequest) (*feedbackv1.GetCaseTimelineResponse, error) {
+	c, evs, err := s.svc.Timeline(ctx, req.GetCaseId(), req.GetCaseNumber())
+	if err != nil {
+		return nil, err
+	}
+	if err := mayRead(caller(ctx), c); err != nil {
+		return nil, err
+	}
+	resp := &feedbackv1.GetCaseTimelineResponse{CaseId: c.ID, CaseNumber: c.Number}
+	for _, e := range evs {
+		resp.Entries = append(resp.Entries, EntryOut(e))
+	}
+	return resp, nil
+}
+
+// WatchCaseUpdates streams hotline updates from a cursor.
+func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, stream grpc.ServerStreamingServer[feedbackv1.WatchCaseUpdatesResponse]) error {
+	ctx := stream.Context()
+	if err := may(caller(ctx), auth.RoleHotline, auth.RoleAdmin, auth.RoleSystem); err != nil {
+		return err
+	}
+	cursor := int64(-1)
+	if req.GetCursor() != "" {
+		n, err := strconv.ParseInt(req.GetCursor(), 10, 64)
+		if err != nil || n < 0 {
+			return fault.New(fault.InvalidArgument, "cursor is not one this service gave out")
+		}
+		cursor = n
+	}
+	tick := time.NewTicker(s.poll)
+	defer tick.Stop()
+	for {
+		evs, next, err := s.svc.Updates(ctx, cursor, req.GetCaseId(), 200)
+		if err != nil {
+			return err
+		}
+		for _, e := range evs {
+			u, ok := UpdateOut(e)
+			if !ok {
+				continue
+			}
+			u.Cursor = strconv.FormatInt(e.Seq, 10)
+			if err := stream.Send(u); err != nil {
+				return err
+			}
+		}
+		cursor = next
+		if len(evs) == 200 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+	}
+}
+
+// ListReplies lists replies.
+func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesRequest) (*feedbackv1.ListRepliesResponse, error) {
+	if err := may(caller(ctx), auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict); err != nil {
+		return nil, err
+	}
+	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), tin(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	resp := &feedbackv1.ListRepliesResponse{NextPageToken: next}
+	for _, r := range rs {
+		resp.Replies = append(resp.Replies, ReplyOut(r))
+	}
+	return resp, nil
+}
+
+// RecordCallback records a callback.
+func (s *Server) RecordCallback(ctx context.Context, req *feedbackv1.RecordCallbackRequest) (*feedbackv1.RecordCallbackResponse, error) {
+	p := caller(ctx)
+	if err := may(p, auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher); err != nil {
+		return nil, err
+	}
+	c, id, err := s.svc.RecordCallback(ctx, p.String(), feedback.CallbackInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
+		Reached: req.GetReached(), ContactedByUnit: req.GetContactedByUnit(), Solved: req.GetSolved(),
+		Satisfaction: events.SatisfactionIn(req.GetSatisfaction()), Note: req.GetNote()})
+	if err != nil {
+		return nil, err
+	}
+	return &feedbackv1.RecordCallbackResponse{Case: CaseOut(c, nil), CallbackId: id}, nil
+}
+
+// RecordRecheck records a re-check; a grid worker re-checks as themself.
+func (s *Server) RecordRecheck(ctx context.Context, req *feedbackv1.RecordRecheckRequest) (*feedbackv1.RecordRecheckResponse, error) {
+	p := caller(ctx)
+	if err := may(p, auth.RolePatrol, auth.RoleAdmin, auth.RoleDispatcher); err != nil {
+		return nil, err
+	}
+	worker := ""
+	if p.Role == auth.RolePatrol {
+		worker = p.Subject
+	}
+	c, id, err := s.svc.RecordRecheck(ctx, p.String(), worker, feedback.RecheckInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
+		Passed: req.GetPassed(), Photos: req.GetPhotos(), Note: req.GetNote()})
+	if err != nil {
+		return nil, err
+	}
+	return &feedbackv1.RecordRecheckResponse{Case: CaseOut(c, nil), RecheckId: id}, nil
+}
+
+// GetMetrics computes figures.
+func (s *Server) GetMetrics(ctx context.Context, req *feedbackv1.GetMetricsRequest) (*feedbackv1.GetMetricsResponse, error) {
+	scope, ok := scopes[req.GetScope()]
+	if !ok {
+		return nil, fault.New(fault.InvalidArgument, "scope is required")
+	}
+	f, err := s.svc.Figures(ctx, scope, req.GetCode(), periodIn(req.GetPeriod()))
+	if err != nil {
+		return nil, err
+	}
+	return &feedbackv1.GetMetricsResponse{Scope: req.GetScope(), Code: req.GetCode(), Period: req.GetPeriod(), Metrics: FiguresOut(f)}, nil
+}
+
+// GetPareto ranks categories.
+func (s *Server) GetPareto(ctx context.Context, req *feedbackv1.GetParetoRequest) (*feedbackv1.GetParetoResponse, error) {
+	rows, total, err := s.svc.Pareto(ctx, req.GetAreaCode(), periodIn(req.GetPeriod()))
+	if err != nil {
+		return nil, err
+	}
+	resp := &feedbackv1.GetParetoResponse{Total: int32(total)}
+	for _, r := range rows {
+		resp.Rows = append(resp.Rows, &feedbackv1.ParetoRow{ItemCode: r.Category, ItemName: r.Name, Count: int32(r.Count),
+			Share: r.Share, Cumulative: r.Cumulative, VitalFew: r.VitalFew})
+	}
+	return resp, nil
+}
+
+// GetHotspots finds rising places and sources.
+func (s *Server) GetHotspots(ctx context.Context, req *feedbackv1.GetHotspotsRequest) (*feedbackv1.GetHotspotsResponse, error) {
+	hs, err := s.svc.Hotspots(ctx, req.GetAreaCode(), periodIn(req.GetPeriod()), int(req.GetBaselineWindows()), int(req.GetMinCount()), req.GetMinScore())
+	if err != nil {
+		return nil, err
+	}
+	resp := &feedbackv1.GetHotspotsResponse{}
+	for _, h := range hs {
+		resp.Hotspots = append(resp.Hotspots, &feedbackv1.Hotspot{Kind: h.Kind, Key: h.Key, Current: int32(h.Current), Baseline: h.Baseline,
+			Score: h.Score, CaseIds: h.CaseIDs})
+	}
+	return resp, nil
+}

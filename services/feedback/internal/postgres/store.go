@@ -1,0 +1,465 @@
+// Package postgres keeps feedback's event log and views in its own schema.
+// Events feedback writes go to the outbox, and its callback timers to
+// pkg/timer, in the same transaction as the log rows that cause them.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/feedback/internal/events"
+	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Schema is feedback's PostgreSQL schema.
+const Schema = "feedback"
+
+// Timer kinds; the key is the case id.
+const (
+	TimerCallbackWindow = "feedback.callback_window"
+	TimerCallbackRetry  = "feedback.callback_retry"
+)
+
+//go:embed migrations/*.sql
+var migrationsFS embed.FS
+
+// Migrations are feedback's tables, after the shared ones.
+var Migrations = []pgdb.Migrations{
+	outbox.Migrations,
+	consumer.Migrations,
+	timer.Migrations,
+	{Name: "feedback", FS: migrationsFS, Dir: "migrations"},
+}
+
+// Store implements feedback.Store and feedback.Reader.
+type Store struct {
+	pool      *pgxpool.Pool
+	committed func()
+}
+
+var (
+	_ feedback.Store  = (*Store)(nil)
+	_ feedback.Reader = (*Store)(nil)
+)
+
+// New returns a store; committed (the relay's Notify) may be nil.
+func New(pool *pgxpool.Pool, committed func()) *Store {
+	if committed == nil {
+		committed = func() {}
+	}
+	return &Store{pool: pool, committed: committed}
+}
+
+// InTx runs fn in a transaction of its own.
+func (s *Store) InTx(ctx context.Context, fn func(feedback.Tx) error) error {
+	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.Bind(tx)) })
+	if err == nil {
+		s.committed()
+	}
+	return err
+}
+
+// Bind gives the domain's view of a transaction someone else runs.
+func (s *Store) Bind(tx pgx.Tx) feedback.Tx { return &txn{tx: tx} }
+
+type txn struct{ tx pgx.Tx }
+
+func (t *txn) LockCase(ctx context.Context, id string) error {
+	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), hashtext($1))`, id); err != nil {
+		return fmt.Errorf("lock case %s: %w", id, err)
+	}
+	return nil
+}
+
+func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
+	if e.Raw == nil {
+		raw, err := events.Encode(e)
+		if err != nil {
+			return false, err
+		}
+		e.Raw = raw
+	}
+	err := t.tx.QueryRow(ctx, `INSERT INTO events (event_id, case_id, type, occurred_at, envelope) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (event_id) DO NOTHING RETURNING seq`, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("append %s: %w", e.Type, pgdb.Translate(err))
+	}
+	return true, nil
+}
+
+func (t *txn) Publish(ctx context.Context, e *feedback.Event) error {
+	return outbox.Enqueue(ctx, t.tx, events.Message(e))
+}
+
+func (t *txn) Events(ctx context.Context, caseID string) ([]feedback.Event, error) {
+	return queryEvents(ctx, t.tx, `SELECT seq, envelope FROM events WHERE case_id = $1 ORDER BY seq`, caseID)
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func queryEvents(ctx context.Context, q querier, sql string, args ...any) ([]feedback.Event, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", pgdb.Translate(err))
+	}
+	var out []feedback.Event
+	for rows.Next() {
+		var seq int64
+		var raw []byte
+		if err := rows.Scan(&seq, &raw); err != nil {
+			return nil, err
+		}
+		e, err := events.Decode(raw)
+		if err != nil {
+			return nil, fmt.Errorf("stored event %d: %w", seq, err)
+		}
+		e.Seq = seq
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+func (t *txn) LoadCase(ctx context.Context, id string) (*feedback.Case, error) {
+	return loadCase(ctx, t.tx, `WHERE case_id = $1`, id)
+}
+
+func loadCase(ctx context.Context, q querier, where string, arg any) (*feedback.Case, error) {
+	var body []byte
+	err := q.QueryRow(ctx, `SELECT body FROM cases `+where+` LIMIT 1`, arg).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fault.NotFoundf(fmt.Sprintf("cases/%v", arg), "no case %v", arg)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load case: %w", pgdb.Translate(err))
+	}
+	c := &feedback.Case{}
+	return c, json.Unmarshal(body, c)
+}
+
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	depts := []string{}
+	for _, tk := range c.Tasks {
+		if tk.Department != "" {
+			depts = append(depts, tk.Department)
+		}
+	}
+	_, err = t.tx.Exec(ctx, `INSERT INTO cases (case_id, case_number, hotline_order_no, state, source, district_code, street_code,
+			community_code, grid_code, item_code, lead_department, departments, primary_case_id, excluded, received_at, updated_at, body)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+		ON CONFLICT (case_id) DO UPDATE SET case_number = $2, hotline_order_no = $3, state = $4, source = $5, district_code = $6,
+			street_code = $7, community_code = $8, grid_code = $9, item_code = $10, lead_department = $11, departments = $12,
+			primary_case_id = $13, excluded = $14, received_at = $15, updated_at = $16, body = $17`,
+		c.ID, c.Number, c.HotlineOrderNo, string(c.State), string(c.Source), c.Area.District, c.Area.Street, c.Area.Community,
+		c.Area.Grid, c.ItemCode, c.LeadDepartment(), depts, c.PrimaryCaseID, c.Excluded, nullTime(c.ReceivedAt), nullTime(c.UpdatedAt), body)
+	if err != nil {
+		return fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
+	}
+	for _, r := range c.Replies {
+		rb, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		if _, err := t.tx.Exec(ctx, `INSERT INTO replies (reply_id, case_id, round, replied_at, body) VALUES ($1,$2,$3,$4,$5)
+			ON CONFLICT (reply_id) DO NOTHING`, r.ID, c.ID, r.Round, r.At, rb); err != nil {
+			return fmt.Errorf("save reply: %w", pgdb.Translate(err))
+		}
+	}
+	return t.syncTimers(ctx, c)
+}
+
+// syncTimers keeps a case's callback timers in line with its view.
+func (t *txn) syncTimers(ctx context.Context, c *feedback.Case) error {
+	set := func(kind string, at time.Time, on bool) error {
+		if on && !at.IsZero() {
+			return timer.Schedule(ctx, t.tx, kind, c.ID, at, nil)
+		}
+		return timer.Cancel(ctx, t.tx, kind, c.ID)
+	}
+	replied := c.State == feedback.Replied
+	if err := set(TimerCallbackWindow, c.CallbackDue, replied); err != nil {
+		return err
+	}
+	return set(TimerCallbackRetry, c.RetryAt, replied)
+}
+
+func (t *txn) Dependents(ctx context.Context, primaryID string) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `SELECT case_id FROM cases WHERE primary_case_id = $1 AND case_id <> $1 ORDER BY case_id`, primaryID)
+	if err != nil {
+		return nil, fmt.Errorf("dependents: %w", pgdb.Translate(err))
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func (t *txn) Request(ctx context.Context, principal, requestID string) (string, string, bool, error) {
+	var hash, outcome string
+	err := t.tx.QueryRow(ctx, `SELECT hash, outcome FROM requests WHERE principal = $1 AND request_id = $2`, principal, requestID).Scan(&hash, &outcome)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", false, nil
+	}
+	if err != nil {
+		return "", "", false, fmt.Errorf("request: %w", pgdb.Translate(err))
+	}
+	return hash, outcome, true, nil
+}
+
+func (t *txn) SaveRequest(ctx context.Context, principal, requestID, hash, outcome string) error {
+	_, err := t.tx.Exec(ctx, `INSERT INTO requests (principal, request_id, hash, outcome) VALUES ($1,$2,$3,$4)`, principal, requestID, hash, outcome)
+	if err != nil {
+		return fmt.Errorf("save request: %w", pgdb.Translate(err))
+	}
+	return nil
+}
+
+func (t *txn) ResetViews(ctx context.Context) error {
+	_, err := t.tx.Exec(ctx, `TRUNCATE cases, replies`)
+	return err
+}
+
+func (t *txn) CaseIDs(ctx context.Context) ([]string, error) {
+	rows, err := t.tx.Query(ctx, `SELECT DISTINCT case_id FROM events ORDER BY case_id`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// FindCase reads a case by id, number or hotline order number.
+func (s *Store) FindCase(ctx context.Context, id, number, orderNo string) (*feedback.Case, error) {
+	switch {
+	case id != "":
+		return loadCase(ctx, s.pool, `WHERE case_id = $1`, id)
+	case number != "":
+		return loadCase(ctx, s.pool, `WHERE case_number = $1`, number)
+	default:
+		return loadCase(ctx, s.pool, `WHERE hotline_order_no = $1`, orderNo)
+	}
+}
+
+type pageKey struct {
+	At time.Time `json:"t"`
+	ID string    `json:"i"`
+}
+
+func encodeToken(k pageKey) string {
+	b, _ := json.Marshal(k)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(tok string, k *pageKey) error {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err == nil {
+		err = json.Unmarshal(b, k)
+	}
+	if err != nil {
+		return fault.New(fault.InvalidArgument, "page_token is not one this service gave out")
+	}
+	return nil
+}
+
+// ListCases lists cases newest first.
+func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.Case, string, error) {
+	where, args := caseWhere(f)
+	if f.PageToken != "" {
+		var k pageKey
+		if err := decodeToken(f.PageToken, &k); err != nil {
+			return nil, "", err
+		}
+		args = append(args, k.At, k.ID)
+		where = append(where, fmt.Sprintf("(coalesce(received_at, 'epoch'), case_id) < ($%d, $%d)", len(args)-1, len(args)))
+	}
+	size := f.PageSize
+	if size <= 0 || size > 500 {
+		size = 50
+	}
+	args = append(args, size+1)
+	q := `SELECT body FROM cases`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(` ORDER BY coalesce(received_at, 'epoch') DESC, case_id DESC LIMIT $%d`, len(args))
+	cases, err := s.queryCases(ctx, q, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(cases) > size {
+		cases = cases[:size]
+		last := cases[size-1]
+		at := last.ReceivedAt
+		if at.IsZero() {
+			at = time.Unix(0, 0).UTC()
+		}
+		next = encodeToken(pageKey{At: at, ID: last.ID})
+	}
+	return cases, next, nil
+}
+
+// Cases lists every case the filter selects, unpaged (for figures).
+func (s *Store) Cases(ctx context.Context, f feedback.Filter) ([]*feedback.Case, error) {
+	where, args := caseWhere(f)
+	q := `SELECT body FROM cases`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	return s.queryCases(ctx, q+` ORDER BY case_id`, args...)
+}
+
+func caseWhere(f feedback.Filter) ([]string, []any) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args))))
+	}
+	if len(f.States) > 0 {
+		st := make([]string, len(f.States))
+		for i, x := range f.States {
+			st[i] = string(x)
+		}
+		add(`state = ANY($?)`, st)
+	}
+	if f.AreaCode != "" {
+		add(`$? IN (district_code, street_code, community_code, grid_code)`, f.AreaCode)
+	}
+	if f.Department != "" {
+		add(`$? = ANY(departments)`, f.Department)
+	}
+	if f.ItemCode != "" {
+		if prefix, ok := strings.CutSuffix(f.ItemCode, "000"); ok && prefix != "" {
+			add(`starts_with(item_code, $?)`, prefix)
+		} else {
+			add(`item_code = $?`, f.ItemCode)
+		}
+	}
+	if f.Source != "" {
+		add(`source = $?`, string(f.Source))
+	}
+	if !f.From.IsZero() {
+		add(`received_at >= $?`, f.From)
+	}
+	if !f.To.IsZero() {
+		add(`received_at < $?`, f.To)
+	}
+	return where, args
+}
+
+func (s *Store) queryCases(ctx context.Context, q string, args ...any) ([]*feedback.Case, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("cases: %w", pgdb.Translate(err))
+	}
+	var out []*feedback.Case
+	for rows.Next() {
+		var body []byte
+		if err := rows.Scan(&body); err != nil {
+			return nil, err
+		}
+		c := &feedback.Case{}
+		if err := json.Unmarshal(body, c); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// Timeline lists a case's events in log order.
+func (s *Store) Timeline(ctx context.Context, caseID string) ([]feedback.Event, error) {
+	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE case_id = $1 ORDER BY seq`, caseID)
+}
+
+// LogAfter lists events after seq.
+func (s *Store) LogAfter(ctx context.Context, seq int64, caseID string, limit int) ([]feedback.Event, error) {
+	if caseID != "" {
+		return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE seq > $1 AND case_id = $2 ORDER BY seq LIMIT $3`, seq, caseID, limit)
+	}
+	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, seq, limit)
+}
+
+// LastSeq is the newest log position.
+func (s *Store) LastSeq(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&n)
+	return n, err
+}
+
+// ListReplies lists replies oldest first.
+func (s *Store) ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]feedback.ReplyOf, string, error) {
+	if size <= 0 || size > 500 {
+		size = 100
+	}
+	args := []any{since}
+	q := `SELECT r.body, r.case_id, c.case_number, c.hotline_order_no, r.replied_at, r.reply_id
+		FROM replies r JOIN cases c USING (case_id) WHERE r.replied_at >= $1`
+	if caseID != "" {
+		args = append(args, caseID)
+		q += fmt.Sprintf(` AND r.case_id = $%d`, len(args))
+	}
+	if token != "" {
+		var k pageKey
+		if err := decodeToken(token, &k); err != nil {
+			return nil, "", err
+		}
+		args = append(args, k.At, k.ID)
+		q += fmt.Sprintf(` AND (r.replied_at, r.reply_id) > ($%d, $%d)`, len(args)-1, len(args))
+	}
+	args = append(args, size+1)
+	q += fmt.Sprintf(` ORDER BY r.replied_at, r.reply_id LIMIT $%d`, len(args))
+	rows, err := s.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("replies: %w", pgdb.Translate(err))
+	}
+	var out []feedback.ReplyOf
+	var keys []pageKey
+	for rows.Next() {
+		var body []byte
+		var r feedback.ReplyOf
+		var k pageKey
+		if err := rows.Scan(&body, &r.CaseID, &r.CaseNumber, &r.HotlineOrderNo, &k.At, &k.ID); err != nil {
+			return nil, "", err
+		}
+		if err := json.Unmarshal(body, &r.Reply); err != nil {
+			return nil, "", err
+		}
+		out, keys = append(out, r), append(keys, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > size {
+		out = out[:size]
+		next = encodeToken(keys[size-1])
+	}
+	return out, next, nil
+}
