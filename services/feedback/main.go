@@ -14,7 +14,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"sync/atomic"
 	"time"
@@ -128,14 +127,11 @@ func serve(ctx context.Context, rebuild bool) error {
 		log.InfoContext(ctx, "reference data reloaded")
 	})
 
-	pool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns)
+	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
 	store := postgres.New(pool, nil)
 	domainCfg := feedback.Config{CallbackWindow: cfg.CallbackWindow, CallbackRetry: cfg.CallbackRetry}
 	calendar := func() feedback.Calendar { return ref.Load().Calendar() }
@@ -189,47 +185,34 @@ func serve(ctx context.Context, rebuild bool) error {
 	}
 
 	// The relay outlives everything that writes events: once the server,
-	// the consumer and the timers have stopped, it drains the outbox.
+	// the consumer and the timers have stopped, it drains the outbox. The
+	// relay and the consumer need the streams; feedback serves its API while
+	// NATS is down and starts publishing and consuming once they exist.
 	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopRelay()
 	relayDone := make(chan error, 1)
-	go func() { relayDone <- relay.Run(relayCtx) }()
+	streams := make(chan struct{})
+	go func() {
+		_ = natsjs.EnsureStreamsRetry(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
+		close(streams)
+		relayDone <- relay.Run(relayCtx)
+	}()
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(admin)
 	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
 	g.Go(func() error { return timers.Run(gctx) })
 	g.Go(func() error {
-		// The consumer needs the streams; feedback serves its API while
-		// NATS is down and starts consuming once they exist.
-		for {
-			err := natsjs.EnsureStreams(gctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas})
-			if err == nil {
-				break
-			}
-			if gctx.Err() != nil {
-				return nil
-			}
-			log.WarnContext(gctx, "streams not ready; retrying", "err", err)
-			select {
-			case <-gctx.Done():
-				return nil
-			case <-time.After(time.Second):
-			}
+		select {
+		case <-streams:
+		case <-gctx.Done():
+			return nil
 		}
 		return runner.Run(gctx)
 	})
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
-	drain(relayCtx, relay, cfg.ShutdownTimeout, log)
+	relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
 	stopRelay()
 	return errors.Join(err, <-relayDone)
-}
-
-func drain(ctx context.Context, relay *outbox.Relay, timeout time.Duration, log *slog.Logger) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	if err := relay.Drain(ctx); err != nil {
-		log.WarnContext(ctx, "outbox not drained; the rest leaves at the next start", "err", err)
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
@@ -19,11 +20,13 @@ import (
 const ConsumerName = "dispatch-cases"
 
 // ConsumerSubjects are the events dispatch consumes: a case's facts, its
-// classification versions and the hotline's follow-ups.
+// classification versions, the hotline's follow-ups and feedback's
+// reopenings (a bad callback or a failed re-check).
 var ConsumerSubjects = []string{
 	"grid.case.received.>",
 	"grid.case.classified.>",
 	"grid.case.followed_up.>",
+	"grid.case.reopened.>",
 }
 
 // Updater applies a domain operation to a case inside a transaction.
@@ -87,10 +90,44 @@ func (h *Handlers) Apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		case eventsv1.FollowUpKind_FOLLOW_UP_KIND_URGE:
 			return update(f.GetCaseId(), func(c *dispatch.Case) { c.Urged(e, f.GetFollowUpId()) })
 		}
+	case *eventsv1.Envelope_CaseReopened:
+		return h.reopen(ctx, tx, e, env, p.CaseReopened)
 	}
 	// Other events (a supplement, types this version does not know) need
 	// nothing from dispatch.
 	return nil
+}
+
+// reopen starts the new round feedback asked for: a new lead task for the
+// same unit, counted as rework, with limits from now. The event's round is
+// the case's new round, so a reopening already applied (the same event
+// redelivered, or published again under another id) changes nothing. A case
+// dispatch does not know needs nothing; one that cannot be reopened (no
+// completed lead task in its round, cancelled, withdrawn) is dead-lettered
+// with the reason.
+func (h *Handlers) reopen(ctx context.Context, tx pgx.Tx, e *dispatch.Env, env *eventsv1.Envelope, r *eventsv1.CaseReopened) error {
+	caseID := r.GetCase().GetCaseId()
+	if caseID == "" {
+		caseID = env.GetCaseId()
+	}
+	if caseID == "" {
+		return fmt.Errorf("%w: %s without a case id", errPoison, env.GetType())
+	}
+	round := int(r.GetCase().GetRound())
+	err := h.store.UpdateTx(ctx, tx, caseID, false, e.Now, func(c *dispatch.Case) error {
+		if round > 0 && c.Round >= round {
+			return nil // already in that round
+		}
+		if c.Status.Closed() {
+			return fault.New(fault.FailedPrecondition, "case %s is %s: it cannot be reopened", caseID, c.Status)
+		}
+		_, err := c.Reopen(e)
+		return err
+	})
+	if errors.Is(err, dispatch.ErrBadCaseID) || fault.KindOf(err) == fault.FailedPrecondition {
+		return fmt.Errorf("%w: reopen: %w", errPoison, err)
+	}
+	return err
 }
 
 // FactsIn converts case.received to the facts dispatch keeps: never the
