@@ -117,14 +117,22 @@ func newCallbackCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "callback", Short: "Record callbacks (回访)"}
 	var caseID, requestID, satisfaction, note string
 	var reached, contacted, solved bool
-	record := &cobra.Command{Use: "record", Short: "Record a callback: --case ID --reached --contacted --solved --satisfaction satisfied|basic|unsatisfied",
+	record := &cobra.Command{Use: "record", Short: "Record a callback: --case ID|NUMBER --reached --contacted --solved --satisfaction satisfied|basic|unsatisfied",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			sat, ok := enumValue[eventsv1.Satisfaction](eventsv1.Satisfaction_value, "SATISFACTION_", satisfaction)
 			if satisfaction != "" && !ok {
 				return fmt.Errorf("--satisfaction %q: want satisfied, basic or unsatisfied", satisfaction)
 			}
 			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.RecordCallbackResponse, error) {
-				return c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: orNewID(requestID), CaseId: caseID, Reached: reached,
+				id := caseID
+				if !uuidRE.MatchString(id) { // a case number or hotline order number: look the id up
+					got, err := c.GetCase(ctx, caseKey(id))
+					if err != nil {
+						return nil, err
+					}
+					id = got.GetCase().GetCaseId()
+				}
+				return c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: orNewID(requestID), CaseId: id, Reached: reached,
 					ContactedByUnit: contacted, Solved: solved, Satisfaction: sat, Note: note})
 			})
 			if err != nil {
@@ -138,7 +146,7 @@ func newCallbackCmd(g *globals) *cobra.Command {
 			return nil
 		}}
 	f := record.Flags()
-	f.StringVar(&caseID, "case", "", "case id")
+	f.StringVar(&caseID, "case", "", "case id, case number or hotline order number")
 	f.StringVar(&requestID, "request-id", "", "idempotency key (default: a new one)")
 	f.BoolVar(&reached, "reached", false, "the citizen was reached")
 	f.BoolVar(&contacted, "contacted", false, "the citizen says the unit contacted them")
@@ -232,10 +240,10 @@ func exportCommands(g *globals) []*cobra.Command {
 			{"disposal_rate", num(m.GetDisposalRate())}, {"on_time_rate", num(m.GetOnTimeRate())}, {"rework_rate", num(m.GetReworkRate())},
 			{"overdue_open_rate", num(m.GetOverdueOpenRate())}, {"extension_rate", num(m.GetExtensionRate())},
 			{"score", num(m.GetScore())}, {"grade", m.GetGrade()},
-			{"time_to_sign_for_avg", m.GetTimeToSignFor().GetAverage().AsDuration().String()},
-			{"time_to_sign_for_p90", m.GetTimeToSignFor().GetP90().AsDuration().String()},
-			{"time_to_complete_avg", m.GetTimeToComplete().GetAverage().AsDuration().String()},
-			{"time_to_complete_p90", m.GetTimeToComplete().GetP90().AsDuration().String()}}
+			{"time_to_sign_for_avg", m.GetTimeToSignFor().GetAverage().AsDuration().Round(time.Second).String()},
+			{"time_to_sign_for_p90", m.GetTimeToSignFor().GetP90().AsDuration().Round(time.Second).String()},
+			{"time_to_complete_avg", m.GetTimeToComplete().GetAverage().AsDuration().Round(time.Second).String()},
+			{"time_to_complete_p90", m.GetTimeToComplete().GetP90().AsDuration().Round(time.Second).String()}}
 		_ = w.WriteAll(rows)
 		return w.Error()
 	}}
