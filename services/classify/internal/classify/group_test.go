@@ -325,11 +325,11 @@ func TestSubjects(t *testing.T) {
 		a, b string
 		same bool
 	}{
-		{"06020", "H04001", true},  // 噪声扰民 in both trees
-		{"06001", "H01001", true},  // 私搭乱建 / 违章搭建 share synonyms
-		{"09013", "H13004", true},  // 占用消防通道
-		{"09010", "H06003", true},  // 乱停车
-		{"06021", "H04002", false}, // 油烟污染 / 油烟: no shared word in the shipped catalogue
+		{"06020", "H04001", true}, // 噪声扰民 in both trees
+		{"06001", "H01001", true}, // 私搭乱建 / 违章搭建 share synonyms
+		{"09013", "H13004", true}, // 占用消防通道
+		{"09010", "H06003", true}, // 乱停车
+		{"06021", "H04002", true}, // 油烟污染 / 油烟: shared synonyms in the shipped catalogue
 		{"06020", "06021", false},
 		{"10999", "H02999", false}, // catch-alls are never a subject
 	} {
