@@ -128,3 +128,16 @@ func HealthOnly(ctx context.Context, env *Env, grpcAddr, grpcSetting, adminAddr,
 	env.Log.InfoContext(ctx, "serving health only", "grpc", grpcAddr, "admin", adminAddr)
 	return errors.Join(<-errc, <-errc)
 }
+
+// ReloadOnHangup reloads what (e.g. "reference data") on every SIGHUP and
+// logs the outcome; reload keeps the old state when it fails.
+func ReloadOnHangup(ctx context.Context, log *slog.Logger, what string, reload func() (digest string, err error)) {
+	OnHangup(ctx, func() {
+		digest, err := reload()
+		if err != nil {
+			log.ErrorContext(ctx, what+" reload failed; keeping what was loaded", "err", err)
+			return
+		}
+		log.InfoContext(ctx, what+" reloaded", "digest", digest)
+	})
+}

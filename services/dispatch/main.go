@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/adminserver"
@@ -70,13 +69,6 @@ func (c *Config) Validate() error {
 
 func main() { process.Main(run) }
 
-func loadReference(dir string) (*reference.Set, error) {
-	if dir == "" {
-		return reference.LoadDefault()
-	}
-	return reference.LoadDir(dir)
-}
-
 func run(ctx context.Context) error {
 	cfg, err := config.Load[Config](ctx)
 	if err != nil {
@@ -89,21 +81,17 @@ func run(ctx context.Context) error {
 	log := env.Log
 	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 
-	var ref atomic.Pointer[reference.Set]
-	set, err := loadReference(cfg.ReferenceDir)
+	ref, err := reference.Open(cfg.ReferenceDir)
 	if err != nil {
 		return err
 	}
-	ref.Store(set)
-	log.InfoContext(ctx, "reference data loaded", "digest", set.Digest())
-	process.OnHangup(ctx, func() {
-		s, err := loadReference(cfg.ReferenceDir)
+	log.InfoContext(ctx, "reference data loaded", "digest", ref.Current().Digest())
+	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
+		s, err := ref.Reload()
 		if err != nil {
-			log.ErrorContext(ctx, "reference reload failed; keeping the loaded set", "err", err)
-			return
+			return "", err
 		}
-		ref.Store(s)
-		log.InfoContext(ctx, "reference data reloaded", "digest", s.Digest())
+		return s.Digest(), nil
 	})
 
 	var clk clock.Clock = clock.System{}
@@ -132,8 +120,8 @@ func run(ctx context.Context) error {
 	window, _ := workcal.ParseDuration(cfg.RejectWindow)
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store := postgres.New(pool, ref.Load, events.Encode, relay.Notify)
-	svc := dispatch.New(store, events.NewFeed(js), ref.Load, clk.Now, policy)
+	store := postgres.New(pool, ref.Current, events.Encode, relay.Notify)
+	svc := dispatch.New(store, events.NewFeed(js), ref.Current, clk.Now, policy)
 	handlers := events.NewHandlers(store, svc.Env)
 
 	runner, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,

@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/adminserver"
@@ -92,13 +91,6 @@ func main() {
 	})
 }
 
-func loadReference(dir string) (*reference.Set, error) {
-	if dir == "" {
-		return reference.LoadDefault()
-	}
-	return reference.LoadDir(dir)
-}
-
 func serve(ctx context.Context, rebuild bool) error {
 	cfg, err := config.Load[Config](ctx)
 	if err != nil {
@@ -111,20 +103,17 @@ func serve(ctx context.Context, rebuild bool) error {
 	log := env.Log
 	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 
-	set, err := loadReference(cfg.ReferenceDir)
+	ref, err := reference.Open(cfg.ReferenceDir)
 	if err != nil {
 		return err
 	}
-	var ref atomic.Pointer[reference.Set]
-	ref.Store(set)
-	process.OnHangup(ctx, func() {
-		s, err := loadReference(cfg.ReferenceDir)
+	log.InfoContext(ctx, "reference data loaded", "digest", ref.Current().Digest())
+	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
+		s, err := ref.Reload()
 		if err != nil {
-			log.ErrorContext(ctx, "reference reload failed; keeping the loaded set", "err", err)
-			return
+			return "", err
 		}
-		ref.Store(s)
-		log.InfoContext(ctx, "reference data reloaded")
+		return s.Digest(), nil
 	})
 
 	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
@@ -134,7 +123,7 @@ func serve(ctx context.Context, rebuild bool) error {
 	defer pool.Close()
 	store := postgres.New(pool, nil)
 	domainCfg := feedback.Config{CallbackWindow: cfg.CallbackWindow, CallbackRetry: cfg.CallbackRetry}
-	calendar := func() feedback.Calendar { return ref.Load().Calendar() }
+	calendar := func() feedback.Calendar { return ref.Current().Calendar() }
 	if rebuild {
 		n, err := feedback.New(domainCfg, store, store, calendar, time.Now).Rebuild(ctx)
 		if err == nil {

@@ -71,12 +71,11 @@ func run(ctx context.Context) error {
 		return err
 	}
 	log.InfoContext(ctx, "reference data loaded", "digest", pl.Digest())
-	process.OnHangup(ctx, func() {
+	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
 		if err := pl.Reload(cfg.ReferenceDir); err != nil {
-			log.ErrorContext(ctx, "reference reload failed; keeping the loaded set", "err", err)
-			return
+			return "", err
 		}
-		log.InfoContext(ctx, "reference data reloaded", "digest", pl.Digest())
+		return pl.Digest(), nil
 	})
 
 	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)

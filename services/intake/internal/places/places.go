@@ -55,15 +55,7 @@ func New(set *reference.Set) *Places {
 
 // Reload loads and validates the set again and swaps it in only when it is valid.
 func (p *Places) Reload(dir string) error {
-	var (
-		set *reference.Set
-		err error
-	)
-	if dir == "" {
-		set, err = reference.LoadDefault()
-	} else {
-		set, err = reference.LoadDir(dir)
-	}
+	set, err := reference.LoadFrom(dir)
 	if err != nil {
 		return fmt.Errorf("reference data: %w", err)
 	}
