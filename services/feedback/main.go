@@ -132,6 +132,12 @@ func serve(ctx context.Context, rebuild bool) error {
 		return err
 	}
 
+	if missing, err := store.FiguresMissing(ctx); err != nil {
+		return err
+	} else if missing {
+		log.WarnContext(ctx, "cases are stored without their figure rows (migration 0003): metrics stay empty until `feedback rebuild`")
+	}
+
 	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
 	if err != nil {
 		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)

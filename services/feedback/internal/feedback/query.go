@@ -85,30 +85,27 @@ func (p Period) check() error {
 }
 
 // Figures computes the loop's measures for a scope and period (cases count
-// by when they were received).
+// by when they were received). The store aggregates the tallies in SQL;
+// the formulas are applied here (Tally.Figures).
 func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Period) (Figures, error) {
 	if err := p.check(); err != nil {
 		return Figures{}, err
 	}
-	f := Filter{From: p.Start, To: p.End}
 	switch scope {
-	case ScopeDepartment:
-		f.Department = code
-	case ScopeStreet, ScopeDistrict, ScopeGrid:
-		f.AreaCode = code
+	case ScopeDepartment, ScopeStreet, ScopeDistrict, ScopeGrid:
+		if code == "" {
+			return Figures{}, fault.New(fault.InvalidArgument, "code is required for scope %s", scope)
+		}
 	case ScopeCity:
 		code = ""
 	default:
 		return Figures{}, fault.New(fault.InvalidArgument, "scope must be department, street, district, grid or city")
 	}
-	if scope != ScopeCity && code == "" {
-		return Figures{}, fault.New(fault.InvalidArgument, "code is required for scope %s", scope)
-	}
-	cases, err := s.reader.Cases(ctx, f)
+	t, err := s.reader.Tally(ctx, TallyQuery{Scope: scope, Code: code, Period: p, Now: s.now()})
 	if err != nil {
 		return Figures{}, err
 	}
-	return Measure(cases, f.Department, s.now()), nil
+	return t.Figures(), nil
 }
 
 // Pareto ranks categories in an area and period.
@@ -116,11 +113,11 @@ func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRo
 	if err := p.check(); err != nil {
 		return nil, 0, err
 	}
-	cases, err := s.reader.Cases(ctx, Filter{AreaCode: area, From: p.Start, To: p.End})
+	counts, err := s.reader.CategoryCounts(ctx, area, p)
 	if err != nil {
 		return nil, 0, err
 	}
-	rows, total := Pareto(cases)
+	rows, total := ParetoOf(counts)
 	return rows, total, nil
 }
 
@@ -132,13 +129,30 @@ func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, 
 	if windows <= 0 {
 		windows = 4
 	}
+	if minCount <= 0 {
+		minCount = 3
+	}
 	if minScore == 0 {
 		minScore = 2
 	}
-	from := p.Start.Add(-time.Duration(windows) * p.End.Sub(p.Start))
-	cases, err := s.reader.Cases(ctx, Filter{AreaCode: area, From: from, To: p.End})
+	counts, err := s.reader.KeyCounts(ctx, area, p, windows, minCount)
 	if err != nil {
 		return nil, err
 	}
-	return Hotspots(cases, p.Start, p.End, windows, minCount, minScore), nil
+	hs := HotspotsOf(counts, windows, minCount, minScore)
+	if len(hs) == 0 {
+		return hs, nil
+	}
+	keys := make([]HotKey, len(hs))
+	for i, h := range hs {
+		keys[i] = HotKey{Kind: h.Kind, Key: h.Key}
+	}
+	ids, err := s.reader.KeyCases(ctx, area, p, keys)
+	if err != nil {
+		return nil, err
+	}
+	for i := range hs {
+		hs[i].CaseIDs = ids[keys[i]]
+	}
+	return hs, nil
 }

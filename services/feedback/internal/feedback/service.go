@@ -546,8 +546,18 @@ type Reader interface {
 	// LastSeq is the log's newest position.
 	LastSeq(ctx context.Context) (int64, error)
 	ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error)
-	// Cases lists every case the filter selects, unpaged.
-	Cases(ctx context.Context, f Filter) ([]*Case, error)
+	// Tally aggregates what a scope's figures are computed from.
+	Tally(ctx context.Context, q TallyQuery) (Tally, error)
+	// CategoryCounts counts the non-excluded cases received in p per
+	// catalogue item ("" area: the city).
+	CategoryCounts(ctx context.Context, area string, p Period) ([]CategoryCount, error)
+	// KeyCounts counts the non-excluded cases per hotspot key in p (window
+	// 0) and in each of the windows periods of the same length before it,
+	// for the keys with at least minCount cases in p.
+	KeyCounts(ctx context.Context, area string, p Period, windows, minCount int) ([]KeyCount, error)
+	// KeyCases lists, by id, the non-excluded cases received in p under
+	// each of the hotspot keys.
+	KeyCases(ctx context.Context, area string, p Period, keys []HotKey) (map[HotKey][]string, error)
 }
 
 // ReplyOf is a reply with its case.

@@ -9,6 +9,7 @@ package metrics
 import (
 	"cmp"
 	"math"
+	"math/big"
 	"slices"
 	"time"
 )
@@ -46,40 +47,58 @@ type ThreeRates struct {
 	Composite float64
 }
 
-// Rates computes the three rates. With no valid callback every rate is 0
-// and Valid says why.
-func Rates(cbs []Callback) ThreeRates {
-	var r ThreeRates
-	var contacted, solved int
-	var satisfied float64
+// CallbackCounts are the tallies the three rates are computed from (what
+// the store aggregates in SQL). Contacted, Solved, Satisfied and Basic
+// count valid callbacks only.
+type CallbackCounts struct {
+	Valid, Excluded, Unreached int
+	Contacted, Solved          int
+	Satisfied, Basic           int
+}
+
+// Tally counts callbacks for RatesOf.
+func Tally(cbs []Callback) CallbackCounts {
+	var n CallbackCounts
 	for _, c := range cbs {
 		switch {
 		case !c.Reached:
-			r.Unreached++
+			n.Unreached++
 			continue
 		case c.Excluded:
-			r.Excluded++
+			n.Excluded++
 			continue
 		}
-		r.Valid++
+		n.Valid++
 		if c.ContactedByUnit {
-			contacted++
+			n.Contacted++
 		}
 		if c.Solved {
-			solved++
+			n.Solved++
 		}
 		switch c.Satisfaction {
 		case Satisfied:
-			satisfied++
+			n.Satisfied++
 		case Basic:
-			satisfied += 0.9
+			n.Basic++
 		}
 	}
+	return n
+}
+
+// Rates computes the three rates. With no valid callback every rate is 0
+// and Valid says why.
+func Rates(cbs []Callback) ThreeRates { return RatesOf(Tally(cbs)) }
+
+// RatesOf computes the three rates from counts: 满意 weighs a basic rating
+// 0.9.
+func RatesOf(n CallbackCounts) ThreeRates {
+	r := ThreeRates{Valid: n.Valid, Excluded: n.Excluded, Unreached: n.Unreached}
 	if r.Valid == 0 {
 		return r
 	}
 	v := float64(r.Valid)
-	r.Response, r.Resolution, r.Satisfied = float64(contacted)/v, float64(solved)/v, satisfied/v
+	satisfied := float64(n.Satisfied) + 0.9*float64(n.Basic)
+	r.Response, r.Resolution, r.Satisfied = float64(n.Contacted)/v, float64(n.Solved)/v, satisfied/v
 	r.Composite = 100 * (0.1*r.Response + 0.5*r.Resolution + 0.4*r.Satisfied)
 	return r
 }
@@ -228,17 +247,23 @@ type Durations struct {
 	P90 time.Duration // nearest-rank 90th percentile
 }
 
-// Summarise computes the average and the 90th percentile.
+// Summarise computes the average (the mean truncated to the nanosecond)
+// and the 90th percentile. The store computes the same in SQL: div(sum, n)
+// and percentile_disc(0.9), which is this nearest rank.
 func Summarise(ds []time.Duration) Durations {
 	if len(ds) == 0 {
 		return Durations{}
 	}
 	s := slices.Clone(ds)
 	slices.Sort(s)
-	var sum time.Duration
-	for _, d := range s {
-		sum += d
+	// The sum of a city's year of durations overflows an int64 of
+	// nanoseconds: sum exactly, then truncate the mean toward zero.
+	sum := new(big.Int)
+	var d big.Int
+	for _, x := range s {
+		sum.Add(sum, d.SetInt64(int64(x)))
 	}
+	avg := sum.Quo(sum, d.SetInt64(int64(len(s))))
 	rank := int(math.Ceil(0.9*float64(len(s)))) - 1
-	return Durations{N: len(s), Avg: sum / time.Duration(len(s)), P90: s[rank]}
+	return Durations{N: len(s), Avg: time.Duration(avg.Int64()), P90: s[rank]}
 }

@@ -139,3 +139,29 @@ func TestSummarise(t *testing.T) {
 		t.Errorf("Summarise(nil) = %v", got)
 	}
 }
+
+// A city's year has far more than the ~9,700 completions of 11 days (the
+// real median) whose nanoseconds overflow an int64 sum.
+func TestSummariseDoesNotOverflow(t *testing.T) {
+	t.Parallel()
+	ds := make([]time.Duration, 20000)
+	for i := range ds {
+		ds[i] = 11 * 24 * time.Hour
+	}
+	ds[0] = 12 * 24 * time.Hour
+	// Mean 11 days + 1 day/20000 = 11 d + 4.32 s.
+	want := Durations{N: 20000, Avg: 11*24*time.Hour + 4320*time.Millisecond, P90: 11 * 24 * time.Hour}
+	if diff := cmp.Diff(want, Summarise(ds)); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRatesOf(t *testing.T) {
+	t.Parallel()
+	// The hand-computed example of TestRates, as counts.
+	got := RatesOf(CallbackCounts{Valid: 4, Excluded: 1, Unreached: 1, Contacted: 3, Solved: 2, Satisfied: 1, Basic: 2})
+	want := ThreeRates{Valid: 4, Excluded: 1, Unreached: 1, Response: 0.75, Resolution: 0.5, Satisfied: 0.7, Composite: 60.5}
+	if diff := cmp.Diff(want, got, approx); diff != "" {
+		t.Errorf("mismatch (-want +got):\n%s", diff)
+	}
+}

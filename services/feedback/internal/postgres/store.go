@@ -194,6 +194,9 @@ func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
 			return fmt.Errorf("save reply: %w", pgdb.Translate(err))
 		}
 	}
+	if err := saveFacts(ctx, t.tx, c); err != nil {
+		return err
+	}
 	return t.syncTimers(ctx, c)
 }
 
@@ -241,7 +244,7 @@ func (t *txn) SaveRequest(ctx context.Context, principal, requestID, hash, outco
 }
 
 func (t *txn) ResetViews(ctx context.Context) error {
-	_, err := t.tx.Exec(ctx, `TRUNCATE cases, replies`)
+	_, err := t.tx.Exec(ctx, `TRUNCATE cases, replies, figure_cases, figure_tasks`)
 	return err
 }
 
@@ -322,16 +325,6 @@ func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.C
 		next = encodeToken(pageKey{At: at, ID: last.ID})
 	}
 	return cases, next, nil
-}
-
-// Cases lists every case the filter selects, unpaged (for figures).
-func (s *Store) Cases(ctx context.Context, f feedback.Filter) ([]*feedback.Case, error) {
-	where, args := caseWhere(f)
-	q := `SELECT body FROM cases`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	return s.queryCases(ctx, q+` ORDER BY case_id`, args...)
 }
 
 func caseWhere(f feedback.Filter) ([]string, []any) {

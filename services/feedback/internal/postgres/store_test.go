@@ -378,10 +378,10 @@ func TestRebuildGivesIdenticalFigures(t *testing.T) {
 		t.Errorf("composite mismatch (-want +got):\n%s", d)
 	}
 	pareto, total, _ := e.svc.Pareto(ctx, street, period)
-	if _, err := e.pool.Exec(ctx, `DROP TABLE feedback.cases, feedback.replies`); err != nil {
+	if _, err := e.pool.Exec(ctx, `DROP TABLE feedback.cases, feedback.replies, feedback.figure_cases, feedback.figure_tasks`); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.pool.Exec(ctx, `DELETE FROM feedback.schema_migrations WHERE set_name = 'feedback' AND version = 2`); err != nil {
+	if _, err := e.pool.Exec(ctx, `DELETE FROM feedback.schema_migrations WHERE set_name = 'feedback' AND version IN (2, 3)`); err != nil {
 		t.Fatal(err)
 	}
 	if err := pgdb.Migrate(ctx, e.pool, postgres.Schema, postgres.Migrations...); err != nil {

@@ -1,0 +1,244 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
+	"github.com/jackc/pgx/v5"
+)
+
+// saveFacts writes the case's rows in figure_cases and figure_tasks
+// (migration 0003). A case without a receipt time is in no period and has
+// none.
+func saveFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
+	if _, err := tx.Exec(ctx, `DELETE FROM figure_tasks WHERE case_id = $1`, c.ID); err != nil {
+		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
+	}
+	if c.ReceivedAt.IsZero() {
+		_, err := tx.Exec(ctx, `DELETE FROM figure_cases WHERE case_id = $1`, c.ID)
+		return err
+	}
+	f := c.Facts()
+	cb := f.Callbacks
+	_, err := tx.Exec(ctx, `INSERT INTO figure_cases (case_id, received_at, district_code, street_code, community_code, grid_code,
+			source, place, item_code, item_name, lead_department, excluded, closed, reworked,
+			cb_valid, cb_unreached, cb_contacted, cb_solved, cb_satisfied, cb_basic)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+		ON CONFLICT (case_id) DO UPDATE SET received_at = $2, district_code = $3, street_code = $4, community_code = $5,
+			grid_code = $6, source = $7, place = $8, item_code = $9, item_name = $10, lead_department = $11, excluded = $12,
+			closed = $13, reworked = $14, cb_valid = $15, cb_unreached = $16, cb_contacted = $17, cb_solved = $18,
+			cb_satisfied = $19, cb_basic = $20`,
+		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Community, c.Area.Grid, string(c.Source), f.Place,
+		c.ItemCode, c.ItemName, f.Lead, f.Excluded, f.Closed, f.Reworked,
+		cb.Valid, cb.Unreached, cb.Contacted, cb.Solved, cb.Satisfied, cb.Basic)
+	if err != nil {
+		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
+	}
+	if len(f.Tasks) == 0 {
+		return nil
+	}
+	n := len(f.Tasks)
+	ids, depts := make([]string, n), make([]string, n)
+	counted, done, onTime, extended := make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+	due := make([]*time.Time, n)
+	sign, complete := make([]*int64, n), make([]*int64, n)
+	for i, t := range f.Tasks {
+		ids[i], depts[i] = t.ID, t.Department
+		counted[i], done[i], onTime[i], extended[i] = t.Counted, t.Done, t.OnTime, t.Extended
+		due[i] = nullTime(t.CompleteDue)
+		sign[i], complete[i] = nanos(t.ToSignFor), nanos(t.ToComplete)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO figure_tasks (case_id, task_id, department, received_at, district_code, street_code, grid_code,
+			excluded, counted, done, on_time, extended, complete_due, sign_ns, complete_ns)
+		SELECT $1, t.id, t.dept, $2, $3, $4, $5, $6, t.counted, t.done, t.on_time, t.extended, t.due, t.sign, t.complete
+		FROM unnest($7::text[], $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::bool[], $13::timestamptz[], $14::bigint[], $15::bigint[])
+			AS t(id, dept, counted, done, on_time, extended, due, sign, complete)
+		ON CONFLICT (case_id, task_id) DO NOTHING`,
+		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Grid, f.Excluded,
+		ids, depts, counted, done, onTime, extended, due, sign, complete)
+	if err != nil {
+		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
+	}
+	return nil
+}
+
+// FiguresMissing reports whether cases are stored without their figure rows:
+// a database that had cases before migration 0003 until `feedback rebuild`.
+func (s *Store) FiguresMissing(ctx context.Context) (bool, error) {
+	var missing bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM cases WHERE received_at IS NOT NULL)
+		AND NOT EXISTS (SELECT 1 FROM figure_cases)`).Scan(&missing)
+	return missing, err
+}
+
+func nanos(d *time.Duration) *int64 {
+	if d == nil {
+		return nil
+	}
+	n := d.Nanoseconds()
+	return &n
+}
+
+// Tally aggregates a scope's figures in two statements, one over cases and
+// one over tasks; memory does not grow with the number of cases. The
+// average is the truncated mean in nanoseconds (exact: summed as numeric)
+// and the p90 percentile_disc(0.9), the nearest rank metrics.Summarise
+// takes.
+func (s *Store) Tally(ctx context.Context, q feedback.TallyQuery) (feedback.Tally, error) {
+	args := []any{q.Period.Start, q.Period.End}
+	caseScope, taskScope, led := "", "", "true"
+	switch q.Scope {
+	case feedback.ScopeCity:
+	case feedback.ScopeDepartment:
+		args = append(args, q.Code)
+		caseScope = ` AND case_id IN (SELECT case_id FROM figure_tasks WHERE department = $3 AND received_at >= $1 AND received_at < $2)`
+		taskScope, led = ` AND department = $3`, `lead_department = $3`
+	case feedback.ScopeDistrict, feedback.ScopeStreet, feedback.ScopeGrid:
+		args = append(args, q.Code)
+		col := map[feedback.Scope]string{feedback.ScopeDistrict: "district_code", feedback.ScopeStreet: "street_code",
+			feedback.ScopeGrid: "grid_code"}[q.Scope]
+		caseScope = ` AND ` + col + ` = $3`
+		taskScope = caseScope
+	default:
+		return feedback.Tally{}, fault.New(fault.InvalidArgument, "scope %q", q.Scope)
+	}
+	var t feedback.Tally
+	cb := &t.Callbacks
+	valid := `NOT excluded AND ` + led
+	err := s.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE NOT excluded), count(*) FILTER (WHERE excluded),
+			coalesce(sum(cb_valid) FILTER (WHERE excluded), 0),
+			coalesce(sum(cb_valid) FILTER (WHERE `+valid+`), 0),
+			coalesce(sum(cb_unreached) FILTER (WHERE `+valid+`), 0),
+			coalesce(sum(cb_contacted) FILTER (WHERE `+valid+`), 0),
+			coalesce(sum(cb_solved) FILTER (WHERE `+valid+`), 0),
+			coalesce(sum(cb_satisfied) FILTER (WHERE `+valid+`), 0),
+			coalesce(sum(cb_basic) FILTER (WHERE `+valid+`), 0),
+			count(*) FILTER (WHERE `+valid+` AND closed),
+			count(*) FILTER (WHERE `+valid+` AND reworked)
+		FROM figure_cases WHERE received_at >= $1 AND received_at < $2`+caseScope, args...).Scan(
+		&t.Cases, &t.Excluded, &cb.Excluded, &cb.Valid, &cb.Unreached, &cb.Contacted, &cb.Solved, &cb.Satisfied, &cb.Basic,
+		&t.Counts.Closed, &t.Counts.Reworked)
+	if err != nil {
+		return feedback.Tally{}, fmt.Errorf("tally cases: %w", pgdb.Translate(err))
+	}
+	targs := append(args, q.Now) //nolint:gocritic // args is not used again
+	now := fmt.Sprintf("$%d", len(targs))
+	var signAvg, signP90, completeAvg, completeP90 int64
+	err = s.pool.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE done), count(*) FILTER (WHERE done AND on_time),
+			count(*) FILTER (WHERE NOT done AND complete_due < `+now+`), count(*) FILTER (WHERE extended),
+			count(sign_ns), coalesce(div(sum(sign_ns), nullif(count(sign_ns), 0))::bigint, 0),
+			coalesce(percentile_disc(0.9) WITHIN GROUP (ORDER BY sign_ns), 0),
+			count(complete_ns), coalesce(div(sum(complete_ns), nullif(count(complete_ns), 0))::bigint, 0),
+			coalesce(percentile_disc(0.9) WITHIN GROUP (ORDER BY complete_ns), 0)
+		FROM figure_tasks WHERE counted AND NOT excluded AND received_at >= $1 AND received_at < $2`+taskScope, targs...).Scan(
+		&t.Counts.ToHandle, &t.Counts.Handled, &t.Counts.HandledOnTime, &t.Counts.OverdueOpen, &t.Counts.Extended,
+		&t.ToSignFor.N, &signAvg, &signP90, &t.ToComplete.N, &completeAvg, &completeP90)
+	if err != nil {
+		return feedback.Tally{}, fmt.Errorf("tally tasks: %w", pgdb.Translate(err))
+	}
+	t.ToSignFor.Avg, t.ToSignFor.P90 = time.Duration(signAvg), time.Duration(signP90)
+	t.ToComplete.Avg, t.ToComplete.P90 = time.Duration(completeAvg), time.Duration(completeP90)
+	return t, nil
+}
+
+// areaWhere selects cases in an area at any level ("" is the city), as
+// ListCases does; $1 and $2 are the period.
+func areaWhere(area string, args []any) (string, []any) {
+	if area == "" {
+		return "", args
+	}
+	args = append(args, area)
+	return fmt.Sprintf(` AND $%d IN (district_code, street_code, community_code, grid_code)`, len(args)), args
+}
+
+// CategoryCounts counts non-excluded cases per catalogue item; an item's
+// name is the one its most recently received case gave it.
+func (s *Store) CategoryCounts(ctx context.Context, area string, p feedback.Period) ([]feedback.CategoryCount, error) {
+	where, args := areaWhere(area, []any{p.Start, p.End})
+	rows, err := s.pool.Query(ctx, `SELECT item_code, item_name, count(*), max(received_at) FROM figure_cases
+		WHERE NOT excluded AND item_code <> '' AND received_at >= $1 AND received_at < $2`+where+`
+		GROUP BY item_code, item_name ORDER BY item_code, max(received_at), item_name`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("category counts: %w", pgdb.Translate(err))
+	}
+	var out []feedback.CategoryCount
+	for rows.Next() {
+		var c feedback.CategoryCount
+		var at time.Time
+		if err := rows.Scan(&c.Code, &c.Name, &c.Count, &at); err != nil {
+			return nil, err
+		}
+		if n := len(out); n > 0 && out[n-1].Code == c.Code {
+			// Rows of one code come newest name last.
+			out[n-1].Name, out[n-1].Count = c.Name, out[n-1].Count+c.Count
+			continue
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// hotKey is a hotspot key of figure_cases: kind k's key.
+const hotKey = `CASE k WHEN 'place' THEN place ELSE source END`
+
+// KeyCounts counts non-excluded cases per hotspot key and window in one
+// pass: width_bucket over the windows' lower bounds numbers the oldest
+// window 1 and the current period windows+1.
+func (s *Store) KeyCounts(ctx context.Context, area string, p feedback.Period, windows, minCount int) ([]feedback.KeyCount, error) {
+	span := p.End.Sub(p.Start)
+	bounds := make([]time.Time, 0, windows+1)
+	for w := windows; w >= 0; w-- {
+		bounds = append(bounds, p.Start.Add(-time.Duration(w)*span))
+	}
+	where, args := areaWhere(area, []any{bounds[0], p.End, bounds, windows + 1, minCount})
+	rows, err := s.pool.Query(ctx, `WITH b AS (
+			SELECT kk.k, kk.key, width_bucket(c.received_at, $3::timestamptz[]) AS w, count(*) AS n
+			FROM figure_cases c CROSS JOIN LATERAL (VALUES ('place', c.place), ('source', c.source)) AS kk(k, key)
+			WHERE NOT c.excluded AND c.received_at >= $1 AND c.received_at < $2 AND kk.key NOT IN ('', '0')`+where+`
+			GROUP BY 1, 2, 3)
+		SELECT k, key, w, n FROM b WHERE (k, key) IN (SELECT k, key FROM b WHERE w = $4 AND n >= $5)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("key counts: %w", pgdb.Translate(err))
+	}
+	var out []feedback.KeyCount
+	for rows.Next() {
+		var k feedback.KeyCount
+		var bucket int
+		if err := rows.Scan(&k.Kind, &k.Key, &bucket, &k.Count); err != nil {
+			return nil, err
+		}
+		k.Window = windows + 1 - bucket
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// KeyCases lists the cases behind hotspot keys, by id.
+func (s *Store) KeyCases(ctx context.Context, area string, p feedback.Period, keys []feedback.HotKey) (map[feedback.HotKey][]string, error) {
+	kinds, names := make([]string, len(keys)), make([]string, len(keys))
+	for i, k := range keys {
+		kinds[i], names[i] = k.Kind, k.Key
+	}
+	where, args := areaWhere(area, []any{p.Start, p.End, kinds, names})
+	rows, err := s.pool.Query(ctx, `SELECT h.k, h.key, c.case_id
+		FROM figure_cases c JOIN unnest($3::text[], $4::text[]) AS h(k, key) ON h.key = `+hotKey+`
+		WHERE NOT c.excluded AND c.received_at >= $1 AND c.received_at < $2`+where+`
+		ORDER BY c.case_id`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("key cases: %w", pgdb.Translate(err))
+	}
+	out := map[feedback.HotKey][]string{}
+	for rows.Next() {
+		var k feedback.HotKey
+		var id string
+		if err := rows.Scan(&k.Kind, &k.Key, &id); err != nil {
+			return nil, err
+		}
+		out[k] = append(out[k], id)
+	}
+	return out, rows.Err()
+}
