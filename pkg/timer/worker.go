@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel"
@@ -161,7 +162,9 @@ func (w *Worker) Run(ctx context.Context) error {
 	defer stop()
 
 	var wg sync.WaitGroup
-	wg.Go(func() { w.listen(ctx) })
+	// A connection of its own LISTENs on the schema's channel: a timer
+	// scheduled by any replica is seen at once rather than at the next poll.
+	wg.Go(func() { pgdb.Listen(ctx, w.pool, channelSQL, w.log, w.Notify) })
 	for range w.opts.Concurrency {
 		wg.Go(func() { w.firer(ctx, work) })
 	}
@@ -412,51 +415,6 @@ func (w *Worker) logFailures(ctx context.Context, failed []failure) {
 		w.failures.Add(ctx, 1, metric.WithAttributes(attribute.String("kind", f.t.Kind)))
 		w.log.WarnContext(ctx, "timer: handler failed; will retry", "kind", f.t.Kind, "key", f.t.Key,
 			"attempt", f.t.Attempts+1, "retry_at", w.retryAt(f.t), "err", f.err)
-	}
-}
-
-// listen holds a connection of its own (outside the pool, so it never
-// starves the firers) LISTENing on the schema's channel, and wakes the
-// worker on every notification: a timer scheduled by any replica is seen
-// at once rather than at the next poll.
-func (w *Worker) listen(ctx context.Context) {
-	retry := 500 * time.Millisecond
-	for {
-		err := w.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		w.log.WarnContext(ctx, "timer: LISTEN connection lost; polling until it is back", "err", err, "retry_in", retry)
-		if !sleep(ctx, retry) {
-			return
-		}
-		retry = min(retry*2, 30*time.Second)
-	}
-}
-
-func (w *Worker) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, w.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
-	}()
-	var channel string
-	if err := conn.QueryRow(ctx, `SELECT `+channelSQL).Scan(&channel); err != nil {
-		return fmt.Errorf("channel name: %w", err)
-	}
-	if _, err := conn.Exec(ctx, `LISTEN `+pgx.Identifier{channel}.Sanitize()); err != nil {
-		return err
-	}
-	w.Notify() // whatever was scheduled while nobody listened
-	for {
-		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
-		}
-		w.Notify()
 	}
 }
 

@@ -49,8 +49,9 @@ type Config struct {
 	CallbackWindow int `env:"FEEDBACK_CALLBACK_WINDOW_DAYS, default=3"`
 	// CallbackRetry: when an unreached callback is due again.
 	CallbackRetry time.Duration `env:"FEEDBACK_CALLBACK_RETRY, default=2h"`
-	// WatchPoll: how often a WatchCaseUpdates stream looks for new events.
-	WatchPoll           time.Duration `env:"FEEDBACK_WATCH_POLL, default=500ms"`
+	// WatchPoll: how often a WatchCaseUpdates stream looks for new events
+	// when no NOTIFY woke it (the listening connection is being re-made).
+	WatchPoll           time.Duration `env:"FEEDBACK_WATCH_POLL, default=5s"`
 	ConsumerConcurrency int           `env:"FEEDBACK_CONSUMER_CONCURRENCY, default=1"`
 	RelayBatch          int           `env:"FEEDBACK_RELAY_BATCH, default=256"`
 }
@@ -167,7 +168,9 @@ func serve(ctx context.Context, rebuild bool) error {
 	}, timer.Options{}, log)
 
 	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
-	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, cfg.WatchPoll))
+	bell := grpcapi.NewBell()
+	go pgdb.Listen(ctx, pool, postgres.EventsChannelSQL, log, bell.Ring)
+	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, bell, cfg.WatchPoll))
 	lis, err := listener.Listen(cfg.GRPCAddr, "FEEDBACK_GRPC_ADDR")
 	if err != nil {
 		return err

@@ -21,16 +21,21 @@ import (
 type Server struct {
 	feedbackv1.UnimplementedFeedbackServiceServer
 	svc *feedback.Service
-	// poll is how often a watch looks for new events.
+	// bell rings when events commit (LISTEN/NOTIFY); poll is the fallback
+	// for a lost listening connection.
+	bell *Bell
 	poll time.Duration
 }
 
-// New returns the server.
-func New(svc *feedback.Service, poll time.Duration) *Server {
+// New returns the server; bell may be nil (watches then only poll).
+func New(svc *feedback.Service, bell *Bell, poll time.Duration) *Server {
 	if poll <= 0 {
 		poll = 500 * time.Millisecond
 	}
-	return &Server{svc: svc, poll: poll}
+	if bell == nil {
+		bell = NewBell()
+	}
+	return &Server{svc: svc, bell: bell, poll: poll}
 }
 
 func caller(ctx context.Context) auth.Principal {
@@ -153,6 +158,7 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
 	for {
+		rung := s.bell.Wait() // before reading, so a commit in between still wakes us
 		evs, next, err := s.svc.Updates(ctx, cursor, req.GetCaseId(), 200)
 		if err != nil {
 			return err
@@ -174,6 +180,7 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 		select {
 		case <-ctx.Done():
 			return nil
+		case <-rung:
 		case <-tick.C:
 		}
 	}

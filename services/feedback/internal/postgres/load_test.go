@@ -46,7 +46,7 @@ func TestFiguresLoad(t *testing.T) {
 	}
 	t.Logf("COPY %d cases and %d tasks, ANALYZE: %v", n, tasks, time.Since(began).Round(time.Millisecond))
 
-	srv := grpcapi.New(e.svc, 0)
+	srv := grpcapi.New(e.svc, nil, 0)
 	street := streetCode(7)
 	month := [2]time.Time{time.Date(2025, 6, 1, 0, 0, 0, 0, time.UTC), time.Date(2025, 7, 1, 0, 0, 0, 0, time.UTC)}
 	for _, q := range []struct {

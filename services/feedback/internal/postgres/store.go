@@ -24,6 +24,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// EventsChannelSQL names the channel a committed event is announced on
+// (pgdb.Listen), one per schema.
+const EventsChannelSQL = `left('gridflow_feedback_events_' || current_schema(), 63)`
+
 // Schema is feedback's PostgreSQL schema.
 const Schema = "feedback"
 
@@ -92,8 +96,12 @@ func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
 		}
 		e.Raw = raw
 	}
-	err := t.tx.QueryRow(ctx, `INSERT INTO events (event_id, case_id, type, occurred_at, envelope) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (event_id) DO NOTHING RETURNING seq`, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
+	// The NOTIFY is delivered only if this transaction commits: watchers
+	// wake exactly when the new event is visible to them.
+	err := t.tx.QueryRow(ctx, `WITH ins AS (
+			INSERT INTO events (event_id, case_id, type, occurred_at, envelope) VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (event_id) DO NOTHING RETURNING seq)
+		SELECT seq FROM ins, LATERAL (SELECT pg_notify(`+EventsChannelSQL+`, '')) n`, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
