@@ -6,6 +6,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -33,12 +34,15 @@ type stack struct {
 	admins   map[string]string // service → admin address
 	natsURL  string
 	natsArgs []string
-	dbURL    string
-	only     []string
-	signer   *auth.Signer
-	keyDir   string
-	procs    map[string]*exec.Cmd
-	logFiles map[string]string
+	// natsStarts counts "Server is ready" lines seen in the (appended) log.
+	natsStarts int
+	dbURL      string
+	only       []string
+	signer     *auth.Signer
+	keyDir     string
+	procs      map[string]*exec.Cmd
+	exited     map[string]chan struct{} // closed when the process has exited
+	logFiles   map[string]string
 }
 
 var services = []string{"intake", "classify", "dispatch", "feedback", "console"}
@@ -60,14 +64,24 @@ func binDir(t *testing.T) string {
 	return dir
 }
 
+// freeAddr finds a free port below Linux's ephemeral range (32768–60999),
+// where outgoing connections take their local ports: a port found free and
+// then bound by a service a moment later is not stolen by some client
+// connection meanwhile. Two tests may still pick the same port; start
+// notices (the service exits saying so) and starts it again elsewhere.
 func freeAddr(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			addr := l.Addr().String()
+			l.Close()
+			return addr
+		}
 	}
-	defer l.Close()
-	return l.Addr().String()
+	t.Fatal("no free port in 20000–31999")
+	return ""
 }
 
 // startStack starts nats-server and the named services (all when none are
@@ -78,7 +92,7 @@ func startStack(t *testing.T, only ...string) *stack {
 		only = services
 	}
 	s := &stack{bin: binDir(t), dir: t.TempDir(), addrs: map[string]string{}, admins: map[string]string{},
-		procs: map[string]*exec.Cmd{}, logFiles: map[string]string{}, only: only}
+		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, only: only}
 	dbURL := testenv.DatabaseURL(t)
 	s.dbURL = dbURL
 
@@ -92,12 +106,7 @@ func startStack(t *testing.T, only ...string) *stack {
 	}
 	s.signer = auth.NewSigner(key)
 
-	natsAddr := freeAddr(t)
-	_, natsPort, _ := net.SplitHostPort(natsAddr)
-	s.natsURL = "nats://" + natsAddr
-	s.natsArgs = []string{"-a", "127.0.0.1", "-p", natsPort, "-js", "-sd", filepath.Join(s.dir, "nats")}
-	s.start(t, "nats", filepath.Join(s.bin, "nats-server"), s.natsArgs...)
-	waitTCP(t, natsAddr)
+	s.startNATS(t)
 
 	s.env = []string{
 		"GRIDFLOW_DATABASE_URL=" + dbURL,
@@ -106,13 +115,7 @@ func startStack(t *testing.T, only ...string) *stack {
 		"GRIDFLOW_LOG_LEVEL=debug",
 	}
 	for _, svc := range services {
-		up := strings.ToUpper(svc)
 		s.addrs[svc], s.admins[svc] = freeAddr(t), freeAddr(t)
-		addrVar := up + "_GRPC_ADDR"
-		if svc == "console" {
-			addrVar = "CONSOLE_HTTP_ADDR"
-		}
-		s.env = append(s.env, addrVar+"="+s.addrs[svc], up+"_ADMIN_ADDR="+s.admins[svc])
 	}
 	for _, svc := range only {
 		s.start(t, svc, filepath.Join(s.bin, svc))
@@ -123,14 +126,62 @@ func startStack(t *testing.T, only ...string) *stack {
 	return s
 }
 
+// startNATS starts nats-server on a free port and waits until it says it is
+// ready — not merely until something answers on the port, which could be
+// another test's server that took the port first (then it retries).
+func (s *stack) startNATS(t *testing.T) {
+	t.Helper()
+	for range 3 {
+		natsAddr := freeAddr(t)
+		_, natsPort, _ := net.SplitHostPort(natsAddr)
+		s.natsURL = "nats://" + natsAddr
+		s.natsArgs = []string{"-a", "127.0.0.1", "-p", natsPort, "-js", "-sd", filepath.Join(s.dir, "nats")}
+		s.start(t, "nats", filepath.Join(s.bin, "nats-server"), s.natsArgs...)
+		if s.natsReady(t) {
+			return
+		}
+	}
+	t.Fatal("nats-server did not start on any of three ports")
+}
+
+// natsReady waits for the current nats-server's "Server is ready" line;
+// false when it exited first.
+func (s *stack) natsReady(t *testing.T) bool {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-s.exited["nats"]:
+			return false
+		default:
+		}
+		if b, _ := os.ReadFile(s.logFiles["nats"]); strings.Count(string(b), "Server is ready") > s.natsStarts {
+			s.natsStarts++
+			return true
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("nats-server not ready after 20 s")
+	return false
+}
+
+// addrEnv is the service's own address settings.
+func (s *stack) addrEnv(svc string) []string {
+	up := strings.ToUpper(svc)
+	addrVar := up + "_GRPC_ADDR"
+	if svc == "console" {
+		addrVar = "CONSOLE_HTTP_ADDR"
+	}
+	return []string{addrVar + "=" + s.addrs[svc], up + "_ADMIN_ADDR=" + s.admins[svc]}
+}
+
 // kill9 kills a process the hard way: no drain, no goodbye.
 func (s *stack) kill9(t *testing.T, name string) {
 	t.Helper()
-	cmd := s.procs[name]
-	if err := cmd.Process.Kill(); err != nil {
+	if err := s.procs[name].Process.Kill(); err != nil {
 		t.Fatalf("kill -9 %s: %v", name, err)
 	}
-	_ = cmd.Wait()
+	<-s.exited[name]
 }
 
 // restart starts a killed process again with the same settings.
@@ -138,7 +189,9 @@ func (s *stack) restart(t *testing.T, name string) {
 	t.Helper()
 	if name == "nats" {
 		s.start(t, "nats", filepath.Join(s.bin, "nats-server"), s.natsArgs...)
-		waitTCP(t, strings.TrimPrefix(s.natsURL, "nats://"))
+		if !s.natsReady(t) {
+			t.Fatal("nats-server did not come back on its port")
+		}
 		return
 	}
 	s.start(t, name, filepath.Join(s.bin, name))
@@ -153,16 +206,16 @@ func (s *stack) start(t *testing.T, name, path string, args ...string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(os.Environ(), s.env...)
+	cmd.Env = append(append(os.Environ(), s.env...), s.addrEnv(name)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}
-	s.procs[name], s.logFiles[name] = cmd, logPath
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	s.procs[name], s.exited[name], s.logFiles[name] = cmd, done, logPath
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(done) }()
 		select {
 		case <-done:
 		case <-time.After(15 * time.Second):
@@ -184,26 +237,24 @@ func tail(s string, n int) string {
 	return s[len(s)-n:]
 }
 
-func waitTCP(t *testing.T, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("nothing listens on %s", addr)
-}
-
 func (s *stack) waitReady(t *testing.T, svc string) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	url := "http://" + s.admins[svc] + "/readyz"
-	for time.Now().Before(deadline) {
-		if st := s.procs[svc].ProcessState; st != nil {
-			t.Fatalf("%s exited: %v", svc, st)
+	for tries := 0; time.Now().Before(deadline); {
+		select {
+		case <-s.exited[svc]:
+			b, _ := os.ReadFile(s.logFiles[svc])
+			if tries < 3 && strings.Contains(string(b), "already in use") {
+				// Another test took the port between our check and the bind.
+				tries++
+				s.addrs[svc], s.admins[svc] = freeAddr(t), freeAddr(t)
+				url = "http://" + s.admins[svc] + "/readyz"
+				s.start(t, svc, filepath.Join(s.bin, svc))
+				continue
+			}
+			t.Fatalf("%s exited during start; log:\n%s", svc, tail(string(b), 4000))
+		default:
 		}
 		resp, err := http.Get(url)
 		if err == nil {
