@@ -15,7 +15,6 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/natsjs"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,14 +44,7 @@ type env struct {
 func setup(t *testing.T, grid *jetstream.StreamConfig) env {
 	t.Helper()
 	ctx := context.Background()
-	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), "cstest", 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgdb.Migrate(ctx, pool, "cstest", consumer.Migrations); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.Pool(t, "cstest", 8, consumer.Migrations)
 	if _, err := pool.Exec(ctx, `CREATE TABLE effects (id bigserial, event_id text NOT NULL, runner text NOT NULL DEFAULT '')`); err != nil {
 		t.Fatal(err)
 	}

@@ -18,24 +18,8 @@ import (
 
 func setup(t *testing.T) (*pgxpool.Pool, jetstream.JetStream) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), "obtest", 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgdb.Migrate(ctx, pool, "obtest", outbox.Migrations); err != nil {
-		t.Fatal(err)
-	}
-	ns := testenv.NATS(t)
-	nc, js, err := natsjs.Connect(ctx, ns.ClientURL(), "test", slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if err := natsjs.EnsureStreams(ctx, js, natsjs.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.Pool(t, "obtest", 4, outbox.Migrations)
+	_, js := testenv.JetStream(t)
 	return pool, js
 }
 

@@ -9,14 +9,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"log/slog"
 	"net/url"
 	"os"
 	"testing"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats-server/v2/server"
 	natstest "github.com/nats-io/nats-server/v2/test"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // DatabaseURL creates an empty database for this test and returns its URL;
@@ -78,4 +83,32 @@ func NATS(t testing.TB) *server.Server {
 	}
 	t.Cleanup(s.Shutdown)
 	return s
+}
+
+// Pool opens a pool on schema in a fresh database (DatabaseURL) and applies
+// the migration sets; it closes with the test.
+func Pool(t testing.TB, schema string, maxConns int32, sets ...pgdb.Migrations) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgdb.OpenMigrated(context.Background(), DatabaseURL(t), schema, maxConns, sets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// JetStream starts an in-process NATS (see NATS), connects to it and
+// declares gridflow's streams; the connection closes with the test.
+func JetStream(t testing.TB) (*server.Server, jetstream.JetStream) {
+	t.Helper()
+	ns := NATS(t)
+	nc, js, err := natsjs.Connect(context.Background(), ns.ClientURL(), t.Name(), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	if err := natsjs.EnsureStreams(context.Background(), js, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return ns, js
 }

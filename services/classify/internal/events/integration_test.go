@@ -13,7 +13,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
@@ -55,13 +54,7 @@ type stack struct {
 func start(t *testing.T) *stack {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), postgres.Schema, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
 	ns := testenv.NATS(t)
 	log := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	nc, js, err := natsjs.Connect(ctx, ns.ClientURL(), "classify-test", log)
@@ -107,7 +100,6 @@ func start(t *testing.T) *stack {
 		cancel()
 		wg.Wait()
 		nc.Close()
-		pool.Close()
 	})
 	return s
 }

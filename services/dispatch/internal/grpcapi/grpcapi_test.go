@@ -81,15 +81,7 @@ func setup(t *testing.T) *env {
 	if err := pgdb.Migrate(ctx, e.pool, postgres.Schema, postgres.Migrations...); err != nil {
 		t.Fatal(err)
 	}
-	ns := testenv.NATS(t)
-	nc, js, err := natsjs.Connect(ctx, ns.ClientURL(), "dispatch-test", quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if err := natsjs.EnsureStreams(ctx, js, natsjs.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	_, js := testenv.JetStream(t)
 	e.js = js
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	e.signer = auth.NewSigner(priv)
@@ -99,6 +91,7 @@ func setup(t *testing.T) *env {
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
+	var err error
 	e.conn, err = grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(context.Context, string) (net.Conn, error) { return lis.Dial() }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))

@@ -43,15 +43,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), postgres.Schema, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
 	ref, err := reference.LoadDefault()
 	if err != nil {
 		t.Fatal(err)

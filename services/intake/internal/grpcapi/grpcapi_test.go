@@ -15,7 +15,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/grpcserver"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/intake/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -50,23 +49,8 @@ func setup(t *testing.T) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), postgres.Schema, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		t.Fatal(err)
-	}
-	ns := testenv.NATS(t)
-	nc, js, err := natsjs.Connect(ctx, ns.ClientURL(), "intake-test", slog.Default())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
-	if err := natsjs.EnsureStreams(ctx, js, natsjs.StreamOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
+	_, js := testenv.JetStream(t)
 	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{})
 	go func() { _ = relay.Run(ctx) }()
 	store := postgres.New(pool, relay)

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/gridflow/gridflow/services/intake/internal/postgres"
@@ -17,15 +16,7 @@ import (
 
 func newStore(t *testing.T) (*postgres.Store, *pgxpool.Pool) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), postgres.Schema, 8)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
-		t.Fatal(err)
-	}
+	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
 	return postgres.New(pool, nil), pool
 }
 
