@@ -32,6 +32,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -240,7 +241,7 @@ func (r *Runner) Run(ctx context.Context) error {
 					return fmt.Errorf("consumer %s: %w", r.cfg.Name, err)
 				}
 				r.log.WarnContext(ctx, "consumer: cannot create durable consumer; retrying", "err", err, "retry_in", retry)
-				sleep(ctx, retry)
+				pause.For(ctx, retry)
 				retry = min(retry*2, 10*time.Second)
 				continue
 			}
@@ -260,7 +261,7 @@ func (r *Runner) Run(ctx context.Context) error {
 			// deleted, or the server restarted without it.
 			cons = nil
 			r.log.WarnContext(ctx, "consumer: fetch failed", "err", err, "retry_in", retry)
-			sleep(ctx, retry)
+			pause.For(ctx, retry)
 			retry = min(retry*2, 10*time.Second)
 			continue
 		}
@@ -529,7 +530,7 @@ func (r *Runner) pruneLoop(ctx context.Context) {
 		} else if n > 0 {
 			r.log.InfoContext(ctx, "consumer: pruned handled ids", "rows", n)
 		}
-		if !sleep(ctx, time.Hour+time.Duration(rand.Int64N(int64(10*time.Minute)))) {
+		if !pause.For(ctx, time.Hour+time.Duration(rand.Int64N(int64(10*time.Minute)))) {
 			return
 		}
 	}
@@ -549,16 +550,5 @@ func Prune(ctx context.Context, pool *pgxpool.Pool, consumer string, cutoff time
 		if tag.RowsAffected() < 5000 {
 			return total, nil
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel"
@@ -122,10 +123,8 @@ func EnsureStreamsRetry(ctx context.Context, js jetstream.JetStream, opts Stream
 			return err
 		}
 		log.WarnContext(ctx, "streams not ready; retrying", "err", err)
-		select {
-		case <-ctx.Done():
+		if !pause.For(ctx, time.Second) {
 			return ctx.Err()
-		case <-time.After(time.Second):
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -219,7 +220,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		case err != nil:
 			r.failures.Add(ctx, 1)
 			r.log.WarnContext(ctx, "outbox relay: publish failed; rows stay in the outbox", "err", err, "retry_in", backoff)
-			if !sleep(ctx, backoff) {
+			if !pause.For(ctx, backoff) {
 				return nil
 			}
 			backoff = min(backoff*2, 5*time.Second)
@@ -235,17 +236,6 @@ func (r *Relay) Run(ctx context.Context) error {
 		case <-r.kick:
 		case <-time.After(r.poll):
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -25,12 +26,8 @@ func Listen(ctx context.Context, pool *pgxpool.Pool, channelSQL string, log *slo
 			return
 		}
 		log.WarnContext(ctx, "LISTEN connection lost; polling until it is back", "err", err, "retry_in", retry)
-		t := time.NewTimer(retry)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !pause.For(ctx, retry) {
 			return
-		case <-t.C:
 		}
 		retry = min(retry*2, 30*time.Second)
 	}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -217,7 +218,7 @@ func (w *Worker) firer(ctx, work context.Context) {
 			n, err := w.fireBatch(work)
 			if err != nil {
 				w.log.WarnContext(ctx, "timer: firing a batch failed; it will be retried", "err", err)
-				sleep(ctx, lockedRetry)
+				pause.For(ctx, lockedRetry)
 				break
 			}
 			if n < w.opts.BatchSize {
@@ -426,15 +427,4 @@ func truncate(s string, n int) string {
 		n--
 	}
 	return s[:n]
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
 }
