@@ -24,7 +24,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -42,12 +41,7 @@ func TestBenchIntake(t *testing.T) {
 	ctx := context.Background()
 	dur := envDuration("BENCH_SECONDS", 20*time.Second)
 
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream(t)
 
 	base1 := baseline(t, s, js, texts, dur/2)
 	t.Logf("(1) baseline: %.0f orders/s", base1)

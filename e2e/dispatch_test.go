@@ -10,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/auth"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -90,12 +89,7 @@ func classified(t *testing.T, s *stack, caseID, number, street, item string, u t
 		return mustEvent(t, s, "grid.case.classified.>", func(e *eventsv1.Envelope) bool { return e.GetCaseId() == caseID }).GetCaseClassified()
 	}
 	t.Logf("classify published nothing for %s: publishing case.classified version 1 (%s) in its place", caseID, item)
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream(t)
 	cl := &eventsv1.CaseClassified{
 		CaseId: caseID, CaseNumber: number, ClassificationVersion: 1, ItemCode: item, Confidence: 1, Urgency: u,
 		Dispatchable: dispatchable, IncidentId: incident, Method: eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_KEYWORD_RULE,
@@ -122,12 +116,7 @@ func classified(t *testing.T, s *stack, caseID, number, street, item string, u t
 // after wait.
 func waitEvent(t *testing.T, s *stack, subject string, wait time.Duration, match func(*eventsv1.Envelope) bool) *eventsv1.Envelope {
 	t.Helper()
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	cons, err := js.OrderedConsumer(ctx, "GRID", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})

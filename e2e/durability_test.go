@@ -10,7 +10,6 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
@@ -138,7 +137,7 @@ func neverLostNeverTwice(t *testing.T, victim string) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	seen := streamOrders(t, s.natsURL, total)
+	seen := streamOrders(t, s, total)
 	for no, caseID := range ok {
 		if n := seen[no]; n != 1 {
 			t.Errorf("order %s (case %s) is on the stream %d times, want once", no, caseID, n)
@@ -147,14 +146,9 @@ func neverLostNeverTwice(t *testing.T, victim string) {
 }
 
 // streamOrders counts case.received events per hotline order number.
-func streamOrders(t *testing.T, url string, want int) map[string]int {
+func streamOrders(t *testing.T, s *stack, want int) map[string]int {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	stream, err := js.Stream(ctx, "GRID")

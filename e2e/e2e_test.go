@@ -34,6 +34,7 @@ type stack struct {
 	admins   map[string]string // service → admin address
 	natsURL  string
 	natsArgs []string
+	nc       *nats.Conn // the tests' own connection, made on first use
 	// natsStarts counts "Server is ready" lines seen in the (appended) log.
 	natsStarts int
 	dbURL      string
@@ -163,6 +164,25 @@ func (s *stack) natsReady(t *testing.T) bool {
 	}
 	t.Fatal("nats-server not ready after 20 s")
 	return false
+}
+
+// jetStream is the test's connection to the stack's NATS, made once and
+// closed with the test; it reconnects by itself across a NATS restart.
+func (s *stack) jetStream(t *testing.T) jetstream.JetStream {
+	t.Helper()
+	if s.nc == nil {
+		nc, err := nats.Connect(s.natsURL, nats.MaxReconnects(-1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		s.nc = nc
+	}
+	js, err := jetstream.New(s.nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
 }
 
 // addrEnv is the service's own address settings.
@@ -304,12 +324,7 @@ func (s *stack) gridctl(t *testing.T, args ...string) (string, error) {
 // events reads everything on the stream matching subject within wait.
 func (s *stack) events(t *testing.T, subject string, want int, wait time.Duration) []jetstream.Msg {
 	t.Helper()
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
 	cons, err := js.OrderedConsumer(ctx, "GRID", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})

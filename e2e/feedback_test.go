@@ -11,7 +11,6 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/geo"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -96,12 +95,7 @@ func fbWork(t *testing.T, ctx context.Context, s *stack, task *dispatchv1.Task, 
 // stream sequence.
 func fbStreamEvent(t *testing.T, s *stack, subject, caseID string) (*eventsv1.Envelope, uint64) {
 	t.Helper()
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cons, err := js.OrderedConsumer(ctx, "GRID", jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}})
@@ -131,12 +125,7 @@ func fbStreamEvent(t *testing.T, s *stack, subject, caseID string) (*eventsv1.En
 // up to stream sequence seq.
 func fbConsumed(t *testing.T, s *stack, consumer string, seq uint64) {
 	t.Helper()
-	nc, err := nats.Connect(s.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := jetstream.New(nc)
+	js := s.jetStream(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
