@@ -107,42 +107,33 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 		if err != nil {
 			return err
 		}
-		b := &pgx.Batch{}
+		// One statement for the whole batch: per-row statements cost
+		// PostgreSQL more than the rows themselves.
+		var c submissionColumns
 		for i, r := range batch {
 			s := r.sub
 			s.CaseID = uuid.Must(uuid.NewV7()).String()
 			s.CaseNumber = CaseNumber(s.AcceptedAt, seqs[i])
-			body, err := json.Marshal(s)
-			if err != nil {
+			if err := c.add(s); err != nil {
 				return err
 			}
-			var hotline *string
-			if s.WorkOrder != nil {
-				hotline = &s.WorkOrder.HotlineOrderNo
-			}
-			b.Queue(`INSERT INTO submissions (case_id, case_number, source, principal, request_id, request_hash,
-					hotline_order_no, accepted_at, district_code, street_code, community_code, grid_code, body)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`,
-				s.CaseID, s.CaseNumber, s.Source, s.Principal, s.RequestID, s.RequestHash,
-				hotline, s.AcceptedAt, s.Area.District, s.Area.Street, s.Area.Community, s.Area.Grid, body)
 		}
-		inserted := make([]bool, len(batch))
-		br := tx.SendBatch(ctx, b)
-		for i := range batch {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return pgdb.Translate(err)
-			}
-			inserted[i] = tag.RowsAffected() == 1
+		rows, err = tx.Query(ctx, insertSubmissions, c.args()...)
+		if err != nil {
+			return pgdb.Translate(err)
 		}
-		if err := br.Close(); err != nil {
-			return err
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return pgdb.Translate(err)
+		}
+		stored := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			stored[id] = true
 		}
 		var msgs []outbox.Message
 		for i, r := range batch {
 			s := r.sub
-			if !inserted[i] {
+			if !stored[s.CaseID] {
 				// Taken before (or earlier in this batch): by this principal's
 				// request id, or for the hotline its order number.
 				var hotline *string
@@ -180,4 +171,54 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 	for i, r := range batch {
 		r.done <- results[i]
 	}
+}
+
+// insertSubmissions stores a batch, skipping what an idempotency key already
+// holds (in the table, or earlier in the same batch); it returns the ids it
+// stored.
+const insertSubmissions = `INSERT INTO submissions (case_id, case_number, source, principal, request_id, request_hash,
+		hotline_order_no, accepted_at, district_code, street_code, community_code, grid_code, body)
+	SELECT id::uuid, num, src, pr, req, hash, hot, at, d, s, c, g, body::json
+	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+		$8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+		AS u (id, num, src, pr, req, hash, hot, at, d, s, c, g, body)
+	ON CONFLICT DO NOTHING
+	RETURNING case_id::text`
+
+// submissionColumns holds a batch column by column, as unnest takes it.
+type submissionColumns struct {
+	ids, numbers, sources, principals, requests, hashes []string
+	hotline                                             []*string
+	accepted                                            []time.Time
+	districts, streets, communities, grids, bodies      []string
+}
+
+func (c *submissionColumns) add(s *intake.Submission) error {
+	body, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	var hotline *string
+	if s.WorkOrder != nil {
+		hotline = &s.WorkOrder.HotlineOrderNo
+	}
+	c.ids = append(c.ids, s.CaseID)
+	c.numbers = append(c.numbers, s.CaseNumber)
+	c.sources = append(c.sources, string(s.Source))
+	c.principals = append(c.principals, s.Principal)
+	c.requests = append(c.requests, s.RequestID)
+	c.hashes = append(c.hashes, s.RequestHash)
+	c.hotline = append(c.hotline, hotline)
+	c.accepted = append(c.accepted, s.AcceptedAt)
+	c.districts = append(c.districts, s.Area.District)
+	c.streets = append(c.streets, s.Area.Street)
+	c.communities = append(c.communities, s.Area.Community)
+	c.grids = append(c.grids, s.Area.Grid)
+	c.bodies = append(c.bodies, string(body))
+	return nil
+}
+
+func (c *submissionColumns) args() []any {
+	return []any{c.ids, c.numbers, c.sources, c.principals, c.requests, c.hashes, c.hotline,
+		c.accepted, c.districts, c.streets, c.communities, c.grids, c.bodies}
 }
