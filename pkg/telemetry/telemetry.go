@@ -1,13 +1,15 @@
 // Package telemetry sets up OpenTelemetry once per process: traces (exported
-// over OTLP/gRPC when an endpoint is configured, otherwise kept in-process so
-// trace ids still reach the logs and NATS headers), metrics exposed in the
-// Prometheus format on the admin port, and W3C trace-context propagation.
+// over OTLP/gRPC when an endpoint is configured; otherwise spans are not
+// recorded, but trace ids still reach the logs and NATS headers), metrics
+// exposed in the Prometheus format on the admin port, and W3C trace-context
+// propagation.
 package telemetry
 
 import (
 	"context"
 	"errors"
 	"net/http"
+	"os"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -25,7 +27,9 @@ import (
 // Config says where telemetry goes.
 type Config struct {
 	Service string
-	// OTLPEndpoint (host:port) receives traces over gRPC; empty keeps them local.
+	// OTLPEndpoint (host:port) receives traces over gRPC. Empty records no
+	// spans (unless OTEL_TRACES_SAMPLER says otherwise) but still hands out
+	// trace ids for logs and propagation.
 	OTLPEndpoint string
 }
 
@@ -48,6 +52,11 @@ func Setup(ctx context.Context, cfg Config) (*Telemetry, error) {
 			return nil, err
 		}
 		topts = append(topts, sdktrace.WithBatcher(exp))
+	} else if os.Getenv("OTEL_TRACES_SAMPLER") == "" {
+		// Nothing would export the spans: don't record them. Spans still get
+		// trace ids (unsampled), so logs and NATS headers still join one
+		// problem's steps. Recording cost ~5% of intake's CPU for nothing.
+		topts = append(topts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	}
 	tp := sdktrace.NewTracerProvider(topts...)
 	otel.SetTracerProvider(tp)
