@@ -35,6 +35,10 @@ type Options struct {
 	Verifier *auth.Verifier
 }
 
+// streamWorkers is enough for the calls a service has in flight under load
+// (intake's benchmark keeps 64); parked workers cost a few kB each.
+const streamWorkers = 128
+
 // Server is a gRPC server with its health service.
 type Server struct {
 	*grpc.Server
@@ -49,6 +53,11 @@ func New(opts Options) *Server {
 	}
 	a := authenticator{v: opts.Verifier}
 	gs := grpc.NewServer(
+		// Handlers run on long-lived workers instead of a new goroutine per
+		// call, which grew its stack anew each time (runtime.newstack and
+		// copystack were ~7% of intake's CPU under load). When every worker
+		// is busy, grpc falls back to a new goroutine, so this never queues.
+		grpc.NumStreamWorkers(streamWorkers),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
 		grpc.ChainUnaryInterceptor(recoverUnary(log), a.unary, errorsUnary(log)),
 		grpc.ChainStreamInterceptor(recoverStream(log), a.stream, errorsStream(log)),
@@ -71,8 +80,7 @@ func (a authenticator) authenticate(ctx context.Context, method string) (context
 	if a.v == nil || open(method) {
 		return ctx, nil
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(vals) == 0 {
 		return nil, status.Error(codes.Unauthenticated, "missing authorization metadata: send 'authorization: Bearer <token>' (gridctl auth issue mints one)")
 	}
