@@ -5,6 +5,8 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -25,8 +27,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
@@ -118,7 +122,11 @@ func benchOrder(no string, tx text) *intakev1.WorkOrder {
 
 // baseline is the naive way: per order, one transaction (insert + outbox
 // row), then a publish with Nats-Msg-Id awaiting its ack, then mark sent;
-// 16 workers on the same PostgreSQL and NATS.
+// 16 workers on the same PostgreSQL and NATS. It stores what intake stores —
+// tables made LIKE intake's own (same columns, indexes and compression), a
+// JSON body of the whole order, a case.received envelope as the event — so
+// that the two runs differ in how they commit and publish, not in how much
+// they write.
 func baseline(t *testing.T, s *stack, js jetstream.JetStream, texts []text, dur time.Duration) float64 {
 	t.Helper()
 	ctx := context.Background()
@@ -128,8 +136,8 @@ func baseline(t *testing.T, s *stack, js jetstream.JetStream, texts []text, dur 
 	}
 	defer pool.Close()
 	if _, err := pool.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS naive;
-		CREATE TABLE IF NOT EXISTS naive.orders (id uuid PRIMARY KEY, order_no text UNIQUE, body jsonb NOT NULL);
-		CREATE TABLE IF NOT EXISTS naive.outbox (id uuid PRIMARY KEY, subject text, data bytea, sent boolean NOT NULL DEFAULT false)`); err != nil {
+		CREATE TABLE IF NOT EXISTS naive.submissions (LIKE intake.submissions INCLUDING ALL);
+		CREATE TABLE IF NOT EXISTS naive.outbox (LIKE intake.outbox INCLUDING ALL, sent boolean NOT NULL DEFAULT false)`); err != nil {
 		t.Fatal(err)
 	}
 	var n atomic.Int64
@@ -153,23 +161,47 @@ func baseline(t *testing.T, s *stack, js jetstream.JetStream, texts []text, dur 
 	return float64(n.Load()) / time.Since(start).Seconds()
 }
 
+var naiveSeq atomic.Int64
+
 func naiveOne(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream, tx text) error {
 	id := uuid.Must(uuid.NewV7()).String()
-	body, _ := json.Marshal(map[string]string{"title": tx.title, "content": tx.body})
-	err := pgdb.InTx(ctx, pool, func(dbtx pgx.Tx) error {
-		if _, err := dbtx.Exec(ctx, `INSERT INTO naive.orders (id, order_no, body) VALUES ($1, $2, $3)`, id, id, body); err != nil {
+	number := fmt.Sprintf("GF-NAIVE-%d-%06d", os.Getpid(), naiveSeq.Add(1))
+	now := time.Now()
+	wo := benchOrder(id, tx)
+	body, err := json.Marshal(map[string]any{"CaseID": id, "CaseNumber": number, "AcceptedAt": now, "WorkOrder": wo})
+	if err != nil {
+		return err
+	}
+	hash := sha256.Sum256(body)
+	env := &eventsv1.Envelope{EventId: id, CaseId: id, OccurredAt: timestamppb.New(now), Version: 1,
+		Payload: &eventsv1.Envelope_CaseReceived{CaseReceived: &eventsv1.CaseReceived{
+			CaseId: id, CaseNumber: number, AcceptedAt: timestamppb.New(now), ReceivedAt: wo.GetReceivedAt(),
+			Title: wo.GetTitle(), Content: wo.GetContent(), Caller: &eventsv1.Caller{Name: wo.GetCallerName(), Phone: wo.GetCallerPhone()},
+			HotlineOrderNo: id, AppealType: wo.GetAppealType(),
+		}}}
+	data, err := proto.Marshal(env)
+	if err != nil {
+		return err
+	}
+	const subject = "grid.bench.naive"
+	var outboxID int64
+	err = pgdb.InTx(ctx, pool, func(dbtx pgx.Tx) error {
+		if _, err := dbtx.Exec(ctx, `INSERT INTO naive.submissions (case_id, case_number, source, principal, request_id,
+				request_hash, hotline_order_no, accepted_at, district_code, street_code, community_code, grid_code, body)
+			VALUES ($1, $2, 'hotline', 'hotline:bench', $3, $4, $3, $5, '310106', '310106022', '0', '0', $6)`,
+			id, number, id, hex.EncodeToString(hash[:]), now, string(body)); err != nil {
 			return err
 		}
-		_, err := dbtx.Exec(ctx, `INSERT INTO naive.outbox (id, subject, data) VALUES ($1, $2, $3)`, id, "grid.bench.naive", body)
-		return err
+		return dbtx.QueryRow(ctx, `INSERT INTO naive.outbox (event_id, subject, data) VALUES ($1, $2, $3) RETURNING id`,
+			id, subject, data).Scan(&outboxID)
 	})
 	if err != nil {
 		return err
 	}
-	if _, err := js.Publish(ctx, "grid.bench.naive", body, jetstream.WithMsgID(id)); err != nil {
+	if _, err := js.Publish(ctx, subject, data, jetstream.WithMsgID(id)); err != nil {
 		return err
 	}
-	_, err = pool.Exec(ctx, `UPDATE naive.outbox SET sent = true WHERE id = $1`, id)
+	_, err = pool.Exec(ctx, `UPDATE naive.outbox SET sent = true WHERE id = $1`, outboxID)
 	return err
 }
 
