@@ -3,7 +3,9 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -90,15 +92,42 @@ func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Subm
 	}
 }
 
-// createBatch stores a batch in one transaction. If the transaction fails,
-// each request is retried alone so one bad row cannot fail its neighbours.
+// createBatch stores a batch in one transaction. A batch is first inserted
+// as if every request were new (a repeat is rare, and looking each key up
+// first cost the database an index probe per unique index per row); if one
+// was a repeat, the transaction is redone skipping what is taken. If it still
+// fails, each request is retried alone so one bad row cannot fail its
+// neighbours.
 func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	results, out, err := st.insertBatch(ctx, batch, false)
+	if isUniqueViolation(err) {
+		results, out, err = st.insertBatch(ctx, batch, true)
+	}
+	if err != nil {
+		if len(batch) > 1 {
+			for _, r := range batch {
+				st.createBatch(ctx, []*createReq{r})
+			}
+			return
+		}
+		batch[0].done <- createRes{err: fmt.Errorf("create submission: %w", err)}
+		return
+	}
+	st.relay.PublishCommitted(out)
+	for i, r := range batch {
+		r.done <- results[i]
+	}
+}
+
+// insertBatch runs one transaction for batch: case numbers, the rows, their
+// events. With skipTaken, requests whose idempotency key is taken get the
+// stored submission instead; without, a taken key fails the transaction.
+func (st *Store) insertBatch(ctx context.Context, batch []*createReq, skipTaken bool) ([]createRes, outbox.Stored, error) {
 	results := make([]createRes, len(batch))
 	var out outbox.Stored
 	err := pgdb.InTx(ctx, st.pool, func(tx pgx.Tx) error {
-		out = outbox.Stored{}
 		rows, err := tx.Query(ctx, `SELECT nextval('case_number_seq') FROM generate_series(1, $1)`, len(batch))
 		if err != nil {
 			return err
@@ -118,13 +147,17 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 				return err
 			}
 		}
-		rows, err = tx.Query(ctx, insertSubmissions, c.args()...)
+		insert := insertSubmissions
+		if skipTaken {
+			insert = insertNewSubmissions
+		}
+		rows, err = tx.Query(ctx, insert, c.args()...)
 		if err != nil {
-			return pgdb.Translate(err)
+			return err
 		}
 		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		if err != nil {
-			return pgdb.Translate(err)
+			return err
 		}
 		stored := make(map[string]bool, len(ids))
 		for _, id := range ids {
@@ -136,11 +169,12 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 			if !stored[s.CaseID] {
 				// Taken before (or earlier in this batch): by this principal's
 				// request id, or for the hotline its order number.
-				var hotline *string
+				var existing *intake.Submission
 				if s.WorkOrder != nil {
-					hotline = &s.WorkOrder.HotlineOrderNo
+					existing, err = getOne(ctx, tx, `WHERE hotline_order_no = $1`, s.WorkOrder.HotlineOrderNo)
+				} else {
+					existing, err = getOne(ctx, tx, `WHERE principal = $1 AND request_id = $2 AND hotline_order_no IS NULL`, s.Principal, s.RequestID)
 				}
-				existing, err := getOne(ctx, tx, `WHERE (principal = $1 AND request_id = $2) OR hotline_order_no = $3`, s.Principal, s.RequestID, hotline)
 				if err != nil {
 					return fmt.Errorf("read existing submission: %w", err)
 				}
@@ -157,33 +191,25 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 		out, err = outbox.EnqueueStored(ctx, tx, msgs...)
 		return err
 	})
-	if err != nil {
-		if len(batch) > 1 {
-			for _, r := range batch {
-				st.createBatch(ctx, []*createReq{r})
-			}
-			return
-		}
-		batch[0].done <- createRes{err: fmt.Errorf("create submission: %w", err)}
-		return
-	}
-	st.relay.PublishCommitted(out)
-	for i, r := range batch {
-		r.done <- results[i]
-	}
+	return results, out, err
 }
 
-// insertSubmissions stores a batch, skipping what an idempotency key already
-// holds (in the table, or earlier in the same batch); it returns the ids it
-// stored.
+func isUniqueViolation(err error) bool {
+	return errors.Is(pgdb.Translate(err), pgdb.ErrUniqueViolation)
+}
+
+// insertSubmissions stores a batch and returns the ids it stored.
 const insertSubmissions = `INSERT INTO submissions (case_id, case_number, source, principal, request_id, request_hash,
 		hotline_order_no, accepted_at, district_code, street_code, community_code, grid_code, body)
 	SELECT id::uuid, num, src, pr, req, hash, hot, at, d, s, c, g, body::json
 	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
 		$8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
 		AS u (id, num, src, pr, req, hash, hot, at, d, s, c, g, body)
-	ON CONFLICT DO NOTHING
 	RETURNING case_id::text`
+
+// insertNewSubmissions is insertSubmissions skipping rows whose idempotency
+// key is taken, in the table or earlier in the same batch.
+var insertNewSubmissions = strings.Replace(insertSubmissions, "RETURNING", "ON CONFLICT DO NOTHING RETURNING", 1)
 
 // submissionColumns holds a batch column by column, as unnest takes it.
 type submissionColumns struct {

@@ -29,13 +29,29 @@ func submission(orderNo, hash string) *intake.Submission {
 	}
 }
 
-func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {
-	for _, grouped := range []bool{false, true} {
-		t.Run(fmt.Sprintf("group_commit=%v", grouped), func(t *testing.T) { testIdempotentUnderConcurrency(t, grouped) })
+// patrolSubmission is keyed by (principal, request id) alone.
+func patrolSubmission(requestID string) *intake.Submission {
+	at := time.Date(2026, 11, 21, 17, 30, 0, 0, time.UTC)
+	return &intake.Submission{
+		Source: intake.SourcePatrol, AcceptedAt: at, Principal: "patrol:w-1", RequestID: requestID, RequestHash: "hash-p",
+		Area:   intake.Area{District: "310106", Street: "310106022", Community: "310106022001", Grid: "g-1", Resolution: intake.ResolvedByCoordinates},
+		Patrol: &intake.PatrolReport{RequestID: requestID, WorkerID: "w-1", GridCode: "g-1", Description: "垃圾满溢", ObservedAt: at},
 	}
 }
 
-func testIdempotentUnderConcurrency(t *testing.T, grouped bool) {
+func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {
+	kinds := map[string]func() *intake.Submission{
+		"hotline": func() *intake.Submission { return submission("H-1", "hash-a") },
+		"patrol":  func() *intake.Submission { return patrolSubmission("P-1") },
+	}
+	for kind, newSub := range kinds {
+		for _, grouped := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/group_commit=%v", kind, grouped), func(t *testing.T) { testIdempotentUnderConcurrency(t, grouped, newSub) })
+		}
+	}
+}
+
+func testIdempotentUnderConcurrency(t *testing.T, grouped bool, newSubmission func() *intake.Submission) {
 	st, pool := newStore(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -50,7 +66,7 @@ func testIdempotentUnderConcurrency(t *testing.T, grouped bool) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			s, c, err := st.Create(ctx, submission("H-1", "hash-a"))
+			s, c, err := st.Create(ctx, newSubmission())
 			if err != nil {
 				t.Error(err)
 				return
