@@ -136,37 +136,26 @@ func (st *Store) insertBatch(ctx context.Context, batch []*createReq, skipTaken 
 		if err != nil {
 			return err
 		}
-		// One statement for the whole batch: per-row statements cost
-		// PostgreSQL more than the rows themselves.
-		var c submissionColumns
+		subs := make([]*intake.Submission, len(batch))
 		for i, r := range batch {
 			s := r.sub
 			s.CaseID = uuid.Must(uuid.NewV7()).String()
 			s.CaseNumber = CaseNumber(s.AcceptedAt, seqs[i])
-			if err := c.add(s); err != nil {
-				return err
-			}
+			subs[i] = s
 		}
-		insert := insertSubmissions
+		var stored map[string]bool
 		if skipTaken {
-			insert = insertNewSubmissions
+			stored, err = insertNew(ctx, tx, subs)
+		} else {
+			err = copyAll(ctx, tx, subs)
 		}
-		rows, err = tx.Query(ctx, insert, c.args()...)
 		if err != nil {
 			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		stored := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			stored[id] = true
 		}
 		var msgs []outbox.Message
 		for i, r := range batch {
 			s := r.sub
-			if !stored[s.CaseID] {
+			if skipTaken && !stored[s.CaseID] {
 				// Taken before (or earlier in this batch): by this principal's
 				// request id, or for the hotline its order number.
 				var existing *intake.Submission
@@ -198,53 +187,84 @@ func isUniqueViolation(err error) bool {
 	return errors.Is(pgdb.Translate(err), pgdb.ErrUniqueViolation)
 }
 
-// insertSubmissions stores a batch and returns the ids it stored.
-const insertSubmissions = `INSERT INTO submissions (case_id, case_number, source, principal, request_id, request_hash,
-		hotline_order_no, accepted_at, district_code, street_code, community_code, grid_code, body)
-	SELECT id::uuid, num, src, pr, req, hash, hot, at, d, s, c, g, body::json
-	FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-		$8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-		AS u (id, num, src, pr, req, hash, hot, at, d, s, c, g, body)
-	RETURNING case_id::text`
+// submissionColumns are the columns a submission is stored in.
+var submissionColumns = []string{"case_id", "case_number", "source", "principal", "request_id", "request_hash",
+	"hotline_order_no", "accepted_at", "district_code", "street_code", "community_code", "grid_code", "body"}
 
-// insertNewSubmissions is insertSubmissions skipping rows whose idempotency
-// key is taken, in the table or earlier in the same batch.
-var insertNewSubmissions = strings.Replace(insertSubmissions, "RETURNING", "ON CONFLICT DO NOTHING RETURNING", 1)
-
-// submissionColumns holds a batch column by column, as unnest takes it.
-type submissionColumns struct {
-	ids, numbers, sources, principals, requests, hashes []string
-	hotline                                             []*string
-	accepted                                            []time.Time
-	districts, streets, communities, grids, bodies      []string
+// row is a submission as stored, in submissionColumns' order.
+type row struct {
+	id, number, source, principal, request, hash string
+	hotline                                      *string
+	accepted                                     time.Time
+	district, street, community, grid            string
+	body                                         []byte
 }
 
-func (c *submissionColumns) add(s *intake.Submission) error {
+func rowOf(s *intake.Submission) (row, error) {
 	body, err := json.Marshal(s)
 	if err != nil {
-		return err
+		return row{}, err
 	}
-	var hotline *string
+	r := row{id: s.CaseID, number: s.CaseNumber, source: string(s.Source), principal: s.Principal, request: s.RequestID,
+		hash: s.RequestHash, accepted: s.AcceptedAt, district: s.Area.District, street: s.Area.Street,
+		community: s.Area.Community, grid: s.Area.Grid, body: body}
 	if s.WorkOrder != nil {
-		hotline = &s.WorkOrder.HotlineOrderNo
+		r.hotline = &s.WorkOrder.HotlineOrderNo
 	}
-	c.ids = append(c.ids, s.CaseID)
-	c.numbers = append(c.numbers, s.CaseNumber)
-	c.sources = append(c.sources, string(s.Source))
-	c.principals = append(c.principals, s.Principal)
-	c.requests = append(c.requests, s.RequestID)
-	c.hashes = append(c.hashes, s.RequestHash)
-	c.hotline = append(c.hotline, hotline)
-	c.accepted = append(c.accepted, s.AcceptedAt)
-	c.districts = append(c.districts, s.Area.District)
-	c.streets = append(c.streets, s.Area.Street)
-	c.communities = append(c.communities, s.Area.Community)
-	c.grids = append(c.grids, s.Area.Grid)
-	c.bodies = append(c.bodies, string(body))
-	return nil
+	return r, nil
 }
 
-func (c *submissionColumns) args() []any {
-	return []any{c.ids, c.numbers, c.sources, c.principals, c.requests, c.hashes, c.hotline,
-		c.accepted, c.districts, c.streets, c.communities, c.grids, c.bodies}
+// copyAll stores subs with COPY, the cheapest way into PostgreSQL for both
+// sides (an INSERT of arrays had pgx build every column twice over); a taken
+// idempotency key fails it with a unique violation.
+func copyAll(ctx context.Context, tx pgx.Tx, subs []*intake.Submission) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{"submissions"}, submissionColumns,
+		pgx.CopyFromSlice(len(subs), func(i int) ([]any, error) {
+			r, err := rowOf(subs[i])
+			return []any{r.id, r.number, r.source, r.principal, r.request, r.hash, r.hotline, r.accepted,
+				r.district, r.street, r.community, r.grid, r.body}, err
+		}))
+	return err
+}
+
+// insertNew stores those of subs whose idempotency key is free, in the table
+// and earlier in subs, and returns the ids it stored.
+func insertNew(ctx context.Context, tx pgx.Tx, subs []*intake.Submission) (map[string]bool, error) {
+	var (
+		ids, numbers, sources, principals, requests, hashes []string
+		hotline                                             []*string
+		accepted                                            []time.Time
+		districts, streets, communities, grids, bodies      []string
+	)
+	for _, s := range subs {
+		r, err := rowOf(s)
+		if err != nil {
+			return nil, err
+		}
+		ids, numbers, sources = append(ids, r.id), append(numbers, r.number), append(sources, r.source)
+		principals, requests, hashes = append(principals, r.principal), append(requests, r.request), append(hashes, r.hash)
+		hotline, accepted = append(hotline, r.hotline), append(accepted, r.accepted)
+		districts, streets = append(districts, r.district), append(streets, r.street)
+		communities, grids, bodies = append(communities, r.community), append(grids, r.grid), append(bodies, string(r.body))
+	}
+	rows, err := tx.Query(ctx, `INSERT INTO submissions (`+strings.Join(submissionColumns, ", ")+`)
+		SELECT id::uuid, num, src, pr, req, hash, hot, at, d, s, c, g, body::json
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+			$8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+			AS u (id, num, src, pr, req, hash, hot, at, d, s, c, g, body)
+		ON CONFLICT DO NOTHING
+		RETURNING case_id::text`,
+		ids, numbers, sources, principals, requests, hashes, hotline, accepted, districts, streets, communities, grids, bodies)
+	if err != nil {
+		return nil, err
+	}
+	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(stored))
+	for _, id := range stored {
+		set[id] = true
+	}
+	return set, nil
 }
