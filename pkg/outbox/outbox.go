@@ -37,6 +37,18 @@ type Message struct {
 	Subject string
 	Data    []byte
 	Headers map[string]string
+	// Ref, when set, names the state Data was built from, and Data is not
+	// stored: the fast path publishes it from memory, and the poller (after a
+	// crash, or while NATS was away) has RelayOptions.Rebuild make it again
+	// from Ref. For an event that merely restates a row the same transaction
+	// wrote, this halves what the transaction writes.
+	Ref string
+}
+
+// Ref is a message stored by reference, for RelayOptions.Rebuild.
+type Ref struct {
+	EventID string
+	Ref     string
 }
 
 // WithTrace returns m carrying ctx's trace context in its headers, for
@@ -70,6 +82,8 @@ type Relay struct {
 	kick  chan struct{}
 	fast  chan Stored
 
+	rebuild func(ctx context.Context, tx pgx.Tx, refs []Ref) ([][]byte, error)
+
 	published metric.Int64Counter
 	failures  metric.Int64Counter
 }
@@ -82,6 +96,10 @@ type RelayOptions struct {
 	// (PublishCommitted): the poller then only picks up what the fast path
 	// could not publish — after a crash, or while NATS was away.
 	Grace time.Duration
+	// Rebuild makes again, in refs' order, the payloads of messages stored
+	// by reference (Message.Ref), reading what it needs through tx.
+	// Required if the service enqueues such messages.
+	Rebuild func(ctx context.Context, tx pgx.Tx, refs []Ref) ([][]byte, error)
 }
 
 // NewRelay returns a relay over the outbox in pool's schema.
@@ -96,7 +114,8 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger, opts
 	published, _ := meter.Int64Counter("gridflow_outbox_published_total", metric.WithDescription("events published from the outbox"))
 	failures, _ := meter.Int64Counter("gridflow_outbox_publish_failures_total", metric.WithDescription("failed outbox publish rounds"))
 	return &Relay{pool: pool, js: js, log: log, batch: opts.BatchSize, poll: opts.PollInterval, grace: opts.Grace,
-		kick: make(chan struct{}, 1), fast: make(chan Stored, 1024), published: published, failures: failures}
+		kick: make(chan struct{}, 1), fast: make(chan Stored, 1024), published: published, failures: failures,
+		rebuild: opts.Rebuild}
 }
 
 // Stored is what EnqueueStored wrote in one transaction, to hand to
@@ -117,7 +136,8 @@ func EnqueueStored(ctx context.Context, tx pgx.Tx, msgs ...Message) (Stored, err
 	var (
 		ids      = make([]string, len(msgs))
 		subjects = make([]string, len(msgs))
-		data     = make([][]byte, len(msgs))
+		data     = make([][]byte, len(msgs)) // nil (NULL) when stored by reference
+		refs     = make([]*string, len(msgs))
 		headers  = make([]string, len(msgs))
 		at       = make(map[string]int, len(msgs))
 	)
@@ -131,12 +151,17 @@ func EnqueueStored(ctx context.Context, tx pgx.Tx, msgs ...Message) (Stored, err
 		}
 		at[x.eventID] = i
 		hj, _ := json.Marshal(x.headers)
-		ids[i], subjects[i], data[i], headers[i] = x.eventID, x.subject, x.data, string(hj)
+		ids[i], subjects[i], headers[i] = x.eventID, x.subject, string(hj)
+		if m.Ref != "" {
+			refs[i] = &m.Ref
+		} else {
+			data[i] = x.data
+		}
 		p.rows = append(p.rows, x)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO outbox (event_id, subject, data, headers)
-		SELECT e, s, d, h::jsonb FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[]) AS u (e, s, d, h)
-		RETURNING id, event_id`, ids, subjects, data, headers)
+	rows, err := tx.Query(ctx, `INSERT INTO outbox (event_id, subject, data, ref, headers)
+		SELECT e, s, d, r, h::jsonb FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[]) AS u (e, s, d, r, h)
+		RETURNING id, event_id`, ids, subjects, data, refs, headers)
 	if err != nil {
 		return Stored{}, fmt.Errorf("outbox enqueue: %w", err)
 	}
@@ -251,6 +276,7 @@ type row struct {
 	eventID string
 	subject string
 	data    []byte
+	ref     string // set when data was not stored
 	headers map[string]string
 }
 
@@ -302,17 +328,20 @@ func (r *Relay) DrainFor(ctx context.Context, timeout time.Duration) {
 func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 	var published int
 	err := pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, data, headers FROM outbox
+		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, data, coalesce(ref, ''), headers FROM outbox
 			WHERE created_at <= now() - $2::interval ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, r.batch, grace)
 		if err != nil {
 			return err
 		}
 		batch, err := pgx.CollectRows(rows, func(rw pgx.CollectableRow) (row, error) {
 			var x row
-			err := rw.Scan(&x.id, &x.eventID, &x.subject, &x.data, &x.headers)
+			err := rw.Scan(&x.id, &x.eventID, &x.subject, &x.data, &x.ref, &x.headers)
 			return x, err
 		})
 		if err != nil || len(batch) == 0 {
+			return err
+		}
+		if err := r.rebuildData(ctx, tx, batch); err != nil {
 			return err
 		}
 		done, perr := r.publish(ctx, batch)
@@ -335,6 +364,37 @@ func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 		r.published.Add(ctx, int64(published))
 	}
 	return published, err
+}
+
+// rebuildData fills in the payloads of rows stored by reference.
+func (r *Relay) rebuildData(ctx context.Context, tx pgx.Tx, batch []row) error {
+	var (
+		refs []Ref
+		at   []int
+	)
+	for i, x := range batch {
+		if x.ref != "" {
+			refs = append(refs, Ref{EventID: x.eventID, Ref: x.ref})
+			at = append(at, i)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	if r.rebuild == nil {
+		return fmt.Errorf("outbox: %d rows are stored by reference but the relay has no Rebuild", len(refs))
+	}
+	data, err := r.rebuild(ctx, tx, refs)
+	if err == nil && len(data) != len(refs) {
+		err = fmt.Errorf("rebuilt %d payloads for %d rows", len(data), len(refs))
+	}
+	if err != nil {
+		return fmt.Errorf("outbox: rebuild payloads: %w", err)
+	}
+	for k, i := range at {
+		batch[i].data = data[k]
+	}
+	return nil
 }
 
 // publish sends rows asynchronously and then waits for every ack: one round

@@ -196,3 +196,64 @@ func TestFastPath(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// A message stored by reference keeps no payload in the table: the fast path
+// publishes it from memory, and the poller (here: nothing was handed over, as
+// after a crash) has Rebuild make it again.
+func TestStoredByReference(t *testing.T) {
+	pool, js := setup(t)
+	ctx := context.Background()
+	var stored outbox.Stored
+	err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+		var err error
+		stored, err = outbox.EnqueueStored(ctx, tx,
+			outbox.Message{ID: "ref-1", Subject: "grid.case.received.310106.310106022", Data: []byte("payload of case-1"), Ref: "case-1"},
+			outbox.Message{ID: "ref-2", Subject: "grid.case.received.310106.310106022", Data: []byte("plain")})
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = stored // not handed over
+	var nullData int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE data IS NULL AND ref = 'case-1'`).Scan(&nullData); err != nil || nullData != 1 {
+		t.Fatalf("rows stored by reference without data = %d (%v), want 1", nullData, err)
+	}
+
+	// Without Rebuild the relay refuses rather than publish nothing.
+	if _, err := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{}).Flush(ctx); err == nil {
+		t.Fatal("relay without Rebuild published rows stored by reference")
+	}
+
+	var asked []outbox.Ref
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{
+		Rebuild: func(ctx context.Context, tx pgx.Tx, refs []outbox.Ref) ([][]byte, error) {
+			asked = append(asked, refs...)
+			out := make([][]byte, len(refs))
+			for i, r := range refs {
+				out[i] = []byte("payload of " + r.Ref)
+			}
+			return out, nil
+		}})
+	if n, err := relay.Flush(ctx); err != nil || n != 2 {
+		t.Fatalf("Flush = %d, %v; want 2", n, err)
+	}
+	if len(asked) != 1 || asked[0] != (outbox.Ref{EventID: "ref-1", Ref: "case-1"}) {
+		t.Errorf("Rebuild asked for %v, want only ref-1/case-1", asked)
+	}
+	s, err := js.Stream(ctx, natsjs.StreamGrid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for seq := uint64(1); seq <= 2; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[m.Header.Get("Nats-Msg-Id")] = string(m.Data)
+	}
+	if got["ref-1"] != "payload of case-1" || got["ref-2"] != "plain" {
+		t.Errorf("published %v", got)
+	}
+}

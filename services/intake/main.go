@@ -101,7 +101,8 @@ func run(ctx context.Context) error {
 
 	// Committed events leave through the relay's fast path; the poller only
 	// picks up rows older than the grace period (after a crash or an outage).
-	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
+	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second,
+		Rebuild: postgres.Rebuild})
 	store := postgres.New(pool, relay)
 	svc := intake.New(store, pl, pl, time.Now)
 	closures, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerClosures, Subjects: events.ClosureSubjects}, events.Closures(postgres.SetClosed), log)

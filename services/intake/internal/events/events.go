@@ -34,8 +34,14 @@ func Subject(event string, a intake.Area) string {
 }
 
 // Received builds case.received, or case.answered for a consultation
-// answered on the call.
+// answered on the call. The event restates the stored submission, so the
+// outbox keeps it by reference to the case (see Rebuild in ../postgres).
 func Received(sub *intake.Submission, actor string, at time.Time) (outbox.Message, error) {
+	return ReceivedAs(uuid.Must(uuid.NewV7()).String(), sub, actor, at)
+}
+
+// ReceivedAs is Received with a given event id: the same event again.
+func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Time) (outbox.Message, error) {
 	p := &eventsv1.CaseReceived{
 		CaseId:     sub.CaseID,
 		CaseNumber: sub.CaseNumber,
@@ -70,7 +76,7 @@ func Received(sub *intake.Submission, actor string, at time.Time) (outbox.Messag
 		p.WhistleDepartments = is.WhistleDepartments
 	}
 	env := &eventsv1.Envelope{
-		EventId:    uuid.Must(uuid.NewV7()).String(),
+		EventId:    eventID,
 		CaseId:     sub.CaseID,
 		OccurredAt: timestamppb.New(at),
 		Actor:      principal(actor),
@@ -88,7 +94,7 @@ func Received(sub *intake.Submission, actor string, at time.Time) (outbox.Messag
 	if err != nil {
 		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
 	}
-	return outbox.Message{ID: env.EventId, Subject: Subject(event, sub.Area), Data: data,
+	return outbox.Message{ID: env.EventId, Subject: Subject(event, sub.Area), Data: data, Ref: sub.CaseID,
 		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
 }
 

@@ -105,6 +105,41 @@ func (st *Store) Get(ctx context.Context, k intake.Key) (*intake.Submission, err
 	return s, err
 }
 
+// Rebuild makes again the case.received (or case.answered) events the outbox
+// keeps by reference to their case (outbox.RelayOptions.Rebuild): a
+// submission's body never changes, so the event is the one first built.
+func Rebuild(ctx context.Context, tx pgx.Tx, refs []outbox.Ref) ([][]byte, error) {
+	ids := make([]string, len(refs))
+	for i, r := range refs {
+		ids[i] = r.Ref
+	}
+	rows, err := tx.Query(ctx, selectSubmission+`WHERE case_id = ANY($1::uuid[])`, ids)
+	if err != nil {
+		return nil, err
+	}
+	subs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*intake.Submission, error) { return scanSubmission(row) })
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*intake.Submission, len(subs))
+	for _, s := range subs {
+		byID[s.CaseID] = s
+	}
+	out := make([][]byte, len(refs))
+	for i, r := range refs {
+		s, ok := byID[r.Ref]
+		if !ok {
+			return nil, fmt.Errorf("event %s: no submission %s", r.EventID, r.Ref)
+		}
+		msg, err := events.ReceivedAs(r.EventID, s, s.Principal, s.AcceptedAt)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = msg.Data
+	}
+	return out, nil
+}
+
 type querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
