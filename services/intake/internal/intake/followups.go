@@ -60,11 +60,12 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 		return nil, err
 	}
 	f.Principal, f.AddedAt = p.String(), s.now().UTC()
-	f.RequestHash = hashOf(struct {
+	content := struct {
 		K    Key
 		Kind FollowUpKind
 		Text string
-	}{k, f.Kind, f.Text})
+	}{k, f.Kind, f.Text}
+	f.RequestHash = hashOf(content)
 	stored, created, err := s.store.AddFollowUp(ctx, k, &f, func(sub *Submission) error {
 		switch {
 		case sub.Withdrawn:
@@ -79,7 +80,7 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 	if err != nil {
 		return nil, fmt.Errorf("add follow-up: %w", err)
 	}
-	if !created && stored.RequestHash != f.RequestHash {
+	if !created && !sameRequest(stored.RequestHash, f.RequestHash, content) {
 		return nil, fault.AlreadyExistsf("followups/"+stored.ID, "request id %s was already used with other content", f.RequestID)
 	}
 	return stored, nil

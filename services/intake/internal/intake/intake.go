@@ -5,9 +5,6 @@ package intake
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"strings"
 	"time"
 
@@ -298,12 +295,4 @@ func redact(sub *Submission, p auth.Principal) *Submission {
 		sub.WorkOrder = &wo
 	}
 	return sub
-}
-
-// hashOf fingerprints a request's content for idempotency checks. JSON of a
-// struct is deterministic (fields in declaration order).
-func hashOf(v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }

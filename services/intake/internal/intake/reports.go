@@ -170,7 +170,7 @@ func (s *Service) create(ctx context.Context, sub *Submission, content any) (*Su
 	if err != nil {
 		return nil, fmt.Errorf("store submission: %w", err)
 	}
-	if !created && stored.RequestHash != sub.RequestHash {
+	if !created && !sameRequest(stored.RequestHash, sub.RequestHash, content) {
 		return nil, fault.AlreadyExistsf("cases/"+stored.CaseNumber,
 			"request id %s was already used with other content for case %s", sub.RequestID, stored.CaseNumber)
 	}
