@@ -71,6 +71,14 @@ func Enqueue(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 	return err
 }
 
+// deletePublished removes rows the stream has acknowledged. The relay's
+// statements run with pgx.QueryExecModeExec, planned afresh each time: the
+// outbox starts empty, and a plan cached then (PostgreSQL switches a prepared
+// statement to a generic plan after five runs) scanned the whole table, every
+// dead row included, at each delete — ~100 full scans a second under load,
+// until autovacuum's next ANALYZE, a minute or more away.
+const deletePublished = `DELETE FROM outbox WHERE id = ANY($1)`
+
 // Relay publishes outbox rows.
 type Relay struct {
 	pool  *pgxpool.Pool
@@ -218,7 +226,7 @@ func (r *Relay) runFast(ctx context.Context) {
 		}
 		acked, err := r.publish(ctx, rows)
 		if len(acked) > 0 {
-			if _, derr := r.pool.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, acked); derr != nil {
+			if _, derr := r.pool.Exec(ctx, deletePublished, pgx.QueryExecModeExec, acked); derr != nil {
 				err = errors.Join(err, derr)
 			}
 			r.published.Add(ctx, int64(len(acked)))
@@ -335,7 +343,7 @@ func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 		// several relays, a backlog's head goes to one of them at a time.)
 		rows, err := tx.Query(ctx, `SELECT id, event_id, subject, data, coalesce(ref, ''), headers FROM outbox
 			WHERE id IN (SELECT id FROM outbox ORDER BY id LIMIT $1) AND created_at <= now() - $2::interval
-			ORDER BY id FOR UPDATE SKIP LOCKED`, r.batch, grace)
+			ORDER BY id FOR UPDATE SKIP LOCKED`, pgx.QueryExecModeExec, r.batch, grace)
 		if err != nil {
 			return err
 		}
@@ -352,7 +360,7 @@ func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 		}
 		done, perr := r.publish(ctx, batch)
 		if len(done) > 0 {
-			if _, err := tx.Exec(ctx, `DELETE FROM outbox WHERE id = ANY($1)`, done); err != nil {
+			if _, err := tx.Exec(ctx, deletePublished, pgx.QueryExecModeExec, done); err != nil {
 				return err
 			}
 		}
