@@ -120,22 +120,27 @@ func checkText(field, s string, max int, required bool, v *fault.Violations) {
 		}
 		return
 	}
-	if !utf8.ValidString(s) {
-		v.Add(field, "is not valid UTF-8")
-		return
+	// One pass over the text (it can be 10,000 characters): count, check the
+	// encoding, find the first control character; report in that order.
+	n, control := 0, rune(-1)
+	for i, r := range s {
+		n++
+		switch {
+		case r == utf8.RuneError:
+			if _, w := utf8.DecodeRuneInString(s[i:]); w == 1 {
+				v.Add(field, "is not valid UTF-8")
+				return
+			}
+		case r == '\n' || r == '\r' || r == '\t':
+		case control < 0 && (unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff'):
+			control = r
+		}
 	}
-	if n := utf8.RuneCountInString(s); n > max {
+	switch {
+	case n > max:
 		v.Add(field, "is %d characters long; at most %d", n, max)
-		return
-	}
-	for _, r := range s {
-		if r == '\n' || r == '\r' || r == '\t' {
-			continue
-		}
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff' {
-			v.Add(field, "contains control character U+%04X", r)
-			return
-		}
+	case control >= 0:
+		v.Add(field, "contains control character U+%04X", control)
 	}
 }
 

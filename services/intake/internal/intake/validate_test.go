@@ -49,6 +49,8 @@ func TestValidateWorkOrder(t *testing.T) {
 		{"invalid utf8", func(w *WorkOrder) { w.Content = "ok\xffno" }, []string{"work_order.content"}},
 		{"control char", func(w *WorkOrder) { w.Title = "a\x07b" }, []string{"work_order.title"}},
 		{"newlines ok", func(w *WorkOrder) { w.Content = "第一行\n第二行\r\n\t第三行" }, nil},
+		{"replacement character ok", func(w *WorkOrder) { w.Content = "乱码\uFFFD照登" }, nil},
+		{"line separator", func(w *WorkOrder) { w.Content = "a\u2028b" }, []string{"work_order.content"}},
 		{"bad phone", func(w *WorkOrder) { w.CallerPhone = "12345abc" }, []string{"work_order.caller_phone"}},
 		{"short phone ok", func(w *WorkOrder) { w.CallerPhone = "12345678" }, nil},
 		{"mobile wrong prefix", func(w *WorkOrder) { w.CallerPhone = "12812345678" }, []string{"work_order.caller_phone"}},
@@ -96,4 +98,26 @@ func FuzzValidateWorkOrder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// checkText reports one problem per text, the encoding first, then the
+// length, then the first control character.
+func TestCheckTextReportsTheFirstProblem(t *testing.T) {
+	for _, tt := range []struct{ text, want string }{
+		{"a\x07b\xff", "is not valid UTF-8"},
+		{strings.Repeat("噪", 11) + "\x07", "is 12 characters long; at most 10"},
+		{"a\x07b\x1b", "contains control character U+0007"},
+		{"\uFEFF标题", "contains control character U+FEFF"},
+		{"正常\uFFFD", ""},
+	} {
+		var v fault.Violations
+		checkText("f", tt.text, 10, true, &v)
+		got := ""
+		if len(v) > 0 {
+			got = v[0].Reason
+		}
+		if got != tt.want || len(v) > 1 {
+			t.Errorf("checkText(%q) = %v, want %q", tt.text, v, tt.want)
+		}
+	}
 }
