@@ -143,7 +143,7 @@ func (st *Store) insertBatch(ctx context.Context, batch []*createReq, skipTaken 
 			s.CaseNumber = CaseNumber(s.AcceptedAt, seqs[i])
 			subs[i] = s
 		}
-		var stored map[string]bool
+		var stored []bool
 		if skipTaken {
 			stored, err = insertNew(ctx, tx, subs)
 		} else {
@@ -155,7 +155,7 @@ func (st *Store) insertBatch(ctx context.Context, batch []*createReq, skipTaken 
 		var msgs []outbox.Message
 		for i, r := range batch {
 			s := r.sub
-			if skipTaken && !stored[s.CaseID] {
+			if skipTaken && !stored[i] {
 				// Taken before (or earlier in this batch): by this principal's
 				// request id, or for the hotline its order number.
 				var existing *intake.Submission
@@ -187,31 +187,22 @@ func isUniqueViolation(err error) bool {
 	return errors.Is(pgdb.Translate(err), pgdb.ErrUniqueViolation)
 }
 
-// submissionColumns are the columns a submission is stored in.
+// submissionColumns are the columns a submission is stored in, in values' order.
 var submissionColumns = []string{"case_id", "case_number", "source", "principal", "request_id", "request_hash",
 	"hotline_order_no", "accepted_at", "district_code", "street_code", "community_code", "grid_code", "body"}
 
-// row is a submission as stored, in submissionColumns' order.
-type row struct {
-	id, number, source, principal, request, hash string
-	hotline                                      *string
-	accepted                                     time.Time
-	district, street, community, grid            string
-	body                                         []byte
-}
-
-func rowOf(s *intake.Submission) (row, error) {
+// values returns s's row, column by column.
+func values(s *intake.Submission) ([]any, error) {
 	body, err := json.Marshal(s)
 	if err != nil {
-		return row{}, err
+		return nil, err
 	}
-	r := row{id: s.CaseID, number: s.CaseNumber, source: string(s.Source), principal: s.Principal, request: s.RequestID,
-		hash: s.RequestHash, accepted: s.AcceptedAt, district: s.Area.District, street: s.Area.Street,
-		community: s.Area.Community, grid: s.Area.Grid, body: body}
+	var hotline *string
 	if s.WorkOrder != nil {
-		r.hotline = &s.WorkOrder.HotlineOrderNo
+		hotline = &s.WorkOrder.HotlineOrderNo
 	}
-	return r, nil
+	return []any{s.CaseID, s.CaseNumber, string(s.Source), s.Principal, s.RequestID, s.RequestHash,
+		hotline, s.AcceptedAt, s.Area.District, s.Area.Street, s.Area.Community, s.Area.Grid, body}, nil
 }
 
 // copyAll stores subs with COPY, the cheapest way into PostgreSQL for both
@@ -219,52 +210,35 @@ func rowOf(s *intake.Submission) (row, error) {
 // idempotency key fails it with a unique violation.
 func copyAll(ctx context.Context, tx pgx.Tx, subs []*intake.Submission) error {
 	_, err := tx.CopyFrom(ctx, pgx.Identifier{"submissions"}, submissionColumns,
-		pgx.CopyFromSlice(len(subs), func(i int) ([]any, error) {
-			r, err := rowOf(subs[i])
-			return []any{r.id, r.number, r.source, r.principal, r.request, r.hash, r.hotline, r.accepted,
-				r.district, r.street, r.community, r.grid, r.body}, err
-		}))
+		pgx.CopyFromSlice(len(subs), func(i int) ([]any, error) { return values(subs[i]) }))
 	return err
 }
 
-// insertNew stores those of subs whose idempotency key is free, in the table
-// and earlier in subs, and returns the ids it stored.
-func insertNew(ctx context.Context, tx pgx.Tx, subs []*intake.Submission) (map[string]bool, error) {
-	var (
-		ids, numbers, sources, principals, requests, hashes []string
-		hotline                                             []*string
-		accepted                                            []time.Time
-		districts, streets, communities, grids, bodies      []string
-	)
+// insertNewSQL stores a row unless its idempotency key is taken.
+var insertNewSQL = `INSERT INTO submissions (` + strings.Join(submissionColumns, ", ") + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`
+
+// insertNew is the rare path after a repeat: it stores those of subs whose
+// idempotency key is free, in the table or earlier in subs, and reports which
+// it stored.
+func insertNew(ctx context.Context, tx pgx.Tx, subs []*intake.Submission) ([]bool, error) {
+	b := &pgx.Batch{}
 	for _, s := range subs {
-		r, err := rowOf(s)
+		row, err := values(s)
 		if err != nil {
 			return nil, err
 		}
-		ids, numbers, sources = append(ids, r.id), append(numbers, r.number), append(sources, r.source)
-		principals, requests, hashes = append(principals, r.principal), append(requests, r.request), append(hashes, r.hash)
-		hotline, accepted = append(hotline, r.hotline), append(accepted, r.accepted)
-		districts, streets = append(districts, r.district), append(streets, r.street)
-		communities, grids, bodies = append(communities, r.community), append(grids, r.grid), append(bodies, string(r.body))
+		b.Queue(insertNewSQL, row...)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO submissions (`+strings.Join(submissionColumns, ", ")+`)
-		SELECT id::uuid, num, src, pr, req, hash, hot, at, d, s, c, g, body::json
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
-			$8::timestamptz[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
-			AS u (id, num, src, pr, req, hash, hot, at, d, s, c, g, body)
-		ON CONFLICT DO NOTHING
-		RETURNING case_id::text`,
-		ids, numbers, sources, principals, requests, hashes, hotline, accepted, districts, streets, communities, grids, bodies)
-	if err != nil {
-		return nil, err
+	br := tx.SendBatch(ctx, b)
+	defer br.Close()
+	stored := make([]bool, len(subs))
+	for i := range subs {
+		tag, err := br.Exec()
+		if err != nil {
+			return nil, err
+		}
+		stored[i] = tag.RowsAffected() == 1
 	}
-	stored, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	set := make(map[string]bool, len(stored))
-	for _, id := range stored {
-		set[id] = true
-	}
-	return set, nil
+	return stored, br.Close()
 }
