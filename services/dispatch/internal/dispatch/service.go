@@ -251,6 +251,17 @@ func checkText(field, s string, max int, required bool, v *fault.Violations) {
 	}
 }
 
+// withTask is an op's result when the op changed one task.
+func withTask(t *Task, err error) (*Result, error) { return &Result{Task: t}, err }
+
+// taskOf is the task an op changed.
+func taskOf(r *Result, err error) (*Task, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r.Task, nil
+}
+
 // ownTask runs op on a task of the calling department.
 func (s *Service) ownTask(ctx context.Context, method, requestID, taskID string, content any, op func(env *Env, c *Case, t *Task) (*Result, error)) (*Result, error) {
 	p, err := department(ctx)
@@ -303,17 +314,12 @@ func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.ownTask(ctx, "AcknowledgeTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
+	return taskOf(s.ownTask(ctx, "AcknowledgeTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
 		if !in.ETA.IsZero() && !in.ETA.After(env.Now) {
 			return nil, invalid("eta", "must be in the future")
 		}
-		t, err := c.Acknowledge(env, t.ID, in.ETA, in.Note)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+		return withTask(c.Acknowledge(env, t.ID, in.ETA, in.Note))
+	}))
 }
 
 // RejectInput is RejectTask's request.
@@ -396,14 +402,9 @@ func (s *Service) RequestExtension(ctx context.Context, in ExtensionInput) (*Tas
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.ownTask(ctx, "RequestExtension", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		t, err := c.RequestExtension(env, t.ID, in.Due, in.Reason)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.ownTask(ctx, "RequestExtension", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
+		return withTask(c.RequestExtension(env, t.ID, in.Due, in.Reason))
+	}))
 }
 
 // ProgressInput is ReportProgress's request.
@@ -421,14 +422,9 @@ func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.ownTask(ctx, "ReportProgress", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		t, err := c.ReportProgress(env, t.ID, in.Text, in.OnSite)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.ownTask(ctx, "ReportProgress", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
+		return withTask(c.ReportProgress(env, t.ID, in.Text, in.OnSite))
+	}))
 }
 
 // CompleteInput is CompleteTask's request.
@@ -454,14 +450,9 @@ func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Task, error)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.ownTask(ctx, "CompleteTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		t, err := c.Complete(env, t.ID, in.Result, in.Evidence)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.ownTask(ctx, "CompleteTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
+		return withTask(c.Complete(env, t.ID, in.Result, in.Evidence))
+	}))
 }
 
 // GetTask reads a task the caller may see, with its case.
@@ -587,14 +578,9 @@ func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.steer(ctx, "Reassign", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
-		t, err := c.Reassign(env, in.TaskID, in.Department, in.Note)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.steer(ctx, "Reassign", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.Reassign(env, in.TaskID, in.Department, in.Note))
+	}))
 }
 
 // DecideExtensionInput is DecideExtension's request.
@@ -617,14 +603,9 @@ func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.steer(ctx, "DecideExtension", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
-		t, err := c.DecideExtension(env, in.TaskID, in.Grant, in.Due, in.Note)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.steer(ctx, "DecideExtension", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.DecideExtension(env, in.TaskID, in.Grant, in.Due, in.Note))
+	}))
 }
 
 // ReviewInput is ReviewCompletion's request.
@@ -643,14 +624,9 @@ func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.steer(ctx, "ReviewCompletion", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
-		t, err := c.ReviewCompletion(env, in.TaskID, in.Approve, in.Note)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.steer(ctx, "ReviewCompletion", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.ReviewCompletion(env, in.TaskID, in.Approve, in.Note))
+	}))
 }
 
 // SuperviseInput is Supervise's request.
@@ -667,14 +643,9 @@ func (s *Service) Supervise(ctx context.Context, in SuperviseInput) (*Task, erro
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.steer(ctx, "Supervise", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
-		t, err := c.Supervise(env, in.TaskID, in.Note)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.steer(ctx, "Supervise", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.Supervise(env, in.TaskID, in.Note))
+	}))
 }
 
 // ListCases lists the cases in the dispatch queue, or in arbitration,
@@ -710,14 +681,9 @@ func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, erro
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	r, err := s.steer(ctx, "Arbitrate", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
-		t, err := c.Arbitrate(env, in.Department, in.Note)
-		return &Result{Task: t}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	return r.Task, nil
+	return taskOf(s.steer(ctx, "Arbitrate", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.Arbitrate(env, in.Department, in.Note))
+	}))
 }
 
 // SimulateInput is SimulateRoute's request: a stored case, or facts.
