@@ -245,6 +245,53 @@ func (r *Relay) Notify() {
 	}
 }
 
+// Background is a relay running for its service's whole life; see Start.
+type Background struct {
+	relay *Relay
+	ctx   context.Context
+	stop  context.CancelFunc
+	ready chan struct{}
+	done  chan error
+}
+
+// Start runs the relay in the background until Stop — not until ctx ends,
+// so that what the service commits while it stops still leaves. It first
+// runs prepare (declaring the streams, retrying while NATS is away: the
+// service meanwhile takes work, which the outbox holds) and then publishes.
+func (r *Relay) Start(ctx context.Context, prepare func(context.Context) error) *Background {
+	bctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	b := &Background{relay: r, ctx: bctx, stop: stop, ready: make(chan struct{}), done: make(chan error, 1)}
+	go func() {
+		_ = prepare(bctx) // fails only when stopped; Run then returns at once
+		close(b.ready)
+		b.done <- r.Run(bctx)
+	}()
+	return b
+}
+
+// Context lasts until Stop, for work whose events must still be published
+// while the service stops.
+func (b *Background) Context() context.Context { return b.ctx }
+
+// OnceReady runs run once prepare has returned (the streams exist), or
+// returns nil if ctx ends first.
+func (b *Background) OnceReady(ctx context.Context, run func(context.Context) error) error {
+	select {
+	case <-b.ready:
+		return run(ctx)
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// Stop publishes what is left, for at most timeout (the rest leaves at the
+// next start), stops the relay and returns how its run ended.
+func (b *Background) Stop(timeout time.Duration) error {
+	b.relay.DrainFor(b.ctx, timeout)
+	b.stop()
+	return <-b.done
+}
+
 // Run publishes until ctx ends. Rows are claimed with FOR UPDATE SKIP LOCKED,
 // so several replicas share the work without publishing a row concurrently.
 func (r *Relay) Run(ctx context.Context) error {

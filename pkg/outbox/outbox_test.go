@@ -257,3 +257,43 @@ func TestStoredByReference(t *testing.T) {
 		t.Errorf("published %v", got)
 	}
 }
+
+// A started relay waits for prepare, publishes until Stop (not until the
+// caller's context ends) and drains what was committed before it stops.
+func TestStartRunsUntilStop(t *testing.T) {
+	pool, js := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	release := make(chan struct{})
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: time.Hour})
+	bg := relay.Start(ctx, func(context.Context) error { <-release; return nil })
+
+	ran := make(chan struct{})
+	go func() {
+		_ = bg.OnceReady(context.Background(), func(context.Context) error { close(ran); return nil })
+	}()
+	select {
+	case <-ran:
+		t.Fatal("OnceReady ran before prepare returned")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(release)
+	<-ran
+	if err := bg.OnceReady(ctx, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+
+	cancel() // the service is stopping; the relay is not yet
+	if bg.Context().Err() != nil {
+		t.Fatal("the relay's context ended with the caller's")
+	}
+	enqueue(t, pool, 0, 3, true) // committed while stopping, never handed over
+	if err := bg.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if n := streamCount(t, js); n != 3 {
+		t.Errorf("%d events published by Stop, want 3", n)
+	}
+	if bg.Context().Err() == nil {
+		t.Error("the relay's context outlived Stop")
+	}
+}

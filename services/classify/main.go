@@ -198,27 +198,18 @@ func serve(ctx context.Context) error {
 	}
 
 	// The relay outlives everything that writes events: once the server,
-	// the consumer and the timers have stopped, it drains the outbox.
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRelay()
-	relayDone := make(chan error, 1)
-	go func() { relayDone <- relay.Run(relayCtx) }()
-
+	// the consumer and the timers have stopped, it drains the outbox. The
+	// relay and the consumer need the streams; classify serves its API while
+	// NATS is down and starts publishing and consuming once they exist.
+	publishing := relay.Start(ctx, func(ctx context.Context) error {
+		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
+	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(admin)
 	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
 	g.Go(func() error { return timers.Run(gctx) })
-	g.Go(func() error {
-		// The consumer needs the streams; classify serves its API while
-		// NATS is down and starts consuming once they exist.
-		if natsjs.EnsureStreamsRetry(gctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log) != nil {
-			return nil // stopping
-		}
-		return runner.Run(gctx)
-	})
+	g.Go(func() error { return publishing.OnceReady(gctx, runner.Run) })
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
-	relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
-	stopRelay()
-	return errors.Join(err, <-relayDone)
+	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
 }

@@ -147,31 +147,15 @@ func run(ctx context.Context) error {
 
 	// The relay outlives the gRPC server, the consumer and the clock: what
 	// they committed is published before the process exits.
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRelay()
-	relayDone := make(chan error, 1)
-	streams := make(chan struct{})
-	go func() {
-		_ = natsjs.EnsureStreamsRetry(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
-		close(streams)
-		relayDone <- relay.Run(relayCtx)
-	}()
-
+	publishing := relay.Start(ctx, func(ctx context.Context) error {
+		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
+	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(admin)
 	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
-	g.Go(func() error {
-		select {
-		case <-streams:
-		case <-gctx.Done():
-			return nil
-		}
-		return runner.Run(gctx)
-	})
+	g.Go(func() error { return publishing.OnceReady(gctx, runner.Run) })
 	g.Go(func() error { return worker.Run(gctx) })
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
-	relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
-	stopRelay()
-	return errors.Join(err, <-relayDone)
+	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
 }

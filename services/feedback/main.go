@@ -186,31 +186,15 @@ func serve(ctx context.Context, rebuild bool) error {
 	// the consumer and the timers have stopped, it drains the outbox. The
 	// relay and the consumer need the streams; feedback serves its API while
 	// NATS is down and starts publishing and consuming once they exist.
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRelay()
-	relayDone := make(chan error, 1)
-	streams := make(chan struct{})
-	go func() {
-		_ = natsjs.EnsureStreamsRetry(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
-		close(streams)
-		relayDone <- relay.Run(relayCtx)
-	}()
-
+	publishing := relay.Start(ctx, func(ctx context.Context) error {
+		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
+	})
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(admin)
 	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
 	g.Go(func() error { return timers.Run(gctx) })
-	g.Go(func() error {
-		select {
-		case <-streams:
-		case <-gctx.Done():
-			return nil
-		}
-		return runner.Run(gctx)
-	})
+	g.Go(func() error { return publishing.OnceReady(gctx, runner.Run) })
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
-	relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
-	stopRelay()
-	return errors.Join(err, <-relayDone)
+	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
 }

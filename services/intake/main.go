@@ -125,35 +125,16 @@ func run(ctx context.Context) error {
 
 	// The committers and the relay outlive the gRPC server: once intake
 	// stops taking orders, what is in flight commits and the relay drains it.
-	relayCtx, stopRelay := context.WithCancel(context.WithoutCancel(ctx))
-	defer stopRelay()
-	store.RunGroupCommit(relayCtx, cfg.CommitWorkers, cfg.CommitBatch)
+	// Intake takes orders while NATS is down; the outbox holds them.
+	publishing := relay.Start(ctx, func(ctx context.Context) error {
+		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
+	})
+	store.RunGroupCommit(publishing.Context(), cfg.CommitWorkers, cfg.CommitBatch)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(admin)
-	g.Go(func() error {
-		err := process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout)
-		relay.DrainFor(relayCtx, cfg.ShutdownTimeout)
-		stopRelay()
-		return err
-	})
-	relayDone, streams := make(chan error, 1), make(chan struct{})
-	g.Go(func() error { // feedback's closures, once the streams exist
-		select {
-		case <-streams:
-			return closures.Run(gctx)
-		case <-gctx.Done():
-			return nil
-		}
-	})
-	go func() {
-		// Streams are (re)declared here, not before serving, so intake takes
-		// orders while NATS is down; the outbox holds them until it is back.
-		_ = natsjs.EnsureStreamsRetry(relayCtx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
-		close(streams)
-		relayDone <- relay.Run(relayCtx)
-	}()
+	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
+	g.Go(func() error { return publishing.OnceReady(gctx, closures.Run) }) // feedback's closures
 	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
 	err = g.Wait()
-	stopRelay()
-	return errors.Join(err, <-relayDone)
+	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
 }
