@@ -282,10 +282,7 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 			out, id = c, prior
 			return err
 		}
-		if err := tx.LockCase(ctx, in.CaseID); err != nil {
-			return err
-		}
-		c, err := s.current(ctx, tx, in.CaseID)
+		c, err := s.lockedCase(ctx, tx, in.CaseID)
 		if err != nil {
 			return err
 		}
@@ -335,10 +332,7 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 }
 
 func (s *Service) reopen(ctx context.Context, tx Tx, id, actor, reason, note, cause string) error {
-	if err := tx.LockCase(ctx, id); err != nil {
-		return err
-	}
-	p, err := s.current(ctx, tx, id)
+	p, err := s.lockedCase(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -394,10 +388,7 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 			out, id = c, prior
 			return err
 		}
-		if err := tx.LockCase(ctx, in.CaseID); err != nil {
-			return err
-		}
-		c, err := s.current(ctx, tx, in.CaseID)
+		c, err := s.lockedCase(ctx, tx, in.CaseID)
 		if err != nil {
 			return err
 		}
@@ -441,8 +432,12 @@ func (s *Service) replay(ctx context.Context, tx Tx, actor, requestID, hash, cas
 	return c, outcome, true, err
 }
 
-// current projects a case from its log; NotFound when there is none.
-func (s *Service) current(ctx context.Context, tx Tx, id string) (*Case, error) {
+// lockedCase locks a case for this transaction and projects it from its
+// log; NotFound when there is none. Every change reads a case this way.
+func (s *Service) lockedCase(ctx context.Context, tx Tx, id string) (*Case, error) {
+	if err := tx.LockCase(ctx, id); err != nil {
+		return nil, err
+	}
 	evs, err := tx.Events(ctx, id)
 	if err != nil {
 		return nil, err
@@ -455,10 +450,7 @@ func (s *Service) current(ctx context.Context, tx Tx, id string) (*Case, error) 
 
 // CallbackWindowPassed closes a replied case nobody reached in time.
 func (s *Service) CallbackWindowPassed(ctx context.Context, tx Tx, id string) error {
-	if err := tx.LockCase(ctx, id); err != nil {
-		return err
-	}
-	c, err := s.current(ctx, tx, id)
+	c, err := s.lockedCase(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -477,10 +469,7 @@ func (s *Service) CallbackWindowPassed(ctx context.Context, tx Tx, id string) er
 // CallbackRetryDue notes in the timeline that an unreached callback is due
 // again.
 func (s *Service) CallbackRetryDue(ctx context.Context, tx Tx, id string) error {
-	if err := tx.LockCase(ctx, id); err != nil {
-		return err
-	}
-	c, err := s.current(ctx, tx, id)
+	c, err := s.lockedCase(ctx, tx, id)
 	if err != nil {
 		return err
 	}
