@@ -63,6 +63,8 @@ func TestFromFields(t *testing.T) {
 		{name: "none", fields: []string{"x.case_id"}},
 		{name: "two", id: id, number: "GF-20261203-000001", fields: []string{"x.case_id"}},
 		{name: "number in id", id: "GF-20261203-000001", fields: []string{"x.case_id"}},
+		{name: "opaque id", id: "case-1", want: Ref{ID, "case-1"}},
+		{name: "id with a space", id: "case 1", fields: []string{"x.case_id"}},
 		{name: "bad number", number: "GF-1", fields: []string{"x.case_number"}},
 		{name: "long order", orderNo: strings.Repeat("9", 65), fields: []string{"x.hotline_order_no"}},
 	} {
