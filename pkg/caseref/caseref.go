@@ -101,7 +101,8 @@ func (r Ref) NotFound(service string) error {
 }
 
 // Parse reads a reference as a person typed it: a UUID is a case id, GF-…
-// a case number, anything else a hotline order number.
+// a case number (a malformed one is an error), anything else a hotline
+// order number.
 func Parse(s string) (Ref, error) {
 	s = strings.TrimSpace(s)
 	switch {
@@ -111,7 +112,9 @@ func Parse(s string) (Ref, error) {
 		return Ref{Kind: ID, Value: strings.ToLower(s)}, nil
 	case numberRE.MatchString(s):
 		return Ref{Kind: Number, Value: s}, nil
-	case strings.HasPrefix(s, "GF-") && len(s) <= 30 && strings.Count(s, "-") == 2:
+	case strings.HasPrefix(s, "GF-"):
+		// gridflow's own prefix: a mistyped case number, never taken for
+		// an order number (which would only ever be NotFound).
 		return Ref{}, fmt.Errorf("%q is not a case number: want GF-<yyyymmdd>-<at least 6 digits>", s)
 	}
 	if reason := orderNoProblem(s); reason != "" {

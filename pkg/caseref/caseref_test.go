@@ -27,6 +27,7 @@ func TestParse(t *testing.T) {
 		{in: "   ", err: "empty"},
 		{in: "GF-2026123-000001", err: "not a case number"},
 		{in: "GF-20261203-01", err: "not a case number"},
+		{in: "GF-2026", err: "not a case number"},
 		{in: "two words", err: "white space"},
 		{in: strings.Repeat("x", MaxOrderNo+1), err: "longer than"},
 		{in: "bad\xffutf8", err: "UTF-8"},
