@@ -311,7 +311,9 @@ func (s *stack) dial(t *testing.T, svc string, p auth.Principal) *grpc.ClientCon
 func (s *stack) gridctl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(s.bin, "gridctl"), append([]string{"--key-dir", s.keyDir}, args...)...)
-	cmd.Env = append(os.Environ(), "GRIDFLOW_NATS_URL="+s.natsURL)
+	// GRIDFLOW_RUN_DIR: the test's own directory, so a developer's stack
+	// (its .run/context.env) never answers for the test's.
+	cmd.Env = append(os.Environ(), "GRIDFLOW_NATS_URL="+s.natsURL, "GRIDFLOW_RUN_DIR="+s.dir)
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

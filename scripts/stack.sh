@@ -6,6 +6,18 @@
 #   scripts/stack.sh down    stop everything
 #   scripts/stack.sh status  what runs where
 #   scripts/stack.sh demo    submit the demo work orders and show their events
+
+# status in a new shell: a stack started with moved ports is described by the
+# context file `up` wrote; what the environment sets still wins.
+if [ "${1:-}" = status ]; then
+  ctx=${GRIDFLOW_RUN_DIR:-$(dirname "$0")/../.run}/context.env
+  if [ -f "$ctx" ]; then
+    while IFS='=' read -r key value; do
+      case $key in '' | \#*) continue ;; esac
+      [ -n "${!key:-}" ] || export "$key=$value"
+    done <"$ctx"
+  fi
+fi
 source "$(dirname "$0")/lib.sh"
 
 start_nats() {
@@ -44,6 +56,30 @@ wait_healthy() {
   done
 }
 
+# write_context records the addresses this stack runs on in .run/context.env,
+# where gridctl (and `status`) find them from any shell: start the stack with
+# moved ports once, and plain `bin/gridctl …` drives it. Environment settings
+# and --addr still win over it.
+write_context() {
+  local f=$RUN_DIR/context.env svc
+  {
+    echo "# Written by scripts/stack.sh up at $(date -u +%Y-%m-%dT%H:%M:%SZ): the addresses this stack runs on."
+    echo "# gridctl reads it (the environment and --addr win); make down removes it."
+    for svc in intake classify dispatch feedback console; do
+      echo "${SERVICE_SETTING[$svc]}=${SERVICE_ADDR[$svc]}"
+    done
+    for svc in intake classify dispatch feedback console; do
+      echo "$(echo "$svc" | tr a-z A-Z)_ADMIN_ADDR=${SERVICE_ADMIN[$svc]}"
+    done
+    echo "GRIDFLOW_NATS_URL=$GRIDFLOW_NATS_URL"
+    echo "GRIDFLOW_NATS_PORT=$NATS_PORT"
+    echo "GRIDFLOW_NATS_MONITOR_PORT=$NATS_MONITOR_PORT"
+    echo "GRIDFLOW_PG_PORT=$PG_PORT"
+    echo "GRIDFLOW_KEY_DIR=$GRIDFLOW_KEY_DIR"
+  } >"$f.tmp"
+  mv "$f.tmp" "$f"
+}
+
 up() {
   [ -x "$BIN/intake" ] && [ -x "$BIN/nats-server" ] && [ -x "$BIN/gridctl" ] || die "binaries missing: run 'make build' first"
   mkdir -p "$LOG_DIR" "$PID_DIR"
@@ -52,7 +88,8 @@ up() {
   start_nats
   for svc in "${SERVICES[@]}"; do start_service "$svc"; done
   wait_healthy
-  say "gridflow is up"
+  write_context
+  say "gridflow is up (addresses in $RUN_DIR/context.env, where gridctl finds them)"
   status
 }
 
@@ -69,6 +106,7 @@ down() {
     pid_alive "$f" && kill -KILL "$(cat "$f")" 2>/dev/null || true
     rm -f "$f"
   done
+  rm -f "$RUN_DIR/context.env"
   "$ROOT/scripts/pg.sh" stop
   say "gridflow is down"
 }

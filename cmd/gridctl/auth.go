@@ -16,7 +16,7 @@ func newAuthCmd(g *globals) *cobra.Command {
 		Short: "Create the development Ed25519 key pair in --key-dir unless it exists",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			created, err := auth.EnsureKeyPair(g.keyDir)
+			created, err := auth.EnsureKeyPair(g.keys())
 			if err != nil {
 				return err
 			}
@@ -24,7 +24,7 @@ func newAuthCmd(g *globals) *cobra.Command {
 			if created {
 				state = "created"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s key pair in %s (%s, %s)\n", state, g.keyDir, auth.PrivateKeyFile, auth.PublicKeyFile)
+			fmt.Fprintf(cmd.OutOrStdout(), "%s key pair in %s (%s, %s)\n", state, g.keys(), auth.PrivateKeyFile, auth.PublicKeyFile)
 			return nil
 		},
 	}
@@ -42,7 +42,7 @@ func newAuthCmd(g *globals) *cobra.Command {
 				return err
 			}
 			if keyFile == "" {
-				keyFile = filepath.Join(g.keyDir, auth.PrivateKeyFile)
+				keyFile = filepath.Join(g.keys(), auth.PrivateKeyFile)
 			}
 			key, err := auth.LoadPrivateKey(keyFile)
 			if err != nil {

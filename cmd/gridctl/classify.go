@@ -12,14 +12,13 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
-
-const classifyAddr = "127.0.0.1:7102"
 
 // classifyCommands are the commands over the classify service: the
 // catalogue, the review queue, classifications, incidents, and the export of
@@ -30,7 +29,7 @@ func classifyCommands(g *globals) []*cobra.Command {
 
 // withClassify dials classify and runs fn with a client and a deadline.
 func withClassify(g *globals, cmd *cobra.Command, fn func(c classifyv1.ClassifyServiceClient, ctx cmdCtx) error) error {
-	conn, err := g.dial(classifyAddr)
+	conn, err := g.dial(svcClassify)
 	if err != nil {
 		return err
 	}
@@ -47,6 +46,16 @@ func withClassify(g *globals, cmd *cobra.Command, fn func(c classifyv1.ClassifyS
 type cmdCtx struct {
 	context context.Context
 	w       io.Writer
+}
+
+// classificationRequest names the case a person typed.
+func classificationRequest(arg string) (*classifyv1.GetClassificationRequest, error) {
+	ref, err := caseref.Parse(arg)
+	if err != nil {
+		return nil, err
+	}
+	id, number, orderNo := ref.Fields()
+	return &classifyv1.GetClassificationRequest{CaseId: id, CaseNumber: number, HotlineOrderNo: orderNo}, nil
 }
 
 func urgencyFlag(s string) (typesv1.Urgency, error) {
@@ -201,8 +210,8 @@ func newReviewCmd(g *globals) *cobra.Command {
 func decisionCmd(g *globals, use, short string) *cobra.Command {
 	var urgency, note, requestID string
 	c := &cobra.Command{
-		Use:   use + " CASE_ID ITEM_CODE [--urgency U] [--note TEXT] [--request-id ID]",
-		Short: short,
+		Use:   use + " CASE ITEM_CODE [--urgency U] [--note TEXT] [--request-id ID]",
+		Short: short + " (CASE: case id, case number or hotline order number)",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			u, err := urgencyFlag(urgency)
@@ -212,17 +221,31 @@ func decisionCmd(g *globals, use, short string) *cobra.Command {
 			if requestID == "" {
 				requestID = classifyRequestID()
 			}
+			req, err := classificationRequest(args[0])
+			if err != nil {
+				return err
+			}
 			return withClassify(g, cmd, func(c classifyv1.ClassifyServiceClient, x cmdCtx) error {
+				caseID := req.GetCaseId()
+				if caseID == "" { // a case number or order number: classify knows the id
+					got, err := c.GetClassification(x.context, req)
+					if err != nil {
+						return err
+					}
+					if caseID = got.GetReview().GetCaseId(); caseID == "" && len(got.GetVersions()) > 0 {
+						caseID = got.GetVersions()[0].GetCaseId()
+					}
+				}
 				var cl *classifyv1.Classification
 				if use == "resolve" {
-					resp, err := c.ResolveReview(x.context, &classifyv1.ResolveReviewRequest{RequestId: requestID, CaseId: args[0],
+					resp, err := c.ResolveReview(x.context, &classifyv1.ResolveReviewRequest{RequestId: requestID, CaseId: caseID,
 						ItemCode: args[1], Urgency: u, Note: note})
 					if err != nil {
 						return err
 					}
 					cl = resp.GetClassification()
 				} else {
-					resp, err := c.Reclassify(x.context, &classifyv1.ReclassifyRequest{RequestId: requestID, CaseId: args[0],
+					resp, err := c.Reclassify(x.context, &classifyv1.ReclassifyRequest{RequestId: requestID, CaseId: caseID,
 						ItemCode: args[1], Urgency: u, Note: note})
 					if err != nil {
 						return err
@@ -263,12 +286,16 @@ func printClassification(w io.Writer, c *classifyv1.Classification, asJSON bool)
 func newClassifyCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "classify", Short: "Classifications: show, reclassify; reload the model"}
 	show := &cobra.Command{
-		Use:   "show CASE_ID",
-		Short: "A case's classification history, newest first",
+		Use:   "show CASE",
+		Short: "A case's classification history, newest first (CASE: case id, case number or hotline order number)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			req, err := classificationRequest(args[0])
+			if err != nil {
+				return err
+			}
 			return withClassify(g, cmd, func(c classifyv1.ClassifyServiceClient, x cmdCtx) error {
-				resp, err := c.GetClassification(x.context, &classifyv1.GetClassificationRequest{CaseId: args[0]})
+				resp, err := c.GetClassification(x.context, req)
 				if err != nil {
 					return err
 				}

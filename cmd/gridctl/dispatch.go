@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -21,8 +22,6 @@ import (
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
-
-const dispatchAddr = "127.0.0.1:7103"
 
 // dispatchFlags are what every dispatch command shares: who to act as.
 type dispatchFlags struct {
@@ -37,7 +36,7 @@ func (d *dispatchFlags) register(cmd *cobra.Command) {
 // --token / an admin token.
 func (d *dispatchFlags) client(g *globals) (dispatchv1.DispatchServiceClient, *grpc.ClientConn, error) {
 	if d.as == "" {
-		conn, err := g.dial(dispatchAddr)
+		conn, err := g.dial(svcDispatch)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -47,7 +46,7 @@ func (d *dispatchFlags) client(g *globals) (dispatchv1.DispatchServiceClient, *g
 	if err != nil {
 		return nil, nil, fmt.Errorf("--as: %w", err)
 	}
-	key, err := auth.LoadPrivateKey(filepath.Join(g.keyDir, auth.PrivateKeyFile))
+	key, err := auth.LoadPrivateKey(filepath.Join(g.keys(), auth.PrivateKeyFile))
 	if err != nil {
 		return nil, nil, fmt.Errorf("--as needs the development key (%v)", err)
 	}
@@ -55,9 +54,7 @@ func (d *dispatchFlags) client(g *globals) (dispatchv1.DispatchServiceClient, *g
 	if err != nil {
 		return nil, nil, err
 	}
-	h := *g
-	h.token = tok
-	conn, err := h.dial(dispatchAddr)
+	conn, err := g.dialAs(svcDispatch, tok)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,13 +95,24 @@ func newRouteCmd(g *globals) *cobra.Command {
 		whistle                                                          []string
 	)
 	explainCmd := &cobra.Command{
-		Use:   "explain (--case ID | --item CODE --street CODE …)",
+		Use:   "explain (--case CASE | --item CODE --street CODE …)",
 		Short: "Show the routing decision, its deadlines and the rules that fired (SimulateRoute; changes nothing)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := &dispatchv1.SimulateRouteRequest{RedecideAreaCode: redecide}
 			if caseID != "" {
-				req.Subject = &dispatchv1.SimulateRouteRequest_CaseId{CaseId: caseID}
+				ref, err := caseref.Parse(caseID)
+				if err != nil {
+					return fmt.Errorf("--case: %w", err)
+				}
+				switch ref.Kind {
+				case caseref.ID:
+					req.Subject = &dispatchv1.SimulateRouteRequest_CaseId{CaseId: ref.Value}
+				case caseref.Number:
+					req.Subject = &dispatchv1.SimulateRouteRequest_CaseNumber{CaseNumber: ref.Value}
+				default:
+					req.Subject = &dispatchv1.SimulateRouteRequest_HotlineOrderNo{HotlineOrderNo: ref.Value}
+				}
 			} else {
 				f := &dispatchv1.RouteFacts{ItemCode: item, Label: label, Text: text, WhistleDepartments: whistle,
 					Area: &typesv1.Area{DistrictCode: district, StreetCode: street, CommunityCode: community, GridCode: grid}}
@@ -141,7 +149,7 @@ func newRouteCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := explainCmd.Flags()
-	f.StringVar(&caseID, "case", "", "a stored case: decide again with its facts")
+	f.StringVar(&caseID, "case", "", "a stored case (id, case number or hotline order number): decide again with its facts")
 	f.StringVar(&redecide, "redecide", "", "decide as after a not_my_area rejection naming this area")
 	f.StringVar(&item, "item", "", "catalogue code")
 	f.StringVar(&label, "label", "", "classification label")
@@ -218,11 +226,18 @@ func newTaskCmd(g *globals) *cobra.Command {
 	var caseID, dept string
 	var states []string
 	list := &cobra.Command{
-		Use:   "list [--case ID] [--state dispatched,…] [--department CODE]",
+		Use:   "list [--case CASE] [--state dispatched,…] [--department CODE]",
 		Short: "List tasks, most recently changed first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			req := &dispatchv1.ListTasksRequest{CaseId: caseID, DepartmentCode: dept, PageSize: 200}
+			req := &dispatchv1.ListTasksRequest{DepartmentCode: dept, PageSize: 200}
+			if caseID != "" {
+				ref, err := caseref.Parse(caseID)
+				if err != nil {
+					return fmt.Errorf("--case: %w", err)
+				}
+				req.CaseId, req.CaseNumber, req.HotlineOrderNo = ref.Fields()
+			}
 			for _, s := range states {
 				v, ok := enumValue[eventsv1.TaskState](eventsv1.TaskState_value, "TASK_STATE_", s)
 				if !ok {
@@ -249,7 +264,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			return tw.Flush()
 		},
 	}
-	list.Flags().StringVar(&caseID, "case", "", "only this case's tasks")
+	list.Flags().StringVar(&caseID, "case", "", "only this case's tasks (case id, case number or hotline order number)")
 	list.Flags().StringVar(&dept, "department", "", "only this unit's tasks (dispatchers, admin)")
 	list.Flags().StringSliceVar(&states, "state", nil, "only tasks in these states")
 

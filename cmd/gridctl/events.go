@@ -39,6 +39,9 @@ func newEventsCmd(g *globals) *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
+			if natsURL == "" {
+				natsURL = g.settings().get(envNATS).value
+			}
 			nc, err := nats.Connect(natsURL, nats.Name("gridctl"))
 			if err != nil {
 				return fmt.Errorf("connect %s: %w", natsURL, err)
@@ -97,7 +100,7 @@ func newEventsCmd(g *globals) *cobra.Command {
 		},
 	}
 	f := tail.Flags()
-	f.StringVar(&natsURL, "nats", envOr("GRIDFLOW_NATS_URL", "nats://127.0.0.1:14222"), "NATS URL")
+	f.StringVar(&natsURL, "nats", "", "NATS URL (default: $GRIDFLOW_NATS_URL, the context file, else nats://127.0.0.1:14222)")
 	f.StringVar(&subject, "subject", "grid.>", "subject filter, e.g. grid.case.*.310106.310106022")
 	f.IntVar(&last, "last", 0, "start with the last N events")
 	f.BoolVar(&follow, "follow", false, "keep printing new events")

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -15,12 +17,10 @@ import (
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 )
 
-const feedbackAddr = "127.0.0.1:7104"
-
 // feedbackCall runs one feedback RPC with the global timeout.
 func feedbackCall[T any](cmd *cobra.Command, g *globals, fn func(context.Context, feedbackv1.FeedbackServiceClient) (T, error)) (T, error) {
 	var zero T
-	conn, err := g.dial(feedbackAddr)
+	conn, err := g.dial(svcFeedback)
 	if err != nil {
 		return zero, err
 	}
@@ -49,24 +49,35 @@ func addFeedbackCommands(root *cobra.Command, g *globals) {
 	root.AddCommand(export)
 }
 
-// caseKey reads a case number (GF-…), a case id (uuid) or a hotline order
-// number.
-func caseKey(s string) *feedbackv1.GetCaseRequest {
-	switch {
-	case strings.HasPrefix(s, "GF-"):
-		return &feedbackv1.GetCaseRequest{CaseNumber: s}
-	case len(s) == 36 && strings.Count(s, "-") == 4:
-		return &feedbackv1.GetCaseRequest{CaseId: s}
+// caseKey reads a case id, a case number (GF-…) or a hotline order number.
+func caseKey(s string) (*feedbackv1.GetCaseRequest, error) {
+	ref, err := caseref.Parse(s)
+	if err != nil {
+		return nil, err
 	}
-	return &feedbackv1.GetCaseRequest{HotlineOrderNo: s}
+	id, number, orderNo := ref.Fields()
+	return &feedbackv1.GetCaseRequest{CaseId: id, CaseNumber: number, HotlineOrderNo: orderNo}, nil
+}
+
+func printCase(w io.Writer, c *feedbackv1.Case) {
+	fmt.Fprintf(w, "%s  %s  %s\n", c.GetCaseNumber(), enumName(c.GetState().String(), "CASE_STATE_"), c.GetCaseId())
+	fmt.Fprintf(w, "item %s %s  lead %s  round %d  excluded %v\n", c.GetItemCode(), c.GetItemName(), c.GetLeadDepartmentCode(), c.GetRound(), c.GetExcluded())
+	fmt.Fprintf(w, "received %s  complete due %s  callback due %s\n", when(c.GetReceivedAt()), when(c.GetCompleteDue()), when(c.GetCallbackDue()))
+	for _, t := range c.GetTasks() {
+		fmt.Fprintf(w, "  task %s  %s %s  %s  round %d\n", t.GetTaskId(), t.GetDepartmentCode(), t.GetRole(), t.GetState(), t.GetRound())
+	}
 }
 
 func newCaseCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "case", Short: "Read a case's state and timeline (feedback)"}
 	show := &cobra.Command{Use: "show NUMBER|ID|ORDER-NO", Short: "A case's state, deadlines and tasks", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := caseKey(args[0])
+			if err != nil {
+				return err
+			}
 			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetCaseResponse, error) {
-				return c.GetCase(ctx, caseKey(args[0]))
+				return c.GetCase(ctx, k)
 			})
 			if err != nil {
 				return err
@@ -74,20 +85,76 @@ func newCaseCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), r.GetCase())
 			}
-			c, w := r.GetCase(), cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s  %s  %s\n", c.GetCaseNumber(), enumName(c.GetState().String(), "CASE_STATE_"), c.GetCaseId())
-			fmt.Fprintf(w, "item %s %s  lead %s  round %d  excluded %v\n", c.GetItemCode(), c.GetItemName(), c.GetLeadDepartmentCode(), c.GetRound(), c.GetExcluded())
-			fmt.Fprintf(w, "received %s  complete due %s  callback due %s\n", when(c.GetReceivedAt()), when(c.GetCompleteDue()), when(c.GetCallbackDue()))
-			for _, t := range c.GetTasks() {
-				fmt.Fprintf(w, "  task %s  %s %s  %s  round %d\n", t.GetTaskId(), t.GetDepartmentCode(), t.GetRole(), t.GetState(), t.GetRound())
-			}
+			printCase(cmd.OutOrStdout(), r.GetCase())
 			return nil
 		}}
-	timeline := &cobra.Command{Use: "timeline NUMBER|ID", Short: "Every event of a case, with actor, time, rule and model", Args: cobra.ExactArgs(1),
+	var until []string
+	var wait time.Duration
+	waitCmd := &cobra.Command{Use: "wait NUMBER|ID|ORDER-NO --state S[,S…] [--wait 60s]",
+		Short: "Wait until feedback sees the case in one of these states, then show it (scripts and the README use it)",
+		Long: "The loop runs on events: a case is classified, dispatched, replied … a moment after the call that\n" +
+			"caused it. wait polls GetCase until the case reaches one of the states, and fails after --wait.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			k := caseKey(args[0])
+			k, err := caseKey(args[0])
+			if err != nil {
+				return err
+			}
+			want := map[feedbackv1.CaseState]bool{}
+			for _, s := range until {
+				st, ok := enumValue[feedbackv1.CaseState](feedbackv1.CaseState_value, "CASE_STATE_", s)
+				if !ok || s == "" {
+					return fmt.Errorf("--state %q: not a case state (received, classified, dispatched, in_progress, resolved, replied, closed …)", s)
+				}
+				want[st] = true
+			}
+			if len(want) == 0 {
+				return fmt.Errorf("--state is required")
+			}
+			deadline := time.Now().Add(wait)
+			var last *feedbackv1.Case
+			for {
+				r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetCaseResponse, error) {
+					return c.GetCase(ctx, k)
+				})
+				switch {
+				case err == nil:
+					last = r.GetCase()
+					if want[last.GetState()] {
+						if g.asJSON {
+							return printProto(cmd.OutOrStdout(), last)
+						}
+						printCase(cmd.OutOrStdout(), last)
+						return nil
+					}
+				case !strings.HasPrefix(err.Error(), "NotFound"): // feedback may not have heard of the case yet
+					return err
+				}
+				if time.Now().After(deadline) {
+					now := "unknown to feedback"
+					if last != nil {
+						now = enumName(last.GetState().String(), "CASE_STATE_")
+					}
+					return fmt.Errorf("case %s is %s after %s, not %s", args[0], now, wait, strings.Join(until, " or "))
+				}
+				select {
+				case <-cmd.Context().Done():
+					return cmd.Context().Err()
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+		}}
+	waitCmd.Flags().StringSliceVar(&until, "state", nil, "the states to wait for (required)")
+	waitCmd.Flags().DurationVar(&wait, "wait", time.Minute, "give up after this long")
+	timeline := &cobra.Command{Use: "timeline NUMBER|ID|ORDER-NO", Short: "Every event of a case, with actor, time, rule and model", Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			k, err := caseKey(args[0])
+			if err != nil {
+				return err
+			}
 			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetCaseTimelineResponse, error) {
-				return c.GetCaseTimeline(ctx, &feedbackv1.GetCaseTimelineRequest{CaseId: k.GetCaseId(), CaseNumber: k.GetCaseNumber()})
+				return c.GetCaseTimeline(ctx, &feedbackv1.GetCaseTimelineRequest{CaseId: k.GetCaseId(), CaseNumber: k.GetCaseNumber(),
+					HotlineOrderNo: k.GetHotlineOrderNo()})
 			})
 			if err != nil {
 				return err
@@ -109,7 +176,7 @@ func newCaseCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		}}
-	cmd.AddCommand(show, timeline)
+	cmd.AddCommand(show, waitCmd, timeline)
 	return cmd
 }
 
@@ -123,10 +190,14 @@ func newCallbackCmd(g *globals) *cobra.Command {
 			if satisfaction != "" && !ok {
 				return fmt.Errorf("--satisfaction %q: want satisfied, basic or unsatisfied", satisfaction)
 			}
+			k, err := caseKey(caseID)
+			if err != nil {
+				return fmt.Errorf("--case: %w", err)
+			}
 			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.RecordCallbackResponse, error) {
-				id := caseID
-				if !uuidRE.MatchString(id) { // a case number or hotline order number: look the id up
-					got, err := c.GetCase(ctx, caseKey(id))
+				id := k.GetCaseId()
+				if id == "" { // a case number or hotline order number: look the id up
+					got, err := c.GetCase(ctx, k)
 					if err != nil {
 						return nil, err
 					}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
@@ -25,7 +26,8 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// globals are the flags every command shares.
+// globals are the flags every command shares, and the settings resolved
+// behind them.
 type globals struct {
 	addr    string
 	token   string
@@ -33,46 +35,72 @@ type globals struct {
 	asJSON  bool
 	tls     bool
 	timeout time.Duration
+
+	once sync.Once
+	set  *settings
+}
+
+// settings resolves the environment and the context file once.
+func (g *globals) settings() *settings {
+	g.once.Do(func() {
+		cwd, _ := os.Getwd()
+		g.set = loadSettings(os.Getenv, cwd)
+	})
+	return g.set
+}
+
+// keys is the development key directory: --key-dir, else as settingsHelp
+// says.
+func (g *globals) keys() string {
+	if g.keyDir != "" {
+		return g.keyDir
+	}
+	return g.settings().get(envKeyDir).value
 }
 
 func newRoot() *cobra.Command {
 	g := &globals{}
 	root := &cobra.Command{
-		Use:           "gridctl",
-		Short:         "Operate gridflow: tokens, reference data, work orders",
+		Use:   "gridctl",
+		Short: "Operate gridflow: tokens, reference data, work orders",
+		Long: "Operate gridflow over its gRPC APIs: tokens, reference data, work orders, classifications,\n" +
+			"tasks, cases. A case is named by its id, its case number (GF-…) or its hotline order number.\n\n" + settingsHelp,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	f := root.PersistentFlags()
-	f.StringVar(&g.addr, "addr", "", "service address host:port (default: the service's local port, e.g. intake 127.0.0.1:7101)")
+	f.StringVar(&g.addr, "addr", "", "address host:port of the service the command calls (default: $<SERVICE>_GRPC_ADDR, the context file, else e.g. intake 127.0.0.1:7101)")
 	f.StringVar(&g.token, "token", os.Getenv("GRIDFLOW_TOKEN"), "bearer token (default $GRIDFLOW_TOKEN, else an admin token minted with the local development key)")
-	f.StringVar(&g.keyDir, "key-dir", envOr("GRIDFLOW_KEY_DIR", ".run/keys"), "directory of the development key pair")
+	f.StringVar(&g.keyDir, "key-dir", "", "directory of the development key pair (default: $GRIDFLOW_KEY_DIR, the context file, else <run dir>/keys)")
 	f.BoolVar(&g.asJSON, "json", false, "print results as JSON")
 	f.BoolVar(&g.tls, "tls", false, "connect with TLS")
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline for each call")
-	root.AddCommand(newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
+	root.AddCommand(newContextCmd(g), newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
 		newRouteCmd(g)) // route explain also at the top, as operators say it
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
 	return root
 }
 
-func envOr(key, def string) string {
-	if v := os.Getenv(key); v != "" {
-		return v
-	}
-	return def
-}
+// dial connects to svc — at --addr, else where the settings say — with the
+// bearer token attached to every call. A service that does not answer is
+// reported with the address dialled and where it came from, so a stack on
+// other ports is a message away from being found.
+func (g *globals) dial(svc service) (*grpc.ClientConn, error) { return g.dialAs(svc, g.token) }
 
-// dial connects to addr (or def) with the bearer token attached to every call.
-func (g *globals) dial(def string) (*grpc.ClientConn, error) {
-	addr := g.addr
-	if addr == "" {
-		addr = def
+// dialAs is dial with another token ("": an admin token minted with the
+// development key).
+func (g *globals) dialAs(svc service, token string) (*grpc.ClientConn, error) {
+	where := setting{g.addr, "--addr"}
+	if g.addr == "" {
+		where = g.settings().get(svc.setting)
 	}
-	token := g.token
+	if err := g.settings().fileErr; err != nil && g.addr == "" {
+		return nil, err
+	}
+	addr := where.value
 	if token == "" {
-		key, err := auth.LoadPrivateKey(filepath.Join(g.keyDir, auth.PrivateKeyFile))
+		key, err := auth.LoadPrivateKey(filepath.Join(g.keys(), auth.PrivateKeyFile))
 		if err != nil {
 			return nil, fmt.Errorf("no --token and no development key to mint one (%v): run `gridctl auth keygen` or pass --token", err)
 		}
@@ -89,7 +117,12 @@ func (g *globals) dial(def string) (*grpc.ClientConn, error) {
 		grpc.WithTransportCredentials(creds),
 		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
-			return inv(ctx, method, req, reply, cc, opts...)
+			err := inv(ctx, method, req, reply, cc, opts...)
+			if status.Code(err) == codes.Unavailable {
+				return status.Errorf(codes.Unavailable, "%s at %s (from %s) does not answer: is the stack up (make up)? "+
+					"--addr or %s point gridctl elsewhere: %s", svc.name, addr, where.from, svc.setting, status.Convert(err).Message())
+			}
+			return err
 		}))
 }
 

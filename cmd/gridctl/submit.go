@@ -4,15 +4,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 )
-
-const intakeAddr = "127.0.0.1:7101"
 
 func newSubmitCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "submit", Short: "Submit work to intake"}
@@ -36,7 +34,7 @@ func newSubmitCmd(g *globals) *cobra.Command {
 			if err := protojson.Unmarshal(data, req); err != nil {
 				return fmt.Errorf("%s: not a SubmitWorkOrderRequest in protojson: %w", file, err)
 			}
-			conn, err := g.dial(intakeAddr)
+			conn, err := g.dial(svcIntake)
 			if err != nil {
 				return err
 			}
@@ -61,11 +59,6 @@ func newSubmitCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-var (
-	caseNumberRE = regexp.MustCompile(`^GF-\d{8}-\d{6,}$`)
-	uuidRE       = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-)
-
 func newSubmissionCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "submission", Short: "Read submissions"}
 	show := &cobra.Command{
@@ -73,16 +66,20 @@ func newSubmissionCmd(g *globals) *cobra.Command {
 		Short: "Show one submission",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := &intakev1.GetSubmissionRequest{}
-			switch key := args[0]; {
-			case uuidRE.MatchString(key):
-				req.Key = &intakev1.GetSubmissionRequest_CaseId{CaseId: key}
-			case caseNumberRE.MatchString(key):
-				req.Key = &intakev1.GetSubmissionRequest_CaseNumber{CaseNumber: key}
-			default:
-				req.Key = &intakev1.GetSubmissionRequest_HotlineOrderNo{HotlineOrderNo: key}
+			ref, err := caseref.Parse(args[0])
+			if err != nil {
+				return err
 			}
-			conn, err := g.dial(intakeAddr)
+			req := &intakev1.GetSubmissionRequest{}
+			switch ref.Kind {
+			case caseref.ID:
+				req.Key = &intakev1.GetSubmissionRequest_CaseId{CaseId: ref.Value}
+			case caseref.Number:
+				req.Key = &intakev1.GetSubmissionRequest_CaseNumber{CaseNumber: ref.Value}
+			default:
+				req.Key = &intakev1.GetSubmissionRequest_HotlineOrderNo{HotlineOrderNo: ref.Value}
+			}
+			conn, err := g.dial(svcIntake)
 			if err != nil {
 				return err
 			}

@@ -14,6 +14,7 @@ package classify
 import (
 	"context"
 	"errors"
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -45,12 +46,15 @@ type Point struct {
 // Case is what classify knows of a case: the facts of case.received (or
 // case.answered).
 type Case struct {
-	ID         string
-	Number     string
-	Source     Source
-	AppealType string
-	Title      string
-	Content    string
+	ID     string
+	Number string
+	// HotlineOrderNo is the hotline's order number of a work order ("" for
+	// other sources): people look a case up by it.
+	HotlineOrderNo string
+	Source         Source
+	AppealType     string
+	Title          string
+	Content        string
 	// Urgency as submitted (the hotline may say urgent); "" is normal.
 	Urgency reference.Urgency
 	Area    Area
@@ -326,7 +330,9 @@ type Store interface {
 	// InTx runs fn in one transaction.
 	InTx(ctx context.Context, fn func(Tx) error) error
 	ListReviews(ctx context.Context, f ReviewFilter) ([]*Record, string, error)
-	GetRecord(ctx context.Context, caseID string) (*Record, error)
+	// FindRecord reads a case's record by id, case number or hotline
+	// order number; ErrNotFound when there is none.
+	FindRecord(ctx context.Context, r caseref.Ref) (*Record, error)
 	Versions(ctx context.Context, caseID string) ([]Classification, error)
 	ReadIncident(ctx context.Context, id string) (*Incident, *SourcePlace, error)
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, string, error)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
@@ -58,19 +59,20 @@ func (s *Service) ListReviewQueue(ctx context.Context, f ReviewFilter) ([]*Recor
 }
 
 // GetClassification returns a case's record and its versions, newest first.
-func (s *Service) GetClassification(ctx context.Context, caseID string) (*Record, []Classification, error) {
+// The case is named by exactly one of its id, its case number and its
+// hotline order number.
+func (s *Service) GetClassification(ctx context.Context, caseID, number, orderNo string) (*Record, []Classification, error) {
 	p, err := reader(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if caseID == "" {
-		var v fault.Violations
-		v.Add("case_id", "is required")
-		return nil, nil, v.Err()
+	ref, err := caseref.FromFields("", caseID, number, orderNo)
+	if err != nil {
+		return nil, nil, err
 	}
-	rec, err := s.store.GetRecord(ctx, caseID)
+	rec, err := s.store.FindRecord(ctx, ref)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, notFound(caseID)
+		return nil, nil, ref.NotFound("classify")
 	}
 	if err != nil {
 		return nil, nil, err
@@ -78,7 +80,7 @@ func (s *Service) GetClassification(ctx context.Context, caseID string) (*Record
 	if !inScope(p, rec.Case.Area) {
 		return nil, nil, outOfScope(p, rec.Case.Number)
 	}
-	vs, err := s.store.Versions(ctx, caseID)
+	vs, err := s.store.Versions(ctx, rec.Case.ID)
 	if err != nil {
 		return nil, nil, err
 	}

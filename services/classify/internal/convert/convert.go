@@ -21,7 +21,7 @@ import (
 // CaseIn maps intake's case.received (or case.answered) payload.
 func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
 	c := classify.Case{
-		ID: p.GetCaseId(), Number: p.GetCaseNumber(), Source: SourceIn(p.GetSource()),
+		ID: p.GetCaseId(), Number: p.GetCaseNumber(), HotlineOrderNo: p.GetHotlineOrderNo(), Source: SourceIn(p.GetSource()),
 		AppealType: AppealTypeIn(p.GetAppealType()), Title: p.GetTitle(), Content: p.GetContent(),
 		Urgency: UrgencyIn(p.GetUrgency()), Area: AreaIn(p.GetArea()),
 		Address: p.GetAddress().GetRaw(), AddressKey: p.GetAddress().GetKey(),

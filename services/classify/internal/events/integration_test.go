@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
@@ -43,7 +44,8 @@ func (noiseModel) Predict(text string) []classify.Choice {
 // stack is classify's event path on real PostgreSQL and an in-process NATS:
 // consumer runner → domain → outbox → relay → stream.
 type stack struct {
-	js jetstream.JetStream
+	js  jetstream.JetStream
+	svc *classify.Service
 	// failOnce makes the first delivery of these event ids fail (a
 	// transient error: the runner naks and the server redelivers).
 	mu       sync.Mutex
@@ -72,7 +74,7 @@ func start(t *testing.T) *stack {
 		Reference: func() *reference.Set { return ref }, Rules: func() *rules.Set { return rs },
 		Model: func() classify.Model { return noiseModel{} },
 	})
-	s := &stack{js: js, failOnce: map[string]bool{}, attempts: map[string]int{}}
+	s := &stack{js: js, svc: svc, failOnce: map[string]bool{}, attempts: map[string]int{}}
 	h := events.Handler(svc, store.Bind)
 	runner, err := consumer.New(js, pool, consumer.Config{
 		Name: events.ConsumerCases, Subjects: []string{events.SubjectsReceived, events.SubjectsAnswered},
@@ -268,5 +270,24 @@ func TestBurstIsOneIncident(t *testing.T) {
 	grouped := s.read(t, natsjs.StreamGrid, "grid.incident.grouped.310106.310106022", 4)
 	if len(grouped) != 4 {
 		t.Errorf("incident.grouped = %d, want 4", len(grouped))
+	}
+}
+
+// Classify keeps the case number and the hotline order number that
+// case.received carries, so a dispatcher can read the classification by
+// either: the consumer stores them with the case.
+func TestReceivedKeepsCaseReferences(t *testing.T) {
+	s := start(t)
+	env := received("3f1c2b7a-0d4e-4f59-9a61-2b8c7d6e5f40", "晚上噪声扰民", "共和新路1234号")
+	env.GetCaseReceived().CaseNumber = "GF-20261203-000042"
+	env.GetCaseReceived().HotlineOrderNo = "12345-20261203-0042"
+	s.publishEnv(t, env)
+	classified(t, s.read(t, natsjs.StreamGrid, "grid.case.classified.310106.310106022", 1))
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleDispatcher, Subject: "310106022"})
+	for _, key := range [][3]string{{env.GetCaseId(), "", ""}, {"", "GF-20261203-000042", ""}, {"", "", "12345-20261203-0042"}} {
+		rec, vs, err := s.svc.GetClassification(ctx, key[0], key[1], key[2])
+		if err != nil || rec.Case.ID != env.GetCaseId() || len(vs) != 1 || vs[0].ItemCode != "06020" {
+			t.Errorf("GetClassification%q = %+v, %+v, %v", key, rec, vs, err)
+		}
 	}
 }

@@ -98,7 +98,7 @@ func (s *Server) Reclassify(ctx context.Context, req *classifyv1.ReclassifyReque
 
 // GetClassification implements classifyv1.ClassifyServiceServer.
 func (s *Server) GetClassification(ctx context.Context, req *classifyv1.GetClassificationRequest) (*classifyv1.GetClassificationResponse, error) {
-	rec, vs, err := s.svc.GetClassification(ctx, req.GetCaseId())
+	rec, vs, err := s.svc.GetClassification(ctx, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
 	if err != nil {
 		return nil, err
 	}

@@ -200,3 +200,52 @@ func TestReloadModelIsAdmins(t *testing.T) {
 		t.Errorf("reload = %v, %v (%d reloads)", resp, err, f.reload)
 	}
 }
+
+// GetClassification over the wire: each of the three reference fields
+// finds the case; two at once, or a malformed one, is InvalidArgument naming
+// the field; an unknown one NotFound naming what was asked. (The same reads
+// against PostgreSQL: postgres.TestGetClassificationByAnyReference.)
+func TestGetClassificationByAnyReferenceOverGRPC(t *testing.T) {
+	f := setup(t)
+	c := classify.Case{ID: "case-1", Number: "GF-20260302-000001", HotlineOrderNo: "12345-0001", Source: classify.SourceHotline,
+		Content: "有点事", Area: classify.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: time.Now()}
+	if err := f.store.Tx(context.Background(), func(ctx context.Context, tx classify.Tx) error { return f.svc.Receive(ctx, tx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cl := f.as(t, "dispatcher:310106022")
+	for _, req := range []*classifyv1.GetClassificationRequest{{CaseId: "case-1"}, {CaseNumber: "GF-20260302-000001"}, {HotlineOrderNo: "12345-0001"}} {
+		got, err := cl.GetClassification(ctx, req)
+		if err != nil || got.GetReview().GetCaseId() != "case-1" {
+			t.Errorf("GetClassification(%v) = %v, %v", req, got, err)
+		}
+	}
+	for _, tc := range []struct {
+		req   *classifyv1.GetClassificationRequest
+		field string
+	}{
+		{&classifyv1.GetClassificationRequest{CaseId: "case-1", CaseNumber: "GF-20260302-000001"}, "case_id"},
+		{&classifyv1.GetClassificationRequest{CaseNumber: "GF-1"}, "case_number"},
+		{&classifyv1.GetClassificationRequest{CaseId: "GF-20260302-000001"}, "case_id"},
+		{&classifyv1.GetClassificationRequest{}, "case_id"},
+	} {
+		_, err := cl.GetClassification(ctx, tc.req)
+		st := status.Convert(err)
+		br, ok := errdetailsOf(st)
+		if st.Code() != codes.InvalidArgument || !ok || br.GetFieldViolations()[0].GetField() != tc.field {
+			t.Errorf("GetClassification(%v) = %v, want InvalidArgument on %s", tc.req, err, tc.field)
+		}
+	}
+	_, err := cl.GetClassification(ctx, &classifyv1.GetClassificationRequest{CaseNumber: "GF-20260302-000009"})
+	if st := status.Convert(err); st.Code() != codes.NotFound || st.Message() != `classify knows no case with case number "GF-20260302-000009"` {
+		t.Errorf("unknown case number: %v", err)
+	}
+}
+
+func errdetailsOf(st *status.Status) (*errdetails.BadRequest, bool) {
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok && len(br.GetFieldViolations()) > 0 {
+			return br, true
+		}
+	}
+	return nil, false
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/jackc/pgx/v5"
@@ -52,6 +53,18 @@ func nullTime(t token) any {
 // GetRecord reads a case's record.
 func (s *Store) GetRecord(ctx context.Context, id string) (*classify.Record, error) {
 	return getBody[classify.Record](ctx, s.pool, `SELECT body FROM cases WHERE case_id = $1`, id)
+}
+
+// FindRecord reads a case's record by id, case number or hotline order
+// number (each indexed).
+func (s *Store) FindRecord(ctx context.Context, r caseref.Ref) (*classify.Record, error) {
+	switch r.Kind {
+	case caseref.Number:
+		return getBody[classify.Record](ctx, s.pool, `SELECT body FROM cases WHERE case_number = $1`, r.Value)
+	case caseref.OrderNo:
+		return getBody[classify.Record](ctx, s.pool, `SELECT body FROM cases WHERE hotline_order_no = $1`, r.Value)
+	}
+	return s.GetRecord(ctx, r.Value)
 }
 
 // Versions lists a case's classification versions, newest first.

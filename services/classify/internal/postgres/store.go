@@ -124,11 +124,15 @@ func (t *txn) CreateCase(ctx context.Context, r *classify.Record) (bool, error) 
 	}
 	state, queued := reviewCols(r)
 	version, item, incident := currentCols(r)
+	var orderNo *string
+	if r.Case.HotlineOrderNo != "" {
+		orderNo = &r.Case.HotlineOrderNo
+	}
 	tag, err := t.tx.Exec(ctx, `INSERT INTO cases (case_id, case_number, district_code, street_code, review_state, queued_at,
-			version, item_code, incident_id, received_at, body)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (case_id) DO NOTHING`,
+			version, item_code, incident_id, received_at, body, hotline_order_no)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (case_id) DO NOTHING`,
 		r.Case.ID, r.Case.Number, r.Case.Area.District, r.Case.Area.Street, state, queued, version, item, incident,
-		receivedAt(&r.Case), body)
+		receivedAt(&r.Case), body, orderNo)
 	if err != nil {
 		return false, fmt.Errorf("create case %s: %w", r.Case.ID, pgdb.Translate(err))
 	}

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -182,7 +183,7 @@ func TestReviewTimerAndDecisions(t *testing.T) {
 	if _, err := timer.Lookup(ctx, e.pool, postgres.TimerReviewFallback, other.ID); err == nil {
 		t.Error("timer still pending after the review was resolved")
 	}
-	rec, vs, err := e.svc.GetClassification(admin(), c.ID)
+	rec, vs, err := e.svc.GetClassification(admin(), c.ID, "", "")
 	if err != nil || len(vs) != 2 || vs[0].Version != 2 || vs[1].Version != 1 || rec.Review.State != classify.ReviewResolved {
 		t.Fatalf("history = %+v, %+v, %v", rec, vs, err)
 	}
@@ -235,5 +236,42 @@ func TestIncidentReadAndLinks(t *testing.T) {
 	}
 	if _, _, err := e.svc.GetIncident(admin(), "nope"); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("unknown incident: %v", err)
+	}
+}
+
+// GetClassification finds a case by its id, its case number and its hotline
+// order number alike (classify keeps the last two from case.received), and
+// a case it does not know is NotFound naming what was asked.
+func TestGetClassificationByAnyReference(t *testing.T) {
+	e := newEnv(t)
+	c := e.hotline("晚上噪声扰民", "共和新路1234号")
+	c.HotlineOrderNo = "12345-20260302-0042"
+	e.receive(t, c)
+	e.receive(t, e.hotline("另一件噪声的事", "")) // another case, which no lookup may return
+	for _, tc := range []struct{ name, id, number, orderNo string }{
+		{"id", c.ID, "", ""}, {"case number", "", c.Number, ""}, {"hotline order number", "", "", c.HotlineOrderNo},
+	} {
+		rec, vs, err := e.svc.GetClassification(admin(), tc.id, tc.number, tc.orderNo)
+		if err != nil {
+			t.Fatalf("by %s: %v", tc.name, err)
+		}
+		if rec.Case.ID != c.ID || rec.Case.HotlineOrderNo != c.HotlineOrderNo || len(vs) != 1 || vs[0].CaseID != c.ID || vs[0].ItemCode != "06020" {
+			t.Errorf("by %s: record %+v, versions %+v", tc.name, rec.Case, vs)
+		}
+	}
+	_, _, err := e.svc.GetClassification(admin(), "", "GF-20260302-999999", "")
+	var f *fault.Error
+	if !errors.As(err, &f) || f.Kind != fault.NotFound || !strings.Contains(f.Message, `case number "GF-20260302-999999"`) {
+		t.Errorf("unknown case number: %v, want NotFound naming it", err)
+	}
+	if _, _, err := e.svc.GetClassification(admin(), "", "", "no-such-order"); fault.KindOf(err) != fault.NotFound ||
+		!strings.Contains(err.Error(), `hotline order number "no-such-order"`) {
+		t.Errorf("unknown order number: %v, want NotFound naming it", err)
+	}
+	for _, bad := range [][3]string{{c.Number, "", ""}, {c.ID, c.Number, ""}, {"", "GF-1", ""}, {"", "", ""}} {
+		_, _, err := e.svc.GetClassification(admin(), bad[0], bad[1], bad[2])
+		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) == 0 {
+			t.Errorf("GetClassification%q: %v, want InvalidArgument with a field", bad, err)
+		}
 	}
 }

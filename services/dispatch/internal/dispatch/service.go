@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/workcal"
@@ -51,8 +53,9 @@ type Store interface {
 	// With a request, a repeat returns the stored result instead, or
 	// ALREADY_EXISTS when the same id came with other content.
 	Update(ctx context.Context, t Target, req *Request, op func(c *Case) (*Result, error)) (*Result, error)
-	// GetCase reads a case with its tasks.
-	GetCase(ctx context.Context, caseID string) (*Case, error)
+	// FindCase reads a case with its tasks by id, case number or hotline
+	// order number; NotFound naming the reference when there is none.
+	FindCase(ctx context.Context, r caseref.Ref) (*Case, error)
 	// CaseOfTask reads the case holding a task, with its tasks.
 	CaseOfTask(ctx context.Context, taskID string) (*Case, error)
 	ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string, error)
@@ -75,12 +78,15 @@ type Scope struct {
 
 // TaskFilter selects tasks.
 type TaskFilter struct {
-	Scope      Scope
-	States     []TaskState
-	CaseID     string
-	Department string
-	PageSize   int
-	PageToken  string
+	Scope  Scope
+	States []TaskState
+	// Only this case's tasks: at most one of CaseID, CaseNumber and
+	// HotlineOrderNo; ListTasks reads them into Case for the store.
+	CaseID, CaseNumber, HotlineOrderNo string
+	Case                               caseref.Ref
+	Department                         string
+	PageSize                           int
+	PageToken                          string
 }
 
 // CaseFilter selects cases waiting for a dispatcher.
@@ -492,6 +498,14 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string,
 	if f.CaseID != "" {
 		checkID("case_id", f.CaseID, &v)
 	}
+	ref, err := caseref.OptionalFromFields("", f.CaseID, f.CaseNumber, f.HotlineOrderNo)
+	if err != nil {
+		var bad *fault.Error
+		if errors.As(err, &bad) {
+			v = append(v, bad.Violations...)
+		}
+	}
+	f.Case = ref
 	if sc.Department != "" && f.Department != "" && f.Department != sc.Department {
 		v.Add("department_code", "a department lists only its own tasks")
 	}
@@ -688,9 +702,10 @@ func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, erro
 
 // SimulateInput is SimulateRoute's request: a stored case, or facts.
 type SimulateInput struct {
-	CaseID   string
-	Facts    *routing.Case
-	Redecide string
+	// A stored case, by exactly one of these.
+	CaseID, CaseNumber, HotlineOrderNo string
+	Facts                              *routing.Case
+	Redecide                           string
 }
 
 // SimulateRoute decides without changing anything and returns the decision
@@ -703,12 +718,18 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 	var v fault.Violations
 	var rc routing.Case
 	switch {
-	case in.CaseID != "":
-		checkID("case_id", in.CaseID, &v)
+	case in.CaseID != "" || in.CaseNumber != "" || in.HotlineOrderNo != "":
+		if in.CaseID != "" {
+			checkID("case_id", in.CaseID, &v)
+		}
+		ref, err := caseref.FromFields("", in.CaseID, in.CaseNumber, in.HotlineOrderNo)
+		if err != nil {
+			return routing.Decision{}, rc, err
+		}
 		if err := v.Err(); err != nil {
 			return routing.Decision{}, rc, err
 		}
-		c, err := s.store.GetCase(ctx, in.CaseID)
+		c, err := s.store.FindCase(ctx, ref)
 		if err != nil {
 			return routing.Decision{}, rc, err
 		}
@@ -723,7 +744,7 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 		}
 		checkText("facts.text", rc.Text, MaxTextRunes, false, &v)
 	default:
-		v.Add("subject", "give a case_id or facts")
+		v.Add("subject", "give a case_id, case_number, hotline_order_no or facts")
 	}
 	if err := v.Err(); err != nil {
 		return routing.Decision{}, rc, err

@@ -226,6 +226,9 @@ type Facts struct {
 	Area          Area                 `json:"area,omitzero"`
 	Whistle       []string             `json:"whistle,omitempty"`
 	CatalogueCode string               `json:"catalogue_code,omitempty"`
+	// HotlineOrderNo is the hotline's order number of a work order: people
+	// look the case up by it.
+	HotlineOrderNo string `json:"hotline_order_no,omitempty"`
 }
 
 // Classification is one version of a case's classification.

@@ -136,7 +136,7 @@ func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 	f := dispatch.Facts{
 		Title: r.GetTitle(), Content: r.GetContent(), Source: SourceIn(r.GetSource()), AppealType: AppealTypeIn(r.GetAppealType()),
 		Urgency: UrgencyIn(r.GetUrgency()), ReceivedAt: Time(r.GetReceivedAt()), Area: AreaIn(r.GetArea()),
-		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(),
+		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(), HotlineOrderNo: r.GetHotlineOrderNo(),
 	}
 	if r.GetAddress() != nil {
 		f.Address = AddressIn(r.GetAddress())

@@ -44,7 +44,7 @@ func (s *Server) WatchTasks(req *dispatchv1.WatchTasksRequest, stream grpc.Serve
 
 // ListTasks implements dispatchv1.DispatchServiceServer.
 func (s *Server) ListTasks(ctx context.Context, req *dispatchv1.ListTasksRequest) (*dispatchv1.ListTasksResponse, error) {
-	f := dispatch.TaskFilter{CaseID: req.GetCaseId(), Department: req.GetDepartmentCode(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	f := dispatch.TaskFilter{CaseID: req.GetCaseId(), CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo(), Department: req.GetDepartmentCode(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	for _, st := range req.GetStates() {
 		ds, ok := events.StateIn(st)
 		if !ok {
@@ -223,7 +223,8 @@ func (s *Server) Arbitrate(ctx context.Context, req *dispatchv1.ArbitrateRequest
 
 // SimulateRoute implements dispatchv1.DispatchServiceServer.
 func (s *Server) SimulateRoute(ctx context.Context, req *dispatchv1.SimulateRouteRequest) (*dispatchv1.SimulateRouteResponse, error) {
-	in := dispatch.SimulateInput{CaseID: req.GetCaseId(), Redecide: req.GetRedecideAreaCode()}
+	in := dispatch.SimulateInput{CaseID: req.GetCaseId(), CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo(),
+		Redecide: req.GetRedecideAreaCode()}
 	if req.GetFacts() != nil {
 		in.Facts = routeFactsIn(req.GetFacts())
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/outbox"
@@ -227,9 +228,13 @@ func (st *Store) save(ctx context.Context, tx pgx.Tx, c *dispatch.Case) (int, er
 		arbitration = &c.Arbitration.OpenedAt
 	}
 	b := &pgx.Batch{}
+	orderNo := ""
+	if c.Facts != nil {
+		orderNo = c.Facts.HotlineOrderNo
+	}
 	b.Queue(`UPDATE cases SET case_number = $2, district = $3, street = $4, status = $5, queued_at = $6, arbitration_at = $7,
-		body = $8, updated_at = $9 WHERE case_id = $1`,
-		c.ID, c.Number, c.Area.District, c.Area.Street, c.Status, queued, arbitration, body, c.UpdatedAt)
+		body = $8, updated_at = $9, hotline_order_no = $10 WHERE case_id = $1`,
+		c.ID, c.Number, c.Area.District, c.Area.Street, c.Status, queued, arbitration, body, c.UpdatedAt, orderNo)
 	for _, t := range ch.Tasks {
 		tb, err := json.Marshal(t)
 		if err != nil {
@@ -304,12 +309,35 @@ func storeRequest(ctx context.Context, tx pgx.Tx, req *dispatch.Request, res *di
 	return nil
 }
 
-// GetCase implements dispatch.Store.
-func (st *Store) GetCase(ctx context.Context, caseID string) (*dispatch.Case, error) {
-	if !validUUID(caseID) {
-		return nil, fault.NotFoundf("cases/"+caseID, "no case %q", caseID)
+// FindCase implements dispatch.Store.
+func (st *Store) FindCase(ctx context.Context, r caseref.Ref) (*dispatch.Case, error) {
+	var caseID string
+	switch r.Kind {
+	case caseref.ID:
+		if !validUUID(r.Value) {
+			return nil, r.NotFound("dispatch")
+		}
+		caseID = r.Value
+	case caseref.Number, caseref.OrderNo:
+		col := "case_number"
+		if r.Kind == caseref.OrderNo {
+			col = "hotline_order_no"
+		}
+		err := st.pool.QueryRow(ctx, `SELECT case_id FROM cases WHERE `+col+` = $1 LIMIT 1`, r.Value).Scan(&caseID)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, r.NotFound("dispatch")
+		}
+		if err != nil {
+			return nil, fmt.Errorf("find case %s: %w", r, pgdb.Translate(err))
+		}
+	default:
+		return nil, r.NotFound("dispatch")
 	}
-	return load(ctx, st.pool, caseID, "")
+	c, err := load(ctx, st.pool, caseID, "")
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, r.NotFound("dispatch")
+	}
+	return c, err
 }
 
 // CaseOfTask implements dispatch.Store.
@@ -371,8 +399,13 @@ func (st *Store) ListTasks(ctx context.Context, f dispatch.TaskFilter) ([]*dispa
 	if f.Department != "" {
 		w.add("t.department = " + w.arg(f.Department))
 	}
-	if f.CaseID != "" {
-		w.add("t.case_id = " + w.arg(f.CaseID))
+	switch f.Case.Kind {
+	case caseref.ID:
+		w.add("t.case_id = " + w.arg(f.Case.Value))
+	case caseref.Number:
+		w.add("c.case_number = " + w.arg(f.Case.Value))
+	case caseref.OrderNo:
+		w.add("c.hotline_order_no = " + w.arg(f.Case.Value))
 	}
 	if len(f.States) > 0 {
 		s := make([]string, len(f.States))

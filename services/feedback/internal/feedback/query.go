@@ -3,27 +3,15 @@ package feedback
 import (
 	"context"
 	"time"
-	"unicode/utf8"
 
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 )
 
 // GetCase reads a case by exactly one of id, case number, hotline order
 // number. A merged case carries its primary's state as well.
 func (s *Service) GetCase(ctx context.Context, id, number, orderNo string) (*Case, *Case, error) {
-	n := 0
-	for _, v := range []string{id, number, orderNo} {
-		if v != "" {
-			n++
-		}
-		if len(v) > 128 || !utf8.ValidString(v) {
-			return nil, nil, fault.New(fault.InvalidArgument, "a case key is at most 128 bytes of UTF-8")
-		}
-	}
-	if n != 1 {
-		return nil, nil, fault.New(fault.InvalidArgument, "name exactly one of case_id, case_number, hotline_order_no")
-	}
-	c, err := s.reader.FindCase(ctx, id, number, orderNo)
+	c, err := s.findCase(ctx, id, number, orderNo)
 	if err != nil || !c.Merged() {
 		return c, nil, err
 	}
@@ -39,12 +27,25 @@ func (s *Service) ListCases(ctx context.Context, f Filter) ([]*Case, string, err
 	return s.reader.ListCases(ctx, f)
 }
 
-// Timeline reads a case and its events in log order.
-func (s *Service) Timeline(ctx context.Context, id, number string) (*Case, []Event, error) {
-	if (id == "") == (number == "") {
-		return nil, nil, fault.New(fault.InvalidArgument, "name exactly one of case_id, case_number")
+// findCase reads a case by exactly one of id, case number and hotline
+// order number; a case feedback does not know is NotFound naming what was
+// asked.
+func (s *Service) findCase(ctx context.Context, id, number, orderNo string) (*Case, error) {
+	ref, err := caseref.FromFields("", id, number, orderNo)
+	if err != nil {
+		return nil, err
 	}
-	c, err := s.reader.FindCase(ctx, id, number, "")
+	c, err := s.reader.FindCase(ctx, id, number, orderNo)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, ref.NotFound("feedback")
+	}
+	return c, err
+}
+
+// Timeline reads a case, by id, case number or hotline order number, and
+// its events in log order.
+func (s *Service) Timeline(ctx context.Context, id, number, orderNo string) (*Case, []Event, error) {
+	c, err := s.findCase(ctx, id, number, orderNo)
 	if err != nil {
 		return nil, nil, err
 	}

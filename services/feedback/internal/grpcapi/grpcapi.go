@@ -127,7 +127,7 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 
 // GetCaseTimeline lists a case's events.
 func (s *Server) GetCaseTimeline(ctx context.Context, req *feedbackv1.GetCaseTimelineRequest) (*feedbackv1.GetCaseTimelineResponse, error) {
-	c, evs, err := s.svc.Timeline(ctx, req.GetCaseId(), req.GetCaseNumber())
+	c, evs, err := s.svc.Timeline(ctx, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
 	if err != nil {
 		return nil, err
 	}

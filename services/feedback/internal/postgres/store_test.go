@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -400,3 +401,45 @@ func TestRebuildGivesIdenticalFigures(t *testing.T) {
 }
 
 func round2(f float64) float64 { return float64(int(f*100+0.5)) / 100 }
+
+// GetCase and Timeline find a case by its id, its case number and its
+// hotline order number alike; an unknown one is NotFound naming what was
+// asked, a malformed or ambiguous one InvalidArgument naming the field.
+func TestReadsTakeAnyCaseReference(t *testing.T) {
+	e := newEnv(t)
+	k := e.receive(typesv1.Source_SOURCE_HOTLINE, false)
+	e.receive(typesv1.Source_SOURCE_HOTLINE, false) // another case no lookup may return
+	orderNo := e.state(k.id).HotlineOrderNo
+	if orderNo == "" {
+		t.Fatal("feedback kept no hotline order number")
+	}
+	ctx := context.Background()
+	for _, key := range [][3]string{{k.id, "", ""}, {"", k.number, ""}, {"", "", orderNo}} {
+		c, _, err := e.svc.GetCase(ctx, key[0], key[1], key[2])
+		if err != nil || c.ID != k.id {
+			t.Errorf("GetCase%q = %v, %v; want case %s", key, c, err, k.id)
+		}
+		c, evs, err := e.svc.Timeline(ctx, key[0], key[1], key[2])
+		if err != nil || c.ID != k.id || len(evs) != 1 || evs[0].Type != "case.received" {
+			t.Errorf("Timeline%q = %v, %d events, %v; want case %s and its case.received", key, c, len(evs), err, k.id)
+		}
+	}
+	for _, tc := range []struct {
+		key  [3]string
+		want string
+	}{
+		{[3]string{"", "GF-20260302-999999", ""}, `feedback knows no case with case number "GF-20260302-999999"`},
+		{[3]string{"", "", "HL-none"}, `feedback knows no case with hotline order number "HL-none"`},
+	} {
+		if _, _, err := e.svc.Timeline(ctx, tc.key[0], tc.key[1], tc.key[2]); fault.KindOf(err) != fault.NotFound || err.Error() != tc.want {
+			t.Errorf("Timeline%q = %v, want NotFound %q", tc.key, err, tc.want)
+		}
+	}
+	for _, key := range [][3]string{{"", "", ""}, {k.id, k.number, ""}, {"", "GF-1", ""}} {
+		_, _, err := e.svc.GetCase(ctx, key[0], key[1], key[2])
+		var f *fault.Error
+		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) == 0 {
+			t.Errorf("GetCase%q = %v, want InvalidArgument naming a field", key, err)
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 )
 
@@ -383,6 +384,23 @@ func (s *Store) GetRecord(_ context.Context, id string) (*classify.Record, error
 		return nil, classify.ErrNotFound
 	}
 	return decode[classify.Record](b), nil
+}
+
+// FindRecord reads a case's record by id, case number or hotline order
+// number.
+func (s *Store) FindRecord(ctx context.Context, r caseref.Ref) (*classify.Record, error) {
+	if r.Kind == caseref.ID {
+		return s.GetRecord(ctx, r.Value)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range s.st.cases {
+		rec := decode[classify.Record](b)
+		if (r.Kind == caseref.Number && rec.Case.Number == r.Value) || (r.Kind == caseref.OrderNo && rec.Case.HotlineOrderNo == r.Value) {
+			return rec, nil
+		}
+	}
+	return nil, classify.ErrNotFound
 }
 
 // Versions lists a case's classification versions, newest first.

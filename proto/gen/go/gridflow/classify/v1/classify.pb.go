@@ -1281,10 +1281,14 @@ func (x *Classification) GetActor() *v1.Principal {
 }
 
 type GetClassificationRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	CaseId        string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Exactly one: the case id, the case number, or for a hotline work order
+	// the hotline's order number.
+	CaseId         string `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
+	CaseNumber     string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	HotlineOrderNo string `protobuf:"bytes,3,opt,name=hotline_order_no,json=hotlineOrderNo" json:"hotline_order_no,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetClassificationRequest) Reset() {
@@ -1320,6 +1324,20 @@ func (*GetClassificationRequest) Descriptor() ([]byte, []int) {
 func (x *GetClassificationRequest) GetCaseId() string {
 	if x != nil {
 		return x.CaseId
+	}
+	return ""
+}
+
+func (x *GetClassificationRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *GetClassificationRequest) GetHotlineOrderNo() string {
+	if x != nil {
+		return x.HotlineOrderNo
 	}
 	return ""
 }
@@ -2231,9 +2249,12 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"unreviewed\x18\x11 \x01(\bR\n" +
 	"unreviewed\x12?\n" +
 	"\rclassified_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\fclassifiedAt\x122\n" +
-	"\x05actor\x18\x13 \x01(\v2\x1c.gridflow.types.v1.PrincipalR\x05actor\"3\n" +
+	"\x05actor\x18\x13 \x01(\v2\x1c.gridflow.types.v1.PrincipalR\x05actor\"~\n" +
 	"\x18GetClassificationRequest\x12\x17\n" +
-	"\acase_id\x18\x01 \x01(\tR\x06caseId\"\x93\x01\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x12(\n" +
+	"\x10hotline_order_no\x18\x03 \x01(\tR\x0ehotlineOrderNo\"\x93\x01\n" +
 	"\x19GetClassificationResponse\x12@\n" +
 	"\bversions\x18\x01 \x03(\v2$.gridflow.classify.v1.ClassificationR\bversions\x124\n" +
 	"\x06review\x18\x02 \x01(\v2\x1c.gridflow.classify.v1.ReviewR\x06review\"\xa1\x05\n" +

@@ -1299,10 +1299,13 @@ type ListTasksRequest struct {
 	PageToken string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
 	// Only tasks in these states; none: every state.
 	States []v1.TaskState `protobuf:"varint,3,rep,packed,name=states,enum=gridflow.events.v1.TaskState" json:"states,omitempty"`
-	// Only this case's tasks.
+	// Only this case's tasks: at most one of case_id, case_number,
+	// hotline_order_no.
 	CaseId string `protobuf:"bytes,4,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
 	// Dispatchers and admin: only this unit's tasks.
 	DepartmentCode string `protobuf:"bytes,5,opt,name=department_code,json=departmentCode" json:"department_code,omitempty"`
+	CaseNumber     string `protobuf:"bytes,6,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	HotlineOrderNo string `protobuf:"bytes,7,opt,name=hotline_order_no,json=hotlineOrderNo" json:"hotline_order_no,omitempty"`
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -1368,6 +1371,20 @@ func (x *ListTasksRequest) GetCaseId() string {
 func (x *ListTasksRequest) GetDepartmentCode() string {
 	if x != nil {
 		return x.DepartmentCode
+	}
+	return ""
+}
+
+func (x *ListTasksRequest) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *ListTasksRequest) GetHotlineOrderNo() string {
+	if x != nil {
+		return x.HotlineOrderNo
 	}
 	return ""
 }
@@ -3325,6 +3342,8 @@ type SimulateRouteRequest struct {
 	//
 	//	*SimulateRouteRequest_CaseId
 	//	*SimulateRouteRequest_Facts
+	//	*SimulateRouteRequest_CaseNumber
+	//	*SimulateRouteRequest_HotlineOrderNo
 	Subject isSimulateRouteRequest_Subject `protobuf_oneof:"subject"`
 	// not_my_area: decide as if re-decided for this area.
 	RedecideAreaCode string `protobuf:"bytes,3,opt,name=redecide_area_code,json=redecideAreaCode" json:"redecide_area_code,omitempty"`
@@ -3387,6 +3406,24 @@ func (x *SimulateRouteRequest) GetFacts() *RouteFacts {
 	return nil
 }
 
+func (x *SimulateRouteRequest) GetCaseNumber() string {
+	if x != nil {
+		if x, ok := x.Subject.(*SimulateRouteRequest_CaseNumber); ok {
+			return x.CaseNumber
+		}
+	}
+	return ""
+}
+
+func (x *SimulateRouteRequest) GetHotlineOrderNo() string {
+	if x != nil {
+		if x, ok := x.Subject.(*SimulateRouteRequest_HotlineOrderNo); ok {
+			return x.HotlineOrderNo
+		}
+	}
+	return ""
+}
+
 func (x *SimulateRouteRequest) GetRedecideAreaCode() string {
 	if x != nil {
 		return x.RedecideAreaCode
@@ -3399,7 +3436,8 @@ type isSimulateRouteRequest_Subject interface {
 }
 
 type SimulateRouteRequest_CaseId struct {
-	// Decide again for a stored case, with its facts.
+	// Decide again for a stored case, with its facts: by case id, case
+	// number or hotline order number.
 	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,oneof"`
 }
 
@@ -3407,9 +3445,21 @@ type SimulateRouteRequest_Facts struct {
 	Facts *RouteFacts `protobuf:"bytes,2,opt,name=facts,oneof"`
 }
 
+type SimulateRouteRequest_CaseNumber struct {
+	CaseNumber string `protobuf:"bytes,4,opt,name=case_number,json=caseNumber,oneof"`
+}
+
+type SimulateRouteRequest_HotlineOrderNo struct {
+	HotlineOrderNo string `protobuf:"bytes,5,opt,name=hotline_order_no,json=hotlineOrderNo,oneof"`
+}
+
 func (*SimulateRouteRequest_CaseId) isSimulateRouteRequest_Subject() {}
 
 func (*SimulateRouteRequest_Facts) isSimulateRouteRequest_Subject() {}
+
+func (*SimulateRouteRequest_CaseNumber) isSimulateRouteRequest_Subject() {}
+
+func (*SimulateRouteRequest_HotlineOrderNo) isSimulateRouteRequest_Subject() {}
 
 // Assignment is one unit's part in a decision.
 type Assignment struct {
@@ -4122,14 +4172,17 @@ const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x0fdepartment_code\x18\x02 \x01(\tR\x0edepartmentCode\"`\n" +
 	"\x12WatchTasksResponse\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\tR\x06cursor\x122\n" +
-	"\x05event\x18\x02 \x01(\v2\x1c.gridflow.events.v1.EnvelopeR\x05event\"\xc7\x01\n" +
+	"\x05event\x18\x02 \x01(\v2\x1c.gridflow.events.v1.EnvelopeR\x05event\"\x92\x02\n" +
 	"\x10ListTasksRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\x125\n" +
 	"\x06states\x18\x03 \x03(\x0e2\x1d.gridflow.events.v1.TaskStateR\x06states\x12\x17\n" +
 	"\acase_id\x18\x04 \x01(\tR\x06caseId\x12'\n" +
-	"\x0fdepartment_code\x18\x05 \x01(\tR\x0edepartmentCode\"m\n" +
+	"\x0fdepartment_code\x18\x05 \x01(\tR\x0edepartmentCode\x12\x1f\n" +
+	"\vcase_number\x18\x06 \x01(\tR\n" +
+	"caseNumber\x12(\n" +
+	"\x10hotline_order_no\x18\a \x01(\tR\x0ehotlineOrderNo\"m\n" +
 	"\x11ListTasksResponse\x120\n" +
 	"\x05tasks\x18\x01 \x03(\v2\x1a.gridflow.dispatch.v1.TaskR\x05tasks\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\")\n" +
@@ -4279,10 +4332,13 @@ const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\vreceived_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12\x12\n" +
 	"\x04text\x18\b \x01(\tR\x04text\x12/\n" +
-	"\x13whistle_departments\x18\t \x03(\tR\x12whistleDepartments\"\xa4\x01\n" +
+	"\x13whistle_departments\x18\t \x03(\tR\x12whistleDepartments\"\xf3\x01\n" +
 	"\x14SimulateRouteRequest\x12\x19\n" +
 	"\acase_id\x18\x01 \x01(\tH\x00R\x06caseId\x128\n" +
-	"\x05facts\x18\x02 \x01(\v2 .gridflow.dispatch.v1.RouteFactsH\x00R\x05facts\x12,\n" +
+	"\x05facts\x18\x02 \x01(\v2 .gridflow.dispatch.v1.RouteFactsH\x00R\x05facts\x12!\n" +
+	"\vcase_number\x18\x04 \x01(\tH\x00R\n" +
+	"caseNumber\x12*\n" +
+	"\x10hotline_order_no\x18\x05 \x01(\tH\x00R\x0ehotlineOrderNo\x12,\n" +
 	"\x12redecide_area_code\x18\x03 \x01(\tR\x10redecideAreaCodeB\t\n" +
 	"\asubject\"\xf5\x01\n" +
 	"\n" +
@@ -4617,6 +4673,8 @@ func file_gridflow_dispatch_v1_dispatch_proto_init() {
 	file_gridflow_dispatch_v1_dispatch_proto_msgTypes[42].OneofWrappers = []any{
 		(*SimulateRouteRequest_CaseId)(nil),
 		(*SimulateRouteRequest_Facts)(nil),
+		(*SimulateRouteRequest_CaseNumber)(nil),
+		(*SimulateRouteRequest_HotlineOrderNo)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

@@ -927,10 +927,11 @@ func (x *ListCasesResponse) GetNextPageToken() string {
 type GetCaseTimelineRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Exactly one.
-	CaseId        string `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
-	CaseNumber    string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CaseId         string `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
+	CaseNumber     string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	HotlineOrderNo string `protobuf:"bytes,3,opt,name=hotline_order_no,json=hotlineOrderNo" json:"hotline_order_no,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *GetCaseTimelineRequest) Reset() {
@@ -973,6 +974,13 @@ func (x *GetCaseTimelineRequest) GetCaseId() string {
 func (x *GetCaseTimelineRequest) GetCaseNumber() string {
 	if x != nil {
 		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *GetCaseTimelineRequest) GetHotlineOrderNo() string {
+	if x != nil {
+		return x.HotlineOrderNo
 	}
 	return ""
 }
@@ -2775,11 +2783,12 @@ const file_gridflow_feedback_v1_feedback_proto_rawDesc = "" +
 	"page_token\x18\t \x01(\tR\tpageToken\"m\n" +
 	"\x11ListCasesResponse\x120\n" +
 	"\x05cases\x18\x01 \x03(\v2\x1a.gridflow.feedback.v1.CaseR\x05cases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"R\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"|\n" +
 	"\x16GetCaseTimelineRequest\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
-	"caseNumber\"\x97\x03\n" +
+	"caseNumber\x12(\n" +
+	"\x10hotline_order_no\x18\x03 \x01(\tR\x0ehotlineOrderNo\"\x97\x03\n" +
 	"\rTimelineEntry\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12;\n" +
