@@ -77,7 +77,7 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 		out.StateReason = c.ParkReason
 	}
 	for _, t := range c.Tasks {
-		if t.Round == c.Round && t.Role == feedback.RoleLead && t.State != feedback.TaskWithdrawn {
+		if t.Round == c.Round && t.Role == feedback.RoleLead && t.State != feedback.TaskStateWithdrawn {
 			out.AckDue, out.CompleteDue = ts(t.AckDue), ts(t.CompleteDue)
 		}
 		out.Tasks = append(out.Tasks, &feedbackv1.Task{TaskId: t.ID, DepartmentCode: t.Department, Role: t.Role, State: t.State,
@@ -119,26 +119,23 @@ func ReplyOut(r feedback.ReplyOf) *feedbackv1.Reply {
 func UpdateOut(e feedback.Event) (*feedbackv1.WatchCaseUpdatesResponse, bool) {
 	u := &feedbackv1.WatchCaseUpdatesResponse{CaseId: e.CaseID, CaseNumber: e.CaseNumber, HotlineOrderNo: e.HotlineOrderNo,
 		OccurredAt: ts(e.At), DepartmentCode: e.Department, Text: e.Summary}
-	switch e.Type {
-	case "task.acknowledged":
+	switch f := e.Fact.(type) {
+	case *feedback.TaskAcknowledged:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR
-	case "task.extension_decided":
-		if e.Task == nil || !e.Task.Granted {
+	case *feedback.TaskExtensionDecided:
+		if !f.Granted {
 			return nil, false
 		}
-		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, ts(e.Task.NewDue)
-	case "task.progress_reported":
-		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY
-		if e.Task != nil {
-			u.Text = e.Task.Text
-		}
-	case "case.replied":
-		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY, e.Reply.Text
-	case "case.reopened":
+		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, ts(f.NewDue)
+	case *feedback.TaskProgressReported:
+		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY, f.Text
+	case *feedback.CaseReplied:
+		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY, f.Reply.Text
+	case *feedback.CaseReopened:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_REOPENED
-	case "case.closed":
+	case *feedback.CaseClosed:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_CLOSED
-	case "case.withdrawn":
+	case *feedback.CaseWithdrawn:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_WITHDRAWN
 	default:
 		return nil, false
