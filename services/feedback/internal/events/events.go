@@ -10,11 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -93,60 +93,12 @@ func principal(p *typesv1.Principal) string {
 	return p.GetRole() + ":" + p.GetSubject()
 }
 
-func ts(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime()
-}
-
-func areaIn(a *typesv1.Area) feedback.Area {
-	if a == nil {
-		return feedback.Area{}
-	}
-	return feedback.Area{District: a.GetDistrictCode(), Street: a.GetStreetCode(), Community: a.GetCommunityCode(), Grid: a.GetGridCode()}
-}
-
-func areaOut(a feedback.Area) *typesv1.Area {
-	return &typesv1.Area{DistrictCode: a.District, StreetCode: a.Street, CommunityCode: a.Community, GridCode: a.Grid}
-}
-
-// SourceIn names a source.
-func SourceIn(s typesv1.Source) feedback.Source {
-	switch s {
-	case typesv1.Source_SOURCE_HOTLINE:
-		return feedback.Hotline
-	case typesv1.Source_SOURCE_PATROL:
-		return feedback.Patrol
-	case typesv1.Source_SOURCE_SECRETARY:
-		return feedback.Secretary
-	}
-	return ""
-}
-
-// SourceOut is SourceIn's inverse.
-func SourceOut(s feedback.Source) typesv1.Source {
-	switch s {
-	case feedback.Hotline:
-		return typesv1.Source_SOURCE_HOTLINE
-	case feedback.Patrol:
-		return typesv1.Source_SOURCE_PATROL
-	case feedback.Secretary:
-		return typesv1.Source_SOURCE_SECRETARY
-	}
-	return typesv1.Source_SOURCE_UNSPECIFIED
-}
-
-func enumName(s fmt.Stringer, prefix string) string {
-	return strings.ToLower(strings.TrimPrefix(s.String(), prefix))
-}
-
 // task reads a task event's snapshot of its task; the event names the case
 // and the department through it.
 func task(e *feedback.Event, r *eventsv1.TaskRef) feedback.TaskSnapshot {
-	s := feedback.TaskSnapshot{ID: r.GetTaskId(), Department: r.GetDepartmentCode(), Role: enumName(r.GetRole(), "TASK_ROLE_"),
-		State: enumName(r.GetState(), "TASK_STATE_"), Review: enumName(r.GetReview(), "REVIEW_STATE_"), Round: int(r.GetRound()),
-		AckDue: ts(r.GetDeadlines().GetAck().GetDue()), CompleteDue: ts(r.GetDeadlines().GetComplete().GetDue()), Overdue: r.GetOverdue()}
+	s := feedback.TaskSnapshot{ID: r.GetTaskId(), Department: r.GetDepartmentCode(), Role: convert.EnumName(r.GetRole(), "TASK_ROLE_"),
+		State: convert.EnumName(r.GetState(), "TASK_STATE_"), Review: convert.EnumName(r.GetReview(), "REVIEW_STATE_"), Round: int(r.GetRound()),
+		AckDue: convert.Time(r.GetDeadlines().GetAck().GetDue()), CompleteDue: convert.Time(r.GetDeadlines().GetComplete().GetDue()), Overdue: r.GetOverdue()}
 	if s.Review == "unspecified" {
 		s.Review = ""
 	}
@@ -159,7 +111,7 @@ func task(e *feedback.Event, r *eventsv1.TaskRef) feedback.TaskSnapshot {
 }
 
 func dispatchCase(e *feedback.Event, c *eventsv1.DispatchCaseRef) {
-	e.CaseNumber, e.Area = c.GetCaseNumber(), areaIn(c.GetArea())
+	e.CaseNumber, e.Area = c.GetCaseNumber(), convert.AreaIn(c.GetArea())
 	if e.CaseID == "" {
 		e.CaseID = c.GetCaseId()
 	}
@@ -168,60 +120,12 @@ func dispatchCase(e *feedback.Event, c *eventsv1.DispatchCaseRef) {
 // feedbackCase reads the case one of feedback's own events names, and
 // returns its round.
 func feedbackCase(e *feedback.Event, c *eventsv1.FeedbackCaseRef) int {
-	e.CaseNumber, e.Area = c.GetCaseNumber(), areaIn(c.GetArea())
-	e.Source, e.HotlineOrderNo, e.PrimaryCaseID = SourceIn(c.GetSource()), c.GetHotlineOrderNo(), c.GetPrimaryCaseId()
+	e.CaseNumber, e.Area = c.GetCaseNumber(), convert.AreaIn(c.GetArea())
+	e.Source, e.HotlineOrderNo, e.PrimaryCaseID = convert.SourceIn(c.GetSource()), c.GetHotlineOrderNo(), c.GetPrimaryCaseId()
 	if e.CaseID == "" {
 		e.CaseID = c.GetCaseId()
 	}
 	return int(c.GetRound())
-}
-
-func resultsIn(rs []*eventsv1.TaskResult) []feedback.Result {
-	var out []feedback.Result
-	for _, r := range rs {
-		out = append(out, feedback.Result{TaskID: r.GetTaskId(), Department: r.GetDepartmentCode(), Role: enumName(r.GetRole(), "TASK_ROLE_"),
-			Text: r.GetResult(), Evidence: r.GetEvidence(), CompletedAt: ts(r.GetCompletedAt())})
-	}
-	return out
-}
-
-func resultsOut(rs []feedback.Result) []*eventsv1.TaskResult {
-	var out []*eventsv1.TaskResult
-	for _, r := range rs {
-		role := eventsv1.TaskRole_TASK_ROLE_CO_HANDLER
-		if r.Role == feedback.RoleLead {
-			role = eventsv1.TaskRole_TASK_ROLE_LEAD
-		}
-		out = append(out, &eventsv1.TaskResult{TaskId: r.TaskID, DepartmentCode: r.Department, Role: role, Result: r.Text,
-			Evidence: r.Evidence, CompletedAt: timestamppb.New(r.CompletedAt)})
-	}
-	return out
-}
-
-// SatisfactionIn names a rating.
-func SatisfactionIn(s eventsv1.Satisfaction) feedback.Satisfaction {
-	switch s {
-	case eventsv1.Satisfaction_SATISFACTION_SATISFIED:
-		return feedback.Satisfied
-	case eventsv1.Satisfaction_SATISFACTION_BASIC:
-		return feedback.Basic
-	case eventsv1.Satisfaction_SATISFACTION_UNSATISFIED:
-		return feedback.Unsatisfied
-	}
-	return ""
-}
-
-// SatisfactionOut is SatisfactionIn's inverse.
-func SatisfactionOut(s feedback.Satisfaction) eventsv1.Satisfaction {
-	switch s {
-	case feedback.Satisfied:
-		return eventsv1.Satisfaction_SATISFACTION_SATISFIED
-	case feedback.Basic:
-		return eventsv1.Satisfaction_SATISFACTION_BASIC
-	case feedback.Unsatisfied:
-		return eventsv1.Satisfaction_SATISFACTION_UNSATISFIED
-	}
-	return eventsv1.Satisfaction_SATISFACTION_UNSPECIFIED
 }
 
 // fact turns the payload into its domain fact, and fills in what e's header
@@ -236,36 +140,36 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		return f
 	case *eventsv1.Envelope_CaseFollowedUp:
 		f := p.CaseFollowedUp
-		e.CaseNumber, e.Area = f.GetCaseNumber(), areaIn(f.GetArea())
-		e.Summary = "hotline follow-up: " + enumName(f.GetKind(), "FOLLOW_UP_KIND_")
+		e.CaseNumber, e.Area = f.GetCaseNumber(), convert.AreaIn(f.GetArea())
+		e.Summary = "hotline follow-up: " + convert.EnumName(f.GetKind(), "FOLLOW_UP_KIND_")
 		return &feedback.CaseFollowedUp{ID: f.GetFollowUpId(), Withdraw: f.GetKind() == eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW, Text: f.GetText()}
 	case *eventsv1.Envelope_CaseClassified:
 		k := p.CaseClassified
-		e.CaseNumber, e.Area = k.GetCaseNumber(), areaIn(k.GetArea())
+		e.CaseNumber, e.Area = k.GetCaseNumber(), convert.AreaIn(k.GetArea())
 		e.ModelVersion, e.ClassVersion = k.GetModelVersion(), int(k.GetClassificationVersion())
 		e.Summary = fmt.Sprintf("classified v%d as %s %s (%s, confidence %.2f)", k.GetClassificationVersion(), k.GetItemCode(), k.GetItemName(),
-			enumName(k.GetMethod(), "CLASSIFICATION_METHOD_"), k.GetConfidence())
+			convert.EnumName(k.GetMethod(), "CLASSIFICATION_METHOD_"), k.GetConfidence())
 		return &feedback.CaseClassified{Version: int(k.GetClassificationVersion()), ItemCode: k.GetItemCode(), ItemName: k.GetItemName(),
 			HotlineClass: k.GetHotlineClass(), ModelVersion: k.GetModelVersion(), IncidentID: k.GetIncidentId(), PrimaryCaseID: k.GetPrimaryCaseId(),
-			Urgency: enumName(k.GetUrgency(), "URGENCY_"), Source: SourceIn(k.GetSource()), ReceivedAt: ts(k.GetReceivedAt())}
+			Urgency: convert.EnumName(k.GetUrgency(), "URGENCY_"), Source: convert.SourceIn(k.GetSource()), ReceivedAt: convert.Time(k.GetReceivedAt())}
 	case *eventsv1.Envelope_CaseReviewNeeded:
 		r := p.CaseReviewNeeded
-		e.CaseNumber, e.Area, e.ModelVersion = r.GetCaseNumber(), areaIn(r.GetArea()), r.GetModelVersion()
+		e.CaseNumber, e.Area, e.ModelVersion = r.GetCaseNumber(), convert.AreaIn(r.GetArea()), r.GetModelVersion()
 		e.Summary = "waits for a dispatcher's review"
 		return &feedback.CaseReviewNeeded{}
 	case *eventsv1.Envelope_IncidentGrouped:
 		g := p.IncidentGrouped
-		e.CaseNumber, e.Area = g.GetCaseNumber(), areaIn(g.GetArea())
+		e.CaseNumber, e.Area = g.GetCaseNumber(), convert.AreaIn(g.GetArea())
 		e.Summary = fmt.Sprintf("joined incident %s (%d reports)", g.GetIncidentId(), g.GetReports())
 		return &feedback.IncidentGrouped{IncidentID: g.GetIncidentId(), PrimaryCaseID: g.GetPrimaryCaseId()}
 	case *eventsv1.Envelope_IncidentLinked:
-		e.Area = areaIn(p.IncidentLinked.GetArea())
+		e.Area = convert.AreaIn(p.IncidentLinked.GetArea())
 		e.Summary = "incident linked to source place " + p.IncidentLinked.GetSourcePlaceId()
 		return &feedback.IncidentLinked{}
 	case *eventsv1.Envelope_TaskDispatched:
 		f := &feedback.TaskDispatched{TaskSnapshot: task(e, p.TaskDispatched.GetTask())}
 		e.Rule = p.TaskDispatched.GetRule()
-		e.Summary = fmt.Sprintf("task for %s (%s, %s)", e.Department, f.Role, enumName(p.TaskDispatched.GetReason(), "DISPATCH_REASON_"))
+		e.Summary = fmt.Sprintf("task for %s (%s, %s)", e.Department, f.Role, convert.EnumName(p.TaskDispatched.GetReason(), "DISPATCH_REASON_"))
 		return f
 	case *eventsv1.Envelope_TaskAcknowledged:
 		f := &feedback.TaskAcknowledged{TaskSnapshot: task(e, p.TaskAcknowledged.GetTask())}
@@ -273,7 +177,7 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		return f
 	case *eventsv1.Envelope_TaskRejected:
 		f := &feedback.TaskRejected{TaskSnapshot: task(e, p.TaskRejected.GetTask())}
-		e.Summary = fmt.Sprintf("%s returned the task (%s)", e.Department, enumName(p.TaskRejected.GetReason(), "REJECT_REASON_"))
+		e.Summary = fmt.Sprintf("%s returned the task (%s)", e.Department, convert.EnumName(p.TaskRejected.GetReason(), "REJECT_REASON_"))
 		return f
 	case *eventsv1.Envelope_TaskForwarded:
 		f := &feedback.TaskForwarded{TaskSnapshot: task(e, p.TaskForwarded.GetTask())}
@@ -285,7 +189,7 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		return f
 	case *eventsv1.Envelope_TaskExtensionDecided:
 		d := p.TaskExtensionDecided
-		f := &feedback.TaskExtensionDecided{TaskSnapshot: task(e, d.GetTask()), Granted: d.GetGranted(), NewDue: ts(d.GetDue())}
+		f := &feedback.TaskExtensionDecided{TaskSnapshot: task(e, d.GetTask()), Granted: d.GetGranted(), NewDue: convert.Time(d.GetDue())}
 		e.Summary = fmt.Sprintf("extension granted: %v", f.Granted)
 		return f
 	case *eventsv1.Envelope_TaskProgressReported:
@@ -307,7 +211,7 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		return f
 	case *eventsv1.Envelope_TaskWithdrawn:
 		f := &feedback.TaskWithdrawn{TaskSnapshot: task(e, p.TaskWithdrawn.GetTask())}
-		e.Summary = "task withdrawn (" + enumName(p.TaskWithdrawn.GetReason(), "WITHDRAW_REASON_") + ")"
+		e.Summary = "task withdrawn (" + convert.EnumName(p.TaskWithdrawn.GetReason(), "WITHDRAW_REASON_") + ")"
 		return f
 	case *eventsv1.Envelope_TaskWarned:
 		f := &feedback.TaskWarned{TaskSnapshot: task(e, p.TaskWarned.GetTask())}
@@ -331,7 +235,7 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		return f
 	case *eventsv1.Envelope_TaskDeadlineChanged:
 		f := &feedback.TaskDeadlineChanged{TaskSnapshot: task(e, p.TaskDeadlineChanged.GetTask())}
-		e.Summary = "deadlines changed (" + enumName(p.TaskDeadlineChanged.GetReason(), "DEADLINE_CHANGE_REASON_") + ")"
+		e.Summary = "deadlines changed (" + convert.EnumName(p.TaskDeadlineChanged.GetReason(), "DEADLINE_CHANGE_REASON_") + ")"
 		return f
 	case *eventsv1.Envelope_CaseCancelled:
 		dispatchCase(e, p.CaseCancelled.GetCase())
@@ -361,20 +265,20 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		r := p.CaseResolved
 		round := feedbackCase(e, r.GetCase())
 		e.Summary = fmt.Sprintf("resolved (round %d)", round)
-		return &feedback.CaseResolved{Round: round, LeadTaskID: r.GetLeadTaskId(), Results: resultsIn(r.GetResults())}
+		return &feedback.CaseResolved{Round: round, LeadTaskID: r.GetLeadTaskId(), Results: convert.ResultsIn(r.GetResults())}
 	case *eventsv1.Envelope_CaseReplied:
 		r := p.CaseReplied
 		round := feedbackCase(e, r.GetCase())
 		e.Summary = "replied to the citizen"
-		return &feedback.CaseReplied{Reply: feedback.Reply{ID: r.GetReplyId(), Round: round, Text: r.GetText(), Results: resultsIn(r.GetResults()),
-			At: e.At}, CallbackDue: ts(r.GetCallbackDue())}
+		return &feedback.CaseReplied{Reply: feedback.Reply{ID: r.GetReplyId(), Round: round, Text: r.GetText(), Results: convert.ResultsIn(r.GetResults()),
+			At: e.At}, CallbackDue: convert.Time(r.GetCallbackDue())}
 	case *eventsv1.Envelope_CaseCallbackRecorded:
 		r := p.CaseCallbackRecorded
 		round := feedbackCase(e, r.GetCase())
 		e.Summary = "callback recorded"
 		return &feedback.CaseCallbackRecorded{Callback: feedback.Callback{ID: r.GetCallbackId(), Round: round, Reached: r.GetReached(),
-			ContactedByUnit: r.GetContactedByUnit(), Solved: r.GetSolved(), Satisfaction: SatisfactionIn(r.GetSatisfaction()), Note: r.GetNote(),
-			At: e.At}, RetryAt: ts(r.GetRetryAt())}
+			ContactedByUnit: r.GetContactedByUnit(), Solved: r.GetSolved(), Satisfaction: convert.SatisfactionIn(r.GetSatisfaction()), Note: r.GetNote(),
+			At: e.At}, RetryAt: convert.Time(r.GetRetryAt())}
 	case *eventsv1.Envelope_CaseRechecked:
 		r := p.CaseRechecked
 		round := feedbackCase(e, r.GetCase())
@@ -383,14 +287,14 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 			Passed: r.GetPassed(), Photos: r.GetPhotos()}}
 	case *eventsv1.Envelope_CaseReopened:
 		r := p.CaseReopened
-		f := &feedback.CaseReopened{Round: feedbackCase(e, r.GetCase()), Reason: enumName(r.GetReason(), "REOPEN_REASON_"), Note: r.GetNote(),
+		f := &feedback.CaseReopened{Round: feedbackCase(e, r.GetCase()), Reason: convert.EnumName(r.GetReason(), "REOPEN_REASON_"), Note: r.GetNote(),
 			CauseCaseID: r.GetCauseCaseId()}
 		e.Summary = fmt.Sprintf("reopened (%s): round %d", f.Reason, f.Round)
 		return f
 	case *eventsv1.Envelope_CaseClosed:
 		r := p.CaseClosed
-		f := &feedback.CaseClosed{Round: feedbackCase(e, r.GetCase()), Reason: enumName(r.GetReason(), "CLOSE_REASON_"),
-			Satisfaction: SatisfactionIn(r.GetSatisfaction())}
+		f := &feedback.CaseClosed{Round: feedbackCase(e, r.GetCase()), Reason: convert.EnumName(r.GetReason(), "CLOSE_REASON_"),
+			Satisfaction: convert.SatisfactionIn(r.GetSatisfaction())}
 		e.Summary = "closed (" + f.Reason + ")"
 		return f
 	case *eventsv1.Envelope_CaseWithdrawn:
@@ -409,13 +313,13 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 }
 
 func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedback.CaseReceived {
-	e.CaseNumber, e.Area = r.GetCaseNumber(), areaIn(r.GetArea())
-	f := &feedback.CaseReceived{Number: r.GetCaseNumber(), HotlineOrderNo: r.GetHotlineOrderNo(), Source: SourceIn(r.GetSource()),
-		Area: areaIn(r.GetArea()), AppealType: enumName(r.GetAppealType(), "APPEAL_TYPE_"), Urgency: enumName(r.GetUrgency(), "URGENCY_"),
-		Title: r.GetTitle(), PlaceKey: r.GetAddress().GetKey(), NoCallback: r.GetNoCallback(), ReceivedAt: ts(r.GetReceivedAt()),
+	e.CaseNumber, e.Area = r.GetCaseNumber(), convert.AreaIn(r.GetArea())
+	f := &feedback.CaseReceived{Number: r.GetCaseNumber(), HotlineOrderNo: r.GetHotlineOrderNo(), Source: convert.SourceIn(r.GetSource()),
+		Area: convert.AreaIn(r.GetArea()), AppealType: convert.EnumName(r.GetAppealType(), "APPEAL_TYPE_"), Urgency: convert.EnumName(r.GetUrgency(), "URGENCY_"),
+		Title: r.GetTitle(), PlaceKey: r.GetAddress().GetKey(), NoCallback: r.GetNoCallback(), ReceivedAt: convert.Time(r.GetReceivedAt()),
 		Answered: answered}
 	if f.ReceivedAt.IsZero() {
-		f.ReceivedAt = ts(r.GetAcceptedAt())
+		f.ReceivedAt = convert.Time(r.GetAcceptedAt())
 	}
 	e.Summary = "received from " + string(f.Source)
 	return f
@@ -452,28 +356,22 @@ func Encode(e *feedback.Event) ([]byte, string, error) {
 	env := &eventsv1.Envelope{EventId: e.ID, CaseId: e.CaseID, OccurredAt: timestamppb.New(e.At),
 		Actor: &typesv1.Principal{Role: role, Subject: subject}, Version: SchemaVersion}
 	ref := func(round int) *eventsv1.FeedbackCaseRef {
-		return &eventsv1.FeedbackCaseRef{CaseId: e.CaseID, CaseNumber: e.CaseNumber, Area: areaOut(e.Area), Source: SourceOut(e.Source),
+		return &eventsv1.FeedbackCaseRef{CaseId: e.CaseID, CaseNumber: e.CaseNumber, Area: convert.AreaOut(e.Area), Source: convert.SourceOut(e.Source),
 			HotlineOrderNo: e.HotlineOrderNo, Round: uint32(round), PrimaryCaseId: e.PrimaryCaseID}
-	}
-	opt := func(t time.Time) *timestamppb.Timestamp {
-		if t.IsZero() {
-			return nil
-		}
-		return timestamppb.New(t)
 	}
 	switch f := e.Fact.(type) {
 	case *feedback.CaseResolved:
 		env.Payload = &eventsv1.Envelope_CaseResolved{CaseResolved: &eventsv1.CaseResolved{Case: ref(f.Round), LeadTaskId: f.LeadTaskID,
-			Results: resultsOut(f.Results), AwaitingRecheck: e.Source == feedback.Patrol}}
+			Results: convert.ResultsOut(f.Results), AwaitingRecheck: e.Source == feedback.Patrol}}
 	case *feedback.CaseReplied:
 		r := f.Reply
 		env.Payload = &eventsv1.Envelope_CaseReplied{CaseReplied: &eventsv1.CaseReplied{Case: ref(r.Round), ReplyId: r.ID, Text: r.Text,
-			Results: resultsOut(r.Results), CallbackDue: opt(f.CallbackDue)}}
+			Results: convert.ResultsOut(r.Results), CallbackDue: convert.Timestamp(f.CallbackDue)}}
 	case *feedback.CaseCallbackRecorded:
 		cb := f.Callback
 		env.Payload = &eventsv1.Envelope_CaseCallbackRecorded{CaseCallbackRecorded: &eventsv1.CaseCallbackRecorded{Case: ref(cb.Round),
 			CallbackId: cb.ID, Reached: cb.Reached, ContactedByUnit: cb.ContactedByUnit, Solved: cb.Solved,
-			Satisfaction: SatisfactionOut(cb.Satisfaction), Note: cb.Note, RetryAt: opt(f.RetryAt)}}
+			Satisfaction: convert.SatisfactionOut(cb.Satisfaction), Note: cb.Note, RetryAt: convert.Timestamp(f.RetryAt)}}
 	case *feedback.CaseRechecked:
 		r := f.Recheck
 		env.Payload = &eventsv1.Envelope_CaseRechecked{CaseRechecked: &eventsv1.CaseRechecked{Case: ref(f.Round), RecheckId: r.ID,
@@ -483,7 +381,7 @@ func Encode(e *feedback.Event) ([]byte, string, error) {
 			Note: f.Note, CauseCaseId: f.CauseCaseID}}
 	case *feedback.CaseClosed:
 		env.Payload = &eventsv1.Envelope_CaseClosed{CaseClosed: &eventsv1.CaseClosed{Case: ref(f.Round), Reason: closeReasons[f.Reason],
-			Satisfaction: SatisfactionOut(f.Satisfaction)}}
+			Satisfaction: convert.SatisfactionOut(f.Satisfaction)}}
 	case *feedback.CaseWithdrawn:
 		env.Payload = &eventsv1.Envelope_CaseWithdrawn{CaseWithdrawn: &eventsv1.CaseWithdrawn{Case: ref(f.Round), FollowUpId: f.FollowUpID,
 			Text: f.Text}}
