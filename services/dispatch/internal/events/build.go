@@ -1,11 +1,12 @@
-// Package events is dispatch's side of the event stream: it turns the
-// domain's events into gridflow.events.v1 envelopes for the outbox — one
-// function, Envelope, maps each domain event type to its payload; the
-// subject and Envelope.type follow from the payload
-// (grid.task.<event>.<dept>.<district>.<street> and
-// grid.case.<event>.<district>.<street>), handles the events dispatch
-// consumes (case.received, case.classified, case.followed_up) and fires the
-// clock's timers, and streams a department's task events (WatchTasks).
+// Package events is dispatch's side of the event stream. It turns the
+// domain's events into gridflow.events.v1 envelopes for the outbox: Envelope
+// is the one place that maps each domain event type to its payload, and
+// Envelope.type and the subject (grid.task.<event>.<dept>.<district>.<street>
+// or grid.case.<event>.<district>.<street>) follow from the payload. It
+// handles the events dispatch consumes (case.received, case.classified,
+// case.followed_up, case.reopened; changeOf decides every payload of the
+// oneof), fires the clock's timers, and streams a department's task events
+// (WatchTasks).
 package events
 
 import (
