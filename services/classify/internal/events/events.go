@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/convert"
@@ -55,13 +57,8 @@ type Binder func(tx pgx.Tx) classify.Tx
 // reason); a case event without a case id too.
 func Handler(svc *classify.Service, bind Binder) consumer.Handler {
 	return consumer.Decoding(decode, func(ctx context.Context, tx pgx.Tx, msg consumer.Message, env *eventsv1.Envelope) error {
-		var c classify.Case
-		switch p := env.GetPayload().(type) {
-		case *eventsv1.Envelope_CaseReceived:
-			c = convert.CaseIn(p.CaseReceived, false)
-		case *eventsv1.Envelope_CaseAnswered:
-			c = convert.CaseIn(p.CaseAnswered, true)
-		default:
+		c, ok := caseOf(env)
+		if !ok {
 			return consumer.Permanent(fmt.Errorf("%s: envelope %s (type %q) carries no case.received or case.answered payload",
 				msg.Subject, env.GetEventId(), env.GetType()))
 		}
@@ -73,6 +70,18 @@ func Handler(svc *classify.Service, bind Binder) consumer.Handler {
 		}
 		return svc.Receive(ctx, bind(tx), c)
 	})
+}
+
+// caseOf is the case a consumed envelope carries: classify takes the two
+// payloads it subscribes to and refuses every other (TestCaseOfTakesWhatItSubscribes).
+func caseOf(env *eventsv1.Envelope) (classify.Case, bool) {
+	switch p := env.GetPayload().(type) {
+	case *eventsv1.Envelope_CaseReceived:
+		return convert.CaseIn(p.CaseReceived, false), true
+	case *eventsv1.Envelope_CaseAnswered:
+		return convert.CaseIn(p.CaseAnswered, true), true
+	}
+	return classify.Case{}, false
 }
 
 func decode(b []byte) (*eventsv1.Envelope, error) {
@@ -99,52 +108,58 @@ func Messages(evs []classify.Event, now time.Time) ([]outbox.Message, error) {
 	return out, nil
 }
 
-// Message builds one event's envelope.
+// Message builds one event's envelope: the one place that maps each of
+// classify's domain events to its payload.
 func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 	env := &eventsv1.Envelope{
 		EventId: uuid.Must(uuid.NewV7()).String(), OccurredAt: timestamppb.New(now),
 		Actor: convert.Principal(classify.SystemActor), Version: SchemaVersion,
 	}
-	var subject string
+	var area classify.Area // the subject's
 	switch e := e.(type) {
 	case classify.Classified:
-		env.Type, env.CaseId = "case.classified", e.CaseID
+		env.CaseId = e.CaseID
 		env.Actor = convert.Principal(e.Actor)
 		if !e.ClassifiedAt.IsZero() {
 			env.OccurredAt = timestamppb.New(e.ClassifiedAt)
 		}
 		env.Payload = &eventsv1.Envelope_CaseClassified{CaseClassified: convert.ClassifiedOut(&e.Classification, &e.Case)}
-		subject = Subject("case", "classified", e.Case.Area)
+		area = e.Case.Area
 	case classify.ReviewNeeded:
-		env.Type, env.CaseId = "case.review_needed", e.Case.ID
+		env.CaseId = e.Case.ID
 		env.Payload = &eventsv1.Envelope_CaseReviewNeeded{CaseReviewNeeded: &eventsv1.CaseReviewNeeded{
 			CaseId: e.Case.ID, CaseNumber: e.Case.Number, Choices: convert.ChoicesOut(e.Review.Choices),
 			ModelVersion: e.Review.ModelVersion, FallbackAt: convert.Time(e.Review.FallbackAt),
 			Urgency: convert.UrgencyOut(e.Urgency), Area: convert.AreaOut(e.Case.Area), Source: convert.SourceOut(e.Case.Source),
 		}}
-		subject = Subject("case", "review_needed", e.Case.Area)
+		area = e.Case.Area
 	case classify.Grouped:
 		inc := e.Incident
-		env.Type, env.CaseId = "incident.grouped", e.Case.ID
+		env.CaseId = e.Case.ID
 		env.Payload = &eventsv1.Envelope_IncidentGrouped{IncidentGrouped: &eventsv1.IncidentGrouped{
 			IncidentId: inc.ID, CaseId: e.Case.ID, CaseNumber: e.Case.Number, PrimaryCaseId: inc.PrimaryCaseID,
 			ItemCode: inc.ItemCode, Reports: uint32(inc.Reports()), Urgency: convert.UrgencyOut(inc.Urgency),
 			UrgencyRaised: e.UrgencyRaised, PlaceKey: inc.Place.Key, Location: convert.PointOut(inc.Place.Point),
 			Area: convert.AreaOut(inc.Area), FirstReportedAt: convert.Time(inc.FirstAt), LastReportedAt: convert.Time(inc.LastAt),
 		}}
-		subject = Subject("incident", "grouped", e.Case.Area)
+		area = e.Case.Area
 	case classify.Linked:
-		env.Type, env.CaseId = "incident.linked", e.CaseID
+		env.CaseId = e.CaseID
 		env.Payload = &eventsv1.Envelope_IncidentLinked{IncidentLinked: &eventsv1.IncidentLinked{
 			SourcePlaceId: e.SourcePlace.ID, IncidentId: e.Incident.ID, CaseId: e.CaseID, ItemCode: e.Incident.ItemCode,
 			IncidentIds: e.SourcePlace.IncidentIDs, ItemCodes: e.SourcePlace.ItemCodes, Reports: uint32(e.Reports),
 			PlaceKey: e.SourcePlace.Place.Key, Location: convert.PointOut(e.SourcePlace.Place.Point),
 			Area: convert.AreaOut(e.Incident.Area),
 		}}
-		subject = Subject("incident", "linked", e.Incident.Area)
+		area = e.Incident.Area
 	default:
+		// Unreachable while TestMessageMapsEveryEvent passes.
 		return outbox.Message{}, fmt.Errorf("events: unknown domain event %T", e)
 	}
+	// The payload names the event: Envelope.type and the subject follow.
+	env.Type = envelope.Name(env)
+	entity, event, _ := strings.Cut(env.Type, ".")
+	subject := Subject(entity, event, area)
 	data, err := proto.Marshal(env)
 	if err != nil {
 		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)

@@ -92,15 +92,13 @@ func (c *Case) touch(env *Env, t *Task) {
 	c.markDirty(t)
 }
 
+// emit records e with its header: now, the actor, the case as it stands.
 func (c *Case) emit(env *Env, e Event) {
-	e.At, e.Actor = env.Now, env.Actor
-	if e.Task != nil {
-		snap := *e.Task
-		e.Task = &snap
-	}
-	e.CaseID, e.CaseNumber, e.Area = c.ID, c.Number, c.Area
+	h := e.header()
+	h.At, h.Actor = env.Now, env.Actor
+	h.CaseID, h.CaseNumber, h.Area = c.ID, c.Number, c.Area
 	if c.Class != nil {
-		e.Item = c.Class.Item
+		h.Item = c.Class.Item
 	}
 	c.events = append(c.events, e)
 	c.UpdatedAt = env.Now
@@ -258,7 +256,7 @@ func (c *Case) newTaskID(env *Env, id, dept string, role Role, dl Deadlines, rea
 	}
 	c.Tasks = append(c.Tasks, t)
 	c.touch(env, t)
-	ev := Event{Type: "task.dispatched", Task: t, Reason: string(reason), Summary: c.summary(env.Ref)}
+	ev := &TaskDispatched{TaskEvent: snapshot(t), Summary: c.summary(env.Ref)}
 	if reason == Routed || reason == Rerouted || reason == Redecided {
 		ev.Path, ev.ReferenceDigest = c.Path, c.Digest
 	}
@@ -271,7 +269,7 @@ func (c *Case) withdraw(env *Env, t *Task, reason WithdrawReason, note string) {
 		return
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.withdrawn", Task: t, Reason: string(reason), Note: note})
+	c.emit(env, &TaskWithdrawn{TaskEvent: snapshot(t), Reason: reason, Note: note})
 }
 
 func (c *Case) enqueue(env *Env, reason QueueReason, detail string, r *Rejection) {
@@ -348,7 +346,7 @@ func (c *Case) moveDeadlines(env *Env, t *Task, dl Deadlines, why ChangeReason, 
 	}
 	t.Deadlines.Warn = dl.Warn
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.deadline_changed", Task: t, Reason: string(why), Previous: &prev})
+	c.emit(env, &TaskDeadlineChanged{TaskEvent: snapshot(t), Reason: why, Previous: prev})
 }
 
 // route routes a case for the first time.
@@ -551,7 +549,7 @@ func (c *Case) Urged(env *Env, followUpID string) {
 	for _, t := range c.open() {
 		t.Urges++
 		c.touch(env, t)
-		c.emit(env, Event{Type: "task.urged", Task: t, FollowUpID: followUpID, Count: t.Urges})
+		c.emit(env, &TaskUrged{TaskEvent: snapshot(t), FollowUpID: followUpID, Urges: t.Urges})
 	}
 }
 
@@ -579,14 +577,14 @@ func (c *Case) Reject(env *Env, taskID string, r Rejection) (RejectOutcome, *Tas
 	}
 	c.touch(env, t)
 	if t.Role != Lead {
-		c.emit(env, Event{Type: "task.rejected", Task: t, Rejection: t.Rejection, Count: len(c.LeadRejections)})
+		c.emit(env, &TaskRejected{TaskEvent: snapshot(t), Rejection: *t.Rejection, CaseRejections: len(c.LeadRejections)})
 		if c.Queue == nil {
 			c.enqueue(env, QueueCoHandlerRejected, t.Department+" returned its part", t.Rejection)
 		}
 		return OutcomeQueued, nil, nil
 	}
 	c.LeadRejections = append(c.LeadRejections, *t.Rejection)
-	c.emit(env, Event{Type: "task.rejected", Task: t, Rejection: t.Rejection, Count: len(c.LeadRejections)})
+	c.emit(env, &TaskRejected{TaskEvent: snapshot(t), Rejection: *t.Rejection, CaseRejections: len(c.LeadRejections)})
 	if len(c.LeadRejections) >= 2 {
 		c.Queue = nil
 		if c.Arbitration == nil {
@@ -595,7 +593,7 @@ func (c *Case) Reject(env *Env, taskID string, r Rejection) (RejectOutcome, *Tas
 			for _, rj := range c.LeadRejections {
 				by = append(by, rj.Department)
 			}
-			c.emit(env, Event{Type: "case.arbitration_opened", Count: len(c.LeadRejections), RejectedBy: by})
+			c.emit(env, &CaseArbitrationOpened{Rejections: len(c.LeadRejections), RejectedBy: by})
 		}
 		return OutcomeArbitration, nil, nil
 	}
@@ -634,7 +632,7 @@ func (c *Case) Acknowledge(env *Env, taskID string, eta time.Time, note string) 
 		return nil, err
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.acknowledged", Task: t, Due: eta, Note: note})
+	c.emit(env, &TaskAcknowledged{TaskEvent: snapshot(t), ETA: eta, Note: note})
 	return t, nil
 }
 
@@ -662,7 +660,7 @@ func (c *Case) Forward(env *Env, taskID, to, note string) (*Task, *Task, error) 
 	}
 	t.ForwardedTo = env.NewID()
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.forwarded", Task: t, ToDepartment: to, NewTaskID: t.ForwardedTo, Note: note})
+	c.emit(env, &TaskForwarded{TaskEvent: snapshot(t), ToDepartment: to, NewTaskID: t.ForwardedTo, Note: note})
 	// The sub-unit inherits the task's deadlines, a granted extension
 	// included: the clock belongs to the case.
 	nt := c.newTaskID(env, t.ForwardedTo, to, t.Role, t.Deadlines, Forwarding, t.Rule, t.Whistle, t.ID)
@@ -679,7 +677,7 @@ func (c *Case) RequestExtension(env *Env, taskID string, due time.Time, reason s
 		return nil, err
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.extension_requested", Task: t, Due: due, Reason: reason})
+	c.emit(env, &TaskExtensionRequested{TaskEvent: snapshot(t), Due: due, Reason: reason})
 	return t, nil
 }
 
@@ -695,7 +693,7 @@ func (c *Case) DecideExtension(env *Env, taskID string, grant bool, due time.Tim
 		return nil, err
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.extension_decided", Task: t, Granted: grant, Due: newDue, Note: note})
+	c.emit(env, &TaskExtensionDecided{TaskEvent: snapshot(t), Granted: grant, Due: newDue, Note: note})
 	if grant {
 		prev := t.Deadlines
 		l := t.Deadlines.Complete
@@ -704,7 +702,7 @@ func (c *Case) DecideExtension(env *Env, taskID string, grant bool, due time.Tim
 		l.Source += " (extended)"
 		c.setLimit(t, CompleteLimit, l, env.Now, env.Ref)
 		c.touch(env, t)
-		c.emit(env, Event{Type: "task.deadline_changed", Task: t, Reason: string(ExtensionGranted), Previous: &prev})
+		c.emit(env, &TaskDeadlineChanged{TaskEvent: snapshot(t), Reason: ExtensionGranted, Previous: prev})
 	}
 	return t, nil
 }
@@ -719,7 +717,7 @@ func (c *Case) ReportProgress(env *Env, taskID, text string, onSite bool) (*Task
 		return nil, err
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.progress_reported", Task: t, Text: text, OnSite: onSite})
+	c.emit(env, &TaskProgressReported{TaskEvent: snapshot(t), Text: text, OnSite: onSite})
 	return t, nil
 }
 
@@ -733,7 +731,7 @@ func (c *Case) Complete(env *Env, taskID, result string, evidence []string) (*Ta
 		return nil, err
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.completed", Task: t, Text: result, Evidence: evidence})
+	c.emit(env, &TaskCompleted{TaskEvent: snapshot(t), Result: result, Evidence: evidence})
 	return t, nil
 }
 
@@ -748,14 +746,14 @@ func (c *Case) ReviewCompletion(env *Env, taskID string, approve bool, note stri
 			return nil, err
 		}
 		c.touch(env, t)
-		c.emit(env, Event{Type: "task.completion_approved", Task: t, Note: note})
+		c.emit(env, &TaskCompletionApproved{TaskEvent: snapshot(t), Note: note})
 		return t, nil
 	}
 	if err := t.returnCompletion(env.Now, note); err != nil {
 		return nil, err
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.completion_returned", Task: t, Note: note, Count: t.Returns})
+	c.emit(env, &TaskCompletionReturned{TaskEvent: snapshot(t), Note: note, Returns: t.Returns})
 	return t, nil
 }
 
@@ -769,7 +767,7 @@ func (c *Case) Supervise(env *Env, taskID, note string) (*Task, error) {
 		return nil, err
 	}
 	c.touch(env, t)
-	c.emit(env, Event{Type: "task.supervised", Task: t, Note: note})
+	c.emit(env, &TaskSupervised{TaskEvent: snapshot(t), Note: note})
 	return t, nil
 }
 
@@ -875,7 +873,7 @@ func (c *Case) Arbitrate(env *Env, dept, note string) (*Task, error) {
 	}
 	nt := c.newTask(env, dept, Lead, c.Deadlines, Arbitrated, "", false, replaces)
 	c.Arbitration, c.Queue = nil, nil
-	c.emit(env, Event{Type: "case.arbitrated", ToDepartment: dept, NewTaskID: nt.ID, Note: note})
+	c.emit(env, &CaseArbitrated{Department: dept, NewTaskID: nt.ID, Note: note})
 	return nt, nil
 }
 
@@ -894,7 +892,7 @@ func (c *Case) Cancel(env *Env, reason string) error {
 		c.AwaitingFacts = false
 		c.timerOps = append(c.timerOps, TimerOp{Kind: TimerAwaitFacts, Key: c.ID, Cancel: true})
 	}
-	c.emit(env, Event{Type: "case.cancelled", Reason: reason, Withdrawn: ids})
+	c.emit(env, &CaseCancelled{Reason: reason, Withdrawn: ids})
 	return nil
 }
 
@@ -911,7 +909,7 @@ func (c *Case) Park(env *Env, reason string, review workcal.Date) error {
 	for _, t := range c.open() {
 		c.markDirty(t) // their clocks stop
 	}
-	c.emit(env, Event{Type: "case.parked", Reason: reason, ReviewDate: review.String()})
+	c.emit(env, &CaseParked{Reason: reason, ReviewDate: review})
 	return nil
 }
 
@@ -942,10 +940,10 @@ func (c *Case) Unpark(env *Env, note string) error {
 		}
 		c.touch(env, t)
 		if changed {
-			c.emit(env, Event{Type: "task.deadline_changed", Task: t, Reason: string(Unparked), Previous: &prev})
+			c.emit(env, &TaskDeadlineChanged{TaskEvent: snapshot(t), Reason: Unparked, Previous: prev})
 		}
 	}
-	c.emit(env, Event{Type: "case.unparked", Note: note, ParkedAt: p.At})
+	c.emit(env, &CaseUnparked{Note: note, ParkedAt: p.At})
 	return nil
 }
 
@@ -955,7 +953,7 @@ func (c *Case) Exclude(env *Env, reason string) error {
 		return fault.New(fault.FailedPrecondition, "case %s is already excluded", c.label())
 	}
 	c.Excluded, c.ExcludedReason = true, reason
-	c.emit(env, Event{Type: "case.excluded", Reason: reason})
+	c.emit(env, &CaseExcluded{Reason: reason})
 	return nil
 }
 

@@ -2,10 +2,12 @@ package dispatch
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -74,9 +76,9 @@ func (f *fixture) do(op func(env *Env) error) ([]string, error) {
 	f.timers = append(f.timers, ch.Timers...)
 	var types []string
 	for _, e := range ch.Events {
-		name := e.Type
-		if e.Task != nil {
-			name += " " + e.Task.Department
+		name := eventName(e)
+		if t := TaskOf(e); t != nil {
+			name += " " + t.Department
 		}
 		types = append(types, name)
 	}
@@ -100,15 +102,34 @@ func (f *fixture) expect(want []string, op func(env *Env) error) {
 	}
 }
 
-func (f *fixture) lastEvent(typ string) Event {
+// eventName names an event as its subject does: TaskDeadlineChanged is
+// "task.deadline_changed".
+func eventName(e Event) string {
+	var b strings.Builder
+	for i, r := range reflect.TypeOf(e).Elem().Name() {
+		if unicode.IsUpper(r) && i > 0 {
+			if b.Len() == len("task") || b.Len() == len("case") {
+				b.WriteByte('.')
+			} else {
+				b.WriteByte('_')
+			}
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
+}
+
+// lastEvent is the latest event of type E the fixture saw.
+func lastEvent[E Event](f *fixture) E {
 	f.t.Helper()
 	for i := len(f.events) - 1; i >= 0; i-- {
-		if f.events[i].Type == typ {
-			return f.events[i]
+		if e, ok := f.events[i].(E); ok {
+			return e
 		}
 	}
-	f.t.Fatalf("no %s event", typ)
-	return Event{}
+	var zero E
+	f.t.Fatalf("no %T event", zero)
+	return zero
 }
 
 func (f *fixture) taskOf(dept string) *Task {
@@ -161,7 +182,7 @@ func TestFirstDispatchableVersionIsRouted(t *testing.T) {
 	if got, want := tk.Deadlines.Complete.Due, at("2026-03-23 10:00"); !got.Equal(want) {
 		t.Errorf("complete due %s, want %s", got, want)
 	}
-	ev := f.lastEvent("task.dispatched")
+	ev := lastEvent[*TaskDispatched](f)
 	if ev.Summary.Address.Room != "" || ev.Summary.Address.Raw != "" || ev.Summary.ItemName == "" {
 		t.Errorf("summary leaks personal data or lacks the item: %+v", ev.Summary)
 	}
@@ -264,8 +285,8 @@ func TestUrgencyRoseChangesDeadlinesInPlace(t *testing.T) {
 	if got, want := tk.Deadlines.Complete.Due, at("2026-03-03 10:00"); !got.Equal(want) {
 		t.Errorf("complete due %s, want %s", got, want)
 	}
-	ev := f.lastEvent("task.deadline_changed")
-	if ev.Reason != string(UrgencyRaised) || !ev.Previous.Ack.Due.Equal(before.Ack.Due) {
+	ev := lastEvent[*TaskDeadlineChanged](f)
+	if ev.Reason != UrgencyRaised || !ev.Previous.Ack.Due.Equal(before.Ack.Due) {
 		t.Errorf("event %+v", ev)
 	}
 	// Only the urgency fell: nothing changes.
@@ -303,7 +324,7 @@ func TestReclassificationReroutes(t *testing.T) {
 		f.c.Classified(env, "N", class(2, "06010", reference.Normal, recv, zj))
 		return nil
 	})
-	if ev := f.lastEvent("task.withdrawn"); ev.Reason != string(WithdrawRerouted) {
+	if ev := lastEvent[*TaskWithdrawn](f); ev.Reason != WithdrawRerouted {
 		t.Errorf("withdraw reason %q", ev.Reason)
 	}
 	// 暴露垃圾 has the garbage profile: 4 working hours from the receipt.
@@ -338,7 +359,7 @@ func TestNotMyAreaIsRedecided(t *testing.T) {
 	if f.c.Area.Street != lf || f.c.Queue != nil {
 		t.Errorf("area %+v, queue %+v", f.c.Area, f.c.Queue)
 	}
-	if ev := f.lastEvent("task.dispatched"); ev.Path[0].Rule != "redecide" {
+	if ev := lastEvent[*TaskDispatched](f); ev.Path[0].Rule != "redecide" {
 		t.Errorf("path %+v", ev.Path)
 	}
 	// The second rejection of the case's lead opens arbitration.
@@ -349,7 +370,7 @@ func TestNotMyAreaIsRedecided(t *testing.T) {
 		}
 		return err
 	})
-	if ev := f.lastEvent("case.arbitration_opened"); !slices.Equal(ev.RejectedBy, []string{zj + "-pcs", lf + "-pcs"}) {
+	if ev := lastEvent[*CaseArbitrationOpened](f); !slices.Equal(ev.RejectedBy, []string{zj + "-pcs", lf + "-pcs"}) {
 		t.Errorf("rejected by %v", ev.RejectedBy)
 	}
 	// Reassigning is refused while in arbitration; arbitrating decides.
@@ -465,7 +486,7 @@ func TestForwardKeepsDeadlines(t *testing.T) {
 	if diff := cmp.Diff(bureau.Deadlines, nt.Deadlines); diff != "" {
 		t.Errorf("deadlines mismatch (-bureau +sub-unit):\n%s", diff)
 	}
-	if ev := f.lastEvent("task.forwarded"); ev.NewTaskID != nt.ID || ev.ToDepartment != lf+"-pcs" {
+	if ev := lastEvent[*TaskForwarded](f); ev.NewTaskID != nt.ID || ev.ToDepartment != lf+"-pcs" {
 		t.Errorf("forwarded event %+v", ev)
 	}
 	// A street unit does not forward.
@@ -516,7 +537,7 @@ func TestHotlineWithdrawalAndUrging(t *testing.T) {
 	t.Parallel()
 	f := routed(t)
 	f.expect([]string{"task.urged " + zj + "-pcs"}, func(env *Env) error { f.c.Urged(env, "fu-1"); return nil })
-	if ev := f.lastEvent("task.urged"); ev.Count != 1 || ev.FollowUpID != "fu-1" {
+	if ev := lastEvent[*TaskUrged](f); ev.Urges != 1 || ev.FollowUpID != "fu-1" {
 		t.Errorf("urged %+v", ev)
 	}
 	f.expect([]string{"task.withdrawn " + zj + "-pcs"}, func(env *Env) error { f.c.Withdrawn(env); return nil })
@@ -539,7 +560,7 @@ func TestCancelAndExclude(t *testing.T) {
 		t.Fatalf("exclude twice: %v", err)
 	}
 	f.expect([]string{"task.withdrawn " + zj + "-pcs", "case.cancelled"}, func(env *Env) error { return f.c.Cancel(env, "无效工单") })
-	if ev := f.lastEvent("case.cancelled"); len(ev.Withdrawn) != 1 {
+	if ev := lastEvent[*CaseCancelled](f); len(ev.Withdrawn) != 1 {
 		t.Errorf("cancelled %+v", ev)
 	}
 	if _, err := f.do(func(env *Env) error { return f.c.Cancel(env, "again") }); fault.KindOf(err) != fault.FailedPrecondition {
@@ -603,10 +624,10 @@ func TestClockWarnsOverdueAndClimbsTheLadder(t *testing.T) {
 	if !tk.Warned || !tk.Overdue || !tk.Supervised || !tk.Escalated {
 		t.Errorf("flags %+v", tk)
 	}
-	if ev := f.lastEvent("task.supervised"); ev.Step.ToDepartment != zj+"-cyzx" || ev.Step.Limit != CompleteLimit {
+	if ev := lastEvent[*TaskSupervised](f); ev.Step.ToDepartment != zj+"-cyzx" || ev.Step.Limit != CompleteLimit {
 		t.Errorf("supervised step %+v", ev.Step)
 	}
-	if ev := f.lastEvent("task.escalated"); ev.Step.ToDepartment != "310106-cyzx" {
+	if ev := lastEvent[*TaskEscalated](f); ev.Step.ToDepartment != "310106-cyzx" {
 		t.Errorf("escalated step %+v", ev.Step)
 	}
 	// Everything fired: the timer is cleared.
@@ -653,7 +674,7 @@ func TestParkingStopsTheClock(t *testing.T) {
 	if got, want := tk.Deadlines.Complete.Due, before.Add(150*time.Minute); !got.Equal(want) {
 		t.Errorf("complete due %s, want %s", got, want)
 	}
-	if ev := f.lastEvent("task.deadline_changed"); ev.Reason != string(Unparked) {
+	if ev := lastEvent[*TaskDeadlineChanged](f); ev.Reason != Unparked {
 		t.Errorf("reason %s", ev.Reason)
 	}
 	if f.c.Status != CaseRouted {

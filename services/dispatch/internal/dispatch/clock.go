@@ -151,20 +151,23 @@ func (c *Case) FireClock(env *Env, taskID string) {
 		}
 		t.Fired = append(t.Fired, p.name)
 		changed = true
-		step := &ClockStep{Limit: p.limit, Due: p.due, Action: p.action, ToDepartment: c.recipient(t, p.to, env.Ref)}
-		typ := "task.warned"
+		step := ClockStep{Limit: p.limit, Due: p.due, Action: p.action, ToDepartment: c.recipient(t, p.to, env.Ref)}
+		// The flags are part of the snapshot the event carries.
+		snap := func() TaskEvent { t.refreshFlags(); return snapshot(t) }
+		var ev Event
 		switch {
 		case p.kind == pointOverdue, p.kind == pointStep && p.action == reference.Remind && p.when == reference.AtOverdue:
-			typ = "task.overdue"
+			ev = &TaskOverdue{TaskEvent: snap(), Step: step}
 		case p.kind == pointStep && p.action == reference.Supervise:
-			typ = "task.supervised"
 			t.Supervised = true
+			ev = &TaskSupervised{TaskEvent: snap(), Step: &step}
 		case p.kind == pointStep && p.action == reference.Escalate:
-			typ = "task.escalated"
 			t.Escalated = true
+			ev = &TaskEscalated{TaskEvent: snap(), Step: step}
+		default:
+			ev = &TaskWarned{TaskEvent: snap(), Step: step}
 		}
-		t.refreshFlags()
-		c.emit(env, Event{Type: typ, Task: t, Step: step})
+		c.emit(env, ev)
 	}
 	if changed {
 		c.touch(env, t)

@@ -383,41 +383,6 @@ type Case struct {
 	timerOps []TimerOp
 }
 
-// Event is one event an operation caused. Task events carry a snapshot of
-// the task after the change.
-type Event struct {
-	Type  string // "task.dispatched", "case.parked" …
-	At    time.Time
-	Actor string // principal; "system:dispatch" for routing and the clock
-	Task  *Task  // task events
-	// The case the event belongs to, as it stood.
-	CaseID, CaseNumber string
-	Area               Area
-	Item               string
-
-	Note            string
-	Reason          string // withdraw/change/dispatch reason, cancel/park/exclude reason
-	Rejection       *Rejection
-	Step            *ClockStep
-	Previous        *Deadlines
-	Granted         bool
-	Due             time.Time
-	ToDepartment    string
-	NewTaskID       string
-	FollowUpID      string
-	Count           int // case_rejections, returns, urges
-	RejectedBy      []string
-	Withdrawn       []string
-	ParkedAt        time.Time
-	ReviewDate      string
-	Text            string
-	OnSite          bool
-	Evidence        []string
-	Path            []routing.Step
-	Summary         *Summary
-	ReferenceDigest string
-}
-
 // Summary describes a case to a unit without personal data.
 type Summary struct {
 	CaseNumber            string

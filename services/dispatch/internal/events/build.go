@@ -1,16 +1,22 @@
-// Package events is dispatch's side of the event stream: it turns the
-// domain's events into gridflow.events.v1 envelopes for the outbox
-// (grid.task.<event>.<dept>.<district>.<street> and
-// grid.case.<event>.<district>.<street>), handles the events dispatch
-// consumes (case.received, case.classified, case.followed_up) and fires the
-// clock's timers, and streams a department's task events (WatchTasks).
+// Package events is dispatch's side of the event stream. It turns the
+// domain's events into gridflow.events.v1 envelopes for the outbox: Envelope
+// is the one place that maps each domain event type to its payload, and
+// Envelope.type and the subject (grid.task.<event>.<dept>.<district>.<street>
+// or grid.case.<event>.<district>.<street>) follow from the payload. It
+// handles the events dispatch consumes (case.received, case.classified,
+// case.followed_up, case.reopened; changeOf decides every payload of the
+// oneof), fires the clock's timers, and streams a department's task events
+// (WatchTasks).
 package events
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"google.golang.org/protobuf/proto"
 
@@ -26,12 +32,12 @@ const HeaderEventType = "Gridflow-Event-Type"
 
 // TaskSubject is grid.task.<event>.<dept>.<district>.<street>.
 func TaskSubject(event, dept string, a dispatch.Area) string {
-	return fmt.Sprintf("grid.task.%s.%s.%s.%s", event, dept, token(a.District), token(a.Street))
+	return fmt.Sprintf("grid.task.%s.%s.%s.%s", event, dept, convert.Token(a.District), convert.Token(a.Street))
 }
 
 // CaseSubject is grid.case.<event>.<district>.<street>.
 func CaseSubject(event string, a dispatch.Area) string {
-	return fmt.Sprintf("grid.case.%s.%s.%s", event, token(a.District), token(a.Street))
+	return fmt.Sprintf("grid.case.%s.%s.%s", event, convert.Token(a.District), convert.Token(a.Street))
 }
 
 // DepartmentFilter is the subject filter of one department's task events.
@@ -55,92 +61,103 @@ func principal(s string) *typesv1.Principal {
 	return &typesv1.Principal{Role: role, Subject: subject}
 }
 
-// Envelope builds the envelope of one domain event.
+// Envelope builds the envelope of one domain event: the one place that maps
+// each of dispatch's event types to its payload. Its type is the payload's
+// name (package envelope).
 func Envelope(e dispatch.Event, id string) (*eventsv1.Envelope, error) {
-	env := &eventsv1.Envelope{EventId: id, Type: e.Type, CaseId: e.CaseID, OccurredAt: Timestamp(e.At),
-		Actor: principal(e.Actor), Version: SchemaVersion}
-	var ref *eventsv1.TaskRef
-	if e.Task != nil {
-		ref = TaskRefOut(e.Task, e.Area, e.Item)
+	if e == nil {
+		return nil, errors.New("events: no event")
 	}
-	caseRef := &eventsv1.DispatchCaseRef{CaseId: e.CaseID, CaseNumber: e.CaseNumber, Area: AreaOut(e.Area)}
-	step := func() *eventsv1.ClockStep {
-		if e.Step == nil {
-			return nil
-		}
-		return &eventsv1.ClockStep{Limit: limits[e.Step.Limit], Due: Timestamp(e.Step.Due), Action: actions[e.Step.Action],
-			ToDepartmentCode: e.Step.ToDepartment}
-	}
-	switch e.Type {
-	case "task.dispatched":
-		env.Payload = &eventsv1.Envelope_TaskDispatched{TaskDispatched: &eventsv1.TaskDispatched{Task: ref,
-			Reason: DispatchReasonOut(e.Task.Reason), Rule: e.Task.Rule, Path: PathOut(e.Path), Summary: SummaryOut(e.Summary),
-			ReplacesTaskId: e.Task.Replaces, Whistle: e.Task.Whistle, ReferenceDigest: e.ReferenceDigest}}
-	case "task.acknowledged":
-		env.Payload = &eventsv1.Envelope_TaskAcknowledged{TaskAcknowledged: &eventsv1.TaskAcknowledged{Task: ref, Eta: Timestamp(e.Due), Note: e.Note}}
-	case "task.rejected":
+	h := dispatch.Head(e)
+	env := &eventsv1.Envelope{EventId: id, CaseId: h.CaseID, OccurredAt: convert.Timestamp(h.At), Actor: principal(h.Actor),
+		Version: SchemaVersion}
+	ref := func(te dispatch.TaskEvent) *eventsv1.TaskRef { return convert.TaskRefOut(te.Task, h.Area, h.Item) }
+	caseRef := &eventsv1.DispatchCaseRef{CaseId: h.CaseID, CaseNumber: h.CaseNumber, Area: convert.AreaOut(h.Area)}
+	switch e := e.(type) {
+	case *dispatch.TaskDispatched:
+		t := e.Task
+		env.Payload = &eventsv1.Envelope_TaskDispatched{TaskDispatched: &eventsv1.TaskDispatched{Task: ref(e.TaskEvent),
+			Reason: convert.DispatchReasonOut(t.Reason), Rule: t.Rule, Path: convert.PathOut(e.Path), Summary: convert.SummaryOut(e.Summary),
+			ReplacesTaskId: t.Replaces, Whistle: t.Whistle, ReferenceDigest: e.ReferenceDigest}}
+	case *dispatch.TaskAcknowledged:
+		env.Payload = &eventsv1.Envelope_TaskAcknowledged{TaskAcknowledged: &eventsv1.TaskAcknowledged{Task: ref(e.TaskEvent),
+			Eta: convert.Timestamp(e.ETA), Note: e.Note}}
+	case *dispatch.TaskRejected:
 		r := e.Rejection
-		env.Payload = &eventsv1.Envelope_TaskRejected{TaskRejected: &eventsv1.TaskRejected{Task: ref, Reason: RejectReasonOut(r.Reason),
-			Note: r.Note, AreaCode: r.Area, CaseRejections: uint32(e.Count)}}
-	case "task.forwarded":
-		env.Payload = &eventsv1.Envelope_TaskForwarded{TaskForwarded: &eventsv1.TaskForwarded{Task: ref, ToDepartmentCode: e.ToDepartment,
-			NewTaskId: e.NewTaskID, Note: e.Note}}
-	case "task.extension_requested":
-		env.Payload = &eventsv1.Envelope_TaskExtensionRequested{TaskExtensionRequested: &eventsv1.TaskExtensionRequested{Task: ref,
-			RequestedDue: Timestamp(e.Due), Reason: e.Reason}}
-	case "task.extension_decided":
-		env.Payload = &eventsv1.Envelope_TaskExtensionDecided{TaskExtensionDecided: &eventsv1.TaskExtensionDecided{Task: ref,
-			Granted: e.Granted, Due: Timestamp(e.Due), Note: e.Note}}
-	case "task.progress_reported":
-		env.Payload = &eventsv1.Envelope_TaskProgressReported{TaskProgressReported: &eventsv1.TaskProgressReported{Task: ref, Text: e.Text, OnSite: e.OnSite}}
-	case "task.completed":
-		env.Payload = &eventsv1.Envelope_TaskCompleted{TaskCompleted: &eventsv1.TaskCompleted{Task: ref, Result: e.Text, Evidence: e.Evidence,
-			ReviewRequired: e.Task.ReviewRequired}}
-	case "task.completion_approved":
-		env.Payload = &eventsv1.Envelope_TaskCompletionApproved{TaskCompletionApproved: &eventsv1.TaskCompletionApproved{Task: ref, Note: e.Note}}
-	case "task.completion_returned":
-		env.Payload = &eventsv1.Envelope_TaskCompletionReturned{TaskCompletionReturned: &eventsv1.TaskCompletionReturned{Task: ref, Note: e.Note,
-			Returns: uint32(e.Count)}}
-	case "task.withdrawn":
-		env.Payload = &eventsv1.Envelope_TaskWithdrawn{TaskWithdrawn: &eventsv1.TaskWithdrawn{Task: ref,
-			Reason: withdrawReasons[dispatch.WithdrawReason(e.Reason)], Note: e.Note}}
-	case "task.warned":
-		env.Payload = &eventsv1.Envelope_TaskWarned{TaskWarned: &eventsv1.TaskWarned{Task: ref, Step: step()}}
-	case "task.overdue":
-		env.Payload = &eventsv1.Envelope_TaskOverdue{TaskOverdue: &eventsv1.TaskOverdue{Task: ref, Step: step()}}
-	case "task.urged":
-		env.Payload = &eventsv1.Envelope_TaskUrged{TaskUrged: &eventsv1.TaskUrged{Task: ref, FollowUpId: e.FollowUpID, Urges: uint32(e.Count)}}
-	case "task.supervised":
-		env.Payload = &eventsv1.Envelope_TaskSupervised{TaskSupervised: &eventsv1.TaskSupervised{Task: ref, Step: step(), Note: e.Note}}
-	case "task.escalated":
-		env.Payload = &eventsv1.Envelope_TaskEscalated{TaskEscalated: &eventsv1.TaskEscalated{Task: ref, Step: step()}}
-	case "task.deadline_changed":
-		var prev *eventsv1.Deadlines
-		if e.Previous != nil {
-			prev = DeadlinesOut(*e.Previous)
+		env.Payload = &eventsv1.Envelope_TaskRejected{TaskRejected: &eventsv1.TaskRejected{Task: ref(e.TaskEvent),
+			Reason: convert.RejectReasonOut(r.Reason), Note: r.Note, AreaCode: r.Area, CaseRejections: uint32(e.CaseRejections)}}
+	case *dispatch.TaskForwarded:
+		env.Payload = &eventsv1.Envelope_TaskForwarded{TaskForwarded: &eventsv1.TaskForwarded{Task: ref(e.TaskEvent),
+			ToDepartmentCode: e.ToDepartment, NewTaskId: e.NewTaskID, Note: e.Note}}
+	case *dispatch.TaskExtensionRequested:
+		env.Payload = &eventsv1.Envelope_TaskExtensionRequested{TaskExtensionRequested: &eventsv1.TaskExtensionRequested{
+			Task: ref(e.TaskEvent), RequestedDue: convert.Timestamp(e.Due), Reason: e.Reason}}
+	case *dispatch.TaskExtensionDecided:
+		env.Payload = &eventsv1.Envelope_TaskExtensionDecided{TaskExtensionDecided: &eventsv1.TaskExtensionDecided{
+			Task: ref(e.TaskEvent), Granted: e.Granted, Due: convert.Timestamp(e.Due), Note: e.Note}}
+	case *dispatch.TaskProgressReported:
+		env.Payload = &eventsv1.Envelope_TaskProgressReported{TaskProgressReported: &eventsv1.TaskProgressReported{
+			Task: ref(e.TaskEvent), Text: e.Text, OnSite: e.OnSite}}
+	case *dispatch.TaskCompleted:
+		env.Payload = &eventsv1.Envelope_TaskCompleted{TaskCompleted: &eventsv1.TaskCompleted{Task: ref(e.TaskEvent),
+			Result: e.Result, Evidence: e.Evidence, ReviewRequired: e.Task.ReviewRequired}}
+	case *dispatch.TaskCompletionApproved:
+		env.Payload = &eventsv1.Envelope_TaskCompletionApproved{TaskCompletionApproved: &eventsv1.TaskCompletionApproved{
+			Task: ref(e.TaskEvent), Note: e.Note}}
+	case *dispatch.TaskCompletionReturned:
+		env.Payload = &eventsv1.Envelope_TaskCompletionReturned{TaskCompletionReturned: &eventsv1.TaskCompletionReturned{
+			Task: ref(e.TaskEvent), Note: e.Note, Returns: uint32(e.Returns)}}
+	case *dispatch.TaskWithdrawn:
+		env.Payload = &eventsv1.Envelope_TaskWithdrawn{TaskWithdrawn: &eventsv1.TaskWithdrawn{Task: ref(e.TaskEvent),
+			Reason: convert.WithdrawReasonOut(e.Reason), Note: e.Note}}
+	case *dispatch.TaskWarned:
+		env.Payload = &eventsv1.Envelope_TaskWarned{TaskWarned: &eventsv1.TaskWarned{Task: ref(e.TaskEvent),
+			Step: convert.ClockStepOut(e.Step)}}
+	case *dispatch.TaskOverdue:
+		env.Payload = &eventsv1.Envelope_TaskOverdue{TaskOverdue: &eventsv1.TaskOverdue{Task: ref(e.TaskEvent),
+			Step: convert.ClockStepOut(e.Step)}}
+	case *dispatch.TaskUrged:
+		env.Payload = &eventsv1.Envelope_TaskUrged{TaskUrged: &eventsv1.TaskUrged{Task: ref(e.TaskEvent), FollowUpId: e.FollowUpID,
+			Urges: uint32(e.Urges)}}
+	case *dispatch.TaskSupervised:
+		p := &eventsv1.TaskSupervised{Task: ref(e.TaskEvent), Note: e.Note}
+		if e.Step != nil {
+			p.Step = convert.ClockStepOut(*e.Step)
 		}
-		env.Payload = &eventsv1.Envelope_TaskDeadlineChanged{TaskDeadlineChanged: &eventsv1.TaskDeadlineChanged{Task: ref,
-			Reason: changeReasons[dispatch.ChangeReason(e.Reason)], Previous: prev}}
-	case "case.cancelled":
-		env.Payload = &eventsv1.Envelope_CaseCancelled{CaseCancelled: &eventsv1.CaseCancelled{Case: caseRef, Reason: e.Reason, WithdrawnTaskIds: e.Withdrawn}}
-	case "case.parked":
-		env.Payload = &eventsv1.Envelope_CaseParked{CaseParked: &eventsv1.CaseParked{Case: caseRef, Reason: e.Reason, ReviewDate: e.ReviewDate}}
-	case "case.unparked":
-		env.Payload = &eventsv1.Envelope_CaseUnparked{CaseUnparked: &eventsv1.CaseUnparked{Case: caseRef, Note: e.Note, ParkedAt: Timestamp(e.ParkedAt)}}
-	case "case.excluded":
+		env.Payload = &eventsv1.Envelope_TaskSupervised{TaskSupervised: p}
+	case *dispatch.TaskEscalated:
+		env.Payload = &eventsv1.Envelope_TaskEscalated{TaskEscalated: &eventsv1.TaskEscalated{Task: ref(e.TaskEvent),
+			Step: convert.ClockStepOut(e.Step)}}
+	case *dispatch.TaskDeadlineChanged:
+		env.Payload = &eventsv1.Envelope_TaskDeadlineChanged{TaskDeadlineChanged: &eventsv1.TaskDeadlineChanged{
+			Task: ref(e.TaskEvent), Reason: convert.ChangeReasonOut(e.Reason), Previous: convert.DeadlinesOut(e.Previous)}}
+	case *dispatch.CaseCancelled:
+		env.Payload = &eventsv1.Envelope_CaseCancelled{CaseCancelled: &eventsv1.CaseCancelled{Case: caseRef, Reason: e.Reason,
+			WithdrawnTaskIds: e.Withdrawn}}
+	case *dispatch.CaseParked:
+		env.Payload = &eventsv1.Envelope_CaseParked{CaseParked: &eventsv1.CaseParked{Case: caseRef, Reason: e.Reason,
+			ReviewDate: e.ReviewDate.String()}}
+	case *dispatch.CaseUnparked:
+		env.Payload = &eventsv1.Envelope_CaseUnparked{CaseUnparked: &eventsv1.CaseUnparked{Case: caseRef, Note: e.Note,
+			ParkedAt: convert.Timestamp(e.ParkedAt)}}
+	case *dispatch.CaseExcluded:
 		env.Payload = &eventsv1.Envelope_CaseExcluded{CaseExcluded: &eventsv1.CaseExcluded{Case: caseRef, Reason: e.Reason}}
-	case "case.arbitration_opened":
-		env.Payload = &eventsv1.Envelope_CaseArbitrationOpened{CaseArbitrationOpened: &eventsv1.CaseArbitrationOpened{Case: caseRef,
-			Rejections: uint32(e.Count), RejectedBy: e.RejectedBy}}
-	case "case.arbitrated":
-		env.Payload = &eventsv1.Envelope_CaseArbitrated{CaseArbitrated: &eventsv1.CaseArbitrated{Case: caseRef, DepartmentCode: e.ToDepartment,
-			NewTaskId: e.NewTaskID, Note: e.Note}}
+	case *dispatch.CaseArbitrationOpened:
+		env.Payload = &eventsv1.Envelope_CaseArbitrationOpened{CaseArbitrationOpened: &eventsv1.CaseArbitrationOpened{
+			Case: caseRef, Rejections: uint32(e.Rejections), RejectedBy: e.RejectedBy}}
+	case *dispatch.CaseArbitrated:
+		env.Payload = &eventsv1.Envelope_CaseArbitrated{CaseArbitrated: &eventsv1.CaseArbitrated{Case: caseRef,
+			DepartmentCode: e.Department, NewTaskId: e.NewTaskID, Note: e.Note}}
 	default:
-		return nil, fmt.Errorf("events: unknown event type %q", e.Type)
+		// Unreachable while TestEnvelopeMapsEveryEvent passes.
+		return nil, fmt.Errorf("events: no payload for %T", e)
 	}
+	env.Type = envelope.Name(env)
 	return env, nil
 }
 
+// encode builds the outbox message: task events go to their department's
+// subject, case events to the case's.
 func encode(e dispatch.Event, id string) (outbox.Message, error) {
 	env, err := Envelope(e, id)
 	if err != nil {
@@ -148,12 +165,12 @@ func encode(e dispatch.Event, id string) (outbox.Message, error) {
 	}
 	data, err := proto.Marshal(env)
 	if err != nil {
-		return outbox.Message{}, fmt.Errorf("marshal %s: %w", e.Type, err)
+		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
 	}
-	kind, event, _ := strings.Cut(e.Type, ".")
-	subject := CaseSubject(event, e.Area)
-	if kind == "task" {
-		subject = TaskSubject(event, e.Task.Department, e.Area)
+	h := dispatch.Head(e)
+	subject := CaseSubject(envelope.Event(env.Type), h.Area)
+	if t := dispatch.TaskOf(e); t != nil {
+		subject = TaskSubject(envelope.Event(env.Type), t.Department, h.Area)
 	}
-	return outbox.Message{ID: id, Subject: subject, Data: data, Headers: map[string]string{HeaderEventType: e.Type}}, nil
+	return outbox.Message{ID: id, Subject: subject, Data: data, Headers: map[string]string{HeaderEventType: env.Type}}, nil
 }

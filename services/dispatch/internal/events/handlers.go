@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -64,38 +66,86 @@ var errPoison = errors.New("event cannot be applied")
 
 // Apply applies one decoded event in tx.
 func (h *Handlers) Apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {
-	e := h.env(dispatch.SystemActor)
-	update := func(caseID string, op func(*dispatch.Case)) error {
-		if caseID == "" {
-			return fmt.Errorf("%w: %s without a case id", errPoison, env.GetType())
-		}
-		err := h.store.UpdateTx(ctx, tx, caseID, true, e.Now, func(c *dispatch.Case) error { op(c); return nil })
-		if errors.Is(err, dispatch.ErrBadCaseID) {
-			return fmt.Errorf("%w: %w", errPoison, err)
-		}
+	ch, ok, err := changeOf(env)
+	if err != nil || !ok {
 		return err
 	}
+	if ch.caseID == "" {
+		return fmt.Errorf("%w: %s without a case id", errPoison, envelope.Name(env))
+	}
+	e := h.env(dispatch.SystemActor)
+	err = h.store.UpdateTx(ctx, tx, ch.caseID, ch.create, e.Now, func(c *dispatch.Case) error { return ch.op(c, e) })
+	if errors.Is(err, dispatch.ErrBadCaseID) || fault.KindOf(err) == fault.FailedPrecondition {
+		return fmt.Errorf("%w: %s: %w", errPoison, envelope.Name(env), err)
+	}
+	return err
+}
+
+// change is what one consumed event asks of one case.
+type change struct {
+	caseID string
+	// create: the event may be the first dispatch hears of the case.
+	// Without it, a case dispatch does not know needs nothing.
+	create bool
+	op     func(*dispatch.Case, *dispatch.Env) error
+}
+
+// changeOf decides, per payload of the envelope's oneof, what dispatch does
+// with an event: a change, or nothing (ok false). Every payload is named
+// here, the ones dispatch does not act on too, so a payload added to the
+// envelope fails TestEveryPayloadIsDecided until someone decides it; at run
+// time an undecided one is poison rather than silently dropped.
+func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 	switch p := env.GetPayload().(type) {
 	case *eventsv1.Envelope_CaseReceived:
 		r := p.CaseReceived
-		return update(r.GetCaseId(), func(c *dispatch.Case) { c.Received(e, r.GetCaseNumber(), FactsIn(r)) })
+		return change{r.GetCaseId(), true, func(c *dispatch.Case, e *dispatch.Env) error {
+			c.Received(e, r.GetCaseNumber(), convert.FactsIn(r))
+			return nil
+		}}, true, nil
 	case *eventsv1.Envelope_CaseClassified:
 		cl := p.CaseClassified
-		return update(cl.GetCaseId(), func(c *dispatch.Case) { c.Classified(e, cl.GetCaseNumber(), ClassificationIn(cl)) })
+		return change{cl.GetCaseId(), true, func(c *dispatch.Case, e *dispatch.Env) error {
+			c.Classified(e, cl.GetCaseNumber(), convert.ClassificationIn(cl))
+			return nil
+		}}, true, nil
 	case *eventsv1.Envelope_CaseFollowedUp:
 		f := p.CaseFollowedUp
 		switch f.GetKind() {
 		case eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW:
-			return update(f.GetCaseId(), func(c *dispatch.Case) { c.Withdrawn(e) })
+			return change{f.GetCaseId(), true, func(c *dispatch.Case, e *dispatch.Env) error { c.Withdrawn(e); return nil }}, true, nil
 		case eventsv1.FollowUpKind_FOLLOW_UP_KIND_URGE:
-			return update(f.GetCaseId(), func(c *dispatch.Case) { c.Urged(e, f.GetFollowUpId()) })
+			return change{f.GetCaseId(), true, func(c *dispatch.Case, e *dispatch.Env) error { c.Urged(e, f.GetFollowUpId()); return nil }}, true, nil
 		}
+		return change{}, false, nil // a supplement needs nothing from dispatch
 	case *eventsv1.Envelope_CaseReopened:
-		return h.reopen(ctx, tx, e, env, p.CaseReopened)
+		r := p.CaseReopened
+		caseID := r.GetCase().GetCaseId()
+		if caseID == "" {
+			caseID = env.GetCaseId()
+		}
+		return change{caseID, false, reopen(caseID, int(r.GetCase().GetRound()))}, true, nil
+	case nil:
+		// No payload, or one newer than this build: nothing to act on.
+		return change{}, false, nil
+	case *eventsv1.Envelope_CaseAnswered, *eventsv1.Envelope_CaseReviewNeeded,
+		*eventsv1.Envelope_IncidentGrouped, *eventsv1.Envelope_IncidentLinked,
+		// Dispatch's own events.
+		*eventsv1.Envelope_TaskDispatched, *eventsv1.Envelope_TaskAcknowledged, *eventsv1.Envelope_TaskRejected,
+		*eventsv1.Envelope_TaskForwarded, *eventsv1.Envelope_TaskExtensionRequested, *eventsv1.Envelope_TaskExtensionDecided,
+		*eventsv1.Envelope_TaskProgressReported, *eventsv1.Envelope_TaskCompleted, *eventsv1.Envelope_TaskCompletionApproved,
+		*eventsv1.Envelope_TaskCompletionReturned, *eventsv1.Envelope_TaskWithdrawn, *eventsv1.Envelope_TaskWarned,
+		*eventsv1.Envelope_TaskOverdue, *eventsv1.Envelope_TaskUrged, *eventsv1.Envelope_TaskSupervised,
+		*eventsv1.Envelope_TaskEscalated, *eventsv1.Envelope_TaskDeadlineChanged, *eventsv1.Envelope_CaseCancelled,
+		*eventsv1.Envelope_CaseParked, *eventsv1.Envelope_CaseUnparked, *eventsv1.Envelope_CaseExcluded,
+		*eventsv1.Envelope_CaseArbitrationOpened, *eventsv1.Envelope_CaseArbitrated,
+		// Feedback's closing half: only a reopening is dispatch's business
+		// (the case's state is feedback's).
+		*eventsv1.Envelope_CaseResolved, *eventsv1.Envelope_CaseReplied, *eventsv1.Envelope_CaseCallbackRecorded,
+		*eventsv1.Envelope_CaseRechecked, *eventsv1.Envelope_CaseClosed, *eventsv1.Envelope_CaseWithdrawn:
+		return change{}, false, nil
 	}
-	// Other events (a supplement, types this version does not know) need
-	// nothing from dispatch.
-	return nil
+	return change{}, false, fmt.Errorf("%w: dispatch has not decided what %s means to it", errPoison, envelope.Name(env))
 }
 
 // reopen starts the new round feedback asked for: a new lead task for the
@@ -105,16 +155,8 @@ func (h *Handlers) Apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 // dispatch does not know needs nothing; one that cannot be reopened (no
 // completed lead task in its round, cancelled, withdrawn) is dead-lettered
 // with the reason.
-func (h *Handlers) reopen(ctx context.Context, tx pgx.Tx, e *dispatch.Env, env *eventsv1.Envelope, r *eventsv1.CaseReopened) error {
-	caseID := r.GetCase().GetCaseId()
-	if caseID == "" {
-		caseID = env.GetCaseId()
-	}
-	if caseID == "" {
-		return fmt.Errorf("%w: %s without a case id", errPoison, env.GetType())
-	}
-	round := int(r.GetCase().GetRound())
-	err := h.store.UpdateTx(ctx, tx, caseID, false, e.Now, func(c *dispatch.Case) error {
+func reopen(caseID string, round int) func(*dispatch.Case, *dispatch.Env) error {
+	return func(c *dispatch.Case, e *dispatch.Env) error {
 		if round > 0 && c.Round >= round {
 			return nil // already in that round
 		}
@@ -123,40 +165,6 @@ func (h *Handlers) reopen(ctx context.Context, tx pgx.Tx, e *dispatch.Env, env *
 		}
 		_, err := c.Reopen(e)
 		return err
-	})
-	if errors.Is(err, dispatch.ErrBadCaseID) || fault.KindOf(err) == fault.FailedPrecondition {
-		return fmt.Errorf("%w: reopen: %w", errPoison, err)
-	}
-	return err
-}
-
-// FactsIn converts case.received to the facts dispatch keeps: never the
-// caller.
-func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
-	f := dispatch.Facts{
-		Title: r.GetTitle(), Content: r.GetContent(), Source: SourceIn(r.GetSource()), AppealType: AppealTypeIn(r.GetAppealType()),
-		Urgency: UrgencyIn(r.GetUrgency()), ReceivedAt: Time(r.GetReceivedAt()), Area: AreaIn(r.GetArea()),
-		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(), HotlineOrderNo: r.GetHotlineOrderNo(),
-	}
-	if r.GetAddress() != nil {
-		f.Address = AddressIn(r.GetAddress())
-	}
-	for _, a := range r.GetAttachments() {
-		f.Attachments = append(f.Attachments, dispatch.Attachment{URI: a.GetUri(), MediaType: a.GetMediaType(), Name: a.GetName()})
-	}
-	if f.ReceivedAt.IsZero() {
-		f.ReceivedAt = Time(r.GetAcceptedAt())
-	}
-	return f
-}
-
-// ClassificationIn converts case.classified.
-func ClassificationIn(cl *eventsv1.CaseClassified) dispatch.Classification {
-	return dispatch.Classification{
-		Version: int(cl.GetClassificationVersion()), Item: cl.GetItemCode(), ItemName: cl.GetItemName(), Label: cl.GetLabel(),
-		Labels: cl.GetLabels(), Urgency: UrgencyIn(cl.GetUrgency()), IncidentID: cl.GetIncidentId(), Dispatchable: cl.GetDispatchable(),
-		Area: AreaIn(cl.GetArea()), Source: SourceIn(cl.GetSource()), AppealType: AppealTypeIn(cl.GetAppealType()),
-		ReceivedAt: Time(cl.GetReceivedAt()), ClassifiedAt: Time(cl.GetClassifiedAt()),
 	}
 }
 

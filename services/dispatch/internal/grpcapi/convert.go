@@ -2,8 +2,8 @@ package grpcapi
 
 import (
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
-	"github.com/gridflow/gridflow/services/dispatch/internal/events"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
 
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
@@ -17,8 +17,8 @@ func rejectionOut(r *dispatch.Rejection) *dispatchv1.Rejection {
 	if r == nil {
 		return nil
 	}
-	return &dispatchv1.Rejection{Reason: events.RejectReasonOut(r.Reason), Note: r.Note, AreaCode: r.Area,
-		RejectedAt: events.Timestamp(r.At), TaskId: r.TaskID, DepartmentCode: r.Department}
+	return &dispatchv1.Rejection{Reason: convert.RejectReasonOut(r.Reason), Note: r.Note, AreaCode: r.Area,
+		RejectedAt: convert.Timestamp(r.At), TaskId: r.TaskID, DepartmentCode: r.Department}
 }
 
 func taskOut(t *dispatch.Task) *dispatchv1.Task {
@@ -26,24 +26,24 @@ func taskOut(t *dispatch.Task) *dispatchv1.Task {
 		return nil
 	}
 	out := &dispatchv1.Task{
-		TaskId: t.ID, CaseId: t.CaseID, CaseNumber: t.CaseNumber, DepartmentCode: t.Department, Role: events.RoleOut(t.Role),
-		State: events.StateOut(t.State), Review: events.ReviewOut(t.Review), Deadlines: events.DeadlinesOut(t.Deadlines),
+		TaskId: t.ID, CaseId: t.CaseID, CaseNumber: t.CaseNumber, DepartmentCode: t.Department, Role: convert.RoleOut(t.Role),
+		State: convert.StateOut(t.State), Review: convert.ReviewOut(t.Review), Deadlines: convert.DeadlinesOut(t.Deadlines),
 		Warned: t.Warned, Overdue: t.Overdue, Supervised: t.Supervised, Escalated: t.Escalated, Round: uint32(t.Round),
-		DispatchReason: events.DispatchReasonOut(t.Reason), Rule: t.Rule, Whistle: t.Whistle, ReplacesTaskId: t.Replaces,
-		ForwardedToTaskId: t.ForwardedTo, DispatchedAt: events.Timestamp(t.DispatchedAt), AcknowledgedAt: events.Timestamp(t.AcknowledgedAt),
-		Eta: events.Timestamp(t.ETA), AcknowledgeNote: t.AckNote, Rejection: rejectionOut(t.Rejection),
+		DispatchReason: convert.DispatchReasonOut(t.Reason), Rule: t.Rule, Whistle: t.Whistle, ReplacesTaskId: t.Replaces,
+		ForwardedToTaskId: t.ForwardedTo, DispatchedAt: convert.Timestamp(t.DispatchedAt), AcknowledgedAt: convert.Timestamp(t.AcknowledgedAt),
+		Eta: convert.Timestamp(t.ETA), AcknowledgeNote: t.AckNote, Rejection: rejectionOut(t.Rejection),
 		ExtensionsRequested: uint32(t.Extensions), OnSiteReported: t.OnSiteReported, Returns: uint32(t.Returns),
-		Urges: uint32(t.Urges), UpdatedAt: events.Timestamp(t.UpdatedAt),
+		Urges: uint32(t.Urges), UpdatedAt: convert.Timestamp(t.UpdatedAt),
 	}
 	if e := t.Extension; e != nil {
-		out.Extension = &dispatchv1.ExtensionRequest{RequestedDue: events.Timestamp(e.RequestedDue), Reason: e.Reason,
-			RequestedAt: events.Timestamp(e.RequestedAt), Decided: e.Decided, Granted: e.Granted, DecisionNote: e.Note}
+		out.Extension = &dispatchv1.ExtensionRequest{RequestedDue: convert.Timestamp(e.RequestedDue), Reason: e.Reason,
+			RequestedAt: convert.Timestamp(e.RequestedAt), Decided: e.Decided, Granted: e.Granted, DecisionNote: e.Note}
 	}
 	for _, p := range t.Progress {
-		out.Progress = append(out.Progress, &dispatchv1.Progress{Text: p.Text, OnSite: p.OnSite, ReportedAt: events.Timestamp(p.At)})
+		out.Progress = append(out.Progress, &dispatchv1.Progress{Text: p.Text, OnSite: p.OnSite, ReportedAt: convert.Timestamp(p.At)})
 	}
 	if c := t.Completion; c != nil {
-		out.Completion = &dispatchv1.Completion{Result: c.Result, Evidence: c.Evidence, CompletedAt: events.Timestamp(c.At), ReviewNote: c.ReviewNote}
+		out.Completion = &dispatchv1.Completion{Result: c.Result, Evidence: c.Evidence, CompletedAt: convert.Timestamp(c.At), ReviewNote: c.ReviewNote}
 	}
 	return out
 }
@@ -59,7 +59,7 @@ func tasksOut(ts []*dispatch.Task) []*dispatchv1.Task {
 // caseDetailOut is the case as the unit working it sees it: the summary,
 // the citizen's text and the full address, never the caller.
 func caseDetailOut(c *dispatch.Case, ref *reference.Set) *dispatchv1.CaseDetail {
-	d := &dispatchv1.CaseDetail{Summary: events.SummaryOut(dispatch.SummaryOf(c, ref))}
+	d := &dispatchv1.CaseDetail{Summary: convert.SummaryOut(dispatch.SummaryOf(c, ref))}
 	if f := c.Facts; f != nil {
 		d.Title, d.Content, d.Address = f.Title, f.Content, f.Address.Raw
 		for _, a := range f.Attachments {
@@ -83,19 +83,19 @@ var queueReasons = map[dispatch.QueueReason]dispatchv1.QueueReason{
 
 func caseOut(c *dispatch.Case) *dispatchv1.DispatchCase {
 	out := &dispatchv1.DispatchCase{
-		CaseId: c.ID, CaseNumber: c.Number, Status: caseStatuses[c.Status], Area: events.AreaOut(c.Area),
-		Deadlines: events.DeadlinesOut(c.Deadlines), Excluded: c.Excluded, ExclusionReason: c.ExcludedReason,
+		CaseId: c.ID, CaseNumber: c.Number, Status: caseStatuses[c.Status], Area: convert.AreaOut(c.Area),
+		Deadlines: convert.DeadlinesOut(c.Deadlines), Excluded: c.Excluded, ExclusionReason: c.ExcludedReason,
 		InQueue: c.Queue != nil, ArbitrationOpen: c.Arbitration != nil, CancelReason: c.CancelReason,
 		LeadRejections: uint32(len(c.LeadRejections)), Round: uint32(c.Round), Tasks: tasksOut(c.Tasks),
 	}
 	if cl := c.Class; cl != nil {
-		out.ItemCode, out.Urgency, out.ClassificationVersion = cl.Item, events.UrgencyOut(cl.Urgency), uint32(cl.Version)
+		out.ItemCode, out.Urgency, out.ClassificationVersion = cl.Item, convert.UrgencyOut(cl.Urgency), uint32(cl.Version)
 	}
 	if c.Queue != nil {
 		out.QueueReason = queueReasons[c.Queue.Reason]
 	}
 	if p := c.Parking; p != nil {
-		out.ParkedAt, out.ParkReason, out.ParkReviewDate = events.Timestamp(p.At), p.Reason, p.ReviewDate.String()
+		out.ParkedAt, out.ParkReason, out.ParkReviewDate = convert.Timestamp(p.At), p.Reason, p.ReviewDate.String()
 	}
 	return out
 }
@@ -108,19 +108,19 @@ func itemOf(c *dispatch.Case) string {
 }
 
 func queueEntryOut(c *dispatch.Case) *dispatchv1.QueueEntry {
-	e := &dispatchv1.QueueEntry{CaseId: c.ID, CaseNumber: c.Number, Area: events.AreaOut(c.Area), ItemCode: itemOf(c),
-		Deadlines: events.DeadlinesOut(c.Deadlines)}
+	e := &dispatchv1.QueueEntry{CaseId: c.ID, CaseNumber: c.Number, Area: convert.AreaOut(c.Area), ItemCode: itemOf(c),
+		Deadlines: convert.DeadlinesOut(c.Deadlines)}
 	if q := c.Queue; q != nil {
-		e.Reason, e.Since, e.Detail, e.LastRejection = queueReasons[q.Reason], events.Timestamp(q.Since), q.Detail, rejectionOut(q.Rejection)
+		e.Reason, e.Since, e.Detail, e.LastRejection = queueReasons[q.Reason], convert.Timestamp(q.Since), q.Detail, rejectionOut(q.Rejection)
 	}
 	return e
 }
 
 func arbitrationOut(c *dispatch.Case) *dispatchv1.Arbitration {
-	a := &dispatchv1.Arbitration{CaseId: c.ID, CaseNumber: c.Number, Area: events.AreaOut(c.Area), ItemCode: itemOf(c),
-		Deadlines: events.DeadlinesOut(c.Deadlines)}
+	a := &dispatchv1.Arbitration{CaseId: c.ID, CaseNumber: c.Number, Area: convert.AreaOut(c.Area), ItemCode: itemOf(c),
+		Deadlines: convert.DeadlinesOut(c.Deadlines)}
 	if c.Arbitration != nil {
-		a.OpenedAt = events.Timestamp(c.Arbitration.OpenedAt)
+		a.OpenedAt = convert.Timestamp(c.Arbitration.OpenedAt)
 	}
 	for i := range c.LeadRejections {
 		a.Rejections = append(a.Rejections, rejectionOut(&c.LeadRejections[i]))
@@ -137,16 +137,16 @@ func routeFactsIn(f *dispatchv1.RouteFacts) *routing.Case {
 	a := f.GetArea()
 	return &routing.Case{
 		Item: f.GetItemCode(), Label: f.GetLabel(), District: a.GetDistrictCode(), Street: a.GetStreetCode(),
-		Community: a.GetCommunityCode(), Grid: a.GetGridCode(), AppealType: events.AppealTypeIn(f.GetAppealType()),
-		Source: events.SourceIn(f.GetSource()), Urgency: events.UrgencyIn(f.GetUrgency()), Received: events.Time(f.GetReceivedAt()),
+		Community: a.GetCommunityCode(), Grid: a.GetGridCode(), AppealType: convert.AppealTypeIn(f.GetAppealType()),
+		Source: convert.SourceIn(f.GetSource()), Urgency: convert.UrgencyIn(f.GetUrgency()), Received: convert.Time(f.GetReceivedAt()),
 		Text: f.GetText(), Named: f.GetWhistleDepartments(),
 	}
 }
 
 func routeFactsOut(c routing.Case) *dispatchv1.RouteFacts {
 	return &dispatchv1.RouteFacts{
-		ItemCode: c.Item, Label: c.Label, AppealType: events.AppealTypeOut(c.AppealType), Source: events.SourceOut(c.Source),
-		Urgency: events.UrgencyOut(c.Urgency), ReceivedAt: events.Timestamp(c.Received), Text: c.Text, WhistleDepartments: c.Named,
+		ItemCode: c.Item, Label: c.Label, AppealType: convert.AppealTypeOut(c.AppealType), Source: convert.SourceOut(c.Source),
+		Urgency: convert.UrgencyOut(c.Urgency), ReceivedAt: convert.Timestamp(c.Received), Text: c.Text, WhistleDepartments: c.Named,
 		Area: &typesv1.Area{DistrictCode: orUnknown(c.District), StreetCode: orUnknown(c.Street), CommunityCode: orUnknown(c.Community),
 			GridCode: orUnknown(c.Grid)},
 	}
@@ -160,8 +160,8 @@ func orUnknown(s string) string {
 }
 
 func assignmentOut(a routing.Assignment, ref *reference.Set) *dispatchv1.Assignment {
-	out := &dispatchv1.Assignment{DepartmentCode: a.Department, Role: events.RoleOut(a.Role), Rule: a.Rule, Whistle: a.Whistle,
-		OnSite: events.RefLimitOut(a.OnSite)}
+	out := &dispatchv1.Assignment{DepartmentCode: a.Department, Role: convert.RoleOut(a.Role), Rule: a.Rule, Whistle: a.Whistle,
+		OnSite: convert.RefLimitOut(a.OnSite)}
 	if d, ok := ref.Department(a.Department); ok {
 		out.DepartmentName = d.Name
 	}
@@ -170,10 +170,10 @@ func assignmentOut(a routing.Assignment, ref *reference.Set) *dispatchv1.Assignm
 
 func decisionOut(d routing.Decision, c routing.Case, ref *reference.Set) *dispatchv1.SimulateRouteResponse {
 	out := &dispatchv1.SimulateRouteResponse{
-		Lead: assignmentOut(d.Lead, ref), Urgency: events.UrgencyOut(d.Urgency), Path: events.PathOut(d.Path),
+		Lead: assignmentOut(d.Lead, ref), Urgency: convert.UrgencyOut(d.Urgency), Path: convert.PathOut(d.Path),
 		ReferenceDigest: d.Digest, Facts: routeFactsOut(c),
-		Deadlines: &eventsv1.Deadlines{Ack: events.RefLimitOut(d.SLA.Ack), OnSite: events.RefLimitOut(d.SLA.OnSite),
-			Complete: events.RefLimitOut(d.SLA.Complete), StartedAt: events.Timestamp(c.Received)},
+		Deadlines: &eventsv1.Deadlines{Ack: convert.RefLimitOut(d.SLA.Ack), OnSite: convert.RefLimitOut(d.SLA.OnSite),
+			Complete: convert.RefLimitOut(d.SLA.Complete), StartedAt: convert.Timestamp(c.Received)},
 	}
 	for _, a := range d.CoHandlers {
 		out.CoHandlers = append(out.CoHandlers, assignmentOut(a, ref))

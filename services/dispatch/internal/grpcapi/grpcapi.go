@@ -7,8 +7,8 @@ import (
 	"context"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
-	"github.com/gridflow/gridflow/services/dispatch/internal/events"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 
@@ -46,7 +46,7 @@ func (s *Server) WatchTasks(req *dispatchv1.WatchTasksRequest, stream grpc.Serve
 func (s *Server) ListTasks(ctx context.Context, req *dispatchv1.ListTasksRequest) (*dispatchv1.ListTasksResponse, error) {
 	f := dispatch.TaskFilter{CaseID: req.GetCaseId(), CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo(), Department: req.GetDepartmentCode(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	for _, st := range req.GetStates() {
-		ds, ok := events.StateIn(st)
+		ds, ok := convert.StateIn(st)
 		if !ok {
 			return nil, invalid("states", "unknown state %v", st)
 		}
@@ -73,7 +73,7 @@ func (s *Server) GetTask(ctx context.Context, req *dispatchv1.GetTaskRequest) (*
 // AcknowledgeTask implements dispatchv1.DispatchServiceServer.
 func (s *Server) AcknowledgeTask(ctx context.Context, req *dispatchv1.AcknowledgeTaskRequest) (*dispatchv1.AcknowledgeTaskResponse, error) {
 	t, err := s.svc.Acknowledge(ctx, dispatch.AckInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		ETA: events.Time(req.GetEta()), Note: req.GetNote()})
+		ETA: convert.Time(req.GetEta()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}
@@ -83,7 +83,7 @@ func (s *Server) AcknowledgeTask(ctx context.Context, req *dispatchv1.Acknowledg
 // RejectTask implements dispatchv1.DispatchServiceServer.
 func (s *Server) RejectTask(ctx context.Context, req *dispatchv1.RejectTaskRequest) (*dispatchv1.RejectTaskResponse, error) {
 	r, err := s.svc.Reject(ctx, dispatch.RejectInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		Reason: events.RejectReasonIn(req.GetReason()), Note: req.GetNote(), Area: req.GetAreaCode()})
+		Reason: convert.RejectReasonIn(req.GetReason()), Note: req.GetNote(), Area: req.GetAreaCode()})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +103,7 @@ func (s *Server) ForwardTask(ctx context.Context, req *dispatchv1.ForwardTaskReq
 // RequestExtension implements dispatchv1.DispatchServiceServer.
 func (s *Server) RequestExtension(ctx context.Context, req *dispatchv1.RequestExtensionRequest) (*dispatchv1.RequestExtensionResponse, error) {
 	t, err := s.svc.RequestExtension(ctx, dispatch.ExtensionInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		Due: events.Time(req.GetNewDue()), Reason: req.GetReason()})
+		Due: convert.Time(req.GetNewDue()), Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +164,7 @@ func (s *Server) DecideExtension(ctx context.Context, req *dispatchv1.DecideExte
 		return nil, invalid("decision", "is required (GRANT or DENY)")
 	}
 	t, err := s.svc.DecideExtension(ctx, dispatch.DecideExtensionInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		Grant: grant, Due: events.Time(req.GetNewDue()), Note: req.GetNote()})
+		Grant: grant, Due: convert.Time(req.GetNewDue()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}

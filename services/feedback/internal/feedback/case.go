@@ -60,13 +60,13 @@ const (
 
 // Task states as dispatch names them.
 const (
-	TaskDispatched         = "dispatched"
-	TaskAcknowledged       = "acknowledged"
-	TaskRejected           = "rejected"
-	TaskForwarded          = "forwarded"
-	TaskExtensionRequested = "extension_requested"
-	TaskCompleted          = "completed"
-	TaskWithdrawn          = "withdrawn"
+	TaskStateDispatched         = "dispatched"
+	TaskStateAcknowledged       = "acknowledged"
+	TaskStateRejected           = "rejected"
+	TaskStateForwarded          = "forwarded"
+	TaskStateExtensionRequested = "extension_requested"
+	TaskStateCompleted          = "completed"
+	TaskStateWithdrawn          = "withdrawn"
 )
 
 // Roles and review states of tasks.
@@ -108,7 +108,7 @@ type Task struct {
 
 // open reports whether the task still counts for its case.
 func (t *Task) counts() bool {
-	return t.State != TaskRejected && t.State != TaskForwarded && t.State != TaskWithdrawn
+	return t.State != TaskStateRejected && t.State != TaskStateForwarded && t.State != TaskStateWithdrawn
 }
 
 // Callback is one recorded callback.
@@ -269,125 +269,161 @@ func (c *Case) apply(e *Event) {
 	if e.Area != (Area{}) && c.Area == (Area{}) {
 		c.Area = e.Area
 	}
-	switch e.Type {
-	case "case.received", "case.answered":
-		r := e.Received
-		if r == nil {
-			return
-		}
-		c.Number, c.HotlineOrderNo, c.Source = r.Number, r.HotlineOrderNo, r.Source
-		c.Area, c.AppealType, c.Urgency, c.Title, c.PlaceKey = r.Area, r.AppealType, r.Urgency, r.Title, r.PlaceKey
-		c.NoCallback, c.ReceivedAt = r.NoCallback, r.ReceivedAt
-		c.Answered = e.Type == "case.answered"
-	case "case.classified":
-		k := e.Classified
-		if k == nil || k.Version < c.ClassVersion {
-			return
-		}
-		c.ClassVersion, c.ItemCode, c.ItemName, c.HotlineClass = k.Version, k.ItemCode, k.ItemName, k.HotlineClass
-		c.ModelVersion, c.IncidentID, c.PrimaryCaseID = k.ModelVersion, k.IncidentID, k.PrimaryCaseID
-		if k.Urgency != "" {
-			c.Urgency = k.Urgency
-		}
-		if c.Source == "" {
-			c.Source = k.Source
-		}
-		if c.ReceivedAt.IsZero() {
-			c.ReceivedAt = k.ReceivedAt
-		}
-	case "case.review_needed":
-		c.ReviewNeeded = true
-	case "incident.grouped":
-		if g := e.Grouped; g != nil && c.IncidentID == "" {
-			c.IncidentID, c.PrimaryCaseID = g.IncidentID, g.PrimaryCaseID
-		}
-	case "case.followed_up":
-		if f := e.FollowUp; f != nil && f.Withdraw {
-			c.WithdrawRequested = f.ID
-		}
-	case "case.cancelled":
-		c.IsCancelled, c.CancelReason = true, e.Reason
-	case "case.parked":
-		c.IsParked, c.ParkReason = true, e.Reason
-	case "case.unparked":
-		c.IsParked, c.ParkReason = false, ""
-	case "case.excluded":
-		c.Excluded, c.ExcludeReason = true, e.Reason
-	case "case.resolved":
-		if !c.resolved(e.Round) {
-			c.ResolvedRound = append(c.ResolvedRound, e.Round)
-		}
-		c.ResolvedAt = e.At
-	case "case.replied":
-		if rp := e.Reply; rp != nil && !c.replied(rp.Round) {
-			c.Replies = append(c.Replies, *rp)
-			c.CallbackDue, c.RetryAt = e.CallbackDue, time.Time{}
-		}
-	case "case.callback_recorded":
-		if cb := e.Callback; cb != nil {
-			c.Callbacks = append(c.Callbacks, *cb)
-			c.RetryAt = e.RetryAt
-		}
-	case "case.callback_retry_due":
-		c.RetryAt = time.Time{}
-	case "case.rechecked":
-		c.Rechecks++
-	case "case.reopened":
-		c.Round = max(c.Round, e.Round)
-		c.CallbackDue, c.RetryAt = time.Time{}, time.Time{}
-		if c.IsClosed && c.ClosedRound < c.Round {
-			c.IsClosed = false
-		}
-	case "case.closed":
-		if e.Round >= c.Round {
-			c.IsClosed, c.ClosedRound, c.CloseReason, c.ClosedAt = true, e.Round, e.Reason, e.At
-			c.CallbackDue, c.RetryAt = time.Time{}, time.Time{}
-		}
-	case "case.withdrawn":
-		c.IsWithdrawn = true
-	default:
-		if e.Task != nil {
-			c.applyTask(e)
-		}
+	if e.Fact != nil {
+		e.Fact.apply(c, e)
 	}
 }
 
-func (c *Case) applyTask(e *Event) {
-	f := e.Task
-	var t *Task
-	for _, x := range c.Tasks {
-		if x.ID == f.ID {
-			t = x
-		}
-	}
-	if t == nil {
-		t = &Task{ID: f.ID}
-		c.Tasks = append(c.Tasks, t)
-	}
-	// Times and results are facts whatever the order; the state and flags
-	// come from the newest snapshot.
-	switch e.Type {
-	case "task.dispatched":
-		t.DispatchedAt = e.At
-	case "task.acknowledged":
-		if t.AckedAt.IsZero() || e.At.Before(t.AckedAt) {
-			t.AckedAt = e.At
-		}
-	case "task.completed":
-		t.CompletedAt, t.Result, t.Evidence = e.At, f.Result, f.Evidence
-	case "task.extension_decided":
-		if f.Granted {
-			t.Extended = true
-		}
-	}
-	if e.At.Before(t.At) {
+func (f *CaseReceived) apply(c *Case, _ *Event) {
+	c.Number, c.HotlineOrderNo, c.Source = f.Number, f.HotlineOrderNo, f.Source
+	c.Area, c.AppealType, c.Urgency, c.Title, c.PlaceKey = f.Area, f.AppealType, f.Urgency, f.Title, f.PlaceKey
+	c.NoCallback, c.ReceivedAt = f.NoCallback, f.ReceivedAt
+	c.Answered = f.Answered
+}
+
+func (f *CaseClassified) apply(c *Case, _ *Event) {
+	if f.Version < c.ClassVersion {
 		return
 	}
-	t.At = e.At
-	t.Department, t.Role, t.State, t.Round, t.Review = f.Department, f.Role, f.State, f.Round, f.Review
-	t.AckDue, t.CompleteDue = f.AckDue, f.CompleteDue
-	t.Overdue = t.Overdue || f.Overdue
-	if e.Type == "task.completion_returned" {
+	c.ClassVersion, c.ItemCode, c.ItemName, c.HotlineClass = f.Version, f.ItemCode, f.ItemName, f.HotlineClass
+	c.ModelVersion, c.IncidentID, c.PrimaryCaseID = f.ModelVersion, f.IncidentID, f.PrimaryCaseID
+	if f.Urgency != "" {
+		c.Urgency = f.Urgency
+	}
+	if c.Source == "" {
+		c.Source = f.Source
+	}
+	if c.ReceivedAt.IsZero() {
+		c.ReceivedAt = f.ReceivedAt
+	}
+}
+
+func (f *CaseReviewNeeded) apply(c *Case, _ *Event) { c.ReviewNeeded = true }
+
+func (f *IncidentGrouped) apply(c *Case, _ *Event) {
+	if c.IncidentID == "" {
+		c.IncidentID, c.PrimaryCaseID = f.IncidentID, f.PrimaryCaseID
+	}
+}
+
+func (f *CaseFollowedUp) apply(c *Case, _ *Event) {
+	if f.Withdraw {
+		c.WithdrawRequested = f.ID
+	}
+}
+
+func (f *CaseCancelled) apply(c *Case, _ *Event) { c.IsCancelled, c.CancelReason = true, f.Reason }
+func (f *CaseParked) apply(c *Case, _ *Event)    { c.IsParked, c.ParkReason = true, f.Reason }
+func (f *CaseUnparked) apply(c *Case, _ *Event)  { c.IsParked, c.ParkReason = false, "" }
+func (f *CaseExcluded) apply(c *Case, _ *Event)  { c.Excluded, c.ExcludeReason = true, f.Reason }
+
+// Shown in the timeline; they change nothing feedback derives.
+func (f *IncidentLinked) apply(*Case, *Event)        {}
+func (f *CaseArbitrationOpened) apply(*Case, *Event) {}
+func (f *CaseArbitrated) apply(*Case, *Event)        {}
+
+func (f *CaseResolved) apply(c *Case, e *Event) {
+	if !c.resolved(f.Round) {
+		c.ResolvedRound = append(c.ResolvedRound, f.Round)
+	}
+	c.ResolvedAt = e.At
+}
+
+func (f *CaseReplied) apply(c *Case, _ *Event) {
+	if !c.replied(f.Reply.Round) {
+		c.Replies = append(c.Replies, f.Reply)
+		c.CallbackDue, c.RetryAt = f.CallbackDue, time.Time{}
+	}
+}
+
+func (f *CaseCallbackRecorded) apply(c *Case, _ *Event) {
+	c.Callbacks = append(c.Callbacks, f.Callback)
+	c.RetryAt = f.RetryAt
+}
+
+func (f *CaseCallbackRetryDue) apply(c *Case, _ *Event) { c.RetryAt = time.Time{} }
+
+func (f *CaseRechecked) apply(c *Case, _ *Event) { c.Rechecks++ }
+
+func (f *CaseReopened) apply(c *Case, _ *Event) {
+	c.Round = max(c.Round, f.Round)
+	c.CallbackDue, c.RetryAt = time.Time{}, time.Time{}
+	if c.IsClosed && c.ClosedRound < c.Round {
+		c.IsClosed = false
+	}
+}
+
+func (f *CaseClosed) apply(c *Case, e *Event) {
+	if f.Round >= c.Round {
+		c.IsClosed, c.ClosedRound, c.CloseReason, c.ClosedAt = true, f.Round, f.Reason, e.At
+		c.CallbackDue, c.RetryAt = time.Time{}, time.Time{}
+	}
+}
+
+func (f *CaseWithdrawn) apply(c *Case, _ *Event) { c.IsWithdrawn = true }
+
+// Task events. Times and results are facts whatever the order; the state
+// and flags come from the newest snapshot.
+
+// task finds the task a snapshot names, adding it when new.
+func (c *Case) task(s *TaskSnapshot) *Task {
+	for _, t := range c.Tasks {
+		if t.ID == s.ID {
+			return t
+		}
+	}
+	t := &Task{ID: s.ID}
+	c.Tasks = append(c.Tasks, t)
+	return t
+}
+
+// take applies s, taken at at, unless a newer snapshot was; it reports
+// whether it did.
+func (t *Task) take(s *TaskSnapshot, at time.Time) bool {
+	if at.Before(t.At) {
+		return false
+	}
+	t.At = at
+	t.Department, t.Role, t.State, t.Round, t.Review = s.Department, s.Role, s.State, s.Round, s.Review
+	t.AckDue, t.CompleteDue = s.AckDue, s.CompleteDue
+	t.Overdue = t.Overdue || s.Overdue
+	return true
+}
+
+// apply is that of a task event with no facts of its own.
+func (s *TaskSnapshot) apply(c *Case, e *Event) { c.task(s).take(s, e.At) }
+
+func (f *TaskDispatched) apply(c *Case, e *Event) {
+	t := c.task(&f.TaskSnapshot)
+	t.DispatchedAt = e.At
+	t.take(&f.TaskSnapshot, e.At)
+}
+
+func (f *TaskAcknowledged) apply(c *Case, e *Event) {
+	t := c.task(&f.TaskSnapshot)
+	if t.AckedAt.IsZero() || e.At.Before(t.AckedAt) {
+		t.AckedAt = e.At
+	}
+	t.take(&f.TaskSnapshot, e.At)
+}
+
+func (f *TaskCompleted) apply(c *Case, e *Event) {
+	t := c.task(&f.TaskSnapshot)
+	t.CompletedAt, t.Result, t.Evidence = e.At, f.Result, f.Evidence
+	t.take(&f.TaskSnapshot, e.At)
+}
+
+func (f *TaskExtensionDecided) apply(c *Case, e *Event) {
+	t := c.task(&f.TaskSnapshot)
+	if f.Granted {
+		t.Extended = true
+	}
+	t.take(&f.TaskSnapshot, e.At)
+}
+
+func (f *TaskCompletionReturned) apply(c *Case, e *Event) {
+	t := c.task(&f.TaskSnapshot)
+	if t.take(&f.TaskSnapshot, e.At) {
 		t.CompletedAt = time.Time{}
 	}
 }
@@ -416,7 +452,7 @@ func (c *Case) derive() State {
 	}
 	if ts := c.roundTasks(); len(ts) > 0 {
 		for _, t := range ts {
-			if t.State != TaskDispatched {
+			if t.State != TaskStateDispatched {
 				return InProgress
 			}
 		}
@@ -439,7 +475,7 @@ func (c *Case) derive() State {
 // resolves the case: completed without review, or approved.
 func (c *Case) resolvingLead() *Task {
 	for _, t := range c.roundTasks() {
-		if t.Role == RoleLead && t.State == TaskCompleted && t.Review != ReviewPending {
+		if t.Role == RoleLead && t.State == TaskStateCompleted && t.Review != ReviewPending {
 			return t
 		}
 	}
@@ -450,7 +486,7 @@ func (c *Case) resolvingLead() *Task {
 func (c *Case) Results() []Result {
 	var out []Result
 	for _, t := range c.roundTasks() {
-		if t.State == TaskCompleted || !t.CompletedAt.IsZero() {
+		if t.State == TaskStateCompleted || !t.CompletedAt.IsZero() {
 			out = append(out, Result{TaskID: t.ID, Department: t.Department, Role: t.Role, Text: t.Result,
 				Evidence: t.Evidence, CompletedAt: t.CompletedAt})
 		}

@@ -3,26 +3,29 @@ package feedback
 import "time"
 
 // Event is one stored event as the domain reads it: the envelope's common
-// fields and the facts of its payload that feedback uses. Raw keeps the
-// envelope as it was stored, the source for rebuilding views.
+// fields, what a timeline shows of it, and its Fact — what happened, one
+// type per event. Raw keeps the envelope as it was stored, the source for
+// rebuilding views.
 type Event struct {
-	ID     string
-	Seq    int64 // position in feedback's log; 0 until stored
+	ID  string
+	Seq int64 // position in feedback's log; 0 until stored
+	// Type is the event's name ("task.completed") as stored and shown. The
+	// events adapter sets it from the payload; the domain never branches on
+	// it, only on Fact.
 	Type   string
 	CaseID string
 	At     time.Time
 	Actor  string
 
-	CaseNumber string
-	Area       Area
-	// Feedback's own events name the case fully for their consumers.
+	// The case as the event names it. Feedback's own events name it fully
+	// for their consumers.
+	CaseNumber     string
+	Area           Area
 	Source         Source
 	HotlineOrderNo string
 	PrimaryCaseID  string
-	// Local events stay in feedback's log and are never published.
-	Local bool
 
-	// Timeline details.
+	// Timeline details, taken from the payload.
 	Summary      string
 	Rule         string
 	ModelVersion string
@@ -30,34 +33,28 @@ type Event struct {
 	TaskID       string
 	Department   string
 
-	Received   *ReceivedFact
-	Classified *ClassifiedFact
-	Grouped    *GroupedFact
-	FollowUp   *FollowUpFact
-	Task       *TaskFact
-
-	// Dispatcher decisions and feedback's own events.
-	Reason      string
-	Round       int
-	Reply       *Reply
-	Callback    *Callback
-	Recheck     *Recheck
-	CallbackDue time.Time
-	RetryAt     time.Time
-	// Reopened: the merged case whose callback caused it.
-	CauseCaseID string
-	Note        string
-	// Closed by a callback: its rating.
-	Satisfaction Satisfaction
-	// Resolved: the lead task and every part.
-	LeadTaskID string
-	Results    []Result
+	Fact Fact
 
 	Raw []byte
 }
 
-// ReceivedFact is what case.received (or case.answered) says.
-type ReceivedFact struct {
+// Fact is what an event says happened. Each event feedback stores has its own
+// type, and each says how it changes a case's view (apply): a fact without
+// apply does not compile, so Project cannot miss one.
+type Fact interface {
+	apply(c *Case, e *Event)
+}
+
+// Local reports whether e stays in feedback's log, never published.
+func (e *Event) Local() bool {
+	_, ok := e.Fact.(*CaseCallbackRetryDue)
+	return ok
+}
+
+// Facts other services publish about a case.
+
+// CaseReceived is what case.received (or, Answered, case.answered) says.
+type CaseReceived struct {
 	Number, HotlineOrderNo string
 	Source                 Source
 	Area                   Area
@@ -65,10 +62,19 @@ type ReceivedFact struct {
 	Title, PlaceKey        string
 	NoCallback             bool
 	ReceivedAt             time.Time
+	// Answered: a consultation answered on the call (case.answered).
+	Answered bool
 }
 
-// ClassifiedFact is one classification version.
-type ClassifiedFact struct {
+// CaseFollowedUp is a hotline follow-up; Withdraw for a 撤单.
+type CaseFollowedUp struct {
+	ID       string
+	Withdraw bool
+	Text     string
+}
+
+// CaseClassified is one classification version.
+type CaseClassified struct {
 	Version                                 int
 	ItemCode, ItemName, HotlineClass        string
 	ModelVersion, IncidentID, PrimaryCaseID string
@@ -77,30 +83,138 @@ type ClassifiedFact struct {
 	ReceivedAt                              time.Time
 }
 
-// GroupedFact is a case joining an incident.
-type GroupedFact struct {
+// CaseReviewNeeded: the classification waits for a dispatcher.
+type CaseReviewNeeded struct{}
+
+// IncidentGrouped is the case joining an incident.
+type IncidentGrouped struct {
 	IncidentID, PrimaryCaseID string
 }
 
-// FollowUpFact is a hotline follow-up.
-type FollowUpFact struct {
-	ID       string
-	Withdraw bool
-	Text     string
-}
+// IncidentLinked: the case's incident was linked to a source place (the
+// timeline shows it).
+type IncidentLinked struct{}
 
-// TaskFact is a task event's snapshot of its task.
-type TaskFact struct {
+// CaseCancelled is a dispatcher's cancellation.
+type CaseCancelled struct{ Reason string }
+
+// CaseParked is a dispatcher parking the case (挂账).
+type CaseParked struct{ Reason string }
+
+// CaseUnparked: the case's clock runs again.
+type CaseUnparked struct{}
+
+// CaseExcluded: not counted in assessment (不合理诉求).
+type CaseExcluded struct{ Reason string }
+
+// CaseArbitrationOpened: the case's ownership is disputed (the timeline
+// shows it).
+type CaseArbitrationOpened struct{}
+
+// CaseArbitrated: a dispatcher decided who owns the case; its new lead
+// task comes as task.dispatched.
+type CaseArbitrated struct{}
+
+// TaskSnapshot is what every task event says of its task, as it stood after
+// the event. A task event that says nothing more changes the case only by
+// its snapshot (the promoted apply).
+type TaskSnapshot struct {
 	ID, Department, Role, State, Review string
 	Round                               int
 	AckDue, CompleteDue                 time.Time
 	Overdue                             bool
-	Result                              string
-	Evidence                            []string
-	Granted                             bool
-	NewDue                              time.Time
-	Text                                string
 }
+
+// Task events. Each embeds its task's snapshot; those with facts of their
+// own say so in their apply.
+type (
+	TaskDispatched         struct{ TaskSnapshot }
+	TaskAcknowledged       struct{ TaskSnapshot }
+	TaskRejected           struct{ TaskSnapshot }
+	TaskForwarded          struct{ TaskSnapshot }
+	TaskExtensionRequested struct{ TaskSnapshot }
+	TaskExtensionDecided   struct {
+		TaskSnapshot
+		Granted bool
+		NewDue  time.Time
+	}
+	TaskProgressReported struct {
+		TaskSnapshot
+		Text string
+	}
+	TaskCompleted struct {
+		TaskSnapshot
+		Result   string
+		Evidence []string
+	}
+	TaskCompletionApproved struct{ TaskSnapshot }
+	TaskCompletionReturned struct{ TaskSnapshot }
+	TaskWithdrawn          struct{ TaskSnapshot }
+	TaskWarned             struct{ TaskSnapshot }
+	TaskOverdue            struct{ TaskSnapshot }
+	TaskUrged              struct{ TaskSnapshot }
+	TaskSupervised         struct{ TaskSnapshot }
+	TaskEscalated          struct{ TaskSnapshot }
+	TaskDeadlineChanged    struct{ TaskSnapshot }
+)
+
+// Feedback's own facts: the closing half of the loop. Round is the case's
+// round they belong to.
+
+// CaseResolved: the round's lead completion (or, for a merged case, its
+// primary's) resolved the case.
+type CaseResolved struct {
+	Round      int
+	LeadTaskID string
+	Results    []Result
+}
+
+// CaseReplied: the reply went out; the callback is due by CallbackDue
+// (zero: the caller asked for none).
+type CaseReplied struct {
+	Reply       Reply
+	CallbackDue time.Time
+}
+
+// CaseCallbackRecorded is a callback; an unreached one is due again at
+// RetryAt.
+type CaseCallbackRecorded struct {
+	Callback Callback
+	RetryAt  time.Time
+}
+
+// CaseRechecked is a patrol re-check.
+type CaseRechecked struct {
+	Round   int
+	Recheck Recheck
+}
+
+// CaseReopened starts Round (rework); CauseCaseID is the merged case whose
+// callback caused it.
+type CaseReopened struct {
+	Round        int
+	Reason, Note string
+	CauseCaseID  string
+}
+
+// CaseClosed closes Round; Satisfaction is the callback's rating when a
+// callback closed it.
+type CaseClosed struct {
+	Round        int
+	Reason       string
+	Satisfaction Satisfaction
+}
+
+// CaseWithdrawn follows the hotline's 撤单 (FollowUpID).
+type CaseWithdrawn struct {
+	Round      int
+	FollowUpID string
+	Text       string
+}
+
+// CaseCallbackRetryDue notes that an unreached callback is due again; it
+// stays in feedback's log (Local).
+type CaseCallbackRetryDue struct{ Round int }
 
 // Recheck is a patrol re-check.
 type Recheck struct {

@@ -65,7 +65,7 @@ func Measure(cases []*Case, department string, now time.Time) Figures {
 				continue
 			}
 			f.Counts.ToHandle++
-			done := t.State == TaskCompleted && !t.CompletedAt.IsZero()
+			done := t.State == TaskStateCompleted && !t.CompletedAt.IsZero()
 			if done {
 				f.Counts.Handled++
 				if t.CompleteDue.IsZero() || !t.CompletedAt.After(t.CompleteDue) {
@@ -260,7 +260,7 @@ func (c *Case) Facts() Facts {
 	f.Callbacks = metrics.Tally(cbs)
 	for _, t := range c.Tasks {
 		tf := TaskFacts{ID: t.ID, Department: t.Department, Counted: t.counts(), Extended: t.Extended, CompleteDue: t.CompleteDue}
-		tf.Done = t.State == TaskCompleted && !t.CompletedAt.IsZero()
+		tf.Done = t.State == TaskStateCompleted && !t.CompletedAt.IsZero()
 		if tf.Done {
 			tf.OnTime = t.CompleteDue.IsZero() || !t.CompletedAt.After(t.CompleteDue)
 			if !t.DispatchedAt.IsZero() { // without its dispatch time the duration is unknown

@@ -11,8 +11,8 @@ func TestMeasureSkipsUnknownDispatchTimes(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	cases := []*Case{{Tasks: []*Task{
-		{ID: "a", Department: "d", State: TaskCompleted, DispatchedAt: at, CompletedAt: at.Add(2 * time.Hour)},
-		{ID: "b", Department: "d", State: TaskCompleted, CompletedAt: at.Add(3 * time.Hour)}, // dispatch unknown
+		{ID: "a", Department: "d", State: TaskStateCompleted, DispatchedAt: at, CompletedAt: at.Add(2 * time.Hour)},
+		{ID: "b", Department: "d", State: TaskStateCompleted, CompletedAt: at.Add(3 * time.Hour)}, // dispatch unknown
 	}}}
 	f := Measure(cases, "", at.Add(24*time.Hour))
 	if f.Counts.Handled != 2 {

@@ -150,8 +150,7 @@ func (s *Service) decide(c *Case, primary *Case) []Event {
 		return nil
 	}
 	if c.WithdrawRequested != "" {
-		return []Event{{Type: "case.withdrawn", Round: c.Round, Reason: "hotline withdrew the case", Note: c.WithdrawRequested,
-			Summary: "withdrawn by the hotline (撤单)"}}
+		return []Event{{Fact: &CaseWithdrawn{Round: c.Round, FollowUpID: c.WithdrawRequested, Text: "hotline withdrew the case"}}}
 	}
 	if c.IsParked || c.resolved(c.Round) {
 		return nil
@@ -172,22 +171,19 @@ func (s *Service) decide(c *Case, primary *Case) []Event {
 		}
 		lead, results = t.ID, c.Results()
 	}
-	out := []Event{{Type: "case.resolved", Round: c.Round, LeadTaskID: lead, Results: results,
-		Summary: fmt.Sprintf("resolved (round %d)", c.Round)}}
+	out := []Event{{Fact: &CaseResolved{Round: c.Round, LeadTaskID: lead, Results: results}}}
 	if c.Source == Patrol {
-		out[0].Summary += ", awaiting re-check"
-		return out
+		return out // awaiting the re-check
 	}
 	now := s.now()
-	reply := Event{Type: "case.replied", Round: c.Round, Reply: &Reply{ID: uuid.Must(uuid.NewV7()).String(),
-		Round: c.Round, Text: ComposeReply(c, results), Results: results, At: now}, Summary: "replied to the citizen"}
+	reply := &CaseReplied{Reply: Reply{ID: uuid.Must(uuid.NewV7()).String(), Round: c.Round, Text: ComposeReply(c, results),
+		Results: results, At: now}}
 	if !c.NoCallback {
 		reply.CallbackDue, _ = s.cal().AddWorking(now, workcal.Duration{Kind: workcal.WorkingDays, Days: s.cfg.CallbackWindow})
 	}
-	out = append(out, reply)
+	out = append(out, Event{Fact: reply})
 	if c.NoCallback {
-		out = append(out, Event{Type: "case.closed", Round: c.Round, Reason: "no_callback",
-			Summary: "closed: the caller asked for no callback"})
+		out = append(out, Event{Fact: &CaseClosed{Round: c.Round, Reason: "no_callback"}})
 	}
 	return out
 }
@@ -227,7 +223,7 @@ func (s *Service) emit(ctx context.Context, tx Tx, c *Case, e *Event) error {
 	if _, err := tx.Append(ctx, e); err != nil {
 		return err
 	}
-	if e.Local {
+	if e.Local() {
 		return nil
 	}
 	return tx.Publish(ctx, e)
@@ -295,21 +291,20 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 		if !in.Reached {
 			cb.Satisfaction, cb.Solved, cb.ContactedByUnit = "", false, false
 		}
-		evs := []Event{{Type: "case.callback_recorded", Actor: actor, Round: c.Round, Callback: &cb, Summary: callbackSummary(cb)}}
+		recorded := &CaseCallbackRecorded{Callback: cb}
+		evs := []Event{{Actor: actor, Fact: recorded}}
 		var reopenPrimary bool
 		switch {
 		case !in.Reached:
-			evs[0].RetryAt = now.Add(s.cfg.CallbackRetry)
+			recorded.RetryAt = now.Add(s.cfg.CallbackRetry)
 		case in.Solved && in.Satisfaction != Unsatisfied:
-			evs = append(evs, Event{Type: "case.closed", Actor: actor, Round: c.Round, Reason: "callback",
-				Satisfaction: in.Satisfaction, Summary: "closed after the callback (" + string(in.Satisfaction) + ")"})
+			evs = append(evs, Event{Actor: actor, Fact: &CaseClosed{Round: c.Round, Reason: "callback", Satisfaction: in.Satisfaction}})
 		default:
 			reason := "unsatisfied"
 			if !in.Solved {
 				reason = "unsolved"
 			}
-			evs = append(evs, Event{Type: "case.reopened", Actor: actor, Round: c.Round + 1, Reason: reason, Note: in.Note,
-				Summary: fmt.Sprintf("reopened (%s): round %d, rework", reason, c.Round+1)})
+			evs = append(evs, Event{Actor: actor, Fact: &CaseReopened{Round: c.Round + 1, Reason: reason, Note: in.Note}})
 			reopenPrimary = c.Merged()
 		}
 		for i := range evs {
@@ -342,20 +337,12 @@ func (s *Service) reopen(ctx context.Context, tx Tx, id, actor, reason, note, ca
 	if p.State == Withdrawn || p.State == Cancelled || p.State == Answered {
 		return nil
 	}
-	e := Event{Type: "case.reopened", Actor: actor, Round: p.Round + 1, Reason: reason, Note: note, CauseCaseID: cause,
-		Summary: fmt.Sprintf("reopened (%s, after a callback on %s): round %d, rework", reason, cause, p.Round+1)}
+	e := Event{Actor: actor, Fact: &CaseReopened{Round: p.Round + 1, Reason: reason, Note: note, CauseCaseID: cause}}
 	if err := s.emit(ctx, tx, p, &e); err != nil {
 		return err
 	}
 	_, err = s.refresh(ctx, tx, id, false)
 	return err
-}
-
-func callbackSummary(cb Callback) string {
-	if !cb.Reached {
-		return "callback: not reached, to be retried"
-	}
-	return fmt.Sprintf("callback: contacted by unit %v, solved %v, %s", cb.ContactedByUnit, cb.Solved, cb.Satisfaction)
 }
 
 // RecheckInput is a grid worker's re-check of a patrol case.
@@ -396,13 +383,11 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 			return fault.New(fault.FailedPrecondition, "case %s is %s: a re-check needs a patrol case awaiting one", c.Number, c.State)
 		}
 		rc := Recheck{ID: uuid.Must(uuid.NewV7()).String(), WorkerID: worker, Passed: in.Passed, Photos: in.Photos, Note: in.Note}
-		evs := []Event{{Type: "case.rechecked", Actor: actor, Round: c.Round, Recheck: &rc,
-			Summary: fmt.Sprintf("re-checked on site: passed %v", in.Passed)}}
+		evs := []Event{{Actor: actor, Fact: &CaseRechecked{Round: c.Round, Recheck: rc}}}
 		if in.Passed {
-			evs = append(evs, Event{Type: "case.closed", Actor: actor, Round: c.Round, Reason: "recheck_passed", Summary: "closed after the re-check"})
+			evs = append(evs, Event{Actor: actor, Fact: &CaseClosed{Round: c.Round, Reason: "recheck_passed"}})
 		} else {
-			evs = append(evs, Event{Type: "case.reopened", Actor: actor, Round: c.Round + 1, Reason: "recheck_failed", Note: in.Note,
-				Summary: fmt.Sprintf("reopened (re-check failed): round %d, rework", c.Round+1)})
+			evs = append(evs, Event{Actor: actor, Fact: &CaseReopened{Round: c.Round + 1, Reason: "recheck_failed", Note: in.Note}})
 		}
 		for i := range evs {
 			if err := s.emit(ctx, tx, c, &evs[i]); err != nil {
@@ -457,8 +442,7 @@ func (s *Service) CallbackWindowPassed(ctx context.Context, tx Tx, id string) er
 	if c.State != Replied || c.CallbackDue.IsZero() || c.CallbackDue.After(s.now()) {
 		return nil
 	}
-	e := Event{Type: "case.closed", Round: c.Round, Reason: "callback_window_passed",
-		Summary: "closed: nobody was reached within the callback window"}
+	e := Event{Fact: &CaseClosed{Round: c.Round, Reason: "callback_window_passed"}}
 	if err := s.emit(ctx, tx, c, &e); err != nil {
 		return err
 	}
@@ -476,7 +460,7 @@ func (s *Service) CallbackRetryDue(ctx context.Context, tx Tx, id string) error 
 	if c.State != Replied || c.RetryAt.IsZero() {
 		return nil
 	}
-	e := Event{Type: "case.callback_retry_due", Round: c.Round, Local: true, Summary: "callback due again"}
+	e := Event{Fact: &CaseCallbackRetryDue{Round: c.Round}}
 	if err := s.emit(ctx, tx, c, &e); err != nil {
 		return err
 	}

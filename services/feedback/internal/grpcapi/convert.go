@@ -4,29 +4,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gridflow/gridflow/services/feedback/internal/events"
+	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
-	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
-
-func ts(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-func tin(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime()
-}
 
 var states = map[feedback.State]feedbackv1.CaseState{
 	feedback.Received: feedbackv1.CaseState_CASE_STATE_RECEIVED, feedback.ReviewNeeded: feedbackv1.CaseState_CASE_STATE_REVIEW_NEEDED,
@@ -59,12 +43,12 @@ func appealOut(a string) typesv1.AppealType {
 // CaseOut converts a case; primary is the case a merged one mirrors.
 func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states[c.State],
-		Source: events.SourceOut(c.Source), AppealType: appealOut(c.AppealType), Urgency: urgencyOut(c.Urgency), Title: c.Title,
+		Source: convert.SourceOut(c.Source), AppealType: appealOut(c.AppealType), Urgency: urgencyOut(c.Urgency), Title: c.Title,
 		Area:     &typesv1.Area{DistrictCode: c.Area.District, StreetCode: c.Area.Street, CommunityCode: c.Area.Community, GridCode: c.Area.Grid},
 		ItemCode: c.ItemCode, ItemName: c.ItemName, HotlineClass: c.HotlineClass, IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
 		LeadDepartmentCode: c.LeadDepartment(), Round: uint32(c.Round), Excluded: c.Excluded, NoCallback: c.NoCallback,
-		ReceivedAt: ts(c.ReceivedAt), ResolvedAt: ts(c.ResolvedAt), ClosedAt: ts(c.ClosedAt), CallbackDue: ts(c.CallbackDue),
-		UpdatedAt: ts(c.UpdatedAt)}
+		ReceivedAt: convert.Timestamp(c.ReceivedAt), ResolvedAt: convert.Timestamp(c.ResolvedAt), ClosedAt: convert.Timestamp(c.ClosedAt), CallbackDue: convert.Timestamp(c.CallbackDue),
+		UpdatedAt: convert.Timestamp(c.UpdatedAt)}
 	if primary != nil {
 		out.MirroredState = states[primary.State]
 	}
@@ -77,12 +61,12 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 		out.StateReason = c.ParkReason
 	}
 	for _, t := range c.Tasks {
-		if t.Round == c.Round && t.Role == feedback.RoleLead && t.State != feedback.TaskWithdrawn {
-			out.AckDue, out.CompleteDue = ts(t.AckDue), ts(t.CompleteDue)
+		if t.Round == c.Round && t.Role == feedback.RoleLead && t.State != feedback.TaskStateWithdrawn {
+			out.AckDue, out.CompleteDue = convert.Timestamp(t.AckDue), convert.Timestamp(t.CompleteDue)
 		}
 		out.Tasks = append(out.Tasks, &feedbackv1.Task{TaskId: t.ID, DepartmentCode: t.Department, Role: t.Role, State: t.State,
-			Round: uint32(t.Round), DispatchedAt: ts(t.DispatchedAt), AcknowledgedAt: ts(t.AckedAt), CompletedAt: ts(t.CompletedAt),
-			AckDue: ts(t.AckDue), CompleteDue: ts(t.CompleteDue), Overdue: t.Overdue, Extended: t.Extended, Result: t.Result, Review: t.Review})
+			Round: uint32(t.Round), DispatchedAt: convert.Timestamp(t.DispatchedAt), AcknowledgedAt: convert.Timestamp(t.AckedAt), CompletedAt: convert.Timestamp(t.CompletedAt),
+			AckDue: convert.Timestamp(t.AckDue), CompleteDue: convert.Timestamp(t.CompleteDue), Overdue: t.Overdue, Extended: t.Extended, Result: t.Result, Review: t.Review})
 	}
 	return out
 }
@@ -90,55 +74,39 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 // EntryOut converts a timeline entry.
 func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
 	role, subject, _ := strings.Cut(e.Actor, ":")
-	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: ts(e.At), Actor: &typesv1.Principal{Role: role, Subject: subject},
+	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: convert.Timestamp(e.At), Actor: &typesv1.Principal{Role: role, Subject: subject},
 		Summary: e.Summary, Rule: e.Rule, ModelVersion: e.ModelVersion, ClassificationVersion: uint32(e.ClassVersion),
 		TaskId: e.TaskID, DepartmentCode: e.Department, Sequence: e.Seq}
-}
-
-func resultsOut(rs []feedback.Result) []*eventsv1.TaskResult {
-	var out []*eventsv1.TaskResult
-	for _, r := range rs {
-		role := eventsv1.TaskRole_TASK_ROLE_CO_HANDLER
-		if r.Role == feedback.RoleLead {
-			role = eventsv1.TaskRole_TASK_ROLE_LEAD
-		}
-		out = append(out, &eventsv1.TaskResult{TaskId: r.TaskID, DepartmentCode: r.Department, Role: role, Result: r.Text,
-			Evidence: r.Evidence, CompletedAt: ts(r.CompletedAt)})
-	}
-	return out
 }
 
 // ReplyOut converts a reply.
 func ReplyOut(r feedback.ReplyOf) *feedbackv1.Reply {
 	return &feedbackv1.Reply{ReplyId: r.ID, CaseId: r.CaseID, CaseNumber: r.CaseNumber, HotlineOrderNo: r.HotlineOrderNo,
-		Round: uint32(r.Round), Text: r.Text, Results: resultsOut(r.Results), RepliedAt: ts(r.At)}
+		Round: uint32(r.Round), Text: r.Text, Results: convert.ResultsOut(r.Results), RepliedAt: convert.Timestamp(r.At)}
 }
 
 // UpdateOut turns a log event into a hotline update; false for events the
 // hotline does not relay.
 func UpdateOut(e feedback.Event) (*feedbackv1.WatchCaseUpdatesResponse, bool) {
 	u := &feedbackv1.WatchCaseUpdatesResponse{CaseId: e.CaseID, CaseNumber: e.CaseNumber, HotlineOrderNo: e.HotlineOrderNo,
-		OccurredAt: ts(e.At), DepartmentCode: e.Department, Text: e.Summary}
-	switch e.Type {
-	case "task.acknowledged":
+		OccurredAt: convert.Timestamp(e.At), DepartmentCode: e.Department, Text: e.Summary}
+	switch f := e.Fact.(type) {
+	case *feedback.TaskAcknowledged:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR
-	case "task.extension_decided":
-		if e.Task == nil || !e.Task.Granted {
+	case *feedback.TaskExtensionDecided:
+		if !f.Granted {
 			return nil, false
 		}
-		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, ts(e.Task.NewDue)
-	case "task.progress_reported":
-		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY
-		if e.Task != nil {
-			u.Text = e.Task.Text
-		}
-	case "case.replied":
-		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY, e.Reply.Text
-	case "case.reopened":
+		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, convert.Timestamp(f.NewDue)
+	case *feedback.TaskProgressReported:
+		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY, f.Text
+	case *feedback.CaseReplied:
+		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY, f.Reply.Text
+	case *feedback.CaseReopened:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_REOPENED
-	case "case.closed":
+	case *feedback.CaseClosed:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_CLOSED
-	case "case.withdrawn":
+	case *feedback.CaseWithdrawn:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_WITHDRAWN
 	default:
 		return nil, false
@@ -168,5 +136,5 @@ var scopes = map[feedbackv1.Scope]feedback.Scope{
 }
 
 func periodIn(p *feedbackv1.Period) feedback.Period {
-	return feedback.Period{Start: tin(p.GetStart()), End: tin(p.GetEnd())}
+	return feedback.Period{Start: convert.Time(p.GetStart()), End: convert.Time(p.GetEnd())}
 }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
-	"github.com/gridflow/gridflow/services/feedback/internal/events"
+	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"google.golang.org/grpc"
 
@@ -92,7 +92,7 @@ func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*
 // to their own.
 func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest) (*feedbackv1.ListCasesResponse, error) {
 	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
-		Source: events.SourceIn(req.GetSource()), From: tin(req.GetReceivedFrom()), To: tin(req.GetReceivedTo()),
+		Source: convert.SourceIn(req.GetSource()), From: convert.Time(req.GetReceivedFrom()), To: convert.Time(req.GetReceivedTo()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	for _, st := range req.GetStates() {
 		x, ok := StateIn(st)
@@ -191,7 +191,7 @@ func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesReq
 	if err := may(caller(ctx), auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict); err != nil {
 		return nil, err
 	}
-	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), tin(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
+	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), convert.Time(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +210,7 @@ func (s *Server) RecordCallback(ctx context.Context, req *feedbackv1.RecordCallb
 	}
 	c, id, err := s.svc.RecordCallback(ctx, p.String(), feedback.CallbackInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
 		Reached: req.GetReached(), ContactedByUnit: req.GetContactedByUnit(), Solved: req.GetSolved(),
-		Satisfaction: events.SatisfactionIn(req.GetSatisfaction()), Note: req.GetNote()})
+		Satisfaction: convert.SatisfactionIn(req.GetSatisfaction()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}

@@ -90,11 +90,11 @@ func (t *txn) LockCase(ctx context.Context, id string) error {
 
 func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
 	if e.Raw == nil {
-		raw, err := events.Encode(e)
+		raw, name, err := events.Encode(e)
 		if err != nil {
 			return false, err
 		}
-		e.Raw = raw
+		e.Raw, e.Type = raw, name
 	}
 	// The NOTIFY is delivered only if this transaction commits: watchers
 	// wake exactly when the new event is visible to them.

@@ -15,6 +15,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/events"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/gridflow/gridflow/services/feedback/internal/postgres"
@@ -165,7 +166,7 @@ func (e *env) work(k kase, round uint32, review bool) string {
 
 func (e *env) callback(id string, reached, solved bool, s eventsv1.Satisfaction) (*feedback.Case, error) {
 	c, _, err := e.svc.RecordCallback(context.Background(), "hotline", feedback.CallbackInput{RequestID: uuid.NewString(), CaseID: id,
-		Reached: reached, ContactedByUnit: reached, Solved: solved, Satisfaction: events.SatisfactionIn(s)})
+		Reached: reached, ContactedByUnit: reached, Solved: solved, Satisfaction: convert.SatisfactionIn(s)})
 	return c, err
 }
 

@@ -28,12 +28,8 @@ func Closures(set func(ctx context.Context, tx pgx.Tx, caseID string, closed boo
 		if err := proto.Unmarshal(msg.Data, &env); err != nil {
 			return consumer.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
 		}
-		var closed bool
-		switch env.GetPayload().(type) {
-		case *eventsv1.Envelope_CaseClosed:
-			closed = true
-		case *eventsv1.Envelope_CaseReopened:
-		default:
+		closed, ok := closedBy(&env)
+		if !ok {
 			return consumer.Permanent(fmt.Errorf("%s: event %s is not case.closed or case.reopened", msg.Subject, env.GetEventId()))
 		}
 		if _, err := uuid.Parse(env.GetCaseId()); err != nil {
@@ -45,4 +41,17 @@ func Closures(set func(ctx context.Context, tx pgx.Tx, caseID string, closed boo
 		}
 		return set(ctx, tx, env.GetCaseId(), closed, at)
 	}
+}
+
+// closedBy reports whether an event closes its case (case.closed) or opens
+// it again (case.reopened); ok is false for every other payload, which the
+// closures consumer never subscribes to (TestClosedByTakesWhatItSubscribes).
+func closedBy(env *eventsv1.Envelope) (closed, ok bool) {
+	switch env.GetPayload().(type) {
+	case *eventsv1.Envelope_CaseClosed:
+		return true, true
+	case *eventsv1.Envelope_CaseReopened:
+		return false, true
+	}
+	return false, false
 }

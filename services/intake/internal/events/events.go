@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/services/intake/internal/convert"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -82,20 +83,17 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 		Actor:      principal(actor),
 		Version:    SchemaVersion,
 	}
-	event := "received"
 	if sub.Answered() {
-		event = "answered"
 		env.Payload = &eventsv1.Envelope_CaseAnswered{CaseAnswered: p}
 	} else {
 		env.Payload = &eventsv1.Envelope_CaseReceived{CaseReceived: p}
 	}
-	env.Type = "case." + event
-	data, err := proto.Marshal(env)
+	m, err := message(env, sub.Area)
 	if err != nil {
-		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
+		return outbox.Message{}, err
 	}
-	return outbox.Message{ID: env.EventId, Subject: Subject(event, sub.Area), Data: data, Ref: sub.CaseID,
-		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
+	m.Ref = sub.CaseID
+	return m, nil
 }
 
 func principal(s string) *typesv1.Principal {
@@ -113,7 +111,6 @@ var followUpKinds = map[intake.FollowUpKind]eventsv1.FollowUpKind{
 func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, error) {
 	env := &eventsv1.Envelope{
 		EventId:    uuid.Must(uuid.NewV7()).String(),
-		Type:       "case.followed_up",
 		CaseId:     sub.CaseID,
 		OccurredAt: timestamppb.New(f.AddedAt),
 		Actor:      principal(f.Principal),
@@ -123,10 +120,17 @@ func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, err
 			Text: f.Text, AddedAt: timestamppb.New(f.AddedAt), Area: convert.AreaOut(sub.Area),
 		}},
 	}
+	return message(env, sub.Area)
+}
+
+// message marshals env for the outbox. The payload names the event:
+// Envelope.type and the subject follow from it (pkg/envelope).
+func message(env *eventsv1.Envelope, a intake.Area) (outbox.Message, error) {
+	env.Type = envelope.Name(env)
 	data, err := proto.Marshal(env)
 	if err != nil {
 		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
 	}
-	return outbox.Message{ID: env.EventId, Subject: Subject("followed_up", sub.Area), Data: data,
+	return outbox.Message{ID: env.EventId, Subject: Subject(envelope.Event(env.Type), a), Data: data,
 		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
 }

@@ -1,4 +1,8 @@
-package events
+// Package convert translates dispatch's domain values to and from the
+// protobuf types the gRPC API and the events share (gridflow.events.v1,
+// gridflow.types.v1): the one place for those converters, so that neither
+// adapter lends its own to the other. Proto types never enter the domain.
+package convert
 
 import (
 	"time"
@@ -11,9 +15,6 @@ import (
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
-
-// Converters between the domain and the protobuf types that events and the
-// gRPC API share.
 
 // Timestamp converts t, nil for the zero time.
 func Timestamp(t time.Time) *timestamppb.Timestamp {
@@ -134,10 +135,16 @@ var withdrawReasons = map[dispatch.WithdrawReason]eventsv1.WithdrawReason{
 	dispatch.WithdrawNotDispatchable: eventsv1.WithdrawReason_WITHDRAW_REASON_NOT_DISPATCHABLE,
 }
 
+// WithdrawReasonOut converts a withdraw reason.
+func WithdrawReasonOut(r dispatch.WithdrawReason) eventsv1.WithdrawReason { return withdrawReasons[r] }
+
 var changeReasons = map[dispatch.ChangeReason]eventsv1.DeadlineChangeReason{
 	dispatch.UrgencyRaised: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_URGENCY_RAISED, dispatch.ExtensionGranted: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_EXTENSION_GRANTED,
 	dispatch.Unparked: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_UNPARKED, dispatch.Reclassified: eventsv1.DeadlineChangeReason_DEADLINE_CHANGE_REASON_RECLASSIFIED,
 }
+
+// ChangeReasonOut converts why deadlines moved.
+func ChangeReasonOut(r dispatch.ChangeReason) eventsv1.DeadlineChangeReason { return changeReasons[r] }
 
 var limits = map[dispatch.LimitName]eventsv1.ClockLimit{
 	dispatch.AckLimit: eventsv1.ClockLimit_CLOCK_LIMIT_ACK, dispatch.OnSiteLimit: eventsv1.ClockLimit_CLOCK_LIMIT_ON_SITE, dispatch.CompleteLimit: eventsv1.ClockLimit_CLOCK_LIMIT_COMPLETE,
@@ -148,18 +155,23 @@ var actions = map[reference.Action]eventsv1.EscalationAction{
 	reference.Escalate: eventsv1.EscalationAction_ESCALATION_ACTION_ESCALATE,
 }
 
+// ClockStepOut converts a clock point that fired.
+func ClockStepOut(s dispatch.ClockStep) *eventsv1.ClockStep {
+	return &eventsv1.ClockStep{Limit: limits[s.Limit], Due: Timestamp(s.Due), Action: actions[s.Action], ToDepartmentCode: s.ToDepartment}
+}
+
 // TaskRefOut converts a task to the reference every task event carries.
 func TaskRefOut(t *dispatch.Task, area dispatch.Area, item string) *eventsv1.TaskRef {
 	return &eventsv1.TaskRef{
 		TaskId: t.ID, CaseId: t.CaseID, CaseNumber: t.CaseNumber, DepartmentCode: t.Department, Role: RoleOut(t.Role),
-		State: StateOut(t.State), DistrictCode: token(area.District), StreetCode: token(area.Street), Round: uint32(t.Round),
+		State: StateOut(t.State), DistrictCode: Token(area.District), StreetCode: Token(area.Street), Round: uint32(t.Round),
 		Deadlines: DeadlinesOut(t.Deadlines), Warned: t.Warned, Overdue: t.Overdue, Supervised: t.Supervised,
 		Escalated: t.Escalated, Review: ReviewOut(t.Review), ItemCode: item,
 	}
 }
 
-// token is an area code for a subject or an event; unknown is "0".
-func token(code string) string {
+// Token is an area code for a subject or an event; unknown is "0".
+func Token(code string) string {
 	if code == "" {
 		return reference.Unknown
 	}
@@ -168,7 +180,7 @@ func token(code string) string {
 
 // AreaOut converts an area.
 func AreaOut(a dispatch.Area) *typesv1.Area {
-	return &typesv1.Area{DistrictCode: token(a.District), StreetCode: token(a.Street), CommunityCode: token(a.Community), GridCode: token(a.Grid)}
+	return &typesv1.Area{DistrictCode: Token(a.District), StreetCode: Token(a.Street), CommunityCode: Token(a.Community), GridCode: Token(a.Grid)}
 }
 
 // AreaIn converts an area; "0" stays "0".
@@ -258,4 +270,34 @@ func PathOut(p []routing.Step) []*eventsv1.RouteStep {
 		out[i] = &eventsv1.RouteStep{Rule: s.Rule, Line: int32(s.Line), Why: s.Why, Fired: s.Fired}
 	}
 	return out
+}
+
+// FactsIn converts case.received to the facts dispatch keeps: never the
+// caller.
+func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
+	f := dispatch.Facts{
+		Title: r.GetTitle(), Content: r.GetContent(), Source: SourceIn(r.GetSource()), AppealType: AppealTypeIn(r.GetAppealType()),
+		Urgency: UrgencyIn(r.GetUrgency()), ReceivedAt: Time(r.GetReceivedAt()), Area: AreaIn(r.GetArea()),
+		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(), HotlineOrderNo: r.GetHotlineOrderNo(),
+	}
+	if r.GetAddress() != nil {
+		f.Address = AddressIn(r.GetAddress())
+	}
+	for _, a := range r.GetAttachments() {
+		f.Attachments = append(f.Attachments, dispatch.Attachment{URI: a.GetUri(), MediaType: a.GetMediaType(), Name: a.GetName()})
+	}
+	if f.ReceivedAt.IsZero() {
+		f.ReceivedAt = Time(r.GetAcceptedAt())
+	}
+	return f
+}
+
+// ClassificationIn converts case.classified.
+func ClassificationIn(cl *eventsv1.CaseClassified) dispatch.Classification {
+	return dispatch.Classification{
+		Version: int(cl.GetClassificationVersion()), Item: cl.GetItemCode(), ItemName: cl.GetItemName(), Label: cl.GetLabel(),
+		Labels: cl.GetLabels(), Urgency: UrgencyIn(cl.GetUrgency()), IncidentID: cl.GetIncidentId(), Dispatchable: cl.GetDispatchable(),
+		Area: AreaIn(cl.GetArea()), Source: SourceIn(cl.GetSource()), AppealType: AppealTypeIn(cl.GetAppealType()),
+		ReceivedAt: Time(cl.GetReceivedAt()), ClassifiedAt: Time(cl.GetClassifiedAt()),
+	}
 }

@@ -1,0 +1,81 @@
+package events
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/pkg/envelope"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+)
+
+// TestMessagesAreNamedByTheirPayload: each event intake publishes goes out
+// on the subject and under the type its payload names.
+func TestMessagesAreNamedByTheirPayload(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)
+	area := intake.Area{District: "310106", Street: "310106022"}
+	sub := &intake.Submission{CaseID: "c1", CaseNumber: "GF-20260302-000001", Area: area, AcceptedAt: at,
+		WorkOrder: &intake.WorkOrder{HotlineOrderNo: "HL-1", ReceivedAt: at}}
+	answered := *sub
+	wo := *sub.WorkOrder
+	wo.AnsweredOnCall = true
+	answered.WorkOrder = &wo
+	build := func(f func() (outbox.Message, error)) outbox.Message {
+		m, err := f()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	tests := []struct {
+		m             outbox.Message
+		payload, subj string
+	}{
+		{build(func() (outbox.Message, error) { return Received(sub, "hotline", at) }), "case_received", "grid.case.received.310106.310106022"},
+		{build(func() (outbox.Message, error) { return Received(&answered, "hotline", at) }), "case_answered", "grid.case.answered.310106.310106022"},
+		{build(func() (outbox.Message, error) {
+			return FollowedUp(sub, &intake.FollowUp{ID: "fu-1", Kind: intake.FollowUpUrge, AddedAt: at, Principal: "hotline"})
+		}), "case_followed_up", "grid.case.followed_up.310106.310106022"},
+	}
+	for _, tt := range tests {
+		var env eventsv1.Envelope
+		if err := proto.Unmarshal(tt.m.Data, &env); err != nil {
+			t.Fatal(err)
+		}
+		f := env.ProtoReflect().WhichOneof(env.ProtoReflect().Descriptor().Oneofs().ByName(envelope.Oneof))
+		if f == nil || string(f.Name()) != tt.payload || env.GetType() != envelope.FieldName(f) || tt.m.Subject != tt.subj ||
+			tt.m.Headers["Gridflow-Event-Type"] != env.GetType() || tt.m.ID != env.GetEventId() || env.GetCaseId() != "c1" {
+			t.Errorf("%s: envelope %v on %s", tt.payload, &env, tt.m.Subject)
+		}
+	}
+}
+
+// TestClosedByTakesWhatItSubscribes walks every payload of the oneof: the
+// closures consumer takes exactly the ones its subjects carry.
+func TestClosedByTakesWhatItSubscribes(t *testing.T) {
+	t.Parallel()
+	var took []string
+	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
+		closed, ok := closedBy(envelope.New(&eventsv1.Envelope{}, f).(*eventsv1.Envelope))
+		if !ok {
+			continue
+		}
+		took = append(took, "grid."+envelope.FieldName(f)+".>")
+		if closed != strings.HasSuffix(string(f.Name()), "_closed") {
+			t.Errorf("%s: closed %v", f.Name(), closed)
+		}
+	}
+	want := slices.Clone(ClosureSubjects)
+	slices.Sort(want)
+	slices.Sort(took)
+	if diff := cmp.Diff(want, took); diff != "" {
+		t.Errorf("payloads taken vs subjects mismatch (-subjects +taken):\n%s", diff)
+	}
+}
