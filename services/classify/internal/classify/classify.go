@@ -14,9 +14,10 @@ package classify
 import (
 	"context"
 	"errors"
-	"github.com/gridflow/gridflow/pkg/caseref"
+	"fmt"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -263,18 +264,33 @@ type IncidentQuery struct {
 	From, To time.Time
 }
 
-// StoredRequest is an idempotent write already made.
+// Request is an idempotent write: the caller's request id, the RPC and its
+// content (plain data), which the store fingerprints (pkg/idempotency).
+type Request struct {
+	Principal string
+	ID        string
+	Method    string
+	Content   any
+}
+
+// StoredRequest is what an idempotent write answered the first time: the
+// classification version it wrote or found.
 type StoredRequest struct {
-	Hash    string
 	CaseID  string
 	Version int
+}
+
+// Resource names the version, as ALREADY_EXISTS does.
+func (r StoredRequest) Resource() string {
+	return fmt.Sprintf("cases/%s/classifications/%d", r.CaseID, r.Version)
 }
 
 // Tx is one transaction on classify's state. Reads lock what they return
 // for the rest of the transaction.
 type Tx interface {
 	// LockGrouping serialises everything that changes incidents, across
-	// handlers and replicas. It must come before any case row is locked.
+	// handlers and replicas. It must come before any case row is locked
+	// (and after BeginRequest).
 	LockGrouping(ctx context.Context) error
 	// CreateCase stores a new record; created is false when the case is
 	// already known (nothing is changed then).
@@ -295,9 +311,13 @@ type Tx interface {
 	ScheduleFallback(ctx context.Context, caseID string, at time.Time) error
 	CancelFallback(ctx context.Context, caseID string) error
 	AddCorrection(ctx context.Context, c *Correction) error
-	// Request returns the stored idempotent request, nil when there is none.
-	Request(ctx context.Context, principal, requestID string) (*StoredRequest, error)
-	SaveRequest(ctx context.Context, principal, requestID string, r StoredRequest) error
+	// BeginRequest starts req, before any other lock of the transaction.
+	// It returns nil for a first request, which calls SaveRequest before
+	// the transaction ends (a concurrent twin waits for it); the first
+	// answer for a repeat; ALREADY_EXISTS naming that answer when the id
+	// came with other content or for another method.
+	BeginRequest(ctx context.Context, req Request) (*StoredRequest, error)
+	SaveRequest(ctx context.Context, req Request, r StoredRequest) error
 	// Emit writes events to the outbox.
 	Emit(ctx context.Context, events ...Event) error
 }

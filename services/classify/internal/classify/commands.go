@@ -2,9 +2,6 @@ package classify
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -56,15 +53,6 @@ func (d *Decision) validate(ref *reference.Set) error {
 		v.Add("note", "is longer than %d characters", MaxNoteRunes)
 	}
 	return v.Err()
-}
-
-func (d *Decision) hash(op string) string {
-	b, _ := json.Marshal(struct {
-		Op string
-		D  Decision
-	}{op, *d})
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
 }
 
 // dispatcher returns the caller when they may decide on cases: a street's
@@ -149,28 +137,27 @@ func (s *Service) decideOn(ctx context.Context, op string, d Decision, check fun
 		return nil, err
 	}
 	item, _ := ref.Item(d.ItemCode)
-	hash := d.hash(op)
+	rpc := "ResolveReview"
+	if op == "reclassify" {
+		rpc = "Reclassify"
+	}
+	req := Request{Principal: p.String(), ID: d.RequestID, Method: rpc, Content: d}
 	var (
 		out   *Classification
 		prior *StoredRequest
 	)
 	err = s.store.InTx(ctx, func(tx Tx) error {
 		out = nil
-		// The grouping lock comes first: refiling may touch other cases,
-		// and a concurrent request with the same id then sees this one's.
+		// The request comes first: a concurrent twin waits for this one
+		// and then gets its answer. A repeat is answered below, outside
+		// the transaction.
+		var err error
+		if prior, err = tx.BeginRequest(ctx, req); err != nil || prior != nil {
+			return err
+		}
+		// The grouping lock next: refiling may touch other cases.
 		if err := tx.LockGrouping(ctx); err != nil {
 			return err
-		}
-		var err error
-		if prior, err = tx.Request(ctx, p.String(), d.RequestID); err != nil {
-			return err
-		}
-		if prior != nil {
-			if prior.Hash != hash {
-				return fault.AlreadyExistsf(fmt.Sprintf("cases/%s/classifications/%d", prior.CaseID, prior.Version),
-					"request id %q was used for another decision (case %s, version %d)", d.RequestID, prior.CaseID, prior.Version)
-			}
-			return nil // answered below, outside the transaction
 		}
 		rec, err := tx.GetCase(ctx, d.CaseID)
 		if errors.Is(err, ErrNotFound) {
@@ -193,7 +180,7 @@ func (s *Service) decideOn(ctx context.Context, op string, d Decision, check fun
 		if cur := rec.Current; op == "reclassify" && cur.ItemCode == d.ItemCode && !cur.Unreviewed &&
 			(d.Urgency == "" || d.Urgency == cur.Urgency) {
 			out = cur
-			return tx.SaveRequest(ctx, p.String(), d.RequestID, StoredRequest{Hash: hash, CaseID: rec.Case.ID, Version: cur.Version})
+			return tx.SaveRequest(ctx, req, StoredRequest{CaseID: rec.Case.ID, Version: cur.Version})
 		}
 		reason := fmt.Sprintf("%s by %s", map[string]string{"resolve": "review resolved", "reclassify": "reclassified"}[op], p)
 		if prev != "" && prev != d.ItemCode {
@@ -219,7 +206,7 @@ func (s *Service) decideOn(ctx context.Context, op string, d Decision, check fun
 			ItemCode: item.Code, PreviousItem: prev, Actor: p.String(), At: now, Note: d.Note}); err != nil {
 			return err
 		}
-		if err := tx.SaveRequest(ctx, p.String(), d.RequestID, StoredRequest{Hash: hash, CaseID: rec.Case.ID, Version: cls.Version}); err != nil {
+		if err := tx.SaveRequest(ctx, req, StoredRequest{CaseID: rec.Case.ID, Version: cls.Version}); err != nil {
 			return err
 		}
 		out = cls

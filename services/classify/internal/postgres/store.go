@@ -1,7 +1,8 @@
 // Package postgres keeps classify's state in its own schema: cases and their
-// classification versions, incidents, source places, corrections and
-// idempotent requests. Events go to the outbox and review timers to
-// pkg/timer in the same transaction as the change that causes them.
+// classification versions, incidents, source places and corrections;
+// idempotent requests through pkg/idempotency. Events go to the outbox and
+// review timers to pkg/timer in the same transaction as the change that
+// causes them.
 package postgres
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -39,6 +41,7 @@ var Migrations = []pgdb.Migrations{
 	outbox.Migrations,
 	consumer.Migrations,
 	timer.Migrations,
+	idempotency.Migrations,
 	{Name: "classify", FS: migrationsFS, Dir: "migrations"},
 }
 
@@ -307,28 +310,40 @@ func (t *txn) AddCorrection(ctx context.Context, c *classify.Correction) error {
 	return nil
 }
 
-func (t *txn) Request(ctx context.Context, principal, id string) (*classify.StoredRequest, error) {
-	var r classify.StoredRequest
-	err := t.tx.QueryRow(ctx, `SELECT request_hash, case_id, version FROM requests WHERE principal = $1 AND request_id = $2`,
-		principal, id).Scan(&r.Hash, &r.CaseID, &r.Version)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("request %s/%s: %w", principal, id, pgdb.Translate(err))
-	}
-	return &r, nil
+// requestAnswer is how classify stores a request's first answer (the body
+// of its idempotency_requests row): the classification version it wrote or
+// found, as JSON. A repeat reads that version again.
+type requestAnswer struct {
+	CaseID  string `json:"case_id"`
+	Version int    `json:"version"`
 }
 
-func (t *txn) SaveRequest(ctx context.Context, principal, id string, r classify.StoredRequest) error {
-	// Two concurrent first requests with one id: the second fails on the
-	// key and is retried by its client, then finds the first.
-	_, err := t.tx.Exec(ctx, `INSERT INTO requests (principal, request_id, request_hash, case_id, version) VALUES ($1, $2, $3, $4, $5)`,
-		principal, id, r.Hash, r.CaseID, r.Version)
+func (t *txn) BeginRequest(ctx context.Context, req classify.Request) (*classify.StoredRequest, error) {
+	key, err := idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content)
 	if err != nil {
-		return fmt.Errorf("save request: %w", pgdb.Translate(err))
+		return nil, err
 	}
-	return nil
+	prior, err := idempotency.Begin(ctx, t.tx, key)
+	if err != nil || prior == nil {
+		return nil, err
+	}
+	var a requestAnswer
+	if err := json.Unmarshal(prior.Body, &a); err != nil {
+		return nil, fmt.Errorf("request %s: decode stored answer: %w", req.ID, err)
+	}
+	return &classify.StoredRequest{CaseID: a.CaseID, Version: a.Version}, nil
+}
+
+func (t *txn) SaveRequest(ctx context.Context, req classify.Request, r classify.StoredRequest) error {
+	key, err := idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(requestAnswer{CaseID: r.CaseID, Version: r.Version})
+	if err != nil {
+		return err
+	}
+	return idempotency.Save(ctx, t.tx, key, idempotency.Result{Resource: r.Resource(), Body: body})
 }
 
 func (t *txn) Emit(ctx context.Context, evs ...classify.Event) error {

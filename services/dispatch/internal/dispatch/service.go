@@ -2,9 +2,6 @@ package dispatch
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"strings"
@@ -27,13 +24,13 @@ type Target struct {
 	TaskID string
 }
 
-// Request makes a write idempotent: the caller's request id and a hash of
-// the method and its content.
+// Request makes a write idempotent: the caller's request id, the method and
+// its content (plain data; the store fingerprints it with pkg/idempotency).
 type Request struct {
 	Principal string
 	ID        string
 	Method    string
-	Hash      string
+	Content   any
 }
 
 // Result is what a write returns, stored with its request so that a repeat
@@ -213,14 +210,8 @@ func denied(what string) error {
 	return fault.New(fault.PermissionDenied, "%s is outside the caller's scope", what)
 }
 
-func hashOf(method string, v any) string {
-	b, _ := json.Marshal(v)
-	sum := sha256.Sum256(append([]byte(method+"\x00"), b...))
-	return hex.EncodeToString(sum[:])
-}
-
 func request(p auth.Principal, id, method string, content any) *Request {
-	return &Request{Principal: p.String(), ID: id, Method: method, Hash: hashOf(method, content)}
+	return &Request{Principal: p.String(), ID: id, Method: method, Content: content}
 }
 
 // check helpers collect field violations.

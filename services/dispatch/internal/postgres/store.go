@@ -1,7 +1,8 @@
 // Package postgres stores dispatch's cases and tasks in its own schema. One
 // operation is one transaction: the case row is locked, the domain applies
 // the operation, and the case, its changed tasks, the events (outbox), the
-// timers (pkg/timer) and the request's result commit together.
+// timers (pkg/timer) and the request's result (pkg/idempotency) commit
+// together.
 package postgres
 
 import (
@@ -17,6 +18,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
@@ -34,11 +36,13 @@ const Schema = "dispatch"
 var migrationsFS embed.FS
 
 // Migrations are dispatch's tables and those of the shared machinery it
-// uses: the outbox, the consumer's handled ids and the timers.
+// uses: the outbox, the consumer's handled ids, the timers and the
+// idempotent requests.
 var Migrations = []pgdb.Migrations{
 	outbox.Migrations,
 	consumer.Migrations,
 	timer.Migrations,
+	idempotency.Migrations,
 	{Name: "dispatch", FS: migrationsFS, Dir: "migrations"},
 }
 
@@ -84,6 +88,24 @@ func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispat
 	var res *dispatch.Result
 	events := false
 	err := pgdb.InTx(ctx, st.pool, func(tx pgx.Tx) error {
+		// The request is begun before anything else is locked: a twin of
+		// this request waits here for the first one and then gets its
+		// result.
+		var key idempotency.Request
+		if req != nil {
+			var err error
+			if key, err = idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content); err != nil {
+				return err
+			}
+			prior, err := idempotency.Begin(ctx, tx, key)
+			if err != nil {
+				return err
+			}
+			if prior != nil {
+				res, err = decodeResult(prior.Body)
+				return err
+			}
+		}
 		caseID := target.CaseID
 		if caseID == "" {
 			if !validUUID(target.TaskID) {
@@ -100,19 +122,6 @@ func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispat
 		if err != nil {
 			return err
 		}
-		// The request is looked up only once the case is locked: a twin
-		// of this request on the same case waited for the lock and now
-		// sees the first one's result.
-		if req != nil {
-			prev, err := lookupRequest(ctx, tx, req)
-			if err != nil {
-				return err
-			}
-			if prev != nil {
-				res = prev
-				return nil
-			}
-		}
 		if res, err = op(c); err != nil {
 			return err
 		}
@@ -122,7 +131,7 @@ func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispat
 		}
 		events = n > 0
 		if req != nil {
-			return storeRequest(ctx, tx, req, res)
+			return saveResult(ctx, tx, key, c.ID, res)
 		}
 		return nil
 	})
@@ -268,45 +277,30 @@ func (st *Store) save(ctx context.Context, tx pgx.Tx, c *dispatch.Case) (int, er
 	return len(msgs), nil
 }
 
-func lookupRequest(ctx context.Context, tx pgx.Tx, req *dispatch.Request) (*dispatch.Result, error) {
-	var method, hash string
-	var result []byte
-	err := tx.QueryRow(ctx, `SELECT method, request_hash, result FROM requests WHERE principal = $1 AND request_id = $2`,
-		req.Principal, req.ID).Scan(&method, &hash, &result)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
+// A request's first result is stored as dispatch.Result in JSON (explicit
+// tags; a case's tasks travel in Result.Tasks). It names the task the
+// request changed, or else its case.
+func saveResult(ctx context.Context, tx pgx.Tx, key idempotency.Request, caseID string, res *dispatch.Result) error {
+	b, err := json.Marshal(res)
 	if err != nil {
-		return nil, fmt.Errorf("look up request: %w", err)
+		return fmt.Errorf("encode result: %w", err)
 	}
-	if method != req.Method || hash != req.Hash {
-		return nil, fault.AlreadyExistsf("requests/"+req.ID, "request id %s was already used for another %s request", req.ID, method)
+	resource := "cases/" + caseID
+	if res.Task != nil {
+		resource = "tasks/" + res.Task.ID
 	}
+	return idempotency.Save(ctx, tx, key, idempotency.Result{Resource: resource, Body: b})
+}
+
+func decodeResult(b []byte) (*dispatch.Result, error) {
 	res := &dispatch.Result{}
-	if err := json.Unmarshal(result, res); err != nil {
+	if err := json.Unmarshal(b, res); err != nil {
 		return nil, fmt.Errorf("decode stored result: %w", err)
 	}
 	if res.Case != nil {
 		res.Case.Tasks = res.Tasks
 	}
 	return res, nil
-}
-
-func storeRequest(ctx context.Context, tx pgx.Tx, req *dispatch.Request, res *dispatch.Result) error {
-	b, err := json.Marshal(res)
-	if err != nil {
-		return err
-	}
-	tag, err := tx.Exec(ctx, `INSERT INTO requests (principal, request_id, method, request_hash, result) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (principal, request_id) DO NOTHING`, req.Principal, req.ID, req.Method, req.Hash, b)
-	if err != nil {
-		return fmt.Errorf("store request: %w", err)
-	}
-	if tag.RowsAffected() == 0 {
-		// The same id was used at the same moment on another case.
-		return fault.AlreadyExistsf("requests/"+req.ID, "request id %s is being used by another request", req.ID)
-	}
-	return nil
 }
 
 // FindCase implements dispatch.Store.

@@ -2,8 +2,6 @@ package feedback
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -49,12 +47,27 @@ type Tx interface {
 	SaveCase(ctx context.Context, c *Case) error
 	// Dependents lists the cases merged into primaryID.
 	Dependents(ctx context.Context, primaryID string) ([]string, error)
-	// Request returns the stored outcome of (principal, requestID).
-	Request(ctx context.Context, principal, requestID string) (hash, outcome string, found bool, err error)
-	SaveRequest(ctx context.Context, principal, requestID, hash, outcome string) error
+	// BeginRequest starts req, before any other lock of the transaction.
+	// A first request (found false) calls SaveRequest before the
+	// transaction ends, and a concurrent twin waits for it; a repeat gets
+	// the first outcome; the id with other content or for another method
+	// is ALREADY_EXISTS naming what the first request made.
+	BeginRequest(ctx context.Context, req Request) (outcome string, found bool, err error)
+	// SaveRequest records a first request's outcome, the id of what it
+	// made, which resource names.
+	SaveRequest(ctx context.Context, req Request, resource, outcome string) error
 	// ResetViews empties every view; CaseIDs lists every case in the log.
 	ResetViews(ctx context.Context) error
 	CaseIDs(ctx context.Context) ([]string, error)
+}
+
+// Request is an idempotent write: the caller's request id, the RPC and its
+// content (plain data), which the store fingerprints (pkg/idempotency).
+type Request struct {
+	Principal string
+	ID        string
+	Method    string
+	Content   any
 }
 
 // Service applies events and commands to cases.
@@ -240,11 +253,6 @@ type CallbackInput struct {
 	Note            string
 }
 
-func requestHash(parts ...any) string {
-	h := sha256.Sum256(fmt.Append(nil, parts...))
-	return hex.EncodeToString(h[:])
-}
-
 func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
 	if requestID == "" || len(requestID) > 64 {
 		vs.Add("request_id", "is required, at most 64 characters")
@@ -270,11 +278,11 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 	if err := vs.Err(); err != nil {
 		return nil, "", err
 	}
-	hash := requestHash(in.CaseID, in.Reached, in.ContactedByUnit, in.Solved, in.Satisfaction, in.Note)
+	req := Request{Principal: actor, ID: in.RequestID, Method: "RecordCallback", Content: in}
 	var out *Case
 	var id string
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		if c, prior, done, err := s.replay(ctx, tx, actor, in.RequestID, hash, in.CaseID); done || err != nil {
+		if c, prior, done, err := s.replay(ctx, tx, req, in.CaseID); done || err != nil {
 			out, id = c, prior
 			return err
 		}
@@ -321,7 +329,7 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 			return err
 		}
 		id = cb.ID
-		return tx.SaveRequest(ctx, actor, in.RequestID, hash, id)
+		return tx.SaveRequest(ctx, req, "cases/"+in.CaseID+"/callbacks/"+id, id)
 	})
 	return out, id, err
 }
@@ -367,11 +375,11 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 	if err := vs.Err(); err != nil {
 		return nil, "", err
 	}
-	hash := requestHash(in.CaseID, in.Passed, in.Photos, in.Note)
+	req := Request{Principal: actor, ID: in.RequestID, Method: "RecordRecheck", Content: in}
 	var out *Case
 	var id string
 	err := s.store.InTx(ctx, func(tx Tx) error {
-		if c, prior, done, err := s.replay(ctx, tx, actor, in.RequestID, hash, in.CaseID); done || err != nil {
+		if c, prior, done, err := s.replay(ctx, tx, req, in.CaseID); done || err != nil {
 			out, id = c, prior
 			return err
 		}
@@ -398,20 +406,17 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 			return err
 		}
 		id = rc.ID
-		return tx.SaveRequest(ctx, actor, in.RequestID, hash, id)
+		return tx.SaveRequest(ctx, req, "cases/"+in.CaseID+"/rechecks/"+id, id)
 	})
 	return out, id, err
 }
 
-// replay answers a repeated request: same content gives the first outcome,
-// other content ALREADY_EXISTS.
-func (s *Service) replay(ctx context.Context, tx Tx, actor, requestID, hash, caseID string) (*Case, string, bool, error) {
-	h, outcome, found, err := tx.Request(ctx, actor, requestID)
+// replay begins req and answers a repeat: the first outcome with the case
+// as it is now; other content or method is ALREADY_EXISTS.
+func (s *Service) replay(ctx context.Context, tx Tx, req Request, caseID string) (*Case, string, bool, error) {
+	outcome, found, err := tx.BeginRequest(ctx, req)
 	if err != nil || !found {
 		return nil, "", false, err
-	}
-	if h != hash {
-		return nil, "", true, fault.AlreadyExistsf("requests/"+requestID, "request %s was used for another request (%s)", requestID, outcome)
 	}
 	c, err := tx.LoadCase(ctx, caseID)
 	return c, outcome, true, err

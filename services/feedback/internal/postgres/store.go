@@ -1,6 +1,7 @@
 // Package postgres keeps feedback's event log and views in its own schema.
 // Events feedback writes go to the outbox, and its callback timers to
-// pkg/timer, in the same transaction as the log rows that cause them.
+// pkg/timer, in the same transaction as the log rows that cause them;
+// idempotent requests go through pkg/idempotency.
 package postgres
 
 import (
@@ -15,6 +16,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -45,6 +47,7 @@ var Migrations = []pgdb.Migrations{
 	outbox.Migrations,
 	consumer.Migrations,
 	timer.Migrations,
+	idempotency.Migrations,
 	{Name: "feedback", FS: migrationsFS, Dir: "migrations"},
 }
 
@@ -231,24 +234,40 @@ func (t *txn) Dependents(ctx context.Context, primaryID string) ([]string, error
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
-func (t *txn) Request(ctx context.Context, principal, requestID string) (string, string, bool, error) {
-	var hash, outcome string
-	err := t.tx.QueryRow(ctx, `SELECT hash, outcome FROM requests WHERE principal = $1 AND request_id = $2`, principal, requestID).Scan(&hash, &outcome)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", "", false, nil
-	}
-	if err != nil {
-		return "", "", false, fmt.Errorf("request: %w", pgdb.Translate(err))
-	}
-	return hash, outcome, true, nil
+// requestOutcome is how feedback stores a request's first answer (the body
+// of its idempotency_requests row), as JSON: the id of the callback or
+// re-check it recorded. A repeat answers with that id and the case as it
+// is then.
+type requestOutcome struct {
+	ID string `json:"id"`
 }
 
-func (t *txn) SaveRequest(ctx context.Context, principal, requestID, hash, outcome string) error {
-	_, err := t.tx.Exec(ctx, `INSERT INTO requests (principal, request_id, hash, outcome) VALUES ($1,$2,$3,$4)`, principal, requestID, hash, outcome)
+func (t *txn) BeginRequest(ctx context.Context, req feedback.Request) (string, bool, error) {
+	key, err := idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content)
 	if err != nil {
-		return fmt.Errorf("save request: %w", pgdb.Translate(err))
+		return "", false, err
 	}
-	return nil
+	prior, err := idempotency.Begin(ctx, t.tx, key)
+	if err != nil || prior == nil {
+		return "", false, err
+	}
+	var o requestOutcome
+	if err := json.Unmarshal(prior.Body, &o); err != nil {
+		return "", false, fmt.Errorf("request %s: decode stored outcome: %w", req.ID, err)
+	}
+	return o.ID, true, nil
+}
+
+func (t *txn) SaveRequest(ctx context.Context, req feedback.Request, resource, outcome string) error {
+	key, err := idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(requestOutcome{ID: outcome})
+	if err != nil {
+		return err
+	}
+	return idempotency.Save(ctx, t.tx, key, idempotency.Result{Resource: resource, Body: body})
 }
 
 func (t *txn) ResetViews(ctx context.Context) error {

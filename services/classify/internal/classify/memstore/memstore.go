@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 )
 
@@ -35,7 +36,7 @@ type state struct {
 	places      map[string][]byte
 	timers      map[string]time.Time
 	corrections [][]byte
-	requests    map[string]classify.StoredRequest
+	requests    map[string]storedRequest
 	events      []classify.Event
 }
 
@@ -43,7 +44,7 @@ type state struct {
 func New() *Store {
 	return &Store{st: state{cases: map[string][]byte{}, versions: map[string][][]byte{}, incidents: map[string][]byte{},
 		bySite: map[string]map[string]bool{}, byCell: map[classify.Cell]map[string]bool{},
-		places: map[string][]byte{}, timers: map[string]time.Time{}, requests: map[string]classify.StoredRequest{}}}
+		places: map[string][]byte{}, timers: map[string]time.Time{}, requests: map[string]storedRequest{}}}
 }
 
 var _ classify.Store = (*Store)(nil)
@@ -317,17 +318,36 @@ func (t *tx) AddCorrection(_ context.Context, c *classify.Correction) error {
 	return nil
 }
 
-func (t *tx) Request(_ context.Context, principal, id string) (*classify.StoredRequest, error) {
-	r, ok := t.s.requests[principal+"\x00"+id]
+// storedRequest is a first request and its answer. Requests are compared
+// as in PostgreSQL, by pkg/idempotency; transactions here run one at a
+// time, so a twin always finds its first request done.
+type storedRequest struct {
+	key    idempotency.Request
+	answer classify.StoredRequest
+}
+
+func (t *tx) BeginRequest(_ context.Context, req classify.Request) (*classify.StoredRequest, error) {
+	key, err := idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := t.s.requests[req.Principal+"\x00"+req.ID]
 	if !ok {
 		return nil, nil
 	}
-	return &r, nil
+	if err := idempotency.Check(r.key, key, r.answer.Resource()); err != nil {
+		return nil, err
+	}
+	return &r.answer, nil
 }
 
-func (t *tx) SaveRequest(_ context.Context, principal, id string, r classify.StoredRequest) error {
-	keep(t, t.s.requests, principal+"\x00"+id)
-	t.s.requests[principal+"\x00"+id] = r
+func (t *tx) SaveRequest(_ context.Context, req classify.Request, r classify.StoredRequest) error {
+	key, err := idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content)
+	if err != nil {
+		return err
+	}
+	keep(t, t.s.requests, req.Principal+"\x00"+req.ID)
+	t.s.requests[req.Principal+"\x00"+req.ID] = storedRequest{key: key, answer: r}
 	return nil
 }
 
