@@ -20,20 +20,33 @@ bin/nats-server: tools/go.mod tools/go.sum
 	cd tools && GOWORK=off $(GO) build -o ../bin/nats-server github.com/nats-io/nats-server/v2
 
 .PHONY: tools
-tools: ## build the pinned code generators (buf, protoc-gen-go, protoc-gen-go-grpc) into bin/
+tools: ## build the pinned tools (buf, protoc-gen-go, protoc-gen-go-grpc, staticcheck) into bin/
 	cd tools && GOWORK=off $(GO) build -o ../bin/ github.com/bufbuild/buf/cmd/buf \
-		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc
+		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+		honnef.co/go/tools/cmd/staticcheck
 
 .PHONY: generate
 generate: tools ## lint the protos and regenerate proto/gen/go
 	cd proto && ../bin/buf lint && rm -rf gen/go/gridflow && ../bin/buf generate
 
 .PHONY: verify
-verify: generate ## fail if generated code drifted, code is unformatted or go vet complains
+verify: generate ## fail if generated code drifted, code is unformatted, go vet or staticcheck complains, or the wire broke
 	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen drifted from proto/: run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- proto/gen)" || { echo "untracked generated files: run make generate and commit"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^proto/gen/')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	@# One run over every module (checks in staticcheck.conf), so shared packages are analysed once.
+	bin/staticcheck $$($(GO) list -m | sed 's|$$|/...|')
+	@cd proto && ../bin/buf breaking --against $(PROTO_RELEASE) || { \
+		echo "wire-incompatible change against the last release's protos ($(PROTO_RELEASE)): add a field or a v2 instead"; exit 1; }
+
+# The image of the protos as last released: make verify's buf breaking compares against it (a committed file,
+# because CI's clone may be shallow). Refresh it when cutting a release, and only then.
+PROTO_RELEASE := release.binpb
+
+.PHONY: proto-release
+proto-release: tools ## at a release: record the protos as released (proto/release.binpb) for make verify's buf breaking
+	cd proto && ../bin/buf build --exclude-source-info -o $(PROTO_RELEASE)
 
 .PHONY: test
 test: build ## run every test (starts PostgreSQL; NATS runs in the tests)

@@ -54,7 +54,9 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 		index[i] = i
 	}
 	active := n
-	pgMaxOld, pgMinOld := math.Inf(1), math.Inf(-1)
+	// Only the lower bound shrinks (see below), so only the largest projected
+	// gradient of the last pass is kept; LIBLINEAR's PGmin_old has no use here.
+	pgMaxOld := math.Inf(1)
 	for iter := 0; iter < p.maxIter; iter++ {
 		if iter%16 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -105,15 +107,12 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 			}
 			// Converged on the shrunk set: check once more on everything.
 			active = n
-			pgMaxOld, pgMinOld = math.Inf(1), math.Inf(-1)
+			pgMaxOld = math.Inf(1)
 			continue
 		}
-		pgMaxOld, pgMinOld = pgMax, pgMin
+		pgMaxOld = pgMax
 		if pgMaxOld <= 0 {
 			pgMaxOld = math.Inf(1)
-		}
-		if pgMinOld >= 0 {
-			pgMinOld = math.Inf(-1)
 		}
 	}
 	return w, b, nil

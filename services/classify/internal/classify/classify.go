@@ -36,40 +36,44 @@ const Unknown = "0"
 
 // Area holds national area codes; unknown levels are "0".
 type Area struct {
-	District, Street, Community, Grid string
+	District  string `json:"District"`
+	Street    string `json:"Street"`
+	Community string `json:"Community"`
+	Grid      string `json:"Grid"`
 }
 
 // Point is a WGS-84 coordinate.
 type Point struct {
-	Lat, Lng float64
+	Lat float64 `json:"Lat"`
+	Lng float64 `json:"Lng"`
 }
 
 // Case is what classify knows of a case: the facts of case.received (or
 // case.answered).
 type Case struct {
-	ID     string
-	Number string
+	ID     string `json:"ID"`
+	Number string `json:"Number"`
 	// HotlineOrderNo is the hotline's order number of a work order ("" for
 	// other sources): people look a case up by it.
-	HotlineOrderNo string
-	Source         Source
-	AppealType     string
-	Title          string
-	Content        string
+	HotlineOrderNo string `json:"HotlineOrderNo"`
+	Source         Source `json:"Source"`
+	AppealType     string `json:"AppealType"`
+	Title          string `json:"Title"`
+	Content        string `json:"Content"`
 	// Urgency as submitted (the hotline may say urgent); "" is normal.
-	Urgency reference.Urgency
-	Area    Area
+	Urgency reference.Urgency `json:"Urgency"`
+	Area    Area              `json:"Area"`
 	// Address is the address as given (raw); AddressKey intake's key for it.
-	Address    string
-	AddressKey string
-	Location   *Point
+	Address    string `json:"Address"`
+	AddressKey string `json:"AddressKey"`
+	Location   *Point `json:"Location"`
 	// CatalogueCode is the code a grid worker picked.
-	CatalogueCode string
+	CatalogueCode string `json:"CatalogueCode"`
 	// Answered: a consultation answered on the call (case.answered): it is
 	// classified for statistics and never dispatched or grouped.
-	Answered   bool
-	ReceivedAt time.Time
-	AcceptedAt time.Time
+	Answered   bool      `json:"Answered"`
+	ReceivedAt time.Time `json:"ReceivedAt"`
+	AcceptedAt time.Time `json:"AcceptedAt"`
 }
 
 // Text is what rules and the model read: the title and the content.
@@ -100,30 +104,30 @@ const (
 // Classification is one version of a case's classification; case.classified
 // carries it.
 type Classification struct {
-	CaseID     string
-	CaseNumber string
-	Version    int
-	ItemCode   string
-	ItemName   string
+	CaseID     string `json:"CaseID"`
+	CaseNumber string `json:"CaseNumber"`
+	Version    int    `json:"Version"`
+	ItemCode   string `json:"ItemCode"`
+	ItemName   string `json:"ItemName"`
 	// Label is the model's label that decided, "" when no model decided.
-	Label      string
-	Confidence float64
+	Label      string  `json:"Label"`
+	Confidence float64 `json:"Confidence"`
 	// ModelVersion is the model consulted for the case, "" when none was.
-	ModelVersion    string
-	Urgency         reference.Urgency
-	IncidentID      string
-	PrimaryCaseID   string
-	IncidentReports int
-	Dispatchable    bool
-	Method          Method
-	Labels          []string
-	Reason          string
-	Unreviewed      bool
-	HotlineClass    string
-	ClassifiedAt    time.Time
+	ModelVersion    string            `json:"ModelVersion"`
+	Urgency         reference.Urgency `json:"Urgency"`
+	IncidentID      string            `json:"IncidentID"`
+	PrimaryCaseID   string            `json:"PrimaryCaseID"`
+	IncidentReports int               `json:"IncidentReports"`
+	Dispatchable    bool              `json:"Dispatchable"`
+	Method          Method            `json:"Method"`
+	Labels          []string          `json:"Labels"`
+	Reason          string            `json:"Reason"`
+	Unreviewed      bool              `json:"Unreviewed"`
+	HotlineClass    string            `json:"HotlineClass"`
+	ClassifiedAt    time.Time         `json:"ClassifiedAt"`
 	// Actor is the principal ("role[:subject]") who decided; system:classify
 	// for automatic versions.
-	Actor string
+	Actor string `json:"Actor"`
 }
 
 // SystemActor is the principal of classifications classify makes itself.
@@ -142,39 +146,39 @@ const (
 // Choice is one of the model's ranked choices, its label mapped to a
 // catalogue code.
 type Choice struct {
-	Code       string
-	Name       string
-	Label      string
-	Confidence float64
+	Code       string  `json:"Code"`
+	Name       string  `json:"Name"`
+	Label      string  `json:"Label"`
+	Confidence float64 `json:"Confidence"`
 }
 
 // Review is a case's stay in the review queue.
 type Review struct {
-	State        ReviewState
-	QueuedAt     time.Time
-	FallbackAt   time.Time
-	Choices      []Choice
-	ModelVersion string
-	ResolvedBy   string
-	ResolvedAt   time.Time
+	State        ReviewState `json:"State"`
+	QueuedAt     time.Time   `json:"QueuedAt"`
+	FallbackAt   time.Time   `json:"FallbackAt"`
+	Choices      []Choice    `json:"Choices"`
+	ModelVersion string      `json:"ModelVersion"`
+	ResolvedBy   string      `json:"ResolvedBy"`
+	ResolvedAt   time.Time   `json:"ResolvedAt"`
 }
 
 // Record is classify's whole state for one case.
 type Record struct {
-	Case Case
+	Case Case `json:"Case"`
 	// Current is the classification in force; nil while the first review
 	// waits.
-	Current *Classification
+	Current *Classification `json:"Current"`
 	// Review is set once the case entered the review queue.
-	Review *Review
+	Review *Review `json:"Review"`
 	// ModelVersion and Choices are what the model said when the case came in.
-	ModelVersion string
+	ModelVersion string `json:"ModelVersion"`
 	// BaseUrgency is the urgency the case had from its submission, its
 	// keyword rules and its item, before any incident raised it.
-	BaseUrgency reference.Urgency
+	BaseUrgency reference.Urgency `json:"BaseUrgency"`
 	// RuleUrgency and RuleLabels are what the keyword rules said.
-	RuleUrgency reference.Urgency
-	RuleLabels  []string
+	RuleUrgency reference.Urgency `json:"RuleUrgency"`
+	RuleLabels  []string          `json:"RuleLabels"`
 }
 
 // Version is the number of the classification in force, 0 for none.
@@ -189,41 +193,44 @@ func (r *Record) Version() int {
 type Place struct {
 	// Key is the normalised address key (district|place|lane|number|shop),
 	// "" when the address does not name a place precisely enough.
-	Key string
+	Key string `json:"Key"`
 	// Site is district|place|lane: the part two keys must share to be
 	// compared at all (an index column).
-	Site   string
-	Number string
-	Shop   string
+	Site   string `json:"Site"`
+	Number string `json:"Number"`
+	Shop   string `json:"Shop"`
 	// Point and its cell, when the case has coordinates.
-	Point *Point
-	Cell  *Cell
+	Point *Point `json:"Point"`
+	Cell  *Cell  `json:"Cell"`
 }
 
 // Cell is a ~150 m cell of pkg/geo's grid.
-type Cell struct{ I, J int64 }
+type Cell struct {
+	I int64 `json:"I"`
+	J int64 `json:"J"`
+}
 
 // Empty reports whether the place identifies nothing.
 func (p Place) Empty() bool { return p.Key == "" && p.Point == nil }
 
 // Incident is several reports of one problem.
 type Incident struct {
-	ID string
+	ID string `json:"ID"`
 	// ItemCode is the primary's item; Subject what reports must share to
 	// join (see Service.Subject).
-	ItemCode      string
-	Subject       string
-	Place         Place
-	Area          Area
-	PrimaryCaseID string
+	ItemCode      string `json:"ItemCode"`
+	Subject       string `json:"Subject"`
+	Place         Place  `json:"Place"`
+	Area          Area   `json:"Area"`
+	PrimaryCaseID string `json:"PrimaryCaseID"`
 	// CaseIDs are the current members, in joining order, the primary first.
-	CaseIDs       []string
-	Urgency       reference.Urgency
-	UrgencyRaised bool
-	FirstAt       time.Time
-	LastAt        time.Time
-	SourcePlaceID string
-	CreatedAt     time.Time
+	CaseIDs       []string          `json:"CaseIDs"`
+	Urgency       reference.Urgency `json:"Urgency"`
+	UrgencyRaised bool              `json:"UrgencyRaised"`
+	FirstAt       time.Time         `json:"FirstAt"`
+	LastAt        time.Time         `json:"LastAt"`
+	SourcePlaceID string            `json:"SourcePlaceID"`
+	CreatedAt     time.Time         `json:"CreatedAt"`
 }
 
 // Reports is the number of reports in the incident.
@@ -232,25 +239,25 @@ func (i *Incident) Reports() int { return len(i.CaseIDs) }
 // SourcePlace is one place that several incidents of different subjects are
 // linked to (归因).
 type SourcePlace struct {
-	ID          string
-	Place       Place
-	Area        Area
-	IncidentIDs []string
-	ItemCodes   []string
-	CreatedAt   time.Time
+	ID          string    `json:"ID"`
+	Place       Place     `json:"Place"`
+	Area        Area      `json:"Area"`
+	IncidentIDs []string  `json:"IncidentIDs"`
+	ItemCodes   []string  `json:"ItemCodes"`
+	CreatedAt   time.Time `json:"CreatedAt"`
 }
 
 // Correction is a dispatcher's decision on a case's text: a labelled example
 // for training.
 type Correction struct {
-	CaseID       string
-	CaseNumber   string
-	Text         string
-	ItemCode     string
-	PreviousItem string
-	Actor        string
-	At           time.Time
-	Note         string
+	CaseID       string    `json:"CaseID"`
+	CaseNumber   string    `json:"CaseNumber"`
+	Text         string    `json:"Text"`
+	ItemCode     string    `json:"ItemCode"`
+	PreviousItem string    `json:"PreviousItem"`
+	Actor        string    `json:"Actor"`
+	At           time.Time `json:"At"`
+	Note         string    `json:"Note"`
 }
 
 // IncidentQuery asks for incidents that might be at a place within a time

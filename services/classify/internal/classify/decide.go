@@ -40,9 +40,7 @@ func (s *Service) decide(c *Case, ref *reference.Set, rs *rules.Set, m Model) de
 	if m != nil {
 		d.modelVer = m.Version()
 		preds = m.Predict(text)
-		for _, p := range preds[:min(len(preds), s.cfg.Choices)] {
-			d.choices = append(d.choices, p)
-		}
+		d.choices = append(d.choices, preds[:min(len(preds), s.cfg.Choices)]...)
 	}
 	if c.Source == SourcePatrol && c.CatalogueCode != "" {
 		if it, ok := ref.Item(c.CatalogueCode); ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,13 +118,14 @@ func newHarness(t *testing.T, mut ...func(*classify.Config)) *harness {
 	return h
 }
 
-var caseSeq int
+// caseSeq numbers cases across every test; the tests run in parallel, so it is atomic.
+var caseSeq atomic.Int64
 
 // hotline builds a hotline case in 芷江西路街道 received at the harness's now.
 func (h *harness) hotline(content, addr string) classify.Case {
-	caseSeq++
+	n := caseSeq.Add(1)
 	return classify.Case{
-		ID: fmt.Sprintf("case-%04d", caseSeq), Number: fmt.Sprintf("GF-20260302-%06d", caseSeq),
+		ID: fmt.Sprintf("case-%04d", n), Number: fmt.Sprintf("GF-20260302-%06d", n),
 		Source: classify.SourceHotline, AppealType: "complaint", Content: content, Address: addr,
 		Area:       classify.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0"},
 		ReceivedAt: h.now, AcceptedAt: h.now,

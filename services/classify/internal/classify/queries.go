@@ -2,13 +2,12 @@ package classify
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
-	"strconv"
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -207,19 +206,18 @@ func (s *Service) ListCatalogue(ctx context.Context, f CatalogueFilter) ([]refer
 	}
 	off := 0
 	if f.PageToken != "" {
-		b, err := base64.RawURLEncoding.DecodeString(f.PageToken)
-		n, err2 := strconv.Atoi(string(b))
-		if err != nil || err2 != nil || n < 0 || n > len(all) {
+		n, err := pagetoken.DecodeSeq(f.PageToken)
+		if err != nil || n > int64(len(all)) {
 			var v fault.Violations
 			v.Add("page_token", "is not a token this list returned")
 			return nil, "", "", v.Err()
 		}
-		off = n
+		off = int(n)
 	}
 	end := min(off+size, len(all))
 	next := ""
 	if end < len(all) {
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.Itoa(end)))
+		next = pagetoken.EncodeSeq(int64(end))
 	}
 	return all[off:end], next, ref.Digest(), nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/jackc/pgx/v5"
@@ -14,7 +15,7 @@ import (
 
 // ListReviews lists cases in the review queue, oldest first.
 func (s *Store) ListReviews(ctx context.Context, f classify.ReviewFilter) ([]*classify.Record, string, error) {
-	tok, err := decodeToken(f.PageToken)
+	at, id, err := pageKey(f.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -26,7 +27,7 @@ func (s *Store) ListReviews(ctx context.Context, f classify.ReviewFilter) ([]*cl
 		WHERE review_state = ANY($1) AND ($2 = '' OR district_code = $2) AND ($3 = '' OR street_code = $3)
 		  AND ($4::timestamptz IS NULL OR (queued_at, case_id) > ($4, $5))
 		ORDER BY queued_at, case_id LIMIT $6`,
-		states, f.District, f.Street, nullTime(tok), tok.ID, f.PageSize+1)
+		states, f.District, f.Street, at, id, f.PageSize+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list reviews: %w", pgdb.Translate(err))
 	}
@@ -38,16 +39,9 @@ func (s *Store) ListReviews(ctx context.Context, f classify.ReviewFilter) ([]*cl
 	if len(recs) > f.PageSize {
 		recs = recs[:f.PageSize]
 		last := recs[len(recs)-1]
-		next = encodeToken(token{At: last.Review.QueuedAt, ID: last.Case.ID})
+		next = pagetoken.Encode(last.Review.QueuedAt, last.Case.ID)
 	}
 	return recs, next, nil
-}
-
-func nullTime(t token) any {
-	if t.At.IsZero() {
-		return nil
-	}
-	return t.At
 }
 
 // GetRecord reads a case's record.
@@ -102,7 +96,7 @@ func (s *Store) ReadIncident(ctx context.Context, id string) (*classify.Incident
 
 // ListIncidents lists incidents, most recently reported first.
 func (s *Store) ListIncidents(ctx context.Context, f classify.IncidentFilter) ([]*classify.Incident, string, error) {
-	tok, err := decodeToken(f.PageToken)
+	at, id, err := pageKey(f.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
@@ -110,7 +104,7 @@ func (s *Store) ListIncidents(ctx context.Context, f classify.IncidentFilter) ([
 		WHERE reports >= $1 AND ($2 = '' OR district_code = $2) AND ($3 = '' OR street_code = $3)
 		  AND ($4::timestamptz IS NULL OR (last_at, incident_id) < ($4, $5))
 		ORDER BY last_at DESC, incident_id DESC LIMIT $6`,
-		max(f.MinReports, 1), f.District, f.Street, nullTime(tok), tok.ID, f.PageSize+1)
+		max(f.MinReports, 1), f.District, f.Street, at, id, f.PageSize+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list incidents: %w", pgdb.Translate(err))
 	}
@@ -122,19 +116,19 @@ func (s *Store) ListIncidents(ctx context.Context, f classify.IncidentFilter) ([
 	if len(incs) > f.PageSize {
 		incs = incs[:f.PageSize]
 		last := incs[len(incs)-1]
-		next = encodeToken(token{At: last.LastAt, ID: last.ID})
+		next = pagetoken.Encode(last.LastAt, last.ID)
 	}
 	return incs, next, nil
 }
 
 // ListCorrections lists corrections, oldest first.
 func (s *Store) ListCorrections(ctx context.Context, f classify.CorrectionFilter) ([]classify.Correction, string, error) {
-	tok, err := decodeToken(f.PageToken)
+	after, err := pageSeq(f.PageToken)
 	if err != nil {
 		return nil, "", err
 	}
 	rows, err := s.pool.Query(ctx, `SELECT id, body FROM corrections
-		WHERE corrected_at > $1 AND id > $2 ORDER BY id LIMIT $3`, f.After, tok.N, f.PageSize+1)
+		WHERE corrected_at > $1 AND id > $2 ORDER BY id LIMIT $3`, f.After, after, f.PageSize+1)
 	if err != nil {
 		return nil, "", fmt.Errorf("list corrections: %w", pgdb.Translate(err))
 	}
@@ -158,7 +152,7 @@ func (s *Store) ListCorrections(ctx context.Context, f classify.CorrectionFilter
 	next := ""
 	if len(rs) > f.PageSize {
 		rs = rs[:f.PageSize]
-		next = encodeToken(token{N: rs[len(rs)-1].id})
+		next = pagetoken.EncodeSeq(rs[len(rs)-1].id)
 	}
 	out := make([]classify.Correction, len(rs))
 	for i, r := range rs {

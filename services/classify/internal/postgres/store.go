@@ -8,7 +8,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
@@ -354,28 +354,33 @@ func (t *txn) Emit(ctx context.Context, evs ...classify.Event) error {
 	return outbox.Enqueue(ctx, t.tx, msgs...)
 }
 
-// token is a keyset page token.
-type token struct {
-	At time.Time `json:"t"`
-	ID string    `json:"i"`
-	N  int64     `json:"n,omitempty"`
+// pageKey reads a keyset page token (pkg/pagetoken); the first page, with
+// no token, has a nil time, which the queries take as NULL.
+func pageKey(tok string) (*time.Time, string, error) {
+	if tok == "" {
+		return nil, "", nil
+	}
+	at, id, err := pagetoken.Decode(tok)
+	if err != nil {
+		return nil, "", badToken()
+	}
+	return &at, id, nil
 }
 
-func encodeToken(t token) string {
-	b, _ := json.Marshal(t)
-	return base64.RawURLEncoding.EncodeToString(b)
+// pageSeq reads a serial-key page token; the first page starts after 0.
+func pageSeq(tok string) (int64, error) {
+	if tok == "" {
+		return 0, nil
+	}
+	n, err := pagetoken.DecodeSeq(tok)
+	if err != nil {
+		return 0, badToken()
+	}
+	return n, nil
 }
 
-func decodeToken(s string) (token, error) {
-	var t token
-	if s == "" {
-		return t, nil
-	}
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(b, &t) != nil {
-		var v fault.Violations
-		v.Add("page_token", "is not a token this list returned")
-		return t, v.Err()
-	}
-	return t, nil
+func badToken() error {
+	var v fault.Violations
+	v.Add("page_token", "is not a token this list returned")
+	return v.Err()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -194,6 +195,13 @@ func TestReviewTimerAndDecisions(t *testing.T) {
 	corr, next, err = e.svc.ListCorrections(admin(), classify.CorrectionFilter{PageSize: 1, PageToken: next})
 	if err != nil || len(corr) != 1 || corr[0].ItemCode != "H13001" || next != "" {
 		t.Fatalf("corrections page 2 = %+v, %q, %v", corr, next, err)
+	}
+	// A keyset token is not a corrections token, nor the other way round.
+	if _, _, err := e.svc.ListCorrections(admin(), classify.CorrectionFilter{PageToken: pagetoken.Encode(time.Unix(0, 0), c.ID)}); fault.KindOf(err) != fault.InvalidArgument {
+		t.Errorf("keyset token for corrections: %v", err)
+	}
+	if _, _, err := e.svc.ListReviewQueue(admin(), classify.ReviewFilter{PageToken: pagetoken.EncodeSeq(1)}); fault.KindOf(err) != fault.InvalidArgument {
+		t.Errorf("serial token for the review queue: %v", err)
 	}
 }
 

@@ -14,13 +14,13 @@ func TestOffsetFollowsTheFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := c.Now().Sub(time.Now()); d > time.Second || d < -time.Second {
+	if d := time.Until(c.Now()); d > time.Second || d < -time.Second {
 		t.Fatalf("no file: offset %v", d)
 	}
 	if err := os.WriteFile(file, []byte("3h\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if d := c.Now().Sub(time.Now()); d < 3*time.Hour-time.Second || d > 3*time.Hour+time.Second {
+	if d := time.Until(c.Now()); d < 3*time.Hour-time.Second || d > 3*time.Hour+time.Second {
 		t.Fatalf("3h: offset %v", d)
 	}
 	// A half-written (empty) or broken file keeps the last good offset.
@@ -28,7 +28,7 @@ func TestOffsetFollowsTheFile(t *testing.T) {
 		if err := os.WriteFile(file, []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if d := c.Now().Sub(time.Now()); d < 3*time.Hour-time.Second {
+		if d := time.Until(c.Now()); d < 3*time.Hour-time.Second {
 			t.Fatalf("file %q: offset %v", content, d)
 		}
 	}

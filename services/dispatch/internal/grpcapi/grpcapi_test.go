@@ -566,9 +566,9 @@ func TestTwoReplicas(t *testing.T) {
 		e.waitTasks(id, 1)
 	}
 	e.clock.Set(time.Date(2026, 3, 2, 11, 40, 0, 0, shanghai))
-	evs := e.events("grid.task.warned.>", n)
+	e.events("grid.task.warned.>", n) // wait for the warnings, then for any duplicate
 	time.Sleep(time.Second)
-	evs = e.events("grid.task.warned.>", n)
+	evs := e.events("grid.task.warned.>", n)
 	seen := map[string]int{}
 	for _, ev := range evs {
 		seen[ev.GetTaskWarned().GetTask().GetTaskId()]++

@@ -72,12 +72,12 @@ type Assignment struct {
 
 // Step is one entry of the decision path.
 type Step struct {
-	Rule string // rule name; "whistle" and "redecide" for the steps routing adds
-	Line int    // in rules.yaml; 0 for added steps
-	Why  string // what matched, or why a matching rule was passed over
+	Rule string `json:"Rule"` // rule name; "whistle" and "redecide" for the steps routing adds
+	Line int    `json:"Line"` // in rules.yaml; 0 for added steps
+	Why  string `json:"Why"`  // what matched, or why a matching rule was passed over
 	// Fired is false for a rule that matched but could not name its lead
 	// (its street is unknown); the path keeps it so the skip is visible.
-	Fired bool
+	Fired bool `json:"Fired"`
 }
 
 // Decision is the outcome of routing one case.

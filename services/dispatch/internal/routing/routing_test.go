@@ -334,7 +334,8 @@ func TestContinue(t *testing.T) {
 
 func TestRouterIsCachedPerSet(t *testing.T) {
 	set := defaults(t)
-	if routerFor(set) != routerFor(set) {
+	first := routerFor(set)
+	if routerFor(set) != first {
 		t.Error("the router of one set is rebuilt")
 	}
 	other := defaults(t)

@@ -81,29 +81,32 @@ const (
 
 // Area is a case's place in the area tree; unknown levels are "".
 type Area struct {
-	District, Street, Community, Grid string
+	District  string `json:"District"`
+	Street    string `json:"Street"`
+	Community string `json:"Community"`
+	Grid      string `json:"Grid"`
 }
 
 // Task is one unit's task as the latest of its events states it.
 type Task struct {
-	ID           string
-	Department   string
-	Role         string
-	State        string
-	Round        int
-	Review       string
-	DispatchedAt time.Time
-	AckedAt      time.Time `json:",omitzero"`
-	CompletedAt  time.Time `json:",omitzero"`
-	AckDue       time.Time `json:",omitzero"`
-	CompleteDue  time.Time `json:",omitzero"`
-	Overdue      bool
-	Extended     bool
-	Result       string
-	Evidence     []string
+	ID           string    `json:"ID"`
+	Department   string    `json:"Department"`
+	Role         string    `json:"Role"`
+	State        string    `json:"State"`
+	Round        int       `json:"Round"`
+	Review       string    `json:"Review"`
+	DispatchedAt time.Time `json:"DispatchedAt"`
+	AckedAt      time.Time `json:"AckedAt,omitzero"`
+	CompletedAt  time.Time `json:"CompletedAt,omitzero"`
+	AckDue       time.Time `json:"AckDue,omitzero"`
+	CompleteDue  time.Time `json:"CompleteDue,omitzero"`
+	Overdue      bool      `json:"Overdue"`
+	Extended     bool      `json:"Extended"`
+	Result       string    `json:"Result"`
+	Evidence     []string  `json:"Evidence"`
 	// At is when the snapshot was taken: an older event never overwrites a
 	// newer one.
-	At time.Time
+	At time.Time `json:"At"`
 }
 
 // open reports whether the task still counts for its case.
@@ -113,87 +116,87 @@ func (t *Task) counts() bool {
 
 // Callback is one recorded callback.
 type Callback struct {
-	ID              string
-	Round           int
-	Reached         bool
-	ContactedByUnit bool
-	Solved          bool
-	Satisfaction    Satisfaction
-	Note            string
-	At              time.Time
+	ID              string       `json:"ID"`
+	Round           int          `json:"Round"`
+	Reached         bool         `json:"Reached"`
+	ContactedByUnit bool         `json:"ContactedByUnit"`
+	Solved          bool         `json:"Solved"`
+	Satisfaction    Satisfaction `json:"Satisfaction"`
+	Note            string       `json:"Note"`
+	At              time.Time    `json:"At"`
 }
 
 // Reply is a reply composed for a case.
 type Reply struct {
-	ID      string
-	Round   int
-	Text    string
-	Results []Result
-	At      time.Time
+	ID      string    `json:"ID"`
+	Round   int       `json:"Round"`
+	Text    string    `json:"Text"`
+	Results []Result  `json:"Results"`
+	At      time.Time `json:"At"`
 }
 
 // Result is one unit's completion, part of a resolution.
 type Result struct {
-	TaskID      string
-	Department  string
-	Role        string
-	Text        string
-	Evidence    []string
-	CompletedAt time.Time
+	TaskID      string    `json:"TaskID"`
+	Department  string    `json:"Department"`
+	Role        string    `json:"Role"`
+	Text        string    `json:"Text"`
+	Evidence    []string  `json:"Evidence"`
+	CompletedAt time.Time `json:"CompletedAt"`
 }
 
 // Case is a case's view: facts gathered from its events and the state they
 // imply.
 type Case struct {
-	ID             string
-	Number         string
-	HotlineOrderNo string
-	Source         Source
-	Area           Area
-	AppealType     string
-	Urgency        string
-	Title          string
-	PlaceKey       string
-	NoCallback     bool
-	Answered       bool
-	ReceivedAt     time.Time
+	ID             string    `json:"ID"`
+	Number         string    `json:"Number"`
+	HotlineOrderNo string    `json:"HotlineOrderNo"`
+	Source         Source    `json:"Source"`
+	Area           Area      `json:"Area"`
+	AppealType     string    `json:"AppealType"`
+	Urgency        string    `json:"Urgency"`
+	Title          string    `json:"Title"`
+	PlaceKey       string    `json:"PlaceKey"`
+	NoCallback     bool      `json:"NoCallback"`
+	Answered       bool      `json:"Answered"`
+	ReceivedAt     time.Time `json:"ReceivedAt"`
 
-	ClassVersion  int
-	ItemCode      string
-	ItemName      string
-	HotlineClass  string
-	ModelVersion  string
-	IncidentID    string
-	PrimaryCaseID string
-	ReviewNeeded  bool
+	ClassVersion  int    `json:"ClassVersion"`
+	ItemCode      string `json:"ItemCode"`
+	ItemName      string `json:"ItemName"`
+	HotlineClass  string `json:"HotlineClass"`
+	ModelVersion  string `json:"ModelVersion"`
+	IncidentID    string `json:"IncidentID"`
+	PrimaryCaseID string `json:"PrimaryCaseID"`
+	ReviewNeeded  bool   `json:"ReviewNeeded"`
 
-	Tasks []*Task
+	Tasks []*Task `json:"Tasks"`
 
 	// Round counts reopenings (rework).
-	Round         int
-	ResolvedRound []int     // rounds feedback resolved
-	ResolvedAt    time.Time `json:",omitzero"`
-	Replies       []Reply
-	CallbackDue   time.Time `json:",omitzero"`
-	RetryAt       time.Time `json:",omitzero"`
-	Callbacks     []Callback
-	Rechecks      int
-	ClosedRound   int // valid when Closed
-	IsClosed      bool
-	CloseReason   string
-	ClosedAt      time.Time `json:",omitzero"`
+	Round         int        `json:"Round"`
+	ResolvedRound []int      `json:"ResolvedRound"` // rounds feedback resolved
+	ResolvedAt    time.Time  `json:"ResolvedAt,omitzero"`
+	Replies       []Reply    `json:"Replies"`
+	CallbackDue   time.Time  `json:"CallbackDue,omitzero"`
+	RetryAt       time.Time  `json:"RetryAt,omitzero"`
+	Callbacks     []Callback `json:"Callbacks"`
+	Rechecks      int        `json:"Rechecks"`
+	ClosedRound   int        `json:"ClosedRound"` // valid when Closed
+	IsClosed      bool       `json:"IsClosed"`
+	CloseReason   string     `json:"CloseReason"`
+	ClosedAt      time.Time  `json:"ClosedAt,omitzero"`
 
-	WithdrawRequested string // the follow-up id of the hotline's 撤单
-	IsWithdrawn       bool
-	IsCancelled       bool
-	CancelReason      string
-	IsParked          bool
-	ParkReason        string
-	Excluded          bool
-	ExcludeReason     string
+	WithdrawRequested string `json:"WithdrawRequested"` // the follow-up id of the hotline's 撤单
+	IsWithdrawn       bool   `json:"IsWithdrawn"`
+	IsCancelled       bool   `json:"IsCancelled"`
+	CancelReason      string `json:"CancelReason"`
+	IsParked          bool   `json:"IsParked"`
+	ParkReason        string `json:"ParkReason"`
+	Excluded          bool   `json:"Excluded"`
+	ExcludeReason     string `json:"ExcludeReason"`
 
-	State     State
-	UpdatedAt time.Time
+	State     State     `json:"State"`
+	UpdatedAt time.Time `json:"UpdatedAt"`
 }
 
 // Merged reports whether the case is a duplicate mirroring its incident's

@@ -7,7 +7,6 @@ package postgres
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/feedback/internal/events"
@@ -295,36 +295,26 @@ func (s *Store) FindCase(ctx context.Context, id, number, orderNo string) (*feed
 	}
 }
 
-type pageKey struct {
-	At time.Time `json:"t"`
-	ID string    `json:"i"`
-}
-
-func encodeToken(k pageKey) string {
-	b, _ := json.Marshal(k)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func decodeToken(tok string, k *pageKey) error {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err == nil {
-		err = json.Unmarshal(b, k)
-	}
+// pageKey reads a keyset page token (pkg/pagetoken): the last row's time and id.
+func pageKey(tok string) (time.Time, string, error) {
+	at, id, err := pagetoken.Decode(tok)
 	if err != nil {
-		return fault.New(fault.InvalidArgument, "page_token is not one this service gave out")
+		var v fault.Violations
+		v.Add("page_token", "is not a token this list returned")
+		return time.Time{}, "", v.Err()
 	}
-	return nil
+	return at, id, nil
 }
 
 // ListCases lists cases newest first.
 func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.Case, string, error) {
 	where, args := caseWhere(f)
 	if f.PageToken != "" {
-		var k pageKey
-		if err := decodeToken(f.PageToken, &k); err != nil {
+		at, id, err := pageKey(f.PageToken)
+		if err != nil {
 			return nil, "", err
 		}
-		args = append(args, k.At, k.ID)
+		args = append(args, at, id)
 		where = append(where, fmt.Sprintf("(coalesce(received_at, 'epoch'), case_id) < ($%d, $%d)", len(args)-1, len(args)))
 	}
 	size := f.PageSize
@@ -349,7 +339,7 @@ func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.C
 		if at.IsZero() {
 			at = time.Unix(0, 0).UTC()
 		}
-		next = encodeToken(pageKey{At: at, ID: last.ID})
+		next = pagetoken.Encode(at, last.ID)
 	}
 	return cases, next, nil
 }
@@ -446,11 +436,11 @@ func (s *Store) ListReplies(ctx context.Context, caseID string, since time.Time,
 		q += fmt.Sprintf(` AND r.case_id = $%d`, len(args))
 	}
 	if token != "" {
-		var k pageKey
-		if err := decodeToken(token, &k); err != nil {
+		at, id, err := pageKey(token)
+		if err != nil {
 			return nil, "", err
 		}
-		args = append(args, k.At, k.ID)
+		args = append(args, at, id)
 		q += fmt.Sprintf(` AND (r.replied_at, r.reply_id) > ($%d, $%d)`, len(args)-1, len(args))
 	}
 	args = append(args, size+1)
@@ -459,13 +449,17 @@ func (s *Store) ListReplies(ctx context.Context, caseID string, since time.Time,
 	if err != nil {
 		return nil, "", fmt.Errorf("replies: %w", pgdb.Translate(err))
 	}
+	type key struct {
+		at time.Time
+		id string
+	}
 	var out []feedback.ReplyOf
-	var keys []pageKey
+	var keys []key
 	for rows.Next() {
 		var body []byte
 		var r feedback.ReplyOf
-		var k pageKey
-		if err := rows.Scan(&body, &r.CaseID, &r.CaseNumber, &r.HotlineOrderNo, &k.At, &k.ID); err != nil {
+		var k key
+		if err := rows.Scan(&body, &r.CaseID, &r.CaseNumber, &r.HotlineOrderNo, &k.at, &k.id); err != nil {
 			return nil, "", err
 		}
 		if err := json.Unmarshal(body, &r.Reply); err != nil {
@@ -479,7 +473,7 @@ func (s *Store) ListReplies(ctx context.Context, caseID string, since time.Time,
 	next := ""
 	if len(out) > size {
 		out = out[:size]
-		next = encodeToken(keys[size-1])
+		next = pagetoken.Encode(keys[size-1].at, keys[size-1].id)
 	}
 	return out, next, nil
 }

@@ -444,3 +444,46 @@ func TestReadsTakeAnyCaseReference(t *testing.T) {
 		}
 	}
 }
+
+// Lists page with pkg/pagetoken's tokens: newest case first, every case once,
+// and a token this service did not make is InvalidArgument on page_token.
+func TestListCasesPages(t *testing.T) {
+	e := newEnv(t)
+	var want []string
+	for range 5 {
+		k := e.receive(typesv1.Source_SOURCE_HOTLINE, false)
+		want = append([]string{k.id}, want...)
+		e.clock.Advance(time.Minute)
+	}
+	var got []string
+	token := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		cases, next, err := e.svc.ListCases(context.Background(), feedback.Filter{PageSize: 2, PageToken: token})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases {
+			got = append(got, c.ID)
+		}
+		if token = next; token == "" {
+			break
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cases by page: mismatch (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{"garbage!", "MTI"} {
+		_, _, err := e.svc.ListCases(context.Background(), feedback.Filter{PageToken: bad})
+		var f *fault.Error
+		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) != 1 || f.Violations[0].Field != "page_token" {
+			t.Errorf("ListCases(token %q) err = %v, want InvalidArgument on page_token", bad, err)
+		}
+		_, _, err = e.svc.ListReplies(context.Background(), "", time.Time{}, 10, bad)
+		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) != 1 || f.Violations[0].Field != "page_token" {
+			t.Errorf("ListReplies(token %q) err = %v, want InvalidArgument on page_token", bad, err)
+		}
+	}
+}

@@ -21,15 +21,15 @@ const (
 
 // FollowUp is one addition to a case.
 type FollowUp struct {
-	ID          string
-	CaseID      string
-	CaseNumber  string
-	Kind        FollowUpKind
-	Text        string
-	AddedAt     time.Time
-	Principal   string
-	RequestID   string
-	RequestHash string
+	ID          string       `json:"ID"`
+	CaseID      string       `json:"CaseID"`
+	CaseNumber  string       `json:"CaseNumber"`
+	Kind        FollowUpKind `json:"Kind"`
+	Text        string       `json:"Text"`
+	AddedAt     time.Time    `json:"AddedAt"`
+	Principal   string       `json:"Principal"`
+	RequestID   string       `json:"RequestID"`
+	RequestHash string       `json:"RequestHash"`
 }
 
 // AddFollowUp adds a supplement, an urge or a withdrawal to a case named by

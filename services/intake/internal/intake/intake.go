@@ -56,8 +56,9 @@ const (
 
 // LatLng is a point.
 type LatLng struct {
-	Lat, Lng float64
-	Datum    Datum
+	Lat   float64 `json:"Lat"`
+	Lng   float64 `json:"Lng"`
+	Datum Datum   `json:"Datum"`
 }
 
 // Resolution says how an area was found.
@@ -76,67 +77,79 @@ const Unknown = "0"
 
 // Area holds national area codes.
 type Area struct {
-	District, Street, Community, Grid string
-	Resolution                        Resolution
+	District   string     `json:"District"`
+	Street     string     `json:"Street"`
+	Community  string     `json:"Community"`
+	Grid       string     `json:"Grid"`
+	Resolution Resolution `json:"Resolution"`
 }
 
 // Address is an address as given and as normalised.
 type Address struct {
-	Raw, District, Street, Road string
-	Lane, Number                int
-	Building, Room, Compound    string
-	Shop, Key                   string
+	Raw      string `json:"Raw"`
+	District string `json:"District"`
+	Street   string `json:"Street"`
+	Road     string `json:"Road"`
+	Lane     int    `json:"Lane"`
+	Number   int    `json:"Number"`
+	Building string `json:"Building"`
+	Room     string `json:"Room"`
+	Compound string `json:"Compound"`
+	Shop     string `json:"Shop"`
+	Key      string `json:"Key"`
 }
 
 // Attachment refers to a stored object.
 type Attachment struct {
-	URI, MediaType, Name string
+	URI       string `json:"URI"`
+	MediaType string `json:"MediaType"`
+	Name      string `json:"Name"`
 }
 
 // WorkOrder is a 12345 hotline work order as received.
 type WorkOrder struct {
-	HotlineOrderNo string
-	ReceivedAt     time.Time
-	AppealType     AppealType
-	Title          string
-	Content        string
-	CallerName     string
-	CallerPhone    string
-	Anonymous      bool
-	NoCallback     bool
-	Address        string
-	Location       *LatLng
-	DistrictCode   string
-	StreetCode     string
-	CommunityCode  string
-	GridCode       string
-	Urgency        Urgency
-	Attachments    []Attachment
-	AnsweredOnCall bool
-	Answer         string
+	HotlineOrderNo string       `json:"HotlineOrderNo"`
+	ReceivedAt     time.Time    `json:"ReceivedAt"`
+	AppealType     AppealType   `json:"AppealType"`
+	Title          string       `json:"Title"`
+	Content        string       `json:"Content"`
+	CallerName     string       `json:"CallerName"`
+	CallerPhone    string       `json:"CallerPhone"`
+	Anonymous      bool         `json:"Anonymous"`
+	NoCallback     bool         `json:"NoCallback"`
+	Address        string       `json:"Address"`
+	Location       *LatLng      `json:"Location"`
+	DistrictCode   string       `json:"DistrictCode"`
+	StreetCode     string       `json:"StreetCode"`
+	CommunityCode  string       `json:"CommunityCode"`
+	GridCode       string       `json:"GridCode"`
+	Urgency        Urgency      `json:"Urgency"`
+	Attachments    []Attachment `json:"Attachments"`
+	AnsweredOnCall bool         `json:"AnsweredOnCall"`
+	Answer         string       `json:"Answer"`
 }
 
 // Submission is a case as intake took it in.
 type Submission struct {
-	CaseID     string
-	CaseNumber string
-	Source     Source
-	AcceptedAt time.Time
-	Area       Area
-	Address    Address
-	Location   *LatLng // WGS-84
-	WorkOrder  *WorkOrder
-	Patrol     *PatrolReport
-	Issue      *Issue
-	Notes      []string
+	CaseID     string        `json:"CaseID"`
+	CaseNumber string        `json:"CaseNumber"`
+	Source     Source        `json:"Source"`
+	AcceptedAt time.Time     `json:"AcceptedAt"`
+	Area       Area          `json:"Area"`
+	Address    Address       `json:"Address"`
+	Location   *LatLng       `json:"Location"` // WGS-84
+	WorkOrder  *WorkOrder    `json:"WorkOrder"`
+	Patrol     *PatrolReport `json:"Patrol"`
+	Issue      *Issue        `json:"Issue"`
+	Notes      []string      `json:"Notes"`
 	// Withdrawn is set by the hotline's 撤单; Closed once feedback closes the case.
-	Withdrawn bool
-	Closed    bool
-	FollowUps []FollowUp
+	Withdrawn bool       `json:"Withdrawn"`
+	Closed    bool       `json:"Closed"`
+	FollowUps []FollowUp `json:"FollowUps"`
 	// Principal is who submitted it; RequestID and RequestHash make it idempotent.
-	Principal   string
-	RequestID   string
-	RequestHash string
+	Principal   string `json:"Principal"`
+	RequestID   string `json:"RequestID"`
+	RequestHash string `json:"RequestHash"`
 }
 
 // Answered reports whether the submission was answered on the call.

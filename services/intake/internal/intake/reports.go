@@ -12,24 +12,24 @@ import (
 
 // PatrolReport is what a grid worker reports on patrol.
 type PatrolReport struct {
-	RequestID     string
-	WorkerID      string
-	GridCode      string
-	CatalogueCode string
-	Description   string
-	Location      *LatLng
-	Photos        []Attachment
-	ObservedAt    time.Time
+	RequestID     string       `json:"RequestID"`
+	WorkerID      string       `json:"WorkerID"`
+	GridCode      string       `json:"GridCode"`
+	CatalogueCode string       `json:"CatalogueCode"`
+	Description   string       `json:"Description"`
+	Location      *LatLng      `json:"Location"`
+	Photos        []Attachment `json:"Photos"`
+	ObservedAt    time.Time    `json:"ObservedAt"`
 }
 
 // Issue is a community secretary's 一指通办 issue.
 type Issue struct {
-	RequestID          string
-	SecretaryID        string
-	CommunityCode      string
-	Title              string
-	Content            string
-	WhistleDepartments []string
+	RequestID          string   `json:"RequestID"`
+	SecretaryID        string   `json:"SecretaryID"`
+	CommunityCode      string   `json:"CommunityCode"`
+	Title              string   `json:"Title"`
+	Content            string   `json:"Content"`
+	WhistleDepartments []string `json:"WhistleDepartments"`
 }
 
 // Catalogue and departments are what intake checks codes against.

@@ -11,12 +11,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/idempotency"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 )
 
@@ -375,14 +376,18 @@ func (s *Store) ListReviews(_ context.Context, f classify.ReviewFilter) ([]*clas
 	return page(all, f.PageSize, f.PageToken)
 }
 
+// page reads all by position, with pkg/pagetoken's tokens as the postgres
+// store has them.
 func page[T any](all []T, size int, token string) ([]T, string, error) {
 	off := 0
 	if token != "" {
-		n, err := strconv.Atoi(token)
-		if err != nil || n < 0 || n > len(all) {
-			return nil, "", fmt.Errorf("bad page token %q", token)
+		n, err := pagetoken.DecodeSeq(token)
+		if err != nil || n > int64(len(all)) {
+			var v fault.Violations
+			v.Add("page_token", "is not a token this list returned")
+			return nil, "", v.Err()
 		}
-		off = n
+		off = int(n)
 	}
 	if size <= 0 {
 		size = len(all)
@@ -390,7 +395,7 @@ func page[T any](all []T, size int, token string) ([]T, string, error) {
 	end := min(off+size, len(all))
 	next := ""
 	if end < len(all) {
-		next = strconv.Itoa(end)
+		next = pagetoken.EncodeSeq(int64(end))
 	}
 	return all[off:end], next, nil
 }
