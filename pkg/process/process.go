@@ -129,15 +129,26 @@ func HealthOnly(ctx context.Context, env *Env, grpcAddr, grpcSetting, adminAddr,
 	return errors.Join(<-errc, <-errc)
 }
 
-// ReloadOnHangup reloads what (e.g. "reference data") on every SIGHUP and
-// logs the outcome; reload keeps the old state when it fails.
-func ReloadOnHangup(ctx context.Context, log *slog.Logger, what string, reload func() (digest string, err error)) {
+// Reloadable is what a SIGHUP reloads: reference.Live, which holds the
+// reference set or a service's bundle built on it.
+type Reloadable interface {
+	// Name says what it holds, for the log ("reference data").
+	Name() string
+	// Attrs describe what is in force, for the log (a digest, a version).
+	Attrs() []any
+	// Refresh loads again; on error what is in force stays.
+	Refresh(ctx context.Context) error
+}
+
+// ReloadOnHangup logs what r holds and reloads it on every SIGHUP, logging
+// the outcome.
+func ReloadOnHangup(ctx context.Context, log *slog.Logger, r Reloadable) {
+	log.InfoContext(ctx, r.Name()+" loaded", r.Attrs()...)
 	OnHangup(ctx, func() {
-		digest, err := reload()
-		if err != nil {
-			log.ErrorContext(ctx, what+" reload failed; keeping what was loaded", "err", err)
+		if err := r.Refresh(ctx); err != nil {
+			log.ErrorContext(ctx, r.Name()+" reload failed; keeping what was loaded", "err", err)
 			return
 		}
-		log.InfoContext(ctx, what+" reloaded", "digest", digest)
+		log.InfoContext(ctx, r.Name()+" reloaded", r.Attrs()...)
 	})
 }

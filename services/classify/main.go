@@ -145,11 +145,7 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	loaded := live.Describe(lv.Current())
-	log.InfoContext(ctx, "model, keyword rules and reference data loaded", "model_version", loaded.ModelVersion,
-		"model_source", loaded.Source, "labels", loaded.Labels, "keyword_rules", loaded.KeywordRules,
-		"reference_digest", loaded.ReferenceDigest)
-	process.OnHangup(ctx, func() { _, _ = lv.Reload(ctx) }) // Reload logs both outcomes
+	process.ReloadOnHangup(ctx, log, lv.Holder())
 
 	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
 	if err != nil {

@@ -85,14 +85,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "reference data loaded", "digest", ref.Current().Digest())
-	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
-		s, err := ref.Reload()
-		if err != nil {
-			return "", err
-		}
-		return s.Digest(), nil
-	})
+	process.ReloadOnHangup(ctx, log, ref)
 
 	var clk clock.Clock = clock.System{}
 	if cfg.TestClockFile != "" {

@@ -108,14 +108,7 @@ func serve(ctx context.Context, rebuild bool) error {
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "reference data loaded", "digest", ref.Current().Digest())
-	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
-		s, err := ref.Reload()
-		if err != nil {
-			return "", err
-		}
-		return s.Digest(), nil
-	})
+	process.ReloadOnHangup(ctx, log, ref)
 
 	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
 	if err != nil {

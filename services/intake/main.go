@@ -20,6 +20,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -70,17 +71,12 @@ func run(ctx context.Context) error {
 	}
 	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 
-	pl, err := places.Load(cfg.ReferenceDir)
+	ref, err := reference.Open(cfg.ReferenceDir)
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "reference data loaded", "digest", pl.Digest())
-	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
-		if err := pl.Reload(cfg.ReferenceDir); err != nil {
-			return "", err
-		}
-		return pl.Digest(), nil
-	})
+	process.ReloadOnHangup(ctx, log, ref)
+	pl := places.New(ref.Current)
 
 	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
 	if err != nil {
