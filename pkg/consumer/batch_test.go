@@ -459,3 +459,43 @@ func ExampleNewBatch() {
 	}
 	_ = r.Run
 }
+
+// BenchmarkConsume drains b.N messages through a handler that writes one row
+// each: a transaction per message (New) against one per batch (NewBatch).
+// Run it with a fixed count, e.g. -benchtime=3000x.
+func BenchmarkConsume(b *testing.B) {
+	for _, shape := range []string{"handler", "batch"} {
+		b.Run(shape, func(b *testing.B) {
+			e := setup(b, nil)
+			for i := range b.N {
+				e.publish(b, fmt.Sprintf("ev-%d", i), "x", nil)
+			}
+			h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+				return insertEffect(ctx, tx, msg, "")
+			}
+			cfg := consumer.Config{Name: "bench-consume", Subjects: []string{subject}}
+			var (
+				r   *consumer.Runner
+				err error
+			)
+			if shape == "handler" {
+				r, err = consumer.New(e.js, e.pool, cfg, h, e.log)
+			} else {
+				r, err = consumer.NewBatch(e.js, e.pool, cfg, func(_ context.Context, bt *consumer.Batch) error {
+					bt.Each(h)
+					return nil
+				}, e.log)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start(b, r)
+			eventually(b, "every message handled", func() bool {
+				return count(b, e.pool, `SELECT count(*) FROM effects`) == b.N
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
