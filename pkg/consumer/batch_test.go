@@ -499,3 +499,44 @@ func BenchmarkConsume(b *testing.B) {
 		})
 	}
 }
+
+// Committed runs after each commit that handled something (the relay's
+// Notify), when what was written is visible to others, and not for a
+// transaction that rolled back.
+func TestCommittedIsCalledAfterEachCommit(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	var (
+		mu      sync.Mutex
+		visible []int
+	)
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		if err := insertEffect(ctx, tx, msg, ""); err != nil {
+			return err
+		}
+		if msg.EventID == "ev-bad" {
+			return consumer.Permanent(errors.New("unknown catalogue code"))
+		}
+		return nil
+	}
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-committed", Subjects: []string{subject},
+		Committed: func() {
+			n := count(t, e.pool, `SELECT count(*) FROM effects`) // from another connection
+			mu.Lock()
+			visible = append(visible, n)
+			mu.Unlock()
+		}}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"ev-1", "ev-bad", "ev-2", "ev-3"} {
+		e.publish(t, id, "x", nil)
+	}
+	start(t, r)
+	eventually(t, "everything settled", settled(t, e.js, "test-committed"))
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]int{1, 2, 3}, visible); diff != "" {
+		t.Errorf("effects visible at each Committed call mismatch (-want +got):\n%s", diff)
+	}
+}

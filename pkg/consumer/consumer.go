@@ -103,6 +103,11 @@ type Config struct {
 	// which handles them one after another. Unset, any worker takes the
 	// next message.
 	OrderKey func(Message) string
+	// Committed, when set, is called after each transaction that handled a
+	// message has committed: the outbox relay's Notify, so that the events
+	// a handler enqueued leave now rather than at the relay's next poll.
+	// It must not block.
+	Committed func()
 	// HandlerTimeout bounds one transaction: a message's for a Handler, a
 	// batch's for a BatchHandler (default AckWait).
 	HandlerTimeout time.Duration
@@ -583,6 +588,9 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 		return nil, fmt.Errorf("commit: %w", err)
 	}
 	committed = true
+	if r.cfg.Committed != nil {
+		r.cfg.Committed()
+	}
 	return outs, nil
 }
 
