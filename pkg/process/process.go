@@ -76,7 +76,6 @@ type Process struct {
 	checks     map[string]adminserver.Check
 	tasks      []func(context.Context) error // run and supervised by Wait
 	addrs      []any                         // what Wait serves on, for its log line
-	js         jetstream.JetStream
 	publishing *outbox.Background
 	stopped    bool // the relay was stopped by Wait
 }
@@ -164,7 +163,6 @@ func (p *Process) JetStream() (jetstream.JetStream, error) {
 		return nil, err
 	}
 	p.closers = append(p.closers, nc.Close)
-	p.js = js
 	return js, nil
 }
 
@@ -172,11 +170,11 @@ func (p *Process) JetStream() (jetstream.JetStream, error) {
 // streams (retrying while NATS is away; the service meanwhile takes work,
 // which the outbox holds) and then publishes. It outlives everything that
 // writes events: Wait stops it last, after publishing what they committed.
-func (p *Process) Relay(pool *pgxpool.Pool, opts outbox.RelayOptions) *outbox.Relay {
-	relay := outbox.NewRelay(pool, p.js, p.Log, opts)
+func (p *Process) Relay(pool *pgxpool.Pool, js jetstream.JetStream, opts outbox.RelayOptions) *outbox.Relay {
+	relay := outbox.NewRelay(pool, js, p.Log, opts)
 	streams := natsjs.StreamOptions{Replicas: p.base.StreamReplicas}
 	p.publishing = relay.Start(p.ctx, func(ctx context.Context) error {
-		return natsjs.EnsureStreamsRetry(ctx, p.js, streams, p.Log)
+		return natsjs.EnsureStreamsRetry(ctx, js, streams, p.Log)
 	})
 	p.closers = append(p.closers, func() {
 		if !p.stopped {

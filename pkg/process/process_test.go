@@ -93,7 +93,7 @@ func TestWaitStopsTheRelayLast(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	relay := p.Relay(pool, outbox.RelayOptions{PollInterval: time.Hour}) // only Notify and the final drain publish
+	p.Relay(pool, js, outbox.RelayOptions{PollInterval: time.Hour}) // nothing Notifies it: only the final drain publishes
 	holding := make(chan struct{})
 	r, err := consumer.New(js, pool, consumer.Config{Name: "ptest-cases", Subjects: []string{inSubject}},
 		func(hctx context.Context, tx pgx.Tx, msg consumer.Message) error {
@@ -105,7 +105,6 @@ func TestWaitStopsTheRelayLast(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Consume(r)
-	_ = relay // no Notify: the commit lands after the stop, for the drain to publish
 	grpcAddr, adminAddr := freeAddr(t), freeAddr(t)
 	if _, err := p.GRPC(grpcAddr, "PTEST_GRPC_ADDR"); err != nil {
 		t.Fatal(err)
@@ -194,10 +193,11 @@ func TestStartFailingOnAHeldPortReleasesWhatWasBuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.JetStream(); err != nil {
+	js, err := p.JetStream()
+	if err != nil {
 		t.Fatal(err)
 	}
-	p.Relay(pool, outbox.RelayOptions{})
+	p.Relay(pool, js, outbox.RelayOptions{})
 	_, err = p.GRPC(held.Addr().String(), "PTEST_GRPC_ADDR")
 	if err == nil || !strings.Contains(err.Error(), "PTEST_GRPC_ADDR") {
 		t.Fatalf("GRPC on a held port: %v, want an error naming PTEST_GRPC_ADDR", err)

@@ -150,7 +150,7 @@ func serve(ctx context.Context) error {
 
 	// Classify serves its API while NATS is down; the relay publishes, and
 	// the consumer starts, once the streams exist.
-	relay := p.Relay(pool, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
 	store := postgres.New(pool, relay.Notify, time.Now)
 	svc := classify.New(cfg.domain(), store, lv.Deps())
 

@@ -98,7 +98,7 @@ func run(ctx context.Context) error {
 
 	// The relay outlives the gRPC server, the consumer and the clock: what
 	// they committed is published before the process exits.
-	relay := p.Relay(pool, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
 	window, _ := workcal.ParseDuration(cfg.RejectWindow)
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	store := postgres.New(pool, ref.Current, events.Encode, relay.Notify)

@@ -130,7 +130,7 @@ func serve(ctx context.Context, rebuild bool) error {
 
 	// Feedback serves its API while NATS is down; the relay publishes, and
 	// the consumer starts, once the streams exist.
-	relay := p.Relay(pool, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
 	store := postgres.New(pool, relay.Notify)
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
 

@@ -78,7 +78,7 @@ func run(ctx context.Context) error {
 
 	// Committed events leave through the relay's fast path; the poller only
 	// picks up rows older than the grace period (after a crash or an outage).
-	relay := p.Relay(pool, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second,
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second,
 		Rebuild: postgres.Rebuild})
 	store := postgres.New(pool, relay)
 	// The committers outlive the gRPC server: once intake stops taking
