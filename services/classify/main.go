@@ -158,7 +158,6 @@ func serve(ctx context.Context) error {
 		Name:        events.ConsumerCases,
 		Subjects:    []string{events.SubjectsReceived, events.SubjectsAnswered},
 		Concurrency: cfg.ConsumerConcurrency,
-		Committed:   relay.Notify,
 	}, events.Handler(svc, store.Bind), p.Log)
 	if err != nil {
 		return err

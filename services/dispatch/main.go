@@ -106,7 +106,7 @@ func run(ctx context.Context) error {
 	handlers := events.NewHandlers(store, svc.Env)
 
 	cases, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
-		Concurrency: cfg.ConsumerConcurrency, Committed: relay.Notify}, handlers.Handle, p.Log)
+		Concurrency: cfg.ConsumerConcurrency}, handlers.Handle, p.Log)
 	if err != nil {
 		return err
 	}

@@ -135,7 +135,7 @@ func serve(ctx context.Context, rebuild bool) error {
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
 
 	evs, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
-		Concurrency: cfg.ConsumerConcurrency, Committed: relay.Notify}, events.Handler(svc, store.Bind), p.Log)
+		Concurrency: cfg.ConsumerConcurrency}, events.Handler(svc, store.Bind), p.Log)
 	if err != nil {
 		return err
 	}
