@@ -1,6 +1,6 @@
 // Package consumer runs gridflow's idempotent event consumers: a durable
 // JetStream pull consumer whose handler runs in a PostgreSQL transaction that
-// also records the event id, so an event redelivered after its change
+// also records the event ids, so an event redelivered after its change
 // committed is acknowledged without being applied twice (DESIGN.md, "Events
 // and subjects": at-least-once delivery made exactly-once in effect).
 //
@@ -10,11 +10,28 @@
 // decode, or MaxDeliver attempts used up) are copied to the GRID_DLQ stream on
 // dlq.<consumer>.<original subject> with the reason in natsjs.HeaderDLQReason
 // and only then terminated, so nothing is lost. Other errors are retried with
-// a growing delay.
+// a growing delay. A message is acked only once the transaction that recorded
+// it as handled has committed.
+//
+// Two handler shapes share that contract. A Handler (New) applies one event
+// in a transaction of its own. A BatchHandler (NewBatch) is given what a
+// fetch brought, up to BatchSize messages, in one transaction, and applies
+// each message in a savepoint of it (Batch.Apply): one commit for the batch,
+// while a message that fails rolls back alone and takes its own outcome —
+// acked, retried or dead-lettered as if it had been handled by itself. A batch
+// whose transaction fails as a whole (commit, a lost connection, an error
+// returned by the BatchHandler) is handled again one message per transaction,
+// so a message that breaks the transaction cannot take its neighbours with
+// it. Under light load a batch is one message: the runner never waits to fill
+// one.
 //
 // Order is not guaranteed: redeliveries, several replicas and Concurrency > 1
-// all reorder events. Handlers must tolerate late and out-of-order events
-// (a classification carries a version; a consumer ignores an older one).
+// all reorder events, and a message that fails is retried after those behind
+// it. Within one fetch, messages with the same Config.OrderKey (a case) are
+// handled in arrival order, one after another, by one worker; without an
+// OrderKey only Concurrency 1 keeps a replica's handling in stream order.
+// Handlers must tolerate late and out-of-order events (a classification
+// carries a version; a consumer ignores an older one).
 package consumer
 
 import (
@@ -22,9 +39,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -74,12 +93,23 @@ type Config struct {
 
 	AckWait    time.Duration // server redelivers an unacked message after this (default 30s)
 	MaxDeliver int           // deliveries before a failing message is dead-lettered (default 10)
-	BatchSize  int           // messages per Fetch (default 64)
+	BatchSize  int           // messages per Fetch, and the most one BatchHandler transaction takes (default 64)
 	FetchWait  time.Duration // how long one Fetch waits for messages; bounds shutdown (default 2s)
-	// Concurrency is how many messages of a batch are handled at once
-	// (default 1, which keeps a single replica's handling in stream order).
+	// Concurrency is how many transactions run at once (default 1, which
+	// keeps a single replica's handling in stream order).
 	Concurrency int
-	// HandlerTimeout bounds one handler call and its transaction (default AckWait).
+	// OrderKey, when set, names what must be handled in arrival order (a
+	// case id): messages with one key go to one of Concurrency workers,
+	// which handles them one after another. Unset, any worker takes the
+	// next message.
+	OrderKey func(Message) string
+	// Committed, when set, is called after each transaction that handled a
+	// message has committed: the outbox relay's Notify, so that the events
+	// a handler enqueued leave now rather than at the relay's next poll.
+	// It must not block.
+	Committed func()
+	// HandlerTimeout bounds one transaction: a message's for a Handler, a
+	// batch's for a BatchHandler (default AckWait).
 	HandlerTimeout time.Duration
 	// NakDelay and MaxNakDelay shape retries: the n-th failed delivery is
 	// redelivered after about NakDelay·2^(n-1), capped (defaults 1s, 1m).
@@ -141,26 +171,47 @@ type Runner struct {
 	js      jetstream.JetStream
 	pool    *pgxpool.Pool
 	cfg     Config
-	handler Handler
+	handler BatchHandler
+	maxTx   int // messages per transaction: 1 for a Handler, BatchSize for a BatchHandler
 	log     *slog.Logger
 	tracer  trace.Tracer
 	attrs   metric.MeasurementOption
 
-	handled, duplicates, deadLettered, errs metric.Int64Counter
+	handled, duplicates, deadLettered, errs, batchFailures metric.Int64Counter
 
 	// beforeAck, when set (tests only), runs after a commit and before the
 	// ack; returning false skips the ack, as if the process died there.
 	beforeAck func(Message) bool
 }
 
-// New validates cfg and returns a runner; nothing touches NATS or PostgreSQL
+// New validates cfg and returns a runner that applies each message with
+// handler in a transaction of its own; nothing touches NATS or PostgreSQL
 // until Run. The pool's schema must hold Migrations.
 func New(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler Handler, log *slog.Logger) (*Runner, error) {
-	if js == nil || pool == nil || handler == nil {
-		return nil, errors.New("consumer: New needs a JetStream, a pool and a handler")
+	if handler == nil {
+		return nil, errors.New("consumer: New needs a handler")
+	}
+	return newRunner(js, pool, cfg, perMessage(handler), 1, log)
+}
+
+// NewBatch is New for a handler of whole batches: up to cfg.BatchSize
+// messages, as many as have arrived, in one transaction.
+func NewBatch(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler BatchHandler, log *slog.Logger) (*Runner, error) {
+	if handler == nil {
+		return nil, errors.New("consumer: NewBatch needs a handler")
+	}
+	return newRunner(js, pool, cfg, handler, 0, log)
+}
+
+func newRunner(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler BatchHandler, maxTx int, log *slog.Logger) (*Runner, error) {
+	if js == nil || pool == nil {
+		return nil, errors.New("consumer: a runner needs a JetStream and a pool")
 	}
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
+	}
+	if maxTx <= 0 {
+		maxTx = cfg.BatchSize
 	}
 	if log == nil {
 		log = slog.Default()
@@ -172,7 +223,7 @@ func New(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler Handler
 		return c
 	}
 	return &Runner{
-		js: js, pool: pool, cfg: cfg, handler: handler,
+		js: js, pool: pool, cfg: cfg, handler: handler, maxTx: maxTx,
 		log:          log.With("consumer", cfg.Name),
 		tracer:       otel.Tracer(scope),
 		attrs:        metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", cfg.Name))),
@@ -180,6 +231,8 @@ func New(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler Handler
 		duplicates:   counter("gridflow_consumer_duplicates_total", "redelivered events skipped because already handled"),
 		deadLettered: counter("gridflow_consumer_dead_lettered_total", "events moved to the dead-letter stream"),
 		errs:         counter("gridflow_consumer_errors_total", "handler failures (each rolled back)"),
+		batchFailures: counter("gridflow_consumer_batch_failures_total",
+			"batch transactions that failed as a whole; their messages were handled again one by one"),
 	}, nil
 }
 
@@ -286,25 +339,44 @@ func refused(err error) bool {
 	return errors.Is(err, jetstream.ErrStreamNotFound) || errors.Is(err, jetstream.ErrInvalidConsumerName)
 }
 
-// processBatch handles every message of one fetch. While messages wait or
-// run it keeps telling the server they are in progress, so a slow batch is
-// not redelivered to another replica behind its back.
+// delivery is one fetched message on its way through the runner.
+type delivery struct {
+	jm   jetstream.Msg
+	msg  Message
+	err  error           // unreadable metadata
+	ctx  context.Context // carries the message's span
+	span trace.Span
+}
+
+// processBatch handles every message of one fetch. Messages go to the
+// workers as they arrive; a worker takes what has arrived for it, up to
+// maxTx messages, as one transaction. While messages wait or run it keeps
+// telling the server they are in progress, so a slow batch is not
+// redelivered to another replica behind its back.
 func (r *Runner) processBatch(ctx context.Context, msgs <-chan jetstream.Msg) {
 	var (
 		mu     sync.Mutex
 		inHand = map[jetstream.Msg]struct{}{}
 		wg     sync.WaitGroup
 	)
-	queue := make(chan jetstream.Msg, r.cfg.BatchSize)
-	for range r.cfg.Concurrency {
-		wg.Go(func() {
-			for m := range queue {
-				r.process(ctx, m)
-				mu.Lock()
-				delete(inHand, m)
-				mu.Unlock()
-			}
-		})
+	release := func(d *delivery) {
+		d.span.End()
+		mu.Lock()
+		delete(inHand, d.jm)
+		mu.Unlock()
+	}
+	// Without an OrderKey every worker takes from one queue; with one, each
+	// worker has its own and a key always goes to the same worker.
+	queues := make([]chan *delivery, 1)
+	if r.cfg.OrderKey != nil {
+		queues = make([]chan *delivery, r.cfg.Concurrency)
+	}
+	for i := range queues {
+		queues[i] = make(chan *delivery, r.cfg.BatchSize)
+	}
+	for w := range r.cfg.Concurrency {
+		q := queues[w%len(queues)]
+		wg.Go(func() { r.work(ctx, q, release) })
 	}
 	done := make(chan struct{})
 	go func() {
@@ -327,15 +399,25 @@ func (r *Runner) processBatch(ctx context.Context, msgs <-chan jetstream.Msg) {
 		mu.Lock()
 		inHand[m] = struct{}{}
 		mu.Unlock()
-		queue <- m
+		d := r.receive(ctx, m)
+		q := queues[0]
+		if len(queues) > 1 {
+			h := fnv.New32a()
+			_, _ = h.Write([]byte(r.cfg.OrderKey(d.msg)))
+			q = queues[h.Sum32()%uint32(len(queues))]
+		}
+		q <- d
 	}
-	close(queue)
+	for _, q := range queues {
+		close(q)
+	}
 	wg.Wait()
 	close(done)
 }
 
-func (r *Runner) process(ctx context.Context, jm jetstream.Msg) {
-	msg, metaErr := toMessage(jm)
+// receive reads a message's metadata and starts its span.
+func (r *Runner) receive(ctx context.Context, jm jetstream.Msg) *delivery {
+	msg, err := toMessage(jm)
 	ctx = natsjs.ExtractTrace(ctx, jm.Headers())
 	ctx, span := r.tracer.Start(ctx, "process "+jm.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
@@ -346,23 +428,215 @@ func (r *Runner) process(ctx context.Context, jm jetstream.Msg) {
 			attribute.String("messaging.message.id", msg.EventID),
 			attribute.Int64("messaging.nats.delivery_count", int64(msg.NumDelivered)),
 		))
-	defer span.End()
+	return &delivery{jm: jm, msg: msg, err: err, ctx: ctx, span: span}
+}
 
+// work handles what arrives on q: each time, the first message waiting and
+// as many more as have already arrived, up to maxTx, in one transaction.
+func (r *Runner) work(ctx context.Context, q <-chan *delivery, release func(*delivery)) {
+	var unit []*delivery
+	take := func(d *delivery) {
+		if r.reject(d) {
+			release(d)
+			return
+		}
+		unit = append(unit, d)
+	}
+	for d := range q {
+		unit = unit[:0]
+		take(d)
+	more:
+		for len(unit) < r.maxTx {
+			select {
+			case d, ok := <-q:
+				if !ok {
+					break more
+				}
+				take(d)
+			default:
+				break more
+			}
+		}
+		if len(unit) > 0 {
+			r.handleUnit(ctx, unit)
+			for _, d := range unit {
+				release(d)
+			}
+		}
+	}
+}
+
+// reject dead-letters a message that must not reach the handler.
+func (r *Runner) reject(d *delivery) bool {
 	switch {
-	case metaErr != nil:
-		r.deadLetter(ctx, jm, msg, "unreadable JetStream metadata: "+metaErr.Error())
-		return
-	case msg.NumDelivered > uint64(r.cfg.MaxDeliver):
+	case d.err != nil:
+		r.deadLetter(d.ctx, d.jm, d.msg, "unreadable JetStream metadata: "+d.err.Error())
+		return true
+	case d.msg.NumDelivered > uint64(r.cfg.MaxDeliver):
 		// An earlier attempt died (or could not dead-letter) on the last
 		// allowed delivery. Handling it again could kill this replica too.
-		r.deadLetter(ctx, jm, msg, fmt.Sprintf("delivered %d times, over MaxDeliver %d", msg.NumDelivered, r.cfg.MaxDeliver))
-		return
+		r.deadLetter(d.ctx, d.jm, d.msg, fmt.Sprintf("delivered %d times, over MaxDeliver %d", d.msg.NumDelivered, r.cfg.MaxDeliver))
+		return true
+	}
+	return false
+}
+
+// handleUnit handles unit in one transaction and settles each message by
+// its outcome. If the transaction fails as a whole, each message of a unit
+// of several is handled again alone.
+func (r *Runner) handleUnit(ctx context.Context, unit []*delivery) {
+	outs, err := r.transact(ctx, unit)
+	if err != nil {
+		if len(unit) > 1 {
+			r.batchFailures.Add(ctx, 1, r.attrs)
+			r.log.WarnContext(ctx, "consumer: batch failed as a whole; handling its messages one by one",
+				"messages", len(unit), "err", err)
+			for _, d := range unit {
+				r.handleUnit(ctx, []*delivery{d})
+			}
+			return
+		}
+		outs = []outcome{{set: true, err: err}}
+	}
+	for i, d := range unit {
+		r.settle(d, outs[i])
+	}
+}
+
+// transact runs the handler over unit in one transaction with the handled
+// ids. The ids are recorded first, in one statement: a concurrent attempt at
+// the same event (a redelivery racing a slow first attempt) blocks on its
+// row and then finds it. The ids of messages that failed are deleted before
+// the commit, so their retries are not taken for duplicates; when nothing
+// was handled the transaction rolls back instead.
+func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome, err error) {
+	ctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
+	defer cancel()
+	if len(unit) > 1 {
+		links := make([]trace.Link, len(unit))
+		for i, d := range unit {
+			links[i] = trace.Link{SpanContext: d.span.SpanContext()}
+		}
+		var span trace.Span
+		ctx, span = r.tracer.Start(ctx, "process batch", trace.WithLinks(links...),
+			trace.WithAttributes(attribute.Int("messaging.batch.message_count", len(unit))))
+		defer span.End()
 	}
 
-	hctx, cancel := context.WithTimeout(ctx, r.cfg.HandlerTimeout)
-	dup, err := r.handle(hctx, msg)
-	cancel()
-	switch {
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+	}()
+
+	ids := make([]string, len(unit))
+	for i, d := range unit {
+		ids[i] = d.msg.EventID
+	}
+	fresh, err := r.record(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	outs = make([]outcome, len(unit))
+	b := &Batch{tx: tx}
+	var at []int // unit index of each of b's messages
+	for i, d := range unit {
+		if !fresh[d.msg.EventID] {
+			outs[i] = outcome{set: true, dup: true}
+			continue
+		}
+		delete(fresh, d.msg.EventID) // a second copy in this unit is a duplicate
+		// The message's span, under the transaction's deadline.
+		b.msgs = append(b.msgs, d.msg)
+		b.ctxs = append(b.ctxs, trace.ContextWithSpan(ctx, d.span))
+		at = append(at, i)
+	}
+	if len(b.msgs) == 0 {
+		return outs, nil
+	}
+	b.outs = make([]outcome, len(b.msgs))
+	if err := r.callBatch(ctx, b); err != nil {
+		return nil, err
+	}
+	var failed []string
+	for j, o := range b.outs {
+		if !o.set {
+			r.log.ErrorContext(ctx, "consumer: batch handler left a message without an outcome; it will be retried",
+				"event_id", b.msgs[j].EventID)
+			o = outcome{set: true, err: errors.New("batch handler gave no outcome")}
+		}
+		if o.err != nil {
+			failed = append(failed, b.msgs[j].EventID)
+		}
+		outs[at[j]] = o
+	}
+	if len(failed) == len(b.msgs) {
+		return outs, nil // nothing handled: roll back
+	}
+	if len(failed) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM consumer_handled WHERE consumer = $1 AND event_id = ANY($2)`,
+			r.cfg.Name, failed); err != nil {
+			return nil, fmt.Errorf("forget failed events: %w", err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+	if r.cfg.Committed != nil {
+		r.cfg.Committed()
+	}
+	return outs, nil
+}
+
+// record inserts the handled ids and returns those that were not there.
+// Sorted, so that two transactions recording overlapping ids take their
+// row locks in one order and cannot deadlock on them.
+func (r *Runner) record(ctx context.Context, tx pgx.Tx, ids []string) (map[string]bool, error) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	sorted = slices.Compact(sorted)
+	rows, err := tx.Query(ctx, `INSERT INTO consumer_handled (consumer, event_id)
+		SELECT $1, id FROM unnest($2::text[]) WITH ORDINALITY AS t (id, n) ORDER BY n
+		ON CONFLICT DO NOTHING RETURNING event_id`, r.cfg.Name, sorted)
+	if err != nil {
+		return nil, fmt.Errorf("record handled events: %w", err)
+	}
+	fresh := make(map[string]bool, len(sorted))
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("record handled events: %w", err)
+		}
+		fresh[id] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("record handled events: %w", err)
+	}
+	return fresh, nil
+}
+
+// callBatch turns a batch handler's panic into a failure of the batch.
+func (r *Runner) callBatch(ctx context.Context, b *Batch) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("batch handler panicked: %v", p)
+		}
+	}()
+	return r.handler(ctx, b)
+}
+
+// settle acks, dead-letters or naks a message by its outcome; a message
+// that was handled is acked only after its transaction committed.
+func (r *Runner) settle(d *delivery, o outcome) {
+	ctx, jm, msg, span := d.ctx, d.jm, d.msg, d.span
+	switch err := o.err; {
 	case err == nil:
 		if r.beforeAck != nil && !r.beforeAck(msg) {
 			return
@@ -371,20 +645,20 @@ func (r *Runner) process(ctx context.Context, jm jetstream.Msg) {
 			// Committed but not acked: the redelivery will be skipped as a duplicate.
 			r.log.WarnContext(ctx, "consumer: ack failed", "event_id", msg.EventID, "err", err)
 		}
-		if dup {
+		if o.dup {
 			span.SetAttributes(attribute.Bool("gridflow.duplicate", true))
 			r.duplicates.Add(ctx, 1, r.attrs)
 		} else {
 			r.handled.Add(ctx, 1, r.attrs)
 		}
 	case IsPermanent(err):
-		r.failed(ctx, span, msg, err)
+		r.failed(ctx, span, err)
 		r.deadLetter(ctx, jm, msg, err.Error())
 	case msg.NumDelivered >= uint64(r.cfg.MaxDeliver):
-		r.failed(ctx, span, msg, err)
+		r.failed(ctx, span, err)
 		r.deadLetter(ctx, jm, msg, fmt.Sprintf("failed on all %d deliveries, last: %v", msg.NumDelivered, err))
 	default:
-		r.failed(ctx, span, msg, err)
+		r.failed(ctx, span, err)
 		delay := r.nakDelay(msg.NumDelivered)
 		r.log.WarnContext(ctx, "consumer: handler failed; will retry", "subject", msg.Subject, "event_id", msg.EventID,
 			"delivery", msg.NumDelivered, "retry_in", delay, "err", err)
@@ -394,40 +668,10 @@ func (r *Runner) process(ctx context.Context, jm jetstream.Msg) {
 	}
 }
 
-func (r *Runner) failed(ctx context.Context, span trace.Span, msg Message, err error) {
+func (r *Runner) failed(ctx context.Context, span trace.Span, err error) {
 	r.errs.Add(ctx, 1, r.attrs)
 	span.RecordError(err)
 	span.SetStatus(codes.Error, "handler failed")
-}
-
-// handle runs the handler and the dedup record in one transaction. The
-// record is inserted first: a concurrent attempt at the same event (a
-// redelivery racing a slow first attempt) blocks on it and then finds it.
-func (r *Runner) handle(ctx context.Context, msg Message) (dup bool, err error) {
-	err = pgdb.InTx(ctx, r.pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `INSERT INTO consumer_handled (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-			r.cfg.Name, msg.EventID)
-		if err != nil {
-			return fmt.Errorf("record handled event: %w", err)
-		}
-		if tag.RowsAffected() == 0 {
-			dup = true
-			return nil
-		}
-		return r.call(ctx, tx, msg)
-	})
-	return dup, err
-}
-
-// call turns a handler panic into an ordinary (retried) error: one bad event
-// must not take the replica and every other consumer in it down.
-func (r *Runner) call(ctx context.Context, tx pgx.Tx, msg Message) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("handler panicked: %v", p)
-		}
-	}()
-	return r.handler(ctx, tx, msg)
 }
 
 func (r *Runner) nakDelay(delivered uint64) time.Duration {

@@ -41,7 +41,7 @@ type env struct {
 // setup gives a test its own database (migrated, plus an effects table the
 // handlers write to) and its own NATS server. If stream is not nil it is
 // created instead of the standard streams.
-func setup(t *testing.T, grid *jetstream.StreamConfig) env {
+func setup(t testing.TB, grid *jetstream.StreamConfig) env {
 	t.Helper()
 	ctx := context.Background()
 	pool := testenv.Pool(t, "cstest", 8, consumer.Migrations)
@@ -66,14 +66,14 @@ func setup(t *testing.T, grid *jetstream.StreamConfig) env {
 	return env{pool: pool, js: js, log: log}
 }
 
-type testWriter struct{ t *testing.T }
+type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
 }
 
-func (e env) publish(t *testing.T, id string, data string, hdr map[string]string) {
+func (e env) publish(t testing.TB, id string, data string, hdr map[string]string) {
 	t.Helper()
 	msg := nats.NewMsg(subject)
 	msg.Data = []byte(data)
@@ -91,7 +91,7 @@ func (e env) publish(t *testing.T, id string, data string, hdr map[string]string
 
 // start runs r until the test ends (or the returned stop is called) and
 // fails the test if Run returns an error.
-func start(t *testing.T, r *consumer.Runner) (stop func()) {
+func start(t testing.TB, r *consumer.Runner) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -114,7 +114,7 @@ func start(t *testing.T, r *consumer.Runner) (stop func()) {
 	return stop
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -125,7 +125,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
+func count(t testing.TB, pool *pgxpool.Pool, sql string, args ...any) int {
 	t.Helper()
 	var n int
 	if err := pool.QueryRow(context.Background(), sql, args...).Scan(&n); err != nil {
@@ -136,7 +136,7 @@ func count(t *testing.T, pool *pgxpool.Pool, sql string, args ...any) int {
 
 // settled reports whether the durable consumer exists and has delivered and
 // seen acked (or terminated) everything.
-func settled(t *testing.T, js jetstream.JetStream, name string) func() bool {
+func settled(t testing.TB, js jetstream.JetStream, name string) func() bool {
 	return func() bool {
 		c, err := js.Consumer(context.Background(), natsjs.StreamGrid, name)
 		if errors.Is(err, jetstream.ErrConsumerNotFound) {

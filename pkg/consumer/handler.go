@@ -31,11 +31,14 @@ type Message struct {
 
 // Handler applies one event inside tx, the transaction that also records the
 // event as handled: either both commit or neither does. Returning an error
-// rolls tx back; wrap it with Permanent when retrying cannot help.
+// rolls back what it wrote; wrap it with Permanent when retrying cannot help.
+// Given to New, a Handler has a transaction of its own per message; given to
+// Batch.Apply or Batch.Each, tx is a savepoint of the batch's transaction.
 //
 // Delivery is at least once and order is not guaranteed (redeliveries,
-// replicas, Concurrency > 1): a handler must cope with events arriving late
-// or out of order, e.g. by ignoring a version older than the one it holds.
+// replicas, Concurrency > 1 without an OrderKey): a handler must cope with
+// events arriving late or out of order, e.g. by ignoring a version older
+// than the one it holds.
 type Handler func(ctx context.Context, tx pgx.Tx, msg Message) error
 
 // Permanent marks err as one that retrying cannot cure (a malformed payload,

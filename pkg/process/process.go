@@ -1,8 +1,25 @@
-// Package process is the shared start and stop of a gridflow binary:
-// signal handling, the JSON logger, telemetry, the admin HTTP server and the
-// graceful stop of a gRPC server. Each service's main stays a composition
-// root: it reads its config, builds its dependencies in order and supervises
-// them with an errgroup.
+// Package process wires a gridflow service's process: signal handling, the
+// JSON logger and telemetry, then — one call each, in the order the main
+// makes them — the migrated PostgreSQL pool, the JetStream connection, the
+// outbox relay, the consumers and workers, the gRPC server and the admin
+// port, and at the end the wait and the ordered stop.
+//
+// A service's main stays its composition root and reads top to bottom:
+//
+//	config → Start → pool + migrate → JetStream → relay → consumers → gRPC → admin → Wait
+//
+// The Process only removes the wiring every main repeated (the readiness
+// check, the relay's start and drain, a consumer waiting for the streams,
+// the auth interceptor, the errgroup, the graceful stop); what is built, and
+// in what order, stays in the main. Nothing is started before Wait except
+// the relay (so that a service takes work while NATS is away, held in its
+// outbox) and the SIGHUP reload.
+//
+// Stopping is the reverse of starting: on SIGINT or SIGTERM the gRPC server
+// stops taking calls and finishes those in flight (forced after
+// GRIDFLOW_SHUTDOWN_TIMEOUT), consumers finish the messages they hold and
+// workers stop; then the relay publishes what they committed and stops, and
+// Close releases NATS, the pool and telemetry.
 package process
 
 import (
@@ -11,19 +28,27 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/adminserver"
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/grpcserver"
 	"github.com/gridflow/gridflow/pkg/listener"
 	"github.com/gridflow/gridflow/pkg/logging"
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/telemetry"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 // Main runs run until SIGINT or SIGTERM and exits non-zero on error.
@@ -37,37 +62,227 @@ func Main(run func(ctx context.Context) error) {
 	}
 }
 
-// Env is what every service starts with.
-type Env struct {
+// Process is one service's process as its main wires it. Its methods are
+// called from the main's goroutine, in order; Wait runs what they built.
+type Process struct {
 	Log       *slog.Logger
 	Telemetry *telemetry.Telemetry
+
+	ctx     context.Context
+	service string
+	base    config.Base
+
+	closers    []func() // in the order things were built; Close runs them backwards
+	checks     map[string]adminserver.Check
+	tasks      []func(context.Context) error // run and supervised by Wait
+	addrs      []any                         // what Wait serves on, for its log line
+	publishing *outbox.Background
+	stopped    bool // the relay was stopped by Wait
 }
 
-// Start builds the logger and telemetry and logs the configuration.
-func Start(ctx context.Context, service string, base config.Base, cfg any) (*Env, error) {
+// Start builds the logger and telemetry and logs the configuration, secrets
+// masked. Defer Close right after it.
+func Start(ctx context.Context, service string, base config.Base, cfg any) (*Process, error) {
 	log := logging.New(os.Stdout, service, base.LogLevel)
 	tel, err := telemetry.Setup(ctx, telemetry.Config{Service: service, OTLPEndpoint: base.OTLPEndpoint})
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: %w", err)
 	}
 	log.InfoContext(ctx, "starting", config.Attrs(cfg)...)
-	return &Env{Log: log, Telemetry: tel}, nil
+	p := &Process{Log: log, Telemetry: tel, ctx: ctx, service: service, base: base,
+		checks: map[string]adminserver.Check{}}
+	p.closers = append(p.closers, func() {
+		_ = tel.Shutdown(context.WithoutCancel(ctx)) // best effort at exit
+	})
+	return p, nil
 }
 
-// Admin listens on addr (setting names its variable) and serves the admin
-// handler until ctx ends.
-func (e *Env) Admin(ctx context.Context, addr, setting string, checks map[string]adminserver.Check) (func() error, error) {
+// Close releases what the process built, last built first: it stops the
+// relay if Wait did not (a start that failed half way), then closes NATS and
+// the pool and flushes telemetry.
+func (p *Process) Close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
+
+// Reloadable is what a SIGHUP reloads: reference.Live, which holds the
+// reference set or a service's bundle built on it.
+type Reloadable interface {
+	// Name says what it holds, for the log ("reference data").
+	Name() string
+	// Attrs describe what is in force, for the log (a digest, a version).
+	Attrs() []any
+	// Refresh loads again; on error what is in force stays.
+	Refresh(ctx context.Context) error
+}
+
+// ReloadOnHangup logs what r holds and reloads it on every SIGHUP, logging
+// the outcome, until the process's context ends.
+func (p *Process) ReloadOnHangup(r Reloadable) {
+	ctx, log := p.ctx, p.Log
+	log.InfoContext(ctx, r.Name()+" loaded", r.Attrs()...)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGHUP)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-ch:
+			}
+			if err := r.Refresh(ctx); err != nil {
+				log.ErrorContext(ctx, r.Name()+" reload failed; keeping what was loaded", "err", err)
+				continue
+			}
+			log.InfoContext(ctx, r.Name()+" reloaded", r.Attrs()...)
+		}
+	}()
+}
+
+// Postgres opens the service's schema (GRIDFLOW_DATABASE_URL,
+// GRIDFLOW_DATABASE_MAX_CONNS), applies its migrations and makes the pool
+// part of the admin port's readiness check.
+func (p *Process) Postgres(schema string, sets ...pgdb.Migrations) (*pgxpool.Pool, error) {
+	pool, err := pgdb.OpenMigrated(p.ctx, p.base.DatabaseURL, schema, p.base.DatabaseMaxConns, sets...)
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, pool.Close)
+	p.checks["postgres"] = func(ctx context.Context) error { return pool.Ping(ctx) }
+	return pool, nil
+}
+
+// JetStream connects to NATS (GRIDFLOW_NATS_URL); the connection retries
+// in the background while NATS is away.
+func (p *Process) JetStream() (jetstream.JetStream, error) {
+	nc, js, err := natsjs.Connect(p.ctx, p.base.NATSURL, p.service, p.Log)
+	if err != nil {
+		return nil, err
+	}
+	p.closers = append(p.closers, nc.Close)
+	return js, nil
+}
+
+// Relay makes the service's outbox relay and starts it now: it declares the
+// streams (retrying while NATS is away; the service meanwhile takes work,
+// which the outbox holds) and then publishes. It outlives everything that
+// writes events: Wait stops it last, after publishing what they committed.
+func (p *Process) Relay(pool *pgxpool.Pool, js jetstream.JetStream, opts outbox.RelayOptions) *outbox.Relay {
+	relay := outbox.NewRelay(pool, js, p.Log, opts)
+	streams := natsjs.StreamOptions{Replicas: p.base.StreamReplicas}
+	p.publishing = relay.Start(p.ctx, func(ctx context.Context) error {
+		return natsjs.EnsureStreamsRetry(ctx, js, streams, p.Log)
+	})
+	p.closers = append(p.closers, func() {
+		if !p.stopped {
+			_ = p.publishing.Stop(p.base.ShutdownTimeout)
+		}
+	})
+	return relay
+}
+
+// Publishing lasts until the relay has stopped, for work whose events must
+// still be published while the service stops (intake's group commit).
+func (p *Process) Publishing() context.Context { return p.publishing.Context() }
+
+// Consume runs r once the relay has declared the streams, until the
+// process stops; call Relay first.
+func (p *Process) Consume(r *consumer.Runner) {
+	p.Go(func(ctx context.Context) error {
+		if p.publishing == nil {
+			return errors.New("process: Consume needs the relay, which declares the streams")
+		}
+		return p.publishing.OnceReady(ctx, r.Run)
+	})
+}
+
+// Go runs work (a timer worker, a listener) beside the servers once Wait
+// starts, until the process stops. An error from it stops the process.
+func (p *Process) Go(work func(ctx context.Context) error) {
+	p.tasks = append(p.tasks, work)
+}
+
+// GRPC makes the service's gRPC server — every call authenticated with the
+// key in GRIDFLOW_AUTH_PUBLIC_KEY_FILE — listening on addr (setting names
+// the variable that moves it). Register the service on it; Wait serves it
+// and stops it gracefully.
+func (p *Process) GRPC(addr, setting string) (*grpcserver.Server, error) {
+	pub, err := auth.LoadPublicKey(p.base.AuthPublicKeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
+	}
+	lis, err := p.listen(addr, setting, "grpc")
+	if err != nil {
+		return nil, err
+	}
+	srv := grpcserver.New(grpcserver.Options{Logger: p.Log, Verifier: auth.NewVerifier(pub)})
+	p.Go(func(ctx context.Context) error { return serveGRPC(ctx, srv.Server, lis, p.base.ShutdownTimeout) })
+	return srv, nil
+}
+
+// HTTP serves h on addr (the console's door).
+func (p *Process) HTTP(addr, setting string, h http.Handler) error {
+	lis, err := p.listen(addr, setting, "http")
+	if err != nil {
+		return err
+	}
+	p.Go(func(ctx context.Context) error { return serveHTTP(ctx, lis, h) })
+	return nil
+}
+
+// Admin serves the admin port on addr: /healthz, /readyz (the checks of
+// what the process built, e.g. its pool), /metrics and pprof.
+func (p *Process) Admin(addr, setting string) error {
+	lis, err := p.listen(addr, setting, "admin")
+	if err != nil {
+		return err
+	}
+	h := adminserver.New(p.Telemetry.Metrics, p.checks)
+	p.Go(func(ctx context.Context) error { return serveHTTP(ctx, lis, h) })
+	return nil
+}
+
+func (p *Process) listen(addr, setting, what string) (net.Listener, error) {
 	lis, err := listener.Listen(addr, setting)
 	if err != nil {
 		return nil, err
 	}
-	h := adminserver.New(e.Telemetry.Metrics, checks)
-	return func() error { return adminserver.Serve(ctx, lis, h) }, nil
+	p.closers = append(p.closers, func() { _ = lis.Close() }) // when Wait never served it
+	p.addrs = append(p.addrs, what, addr)
+	return lis, nil
 }
 
-// ServeGRPC serves srv on lis until ctx ends, then stops gracefully, forcing
+func serveHTTP(ctx context.Context, lis net.Listener, h http.Handler) error {
+	if err := adminserver.Serve(ctx, lis, h); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Wait serves and runs everything built until the process's context ends
+// or one of them fails, then stops them — the gRPC server gracefully,
+// consumers after the messages they hold — and last the relay, which
+// publishes what they committed (for at most GRIDFLOW_SHUTDOWN_TIMEOUT).
+func (p *Process) Wait() error {
+	g, gctx := errgroup.WithContext(p.ctx)
+	for _, task := range p.tasks {
+		g.Go(func() error { return task(gctx) })
+	}
+	p.Log.InfoContext(p.ctx, "serving", p.addrs...)
+	err := g.Wait()
+	if p.publishing != nil {
+		p.stopped = true
+		err = errors.Join(err, p.publishing.Stop(p.base.ShutdownTimeout))
+	}
+	return err
+}
+
+// serveGRPC serves srv on lis until ctx ends, then stops gracefully, forcing
 // the stop after timeout so a hung stream cannot hold the process.
-func ServeGRPC(ctx context.Context, srv *grpc.Server, lis net.Listener, timeout time.Duration) error {
+func serveGRPC(ctx context.Context, srv *grpc.Server, lis net.Listener, timeout time.Duration) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
 	select {
@@ -86,58 +301,4 @@ func ServeGRPC(ctx context.Context, srv *grpc.Server, lis net.Listener, timeout 
 		return err
 	}
 	return nil
-}
-
-// OnHangup calls reload on every SIGHUP until ctx ends (reference data and
-// models reload without a restart).
-func OnHangup(ctx context.Context, reload func()) {
-	ch := make(chan os.Signal, 1)
-	signal.Notify(ch, syscall.SIGHUP)
-	go func() {
-		defer signal.Stop(ch)
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-ch:
-				reload()
-			}
-		}
-	}()
-}
-
-// HealthOnly serves just the gRPC health service and the admin port: the
-// stand-in for a service whose issue has not landed yet, so the stack's
-// shape (ports, health, metrics) is real from the start.
-func HealthOnly(ctx context.Context, env *Env, grpcAddr, grpcSetting, adminAddr, adminSetting string, timeout time.Duration) error {
-	lis, err := listener.Listen(grpcAddr, grpcSetting)
-	if err != nil {
-		return err
-	}
-	admin, err := env.Admin(ctx, adminAddr, adminSetting, nil)
-	if err != nil {
-		lis.Close()
-		return err
-	}
-	srv := grpc.NewServer()
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(srv, hs)
-	errc := make(chan error, 2)
-	go func() { errc <- admin() }()
-	go func() { errc <- ServeGRPC(ctx, srv, lis, timeout) }()
-	env.Log.InfoContext(ctx, "serving health only", "grpc", grpcAddr, "admin", adminAddr)
-	return errors.Join(<-errc, <-errc)
-}
-
-// ReloadOnHangup reloads what (e.g. "reference data") on every SIGHUP and
-// logs the outcome; reload keeps the old state when it fails.
-func ReloadOnHangup(ctx context.Context, log *slog.Logger, what string, reload func() (digest string, err error)) {
-	OnHangup(ctx, func() {
-		digest, err := reload()
-		if err != nil {
-			log.ErrorContext(ctx, what+" reload failed; keeping what was loaded", "err", err)
-			return
-		}
-		log.InfoContext(ctx, what+" reloaded", "digest", digest)
-	})
 }

@@ -13,15 +13,9 @@ import (
 	"os"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/adminserver"
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
-	"github.com/gridflow/gridflow/pkg/grpcserver"
-	"github.com/gridflow/gridflow/pkg/listener"
-	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
@@ -31,7 +25,6 @@ import (
 	"github.com/gridflow/gridflow/services/classify/internal/live"
 	"github.com/gridflow/gridflow/services/classify/internal/postgres"
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 )
@@ -134,82 +127,56 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env, err := process.Start(ctx, "classify", cfg.Base, cfg)
+	p, err := process.Start(ctx, "classify", cfg.Base, cfg)
 	if err != nil {
 		return err
 	}
-	log := env.Log
-	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+	defer p.Close()
 
-	lv, err := live.Load(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, log)
+	lv, err := live.Load(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, p.Log)
 	if err != nil {
 		return err
 	}
-	loaded := live.Describe(lv.Current())
-	log.InfoContext(ctx, "model, keyword rules and reference data loaded", "model_version", loaded.ModelVersion,
-		"model_source", loaded.Source, "labels", loaded.Labels, "keyword_rules", loaded.KeywordRules,
-		"reference_digest", loaded.ReferenceDigest)
-	process.OnHangup(ctx, func() { _, _ = lv.Reload(ctx) }) // Reload logs both outcomes
+	p.ReloadOnHangup(lv.Holder())
 
-	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
-	if err != nil {
-		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
-	}
-	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
+	pool, err := p.Postgres(postgres.Schema, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "classify", log)
+	js, err := p.JetStream()
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
 
-	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	// Classify serves its API while NATS is down; the relay publishes, and
+	// the consumer starts, once the streams exist.
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
 	store := postgres.New(pool, relay.Notify, time.Now)
 	svc := classify.New(cfg.domain(), store, lv.Deps())
 
-	runner, err := consumer.New(js, pool, consumer.Config{
+	cases, err := consumer.New(js, pool, consumer.Config{
 		Name:        events.ConsumerCases,
 		Subjects:    []string{events.SubjectsReceived, events.SubjectsAnswered},
 		Concurrency: cfg.ConsumerConcurrency,
-	}, events.Handler(svc, store.Bind), log)
+	}, events.Handler(svc, store.Bind), p.Log)
 	if err != nil {
 		return err
 	}
+	p.Consume(cases)
 	timers := timer.NewWorker(pool, map[string]timer.Handler{
 		postgres.TimerReviewFallback: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.ReviewTimedOut(ctx, store.Bind(tx), t.Key)
 		},
-	}, timer.Options{}, log)
+	}, timer.Options{}, p.Log)
+	p.Go(timers.Run)
 
-	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
+	srv, err := p.GRPC(cfg.GRPCAddr, "CLASSIFY_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
 	classifyv1.RegisterClassifyServiceServer(srv, grpcapi.New(svc, lv.Reference, time.Now))
-	lis, err := listener.Listen(cfg.GRPCAddr, "CLASSIFY_GRPC_ADDR")
-	if err != nil {
+	if err := p.Admin(cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR"); err != nil {
 		return err
 	}
-	admin, err := env.Admin(ctx, cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR", map[string]adminserver.Check{
-		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
-	})
-	if err != nil {
-		return err
-	}
-
-	// The relay outlives everything that writes events: once the server,
-	// the consumer and the timers have stopped, it drains the outbox. The
-	// relay and the consumer need the streams; classify serves its API while
-	// NATS is down and starts publishing and consuming once they exist.
-	publishing := relay.Start(ctx, func(ctx context.Context) error {
-		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
-	})
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(admin)
-	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
-	g.Go(func() error { return timers.Run(gctx) })
-	g.Go(func() error { return publishing.OnceReady(gctx, runner.Run) })
-	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
-	err = g.Wait()
-	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
+	return p.Wait()
 }

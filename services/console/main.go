@@ -5,14 +5,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"html/template"
 	"net/http"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/adminserver"
 	"github.com/gridflow/gridflow/pkg/config"
-	"github.com/gridflow/gridflow/pkg/listener"
 	"github.com/gridflow/gridflow/pkg/process"
 )
 
@@ -39,31 +36,22 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env, err := process.Start(ctx, "console", cfg.Base, cfg)
+	p, err := process.Start(ctx, "console", cfg.Base, cfg)
 	if err != nil {
 		return err
 	}
-	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
-	lis, err := listener.Listen(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR")
-	if err != nil {
-		return err
-	}
-	admin, err := env.Admin(ctx, cfg.AdminAddr, "CONSOLE_ADMIN_ADDR", nil)
-	if err != nil {
-		return err
-	}
+	defer p.Close()
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = page.Execute(w, time.Now().Format(time.RFC3339))
 	})
-	errc := make(chan error, 2)
-	go func() { errc <- admin() }()
-	go func() { errc <- adminserver.Serve(ctx, lis, mux) }()
-	env.Log.InfoContext(ctx, "serving", "http", cfg.HTTPAddr, "admin", cfg.AdminAddr)
-	err = errors.Join(<-errc, <-errc)
-	if errors.Is(err, http.ErrServerClosed) {
-		return nil
+	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", mux); err != nil {
+		return err
 	}
-	return err
+	if err := p.Admin(cfg.AdminAddr, "CONSOLE_ADMIN_ADDR"); err != nil {
+		return err
+	}
+	return p.Wait()
 }

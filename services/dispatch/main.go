@@ -10,15 +10,9 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/adminserver"
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
-	"github.com/gridflow/gridflow/pkg/grpcserver"
-	"github.com/gridflow/gridflow/pkg/listener"
-	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -28,7 +22,6 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/events"
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
-	"golang.org/x/sync/errgroup"
 
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 )
@@ -74,88 +67,61 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env, err := process.Start(ctx, "dispatch", cfg.Base, cfg)
+	p, err := process.Start(ctx, "dispatch", cfg.Base, cfg)
 	if err != nil {
 		return err
 	}
-	log := env.Log
-	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+	defer p.Close()
 
 	ref, err := reference.Open(cfg.ReferenceDir)
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "reference data loaded", "digest", ref.Current().Digest())
-	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
-		s, err := ref.Reload()
-		if err != nil {
-			return "", err
-		}
-		return s.Digest(), nil
-	})
+	p.ReloadOnHangup(ref)
 
 	var clk clock.Clock = clock.System{}
 	if cfg.TestClockFile != "" {
 		if clk, err = clock.NewOffset(cfg.TestClockFile, 100*time.Millisecond); err != nil {
 			return err
 		}
-		log.WarnContext(ctx, "running on a TEST CLOCK: time is offset by the file's duration", "file", cfg.TestClockFile)
+		p.Log.WarnContext(ctx, "running on a TEST CLOCK: time is offset by the file's duration", "file", cfg.TestClockFile)
 	}
 
-	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
-	if err != nil {
-		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
-	}
-	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
+	pool, err := p.Postgres(postgres.Schema, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "dispatch", log)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-
-	window, _ := workcal.ParseDuration(cfg.RejectWindow)
-	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
-	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store := postgres.New(pool, ref.Current, events.Encode, relay.Notify)
-	svc := dispatch.New(store, events.NewFeed(js), ref.Current, clk.Now, policy)
-	handlers := events.NewHandlers(store, svc.Env)
-
-	runner, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
-		Concurrency: cfg.ConsumerConcurrency}, handlers.Handle, log)
-	if err != nil {
-		return err
-	}
-	worker := timer.NewWorker(pool, handlers.TimerHandlers(), timer.Options{BatchSize: cfg.TimerBatch,
-		Concurrency: cfg.TimerConcurrency, Clock: clk}, log)
-
-	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
-	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
-	lis, err := listener.Listen(cfg.GRPCAddr, "DISPATCH_GRPC_ADDR")
-	if err != nil {
-		return err
-	}
-	admin, err := env.Admin(ctx, cfg.AdminAddr, "DISPATCH_ADMIN_ADDR", map[string]adminserver.Check{
-		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
-	})
+	js, err := p.JetStream()
 	if err != nil {
 		return err
 	}
 
 	// The relay outlives the gRPC server, the consumer and the clock: what
 	// they committed is published before the process exits.
-	publishing := relay.Start(ctx, func(ctx context.Context) error {
-		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
-	})
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(admin)
-	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
-	g.Go(func() error { return publishing.OnceReady(gctx, runner.Run) })
-	g.Go(func() error { return worker.Run(gctx) })
-	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
-	err = g.Wait()
-	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	window, _ := workcal.ParseDuration(cfg.RejectWindow)
+	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
+	store := postgres.New(pool, ref.Current, events.Encode, relay.Notify)
+	svc := dispatch.New(store, events.NewFeed(js), ref.Current, clk.Now, policy)
+	handlers := events.NewHandlers(store, svc.Env)
+
+	cases, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
+		Concurrency: cfg.ConsumerConcurrency}, handlers.Handle, p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(cases)
+	clockWorker := timer.NewWorker(pool, handlers.TimerHandlers(), timer.Options{BatchSize: cfg.TimerBatch,
+		Concurrency: cfg.TimerConcurrency, Clock: clk}, p.Log)
+	p.Go(clockWorker.Run)
+
+	srv, err := p.GRPC(cfg.GRPCAddr, "DISPATCH_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+	if err := p.Admin(cfg.AdminAddr, "DISPATCH_ADMIN_ADDR"); err != nil {
+		return err
+	}
+	return p.Wait()
 }

@@ -17,13 +17,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/adminserver"
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
-	"github.com/gridflow/gridflow/pkg/grpcserver"
-	"github.com/gridflow/gridflow/pkg/listener"
-	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
@@ -34,7 +29,6 @@ import (
 	"github.com/gridflow/gridflow/services/feedback/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/feedback/internal/postgres"
 	"github.com/jackc/pgx/v5"
-	"golang.org/x/sync/errgroup"
 
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 )
@@ -97,67 +91,55 @@ func serve(ctx context.Context, rebuild bool) error {
 	if err != nil {
 		return err
 	}
-	env, err := process.Start(ctx, "feedback", cfg.Base, cfg)
+	p, err := process.Start(ctx, "feedback", cfg.Base, cfg)
 	if err != nil {
 		return err
 	}
-	log := env.Log
-	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
+	defer p.Close()
 
 	ref, err := reference.Open(cfg.ReferenceDir)
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "reference data loaded", "digest", ref.Current().Digest())
-	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
-		s, err := ref.Reload()
-		if err != nil {
-			return "", err
-		}
-		return s.Digest(), nil
-	})
+	p.ReloadOnHangup(ref)
 
-	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, postgres.Migrations...)
+	pool, err := p.Postgres(postgres.Schema, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-	store := postgres.New(pool, nil)
 	domainCfg := feedback.Config{CallbackWindow: cfg.CallbackWindow, CallbackRetry: cfg.CallbackRetry}
 	calendar := func() feedback.Calendar { return ref.Current().Calendar() }
 	if rebuild {
+		store := postgres.New(pool, nil)
 		n, err := feedback.New(domainCfg, store, store, calendar, time.Now).Rebuild(ctx)
 		if err == nil {
-			log.InfoContext(ctx, "views rebuilt from the stored events", "cases", n)
+			p.Log.InfoContext(ctx, "views rebuilt from the stored events", "cases", n)
 		}
 		return err
 	}
-
-	if missing, err := store.FiguresMissing(ctx); err != nil {
+	if missing, err := postgres.New(pool, nil).FiguresMissing(ctx); err != nil {
 		return err
 	} else if missing {
-		log.WarnContext(ctx, "cases are stored without their figure rows (migration 0003): metrics stay empty until `feedback rebuild`")
+		p.Log.WarnContext(ctx, "cases are stored without their figure rows (migration 0003): metrics stay empty until `feedback rebuild`")
 	}
 
-	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
-	if err != nil {
-		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
-	}
-	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "feedback", log)
+	js, err := p.JetStream()
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
 
-	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store = postgres.New(pool, relay.Notify)
+	// Feedback serves its API while NATS is down; the relay publishes, and
+	// the consumer starts, once the streams exist.
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	store := postgres.New(pool, relay.Notify)
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
 
-	runner, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
-		Concurrency: cfg.ConsumerConcurrency}, events.Handler(svc, store.Bind), log)
+	evs, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
+		Concurrency: cfg.ConsumerConcurrency}, events.Handler(svc, store.Bind), p.Log)
 	if err != nil {
 		return err
 	}
+	p.Consume(evs)
 	timers := timer.NewWorker(pool, map[string]timer.Handler{
 		postgres.TimerCallbackWindow: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.CallbackWindowPassed(ctx, store.Bind(tx), t.Key)
@@ -165,36 +147,22 @@ func serve(ctx context.Context, rebuild bool) error {
 		postgres.TimerCallbackRetry: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.CallbackRetryDue(ctx, store.Bind(tx), t.Key)
 		},
-	}, timer.Options{}, log)
-
-	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
+	}, timer.Options{}, p.Log)
+	p.Go(timers.Run)
+	// WatchCaseUpdates streams wake on the NOTIFY of a stored event.
 	bell := grpcapi.NewBell()
-	go pgdb.Listen(ctx, pool, postgres.EventsChannelSQL, log, bell.Ring)
-	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, bell, cfg.WatchPoll))
-	lis, err := listener.Listen(cfg.GRPCAddr, "FEEDBACK_GRPC_ADDR")
-	if err != nil {
-		return err
-	}
-	admin, err := env.Admin(ctx, cfg.AdminAddr, "FEEDBACK_ADMIN_ADDR", map[string]adminserver.Check{
-		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
+	p.Go(func(ctx context.Context) error {
+		pgdb.Listen(ctx, pool, postgres.EventsChannelSQL, p.Log, bell.Ring)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
 
-	// The relay outlives everything that writes events: once the server,
-	// the consumer and the timers have stopped, it drains the outbox. The
-	// relay and the consumer need the streams; feedback serves its API while
-	// NATS is down and starts publishing and consuming once they exist.
-	publishing := relay.Start(ctx, func(ctx context.Context) error {
-		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
-	})
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(admin)
-	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
-	g.Go(func() error { return timers.Run(gctx) })
-	g.Go(func() error { return publishing.OnceReady(gctx, runner.Run) })
-	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
-	err = g.Wait()
-	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
+	srv, err := p.GRPC(cfg.GRPCAddr, "FEEDBACK_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, bell, cfg.WatchPoll))
+	if err := p.Admin(cfg.AdminAddr, "FEEDBACK_ADMIN_ADDR"); err != nil {
+		return err
+	}
+	return p.Wait()
 }

@@ -5,27 +5,19 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"runtime/debug"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/adminserver"
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
-	"github.com/gridflow/gridflow/pkg/grpcserver"
-	"github.com/gridflow/gridflow/pkg/listener"
-	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/gridflow/gridflow/services/intake/internal/places"
 	"github.com/gridflow/gridflow/services/intake/internal/postgres"
-	"golang.org/x/sync/errgroup"
 
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 )
@@ -60,81 +52,56 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	env, err := process.Start(ctx, "intake", cfg.Base, cfg)
+	p, err := process.Start(ctx, "intake", cfg.Base, cfg)
 	if err != nil {
 		return err
 	}
-	log := env.Log
+	defer p.Close()
 	if cfg.GOGC == "" {
 		debug.SetGCPercent(cfg.GCPercent)
 	}
-	defer env.Telemetry.Shutdown(context.WithoutCancel(ctx)) //nolint:errcheck // best effort at exit
 
-	pl, err := places.Load(cfg.ReferenceDir)
+	ref, err := reference.Open(cfg.ReferenceDir)
 	if err != nil {
 		return err
 	}
-	log.InfoContext(ctx, "reference data loaded", "digest", pl.Digest())
-	process.ReloadOnHangup(ctx, log, "reference data", func() (string, error) {
-		if err := pl.Reload(cfg.ReferenceDir); err != nil {
-			return "", err
-		}
-		return pl.Digest(), nil
-	})
+	p.ReloadOnHangup(ref)
 
-	pub, err := auth.LoadPublicKey(cfg.AuthPublicKeyFile)
-	if err != nil {
-		return fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
-	}
-
-	pool, err := pgdb.OpenMigrated(ctx, cfg.DatabaseURL, postgres.Schema, cfg.DatabaseMaxConns, append(postgres.Migrations, postgres.ClosureMigrations)...)
+	pool, err := p.Postgres(postgres.Schema, append(postgres.Migrations, postgres.ClosureMigrations)...)
 	if err != nil {
 		return err
 	}
-	defer pool.Close()
-
-	nc, js, err := natsjs.Connect(ctx, cfg.NATSURL, "intake", log)
+	js, err := p.JetStream()
 	if err != nil {
 		return err
 	}
-	defer nc.Close()
 
 	// Committed events leave through the relay's fast path; the poller only
 	// picks up rows older than the grace period (after a crash or an outage).
-	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second,
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second,
 		Rebuild: postgres.Rebuild})
 	store := postgres.New(pool, relay)
+	// The committers outlive the gRPC server: once intake stops taking
+	// orders, what is in flight commits and the relay drains it. Intake
+	// takes orders while NATS is down; the outbox holds them.
+	store.RunGroupCommit(p.Publishing(), cfg.CommitWorkers, cfg.CommitBatch)
+	pl := places.New(ref.Current)
 	svc := intake.New(store, pl, pl, time.Now)
-	closures, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerClosures, Subjects: events.ClosureSubjects}, events.Closures(postgres.SetClosed), log)
+
+	closures, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerClosures, Subjects: events.ClosureSubjects},
+		events.Closures(postgres.SetClosed), p.Log)
 	if err != nil {
 		return err
 	}
+	p.Consume(closures) // feedback's closures
 
-	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})
+	srv, err := p.GRPC(cfg.GRPCAddr, "INTAKE_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
 	intakev1.RegisterIntakeServiceServer(srv, grpcapi.New(svc))
-	lis, err := listener.Listen(cfg.GRPCAddr, "INTAKE_GRPC_ADDR")
-	if err != nil {
+	if err := p.Admin(cfg.AdminAddr, "INTAKE_ADMIN_ADDR"); err != nil {
 		return err
 	}
-	admin, err := env.Admin(ctx, cfg.AdminAddr, "INTAKE_ADMIN_ADDR", map[string]adminserver.Check{
-		"postgres": func(ctx context.Context) error { return pool.Ping(ctx) },
-	})
-	if err != nil {
-		return err
-	}
-
-	// The committers and the relay outlive the gRPC server: once intake
-	// stops taking orders, what is in flight commits and the relay drains it.
-	// Intake takes orders while NATS is down; the outbox holds them.
-	publishing := relay.Start(ctx, func(ctx context.Context) error {
-		return natsjs.EnsureStreamsRetry(ctx, js, natsjs.StreamOptions{Replicas: cfg.StreamReplicas}, log)
-	})
-	store.RunGroupCommit(publishing.Context(), cfg.CommitWorkers, cfg.CommitBatch)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(admin)
-	g.Go(func() error { return process.ServeGRPC(gctx, srv.Server, lis, cfg.ShutdownTimeout) })
-	g.Go(func() error { return publishing.OnceReady(gctx, closures.Run) }) // feedback's closures
-	log.InfoContext(ctx, "serving", "grpc", cfg.GRPCAddr, "admin", cfg.AdminAddr)
-	err = g.Wait()
-	return errors.Join(err, publishing.Stop(cfg.ShutdownTimeout))
+	return p.Wait()
 }

@@ -9,8 +9,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"sync"
-	"sync/atomic"
 
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
@@ -32,35 +30,33 @@ type Bundle struct {
 	Model *model.Model
 }
 
-// Live is the set in force.
+// Live is classify's view of the one reload holder (reference.Live): the
+// accessors the service reads and ReloadModel's reload.
 type Live struct {
-	src Sources
-	log *slog.Logger
-	mu  sync.Mutex // one reload at a time
-	cur atomic.Pointer[Bundle]
+	holder *reference.Live[Bundle]
+	log    *slog.Logger
 }
 
 // Load loads the set for the first time.
 func Load(ctx context.Context, src Sources, log *slog.Logger) (*Live, error) {
-	l := &Live{src: src, log: log}
-	b, err := load(ctx, src)
+	h, err := reference.NewLive(ctx, "model, keyword rules and reference data",
+		func(ctx context.Context) (*Bundle, error) { return load(ctx, src) },
+		func(b *Bundle) []any {
+			d := Describe(b)
+			return []any{"model_version", d.ModelVersion, "model_source", d.Source, "labels", d.Labels,
+				"keyword_rules", d.KeywordRules, "reference_digest", d.ReferenceDigest}
+		})
 	if err != nil {
 		return nil, err
 	}
-	l.cur.Store(b)
-	return l, nil
+	return &Live{holder: h, log: log}, nil
 }
 
+// Holder is the holder itself, for the process to reload on SIGHUP.
+func (l *Live) Holder() *reference.Live[Bundle] { return l.holder }
+
 func load(ctx context.Context, src Sources) (*Bundle, error) {
-	var (
-		ref *reference.Set
-		err error
-	)
-	if src.ReferenceDir == "" {
-		ref, err = reference.LoadDefault()
-	} else {
-		ref, err = reference.LoadDir(src.ReferenceDir)
-	}
+	ref, err := reference.LoadFrom(src.ReferenceDir)
 	if err != nil {
 		return nil, fmt.Errorf("reference data: %w", err)
 	}
@@ -75,17 +71,14 @@ func load(ctx context.Context, src Sources) (*Bundle, error) {
 	return &Bundle{Ref: ref, Rules: rs, Model: m}, nil
 }
 
-// Reload loads everything again and swaps it in.
+// Reload loads everything again and swaps it in (ReloadModel), logging the
+// outcome.
 func (l *Live) Reload(ctx context.Context) (classify.ReloadResult, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	prev := l.cur.Load()
-	b, err := load(ctx, l.src)
+	prev, b, err := l.holder.Reload(ctx)
 	if err != nil {
 		l.log.ErrorContext(ctx, "reload failed; keeping what is loaded", "err", err, "model_version", prev.Model.Version())
 		return classify.ReloadResult{PreviousModelVersion: prev.Model.Version()}, err
 	}
-	l.cur.Store(b)
 	res := Describe(b)
 	res.PreviousModelVersion = prev.Model.Version()
 	l.log.InfoContext(ctx, "reloaded", "model_version", res.ModelVersion, "previous_model_version", res.PreviousModelVersion,
@@ -100,16 +93,16 @@ func Describe(b *Bundle) classify.ReloadResult {
 }
 
 // Current returns the bundle in force.
-func (l *Live) Current() *Bundle { return l.cur.Load() }
+func (l *Live) Current() *Bundle { return l.holder.Current() }
 
 // Reference returns the reference set in force.
-func (l *Live) Reference() *reference.Set { return l.cur.Load().Ref }
+func (l *Live) Reference() *reference.Set { return l.holder.Current().Ref }
 
 // Rules returns the keyword rules in force.
-func (l *Live) Rules() *rules.Set { return l.cur.Load().Rules }
+func (l *Live) Rules() *rules.Set { return l.holder.Current().Rules }
 
 // Model returns the model in force.
-func (l *Live) Model() classify.Model { return l.cur.Load().Model }
+func (l *Live) Model() classify.Model { return l.holder.Current().Model }
 
 // Deps wires the live set into the service's dependencies.
 func (l *Live) Deps() classify.Deps {

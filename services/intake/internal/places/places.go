@@ -1,7 +1,7 @@
 // Package places answers intake's "where is it?" from the reference data:
 // it validates area codes, finds the grid containing a point, and resolves a
 // free-text address through the normaliser (pkg/address) and the address
-// index. The set can be swapped at run time (SIGHUP) without a restart.
+// index. It follows the reference set in force, which SIGHUP reloads.
 package places
 
 import (
@@ -22,12 +22,15 @@ import (
 // boundary, and a citizen may stand just past the outermost grid.
 const cityMarginDeg = 0.05 // about 5 km
 
-// Places implements intake.Places over a reference set.
+// Places implements intake.Places over the reference set in force. It keeps
+// no set of its own: it reads the service's one holder (reference.Live, which
+// SIGHUP reloads) and derives its index once per set.
 type Places struct {
-	set atomic.Pointer[loaded]
+	current func() *reference.Set
+	ix      atomic.Pointer[indexed]
 }
 
-type loaded struct {
+type indexed struct {
 	set  *reference.Set
 	bbox [4]float64 // minLat, minLng, maxLat, maxLng of all grids, widened
 }
@@ -37,34 +40,36 @@ var (
 	_ intake.Catalogue = (*Places)(nil)
 )
 
-// Load reads the shipped defaults, overridden by dir when it is not empty.
+// New reads the set current returns (reference.Live's Current).
+func New(current func() *reference.Set) *Places {
+	return &Places{current: current}
+}
+
+// Load opens the shipped defaults, overridden by dir when it is not empty,
+// for a caller without a holder of its own (tests).
 func Load(dir string) (*Places, error) {
-	p := &Places{}
-	if err := p.Reload(dir); err != nil {
-		return nil, err
-	}
-	return p, nil
-}
-
-// New wraps an already loaded set (tests).
-func New(set *reference.Set) *Places {
-	p := &Places{}
-	p.set.Store(index(set))
-	return p
-}
-
-// Reload loads and validates the set again and swaps it in only when it is valid.
-func (p *Places) Reload(dir string) error {
-	set, err := reference.LoadFrom(dir)
+	ref, err := reference.Open(dir)
 	if err != nil {
-		return fmt.Errorf("reference data: %w", err)
+		return nil, fmt.Errorf("reference data: %w", err)
 	}
-	p.set.Store(index(set))
-	return nil
+	return New(ref.Current), nil
 }
 
-func index(set *reference.Set) *loaded {
-	l := &loaded{set: set, bbox: [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}}
+// load returns the set in force with its index, building the index when the
+// set has changed since the last call. Each method loads once, so one call
+// works on one whole set even while a reload swaps it.
+func (p *Places) load() *indexed {
+	set := p.current()
+	if ix := p.ix.Load(); ix != nil && ix.set == set {
+		return ix
+	}
+	ix := index(set) // two callers may both build it after a reload; either result is right
+	p.ix.Store(ix)
+	return ix
+}
+
+func index(set *reference.Set) *indexed {
+	l := &indexed{set: set, bbox: [4]float64{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}}
 	for _, a := range set.Areas(reference.LevelGrid) {
 		g, _ := set.Grid(a.Code)
 		for _, pt := range g.Polygon {
@@ -79,12 +84,6 @@ func index(set *reference.Set) *loaded {
 	return l
 }
 
-// Digest names the loaded set.
-func (p *Places) Digest() string { return p.set.Load().set.Digest() }
-
-// Set returns the loaded set.
-func (p *Places) Set() *reference.Set { return p.set.Load().set }
-
 var levelDigits = map[reference.Level]int{
 	reference.LevelDistrict: 6, reference.LevelStreet: 9, reference.LevelCommunity: 12, reference.LevelGrid: 15,
 }
@@ -92,7 +91,7 @@ var levelDigits = map[reference.Level]int{
 // CheckCodes validates the given codes and returns the area of the most
 // precise one with its parents filled in; levels not known are "0".
 func (p *Places) CheckCodes(prefix, district, street, community, grid string, v *fault.Violations) intake.Area {
-	set := p.set.Load().set
+	set := p.load().set
 	area := intake.Area{District: intake.Unknown, Street: intake.Unknown, Community: intake.Unknown, Grid: intake.Unknown}
 	given := []struct {
 		field, code string
@@ -167,7 +166,7 @@ func digits(s string, n int) bool {
 
 // Locate finds the grid containing a WGS-84 point.
 func (p *Places) Locate(pt intake.LatLng) (intake.Area, bool) {
-	g, ok := p.set.Load().set.GridAt(pt.Lat, pt.Lng)
+	g, ok := p.load().set.GridAt(pt.Lat, pt.Lng)
 	if !ok {
 		return intake.Area{}, false
 	}
@@ -177,7 +176,7 @@ func (p *Places) Locate(pt intake.LatLng) (intake.Area, bool) {
 
 // InCity reports whether a WGS-84 point lies within the served grids' extent.
 func (p *Places) InCity(pt intake.LatLng) bool {
-	b := p.set.Load().bbox
+	b := p.load().bbox
 	return pt.Lat >= b[0] && pt.Lng >= b[1] && pt.Lat <= b[2] && pt.Lng <= b[3]
 }
 
@@ -196,7 +195,7 @@ func (p *Places) ToWGS84(pt intake.LatLng) intake.LatLng {
 // from district, the code resolved so far, or from the match), so that
 // "共和新路1234弄5号" and "静安区共和新路1234弄5号" are the same place.
 func (p *Places) NormaliseAddress(raw, district string) (intake.Address, intake.Area, bool) {
-	set := p.set.Load().set
+	set := p.load().set
 	a := address.Normalise(raw)
 	var (
 		m  reference.AddressMatch
@@ -232,12 +231,12 @@ func (p *Places) NormaliseAddress(raw, district string) (intake.Address, intake.
 
 // KnownItem reports whether code is an item of either catalogue tree.
 func (p *Places) KnownItem(code string) bool {
-	_, ok := p.set.Load().set.Item(code)
+	_, ok := p.load().set.Item(code)
 	return ok
 }
 
 // KnownDepartment reports whether code is a department.
 func (p *Places) KnownDepartment(code string) bool {
-	_, ok := p.set.Load().set.Department(code)
+	_, ok := p.load().set.Department(code)
 	return ok
 }

@@ -1,0 +1,542 @@
+package consumer_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// gate holds the first call back until the consumer has delivered n
+// messages to the runner (and a little longer, for them to reach its
+// queue), so that the next transaction takes the rest as one batch.
+func gate(t *testing.T, e env, name string, n int) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			eventually(t, fmt.Sprintf("%d messages delivered", n), func() bool {
+				c, err := e.js.Consumer(context.Background(), natsjs.StreamGrid, name)
+				if err != nil {
+					return false
+				}
+				info, err := c.Info(context.Background())
+				return err == nil && info.NumAckPending >= n
+			})
+			time.Sleep(200 * time.Millisecond)
+		})
+	}
+}
+
+// batchLog records what each batch transaction was given.
+type batchLog struct {
+	mu      sync.Mutex
+	batches [][]string          // event ids per BatchHandler call
+	seen    map[string][]uint64 // NumDelivered of each handler call per event
+	txids   map[string]int64    // the transaction of each successful apply
+	calls   map[string]int      // handler calls per event
+}
+
+func newBatchLog() *batchLog {
+	return &batchLog{seen: map[string][]uint64{}, txids: map[string]int64{}, calls: map[string]int{}}
+}
+
+func (l *batchLog) batch(b *consumer.Batch) {
+	var ids []string
+	for _, m := range b.Messages() {
+		ids = append(ids, m.EventID)
+	}
+	l.mu.Lock()
+	l.batches = append(l.batches, ids)
+	l.mu.Unlock()
+}
+
+// apply writes the event's effect and notes the transaction it ran in.
+func (l *batchLog) apply(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+	l.mu.Lock()
+	l.calls[msg.EventID]++
+	l.seen[msg.EventID] = append(l.seen[msg.EventID], msg.NumDelivered)
+	l.mu.Unlock()
+	if err := insertEffect(ctx, tx, msg, ""); err != nil {
+		return err
+	}
+	var txid int64
+	if err := tx.QueryRow(ctx, `SELECT txid_current()`).Scan(&txid); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	l.txids[msg.EventID] = txid
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *batchLog) bigBatches() [][]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out [][]string
+	for _, b := range l.batches {
+		if len(b) > 1 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// One transaction for the batch, a savepoint per message: a poison message
+// in the middle is dead-lettered and a failing one retried, while the
+// neighbours commit together, once.
+func TestBatchPoisonInTheMiddleFailsAlone(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	const name, total = "test-batch-poison", 10
+	log := newBatchLog()
+	wait := gate(t, e, name, total)
+	var flaky atomic.Int32
+	h := func(ctx context.Context, b *consumer.Batch) error {
+		wait()
+		log.batch(b)
+		b.Each(func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+			if err := log.apply(ctx, tx, msg); err != nil {
+				return err
+			}
+			switch msg.EventID {
+			case "ev-4":
+				return consumer.Permanent(errors.New("unknown catalogue code"))
+			case "ev-6":
+				if flaky.Add(1) == 1 {
+					return errors.New("lock timeout")
+				}
+			}
+			return nil
+		})
+		return nil
+	}
+	r, err := consumer.NewBatch(e.js, e.pool, consumer.Config{Name: name, Subjects: []string{subject},
+		NakDelay: 20 * time.Millisecond}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range total {
+		e.publish(t, fmt.Sprintf("ev-%d", i), "x", nil)
+	}
+	start(t, r)
+
+	dlq, err := e.js.CreateOrUpdateConsumer(context.Background(), natsjs.StreamDLQ, jetstream.ConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dlq.Next(jetstream.FetchMaxWait(20 * time.Second))
+	if err != nil {
+		t.Fatalf("no dead letter: %v", err)
+	}
+	if id, reason := got.Headers().Get(consumer.HeaderDLQMsgID), got.Headers().Get(natsjs.HeaderDLQReason); id != "ev-4" || !strings.Contains(reason, "unknown catalogue code") {
+		t.Errorf("dead letter %s with reason %q, want ev-4's", id, reason)
+	}
+	eventually(t, "nine events handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = $1`, name) == total-1
+	})
+	eventually(t, "everything settled", settled(t, e.js, name))
+
+	for i := range total {
+		id, want := fmt.Sprintf("ev-%d", i), 1
+		if id == "ev-4" {
+			want = 0
+		}
+		if n := count(t, e.pool, `SELECT count(*) FROM effects WHERE event_id = $1`, id); n != want {
+			t.Errorf("%s applied %d times, want %d", id, n, want)
+		}
+	}
+	big := log.bigBatches()
+	if len(big) == 0 || !slices.Contains(big[0], "ev-4") || !slices.Contains(big[0], "ev-6") {
+		t.Fatalf("batches %v: want one holding ev-4 and ev-6 with their neighbours", log.batches)
+	}
+	// The neighbours committed in one transaction, on their first delivery.
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	var tx int64
+	for _, id := range big[0] {
+		if id == "ev-4" || id == "ev-6" {
+			continue
+		}
+		if tx == 0 {
+			tx = log.txids[id]
+		}
+		if log.txids[id] != tx || !slices.Equal(log.seen[id], []uint64{1}) {
+			t.Errorf("%s: transaction %d (want %d), deliveries %v (want [1])", id, log.txids[id], tx, log.seen[id])
+		}
+	}
+	if diff := cmp.Diff([]uint64{1, 2}, log.seen["ev-6"]); diff != "" {
+		t.Errorf("ev-6 deliveries mismatch (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]uint64{1}, log.seen["ev-4"]); diff != "" {
+		t.Errorf("ev-4 deliveries mismatch (-want +got):\n%s", diff)
+	}
+}
+
+// A redelivery of an event whose batch committed is acked without reaching
+// the handler, alone or beside new events, and so is a second copy of an
+// event in one batch.
+func TestBatchSkipsHandledIDs(t *testing.T) {
+	t.Parallel()
+	e := setup(t, &jetstream.StreamConfig{Name: natsjs.StreamGrid, Subjects: []string{natsjs.SubjectsGrid},
+		Storage: jetstream.FileStorage, Duplicates: 100 * time.Millisecond})
+	const name = "test-batch-dup"
+	log := newBatchLog()
+	wait := gate(t, e, name, 4)
+	h := func(ctx context.Context, b *consumer.Batch) error {
+		wait()
+		log.batch(b)
+		b.Each(log.apply)
+		return nil
+	}
+	r, err := consumer.NewBatch(e.js, e.pool, consumer.Config{Name: name, Subjects: []string{subject},
+		AckWait: time.Second}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skipped atomic.Bool
+	var redelivered atomic.Uint64
+	consumer.SetBeforeAck(r, func(msg consumer.Message) bool {
+		if msg.EventID != "ev-b" {
+			return true
+		}
+		if skipped.CompareAndSwap(false, true) {
+			return false // committed, then "crashed" before acking
+		}
+		redelivered.Store(msg.NumDelivered)
+		return true
+	})
+	e.publish(t, "ev-a", "1", nil)
+	time.Sleep(300 * time.Millisecond) // past the stream's duplicate window
+	e.publish(t, "ev-a", "1 again", nil)
+	e.publish(t, "ev-b", "2", nil)
+	e.publish(t, "ev-c", "3", nil)
+	start(t, r)
+
+	eventually(t, "ev-b's redelivery to be acked", func() bool { return redelivered.Load() >= 2 })
+	eventually(t, "everything settled", settled(t, e.js, name))
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if diff := cmp.Diff(map[string]int{"ev-a": 1, "ev-b": 1, "ev-c": 1}, log.calls); diff != "" {
+		t.Errorf("handler calls mismatch (-want +got):\n%s", diff)
+	}
+	if n := count(t, e.pool, `SELECT count(*) FROM effects`); n != 3 {
+		t.Errorf("effects = %d, want 3", n)
+	}
+}
+
+// A batch whose transaction fails as a whole rolls back everything it wrote;
+// its messages are handled again one per transaction, so the neighbours
+// commit on their first delivery and only the culprit is retried and, in
+// the end, dead-lettered.
+func TestBatchFailingAsAWholeIsHandledOneByOne(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		breakTx    func(ctx context.Context, b *consumer.Batch) error
+		wantReason string
+	}{
+		{
+			name: "handler returns an error",
+			breakTx: func(context.Context, *consumer.Batch) error {
+				return errors.New("projection out of date")
+			},
+			wantReason: "projection out of date",
+		},
+		{
+			name: "transaction aborted outside a savepoint",
+			breakTx: func(ctx context.Context, b *consumer.Batch) error {
+				_, err := b.Tx().Exec(ctx, `SELECT 1/0`)
+				if err == nil {
+					t.Error("1/0 succeeded")
+				}
+				return nil // the commit fails
+			},
+			wantReason: "commit",
+		},
+		{
+			name: "handler panics",
+			breakTx: func(context.Context, *consumer.Batch) error {
+				panic("index out of range")
+			},
+			wantReason: "batch handler panicked: index out of range",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, nil)
+			const name, total = "test-batch-whole", 6
+			log := newBatchLog()
+			wait := gate(t, e, name, total)
+			h := func(ctx context.Context, b *consumer.Batch) error {
+				wait()
+				log.batch(b)
+				b.Each(log.apply) // written, then lost with the transaction
+				for _, m := range b.Messages() {
+					if m.EventID == "ev-3" {
+						return tt.breakTx(ctx, b)
+					}
+				}
+				return nil
+			}
+			r, err := consumer.NewBatch(e.js, e.pool, consumer.Config{Name: name, Subjects: []string{subject},
+				MaxDeliver: 2, NakDelay: 20 * time.Millisecond}, h, e.log)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range total {
+				e.publish(t, fmt.Sprintf("ev-%d", i), "x", nil)
+			}
+			start(t, r)
+
+			dlq, err := e.js.CreateOrUpdateConsumer(context.Background(), natsjs.StreamDLQ, jetstream.ConsumerConfig{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := dlq.Next(jetstream.FetchMaxWait(20 * time.Second))
+			if err != nil {
+				t.Fatalf("no dead letter: %v", err)
+			}
+			if id, reason := got.Headers().Get(consumer.HeaderDLQMsgID), got.Headers().Get(natsjs.HeaderDLQReason); id != "ev-3" || !strings.Contains(reason, tt.wantReason) {
+				t.Errorf("dead letter %s with reason %q, want ev-3's containing %q", id, reason, tt.wantReason)
+			}
+			eventually(t, "everything settled", settled(t, e.js, name))
+
+			big := log.bigBatches()
+			if len(big) == 0 || !slices.Contains(big[0], "ev-3") {
+				t.Fatalf("batches %v: want ev-3 in a batch with neighbours", log.batches)
+			}
+			log.mu.Lock()
+			defer log.mu.Unlock()
+			for i := range total {
+				id := fmt.Sprintf("ev-%d", i)
+				want := 1
+				if id == "ev-3" {
+					want = 0
+				}
+				if n := count(t, e.pool, `SELECT count(*) FROM effects WHERE event_id = $1`, id); n != want {
+					t.Errorf("%s applied %d times, want %d", id, n, want)
+				}
+				if id != "ev-3" && slices.Contains(big[0], id) && !slices.Equal(log.seen[id], []uint64{1, 1}) {
+					t.Errorf("%s: deliveries %v, want [1 1] (in the batch, then alone, never redelivered)", id, log.seen[id])
+				}
+			}
+			if diff := cmp.Diff([]uint64{1, 1, 2}, log.seen["ev-3"]); diff != "" {
+				t.Errorf("ev-3 deliveries mismatch (-want +got):\n%s", diff)
+			}
+			if n := count(t, e.pool, `SELECT count(*) FROM consumer_handled`); n != total-1 {
+				t.Errorf("%d handled ids, want %d", n, total-1)
+			}
+		})
+	}
+}
+
+// With an OrderKey, the events of one case are handled in arrival order
+// although several workers run at once; other cases go on in parallel.
+func TestOrderKeyKeepsACaseInArrivalOrder(t *testing.T) {
+	t.Parallel()
+	for _, shape := range []string{"handler", "batch handler"} {
+		t.Run(shape, func(t *testing.T) {
+			t.Parallel()
+			e := setup(t, nil)
+			const cases, perCase = 5, 12
+			var (
+				mu    sync.Mutex
+				order = map[string][]int{}
+			)
+			h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+				c, n, _ := strings.Cut(string(msg.Data), "/")
+				seq, err := strconv.Atoi(n)
+				if err != nil {
+					return consumer.Permanent(err)
+				}
+				time.Sleep(time.Duration(seq%3) * time.Millisecond) // uneven work, as in life
+				mu.Lock()
+				order[c] = append(order[c], seq)
+				mu.Unlock()
+				return insertEffect(ctx, tx, msg, c)
+			}
+			cfg := consumer.Config{Name: "test-order", Subjects: []string{subject}, Concurrency: 4, BatchSize: 16,
+				OrderKey: func(m consumer.Message) string { return m.Headers.Get("X-Case") }}
+			var (
+				r   *consumer.Runner
+				err error
+			)
+			if shape == "handler" {
+				r, err = consumer.New(e.js, e.pool, cfg, h, e.log)
+			} else {
+				r, err = consumer.NewBatch(e.js, e.pool, cfg, func(_ context.Context, b *consumer.Batch) error {
+					b.Each(h)
+					return nil
+				}, e.log)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range perCase {
+				for c := range cases {
+					id := fmt.Sprintf("c%d", c)
+					e.publish(t, fmt.Sprintf("%s-%d", id, i), fmt.Sprintf("%s/%d", id, i), map[string]string{"X-Case": id})
+				}
+			}
+			start(t, r)
+			eventually(t, "every event handled", func() bool {
+				return count(t, e.pool, `SELECT count(*) FROM effects`) == cases*perCase
+			})
+			eventually(t, "everything settled", settled(t, e.js, "test-order"))
+			mu.Lock()
+			defer mu.Unlock()
+			want := make([]int, perCase)
+			for i := range want {
+				want[i] = i
+			}
+			for c := range cases {
+				id := fmt.Sprintf("c%d", c)
+				if diff := cmp.Diff(want, order[id]); diff != "" {
+					t.Errorf("case %s handled out of order (-want +got):\n%s", id, diff)
+				}
+			}
+		})
+	}
+}
+
+func TestNewBatchRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	if _, err := consumer.NewBatch(jsStub{}, nil, consumer.Config{Name: "classify-cases", Subjects: []string{subject}},
+		func(context.Context, *consumer.Batch) error { return nil }, nil); err == nil {
+		t.Error("NewBatch without a pool succeeded")
+	}
+	if _, err := consumer.NewBatch(nil, nil, consumer.Config{Name: "classify-cases", Subjects: []string{subject}}, nil, nil); err == nil {
+		t.Error("NewBatch without a handler succeeded")
+	}
+}
+
+// A batch handler for the pipeline-speed shape: decode the whole batch, read
+// what it needs for all of it in one query, then apply each message in its
+// own savepoint; one commit for the lot.
+func ExampleNewBatch() {
+	var (
+		js   jetstream.JetStream // connected elsewhere
+		pool *pgxpool.Pool
+	)
+	decode := func(b []byte) (string, error) { return string(b), nil }
+	handler := func(ctx context.Context, b *consumer.Batch) error {
+		ids := make([]string, len(b.Messages()))
+		for i, m := range b.Messages() {
+			id, err := decode(m.Data)
+			if err != nil {
+				b.Fail(i, consumer.Permanent(err)) // nothing written for it yet
+				continue
+			}
+			ids[i] = id
+		}
+		if _, err := b.Tx().Exec(ctx, `SELECT id FROM cases WHERE id = ANY($1) FOR UPDATE`, ids); err != nil {
+			return err // the batch fails whole; its messages are handled again one by one
+		}
+		b.Each(func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+			_, err := tx.Exec(ctx, `UPDATE cases SET events = events + 1 WHERE id = $1`, string(msg.Data))
+			return err
+		})
+		return nil
+	}
+	r, err := consumer.NewBatch(js, pool, consumer.Config{Name: "feedback-events", Subjects: []string{"grid.>"},
+		OrderKey: func(m consumer.Message) string { return m.Headers.Get("X-Case") }}, handler, nil)
+	if err != nil {
+		panic(err)
+	}
+	_ = r.Run
+}
+
+// BenchmarkConsume drains b.N messages through a handler that writes one row
+// each: a transaction per message (New) against one per batch (NewBatch).
+// Run it with a fixed count, e.g. -benchtime=3000x.
+func BenchmarkConsume(b *testing.B) {
+	for _, shape := range []string{"handler", "batch"} {
+		b.Run(shape, func(b *testing.B) {
+			e := setup(b, nil)
+			for i := range b.N {
+				e.publish(b, fmt.Sprintf("ev-%d", i), "x", nil)
+			}
+			h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+				return insertEffect(ctx, tx, msg, "")
+			}
+			cfg := consumer.Config{Name: "bench-consume", Subjects: []string{subject}}
+			var (
+				r   *consumer.Runner
+				err error
+			)
+			if shape == "handler" {
+				r, err = consumer.New(e.js, e.pool, cfg, h, e.log)
+			} else {
+				r, err = consumer.NewBatch(e.js, e.pool, cfg, func(_ context.Context, bt *consumer.Batch) error {
+					bt.Each(h)
+					return nil
+				}, e.log)
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			start(b, r)
+			eventually(b, "every message handled", func() bool {
+				return count(b, e.pool, `SELECT count(*) FROM effects`) == b.N
+			})
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
+
+// Committed runs after each commit that handled something (the relay's
+// Notify), when what was written is visible to others, and not for a
+// transaction that rolled back.
+func TestCommittedIsCalledAfterEachCommit(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	var (
+		mu      sync.Mutex
+		visible []int
+	)
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		if err := insertEffect(ctx, tx, msg, ""); err != nil {
+			return err
+		}
+		if msg.EventID == "ev-bad" {
+			return consumer.Permanent(errors.New("unknown catalogue code"))
+		}
+		return nil
+	}
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-committed", Subjects: []string{subject},
+		Committed: func() {
+			n := count(t, e.pool, `SELECT count(*) FROM effects`) // from another connection
+			mu.Lock()
+			visible = append(visible, n)
+			mu.Unlock()
+		}}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"ev-1", "ev-bad", "ev-2", "ev-3"} {
+		e.publish(t, id, "x", nil)
+	}
+	start(t, r)
+	eventually(t, "everything settled", settled(t, e.js, "test-committed"))
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff([]int{1, 2, 3}, visible); diff != "" {
+		t.Errorf("effects visible at each Committed call mismatch (-want +got):\n%s", diff)
+	}
+}
