@@ -113,4 +113,8 @@ type Base struct {
 	AuthPublicKeyFile string        `env:"GRIDFLOW_AUTH_PUBLIC_KEY_FILE, default=.run/keys/dev-ed25519.pub"`
 	ReferenceDir      string        `env:"GRIDFLOW_REFERENCE_DIR"`
 	ShutdownTimeout   time.Duration `env:"GRIDFLOW_SHUTDOWN_TIMEOUT, default=10s"`
+	// RequestRetention is how long a write request's id and first result
+	// are kept for idempotent retries (pkg/idempotency); a client retrying
+	// later than this is treated as new.
+	RequestRetention time.Duration `env:"GRIDFLOW_REQUEST_RETENTION, default=720h"`
 }

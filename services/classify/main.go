@@ -15,6 +15,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -169,6 +170,7 @@ func serve(ctx context.Context) error {
 		},
 	}, timer.Options{}, p.Log)
 	p.Go(timers.Run)
+	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 
 	srv, err := p.GRPC(cfg.GRPCAddr, "CLASSIFY_GRPC_ADDR")
 	if err != nil {

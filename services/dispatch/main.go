@@ -12,6 +12,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -114,6 +115,7 @@ func run(ctx context.Context) error {
 	clockWorker := timer.NewWorker(pool, handlers.TimerHandlers(), timer.Options{BatchSize: cfg.TimerBatch,
 		Concurrency: cfg.TimerConcurrency, Clock: clk}, p.Log)
 	p.Go(clockWorker.Run)
+	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 
 	srv, err := p.GRPC(cfg.GRPCAddr, "DISPATCH_GRPC_ADDR")
 	if err != nil {

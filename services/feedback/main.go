@@ -19,6 +19,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
@@ -149,6 +150,7 @@ func serve(ctx context.Context, rebuild bool) error {
 		},
 	}, timer.Options{}, p.Log)
 	p.Go(timers.Run)
+	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 	// WatchCaseUpdates streams wake on the NOTIFY of a stored event.
 	bell := grpcapi.NewBell()
 	p.Go(func(ctx context.Context) error {
