@@ -533,7 +533,15 @@ func TestCommittedIsCalledAfterEachCommit(t *testing.T) {
 		e.publish(t, id, "x", nil)
 	}
 	start(t, r)
-	eventually(t, "everything settled", settled(t, e.js, "test-committed"))
+	// Settled alone is not enough: a consumer just created may report
+	// nothing pending for a moment before its first delivery.
+	isSettled := settled(t, e.js, "test-committed")
+	eventually(t, "three commits and everything settled", func() bool {
+		mu.Lock()
+		n := len(visible)
+		mu.Unlock()
+		return n >= 3 && isSettled()
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	if diff := cmp.Diff([]int{1, 2, 3}, visible); diff != "" {
