@@ -8,41 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
-)
-
-// Source is the door a case came in through.
-type Source string
-
-// Sources.
-const (
-	SourceHotline   Source = "hotline"
-	SourcePatrol    Source = "patrol"
-	SourceSecretary Source = "secretary"
-)
-
-// AppealType is the 12345 classification of what the caller wants.
-type AppealType string
-
-// Appeal types (DOMAIN.md).
-const (
-	AppealConsultation AppealType = "consultation"
-	AppealHelp         AppealType = "help"
-	AppealComplaint    AppealType = "complaint"
-	AppealReport       AppealType = "report"
-	AppealSuggestion   AppealType = "suggestion"
-	AppealPraise       AppealType = "praise"
-)
-
-// Urgency decides which SLA row applies.
-type Urgency string
-
-// Urgencies.
-const (
-	UrgencyNormal    Urgency = "normal"
-	UrgencyUrgent    Urgency = "urgent"
-	UrgencyEmergency Urgency = "emergency"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // Datum names a coordinate system.
@@ -71,21 +40,12 @@ const (
 	ResolvedPartly        Resolution = "partial"
 )
 
-// Unknown is the token for an area level not (yet) known (DESIGN.md).
-const Unknown = "0"
-
-// Area holds national area codes.
+// Area is the case's area codes (an unknown level is reference.Unknown)
+// and how intake found them. Stored embedded, as the flat object it always
+// was.
 type Area struct {
-	District, Street, Community, Grid string
-	Resolution                        Resolution
-}
-
-// Address is an address as given and as normalised.
-type Address struct {
-	Raw, District, Street, Road string
-	Lane, Number                int
-	Building, Room, Compound    string
-	Shop, Key                   string
+	reference.AreaCodes
+	Resolution Resolution `json:"resolution,omitempty"`
 }
 
 // Attachment refers to a stored object.
@@ -97,7 +57,7 @@ type Attachment struct {
 type WorkOrder struct {
 	HotlineOrderNo string
 	ReceivedAt     time.Time
-	AppealType     AppealType
+	AppealType     reference.AppealType
 	Title          string
 	Content        string
 	CallerName     string
@@ -110,7 +70,7 @@ type WorkOrder struct {
 	StreetCode     string
 	CommunityCode  string
 	GridCode       string
-	Urgency        Urgency
+	Urgency        reference.Urgency
 	Attachments    []Attachment
 	AnsweredOnCall bool
 	Answer         string
@@ -120,10 +80,10 @@ type WorkOrder struct {
 type Submission struct {
 	CaseID     string
 	CaseNumber string
-	Source     Source
+	Source     reference.Source
 	AcceptedAt time.Time
 	Area       Area
-	Address    Address
+	Address    address.Record
 	Location   *LatLng // WGS-84
 	WorkOrder  *WorkOrder
 	Patrol     *PatrolReport
@@ -173,7 +133,7 @@ type Places interface {
 	ToWGS84(p LatLng) LatLng
 	// NormaliseAddress parses a free-text address and looks it up;
 	// district is the district code known so far ("0" when none).
-	NormaliseAddress(raw, district string) (Address, Area, bool)
+	NormaliseAddress(raw, district string) (address.Record, Area, bool)
 }
 
 // Service takes in submissions.
@@ -205,7 +165,7 @@ func (s *Service) SubmitWorkOrder(ctx context.Context, wo WorkOrder) (*Submissio
 	var v fault.Violations
 	validateWorkOrder(&wo, now, &v)
 	sub := &Submission{
-		Source:     SourceHotline,
+		Source:     reference.FromHotline,
 		AcceptedAt: now.UTC(),
 		WorkOrder:  &wo,
 		Principal:  p.String(),
@@ -228,7 +188,7 @@ func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
 			v.Add("work_order.location", "(%.6f, %.6f) lies outside the city served", wo.Location.Lat, wo.Location.Lng)
 		}
 		sub.Location = &wgs
-		if area.Grid == Unknown {
+		if area.Grid == reference.Unknown {
 			if a, ok := s.places.Locate(wgs); ok && compatible(area, a) {
 				area = a
 			}
@@ -237,16 +197,16 @@ func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
 	if strings.TrimSpace(wo.Address) != "" {
 		addr, a, ok := s.places.NormaliseAddress(wo.Address, area.District)
 		sub.Address = addr
-		if ok && area.Grid == Unknown && compatible(area, a) {
+		if ok && area.Grid == reference.Unknown && compatible(area, a) {
 			area = a
 		}
 	}
-	if area.Grid == Unknown {
+	if area.Grid == reference.Unknown {
 		area.Resolution = ResolvedPartly
 		switch {
-		case area.District == Unknown:
+		case area.District == reference.Unknown:
 			sub.Notes = append(sub.Notes, "area unknown: routed to the district desk")
-		case area.Street == Unknown:
+		case area.Street == reference.Unknown:
 			sub.Notes = append(sub.Notes, "street unknown: resolved only to district "+area.District)
 		default:
 			sub.Notes = append(sub.Notes, "grid unknown: resolved to street "+area.Street)
@@ -257,7 +217,7 @@ func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
 
 // compatible reports whether b refines a (it agrees on every level a knows).
 func compatible(a, b Area) bool {
-	agree := func(x, y string) bool { return x == Unknown || x == y }
+	agree := func(x, y string) bool { return x == reference.Unknown || x == y }
 	return agree(a.District, b.District) && agree(a.Street, b.Street) && agree(a.Community, b.Community)
 }
 
