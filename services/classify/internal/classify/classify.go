@@ -18,31 +18,9 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
-
-// Source is the door a case came in through.
-type Source string
-
-// Sources.
-const (
-	SourceHotline   Source = "hotline"
-	SourcePatrol    Source = "patrol"
-	SourceSecretary Source = "secretary"
-)
-
-// Unknown is the token for an area level not (yet) known.
-const Unknown = "0"
-
-// Area holds national area codes; unknown levels are "0".
-type Area struct {
-	District, Street, Community, Grid string
-}
-
-// Point is a WGS-84 coordinate.
-type Point struct {
-	Lat, Lng float64
-}
 
 // Case is what classify knows of a case: the facts of case.received (or
 // case.answered).
@@ -52,17 +30,18 @@ type Case struct {
 	// HotlineOrderNo is the hotline's order number of a work order ("" for
 	// other sources): people look a case up by it.
 	HotlineOrderNo string
-	Source         Source
-	AppealType     string
+	Source         reference.Source
+	AppealType     reference.AppealType
 	Title          string
 	Content        string
 	// Urgency as submitted (the hotline may say urgent); "" is normal.
 	Urgency reference.Urgency
-	Area    Area
+	// Area: unknown levels are reference.Unknown ("0").
+	Area reference.AreaCodes
 	// Address is the address as given (raw); AddressKey intake's key for it.
 	Address    string
 	AddressKey string
-	Location   *Point
+	Location   *geo.Point
 	// CatalogueCode is the code a grid worker picked.
 	CatalogueCode string
 	// Answered: a consultation answered on the call (case.answered): it is
@@ -196,7 +175,7 @@ type Place struct {
 	Number string
 	Shop   string
 	// Point and its cell, when the case has coordinates.
-	Point *Point
+	Point *geo.Point
 	Cell  *Cell
 }
 
@@ -214,7 +193,7 @@ type Incident struct {
 	ItemCode      string
 	Subject       string
 	Place         Place
-	Area          Area
+	Area          reference.AreaCodes
 	PrimaryCaseID string
 	// CaseIDs are the current members, in joining order, the primary first.
 	CaseIDs       []string
@@ -234,7 +213,7 @@ func (i *Incident) Reports() int { return len(i.CaseIDs) }
 type SourcePlace struct {
 	ID          string
 	Place       Place
-	Area        Area
+	Area        reference.AreaCodes
 	IncidentIDs []string
 	ItemCodes   []string
 	CreatedAt   time.Time
