@@ -15,6 +15,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // State is a case's lifecycle state (DESIGN.md "States").
@@ -38,14 +40,15 @@ const (
 	Parked          State = "parked"
 )
 
-// Source is where a case came from.
-type Source string
+// Source is where a case came from: the shared vocabulary, under the
+// names feedback's code and tests have always used.
+type Source = reference.Source
 
 // Sources.
 const (
-	Hotline   Source = "hotline"
-	Patrol    Source = "patrol"
-	Secretary Source = "secretary"
+	Hotline   = reference.FromHotline
+	Patrol    = reference.FromPatrol
+	Secretary = reference.FromSecretary
 )
 
 // Satisfaction is a callback's rating.
@@ -79,10 +82,9 @@ const (
 	ReviewApproved    = "approved"
 )
 
-// Area is a case's place in the area tree; unknown levels are "".
-type Area struct {
-	District, Street, Community, Grid string
-}
+// Area is a case's place in the area tree (the shared area codes); unknown
+// levels are "" or "0", as the events said.
+type Area = reference.AreaCodes
 
 // Task is one unit's task as the latest of its events states it.
 type Task struct {
@@ -150,8 +152,8 @@ type Case struct {
 	HotlineOrderNo string
 	Source         Source
 	Area           Area
-	AppealType     string
-	Urgency        string
+	AppealType     reference.AppealType
+	Urgency        reference.Urgency
 	Title          string
 	PlaceKey       string
 	NoCallback     bool
