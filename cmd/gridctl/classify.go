@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -58,18 +60,32 @@ func classificationRequest(arg string) (*classifyv1.GetClassificationRequest, er
 	return &classifyv1.GetClassificationRequest{CaseId: id, CaseNumber: number, HotlineOrderNo: orderNo}, nil
 }
 
+// urgencyFlag reads --urgency: a name of pkg/reference's vocabulary, or ""
+// for unspecified.
 func urgencyFlag(s string) (typesv1.Urgency, error) {
-	switch strings.ToLower(s) {
-	case "":
-		return typesv1.Urgency_URGENCY_UNSPECIFIED, nil
-	case "normal":
-		return typesv1.Urgency_URGENCY_NORMAL, nil
-	case "urgent":
-		return typesv1.Urgency_URGENCY_URGENT, nil
-	case "emergency":
-		return typesv1.Urgency_URGENCY_EMERGENCY, nil
+	u := reference.Urgency(strings.ToLower(s))
+	if !u.Valid() {
+		return 0, fmt.Errorf("--urgency %q: want normal, urgent or emergency", s)
 	}
-	return 0, fmt.Errorf("--urgency %q: want normal, urgent or emergency", s)
+	return wire.UrgencyOut(u), nil
+}
+
+// appealTypeFlag reads --appeal-type the same way.
+func appealTypeFlag(s string) (typesv1.AppealType, error) {
+	a := reference.AppealType(strings.ToLower(s))
+	if a != "" && !a.Valid() {
+		return 0, fmt.Errorf("--appeal-type %q: want consultation, help, complaint, report, suggestion or praise", s)
+	}
+	return wire.AppealTypeOut(a), nil
+}
+
+// sourceFlag reads --source the same way.
+func sourceFlag(s string) (typesv1.Source, error) {
+	src := reference.Source(strings.ToLower(s))
+	if src != "" && !src.Valid() {
+		return 0, fmt.Errorf("--source %q: want hotline, patrol or secretary", s)
+	}
+	return wire.SourceOut(src), nil
 }
 
 func urgencyName(u typesv1.Urgency) string {

@@ -116,15 +116,15 @@ func newRouteCmd(g *globals) *cobra.Command {
 			} else {
 				f := &dispatchv1.RouteFacts{ItemCode: item, Label: label, Text: text, WhistleDepartments: whistle,
 					Area: &typesv1.Area{DistrictCode: district, StreetCode: street, CommunityCode: community, GridCode: grid}}
-				var ok bool
-				if f.AppealType, ok = enumValue[typesv1.AppealType](typesv1.AppealType_value, "APPEAL_TYPE_", appeal); !ok {
-					return fmt.Errorf("--appeal-type %q: want consultation, help, complaint, report, suggestion or praise", appeal)
+				var err error
+				if f.AppealType, err = appealTypeFlag(appeal); err != nil {
+					return err
 				}
-				if f.Source, ok = enumValue[typesv1.Source](typesv1.Source_value, "SOURCE_", src); !ok {
-					return fmt.Errorf("--source %q: want hotline, patrol or secretary", src)
+				if f.Source, err = sourceFlag(src); err != nil {
+					return err
 				}
-				if f.Urgency, ok = enumValue[typesv1.Urgency](typesv1.Urgency_value, "URGENCY_", urg); !ok {
-					return fmt.Errorf("--urgency %q: want normal, urgent or emergency", urg)
+				if f.Urgency, err = urgencyFlag(urg); err != nil {
+					return err
 				}
 				if received != "" {
 					t, err := time.Parse(time.RFC3339, received)

@@ -63,6 +63,29 @@ func LevelOf(code string) Level {
 // Unknown is the code of an area not (yet) known, in events and subjects.
 const Unknown = "0"
 
+// AreaCodes place a case: its district, street, community and grid codes
+// (national formats: 6, 9 and 12 digits, grid = community + 3). A level not
+// known is Unknown ("0") in events and subjects; a service may hold it as ""
+// until it publishes. Every service stores these tags, so they are the stored
+// shape; rows written before the tags (Go field names, "District") read back
+// because encoding/json matches keys case-insensitively.
+type AreaCodes struct {
+	District  string `json:"district,omitempty"`
+	Street    string `json:"street,omitempty"`
+	Community string `json:"community,omitempty"`
+	Grid      string `json:"grid,omitempty"`
+}
+
+// OrUnknown returns a with every empty level set to Unknown.
+func (a AreaCodes) OrUnknown() AreaCodes {
+	for _, c := range []*string{&a.District, &a.Street, &a.Community, &a.Grid} {
+		if *c == "" {
+			*c = Unknown
+		}
+	}
+	return a
+}
+
 // Area is a district, street, community or grid. District, Street and
 // Community hold the codes of the area's ancestors (and of itself at its own
 // level); those below its level are empty.

@@ -18,35 +18,9 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
-
-// Source is the door a case came in through.
-type Source string
-
-// Sources.
-const (
-	SourceHotline   Source = "hotline"
-	SourcePatrol    Source = "patrol"
-	SourceSecretary Source = "secretary"
-)
-
-// Unknown is the token for an area level not (yet) known.
-const Unknown = "0"
-
-// Area holds national area codes; unknown levels are "0".
-type Area struct {
-	District  string `json:"District"`
-	Street    string `json:"Street"`
-	Community string `json:"Community"`
-	Grid      string `json:"Grid"`
-}
-
-// Point is a WGS-84 coordinate.
-type Point struct {
-	Lat float64 `json:"Lat"`
-	Lng float64 `json:"Lng"`
-}
 
 // Case is what classify knows of a case: the facts of case.received (or
 // case.answered).
@@ -55,18 +29,19 @@ type Case struct {
 	Number string `json:"Number"`
 	// HotlineOrderNo is the hotline's order number of a work order ("" for
 	// other sources): people look a case up by it.
-	HotlineOrderNo string `json:"HotlineOrderNo"`
-	Source         Source `json:"Source"`
-	AppealType     string `json:"AppealType"`
-	Title          string `json:"Title"`
-	Content        string `json:"Content"`
+	HotlineOrderNo string               `json:"HotlineOrderNo"`
+	Source         reference.Source     `json:"Source"`
+	AppealType     reference.AppealType `json:"AppealType"`
+	Title          string               `json:"Title"`
+	Content        string               `json:"Content"`
 	// Urgency as submitted (the hotline may say urgent); "" is normal.
 	Urgency reference.Urgency `json:"Urgency"`
-	Area    Area              `json:"Area"`
+	// Area: unknown levels are reference.Unknown ("0").
+	Area reference.AreaCodes `json:"Area"`
 	// Address is the address as given (raw); AddressKey intake's key for it.
-	Address    string `json:"Address"`
-	AddressKey string `json:"AddressKey"`
-	Location   *Point `json:"Location"`
+	Address    string     `json:"Address"`
+	AddressKey string     `json:"AddressKey"`
+	Location   *geo.Point `json:"Location"`
 	// CatalogueCode is the code a grid worker picked.
 	CatalogueCode string `json:"CatalogueCode"`
 	// Answered: a consultation answered on the call (case.answered): it is
@@ -200,8 +175,8 @@ type Place struct {
 	Number string `json:"Number"`
 	Shop   string `json:"Shop"`
 	// Point and its cell, when the case has coordinates.
-	Point *Point `json:"Point"`
-	Cell  *Cell  `json:"Cell"`
+	Point *geo.Point `json:"Point"`
+	Cell  *Cell      `json:"Cell"`
 }
 
 // Cell is a ~150 m cell of pkg/geo's grid.
@@ -218,11 +193,11 @@ type Incident struct {
 	ID string `json:"ID"`
 	// ItemCode is the primary's item; Subject what reports must share to
 	// join (see Service.Subject).
-	ItemCode      string `json:"ItemCode"`
-	Subject       string `json:"Subject"`
-	Place         Place  `json:"Place"`
-	Area          Area   `json:"Area"`
-	PrimaryCaseID string `json:"PrimaryCaseID"`
+	ItemCode      string              `json:"ItemCode"`
+	Subject       string              `json:"Subject"`
+	Place         Place               `json:"Place"`
+	Area          reference.AreaCodes `json:"Area"`
+	PrimaryCaseID string              `json:"PrimaryCaseID"`
 	// CaseIDs are the current members, in joining order, the primary first.
 	CaseIDs       []string          `json:"CaseIDs"`
 	Urgency       reference.Urgency `json:"Urgency"`
@@ -239,12 +214,12 @@ func (i *Incident) Reports() int { return len(i.CaseIDs) }
 // SourcePlace is one place that several incidents of different subjects are
 // linked to (归因).
 type SourcePlace struct {
-	ID          string    `json:"ID"`
-	Place       Place     `json:"Place"`
-	Area        Area      `json:"Area"`
-	IncidentIDs []string  `json:"IncidentIDs"`
-	ItemCodes   []string  `json:"ItemCodes"`
-	CreatedAt   time.Time `json:"CreatedAt"`
+	ID          string              `json:"ID"`
+	Place       Place               `json:"Place"`
+	Area        reference.AreaCodes `json:"Area"`
+	IncidentIDs []string            `json:"IncidentIDs"`
+	ItemCodes   []string            `json:"ItemCodes"`
+	CreatedAt   time.Time           `json:"CreatedAt"`
 }
 
 // Correction is a dispatcher's decision on a case's text: a labelled example

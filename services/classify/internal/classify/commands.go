@@ -84,7 +84,7 @@ func reader(ctx context.Context) (auth.Principal, error) {
 }
 
 // inScope reports whether p may see or act on a case in area a.
-func inScope(p auth.Principal, a Area) bool {
+func inScope(p auth.Principal, a reference.AreaCodes) bool {
 	switch p.Role {
 	case auth.RoleDispatcher:
 		return a.Street == p.Subject

@@ -42,7 +42,7 @@ func (s *Service) decide(c *Case, ref *reference.Set, rs *rules.Set, m Model) de
 		preds = m.Predict(text)
 		d.choices = append(d.choices, preds[:min(len(preds), s.cfg.Choices)]...)
 	}
-	if c.Source == SourcePatrol && c.CatalogueCode != "" {
+	if c.Source == reference.FromPatrol && c.CatalogueCode != "" {
 		if it, ok := ref.Item(c.CatalogueCode); ok {
 			d.item, d.found, d.confidence, d.method = it, true, 1, MethodPatrolCode
 			d.reason = "the grid worker's catalogue code"

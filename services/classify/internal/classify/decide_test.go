@@ -39,12 +39,12 @@ func TestClassificationPaths(t *testing.T) {
 			want{"06013", classify.MethodModel, reference.Urgent, true, false}},
 		{"a patrol report keeps its valid code, even against a rule's item; the rule's urgency applies",
 			func(c *classify.Case) {
-				c.Source, c.CatalogueCode, c.Content = classify.SourcePatrol, "06036", "楼道堆物，堵塞消防通道"
+				c.Source, c.CatalogueCode, c.Content = reference.FromPatrol, "06036", "楼道堆物，堵塞消防通道"
 			},
 			want{"06036", classify.MethodPatrolCode, reference.Emergency, true, false}},
 		{"an invalid patrol code is ignored",
 			func(c *classify.Case) {
-				c.Source, c.CatalogueCode, c.Content = classify.SourcePatrol, "06999", "油烟扰民"
+				c.Source, c.CatalogueCode, c.Content = reference.FromPatrol, "06999", "油烟扰民"
 			},
 			want{"06021", classify.MethodModel, reference.Normal, true, false}},
 		{"item unsure but first-level class sure: filed under the class",

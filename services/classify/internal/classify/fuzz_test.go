@@ -3,6 +3,7 @@ package classify_test
 import (
 	"testing"
 
+	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 )
 
@@ -14,7 +15,7 @@ func FuzzPlaceOf(f *testing.F) {
 	}
 	f.Add("", "静安区|共和新路||1234|", 91.0, 0.0)
 	f.Fuzz(func(t *testing.T, addr, key string, lat, lng float64) {
-		c := classify.Case{Address: addr, AddressKey: key, Location: &classify.Point{Lat: lat, Lng: lng}}
+		c := classify.Case{Address: addr, AddressKey: key, Location: &geo.Point{Lat: lat, Lng: lng}}
 		p := classify.PlaceOf(&c, "静安区", classify.DefaultCellSize)
 		if p.Empty() {
 			return

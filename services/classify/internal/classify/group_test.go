@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 )
@@ -168,8 +169,8 @@ func TestCoordinates(t *testing.T) {
 	t.Parallel()
 	patrol := func(h *harness, lat, lng float64, addr string) classify.Case {
 		c := h.hotline("乱停车", addr)
-		c.Source, c.CatalogueCode = classify.SourcePatrol, "09010"
-		c.Location = &classify.Point{Lat: lat, Lng: lng}
+		c.Source, c.CatalogueCode = reference.FromPatrol, "09010"
+		c.Location = &geo.Point{Lat: lat, Lng: lng}
 		return c
 	}
 	const lat, lng = 31.2540, 121.4520
@@ -345,7 +346,7 @@ func TestSubjectAcrossTrees(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
 	p := h.hotline("烧烤店噪声", "共和新路1234号")
-	p.Source, p.CatalogueCode = classify.SourcePatrol, "06020"
+	p.Source, p.CatalogueCode = reference.FromPatrol, "06020"
 	h.receive(p)
 	c := h.hotline("有点事情", "共和新路1234号门口")
 	h.receive(c)

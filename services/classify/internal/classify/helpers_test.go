@@ -126,8 +126,8 @@ func (h *harness) hotline(content, addr string) classify.Case {
 	n := caseSeq.Add(1)
 	return classify.Case{
 		ID: fmt.Sprintf("case-%04d", n), Number: fmt.Sprintf("GF-20260302-%06d", n),
-		Source: classify.SourceHotline, AppealType: "complaint", Content: content, Address: addr,
-		Area:       classify.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0"},
+		Source: reference.FromHotline, AppealType: "complaint", Content: content, Address: addr,
+		Area:       reference.AreaCodes{District: "310106", Street: "310106022", Community: "0", Grid: "0"},
 		ReceivedAt: h.now, AcceptedAt: h.now,
 	}
 }

@@ -111,7 +111,7 @@ func sameAddress(a, b Place) bool {
 }
 
 // Neighbours reports whether c is p's cell or one of the eight around it.
-func Neighbours(c Cell, p Point, cellSize float64) bool {
+func Neighbours(c Cell, p geo.Point, cellSize float64) bool {
 	for _, n := range geo.NeighbourKeys(p.Lat, p.Lng, cellSize) {
 		if n.I == c.I && n.J == c.J {
 			return true
@@ -121,7 +121,7 @@ func Neighbours(c Cell, p Point, cellSize float64) bool {
 }
 
 // NeighbourCells lists p's cell and the eight around it.
-func NeighbourCells(p Point, cellSize float64) []Cell {
+func NeighbourCells(p geo.Point, cellSize float64) []Cell {
 	ns := geo.NeighbourKeys(p.Lat, p.Lng, cellSize)
 	out := make([]Cell, 0, len(ns))
 	for _, n := range ns {

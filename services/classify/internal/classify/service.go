@@ -189,8 +189,8 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 
 // FallbackTree is the catalogue tree whose catch-all a case falls back to:
 // the urban tree for a grid worker's report, the hotline tree otherwise.
-func FallbackTree(src Source) reference.Tree {
-	if src == SourcePatrol {
+func FallbackTree(src reference.Source) reference.Tree {
+	if src == reference.FromPatrol {
 		return reference.TreeUrban
 	}
 	return reference.TreeHotline

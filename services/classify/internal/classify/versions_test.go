@@ -37,7 +37,7 @@ func TestReviewTimesOutToTheCatchAll(t *testing.T) {
 	}
 	// A patrol report falls back to the urban catch-all.
 	p := h.hotline("看不清是什么", "")
-	p.Source = classify.SourcePatrol
+	p.Source = reference.FromPatrol
 	h.receive(p)
 	h.now = h.now.Add(31 * time.Minute)
 	h.fireFallbacks()

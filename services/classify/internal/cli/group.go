@@ -105,18 +105,18 @@ func MessageCase(m Message, ignoreShop bool) (classify.Case, error) {
 	}
 	addr := anonDistrict.ReplaceAllString(anonCity.ReplaceAllString(m.Title, ""), "")
 	if district == "" {
-		district = classify.Unknown
+		district = reference.Unknown
 	}
 	addrKey := ""
 	if ignoreShop {
-		a := address.Normalise(addr).WithDistrict(strings.TrimPrefix(district, classify.Unknown))
+		a := address.Normalise(addr).WithDistrict(strings.TrimPrefix(district, reference.Unknown))
 		if k := a.Key(); k != "" && a.Precision() > address.PrecisionRoad || (a.CrossRoad != "" && a.Road != "") {
 			addrKey = k[:strings.LastIndexByte(k, '|')+1]
 		}
 		addr = ""
 	}
-	return classify.Case{ID: m.ID, Number: m.ID, Source: classify.SourceHotline, Title: m.Title, Content: m.Detail,
-		Address: addr, AddressKey: addrKey, Area: classify.Area{District: district, Street: classify.Unknown, Community: classify.Unknown, Grid: classify.Unknown},
+	return classify.Case{ID: m.ID, Number: m.ID, Source: reference.FromHotline, Title: m.Title, Content: m.Detail,
+		Address: addr, AddressKey: addrKey, Area: reference.AreaCodes{District: district, Street: reference.Unknown, Community: reference.Unknown, Grid: reference.Unknown},
 		ReceivedAt: at, AcceptedAt: at}, nil
 }
 
@@ -165,7 +165,7 @@ func GroupMessages(ctx context.Context, msgs []Message, m classify.Model, ref *r
 		Reference:    func() *reference.Set { return ref },
 		Rules:        func() *rules.Set { return rs },
 		Model:        func() classify.Model { return m },
-		DistrictName: func(code string) string { return strings.TrimPrefix(code, classify.Unknown) },
+		DistrictName: func(code string) string { return strings.TrimPrefix(code, reference.Unknown) },
 		Now:          func() time.Time { return clock },
 		NewID:        func() string { n++; return fmt.Sprintf("inc-%05d", n) },
 	})
@@ -174,7 +174,7 @@ func GroupMessages(ctx context.Context, msgs []Message, m classify.Model, ref *r
 	for _, c := range cases {
 		clock = c.ReceivedAt
 		byID[c.ID] = c
-		if p := classify.PlaceOf(&c, strings.TrimPrefix(c.Area.District, classify.Unknown), cfg.CellSize); !p.Empty() {
+		if p := classify.PlaceOf(&c, strings.TrimPrefix(c.Area.District, reference.Unknown), cfg.CellSize); !p.Empty() {
 			rep.WithPlace++
 		}
 		if err := st.Tx(ctx, func(ctx context.Context, tx classify.Tx) error { return svc.Receive(ctx, tx, c) }); err != nil {

@@ -1,14 +1,14 @@
 // Package convert translates classify's domain values to and from the
-// protobuf types of the events and the API; proto types never enter the
-// domain.
+// protobuf types of the events and the API; the shared vocabulary maps
+// through pkg/wire. Proto types never enter the domain.
 package convert
 
 import (
 	"strings"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -18,24 +18,16 @@ import (
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
-// CaseIn maps intake's case.received (or case.answered) payload.
+// CaseIn maps intake's case.received (or case.answered) payload. Unknown
+// area levels are "0"; the point is WGS-84 (intake publishes WGS-84, and a
+// GCJ-02 point is converted all the same).
 func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
 	c := classify.Case{
-		ID: p.GetCaseId(), Number: p.GetCaseNumber(), HotlineOrderNo: p.GetHotlineOrderNo(), Source: SourceIn(p.GetSource()),
-		AppealType: AppealTypeIn(p.GetAppealType()), Title: p.GetTitle(), Content: p.GetContent(),
-		Urgency: UrgencyIn(p.GetUrgency()), Area: AreaIn(p.GetArea()),
+		ID: p.GetCaseId(), Number: p.GetCaseNumber(), HotlineOrderNo: p.GetHotlineOrderNo(), Source: wire.SourceIn(p.GetSource()),
+		AppealType: wire.AppealTypeIn(p.GetAppealType()), Title: p.GetTitle(), Content: p.GetContent(),
+		Urgency: wire.UrgencyIn(p.GetUrgency()), Area: wire.AreaIn(p.GetArea()).OrUnknown(),
 		Address: p.GetAddress().GetRaw(), AddressKey: p.GetAddress().GetKey(),
-		CatalogueCode: p.GetCatalogueCode(), Answered: answered,
-	}
-	if l := p.GetLocation(); l != nil {
-		// Intake publishes WGS-84; a GCJ-02 point is converted all the same.
-		lat, lng := l.GetLat(), l.GetLng()
-		if l.GetDatum() == typesv1.Datum_DATUM_GCJ02 {
-			lat, lng = geo.GCJ02ToWGS84(lat, lng)
-		}
-		if geo.Valid(lat, lng) == nil {
-			c.Location = &classify.Point{Lat: lat, Lng: lng}
-		}
+		CatalogueCode: p.GetCatalogueCode(), Answered: answered, Location: wire.PointIn(p.GetLocation()),
 	}
 	if t := p.GetReceivedAt(); t != nil {
 		c.ReceivedAt = t.AsTime()
@@ -46,105 +38,9 @@ func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
 	return c
 }
 
-// SourceIn maps a source.
-func SourceIn(s typesv1.Source) classify.Source {
-	switch s {
-	case typesv1.Source_SOURCE_HOTLINE:
-		return classify.SourceHotline
-	case typesv1.Source_SOURCE_PATROL:
-		return classify.SourcePatrol
-	case typesv1.Source_SOURCE_SECRETARY:
-		return classify.SourceSecretary
-	}
-	return ""
-}
-
-// SourceOut maps a source back.
-func SourceOut(s classify.Source) typesv1.Source {
-	switch s {
-	case classify.SourceHotline:
-		return typesv1.Source_SOURCE_HOTLINE
-	case classify.SourcePatrol:
-		return typesv1.Source_SOURCE_PATROL
-	case classify.SourceSecretary:
-		return typesv1.Source_SOURCE_SECRETARY
-	}
-	return typesv1.Source_SOURCE_UNSPECIFIED
-}
-
-var appealTypes = map[typesv1.AppealType]string{
-	typesv1.AppealType_APPEAL_TYPE_CONSULTATION: "consultation",
-	typesv1.AppealType_APPEAL_TYPE_HELP:         "help",
-	typesv1.AppealType_APPEAL_TYPE_COMPLAINT:    "complaint",
-	typesv1.AppealType_APPEAL_TYPE_REPORT:       "report",
-	typesv1.AppealType_APPEAL_TYPE_SUGGESTION:   "suggestion",
-	typesv1.AppealType_APPEAL_TYPE_PRAISE:       "praise",
-}
-
-// AppealTypeIn maps an appeal type; unknown is "".
-func AppealTypeIn(a typesv1.AppealType) string { return appealTypes[a] }
-
-// AppealTypeOut maps back.
-func AppealTypeOut(a string) typesv1.AppealType {
-	for k, v := range appealTypes {
-		if v == a {
-			return k
-		}
-	}
-	return typesv1.AppealType_APPEAL_TYPE_UNSPECIFIED
-}
-
-// UrgencyIn maps an urgency; unspecified is "" (normal, or "keep" in a
-// decision); an unknown number is a value the domain rejects.
-func UrgencyIn(u typesv1.Urgency) reference.Urgency {
-	switch u {
-	case typesv1.Urgency_URGENCY_UNSPECIFIED:
-		return ""
-	case typesv1.Urgency_URGENCY_NORMAL:
-		return reference.Normal
-	case typesv1.Urgency_URGENCY_URGENT:
-		return reference.Urgent
-	case typesv1.Urgency_URGENCY_EMERGENCY:
-		return reference.Emergency
-	}
-	return reference.Urgency("enum#" + u.String())
-}
-
-// UrgencyOut maps back; "" is normal.
-func UrgencyOut(u reference.Urgency) typesv1.Urgency {
-	switch u.OrNormal() {
-	case reference.Urgent:
-		return typesv1.Urgency_URGENCY_URGENT
-	case reference.Emergency:
-		return typesv1.Urgency_URGENCY_EMERGENCY
-	}
-	return typesv1.Urgency_URGENCY_NORMAL
-}
-
-// AreaIn maps an area; missing levels are "0".
-func AreaIn(a *typesv1.Area) classify.Area {
-	or0 := func(s string) string {
-		if s == "" {
-			return classify.Unknown
-		}
-		return s
-	}
-	return classify.Area{District: or0(a.GetDistrictCode()), Street: or0(a.GetStreetCode()),
-		Community: or0(a.GetCommunityCode()), Grid: or0(a.GetGridCode())}
-}
-
-// AreaOut maps an area back.
-func AreaOut(a classify.Area) *typesv1.Area {
-	return &typesv1.Area{DistrictCode: a.District, StreetCode: a.Street, CommunityCode: a.Community, GridCode: a.Grid}
-}
-
-// PointOut maps a WGS-84 point; nil stays nil.
-func PointOut(p *classify.Point) *typesv1.LatLng {
-	if p == nil {
-		return nil
-	}
-	return &typesv1.LatLng{Lat: p.Lat, Lng: p.Lng, Datum: typesv1.Datum_DATUM_WGS84}
-}
+// UrgencyOut maps an urgency for classify's readers, who are told what ""
+// means: normal.
+func UrgencyOut(u reference.Urgency) typesv1.Urgency { return wire.UrgencyOut(u.OrNormal()) }
 
 // Principal maps "role[:subject]".
 func Principal(s string) *typesv1.Principal {
@@ -184,8 +80,8 @@ func ClassifiedOut(c *classify.Classification, cs *classify.Case) *eventsv1.Case
 		ModelVersion: c.ModelVersion, Urgency: UrgencyOut(c.Urgency), IncidentId: c.IncidentID,
 		PrimaryCaseId: c.PrimaryCaseID, IncidentReports: uint32(c.IncidentReports), Dispatchable: c.Dispatchable,
 		Method: MethodOut(c.Method), Labels: c.Labels, Reason: c.Reason, Unreviewed: c.Unreviewed,
-		HotlineClass: c.HotlineClass, Area: AreaOut(cs.Area), Source: SourceOut(cs.Source),
-		AppealType: AppealTypeOut(cs.AppealType), ReceivedAt: Time(cs.ReceivedAt), ClassifiedAt: Time(c.ClassifiedAt),
+		HotlineClass: c.HotlineClass, Area: wire.AreaOut(cs.Area), Source: wire.SourceOut(cs.Source),
+		AppealType: wire.AppealTypeOut(cs.AppealType), ReceivedAt: Time(cs.ReceivedAt), ClassifiedAt: Time(c.ClassifiedAt),
 	}
 }
 
@@ -226,8 +122,8 @@ func ReviewOut(r *classify.Record) *classifyv1.Review {
 	}
 	rv := r.Review
 	return &classifyv1.Review{
-		CaseId: r.Case.ID, CaseNumber: r.Case.Number, State: reviewStates[rv.State], Source: SourceOut(r.Case.Source),
-		Area: AreaOut(r.Case.Area), Title: r.Case.Title, Content: r.Case.Content, ReceivedAt: Time(r.Case.ReceivedAt),
+		CaseId: r.Case.ID, CaseNumber: r.Case.Number, State: reviewStates[rv.State], Source: wire.SourceOut(r.Case.Source),
+		Area: wire.AreaOut(r.Case.Area), Title: r.Case.Title, Content: r.Case.Content, ReceivedAt: Time(r.Case.ReceivedAt),
 		QueuedAt: Time(rv.QueuedAt), FallbackAt: Time(rv.FallbackAt), Choices: ChoicesOut(rv.Choices),
 		ModelVersion: rv.ModelVersion, Classification: ClassificationOut(r.Current),
 		ResolvedBy: Principal(rv.ResolvedBy), ResolvedAt: Time(rv.ResolvedAt),
@@ -273,8 +169,8 @@ func IncidentOut(inc *classify.Incident, sp *classify.SourcePlace, itemName stri
 	out := &classifyv1.Incident{
 		IncidentId: inc.ID, ItemCode: inc.ItemCode, ItemName: itemName, PrimaryCaseId: inc.PrimaryCaseID,
 		CaseIds: inc.CaseIDs, Reports: uint32(inc.Reports()), Urgency: UrgencyOut(inc.Urgency),
-		UrgencyRaised: inc.UrgencyRaised, PlaceKey: inc.Place.Key, Location: PointOut(inc.Place.Point),
-		Area: AreaOut(inc.Area), FirstReportedAt: Time(inc.FirstAt), LastReportedAt: Time(inc.LastAt),
+		UrgencyRaised: inc.UrgencyRaised, PlaceKey: inc.Place.Key, Location: wire.PointOut(inc.Place.Point),
+		Area: wire.AreaOut(inc.Area), FirstReportedAt: Time(inc.FirstAt), LastReportedAt: Time(inc.LastAt),
 		Open: inc.Reports() > 0 && !now.After(inc.LastAt.Add(window)), SourcePlaceId: inc.SourcePlaceID,
 	}
 	if sp != nil {

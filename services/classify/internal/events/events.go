@@ -16,6 +16,8 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/convert"
 	"github.com/jackc/pgx/v5"
@@ -37,15 +39,9 @@ const (
 
 // Subject builds grid.<entity>.<event>.<district>.<street>; unknown areas
 // are "0".
-func Subject(entity, event string, a classify.Area) string {
-	d, s := a.District, a.Street
-	if d == "" {
-		d = classify.Unknown
-	}
-	if s == "" {
-		s = classify.Unknown
-	}
-	return fmt.Sprintf("grid.%s.%s.%s.%s", entity, event, d, s)
+func Subject(entity, event string, a reference.AreaCodes) string {
+	a = a.OrUnknown()
+	return fmt.Sprintf("grid.%s.%s.%s.%s", entity, event, a.District, a.Street)
 }
 
 // Binder gives the domain's view of a consumer's transaction.
@@ -115,7 +111,7 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 		EventId: uuid.Must(uuid.NewV7()).String(), OccurredAt: timestamppb.New(now),
 		Actor: convert.Principal(classify.SystemActor), Version: SchemaVersion,
 	}
-	var area classify.Area // the subject's
+	var area reference.AreaCodes // the subject's
 	switch e := e.(type) {
 	case classify.Classified:
 		env.CaseId = e.CaseID
@@ -130,7 +126,7 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 		env.Payload = &eventsv1.Envelope_CaseReviewNeeded{CaseReviewNeeded: &eventsv1.CaseReviewNeeded{
 			CaseId: e.Case.ID, CaseNumber: e.Case.Number, Choices: convert.ChoicesOut(e.Review.Choices),
 			ModelVersion: e.Review.ModelVersion, FallbackAt: convert.Time(e.Review.FallbackAt),
-			Urgency: convert.UrgencyOut(e.Urgency), Area: convert.AreaOut(e.Case.Area), Source: convert.SourceOut(e.Case.Source),
+			Urgency: convert.UrgencyOut(e.Urgency), Area: wire.AreaOut(e.Case.Area), Source: wire.SourceOut(e.Case.Source),
 		}}
 		area = e.Case.Area
 	case classify.Grouped:
@@ -139,8 +135,8 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 		env.Payload = &eventsv1.Envelope_IncidentGrouped{IncidentGrouped: &eventsv1.IncidentGrouped{
 			IncidentId: inc.ID, CaseId: e.Case.ID, CaseNumber: e.Case.Number, PrimaryCaseId: inc.PrimaryCaseID,
 			ItemCode: inc.ItemCode, Reports: uint32(inc.Reports()), Urgency: convert.UrgencyOut(inc.Urgency),
-			UrgencyRaised: e.UrgencyRaised, PlaceKey: inc.Place.Key, Location: convert.PointOut(inc.Place.Point),
-			Area: convert.AreaOut(inc.Area), FirstReportedAt: convert.Time(inc.FirstAt), LastReportedAt: convert.Time(inc.LastAt),
+			UrgencyRaised: e.UrgencyRaised, PlaceKey: inc.Place.Key, Location: wire.PointOut(inc.Place.Point),
+			Area: wire.AreaOut(inc.Area), FirstReportedAt: convert.Time(inc.FirstAt), LastReportedAt: convert.Time(inc.LastAt),
 		}}
 		area = e.Case.Area
 	case classify.Linked:
@@ -148,8 +144,8 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 		env.Payload = &eventsv1.Envelope_IncidentLinked{IncidentLinked: &eventsv1.IncidentLinked{
 			SourcePlaceId: e.SourcePlace.ID, IncidentId: e.Incident.ID, CaseId: e.CaseID, ItemCode: e.Incident.ItemCode,
 			IncidentIds: e.SourcePlace.IncidentIDs, ItemCodes: e.SourcePlace.ItemCodes, Reports: uint32(e.Reports),
-			PlaceKey: e.SourcePlace.Place.Key, Location: convert.PointOut(e.SourcePlace.Place.Point),
-			Area: convert.AreaOut(e.Incident.Area),
+			PlaceKey: e.SourcePlace.Place.Key, Location: wire.PointOut(e.SourcePlace.Place.Point),
+			Area: wire.AreaOut(e.Incident.Area),
 		}}
 		area = e.Incident.Area
 	default:

@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridflow/gridflow/pkg/envelope"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"google.golang.org/protobuf/proto"
 
@@ -26,7 +27,7 @@ import (
 // event or a new payload fails here until it is mapped.
 func TestMessageMapsEveryEvent(t *testing.T) {
 	t.Parallel()
-	area := classify.Area{District: "310106", Street: "310106022"}
+	area := reference.AreaCodes{District: "310106", Street: "310106022"}
 	c := classify.Case{ID: "c1", Number: "GF-20260302-000001", Area: area}
 	inc := classify.Incident{ID: "i1", Area: area}
 	samples := []struct {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/convert"
 
@@ -79,7 +80,7 @@ func decisionIn(requestID, caseID, item string, u reference.Urgency, note string
 // ResolveReview implements classifyv1.ClassifyServiceServer.
 func (s *Server) ResolveReview(ctx context.Context, req *classifyv1.ResolveReviewRequest) (*classifyv1.ResolveReviewResponse, error) {
 	c, err := s.svc.ResolveReview(ctx, decisionIn(req.GetRequestId(), req.GetCaseId(), req.GetItemCode(),
-		convert.UrgencyIn(req.GetUrgency()), req.GetNote()))
+		wire.UrgencyIn(req.GetUrgency()), req.GetNote()))
 	if err != nil {
 		return nil, err
 	}
@@ -89,7 +90,7 @@ func (s *Server) ResolveReview(ctx context.Context, req *classifyv1.ResolveRevie
 // Reclassify implements classifyv1.ClassifyServiceServer.
 func (s *Server) Reclassify(ctx context.Context, req *classifyv1.ReclassifyRequest) (*classifyv1.ReclassifyResponse, error) {
 	c, err := s.svc.Reclassify(ctx, decisionIn(req.GetRequestId(), req.GetCaseId(), req.GetItemCode(),
-		convert.UrgencyIn(req.GetUrgency()), req.GetNote()))
+		wire.UrgencyIn(req.GetUrgency()), req.GetNote()))
 	if err != nil {
 		return nil, err
 	}

@@ -136,8 +136,8 @@ func TestCatalogue(t *testing.T) {
 
 func TestReviewOverGRPC(t *testing.T) {
 	f := setup(t)
-	c := classify.Case{ID: "case-1", Number: "GF-20260302-000001", Source: classify.SourceHotline, Content: "有点事",
-		Area: classify.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: time.Now()}
+	c := classify.Case{ID: "case-1", Number: "GF-20260302-000001", Source: reference.FromHotline, Content: "有点事",
+		Area: reference.AreaCodes{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: time.Now()}
 	if err := f.store.Tx(context.Background(), func(ctx context.Context, tx classify.Tx) error { return f.svc.Receive(ctx, tx, c) }); err != nil {
 		t.Fatal(err)
 	}
@@ -207,8 +207,8 @@ func TestReloadModelIsAdmins(t *testing.T) {
 // against PostgreSQL: postgres.TestGetClassificationByAnyReference.)
 func TestGetClassificationByAnyReferenceOverGRPC(t *testing.T) {
 	f := setup(t)
-	c := classify.Case{ID: "case-1", Number: "GF-20260302-000001", HotlineOrderNo: "12345-0001", Source: classify.SourceHotline,
-		Content: "有点事", Area: classify.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: time.Now()}
+	c := classify.Case{ID: "case-1", Number: "GF-20260302-000001", HotlineOrderNo: "12345-0001", Source: reference.FromHotline,
+		Content: "有点事", Area: reference.AreaCodes{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: time.Now()}
 	if err := f.store.Tx(context.Background(), func(ctx context.Context, tx classify.Tx) error { return f.svc.Receive(ctx, tx, c) }); err != nil {
 		t.Fatal(err)
 	}

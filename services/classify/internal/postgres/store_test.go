@@ -69,8 +69,8 @@ func (e *env) hotline(content, addr string) classify.Case {
 	seq++
 	now := e.clock.Now()
 	return classify.Case{ID: fmt.Sprintf("00000000-0000-7000-8000-%012d", seq), Number: fmt.Sprintf("GF-20260302-%06d", seq),
-		Source: classify.SourceHotline, AppealType: "complaint", Content: content, Address: addr,
-		Area: classify.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: now, AcceptedAt: now}
+		Source: reference.FromHotline, AppealType: "complaint", Content: content, Address: addr,
+		Area: reference.AreaCodes{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, ReceivedAt: now, AcceptedAt: now}
 }
 
 func (e *env) receive(t *testing.T, c classify.Case) {

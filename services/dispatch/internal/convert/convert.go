@@ -1,13 +1,15 @@
 // Package convert translates dispatch's domain values to and from the
 // protobuf types the gRPC API and the events share (gridflow.events.v1,
 // gridflow.types.v1): the one place for those converters, so that neither
-// adapter lends its own to the other. Proto types never enter the domain.
+// adapter lends its own to the other; the shared vocabulary maps through
+// pkg/wire. Proto types never enter the domain.
 package convert
 
 import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -178,88 +180,16 @@ func Token(code string) string {
 	return code
 }
 
-// AreaOut converts an area.
-func AreaOut(a dispatch.Area) *typesv1.Area {
-	return &typesv1.Area{DistrictCode: Token(a.District), StreetCode: Token(a.Street), CommunityCode: Token(a.Community), GridCode: Token(a.Grid)}
-}
-
-// AreaIn converts an area; "0" stays "0".
-func AreaIn(a *typesv1.Area) dispatch.Area {
-	return dispatch.Area{District: a.GetDistrictCode(), Street: a.GetStreetCode(), Community: a.GetCommunityCode(), Grid: a.GetGridCode()}
-}
-
-// AddressOut converts an address.
-func AddressOut(a dispatch.Address) *typesv1.Address {
-	return &typesv1.Address{Raw: a.Raw, District: a.District, Street: a.Street, Road: a.Road, Lane: int32(a.Lane), Number: int32(a.Number),
-		Building: a.Building, Room: a.Room, Compound: a.Compound, Shop: a.Shop, Key: a.Key}
-}
-
-// AddressIn converts an address.
-func AddressIn(a *typesv1.Address) dispatch.Address {
-	return dispatch.Address{Raw: a.GetRaw(), District: a.GetDistrict(), Street: a.GetStreet(), Road: a.GetRoad(), Lane: int(a.GetLane()),
-		Number: int(a.GetNumber()), Building: a.GetBuilding(), Room: a.GetRoom(), Compound: a.GetCompound(), Shop: a.GetShop(), Key: a.GetKey()}
-}
-
-var urgencies = map[reference.Urgency]typesv1.Urgency{
-	reference.Normal: typesv1.Urgency_URGENCY_NORMAL, reference.Urgent: typesv1.Urgency_URGENCY_URGENT, reference.Emergency: typesv1.Urgency_URGENCY_EMERGENCY,
-}
-
-// UrgencyOut converts an urgency.
-func UrgencyOut(u reference.Urgency) typesv1.Urgency { return urgencies[u] }
-
-// UrgencyIn converts an urgency; "" for unspecified.
-func UrgencyIn(u typesv1.Urgency) reference.Urgency {
-	for k, v := range urgencies {
-		if v == u {
-			return k
-		}
-	}
-	return ""
-}
-
-var appealTypes = map[reference.AppealType]typesv1.AppealType{
-	reference.Consultation: typesv1.AppealType_APPEAL_TYPE_CONSULTATION, reference.Help: typesv1.AppealType_APPEAL_TYPE_HELP,
-	reference.Complaint: typesv1.AppealType_APPEAL_TYPE_COMPLAINT, reference.Report: typesv1.AppealType_APPEAL_TYPE_REPORT,
-	reference.Suggestion: typesv1.AppealType_APPEAL_TYPE_SUGGESTION, reference.Praise: typesv1.AppealType_APPEAL_TYPE_PRAISE,
-}
-
-// AppealTypeOut converts an appeal type.
-func AppealTypeOut(a reference.AppealType) typesv1.AppealType { return appealTypes[a] }
-
-// AppealTypeIn converts an appeal type; "" for unspecified.
-func AppealTypeIn(a typesv1.AppealType) reference.AppealType {
-	for k, v := range appealTypes {
-		if v == a {
-			return k
-		}
-	}
-	return ""
-}
-
-var sources = map[reference.Source]typesv1.Source{
-	reference.FromHotline: typesv1.Source_SOURCE_HOTLINE, reference.FromPatrol: typesv1.Source_SOURCE_PATROL, reference.FromSecretary: typesv1.Source_SOURCE_SECRETARY,
-}
-
-// SourceOut converts a source.
-func SourceOut(s reference.Source) typesv1.Source { return sources[s] }
-
-// SourceIn converts a source; "" for unspecified.
-func SourceIn(s typesv1.Source) reference.Source {
-	for k, v := range sources {
-		if v == s {
-			return k
-		}
-	}
-	return ""
-}
+// AreaOut converts an area; an unknown level goes out as "0".
+func AreaOut(a dispatch.Area) *typesv1.Area { return wire.AreaOut(a.OrUnknown()) }
 
 // SummaryOut converts a case summary.
 func SummaryOut(s *dispatch.Summary) *eventsv1.CaseSummary {
 	if s == nil {
 		return nil
 	}
-	return &eventsv1.CaseSummary{CaseNumber: s.CaseNumber, ItemCode: s.Item, ItemName: s.ItemName, Urgency: UrgencyOut(s.Urgency),
-		AppealType: AppealTypeOut(s.AppealType), Source: SourceOut(s.Source), Area: AreaOut(s.Area), Address: AddressOut(s.Address),
+	return &eventsv1.CaseSummary{CaseNumber: s.CaseNumber, ItemCode: s.Item, ItemName: s.ItemName, Urgency: wire.UrgencyOut(s.Urgency),
+		AppealType: wire.AppealTypeOut(s.AppealType), Source: wire.SourceOut(s.Source), Area: AreaOut(s.Area), Address: wire.AddressOut(s.Address),
 		ReceivedAt: Timestamp(s.ReceivedAt), IncidentId: s.IncidentID, ClassificationVersion: uint32(s.ClassificationVersion)}
 }
 
@@ -276,12 +206,12 @@ func PathOut(p []routing.Step) []*eventsv1.RouteStep {
 // caller.
 func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 	f := dispatch.Facts{
-		Title: r.GetTitle(), Content: r.GetContent(), Source: SourceIn(r.GetSource()), AppealType: AppealTypeIn(r.GetAppealType()),
-		Urgency: UrgencyIn(r.GetUrgency()), ReceivedAt: Time(r.GetReceivedAt()), Area: AreaIn(r.GetArea()),
+		Title: r.GetTitle(), Content: r.GetContent(), Source: wire.SourceIn(r.GetSource()), AppealType: wire.AppealTypeIn(r.GetAppealType()),
+		Urgency: wire.UrgencyIn(r.GetUrgency()), ReceivedAt: Time(r.GetReceivedAt()), Area: wire.AreaIn(r.GetArea()),
 		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(), HotlineOrderNo: r.GetHotlineOrderNo(),
 	}
 	if r.GetAddress() != nil {
-		f.Address = AddressIn(r.GetAddress())
+		f.Address = wire.AddressIn(r.GetAddress())
 	}
 	for _, a := range r.GetAttachments() {
 		f.Attachments = append(f.Attachments, dispatch.Attachment{URI: a.GetUri(), MediaType: a.GetMediaType(), Name: a.GetName()})
@@ -296,8 +226,8 @@ func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 func ClassificationIn(cl *eventsv1.CaseClassified) dispatch.Classification {
 	return dispatch.Classification{
 		Version: int(cl.GetClassificationVersion()), Item: cl.GetItemCode(), ItemName: cl.GetItemName(), Label: cl.GetLabel(),
-		Labels: cl.GetLabels(), Urgency: UrgencyIn(cl.GetUrgency()), IncidentID: cl.GetIncidentId(), Dispatchable: cl.GetDispatchable(),
-		Area: AreaIn(cl.GetArea()), Source: SourceIn(cl.GetSource()), AppealType: AppealTypeIn(cl.GetAppealType()),
+		Labels: cl.GetLabels(), Urgency: wire.UrgencyIn(cl.GetUrgency()), IncidentID: cl.GetIncidentId(), Dispatchable: cl.GetDispatchable(),
+		Area: wire.AreaIn(cl.GetArea()), Source: wire.SourceIn(cl.GetSource()), AppealType: wire.AppealTypeIn(cl.GetAppealType()),
 		ReceivedAt: Time(cl.GetReceivedAt()), ClassifiedAt: Time(cl.GetClassifiedAt()),
 	}
 }

@@ -14,6 +14,7 @@ package dispatch
 import (
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/workcal"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
@@ -181,28 +182,13 @@ func (d *Deadlines) limit(n LimitName) *Limit {
 	}
 }
 
-// Area holds a case's area codes; "" or "0" where unknown.
-type Area struct {
-	District  string `json:"district,omitempty"`
-	Street    string `json:"street,omitempty"`
-	Community string `json:"community,omitempty"`
-	Grid      string `json:"grid,omitempty"`
-}
-
-// Address is a case's address as intake normalised it.
-type Address struct {
-	Raw      string `json:"raw,omitempty"`
-	District string `json:"district,omitempty"`
-	Street   string `json:"street,omitempty"`
-	Road     string `json:"road,omitempty"`
-	Lane     int    `json:"lane,omitempty"`
-	Number   int    `json:"number,omitempty"`
-	Building string `json:"building,omitempty"`
-	Room     string `json:"room,omitempty"`
-	Compound string `json:"compound,omitempty"`
-	Shop     string `json:"shop,omitempty"`
-	Key      string `json:"key,omitempty"`
-}
+// Area is a case's area codes; "" or "0" where unknown. Address is a case's
+// address as intake normalised it. Both are the shared vocabulary (same
+// stored shape as before).
+type (
+	Area    = reference.AreaCodes
+	Address = address.Record
+)
 
 // Attachment refers to a stored object.
 type Attachment struct {

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
@@ -89,7 +90,7 @@ func caseOut(c *dispatch.Case) *dispatchv1.DispatchCase {
 		LeadRejections: uint32(len(c.LeadRejections)), Round: uint32(c.Round), Tasks: tasksOut(c.Tasks),
 	}
 	if cl := c.Class; cl != nil {
-		out.ItemCode, out.Urgency, out.ClassificationVersion = cl.Item, convert.UrgencyOut(cl.Urgency), uint32(cl.Version)
+		out.ItemCode, out.Urgency, out.ClassificationVersion = cl.Item, wire.UrgencyOut(cl.Urgency), uint32(cl.Version)
 	}
 	if c.Queue != nil {
 		out.QueueReason = queueReasons[c.Queue.Reason]
@@ -137,26 +138,18 @@ func routeFactsIn(f *dispatchv1.RouteFacts) *routing.Case {
 	a := f.GetArea()
 	return &routing.Case{
 		Item: f.GetItemCode(), Label: f.GetLabel(), District: a.GetDistrictCode(), Street: a.GetStreetCode(),
-		Community: a.GetCommunityCode(), Grid: a.GetGridCode(), AppealType: convert.AppealTypeIn(f.GetAppealType()),
-		Source: convert.SourceIn(f.GetSource()), Urgency: convert.UrgencyIn(f.GetUrgency()), Received: convert.Time(f.GetReceivedAt()),
+		Community: a.GetCommunityCode(), Grid: a.GetGridCode(), AppealType: wire.AppealTypeIn(f.GetAppealType()),
+		Source: wire.SourceIn(f.GetSource()), Urgency: wire.UrgencyIn(f.GetUrgency()), Received: convert.Time(f.GetReceivedAt()),
 		Text: f.GetText(), Named: f.GetWhistleDepartments(),
 	}
 }
 
 func routeFactsOut(c routing.Case) *dispatchv1.RouteFacts {
 	return &dispatchv1.RouteFacts{
-		ItemCode: c.Item, Label: c.Label, AppealType: convert.AppealTypeOut(c.AppealType), Source: convert.SourceOut(c.Source),
-		Urgency: convert.UrgencyOut(c.Urgency), ReceivedAt: convert.Timestamp(c.Received), Text: c.Text, WhistleDepartments: c.Named,
-		Area: &typesv1.Area{DistrictCode: orUnknown(c.District), StreetCode: orUnknown(c.Street), CommunityCode: orUnknown(c.Community),
-			GridCode: orUnknown(c.Grid)},
+		ItemCode: c.Item, Label: c.Label, AppealType: wire.AppealTypeOut(c.AppealType), Source: wire.SourceOut(c.Source),
+		Urgency: wire.UrgencyOut(c.Urgency), ReceivedAt: convert.Timestamp(c.Received), Text: c.Text, WhistleDepartments: c.Named,
+		Area: convert.AreaOut(dispatch.Area{District: c.District, Street: c.Street, Community: c.Community, Grid: c.Grid}),
 	}
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return reference.Unknown
-	}
-	return s
 }
 
 func assignmentOut(a routing.Assignment, ref *reference.Set) *dispatchv1.Assignment {
@@ -170,7 +163,7 @@ func assignmentOut(a routing.Assignment, ref *reference.Set) *dispatchv1.Assignm
 
 func decisionOut(d routing.Decision, c routing.Case, ref *reference.Set) *dispatchv1.SimulateRouteResponse {
 	out := &dispatchv1.SimulateRouteResponse{
-		Lead: assignmentOut(d.Lead, ref), Urgency: convert.UrgencyOut(d.Urgency), Path: convert.PathOut(d.Path),
+		Lead: assignmentOut(d.Lead, ref), Urgency: wire.UrgencyOut(d.Urgency), Path: convert.PathOut(d.Path),
 		ReferenceDigest: d.Digest, Facts: routeFactsOut(c),
 		Deadlines: &eventsv1.Deadlines{Ack: convert.RefLimitOut(d.SLA.Ack), OnSite: convert.RefLimitOut(d.SLA.OnSite),
 			Complete: convert.RefLimitOut(d.SLA.Complete), StartedAt: convert.Timestamp(c.Received)},

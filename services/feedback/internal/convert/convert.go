@@ -1,7 +1,8 @@
 // Package convert translates feedback's domain values to and from the
 // protobuf types the gRPC API and the events share (gridflow.events.v1,
 // gridflow.types.v1): the one place for those converters, so that neither
-// adapter lends its own to the other. Proto types never enter the domain.
+// adapter lends its own to the other; the shared vocabulary maps through
+// pkg/wire. Proto types never enter the domain.
 package convert
 
 import (
@@ -13,7 +14,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 // Timestamp converts t, nil for the zero time.
@@ -30,45 +30,6 @@ func Time(t *timestamppb.Timestamp) time.Time {
 		return time.Time{}
 	}
 	return t.AsTime()
-}
-
-// AreaIn converts an area; an absent one is the zero area.
-func AreaIn(a *typesv1.Area) feedback.Area {
-	if a == nil {
-		return feedback.Area{}
-	}
-	return feedback.Area{District: a.GetDistrictCode(), Street: a.GetStreetCode(), Community: a.GetCommunityCode(), Grid: a.GetGridCode()}
-}
-
-// AreaOut converts an area.
-func AreaOut(a feedback.Area) *typesv1.Area {
-	return &typesv1.Area{DistrictCode: a.District, StreetCode: a.Street, CommunityCode: a.Community, GridCode: a.Grid}
-}
-
-// SourceIn names a source.
-func SourceIn(s typesv1.Source) feedback.Source {
-	switch s {
-	case typesv1.Source_SOURCE_HOTLINE:
-		return feedback.Hotline
-	case typesv1.Source_SOURCE_PATROL:
-		return feedback.Patrol
-	case typesv1.Source_SOURCE_SECRETARY:
-		return feedback.Secretary
-	}
-	return ""
-}
-
-// SourceOut is SourceIn's inverse.
-func SourceOut(s feedback.Source) typesv1.Source {
-	switch s {
-	case feedback.Hotline:
-		return typesv1.Source_SOURCE_HOTLINE
-	case feedback.Patrol:
-		return typesv1.Source_SOURCE_PATROL
-	case feedback.Secretary:
-		return typesv1.Source_SOURCE_SECRETARY
-	}
-	return typesv1.Source_SOURCE_UNSPECIFIED
 }
 
 // EnumName is a proto enum value's name as the domain spells it:

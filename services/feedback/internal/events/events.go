@@ -14,6 +14,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/jackc/pgx/v5"
@@ -111,7 +112,7 @@ func task(e *feedback.Event, r *eventsv1.TaskRef) feedback.TaskSnapshot {
 }
 
 func dispatchCase(e *feedback.Event, c *eventsv1.DispatchCaseRef) {
-	e.CaseNumber, e.Area = c.GetCaseNumber(), convert.AreaIn(c.GetArea())
+	e.CaseNumber, e.Area = c.GetCaseNumber(), wire.AreaIn(c.GetArea())
 	if e.CaseID == "" {
 		e.CaseID = c.GetCaseId()
 	}
@@ -120,8 +121,8 @@ func dispatchCase(e *feedback.Event, c *eventsv1.DispatchCaseRef) {
 // feedbackCase reads the case one of feedback's own events names, and
 // returns its round.
 func feedbackCase(e *feedback.Event, c *eventsv1.FeedbackCaseRef) int {
-	e.CaseNumber, e.Area = c.GetCaseNumber(), convert.AreaIn(c.GetArea())
-	e.Source, e.HotlineOrderNo, e.PrimaryCaseID = convert.SourceIn(c.GetSource()), c.GetHotlineOrderNo(), c.GetPrimaryCaseId()
+	e.CaseNumber, e.Area = c.GetCaseNumber(), wire.AreaIn(c.GetArea())
+	e.Source, e.HotlineOrderNo, e.PrimaryCaseID = wire.SourceIn(c.GetSource()), c.GetHotlineOrderNo(), c.GetPrimaryCaseId()
 	if e.CaseID == "" {
 		e.CaseID = c.GetCaseId()
 	}
@@ -140,30 +141,30 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		return f
 	case *eventsv1.Envelope_CaseFollowedUp:
 		f := p.CaseFollowedUp
-		e.CaseNumber, e.Area = f.GetCaseNumber(), convert.AreaIn(f.GetArea())
+		e.CaseNumber, e.Area = f.GetCaseNumber(), wire.AreaIn(f.GetArea())
 		e.Summary = "hotline follow-up: " + convert.EnumName(f.GetKind(), "FOLLOW_UP_KIND_")
 		return &feedback.CaseFollowedUp{ID: f.GetFollowUpId(), Withdraw: f.GetKind() == eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW, Text: f.GetText()}
 	case *eventsv1.Envelope_CaseClassified:
 		k := p.CaseClassified
-		e.CaseNumber, e.Area = k.GetCaseNumber(), convert.AreaIn(k.GetArea())
+		e.CaseNumber, e.Area = k.GetCaseNumber(), wire.AreaIn(k.GetArea())
 		e.ModelVersion, e.ClassVersion = k.GetModelVersion(), int(k.GetClassificationVersion())
 		e.Summary = fmt.Sprintf("classified v%d as %s %s (%s, confidence %.2f)", k.GetClassificationVersion(), k.GetItemCode(), k.GetItemName(),
 			convert.EnumName(k.GetMethod(), "CLASSIFICATION_METHOD_"), k.GetConfidence())
 		return &feedback.CaseClassified{Version: int(k.GetClassificationVersion()), ItemCode: k.GetItemCode(), ItemName: k.GetItemName(),
 			HotlineClass: k.GetHotlineClass(), ModelVersion: k.GetModelVersion(), IncidentID: k.GetIncidentId(), PrimaryCaseID: k.GetPrimaryCaseId(),
-			Urgency: convert.EnumName(k.GetUrgency(), "URGENCY_"), Source: convert.SourceIn(k.GetSource()), ReceivedAt: convert.Time(k.GetReceivedAt())}
+			Urgency: wire.UrgencyIn(k.GetUrgency()), Source: wire.SourceIn(k.GetSource()), ReceivedAt: convert.Time(k.GetReceivedAt())}
 	case *eventsv1.Envelope_CaseReviewNeeded:
 		r := p.CaseReviewNeeded
-		e.CaseNumber, e.Area, e.ModelVersion = r.GetCaseNumber(), convert.AreaIn(r.GetArea()), r.GetModelVersion()
+		e.CaseNumber, e.Area, e.ModelVersion = r.GetCaseNumber(), wire.AreaIn(r.GetArea()), r.GetModelVersion()
 		e.Summary = "waits for a dispatcher's review"
 		return &feedback.CaseReviewNeeded{}
 	case *eventsv1.Envelope_IncidentGrouped:
 		g := p.IncidentGrouped
-		e.CaseNumber, e.Area = g.GetCaseNumber(), convert.AreaIn(g.GetArea())
+		e.CaseNumber, e.Area = g.GetCaseNumber(), wire.AreaIn(g.GetArea())
 		e.Summary = fmt.Sprintf("joined incident %s (%d reports)", g.GetIncidentId(), g.GetReports())
 		return &feedback.IncidentGrouped{IncidentID: g.GetIncidentId(), PrimaryCaseID: g.GetPrimaryCaseId()}
 	case *eventsv1.Envelope_IncidentLinked:
-		e.Area = convert.AreaIn(p.IncidentLinked.GetArea())
+		e.Area = wire.AreaIn(p.IncidentLinked.GetArea())
 		e.Summary = "incident linked to source place " + p.IncidentLinked.GetSourcePlaceId()
 		return &feedback.IncidentLinked{}
 	case *eventsv1.Envelope_TaskDispatched:
@@ -313,9 +314,9 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 }
 
 func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedback.CaseReceived {
-	e.CaseNumber, e.Area = r.GetCaseNumber(), convert.AreaIn(r.GetArea())
-	f := &feedback.CaseReceived{Number: r.GetCaseNumber(), HotlineOrderNo: r.GetHotlineOrderNo(), Source: convert.SourceIn(r.GetSource()),
-		Area: convert.AreaIn(r.GetArea()), AppealType: convert.EnumName(r.GetAppealType(), "APPEAL_TYPE_"), Urgency: convert.EnumName(r.GetUrgency(), "URGENCY_"),
+	e.CaseNumber, e.Area = r.GetCaseNumber(), wire.AreaIn(r.GetArea())
+	f := &feedback.CaseReceived{Number: r.GetCaseNumber(), HotlineOrderNo: r.GetHotlineOrderNo(), Source: wire.SourceIn(r.GetSource()),
+		Area: wire.AreaIn(r.GetArea()), AppealType: wire.AppealTypeIn(r.GetAppealType()), Urgency: wire.UrgencyIn(r.GetUrgency()),
 		Title: r.GetTitle(), PlaceKey: r.GetAddress().GetKey(), NoCallback: r.GetNoCallback(), ReceivedAt: convert.Time(r.GetReceivedAt()),
 		Answered: answered}
 	if f.ReceivedAt.IsZero() {
@@ -356,7 +357,7 @@ func Encode(e *feedback.Event) ([]byte, string, error) {
 	env := &eventsv1.Envelope{EventId: e.ID, CaseId: e.CaseID, OccurredAt: timestamppb.New(e.At),
 		Actor: &typesv1.Principal{Role: role, Subject: subject}, Version: SchemaVersion}
 	ref := func(round int) *eventsv1.FeedbackCaseRef {
-		return &eventsv1.FeedbackCaseRef{CaseId: e.CaseID, CaseNumber: e.CaseNumber, Area: convert.AreaOut(e.Area), Source: convert.SourceOut(e.Source),
+		return &eventsv1.FeedbackCaseRef{CaseId: e.CaseID, CaseNumber: e.CaseNumber, Area: wire.AreaOut(e.Area), Source: wire.SourceOut(e.Source),
 			HotlineOrderNo: e.HotlineOrderNo, Round: uint32(round), PrimaryCaseId: e.PrimaryCaseID}
 	}
 	switch f := e.Fact.(type) {

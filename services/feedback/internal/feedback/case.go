@@ -15,6 +15,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // State is a case's lifecycle state (DESIGN.md "States").
@@ -38,14 +40,15 @@ const (
 	Parked          State = "parked"
 )
 
-// Source is where a case came from.
-type Source string
+// Source is where a case came from: the shared vocabulary, under the
+// names feedback's code and tests have always used.
+type Source = reference.Source
 
 // Sources.
 const (
-	Hotline   Source = "hotline"
-	Patrol    Source = "patrol"
-	Secretary Source = "secretary"
+	Hotline   = reference.FromHotline
+	Patrol    = reference.FromPatrol
+	Secretary = reference.FromSecretary
 )
 
 // Satisfaction is a callback's rating.
@@ -79,13 +82,9 @@ const (
 	ReviewApproved    = "approved"
 )
 
-// Area is a case's place in the area tree; unknown levels are "".
-type Area struct {
-	District  string `json:"District"`
-	Street    string `json:"Street"`
-	Community string `json:"Community"`
-	Grid      string `json:"Grid"`
-}
+// Area is a case's place in the area tree (the shared area codes); unknown
+// levels are "" or "0", as the events said.
+type Area = reference.AreaCodes
 
 // Task is one unit's task as the latest of its events states it.
 type Task struct {
@@ -148,18 +147,18 @@ type Result struct {
 // Case is a case's view: facts gathered from its events and the state they
 // imply.
 type Case struct {
-	ID             string    `json:"ID"`
-	Number         string    `json:"Number"`
-	HotlineOrderNo string    `json:"HotlineOrderNo"`
-	Source         Source    `json:"Source"`
-	Area           Area      `json:"Area"`
-	AppealType     string    `json:"AppealType"`
-	Urgency        string    `json:"Urgency"`
-	Title          string    `json:"Title"`
-	PlaceKey       string    `json:"PlaceKey"`
-	NoCallback     bool      `json:"NoCallback"`
-	Answered       bool      `json:"Answered"`
-	ReceivedAt     time.Time `json:"ReceivedAt"`
+	ID             string               `json:"ID"`
+	Number         string               `json:"Number"`
+	HotlineOrderNo string               `json:"HotlineOrderNo"`
+	Source         Source               `json:"Source"`
+	Area           Area                 `json:"Area"`
+	AppealType     reference.AppealType `json:"AppealType"`
+	Urgency        reference.Urgency    `json:"Urgency"`
+	Title          string               `json:"Title"`
+	PlaceKey       string               `json:"PlaceKey"`
+	NoCallback     bool                 `json:"NoCallback"`
+	Answered       bool                 `json:"Answered"`
+	ReceivedAt     time.Time            `json:"ReceivedAt"`
 
 	ClassVersion  int    `json:"ClassVersion"`
 	ItemCode      string `json:"ItemCode"`

@@ -1,6 +1,10 @@
 package feedback
 
-import "time"
+import (
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/reference"
+)
 
 // Event is one stored event as the domain reads it: the envelope's common
 // fields, what a timeline shows of it, and its Fact — what happened, one
@@ -58,7 +62,8 @@ type CaseReceived struct {
 	Number, HotlineOrderNo string
 	Source                 Source
 	Area                   Area
-	AppealType, Urgency    string
+	AppealType             reference.AppealType
+	Urgency                reference.Urgency
 	Title, PlaceKey        string
 	NoCallback             bool
 	ReceivedAt             time.Time
@@ -78,7 +83,7 @@ type CaseClassified struct {
 	Version                                 int
 	ItemCode, ItemName, HotlineClass        string
 	ModelVersion, IncidentID, PrimaryCaseID string
-	Urgency                                 string
+	Urgency                                 reference.Urgency
 	Source                                  Source
 	ReceivedAt                              time.Time
 }

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -32,19 +33,11 @@ func StateIn(s feedbackv1.CaseState) (feedback.State, bool) {
 	return "", false
 }
 
-func urgencyOut(u string) typesv1.Urgency {
-	return typesv1.Urgency(typesv1.Urgency_value["URGENCY_"+strings.ToUpper(u)])
-}
-
-func appealOut(a string) typesv1.AppealType {
-	return typesv1.AppealType(typesv1.AppealType_value["APPEAL_TYPE_"+strings.ToUpper(a)])
-}
-
 // CaseOut converts a case; primary is the case a merged one mirrors.
 func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states[c.State],
-		Source: convert.SourceOut(c.Source), AppealType: appealOut(c.AppealType), Urgency: urgencyOut(c.Urgency), Title: c.Title,
-		Area:     &typesv1.Area{DistrictCode: c.Area.District, StreetCode: c.Area.Street, CommunityCode: c.Area.Community, GridCode: c.Area.Grid},
+		Source: wire.SourceOut(c.Source), AppealType: wire.AppealTypeOut(c.AppealType), Urgency: wire.UrgencyOut(c.Urgency), Title: c.Title,
+		Area:     wire.AreaOut(c.Area),
 		ItemCode: c.ItemCode, ItemName: c.ItemName, HotlineClass: c.HotlineClass, IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
 		LeadDepartmentCode: c.LeadDepartment(), Round: uint32(c.Round), Excluded: c.Excluded, NoCallback: c.NoCallback,
 		ReceivedAt: convert.Timestamp(c.ReceivedAt), ResolvedAt: convert.Timestamp(c.ResolvedAt), ClosedAt: convert.Timestamp(c.ClosedAt), CallbackDue: convert.Timestamp(c.CallbackDue),

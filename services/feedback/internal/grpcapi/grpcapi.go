@@ -10,6 +10,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"google.golang.org/grpc"
@@ -92,8 +93,13 @@ func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*
 // to their own.
 func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest) (*feedbackv1.ListCasesResponse, error) {
 	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
-		Source: convert.SourceIn(req.GetSource()), From: convert.Time(req.GetReceivedFrom()), To: convert.Time(req.GetReceivedTo()),
+		Source: wire.SourceIn(req.GetSource()), From: convert.Time(req.GetReceivedFrom()), To: convert.Time(req.GetReceivedTo()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	if f.Source != "" && !f.Source.Valid() {
+		var v fault.Violations
+		v.Add("source", "unknown value %q", f.Source)
+		return nil, v.Err()
+	}
 	for _, st := range req.GetStates() {
 		x, ok := StateIn(st)
 		if !ok {

@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/intake/internal/convert"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"google.golang.org/protobuf/proto"
@@ -24,14 +25,8 @@ const SchemaVersion = 1
 
 // Subject builds grid.case.<event>.<district>.<street>; unknown areas are "0".
 func Subject(event string, a intake.Area) string {
-	d, s := a.District, a.Street
-	if d == "" {
-		d = intake.Unknown
-	}
-	if s == "" {
-		s = intake.Unknown
-	}
-	return fmt.Sprintf("grid.case.%s.%s.%s", event, d, s)
+	c := a.OrUnknown()
+	return fmt.Sprintf("grid.case.%s.%s.%s", event, c.District, c.Street)
 }
 
 // Received builds case.received, or case.answered for a consultation
@@ -46,19 +41,19 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 	p := &eventsv1.CaseReceived{
 		CaseId:     sub.CaseID,
 		CaseNumber: sub.CaseNumber,
-		Source:     convert.SourceOut(sub.Source),
+		Source:     wire.SourceOut(sub.Source),
 		AcceptedAt: timestamppb.New(sub.AcceptedAt),
 		Area:       convert.AreaOut(sub.Area),
-		Address:    convert.AddressOut(sub.Address),
+		Address:    wire.AddressOut(sub.Address),
 		Location:   convert.LatLngOut(sub.Location),
 		Urgency:    typesv1.Urgency_URGENCY_NORMAL,
 		ReceivedAt: timestamppb.New(sub.AcceptedAt),
 	}
 	if wo := sub.WorkOrder; wo != nil {
 		p.ReceivedAt = timestamppb.New(wo.ReceivedAt)
-		p.AppealType = convert.AppealTypeOut(wo.AppealType)
+		p.AppealType = wire.AppealTypeOut(wo.AppealType)
 		p.Title, p.Content = wo.Title, wo.Content
-		p.Urgency = convert.UrgencyOut(wo.Urgency)
+		p.Urgency = wire.UrgencyOut(wo.Urgency)
 		p.Attachments = convert.AttachmentsOut(wo.Attachments)
 		p.Caller = &eventsv1.Caller{Name: wo.CallerName, Phone: wo.CallerPhone, Anonymous: wo.Anonymous}
 		p.NoCallback = wo.NoCallback

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"google.golang.org/protobuf/proto"
 
@@ -20,7 +21,7 @@ import (
 func TestMessagesAreNamedByTheirPayload(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)
-	area := intake.Area{District: "310106", Street: "310106022"}
+	area := intake.Area{AreaCodes: reference.AreaCodes{District: "310106", Street: "310106022"}}
 	sub := &intake.Submission{CaseID: "c1", CaseNumber: "GF-20260302-000001", Area: area, AcceptedAt: at,
 		WorkOrder: &intake.WorkOrder{HotlineOrderNo: "HL-1", ReceivedAt: at}}
 	answered := *sub

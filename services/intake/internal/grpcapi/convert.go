@@ -1,18 +1,18 @@
 package grpcapi
 
 import (
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/intake/internal/convert"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 func workOrderIn(w *intakev1.WorkOrder) intake.WorkOrder {
 	wo := intake.WorkOrder{
 		HotlineOrderNo: w.GetHotlineOrderNo(),
-		AppealType:     convert.AppealTypeIn(w.GetAppealType()),
+		AppealType:     wire.AppealTypeIn(w.GetAppealType()),
 		Title:          w.GetTitle(),
 		Content:        w.GetContent(),
 		CallerName:     w.GetCallerName(),
@@ -25,7 +25,7 @@ func workOrderIn(w *intakev1.WorkOrder) intake.WorkOrder {
 		StreetCode:     w.GetStreetCode(),
 		CommunityCode:  w.GetCommunityCode(),
 		GridCode:       w.GetGridCode(),
-		Urgency:        convert.UrgencyIn(w.GetUrgency()),
+		Urgency:        wire.UrgencyIn(w.GetUrgency()),
 		Attachments:    convert.AttachmentsIn(w.GetAttachments()),
 		AnsweredOnCall: w.GetAnsweredOnCall(),
 		Answer:         w.GetAnswer(),
@@ -43,7 +43,7 @@ func workOrderOut(wo *intake.WorkOrder) *intakev1.WorkOrder {
 	return &intakev1.WorkOrder{
 		HotlineOrderNo: wo.HotlineOrderNo,
 		ReceivedAt:     timestamppb.New(wo.ReceivedAt),
-		AppealType:     convert.AppealTypeOut(wo.AppealType),
+		AppealType:     wire.AppealTypeOut(wo.AppealType),
 		Title:          wo.Title,
 		Content:        wo.Content,
 		CallerName:     wo.CallerName,
@@ -56,7 +56,7 @@ func workOrderOut(wo *intake.WorkOrder) *intakev1.WorkOrder {
 		StreetCode:     wo.StreetCode,
 		CommunityCode:  wo.CommunityCode,
 		GridCode:       wo.GridCode,
-		Urgency:        convert.UrgencyOut(wo.Urgency),
+		Urgency:        wire.UrgencyOut(wo.Urgency),
 		Attachments:    convert.AttachmentsOut(wo.Attachments),
 		AnsweredOnCall: wo.AnsweredOnCall,
 		Answer:         wo.Answer,
@@ -67,10 +67,10 @@ func submissionOut(s *intake.Submission) *intakev1.Submission {
 	return &intakev1.Submission{
 		CaseId:       s.CaseID,
 		CaseNumber:   s.CaseNumber,
-		Source:       convert.SourceOut(s.Source),
+		Source:       wire.SourceOut(s.Source),
 		AcceptedAt:   timestamppb.New(s.AcceptedAt),
 		Area:         convert.AreaOut(s.Area),
-		Address:      convert.AddressOut(s.Address),
+		Address:      wire.AddressOut(s.Address),
 		Location:     convert.LatLngOut(s.Location),
 		WorkOrder:    workOrderOut(s.WorkOrder),
 		PatrolReport: patrolOut(s.Patrol),
@@ -154,18 +154,4 @@ func followUpOut(f *intake.FollowUp) *intakev1.FollowUp {
 		}
 	}
 	return out
-}
-
-func sourceIn(s typesv1.Source) intake.Source {
-	switch s {
-	case typesv1.Source_SOURCE_UNSPECIFIED:
-		return ""
-	case typesv1.Source_SOURCE_HOTLINE:
-		return intake.SourceHotline
-	case typesv1.Source_SOURCE_PATROL:
-		return intake.SourcePatrol
-	case typesv1.Source_SOURCE_SECRETARY:
-		return intake.SourceSecretary
-	}
-	return intake.Source("enum#" + s.String())
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
@@ -80,7 +81,7 @@ func (s *Server) AddFollowUp(ctx context.Context, req *intakev1.AddFollowUpReque
 
 // ListSubmissions implements intakev1.IntakeServiceServer.
 func (s *Server) ListSubmissions(ctx context.Context, req *intakev1.ListSubmissionsRequest) (*intakev1.ListSubmissionsResponse, error) {
-	f := intake.ListFilter{Source: sourceIn(req.GetSource()), District: req.GetDistrictCode(), Street: req.GetStreetCode(),
+	f := intake.ListFilter{Source: wire.SourceIn(req.GetSource()), District: req.GetDistrictCode(), Street: req.GetStreetCode(),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	if req.GetAcceptedAfter() != nil {
 		f.After = req.GetAcceptedAfter().AsTime()

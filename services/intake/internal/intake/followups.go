@@ -7,6 +7,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // FollowUpKind is what the hotline adds to a case.
@@ -88,7 +89,7 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 
 // ListFilter selects submissions; PageToken continues a listing.
 type ListFilter struct {
-	Source           Source
+	Source           reference.Source
 	District, Street string
 	After, Before    time.Time
 	PageSize         int
@@ -113,9 +114,7 @@ func (s *Service) ListSubmissions(ctx context.Context, f ListFilter) ([]*Submiss
 	case f.PageSize > MaxPageSize:
 		f.PageSize = MaxPageSize
 	}
-	switch f.Source {
-	case "", SourceHotline, SourcePatrol, SourceSecretary:
-	default:
+	if f.Source != "" && !f.Source.Valid() {
 		v.Add("source", "unknown value %q", f.Source)
 	}
 	if !f.After.IsZero() && !f.Before.IsZero() && !f.After.Before(f.Before) {

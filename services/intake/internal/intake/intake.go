@@ -8,41 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
-)
-
-// Source is the door a case came in through.
-type Source string
-
-// Sources.
-const (
-	SourceHotline   Source = "hotline"
-	SourcePatrol    Source = "patrol"
-	SourceSecretary Source = "secretary"
-)
-
-// AppealType is the 12345 classification of what the caller wants.
-type AppealType string
-
-// Appeal types (DOMAIN.md).
-const (
-	AppealConsultation AppealType = "consultation"
-	AppealHelp         AppealType = "help"
-	AppealComplaint    AppealType = "complaint"
-	AppealReport       AppealType = "report"
-	AppealSuggestion   AppealType = "suggestion"
-	AppealPraise       AppealType = "praise"
-)
-
-// Urgency decides which SLA row applies.
-type Urgency string
-
-// Urgencies.
-const (
-	UrgencyNormal    Urgency = "normal"
-	UrgencyUrgent    Urgency = "urgent"
-	UrgencyEmergency Urgency = "emergency"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // Datum names a coordinate system.
@@ -72,31 +41,12 @@ const (
 	ResolvedPartly        Resolution = "partial"
 )
 
-// Unknown is the token for an area level not (yet) known (DESIGN.md).
-const Unknown = "0"
-
-// Area holds national area codes.
+// Area is the case's area codes (an unknown level is reference.Unknown)
+// and how intake found them. Stored embedded, as the flat object it always
+// was.
 type Area struct {
-	District   string     `json:"District"`
-	Street     string     `json:"Street"`
-	Community  string     `json:"Community"`
-	Grid       string     `json:"Grid"`
-	Resolution Resolution `json:"Resolution"`
-}
-
-// Address is an address as given and as normalised.
-type Address struct {
-	Raw      string `json:"Raw"`
-	District string `json:"District"`
-	Street   string `json:"Street"`
-	Road     string `json:"Road"`
-	Lane     int    `json:"Lane"`
-	Number   int    `json:"Number"`
-	Building string `json:"Building"`
-	Room     string `json:"Room"`
-	Compound string `json:"Compound"`
-	Shop     string `json:"Shop"`
-	Key      string `json:"Key"`
+	reference.AreaCodes
+	Resolution Resolution `json:"resolution,omitempty"`
 }
 
 // Attachment refers to a stored object.
@@ -108,40 +58,40 @@ type Attachment struct {
 
 // WorkOrder is a 12345 hotline work order as received.
 type WorkOrder struct {
-	HotlineOrderNo string       `json:"HotlineOrderNo"`
-	ReceivedAt     time.Time    `json:"ReceivedAt"`
-	AppealType     AppealType   `json:"AppealType"`
-	Title          string       `json:"Title"`
-	Content        string       `json:"Content"`
-	CallerName     string       `json:"CallerName"`
-	CallerPhone    string       `json:"CallerPhone"`
-	Anonymous      bool         `json:"Anonymous"`
-	NoCallback     bool         `json:"NoCallback"`
-	Address        string       `json:"Address"`
-	Location       *LatLng      `json:"Location"`
-	DistrictCode   string       `json:"DistrictCode"`
-	StreetCode     string       `json:"StreetCode"`
-	CommunityCode  string       `json:"CommunityCode"`
-	GridCode       string       `json:"GridCode"`
-	Urgency        Urgency      `json:"Urgency"`
-	Attachments    []Attachment `json:"Attachments"`
-	AnsweredOnCall bool         `json:"AnsweredOnCall"`
-	Answer         string       `json:"Answer"`
+	HotlineOrderNo string               `json:"HotlineOrderNo"`
+	ReceivedAt     time.Time            `json:"ReceivedAt"`
+	AppealType     reference.AppealType `json:"AppealType"`
+	Title          string               `json:"Title"`
+	Content        string               `json:"Content"`
+	CallerName     string               `json:"CallerName"`
+	CallerPhone    string               `json:"CallerPhone"`
+	Anonymous      bool                 `json:"Anonymous"`
+	NoCallback     bool                 `json:"NoCallback"`
+	Address        string               `json:"Address"`
+	Location       *LatLng              `json:"Location"`
+	DistrictCode   string               `json:"DistrictCode"`
+	StreetCode     string               `json:"StreetCode"`
+	CommunityCode  string               `json:"CommunityCode"`
+	GridCode       string               `json:"GridCode"`
+	Urgency        reference.Urgency    `json:"Urgency"`
+	Attachments    []Attachment         `json:"Attachments"`
+	AnsweredOnCall bool                 `json:"AnsweredOnCall"`
+	Answer         string               `json:"Answer"`
 }
 
 // Submission is a case as intake took it in.
 type Submission struct {
-	CaseID     string        `json:"CaseID"`
-	CaseNumber string        `json:"CaseNumber"`
-	Source     Source        `json:"Source"`
-	AcceptedAt time.Time     `json:"AcceptedAt"`
-	Area       Area          `json:"Area"`
-	Address    Address       `json:"Address"`
-	Location   *LatLng       `json:"Location"` // WGS-84
-	WorkOrder  *WorkOrder    `json:"WorkOrder"`
-	Patrol     *PatrolReport `json:"Patrol"`
-	Issue      *Issue        `json:"Issue"`
-	Notes      []string      `json:"Notes"`
+	CaseID     string           `json:"CaseID"`
+	CaseNumber string           `json:"CaseNumber"`
+	Source     reference.Source `json:"Source"`
+	AcceptedAt time.Time        `json:"AcceptedAt"`
+	Area       Area             `json:"Area"`
+	Address    address.Record   `json:"Address"`
+	Location   *LatLng          `json:"Location"` // WGS-84
+	WorkOrder  *WorkOrder       `json:"WorkOrder"`
+	Patrol     *PatrolReport    `json:"Patrol"`
+	Issue      *Issue           `json:"Issue"`
+	Notes      []string         `json:"Notes"`
 	// Withdrawn is set by the hotline's 撤单; Closed once feedback closes the case.
 	Withdrawn bool       `json:"Withdrawn"`
 	Closed    bool       `json:"Closed"`
@@ -186,7 +136,7 @@ type Places interface {
 	ToWGS84(p LatLng) LatLng
 	// NormaliseAddress parses a free-text address and looks it up;
 	// district is the district code known so far ("0" when none).
-	NormaliseAddress(raw, district string) (Address, Area, bool)
+	NormaliseAddress(raw, district string) (address.Record, Area, bool)
 }
 
 // Service takes in submissions.
@@ -218,7 +168,7 @@ func (s *Service) SubmitWorkOrder(ctx context.Context, wo WorkOrder) (*Submissio
 	var v fault.Violations
 	validateWorkOrder(&wo, now, &v)
 	sub := &Submission{
-		Source:     SourceHotline,
+		Source:     reference.FromHotline,
 		AcceptedAt: now.UTC(),
 		WorkOrder:  &wo,
 		Principal:  p.String(),
@@ -241,7 +191,7 @@ func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
 			v.Add("work_order.location", "(%.6f, %.6f) lies outside the city served", wo.Location.Lat, wo.Location.Lng)
 		}
 		sub.Location = &wgs
-		if area.Grid == Unknown {
+		if area.Grid == reference.Unknown {
 			if a, ok := s.places.Locate(wgs); ok && compatible(area, a) {
 				area = a
 			}
@@ -250,16 +200,16 @@ func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
 	if strings.TrimSpace(wo.Address) != "" {
 		addr, a, ok := s.places.NormaliseAddress(wo.Address, area.District)
 		sub.Address = addr
-		if ok && area.Grid == Unknown && compatible(area, a) {
+		if ok && area.Grid == reference.Unknown && compatible(area, a) {
 			area = a
 		}
 	}
-	if area.Grid == Unknown {
+	if area.Grid == reference.Unknown {
 		area.Resolution = ResolvedPartly
 		switch {
-		case area.District == Unknown:
+		case area.District == reference.Unknown:
 			sub.Notes = append(sub.Notes, "area unknown: routed to the district desk")
-		case area.Street == Unknown:
+		case area.Street == reference.Unknown:
 			sub.Notes = append(sub.Notes, "street unknown: resolved only to district "+area.District)
 		default:
 			sub.Notes = append(sub.Notes, "grid unknown: resolved to street "+area.Street)
@@ -270,7 +220,7 @@ func (s *Service) resolve(sub *Submission, wo *WorkOrder, v *fault.Violations) {
 
 // compatible reports whether b refines a (it agrees on every level a knows).
 func compatible(a, b Area) bool {
-	agree := func(x, y string) bool { return x == Unknown || x == y }
+	agree := func(x, y string) bool { return x == reference.Unknown || x == y }
 	return agree(a.District, b.District) && agree(a.Street, b.Street) && agree(a.Community, b.Community)
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // PatrolReport is what a grid worker reports on patrol.
@@ -71,7 +72,7 @@ func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Subm
 	if r.CatalogueCode != "" && !s.catalogue.KnownItem(r.CatalogueCode) {
 		v.Add(f+"catalogue_code", "unknown catalogue item %q", r.CatalogueCode)
 	}
-	sub := &Submission{Source: SourcePatrol, AcceptedAt: now.UTC(), Patrol: &r, Principal: p.String(), RequestID: r.RequestID}
+	sub := &Submission{Source: reference.FromPatrol, AcceptedAt: now.UTC(), Patrol: &r, Principal: p.String(), RequestID: r.RequestID}
 	switch {
 	case r.Location == nil:
 		v.Add(f+"location", "is required: a patrol report always resolves its grid")
@@ -86,7 +87,7 @@ func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Subm
 		switch {
 		case !s.places.InCity(wgs):
 			v.Add(f+"location", "(%.6f, %.6f) lies outside the city served", r.Location.Lat, r.Location.Lng)
-		case area.Grid != Unknown:
+		case area.Grid != reference.Unknown:
 			if found && located.Grid != area.Grid {
 				sub.Notes = append(sub.Notes, fmt.Sprintf("location lies in grid %s; kept the reported grid %s", located.Grid, area.Grid))
 			}
@@ -137,10 +138,10 @@ func (s *Service) RaiseIssue(ctx context.Context, is Issue) (*Submission, error)
 		}
 		seen[d] = true
 	}
-	sub := &Submission{Source: SourceSecretary, AcceptedAt: s.now().UTC(), Issue: &is, Principal: p.String(), RequestID: is.RequestID}
+	sub := &Submission{Source: reference.FromSecretary, AcceptedAt: s.now().UTC(), Issue: &is, Principal: p.String(), RequestID: is.RequestID}
 	if is.CommunityCode != "" {
 		sub.Area = s.places.CheckCodes(f, "", "", is.CommunityCode, "", &v)
-		if sub.Area.Grid == Unknown {
+		if sub.Area.Grid == reference.Unknown {
 			sub.Area.Resolution = ResolvedByCodes
 		}
 	}

@@ -6,8 +6,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // fakePlaces knows one street with one community and one grid, and a city
@@ -15,27 +17,27 @@ import (
 type fakePlaces struct{}
 
 func (fakePlaces) CheckCodes(prefix, district, street, community, grid string, v *fault.Violations) Area {
-	a := Area{District: Unknown, Street: Unknown, Community: Unknown, Grid: Unknown}
+	a := Area{AreaCodes: reference.AreaCodes{District: reference.Unknown, Street: reference.Unknown, Community: reference.Unknown, Grid: reference.Unknown}}
 	if community != "" {
 		if community != "310106022001" {
 			v.Add(prefix+"community_code", "unknown community code %q", community)
 			return a
 		}
-		a = Area{District: "310106", Street: "310106022", Community: community, Grid: Unknown, Resolution: ResolvedByCodes}
+		a = Area{AreaCodes: reference.AreaCodes{District: "310106", Street: "310106022", Community: community, Grid: reference.Unknown}, Resolution: ResolvedByCodes}
 	}
 	if grid != "" {
 		if grid != "310106022001001" {
 			v.Add(prefix+"grid_code", "unknown grid code %q", grid)
 			return a
 		}
-		a = Area{District: "310106", Street: "310106022", Community: "310106022001", Grid: grid, Resolution: ResolvedByCodes}
+		a = Area{AreaCodes: reference.AreaCodes{District: "310106", Street: "310106022", Community: "310106022001", Grid: grid}, Resolution: ResolvedByCodes}
 	}
 	return a
 }
 
 func (fakePlaces) Locate(p LatLng) (Area, bool) {
 	if p.Lat > 31.25 && p.Lat < 31.26 {
-		return Area{District: "310106", Street: "310106022", Community: "310106022001", Grid: "310106022001001", Resolution: ResolvedByCoordinates}, true
+		return Area{AreaCodes: reference.AreaCodes{District: "310106", Street: "310106022", Community: "310106022001", Grid: "310106022001001"}, Resolution: ResolvedByCoordinates}, true
 	}
 	return Area{}, false
 }
@@ -45,8 +47,8 @@ func (fakePlaces) InCity(p LatLng) bool {
 func (fakePlaces) ToWGS84(p LatLng) LatLng       { return LatLng{Lat: p.Lat, Lng: p.Lng, Datum: WGS84} }
 func (fakePlaces) KnownItem(c string) bool       { return c == "06010" }
 func (fakePlaces) KnownDepartment(c string) bool { return c == "310106022-cgzd" }
-func (fakePlaces) NormaliseAddress(raw, _ string) (Address, Area, bool) {
-	return Address{Raw: raw}, Area{}, false
+func (fakePlaces) NormaliseAddress(raw, _ string) (address.Record, Area, bool) {
+	return address.Record{Raw: raw}, Area{}, false
 }
 
 // memStore keeps submissions in memory; the real store is tested against

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 // Limits on what intake accepts.
@@ -41,7 +42,7 @@ func normaliseWorkOrder(wo *WorkOrder) {
 		*s = strings.TrimSpace(*s)
 	}
 	if wo.Urgency == "" {
-		wo.Urgency = UrgencyNormal
+		wo.Urgency = reference.Normal
 	}
 	wo.ReceivedAt = wo.ReceivedAt.UTC()
 }
@@ -50,11 +51,10 @@ func validateWorkOrder(wo *WorkOrder, now time.Time, v *fault.Violations) {
 	const p = "work_order."
 	checkRequestID(p+"hotline_order_no", wo.HotlineOrderNo, v)
 	checkTime(p+"received_at", wo.ReceivedAt, now, true, v)
-	switch wo.AppealType {
-	case AppealConsultation, AppealHelp, AppealComplaint, AppealReport, AppealSuggestion, AppealPraise:
-	case "":
+	switch {
+	case wo.AppealType == "":
 		v.Add(p+"appeal_type", "is required (consultation, help, complaint, report, suggestion or praise)")
-	default:
+	case !wo.AppealType.Valid():
 		v.Add(p+"appeal_type", "unknown value %q", wo.AppealType)
 	}
 	checkText(p+"title", wo.Title, MaxTitleRunes, false, v)
@@ -71,14 +71,12 @@ func validateWorkOrder(wo *WorkOrder, now time.Time, v *fault.Violations) {
 	if wo.Location != nil {
 		checkLocation(p+"location", *wo.Location, v)
 	}
-	switch wo.Urgency {
-	case UrgencyNormal, UrgencyUrgent, UrgencyEmergency:
-	default:
+	if !wo.Urgency.Valid() {
 		v.Add(p+"urgency", "unknown value %q", wo.Urgency)
 	}
 	checkAttachments(p+"attachments", wo.Attachments, v)
 	if wo.AnsweredOnCall {
-		if wo.AppealType != AppealConsultation {
+		if wo.AppealType != reference.Consultation {
 			v.Add(p+"answered_on_call", "only a consultation can be answered on the call (appeal_type is %q)", wo.AppealType)
 		}
 		checkText(p+"answer", wo.Answer, MaxTextRunes, true, v)

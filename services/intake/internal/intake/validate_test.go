@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
 var now = time.Date(2026, 11, 22, 2, 0, 0, 0, time.UTC)
@@ -15,11 +16,11 @@ func goodOrder() WorkOrder {
 	return WorkOrder{
 		HotlineOrderNo: "SH12345-20261122-0001",
 		ReceivedAt:     now.Add(-time.Minute),
-		AppealType:     AppealComplaint,
+		AppealType:     reference.Complaint,
 		Title:          "噪声扰民",
 		Content:        "共和新路1234弄门口烧烤摊夜间噪声扰民。",
 		CallerPhone:    "13812345678",
-		Urgency:        UrgencyNormal,
+		Urgency:        reference.Normal,
 	}
 }
 
@@ -59,7 +60,7 @@ func TestValidateWorkOrder(t *testing.T) {
 		{"lat out of range", func(w *WorkOrder) { w.Location = &LatLng{Lat: 91, Lng: 121, Datum: WGS84} }, []string{"work_order.location.lat"}},
 		{"no datum", func(w *WorkOrder) { w.Location = &LatLng{Lat: 31.2, Lng: 121.4} }, []string{"work_order.location.datum"}},
 		{"answered needs consultation", func(w *WorkOrder) { w.AnsweredOnCall, w.Answer = true, "已答复" }, []string{"work_order.answered_on_call"}},
-		{"answered needs answer", func(w *WorkOrder) { w.AppealType, w.AnsweredOnCall = AppealConsultation, true }, []string{"work_order.answer"}},
+		{"answered needs answer", func(w *WorkOrder) { w.AppealType, w.AnsweredOnCall = reference.Consultation, true }, []string{"work_order.answer"}},
 		{"answer without answered", func(w *WorkOrder) { w.Answer = "x" }, []string{"work_order.answer"}},
 		{"attachment without scheme", func(w *WorkOrder) { w.Attachments = []Attachment{{URI: "photo.jpg"}} }, []string{"work_order.attachments[0].uri"}},
 		{"several at once", func(w *WorkOrder) { w.Content, w.CallerPhone = "", "x" }, []string{"work_order.content", "work_order.caller_phone"}},

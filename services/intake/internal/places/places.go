@@ -7,7 +7,6 @@ package places
 import (
 	"fmt"
 	"math"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/gridflow/gridflow/pkg/address"
@@ -92,7 +91,7 @@ var levelDigits = map[reference.Level]int{
 // precise one with its parents filled in; levels not known are "0".
 func (p *Places) CheckCodes(prefix, district, street, community, grid string, v *fault.Violations) intake.Area {
 	set := p.load().set
-	area := intake.Area{District: intake.Unknown, Street: intake.Unknown, Community: intake.Unknown, Grid: intake.Unknown}
+	area := intake.Area{AreaCodes: reference.AreaCodes{}.OrUnknown()}
 	given := []struct {
 		field, code string
 		level       reference.Level
@@ -104,7 +103,7 @@ func (p *Places) CheckCodes(prefix, district, street, community, grid string, v 
 	}
 	var most *reference.Area
 	for _, g := range given {
-		if g.code == "" || g.code == intake.Unknown {
+		if g.code == "" || g.code == reference.Unknown {
 			continue
 		}
 		if !digits(g.code, levelDigits[g.level]) {
@@ -170,7 +169,7 @@ func (p *Places) Locate(pt intake.LatLng) (intake.Area, bool) {
 	if !ok {
 		return intake.Area{}, false
 	}
-	return intake.Area{District: g.District, Street: g.Street, Community: g.Community, Grid: g.Code,
+	return intake.Area{AreaCodes: reference.AreaCodes{District: g.District, Street: g.Street, Community: g.Community, Grid: g.Code},
 		Resolution: intake.ResolvedByCoordinates}, true
 }
 
@@ -194,7 +193,7 @@ func (p *Places) ToWGS84(pt intake.LatLng) intake.LatLng {
 // normalised key always names a district when one is known (from the text,
 // from district, the code resolved so far, or from the match), so that
 // "共和新路1234弄5号" and "静安区共和新路1234弄5号" are the same place.
-func (p *Places) NormaliseAddress(raw, district string) (intake.Address, intake.Area, bool) {
+func (p *Places) NormaliseAddress(raw, district string) (address.Record, intake.Area, bool) {
 	set := p.load().set
 	a := address.Normalise(raw)
 	var (
@@ -207,24 +206,21 @@ func (p *Places) NormaliseAddress(raw, district string) (intake.Address, intake.
 	if !ok && a.Community != "" {
 		m, ok = set.LookupPlace(a.Community)
 	}
-	if ok && (district == "" || district == intake.Unknown) {
+	if ok && (district == "" || district == reference.Unknown) {
 		district = m.District
 	}
 	if d, known := set.Area(district); known && a.District == "" {
 		a = a.WithDistrict(d.Name)
 	}
-	out := intake.Address{Raw: raw, District: a.District, Street: a.Street, Road: a.Road, Lane: a.Lane,
-		Number: a.Number, Building: a.Building, Compound: a.Community, Shop: a.Shop, Key: a.Key()}
-	if a.Room > 0 {
-		out.Room = strconv.Itoa(a.Room)
-	}
+	out := a.Record()
+	out.Raw = raw // as given, not as the parser clipped it
 	if !ok {
 		return out, intake.Area{}, false
 	}
-	area := intake.Area{District: m.District, Street: m.Street, Community: m.Community, Grid: m.Grid,
+	area := intake.Area{AreaCodes: reference.AreaCodes{District: m.District, Street: m.Street, Community: m.Community, Grid: m.Grid},
 		Resolution: intake.ResolvedByAddress}
 	if area.Grid == "" {
-		area.Grid = intake.Unknown
+		area.Grid = reference.Unknown
 	}
 	return out, area, true
 }

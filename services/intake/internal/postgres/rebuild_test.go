@@ -8,6 +8,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -29,9 +30,9 @@ func TestReceivedIsRebuiltFromTheSubmission(t *testing.T) {
 	loc := &intake.LatLng{Lat: 31.27, Lng: 121.45}
 	subs := []*intake.Submission{
 		submission("H-REBUILD", "hash-r"),
-		{Source: intake.SourceHotline, AcceptedAt: at, Principal: "hotline:h-2", RequestID: "H-ANSWERED", RequestHash: "hash-x",
-			Area: intake.Area{District: "310106", Street: "0", Community: "0", Grid: "0", Resolution: intake.ResolvedPartly},
-			WorkOrder: &intake.WorkOrder{HotlineOrderNo: "H-ANSWERED", ReceivedAt: at, AppealType: intake.AppealConsultation,
+		{Source: reference.FromHotline, AcceptedAt: at, Principal: "hotline:h-2", RequestID: "H-ANSWERED", RequestHash: "hash-x",
+			Area: intake.Area{AreaCodes: reference.AreaCodes{District: "310106", Street: "0", Community: "0", Grid: "0"}, Resolution: intake.ResolvedPartly},
+			WorkOrder: &intake.WorkOrder{HotlineOrderNo: "H-ANSWERED", ReceivedAt: at, AppealType: reference.Consultation,
 				Title: "咨询", Content: "垃圾分类时间？", AnsweredOnCall: true, Answer: "早7点至9点"}},
 		patrolSubmission("P-REBUILD"),
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/gridflow/gridflow/services/intake/internal/postgres"
@@ -23,9 +24,9 @@ func newStore(t *testing.T) (*postgres.Store, *pgxpool.Pool) {
 func submission(orderNo, hash string) *intake.Submission {
 	at := time.Date(2026, 11, 21, 17, 30, 0, 0, time.UTC) // 01:30 on the 22nd in Shanghai
 	return &intake.Submission{
-		Source: intake.SourceHotline, AcceptedAt: at, Principal: "hotline", RequestID: orderNo, RequestHash: hash,
-		Area:      intake.Area{District: "310106", Street: "310106022", Community: "0", Grid: "0", Resolution: intake.ResolvedPartly},
-		WorkOrder: &intake.WorkOrder{HotlineOrderNo: orderNo, ReceivedAt: at, AppealType: intake.AppealComplaint, Content: "噪声扰民"},
+		Source: reference.FromHotline, AcceptedAt: at, Principal: "hotline", RequestID: orderNo, RequestHash: hash,
+		Area:      intake.Area{AreaCodes: reference.AreaCodes{District: "310106", Street: "310106022", Community: "0", Grid: "0"}, Resolution: intake.ResolvedPartly},
+		WorkOrder: &intake.WorkOrder{HotlineOrderNo: orderNo, ReceivedAt: at, AppealType: reference.Complaint, Content: "噪声扰民"},
 	}
 }
 
@@ -33,8 +34,8 @@ func submission(orderNo, hash string) *intake.Submission {
 func patrolSubmission(requestID string) *intake.Submission {
 	at := time.Date(2026, 11, 21, 17, 30, 0, 0, time.UTC)
 	return &intake.Submission{
-		Source: intake.SourcePatrol, AcceptedAt: at, Principal: "patrol:w-1", RequestID: requestID, RequestHash: "hash-p",
-		Area:   intake.Area{District: "310106", Street: "310106022", Community: "310106022001", Grid: "g-1", Resolution: intake.ResolvedByCoordinates},
+		Source: reference.FromPatrol, AcceptedAt: at, Principal: "patrol:w-1", RequestID: requestID, RequestHash: "hash-p",
+		Area:   intake.Area{AreaCodes: reference.AreaCodes{District: "310106", Street: "310106022", Community: "310106022001", Grid: "g-1"}, Resolution: intake.ResolvedByCoordinates},
 		Patrol: &intake.PatrolReport{RequestID: requestID, WorkerID: "w-1", GridCode: "g-1", Description: "垃圾满溢", ObservedAt: at},
 	}
 }
