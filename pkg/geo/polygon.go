@@ -9,7 +9,10 @@ import (
 
 // Point is a WGS-84 position in degrees.
 type Point struct {
-	Lat, Lng float64
+	// Stored inside services' JSON bodies (classify's cases and places):
+	// the keys are a contract.
+	Lat float64 `json:"Lat"`
+	Lng float64 `json:"Lng"`
 }
 
 // Polygon is an area such as a grid: an outer ring and optional holes. A
