@@ -154,6 +154,7 @@ func TestValidation(t *testing.T) {
 	okCB := CallbackInput{RequestID: "r1", CaseID: caseID, Reached: true, Solved: true, Satisfaction: Satisfied}
 	cb := func(f func(*CallbackInput)) CallbackInput { in := okCB; f(&in); return in }
 	okRC := RecheckInput{RequestID: "r1", CaseID: caseID, Passed: true, Photos: []string{"s3://p/1.jpg"}}
+	period := Period{Start: t0, End: t0.Add(24 * time.Hour)}
 	rc := func(f func(*RecheckInput)) RecheckInput { in := okRC; f(&in); return in }
 
 	for _, tc := range []struct {
@@ -224,6 +225,25 @@ func TestValidation(t *testing.T) {
 			[]string{"case_id"}},
 		{"get case: an order number with white space", func() error { _, _, err := s.GetCase(ctx, "", "", "HL 1"); return err },
 			[]string{"hotline_order_no"}},
+		{"figures: no scope", func() error { _, err := s.Figures(ctx, "", "", period); return err }, []string{"scope"}},
+		{"figures: an unknown scope", func() error { _, err := s.Figures(ctx, "county", "x", period); return err }, []string{"scope"}},
+		{"figures: a street without its code", func() error { _, err := s.Figures(ctx, ScopeStreet, "", period); return err },
+			[]string{"code"}},
+		{"figures: no period", func() error { _, err := s.Figures(ctx, ScopeCity, "", Period{}); return err }, []string{"period.start"}},
+		{"figures: no end", func() error { _, err := s.Figures(ctx, ScopeCity, "", Period{Start: t0}); return err }, []string{"period.end"}},
+		{"figures: an end before the start", func() error {
+			_, err := s.Figures(ctx, ScopeGrid, "", Period{Start: period.End, End: period.Start})
+			return err
+		}, []string{"code", "period.end"}},
+		{"figures: an empty period", func() error { _, err := s.Figures(ctx, ScopeCity, "", Period{Start: t0, End: t0}); return err },
+			[]string{"period.end"}},
+		{"pareto: no period", func() error { _, _, err := s.Pareto(ctx, "310106", Period{}); return err }, []string{"period.start"}},
+		{"hotspots: no end", func() error { _, err := s.Hotspots(ctx, "310106", Period{Start: t0}, 0, 0, 0); return err },
+			[]string{"period.end"}},
+		{"replies: a case number for the case id", func() error {
+			_, _, err := s.ListReplies(ctx, "GF-20260302-000001", time.Time{}, 10, "")
+			return err
+		}, []string{"case_id"}},
 		{"timeline: no reference", func() error { _, _, err := s.Timeline(ctx, "", "", ""); return err }, []string{"case_id"}},
 		{"timeline: a malformed case number", func() error { _, _, err := s.Timeline(ctx, "", "GF-2026", ""); return err },
 			[]string{"case_number"}},

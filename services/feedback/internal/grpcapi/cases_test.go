@@ -270,10 +270,19 @@ func TestListCasesScope(t *testing.T) {
 func TestListCasesInvalid(t *testing.T) {
 	e := setup(t)
 	c, ctx := e.as("admin")
-	_, err := c.ListCases(ctx, &feedbackv1.ListCasesRequest{States: []feedbackv1.CaseState{feedbackv1.CaseState_CASE_STATE_UNSPECIFIED}})
-	code(t, err, codes.InvalidArgument)
-	_, err = c.ListCases(ctx, &feedbackv1.ListCasesRequest{States: []feedbackv1.CaseState{99}})
-	code(t, err, codes.InvalidArgument)
+	for _, tc := range []struct {
+		req  *feedbackv1.ListCasesRequest
+		want []string
+	}{
+		{&feedbackv1.ListCasesRequest{States: []feedbackv1.CaseState{feedbackv1.CaseState_CASE_STATE_UNSPECIFIED}}, []string{"states[0]"}},
+		{&feedbackv1.ListCasesRequest{States: []feedbackv1.CaseState{feedbackv1.CaseState_CASE_STATE_CLOSED, 99}}, []string{"states[1]"}},
+		{&feedbackv1.ListCasesRequest{PageSize: -1}, []string{"page_size"}},
+	} {
+		_, err := c.ListCases(ctx, tc.req)
+		if d := cmp.Diff(tc.want, fields(t, err)); d != "" {
+			t.Errorf("ListCases(%v): fields mismatch (-want +got):\n%s", tc.req, d)
+		}
+	}
 }
 
 // A case the task events name before its classification shows as

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
@@ -124,33 +123,36 @@ func TestFiguresInvalid(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		call func() error
+		want []string
 	}{
 		{"metrics without a scope", func() error {
 			_, err := c.GetMetrics(ctx, &feedbackv1.GetMetricsRequest{Code: zj, Period: p})
 			return err
-		}},
+		}, []string{"scope"}},
 		{"metrics of a street without its code", func() error {
 			_, err := c.GetMetrics(ctx, &feedbackv1.GetMetricsRequest{Scope: feedbackv1.Scope_SCOPE_STREET, Period: p})
 			return err
-		}},
+		}, []string{"code"}},
 		{"metrics without a period", func() error {
 			_, err := c.GetMetrics(ctx, &feedbackv1.GetMetricsRequest{Scope: feedbackv1.Scope_SCOPE_CITY})
 			return err
-		}},
+		}, []string{"period.start"}},
 		{"metrics over a period that ends before it starts", func() error {
 			_, err := c.GetMetrics(ctx, &feedbackv1.GetMetricsRequest{Scope: feedbackv1.Scope_SCOPE_CITY,
 				Period: &feedbackv1.Period{Start: p.GetEnd(), End: p.GetStart()}})
 			return err
-		}},
+		}, []string{"period.end"}},
 		{"pareto without a period", func() error {
 			_, err := c.GetPareto(ctx, &feedbackv1.GetParetoRequest{AreaCode: zj})
 			return err
-		}},
+		}, []string{"period.start"}},
 		{"hotspots without an end", func() error {
 			_, err := c.GetHotspots(ctx, &feedbackv1.GetHotspotsRequest{AreaCode: zj, Period: &feedbackv1.Period{Start: p.GetStart()}})
 			return err
-		}},
+		}, []string{"period.end"}},
 	} {
-		code(t, tc.call(), codes.InvalidArgument)
+		if d := cmp.Diff(tc.want, fields(t, tc.call())); d != "" {
+			t.Errorf("%s: fields mismatch (-want +got):\n%s", tc.name, d)
+		}
 	}
 }

@@ -5,6 +5,7 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -94,12 +95,19 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
 		Source: convert.SourceIn(req.GetSource()), From: convert.Time(req.GetReceivedFrom()), To: convert.Time(req.GetReceivedTo()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
-	for _, st := range req.GetStates() {
+	var vs fault.Violations
+	for i, st := range req.GetStates() {
 		x, ok := StateIn(st)
 		if !ok {
-			return nil, fault.New(fault.InvalidArgument, "states: %v is not a case state", st)
+			vs.Add(fmt.Sprintf("states[%d]", i), "%v is not a case state", st)
 		}
 		f.States = append(f.States, x)
+	}
+	if req.GetPageSize() < 0 {
+		vs.Add("page_size", "must not be negative")
+	}
+	if err := vs.Err(); err != nil {
+		return nil, err
 	}
 	switch p := caller(ctx); p.Role {
 	case auth.RoleDispatcher, auth.RoleDistrict:
@@ -151,7 +159,9 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 	if req.GetCursor() != "" {
 		n, err := strconv.ParseInt(req.GetCursor(), 10, 64)
 		if err != nil || n < 0 {
-			return fault.New(fault.InvalidArgument, "cursor is not one this service gave out")
+			var vs fault.Violations
+			vs.Add("cursor", "is not one this service gave out")
+			return vs.Err()
 		}
 		cursor = n
 	}
@@ -190,6 +200,11 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesRequest) (*feedbackv1.ListRepliesResponse, error) {
 	if err := may(caller(ctx), auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict); err != nil {
 		return nil, err
+	}
+	if req.GetPageSize() < 0 {
+		var vs fault.Violations
+		vs.Add("page_size", "must not be negative")
+		return nil, vs.Err()
 	}
 	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), convert.Time(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
@@ -237,11 +252,8 @@ func (s *Server) RecordRecheck(ctx context.Context, req *feedbackv1.RecordRechec
 
 // GetMetrics computes figures.
 func (s *Server) GetMetrics(ctx context.Context, req *feedbackv1.GetMetricsRequest) (*feedbackv1.GetMetricsResponse, error) {
-	scope, ok := scopes[req.GetScope()]
-	if !ok {
-		return nil, fault.New(fault.InvalidArgument, "scope is required")
-	}
-	f, err := s.svc.Figures(ctx, scope, req.GetCode(), periodIn(req.GetPeriod()))
+	// An unknown scope reaches the domain as "", which names the field.
+	f, err := s.svc.Figures(ctx, scopes[req.GetScope()], req.GetCode(), periodIn(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}

@@ -390,6 +390,18 @@ func TestListReplies(t *testing.T) {
 	}
 	_, err = c.ListReplies(ctx, &feedbackv1.ListRepliesRequest{PageToken: "bad"})
 	code(t, err, codes.InvalidArgument)
+	for _, tc := range []struct {
+		req  *feedbackv1.ListRepliesRequest
+		want []string
+	}{
+		{&feedbackv1.ListRepliesRequest{CaseId: ks[0].number}, []string{"case_id"}},
+		{&feedbackv1.ListRepliesRequest{PageSize: -2}, []string{"page_size"}},
+	} {
+		_, err := c.ListReplies(ctx, tc.req)
+		if d := cmp.Diff(tc.want, fields(t, err)); d != "" {
+			t.Errorf("ListReplies(%v): fields mismatch (-want +got):\n%s", tc.req, d)
+		}
+	}
 }
 
 // WatchCaseUpdates streams what the hotline relays — signed for, the
@@ -450,6 +462,8 @@ func TestWatchCaseUpdates(t *testing.T) {
 		if err == nil {
 			_, err = s.Recv()
 		}
-		code(t, err, codes.InvalidArgument)
+		if d := cmp.Diff([]string{"cursor"}, fields(t, err)); d != "" {
+			t.Errorf("cursor %q: fields mismatch (-want +got):\n%s", bad, d)
+		}
 	}
 }
