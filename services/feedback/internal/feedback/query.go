@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
@@ -35,6 +36,9 @@ func (s *Service) findCase(ctx context.Context, id, number, orderNo string) (*Ca
 	if err != nil {
 		return nil, err
 	}
+	// The reference as caseref read it: a case id in capitals is the
+	// same case.
+	id, number, orderNo = ref.Fields()
 	c, err := s.reader.FindCase(ctx, id, number, orderNo)
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, ref.NotFound("feedback")
@@ -60,6 +64,7 @@ func (s *Service) ListReplies(ctx context.Context, caseID string, since time.Tim
 		vs.Add("case_id", "is not a case id")
 		return nil, "", vs.Err()
 	}
+	caseID = strings.ToLower(caseID)
 	return s.reader.ListReplies(ctx, caseID, since, size, token)
 }
 

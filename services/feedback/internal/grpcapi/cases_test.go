@@ -24,6 +24,7 @@ func TestCaseReferences(t *testing.T) {
 	c, ctx := e.as("admin")
 	for _, ref := range []struct{ name, id, number, orderNo string }{
 		{"case id", k.id, "", ""},
+		{"case id in capitals", strings.ToUpper(k.id), "", ""},
 		{"case number", "", k.number, ""},
 		{"hotline order number", "", "", k.orderNo},
 	} {

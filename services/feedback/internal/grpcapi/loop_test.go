@@ -134,6 +134,16 @@ func TestRecordCallbackRequests(t *testing.T) {
 	}
 	_, err = c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: "cb-2", CaseId: uuid.NewString(), Reached: false})
 	code(t, err, codes.NotFound)
+	// The case id as a system that writes GUIDs in capitals sends it.
+	k2 := e.replied(zj)
+	upper, err := c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: "cb-3", CaseId: strings.ToUpper(k2.id), Reached: false})
+	if err != nil || upper.GetCase().GetCaseId() != k2.id {
+		t.Errorf("callback on the case id in capitals: %v, %v", upper.GetCase().GetCaseId(), err)
+	}
+	one, err := c.ListReplies(ctx, &feedbackv1.ListRepliesRequest{CaseId: strings.ToUpper(k2.id)})
+	if err != nil || len(one.GetReplies()) != 1 {
+		t.Errorf("replies of the case id in capitals: %v, %v", one.GetReplies(), err)
+	}
 
 	for _, bad := range []struct {
 		name string
