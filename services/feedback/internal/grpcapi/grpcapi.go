@@ -165,6 +165,28 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 		}
 		cursor = n
 	}
+	// Task events name the case but not the hotline's order number, by
+	// which the hotline files what it relays: read it from the case once
+	// per case (it never changes), in a bounded cache.
+	orderNos := map[string]string{}
+	orderNo := func(caseID string) (string, error) {
+		if n, ok := orderNos[caseID]; ok {
+			return n, nil
+		}
+		c, _, err := s.svc.GetCase(ctx, caseID, "", "")
+		if err != nil && fault.KindOf(err) == fault.Internal {
+			return "", err
+		}
+		n := "" // a case feedback cannot read has none to add
+		if c != nil {
+			n = c.HotlineOrderNo
+		}
+		if len(orderNos) >= 4096 {
+			clear(orderNos)
+		}
+		orderNos[caseID] = n
+		return n, nil
+	}
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
 	for {
@@ -177,6 +199,11 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 			u, ok := UpdateOut(e)
 			if !ok {
 				continue
+			}
+			if u.HotlineOrderNo == "" {
+				if u.HotlineOrderNo, err = orderNo(e.CaseID); err != nil {
+					return err
+				}
 			}
 			u.Cursor = strconv.FormatInt(e.Seq, 10)
 			if err := stream.Send(u); err != nil {

@@ -447,10 +447,12 @@ func TestWatchCaseUpdates(t *testing.T) {
 		return u
 	}
 	signed, reply := recv(), recv()
-	if signed.GetKind() != feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR || signed.GetCaseId() != k.id || signed.GetDepartmentCode() != cgzd {
+	if signed.GetKind() != feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR || signed.GetCaseId() != k.id || signed.GetDepartmentCode() != cgzd ||
+		signed.GetHotlineOrderNo() != k.orderNo || signed.GetCaseNumber() != k.number {
 		t.Errorf("first update %v, want signed for by %s on %s", signed, cgzd, k.orderNo)
 	}
-	if reply.GetKind() != feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY || !strings.Contains(reply.GetText(), "已清理占道摊位") {
+	if reply.GetKind() != feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY || !strings.Contains(reply.GetText(), "已清理占道摊位") ||
+		reply.GetHotlineOrderNo() != k.orderNo {
 		t.Errorf("second update %v, want the final reply", reply)
 	}
 	cancel()
