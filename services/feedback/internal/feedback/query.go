@@ -71,6 +71,12 @@ func (s *Service) ListReplies(ctx context.Context, caseID string, since time.Tim
 // Updates reads the log after cursor for watchers; cursor < 0 means "from
 // now" and returns the current end.
 func (s *Service) Updates(ctx context.Context, cursor int64, caseID string, limit int) ([]Event, int64, error) {
+	if caseID != "" && !caseref.IsID(caseID) {
+		var vs fault.Violations
+		vs.Add("case_id", "is not a case id")
+		return nil, cursor, vs.Err()
+	}
+	caseID = strings.ToLower(caseID)
 	if cursor < 0 {
 		last, err := s.reader.LastSeq(ctx)
 		return nil, last, err

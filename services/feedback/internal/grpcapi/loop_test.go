@@ -469,6 +469,21 @@ func TestWatchCaseUpdates(t *testing.T) {
 	if err != nil || u.GetKind() != feedbackv1.UpdateKind_UPDATE_KIND_CLOSED || u.GetCaseNumber() != k.number {
 		t.Errorf("resumed after the reply: %v, %v; want closed", u, err)
 	}
+	s, err := c.WatchCaseUpdates(ctx, &feedbackv1.WatchCaseUpdatesRequest{CaseId: k.number})
+	if err == nil {
+		_, err = s.Recv()
+	}
+	if d := cmp.Diff([]string{"case_id"}, fields(t, err)); d != "" {
+		t.Errorf("watching a case number as the case id: fields mismatch (-want +got):\n%s", d)
+	}
+	// The case id in capitals watches the case.
+	s, err = c.WatchCaseUpdates(ctx, &feedbackv1.WatchCaseUpdatesRequest{CaseId: strings.ToUpper(k.id), Cursor: cursor})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, err := s.Recv(); err != nil || u.GetCaseId() != k.id || u.GetKind() != feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR {
+		t.Errorf("watching the case id in capitals: %v, %v", u, err)
+	}
 	for _, bad := range []string{"abc", "-1", "1.5"} {
 		s, err := c.WatchCaseUpdates(ctx, &feedbackv1.WatchCaseUpdatesRequest{Cursor: bad})
 		if err == nil {
