@@ -257,6 +257,10 @@ func TestWrongStateIsFailedPrecondition(t *testing.T) {
 		if before.GetState() != want {
 			t.Fatalf("case for %s is %s", st, before.GetState())
 		}
+		reason := map[string]string{"closed": "callback", "cancelled": "重复立案", "parked": "待拆违计划"}[st]
+		if before.GetStateReason() != reason {
+			t.Errorf("case for %s gives the reason %q, want %q", st, before.GetStateReason(), reason)
+		}
 		_, err := e.callback(k, true, true, eventsv1.Satisfaction_SATISFACTION_SATISFIED)
 		if st == "replied" {
 			if err != nil {
@@ -331,6 +335,8 @@ func TestMergedCaseCallbackReopensPrimary(t *testing.T) {
 	e.classify(p, "")
 	d := e.receive(typesv1.Source_SOURCE_HOTLINE, zj)
 	e.classify(d, p.id)
+	d2 := e.receive(typesv1.Source_SOURCE_HOTLINE, zj)
+	e.classify(d2, p.id)
 	e.work(p, 0)
 	if got := e.state(d); got.GetState() != feedbackv1.CaseState_CASE_STATE_REPLIED || got.GetMirroredState() != feedbackv1.CaseState_CASE_STATE_REPLIED {
 		t.Fatalf("duplicate after its primary's completion: %s (mirrors %s), want replied (replied)", got.GetState(), got.GetMirroredState())
@@ -344,11 +350,26 @@ func TestMergedCaseCallbackReopensPrimary(t *testing.T) {
 	if got := e.state(d); got.GetState() != feedbackv1.CaseState_CASE_STATE_MERGED || got.GetMirroredState() != feedbackv1.CaseState_CASE_STATE_DISPATCHED {
 		t.Errorf("duplicate: %s (mirrors %s), want merged (dispatched)", got.GetState(), got.GetMirroredState())
 	}
-	// The primary's own callback on the reworked round closes it and
-	// the duplicate gets its second reply.
+	// The second duplicate's bad callback finds the primary at work
+	// already: it is not reopened twice.
+	if _, err := e.callback(d2, true, true, eventsv1.Satisfaction_SATISFACTION_UNSATISFIED); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.state(p); got.GetState() != feedbackv1.CaseState_CASE_STATE_DISPATCHED || got.GetRound() != 1 {
+		t.Errorf("primary after the second duplicate's bad callback: %s round %d, want dispatched round 1", got.GetState(), got.GetRound())
+	}
+	// The primary's rework resolves both duplicates again: each gets its
+	// second reply.
 	e.work(p, 1)
-	if got := e.state(d); got.GetState() != feedbackv1.CaseState_CASE_STATE_REPLIED {
-		t.Errorf("duplicate after the rework: %s, want replied", got.GetState())
+	for _, k := range []kase{d, d2} {
+		if got := e.state(k); got.GetState() != feedbackv1.CaseState_CASE_STATE_REPLIED || got.GetRound() != 1 {
+			t.Errorf("duplicate after the rework: %s round %d, want replied round 1", got.GetState(), got.GetRound())
+		}
+	}
+	c, ctx := e.as("hotline")
+	replies, err := c.ListReplies(ctx, &feedbackv1.ListRepliesRequest{CaseId: d.id})
+	if err != nil || len(replies.GetReplies()) != 2 {
+		t.Errorf("the duplicate's replies: %d, %v; want one per round", len(replies.GetReplies()), err)
 	}
 }
 
@@ -492,5 +513,75 @@ func TestWatchCaseUpdates(t *testing.T) {
 		if d := cmp.Diff([]string{"cursor"}, fields(t, err)); d != "" {
 			t.Errorf("cursor %q: fields mismatch (-want +got):\n%s", bad, d)
 		}
+	}
+}
+
+// Every kind of update the hotline relays, and none it does not: a denied
+// extension, a dispatch, a classification are not relayed.
+func TestWatchUpdateKinds(t *testing.T) {
+	e := setup(t)
+	k := e.receive(typesv1.Source_SOURCE_HOTLINE, zj)
+	c, ctx := e.as("hotline")
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := c.WatchCaseUpdates(ctx, &feedbackv1.WatchCaseUpdatesRequest{CaseId: k.id, Cursor: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.classify(k, "")
+	task := e.dispatch(k, 0)
+	ack := func(st eventsv1.TaskState) *eventsv1.TaskRef { return e.taskRef(k, task, 0, st) }
+	e.publish(k.id, "task_acknowledged", &eventsv1.TaskAcknowledged{Task: ack(eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED)})
+	e.publish(k.id, "task_progress_reported", &eventsv1.TaskProgressReported{Task: ack(eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED), Text: "已约谈摊主"})
+	e.publish(k.id, "task_extension_requested", &eventsv1.TaskExtensionRequested{Task: ack(eventsv1.TaskState_TASK_STATE_EXTENSION_REQUESTED)})
+	e.publish(k.id, "task_extension_decided", &eventsv1.TaskExtensionDecided{Task: ack(eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED), Granted: false})
+	e.publish(k.id, "task_extension_requested", &eventsv1.TaskExtensionRequested{Task: ack(eventsv1.TaskState_TASK_STATE_EXTENSION_REQUESTED)})
+	newDue := e.clock.Now().Add(96 * time.Hour).Truncate(time.Second)
+	e.publish(k.id, "task_extension_decided", &eventsv1.TaskExtensionDecided{Task: ack(eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED), Granted: true,
+		Due: timestamppb.New(newDue)})
+	e.publish(k.id, "task_completed", &eventsv1.TaskCompleted{Task: ack(eventsv1.TaskState_TASK_STATE_COMPLETED), Result: "已清理占道摊位"})
+	if _, err := e.callback(k, true, false, eventsv1.Satisfaction_SATISFACTION_UNSATISFIED); err != nil {
+		t.Fatal(err)
+	}
+	e.publish(k.id, "case_followed_up", &eventsv1.CaseFollowedUp{CaseId: k.id, CaseNumber: k.number, FollowUpId: uuid.NewString(),
+		Kind: eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW, Area: area(zj)})
+
+	type update struct {
+		Kind        feedbackv1.UpdateKind
+		Text, Order string
+	}
+	want := []update{
+		{feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR, "", k.orderNo},
+		{feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY, "已约谈摊主", k.orderNo},
+		{feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, "", k.orderNo},
+		{feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY, "", k.orderNo},
+		{feedbackv1.UpdateKind_UPDATE_KIND_REOPENED, "", k.orderNo},
+		{feedbackv1.UpdateKind_UPDATE_KIND_WITHDRAWN, "", k.orderNo},
+	}
+	var got []update
+	var last int64
+	for range want {
+		u, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := u.GetText()
+		switch u.GetKind() {
+		case feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR, feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED,
+			feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY, feedbackv1.UpdateKind_UPDATE_KIND_REOPENED, feedbackv1.UpdateKind_UPDATE_KIND_WITHDRAWN:
+			text = "" // summaries and the composed reply are tested elsewhere
+		}
+		if u.GetKind() == feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED && !u.GetNewDue().AsTime().Equal(newDue) {
+			t.Errorf("extension granted until %v, want %v", u.GetNewDue().AsTime(), newDue)
+		}
+		n, _ := strconv.ParseInt(u.GetCursor(), 10, 64)
+		if n <= last {
+			t.Errorf("cursor %s does not move past %d", u.GetCursor(), last)
+		}
+		last = n
+		got = append(got, update{u.GetKind(), text, u.GetHotlineOrderNo()})
+	}
+	if d := cmp.Diff(want, got); d != "" {
+		t.Errorf("updates mismatch (-want +got):\n%s", d)
 	}
 }
