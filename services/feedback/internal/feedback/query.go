@@ -2,6 +2,7 @@ package feedback
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
@@ -35,6 +36,9 @@ func (s *Service) findCase(ctx context.Context, id, number, orderNo string) (*Ca
 	if err != nil {
 		return nil, err
 	}
+	// The reference as caseref read it: a case id in capitals is the
+	// same case.
+	id, number, orderNo = ref.Fields()
 	c, err := s.reader.FindCase(ctx, id, number, orderNo)
 	if fault.KindOf(err) == fault.NotFound {
 		return nil, ref.NotFound("feedback")
@@ -53,14 +57,26 @@ func (s *Service) Timeline(ctx context.Context, id, number, orderNo string) (*Ca
 	return c, evs, err
 }
 
-// ListReplies lists replies oldest first.
+// ListReplies lists replies oldest first, of one case when caseID is set.
 func (s *Service) ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error) {
+	if caseID != "" && !caseref.IsID(caseID) {
+		var vs fault.Violations
+		vs.Add("case_id", "is not a case id")
+		return nil, "", vs.Err()
+	}
+	caseID = strings.ToLower(caseID)
 	return s.reader.ListReplies(ctx, caseID, since, size, token)
 }
 
 // Updates reads the log after cursor for watchers; cursor < 0 means "from
 // now" and returns the current end.
 func (s *Service) Updates(ctx context.Context, cursor int64, caseID string, limit int) ([]Event, int64, error) {
+	if caseID != "" && !caseref.IsID(caseID) {
+		var vs fault.Violations
+		vs.Add("case_id", "is not a case id")
+		return nil, cursor, vs.Err()
+	}
+	caseID = strings.ToLower(caseID)
 	if cursor < 0 {
 		last, err := s.reader.LastSeq(ctx)
 		return nil, last, err
@@ -78,29 +94,35 @@ func (s *Service) Updates(ctx context.Context, cursor int64, caseID string, limi
 // Period is [Start, End).
 type Period struct{ Start, End time.Time }
 
-func (p Period) check() error {
-	if p.Start.IsZero() || p.End.IsZero() || !p.Start.Before(p.End) {
-		return fault.New(fault.InvalidArgument, "period needs a start before its end")
+func (p Period) check(vs *fault.Violations) {
+	switch {
+	case p.Start.IsZero():
+		vs.Add("period.start", "is required")
+	case p.End.IsZero():
+		vs.Add("period.end", "is required")
+	case !p.Start.Before(p.End):
+		vs.Add("period.end", "must be after period.start")
 	}
-	return nil
 }
 
 // Figures computes the loop's measures for a scope and period (cases count
 // by when they were received). The store aggregates the tallies in SQL;
 // the formulas are applied here (Tally.Figures).
 func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Period) (Figures, error) {
-	if err := p.check(); err != nil {
-		return Figures{}, err
-	}
+	var vs fault.Violations
 	switch scope {
 	case ScopeDepartment, ScopeStreet, ScopeDistrict, ScopeGrid:
 		if code == "" {
-			return Figures{}, fault.New(fault.InvalidArgument, "code is required for scope %s", scope)
+			vs.Add("code", "is required for scope %s", scope)
 		}
 	case ScopeCity:
 		code = ""
 	default:
-		return Figures{}, fault.New(fault.InvalidArgument, "scope must be department, street, district, grid or city")
+		vs.Add("scope", "must be department, street, district, grid or city")
+	}
+	p.check(&vs)
+	if err := vs.Err(); err != nil {
+		return Figures{}, err
 	}
 	t, err := s.reader.Tally(ctx, TallyQuery{Scope: scope, Code: code, Period: p, Now: s.now()})
 	if err != nil {
@@ -111,8 +133,9 @@ func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Perio
 
 // Pareto ranks categories in an area and period.
 func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRow, int, error) {
-	if err := p.check(); err != nil {
-		return nil, 0, err
+	var vs fault.Violations
+	if p.check(&vs); vs.Err() != nil {
+		return nil, 0, vs.Err()
 	}
 	counts, err := s.reader.CategoryCounts(ctx, area, p)
 	if err != nil {
@@ -124,8 +147,9 @@ func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRo
 
 // Hotspots finds places and sources rising against their baseline windows.
 func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, minCount int, minScore float64) ([]Hotspot, error) {
-	if err := p.check(); err != nil {
-		return nil, err
+	var vs fault.Violations
+	if p.check(&vs); vs.Err() != nil {
+		return nil, vs.Err()
 	}
 	if windows <= 0 {
 		windows = 4

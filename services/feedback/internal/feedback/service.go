@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/workcal"
 )
@@ -257,7 +258,7 @@ func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
 	if requestID == "" || len(requestID) > 64 {
 		vs.Add("request_id", "is required, at most 64 characters")
 	}
-	if _, err := uuid.Parse(caseID); err != nil {
+	if !caseref.IsID(caseID) {
 		vs.Add("case_id", "is not a case id")
 	}
 	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > 2000 {
@@ -278,6 +279,7 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 	if err := vs.Err(); err != nil {
 		return nil, "", err
 	}
+	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
 	req := Request{Principal: actor, ID: in.RequestID, Method: "RecordCallback", Content: in}
 	var out *Case
 	var id string
@@ -375,6 +377,7 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 	if err := vs.Err(); err != nil {
 		return nil, "", err
 	}
+	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
 	req := Request{Principal: actor, ID: in.RequestID, Method: "RecordRecheck", Content: in}
 	var out *Case
 	var id string

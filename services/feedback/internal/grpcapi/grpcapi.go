@@ -5,6 +5,7 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -95,17 +96,22 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
 		Source: wire.SourceIn(req.GetSource()), From: convert.Time(req.GetReceivedFrom()), To: convert.Time(req.GetReceivedTo()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
+	var vs fault.Violations
 	if f.Source != "" && !f.Source.Valid() {
-		var v fault.Violations
-		v.Add("source", "unknown value %q", f.Source)
-		return nil, v.Err()
+		vs.Add("source", "unknown value %q", f.Source)
 	}
-	for _, st := range req.GetStates() {
+	for i, st := range req.GetStates() {
 		x, ok := StateIn(st)
 		if !ok {
-			return nil, fault.New(fault.InvalidArgument, "states: %v is not a case state", st)
+			vs.Add(fmt.Sprintf("states[%d]", i), "%v is not a case state", st)
 		}
 		f.States = append(f.States, x)
+	}
+	if req.GetPageSize() < 0 {
+		vs.Add("page_size", "must not be negative")
+	}
+	if err := vs.Err(); err != nil {
+		return nil, err
 	}
 	switch p := caller(ctx); p.Role {
 	case auth.RoleDispatcher, auth.RoleDistrict:
@@ -157,9 +163,33 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 	if req.GetCursor() != "" {
 		n, err := strconv.ParseInt(req.GetCursor(), 10, 64)
 		if err != nil || n < 0 {
-			return fault.New(fault.InvalidArgument, "cursor is not one this service gave out")
+			var vs fault.Violations
+			vs.Add("cursor", "is not one this service gave out")
+			return vs.Err()
 		}
 		cursor = n
+	}
+	// Task events name the case but not the hotline's order number, by
+	// which the hotline files what it relays: read it from the case once
+	// per case (it never changes), in a bounded cache.
+	orderNos := map[string]string{}
+	orderNo := func(caseID string) (string, error) {
+		if n, ok := orderNos[caseID]; ok {
+			return n, nil
+		}
+		c, _, err := s.svc.GetCase(ctx, caseID, "", "")
+		if err != nil && fault.KindOf(err) == fault.Internal {
+			return "", err
+		}
+		n := "" // a case feedback cannot read has none to add
+		if c != nil {
+			n = c.HotlineOrderNo
+		}
+		if len(orderNos) >= 4096 {
+			clear(orderNos)
+		}
+		orderNos[caseID] = n
+		return n, nil
 	}
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
@@ -173,6 +203,11 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 			u, ok := UpdateOut(e)
 			if !ok {
 				continue
+			}
+			if u.HotlineOrderNo == "" {
+				if u.HotlineOrderNo, err = orderNo(e.CaseID); err != nil {
+					return err
+				}
 			}
 			u.Cursor = strconv.FormatInt(e.Seq, 10)
 			if err := stream.Send(u); err != nil {
@@ -196,6 +231,11 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesRequest) (*feedbackv1.ListRepliesResponse, error) {
 	if err := may(caller(ctx), auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict); err != nil {
 		return nil, err
+	}
+	if req.GetPageSize() < 0 {
+		var vs fault.Violations
+		vs.Add("page_size", "must not be negative")
+		return nil, vs.Err()
 	}
 	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), convert.Time(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
@@ -243,11 +283,8 @@ func (s *Server) RecordRecheck(ctx context.Context, req *feedbackv1.RecordRechec
 
 // GetMetrics computes figures.
 func (s *Server) GetMetrics(ctx context.Context, req *feedbackv1.GetMetricsRequest) (*feedbackv1.GetMetricsResponse, error) {
-	scope, ok := scopes[req.GetScope()]
-	if !ok {
-		return nil, fault.New(fault.InvalidArgument, "scope is required")
-	}
-	f, err := s.svc.Figures(ctx, scope, req.GetCode(), periodIn(req.GetPeriod()))
+	// An unknown scope reaches the domain as "", which names the field.
+	f, err := s.svc.Figures(ctx, scopes[req.GetScope()], req.GetCode(), periodIn(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}
