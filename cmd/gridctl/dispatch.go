@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -163,18 +164,45 @@ func newRouteCmd(g *globals) *cobra.Command {
 	f.StringVar(&text, "text", "", "case text for keyword rules")
 	f.StringVar(&received, "received", "", "received time, RFC 3339 (default now)")
 	f.StringSliceVar(&whistle, "whistle", nil, "departments named in a 一指通办 issue (吹哨报到)")
+	// A stored case brings its own facts: a fact given beside --case would
+	// be silently ignored.
+	for _, fact := range []string{"item", "label", "district", "street", "community", "grid", "appeal-type", "source", "urgency", "text",
+		"received", "whistle"} {
+		explainCmd.MarkFlagsMutuallyExclusive("case", fact)
+	}
 	cmd.AddCommand(explainCmd)
 	return cmd
 }
 
 // enumValue maps a lower-case name to an enum value by its prefixed
-// upper-case name; "" is the zero value.
+// upper-case name; "" is the zero value. "unspecified" is no name a person
+// gives: it is what the zero value is called on the wire.
 func enumValue[E ~int32](values map[string]int32, prefix, name string) (E, bool) {
 	if name == "" {
 		return 0, true
 	}
-	v, ok := values[prefix+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))]
+	key := prefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	v, ok := values[key]
+	if v == 0 {
+		return 0, false
+	}
 	return E(v), ok
+}
+
+// enumNames lists an enum's names as enumValue reads them, in the enum's
+// order, for error messages.
+func enumNames(values map[string]int32, prefix string) string {
+	names := make([]string, 0, len(values))
+	for full, v := range values {
+		if v != 0 {
+			names = append(names, full)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return int(values[a] - values[b]) })
+	for i, n := range names {
+		names[i] = enumName(n, prefix)
+	}
+	return strings.Join(names, ", ")
 }
 
 func enumName(full, prefix string) string {
@@ -241,7 +269,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			for _, s := range states {
 				v, ok := enumValue[eventsv1.TaskState](eventsv1.TaskState_value, "TASK_STATE_", s)
 				if !ok {
-					return fmt.Errorf("--state %q: unknown state", s)
+					return fmt.Errorf("--state %q: want %s", s, enumNames(eventsv1.TaskState_value, "TASK_STATE_"))
 				}
 				req.States = append(req.States, v)
 			}
@@ -354,6 +382,8 @@ func newTaskCmd(g *globals) *cobra.Command {
 	}
 	extend.Flags().StringVar(&due, "due", "", "the new completion due time (required)")
 	extend.Flags().StringVar(&reason, "reason", "", "why (required)")
+	_ = extend.MarkFlagRequired("due")
+	_ = extend.MarkFlagRequired("reason")
 
 	var result string
 	var evidence []string
@@ -370,6 +400,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 	}
 	complete.Flags().StringVar(&result, "result", "", "what was done (required)")
 	complete.Flags().StringSliceVar(&evidence, "evidence", nil, "references to stored evidence")
+	_ = complete.MarkFlagRequired("result")
 
 	var grant, deny bool
 	decide := &cobra.Command{
@@ -390,6 +421,8 @@ func newTaskCmd(g *globals) *cobra.Command {
 					}
 					req.NewDue = timestamppb.New(t)
 				}
+			case due != "":
+				return fmt.Errorf("--due goes with --grant: a denied extension keeps the due time")
 			default:
 				req.Decision = dispatchv1.ExtensionDecision_EXTENSION_DECISION_DENY
 			}

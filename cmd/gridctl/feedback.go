@@ -104,7 +104,7 @@ func newCaseCmd(g *globals) *cobra.Command {
 			for _, s := range until {
 				st, ok := enumValue[feedbackv1.CaseState](feedbackv1.CaseState_value, "CASE_STATE_", s)
 				if !ok || s == "" {
-					return fmt.Errorf("--state %q: not a case state (received, classified, dispatched, in_progress, resolved, replied, closed …)", s)
+					return fmt.Errorf("--state %q: want %s", s, enumNames(feedbackv1.CaseState_value, "CASE_STATE_"))
 				}
 				want[st] = true
 			}
@@ -247,7 +247,7 @@ func exportCommands(g *globals) []*cobra.Command {
 			}
 			t, err := time.ParseInLocation("2006-01-02", s, shanghai)
 			if err != nil {
-				return nil, nil, fmt.Errorf("--from/--to %q: want YYYY-MM-DD", s)
+				return nil, nil, fmt.Errorf("--%s %q: want a date YYYY-MM-DD", []string{"from", "to"}[i], s)
 			}
 			out[i] = timestamppb.New(t)
 		}
@@ -292,7 +292,7 @@ func exportCommands(g *globals) []*cobra.Command {
 			return fmt.Errorf("--from and --to are required")
 		}
 		sc, ok := enumValue[feedbackv1.Scope](feedbackv1.Scope_value, "SCOPE_", scope)
-		if !ok {
+		if !ok || scope == "" {
 			return fmt.Errorf("--scope %q: want department, street, district, grid or city", scope)
 		}
 		r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetMetricsResponse, error) {
