@@ -282,14 +282,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TASK\tCASE\tDEPARTMENT\tROLE\tSTATE\tFLAGS\tACK DUE\tCOMPLETE DUE")
-			for _, t := range resp.GetTasks() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.GetTaskId(), t.GetCaseNumber(), t.GetDepartmentCode(),
-					enumName(t.GetRole().String(), "TASK_ROLE_"), enumName(t.GetState().String(), "TASK_STATE_"), flags(t),
-					when(t.GetDeadlines().GetAck().GetDue()), when(t.GetDeadlines().GetComplete().GetDue()))
-			}
-			return tw.Flush()
+			return printTasks(cmd.OutOrStdout(), resp.GetTasks())
 		},
 	}
 	list.Flags().StringVar(&caseID, "case", "", "only this case's tasks (case id, case number or hotline order number)")
@@ -352,11 +345,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "task %s rejected: %s", resp.GetTask().GetTaskId(), enumName(resp.GetOutcome().String(), "REJECT_OUTCOME_"))
-			if nt := resp.GetNewTask(); nt != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), " → task %s for %s", nt.GetTaskId(), nt.GetDepartmentCode())
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
+			printRejected(cmd.OutOrStdout(), resp)
 			return nil
 		},
 	}
@@ -446,6 +435,28 @@ func newTaskCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// printTasks is task list's table.
+func printTasks(w io.Writer, tasks []*dispatchv1.Task) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tCASE\tDEPARTMENT\tROLE\tSTATE\tFLAGS\tACK DUE\tCOMPLETE DUE")
+	for _, t := range tasks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.GetTaskId(), t.GetCaseNumber(), t.GetDepartmentCode(),
+			enumName(t.GetRole().String(), "TASK_ROLE_"), enumName(t.GetState().String(), "TASK_STATE_"), flags(t),
+			when(t.GetDeadlines().GetAck().GetDue()), when(t.GetDeadlines().GetComplete().GetDue()))
+	}
+	return tw.Flush()
+}
+
+// printRejected is task reject's line: the outcome, and the new task when
+// the case was re-decided.
+func printRejected(w io.Writer, resp *dispatchv1.RejectTaskResponse) {
+	fmt.Fprintf(w, "task %s rejected: %s", resp.GetTask().GetTaskId(), enumName(resp.GetOutcome().String(), "REJECT_OUTCOME_"))
+	if nt := resp.GetNewTask(); nt != nil {
+		fmt.Fprintf(w, " → task %s for %s", nt.GetTaskId(), nt.GetDepartmentCode())
+	}
+	fmt.Fprintln(w)
+}
+
 func orNewID(id string) string {
 	if id != "" {
 		return id
@@ -476,9 +487,15 @@ func printTask(cmd *cobra.Command, g *globals, t *dispatchv1.Task, err error) er
 	if g.asJSON {
 		return printProto(cmd.OutOrStdout(), t)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "task %s %s: %s (complete by %s)\n", t.GetTaskId(), t.GetDepartmentCode(),
-		enumName(t.GetState().String(), "TASK_STATE_"), when(t.GetDeadlines().GetComplete().GetDue()))
+	fmt.Fprintln(cmd.OutOrStdout(), taskLine(t))
 	return nil
+}
+
+// taskLine is what a task action prints: the task, its unit, its state and
+// its completion due time.
+func taskLine(t *dispatchv1.Task) string {
+	return fmt.Sprintf("task %s %s: %s (complete by %s)", t.GetTaskId(), t.GetDepartmentCode(),
+		enumName(t.GetState().String(), "TASK_STATE_"), when(t.GetDeadlines().GetComplete().GetDue()))
 }
 
 func newQueueCmd(g *globals) *cobra.Command {
@@ -489,7 +506,6 @@ func newQueueCmd(g *globals) *cobra.Command {
 		Short: "List the cases waiting for a dispatcher (--as dispatcher:<street> or district:<district>)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			if arbitration {
 				resp, err := call(cmd, g, d, func(ctx context.Context, c dispatchv1.DispatchServiceClient) (*dispatchv1.ListArbitrationResponse, error) {
 					return c.ListArbitration(ctx, &dispatchv1.ListArbitrationRequest{PageSize: 200})
@@ -500,15 +516,7 @@ func newQueueCmd(g *globals) *cobra.Command {
 				if g.asJSON {
 					return printProto(cmd.OutOrStdout(), resp)
 				}
-				fmt.Fprintln(tw, "CASE\tNUMBER\tITEM\tOPENED\tREJECTED BY")
-				for _, a := range resp.GetArbitrations() {
-					var by []string
-					for _, r := range a.GetRejections() {
-						by = append(by, r.GetDepartmentCode()+" ("+enumName(r.GetReason().String(), "REJECT_REASON_")+")")
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.GetCaseId(), a.GetCaseNumber(), a.GetItemCode(), when(a.GetOpenedAt()), strings.Join(by, ", "))
-				}
-				return tw.Flush()
+				return printArbitrations(cmd.OutOrStdout(), resp.GetArbitrations())
 			}
 			resp, err := call(cmd, g, d, func(ctx context.Context, c dispatchv1.DispatchServiceClient) (*dispatchv1.ListDispatchQueueResponse, error) {
 				return c.ListDispatchQueue(ctx, &dispatchv1.ListDispatchQueueRequest{PageSize: 200})
@@ -519,17 +527,37 @@ func newQueueCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp)
 			}
-			fmt.Fprintln(tw, "CASE\tNUMBER\tREASON\tSINCE\tITEM\tDETAIL")
-			for _, e := range resp.GetEntries() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.GetCaseId(), e.GetCaseNumber(), enumName(e.GetReason().String(), "QUEUE_REASON_"),
-					when(e.GetSince()), e.GetItemCode(), e.GetDetail())
-			}
-			return tw.Flush()
+			return printQueue(cmd.OutOrStdout(), resp.GetEntries())
 		},
 	}
 	d.register(cmd)
 	cmd.Flags().BoolVar(&arbitration, "arbitration", false, "list the cases in arbitration instead")
 	return cmd
+}
+
+// printQueue is the dispatch queue's table.
+func printQueue(w io.Writer, entries []*dispatchv1.QueueEntry) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tNUMBER\tREASON\tSINCE\tITEM\tDETAIL")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.GetCaseId(), e.GetCaseNumber(), enumName(e.GetReason().String(), "QUEUE_REASON_"),
+			when(e.GetSince()), e.GetItemCode(), e.GetDetail())
+	}
+	return tw.Flush()
+}
+
+// printArbitrations is queue --arbitration's table.
+func printArbitrations(w io.Writer, arbs []*dispatchv1.Arbitration) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tNUMBER\tITEM\tOPENED\tREJECTED BY")
+	for _, a := range arbs {
+		var by []string
+		for _, r := range a.GetRejections() {
+			by = append(by, r.GetDepartmentCode()+" ("+enumName(r.GetReason().String(), "REJECT_REASON_")+")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.GetCaseId(), a.GetCaseNumber(), a.GetItemCode(), when(a.GetOpenedAt()), strings.Join(by, ", "))
+	}
+	return tw.Flush()
 }
 
 // newDispatchCmd groups the dispatch commands: route explain, task …, queue.
