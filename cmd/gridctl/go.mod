@@ -3,6 +3,7 @@ module github.com/gridflow/gridflow/cmd/gridctl
 go 1.26.0
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/gridflow/gridflow/pkg v0.0.0
 	github.com/gridflow/gridflow/proto/gen/go v0.0.0
 	github.com/nats-io/nats.go v1.55.0
