@@ -2,14 +2,17 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -890,4 +893,64 @@ func TestListCases(t *testing.T) {
 	}
 	_, _, err := e.store.ListCases(context.Background(), dispatch.CaseFilter{Scope: all, PageSize: 10, PageToken: "x"})
 	badPageToken(t, err)
+}
+
+// Cases stored before the case-reference columns came (migration 0002) are
+// found by their hotline order number all the same: the migration reads it
+// from their bodies.
+func TestOrderNumberOfEarlierCases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), postgres.Schema, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	first, err := os.ReadFile("migrations/0001_dispatch.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before []pgdb.Migrations
+	for _, set := range postgres.Migrations {
+		if set.Name == "dispatch" {
+			set = pgdb.Migrations{Name: set.Name, FS: fstest.MapFS{"0001_dispatch.sql": {Data: first}}, Dir: "."}
+		}
+		before = append(before, set)
+	}
+	if err := pgdb.Migrate(ctx, pool, postgres.Schema, before...); err != nil {
+		t.Fatal(err)
+	}
+	recv := at("2026-03-02 10:00")
+	withOrder, without := dispatch.NewID(), dispatch.NewID()
+	for _, old := range []struct {
+		id, number string
+		facts      *dispatch.Facts
+	}{
+		{withOrder, "GF-20260302-000001", &dispatch.Facts{Title: "噪声", HotlineOrderNo: "12345-OLD"}},
+		{without, "GF-20260302-000002", &dispatch.Facts{Title: "巡查"}},
+	} {
+		id := old.id
+		c := dispatch.NewCase(id, recv)
+		c.Number, c.Facts = old.number, old.facts
+		body, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pool.Exec(ctx, `INSERT INTO cases (case_id, case_number, status, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)`,
+			id, c.Number, c.Status, body, recv); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
+		t.Fatal(err)
+	}
+	st := postgres.New(pool, func() *reference.Set { return refSet }, events.Encode, nil)
+	c, err := st.FindCase(ctx, caseref.Ref{Kind: caseref.OrderNo, Value: "12345-OLD"})
+	if err != nil || c.ID != withOrder {
+		t.Fatalf("FindCase(order number of an earlier case) = %v, %v; want case %s", c, err, withOrder)
+	}
+	var orderNo string
+	if err := pool.QueryRow(ctx, `SELECT hotline_order_no FROM cases WHERE case_id = $1`, without).Scan(&orderNo); err != nil || orderNo != "" {
+		t.Errorf("order number of an earlier case without one = %q, %v; want empty", orderNo, err)
+	}
 }
