@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/pkg/auth"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -467,5 +468,47 @@ func TestJSONOutput(t *testing.T) {
 	}
 	if diff := cmp.Diff(in, out, protocmp.Transform()); diff != "" {
 		t.Errorf("--json does not read back (-want +got):\n%s", diff)
+	}
+}
+
+// auth keygen makes the development key pair once; auth issue prints, on
+// its last line, a token that key signs for the principal asked for.
+func TestAuthCommands(t *testing.T) {
+	t.Parallel()
+	keys := filepath.Join(t.TempDir(), "keys")
+	if _, _, err := gridctl(t, "--key-dir", keys, "auth", "issue", "--role", "hotline"); err == nil ||
+		!strings.Contains(err.Error(), "gridctl auth keygen") {
+		t.Errorf("issue without a key = %v, want it to say to run auth keygen", err)
+	}
+	for _, want := range []string{"created key pair in " + keys, "kept existing key pair in " + keys} {
+		out, _, err := gridctl(t, "--key-dir", keys, "auth", "keygen")
+		if err != nil || !strings.HasPrefix(out, want) {
+			t.Errorf("auth keygen = %q, %v; want %q", out, err, want)
+		}
+	}
+	pub, err := auth.LoadPublicKey(filepath.Join(keys, auth.PublicKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want auth.Principal
+	}{
+		{[]string{"--role", "hotline"}, auth.Principal{Role: auth.RoleHotline}},
+		{[]string{"--role", "department", "--subject", "310106022-pcs", "--ttl", "2h"}, auth.Principal{Role: auth.RoleDepartment, Subject: "310106022-pcs"}},
+		{[]string{"--role", "patrol", "--subject", "w-0017"}, auth.Principal{Role: auth.RolePatrol, Subject: "w-0017"}},
+	} {
+		out, stderr, err := gridctl(t, append([]string{"--key-dir", keys, "auth", "issue"}, tc.args...)...)
+		if err != nil {
+			t.Fatalf("auth issue %v: %v", tc.args, err)
+		}
+		l := lines(out)
+		got, err := auth.NewVerifier(pub).Verify(l[len(l)-1])
+		if err != nil || got != tc.want {
+			t.Errorf("auth issue %v: token for %v, %v; want %v", tc.args, got, err, tc.want)
+		}
+		if !strings.HasPrefix(stderr, "token for "+tc.want.String()+", valid ") {
+			t.Errorf("auth issue %v: stderr %q", tc.args, stderr)
+		}
 	}
 }
