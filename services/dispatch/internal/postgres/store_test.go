@@ -76,8 +76,14 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	e := &env{pool: testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)}
-	e.store = postgres.New(e.pool, func() *reference.Set { return refSet }, events.Encode, func() { e.commits.Add(1) })
+	e.store = newStore(e.pool, func() { e.commits.Add(1) })
 	return e
+}
+
+// newStore is the store as the service builds it: the default reference
+// set, the service's event encoder, committed told of committed events.
+func newStore(pool *pgxpool.Pool, committed func()) *postgres.Store {
+	return postgres.New(pool, func() *reference.Set { return refSet }, events.Encode, committed)
 }
 
 func denv(now time.Time, actor string) *dispatch.Env {
@@ -944,7 +950,7 @@ func TestOrderNumberOfEarlierCases(t *testing.T) {
 	if err := pgdb.Migrate(ctx, pool, postgres.Schema, postgres.Migrations...); err != nil {
 		t.Fatal(err)
 	}
-	st := postgres.New(pool, func() *reference.Set { return refSet }, events.Encode, nil)
+	st := newStore(pool, nil)
 	c, err := st.FindCase(ctx, caseref.Ref{Kind: caseref.OrderNo, Value: "12345-OLD"})
 	if err != nil || c.ID != withOrder {
 		t.Fatalf("FindCase(order number of an earlier case) = %v, %v; want case %s", c, err, withOrder)
