@@ -100,9 +100,10 @@ func newEventsCmd(g *globals) *cobra.Command {
 				if err != nil {
 					// Once the deadline passed or the user stopped it, Next
 					// fails with errors of its own ("invalid jetstream
-					// option: context deadline already exceeded"): the
-					// context says what happened.
-					if ctx.Err() != nil {
+					// option: context deadline already exceeded", which it
+					// says from the deadline, a moment before ctx.Err does):
+					// the context and its deadline say what happened.
+					if ended(ctx) {
 						if remaining > 0 {
 							return fmt.Errorf("timed out with %d of the last %d events unread", remaining, last)
 						}
@@ -133,6 +134,12 @@ func newEventsCmd(g *globals) *cobra.Command {
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
 	cmd.AddCommand(tail)
 	return cmd
+}
+
+// ended reports whether ctx is done or its deadline has passed.
+func ended(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && !time.Now().Before(dl))
 }
 
 func printEvent(w io.Writer, msg jetstream.Msg, asJSON bool) {
