@@ -799,8 +799,8 @@ func TestListTasks(t *testing.T) {
 				if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("page size %d: tasks mismatch (-want +got):\n%s", size, diff)
 				}
-				if want := max(1, (len(tc.want)+size-1)/size); pages != want && pages != want+1 {
-					t.Errorf("page size %d: %d pages for %d tasks", size, pages, len(tc.want))
+				if want := max(1, (len(tc.want)+size-1)/size); pages != want {
+					t.Errorf("page size %d: %d pages for %d tasks, want %d: no empty last page", size, pages, len(tc.want), want)
 				}
 			}
 		})
@@ -868,7 +868,8 @@ func TestListCases(t *testing.T) {
 				f := tc.f
 				f.PageSize = size
 				var got []string
-				for pages := 0; ; pages++ {
+				pages := 1
+				for ; ; pages++ {
 					cases, next, err := e.store.ListCases(context.Background(), f)
 					if err != nil {
 						t.Fatal(err)
@@ -889,6 +890,9 @@ func TestListCases(t *testing.T) {
 				}
 				if diff := cmp.Diff(tc.want, got, cmpopts.EquateEmpty()); diff != "" {
 					t.Errorf("page size %d: cases mismatch (-want +got):\n%s", size, diff)
+				}
+				if want := max(1, (len(tc.want)+size-1)/size); pages != want {
+					t.Errorf("page size %d: %d pages for %d cases, want %d: no empty last page", size, pages, len(tc.want), want)
 				}
 			}
 		})
