@@ -39,7 +39,7 @@ func newAuthCmd(g *globals) *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			p := auth.Principal{Role: auth.Role(role), Subject: subject}
 			if err := p.Validate(); err != nil {
-				return err
+				return fmt.Errorf("--role %s --subject %q: %w", role, subject, err)
 			}
 			if keyFile == "" {
 				keyFile = filepath.Join(g.keys(), auth.PrivateKeyFile)

@@ -195,17 +195,7 @@ func newReviewCmd(g *globals) *cobra.Command {
 							}
 							continue
 						}
-						var choices []string
-						for _, ch := range r.GetChoices() {
-							choices = append(choices, fmt.Sprintf("%s %s %.2f", ch.GetItemCode(), ch.GetItemName(), ch.GetConfidence()))
-						}
-						state := strings.ToLower(strings.TrimPrefix(r.GetState().String(), "REVIEW_STATE_"))
-						if cl := r.GetClassification(); cl != nil {
-							state += " → " + cl.GetItemCode() + " " + cl.GetItemName()
-						}
-						fmt.Fprintf(x.w, "%s  %s  queued %s  fallback %s  [%s]\n    %s\n    choices: %s\n", r.GetCaseId(), r.GetCaseNumber(),
-							localTime(r.GetQueuedAt().AsTime()), localTime(r.GetFallbackAt().AsTime()), state,
-							oneLine(r.GetTitle()+" "+r.GetContent(), 80), strings.Join(choices, "; "))
+						printReview(x.w, r)
 					}
 					if resp.GetNextPageToken() == "" {
 						return nil
@@ -220,6 +210,22 @@ func newReviewCmd(g *globals) *cobra.Command {
 	list.Flags().BoolVar(&all, "all", false, "include resolved reviews")
 	cmd.AddCommand(list, decisionCmd(g, "resolve", "File a case in the review queue under an item"))
 	return cmd
+}
+
+// printReview is one entry of review list: the case, its state (and the
+// item it was filed under), the text on one line, the model's choices.
+func printReview(w io.Writer, r *classifyv1.Review) {
+	var choices []string
+	for _, ch := range r.GetChoices() {
+		choices = append(choices, fmt.Sprintf("%s %s %.2f", ch.GetItemCode(), ch.GetItemName(), ch.GetConfidence()))
+	}
+	state := strings.ToLower(strings.TrimPrefix(r.GetState().String(), "REVIEW_STATE_"))
+	if cl := r.GetClassification(); cl != nil {
+		state += " → " + cl.GetItemCode() + " " + cl.GetItemName()
+	}
+	fmt.Fprintf(w, "%s  %s  queued %s  fallback %s  [%s]\n    %s\n    choices: %s\n", r.GetCaseId(), r.GetCaseNumber(),
+		localTime(r.GetQueuedAt().AsTime()), localTime(r.GetFallbackAt().AsTime()), state,
+		oneLine(r.GetTitle()+" "+r.GetContent(), 80), strings.Join(choices, "; "))
 }
 
 // decisionCmd is review resolve and classify reclassify.

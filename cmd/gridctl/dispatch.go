@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -163,18 +164,45 @@ func newRouteCmd(g *globals) *cobra.Command {
 	f.StringVar(&text, "text", "", "case text for keyword rules")
 	f.StringVar(&received, "received", "", "received time, RFC 3339 (default now)")
 	f.StringSliceVar(&whistle, "whistle", nil, "departments named in a 一指通办 issue (吹哨报到)")
+	// A stored case brings its own facts: a fact given beside --case would
+	// be silently ignored.
+	for _, fact := range []string{"item", "label", "district", "street", "community", "grid", "appeal-type", "source", "urgency", "text",
+		"received", "whistle"} {
+		explainCmd.MarkFlagsMutuallyExclusive("case", fact)
+	}
 	cmd.AddCommand(explainCmd)
 	return cmd
 }
 
 // enumValue maps a lower-case name to an enum value by its prefixed
-// upper-case name; "" is the zero value.
+// upper-case name; "" is the zero value. "unspecified" is no name a person
+// gives: it is what the zero value is called on the wire.
 func enumValue[E ~int32](values map[string]int32, prefix, name string) (E, bool) {
 	if name == "" {
 		return 0, true
 	}
-	v, ok := values[prefix+strings.ToUpper(strings.ReplaceAll(name, "-", "_"))]
+	key := prefix + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	v, ok := values[key]
+	if v == 0 {
+		return 0, false
+	}
 	return E(v), ok
+}
+
+// enumNames lists an enum's names as enumValue reads them, in the enum's
+// order, for error messages.
+func enumNames(values map[string]int32, prefix string) string {
+	names := make([]string, 0, len(values))
+	for full, v := range values {
+		if v != 0 {
+			names = append(names, full)
+		}
+	}
+	slices.SortFunc(names, func(a, b string) int { return int(values[a] - values[b]) })
+	for i, n := range names {
+		names[i] = enumName(n, prefix)
+	}
+	return strings.Join(names, ", ")
 }
 
 func enumName(full, prefix string) string {
@@ -241,7 +269,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			for _, s := range states {
 				v, ok := enumValue[eventsv1.TaskState](eventsv1.TaskState_value, "TASK_STATE_", s)
 				if !ok {
-					return fmt.Errorf("--state %q: unknown state", s)
+					return fmt.Errorf("--state %q: want %s", s, enumNames(eventsv1.TaskState_value, "TASK_STATE_"))
 				}
 				req.States = append(req.States, v)
 			}
@@ -254,14 +282,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp)
 			}
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "TASK\tCASE\tDEPARTMENT\tROLE\tSTATE\tFLAGS\tACK DUE\tCOMPLETE DUE")
-			for _, t := range resp.GetTasks() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.GetTaskId(), t.GetCaseNumber(), t.GetDepartmentCode(),
-					enumName(t.GetRole().String(), "TASK_ROLE_"), enumName(t.GetState().String(), "TASK_STATE_"), flags(t),
-					when(t.GetDeadlines().GetAck().GetDue()), when(t.GetDeadlines().GetComplete().GetDue()))
-			}
-			return tw.Flush()
+			return printTasks(cmd.OutOrStdout(), resp.GetTasks())
 		},
 	}
 	list.Flags().StringVar(&caseID, "case", "", "only this case's tasks (case id, case number or hotline order number)")
@@ -324,11 +345,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "task %s rejected: %s", resp.GetTask().GetTaskId(), enumName(resp.GetOutcome().String(), "REJECT_OUTCOME_"))
-			if nt := resp.GetNewTask(); nt != nil {
-				fmt.Fprintf(cmd.OutOrStdout(), " → task %s for %s", nt.GetTaskId(), nt.GetDepartmentCode())
-			}
-			fmt.Fprintln(cmd.OutOrStdout())
+			printRejected(cmd.OutOrStdout(), resp)
 			return nil
 		},
 	}
@@ -354,6 +371,8 @@ func newTaskCmd(g *globals) *cobra.Command {
 	}
 	extend.Flags().StringVar(&due, "due", "", "the new completion due time (required)")
 	extend.Flags().StringVar(&reason, "reason", "", "why (required)")
+	_ = extend.MarkFlagRequired("due")
+	_ = extend.MarkFlagRequired("reason")
 
 	var result string
 	var evidence []string
@@ -370,6 +389,7 @@ func newTaskCmd(g *globals) *cobra.Command {
 	}
 	complete.Flags().StringVar(&result, "result", "", "what was done (required)")
 	complete.Flags().StringSliceVar(&evidence, "evidence", nil, "references to stored evidence")
+	_ = complete.MarkFlagRequired("result")
 
 	var grant, deny bool
 	decide := &cobra.Command{
@@ -390,6 +410,8 @@ func newTaskCmd(g *globals) *cobra.Command {
 					}
 					req.NewDue = timestamppb.New(t)
 				}
+			case due != "":
+				return fmt.Errorf("--due goes with --grant: a denied extension keeps the due time")
 			default:
 				req.Decision = dispatchv1.ExtensionDecision_EXTENSION_DECISION_DENY
 			}
@@ -411,6 +433,28 @@ func newTaskCmd(g *globals) *cobra.Command {
 	}
 	cmd.AddCommand(list, show, ack, reject, extend, complete, decide)
 	return cmd
+}
+
+// printTasks is task list's table.
+func printTasks(w io.Writer, tasks []*dispatchv1.Task) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TASK\tCASE\tDEPARTMENT\tROLE\tSTATE\tFLAGS\tACK DUE\tCOMPLETE DUE")
+	for _, t := range tasks {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.GetTaskId(), t.GetCaseNumber(), t.GetDepartmentCode(),
+			enumName(t.GetRole().String(), "TASK_ROLE_"), enumName(t.GetState().String(), "TASK_STATE_"), flags(t),
+			when(t.GetDeadlines().GetAck().GetDue()), when(t.GetDeadlines().GetComplete().GetDue()))
+	}
+	return tw.Flush()
+}
+
+// printRejected is task reject's line: the outcome, and the new task when
+// the case was re-decided.
+func printRejected(w io.Writer, resp *dispatchv1.RejectTaskResponse) {
+	fmt.Fprintf(w, "task %s rejected: %s", resp.GetTask().GetTaskId(), enumName(resp.GetOutcome().String(), "REJECT_OUTCOME_"))
+	if nt := resp.GetNewTask(); nt != nil {
+		fmt.Fprintf(w, " → task %s for %s", nt.GetTaskId(), nt.GetDepartmentCode())
+	}
+	fmt.Fprintln(w)
 }
 
 func orNewID(id string) string {
@@ -443,9 +487,15 @@ func printTask(cmd *cobra.Command, g *globals, t *dispatchv1.Task, err error) er
 	if g.asJSON {
 		return printProto(cmd.OutOrStdout(), t)
 	}
-	fmt.Fprintf(cmd.OutOrStdout(), "task %s %s: %s (complete by %s)\n", t.GetTaskId(), t.GetDepartmentCode(),
-		enumName(t.GetState().String(), "TASK_STATE_"), when(t.GetDeadlines().GetComplete().GetDue()))
+	fmt.Fprintln(cmd.OutOrStdout(), taskLine(t))
 	return nil
+}
+
+// taskLine is what a task action prints: the task, its unit, its state and
+// its completion due time.
+func taskLine(t *dispatchv1.Task) string {
+	return fmt.Sprintf("task %s %s: %s (complete by %s)", t.GetTaskId(), t.GetDepartmentCode(),
+		enumName(t.GetState().String(), "TASK_STATE_"), when(t.GetDeadlines().GetComplete().GetDue()))
 }
 
 func newQueueCmd(g *globals) *cobra.Command {
@@ -456,7 +506,6 @@ func newQueueCmd(g *globals) *cobra.Command {
 		Short: "List the cases waiting for a dispatcher (--as dispatcher:<street> or district:<district>)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			if arbitration {
 				resp, err := call(cmd, g, d, func(ctx context.Context, c dispatchv1.DispatchServiceClient) (*dispatchv1.ListArbitrationResponse, error) {
 					return c.ListArbitration(ctx, &dispatchv1.ListArbitrationRequest{PageSize: 200})
@@ -467,15 +516,7 @@ func newQueueCmd(g *globals) *cobra.Command {
 				if g.asJSON {
 					return printProto(cmd.OutOrStdout(), resp)
 				}
-				fmt.Fprintln(tw, "CASE\tNUMBER\tITEM\tOPENED\tREJECTED BY")
-				for _, a := range resp.GetArbitrations() {
-					var by []string
-					for _, r := range a.GetRejections() {
-						by = append(by, r.GetDepartmentCode()+" ("+enumName(r.GetReason().String(), "REJECT_REASON_")+")")
-					}
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.GetCaseId(), a.GetCaseNumber(), a.GetItemCode(), when(a.GetOpenedAt()), strings.Join(by, ", "))
-				}
-				return tw.Flush()
+				return printArbitrations(cmd.OutOrStdout(), resp.GetArbitrations())
 			}
 			resp, err := call(cmd, g, d, func(ctx context.Context, c dispatchv1.DispatchServiceClient) (*dispatchv1.ListDispatchQueueResponse, error) {
 				return c.ListDispatchQueue(ctx, &dispatchv1.ListDispatchQueueRequest{PageSize: 200})
@@ -486,17 +527,37 @@ func newQueueCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp)
 			}
-			fmt.Fprintln(tw, "CASE\tNUMBER\tREASON\tSINCE\tITEM\tDETAIL")
-			for _, e := range resp.GetEntries() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.GetCaseId(), e.GetCaseNumber(), enumName(e.GetReason().String(), "QUEUE_REASON_"),
-					when(e.GetSince()), e.GetItemCode(), e.GetDetail())
-			}
-			return tw.Flush()
+			return printQueue(cmd.OutOrStdout(), resp.GetEntries())
 		},
 	}
 	d.register(cmd)
 	cmd.Flags().BoolVar(&arbitration, "arbitration", false, "list the cases in arbitration instead")
 	return cmd
+}
+
+// printQueue is the dispatch queue's table.
+func printQueue(w io.Writer, entries []*dispatchv1.QueueEntry) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tNUMBER\tREASON\tSINCE\tITEM\tDETAIL")
+	for _, e := range entries {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.GetCaseId(), e.GetCaseNumber(), enumName(e.GetReason().String(), "QUEUE_REASON_"),
+			when(e.GetSince()), e.GetItemCode(), e.GetDetail())
+	}
+	return tw.Flush()
+}
+
+// printArbitrations is queue --arbitration's table.
+func printArbitrations(w io.Writer, arbs []*dispatchv1.Arbitration) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tNUMBER\tITEM\tOPENED\tREJECTED BY")
+	for _, a := range arbs {
+		var by []string
+		for _, r := range a.GetRejections() {
+			by = append(by, r.GetDepartmentCode()+" ("+enumName(r.GetReason().String(), "REJECT_REASON_")+")")
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", a.GetCaseId(), a.GetCaseNumber(), a.GetItemCode(), when(a.GetOpenedAt()), strings.Join(by, ", "))
+	}
+	return tw.Flush()
 }
 
 // newDispatchCmd groups the dispatch commands: route explain, task …, queue.

@@ -55,18 +55,36 @@ func newEventsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("stream %s: %w", natsjs.StreamGrid, err)
 			}
-			info, err := stream.Info(ctx)
+			// The subject's message count, from the same snapshot as the
+			// stream's sequence numbers: --last N counts events on the
+			// subject, not positions in the stream, and an age-limited
+			// stream no longer starts at 1.
+			info, err := stream.Info(ctx, jetstream.WithSubjectFilter(subject))
 			if err != nil {
 				return err
 			}
+			var matching uint64
+			for _, n := range info.State.Subjects {
+				matching += n
+			}
 			cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{subject}, DeliverPolicy: jetstream.DeliverNewPolicy}
-			remaining := -1
+			remaining, skip := -1, uint64(0)
 			if last > 0 {
-				start := int64(info.State.LastSeq) - int64(last) + 1
-				cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
-				cfg.OptStartSeq = uint64(max(start, 1))
+				n := min(uint64(last), matching)
 				if !follow {
-					remaining = int(min(int64(last), int64(info.State.LastSeq)))
+					remaining = int(n)
+				}
+				if matching == info.State.Msgs && info.State.NumDeleted == 0 {
+					// Every event matches and none is missing in between:
+					// the last n are the last n sequence numbers.
+					cfg.DeliverPolicy = jetstream.DeliverByStartSequencePolicy
+					cfg.OptStartSeq = info.State.LastSeq - n + 1
+				} else {
+					// Which sequence number the n-th last match has is not
+					// known without reading: read the matches from the first
+					// and skip all but the last n.
+					cfg.DeliverPolicy = jetstream.DeliverAllPolicy
+					skip = matching - n
 				}
 			}
 			if remaining == 0 {
@@ -80,16 +98,25 @@ func newEventsCmd(g *globals) *cobra.Command {
 			for remaining != 0 {
 				msg, err := cons.Next(jetstream.FetchContext(ctx))
 				if err != nil {
-					if errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
-						continue // nothing new yet: keep following
-					}
-					if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+					// Once the deadline passed or the user stopped it, Next
+					// fails with errors of its own ("invalid jetstream
+					// option: context deadline already exceeded", which it
+					// says from the deadline, a moment before ctx.Err does):
+					// the context and its deadline say what happened.
+					if ended(ctx) {
 						if remaining > 0 {
 							return fmt.Errorf("timed out with %d of the last %d events unread", remaining, last)
 						}
 						return nil
 					}
+					if errors.Is(err, nats.ErrTimeout) {
+						continue // nothing new yet: keep following
+					}
 					return err
+				}
+				if skip > 0 {
+					skip--
+					continue
 				}
 				printEvent(w, msg, g.asJSON)
 				if remaining > 0 {
@@ -107,6 +134,12 @@ func newEventsCmd(g *globals) *cobra.Command {
 	f.DurationVar(&timeout, "timeout", 0, "give up after this long (0: never)")
 	cmd.AddCommand(tail)
 	return cmd
+}
+
+// ended reports whether ctx is done or its deadline has passed.
+func ended(ctx context.Context) bool {
+	dl, ok := ctx.Deadline()
+	return ctx.Err() != nil || (ok && !time.Now().Before(dl))
 }
 
 func printEvent(w io.Writer, msg jetstream.Msg, asJSON bool) {

@@ -104,7 +104,7 @@ func newCaseCmd(g *globals) *cobra.Command {
 			for _, s := range until {
 				st, ok := enumValue[feedbackv1.CaseState](feedbackv1.CaseState_value, "CASE_STATE_", s)
 				if !ok || s == "" {
-					return fmt.Errorf("--state %q: not a case state (received, classified, dispatched, in_progress, resolved, replied, closed …)", s)
+					return fmt.Errorf("--state %q: want %s", s, enumNames(feedbackv1.CaseState_value, "CASE_STATE_"))
 				}
 				want[st] = true
 			}
@@ -162,22 +162,27 @@ func newCaseCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), r)
 			}
-			w := cmd.OutOrStdout()
-			fmt.Fprintf(w, "%s  %s\n", r.GetCaseNumber(), r.GetCaseId())
-			for _, e := range r.GetEntries() {
-				extra := ""
-				if e.GetRule() != "" {
-					extra += "  rule " + e.GetRule()
-				}
-				if e.GetModelVersion() != "" {
-					extra += "  model " + e.GetModelVersion()
-				}
-				fmt.Fprintf(w, "%s  %-24s %-22s %s%s\n", when(e.GetOccurredAt()), e.GetType(), e.GetActor().GetRole()+":"+e.GetActor().GetSubject(), e.GetSummary(), extra)
-			}
+			printTimeline(cmd.OutOrStdout(), r)
 			return nil
 		}}
 	cmd.AddCommand(show, waitCmd, timeline)
 	return cmd
+}
+
+// printTimeline is case timeline's listing: one line per event, with its
+// actor and, where they decided it, the rule and the model.
+func printTimeline(w io.Writer, r *feedbackv1.GetCaseTimelineResponse) {
+	fmt.Fprintf(w, "%s  %s\n", r.GetCaseNumber(), r.GetCaseId())
+	for _, e := range r.GetEntries() {
+		extra := ""
+		if e.GetRule() != "" {
+			extra += "  rule " + e.GetRule()
+		}
+		if e.GetModelVersion() != "" {
+			extra += "  model " + e.GetModelVersion()
+		}
+		fmt.Fprintf(w, "%s  %-24s %-22s %s%s\n", when(e.GetOccurredAt()), e.GetType(), e.GetActor().GetRole()+":"+e.GetActor().GetSubject(), e.GetSummary(), extra)
+	}
 }
 
 func newCallbackCmd(g *globals) *cobra.Command {
@@ -247,7 +252,7 @@ func exportCommands(g *globals) []*cobra.Command {
 			}
 			t, err := time.ParseInLocation("2006-01-02", s, shanghai)
 			if err != nil {
-				return nil, nil, fmt.Errorf("--from/--to %q: want YYYY-MM-DD", s)
+				return nil, nil, fmt.Errorf("--%s %q: want a date YYYY-MM-DD", []string{"from", "to"}[i], s)
 			}
 			out[i] = timestamppb.New(t)
 		}
@@ -259,8 +264,7 @@ func exportCommands(g *globals) []*cobra.Command {
 			return err
 		}
 		w := csv.NewWriter(cmd.OutOrStdout())
-		_ = w.Write([]string{"case_id", "case_number", "hotline_order_no", "state", "source", "district", "street", "grid", "item_code",
-			"item_name", "lead_department", "round", "excluded", "received_at", "closed_at"})
+		_ = w.Write(caseColumns)
 		token := ""
 		for {
 			r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.ListCasesResponse, error) {
@@ -270,11 +274,7 @@ func exportCommands(g *globals) []*cobra.Command {
 				return err
 			}
 			for _, c := range r.GetCases() {
-				a := c.GetArea()
-				_ = w.Write([]string{c.GetCaseId(), c.GetCaseNumber(), c.GetHotlineOrderNo(), enumName(c.GetState().String(), "CASE_STATE_"),
-					enumName(c.GetSource().String(), "SOURCE_"), a.GetDistrictCode(), a.GetStreetCode(), a.GetGridCode(), c.GetItemCode(),
-					c.GetItemName(), c.GetLeadDepartmentCode(), strconv.Itoa(int(c.GetRound())), strconv.FormatBool(c.GetExcluded()),
-					rfc(c.GetReceivedAt()), rfc(c.GetClosedAt())})
+				_ = w.Write(caseRow(c))
 			}
 			if token = r.GetNextPageToken(); token == "" {
 				break
@@ -292,7 +292,7 @@ func exportCommands(g *globals) []*cobra.Command {
 			return fmt.Errorf("--from and --to are required")
 		}
 		sc, ok := enumValue[feedbackv1.Scope](feedbackv1.Scope_value, "SCOPE_", scope)
-		if !ok {
+		if !ok || scope == "" {
 			return fmt.Errorf("--scope %q: want department, street, district, grid or city", scope)
 		}
 		r, err := feedbackCall(cmd, g, func(ctx context.Context, c feedbackv1.FeedbackServiceClient) (*feedbackv1.GetMetricsResponse, error) {
@@ -301,21 +301,8 @@ func exportCommands(g *globals) []*cobra.Command {
 		if err != nil {
 			return err
 		}
-		m := r.GetMetrics()
 		w := csv.NewWriter(cmd.OutOrStdout())
-		num := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
-		rows := [][]string{{"name", "value"}, {"scope", scope}, {"code", code}, {"cases", strconv.Itoa(int(m.GetCases()))},
-			{"excluded_cases", strconv.Itoa(int(m.GetExcludedCases()))}, {"valid_callbacks", strconv.Itoa(int(m.GetValidCallbacks()))},
-			{"response_rate", num(m.GetResponseRate())}, {"resolution_rate", num(m.GetResolutionRate())},
-			{"satisfaction_rate", num(m.GetSatisfactionRate())}, {"composite", num(m.GetComposite())},
-			{"disposal_rate", num(m.GetDisposalRate())}, {"on_time_rate", num(m.GetOnTimeRate())}, {"rework_rate", num(m.GetReworkRate())},
-			{"overdue_open_rate", num(m.GetOverdueOpenRate())}, {"extension_rate", num(m.GetExtensionRate())},
-			{"score", num(m.GetScore())}, {"grade", m.GetGrade()},
-			{"time_to_sign_for_avg", m.GetTimeToSignFor().GetAverage().AsDuration().Round(time.Second).String()},
-			{"time_to_sign_for_p90", m.GetTimeToSignFor().GetP90().AsDuration().Round(time.Second).String()},
-			{"time_to_complete_avg", m.GetTimeToComplete().GetAverage().AsDuration().Round(time.Second).String()},
-			{"time_to_complete_p90", m.GetTimeToComplete().GetP90().AsDuration().Round(time.Second).String()}}
-		_ = w.WriteAll(rows)
+		_ = w.WriteAll(metricsRows(scope, code, r.GetMetrics()))
 		return w.Error()
 	}}
 	for _, c := range []*cobra.Command{cases, metrics} {
@@ -326,4 +313,33 @@ func exportCommands(g *globals) []*cobra.Command {
 	metrics.Flags().StringVar(&scope, "scope", "city", "department, street, district, grid or city")
 	metrics.Flags().StringVar(&code, "code", "", "the department or area code")
 	return []*cobra.Command{cases, metrics}
+}
+
+// caseColumns is export cases' header; caseRow one case under it.
+var caseColumns = []string{"case_id", "case_number", "hotline_order_no", "state", "source", "district", "street", "grid", "item_code",
+	"item_name", "lead_department", "round", "excluded", "received_at", "closed_at"}
+
+func caseRow(c *feedbackv1.Case) []string {
+	a := c.GetArea()
+	return []string{c.GetCaseId(), c.GetCaseNumber(), c.GetHotlineOrderNo(), enumName(c.GetState().String(), "CASE_STATE_"),
+		enumName(c.GetSource().String(), "SOURCE_"), a.GetDistrictCode(), a.GetStreetCode(), a.GetGridCode(), c.GetItemCode(),
+		c.GetItemName(), c.GetLeadDepartmentCode(), strconv.Itoa(int(c.GetRound())), strconv.FormatBool(c.GetExcluded()),
+		rfc(c.GetReceivedAt()), rfc(c.GetClosedAt())}
+}
+
+// metricsRows are export metrics' CSV rows: name,value, rates to four
+// places, durations rounded to the second.
+func metricsRows(scope, code string, m *feedbackv1.Metrics) [][]string {
+	num := func(v float64) string { return strconv.FormatFloat(v, 'f', 4, 64) }
+	return [][]string{{"name", "value"}, {"scope", scope}, {"code", code}, {"cases", strconv.Itoa(int(m.GetCases()))},
+		{"excluded_cases", strconv.Itoa(int(m.GetExcludedCases()))}, {"valid_callbacks", strconv.Itoa(int(m.GetValidCallbacks()))},
+		{"response_rate", num(m.GetResponseRate())}, {"resolution_rate", num(m.GetResolutionRate())},
+		{"satisfaction_rate", num(m.GetSatisfactionRate())}, {"composite", num(m.GetComposite())},
+		{"disposal_rate", num(m.GetDisposalRate())}, {"on_time_rate", num(m.GetOnTimeRate())}, {"rework_rate", num(m.GetReworkRate())},
+		{"overdue_open_rate", num(m.GetOverdueOpenRate())}, {"extension_rate", num(m.GetExtensionRate())},
+		{"score", num(m.GetScore())}, {"grade", m.GetGrade()},
+		{"time_to_sign_for_avg", m.GetTimeToSignFor().GetAverage().AsDuration().Round(time.Second).String()},
+		{"time_to_sign_for_p90", m.GetTimeToSignFor().GetP90().AsDuration().Round(time.Second).String()},
+		{"time_to_complete_avg", m.GetTimeToComplete().GetAverage().AsDuration().Round(time.Second).String()},
+		{"time_to_complete_p90", m.GetTimeToComplete().GetP90().AsDuration().Round(time.Second).String()}}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -130,13 +131,20 @@ func (g *globals) ctx(parent context.Context) (context.Context, context.CancelFu
 	return context.WithTimeout(parent, g.timeout)
 }
 
-// printProto writes m as JSON.
+// printProto writes m as JSON. protojson varies its whitespace on purpose
+// (from one build to the next), but --json output is grepped and diffed:
+// encoding/json indents it the same way every time.
 func printProto(w io.Writer, m proto.Message) error {
-	b, err := protojson.MarshalOptions{Multiline: true, Indent: "  ", EmitUnpopulated: false}.Marshal(m)
+	b, err := protojson.Marshal(m)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintln(w, string(b))
+	var out bytes.Buffer
+	if err := json.Indent(&out, b, "", "  "); err != nil {
+		return err
+	}
+	out.WriteByte('\n')
+	_, err = w.Write(out.Bytes())
 	return err
 }
 

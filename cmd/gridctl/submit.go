@@ -94,23 +94,29 @@ func newSubmissionCmd(g *globals) *cobra.Command {
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), s)
 			}
-			w := cmd.OutOrStdout()
-			a := s.GetArea()
-			fmt.Fprintf(w, "case      %s (%s)\nsource    %s\naccepted  %s\narea      district %s street %s community %s grid %s (%s)\n",
-				s.GetCaseNumber(), s.GetCaseId(), s.GetSource(), localTime(s.GetAcceptedAt().AsTime()),
-				a.GetDistrictCode(), a.GetStreetCode(), a.GetCommunityCode(), a.GetGridCode(), a.GetResolution())
-			if wo := s.GetWorkOrder(); wo != nil {
-				fmt.Fprintf(w, "order     %s (%s, %s)\ntitle     %s\ncontent   %s\n", wo.GetHotlineOrderNo(), wo.GetAppealType(), wo.GetUrgency(), wo.GetTitle(), wo.GetContent())
-				if wo.GetAddress() != "" {
-					fmt.Fprintf(w, "address   %s\n", wo.GetAddress())
-				}
-			}
-			for _, n := range s.GetNotes() {
-				fmt.Fprintf(w, "note      %s\n", n)
-			}
+			printSubmission(cmd.OutOrStdout(), s)
 			return nil
 		},
 	}
 	cmd.AddCommand(show)
 	return cmd
+}
+
+// printSubmission is submission show's listing, enums by the names gridctl
+// takes and prints elsewhere.
+func printSubmission(w io.Writer, s *intakev1.Submission) {
+	a := s.GetArea()
+	fmt.Fprintf(w, "case      %s (%s)\nsource    %s\naccepted  %s\narea      district %s street %s community %s grid %s (%s)\n",
+		s.GetCaseNumber(), s.GetCaseId(), enumName(s.GetSource().String(), "SOURCE_"), localTime(s.GetAcceptedAt().AsTime()),
+		a.GetDistrictCode(), a.GetStreetCode(), a.GetCommunityCode(), a.GetGridCode(), enumName(a.GetResolution().String(), "AREA_RESOLUTION_"))
+	if wo := s.GetWorkOrder(); wo != nil {
+		fmt.Fprintf(w, "order     %s (%s, %s)\ntitle     %s\ncontent   %s\n", wo.GetHotlineOrderNo(), enumName(wo.GetAppealType().String(), "APPEAL_TYPE_"),
+			enumName(wo.GetUrgency().String(), "URGENCY_"), wo.GetTitle(), wo.GetContent())
+		if wo.GetAddress() != "" {
+			fmt.Fprintf(w, "address   %s\n", wo.GetAddress())
+		}
+	}
+	for _, n := range s.GetNotes() {
+		fmt.Fprintf(w, "note      %s\n", n)
+	}
 }
