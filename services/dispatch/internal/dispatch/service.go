@@ -65,14 +65,6 @@ type Feed interface {
 	Watch(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error
 }
 
-// Scope is what a caller may see and steer.
-type Scope struct {
-	All        bool   // admin
-	Department string // department:<code>: its own tasks
-	District   string // district:<district>
-	Street     string // dispatcher:<street>
-}
-
 // TaskFilter selects tasks.
 type TaskFilter struct {
 	Scope  Scope
@@ -123,129 +115,8 @@ func (s *Service) Env(actor string) *Env {
 // Ref is the reference set in force.
 func (s *Service) Ref() *reference.Set { return s.ref() }
 
-// Limits on request fields.
-const (
-	MaxRequestID  = 64
-	MaxNoteRunes  = 2000
-	MaxTextRunes  = 4000
-	MaxEvidence   = 50
-	MaxPageSize   = 500
-	defaultPage   = 50
-	maxEvidenceID = 1024
-)
-
-func caller(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return auth.Principal{}, fault.New(fault.Unauthenticated, "no credential")
-	}
-	return p, nil
-}
-
-// department is the calling department's code.
-func department(ctx context.Context) (auth.Principal, error) {
-	p, err := caller(ctx)
-	if err != nil {
-		return p, err
-	}
-	if p.Role != auth.RoleDepartment {
-		return p, fault.New(fault.PermissionDenied, "only a department (department:<code>) works tasks; %s may not", p)
-	}
-	return p, nil
-}
-
-// dispatcher returns the caller's dispatching scope.
-func dispatcher(ctx context.Context) (auth.Principal, Scope, error) {
-	p, err := caller(ctx)
-	if err != nil {
-		return p, Scope{}, err
-	}
-	switch p.Role {
-	case auth.RoleAdmin:
-		return p, Scope{All: true}, nil
-	case auth.RoleDispatcher:
-		return p, Scope{Street: p.Subject}, nil
-	case auth.RoleDistrict:
-		return p, Scope{District: p.Subject}, nil
-	}
-	return p, Scope{}, fault.New(fault.PermissionDenied, "only dispatchers (dispatcher:<street>, district:<district>, admin) may do this; %s may not", p)
-}
-
-// readScope is what a caller may read: departments their tasks, dispatchers
-// their area.
-func readScope(ctx context.Context) (Scope, error) {
-	p, err := caller(ctx)
-	if err != nil {
-		return Scope{}, err
-	}
-	if p.Role == auth.RoleDepartment {
-		return Scope{Department: p.Subject}, nil
-	}
-	_, sc, err := dispatcher(ctx)
-	return sc, err
-}
-
-// AllowsCase reports whether the scope covers a case.
-func (sc Scope) AllowsCase(c *Case) bool {
-	switch {
-	case sc.All:
-		return true
-	case sc.Street != "":
-		return c.Area.Street == sc.Street
-	case sc.District != "":
-		return c.Area.District == sc.District || strings.HasPrefix(c.Area.Street, sc.District)
-	}
-	return false
-}
-
-// AllowsTask reports whether the scope covers a task of case c.
-func (sc Scope) AllowsTask(t *Task, c *Case) bool {
-	if sc.Department != "" {
-		return t.Department == sc.Department
-	}
-	return sc.AllowsCase(c)
-}
-
-func denied(what string) error {
-	return fault.New(fault.PermissionDenied, "%s is outside the caller's scope", what)
-}
-
 func request(p auth.Principal, id, method string, content any) *Request {
 	return &Request{Principal: p.String(), ID: id, Method: method, Content: content}
-}
-
-// check helpers collect field violations.
-
-func checkRequestID(id string, v *fault.Violations) {
-	switch {
-	case strings.TrimSpace(id) == "":
-		v.Add("request_id", "is required")
-	case len(id) > MaxRequestID:
-		v.Add("request_id", "must be at most %d bytes", MaxRequestID)
-	case !utf8.ValidString(id):
-		v.Add("request_id", "is not valid UTF-8")
-	}
-}
-
-func checkID(field, id string, v *fault.Violations) {
-	if id == "" {
-		v.Add(field, "is required")
-		return
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		v.Add(field, "is not a task or case id")
-	}
-}
-
-func checkText(field, s string, max int, required bool, v *fault.Violations) {
-	switch {
-	case !utf8.ValidString(s):
-		v.Add(field, "is not valid UTF-8")
-	case required && strings.TrimSpace(s) == "":
-		v.Add(field, "is required")
-	case utf8.RuneCountInString(s) > max:
-		v.Add(field, "must be at most %d characters", max)
-	}
 }
 
 // withTask is an op's result when the op changed one task.
@@ -295,13 +166,6 @@ func (s *Service) steer(ctx context.Context, method, requestID string, target Ta
 	})
 }
 
-// AckInput is AcknowledgeTask's request.
-type AckInput struct {
-	RequestID, TaskID string
-	ETA               time.Time
-	Note              string
-}
-
 // Acknowledge signs for a task (签收).
 func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
 	var v fault.Violations
@@ -317,13 +181,6 @@ func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
 		}
 		return withTask(c.Acknowledge(env, t.ID, in.ETA, in.Note))
 	}))
-}
-
-// RejectInput is RejectTask's request.
-type RejectInput struct {
-	RequestID, TaskID string
-	Reason            RejectReason
-	Note, Area        string
 }
 
 // Reject returns a task (退单).
@@ -357,11 +214,6 @@ func (s *Service) Reject(ctx context.Context, in RejectInput) (*Result, error) {
 	})
 }
 
-// ForwardInput is ForwardTask's request.
-type ForwardInput struct {
-	RequestID, TaskID, Department, Note string
-}
-
 // Forward hands a district bureau's task on to its street office.
 func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error) {
 	var v fault.Violations
@@ -378,13 +230,6 @@ func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error)
 		t, nt, err := c.Forward(env, t.ID, in.Department, in.Note)
 		return &Result{Task: t, NewTask: nt}, err
 	})
-}
-
-// ExtensionInput is RequestExtension's request.
-type ExtensionInput struct {
-	RequestID, TaskID string
-	Due               time.Time
-	Reason            string
 }
 
 // RequestExtension asks for more time (延期).
@@ -404,12 +249,6 @@ func (s *Service) RequestExtension(ctx context.Context, in ExtensionInput) (*Tas
 	}))
 }
 
-// ProgressInput is ReportProgress's request.
-type ProgressInput struct {
-	RequestID, TaskID, Text string
-	OnSite                  bool
-}
-
 // ReportProgress records a 阶段性答复 or that the unit is on site.
 func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, error) {
 	var v fault.Violations
@@ -422,12 +261,6 @@ func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, 
 	return taskOf(s.ownTask(ctx, "ReportProgress", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
 		return withTask(c.ReportProgress(env, t.ID, in.Text, in.OnSite))
 	}))
-}
-
-// CompleteInput is CompleteTask's request.
-type CompleteInput struct {
-	RequestID, TaskID, Result string
-	Evidence                  []string
 }
 
 // Complete reports a task done (办结).
@@ -506,18 +339,6 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string,
 	return s.store.ListTasks(ctx, f)
 }
 
-func pageSize(n int, v *fault.Violations) int {
-	switch {
-	case n < 0:
-		v.Add("page_size", "must not be negative")
-	case n == 0:
-		return defaultPage
-	case n > MaxPageSize:
-		return MaxPageSize
-	}
-	return n
-}
-
 // WatchTasks streams the department's task events from cursor. Admin names
 // the department to watch.
 func (s *Service) WatchTasks(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error {
@@ -549,25 +370,6 @@ func (s *Service) WatchTasks(ctx context.Context, dept, cursor string, send func
 	return s.feed.Watch(ctx, dept, cursor, send)
 }
 
-func parseCursor(c string) (uint64, error) {
-	var n uint64
-	if c == "" {
-		return 0, nil
-	}
-	for _, r := range c {
-		if r < '0' || r > '9' || n > (1<<63)/10 {
-			return 0, fault.New(fault.InvalidArgument, "bad cursor")
-		}
-		n = n*10 + uint64(r-'0')
-	}
-	return n, nil
-}
-
-// ReassignInput is Reassign's request.
-type ReassignInput struct {
-	RequestID, CaseID, TaskID, Department, Note string
-}
-
 // Reassign gives a case or one of its tasks to another unit.
 func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error) {
 	var v fault.Violations
@@ -588,14 +390,6 @@ func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error)
 	}))
 }
 
-// DecideExtensionInput is DecideExtension's request.
-type DecideExtensionInput struct {
-	RequestID, TaskID string
-	Grant             bool
-	Due               time.Time
-	Note              string
-}
-
 // DecideExtension grants or denies a requested extension.
 func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) (*Task, error) {
 	var v fault.Violations
@@ -613,13 +407,6 @@ func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) 
 	}))
 }
 
-// ReviewInput is ReviewCompletion's request.
-type ReviewInput struct {
-	RequestID, TaskID string
-	Approve           bool
-	Note              string
-}
-
 // ReviewCompletion approves or returns a completion.
 func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, error) {
 	var v fault.Violations
@@ -632,11 +419,6 @@ func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, 
 	return taskOf(s.steer(ctx, "ReviewCompletion", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.ReviewCompletion(env, in.TaskID, in.Approve, in.Note))
 	}))
-}
-
-// SuperviseInput is Supervise's request.
-type SuperviseInput struct {
-	RequestID, TaskID, Note string
 }
 
 // Supervise puts a task under supervision (督办).
@@ -669,11 +451,6 @@ func (s *Service) ListCases(ctx context.Context, f CaseFilter) ([]*Case, string,
 	return s.store.ListCases(ctx, f)
 }
 
-// ArbitrateInput is Arbitrate's request.
-type ArbitrateInput struct {
-	RequestID, CaseID, Department, Note string
-}
-
 // Arbitrate decides who owns a case in arbitration.
 func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, error) {
 	var v fault.Violations
@@ -689,14 +466,6 @@ func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, erro
 	return taskOf(s.steer(ctx, "Arbitrate", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.Arbitrate(env, in.Department, in.Note))
 	}))
-}
-
-// SimulateInput is SimulateRoute's request: a stored case, or facts.
-type SimulateInput struct {
-	// A stored case, by exactly one of these.
-	CaseID, CaseNumber, HotlineOrderNo string
-	Facts                              *routing.Case
-	Redecide                           string
 }
 
 // SimulateRoute decides without changing anything and returns the decision
@@ -754,12 +523,6 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 		return routing.Decision{}, rc, err
 	}
 	return d, rc, nil
-}
-
-// CaseInput is the request of the dispatcher's case decisions.
-type CaseInput struct {
-	RequestID, CaseID, Reason string
-	ReviewDate                string // ParkCase: YYYY-MM-DD
 }
 
 func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, reasonField string, reasonRequired bool, op func(env *Env, c *Case) error) (*Case, error) {
