@@ -120,8 +120,8 @@ func run(ctx context.Context) error {
 	window, _ := workcal.ParseDuration(cfg.RejectWindow)
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store := postgres.New(pool, ref.Current, events.Encode, relay.Notify)
-	svc := dispatch.New(store, events.NewFeed(js), ref.Current, clk.Now, policy)
+	store := postgres.New(pool, relay.Notify)
+	svc := dispatch.New(store, events.Encode, events.NewFeed(js), ref.Current, clk.Now, policy)
 	handlers := events.NewHandlers(store, svc.Env)
 
 	runner, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,

@@ -41,6 +41,8 @@ type Env struct {
 	Ref    *reference.Set
 	Policy Policy
 	NewID  func() string
+	// Encode encodes the operation's events for the outbox (Commit).
+	Encode Encoder
 }
 
 // SystemActor is the actor of what dispatch does by itself.
@@ -51,8 +53,8 @@ func NewCase(id string, now time.Time) *Case {
 	return &Case{ID: id, Status: Awaiting, CreatedAt: now, UpdatedAt: now}
 }
 
-// Changes is what one operation did to a case, for the store to persist in
-// the operation's transaction.
+// Changes is what one operation did to a case; Commit makes them what the
+// store writes in the operation's transaction.
 type Changes struct {
 	Events []Event
 	// Tasks changed or created.

@@ -46,10 +46,10 @@ type Result struct {
 // Store keeps cases with their tasks.
 type Store interface {
 	// Update locks the target's case for a transaction, runs op on it and
-	// persists the case, the tasks, events and timers it changed (Finish).
+	// writes the Commit op returns (nil: nothing to write) with the result.
 	// With a request, a repeat returns the stored result instead, or
 	// ALREADY_EXISTS when the same id came with other content.
-	Update(ctx context.Context, t Target, req *Request, op func(c *Case) (*Result, error)) (*Result, error)
+	Update(ctx context.Context, t Target, req *Request, op func(c *Case) (*Result, *Commit, error)) (*Result, error)
 	// FindCase reads a case with its tasks by id, case number or hotline
 	// order number; NotFound naming the reference when there is none.
 	FindCase(ctx context.Context, r caseref.Ref) (*Case, error)
@@ -89,19 +89,21 @@ type CaseFilter struct {
 // Service is the dispatch service's API, scoped by the caller's credential.
 type Service struct {
 	store  Store
+	encode Encoder
 	feed   Feed
 	ref    func() *reference.Set
 	now    func() time.Time
 	policy Policy
 }
 
-// New returns a service. ref returns the reference set in force (it changes
-// on SIGHUP); now is the clock (a test clock in tests and end-to-end runs).
-func New(store Store, feed Feed, ref func() *reference.Set, now func() time.Time, policy Policy) *Service {
+// New returns a service. encode turns the events of an operation into
+// outbox messages; ref returns the reference set in force (it changes on
+// SIGHUP); now is the clock (a test clock in tests and end-to-end runs).
+func New(store Store, encode Encoder, feed Feed, ref func() *reference.Set, now func() time.Time, policy Policy) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, feed: feed, ref: ref, now: now, policy: policy}
+	return &Service{store: store, encode: encode, feed: feed, ref: ref, now: now, policy: policy}
 }
 
 // NewID returns a new task id.
@@ -109,7 +111,7 @@ func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Env returns an operation environment for actor at the service's now.
 func (s *Service) Env(actor string) *Env {
-	return &Env{Now: s.now().UTC(), Actor: actor, Ref: s.ref(), Policy: s.policy, NewID: NewID}
+	return &Env{Now: s.now().UTC(), Actor: actor, Ref: s.ref(), Policy: s.policy, NewID: NewID, Encode: s.encode}
 }
 
 // Ref is the reference set in force.
@@ -136,7 +138,7 @@ func (s *Service) ownTask(ctx context.Context, method, requestID, taskID string,
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Update(ctx, Target{TaskID: taskID}, request(p, requestID, method, content), func(c *Case) (*Result, error) {
+	return s.update(ctx, Target{TaskID: taskID}, request(p, requestID, method, content), func(env *Env, c *Case) (*Result, error) {
 		t := c.task(taskID)
 		if t == nil {
 			return nil, errNoTask(taskID)
@@ -144,7 +146,7 @@ func (s *Service) ownTask(ctx context.Context, method, requestID, taskID string,
 		if t.Department != p.Subject {
 			return nil, denied("task " + taskID)
 		}
-		return op(s.Env(p.String()), c, t)
+		return op(env, c, t)
 	})
 }
 
@@ -155,14 +157,31 @@ func (s *Service) steer(ctx context.Context, method, requestID string, target Ta
 	if err != nil {
 		return nil, err
 	}
-	return s.store.Update(ctx, target, request(p, requestID, method, content), func(c *Case) (*Result, error) {
+	return s.update(ctx, target, request(p, requestID, method, content), func(env *Env, c *Case) (*Result, error) {
 		if !sc.AllowsCase(c) {
 			return nil, denied("case " + c.label())
 		}
 		if target.TaskID != "" && c.task(target.TaskID) == nil {
 			return nil, errNoTask(target.TaskID)
 		}
-		return op(s.Env(p.String()), c)
+		return op(env, c)
+	})
+}
+
+// update runs op on the target's case in one store transaction, as
+// req.Principal at the service's now, and hands the store what op finished.
+func (s *Service) update(ctx context.Context, target Target, req *Request, op func(env *Env, c *Case) (*Result, error)) (*Result, error) {
+	return s.store.Update(ctx, target, req, func(c *Case) (*Result, *Commit, error) {
+		env := s.Env(req.Principal)
+		res, err := op(env, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		cm, err := env.Commit(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		return res, cm, nil
 	})
 }
 

@@ -33,7 +33,7 @@ var ConsumerSubjects = []string{
 
 // Updater applies a domain operation to a case inside a transaction.
 type Updater interface {
-	UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create bool, now time.Time, op func(*dispatch.Case) error) error
+	UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create bool, now time.Time, op func(*dispatch.Case) (*dispatch.Commit, error)) error
 }
 
 // Handlers apply consumed events and fired timers to cases.
@@ -74,7 +74,12 @@ func (h *Handlers) Apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		return fmt.Errorf("%w: %s without a case id", errPoison, envelope.Name(env))
 	}
 	e := h.env(dispatch.SystemActor)
-	err = h.store.UpdateTx(ctx, tx, ch.caseID, ch.create, e.Now, func(c *dispatch.Case) error { return ch.op(c, e) })
+	err = h.store.UpdateTx(ctx, tx, ch.caseID, ch.create, e.Now, func(c *dispatch.Case) (*dispatch.Commit, error) {
+		if err := ch.op(c, e); err != nil {
+			return nil, err
+		}
+		return e.Commit(c)
+	})
 	if errors.Is(err, dispatch.ErrBadCaseID) || fault.KindOf(err) == fault.FailedPrecondition {
 		return fmt.Errorf("%w: %s: %w", errPoison, envelope.Name(env), err)
 	}
@@ -174,16 +179,16 @@ func (h *Handlers) TimerHandlers() map[string]timer.Handler {
 	return map[string]timer.Handler{
 		dispatch.TimerTaskClock: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			e := h.env(dispatch.SystemActor)
-			return h.store.UpdateTx(ctx, tx, string(t.Payload), false, e.Now, func(c *dispatch.Case) error {
+			return h.store.UpdateTx(ctx, tx, string(t.Payload), false, e.Now, func(c *dispatch.Case) (*dispatch.Commit, error) {
 				c.FireClock(e, t.Key)
-				return nil
+				return e.Commit(c)
 			})
 		},
 		dispatch.TimerAwaitFacts: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			e := h.env(dispatch.SystemActor)
-			return h.store.UpdateTx(ctx, tx, t.Key, false, e.Now, func(c *dispatch.Case) error {
+			return h.store.UpdateTx(ctx, tx, t.Key, false, e.Now, func(c *dispatch.Case) (*dispatch.Commit, error) {
 				c.AwaitedTooLong(e)
-				return nil
+				return e.Commit(c)
 			})
 		},
 	}

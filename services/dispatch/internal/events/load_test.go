@@ -149,8 +149,8 @@ func TestClockLoad(t *testing.T) {
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	refOf := func() *reference.Set { return ref }
-	store := postgres.New(pool, refOf, events.Encode, nil)
-	svc := dispatch.New(store, nil, refOf, time.Now, dispatch.DefaultPolicy())
+	store := postgres.New(pool, nil)
+	svc := dispatch.New(store, events.Encode, nil, refOf, time.Now, dispatch.DefaultPolicy())
 	h := events.NewHandlers(store, svc.Env)
 	w := timer.NewWorker(pool, h.TimerHandlers(), opts, quiet)
 	runCtx, stop := context.WithCancel(ctx)

@@ -132,8 +132,8 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	ref := func() *reference.Set { return refSet }
 	relay := outbox.NewRelay(pool, e.js, quiet, outbox.RelayOptions{PollInterval: 20 * time.Millisecond})
 	e.wg.Go(func() { _ = relay.Run(e.ctx) })
-	store := postgres.New(pool, ref, events.Encode, relay.Notify)
-	svc := dispatch.New(store, events.NewFeed(e.js), ref, e.clock.Now, dispatch.DefaultPolicy())
+	store := postgres.New(pool, relay.Notify)
+	svc := dispatch.New(store, events.Encode, events.NewFeed(e.js), ref, e.clock.Now, dispatch.DefaultPolicy())
 	h := events.NewHandlers(store, svc.Env)
 	runner, err := consumer.New(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
 		Concurrency: 4, FetchWait: 200 * time.Millisecond}, h.Handle, quiet)
