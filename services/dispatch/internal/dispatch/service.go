@@ -2,11 +2,7 @@ package dispatch
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/auth"
@@ -187,11 +183,7 @@ func (s *Service) update(ctx context.Context, target Target, req *Request, op fu
 
 // Acknowledge signs for a task (签收).
 func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.ownTask(ctx, "AcknowledgeTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
@@ -204,28 +196,11 @@ func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
 
 // Reject returns a task (退单).
 func (s *Service) Reject(ctx context.Context, in RejectInput) (*Result, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	switch in.Reason {
-	case NotMyArea, NotMyDuty, UnclearOwnership:
-		checkText("note", in.Note, MaxNoteRunes, false, &v)
-	case OtherReason:
-		checkText("note", in.Note, MaxNoteRunes, true, &v)
-	case "":
-		v.Add("reason", "is required (not_my_area, not_my_duty, unclear_ownership, other)")
-	default:
-		v.Add("reason", "unknown reason %q", in.Reason)
-	}
-	if in.Area != "" {
-		if in.Reason != NotMyArea {
-			v.Add("area_code", "only a not_my_area rejection names an area")
-		} else if _, ok := s.ref().Area(in.Area); !ok {
-			v.Add("area_code", "no area %q in the reference data", in.Area)
-		}
-	}
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
+	}
+	if _, ok := s.ref().Area(in.Area); in.Area != "" && !ok {
+		return nil, invalid("area_code", "no area %q in the reference data", in.Area)
 	}
 	return s.ownTask(ctx, "RejectTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
 		out, nt, err := c.Reject(env, t.ID, Rejection{Reason: in.Reason, Note: in.Note, Area: in.Area})
@@ -235,14 +210,7 @@ func (s *Service) Reject(ctx context.Context, in RejectInput) (*Result, error) {
 
 // Forward hands a district bureau's task on to its street office.
 func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return s.ownTask(ctx, "ForwardTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
@@ -253,14 +221,7 @@ func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error)
 
 // RequestExtension asks for more time (延期).
 func (s *Service) RequestExtension(ctx context.Context, in ExtensionInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	if in.Due.IsZero() {
-		v.Add("new_due", "is required")
-	}
-	checkText("reason", in.Reason, MaxNoteRunes, true, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.ownTask(ctx, "RequestExtension", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
@@ -270,11 +231,7 @@ func (s *Service) RequestExtension(ctx context.Context, in ExtensionInput) (*Tas
 
 // ReportProgress records a 阶段性答复 or that the unit is on site.
 func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("text", in.Text, MaxTextRunes, !in.OnSite, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.ownTask(ctx, "ReportProgress", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
@@ -284,19 +241,7 @@ func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, 
 
 // Complete reports a task done (办结).
 func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("result", in.Result, MaxTextRunes, true, &v)
-	if len(in.Evidence) > MaxEvidence {
-		v.Add("evidence", "at most %d references", MaxEvidence)
-	}
-	for i, e := range in.Evidence {
-		if strings.TrimSpace(e) == "" || len(e) > maxEvidenceID || !utf8.ValidString(e) {
-			v.Add("evidence["+strconv.Itoa(i)+"]", "must be a non-empty reference of at most %d bytes", maxEvidenceID)
-		}
-	}
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.ownTask(ctx, "CompleteTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
@@ -335,36 +280,28 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string,
 	if err != nil {
 		return nil, "", err
 	}
-	f.Scope = sc
-	var v fault.Violations
-	f.PageSize = pageSize(f.PageSize, &v)
-	if f.CaseID != "" {
-		checkID("case_id", f.CaseID, &v)
-	}
-	ref, err := caseref.OptionalFromFields("", f.CaseID, f.CaseNumber, f.HotlineOrderNo)
-	if err != nil {
-		var bad *fault.Error
-		if errors.As(err, &bad) {
-			v = append(v, bad.Violations...)
-		}
-	}
-	f.Case = ref
-	if sc.Department != "" && f.Department != "" && f.Department != sc.Department {
-		v.Add("department_code", "a department lists only its own tasks")
-	}
-	if err := v.Err(); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, "", err
 	}
+	if sc.Department != "" && f.Department != "" && f.Department != sc.Department {
+		return nil, "", invalid("department_code", "a department lists only its own tasks")
+	}
+	f.Scope, f.PageSize = sc, pageSize(f.PageSize)
+	f.Case, _ = caseref.OptionalFromFields("", f.CaseID, f.CaseNumber, f.HotlineOrderNo) // valid: checked above
 	return s.store.ListTasks(ctx, f)
 }
 
-// WatchTasks streams the department's task events from cursor. Admin names
-// the department to watch.
-func (s *Service) WatchTasks(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error {
+// WatchTasks streams the department's task events from the input's
+// cursor. Admin names the department to watch.
+func (s *Service) WatchTasks(ctx context.Context, in WatchInput, send func(cursor string, event []byte) error) error {
 	p, err := caller(ctx)
 	if err != nil {
 		return err
 	}
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	dept := in.Department
 	switch p.Role {
 	case auth.RoleDepartment:
 		if dept != "" && dept != p.Subject {
@@ -381,27 +318,12 @@ func (s *Service) WatchTasks(ctx context.Context, dept, cursor string, send func
 	if _, ok := s.ref().Department(dept); !ok {
 		return fault.NotFoundf("departments/"+dept, "no department %q", dept)
 	}
-	if cursor != "" {
-		if _, err := parseCursor(cursor); err != nil {
-			return invalid("cursor", "is not a cursor this service issued")
-		}
-	}
-	return s.feed.Watch(ctx, dept, cursor, send)
+	return s.feed.Watch(ctx, dept, in.Cursor, send)
 }
 
 // Reassign gives a case or one of its tasks to another unit.
 func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("case_id", in.CaseID, &v)
-	if in.TaskID != "" {
-		checkID("task_id", in.TaskID, &v)
-	}
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.steer(ctx, "Reassign", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
@@ -411,14 +333,7 @@ func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error)
 
 // DecideExtension grants or denies a requested extension.
 func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	if !in.Grant && !in.Due.IsZero() {
-		v.Add("new_due", "only a grant sets a due time")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.steer(ctx, "DecideExtension", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
@@ -428,11 +343,7 @@ func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) 
 
 // ReviewCompletion approves or returns a completion.
 func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("note", in.Note, MaxNoteRunes, !in.Approve, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.steer(ctx, "ReviewCompletion", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
@@ -442,11 +353,7 @@ func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, 
 
 // Supervise puts a task under supervision (督办).
 func (s *Service) Supervise(ctx context.Context, in SuperviseInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("note", in.Note, MaxNoteRunes, true, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.steer(ctx, "Supervise", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
@@ -461,25 +368,16 @@ func (s *Service) ListCases(ctx context.Context, f CaseFilter) ([]*Case, string,
 	if err != nil {
 		return nil, "", err
 	}
-	f.Scope = sc
-	var v fault.Violations
-	f.PageSize = pageSize(f.PageSize, &v)
-	if err := v.Err(); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, "", err
 	}
+	f.Scope, f.PageSize = sc, pageSize(f.PageSize)
 	return s.store.ListCases(ctx, f)
 }
 
 // Arbitrate decides who owns a case in arbitration.
 func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("case_id", in.CaseID, &v)
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, err
 	}
 	return taskOf(s.steer(ctx, "Arbitrate", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
@@ -494,20 +392,12 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 	if err != nil {
 		return routing.Decision{}, routing.Case{}, err
 	}
-	var v fault.Violations
 	var rc routing.Case
-	switch {
-	case in.CaseID != "" || in.CaseNumber != "" || in.HotlineOrderNo != "":
-		if in.CaseID != "" {
-			checkID("case_id", in.CaseID, &v)
-		}
-		ref, err := caseref.FromFields("", in.CaseID, in.CaseNumber, in.HotlineOrderNo)
-		if err != nil {
-			return routing.Decision{}, rc, err
-		}
-		if err := v.Err(); err != nil {
-			return routing.Decision{}, rc, err
-		}
+	if err := in.Validate(); err != nil {
+		return routing.Decision{}, rc, err
+	}
+	if in.byCase() {
+		ref, _ := caseref.FromFields("", in.CaseID, in.CaseNumber, in.HotlineOrderNo) // valid: checked above
 		c, err := s.store.FindCase(ctx, ref)
 		if err != nil {
 			return routing.Decision{}, rc, err
@@ -516,17 +406,11 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 			return routing.Decision{}, rc, denied("case " + c.label())
 		}
 		rc = c.RoutingCase()
-	case in.Facts != nil:
+	} else {
 		rc = *in.Facts
 		if rc.Received.IsZero() {
 			rc.Received = s.now()
 		}
-		checkText("facts.text", rc.Text, MaxTextRunes, false, &v)
-	default:
-		v.Add("subject", "give a case_id, case_number, hotline_order_no or facts")
-	}
-	if err := v.Err(); err != nil {
-		return routing.Decision{}, rc, err
 	}
 	ref := s.ref()
 	var d routing.Decision
@@ -544,14 +428,9 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 	return d, rc, nil
 }
 
-func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, reasonField string, reasonRequired bool, op func(env *Env, c *Case) error) (*Case, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("case_id", in.CaseID, &v)
-	checkText(reasonField, in.Reason, MaxNoteRunes, reasonRequired, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
+// caseOp runs a dispatcher's decision on a whole case; in is its request,
+// already valid.
+func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, op func(env *Env, c *Case) error) (*Case, error) {
 	r, err := s.steer(ctx, method, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
 		if err := op(env, c); err != nil {
 			return nil, err
@@ -566,17 +445,20 @@ func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, reaso
 }
 
 // CancelCase cancels an invalid case.
-func (s *Service) CancelCase(ctx context.Context, in CaseInput) (*Case, error) {
-	return s.caseOp(ctx, "CancelCase", in, "reason", true, func(env *Env, c *Case) error { return c.Cancel(env, in.Reason) })
+func (s *Service) CancelCase(ctx context.Context, in CancelInput) (*Case, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return s.caseOp(ctx, "CancelCase", CaseInput(in), func(env *Env, c *Case) error { return c.Cancel(env, in.Reason) })
 }
 
 // ParkCase parks a case (挂账) until its review date.
-func (s *Service) ParkCase(ctx context.Context, in CaseInput) (*Case, error) {
-	review, err := workcal.ParseDate(in.ReviewDate)
-	if err != nil {
-		return nil, invalid("review_date", "must be a date YYYY-MM-DD")
+func (s *Service) ParkCase(ctx context.Context, in ParkInput) (*Case, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
 	}
-	return s.caseOp(ctx, "ParkCase", in, "reason", true, func(env *Env, c *Case) error {
+	review, _ := workcal.ParseDate(in.ReviewDate) // valid: checked above
+	return s.caseOp(ctx, "ParkCase", CaseInput(in), func(env *Env, c *Case) error {
 		today := workcal.DateOf(env.Now.In(env.Ref.Calendar().Location()))
 		if review.Compare(today) <= 0 {
 			return invalid("review_date", "must be after today (%s)", today)
@@ -586,11 +468,17 @@ func (s *Service) ParkCase(ctx context.Context, in CaseInput) (*Case, error) {
 }
 
 // UnparkCase resumes a parked case.
-func (s *Service) UnparkCase(ctx context.Context, in CaseInput) (*Case, error) {
-	return s.caseOp(ctx, "UnparkCase", in, "note", false, func(env *Env, c *Case) error { return c.Unpark(env, in.Reason) })
+func (s *Service) UnparkCase(ctx context.Context, in UnparkInput) (*Case, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return s.caseOp(ctx, "UnparkCase", CaseInput(in), func(env *Env, c *Case) error { return c.Unpark(env, in.Reason) })
 }
 
 // ExcludeCase marks a case 不合理诉求.
-func (s *Service) ExcludeCase(ctx context.Context, in CaseInput) (*Case, error) {
-	return s.caseOp(ctx, "ExcludeCase", in, "reason", true, func(env *Env, c *Case) error { return c.Exclude(env, in.Reason) })
+func (s *Service) ExcludeCase(ctx context.Context, in ExcludeInput) (*Case, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	return s.caseOp(ctx, "ExcludeCase", CaseInput(in), func(env *Env, c *Case) error { return c.Exclude(env, in.Reason) })
 }
