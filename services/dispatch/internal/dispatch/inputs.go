@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/workcal"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
 )
@@ -126,6 +127,15 @@ func (in RejectInput) Validate() error {
 		v.Add("area_code", "only a not_my_area rejection names an area")
 	}
 	return v.Err()
+}
+
+// validateRef checks the area a not_my_area rejection names exists in the
+// reference data in force.
+func (in RejectInput) validateRef(ref *reference.Set) error {
+	if _, ok := ref.Area(in.Area); in.Area != "" && !ok {
+		return invalid("area_code", "no area %q in the reference data", in.Area)
+	}
+	return nil
 }
 
 // ForwardInput is ForwardTask's request.

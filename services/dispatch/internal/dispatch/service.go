@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -113,8 +112,68 @@ func (s *Service) Env(actor string) *Env {
 // Ref is the reference set in force.
 func (s *Service) Ref() *reference.Set { return s.ref() }
 
-func request(p auth.Principal, id, method string, content any) *Request {
-	return &Request{Principal: p.String(), ID: id, Method: method, Content: content}
+// input is a request that validates itself.
+type input interface{ Validate() error }
+
+// referenced is a request naming reference data, checked against the set in
+// force after the request's own validation.
+type referenced interface {
+	validateRef(ref *reference.Set) error
+}
+
+// write runs one write, always in this order: who may call op (access),
+// the request's own validity, then fn on the target's case in one store
+// transaction, within the caller's scope (a department's own task, a
+// dispatcher's case), idempotent by the request id; the store writes what
+// fn finished.
+func (s *Service) write(ctx context.Context, op Operation, requestID string, target Target, in input, fn func(env *Env, c *Case) (*Result, error)) (*Result, error) {
+	p, sc, err := authorize(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	if r, ok := in.(referenced); ok {
+		if err := r.validateRef(s.ref()); err != nil {
+			return nil, err
+		}
+	}
+	req := &Request{Principal: p.String(), ID: requestID, Method: string(op), Content: in}
+	return s.store.Update(ctx, target, req, func(c *Case) (*Result, *Commit, error) {
+		if err := inScope(sc, c, target); err != nil {
+			return nil, nil, err
+		}
+		env := s.Env(req.Principal)
+		res, err := fn(env, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		cm, err := env.Commit(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		return res, cm, nil
+	})
+}
+
+// inScope checks the scope covers the target: the task when the call names
+// one, else the case.
+func inScope(sc Scope, c *Case, target Target) error {
+	if target.TaskID == "" {
+		if !sc.AllowsCase(c) {
+			return denied("case " + c.label())
+		}
+		return nil
+	}
+	t := c.task(target.TaskID)
+	if t == nil {
+		return errNoTask(target.TaskID)
+	}
+	if !sc.AllowsTask(t, c) {
+		return denied("task " + target.TaskID)
+	}
+	return nil
 }
 
 // withTask is an op's result when the op changed one task.
@@ -128,130 +187,56 @@ func taskOf(r *Result, err error) (*Task, error) {
 	return r.Task, nil
 }
 
-// ownTask runs op on a task of the calling department.
-func (s *Service) ownTask(ctx context.Context, method, requestID, taskID string, content any, op func(env *Env, c *Case, t *Task) (*Result, error)) (*Result, error) {
-	p, err := department(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.update(ctx, Target{TaskID: taskID}, request(p, requestID, method, content), func(env *Env, c *Case) (*Result, error) {
-		t := c.task(taskID)
-		if t == nil {
-			return nil, errNoTask(taskID)
-		}
-		if t.Department != p.Subject {
-			return nil, denied("task " + taskID)
-		}
-		return op(env, c, t)
-	})
-}
-
-// steer runs op on a case in the calling dispatcher's scope; target names
-// the case or one of its tasks.
-func (s *Service) steer(ctx context.Context, method, requestID string, target Target, content any, op func(env *Env, c *Case) (*Result, error)) (*Result, error) {
-	p, sc, err := dispatcher(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.update(ctx, target, request(p, requestID, method, content), func(env *Env, c *Case) (*Result, error) {
-		if !sc.AllowsCase(c) {
-			return nil, denied("case " + c.label())
-		}
-		if target.TaskID != "" && c.task(target.TaskID) == nil {
-			return nil, errNoTask(target.TaskID)
-		}
-		return op(env, c)
-	})
-}
-
-// update runs op on the target's case in one store transaction, as
-// req.Principal at the service's now, and hands the store what op finished.
-func (s *Service) update(ctx context.Context, target Target, req *Request, op func(env *Env, c *Case) (*Result, error)) (*Result, error) {
-	return s.store.Update(ctx, target, req, func(c *Case) (*Result, *Commit, error) {
-		env := s.Env(req.Principal)
-		res, err := op(env, c)
-		if err != nil {
-			return nil, nil, err
-		}
-		cm, err := env.Commit(c)
-		if err != nil {
-			return nil, nil, err
-		}
-		return res, cm, nil
-	})
-}
-
 // Acknowledge signs for a task (签收).
 func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "AcknowledgeTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
+	return taskOf(s.write(ctx, OpAcknowledgeTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		if !in.ETA.IsZero() && !in.ETA.After(env.Now) {
 			return nil, invalid("eta", "must be in the future")
 		}
-		return withTask(c.Acknowledge(env, t.ID, in.ETA, in.Note))
+		return withTask(c.Acknowledge(env, in.TaskID, in.ETA, in.Note))
 	}))
 }
 
 // Reject returns a task (退单).
 func (s *Service) Reject(ctx context.Context, in RejectInput) (*Result, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	if _, ok := s.ref().Area(in.Area); in.Area != "" && !ok {
-		return nil, invalid("area_code", "no area %q in the reference data", in.Area)
-	}
-	return s.ownTask(ctx, "RejectTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		out, nt, err := c.Reject(env, t.ID, Rejection{Reason: in.Reason, Note: in.Note, Area: in.Area})
-		return &Result{Task: t, NewTask: nt, Outcome: out}, err
+	return s.write(ctx, OpRejectTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		out, nt, err := c.Reject(env, in.TaskID, Rejection{Reason: in.Reason, Note: in.Note, Area: in.Area})
+		return &Result{Task: c.task(in.TaskID), NewTask: nt, Outcome: out}, err
 	})
 }
 
 // Forward hands a district bureau's task on to its street office.
 func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return s.ownTask(ctx, "ForwardTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		t, nt, err := c.Forward(env, t.ID, in.Department, in.Note)
+	return s.write(ctx, OpForwardTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		t, nt, err := c.Forward(env, in.TaskID, in.Department, in.Note)
 		return &Result{Task: t, NewTask: nt}, err
 	})
 }
 
 // RequestExtension asks for more time (延期).
 func (s *Service) RequestExtension(ctx context.Context, in ExtensionInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "RequestExtension", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		return withTask(c.RequestExtension(env, t.ID, in.Due, in.Reason))
+	return taskOf(s.write(ctx, OpRequestExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.RequestExtension(env, in.TaskID, in.Due, in.Reason))
 	}))
 }
 
 // ReportProgress records a 阶段性答复 or that the unit is on site.
 func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "ReportProgress", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		return withTask(c.ReportProgress(env, t.ID, in.Text, in.OnSite))
+	return taskOf(s.write(ctx, OpReportProgress, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.ReportProgress(env, in.TaskID, in.Text, in.OnSite))
 	}))
 }
 
 // Complete reports a task done (办结).
 func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "CompleteTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		return withTask(c.Complete(env, t.ID, in.Result, in.Evidence))
+	return taskOf(s.write(ctx, OpCompleteTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.Complete(env, in.TaskID, in.Result, in.Evidence))
 	}))
 }
 
 // GetTask reads a task the caller may see, with its case.
 func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, error) {
-	sc, err := readScope(ctx)
+	_, sc, err := authorize(ctx, OpGetTask)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -264,19 +249,15 @@ func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, err
 	if err != nil {
 		return nil, nil, err
 	}
-	t := c.task(taskID)
-	if t == nil {
-		return nil, nil, errNoTask(taskID)
+	if err := inScope(sc, c, Target{TaskID: taskID}); err != nil {
+		return nil, nil, err
 	}
-	if !sc.AllowsTask(t, c) {
-		return nil, nil, denied("task " + taskID)
-	}
-	return t, c, nil
+	return c.task(taskID), c, nil
 }
 
 // ListTasks lists the tasks the caller may see.
 func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string, error) {
-	sc, err := readScope(ctx)
+	_, sc, err := authorize(ctx, OpListTasks)
 	if err != nil {
 		return nil, "", err
 	}
@@ -294,7 +275,7 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string,
 // WatchTasks streams the department's task events from the input's
 // cursor. Admin names the department to watch.
 func (s *Service) WatchTasks(ctx context.Context, in WatchInput, send func(cursor string, event []byte) error) error {
-	p, err := caller(ctx)
+	_, sc, err := authorize(ctx, OpWatchTasks)
 	if err != nil {
 		return err
 	}
@@ -302,18 +283,14 @@ func (s *Service) WatchTasks(ctx context.Context, in WatchInput, send func(curso
 		return err
 	}
 	dept := in.Department
-	switch p.Role {
-	case auth.RoleDepartment:
-		if dept != "" && dept != p.Subject {
+	switch {
+	case sc.Department != "":
+		if dept != "" && dept != sc.Department {
 			return denied("department " + dept)
 		}
-		dept = p.Subject
-	case auth.RoleAdmin:
-		if dept == "" {
-			return invalid("department_code", "admin must name the department to watch")
-		}
-	default:
-		return fault.New(fault.PermissionDenied, "only a department watches its tasks; %s may not", p)
+		dept = sc.Department
+	case dept == "":
+		return invalid("department_code", "admin must name the department to watch")
 	}
 	if _, ok := s.ref().Department(dept); !ok {
 		return fault.NotFoundf("departments/"+dept, "no department %q", dept)
@@ -323,40 +300,28 @@ func (s *Service) WatchTasks(ctx context.Context, in WatchInput, send func(curso
 
 // Reassign gives a case or one of its tasks to another unit.
 func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "Reassign", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpReassign, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.Reassign(env, in.TaskID, in.Department, in.Note))
 	}))
 }
 
 // DecideExtension grants or denies a requested extension.
 func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "DecideExtension", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpDecideExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.DecideExtension(env, in.TaskID, in.Grant, in.Due, in.Note))
 	}))
 }
 
 // ReviewCompletion approves or returns a completion.
 func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "ReviewCompletion", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpReviewCompletion, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.ReviewCompletion(env, in.TaskID, in.Approve, in.Note))
 	}))
 }
 
 // Supervise puts a task under supervision (督办).
 func (s *Service) Supervise(ctx context.Context, in SuperviseInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "Supervise", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpSupervise, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.Supervise(env, in.TaskID, in.Note))
 	}))
 }
@@ -364,7 +329,11 @@ func (s *Service) Supervise(ctx context.Context, in SuperviseInput) (*Task, erro
 // ListCases lists the cases in the dispatch queue, or in arbitration,
 // within the caller's scope.
 func (s *Service) ListCases(ctx context.Context, f CaseFilter) ([]*Case, string, error) {
-	_, sc, err := dispatcher(ctx)
+	op := OpListDispatchQueue
+	if f.Arbitration {
+		op = OpListArbitration
+	}
+	_, sc, err := authorize(ctx, op)
 	if err != nil {
 		return nil, "", err
 	}
@@ -377,10 +346,7 @@ func (s *Service) ListCases(ctx context.Context, f CaseFilter) ([]*Case, string,
 
 // Arbitrate decides who owns a case in arbitration.
 func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "Arbitrate", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpArbitrate, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.Arbitrate(env, in.Department, in.Note))
 	}))
 }
@@ -388,7 +354,7 @@ func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, erro
 // SimulateRoute decides without changing anything and returns the decision
 // with the facts decided on.
 func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.Decision, routing.Case, error) {
-	_, sc, err := dispatcher(ctx)
+	_, sc, err := authorize(ctx, OpSimulateRoute)
 	if err != nil {
 		return routing.Decision{}, routing.Case{}, err
 	}
@@ -402,8 +368,8 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 		if err != nil {
 			return routing.Decision{}, rc, err
 		}
-		if !sc.AllowsCase(c) {
-			return routing.Decision{}, rc, denied("case " + c.label())
+		if err := inScope(sc, c, Target{}); err != nil {
+			return routing.Decision{}, rc, err
 		}
 		rc = c.RoutingCase()
 	} else {
@@ -428,11 +394,11 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 	return d, rc, nil
 }
 
-// caseOp runs a dispatcher's decision on a whole case; in is its request,
-// already valid.
-func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, op func(env *Env, c *Case) error) (*Case, error) {
-	r, err := s.steer(ctx, method, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
-		if err := op(env, c); err != nil {
+// decide runs a dispatcher's decision on a whole case and returns the case
+// with its tasks.
+func (s *Service) decide(ctx context.Context, op Operation, in input, req CaseInput, fn func(env *Env, c *Case) error) (*Case, error) {
+	r, err := s.write(ctx, op, req.RequestID, Target{CaseID: req.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+		if err := fn(env, c); err != nil {
 			return nil, err
 		}
 		return &Result{Case: c, Tasks: c.Tasks}, nil
@@ -446,19 +412,13 @@ func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, op fu
 
 // CancelCase cancels an invalid case.
 func (s *Service) CancelCase(ctx context.Context, in CancelInput) (*Case, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return s.caseOp(ctx, "CancelCase", CaseInput(in), func(env *Env, c *Case) error { return c.Cancel(env, in.Reason) })
+	return s.decide(ctx, OpCancelCase, in, CaseInput(in), func(env *Env, c *Case) error { return c.Cancel(env, in.Reason) })
 }
 
 // ParkCase parks a case (挂账) until its review date.
 func (s *Service) ParkCase(ctx context.Context, in ParkInput) (*Case, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	review, _ := workcal.ParseDate(in.ReviewDate) // valid: checked above
-	return s.caseOp(ctx, "ParkCase", CaseInput(in), func(env *Env, c *Case) error {
+	return s.decide(ctx, OpParkCase, in, CaseInput(in), func(env *Env, c *Case) error {
+		review, _ := workcal.ParseDate(in.ReviewDate) // valid: checked by write
 		today := workcal.DateOf(env.Now.In(env.Ref.Calendar().Location()))
 		if review.Compare(today) <= 0 {
 			return invalid("review_date", "must be after today (%s)", today)
@@ -469,16 +429,10 @@ func (s *Service) ParkCase(ctx context.Context, in ParkInput) (*Case, error) {
 
 // UnparkCase resumes a parked case.
 func (s *Service) UnparkCase(ctx context.Context, in UnparkInput) (*Case, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return s.caseOp(ctx, "UnparkCase", CaseInput(in), func(env *Env, c *Case) error { return c.Unpark(env, in.Reason) })
+	return s.decide(ctx, OpUnparkCase, in, CaseInput(in), func(env *Env, c *Case) error { return c.Unpark(env, in.Reason) })
 }
 
 // ExcludeCase marks a case 不合理诉求.
 func (s *Service) ExcludeCase(ctx context.Context, in ExcludeInput) (*Case, error) {
-	if err := in.Validate(); err != nil {
-		return nil, err
-	}
-	return s.caseOp(ctx, "ExcludeCase", CaseInput(in), func(env *Env, c *Case) error { return c.Exclude(env, in.Reason) })
+	return s.decide(ctx, OpExcludeCase, in, CaseInput(in), func(env *Env, c *Case) error { return c.Exclude(env, in.Reason) })
 }
