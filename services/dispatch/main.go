@@ -26,6 +26,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/events"
+	"github.com/gridflow/gridflow/services/dispatch/internal/feed"
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
 	"golang.org/x/sync/errgroup"
@@ -121,7 +122,7 @@ func run(ctx context.Context) error {
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	relay := outbox.NewRelay(pool, js, log, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
 	store := postgres.New(pool, relay.Notify)
-	svc := dispatch.New(store, events.Encode, events.NewFeed(js), ref.Current, clk.Now, policy)
+	svc := dispatch.New(store, events.Encode, feed.New(js), ref.Current, clk.Now, policy)
 	handlers := events.NewHandlers(store, svc.Env)
 
 	runner, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
@@ -129,7 +130,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	worker := timer.NewWorker(pool, handlers.TimerHandlers(), timer.Options{BatchSize: cfg.TimerBatch,
+	worker := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{BatchSize: cfg.TimerBatch,
 		Concurrency: cfg.TimerConcurrency, Clock: clk}, log)
 
 	srv := grpcserver.New(grpcserver.Options{Logger: log, Verifier: auth.NewVerifier(pub)})

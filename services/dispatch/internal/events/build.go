@@ -1,12 +1,13 @@
-// Package events is dispatch's side of the event stream. It turns the
-// domain's events into gridflow.events.v1 envelopes for the outbox: Envelope
-// is the one place that maps each domain event type to its payload, and
-// Envelope.type and the subject (grid.task.<event>.<dept>.<district>.<street>
-// or grid.case.<event>.<district>.<street>) follow from the payload. It
-// handles the events dispatch consumes (case.received, case.classified,
+// Package events is dispatch's side of the event stream, and only that. It
+// turns the domain's events into gridflow.events.v1 envelopes for the
+// outbox: Envelope is the one place that maps each domain event type to its
+// payload, and Envelope.type and the subject
+// (grid.task.<event>.<dept>.<district>.<street> or
+// grid.case.<event>.<district>.<street>) follow from the payload. It handles
+// the events dispatch consumes (case.received, case.classified,
 // case.followed_up, case.reopened; changeOf decides every payload of the
-// oneof), fires the clock's timers, and streams a department's task events
-// (WatchTasks).
+// oneof). The clock's timers fire in package clock; WatchTasks reads the
+// stream in package feed.
 package events
 
 import (
