@@ -5,7 +5,6 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
-	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
 )
 
 // What a unit does with its task (DESIGN.md's task table): sign for it,
@@ -33,65 +32,33 @@ func (c *Case) Reject(env *Env, taskID string, r Rejection) (RejectOutcome, *Tas
 	if err := t.reject(env.Now, r, windowEnd); err != nil {
 		return "", nil, err
 	}
-	c.touch(env, t)
-	if t.Role != Lead {
-		c.emit(env, &TaskRejected{TaskEvent: snapshot(t), Rejection: *t.Rejection, CaseRejections: len(c.LeadRejections)})
+	if t.Role == Lead {
+		c.LeadRejections = append(c.LeadRejections, *t.Rejection)
+	}
+	c.taskChanged(env, t, &TaskRejected{Rejection: *t.Rejection, CaseRejections: len(c.LeadRejections)})
+	switch {
+	case t.Role != Lead:
 		if c.Queue == nil {
 			c.enqueue(env, QueueCoHandlerRejected, t.Department+" returned its part", t.Rejection)
 		}
-		return OutcomeQueued, nil, nil
-	}
-	c.LeadRejections = append(c.LeadRejections, *t.Rejection)
-	c.emit(env, &TaskRejected{TaskEvent: snapshot(t), Rejection: *t.Rejection, CaseRejections: len(c.LeadRejections)})
-	if len(c.LeadRejections) >= 2 {
-		c.Queue = nil
-		if c.Arbitration == nil {
-			c.Arbitration = &Arbitration{OpenedAt: env.Now}
-			var by []string
-			for _, rj := range c.LeadRejections {
-				by = append(by, rj.Department)
-			}
-			c.emit(env, &CaseArbitrationOpened{Rejections: len(c.LeadRejections), RejectedBy: by})
-		}
+	case len(c.LeadRejections) >= 2:
+		c.openArbitration(env)
 		return OutcomeArbitration, nil, nil
-	}
-	if r.Reason == NotMyArea && r.Area != "" {
-		d, err := routing.Redecide(env.Ref, c.RoutingCase(), r.Area)
-		switch {
-		case err != nil:
-			c.enqueue(env, QueueRedecisionFailed, "re-deciding for "+r.Area+": "+err.Error(), t.Rejection)
-		case d.Lead.Department == t.Department:
-			c.enqueue(env, QueueRedecisionFailed, "re-deciding for "+r.Area+" names "+t.Department+" again", t.Rejection)
-		default:
-			if a, ok := env.Ref.Area(r.Area); ok {
-				c.Area = Area{District: a.District, Street: a.Street, Community: a.Community}
-				if a.Level == reference.LevelGrid {
-					c.Area.Grid = a.Code
-				}
-			}
-			c.applyDecision(env, d, Redecided, t.ID)
-			if nt := c.lead(); nt != nil && nt.Reason == Redecided && nt.Replaces == t.ID {
-				return OutcomeRedecided, nt, nil
-			}
+	case r.Reason == NotMyArea && r.Area != "":
+		if nt := c.redecide(env, t, r.Area); nt != nil {
+			return OutcomeRedecided, nt, nil
 		}
-		return OutcomeQueued, nil, nil
+	default:
+		c.enqueue(env, QueueRejected, string(r.Reason)+": "+r.Note, t.Rejection)
 	}
-	c.enqueue(env, QueueRejected, string(r.Reason)+": "+r.Note, t.Rejection)
 	return OutcomeQueued, nil, nil
 }
 
 // Acknowledge signs for a task.
 func (c *Case) Acknowledge(env *Env, taskID string, eta time.Time, note string) (*Task, error) {
-	t := c.task(taskID)
-	if t == nil {
-		return nil, errNoTask(taskID)
-	}
-	if err := t.acknowledge(env.Now, eta, note); err != nil {
-		return nil, err
-	}
-	c.touch(env, t)
-	c.emit(env, &TaskAcknowledged{TaskEvent: snapshot(t), ETA: eta, Note: note})
-	return t, nil
+	return c.act(env, taskID, func(t *Task) (taskEvent, error) {
+		return &TaskAcknowledged{ETA: eta, Note: note}, t.acknowledge(env.Now, eta, note)
+	})
 }
 
 // Forward hands a district bureau's acknowledged task on to one of its
@@ -117,8 +84,7 @@ func (c *Case) Forward(env *Env, taskID, to, note string) (*Task, *Task, error) 
 		return nil, nil, err
 	}
 	t.ForwardedTo = env.NewID()
-	c.touch(env, t)
-	c.emit(env, &TaskForwarded{TaskEvent: snapshot(t), ToDepartment: to, NewTaskID: t.ForwardedTo, Note: note})
+	c.taskChanged(env, t, &TaskForwarded{ToDepartment: to, NewTaskID: t.ForwardedTo, Note: note})
 	// The sub-unit inherits the task's deadlines, a granted extension
 	// included: the clock belongs to the case.
 	nt := c.newTaskID(env, t.ForwardedTo, to, t.Role, t.Deadlines, Forwarding, t.Rule, t.Whistle, t.ID)
@@ -127,42 +93,21 @@ func (c *Case) Forward(env *Env, taskID, to, note string) (*Task, *Task, error) 
 
 // RequestExtension asks for a later completion due time.
 func (c *Case) RequestExtension(env *Env, taskID string, due time.Time, reason string) (*Task, error) {
-	t := c.task(taskID)
-	if t == nil {
-		return nil, errNoTask(taskID)
-	}
-	if err := t.requestExtension(env.Now, due, reason, env.Policy.MaxExtensions); err != nil {
-		return nil, err
-	}
-	c.touch(env, t)
-	c.emit(env, &TaskExtensionRequested{TaskEvent: snapshot(t), Due: due, Reason: reason})
-	return t, nil
+	return c.act(env, taskID, func(t *Task) (taskEvent, error) {
+		return &TaskExtensionRequested{Due: due, Reason: reason}, t.requestExtension(env.Now, due, reason, env.Policy.MaxExtensions)
+	})
 }
 
 // ReportProgress records a 阶段性答复 or that the unit is on site.
 func (c *Case) ReportProgress(env *Env, taskID, text string, onSite bool) (*Task, error) {
-	t := c.task(taskID)
-	if t == nil {
-		return nil, errNoTask(taskID)
-	}
-	if err := t.reportProgress(env.Now, text, onSite); err != nil {
-		return nil, err
-	}
-	c.touch(env, t)
-	c.emit(env, &TaskProgressReported{TaskEvent: snapshot(t), Text: text, OnSite: onSite})
-	return t, nil
+	return c.act(env, taskID, func(t *Task) (taskEvent, error) {
+		return &TaskProgressReported{Text: text, OnSite: onSite}, t.reportProgress(env.Now, text, onSite)
+	})
 }
 
 // Complete records a unit's 办结.
 func (c *Case) Complete(env *Env, taskID, result string, evidence []string) (*Task, error) {
-	t := c.task(taskID)
-	if t == nil {
-		return nil, errNoTask(taskID)
-	}
-	if err := t.complete(env.Now, result, evidence); err != nil {
-		return nil, err
-	}
-	c.touch(env, t)
-	c.emit(env, &TaskCompleted{TaskEvent: snapshot(t), Result: result, Evidence: evidence})
-	return t, nil
+	return c.act(env, taskID, func(t *Task) (taskEvent, error) {
+		return &TaskCompleted{Result: result, Evidence: evidence}, t.complete(env.Now, result, evidence)
+	})
 }

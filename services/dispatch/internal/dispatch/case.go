@@ -98,6 +98,29 @@ func (c *Case) touch(env *Env, t *Task) {
 	c.markDirty(t)
 }
 
+// taskChanged records that t changed: stamped, its flags refreshed, marked
+// for saving, and e emitted with t's snapshot as it now stands.
+func (c *Case) taskChanged(env *Env, t *Task, e taskEvent) {
+	c.touch(env, t)
+	e.setTask(t)
+	c.emit(env, e)
+}
+
+// act moves one of the case's tasks: move applies the transition and
+// returns the event it caused, which act records (taskChanged).
+func (c *Case) act(env *Env, taskID string, move func(t *Task) (taskEvent, error)) (*Task, error) {
+	t := c.task(taskID)
+	if t == nil {
+		return nil, errNoTask(taskID)
+	}
+	e, err := move(t)
+	if err != nil {
+		return nil, err
+	}
+	c.taskChanged(env, t, e)
+	return t, nil
+}
+
 // emit records e with its header: now, the actor, the case as it stands.
 func (c *Case) emit(env *Env, e Event) {
 	h := e.header()
@@ -307,30 +330,7 @@ func (c *Case) Classified(env *Env, number string, cl Classification) {
 		c.route(env)
 		return
 	}
-	old := c.RoutedWith
-	c.RoutedWith = &cl
-	d, err := routing.Decide(env.Ref, c.RoutingCase())
-	if err != nil {
-		if c.lead() == nil {
-			c.enqueue(env, QueueUnrouted, err.Error(), nil)
-		}
-		return
-	}
-	if sameRouting(old, &cl) {
-		if urgencyRank[cl.Urgency] == urgencyRank[old.Urgency] {
-			return
-		}
-		if c.sameUnits(d) {
-			if urgencyRank[cl.Urgency] > urgencyRank[old.Urgency] {
-				c.Deadlines = deadlinesOf(d.SLA, c.clockStart())
-				for _, t := range c.open() {
-					c.moveDeadlines(env, t, c.taskDeadlines(onSiteOf(d, t.Department)), UrgencyRaised, true)
-				}
-			}
-			return
-		}
-	}
-	c.applyDecision(env, d, Rerouted, "")
+	c.reroute(env)
 }
 
 // Withdrawn applies the hotline's withdrawal (撤单).
@@ -352,8 +352,7 @@ func (c *Case) Withdrawn(env *Env) {
 func (c *Case) Urged(env *Env, followUpID string) {
 	for _, t := range c.open() {
 		t.Urges++
-		c.touch(env, t)
-		c.emit(env, &TaskUrged{TaskEvent: snapshot(t), FollowUpID: followUpID, Urges: t.Urges})
+		c.taskChanged(env, t, &TaskUrged{FollowUpID: followUpID, Urges: t.Urges})
 	}
 }
 

@@ -71,6 +71,65 @@ func (c *Case) route(env *Env) {
 	c.applyDecision(env, d, Routed, "")
 }
 
+// reroute applies a newer classification to a routed case: routing
+// decides again; when only the urgency changed and the units stay, the
+// deadlines move in place (earlier only); otherwise the tasks follow the
+// new decision, keeping the case's clock start. A decision that fails
+// queues the case only if it has no lead.
+func (c *Case) reroute(env *Env) {
+	old, cl := c.RoutedWith, c.Class
+	c.RoutedWith = cl
+	d, err := routing.Decide(env.Ref, c.RoutingCase())
+	if err != nil {
+		if c.lead() == nil {
+			c.enqueue(env, QueueUnrouted, err.Error(), nil)
+		}
+		return
+	}
+	if sameRouting(old, cl) {
+		if urgencyRank[cl.Urgency] == urgencyRank[old.Urgency] {
+			return
+		}
+		if c.sameUnits(d) {
+			if urgencyRank[cl.Urgency] > urgencyRank[old.Urgency] {
+				c.Deadlines = deadlinesOf(d.SLA, c.clockStart())
+				for _, t := range c.open() {
+					c.moveDeadlines(env, t, c.taskDeadlines(onSiteOf(d, t.Department)), UrgencyRaised, true)
+				}
+			}
+			return
+		}
+	}
+	c.applyDecision(env, d, Rerouted, "")
+}
+
+// redecide re-decides the case for the area a not_my_area rejection of t
+// named and dispatches the new lead there, with the case's deadlines. It
+// returns the new lead task, or nil when the case waits in the queue
+// instead (routing failed, or named t's unit again).
+func (c *Case) redecide(env *Env, t *Task, area string) *Task {
+	d, err := routing.Redecide(env.Ref, c.RoutingCase(), area)
+	switch {
+	case err != nil:
+		c.enqueue(env, QueueRedecisionFailed, "re-deciding for "+area+": "+err.Error(), t.Rejection)
+		return nil
+	case d.Lead.Department == t.Department:
+		c.enqueue(env, QueueRedecisionFailed, "re-deciding for "+area+" names "+t.Department+" again", t.Rejection)
+		return nil
+	}
+	if a, ok := env.Ref.Area(area); ok {
+		c.Area = Area{District: a.District, Street: a.Street, Community: a.Community}
+		if a.Level == reference.LevelGrid {
+			c.Area.Grid = a.Code
+		}
+	}
+	c.applyDecision(env, d, Redecided, t.ID)
+	if nt := c.lead(); nt != nil && nt.Reason == Redecided && nt.Replaces == t.ID {
+		return nt
+	}
+	return nil
+}
+
 // fallbackDeadlines gives an unrouted case its limits without a rule, so
 // the clock runs while it waits for a dispatcher.
 func (c *Case) fallbackDeadlines(env *Env) {

@@ -14,16 +14,15 @@ import (
 // DecideExtension grants (with due, or the requested time when zero) or
 // denies a requested extension. A grant moves the completion limit in place.
 func (c *Case) DecideExtension(env *Env, taskID string, grant bool, due time.Time, note string) (*Task, error) {
-	t := c.task(taskID)
-	if t == nil {
-		return nil, errNoTask(taskID)
-	}
-	newDue, err := t.decideExtension(env.Now, grant, due, note)
+	var newDue time.Time
+	t, err := c.act(env, taskID, func(t *Task) (taskEvent, error) {
+		var err error
+		newDue, err = t.decideExtension(env.Now, grant, due, note)
+		return &TaskExtensionDecided{Granted: grant, Due: newDue, Note: note}, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	c.touch(env, t)
-	c.emit(env, &TaskExtensionDecided{TaskEvent: snapshot(t), Granted: grant, Due: newDue, Note: note})
 	if grant {
 		prev := t.Deadlines
 		l := t.Deadlines.Complete
@@ -31,46 +30,29 @@ func (c *Case) DecideExtension(env *Env, taskID string, grant bool, due time.Tim
 		l.WarnAt = env.Ref.Calendar().WarningAt(t.Deadlines.Start, newDue, t.Deadlines.Warn, l.Duration.Kind)
 		l.Source += " (extended)"
 		c.setLimit(t, CompleteLimit, l, env.Now, env.Ref)
-		c.touch(env, t)
-		c.emit(env, &TaskDeadlineChanged{TaskEvent: snapshot(t), Reason: ExtensionGranted, Previous: prev})
+		c.taskChanged(env, t, &TaskDeadlineChanged{Reason: ExtensionGranted, Previous: prev})
 	}
 	return t, nil
 }
 
 // ReviewCompletion approves a completion or returns it for rework.
 func (c *Case) ReviewCompletion(env *Env, taskID string, approve bool, note string) (*Task, error) {
-	t := c.task(taskID)
-	if t == nil {
-		return nil, errNoTask(taskID)
-	}
-	if approve {
-		if err := t.approve(env.Now, note); err != nil {
+	return c.act(env, taskID, func(t *Task) (taskEvent, error) {
+		if approve {
+			return &TaskCompletionApproved{Note: note}, t.approve(env.Now, note)
+		}
+		if err := t.returnCompletion(env.Now, note); err != nil {
 			return nil, err
 		}
-		c.touch(env, t)
-		c.emit(env, &TaskCompletionApproved{TaskEvent: snapshot(t), Note: note})
-		return t, nil
-	}
-	if err := t.returnCompletion(env.Now, note); err != nil {
-		return nil, err
-	}
-	c.touch(env, t)
-	c.emit(env, &TaskCompletionReturned{TaskEvent: snapshot(t), Note: note, Returns: t.Returns})
-	return t, nil
+		return &TaskCompletionReturned{Note: note, Returns: t.Returns}, nil
+	})
 }
 
 // Supervise puts an open task under a dispatcher's supervision (督办).
 func (c *Case) Supervise(env *Env, taskID, note string) (*Task, error) {
-	t := c.task(taskID)
-	if t == nil {
-		return nil, errNoTask(taskID)
-	}
-	if err := t.supervise(); err != nil {
-		return nil, err
-	}
-	c.touch(env, t)
-	c.emit(env, &TaskSupervised{TaskEvent: snapshot(t), Note: note})
-	return t, nil
+	return c.act(env, taskID, func(t *Task) (taskEvent, error) {
+		return &TaskSupervised{Note: note}, t.supervise()
+	})
 }
 
 func (c *Case) checkSteerable(what string) error {
@@ -138,6 +120,21 @@ func (c *Case) Reassign(env *Env, taskID, dept, note string) (*Task, error) {
 		c.Status = CaseRouted
 	}
 	return nt, nil
+}
+
+// openArbitration puts a case whose lead was rejected again in arbitration
+// (once) and takes it out of the queue.
+func (c *Case) openArbitration(env *Env) {
+	c.Queue = nil
+	if c.Arbitration != nil {
+		return
+	}
+	c.Arbitration = &Arbitration{OpenedAt: env.Now}
+	var by []string
+	for _, rj := range c.LeadRejections {
+		by = append(by, rj.Department)
+	}
+	c.emit(env, &CaseArbitrationOpened{Rejections: len(c.LeadRejections), RejectedBy: by})
 }
 
 // Arbitrate decides who owns a case in arbitration and dispatches its lead
@@ -233,9 +230,10 @@ func (c *Case) Unpark(env *Env, note string) error {
 				changed = true
 			}
 		}
-		c.touch(env, t)
 		if changed {
-			c.emit(env, &TaskDeadlineChanged{TaskEvent: snapshot(t), Reason: Unparked, Previous: prev})
+			c.taskChanged(env, t, &TaskDeadlineChanged{Reason: Unparked, Previous: prev})
+		} else {
+			c.touch(env, t)
 		}
 	}
 	c.emit(env, &CaseUnparked{Note: note, ParkedAt: p.At})

@@ -47,12 +47,11 @@ func (c *Case) newTaskID(env *Env, id, dept string, role Role, dl Deadlines, rea
 		Whistle: whistle, Replaces: replaces, DispatchedAt: env.Now,
 	}
 	c.Tasks = append(c.Tasks, t)
-	c.touch(env, t)
-	ev := &TaskDispatched{TaskEvent: snapshot(t), Summary: c.summary(env.Ref)}
+	ev := &TaskDispatched{Summary: c.summary(env.Ref)}
 	if reason == Routed || reason == Rerouted || reason == Redecided {
 		ev.Path, ev.ReferenceDigest = c.Path, c.Digest
 	}
-	c.emit(env, ev)
+	c.taskChanged(env, t, ev)
 	return t
 }
 
@@ -60,8 +59,7 @@ func (c *Case) withdraw(env *Env, t *Task, reason WithdrawReason, note string) {
 	if err := t.withdraw(env.Now); err != nil {
 		return
 	}
-	c.touch(env, t)
-	c.emit(env, &TaskWithdrawn{TaskEvent: snapshot(t), Reason: reason, Note: note})
+	c.taskChanged(env, t, &TaskWithdrawn{Reason: reason, Note: note})
 }
 
 // moveDeadlines moves t's ack and completion limits (and its on-site limit
@@ -93,6 +91,5 @@ func (c *Case) moveDeadlines(env *Env, t *Task, dl Deadlines, why ChangeReason, 
 		return
 	}
 	t.Deadlines.Warn = dl.Warn
-	c.touch(env, t)
-	c.emit(env, &TaskDeadlineChanged{TaskEvent: snapshot(t), Reason: why, Previous: prev})
+	c.taskChanged(env, t, &TaskDeadlineChanged{Reason: why, Previous: prev})
 }
