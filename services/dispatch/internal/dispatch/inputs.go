@@ -214,6 +214,19 @@ func (in CompleteInput) Validate() error {
 	return v.Err()
 }
 
+// TaskFilter selects tasks.
+type TaskFilter struct {
+	Scope  Scope
+	States []TaskState
+	// Only this case's tasks: at most one of CaseID, CaseNumber and
+	// HotlineOrderNo; ListTasks reads them into Case for the store.
+	CaseID, CaseNumber, HotlineOrderNo string
+	Case                               caseref.Ref
+	Department                         string
+	PageSize                           int
+	PageToken                          string
+}
+
 // Validate checks the filter's own fields: the page size and at most one
 // well-formed case reference. Which departments a caller may name depends
 // on the caller (ListTasks).
@@ -230,6 +243,15 @@ func (f TaskFilter) Validate() error {
 		}
 	}
 	return v.Err()
+}
+
+// CaseFilter selects cases waiting for a dispatcher (ListDispatchQueue,
+// ListArbitration).
+type CaseFilter struct {
+	Scope       Scope
+	Arbitration bool // in arbitration; otherwise in the dispatch queue
+	PageSize    int
+	PageToken   string
 }
 
 // Validate checks the page size.

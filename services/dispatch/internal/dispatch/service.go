@@ -60,27 +60,6 @@ type Feed interface {
 	Watch(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error
 }
 
-// TaskFilter selects tasks.
-type TaskFilter struct {
-	Scope  Scope
-	States []TaskState
-	// Only this case's tasks: at most one of CaseID, CaseNumber and
-	// HotlineOrderNo; ListTasks reads them into Case for the store.
-	CaseID, CaseNumber, HotlineOrderNo string
-	Case                               caseref.Ref
-	Department                         string
-	PageSize                           int
-	PageToken                          string
-}
-
-// CaseFilter selects cases waiting for a dispatcher.
-type CaseFilter struct {
-	Scope       Scope
-	Arbitration bool // in arbitration; otherwise in the dispatch queue
-	PageSize    int
-	PageToken   string
-}
-
 // Service is the dispatch service's API, scoped by the caller's credential.
 type Service struct {
 	store  Store
