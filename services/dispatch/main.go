@@ -21,6 +21,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/events"
+	"github.com/gridflow/gridflow/services/dispatch/internal/feed"
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
 
@@ -102,8 +103,8 @@ func run(ctx context.Context) error {
 	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
 	window, _ := workcal.ParseDuration(cfg.RejectWindow)
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
-	store := postgres.New(pool, ref.Current, events.Encode, relay.Notify)
-	svc := dispatch.New(store, events.NewFeed(js), ref.Current, clk.Now, policy)
+	store := postgres.New(pool, relay.Notify)
+	svc := dispatch.New(store, events.Encode, feed.New(js), ref.Current, clk.Now, policy)
 	handlers := events.NewHandlers(store, svc.Env)
 
 	cases, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
@@ -112,7 +113,7 @@ func run(ctx context.Context) error {
 		return err
 	}
 	p.Consume(cases)
-	clockWorker := timer.NewWorker(pool, handlers.TimerHandlers(), timer.Options{BatchSize: cfg.TimerBatch,
+	clockWorker := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{BatchSize: cfg.TimerBatch,
 		Concurrency: cfg.TimerConcurrency, Clock: clk}, p.Log)
 	p.Go(clockWorker.Run)
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)

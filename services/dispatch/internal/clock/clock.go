@@ -1,9 +1,9 @@
-// Package clock is the time dispatch runs on: the wall clock, or for
-// end-to-end tests a test clock that runs ahead of the wall clock by an
-// offset read from a file, so a test can move time forward in a running
-// process (write "3h" to the file) and watch warnings and escalations fire.
-// The durable timers, the domain's "now" and the events all use the same
-// clock.
+// Package clock is the time dispatch runs on and what fires on it. Clock is
+// the wall clock, or for end-to-end tests a test clock that runs ahead of
+// the wall clock by an offset read from a file, so a test can move time
+// forward in a running process (write "3h" to the file) and watch warnings
+// and escalations fire. The durable timers, the domain's "now" and the
+// events all use the same clock. Handlers fire dispatch's durable timers.
 package clock
 
 import (

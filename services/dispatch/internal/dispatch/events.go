@@ -49,6 +49,15 @@ func TaskOf(e Event) *Task {
 	return nil
 }
 
+// taskEvent is a task event not yet recorded: Case.taskChanged gives it
+// the task's snapshot.
+type taskEvent interface {
+	Event
+	setTask(t *Task)
+}
+
+func (e *TaskEvent) setTask(t *Task) { *e = snapshot(t) }
+
 // snapshot copies t as it stands now: later changes in the same operation
 // must not rewrite what an earlier event said.
 func snapshot(t *Task) TaskEvent {

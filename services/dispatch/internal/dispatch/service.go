@@ -2,14 +2,9 @@ package dispatch
 
 import (
 	"context"
-	"errors"
-	"strconv"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -46,10 +41,10 @@ type Result struct {
 // Store keeps cases with their tasks.
 type Store interface {
 	// Update locks the target's case for a transaction, runs op on it and
-	// persists the case, the tasks, events and timers it changed (Finish).
+	// writes the Commit op returns (nil: nothing to write) with the result.
 	// With a request, a repeat returns the stored result instead, or
 	// ALREADY_EXISTS when the same id came with other content.
-	Update(ctx context.Context, t Target, req *Request, op func(c *Case) (*Result, error)) (*Result, error)
+	Update(ctx context.Context, t Target, req *Request, op func(c *Case) (*Result, *Commit, error)) (*Result, error)
 	// FindCase reads a case with its tasks by id, case number or hotline
 	// order number; NotFound naming the reference when there is none.
 	FindCase(ctx context.Context, r caseref.Ref) (*Case, error)
@@ -65,51 +60,24 @@ type Feed interface {
 	Watch(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error
 }
 
-// Scope is what a caller may see and steer.
-type Scope struct {
-	All        bool   // admin
-	Department string // department:<code>: its own tasks
-	District   string // district:<district>
-	Street     string // dispatcher:<street>
-}
-
-// TaskFilter selects tasks.
-type TaskFilter struct {
-	Scope  Scope
-	States []TaskState
-	// Only this case's tasks: at most one of CaseID, CaseNumber and
-	// HotlineOrderNo; ListTasks reads them into Case for the store.
-	CaseID, CaseNumber, HotlineOrderNo string
-	Case                               caseref.Ref
-	Department                         string
-	PageSize                           int
-	PageToken                          string
-}
-
-// CaseFilter selects cases waiting for a dispatcher.
-type CaseFilter struct {
-	Scope       Scope
-	Arbitration bool // in arbitration; otherwise in the dispatch queue
-	PageSize    int
-	PageToken   string
-}
-
 // Service is the dispatch service's API, scoped by the caller's credential.
 type Service struct {
 	store  Store
+	encode Encoder
 	feed   Feed
 	ref    func() *reference.Set
 	now    func() time.Time
 	policy Policy
 }
 
-// New returns a service. ref returns the reference set in force (it changes
-// on SIGHUP); now is the clock (a test clock in tests and end-to-end runs).
-func New(store Store, feed Feed, ref func() *reference.Set, now func() time.Time, policy Policy) *Service {
+// New returns a service. encode turns the events of an operation into
+// outbox messages; ref returns the reference set in force (it changes on
+// SIGHUP); now is the clock (a test clock in tests and end-to-end runs).
+func New(store Store, encode Encoder, feed Feed, ref func() *reference.Set, now func() time.Time, policy Policy) *Service {
 	if now == nil {
 		now = time.Now
 	}
-	return &Service{store: store, feed: feed, ref: ref, now: now, policy: policy}
+	return &Service{store: store, encode: encode, feed: feed, ref: ref, now: now, policy: policy}
 }
 
 // NewID returns a new task id.
@@ -117,135 +85,74 @@ func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // Env returns an operation environment for actor at the service's now.
 func (s *Service) Env(actor string) *Env {
-	return &Env{Now: s.now().UTC(), Actor: actor, Ref: s.ref(), Policy: s.policy, NewID: NewID}
+	return &Env{Now: s.now().UTC(), Actor: actor, Ref: s.ref(), Policy: s.policy, NewID: NewID, Encode: s.encode}
 }
 
 // Ref is the reference set in force.
 func (s *Service) Ref() *reference.Set { return s.ref() }
 
-// Limits on request fields.
-const (
-	MaxRequestID  = 64
-	MaxNoteRunes  = 2000
-	MaxTextRunes  = 4000
-	MaxEvidence   = 50
-	MaxPageSize   = 500
-	defaultPage   = 50
-	maxEvidenceID = 1024
-)
+// input is a request that validates itself.
+type input interface{ Validate() error }
 
-func caller(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return auth.Principal{}, fault.New(fault.Unauthenticated, "no credential")
-	}
-	return p, nil
+// referenced is a request naming reference data, checked against the set in
+// force after the request's own validation.
+type referenced interface {
+	validateRef(ref *reference.Set) error
 }
 
-// department is the calling department's code.
-func department(ctx context.Context) (auth.Principal, error) {
-	p, err := caller(ctx)
+// write runs one write, always in this order: who may call op (access),
+// the request's own validity, then fn on the target's case in one store
+// transaction, within the caller's scope (a department's own task, a
+// dispatcher's case), idempotent by the request id; the store writes what
+// fn finished.
+func (s *Service) write(ctx context.Context, op Operation, requestID string, target Target, in input, fn func(env *Env, c *Case) (*Result, error)) (*Result, error) {
+	p, sc, err := authorize(ctx, op)
 	if err != nil {
-		return p, err
+		return nil, err
 	}
-	if p.Role != auth.RoleDepartment {
-		return p, fault.New(fault.PermissionDenied, "only a department (department:<code>) works tasks; %s may not", p)
+	if err := in.Validate(); err != nil {
+		return nil, err
 	}
-	return p, nil
+	if r, ok := in.(referenced); ok {
+		if err := r.validateRef(s.ref()); err != nil {
+			return nil, err
+		}
+	}
+	req := &Request{Principal: p.String(), ID: requestID, Method: string(op), Content: in}
+	return s.store.Update(ctx, target, req, func(c *Case) (*Result, *Commit, error) {
+		if err := inScope(sc, c, target); err != nil {
+			return nil, nil, err
+		}
+		env := s.Env(req.Principal)
+		res, err := fn(env, c)
+		if err != nil {
+			return nil, nil, err
+		}
+		cm, err := env.Commit(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		return res, cm, nil
+	})
 }
 
-// dispatcher returns the caller's dispatching scope.
-func dispatcher(ctx context.Context) (auth.Principal, Scope, error) {
-	p, err := caller(ctx)
-	if err != nil {
-		return p, Scope{}, err
+// inScope checks the scope covers the target: the task when the call names
+// one, else the case.
+func inScope(sc Scope, c *Case, target Target) error {
+	if target.TaskID == "" {
+		if !sc.AllowsCase(c) {
+			return denied("case " + c.label())
+		}
+		return nil
 	}
-	switch p.Role {
-	case auth.RoleAdmin:
-		return p, Scope{All: true}, nil
-	case auth.RoleDispatcher:
-		return p, Scope{Street: p.Subject}, nil
-	case auth.RoleDistrict:
-		return p, Scope{District: p.Subject}, nil
+	t := c.task(target.TaskID)
+	if t == nil {
+		return errNoTask(target.TaskID)
 	}
-	return p, Scope{}, fault.New(fault.PermissionDenied, "only dispatchers (dispatcher:<street>, district:<district>, admin) may do this; %s may not", p)
-}
-
-// readScope is what a caller may read: departments their tasks, dispatchers
-// their area.
-func readScope(ctx context.Context) (Scope, error) {
-	p, err := caller(ctx)
-	if err != nil {
-		return Scope{}, err
+	if !sc.AllowsTask(t, c) {
+		return denied("task " + target.TaskID)
 	}
-	if p.Role == auth.RoleDepartment {
-		return Scope{Department: p.Subject}, nil
-	}
-	_, sc, err := dispatcher(ctx)
-	return sc, err
-}
-
-// AllowsCase reports whether the scope covers a case.
-func (sc Scope) AllowsCase(c *Case) bool {
-	switch {
-	case sc.All:
-		return true
-	case sc.Street != "":
-		return c.Area.Street == sc.Street
-	case sc.District != "":
-		return c.Area.District == sc.District || strings.HasPrefix(c.Area.Street, sc.District)
-	}
-	return false
-}
-
-// AllowsTask reports whether the scope covers a task of case c.
-func (sc Scope) AllowsTask(t *Task, c *Case) bool {
-	if sc.Department != "" {
-		return t.Department == sc.Department
-	}
-	return sc.AllowsCase(c)
-}
-
-func denied(what string) error {
-	return fault.New(fault.PermissionDenied, "%s is outside the caller's scope", what)
-}
-
-func request(p auth.Principal, id, method string, content any) *Request {
-	return &Request{Principal: p.String(), ID: id, Method: method, Content: content}
-}
-
-// check helpers collect field violations.
-
-func checkRequestID(id string, v *fault.Violations) {
-	switch {
-	case strings.TrimSpace(id) == "":
-		v.Add("request_id", "is required")
-	case len(id) > MaxRequestID:
-		v.Add("request_id", "must be at most %d bytes", MaxRequestID)
-	case !utf8.ValidString(id):
-		v.Add("request_id", "is not valid UTF-8")
-	}
-}
-
-func checkID(field, id string, v *fault.Violations) {
-	if id == "" {
-		v.Add(field, "is required")
-		return
-	}
-	if _, err := uuid.Parse(id); err != nil {
-		v.Add(field, "is not a task or case id")
-	}
-}
-
-func checkText(field, s string, max int, required bool, v *fault.Violations) {
-	switch {
-	case !utf8.ValidString(s):
-		v.Add(field, "is not valid UTF-8")
-	case required && strings.TrimSpace(s) == "":
-		v.Add(field, "is required")
-	case utf8.RuneCountInString(s) > max:
-		v.Add(field, "must be at most %d characters", max)
-	}
+	return nil
 }
 
 // withTask is an op's result when the op changed one task.
@@ -259,202 +166,56 @@ func taskOf(r *Result, err error) (*Task, error) {
 	return r.Task, nil
 }
 
-// ownTask runs op on a task of the calling department.
-func (s *Service) ownTask(ctx context.Context, method, requestID, taskID string, content any, op func(env *Env, c *Case, t *Task) (*Result, error)) (*Result, error) {
-	p, err := department(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.Update(ctx, Target{TaskID: taskID}, request(p, requestID, method, content), func(c *Case) (*Result, error) {
-		t := c.task(taskID)
-		if t == nil {
-			return nil, errNoTask(taskID)
-		}
-		if t.Department != p.Subject {
-			return nil, denied("task " + taskID)
-		}
-		return op(s.Env(p.String()), c, t)
-	})
-}
-
-// steer runs op on a case in the calling dispatcher's scope; target names
-// the case or one of its tasks.
-func (s *Service) steer(ctx context.Context, method, requestID string, target Target, content any, op func(env *Env, c *Case) (*Result, error)) (*Result, error) {
-	p, sc, err := dispatcher(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return s.store.Update(ctx, target, request(p, requestID, method, content), func(c *Case) (*Result, error) {
-		if !sc.AllowsCase(c) {
-			return nil, denied("case " + c.label())
-		}
-		if target.TaskID != "" && c.task(target.TaskID) == nil {
-			return nil, errNoTask(target.TaskID)
-		}
-		return op(s.Env(p.String()), c)
-	})
-}
-
-// AckInput is AcknowledgeTask's request.
-type AckInput struct {
-	RequestID, TaskID string
-	ETA               time.Time
-	Note              string
-}
-
 // Acknowledge signs for a task (签收).
 func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "AcknowledgeTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
+	return taskOf(s.write(ctx, OpAcknowledgeTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		if !in.ETA.IsZero() && !in.ETA.After(env.Now) {
 			return nil, invalid("eta", "must be in the future")
 		}
-		return withTask(c.Acknowledge(env, t.ID, in.ETA, in.Note))
+		return withTask(c.Acknowledge(env, in.TaskID, in.ETA, in.Note))
 	}))
-}
-
-// RejectInput is RejectTask's request.
-type RejectInput struct {
-	RequestID, TaskID string
-	Reason            RejectReason
-	Note, Area        string
 }
 
 // Reject returns a task (退单).
 func (s *Service) Reject(ctx context.Context, in RejectInput) (*Result, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	switch in.Reason {
-	case NotMyArea, NotMyDuty, UnclearOwnership:
-		checkText("note", in.Note, MaxNoteRunes, false, &v)
-	case OtherReason:
-		checkText("note", in.Note, MaxNoteRunes, true, &v)
-	case "":
-		v.Add("reason", "is required (not_my_area, not_my_duty, unclear_ownership, other)")
-	default:
-		v.Add("reason", "unknown reason %q", in.Reason)
-	}
-	if in.Area != "" {
-		if in.Reason != NotMyArea {
-			v.Add("area_code", "only a not_my_area rejection names an area")
-		} else if _, ok := s.ref().Area(in.Area); !ok {
-			v.Add("area_code", "no area %q in the reference data", in.Area)
-		}
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return s.ownTask(ctx, "RejectTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		out, nt, err := c.Reject(env, t.ID, Rejection{Reason: in.Reason, Note: in.Note, Area: in.Area})
-		return &Result{Task: t, NewTask: nt, Outcome: out}, err
+	return s.write(ctx, OpRejectTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		out, nt, err := c.Reject(env, in.TaskID, Rejection{Reason: in.Reason, Note: in.Note, Area: in.Area})
+		return &Result{Task: c.task(in.TaskID), NewTask: nt, Outcome: out}, err
 	})
-}
-
-// ForwardInput is ForwardTask's request.
-type ForwardInput struct {
-	RequestID, TaskID, Department, Note string
 }
 
 // Forward hands a district bureau's task on to its street office.
 func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return s.ownTask(ctx, "ForwardTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		t, nt, err := c.Forward(env, t.ID, in.Department, in.Note)
+	return s.write(ctx, OpForwardTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		t, nt, err := c.Forward(env, in.TaskID, in.Department, in.Note)
 		return &Result{Task: t, NewTask: nt}, err
 	})
 }
 
-// ExtensionInput is RequestExtension's request.
-type ExtensionInput struct {
-	RequestID, TaskID string
-	Due               time.Time
-	Reason            string
-}
-
 // RequestExtension asks for more time (延期).
 func (s *Service) RequestExtension(ctx context.Context, in ExtensionInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	if in.Due.IsZero() {
-		v.Add("new_due", "is required")
-	}
-	checkText("reason", in.Reason, MaxNoteRunes, true, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "RequestExtension", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		return withTask(c.RequestExtension(env, t.ID, in.Due, in.Reason))
+	return taskOf(s.write(ctx, OpRequestExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.RequestExtension(env, in.TaskID, in.Due, in.Reason))
 	}))
-}
-
-// ProgressInput is ReportProgress's request.
-type ProgressInput struct {
-	RequestID, TaskID, Text string
-	OnSite                  bool
 }
 
 // ReportProgress records a 阶段性答复 or that the unit is on site.
 func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("text", in.Text, MaxTextRunes, !in.OnSite, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "ReportProgress", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		return withTask(c.ReportProgress(env, t.ID, in.Text, in.OnSite))
+	return taskOf(s.write(ctx, OpReportProgress, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.ReportProgress(env, in.TaskID, in.Text, in.OnSite))
 	}))
-}
-
-// CompleteInput is CompleteTask's request.
-type CompleteInput struct {
-	RequestID, TaskID, Result string
-	Evidence                  []string
 }
 
 // Complete reports a task done (办结).
 func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("result", in.Result, MaxTextRunes, true, &v)
-	if len(in.Evidence) > MaxEvidence {
-		v.Add("evidence", "at most %d references", MaxEvidence)
-	}
-	for i, e := range in.Evidence {
-		if strings.TrimSpace(e) == "" || len(e) > maxEvidenceID || !utf8.ValidString(e) {
-			v.Add("evidence["+strconv.Itoa(i)+"]", "must be a non-empty reference of at most %d bytes", maxEvidenceID)
-		}
-	}
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.ownTask(ctx, "CompleteTask", in.RequestID, in.TaskID, in, func(env *Env, c *Case, t *Task) (*Result, error) {
-		return withTask(c.Complete(env, t.ID, in.Result, in.Evidence))
+	return taskOf(s.write(ctx, OpCompleteTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+		return withTask(c.Complete(env, in.TaskID, in.Result, in.Evidence))
 	}))
 }
 
 // GetTask reads a task the caller may see, with its case.
 func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, error) {
-	sc, err := readScope(ctx)
+	_, sc, err := authorize(ctx, OpGetTask)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -467,188 +228,79 @@ func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, err
 	if err != nil {
 		return nil, nil, err
 	}
-	t := c.task(taskID)
-	if t == nil {
-		return nil, nil, errNoTask(taskID)
+	if err := inScope(sc, c, Target{TaskID: taskID}); err != nil {
+		return nil, nil, err
 	}
-	if !sc.AllowsTask(t, c) {
-		return nil, nil, denied("task " + taskID)
-	}
-	return t, c, nil
+	return c.task(taskID), c, nil
 }
 
 // ListTasks lists the tasks the caller may see.
 func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string, error) {
-	sc, err := readScope(ctx)
+	_, sc, err := authorize(ctx, OpListTasks)
 	if err != nil {
 		return nil, "", err
 	}
-	f.Scope = sc
-	var v fault.Violations
-	f.PageSize = pageSize(f.PageSize, &v)
-	if f.CaseID != "" {
-		checkID("case_id", f.CaseID, &v)
+	if err := f.Validate(); err != nil {
+		return nil, "", err
 	}
-	ref, err := caseref.OptionalFromFields("", f.CaseID, f.CaseNumber, f.HotlineOrderNo)
-	if err != nil {
-		var bad *fault.Error
-		if errors.As(err, &bad) {
-			v = append(v, bad.Violations...)
-		}
-	}
-	f.Case = ref
 	if sc.Department != "" && f.Department != "" && f.Department != sc.Department {
-		v.Add("department_code", "a department lists only its own tasks")
+		return nil, "", invalid("department_code", "a department lists only its own tasks")
 	}
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
+	f.Scope, f.PageSize = sc, pageSize(f.PageSize)
+	f.Case, _ = caseref.OptionalFromFields("", f.CaseID, f.CaseNumber, f.HotlineOrderNo) // valid: checked above
 	return s.store.ListTasks(ctx, f)
 }
 
-func pageSize(n int, v *fault.Violations) int {
-	switch {
-	case n < 0:
-		v.Add("page_size", "must not be negative")
-	case n == 0:
-		return defaultPage
-	case n > MaxPageSize:
-		return MaxPageSize
-	}
-	return n
-}
-
-// WatchTasks streams the department's task events from cursor. Admin names
-// the department to watch.
-func (s *Service) WatchTasks(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error {
-	p, err := caller(ctx)
+// WatchTasks streams the department's task events from the input's
+// cursor. Admin names the department to watch.
+func (s *Service) WatchTasks(ctx context.Context, in WatchInput, send func(cursor string, event []byte) error) error {
+	_, sc, err := authorize(ctx, OpWatchTasks)
 	if err != nil {
 		return err
 	}
-	switch p.Role {
-	case auth.RoleDepartment:
-		if dept != "" && dept != p.Subject {
+	if err := in.Validate(); err != nil {
+		return err
+	}
+	dept := in.Department
+	switch {
+	case sc.Department != "":
+		if dept != "" && dept != sc.Department {
 			return denied("department " + dept)
 		}
-		dept = p.Subject
-	case auth.RoleAdmin:
-		if dept == "" {
-			return invalid("department_code", "admin must name the department to watch")
-		}
-	default:
-		return fault.New(fault.PermissionDenied, "only a department watches its tasks; %s may not", p)
+		dept = sc.Department
+	case dept == "":
+		return invalid("department_code", "admin must name the department to watch")
 	}
 	if _, ok := s.ref().Department(dept); !ok {
 		return fault.NotFoundf("departments/"+dept, "no department %q", dept)
 	}
-	if cursor != "" {
-		if _, err := parseCursor(cursor); err != nil {
-			return invalid("cursor", "is not a cursor this service issued")
-		}
-	}
-	return s.feed.Watch(ctx, dept, cursor, send)
-}
-
-func parseCursor(c string) (uint64, error) {
-	var n uint64
-	if c == "" {
-		return 0, nil
-	}
-	for _, r := range c {
-		if r < '0' || r > '9' || n > (1<<63)/10 {
-			return 0, fault.New(fault.InvalidArgument, "bad cursor")
-		}
-		n = n*10 + uint64(r-'0')
-	}
-	return n, nil
-}
-
-// ReassignInput is Reassign's request.
-type ReassignInput struct {
-	RequestID, CaseID, TaskID, Department, Note string
+	return s.feed.Watch(ctx, dept, in.Cursor, send)
 }
 
 // Reassign gives a case or one of its tasks to another unit.
 func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("case_id", in.CaseID, &v)
-	if in.TaskID != "" {
-		checkID("task_id", in.TaskID, &v)
-	}
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "Reassign", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpReassign, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.Reassign(env, in.TaskID, in.Department, in.Note))
 	}))
 }
 
-// DecideExtensionInput is DecideExtension's request.
-type DecideExtensionInput struct {
-	RequestID, TaskID string
-	Grant             bool
-	Due               time.Time
-	Note              string
-}
-
 // DecideExtension grants or denies a requested extension.
 func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	if !in.Grant && !in.Due.IsZero() {
-		v.Add("new_due", "only a grant sets a due time")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "DecideExtension", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpDecideExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.DecideExtension(env, in.TaskID, in.Grant, in.Due, in.Note))
 	}))
 }
 
-// ReviewInput is ReviewCompletion's request.
-type ReviewInput struct {
-	RequestID, TaskID string
-	Approve           bool
-	Note              string
-}
-
 // ReviewCompletion approves or returns a completion.
 func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("note", in.Note, MaxNoteRunes, !in.Approve, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "ReviewCompletion", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpReviewCompletion, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.ReviewCompletion(env, in.TaskID, in.Approve, in.Note))
 	}))
 }
 
-// SuperviseInput is Supervise's request.
-type SuperviseInput struct {
-	RequestID, TaskID, Note string
-}
-
 // Supervise puts a task under supervision (督办).
 func (s *Service) Supervise(ctx context.Context, in SuperviseInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("task_id", in.TaskID, &v)
-	checkText("note", in.Note, MaxNoteRunes, true, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "Supervise", in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpSupervise, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.Supervise(env, in.TaskID, in.Note))
 	}))
 }
@@ -656,89 +308,54 @@ func (s *Service) Supervise(ctx context.Context, in SuperviseInput) (*Task, erro
 // ListCases lists the cases in the dispatch queue, or in arbitration,
 // within the caller's scope.
 func (s *Service) ListCases(ctx context.Context, f CaseFilter) ([]*Case, string, error) {
-	_, sc, err := dispatcher(ctx)
+	op := OpListDispatchQueue
+	if f.Arbitration {
+		op = OpListArbitration
+	}
+	_, sc, err := authorize(ctx, op)
 	if err != nil {
 		return nil, "", err
 	}
-	f.Scope = sc
-	var v fault.Violations
-	f.PageSize = pageSize(f.PageSize, &v)
-	if err := v.Err(); err != nil {
+	if err := f.Validate(); err != nil {
 		return nil, "", err
 	}
+	f.Scope, f.PageSize = sc, pageSize(f.PageSize)
 	return s.store.ListCases(ctx, f)
-}
-
-// ArbitrateInput is Arbitrate's request.
-type ArbitrateInput struct {
-	RequestID, CaseID, Department, Note string
 }
 
 // Arbitrate decides who owns a case in arbitration.
 func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("case_id", in.CaseID, &v)
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
-	checkText("note", in.Note, MaxNoteRunes, false, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	return taskOf(s.steer(ctx, "Arbitrate", in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpArbitrate, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
 		return withTask(c.Arbitrate(env, in.Department, in.Note))
 	}))
-}
-
-// SimulateInput is SimulateRoute's request: a stored case, or facts.
-type SimulateInput struct {
-	// A stored case, by exactly one of these.
-	CaseID, CaseNumber, HotlineOrderNo string
-	Facts                              *routing.Case
-	Redecide                           string
 }
 
 // SimulateRoute decides without changing anything and returns the decision
 // with the facts decided on.
 func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.Decision, routing.Case, error) {
-	_, sc, err := dispatcher(ctx)
+	_, sc, err := authorize(ctx, OpSimulateRoute)
 	if err != nil {
 		return routing.Decision{}, routing.Case{}, err
 	}
-	var v fault.Violations
 	var rc routing.Case
-	switch {
-	case in.CaseID != "" || in.CaseNumber != "" || in.HotlineOrderNo != "":
-		if in.CaseID != "" {
-			checkID("case_id", in.CaseID, &v)
-		}
-		ref, err := caseref.FromFields("", in.CaseID, in.CaseNumber, in.HotlineOrderNo)
-		if err != nil {
-			return routing.Decision{}, rc, err
-		}
-		if err := v.Err(); err != nil {
-			return routing.Decision{}, rc, err
-		}
+	if err := in.Validate(); err != nil {
+		return routing.Decision{}, rc, err
+	}
+	if in.byCase() {
+		ref, _ := caseref.FromFields("", in.CaseID, in.CaseNumber, in.HotlineOrderNo) // valid: checked above
 		c, err := s.store.FindCase(ctx, ref)
 		if err != nil {
 			return routing.Decision{}, rc, err
 		}
-		if !sc.AllowsCase(c) {
-			return routing.Decision{}, rc, denied("case " + c.label())
+		if err := inScope(sc, c, Target{}); err != nil {
+			return routing.Decision{}, rc, err
 		}
 		rc = c.RoutingCase()
-	case in.Facts != nil:
+	} else {
 		rc = *in.Facts
 		if rc.Received.IsZero() {
 			rc.Received = s.now()
 		}
-		checkText("facts.text", rc.Text, MaxTextRunes, false, &v)
-	default:
-		v.Add("subject", "give a case_id, case_number, hotline_order_no or facts")
-	}
-	if err := v.Err(); err != nil {
-		return routing.Decision{}, rc, err
 	}
 	ref := s.ref()
 	var d routing.Decision
@@ -756,22 +373,11 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 	return d, rc, nil
 }
 
-// CaseInput is the request of the dispatcher's case decisions.
-type CaseInput struct {
-	RequestID, CaseID, Reason string
-	ReviewDate                string // ParkCase: YYYY-MM-DD
-}
-
-func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, reasonField string, reasonRequired bool, op func(env *Env, c *Case) error) (*Case, error) {
-	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
-	checkID("case_id", in.CaseID, &v)
-	checkText(reasonField, in.Reason, MaxNoteRunes, reasonRequired, &v)
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	r, err := s.steer(ctx, method, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
-		if err := op(env, c); err != nil {
+// decide runs a dispatcher's decision on a whole case and returns the case
+// with its tasks.
+func (s *Service) decide(ctx context.Context, op Operation, in input, req CaseInput, fn func(env *Env, c *Case) error) (*Case, error) {
+	r, err := s.write(ctx, op, req.RequestID, Target{CaseID: req.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+		if err := fn(env, c); err != nil {
 			return nil, err
 		}
 		return &Result{Case: c, Tasks: c.Tasks}, nil
@@ -784,17 +390,14 @@ func (s *Service) caseOp(ctx context.Context, method string, in CaseInput, reaso
 }
 
 // CancelCase cancels an invalid case.
-func (s *Service) CancelCase(ctx context.Context, in CaseInput) (*Case, error) {
-	return s.caseOp(ctx, "CancelCase", in, "reason", true, func(env *Env, c *Case) error { return c.Cancel(env, in.Reason) })
+func (s *Service) CancelCase(ctx context.Context, in CancelInput) (*Case, error) {
+	return s.decide(ctx, OpCancelCase, in, CaseInput(in), func(env *Env, c *Case) error { return c.Cancel(env, in.Reason) })
 }
 
 // ParkCase parks a case (挂账) until its review date.
-func (s *Service) ParkCase(ctx context.Context, in CaseInput) (*Case, error) {
-	review, err := workcal.ParseDate(in.ReviewDate)
-	if err != nil {
-		return nil, invalid("review_date", "must be a date YYYY-MM-DD")
-	}
-	return s.caseOp(ctx, "ParkCase", in, "reason", true, func(env *Env, c *Case) error {
+func (s *Service) ParkCase(ctx context.Context, in ParkInput) (*Case, error) {
+	return s.decide(ctx, OpParkCase, in, CaseInput(in), func(env *Env, c *Case) error {
+		review, _ := workcal.ParseDate(in.ReviewDate) // valid: checked by write
 		today := workcal.DateOf(env.Now.In(env.Ref.Calendar().Location()))
 		if review.Compare(today) <= 0 {
 			return invalid("review_date", "must be after today (%s)", today)
@@ -804,11 +407,11 @@ func (s *Service) ParkCase(ctx context.Context, in CaseInput) (*Case, error) {
 }
 
 // UnparkCase resumes a parked case.
-func (s *Service) UnparkCase(ctx context.Context, in CaseInput) (*Case, error) {
-	return s.caseOp(ctx, "UnparkCase", in, "note", false, func(env *Env, c *Case) error { return c.Unpark(env, in.Reason) })
+func (s *Service) UnparkCase(ctx context.Context, in UnparkInput) (*Case, error) {
+	return s.decide(ctx, OpUnparkCase, in, CaseInput(in), func(env *Env, c *Case) error { return c.Unpark(env, in.Reason) })
 }
 
 // ExcludeCase marks a case 不合理诉求.
-func (s *Service) ExcludeCase(ctx context.Context, in CaseInput) (*Case, error) {
-	return s.caseOp(ctx, "ExcludeCase", in, "reason", true, func(env *Env, c *Case) error { return c.Exclude(env, in.Reason) })
+func (s *Service) ExcludeCase(ctx context.Context, in ExcludeInput) (*Case, error) {
+	return s.decide(ctx, OpExcludeCase, in, CaseInput(in), func(env *Env, c *Case) error { return c.Exclude(env, in.Reason) })
 }

@@ -363,7 +363,7 @@ type Case struct {
 
 	Tasks []*Task `json:"-"`
 
-	// What the current operation changed; Finish hands it to the store.
+	// What the current operation changed; Finish hands it on (Commit).
 	events   []Event
 	dirty    map[string]bool
 	timerOps []TimerOp

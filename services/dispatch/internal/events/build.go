@@ -1,12 +1,13 @@
-// Package events is dispatch's side of the event stream. It turns the
-// domain's events into gridflow.events.v1 envelopes for the outbox: Envelope
-// is the one place that maps each domain event type to its payload, and
-// Envelope.type and the subject (grid.task.<event>.<dept>.<district>.<street>
-// or grid.case.<event>.<district>.<street>) follow from the payload. It
-// handles the events dispatch consumes (case.received, case.classified,
+// Package events is dispatch's side of the event stream, and only that. It
+// turns the domain's events into gridflow.events.v1 envelopes for the
+// outbox: Envelope is the one place that maps each domain event type to its
+// payload, and Envelope.type and the subject
+// (grid.task.<event>.<dept>.<district>.<street> or
+// grid.case.<event>.<district>.<street>) follow from the payload. It handles
+// the events dispatch consumes (case.received, case.classified,
 // case.followed_up, case.reopened; changeOf decides every payload of the
-// oneof), fires the clock's timers, and streams a department's task events
-// (WatchTasks).
+// oneof). The clock's timers fire in package clock; WatchTasks reads the
+// stream in package feed.
 package events
 
 import (
@@ -15,7 +16,6 @@ import (
 	"strings"
 
 	"github.com/gridflow/gridflow/pkg/envelope"
-	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"google.golang.org/protobuf/proto"
@@ -43,9 +43,10 @@ func CaseSubject(event string, a dispatch.Area) string {
 // DepartmentFilter is the subject filter of one department's task events.
 func DepartmentFilter(dept string) string { return "grid.task.*." + dept + ".>" }
 
-// Encode turns domain events into outbox messages, with new event ids.
-func Encode(evs []dispatch.Event) ([]outbox.Message, error) {
-	out := make([]outbox.Message, 0, len(evs))
+// Encode turns domain events into outbox messages, with new event ids (a
+// dispatch.Encoder).
+func Encode(evs []dispatch.Event) ([]dispatch.Message, error) {
+	out := make([]dispatch.Message, 0, len(evs))
 	for _, e := range evs {
 		m, err := encode(e, dispatch.NewID())
 		if err != nil {
@@ -158,19 +159,19 @@ func Envelope(e dispatch.Event, id string) (*eventsv1.Envelope, error) {
 
 // encode builds the outbox message: task events go to their department's
 // subject, case events to the case's.
-func encode(e dispatch.Event, id string) (outbox.Message, error) {
+func encode(e dispatch.Event, id string) (dispatch.Message, error) {
 	env, err := Envelope(e, id)
 	if err != nil {
-		return outbox.Message{}, err
+		return dispatch.Message{}, err
 	}
 	data, err := proto.Marshal(env)
 	if err != nil {
-		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
+		return dispatch.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
 	}
 	h := dispatch.Head(e)
 	subject := CaseSubject(envelope.Event(env.Type), h.Area)
 	if t := dispatch.TaskOf(e); t != nil {
 		subject = TaskSubject(envelope.Event(env.Type), t.Department, h.Area)
 	}
-	return outbox.Message{ID: id, Subject: subject, Data: data, Headers: map[string]string{HeaderEventType: env.Type}}, nil
+	return dispatch.Message{ID: id, Subject: subject, Data: data, Headers: map[string]string{HeaderEventType: env.Type}}, nil
 }

@@ -9,7 +9,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/fault"
-	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
@@ -33,10 +32,10 @@ var ConsumerSubjects = []string{
 
 // Updater applies a domain operation to a case inside a transaction.
 type Updater interface {
-	UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create bool, now time.Time, op func(*dispatch.Case) error) error
+	UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create bool, now time.Time, op func(*dispatch.Case) (*dispatch.Commit, error)) error
 }
 
-// Handlers apply consumed events and fired timers to cases.
+// Handlers apply consumed events to cases.
 type Handlers struct {
 	store Updater
 	env   func(actor string) *dispatch.Env
@@ -74,7 +73,12 @@ func (h *Handlers) Apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope)
 		return fmt.Errorf("%w: %s without a case id", errPoison, envelope.Name(env))
 	}
 	e := h.env(dispatch.SystemActor)
-	err = h.store.UpdateTx(ctx, tx, ch.caseID, ch.create, e.Now, func(c *dispatch.Case) error { return ch.op(c, e) })
+	err = h.store.UpdateTx(ctx, tx, ch.caseID, ch.create, e.Now, func(c *dispatch.Case) (*dispatch.Commit, error) {
+		if err := ch.op(c, e); err != nil {
+			return nil, err
+		}
+		return e.Commit(c)
+	})
 	if errors.Is(err, dispatch.ErrBadCaseID) || fault.KindOf(err) == fault.FailedPrecondition {
 		return fmt.Errorf("%w: %s: %w", errPoison, envelope.Name(env), err)
 	}
@@ -165,26 +169,5 @@ func reopen(caseID string, round int) func(*dispatch.Case, *dispatch.Env) error 
 		}
 		_, err := c.Reopen(e)
 		return err
-	}
-}
-
-// TimerHandlers are the handlers of dispatch's timer kinds. A timer's
-// payload is the id of the case it belongs to.
-func (h *Handlers) TimerHandlers() map[string]timer.Handler {
-	return map[string]timer.Handler{
-		dispatch.TimerTaskClock: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
-			e := h.env(dispatch.SystemActor)
-			return h.store.UpdateTx(ctx, tx, string(t.Payload), false, e.Now, func(c *dispatch.Case) error {
-				c.FireClock(e, t.Key)
-				return nil
-			})
-		},
-		dispatch.TimerAwaitFacts: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
-			e := h.env(dispatch.SystemActor)
-			return h.store.UpdateTx(ctx, tx, t.Key, false, e.Now, func(c *dispatch.Case) error {
-				c.AwaitedTooLong(e)
-				return nil
-			})
-		},
 	}
 }

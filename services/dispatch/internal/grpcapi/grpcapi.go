@@ -33,7 +33,7 @@ func invalid(field, format string, args ...any) error {
 
 // WatchTasks implements dispatchv1.DispatchServiceServer.
 func (s *Server) WatchTasks(req *dispatchv1.WatchTasksRequest, stream grpc.ServerStreamingServer[dispatchv1.WatchTasksResponse]) error {
-	return s.svc.WatchTasks(stream.Context(), req.GetDepartmentCode(), req.GetCursor(), func(cursor string, data []byte) error {
+	return s.svc.WatchTasks(stream.Context(), dispatch.WatchInput{Department: req.GetDepartmentCode(), Cursor: req.GetCursor()}, func(cursor string, data []byte) error {
 		env := &eventsv1.Envelope{}
 		if err := proto.Unmarshal(data, env); err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Server) SimulateRoute(ctx context.Context, req *dispatchv1.SimulateRout
 
 // CancelCase implements dispatchv1.DispatchServiceServer.
 func (s *Server) CancelCase(ctx context.Context, req *dispatchv1.CancelCaseRequest) (*dispatchv1.CancelCaseResponse, error) {
-	c, err := s.svc.CancelCase(ctx, dispatch.CaseInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetReason()})
+	c, err := s.svc.CancelCase(ctx, dispatch.CancelInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}
@@ -246,7 +246,7 @@ func (s *Server) CancelCase(ctx context.Context, req *dispatchv1.CancelCaseReque
 
 // ParkCase implements dispatchv1.DispatchServiceServer.
 func (s *Server) ParkCase(ctx context.Context, req *dispatchv1.ParkCaseRequest) (*dispatchv1.ParkCaseResponse, error) {
-	c, err := s.svc.ParkCase(ctx, dispatch.CaseInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetReason(),
+	c, err := s.svc.ParkCase(ctx, dispatch.ParkInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetReason(),
 		ReviewDate: req.GetReviewDate()})
 	if err != nil {
 		return nil, err
@@ -256,7 +256,7 @@ func (s *Server) ParkCase(ctx context.Context, req *dispatchv1.ParkCaseRequest) 
 
 // UnparkCase implements dispatchv1.DispatchServiceServer.
 func (s *Server) UnparkCase(ctx context.Context, req *dispatchv1.UnparkCaseRequest) (*dispatchv1.UnparkCaseResponse, error) {
-	c, err := s.svc.UnparkCase(ctx, dispatch.CaseInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetNote()})
+	c, err := s.svc.UnparkCase(ctx, dispatch.UnparkInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}
@@ -265,7 +265,7 @@ func (s *Server) UnparkCase(ctx context.Context, req *dispatchv1.UnparkCaseReque
 
 // ExcludeCase implements dispatchv1.DispatchServiceServer.
 func (s *Server) ExcludeCase(ctx context.Context, req *dispatchv1.ExcludeCaseRequest) (*dispatchv1.ExcludeCaseResponse, error) {
-	c, err := s.svc.ExcludeCase(ctx, dispatch.CaseInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetReason()})
+	c, err := s.svc.ExcludeCase(ctx, dispatch.ExcludeInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(), Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}

@@ -24,8 +24,10 @@ import (
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
+	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/events"
+	"github.com/gridflow/gridflow/services/dispatch/internal/feed"
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -132,8 +134,8 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	ref := func() *reference.Set { return refSet }
 	relay := outbox.NewRelay(pool, e.js, quiet, outbox.RelayOptions{PollInterval: 20 * time.Millisecond})
 	e.wg.Go(func() { _ = relay.Run(e.ctx) })
-	store := postgres.New(pool, ref, events.Encode, relay.Notify)
-	svc := dispatch.New(store, events.NewFeed(e.js), ref, e.clock.Now, dispatch.DefaultPolicy())
+	store := postgres.New(pool, relay.Notify)
+	svc := dispatch.New(store, events.Encode, feed.New(e.js), ref, e.clock.Now, dispatch.DefaultPolicy())
 	h := events.NewHandlers(store, svc.Env)
 	runner, err := consumer.New(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
 		Concurrency: 4, FetchWait: 200 * time.Millisecond}, h.Handle, quiet)
@@ -141,7 +143,7 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 		e.t.Fatal(err)
 	}
 	e.wg.Go(func() { _ = runner.Run(e.ctx) })
-	w := timer.NewWorker(pool, h.TimerHandlers(), timer.Options{Clock: e.clock, PollInterval: 100 * time.Millisecond}, quiet)
+	w := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{Clock: e.clock, PollInterval: 100 * time.Millisecond}, quiet)
 	e.wg.Go(func() { _ = w.Run(e.ctx) })
 	return svc
 }

@@ -71,12 +71,12 @@ func TestOldRequestsAreMovedAndStillAnswer(t *testing.T) {
 		t.Fatalf("old requests table still there: %v %v", old, err)
 	}
 
-	st := postgres.New(pool, nil, nil, nil)
+	st := postgres.New(pool, nil)
 	req := &dispatch.Request{Principal: "department:310106022-pcs", ID: in.RequestID, Method: "AcknowledgeTask", Content: in}
 	ran := false
-	op := func(*dispatch.Case) (*dispatch.Result, error) {
+	op := func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error) {
 		ran = true
-		return nil, errors.New("a repeat must not run")
+		return nil, nil, errors.New("a repeat must not run")
 	}
 	got, err := st.Update(ctx, dispatch.Target{TaskID: in.TaskID}, req, op)
 	if err != nil || ran || got.Task == nil || got.Task.ID != first.Task.ID || got.Task.State != dispatch.Acknowledged {

@@ -1,8 +1,9 @@
 // Package postgres stores dispatch's cases and tasks in its own schema. One
 // operation is one transaction: the case row is locked, the domain applies
-// the operation, and the case, its changed tasks, the events (outbox), the
-// timers (pkg/timer) and the request's result (pkg/idempotency) commit
-// together.
+// the operation and hands back its finished changes (dispatch.Commit), and
+// the case, its changed tasks, the outbox messages, the timers (pkg/timer)
+// and the request's result (pkg/idempotency) commit together. The store
+// only stores: clock points and event encoding are the domain's.
 package postgres
 
 import (
@@ -22,7 +23,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
-	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
@@ -46,26 +46,21 @@ var Migrations = []pgdb.Migrations{
 	{Name: "dispatch", FS: migrationsFS, Dir: "migrations"},
 }
 
-// Encoder turns domain events into outbox messages.
-type Encoder func([]dispatch.Event) ([]outbox.Message, error)
-
 // Store implements dispatch.Store.
 type Store struct {
-	pool   *pgxpool.Pool
-	ref    func() *reference.Set
-	encode Encoder
+	pool *pgxpool.Pool
 	// committed is called after a transaction with events commits (the
 	// relay's Notify), so they leave without waiting for a poll.
 	committed func()
 }
 
-// New returns a store. ref is the reference set in force (for the clock's
-// next points).
-func New(pool *pgxpool.Pool, ref func() *reference.Set, encode Encoder, committed func()) *Store {
+// New returns a store; committed (may be nil) is called after a
+// transaction that enqueued events.
+func New(pool *pgxpool.Pool, committed func()) *Store {
 	if committed == nil {
 		committed = func() {}
 	}
-	return &Store{pool: pool, ref: ref, encode: encode, committed: committed}
+	return &Store{pool: pool, committed: committed}
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -84,7 +79,7 @@ func validUUID(id string) bool {
 }
 
 // Update implements dispatch.Store.
-func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispatch.Request, op func(*dispatch.Case) (*dispatch.Result, error)) (*dispatch.Result, error) {
+func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispatch.Request, op func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error)) (*dispatch.Result, error) {
 	var res *dispatch.Result
 	events := false
 	err := pgdb.InTx(ctx, st.pool, func(tx pgx.Tx) error {
@@ -122,10 +117,11 @@ func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispat
 		if err != nil {
 			return err
 		}
-		if res, err = op(c); err != nil {
+		var cm *dispatch.Commit
+		if res, cm, err = op(c); err != nil {
 			return err
 		}
-		n, err := st.save(ctx, tx, c)
+		n, err := save(ctx, tx, cm)
 		if err != nil {
 			return err
 		}
@@ -146,8 +142,9 @@ func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispat
 
 // UpdateTx applies op to a case inside tx (a consumer's or a timer's
 // transaction), creating the case first when create is set and it does not
-// exist. Without create, a missing case is not an error: op is not called.
-func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create bool, now time.Time, op func(*dispatch.Case) error) error {
+// exist, and writes the Commit op returns (nil: nothing). Without create, a
+// missing case is not an error: op is not called.
+func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create bool, now time.Time, op func(*dispatch.Case) (*dispatch.Commit, error)) error {
 	if !validUUID(caseID) {
 		return fmt.Errorf("case id %q: %w", caseID, dispatch.ErrBadCaseID)
 	}
@@ -169,10 +166,11 @@ func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create 
 	if err != nil {
 		return err
 	}
-	if err := op(c); err != nil {
+	cm, err := op(c)
+	if err != nil {
 		return err
 	}
-	n, err := st.save(ctx, tx, c)
+	n, err := save(ctx, tx, cm)
 	if n > 0 {
 		// The relay looks again at once; the rows show once the caller's
 		// transaction commits (or at the relay's next poll).
@@ -221,10 +219,14 @@ func scanTask(r pgx.CollectableRow) (*dispatch.Task, error) {
 	return t, nil
 }
 
-// save writes the case, the tasks the operation changed, its events and
-// its timers; it returns how many events it enqueued.
-func (st *Store) save(ctx context.Context, tx pgx.Tx, c *dispatch.Case) (int, error) {
-	ch := c.Finish(st.ref())
+// save writes an operation's commit: the case, the tasks it changed, its
+// outbox messages and its timers (each timer's payload is the case id); it
+// returns how many messages it enqueued.
+func save(ctx context.Context, tx pgx.Tx, cm *dispatch.Commit) (int, error) {
+	if cm == nil || cm.Case == nil {
+		return 0, nil
+	}
+	c := cm.Case
 	body, err := json.Marshal(c)
 	if err != nil {
 		return 0, err
@@ -244,7 +246,7 @@ func (st *Store) save(ctx context.Context, tx pgx.Tx, c *dispatch.Case) (int, er
 	b.Queue(`UPDATE cases SET case_number = $2, district = $3, street = $4, status = $5, queued_at = $6, arbitration_at = $7,
 		body = $8, updated_at = $9, hotline_order_no = $10 WHERE case_id = $1`,
 		c.ID, c.Number, c.Area.District, c.Area.Street, c.Status, queued, arbitration, body, c.UpdatedAt, orderNo)
-	for _, t := range ch.Tasks {
+	for _, t := range cm.Tasks {
 		tb, err := json.Marshal(t)
 		if err != nil {
 			return 0, err
@@ -257,14 +259,14 @@ func (st *Store) save(ctx context.Context, tx pgx.Tx, c *dispatch.Case) (int, er
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
 	}
-	msgs, err := st.encode(ch.Events)
-	if err != nil {
-		return 0, err
+	msgs := make([]outbox.Message, len(cm.Messages))
+	for i, m := range cm.Messages {
+		msgs[i] = outbox.Message{ID: m.ID, Subject: m.Subject, Data: m.Data, Headers: m.Headers}
 	}
 	if err := outbox.Enqueue(ctx, tx, msgs...); err != nil {
 		return 0, err
 	}
-	for _, op := range ch.Timers {
+	for _, op := range cm.Timers {
 		if op.Cancel {
 			err = timer.Cancel(ctx, tx, op.Kind, op.Key)
 		} else {

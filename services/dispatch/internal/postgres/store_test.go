@@ -80,10 +80,38 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// newStore is the store as the service builds it: the default reference
-// set, the service's event encoder, committed told of committed events.
+// newStore is the store as the service builds it, committed told of
+// committed events.
 func newStore(pool *pgxpool.Pool, committed func()) *postgres.Store {
-	return postgres.New(pool, func() *reference.Set { return refSet }, events.Encode, committed)
+	return postgres.New(pool, committed)
+}
+
+// finished ends an operation as the service does: Finish with the
+// reference set, its events encoded for the outbox.
+func finished(c *dispatch.Case) (*dispatch.Commit, error) {
+	return (&dispatch.Env{Ref: refSet, Encode: events.Encode}).Commit(c)
+}
+
+// txOp is op as UpdateTx takes it: run, then finished.
+func txOp(op func(*dispatch.Case) error) func(*dispatch.Case) (*dispatch.Commit, error) {
+	return func(c *dispatch.Case) (*dispatch.Commit, error) {
+		if err := op(c); err != nil {
+			return nil, err
+		}
+		return finished(c)
+	}
+}
+
+// updateOp is op as Update takes it: run, then finished, with an empty
+// result.
+func updateOp(op func(*dispatch.Case) error) func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error) {
+	return func(c *dispatch.Case) (*dispatch.Result, *dispatch.Commit, error) {
+		cm, err := txOp(op)(c)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &dispatch.Result{}, cm, nil
+	}
 }
 
 func denv(now time.Time, actor string) *dispatch.Env {
@@ -95,7 +123,7 @@ func denv(now time.Time, actor string) *dispatch.Env {
 func (e *env) consume(t *testing.T, caseID string, create bool, now time.Time, op func(*dispatch.Case)) {
 	t.Helper()
 	err := pgdb.InTx(context.Background(), e.pool, func(tx pgx.Tx) error {
-		return e.store.UpdateTx(context.Background(), tx, caseID, create, now, func(c *dispatch.Case) error { op(c); return nil })
+		return e.store.UpdateTx(context.Background(), tx, caseID, create, now, txOp(func(c *dispatch.Case) error { op(c); return nil }))
 	})
 	if err != nil {
 		t.Fatalf("update case %s: %v", caseID, err)
@@ -141,9 +169,7 @@ func (e *env) newCase(t *testing.T, street string, received time.Time) kase {
 // update runs op on the target's case through Update (the service's path).
 func (e *env) update(t *testing.T, target dispatch.Target, op func(*dispatch.Case) error) {
 	t.Helper()
-	_, err := e.store.Update(context.Background(), target, nil, func(c *dispatch.Case) (*dispatch.Result, error) {
-		return &dispatch.Result{}, op(c)
-	})
+	_, err := e.store.Update(context.Background(), target, nil, updateOp(op))
 	if err != nil {
 		t.Fatalf("update %+v: %v", target, err)
 	}
@@ -384,17 +410,17 @@ func TestFindCaseByReference(t *testing.T) {
 		if _, err := e.store.CaseOfTask(context.Background(), id); fault.KindOf(err) != fault.NotFound {
 			t.Errorf("CaseOfTask(%q) = %v, want NotFound", id, err)
 		}
-		_, err := e.store.Update(context.Background(), dispatch.Target{TaskID: id}, nil, func(*dispatch.Case) (*dispatch.Result, error) {
+		_, err := e.store.Update(context.Background(), dispatch.Target{TaskID: id}, nil, func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error) {
 			t.Errorf("op called for task %q", id)
-			return nil, nil
+			return nil, nil, nil
 		})
 		if fault.KindOf(err) != fault.NotFound {
 			t.Errorf("Update(task %q) = %v, want NotFound", id, err)
 		}
 	}
-	_, err := e.store.Update(context.Background(), dispatch.Target{CaseID: dispatch.NewID()}, nil, func(*dispatch.Case) (*dispatch.Result, error) {
+	_, err := e.store.Update(context.Background(), dispatch.Target{CaseID: dispatch.NewID()}, nil, func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error) {
 		t.Error("op called for an unknown case")
-		return nil, nil
+		return nil, nil, nil
 	})
 	if fault.KindOf(err) != fault.NotFound {
 		t.Errorf("Update(unknown case) = %v, want NotFound", err)
@@ -407,7 +433,7 @@ func TestFindCaseByReference(t *testing.T) {
 		t.Error("op called for a missing case without create")
 	}
 	err = pgdb.InTx(context.Background(), e.pool, func(tx pgx.Tx) error {
-		return e.store.UpdateTx(context.Background(), tx, "case-1", true, recv, func(*dispatch.Case) error { return nil })
+		return e.store.UpdateTx(context.Background(), tx, "case-1", true, recv, txOp(func(*dispatch.Case) error { return nil }))
 	})
 	if !errors.Is(err, dispatch.ErrBadCaseID) {
 		t.Errorf("UpdateTx(bad id) = %v, want ErrBadCaseID", err)
@@ -452,9 +478,7 @@ func TestConcurrentUpdates(t *testing.T) {
 	errs := make(chan error, n)
 	for i := range n {
 		wg.Go(func() {
-			_, err := e.store.Update(context.Background(), dispatch.Target{CaseID: a.id}, nil, func(c *dispatch.Case) (*dispatch.Result, error) {
-				return &dispatch.Result{}, progress(a, fmt.Sprintf("report %d", i))(c)
-			})
+			_, err := e.store.Update(context.Background(), dispatch.Target{CaseID: a.id}, nil, updateOp(progress(a, fmt.Sprintf("report %d", i))))
 			errs <- err
 		})
 	}
@@ -474,22 +498,22 @@ func TestConcurrentUpdates(t *testing.T) {
 	hold, holding := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
 	go func() {
-		_, err := e.store.Update(context.Background(), dispatch.Target{CaseID: a.id}, nil, func(c *dispatch.Case) (*dispatch.Result, error) {
+		_, err := e.store.Update(context.Background(), dispatch.Target{CaseID: a.id}, nil, updateOp(func(c *dispatch.Case) error {
 			close(holding)
 			<-hold
-			return &dispatch.Result{}, progress(a, "first")(c)
-		})
+			return progress(a, "first")(c)
+		}))
 		first <- err
 	}()
 	<-holding
 	second := make(chan error, 1)
 	var sawFirst bool
 	go func() {
-		_, err := e.store.Update(context.Background(), dispatch.Target{TaskID: a.task}, nil, func(c *dispatch.Case) (*dispatch.Result, error) {
+		_, err := e.store.Update(context.Background(), dispatch.Target{TaskID: a.task}, nil, updateOp(func(c *dispatch.Case) error {
 			p := c.Task(a.task).Progress
 			sawFirst = len(p) > 0 && p[len(p)-1].Text == "first"
-			return &dispatch.Result{}, progress(a, "second")(c)
-		})
+			return progress(a, "second")(c)
+		}))
 		second <- err
 	}()
 	waitFor(t, "the second update to wait on the case's row lock", func() bool {
@@ -500,9 +524,7 @@ func TestConcurrentUpdates(t *testing.T) {
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := e.store.Update(ctx, dispatch.Target{CaseID: b.id}, nil, func(c *dispatch.Case) (*dispatch.Result, error) {
-		return &dispatch.Result{}, progress(b, "meanwhile")(c)
-	}); err != nil {
+	if _, err := e.store.Update(ctx, dispatch.Target{CaseID: b.id}, nil, updateOp(progress(b, "meanwhile"))); err != nil {
 		t.Fatalf("update of another case while a is held: %v", err)
 	}
 	select {
@@ -556,12 +578,12 @@ func TestOutboxAndTimersCommitWithTheChange(t *testing.T) {
 	// as they were, and tells the relay nothing.
 	commits := e.commits.Load()
 	boom := errors.New("boom")
-	_, err = e.store.Update(ctx, dispatch.Target{TaskID: k.task}, nil, func(c *dispatch.Case) (*dispatch.Result, error) {
+	_, err = e.store.Update(ctx, dispatch.Target{TaskID: k.task}, nil, updateOp(func(c *dispatch.Case) error {
 		if _, err := c.Acknowledge(denv(recv.Add(time.Minute), "department:"+pcs), k.task, time.Time{}, ""); err != nil {
-			return nil, err
+			return err
 		}
-		return nil, boom
-	})
+		return boom
+	}))
 	if !errors.Is(err, boom) {
 		t.Fatalf("Update = %v, want %v", err, boom)
 	}
@@ -629,7 +651,7 @@ func TestOutboxAndTimersCommitWithTheChange(t *testing.T) {
 			return nil
 		},
 	} {
-		if err := e.store.UpdateTx(ctx, tx, id, true, recv, op); err != nil {
+		if err := e.store.UpdateTx(ctx, tx, id, true, recv, txOp(op)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,6 @@
-package events
+// Package feed serves WatchTasks: a department's task events, read from
+// the GRID stream where the outbox relay published them, from a cursor.
+package feed
 
 import (
 	"context"
@@ -8,6 +10,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
+	"github.com/gridflow/gridflow/services/dispatch/internal/events"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -21,15 +24,15 @@ type Feed struct {
 	js jetstream.JetStream
 }
 
-// NewFeed returns a feed over js.
-func NewFeed(js jetstream.JetStream) *Feed { return &Feed{js: js} }
+// New returns a feed over js.
+func New(js jetstream.JetStream) *Feed { return &Feed{js: js} }
 
 var _ dispatch.Feed = (*Feed)(nil)
 
 // Watch implements dispatch.Feed: "" starts with new events, "0" with the
 // first the stream holds, n after stream sequence n.
 func (f *Feed) Watch(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error {
-	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{DepartmentFilter(dept)}, DeliverPolicy: jetstream.DeliverNewPolicy}
+	cfg := jetstream.OrderedConsumerConfig{FilterSubjects: []string{events.DepartmentFilter(dept)}, DeliverPolicy: jetstream.DeliverNewPolicy}
 	if cursor != "" {
 		n, err := strconv.ParseUint(cursor, 10, 64)
 		if err != nil {

@@ -1,4 +1,4 @@
-package events_test
+package clock_test
 
 import (
 	"context"
@@ -19,6 +19,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/pkg/workcal"
+	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/events"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
@@ -41,7 +42,7 @@ import (
 // It is a measurement, not a timed test: it reports the figures and fails
 // only if a timer fired twice or not at all. It runs only on request:
 //
-//	GRIDFLOW_DISPATCH_LOAD=1 go test -run TestClockLoad -v -timeout 30m ./internal/events/
+//	GRIDFLOW_DISPATCH_LOAD=1 go test -run TestClockLoad -v -timeout 30m ./internal/clock/
 //
 // GRIDFLOW_DISPATCH_LOAD_CONCURRENCY and _BATCH set the worker's options
 // (defaults: dispatch's, 4 and 100). The outbox relay does not run: the
@@ -149,10 +150,9 @@ func TestClockLoad(t *testing.T) {
 
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	refOf := func() *reference.Set { return ref }
-	store := postgres.New(pool, refOf, events.Encode, nil)
-	svc := dispatch.New(store, nil, refOf, time.Now, dispatch.DefaultPolicy())
-	h := events.NewHandlers(store, svc.Env)
-	w := timer.NewWorker(pool, h.TimerHandlers(), opts, quiet)
+	store := postgres.New(pool, nil)
+	svc := dispatch.New(store, events.Encode, nil, refOf, time.Now, dispatch.DefaultPolicy())
+	w := timer.NewWorker(pool, clock.Handlers(store, svc.Env), opts, quiet)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { done <- w.Run(runCtx) }()
