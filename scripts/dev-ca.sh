@@ -46,7 +46,7 @@ san="DNS:localhost,IP:127.0.0.1,IP:::1"
 for svc in intake classify dispatch feedback console nats; do
   san+=",DNS:$svc,DNS:$svc.gridflow,DNS:$svc.gridflow.svc,DNS:$svc.gridflow.svc.cluster.local"
 done
-san+=",DNS:*.nats.gridflow.svc.cluster.local,DNS:*.nats"
+san+=",DNS:*.nats-cluster,DNS:*.nats-cluster.gridflow.svc,DNS:*.nats-cluster.gridflow.svc.cluster.local"
 for n in ${DEV_CA_NAMES:-}; do san+=",DNS:$n"; done
 leaf server "gridflow services" "serverAuth,clientAuth" "$san"
 leaf client "gridctl" "clientAuth" ""
