@@ -22,6 +22,10 @@ import (
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
+// DefaultConnectTimeout bounds a connection attempt when the URL sets no
+// connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
+
 // Option adjusts the pool Open makes.
 type Option func(*pgxpool.Config)
 
@@ -56,6 +60,12 @@ func Open(ctx context.Context, url, schema string, maxConns int32, opts ...Optio
 	}
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
+	}
+	// A server that does not answer (a failover, a dropped route) fails a
+	// connection attempt in seconds rather than after the kernel's TCP
+	// timeout; connect_timeout in the URL still wins.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
 	for _, o := range opts {
 		o(cfg)

@@ -71,6 +71,9 @@ func TestStatementTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	if got := pool.Config().ConnConfig.ConnectTimeout; got != pgdb.DefaultConnectTimeout {
+		t.Errorf("connect timeout %v, want %v when the URL sets none", got, pgdb.DefaultConnectTimeout)
+	}
 	var setting string
 	if err := pool.QueryRow(ctx, `SHOW statement_timeout`).Scan(&setting); err != nil {
 		t.Fatal(err)
