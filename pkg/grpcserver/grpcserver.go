@@ -161,12 +161,12 @@ func (l limiter) check(ctx context.Context, method string) error {
 	if allowed {
 		return nil
 	}
-	return RateLimited(p, l.l.Rule(p), retry)
+	return rateLimited(p, l.l.Rule(p), retry)
 }
 
-// RateLimited is the refusal of a call over p's rate: RESOURCE_EXHAUSTED
+// rateLimited is the refusal of a call over p's rate: RESOURCE_EXHAUSTED
 // with RetryInfo saying when a token is back.
-func RateLimited(p auth.Principal, r ratelimit.Rule, retry time.Duration) error {
+func rateLimited(p auth.Principal, r ratelimit.Rule, retry time.Duration) error {
 	st := status.New(codes.ResourceExhausted, fmt.Sprintf("rate limit for %s (%s/s, burst %d) exceeded: retry in %s",
 		p, strconv.FormatFloat(float64(r.Rate), 'f', -1, 64), r.Burst, retry.Round(time.Millisecond)))
 	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retry)}); err == nil {
