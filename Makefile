@@ -72,6 +72,10 @@ status: ## what runs where
 demo: ## submit the demo work orders to a running stack and show their events
 	scripts/stack.sh demo
 
+.PHONY: dev-ca
+dev-ca: ## make a development CA and TLS certificates in .run/tls (for the GRIDFLOW_TLS_* settings)
+	scripts/dev-ca.sh
+
 .PHONY: bench-intake
 bench-intake: build ## measure intake (group commit) against the naive baseline; last line: the figures
 	@scripts/pg.sh start >/dev/null

@@ -216,6 +216,9 @@ func TestExplain(t *testing.T) {
 			"AlreadyExists: request id r1 was already used\n  existing: cases/0194f5c0-0000-7000-8000-000000000001"},
 		{"missing resource", withDetails(codes.NotFound, "no task", &errdetails.ResourceInfo{ResourceName: "tasks/x"}),
 			"NotFound: no task\n  resource: tasks/x"},
+		{"rate limited", withDetails(codes.ResourceExhausted, "rate limit for patrol:w-0017 (2/s, burst 30) exceeded: retry in 500ms",
+			&errdetails.RetryInfo{RetryDelay: durationpb.New(500 * time.Millisecond)}),
+			"ResourceExhausted: rate limit for patrol:w-0017 (2/s, burst 30) exceeded: retry in 500ms\n  retry in: 500ms"},
 		{"plain status", status.Error(codes.PermissionDenied, "department:a may not see task t"), "PermissionDenied: department:a may not see task t"},
 		{"not a status", os.ErrNotExist, os.ErrNotExist.Error()},
 	} {

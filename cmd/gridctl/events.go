@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -42,7 +43,18 @@ func newEventsCmd(g *globals) *cobra.Command {
 			if natsURL == "" {
 				natsURL = g.settings().get(envNATS).value
 			}
-			nc, err := nats.Connect(natsURL, nats.Name("gridctl"))
+			opts := []nats.Option{nats.Name("gridctl")}
+			if strings.Contains(natsURL, "tls://") {
+				cfg, err := g.tlsConfig()
+				if err != nil {
+					return err
+				}
+				if cfg == nil {
+					cfg = &tls.Config{MinVersion: tls.VersionTLS12}
+				}
+				opts = append(opts, nats.Secure(cfg))
+			}
+			nc, err := nats.Connect(natsURL, opts...)
 			if err != nil {
 				return fmt.Errorf("connect %s: %w", natsURL, err)
 			}

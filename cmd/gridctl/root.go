@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/tlsconfig"
 	"github.com/spf13/cobra"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -36,6 +37,9 @@ type globals struct {
 	asJSON  bool
 	tls     bool
 	timeout time.Duration
+	// TLS files: the CA that signed the services' certificates and, for
+	// services that ask for one (GRIDFLOW_TLS_CLIENT_AUTH), gridctl's own.
+	tlsCA, tlsCert, tlsKey string
 
 	once sync.Once
 	set  *settings
@@ -74,7 +78,10 @@ func newRoot() *cobra.Command {
 	f.StringVar(&g.token, "token", os.Getenv("GRIDFLOW_TOKEN"), "bearer token (default $GRIDFLOW_TOKEN, else an admin token minted with the local development key)")
 	f.StringVar(&g.keyDir, "key-dir", "", "directory of the development key pair (default: $GRIDFLOW_KEY_DIR, the context file, else <run dir>/keys)")
 	f.BoolVar(&g.asJSON, "json", false, "print results as JSON")
-	f.BoolVar(&g.tls, "tls", false, "connect with TLS")
+	f.BoolVar(&g.tls, "tls", false, "connect with TLS (implied by --tls-ca; the system's roots without it)")
+	f.StringVar(&g.tlsCA, "tls-ca", os.Getenv("GRIDFLOW_TLS_CA_FILE"), "CA file that signed the services' certificates; turns TLS on (default $GRIDFLOW_TLS_CA_FILE)")
+	f.StringVar(&g.tlsCert, "tls-cert", os.Getenv("GRIDFLOW_TLS_CLIENT_CERT_FILE"), "client certificate for services that require one (default $GRIDFLOW_TLS_CLIENT_CERT_FILE)")
+	f.StringVar(&g.tlsKey, "tls-key", os.Getenv("GRIDFLOW_TLS_CLIENT_KEY_FILE"), "the client certificate's key (default $GRIDFLOW_TLS_CLIENT_KEY_FILE)")
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline for each call")
 	root.AddCommand(newContextCmd(g), newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
 		newRouteCmd(g)) // route explain also at the top, as operators say it
@@ -110,13 +117,20 @@ func (g *globals) dialAs(svc service, token string) (*grpc.ClientConn, error) {
 			return nil, err
 		}
 	}
-	creds := insecure.NewCredentials()
-	if g.tls {
-		creds = credentials.NewTLS(&tls.Config{MinVersion: tls.VersionTLS12})
+	creds, err := g.transport()
+	if err != nil {
+		return nil, err
 	}
 	return grpc.NewClient(addr,
 		grpc.WithTransportCredentials(creds),
 		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			// Every call has a deadline: --timeout when the command set
+			// none, so no call waits on a service for ever.
+			if _, ok := ctx.Deadline(); !ok {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, g.timeout)
+				defer cancel()
+			}
 			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
 			err := inv(ctx, method, req, reply, cc, opts...)
 			if status.Code(err) == codes.Unavailable {
@@ -125,6 +139,26 @@ func (g *globals) dialAs(svc service, token string) (*grpc.ClientConn, error) {
 			}
 			return err
 		}))
+}
+
+// tlsConfig is the client side of TLS the flags ask for; nil for plaintext.
+func (g *globals) tlsConfig() (*tls.Config, error) {
+	if !g.tls && g.tlsCA == "" && g.tlsCert == "" {
+		return nil, nil
+	}
+	cfg, err := tlsconfig.Client{CAFile: g.tlsCA, CertFile: g.tlsCert, KeyFile: g.tlsKey}.Config()
+	if err != nil {
+		return nil, fmt.Errorf("--tls-ca, --tls-cert, --tls-key: %w", err)
+	}
+	return cfg, nil
+}
+
+func (g *globals) transport() (credentials.TransportCredentials, error) {
+	cfg, err := g.tlsConfig()
+	if err != nil || cfg == nil {
+		return insecure.NewCredentials(), err
+	}
+	return credentials.NewTLS(cfg), nil
 }
 
 func (g *globals) ctx(parent context.Context) (context.Context, context.CancelFunc) {
@@ -162,6 +196,8 @@ func explain(err error) error {
 			for _, v := range d.GetFieldViolations() {
 				fmt.Fprintf(&b, "\n  %s: %s", v.GetField(), v.GetDescription())
 			}
+		case *errdetails.RetryInfo:
+			fmt.Fprintf(&b, "\n  retry in: %s", d.GetRetryDelay().AsDuration())
 		case *errdetails.ResourceInfo:
 			label := "resource"
 			if st.Code() == codes.AlreadyExists {

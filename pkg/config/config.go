@@ -117,4 +117,30 @@ type Base struct {
 	// are kept for idempotent retries (pkg/idempotency); a client retrying
 	// later than this is treated as new.
 	RequestRetention time.Duration `env:"GRIDFLOW_REQUEST_RETENTION, default=720h"`
+
+	// DatabaseStatementTimeout bounds every SQL statement (PostgreSQL's
+	// statement_timeout; 0: the server's own). The slowest statements a
+	// service runs in normal work take milliseconds; a city's year of
+	// metrics a few seconds. Migrations are not bound by it.
+	DatabaseStatementTimeout time.Duration `env:"GRIDFLOW_DATABASE_STATEMENT_TIMEOUT, default=30s"`
+	// GRPCMaxRecvBytes bounds one request message; larger ones are refused
+	// with RESOURCE_EXHAUSTED before they are decoded.
+	GRPCMaxRecvBytes int `env:"GRIDFLOW_GRPC_MAX_RECV_BYTES, default=4194304"`
+
+	// TLS is off unless a certificate is named (make run serves plaintext on
+	// loopback; deploy/ mounts certificates from a Secret). The service's
+	// certificate and key serve gRPC, and are shown to NATS when it asks
+	// for a client certificate.
+	TLSCertFile string `env:"GRIDFLOW_TLS_CERT_FILE"`
+	TLSKeyFile  string `env:"GRIDFLOW_TLS_KEY_FILE"`
+	// TLSCAFile is the CA the service trusts: the NATS server's
+	// certificate (a tls:// GRIDFLOW_NATS_URL) and, with TLSClientAuth,
+	// its gRPC clients' certificates. Empty: the system's roots for NATS.
+	TLSCAFile string `env:"GRIDFLOW_TLS_CA_FILE"`
+	// TLSClientAuth makes every gRPC client present a certificate signed by
+	// TLSCAFile (mutual TLS), beside its bearer token.
+	TLSClientAuth bool `env:"GRIDFLOW_TLS_CLIENT_AUTH, default=false"`
+	// PostgreSQL's TLS is GRIDFLOW_DATABASE_URL's own, read by pgx:
+	// sslmode=verify-full&sslrootcert=/etc/gridflow/tls/ca.crt (and
+	// sslcert, sslkey for a client certificate).
 }

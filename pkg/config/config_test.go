@@ -42,3 +42,18 @@ func TestLoadAndAttrs(t *testing.T) {
 		t.Errorf("attrs mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// Out of the box TLS is off and the limits are the documented ones.
+func TestBaseDefaults(t *testing.T) {
+	t.Parallel()
+	b, err := LoadFrom[Base](context.Background(), envconfig.MapLookuper(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.TLSCertFile != "" || b.TLSKeyFile != "" || b.TLSCAFile != "" || b.TLSClientAuth {
+		t.Errorf("TLS on by default: %+v", b)
+	}
+	if b.GRPCMaxRecvBytes != 4<<20 || b.DatabaseStatementTimeout != 30*time.Second {
+		t.Errorf("limits = %d bytes, %v; want 4 MiB, 30s", b.GRPCMaxRecvBytes, b.DatabaseStatementTimeout)
+	}
+}

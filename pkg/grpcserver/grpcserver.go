@@ -1,22 +1,29 @@
 // Package grpcserver builds every gridflow gRPC server the same way: health
 // and reflection services, panic recovery, OpenTelemetry stats, bearer-token
-// authentication, and the one place where domain faults become gRPC codes.
+// authentication, TLS when configured, a bound on the size of a request, a
+// per-principal rate limit where the service sets one, and the one place
+// where domain faults become gRPC codes.
 package grpcserver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/ratelimit"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -24,6 +31,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	spb "google.golang.org/genproto/googleapis/rpc/status"
 )
@@ -33,7 +41,23 @@ type Options struct {
 	Logger *slog.Logger
 	// Verifier checks bearer tokens; nil turns authentication off (tests only).
 	Verifier *auth.Verifier
+	// TLS, when set, is the server's TLS configuration (pkg/tlsconfig);
+	// nil serves plaintext (make run, tests).
+	TLS *tls.Config
+	// MaxRecvMsgSize bounds one request message in bytes; larger ones are
+	// refused with RESOURCE_EXHAUSTED before they are decoded. 0 takes
+	// DefaultMaxRecvMsgSize.
+	MaxRecvMsgSize int
+	// RateLimit, when set, takes a token from the caller's bucket before
+	// every authenticated call; an empty bucket is RESOURCE_EXHAUSTED with
+	// RetryInfo. Health checks and reflection are never limited.
+	RateLimit *ratelimit.Limiter
 }
+
+// DefaultMaxRecvMsgSize is grpc-go's own default, stated: gridflow's largest
+// requests are a work order with its text and attachment URIs (attachments
+// themselves never travel over gRPC), a few kB.
+const DefaultMaxRecvMsgSize = 4 << 20
 
 // streamWorkers is enough for the calls a service has in flight under load
 // (intake's benchmark keeps 64); parked workers cost a few kB each.
@@ -52,16 +76,26 @@ func New(opts Options) *Server {
 		log = slog.Default()
 	}
 	a := authenticator{v: opts.Verifier}
-	gs := grpc.NewServer(
+	l := limiter{l: opts.RateLimit}
+	maxRecv := opts.MaxRecvMsgSize
+	if maxRecv <= 0 {
+		maxRecv = DefaultMaxRecvMsgSize
+	}
+	sopts := []grpc.ServerOption{
+		grpc.MaxRecvMsgSize(maxRecv),
 		// Handlers run on long-lived workers instead of a new goroutine per
 		// call, which grew its stack anew each time (runtime.newstack and
 		// copystack were ~7% of intake's CPU under load). When every worker
 		// is busy, grpc falls back to a new goroutine, so this never queues.
 		grpc.NumStreamWorkers(streamWorkers),
 		grpc.StatsHandler(otelgrpc.NewServerHandler()),
-		grpc.ChainUnaryInterceptor(recoverUnary(log), a.unary, errorsUnary(log)),
-		grpc.ChainStreamInterceptor(recoverStream(log), a.stream, errorsStream(log)),
-	)
+		grpc.ChainUnaryInterceptor(recoverUnary(log), a.unary, l.unary, errorsUnary(log)),
+		grpc.ChainStreamInterceptor(recoverStream(log), a.stream, l.stream, errorsStream(log)),
+	}
+	if opts.TLS != nil {
+		sopts = append(sopts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
+	gs := grpc.NewServer(sopts...)
 	hs := health.NewServer()
 	healthpb.RegisterHealthServer(gs, hs)
 	reflection.Register(gs)
@@ -109,6 +143,50 @@ func (a authenticator) stream(srv any, ss grpc.ServerStream, info *grpc.StreamSe
 		return err
 	}
 	return h(srv, &wrappedStream{ServerStream: ss, ctx: ctx})
+}
+
+// limiter refuses a principal's call when its bucket is empty. It runs after
+// authentication, so the bucket is the verified principal's.
+type limiter struct{ l *ratelimit.Limiter }
+
+func (l limiter) check(ctx context.Context, method string) error {
+	if l.l == nil || open(method) {
+		return nil
+	}
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil // authentication off (tests)
+	}
+	allowed, retry := l.l.Allow(p)
+	if allowed {
+		return nil
+	}
+	return rateLimited(p, l.l.Rule(p), retry)
+}
+
+// rateLimited is the refusal of a call over p's rate: RESOURCE_EXHAUSTED
+// with RetryInfo saying when a token is back.
+func rateLimited(p auth.Principal, r ratelimit.Rule, retry time.Duration) error {
+	st := status.New(codes.ResourceExhausted, fmt.Sprintf("rate limit for %s (%s/s, burst %d) exceeded: retry in %s",
+		p, strconv.FormatFloat(float64(r.Rate), 'f', -1, 64), r.Burst, retry.Round(time.Millisecond)))
+	if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(retry)}); err == nil {
+		st = d
+	}
+	return st.Err()
+}
+
+func (l limiter) unary(ctx context.Context, req any, info *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if err := l.check(ctx, info.FullMethod); err != nil {
+		return nil, err
+	}
+	return h(ctx, req)
+}
+
+func (l limiter) stream(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+	if err := l.check(ss.Context(), info.FullMethod); err != nil {
+		return err
+	}
+	return h(srv, ss)
 }
 
 type wrappedStream struct {

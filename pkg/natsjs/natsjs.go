@@ -29,7 +29,8 @@ const (
 
 // Connect dials url and keeps reconnecting for as long as the process runs:
 // a service outlives a NATS restart, and its outbox holds events meanwhile.
-func Connect(ctx context.Context, url, name string, log *slog.Logger) (*nats.Conn, jetstream.JetStream, error) {
+// extra options apply last (TLS: nats.Secure with the service's tls.Config).
+func Connect(ctx context.Context, url, name string, log *slog.Logger, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
 	nc, err := nats.Connect(url,
 		nats.Name(name),
 		nats.MaxReconnects(-1),
@@ -41,6 +42,7 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger) (*nats.Con
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
+		all(extra),
 	)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats connect %s: %w", url, err)
@@ -51,6 +53,18 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger) (*nats.Con
 		return nil, nil, err
 	}
 	return nc, js, nil
+}
+
+// all applies opts in order, as one option.
+func all(opts []nats.Option) nats.Option {
+	return func(o *nats.Options) error {
+		for _, opt := range opts {
+			if err := opt(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 }
 
 // StreamOptions size the streams: R1 on one machine, R3 in a cluster.

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"sort"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -21,9 +22,31 @@ import (
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 
+// DefaultConnectTimeout bounds a connection attempt when the URL sets no
+// connect_timeout.
+const DefaultConnectTimeout = 10 * time.Second
+
+// Option adjusts the pool Open makes.
+type Option func(*pgxpool.Config)
+
+// StatementTimeout bounds every statement the pool's connections run
+// (PostgreSQL's statement_timeout): a query that would hold a connection
+// longer is cancelled by the server and fails with SQLSTATE 57014, so one
+// runaway statement cannot take the pool. 0 leaves the server's setting.
+// Migrate lifts it for its own transaction: a migration may take long.
+func StatementTimeout(d time.Duration) Option {
+	return func(cfg *pgxpool.Config) {
+		if d > 0 {
+			cfg.ConnConfig.RuntimeParams["statement_timeout"] = strconv.FormatInt(d.Milliseconds(), 10)
+		}
+	}
+}
+
 // Open returns a pool whose connections use schema (and public) by default.
-// Each service owns one schema and never reads another's tables.
-func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Pool, error) {
+// Each service owns one schema and never reads another's tables. TLS to the
+// server is the URL's (pgx reads sslmode, sslrootcert, sslcert and sslkey
+// from it): sslmode=verify-full checks the server's certificate and name.
+func Open(ctx context.Context, url, schema string, maxConns int32, opts ...Option) (*pgxpool.Pool, error) {
 	if !schemaName.MatchString(schema) {
 		return nil, fmt.Errorf("pgdb: bad schema name %q", schema)
 	}
@@ -38,6 +61,15 @@ func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Poo
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}
+	// A server that does not answer (a failover, a dropped route) fails a
+	// connection attempt in seconds rather than after the kernel's TCP
+	// timeout; connect_timeout in the URL still wins.
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("pgdb: open: %w", err)
@@ -48,7 +80,12 @@ func Open(ctx context.Context, url, schema string, maxConns int32) (*pgxpool.Poo
 // OpenMigrated opens a pool on schema and applies the migration sets: every
 // service's first two steps.
 func OpenMigrated(ctx context.Context, url, schema string, maxConns int32, sets ...Migrations) (*pgxpool.Pool, error) {
-	pool, err := Open(ctx, url, schema, maxConns)
+	return OpenMigratedWith(ctx, url, schema, maxConns, nil, sets...)
+}
+
+// OpenMigratedWith is OpenMigrated with options for the pool.
+func OpenMigratedWith(ctx context.Context, url, schema string, maxConns int32, opts []Option, sets ...Migrations) (*pgxpool.Pool, error) {
+	pool, err := Open(ctx, url, schema, maxConns, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +114,9 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, schema string, sets ...Mig
 		return fmt.Errorf("pgdb: bad schema name %q", schema)
 	}
 	return InTx(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-migrate-' || $1))`, schema); err != nil {
 			return fmt.Errorf("migrate lock: %w", err)
 		}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 func TestMigrateOnceAndTranslate(t *testing.T) {
@@ -59,5 +61,42 @@ func TestMigrateOnceAndTranslate(t *testing.T) {
 	bad := fstest.MapFS{"m/1_x.sql": {Data: []byte(`SELECT 1`)}}
 	if err := pgdb.Migrate(ctx, pool, "mtest", pgdb.Migrations{Name: "bad", FS: bad, Dir: "m"}); err == nil {
 		t.Error("a badly named migration file was accepted")
+	}
+}
+
+func TestStatementTimeout(t *testing.T) {
+	ctx := context.Background()
+	pool, err := pgdb.Open(ctx, testenv.DatabaseURL(t), "mtest", 2, pgdb.StatementTimeout(200*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if got := pool.Config().ConnConfig.ConnectTimeout; got != pgdb.DefaultConnectTimeout {
+		t.Errorf("connect timeout %v, want %v when the URL sets none", got, pgdb.DefaultConnectTimeout)
+	}
+	var setting string
+	if err := pool.QueryRow(ctx, `SHOW statement_timeout`).Scan(&setting); err != nil {
+		t.Fatal(err)
+	}
+	if setting != "200ms" {
+		t.Errorf("statement_timeout = %q, want 200ms", setting)
+	}
+	start := time.Now()
+	_, err = pool.Exec(ctx, `SELECT pg_sleep(5)`)
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != "57014" {
+		t.Fatalf("a 5 s statement: %v, want SQLSTATE 57014 (query_canceled)", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("cancelled after %v, want about 200ms", d)
+	}
+	// Migrations are not bound by it (a schema of its own, so that the
+	// migration runs on every test run).
+	if _, err := pool.Exec(ctx, `DROP SCHEMA IF EXISTS mslow CASCADE`); err != nil {
+		t.Fatal(err)
+	}
+	set := pgdb.Migrations{Name: "slow", FS: fstest.MapFS{"m/0001_slow.sql": {Data: []byte(`SELECT pg_sleep(0.5)`)}}, Dir: "m"}
+	if err := pgdb.Migrate(ctx, pool, "mslow", set); err != nil {
+		t.Fatalf("a migration longer than the timeout: %v", err)
 	}
 }

@@ -24,6 +24,7 @@ package process
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -31,6 +32,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -44,8 +46,11 @@ import (
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/ratelimit"
 	"github.com/gridflow/gridflow/pkg/telemetry"
+	"github.com/gridflow/gridflow/pkg/tlsconfig"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
@@ -143,10 +148,12 @@ func (p *Process) ReloadOnHangup(r Reloadable) {
 }
 
 // Postgres opens the service's schema (GRIDFLOW_DATABASE_URL,
-// GRIDFLOW_DATABASE_MAX_CONNS), applies its migrations and makes the pool
-// part of the admin port's readiness check.
+// GRIDFLOW_DATABASE_MAX_CONNS, every statement bounded by
+// GRIDFLOW_DATABASE_STATEMENT_TIMEOUT), applies its migrations and makes
+// the pool part of the admin port's readiness check.
 func (p *Process) Postgres(schema string, sets ...pgdb.Migrations) (*pgxpool.Pool, error) {
-	pool, err := pgdb.OpenMigrated(p.ctx, p.base.DatabaseURL, schema, p.base.DatabaseMaxConns, sets...)
+	opts := []pgdb.Option{pgdb.StatementTimeout(p.base.DatabaseStatementTimeout)}
+	pool, err := pgdb.OpenMigratedWith(p.ctx, p.base.DatabaseURL, schema, p.base.DatabaseMaxConns, opts, sets...)
 	if err != nil {
 		return nil, err
 	}
@@ -156,14 +163,32 @@ func (p *Process) Postgres(schema string, sets ...pgdb.Migrations) (*pgxpool.Poo
 }
 
 // JetStream connects to NATS (GRIDFLOW_NATS_URL); the connection retries
-// in the background while NATS is away.
+// in the background while NATS is away. A tls:// URL connects with TLS,
+// trusting GRIDFLOW_TLS_CA_FILE and showing the service's certificate.
 func (p *Process) JetStream() (jetstream.JetStream, error) {
-	nc, js, err := natsjs.Connect(p.ctx, p.base.NATSURL, p.service, p.Log)
+	opts, err := natsTLS(p.base)
+	if err != nil {
+		return nil, err
+	}
+	nc, js, err := natsjs.Connect(p.ctx, p.base.NATSURL, p.service, p.Log, opts...)
 	if err != nil {
 		return nil, err
 	}
 	p.closers = append(p.closers, nc.Close)
 	return js, nil
+}
+
+// natsTLS returns the options that make the NATS connection TLS when the
+// URL asks for it (tls://).
+func natsTLS(base config.Base) ([]nats.Option, error) {
+	if !strings.Contains(base.NATSURL, "tls://") {
+		return nil, nil
+	}
+	cfg, err := tlsconfig.Client{CAFile: base.TLSCAFile, CertFile: base.TLSCertFile, KeyFile: base.TLSKeyFile}.Config()
+	if err != nil {
+		return nil, fmt.Errorf("nats (GRIDFLOW_NATS_URL is tls://): %w", err)
+	}
+	return []nats.Option{nats.Secure(cfg)}, nil
 }
 
 // Relay makes the service's outbox relay and starts it now: it declares the
@@ -205,22 +230,57 @@ func (p *Process) Go(work func(ctx context.Context) error) {
 	p.tasks = append(p.tasks, work)
 }
 
+// GRPCOption adds to what GRPC builds.
+type GRPCOption func(*grpcserver.Options)
+
+// RateLimit limits every caller of the server to its role's rate (see
+// pkg/ratelimit); intake sets it from INTAKE_RATE_LIMITS.
+func RateLimit(limits ratelimit.Limits) GRPCOption {
+	return func(o *grpcserver.Options) { o.RateLimit = ratelimit.New(limits) }
+}
+
 // GRPC makes the service's gRPC server — every call authenticated with the
-// key in GRIDFLOW_AUTH_PUBLIC_KEY_FILE — listening on addr (setting names
-// the variable that moves it). Register the service on it; Wait serves it
-// and stops it gracefully.
-func (p *Process) GRPC(addr, setting string) (*grpcserver.Server, error) {
+// key in GRIDFLOW_AUTH_PUBLIC_KEY_FILE, requests bounded by
+// GRIDFLOW_GRPC_MAX_RECV_BYTES, TLS when GRIDFLOW_TLS_CERT_FILE names a
+// certificate (mutual with GRIDFLOW_TLS_CLIENT_AUTH) — listening on addr
+// (setting names the variable that moves it). Register the service on it;
+// Wait serves it and stops it gracefully.
+func (p *Process) GRPC(addr, setting string, extra ...GRPCOption) (*grpcserver.Server, error) {
 	pub, err := auth.LoadPublicKey(p.base.AuthPublicKeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
+	}
+	tlsCfg, err := serverTLS(p.base)
+	if err != nil {
+		return nil, err
 	}
 	lis, err := p.listen(addr, setting, "grpc")
 	if err != nil {
 		return nil, err
 	}
-	srv := grpcserver.New(grpcserver.Options{Logger: p.Log, Verifier: auth.NewVerifier(pub)})
+	opts := grpcserver.Options{Logger: p.Log, Verifier: auth.NewVerifier(pub), TLS: tlsCfg,
+		MaxRecvMsgSize: p.base.GRPCMaxRecvBytes}
+	for _, o := range extra {
+		o(&opts)
+	}
+	srv := grpcserver.New(opts)
 	p.Go(func(ctx context.Context) error { return serveGRPC(ctx, srv.Server, lis, p.base.ShutdownTimeout) })
 	return srv, nil
+}
+
+func serverTLS(base config.Base) (*tls.Config, error) {
+	s := tlsconfig.Server{CertFile: base.TLSCertFile, KeyFile: base.TLSKeyFile}
+	if base.TLSClientAuth {
+		if base.TLSCAFile == "" {
+			return nil, errors.New("GRIDFLOW_TLS_CLIENT_AUTH needs GRIDFLOW_TLS_CA_FILE, the CA that signs the clients")
+		}
+		s.ClientCAFile = base.TLSCAFile
+	}
+	cfg, err := s.Config()
+	if err != nil {
+		return nil, fmt.Errorf("gRPC (GRIDFLOW_TLS_CERT_FILE, GRIDFLOW_TLS_KEY_FILE): %w", err)
+	}
+	return cfg, nil
 }
 
 // HTTP serves h on addr (the console's door).

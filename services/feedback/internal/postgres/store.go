@@ -317,10 +317,7 @@ func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.C
 		args = append(args, at, id)
 		where = append(where, fmt.Sprintf("(coalesce(received_at, 'epoch'), case_id) < ($%d, $%d)", len(args)-1, len(args)))
 	}
-	size := f.PageSize
-	if size <= 0 || size > 500 {
-		size = 50
-	}
+	size := pageSize(f.PageSize, 50)
 	args = append(args, size+1)
 	q := `SELECT body FROM cases`
 	if len(where) > 0 {
@@ -423,11 +420,25 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	return n, err
 }
 
+// MaxPageSize is the most one page of a list holds. A larger page_size is
+// coerced to it (AIP-158), not refused and not reset to the default.
+const MaxPageSize = 500
+
+// pageSize is the page a list returns: def for 0 (negative sizes are refused
+// before the store), at most MaxPageSize.
+func pageSize(n, def int) int {
+	switch {
+	case n <= 0:
+		return def
+	case n > MaxPageSize:
+		return MaxPageSize
+	}
+	return n
+}
+
 // ListReplies lists replies oldest first.
 func (s *Store) ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]feedback.ReplyOf, string, error) {
-	if size <= 0 || size > 500 {
-		size = 100
-	}
+	size = pageSize(size, 100)
 	args := []any{since}
 	q := `SELECT r.body, r.case_id, c.case_number, c.hotline_order_no, r.replied_at, r.reply_id
 		FROM replies r JOIN cases c USING (case_id) WHERE r.replied_at >= $1`

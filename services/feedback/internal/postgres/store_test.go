@@ -487,3 +487,36 @@ func TestListCasesPages(t *testing.T) {
 		}
 	}
 }
+
+// A page larger than the most a page holds is coerced to it (AIP-158), and
+// paging goes on from there; no page size takes the default.
+func TestListCasesPageSizeCoerced(t *testing.T) {
+	e := newEnv(t)
+	for range postgres.MaxPageSize + 1 {
+		e.receive(typesv1.Source_SOURCE_HOTLINE, false)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		size, want int
+		more       bool
+	}{
+		{10_000, postgres.MaxPageSize, true},
+		{postgres.MaxPageSize, postgres.MaxPageSize, true},
+		{0, 50, true},
+		{postgres.MaxPageSize + 1, postgres.MaxPageSize, true},
+	} {
+		cases, next, err := e.svc.ListCases(ctx, feedback.Filter{PageSize: tc.size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cases) != tc.want || (next != "") != tc.more {
+			t.Errorf("page_size %d: %d cases, next %q; want %d and more %v", tc.size, len(cases), next, tc.want, tc.more)
+		}
+		if tc.size == 10_000 {
+			rest, next, err := e.svc.ListCases(ctx, feedback.Filter{PageSize: tc.size, PageToken: next})
+			if err != nil || len(rest) != 1 || next != "" {
+				t.Errorf("the page after: %d cases, next %q, %v; want the last one", len(rest), next, err)
+			}
+		}
+	}
+}

@@ -4,9 +4,12 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -361,5 +364,44 @@ func TestListSubmissionsPages(t *testing.T) {
 	}
 	if _, err := c.ListSubmissions(ctx, &intakev1.ListSubmissionsRequest{PageToken: "garbage"}); status.Code(err) != codes.InvalidArgument {
 		t.Errorf("bad page token: %v, want INVALID_ARGUMENT", err)
+	}
+}
+
+// A page_size above the most a page holds is coerced to it (AIP-158); a
+// negative one is refused on the field.
+func TestListSubmissionsPageSizeCoerced(t *testing.T) {
+	e := setup(t)
+	c, ctx := e.as(t, "hotline")
+	var wg sync.WaitGroup
+	errs := make(chan error, intake.MaxPageSize+1)
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i <= intake.MaxPageSize; i += 16 {
+				if _, err := c.SubmitWorkOrder(ctx, &intakev1.SubmitWorkOrderRequest{WorkOrder: order(fmt.Sprintf("T-P-%04d", i))}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for _, size := range []int32{10_000, intake.MaxPageSize + 1} {
+		resp, err := c.ListSubmissions(ctx, &intakev1.ListSubmissionsRequest{PageSize: size})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.GetSubmissions()) != intake.MaxPageSize || resp.GetNextPageToken() == "" {
+			t.Errorf("page_size %d: %d submissions, next %q; want %d and a next page", size, len(resp.GetSubmissions()), resp.GetNextPageToken(), intake.MaxPageSize)
+		}
+	}
+	_, err := c.ListSubmissions(ctx, &intakev1.ListSubmissionsRequest{PageSize: -1})
+	if status.Code(err) != codes.InvalidArgument || !slices.Contains(violations(err), "page_size") {
+		t.Errorf("page_size -1: %v, want INVALID_ARGUMENT on page_size", err)
 	}
 }
