@@ -1,8 +1,9 @@
 // Package wire maps gridflow's shared vocabulary to and from its protobuf
 // form (gridflow.types.v1), once for every service and gridctl: sources,
 // appeal types and urgencies (pkg/reference's), area codes
-// (reference.AreaCodes), addresses (address.Record) and WGS-84 points
-// (geo.Point). A service's own convert package keeps only what is its own.
+// (reference.AreaCodes), addresses (address.Record), WGS-84 points
+// (geo.Point) and principals ("role[:subject]", as auth.Principal writes
+// them). A service's own convert package keeps only what is its own.
 //
 // The enum mappings share one rule. Out: a known value maps to its enum
 // value; "" and anything unknown to the UNSPECIFIED zero value. In:
@@ -14,6 +15,7 @@ package wire
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/geo"
@@ -145,4 +147,27 @@ func PointOut(p *geo.Point) *typesv1.LatLng {
 		return nil
 	}
 	return &typesv1.LatLng{Lat: p.Lat, Lng: p.Lng, Datum: typesv1.Datum_DATUM_WGS84}
+}
+
+// PrincipalOut maps an actor, "role" or "role:subject" as auth.Principal's
+// String writes it, to the Principal every envelope, timeline entry and
+// review names; "" (no actor) is nil, not an empty principal.
+func PrincipalOut(s string) *typesv1.Principal {
+	if s == "" {
+		return nil
+	}
+	role, subject, _ := strings.Cut(s, ":")
+	return &typesv1.Principal{Role: role, Subject: subject}
+}
+
+// PrincipalIn is PrincipalOut's inverse: "role" when there is no subject,
+// "role:subject" otherwise, and "" for an absent principal.
+func PrincipalIn(p *typesv1.Principal) string {
+	if p == nil {
+		return ""
+	}
+	if p.GetSubject() == "" {
+		return p.GetRole()
+	}
+	return p.GetRole() + ":" + p.GetSubject()
 }

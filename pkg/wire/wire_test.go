@@ -211,3 +211,34 @@ func abs(x float64) float64 {
 	}
 	return x
 }
+
+// A principal goes out as role and subject and comes back as it was
+// written; no actor is no principal, both ways.
+func TestPrincipalBothWays(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		actor string
+		pb    *typesv1.Principal
+	}{
+		{"", nil},
+		{"hotline", &typesv1.Principal{Role: "hotline"}},
+		{"admin", &typesv1.Principal{Role: "admin"}},
+		{"department:310106022-cgzd", &typesv1.Principal{Role: "department", Subject: "310106022-cgzd"}},
+		{"system:dispatch", &typesv1.Principal{Role: "system", Subject: "dispatch"}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.pb, PrincipalOut(tt.actor), protocmp.Transform()); diff != "" {
+			t.Errorf("PrincipalOut(%q) mismatch (-want +got):\n%s", tt.actor, diff)
+		}
+		if got := PrincipalIn(tt.pb); got != tt.actor {
+			t.Errorf("PrincipalIn(%v) = %q, want %q", tt.pb, got, tt.actor)
+		}
+	}
+	// Only the first colon separates: a subject may hold one.
+	if got := PrincipalIn(PrincipalOut("patrol:w:17")); got != "patrol:w:17" {
+		t.Errorf("round trip of patrol:w:17 = %q", got)
+	}
+	if got := PrincipalIn(&typesv1.Principal{}); got != "" {
+		t.Errorf("PrincipalIn(empty) = %q, want \"\"", got)
+	}
+}

@@ -4,7 +4,6 @@
 package convert
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -41,15 +40,6 @@ func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
 // UrgencyOut maps an urgency for classify's readers, who are told what ""
 // means: normal.
 func UrgencyOut(u reference.Urgency) typesv1.Urgency { return wire.UrgencyOut(u.OrNormal()) }
-
-// Principal maps "role[:subject]".
-func Principal(s string) *typesv1.Principal {
-	if s == "" {
-		return nil
-	}
-	role, subject, _ := strings.Cut(s, ":")
-	return &typesv1.Principal{Role: role, Subject: subject}
-}
 
 // Time maps a time; the zero time is nil.
 func Time(t time.Time) *timestamppb.Timestamp {
@@ -96,7 +86,7 @@ func ClassificationOut(c *classify.Classification) *classifyv1.Classification {
 		Urgency: UrgencyOut(c.Urgency), IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
 		IncidentReports: uint32(c.IncidentReports), Dispatchable: c.Dispatchable, Method: MethodOut(c.Method),
 		Labels: c.Labels, Reason: c.Reason, Unreviewed: c.Unreviewed, ClassifiedAt: Time(c.ClassifiedAt),
-		Actor: Principal(c.Actor),
+		Actor: wire.PrincipalOut(c.Actor),
 	}
 }
 
@@ -126,7 +116,7 @@ func ReviewOut(r *classify.Record) *classifyv1.Review {
 		Area: wire.AreaOut(r.Case.Area), Title: r.Case.Title, Content: r.Case.Content, ReceivedAt: Time(r.Case.ReceivedAt),
 		QueuedAt: Time(rv.QueuedAt), FallbackAt: Time(rv.FallbackAt), Choices: ChoicesOut(rv.Choices),
 		ModelVersion: rv.ModelVersion, Classification: ClassificationOut(r.Current),
-		ResolvedBy: Principal(rv.ResolvedBy), ResolvedAt: Time(rv.ResolvedAt),
+		ResolvedBy: wire.PrincipalOut(rv.ResolvedBy), ResolvedAt: Time(rv.ResolvedAt),
 	}
 }
 
@@ -187,7 +177,7 @@ func IncidentOut(inc *classify.Incident, sp *classify.SourcePlace, itemName stri
 func CorrectionOut(c *classify.Correction, firstLevel string) *classifyv1.Correction {
 	return &classifyv1.Correction{
 		CaseId: c.CaseID, CaseNumber: c.CaseNumber, Text: c.Text, ItemCode: c.ItemCode,
-		PreviousItemCode: c.PreviousItem, FirstLevelClass: firstLevel, Actor: Principal(c.Actor),
+		PreviousItemCode: c.PreviousItem, FirstLevelClass: firstLevel, Actor: wire.PrincipalOut(c.Actor),
 		CorrectedAt: Time(c.At), Note: c.Note,
 	}
 }

@@ -109,13 +109,13 @@ func Messages(evs []classify.Event, now time.Time) ([]outbox.Message, error) {
 func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 	env := &eventsv1.Envelope{
 		EventId: uuid.Must(uuid.NewV7()).String(), OccurredAt: timestamppb.New(now),
-		Actor: convert.Principal(classify.SystemActor), Version: SchemaVersion,
+		Actor: wire.PrincipalOut(classify.SystemActor), Version: SchemaVersion,
 	}
 	var area reference.AreaCodes // the subject's
 	switch e := e.(type) {
 	case classify.Classified:
 		env.CaseId = e.CaseID
-		env.Actor = convert.Principal(e.Actor)
+		env.Actor = wire.PrincipalOut(e.Actor)
 		if !e.ClassifiedAt.IsZero() {
 			env.OccurredAt = timestamppb.New(e.ClassifiedAt)
 		}

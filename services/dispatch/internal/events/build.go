@@ -13,15 +13,14 @@ package events
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gridflow/gridflow/pkg/envelope"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 // SchemaVersion of the events this package writes.
@@ -57,11 +56,6 @@ func Encode(evs []dispatch.Event) ([]dispatch.Message, error) {
 	return out, nil
 }
 
-func principal(s string) *typesv1.Principal {
-	role, subject, _ := strings.Cut(s, ":")
-	return &typesv1.Principal{Role: role, Subject: subject}
-}
-
 // Envelope builds the envelope of one domain event: the one place that maps
 // each of dispatch's event types to its payload. Its type is the payload's
 // name (package envelope).
@@ -70,7 +64,7 @@ func Envelope(e dispatch.Event, id string) (*eventsv1.Envelope, error) {
 		return nil, errors.New("events: no event")
 	}
 	h := dispatch.Head(e)
-	env := &eventsv1.Envelope{EventId: id, CaseId: h.CaseID, OccurredAt: convert.Timestamp(h.At), Actor: principal(h.Actor),
+	env := &eventsv1.Envelope{EventId: id, CaseId: h.CaseID, OccurredAt: convert.Timestamp(h.At), Actor: wire.PrincipalOut(h.Actor),
 		Version: SchemaVersion}
 	ref := func(te dispatch.TaskEvent) *eventsv1.TaskRef { return convert.TaskRefOut(te.Task, h.Area, h.Item) }
 	caseRef := &eventsv1.DispatchCaseRef{CaseId: h.CaseID, CaseNumber: h.CaseNumber, Area: convert.AreaOut(h.Area)}

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
@@ -22,7 +21,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 // SchemaVersion of the events this package writes.
@@ -69,7 +67,7 @@ func Decode(b []byte) (feedback.Event, error) {
 	if err := proto.Unmarshal(b, env); err != nil {
 		return feedback.Event{}, err
 	}
-	e := feedback.Event{ID: env.GetEventId(), Type: envelope.Name(env), CaseID: env.GetCaseId(), Actor: principal(env.GetActor()), Raw: b}
+	e := feedback.Event{ID: env.GetEventId(), Type: envelope.Name(env), CaseID: env.GetCaseId(), Actor: wire.PrincipalIn(env.GetActor()), Raw: b}
 	switch {
 	case e.Type != "":
 	case env.GetType() == retryDue:
@@ -82,16 +80,6 @@ func Decode(b []byte) (feedback.Event, error) {
 	}
 	e.Fact = fact(&e, env)
 	return e, nil
-}
-
-func principal(p *typesv1.Principal) string {
-	if p == nil {
-		return ""
-	}
-	if p.GetSubject() == "" {
-		return p.GetRole()
-	}
-	return p.GetRole() + ":" + p.GetSubject()
 }
 
 // task reads a task event's snapshot of its task; the event names the case
@@ -353,9 +341,8 @@ var reopenReasons = map[string]eventsv1.ReopenReason{
 // that maps each of its own facts to a payload. It returns the event's name
 // too, the payload's (TestEncodeEveryOwnFact).
 func Encode(e *feedback.Event) ([]byte, string, error) {
-	role, subject, _ := strings.Cut(e.Actor, ":")
 	env := &eventsv1.Envelope{EventId: e.ID, CaseId: e.CaseID, OccurredAt: timestamppb.New(e.At),
-		Actor: &typesv1.Principal{Role: role, Subject: subject}, Version: SchemaVersion}
+		Actor: wire.PrincipalOut(e.Actor), Version: SchemaVersion}
 	ref := func(round int) *eventsv1.FeedbackCaseRef {
 		return &eventsv1.FeedbackCaseRef{CaseId: e.CaseID, CaseNumber: e.CaseNumber, Area: wire.AreaOut(e.Area), Source: wire.SourceOut(e.Source),
 			HotlineOrderNo: e.HotlineOrderNo, Round: uint32(round), PrimaryCaseId: e.PrimaryCaseID}

@@ -1,7 +1,6 @@
 package grpcapi
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/wire"
@@ -10,7 +9,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 var states = map[feedback.State]feedbackv1.CaseState{
@@ -66,8 +64,7 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 
 // EntryOut converts a timeline entry.
 func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
-	role, subject, _ := strings.Cut(e.Actor, ":")
-	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: convert.Timestamp(e.At), Actor: &typesv1.Principal{Role: role, Subject: subject},
+	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: convert.Timestamp(e.At), Actor: wire.PrincipalOut(e.Actor),
 		Summary: e.Summary, Rule: e.Rule, ModelVersion: e.ModelVersion, ClassificationVersion: uint32(e.ClassVersion),
 		TaskId: e.TaskID, DepartmentCode: e.Department, Sequence: e.Seq}
 }
