@@ -2,8 +2,9 @@
 // form (gridflow.types.v1), once for every service and gridctl: sources,
 // appeal types and urgencies (pkg/reference's), area codes
 // (reference.AreaCodes), addresses (address.Record), WGS-84 points
-// (geo.Point) and principals ("role[:subject]", as auth.Principal writes
-// them). A service's own convert package keeps only what is its own.
+// (geo.Point), principals ("role[:subject]", as auth.Principal writes them)
+// and timestamps. A service's own convert package keeps only what is its
+// own.
 //
 // The enum mappings share one rule. Out: a known value maps to its enum
 // value; "" and anything unknown to the UNSPECIFIED zero value. In:
@@ -16,10 +17,12 @@ package wire
 import (
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
@@ -170,4 +173,20 @@ func PrincipalIn(p *typesv1.Principal) string {
 		return p.GetRole()
 	}
 	return p.GetRole() + ":" + p.GetSubject()
+}
+
+// TimeOut maps a time; the zero time (not known, not yet) is nil.
+func TimeOut(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// TimeIn is TimeOut's inverse: nil is the zero time.
+func TimeIn(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
 }

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridflow/gridflow/pkg/address"
@@ -240,5 +241,19 @@ func TestPrincipalBothWays(t *testing.T) {
 	}
 	if got := PrincipalIn(&typesv1.Principal{}); got != "" {
 		t.Errorf("PrincipalIn(empty) = %q, want \"\"", got)
+	}
+}
+
+func TestTimeBothWays(t *testing.T) {
+	t.Parallel()
+	if TimeOut(time.Time{}) != nil {
+		t.Error("TimeOut(zero) is not nil")
+	}
+	if got := TimeIn(nil); !got.IsZero() {
+		t.Errorf("TimeIn(nil) = %v, want the zero time", got)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 123456789, time.FixedZone("CST", 8*3600))
+	if got := TimeIn(TimeOut(at)); !got.Equal(at) {
+		t.Errorf("round trip = %v, want %v", got, at)
 	}
 }

@@ -6,40 +6,21 @@
 package convert
 
 import (
-	"time"
-
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
-
-// Timestamp converts t, nil for the zero time.
-func Timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-// Time converts ts, the zero time for nil.
-func Time(ts *timestamppb.Timestamp) time.Time {
-	if ts == nil {
-		return time.Time{}
-	}
-	return ts.AsTime()
-}
 
 // DeadlineOut converts one limit, nil when it does not apply.
 func DeadlineOut(l dispatch.Limit) *eventsv1.Deadline {
 	if l.IsZero() {
 		return nil
 	}
-	return &eventsv1.Deadline{Due: Timestamp(l.Due), WarnAt: Timestamp(l.WarnAt), Limit: l.Duration.String(),
+	return &eventsv1.Deadline{Due: wire.TimeOut(l.Due), WarnAt: wire.TimeOut(l.WarnAt), Limit: l.Duration.String(),
 		Source: l.Source, Unconfirmed: l.Unconfirmed}
 }
 
@@ -48,7 +29,7 @@ func RefLimitOut(l reference.Limit) *eventsv1.Deadline {
 	if l.IsZero() {
 		return nil
 	}
-	return &eventsv1.Deadline{Due: Timestamp(l.Due), WarnAt: Timestamp(l.WarnAt), Limit: l.Duration.String(),
+	return &eventsv1.Deadline{Due: wire.TimeOut(l.Due), WarnAt: wire.TimeOut(l.WarnAt), Limit: l.Duration.String(),
 		Source: l.Source, Unconfirmed: l.Flags.Unconfirmed()}
 }
 
@@ -58,7 +39,7 @@ func DeadlinesOut(d dispatch.Deadlines) *eventsv1.Deadlines {
 		return nil
 	}
 	return &eventsv1.Deadlines{Ack: DeadlineOut(d.Ack), OnSite: DeadlineOut(d.OnSite), Complete: DeadlineOut(d.Complete),
-		StartedAt: Timestamp(d.Start)}
+		StartedAt: wire.TimeOut(d.Start)}
 }
 
 var roles = map[dispatch.Role]eventsv1.TaskRole{dispatch.Lead: eventsv1.TaskRole_TASK_ROLE_LEAD, dispatch.CoHandler: eventsv1.TaskRole_TASK_ROLE_CO_HANDLER}
@@ -159,7 +140,7 @@ var actions = map[reference.Action]eventsv1.EscalationAction{
 
 // ClockStepOut converts a clock point that fired.
 func ClockStepOut(s dispatch.ClockStep) *eventsv1.ClockStep {
-	return &eventsv1.ClockStep{Limit: limits[s.Limit], Due: Timestamp(s.Due), Action: actions[s.Action], ToDepartmentCode: s.ToDepartment}
+	return &eventsv1.ClockStep{Limit: limits[s.Limit], Due: wire.TimeOut(s.Due), Action: actions[s.Action], ToDepartmentCode: s.ToDepartment}
 }
 
 // TaskRefOut converts a task to the reference every task event carries.
@@ -190,7 +171,7 @@ func SummaryOut(s *dispatch.Summary) *eventsv1.CaseSummary {
 	}
 	return &eventsv1.CaseSummary{CaseNumber: s.CaseNumber, ItemCode: s.Item, ItemName: s.ItemName, Urgency: wire.UrgencyOut(s.Urgency),
 		AppealType: wire.AppealTypeOut(s.AppealType), Source: wire.SourceOut(s.Source), Area: AreaOut(s.Area), Address: wire.AddressOut(s.Address),
-		ReceivedAt: Timestamp(s.ReceivedAt), IncidentId: s.IncidentID, ClassificationVersion: uint32(s.ClassificationVersion)}
+		ReceivedAt: wire.TimeOut(s.ReceivedAt), IncidentId: s.IncidentID, ClassificationVersion: uint32(s.ClassificationVersion)}
 }
 
 // PathOut converts a routing path.
@@ -207,7 +188,7 @@ func PathOut(p []routing.Step) []*eventsv1.RouteStep {
 func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 	f := dispatch.Facts{
 		Title: r.GetTitle(), Content: r.GetContent(), Source: wire.SourceIn(r.GetSource()), AppealType: wire.AppealTypeIn(r.GetAppealType()),
-		Urgency: wire.UrgencyIn(r.GetUrgency()), ReceivedAt: Time(r.GetReceivedAt()), Area: wire.AreaIn(r.GetArea()),
+		Urgency: wire.UrgencyIn(r.GetUrgency()), ReceivedAt: wire.TimeIn(r.GetReceivedAt()), Area: wire.AreaIn(r.GetArea()),
 		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(), HotlineOrderNo: r.GetHotlineOrderNo(),
 	}
 	if r.GetAddress() != nil {
@@ -217,7 +198,7 @@ func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 		f.Attachments = append(f.Attachments, dispatch.Attachment{URI: a.GetUri(), MediaType: a.GetMediaType(), Name: a.GetName()})
 	}
 	if f.ReceivedAt.IsZero() {
-		f.ReceivedAt = Time(r.GetAcceptedAt())
+		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
 	}
 	return f
 }
@@ -228,6 +209,6 @@ func ClassificationIn(cl *eventsv1.CaseClassified) dispatch.Classification {
 		Version: int(cl.GetClassificationVersion()), Item: cl.GetItemCode(), ItemName: cl.GetItemName(), Label: cl.GetLabel(),
 		Labels: cl.GetLabels(), Urgency: wire.UrgencyIn(cl.GetUrgency()), IncidentID: cl.GetIncidentId(), Dispatchable: cl.GetDispatchable(),
 		Area: wire.AreaIn(cl.GetArea()), Source: wire.SourceIn(cl.GetSource()), AppealType: wire.AppealTypeIn(cl.GetAppealType()),
-		ReceivedAt: Time(cl.GetReceivedAt()), ClassifiedAt: Time(cl.GetClassifiedAt()),
+		ReceivedAt: wire.TimeIn(cl.GetReceivedAt()), ClassifiedAt: wire.TimeIn(cl.GetClassifiedAt()),
 	}
 }

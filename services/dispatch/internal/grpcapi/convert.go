@@ -19,7 +19,7 @@ func rejectionOut(r *dispatch.Rejection) *dispatchv1.Rejection {
 		return nil
 	}
 	return &dispatchv1.Rejection{Reason: convert.RejectReasonOut(r.Reason), Note: r.Note, AreaCode: r.Area,
-		RejectedAt: convert.Timestamp(r.At), TaskId: r.TaskID, DepartmentCode: r.Department}
+		RejectedAt: wire.TimeOut(r.At), TaskId: r.TaskID, DepartmentCode: r.Department}
 }
 
 func taskOut(t *dispatch.Task) *dispatchv1.Task {
@@ -31,20 +31,20 @@ func taskOut(t *dispatch.Task) *dispatchv1.Task {
 		State: convert.StateOut(t.State), Review: convert.ReviewOut(t.Review), Deadlines: convert.DeadlinesOut(t.Deadlines),
 		Warned: t.Warned, Overdue: t.Overdue, Supervised: t.Supervised, Escalated: t.Escalated, Round: uint32(t.Round),
 		DispatchReason: convert.DispatchReasonOut(t.Reason), Rule: t.Rule, Whistle: t.Whistle, ReplacesTaskId: t.Replaces,
-		ForwardedToTaskId: t.ForwardedTo, DispatchedAt: convert.Timestamp(t.DispatchedAt), AcknowledgedAt: convert.Timestamp(t.AcknowledgedAt),
-		Eta: convert.Timestamp(t.ETA), AcknowledgeNote: t.AckNote, Rejection: rejectionOut(t.Rejection),
+		ForwardedToTaskId: t.ForwardedTo, DispatchedAt: wire.TimeOut(t.DispatchedAt), AcknowledgedAt: wire.TimeOut(t.AcknowledgedAt),
+		Eta: wire.TimeOut(t.ETA), AcknowledgeNote: t.AckNote, Rejection: rejectionOut(t.Rejection),
 		ExtensionsRequested: uint32(t.Extensions), OnSiteReported: t.OnSiteReported, Returns: uint32(t.Returns),
-		Urges: uint32(t.Urges), UpdatedAt: convert.Timestamp(t.UpdatedAt),
+		Urges: uint32(t.Urges), UpdatedAt: wire.TimeOut(t.UpdatedAt),
 	}
 	if e := t.Extension; e != nil {
-		out.Extension = &dispatchv1.ExtensionRequest{RequestedDue: convert.Timestamp(e.RequestedDue), Reason: e.Reason,
-			RequestedAt: convert.Timestamp(e.RequestedAt), Decided: e.Decided, Granted: e.Granted, DecisionNote: e.Note}
+		out.Extension = &dispatchv1.ExtensionRequest{RequestedDue: wire.TimeOut(e.RequestedDue), Reason: e.Reason,
+			RequestedAt: wire.TimeOut(e.RequestedAt), Decided: e.Decided, Granted: e.Granted, DecisionNote: e.Note}
 	}
 	for _, p := range t.Progress {
-		out.Progress = append(out.Progress, &dispatchv1.Progress{Text: p.Text, OnSite: p.OnSite, ReportedAt: convert.Timestamp(p.At)})
+		out.Progress = append(out.Progress, &dispatchv1.Progress{Text: p.Text, OnSite: p.OnSite, ReportedAt: wire.TimeOut(p.At)})
 	}
 	if c := t.Completion; c != nil {
-		out.Completion = &dispatchv1.Completion{Result: c.Result, Evidence: c.Evidence, CompletedAt: convert.Timestamp(c.At), ReviewNote: c.ReviewNote}
+		out.Completion = &dispatchv1.Completion{Result: c.Result, Evidence: c.Evidence, CompletedAt: wire.TimeOut(c.At), ReviewNote: c.ReviewNote}
 	}
 	return out
 }
@@ -96,7 +96,7 @@ func caseOut(c *dispatch.Case) *dispatchv1.DispatchCase {
 		out.QueueReason = queueReasons[c.Queue.Reason]
 	}
 	if p := c.Parking; p != nil {
-		out.ParkedAt, out.ParkReason, out.ParkReviewDate = convert.Timestamp(p.At), p.Reason, p.ReviewDate.String()
+		out.ParkedAt, out.ParkReason, out.ParkReviewDate = wire.TimeOut(p.At), p.Reason, p.ReviewDate.String()
 	}
 	return out
 }
@@ -112,7 +112,7 @@ func queueEntryOut(c *dispatch.Case) *dispatchv1.QueueEntry {
 	e := &dispatchv1.QueueEntry{CaseId: c.ID, CaseNumber: c.Number, Area: convert.AreaOut(c.Area), ItemCode: itemOf(c),
 		Deadlines: convert.DeadlinesOut(c.Deadlines)}
 	if q := c.Queue; q != nil {
-		e.Reason, e.Since, e.Detail, e.LastRejection = queueReasons[q.Reason], convert.Timestamp(q.Since), q.Detail, rejectionOut(q.Rejection)
+		e.Reason, e.Since, e.Detail, e.LastRejection = queueReasons[q.Reason], wire.TimeOut(q.Since), q.Detail, rejectionOut(q.Rejection)
 	}
 	return e
 }
@@ -121,7 +121,7 @@ func arbitrationOut(c *dispatch.Case) *dispatchv1.Arbitration {
 	a := &dispatchv1.Arbitration{CaseId: c.ID, CaseNumber: c.Number, Area: convert.AreaOut(c.Area), ItemCode: itemOf(c),
 		Deadlines: convert.DeadlinesOut(c.Deadlines)}
 	if c.Arbitration != nil {
-		a.OpenedAt = convert.Timestamp(c.Arbitration.OpenedAt)
+		a.OpenedAt = wire.TimeOut(c.Arbitration.OpenedAt)
 	}
 	for i := range c.LeadRejections {
 		a.Rejections = append(a.Rejections, rejectionOut(&c.LeadRejections[i]))
@@ -139,7 +139,7 @@ func routeFactsIn(f *dispatchv1.RouteFacts) *routing.Case {
 	return &routing.Case{
 		Item: f.GetItemCode(), Label: f.GetLabel(), District: a.GetDistrictCode(), Street: a.GetStreetCode(),
 		Community: a.GetCommunityCode(), Grid: a.GetGridCode(), AppealType: wire.AppealTypeIn(f.GetAppealType()),
-		Source: wire.SourceIn(f.GetSource()), Urgency: wire.UrgencyIn(f.GetUrgency()), Received: convert.Time(f.GetReceivedAt()),
+		Source: wire.SourceIn(f.GetSource()), Urgency: wire.UrgencyIn(f.GetUrgency()), Received: wire.TimeIn(f.GetReceivedAt()),
 		Text: f.GetText(), Named: f.GetWhistleDepartments(),
 	}
 }
@@ -147,7 +147,7 @@ func routeFactsIn(f *dispatchv1.RouteFacts) *routing.Case {
 func routeFactsOut(c routing.Case) *dispatchv1.RouteFacts {
 	return &dispatchv1.RouteFacts{
 		ItemCode: c.Item, Label: c.Label, AppealType: wire.AppealTypeOut(c.AppealType), Source: wire.SourceOut(c.Source),
-		Urgency: wire.UrgencyOut(c.Urgency), ReceivedAt: convert.Timestamp(c.Received), Text: c.Text, WhistleDepartments: c.Named,
+		Urgency: wire.UrgencyOut(c.Urgency), ReceivedAt: wire.TimeOut(c.Received), Text: c.Text, WhistleDepartments: c.Named,
 		Area: convert.AreaOut(dispatch.Area{District: c.District, Street: c.Street, Community: c.Community, Grid: c.Grid}),
 	}
 }
@@ -166,7 +166,7 @@ func decisionOut(d routing.Decision, c routing.Case, ref *reference.Set) *dispat
 		Lead: assignmentOut(d.Lead, ref), Urgency: wire.UrgencyOut(d.Urgency), Path: convert.PathOut(d.Path),
 		ReferenceDigest: d.Digest, Facts: routeFactsOut(c),
 		Deadlines: &eventsv1.Deadlines{Ack: convert.RefLimitOut(d.SLA.Ack), OnSite: convert.RefLimitOut(d.SLA.OnSite),
-			Complete: convert.RefLimitOut(d.SLA.Complete), StartedAt: convert.Timestamp(c.Received)},
+			Complete: convert.RefLimitOut(d.SLA.Complete), StartedAt: wire.TimeOut(c.Received)},
 	}
 	for _, a := range d.CoHandlers {
 		out.CoHandlers = append(out.CoHandlers, assignmentOut(a, ref))

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"google.golang.org/grpc"
@@ -73,7 +74,7 @@ func (s *Server) GetTask(ctx context.Context, req *dispatchv1.GetTaskRequest) (*
 // AcknowledgeTask implements dispatchv1.DispatchServiceServer.
 func (s *Server) AcknowledgeTask(ctx context.Context, req *dispatchv1.AcknowledgeTaskRequest) (*dispatchv1.AcknowledgeTaskResponse, error) {
 	t, err := s.svc.Acknowledge(ctx, dispatch.AckInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		ETA: convert.Time(req.GetEta()), Note: req.GetNote()})
+		ETA: wire.TimeIn(req.GetEta()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}
@@ -103,7 +104,7 @@ func (s *Server) ForwardTask(ctx context.Context, req *dispatchv1.ForwardTaskReq
 // RequestExtension implements dispatchv1.DispatchServiceServer.
 func (s *Server) RequestExtension(ctx context.Context, req *dispatchv1.RequestExtensionRequest) (*dispatchv1.RequestExtensionResponse, error) {
 	t, err := s.svc.RequestExtension(ctx, dispatch.ExtensionInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		Due: convert.Time(req.GetNewDue()), Reason: req.GetReason()})
+		Due: wire.TimeIn(req.GetNewDue()), Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +165,7 @@ func (s *Server) DecideExtension(ctx context.Context, req *dispatchv1.DecideExte
 		return nil, invalid("decision", "is required (GRANT or DENY)")
 	}
 	t, err := s.svc.DecideExtension(ctx, dispatch.DecideExtensionInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		Grant: grant, Due: convert.Time(req.GetNewDue()), Note: req.GetNote()})
+		Grant: grant, Due: wire.TimeIn(req.GetNewDue()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}

@@ -8,29 +8,12 @@ package convert
 import (
 	"fmt"
 	"strings"
-	"time"
 
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 )
-
-// Timestamp converts t, nil for the zero time.
-func Timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-// Time converts ts, the zero time for nil.
-func Time(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime()
-}
 
 // EnumName is a proto enum value's name as the domain spells it:
 // TASK_STATE_COMPLETED with prefix TASK_STATE_ is "completed".
@@ -43,7 +26,7 @@ func ResultsIn(rs []*eventsv1.TaskResult) []feedback.Result {
 	var out []feedback.Result
 	for _, r := range rs {
 		out = append(out, feedback.Result{TaskID: r.GetTaskId(), Department: r.GetDepartmentCode(), Role: EnumName(r.GetRole(), "TASK_ROLE_"),
-			Text: r.GetResult(), Evidence: r.GetEvidence(), CompletedAt: Time(r.GetCompletedAt())})
+			Text: r.GetResult(), Evidence: r.GetEvidence(), CompletedAt: wire.TimeIn(r.GetCompletedAt())})
 	}
 	return out
 }
@@ -57,7 +40,7 @@ func ResultsOut(rs []feedback.Result) []*eventsv1.TaskResult {
 			role = eventsv1.TaskRole_TASK_ROLE_LEAD
 		}
 		out = append(out, &eventsv1.TaskResult{TaskId: r.TaskID, DepartmentCode: r.Department, Role: role, Result: r.Text,
-			Evidence: r.Evidence, CompletedAt: Timestamp(r.CompletedAt)})
+			Evidence: r.Evidence, CompletedAt: wire.TimeOut(r.CompletedAt)})
 	}
 	return out
 }

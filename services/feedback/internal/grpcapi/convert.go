@@ -38,8 +38,8 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 		Area:     wire.AreaOut(c.Area),
 		ItemCode: c.ItemCode, ItemName: c.ItemName, HotlineClass: c.HotlineClass, IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
 		LeadDepartmentCode: c.LeadDepartment(), Round: uint32(c.Round), Excluded: c.Excluded, NoCallback: c.NoCallback,
-		ReceivedAt: convert.Timestamp(c.ReceivedAt), ResolvedAt: convert.Timestamp(c.ResolvedAt), ClosedAt: convert.Timestamp(c.ClosedAt), CallbackDue: convert.Timestamp(c.CallbackDue),
-		UpdatedAt: convert.Timestamp(c.UpdatedAt)}
+		ReceivedAt: wire.TimeOut(c.ReceivedAt), ResolvedAt: wire.TimeOut(c.ResolvedAt), ClosedAt: wire.TimeOut(c.ClosedAt), CallbackDue: wire.TimeOut(c.CallbackDue),
+		UpdatedAt: wire.TimeOut(c.UpdatedAt)}
 	if primary != nil {
 		out.MirroredState = states[primary.State]
 	}
@@ -53,18 +53,18 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 	}
 	for _, t := range c.Tasks {
 		if t.Round == c.Round && t.Role == feedback.RoleLead && t.State != feedback.TaskStateWithdrawn {
-			out.AckDue, out.CompleteDue = convert.Timestamp(t.AckDue), convert.Timestamp(t.CompleteDue)
+			out.AckDue, out.CompleteDue = wire.TimeOut(t.AckDue), wire.TimeOut(t.CompleteDue)
 		}
 		out.Tasks = append(out.Tasks, &feedbackv1.Task{TaskId: t.ID, DepartmentCode: t.Department, Role: t.Role, State: t.State,
-			Round: uint32(t.Round), DispatchedAt: convert.Timestamp(t.DispatchedAt), AcknowledgedAt: convert.Timestamp(t.AckedAt), CompletedAt: convert.Timestamp(t.CompletedAt),
-			AckDue: convert.Timestamp(t.AckDue), CompleteDue: convert.Timestamp(t.CompleteDue), Overdue: t.Overdue, Extended: t.Extended, Result: t.Result, Review: t.Review})
+			Round: uint32(t.Round), DispatchedAt: wire.TimeOut(t.DispatchedAt), AcknowledgedAt: wire.TimeOut(t.AckedAt), CompletedAt: wire.TimeOut(t.CompletedAt),
+			AckDue: wire.TimeOut(t.AckDue), CompleteDue: wire.TimeOut(t.CompleteDue), Overdue: t.Overdue, Extended: t.Extended, Result: t.Result, Review: t.Review})
 	}
 	return out
 }
 
 // EntryOut converts a timeline entry.
 func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
-	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: convert.Timestamp(e.At), Actor: wire.PrincipalOut(e.Actor),
+	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: wire.TimeOut(e.At), Actor: wire.PrincipalOut(e.Actor),
 		Summary: e.Summary, Rule: e.Rule, ModelVersion: e.ModelVersion, ClassificationVersion: uint32(e.ClassVersion),
 		TaskId: e.TaskID, DepartmentCode: e.Department, Sequence: e.Seq}
 }
@@ -72,14 +72,14 @@ func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
 // ReplyOut converts a reply.
 func ReplyOut(r feedback.ReplyOf) *feedbackv1.Reply {
 	return &feedbackv1.Reply{ReplyId: r.ID, CaseId: r.CaseID, CaseNumber: r.CaseNumber, HotlineOrderNo: r.HotlineOrderNo,
-		Round: uint32(r.Round), Text: r.Text, Results: convert.ResultsOut(r.Results), RepliedAt: convert.Timestamp(r.At)}
+		Round: uint32(r.Round), Text: r.Text, Results: convert.ResultsOut(r.Results), RepliedAt: wire.TimeOut(r.At)}
 }
 
 // UpdateOut turns a log event into a hotline update; false for events the
 // hotline does not relay.
 func UpdateOut(e feedback.Event) (*feedbackv1.WatchCaseUpdatesResponse, bool) {
 	u := &feedbackv1.WatchCaseUpdatesResponse{CaseId: e.CaseID, CaseNumber: e.CaseNumber, HotlineOrderNo: e.HotlineOrderNo,
-		OccurredAt: convert.Timestamp(e.At), DepartmentCode: e.Department, Text: e.Summary}
+		OccurredAt: wire.TimeOut(e.At), DepartmentCode: e.Department, Text: e.Summary}
 	switch f := e.Fact.(type) {
 	case *feedback.TaskAcknowledged:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR
@@ -87,7 +87,7 @@ func UpdateOut(e feedback.Event) (*feedbackv1.WatchCaseUpdatesResponse, bool) {
 		if !f.Granted {
 			return nil, false
 		}
-		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, convert.Timestamp(f.NewDue)
+		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, wire.TimeOut(f.NewDue)
 	case *feedback.TaskProgressReported:
 		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY, f.Text
 	case *feedback.CaseReplied:
@@ -126,5 +126,5 @@ var scopes = map[feedbackv1.Scope]feedback.Scope{
 }
 
 func periodIn(p *feedbackv1.Period) feedback.Period {
-	return feedback.Period{Start: convert.Time(p.GetStart()), End: convert.Time(p.GetEnd())}
+	return feedback.Period{Start: wire.TimeIn(p.GetStart()), End: wire.TimeIn(p.GetEnd())}
 }

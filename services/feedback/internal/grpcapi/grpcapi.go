@@ -94,7 +94,7 @@ func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*
 // to their own.
 func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest) (*feedbackv1.ListCasesResponse, error) {
 	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
-		Source: wire.SourceIn(req.GetSource()), From: convert.Time(req.GetReceivedFrom()), To: convert.Time(req.GetReceivedTo()),
+		Source: wire.SourceIn(req.GetSource()), From: wire.TimeIn(req.GetReceivedFrom()), To: wire.TimeIn(req.GetReceivedTo()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	var vs fault.Violations
 	if f.Source != "" && !f.Source.Valid() {
@@ -237,7 +237,7 @@ func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesReq
 		vs.Add("page_size", "must not be negative")
 		return nil, vs.Err()
 	}
-	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), convert.Time(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
+	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), wire.TimeIn(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
