@@ -90,12 +90,6 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 	return m, nil
 }
 
-var followUpKinds = map[intake.FollowUpKind]eventsv1.FollowUpKind{
-	intake.FollowUpSupplement: eventsv1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT,
-	intake.FollowUpUrge:       eventsv1.FollowUpKind_FOLLOW_UP_KIND_URGE,
-	intake.FollowUpWithdraw:   eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW,
-}
-
 // FollowedUp builds case.followed_up.
 func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, error) {
 	env := &eventsv1.Envelope{
@@ -105,7 +99,7 @@ func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, err
 		Actor:      wire.PrincipalOut(f.Principal),
 		Version:    SchemaVersion,
 		Payload: &eventsv1.Envelope_CaseFollowedUp{CaseFollowedUp: &eventsv1.CaseFollowedUp{
-			CaseId: sub.CaseID, CaseNumber: sub.CaseNumber, FollowUpId: f.ID, Kind: followUpKinds[f.Kind],
+			CaseId: sub.CaseID, CaseNumber: sub.CaseNumber, FollowUpId: f.ID, Kind: convert.FollowUpKindOut(f.Kind),
 			Text: f.Text, AddedAt: timestamppb.New(f.AddedAt), Area: convert.AreaOut(sub.Area),
 		}},
 	}
