@@ -1,10 +1,9 @@
-package grpcapi
+package convert
 
 import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/wire"
-	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -72,7 +71,7 @@ func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
 // ReplyOut converts a reply.
 func ReplyOut(r feedback.ReplyOf) *feedbackv1.Reply {
 	return &feedbackv1.Reply{ReplyId: r.ID, CaseId: r.CaseID, CaseNumber: r.CaseNumber, HotlineOrderNo: r.HotlineOrderNo,
-		Round: uint32(r.Round), Text: r.Text, Results: convert.ResultsOut(r.Results), RepliedAt: wire.TimeOut(r.At)}
+		Round: uint32(r.Round), Text: r.Text, Results: ResultsOut(r.Results), RepliedAt: wire.TimeOut(r.At)}
 }
 
 // UpdateOut turns a log event into a hotline update; false for events the
@@ -125,6 +124,11 @@ var scopes = map[feedbackv1.Scope]feedback.Scope{
 	feedbackv1.Scope_SCOPE_CITY: feedback.ScopeCity,
 }
 
-func periodIn(p *feedbackv1.Period) feedback.Period {
+// PeriodIn maps a period; an absent bound is the zero time (open).
+func PeriodIn(p *feedbackv1.Period) feedback.Period {
 	return feedback.Period{Start: wire.TimeIn(p.GetStart()), End: wire.TimeIn(p.GetEnd())}
 }
+
+// ScopeIn maps a figures scope; UNSPECIFIED and unknown numbers are "", which
+// the domain refuses.
+func ScopeIn(s feedbackv1.Scope) feedback.Scope { return scopes[s] }
