@@ -1,8 +1,9 @@
-// Package convert translates dispatch's domain values to and from the
-// protobuf types the gRPC API and the events share (gridflow.events.v1,
-// gridflow.types.v1): the one place for those converters, so that neither
-// adapter lends its own to the other; the shared vocabulary maps through
-// pkg/wire. Proto types never enter the domain.
+// Package convert is dispatch's one place for converters between its domain
+// values and protobuf: the types the gRPC API and the events share
+// (gridflow.events.v1, gridflow.types.v1) in convert.go, the API's own
+// messages (gridflow.dispatch.v1) in api.go, so that neither adapter lends
+// its own to the other. The shared vocabulary maps through pkg/wire. Proto
+// types never enter the domain.
 package convert
 
 import (

@@ -1,9 +1,8 @@
-package grpcapi
+package convert
 
 import (
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/wire"
-	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
 
@@ -12,25 +11,25 @@ import (
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
-// Named converters between dispatch.v1 messages and the domain.
-
 func rejectionOut(r *dispatch.Rejection) *dispatchv1.Rejection {
 	if r == nil {
 		return nil
 	}
-	return &dispatchv1.Rejection{Reason: convert.RejectReasonOut(r.Reason), Note: r.Note, AreaCode: r.Area,
+	return &dispatchv1.Rejection{Reason: RejectReasonOut(r.Reason), Note: r.Note, AreaCode: r.Area,
 		RejectedAt: wire.TimeOut(r.At), TaskId: r.TaskID, DepartmentCode: r.Department}
 }
 
-func taskOut(t *dispatch.Task) *dispatchv1.Task {
+// TaskOut maps a task as the API shows it: its state, clock, flags and
+// history on this task.
+func TaskOut(t *dispatch.Task) *dispatchv1.Task {
 	if t == nil {
 		return nil
 	}
 	out := &dispatchv1.Task{
-		TaskId: t.ID, CaseId: t.CaseID, CaseNumber: t.CaseNumber, DepartmentCode: t.Department, Role: convert.RoleOut(t.Role),
-		State: convert.StateOut(t.State), Review: convert.ReviewOut(t.Review), Deadlines: convert.DeadlinesOut(t.Deadlines),
+		TaskId: t.ID, CaseId: t.CaseID, CaseNumber: t.CaseNumber, DepartmentCode: t.Department, Role: RoleOut(t.Role),
+		State: StateOut(t.State), Review: ReviewOut(t.Review), Deadlines: DeadlinesOut(t.Deadlines),
 		Warned: t.Warned, Overdue: t.Overdue, Supervised: t.Supervised, Escalated: t.Escalated, Round: uint32(t.Round),
-		DispatchReason: convert.DispatchReasonOut(t.Reason), Rule: t.Rule, Whistle: t.Whistle, ReplacesTaskId: t.Replaces,
+		DispatchReason: DispatchReasonOut(t.Reason), Rule: t.Rule, Whistle: t.Whistle, ReplacesTaskId: t.Replaces,
 		ForwardedToTaskId: t.ForwardedTo, DispatchedAt: wire.TimeOut(t.DispatchedAt), AcknowledgedAt: wire.TimeOut(t.AcknowledgedAt),
 		Eta: wire.TimeOut(t.ETA), AcknowledgeNote: t.AckNote, Rejection: rejectionOut(t.Rejection),
 		ExtensionsRequested: uint32(t.Extensions), OnSiteReported: t.OnSiteReported, Returns: uint32(t.Returns),
@@ -49,18 +48,19 @@ func taskOut(t *dispatch.Task) *dispatchv1.Task {
 	return out
 }
 
-func tasksOut(ts []*dispatch.Task) []*dispatchv1.Task {
+// TasksOut maps tasks.
+func TasksOut(ts []*dispatch.Task) []*dispatchv1.Task {
 	out := make([]*dispatchv1.Task, len(ts))
 	for i, t := range ts {
-		out[i] = taskOut(t)
+		out[i] = TaskOut(t)
 	}
 	return out
 }
 
-// caseDetailOut is the case as the unit working it sees it: the summary,
+// CaseDetailOut is the case as the unit working it sees it: the summary,
 // the citizen's text and the full address, never the caller.
-func caseDetailOut(c *dispatch.Case, ref *reference.Set) *dispatchv1.CaseDetail {
-	d := &dispatchv1.CaseDetail{Summary: convert.SummaryOut(dispatch.SummaryOf(c, ref))}
+func CaseDetailOut(c *dispatch.Case, ref *reference.Set) *dispatchv1.CaseDetail {
+	d := &dispatchv1.CaseDetail{Summary: SummaryOut(dispatch.SummaryOf(c, ref))}
 	if f := c.Facts; f != nil {
 		d.Title, d.Content, d.Address = f.Title, f.Content, f.Address.Raw
 		for _, a := range f.Attachments {
@@ -82,12 +82,13 @@ var queueReasons = map[dispatch.QueueReason]dispatchv1.QueueReason{
 	dispatch.QueueCoHandlerRejected: dispatchv1.QueueReason_QUEUE_REASON_CO_HANDLER_REJECTED,
 }
 
-func caseOut(c *dispatch.Case) *dispatchv1.DispatchCase {
+// CaseOut maps dispatch's view of a case.
+func CaseOut(c *dispatch.Case) *dispatchv1.DispatchCase {
 	out := &dispatchv1.DispatchCase{
-		CaseId: c.ID, CaseNumber: c.Number, Status: caseStatuses[c.Status], Area: convert.AreaOut(c.Area),
-		Deadlines: convert.DeadlinesOut(c.Deadlines), Excluded: c.Excluded, ExclusionReason: c.ExcludedReason,
+		CaseId: c.ID, CaseNumber: c.Number, Status: caseStatuses[c.Status], Area: AreaOut(c.Area),
+		Deadlines: DeadlinesOut(c.Deadlines), Excluded: c.Excluded, ExclusionReason: c.ExcludedReason,
 		InQueue: c.Queue != nil, ArbitrationOpen: c.Arbitration != nil, CancelReason: c.CancelReason,
-		LeadRejections: uint32(len(c.LeadRejections)), Round: uint32(c.Round), Tasks: tasksOut(c.Tasks),
+		LeadRejections: uint32(len(c.LeadRejections)), Round: uint32(c.Round), Tasks: TasksOut(c.Tasks),
 	}
 	if cl := c.Class; cl != nil {
 		out.ItemCode, out.Urgency, out.ClassificationVersion = cl.Item, wire.UrgencyOut(cl.Urgency), uint32(cl.Version)
@@ -108,18 +109,21 @@ func itemOf(c *dispatch.Case) string {
 	return ""
 }
 
-func queueEntryOut(c *dispatch.Case) *dispatchv1.QueueEntry {
-	e := &dispatchv1.QueueEntry{CaseId: c.ID, CaseNumber: c.Number, Area: convert.AreaOut(c.Area), ItemCode: itemOf(c),
-		Deadlines: convert.DeadlinesOut(c.Deadlines)}
+// QueueEntryOut maps a case waiting in the dispatch queue.
+func QueueEntryOut(c *dispatch.Case) *dispatchv1.QueueEntry {
+	e := &dispatchv1.QueueEntry{CaseId: c.ID, CaseNumber: c.Number, Area: AreaOut(c.Area), ItemCode: itemOf(c),
+		Deadlines: DeadlinesOut(c.Deadlines)}
 	if q := c.Queue; q != nil {
 		e.Reason, e.Since, e.Detail, e.LastRejection = queueReasons[q.Reason], wire.TimeOut(q.Since), q.Detail, rejectionOut(q.Rejection)
 	}
 	return e
 }
 
-func arbitrationOut(c *dispatch.Case) *dispatchv1.Arbitration {
-	a := &dispatchv1.Arbitration{CaseId: c.ID, CaseNumber: c.Number, Area: convert.AreaOut(c.Area), ItemCode: itemOf(c),
-		Deadlines: convert.DeadlinesOut(c.Deadlines)}
+// ArbitrationOut maps a case waiting for arbitration, with the rejections
+// that opened it.
+func ArbitrationOut(c *dispatch.Case) *dispatchv1.Arbitration {
+	a := &dispatchv1.Arbitration{CaseId: c.ID, CaseNumber: c.Number, Area: AreaOut(c.Area), ItemCode: itemOf(c),
+		Deadlines: DeadlinesOut(c.Deadlines)}
 	if c.Arbitration != nil {
 		a.OpenedAt = wire.TimeOut(c.Arbitration.OpenedAt)
 	}
@@ -134,7 +138,11 @@ var rejectOutcomes = map[dispatch.RejectOutcome]dispatchv1.RejectOutcome{
 	dispatch.OutcomeArbitration: dispatchv1.RejectOutcome_REJECT_OUTCOME_ARBITRATION,
 }
 
-func routeFactsIn(f *dispatchv1.RouteFacts) *routing.Case {
+// RejectOutcomeOut maps what became of a case after a rejection.
+func RejectOutcomeOut(o dispatch.RejectOutcome) dispatchv1.RejectOutcome { return rejectOutcomes[o] }
+
+// RouteFactsIn maps the facts a route simulation is asked about.
+func RouteFactsIn(f *dispatchv1.RouteFacts) *routing.Case {
 	a := f.GetArea()
 	return &routing.Case{
 		Item: f.GetItemCode(), Label: f.GetLabel(), District: a.GetDistrictCode(), Street: a.GetStreetCode(),
@@ -148,25 +156,27 @@ func routeFactsOut(c routing.Case) *dispatchv1.RouteFacts {
 	return &dispatchv1.RouteFacts{
 		ItemCode: c.Item, Label: c.Label, AppealType: wire.AppealTypeOut(c.AppealType), Source: wire.SourceOut(c.Source),
 		Urgency: wire.UrgencyOut(c.Urgency), ReceivedAt: wire.TimeOut(c.Received), Text: c.Text, WhistleDepartments: c.Named,
-		Area: convert.AreaOut(dispatch.Area{District: c.District, Street: c.Street, Community: c.Community, Grid: c.Grid}),
+		Area: AreaOut(dispatch.Area{District: c.District, Street: c.Street, Community: c.Community, Grid: c.Grid}),
 	}
 }
 
 func assignmentOut(a routing.Assignment, ref *reference.Set) *dispatchv1.Assignment {
-	out := &dispatchv1.Assignment{DepartmentCode: a.Department, Role: convert.RoleOut(a.Role), Rule: a.Rule, Whistle: a.Whistle,
-		OnSite: convert.RefLimitOut(a.OnSite)}
+	out := &dispatchv1.Assignment{DepartmentCode: a.Department, Role: RoleOut(a.Role), Rule: a.Rule, Whistle: a.Whistle,
+		OnSite: RefLimitOut(a.OnSite)}
 	if d, ok := ref.Department(a.Department); ok {
 		out.DepartmentName = d.Name
 	}
 	return out
 }
 
-func decisionOut(d routing.Decision, c routing.Case, ref *reference.Set) *dispatchv1.SimulateRouteResponse {
+// DecisionOut maps a simulated routing decision, with the facts it was
+// made on.
+func DecisionOut(d routing.Decision, c routing.Case, ref *reference.Set) *dispatchv1.SimulateRouteResponse {
 	out := &dispatchv1.SimulateRouteResponse{
-		Lead: assignmentOut(d.Lead, ref), Urgency: wire.UrgencyOut(d.Urgency), Path: convert.PathOut(d.Path),
+		Lead: assignmentOut(d.Lead, ref), Urgency: wire.UrgencyOut(d.Urgency), Path: PathOut(d.Path),
 		ReferenceDigest: d.Digest, Facts: routeFactsOut(c),
-		Deadlines: &eventsv1.Deadlines{Ack: convert.RefLimitOut(d.SLA.Ack), OnSite: convert.RefLimitOut(d.SLA.OnSite),
-			Complete: convert.RefLimitOut(d.SLA.Complete), StartedAt: wire.TimeOut(c.Received)},
+		Deadlines: &eventsv1.Deadlines{Ack: RefLimitOut(d.SLA.Ack), OnSite: RefLimitOut(d.SLA.OnSite),
+			Complete: RefLimitOut(d.SLA.Complete), StartedAt: wire.TimeOut(c.Received)},
 	}
 	for _, a := range d.CoHandlers {
 		out.CoHandlers = append(out.CoHandlers, assignmentOut(a, ref))
