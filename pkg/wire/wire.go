@@ -15,6 +15,7 @@
 package wire
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -27,23 +28,39 @@ import (
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
-// enum is a one-to-one table between a domain vocabulary and a proto enum.
-type enum[D ~string, P ~int32] struct {
+// Enum is a one-to-one table between a domain vocabulary and a proto enum,
+// read both ways by the package's rule. The shared vocabulary's tables are
+// here; a service's convert package builds its own (task states, follow-up
+// kinds …) with NewEnum rather than writing the reverse lookup again.
+type Enum[D ~string, P ~int32] struct {
 	out map[D]P
 	in  map[P]D
 }
 
-func newEnum[D ~string, P ~int32](out map[D]P) enum[D, P] {
-	e := enum[D, P]{out: out, in: make(map[P]D, len(out))}
+// NewEnum builds the table from the domain's side. It panics when two domain
+// values share a proto value or one maps to UNSPECIFIED: such a table cannot
+// be read back, and it is a programming error found at start.
+func NewEnum[D ~string, P ~int32](out map[D]P) Enum[D, P] {
+	e := Enum[D, P]{out: out, in: make(map[P]D, len(out))}
 	for d, p := range out {
+		if p == 0 {
+			panic(fmt.Sprintf("wire: %q maps to UNSPECIFIED", d))
+		}
+		if prev, dup := e.in[p]; dup {
+			panic(fmt.Sprintf("wire: %q and %q both map to %d", prev, d, p))
+		}
 		e.in[p] = d
 	}
 	return e
 }
 
-func (e enum[D, P]) toProto(d D) P { return e.out[d] }
+// Out maps a domain value; "" and anything unknown are the UNSPECIFIED zero
+// value.
+func (e Enum[D, P]) Out(d D) P { return e.out[d] }
 
-func (e enum[D, P]) fromProto(p P) D {
+// In maps a proto value: UNSPECIFIED is "", a number the table does not know
+// "enum#<n>" (see the package doc).
+func (e Enum[D, P]) In(p P) D {
 	if p == 0 {
 		return ""
 	}
@@ -53,13 +70,21 @@ func (e enum[D, P]) fromProto(p P) D {
 	return D("enum#" + strconv.Itoa(int(p)))
 }
 
+// Lookup maps a proto value the table knows; false for UNSPECIFIED and for
+// numbers it does not know, for callers that refuse or default those
+// themselves.
+func (e Enum[D, P]) Lookup(p P) (D, bool) {
+	d, ok := e.in[p]
+	return d, ok
+}
+
 var (
-	sources = newEnum(map[reference.Source]typesv1.Source{
+	sources = NewEnum(map[reference.Source]typesv1.Source{
 		reference.FromHotline:   typesv1.Source_SOURCE_HOTLINE,
 		reference.FromPatrol:    typesv1.Source_SOURCE_PATROL,
 		reference.FromSecretary: typesv1.Source_SOURCE_SECRETARY,
 	})
-	appealTypes = newEnum(map[reference.AppealType]typesv1.AppealType{
+	appealTypes = NewEnum(map[reference.AppealType]typesv1.AppealType{
 		reference.Consultation: typesv1.AppealType_APPEAL_TYPE_CONSULTATION,
 		reference.Help:         typesv1.AppealType_APPEAL_TYPE_HELP,
 		reference.Complaint:    typesv1.AppealType_APPEAL_TYPE_COMPLAINT,
@@ -67,7 +92,7 @@ var (
 		reference.Suggestion:   typesv1.AppealType_APPEAL_TYPE_SUGGESTION,
 		reference.Praise:       typesv1.AppealType_APPEAL_TYPE_PRAISE,
 	})
-	urgencies = newEnum(map[reference.Urgency]typesv1.Urgency{
+	urgencies = NewEnum(map[reference.Urgency]typesv1.Urgency{
 		reference.Normal:    typesv1.Urgency_URGENCY_NORMAL,
 		reference.Urgent:    typesv1.Urgency_URGENCY_URGENT,
 		reference.Emergency: typesv1.Urgency_URGENCY_EMERGENCY,
@@ -76,28 +101,28 @@ var (
 
 // SourceIn maps a source; see the package doc for UNSPECIFIED and unknown
 // numbers.
-func SourceIn(s typesv1.Source) reference.Source { return sources.fromProto(s) }
+func SourceIn(s typesv1.Source) reference.Source { return sources.In(s) }
 
 // SourceOut maps a source back; "" and unknown are SOURCE_UNSPECIFIED.
-func SourceOut(s reference.Source) typesv1.Source { return sources.toProto(s) }
+func SourceOut(s reference.Source) typesv1.Source { return sources.Out(s) }
 
 // AppealTypeIn maps an appeal type; see the package doc for UNSPECIFIED and
 // unknown numbers.
-func AppealTypeIn(a typesv1.AppealType) reference.AppealType { return appealTypes.fromProto(a) }
+func AppealTypeIn(a typesv1.AppealType) reference.AppealType { return appealTypes.In(a) }
 
 // AppealTypeOut maps an appeal type back; "" and unknown are
 // APPEAL_TYPE_UNSPECIFIED.
-func AppealTypeOut(a reference.AppealType) typesv1.AppealType { return appealTypes.toProto(a) }
+func AppealTypeOut(a reference.AppealType) typesv1.AppealType { return appealTypes.Out(a) }
 
 // UrgencyIn maps an urgency; UNSPECIFIED is "", which the domain reads as
 // normal (or, in a decision, "keep"). See the package doc for unknown
 // numbers.
-func UrgencyIn(u typesv1.Urgency) reference.Urgency { return urgencies.fromProto(u) }
+func UrgencyIn(u typesv1.Urgency) reference.Urgency { return urgencies.In(u) }
 
 // UrgencyOut maps an urgency back; "" and unknown are URGENCY_UNSPECIFIED.
 // Where "" means normal and the reader must see it, say so first:
 // UrgencyOut(u.OrNormal()).
-func UrgencyOut(u reference.Urgency) typesv1.Urgency { return urgencies.toProto(u) }
+func UrgencyOut(u reference.Urgency) typesv1.Urgency { return urgencies.Out(u) }
 
 // AreaIn maps area codes as they are ("0" stays "0"); an absent area is the
 // zero AreaCodes. The area's resolution is intake's own and not read here.

@@ -257,3 +257,48 @@ func TestTimeBothWays(t *testing.T) {
 		t.Errorf("round trip = %v, want %v", got, at)
 	}
 }
+
+// A service's own table reads back by the package rule, and Lookup tells
+// the values it knows from the rest.
+func TestEnumOfAService(t *testing.T) {
+	t.Parallel()
+	type kind string
+	e := NewEnum(map[kind]typesv1.Datum{"wgs": typesv1.Datum_DATUM_WGS84, "gcj": typesv1.Datum_DATUM_GCJ02})
+	if got := e.Out("gcj"); got != typesv1.Datum_DATUM_GCJ02 {
+		t.Errorf("Out(gcj) = %v", got)
+	}
+	if got := e.Out("bd09"); got != typesv1.Datum_DATUM_UNSPECIFIED {
+		t.Errorf("Out(bd09) = %v, want UNSPECIFIED", got)
+	}
+	for p, want := range map[typesv1.Datum]kind{typesv1.Datum_DATUM_WGS84: "wgs", 0: "", 9: "enum#9"} {
+		if got := e.In(p); got != want {
+			t.Errorf("In(%d) = %q, want %q", p, got, want)
+		}
+	}
+	if d, ok := e.Lookup(typesv1.Datum_DATUM_WGS84); !ok || d != "wgs" {
+		t.Errorf("Lookup(WGS84) = %q, %v", d, ok)
+	}
+	for _, p := range []typesv1.Datum{0, 9} {
+		if d, ok := e.Lookup(p); ok || d != "" {
+			t.Errorf("Lookup(%d) = %q, %v, want \"\", false", p, d, ok)
+		}
+	}
+}
+
+// A table that cannot be read back is refused when it is built.
+func TestNewEnumRefusesAmbiguousTables(t *testing.T) {
+	t.Parallel()
+	for name, out := range map[string]map[string]typesv1.Datum{
+		"two values, one number": {"a": typesv1.Datum_DATUM_WGS84, "b": typesv1.Datum_DATUM_WGS84},
+		"a value to UNSPECIFIED": {"a": typesv1.Datum_DATUM_UNSPECIFIED},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: NewEnum did not panic", name)
+				}
+			}()
+			NewEnum(out)
+		}()
+	}
+}

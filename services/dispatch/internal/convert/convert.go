@@ -48,25 +48,18 @@ var roles = map[dispatch.Role]eventsv1.TaskRole{dispatch.Lead: eventsv1.TaskRole
 // RoleOut converts a role.
 func RoleOut(r dispatch.Role) eventsv1.TaskRole { return roles[r] }
 
-var states = map[dispatch.TaskState]eventsv1.TaskState{
+var states = wire.NewEnum(map[dispatch.TaskState]eventsv1.TaskState{
 	dispatch.Dispatched: eventsv1.TaskState_TASK_STATE_DISPATCHED, dispatch.Acknowledged: eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED,
 	dispatch.Rejected: eventsv1.TaskState_TASK_STATE_REJECTED, dispatch.Forwarded: eventsv1.TaskState_TASK_STATE_FORWARDED,
 	dispatch.ExtensionRequested: eventsv1.TaskState_TASK_STATE_EXTENSION_REQUESTED, dispatch.Completed: eventsv1.TaskState_TASK_STATE_COMPLETED,
 	dispatch.Withdrawn: eventsv1.TaskState_TASK_STATE_WITHDRAWN,
-}
+})
 
 // StateOut converts a task state.
-func StateOut(s dispatch.TaskState) eventsv1.TaskState { return states[s] }
+func StateOut(s dispatch.TaskState) eventsv1.TaskState { return states.Out(s) }
 
 // StateIn converts a task state from the API; ok is false for an unknown one.
-func StateIn(s eventsv1.TaskState) (dispatch.TaskState, bool) {
-	for k, v := range states {
-		if v == s {
-			return k, true
-		}
-	}
-	return "", false
-}
+func StateIn(s eventsv1.TaskState) (dispatch.TaskState, bool) { return states.Lookup(s) }
 
 // ReviewOut converts a review state.
 func ReviewOut(r dispatch.ReviewState) eventsv1.ReviewState {
@@ -81,27 +74,18 @@ func ReviewOut(r dispatch.ReviewState) eventsv1.ReviewState {
 	return eventsv1.ReviewState_REVIEW_STATE_UNSPECIFIED
 }
 
-var rejectReasons = map[dispatch.RejectReason]eventsv1.RejectReason{
+var rejectReasons = wire.NewEnum(map[dispatch.RejectReason]eventsv1.RejectReason{
 	dispatch.NotMyArea: eventsv1.RejectReason_REJECT_REASON_NOT_MY_AREA, dispatch.NotMyDuty: eventsv1.RejectReason_REJECT_REASON_NOT_MY_DUTY,
 	dispatch.UnclearOwnership: eventsv1.RejectReason_REJECT_REASON_UNCLEAR_OWNERSHIP, dispatch.OtherReason: eventsv1.RejectReason_REJECT_REASON_OTHER,
-}
+})
 
 // RejectReasonOut converts a reject reason.
-func RejectReasonOut(r dispatch.RejectReason) eventsv1.RejectReason { return rejectReasons[r] }
+func RejectReasonOut(r dispatch.RejectReason) eventsv1.RejectReason { return rejectReasons.Out(r) }
 
-// RejectReasonIn converts a reject reason from the API; "" when unspecified
-// or unknown (the domain names the field).
-func RejectReasonIn(r eventsv1.RejectReason) dispatch.RejectReason {
-	for k, v := range rejectReasons {
-		if v == r {
-			return k
-		}
-	}
-	if r == eventsv1.RejectReason_REJECT_REASON_UNSPECIFIED {
-		return ""
-	}
-	return dispatch.RejectReason(r.String())
-}
+// RejectReasonIn converts a reject reason from the API: "" when unspecified,
+// "enum#<n>" for a number this build does not know (pkg/wire's rule); the
+// domain refuses both, naming the field.
+func RejectReasonIn(r eventsv1.RejectReason) dispatch.RejectReason { return rejectReasons.In(r) }
 
 var dispatchReasons = map[dispatch.DispatchReason]eventsv1.DispatchReason{
 	dispatch.Routed: eventsv1.DispatchReason_DISPATCH_REASON_ROUTED, dispatch.Rerouted: eventsv1.DispatchReason_DISPATCH_REASON_REROUTED,

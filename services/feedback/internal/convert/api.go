@@ -10,7 +10,7 @@ import (
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 )
 
-var states = map[feedback.State]feedbackv1.CaseState{
+var states = wire.NewEnum(map[feedback.State]feedbackv1.CaseState{
 	feedback.Received: feedbackv1.CaseState_CASE_STATE_RECEIVED, feedback.ReviewNeeded: feedbackv1.CaseState_CASE_STATE_REVIEW_NEEDED,
 	feedback.Classified: feedbackv1.CaseState_CASE_STATE_CLASSIFIED, feedback.Dispatched: feedbackv1.CaseState_CASE_STATE_DISPATCHED,
 	feedback.InProgress: feedbackv1.CaseState_CASE_STATE_IN_PROGRESS, feedback.Resolved: feedbackv1.CaseState_CASE_STATE_RESOLVED,
@@ -18,21 +18,14 @@ var states = map[feedback.State]feedbackv1.CaseState{
 	feedback.Closed: feedbackv1.CaseState_CASE_STATE_CLOSED, feedback.Withdrawn: feedbackv1.CaseState_CASE_STATE_WITHDRAWN,
 	feedback.Answered: feedbackv1.CaseState_CASE_STATE_ANSWERED, feedback.Merged: feedbackv1.CaseState_CASE_STATE_MERGED,
 	feedback.Cancelled: feedbackv1.CaseState_CASE_STATE_CANCELLED, feedback.Parked: feedbackv1.CaseState_CASE_STATE_PARKED,
-}
+})
 
 // StateIn names a state; false for UNSPECIFIED or unknown values.
-func StateIn(s feedbackv1.CaseState) (feedback.State, bool) {
-	for k, v := range states {
-		if v == s {
-			return k, true
-		}
-	}
-	return "", false
-}
+func StateIn(s feedbackv1.CaseState) (feedback.State, bool) { return states.Lookup(s) }
 
 // CaseOut converts a case; primary is the case a merged one mirrors.
 func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
-	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states[c.State],
+	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states.Out(c.State),
 		Source: wire.SourceOut(c.Source), AppealType: wire.AppealTypeOut(c.AppealType), Urgency: wire.UrgencyOut(c.Urgency), Title: c.Title,
 		Area:     wire.AreaOut(c.Area),
 		ItemCode: c.ItemCode, ItemName: c.ItemName, HotlineClass: c.HotlineClass, IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
@@ -40,7 +33,7 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 		ReceivedAt: wire.TimeOut(c.ReceivedAt), ResolvedAt: wire.TimeOut(c.ResolvedAt), ClosedAt: wire.TimeOut(c.ClosedAt), CallbackDue: wire.TimeOut(c.CallbackDue),
 		UpdatedAt: wire.TimeOut(c.UpdatedAt)}
 	if primary != nil {
-		out.MirroredState = states[primary.State]
+		out.MirroredState = states.Out(primary.State)
 	}
 	switch {
 	case c.IsClosed:

@@ -46,28 +46,16 @@ func ResultsOut(rs []feedback.Result) []*eventsv1.TaskResult {
 	return out
 }
 
-// SatisfactionIn names a rating.
+var satisfactions = wire.NewEnum(map[feedback.Satisfaction]eventsv1.Satisfaction{
+	feedback.Satisfied: eventsv1.Satisfaction_SATISFACTION_SATISFIED, feedback.Basic: eventsv1.Satisfaction_SATISFACTION_BASIC,
+	feedback.Unsatisfied: eventsv1.Satisfaction_SATISFACTION_UNSATISFIED,
+})
+
+// SatisfactionIn names a rating; "" for UNSPECIFIED and unknown numbers.
 func SatisfactionIn(s eventsv1.Satisfaction) feedback.Satisfaction {
-	switch s {
-	case eventsv1.Satisfaction_SATISFACTION_SATISFIED:
-		return feedback.Satisfied
-	case eventsv1.Satisfaction_SATISFACTION_BASIC:
-		return feedback.Basic
-	case eventsv1.Satisfaction_SATISFACTION_UNSATISFIED:
-		return feedback.Unsatisfied
-	}
-	return ""
+	d, _ := satisfactions.Lookup(s)
+	return d
 }
 
 // SatisfactionOut is SatisfactionIn's inverse.
-func SatisfactionOut(s feedback.Satisfaction) eventsv1.Satisfaction {
-	switch s {
-	case feedback.Satisfied:
-		return eventsv1.Satisfaction_SATISFACTION_SATISFIED
-	case feedback.Basic:
-		return eventsv1.Satisfaction_SATISFACTION_BASIC
-	case feedback.Unsatisfied:
-		return eventsv1.Satisfaction_SATISFACTION_UNSATISFIED
-	}
-	return eventsv1.Satisfaction_SATISFACTION_UNSPECIFIED
-}
+func SatisfactionOut(s feedback.Satisfaction) eventsv1.Satisfaction { return satisfactions.Out(s) }

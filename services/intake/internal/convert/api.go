@@ -126,33 +126,19 @@ func issueOut(is *intake.Issue) *intakev1.Issue {
 	}
 }
 
-var apiFollowUpKinds = map[intakev1.FollowUpKind]intake.FollowUpKind{
-	intakev1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT: intake.FollowUpSupplement,
-	intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE:       intake.FollowUpUrge,
-	intakev1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW:   intake.FollowUpWithdraw,
-}
+var apiFollowUpKinds = wire.NewEnum(map[intake.FollowUpKind]intakev1.FollowUpKind{
+	intake.FollowUpSupplement: intakev1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT,
+	intake.FollowUpUrge:       intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE,
+	intake.FollowUpWithdraw:   intakev1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW,
+})
 
 // FollowUpKindIn maps the API's follow-up kind: UNSPECIFIED is "", a
 // number this build does not know "enum#<n>", which the domain refuses with
 // the field named.
-func FollowUpKindIn(k intakev1.FollowUpKind) intake.FollowUpKind {
-	if k == intakev1.FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED {
-		return ""
-	}
-	if v, ok := apiFollowUpKinds[k]; ok {
-		return v
-	}
-	return intake.FollowUpKind("enum#" + k.String())
-}
+func FollowUpKindIn(k intakev1.FollowUpKind) intake.FollowUpKind { return apiFollowUpKinds.In(k) }
 
 // FollowUpOut maps a follow-up as the API answers it.
 func FollowUpOut(f *intake.FollowUp) *intakev1.FollowUp {
-	out := &intakev1.FollowUp{FollowUpId: f.ID, CaseId: f.CaseID, CaseNumber: f.CaseNumber, Text: f.Text,
-		AddedAt: timestamppb.New(f.AddedAt)}
-	for k, v := range apiFollowUpKinds {
-		if v == f.Kind {
-			out.Kind = k
-		}
-	}
-	return out
+	return &intakev1.FollowUp{FollowUpId: f.ID, CaseId: f.CaseID, CaseNumber: f.CaseNumber, Text: f.Text,
+		AddedAt: timestamppb.New(f.AddedAt), Kind: apiFollowUpKinds.Out(f.Kind)}
 }
