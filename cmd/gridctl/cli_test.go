@@ -339,6 +339,15 @@ func TestOutput(t *testing.T) {
 			"2026-03-02 10:00 case.classified system:classify 06022 露天烧烤 model nb-1",
 			"2026-03-02 10:01 task.dispatched system:dispatch to 310106022-cgzd rule street-order",
 		}},
+		{"case timeline names a principal without a subject as it is written", func(w *bytes.Buffer) error {
+			printTimeline(w, &feedbackv1.GetCaseTimelineResponse{CaseId: "C1", CaseNumber: "GF-20260302-000001", Entries: []*feedbackv1.TimelineEntry{
+				{Type: "case.callback_recorded", OccurredAt: ts("2026-03-05 10:00"), Actor: &typesv1.Principal{Role: "hotline"},
+					Summary: "satisfied"}}})
+			return nil
+		}, []string{
+			"GF-20260302-000001 C1",
+			"2026-03-05 10:00 case.callback_recorded hotline satisfied",
+		}},
 		{"submission show", func(w *bytes.Buffer) error {
 			printSubmission(w, &intakev1.Submission{CaseId: "C1", CaseNumber: "GF-20260302-000001", Source: typesv1.Source_SOURCE_HOTLINE,
 				AcceptedAt: ts("2026-03-02 10:00"), Area: &typesv1.Area{DistrictCode: "310106", StreetCode: "310106022", CommunityCode: "0",

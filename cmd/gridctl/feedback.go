@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/spf13/cobra"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -181,7 +182,7 @@ func printTimeline(w io.Writer, r *feedbackv1.GetCaseTimelineResponse) {
 		if e.GetModelVersion() != "" {
 			extra += "  model " + e.GetModelVersion()
 		}
-		fmt.Fprintf(w, "%s  %-24s %-22s %s%s\n", when(e.GetOccurredAt()), e.GetType(), e.GetActor().GetRole()+":"+e.GetActor().GetSubject(), e.GetSummary(), extra)
+		fmt.Fprintf(w, "%s  %-24s %-22s %s%s\n", when(e.GetOccurredAt()), e.GetType(), wire.PrincipalIn(e.GetActor()), e.GetSummary(), extra)
 	}
 }
 

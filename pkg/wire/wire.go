@@ -1,8 +1,10 @@
 // Package wire maps gridflow's shared vocabulary to and from its protobuf
 // form (gridflow.types.v1), once for every service and gridctl: sources,
 // appeal types and urgencies (pkg/reference's), area codes
-// (reference.AreaCodes), addresses (address.Record) and WGS-84 points
-// (geo.Point). A service's own convert package keeps only what is its own.
+// (reference.AreaCodes), addresses (address.Record), WGS-84 points
+// (geo.Point), principals ("role[:subject]", as auth.Principal writes them)
+// and timestamps. A service's own convert package keeps only what is its
+// own.
 //
 // The enum mappings share one rule. Out: a known value maps to its enum
 // value; "" and anything unknown to the UNSPECIFIED zero value. In:
@@ -13,32 +15,52 @@
 package wire
 
 import (
+	"fmt"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
-// enum is a one-to-one table between a domain vocabulary and a proto enum.
-type enum[D ~string, P ~int32] struct {
+// Enum is a one-to-one table between a domain vocabulary and a proto enum,
+// read both ways by the package's rule. The shared vocabulary's tables are
+// here; a service's convert package builds its own (task states, follow-up
+// kinds …) with NewEnum rather than writing the reverse lookup again.
+type Enum[D ~string, P ~int32] struct {
 	out map[D]P
 	in  map[P]D
 }
 
-func newEnum[D ~string, P ~int32](out map[D]P) enum[D, P] {
-	e := enum[D, P]{out: out, in: make(map[P]D, len(out))}
+// NewEnum builds the table from the domain's side. It panics when two domain
+// values share a proto value or one maps to UNSPECIFIED: such a table cannot
+// be read back, and it is a programming error found at start.
+func NewEnum[D ~string, P ~int32](out map[D]P) Enum[D, P] {
+	e := Enum[D, P]{out: out, in: make(map[P]D, len(out))}
 	for d, p := range out {
+		if p == 0 {
+			panic(fmt.Sprintf("wire: %q maps to UNSPECIFIED", d))
+		}
+		if prev, dup := e.in[p]; dup {
+			panic(fmt.Sprintf("wire: %q and %q both map to %d", prev, d, p))
+		}
 		e.in[p] = d
 	}
 	return e
 }
 
-func (e enum[D, P]) toProto(d D) P { return e.out[d] }
+// Out maps a domain value; "" and anything unknown are the UNSPECIFIED zero
+// value.
+func (e Enum[D, P]) Out(d D) P { return e.out[d] }
 
-func (e enum[D, P]) fromProto(p P) D {
+// In maps a proto value: UNSPECIFIED is "", a number the table does not know
+// "enum#<n>" (see the package doc).
+func (e Enum[D, P]) In(p P) D {
 	if p == 0 {
 		return ""
 	}
@@ -48,13 +70,21 @@ func (e enum[D, P]) fromProto(p P) D {
 	return D("enum#" + strconv.Itoa(int(p)))
 }
 
+// Lookup maps a proto value the table knows; false for UNSPECIFIED and for
+// numbers it does not know, for callers that refuse or default those
+// themselves.
+func (e Enum[D, P]) Lookup(p P) (D, bool) {
+	d, ok := e.in[p]
+	return d, ok
+}
+
 var (
-	sources = newEnum(map[reference.Source]typesv1.Source{
+	sources = NewEnum(map[reference.Source]typesv1.Source{
 		reference.FromHotline:   typesv1.Source_SOURCE_HOTLINE,
 		reference.FromPatrol:    typesv1.Source_SOURCE_PATROL,
 		reference.FromSecretary: typesv1.Source_SOURCE_SECRETARY,
 	})
-	appealTypes = newEnum(map[reference.AppealType]typesv1.AppealType{
+	appealTypes = NewEnum(map[reference.AppealType]typesv1.AppealType{
 		reference.Consultation: typesv1.AppealType_APPEAL_TYPE_CONSULTATION,
 		reference.Help:         typesv1.AppealType_APPEAL_TYPE_HELP,
 		reference.Complaint:    typesv1.AppealType_APPEAL_TYPE_COMPLAINT,
@@ -62,7 +92,7 @@ var (
 		reference.Suggestion:   typesv1.AppealType_APPEAL_TYPE_SUGGESTION,
 		reference.Praise:       typesv1.AppealType_APPEAL_TYPE_PRAISE,
 	})
-	urgencies = newEnum(map[reference.Urgency]typesv1.Urgency{
+	urgencies = NewEnum(map[reference.Urgency]typesv1.Urgency{
 		reference.Normal:    typesv1.Urgency_URGENCY_NORMAL,
 		reference.Urgent:    typesv1.Urgency_URGENCY_URGENT,
 		reference.Emergency: typesv1.Urgency_URGENCY_EMERGENCY,
@@ -71,28 +101,28 @@ var (
 
 // SourceIn maps a source; see the package doc for UNSPECIFIED and unknown
 // numbers.
-func SourceIn(s typesv1.Source) reference.Source { return sources.fromProto(s) }
+func SourceIn(s typesv1.Source) reference.Source { return sources.In(s) }
 
 // SourceOut maps a source back; "" and unknown are SOURCE_UNSPECIFIED.
-func SourceOut(s reference.Source) typesv1.Source { return sources.toProto(s) }
+func SourceOut(s reference.Source) typesv1.Source { return sources.Out(s) }
 
 // AppealTypeIn maps an appeal type; see the package doc for UNSPECIFIED and
 // unknown numbers.
-func AppealTypeIn(a typesv1.AppealType) reference.AppealType { return appealTypes.fromProto(a) }
+func AppealTypeIn(a typesv1.AppealType) reference.AppealType { return appealTypes.In(a) }
 
 // AppealTypeOut maps an appeal type back; "" and unknown are
 // APPEAL_TYPE_UNSPECIFIED.
-func AppealTypeOut(a reference.AppealType) typesv1.AppealType { return appealTypes.toProto(a) }
+func AppealTypeOut(a reference.AppealType) typesv1.AppealType { return appealTypes.Out(a) }
 
 // UrgencyIn maps an urgency; UNSPECIFIED is "", which the domain reads as
 // normal (or, in a decision, "keep"). See the package doc for unknown
 // numbers.
-func UrgencyIn(u typesv1.Urgency) reference.Urgency { return urgencies.fromProto(u) }
+func UrgencyIn(u typesv1.Urgency) reference.Urgency { return urgencies.In(u) }
 
 // UrgencyOut maps an urgency back; "" and unknown are URGENCY_UNSPECIFIED.
 // Where "" means normal and the reader must see it, say so first:
 // UrgencyOut(u.OrNormal()).
-func UrgencyOut(u reference.Urgency) typesv1.Urgency { return urgencies.toProto(u) }
+func UrgencyOut(u reference.Urgency) typesv1.Urgency { return urgencies.Out(u) }
 
 // AreaIn maps area codes as they are ("0" stays "0"); an absent area is the
 // zero AreaCodes. The area's resolution is intake's own and not read here.
@@ -145,4 +175,43 @@ func PointOut(p *geo.Point) *typesv1.LatLng {
 		return nil
 	}
 	return &typesv1.LatLng{Lat: p.Lat, Lng: p.Lng, Datum: typesv1.Datum_DATUM_WGS84}
+}
+
+// PrincipalOut maps an actor, "role" or "role:subject" as auth.Principal's
+// String writes it, to the Principal every envelope, timeline entry and
+// review names; "" (no actor) is nil, not an empty principal.
+func PrincipalOut(s string) *typesv1.Principal {
+	if s == "" {
+		return nil
+	}
+	role, subject, _ := strings.Cut(s, ":")
+	return &typesv1.Principal{Role: role, Subject: subject}
+}
+
+// PrincipalIn is PrincipalOut's inverse: "role" when there is no subject,
+// "role:subject" otherwise, and "" for an absent principal.
+func PrincipalIn(p *typesv1.Principal) string {
+	if p == nil {
+		return ""
+	}
+	if p.GetSubject() == "" {
+		return p.GetRole()
+	}
+	return p.GetRole() + ":" + p.GetSubject()
+}
+
+// TimeOut maps a time; the zero time (not known, not yet) is nil.
+func TimeOut(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// TimeIn is TimeOut's inverse: nil is the zero time.
+func TimeIn(ts *timestamppb.Timestamp) time.Time {
+	if ts == nil {
+		return time.Time{}
+	}
+	return ts.AsTime()
 }

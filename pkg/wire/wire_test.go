@@ -2,6 +2,7 @@ package wire
 
 import (
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridflow/gridflow/pkg/address"
@@ -210,4 +211,94 @@ func abs(x float64) float64 {
 		return -x
 	}
 	return x
+}
+
+// A principal goes out as role and subject and comes back as it was
+// written; no actor is no principal, both ways.
+func TestPrincipalBothWays(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		actor string
+		pb    *typesv1.Principal
+	}{
+		{"", nil},
+		{"hotline", &typesv1.Principal{Role: "hotline"}},
+		{"admin", &typesv1.Principal{Role: "admin"}},
+		{"department:310106022-cgzd", &typesv1.Principal{Role: "department", Subject: "310106022-cgzd"}},
+		{"system:dispatch", &typesv1.Principal{Role: "system", Subject: "dispatch"}},
+	}
+	for _, tt := range tests {
+		if diff := cmp.Diff(tt.pb, PrincipalOut(tt.actor), protocmp.Transform()); diff != "" {
+			t.Errorf("PrincipalOut(%q) mismatch (-want +got):\n%s", tt.actor, diff)
+		}
+		if got := PrincipalIn(tt.pb); got != tt.actor {
+			t.Errorf("PrincipalIn(%v) = %q, want %q", tt.pb, got, tt.actor)
+		}
+	}
+	// Only the first colon separates: a subject may hold one.
+	if got := PrincipalIn(PrincipalOut("patrol:w:17")); got != "patrol:w:17" {
+		t.Errorf("round trip of patrol:w:17 = %q", got)
+	}
+	if got := PrincipalIn(&typesv1.Principal{}); got != "" {
+		t.Errorf("PrincipalIn(empty) = %q, want \"\"", got)
+	}
+}
+
+func TestTimeBothWays(t *testing.T) {
+	t.Parallel()
+	if TimeOut(time.Time{}) != nil {
+		t.Error("TimeOut(zero) is not nil")
+	}
+	if got := TimeIn(nil); !got.IsZero() {
+		t.Errorf("TimeIn(nil) = %v, want the zero time", got)
+	}
+	at := time.Date(2026, 3, 2, 10, 0, 0, 123456789, time.FixedZone("CST", 8*3600))
+	if got := TimeIn(TimeOut(at)); !got.Equal(at) {
+		t.Errorf("round trip = %v, want %v", got, at)
+	}
+}
+
+// A service's own table reads back by the package rule, and Lookup tells
+// the values it knows from the rest.
+func TestEnumOfAService(t *testing.T) {
+	t.Parallel()
+	type kind string
+	e := NewEnum(map[kind]typesv1.Datum{"wgs": typesv1.Datum_DATUM_WGS84, "gcj": typesv1.Datum_DATUM_GCJ02})
+	if got := e.Out("gcj"); got != typesv1.Datum_DATUM_GCJ02 {
+		t.Errorf("Out(gcj) = %v", got)
+	}
+	if got := e.Out("bd09"); got != typesv1.Datum_DATUM_UNSPECIFIED {
+		t.Errorf("Out(bd09) = %v, want UNSPECIFIED", got)
+	}
+	for p, want := range map[typesv1.Datum]kind{typesv1.Datum_DATUM_WGS84: "wgs", 0: "", 9: "enum#9"} {
+		if got := e.In(p); got != want {
+			t.Errorf("In(%d) = %q, want %q", p, got, want)
+		}
+	}
+	if d, ok := e.Lookup(typesv1.Datum_DATUM_WGS84); !ok || d != "wgs" {
+		t.Errorf("Lookup(WGS84) = %q, %v", d, ok)
+	}
+	for _, p := range []typesv1.Datum{0, 9} {
+		if d, ok := e.Lookup(p); ok || d != "" {
+			t.Errorf("Lookup(%d) = %q, %v, want \"\", false", p, d, ok)
+		}
+	}
+}
+
+// A table that cannot be read back is refused when it is built.
+func TestNewEnumRefusesAmbiguousTables(t *testing.T) {
+	t.Parallel()
+	for name, out := range map[string]map[string]typesv1.Datum{
+		"two values, one number": {"a": typesv1.Datum_DATUM_WGS84, "b": typesv1.Datum_DATUM_WGS84},
+		"a value to UNSPECIFIED": {"a": typesv1.Datum_DATUM_UNSPECIFIED},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: NewEnum did not panic", name)
+				}
+			}()
+			NewEnum(out)
+		}()
+	}
 }

@@ -4,14 +4,12 @@
 package convert
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"google.golang.org/protobuf/types/known/durationpb"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
@@ -22,42 +20,19 @@ import (
 // area levels are "0"; the point is WGS-84 (intake publishes WGS-84, and a
 // GCJ-02 point is converted all the same).
 func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
-	c := classify.Case{
+	return classify.Case{
 		ID: p.GetCaseId(), Number: p.GetCaseNumber(), HotlineOrderNo: p.GetHotlineOrderNo(), Source: wire.SourceIn(p.GetSource()),
 		AppealType: wire.AppealTypeIn(p.GetAppealType()), Title: p.GetTitle(), Content: p.GetContent(),
 		Urgency: wire.UrgencyIn(p.GetUrgency()), Area: wire.AreaIn(p.GetArea()).OrUnknown(),
 		Address: p.GetAddress().GetRaw(), AddressKey: p.GetAddress().GetKey(),
 		CatalogueCode: p.GetCatalogueCode(), Answered: answered, Location: wire.PointIn(p.GetLocation()),
+		ReceivedAt: wire.TimeIn(p.GetReceivedAt()), AcceptedAt: wire.TimeIn(p.GetAcceptedAt()),
 	}
-	if t := p.GetReceivedAt(); t != nil {
-		c.ReceivedAt = t.AsTime()
-	}
-	if t := p.GetAcceptedAt(); t != nil {
-		c.AcceptedAt = t.AsTime()
-	}
-	return c
 }
 
 // UrgencyOut maps an urgency for classify's readers, who are told what ""
 // means: normal.
 func UrgencyOut(u reference.Urgency) typesv1.Urgency { return wire.UrgencyOut(u.OrNormal()) }
-
-// Principal maps "role[:subject]".
-func Principal(s string) *typesv1.Principal {
-	if s == "" {
-		return nil
-	}
-	role, subject, _ := strings.Cut(s, ":")
-	return &typesv1.Principal{Role: role, Subject: subject}
-}
-
-// Time maps a time; the zero time is nil.
-func Time(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
 
 var methods = map[classify.Method]eventsv1.ClassificationMethod{
 	classify.MethodRule:          eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_KEYWORD_RULE,
@@ -81,7 +56,7 @@ func ClassifiedOut(c *classify.Classification, cs *classify.Case) *eventsv1.Case
 		PrimaryCaseId: c.PrimaryCaseID, IncidentReports: uint32(c.IncidentReports), Dispatchable: c.Dispatchable,
 		Method: MethodOut(c.Method), Labels: c.Labels, Reason: c.Reason, Unreviewed: c.Unreviewed,
 		HotlineClass: c.HotlineClass, Area: wire.AreaOut(cs.Area), Source: wire.SourceOut(cs.Source),
-		AppealType: wire.AppealTypeOut(cs.AppealType), ReceivedAt: Time(cs.ReceivedAt), ClassifiedAt: Time(c.ClassifiedAt),
+		AppealType: wire.AppealTypeOut(cs.AppealType), ReceivedAt: wire.TimeOut(cs.ReceivedAt), ClassifiedAt: wire.TimeOut(c.ClassifiedAt),
 	}
 }
 
@@ -95,8 +70,8 @@ func ClassificationOut(c *classify.Classification) *classifyv1.Classification {
 		ItemName: c.ItemName, Label: c.Label, Confidence: c.Confidence, ModelVersion: c.ModelVersion,
 		Urgency: UrgencyOut(c.Urgency), IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
 		IncidentReports: uint32(c.IncidentReports), Dispatchable: c.Dispatchable, Method: MethodOut(c.Method),
-		Labels: c.Labels, Reason: c.Reason, Unreviewed: c.Unreviewed, ClassifiedAt: Time(c.ClassifiedAt),
-		Actor: Principal(c.Actor),
+		Labels: c.Labels, Reason: c.Reason, Unreviewed: c.Unreviewed, ClassifiedAt: wire.TimeOut(c.ClassifiedAt),
+		Actor: wire.PrincipalOut(c.Actor),
 	}
 }
 
@@ -123,10 +98,10 @@ func ReviewOut(r *classify.Record) *classifyv1.Review {
 	rv := r.Review
 	return &classifyv1.Review{
 		CaseId: r.Case.ID, CaseNumber: r.Case.Number, State: reviewStates[rv.State], Source: wire.SourceOut(r.Case.Source),
-		Area: wire.AreaOut(r.Case.Area), Title: r.Case.Title, Content: r.Case.Content, ReceivedAt: Time(r.Case.ReceivedAt),
-		QueuedAt: Time(rv.QueuedAt), FallbackAt: Time(rv.FallbackAt), Choices: ChoicesOut(rv.Choices),
+		Area: wire.AreaOut(r.Case.Area), Title: r.Case.Title, Content: r.Case.Content, ReceivedAt: wire.TimeOut(r.Case.ReceivedAt),
+		QueuedAt: wire.TimeOut(rv.QueuedAt), FallbackAt: wire.TimeOut(rv.FallbackAt), Choices: ChoicesOut(rv.Choices),
 		ModelVersion: rv.ModelVersion, Classification: ClassificationOut(r.Current),
-		ResolvedBy: Principal(rv.ResolvedBy), ResolvedAt: Time(rv.ResolvedAt),
+		ResolvedBy: wire.PrincipalOut(rv.ResolvedBy), ResolvedAt: wire.TimeOut(rv.ResolvedAt),
 	}
 }
 
@@ -170,7 +145,7 @@ func IncidentOut(inc *classify.Incident, sp *classify.SourcePlace, itemName stri
 		IncidentId: inc.ID, ItemCode: inc.ItemCode, ItemName: itemName, PrimaryCaseId: inc.PrimaryCaseID,
 		CaseIds: inc.CaseIDs, Reports: uint32(inc.Reports()), Urgency: UrgencyOut(inc.Urgency),
 		UrgencyRaised: inc.UrgencyRaised, PlaceKey: inc.Place.Key, Location: wire.PointOut(inc.Place.Point),
-		Area: wire.AreaOut(inc.Area), FirstReportedAt: Time(inc.FirstAt), LastReportedAt: Time(inc.LastAt),
+		Area: wire.AreaOut(inc.Area), FirstReportedAt: wire.TimeOut(inc.FirstAt), LastReportedAt: wire.TimeOut(inc.LastAt),
 		Open: inc.Reports() > 0 && !now.After(inc.LastAt.Add(window)), SourcePlaceId: inc.SourcePlaceID,
 	}
 	if sp != nil {
@@ -187,7 +162,7 @@ func IncidentOut(inc *classify.Incident, sp *classify.SourcePlace, itemName stri
 func CorrectionOut(c *classify.Correction, firstLevel string) *classifyv1.Correction {
 	return &classifyv1.Correction{
 		CaseId: c.CaseID, CaseNumber: c.CaseNumber, Text: c.Text, ItemCode: c.ItemCode,
-		PreviousItemCode: c.PreviousItem, FirstLevelClass: firstLevel, Actor: Principal(c.Actor),
-		CorrectedAt: Time(c.At), Note: c.Note,
+		PreviousItemCode: c.PreviousItem, FirstLevelClass: firstLevel, Actor: wire.PrincipalOut(c.Actor),
+		CorrectedAt: wire.TimeOut(c.At), Note: c.Note,
 	}
 }

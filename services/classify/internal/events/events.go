@@ -109,13 +109,13 @@ func Messages(evs []classify.Event, now time.Time) ([]outbox.Message, error) {
 func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 	env := &eventsv1.Envelope{
 		EventId: uuid.Must(uuid.NewV7()).String(), OccurredAt: timestamppb.New(now),
-		Actor: convert.Principal(classify.SystemActor), Version: SchemaVersion,
+		Actor: wire.PrincipalOut(classify.SystemActor), Version: SchemaVersion,
 	}
 	var area reference.AreaCodes // the subject's
 	switch e := e.(type) {
 	case classify.Classified:
 		env.CaseId = e.CaseID
-		env.Actor = convert.Principal(e.Actor)
+		env.Actor = wire.PrincipalOut(e.Actor)
 		if !e.ClassifiedAt.IsZero() {
 			env.OccurredAt = timestamppb.New(e.ClassifiedAt)
 		}
@@ -125,7 +125,7 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 		env.CaseId = e.Case.ID
 		env.Payload = &eventsv1.Envelope_CaseReviewNeeded{CaseReviewNeeded: &eventsv1.CaseReviewNeeded{
 			CaseId: e.Case.ID, CaseNumber: e.Case.Number, Choices: convert.ChoicesOut(e.Review.Choices),
-			ModelVersion: e.Review.ModelVersion, FallbackAt: convert.Time(e.Review.FallbackAt),
+			ModelVersion: e.Review.ModelVersion, FallbackAt: wire.TimeOut(e.Review.FallbackAt),
 			Urgency: convert.UrgencyOut(e.Urgency), Area: wire.AreaOut(e.Case.Area), Source: wire.SourceOut(e.Case.Source),
 		}}
 		area = e.Case.Area
@@ -136,7 +136,7 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 			IncidentId: inc.ID, CaseId: e.Case.ID, CaseNumber: e.Case.Number, PrimaryCaseId: inc.PrimaryCaseID,
 			ItemCode: inc.ItemCode, Reports: uint32(inc.Reports()), Urgency: convert.UrgencyOut(inc.Urgency),
 			UrgencyRaised: e.UrgencyRaised, PlaceKey: inc.Place.Key, Location: wire.PointOut(inc.Place.Point),
-			Area: wire.AreaOut(inc.Area), FirstReportedAt: convert.Time(inc.FirstAt), LastReportedAt: convert.Time(inc.LastAt),
+			Area: wire.AreaOut(inc.Area), FirstReportedAt: wire.TimeOut(inc.FirstAt), LastReportedAt: wire.TimeOut(inc.LastAt),
 		}}
 		area = e.Case.Area
 	case classify.Linked:

@@ -1,45 +1,27 @@
-// Package convert translates dispatch's domain values to and from the
-// protobuf types the gRPC API and the events share (gridflow.events.v1,
-// gridflow.types.v1): the one place for those converters, so that neither
-// adapter lends its own to the other; the shared vocabulary maps through
-// pkg/wire. Proto types never enter the domain.
+// Package convert is dispatch's one place for converters between its domain
+// values and protobuf: the types the gRPC API and the events share
+// (gridflow.events.v1, gridflow.types.v1) in convert.go, the API's own
+// messages (gridflow.dispatch.v1) in api.go, so that neither adapter lends
+// its own to the other. The shared vocabulary maps through pkg/wire. Proto
+// types never enter the domain.
 package convert
 
 import (
-	"time"
-
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
-
-// Timestamp converts t, nil for the zero time.
-func Timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-// Time converts ts, the zero time for nil.
-func Time(ts *timestamppb.Timestamp) time.Time {
-	if ts == nil {
-		return time.Time{}
-	}
-	return ts.AsTime()
-}
 
 // DeadlineOut converts one limit, nil when it does not apply.
 func DeadlineOut(l dispatch.Limit) *eventsv1.Deadline {
 	if l.IsZero() {
 		return nil
 	}
-	return &eventsv1.Deadline{Due: Timestamp(l.Due), WarnAt: Timestamp(l.WarnAt), Limit: l.Duration.String(),
+	return &eventsv1.Deadline{Due: wire.TimeOut(l.Due), WarnAt: wire.TimeOut(l.WarnAt), Limit: l.Duration.String(),
 		Source: l.Source, Unconfirmed: l.Unconfirmed}
 }
 
@@ -48,7 +30,7 @@ func RefLimitOut(l reference.Limit) *eventsv1.Deadline {
 	if l.IsZero() {
 		return nil
 	}
-	return &eventsv1.Deadline{Due: Timestamp(l.Due), WarnAt: Timestamp(l.WarnAt), Limit: l.Duration.String(),
+	return &eventsv1.Deadline{Due: wire.TimeOut(l.Due), WarnAt: wire.TimeOut(l.WarnAt), Limit: l.Duration.String(),
 		Source: l.Source, Unconfirmed: l.Flags.Unconfirmed()}
 }
 
@@ -58,7 +40,7 @@ func DeadlinesOut(d dispatch.Deadlines) *eventsv1.Deadlines {
 		return nil
 	}
 	return &eventsv1.Deadlines{Ack: DeadlineOut(d.Ack), OnSite: DeadlineOut(d.OnSite), Complete: DeadlineOut(d.Complete),
-		StartedAt: Timestamp(d.Start)}
+		StartedAt: wire.TimeOut(d.Start)}
 }
 
 var roles = map[dispatch.Role]eventsv1.TaskRole{dispatch.Lead: eventsv1.TaskRole_TASK_ROLE_LEAD, dispatch.CoHandler: eventsv1.TaskRole_TASK_ROLE_CO_HANDLER}
@@ -66,25 +48,18 @@ var roles = map[dispatch.Role]eventsv1.TaskRole{dispatch.Lead: eventsv1.TaskRole
 // RoleOut converts a role.
 func RoleOut(r dispatch.Role) eventsv1.TaskRole { return roles[r] }
 
-var states = map[dispatch.TaskState]eventsv1.TaskState{
+var states = wire.NewEnum(map[dispatch.TaskState]eventsv1.TaskState{
 	dispatch.Dispatched: eventsv1.TaskState_TASK_STATE_DISPATCHED, dispatch.Acknowledged: eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED,
 	dispatch.Rejected: eventsv1.TaskState_TASK_STATE_REJECTED, dispatch.Forwarded: eventsv1.TaskState_TASK_STATE_FORWARDED,
 	dispatch.ExtensionRequested: eventsv1.TaskState_TASK_STATE_EXTENSION_REQUESTED, dispatch.Completed: eventsv1.TaskState_TASK_STATE_COMPLETED,
 	dispatch.Withdrawn: eventsv1.TaskState_TASK_STATE_WITHDRAWN,
-}
+})
 
 // StateOut converts a task state.
-func StateOut(s dispatch.TaskState) eventsv1.TaskState { return states[s] }
+func StateOut(s dispatch.TaskState) eventsv1.TaskState { return states.Out(s) }
 
 // StateIn converts a task state from the API; ok is false for an unknown one.
-func StateIn(s eventsv1.TaskState) (dispatch.TaskState, bool) {
-	for k, v := range states {
-		if v == s {
-			return k, true
-		}
-	}
-	return "", false
-}
+func StateIn(s eventsv1.TaskState) (dispatch.TaskState, bool) { return states.Lookup(s) }
 
 // ReviewOut converts a review state.
 func ReviewOut(r dispatch.ReviewState) eventsv1.ReviewState {
@@ -99,27 +74,18 @@ func ReviewOut(r dispatch.ReviewState) eventsv1.ReviewState {
 	return eventsv1.ReviewState_REVIEW_STATE_UNSPECIFIED
 }
 
-var rejectReasons = map[dispatch.RejectReason]eventsv1.RejectReason{
+var rejectReasons = wire.NewEnum(map[dispatch.RejectReason]eventsv1.RejectReason{
 	dispatch.NotMyArea: eventsv1.RejectReason_REJECT_REASON_NOT_MY_AREA, dispatch.NotMyDuty: eventsv1.RejectReason_REJECT_REASON_NOT_MY_DUTY,
 	dispatch.UnclearOwnership: eventsv1.RejectReason_REJECT_REASON_UNCLEAR_OWNERSHIP, dispatch.OtherReason: eventsv1.RejectReason_REJECT_REASON_OTHER,
-}
+})
 
 // RejectReasonOut converts a reject reason.
-func RejectReasonOut(r dispatch.RejectReason) eventsv1.RejectReason { return rejectReasons[r] }
+func RejectReasonOut(r dispatch.RejectReason) eventsv1.RejectReason { return rejectReasons.Out(r) }
 
-// RejectReasonIn converts a reject reason from the API; "" when unspecified
-// or unknown (the domain names the field).
-func RejectReasonIn(r eventsv1.RejectReason) dispatch.RejectReason {
-	for k, v := range rejectReasons {
-		if v == r {
-			return k
-		}
-	}
-	if r == eventsv1.RejectReason_REJECT_REASON_UNSPECIFIED {
-		return ""
-	}
-	return dispatch.RejectReason(r.String())
-}
+// RejectReasonIn converts a reject reason from the API: "" when unspecified,
+// "enum#<n>" for a number this build does not know (pkg/wire's rule); the
+// domain refuses both, naming the field.
+func RejectReasonIn(r eventsv1.RejectReason) dispatch.RejectReason { return rejectReasons.In(r) }
 
 var dispatchReasons = map[dispatch.DispatchReason]eventsv1.DispatchReason{
 	dispatch.Routed: eventsv1.DispatchReason_DISPATCH_REASON_ROUTED, dispatch.Rerouted: eventsv1.DispatchReason_DISPATCH_REASON_REROUTED,
@@ -159,7 +125,7 @@ var actions = map[reference.Action]eventsv1.EscalationAction{
 
 // ClockStepOut converts a clock point that fired.
 func ClockStepOut(s dispatch.ClockStep) *eventsv1.ClockStep {
-	return &eventsv1.ClockStep{Limit: limits[s.Limit], Due: Timestamp(s.Due), Action: actions[s.Action], ToDepartmentCode: s.ToDepartment}
+	return &eventsv1.ClockStep{Limit: limits[s.Limit], Due: wire.TimeOut(s.Due), Action: actions[s.Action], ToDepartmentCode: s.ToDepartment}
 }
 
 // TaskRefOut converts a task to the reference every task event carries.
@@ -190,7 +156,7 @@ func SummaryOut(s *dispatch.Summary) *eventsv1.CaseSummary {
 	}
 	return &eventsv1.CaseSummary{CaseNumber: s.CaseNumber, ItemCode: s.Item, ItemName: s.ItemName, Urgency: wire.UrgencyOut(s.Urgency),
 		AppealType: wire.AppealTypeOut(s.AppealType), Source: wire.SourceOut(s.Source), Area: AreaOut(s.Area), Address: wire.AddressOut(s.Address),
-		ReceivedAt: Timestamp(s.ReceivedAt), IncidentId: s.IncidentID, ClassificationVersion: uint32(s.ClassificationVersion)}
+		ReceivedAt: wire.TimeOut(s.ReceivedAt), IncidentId: s.IncidentID, ClassificationVersion: uint32(s.ClassificationVersion)}
 }
 
 // PathOut converts a routing path.
@@ -207,7 +173,7 @@ func PathOut(p []routing.Step) []*eventsv1.RouteStep {
 func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 	f := dispatch.Facts{
 		Title: r.GetTitle(), Content: r.GetContent(), Source: wire.SourceIn(r.GetSource()), AppealType: wire.AppealTypeIn(r.GetAppealType()),
-		Urgency: wire.UrgencyIn(r.GetUrgency()), ReceivedAt: Time(r.GetReceivedAt()), Area: wire.AreaIn(r.GetArea()),
+		Urgency: wire.UrgencyIn(r.GetUrgency()), ReceivedAt: wire.TimeIn(r.GetReceivedAt()), Area: wire.AreaIn(r.GetArea()),
 		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(), HotlineOrderNo: r.GetHotlineOrderNo(),
 	}
 	if r.GetAddress() != nil {
@@ -217,7 +183,7 @@ func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 		f.Attachments = append(f.Attachments, dispatch.Attachment{URI: a.GetUri(), MediaType: a.GetMediaType(), Name: a.GetName()})
 	}
 	if f.ReceivedAt.IsZero() {
-		f.ReceivedAt = Time(r.GetAcceptedAt())
+		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
 	}
 	return f
 }
@@ -228,6 +194,6 @@ func ClassificationIn(cl *eventsv1.CaseClassified) dispatch.Classification {
 		Version: int(cl.GetClassificationVersion()), Item: cl.GetItemCode(), ItemName: cl.GetItemName(), Label: cl.GetLabel(),
 		Labels: cl.GetLabels(), Urgency: wire.UrgencyIn(cl.GetUrgency()), IncidentID: cl.GetIncidentId(), Dispatchable: cl.GetDispatchable(),
 		Area: wire.AreaIn(cl.GetArea()), Source: wire.SourceIn(cl.GetSource()), AppealType: wire.AppealTypeIn(cl.GetAppealType()),
-		ReceivedAt: Time(cl.GetReceivedAt()), ClassifiedAt: Time(cl.GetClassifiedAt()),
+		ReceivedAt: wire.TimeIn(cl.GetReceivedAt()), ClassifiedAt: wire.TimeIn(cl.GetClassifiedAt()),
 	}
 }

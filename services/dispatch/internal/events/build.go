@@ -13,15 +13,14 @@ package events
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gridflow/gridflow/pkg/envelope"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 // SchemaVersion of the events this package writes.
@@ -57,11 +56,6 @@ func Encode(evs []dispatch.Event) ([]dispatch.Message, error) {
 	return out, nil
 }
 
-func principal(s string) *typesv1.Principal {
-	role, subject, _ := strings.Cut(s, ":")
-	return &typesv1.Principal{Role: role, Subject: subject}
-}
-
 // Envelope builds the envelope of one domain event: the one place that maps
 // each of dispatch's event types to its payload. Its type is the payload's
 // name (package envelope).
@@ -70,7 +64,7 @@ func Envelope(e dispatch.Event, id string) (*eventsv1.Envelope, error) {
 		return nil, errors.New("events: no event")
 	}
 	h := dispatch.Head(e)
-	env := &eventsv1.Envelope{EventId: id, CaseId: h.CaseID, OccurredAt: convert.Timestamp(h.At), Actor: principal(h.Actor),
+	env := &eventsv1.Envelope{EventId: id, CaseId: h.CaseID, OccurredAt: wire.TimeOut(h.At), Actor: wire.PrincipalOut(h.Actor),
 		Version: SchemaVersion}
 	ref := func(te dispatch.TaskEvent) *eventsv1.TaskRef { return convert.TaskRefOut(te.Task, h.Area, h.Item) }
 	caseRef := &eventsv1.DispatchCaseRef{CaseId: h.CaseID, CaseNumber: h.CaseNumber, Area: convert.AreaOut(h.Area)}
@@ -82,7 +76,7 @@ func Envelope(e dispatch.Event, id string) (*eventsv1.Envelope, error) {
 			ReplacesTaskId: t.Replaces, Whistle: t.Whistle, ReferenceDigest: e.ReferenceDigest}}
 	case *dispatch.TaskAcknowledged:
 		env.Payload = &eventsv1.Envelope_TaskAcknowledged{TaskAcknowledged: &eventsv1.TaskAcknowledged{Task: ref(e.TaskEvent),
-			Eta: convert.Timestamp(e.ETA), Note: e.Note}}
+			Eta: wire.TimeOut(e.ETA), Note: e.Note}}
 	case *dispatch.TaskRejected:
 		r := e.Rejection
 		env.Payload = &eventsv1.Envelope_TaskRejected{TaskRejected: &eventsv1.TaskRejected{Task: ref(e.TaskEvent),
@@ -92,10 +86,10 @@ func Envelope(e dispatch.Event, id string) (*eventsv1.Envelope, error) {
 			ToDepartmentCode: e.ToDepartment, NewTaskId: e.NewTaskID, Note: e.Note}}
 	case *dispatch.TaskExtensionRequested:
 		env.Payload = &eventsv1.Envelope_TaskExtensionRequested{TaskExtensionRequested: &eventsv1.TaskExtensionRequested{
-			Task: ref(e.TaskEvent), RequestedDue: convert.Timestamp(e.Due), Reason: e.Reason}}
+			Task: ref(e.TaskEvent), RequestedDue: wire.TimeOut(e.Due), Reason: e.Reason}}
 	case *dispatch.TaskExtensionDecided:
 		env.Payload = &eventsv1.Envelope_TaskExtensionDecided{TaskExtensionDecided: &eventsv1.TaskExtensionDecided{
-			Task: ref(e.TaskEvent), Granted: e.Granted, Due: convert.Timestamp(e.Due), Note: e.Note}}
+			Task: ref(e.TaskEvent), Granted: e.Granted, Due: wire.TimeOut(e.Due), Note: e.Note}}
 	case *dispatch.TaskProgressReported:
 		env.Payload = &eventsv1.Envelope_TaskProgressReported{TaskProgressReported: &eventsv1.TaskProgressReported{
 			Task: ref(e.TaskEvent), Text: e.Text, OnSite: e.OnSite}}
@@ -140,7 +134,7 @@ func Envelope(e dispatch.Event, id string) (*eventsv1.Envelope, error) {
 			ReviewDate: e.ReviewDate.String()}}
 	case *dispatch.CaseUnparked:
 		env.Payload = &eventsv1.Envelope_CaseUnparked{CaseUnparked: &eventsv1.CaseUnparked{Case: caseRef, Note: e.Note,
-			ParkedAt: convert.Timestamp(e.ParkedAt)}}
+			ParkedAt: wire.TimeOut(e.ParkedAt)}}
 	case *dispatch.CaseExcluded:
 		env.Payload = &eventsv1.Envelope_CaseExcluded{CaseExcluded: &eventsv1.CaseExcluded{Case: caseRef, Reason: e.Reason}}
 	case *dispatch.CaseArbitrationOpened:

@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/dispatch/internal/convert"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"google.golang.org/grpc"
@@ -56,7 +57,7 @@ func (s *Server) ListTasks(ctx context.Context, req *dispatchv1.ListTasksRequest
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ListTasksResponse{Tasks: tasksOut(tasks), NextPageToken: next}, nil
+	return &dispatchv1.ListTasksResponse{Tasks: convert.TasksOut(tasks), NextPageToken: next}, nil
 }
 
 // GetTask implements dispatchv1.DispatchServiceServer.
@@ -65,19 +66,19 @@ func (s *Server) GetTask(ctx context.Context, req *dispatchv1.GetTaskRequest) (*
 	if err != nil {
 		return nil, err
 	}
-	out := taskOut(t)
-	out.Case = caseDetailOut(c, s.svc.Ref())
+	out := convert.TaskOut(t)
+	out.Case = convert.CaseDetailOut(c, s.svc.Ref())
 	return &dispatchv1.GetTaskResponse{Task: out}, nil
 }
 
 // AcknowledgeTask implements dispatchv1.DispatchServiceServer.
 func (s *Server) AcknowledgeTask(ctx context.Context, req *dispatchv1.AcknowledgeTaskRequest) (*dispatchv1.AcknowledgeTaskResponse, error) {
 	t, err := s.svc.Acknowledge(ctx, dispatch.AckInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		ETA: convert.Time(req.GetEta()), Note: req.GetNote()})
+		ETA: wire.TimeIn(req.GetEta()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.AcknowledgeTaskResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.AcknowledgeTaskResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // RejectTask implements dispatchv1.DispatchServiceServer.
@@ -87,7 +88,7 @@ func (s *Server) RejectTask(ctx context.Context, req *dispatchv1.RejectTaskReque
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.RejectTaskResponse{Task: taskOut(r.Task), Outcome: rejectOutcomes[r.Outcome], NewTask: taskOut(r.NewTask)}, nil
+	return &dispatchv1.RejectTaskResponse{Task: convert.TaskOut(r.Task), Outcome: convert.RejectOutcomeOut(r.Outcome), NewTask: convert.TaskOut(r.NewTask)}, nil
 }
 
 // ForwardTask implements dispatchv1.DispatchServiceServer.
@@ -97,17 +98,17 @@ func (s *Server) ForwardTask(ctx context.Context, req *dispatchv1.ForwardTaskReq
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ForwardTaskResponse{Task: taskOut(r.Task), NewTask: taskOut(r.NewTask)}, nil
+	return &dispatchv1.ForwardTaskResponse{Task: convert.TaskOut(r.Task), NewTask: convert.TaskOut(r.NewTask)}, nil
 }
 
 // RequestExtension implements dispatchv1.DispatchServiceServer.
 func (s *Server) RequestExtension(ctx context.Context, req *dispatchv1.RequestExtensionRequest) (*dispatchv1.RequestExtensionResponse, error) {
 	t, err := s.svc.RequestExtension(ctx, dispatch.ExtensionInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		Due: convert.Time(req.GetNewDue()), Reason: req.GetReason()})
+		Due: wire.TimeIn(req.GetNewDue()), Reason: req.GetReason()})
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.RequestExtensionResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.RequestExtensionResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // ReportProgress implements dispatchv1.DispatchServiceServer.
@@ -117,7 +118,7 @@ func (s *Server) ReportProgress(ctx context.Context, req *dispatchv1.ReportProgr
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ReportProgressResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.ReportProgressResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // CompleteTask implements dispatchv1.DispatchServiceServer.
@@ -127,7 +128,7 @@ func (s *Server) CompleteTask(ctx context.Context, req *dispatchv1.CompleteTaskR
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.CompleteTaskResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.CompleteTaskResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // ListDispatchQueue implements dispatchv1.DispatchServiceServer.
@@ -138,7 +139,7 @@ func (s *Server) ListDispatchQueue(ctx context.Context, req *dispatchv1.ListDisp
 	}
 	out := &dispatchv1.ListDispatchQueueResponse{NextPageToken: next}
 	for _, c := range cases {
-		out.Entries = append(out.Entries, queueEntryOut(c))
+		out.Entries = append(out.Entries, convert.QueueEntryOut(c))
 	}
 	return out, nil
 }
@@ -150,7 +151,7 @@ func (s *Server) Reassign(ctx context.Context, req *dispatchv1.ReassignRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ReassignResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.ReassignResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // DecideExtension implements dispatchv1.DispatchServiceServer.
@@ -164,11 +165,11 @@ func (s *Server) DecideExtension(ctx context.Context, req *dispatchv1.DecideExte
 		return nil, invalid("decision", "is required (GRANT or DENY)")
 	}
 	t, err := s.svc.DecideExtension(ctx, dispatch.DecideExtensionInput{RequestID: req.GetRequestId(), TaskID: req.GetTaskId(),
-		Grant: grant, Due: convert.Time(req.GetNewDue()), Note: req.GetNote()})
+		Grant: grant, Due: wire.TimeIn(req.GetNewDue()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.DecideExtensionResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.DecideExtensionResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // ReviewCompletion implements dispatchv1.DispatchServiceServer.
@@ -186,7 +187,7 @@ func (s *Server) ReviewCompletion(ctx context.Context, req *dispatchv1.ReviewCom
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ReviewCompletionResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.ReviewCompletionResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // Supervise implements dispatchv1.DispatchServiceServer.
@@ -195,7 +196,7 @@ func (s *Server) Supervise(ctx context.Context, req *dispatchv1.SuperviseRequest
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.SuperviseResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.SuperviseResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // ListArbitration implements dispatchv1.DispatchServiceServer.
@@ -206,7 +207,7 @@ func (s *Server) ListArbitration(ctx context.Context, req *dispatchv1.ListArbitr
 	}
 	out := &dispatchv1.ListArbitrationResponse{NextPageToken: next}
 	for _, c := range cases {
-		out.Arbitrations = append(out.Arbitrations, arbitrationOut(c))
+		out.Arbitrations = append(out.Arbitrations, convert.ArbitrationOut(c))
 	}
 	return out, nil
 }
@@ -218,7 +219,7 @@ func (s *Server) Arbitrate(ctx context.Context, req *dispatchv1.ArbitrateRequest
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ArbitrateResponse{Task: taskOut(t)}, nil
+	return &dispatchv1.ArbitrateResponse{Task: convert.TaskOut(t)}, nil
 }
 
 // SimulateRoute implements dispatchv1.DispatchServiceServer.
@@ -226,13 +227,13 @@ func (s *Server) SimulateRoute(ctx context.Context, req *dispatchv1.SimulateRout
 	in := dispatch.SimulateInput{CaseID: req.GetCaseId(), CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo(),
 		Redecide: req.GetRedecideAreaCode()}
 	if req.GetFacts() != nil {
-		in.Facts = routeFactsIn(req.GetFacts())
+		in.Facts = convert.RouteFactsIn(req.GetFacts())
 	}
 	d, c, err := s.svc.SimulateRoute(ctx, in)
 	if err != nil {
 		return nil, err
 	}
-	return decisionOut(d, c, s.svc.Ref()), nil
+	return convert.DecisionOut(d, c, s.svc.Ref()), nil
 }
 
 // CancelCase implements dispatchv1.DispatchServiceServer.
@@ -241,7 +242,7 @@ func (s *Server) CancelCase(ctx context.Context, req *dispatchv1.CancelCaseReque
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.CancelCaseResponse{Case: caseOut(c)}, nil
+	return &dispatchv1.CancelCaseResponse{Case: convert.CaseOut(c)}, nil
 }
 
 // ParkCase implements dispatchv1.DispatchServiceServer.
@@ -251,7 +252,7 @@ func (s *Server) ParkCase(ctx context.Context, req *dispatchv1.ParkCaseRequest) 
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ParkCaseResponse{Case: caseOut(c)}, nil
+	return &dispatchv1.ParkCaseResponse{Case: convert.CaseOut(c)}, nil
 }
 
 // UnparkCase implements dispatchv1.DispatchServiceServer.
@@ -260,7 +261,7 @@ func (s *Server) UnparkCase(ctx context.Context, req *dispatchv1.UnparkCaseReque
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.UnparkCaseResponse{Case: caseOut(c)}, nil
+	return &dispatchv1.UnparkCaseResponse{Case: convert.CaseOut(c)}, nil
 }
 
 // ExcludeCase implements dispatchv1.DispatchServiceServer.
@@ -269,5 +270,5 @@ func (s *Server) ExcludeCase(ctx context.Context, req *dispatchv1.ExcludeCaseReq
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ExcludeCaseResponse{Case: caseOut(c)}, nil
+	return &dispatchv1.ExcludeCaseResponse{Case: convert.CaseOut(c)}, nil
 }

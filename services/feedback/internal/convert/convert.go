@@ -1,36 +1,20 @@
-// Package convert translates feedback's domain values to and from the
-// protobuf types the gRPC API and the events share (gridflow.events.v1,
-// gridflow.types.v1): the one place for those converters, so that neither
-// adapter lends its own to the other; the shared vocabulary maps through
-// pkg/wire. Proto types never enter the domain.
+// Package convert is feedback's one place for converters between its domain
+// values and protobuf: the types the gRPC API and the events share
+// (gridflow.events.v1, gridflow.types.v1) in convert.go, the API's own
+// messages (gridflow.feedback.v1) in api.go, so that neither adapter lends
+// its own to the other. The shared vocabulary maps through pkg/wire. Proto
+// types never enter the domain.
 package convert
 
 import (
 	"fmt"
 	"strings"
-	"time"
 
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 )
-
-// Timestamp converts t, nil for the zero time.
-func Timestamp(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
-// Time converts ts, the zero time for nil.
-func Time(t *timestamppb.Timestamp) time.Time {
-	if t == nil {
-		return time.Time{}
-	}
-	return t.AsTime()
-}
 
 // EnumName is a proto enum value's name as the domain spells it:
 // TASK_STATE_COMPLETED with prefix TASK_STATE_ is "completed".
@@ -43,7 +27,7 @@ func ResultsIn(rs []*eventsv1.TaskResult) []feedback.Result {
 	var out []feedback.Result
 	for _, r := range rs {
 		out = append(out, feedback.Result{TaskID: r.GetTaskId(), Department: r.GetDepartmentCode(), Role: EnumName(r.GetRole(), "TASK_ROLE_"),
-			Text: r.GetResult(), Evidence: r.GetEvidence(), CompletedAt: Time(r.GetCompletedAt())})
+			Text: r.GetResult(), Evidence: r.GetEvidence(), CompletedAt: wire.TimeIn(r.GetCompletedAt())})
 	}
 	return out
 }
@@ -57,33 +41,21 @@ func ResultsOut(rs []feedback.Result) []*eventsv1.TaskResult {
 			role = eventsv1.TaskRole_TASK_ROLE_LEAD
 		}
 		out = append(out, &eventsv1.TaskResult{TaskId: r.TaskID, DepartmentCode: r.Department, Role: role, Result: r.Text,
-			Evidence: r.Evidence, CompletedAt: Timestamp(r.CompletedAt)})
+			Evidence: r.Evidence, CompletedAt: wire.TimeOut(r.CompletedAt)})
 	}
 	return out
 }
 
-// SatisfactionIn names a rating.
+var satisfactions = wire.NewEnum(map[feedback.Satisfaction]eventsv1.Satisfaction{
+	feedback.Satisfied: eventsv1.Satisfaction_SATISFACTION_SATISFIED, feedback.Basic: eventsv1.Satisfaction_SATISFACTION_BASIC,
+	feedback.Unsatisfied: eventsv1.Satisfaction_SATISFACTION_UNSATISFIED,
+})
+
+// SatisfactionIn names a rating; "" for UNSPECIFIED and unknown numbers.
 func SatisfactionIn(s eventsv1.Satisfaction) feedback.Satisfaction {
-	switch s {
-	case eventsv1.Satisfaction_SATISFACTION_SATISFIED:
-		return feedback.Satisfied
-	case eventsv1.Satisfaction_SATISFACTION_BASIC:
-		return feedback.Basic
-	case eventsv1.Satisfaction_SATISFACTION_UNSATISFIED:
-		return feedback.Unsatisfied
-	}
-	return ""
+	d, _ := satisfactions.Lookup(s)
+	return d
 }
 
 // SatisfactionOut is SatisfactionIn's inverse.
-func SatisfactionOut(s feedback.Satisfaction) eventsv1.Satisfaction {
-	switch s {
-	case feedback.Satisfied:
-		return eventsv1.Satisfaction_SATISFACTION_SATISFIED
-	case feedback.Basic:
-		return eventsv1.Satisfaction_SATISFACTION_BASIC
-	case feedback.Unsatisfied:
-		return eventsv1.Satisfaction_SATISFACTION_UNSATISFIED
-	}
-	return eventsv1.Satisfaction_SATISFACTION_UNSPECIFIED
-}
+func SatisfactionOut(s feedback.Satisfaction) eventsv1.Satisfaction { return satisfactions.Out(s) }

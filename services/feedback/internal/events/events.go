@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
@@ -22,7 +21,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 // SchemaVersion of the events this package writes.
@@ -69,7 +67,7 @@ func Decode(b []byte) (feedback.Event, error) {
 	if err := proto.Unmarshal(b, env); err != nil {
 		return feedback.Event{}, err
 	}
-	e := feedback.Event{ID: env.GetEventId(), Type: envelope.Name(env), CaseID: env.GetCaseId(), Actor: principal(env.GetActor()), Raw: b}
+	e := feedback.Event{ID: env.GetEventId(), Type: envelope.Name(env), CaseID: env.GetCaseId(), Actor: wire.PrincipalIn(env.GetActor()), Raw: b}
 	switch {
 	case e.Type != "":
 	case env.GetType() == retryDue:
@@ -84,22 +82,12 @@ func Decode(b []byte) (feedback.Event, error) {
 	return e, nil
 }
 
-func principal(p *typesv1.Principal) string {
-	if p == nil {
-		return ""
-	}
-	if p.GetSubject() == "" {
-		return p.GetRole()
-	}
-	return p.GetRole() + ":" + p.GetSubject()
-}
-
 // task reads a task event's snapshot of its task; the event names the case
 // and the department through it.
 func task(e *feedback.Event, r *eventsv1.TaskRef) feedback.TaskSnapshot {
 	s := feedback.TaskSnapshot{ID: r.GetTaskId(), Department: r.GetDepartmentCode(), Role: convert.EnumName(r.GetRole(), "TASK_ROLE_"),
 		State: convert.EnumName(r.GetState(), "TASK_STATE_"), Review: convert.EnumName(r.GetReview(), "REVIEW_STATE_"), Round: int(r.GetRound()),
-		AckDue: convert.Time(r.GetDeadlines().GetAck().GetDue()), CompleteDue: convert.Time(r.GetDeadlines().GetComplete().GetDue()), Overdue: r.GetOverdue()}
+		AckDue: wire.TimeIn(r.GetDeadlines().GetAck().GetDue()), CompleteDue: wire.TimeIn(r.GetDeadlines().GetComplete().GetDue()), Overdue: r.GetOverdue()}
 	if s.Review == "unspecified" {
 		s.Review = ""
 	}
@@ -152,7 +140,7 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 			convert.EnumName(k.GetMethod(), "CLASSIFICATION_METHOD_"), k.GetConfidence())
 		return &feedback.CaseClassified{Version: int(k.GetClassificationVersion()), ItemCode: k.GetItemCode(), ItemName: k.GetItemName(),
 			HotlineClass: k.GetHotlineClass(), ModelVersion: k.GetModelVersion(), IncidentID: k.GetIncidentId(), PrimaryCaseID: k.GetPrimaryCaseId(),
-			Urgency: wire.UrgencyIn(k.GetUrgency()), Source: wire.SourceIn(k.GetSource()), ReceivedAt: convert.Time(k.GetReceivedAt())}
+			Urgency: wire.UrgencyIn(k.GetUrgency()), Source: wire.SourceIn(k.GetSource()), ReceivedAt: wire.TimeIn(k.GetReceivedAt())}
 	case *eventsv1.Envelope_CaseReviewNeeded:
 		r := p.CaseReviewNeeded
 		e.CaseNumber, e.Area, e.ModelVersion = r.GetCaseNumber(), wire.AreaIn(r.GetArea()), r.GetModelVersion()
@@ -190,7 +178,7 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		return f
 	case *eventsv1.Envelope_TaskExtensionDecided:
 		d := p.TaskExtensionDecided
-		f := &feedback.TaskExtensionDecided{TaskSnapshot: task(e, d.GetTask()), Granted: d.GetGranted(), NewDue: convert.Time(d.GetDue())}
+		f := &feedback.TaskExtensionDecided{TaskSnapshot: task(e, d.GetTask()), Granted: d.GetGranted(), NewDue: wire.TimeIn(d.GetDue())}
 		e.Summary = fmt.Sprintf("extension granted: %v", f.Granted)
 		return f
 	case *eventsv1.Envelope_TaskProgressReported:
@@ -272,14 +260,14 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		round := feedbackCase(e, r.GetCase())
 		e.Summary = "replied to the citizen"
 		return &feedback.CaseReplied{Reply: feedback.Reply{ID: r.GetReplyId(), Round: round, Text: r.GetText(), Results: convert.ResultsIn(r.GetResults()),
-			At: e.At}, CallbackDue: convert.Time(r.GetCallbackDue())}
+			At: e.At}, CallbackDue: wire.TimeIn(r.GetCallbackDue())}
 	case *eventsv1.Envelope_CaseCallbackRecorded:
 		r := p.CaseCallbackRecorded
 		round := feedbackCase(e, r.GetCase())
 		e.Summary = "callback recorded"
 		return &feedback.CaseCallbackRecorded{Callback: feedback.Callback{ID: r.GetCallbackId(), Round: round, Reached: r.GetReached(),
 			ContactedByUnit: r.GetContactedByUnit(), Solved: r.GetSolved(), Satisfaction: convert.SatisfactionIn(r.GetSatisfaction()), Note: r.GetNote(),
-			At: e.At}, RetryAt: convert.Time(r.GetRetryAt())}
+			At: e.At}, RetryAt: wire.TimeIn(r.GetRetryAt())}
 	case *eventsv1.Envelope_CaseRechecked:
 		r := p.CaseRechecked
 		round := feedbackCase(e, r.GetCase())
@@ -317,10 +305,10 @@ func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedb
 	e.CaseNumber, e.Area = r.GetCaseNumber(), wire.AreaIn(r.GetArea())
 	f := &feedback.CaseReceived{Number: r.GetCaseNumber(), HotlineOrderNo: r.GetHotlineOrderNo(), Source: wire.SourceIn(r.GetSource()),
 		Area: wire.AreaIn(r.GetArea()), AppealType: wire.AppealTypeIn(r.GetAppealType()), Urgency: wire.UrgencyIn(r.GetUrgency()),
-		Title: r.GetTitle(), PlaceKey: r.GetAddress().GetKey(), NoCallback: r.GetNoCallback(), ReceivedAt: convert.Time(r.GetReceivedAt()),
+		Title: r.GetTitle(), PlaceKey: r.GetAddress().GetKey(), NoCallback: r.GetNoCallback(), ReceivedAt: wire.TimeIn(r.GetReceivedAt()),
 		Answered: answered}
 	if f.ReceivedAt.IsZero() {
-		f.ReceivedAt = convert.Time(r.GetAcceptedAt())
+		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
 	}
 	e.Summary = "received from " + string(f.Source)
 	return f
@@ -353,9 +341,8 @@ var reopenReasons = map[string]eventsv1.ReopenReason{
 // that maps each of its own facts to a payload. It returns the event's name
 // too, the payload's (TestEncodeEveryOwnFact).
 func Encode(e *feedback.Event) ([]byte, string, error) {
-	role, subject, _ := strings.Cut(e.Actor, ":")
 	env := &eventsv1.Envelope{EventId: e.ID, CaseId: e.CaseID, OccurredAt: timestamppb.New(e.At),
-		Actor: &typesv1.Principal{Role: role, Subject: subject}, Version: SchemaVersion}
+		Actor: wire.PrincipalOut(e.Actor), Version: SchemaVersion}
 	ref := func(round int) *eventsv1.FeedbackCaseRef {
 		return &eventsv1.FeedbackCaseRef{CaseId: e.CaseID, CaseNumber: e.CaseNumber, Area: wire.AreaOut(e.Area), Source: wire.SourceOut(e.Source),
 			HotlineOrderNo: e.HotlineOrderNo, Round: uint32(round), PrimaryCaseId: e.PrimaryCaseID}
@@ -367,12 +354,12 @@ func Encode(e *feedback.Event) ([]byte, string, error) {
 	case *feedback.CaseReplied:
 		r := f.Reply
 		env.Payload = &eventsv1.Envelope_CaseReplied{CaseReplied: &eventsv1.CaseReplied{Case: ref(r.Round), ReplyId: r.ID, Text: r.Text,
-			Results: convert.ResultsOut(r.Results), CallbackDue: convert.Timestamp(f.CallbackDue)}}
+			Results: convert.ResultsOut(r.Results), CallbackDue: wire.TimeOut(f.CallbackDue)}}
 	case *feedback.CaseCallbackRecorded:
 		cb := f.Callback
 		env.Payload = &eventsv1.Envelope_CaseCallbackRecorded{CaseCallbackRecorded: &eventsv1.CaseCallbackRecorded{Case: ref(cb.Round),
 			CallbackId: cb.ID, Reached: cb.Reached, ContactedByUnit: cb.ContactedByUnit, Solved: cb.Solved,
-			Satisfaction: convert.SatisfactionOut(cb.Satisfaction), Note: cb.Note, RetryAt: convert.Timestamp(f.RetryAt)}}
+			Satisfaction: convert.SatisfactionOut(cb.Satisfaction), Note: cb.Note, RetryAt: wire.TimeOut(f.RetryAt)}}
 	case *feedback.CaseRechecked:
 		r := f.Recheck
 		env.Payload = &eventsv1.Envelope_CaseRechecked{CaseRechecked: &eventsv1.CaseRechecked{Case: ref(f.Round), RecheckId: r.ID,

@@ -87,21 +87,21 @@ func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*
 	if err := mayRead(caller(ctx), c); err != nil {
 		return nil, err
 	}
-	return &feedbackv1.GetCaseResponse{Case: CaseOut(c, primary)}, nil
+	return &feedbackv1.GetCaseResponse{Case: convert.CaseOut(c, primary)}, nil
 }
 
 // ListCases lists cases; dispatchers are held to their area, departments
 // to their own.
 func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest) (*feedbackv1.ListCasesResponse, error) {
 	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
-		Source: wire.SourceIn(req.GetSource()), From: convert.Time(req.GetReceivedFrom()), To: convert.Time(req.GetReceivedTo()),
+		Source: wire.SourceIn(req.GetSource()), From: wire.TimeIn(req.GetReceivedFrom()), To: wire.TimeIn(req.GetReceivedTo()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	var vs fault.Violations
 	if f.Source != "" && !f.Source.Valid() {
 		vs.Add("source", "unknown value %q", f.Source)
 	}
 	for i, st := range req.GetStates() {
-		x, ok := StateIn(st)
+		x, ok := convert.StateIn(st)
 		if !ok {
 			vs.Add(fmt.Sprintf("states[%d]", i), "%v is not a case state", st)
 		}
@@ -132,7 +132,7 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 	}
 	resp := &feedbackv1.ListCasesResponse{NextPageToken: next}
 	for _, c := range cases {
-		resp.Cases = append(resp.Cases, CaseOut(c, nil))
+		resp.Cases = append(resp.Cases, convert.CaseOut(c, nil))
 	}
 	return resp, nil
 }
@@ -148,7 +148,7 @@ func (s *Server) GetCaseTimeline(ctx context.Context, req *feedbackv1.GetCaseTim
 	}
 	resp := &feedbackv1.GetCaseTimelineResponse{CaseId: c.ID, CaseNumber: c.Number}
 	for _, e := range evs {
-		resp.Entries = append(resp.Entries, EntryOut(e))
+		resp.Entries = append(resp.Entries, convert.EntryOut(e))
 	}
 	return resp, nil
 }
@@ -200,7 +200,7 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 			return err
 		}
 		for _, e := range evs {
-			u, ok := UpdateOut(e)
+			u, ok := convert.UpdateOut(e)
 			if !ok {
 				continue
 			}
@@ -237,13 +237,13 @@ func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesReq
 		vs.Add("page_size", "must not be negative")
 		return nil, vs.Err()
 	}
-	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), convert.Time(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
+	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), wire.TimeIn(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
 	resp := &feedbackv1.ListRepliesResponse{NextPageToken: next}
 	for _, r := range rs {
-		resp.Replies = append(resp.Replies, ReplyOut(r))
+		resp.Replies = append(resp.Replies, convert.ReplyOut(r))
 	}
 	return resp, nil
 }
@@ -260,7 +260,7 @@ func (s *Server) RecordCallback(ctx context.Context, req *feedbackv1.RecordCallb
 	if err != nil {
 		return nil, err
 	}
-	return &feedbackv1.RecordCallbackResponse{Case: CaseOut(c, nil), CallbackId: id}, nil
+	return &feedbackv1.RecordCallbackResponse{Case: convert.CaseOut(c, nil), CallbackId: id}, nil
 }
 
 // RecordRecheck records a re-check; a grid worker re-checks as themself.
@@ -278,22 +278,22 @@ func (s *Server) RecordRecheck(ctx context.Context, req *feedbackv1.RecordRechec
 	if err != nil {
 		return nil, err
 	}
-	return &feedbackv1.RecordRecheckResponse{Case: CaseOut(c, nil), RecheckId: id}, nil
+	return &feedbackv1.RecordRecheckResponse{Case: convert.CaseOut(c, nil), RecheckId: id}, nil
 }
 
 // GetMetrics computes figures.
 func (s *Server) GetMetrics(ctx context.Context, req *feedbackv1.GetMetricsRequest) (*feedbackv1.GetMetricsResponse, error) {
 	// An unknown scope reaches the domain as "", which names the field.
-	f, err := s.svc.Figures(ctx, scopes[req.GetScope()], req.GetCode(), periodIn(req.GetPeriod()))
+	f, err := s.svc.Figures(ctx, convert.ScopeIn(req.GetScope()), req.GetCode(), convert.PeriodIn(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}
-	return &feedbackv1.GetMetricsResponse{Scope: req.GetScope(), Code: req.GetCode(), Period: req.GetPeriod(), Metrics: FiguresOut(f)}, nil
+	return &feedbackv1.GetMetricsResponse{Scope: req.GetScope(), Code: req.GetCode(), Period: req.GetPeriod(), Metrics: convert.FiguresOut(f)}, nil
 }
 
 // GetPareto ranks categories.
 func (s *Server) GetPareto(ctx context.Context, req *feedbackv1.GetParetoRequest) (*feedbackv1.GetParetoResponse, error) {
-	rows, total, err := s.svc.Pareto(ctx, req.GetAreaCode(), periodIn(req.GetPeriod()))
+	rows, total, err := s.svc.Pareto(ctx, req.GetAreaCode(), convert.PeriodIn(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +307,7 @@ func (s *Server) GetPareto(ctx context.Context, req *feedbackv1.GetParetoRequest
 
 // GetHotspots finds rising places and sources.
 func (s *Server) GetHotspots(ctx context.Context, req *feedbackv1.GetHotspotsRequest) (*feedbackv1.GetHotspotsResponse, error) {
-	hs, err := s.svc.Hotspots(ctx, req.GetAreaCode(), periodIn(req.GetPeriod()), int(req.GetBaselineWindows()), int(req.GetMinCount()), req.GetMinScore())
+	hs, err := s.svc.Hotspots(ctx, req.GetAreaCode(), convert.PeriodIn(req.GetPeriod()), int(req.GetBaselineWindows()), int(req.GetMinCount()), req.GetMinScore())
 	if err != nil {
 		return nil, err
 	}

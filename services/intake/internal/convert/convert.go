@@ -1,13 +1,17 @@
-// Package convert translates intake's own domain values to and from the
-// shared protobuf value types (gridflow.types.v1), for both the gRPC API and
-// the events; the shared vocabulary (source, appeal type, urgency, area
-// codes, address) maps through pkg/wire. Proto types never enter the domain.
+// Package convert translates intake's domain values to and from protobuf:
+// the shared value types (gridflow.types.v1) and the events' for both the
+// gRPC API and the events (convert.go), the API's own messages
+// (gridflow.intake.v1, api.go). It is intake's one place for converters;
+// the shared vocabulary (source, appeal type, urgency, area codes, address,
+// principal, timestamps) maps through pkg/wire. Proto types never enter the
+// domain.
 package convert
 
 import (
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
@@ -72,3 +76,13 @@ func AttachmentsOut(as []intake.Attachment) []*typesv1.Attachment {
 	}
 	return out
 }
+
+var followUpKinds = map[intake.FollowUpKind]eventsv1.FollowUpKind{
+	intake.FollowUpSupplement: eventsv1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT,
+	intake.FollowUpUrge:       eventsv1.FollowUpKind_FOLLOW_UP_KIND_URGE,
+	intake.FollowUpWithdraw:   eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW,
+}
+
+// FollowUpKindOut maps a follow-up's kind as case.followed_up carries it
+// (the API's own enum is in api.go).
+func FollowUpKindOut(k intake.FollowUpKind) eventsv1.FollowUpKind { return followUpKinds[k] }

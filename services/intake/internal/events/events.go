@@ -4,7 +4,6 @@ package events
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -75,7 +74,7 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 		EventId:    eventID,
 		CaseId:     sub.CaseID,
 		OccurredAt: timestamppb.New(at),
-		Actor:      principal(actor),
+		Actor:      wire.PrincipalOut(actor),
 		Version:    SchemaVersion,
 	}
 	if sub.Answered() {
@@ -91,27 +90,16 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 	return m, nil
 }
 
-func principal(s string) *typesv1.Principal {
-	role, subject, _ := strings.Cut(s, ":")
-	return &typesv1.Principal{Role: role, Subject: subject}
-}
-
-var followUpKinds = map[intake.FollowUpKind]eventsv1.FollowUpKind{
-	intake.FollowUpSupplement: eventsv1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT,
-	intake.FollowUpUrge:       eventsv1.FollowUpKind_FOLLOW_UP_KIND_URGE,
-	intake.FollowUpWithdraw:   eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW,
-}
-
 // FollowedUp builds case.followed_up.
 func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, error) {
 	env := &eventsv1.Envelope{
 		EventId:    uuid.Must(uuid.NewV7()).String(),
 		CaseId:     sub.CaseID,
 		OccurredAt: timestamppb.New(f.AddedAt),
-		Actor:      principal(f.Principal),
+		Actor:      wire.PrincipalOut(f.Principal),
 		Version:    SchemaVersion,
 		Payload: &eventsv1.Envelope_CaseFollowedUp{CaseFollowedUp: &eventsv1.CaseFollowedUp{
-			CaseId: sub.CaseID, CaseNumber: sub.CaseNumber, FollowUpId: f.ID, Kind: followUpKinds[f.Kind],
+			CaseId: sub.CaseID, CaseNumber: sub.CaseNumber, FollowUpId: f.ID, Kind: convert.FollowUpKindOut(f.Kind),
 			Text: f.Text, AddedAt: timestamppb.New(f.AddedAt), Area: convert.AreaOut(sub.Area),
 		}},
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/wire"
+	"github.com/gridflow/gridflow/services/intake/internal/convert"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
@@ -27,11 +28,11 @@ func (s *Server) SubmitWorkOrder(ctx context.Context, req *intakev1.SubmitWorkOr
 	if req.GetWorkOrder() == nil {
 		return nil, required("work_order")
 	}
-	sub, err := s.svc.SubmitWorkOrder(ctx, workOrderIn(req.GetWorkOrder()))
+	sub, err := s.svc.SubmitWorkOrder(ctx, convert.WorkOrderIn(req.GetWorkOrder()))
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.SubmitWorkOrderResponse{Submission: submissionOut(sub)}, nil
+	return &intakev1.SubmitWorkOrderResponse{Submission: convert.SubmissionOut(sub)}, nil
 }
 
 // GetSubmission implements intakev1.IntakeServiceServer.
@@ -42,7 +43,7 @@ func (s *Server) GetSubmission(ctx context.Context, req *intakev1.GetSubmissionR
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.GetSubmissionResponse{Submission: submissionOut(sub)}, nil
+	return &intakev1.GetSubmissionResponse{Submission: convert.SubmissionOut(sub)}, nil
 }
 
 // SubmitPatrolReport implements intakev1.IntakeServiceServer.
@@ -50,11 +51,11 @@ func (s *Server) SubmitPatrolReport(ctx context.Context, req *intakev1.SubmitPat
 	if req.GetReport() == nil {
 		return nil, required("report")
 	}
-	sub, err := s.svc.SubmitPatrolReport(ctx, patrolIn(req.GetReport()))
+	sub, err := s.svc.SubmitPatrolReport(ctx, convert.PatrolIn(req.GetReport()))
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.SubmitPatrolReportResponse{Submission: submissionOut(sub)}, nil
+	return &intakev1.SubmitPatrolReportResponse{Submission: convert.SubmissionOut(sub)}, nil
 }
 
 // RaiseIssue implements intakev1.IntakeServiceServer.
@@ -62,21 +63,21 @@ func (s *Server) RaiseIssue(ctx context.Context, req *intakev1.RaiseIssueRequest
 	if req.GetIssue() == nil {
 		return nil, required("issue")
 	}
-	sub, err := s.svc.RaiseIssue(ctx, issueIn(req.GetIssue()))
+	sub, err := s.svc.RaiseIssue(ctx, convert.IssueIn(req.GetIssue()))
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.RaiseIssueResponse{Submission: submissionOut(sub)}, nil
+	return &intakev1.RaiseIssueResponse{Submission: convert.SubmissionOut(sub)}, nil
 }
 
 // AddFollowUp implements intakev1.IntakeServiceServer.
 func (s *Server) AddFollowUp(ctx context.Context, req *intakev1.AddFollowUpRequest) (*intakev1.AddFollowUpResponse, error) {
 	f, err := s.svc.AddFollowUp(ctx, intake.Key{CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo()},
-		intake.FollowUp{RequestID: req.GetRequestId(), Kind: followUpKindIn(req.GetKind()), Text: req.GetText()})
+		intake.FollowUp{RequestID: req.GetRequestId(), Kind: convert.FollowUpKindIn(req.GetKind()), Text: req.GetText()})
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.AddFollowUpResponse{FollowUp: followUpOut(f)}, nil
+	return &intakev1.AddFollowUpResponse{FollowUp: convert.FollowUpOut(f)}, nil
 }
 
 // ListSubmissions implements intakev1.IntakeServiceServer.
@@ -95,7 +96,7 @@ func (s *Server) ListSubmissions(ctx context.Context, req *intakev1.ListSubmissi
 	}
 	resp := &intakev1.ListSubmissionsResponse{NextPageToken: next}
 	for _, sub := range subs {
-		resp.Submissions = append(resp.Submissions, submissionOut(sub))
+		resp.Submissions = append(resp.Submissions, convert.SubmissionOut(sub))
 	}
 	return resp, nil
 }

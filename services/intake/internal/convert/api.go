@@ -1,16 +1,16 @@
-package grpcapi
+package convert
 
 import (
 	"github.com/gridflow/gridflow/pkg/wire"
-	"github.com/gridflow/gridflow/services/intake/internal/convert"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 )
 
-func workOrderIn(w *intakev1.WorkOrder) intake.WorkOrder {
-	wo := intake.WorkOrder{
+// WorkOrderIn maps a hotline work order as submitted.
+func WorkOrderIn(w *intakev1.WorkOrder) intake.WorkOrder {
+	return intake.WorkOrder{
 		HotlineOrderNo: w.GetHotlineOrderNo(),
 		AppealType:     wire.AppealTypeIn(w.GetAppealType()),
 		Title:          w.GetTitle(),
@@ -20,20 +20,17 @@ func workOrderIn(w *intakev1.WorkOrder) intake.WorkOrder {
 		Anonymous:      w.GetAnonymous(),
 		NoCallback:     w.GetNoCallback(),
 		Address:        w.GetAddress(),
-		Location:       convert.LatLngIn(w.GetLocation()),
+		Location:       LatLngIn(w.GetLocation()),
 		DistrictCode:   w.GetDistrictCode(),
 		StreetCode:     w.GetStreetCode(),
 		CommunityCode:  w.GetCommunityCode(),
 		GridCode:       w.GetGridCode(),
 		Urgency:        wire.UrgencyIn(w.GetUrgency()),
-		Attachments:    convert.AttachmentsIn(w.GetAttachments()),
+		Attachments:    AttachmentsIn(w.GetAttachments()),
 		AnsweredOnCall: w.GetAnsweredOnCall(),
 		Answer:         w.GetAnswer(),
+		ReceivedAt:     wire.TimeIn(w.GetReceivedAt()),
 	}
-	if w.GetReceivedAt() != nil {
-		wo.ReceivedAt = w.GetReceivedAt().AsTime()
-	}
-	return wo
 }
 
 func workOrderOut(wo *intake.WorkOrder) *intakev1.WorkOrder {
@@ -51,27 +48,28 @@ func workOrderOut(wo *intake.WorkOrder) *intakev1.WorkOrder {
 		Anonymous:      wo.Anonymous,
 		NoCallback:     wo.NoCallback,
 		Address:        wo.Address,
-		Location:       convert.LatLngOut(wo.Location),
+		Location:       LatLngOut(wo.Location),
 		DistrictCode:   wo.DistrictCode,
 		StreetCode:     wo.StreetCode,
 		CommunityCode:  wo.CommunityCode,
 		GridCode:       wo.GridCode,
 		Urgency:        wire.UrgencyOut(wo.Urgency),
-		Attachments:    convert.AttachmentsOut(wo.Attachments),
+		Attachments:    AttachmentsOut(wo.Attachments),
 		AnsweredOnCall: wo.AnsweredOnCall,
 		Answer:         wo.Answer,
 	}
 }
 
-func submissionOut(s *intake.Submission) *intakev1.Submission {
+// SubmissionOut maps a stored submission, whichever door it came through.
+func SubmissionOut(s *intake.Submission) *intakev1.Submission {
 	return &intakev1.Submission{
 		CaseId:       s.CaseID,
 		CaseNumber:   s.CaseNumber,
 		Source:       wire.SourceOut(s.Source),
 		AcceptedAt:   timestamppb.New(s.AcceptedAt),
-		Area:         convert.AreaOut(s.Area),
+		Area:         AreaOut(s.Area),
 		Address:      wire.AddressOut(s.Address),
-		Location:     convert.LatLngOut(s.Location),
+		Location:     LatLngOut(s.Location),
 		WorkOrder:    workOrderOut(s.WorkOrder),
 		PatrolReport: patrolOut(s.Patrol),
 		Issue:        issueOut(s.Issue),
@@ -84,21 +82,19 @@ func submissionOut(s *intake.Submission) *intakev1.Submission {
 func followUpsOut(fs []intake.FollowUp) []*intakev1.FollowUp {
 	var out []*intakev1.FollowUp
 	for i := range fs {
-		out = append(out, followUpOut(&fs[i]))
+		out = append(out, FollowUpOut(&fs[i]))
 	}
 	return out
 }
 
-func patrolIn(r *intakev1.PatrolReport) intake.PatrolReport {
-	out := intake.PatrolReport{
+// PatrolIn maps a grid worker's report as submitted.
+func PatrolIn(r *intakev1.PatrolReport) intake.PatrolReport {
+	return intake.PatrolReport{
 		RequestID: r.GetRequestId(), WorkerID: r.GetWorkerId(), GridCode: r.GetGridCode(),
 		CatalogueCode: r.GetCatalogueCode(), Description: r.GetDescription(),
-		Location: convert.LatLngIn(r.GetLocation()), Photos: convert.AttachmentsIn(r.GetPhotos()),
+		Location: LatLngIn(r.GetLocation()), Photos: AttachmentsIn(r.GetPhotos()),
+		ObservedAt: wire.TimeIn(r.GetObservedAt()),
 	}
-	if r.GetObservedAt() != nil {
-		out.ObservedAt = r.GetObservedAt().AsTime()
-	}
-	return out
 }
 
 func patrolOut(r *intake.PatrolReport) *intakev1.PatrolReport {
@@ -107,12 +103,13 @@ func patrolOut(r *intake.PatrolReport) *intakev1.PatrolReport {
 	}
 	return &intakev1.PatrolReport{
 		RequestId: r.RequestID, WorkerId: r.WorkerID, GridCode: r.GridCode, CatalogueCode: r.CatalogueCode,
-		Description: r.Description, Location: convert.LatLngOut(r.Location), Photos: convert.AttachmentsOut(r.Photos),
+		Description: r.Description, Location: LatLngOut(r.Location), Photos: AttachmentsOut(r.Photos),
 		ObservedAt: timestamppb.New(r.ObservedAt),
 	}
 }
 
-func issueIn(is *intakev1.Issue) intake.Issue {
+// IssueIn maps a community secretary's issue as raised.
+func IssueIn(is *intakev1.Issue) intake.Issue {
 	return intake.Issue{
 		RequestID: is.GetRequestId(), SecretaryID: is.GetSecretaryId(), CommunityCode: is.GetCommunityCode(),
 		Title: is.GetTitle(), Content: is.GetContent(), WhistleDepartments: is.GetWhistleDepartments(),
@@ -129,29 +126,19 @@ func issueOut(is *intake.Issue) *intakev1.Issue {
 	}
 }
 
-var followUpKinds = map[intakev1.FollowUpKind]intake.FollowUpKind{
-	intakev1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT: intake.FollowUpSupplement,
-	intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE:       intake.FollowUpUrge,
-	intakev1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW:   intake.FollowUpWithdraw,
-}
+var apiFollowUpKinds = wire.NewEnum(map[intake.FollowUpKind]intakev1.FollowUpKind{
+	intake.FollowUpSupplement: intakev1.FollowUpKind_FOLLOW_UP_KIND_SUPPLEMENT,
+	intake.FollowUpUrge:       intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE,
+	intake.FollowUpWithdraw:   intakev1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW,
+})
 
-func followUpKindIn(k intakev1.FollowUpKind) intake.FollowUpKind {
-	if k == intakev1.FollowUpKind_FOLLOW_UP_KIND_UNSPECIFIED {
-		return ""
-	}
-	if v, ok := followUpKinds[k]; ok {
-		return v
-	}
-	return intake.FollowUpKind("enum#" + k.String())
-}
+// FollowUpKindIn maps the API's follow-up kind: UNSPECIFIED is "", a
+// number this build does not know "enum#<n>", which the domain refuses with
+// the field named.
+func FollowUpKindIn(k intakev1.FollowUpKind) intake.FollowUpKind { return apiFollowUpKinds.In(k) }
 
-func followUpOut(f *intake.FollowUp) *intakev1.FollowUp {
-	out := &intakev1.FollowUp{FollowUpId: f.ID, CaseId: f.CaseID, CaseNumber: f.CaseNumber, Text: f.Text,
-		AddedAt: timestamppb.New(f.AddedAt)}
-	for k, v := range followUpKinds {
-		if v == f.Kind {
-			out.Kind = k
-		}
-	}
-	return out
+// FollowUpOut maps a follow-up as the API answers it.
+func FollowUpOut(f *intake.FollowUp) *intakev1.FollowUp {
+	return &intakev1.FollowUp{FollowUpId: f.ID, CaseId: f.CaseID, CaseNumber: f.CaseNumber, Text: f.Text,
+		AddedAt: timestamppb.New(f.AddedAt), Kind: apiFollowUpKinds.Out(f.Kind)}
 }

@@ -1,19 +1,16 @@
-package grpcapi
+package convert
 
 import (
-	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/wire"
-	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
-	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
-var states = map[feedback.State]feedbackv1.CaseState{
+var states = wire.NewEnum(map[feedback.State]feedbackv1.CaseState{
 	feedback.Received: feedbackv1.CaseState_CASE_STATE_RECEIVED, feedback.ReviewNeeded: feedbackv1.CaseState_CASE_STATE_REVIEW_NEEDED,
 	feedback.Classified: feedbackv1.CaseState_CASE_STATE_CLASSIFIED, feedback.Dispatched: feedbackv1.CaseState_CASE_STATE_DISPATCHED,
 	feedback.InProgress: feedbackv1.CaseState_CASE_STATE_IN_PROGRESS, feedback.Resolved: feedbackv1.CaseState_CASE_STATE_RESOLVED,
@@ -21,29 +18,22 @@ var states = map[feedback.State]feedbackv1.CaseState{
 	feedback.Closed: feedbackv1.CaseState_CASE_STATE_CLOSED, feedback.Withdrawn: feedbackv1.CaseState_CASE_STATE_WITHDRAWN,
 	feedback.Answered: feedbackv1.CaseState_CASE_STATE_ANSWERED, feedback.Merged: feedbackv1.CaseState_CASE_STATE_MERGED,
 	feedback.Cancelled: feedbackv1.CaseState_CASE_STATE_CANCELLED, feedback.Parked: feedbackv1.CaseState_CASE_STATE_PARKED,
-}
+})
 
 // StateIn names a state; false for UNSPECIFIED or unknown values.
-func StateIn(s feedbackv1.CaseState) (feedback.State, bool) {
-	for k, v := range states {
-		if v == s {
-			return k, true
-		}
-	}
-	return "", false
-}
+func StateIn(s feedbackv1.CaseState) (feedback.State, bool) { return states.Lookup(s) }
 
 // CaseOut converts a case; primary is the case a merged one mirrors.
 func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
-	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states[c.State],
+	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states.Out(c.State),
 		Source: wire.SourceOut(c.Source), AppealType: wire.AppealTypeOut(c.AppealType), Urgency: wire.UrgencyOut(c.Urgency), Title: c.Title,
 		Area:     wire.AreaOut(c.Area),
 		ItemCode: c.ItemCode, ItemName: c.ItemName, HotlineClass: c.HotlineClass, IncidentId: c.IncidentID, PrimaryCaseId: c.PrimaryCaseID,
 		LeadDepartmentCode: c.LeadDepartment(), Round: uint32(c.Round), Excluded: c.Excluded, NoCallback: c.NoCallback,
-		ReceivedAt: convert.Timestamp(c.ReceivedAt), ResolvedAt: convert.Timestamp(c.ResolvedAt), ClosedAt: convert.Timestamp(c.ClosedAt), CallbackDue: convert.Timestamp(c.CallbackDue),
-		UpdatedAt: convert.Timestamp(c.UpdatedAt)}
+		ReceivedAt: wire.TimeOut(c.ReceivedAt), ResolvedAt: wire.TimeOut(c.ResolvedAt), ClosedAt: wire.TimeOut(c.ClosedAt), CallbackDue: wire.TimeOut(c.CallbackDue),
+		UpdatedAt: wire.TimeOut(c.UpdatedAt)}
 	if primary != nil {
-		out.MirroredState = states[primary.State]
+		out.MirroredState = states.Out(primary.State)
 	}
 	switch {
 	case c.IsClosed:
@@ -55,19 +45,18 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 	}
 	for _, t := range c.Tasks {
 		if t.Round == c.Round && t.Role == feedback.RoleLead && t.State != feedback.TaskStateWithdrawn {
-			out.AckDue, out.CompleteDue = convert.Timestamp(t.AckDue), convert.Timestamp(t.CompleteDue)
+			out.AckDue, out.CompleteDue = wire.TimeOut(t.AckDue), wire.TimeOut(t.CompleteDue)
 		}
 		out.Tasks = append(out.Tasks, &feedbackv1.Task{TaskId: t.ID, DepartmentCode: t.Department, Role: t.Role, State: t.State,
-			Round: uint32(t.Round), DispatchedAt: convert.Timestamp(t.DispatchedAt), AcknowledgedAt: convert.Timestamp(t.AckedAt), CompletedAt: convert.Timestamp(t.CompletedAt),
-			AckDue: convert.Timestamp(t.AckDue), CompleteDue: convert.Timestamp(t.CompleteDue), Overdue: t.Overdue, Extended: t.Extended, Result: t.Result, Review: t.Review})
+			Round: uint32(t.Round), DispatchedAt: wire.TimeOut(t.DispatchedAt), AcknowledgedAt: wire.TimeOut(t.AckedAt), CompletedAt: wire.TimeOut(t.CompletedAt),
+			AckDue: wire.TimeOut(t.AckDue), CompleteDue: wire.TimeOut(t.CompleteDue), Overdue: t.Overdue, Extended: t.Extended, Result: t.Result, Review: t.Review})
 	}
 	return out
 }
 
 // EntryOut converts a timeline entry.
 func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
-	role, subject, _ := strings.Cut(e.Actor, ":")
-	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: convert.Timestamp(e.At), Actor: &typesv1.Principal{Role: role, Subject: subject},
+	return &feedbackv1.TimelineEntry{EventId: e.ID, Type: e.Type, OccurredAt: wire.TimeOut(e.At), Actor: wire.PrincipalOut(e.Actor),
 		Summary: e.Summary, Rule: e.Rule, ModelVersion: e.ModelVersion, ClassificationVersion: uint32(e.ClassVersion),
 		TaskId: e.TaskID, DepartmentCode: e.Department, Sequence: e.Seq}
 }
@@ -75,14 +64,14 @@ func EntryOut(e feedback.Event) *feedbackv1.TimelineEntry {
 // ReplyOut converts a reply.
 func ReplyOut(r feedback.ReplyOf) *feedbackv1.Reply {
 	return &feedbackv1.Reply{ReplyId: r.ID, CaseId: r.CaseID, CaseNumber: r.CaseNumber, HotlineOrderNo: r.HotlineOrderNo,
-		Round: uint32(r.Round), Text: r.Text, Results: convert.ResultsOut(r.Results), RepliedAt: convert.Timestamp(r.At)}
+		Round: uint32(r.Round), Text: r.Text, Results: ResultsOut(r.Results), RepliedAt: wire.TimeOut(r.At)}
 }
 
 // UpdateOut turns a log event into a hotline update; false for events the
 // hotline does not relay.
 func UpdateOut(e feedback.Event) (*feedbackv1.WatchCaseUpdatesResponse, bool) {
 	u := &feedbackv1.WatchCaseUpdatesResponse{CaseId: e.CaseID, CaseNumber: e.CaseNumber, HotlineOrderNo: e.HotlineOrderNo,
-		OccurredAt: convert.Timestamp(e.At), DepartmentCode: e.Department, Text: e.Summary}
+		OccurredAt: wire.TimeOut(e.At), DepartmentCode: e.Department, Text: e.Summary}
 	switch f := e.Fact.(type) {
 	case *feedback.TaskAcknowledged:
 		u.Kind = feedbackv1.UpdateKind_UPDATE_KIND_SIGNED_FOR
@@ -90,7 +79,7 @@ func UpdateOut(e feedback.Event) (*feedbackv1.WatchCaseUpdatesResponse, bool) {
 		if !f.Granted {
 			return nil, false
 		}
-		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, convert.Timestamp(f.NewDue)
+		u.Kind, u.NewDue = feedbackv1.UpdateKind_UPDATE_KIND_EXTENSION_GRANTED, wire.TimeOut(f.NewDue)
 	case *feedback.TaskProgressReported:
 		u.Kind, u.Text = feedbackv1.UpdateKind_UPDATE_KIND_INTERIM_REPLY, f.Text
 	case *feedback.CaseReplied:
@@ -128,6 +117,11 @@ var scopes = map[feedbackv1.Scope]feedback.Scope{
 	feedbackv1.Scope_SCOPE_CITY: feedback.ScopeCity,
 }
 
-func periodIn(p *feedbackv1.Period) feedback.Period {
-	return feedback.Period{Start: convert.Time(p.GetStart()), End: convert.Time(p.GetEnd())}
+// PeriodIn maps a period; an absent bound is the zero time (open).
+func PeriodIn(p *feedbackv1.Period) feedback.Period {
+	return feedback.Period{Start: wire.TimeIn(p.GetStart()), End: wire.TimeIn(p.GetEnd())}
 }
+
+// ScopeIn maps a figures scope; UNSPECIFIED and unknown numbers are "", which
+// the domain refuses.
+func ScopeIn(s feedbackv1.Scope) feedback.Scope { return scopes[s] }
