@@ -19,8 +19,7 @@ import (
 // inbox prefix and the nkey seed of --nkey, else for the operator
 // GRIDFLOW_NATS_NKEY_FILE (or the context file), else the seed the stack
 // generated for name in <run dir>/nats/users. A default seed that does not
-// exist means a server without users: gridctl connects without
-// credentials.
+// exist, or that a server without users refuses, means no credentials.
 func (g *globals) natsConnect(url, name string) (*nats.Conn, jetstream.JetStream, error) {
 	seed := setting{g.nkey, "--nkey"}
 	if seed.value == "" {
@@ -38,6 +37,12 @@ func (g *globals) natsConnect(url, name string) (*nats.Conn, jetstream.JetStream
 		return nil, nil, fmt.Errorf("%w (from %s)", err, seed.from)
 	}
 	nc, err := nats.Connect(url, append(opts, nats.Name("gridctl"))...)
+	if errors.Is(err, nats.ErrNkeysNotSupported) && seed.from == "default" {
+		// The stack's user, found in the run dir, but a server without
+		// users (an in-process test server, --nats elsewhere).
+		opts, _ = natsjs.User(name, "")
+		nc, err = nats.Connect(url, append(opts, nats.Name("gridctl"))...)
+	}
 	if err != nil {
 		if seed.value == "" && errors.Is(err, nats.ErrAuthorization) {
 			return nil, nil, fmt.Errorf("connect %s: %w: NATS wants a user: pass --nkey or set %s", url, err, envNKey)
