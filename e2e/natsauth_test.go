@@ -8,21 +8,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 )
 
 // The stack's nats-server (bin/nats-server with the config gridctl nats
 // users wrote) admits no one without a user, and a service's user is
 // refused on another service's subject and consumer, on direct reads and
 // on subscribing around JetStream — while intake, running as its own user,
-// has created its durable consumer. pkg/natsauth's TestPermissions covers
-// the whole table; this is the stack as it runs.
+// has created its durable consumer, and dispatch serves a department's
+// WatchTasks from GRID through the ephemeral consumers its user may make.
+// pkg/natsauth's TestPermissions covers the whole table; this is the stack
+// as it runs.
 func TestNATSUsers(t *testing.T) {
 	t.Parallel()
-	s := startStack(t, "intake")
+	s := startStack(t, "intake", "dispatch")
 
 	if nc, err := nats.Connect(s.natsURL); err == nil {
 		nc.Close()
@@ -44,6 +54,35 @@ func TestNATSUsers(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+
+	// A task event on GRID, as dispatch's relay publishes it, reaches the
+	// department's watch.
+	dept, subject := "310106022-cgzd", "grid.task.dispatched.310106022-cgzd.310106.310106022"
+	env := &eventsv1.Envelope{EventId: uuid.NewString(), Type: "task.dispatched", CaseId: uuid.NewString(),
+		OccurredAt: timestamppb.Now(), Version: 1,
+		Payload: &eventsv1.Envelope_TaskDispatched{TaskDispatched: &eventsv1.TaskDispatched{Rule: "e2e"}}}
+	data, err := proto.Marshal(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.jetStreamAs(t, natsauth.Dispatch).Publish(ctx, subject, data, jetstream.WithMsgID(env.EventId)); err != nil {
+		t.Fatalf("publish %s as dispatch: %v", subject, err)
+	}
+	tok, err := s.signer.Issue(auth.Principal{Role: auth.RoleDepartment, Subject: dept}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, wcancel := context.WithTimeout(metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok), 20*time.Second)
+	defer wcancel()
+	watch, err := dispatchv1.NewDispatchServiceClient(s.dial(t, "dispatch", auth.Principal{Role: auth.RoleDepartment, Subject: dept})).
+		WatchTasks(wctx, &dispatchv1.WatchTasksRequest{Cursor: "0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := watch.Recv(); err != nil || got.GetEvent().GetEventId() != env.EventId {
+		t.Fatalf("WatchTasks as %s: %v, %v; want event %s", dept, got, err, env.EventId)
+	}
+	wcancel()
 
 	var (
 		mu   sync.Mutex
