@@ -22,6 +22,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
@@ -45,7 +46,8 @@ func TestBenchIntake(t *testing.T) {
 	ctx := context.Background()
 	dur := envDuration("BENCH_SECONDS", 20*time.Second)
 
-	js := s.jetStream(t)
+	// The baseline publishes case.received as intake does, as intake.
+	js := s.jetStreamAs(t, natsauth.Intake)
 
 	base1 := baseline(t, s, js, texts, dur/2)
 	t.Logf("(1) baseline: %.0f orders/s", base1)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -89,7 +90,7 @@ func classified(t *testing.T, s *stack, caseID, number, street, item string, u t
 		return mustEvent(t, s, "grid.case.classified.>", func(e *eventsv1.Envelope) bool { return e.GetCaseId() == caseID }).GetCaseClassified()
 	}
 	t.Logf("classify published nothing for %s: publishing case.classified version 1 (%s) in its place", caseID, item)
-	js := s.jetStream(t)
+	js := s.jetStreamAs(t, natsauth.Classify)
 	cl := &eventsv1.CaseClassified{
 		CaseId: caseID, CaseNumber: number, ClassificationVersion: 1, ItemCode: item, Confidence: 1, Urgency: u,
 		Dispatchable: dispatchable, IncidentId: incident, Method: eventsv1.ClassificationMethod_CLASSIFICATION_METHOD_KEYWORD_RULE,

@@ -1,6 +1,9 @@
 // Package e2e runs gridflow as a real multi-process stack — nats-server and
 // every service binary from bin/ on free ports, against the PostgreSQL that
 // `make test` starts — and drives it over gRPC the way the hotline does.
+// NATS runs as the local stack runs it: with the users gridctl nats users
+// generates (pkg/natsauth), each service connecting as its own, and the
+// streams declared once by gridctl nats streams.
 package e2e
 
 import (
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/natsauth"
+	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -34,7 +39,8 @@ type stack struct {
 	admins   map[string]string // service → admin address
 	natsURL  string
 	natsArgs []string
-	nc       *nats.Conn // the tests' own connection, made on first use
+	users    string                // the NATS users' seeds and auth.conf
+	nc       map[string]*nats.Conn // the tests' own connections by NATS user, made on first use
 	// natsStarts counts "Server is ready" lines seen in the (appended) log.
 	natsStarts int
 	dbURL      string
@@ -107,7 +113,17 @@ func startStack(t *testing.T, only ...string) *stack {
 	}
 	s.signer = auth.NewSigner(key)
 
+	// The NATS users, where gridctl finds the operator's and the streams
+	// declarer's seeds by default (its run dir is s.dir).
+	s.users = filepath.Join(s.dir, "nats", "users")
+	s.nc = map[string]*nats.Conn{}
+	if out, err := s.gridctl(t, "nats", "users"); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
 	s.startNATS(t)
+	if out, err := s.gridctl(t, "nats", "streams"); err != nil {
+		t.Fatalf("declare the streams: %v\n%s", err, out)
+	}
 
 	s.env = []string{
 		"GRIDFLOW_DATABASE_URL=" + dbURL,
@@ -136,7 +152,7 @@ func (s *stack) startNATS(t *testing.T) {
 		natsAddr := freeAddr(t)
 		_, natsPort, _ := net.SplitHostPort(natsAddr)
 		s.natsURL = "nats://" + natsAddr
-		s.natsArgs = []string{"-a", "127.0.0.1", "-p", natsPort, "-js", "-sd", filepath.Join(s.dir, "nats")}
+		s.natsArgs = []string{"-c", natsauth.ConfigFile(s.users), "-a", "127.0.0.1", "-p", natsPort, "-js", "-sd", filepath.Join(s.dir, "nats")}
 		s.start(t, "nats", filepath.Join(s.bin, "nats-server"), s.natsArgs...)
 		if s.natsReady(t) {
 			return
@@ -166,19 +182,31 @@ func (s *stack) natsReady(t *testing.T) bool {
 	return false
 }
 
-// jetStream is the test's connection to the stack's NATS, made once and
-// closed with the test; it reconnects by itself across a NATS restart.
+// jetStream is the test's connection to the stack's NATS as the operator
+// (gridctl's user: it reads the streams and the consumers' info), made once
+// and closed with the test; it reconnects by itself across a NATS restart.
 func (s *stack) jetStream(t *testing.T) jetstream.JetStream {
 	t.Helper()
-	if s.nc == nil {
-		nc, err := nats.Connect(s.natsURL, nats.MaxReconnects(-1))
+	return s.jetStreamAs(t, natsauth.Operator)
+}
+
+// jetStreamAs is jetStream as another NATS user: a test that publishes in
+// a service's place does it with that service's rights.
+func (s *stack) jetStreamAs(t *testing.T, user string) jetstream.JetStream {
+	t.Helper()
+	if s.nc[user] == nil {
+		opts, err := natsjs.User(user, natsauth.SeedFile(s.users, user))
+		if err != nil {
+			t.Fatal(err)
+		}
+		nc, err := nats.Connect(s.natsURL, append(opts, nats.MaxReconnects(-1))...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(nc.Close)
-		s.nc = nc
+		s.nc[user] = nc
 	}
-	js, err := jetstream.New(s.nc)
+	js, err := jetstream.New(s.nc[user])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,6 +221,16 @@ func (s *stack) addrEnv(svc string) []string {
 		addrVar = "CONSOLE_HTTP_ADDR"
 	}
 	return []string{addrVar + "=" + s.addrs[svc], up + "_ADMIN_ADDR=" + s.admins[svc]}
+}
+
+// natsUserEnv is the NATS user a service connects as, the one the stack
+// generated for it (none for the console, which does not connect).
+func (s *stack) natsUserEnv(svc string) []string {
+	seed := natsauth.SeedFile(s.users, svc)
+	if _, err := os.Stat(seed); svc == "nats" || err != nil {
+		seed = ""
+	}
+	return []string{"GRIDFLOW_NATS_NKEY_FILE=" + seed}
 }
 
 // kill9 kills a process the hard way: no drain, no goodbye.
@@ -226,7 +264,7 @@ func (s *stack) start(t *testing.T, name, path string, args ...string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(append(os.Environ(), s.env...), s.addrEnv(name)...)
+	cmd.Env = append(append(append(os.Environ(), s.env...), s.addrEnv(name)...), s.natsUserEnv(name)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
@@ -313,7 +351,8 @@ func (s *stack) gridctl(t *testing.T, args ...string) (string, error) {
 	cmd := exec.Command(filepath.Join(s.bin, "gridctl"), append([]string{"--key-dir", s.keyDir}, args...)...)
 	// GRIDFLOW_RUN_DIR: the test's own directory, so a developer's stack
 	// (its .run/context.env) never answers for the test's.
-	cmd.Env = append(os.Environ(), "GRIDFLOW_NATS_URL="+s.natsURL, "GRIDFLOW_RUN_DIR="+s.dir)
+	cmd.Env = append(os.Environ(), "GRIDFLOW_NATS_URL="+s.natsURL, "GRIDFLOW_RUN_DIR="+s.dir,
+		"GRIDFLOW_NATS_NKEY_FILE="+natsauth.SeedFile(s.users, natsauth.Operator))
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

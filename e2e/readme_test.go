@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gridflow/gridflow/pkg/natsauth"
 )
 
 // readmeCommand is one shell command of a README block marked for the test:
@@ -153,6 +155,7 @@ func TestReadmeTryIt(t *testing.T) {
 		ctxFile += strings.ToUpper(svc) + "_GRPC_ADDR=" + s.addrs[svc] + "\n"
 	}
 	ctxFile += "CONSOLE_HTTP_ADDR=" + s.addrs["console"] + "\nGRIDFLOW_NATS_URL=" + s.natsURL + "\nGRIDFLOW_KEY_DIR=" + s.keyDir + "\n"
+	ctxFile += "GRIDFLOW_NATS_NKEY_FILE=" + natsauth.SeedFile(s.users, natsauth.Operator) + "\n"
 	if err := os.WriteFile(filepath.Join(runDir, "context.env"), []byte(ctxFile), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -166,7 +169,7 @@ func TestReadmeTryIt(t *testing.T) {
 	for _, kv := range os.Environ() {
 		key, _, _ := strings.Cut(kv, "=")
 		switch {
-		case strings.HasSuffix(key, "_GRPC_ADDR"), key == "GRIDFLOW_NATS_URL", key == "GRIDFLOW_KEY_DIR",
+		case strings.HasSuffix(key, "_GRPC_ADDR"), key == "GRIDFLOW_NATS_URL", key == "GRIDFLOW_KEY_DIR", key == "GRIDFLOW_NATS_NKEY_FILE",
 			key == "GRIDFLOW_RUN_DIR", key == "GRIDFLOW_TOKEN":
 			continue // gridctl must find the stack through the context file alone
 		}

@@ -11,6 +11,9 @@ PG_DIR=${GRIDFLOW_PG_DIR:-$RUN_DIR/pg}
 NATS_PORT=${GRIDFLOW_NATS_PORT:-14222}
 NATS_MONITOR_PORT=${GRIDFLOW_NATS_MONITOR_PORT:-18222}
 NATS_DIR=$RUN_DIR/nats
+# The NATS users: an nkey seed per service and operator tool, and the
+# server's authorization block (gridctl nats users; never committed).
+NATS_USERS=$NATS_DIR/users
 LOG_DIR=$RUN_DIR/logs
 PID_DIR=$RUN_DIR/pids
 

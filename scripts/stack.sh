@@ -25,12 +25,21 @@ start_nats() {
   if pid_alive "$PID_DIR/nats.pid"; then return; fi
   require_free "$NATS_PORT" GRIDFLOW_NATS_PORT "NATS"
   require_free "$NATS_MONITOR_PORT" GRIDFLOW_NATS_MONITOR_PORT "NATS monitor"
-  "$BIN/nats-server" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$NATS_DIR" \
+  # Users and their permissions (pkg/natsauth): no anonymous access.
+  "$BIN/gridctl" nats users --dir "$NATS_USERS" >/dev/null
+  "$BIN/nats-server" -c "$NATS_USERS/auth.conf" -a 127.0.0.1 -p "$NATS_PORT" -m "$NATS_MONITOR_PORT" -js -sd "$NATS_DIR" \
     >>"$LOG_DIR/nats.log" 2>&1 &
   echo $! >"$PID_DIR/nats.pid"
   for _ in $(seq 100); do port_busy "$NATS_PORT" && break; sleep 0.1; done
   port_busy "$NATS_PORT" || { tail -20 "$LOG_DIR/nats.log" >&2; die "nats-server did not start (log: $LOG_DIR/nats.log)"; }
-  say "NATS JetStream on 127.0.0.1:$NATS_PORT (monitor :$NATS_MONITOR_PORT, store $NATS_DIR)"
+  say "NATS JetStream on 127.0.0.1:$NATS_PORT (monitor :$NATS_MONITOR_PORT, store $NATS_DIR, users $NATS_USERS)"
+}
+
+# declare_streams is the one place the streams are declared (created or
+# updated, GRIDFLOW_STREAM_REPLICAS): services only wait for them.
+declare_streams() {
+  "$BIN/gridctl" nats streams --nats "$GRIDFLOW_NATS_URL" --nkey "$NATS_USERS/streams.nk" >>"$LOG_DIR/nats.log" 2>&1 ||
+    { tail -5 "$LOG_DIR/nats.log" >&2; die "could not declare the streams (log: $LOG_DIR/nats.log)"; }
 }
 
 start_service() {
@@ -38,7 +47,10 @@ start_service() {
   if pid_alive "$PID_DIR/$svc.pid"; then return; fi
   require_free "${addr##*:}" "${SERVICE_SETTING[$svc]}" "$svc"
   require_free "${admin##*:}" "$(echo "$svc" | tr a-z A-Z)_ADMIN_ADDR" "$svc admin"
-  (cd "$ROOT" && exec "$BIN/$svc" >>"$LOG_DIR/$svc.log" 2>&1) &
+  # Each service connects to NATS as its own user (the console does not connect).
+  local nkey=
+  [ -f "$NATS_USERS/$svc.nk" ] && nkey=$NATS_USERS/$svc.nk
+  (cd "$ROOT" && GRIDFLOW_NATS_NKEY_FILE=$nkey exec "$BIN/$svc" >>"$LOG_DIR/$svc.log" 2>&1) &
   echo $! >"$PID_DIR/$svc.pid"
 }
 
@@ -72,6 +84,7 @@ write_context() {
       echo "$(echo "$svc" | tr a-z A-Z)_ADMIN_ADDR=${SERVICE_ADMIN[$svc]}"
     done
     echo "GRIDFLOW_NATS_URL=$GRIDFLOW_NATS_URL"
+    echo "GRIDFLOW_NATS_NKEY_FILE=$NATS_USERS/gridctl.nk"
     echo "GRIDFLOW_NATS_PORT=$NATS_PORT"
     echo "GRIDFLOW_NATS_MONITOR_PORT=$NATS_MONITOR_PORT"
     echo "GRIDFLOW_PG_PORT=$PG_PORT"
@@ -86,6 +99,7 @@ up() {
   "$BIN/gridctl" auth keygen --key-dir "$GRIDFLOW_KEY_DIR" >/dev/null
   "$ROOT/scripts/pg.sh" start
   start_nats
+  declare_streams
   for svc in "${SERVICES[@]}"; do start_service "$svc"; done
   wait_healthy
   write_context
@@ -135,7 +149,7 @@ demo() {
   done
   sleep 3 # classify and dispatch take them on
   say "what happened to them on the stream GRID (intake → classify → dispatch)"
-  "$BIN/gridctl" events tail --last 20 --timeout 10s
+  "$BIN/gridctl" events tail --last 20 --timeout 10s --nkey "$NATS_USERS/gridctl.nk"
 }
 
 run() {
@@ -145,7 +159,7 @@ run() {
   up
   demo
   say "following grid.> (Ctrl-C stops everything)"
-  "$BIN/gridctl" events tail --follow --timeout 0 &
+  "$BIN/gridctl" events tail --follow --timeout 0 --nkey "$NATS_USERS/gridctl.nk" &
   wait $! || true
 }
 

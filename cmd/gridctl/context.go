@@ -38,6 +38,11 @@ func newContextCmd(g *globals) *cobra.Command {
 				k = setting{g.keyDir, "--key-dir"}
 			}
 			fmt.Fprintf(w, "keys\t%s\t(%s)\n", k.value, k.from)
+			n := s.get(envNKey)
+			if g.nkey != "" {
+				n = setting{g.nkey, "--nkey"}
+			}
+			fmt.Fprintf(w, "nats user\t%s\t(%s)\n", n.value, n.from)
 			if err := w.Flush(); err != nil {
 				return err
 			}

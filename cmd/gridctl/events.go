@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -43,26 +43,11 @@ func newEventsCmd(g *globals) *cobra.Command {
 			if natsURL == "" {
 				natsURL = g.settings().get(envNATS).value
 			}
-			opts := []nats.Option{nats.Name("gridctl")}
-			if strings.Contains(natsURL, "tls://") {
-				cfg, err := g.tlsConfig()
-				if err != nil {
-					return err
-				}
-				if cfg == nil {
-					cfg = &tls.Config{MinVersion: tls.VersionTLS12}
-				}
-				opts = append(opts, nats.Secure(cfg))
-			}
-			nc, err := nats.Connect(natsURL, opts...)
-			if err != nil {
-				return fmt.Errorf("connect %s: %w", natsURL, err)
-			}
-			defer nc.Close()
-			js, err := jetstream.New(nc)
+			nc, js, err := g.natsConnect(natsURL, natsauth.Operator)
 			if err != nil {
 				return err
 			}
+			defer nc.Close()
 			stream, err := js.Stream(ctx, natsjs.StreamGrid)
 			if err != nil {
 				return fmt.Errorf("stream %s: %w", natsjs.StreamGrid, err)

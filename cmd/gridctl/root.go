@@ -34,6 +34,7 @@ type globals struct {
 	addr    string
 	token   string
 	keyDir  string
+	nkey    string
 	asJSON  bool
 	tls     bool
 	timeout time.Duration
@@ -77,13 +78,14 @@ func newRoot() *cobra.Command {
 	f.StringVar(&g.addr, "addr", "", "address host:port of the service the command calls (default: $<SERVICE>_GRPC_ADDR, the context file, else e.g. intake 127.0.0.1:7101)")
 	f.StringVar(&g.token, "token", os.Getenv("GRIDFLOW_TOKEN"), "bearer token (default $GRIDFLOW_TOKEN, else an admin token minted with the local development key)")
 	f.StringVar(&g.keyDir, "key-dir", "", "directory of the development key pair (default: $GRIDFLOW_KEY_DIR, the context file, else <run dir>/keys)")
+	f.StringVar(&g.nkey, "nkey", "", "nkey seed file of the NATS user to connect as (default: $GRIDFLOW_NATS_NKEY_FILE, the context file, else <run dir>/nats/users/<user>.nk when it exists)")
 	f.BoolVar(&g.asJSON, "json", false, "print results as JSON")
 	f.BoolVar(&g.tls, "tls", false, "connect with TLS (implied by --tls-ca; the system's roots without it)")
 	f.StringVar(&g.tlsCA, "tls-ca", os.Getenv("GRIDFLOW_TLS_CA_FILE"), "CA file that signed the services' certificates; turns TLS on (default $GRIDFLOW_TLS_CA_FILE)")
 	f.StringVar(&g.tlsCert, "tls-cert", os.Getenv("GRIDFLOW_TLS_CLIENT_CERT_FILE"), "client certificate for services that require one (default $GRIDFLOW_TLS_CLIENT_CERT_FILE)")
 	f.StringVar(&g.tlsKey, "tls-key", os.Getenv("GRIDFLOW_TLS_CLIENT_KEY_FILE"), "the client certificate's key (default $GRIDFLOW_TLS_CLIENT_KEY_FILE)")
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline for each call")
-	root.AddCommand(newContextCmd(g), newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
+	root.AddCommand(newContextCmd(g), newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newNATSCmd(g), newDispatchCmd(g),
 		newRouteCmd(g)) // route explain also at the top, as operators say it
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/gridflow/gridflow/pkg/natsauth"
 )
 
 // ContextFile is the file in the run directory where `make up` / `make run`
@@ -21,7 +23,15 @@ const (
 	envRunDir = "GRIDFLOW_RUN_DIR"
 	envNATS   = "GRIDFLOW_NATS_URL"
 	envKeyDir = "GRIDFLOW_KEY_DIR"
+	// envNKey is the operator's NATS user (its nkey seed file), which
+	// events tail reads the stream as; by default the one the stack
+	// generated in <run dir>/nats/users.
+	envNKey = "GRIDFLOW_NATS_NKEY_FILE"
 )
+
+// natsUsersDir is where the stack keeps its NATS users' seeds and
+// nats-server's authorization block (gridctl nats users), in the run dir.
+const natsUsersDir = "nats/users"
 
 // service is one service gridctl dials: its setting and its default.
 type service struct {
@@ -39,14 +49,16 @@ var (
 
 // settingsHelp is how gridctl finds the stack, for --help and the README.
 const settingsHelp = `How gridctl finds the stack, first match wins:
-  1. --addr (the one service the command calls), --nats, --key-dir;
+  1. --addr (the one service the command calls), --nats, --nkey, --key-dir;
   2. the environment the services and scripts read: INTAKE_GRPC_ADDR, CLASSIFY_GRPC_ADDR,
-     DISPATCH_GRPC_ADDR, FEEDBACK_GRPC_ADDR, GRIDFLOW_NATS_URL, GRIDFLOW_KEY_DIR;
+     DISPATCH_GRPC_ADDR, FEEDBACK_GRPC_ADDR, GRIDFLOW_NATS_URL, GRIDFLOW_NATS_NKEY_FILE,
+     GRIDFLOW_KEY_DIR;
   3. the context file that make up / make run write with the addresses in effect:
      $GRIDFLOW_RUN_DIR/context.env, else .run/context.env in the working directory or the
      nearest parent that has a .run directory (the repository's);
   4. the defaults: intake 127.0.0.1:7101, classify :7102, dispatch :7103, feedback :7104,
-     NATS nats://127.0.0.1:14222, keys in <run dir>/keys.
+     NATS nats://127.0.0.1:14222 as the operator's NATS user <run dir>/nats/users/gridctl.nk
+     (none when that file is missing), keys in <run dir>/keys.
 ` + "`gridctl context`" + ` shows what it resolved and from where.`
 
 // setting is a resolved value and where it came from.
@@ -95,6 +107,11 @@ func loadSettings(getenv func(string) string, cwd string) *settings {
 		keys = filepath.Join(s.runDir, "keys")
 	}
 	s.values[envKeyDir] = pick(envKeyDir, keys)
+	users := filepath.FromSlash(".run/" + natsUsersDir)
+	if s.runDir != "" {
+		users = filepath.Join(s.runDir, natsUsersDir)
+	}
+	s.values[envNKey] = pick(envNKey, natsauth.SeedFile(users, natsauth.Operator))
 	return s
 }
 

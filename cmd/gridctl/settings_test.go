@@ -46,6 +46,8 @@ func TestSettingsPrecedence(t *testing.T) {
 		"FEEDBACK_GRPC_ADDR": {"127.0.0.1:7104", "default"},
 		"GRIDFLOW_NATS_URL":  {"nats://127.0.0.1:24222", file},
 		"GRIDFLOW_KEY_DIR":   {"/keys/from/file", file},
+		// The operator's NATS user, where the stack generates it.
+		"GRIDFLOW_NATS_NKEY_FILE": {filepath.Join(run, "nats", "users", "gridctl.nk"), "default"},
 	}
 	for k, w := range want {
 		if got[k] != w {

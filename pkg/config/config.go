@@ -109,7 +109,7 @@ type Base struct {
 	DatabaseURL       string        `env:"GRIDFLOW_DATABASE_URL, default=postgres://gridflow@127.0.0.1:15432/gridflow?sslmode=disable"`
 	DatabaseMaxConns  int32         `env:"GRIDFLOW_DATABASE_MAX_CONNS, default=16"`
 	NATSURL           string        `env:"GRIDFLOW_NATS_URL, default=nats://127.0.0.1:14222"`
-	StreamReplicas    int           `env:"GRIDFLOW_STREAM_REPLICAS, default=1"`
+	NATSNkeyFile      string        `env:"GRIDFLOW_NATS_NKEY_FILE"` // the service's NATS user, its nkey seed (pkg/natsauth); unset: none
 	AuthPublicKeyFile string        `env:"GRIDFLOW_AUTH_PUBLIC_KEY_FILE, default=.run/keys/dev-ed25519.pub"`
 	ReferenceDir      string        `env:"GRIDFLOW_REFERENCE_DIR"`
 	ShutdownTimeout   time.Duration `env:"GRIDFLOW_SHUTDOWN_TIMEOUT, default=10s"`

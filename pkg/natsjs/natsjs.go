@@ -1,7 +1,12 @@
-// Package natsjs connects to NATS and sets up gridflow's JetStream streams:
+// Package natsjs connects to NATS and declares gridflow's JetStream streams:
 // GRID on grid.> (every domain event) and GRID_DLQ on dlq.> (dead letters,
 // dlq.<consumer>.<original subject>, the reason in a header). It also carries
 // the OpenTelemetry trace context in message headers.
+//
+// One place declares the streams (EnsureStreams, run by `gridctl nats
+// streams` as the streams user in the stack's setup step); services only
+// wait for them to exist (WaitStreams), and their NATS users may not create
+// or change a stream (pkg/natsauth).
 package natsjs
 
 import (
@@ -11,6 +16,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
@@ -29,12 +35,12 @@ const (
 
 // Connect dials url and keeps reconnecting for as long as the process runs:
 // a service outlives a NATS restart, and its outbox holds events meanwhile.
-// extra options apply last (TLS: nats.Secure with the service's tls.Config).
-func Connect(ctx context.Context, url, name string, log *slog.Logger, extra ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
-	nc, err := nats.Connect(url,
+// opts come after gridflow's own (a user's credentials: User).
+func Connect(ctx context.Context, url, name string, log *slog.Logger, opts ...nats.Option) (*nats.Conn, jetstream.JetStream, error) {
+	nc, err := nats.Connect(url, append([]nats.Option{
 		nats.Name(name),
 		nats.MaxReconnects(-1),
-		nats.ReconnectWait(500*time.Millisecond),
+		nats.ReconnectWait(500 * time.Millisecond),
 		nats.RetryOnFailedConnect(true),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) {
 			if err != nil {
@@ -42,8 +48,16 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger, extra ...n
 			}
 		}),
 		nats.ReconnectHandler(func(c *nats.Conn) { log.Info("nats reconnected", "url", c.ConnectedUrl()) }),
-		all(extra),
-	)
+		// A refused publish or subscription (pkg/natsauth's permissions)
+		// comes back asynchronously: say so, or it looks like a timeout.
+		nats.ErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+			if sub != nil {
+				log.Error("nats error", "subject", sub.Subject, "err", err)
+				return
+			}
+			log.Error("nats error", "err", err)
+		}),
+	}, opts...)...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("nats connect %s: %w", url, err)
 	}
@@ -55,16 +69,20 @@ func Connect(ctx context.Context, url, name string, log *slog.Logger, extra ...n
 	return nc, js, nil
 }
 
-// all applies opts in order, as one option.
-func all(opts []nats.Option) nats.Option {
-	return func(o *nats.Options) error {
-		for _, opt := range opts {
-			if err := opt(o); err != nil {
-				return err
-			}
-		}
-		return nil
+// User returns the options that connect as the NATS user name: its inbox
+// prefix (natsauth.InboxPrefix: the only subjects it may subscribe to) and,
+// when nkeyFile is set, its nkey seed. Without nkeyFile it connects
+// without credentials, as to the in-process server of integration tests.
+func User(name, nkeyFile string) ([]nats.Option, error) {
+	opts := []nats.Option{nats.CustomInboxPrefix(natsauth.InboxPrefix(name))}
+	if nkeyFile == "" {
+		return opts, nil
 	}
+	nkey, err := nats.NkeyOptionFromSeed(nkeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("nats user %s: nkey seed %s: %w", name, nkeyFile, err)
+	}
+	return append(opts, nkey), nil
 }
 
 // StreamOptions size the streams: R1 on one machine, R3 in a cluster.
@@ -73,7 +91,9 @@ type StreamOptions struct {
 	MaxAge   time.Duration // default 30 days
 }
 
-// EnsureStreams creates or updates GRID and GRID_DLQ.
+// EnsureStreams creates or updates GRID and GRID_DLQ: the one declaration
+// of the streams, run by `gridctl nats streams` (and by tests that run
+// NATS in process).
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, opts StreamOptions) error {
 	if opts.Replicas <= 0 {
 		opts.Replicas = 1
@@ -126,19 +146,30 @@ func ExtractTrace(ctx context.Context, h nats.Header) context.Context {
 	return otel.GetTextMapPropagator().Extract(ctx, HeaderCarrier(h))
 }
 
-// EnsureStreamsRetry declares the streams, retrying every second while NATS
-// is away, until it succeeds or ctx ends. Services call it before their
-// relay and consumers start, not before they serve: intake takes orders
-// while NATS is down and its outbox holds them.
-func EnsureStreamsRetry(ctx context.Context, js jetstream.JetStream, opts StreamOptions, log *slog.Logger) error {
+// WaitStreams waits until GRID and GRID_DLQ exist, looking every second
+// while NATS is away or the streams are not declared yet, until they do or
+// ctx ends. Services call it before their relay and consumers start, not
+// before they serve: intake takes orders meanwhile and its outbox holds
+// them. Services never declare the streams themselves: the stack's setup
+// step does (EnsureStreams).
+func WaitStreams(ctx context.Context, js jetstream.JetStream, log *slog.Logger) error {
 	for {
-		err := EnsureStreams(ctx, js, opts)
+		err := streamsExist(ctx, js)
 		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		log.WarnContext(ctx, "streams not ready; retrying", "err", err)
+		log.WarnContext(ctx, "streams not ready; waiting for them to be declared (gridctl nats streams)", "err", err)
 		if !pause.For(ctx, time.Second) {
 			return ctx.Err()
 		}
 	}
+}
+
+func streamsExist(ctx context.Context, js jetstream.JetStream) error {
+	for _, name := range []string{StreamGrid, StreamDLQ} {
+		if _, err := js.Stream(ctx, name); err != nil {
+			return fmt.Errorf("stream %s: %w", name, err)
+		}
+	}
+	return nil
 }

@@ -162,15 +162,21 @@ func (p *Process) Postgres(schema string, sets ...pgdb.Migrations) (*pgxpool.Poo
 	return pool, nil
 }
 
-// JetStream connects to NATS (GRIDFLOW_NATS_URL); the connection retries
-// in the background while NATS is away. A tls:// URL connects with TLS,
-// trusting GRIDFLOW_TLS_CA_FILE and showing the service's certificate.
+// JetStream connects to NATS (GRIDFLOW_NATS_URL) as the service's own NATS
+// user (GRIDFLOW_NATS_NKEY_FILE, its inbox prefix _INBOX_<service>); the
+// connection retries in the background while NATS is away. A tls:// URL
+// connects with TLS, trusting GRIDFLOW_TLS_CA_FILE and showing the
+// service's certificate.
 func (p *Process) JetStream() (jetstream.JetStream, error) {
-	opts, err := natsTLS(p.base)
+	user, err := natsjs.User(p.service, p.base.NATSNkeyFile)
 	if err != nil {
 		return nil, err
 	}
-	nc, js, err := natsjs.Connect(p.ctx, p.base.NATSURL, p.service, p.Log, opts...)
+	secure, err := natsTLS(p.base)
+	if err != nil {
+		return nil, err
+	}
+	nc, js, err := natsjs.Connect(p.ctx, p.base.NATSURL, p.service, p.Log, append(user, secure...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -191,15 +197,15 @@ func natsTLS(base config.Base) ([]nats.Option, error) {
 	return []nats.Option{nats.Secure(cfg)}, nil
 }
 
-// Relay makes the service's outbox relay and starts it now: it declares the
-// streams (retrying while NATS is away; the service meanwhile takes work,
-// which the outbox holds) and then publishes. It outlives everything that
-// writes events: Wait stops it last, after publishing what they committed.
+// Relay makes the service's outbox relay and starts it now: it waits for
+// the streams, which the stack's setup step declares (while NATS is away or
+// they are not there yet, the service takes work, which the outbox holds),
+// and then publishes. It outlives everything that writes events: Wait stops
+// it last, after publishing what they committed.
 func (p *Process) Relay(pool *pgxpool.Pool, js jetstream.JetStream, opts outbox.RelayOptions) *outbox.Relay {
 	relay := outbox.NewRelay(pool, js, p.Log, opts)
-	streams := natsjs.StreamOptions{Replicas: p.base.StreamReplicas}
 	p.publishing = relay.Start(p.ctx, func(ctx context.Context) error {
-		return natsjs.EnsureStreamsRetry(ctx, js, streams, p.Log)
+		return natsjs.WaitStreams(ctx, js, p.Log)
 	})
 	p.closers = append(p.closers, func() {
 		if !p.stopped {
@@ -213,12 +219,12 @@ func (p *Process) Relay(pool *pgxpool.Pool, js jetstream.JetStream, opts outbox.
 // still be published while the service stops (intake's group commit).
 func (p *Process) Publishing() context.Context { return p.publishing.Context() }
 
-// Consume runs r once the relay has declared the streams, until the
-// process stops; call Relay first.
+// Consume runs r once the relay has found the streams, until the process
+// stops; call Relay first.
 func (p *Process) Consume(r *consumer.Runner) {
 	p.Go(func(ctx context.Context) error {
 		if p.publishing == nil {
-			return errors.New("process: Consume needs the relay, which declares the streams")
+			return errors.New("process: Consume needs the relay, which waits for the streams")
 		}
 		return p.publishing.OnceReady(ctx, r.Run)
 	})

@@ -34,12 +34,14 @@ func base(t *testing.T) config.Base {
 	if _, err := auth.EnsureKeyPair(keys); err != nil {
 		t.Fatal(err)
 	}
+	// The streams are declared, as the stack's setup step declares them
+	// before any service starts: a service only waits for them.
+	ns, _ := testenv.JetStream(t)
 	return config.Base{
 		LogLevel:          slog.LevelWarn,
 		DatabaseURL:       testenv.DatabaseURL(t),
 		DatabaseMaxConns:  4,
-		NATSURL:           testenv.NATS(t).ClientURL(),
-		StreamReplicas:    1,
+		NATSURL:           ns.ClientURL(),
 		AuthPublicKeyFile: filepath.Join(keys, auth.PublicKeyFile),
 		ShutdownTimeout:   5 * time.Second,
 	}

@@ -1,0 +1,281 @@
+// Package natsauth says who may do what on NATS — one user per service and
+// one per operator tool — and makes what the local stack needs to enforce
+// it: an nkey per user (its seed in a file only that user's process reads)
+// and nats-server's authorization block, which holds only public keys.
+//
+// The rules, for every service user:
+//   - it publishes only the subjects it owns (DESIGN.md's event table) and
+//     its own dead letters, dlq.<its durable>.>;
+//   - it consumes only through its own durable consumers on GRID: it may
+//     create, update, read the info of and pull from those, and ack their
+//     messages ($JS.ACK.GRID.<durable>.>), and no other consumer;
+//   - it receives replies only on its own inbox prefix, _INBOX_<service>.>
+//     (it subscribes to nothing else: no live view of grid.> around
+//     JetStream), so it cannot read the replies meant for another;
+//   - it cannot read stream messages directly (STREAM.MSG.GET, DIRECT.GET)
+//     and cannot create, change, purge or delete a stream.
+//
+// Streams are declared in one place, by the streams user (gridctl nats
+// streams in the stack's setup step); services only look them up. The
+// operator user (gridctl) reads GRID and GRID_DLQ through ephemeral ordered
+// consumers and may read any consumer's info (its lag), but cannot publish,
+// pull from or change a durable consumer, or declare streams.
+//
+// A service that watches its own events (dispatch's WatchTasks) may create
+// ephemeral ordered consumers on GRID whose filter lies within what it
+// publishes. Their names are random, so pulling from them needs
+// CONSUMER.MSG.NEXT.GRID.*; every durable of the table that is not its own
+// is then denied by name, so it still cannot pull from another's durable.
+package natsauth
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nats-io/nkeys"
+)
+
+// Stream names (natsjs's; repeated here so the table reads on its own).
+const (
+	streamGrid = "GRID"
+	streamDLQ  = "GRID_DLQ"
+)
+
+// User names: the services', the operator's and the streams declarer's.
+const (
+	Intake   = "intake"
+	Classify = "classify"
+	Dispatch = "dispatch"
+	Feedback = "feedback"
+	Operator = "gridctl"
+	Streams  = "streams"
+)
+
+// User is one NATS user and what it may do.
+type User struct {
+	// Name is the user's name, also its inbox prefix's suffix.
+	Name string
+	// Publish are the subjects it owns (DESIGN.md, "Events and subjects").
+	Publish []string
+	// Durables are the durable consumers it runs on GRID,
+	// <service>-<purpose>; each may also publish its dead letters.
+	Durables []string
+	// Watch are filters, within Publish, of the ephemeral ordered consumers
+	// it may create on GRID (dispatch's feed of a department's tasks).
+	Watch []string
+	// Read marks the operator: ephemeral consumers on GRID and GRID_DLQ
+	// with any filter, and every consumer's info.
+	Read bool
+	// DeclareStreams marks the one user that creates and updates GRID and
+	// GRID_DLQ.
+	DeclareStreams bool
+}
+
+// Users is the whole table. A service's durable consumer or published
+// subject that is missing here is refused by nats-server: add it here
+// when a service starts consuming or publishing something new.
+var Users = []User{
+	{Name: Intake,
+		Publish:  []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
+		Durables: []string{"intake-closures"}},
+	{Name: Classify,
+		Publish:  []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>"},
+		Durables: []string{"classify-cases"}},
+	{Name: Dispatch,
+		Publish: []string{"grid.task.>", "grid.case.cancelled.>", "grid.case.parked.>", "grid.case.unparked.>",
+			"grid.case.excluded.>", "grid.case.arbitration_opened.>", "grid.case.arbitrated.>"},
+		Durables: []string{"dispatch-cases"},
+		Watch:    []string{"grid.task.>"}},
+	{Name: Feedback,
+		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
+			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
+		Durables: []string{"feedback-events"}},
+	{Name: Operator, Read: true},
+	{Name: Streams, DeclareStreams: true},
+}
+
+// Lookup returns the named user of Users.
+func Lookup(name string) (User, bool) {
+	i := slices.IndexFunc(Users, func(u User) bool { return u.Name == name })
+	if i < 0 {
+		return User{}, false
+	}
+	return Users[i], true
+}
+
+// InboxPrefix is the user's inbox prefix (nats.CustomInboxPrefix): replies
+// to its requests, and the messages it pulls, arrive below it.
+func InboxPrefix(name string) string { return "_INBOX_" + name }
+
+// Permissions are one user's nats-server permissions. Anything not allowed
+// is refused; a deny wins over an allow.
+type Permissions struct {
+	PublishAllow   []string
+	PublishDeny    []string
+	SubscribeAllow []string
+}
+
+// Permissions derives u's permissions from the rules in the package doc;
+// others are every user of the table (for the durables that are not u's).
+func (u User) Permissions(others []User) Permissions {
+	var p Permissions
+	allow := func(s ...string) { p.PublishAllow = append(p.PublishAllow, s...) }
+	allow("$JS.API.INFO") // readiness: JetStream answers
+	allow(u.Publish...)
+	for _, d := range u.Durables {
+		allow("dlq."+d+".>",
+			// The no-filter form serves consumers with several filter
+			// subjects, the other form those with one.
+			"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d,
+			"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d+".>",
+			"$JS.API.CONSUMER.INFO."+streamGrid+"."+d,
+			"$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d,
+			"$JS.ACK."+streamGrid+"."+d+".>")
+	}
+	switch {
+	case u.DeclareStreams:
+		for _, s := range []string{streamGrid, streamDLQ} {
+			allow("$JS.API.STREAM.CREATE."+s, "$JS.API.STREAM.UPDATE."+s, "$JS.API.STREAM.INFO."+s)
+		}
+	case u.Read:
+		for _, s := range []string{streamGrid, streamDLQ} {
+			allow("$JS.API.STREAM.INFO."+s,
+				"$JS.API.CONSUMER.CREATE."+s+".*", "$JS.API.CONSUMER.CREATE."+s+".*.>",
+				"$JS.API.CONSUMER.INFO."+s+".*", "$JS.API.CONSUMER.DELETE."+s+".*",
+				"$JS.API.CONSUMER.MSG.NEXT."+s+".*")
+		}
+	default: // a service: it waits for the streams to exist
+		allow("$JS.API.STREAM.INFO."+streamGrid, "$JS.API.STREAM.INFO."+streamDLQ)
+	}
+	if len(u.Watch) > 0 {
+		for _, f := range u.Watch {
+			allow("$JS.API.CONSUMER.CREATE." + streamGrid + ".*." + f)
+		}
+		allow("$JS.API.CONSUMER.INFO."+streamGrid+".*", "$JS.API.CONSUMER.DELETE."+streamGrid+".*",
+			"$JS.API.CONSUMER.MSG.NEXT."+streamGrid+".*")
+	}
+	if len(u.Watch) > 0 || u.Read {
+		// The wildcards above would reach every consumer: deny the
+		// durables that are not u's by name.
+		for _, o := range others {
+			for _, d := range o.Durables {
+				if slices.Contains(u.Durables, d) {
+					continue
+				}
+				p.PublishDeny = append(p.PublishDeny,
+					"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d, "$JS.API.CONSUMER.CREATE."+streamGrid+"."+d+".>",
+					"$JS.API.CONSUMER.DELETE."+streamGrid+"."+d, "$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d)
+				if !u.Read {
+					p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.INFO."+streamGrid+"."+d)
+				}
+			}
+		}
+	}
+	p.SubscribeAllow = []string{InboxPrefix(u.Name) + ".>"}
+	return p
+}
+
+// SeedFile is where Generate keeps the named user's nkey seed in dir.
+func SeedFile(dir, name string) string { return filepath.Join(dir, name+".nk") }
+
+// ConfigFile is the authorization block Generate writes in dir, for
+// nats-server -c.
+func ConfigFile(dir string) string { return filepath.Join(dir, "auth.conf") }
+
+// Generate makes dir hold an nkey seed for every user of users (kept when
+// it exists, so a restarted stack keeps its users; mode 0600) and writes
+// the authorization block for their public keys to ConfigFile(dir).
+func Generate(dir string, users []User) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	keys := map[string]string{}
+	for _, u := range users {
+		pub, err := ensureSeed(SeedFile(dir, u.Name))
+		if err != nil {
+			return fmt.Errorf("nats user %s: %w", u.Name, err)
+		}
+		keys[u.Name] = pub
+	}
+	conf, err := Config(users, keys)
+	if err != nil {
+		return err
+	}
+	tmp := ConfigFile(dir) + ".tmp"
+	if err := os.WriteFile(tmp, conf, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, ConfigFile(dir))
+}
+
+// ensureSeed reads the user seed in path, making it first if it is
+// missing, and returns its public key.
+func ensureSeed(path string) (string, error) {
+	seed, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		kp, err := nkeys.CreateUser()
+		if err != nil {
+			return "", err
+		}
+		if seed, err = kp.Seed(); err != nil {
+			return "", err
+		}
+		// O_EXCL: two setups racing do not overwrite each other's seed.
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return "", err
+		}
+		_, werr := f.Write(append(seed, '\n'))
+		if err := errors.Join(werr, f.Close()); err != nil {
+			return "", err
+		}
+	} else if err != nil {
+		return "", err
+	}
+	kp, err := nkeys.FromSeed(bytes.TrimSpace(seed))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	return kp.PublicKey()
+}
+
+// Config renders nats-server's authorization block for users, each by its
+// public key in keys (name → key). It holds no secret.
+func Config(users []User, keys map[string]string) ([]byte, error) {
+	var b strings.Builder
+	b.WriteString("# Generated by gridctl nats users (pkg/natsauth): one nkey user per gridflow service and\n" +
+		"# operator tool. Do not edit: change pkg/natsauth's table and generate it again.\n")
+	b.WriteString("authorization {\n  users = [\n")
+	for _, u := range users {
+		key, ok := keys[u.Name]
+		if !ok || !nkeys.IsValidPublicUserKey(key) {
+			return nil, fmt.Errorf("nats user %s: no valid public key", u.Name)
+		}
+		p := u.Permissions(users)
+		fmt.Fprintf(&b, "    # %s\n    {\n      nkey: %s\n      permissions: {\n", u.Name, strconv.Quote(key))
+		fmt.Fprintf(&b, "        publish: {\n          allow: %s\n", list(p.PublishAllow))
+		if len(p.PublishDeny) > 0 {
+			fmt.Fprintf(&b, "          deny: %s\n", list(p.PublishDeny))
+		}
+		fmt.Fprintf(&b, "        }\n        subscribe: { allow: %s }\n      }\n    }\n", list(p.SubscribeAllow))
+	}
+	b.WriteString("  ]\n}\n")
+	return []byte(b.String()), nil
+}
+
+// list renders subjects quoted, so that nats-server's config reader takes
+// $JS… literally rather than as a variable.
+func list(subjects []string) string {
+	q := make([]string, len(subjects))
+	for i, s := range subjects {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
