@@ -195,10 +195,11 @@ func TestGridctlCommands(t *testing.T) {
 			t.Errorf("the other street's queue = %v\n%s", err, out)
 		}
 
-		// Given to the squad, which returns it too: arbitration.
+		// Given to another unit holding the item's power (城管执法局 holds
+		// city_management), which returns it too: arbitration.
 		other := zhijiang + "-cgzd"
 		if other == dept {
-			other = zhijiang + "-pcs"
+			other = jingan + "-cgj"
 		}
 		steer := dispatchClient(t, s, auth.Principal{Role: auth.RoleDispatcher, Subject: zhijiang})
 		re, err := steer.Reassign(ctx, &dispatchv1.ReassignRequest{RequestId: "gridctl-e2e-reassign", CaseId: caseID, DepartmentCode: other})

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -464,11 +465,16 @@ func TestRejectionsQueueThenArbitration(t *testing.T) {
 	if _, err := pcs.ListDispatchQueue(ctx, &dispatchv1.ListDispatchQueueRequest{}); code(err) != codes.PermissionDenied {
 		t.Fatalf("a department listing the queue: %v", err)
 	}
-	nt, err := zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "ra", CaseId: caseID, DepartmentCode: zj + "-cgzd"})
+	// A noise case goes only to a unit holding public_security.
+	_, err = zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "ra0", CaseId: caseID, DepartmentCode: "310106-jyj"})
+	if code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "lacks power public_security") {
+		t.Fatalf("reassign to the education bureau: %v", err)
+	}
+	nt, err := zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "ra", CaseId: caseID, DepartmentCode: "310106-gafj"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cg, cctx := e.as("department:" + zj + "-cgzd")
+	cg, cctx := e.as("department:310106-gafj")
 	r, err = cg.RejectTask(cctx, &dispatchv1.RejectTaskRequest{RequestId: "r2", TaskId: nt.GetTask().GetTaskId(),
 		Reason: eventsv1.RejectReason_REJECT_REASON_UNCLEAR_OWNERSHIP})
 	if err != nil || r.GetOutcome() != dispatchv1.RejectOutcome_REJECT_OUTCOME_ARBITRATION {
@@ -479,7 +485,11 @@ func TestRejectionsQueueThenArbitration(t *testing.T) {
 	if err != nil || len(arb.GetArbitrations()) != 1 || len(arb.GetArbitrations()[0].GetRejections()) != 2 {
 		t.Fatalf("arbitration: %v %v", arb, err)
 	}
-	a, err := dd.Arbitrate(dctx, &dispatchv1.ArbitrateRequest{RequestId: "arb", CaseId: caseID, DepartmentCode: zj + "-cgzd", Note: "城管牵头"})
+	_, err = dd.Arbitrate(dctx, &dispatchv1.ArbitrateRequest{RequestId: "arb0", CaseId: caseID, DepartmentCode: "310106-jyj"})
+	if code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "lacks power public_security") {
+		t.Fatalf("arbitrate to the education bureau: %v", err)
+	}
+	a, err := dd.Arbitrate(dctx, &dispatchv1.ArbitrateRequest{RequestId: "arb", CaseId: caseID, DepartmentCode: zj + "-pcs", Note: "派出所牵头"})
 	if err != nil || a.GetTask().GetDispatchReason() != eventsv1.DispatchReason_DISPATCH_REASON_ARBITRATED {
 		t.Fatalf("arbitrate: %v %v", a, err)
 	}
