@@ -173,3 +173,15 @@ func decisionOut(d routing.Decision, c routing.Case, ref *reference.Set) *dispat
 	}
 	return out
 }
+
+var reloadOutcomes = map[reference.ReloadOutcome]dispatchv1.ReferenceReloadOutcome{
+	reference.Started:   dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED,
+	reference.Reloaded:  dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_RELOADED,
+	reference.Unchanged: dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNCHANGED,
+	reference.Failed:    dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_FAILED,
+}
+
+func reloadOut(r reference.Reload) *dispatchv1.ReferenceReload {
+	return &dispatchv1.ReferenceReload{Service: r.Service, Instance: r.Instance, Time: convert.Timestamp(r.At), By: r.By,
+		Digest: r.Digest, PreviousDigest: r.Previous, Outcome: reloadOutcomes[r.Outcome], Error: r.Error}
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
@@ -137,6 +138,7 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	e.wg.Go(func() { _ = relay.Run(e.ctx) })
 	store := postgres.New(pool, relay.Notify)
 	svc := dispatch.New(store, events.Encode, feed.New(e.js), ref, e.clock.Now, dispatch.DefaultPolicy())
+	svc.ListsReloadsFrom(reloadlog.New(pool, "dispatch"))
 	h := events.NewHandlers(store, svc.Env)
 	runner, err := consumer.New(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
 		Concurrency: 4, FetchWait: 200 * time.Millisecond}, h.Handle, quiet)
