@@ -76,7 +76,7 @@ func newRoot() *cobra.Command {
 	f.BoolVar(&g.asJSON, "json", false, "print results as JSON")
 	f.BoolVar(&g.tls, "tls", false, "connect with TLS")
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline for each call")
-	root.AddCommand(newContextCmd(g), newAuthCmd(g), newReferenceCmd(), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
+	root.AddCommand(newContextCmd(g), newAuthCmd(g), newReferenceCmd(g), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDispatchCmd(g),
 		newRouteCmd(g)) // route explain also at the top, as operators say it
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
