@@ -170,7 +170,7 @@ func TestGridctlCommands(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reference history = %v\n%s", err, out)
 			}
-			if strings.Contains(out, " SIGHUP unchanged ") || time.Now().After(deadline) {
+			if strings.Contains(strings.Join(rows(out), "\n"), " SIGHUP unchanged ") || time.Now().After(deadline) {
 				break
 			}
 		}
