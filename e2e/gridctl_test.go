@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -157,6 +158,30 @@ func TestGridctlCommands(t *testing.T) {
 		s.gridctlFails(t, []string{"after 1s, not closed"}, "case", "wait", number, "--state", "closed", "--wait", "1s")
 	})
 
+	t.Run("reference history", func(t *testing.T) {
+		// A reload on SIGHUP (nothing changed on disk) is recorded after the
+		// start, newest first.
+		if err := s.procs["dispatch"].Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		var out string
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+			out, err = s.gridctl(t, "reference", "history", "--as", "dispatcher:"+zhijiang)
+			if err != nil {
+				t.Fatalf("reference history = %v\n%s", err, out)
+			}
+			if strings.Contains(strings.Join(rows(out), "\n"), " SIGHUP unchanged ") || time.Now().After(deadline) {
+				break
+			}
+		}
+		r := rows(out)
+		if len(r) < 3 || r[0] != "TIME BY OUTCOME DIGEST PREVIOUS INSTANCE ERROR" ||
+			!strings.Contains(r[1], " SIGHUP unchanged sha256:") || !strings.Contains(r[len(r)-1], " start started sha256:") {
+			t.Errorf("reference history =\n%s\nwant the SIGHUP reload above the start", out)
+		}
+		s.gridctlFails(t, []string{"PermissionDenied"}, "reference", "history", "--as", as)
+	})
+
 	t.Run("request ids", func(t *testing.T) {
 		var acked dispatchv1.Task
 		s.gridctlJSON(t, &acked, "dispatch", "task", "ack", taskID, "--as", as, "--request-id", "gridctl-e2e-ack", "--note", "马上到")
@@ -195,10 +220,11 @@ func TestGridctlCommands(t *testing.T) {
 			t.Errorf("the other street's queue = %v\n%s", err, out)
 		}
 
-		// Given to the squad, which returns it too: arbitration.
+		// Given to another unit holding the item's power (城管执法局 holds
+		// city_management), which returns it too: arbitration.
 		other := zhijiang + "-cgzd"
 		if other == dept {
-			other = zhijiang + "-pcs"
+			other = jingan + "-cgj"
 		}
 		steer := dispatchClient(t, s, auth.Principal{Role: auth.RoleDispatcher, Subject: zhijiang})
 		re, err := steer.Reassign(ctx, &dispatchv1.ReassignRequest{RequestId: "gridctl-e2e-reassign", CaseId: caseID, DepartmentCode: other})

@@ -182,6 +182,11 @@ func (s *Set) checkDepartments(c *checker) {
 				c.add(FileDepartments, r.line, entry, "unknown power %q", p)
 			}
 		}
+		if r.Desk && len(r.Powers) > 0 {
+			// The fallback may lead any item: were it to hold powers, what
+			// no power holder could take would look taken.
+			c.add(FileDepartments, r.line, entry, "a desk holds no powers: it is the fallback, and a dispatcher names a power holder")
+		}
 		if r.Duty != "" && r.Duty != DutyAllHours && r.Duty != DutyWorkingHours {
 			c.add(FileDepartments, r.line, entry, "duty must be 24h or working_hours")
 		}

@@ -465,48 +465,6 @@ func (s *Set) expandItems(codes []string) []*Item {
 	return out
 }
 
-// checkPowersOfLeads: the lead of a rule must hold the power each item it
-// takes needs. An item already claimed by an earlier rule that matches it
-// unconditionally never reaches a later rule, so a class-wide rule is not
-// blamed for items routed elsewhere first.
-func (s *Set) checkPowersOfLeads(c *checker) {
-	claimed := map[string]bool{}
-	for _, r := range s.rules {
-		items := s.expandItems(r.Match.Items)
-		if !r.Lead.IsZero() {
-			missing := map[string][]string{} // dept + power → items
-			var keys []string
-			for _, it := range items {
-				// An unknown power is reported against the item already.
-				if _, known := s.powerByCode[it.Power]; !known || claimed[it.Code] {
-					continue
-				}
-				for _, code := range s.resolveAll(r, r.Lead) {
-					d, ok := s.deptByCode[code]
-					if !ok || d.Holds(it.Power) {
-						continue
-					}
-					k := code + " " + it.Power
-					if _, seen := missing[k]; !seen {
-						keys = append(keys, k)
-					}
-					missing[k] = append(missing[k], it.Code+" "+it.Name)
-				}
-			}
-			for _, k := range keys {
-				dept, power, _ := strings.Cut(k, " ")
-				c.add(FileRules, r.Line, "rule "+r.Name, "lead %s lacks power %s needed by %s",
-					dept, power, strings.Join(missing[k], ", "))
-			}
-		}
-		if !r.Lead.IsZero() && !r.Continue && r.Match.onlyItems() {
-			for _, it := range items {
-				claimed[it.Code] = true
-			}
-		}
-	}
-}
-
 func (t Target) needsStreet() bool   { return t.Scope == StreetScoped }
 func (t Target) needsDistrict() bool { return t.Scope == DistrictScoped }
 

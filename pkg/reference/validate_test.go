@@ -167,6 +167,7 @@ func TestValidation(t *testing.T) {
 		{"department duty", []edit{dept(`- {code: 310106022-test, name: 测试, level: street, duty: nights}`)}, dep, "department 310106022-test", "duty must be"},
 		{"duplicate department", []edit{dept(`- {code: 310106-zjw, name: 测试, level: district}`)}, dep, "department 310106-zjw", "duplicate code"},
 		{"street without desk", []edit{{dep, "name: 临汾路街道城市运行管理中心, level: street, parent: 310106-cyzx, desk: true", "name: 临汾路街道城市运行管理中心, level: street, parent: 310106-cyzx"}}, dep, "", "street 310106021 临汾路街道 has no desk"},
+		{"desk with powers", []edit{{dep, "name: 临汾路街道城市运行管理中心, level: street, parent: 310106-cyzx, desk: true", "name: 临汾路街道城市运行管理中心, level: street, parent: 310106-cyzx, desk: true, powers: [housing]"}}, dep, "department 310106021-cyzx", "a desk holds no powers"},
 		{"two desks", []edit{dept(`- {code: 310106022-desk2, name: 第二值班台, level: street, desk: true}`)}, dep, "department 310106022-cyzx", "already has desk 310106022-desk2"},
 
 		// calendar.yaml

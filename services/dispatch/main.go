@@ -16,6 +16,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/pkg/workcal"
 	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
@@ -79,7 +80,6 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.ReloadOnHangup(ref)
 
 	var clk clock.Clock = clock.System{}
 	if cfg.TestClockFile != "" {
@@ -93,6 +93,13 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Every load of the reference data is recorded: the set this process
+	// starts with, and each reload on SIGHUP.
+	reloads := reloadlog.New(pool, "dispatch")
+	if err := reloads.RecordStart(ctx, ref.Current().Digest()); err != nil {
+		return err
+	}
+	p.ReloadOnHangup(reloads.Recorded(ref, func() string { return ref.Current().Digest() }, p.Log))
 	js, err := p.JetStream()
 	if err != nil {
 		return err
@@ -105,6 +112,7 @@ func run(ctx context.Context) error {
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	store := postgres.New(pool, relay.Notify)
 	svc := dispatch.New(store, events.Encode, feed.New(js), ref.Current, clk.Now, policy)
+	svc.ListsReloadsFrom(reloads)
 	handlers := events.NewHandlers(store, svc.Env)
 
 	cases, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,

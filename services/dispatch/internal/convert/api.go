@@ -183,3 +183,16 @@ func DecisionOut(d routing.Decision, c routing.Case, ref *reference.Set) *dispat
 	}
 	return out
 }
+
+var reloadOutcomes = map[reference.ReloadOutcome]dispatchv1.ReferenceReloadOutcome{
+	reference.Started:   dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED,
+	reference.Reloaded:  dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_RELOADED,
+	reference.Unchanged: dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNCHANGED,
+	reference.Failed:    dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_FAILED,
+}
+
+// ReloadOut is one recorded load of reference data.
+func ReloadOut(r reference.Reload) *dispatchv1.ReferenceReload {
+	return &dispatchv1.ReferenceReload{Service: r.Service, Instance: r.Instance, Time: wire.TimeOut(r.At), By: r.By,
+		Digest: r.Digest, PreviousDigest: r.Previous, Outcome: reloadOutcomes[r.Outcome], Error: r.Error}
+}

@@ -42,6 +42,8 @@ const (
 	OpParkCase          Operation = "ParkCase"
 	OpUnparkCase        Operation = "UnparkCase"
 	OpExcludeCase       Operation = "ExcludeCase"
+	// OpListReferenceReloads reads the service's reference-data loads.
+	OpListReferenceReloads Operation = "ListReferenceReloads"
 )
 
 // reach is what a grant covers.
@@ -95,6 +97,10 @@ var access = map[Operation]grant{
 	OpParkCase:          dispatchers,
 	OpUnparkCase:        dispatchers,
 	OpExcludeCase:       dispatchers,
+
+	// Which rules were in force, and who put them there: for the people
+	// answerable for routing.
+	OpListReferenceReloads: dispatchers,
 }
 
 // authorize checks the caller of op against the table: UNAUTHENTICATED

@@ -31,7 +31,7 @@ func TestAccessMatrix(t *testing.T) {
 		OpListDispatchQueue: dispatchers, OpListArbitration: dispatchers, OpSimulateRoute: dispatchers,
 		OpReassign: dispatchers, OpDecideExtension: dispatchers, OpReviewCompletion: dispatchers, OpSupervise: dispatchers,
 		OpArbitrate: dispatchers, OpCancelCase: dispatchers, OpParkCase: dispatchers, OpUnparkCase: dispatchers,
-		OpExcludeCase: dispatchers,
+		OpExcludeCase: dispatchers, OpListReferenceReloads: dispatchers,
 	}
 	if len(want) != len(access) {
 		t.Fatalf("the table has %d operations, the test %d", len(access), len(want))
@@ -76,6 +76,10 @@ func TestRefusedBeforeValidationOrReading(t *testing.T) {
 			return err
 		},
 		OpListArbitration: func() error { _, _, err := s.ListCases(ctx, CaseFilter{Arbitration: true, PageSize: -1}); return err },
+		OpListReferenceReloads: func() error {
+			_, _, err := s.ListReferenceReloads(ctx, -1, "not a token")
+			return err
+		},
 	}
 	d, _ := auth.ParsePrincipal("dispatcher:310106022")
 	dctx := auth.WithPrincipal(context.Background(), d)

@@ -62,7 +62,8 @@ func (c *Case) Acknowledge(env *Env, taskID string, eta time.Time, note string) 
 }
 
 // Forward hands a district bureau's acknowledged task on to one of its
-// street offices or teams, which gets a new task with the same deadlines.
+// street offices or teams, which gets a new task with the same deadlines. A
+// lead task goes only to a sub-unit holding the power the case's item needs.
 func (c *Case) Forward(env *Env, taskID, to, note string) (*Task, *Task, error) {
 	t := c.task(taskID)
 	if t == nil {
@@ -79,6 +80,13 @@ func (c *Case) Forward(env *Env, taskID, to, note string) (*Task, *Task, error) 
 		return nil, nil, fault.New(fault.FailedPrecondition, "%s is not a street office or team of %s", to, t.Department)
 	case c.active(to) != nil:
 		return nil, nil, fault.New(fault.FailedPrecondition, "%s already has a task for this case", to)
+	}
+	// The sub-unit takes the task's role: leading the case, it needs the
+	// item's power like any lead; a co-handler's part needs none.
+	if t.Role == Lead {
+		if err := c.checkLeadPower(env, to, "forward"); err != nil {
+			return nil, nil, err
+		}
 	}
 	if err := t.forward(env.Now); err != nil {
 		return nil, nil, err

@@ -377,11 +377,12 @@ func TestNotMyAreaIsRedecided(t *testing.T) {
 	if _, err := f.do(func(env *Env) error { _, err := f.c.Reassign(env, "", zj+"-cgzd", ""); return err }); fault.KindOf(err) != fault.FailedPrecondition {
 		t.Fatalf("reassign in arbitration: %v", err)
 	}
-	f.expect([]string{"task.dispatched " + zj + "-cgzd", "case.arbitrated"}, func(env *Env) error {
-		_, err := f.c.Arbitrate(env, zj+"-cgzd", "城管牵头")
+	// (To a unit holding the item's power: 城管 lacks public_security.)
+	f.expect([]string{"task.dispatched 310106-gafj", "case.arbitrated"}, func(env *Env) error {
+		_, err := f.c.Arbitrate(env, "310106-gafj", "分局牵头")
 		return err
 	})
-	if f.c.Arbitration != nil || !f.taskOf(zj+"-cgzd").Deadlines.Complete.Due.Equal(first.Deadlines.Complete.Due) {
+	if f.c.Arbitration != nil || !f.taskOf("310106-gafj").Deadlines.Complete.Due.Equal(first.Deadlines.Complete.Due) {
 		t.Errorf("arbitration %+v", f.c.Arbitration)
 	}
 }
@@ -414,12 +415,13 @@ func TestOtherRejectionsQueue(t *testing.T) {
 			if f.c.Queue == nil || f.c.Queue.Reason != tt.reason {
 				t.Fatalf("queue %+v", f.c.Queue)
 			}
-			// A dispatcher reassigns: the queue clears, the deadlines stay.
-			f.expect([]string{"task.dispatched " + zj + "-cgzd"}, func(env *Env) error {
-				_, err := f.c.Reassign(env, "", zj+"-cgzd", "")
+			// A dispatcher reassigns (to a unit holding the item's power):
+			// the queue clears, the deadlines stay.
+			f.expect([]string{"task.dispatched 310106-gafj"}, func(env *Env) error {
+				_, err := f.c.Reassign(env, "", "310106-gafj", "")
 				return err
 			})
-			if f.c.Queue != nil || !f.taskOf(zj+"-cgzd").Deadlines.Ack.Due.Equal(tk.Deadlines.Ack.Due) {
+			if f.c.Queue != nil || !f.taskOf("310106-gafj").Deadlines.Ack.Due.Equal(tk.Deadlines.Ack.Due) {
 				t.Fatalf("queue %+v", f.c.Queue)
 			}
 		})

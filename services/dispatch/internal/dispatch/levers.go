@@ -1,9 +1,11 @@
 package dispatch
 
 import (
+	"errors"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/workcal"
 )
 
@@ -68,9 +70,37 @@ func (c *Case) checkSteerable(what string) error {
 	return nil
 }
 
+// checkLeadPower refuses to make dept the lead of the case when it lacks the
+// enforcement power the case's item needs (the guarantee routing keeps for
+// its decisions): FAILED_PRECONDITION naming the missing power. The desks
+// hold no powers, so a dispatcher cannot hand an item needing one back to a
+// desk either; co-handlers need no power and are not checked.
+func (c *Case) checkLeadPower(env *Env, dept, what string) error {
+	item := ""
+	if c.Class != nil {
+		item = c.Class.Item
+	}
+	err := env.Ref.CanLead(dept, item)
+	var mp *reference.MissingPowerError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &mp):
+		return fault.New(fault.FailedPrecondition, "cannot %s: %s may not lead case %s: it lacks power %s (%s) needed by %s %s",
+			what, dept, c.label(), mp.Power, mp.PowerName, mp.Item, mp.ItemName)
+	case item != "":
+		if _, ok := env.Ref.Item(item); !ok {
+			return fault.New(fault.FailedPrecondition, "cannot %s: case %s is classified as %s, which the reference data in force does not know: reclassify it first",
+				what, c.label(), item)
+		}
+	}
+	return err
+}
+
 // Reassign gives the case's lead (taskID empty) or one of its tasks to
 // another unit; the replaced task is withdrawn if still open. The case's
-// deadlines stay.
+// deadlines stay. A new lead must hold the power the case's item needs; a
+// co-handler's part may go to any unit.
 func (c *Case) Reassign(env *Env, taskID, dept, note string) (*Task, error) {
 	if err := c.checkSteerable("reassign"); err != nil {
 		return nil, err
@@ -95,6 +125,11 @@ func (c *Case) Reassign(env *Env, taskID, dept, note string) (*Task, error) {
 		old = c.lead()
 		if old != nil && old.State == Completed {
 			return nil, fault.New(fault.FailedPrecondition, "the lead task %s is completed: return the completion instead", old.ID)
+		}
+	}
+	if role == Lead {
+		if err := c.checkLeadPower(env, dept, "reassign"); err != nil {
+			return nil, err
 		}
 	}
 	if t := c.active(dept); t != nil && t != old {
@@ -138,7 +173,8 @@ func (c *Case) openArbitration(env *Env) {
 }
 
 // Arbitrate decides who owns a case in arbitration and dispatches its lead
-// there, with the case's deadlines.
+// there, with the case's deadlines. The owner must hold the power the case's
+// item needs.
 func (c *Case) Arbitrate(env *Env, dept, note string) (*Task, error) {
 	if err := c.checkSteerable("arbitrate"); err != nil {
 		return nil, err
@@ -148,6 +184,9 @@ func (c *Case) Arbitrate(env *Env, dept, note string) (*Task, error) {
 	}
 	if _, ok := env.Ref.Department(dept); !ok {
 		return nil, invalid("department_code", "no department %q", dept)
+	}
+	if err := c.checkLeadPower(env, dept, "arbitrate"); err != nil {
+		return nil, err
 	}
 	if old := c.lead(); old != nil {
 		if old.Department == dept {

@@ -2,11 +2,13 @@ package dispatch
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/workcal"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
@@ -55,6 +57,12 @@ type Store interface {
 	ListCases(ctx context.Context, f CaseFilter) ([]*Case, string, error)
 }
 
+// ReloadHistory lists the service's loads of reference data, newest first
+// (pkg/reloadlog); a token it did not issue is pagetoken.ErrInvalid.
+type ReloadHistory interface {
+	List(ctx context.Context, pageSize int, token string) ([]reference.Reload, string, error)
+}
+
 // Feed streams a department's task events from a cursor.
 type Feed interface {
 	Watch(ctx context.Context, dept, cursor string, send func(cursor string, event []byte) error) error
@@ -68,6 +76,33 @@ type Service struct {
 	ref    func() *reference.Set
 	now    func() time.Time
 	policy Policy
+	// reloads is where the service's reference-data loads are recorded.
+	reloads ReloadHistory
+}
+
+// ListsReloadsFrom tells the service where its reference-data loads are
+// recorded, for ListReferenceReloads.
+func (s *Service) ListsReloadsFrom(h ReloadHistory) { s.reloads = h }
+
+// ListReferenceReloads lists the service's loads of reference data, newest
+// first.
+func (s *Service) ListReferenceReloads(ctx context.Context, size int, token string) ([]reference.Reload, string, error) {
+	if _, _, err := authorize(ctx, OpListReferenceReloads); err != nil {
+		return nil, "", err
+	}
+	var v fault.Violations
+	checkPageSize(size, &v)
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	if s.reloads == nil {
+		return nil, "", fault.New(fault.Unavailable, "reference reloads are not recorded by this process")
+	}
+	rs, next, err := s.reloads.List(ctx, pageSize(size), token)
+	if errors.Is(err, pagetoken.ErrInvalid) {
+		return nil, "", invalid("page_token", "%v", err)
+	}
+	return rs, next, err
 }
 
 // New returns a service. encode turns the events of an operation into

@@ -107,6 +107,10 @@ func TestAccessMatrixOverGRPC(t *testing.T) {
 			_, err := c.ExcludeCase(ctx, &dispatchv1.ExcludeCaseRequest{})
 			return err
 		},
+		"ListReferenceReloads": func(c dispatchv1.DispatchServiceClient, ctx context.Context) error {
+			_, err := c.ListReferenceReloads(ctx, &dispatchv1.ListReferenceReloadsRequest{})
+			return err
+		},
 	}
 	const (
 		dept = "department:" + zj + "-pcs"

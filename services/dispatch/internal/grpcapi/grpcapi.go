@@ -272,3 +272,16 @@ func (s *Server) ExcludeCase(ctx context.Context, req *dispatchv1.ExcludeCaseReq
 	}
 	return &dispatchv1.ExcludeCaseResponse{Case: convert.CaseOut(c)}, nil
 }
+
+// ListReferenceReloads implements dispatchv1.DispatchServiceServer.
+func (s *Server) ListReferenceReloads(ctx context.Context, req *dispatchv1.ListReferenceReloadsRequest) (*dispatchv1.ListReferenceReloadsResponse, error) {
+	rs, next, err := s.svc.ListReferenceReloads(ctx, int(req.GetPageSize()), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	out := &dispatchv1.ListReferenceReloadsResponse{NextPageToken: next}
+	for _, r := range rs {
+		out.Reloads = append(out.Reloads, convert.ReloadOut(r))
+	}
+	return out, nil
+}

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/clock"
@@ -136,6 +138,7 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	e.wg.Go(func() { _ = relay.Run(e.ctx) })
 	store := postgres.New(pool, relay.Notify)
 	svc := dispatch.New(store, events.Encode, feed.New(e.js), ref, e.clock.Now, dispatch.DefaultPolicy())
+	svc.ListsReloadsFrom(reloadlog.New(pool, "dispatch"))
 	h := events.NewHandlers(store, svc.Env)
 	runner, err := consumer.New(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
 		Concurrency: 4, FetchWait: 200 * time.Millisecond}, h.Handle, quiet)
@@ -464,11 +467,16 @@ func TestRejectionsQueueThenArbitration(t *testing.T) {
 	if _, err := pcs.ListDispatchQueue(ctx, &dispatchv1.ListDispatchQueueRequest{}); code(err) != codes.PermissionDenied {
 		t.Fatalf("a department listing the queue: %v", err)
 	}
-	nt, err := zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "ra", CaseId: caseID, DepartmentCode: zj + "-cgzd"})
+	// A noise case goes only to a unit holding public_security.
+	_, err = zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "ra0", CaseId: caseID, DepartmentCode: "310106-jyj"})
+	if code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "lacks power public_security") {
+		t.Fatalf("reassign to the education bureau: %v", err)
+	}
+	nt, err := zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "ra", CaseId: caseID, DepartmentCode: "310106-gafj"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	cg, cctx := e.as("department:" + zj + "-cgzd")
+	cg, cctx := e.as("department:310106-gafj")
 	r, err = cg.RejectTask(cctx, &dispatchv1.RejectTaskRequest{RequestId: "r2", TaskId: nt.GetTask().GetTaskId(),
 		Reason: eventsv1.RejectReason_REJECT_REASON_UNCLEAR_OWNERSHIP})
 	if err != nil || r.GetOutcome() != dispatchv1.RejectOutcome_REJECT_OUTCOME_ARBITRATION {
@@ -479,7 +487,11 @@ func TestRejectionsQueueThenArbitration(t *testing.T) {
 	if err != nil || len(arb.GetArbitrations()) != 1 || len(arb.GetArbitrations()[0].GetRejections()) != 2 {
 		t.Fatalf("arbitration: %v %v", arb, err)
 	}
-	a, err := dd.Arbitrate(dctx, &dispatchv1.ArbitrateRequest{RequestId: "arb", CaseId: caseID, DepartmentCode: zj + "-cgzd", Note: "城管牵头"})
+	_, err = dd.Arbitrate(dctx, &dispatchv1.ArbitrateRequest{RequestId: "arb0", CaseId: caseID, DepartmentCode: "310106-jyj"})
+	if code(err) != codes.FailedPrecondition || !strings.Contains(status.Convert(err).Message(), "lacks power public_security") {
+		t.Fatalf("arbitrate to the education bureau: %v", err)
+	}
+	a, err := dd.Arbitrate(dctx, &dispatchv1.ArbitrateRequest{RequestId: "arb", CaseId: caseID, DepartmentCode: zj + "-pcs", Note: "派出所牵头"})
 	if err != nil || a.GetTask().GetDispatchReason() != eventsv1.DispatchReason_DISPATCH_REASON_ARBITRATED {
 		t.Fatalf("arbitrate: %v %v", a, err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
@@ -36,14 +37,15 @@ const Schema = "dispatch"
 var migrationsFS embed.FS
 
 // Migrations are dispatch's tables and those of the shared machinery it
-// uses: the outbox, the consumer's handled ids, the timers and the
-// idempotent requests.
+// uses: the outbox, the consumer's handled ids, the timers, the
+// idempotent requests and the record of reference-data loads.
 var Migrations = []pgdb.Migrations{
 	outbox.Migrations,
 	consumer.Migrations,
 	timer.Migrations,
 	idempotency.Migrations,
 	{Name: "dispatch", FS: migrationsFS, Dir: "migrations"},
+	reloadlog.Migrations,
 }
 
 // Store implements dispatch.Store.

@@ -856,8 +856,9 @@ func TestListCases(t *testing.T) {
 	for i, k := range []kase{zj2, lf0, zj0, zj1} {
 		reject(k, recv.Add(time.Duration(i+1)*time.Minute))
 	}
-	// zj0 is given to another unit, which rejects it too: arbitration.
-	other := zj + "-cgzd"
+	// zj0 is given to another unit (holding the noise case's power), which
+	// rejects it too: arbitration.
+	other := "310106-gafj"
 	e.update(t, dispatch.Target{CaseID: zj0.id}, func(c *dispatch.Case) error {
 		_, err := c.Reassign(denv(recv.Add(10*time.Minute), "dispatcher:"+zj), "", other, "")
 		return err

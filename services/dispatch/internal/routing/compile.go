@@ -41,6 +41,8 @@ type compiledRule struct {
 	urgency uint8
 	// keywords are ids in the Router's keywordSet (lower-cased keywords).
 	keywords []int32
+	// fallback: a catch-all to the desks, which may lead any item.
+	fallback bool
 }
 
 var (
@@ -73,7 +75,8 @@ func New(set *reference.Set) *Router {
 	ids := map[string]int32{}
 	for _, rule := range set.Rules() {
 		cr := compiledRule{Rule: rule, labels: rule.Match.Labels, areas: rule.Match.Areas,
-			appeal: mask(appealBits, rule.Match.AppealTypes), source: mask(sourceBits, rule.Match.Sources)}
+			appeal: mask(appealBits, rule.Match.AppealTypes), source: mask(sourceBits, rule.Match.Sources),
+			fallback: set.IsFallback(rule)}
 		for _, u := range rule.Match.Urgencies {
 			cr.urgency |= bit(urgencyBits, u.OrNormal())
 		}

@@ -11,7 +11,8 @@ import (
 
 // naiveDecide evaluates the rules the slow, obvious way — every rule, in
 // order, each matcher straight from reference.Rule — for the differential
-// fuzz test of the compiled, indexed Router.
+// fuzz test of the compiled, indexed Router. It reads the rules from the
+// Router so that a test may give a rule a lead without the power.
 func naiveDecide(r *Router, c Case) (string, []string, error) {
 	if _, _, err := r.normalise(&c); err != nil {
 		return "", nil, err
@@ -44,7 +45,8 @@ func naiveDecide(r *Router, c Case) (string, []string, error) {
 			co = append(co, code)
 		}
 	}
-	for _, rule := range r.set.Rules() {
+	for _, cr := range r.rules {
+		rule := cr.Rule
 		if !matches(rule.Match) {
 			continue
 		}
@@ -55,6 +57,14 @@ func naiveDecide(r *Router, c Case) (string, []string, error) {
 			code, ok := rule.Lead.Resolve(c.District, c.Street)
 			if !ok {
 				continue
+			}
+			// The lead holds the item's power, unless the rule is a
+			// fallback to a desk.
+			if it, known := r.set.Item(c.Item); known && it.Power != "" {
+				d, _ := r.set.Department(code)
+				if !d.Holds(it.Power) && !(rule.Match.IsEmpty() && d.Desk) {
+					continue
+				}
 			}
 			lead = code
 		} else if code, ok := rule.Lead.Resolve(c.District, c.Street); ok && !rule.Lead.IsZero() {
@@ -78,7 +88,8 @@ func naiveDecide(r *Router, c Case) (string, []string, error) {
 // roles, and its path ends with the rule that stopped the evaluation.
 func FuzzDecide(f *testing.F) {
 	base := defaults(f)
-	routers := []*Router{New(base), New(withRules(f, genRules(f, base, 500, false, 7)))}
+	routers := []*Router{New(base), New(withRules(f, genRules(f, base, 500, false, 7))),
+		powerless(f, base, map[string]string{"noise": "{street}-cgzd", "night-noise": "{street}-fgb", "education": "310106-zjw", "gas-leak": "{street}-pcs"})}
 	var codes []string
 	for _, t := range []reference.Tree{reference.TreeUrban, reference.TreeHotline} {
 		for _, it := range base.Items(t) {

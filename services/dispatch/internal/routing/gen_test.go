@@ -16,8 +16,8 @@ import (
 // keyword (so none shadows another), co-only watchers without items, and the
 // two fallbacks. Every lead holds the powers its items need, so the set
 // validates. With keywordOnly, every rule but the fallbacks matches by
-// keyword alone: the worst case for the matcher, since the item index cannot
-// rule any of them out.
+// keyword alone and adds a co-handler: the worst case for the matcher, since
+// the item index cannot rule any of them out.
 func genRules(tb testing.TB, set *reference.Set, n int, keywordOnly bool, seed uint64) string {
 	tb.Helper()
 	rng := rand.New(rand.NewPCG(seed, 1))
@@ -63,8 +63,10 @@ func genRules(tb testing.TB, set *reference.Set, n int, keywordOnly bool, seed u
 	usedPair := map[string]bool{}
 	for i := 0; i < n-2; i++ {
 		if keywordOnly {
-			lead, _ := leadFor("")
-			fmt.Fprintf(&b, "  - {name: r%03d, match: {keywords: [规则%03d号, 事项%03d号, 关键%03d号]}, lead: %s}\n", i, i, i, i, lead)
+			// A rule without items can take any item, so it may not lead
+			// (no unit holds every power): keyword-only rules watch.
+			co, _ := leadFor("")
+			fmt.Fprintf(&b, "  - {name: r%03d, match: {keywords: [规则%03d号, 事项%03d号, 关键%03d号]}, co: [%s], continue: true}\n", i, i, i, i, co)
 			continue
 		}
 		switch {

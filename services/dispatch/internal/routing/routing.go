@@ -76,7 +76,8 @@ type Step struct {
 	Line int    `json:"Line"` // in rules.yaml; 0 for added steps
 	Why  string `json:"Why"`  // what matched, or why a matching rule was passed over
 	// Fired is false for a rule that matched but could not name its lead
-	// (its street is unknown); the path keeps it so the skip is visible.
+	// (its street is unknown, or the lead lacks the power the item needs);
+	// the path keeps it so the skip is visible.
 	Fired bool `json:"Fired"`
 }
 
@@ -237,6 +238,10 @@ func (r *Router) Decide(c Case) (Decision, error) {
 					Why: why + "; passed over: lead " + cr.Lead.String() + " needs the case's street, which is unknown"})
 				continue
 			}
+			if note := r.cannotLead(cr, code, item); note != "" {
+				d.Path = append(d.Path, Step{Rule: cr.Name, Line: cr.Line, Why: why + "; passed over: " + note})
+				continue
+			}
 			leadRule = cr
 			seen[code] = true
 			d.Lead = Assignment{Department: code, Role: Lead, Rule: cr.Name}
@@ -289,6 +294,31 @@ func (r *Router) Decide(c Case) (Decision, error) {
 		}
 	}
 	return d, nil
+}
+
+// cannotLead says why a rule's lead, resolved to code, may not lead a case
+// of item, or "" when it may: the lead must hold the power the item needs
+// (the guarantee pkg/reference checks when rules load, checked again here
+// for the department the case actually resolves to). A fallback — a
+// catch-all to a desk — takes what no power holder could.
+func (r *Router) cannotLead(cr *compiledRule, code string, item *reference.Item) string {
+	if item == nil || item.Power == "" || (cr.fallback && r.isDesk(code)) {
+		return ""
+	}
+	err := r.set.CanLead(code, item.Code)
+	if err == nil {
+		return ""
+	}
+	var mp *reference.MissingPowerError
+	if errors.As(err, &mp) {
+		return "lead " + mp.Error()
+	}
+	return "lead " + code + ": " + err.Error()
+}
+
+func (r *Router) isDesk(code string) bool {
+	d, ok := r.set.Department(code)
+	return ok && d.Desk
 }
 
 // whistle adds the departments named in a 吹哨报到 issue as co-handlers with

@@ -312,6 +312,66 @@ func (ReviewDecision) EnumDescriptor() ([]byte, []int) {
 	return file_gridflow_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{4}
 }
 
+// ReferenceReloadOutcome is what became of one load of reference data.
+type ReferenceReloadOutcome int32
+
+const (
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNSPECIFIED ReferenceReloadOutcome = 0
+	// The set a process started with.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED ReferenceReloadOutcome = 1
+	// A reload swapped in a set with another digest.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_RELOADED ReferenceReloadOutcome = 2
+	// A reload loaded the set already in force.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNCHANGED ReferenceReloadOutcome = 3
+	// A reload did not load; the set in force stayed.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_FAILED ReferenceReloadOutcome = 4
+)
+
+// Enum value maps for ReferenceReloadOutcome.
+var (
+	ReferenceReloadOutcome_name = map[int32]string{
+		0: "REFERENCE_RELOAD_OUTCOME_UNSPECIFIED",
+		1: "REFERENCE_RELOAD_OUTCOME_STARTED",
+		2: "REFERENCE_RELOAD_OUTCOME_RELOADED",
+		3: "REFERENCE_RELOAD_OUTCOME_UNCHANGED",
+		4: "REFERENCE_RELOAD_OUTCOME_FAILED",
+	}
+	ReferenceReloadOutcome_value = map[string]int32{
+		"REFERENCE_RELOAD_OUTCOME_UNSPECIFIED": 0,
+		"REFERENCE_RELOAD_OUTCOME_STARTED":     1,
+		"REFERENCE_RELOAD_OUTCOME_RELOADED":    2,
+		"REFERENCE_RELOAD_OUTCOME_UNCHANGED":   3,
+		"REFERENCE_RELOAD_OUTCOME_FAILED":      4,
+	}
+)
+
+func (x ReferenceReloadOutcome) Enum() *ReferenceReloadOutcome {
+	p := new(ReferenceReloadOutcome)
+	*p = x
+	return p
+}
+
+func (x ReferenceReloadOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferenceReloadOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_gridflow_dispatch_v1_dispatch_proto_enumTypes[5].Descriptor()
+}
+
+func (ReferenceReloadOutcome) Type() protoreflect.EnumType {
+	return &file_gridflow_dispatch_v1_dispatch_proto_enumTypes[5]
+}
+
+func (x ReferenceReloadOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferenceReloadOutcome.Descriptor instead.
+func (ReferenceReloadOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_gridflow_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{5}
+}
+
 // Rejection is one 退单.
 type Rejection struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -4064,6 +4124,216 @@ func (x *ExcludeCaseResponse) GetCase() *DispatchCase {
 	return nil
 }
 
+type ListReferenceReloadsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsRequest) Reset() {
+	*x = ListReferenceReloadsRequest{}
+	mi := &file_gridflow_dispatch_v1_dispatch_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsRequest) ProtoMessage() {}
+
+func (x *ListReferenceReloadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_dispatch_v1_dispatch_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsRequest.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *ListReferenceReloadsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReferenceReloadsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListReferenceReloadsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reloads       []*ReferenceReload     `protobuf:"bytes,1,rep,name=reloads" json:"reloads,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsResponse) Reset() {
+	*x = ListReferenceReloadsResponse{}
+	mi := &file_gridflow_dispatch_v1_dispatch_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsResponse) ProtoMessage() {}
+
+func (x *ListReferenceReloadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_dispatch_v1_dispatch_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsResponse.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *ListReferenceReloadsResponse) GetReloads() []*ReferenceReload {
+	if x != nil {
+		return x.Reloads
+	}
+	return nil
+}
+
+func (x *ListReferenceReloadsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ReferenceReload is one load of reference data by one process.
+type ReferenceReload struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Service string                 `protobuf:"bytes,1,opt,name=service" json:"service,omitempty"`
+	// host:pid of the process (replicas share the service's records).
+	Instance string                 `protobuf:"bytes,2,opt,name=instance" json:"instance,omitempty"`
+	Time     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time" json:"time,omitempty"`
+	// Who asked: "start", "SIGHUP" (the process cannot see the sender), or
+	// the principal of an RPC.
+	By string `protobuf:"bytes,4,opt,name=by" json:"by,omitempty"`
+	// The set in force afterwards, and before ("" at start).
+	Digest         string                 `protobuf:"bytes,5,opt,name=digest" json:"digest,omitempty"`
+	PreviousDigest string                 `protobuf:"bytes,6,opt,name=previous_digest,json=previousDigest" json:"previous_digest,omitempty"`
+	Outcome        ReferenceReloadOutcome `protobuf:"varint,7,opt,name=outcome,enum=gridflow.dispatch.v1.ReferenceReloadOutcome" json:"outcome,omitempty"`
+	// Why a reload failed: the loader's problems with file and line.
+	Error         string `protobuf:"bytes,8,opt,name=error" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferenceReload) Reset() {
+	*x = ReferenceReload{}
+	mi := &file_gridflow_dispatch_v1_dispatch_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferenceReload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferenceReload) ProtoMessage() {}
+
+func (x *ReferenceReload) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_dispatch_v1_dispatch_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferenceReload.ProtoReflect.Descriptor instead.
+func (*ReferenceReload) Descriptor() ([]byte, []int) {
+	return file_gridflow_dispatch_v1_dispatch_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *ReferenceReload) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ReferenceReload) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetPreviousDigest() string {
+	if x != nil {
+		return x.PreviousDigest
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetOutcome() ReferenceReloadOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNSPECIFIED
+}
+
+func (x *ReferenceReload) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_gridflow_dispatch_v1_dispatch_proto protoreflect.FileDescriptor
 
 const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
@@ -4387,7 +4657,23 @@ const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x16\n" +
 	"\x06reason\x18\x03 \x01(\tR\x06reason\"M\n" +
 	"\x13ExcludeCaseResponse\x126\n" +
-	"\x04case\x18\x01 \x01(\v2\".gridflow.dispatch.v1.DispatchCaseR\x04case*\xcb\x01\n" +
+	"\x04case\x18\x01 \x01(\v2\".gridflow.dispatch.v1.DispatchCaseR\x04case\"Y\n" +
+	"\x1bListReferenceReloadsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x87\x01\n" +
+	"\x1cListReferenceReloadsResponse\x12?\n" +
+	"\areloads\x18\x01 \x03(\v2%.gridflow.dispatch.v1.ReferenceReloadR\areloads\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa6\x02\n" +
+	"\x0fReferenceReload\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x1a\n" +
+	"\binstance\x18\x02 \x01(\tR\binstance\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
+	"\x02by\x18\x04 \x01(\tR\x02by\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\tR\x06digest\x12'\n" +
+	"\x0fprevious_digest\x18\x06 \x01(\tR\x0epreviousDigest\x12F\n" +
+	"\aoutcome\x18\a \x01(\x0e2,.gridflow.dispatch.v1.ReferenceReloadOutcomeR\aoutcome\x12\x14\n" +
+	"\x05error\x18\b \x01(\tR\x05error*\xcb\x01\n" +
 	"\n" +
 	"CaseStatus\x12\x1b\n" +
 	"\x17CASE_STATUS_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -4415,7 +4701,13 @@ const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x0eReviewDecision\x12\x1f\n" +
 	"\x1bREVIEW_DECISION_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17REVIEW_DECISION_APPROVE\x10\x01\x12\x1a\n" +
-	"\x16REVIEW_DECISION_RETURN\x10\x022\xf1\x10\n" +
+	"\x16REVIEW_DECISION_RETURN\x10\x02*\xdc\x01\n" +
+	"\x16ReferenceReloadOutcome\x12(\n" +
+	"$REFERENCE_RELOAD_OUTCOME_UNSPECIFIED\x10\x00\x12$\n" +
+	" REFERENCE_RELOAD_OUTCOME_STARTED\x10\x01\x12%\n" +
+	"!REFERENCE_RELOAD_OUTCOME_RELOADED\x10\x02\x12&\n" +
+	"\"REFERENCE_RELOAD_OUTCOME_UNCHANGED\x10\x03\x12#\n" +
+	"\x1fREFERENCE_RELOAD_OUTCOME_FAILED\x10\x042\xf0\x11\n" +
 	"\x0fDispatchService\x12a\n" +
 	"\n" +
 	"WatchTasks\x12'.gridflow.dispatch.v1.WatchTasksRequest\x1a(.gridflow.dispatch.v1.WatchTasksResponse0\x01\x12\\\n" +
@@ -4441,7 +4733,8 @@ const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\bParkCase\x12%.gridflow.dispatch.v1.ParkCaseRequest\x1a&.gridflow.dispatch.v1.ParkCaseResponse\x12_\n" +
 	"\n" +
 	"UnparkCase\x12'.gridflow.dispatch.v1.UnparkCaseRequest\x1a(.gridflow.dispatch.v1.UnparkCaseResponse\x12b\n" +
-	"\vExcludeCase\x12(.gridflow.dispatch.v1.ExcludeCaseRequest\x1a).gridflow.dispatch.v1.ExcludeCaseResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1;dispatchv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\vExcludeCase\x12(.gridflow.dispatch.v1.ExcludeCaseRequest\x1a).gridflow.dispatch.v1.ExcludeCaseResponse\x12}\n" +
+	"\x14ListReferenceReloads\x121.gridflow.dispatch.v1.ListReferenceReloadsRequest\x1a2.gridflow.dispatch.v1.ListReferenceReloadsResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1;dispatchv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_dispatch_v1_dispatch_proto_rawDescOnce sync.Once
@@ -4455,214 +4748,223 @@ func file_gridflow_dispatch_v1_dispatch_proto_rawDescGZIP() []byte {
 	return file_gridflow_dispatch_v1_dispatch_proto_rawDescData
 }
 
-var file_gridflow_dispatch_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gridflow_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 53)
+var file_gridflow_dispatch_v1_dispatch_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_gridflow_dispatch_v1_dispatch_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_gridflow_dispatch_v1_dispatch_proto_goTypes = []any{
-	(CaseStatus)(0),                   // 0: gridflow.dispatch.v1.CaseStatus
-	(QueueReason)(0),                  // 1: gridflow.dispatch.v1.QueueReason
-	(RejectOutcome)(0),                // 2: gridflow.dispatch.v1.RejectOutcome
-	(ExtensionDecision)(0),            // 3: gridflow.dispatch.v1.ExtensionDecision
-	(ReviewDecision)(0),               // 4: gridflow.dispatch.v1.ReviewDecision
-	(*Rejection)(nil),                 // 5: gridflow.dispatch.v1.Rejection
-	(*ExtensionRequest)(nil),          // 6: gridflow.dispatch.v1.ExtensionRequest
-	(*Progress)(nil),                  // 7: gridflow.dispatch.v1.Progress
-	(*Completion)(nil),                // 8: gridflow.dispatch.v1.Completion
-	(*CaseDetail)(nil),                // 9: gridflow.dispatch.v1.CaseDetail
-	(*Task)(nil),                      // 10: gridflow.dispatch.v1.Task
-	(*DispatchCase)(nil),              // 11: gridflow.dispatch.v1.DispatchCase
-	(*WatchTasksRequest)(nil),         // 12: gridflow.dispatch.v1.WatchTasksRequest
-	(*WatchTasksResponse)(nil),        // 13: gridflow.dispatch.v1.WatchTasksResponse
-	(*ListTasksRequest)(nil),          // 14: gridflow.dispatch.v1.ListTasksRequest
-	(*ListTasksResponse)(nil),         // 15: gridflow.dispatch.v1.ListTasksResponse
-	(*GetTaskRequest)(nil),            // 16: gridflow.dispatch.v1.GetTaskRequest
-	(*GetTaskResponse)(nil),           // 17: gridflow.dispatch.v1.GetTaskResponse
-	(*AcknowledgeTaskRequest)(nil),    // 18: gridflow.dispatch.v1.AcknowledgeTaskRequest
-	(*AcknowledgeTaskResponse)(nil),   // 19: gridflow.dispatch.v1.AcknowledgeTaskResponse
-	(*RejectTaskRequest)(nil),         // 20: gridflow.dispatch.v1.RejectTaskRequest
-	(*RejectTaskResponse)(nil),        // 21: gridflow.dispatch.v1.RejectTaskResponse
-	(*ForwardTaskRequest)(nil),        // 22: gridflow.dispatch.v1.ForwardTaskRequest
-	(*ForwardTaskResponse)(nil),       // 23: gridflow.dispatch.v1.ForwardTaskResponse
-	(*RequestExtensionRequest)(nil),   // 24: gridflow.dispatch.v1.RequestExtensionRequest
-	(*RequestExtensionResponse)(nil),  // 25: gridflow.dispatch.v1.RequestExtensionResponse
-	(*ReportProgressRequest)(nil),     // 26: gridflow.dispatch.v1.ReportProgressRequest
-	(*ReportProgressResponse)(nil),    // 27: gridflow.dispatch.v1.ReportProgressResponse
-	(*CompleteTaskRequest)(nil),       // 28: gridflow.dispatch.v1.CompleteTaskRequest
-	(*CompleteTaskResponse)(nil),      // 29: gridflow.dispatch.v1.CompleteTaskResponse
-	(*QueueEntry)(nil),                // 30: gridflow.dispatch.v1.QueueEntry
-	(*ListDispatchQueueRequest)(nil),  // 31: gridflow.dispatch.v1.ListDispatchQueueRequest
-	(*ListDispatchQueueResponse)(nil), // 32: gridflow.dispatch.v1.ListDispatchQueueResponse
-	(*ReassignRequest)(nil),           // 33: gridflow.dispatch.v1.ReassignRequest
-	(*ReassignResponse)(nil),          // 34: gridflow.dispatch.v1.ReassignResponse
-	(*DecideExtensionRequest)(nil),    // 35: gridflow.dispatch.v1.DecideExtensionRequest
-	(*DecideExtensionResponse)(nil),   // 36: gridflow.dispatch.v1.DecideExtensionResponse
-	(*ReviewCompletionRequest)(nil),   // 37: gridflow.dispatch.v1.ReviewCompletionRequest
-	(*ReviewCompletionResponse)(nil),  // 38: gridflow.dispatch.v1.ReviewCompletionResponse
-	(*SuperviseRequest)(nil),          // 39: gridflow.dispatch.v1.SuperviseRequest
-	(*SuperviseResponse)(nil),         // 40: gridflow.dispatch.v1.SuperviseResponse
-	(*Arbitration)(nil),               // 41: gridflow.dispatch.v1.Arbitration
-	(*ListArbitrationRequest)(nil),    // 42: gridflow.dispatch.v1.ListArbitrationRequest
-	(*ListArbitrationResponse)(nil),   // 43: gridflow.dispatch.v1.ListArbitrationResponse
-	(*ArbitrateRequest)(nil),          // 44: gridflow.dispatch.v1.ArbitrateRequest
-	(*ArbitrateResponse)(nil),         // 45: gridflow.dispatch.v1.ArbitrateResponse
-	(*RouteFacts)(nil),                // 46: gridflow.dispatch.v1.RouteFacts
-	(*SimulateRouteRequest)(nil),      // 47: gridflow.dispatch.v1.SimulateRouteRequest
-	(*Assignment)(nil),                // 48: gridflow.dispatch.v1.Assignment
-	(*SimulateRouteResponse)(nil),     // 49: gridflow.dispatch.v1.SimulateRouteResponse
-	(*CancelCaseRequest)(nil),         // 50: gridflow.dispatch.v1.CancelCaseRequest
-	(*CancelCaseResponse)(nil),        // 51: gridflow.dispatch.v1.CancelCaseResponse
-	(*ParkCaseRequest)(nil),           // 52: gridflow.dispatch.v1.ParkCaseRequest
-	(*ParkCaseResponse)(nil),          // 53: gridflow.dispatch.v1.ParkCaseResponse
-	(*UnparkCaseRequest)(nil),         // 54: gridflow.dispatch.v1.UnparkCaseRequest
-	(*UnparkCaseResponse)(nil),        // 55: gridflow.dispatch.v1.UnparkCaseResponse
-	(*ExcludeCaseRequest)(nil),        // 56: gridflow.dispatch.v1.ExcludeCaseRequest
-	(*ExcludeCaseResponse)(nil),       // 57: gridflow.dispatch.v1.ExcludeCaseResponse
-	(v1.RejectReason)(0),              // 58: gridflow.events.v1.RejectReason
-	(*timestamppb.Timestamp)(nil),     // 59: google.protobuf.Timestamp
-	(*v1.CaseSummary)(nil),            // 60: gridflow.events.v1.CaseSummary
-	(*v11.Attachment)(nil),            // 61: gridflow.types.v1.Attachment
-	(v1.TaskRole)(0),                  // 62: gridflow.events.v1.TaskRole
-	(v1.TaskState)(0),                 // 63: gridflow.events.v1.TaskState
-	(v1.ReviewState)(0),               // 64: gridflow.events.v1.ReviewState
-	(*v1.Deadlines)(nil),              // 65: gridflow.events.v1.Deadlines
-	(v1.DispatchReason)(0),            // 66: gridflow.events.v1.DispatchReason
-	(*v11.Area)(nil),                  // 67: gridflow.types.v1.Area
-	(v11.Urgency)(0),                  // 68: gridflow.types.v1.Urgency
-	(*v1.Envelope)(nil),               // 69: gridflow.events.v1.Envelope
-	(v11.AppealType)(0),               // 70: gridflow.types.v1.AppealType
-	(v11.Source)(0),                   // 71: gridflow.types.v1.Source
-	(*v1.Deadline)(nil),               // 72: gridflow.events.v1.Deadline
-	(*v1.RouteStep)(nil),              // 73: gridflow.events.v1.RouteStep
+	(CaseStatus)(0),                      // 0: gridflow.dispatch.v1.CaseStatus
+	(QueueReason)(0),                     // 1: gridflow.dispatch.v1.QueueReason
+	(RejectOutcome)(0),                   // 2: gridflow.dispatch.v1.RejectOutcome
+	(ExtensionDecision)(0),               // 3: gridflow.dispatch.v1.ExtensionDecision
+	(ReviewDecision)(0),                  // 4: gridflow.dispatch.v1.ReviewDecision
+	(ReferenceReloadOutcome)(0),          // 5: gridflow.dispatch.v1.ReferenceReloadOutcome
+	(*Rejection)(nil),                    // 6: gridflow.dispatch.v1.Rejection
+	(*ExtensionRequest)(nil),             // 7: gridflow.dispatch.v1.ExtensionRequest
+	(*Progress)(nil),                     // 8: gridflow.dispatch.v1.Progress
+	(*Completion)(nil),                   // 9: gridflow.dispatch.v1.Completion
+	(*CaseDetail)(nil),                   // 10: gridflow.dispatch.v1.CaseDetail
+	(*Task)(nil),                         // 11: gridflow.dispatch.v1.Task
+	(*DispatchCase)(nil),                 // 12: gridflow.dispatch.v1.DispatchCase
+	(*WatchTasksRequest)(nil),            // 13: gridflow.dispatch.v1.WatchTasksRequest
+	(*WatchTasksResponse)(nil),           // 14: gridflow.dispatch.v1.WatchTasksResponse
+	(*ListTasksRequest)(nil),             // 15: gridflow.dispatch.v1.ListTasksRequest
+	(*ListTasksResponse)(nil),            // 16: gridflow.dispatch.v1.ListTasksResponse
+	(*GetTaskRequest)(nil),               // 17: gridflow.dispatch.v1.GetTaskRequest
+	(*GetTaskResponse)(nil),              // 18: gridflow.dispatch.v1.GetTaskResponse
+	(*AcknowledgeTaskRequest)(nil),       // 19: gridflow.dispatch.v1.AcknowledgeTaskRequest
+	(*AcknowledgeTaskResponse)(nil),      // 20: gridflow.dispatch.v1.AcknowledgeTaskResponse
+	(*RejectTaskRequest)(nil),            // 21: gridflow.dispatch.v1.RejectTaskRequest
+	(*RejectTaskResponse)(nil),           // 22: gridflow.dispatch.v1.RejectTaskResponse
+	(*ForwardTaskRequest)(nil),           // 23: gridflow.dispatch.v1.ForwardTaskRequest
+	(*ForwardTaskResponse)(nil),          // 24: gridflow.dispatch.v1.ForwardTaskResponse
+	(*RequestExtensionRequest)(nil),      // 25: gridflow.dispatch.v1.RequestExtensionRequest
+	(*RequestExtensionResponse)(nil),     // 26: gridflow.dispatch.v1.RequestExtensionResponse
+	(*ReportProgressRequest)(nil),        // 27: gridflow.dispatch.v1.ReportProgressRequest
+	(*ReportProgressResponse)(nil),       // 28: gridflow.dispatch.v1.ReportProgressResponse
+	(*CompleteTaskRequest)(nil),          // 29: gridflow.dispatch.v1.CompleteTaskRequest
+	(*CompleteTaskResponse)(nil),         // 30: gridflow.dispatch.v1.CompleteTaskResponse
+	(*QueueEntry)(nil),                   // 31: gridflow.dispatch.v1.QueueEntry
+	(*ListDispatchQueueRequest)(nil),     // 32: gridflow.dispatch.v1.ListDispatchQueueRequest
+	(*ListDispatchQueueResponse)(nil),    // 33: gridflow.dispatch.v1.ListDispatchQueueResponse
+	(*ReassignRequest)(nil),              // 34: gridflow.dispatch.v1.ReassignRequest
+	(*ReassignResponse)(nil),             // 35: gridflow.dispatch.v1.ReassignResponse
+	(*DecideExtensionRequest)(nil),       // 36: gridflow.dispatch.v1.DecideExtensionRequest
+	(*DecideExtensionResponse)(nil),      // 37: gridflow.dispatch.v1.DecideExtensionResponse
+	(*ReviewCompletionRequest)(nil),      // 38: gridflow.dispatch.v1.ReviewCompletionRequest
+	(*ReviewCompletionResponse)(nil),     // 39: gridflow.dispatch.v1.ReviewCompletionResponse
+	(*SuperviseRequest)(nil),             // 40: gridflow.dispatch.v1.SuperviseRequest
+	(*SuperviseResponse)(nil),            // 41: gridflow.dispatch.v1.SuperviseResponse
+	(*Arbitration)(nil),                  // 42: gridflow.dispatch.v1.Arbitration
+	(*ListArbitrationRequest)(nil),       // 43: gridflow.dispatch.v1.ListArbitrationRequest
+	(*ListArbitrationResponse)(nil),      // 44: gridflow.dispatch.v1.ListArbitrationResponse
+	(*ArbitrateRequest)(nil),             // 45: gridflow.dispatch.v1.ArbitrateRequest
+	(*ArbitrateResponse)(nil),            // 46: gridflow.dispatch.v1.ArbitrateResponse
+	(*RouteFacts)(nil),                   // 47: gridflow.dispatch.v1.RouteFacts
+	(*SimulateRouteRequest)(nil),         // 48: gridflow.dispatch.v1.SimulateRouteRequest
+	(*Assignment)(nil),                   // 49: gridflow.dispatch.v1.Assignment
+	(*SimulateRouteResponse)(nil),        // 50: gridflow.dispatch.v1.SimulateRouteResponse
+	(*CancelCaseRequest)(nil),            // 51: gridflow.dispatch.v1.CancelCaseRequest
+	(*CancelCaseResponse)(nil),           // 52: gridflow.dispatch.v1.CancelCaseResponse
+	(*ParkCaseRequest)(nil),              // 53: gridflow.dispatch.v1.ParkCaseRequest
+	(*ParkCaseResponse)(nil),             // 54: gridflow.dispatch.v1.ParkCaseResponse
+	(*UnparkCaseRequest)(nil),            // 55: gridflow.dispatch.v1.UnparkCaseRequest
+	(*UnparkCaseResponse)(nil),           // 56: gridflow.dispatch.v1.UnparkCaseResponse
+	(*ExcludeCaseRequest)(nil),           // 57: gridflow.dispatch.v1.ExcludeCaseRequest
+	(*ExcludeCaseResponse)(nil),          // 58: gridflow.dispatch.v1.ExcludeCaseResponse
+	(*ListReferenceReloadsRequest)(nil),  // 59: gridflow.dispatch.v1.ListReferenceReloadsRequest
+	(*ListReferenceReloadsResponse)(nil), // 60: gridflow.dispatch.v1.ListReferenceReloadsResponse
+	(*ReferenceReload)(nil),              // 61: gridflow.dispatch.v1.ReferenceReload
+	(v1.RejectReason)(0),                 // 62: gridflow.events.v1.RejectReason
+	(*timestamppb.Timestamp)(nil),        // 63: google.protobuf.Timestamp
+	(*v1.CaseSummary)(nil),               // 64: gridflow.events.v1.CaseSummary
+	(*v11.Attachment)(nil),               // 65: gridflow.types.v1.Attachment
+	(v1.TaskRole)(0),                     // 66: gridflow.events.v1.TaskRole
+	(v1.TaskState)(0),                    // 67: gridflow.events.v1.TaskState
+	(v1.ReviewState)(0),                  // 68: gridflow.events.v1.ReviewState
+	(*v1.Deadlines)(nil),                 // 69: gridflow.events.v1.Deadlines
+	(v1.DispatchReason)(0),               // 70: gridflow.events.v1.DispatchReason
+	(*v11.Area)(nil),                     // 71: gridflow.types.v1.Area
+	(v11.Urgency)(0),                     // 72: gridflow.types.v1.Urgency
+	(*v1.Envelope)(nil),                  // 73: gridflow.events.v1.Envelope
+	(v11.AppealType)(0),                  // 74: gridflow.types.v1.AppealType
+	(v11.Source)(0),                      // 75: gridflow.types.v1.Source
+	(*v1.Deadline)(nil),                  // 76: gridflow.events.v1.Deadline
+	(*v1.RouteStep)(nil),                 // 77: gridflow.events.v1.RouteStep
 }
 var file_gridflow_dispatch_v1_dispatch_proto_depIdxs = []int32{
-	58,  // 0: gridflow.dispatch.v1.Rejection.reason:type_name -> gridflow.events.v1.RejectReason
-	59,  // 1: gridflow.dispatch.v1.Rejection.rejected_at:type_name -> google.protobuf.Timestamp
-	59,  // 2: gridflow.dispatch.v1.ExtensionRequest.requested_due:type_name -> google.protobuf.Timestamp
-	59,  // 3: gridflow.dispatch.v1.ExtensionRequest.requested_at:type_name -> google.protobuf.Timestamp
-	59,  // 4: gridflow.dispatch.v1.Progress.reported_at:type_name -> google.protobuf.Timestamp
-	59,  // 5: gridflow.dispatch.v1.Completion.completed_at:type_name -> google.protobuf.Timestamp
-	60,  // 6: gridflow.dispatch.v1.CaseDetail.summary:type_name -> gridflow.events.v1.CaseSummary
-	61,  // 7: gridflow.dispatch.v1.CaseDetail.attachments:type_name -> gridflow.types.v1.Attachment
-	62,  // 8: gridflow.dispatch.v1.Task.role:type_name -> gridflow.events.v1.TaskRole
-	63,  // 9: gridflow.dispatch.v1.Task.state:type_name -> gridflow.events.v1.TaskState
-	64,  // 10: gridflow.dispatch.v1.Task.review:type_name -> gridflow.events.v1.ReviewState
-	65,  // 11: gridflow.dispatch.v1.Task.deadlines:type_name -> gridflow.events.v1.Deadlines
-	66,  // 12: gridflow.dispatch.v1.Task.dispatch_reason:type_name -> gridflow.events.v1.DispatchReason
-	59,  // 13: gridflow.dispatch.v1.Task.dispatched_at:type_name -> google.protobuf.Timestamp
-	59,  // 14: gridflow.dispatch.v1.Task.acknowledged_at:type_name -> google.protobuf.Timestamp
-	59,  // 15: gridflow.dispatch.v1.Task.eta:type_name -> google.protobuf.Timestamp
-	5,   // 16: gridflow.dispatch.v1.Task.rejection:type_name -> gridflow.dispatch.v1.Rejection
-	6,   // 17: gridflow.dispatch.v1.Task.extension:type_name -> gridflow.dispatch.v1.ExtensionRequest
-	7,   // 18: gridflow.dispatch.v1.Task.progress:type_name -> gridflow.dispatch.v1.Progress
-	8,   // 19: gridflow.dispatch.v1.Task.completion:type_name -> gridflow.dispatch.v1.Completion
-	59,  // 20: gridflow.dispatch.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
-	9,   // 21: gridflow.dispatch.v1.Task.case:type_name -> gridflow.dispatch.v1.CaseDetail
+	62,  // 0: gridflow.dispatch.v1.Rejection.reason:type_name -> gridflow.events.v1.RejectReason
+	63,  // 1: gridflow.dispatch.v1.Rejection.rejected_at:type_name -> google.protobuf.Timestamp
+	63,  // 2: gridflow.dispatch.v1.ExtensionRequest.requested_due:type_name -> google.protobuf.Timestamp
+	63,  // 3: gridflow.dispatch.v1.ExtensionRequest.requested_at:type_name -> google.protobuf.Timestamp
+	63,  // 4: gridflow.dispatch.v1.Progress.reported_at:type_name -> google.protobuf.Timestamp
+	63,  // 5: gridflow.dispatch.v1.Completion.completed_at:type_name -> google.protobuf.Timestamp
+	64,  // 6: gridflow.dispatch.v1.CaseDetail.summary:type_name -> gridflow.events.v1.CaseSummary
+	65,  // 7: gridflow.dispatch.v1.CaseDetail.attachments:type_name -> gridflow.types.v1.Attachment
+	66,  // 8: gridflow.dispatch.v1.Task.role:type_name -> gridflow.events.v1.TaskRole
+	67,  // 9: gridflow.dispatch.v1.Task.state:type_name -> gridflow.events.v1.TaskState
+	68,  // 10: gridflow.dispatch.v1.Task.review:type_name -> gridflow.events.v1.ReviewState
+	69,  // 11: gridflow.dispatch.v1.Task.deadlines:type_name -> gridflow.events.v1.Deadlines
+	70,  // 12: gridflow.dispatch.v1.Task.dispatch_reason:type_name -> gridflow.events.v1.DispatchReason
+	63,  // 13: gridflow.dispatch.v1.Task.dispatched_at:type_name -> google.protobuf.Timestamp
+	63,  // 14: gridflow.dispatch.v1.Task.acknowledged_at:type_name -> google.protobuf.Timestamp
+	63,  // 15: gridflow.dispatch.v1.Task.eta:type_name -> google.protobuf.Timestamp
+	6,   // 16: gridflow.dispatch.v1.Task.rejection:type_name -> gridflow.dispatch.v1.Rejection
+	7,   // 17: gridflow.dispatch.v1.Task.extension:type_name -> gridflow.dispatch.v1.ExtensionRequest
+	8,   // 18: gridflow.dispatch.v1.Task.progress:type_name -> gridflow.dispatch.v1.Progress
+	9,   // 19: gridflow.dispatch.v1.Task.completion:type_name -> gridflow.dispatch.v1.Completion
+	63,  // 20: gridflow.dispatch.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
+	10,  // 21: gridflow.dispatch.v1.Task.case:type_name -> gridflow.dispatch.v1.CaseDetail
 	0,   // 22: gridflow.dispatch.v1.DispatchCase.status:type_name -> gridflow.dispatch.v1.CaseStatus
-	67,  // 23: gridflow.dispatch.v1.DispatchCase.area:type_name -> gridflow.types.v1.Area
-	68,  // 24: gridflow.dispatch.v1.DispatchCase.urgency:type_name -> gridflow.types.v1.Urgency
-	65,  // 25: gridflow.dispatch.v1.DispatchCase.deadlines:type_name -> gridflow.events.v1.Deadlines
+	71,  // 23: gridflow.dispatch.v1.DispatchCase.area:type_name -> gridflow.types.v1.Area
+	72,  // 24: gridflow.dispatch.v1.DispatchCase.urgency:type_name -> gridflow.types.v1.Urgency
+	69,  // 25: gridflow.dispatch.v1.DispatchCase.deadlines:type_name -> gridflow.events.v1.Deadlines
 	1,   // 26: gridflow.dispatch.v1.DispatchCase.queue_reason:type_name -> gridflow.dispatch.v1.QueueReason
-	59,  // 27: gridflow.dispatch.v1.DispatchCase.parked_at:type_name -> google.protobuf.Timestamp
-	10,  // 28: gridflow.dispatch.v1.DispatchCase.tasks:type_name -> gridflow.dispatch.v1.Task
-	69,  // 29: gridflow.dispatch.v1.WatchTasksResponse.event:type_name -> gridflow.events.v1.Envelope
-	63,  // 30: gridflow.dispatch.v1.ListTasksRequest.states:type_name -> gridflow.events.v1.TaskState
-	10,  // 31: gridflow.dispatch.v1.ListTasksResponse.tasks:type_name -> gridflow.dispatch.v1.Task
-	10,  // 32: gridflow.dispatch.v1.GetTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	59,  // 33: gridflow.dispatch.v1.AcknowledgeTaskRequest.eta:type_name -> google.protobuf.Timestamp
-	10,  // 34: gridflow.dispatch.v1.AcknowledgeTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	58,  // 35: gridflow.dispatch.v1.RejectTaskRequest.reason:type_name -> gridflow.events.v1.RejectReason
-	10,  // 36: gridflow.dispatch.v1.RejectTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	63,  // 27: gridflow.dispatch.v1.DispatchCase.parked_at:type_name -> google.protobuf.Timestamp
+	11,  // 28: gridflow.dispatch.v1.DispatchCase.tasks:type_name -> gridflow.dispatch.v1.Task
+	73,  // 29: gridflow.dispatch.v1.WatchTasksResponse.event:type_name -> gridflow.events.v1.Envelope
+	67,  // 30: gridflow.dispatch.v1.ListTasksRequest.states:type_name -> gridflow.events.v1.TaskState
+	11,  // 31: gridflow.dispatch.v1.ListTasksResponse.tasks:type_name -> gridflow.dispatch.v1.Task
+	11,  // 32: gridflow.dispatch.v1.GetTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	63,  // 33: gridflow.dispatch.v1.AcknowledgeTaskRequest.eta:type_name -> google.protobuf.Timestamp
+	11,  // 34: gridflow.dispatch.v1.AcknowledgeTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	62,  // 35: gridflow.dispatch.v1.RejectTaskRequest.reason:type_name -> gridflow.events.v1.RejectReason
+	11,  // 36: gridflow.dispatch.v1.RejectTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
 	2,   // 37: gridflow.dispatch.v1.RejectTaskResponse.outcome:type_name -> gridflow.dispatch.v1.RejectOutcome
-	10,  // 38: gridflow.dispatch.v1.RejectTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
-	10,  // 39: gridflow.dispatch.v1.ForwardTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	10,  // 40: gridflow.dispatch.v1.ForwardTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
-	59,  // 41: gridflow.dispatch.v1.RequestExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
-	10,  // 42: gridflow.dispatch.v1.RequestExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
-	10,  // 43: gridflow.dispatch.v1.ReportProgressResponse.task:type_name -> gridflow.dispatch.v1.Task
-	10,  // 44: gridflow.dispatch.v1.CompleteTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 38: gridflow.dispatch.v1.RejectTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 39: gridflow.dispatch.v1.ForwardTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 40: gridflow.dispatch.v1.ForwardTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
+	63,  // 41: gridflow.dispatch.v1.RequestExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
+	11,  // 42: gridflow.dispatch.v1.RequestExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 43: gridflow.dispatch.v1.ReportProgressResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 44: gridflow.dispatch.v1.CompleteTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
 	1,   // 45: gridflow.dispatch.v1.QueueEntry.reason:type_name -> gridflow.dispatch.v1.QueueReason
-	59,  // 46: gridflow.dispatch.v1.QueueEntry.since:type_name -> google.protobuf.Timestamp
-	67,  // 47: gridflow.dispatch.v1.QueueEntry.area:type_name -> gridflow.types.v1.Area
-	5,   // 48: gridflow.dispatch.v1.QueueEntry.last_rejection:type_name -> gridflow.dispatch.v1.Rejection
-	65,  // 49: gridflow.dispatch.v1.QueueEntry.deadlines:type_name -> gridflow.events.v1.Deadlines
-	30,  // 50: gridflow.dispatch.v1.ListDispatchQueueResponse.entries:type_name -> gridflow.dispatch.v1.QueueEntry
-	10,  // 51: gridflow.dispatch.v1.ReassignResponse.task:type_name -> gridflow.dispatch.v1.Task
+	63,  // 46: gridflow.dispatch.v1.QueueEntry.since:type_name -> google.protobuf.Timestamp
+	71,  // 47: gridflow.dispatch.v1.QueueEntry.area:type_name -> gridflow.types.v1.Area
+	6,   // 48: gridflow.dispatch.v1.QueueEntry.last_rejection:type_name -> gridflow.dispatch.v1.Rejection
+	69,  // 49: gridflow.dispatch.v1.QueueEntry.deadlines:type_name -> gridflow.events.v1.Deadlines
+	31,  // 50: gridflow.dispatch.v1.ListDispatchQueueResponse.entries:type_name -> gridflow.dispatch.v1.QueueEntry
+	11,  // 51: gridflow.dispatch.v1.ReassignResponse.task:type_name -> gridflow.dispatch.v1.Task
 	3,   // 52: gridflow.dispatch.v1.DecideExtensionRequest.decision:type_name -> gridflow.dispatch.v1.ExtensionDecision
-	59,  // 53: gridflow.dispatch.v1.DecideExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
-	10,  // 54: gridflow.dispatch.v1.DecideExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
+	63,  // 53: gridflow.dispatch.v1.DecideExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
+	11,  // 54: gridflow.dispatch.v1.DecideExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
 	4,   // 55: gridflow.dispatch.v1.ReviewCompletionRequest.decision:type_name -> gridflow.dispatch.v1.ReviewDecision
-	10,  // 56: gridflow.dispatch.v1.ReviewCompletionResponse.task:type_name -> gridflow.dispatch.v1.Task
-	10,  // 57: gridflow.dispatch.v1.SuperviseResponse.task:type_name -> gridflow.dispatch.v1.Task
-	67,  // 58: gridflow.dispatch.v1.Arbitration.area:type_name -> gridflow.types.v1.Area
-	59,  // 59: gridflow.dispatch.v1.Arbitration.opened_at:type_name -> google.protobuf.Timestamp
-	5,   // 60: gridflow.dispatch.v1.Arbitration.rejections:type_name -> gridflow.dispatch.v1.Rejection
-	65,  // 61: gridflow.dispatch.v1.Arbitration.deadlines:type_name -> gridflow.events.v1.Deadlines
-	41,  // 62: gridflow.dispatch.v1.ListArbitrationResponse.arbitrations:type_name -> gridflow.dispatch.v1.Arbitration
-	10,  // 63: gridflow.dispatch.v1.ArbitrateResponse.task:type_name -> gridflow.dispatch.v1.Task
-	67,  // 64: gridflow.dispatch.v1.RouteFacts.area:type_name -> gridflow.types.v1.Area
-	70,  // 65: gridflow.dispatch.v1.RouteFacts.appeal_type:type_name -> gridflow.types.v1.AppealType
-	71,  // 66: gridflow.dispatch.v1.RouteFacts.source:type_name -> gridflow.types.v1.Source
-	68,  // 67: gridflow.dispatch.v1.RouteFacts.urgency:type_name -> gridflow.types.v1.Urgency
-	59,  // 68: gridflow.dispatch.v1.RouteFacts.received_at:type_name -> google.protobuf.Timestamp
-	46,  // 69: gridflow.dispatch.v1.SimulateRouteRequest.facts:type_name -> gridflow.dispatch.v1.RouteFacts
-	62,  // 70: gridflow.dispatch.v1.Assignment.role:type_name -> gridflow.events.v1.TaskRole
-	72,  // 71: gridflow.dispatch.v1.Assignment.on_site:type_name -> gridflow.events.v1.Deadline
-	48,  // 72: gridflow.dispatch.v1.SimulateRouteResponse.lead:type_name -> gridflow.dispatch.v1.Assignment
-	48,  // 73: gridflow.dispatch.v1.SimulateRouteResponse.co_handlers:type_name -> gridflow.dispatch.v1.Assignment
-	65,  // 74: gridflow.dispatch.v1.SimulateRouteResponse.deadlines:type_name -> gridflow.events.v1.Deadlines
-	68,  // 75: gridflow.dispatch.v1.SimulateRouteResponse.urgency:type_name -> gridflow.types.v1.Urgency
-	73,  // 76: gridflow.dispatch.v1.SimulateRouteResponse.path:type_name -> gridflow.events.v1.RouteStep
-	46,  // 77: gridflow.dispatch.v1.SimulateRouteResponse.facts:type_name -> gridflow.dispatch.v1.RouteFacts
-	11,  // 78: gridflow.dispatch.v1.CancelCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	11,  // 79: gridflow.dispatch.v1.ParkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	11,  // 80: gridflow.dispatch.v1.UnparkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	11,  // 81: gridflow.dispatch.v1.ExcludeCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	12,  // 82: gridflow.dispatch.v1.DispatchService.WatchTasks:input_type -> gridflow.dispatch.v1.WatchTasksRequest
-	14,  // 83: gridflow.dispatch.v1.DispatchService.ListTasks:input_type -> gridflow.dispatch.v1.ListTasksRequest
-	16,  // 84: gridflow.dispatch.v1.DispatchService.GetTask:input_type -> gridflow.dispatch.v1.GetTaskRequest
-	18,  // 85: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:input_type -> gridflow.dispatch.v1.AcknowledgeTaskRequest
-	20,  // 86: gridflow.dispatch.v1.DispatchService.RejectTask:input_type -> gridflow.dispatch.v1.RejectTaskRequest
-	22,  // 87: gridflow.dispatch.v1.DispatchService.ForwardTask:input_type -> gridflow.dispatch.v1.ForwardTaskRequest
-	24,  // 88: gridflow.dispatch.v1.DispatchService.RequestExtension:input_type -> gridflow.dispatch.v1.RequestExtensionRequest
-	26,  // 89: gridflow.dispatch.v1.DispatchService.ReportProgress:input_type -> gridflow.dispatch.v1.ReportProgressRequest
-	28,  // 90: gridflow.dispatch.v1.DispatchService.CompleteTask:input_type -> gridflow.dispatch.v1.CompleteTaskRequest
-	31,  // 91: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:input_type -> gridflow.dispatch.v1.ListDispatchQueueRequest
-	33,  // 92: gridflow.dispatch.v1.DispatchService.Reassign:input_type -> gridflow.dispatch.v1.ReassignRequest
-	35,  // 93: gridflow.dispatch.v1.DispatchService.DecideExtension:input_type -> gridflow.dispatch.v1.DecideExtensionRequest
-	37,  // 94: gridflow.dispatch.v1.DispatchService.ReviewCompletion:input_type -> gridflow.dispatch.v1.ReviewCompletionRequest
-	39,  // 95: gridflow.dispatch.v1.DispatchService.Supervise:input_type -> gridflow.dispatch.v1.SuperviseRequest
-	42,  // 96: gridflow.dispatch.v1.DispatchService.ListArbitration:input_type -> gridflow.dispatch.v1.ListArbitrationRequest
-	44,  // 97: gridflow.dispatch.v1.DispatchService.Arbitrate:input_type -> gridflow.dispatch.v1.ArbitrateRequest
-	47,  // 98: gridflow.dispatch.v1.DispatchService.SimulateRoute:input_type -> gridflow.dispatch.v1.SimulateRouteRequest
-	50,  // 99: gridflow.dispatch.v1.DispatchService.CancelCase:input_type -> gridflow.dispatch.v1.CancelCaseRequest
-	52,  // 100: gridflow.dispatch.v1.DispatchService.ParkCase:input_type -> gridflow.dispatch.v1.ParkCaseRequest
-	54,  // 101: gridflow.dispatch.v1.DispatchService.UnparkCase:input_type -> gridflow.dispatch.v1.UnparkCaseRequest
-	56,  // 102: gridflow.dispatch.v1.DispatchService.ExcludeCase:input_type -> gridflow.dispatch.v1.ExcludeCaseRequest
-	13,  // 103: gridflow.dispatch.v1.DispatchService.WatchTasks:output_type -> gridflow.dispatch.v1.WatchTasksResponse
-	15,  // 104: gridflow.dispatch.v1.DispatchService.ListTasks:output_type -> gridflow.dispatch.v1.ListTasksResponse
-	17,  // 105: gridflow.dispatch.v1.DispatchService.GetTask:output_type -> gridflow.dispatch.v1.GetTaskResponse
-	19,  // 106: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:output_type -> gridflow.dispatch.v1.AcknowledgeTaskResponse
-	21,  // 107: gridflow.dispatch.v1.DispatchService.RejectTask:output_type -> gridflow.dispatch.v1.RejectTaskResponse
-	23,  // 108: gridflow.dispatch.v1.DispatchService.ForwardTask:output_type -> gridflow.dispatch.v1.ForwardTaskResponse
-	25,  // 109: gridflow.dispatch.v1.DispatchService.RequestExtension:output_type -> gridflow.dispatch.v1.RequestExtensionResponse
-	27,  // 110: gridflow.dispatch.v1.DispatchService.ReportProgress:output_type -> gridflow.dispatch.v1.ReportProgressResponse
-	29,  // 111: gridflow.dispatch.v1.DispatchService.CompleteTask:output_type -> gridflow.dispatch.v1.CompleteTaskResponse
-	32,  // 112: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:output_type -> gridflow.dispatch.v1.ListDispatchQueueResponse
-	34,  // 113: gridflow.dispatch.v1.DispatchService.Reassign:output_type -> gridflow.dispatch.v1.ReassignResponse
-	36,  // 114: gridflow.dispatch.v1.DispatchService.DecideExtension:output_type -> gridflow.dispatch.v1.DecideExtensionResponse
-	38,  // 115: gridflow.dispatch.v1.DispatchService.ReviewCompletion:output_type -> gridflow.dispatch.v1.ReviewCompletionResponse
-	40,  // 116: gridflow.dispatch.v1.DispatchService.Supervise:output_type -> gridflow.dispatch.v1.SuperviseResponse
-	43,  // 117: gridflow.dispatch.v1.DispatchService.ListArbitration:output_type -> gridflow.dispatch.v1.ListArbitrationResponse
-	45,  // 118: gridflow.dispatch.v1.DispatchService.Arbitrate:output_type -> gridflow.dispatch.v1.ArbitrateResponse
-	49,  // 119: gridflow.dispatch.v1.DispatchService.SimulateRoute:output_type -> gridflow.dispatch.v1.SimulateRouteResponse
-	51,  // 120: gridflow.dispatch.v1.DispatchService.CancelCase:output_type -> gridflow.dispatch.v1.CancelCaseResponse
-	53,  // 121: gridflow.dispatch.v1.DispatchService.ParkCase:output_type -> gridflow.dispatch.v1.ParkCaseResponse
-	55,  // 122: gridflow.dispatch.v1.DispatchService.UnparkCase:output_type -> gridflow.dispatch.v1.UnparkCaseResponse
-	57,  // 123: gridflow.dispatch.v1.DispatchService.ExcludeCase:output_type -> gridflow.dispatch.v1.ExcludeCaseResponse
-	103, // [103:124] is the sub-list for method output_type
-	82,  // [82:103] is the sub-list for method input_type
-	82,  // [82:82] is the sub-list for extension type_name
-	82,  // [82:82] is the sub-list for extension extendee
-	0,   // [0:82] is the sub-list for field type_name
+	11,  // 56: gridflow.dispatch.v1.ReviewCompletionResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 57: gridflow.dispatch.v1.SuperviseResponse.task:type_name -> gridflow.dispatch.v1.Task
+	71,  // 58: gridflow.dispatch.v1.Arbitration.area:type_name -> gridflow.types.v1.Area
+	63,  // 59: gridflow.dispatch.v1.Arbitration.opened_at:type_name -> google.protobuf.Timestamp
+	6,   // 60: gridflow.dispatch.v1.Arbitration.rejections:type_name -> gridflow.dispatch.v1.Rejection
+	69,  // 61: gridflow.dispatch.v1.Arbitration.deadlines:type_name -> gridflow.events.v1.Deadlines
+	42,  // 62: gridflow.dispatch.v1.ListArbitrationResponse.arbitrations:type_name -> gridflow.dispatch.v1.Arbitration
+	11,  // 63: gridflow.dispatch.v1.ArbitrateResponse.task:type_name -> gridflow.dispatch.v1.Task
+	71,  // 64: gridflow.dispatch.v1.RouteFacts.area:type_name -> gridflow.types.v1.Area
+	74,  // 65: gridflow.dispatch.v1.RouteFacts.appeal_type:type_name -> gridflow.types.v1.AppealType
+	75,  // 66: gridflow.dispatch.v1.RouteFacts.source:type_name -> gridflow.types.v1.Source
+	72,  // 67: gridflow.dispatch.v1.RouteFacts.urgency:type_name -> gridflow.types.v1.Urgency
+	63,  // 68: gridflow.dispatch.v1.RouteFacts.received_at:type_name -> google.protobuf.Timestamp
+	47,  // 69: gridflow.dispatch.v1.SimulateRouteRequest.facts:type_name -> gridflow.dispatch.v1.RouteFacts
+	66,  // 70: gridflow.dispatch.v1.Assignment.role:type_name -> gridflow.events.v1.TaskRole
+	76,  // 71: gridflow.dispatch.v1.Assignment.on_site:type_name -> gridflow.events.v1.Deadline
+	49,  // 72: gridflow.dispatch.v1.SimulateRouteResponse.lead:type_name -> gridflow.dispatch.v1.Assignment
+	49,  // 73: gridflow.dispatch.v1.SimulateRouteResponse.co_handlers:type_name -> gridflow.dispatch.v1.Assignment
+	69,  // 74: gridflow.dispatch.v1.SimulateRouteResponse.deadlines:type_name -> gridflow.events.v1.Deadlines
+	72,  // 75: gridflow.dispatch.v1.SimulateRouteResponse.urgency:type_name -> gridflow.types.v1.Urgency
+	77,  // 76: gridflow.dispatch.v1.SimulateRouteResponse.path:type_name -> gridflow.events.v1.RouteStep
+	47,  // 77: gridflow.dispatch.v1.SimulateRouteResponse.facts:type_name -> gridflow.dispatch.v1.RouteFacts
+	12,  // 78: gridflow.dispatch.v1.CancelCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	12,  // 79: gridflow.dispatch.v1.ParkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	12,  // 80: gridflow.dispatch.v1.UnparkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	12,  // 81: gridflow.dispatch.v1.ExcludeCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	61,  // 82: gridflow.dispatch.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.dispatch.v1.ReferenceReload
+	63,  // 83: gridflow.dispatch.v1.ReferenceReload.time:type_name -> google.protobuf.Timestamp
+	5,   // 84: gridflow.dispatch.v1.ReferenceReload.outcome:type_name -> gridflow.dispatch.v1.ReferenceReloadOutcome
+	13,  // 85: gridflow.dispatch.v1.DispatchService.WatchTasks:input_type -> gridflow.dispatch.v1.WatchTasksRequest
+	15,  // 86: gridflow.dispatch.v1.DispatchService.ListTasks:input_type -> gridflow.dispatch.v1.ListTasksRequest
+	17,  // 87: gridflow.dispatch.v1.DispatchService.GetTask:input_type -> gridflow.dispatch.v1.GetTaskRequest
+	19,  // 88: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:input_type -> gridflow.dispatch.v1.AcknowledgeTaskRequest
+	21,  // 89: gridflow.dispatch.v1.DispatchService.RejectTask:input_type -> gridflow.dispatch.v1.RejectTaskRequest
+	23,  // 90: gridflow.dispatch.v1.DispatchService.ForwardTask:input_type -> gridflow.dispatch.v1.ForwardTaskRequest
+	25,  // 91: gridflow.dispatch.v1.DispatchService.RequestExtension:input_type -> gridflow.dispatch.v1.RequestExtensionRequest
+	27,  // 92: gridflow.dispatch.v1.DispatchService.ReportProgress:input_type -> gridflow.dispatch.v1.ReportProgressRequest
+	29,  // 93: gridflow.dispatch.v1.DispatchService.CompleteTask:input_type -> gridflow.dispatch.v1.CompleteTaskRequest
+	32,  // 94: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:input_type -> gridflow.dispatch.v1.ListDispatchQueueRequest
+	34,  // 95: gridflow.dispatch.v1.DispatchService.Reassign:input_type -> gridflow.dispatch.v1.ReassignRequest
+	36,  // 96: gridflow.dispatch.v1.DispatchService.DecideExtension:input_type -> gridflow.dispatch.v1.DecideExtensionRequest
+	38,  // 97: gridflow.dispatch.v1.DispatchService.ReviewCompletion:input_type -> gridflow.dispatch.v1.ReviewCompletionRequest
+	40,  // 98: gridflow.dispatch.v1.DispatchService.Supervise:input_type -> gridflow.dispatch.v1.SuperviseRequest
+	43,  // 99: gridflow.dispatch.v1.DispatchService.ListArbitration:input_type -> gridflow.dispatch.v1.ListArbitrationRequest
+	45,  // 100: gridflow.dispatch.v1.DispatchService.Arbitrate:input_type -> gridflow.dispatch.v1.ArbitrateRequest
+	48,  // 101: gridflow.dispatch.v1.DispatchService.SimulateRoute:input_type -> gridflow.dispatch.v1.SimulateRouteRequest
+	51,  // 102: gridflow.dispatch.v1.DispatchService.CancelCase:input_type -> gridflow.dispatch.v1.CancelCaseRequest
+	53,  // 103: gridflow.dispatch.v1.DispatchService.ParkCase:input_type -> gridflow.dispatch.v1.ParkCaseRequest
+	55,  // 104: gridflow.dispatch.v1.DispatchService.UnparkCase:input_type -> gridflow.dispatch.v1.UnparkCaseRequest
+	57,  // 105: gridflow.dispatch.v1.DispatchService.ExcludeCase:input_type -> gridflow.dispatch.v1.ExcludeCaseRequest
+	59,  // 106: gridflow.dispatch.v1.DispatchService.ListReferenceReloads:input_type -> gridflow.dispatch.v1.ListReferenceReloadsRequest
+	14,  // 107: gridflow.dispatch.v1.DispatchService.WatchTasks:output_type -> gridflow.dispatch.v1.WatchTasksResponse
+	16,  // 108: gridflow.dispatch.v1.DispatchService.ListTasks:output_type -> gridflow.dispatch.v1.ListTasksResponse
+	18,  // 109: gridflow.dispatch.v1.DispatchService.GetTask:output_type -> gridflow.dispatch.v1.GetTaskResponse
+	20,  // 110: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:output_type -> gridflow.dispatch.v1.AcknowledgeTaskResponse
+	22,  // 111: gridflow.dispatch.v1.DispatchService.RejectTask:output_type -> gridflow.dispatch.v1.RejectTaskResponse
+	24,  // 112: gridflow.dispatch.v1.DispatchService.ForwardTask:output_type -> gridflow.dispatch.v1.ForwardTaskResponse
+	26,  // 113: gridflow.dispatch.v1.DispatchService.RequestExtension:output_type -> gridflow.dispatch.v1.RequestExtensionResponse
+	28,  // 114: gridflow.dispatch.v1.DispatchService.ReportProgress:output_type -> gridflow.dispatch.v1.ReportProgressResponse
+	30,  // 115: gridflow.dispatch.v1.DispatchService.CompleteTask:output_type -> gridflow.dispatch.v1.CompleteTaskResponse
+	33,  // 116: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:output_type -> gridflow.dispatch.v1.ListDispatchQueueResponse
+	35,  // 117: gridflow.dispatch.v1.DispatchService.Reassign:output_type -> gridflow.dispatch.v1.ReassignResponse
+	37,  // 118: gridflow.dispatch.v1.DispatchService.DecideExtension:output_type -> gridflow.dispatch.v1.DecideExtensionResponse
+	39,  // 119: gridflow.dispatch.v1.DispatchService.ReviewCompletion:output_type -> gridflow.dispatch.v1.ReviewCompletionResponse
+	41,  // 120: gridflow.dispatch.v1.DispatchService.Supervise:output_type -> gridflow.dispatch.v1.SuperviseResponse
+	44,  // 121: gridflow.dispatch.v1.DispatchService.ListArbitration:output_type -> gridflow.dispatch.v1.ListArbitrationResponse
+	46,  // 122: gridflow.dispatch.v1.DispatchService.Arbitrate:output_type -> gridflow.dispatch.v1.ArbitrateResponse
+	50,  // 123: gridflow.dispatch.v1.DispatchService.SimulateRoute:output_type -> gridflow.dispatch.v1.SimulateRouteResponse
+	52,  // 124: gridflow.dispatch.v1.DispatchService.CancelCase:output_type -> gridflow.dispatch.v1.CancelCaseResponse
+	54,  // 125: gridflow.dispatch.v1.DispatchService.ParkCase:output_type -> gridflow.dispatch.v1.ParkCaseResponse
+	56,  // 126: gridflow.dispatch.v1.DispatchService.UnparkCase:output_type -> gridflow.dispatch.v1.UnparkCaseResponse
+	58,  // 127: gridflow.dispatch.v1.DispatchService.ExcludeCase:output_type -> gridflow.dispatch.v1.ExcludeCaseResponse
+	60,  // 128: gridflow.dispatch.v1.DispatchService.ListReferenceReloads:output_type -> gridflow.dispatch.v1.ListReferenceReloadsResponse
+	107, // [107:129] is the sub-list for method output_type
+	85,  // [85:107] is the sub-list for method input_type
+	85,  // [85:85] is the sub-list for extension type_name
+	85,  // [85:85] is the sub-list for extension extendee
+	0,   // [0:85] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_dispatch_v1_dispatch_proto_init() }
@@ -4681,8 +4983,8 @@ func file_gridflow_dispatch_v1_dispatch_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_dispatch_v1_dispatch_proto_rawDesc), len(file_gridflow_dispatch_v1_dispatch_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   53,
+			NumEnums:      6,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

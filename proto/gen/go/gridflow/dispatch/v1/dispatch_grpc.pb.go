@@ -23,27 +23,28 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	DispatchService_WatchTasks_FullMethodName        = "/gridflow.dispatch.v1.DispatchService/WatchTasks"
-	DispatchService_ListTasks_FullMethodName         = "/gridflow.dispatch.v1.DispatchService/ListTasks"
-	DispatchService_GetTask_FullMethodName           = "/gridflow.dispatch.v1.DispatchService/GetTask"
-	DispatchService_AcknowledgeTask_FullMethodName   = "/gridflow.dispatch.v1.DispatchService/AcknowledgeTask"
-	DispatchService_RejectTask_FullMethodName        = "/gridflow.dispatch.v1.DispatchService/RejectTask"
-	DispatchService_ForwardTask_FullMethodName       = "/gridflow.dispatch.v1.DispatchService/ForwardTask"
-	DispatchService_RequestExtension_FullMethodName  = "/gridflow.dispatch.v1.DispatchService/RequestExtension"
-	DispatchService_ReportProgress_FullMethodName    = "/gridflow.dispatch.v1.DispatchService/ReportProgress"
-	DispatchService_CompleteTask_FullMethodName      = "/gridflow.dispatch.v1.DispatchService/CompleteTask"
-	DispatchService_ListDispatchQueue_FullMethodName = "/gridflow.dispatch.v1.DispatchService/ListDispatchQueue"
-	DispatchService_Reassign_FullMethodName          = "/gridflow.dispatch.v1.DispatchService/Reassign"
-	DispatchService_DecideExtension_FullMethodName   = "/gridflow.dispatch.v1.DispatchService/DecideExtension"
-	DispatchService_ReviewCompletion_FullMethodName  = "/gridflow.dispatch.v1.DispatchService/ReviewCompletion"
-	DispatchService_Supervise_FullMethodName         = "/gridflow.dispatch.v1.DispatchService/Supervise"
-	DispatchService_ListArbitration_FullMethodName   = "/gridflow.dispatch.v1.DispatchService/ListArbitration"
-	DispatchService_Arbitrate_FullMethodName         = "/gridflow.dispatch.v1.DispatchService/Arbitrate"
-	DispatchService_SimulateRoute_FullMethodName     = "/gridflow.dispatch.v1.DispatchService/SimulateRoute"
-	DispatchService_CancelCase_FullMethodName        = "/gridflow.dispatch.v1.DispatchService/CancelCase"
-	DispatchService_ParkCase_FullMethodName          = "/gridflow.dispatch.v1.DispatchService/ParkCase"
-	DispatchService_UnparkCase_FullMethodName        = "/gridflow.dispatch.v1.DispatchService/UnparkCase"
-	DispatchService_ExcludeCase_FullMethodName       = "/gridflow.dispatch.v1.DispatchService/ExcludeCase"
+	DispatchService_WatchTasks_FullMethodName           = "/gridflow.dispatch.v1.DispatchService/WatchTasks"
+	DispatchService_ListTasks_FullMethodName            = "/gridflow.dispatch.v1.DispatchService/ListTasks"
+	DispatchService_GetTask_FullMethodName              = "/gridflow.dispatch.v1.DispatchService/GetTask"
+	DispatchService_AcknowledgeTask_FullMethodName      = "/gridflow.dispatch.v1.DispatchService/AcknowledgeTask"
+	DispatchService_RejectTask_FullMethodName           = "/gridflow.dispatch.v1.DispatchService/RejectTask"
+	DispatchService_ForwardTask_FullMethodName          = "/gridflow.dispatch.v1.DispatchService/ForwardTask"
+	DispatchService_RequestExtension_FullMethodName     = "/gridflow.dispatch.v1.DispatchService/RequestExtension"
+	DispatchService_ReportProgress_FullMethodName       = "/gridflow.dispatch.v1.DispatchService/ReportProgress"
+	DispatchService_CompleteTask_FullMethodName         = "/gridflow.dispatch.v1.DispatchService/CompleteTask"
+	DispatchService_ListDispatchQueue_FullMethodName    = "/gridflow.dispatch.v1.DispatchService/ListDispatchQueue"
+	DispatchService_Reassign_FullMethodName             = "/gridflow.dispatch.v1.DispatchService/Reassign"
+	DispatchService_DecideExtension_FullMethodName      = "/gridflow.dispatch.v1.DispatchService/DecideExtension"
+	DispatchService_ReviewCompletion_FullMethodName     = "/gridflow.dispatch.v1.DispatchService/ReviewCompletion"
+	DispatchService_Supervise_FullMethodName            = "/gridflow.dispatch.v1.DispatchService/Supervise"
+	DispatchService_ListArbitration_FullMethodName      = "/gridflow.dispatch.v1.DispatchService/ListArbitration"
+	DispatchService_Arbitrate_FullMethodName            = "/gridflow.dispatch.v1.DispatchService/Arbitrate"
+	DispatchService_SimulateRoute_FullMethodName        = "/gridflow.dispatch.v1.DispatchService/SimulateRoute"
+	DispatchService_CancelCase_FullMethodName           = "/gridflow.dispatch.v1.DispatchService/CancelCase"
+	DispatchService_ParkCase_FullMethodName             = "/gridflow.dispatch.v1.DispatchService/ParkCase"
+	DispatchService_UnparkCase_FullMethodName           = "/gridflow.dispatch.v1.DispatchService/UnparkCase"
+	DispatchService_ExcludeCase_FullMethodName          = "/gridflow.dispatch.v1.DispatchService/ExcludeCase"
+	DispatchService_ListReferenceReloads_FullMethodName = "/gridflow.dispatch.v1.DispatchService/ListReferenceReloads"
 )
 
 // DispatchServiceClient is the client API for DispatchService service.
@@ -76,7 +77,9 @@ type DispatchServiceClient interface {
 	// second rejection of a case's lead opens arbitration.
 	RejectTask(ctx context.Context, in *RejectTaskRequest, opts ...grpc.CallOption) (*RejectTaskResponse, error)
 	// ForwardTask hands an acknowledged task of a district bureau on to one of
-	// its street offices or teams, with the same deadlines.
+	// its street offices or teams, with the same deadlines. A lead task goes
+	// only to a unit holding the power the case's item needs (else
+	// FAILED_PRECONDITION naming the power).
 	ForwardTask(ctx context.Context, in *ForwardTaskRequest, opts ...grpc.CallOption) (*ForwardTaskResponse, error)
 	// RequestExtension asks for a later completion due time (延期), before the
 	// due time, a limited number of times.
@@ -89,7 +92,9 @@ type DispatchServiceClient interface {
 	// unrouted, or whose re-decision failed; oldest first.
 	ListDispatchQueue(ctx context.Context, in *ListDispatchQueueRequest, opts ...grpc.CallOption) (*ListDispatchQueueResponse, error)
 	// Reassign gives a case (or one of its tasks) to another unit, withdrawing
-	// the task it replaces; the case's deadlines stay.
+	// the task it replaces; the case's deadlines stay. A new lead must hold the
+	// power the case's item needs (else FAILED_PRECONDITION naming the power);
+	// a co-handler's part may go to any unit.
 	Reassign(ctx context.Context, in *ReassignRequest, opts ...grpc.CallOption) (*ReassignResponse, error)
 	// DecideExtension grants (with the new due time) or denies a requested extension.
 	DecideExtension(ctx context.Context, in *DecideExtensionRequest, opts ...grpc.CallOption) (*DecideExtensionResponse, error)
@@ -101,6 +106,8 @@ type DispatchServiceClient interface {
 	// ListArbitration lists cases whose lead was rejected twice, oldest first.
 	ListArbitration(ctx context.Context, in *ListArbitrationRequest, opts ...grpc.CallOption) (*ListArbitrationResponse, error)
 	// Arbitrate decides who owns a case in arbitration and dispatches it there.
+	// The owner must hold the power the case's item needs (else
+	// FAILED_PRECONDITION naming the power).
 	Arbitrate(ctx context.Context, in *ArbitrateRequest, opts ...grpc.CallOption) (*ArbitrateResponse, error)
 	// SimulateRoute shows the routing decision for a stored case or for given
 	// facts, with the rules that fired and why; it changes nothing.
@@ -114,6 +121,11 @@ type DispatchServiceClient interface {
 	UnparkCase(ctx context.Context, in *UnparkCaseRequest, opts ...grpc.CallOption) (*UnparkCaseResponse, error)
 	// ExcludeCase marks a case 不合理诉求: not counted in assessment.
 	ExcludeCase(ctx context.Context, in *ExcludeCaseRequest, opts ...grpc.CallOption) (*ExcludeCaseResponse, error)
+	// ListReferenceReloads lists dispatch's loads of reference data, newest
+	// first (AIP-158 paging): the set each process started with and every
+	// reload after it (SIGHUP), with who asked, when, the digest before and
+	// after and the outcome. Dispatchers and admin.
+	ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error)
 }
 
 type dispatchServiceClient struct {
@@ -343,6 +355,16 @@ func (c *dispatchServiceClient) ExcludeCase(ctx context.Context, in *ExcludeCase
 	return out, nil
 }
 
+func (c *dispatchServiceClient) ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReferenceReloadsResponse)
+	err := c.cc.Invoke(ctx, DispatchService_ListReferenceReloads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // DispatchServiceServer is the server API for DispatchService service.
 // All implementations must embed UnimplementedDispatchServiceServer
 // for forward compatibility.
@@ -373,7 +395,9 @@ type DispatchServiceServer interface {
 	// second rejection of a case's lead opens arbitration.
 	RejectTask(context.Context, *RejectTaskRequest) (*RejectTaskResponse, error)
 	// ForwardTask hands an acknowledged task of a district bureau on to one of
-	// its street offices or teams, with the same deadlines.
+	// its street offices or teams, with the same deadlines. A lead task goes
+	// only to a unit holding the power the case's item needs (else
+	// FAILED_PRECONDITION naming the power).
 	ForwardTask(context.Context, *ForwardTaskRequest) (*ForwardTaskResponse, error)
 	// RequestExtension asks for a later completion due time (延期), before the
 	// due time, a limited number of times.
@@ -386,7 +410,9 @@ type DispatchServiceServer interface {
 	// unrouted, or whose re-decision failed; oldest first.
 	ListDispatchQueue(context.Context, *ListDispatchQueueRequest) (*ListDispatchQueueResponse, error)
 	// Reassign gives a case (or one of its tasks) to another unit, withdrawing
-	// the task it replaces; the case's deadlines stay.
+	// the task it replaces; the case's deadlines stay. A new lead must hold the
+	// power the case's item needs (else FAILED_PRECONDITION naming the power);
+	// a co-handler's part may go to any unit.
 	Reassign(context.Context, *ReassignRequest) (*ReassignResponse, error)
 	// DecideExtension grants (with the new due time) or denies a requested extension.
 	DecideExtension(context.Context, *DecideExtensionRequest) (*DecideExtensionResponse, error)
@@ -398,6 +424,8 @@ type DispatchServiceServer interface {
 	// ListArbitration lists cases whose lead was rejected twice, oldest first.
 	ListArbitration(context.Context, *ListArbitrationRequest) (*ListArbitrationResponse, error)
 	// Arbitrate decides who owns a case in arbitration and dispatches it there.
+	// The owner must hold the power the case's item needs (else
+	// FAILED_PRECONDITION naming the power).
 	Arbitrate(context.Context, *ArbitrateRequest) (*ArbitrateResponse, error)
 	// SimulateRoute shows the routing decision for a stored case or for given
 	// facts, with the rules that fired and why; it changes nothing.
@@ -411,6 +439,11 @@ type DispatchServiceServer interface {
 	UnparkCase(context.Context, *UnparkCaseRequest) (*UnparkCaseResponse, error)
 	// ExcludeCase marks a case 不合理诉求: not counted in assessment.
 	ExcludeCase(context.Context, *ExcludeCaseRequest) (*ExcludeCaseResponse, error)
+	// ListReferenceReloads lists dispatch's loads of reference data, newest
+	// first (AIP-158 paging): the set each process started with and every
+	// reload after it (SIGHUP), with who asked, when, the digest before and
+	// after and the outcome. Dispatchers and admin.
+	ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error)
 	mustEmbedUnimplementedDispatchServiceServer()
 }
 
@@ -483,6 +516,9 @@ func (UnimplementedDispatchServiceServer) UnparkCase(context.Context, *UnparkCas
 }
 func (UnimplementedDispatchServiceServer) ExcludeCase(context.Context, *ExcludeCaseRequest) (*ExcludeCaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExcludeCase not implemented")
+}
+func (UnimplementedDispatchServiceServer) ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReferenceReloads not implemented")
 }
 func (UnimplementedDispatchServiceServer) mustEmbedUnimplementedDispatchServiceServer() {}
 func (UnimplementedDispatchServiceServer) testEmbeddedByValue()                         {}
@@ -876,6 +912,24 @@ func _DispatchService_ExcludeCase_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _DispatchService_ListReferenceReloads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReferenceReloadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(DispatchServiceServer).ListReferenceReloads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: DispatchService_ListReferenceReloads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(DispatchServiceServer).ListReferenceReloads(ctx, req.(*ListReferenceReloadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // DispatchService_ServiceDesc is the grpc.ServiceDesc for DispatchService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -962,6 +1016,10 @@ var DispatchService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ExcludeCase",
 			Handler:    _DispatchService_ExcludeCase_Handler,
+		},
+		{
+			MethodName: "ListReferenceReloads",
+			Handler:    _DispatchService_ListReferenceReloads_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
