@@ -57,6 +57,11 @@ type modelFile struct {
 	Bias       []float32
 	PlattA     []float64
 	PlattB     []float64
+	// Sources say what the training data was made of (`classify train
+	// --source`). Added after format version 1 shipped: gob leaves it empty
+	// when decoding an older file and older builds skip it, so the format
+	// version stays.
+	Sources []Source
 }
 
 func encodePayload(f *modelFile) ([]byte, error) {
@@ -115,6 +120,7 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 			DataSHA256:    hex.EncodeToString(f.DataSHA256[:]),
 			Examples:      f.Examples,
 			CV:            f.CV,
+			Sources:       f.Sources,
 		},
 		vec:     vec,
 		w:       f.W,
