@@ -1,0 +1,139 @@
+package cli
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/classify/internal/classifier"
+)
+
+// Source kinds `classify train --source` reads.
+const (
+	KindHistory     = "history"
+	KindCorrections = "corrections"
+	KindBuiltin     = "builtin"
+)
+
+// sourceSpec is one --source: KIND[:WEIGHT][=FILE].
+type sourceSpec struct {
+	kind, path string
+	weight     float64
+}
+
+type sourceFlags []sourceSpec
+
+func (f *sourceFlags) String() string { return fmt.Sprint(*f) }
+
+// Set parses KIND[:WEIGHT][=FILE].
+func (f *sourceFlags) Set(v string) error {
+	s, err := parseSource(v)
+	if err != nil {
+		return err
+	}
+	*f = append(*f, s)
+	return nil
+}
+
+func parseSource(v string) (sourceSpec, error) {
+	head, path, hasPath := strings.Cut(v, "=")
+	kind, w, hasWeight := strings.Cut(head, ":")
+	s := sourceSpec{kind: kind, path: path, weight: 1}
+	if hasWeight {
+		x, err := strconv.ParseFloat(w, 64)
+		if err != nil || !(x > 0) || math.IsInf(x, 0) {
+			return s, fmt.Errorf("source %q: weight %q: want a positive number", v, w)
+		}
+		s.weight = x
+	}
+	switch kind {
+	case KindHistory, KindCorrections:
+		if !hasPath || path == "" {
+			return s, fmt.Errorf("source %q: %s needs a file: %s[:WEIGHT]=FILE", v, kind, kind)
+		}
+	case KindBuiltin:
+		if hasPath {
+			return s, fmt.Errorf("source %q: builtin reads no file", v)
+		}
+	default:
+		return s, fmt.Errorf("source %q: kind %q: want history, corrections or builtin", v, kind)
+	}
+	return s, nil
+}
+
+// mixSources reads every source, leaves the history's held-out slice out
+// when dropHoldout, maps labels when mapLabel is not nil, and weighs each
+// example by its source. It returns the examples and what each source gave.
+func mixSources(specs []sourceSpec, mapLabel func(string) (string, error), dropHoldout bool) ([]classifier.Example, []classifier.Source, error) {
+	var (
+		all  []classifier.Example
+		info []classifier.Source
+	)
+	for _, sp := range specs {
+		var (
+			ex  []classifier.Example
+			err error
+		)
+		name := sp.path
+		if sp.kind == KindBuiltin {
+			name = KindBuiltin
+			ex, err = classifier.DefaultCorpus()
+		} else {
+			ex, err = readExamples(sp.path)
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("source %s: %w", sp.kind, err)
+		}
+		src := classifier.Source{Kind: sp.kind, Name: name, Weight: sp.weight}
+		if sp.kind == KindHistory && dropHoldout {
+			var held []classifier.Example
+			ex, held = classifier.SplitHoldout(ex)
+			src.HeldOut = len(held)
+		}
+		for i := range ex {
+			if mapLabel != nil {
+				if ex[i].Label, err = mapLabel(ex[i].Label); err != nil {
+					return nil, nil, fmt.Errorf("source %s %s, example %q: %w", sp.kind, name, ex[i].ID, err)
+				}
+			}
+			ex[i].Weight = sp.weight
+			// Ids stay unique across sources: a correction's case number
+			// could equal a history id.
+			ex[i].ID = sp.kind + ":" + ex[i].ID
+		}
+		sum := classifier.DataSHA256(ex)
+		src.Examples, src.DataSHA256 = len(ex), hex.EncodeToString(sum[:])
+		all = append(all, ex...)
+		info = append(info, src)
+	}
+	if len(all) == 0 {
+		return nil, nil, errors.New("the sources hold no examples")
+	}
+	return all, info, nil
+}
+
+// firstLevelMapper maps a label (a catalogue code, or a class name or
+// synonym) to the name of its first-level hotline class.
+func firstLevelMapper(refDir string) (func(string) (string, error), error) {
+	ref, err := reference.LoadFrom(refDir)
+	if err != nil {
+		return nil, fmt.Errorf("reference data: %w", err)
+	}
+	return func(label string) (string, error) {
+		it, ok := ref.Item(label)
+		if !ok {
+			if it, ok = ref.ItemByName(label); !ok {
+				return "", fmt.Errorf("label %q is neither a catalogue code nor a name", label)
+			}
+		}
+		fl, ok := ref.FirstLevel(it.Code)
+		if !ok {
+			return "", fmt.Errorf("label %q (%s) counts under no first-level hotline class", label, it.Code)
+		}
+		return fl.Name, nil
+	}, nil
+}
