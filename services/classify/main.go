@@ -38,6 +38,18 @@ type Config struct {
 	// ModelFile is a model trained with `classify train`; empty trains the
 	// default catalogue model from the built-in corpus at start.
 	ModelFile string `env:"CLASSIFY_MODEL_FILE"`
+	// HistoryFile is the city's labelled cases (JSONL {"id","label","text"},
+	// e.g. ../shared/data/messages/train.jsonl for the demo city): its fixed
+	// held-out slice (~10 % by a hash of the id) is what the promotion gate
+	// measures a new model on. Empty: no new model can be measured, so only
+	// a city's first model goes live.
+	HistoryFile string `env:"CLASSIFY_HISTORY_FILE"`
+	// GateMargin: a new model goes live when its held-out accuracy and
+	// macro-F1 are each at least the live model's minus this.
+	GateMargin float64 `env:"CLASSIFY_GATE_MARGIN, default=0.01"`
+	// RegistryPoll: how often a replica checks the registry for a model
+	// another replica made live (0: only at start, SIGHUP and ReloadModel).
+	RegistryPoll time.Duration `env:"CLASSIFY_REGISTRY_POLL, default=30s"`
 	// KeywordsFile replaces the shipped keyword rules (internal/rules/keywords.yaml).
 	KeywordsFile string `env:"CLASSIFY_KEYWORDS_FILE"`
 	// ReviewThreshold: a model item below this confidence goes to review.
@@ -70,6 +82,12 @@ func (c *Config) Validate() error {
 	}
 	if !(c.ClassThreshold >= 0) {
 		errs = append(errs, fmt.Errorf("CLASSIFY_CLASS_THRESHOLD %v: want 0–1, or above 1 to turn the step off", c.ClassThreshold))
+	}
+	if !(c.GateMargin >= 0 && c.GateMargin <= 1) {
+		errs = append(errs, fmt.Errorf("CLASSIFY_GATE_MARGIN %v: want 0–1", c.GateMargin))
+	}
+	if c.RegistryPoll < 0 {
+		errs = append(errs, fmt.Errorf("CLASSIFY_REGISTRY_POLL %v: want 0 (off) or a positive duration", c.RegistryPoll))
 	}
 	if c.ReviewTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("CLASSIFY_REVIEW_TIMEOUT %v: want a positive duration", c.ReviewTimeout))
@@ -134,16 +152,25 @@ func serve(ctx context.Context) error {
 	}
 	defer p.Close()
 
-	lv, err := live.Load(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, p.Log)
-	if err != nil {
-		return err
-	}
-	p.ReloadOnHangup(lv.Holder())
-
 	pool, err := p.Postgres(postgres.Schema, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
+	// The model registry decides which model this replica serves: the
+	// configured one if it is live or passes the gate, else the live one.
+	registry := postgres.New(pool, nil, time.Now)
+	gate := live.Gate{Registry: registry, HoldoutName: cfg.HistoryFile, Margin: cfg.GateMargin}
+	if cfg.HistoryFile != "" {
+		if gate.Holdout, err = cli.Holdout(cfg.HistoryFile); err != nil {
+			return fmt.Errorf("CLASSIFY_HISTORY_FILE: %w", err)
+		}
+	}
+	lv, err := live.LoadGated(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, gate, p.Log)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(lv.Holder())
+	p.Go(func(ctx context.Context) error { return lv.Follow(ctx, cfg.RegistryPoll) })
 	js, err := p.JetStream()
 	if err != nil {
 		return err

@@ -137,3 +137,17 @@ func firstLevelMapper(refDir string) (func(string) (string, error), error) {
 		return fl.Name, nil
 	}, nil
 }
+
+// Holdout reads a city's labelled history and returns its fixed held-out
+// slice, what the promotion gate measures models on.
+func Holdout(path string) ([]classifier.Example, error) {
+	ex, err := readExamples(path)
+	if err != nil {
+		return nil, err
+	}
+	_, held := classifier.SplitHoldout(ex)
+	if len(held) == 0 {
+		return nil, fmt.Errorf("%s: no case falls in the held-out slice (%d cases)", path, len(ex))
+	}
+	return held, nil
+}
