@@ -353,8 +353,10 @@ func newClassifyCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(x.w, "model %s (was %s) from %s, %d labels; %d keyword rules; reference %s\n", resp.GetModelVersion(),
 					resp.GetPreviousModelVersion(), resp.GetSource(), resp.GetLabels(), resp.GetKeywordRules(), resp.GetReferenceDigest())
-				if f := resp.GetFigures(); f != nil {
+				if f := resp.GetFigures(); f != nil && resp.GetModelVersion() != resp.GetPreviousModelVersion() {
 					fmt.Fprintf(x.w, "held-out: %s; the previous live model: %s\n", figures(f), figures(resp.GetPreviousFigures()))
+				} else if f != nil {
+					fmt.Fprintf(x.w, "held-out: %s\n", figures(f))
 				}
 				return nil
 			})
