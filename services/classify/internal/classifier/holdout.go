@@ -3,6 +3,10 @@ package classifier
 import (
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
 )
 
 // Source is one part of a model's training data, as `classify train
@@ -47,4 +51,57 @@ func SplitHoldout(examples []Example) (train, held []Example) {
 		}
 	}
 	return train, held
+}
+
+// Part is one source's examples before mixing.
+type Part struct {
+	Kind, Name string
+	Weight     float64 // 0 means 1
+	Examples   []Example
+	// DropHoldout leaves the held-out slice out (a city's history).
+	DropHoldout bool
+}
+
+// Mix makes one training set of several sources: each example weighed by
+// its source, its label mapped by mapLabel (if not nil), its id prefixed by
+// its source's kind so ids stay unique across sources, and the held-out
+// slice left out where asked. It returns the examples and what each source
+// gave, for the model to record.
+func Mix(parts []Part, mapLabel func(string) (string, error)) ([]Example, []Source, error) {
+	var (
+		all  []Example
+		info []Source
+	)
+	for _, p := range parts {
+		w := p.Weight
+		if w == 0 {
+			w = 1
+		}
+		ex := slices.Clone(p.Examples)
+		src := Source{Kind: p.Kind, Name: p.Name, Weight: w}
+		if p.DropHoldout {
+			var held []Example
+			ex, held = SplitHoldout(ex)
+			src.HeldOut = len(held)
+		}
+		for i := range ex {
+			if mapLabel != nil {
+				l, err := mapLabel(ex[i].Label)
+				if err != nil {
+					return nil, nil, fmt.Errorf("source %s %s, example %q: %w", p.Kind, p.Name, ex[i].ID, err)
+				}
+				ex[i].Label = l
+			}
+			ex[i].Weight = w
+			ex[i].ID = p.Kind + ":" + ex[i].ID
+		}
+		sum := DataSHA256(ex)
+		src.Examples, src.DataSHA256 = len(ex), hex.EncodeToString(sum[:])
+		all = append(all, ex...)
+		info = append(info, src)
+	}
+	if len(all) == 0 {
+		return nil, nil, errors.New("the sources hold no examples")
+	}
+	return all, info, nil
 }

@@ -61,7 +61,7 @@ func Train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if modes != 1 || *out == "" {
 		fs.Usage()
-		return errors.New("train: --out and exactly one of --data, --default and --source are required")
+		return errors.New("train: --out and exactly one of --data and --default are required, or --source (repeatable) instead of both")
 	}
 	if *label != "as-is" && *label != "first-level" {
 		return fmt.Errorf("train: --label %q: want as-is or first-level", *label)

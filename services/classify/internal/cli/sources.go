@@ -1,8 +1,6 @@
 package cli
 
 import (
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -65,14 +63,9 @@ func parseSource(v string) (sourceSpec, error) {
 	return s, nil
 }
 
-// mixSources reads every source, leaves the history's held-out slice out
-// when dropHoldout, maps labels when mapLabel is not nil, and weighs each
-// example by its source. It returns the examples and what each source gave.
+// mixSources reads every source and mixes them (classifier.Mix).
 func mixSources(specs []sourceSpec, mapLabel func(string) (string, error), dropHoldout bool) ([]classifier.Example, []classifier.Source, error) {
-	var (
-		all  []classifier.Example
-		info []classifier.Source
-	)
+	parts := make([]classifier.Part, 0, len(specs))
 	for _, sp := range specs {
 		var (
 			ex  []classifier.Example
@@ -88,32 +81,10 @@ func mixSources(specs []sourceSpec, mapLabel func(string) (string, error), dropH
 		if err != nil {
 			return nil, nil, fmt.Errorf("source %s: %w", sp.kind, err)
 		}
-		src := classifier.Source{Kind: sp.kind, Name: name, Weight: sp.weight}
-		if sp.kind == KindHistory && dropHoldout {
-			var held []classifier.Example
-			ex, held = classifier.SplitHoldout(ex)
-			src.HeldOut = len(held)
-		}
-		for i := range ex {
-			if mapLabel != nil {
-				if ex[i].Label, err = mapLabel(ex[i].Label); err != nil {
-					return nil, nil, fmt.Errorf("source %s %s, example %q: %w", sp.kind, name, ex[i].ID, err)
-				}
-			}
-			ex[i].Weight = sp.weight
-			// Ids stay unique across sources: a correction's case number
-			// could equal a history id.
-			ex[i].ID = sp.kind + ":" + ex[i].ID
-		}
-		sum := classifier.DataSHA256(ex)
-		src.Examples, src.DataSHA256 = len(ex), hex.EncodeToString(sum[:])
-		all = append(all, ex...)
-		info = append(info, src)
+		parts = append(parts, classifier.Part{Kind: sp.kind, Name: name, Weight: sp.weight, Examples: ex,
+			DropHoldout: sp.kind == KindHistory && dropHoldout})
 	}
-	if len(all) == 0 {
-		return nil, nil, errors.New("the sources hold no examples")
-	}
-	return all, info, nil
+	return classifier.Mix(parts, mapLabel)
 }
 
 // firstLevelMapper maps a label (a catalogue code, or a class name or
@@ -123,6 +94,12 @@ func firstLevelMapper(refDir string) (func(string) (string, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference data: %w", err)
 	}
+	return FirstLevelLabels(ref), nil
+}
+
+// FirstLevelLabels maps a label (a catalogue code, or a class name or
+// synonym) to the name of its first-level hotline class in ref.
+func FirstLevelLabels(ref *reference.Set) func(string) (string, error) {
 	return func(label string) (string, error) {
 		it, ok := ref.Item(label)
 		if !ok {
@@ -135,7 +112,7 @@ func firstLevelMapper(refDir string) (func(string) (string, error), error) {
 			return "", fmt.Errorf("label %q (%s) counts under no first-level hotline class", label, it.Code)
 		}
 		return fl.Name, nil
-	}, nil
+	}
 }
 
 // Holdout reads a city's labelled history and returns its fixed held-out
