@@ -83,6 +83,9 @@ type ModelRegistry interface {
 	LiveModel(ctx context.Context) (*ModelRecord, []byte, error)
 	// LiveVersion returns the live model's version ("" when none), cheaply.
 	LiveVersion(ctx context.Context) (string, error)
+	// ModelState returns a model's state, "" when the registry does not
+	// know it.
+	ModelState(ctx context.Context, version string) (string, error)
 	// RecordModel records a decision on a model: a live one (payload
 	// required) replaces the live model, which is retired; a refused one is
 	// recorded with its figures and leaves the live model alone.

@@ -108,6 +108,16 @@ func (g *Gate) judge(ctx context.Context, raw *classifier.Model, cand *model.Mod
 	if err != nil {
 		return decision{}, err
 	}
+	// A model the gate decided on before (refused, or live once and
+	// replaced) is not judged again: a replica configured with an old file,
+	// or a SIGHUP after a retraining, must not flip the city back to it.
+	switch st, err := g.Registry.ModelState(ctx, raw.Version()); {
+	case err != nil:
+		return decision{}, err
+	case st != "":
+		return decision{serve: live, figures: liveRec.Figures, against: liveRec.Against,
+			refused: fmt.Errorf("model %s %w earlier (%s; see gridctl classify models); %s stays live", raw.Version(), errRefused, st, live.Version())}, nil
+	}
 	cf, lf := g.figures(cand, ref), g.figures(live, ref)
 	d := decision{serve: cand, figures: cf, against: lf}
 	reason := ""

@@ -101,6 +101,10 @@ func TestGateRefusesAWorseModelAndKeepsTheLiveOne(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "city.model")
 	good := trainTo(t, path, train, nil, 3)
+	goodFile, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clock := time.Date(2026, 3, 2, 8, 0, 0, 0, time.UTC)
 	gate := live.Gate{Registry: reg, Holdout: held, HoldoutName: "history.jsonl", Margin: live.DefaultMargin,
 		Now: func() time.Time { clock = clock.Add(time.Minute); return clock }}
@@ -168,6 +172,21 @@ func TestGateRefusesAWorseModelAndKeepsTheLiveOne(t *testing.T) {
 	}
 	if v, err := reg.LiveVersion(ctx); err != nil || v != better {
 		t.Errorf("live version %q, %v", v, err)
+	}
+
+	// The retired model put back in the file does not flip the city back:
+	// the gate decided on it before.
+	if err := os.WriteFile(path, goodFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := lv.Holder().Refresh(ctx); err != nil || lv.Model().Version() != better {
+		t.Fatalf("SIGHUP with the retired model on disk: %v, serving %s", err, lv.Model().Version())
+	}
+	if _, err := lv.Reload(admin); !live.IsRefused(err) || !strings.Contains(err.Error(), "retired") {
+		t.Errorf("ReloadModel of the retired model: %v", err)
+	}
+	if st := models(t, reg)[good].State; st != classify.ModelRetired {
+		t.Errorf("retired model now %s", st)
 	}
 
 	// The second replica follows the registry without being told.

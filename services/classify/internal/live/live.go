@@ -100,7 +100,10 @@ func (l *Live) load(ctx context.Context) (*Bundle, error) {
 		b.Model, err = l.registryModel(ctx, ref)
 		return b, err
 	}
-	raw, source, err := readModel(ctx, l.src.ModelFile)
+	raw, source, err := candidateOf(ctx)
+	if raw == nil {
+		raw, source, err = readModel(ctx, l.src.ModelFile)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -170,6 +173,32 @@ func (l *Live) registryModel(ctx context.Context, ref *reference.Set) (*model.Mo
 // nothing changes.
 func (l *Live) Reload(ctx context.Context) (classify.ReloadResult, error) {
 	return l.reload(withMode(ctx, modeRequest, actorOf(ctx)))
+}
+
+// Propose offers a model trained in process (a retraining) to the gate, as
+// ReloadModel offers the configured file: it goes live only if the gate lets
+// it, and a refusal is an error that changes nothing. The reference data and
+// rules reload with it.
+func (l *Live) Propose(ctx context.Context, m *classifier.Model, origin string) (classify.ReloadResult, error) {
+	return l.reload(withCandidate(withMode(ctx, modeRequest, actorOf(ctx)), m, origin))
+}
+
+type candidateKey struct{}
+
+type candidate struct {
+	m      *classifier.Model
+	origin string
+}
+
+func withCandidate(ctx context.Context, m *classifier.Model, origin string) context.Context {
+	return context.WithValue(ctx, candidateKey{}, candidate{m, origin})
+}
+
+func candidateOf(ctx context.Context) (*classifier.Model, string, error) {
+	if c, ok := ctx.Value(candidateKey{}).(candidate); ok {
+		return c.m, c.origin, nil
+	}
+	return nil, "", nil
 }
 
 // Follow keeps this replica on the registry's live model: every interval it

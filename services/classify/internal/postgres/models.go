@@ -82,6 +82,19 @@ func (s *Store) LiveVersion(ctx context.Context) (string, error) {
 	return v, nil
 }
 
+// ModelState returns a model's state, "" when it is not recorded.
+func (s *Store) ModelState(ctx context.Context, version string) (string, error) {
+	var st string
+	err := s.pool.QueryRow(ctx, `SELECT state FROM models WHERE version = $1`, version).Scan(&st)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("model state: %w", pgdb.Translate(err))
+	}
+	return st, nil
+}
+
 func jsonOrNil(v *classify.ModelFigures) ([]byte, error) {
 	if v == nil {
 		return nil, nil
