@@ -394,7 +394,26 @@ func newClassifyCmd(g *globals) *cobra.Command {
 			})
 		},
 	}
-	cmd.AddCommand(show, decisionCmd(g, "reclassify", "Write a new classification version of a case under another item"), reload, models)
+	retrain := &cobra.Command{
+		Use:   "retrain",
+		Short: "Train a model now from the city's history and the dispatchers' corrections; it goes live only through the gate (admin)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClassify(g, cmd, func(c classifyv1.ClassifyServiceClient, x cmdCtx) error {
+				resp, err := c.RetrainModel(x.context, &classifyv1.RetrainModelRequest{})
+				if err != nil {
+					return err
+				}
+				if g.asJSON {
+					return printProto(x.w, resp)
+				}
+				fmt.Fprintf(x.w, "model %s is live (was %s); held-out: %s; the previous live model: %s\n", resp.GetModelVersion(),
+					resp.GetPreviousModelVersion(), figures(resp.GetFigures()), figures(resp.GetPreviousFigures()))
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(show, decisionCmd(g, "reclassify", "Write a new classification version of a case under another item"), reload, models, retrain)
 	return cmd
 }
 

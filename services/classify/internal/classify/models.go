@@ -2,6 +2,7 @@ package classify
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
@@ -116,3 +117,33 @@ func (s *Service) ListModels(ctx context.Context, f ModelFilter) ([]ModelRecord,
 	}
 	return s.deps.Models.ListModels(ctx, f)
 }
+
+// Retrain trains a new model from the city's history and the dispatchers'
+// corrections and offers it to the gate; admin only. A refusal is
+// FailedPrecondition with the figures, and the live model stays.
+func (s *Service) Retrain(ctx context.Context) (ReloadResult, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return ReloadResult{}, fault.New(fault.Unauthenticated, "no credential")
+	}
+	if p.Role != auth.RoleAdmin {
+		return ReloadResult{}, fault.New(fault.PermissionDenied, "only admin may retrain the model")
+	}
+	if s.deps.Retrain == nil {
+		return ReloadResult{}, fault.New(fault.FailedPrecondition, "retraining is not configured")
+	}
+	res, err := s.deps.Retrain(ctx)
+	var fe *fault.Error
+	switch {
+	case err == nil, errors.As(err, &fe):
+		return res, err
+	case errors.Is(err, ErrRefused):
+		// The refusal's text is the gate's figures and reason, meant for
+		// the caller.
+		return res, fault.New(fault.FailedPrecondition, "%v", err)
+	}
+	return res, err
+}
+
+// ErrRefused marks the gate's refusal of a model.
+var ErrRefused = errors.New("refused by the gate")

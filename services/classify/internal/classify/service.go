@@ -66,6 +66,9 @@ type Deps struct {
 	Reload func(ctx context.Context) (ReloadResult, error)
 	// Models is the model registry (ListModels); nil without one.
 	Models ModelRegistry
+	// Retrain trains a model from the history and the corrections and
+	// offers it to the gate (RetrainModel); nil without retraining.
+	Retrain func(ctx context.Context) (ReloadResult, error)
 	// DistrictName names a district code for address comparisons; by
 	// default the reference data's name ("" for an unknown code).
 	DistrictName func(code string) string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/classify/internal/classifier"
+	"github.com/gridflow/gridflow/services/classify/internal/model"
 )
 
 // Source kinds `classify train --source` reads.
@@ -94,25 +95,7 @@ func firstLevelMapper(refDir string) (func(string) (string, error), error) {
 	if err != nil {
 		return nil, fmt.Errorf("reference data: %w", err)
 	}
-	return FirstLevelLabels(ref), nil
-}
-
-// FirstLevelLabels maps a label (a catalogue code, or a class name or
-// synonym) to the name of its first-level hotline class in ref.
-func FirstLevelLabels(ref *reference.Set) func(string) (string, error) {
-	return func(label string) (string, error) {
-		it, ok := ref.Item(label)
-		if !ok {
-			if it, ok = ref.ItemByName(label); !ok {
-				return "", fmt.Errorf("label %q is neither a catalogue code nor a name", label)
-			}
-		}
-		fl, ok := ref.FirstLevel(it.Code)
-		if !ok {
-			return "", fmt.Errorf("label %q (%s) counts under no first-level hotline class", label, it.Code)
-		}
-		return fl.Name, nil
-	}
+	return model.FirstLevelLabels(ref), nil
 }
 
 // Holdout reads a city's labelled history and returns its fixed held-out

@@ -174,6 +174,16 @@ func (s *Server) ReloadModel(ctx context.Context, _ *classifyv1.ReloadModelReque
 		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against)}, nil
 }
 
+// RetrainModel implements classifyv1.ClassifyServiceServer.
+func (s *Server) RetrainModel(ctx context.Context, _ *classifyv1.RetrainModelRequest) (*classifyv1.RetrainModelResponse, error) {
+	r, err := s.svc.Retrain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &classifyv1.RetrainModelResponse{ModelVersion: r.ModelVersion, PreviousModelVersion: r.PreviousModelVersion,
+		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against)}, nil
+}
+
 // ListModels implements classifyv1.ClassifyServiceServer.
 func (s *Server) ListModels(ctx context.Context, req *classifyv1.ListModelsRequest) (*classifyv1.ListModelsResponse, error) {
 	ms, next, err := s.svc.ListModels(ctx, classify.ModelFilter{PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()})

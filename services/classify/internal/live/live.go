@@ -268,7 +268,7 @@ func (l *Live) Deps() classify.Deps {
 }
 
 // errRefused wraps every gate refusal.
-var errRefused = errors.New("refused by the gate")
+var errRefused = classify.ErrRefused
 
 // IsRefused says whether err is a gate refusal.
 func IsRefused(err error) bool { return errors.Is(err, errRefused) }

@@ -2560,6 +2560,111 @@ func (x *Model) GetLiveAt() *timestamppb.Timestamp {
 	return nil
 }
 
+type RetrainModelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetrainModelRequest) Reset() {
+	*x = RetrainModelRequest{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrainModelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrainModelRequest) ProtoMessage() {}
+
+func (x *RetrainModelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrainModelRequest.ProtoReflect.Descriptor instead.
+func (*RetrainModelRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{28}
+}
+
+type RetrainModelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The retrained model, now live, and the one it replaced.
+	ModelVersion         string        `protobuf:"bytes,1,opt,name=model_version,json=modelVersion" json:"model_version,omitempty"`
+	PreviousModelVersion string        `protobuf:"bytes,2,opt,name=previous_model_version,json=previousModelVersion" json:"previous_model_version,omitempty"`
+	Figures              *ModelFigures `protobuf:"bytes,3,opt,name=figures" json:"figures,omitempty"`
+	PreviousFigures      *ModelFigures `protobuf:"bytes,4,opt,name=previous_figures,json=previousFigures" json:"previous_figures,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RetrainModelResponse) Reset() {
+	*x = RetrainModelResponse{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrainModelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrainModelResponse) ProtoMessage() {}
+
+func (x *RetrainModelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrainModelResponse.ProtoReflect.Descriptor instead.
+func (*RetrainModelResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RetrainModelResponse) GetModelVersion() string {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return ""
+}
+
+func (x *RetrainModelResponse) GetPreviousModelVersion() string {
+	if x != nil {
+		return x.PreviousModelVersion
+	}
+	return ""
+}
+
+func (x *RetrainModelResponse) GetFigures() *ModelFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *RetrainModelResponse) GetPreviousFigures() *ModelFigures {
+	if x != nil {
+		return x.PreviousFigures
+	}
+	return nil
+}
+
 type ListModelsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// At most 500; 0 means 50.
@@ -2571,7 +2676,7 @@ type ListModelsRequest struct {
 
 func (x *ListModelsRequest) Reset() {
 	*x = ListModelsRequest{}
-	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[28]
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2583,7 +2688,7 @@ func (x *ListModelsRequest) String() string {
 func (*ListModelsRequest) ProtoMessage() {}
 
 func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[28]
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2596,7 +2701,7 @@ func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
 func (*ListModelsRequest) Descriptor() ([]byte, []int) {
-	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{28}
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListModelsRequest) GetPageSize() int32 {
@@ -2623,7 +2728,7 @@ type ListModelsResponse struct {
 
 func (x *ListModelsResponse) Reset() {
 	*x = ListModelsResponse{}
-	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[29]
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2635,7 +2740,7 @@ func (x *ListModelsResponse) String() string {
 func (*ListModelsResponse) ProtoMessage() {}
 
 func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[29]
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2648,7 +2753,7 @@ func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
 func (*ListModelsResponse) Descriptor() ([]byte, []int) {
-	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{29}
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListModelsResponse) GetModels() []*Model {
@@ -2894,7 +2999,13 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\n" +
 	"decided_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12\x17\n" +
 	"\alive_by\x18\x11 \x01(\tR\x06liveBy\x123\n" +
-	"\alive_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x06liveAt\"O\n" +
+	"\alive_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x06liveAt\"\x15\n" +
+	"\x13RetrainModelRequest\"\xfe\x01\n" +
+	"\x14RetrainModelResponse\x12#\n" +
+	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x124\n" +
+	"\x16previous_model_version\x18\x02 \x01(\tR\x14previousModelVersion\x12<\n" +
+	"\afigures\x18\x03 \x01(\v2\".gridflow.classify.v1.ModelFiguresR\afigures\x12M\n" +
+	"\x10previous_figures\x18\x04 \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x0fpreviousFigures\"O\n" +
 	"\x11ListModelsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -2916,7 +3027,8 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MODEL_STATE_LIVE\x10\x01\x12\x17\n" +
 	"\x13MODEL_STATE_RETIRED\x10\x02\x12\x17\n" +
-	"\x13MODEL_STATE_REFUSED\x10\x032\xa2\t\n" +
+	"\x13MODEL_STATE_REFUSED\x10\x032\x89\n" +
+	"\n" +
 	"\x0fClassifyService\x12h\n" +
 	"\rListCatalogue\x12*.gridflow.classify.v1.ListCatalogueRequest\x1a+.gridflow.classify.v1.ListCatalogueResponse\x12q\n" +
 	"\x10GetCatalogueItem\x12-.gridflow.classify.v1.GetCatalogueItemRequest\x1a..gridflow.classify.v1.GetCatalogueItemResponse\x12n\n" +
@@ -2930,7 +3042,8 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\x0fListCorrections\x12,.gridflow.classify.v1.ListCorrectionsRequest\x1a-.gridflow.classify.v1.ListCorrectionsResponse\x12b\n" +
 	"\vReloadModel\x12(.gridflow.classify.v1.ReloadModelRequest\x1a).gridflow.classify.v1.ReloadModelResponse\x12_\n" +
 	"\n" +
-	"ListModels\x12'.gridflow.classify.v1.ListModelsRequest\x1a(.gridflow.classify.v1.ListModelsResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1;classifyv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"ListModels\x12'.gridflow.classify.v1.ListModelsRequest\x1a(.gridflow.classify.v1.ListModelsResponse\x12e\n" +
+	"\fRetrainModel\x12).gridflow.classify.v1.RetrainModelRequest\x1a*.gridflow.classify.v1.RetrainModelResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1;classifyv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_classify_v1_classify_proto_rawDescOnce sync.Once
@@ -2945,7 +3058,7 @@ func file_gridflow_classify_v1_classify_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_classify_v1_classify_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_gridflow_classify_v1_classify_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_gridflow_classify_v1_classify_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_gridflow_classify_v1_classify_proto_goTypes = []any{
 	(CatalogueTree)(0),                // 0: gridflow.classify.v1.CatalogueTree
 	(ReviewState)(0),                  // 1: gridflow.classify.v1.ReviewState
@@ -2978,94 +3091,100 @@ var file_gridflow_classify_v1_classify_proto_goTypes = []any{
 	(*ModelFigures)(nil),              // 28: gridflow.classify.v1.ModelFigures
 	(*ModelSource)(nil),               // 29: gridflow.classify.v1.ModelSource
 	(*Model)(nil),                     // 30: gridflow.classify.v1.Model
-	(*ListModelsRequest)(nil),         // 31: gridflow.classify.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),        // 32: gridflow.classify.v1.ListModelsResponse
-	(v1.Urgency)(0),                   // 33: gridflow.types.v1.Urgency
-	(*durationpb.Duration)(nil),       // 34: google.protobuf.Duration
-	(v1.Source)(0),                    // 35: gridflow.types.v1.Source
-	(*v1.Area)(nil),                   // 36: gridflow.types.v1.Area
-	(*timestamppb.Timestamp)(nil),     // 37: google.protobuf.Timestamp
-	(*v11.ReviewChoice)(nil),          // 38: gridflow.events.v1.ReviewChoice
-	(*v1.Principal)(nil),              // 39: gridflow.types.v1.Principal
-	(v11.ClassificationMethod)(0),     // 40: gridflow.events.v1.ClassificationMethod
-	(*v1.LatLng)(nil),                 // 41: gridflow.types.v1.LatLng
+	(*RetrainModelRequest)(nil),       // 31: gridflow.classify.v1.RetrainModelRequest
+	(*RetrainModelResponse)(nil),      // 32: gridflow.classify.v1.RetrainModelResponse
+	(*ListModelsRequest)(nil),         // 33: gridflow.classify.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),        // 34: gridflow.classify.v1.ListModelsResponse
+	(v1.Urgency)(0),                   // 35: gridflow.types.v1.Urgency
+	(*durationpb.Duration)(nil),       // 36: google.protobuf.Duration
+	(v1.Source)(0),                    // 37: gridflow.types.v1.Source
+	(*v1.Area)(nil),                   // 38: gridflow.types.v1.Area
+	(*timestamppb.Timestamp)(nil),     // 39: google.protobuf.Timestamp
+	(*v11.ReviewChoice)(nil),          // 40: gridflow.events.v1.ReviewChoice
+	(*v1.Principal)(nil),              // 41: gridflow.types.v1.Principal
+	(v11.ClassificationMethod)(0),     // 42: gridflow.events.v1.ClassificationMethod
+	(*v1.LatLng)(nil),                 // 43: gridflow.types.v1.LatLng
 }
 var file_gridflow_classify_v1_classify_proto_depIdxs = []int32{
 	0,  // 0: gridflow.classify.v1.CatalogueItem.tree:type_name -> gridflow.classify.v1.CatalogueTree
-	33, // 1: gridflow.classify.v1.CatalogueItem.default_urgency:type_name -> gridflow.types.v1.Urgency
-	34, // 2: gridflow.classify.v1.CatalogueItem.duplicate_window:type_name -> google.protobuf.Duration
+	35, // 1: gridflow.classify.v1.CatalogueItem.default_urgency:type_name -> gridflow.types.v1.Urgency
+	36, // 2: gridflow.classify.v1.CatalogueItem.duplicate_window:type_name -> google.protobuf.Duration
 	0,  // 3: gridflow.classify.v1.ListCatalogueRequest.tree:type_name -> gridflow.classify.v1.CatalogueTree
 	3,  // 4: gridflow.classify.v1.ListCatalogueResponse.items:type_name -> gridflow.classify.v1.CatalogueItem
 	3,  // 5: gridflow.classify.v1.GetCatalogueItemResponse.item:type_name -> gridflow.classify.v1.CatalogueItem
 	1,  // 6: gridflow.classify.v1.Review.state:type_name -> gridflow.classify.v1.ReviewState
-	35, // 7: gridflow.classify.v1.Review.source:type_name -> gridflow.types.v1.Source
-	36, // 8: gridflow.classify.v1.Review.area:type_name -> gridflow.types.v1.Area
-	37, // 9: gridflow.classify.v1.Review.received_at:type_name -> google.protobuf.Timestamp
-	37, // 10: gridflow.classify.v1.Review.queued_at:type_name -> google.protobuf.Timestamp
-	37, // 11: gridflow.classify.v1.Review.fallback_at:type_name -> google.protobuf.Timestamp
-	38, // 12: gridflow.classify.v1.Review.choices:type_name -> gridflow.events.v1.ReviewChoice
+	37, // 7: gridflow.classify.v1.Review.source:type_name -> gridflow.types.v1.Source
+	38, // 8: gridflow.classify.v1.Review.area:type_name -> gridflow.types.v1.Area
+	39, // 9: gridflow.classify.v1.Review.received_at:type_name -> google.protobuf.Timestamp
+	39, // 10: gridflow.classify.v1.Review.queued_at:type_name -> google.protobuf.Timestamp
+	39, // 11: gridflow.classify.v1.Review.fallback_at:type_name -> google.protobuf.Timestamp
+	40, // 12: gridflow.classify.v1.Review.choices:type_name -> gridflow.events.v1.ReviewChoice
 	15, // 13: gridflow.classify.v1.Review.classification:type_name -> gridflow.classify.v1.Classification
-	39, // 14: gridflow.classify.v1.Review.resolved_by:type_name -> gridflow.types.v1.Principal
-	37, // 15: gridflow.classify.v1.Review.resolved_at:type_name -> google.protobuf.Timestamp
+	41, // 14: gridflow.classify.v1.Review.resolved_by:type_name -> gridflow.types.v1.Principal
+	39, // 15: gridflow.classify.v1.Review.resolved_at:type_name -> google.protobuf.Timestamp
 	8,  // 16: gridflow.classify.v1.ListReviewQueueResponse.reviews:type_name -> gridflow.classify.v1.Review
-	33, // 17: gridflow.classify.v1.ResolveReviewRequest.urgency:type_name -> gridflow.types.v1.Urgency
+	35, // 17: gridflow.classify.v1.ResolveReviewRequest.urgency:type_name -> gridflow.types.v1.Urgency
 	15, // 18: gridflow.classify.v1.ResolveReviewResponse.classification:type_name -> gridflow.classify.v1.Classification
-	33, // 19: gridflow.classify.v1.ReclassifyRequest.urgency:type_name -> gridflow.types.v1.Urgency
+	35, // 19: gridflow.classify.v1.ReclassifyRequest.urgency:type_name -> gridflow.types.v1.Urgency
 	15, // 20: gridflow.classify.v1.ReclassifyResponse.classification:type_name -> gridflow.classify.v1.Classification
-	33, // 21: gridflow.classify.v1.Classification.urgency:type_name -> gridflow.types.v1.Urgency
-	40, // 22: gridflow.classify.v1.Classification.method:type_name -> gridflow.events.v1.ClassificationMethod
-	37, // 23: gridflow.classify.v1.Classification.classified_at:type_name -> google.protobuf.Timestamp
-	39, // 24: gridflow.classify.v1.Classification.actor:type_name -> gridflow.types.v1.Principal
+	35, // 21: gridflow.classify.v1.Classification.urgency:type_name -> gridflow.types.v1.Urgency
+	42, // 22: gridflow.classify.v1.Classification.method:type_name -> gridflow.events.v1.ClassificationMethod
+	39, // 23: gridflow.classify.v1.Classification.classified_at:type_name -> google.protobuf.Timestamp
+	41, // 24: gridflow.classify.v1.Classification.actor:type_name -> gridflow.types.v1.Principal
 	15, // 25: gridflow.classify.v1.GetClassificationResponse.versions:type_name -> gridflow.classify.v1.Classification
 	8,  // 26: gridflow.classify.v1.GetClassificationResponse.review:type_name -> gridflow.classify.v1.Review
-	33, // 27: gridflow.classify.v1.Incident.urgency:type_name -> gridflow.types.v1.Urgency
-	41, // 28: gridflow.classify.v1.Incident.location:type_name -> gridflow.types.v1.LatLng
-	36, // 29: gridflow.classify.v1.Incident.area:type_name -> gridflow.types.v1.Area
-	37, // 30: gridflow.classify.v1.Incident.first_reported_at:type_name -> google.protobuf.Timestamp
-	37, // 31: gridflow.classify.v1.Incident.last_reported_at:type_name -> google.protobuf.Timestamp
+	35, // 27: gridflow.classify.v1.Incident.urgency:type_name -> gridflow.types.v1.Urgency
+	43, // 28: gridflow.classify.v1.Incident.location:type_name -> gridflow.types.v1.LatLng
+	38, // 29: gridflow.classify.v1.Incident.area:type_name -> gridflow.types.v1.Area
+	39, // 30: gridflow.classify.v1.Incident.first_reported_at:type_name -> google.protobuf.Timestamp
+	39, // 31: gridflow.classify.v1.Incident.last_reported_at:type_name -> google.protobuf.Timestamp
 	18, // 32: gridflow.classify.v1.GetIncidentResponse.incident:type_name -> gridflow.classify.v1.Incident
 	18, // 33: gridflow.classify.v1.ListIncidentsResponse.incidents:type_name -> gridflow.classify.v1.Incident
-	39, // 34: gridflow.classify.v1.Correction.actor:type_name -> gridflow.types.v1.Principal
-	37, // 35: gridflow.classify.v1.Correction.corrected_at:type_name -> google.protobuf.Timestamp
-	37, // 36: gridflow.classify.v1.ListCorrectionsRequest.corrected_after:type_name -> google.protobuf.Timestamp
+	41, // 34: gridflow.classify.v1.Correction.actor:type_name -> gridflow.types.v1.Principal
+	39, // 35: gridflow.classify.v1.Correction.corrected_at:type_name -> google.protobuf.Timestamp
+	39, // 36: gridflow.classify.v1.ListCorrectionsRequest.corrected_after:type_name -> google.protobuf.Timestamp
 	23, // 37: gridflow.classify.v1.ListCorrectionsResponse.corrections:type_name -> gridflow.classify.v1.Correction
 	28, // 38: gridflow.classify.v1.ReloadModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
 	28, // 39: gridflow.classify.v1.ReloadModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
-	37, // 40: gridflow.classify.v1.Model.trained_at:type_name -> google.protobuf.Timestamp
+	39, // 40: gridflow.classify.v1.Model.trained_at:type_name -> google.protobuf.Timestamp
 	29, // 41: gridflow.classify.v1.Model.sources:type_name -> gridflow.classify.v1.ModelSource
 	28, // 42: gridflow.classify.v1.Model.figures:type_name -> gridflow.classify.v1.ModelFigures
 	28, // 43: gridflow.classify.v1.Model.against:type_name -> gridflow.classify.v1.ModelFigures
 	2,  // 44: gridflow.classify.v1.Model.state:type_name -> gridflow.classify.v1.ModelState
-	37, // 45: gridflow.classify.v1.Model.decided_at:type_name -> google.protobuf.Timestamp
-	37, // 46: gridflow.classify.v1.Model.live_at:type_name -> google.protobuf.Timestamp
-	30, // 47: gridflow.classify.v1.ListModelsResponse.models:type_name -> gridflow.classify.v1.Model
-	4,  // 48: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
-	6,  // 49: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
-	9,  // 50: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
-	11, // 51: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
-	13, // 52: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
-	16, // 53: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
-	19, // 54: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
-	21, // 55: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
-	24, // 56: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
-	26, // 57: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
-	31, // 58: gridflow.classify.v1.ClassifyService.ListModels:input_type -> gridflow.classify.v1.ListModelsRequest
-	5,  // 59: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
-	7,  // 60: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
-	10, // 61: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
-	12, // 62: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
-	14, // 63: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
-	17, // 64: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
-	20, // 65: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
-	22, // 66: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
-	25, // 67: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
-	27, // 68: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
-	32, // 69: gridflow.classify.v1.ClassifyService.ListModels:output_type -> gridflow.classify.v1.ListModelsResponse
-	59, // [59:70] is the sub-list for method output_type
-	48, // [48:59] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	39, // 45: gridflow.classify.v1.Model.decided_at:type_name -> google.protobuf.Timestamp
+	39, // 46: gridflow.classify.v1.Model.live_at:type_name -> google.protobuf.Timestamp
+	28, // 47: gridflow.classify.v1.RetrainModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 48: gridflow.classify.v1.RetrainModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
+	30, // 49: gridflow.classify.v1.ListModelsResponse.models:type_name -> gridflow.classify.v1.Model
+	4,  // 50: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
+	6,  // 51: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
+	9,  // 52: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
+	11, // 53: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
+	13, // 54: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
+	16, // 55: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
+	19, // 56: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
+	21, // 57: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
+	24, // 58: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
+	26, // 59: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
+	33, // 60: gridflow.classify.v1.ClassifyService.ListModels:input_type -> gridflow.classify.v1.ListModelsRequest
+	31, // 61: gridflow.classify.v1.ClassifyService.RetrainModel:input_type -> gridflow.classify.v1.RetrainModelRequest
+	5,  // 62: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
+	7,  // 63: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
+	10, // 64: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
+	12, // 65: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
+	14, // 66: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
+	17, // 67: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
+	20, // 68: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
+	22, // 69: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
+	25, // 70: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
+	27, // 71: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
+	34, // 72: gridflow.classify.v1.ClassifyService.ListModels:output_type -> gridflow.classify.v1.ListModelsResponse
+	32, // 73: gridflow.classify.v1.ClassifyService.RetrainModel:output_type -> gridflow.classify.v1.RetrainModelResponse
+	62, // [62:74] is the sub-list for method output_type
+	50, // [50:62] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_classify_v1_classify_proto_init() }
@@ -3083,7 +3202,7 @@ func file_gridflow_classify_v1_classify_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_classify_v1_classify_proto_rawDesc), len(file_gridflow_classify_v1_classify_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,7 @@ const (
 	ClassifyService_ListCorrections_FullMethodName   = "/gridflow.classify.v1.ClassifyService/ListCorrections"
 	ClassifyService_ReloadModel_FullMethodName       = "/gridflow.classify.v1.ClassifyService/ReloadModel"
 	ClassifyService_ListModels_FullMethodName        = "/gridflow.classify.v1.ClassifyService/ListModels"
+	ClassifyService_RetrainModel_FullMethodName      = "/gridflow.classify.v1.ClassifyService/RetrainModel"
 )
 
 // ClassifyServiceClient is the client API for ClassifyService service.
@@ -81,6 +82,12 @@ type ClassifyServiceClient interface {
 	// model classify was asked to serve, its sources, figures and the gate's
 	// decision. Admin and dispatchers.
 	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
+	// RetrainModel trains a model now from the city's labelled history and
+	// every dispatcher correction (phone numbers masked), each weighed as
+	// configured, and offers it to the gate; admin only. A refusal is
+	// FAILED_PRECONDITION with its figures, recorded in the registry, and the
+	// live model stays. The same runs on a schedule when one is configured.
+	RetrainModel(ctx context.Context, in *RetrainModelRequest, opts ...grpc.CallOption) (*RetrainModelResponse, error)
 }
 
 type classifyServiceClient struct {
@@ -201,6 +208,16 @@ func (c *classifyServiceClient) ListModels(ctx context.Context, in *ListModelsRe
 	return out, nil
 }
 
+func (c *classifyServiceClient) RetrainModel(ctx context.Context, in *RetrainModelRequest, opts ...grpc.CallOption) (*RetrainModelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetrainModelResponse)
+	err := c.cc.Invoke(ctx, ClassifyService_RetrainModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClassifyServiceServer is the server API for ClassifyService service.
 // All implementations must embed UnimplementedClassifyServiceServer
 // for forward compatibility.
@@ -247,6 +264,12 @@ type ClassifyServiceServer interface {
 	// model classify was asked to serve, its sources, figures and the gate's
 	// decision. Admin and dispatchers.
 	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
+	// RetrainModel trains a model now from the city's labelled history and
+	// every dispatcher correction (phone numbers masked), each weighed as
+	// configured, and offers it to the gate; admin only. A refusal is
+	// FAILED_PRECONDITION with its figures, recorded in the registry, and the
+	// live model stays. The same runs on a schedule when one is configured.
+	RetrainModel(context.Context, *RetrainModelRequest) (*RetrainModelResponse, error)
 	mustEmbedUnimplementedClassifyServiceServer()
 }
 
@@ -289,6 +312,9 @@ func (UnimplementedClassifyServiceServer) ReloadModel(context.Context, *ReloadMo
 }
 func (UnimplementedClassifyServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
+}
+func (UnimplementedClassifyServiceServer) RetrainModel(context.Context, *RetrainModelRequest) (*RetrainModelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetrainModel not implemented")
 }
 func (UnimplementedClassifyServiceServer) mustEmbedUnimplementedClassifyServiceServer() {}
 func (UnimplementedClassifyServiceServer) testEmbeddedByValue()                         {}
@@ -509,6 +535,24 @@ func _ClassifyService_ListModels_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClassifyService_RetrainModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetrainModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassifyServiceServer).RetrainModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassifyService_RetrainModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassifyServiceServer).RetrainModel(ctx, req.(*RetrainModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClassifyService_ServiceDesc is the grpc.ServiceDesc for ClassifyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -559,6 +603,10 @@ var ClassifyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListModels",
 			Handler:    _ClassifyService_ListModels_Handler,
+		},
+		{
+			MethodName: "RetrainModel",
+			Handler:    _ClassifyService_RetrainModel_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
