@@ -129,3 +129,17 @@ func TestListModels(t *testing.T) {
 		}
 	}
 }
+
+// RetrainModel is admin's; without retraining configured it says so.
+func TestRetrainModelIsAdmins(t *testing.T) {
+	f := setup(t)
+	for who, want := range map[string]codes.Code{
+		"dispatcher:310106022": codes.PermissionDenied, "district:310106": codes.PermissionDenied, "hotline": codes.PermissionDenied,
+		"admin": codes.FailedPrecondition,
+	} {
+		ctx, c := f.as(t, who)
+		if _, err := c.RetrainModel(ctx, &classifyv1.RetrainModelRequest{}); status.Code(err) != want {
+			t.Errorf("%s: RetrainModel = %v, want %s", who, err, want)
+		}
+	}
+}
