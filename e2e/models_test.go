@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,6 +10,13 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 )
 
 // writeHistory writes a small city history with known answers: three
@@ -112,4 +120,58 @@ func gridctlToken(t *testing.T, s *stack, role, subject string) string {
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	return lines[len(lines)-1]
+}
+
+// Retraining on demand with real processes: a dispatcher's correction of a
+// case whose text holds a phone number is exported masked, and `gridctl
+// classify retrain` trains on the history and that correction (weight 2)
+// and puts the model through the gate, which records it as retrained.
+func TestRetrainOnDemandWithGridctl(t *testing.T) {
+	bin := binDir(t)
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.jsonl")
+	writeHistory(t, hist)
+	modelPath := filepath.Join(dir, "city.model")
+	first := trainModel(t, bin, "--source", "history="+hist, "--cv", "2", "--out", modelPath)
+	t.Setenv("CLASSIFY_MODEL_FILE", modelPath)
+	t.Setenv("CLASSIFY_HISTORY_FILE", hist)
+	s := startStack(t, "intake", "classify")
+	s.pointGridctl(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	hotline := intakev1.NewIntakeServiceClient(s.dial(t, "intake", auth.Principal{Role: auth.RoleHotline}))
+	wo := workOrder(fmt.Sprintf("E2E-RETRAIN-%d", time.Now().UnixNano()))
+	wo.Title, wo.Content = "楼道充电", "楼道里有人给电动车飞线充电，很危险，请回电13812345678。"
+	resp, err := hotline.SubmitWorkOrder(ctx, &intakev1.SubmitWorkOrderRequest{WorkOrder: wo})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caseID := resp.GetSubmission().GetCaseId()
+	var env eventsv1.Envelope
+	if err := proto.Unmarshal(s.events(t, "grid.case.*.310106.310106022", 1, time.Minute)[0].Data(), &env); err != nil {
+		t.Fatal(err)
+	}
+	// Whatever the model made of it, a dispatcher files it under 违章搭建.
+	verb := []string{"classify", "reclassify"}
+	if env.GetType() == "case.review_needed" {
+		verb = []string{"review", "resolve"}
+	}
+	if out, err := s.gridctl(t, append(verb, caseID, "H01001", "--note", "飞线充电")...); err != nil {
+		t.Fatalf("%v: %v\n%s", verb, err, out)
+	}
+	out, err := s.gridctl(t, "export", "corrections")
+	if err != nil || !strings.Contains(out, "请回电138****5678") || strings.Contains(out, "13812345678") {
+		t.Fatalf("export corrections = %v\n%s\nwant the phone number masked", err, out)
+	}
+
+	out, err = s.gridctl(t, "classify", "retrain")
+	if err != nil || !strings.Contains(out, "is live (was "+first+")") {
+		t.Fatalf("classify retrain = %v\n%s", err, out)
+	}
+	out, err = s.gridctl(t, "classify", "models")
+	if err != nil || !strings.Contains(out, "live     retrained") || !strings.Contains(out, "source corrections classify.corrections weight 2: 1 examples") ||
+		!strings.Contains(out, first+"  retired") {
+		t.Errorf("classify models after retraining = %v\n%s", err, out)
+	}
 }
