@@ -24,7 +24,9 @@ import (
 // before its payload is decoded, and the checksum is verified before gob sees
 // a byte, so corruption is reported as corruption rather than as some decode
 // error. Any change to modelFile, to the feature keys (tokenize.go) or to the
-// scoring arithmetic needs a new FormatVersion.
+// scoring arithmetic needs a new FormatVersion — except a new field that
+// prediction does not read (Sources): gob decodes an older file with it
+// empty, and an older build skips it.
 const (
 	FormatVersion = 1
 	modelMagic    = "GFCLSMDL"

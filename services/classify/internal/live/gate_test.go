@@ -148,6 +148,18 @@ func TestGateRefusesAWorseModelAndKeepsTheLiveOne(t *testing.T) {
 		t.Fatalf("SIGHUP with a refused model on disk: %v, serving %s", err, lv.Model().Version())
 	}
 
+	// Nor by a model file that does not load.
+	if err := os.WriteFile(path, []byte("not a model"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := lv.Holder().Refresh(ctx); err != nil || lv.Model().Version() != good {
+		t.Fatalf("SIGHUP with garbage on disk: %v, serving %s", err, lv.Model().Version())
+	}
+	if _, err := lv.Reload(admin); err == nil || lv.Model().Version() != good {
+		t.Fatalf("ReloadModel with garbage on disk: %v, serving %s", err, lv.Model().Version())
+	}
+	worse = trainTo(t, path, train, map[string]string{"城乡建设": "环境保护"}, 3)
+
 	// A second replica configured with the refused file serves the live model.
 	lv2, err := live.LoadGated(ctx, live.Sources{ModelFile: path}, gate, log)
 	if err != nil || lv2.Model().Version() != good {

@@ -104,11 +104,18 @@ func (l *Live) load(ctx context.Context) (*Bundle, error) {
 	if raw == nil {
 		raw, source, err = readModel(ctx, l.src.ModelFile)
 	}
-	if err != nil {
-		return nil, err
+	var cand *model.Model
+	if err == nil {
+		cand, err = model.Wrap(raw, source, ref)
 	}
-	cand, err := model.Wrap(raw, source, ref)
 	if err != nil {
+		if l.gate.Registry != nil && mode == modeSignal && l.holder != nil {
+			// A model file that does not load is no reason to keep old
+			// reference data: a SIGHUP serves the live model on the new set.
+			l.log.ErrorContext(ctx, "configured model not loaded; serving the registry's live model", "err", err)
+			b.Model, err = l.registryModel(ctx, ref)
+			return b, err
+		}
 		return nil, err
 	}
 	if l.gate.Registry == nil {
