@@ -132,9 +132,12 @@ func (s *Store) RecordModel(ctx context.Context, m *classify.ModelRecord, payloa
 	if err != nil {
 		return fmt.Errorf("record model: %w", err)
 	}
-	var liveAt *time.Time
+	var (
+		liveAt *time.Time
+		liveBy string
+	)
 	if m.State == classify.ModelLive {
-		liveAt = &m.LiveAt
+		liveAt, liveBy = &m.LiveAt, m.LiveBy
 	}
 	err = pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `LOCK TABLE models IN SHARE ROW EXCLUSIVE MODE`); err != nil {
@@ -160,7 +163,7 @@ func (s *Store) RecordModel(ctx context.Context, m *classify.ModelRecord, payloa
 				seq = nextval(pg_get_serial_sequence('models', 'seq'))
 			WHERE models.state <> 'live' OR EXCLUDED.state = 'live'`,
 			m.Version, m.Origin, m.Labels, m.TrainedAt, m.Examples, m.DataSHA256, sources, m.CVAccuracy, m.CVMacroF1,
-			figures, against, m.AgainstVersion, m.State, m.Reason, m.DecidedBy, m.DecidedAt, map[bool]string{true: m.LiveBy}[m.State == classify.ModelLive], liveAt, payload)
+			figures, against, m.AgainstVersion, m.State, m.Reason, m.DecidedBy, m.DecidedAt, liveBy, liveAt, payload)
 		return err
 	})
 	if err != nil {
