@@ -97,7 +97,7 @@ city_model() {
     return
   fi
   if [ ! -f "$CITY_HISTORY" ]; then
-    say "classify: no city history ($CITY_HISTORY is absent): serving the default model, trained on the built-in corpus"
+    say "classify: no city history ($CITY_HISTORY is absent): offering the default model, trained on the built-in corpus"
     return
   fi
   local sum model
@@ -110,11 +110,12 @@ city_model() {
       { tail -5 "$LOG_DIR/classify-train.log" >&2; rm -f "$model"; die "training on $CITY_HISTORY failed (log: $LOG_DIR/classify-train.log)"; }
   fi
   export CLASSIFY_MODEL_FILE=$model CLASSIFY_HISTORY_FILE=${CLASSIFY_HISTORY_FILE:-$CITY_HISTORY}
-  say "classify: the demo city's history is $CITY_HISTORY: serving a model trained on it ($(head -1 "$model.txt" | cut -d' ' -f2), $(grep -o 'cv_macro_f1=[0-9.]*' "$model.txt"); cached as $model while the file's checksum is $sum…)"
+  say "classify: the demo city's history is $CITY_HISTORY: offering a model trained on it ($(head -1 "$model.txt" | cut -d' ' -f2), $(grep -o 'cv_macro_f1=[0-9.]*' "$model.txt"); cached as $model while the file's checksum is $sum…)"
 }
 
 # served_model says which model classify serves and from where, as its log
-# has it (the registry may have kept another live: see gridctl classify models).
+# has it: the registry keeps the city's live model unless the offered one
+# passes the gate (gridctl classify models says why).
 served_model() {
   local line
   line=$(grep -a '"model, keyword rules and reference data loaded"' "$LOG_DIR/classify.log" | tail -1) || return 0
