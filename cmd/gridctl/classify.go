@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
+	"github.com/gridflow/gridflow/pkg/redact"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/spf13/cobra"
@@ -352,12 +353,103 @@ func newClassifyCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(x.w, "model %s (was %s) from %s, %d labels; %d keyword rules; reference %s\n", resp.GetModelVersion(),
 					resp.GetPreviousModelVersion(), resp.GetSource(), resp.GetLabels(), resp.GetKeywordRules(), resp.GetReferenceDigest())
+				if f := resp.GetFigures(); f != nil && resp.GetModelVersion() != resp.GetPreviousModelVersion() {
+					fmt.Fprintf(x.w, "held-out: %s; the previous live model: %s\n", figures(f), figures(resp.GetPreviousFigures()))
+				} else if f != nil {
+					fmt.Fprintf(x.w, "held-out: %s\n", figures(f))
+				}
 				return nil
 			})
 		},
 	}
-	cmd.AddCommand(show, decisionCmd(g, "reclassify", "Write a new classification version of a case under another item"), reload)
+	models := &cobra.Command{
+		Use:   "models",
+		Short: "The model registry: every model asked to go live, its sources, figures and the gate's decision, newest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClassify(g, cmd, func(c classifyv1.ClassifyServiceClient, x cmdCtx) error {
+				req := &classifyv1.ListModelsRequest{PageSize: 100}
+				var all []*classifyv1.Model
+				for {
+					resp, err := c.ListModels(x.context, req)
+					if err != nil {
+						return err
+					}
+					all = append(all, resp.GetModels()...)
+					if resp.GetNextPageToken() == "" {
+						break
+					}
+					req.PageToken = resp.GetNextPageToken()
+				}
+				if g.asJSON {
+					for _, m := range all {
+						if err := printProto(x.w, m); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				printModels(x.w, all)
+				return nil
+			})
+		},
+	}
+	retrain := &cobra.Command{
+		Use:   "retrain",
+		Short: "Train a model now from the city's history and the dispatchers' corrections; it goes live only through the gate (admin)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClassify(g, cmd, func(c classifyv1.ClassifyServiceClient, x cmdCtx) error {
+				resp, err := c.RetrainModel(x.context, &classifyv1.RetrainModelRequest{})
+				if err != nil {
+					return err
+				}
+				if g.asJSON {
+					return printProto(x.w, resp)
+				}
+				fmt.Fprintf(x.w, "model %s is live (was %s); held-out: %s; the previous live model: %s\n", resp.GetModelVersion(),
+					resp.GetPreviousModelVersion(), figures(resp.GetFigures()), figures(resp.GetPreviousFigures()))
+				return nil
+			})
+		},
+	}
+	cmd.AddCommand(show, decisionCmd(g, "reclassify", "Write a new classification version of a case under another item"), reload, models, retrain)
 	return cmd
+}
+
+// figures is a model's held-out figures in one phrase.
+func figures(f *classifyv1.ModelFigures) string {
+	if f == nil {
+		return "not measured"
+	}
+	return fmt.Sprintf("accuracy %.4f macro-F1 %.4f n=%d", f.GetAccuracy(), f.GetMacroF1(), f.GetN())
+}
+
+// printModels prints the registry, one model per block.
+func printModels(w io.Writer, ms []*classifyv1.Model) {
+	if len(ms) == 0 {
+		fmt.Fprintln(w, "no model recorded yet")
+		return
+	}
+	for _, m := range ms {
+		state := strings.ToLower(strings.TrimPrefix(m.GetState().String(), "MODEL_STATE_"))
+		fmt.Fprintf(w, "%s  %-7s  %s  %d labels, %d examples, cv macro-F1 %.4f  decided %s by %s\n", m.GetVersion(), state,
+			m.GetOrigin(), m.GetLabels(), m.GetExamples(), m.GetCvMacroF1(), localTime(m.GetDecidedAt().AsTime()), m.GetDecidedBy())
+		if m.GetLiveAt() != nil {
+			fmt.Fprintf(w, "    made live %s by %s\n", localTime(m.GetLiveAt().AsTime()), m.GetLiveBy())
+		}
+		fmt.Fprintf(w, "    held-out: %s", figures(m.GetFigures()))
+		if m.GetAgainstVersion() != "" {
+			fmt.Fprintf(w, "; live %s then: %s", m.GetAgainstVersion(), figures(m.GetAgainst()))
+		}
+		fmt.Fprintln(w)
+		for _, s := range m.GetSources() {
+			fmt.Fprintf(w, "    source %s %s weight %g: %d examples (%d held out)\n", s.GetKind(), s.GetName(), s.GetWeight(), s.GetExamples(), s.GetHeldOut())
+		}
+		if m.GetReason() != "" {
+			fmt.Fprintf(w, "    %s\n", m.GetReason())
+		}
+	}
 }
 
 func newIncidentCmd(g *globals) *cobra.Command {
@@ -428,7 +520,7 @@ func newExportCmd(g *globals) *cobra.Command {
 	var out, label, after string
 	corrections := &cobra.Command{
 		Use:   "corrections [--out FILE] [--label item|first-level] [--after RFC3339]",
-		Short: "Write dispatchers' corrections as training data (JSONL {\"id\",\"label\",\"text\"}, what `classify train` reads)",
+		Short: "Write dispatchers' corrections as training data (JSONL {\"id\",\"label\",\"text\"}, what `classify train` reads; phone numbers in the text masked)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if label != "item" && label != "first-level" {
@@ -468,7 +560,9 @@ func newExportCmd(g *globals) *cobra.Command {
 						if l == "" || strings.TrimSpace(co.GetText()) == "" {
 							continue
 						}
-						if err := enc.Encode(map[string]string{"id": co.GetCaseNumber(), "label": l, "text": co.GetText()}); err != nil {
+						// A citizen's phone number inside the text is
+						// personal data: the file leaves the service.
+						if err := enc.Encode(map[string]string{"id": co.GetCaseNumber(), "label": l, "text": redact.Phones(co.GetText())}); err != nil {
 							return err
 						}
 						n++

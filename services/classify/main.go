@@ -25,6 +25,7 @@ import (
 	"github.com/gridflow/gridflow/services/classify/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/classify/internal/live"
 	"github.com/gridflow/gridflow/services/classify/internal/postgres"
+	"github.com/gridflow/gridflow/services/classify/internal/retrain"
 	"github.com/jackc/pgx/v5"
 
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
@@ -38,6 +39,29 @@ type Config struct {
 	// ModelFile is a model trained with `classify train`; empty trains the
 	// default catalogue model from the built-in corpus at start.
 	ModelFile string `env:"CLASSIFY_MODEL_FILE"`
+	// HistoryFile is the city's labelled cases (JSONL {"id","label","text"},
+	// e.g. ../shared/data/messages/train.jsonl for the demo city): its fixed
+	// held-out slice (~10 % by a hash of the id) is what the promotion gate
+	// measures a new model on. Empty: no new model can be measured, so only
+	// a city's first model goes live.
+	HistoryFile string `env:"CLASSIFY_HISTORY_FILE"`
+	// GateMargin: a new model goes live when its held-out accuracy and
+	// macro-F1 are each at least the live model's minus this.
+	GateMargin float64 `env:"CLASSIFY_GATE_MARGIN, default=0.01"`
+	// RegistryPoll: how often a replica checks the registry for a model
+	// another replica made live (0: only at start, SIGHUP and ReloadModel).
+	RegistryPoll time.Duration `env:"CLASSIFY_REGISTRY_POLL, default=30s"`
+	// RetrainEvery schedules retraining from the corrections (a durable
+	// timer one replica fires for all); 0 retrains only on demand
+	// (RetrainModel, gridctl classify retrain). Either way the new model
+	// goes live only through the gate.
+	RetrainEvery time.Duration `env:"CLASSIFY_RETRAIN_EVERY, default=0"`
+	// Weights a retraining gives the history, the corrections and the
+	// built-in corpus (0: left out). Corrections weigh more: they are the
+	// city's newest word on what its cases are.
+	RetrainHistoryWeight     float64 `env:"CLASSIFY_RETRAIN_HISTORY_WEIGHT, default=1"`
+	RetrainCorrectionsWeight float64 `env:"CLASSIFY_RETRAIN_CORRECTIONS_WEIGHT, default=2"`
+	RetrainBuiltinWeight     float64 `env:"CLASSIFY_RETRAIN_BUILTIN_WEIGHT, default=0"`
 	// KeywordsFile replaces the shipped keyword rules (internal/rules/keywords.yaml).
 	KeywordsFile string `env:"CLASSIFY_KEYWORDS_FILE"`
 	// ReviewThreshold: a model item below this confidence goes to review.
@@ -70,6 +94,21 @@ func (c *Config) Validate() error {
 	}
 	if !(c.ClassThreshold >= 0) {
 		errs = append(errs, fmt.Errorf("CLASSIFY_CLASS_THRESHOLD %v: want 0–1, or above 1 to turn the step off", c.ClassThreshold))
+	}
+	if !(c.GateMargin >= 0 && c.GateMargin <= 1) {
+		errs = append(errs, fmt.Errorf("CLASSIFY_GATE_MARGIN %v: want 0–1", c.GateMargin))
+	}
+	if c.RegistryPoll < 0 {
+		errs = append(errs, fmt.Errorf("CLASSIFY_REGISTRY_POLL %v: want 0 (off) or a positive duration", c.RegistryPoll))
+	}
+	if c.RetrainEvery < 0 {
+		errs = append(errs, fmt.Errorf("CLASSIFY_RETRAIN_EVERY %v: want 0 (on demand only) or a positive duration", c.RetrainEvery))
+	}
+	if c.RetrainEvery > 0 && c.HistoryFile == "" {
+		errs = append(errs, errors.New("CLASSIFY_RETRAIN_EVERY needs CLASSIFY_HISTORY_FILE: without its held-out slice no retrained model can go live"))
+	}
+	if !(c.RetrainHistoryWeight > 0) || !(c.RetrainCorrectionsWeight > 0) || !(c.RetrainBuiltinWeight >= 0) {
+		errs = append(errs, errors.New("CLASSIFY_RETRAIN_HISTORY_WEIGHT and CLASSIFY_RETRAIN_CORRECTIONS_WEIGHT must be positive, CLASSIFY_RETRAIN_BUILTIN_WEIGHT 0 or positive"))
 	}
 	if c.ReviewTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("CLASSIFY_REVIEW_TIMEOUT %v: want a positive duration", c.ReviewTimeout))
@@ -134,16 +173,25 @@ func serve(ctx context.Context) error {
 	}
 	defer p.Close()
 
-	lv, err := live.Load(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, p.Log)
-	if err != nil {
-		return err
-	}
-	p.ReloadOnHangup(lv.Holder())
-
 	pool, err := p.Postgres(postgres.Schema, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
+	// The model registry decides which model this replica serves: the
+	// configured one if it is live or passes the gate, else the live one.
+	registry := postgres.New(pool, nil, time.Now)
+	gate := live.Gate{Registry: registry, HoldoutName: cfg.HistoryFile, Margin: cfg.GateMargin}
+	if cfg.HistoryFile != "" {
+		if gate.Holdout, err = cli.Holdout(cfg.HistoryFile); err != nil {
+			return fmt.Errorf("CLASSIFY_HISTORY_FILE: %w", err)
+		}
+	}
+	lv, err := live.LoadGated(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, gate, p.Log)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(lv.Holder())
+	p.Go(func(ctx context.Context) error { return lv.Follow(ctx, cfg.RegistryPoll) })
 	js, err := p.JetStream()
 	if err != nil {
 		return err
@@ -153,7 +201,15 @@ func serve(ctx context.Context) error {
 	// the consumer starts, once the streams exist.
 	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
 	store := postgres.New(pool, relay.Notify, time.Now)
-	svc := classify.New(cfg.domain(), store, lv.Deps())
+	retrainer := retrain.New(retrain.Config{HistoryFile: cfg.HistoryFile, HistoryWeight: cfg.RetrainHistoryWeight,
+		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery},
+		store, lv, p.Log, time.Now)
+	if err := retrainer.Schedule(ctx, pool); err != nil {
+		return fmt.Errorf("schedule retraining: %w", err)
+	}
+	deps := lv.Deps()
+	deps.Retrain = retrainer.Retrain
+	svc := classify.New(cfg.domain(), store, deps)
 
 	cases, err := consumer.New(js, pool, consumer.Config{
 		Name:        events.ConsumerCases,
@@ -168,6 +224,7 @@ func serve(ctx context.Context) error {
 		postgres.TimerReviewFallback: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.ReviewTimedOut(ctx, store.Bind(tx), t.Key)
 		},
+		retrain.TimerKind: retrainer.Handler(),
 	}, timer.Options{}, p.Log)
 	p.Go(timers.Run)
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 )
 
 // Example is one labelled text.
@@ -16,6 +17,18 @@ type Example struct {
 	ID    string `json:"id"`
 	Label string `json:"label"`
 	Text  string `json:"text"`
+	// Weight scales the example's penalty in training (the SVM's C_i =
+	// C·Weight): 2 counts it like two copies. 0 means 1. Sources mixed by
+	// `classify train` carry their source's weight; JSONL files never set it.
+	Weight float64 `json:"-"`
+}
+
+// weight is e's effective weight.
+func (e Example) weight() float64 {
+	if e.Weight == 0 {
+		return 1
+	}
+	return e.Weight
 }
 
 // maxLineBytes bounds one JSONL line; the longest shared message is ~13 KB.
@@ -80,6 +93,11 @@ func DataSHA256(examples []Example) [32]byte {
 		put(e.ID)
 		put(e.Label)
 		put(e.Text)
+		// A weight other than 1 is part of the data's identity; weight 1
+		// hashes as before weights existed, so old models keep their hash.
+		if w := e.weight(); w != 1 {
+			put("\x00weight=" + strconv.FormatFloat(w, 'g', -1, 64))
+		}
 	}
 	var sum [32]byte
 	h.Sum(sum[:0])

@@ -24,7 +24,9 @@ import (
 // before its payload is decoded, and the checksum is verified before gob sees
 // a byte, so corruption is reported as corruption rather than as some decode
 // error. Any change to modelFile, to the feature keys (tokenize.go) or to the
-// scoring arithmetic needs a new FormatVersion.
+// scoring arithmetic needs a new FormatVersion — except a new field that
+// prediction does not read (Sources): gob decodes an older file with it
+// empty, and an older build skips it.
 const (
 	FormatVersion = 1
 	modelMagic    = "GFCLSMDL"
@@ -57,6 +59,11 @@ type modelFile struct {
 	Bias       []float32
 	PlattA     []float64
 	PlattB     []float64
+	// Sources say what the training data was made of (`classify train
+	// --source`). Added after format version 1 shipped: gob leaves it empty
+	// when decoding an older file and older builds skip it, so the format
+	// version stays.
+	Sources []Source
 }
 
 func encodePayload(f *modelFile) ([]byte, error) {
@@ -115,6 +122,7 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 			DataSHA256:    hex.EncodeToString(f.DataSHA256[:]),
 			Examples:      f.Examples,
 			CV:            f.CV,
+			Sources:       f.Sources,
 		},
 		vec:     vec,
 		w:       f.W,

@@ -50,6 +50,7 @@ type Info struct {
 	DataSHA256    string // hex; see DataSHA256
 	Examples      int
 	CV            CVEstimate
+	Sources       []Source // empty for a model trained from one file
 }
 
 // Model is a trained classifier. It is immutable and safe for concurrent use.
@@ -81,6 +82,7 @@ type predictScratch struct {
 func (m *Model) Info() Info {
 	info := m.info
 	info.Labels = slices.Clone(info.Labels)
+	info.Sources = slices.Clone(info.Sources)
 	return info
 }
 

@@ -11,6 +11,8 @@ import (
 type sparseRow struct {
 	idx []int32
 	val []float32
+	// weight scales the row's penalty C (an example's Weight); 0 means 1.
+	weight float64
 }
 
 // svmParams are the solver settings for one binary problem.
@@ -42,6 +44,9 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 		c := p.cNeg
 		if pos[i] {
 			y[i], c = 1, p.cPos
+		}
+		if r.weight > 0 {
+			c *= r.weight
 		}
 		diag[i] = 0.5 / c
 		qd[i] = diag[i] + 1 // the bias feature

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -25,6 +26,9 @@ type Options struct {
 	Workers int
 	// Now stamps TrainedAt; nil means time.Now.
 	Now func() time.Time
+	// Sources, if any, are recorded in the model as what its examples were
+	// made of.
+	Sources []Source
 }
 
 // DefaultOptions are the settings chosen by 5-fold cross-validated macro-F1
@@ -88,6 +92,7 @@ type dataset struct {
 	labels []string
 	y      []int
 	docs   [][]uint64
+	weight []float64 // per example; 1 unless a source weighed it
 }
 
 func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
@@ -103,9 +108,14 @@ func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
 	if len(labels) < 2 {
 		return nil, fmt.Errorf("%w: %d distinct labels, need at least 2", ErrTooFewExamples, len(labels))
 	}
-	d := &dataset{labels: labels, y: make([]int, len(examples)), docs: make([][]uint64, len(examples))}
+	d := &dataset{labels: labels, y: make([]int, len(examples)), docs: make([][]uint64, len(examples)),
+		weight: make([]float64, len(examples))}
 	var z tokenizer
 	for i, e := range examples {
+		if w := e.weight(); !(w > 0) || math.IsInf(w, 0) {
+			return nil, fmt.Errorf("example %q has weight %v: want a positive number", e.ID, e.Weight)
+		}
+		d.weight[i] = e.weight()
 		d.y[i], _ = slices.BinarySearch(labels, e.Label)
 		keys := z.appendKeys(nil, e.Text, cfg)
 		slices.Sort(keys)
@@ -145,15 +155,16 @@ type fitted struct {
 func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error) {
 	docs := make([][]uint64, len(idx))
 	y := make([]int, len(idx))
+	weight := make([]float64, len(idx))
 	for j, i := range idx {
-		docs[j], y[j] = d.docs[i], d.y[i]
+		docs[j], y[j], weight[j] = d.docs[i], d.y[i], d.weight[i]
 	}
 	vec := fitVectorizer(docs, o.Features)
 	rows := make([]sparseRow, len(docs))
 	sc := vec.newScratch()
 	for j, keys := range docs {
 		vec.vectorize(keys, sc)
-		rows[j] = sparseRow{idx: slices.Clone(sc.idx), val: slices.Clone(sc.val)}
+		rows[j] = sparseRow{idx: slices.Clone(sc.idx), val: slices.Clone(sc.val), weight: weight[j]}
 	}
 	w, bias, err := trainOVR(ctx, rows, y, len(d.labels), vec.dim(), o.ovr())
 	if err != nil {
@@ -273,6 +284,7 @@ func Train(ctx context.Context, examples []Example, o Options, progress func(str
 		Bias:       ft.bias,
 		PlattA:     plattA,
 		PlattB:     plattB,
+		Sources:    o.Sources,
 	}
 	payload, err := encodePayload(f)
 	if err != nil {

@@ -64,6 +64,11 @@ type Deps struct {
 	Model func() Model
 	// Reload reloads the model, rules and reference data (ReloadModel).
 	Reload func(ctx context.Context) (ReloadResult, error)
+	// Models is the model registry (ListModels); nil without one.
+	Models ModelRegistry
+	// Retrain trains a model from the history and the corrections and
+	// offers it to the gate (RetrainModel); nil without retraining.
+	Retrain func(ctx context.Context) (ReloadResult, error)
 	// DistrictName names a district code for address comparisons; by
 	// default the reference data's name ("" for an unknown code).
 	DistrictName func(code string) string
@@ -77,6 +82,9 @@ type ReloadResult struct {
 	Labels                                     int
 	ReferenceDigest                            string
 	KeywordRules                               int
+	// Figures are the model's on the held-out slice when the gate measured
+	// it (nil otherwise); Against the previous live model's.
+	Figures, Against *ModelFigures
 }
 
 // Service classifies cases and keeps incidents.

@@ -23,9 +23,17 @@ import (
 //
 //	classify train --data FILE.jsonl --out MODEL [--cv 5] [--search] [--seed 1]
 //	classify train --default --out MODEL
+//	classify train --source KIND[:WEIGHT][=FILE] … --out MODEL [--label first-level] [--keep-holdout]
 //
 // --default trains the default catalogue model (item-code labels) on the
-// built-in corpus with its own options. Progress goes to stderr; the cross-validated estimate and the model's
+// built-in corpus with its own options. --source mixes several sources, each
+// with a weight (default 1) that scales its examples' penalty: history=FILE
+// (the city's labelled cases; the held-out slice the promotion gate measures
+// on is left out unless --keep-holdout), corrections=FILE (what `gridctl
+// export corrections` writes) and builtin (the built-in corpus). --label
+// first-level maps every label to its first-level hotline class name through
+// the catalogue (--reference-dir, else the shipped set), which mixing the
+// built-in corpus (item codes) with a city's history (class names) needs. Progress goes to stderr; the cross-validated estimate and the model's
 // identity go to stdout. The model file is written atomically: an existing
 // file at --out is replaced only by a complete model.
 func Train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -37,23 +45,49 @@ func Train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	search := fs.Bool("search", false, "choose hyper-parameters by cross-validation over the default grid first (slow)")
 	seed := fs.Uint64("seed", 1, "seed for fold assignment and solver order")
 	builtin := fs.Bool("default", false, "train the default catalogue model on the built-in corpus instead of --data")
+	var sources sourceFlags
+	fs.Var(&sources, "source", "a training source KIND[:WEIGHT][=FILE]: history=FILE, corrections=FILE or builtin; repeatable")
+	label := fs.String("label", "as-is", "labels: as-is, or first-level (map every label to its first-level hotline class name)")
+	keepHoldout := fs.Bool("keep-holdout", false, "train on the history's held-out slice too (the gate then measures the model on cases it has seen)")
+	refDir := fs.String("reference-dir", "", "reference data directory for --label first-level (default: the shipped set)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if (*data == "") == !*builtin || *out == "" {
+	modes := 0
+	for _, set := range []bool{*data != "", *builtin, len(sources) > 0} {
+		if set {
+			modes++
+		}
+	}
+	if modes != 1 || *out == "" {
 		fs.Usage()
-		return errors.New("train: --out and exactly one of --data and --default are required")
+		return errors.New("train: --out and exactly one of --data and --default are required, or --source (repeatable) instead of both")
+	}
+	if *label != "as-is" && *label != "first-level" {
+		return fmt.Errorf("train: --label %q: want as-is or first-level", *label)
 	}
 	opts := classifier.DefaultOptions()
 	var (
 		examples []classifier.Example
 		err      error
 	)
-	if *builtin {
+	switch {
+	case *builtin:
 		opts = classifier.DefaultCorpusOptions()
 		examples, err = classifier.DefaultCorpus()
-	} else {
+	case *data != "":
 		examples, err = readExamples(*data)
+	default:
+		var mapLabel func(string) (string, error)
+		if *label == "first-level" {
+			if mapLabel, err = firstLevelMapper(*refDir); err != nil {
+				return fmt.Errorf("train: %w", err)
+			}
+		}
+		examples, opts.Sources, err = mixSources(sources, mapLabel, !*keepHoldout)
+		for _, s := range opts.Sources {
+			fmt.Fprintf(stderr, "source %s %s: weight %g, %d examples (%d held out)\n", s.Kind, s.Name, s.Weight, s.Examples, s.HeldOut)
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("train: %w", err)
@@ -86,6 +120,9 @@ func Train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "model %s written to %s (%d bytes) in %s\n", m.Version(), *out, size, took.Round(time.Millisecond))
 	fmt.Fprintf(stdout, "labels=%d features=%d examples=%d data_sha256=%s\n", len(info.Labels), info.Dim, info.Examples, info.DataSHA256)
 	fmt.Fprintf(stdout, "options: %s\n", opts.Describe())
+	for _, s := range info.Sources {
+		fmt.Fprintf(stdout, "source %s %s weight=%g examples=%d held_out=%d data_sha256=%s\n", s.Kind, s.Name, s.Weight, s.Examples, s.HeldOut, s.DataSHA256)
+	}
 	fmt.Fprintf(stdout, "cv_folds=%d cv_accuracy=%.4f cv_macro_f1=%.4f\n", info.CV.Folds, info.CV.Accuracy, info.CV.MacroF1)
 	return nil
 }

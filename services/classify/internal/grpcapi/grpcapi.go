@@ -170,7 +170,31 @@ func (s *Server) ReloadModel(ctx context.Context, _ *classifyv1.ReloadModelReque
 		return nil, err
 	}
 	return &classifyv1.ReloadModelResponse{ModelVersion: r.ModelVersion, PreviousModelVersion: r.PreviousModelVersion,
-		Source: r.Source, Labels: uint32(r.Labels), ReferenceDigest: r.ReferenceDigest, KeywordRules: uint32(r.KeywordRules)}, nil
+		Source: r.Source, Labels: uint32(r.Labels), ReferenceDigest: r.ReferenceDigest, KeywordRules: uint32(r.KeywordRules),
+		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against)}, nil
+}
+
+// RetrainModel implements classifyv1.ClassifyServiceServer.
+func (s *Server) RetrainModel(ctx context.Context, _ *classifyv1.RetrainModelRequest) (*classifyv1.RetrainModelResponse, error) {
+	r, err := s.svc.Retrain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &classifyv1.RetrainModelResponse{ModelVersion: r.ModelVersion, PreviousModelVersion: r.PreviousModelVersion,
+		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against)}, nil
+}
+
+// ListModels implements classifyv1.ClassifyServiceServer.
+func (s *Server) ListModels(ctx context.Context, req *classifyv1.ListModelsRequest) (*classifyv1.ListModelsResponse, error) {
+	ms, next, err := s.svc.ListModels(ctx, classify.ModelFilter{PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()})
+	if err != nil {
+		return nil, err
+	}
+	resp := &classifyv1.ListModelsResponse{NextPageToken: next}
+	for i := range ms {
+		resp.Models = append(resp.Models, convert.ModelOut(&ms[i]))
+	}
+	return resp, nil
 }
 
 func invalid(field, reason string) error {

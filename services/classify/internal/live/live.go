@@ -3,14 +3,25 @@
 // the model. Reload loads all three again and swaps them in together only
 // when every one loads and agrees with the new catalogue; otherwise what is
 // in force stays.
+//
+// With a model registry (Gate.Registry), a model other than the registry's
+// live one goes live only through the gate (gate.go): measured on the fixed
+// held-out slice of the city's labelled cases against the live model, it
+// must be at least as good within the margin. A refusal is recorded with its
+// figures; ReloadModel answers it as an error, while a SIGHUP (or a start)
+// still swaps in the new reference data and rules, with the live model.
 package live
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/classify/internal/classifier"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/model"
 	"github.com/gridflow/gridflow/services/classify/internal/rules"
@@ -28,19 +39,35 @@ type Bundle struct {
 	Ref   *reference.Set
 	Rules *rules.Set
 	Model *model.Model
+	// Figures and Against are the gate's measurements when this bundle's
+	// model was judged on loading it (nil otherwise).
+	Figures, Against *classify.ModelFigures
 }
 
 // Live is classify's view of the one reload holder (reference.Live): the
 // accessors the service reads and ReloadModel's reload.
 type Live struct {
 	holder *reference.Live[Bundle]
+	src    Sources
+	gate   Gate
 	log    *slog.Logger
 }
 
-// Load loads the set for the first time.
+// Load loads the set for the first time, without a registry: the
+// configured model is served as it is (offline tools and tests).
 func Load(ctx context.Context, src Sources, log *slog.Logger) (*Live, error) {
-	h, err := reference.NewLive(ctx, "model, keyword rules and reference data",
-		func(ctx context.Context) (*Bundle, error) { return load(ctx, src) },
+	return LoadGated(ctx, src, Gate{}, log)
+}
+
+// LoadGated loads the set for the first time; a model other than the
+// registry's live one goes through the gate.
+func LoadGated(ctx context.Context, src Sources, g Gate, log *slog.Logger) (*Live, error) {
+	if g.Now == nil {
+		g.Now = time.Now
+	}
+	l := &Live{src: src, gate: g, log: log}
+	h, err := reference.NewLive(withMode(ctx, modeStart, "start"), "model, keyword rules and reference data",
+		l.load,
 		func(b *Bundle) []any {
 			d := Describe(b)
 			return []any{"model_version", d.ModelVersion, "model_source", d.Source, "labels", d.Labels,
@@ -49,31 +76,169 @@ func Load(ctx context.Context, src Sources, log *slog.Logger) (*Live, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Live{holder: h, log: log}, nil
+	l.holder = h
+	return l, nil
 }
 
-// Holder is the holder itself, for the process to reload on SIGHUP.
+// Holder is the holder itself, for the process to reload on SIGHUP: a
+// reload without a mode of its own is a SIGHUP's, which a gate refusal
+// never fails.
 func (l *Live) Holder() *reference.Live[Bundle] { return l.holder }
 
-func load(ctx context.Context, src Sources) (*Bundle, error) {
-	ref, err := reference.LoadFrom(src.ReferenceDir)
+func (l *Live) load(ctx context.Context) (*Bundle, error) {
+	ref, err := reference.LoadFrom(l.src.ReferenceDir)
 	if err != nil {
 		return nil, fmt.Errorf("reference data: %w", err)
 	}
-	rs, err := rules.Load(src.KeywordsFile, ref)
+	rs, err := rules.Load(l.src.KeywordsFile, ref)
 	if err != nil {
 		return nil, err
 	}
-	m, err := model.Load(ctx, src.ModelFile, ref)
+	b := &Bundle{Ref: ref, Rules: rs}
+	mode, actor := modeOf(ctx)
+	if l.gate.Registry != nil && mode == modeFollow {
+		b.Model, err = l.registryModel(ctx, ref)
+		return b, err
+	}
+	raw, source, err := candidateOf(ctx)
+	if raw == nil {
+		raw, source, err = readModel(ctx, l.src.ModelFile)
+	}
+	var cand *model.Model
+	if err == nil {
+		cand, err = model.Wrap(raw, source, ref)
+	}
 	if err != nil {
+		if l.gate.Registry != nil && mode == modeSignal && l.holder != nil {
+			// A model file that does not load is no reason to keep old
+			// reference data: a SIGHUP serves the live model on the new set.
+			l.log.ErrorContext(ctx, "configured model not loaded; serving the registry's live model", "err", err)
+			b.Model, err = l.registryModel(ctx, ref)
+			return b, err
+		}
 		return nil, err
 	}
-	return &Bundle{Ref: ref, Rules: rs, Model: m}, nil
+	if l.gate.Registry == nil {
+		b.Model = cand
+		return b, nil
+	}
+	d, err := l.gate.judge(ctx, raw, cand, ref, actor)
+	if err != nil {
+		if mode == modeSignal && l.holder != nil {
+			// The registry cannot be read: a SIGHUP still brings the new
+			// reference data, with the model in force mapped onto it.
+			l.log.ErrorContext(ctx, "model registry unreadable; keeping the model in force", "err", err)
+			b.Model, err = model.Wrap(l.holder.Current().Model.Classifier(), l.holder.Current().Model.Source(), ref)
+			return b, err
+		}
+		return nil, err
+	}
+	b.Model, b.Figures, b.Against = d.serve, d.figures, d.against
+	if d.refused != nil {
+		l.log.WarnContext(ctx, "model refused by the gate; the live model stays", "err", d.refused,
+			"model_version", cand.Version(), "live_version", d.serve.Version())
+		if mode == modeRequest {
+			return nil, d.refused
+		}
+	}
+	return b, nil
+}
+
+// readModel reads the model at path, or trains the default catalogue
+// model when path is "".
+func readModel(ctx context.Context, path string) (*classifier.Model, string, error) {
+	if path == "" {
+		m, err := model.TrainDefault(ctx)
+		if err != nil {
+			return nil, "", fmt.Errorf("model %s: %w", model.SourceDefault, err)
+		}
+		return m, model.SourceDefault, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("model: %w", err)
+	}
+	defer f.Close()
+	m, err := classifier.Load(f)
+	if err != nil {
+		return nil, "", fmt.Errorf("model %s: %w", path, err)
+	}
+	return m, path, nil
+}
+
+// registryModel loads the registry's live model.
+func (l *Live) registryModel(ctx context.Context, ref *reference.Set) (*model.Model, error) {
+	rec, payload, err := l.gate.Registry.LiveModel(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("live model from the registry: %w", err)
+	}
+	return decodeLive(rec, payload, ref)
 }
 
 // Reload loads everything again and swaps it in (ReloadModel), logging the
-// outcome.
+// outcome. A new model goes through the gate; its refusal is an error and
+// nothing changes.
 func (l *Live) Reload(ctx context.Context) (classify.ReloadResult, error) {
+	return l.reload(withMode(ctx, modeRequest, actorOf(ctx)))
+}
+
+// Propose offers a model trained in process (a retraining) to the gate, as
+// ReloadModel offers the configured file: it goes live only if the gate lets
+// it, and a refusal is an error that changes nothing. The reference data and
+// rules reload with it.
+func (l *Live) Propose(ctx context.Context, m *classifier.Model, origin string) (classify.ReloadResult, error) {
+	return l.reload(withCandidate(withMode(ctx, modeRequest, actorOf(ctx)), m, origin))
+}
+
+type candidateKey struct{}
+
+type candidate struct {
+	m      *classifier.Model
+	origin string
+}
+
+func withCandidate(ctx context.Context, m *classifier.Model, origin string) context.Context {
+	return context.WithValue(ctx, candidateKey{}, candidate{m, origin})
+}
+
+func candidateOf(ctx context.Context) (*classifier.Model, string, error) {
+	if c, ok := ctx.Value(candidateKey{}).(candidate); ok {
+		return c.m, c.origin, nil
+	}
+	return nil, "", nil
+}
+
+// Follow keeps this replica on the registry's live model: every interval it
+// reads the live version and, when another replica made a new model live,
+// loads it (with the reference data and rules on disk) without judging it
+// again. It returns when ctx ends.
+func (l *Live) Follow(ctx context.Context, every time.Duration) error {
+	if l.gate.Registry == nil || every <= 0 {
+		return nil
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+		v, err := l.gate.Registry.LiveVersion(ctx)
+		if err != nil {
+			l.log.WarnContext(ctx, "model registry unreadable", "err", err)
+			continue
+		}
+		if v == "" || v == l.Current().Model.Version() {
+			continue
+		}
+		if _, err := l.reload(withMode(ctx, modeFollow, "registry")); err != nil && ctx.Err() == nil {
+			l.log.ErrorContext(ctx, "could not follow the registry's live model", "err", err, "live_version", v)
+		}
+	}
+}
+
+func (l *Live) reload(ctx context.Context) (classify.ReloadResult, error) {
 	prev, b, err := l.holder.Reload(ctx)
 	if err != nil {
 		l.log.ErrorContext(ctx, "reload failed; keeping what is loaded", "err", err, "model_version", prev.Model.Version())
@@ -89,7 +254,7 @@ func (l *Live) Reload(ctx context.Context) (classify.ReloadResult, error) {
 // Describe summarises a bundle.
 func Describe(b *Bundle) classify.ReloadResult {
 	return classify.ReloadResult{ModelVersion: b.Model.Version(), Source: b.Model.Source(), Labels: b.Model.Labels(),
-		ReferenceDigest: b.Ref.Digest(), KeywordRules: b.Rules.Len()}
+		ReferenceDigest: b.Ref.Digest(), KeywordRules: b.Rules.Len(), Figures: b.Figures, Against: b.Against}
 }
 
 // Current returns the bundle in force.
@@ -106,5 +271,11 @@ func (l *Live) Model() classify.Model { return l.holder.Current().Model }
 
 // Deps wires the live set into the service's dependencies.
 func (l *Live) Deps() classify.Deps {
-	return classify.Deps{Reference: l.Reference, Rules: l.Rules, Model: l.Model, Reload: l.Reload}
+	return classify.Deps{Reference: l.Reference, Rules: l.Rules, Model: l.Model, Reload: l.Reload, Models: l.gate.Registry}
 }
+
+// errRefused wraps every gate refusal.
+var errRefused = classify.ErrRefused
+
+// IsRefused says whether err is a gate refusal.
+func IsRefused(err error) bool { return errors.Is(err, errRefused) }

@@ -105,6 +105,24 @@ func Resolve(ref *reference.Set, label string) (reference.Item, bool) {
 	return ref.ItemByName(label)
 }
 
+// FirstLevelLabels maps a label (a catalogue code, or a class name or
+// synonym) to the name of the first-level hotline class it counts under in
+// ref: how sources labelled at different levels are mixed for a
+// first-level model.
+func FirstLevelLabels(ref *reference.Set) func(string) (string, error) {
+	return func(label string) (string, error) {
+		it, ok := Resolve(ref, label)
+		if !ok {
+			return "", fmt.Errorf("label %q is neither a catalogue code nor a name", label)
+		}
+		fl, ok := ref.FirstLevel(it.Code)
+		if !ok {
+			return "", fmt.Errorf("label %q (%s) counts under no first-level hotline class", label, it.Code)
+		}
+		return fl.Name, nil
+	}
+}
+
 // Version identifies the model.
 func (m *Model) Version() string { return m.m.Version() }
 

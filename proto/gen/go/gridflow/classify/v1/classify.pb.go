@@ -136,6 +136,62 @@ func (ReviewState) EnumDescriptor() ([]byte, []int) {
 	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{1}
 }
 
+// ModelState is what the gate made of a model.
+type ModelState int32
+
+const (
+	ModelState_MODEL_STATE_UNSPECIFIED ModelState = 0
+	// The model every replica serves.
+	ModelState_MODEL_STATE_LIVE ModelState = 1
+	// Was live; replaced through the gate.
+	ModelState_MODEL_STATE_RETIRED ModelState = 2
+	// Refused by the gate; figures and reason say why.
+	ModelState_MODEL_STATE_REFUSED ModelState = 3
+)
+
+// Enum value maps for ModelState.
+var (
+	ModelState_name = map[int32]string{
+		0: "MODEL_STATE_UNSPECIFIED",
+		1: "MODEL_STATE_LIVE",
+		2: "MODEL_STATE_RETIRED",
+		3: "MODEL_STATE_REFUSED",
+	}
+	ModelState_value = map[string]int32{
+		"MODEL_STATE_UNSPECIFIED": 0,
+		"MODEL_STATE_LIVE":        1,
+		"MODEL_STATE_RETIRED":     2,
+		"MODEL_STATE_REFUSED":     3,
+	}
+)
+
+func (x ModelState) Enum() *ModelState {
+	p := new(ModelState)
+	*p = x
+	return p
+}
+
+func (x ModelState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ModelState) Descriptor() protoreflect.EnumDescriptor {
+	return file_gridflow_classify_v1_classify_proto_enumTypes[2].Descriptor()
+}
+
+func (ModelState) Type() protoreflect.EnumType {
+	return &file_gridflow_classify_v1_classify_proto_enumTypes[2]
+}
+
+func (x ModelState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ModelState.Descriptor instead.
+func (ModelState) EnumDescriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{2}
+}
+
 // CatalogueItem is a class (the first level of a tree) or an item under one.
 type CatalogueItem struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
@@ -2057,6 +2113,10 @@ type ReloadModelResponse struct {
 	Labels          uint32 `protobuf:"varint,4,opt,name=labels" json:"labels,omitempty"`
 	ReferenceDigest string `protobuf:"bytes,5,opt,name=reference_digest,json=referenceDigest" json:"reference_digest,omitempty"`
 	KeywordRules    uint32 `protobuf:"varint,6,opt,name=keyword_rules,json=keywordRules" json:"keyword_rules,omitempty"`
+	// The model's figures on the held-out slice when the gate measured it, and
+	// the previous live model's on the same slice; unset otherwise.
+	Figures         *ModelFigures `protobuf:"bytes,7,opt,name=figures" json:"figures,omitempty"`
+	PreviousFigures *ModelFigures `protobuf:"bytes,8,opt,name=previous_figures,json=previousFigures" json:"previous_figures,omitempty"`
 	unknownFields   protoimpl.UnknownFields
 	sizeCache       protoimpl.SizeCache
 }
@@ -2131,6 +2191,583 @@ func (x *ReloadModelResponse) GetKeywordRules() uint32 {
 		return x.KeywordRules
 	}
 	return 0
+}
+
+func (x *ReloadModelResponse) GetFigures() *ModelFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *ReloadModelResponse) GetPreviousFigures() *ModelFigures {
+	if x != nil {
+		return x.PreviousFigures
+	}
+	return nil
+}
+
+// ModelFigures are a model's scores on the fixed held-out slice of the
+// city's labelled cases, at the first level.
+type ModelFigures struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Accuracy float64                `protobuf:"fixed64,1,opt,name=accuracy" json:"accuracy,omitempty"`
+	MacroF1  float64                `protobuf:"fixed64,2,opt,name=macro_f1,json=macroF1" json:"macro_f1,omitempty"`
+	N        uint32                 `protobuf:"varint,3,opt,name=n" json:"n,omitempty"`
+	// The file the slice was taken from, and the SHA-256 of its examples.
+	Holdout       string `protobuf:"bytes,4,opt,name=holdout" json:"holdout,omitempty"`
+	HoldoutSha256 string `protobuf:"bytes,5,opt,name=holdout_sha256,json=holdoutSha256" json:"holdout_sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelFigures) Reset() {
+	*x = ModelFigures{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelFigures) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelFigures) ProtoMessage() {}
+
+func (x *ModelFigures) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelFigures.ProtoReflect.Descriptor instead.
+func (*ModelFigures) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ModelFigures) GetAccuracy() float64 {
+	if x != nil {
+		return x.Accuracy
+	}
+	return 0
+}
+
+func (x *ModelFigures) GetMacroF1() float64 {
+	if x != nil {
+		return x.MacroF1
+	}
+	return 0
+}
+
+func (x *ModelFigures) GetN() uint32 {
+	if x != nil {
+		return x.N
+	}
+	return 0
+}
+
+func (x *ModelFigures) GetHoldout() string {
+	if x != nil {
+		return x.Holdout
+	}
+	return ""
+}
+
+func (x *ModelFigures) GetHoldoutSha256() string {
+	if x != nil {
+		return x.HoldoutSha256
+	}
+	return ""
+}
+
+// ModelSource is one part of a model's training data.
+type ModelSource struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// history, corrections or builtin.
+	Kind     string  `protobuf:"bytes,1,opt,name=kind" json:"kind,omitempty"`
+	Name     string  `protobuf:"bytes,2,opt,name=name" json:"name,omitempty"`
+	Weight   float64 `protobuf:"fixed64,3,opt,name=weight" json:"weight,omitempty"`
+	Examples uint32  `protobuf:"varint,4,opt,name=examples" json:"examples,omitempty"`
+	// Cases of the held-out slice left out of training.
+	HeldOut       uint32 `protobuf:"varint,5,opt,name=held_out,json=heldOut" json:"held_out,omitempty"`
+	DataSha256    string `protobuf:"bytes,6,opt,name=data_sha256,json=dataSha256" json:"data_sha256,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModelSource) Reset() {
+	*x = ModelSource{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModelSource) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModelSource) ProtoMessage() {}
+
+func (x *ModelSource) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModelSource.ProtoReflect.Descriptor instead.
+func (*ModelSource) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ModelSource) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ModelSource) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ModelSource) GetWeight() float64 {
+	if x != nil {
+		return x.Weight
+	}
+	return 0
+}
+
+func (x *ModelSource) GetExamples() uint32 {
+	if x != nil {
+		return x.Examples
+	}
+	return 0
+}
+
+func (x *ModelSource) GetHeldOut() uint32 {
+	if x != nil {
+		return x.HeldOut
+	}
+	return 0
+}
+
+func (x *ModelSource) GetDataSha256() string {
+	if x != nil {
+		return x.DataSha256
+	}
+	return ""
+}
+
+// Model is a row of the model registry.
+type Model struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Version string                 `protobuf:"bytes,1,opt,name=version" json:"version,omitempty"`
+	// Where it was loaded from: a file path, or "default".
+	Origin     string                 `protobuf:"bytes,2,opt,name=origin" json:"origin,omitempty"`
+	Labels     uint32                 `protobuf:"varint,3,opt,name=labels" json:"labels,omitempty"`
+	TrainedAt  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=trained_at,json=trainedAt" json:"trained_at,omitempty"`
+	Examples   uint32                 `protobuf:"varint,5,opt,name=examples" json:"examples,omitempty"`
+	DataSha256 string                 `protobuf:"bytes,6,opt,name=data_sha256,json=dataSha256" json:"data_sha256,omitempty"`
+	Sources    []*ModelSource         `protobuf:"bytes,7,rep,name=sources" json:"sources,omitempty"`
+	CvAccuracy float64                `protobuf:"fixed64,8,opt,name=cv_accuracy,json=cvAccuracy" json:"cv_accuracy,omitempty"`
+	CvMacroF1  float64                `protobuf:"fixed64,9,opt,name=cv_macro_f1,json=cvMacroF1" json:"cv_macro_f1,omitempty"`
+	// On the held-out slice; unset when not measured.
+	Figures *ModelFigures `protobuf:"bytes,10,opt,name=figures" json:"figures,omitempty"`
+	// The live model it was judged against, and that model's figures then.
+	AgainstVersion string        `protobuf:"bytes,11,opt,name=against_version,json=againstVersion" json:"against_version,omitempty"`
+	Against        *ModelFigures `protobuf:"bytes,12,opt,name=against" json:"against,omitempty"`
+	State          ModelState    `protobuf:"varint,13,opt,name=state,enum=gridflow.classify.v1.ModelState" json:"state,omitempty"`
+	Reason         string        `protobuf:"bytes,14,opt,name=reason" json:"reason,omitempty"`
+	// Who asked (a principal, "start", "SIGHUP") and when, for the last
+	// decision on this model.
+	DecidedBy string                 `protobuf:"bytes,15,opt,name=decided_by,json=decidedBy" json:"decided_by,omitempty"`
+	DecidedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=decided_at,json=decidedAt" json:"decided_at,omitempty"`
+	// Who made it live, and when; empty if it never was.
+	LiveBy        string                 `protobuf:"bytes,17,opt,name=live_by,json=liveBy" json:"live_by,omitempty"`
+	LiveAt        *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=live_at,json=liveAt" json:"live_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Model) Reset() {
+	*x = Model{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Model) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Model) ProtoMessage() {}
+
+func (x *Model) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Model.ProtoReflect.Descriptor instead.
+func (*Model) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Model) GetVersion() string {
+	if x != nil {
+		return x.Version
+	}
+	return ""
+}
+
+func (x *Model) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *Model) GetLabels() uint32 {
+	if x != nil {
+		return x.Labels
+	}
+	return 0
+}
+
+func (x *Model) GetTrainedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.TrainedAt
+	}
+	return nil
+}
+
+func (x *Model) GetExamples() uint32 {
+	if x != nil {
+		return x.Examples
+	}
+	return 0
+}
+
+func (x *Model) GetDataSha256() string {
+	if x != nil {
+		return x.DataSha256
+	}
+	return ""
+}
+
+func (x *Model) GetSources() []*ModelSource {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
+}
+
+func (x *Model) GetCvAccuracy() float64 {
+	if x != nil {
+		return x.CvAccuracy
+	}
+	return 0
+}
+
+func (x *Model) GetCvMacroF1() float64 {
+	if x != nil {
+		return x.CvMacroF1
+	}
+	return 0
+}
+
+func (x *Model) GetFigures() *ModelFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *Model) GetAgainstVersion() string {
+	if x != nil {
+		return x.AgainstVersion
+	}
+	return ""
+}
+
+func (x *Model) GetAgainst() *ModelFigures {
+	if x != nil {
+		return x.Against
+	}
+	return nil
+}
+
+func (x *Model) GetState() ModelState {
+	if x != nil {
+		return x.State
+	}
+	return ModelState_MODEL_STATE_UNSPECIFIED
+}
+
+func (x *Model) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Model) GetDecidedBy() string {
+	if x != nil {
+		return x.DecidedBy
+	}
+	return ""
+}
+
+func (x *Model) GetDecidedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.DecidedAt
+	}
+	return nil
+}
+
+func (x *Model) GetLiveBy() string {
+	if x != nil {
+		return x.LiveBy
+	}
+	return ""
+}
+
+func (x *Model) GetLiveAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LiveAt
+	}
+	return nil
+}
+
+type RetrainModelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetrainModelRequest) Reset() {
+	*x = RetrainModelRequest{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrainModelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrainModelRequest) ProtoMessage() {}
+
+func (x *RetrainModelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrainModelRequest.ProtoReflect.Descriptor instead.
+func (*RetrainModelRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{28}
+}
+
+type RetrainModelResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The retrained model, now live, and the one it replaced.
+	ModelVersion         string        `protobuf:"bytes,1,opt,name=model_version,json=modelVersion" json:"model_version,omitempty"`
+	PreviousModelVersion string        `protobuf:"bytes,2,opt,name=previous_model_version,json=previousModelVersion" json:"previous_model_version,omitempty"`
+	Figures              *ModelFigures `protobuf:"bytes,3,opt,name=figures" json:"figures,omitempty"`
+	PreviousFigures      *ModelFigures `protobuf:"bytes,4,opt,name=previous_figures,json=previousFigures" json:"previous_figures,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
+}
+
+func (x *RetrainModelResponse) Reset() {
+	*x = RetrainModelResponse{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetrainModelResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetrainModelResponse) ProtoMessage() {}
+
+func (x *RetrainModelResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetrainModelResponse.ProtoReflect.Descriptor instead.
+func (*RetrainModelResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *RetrainModelResponse) GetModelVersion() string {
+	if x != nil {
+		return x.ModelVersion
+	}
+	return ""
+}
+
+func (x *RetrainModelResponse) GetPreviousModelVersion() string {
+	if x != nil {
+		return x.PreviousModelVersion
+	}
+	return ""
+}
+
+func (x *RetrainModelResponse) GetFigures() *ModelFigures {
+	if x != nil {
+		return x.Figures
+	}
+	return nil
+}
+
+func (x *RetrainModelResponse) GetPreviousFigures() *ModelFigures {
+	if x != nil {
+		return x.PreviousFigures
+	}
+	return nil
+}
+
+type ListModelsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most 500; 0 means 50.
+	PageSize      int32  `protobuf:"varint,1,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsRequest) Reset() {
+	*x = ListModelsRequest{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsRequest) ProtoMessage() {}
+
+func (x *ListModelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsRequest.ProtoReflect.Descriptor instead.
+func (*ListModelsRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListModelsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListModelsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListModelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Models        []*Model               `protobuf:"bytes,1,rep,name=models" json:"models,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListModelsResponse) Reset() {
+	*x = ListModelsResponse{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListModelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListModelsResponse) ProtoMessage() {}
+
+func (x *ListModelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListModelsResponse.ProtoReflect.Descriptor instead.
+func (*ListModelsResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListModelsResponse) GetModels() []*Model {
+	if x != nil {
+		return x.Models
+	}
+	return nil
+}
+
+func (x *ListModelsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_gridflow_classify_v1_classify_proto protoreflect.FileDescriptor
@@ -2314,14 +2951,68 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\x17ListCorrectionsResponse\x12B\n" +
 	"\vcorrections\x18\x01 \x03(\v2 .gridflow.classify.v1.CorrectionR\vcorrections\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x14\n" +
-	"\x12ReloadModelRequest\"\xf0\x01\n" +
+	"\x12ReloadModelRequest\"\xfd\x02\n" +
 	"\x13ReloadModelResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x124\n" +
 	"\x16previous_model_version\x18\x02 \x01(\tR\x14previousModelVersion\x12\x16\n" +
 	"\x06source\x18\x03 \x01(\tR\x06source\x12\x16\n" +
 	"\x06labels\x18\x04 \x01(\rR\x06labels\x12)\n" +
 	"\x10reference_digest\x18\x05 \x01(\tR\x0freferenceDigest\x12#\n" +
-	"\rkeyword_rules\x18\x06 \x01(\rR\fkeywordRules*e\n" +
+	"\rkeyword_rules\x18\x06 \x01(\rR\fkeywordRules\x12<\n" +
+	"\afigures\x18\a \x01(\v2\".gridflow.classify.v1.ModelFiguresR\afigures\x12M\n" +
+	"\x10previous_figures\x18\b \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x0fpreviousFigures\"\x94\x01\n" +
+	"\fModelFigures\x12\x1a\n" +
+	"\baccuracy\x18\x01 \x01(\x01R\baccuracy\x12\x19\n" +
+	"\bmacro_f1\x18\x02 \x01(\x01R\amacroF1\x12\f\n" +
+	"\x01n\x18\x03 \x01(\rR\x01n\x12\x18\n" +
+	"\aholdout\x18\x04 \x01(\tR\aholdout\x12%\n" +
+	"\x0eholdout_sha256\x18\x05 \x01(\tR\rholdoutSha256\"\xa5\x01\n" +
+	"\vModelSource\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
+	"\x06weight\x18\x03 \x01(\x01R\x06weight\x12\x1a\n" +
+	"\bexamples\x18\x04 \x01(\rR\bexamples\x12\x19\n" +
+	"\bheld_out\x18\x05 \x01(\rR\aheldOut\x12\x1f\n" +
+	"\vdata_sha256\x18\x06 \x01(\tR\n" +
+	"dataSha256\"\xe4\x05\n" +
+	"\x05Model\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
+	"\x06origin\x18\x02 \x01(\tR\x06origin\x12\x16\n" +
+	"\x06labels\x18\x03 \x01(\rR\x06labels\x129\n" +
+	"\n" +
+	"trained_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\ttrainedAt\x12\x1a\n" +
+	"\bexamples\x18\x05 \x01(\rR\bexamples\x12\x1f\n" +
+	"\vdata_sha256\x18\x06 \x01(\tR\n" +
+	"dataSha256\x12;\n" +
+	"\asources\x18\a \x03(\v2!.gridflow.classify.v1.ModelSourceR\asources\x12\x1f\n" +
+	"\vcv_accuracy\x18\b \x01(\x01R\n" +
+	"cvAccuracy\x12\x1e\n" +
+	"\vcv_macro_f1\x18\t \x01(\x01R\tcvMacroF1\x12<\n" +
+	"\afigures\x18\n" +
+	" \x01(\v2\".gridflow.classify.v1.ModelFiguresR\afigures\x12'\n" +
+	"\x0fagainst_version\x18\v \x01(\tR\x0eagainstVersion\x12<\n" +
+	"\aagainst\x18\f \x01(\v2\".gridflow.classify.v1.ModelFiguresR\aagainst\x126\n" +
+	"\x05state\x18\r \x01(\x0e2 .gridflow.classify.v1.ModelStateR\x05state\x12\x16\n" +
+	"\x06reason\x18\x0e \x01(\tR\x06reason\x12\x1d\n" +
+	"\n" +
+	"decided_by\x18\x0f \x01(\tR\tdecidedBy\x129\n" +
+	"\n" +
+	"decided_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12\x17\n" +
+	"\alive_by\x18\x11 \x01(\tR\x06liveBy\x123\n" +
+	"\alive_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x06liveAt\"\x15\n" +
+	"\x13RetrainModelRequest\"\xfe\x01\n" +
+	"\x14RetrainModelResponse\x12#\n" +
+	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x124\n" +
+	"\x16previous_model_version\x18\x02 \x01(\tR\x14previousModelVersion\x12<\n" +
+	"\afigures\x18\x03 \x01(\v2\".gridflow.classify.v1.ModelFiguresR\afigures\x12M\n" +
+	"\x10previous_figures\x18\x04 \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x0fpreviousFigures\"O\n" +
+	"\x11ListModelsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"q\n" +
+	"\x12ListModelsResponse\x123\n" +
+	"\x06models\x18\x01 \x03(\v2\x1b.gridflow.classify.v1.ModelR\x06models\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*e\n" +
 	"\rCatalogueTree\x12\x1e\n" +
 	"\x1aCATALOGUE_TREE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14CATALOGUE_TREE_URBAN\x10\x01\x12\x1a\n" +
@@ -2330,7 +3021,14 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\x18REVIEW_STATE_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14REVIEW_STATE_WAITING\x10\x01\x12\x1a\n" +
 	"\x16REVIEW_STATE_TIMED_OUT\x10\x02\x12\x19\n" +
-	"\x15REVIEW_STATE_RESOLVED\x10\x032\xc1\b\n" +
+	"\x15REVIEW_STATE_RESOLVED\x10\x03*q\n" +
+	"\n" +
+	"ModelState\x12\x1b\n" +
+	"\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10MODEL_STATE_LIVE\x10\x01\x12\x17\n" +
+	"\x13MODEL_STATE_RETIRED\x10\x02\x12\x17\n" +
+	"\x13MODEL_STATE_REFUSED\x10\x032\x89\n" +
+	"\n" +
 	"\x0fClassifyService\x12h\n" +
 	"\rListCatalogue\x12*.gridflow.classify.v1.ListCatalogueRequest\x1a+.gridflow.classify.v1.ListCatalogueResponse\x12q\n" +
 	"\x10GetCatalogueItem\x12-.gridflow.classify.v1.GetCatalogueItemRequest\x1a..gridflow.classify.v1.GetCatalogueItemResponse\x12n\n" +
@@ -2342,7 +3040,10 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\vGetIncident\x12(.gridflow.classify.v1.GetIncidentRequest\x1a).gridflow.classify.v1.GetIncidentResponse\x12h\n" +
 	"\rListIncidents\x12*.gridflow.classify.v1.ListIncidentsRequest\x1a+.gridflow.classify.v1.ListIncidentsResponse\x12n\n" +
 	"\x0fListCorrections\x12,.gridflow.classify.v1.ListCorrectionsRequest\x1a-.gridflow.classify.v1.ListCorrectionsResponse\x12b\n" +
-	"\vReloadModel\x12(.gridflow.classify.v1.ReloadModelRequest\x1a).gridflow.classify.v1.ReloadModelResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1;classifyv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\vReloadModel\x12(.gridflow.classify.v1.ReloadModelRequest\x1a).gridflow.classify.v1.ReloadModelResponse\x12_\n" +
+	"\n" +
+	"ListModels\x12'.gridflow.classify.v1.ListModelsRequest\x1a(.gridflow.classify.v1.ListModelsResponse\x12e\n" +
+	"\fRetrainModel\x12).gridflow.classify.v1.RetrainModelRequest\x1a*.gridflow.classify.v1.RetrainModelResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1;classifyv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_classify_v1_classify_proto_rawDescOnce sync.Once
@@ -2356,110 +3057,134 @@ func file_gridflow_classify_v1_classify_proto_rawDescGZIP() []byte {
 	return file_gridflow_classify_v1_classify_proto_rawDescData
 }
 
-var file_gridflow_classify_v1_classify_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_gridflow_classify_v1_classify_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_gridflow_classify_v1_classify_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
+var file_gridflow_classify_v1_classify_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_gridflow_classify_v1_classify_proto_goTypes = []any{
 	(CatalogueTree)(0),                // 0: gridflow.classify.v1.CatalogueTree
 	(ReviewState)(0),                  // 1: gridflow.classify.v1.ReviewState
-	(*CatalogueItem)(nil),             // 2: gridflow.classify.v1.CatalogueItem
-	(*ListCatalogueRequest)(nil),      // 3: gridflow.classify.v1.ListCatalogueRequest
-	(*ListCatalogueResponse)(nil),     // 4: gridflow.classify.v1.ListCatalogueResponse
-	(*GetCatalogueItemRequest)(nil),   // 5: gridflow.classify.v1.GetCatalogueItemRequest
-	(*GetCatalogueItemResponse)(nil),  // 6: gridflow.classify.v1.GetCatalogueItemResponse
-	(*Review)(nil),                    // 7: gridflow.classify.v1.Review
-	(*ListReviewQueueRequest)(nil),    // 8: gridflow.classify.v1.ListReviewQueueRequest
-	(*ListReviewQueueResponse)(nil),   // 9: gridflow.classify.v1.ListReviewQueueResponse
-	(*ResolveReviewRequest)(nil),      // 10: gridflow.classify.v1.ResolveReviewRequest
-	(*ResolveReviewResponse)(nil),     // 11: gridflow.classify.v1.ResolveReviewResponse
-	(*ReclassifyRequest)(nil),         // 12: gridflow.classify.v1.ReclassifyRequest
-	(*ReclassifyResponse)(nil),        // 13: gridflow.classify.v1.ReclassifyResponse
-	(*Classification)(nil),            // 14: gridflow.classify.v1.Classification
-	(*GetClassificationRequest)(nil),  // 15: gridflow.classify.v1.GetClassificationRequest
-	(*GetClassificationResponse)(nil), // 16: gridflow.classify.v1.GetClassificationResponse
-	(*Incident)(nil),                  // 17: gridflow.classify.v1.Incident
-	(*GetIncidentRequest)(nil),        // 18: gridflow.classify.v1.GetIncidentRequest
-	(*GetIncidentResponse)(nil),       // 19: gridflow.classify.v1.GetIncidentResponse
-	(*ListIncidentsRequest)(nil),      // 20: gridflow.classify.v1.ListIncidentsRequest
-	(*ListIncidentsResponse)(nil),     // 21: gridflow.classify.v1.ListIncidentsResponse
-	(*Correction)(nil),                // 22: gridflow.classify.v1.Correction
-	(*ListCorrectionsRequest)(nil),    // 23: gridflow.classify.v1.ListCorrectionsRequest
-	(*ListCorrectionsResponse)(nil),   // 24: gridflow.classify.v1.ListCorrectionsResponse
-	(*ReloadModelRequest)(nil),        // 25: gridflow.classify.v1.ReloadModelRequest
-	(*ReloadModelResponse)(nil),       // 26: gridflow.classify.v1.ReloadModelResponse
-	(v1.Urgency)(0),                   // 27: gridflow.types.v1.Urgency
-	(*durationpb.Duration)(nil),       // 28: google.protobuf.Duration
-	(v1.Source)(0),                    // 29: gridflow.types.v1.Source
-	(*v1.Area)(nil),                   // 30: gridflow.types.v1.Area
-	(*timestamppb.Timestamp)(nil),     // 31: google.protobuf.Timestamp
-	(*v11.ReviewChoice)(nil),          // 32: gridflow.events.v1.ReviewChoice
-	(*v1.Principal)(nil),              // 33: gridflow.types.v1.Principal
-	(v11.ClassificationMethod)(0),     // 34: gridflow.events.v1.ClassificationMethod
-	(*v1.LatLng)(nil),                 // 35: gridflow.types.v1.LatLng
+	(ModelState)(0),                   // 2: gridflow.classify.v1.ModelState
+	(*CatalogueItem)(nil),             // 3: gridflow.classify.v1.CatalogueItem
+	(*ListCatalogueRequest)(nil),      // 4: gridflow.classify.v1.ListCatalogueRequest
+	(*ListCatalogueResponse)(nil),     // 5: gridflow.classify.v1.ListCatalogueResponse
+	(*GetCatalogueItemRequest)(nil),   // 6: gridflow.classify.v1.GetCatalogueItemRequest
+	(*GetCatalogueItemResponse)(nil),  // 7: gridflow.classify.v1.GetCatalogueItemResponse
+	(*Review)(nil),                    // 8: gridflow.classify.v1.Review
+	(*ListReviewQueueRequest)(nil),    // 9: gridflow.classify.v1.ListReviewQueueRequest
+	(*ListReviewQueueResponse)(nil),   // 10: gridflow.classify.v1.ListReviewQueueResponse
+	(*ResolveReviewRequest)(nil),      // 11: gridflow.classify.v1.ResolveReviewRequest
+	(*ResolveReviewResponse)(nil),     // 12: gridflow.classify.v1.ResolveReviewResponse
+	(*ReclassifyRequest)(nil),         // 13: gridflow.classify.v1.ReclassifyRequest
+	(*ReclassifyResponse)(nil),        // 14: gridflow.classify.v1.ReclassifyResponse
+	(*Classification)(nil),            // 15: gridflow.classify.v1.Classification
+	(*GetClassificationRequest)(nil),  // 16: gridflow.classify.v1.GetClassificationRequest
+	(*GetClassificationResponse)(nil), // 17: gridflow.classify.v1.GetClassificationResponse
+	(*Incident)(nil),                  // 18: gridflow.classify.v1.Incident
+	(*GetIncidentRequest)(nil),        // 19: gridflow.classify.v1.GetIncidentRequest
+	(*GetIncidentResponse)(nil),       // 20: gridflow.classify.v1.GetIncidentResponse
+	(*ListIncidentsRequest)(nil),      // 21: gridflow.classify.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),     // 22: gridflow.classify.v1.ListIncidentsResponse
+	(*Correction)(nil),                // 23: gridflow.classify.v1.Correction
+	(*ListCorrectionsRequest)(nil),    // 24: gridflow.classify.v1.ListCorrectionsRequest
+	(*ListCorrectionsResponse)(nil),   // 25: gridflow.classify.v1.ListCorrectionsResponse
+	(*ReloadModelRequest)(nil),        // 26: gridflow.classify.v1.ReloadModelRequest
+	(*ReloadModelResponse)(nil),       // 27: gridflow.classify.v1.ReloadModelResponse
+	(*ModelFigures)(nil),              // 28: gridflow.classify.v1.ModelFigures
+	(*ModelSource)(nil),               // 29: gridflow.classify.v1.ModelSource
+	(*Model)(nil),                     // 30: gridflow.classify.v1.Model
+	(*RetrainModelRequest)(nil),       // 31: gridflow.classify.v1.RetrainModelRequest
+	(*RetrainModelResponse)(nil),      // 32: gridflow.classify.v1.RetrainModelResponse
+	(*ListModelsRequest)(nil),         // 33: gridflow.classify.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),        // 34: gridflow.classify.v1.ListModelsResponse
+	(v1.Urgency)(0),                   // 35: gridflow.types.v1.Urgency
+	(*durationpb.Duration)(nil),       // 36: google.protobuf.Duration
+	(v1.Source)(0),                    // 37: gridflow.types.v1.Source
+	(*v1.Area)(nil),                   // 38: gridflow.types.v1.Area
+	(*timestamppb.Timestamp)(nil),     // 39: google.protobuf.Timestamp
+	(*v11.ReviewChoice)(nil),          // 40: gridflow.events.v1.ReviewChoice
+	(*v1.Principal)(nil),              // 41: gridflow.types.v1.Principal
+	(v11.ClassificationMethod)(0),     // 42: gridflow.events.v1.ClassificationMethod
+	(*v1.LatLng)(nil),                 // 43: gridflow.types.v1.LatLng
 }
 var file_gridflow_classify_v1_classify_proto_depIdxs = []int32{
 	0,  // 0: gridflow.classify.v1.CatalogueItem.tree:type_name -> gridflow.classify.v1.CatalogueTree
-	27, // 1: gridflow.classify.v1.CatalogueItem.default_urgency:type_name -> gridflow.types.v1.Urgency
-	28, // 2: gridflow.classify.v1.CatalogueItem.duplicate_window:type_name -> google.protobuf.Duration
+	35, // 1: gridflow.classify.v1.CatalogueItem.default_urgency:type_name -> gridflow.types.v1.Urgency
+	36, // 2: gridflow.classify.v1.CatalogueItem.duplicate_window:type_name -> google.protobuf.Duration
 	0,  // 3: gridflow.classify.v1.ListCatalogueRequest.tree:type_name -> gridflow.classify.v1.CatalogueTree
-	2,  // 4: gridflow.classify.v1.ListCatalogueResponse.items:type_name -> gridflow.classify.v1.CatalogueItem
-	2,  // 5: gridflow.classify.v1.GetCatalogueItemResponse.item:type_name -> gridflow.classify.v1.CatalogueItem
+	3,  // 4: gridflow.classify.v1.ListCatalogueResponse.items:type_name -> gridflow.classify.v1.CatalogueItem
+	3,  // 5: gridflow.classify.v1.GetCatalogueItemResponse.item:type_name -> gridflow.classify.v1.CatalogueItem
 	1,  // 6: gridflow.classify.v1.Review.state:type_name -> gridflow.classify.v1.ReviewState
-	29, // 7: gridflow.classify.v1.Review.source:type_name -> gridflow.types.v1.Source
-	30, // 8: gridflow.classify.v1.Review.area:type_name -> gridflow.types.v1.Area
-	31, // 9: gridflow.classify.v1.Review.received_at:type_name -> google.protobuf.Timestamp
-	31, // 10: gridflow.classify.v1.Review.queued_at:type_name -> google.protobuf.Timestamp
-	31, // 11: gridflow.classify.v1.Review.fallback_at:type_name -> google.protobuf.Timestamp
-	32, // 12: gridflow.classify.v1.Review.choices:type_name -> gridflow.events.v1.ReviewChoice
-	14, // 13: gridflow.classify.v1.Review.classification:type_name -> gridflow.classify.v1.Classification
-	33, // 14: gridflow.classify.v1.Review.resolved_by:type_name -> gridflow.types.v1.Principal
-	31, // 15: gridflow.classify.v1.Review.resolved_at:type_name -> google.protobuf.Timestamp
-	7,  // 16: gridflow.classify.v1.ListReviewQueueResponse.reviews:type_name -> gridflow.classify.v1.Review
-	27, // 17: gridflow.classify.v1.ResolveReviewRequest.urgency:type_name -> gridflow.types.v1.Urgency
-	14, // 18: gridflow.classify.v1.ResolveReviewResponse.classification:type_name -> gridflow.classify.v1.Classification
-	27, // 19: gridflow.classify.v1.ReclassifyRequest.urgency:type_name -> gridflow.types.v1.Urgency
-	14, // 20: gridflow.classify.v1.ReclassifyResponse.classification:type_name -> gridflow.classify.v1.Classification
-	27, // 21: gridflow.classify.v1.Classification.urgency:type_name -> gridflow.types.v1.Urgency
-	34, // 22: gridflow.classify.v1.Classification.method:type_name -> gridflow.events.v1.ClassificationMethod
-	31, // 23: gridflow.classify.v1.Classification.classified_at:type_name -> google.protobuf.Timestamp
-	33, // 24: gridflow.classify.v1.Classification.actor:type_name -> gridflow.types.v1.Principal
-	14, // 25: gridflow.classify.v1.GetClassificationResponse.versions:type_name -> gridflow.classify.v1.Classification
-	7,  // 26: gridflow.classify.v1.GetClassificationResponse.review:type_name -> gridflow.classify.v1.Review
-	27, // 27: gridflow.classify.v1.Incident.urgency:type_name -> gridflow.types.v1.Urgency
-	35, // 28: gridflow.classify.v1.Incident.location:type_name -> gridflow.types.v1.LatLng
-	30, // 29: gridflow.classify.v1.Incident.area:type_name -> gridflow.types.v1.Area
-	31, // 30: gridflow.classify.v1.Incident.first_reported_at:type_name -> google.protobuf.Timestamp
-	31, // 31: gridflow.classify.v1.Incident.last_reported_at:type_name -> google.protobuf.Timestamp
-	17, // 32: gridflow.classify.v1.GetIncidentResponse.incident:type_name -> gridflow.classify.v1.Incident
-	17, // 33: gridflow.classify.v1.ListIncidentsResponse.incidents:type_name -> gridflow.classify.v1.Incident
-	33, // 34: gridflow.classify.v1.Correction.actor:type_name -> gridflow.types.v1.Principal
-	31, // 35: gridflow.classify.v1.Correction.corrected_at:type_name -> google.protobuf.Timestamp
-	31, // 36: gridflow.classify.v1.ListCorrectionsRequest.corrected_after:type_name -> google.protobuf.Timestamp
-	22, // 37: gridflow.classify.v1.ListCorrectionsResponse.corrections:type_name -> gridflow.classify.v1.Correction
-	3,  // 38: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
-	5,  // 39: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
-	8,  // 40: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
-	10, // 41: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
-	12, // 42: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
-	15, // 43: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
-	18, // 44: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
-	20, // 45: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
-	23, // 46: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
-	25, // 47: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
-	4,  // 48: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
-	6,  // 49: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
-	9,  // 50: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
-	11, // 51: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
-	13, // 52: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
-	16, // 53: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
-	19, // 54: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
-	21, // 55: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
-	24, // 56: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
-	26, // 57: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
-	48, // [48:58] is the sub-list for method output_type
-	38, // [38:48] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	37, // 7: gridflow.classify.v1.Review.source:type_name -> gridflow.types.v1.Source
+	38, // 8: gridflow.classify.v1.Review.area:type_name -> gridflow.types.v1.Area
+	39, // 9: gridflow.classify.v1.Review.received_at:type_name -> google.protobuf.Timestamp
+	39, // 10: gridflow.classify.v1.Review.queued_at:type_name -> google.protobuf.Timestamp
+	39, // 11: gridflow.classify.v1.Review.fallback_at:type_name -> google.protobuf.Timestamp
+	40, // 12: gridflow.classify.v1.Review.choices:type_name -> gridflow.events.v1.ReviewChoice
+	15, // 13: gridflow.classify.v1.Review.classification:type_name -> gridflow.classify.v1.Classification
+	41, // 14: gridflow.classify.v1.Review.resolved_by:type_name -> gridflow.types.v1.Principal
+	39, // 15: gridflow.classify.v1.Review.resolved_at:type_name -> google.protobuf.Timestamp
+	8,  // 16: gridflow.classify.v1.ListReviewQueueResponse.reviews:type_name -> gridflow.classify.v1.Review
+	35, // 17: gridflow.classify.v1.ResolveReviewRequest.urgency:type_name -> gridflow.types.v1.Urgency
+	15, // 18: gridflow.classify.v1.ResolveReviewResponse.classification:type_name -> gridflow.classify.v1.Classification
+	35, // 19: gridflow.classify.v1.ReclassifyRequest.urgency:type_name -> gridflow.types.v1.Urgency
+	15, // 20: gridflow.classify.v1.ReclassifyResponse.classification:type_name -> gridflow.classify.v1.Classification
+	35, // 21: gridflow.classify.v1.Classification.urgency:type_name -> gridflow.types.v1.Urgency
+	42, // 22: gridflow.classify.v1.Classification.method:type_name -> gridflow.events.v1.ClassificationMethod
+	39, // 23: gridflow.classify.v1.Classification.classified_at:type_name -> google.protobuf.Timestamp
+	41, // 24: gridflow.classify.v1.Classification.actor:type_name -> gridflow.types.v1.Principal
+	15, // 25: gridflow.classify.v1.GetClassificationResponse.versions:type_name -> gridflow.classify.v1.Classification
+	8,  // 26: gridflow.classify.v1.GetClassificationResponse.review:type_name -> gridflow.classify.v1.Review
+	35, // 27: gridflow.classify.v1.Incident.urgency:type_name -> gridflow.types.v1.Urgency
+	43, // 28: gridflow.classify.v1.Incident.location:type_name -> gridflow.types.v1.LatLng
+	38, // 29: gridflow.classify.v1.Incident.area:type_name -> gridflow.types.v1.Area
+	39, // 30: gridflow.classify.v1.Incident.first_reported_at:type_name -> google.protobuf.Timestamp
+	39, // 31: gridflow.classify.v1.Incident.last_reported_at:type_name -> google.protobuf.Timestamp
+	18, // 32: gridflow.classify.v1.GetIncidentResponse.incident:type_name -> gridflow.classify.v1.Incident
+	18, // 33: gridflow.classify.v1.ListIncidentsResponse.incidents:type_name -> gridflow.classify.v1.Incident
+	41, // 34: gridflow.classify.v1.Correction.actor:type_name -> gridflow.types.v1.Principal
+	39, // 35: gridflow.classify.v1.Correction.corrected_at:type_name -> google.protobuf.Timestamp
+	39, // 36: gridflow.classify.v1.ListCorrectionsRequest.corrected_after:type_name -> google.protobuf.Timestamp
+	23, // 37: gridflow.classify.v1.ListCorrectionsResponse.corrections:type_name -> gridflow.classify.v1.Correction
+	28, // 38: gridflow.classify.v1.ReloadModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 39: gridflow.classify.v1.ReloadModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
+	39, // 40: gridflow.classify.v1.Model.trained_at:type_name -> google.protobuf.Timestamp
+	29, // 41: gridflow.classify.v1.Model.sources:type_name -> gridflow.classify.v1.ModelSource
+	28, // 42: gridflow.classify.v1.Model.figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 43: gridflow.classify.v1.Model.against:type_name -> gridflow.classify.v1.ModelFigures
+	2,  // 44: gridflow.classify.v1.Model.state:type_name -> gridflow.classify.v1.ModelState
+	39, // 45: gridflow.classify.v1.Model.decided_at:type_name -> google.protobuf.Timestamp
+	39, // 46: gridflow.classify.v1.Model.live_at:type_name -> google.protobuf.Timestamp
+	28, // 47: gridflow.classify.v1.RetrainModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 48: gridflow.classify.v1.RetrainModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
+	30, // 49: gridflow.classify.v1.ListModelsResponse.models:type_name -> gridflow.classify.v1.Model
+	4,  // 50: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
+	6,  // 51: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
+	9,  // 52: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
+	11, // 53: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
+	13, // 54: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
+	16, // 55: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
+	19, // 56: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
+	21, // 57: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
+	24, // 58: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
+	26, // 59: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
+	33, // 60: gridflow.classify.v1.ClassifyService.ListModels:input_type -> gridflow.classify.v1.ListModelsRequest
+	31, // 61: gridflow.classify.v1.ClassifyService.RetrainModel:input_type -> gridflow.classify.v1.RetrainModelRequest
+	5,  // 62: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
+	7,  // 63: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
+	10, // 64: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
+	12, // 65: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
+	14, // 66: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
+	17, // 67: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
+	20, // 68: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
+	22, // 69: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
+	25, // 70: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
+	27, // 71: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
+	34, // 72: gridflow.classify.v1.ClassifyService.ListModels:output_type -> gridflow.classify.v1.ListModelsResponse
+	32, // 73: gridflow.classify.v1.ClassifyService.RetrainModel:output_type -> gridflow.classify.v1.RetrainModelResponse
+	62, // [62:74] is the sub-list for method output_type
+	50, // [50:62] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_classify_v1_classify_proto_init() }
@@ -2476,8 +3201,8 @@ func file_gridflow_classify_v1_classify_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_classify_v1_classify_proto_rawDesc), len(file_gridflow_classify_v1_classify_proto_rawDesc)),
-			NumEnums:      2,
-			NumMessages:   25,
+			NumEnums:      3,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -32,6 +32,8 @@ const (
 	ClassifyService_ListIncidents_FullMethodName     = "/gridflow.classify.v1.ClassifyService/ListIncidents"
 	ClassifyService_ListCorrections_FullMethodName   = "/gridflow.classify.v1.ClassifyService/ListCorrections"
 	ClassifyService_ReloadModel_FullMethodName       = "/gridflow.classify.v1.ClassifyService/ReloadModel"
+	ClassifyService_ListModels_FullMethodName        = "/gridflow.classify.v1.ClassifyService/ListModels"
+	ClassifyService_RetrainModel_FullMethodName      = "/gridflow.classify.v1.ClassifyService/RetrainModel"
 )
 
 // ClassifyServiceClient is the client API for ClassifyService service.
@@ -68,8 +70,24 @@ type ClassifyServiceClient interface {
 	ListCorrections(ctx context.Context, in *ListCorrectionsRequest, opts ...grpc.CallOption) (*ListCorrectionsResponse, error)
 	// ReloadModel loads the configured model again (the model file, or the
 	// default catalogue model trained from the built-in corpus) together with
-	// the keyword rules and reference data; admin only. SIGHUP does the same.
+	// the keyword rules and reference data; admin only. A model other than the
+	// registry's live one goes live only through the gate (measured on the
+	// held-out slice of the city's labelled cases, at least as good as the
+	// live one within the margin): a refusal is FAILED_PRECONDITION with its
+	// figures, recorded in the registry, and nothing changes. SIGHUP does the
+	// same, except that a refused model never stops the reference data and
+	// rules from reloading.
 	ReloadModel(ctx context.Context, in *ReloadModelRequest, opts ...grpc.CallOption) (*ReloadModelResponse, error)
+	// ListModels lists the model registry, most recently decided first: every
+	// model classify was asked to serve, its sources, figures and the gate's
+	// decision. Admin and dispatchers.
+	ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error)
+	// RetrainModel trains a model now from the city's labelled history and
+	// every dispatcher correction (phone numbers masked), each weighed as
+	// configured, and offers it to the gate; admin only. A refusal is
+	// FAILED_PRECONDITION with its figures, recorded in the registry, and the
+	// live model stays. The same runs on a schedule when one is configured.
+	RetrainModel(ctx context.Context, in *RetrainModelRequest, opts ...grpc.CallOption) (*RetrainModelResponse, error)
 }
 
 type classifyServiceClient struct {
@@ -180,6 +198,26 @@ func (c *classifyServiceClient) ReloadModel(ctx context.Context, in *ReloadModel
 	return out, nil
 }
 
+func (c *classifyServiceClient) ListModels(ctx context.Context, in *ListModelsRequest, opts ...grpc.CallOption) (*ListModelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListModelsResponse)
+	err := c.cc.Invoke(ctx, ClassifyService_ListModels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *classifyServiceClient) RetrainModel(ctx context.Context, in *RetrainModelRequest, opts ...grpc.CallOption) (*RetrainModelResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RetrainModelResponse)
+	err := c.cc.Invoke(ctx, ClassifyService_RetrainModel_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClassifyServiceServer is the server API for ClassifyService service.
 // All implementations must embed UnimplementedClassifyServiceServer
 // for forward compatibility.
@@ -214,8 +252,24 @@ type ClassifyServiceServer interface {
 	ListCorrections(context.Context, *ListCorrectionsRequest) (*ListCorrectionsResponse, error)
 	// ReloadModel loads the configured model again (the model file, or the
 	// default catalogue model trained from the built-in corpus) together with
-	// the keyword rules and reference data; admin only. SIGHUP does the same.
+	// the keyword rules and reference data; admin only. A model other than the
+	// registry's live one goes live only through the gate (measured on the
+	// held-out slice of the city's labelled cases, at least as good as the
+	// live one within the margin): a refusal is FAILED_PRECONDITION with its
+	// figures, recorded in the registry, and nothing changes. SIGHUP does the
+	// same, except that a refused model never stops the reference data and
+	// rules from reloading.
 	ReloadModel(context.Context, *ReloadModelRequest) (*ReloadModelResponse, error)
+	// ListModels lists the model registry, most recently decided first: every
+	// model classify was asked to serve, its sources, figures and the gate's
+	// decision. Admin and dispatchers.
+	ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error)
+	// RetrainModel trains a model now from the city's labelled history and
+	// every dispatcher correction (phone numbers masked), each weighed as
+	// configured, and offers it to the gate; admin only. A refusal is
+	// FAILED_PRECONDITION with its figures, recorded in the registry, and the
+	// live model stays. The same runs on a schedule when one is configured.
+	RetrainModel(context.Context, *RetrainModelRequest) (*RetrainModelResponse, error)
 	mustEmbedUnimplementedClassifyServiceServer()
 }
 
@@ -255,6 +309,12 @@ func (UnimplementedClassifyServiceServer) ListCorrections(context.Context, *List
 }
 func (UnimplementedClassifyServiceServer) ReloadModel(context.Context, *ReloadModelRequest) (*ReloadModelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ReloadModel not implemented")
+}
+func (UnimplementedClassifyServiceServer) ListModels(context.Context, *ListModelsRequest) (*ListModelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListModels not implemented")
+}
+func (UnimplementedClassifyServiceServer) RetrainModel(context.Context, *RetrainModelRequest) (*RetrainModelResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RetrainModel not implemented")
 }
 func (UnimplementedClassifyServiceServer) mustEmbedUnimplementedClassifyServiceServer() {}
 func (UnimplementedClassifyServiceServer) testEmbeddedByValue()                         {}
@@ -457,6 +517,42 @@ func _ClassifyService_ReloadModel_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClassifyService_ListModels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListModelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassifyServiceServer).ListModels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassifyService_ListModels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassifyServiceServer).ListModels(ctx, req.(*ListModelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ClassifyService_RetrainModel_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RetrainModelRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassifyServiceServer).RetrainModel(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassifyService_RetrainModel_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassifyServiceServer).RetrainModel(ctx, req.(*RetrainModelRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClassifyService_ServiceDesc is the grpc.ServiceDesc for ClassifyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -503,6 +599,14 @@ var ClassifyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ReloadModel",
 			Handler:    _ClassifyService_ReloadModel_Handler,
+		},
+		{
+			MethodName: "ListModels",
+			Handler:    _ClassifyService_ListModels_Handler,
+		},
+		{
+			MethodName: "RetrainModel",
+			Handler:    _ClassifyService_RetrainModel_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

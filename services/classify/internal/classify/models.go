@@ -1,0 +1,149 @@
+package classify
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+)
+
+// Model states in the registry. Exactly one model is live at a time: the one
+// every replica serves.
+const (
+	ModelLive    = "live"
+	ModelRetired = "retired" // was live, replaced through the gate
+	ModelRefused = "refused" // the gate refused it; its figures say why
+)
+
+// ModelFigures are a model's scores on the fixed held-out slice of the
+// city's labelled cases, at the first level (the class a prediction counts
+// under), as the promotion gate compares them.
+type ModelFigures struct {
+	Accuracy float64 `json:"accuracy"`
+	MacroF1  float64 `json:"macro_f1"`
+	N        int     `json:"n"`
+	// Holdout names the slice: its file and the hash of its examples.
+	Holdout       string `json:"holdout"`
+	HoldoutSHA256 string `json:"holdout_sha256"`
+}
+
+// ModelSource is one part of a model's training data.
+type ModelSource struct {
+	Kind       string  `json:"kind"`
+	Name       string  `json:"name"`
+	Weight     float64 `json:"weight"`
+	Examples   int     `json:"examples"`
+	HeldOut    int     `json:"held_out"`
+	DataSHA256 string  `json:"data_sha256"`
+}
+
+// ModelRecord is a model's row in the registry: what it is, what it was
+// trained on, how it scored and what the gate decided.
+type ModelRecord struct {
+	Version string
+	// Origin is where the model was loaded from: its file, or "default".
+	Origin     string
+	Labels     int
+	TrainedAt  time.Time
+	Examples   int
+	DataSHA256 string
+	Sources    []ModelSource
+	CVAccuracy float64
+	CVMacroF1  float64
+	// Figures are the model's on the held-out slice (nil: not measured,
+	// e.g. the first model of a city without a held-out slice); Against
+	// the live model's on the same slice when the gate judged this one.
+	Figures        *ModelFigures
+	Against        *ModelFigures
+	AgainstVersion string
+	State          string
+	// Reason says why the gate decided as it did.
+	Reason string
+	// DecidedBy and DecidedAt: who asked (a principal, "start", "SIGHUP",
+	// "retrain") and when the last decision on this model was taken.
+	DecidedBy string
+	DecidedAt time.Time
+	// LiveBy and LiveAt: who made it live, and when (zero if never).
+	LiveBy string
+	LiveAt time.Time
+}
+
+// ModelFilter pages through the registry.
+type ModelFilter struct {
+	PageSize  int
+	PageToken string
+}
+
+// ModelRegistry is the registry of models in classify's schema: one truth
+// for every replica about which model is live.
+type ModelRegistry interface {
+	// LiveModel returns the live model's record and its encoded form;
+	// ErrNotFound when no model has been made live yet.
+	LiveModel(ctx context.Context) (*ModelRecord, []byte, error)
+	// LiveVersion returns the live model's version ("" when none), cheaply.
+	LiveVersion(ctx context.Context) (string, error)
+	// ModelState returns a model's state, "" when the registry does not
+	// know it.
+	ModelState(ctx context.Context, version string) (string, error)
+	// RecordModel records a decision on a model: a live one (payload
+	// required) replaces the live model, which is retired; a refused one is
+	// recorded with its figures and leaves the live model alone.
+	RecordModel(ctx context.Context, rec *ModelRecord, payload []byte) error
+	// ListModels lists the registry, most recently decided first.
+	ListModels(ctx context.Context, f ModelFilter) ([]ModelRecord, string, error)
+}
+
+// ListModels lists the model registry, most recently decided first: admin,
+// and street and district dispatchers (who see why cases were filed as
+// they were).
+func (s *Service) ListModels(ctx context.Context, f ModelFilter) ([]ModelRecord, string, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, "", fault.New(fault.Unauthenticated, "no credential")
+	}
+	switch p.Role {
+	case auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict:
+	default:
+		return nil, "", fault.New(fault.PermissionDenied, "%s may not read the model registry", p)
+	}
+	var err error
+	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
+		return nil, "", err
+	}
+	if s.deps.Models == nil {
+		return nil, "", fault.New(fault.FailedPrecondition, "this classify runs without a model registry")
+	}
+	return s.deps.Models.ListModels(ctx, f)
+}
+
+// Retrain trains a new model from the city's history and the dispatchers'
+// corrections and offers it to the gate; admin only. A refusal is
+// FailedPrecondition with the figures, and the live model stays.
+func (s *Service) Retrain(ctx context.Context) (ReloadResult, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return ReloadResult{}, fault.New(fault.Unauthenticated, "no credential")
+	}
+	if p.Role != auth.RoleAdmin {
+		return ReloadResult{}, fault.New(fault.PermissionDenied, "only admin may retrain the model")
+	}
+	if s.deps.Retrain == nil {
+		return ReloadResult{}, fault.New(fault.FailedPrecondition, "retraining is not configured")
+	}
+	res, err := s.deps.Retrain(ctx)
+	var fe *fault.Error
+	switch {
+	case err == nil, errors.As(err, &fe):
+		return res, err
+	case errors.Is(err, ErrRefused):
+		// The refusal's text is the gate's figures and reason, meant for
+		// the caller.
+		return res, fault.New(fault.FailedPrecondition, "%v", err)
+	}
+	return res, err
+}
+
+// ErrRefused marks the gate's refusal of a model.
+var ErrRefused = errors.New("refused by the gate")

@@ -1,0 +1,47 @@
+package convert
+
+import (
+	"time"
+
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
+)
+
+// FiguresOut maps held-out figures; nil stays nil.
+func FiguresOut(f *classify.ModelFigures) *classifyv1.ModelFigures {
+	if f == nil {
+		return nil
+	}
+	return &classifyv1.ModelFigures{Accuracy: f.Accuracy, MacroF1: f.MacroF1, N: uint32(f.N), Holdout: f.Holdout, HoldoutSha256: f.HoldoutSHA256}
+}
+
+var modelStates = map[string]classifyv1.ModelState{
+	classify.ModelLive:    classifyv1.ModelState_MODEL_STATE_LIVE,
+	classify.ModelRetired: classifyv1.ModelState_MODEL_STATE_RETIRED,
+	classify.ModelRefused: classifyv1.ModelState_MODEL_STATE_REFUSED,
+}
+
+func timeOut(t time.Time) *timestamppb.Timestamp {
+	if t.IsZero() {
+		return nil
+	}
+	return timestamppb.New(t)
+}
+
+// ModelOut maps a registry row.
+func ModelOut(m *classify.ModelRecord) *classifyv1.Model {
+	out := &classifyv1.Model{
+		Version: m.Version, Origin: m.Origin, Labels: uint32(m.Labels), TrainedAt: timeOut(m.TrainedAt),
+		Examples: uint32(m.Examples), DataSha256: m.DataSHA256, CvAccuracy: m.CVAccuracy, CvMacroF1: m.CVMacroF1,
+		Figures: FiguresOut(m.Figures), AgainstVersion: m.AgainstVersion, Against: FiguresOut(m.Against),
+		State: modelStates[m.State], Reason: m.Reason, DecidedBy: m.DecidedBy, DecidedAt: timeOut(m.DecidedAt),
+		LiveBy: m.LiveBy, LiveAt: timeOut(m.LiveAt),
+	}
+	for _, s := range m.Sources {
+		out.Sources = append(out.Sources, &classifyv1.ModelSource{Kind: s.Kind, Name: s.Name, Weight: s.Weight,
+			Examples: uint32(s.Examples), HeldOut: uint32(s.HeldOut), DataSha256: s.DataSHA256})
+	}
+	return out
+}
