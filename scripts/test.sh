@@ -25,11 +25,11 @@ cd "$ROOT"
 mapfile -t all < <(go list $(go list -m | sed 's|$|/...|'))
 
 # The packages where goroutines meet: the shared runners and servers, and each
-# service's store, event handlers and gRPC layer (and classify's domain, whose
+# service's store, event handlers and gRPC layer (and classify's domain, model holder and retrainer, whose
 # tests run in parallel over shared state). These run under the race
 # detector; the rest (pure domain logic, the e2e driver whose services are
 # plain builds) run without its cost.
-race='^github.com/gridflow/gridflow/(pkg/(outbox|consumer|timer|grpcserver|auth)|services/[a-z]+/internal/(postgres|events|grpcapi)|services/classify/internal/classify)$'
+race='^github.com/gridflow/gridflow/(pkg/(outbox|consumer|timer|grpcserver|auth|ratelimit|idempotency)|services/[a-z]+/internal/(postgres|events|grpcapi)|services/classify/internal/(classify|live|retrain))$'
 mapfile -t racy < <(printf '%s\n' "${all[@]}" | grep -E "$race")
 mapfile -t plain < <(printf '%s\n' "${all[@]}" | grep -vE "$race")
 

@@ -1,10 +1,8 @@
 package convert
 
 import (
-	"time"
-
+	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 )
@@ -23,21 +21,14 @@ var modelStates = map[string]classifyv1.ModelState{
 	classify.ModelRefused: classifyv1.ModelState_MODEL_STATE_REFUSED,
 }
 
-func timeOut(t time.Time) *timestamppb.Timestamp {
-	if t.IsZero() {
-		return nil
-	}
-	return timestamppb.New(t)
-}
-
 // ModelOut maps a registry row.
 func ModelOut(m *classify.ModelRecord) *classifyv1.Model {
 	out := &classifyv1.Model{
-		Version: m.Version, Origin: m.Origin, Labels: uint32(m.Labels), TrainedAt: timeOut(m.TrainedAt),
+		Version: m.Version, Origin: m.Origin, Labels: uint32(m.Labels), TrainedAt: wire.TimeOut(m.TrainedAt),
 		Examples: uint32(m.Examples), DataSha256: m.DataSHA256, CvAccuracy: m.CVAccuracy, CvMacroF1: m.CVMacroF1,
 		Figures: FiguresOut(m.Figures), AgainstVersion: m.AgainstVersion, Against: FiguresOut(m.Against),
-		State: modelStates[m.State], Reason: m.Reason, DecidedBy: m.DecidedBy, DecidedAt: timeOut(m.DecidedAt),
-		LiveBy: m.LiveBy, LiveAt: timeOut(m.LiveAt),
+		State: modelStates[m.State], Reason: m.Reason, DecidedBy: m.DecidedBy, DecidedAt: wire.TimeOut(m.DecidedAt),
+		LiveBy: m.LiveBy, LiveAt: wire.TimeOut(m.LiveAt),
 	}
 	for _, s := range m.Sources {
 		out.Sources = append(out.Sources, &classifyv1.ModelSource{Kind: s.Kind, Name: s.Name, Weight: s.Weight,
