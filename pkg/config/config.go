@@ -110,13 +110,31 @@ type Base struct {
 	DatabaseMaxConns  int32         `env:"GRIDFLOW_DATABASE_MAX_CONNS, default=16"`
 	NATSURL           string        `env:"GRIDFLOW_NATS_URL, default=nats://127.0.0.1:14222"`
 	NATSNkeyFile      string        `env:"GRIDFLOW_NATS_NKEY_FILE"` // the service's NATS user, its nkey seed (pkg/natsauth); unset: none
-	AuthPublicKeyFile string        `env:"GRIDFLOW_AUTH_PUBLIC_KEY_FILE, default=.run/keys/dev-ed25519.pub"`
+	AuthPublicKeyFile string        `env:"GRIDFLOW_AUTH_PUBLIC_KEY_FILE, default=.run/keys/dev-ed25519.pub"` // one key, never rotated; GRIDFLOW_AUTH_KEY_DIR wins
 	ReferenceDir      string        `env:"GRIDFLOW_REFERENCE_DIR"`
 	ShutdownTimeout   time.Duration `env:"GRIDFLOW_SHUTDOWN_TIMEOUT, default=10s"`
 	// RequestRetention is how long a write request's id and first result
 	// are kept for idempotent retries (pkg/idempotency); a client retrying
 	// later than this is treated as new.
 	RequestRetention time.Duration `env:"GRIDFLOW_REQUEST_RETENTION, default=720h"`
+
+	// AuthKeyDir holds the public key (*.pub) of every signing key in
+	// force: the first one and each rotation (gridctl auth keygen --rotate).
+	// When set it wins over AuthPublicKeyFile.
+	AuthKeyDir string `env:"GRIDFLOW_AUTH_KEY_DIR"`
+	// AuthKeyOverlap is how long a key's tokens stay valid after the next
+	// key was made; then they are refused. Tokens live 24h by default, so
+	// two days let every token issued before a rotation run out, with a day
+	// to hand the new key to every signer.
+	AuthKeyOverlap time.Duration `env:"GRIDFLOW_AUTH_KEY_OVERLAP, default=48h"`
+	// AuthDenyListFile lists revoked token ids and principals (gridctl auth
+	// revoke appends); a missing file is an empty list, unset is none.
+	AuthDenyListFile string `env:"GRIDFLOW_AUTH_DENY_LIST_FILE"`
+	// AuthReloadInterval is how often the keys and the deny list are
+	// checked for changes (and reloaded when they changed), so a
+	// revocation reaches every service without a signal; SIGHUP reloads at
+	// once. 0: only on SIGHUP.
+	AuthReloadInterval time.Duration `env:"GRIDFLOW_AUTH_RELOAD_INTERVAL, default=10s"`
 
 	// DatabaseStatementTimeout bounds every SQL statement (PostgreSQL's
 	// statement_timeout; 0: the server's own). The slowest statements a
