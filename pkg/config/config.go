@@ -110,7 +110,7 @@ type Base struct {
 	DatabaseMaxConns  int32         `env:"GRIDFLOW_DATABASE_MAX_CONNS, default=16"`
 	NATSURL           string        `env:"GRIDFLOW_NATS_URL, default=nats://127.0.0.1:14222"`
 	NATSNkeyFile      string        `env:"GRIDFLOW_NATS_NKEY_FILE"` // the service's NATS user, its nkey seed (pkg/natsauth); unset: none
-	AuthPublicKeyFile string        `env:"GRIDFLOW_AUTH_PUBLIC_KEY_FILE, default=.run/keys/dev-ed25519.pub"` // one key, never rotated; GRIDFLOW_AUTH_KEY_DIR wins
+	AuthPublicKeyFile string        `env:"GRIDFLOW_AUTH_PUBLIC_KEY_FILE, default=.run/keys/dev-ed25519.pub"`
 	ReferenceDir      string        `env:"GRIDFLOW_REFERENCE_DIR"`
 	ShutdownTimeout   time.Duration `env:"GRIDFLOW_SHUTDOWN_TIMEOUT, default=10s"`
 	// RequestRetention is how long a write request's id and first result
