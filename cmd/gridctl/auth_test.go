@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/pkg/auth"
 )
 
 // issueAs runs auth issue and returns the token and its id.
