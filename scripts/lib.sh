@@ -21,6 +21,11 @@ export GRIDFLOW_DATABASE_URL=${GRIDFLOW_DATABASE_URL:-postgres://gridflow@127.0.
 export GRIDFLOW_NATS_URL=${GRIDFLOW_NATS_URL:-nats://127.0.0.1:$NATS_PORT}
 export GRIDFLOW_AUTH_PUBLIC_KEY_FILE=${GRIDFLOW_AUTH_PUBLIC_KEY_FILE:-$RUN_DIR/keys/dev-ed25519.pub}
 export GRIDFLOW_KEY_DIR=${GRIDFLOW_KEY_DIR:-$RUN_DIR/keys}
+# The services accept every key in the key directory (gridctl auth keygen
+# --rotate adds one) and refuse what the deny list there revokes (gridctl
+# auth revoke appends to it); they reload both when the files change.
+export GRIDFLOW_AUTH_KEY_DIR=${GRIDFLOW_AUTH_KEY_DIR:-$GRIDFLOW_KEY_DIR}
+export GRIDFLOW_AUTH_DENY_LIST_FILE=${GRIDFLOW_AUTH_DENY_LIST_FILE:-$GRIDFLOW_KEY_DIR/revoked}
 
 # Services in start order, with their gRPC (or HTTP) and admin ports.
 SERVICES=(intake classify dispatch feedback console)

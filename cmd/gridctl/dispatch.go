@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"path/filepath"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -47,7 +46,7 @@ func (d *dispatchFlags) client(g *globals) (dispatchv1.DispatchServiceClient, *g
 	if err != nil {
 		return nil, nil, fmt.Errorf("--as: %w", err)
 	}
-	key, err := auth.LoadPrivateKey(filepath.Join(g.keys(), auth.PrivateKeyFile))
+	key, err := auth.SigningKey(g.keys())
 	if err != nil {
 		return nil, nil, fmt.Errorf("--as needs the development key (%v)", err)
 	}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -110,7 +109,7 @@ func (g *globals) dialAs(svc service, token string) (*grpc.ClientConn, error) {
 	}
 	addr := where.value
 	if token == "" {
-		key, err := auth.LoadPrivateKey(filepath.Join(g.keys(), auth.PrivateKeyFile))
+		key, err := auth.SigningKey(g.keys())
 		if err != nil {
 			return nil, fmt.Errorf("no --token and no development key to mint one (%v): run `gridctl auth keygen` or pass --token", err)
 		}

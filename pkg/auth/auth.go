@@ -1,25 +1,25 @@
 // Package auth names who is calling. Tokens are Ed25519-signed JWTs whose
 // subject is a principal "role[:subject]" (DESIGN.md: hotline, patrol:<worker>,
 // secretary:<community>, dispatcher:<street>, district:<district>,
-// department:<code>, admin). Services hold only the public key; gridctl and
-// trusted systems hold the private one.
+// department:<code>, admin, and system:<service> for service-to-service
+// calls). Beside the principal a token may name the person behind it (an
+// id and a name), which the audit trail records as the actor.
+//
+// Every token has an id (jti), which a deny list can revoke, and names the
+// key that signed it (kid in the header). Services hold a set of public keys
+// (a key directory): a new key becomes the signing key, and the key it
+// replaces stays valid for a configured overlap, then is refused. The key
+// set and the deny list are reloaded on SIGHUP and when their files change
+// (Live). Services hold only public keys; gridctl and trusted systems hold
+// the private ones.
 package auth
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
-	"time"
-
-	"github.com/golang-jwt/jwt/v5"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Role is what a principal may do.
@@ -43,10 +43,49 @@ var needsSubject = map[Role]bool{
 	RoleDistrict: true, RoleDepartment: true, RoleAdmin: false, RoleSystem: true,
 }
 
-// Principal is an authenticated caller.
+// Principal is an authenticated caller: a role, its subject, and the person
+// the credential was issued to, when it names one.
 type Principal struct {
 	Role    Role
 	Subject string
+	// Person is who holds the credential (a dispatcher on duty, a hotline
+	// agent); zero when the token names no one. It never widens or narrows
+	// what the principal may do: it is recorded, not authorised.
+	Person Person
+}
+
+// Person is the human a credential was issued to.
+type Person struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// IsZero reports whether no person is named.
+func (p Person) IsZero() bool { return p == Person{} }
+
+// maxPersonLen bounds a person's id (bytes) and name (characters).
+const maxPersonLen = 64
+
+// Validate checks a named person: an id without spaces or parentheses and a
+// printable name, both required and at most 64 long.
+func (p Person) Validate() error {
+	switch {
+	case p.ID == "":
+		return fmt.Errorf("person id is empty")
+	case len(p.ID) > maxPersonLen:
+		return fmt.Errorf("person id is longer than %d bytes", maxPersonLen)
+	case !utf8.ValidString(p.ID) || strings.ContainsFunc(p.ID, func(r rune) bool { return unicode.IsSpace(r) || !unicode.IsPrint(r) || r == '(' || r == ')' }):
+		return fmt.Errorf("person id %q has a space, a parenthesis or an unprintable character", p.ID)
+	case strings.TrimSpace(p.Name) == "":
+		return fmt.Errorf("person name is empty")
+	case !utf8.ValidString(p.Name):
+		return fmt.Errorf("person name is not valid UTF-8")
+	case utf8.RuneCountInString(p.Name) > maxPersonLen:
+		return fmt.Errorf("person name is longer than %d characters", maxPersonLen)
+	case strings.ContainsFunc(p.Name, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }):
+		return fmt.Errorf("person name %q has an unprintable character", p.Name)
+	}
+	return nil
 }
 
 // String renders "role" or "role:subject"; it is the scope of request ids.
@@ -55,6 +94,28 @@ func (p Principal) String() string {
 		return string(p.Role)
 	}
 	return string(p.Role) + ":" + p.Subject
+}
+
+// Actor is the principal as the audit trail records it: String, followed
+// by " (<person id> <person name>)" when a person is named. Actors are
+// stored as text in every service's tables and events; SplitActor reads
+// one back. Request ids stay scoped to String, the principal alone.
+func (p Principal) Actor() string {
+	if p.Person.IsZero() {
+		return p.String()
+	}
+	return p.String() + " (" + p.Person.ID + " " + p.Person.Name + ")"
+}
+
+// SplitActor is Actor's inverse: the principal ("role[:subject]") and the
+// person, zero when the actor names none.
+func SplitActor(actor string) (principal string, person Person) {
+	principal, rest, ok := strings.Cut(actor, " (")
+	if !ok || !strings.HasSuffix(rest, ")") {
+		return actor, Person{}
+	}
+	id, name, _ := strings.Cut(strings.TrimSuffix(rest, ")"), " ")
+	return principal, Person{ID: id, Name: name}
 }
 
 // ParsePrincipal parses "role[:subject]" and checks the role's subject rule.
@@ -76,8 +137,13 @@ func (p Principal) Validate() error {
 		return fmt.Errorf("role %s takes no subject", p.Role)
 	case strings.ContainsAny(p.Subject, " \t\n:"):
 		return fmt.Errorf("subject %q has a space or colon", p.Subject)
+	case p.Person.IsZero():
+		return nil
+	case p.Role == RoleSystem:
+		// Settled (issue 14): system is for service-to-service calls only.
+		return fmt.Errorf("role system is for service-to-service calls and never names a person")
 	}
-	return nil
+	return p.Person.Validate()
 }
 
 type ctxKey struct{}
@@ -91,176 +157,4 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
-}
-
-const issuer = "gridflow"
-
-// Signer mints tokens.
-type Signer struct{ key ed25519.PrivateKey }
-
-// NewSigner returns a signer for key.
-func NewSigner(key ed25519.PrivateKey) *Signer { return &Signer{key: key} }
-
-// Issue returns a token naming p, valid for ttl.
-func (s *Signer) Issue(p Principal, ttl time.Duration) (string, error) {
-	if err := p.Validate(); err != nil {
-		return "", err
-	}
-	now := time.Now()
-	claims := jwt.RegisteredClaims{
-		Issuer:    issuer,
-		Subject:   p.String(),
-		IssuedAt:  jwt.NewNumericDate(now),
-		NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
-		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}
-	return jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims).SignedString(s.key)
-}
-
-// Verifier checks tokens. Verifying an Ed25519 signature costs tens of
-// microseconds — a third of intake's CPU under load when every call paid it —
-// while a caller (the hotline's gateway, a department's client) sends one
-// token many times. Verified tokens are therefore remembered until they
-// expire; the cache is bounded and simply emptied when full.
-type Verifier struct {
-	key ed25519.PublicKey
-
-	mu    sync.RWMutex
-	cache map[string]verified
-}
-
-type verified struct {
-	p   Principal
-	exp time.Time
-}
-
-// maxCachedTokens bounds the verified-token cache.
-const maxCachedTokens = 10000
-
-// NewVerifier returns a verifier for key.
-func NewVerifier(key ed25519.PublicKey) *Verifier {
-	return &Verifier{key: key, cache: make(map[string]verified)}
-}
-
-// ErrInvalidToken wraps every reason a token is refused.
-var ErrInvalidToken = errors.New("invalid token")
-
-// Verify returns the principal a valid token names.
-func (v *Verifier) Verify(token string) (Principal, error) {
-	v.mu.RLock()
-	hit, ok := v.cache[token]
-	v.mu.RUnlock()
-	if ok && time.Now().Before(hit.exp) {
-		return hit.p, nil
-	}
-	p, exp, err := v.verify(token)
-	if err != nil {
-		return Principal{}, err
-	}
-	v.mu.Lock()
-	if len(v.cache) >= maxCachedTokens {
-		clear(v.cache)
-	}
-	v.cache[token] = verified{p: p, exp: exp}
-	v.mu.Unlock()
-	return p, nil
-}
-
-func (v *Verifier) verify(token string) (Principal, time.Time, error) {
-	var claims jwt.RegisteredClaims
-	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return v.key, nil },
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
-		jwt.WithIssuer(issuer), jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second))
-	if err != nil {
-		return Principal{}, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
-	}
-	p, err := ParsePrincipal(claims.Subject)
-	if err != nil {
-		return Principal{}, time.Time{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
-	}
-	return p, claims.ExpiresAt.Time, nil
-}
-
-// Key file names inside a key directory.
-const (
-	PrivateKeyFile = "dev-ed25519.key"
-	PublicKeyFile  = "dev-ed25519.pub"
-)
-
-// EnsureKeyPair creates an Ed25519 key pair in dir unless one is there. It is
-// the local development key `make run` uses; production keys are provisioned.
-func EnsureKeyPair(dir string) (created bool, err error) {
-	priv := filepath.Join(dir, PrivateKeyFile)
-	if _, err := os.Stat(priv); err == nil {
-		return false, nil
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return false, err
-	}
-	pub, key, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		return false, err
-	}
-	privDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		return false, err
-	}
-	pubDER, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return false, err
-	}
-	if err := os.WriteFile(filepath.Join(dir, PublicKeyFile), pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER}), 0o644); err != nil {
-		return false, err
-	}
-	// The private key is written last so a half-made pair is never taken as whole.
-	if err := os.WriteFile(priv, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER}), 0o600); err != nil {
-		return false, err
-	}
-	return true, nil
-}
-
-// LoadPrivateKey reads a PKCS#8 PEM Ed25519 private key.
-func LoadPrivateKey(path string) (ed25519.PrivateKey, error) {
-	der, err := readPEM(path, "PRIVATE KEY")
-	if err != nil {
-		return nil, err
-	}
-	k, err := x509.ParsePKCS8PrivateKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	ek, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
-	}
-	return ek, nil
-}
-
-// LoadPublicKey reads a PKIX PEM Ed25519 public key.
-func LoadPublicKey(path string) (ed25519.PublicKey, error) {
-	der, err := readPEM(path, "PUBLIC KEY")
-	if err != nil {
-		return nil, err
-	}
-	k, err := x509.ParsePKIXPublicKey(der)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	ek, ok := k.(ed25519.PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("%s: not an Ed25519 key", path)
-	}
-	return ek, nil
-}
-
-func readPEM(path, typ string) ([]byte, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	block, _ := pem.Decode(b)
-	if block == nil || block.Type != typ {
-		return nil, fmt.Errorf("%s: no %s PEM block", path, typ)
-	}
-	return block.Bytes, nil
 }

@@ -118,6 +118,24 @@ type Base struct {
 	// later than this is treated as new.
 	RequestRetention time.Duration `env:"GRIDFLOW_REQUEST_RETENTION, default=720h"`
 
+	// AuthKeyDir holds the public key (*.pub) of every signing key in
+	// force: the first one and each rotation (gridctl auth keygen --rotate).
+	// When set it wins over AuthPublicKeyFile.
+	AuthKeyDir string `env:"GRIDFLOW_AUTH_KEY_DIR"`
+	// AuthKeyOverlap is how long a key's tokens stay valid after the next
+	// key was made; then they are refused. Tokens live 24h by default, so
+	// two days let every token issued before a rotation run out, with a day
+	// to hand the new key to every signer.
+	AuthKeyOverlap time.Duration `env:"GRIDFLOW_AUTH_KEY_OVERLAP, default=48h"`
+	// AuthDenyListFile lists revoked token ids and principals (gridctl auth
+	// revoke appends); a missing file is an empty list, unset is none.
+	AuthDenyListFile string `env:"GRIDFLOW_AUTH_DENY_LIST_FILE"`
+	// AuthReloadInterval is how often the keys and the deny list are
+	// checked for changes (and reloaded when they changed), so a
+	// revocation reaches every service without a signal; SIGHUP reloads at
+	// once. 0: only on SIGHUP.
+	AuthReloadInterval time.Duration `env:"GRIDFLOW_AUTH_RELOAD_INTERVAL, default=10s"`
+
 	// DatabaseStatementTimeout bounds every SQL statement (PostgreSQL's
 	// statement_timeout; 0: the server's own). The slowest statements a
 	// service runs in normal work take milliseconds; a city's year of

@@ -113,7 +113,8 @@ func (p *Process) Close() {
 }
 
 // Reloadable is what a SIGHUP reloads: reference.Live, which holds the
-// reference set or a service's bundle built on it.
+// reference set or a service's bundle built on it, and auth.Live, the
+// credentials (keys and deny list).
 type Reloadable interface {
 	// Name says what it holds, for the log ("reference data").
 	Name() string
@@ -246,15 +247,17 @@ func RateLimit(limits ratelimit.Limits) GRPCOption {
 }
 
 // GRPC makes the service's gRPC server — every call authenticated with the
-// key in GRIDFLOW_AUTH_PUBLIC_KEY_FILE, requests bounded by
+// keys in GRIDFLOW_AUTH_KEY_DIR (else GRIDFLOW_AUTH_PUBLIC_KEY_FILE) and
+// checked against the deny list, both reloaded on SIGHUP and when their
+// files change — requests bounded by
 // GRIDFLOW_GRPC_MAX_RECV_BYTES, TLS when GRIDFLOW_TLS_CERT_FILE names a
 // certificate (mutual with GRIDFLOW_TLS_CLIENT_AUTH) — listening on addr
 // (setting names the variable that moves it). Register the service on it;
 // Wait serves it and stops it gracefully.
 func (p *Process) GRPC(addr, setting string, extra ...GRPCOption) (*grpcserver.Server, error) {
-	pub, err := auth.LoadPublicKey(p.base.AuthPublicKeyFile)
+	creds, err := p.credentials()
 	if err != nil {
-		return nil, fmt.Errorf("auth public key (GRIDFLOW_AUTH_PUBLIC_KEY_FILE): %w", err)
+		return nil, err
 	}
 	tlsCfg, err := serverTLS(p.base)
 	if err != nil {
@@ -264,7 +267,7 @@ func (p *Process) GRPC(addr, setting string, extra ...GRPCOption) (*grpcserver.S
 	if err != nil {
 		return nil, err
 	}
-	opts := grpcserver.Options{Logger: p.Log, Verifier: auth.NewVerifier(pub), TLS: tlsCfg,
+	opts := grpcserver.Options{Logger: p.Log, Verifier: creds.Verifier(), TLS: tlsCfg,
 		MaxRecvMsgSize: p.base.GRPCMaxRecvBytes}
 	for _, o := range extra {
 		o(&opts)
@@ -272,6 +275,25 @@ func (p *Process) GRPC(addr, setting string, extra ...GRPCOption) (*grpcserver.S
 	srv := grpcserver.New(opts)
 	p.Go(func(ctx context.Context) error { return serveGRPC(ctx, srv.Server, lis, p.base.ShutdownTimeout) })
 	return srv, nil
+}
+
+// credentials loads the keys tokens are checked with and the deny list
+// (GRIDFLOW_AUTH_KEY_DIR or GRIDFLOW_AUTH_PUBLIC_KEY_FILE,
+// GRIDFLOW_AUTH_KEY_OVERLAP, GRIDFLOW_AUTH_DENY_LIST_FILE), reloads them on
+// SIGHUP and whenever their files change (every
+// GRIDFLOW_AUTH_RELOAD_INTERVAL).
+func (p *Process) credentials() (*auth.Live, error) {
+	src := auth.Source{KeyDir: p.base.AuthKeyDir, Overlap: p.base.AuthKeyOverlap, DenyListFile: p.base.AuthDenyListFile}
+	if src.KeyDir == "" {
+		src.KeyFile = p.base.AuthPublicKeyFile
+	}
+	live, err := auth.NewLive(src)
+	if err != nil {
+		return nil, fmt.Errorf("credentials (GRIDFLOW_AUTH_KEY_DIR, GRIDFLOW_AUTH_PUBLIC_KEY_FILE, GRIDFLOW_AUTH_DENY_LIST_FILE): %w", err)
+	}
+	p.ReloadOnHangup(live)
+	p.Go(func(ctx context.Context) error { return live.Poll(ctx, p.base.AuthReloadInterval, p.Log) })
+	return live, nil
 }
 
 func serverTLS(base config.Base) (*tls.Config, error) {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/address"
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -178,26 +179,35 @@ func PointOut(p *geo.Point) *typesv1.LatLng {
 }
 
 // PrincipalOut maps an actor, "role" or "role:subject" as auth.Principal's
-// String writes it, to the Principal every envelope, timeline entry and
+// Actor writes it (followed by " (<person id> <name>)" when the credential
+// named a person), to the Principal every envelope, timeline entry and
 // review names; "" (no actor) is nil, not an empty principal.
 func PrincipalOut(s string) *typesv1.Principal {
 	if s == "" {
 		return nil
 	}
-	role, subject, _ := strings.Cut(s, ":")
-	return &typesv1.Principal{Role: role, Subject: subject}
+	principal, person := auth.SplitActor(s)
+	role, subject, _ := strings.Cut(principal, ":")
+	out := &typesv1.Principal{Role: role, Subject: subject}
+	if !person.IsZero() {
+		out.Person = &typesv1.Person{Id: person.ID, Name: person.Name}
+	}
+	return out
 }
 
 // PrincipalIn is PrincipalOut's inverse: "role" when there is no subject,
-// "role:subject" otherwise, and "" for an absent principal.
+// "role:subject" otherwise, with the person as Actor writes it, and "" for
+// an absent principal.
 func PrincipalIn(p *typesv1.Principal) string {
 	if p == nil {
 		return ""
 	}
-	if p.GetSubject() == "" {
-		return p.GetRole()
+	ap := auth.Principal{Role: auth.Role(p.GetRole()), Subject: p.GetSubject(),
+		Person: auth.Person{ID: p.GetPerson().GetId(), Name: p.GetPerson().GetName()}}
+	if ap.Person.ID == "" {
+		ap.Person = auth.Person{} // a name without an id is no one the audit can name
 	}
-	return p.GetRole() + ":" + p.GetSubject()
+	return ap.Actor()
 }
 
 // TimeOut maps a time; the zero time (not known, not yet) is nil.

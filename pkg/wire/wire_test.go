@@ -226,6 +226,9 @@ func TestPrincipalBothWays(t *testing.T) {
 		{"admin", &typesv1.Principal{Role: "admin"}},
 		{"department:310106022-cgzd", &typesv1.Principal{Role: "department", Subject: "310106022-cgzd"}},
 		{"system:dispatch", &typesv1.Principal{Role: "system", Subject: "dispatch"}},
+		{"dispatcher:310106022 (p-0042 王芳)", &typesv1.Principal{Role: "dispatcher", Subject: "310106022",
+			Person: &typesv1.Person{Id: "p-0042", Name: "王芳"}}},
+		{"hotline (a-7 Li Lei)", &typesv1.Principal{Role: "hotline", Person: &typesv1.Person{Id: "a-7", Name: "Li Lei"}}},
 	}
 	for _, tt := range tests {
 		if diff := cmp.Diff(tt.pb, PrincipalOut(tt.actor), protocmp.Transform()); diff != "" {

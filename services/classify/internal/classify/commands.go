@@ -189,12 +189,12 @@ func (s *Service) decideOn(ctx context.Context, op string, d Decision, check fun
 		if d.Note != "" {
 			reason += ": " + d.Note
 		}
-		cls, evs, err := s.refile(ctx, tx, rec, item, d.Urgency, method, p.String(), reason)
+		cls, evs, err := s.refile(ctx, tx, rec, item, d.Urgency, method, p.Actor(), reason)
 		if err != nil {
 			return err
 		}
 		if rec.Review != nil && rec.Review.State != ReviewResolved {
-			rec.Review.State, rec.Review.ResolvedBy, rec.Review.ResolvedAt = ReviewResolved, p.String(), now
+			rec.Review.State, rec.Review.ResolvedBy, rec.Review.ResolvedAt = ReviewResolved, p.Actor(), now
 			if err := tx.SaveCase(ctx, rec); err != nil {
 				return err
 			}
@@ -203,7 +203,7 @@ func (s *Service) decideOn(ctx context.Context, op string, d Decision, check fun
 			}
 		}
 		if err := tx.AddCorrection(ctx, &Correction{CaseID: rec.Case.ID, CaseNumber: rec.Case.Number, Text: rec.Case.Text(),
-			ItemCode: item.Code, PreviousItem: prev, Actor: p.String(), At: now, Note: d.Note}); err != nil {
+			ItemCode: item.Code, PreviousItem: prev, Actor: p.Actor(), At: now, Note: d.Note}); err != nil {
 			return err
 		}
 		if err := tx.SaveRequest(ctx, req, StoredRequest{CaseID: rec.Case.ID, Version: cls.Version}); err != nil {

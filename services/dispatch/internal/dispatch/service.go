@@ -158,7 +158,7 @@ func (s *Service) write(ctx context.Context, op Operation, requestID string, tar
 		if err := inScope(sc, c, target); err != nil {
 			return nil, nil, err
 		}
-		env := s.Env(req.Principal)
+		env := s.Env(p.Actor()) // the audit names the person; the request id stays the principal's
 		res, err := fn(env, c)
 		if err != nil {
 			return nil, nil, err

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/workcal"
@@ -89,6 +90,14 @@ func New(cfg Config, store Store, reader Reader, cal func() Calendar, now func()
 		cfg.CallbackRetry = 2 * time.Hour
 	}
 	return &Service{cfg: cfg, store: store, reader: reader, cal: cal, now: now}
+}
+
+// principalOf is the principal of an actor, without the person its
+// credential named: request ids are scoped to the principal (DESIGN.md),
+// so a colleague's retry on the same principal is the same request.
+func principalOf(actor string) string {
+	p, _ := auth.SplitActor(actor)
+	return p
 }
 
 // SystemActor is the principal of feedback's own decisions.
@@ -280,7 +289,7 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 		return nil, "", err
 	}
 	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
-	req := Request{Principal: actor, ID: in.RequestID, Method: "RecordCallback", Content: in}
+	req := Request{Principal: principalOf(actor), ID: in.RequestID, Method: "RecordCallback", Content: in}
 	var out *Case
 	var id string
 	err := s.store.InTx(ctx, func(tx Tx) error {
@@ -378,7 +387,7 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 		return nil, "", err
 	}
 	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
-	req := Request{Principal: actor, ID: in.RequestID, Method: "RecordRecheck", Content: in}
+	req := Request{Principal: principalOf(actor), ID: in.RequestID, Method: "RecordRecheck", Content: in}
 	var out *Case
 	var id string
 	err := s.store.InTx(ctx, func(tx Tx) error {

@@ -254,7 +254,7 @@ func (s *Server) RecordCallback(ctx context.Context, req *feedbackv1.RecordCallb
 	if err := may(p, auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher); err != nil {
 		return nil, err
 	}
-	c, id, err := s.svc.RecordCallback(ctx, p.String(), feedback.CallbackInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
+	c, id, err := s.svc.RecordCallback(ctx, p.Actor(), feedback.CallbackInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
 		Reached: req.GetReached(), ContactedByUnit: req.GetContactedByUnit(), Solved: req.GetSolved(),
 		Satisfaction: convert.SatisfactionIn(req.GetSatisfaction()), Note: req.GetNote()})
 	if err != nil {
@@ -273,7 +273,7 @@ func (s *Server) RecordRecheck(ctx context.Context, req *feedbackv1.RecordRechec
 	if p.Role == auth.RolePatrol {
 		worker = p.Subject
 	}
-	c, id, err := s.svc.RecordRecheck(ctx, p.String(), worker, feedback.RecheckInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
+	c, id, err := s.svc.RecordRecheck(ctx, p.Actor(), worker, feedback.RecheckInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
 		Passed: req.GetPassed(), Photos: req.GetPhotos(), Note: req.GetNote()})
 	if err != nil {
 		return nil, err

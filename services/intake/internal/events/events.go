@@ -3,6 +3,7 @@
 package events
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -96,7 +97,7 @@ func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, err
 		EventId:    uuid.Must(uuid.NewV7()).String(),
 		CaseId:     sub.CaseID,
 		OccurredAt: timestamppb.New(f.AddedAt),
-		Actor:      wire.PrincipalOut(f.Principal),
+		Actor:      wire.PrincipalOut(cmp.Or(f.Actor, f.Principal)),
 		Version:    SchemaVersion,
 		Payload: &eventsv1.Envelope_CaseFollowedUp{CaseFollowedUp: &eventsv1.CaseFollowedUp{
 			CaseId: sub.CaseID, CaseNumber: sub.CaseNumber, FollowUpId: f.ID, Kind: convert.FollowUpKindOut(f.Kind),

@@ -31,6 +31,10 @@ type FollowUp struct {
 	Principal   string       `json:"Principal"`
 	RequestID   string       `json:"RequestID"`
 	RequestHash string       `json:"RequestHash"`
+	// Actor is who added it as the audit names them (the person too): the
+	// actor of its case.followed_up, built in the same transaction. Not
+	// stored beside the follow-up: the event is the record.
+	Actor string `json:"-"`
 }
 
 // AddFollowUp adds a supplement, an urge or a withdrawal to a case named by
@@ -60,7 +64,7 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	f.Principal, f.AddedAt = p.String(), s.now().UTC()
+	f.Principal, f.Actor, f.AddedAt = p.String(), p.Actor(), s.now().UTC()
 	content := struct {
 		K    Key
 		Kind FollowUpKind

@@ -100,6 +100,18 @@ type Submission struct {
 	Principal   string `json:"Principal"`
 	RequestID   string `json:"RequestID"`
 	RequestHash string `json:"RequestHash"`
+	// Actor is the submitter as the audit names them: the principal and the
+	// person its credential named (auth.Principal's Actor). Empty in
+	// submissions stored before it was kept; By falls back to Principal.
+	Actor string `json:"Actor,omitempty"`
+}
+
+// By is the actor of the submission's events.
+func (s *Submission) By() string {
+	if s.Actor != "" {
+		return s.Actor
+	}
+	return s.Principal
 }
 
 // Answered reports whether the submission was answered on the call.
@@ -172,6 +184,7 @@ func (s *Service) SubmitWorkOrder(ctx context.Context, wo WorkOrder) (*Submissio
 		AcceptedAt: now.UTC(),
 		WorkOrder:  &wo,
 		Principal:  p.String(),
+		Actor:      p.Actor(),
 		RequestID:  wo.HotlineOrderNo,
 	}
 	s.resolve(sub, &wo, &v)

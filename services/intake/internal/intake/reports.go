@@ -72,7 +72,7 @@ func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Subm
 	if r.CatalogueCode != "" && !s.catalogue.KnownItem(r.CatalogueCode) {
 		v.Add(f+"catalogue_code", "unknown catalogue item %q", r.CatalogueCode)
 	}
-	sub := &Submission{Source: reference.FromPatrol, AcceptedAt: now.UTC(), Patrol: &r, Principal: p.String(), RequestID: r.RequestID}
+	sub := &Submission{Source: reference.FromPatrol, AcceptedAt: now.UTC(), Patrol: &r, Principal: p.String(), Actor: p.Actor(), RequestID: r.RequestID}
 	switch {
 	case r.Location == nil:
 		v.Add(f+"location", "is required: a patrol report always resolves its grid")
@@ -138,7 +138,7 @@ func (s *Service) RaiseIssue(ctx context.Context, is Issue) (*Submission, error)
 		}
 		seen[d] = true
 	}
-	sub := &Submission{Source: reference.FromSecretary, AcceptedAt: s.now().UTC(), Issue: &is, Principal: p.String(), RequestID: is.RequestID}
+	sub := &Submission{Source: reference.FromSecretary, AcceptedAt: s.now().UTC(), Issue: &is, Principal: p.String(), Actor: p.Actor(), RequestID: is.RequestID}
 	if is.CommunityCode != "" {
 		sub.Area = s.places.CheckCodes(f, "", "", is.CommunityCode, "", &v)
 		if sub.Area.Grid == reference.Unknown {

@@ -170,7 +170,7 @@ func (st *Store) insertBatch(ctx context.Context, batch []*createReq, skipTaken 
 				results[i] = createRes{stored: existing}
 				continue
 			}
-			msg, err := events.Received(s, s.Principal, s.AcceptedAt)
+			msg, err := events.Received(s, s.By(), s.AcceptedAt)
 			if err != nil {
 				return err
 			}

@@ -131,7 +131,7 @@ func Rebuild(ctx context.Context, tx pgx.Tx, refs []outbox.Ref) ([][]byte, error
 		if !ok {
 			return nil, fmt.Errorf("event %s: no submission %s", r.EventID, r.Ref)
 		}
-		msg, err := events.ReceivedAs(r.EventID, s, s.Principal, s.AcceptedAt)
+		msg, err := events.ReceivedAs(r.EventID, s, s.By(), s.AcceptedAt)
 		if err != nil {
 			return nil, err
 		}

@@ -637,8 +637,12 @@ func (x *Attachment) GetName() string {
 type Principal struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// hotline, patrol, secretary, dispatcher, district, department, admin, system.
-	Role          string `protobuf:"bytes,1,opt,name=role" json:"role,omitempty"`
-	Subject       string `protobuf:"bytes,2,opt,name=subject" json:"subject,omitempty"`
+	Role    string `protobuf:"bytes,1,opt,name=role" json:"role,omitempty"`
+	Subject string `protobuf:"bytes,2,opt,name=subject" json:"subject,omitempty"`
+	// The person the credential was issued to, when the token named one (a
+	// dispatcher on duty, a hotline agent): recorded for the audit, it never
+	// changes what the principal may do. Never set for role system.
+	Person        *Person `protobuf:"bytes,3,opt,name=person" json:"person,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -687,6 +691,67 @@ func (x *Principal) GetSubject() string {
 	return ""
 }
 
+func (x *Principal) GetPerson() *Person {
+	if x != nil {
+		return x.Person
+	}
+	return nil
+}
+
+// Person is the human behind a credential.
+type Person struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The issuer's id for the person (a staff number).
+	Id            string `protobuf:"bytes,1,opt,name=id" json:"id,omitempty"`
+	Name          string `protobuf:"bytes,2,opt,name=name" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Person) Reset() {
+	*x = Person{}
+	mi := &file_gridflow_types_v1_types_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Person) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Person) ProtoMessage() {}
+
+func (x *Person) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_types_v1_types_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Person.ProtoReflect.Descriptor instead.
+func (*Person) Descriptor() ([]byte, []int) {
+	return file_gridflow_types_v1_types_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Person) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Person) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 var File_gridflow_types_v1_types_proto protoreflect.FileDescriptor
 
 const file_gridflow_types_v1_types_proto_rawDesc = "" +
@@ -723,10 +788,14 @@ const file_gridflow_types_v1_types_proto_rawDesc = "" +
 	"\x03uri\x18\x01 \x01(\tR\x03uri\x12\x1d\n" +
 	"\n" +
 	"media_type\x18\x02 \x01(\tR\tmediaType\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"9\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"l\n" +
 	"\tPrincipal\x12\x12\n" +
 	"\x04role\x18\x01 \x01(\tR\x04role\x12\x18\n" +
-	"\asubject\x18\x02 \x01(\tR\asubject*@\n" +
+	"\asubject\x18\x02 \x01(\tR\asubject\x121\n" +
+	"\x06person\x18\x03 \x01(\v2\x19.gridflow.types.v1.PersonR\x06person\",\n" +
+	"\x06Person\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name*@\n" +
 	"\x05Datum\x12\x15\n" +
 	"\x11DATUM_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDATUM_WGS84\x10\x01\x12\x0f\n" +
@@ -770,7 +839,7 @@ func file_gridflow_types_v1_types_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_types_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gridflow_types_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_gridflow_types_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_gridflow_types_v1_types_proto_goTypes = []any{
 	(Datum)(0),          // 0: gridflow.types.v1.Datum
 	(Source)(0),         // 1: gridflow.types.v1.Source
@@ -782,15 +851,17 @@ var file_gridflow_types_v1_types_proto_goTypes = []any{
 	(*Address)(nil),     // 7: gridflow.types.v1.Address
 	(*Attachment)(nil),  // 8: gridflow.types.v1.Attachment
 	(*Principal)(nil),   // 9: gridflow.types.v1.Principal
+	(*Person)(nil),      // 10: gridflow.types.v1.Person
 }
 var file_gridflow_types_v1_types_proto_depIdxs = []int32{
-	0, // 0: gridflow.types.v1.LatLng.datum:type_name -> gridflow.types.v1.Datum
-	4, // 1: gridflow.types.v1.Area.resolution:type_name -> gridflow.types.v1.AreaResolution
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	0,  // 0: gridflow.types.v1.LatLng.datum:type_name -> gridflow.types.v1.Datum
+	4,  // 1: gridflow.types.v1.Area.resolution:type_name -> gridflow.types.v1.AreaResolution
+	10, // 2: gridflow.types.v1.Principal.person:type_name -> gridflow.types.v1.Person
+	3,  // [3:3] is the sub-list for method output_type
+	3,  // [3:3] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_types_v1_types_proto_init() }
@@ -804,7 +875,7 @@ func file_gridflow_types_v1_types_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_types_v1_types_proto_rawDesc), len(file_gridflow_types_v1_types_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
