@@ -73,7 +73,7 @@ func WithActor(ctx context.Context, actor string) context.Context {
 
 func actorOf(ctx context.Context) string {
 	if p, ok := auth.FromContext(ctx); ok {
-		return p.String()
+		return p.Actor()
 	}
 	if v, ok := ctx.Value(modeKey{}).(modeValue); ok && v.actor != "" {
 		return v.actor
