@@ -354,9 +354,11 @@ func (s *stack) gridctl(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(s.bin, "gridctl"), append([]string{"--key-dir", s.keyDir}, args...)...)
 	// GRIDFLOW_RUN_DIR: the test's own directory, so a developer's stack
-	// (its .run/context.env) never answers for the test's.
+	// (its .run/context.env) never answers for the test's; likewise the
+	// deny list, or auth revoke would write into a developer's.
 	cmd.Env = append(os.Environ(), "GRIDFLOW_NATS_URL="+s.natsURL, "GRIDFLOW_RUN_DIR="+s.dir,
-		"GRIDFLOW_NATS_NKEY_FILE="+natsauth.SeedFile(s.users, natsauth.Operator))
+		"GRIDFLOW_NATS_NKEY_FILE="+natsauth.SeedFile(s.users, natsauth.Operator),
+		"GRIDFLOW_AUTH_KEY_DIR="+s.keyDir, "GRIDFLOW_AUTH_DENY_LIST_FILE="+filepath.Join(s.keyDir, "revoked"))
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()

@@ -15,6 +15,9 @@ trap cleanup EXIT
 
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-$("$ROOT/scripts/pg.sh" url)}
 export GRIDFLOW_BIN_DIR=$BIN
+# lib.sh names the local stack's credentials for the scripts that start it;
+# tests make their own, and must never revoke a token in a developer's stack.
+unset GRIDFLOW_AUTH_KEY_DIR GRIDFLOW_AUTH_DENY_LIST_FILE
 export GRIDFLOW_SHARED_DIR=${GRIDFLOW_SHARED_DIR:-$(cd "$ROOT/.." && pwd)/shared}
 
 # Every package of every module of go.work, listed by import path: go test

@@ -101,8 +101,11 @@ func TestAuthPersonRotateRevoke(t *testing.T) {
 		t.Errorf("keygen after a rotation = %q, %v; want it to keep the keys", out, err)
 	}
 
-	// Revocation by id, then by principal.
-	if out, _, err := gridctl(t, "--key-dir", keys, "auth", "revoke", "--id", id, "--reason", "phone lost"); err != nil || !strings.Contains(out, "revoked: token "+id) {
+	// Revocation by id, then by principal. The deny list is named: a
+	// GRIDFLOW_AUTH_DENY_LIST_FILE in the environment (a developer's stack)
+	// would otherwise win over <key-dir>/revoked.
+	denyList := filepath.Join(keys, "revoked")
+	if out, _, err := gridctl(t, "--key-dir", keys, "auth", "revoke", "--deny-list", denyList, "--id", id, "--reason", "phone lost"); err != nil || !strings.Contains(out, "revoked: token "+id) {
 		t.Fatalf("revoke --id = %q, %v", out, err)
 	}
 	if _, err := verifier().Verify(tok); !errors.Is(err, auth.ErrRevoked) {
@@ -111,14 +114,14 @@ func TestAuthPersonRotateRevoke(t *testing.T) {
 	if _, err := verifier().Verify(fresh); err != nil {
 		t.Errorf("another token: %v", err)
 	}
-	if _, _, err := gridctl(t, "--key-dir", keys, "auth", "revoke", "--principal", "hotline", "--before", time.Now().Add(time.Minute).Format(time.RFC3339)); err != nil {
+	if _, _, err := gridctl(t, "--key-dir", keys, "auth", "revoke", "--deny-list", denyList, "--principal", "hotline", "--before", time.Now().Add(time.Minute).Format(time.RFC3339)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := verifier().Verify(fresh); !errors.Is(err, auth.ErrRevoked) {
 		t.Errorf("hotline's tokens revoked: err = %v", err)
 	}
 	for _, args := range [][]string{{}, {"--id", "a", "--principal", "hotline"}, {"--id", "a", "--before", "2026-12-03T00:00:00Z"}, {"--principal", "mayor"}, {"--principal", "hotline", "--before", "today"}} {
-		if _, _, err := gridctl(t, append([]string{"--key-dir", keys, "auth", "revoke"}, args...)...); err == nil {
+		if _, _, err := gridctl(t, append([]string{"--key-dir", keys, "auth", "revoke", "--deny-list", denyList}, args...)...); err == nil {
 			t.Errorf("auth revoke %v succeeded", args)
 		}
 	}
