@@ -97,9 +97,12 @@ func Search(ctx context.Context, examples []Example, base Options, grid Grid, pr
 			if d, err = newDataset(examples, o.Features); err != nil {
 				return base, nil, fmt.Errorf("search: %w", err)
 			}
+			if o.SelfTrain.on() {
+				d.addUnlabelled(o.SelfTrain.Texts, o.Features)
+			}
 			datasets[k] = d
 		}
-		oof, err := d.crossValidate(ctx, o, func(string) {})
+		oof, _, err := d.crossValidate(ctx, o, func(string) {})
 		if err != nil {
 			return base, nil, fmt.Errorf("search: %w", err)
 		}
@@ -113,6 +116,10 @@ func Search(ctx context.Context, examples []Example, base Options, grid Grid, pr
 
 // Describe renders the hyper-parameters of o on one line, for logs.
 func (o Options) Describe() string {
-	return fmt.Sprintf("ngram=1-%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t",
-		o.Features.NGramMax, o.Features.TokenPairs, o.Features.MinDF, o.Features.Sublinear, o.Features.HashBits, o.SVM.C, o.SVM.Balanced)
+	power := o.SVM.ClassWeightPower
+	if power == 0 {
+		power = 1
+	}
+	return fmt.Sprintf("ngram=1-%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t class_weight_power=%g",
+		o.Features.NGramMax, o.Features.TokenPairs, o.Features.MinDF, o.Features.Sublinear, o.Features.HashBits, o.SVM.C, o.SVM.Balanced, power)
 }

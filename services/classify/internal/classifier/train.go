@@ -1,6 +1,7 @@
 package classifier
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -29,6 +30,9 @@ type Options struct {
 	// Sources, if any, are recorded in the model as what its examples were
 	// made of.
 	Sources []Source
+	// SelfTrain, when it has texts, adds confidently pseudo-labelled
+	// unlabelled texts to every fit (see SelfTrain).
+	SelfTrain SelfTrain
 }
 
 // DefaultOptions are the settings chosen by 5-fold cross-validated macro-F1
@@ -40,12 +44,22 @@ type Options struct {
 // but lose 0.005 macro-F1 and take twice the memory at 7 labels; 2^20
 // buckets match the vocabulary's accuracy at about eight times its size, and
 // hashed weights grow with buckets × labels, prohibitive for a catalogue.
+//
+// Issue 15 measured more (`classify cv`, 5 folds, fold seeds 1–5, mean of
+// the per-fold macro-F1): squaring the balanced class weights, so that the
+// small classes (交通运输 102 of 1,842, 卫生计生 160) weigh more, raised CV
+// macro-F1 from 0.8965 to 0.9001, on every seed, at no cost in prediction.
+// Han trigrams (0.887 vs 0.894 on seeds 1–3), self-training on the shared
+// unlabelled messages (0.880–0.895 however confident), stronger emphasis of
+// the title, NB-weighted features and skip-bigrams did not pay.
 func DefaultOptions() Options {
 	return Options{
 		Features: FeatureConfig{NGramMax: 2, MinDF: 2, Sublinear: true},
-		SVM:      SVMParams{C: 3, Balanced: true, Epsilon: 0.1, MaxIter: 1000},
+		SVM:      SVMParams{C: 3, Balanced: true, ClassWeightPower: 2, Epsilon: 0.1, MaxIter: 1000},
 		CVFolds:  5,
 		Seed:     1,
+		// Off until given texts.
+		SelfTrain: SelfTrain{MinScore: 0.5, Weight: 0.5},
 	}
 }
 
@@ -68,11 +82,16 @@ func (o Options) normalised() (Options, error) {
 	if err := o.Features.validate(); err != nil {
 		return o, err
 	}
+	if err := o.SelfTrain.validate(); err != nil {
+		return o, err
+	}
 	switch {
 	case o.CVFolds < 2:
 		return o, fmt.Errorf("cv folds %d: need at least 2", o.CVFolds)
 	case !(o.SVM.C > 0):
 		return o, fmt.Errorf("svm C %v: must be positive", o.SVM.C)
+	case !(o.SVM.ClassWeightPower >= 0) || math.IsInf(o.SVM.ClassWeightPower, 0):
+		return o, fmt.Errorf("svm class weight power %v: must be 0 or more", o.SVM.ClassWeightPower)
 	case !(o.SVM.Epsilon > 0):
 		return o, fmt.Errorf("svm epsilon %v: must be positive", o.SVM.Epsilon)
 	}
@@ -80,7 +99,7 @@ func (o Options) normalised() (Options, error) {
 }
 
 func (o Options) ovr() ovrParams {
-	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers}
+	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, power: o.SVM.ClassWeightPower, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers}
 }
 
 // ErrTooFewExamples is returned when the data cannot support training.
@@ -93,6 +112,8 @@ type dataset struct {
 	y      []int
 	docs   [][]uint64
 	weight []float64 // per example; 1 unless a source weighed it
+	// unlabelled holds the keys of Options.SelfTrain.Texts.
+	unlabelled [][]uint64
 }
 
 func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
@@ -124,6 +145,17 @@ func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
 	return d, nil
 }
 
+// addUnlabelled featurises the texts self-training may pseudo-label.
+func (d *dataset) addUnlabelled(texts []string, cfg FeatureConfig) {
+	var z tokenizer
+	d.unlabelled = make([][]uint64, len(texts))
+	for i, t := range texts {
+		keys := z.appendKeys(nil, t, cfg)
+		slices.Sort(keys)
+		d.unlabelled[i] = keys
+	}
+}
+
 // stratifiedFolds assigns each example a fold in [0,k) so that every label
 // is spread evenly over the folds, in a seeded random order.
 func stratifiedFolds(y []int, numLabels, k int, seed uint64) []int {
@@ -146,12 +178,15 @@ func stratifiedFolds(y []int, numLabels, k int, seed uint64) []int {
 
 // fitted is a vectorizer with its trained weights.
 type fitted struct {
-	vec  *vectorizer
-	w    []float32
-	bias []float32
+	vec    *vectorizer
+	w      []float32
+	bias   []float32
+	pseudo int // pseudo-labelled examples it was trained with
 }
 
-// fit trains vectorizer and SVMs on the documents in idx.
+// fit trains vectorizer and SVMs on the documents in idx and, when
+// self-training is on, once more with the unlabelled documents the first
+// model labels confidently (see SelfTrain).
 func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error) {
 	docs := make([][]uint64, len(idx))
 	y := make([]int, len(idx))
@@ -159,6 +194,51 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 	for j, i := range idx {
 		docs[j], y[j], weight[j] = d.docs[i], d.y[i], d.weight[i]
 	}
+	ft, err := d.fitDocs(ctx, docs, y, weight, o)
+	if err != nil || len(d.unlabelled) == 0 {
+		return ft, err
+	}
+	n := len(docs)
+	sc := ft.vec.newScratch()
+	scores := make([]float64, len(d.labels))
+	type cand struct {
+		i     int
+		score float64
+	}
+	byLabel := make([][]cand, len(d.labels))
+	for i, keys := range d.unlabelled {
+		linearScores(ft.vec, ft.w, ft.bias, keys, sc, scores)
+		if l, ok := o.SelfTrain.accept(scores); ok {
+			byLabel[l] = append(byLabel[l], cand{i, scores[l]})
+		}
+	}
+	perLabel := make([]int, len(d.labels))
+	for _, l := range y {
+		perLabel[l]++
+	}
+	for l, cs := range byLabel {
+		// Most confident first; a label takes at most PerLabel times its
+		// labelled examples, so the unlabelled texts' own class mix (a
+		// different city, another season) does not shift the priors.
+		slices.SortStableFunc(cs, func(a, b cand) int { return cmp.Compare(b.score, a.score) })
+		if o.SelfTrain.PerLabel > 0 {
+			cs = cs[:min(len(cs), int(o.SelfTrain.PerLabel*float64(perLabel[l])))]
+		}
+		for _, c := range cs {
+			docs = append(docs, d.unlabelled[c.i])
+			y = append(y, l)
+			weight = append(weight, o.SelfTrain.Weight)
+		}
+	}
+	ft, err = d.fitDocs(ctx, docs, y, weight, o)
+	if err != nil {
+		return nil, err
+	}
+	ft.pseudo = len(docs) - n
+	return ft, nil
+}
+
+func (d *dataset) fitDocs(ctx context.Context, docs [][]uint64, y []int, weight []float64, o Options) (*fitted, error) {
 	vec := fitVectorizer(docs, o.Features)
 	rows := make([]sparseRow, len(docs))
 	sc := vec.newScratch()
@@ -174,8 +254,9 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 }
 
 // crossValidate returns out-of-fold decision values (oof[i] has one score
-// per label, from the model that did not see example i).
-func (d *dataset) crossValidate(ctx context.Context, o Options, progress func(string)) ([][]float64, error) {
+// per label, from the model that did not see example i) and the fold of
+// every example.
+func (d *dataset) crossValidate(ctx context.Context, o Options, progress func(string)) ([][]float64, []int, error) {
 	folds := stratifiedFolds(d.y, len(d.labels), o.CVFolds, o.Seed)
 	oof := make([][]float64, len(d.y))
 	for f := range o.CVFolds {
@@ -188,20 +269,24 @@ func (d *dataset) crossValidate(ctx context.Context, o Options, progress func(st
 			}
 		}
 		if len(train) == 0 || len(test) == 0 {
-			return nil, fmt.Errorf("%w: fold %d of %d is empty", ErrTooFewExamples, f+1, o.CVFolds)
+			return nil, nil, fmt.Errorf("%w: fold %d of %d is empty", ErrTooFewExamples, f+1, o.CVFolds)
 		}
 		ft, err := d.fit(ctx, train, o)
 		if err != nil {
-			return nil, fmt.Errorf("cv fold %d: %w", f+1, err)
+			return nil, nil, fmt.Errorf("cv fold %d: %w", f+1, err)
 		}
 		sc := ft.vec.newScratch()
 		for _, i := range test {
 			oof[i] = make([]float64, len(d.labels))
 			linearScores(ft.vec, ft.w, ft.bias, d.docs[i], sc, oof[i])
 		}
-		progress(fmt.Sprintf("cv fold %d/%d done (%d train, %d held out)", f+1, o.CVFolds, len(train), len(test)))
+		pseudo := ""
+		if o.SelfTrain.on() {
+			pseudo = fmt.Sprintf(", %d pseudo-labelled", ft.pseudo)
+		}
+		progress(fmt.Sprintf("cv fold %d/%d done (%d train, %d held out%s)", f+1, o.CVFolds, len(train), len(test), pseudo))
 	}
-	return oof, nil
+	return oof, folds, nil
 }
 
 // estimate scores out-of-fold decision values by their arg-max.
@@ -243,8 +328,11 @@ func Train(ctx context.Context, examples []Example, o Options, progress func(str
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
+	if o.SelfTrain.on() {
+		d.addUnlabelled(o.SelfTrain.Texts, o.Features)
+	}
 	progress(fmt.Sprintf("%d examples, %d labels; %d-fold cross-validation", len(examples), len(d.labels), o.CVFolds))
-	oof, err := d.crossValidate(ctx, o, progress)
+	oof, _, err := d.crossValidate(ctx, o, progress)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
@@ -293,6 +381,9 @@ func Train(ctx context.Context, examples []Example, o Options, progress func(str
 	m, err := newModel(f, payload)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
+	}
+	if o.SelfTrain.on() {
+		progress(fmt.Sprintf("self-training: %d of %d unlabelled texts pseudo-labelled", ft.pseudo, len(o.SelfTrain.Texts)))
 	}
 	progress(fmt.Sprintf("trained model %s: %d features in %s", m.Version(), ft.vec.dim(), time.Since(start).Round(time.Millisecond)))
 	return m, nil

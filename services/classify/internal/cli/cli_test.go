@@ -136,3 +136,61 @@ func TestErrors(t *testing.T) {
 		t.Errorf("a failed train left a model file behind: %v", err)
 	}
 }
+
+var cvLast = regexp.MustCompile(`(?m)^macro_f1=[01]\.\d{4} sd=\d\.\d{4} folds=3 pooled_macro_f1=[01]\.\d{4}\n\z`)
+
+func TestCV(t *testing.T) {
+	t.Parallel()
+	data := writeFixture(t, t.TempDir())
+	run := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		if err := CV(t.Context(), append([]string{"--data", data, "--folds", "3"}, args...), &out, &errOut); err != nil {
+			t.Fatalf("cv: %v\nstderr:\n%s", err, errOut.String())
+		}
+		return out.String()
+	}
+	first := run()
+	for i := 1; i <= 3; i++ {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^fold=%d macro_f1=[01]\.\d{4} accuracy=[01]\.\d{4} n=8$`, i)).MatchString(first) {
+			t.Errorf("no line for fold %d:\n%s", i, first)
+		}
+	}
+	if !cvLast.MatchString(first) {
+		t.Errorf("last line is not the mean, sd and pooled figure:\n%s", first)
+	}
+	if again := run(); again != first {
+		t.Errorf("same seed, different output:\n%s\nthen:\n%s", first, again)
+	}
+	if !strings.Contains(run("--class-weight-power", "1"), "class_weight_power=1") {
+		t.Error("--class-weight-power is not applied")
+	}
+	var out, errOut bytes.Buffer
+	if err := CV(t.Context(), []string{"--folds", "3"}, &out, &errOut); err == nil {
+		t.Error("cv without --data succeeded")
+	}
+}
+
+func TestCVSelfTrainDropsExcludedTexts(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := writeFixture(t, dir)
+	dev := filepath.Join(dir, "dev.jsonl")
+	unl := filepath.Join(dir, "unlabelled.jsonl")
+	if err := os.WriteFile(dev, []byte(`{"id":"d1","label":"供水","text":"水表 抄错了"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	lines := `{"id":"u1","title":"水表","detail":"抄错了"}` + "\n" + `{"id":"u2","title":"停水","detail":"三天了"}` + "\n"
+	if err := os.WriteFile(unl, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := CV(t.Context(), []string{"--data", data, "--folds", "3", "--self-train", unl, "--exclude", dev}, &out, &errOut); err != nil {
+		t.Fatalf("cv: %v\nstderr:\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "self-training on 1 texts") || !strings.Contains(errOut.String(), "(1 dropped") {
+		t.Errorf("the dev text was not dropped from the self-training texts:\n%s", errOut.String())
+	}
+	if err := CV(t.Context(), []string{"--data", data, "--exclude", dev}, &out, &errOut); err == nil {
+		t.Error("--exclude without --self-train succeeded")
+	}
+}
