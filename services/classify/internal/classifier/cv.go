@@ -57,9 +57,6 @@ func CrossValidate(ctx context.Context, examples []Example, o Options, progress 
 	if err != nil {
 		return CVResult{}, fmt.Errorf("cross-validate: %w", err)
 	}
-	if o.SelfTrain.on() {
-		d.addUnlabelled(o.SelfTrain.Texts, o.Features)
-	}
 	oof, folds, err := d.crossValidate(ctx, o, progress)
 	if err != nil {
 		return CVResult{}, fmt.Errorf("cross-validate: %w", err)

@@ -9,8 +9,7 @@ import (
 // FeatureConfig says how text becomes a feature vector. It is stored in the
 // model file, so a loaded model featurises exactly as it was trained.
 type FeatureConfig struct {
-	// NGramMax is 1 for unigrams only, 2 for unigrams and bigrams, 3 for
-	// trigrams of adjacent Han characters too (format version 2).
+	// NGramMax is 1 for unigrams only, 2 for unigrams and bigrams.
 	NGramMax int
 	// TokenPairs also makes bigrams of adjacent tokens of which one is a
 	// digit or letter run (e.g. "3 号"); Han–Han bigrams are always made.
@@ -27,8 +26,8 @@ type FeatureConfig struct {
 
 func (c FeatureConfig) validate() error {
 	switch {
-	case c.NGramMax < 1 || c.NGramMax > 3:
-		return fmt.Errorf("n-gram max %d: must be 1, 2 or 3", c.NGramMax)
+	case c.NGramMax < 1 || c.NGramMax > 2:
+		return fmt.Errorf("n-gram max %d: must be 1 or 2", c.NGramMax)
 	case c.MinDF < 1:
 		return fmt.Errorf("min df %d: must be at least 1", c.MinDF)
 	case c.HashBits != 0 && (c.HashBits < 10 || c.HashBits > 26):

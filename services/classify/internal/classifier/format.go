@@ -27,14 +27,8 @@ import (
 // scoring arithmetic needs a new FormatVersion — except a new field that
 // prediction does not read (Sources): gob decodes an older file with it
 // empty, and an older build skips it.
-//
-// Version 2 added Han trigrams (FeatureConfig.NGramMax 3). A model that does
-// not use them is still written as version 1, byte for byte as before (so
-// its Version does not change and older builds read it); one that does is
-// written as version 2, which older builds refuse by the header with a
-// message that says to retrain or upgrade.
 const (
-	FormatVersion = 2
+	FormatVersion = 1
 	modelMagic    = "GFCLSMDL"
 	headerSize    = len(modelMagic) + 4 + 8
 	// maxPayload bounds what Load will allocate for a hostile length field.
@@ -105,7 +99,6 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 		}
 	}
 	vec := &vectorizer{cfg: f.Features, keys: f.Keys, idf: f.IDF}
-	version := f.formatVersion()
 	if f.Features.HashBits == 0 {
 		for i := 1; i < len(f.Keys); i++ {
 			if f.Keys[i] <= f.Keys[i-1] {
@@ -120,7 +113,7 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 	sum := sha256.Sum256(payload)
 	return &Model{
 		info: Info{
-			FormatVersion: version,
+			FormatVersion: FormatVersion,
 			Labels:        f.Labels,
 			Features:      f.Features,
 			SVM:           f.SVM,
@@ -141,16 +134,7 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 	}, nil
 }
 
-// formatVersion is the oldest format version that can hold f.
-func (f *modelFile) formatVersion() int {
-	if f.Features.NGramMax >= 3 {
-		return 2
-	}
-	return 1
-}
-
-// Save writes the model in the binary model format, under the oldest format
-// version that holds it.
+// Save writes the model in the binary model format.
 func (m *Model) Save(w io.Writer) error {
 	payload, err := encodePayload(m.file)
 	if err != nil {
@@ -158,7 +142,7 @@ func (m *Model) Save(w io.Writer) error {
 	}
 	var hdr [headerSize]byte
 	copy(hdr[:], modelMagic)
-	binary.BigEndian.PutUint32(hdr[len(modelMagic):], uint32(m.file.formatVersion()))
+	binary.BigEndian.PutUint32(hdr[len(modelMagic):], FormatVersion)
 	binary.BigEndian.PutUint64(hdr[len(modelMagic)+4:], uint64(len(payload)))
 	sum := sha256.Sum256(payload)
 	for _, b := range [][]byte{hdr[:], payload, sum[:]} {
@@ -184,9 +168,8 @@ func Load(r io.Reader) (*Model, error) {
 	if string(hdr[:len(modelMagic)]) != modelMagic {
 		return nil, fmt.Errorf("load model: %w", ErrNotModel)
 	}
-	v := binary.BigEndian.Uint32(hdr[len(modelMagic):])
-	if v < 1 || v > FormatVersion {
-		return nil, fmt.Errorf("load model: %w: file has version %d, this build reads versions 1 to %d; retrain or use a matching build", ErrFormatVersion, v, FormatVersion)
+	if v := binary.BigEndian.Uint32(hdr[len(modelMagic):]); v != FormatVersion {
+		return nil, fmt.Errorf("load model: %w: file has version %d, this build reads version %d; retrain or use a matching build", ErrFormatVersion, v, FormatVersion)
 	}
 	n := binary.BigEndian.Uint64(hdr[len(modelMagic)+4:])
 	if n > maxPayload {
@@ -208,9 +191,6 @@ func Load(r io.Reader) (*Model, error) {
 	var f modelFile
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&f); err != nil {
 		return nil, fmt.Errorf("load model: %w: %v", ErrCorrupt, err)
-	}
-	if need := f.formatVersion(); int(v) < need {
-		return nil, fmt.Errorf("load model: %w: a version %d file cannot use features of version %d", ErrCorrupt, v, need)
 	}
 	m, err := newModel(&f, payload)
 	if err != nil {

@@ -92,7 +92,7 @@ func TestLoadRefuses(t *testing.T) {
 	}{
 		{"empty", nil, ErrNotModel, "shorter than"},
 		{"not a model", []byte(`{"id":"T1","label":"x","text":"hello there, a JSON file"}`), ErrNotModel, "bad magic"},
-		{"other format version", edit(func(b []byte) []byte { binary.BigEndian.PutUint32(b[len(modelMagic):], FormatVersion+1); return b }), ErrFormatVersion, "file has version 3, this build reads versions 1 to 2"},
+		{"other format version", edit(func(b []byte) []byte { binary.BigEndian.PutUint32(b[len(modelMagic):], FormatVersion+1); return b }), ErrFormatVersion, "file has version 2, this build reads version 1"},
 		{"flipped payload byte", edit(func(b []byte) []byte { b[headerSize+len(b)/3] ^= 0x40; return b }), ErrCorrupt, "checksum mismatch"},
 		{"flipped checksum byte", edit(func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), ErrCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-10], ErrCorrupt, "truncated"},

@@ -97,9 +97,6 @@ func Search(ctx context.Context, examples []Example, base Options, grid Grid, pr
 			if d, err = newDataset(examples, o.Features); err != nil {
 				return base, nil, fmt.Errorf("search: %w", err)
 			}
-			if o.SelfTrain.on() {
-				d.addUnlabelled(o.SelfTrain.Texts, o.Features)
-			}
 			datasets[k] = d
 		}
 		oof, _, err := d.crossValidate(ctx, o, func(string) {})

@@ -21,9 +21,6 @@ const (
 	kindDigit  uint64 = 3
 	kindBigram uint64 = 4
 	kindPair   uint64 = 5 // bigram of two adjacent tokens, at least one not Han
-	// kindTrigram packs three Han runes of 20 bits each: every Han block
-	// lies below U+40000, so the packing is exact. Format version 2.
-	kindTrigram uint64 = 6
 )
 
 const (
@@ -187,17 +184,6 @@ func bigramKey(a, b *token, pairs bool) (uint64, bool) {
 	return kindPair<<kindShift | mix64(a.key*fnvPrime^b.key)&lowMask, true
 }
 
-// trigramKey returns the key of the trigram a b c, and false unless all
-// three are Han and adjacent in one segment. Chinese words are mostly two to
-// four characters, so trigrams carry the three-character words (and the
-// heads and tails of four-character ones) that bigrams split.
-func trigramKey(a, b, c *token) (uint64, bool) {
-	if !a.han || !b.han || !c.han || a.seg != c.seg {
-		return 0, false
-	}
-	return kindTrigram<<kindShift | (a.key&lowMask)<<40 | (b.key&lowMask)<<20 | c.key&lowMask, true
-}
-
 // mix64 is the SplitMix64 finaliser: a cheap bijective scrambler, used to
 // spread keys over hash buckets and table slots.
 func mix64(x uint64) uint64 {
@@ -210,8 +196,7 @@ func mix64(x uint64) uint64 {
 }
 
 // appendKeys appends the feature keys of text (unigrams, then bigrams if
-// cfg.NGramMax ≥ 2, then Han trigrams if it is 3) to dst. Keys repeat once
-// per occurrence.
+// cfg.NGramMax ≥ 2) to dst. Keys repeat once per occurrence.
 func (z *tokenizer) appendKeys(dst []uint64, text string, cfg FeatureConfig) []uint64 {
 	z.run(text)
 	for i := range z.toks {
@@ -220,13 +205,6 @@ func (z *tokenizer) appendKeys(dst []uint64, text string, cfg FeatureConfig) []u
 	if cfg.NGramMax >= 2 {
 		for i := 1; i < len(z.toks); i++ {
 			if k, ok := bigramKey(&z.toks[i-1], &z.toks[i], cfg.TokenPairs); ok {
-				dst = append(dst, k)
-			}
-		}
-	}
-	if cfg.NGramMax >= 3 {
-		for i := 2; i < len(z.toks); i++ {
-			if k, ok := trigramKey(&z.toks[i-2], &z.toks[i-1], &z.toks[i]); ok {
 				dst = append(dst, k)
 			}
 		}
@@ -248,7 +226,7 @@ func Tokenize(text string) []string {
 }
 
 // NGrams returns the features of text as strings, unigrams first, then
-// bigrams and trigrams written as their tokens joined by a space. It is the readable
+// bigrams written as the two tokens joined by a space. It is the readable
 // twin of the hashed keys the model uses, for tests and debugging.
 func NGrams(text string, cfg FeatureConfig) []string {
 	var z tokenizer
@@ -262,14 +240,6 @@ func NGrams(text string, cfg FeatureConfig) []string {
 			a, b := &z.toks[i-1], &z.toks[i]
 			if _, ok := bigramKey(a, b, cfg.TokenPairs); ok {
 				out = append(out, strings.Join([]string{string(z.buf[a.lo:a.hi]), string(z.buf[b.lo:b.hi])}, " "))
-			}
-		}
-	}
-	if cfg.NGramMax >= 3 {
-		for i := 2; i < len(z.toks); i++ {
-			a, b, c := &z.toks[i-2], &z.toks[i-1], &z.toks[i]
-			if _, ok := trigramKey(a, b, c); ok {
-				out = append(out, strings.Join([]string{string(z.buf[a.lo:a.hi]), string(z.buf[b.lo:b.hi]), string(z.buf[c.lo:c.hi])}, " "))
 			}
 		}
 	}

@@ -131,7 +131,7 @@ func TestTrainErrors(t *testing.T) {
 		{"cancelled", cancelled, tinyExamples(), tinyOptions(), context.Canceled},
 		{"one fold", context.Background(), tinyExamples(), with(func(o *Options) { o.CVFolds = 1 }), nil},
 		{"zero C", context.Background(), tinyExamples(), with(func(o *Options) { o.SVM.C = 0 }), nil},
-		{"four-grams", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.NGramMax = 4 }), nil},
+		{"trigrams", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.NGramMax = 3 }), nil},
 		{"zero min df", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.MinDF = 0 }), nil},
 		{"too many hash bits", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.HashBits = 40 }), nil},
 	}

@@ -169,28 +169,3 @@ func TestCV(t *testing.T) {
 		t.Error("cv without --data succeeded")
 	}
 }
-
-func TestCVSelfTrainDropsExcludedTexts(t *testing.T) {
-	t.Parallel()
-	dir := t.TempDir()
-	data := writeFixture(t, dir)
-	dev := filepath.Join(dir, "dev.jsonl")
-	unl := filepath.Join(dir, "unlabelled.jsonl")
-	if err := os.WriteFile(dev, []byte(`{"id":"d1","label":"供水","text":"水表 抄错了"}`+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	lines := `{"id":"u1","title":"水表","detail":"抄错了"}` + "\n" + `{"id":"u2","title":"停水","detail":"三天了"}` + "\n"
-	if err := os.WriteFile(unl, []byte(lines), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	var out, errOut bytes.Buffer
-	if err := CV(t.Context(), []string{"--data", data, "--folds", "3", "--self-train", unl, "--exclude", dev}, &out, &errOut); err != nil {
-		t.Fatalf("cv: %v\nstderr:\n%s", err, errOut.String())
-	}
-	if !strings.Contains(errOut.String(), "self-training on 1 texts") || !strings.Contains(errOut.String(), "(1 dropped") {
-		t.Errorf("the dev text was not dropped from the self-training texts:\n%s", errOut.String())
-	}
-	if err := CV(t.Context(), []string{"--data", data, "--exclude", dev}, &out, &errOut); err == nil {
-		t.Error("--exclude without --self-train succeeded")
-	}
-}
