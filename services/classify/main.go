@@ -139,7 +139,7 @@ const usage = `usage:
   classify train --data FILE.jsonl --out MODEL [--cv 5] [--search]
   classify train --default --out MODEL
   classify eval  --model MODEL --data FILE.jsonl
-  classify cv    --data FILE.jsonl [--folds 5] [--seed 1] [--ngram N] [--class-weight-power P]
+  classify cv    --data FILE.jsonl [--folds 5] [--seed 1] [--ngram N] [--C C]
   classify group --data MESSAGES.jsonl [--model MODEL] [--sample 10]`
 
 func main() {

@@ -36,9 +36,6 @@ func DefaultCorpusOptions() Options {
 	o := DefaultOptions()
 	o.Features.MinDF = 1
 	o.SVM.C = 0.3
-	// Squared class weights were measured on the shared messages' seven
-	// classes only; the catalogue model keeps plain balanced weights.
-	o.SVM.ClassWeightPower = 1
 	return o
 }
 

@@ -10,8 +10,16 @@ import (
 // evaluated on this one.
 type FoldScore struct {
 	Train, Test int
-	Accuracy    float64
-	MacroF1     float64
+	// Accuracy and MacroF1 take the label of the highest raw SVM score, as
+	// Train's CV estimate does.
+	Accuracy float64
+	MacroF1  float64
+	// ServedAccuracy and ServedMacroF1 take the label of the highest
+	// calibrated confidence, as Predict does: the fold's scores go through
+	// Platt sigmoids fitted by an inner cross-validation on the fold's own
+	// training part, as Train fits them, so the test fold is never seen.
+	ServedAccuracy float64
+	ServedMacroF1  float64
 }
 
 // CVResult is a k-fold cross-validation: each fold's figures, and the
@@ -24,19 +32,28 @@ type CVResult struct {
 // MeanSD returns the mean and the sample standard deviation of the folds'
 // macro-F1.
 func (r CVResult) MeanSD() (mean, sd float64) {
-	n := float64(len(r.Folds))
+	return meanSD(r.Folds, func(f FoldScore) float64 { return f.MacroF1 })
+}
+
+// ServedMeanSD is MeanSD of the served (calibrated) decision's macro-F1.
+func (r CVResult) ServedMeanSD() (mean, sd float64) {
+	return meanSD(r.Folds, func(f FoldScore) float64 { return f.ServedMacroF1 })
+}
+
+func meanSD(folds []FoldScore, x func(FoldScore) float64) (mean, sd float64) {
+	n := float64(len(folds))
 	if n == 0 {
 		return 0, 0
 	}
-	for _, f := range r.Folds {
-		mean += f.MacroF1
+	for _, f := range folds {
+		mean += x(f)
 	}
 	mean /= n
 	if n < 2 {
 		return mean, 0
 	}
-	for _, f := range r.Folds {
-		sd += (f.MacroF1 - mean) * (f.MacroF1 - mean)
+	for _, f := range folds {
+		sd += (x(f) - mean) * (x(f) - mean)
 	}
 	return mean, math.Sqrt(sd / (n - 1))
 }
@@ -62,16 +79,32 @@ func CrossValidate(ctx context.Context, examples []Example, o Options, progress 
 		return CVResult{}, fmt.Errorf("cross-validate: %w", err)
 	}
 	res := CVResult{Folds: make([]FoldScore, o.CVFolds), Pooled: d.estimate(oof, o.CVFolds)}
+	conf := make([]float64, len(d.labels))
 	for f := range o.CVFolds {
-		var gold, pred []string
+		var train []int
+		var gold, pred, served []string
+		for i, fi := range folds {
+			if fi != f {
+				train = append(train, i)
+			}
+		}
+		a, b, err := d.subset(train).platt(ctx, o)
+		if err != nil {
+			return CVResult{}, fmt.Errorf("cross-validate: fold %d: calibration: %w", f+1, err)
+		}
 		for i, fi := range folds {
 			if fi == f {
 				gold = append(gold, d.labels[d.y[i]])
 				pred = append(pred, d.labels[argmax(oof[i])])
+				calibrate(oof[i], a, b, conf)
+				served = append(served, d.labels[argmax(conf)])
 			}
 		}
 		r := Evaluate(gold, pred, d.labels)
-		res.Folds[f] = FoldScore{Train: len(d.y) - len(gold), Test: len(gold), Accuracy: r.Accuracy, MacroF1: r.MacroF1}
+		rs := Evaluate(gold, served, d.labels)
+		res.Folds[f] = FoldScore{Train: len(train), Test: len(gold), Accuracy: r.Accuracy, MacroF1: r.MacroF1,
+			ServedAccuracy: rs.Accuracy, ServedMacroF1: rs.MacroF1}
+		progress(fmt.Sprintf("cv fold %d/%d calibrated by an inner %d-fold cross-validation", f+1, o.CVFolds, o.CVFolds))
 	}
 	return res, nil
 }

@@ -34,6 +34,13 @@ func TestCrossValidateIsDeterministicAndMatchesTrain(t *testing.T) {
 	if held != len(ex) {
 		t.Errorf("folds hold out %d examples, want every one of %d once", held, len(ex))
 	}
+	// The tiny subjects never share a word: every decision is right, by raw
+	// score and as served (calibrated within the fold).
+	for i, f := range a.Folds {
+		if f.MacroF1 != 1 || f.ServedMacroF1 != 1 || f.ServedAccuracy != 1 {
+			t.Errorf("fold %d: %+v, want every figure 1 on separable data", i+1, f)
+		}
+	}
 	m, err := Train(t.Context(), ex, o, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -50,66 +57,57 @@ func TestMeanSD(t *testing.T) {
 	if math.Abs(mean-0.9) > 1e-12 || math.Abs(sd-0.1) > 1e-12 {
 		t.Errorf("MeanSD = %v, %v; want 0.9, 0.1 (sample sd)", mean, sd)
 	}
+	r = CVResult{Folds: []FoldScore{{ServedMacroF1: 0.5}, {ServedMacroF1: 0.7}}}
+	if mean, sd := r.ServedMeanSD(); math.Abs(mean-0.6) > 1e-12 || math.Abs(sd-math.Sqrt(0.02)) > 1e-12 {
+		t.Errorf("ServedMeanSD = %v, %v; want 0.6, %v", mean, sd, math.Sqrt(0.02))
+	}
 	if mean, sd := (CVResult{}).MeanSD(); mean != 0 || sd != 0 {
 		t.Errorf("MeanSD of no folds = %v, %v; want 0, 0", mean, sd)
 	}
 }
 
-func TestClassWeight(t *testing.T) {
+// TestCrossValidateServedMatchesANestedRun: the served figure is the
+// calibrated decision with sigmoids fitted by an inner cross-validation of
+// the fold's training part only (never on the test fold's own scores); a
+// nested run written out by hand must agree with it. Two examples that mix
+// subjects keep the calibration from being trivially perfect.
+func TestCrossValidateServedMatchesANestedRun(t *testing.T) {
 	t.Parallel()
-	tests := []struct {
-		n, labels, nClass int
-		power, want       float64
-	}{
-		{100, 2, 25, 0, 2},     // a class of half the average size: n/(L·n_c) = 2
-		{100, 2, 25, 1, 2},     // power 1 is the plain balanced weight
-		{100, 2, 25, 2, 4},     // squared
-		{100, 2, 100, 2, 0.25}, // a class of twice the average size weighs less
-		{70, 7, 10, 2, 1},      // an average class weighs 1 whatever the power
+	ex, o := tinyExamples(), tinyOptions()
+	ex = append(ex, Example{ID: "x1", Label: "road", Text: "停水路面破损"}, Example{ID: "x2", Label: "water", Text: "噪音停水"})
+	r, err := CrossValidate(t.Context(), ex, o, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		if got := classWeight(tt.n, tt.labels, tt.nClass, tt.power); math.Abs(got-tt.want) > 1e-12 {
-			t.Errorf("classWeight(%d, %d, %d, %v) = %v, want %v", tt.n, tt.labels, tt.nClass, tt.power, got, tt.want)
+	d, err := newDataset(ex, o.Features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oof, folds, err := d.crossValidate(t.Context(), o, func(string) {})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for f := range o.CVFolds {
+		var train []int
+		for i, fi := range folds {
+			if fi != f {
+				train = append(train, i)
+			}
 		}
-	}
-}
-
-// TestClassWeightPowerFavoursTheSmallClass: with one water example among
-// twelve noise examples, every text below is ambiguous between the two; the
-// squared weight makes the model lean to the small class where plain
-// balancing does not.
-func TestClassWeightPowerFavoursTheSmallClass(t *testing.T) {
-	t.Parallel()
-	ex := []Example{{ID: "w", Label: "water", Text: "停水了"}}
-	for i := range 12 {
-		ex = append(ex, Example{ID: string(rune('a' + i)), Label: "noise", Text: []string{"噪音扰民", "深夜噪音", "楼上噪音了"}[i%3]})
-	}
-	o := tinyOptions()
-	o.CVFolds = 2
-	score := func(power float64) float64 {
-		o.SVM.ClassWeightPower = power
-		m, err := Train(t.Context(), ex, o, nil)
+		a, b, err := d.subset(train).platt(t.Context(), o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range m.Predict("停电了噪音", 0) {
-			if p.Label == "water" {
-				return p.Score
+		var gold, served []string
+		conf := make([]float64, len(d.labels))
+		for i, fi := range folds {
+			if fi == f {
+				calibrate(oof[i], a, b, conf)
+				gold, served = append(gold, d.labels[d.y[i]]), append(served, d.labels[argmax(conf)])
 			}
 		}
-		t.Fatal("no water label")
-		return 0
-	}
-	if plain, squared := score(1), score(2); !(squared > plain) {
-		t.Errorf("water's score on an ambiguous text: %v with power 2, %v with power 1; want it higher when squared", squared, plain)
-	}
-}
-
-func TestTrainRefusesANegativeClassWeightPower(t *testing.T) {
-	t.Parallel()
-	o := tinyOptions()
-	o.SVM.ClassWeightPower = -1
-	if _, err := Train(t.Context(), tinyExamples(), o, nil); err == nil {
-		t.Error("Train accepted class weight power -1")
+		if want := Evaluate(gold, served, d.labels).MacroF1; r.Folds[f].ServedMacroF1 != want {
+			t.Errorf("fold %d: served macro-F1 %v, nested run %v", f+1, r.Folds[f].ServedMacroF1, want)
+		}
 	}
 }

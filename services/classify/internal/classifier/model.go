@@ -25,10 +25,6 @@ type SVMParams struct {
 	// Balanced weighs each class's positives by n/(L·n_class), which helps
 	// macro-F1 when classes are uneven.
 	Balanced bool
-	// ClassWeightPower raises the balanced weight to this power: at 2 a
-	// class with half the average number of examples weighs 4, not 2.
-	// 0 means 1 (models written before it existed were trained so).
-	ClassWeightPower float64
 	// Epsilon is the dual solver's stopping tolerance; MaxIter bounds its
 	// passes over the data.
 	Epsilon float64

@@ -113,10 +113,6 @@ func Search(ctx context.Context, examples []Example, base Options, grid Grid, pr
 
 // Describe renders the hyper-parameters of o on one line, for logs.
 func (o Options) Describe() string {
-	power := o.SVM.ClassWeightPower
-	if power == 0 {
-		power = 1
-	}
-	return fmt.Sprintf("ngram=1-%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t class_weight_power=%g",
-		o.Features.NGramMax, o.Features.TokenPairs, o.Features.MinDF, o.Features.Sublinear, o.Features.HashBits, o.SVM.C, o.SVM.Balanced, power)
+	return fmt.Sprintf("ngram=1-%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t",
+		o.Features.NGramMax, o.Features.TokenPairs, o.Features.MinDF, o.Features.Sublinear, o.Features.HashBits, o.SVM.C, o.SVM.Balanced)
 }

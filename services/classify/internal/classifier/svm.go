@@ -126,8 +126,7 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 // ovrParams are the settings of a one-vs-rest training run.
 type ovrParams struct {
 	c        float64
-	balanced bool    // weigh each class's positives by classWeight
-	power    float64 // classWeight's power; 0 means 1
+	balanced bool // weigh each class's positives by n / (L·n_class)
 	eps      float64
 	maxIter  int
 	seed     uint64
@@ -157,7 +156,7 @@ func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int
 				}
 				cPos := p.c
 				if p.balanced && counts[l] > 0 {
-					cPos = p.c * classWeight(len(y), numLabels, counts[l], p.power)
+					cPos = p.c * float64(len(y)) / float64(numLabels*counts[l])
 				}
 				// One generator per label keeps results independent of
 				// the number of workers.
@@ -186,15 +185,4 @@ func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int
 		}
 	}
 	return w, bias, nil
-}
-
-// classWeight is the balanced weight of a class with nClass of n examples
-// among numLabels classes, (n/(L·n_class))^power: 1 for a class of average
-// size, more for a smaller one. power 0 means 1.
-func classWeight(n, numLabels, nClass int, power float64) float64 {
-	w := float64(n) / float64(numLabels*nClass)
-	if power == 0 || power == 1 {
-		return w
-	}
-	return math.Pow(w, power)
 }

@@ -137,7 +137,7 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-var cvLast = regexp.MustCompile(`(?m)^macro_f1=[01]\.\d{4} sd=\d\.\d{4} folds=3 pooled_macro_f1=[01]\.\d{4}\n\z`)
+var cvLast = regexp.MustCompile(`(?m)^macro_f1=[01]\.\d{4} sd=\d\.\d{4} folds=3 pooled_macro_f1=[01]\.\d{4} served_macro_f1=[01]\.\d{4} served_sd=\d\.\d{4}\n\z`)
 
 func TestCV(t *testing.T) {
 	t.Parallel()
@@ -151,7 +151,7 @@ func TestCV(t *testing.T) {
 	}
 	first := run()
 	for i := 1; i <= 3; i++ {
-		if !regexp.MustCompile(fmt.Sprintf(`(?m)^fold=%d macro_f1=[01]\.\d{4} accuracy=[01]\.\d{4} n=8$`, i)).MatchString(first) {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^fold=%d macro_f1=[01]\.\d{4} accuracy=[01]\.\d{4} served_macro_f1=[01]\.\d{4} served_accuracy=[01]\.\d{4} n=8$`, i)).MatchString(first) {
 			t.Errorf("no line for fold %d:\n%s", i, first)
 		}
 	}
@@ -161,8 +161,8 @@ func TestCV(t *testing.T) {
 	if again := run(); again != first {
 		t.Errorf("same seed, different output:\n%s\nthen:\n%s", first, again)
 	}
-	if !strings.Contains(run("--class-weight-power", "1"), "class_weight_power=1") {
-		t.Error("--class-weight-power is not applied")
+	if !strings.Contains(run("--C", "0.5"), " C=0.5 ") {
+		t.Error("--C is not applied")
 	}
 	var out, errOut bytes.Buffer
 	if err := CV(t.Context(), []string{"--folds", "3"}, &out, &errOut); err == nil {

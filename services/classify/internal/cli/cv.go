@@ -16,7 +16,6 @@ type modelFlags struct {
 	ngram    *int
 	c        *float64
 	balanced *bool
-	power    *float64
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -25,23 +24,25 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		ngram:    fs.Int("ngram", d.Features.NGramMax, "longest character n-gram: 1 or 2"),
 		c:        fs.Float64("C", d.SVM.C, "SVM penalty"),
 		balanced: fs.Bool("balanced", d.SVM.Balanced, "weigh each class's positives by n/(L·n_class)"),
-		power:    fs.Float64("class-weight-power", d.SVM.ClassWeightPower, "raise the balanced class weights to this power (2: small classes weigh more)"),
 	}
 }
 
 func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.NGramMax = *f.ngram
-	o.SVM.C, o.SVM.Balanced, o.SVM.ClassWeightPower = *f.c, *f.balanced, *f.power
+	o.SVM.C, o.SVM.Balanced = *f.c, *f.balanced
 }
 
 // CV implements
 //
-//	classify cv --data FILE.jsonl [--folds 5] [--seed 1] [--ngram N] [--C C] [--balanced] [--class-weight-power P]
+//	classify cv --data FILE.jsonl [--folds 5] [--seed 1] [--ngram N] [--C C] [--balanced]
 //
-// It cross-validates a training configuration on the data, printing
-// "fold=<k> macro_f1=<0.xxxx> accuracy=<0.xxxx> n=<test rows>" per fold and
-// as its last line "macro_f1=<mean> sd=<sd> folds=<k> pooled_macro_f1=<…>",
-// which scripts may parse. The defaults are DefaultOptions'. The same seed
+// It cross-validates a training configuration on the data, printing per
+// fold "fold=<k> macro_f1=… accuracy=… served_macro_f1=… served_accuracy=…
+// n=<test rows>" and as its last line "macro_f1=<mean> sd=<sd> folds=<k>
+// pooled_macro_f1=… served_macro_f1=<mean> served_sd=<sd>", which scripts may
+// parse. macro_f1 takes the label of the highest raw score (Train's CV
+// estimate); served_macro_f1 the label of the highest calibrated confidence,
+// what the model answers, with the calibration fitted inside the fold. The defaults are DefaultOptions'. The same seed
 // gives the same folds and figures.
 func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("classify cv", flag.ContinueOnError)
@@ -70,9 +71,12 @@ func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("cv: %w", err)
 	}
 	for i, f := range r.Folds {
-		fmt.Fprintf(stdout, "fold=%d macro_f1=%.4f accuracy=%.4f n=%d\n", i+1, f.MacroF1, f.Accuracy, f.Test)
+		fmt.Fprintf(stdout, "fold=%d macro_f1=%.4f accuracy=%.4f served_macro_f1=%.4f served_accuracy=%.4f n=%d\n",
+			i+1, f.MacroF1, f.Accuracy, f.ServedMacroF1, f.ServedAccuracy, f.Test)
 	}
 	mean, sd := r.MeanSD()
-	fmt.Fprintf(stdout, "macro_f1=%.4f sd=%.4f folds=%d pooled_macro_f1=%.4f\n", mean, sd, len(r.Folds), r.Pooled.MacroF1)
+	smean, ssd := r.ServedMeanSD()
+	fmt.Fprintf(stdout, "macro_f1=%.4f sd=%.4f folds=%d pooled_macro_f1=%.4f served_macro_f1=%.4f served_sd=%.4f\n",
+		mean, sd, len(r.Folds), r.Pooled.MacroF1, smean, ssd)
 	return nil
 }
