@@ -86,9 +86,10 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 	@grep '^intake_orders_per_s=' .run/bench-intake.log | tail -1
 
 .PHONY: eval-classify
-eval-classify: build ## train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl (last line: the figures)
+eval-classify: build ## cross-validate and train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl (last line: the figures)
 	@test -f $(SHARED)/data/messages/train.jsonl || { echo "no $(SHARED)/data/messages/train.jsonl (set SHARED=…)"; exit 1; }
 	@mkdir -p .run/models
+	bin/classify cv --data $(SHARED)/data/messages/train.jsonl --folds 5
 	bin/classify train --data $(SHARED)/data/messages/train.jsonl --out .run/models/messages.model
 	bin/classify eval --model .run/models/messages.model --data $(SHARED)/data/messages/dev.jsonl
 

@@ -139,6 +139,7 @@ const usage = `usage:
   classify train --data FILE.jsonl --out MODEL [--cv 5] [--search]
   classify train --default --out MODEL
   classify eval  --model MODEL --data FILE.jsonl
+  classify cv    --data FILE.jsonl [--folds 5] [--seed 1] [--ngram N] [--C C]
   classify group --data MESSAGES.jsonl [--model MODEL] [--sample 10]`
 
 func main() {
@@ -151,6 +152,8 @@ func main() {
 			return cli.Train(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "eval":
 			return cli.Eval(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		case "cv":
+			return cli.CV(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "group":
 			return cli.Group(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "help", "-h", "--help":

@@ -99,7 +99,7 @@ func Search(ctx context.Context, examples []Example, base Options, grid Grid, pr
 			}
 			datasets[k] = d
 		}
-		oof, err := d.crossValidate(ctx, o, func(string) {})
+		oof, _, err := d.crossValidate(ctx, o, func(string) {})
 		if err != nil {
 			return base, nil, fmt.Errorf("search: %w", err)
 		}

@@ -136,3 +136,36 @@ func TestErrors(t *testing.T) {
 		t.Errorf("a failed train left a model file behind: %v", err)
 	}
 }
+
+var cvLast = regexp.MustCompile(`(?m)^macro_f1=[01]\.\d{4} sd=\d\.\d{4} folds=3 pooled_macro_f1=[01]\.\d{4} served_macro_f1=[01]\.\d{4} served_sd=\d\.\d{4}\n\z`)
+
+func TestCV(t *testing.T) {
+	t.Parallel()
+	data := writeFixture(t, t.TempDir())
+	run := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		if err := CV(t.Context(), append([]string{"--data", data, "--folds", "3"}, args...), &out, &errOut); err != nil {
+			t.Fatalf("cv: %v\nstderr:\n%s", err, errOut.String())
+		}
+		return out.String()
+	}
+	first := run()
+	for i := 1; i <= 3; i++ {
+		if !regexp.MustCompile(fmt.Sprintf(`(?m)^fold=%d macro_f1=[01]\.\d{4} accuracy=[01]\.\d{4} served_macro_f1=[01]\.\d{4} served_accuracy=[01]\.\d{4} n=8$`, i)).MatchString(first) {
+			t.Errorf("no line for fold %d:\n%s", i, first)
+		}
+	}
+	if !cvLast.MatchString(first) {
+		t.Errorf("last line is not the mean, sd and pooled figure:\n%s", first)
+	}
+	if again := run(); again != first {
+		t.Errorf("same seed, different output:\n%s\nthen:\n%s", first, again)
+	}
+	if !strings.Contains(run("--C", "0.5"), " C=0.5 ") {
+		t.Error("--C is not applied")
+	}
+	var out, errOut bytes.Buffer
+	if err := CV(t.Context(), []string{"--folds", "3"}, &out, &errOut); err == nil {
+		t.Error("cv without --data succeeded")
+	}
+}
