@@ -43,13 +43,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
@@ -59,9 +58,6 @@ var migrationsFS embed.FS
 
 // Migrations creates the idempotency_requests table in a service's schema.
 var Migrations = pgdb.Migrations{Name: "idempotency", FS: migrationsFS, Dir: "migrations"}
-
-// MaxIDBytes bounds a client request id.
-const MaxIDBytes = 64
 
 // DefaultRetention is how long requests are kept when a Pruner is given
 // none: far beyond any client's retries.
@@ -99,27 +95,15 @@ type Result struct {
 	Body []byte
 }
 
-// CheckID adds a violation of request_id to vs when id is not a usable
-// request id.
-func CheckID(id string, vs *fault.Violations) {
-	switch {
-	case strings.TrimSpace(id) == "":
-		vs.Add("request_id", "is required")
-	case len(id) > MaxIDBytes:
-		vs.Add("request_id", "must be at most %d bytes", MaxIDBytes)
-	case !utf8.ValidString(id):
-		vs.Add("request_id", "is not valid UTF-8")
-	case strings.ContainsRune(id, 0):
-		vs.Add("request_id", "must not contain NUL")
-	}
-}
+// MaxIDBytes bounds a client request id (pkg/requestid).
+const MaxIDBytes = requestid.MaxBytes
 
 func (r Request) check() error {
 	if r.Principal == "" || r.Method == "" || len(r.Hash) == 0 {
 		return fmt.Errorf("idempotency: request %q lacks a principal, method or hash (use NewRequest)", r.ID)
 	}
 	var vs fault.Violations
-	CheckID(r.ID, &vs)
+	requestid.Check(r.ID, &vs)
 	return vs.Err()
 }
 

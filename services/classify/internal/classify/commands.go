@@ -10,6 +10,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/requestid"
 )
 
 // Decision is a dispatcher's ResolveReview or Reclassify.
@@ -27,14 +28,7 @@ const MaxNoteRunes = 2000
 
 func (d *Decision) validate(ref *reference.Set) error {
 	var v fault.Violations
-	switch {
-	case d.RequestID == "":
-		v.Add("request_id", "is required")
-	case len(d.RequestID) > 64:
-		v.Add("request_id", "is longer than 64 characters")
-	case !utf8.ValidString(d.RequestID):
-		v.Add("request_id", "is not valid UTF-8")
-	}
+	requestid.Check(d.RequestID, &v)
 	if d.CaseID == "" {
 		v.Add("case_id", "is required")
 	}

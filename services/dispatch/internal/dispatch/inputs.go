@@ -11,6 +11,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/gridflow/gridflow/pkg/workcal"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
 )
@@ -22,7 +23,7 @@ import (
 
 // Limits on request fields.
 const (
-	MaxRequestID  = 64
+	MaxRequestID  = requestid.MaxBytes
 	MaxNoteRunes  = 2000
 	MaxTextRunes  = 4000
 	MaxEvidence   = 50
@@ -32,17 +33,6 @@ const (
 )
 
 // The check helpers collect field violations.
-
-func checkRequestID(id string, v *fault.Violations) {
-	switch {
-	case strings.TrimSpace(id) == "":
-		v.Add("request_id", "is required")
-	case len(id) > MaxRequestID:
-		v.Add("request_id", "must be at most %d bytes", MaxRequestID)
-	case !utf8.ValidString(id):
-		v.Add("request_id", "is not valid UTF-8")
-	}
-}
 
 func checkID(field, id string, v *fault.Violations) {
 	if id == "" {
@@ -94,7 +84,7 @@ type AckInput struct {
 // the service's now.
 func (in AckInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	checkText("note", in.Note, MaxNoteRunes, false, &v)
 	return v.Err()
@@ -111,7 +101,7 @@ type RejectInput struct {
 // against the reference data in force.
 func (in RejectInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	switch in.Reason {
 	case NotMyArea, NotMyDuty, UnclearOwnership:
@@ -146,7 +136,7 @@ type ForwardInput struct {
 // Validate checks the request alone.
 func (in ForwardInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	if in.Department == "" {
 		v.Add("department_code", "is required")
@@ -166,7 +156,7 @@ type ExtensionInput struct {
 // the task's is the task's to judge.
 func (in ExtensionInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	if in.Due.IsZero() {
 		v.Add("new_due", "is required")
@@ -185,7 +175,7 @@ type ProgressInput struct {
 // site.
 func (in ProgressInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	checkText("text", in.Text, MaxTextRunes, !in.OnSite, &v)
 	return v.Err()
@@ -200,7 +190,7 @@ type CompleteInput struct {
 // Validate checks the request and each evidence reference.
 func (in CompleteInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	checkText("result", in.Result, MaxTextRunes, true, &v)
 	if len(in.Evidence) > MaxEvidence {
@@ -300,7 +290,7 @@ type ReassignInput struct {
 // Validate checks the request alone.
 func (in ReassignInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("case_id", in.CaseID, &v)
 	if in.TaskID != "" {
 		checkID("task_id", in.TaskID, &v)
@@ -323,7 +313,7 @@ type DecideExtensionInput struct {
 // Validate checks the request: only a grant sets a due time.
 func (in DecideExtensionInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	if !in.Grant && !in.Due.IsZero() {
 		v.Add("new_due", "only a grant sets a due time")
@@ -342,7 +332,7 @@ type ReviewInput struct {
 // Validate checks the request: returning a completion needs a note.
 func (in ReviewInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	checkText("note", in.Note, MaxNoteRunes, !in.Approve, &v)
 	return v.Err()
@@ -356,7 +346,7 @@ type SuperviseInput struct {
 // Validate checks the request: supervision says why.
 func (in SuperviseInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
 	checkText("note", in.Note, MaxNoteRunes, true, &v)
 	return v.Err()
@@ -370,7 +360,7 @@ type ArbitrateInput struct {
 // Validate checks the request alone.
 func (in ArbitrateInput) Validate() error {
 	var v fault.Violations
-	checkRequestID(in.RequestID, &v)
+	requestid.Check(in.RequestID, &v)
 	checkID("case_id", in.CaseID, &v)
 	if in.Department == "" {
 		v.Add("department_code", "is required")
@@ -421,7 +411,7 @@ type CaseInput struct {
 }
 
 func (in CaseInput) check(reasonField string, reasonRequired bool, v *fault.Violations) {
-	checkRequestID(in.RequestID, v)
+	requestid.Check(in.RequestID, v)
 	checkID("case_id", in.CaseID, v)
 	checkText(reasonField, in.Reason, MaxNoteRunes, reasonRequired, v)
 }

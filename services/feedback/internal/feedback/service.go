@@ -11,6 +11,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/gridflow/gridflow/pkg/workcal"
 )
 
@@ -264,9 +265,7 @@ type CallbackInput struct {
 }
 
 func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
-	if requestID == "" || len(requestID) > 64 {
-		vs.Add("request_id", "is required, at most 64 characters")
-	}
+	requestid.Check(requestID, vs)
 	if !caseref.IsID(caseID) {
 		vs.Add("case_id", "is not a case id")
 	}
