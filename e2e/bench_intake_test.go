@@ -185,7 +185,10 @@ func naiveOne(ctx context.Context, pool *pgxpool.Pool, js jetstream.JetStream, t
 	if err != nil {
 		return err
 	}
-	const subject = "grid.bench.naive"
+	// The subject intake would use: the baseline publishes as intake's NATS
+	// user, which may publish only intake's subjects. Phase (2) counts only
+	// what arrives during it, so the baseline's events are not counted.
+	const subject = "grid.case.received.310106.310106022"
 	var outboxID int64
 	err = pgdb.InTx(ctx, pool, func(dbtx pgx.Tx) error {
 		if _, err := dbtx.Exec(ctx, `INSERT INTO naive.submissions (case_id, case_number, source, principal, request_id,
