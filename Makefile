@@ -35,6 +35,8 @@ verify: generate ## fail if generated code drifted, code is unformatted, go vet 
 	@test -z "$$(git status --porcelain -- proto/gen)" || { echo "untracked generated files: run make generate and commit"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^proto/gen/')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
+	@# The bench is built only with its tag; vet it so it cannot rot unseen.
+	@cd e2e && $(GO) vet -tags bench .
 	@# One run over every module (checks in staticcheck.conf), so shared packages are analysed once.
 	bin/staticcheck $$($(GO) list -m | sed 's|$$|/...|')
 	@cd proto && ../bin/buf breaking --against $(PROTO_RELEASE) || { \
