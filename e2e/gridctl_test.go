@@ -159,10 +159,21 @@ func TestGridctlCommands(t *testing.T) {
 	})
 
 	t.Run("reference history", func(t *testing.T) {
-		// A reload on SIGHUP (nothing changed on disk) is recorded after the
-		// start, newest first.
-		if err := s.procs["dispatch"].Process.Signal(syscall.SIGHUP); err != nil {
-			t.Fatal(err)
+		// Every service records its loads: a reload on SIGHUP (nothing
+		// changed on disk) is recorded after the start, newest first.
+		svcs := []string{"intake", "classify", "dispatch", "feedback"}
+		for _, svc := range svcs {
+			if err := s.procs[svc].Process.Signal(syscall.SIGHUP); err != nil {
+				t.Fatal(err)
+			}
+		}
+		reloaded := func(out string) bool {
+			for _, svc := range svcs {
+				if !strings.Contains(strings.Join(rows(out), "\n"), " "+svc+" SIGHUP unchanged ") {
+					return false
+				}
+			}
+			return true
 		}
 		var out string
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(200 * time.Millisecond) {
@@ -170,14 +181,18 @@ func TestGridctlCommands(t *testing.T) {
 			if err != nil {
 				t.Fatalf("reference history = %v\n%s", err, out)
 			}
-			if strings.Contains(strings.Join(rows(out), "\n"), " SIGHUP unchanged ") || time.Now().After(deadline) {
+			if reloaded(out) || time.Now().After(deadline) {
 				break
 			}
 		}
 		r := rows(out)
-		if len(r) < 3 || r[0] != "TIME BY OUTCOME DIGEST PREVIOUS INSTANCE ERROR" ||
-			!strings.Contains(r[1], " SIGHUP unchanged sha256:") || !strings.Contains(r[len(r)-1], " start started sha256:") {
-			t.Errorf("reference history =\n%s\nwant the SIGHUP reload above the start", out)
+		if len(r) < 9 || r[0] != "TIME SERVICE BY OUTCOME DIGEST PREVIOUS INSTANCE ERROR" || !reloaded(out) ||
+			!strings.Contains(r[len(r)-1], " start started sha256:") {
+			t.Errorf("reference history =\n%s\nwant each service's SIGHUP reload above the starts", out)
+		}
+		out, err = s.gridctl(t, "reference", "history", "--service", "classify")
+		if one := strings.Join(rows(out), "\n"); err != nil || strings.Contains(one, " dispatch ") || !strings.Contains(one, " classify start started sha256:") {
+			t.Errorf("reference history --service classify = %v\n%s", err, out)
 		}
 		s.gridctlFails(t, []string{"PermissionDenied"}, "reference", "history", "--as", as)
 	})

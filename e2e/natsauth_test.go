@@ -41,7 +41,7 @@ func TestNATSUsers(t *testing.T) {
 		t.Fatalf("connect without a user: %v, want an authorization violation", err)
 	}
 
-	// Intake declared nothing and created its durable as its own user.
+	// The setup step declared intake's durable; intake bound to it.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for {
@@ -132,6 +132,12 @@ func TestNATSUsers(t *testing.T) {
 	refused(`Publish to "$JS.API.CONSUMER.CREATE.GRID.intake-closures"`, func(ctx context.Context) error {
 		_, err := js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, jetstream.ConsumerConfig{
 			Durable: "intake-closures", FilterSubjects: []string{"grid.case.closed.>", "grid.case.received.>"}})
+		return err
+	})
+	// Its own durable, declared by the setup step, cannot be widened.
+	refused(`Publish to "$JS.API.CONSUMER.CREATE.GRID.classify-cases"`, func(ctx context.Context) error {
+		_, err := js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, jetstream.ConsumerConfig{
+			Durable: "classify-cases", FilterSubjects: []string{"grid.case.received.>", "grid.task.>"}})
 		return err
 	})
 	refused(`Publish to "$JS.API.CONSUMER.INFO.GRID.intake-closures"`, func(ctx context.Context) error {

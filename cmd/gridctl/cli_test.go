@@ -392,16 +392,16 @@ func TestOutput(t *testing.T) {
 			"choices: H04001 噪声扰民 0.41; 06010 施工噪声 0.30",
 		}},
 		{"reference history", func(w *bytes.Buffer) error {
-			return printReloads(w, []*dispatchv1.ReferenceReload{
-				{Time: ts("2026-03-02 11:00"), By: "SIGHUP", Digest: "sha256:0123456789abcdef0123", PreviousDigest: "sha256:0123456789abcdef0123",
-					Outcome: dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_FAILED, Instance: "h1:42",
+			return printReloads(w, []*typesv1.ReferenceReload{
+				{Time: ts("2026-03-02 11:00"), Service: "dispatch", By: "SIGHUP", Digest: "sha256:0123456789abcdef0123", PreviousDigest: "sha256:0123456789abcdef0123",
+					Outcome: typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_FAILED, Instance: "h1:42",
 					Error: "reference: 1 problem\n  rules.yaml:30: rule kw: lead 310106-xfzd lacks power"},
-				{Time: ts("2026-03-02 10:00"), By: "start", Digest: "sha256:0123456789abcdef0123",
-					Outcome: dispatchv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED, Instance: "h1:42"},
+				{Time: ts("2026-03-02 10:00"), Service: "intake", By: "start", Digest: "sha256:0123456789abcdef0123",
+					Outcome: typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED, Instance: "h1:41"},
 			})
-		}, []string{"TIME BY OUTCOME DIGEST PREVIOUS INSTANCE ERROR",
-			"2026-03-02 11:00 SIGHUP failed sha256:0123456789ab sha256:0123456789ab h1:42 reference: 1 problem",
-			"2026-03-02 10:00 start started sha256:0123456789ab - h1:42"}},
+		}, []string{"TIME SERVICE BY OUTCOME DIGEST PREVIOUS INSTANCE ERROR",
+			"2026-03-02 11:00 dispatch SIGHUP failed sha256:0123456789ab sha256:0123456789ab h1:42 reference: 1 problem",
+			"2026-03-02 10:00 intake start started sha256:0123456789ab - h1:41"}},
 		{"incident", func(w *bytes.Buffer) error {
 			return printIncident(w, &classifyv1.Incident{IncidentId: "I1", ItemCode: "06022", ItemName: "露天烧烤", Reports: 3,
 				Urgency: typesv1.Urgency_URGENCY_URGENT, UrgencyRaised: true, Open: true, PlaceKey: "共和新路|1001",

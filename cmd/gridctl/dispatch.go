@@ -35,30 +35,32 @@ func (d *dispatchFlags) register(cmd *cobra.Command) {
 // client dials dispatch as --as (minted with the development key), or with
 // --token / an admin token.
 func (d *dispatchFlags) client(g *globals) (dispatchv1.DispatchServiceClient, *grpc.ClientConn, error) {
-	if d.as == "" {
-		conn, err := g.dial(svcDispatch)
-		if err != nil {
-			return nil, nil, err
-		}
-		return dispatchv1.NewDispatchServiceClient(conn), conn, nil
-	}
-	p, err := auth.ParsePrincipal(d.as)
-	if err != nil {
-		return nil, nil, fmt.Errorf("--as: %w", err)
-	}
-	key, err := auth.SigningKey(g.keys())
-	if err != nil {
-		return nil, nil, fmt.Errorf("--as needs the development key (%v)", err)
-	}
-	tok, err := auth.NewSigner(key).Issue(p, time.Hour)
-	if err != nil {
-		return nil, nil, err
-	}
-	conn, err := g.dialAs(svcDispatch, tok)
+	conn, err := d.conn(g, svcDispatch)
 	if err != nil {
 		return nil, nil, err
 	}
 	return dispatchv1.NewDispatchServiceClient(conn), conn, nil
+}
+
+// conn dials svc as --as (minted with the development key), or with
+// --token / an admin token.
+func (d *dispatchFlags) conn(g *globals, svc service) (*grpc.ClientConn, error) {
+	if d.as == "" {
+		return g.dial(svc)
+	}
+	p, err := auth.ParsePrincipal(d.as)
+	if err != nil {
+		return nil, fmt.Errorf("--as: %w", err)
+	}
+	key, err := auth.SigningKey(g.keys())
+	if err != nil {
+		return nil, fmt.Errorf("--as needs the development key (%v)", err)
+	}
+	tok, err := auth.NewSigner(key).Issue(p, time.Hour)
+	if err != nil {
+		return nil, err
+	}
+	return g.dialAs(svc, tok)
 }
 
 func newRequestID() string {

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/nats-io/nats.go"
@@ -102,10 +103,11 @@ func newNATSCmd(g *globals) *cobra.Command {
 	)
 	streams := &cobra.Command{
 		Use:   "streams [--replicas N] [--max-age D]",
-		Short: "Declare GRID and GRID_DLQ (create or update): the one place that does",
-		Long: "Creates or updates the streams GRID (grid.>) and GRID_DLQ (dlq.>) as the NATS user streams\n" +
-			"(its seed: --nkey, else <run dir>/nats/users/streams.nk). Services never declare them: they wait\n" +
-			"until they exist. The stack runs it after NATS starts and before the services.",
+		Short: "Declare GRID, GRID_DLQ and the services' durable consumers (create or update): the one place that does",
+		Long: "Creates or updates the streams GRID (grid.>) and GRID_DLQ (dlq.>), and every service's durable\n" +
+			"consumer on GRID with its filter subjects (pkg/natsauth's table), as the NATS user streams (its seed:\n" +
+			"--nkey, else <run dir>/nats/users/streams.nk). Services never declare them: they wait until the\n" +
+			"streams exist and bind to their durables. The stack runs it after NATS starts and before the services.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if natsURL == "" {
@@ -137,6 +139,12 @@ func newNATSCmd(g *globals) *cobra.Command {
 				}
 				c := st.CachedInfo().Config
 				fmt.Fprintf(cmd.OutOrStdout(), "stream %s on %v declared: replicas %d, max age %s\n", c.Name, c.Subjects, c.Replicas, c.MaxAge)
+			}
+			for _, d := range natsauth.AllDurables() {
+				if _, err := consumer.Declare(ctx, js, natsjs.StreamGrid, d.Name, d.Filter); err != nil {
+					return fmt.Errorf("declaring the durable consumer %s: %w", d.Name, err)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "consumer %s on %s declared: filter %v\n", d.Name, natsjs.StreamGrid, d.Filter)
 			}
 			return nil
 		},

@@ -151,7 +151,7 @@ func (c *Config) setDefaults() error {
 	if c.Stream == "" {
 		c.Stream = natsjs.StreamGrid
 	}
-	def(&c.AckWait, 30*time.Second)
+	def(&c.AckWait, DefaultAckWait)
 	defInt(&c.MaxDeliver, 10)
 	defInt(&c.BatchSize, 64)
 	def(&c.FetchWait, 2*time.Second)
@@ -240,24 +240,76 @@ func newRunner(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler B
 func (r *Runner) Config() Config { return r.cfg }
 
 func (r *Runner) consumerConfig() jetstream.ConsumerConfig {
+	return DurableConfig(r.cfg.Name, r.cfg.Subjects, r.cfg.AckWait)
+}
+
+// DefaultAckWait is how long the server waits for an ack before it
+// redelivers, unless a Config says otherwise.
+const DefaultAckWait = 30 * time.Second
+
+// DurableConfig is the server-side configuration of a gridflow durable
+// consumer: explicit acks, every message from the start, redelivered after
+// ackWait, never given up on by the server.
+func DurableConfig(name string, subjects []string, ackWait time.Duration) jetstream.ConsumerConfig {
 	cc := jetstream.ConsumerConfig{
-		Durable:   r.cfg.Name,
+		Durable:   name,
 		AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait:   r.cfg.AckWait,
+		AckWait:   ackWait,
 		// The server never gives up on a message by itself: the runner
 		// dead-letters at MaxDeliver. A server-side limit would drop a
 		// message silently whenever the last attempt died before it could
 		// be dead-lettered.
 		MaxDeliver:    -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
-		Description:   "gridflow consumer " + r.cfg.Name,
+		Description:   "gridflow consumer " + name,
 	}
-	if len(r.cfg.Subjects) == 1 {
-		cc.FilterSubject = r.cfg.Subjects[0]
+	if len(subjects) == 1 {
+		cc.FilterSubject = subjects[0]
 	} else {
-		cc.FilterSubjects = r.cfg.Subjects
+		cc.FilterSubjects = subjects
 	}
 	return cc
+}
+
+// Declare creates or updates the durable consumer name on stream with the
+// filter subjects (DurableConfig, DefaultAckWait). Where NATS has users,
+// only the setup step may (gridctl nats streams); services then bind to
+// what it declared.
+func Declare(ctx context.Context, js jetstream.JetStream, stream, name string, subjects []string) (jetstream.Consumer, error) {
+	return js.CreateOrUpdateConsumer(ctx, stream, DurableConfig(name, subjects, DefaultAckWait))
+}
+
+// filterOf is a consumer's filter subjects, whichever form holds them.
+func filterOf(c jetstream.ConsumerConfig) []string {
+	if c.FilterSubject != "" {
+		return []string{c.FilterSubject}
+	}
+	return c.FilterSubjects
+}
+
+// bind returns the durable consumer as declared when it exists with the
+// runner's filter and ack wait; otherwise it creates or updates it — which, where NATS
+// has users, only the setup step may do: the error then says so.
+func (r *Runner) bind(ctx context.Context) (jetstream.Consumer, error) {
+	c, err := r.js.Consumer(ctx, r.cfg.Stream, r.cfg.Name)
+	if err == nil {
+		have := c.CachedInfo().Config
+		if slices.Equal(filterOf(have), r.cfg.Subjects) && have.AckWait == r.cfg.AckWait {
+			return c, nil
+		}
+	}
+	what := "is not declared"
+	if err == nil {
+		have := c.CachedInfo().Config
+		what = fmt.Sprintf("is declared with the filter %v and ack wait %s, not %v and %s",
+			filterOf(have), have.AckWait, r.cfg.Subjects, r.cfg.AckWait)
+	}
+	c, cerr := r.js.CreateOrUpdateConsumer(ctx, r.cfg.Stream, r.consumerConfig())
+	if cerr != nil {
+		return nil, fmt.Errorf("durable consumer %s %s, and this process may not declare it (the setup step does: gridctl nats streams): %w",
+			r.cfg.Name, what, cerr)
+	}
+	return c, nil
 }
 
 // Run fetches and handles messages until ctx ends. Then it stops fetching,
@@ -285,7 +337,7 @@ func (r *Runner) Run(ctx context.Context) error {
 	retry := 500 * time.Millisecond
 	for ctx.Err() == nil {
 		if cons == nil {
-			c, err := r.js.CreateOrUpdateConsumer(ctx, r.cfg.Stream, r.consumerConfig())
+			c, err := r.bind(ctx)
 			if err != nil {
 				if ctx.Err() != nil {
 					break
@@ -293,7 +345,7 @@ func (r *Runner) Run(ctx context.Context) error {
 				if refused(err) {
 					return fmt.Errorf("consumer %s: %w", r.cfg.Name, err)
 				}
-				r.log.WarnContext(ctx, "consumer: cannot create durable consumer; retrying", "err", err, "retry_in", retry)
+				r.log.WarnContext(ctx, "consumer: cannot bind its durable consumer; retrying", "err", err, "retry_in", retry)
 				pause.For(ctx, retry)
 				retry = min(retry*2, 10*time.Second)
 				continue

@@ -7,16 +7,20 @@
 //   - it publishes only the subjects it owns (DESIGN.md's event table) and
 //     its own dead letters, dlq.<its durable>.>;
 //   - it consumes only through its own durable consumers on GRID: it may
-//     create, update, read the info of and pull from those, and ack their
-//     messages ($JS.ACK.GRID.<durable>.>), and no other consumer;
+//     read the info of and pull from those, and ack their messages
+//     ($JS.ACK.GRID.<durable>.>), and no other consumer. It cannot create,
+//     change or delete a durable, its own included: the durables, with
+//     their filters, are declared with the streams, so a service cannot
+//     widen its own filter to read subjects it was not given;
 //   - it receives replies only on its own inbox prefix, _INBOX_<service>.>
 //     (it subscribes to nothing else: no live view of grid.> around
 //     JetStream), so it cannot read the replies meant for another;
 //   - it cannot read stream messages directly (STREAM.MSG.GET, DIRECT.GET)
 //     and cannot create, change, purge or delete a stream.
 //
-// Streams are declared in one place, by the streams user (gridctl nats
-// streams in the stack's setup step); services only look them up. The
+// Streams and durable consumers are declared in one place, by the streams
+// user (gridctl nats streams in the stack's setup step), from this table;
+// services only look them up. The
 // operator user (gridctl) reads GRID and GRID_DLQ through ephemeral ordered
 // consumers and may read any consumer's info (its lag), but cannot publish,
 // pull from or change a durable consumer, or declare streams.
@@ -64,9 +68,9 @@ type User struct {
 	Name string
 	// Publish are the subjects it owns (DESIGN.md, "Events and subjects").
 	Publish []string
-	// Durables are the durable consumers it runs on GRID,
-	// <service>-<purpose>; each may also publish its dead letters.
-	Durables []string
+	// Durables are the durable consumers it runs on GRID, with the
+	// subjects each is given; each may also publish its dead letters.
+	Durables []Durable
 	// Watch are filters, within Publish, of the ephemeral ordered consumers
 	// it may create on GRID (dispatch's feed of a department's tasks).
 	Watch []string
@@ -78,25 +82,34 @@ type User struct {
 	DeclareStreams bool
 }
 
+// Durable is a durable consumer on GRID: its name, <service>-<purpose>,
+// and its filter subjects. The service's consumer runs with exactly this
+// filter; the setup step declares it.
+type Durable struct {
+	Name   string
+	Filter []string
+}
+
 // Users is the whole table. A service's durable consumer or published
 // subject that is missing here is refused by nats-server: add it here
 // when a service starts consuming or publishing something new.
 var Users = []User{
 	{Name: Intake,
 		Publish:  []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
-		Durables: []string{"intake-closures"}},
+		Durables: []Durable{{"intake-closures", []string{"grid.case.closed.>", "grid.case.reopened.>"}}}},
 	{Name: Classify,
 		Publish:  []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>"},
-		Durables: []string{"classify-cases"}},
+		Durables: []Durable{{"classify-cases", []string{"grid.case.received.>", "grid.case.answered.>"}}}},
 	{Name: Dispatch,
 		Publish: []string{"grid.task.>", "grid.case.cancelled.>", "grid.case.parked.>", "grid.case.unparked.>",
 			"grid.case.excluded.>", "grid.case.arbitration_opened.>", "grid.case.arbitrated.>"},
-		Durables: []string{"dispatch-cases"},
+		Durables: []Durable{{"dispatch-cases", []string{"grid.case.received.>", "grid.case.classified.>",
+			"grid.case.followed_up.>", "grid.case.reopened.>"}}},
 		Watch:    []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
 			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
-		Durables: []string{"feedback-events"}},
+		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}}}},
 	{Name: Operator, Read: true},
 	{Name: Streams, DeclareStreams: true},
 }
@@ -108,6 +121,27 @@ func Lookup(name string) (User, bool) {
 		return User{}, false
 	}
 	return Users[i], true
+}
+
+// AllDurables lists every durable consumer of the table, for the setup
+// step to declare.
+func AllDurables() []Durable {
+	var out []Durable
+	for _, u := range Users {
+		out = append(out, u.Durables...)
+	}
+	return out
+}
+
+// FilterOf is the filter subjects of the named durable consumer (nil when
+// the table has none by that name).
+func FilterOf(durable string) []string {
+	for _, d := range AllDurables() {
+		if d.Name == durable {
+			return slices.Clone(d.Filter)
+		}
+	}
+	return nil
 }
 
 // InboxPrefix is the user's inbox prefix (nats.CustomInboxPrefix): replies
@@ -130,19 +164,24 @@ func (u User) Permissions(others []User) Permissions {
 	allow("$JS.API.INFO") // readiness: JetStream answers
 	allow(u.Publish...)
 	for _, d := range u.Durables {
-		allow("dlq."+d+".>",
-			// The no-filter form serves consumers with several filter
-			// subjects, the other form those with one.
-			"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d,
-			"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d+".>",
-			"$JS.API.CONSUMER.INFO."+streamGrid+"."+d,
-			"$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d,
-			"$JS.ACK."+streamGrid+"."+d+".>")
+		allow("dlq."+d.Name+".>",
+			"$JS.API.CONSUMER.INFO."+streamGrid+"."+d.Name,
+			"$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d.Name,
+			"$JS.ACK."+streamGrid+"."+d.Name+".>")
 	}
 	switch {
 	case u.DeclareStreams:
 		for _, s := range []string{streamGrid, streamDLQ} {
 			allow("$JS.API.STREAM.CREATE."+s, "$JS.API.STREAM.UPDATE."+s, "$JS.API.STREAM.INFO."+s)
+		}
+		for _, o := range others {
+			for _, d := range o.Durables {
+				// The no-filter form serves consumers with several filter
+				// subjects, the other form those with one.
+				allow("$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name,
+					"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name+".>",
+					"$JS.API.CONSUMER.INFO."+streamGrid+"."+d.Name)
+			}
 		}
 	case u.Read:
 		for _, s := range []string{streamGrid, streamDLQ} {
@@ -163,17 +202,20 @@ func (u User) Permissions(others []User) Permissions {
 	}
 	if len(u.Watch) > 0 || u.Read {
 		// The wildcards above would reach every consumer: deny the
-		// durables that are not u's by name.
+		// durables by name — creating, changing or deleting any of them
+		// (its own too: they are declared), and pulling from or reading
+		// another's.
 		for _, o := range others {
 			for _, d := range o.Durables {
-				if slices.Contains(u.Durables, d) {
+				p.PublishDeny = append(p.PublishDeny,
+					"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name, "$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name+".>",
+					"$JS.API.CONSUMER.DELETE."+streamGrid+"."+d.Name)
+				if slices.ContainsFunc(u.Durables, func(x Durable) bool { return x.Name == d.Name }) {
 					continue
 				}
-				p.PublishDeny = append(p.PublishDeny,
-					"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d, "$JS.API.CONSUMER.CREATE."+streamGrid+"."+d+".>",
-					"$JS.API.CONSUMER.DELETE."+streamGrid+"."+d, "$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d)
+				p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d.Name)
 				if !u.Read {
-					p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.INFO."+streamGrid+"."+d)
+					p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.INFO."+streamGrid+"."+d.Name)
 				}
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/nats-io/nats-server/v2/server"
@@ -178,12 +179,31 @@ func TestPermissions(t *testing.T) {
 	dispatch.refused(t, `Publish to "`+classified+`"`, publish(dispatch.nc, classified))
 	classify.refused(t, `Publish to "dlq.dispatch-cases.`+received+`"`, publish(classify.nc, "dlq.dispatch-cases."+received))
 
-	// Classify consumes through its own durable: create, fetch, ack.
-	cons, err := classify.js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, jetstream.ConsumerConfig{
-		Durable: "classify-cases", FilterSubjects: []string{"grid.case.received.>", "grid.case.answered.>"},
-		AckPolicy: jetstream.AckExplicitPolicy})
+	// The durables are declared by the streams user, as the stack's setup
+	// step does, and by no service — not even its own, so that a service
+	// cannot widen its filter to subjects it was not given.
+	classify.refused(t, `Publish to "$JS.API.CONSUMER.CREATE.GRID.classify-cases"`, func(ctx context.Context) error {
+		_, err := consumer.Declare(ctx, classify.js, natsjs.StreamGrid, "classify-cases", natsauth.FilterOf("classify-cases"))
+		return err
+	})
+	for _, d := range natsauth.AllDurables() {
+		if _, err := consumer.Declare(ctx, streams.js, natsjs.StreamGrid, d.Name, d.Filter); err != nil {
+			t.Fatalf("the streams user declares %s: %v", d.Name, err)
+		}
+	}
+	classify.refused(t, `Publish to "$JS.API.CONSUMER.CREATE.GRID.classify-cases"`, func(ctx context.Context) error {
+		_, err := classify.js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, jetstream.ConsumerConfig{
+			Durable: "classify-cases", FilterSubject: "grid.>", AckPolicy: jetstream.AckExplicitPolicy})
+		return err
+	})
+	classify.refused(t, `Publish to "$JS.API.CONSUMER.CREATE.GRID.classify-cases.grid.>"`,
+		request(classify.nc, "$JS.API.CONSUMER.CREATE.GRID.classify-cases.grid.>",
+			`{"stream_name":"GRID","config":{"durable_name":"classify-cases","filter_subject":"grid.>"}}`))
+
+	// Classify consumes through its own durable: bind, fetch, ack.
+	cons, err := classify.js.Consumer(ctx, natsjs.StreamGrid, "classify-cases")
 	if err != nil {
-		t.Fatalf("classify creates classify-cases: %v", err)
+		t.Fatalf("classify binds classify-cases: %v", err)
 	}
 	batch, err := cons.Fetch(1, jetstream.FetchMaxWait(5*time.Second))
 	if err != nil {
@@ -203,18 +223,23 @@ func TestPermissions(t *testing.T) {
 		jetstream.WithExpectStream(natsjs.StreamDLQ)); err != nil {
 		t.Errorf("classify dead-letters on dlq.classify-cases: %v", err)
 	}
-	// Single-filter form of its own durable too.
-	if _, err := intake.js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, jetstream.ConsumerConfig{
-		Durable: "intake-closures", FilterSubject: "grid.case.closed.>", AckPolicy: jetstream.AckExplicitPolicy}); err != nil {
-		t.Errorf("intake creates intake-closures with one filter: %v", err)
+	// Single-filter form of its own durable too: bound, not created.
+	if _, err := intake.js.Consumer(ctx, natsjs.StreamGrid, "intake-closures"); err != nil {
+		t.Errorf("intake binds intake-closures: %v", err)
 	}
+	intake.refused(t, `Publish to "$JS.API.CONSUMER.CREATE.GRID.intake-closures.grid.case.closed.>"`, func(ctx context.Context) error {
+		_, err := intake.js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, jetstream.ConsumerConfig{
+			Durable: "intake-closures", FilterSubject: "grid.case.closed.>", AckPolicy: jetstream.AckExplicitPolicy})
+		return err
+	})
+	// Dispatch's wildcard for its watches does not reach its own durable.
+	dispatch.refused(t, `Publish to "$JS.API.CONSUMER.CREATE.GRID.dispatch-cases.grid.task.>"`,
+		request(dispatch.nc, "$JS.API.CONSUMER.CREATE.GRID.dispatch-cases.grid.task.>",
+			`{"stream_name":"GRID","config":{"durable_name":"dispatch-cases","filter_subject":"grid.task.>"}}`))
 
 	// Another service's consumer: not created, read, pulled or acked.
 	dcfg := jetstream.ConsumerConfig{Durable: "dispatch-cases", FilterSubjects: []string{"grid.case.received.>", "grid.case.classified.>"},
 		AckPolicy: jetstream.AckExplicitPolicy}
-	if _, err := dispatch.js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, dcfg); err != nil {
-		t.Fatalf("dispatch creates dispatch-cases: %v", err)
-	}
 	classify.refused(t, `Publish to "$JS.API.CONSUMER.CREATE.GRID.dispatch-cases"`, func(ctx context.Context) error {
 		_, err := classify.js.CreateOrUpdateConsumer(ctx, natsjs.StreamGrid, dcfg)
 		return err

@@ -153,3 +153,15 @@ func (r *recorded) Refresh(ctx context.Context) error {
 	}
 	return err
 }
+
+// Start opens service's log in pool's schema, records the set the process
+// starts with (digest names it) and returns the log, for the service's
+// ListReferenceReloads, and r wrapped so that every SIGHUP reload is
+// recorded too — pass it to process.ReloadOnHangup.
+func Start(ctx context.Context, pool *pgxpool.Pool, service string, r Reloadable, digest func() string, log *slog.Logger) (*Log, Reloadable, error) {
+	l := New(pool, service)
+	if err := l.RecordStart(ctx, digest()); err != nil {
+		return nil, nil, err
+	}
+	return l, l.Recorded(r, digest, log), nil
+}

@@ -12,9 +12,12 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/testenv"
+
+	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 // TestReloadsAreRecorded: the set a service starts with and every SIGHUP
@@ -112,5 +115,47 @@ func TestReloadsAreRecorded(t *testing.T) {
 	}
 	if _, _, err := l.List(ctx, 2, "not-a-token"); !errors.Is(err, reloadlog.ErrPageToken) {
 		t.Errorf("a bad page token: %v", err)
+	}
+}
+
+// TestPage: the API's answer — Start records the first set, a SIGHUP's
+// reload follows, pages are bounded and a bad page size or token is
+// INVALID_ARGUMENT naming the field.
+func TestPage(t *testing.T) {
+	ctx := context.Background()
+	pool := testenv.Pool(t, "reloadlog_page_test", 4, reloadlog.Migrations)
+	live, err := reference.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := func() string { return live.Current().Digest() }
+	l, hup, err := reloadlog.Start(ctx, pool, "feedback", live, digest, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := hup.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, next, err := l.Page(ctx, 1, "")
+	if err != nil || len(got) != 1 || next == "" {
+		t.Fatalf("first page = %v, %q, %v; want one record and a next page", got, next, err)
+	}
+	if r := got[0]; r.GetService() != "feedback" || r.GetBy() != "SIGHUP" || r.GetDigest() != digest() ||
+		r.GetOutcome() != typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNCHANGED || r.GetTime() == nil {
+		t.Errorf("newest = %v, want feedback's unchanged SIGHUP reload", r)
+	}
+	got, next, err = l.Page(ctx, 0, next)
+	if err != nil || len(got) != 1 || next != "" || got[0].GetOutcome() != typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED {
+		t.Fatalf("second page = %v, %q, %v; want the start and no next page", got, next, err)
+	}
+	for _, c := range []struct {
+		size  int32
+		token string
+		field string
+	}{{-1, "", "page_size"}, {10, "not-a-token", "page_token"}} {
+		_, _, err := l.Page(ctx, c.size, c.token)
+		if fault.KindOf(err) != fault.InvalidArgument || !strings.Contains(err.Error(), c.field) {
+			t.Errorf("Page(%d, %q) = %v, want InvalidArgument naming %s", c.size, c.token, err, c.field)
+		}
 	}
 }

@@ -225,3 +225,16 @@ func TimeIn(ts *timestamppb.Timestamp) time.Time {
 	}
 	return ts.AsTime()
 }
+
+var reloadOutcomes = NewEnum(map[reference.ReloadOutcome]typesv1.ReferenceReloadOutcome{
+	reference.Started:   typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED,
+	reference.Reloaded:  typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_RELOADED,
+	reference.Unchanged: typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNCHANGED,
+	reference.Failed:    typesv1.ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_FAILED,
+})
+
+// ReloadOut is one recorded load of reference data (pkg/reloadlog).
+func ReloadOut(r reference.Reload) *typesv1.ReferenceReload {
+	return &typesv1.ReferenceReload{Service: r.Service, Instance: r.Instance, Time: TimeOut(r.At), By: r.By,
+		Digest: r.Digest, PreviousDigest: r.Previous, Outcome: reloadOutcomes.Out(r.Outcome), Error: r.Error}
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/cli"
@@ -193,7 +194,13 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.ReloadOnHangup(lv.Holder())
+	// Every load of the reference data, keyword rules and model is recorded:
+	// the set this process starts with, and each reload on SIGHUP.
+	reloads, hup, err := reloadlog.Start(ctx, pool, "classify", lv.Holder(), lv.Digest, p.Log)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(hup)
 	p.Go(func(ctx context.Context) error { return lv.Follow(ctx, cfg.RegistryPoll) })
 	js, err := p.JetStream()
 	if err != nil {
@@ -236,7 +243,7 @@ func serve(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	classifyv1.RegisterClassifyServiceServer(srv, grpcapi.New(svc, lv.Reference, time.Now))
+	classifyv1.RegisterClassifyServiceServer(srv, grpcapi.New(svc, lv.Reference, time.Now).ListsReloadsFrom(reloads))
 	if err := p.Admin(cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR"); err != nil {
 		return err
 	}

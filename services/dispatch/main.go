@@ -95,11 +95,11 @@ func run(ctx context.Context) error {
 	}
 	// Every load of the reference data is recorded: the set this process
 	// starts with, and each reload on SIGHUP.
-	reloads := reloadlog.New(pool, "dispatch")
-	if err := reloads.RecordStart(ctx, ref.Current().Digest()); err != nil {
+	reloads, hup, err := reloadlog.Start(ctx, pool, "dispatch", ref, func() string { return ref.Current().Digest() }, p.Log)
+	if err != nil {
 		return err
 	}
-	p.ReloadOnHangup(reloads.Recorded(ref, func() string { return ref.Current().Digest() }, p.Log))
+	p.ReloadOnHangup(hup)
 	js, err := p.JetStream()
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/feedback/internal/events"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
@@ -102,12 +103,18 @@ func serve(ctx context.Context, rebuild bool) error {
 	if err != nil {
 		return err
 	}
-	p.ReloadOnHangup(ref)
 
 	pool, err := p.Postgres(postgres.Schema, postgres.Migrations...)
 	if err != nil {
 		return err
 	}
+	// Every load of the reference data is recorded: the set this process
+	// starts with, and each reload on SIGHUP.
+	reloads, hup, err := reloadlog.Start(ctx, pool, "feedback", ref, func() string { return ref.Current().Digest() }, p.Log)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(hup)
 	domainCfg := feedback.Config{CallbackWindow: cfg.CallbackWindow, CallbackRetry: cfg.CallbackRetry}
 	calendar := func() feedback.Calendar { return ref.Current().Calendar() }
 	if rebuild {
@@ -162,7 +169,7 @@ func serve(ctx context.Context, rebuild bool) error {
 	if err != nil {
 		return err
 	}
-	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, bell, cfg.WatchPoll))
+	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, bell, cfg.WatchPoll).ListsReloadsFrom(reloads))
 	if err := p.Admin(cfg.AdminAddr, "FEEDBACK_ADMIN_ADDR"); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/ratelimit"
 	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -77,12 +78,18 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p.ReloadOnHangup(ref)
 
 	pool, err := p.Postgres(postgres.Schema, append(postgres.Migrations, postgres.ClosureMigrations)...)
 	if err != nil {
 		return err
 	}
+	// Every load of the reference data is recorded: the set this process
+	// starts with, and each reload on SIGHUP.
+	reloads, hup, err := reloadlog.Start(ctx, pool, "intake", ref, func() string { return ref.Current().Digest() }, p.Log)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(hup)
 	js, err := p.JetStream()
 	if err != nil {
 		return err
@@ -111,7 +118,7 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	intakev1.RegisterIntakeServiceServer(srv, grpcapi.New(svc))
+	intakev1.RegisterIntakeServiceServer(srv, grpcapi.New(svc).ListsReloadsFrom(reloads))
 	if err := p.Admin(cfg.AdminAddr, "INTAKE_ADMIN_ADDR"); err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ package grpcapi
 
 import (
 	"context"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/fault"
@@ -19,9 +20,10 @@ import (
 // Server implements classifyv1.ClassifyServiceServer.
 type Server struct {
 	classifyv1.UnimplementedClassifyServiceServer
-	svc *classify.Service
-	ref func() *reference.Set
-	now func() time.Time
+	svc     *classify.Service
+	reloads *reloadlog.Log
+	ref     func() *reference.Set
+	now     func() time.Time
 }
 
 // New returns the gRPC face of svc; ref names catalogue entries in answers.

@@ -279,3 +279,11 @@ var errRefused = classify.ErrRefused
 
 // IsRefused says whether err is a gate refusal.
 func IsRefused(err error) bool { return errors.Is(err, errRefused) }
+
+// Digest names the bundle in force for the reload record: the reference
+// data's digest, then the keyword rules and the model served on it (a model
+// change alone is recorded in the registry as well).
+func (l *Live) Digest() string {
+	b := l.holder.Current()
+	return fmt.Sprintf("%s rules=%s/%d model=%s", b.Ref.Digest(), b.Rules.Source(), b.Rules.Len(), b.Model.Version())
+}

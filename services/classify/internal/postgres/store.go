@@ -19,6 +19,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/events"
@@ -42,6 +43,7 @@ var Migrations = []pgdb.Migrations{
 	consumer.Migrations,
 	timer.Migrations,
 	idempotency.Migrations,
+	reloadlog.Migrations,
 	{Name: "classify", FS: migrationsFS, Dir: "migrations"},
 }
 

@@ -6,6 +6,7 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"strconv"
 	"time"
 
@@ -22,7 +23,8 @@ import (
 // Server implements feedbackv1.FeedbackServiceServer.
 type Server struct {
 	feedbackv1.UnimplementedFeedbackServiceServer
-	svc *feedback.Service
+	svc     *feedback.Service
+	reloads *reloadlog.Log
 	// bell rings when events commit (LISTEN/NOTIFY); poll is the fallback
 	// for a lost listening connection.
 	bell *Bell

@@ -19,6 +19,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/feedback/internal/events"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
@@ -48,6 +49,7 @@ var Migrations = []pgdb.Migrations{
 	consumer.Migrations,
 	timer.Migrations,
 	idempotency.Migrations,
+	reloadlog.Migrations,
 	{Name: "feedback", FS: migrationsFS, Dir: "migrations"},
 }
 

@@ -5,6 +5,7 @@ package grpcapi
 
 import (
 	"context"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/wire"
@@ -17,7 +18,8 @@ import (
 // Server implements intakev1.IntakeServiceServer.
 type Server struct {
 	intakev1.UnimplementedIntakeServiceServer
-	svc *intake.Service
+	svc     *intake.Service
+	reloads *reloadlog.Log
 }
 
 // New returns the gRPC face of svc.

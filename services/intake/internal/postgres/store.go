@@ -16,6 +16,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/jackc/pgx/v5"
@@ -31,6 +32,7 @@ var migrationsFS embed.FS
 // Migrations are intake's own tables; the outbox's come from pkg/outbox.
 var Migrations = []pgdb.Migrations{
 	outbox.Migrations,
+	reloadlog.Migrations,
 	{Name: "intake", FS: migrationsFS, Dir: "migrations"},
 }
 

@@ -2770,6 +2770,110 @@ func (x *ListModelsResponse) GetNextPageToken() string {
 	return ""
 }
 
+type ListReferenceReloadsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsRequest) Reset() {
+	*x = ListReferenceReloadsRequest{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsRequest) ProtoMessage() {}
+
+func (x *ListReferenceReloadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsRequest.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListReferenceReloadsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReferenceReloadsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListReferenceReloadsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reloads       []*v1.ReferenceReload  `protobuf:"bytes,1,rep,name=reloads" json:"reloads,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsResponse) Reset() {
+	*x = ListReferenceReloadsResponse{}
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsResponse) ProtoMessage() {}
+
+func (x *ListReferenceReloadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_classify_v1_classify_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsResponse.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_classify_v1_classify_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListReferenceReloadsResponse) GetReloads() []*v1.ReferenceReload {
+	if x != nil {
+		return x.Reloads
+	}
+	return nil
+}
+
+func (x *ListReferenceReloadsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_gridflow_classify_v1_classify_proto protoreflect.FileDescriptor
 
 const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
@@ -3012,6 +3116,13 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"q\n" +
 	"\x12ListModelsResponse\x123\n" +
 	"\x06models\x18\x01 \x03(\v2\x1b.gridflow.classify.v1.ModelR\x06models\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"Y\n" +
+	"\x1bListReferenceReloadsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x84\x01\n" +
+	"\x1cListReferenceReloadsResponse\x12<\n" +
+	"\areloads\x18\x01 \x03(\v2\".gridflow.types.v1.ReferenceReloadR\areloads\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*e\n" +
 	"\rCatalogueTree\x12\x1e\n" +
 	"\x1aCATALOGUE_TREE_UNSPECIFIED\x10\x00\x12\x18\n" +
@@ -3027,8 +3138,7 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\x17MODEL_STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10MODEL_STATE_LIVE\x10\x01\x12\x17\n" +
 	"\x13MODEL_STATE_RETIRED\x10\x02\x12\x17\n" +
-	"\x13MODEL_STATE_REFUSED\x10\x032\x89\n" +
-	"\n" +
+	"\x13MODEL_STATE_REFUSED\x10\x032\x88\v\n" +
 	"\x0fClassifyService\x12h\n" +
 	"\rListCatalogue\x12*.gridflow.classify.v1.ListCatalogueRequest\x1a+.gridflow.classify.v1.ListCatalogueResponse\x12q\n" +
 	"\x10GetCatalogueItem\x12-.gridflow.classify.v1.GetCatalogueItemRequest\x1a..gridflow.classify.v1.GetCatalogueItemResponse\x12n\n" +
@@ -3043,7 +3153,8 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\vReloadModel\x12(.gridflow.classify.v1.ReloadModelRequest\x1a).gridflow.classify.v1.ReloadModelResponse\x12_\n" +
 	"\n" +
 	"ListModels\x12'.gridflow.classify.v1.ListModelsRequest\x1a(.gridflow.classify.v1.ListModelsResponse\x12e\n" +
-	"\fRetrainModel\x12).gridflow.classify.v1.RetrainModelRequest\x1a*.gridflow.classify.v1.RetrainModelResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1;classifyv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\fRetrainModel\x12).gridflow.classify.v1.RetrainModelRequest\x1a*.gridflow.classify.v1.RetrainModelResponse\x12}\n" +
+	"\x14ListReferenceReloads\x121.gridflow.classify.v1.ListReferenceReloadsRequest\x1a2.gridflow.classify.v1.ListReferenceReloadsResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1;classifyv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_classify_v1_classify_proto_rawDescOnce sync.Once
@@ -3058,133 +3169,139 @@ func file_gridflow_classify_v1_classify_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_classify_v1_classify_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_gridflow_classify_v1_classify_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_gridflow_classify_v1_classify_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_gridflow_classify_v1_classify_proto_goTypes = []any{
-	(CatalogueTree)(0),                // 0: gridflow.classify.v1.CatalogueTree
-	(ReviewState)(0),                  // 1: gridflow.classify.v1.ReviewState
-	(ModelState)(0),                   // 2: gridflow.classify.v1.ModelState
-	(*CatalogueItem)(nil),             // 3: gridflow.classify.v1.CatalogueItem
-	(*ListCatalogueRequest)(nil),      // 4: gridflow.classify.v1.ListCatalogueRequest
-	(*ListCatalogueResponse)(nil),     // 5: gridflow.classify.v1.ListCatalogueResponse
-	(*GetCatalogueItemRequest)(nil),   // 6: gridflow.classify.v1.GetCatalogueItemRequest
-	(*GetCatalogueItemResponse)(nil),  // 7: gridflow.classify.v1.GetCatalogueItemResponse
-	(*Review)(nil),                    // 8: gridflow.classify.v1.Review
-	(*ListReviewQueueRequest)(nil),    // 9: gridflow.classify.v1.ListReviewQueueRequest
-	(*ListReviewQueueResponse)(nil),   // 10: gridflow.classify.v1.ListReviewQueueResponse
-	(*ResolveReviewRequest)(nil),      // 11: gridflow.classify.v1.ResolveReviewRequest
-	(*ResolveReviewResponse)(nil),     // 12: gridflow.classify.v1.ResolveReviewResponse
-	(*ReclassifyRequest)(nil),         // 13: gridflow.classify.v1.ReclassifyRequest
-	(*ReclassifyResponse)(nil),        // 14: gridflow.classify.v1.ReclassifyResponse
-	(*Classification)(nil),            // 15: gridflow.classify.v1.Classification
-	(*GetClassificationRequest)(nil),  // 16: gridflow.classify.v1.GetClassificationRequest
-	(*GetClassificationResponse)(nil), // 17: gridflow.classify.v1.GetClassificationResponse
-	(*Incident)(nil),                  // 18: gridflow.classify.v1.Incident
-	(*GetIncidentRequest)(nil),        // 19: gridflow.classify.v1.GetIncidentRequest
-	(*GetIncidentResponse)(nil),       // 20: gridflow.classify.v1.GetIncidentResponse
-	(*ListIncidentsRequest)(nil),      // 21: gridflow.classify.v1.ListIncidentsRequest
-	(*ListIncidentsResponse)(nil),     // 22: gridflow.classify.v1.ListIncidentsResponse
-	(*Correction)(nil),                // 23: gridflow.classify.v1.Correction
-	(*ListCorrectionsRequest)(nil),    // 24: gridflow.classify.v1.ListCorrectionsRequest
-	(*ListCorrectionsResponse)(nil),   // 25: gridflow.classify.v1.ListCorrectionsResponse
-	(*ReloadModelRequest)(nil),        // 26: gridflow.classify.v1.ReloadModelRequest
-	(*ReloadModelResponse)(nil),       // 27: gridflow.classify.v1.ReloadModelResponse
-	(*ModelFigures)(nil),              // 28: gridflow.classify.v1.ModelFigures
-	(*ModelSource)(nil),               // 29: gridflow.classify.v1.ModelSource
-	(*Model)(nil),                     // 30: gridflow.classify.v1.Model
-	(*RetrainModelRequest)(nil),       // 31: gridflow.classify.v1.RetrainModelRequest
-	(*RetrainModelResponse)(nil),      // 32: gridflow.classify.v1.RetrainModelResponse
-	(*ListModelsRequest)(nil),         // 33: gridflow.classify.v1.ListModelsRequest
-	(*ListModelsResponse)(nil),        // 34: gridflow.classify.v1.ListModelsResponse
-	(v1.Urgency)(0),                   // 35: gridflow.types.v1.Urgency
-	(*durationpb.Duration)(nil),       // 36: google.protobuf.Duration
-	(v1.Source)(0),                    // 37: gridflow.types.v1.Source
-	(*v1.Area)(nil),                   // 38: gridflow.types.v1.Area
-	(*timestamppb.Timestamp)(nil),     // 39: google.protobuf.Timestamp
-	(*v11.ReviewChoice)(nil),          // 40: gridflow.events.v1.ReviewChoice
-	(*v1.Principal)(nil),              // 41: gridflow.types.v1.Principal
-	(v11.ClassificationMethod)(0),     // 42: gridflow.events.v1.ClassificationMethod
-	(*v1.LatLng)(nil),                 // 43: gridflow.types.v1.LatLng
+	(CatalogueTree)(0),                   // 0: gridflow.classify.v1.CatalogueTree
+	(ReviewState)(0),                     // 1: gridflow.classify.v1.ReviewState
+	(ModelState)(0),                      // 2: gridflow.classify.v1.ModelState
+	(*CatalogueItem)(nil),                // 3: gridflow.classify.v1.CatalogueItem
+	(*ListCatalogueRequest)(nil),         // 4: gridflow.classify.v1.ListCatalogueRequest
+	(*ListCatalogueResponse)(nil),        // 5: gridflow.classify.v1.ListCatalogueResponse
+	(*GetCatalogueItemRequest)(nil),      // 6: gridflow.classify.v1.GetCatalogueItemRequest
+	(*GetCatalogueItemResponse)(nil),     // 7: gridflow.classify.v1.GetCatalogueItemResponse
+	(*Review)(nil),                       // 8: gridflow.classify.v1.Review
+	(*ListReviewQueueRequest)(nil),       // 9: gridflow.classify.v1.ListReviewQueueRequest
+	(*ListReviewQueueResponse)(nil),      // 10: gridflow.classify.v1.ListReviewQueueResponse
+	(*ResolveReviewRequest)(nil),         // 11: gridflow.classify.v1.ResolveReviewRequest
+	(*ResolveReviewResponse)(nil),        // 12: gridflow.classify.v1.ResolveReviewResponse
+	(*ReclassifyRequest)(nil),            // 13: gridflow.classify.v1.ReclassifyRequest
+	(*ReclassifyResponse)(nil),           // 14: gridflow.classify.v1.ReclassifyResponse
+	(*Classification)(nil),               // 15: gridflow.classify.v1.Classification
+	(*GetClassificationRequest)(nil),     // 16: gridflow.classify.v1.GetClassificationRequest
+	(*GetClassificationResponse)(nil),    // 17: gridflow.classify.v1.GetClassificationResponse
+	(*Incident)(nil),                     // 18: gridflow.classify.v1.Incident
+	(*GetIncidentRequest)(nil),           // 19: gridflow.classify.v1.GetIncidentRequest
+	(*GetIncidentResponse)(nil),          // 20: gridflow.classify.v1.GetIncidentResponse
+	(*ListIncidentsRequest)(nil),         // 21: gridflow.classify.v1.ListIncidentsRequest
+	(*ListIncidentsResponse)(nil),        // 22: gridflow.classify.v1.ListIncidentsResponse
+	(*Correction)(nil),                   // 23: gridflow.classify.v1.Correction
+	(*ListCorrectionsRequest)(nil),       // 24: gridflow.classify.v1.ListCorrectionsRequest
+	(*ListCorrectionsResponse)(nil),      // 25: gridflow.classify.v1.ListCorrectionsResponse
+	(*ReloadModelRequest)(nil),           // 26: gridflow.classify.v1.ReloadModelRequest
+	(*ReloadModelResponse)(nil),          // 27: gridflow.classify.v1.ReloadModelResponse
+	(*ModelFigures)(nil),                 // 28: gridflow.classify.v1.ModelFigures
+	(*ModelSource)(nil),                  // 29: gridflow.classify.v1.ModelSource
+	(*Model)(nil),                        // 30: gridflow.classify.v1.Model
+	(*RetrainModelRequest)(nil),          // 31: gridflow.classify.v1.RetrainModelRequest
+	(*RetrainModelResponse)(nil),         // 32: gridflow.classify.v1.RetrainModelResponse
+	(*ListModelsRequest)(nil),            // 33: gridflow.classify.v1.ListModelsRequest
+	(*ListModelsResponse)(nil),           // 34: gridflow.classify.v1.ListModelsResponse
+	(*ListReferenceReloadsRequest)(nil),  // 35: gridflow.classify.v1.ListReferenceReloadsRequest
+	(*ListReferenceReloadsResponse)(nil), // 36: gridflow.classify.v1.ListReferenceReloadsResponse
+	(v1.Urgency)(0),                      // 37: gridflow.types.v1.Urgency
+	(*durationpb.Duration)(nil),          // 38: google.protobuf.Duration
+	(v1.Source)(0),                       // 39: gridflow.types.v1.Source
+	(*v1.Area)(nil),                      // 40: gridflow.types.v1.Area
+	(*timestamppb.Timestamp)(nil),        // 41: google.protobuf.Timestamp
+	(*v11.ReviewChoice)(nil),             // 42: gridflow.events.v1.ReviewChoice
+	(*v1.Principal)(nil),                 // 43: gridflow.types.v1.Principal
+	(v11.ClassificationMethod)(0),        // 44: gridflow.events.v1.ClassificationMethod
+	(*v1.LatLng)(nil),                    // 45: gridflow.types.v1.LatLng
+	(*v1.ReferenceReload)(nil),           // 46: gridflow.types.v1.ReferenceReload
 }
 var file_gridflow_classify_v1_classify_proto_depIdxs = []int32{
 	0,  // 0: gridflow.classify.v1.CatalogueItem.tree:type_name -> gridflow.classify.v1.CatalogueTree
-	35, // 1: gridflow.classify.v1.CatalogueItem.default_urgency:type_name -> gridflow.types.v1.Urgency
-	36, // 2: gridflow.classify.v1.CatalogueItem.duplicate_window:type_name -> google.protobuf.Duration
+	37, // 1: gridflow.classify.v1.CatalogueItem.default_urgency:type_name -> gridflow.types.v1.Urgency
+	38, // 2: gridflow.classify.v1.CatalogueItem.duplicate_window:type_name -> google.protobuf.Duration
 	0,  // 3: gridflow.classify.v1.ListCatalogueRequest.tree:type_name -> gridflow.classify.v1.CatalogueTree
 	3,  // 4: gridflow.classify.v1.ListCatalogueResponse.items:type_name -> gridflow.classify.v1.CatalogueItem
 	3,  // 5: gridflow.classify.v1.GetCatalogueItemResponse.item:type_name -> gridflow.classify.v1.CatalogueItem
 	1,  // 6: gridflow.classify.v1.Review.state:type_name -> gridflow.classify.v1.ReviewState
-	37, // 7: gridflow.classify.v1.Review.source:type_name -> gridflow.types.v1.Source
-	38, // 8: gridflow.classify.v1.Review.area:type_name -> gridflow.types.v1.Area
-	39, // 9: gridflow.classify.v1.Review.received_at:type_name -> google.protobuf.Timestamp
-	39, // 10: gridflow.classify.v1.Review.queued_at:type_name -> google.protobuf.Timestamp
-	39, // 11: gridflow.classify.v1.Review.fallback_at:type_name -> google.protobuf.Timestamp
-	40, // 12: gridflow.classify.v1.Review.choices:type_name -> gridflow.events.v1.ReviewChoice
+	39, // 7: gridflow.classify.v1.Review.source:type_name -> gridflow.types.v1.Source
+	40, // 8: gridflow.classify.v1.Review.area:type_name -> gridflow.types.v1.Area
+	41, // 9: gridflow.classify.v1.Review.received_at:type_name -> google.protobuf.Timestamp
+	41, // 10: gridflow.classify.v1.Review.queued_at:type_name -> google.protobuf.Timestamp
+	41, // 11: gridflow.classify.v1.Review.fallback_at:type_name -> google.protobuf.Timestamp
+	42, // 12: gridflow.classify.v1.Review.choices:type_name -> gridflow.events.v1.ReviewChoice
 	15, // 13: gridflow.classify.v1.Review.classification:type_name -> gridflow.classify.v1.Classification
-	41, // 14: gridflow.classify.v1.Review.resolved_by:type_name -> gridflow.types.v1.Principal
-	39, // 15: gridflow.classify.v1.Review.resolved_at:type_name -> google.protobuf.Timestamp
+	43, // 14: gridflow.classify.v1.Review.resolved_by:type_name -> gridflow.types.v1.Principal
+	41, // 15: gridflow.classify.v1.Review.resolved_at:type_name -> google.protobuf.Timestamp
 	8,  // 16: gridflow.classify.v1.ListReviewQueueResponse.reviews:type_name -> gridflow.classify.v1.Review
-	35, // 17: gridflow.classify.v1.ResolveReviewRequest.urgency:type_name -> gridflow.types.v1.Urgency
+	37, // 17: gridflow.classify.v1.ResolveReviewRequest.urgency:type_name -> gridflow.types.v1.Urgency
 	15, // 18: gridflow.classify.v1.ResolveReviewResponse.classification:type_name -> gridflow.classify.v1.Classification
-	35, // 19: gridflow.classify.v1.ReclassifyRequest.urgency:type_name -> gridflow.types.v1.Urgency
+	37, // 19: gridflow.classify.v1.ReclassifyRequest.urgency:type_name -> gridflow.types.v1.Urgency
 	15, // 20: gridflow.classify.v1.ReclassifyResponse.classification:type_name -> gridflow.classify.v1.Classification
-	35, // 21: gridflow.classify.v1.Classification.urgency:type_name -> gridflow.types.v1.Urgency
-	42, // 22: gridflow.classify.v1.Classification.method:type_name -> gridflow.events.v1.ClassificationMethod
-	39, // 23: gridflow.classify.v1.Classification.classified_at:type_name -> google.protobuf.Timestamp
-	41, // 24: gridflow.classify.v1.Classification.actor:type_name -> gridflow.types.v1.Principal
+	37, // 21: gridflow.classify.v1.Classification.urgency:type_name -> gridflow.types.v1.Urgency
+	44, // 22: gridflow.classify.v1.Classification.method:type_name -> gridflow.events.v1.ClassificationMethod
+	41, // 23: gridflow.classify.v1.Classification.classified_at:type_name -> google.protobuf.Timestamp
+	43, // 24: gridflow.classify.v1.Classification.actor:type_name -> gridflow.types.v1.Principal
 	15, // 25: gridflow.classify.v1.GetClassificationResponse.versions:type_name -> gridflow.classify.v1.Classification
 	8,  // 26: gridflow.classify.v1.GetClassificationResponse.review:type_name -> gridflow.classify.v1.Review
-	35, // 27: gridflow.classify.v1.Incident.urgency:type_name -> gridflow.types.v1.Urgency
-	43, // 28: gridflow.classify.v1.Incident.location:type_name -> gridflow.types.v1.LatLng
-	38, // 29: gridflow.classify.v1.Incident.area:type_name -> gridflow.types.v1.Area
-	39, // 30: gridflow.classify.v1.Incident.first_reported_at:type_name -> google.protobuf.Timestamp
-	39, // 31: gridflow.classify.v1.Incident.last_reported_at:type_name -> google.protobuf.Timestamp
+	37, // 27: gridflow.classify.v1.Incident.urgency:type_name -> gridflow.types.v1.Urgency
+	45, // 28: gridflow.classify.v1.Incident.location:type_name -> gridflow.types.v1.LatLng
+	40, // 29: gridflow.classify.v1.Incident.area:type_name -> gridflow.types.v1.Area
+	41, // 30: gridflow.classify.v1.Incident.first_reported_at:type_name -> google.protobuf.Timestamp
+	41, // 31: gridflow.classify.v1.Incident.last_reported_at:type_name -> google.protobuf.Timestamp
 	18, // 32: gridflow.classify.v1.GetIncidentResponse.incident:type_name -> gridflow.classify.v1.Incident
 	18, // 33: gridflow.classify.v1.ListIncidentsResponse.incidents:type_name -> gridflow.classify.v1.Incident
-	41, // 34: gridflow.classify.v1.Correction.actor:type_name -> gridflow.types.v1.Principal
-	39, // 35: gridflow.classify.v1.Correction.corrected_at:type_name -> google.protobuf.Timestamp
-	39, // 36: gridflow.classify.v1.ListCorrectionsRequest.corrected_after:type_name -> google.protobuf.Timestamp
+	43, // 34: gridflow.classify.v1.Correction.actor:type_name -> gridflow.types.v1.Principal
+	41, // 35: gridflow.classify.v1.Correction.corrected_at:type_name -> google.protobuf.Timestamp
+	41, // 36: gridflow.classify.v1.ListCorrectionsRequest.corrected_after:type_name -> google.protobuf.Timestamp
 	23, // 37: gridflow.classify.v1.ListCorrectionsResponse.corrections:type_name -> gridflow.classify.v1.Correction
 	28, // 38: gridflow.classify.v1.ReloadModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
 	28, // 39: gridflow.classify.v1.ReloadModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
-	39, // 40: gridflow.classify.v1.Model.trained_at:type_name -> google.protobuf.Timestamp
+	41, // 40: gridflow.classify.v1.Model.trained_at:type_name -> google.protobuf.Timestamp
 	29, // 41: gridflow.classify.v1.Model.sources:type_name -> gridflow.classify.v1.ModelSource
 	28, // 42: gridflow.classify.v1.Model.figures:type_name -> gridflow.classify.v1.ModelFigures
 	28, // 43: gridflow.classify.v1.Model.against:type_name -> gridflow.classify.v1.ModelFigures
 	2,  // 44: gridflow.classify.v1.Model.state:type_name -> gridflow.classify.v1.ModelState
-	39, // 45: gridflow.classify.v1.Model.decided_at:type_name -> google.protobuf.Timestamp
-	39, // 46: gridflow.classify.v1.Model.live_at:type_name -> google.protobuf.Timestamp
+	41, // 45: gridflow.classify.v1.Model.decided_at:type_name -> google.protobuf.Timestamp
+	41, // 46: gridflow.classify.v1.Model.live_at:type_name -> google.protobuf.Timestamp
 	28, // 47: gridflow.classify.v1.RetrainModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
 	28, // 48: gridflow.classify.v1.RetrainModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
 	30, // 49: gridflow.classify.v1.ListModelsResponse.models:type_name -> gridflow.classify.v1.Model
-	4,  // 50: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
-	6,  // 51: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
-	9,  // 52: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
-	11, // 53: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
-	13, // 54: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
-	16, // 55: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
-	19, // 56: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
-	21, // 57: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
-	24, // 58: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
-	26, // 59: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
-	33, // 60: gridflow.classify.v1.ClassifyService.ListModels:input_type -> gridflow.classify.v1.ListModelsRequest
-	31, // 61: gridflow.classify.v1.ClassifyService.RetrainModel:input_type -> gridflow.classify.v1.RetrainModelRequest
-	5,  // 62: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
-	7,  // 63: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
-	10, // 64: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
-	12, // 65: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
-	14, // 66: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
-	17, // 67: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
-	20, // 68: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
-	22, // 69: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
-	25, // 70: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
-	27, // 71: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
-	34, // 72: gridflow.classify.v1.ClassifyService.ListModels:output_type -> gridflow.classify.v1.ListModelsResponse
-	32, // 73: gridflow.classify.v1.ClassifyService.RetrainModel:output_type -> gridflow.classify.v1.RetrainModelResponse
-	62, // [62:74] is the sub-list for method output_type
-	50, // [50:62] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	46, // 50: gridflow.classify.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.types.v1.ReferenceReload
+	4,  // 51: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
+	6,  // 52: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
+	9,  // 53: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
+	11, // 54: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
+	13, // 55: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
+	16, // 56: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
+	19, // 57: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
+	21, // 58: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
+	24, // 59: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
+	26, // 60: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
+	33, // 61: gridflow.classify.v1.ClassifyService.ListModels:input_type -> gridflow.classify.v1.ListModelsRequest
+	31, // 62: gridflow.classify.v1.ClassifyService.RetrainModel:input_type -> gridflow.classify.v1.RetrainModelRequest
+	35, // 63: gridflow.classify.v1.ClassifyService.ListReferenceReloads:input_type -> gridflow.classify.v1.ListReferenceReloadsRequest
+	5,  // 64: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
+	7,  // 65: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
+	10, // 66: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
+	12, // 67: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
+	14, // 68: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
+	17, // 69: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
+	20, // 70: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
+	22, // 71: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
+	25, // 72: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
+	27, // 73: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
+	34, // 74: gridflow.classify.v1.ClassifyService.ListModels:output_type -> gridflow.classify.v1.ListModelsResponse
+	32, // 75: gridflow.classify.v1.ClassifyService.RetrainModel:output_type -> gridflow.classify.v1.RetrainModelResponse
+	36, // 76: gridflow.classify.v1.ClassifyService.ListReferenceReloads:output_type -> gridflow.classify.v1.ListReferenceReloadsResponse
+	64, // [64:77] is the sub-list for method output_type
+	51, // [51:64] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_classify_v1_classify_proto_init() }
@@ -3202,7 +3319,7 @@ func file_gridflow_classify_v1_classify_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_classify_v1_classify_proto_rawDesc), len(file_gridflow_classify_v1_classify_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   32,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

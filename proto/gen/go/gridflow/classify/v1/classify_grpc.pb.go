@@ -22,18 +22,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ClassifyService_ListCatalogue_FullMethodName     = "/gridflow.classify.v1.ClassifyService/ListCatalogue"
-	ClassifyService_GetCatalogueItem_FullMethodName  = "/gridflow.classify.v1.ClassifyService/GetCatalogueItem"
-	ClassifyService_ListReviewQueue_FullMethodName   = "/gridflow.classify.v1.ClassifyService/ListReviewQueue"
-	ClassifyService_ResolveReview_FullMethodName     = "/gridflow.classify.v1.ClassifyService/ResolveReview"
-	ClassifyService_Reclassify_FullMethodName        = "/gridflow.classify.v1.ClassifyService/Reclassify"
-	ClassifyService_GetClassification_FullMethodName = "/gridflow.classify.v1.ClassifyService/GetClassification"
-	ClassifyService_GetIncident_FullMethodName       = "/gridflow.classify.v1.ClassifyService/GetIncident"
-	ClassifyService_ListIncidents_FullMethodName     = "/gridflow.classify.v1.ClassifyService/ListIncidents"
-	ClassifyService_ListCorrections_FullMethodName   = "/gridflow.classify.v1.ClassifyService/ListCorrections"
-	ClassifyService_ReloadModel_FullMethodName       = "/gridflow.classify.v1.ClassifyService/ReloadModel"
-	ClassifyService_ListModels_FullMethodName        = "/gridflow.classify.v1.ClassifyService/ListModels"
-	ClassifyService_RetrainModel_FullMethodName      = "/gridflow.classify.v1.ClassifyService/RetrainModel"
+	ClassifyService_ListCatalogue_FullMethodName        = "/gridflow.classify.v1.ClassifyService/ListCatalogue"
+	ClassifyService_GetCatalogueItem_FullMethodName     = "/gridflow.classify.v1.ClassifyService/GetCatalogueItem"
+	ClassifyService_ListReviewQueue_FullMethodName      = "/gridflow.classify.v1.ClassifyService/ListReviewQueue"
+	ClassifyService_ResolveReview_FullMethodName        = "/gridflow.classify.v1.ClassifyService/ResolveReview"
+	ClassifyService_Reclassify_FullMethodName           = "/gridflow.classify.v1.ClassifyService/Reclassify"
+	ClassifyService_GetClassification_FullMethodName    = "/gridflow.classify.v1.ClassifyService/GetClassification"
+	ClassifyService_GetIncident_FullMethodName          = "/gridflow.classify.v1.ClassifyService/GetIncident"
+	ClassifyService_ListIncidents_FullMethodName        = "/gridflow.classify.v1.ClassifyService/ListIncidents"
+	ClassifyService_ListCorrections_FullMethodName      = "/gridflow.classify.v1.ClassifyService/ListCorrections"
+	ClassifyService_ReloadModel_FullMethodName          = "/gridflow.classify.v1.ClassifyService/ReloadModel"
+	ClassifyService_ListModels_FullMethodName           = "/gridflow.classify.v1.ClassifyService/ListModels"
+	ClassifyService_RetrainModel_FullMethodName         = "/gridflow.classify.v1.ClassifyService/RetrainModel"
+	ClassifyService_ListReferenceReloads_FullMethodName = "/gridflow.classify.v1.ClassifyService/ListReferenceReloads"
 )
 
 // ClassifyServiceClient is the client API for ClassifyService service.
@@ -88,6 +89,10 @@ type ClassifyServiceClient interface {
 	// FAILED_PRECONDITION with its figures, recorded in the registry, and the
 	// live model stays. The same runs on a schedule when one is configured.
 	RetrainModel(ctx context.Context, in *RetrainModelRequest, opts ...grpc.CallOption) (*RetrainModelResponse, error)
+	// ListReferenceReloads lists this service's loads of reference data,
+	// newest first: the set each process started with and every reload after
+	// it (SIGHUP), with who, when, the digests and the outcome.
+	ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error)
 }
 
 type classifyServiceClient struct {
@@ -218,6 +223,16 @@ func (c *classifyServiceClient) RetrainModel(ctx context.Context, in *RetrainMod
 	return out, nil
 }
 
+func (c *classifyServiceClient) ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReferenceReloadsResponse)
+	err := c.cc.Invoke(ctx, ClassifyService_ListReferenceReloads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ClassifyServiceServer is the server API for ClassifyService service.
 // All implementations must embed UnimplementedClassifyServiceServer
 // for forward compatibility.
@@ -270,6 +285,10 @@ type ClassifyServiceServer interface {
 	// FAILED_PRECONDITION with its figures, recorded in the registry, and the
 	// live model stays. The same runs on a schedule when one is configured.
 	RetrainModel(context.Context, *RetrainModelRequest) (*RetrainModelResponse, error)
+	// ListReferenceReloads lists this service's loads of reference data,
+	// newest first: the set each process started with and every reload after
+	// it (SIGHUP), with who, when, the digests and the outcome.
+	ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error)
 	mustEmbedUnimplementedClassifyServiceServer()
 }
 
@@ -315,6 +334,9 @@ func (UnimplementedClassifyServiceServer) ListModels(context.Context, *ListModel
 }
 func (UnimplementedClassifyServiceServer) RetrainModel(context.Context, *RetrainModelRequest) (*RetrainModelResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RetrainModel not implemented")
+}
+func (UnimplementedClassifyServiceServer) ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReferenceReloads not implemented")
 }
 func (UnimplementedClassifyServiceServer) mustEmbedUnimplementedClassifyServiceServer() {}
 func (UnimplementedClassifyServiceServer) testEmbeddedByValue()                         {}
@@ -553,6 +575,24 @@ func _ClassifyService_RetrainModel_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ClassifyService_ListReferenceReloads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReferenceReloadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ClassifyServiceServer).ListReferenceReloads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ClassifyService_ListReferenceReloads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ClassifyServiceServer).ListReferenceReloads(ctx, req.(*ListReferenceReloadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ClassifyService_ServiceDesc is the grpc.ServiceDesc for ClassifyService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -607,6 +647,10 @@ var ClassifyService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RetrainModel",
 			Handler:    _ClassifyService_RetrainModel_Handler,
+		},
+		{
+			MethodName: "ListReferenceReloads",
+			Handler:    _ClassifyService_ListReferenceReloads_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -2704,6 +2704,110 @@ func (x *GetHotspotsResponse) GetHotspots() []*Hotspot {
 	return nil
 }
 
+type ListReferenceReloadsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsRequest) Reset() {
+	*x = ListReferenceReloadsRequest{}
+	mi := &file_gridflow_feedback_v1_feedback_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsRequest) ProtoMessage() {}
+
+func (x *ListReferenceReloadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_feedback_v1_feedback_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsRequest.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_feedback_v1_feedback_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListReferenceReloadsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReferenceReloadsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListReferenceReloadsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reloads       []*v1.ReferenceReload  `protobuf:"bytes,1,rep,name=reloads" json:"reloads,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsResponse) Reset() {
+	*x = ListReferenceReloadsResponse{}
+	mi := &file_gridflow_feedback_v1_feedback_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsResponse) ProtoMessage() {}
+
+func (x *ListReferenceReloadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_feedback_v1_feedback_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsResponse.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_feedback_v1_feedback_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListReferenceReloadsResponse) GetReloads() []*v1.ReferenceReload {
+	if x != nil {
+		return x.Reloads
+	}
+	return nil
+}
+
+func (x *ListReferenceReloadsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_gridflow_feedback_v1_feedback_proto protoreflect.FileDescriptor
 
 const file_gridflow_feedback_v1_feedback_proto_rawDesc = "" +
@@ -2940,7 +3044,14 @@ const file_gridflow_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x05score\x18\x05 \x01(\x01R\x05score\x12\x19\n" +
 	"\bcase_ids\x18\x06 \x03(\tR\acaseIds\"P\n" +
 	"\x13GetHotspotsResponse\x129\n" +
-	"\bhotspots\x18\x01 \x03(\v2\x1d.gridflow.feedback.v1.HotspotR\bhotspots*\x94\x03\n" +
+	"\bhotspots\x18\x01 \x03(\v2\x1d.gridflow.feedback.v1.HotspotR\bhotspots\"Y\n" +
+	"\x1bListReferenceReloadsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x84\x01\n" +
+	"\x1cListReferenceReloadsResponse\x12<\n" +
+	"\areloads\x18\x01 \x03(\v2\".gridflow.types.v1.ReferenceReloadR\areloads\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x94\x03\n" +
 	"\tCaseState\x12\x1a\n" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CASE_STATE_RECEIVED\x10\x01\x12\x1c\n" +
@@ -2976,7 +3087,7 @@ const file_gridflow_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
 	"SCOPE_GRID\x10\x04\x12\x0e\n" +
 	"\n" +
-	"SCOPE_CITY\x10\x052\x8a\b\n" +
+	"SCOPE_CITY\x10\x052\x89\t\n" +
 	"\x0fFeedbackService\x12V\n" +
 	"\aGetCase\x12$.gridflow.feedback.v1.GetCaseRequest\x1a%.gridflow.feedback.v1.GetCaseResponse\x12\\\n" +
 	"\tListCases\x12&.gridflow.feedback.v1.ListCasesRequest\x1a'.gridflow.feedback.v1.ListCasesResponse\x12n\n" +
@@ -2988,7 +3099,8 @@ const file_gridflow_feedback_v1_feedback_proto_rawDesc = "" +
 	"\n" +
 	"GetMetrics\x12'.gridflow.feedback.v1.GetMetricsRequest\x1a(.gridflow.feedback.v1.GetMetricsResponse\x12\\\n" +
 	"\tGetPareto\x12&.gridflow.feedback.v1.GetParetoRequest\x1a'.gridflow.feedback.v1.GetParetoResponse\x12b\n" +
-	"\vGetHotspots\x12(.gridflow.feedback.v1.GetHotspotsRequest\x1a).gridflow.feedback.v1.GetHotspotsResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1;feedbackv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\vGetHotspots\x12(.gridflow.feedback.v1.GetHotspotsRequest\x1a).gridflow.feedback.v1.GetHotspotsResponse\x12}\n" +
+	"\x14ListReferenceReloads\x121.gridflow.feedback.v1.ListReferenceReloadsRequest\x1a2.gridflow.feedback.v1.ListReferenceReloadsResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1;feedbackv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_feedback_v1_feedback_proto_rawDescOnce sync.Once
@@ -3003,95 +3115,98 @@ func file_gridflow_feedback_v1_feedback_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_feedback_v1_feedback_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_gridflow_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_gridflow_feedback_v1_feedback_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_gridflow_feedback_v1_feedback_proto_goTypes = []any{
-	(CaseState)(0),                   // 0: gridflow.feedback.v1.CaseState
-	(UpdateKind)(0),                  // 1: gridflow.feedback.v1.UpdateKind
-	(Scope)(0),                       // 2: gridflow.feedback.v1.Scope
-	(*Task)(nil),                     // 3: gridflow.feedback.v1.Task
-	(*Case)(nil),                     // 4: gridflow.feedback.v1.Case
-	(*GetCaseRequest)(nil),           // 5: gridflow.feedback.v1.GetCaseRequest
-	(*GetCaseResponse)(nil),          // 6: gridflow.feedback.v1.GetCaseResponse
-	(*ListCasesRequest)(nil),         // 7: gridflow.feedback.v1.ListCasesRequest
-	(*ListCasesResponse)(nil),        // 8: gridflow.feedback.v1.ListCasesResponse
-	(*GetCaseTimelineRequest)(nil),   // 9: gridflow.feedback.v1.GetCaseTimelineRequest
-	(*TimelineEntry)(nil),            // 10: gridflow.feedback.v1.TimelineEntry
-	(*GetCaseTimelineResponse)(nil),  // 11: gridflow.feedback.v1.GetCaseTimelineResponse
-	(*WatchCaseUpdatesRequest)(nil),  // 12: gridflow.feedback.v1.WatchCaseUpdatesRequest
-	(*WatchCaseUpdatesResponse)(nil), // 13: gridflow.feedback.v1.WatchCaseUpdatesResponse
-	(*Reply)(nil),                    // 14: gridflow.feedback.v1.Reply
-	(*ListRepliesRequest)(nil),       // 15: gridflow.feedback.v1.ListRepliesRequest
-	(*ListRepliesResponse)(nil),      // 16: gridflow.feedback.v1.ListRepliesResponse
-	(*RecordCallbackRequest)(nil),    // 17: gridflow.feedback.v1.RecordCallbackRequest
-	(*RecordCallbackResponse)(nil),   // 18: gridflow.feedback.v1.RecordCallbackResponse
-	(*RecordRecheckRequest)(nil),     // 19: gridflow.feedback.v1.RecordRecheckRequest
-	(*RecordRecheckResponse)(nil),    // 20: gridflow.feedback.v1.RecordRecheckResponse
-	(*Period)(nil),                   // 21: gridflow.feedback.v1.Period
-	(*GetMetricsRequest)(nil),        // 22: gridflow.feedback.v1.GetMetricsRequest
-	(*DurationStats)(nil),            // 23: gridflow.feedback.v1.DurationStats
-	(*Metrics)(nil),                  // 24: gridflow.feedback.v1.Metrics
-	(*GetMetricsResponse)(nil),       // 25: gridflow.feedback.v1.GetMetricsResponse
-	(*GetParetoRequest)(nil),         // 26: gridflow.feedback.v1.GetParetoRequest
-	(*ParetoRow)(nil),                // 27: gridflow.feedback.v1.ParetoRow
-	(*GetParetoResponse)(nil),        // 28: gridflow.feedback.v1.GetParetoResponse
-	(*GetHotspotsRequest)(nil),       // 29: gridflow.feedback.v1.GetHotspotsRequest
-	(*Hotspot)(nil),                  // 30: gridflow.feedback.v1.Hotspot
-	(*GetHotspotsResponse)(nil),      // 31: gridflow.feedback.v1.GetHotspotsResponse
-	(*timestamppb.Timestamp)(nil),    // 32: google.protobuf.Timestamp
-	(v1.Source)(0),                   // 33: gridflow.types.v1.Source
-	(*v1.Area)(nil),                  // 34: gridflow.types.v1.Area
-	(v1.AppealType)(0),               // 35: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                  // 36: gridflow.types.v1.Urgency
-	(*v1.Principal)(nil),             // 37: gridflow.types.v1.Principal
-	(*v11.TaskResult)(nil),           // 38: gridflow.events.v1.TaskResult
-	(v11.Satisfaction)(0),            // 39: gridflow.events.v1.Satisfaction
-	(*durationpb.Duration)(nil),      // 40: google.protobuf.Duration
+	(CaseState)(0),                       // 0: gridflow.feedback.v1.CaseState
+	(UpdateKind)(0),                      // 1: gridflow.feedback.v1.UpdateKind
+	(Scope)(0),                           // 2: gridflow.feedback.v1.Scope
+	(*Task)(nil),                         // 3: gridflow.feedback.v1.Task
+	(*Case)(nil),                         // 4: gridflow.feedback.v1.Case
+	(*GetCaseRequest)(nil),               // 5: gridflow.feedback.v1.GetCaseRequest
+	(*GetCaseResponse)(nil),              // 6: gridflow.feedback.v1.GetCaseResponse
+	(*ListCasesRequest)(nil),             // 7: gridflow.feedback.v1.ListCasesRequest
+	(*ListCasesResponse)(nil),            // 8: gridflow.feedback.v1.ListCasesResponse
+	(*GetCaseTimelineRequest)(nil),       // 9: gridflow.feedback.v1.GetCaseTimelineRequest
+	(*TimelineEntry)(nil),                // 10: gridflow.feedback.v1.TimelineEntry
+	(*GetCaseTimelineResponse)(nil),      // 11: gridflow.feedback.v1.GetCaseTimelineResponse
+	(*WatchCaseUpdatesRequest)(nil),      // 12: gridflow.feedback.v1.WatchCaseUpdatesRequest
+	(*WatchCaseUpdatesResponse)(nil),     // 13: gridflow.feedback.v1.WatchCaseUpdatesResponse
+	(*Reply)(nil),                        // 14: gridflow.feedback.v1.Reply
+	(*ListRepliesRequest)(nil),           // 15: gridflow.feedback.v1.ListRepliesRequest
+	(*ListRepliesResponse)(nil),          // 16: gridflow.feedback.v1.ListRepliesResponse
+	(*RecordCallbackRequest)(nil),        // 17: gridflow.feedback.v1.RecordCallbackRequest
+	(*RecordCallbackResponse)(nil),       // 18: gridflow.feedback.v1.RecordCallbackResponse
+	(*RecordRecheckRequest)(nil),         // 19: gridflow.feedback.v1.RecordRecheckRequest
+	(*RecordRecheckResponse)(nil),        // 20: gridflow.feedback.v1.RecordRecheckResponse
+	(*Period)(nil),                       // 21: gridflow.feedback.v1.Period
+	(*GetMetricsRequest)(nil),            // 22: gridflow.feedback.v1.GetMetricsRequest
+	(*DurationStats)(nil),                // 23: gridflow.feedback.v1.DurationStats
+	(*Metrics)(nil),                      // 24: gridflow.feedback.v1.Metrics
+	(*GetMetricsResponse)(nil),           // 25: gridflow.feedback.v1.GetMetricsResponse
+	(*GetParetoRequest)(nil),             // 26: gridflow.feedback.v1.GetParetoRequest
+	(*ParetoRow)(nil),                    // 27: gridflow.feedback.v1.ParetoRow
+	(*GetParetoResponse)(nil),            // 28: gridflow.feedback.v1.GetParetoResponse
+	(*GetHotspotsRequest)(nil),           // 29: gridflow.feedback.v1.GetHotspotsRequest
+	(*Hotspot)(nil),                      // 30: gridflow.feedback.v1.Hotspot
+	(*GetHotspotsResponse)(nil),          // 31: gridflow.feedback.v1.GetHotspotsResponse
+	(*ListReferenceReloadsRequest)(nil),  // 32: gridflow.feedback.v1.ListReferenceReloadsRequest
+	(*ListReferenceReloadsResponse)(nil), // 33: gridflow.feedback.v1.ListReferenceReloadsResponse
+	(*timestamppb.Timestamp)(nil),        // 34: google.protobuf.Timestamp
+	(v1.Source)(0),                       // 35: gridflow.types.v1.Source
+	(*v1.Area)(nil),                      // 36: gridflow.types.v1.Area
+	(v1.AppealType)(0),                   // 37: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                      // 38: gridflow.types.v1.Urgency
+	(*v1.Principal)(nil),                 // 39: gridflow.types.v1.Principal
+	(*v11.TaskResult)(nil),               // 40: gridflow.events.v1.TaskResult
+	(v11.Satisfaction)(0),                // 41: gridflow.events.v1.Satisfaction
+	(*durationpb.Duration)(nil),          // 42: google.protobuf.Duration
+	(*v1.ReferenceReload)(nil),           // 43: gridflow.types.v1.ReferenceReload
 }
 var file_gridflow_feedback_v1_feedback_proto_depIdxs = []int32{
-	32, // 0: gridflow.feedback.v1.Task.dispatched_at:type_name -> google.protobuf.Timestamp
-	32, // 1: gridflow.feedback.v1.Task.acknowledged_at:type_name -> google.protobuf.Timestamp
-	32, // 2: gridflow.feedback.v1.Task.completed_at:type_name -> google.protobuf.Timestamp
-	32, // 3: gridflow.feedback.v1.Task.ack_due:type_name -> google.protobuf.Timestamp
-	32, // 4: gridflow.feedback.v1.Task.complete_due:type_name -> google.protobuf.Timestamp
+	34, // 0: gridflow.feedback.v1.Task.dispatched_at:type_name -> google.protobuf.Timestamp
+	34, // 1: gridflow.feedback.v1.Task.acknowledged_at:type_name -> google.protobuf.Timestamp
+	34, // 2: gridflow.feedback.v1.Task.completed_at:type_name -> google.protobuf.Timestamp
+	34, // 3: gridflow.feedback.v1.Task.ack_due:type_name -> google.protobuf.Timestamp
+	34, // 4: gridflow.feedback.v1.Task.complete_due:type_name -> google.protobuf.Timestamp
 	0,  // 5: gridflow.feedback.v1.Case.state:type_name -> gridflow.feedback.v1.CaseState
-	33, // 6: gridflow.feedback.v1.Case.source:type_name -> gridflow.types.v1.Source
-	34, // 7: gridflow.feedback.v1.Case.area:type_name -> gridflow.types.v1.Area
-	35, // 8: gridflow.feedback.v1.Case.appeal_type:type_name -> gridflow.types.v1.AppealType
-	36, // 9: gridflow.feedback.v1.Case.urgency:type_name -> gridflow.types.v1.Urgency
+	35, // 6: gridflow.feedback.v1.Case.source:type_name -> gridflow.types.v1.Source
+	36, // 7: gridflow.feedback.v1.Case.area:type_name -> gridflow.types.v1.Area
+	37, // 8: gridflow.feedback.v1.Case.appeal_type:type_name -> gridflow.types.v1.AppealType
+	38, // 9: gridflow.feedback.v1.Case.urgency:type_name -> gridflow.types.v1.Urgency
 	0,  // 10: gridflow.feedback.v1.Case.mirrored_state:type_name -> gridflow.feedback.v1.CaseState
-	32, // 11: gridflow.feedback.v1.Case.received_at:type_name -> google.protobuf.Timestamp
-	32, // 12: gridflow.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
-	32, // 13: gridflow.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
-	32, // 14: gridflow.feedback.v1.Case.ack_due:type_name -> google.protobuf.Timestamp
-	32, // 15: gridflow.feedback.v1.Case.complete_due:type_name -> google.protobuf.Timestamp
-	32, // 16: gridflow.feedback.v1.Case.callback_due:type_name -> google.protobuf.Timestamp
+	34, // 11: gridflow.feedback.v1.Case.received_at:type_name -> google.protobuf.Timestamp
+	34, // 12: gridflow.feedback.v1.Case.resolved_at:type_name -> google.protobuf.Timestamp
+	34, // 13: gridflow.feedback.v1.Case.closed_at:type_name -> google.protobuf.Timestamp
+	34, // 14: gridflow.feedback.v1.Case.ack_due:type_name -> google.protobuf.Timestamp
+	34, // 15: gridflow.feedback.v1.Case.complete_due:type_name -> google.protobuf.Timestamp
+	34, // 16: gridflow.feedback.v1.Case.callback_due:type_name -> google.protobuf.Timestamp
 	3,  // 17: gridflow.feedback.v1.Case.tasks:type_name -> gridflow.feedback.v1.Task
-	32, // 18: gridflow.feedback.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
+	34, // 18: gridflow.feedback.v1.Case.updated_at:type_name -> google.protobuf.Timestamp
 	4,  // 19: gridflow.feedback.v1.GetCaseResponse.case:type_name -> gridflow.feedback.v1.Case
 	0,  // 20: gridflow.feedback.v1.ListCasesRequest.states:type_name -> gridflow.feedback.v1.CaseState
-	33, // 21: gridflow.feedback.v1.ListCasesRequest.source:type_name -> gridflow.types.v1.Source
-	32, // 22: gridflow.feedback.v1.ListCasesRequest.received_from:type_name -> google.protobuf.Timestamp
-	32, // 23: gridflow.feedback.v1.ListCasesRequest.received_to:type_name -> google.protobuf.Timestamp
+	35, // 21: gridflow.feedback.v1.ListCasesRequest.source:type_name -> gridflow.types.v1.Source
+	34, // 22: gridflow.feedback.v1.ListCasesRequest.received_from:type_name -> google.protobuf.Timestamp
+	34, // 23: gridflow.feedback.v1.ListCasesRequest.received_to:type_name -> google.protobuf.Timestamp
 	4,  // 24: gridflow.feedback.v1.ListCasesResponse.cases:type_name -> gridflow.feedback.v1.Case
-	32, // 25: gridflow.feedback.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
-	37, // 26: gridflow.feedback.v1.TimelineEntry.actor:type_name -> gridflow.types.v1.Principal
+	34, // 25: gridflow.feedback.v1.TimelineEntry.occurred_at:type_name -> google.protobuf.Timestamp
+	39, // 26: gridflow.feedback.v1.TimelineEntry.actor:type_name -> gridflow.types.v1.Principal
 	10, // 27: gridflow.feedback.v1.GetCaseTimelineResponse.entries:type_name -> gridflow.feedback.v1.TimelineEntry
 	1,  // 28: gridflow.feedback.v1.WatchCaseUpdatesResponse.kind:type_name -> gridflow.feedback.v1.UpdateKind
-	32, // 29: gridflow.feedback.v1.WatchCaseUpdatesResponse.occurred_at:type_name -> google.protobuf.Timestamp
-	32, // 30: gridflow.feedback.v1.WatchCaseUpdatesResponse.new_due:type_name -> google.protobuf.Timestamp
-	38, // 31: gridflow.feedback.v1.Reply.results:type_name -> gridflow.events.v1.TaskResult
-	32, // 32: gridflow.feedback.v1.Reply.replied_at:type_name -> google.protobuf.Timestamp
-	32, // 33: gridflow.feedback.v1.ListRepliesRequest.since:type_name -> google.protobuf.Timestamp
+	34, // 29: gridflow.feedback.v1.WatchCaseUpdatesResponse.occurred_at:type_name -> google.protobuf.Timestamp
+	34, // 30: gridflow.feedback.v1.WatchCaseUpdatesResponse.new_due:type_name -> google.protobuf.Timestamp
+	40, // 31: gridflow.feedback.v1.Reply.results:type_name -> gridflow.events.v1.TaskResult
+	34, // 32: gridflow.feedback.v1.Reply.replied_at:type_name -> google.protobuf.Timestamp
+	34, // 33: gridflow.feedback.v1.ListRepliesRequest.since:type_name -> google.protobuf.Timestamp
 	14, // 34: gridflow.feedback.v1.ListRepliesResponse.replies:type_name -> gridflow.feedback.v1.Reply
-	39, // 35: gridflow.feedback.v1.RecordCallbackRequest.satisfaction:type_name -> gridflow.events.v1.Satisfaction
+	41, // 35: gridflow.feedback.v1.RecordCallbackRequest.satisfaction:type_name -> gridflow.events.v1.Satisfaction
 	4,  // 36: gridflow.feedback.v1.RecordCallbackResponse.case:type_name -> gridflow.feedback.v1.Case
 	4,  // 37: gridflow.feedback.v1.RecordRecheckResponse.case:type_name -> gridflow.feedback.v1.Case
-	32, // 38: gridflow.feedback.v1.Period.start:type_name -> google.protobuf.Timestamp
-	32, // 39: gridflow.feedback.v1.Period.end:type_name -> google.protobuf.Timestamp
+	34, // 38: gridflow.feedback.v1.Period.start:type_name -> google.protobuf.Timestamp
+	34, // 39: gridflow.feedback.v1.Period.end:type_name -> google.protobuf.Timestamp
 	2,  // 40: gridflow.feedback.v1.GetMetricsRequest.scope:type_name -> gridflow.feedback.v1.Scope
 	21, // 41: gridflow.feedback.v1.GetMetricsRequest.period:type_name -> gridflow.feedback.v1.Period
-	40, // 42: gridflow.feedback.v1.DurationStats.average:type_name -> google.protobuf.Duration
-	40, // 43: gridflow.feedback.v1.DurationStats.p90:type_name -> google.protobuf.Duration
+	42, // 42: gridflow.feedback.v1.DurationStats.average:type_name -> google.protobuf.Duration
+	42, // 43: gridflow.feedback.v1.DurationStats.p90:type_name -> google.protobuf.Duration
 	23, // 44: gridflow.feedback.v1.Metrics.time_to_sign_for:type_name -> gridflow.feedback.v1.DurationStats
 	23, // 45: gridflow.feedback.v1.Metrics.time_to_complete:type_name -> gridflow.feedback.v1.DurationStats
 	2,  // 46: gridflow.feedback.v1.GetMetricsResponse.scope:type_name -> gridflow.feedback.v1.Scope
@@ -3101,31 +3216,34 @@ var file_gridflow_feedback_v1_feedback_proto_depIdxs = []int32{
 	27, // 50: gridflow.feedback.v1.GetParetoResponse.rows:type_name -> gridflow.feedback.v1.ParetoRow
 	21, // 51: gridflow.feedback.v1.GetHotspotsRequest.period:type_name -> gridflow.feedback.v1.Period
 	30, // 52: gridflow.feedback.v1.GetHotspotsResponse.hotspots:type_name -> gridflow.feedback.v1.Hotspot
-	5,  // 53: gridflow.feedback.v1.FeedbackService.GetCase:input_type -> gridflow.feedback.v1.GetCaseRequest
-	7,  // 54: gridflow.feedback.v1.FeedbackService.ListCases:input_type -> gridflow.feedback.v1.ListCasesRequest
-	9,  // 55: gridflow.feedback.v1.FeedbackService.GetCaseTimeline:input_type -> gridflow.feedback.v1.GetCaseTimelineRequest
-	12, // 56: gridflow.feedback.v1.FeedbackService.WatchCaseUpdates:input_type -> gridflow.feedback.v1.WatchCaseUpdatesRequest
-	15, // 57: gridflow.feedback.v1.FeedbackService.ListReplies:input_type -> gridflow.feedback.v1.ListRepliesRequest
-	17, // 58: gridflow.feedback.v1.FeedbackService.RecordCallback:input_type -> gridflow.feedback.v1.RecordCallbackRequest
-	19, // 59: gridflow.feedback.v1.FeedbackService.RecordRecheck:input_type -> gridflow.feedback.v1.RecordRecheckRequest
-	22, // 60: gridflow.feedback.v1.FeedbackService.GetMetrics:input_type -> gridflow.feedback.v1.GetMetricsRequest
-	26, // 61: gridflow.feedback.v1.FeedbackService.GetPareto:input_type -> gridflow.feedback.v1.GetParetoRequest
-	29, // 62: gridflow.feedback.v1.FeedbackService.GetHotspots:input_type -> gridflow.feedback.v1.GetHotspotsRequest
-	6,  // 63: gridflow.feedback.v1.FeedbackService.GetCase:output_type -> gridflow.feedback.v1.GetCaseResponse
-	8,  // 64: gridflow.feedback.v1.FeedbackService.ListCases:output_type -> gridflow.feedback.v1.ListCasesResponse
-	11, // 65: gridflow.feedback.v1.FeedbackService.GetCaseTimeline:output_type -> gridflow.feedback.v1.GetCaseTimelineResponse
-	13, // 66: gridflow.feedback.v1.FeedbackService.WatchCaseUpdates:output_type -> gridflow.feedback.v1.WatchCaseUpdatesResponse
-	16, // 67: gridflow.feedback.v1.FeedbackService.ListReplies:output_type -> gridflow.feedback.v1.ListRepliesResponse
-	18, // 68: gridflow.feedback.v1.FeedbackService.RecordCallback:output_type -> gridflow.feedback.v1.RecordCallbackResponse
-	20, // 69: gridflow.feedback.v1.FeedbackService.RecordRecheck:output_type -> gridflow.feedback.v1.RecordRecheckResponse
-	25, // 70: gridflow.feedback.v1.FeedbackService.GetMetrics:output_type -> gridflow.feedback.v1.GetMetricsResponse
-	28, // 71: gridflow.feedback.v1.FeedbackService.GetPareto:output_type -> gridflow.feedback.v1.GetParetoResponse
-	31, // 72: gridflow.feedback.v1.FeedbackService.GetHotspots:output_type -> gridflow.feedback.v1.GetHotspotsResponse
-	63, // [63:73] is the sub-list for method output_type
-	53, // [53:63] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	43, // 53: gridflow.feedback.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.types.v1.ReferenceReload
+	5,  // 54: gridflow.feedback.v1.FeedbackService.GetCase:input_type -> gridflow.feedback.v1.GetCaseRequest
+	7,  // 55: gridflow.feedback.v1.FeedbackService.ListCases:input_type -> gridflow.feedback.v1.ListCasesRequest
+	9,  // 56: gridflow.feedback.v1.FeedbackService.GetCaseTimeline:input_type -> gridflow.feedback.v1.GetCaseTimelineRequest
+	12, // 57: gridflow.feedback.v1.FeedbackService.WatchCaseUpdates:input_type -> gridflow.feedback.v1.WatchCaseUpdatesRequest
+	15, // 58: gridflow.feedback.v1.FeedbackService.ListReplies:input_type -> gridflow.feedback.v1.ListRepliesRequest
+	17, // 59: gridflow.feedback.v1.FeedbackService.RecordCallback:input_type -> gridflow.feedback.v1.RecordCallbackRequest
+	19, // 60: gridflow.feedback.v1.FeedbackService.RecordRecheck:input_type -> gridflow.feedback.v1.RecordRecheckRequest
+	22, // 61: gridflow.feedback.v1.FeedbackService.GetMetrics:input_type -> gridflow.feedback.v1.GetMetricsRequest
+	26, // 62: gridflow.feedback.v1.FeedbackService.GetPareto:input_type -> gridflow.feedback.v1.GetParetoRequest
+	29, // 63: gridflow.feedback.v1.FeedbackService.GetHotspots:input_type -> gridflow.feedback.v1.GetHotspotsRequest
+	32, // 64: gridflow.feedback.v1.FeedbackService.ListReferenceReloads:input_type -> gridflow.feedback.v1.ListReferenceReloadsRequest
+	6,  // 65: gridflow.feedback.v1.FeedbackService.GetCase:output_type -> gridflow.feedback.v1.GetCaseResponse
+	8,  // 66: gridflow.feedback.v1.FeedbackService.ListCases:output_type -> gridflow.feedback.v1.ListCasesResponse
+	11, // 67: gridflow.feedback.v1.FeedbackService.GetCaseTimeline:output_type -> gridflow.feedback.v1.GetCaseTimelineResponse
+	13, // 68: gridflow.feedback.v1.FeedbackService.WatchCaseUpdates:output_type -> gridflow.feedback.v1.WatchCaseUpdatesResponse
+	16, // 69: gridflow.feedback.v1.FeedbackService.ListReplies:output_type -> gridflow.feedback.v1.ListRepliesResponse
+	18, // 70: gridflow.feedback.v1.FeedbackService.RecordCallback:output_type -> gridflow.feedback.v1.RecordCallbackResponse
+	20, // 71: gridflow.feedback.v1.FeedbackService.RecordRecheck:output_type -> gridflow.feedback.v1.RecordRecheckResponse
+	25, // 72: gridflow.feedback.v1.FeedbackService.GetMetrics:output_type -> gridflow.feedback.v1.GetMetricsResponse
+	28, // 73: gridflow.feedback.v1.FeedbackService.GetPareto:output_type -> gridflow.feedback.v1.GetParetoResponse
+	31, // 74: gridflow.feedback.v1.FeedbackService.GetHotspots:output_type -> gridflow.feedback.v1.GetHotspotsResponse
+	33, // 75: gridflow.feedback.v1.FeedbackService.ListReferenceReloads:output_type -> gridflow.feedback.v1.ListReferenceReloadsResponse
+	65, // [65:76] is the sub-list for method output_type
+	54, // [54:65] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_feedback_v1_feedback_proto_init() }
@@ -3139,7 +3257,7 @@ func file_gridflow_feedback_v1_feedback_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_feedback_v1_feedback_proto_rawDesc), len(file_gridflow_feedback_v1_feedback_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   29,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

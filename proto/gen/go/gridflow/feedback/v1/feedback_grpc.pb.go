@@ -22,16 +22,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FeedbackService_GetCase_FullMethodName          = "/gridflow.feedback.v1.FeedbackService/GetCase"
-	FeedbackService_ListCases_FullMethodName        = "/gridflow.feedback.v1.FeedbackService/ListCases"
-	FeedbackService_GetCaseTimeline_FullMethodName  = "/gridflow.feedback.v1.FeedbackService/GetCaseTimeline"
-	FeedbackService_WatchCaseUpdates_FullMethodName = "/gridflow.feedback.v1.FeedbackService/WatchCaseUpdates"
-	FeedbackService_ListReplies_FullMethodName      = "/gridflow.feedback.v1.FeedbackService/ListReplies"
-	FeedbackService_RecordCallback_FullMethodName   = "/gridflow.feedback.v1.FeedbackService/RecordCallback"
-	FeedbackService_RecordRecheck_FullMethodName    = "/gridflow.feedback.v1.FeedbackService/RecordRecheck"
-	FeedbackService_GetMetrics_FullMethodName       = "/gridflow.feedback.v1.FeedbackService/GetMetrics"
-	FeedbackService_GetPareto_FullMethodName        = "/gridflow.feedback.v1.FeedbackService/GetPareto"
-	FeedbackService_GetHotspots_FullMethodName      = "/gridflow.feedback.v1.FeedbackService/GetHotspots"
+	FeedbackService_GetCase_FullMethodName              = "/gridflow.feedback.v1.FeedbackService/GetCase"
+	FeedbackService_ListCases_FullMethodName            = "/gridflow.feedback.v1.FeedbackService/ListCases"
+	FeedbackService_GetCaseTimeline_FullMethodName      = "/gridflow.feedback.v1.FeedbackService/GetCaseTimeline"
+	FeedbackService_WatchCaseUpdates_FullMethodName     = "/gridflow.feedback.v1.FeedbackService/WatchCaseUpdates"
+	FeedbackService_ListReplies_FullMethodName          = "/gridflow.feedback.v1.FeedbackService/ListReplies"
+	FeedbackService_RecordCallback_FullMethodName       = "/gridflow.feedback.v1.FeedbackService/RecordCallback"
+	FeedbackService_RecordRecheck_FullMethodName        = "/gridflow.feedback.v1.FeedbackService/RecordRecheck"
+	FeedbackService_GetMetrics_FullMethodName           = "/gridflow.feedback.v1.FeedbackService/GetMetrics"
+	FeedbackService_GetPareto_FullMethodName            = "/gridflow.feedback.v1.FeedbackService/GetPareto"
+	FeedbackService_GetHotspots_FullMethodName          = "/gridflow.feedback.v1.FeedbackService/GetHotspots"
+	FeedbackService_ListReferenceReloads_FullMethodName = "/gridflow.feedback.v1.FeedbackService/ListReferenceReloads"
 )
 
 // FeedbackServiceClient is the client API for FeedbackService service.
@@ -65,6 +66,10 @@ type FeedbackServiceClient interface {
 	GetPareto(ctx context.Context, in *GetParetoRequest, opts ...grpc.CallOption) (*GetParetoResponse, error)
 	// GetHotspots finds places and sources rising against their own baseline.
 	GetHotspots(ctx context.Context, in *GetHotspotsRequest, opts ...grpc.CallOption) (*GetHotspotsResponse, error)
+	// ListReferenceReloads lists this service's loads of reference data,
+	// newest first: the set each process started with and every reload after
+	// it (SIGHUP), with who, when, the digests and the outcome.
+	ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error)
 }
 
 type feedbackServiceClient struct {
@@ -184,6 +189,16 @@ func (c *feedbackServiceClient) GetHotspots(ctx context.Context, in *GetHotspots
 	return out, nil
 }
 
+func (c *feedbackServiceClient) ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReferenceReloadsResponse)
+	err := c.cc.Invoke(ctx, FeedbackService_ListReferenceReloads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FeedbackServiceServer is the server API for FeedbackService service.
 // All implementations must embed UnimplementedFeedbackServiceServer
 // for forward compatibility.
@@ -215,6 +230,10 @@ type FeedbackServiceServer interface {
 	GetPareto(context.Context, *GetParetoRequest) (*GetParetoResponse, error)
 	// GetHotspots finds places and sources rising against their own baseline.
 	GetHotspots(context.Context, *GetHotspotsRequest) (*GetHotspotsResponse, error)
+	// ListReferenceReloads lists this service's loads of reference data,
+	// newest first: the set each process started with and every reload after
+	// it (SIGHUP), with who, when, the digests and the outcome.
+	ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error)
 	mustEmbedUnimplementedFeedbackServiceServer()
 }
 
@@ -254,6 +273,9 @@ func (UnimplementedFeedbackServiceServer) GetPareto(context.Context, *GetParetoR
 }
 func (UnimplementedFeedbackServiceServer) GetHotspots(context.Context, *GetHotspotsRequest) (*GetHotspotsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetHotspots not implemented")
+}
+func (UnimplementedFeedbackServiceServer) ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReferenceReloads not implemented")
 }
 func (UnimplementedFeedbackServiceServer) mustEmbedUnimplementedFeedbackServiceServer() {}
 func (UnimplementedFeedbackServiceServer) testEmbeddedByValue()                         {}
@@ -449,6 +471,24 @@ func _FeedbackService_GetHotspots_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FeedbackService_ListReferenceReloads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReferenceReloadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FeedbackServiceServer).ListReferenceReloads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FeedbackService_ListReferenceReloads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FeedbackServiceServer).ListReferenceReloads(ctx, req.(*ListReferenceReloadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FeedbackService_ServiceDesc is the grpc.ServiceDesc for FeedbackService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -491,6 +531,10 @@ var FeedbackService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetHotspots",
 			Handler:    _FeedbackService_GetHotspots_Handler,
+		},
+		{
+			MethodName: "ListReferenceReloads",
+			Handler:    _FeedbackService_ListReferenceReloads_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

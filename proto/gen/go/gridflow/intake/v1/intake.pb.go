@@ -1405,6 +1405,110 @@ func (x *Submission) GetFollowUps() []*FollowUp {
 	return nil
 }
 
+type ListReferenceReloadsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PageSize      int32                  `protobuf:"varint,1,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsRequest) Reset() {
+	*x = ListReferenceReloadsRequest{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsRequest) ProtoMessage() {}
+
+func (x *ListReferenceReloadsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsRequest.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListReferenceReloadsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListReferenceReloadsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListReferenceReloadsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Reloads       []*v1.ReferenceReload  `protobuf:"bytes,1,rep,name=reloads" json:"reloads,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReferenceReloadsResponse) Reset() {
+	*x = ListReferenceReloadsResponse{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReferenceReloadsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReferenceReloadsResponse) ProtoMessage() {}
+
+func (x *ListReferenceReloadsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReferenceReloadsResponse.ProtoReflect.Descriptor instead.
+func (*ListReferenceReloadsResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListReferenceReloadsResponse) GetReloads() []*v1.ReferenceReload {
+	if x != nil {
+		return x.Reloads
+	}
+	return nil
+}
+
+func (x *ListReferenceReloadsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_gridflow_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
@@ -1536,12 +1640,19 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\x05issue\x18\v \x01(\v2\x19.gridflow.intake.v1.IssueR\x05issue\x12\x1c\n" +
 	"\twithdrawn\x18\f \x01(\bR\twithdrawn\x12;\n" +
 	"\n" +
-	"follow_ups\x18\r \x03(\v2\x1c.gridflow.intake.v1.FollowUpR\tfollowUps*\x83\x01\n" +
+	"follow_ups\x18\r \x03(\v2\x1c.gridflow.intake.v1.FollowUpR\tfollowUps\"Y\n" +
+	"\x1bListReferenceReloadsRequest\x12\x1b\n" +
+	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\"\x84\x01\n" +
+	"\x1cListReferenceReloadsResponse\x12<\n" +
+	"\areloads\x18\x01 \x03(\v2\".gridflow.types.v1.ReferenceReloadR\areloads\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x83\x01\n" +
 	"\fFollowUpKind\x12\x1e\n" +
 	"\x1aFOLLOW_UP_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FOLLOW_UP_KIND_SUPPLEMENT\x10\x01\x12\x17\n" +
 	"\x13FOLLOW_UP_KIND_URGE\x10\x02\x12\x1b\n" +
-	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x032\xff\x04\n" +
+	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x032\xfa\x05\n" +
 	"\rIntakeService\x12j\n" +
 	"\x0fSubmitWorkOrder\x12*.gridflow.intake.v1.SubmitWorkOrderRequest\x1a+.gridflow.intake.v1.SubmitWorkOrderResponse\x12s\n" +
 	"\x12SubmitPatrolReport\x12-.gridflow.intake.v1.SubmitPatrolReportRequest\x1a..gridflow.intake.v1.SubmitPatrolReportResponse\x12[\n" +
@@ -1549,7 +1660,8 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"RaiseIssue\x12%.gridflow.intake.v1.RaiseIssueRequest\x1a&.gridflow.intake.v1.RaiseIssueResponse\x12^\n" +
 	"\vAddFollowUp\x12&.gridflow.intake.v1.AddFollowUpRequest\x1a'.gridflow.intake.v1.AddFollowUpResponse\x12d\n" +
 	"\rGetSubmission\x12(.gridflow.intake.v1.GetSubmissionRequest\x1a).gridflow.intake.v1.GetSubmissionResponse\x12j\n" +
-	"\x0fListSubmissions\x12*.gridflow.intake.v1.ListSubmissionsRequest\x1a+.gridflow.intake.v1.ListSubmissionsResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\x0fListSubmissions\x12*.gridflow.intake.v1.ListSubmissionsRequest\x1a+.gridflow.intake.v1.ListSubmissionsResponse\x12y\n" +
+	"\x14ListReferenceReloads\x12/.gridflow.intake.v1.ListReferenceReloadsRequest\x1a0.gridflow.intake.v1.ListReferenceReloadsResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1564,46 +1676,49 @@ func file_gridflow_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_gridflow_intake_v1_intake_proto_goTypes = []any{
-	(FollowUpKind)(0),                  // 0: gridflow.intake.v1.FollowUpKind
-	(*WorkOrder)(nil),                  // 1: gridflow.intake.v1.WorkOrder
-	(*SubmitWorkOrderRequest)(nil),     // 2: gridflow.intake.v1.SubmitWorkOrderRequest
-	(*SubmitWorkOrderResponse)(nil),    // 3: gridflow.intake.v1.SubmitWorkOrderResponse
-	(*PatrolReport)(nil),               // 4: gridflow.intake.v1.PatrolReport
-	(*SubmitPatrolReportRequest)(nil),  // 5: gridflow.intake.v1.SubmitPatrolReportRequest
-	(*SubmitPatrolReportResponse)(nil), // 6: gridflow.intake.v1.SubmitPatrolReportResponse
-	(*Issue)(nil),                      // 7: gridflow.intake.v1.Issue
-	(*RaiseIssueRequest)(nil),          // 8: gridflow.intake.v1.RaiseIssueRequest
-	(*RaiseIssueResponse)(nil),         // 9: gridflow.intake.v1.RaiseIssueResponse
-	(*AddFollowUpRequest)(nil),         // 10: gridflow.intake.v1.AddFollowUpRequest
-	(*AddFollowUpResponse)(nil),        // 11: gridflow.intake.v1.AddFollowUpResponse
-	(*FollowUp)(nil),                   // 12: gridflow.intake.v1.FollowUp
-	(*ListSubmissionsRequest)(nil),     // 13: gridflow.intake.v1.ListSubmissionsRequest
-	(*ListSubmissionsResponse)(nil),    // 14: gridflow.intake.v1.ListSubmissionsResponse
-	(*GetSubmissionRequest)(nil),       // 15: gridflow.intake.v1.GetSubmissionRequest
-	(*GetSubmissionResponse)(nil),      // 16: gridflow.intake.v1.GetSubmissionResponse
-	(*Submission)(nil),                 // 17: gridflow.intake.v1.Submission
-	(*timestamppb.Timestamp)(nil),      // 18: google.protobuf.Timestamp
-	(v1.AppealType)(0),                 // 19: gridflow.types.v1.AppealType
-	(*v1.LatLng)(nil),                  // 20: gridflow.types.v1.LatLng
-	(v1.Urgency)(0),                    // 21: gridflow.types.v1.Urgency
-	(*v1.Attachment)(nil),              // 22: gridflow.types.v1.Attachment
-	(v1.Source)(0),                     // 23: gridflow.types.v1.Source
-	(*v1.Area)(nil),                    // 24: gridflow.types.v1.Area
-	(*v1.Address)(nil),                 // 25: gridflow.types.v1.Address
+	(FollowUpKind)(0),                    // 0: gridflow.intake.v1.FollowUpKind
+	(*WorkOrder)(nil),                    // 1: gridflow.intake.v1.WorkOrder
+	(*SubmitWorkOrderRequest)(nil),       // 2: gridflow.intake.v1.SubmitWorkOrderRequest
+	(*SubmitWorkOrderResponse)(nil),      // 3: gridflow.intake.v1.SubmitWorkOrderResponse
+	(*PatrolReport)(nil),                 // 4: gridflow.intake.v1.PatrolReport
+	(*SubmitPatrolReportRequest)(nil),    // 5: gridflow.intake.v1.SubmitPatrolReportRequest
+	(*SubmitPatrolReportResponse)(nil),   // 6: gridflow.intake.v1.SubmitPatrolReportResponse
+	(*Issue)(nil),                        // 7: gridflow.intake.v1.Issue
+	(*RaiseIssueRequest)(nil),            // 8: gridflow.intake.v1.RaiseIssueRequest
+	(*RaiseIssueResponse)(nil),           // 9: gridflow.intake.v1.RaiseIssueResponse
+	(*AddFollowUpRequest)(nil),           // 10: gridflow.intake.v1.AddFollowUpRequest
+	(*AddFollowUpResponse)(nil),          // 11: gridflow.intake.v1.AddFollowUpResponse
+	(*FollowUp)(nil),                     // 12: gridflow.intake.v1.FollowUp
+	(*ListSubmissionsRequest)(nil),       // 13: gridflow.intake.v1.ListSubmissionsRequest
+	(*ListSubmissionsResponse)(nil),      // 14: gridflow.intake.v1.ListSubmissionsResponse
+	(*GetSubmissionRequest)(nil),         // 15: gridflow.intake.v1.GetSubmissionRequest
+	(*GetSubmissionResponse)(nil),        // 16: gridflow.intake.v1.GetSubmissionResponse
+	(*Submission)(nil),                   // 17: gridflow.intake.v1.Submission
+	(*ListReferenceReloadsRequest)(nil),  // 18: gridflow.intake.v1.ListReferenceReloadsRequest
+	(*ListReferenceReloadsResponse)(nil), // 19: gridflow.intake.v1.ListReferenceReloadsResponse
+	(*timestamppb.Timestamp)(nil),        // 20: google.protobuf.Timestamp
+	(v1.AppealType)(0),                   // 21: gridflow.types.v1.AppealType
+	(*v1.LatLng)(nil),                    // 22: gridflow.types.v1.LatLng
+	(v1.Urgency)(0),                      // 23: gridflow.types.v1.Urgency
+	(*v1.Attachment)(nil),                // 24: gridflow.types.v1.Attachment
+	(v1.Source)(0),                       // 25: gridflow.types.v1.Source
+	(*v1.Area)(nil),                      // 26: gridflow.types.v1.Area
+	(*v1.Address)(nil),                   // 27: gridflow.types.v1.Address
+	(*v1.ReferenceReload)(nil),           // 28: gridflow.types.v1.ReferenceReload
 }
 var file_gridflow_intake_v1_intake_proto_depIdxs = []int32{
-	18, // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
-	19, // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
-	20, // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
-	21, // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
-	22, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
+	20, // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
+	21, // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
+	22, // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
+	23, // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
+	24, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
 	1,  // 5: gridflow.intake.v1.SubmitWorkOrderRequest.work_order:type_name -> gridflow.intake.v1.WorkOrder
 	17, // 6: gridflow.intake.v1.SubmitWorkOrderResponse.submission:type_name -> gridflow.intake.v1.Submission
-	20, // 7: gridflow.intake.v1.PatrolReport.location:type_name -> gridflow.types.v1.LatLng
-	22, // 8: gridflow.intake.v1.PatrolReport.photos:type_name -> gridflow.types.v1.Attachment
-	18, // 9: gridflow.intake.v1.PatrolReport.observed_at:type_name -> google.protobuf.Timestamp
+	22, // 7: gridflow.intake.v1.PatrolReport.location:type_name -> gridflow.types.v1.LatLng
+	24, // 8: gridflow.intake.v1.PatrolReport.photos:type_name -> gridflow.types.v1.Attachment
+	20, // 9: gridflow.intake.v1.PatrolReport.observed_at:type_name -> google.protobuf.Timestamp
 	4,  // 10: gridflow.intake.v1.SubmitPatrolReportRequest.report:type_name -> gridflow.intake.v1.PatrolReport
 	17, // 11: gridflow.intake.v1.SubmitPatrolReportResponse.submission:type_name -> gridflow.intake.v1.Submission
 	7,  // 12: gridflow.intake.v1.RaiseIssueRequest.issue:type_name -> gridflow.intake.v1.Issue
@@ -1611,38 +1726,41 @@ var file_gridflow_intake_v1_intake_proto_depIdxs = []int32{
 	0,  // 14: gridflow.intake.v1.AddFollowUpRequest.kind:type_name -> gridflow.intake.v1.FollowUpKind
 	12, // 15: gridflow.intake.v1.AddFollowUpResponse.follow_up:type_name -> gridflow.intake.v1.FollowUp
 	0,  // 16: gridflow.intake.v1.FollowUp.kind:type_name -> gridflow.intake.v1.FollowUpKind
-	18, // 17: gridflow.intake.v1.FollowUp.added_at:type_name -> google.protobuf.Timestamp
-	23, // 18: gridflow.intake.v1.ListSubmissionsRequest.source:type_name -> gridflow.types.v1.Source
-	18, // 19: gridflow.intake.v1.ListSubmissionsRequest.accepted_after:type_name -> google.protobuf.Timestamp
-	18, // 20: gridflow.intake.v1.ListSubmissionsRequest.accepted_before:type_name -> google.protobuf.Timestamp
+	20, // 17: gridflow.intake.v1.FollowUp.added_at:type_name -> google.protobuf.Timestamp
+	25, // 18: gridflow.intake.v1.ListSubmissionsRequest.source:type_name -> gridflow.types.v1.Source
+	20, // 19: gridflow.intake.v1.ListSubmissionsRequest.accepted_after:type_name -> google.protobuf.Timestamp
+	20, // 20: gridflow.intake.v1.ListSubmissionsRequest.accepted_before:type_name -> google.protobuf.Timestamp
 	17, // 21: gridflow.intake.v1.ListSubmissionsResponse.submissions:type_name -> gridflow.intake.v1.Submission
 	17, // 22: gridflow.intake.v1.GetSubmissionResponse.submission:type_name -> gridflow.intake.v1.Submission
-	23, // 23: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
-	18, // 24: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
-	24, // 25: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
-	25, // 26: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
-	20, // 27: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
+	25, // 23: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
+	20, // 24: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
+	26, // 25: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
+	27, // 26: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
+	22, // 27: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
 	1,  // 28: gridflow.intake.v1.Submission.work_order:type_name -> gridflow.intake.v1.WorkOrder
 	4,  // 29: gridflow.intake.v1.Submission.patrol_report:type_name -> gridflow.intake.v1.PatrolReport
 	7,  // 30: gridflow.intake.v1.Submission.issue:type_name -> gridflow.intake.v1.Issue
 	12, // 31: gridflow.intake.v1.Submission.follow_ups:type_name -> gridflow.intake.v1.FollowUp
-	2,  // 32: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
-	5,  // 33: gridflow.intake.v1.IntakeService.SubmitPatrolReport:input_type -> gridflow.intake.v1.SubmitPatrolReportRequest
-	8,  // 34: gridflow.intake.v1.IntakeService.RaiseIssue:input_type -> gridflow.intake.v1.RaiseIssueRequest
-	10, // 35: gridflow.intake.v1.IntakeService.AddFollowUp:input_type -> gridflow.intake.v1.AddFollowUpRequest
-	15, // 36: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
-	13, // 37: gridflow.intake.v1.IntakeService.ListSubmissions:input_type -> gridflow.intake.v1.ListSubmissionsRequest
-	3,  // 38: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
-	6,  // 39: gridflow.intake.v1.IntakeService.SubmitPatrolReport:output_type -> gridflow.intake.v1.SubmitPatrolReportResponse
-	9,  // 40: gridflow.intake.v1.IntakeService.RaiseIssue:output_type -> gridflow.intake.v1.RaiseIssueResponse
-	11, // 41: gridflow.intake.v1.IntakeService.AddFollowUp:output_type -> gridflow.intake.v1.AddFollowUpResponse
-	16, // 42: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
-	14, // 43: gridflow.intake.v1.IntakeService.ListSubmissions:output_type -> gridflow.intake.v1.ListSubmissionsResponse
-	38, // [38:44] is the sub-list for method output_type
-	32, // [32:38] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	28, // 32: gridflow.intake.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.types.v1.ReferenceReload
+	2,  // 33: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
+	5,  // 34: gridflow.intake.v1.IntakeService.SubmitPatrolReport:input_type -> gridflow.intake.v1.SubmitPatrolReportRequest
+	8,  // 35: gridflow.intake.v1.IntakeService.RaiseIssue:input_type -> gridflow.intake.v1.RaiseIssueRequest
+	10, // 36: gridflow.intake.v1.IntakeService.AddFollowUp:input_type -> gridflow.intake.v1.AddFollowUpRequest
+	15, // 37: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
+	13, // 38: gridflow.intake.v1.IntakeService.ListSubmissions:input_type -> gridflow.intake.v1.ListSubmissionsRequest
+	18, // 39: gridflow.intake.v1.IntakeService.ListReferenceReloads:input_type -> gridflow.intake.v1.ListReferenceReloadsRequest
+	3,  // 40: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
+	6,  // 41: gridflow.intake.v1.IntakeService.SubmitPatrolReport:output_type -> gridflow.intake.v1.SubmitPatrolReportResponse
+	9,  // 42: gridflow.intake.v1.IntakeService.RaiseIssue:output_type -> gridflow.intake.v1.RaiseIssueResponse
+	11, // 43: gridflow.intake.v1.IntakeService.AddFollowUp:output_type -> gridflow.intake.v1.AddFollowUpResponse
+	16, // 44: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
+	14, // 45: gridflow.intake.v1.IntakeService.ListSubmissions:output_type -> gridflow.intake.v1.ListSubmissionsResponse
+	19, // 46: gridflow.intake.v1.IntakeService.ListReferenceReloads:output_type -> gridflow.intake.v1.ListReferenceReloadsResponse
+	40, // [40:47] is the sub-list for method output_type
+	33, // [33:40] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_intake_v1_intake_proto_init() }
@@ -1665,7 +1783,7 @@ func file_gridflow_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_intake_v1_intake_proto_rawDesc), len(file_gridflow_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

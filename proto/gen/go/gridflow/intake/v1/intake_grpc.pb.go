@@ -21,12 +21,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	IntakeService_SubmitWorkOrder_FullMethodName    = "/gridflow.intake.v1.IntakeService/SubmitWorkOrder"
-	IntakeService_SubmitPatrolReport_FullMethodName = "/gridflow.intake.v1.IntakeService/SubmitPatrolReport"
-	IntakeService_RaiseIssue_FullMethodName         = "/gridflow.intake.v1.IntakeService/RaiseIssue"
-	IntakeService_AddFollowUp_FullMethodName        = "/gridflow.intake.v1.IntakeService/AddFollowUp"
-	IntakeService_GetSubmission_FullMethodName      = "/gridflow.intake.v1.IntakeService/GetSubmission"
-	IntakeService_ListSubmissions_FullMethodName    = "/gridflow.intake.v1.IntakeService/ListSubmissions"
+	IntakeService_SubmitWorkOrder_FullMethodName      = "/gridflow.intake.v1.IntakeService/SubmitWorkOrder"
+	IntakeService_SubmitPatrolReport_FullMethodName   = "/gridflow.intake.v1.IntakeService/SubmitPatrolReport"
+	IntakeService_RaiseIssue_FullMethodName           = "/gridflow.intake.v1.IntakeService/RaiseIssue"
+	IntakeService_AddFollowUp_FullMethodName          = "/gridflow.intake.v1.IntakeService/AddFollowUp"
+	IntakeService_GetSubmission_FullMethodName        = "/gridflow.intake.v1.IntakeService/GetSubmission"
+	IntakeService_ListSubmissions_FullMethodName      = "/gridflow.intake.v1.IntakeService/ListSubmissions"
+	IntakeService_ListReferenceReloads_FullMethodName = "/gridflow.intake.v1.IntakeService/ListReferenceReloads"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -52,6 +53,10 @@ type IntakeServiceClient interface {
 	GetSubmission(ctx context.Context, in *GetSubmissionRequest, opts ...grpc.CallOption) (*GetSubmissionResponse, error)
 	// ListSubmissions lists submissions, newest first, with filters (AIP-158 paging).
 	ListSubmissions(ctx context.Context, in *ListSubmissionsRequest, opts ...grpc.CallOption) (*ListSubmissionsResponse, error)
+	// ListReferenceReloads lists this service's loads of reference data,
+	// newest first: the set each process started with and every reload after
+	// it (SIGHUP), with who, when, the digests and the outcome.
+	ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -122,6 +127,16 @@ func (c *intakeServiceClient) ListSubmissions(ctx context.Context, in *ListSubmi
 	return out, nil
 }
 
+func (c *intakeServiceClient) ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListReferenceReloadsResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ListReferenceReloads_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -145,6 +160,10 @@ type IntakeServiceServer interface {
 	GetSubmission(context.Context, *GetSubmissionRequest) (*GetSubmissionResponse, error)
 	// ListSubmissions lists submissions, newest first, with filters (AIP-158 paging).
 	ListSubmissions(context.Context, *ListSubmissionsRequest) (*ListSubmissionsResponse, error)
+	// ListReferenceReloads lists this service's loads of reference data,
+	// newest first: the set each process started with and every reload after
+	// it (SIGHUP), with who, when, the digests and the outcome.
+	ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -172,6 +191,9 @@ func (UnimplementedIntakeServiceServer) GetSubmission(context.Context, *GetSubmi
 }
 func (UnimplementedIntakeServiceServer) ListSubmissions(context.Context, *ListSubmissionsRequest) (*ListSubmissionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSubmissions not implemented")
+}
+func (UnimplementedIntakeServiceServer) ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListReferenceReloads not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -302,6 +324,24 @@ func _IntakeService_ListSubmissions_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ListReferenceReloads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListReferenceReloadsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ListReferenceReloads(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ListReferenceReloads_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ListReferenceReloads(ctx, req.(*ListReferenceReloadsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -332,6 +372,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSubmissions",
 			Handler:    _IntakeService_ListSubmissions_Handler,
+		},
+		{
+			MethodName: "ListReferenceReloads",
+			Handler:    _IntakeService_ListReferenceReloads_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -12,6 +12,7 @@ package typesv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -304,6 +305,66 @@ func (x AreaResolution) Number() protoreflect.EnumNumber {
 // Deprecated: Use AreaResolution.Descriptor instead.
 func (AreaResolution) EnumDescriptor() ([]byte, []int) {
 	return file_gridflow_types_v1_types_proto_rawDescGZIP(), []int{4}
+}
+
+// ReferenceReloadOutcome is what became of one load of reference data.
+type ReferenceReloadOutcome int32
+
+const (
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNSPECIFIED ReferenceReloadOutcome = 0
+	// The set a process started with.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_STARTED ReferenceReloadOutcome = 1
+	// A reload swapped in a set with another digest.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_RELOADED ReferenceReloadOutcome = 2
+	// A reload loaded the set already in force.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNCHANGED ReferenceReloadOutcome = 3
+	// A reload did not load; the set in force stayed.
+	ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_FAILED ReferenceReloadOutcome = 4
+)
+
+// Enum value maps for ReferenceReloadOutcome.
+var (
+	ReferenceReloadOutcome_name = map[int32]string{
+		0: "REFERENCE_RELOAD_OUTCOME_UNSPECIFIED",
+		1: "REFERENCE_RELOAD_OUTCOME_STARTED",
+		2: "REFERENCE_RELOAD_OUTCOME_RELOADED",
+		3: "REFERENCE_RELOAD_OUTCOME_UNCHANGED",
+		4: "REFERENCE_RELOAD_OUTCOME_FAILED",
+	}
+	ReferenceReloadOutcome_value = map[string]int32{
+		"REFERENCE_RELOAD_OUTCOME_UNSPECIFIED": 0,
+		"REFERENCE_RELOAD_OUTCOME_STARTED":     1,
+		"REFERENCE_RELOAD_OUTCOME_RELOADED":    2,
+		"REFERENCE_RELOAD_OUTCOME_UNCHANGED":   3,
+		"REFERENCE_RELOAD_OUTCOME_FAILED":      4,
+	}
+)
+
+func (x ReferenceReloadOutcome) Enum() *ReferenceReloadOutcome {
+	p := new(ReferenceReloadOutcome)
+	*p = x
+	return p
+}
+
+func (x ReferenceReloadOutcome) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReferenceReloadOutcome) Descriptor() protoreflect.EnumDescriptor {
+	return file_gridflow_types_v1_types_proto_enumTypes[5].Descriptor()
+}
+
+func (ReferenceReloadOutcome) Type() protoreflect.EnumType {
+	return &file_gridflow_types_v1_types_proto_enumTypes[5]
+}
+
+func (x ReferenceReloadOutcome) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReferenceReloadOutcome.Descriptor instead.
+func (ReferenceReloadOutcome) EnumDescriptor() ([]byte, []int) {
+	return file_gridflow_types_v1_types_proto_rawDescGZIP(), []int{5}
 }
 
 // LatLng is a point on the earth in decimal degrees.
@@ -752,11 +813,120 @@ func (x *Person) GetName() string {
 	return ""
 }
 
+// ReferenceReload is one load of reference data by one process of a
+// service (pkg/reloadlog). Every service records its own and lists them
+// through its ListReferenceReloads; dispatch's older API has its own copy
+// of this message (gridflow.dispatch.v1.ReferenceReload), field for field.
+type ReferenceReload struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Service string                 `protobuf:"bytes,1,opt,name=service" json:"service,omitempty"`
+	// host:pid of the process (replicas share the service's records).
+	Instance string                 `protobuf:"bytes,2,opt,name=instance" json:"instance,omitempty"`
+	Time     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time" json:"time,omitempty"`
+	// Who asked: "start", "SIGHUP" (the process cannot see the sender), or
+	// the principal of an RPC.
+	By string `protobuf:"bytes,4,opt,name=by" json:"by,omitempty"`
+	// The set in force afterwards, and before ("" at start).
+	Digest         string                 `protobuf:"bytes,5,opt,name=digest" json:"digest,omitempty"`
+	PreviousDigest string                 `protobuf:"bytes,6,opt,name=previous_digest,json=previousDigest" json:"previous_digest,omitempty"`
+	Outcome        ReferenceReloadOutcome `protobuf:"varint,7,opt,name=outcome,enum=gridflow.types.v1.ReferenceReloadOutcome" json:"outcome,omitempty"`
+	// Why a reload failed: the loader's problems with file and line.
+	Error         string `protobuf:"bytes,8,opt,name=error" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReferenceReload) Reset() {
+	*x = ReferenceReload{}
+	mi := &file_gridflow_types_v1_types_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReferenceReload) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReferenceReload) ProtoMessage() {}
+
+func (x *ReferenceReload) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_types_v1_types_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReferenceReload.ProtoReflect.Descriptor instead.
+func (*ReferenceReload) Descriptor() ([]byte, []int) {
+	return file_gridflow_types_v1_types_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ReferenceReload) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetInstance() string {
+	if x != nil {
+		return x.Instance
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ReferenceReload) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetPreviousDigest() string {
+	if x != nil {
+		return x.PreviousDigest
+	}
+	return ""
+}
+
+func (x *ReferenceReload) GetOutcome() ReferenceReloadOutcome {
+	if x != nil {
+		return x.Outcome
+	}
+	return ReferenceReloadOutcome_REFERENCE_RELOAD_OUTCOME_UNSPECIFIED
+}
+
+func (x *ReferenceReload) GetError() string {
+	if x != nil {
+		return x.Error
+	}
+	return ""
+}
+
 var File_gridflow_types_v1_types_proto protoreflect.FileDescriptor
 
 const file_gridflow_types_v1_types_proto_rawDesc = "" +
 	"\n" +
-	"\x1dgridflow/types/v1/types.proto\x12\x11gridflow.types.v1\"\\\n" +
+	"\x1dgridflow/types/v1/types.proto\x12\x11gridflow.types.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\\\n" +
 	"\x06LatLng\x12\x10\n" +
 	"\x03lat\x18\x01 \x01(\x01R\x03lat\x12\x10\n" +
 	"\x03lng\x18\x02 \x01(\x01R\x03lng\x12.\n" +
@@ -795,7 +965,16 @@ const file_gridflow_types_v1_types_proto_rawDesc = "" +
 	"\x06person\x18\x03 \x01(\v2\x19.gridflow.types.v1.PersonR\x06person\",\n" +
 	"\x06Person\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name*@\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\"\xa3\x02\n" +
+	"\x0fReferenceReload\x12\x18\n" +
+	"\aservice\x18\x01 \x01(\tR\aservice\x12\x1a\n" +
+	"\binstance\x18\x02 \x01(\tR\binstance\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x0e\n" +
+	"\x02by\x18\x04 \x01(\tR\x02by\x12\x16\n" +
+	"\x06digest\x18\x05 \x01(\tR\x06digest\x12'\n" +
+	"\x0fprevious_digest\x18\x06 \x01(\tR\x0epreviousDigest\x12C\n" +
+	"\aoutcome\x18\a \x01(\x0e2).gridflow.types.v1.ReferenceReloadOutcomeR\aoutcome\x12\x14\n" +
+	"\x05error\x18\b \x01(\tR\x05error*@\n" +
 	"\x05Datum\x12\x15\n" +
 	"\x11DATUM_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDATUM_WGS84\x10\x01\x12\x0f\n" +
@@ -824,7 +1003,13 @@ const file_gridflow_types_v1_types_proto_rawDesc = "" +
 	"\x15AREA_RESOLUTION_CODES\x10\x01\x12\x1f\n" +
 	"\x1bAREA_RESOLUTION_COORDINATES\x10\x02\x12\x1b\n" +
 	"\x17AREA_RESOLUTION_ADDRESS\x10\x03\x12\x1b\n" +
-	"\x17AREA_RESOLUTION_PARTIAL\x10\x04BJZCgithub.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1;typesv1\x92\x03\x02\b\x02b\beditionsp\xe8\a"
+	"\x17AREA_RESOLUTION_PARTIAL\x10\x04*\xdc\x01\n" +
+	"\x16ReferenceReloadOutcome\x12(\n" +
+	"$REFERENCE_RELOAD_OUTCOME_UNSPECIFIED\x10\x00\x12$\n" +
+	" REFERENCE_RELOAD_OUTCOME_STARTED\x10\x01\x12%\n" +
+	"!REFERENCE_RELOAD_OUTCOME_RELOADED\x10\x02\x12&\n" +
+	"\"REFERENCE_RELOAD_OUTCOME_UNCHANGED\x10\x03\x12#\n" +
+	"\x1fREFERENCE_RELOAD_OUTCOME_FAILED\x10\x04BJZCgithub.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1;typesv1\x92\x03\x02\b\x02b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_types_v1_types_proto_rawDescOnce sync.Once
@@ -838,30 +1023,35 @@ func file_gridflow_types_v1_types_proto_rawDescGZIP() []byte {
 	return file_gridflow_types_v1_types_proto_rawDescData
 }
 
-var file_gridflow_types_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_gridflow_types_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_gridflow_types_v1_types_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_gridflow_types_v1_types_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_gridflow_types_v1_types_proto_goTypes = []any{
-	(Datum)(0),          // 0: gridflow.types.v1.Datum
-	(Source)(0),         // 1: gridflow.types.v1.Source
-	(AppealType)(0),     // 2: gridflow.types.v1.AppealType
-	(Urgency)(0),        // 3: gridflow.types.v1.Urgency
-	(AreaResolution)(0), // 4: gridflow.types.v1.AreaResolution
-	(*LatLng)(nil),      // 5: gridflow.types.v1.LatLng
-	(*Area)(nil),        // 6: gridflow.types.v1.Area
-	(*Address)(nil),     // 7: gridflow.types.v1.Address
-	(*Attachment)(nil),  // 8: gridflow.types.v1.Attachment
-	(*Principal)(nil),   // 9: gridflow.types.v1.Principal
-	(*Person)(nil),      // 10: gridflow.types.v1.Person
+	(Datum)(0),                    // 0: gridflow.types.v1.Datum
+	(Source)(0),                   // 1: gridflow.types.v1.Source
+	(AppealType)(0),               // 2: gridflow.types.v1.AppealType
+	(Urgency)(0),                  // 3: gridflow.types.v1.Urgency
+	(AreaResolution)(0),           // 4: gridflow.types.v1.AreaResolution
+	(ReferenceReloadOutcome)(0),   // 5: gridflow.types.v1.ReferenceReloadOutcome
+	(*LatLng)(nil),                // 6: gridflow.types.v1.LatLng
+	(*Area)(nil),                  // 7: gridflow.types.v1.Area
+	(*Address)(nil),               // 8: gridflow.types.v1.Address
+	(*Attachment)(nil),            // 9: gridflow.types.v1.Attachment
+	(*Principal)(nil),             // 10: gridflow.types.v1.Principal
+	(*Person)(nil),                // 11: gridflow.types.v1.Person
+	(*ReferenceReload)(nil),       // 12: gridflow.types.v1.ReferenceReload
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_gridflow_types_v1_types_proto_depIdxs = []int32{
 	0,  // 0: gridflow.types.v1.LatLng.datum:type_name -> gridflow.types.v1.Datum
 	4,  // 1: gridflow.types.v1.Area.resolution:type_name -> gridflow.types.v1.AreaResolution
-	10, // 2: gridflow.types.v1.Principal.person:type_name -> gridflow.types.v1.Person
-	3,  // [3:3] is the sub-list for method output_type
-	3,  // [3:3] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	11, // 2: gridflow.types.v1.Principal.person:type_name -> gridflow.types.v1.Person
+	13, // 3: gridflow.types.v1.ReferenceReload.time:type_name -> google.protobuf.Timestamp
+	5,  // 4: gridflow.types.v1.ReferenceReload.outcome:type_name -> gridflow.types.v1.ReferenceReloadOutcome
+	5,  // [5:5] is the sub-list for method output_type
+	5,  // [5:5] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_types_v1_types_proto_init() }
@@ -874,8 +1064,8 @@ func file_gridflow_types_v1_types_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_types_v1_types_proto_rawDesc), len(file_gridflow_types_v1_types_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   6,
+			NumEnums:      6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

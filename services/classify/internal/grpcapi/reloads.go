@@ -1,0 +1,42 @@
+package grpcapi
+
+import (
+	"context"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/reloadlog"
+
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
+)
+
+// ListsReloadsFrom tells the server where the service's loads of reference
+// data are recorded (pkg/reloadlog), for ListReferenceReloads, and returns
+// it.
+func (s *Server) ListsReloadsFrom(l *reloadlog.Log) *Server {
+	s.reloads = l
+	return s
+}
+
+// ListReferenceReloads implements classifyv1.ClassifyServiceServer: which
+// reference data the service ran on, and who put it in force — for the
+// people answerable for routing (admin, dispatchers, districts).
+func (s *Server) ListReferenceReloads(ctx context.Context, req *classifyv1.ListReferenceReloadsRequest) (*classifyv1.ListReferenceReloadsResponse, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, fault.New(fault.Unauthenticated, "no credential")
+	}
+	switch p.Role {
+	case auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict:
+	default:
+		return nil, fault.New(fault.PermissionDenied, "%s may not call ListReferenceReloads: only admin, dispatcher:<street>, district:<district> may", p)
+	}
+	if s.reloads == nil {
+		return nil, fault.New(fault.Unavailable, "reference reloads are not recorded by this process")
+	}
+	rs, next, err := s.reloads.Page(ctx, req.GetPageSize(), req.GetPageToken())
+	if err != nil {
+		return nil, err
+	}
+	return &classifyv1.ListReferenceReloadsResponse{Reloads: rs, NextPageToken: next}, nil
+}
