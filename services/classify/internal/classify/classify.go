@@ -188,6 +188,26 @@ type Cell struct {
 // Empty reports whether the place identifies nothing.
 func (p Place) Empty() bool { return p.Key == "" && p.Point == nil }
 
+// LockKeys names what a report at p can collide with when it is grouped or
+// linked: its site (the address up to the lane), when it has one, and the
+// 3×3 cells around its point. Two places that SamePlace can match share a
+// key — the same site, or (for points in neighbouring cells) a cell — so
+// their reports are grouped one after the other and one problem never
+// opens two incidents; places with no key in common are grouped side by
+// side. An empty place has no keys (it is not grouped).
+func (p Place) LockKeys(cellSize float64) []string {
+	var keys []string
+	if p.Site != "" {
+		keys = append(keys, "site:"+p.Site)
+	}
+	if p.Point != nil {
+		for _, c := range NeighbourCells(*p.Point, cellSize) {
+			keys = append(keys, fmt.Sprintf("cell:%d:%d", c.I, c.J))
+		}
+	}
+	return keys
+}
+
 // Incident is several reports of one problem.
 type Incident struct {
 	ID string `json:"ID"`
@@ -271,9 +291,17 @@ func (r StoredRequest) Resource() string {
 // for the rest of the transaction.
 type Tx interface {
 	// LockGrouping serialises everything that changes incidents, across
-	// handlers and replicas. It must come before any case row is locked
-	// (and after BeginRequest).
+	// handlers and replicas: a dispatcher refiling a case, which may move
+	// it between incidents anywhere. It must come before any case row is
+	// locked (and after BeginRequest).
 	LockGrouping(ctx context.Context) error
+	// LockPlaces serialises the grouping of reports that can collide —
+	// those whose places share one of keys (Place.LockKeys) — across
+	// handlers and replicas, and waits for any LockGrouping holder; reports
+	// elsewhere in the city proceed side by side. It must come before any
+	// case row is locked; the keys are taken in one fixed order, so two
+	// transactions never deadlock on them.
+	LockPlaces(ctx context.Context, keys []string) error
 	// CreateCase stores a new record; created is false when the case is
 	// already known (nothing is changed then).
 	CreateCase(ctx context.Context, r *Record) (created bool, err error)

@@ -160,8 +160,10 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 	}
 	grouping := !c.Answered && groupable(d.item)
 	if grouping {
-		if err := tx.LockGrouping(ctx); err != nil {
-			return err
+		if keys := s.placeOf(&c).LockKeys(s.cfg.CellSize); len(keys) > 0 {
+			if err := tx.LockPlaces(ctx, keys); err != nil {
+				return err
+			}
 		}
 	}
 	rec.BaseUrgency = urgencyFor(c.Urgency, d.ruleUrgency, d.item)

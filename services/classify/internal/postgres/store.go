@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"slices"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
@@ -87,10 +89,45 @@ type txn struct {
 	now func() time.Time
 }
 
+// The grouping locks are transaction-scoped advisory locks: the city-wide
+// one (one bigint key), taken exclusively by LockGrouping and shared by
+// LockPlaces, and one per place key in the two-int key space (which never
+// overlaps the one-key space), the second int a hash of the key.
+const (
+	groupingLock   = `SELECT pg_advisory_xact_lock(hashtext('gridflow-classify-grouping'))`
+	groupingShared = `SELECT pg_advisory_xact_lock_shared(hashtext('gridflow-classify-grouping'))`
+	placeLock      = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	// placeLockSpace is the first int of every place lock ("grou").
+	placeLockSpace int32 = 0x67726f75
+)
+
 func (t *txn) LockGrouping(ctx context.Context) error {
-	_, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-classify-grouping'))`)
-	if err != nil {
+	if _, err := t.tx.Exec(ctx, groupingLock); err != nil {
 		return fmt.Errorf("grouping lock: %w", err)
+	}
+	return nil
+}
+
+// LockPlaces takes the city-wide lock shared, then each key's lock in the
+// order of their lock ids — not of the keys: two keys whose hashes collide
+// are one lock, and sorting the ids is what keeps two transactions from
+// taking the same pair in opposite orders. One round trip.
+func (t *txn) LockPlaces(ctx context.Context, keys []string) error {
+	ids := make([]int32, 0, len(keys))
+	for _, k := range keys {
+		h := fnv.New32a()
+		h.Write([]byte(k))
+		ids = append(ids, int32(h.Sum32()))
+	}
+	slices.Sort(ids)
+	ids = slices.Compact(ids)
+	b := &pgx.Batch{}
+	b.Queue(groupingShared)
+	for _, id := range ids {
+		b.Queue(placeLock, placeLockSpace, id)
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("place locks: %w", err)
 	}
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -281,5 +282,137 @@ func TestGetClassificationByAnyReference(t *testing.T) {
 		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) == 0 {
 			t.Errorf("GetClassification%q: %v, want InvalidArgument with a field", bad, err)
 		}
+	}
+}
+
+// race runs fn for each case at once, each in its own transaction, and
+// fails on any error.
+func (e *env) race(t *testing.T, cases []classify.Case) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(cases))
+	for _, c := range cases {
+		wg.Go(func() {
+			errs <- e.store.InTx(context.Background(), func(tx classify.Tx) error {
+				return e.svc.Receive(context.Background(), tx, c)
+			})
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) incidents(t *testing.T) []*classify.Incident {
+	t.Helper()
+	incs, _, err := e.store.ListIncidents(context.Background(), classify.IncidentFilter{PageSize: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return incs
+}
+
+// Reports that carry only coordinates, racing from points in neighbouring
+// cells, still become one incident: the place locks cover the cells around
+// each point, so two points SamePlace can match share one.
+func TestConcurrentPointReportsOneIncident(t *testing.T) {
+	e := newEnv(t)
+	var cases []classify.Case
+	for i := range 6 {
+		c := e.hotline("晚上噪声扰民", "")
+		// About 20 m apart, across a cell boundary or two.
+		c.Location = &geo.Point{Lat: 31.2304 + float64(i)*0.0002, Lng: 121.4737}
+		cases = append(cases, c)
+	}
+	e.race(t, cases)
+	if incs := e.incidents(t); len(incs) != 1 || incs[0].Reports() != len(cases) {
+		t.Fatalf("incidents = %+v, want one of %d reports", incs, len(cases))
+	}
+}
+
+// Different subjects at one place, racing, still link to one source place:
+// the place locks do not depend on the subject.
+func TestConcurrentSubjectsAtOnePlaceLink(t *testing.T) {
+	e := newEnv(t)
+	var cases []classify.Case
+	for range 3 {
+		cases = append(cases, e.hotline("晚上噪声扰民", "长乐路340号"), e.hotline("门口露天烧烤", "长乐路340号"))
+	}
+	e.race(t, cases)
+	incs := e.incidents(t)
+	if len(incs) != 2 {
+		t.Fatalf("incidents = %+v, want two (noise, barbecue)", incs)
+	}
+	if incs[0].Subject == incs[1].Subject || incs[0].SourcePlaceID == "" || incs[0].SourcePlaceID != incs[1].SourcePlaceID {
+		t.Fatalf("incidents %s (%s, source %q) and %s (%s, source %q): want two subjects linked to one source place",
+			incs[0].ID, incs[0].Subject, incs[0].SourcePlaceID, incs[1].ID, incs[1].Subject, incs[1].SourcePlaceID)
+	}
+}
+
+// The grouping lock is not city-wide: while a report at one place holds its
+// place's locks, a report elsewhere is grouped at once; another report at the
+// same place waits for the first to commit. A dispatcher's refiling
+// (LockGrouping) waits for both.
+func TestPlaceLocksAreLocal(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// A report at one place, grouped but not yet committed, holds its
+	// place's locks.
+	here := e.hotline("晚上噪声扰民", "共和新路1234号")
+	held := make(chan struct{})
+	release := make(chan struct{})
+	var releaseOnce sync.Once
+	done := func() { releaseOnce.Do(func() { close(release) }) }
+	defer done()
+	holder := make(chan error, 1)
+	go func() {
+		holder <- e.store.InTx(ctx, func(tx classify.Tx) error {
+			if err := e.svc.Receive(ctx, tx, here); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-holder:
+		t.Fatalf("the first report: %v", err)
+	}
+
+	within := func(c classify.Case, d time.Duration) error {
+		cctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return e.store.InTx(cctx, func(tx classify.Tx) error { return e.svc.Receive(cctx, tx, c) })
+	}
+	if err := within(e.hotline("晚上噪声扰民", "延安中路1000号"), 5*time.Second); err != nil {
+		t.Fatalf("a report elsewhere waited for another place's lock: %v", err)
+	}
+	if err := within(e.hotline("晚上噪声扰民", "共和新路1234号"), 300*time.Millisecond); err == nil {
+		t.Fatal("a report at the same place did not wait for the place's lock")
+	}
+	refile := make(chan error, 1)
+	go func() {
+		refile <- e.store.InTx(ctx, func(tx classify.Tx) error { return tx.LockGrouping(ctx) })
+	}()
+	select {
+	case err := <-refile:
+		t.Fatalf("LockGrouping did not wait for a place's lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	done()
+	if err := <-holder; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-refile; err != nil {
+		t.Fatal(err)
+	}
+	if err := within(e.hotline("晚上噪声扰民", "共和新路1234号"), 5*time.Second); err != nil {
+		t.Fatalf("a report at the place after the lock was released: %v", err)
 	}
 }

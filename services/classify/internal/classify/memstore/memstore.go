@@ -170,6 +170,8 @@ func keepLen[V any](t *tx, sl *[]V) {
 
 func (t *tx) LockGrouping(context.Context) error { return nil }
 
+func (t *tx) LockPlaces(context.Context, []string) error { return nil }
+
 func (t *tx) CreateCase(_ context.Context, r *classify.Record) (bool, error) {
 	if _, ok := t.s.cases[r.Case.ID]; ok {
 		return false, nil
