@@ -25,14 +25,17 @@
 //
 //   - hotline: hotline-sourced cases.
 //   - dispatcher:<street>: the cases of its street.
-//   - district:<district>: the cases of its district, and the cases whose
-//     district is unknown ("" or "0"): routing sends a case whose street is
-//     unknown to its district's desk, and one whose district is unknown to
-//     the set's only district (with several districts nobody can route it
-//     and it waits in the dispatch queue for a district desk to place).
+//   - district:<district>: the cases of its district — including those
+//     whose street is unknown ("" or "0"), which routing sends to the
+//     district's desk — and the cases whose district is unknown too, which
+//     routing sends to the reference set's only district. (A city of several
+//     districts cannot route those; they wait in the dispatch queue, and
+//     every district desk sees them so that one of them can place them.)
 //   - department:<code>: its own tasks and, through them, the cases behind
-//     them (never other cases). A task moved to another unit leaves the
-//     case with it only while the department still holds a task there.
+//     them (never other cases): every case it holds or held a task on — a
+//     rejected or withdrawn task too, so that what it worked on stays
+//     readable to it (masked; the full contact needs an open task). It acts
+//     on its own tasks only.
 //   - secretary:<community>: the cases of its community, which include
 //     every issue it raised (an issue's community is the credential's).
 //   - patrol:<worker>: its own reports; the re-check of a patrol case is
@@ -42,11 +45,13 @@
 //     and no service calls another today; a row naming it is a decision to
 //     write down here first.
 //
-// Settled by issue 14: a street dispatcher arbitrates and reassigns among
-// its own street's cases (Reassign, Arbitrate on a case of another street
-// are refused); across streets is the district's. A department reads a case
-// through dispatch (GetTask) and feedback (GetCase), never through intake's
-// submissions, which hold the caller's contact.
+// Settled by issue 14: a street dispatcher steers only its street's cases
+// and gives them (Reassign, Arbitrate) only to units serving its street —
+// the street's own units and the district bureaus over it; handing a case to
+// another street's unit is the district's. dispatch, which knows the units,
+// enforces that part. A department reads a case through dispatch (GetTask)
+// and feedback (GetCase), never through intake's submissions, which hold the
+// caller's contact.
 package policy
 
 import (
