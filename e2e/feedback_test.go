@@ -388,10 +388,16 @@ func TestFeedbackPatrolClosesOnlyAfterRecheck(t *testing.T) {
 		t.Errorf("source %v", c.GetSource())
 	}
 	// Resolved is not closed: no callback closes a patrol case, and it stays
-	// open until re-checked.
-	if _, err := fbHotline.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: "fbp-cb", CaseId: caseID, Reached: true,
-		Solved: true, Satisfaction: eventsv1.Satisfaction_SATISFACTION_SATISFIED}); status.Code(err) != codes.FailedPrecondition {
+	// open until re-checked. (The hotline does not even see a patrol case:
+	// the street's dispatcher, who may call back there, hears the state.)
+	cb := &feedbackv1.RecordCallbackRequest{RequestId: "fbp-cb", CaseId: caseID, Reached: true,
+		Solved: true, Satisfaction: eventsv1.Satisfaction_SATISFACTION_SATISFIED}
+	fbStreet := feedbackv1.NewFeedbackServiceClient(s.dial(t, "feedback", auth.Principal{Role: auth.RoleDispatcher, Subject: street}))
+	if _, err := fbStreet.RecordCallback(ctx, cb); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("callback on a patrol case awaiting re-check: %v, want FAILED_PRECONDITION", err)
+	}
+	if _, err := fbHotline.RecordCallback(ctx, cb); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("the hotline's callback on a patrol case: %v, want PERMISSION_DENIED", err)
 	}
 	time.Sleep(2 * time.Second)
 	if got, err := fbPatrol.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: caseID}); err != nil ||

@@ -36,7 +36,7 @@ func serveLive(t *testing.T, src auth.Source) (string, *auth.Live) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Verifier: live.Verifier()})
+	srv := New(Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Verifier: live.Verifier(), Policy: anyoneMayCallTestService})
 	testpb.RegisterTestServiceServer(srv, whoami{})
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

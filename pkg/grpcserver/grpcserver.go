@@ -1,6 +1,7 @@
 // Package grpcserver builds every gridflow gRPC server the same way: health
 // and reflection services, panic recovery, OpenTelemetry stats, bearer-token
-// authentication, TLS when configured, a bound on the size of a request, a
+// authentication, the access policy (pkg/policy) on every method, TLS when
+// configured, a bound on the size of a request, a
 // per-principal rate limit where the service sets one, and the one place
 // where domain faults become gRPC codes.
 package grpcserver
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/ratelimit"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -52,6 +54,11 @@ type Options struct {
 	// every authenticated call; an empty bucket is RESOURCE_EXHAUSTED with
 	// RetryInfo. Health checks and reflection are never limited.
 	RateLimit *ratelimit.Limiter
+	// Policy decides, after authentication, whether a caller may call a
+	// method and over which scope. nil takes pkg/policy's table, as every
+	// service does; only tests of this package, serving grpc's test
+	// service, set their own.
+	Policy func(p auth.Principal, method string) (policy.Scope, error)
 }
 
 // DefaultMaxRecvMsgSize is grpc-go's own default, stated: gridflow's largest
@@ -75,7 +82,10 @@ func New(opts Options) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	a := authenticator{v: opts.Verifier}
+	a := authenticator{v: opts.Verifier, check: opts.Policy}
+	if a.check == nil {
+		a.check = policy.Check
+	}
 	l := limiter{l: opts.RateLimit}
 	maxRecv := opts.MaxRecvMsgSize
 	if maxRecv <= 0 {
@@ -103,14 +113,31 @@ func New(opts Options) *Server {
 }
 
 // open reports methods anyone may call: health checks and reflection.
-func open(method string) bool {
-	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
-		strings.HasPrefix(method, "/grpc.reflection.")
+func open(method string) bool { return policy.Open(method) }
+
+// authenticator names the caller and applies the access policy: a method
+// missing from pkg/policy's table is refused to everyone, a role its row
+// does not name is PERMISSION_DENIED saying who may, and otherwise the
+// caller's scope goes into the context for the service to apply.
+type authenticator struct {
+	v     *auth.Verifier
+	check func(auth.Principal, string) (policy.Scope, error)
 }
 
-type authenticator struct{ v *auth.Verifier }
-
 func (a authenticator) authenticate(ctx context.Context, method string) (context.Context, error) {
+	ctx, err := a.verify(ctx, method)
+	if err != nil || a.v == nil || open(method) {
+		return ctx, err
+	}
+	p, _ := auth.FromContext(ctx)
+	sc, err := a.check(p, method)
+	if err != nil {
+		return nil, status.Error(codes.PermissionDenied, err.Error())
+	}
+	return policy.WithScope(ctx, method, sc), nil
+}
+
+func (a authenticator) verify(ctx context.Context, method string) (context.Context, error) {
 	if a.v == nil || open(method) {
 		return ctx, nil
 	}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/geo"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -335,17 +336,21 @@ type Tx interface {
 // ReviewFilter selects reviews; empty codes select everything.
 type ReviewFilter struct {
 	District, Street string
-	IncludeResolved  bool
-	PageSize         int
-	PageToken        string
+	// Scope is the caller's (pkg/policy): nothing outside it is listed.
+	Scope           policy.Scope
+	IncludeResolved bool
+	PageSize        int
+	PageToken       string
 }
 
 // IncidentFilter selects incidents.
 type IncidentFilter struct {
 	District, Street string
-	MinReports       int
-	PageSize         int
-	PageToken        string
+	// Scope is the caller's (pkg/policy): nothing outside it is listed.
+	Scope      policy.Scope
+	MinReports int
+	PageSize   int
+	PageToken  string
 }
 
 // CorrectionFilter selects corrections.

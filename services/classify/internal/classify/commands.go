@@ -7,8 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/requestid"
 )
@@ -49,49 +49,33 @@ func (d *Decision) validate(ref *reference.Set) error {
 	return v.Err()
 }
 
-// dispatcher returns the caller when they may decide on cases: a street's
-// dispatcher, a district's, or admin.
-func dispatcher(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return p, fault.New(fault.Unauthenticated, "no credential")
-	}
-	switch p.Role {
-	case auth.RoleDispatcher, auth.RoleDistrict, auth.RoleAdmin:
-		return p, nil
-	}
-	return p, fault.New(fault.PermissionDenied, "role %s may not review or reclassify cases", p.Role)
+// The service's methods, as pkg/policy's table names them.
+var (
+	opListReviewQueue   = policy.Method(policy.ClassifyService, "ListReviewQueue")
+	opResolveReview     = policy.Method(policy.ClassifyService, "ResolveReview")
+	opReclassify        = policy.Method(policy.ClassifyService, "Reclassify")
+	opGetClassification = policy.Method(policy.ClassifyService, "GetClassification")
+	opGetIncident       = policy.Method(policy.ClassifyService, "GetIncident")
+	opListIncidents     = policy.Method(policy.ClassifyService, "ListIncidents")
+	opListCorrections   = policy.Method(policy.ClassifyService, "ListCorrections")
+	opReloadModel       = policy.Method(policy.ClassifyService, "ReloadModel")
+	opRetrainModel      = policy.Method(policy.ClassifyService, "RetrainModel")
+	opListModels        = policy.Method(policy.ClassifyService, "ListModels")
+	opListCatalogue     = policy.Method(policy.ClassifyService, "ListCatalogue")
+	opGetCatalogueItem  = policy.Method(policy.ClassifyService, "GetCatalogueItem")
+)
+
+// areaFacts are what a caller's scope decides a case or an incident on:
+// classify keeps its area.
+func areaFacts(a reference.AreaCodes) policy.CaseFacts {
+	return policy.CaseFacts{District: a.District, Street: a.Street, Community: a.Community}
 }
 
-// reader returns the caller when they may read classifications: dispatchers
-// (within their area), admin, and other services.
-func reader(ctx context.Context) (auth.Principal, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return p, fault.New(fault.Unauthenticated, "no credential")
-	}
-	switch p.Role {
-	case auth.RoleDispatcher, auth.RoleDistrict, auth.RoleAdmin, auth.RoleSystem:
-		return p, nil
-	}
-	return p, fault.New(fault.PermissionDenied, "role %s may not read classifications", p.Role)
-}
-
-// inScope reports whether p may see or act on a case in area a.
-func inScope(p auth.Principal, a reference.AreaCodes) bool {
-	switch p.Role {
-	case auth.RoleDispatcher:
-		return a.Street == p.Subject
-	case auth.RoleDistrict:
-		return a.District == p.Subject
-	case auth.RoleAdmin, auth.RoleSystem:
-		return true
-	}
-	return false
-}
-
-func outOfScope(p auth.Principal, caseID string) error {
-	return fault.New(fault.PermissionDenied, "case %s is outside the area of %s", caseID, p)
+// caseFacts adds the case's source to its area.
+func caseFacts(c Case) policy.CaseFacts {
+	f := areaFacts(c.Area)
+	f.Source = string(c.Source)
+	return f
 }
 
 // ResolveReview files a case waiting in the review queue (or filed under the
@@ -121,7 +105,11 @@ func (s *Service) Reclassify(ctx context.Context, d Decision) (*Classification, 
 }
 
 func (s *Service) decideOn(ctx context.Context, op string, d Decision, check func(*Record) error, method Method) (*Classification, error) {
-	p, err := dispatcher(ctx)
+	rpcMethod := opResolveReview
+	if op == "reclassify" {
+		rpcMethod = opReclassify
+	}
+	p, sc, err := policy.Authorize(ctx, rpcMethod)
 	if err != nil {
 		return nil, err
 	}
@@ -155,13 +143,13 @@ func (s *Service) decideOn(ctx context.Context, op string, d Decision, check fun
 		}
 		rec, err := tx.GetCase(ctx, d.CaseID)
 		if errors.Is(err, ErrNotFound) {
-			return notFound(d.CaseID)
+			return sc.Missing("case "+d.CaseID, notFound(d.CaseID))
 		}
 		if err != nil {
 			return err
 		}
-		if !inScope(p, rec.Case.Area) {
-			return outOfScope(p, rec.Case.Number)
+		if !sc.AllowsCase(caseFacts(rec.Case)) {
+			return policy.ErrDenied("case " + d.CaseID) // before its state: outside the scope, nothing shows
 		}
 		if err := check(rec); err != nil {
 			return err

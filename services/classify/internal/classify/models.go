@@ -5,8 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 )
 
 // Model states in the registry. Exactly one model is live at a time: the one
@@ -99,14 +99,8 @@ type ModelRegistry interface {
 // and street and district dispatchers (who see why cases were filed as
 // they were).
 func (s *Service) ListModels(ctx context.Context, f ModelFilter) ([]ModelRecord, string, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return nil, "", fault.New(fault.Unauthenticated, "no credential")
-	}
-	switch p.Role {
-	case auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict:
-	default:
-		return nil, "", fault.New(fault.PermissionDenied, "%s may not read the model registry", p)
+	if _, _, err := policy.Authorize(ctx, opListModels); err != nil {
+		return nil, "", err
 	}
 	var err error
 	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
@@ -122,12 +116,8 @@ func (s *Service) ListModels(ctx context.Context, f ModelFilter) ([]ModelRecord,
 // corrections and offers it to the gate; admin only. A refusal is
 // FailedPrecondition with the figures, and the live model stays.
 func (s *Service) Retrain(ctx context.Context) (ReloadResult, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return ReloadResult{}, fault.New(fault.Unauthenticated, "no credential")
-	}
-	if p.Role != auth.RoleAdmin {
-		return ReloadResult{}, fault.New(fault.PermissionDenied, "only admin may retrain the model")
+	if _, _, err := policy.Authorize(ctx, opRetrainModel); err != nil {
+		return ReloadResult{}, err
 	}
 	if s.deps.Retrain == nil {
 		return ReloadResult{}, fault.New(fault.FailedPrecondition, "retraining is not configured")

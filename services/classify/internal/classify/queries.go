@@ -4,28 +4,27 @@ import (
 	"context"
 	"errors"
 
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
-// scopeFilter narrows a district/street filter to what p may see.
-func scopeFilter(p auth.Principal, district, street string) (string, string, error) {
-	switch p.Role {
-	case auth.RoleDispatcher:
-		if street != "" && street != p.Subject {
-			return "", "", fault.New(fault.PermissionDenied, "%s may list only street %s", p, p.Subject)
-		}
-		return district, p.Subject, nil
-	case auth.RoleDistrict:
-		if district != "" && district != p.Subject {
-			return "", "", fault.New(fault.PermissionDenied, "%s may list only district %s", p, p.Subject)
-		}
-		return p.Subject, street, nil
+// narrow checks a list's district or street filter lies within the
+// caller's scope (naming another's area is PERMISSION_DENIED, not an empty
+// page); the store then lists only what the scope covers.
+func narrow(sc policy.Scope, district, street string) error {
+	if sc.Kind != policy.Street && sc.Kind != policy.District {
+		return nil
 	}
-	return district, street, nil
+	if street != "" && !sc.AllowsArea(street) {
+		return fault.New(fault.PermissionDenied, "street %s is outside the caller's %v", street, sc)
+	}
+	if district != "" && sc.Kind == policy.District && district != sc.Code {
+		return fault.New(fault.PermissionDenied, "district %s is outside the caller's %v", district, sc)
+	}
+	return nil
 }
 
 func pageSize(n, def, max int) (int, error) {
@@ -44,16 +43,17 @@ func pageSize(n, def, max int) (int, error) {
 
 // ListReviewQueue lists the review queue, oldest first.
 func (s *Service) ListReviewQueue(ctx context.Context, f ReviewFilter) ([]*Record, string, error) {
-	p, err := reader(ctx)
+	_, sc, err := policy.Authorize(ctx, opListReviewQueue)
 	if err != nil {
 		return nil, "", err
 	}
-	if f.District, f.Street, err = scopeFilter(p, f.District, f.Street); err != nil {
+	if err := narrow(sc, f.District, f.Street); err != nil {
 		return nil, "", err
 	}
 	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
 		return nil, "", err
 	}
+	f.Scope = sc
 	return s.store.ListReviews(ctx, f)
 }
 
@@ -61,7 +61,7 @@ func (s *Service) ListReviewQueue(ctx context.Context, f ReviewFilter) ([]*Recor
 // The case is named by exactly one of its id, its case number and its
 // hotline order number.
 func (s *Service) GetClassification(ctx context.Context, caseID, number, orderNo string) (*Record, []Classification, error) {
-	p, err := reader(ctx)
+	_, sc, err := policy.Authorize(ctx, opGetClassification)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -71,13 +71,13 @@ func (s *Service) GetClassification(ctx context.Context, caseID, number, orderNo
 	}
 	rec, err := s.store.FindRecord(ctx, ref)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, ref.NotFound("classify")
+		return nil, nil, sc.Missing("case "+ref.Value, ref.NotFound("classify"))
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if !inScope(p, rec.Case.Area) {
-		return nil, nil, outOfScope(p, rec.Case.Number)
+	if !sc.AllowsCase(caseFacts(rec.Case)) {
+		return nil, nil, policy.ErrDenied("case " + ref.Value)
 	}
 	vs, err := s.store.Versions(ctx, rec.Case.ID)
 	if err != nil {
@@ -88,7 +88,7 @@ func (s *Service) GetClassification(ctx context.Context, caseID, number, orderNo
 
 // GetIncident returns an incident and the source place it is linked to.
 func (s *Service) GetIncident(ctx context.Context, id string) (*Incident, *SourcePlace, error) {
-	p, err := reader(ctx)
+	_, sc, err := policy.Authorize(ctx, opGetIncident)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -99,41 +99,38 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*Incident, *Sourc
 	}
 	inc, sp, err := s.store.ReadIncident(ctx, id)
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, fault.NotFoundf("incidents/"+id, "no incident %q", id)
+		return nil, nil, sc.Missing("incident "+id, fault.NotFoundf("incidents/"+id, "no incident %q", id))
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	if !inScope(p, inc.Area) {
-		return nil, nil, fault.New(fault.PermissionDenied, "incident %s is outside the area of %s", id, p)
+	if !sc.AllowsCase(areaFacts(inc.Area)) {
+		return nil, nil, policy.ErrDenied("incident " + id)
 	}
 	return inc, sp, nil
 }
 
 // ListIncidents lists incidents, most recently reported first.
 func (s *Service) ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, string, error) {
-	p, err := reader(ctx)
+	_, sc, err := policy.Authorize(ctx, opListIncidents)
 	if err != nil {
 		return nil, "", err
 	}
-	if f.District, f.Street, err = scopeFilter(p, f.District, f.Street); err != nil {
+	if err := narrow(sc, f.District, f.Street); err != nil {
 		return nil, "", err
 	}
 	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
 		return nil, "", err
 	}
+	f.Scope = sc
 	return s.store.ListIncidents(ctx, f)
 }
 
 // ListCorrections lists dispatchers' corrections, oldest first; admin only
 // (they are training data for the whole city).
 func (s *Service) ListCorrections(ctx context.Context, f CorrectionFilter) ([]Correction, string, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return nil, "", fault.New(fault.Unauthenticated, "no credential")
-	}
-	if p.Role != auth.RoleAdmin {
-		return nil, "", fault.New(fault.PermissionDenied, "only admin may export corrections")
+	if _, _, err := policy.Authorize(ctx, opListCorrections); err != nil {
+		return nil, "", err
 	}
 	var err error
 	if f.PageSize, err = pageSize(f.PageSize, 200, 1000); err != nil {
@@ -144,12 +141,8 @@ func (s *Service) ListCorrections(ctx context.Context, f CorrectionFilter) ([]Co
 
 // Reload reloads the model, keyword rules and reference data; admin only.
 func (s *Service) Reload(ctx context.Context) (ReloadResult, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return ReloadResult{}, fault.New(fault.Unauthenticated, "no credential")
-	}
-	if p.Role != auth.RoleAdmin {
-		return ReloadResult{}, fault.New(fault.PermissionDenied, "only admin may reload the model")
+	if _, _, err := policy.Authorize(ctx, opReloadModel); err != nil {
+		return ReloadResult{}, err
 	}
 	if s.deps.Reload == nil {
 		return ReloadResult{}, fault.New(fault.FailedPrecondition, "reloading is not configured")
@@ -172,8 +165,8 @@ type CatalogueFilter struct {
 // ListCatalogue lists catalogue classes and items in file order, urban tree
 // first. Any authenticated caller.
 func (s *Service) ListCatalogue(ctx context.Context, f CatalogueFilter) ([]reference.Item, string, string, error) {
-	if _, ok := auth.FromContext(ctx); !ok {
-		return nil, "", "", fault.New(fault.Unauthenticated, "no credential")
+	if _, _, err := policy.Authorize(ctx, opListCatalogue); err != nil {
+		return nil, "", "", err
 	}
 	ref := s.deps.Reference()
 	size, err := pageSize(f.PageSize, 100, 500)
@@ -224,8 +217,8 @@ func (s *Service) ListCatalogue(ctx context.Context, f CatalogueFilter) ([]refer
 
 // GetCatalogueItem looks an item up by code, or else by name or synonym.
 func (s *Service) GetCatalogueItem(ctx context.Context, code, name string) (reference.Item, error) {
-	if _, ok := auth.FromContext(ctx); !ok {
-		return reference.Item{}, fault.New(fault.Unauthenticated, "no credential")
+	if _, _, err := policy.Authorize(ctx, opGetCatalogueItem); err != nil {
+		return reference.Item{}, err
 	}
 	ref := s.deps.Reference()
 	switch {

@@ -177,8 +177,13 @@ func TestDecisionsNeedTheRightCaller(t *testing.T) {
 	if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) != 3 {
 		t.Errorf("invalid decision: %v, want three violations", err)
 	}
-	if _, err := h.svc.ResolveReview(as("district:310106"), classify.Decision{RequestID: "r", CaseID: "missing", ItemCode: "06020"}); fault.KindOf(err) != fault.NotFound {
+	// An unknown case is NotFound to admin; a district learns only that
+	// it is not within its scope, as of another district's case.
+	if _, err := h.svc.ResolveReview(as("admin"), classify.Decision{RequestID: "r", CaseID: "missing", ItemCode: "06020"}); fault.KindOf(err) != fault.NotFound {
 		t.Errorf("unknown case: %v", err)
+	}
+	if _, err := h.svc.ResolveReview(as("district:310106"), classify.Decision{RequestID: "r", CaseID: "missing", ItemCode: "06020"}); fault.KindOf(err) != fault.PermissionDenied {
+		t.Errorf("unknown case by a district: %v", err)
 	}
 	if _, err := h.svc.Reclassify(as("admin"), d); fault.KindOf(err) != fault.FailedPrecondition {
 		t.Errorf("reclassify while waiting for review: %v", err)

@@ -235,9 +235,16 @@ func TestGetClassificationByAnyReferenceOverGRPC(t *testing.T) {
 			t.Errorf("GetClassification(%v) = %v, want InvalidArgument on %s", tc.req, err, tc.field)
 		}
 	}
-	_, err := cl.GetClassification(ctx, &classifyv1.GetClassificationRequest{CaseNumber: "GF-20260302-000009"})
+	// Unknown: NotFound naming what was asked to admin; a street's
+	// dispatcher hears what it hears of another street's case.
+	actx, acl := f.as(t, "admin")
+	_, err := acl.GetClassification(actx, &classifyv1.GetClassificationRequest{CaseNumber: "GF-20260302-000009"})
 	if st := status.Convert(err); st.Code() != codes.NotFound || st.Message() != `classify knows no case with case number "GF-20260302-000009"` {
 		t.Errorf("unknown case number: %v", err)
+	}
+	_, err = cl.GetClassification(ctx, &classifyv1.GetClassificationRequest{CaseNumber: "GF-20260302-000009"})
+	if st := status.Convert(err); st.Code() != codes.PermissionDenied || st.Message() != `case GF-20260302-000009 is not within the caller's scope` {
+		t.Errorf("unknown case number by a street's dispatcher: %v", err)
 	}
 }
 

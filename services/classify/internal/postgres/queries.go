@@ -9,9 +9,26 @@ import (
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/jackc/pgx/v5"
 )
+
+// Where cases and incidents keep what a caller's scope decides on
+// (pkg/policy): their area. Lists are filtered by it in the query.
+var (
+	caseColumns     = policy.Columns{District: "district_code", Street: "street_code"}
+	incidentColumns = policy.Columns{District: "district_code", Street: "street_code"}
+)
+
+// arger appends query arguments after those in args, returning each one's
+// placeholder.
+func arger(args *[]any) func(v any) string {
+	return func(v any) string {
+		*args = append(*args, v)
+		return fmt.Sprintf("$%d", len(*args))
+	}
+}
 
 // ListReviews lists cases in the review queue, oldest first.
 func (s *Store) ListReviews(ctx context.Context, f classify.ReviewFilter) ([]*classify.Record, string, error) {
@@ -23,11 +40,12 @@ func (s *Store) ListReviews(ctx context.Context, f classify.ReviewFilter) ([]*cl
 	if f.IncludeResolved {
 		states = append(states, string(classify.ReviewResolved))
 	}
+	args := []any{states, f.District, f.Street, at, id, f.PageSize + 1}
 	rows, err := s.pool.Query(ctx, `SELECT body FROM cases
 		WHERE review_state = ANY($1) AND ($2 = '' OR district_code = $2) AND ($3 = '' OR street_code = $3)
 		  AND ($4::timestamptz IS NULL OR (queued_at, case_id) > ($4, $5))
-		ORDER BY queued_at, case_id LIMIT $6`,
-		states, f.District, f.Street, at, id, f.PageSize+1)
+		  AND `+f.Scope.Where(caseColumns, arger(&args))+`
+		ORDER BY queued_at, case_id LIMIT $6`, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list reviews: %w", pgdb.Translate(err))
 	}
@@ -100,11 +118,12 @@ func (s *Store) ListIncidents(ctx context.Context, f classify.IncidentFilter) ([
 	if err != nil {
 		return nil, "", err
 	}
+	args := []any{max(f.MinReports, 1), f.District, f.Street, at, id, f.PageSize + 1}
 	rows, err := s.pool.Query(ctx, `SELECT body FROM incidents
 		WHERE reports >= $1 AND ($2 = '' OR district_code = $2) AND ($3 = '' OR street_code = $3)
 		  AND ($4::timestamptz IS NULL OR (last_at, incident_id) < ($4, $5))
-		ORDER BY last_at DESC, incident_id DESC LIMIT $6`,
-		max(f.MinReports, 1), f.District, f.Street, at, id, f.PageSize+1)
+		  AND `+f.Scope.Where(incidentColumns, arger(&args))+`
+		ORDER BY last_at DESC, incident_id DESC LIMIT $6`, args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list incidents: %w", pgdb.Translate(err))
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/geo"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -109,7 +110,7 @@ func TestConcurrentReportsOneIncident(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	incs, _, err := e.store.ListIncidents(context.Background(), classify.IncidentFilter{PageSize: 10})
+	incs, _, err := e.store.ListIncidents(context.Background(), classify.IncidentFilter{PageSize: 10, Scope: policy.Scope{Kind: policy.All}})
 	if err != nil {
 		t.Fatal(err)
 	}

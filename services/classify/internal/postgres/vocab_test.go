@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridflow/gridflow/pkg/geo"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 )
 
@@ -19,7 +20,7 @@ func TestOldAreaBodiesReadBack(t *testing.T) {
 	c.Area.Community, c.Area.Grid = "310106022001", "310106022001001"
 	c.Location = &geo.Point{Lat: 31.2795, Lng: 121.4521}
 	e.receive(t, c)
-	incs, _, err := e.store.ListIncidents(ctx, classify.IncidentFilter{PageSize: 10})
+	incs, _, err := e.store.ListIncidents(ctx, classify.IncidentFilter{PageSize: 10, Scope: policy.Scope{Kind: policy.All}})
 	if err != nil || len(incs) != 1 {
 		t.Fatalf("incidents = %v, %v", incs, err)
 	}

@@ -2,18 +2,20 @@ package dispatch
 
 import (
 	"context"
-	"slices"
 	"strings"
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
-// Who may call what, and over which cases and tasks: one table (access),
-// checked in one place (authorize) before a call validates its input or
-// reads any case or task. The scope authorize returns is then applied to
-// every case and task the call reads or changes (AllowsCase, AllowsTask).
-// The access-policy issue replaces this table with pkg's policy.
+// Who may call what, and over which cases and tasks, is pkg/policy's table,
+// enforced by pkg/grpcserver before a call reaches the service. Here the
+// service applies the scope the table gives, in one place: authorize names
+// it for an operation, inScope checks the case or task a call names before
+// anything else about it is looked at (its state, even its existence), and
+// the store filters every list with it in SQL.
 
 // Operation is a call to the service, named as its gRPC method; a write's
 // operation is also its Request.Method, part of the request's fingerprint.
@@ -46,132 +48,81 @@ const (
 	OpListReferenceReloads Operation = "ListReferenceReloads"
 )
 
-// reach is what a grant covers.
-type reach uint8
+// Method is the operation's full gRPC method name, its row in pkg/policy.
+func (op Operation) Method() string { return policy.Method(policy.DispatchService, string(op)) }
 
-const (
-	// theirTasks: a department's own tasks, and through them their cases.
-	theirTasks reach = iota + 1
-	// theirStreet: the cases of the street the principal names.
-	theirStreet
-	// theirDistrict: the cases of the district the principal names.
-	theirDistrict
-	// everything: admin.
-	everything
-)
+// Scope is what a caller may see and steer (pkg/policy).
+type Scope = policy.Scope
 
-// grant is who may call an operation, and over what.
-type grant map[auth.Role]reach
-
-var (
-	units       = grant{auth.RoleDepartment: theirTasks}
-	dispatchers = grant{auth.RoleDispatcher: theirStreet, auth.RoleDistrict: theirDistrict, auth.RoleAdmin: everything}
-	readers     = grant{auth.RoleDepartment: theirTasks, auth.RoleDispatcher: theirStreet, auth.RoleDistrict: theirDistrict,
-		auth.RoleAdmin: everything}
-)
-
-// access is dispatch's policy: for each operation, the principals that may
-// call it and what they may call it over. A role not listed is refused.
-var access = map[Operation]grant{
-	OpGetTask:   readers,
-	OpListTasks: readers,
-	// A department watches its own tasks; admin names the department.
-	OpWatchTasks: {auth.RoleDepartment: theirTasks, auth.RoleAdmin: everything},
-
-	OpAcknowledgeTask:  units,
-	OpRejectTask:       units,
-	OpForwardTask:      units,
-	OpRequestExtension: units,
-	OpReportProgress:   units,
-	OpCompleteTask:     units,
-
-	OpListDispatchQueue: dispatchers,
-	OpListArbitration:   dispatchers,
-	OpSimulateRoute:     dispatchers,
-	OpReassign:          dispatchers,
-	OpDecideExtension:   dispatchers,
-	OpReviewCompletion:  dispatchers,
-	OpSupervise:         dispatchers,
-	OpArbitrate:         dispatchers,
-	OpCancelCase:        dispatchers,
-	OpParkCase:          dispatchers,
-	OpUnparkCase:        dispatchers,
-	OpExcludeCase:       dispatchers,
-
-	// Which rules were in force, and who put them there: for the people
-	// answerable for routing.
-	OpListReferenceReloads: dispatchers,
-}
-
-// authorize checks the caller of op against the table: UNAUTHENTICATED
-// without a credential, PERMISSION_DENIED for a principal the table does
-// not name. It returns the caller and the scope of its grant.
+// authorize returns the caller of op and the scope pkg/policy's table gives
+// it: UNAUTHENTICATED without a credential, PERMISSION_DENIED for a
+// principal the table does not name.
 func authorize(ctx context.Context, op Operation) (auth.Principal, Scope, error) {
-	p, ok := auth.FromContext(ctx)
+	return policy.Authorize(ctx, op.Method())
+}
+
+// facts are what a scope decides a case on.
+func facts(c *Case) policy.CaseFacts {
+	f := policy.CaseFacts{District: c.Area.District, Street: c.Area.Street, Community: c.Area.Community}
+	if c.Facts != nil {
+		f.Source = string(c.Facts.Source)
+	}
+	for _, t := range c.Tasks {
+		f.Departments = append(f.Departments, t.Department)
+	}
+	return f
+}
+
+// targetName is how the caller named what it asked for, for a refusal that
+// says no more than the caller already knew.
+func targetName(target Target) string {
+	if target.TaskID != "" {
+		return "task " + target.TaskID
+	}
+	return "case " + target.CaseID
+}
+
+// inScope checks the scope covers the target: the task when the call names
+// one, else the case. Out of scope is policy.ErrDenied, worded like a
+// scoped caller's missing case.
+func inScope(sc Scope, c *Case, target Target) error {
+	if target.TaskID == "" {
+		if !sc.AllowsCase(facts(c)) {
+			return policy.ErrDenied(targetName(target))
+		}
+		return nil
+	}
+	t := c.task(target.TaskID)
+	if t == nil || !sc.AllowsTask(t.Department, facts(c)) {
+		return sc.Missing(targetName(target), errNoTask(target.TaskID))
+	}
+	return nil
+}
+
+// mayName checks a dispatcher may give the case to unit code (Reassign,
+// Arbitrate): a street dispatcher names units serving its own street (the
+// street's units, and the district bureaus over it); giving a case to
+// another street's unit is the district's. A district names units serving
+// its district. An unknown code is left to the lever (INVALID_ARGUMENT).
+func mayName(sc Scope, ref *reference.Set, code string) error {
+	if sc.Kind != policy.Street && sc.Kind != policy.District {
+		return nil
+	}
+	d, ok := ref.Department(code)
 	if !ok {
-		return p, Scope{}, fault.New(fault.Unauthenticated, "no credential")
+		return nil
 	}
-	g := access[op]
-	r, ok := g[p.Role]
-	if !ok {
-		return p, Scope{}, fault.New(fault.PermissionDenied, "%s may not call %s: only %s may", p, op, g)
+	for _, a := range d.Areas {
+		if strings.HasPrefix(sc.Code, a) || strings.HasPrefix(a, sc.Code) {
+			return nil
+		}
 	}
-	switch r {
-	case theirTasks:
-		return p, Scope{Department: p.Subject}, nil
-	case theirStreet:
-		return p, Scope{Street: p.Subject}, nil
-	case theirDistrict:
-		return p, Scope{District: p.Subject}, nil
+	if sc.Kind == policy.Street {
+		return fault.New(fault.PermissionDenied, "%s does not serve street %s: giving a case to another street's unit is the district's (district:%s)",
+			code, sc.Code, districtOf(sc.Code))
 	}
-	return p, Scope{All: true}, nil
+	return fault.New(fault.PermissionDenied, "%s does not serve district %s", code, sc.Code)
 }
 
-var placeholder = map[auth.Role]string{auth.RoleDepartment: "department:<code>", auth.RoleDispatcher: "dispatcher:<street>",
-	auth.RoleDistrict: "district:<district>", auth.RoleAdmin: "admin"}
-
-// String lists the principals of a grant, for a refusal's message.
-func (g grant) String() string {
-	var who []string
-	for role := range g {
-		who = append(who, placeholder[role])
-	}
-	slices.Sort(who)
-	if len(who) == 0 {
-		return "nobody"
-	}
-	return strings.Join(who, ", ")
-}
-
-// Scope is what a caller may see and steer.
-type Scope struct {
-	All        bool   // admin
-	Department string // department:<code>: its own tasks
-	District   string // district:<district>
-	Street     string // dispatcher:<street>
-}
-
-// AllowsCase reports whether the scope covers a case.
-func (sc Scope) AllowsCase(c *Case) bool {
-	switch {
-	case sc.All:
-		return true
-	case sc.Street != "":
-		return c.Area.Street == sc.Street
-	case sc.District != "":
-		return c.Area.District == sc.District || strings.HasPrefix(c.Area.Street, sc.District)
-	}
-	return false
-}
-
-// AllowsTask reports whether the scope covers a task of case c.
-func (sc Scope) AllowsTask(t *Task, c *Case) bool {
-	if sc.Department != "" {
-		return t.Department == sc.Department
-	}
-	return sc.AllowsCase(c)
-}
-
-func denied(what string) error {
-	return fault.New(fault.PermissionDenied, "%s is outside the caller's scope", what)
-}
+// districtOf is the district of a street code (codes nest: 6 digits, then 3).
+func districtOf(street string) string { return street[:min(6, len(street))] }

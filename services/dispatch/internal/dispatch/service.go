@@ -9,6 +9,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/workcal"
 	"github.com/gridflow/gridflow/services/dispatch/internal/routing"
@@ -140,7 +141,7 @@ type referenced interface {
 // transaction, within the caller's scope (a department's own task, a
 // dispatcher's case), idempotent by the request id; the store writes what
 // fn finished.
-func (s *Service) write(ctx context.Context, op Operation, requestID string, target Target, in input, fn func(env *Env, c *Case) (*Result, error)) (*Result, error) {
+func (s *Service) write(ctx context.Context, op Operation, requestID string, target Target, in input, fn func(env *Env, sc Scope, c *Case) (*Result, error)) (*Result, error) {
 	p, sc, err := authorize(ctx, op)
 	if err != nil {
 		return nil, err
@@ -154,12 +155,14 @@ func (s *Service) write(ctx context.Context, op Operation, requestID string, tar
 		}
 	}
 	req := &Request{Principal: p.String(), ID: requestID, Method: string(op), Content: in}
-	return s.store.Update(ctx, target, req, func(c *Case) (*Result, *Commit, error) {
+	loaded := false
+	res, err := s.store.Update(ctx, target, req, func(c *Case) (*Result, *Commit, error) {
+		loaded = true
 		if err := inScope(sc, c, target); err != nil {
 			return nil, nil, err
 		}
 		env := s.Env(p.Actor()) // the audit names the person; the request id stays the principal's
-		res, err := fn(env, c)
+		res, err := fn(env, sc, c)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -169,25 +172,12 @@ func (s *Service) write(ctx context.Context, op Operation, requestID string, tar
 		}
 		return res, cm, nil
 	})
-}
-
-// inScope checks the scope covers the target: the task when the call names
-// one, else the case.
-func inScope(sc Scope, c *Case, target Target) error {
-	if target.TaskID == "" {
-		if !sc.AllowsCase(c) {
-			return denied("case " + c.label())
-		}
-		return nil
+	if !loaded && fault.KindOf(err) == fault.NotFound {
+		// The target does not exist: a scoped caller hears what it would
+		// hear for another's case, and learns nothing.
+		return nil, sc.Missing(targetName(target), err)
 	}
-	t := c.task(target.TaskID)
-	if t == nil {
-		return errNoTask(target.TaskID)
-	}
-	if !sc.AllowsTask(t, c) {
-		return denied("task " + target.TaskID)
-	}
-	return nil
+	return res, err
 }
 
 // withTask is an op's result when the op changed one task.
@@ -203,7 +193,7 @@ func taskOf(r *Result, err error) (*Task, error) {
 
 // Acknowledge signs for a task (签收).
 func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpAcknowledgeTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpAcknowledgeTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		if !in.ETA.IsZero() && !in.ETA.After(env.Now) {
 			return nil, invalid("eta", "must be in the future")
 		}
@@ -213,7 +203,7 @@ func (s *Service) Acknowledge(ctx context.Context, in AckInput) (*Task, error) {
 
 // Reject returns a task (退单).
 func (s *Service) Reject(ctx context.Context, in RejectInput) (*Result, error) {
-	return s.write(ctx, OpRejectTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return s.write(ctx, OpRejectTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		out, nt, err := c.Reject(env, in.TaskID, Rejection{Reason: in.Reason, Note: in.Note, Area: in.Area})
 		return &Result{Task: c.task(in.TaskID), NewTask: nt, Outcome: out}, err
 	})
@@ -221,7 +211,7 @@ func (s *Service) Reject(ctx context.Context, in RejectInput) (*Result, error) {
 
 // Forward hands a district bureau's task on to its street office.
 func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error) {
-	return s.write(ctx, OpForwardTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return s.write(ctx, OpForwardTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		t, nt, err := c.Forward(env, in.TaskID, in.Department, in.Note)
 		return &Result{Task: t, NewTask: nt}, err
 	})
@@ -229,21 +219,21 @@ func (s *Service) Forward(ctx context.Context, in ForwardInput) (*Result, error)
 
 // RequestExtension asks for more time (延期).
 func (s *Service) RequestExtension(ctx context.Context, in ExtensionInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpRequestExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpRequestExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		return withTask(c.RequestExtension(env, in.TaskID, in.Due, in.Reason))
 	}))
 }
 
 // ReportProgress records a 阶段性答复 or that the unit is on site.
 func (s *Service) ReportProgress(ctx context.Context, in ProgressInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpReportProgress, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpReportProgress, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		return withTask(c.ReportProgress(env, in.TaskID, in.Text, in.OnSite))
 	}))
 }
 
 // Complete reports a task done (办结).
 func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpCompleteTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpCompleteTask, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		return withTask(c.Complete(env, in.TaskID, in.Result, in.Evidence))
 	}))
 }
@@ -260,6 +250,9 @@ func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, err
 		return nil, nil, err
 	}
 	c, err := s.store.CaseOfTask(ctx, taskID)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, nil, sc.Missing(targetName(Target{TaskID: taskID}), err)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -278,7 +271,7 @@ func (s *Service) ListTasks(ctx context.Context, f TaskFilter) ([]*Task, string,
 	if err := f.Validate(); err != nil {
 		return nil, "", err
 	}
-	if sc.Department != "" && f.Department != "" && f.Department != sc.Department {
+	if sc.Kind == policy.Department && f.Department != "" && f.Department != sc.Code {
 		return nil, "", invalid("department_code", "a department lists only its own tasks")
 	}
 	f.Scope, f.PageSize = sc, pageSize(f.PageSize)
@@ -298,11 +291,11 @@ func (s *Service) WatchTasks(ctx context.Context, in WatchInput, send func(curso
 	}
 	dept := in.Department
 	switch {
-	case sc.Department != "":
-		if dept != "" && dept != sc.Department {
-			return denied("department " + dept)
+	case sc.Kind == policy.Department:
+		if dept != "" && dept != sc.Code {
+			return policy.ErrDenied("department " + dept)
 		}
-		dept = sc.Department
+		dept = sc.Code
 	case dept == "":
 		return invalid("department_code", "admin must name the department to watch")
 	}
@@ -314,28 +307,31 @@ func (s *Service) WatchTasks(ctx context.Context, in WatchInput, send func(curso
 
 // Reassign gives a case or one of its tasks to another unit.
 func (s *Service) Reassign(ctx context.Context, in ReassignInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpReassign, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpReassign, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, sc Scope, c *Case) (*Result, error) {
+		if err := mayName(sc, env.Ref, in.Department); err != nil {
+			return nil, err
+		}
 		return withTask(c.Reassign(env, in.TaskID, in.Department, in.Note))
 	}))
 }
 
 // DecideExtension grants or denies a requested extension.
 func (s *Service) DecideExtension(ctx context.Context, in DecideExtensionInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpDecideExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpDecideExtension, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		return withTask(c.DecideExtension(env, in.TaskID, in.Grant, in.Due, in.Note))
 	}))
 }
 
 // ReviewCompletion approves or returns a completion.
 func (s *Service) ReviewCompletion(ctx context.Context, in ReviewInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpReviewCompletion, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpReviewCompletion, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		return withTask(c.ReviewCompletion(env, in.TaskID, in.Approve, in.Note))
 	}))
 }
 
 // Supervise puts a task under supervision (督办).
 func (s *Service) Supervise(ctx context.Context, in SuperviseInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpSupervise, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpSupervise, in.RequestID, Target{TaskID: in.TaskID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		return withTask(c.Supervise(env, in.TaskID, in.Note))
 	}))
 }
@@ -360,7 +356,10 @@ func (s *Service) ListCases(ctx context.Context, f CaseFilter) ([]*Case, string,
 
 // Arbitrate decides who owns a case in arbitration.
 func (s *Service) Arbitrate(ctx context.Context, in ArbitrateInput) (*Task, error) {
-	return taskOf(s.write(ctx, OpArbitrate, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+	return taskOf(s.write(ctx, OpArbitrate, in.RequestID, Target{CaseID: in.CaseID}, in, func(env *Env, sc Scope, c *Case) (*Result, error) {
+		if err := mayName(sc, env.Ref, in.Department); err != nil {
+			return nil, err
+		}
 		return withTask(c.Arbitrate(env, in.Department, in.Note))
 	}))
 }
@@ -379,11 +378,14 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 	if in.byCase() {
 		ref, _ := caseref.FromFields("", in.CaseID, in.CaseNumber, in.HotlineOrderNo) // valid: checked above
 		c, err := s.store.FindCase(ctx, ref)
+		if fault.KindOf(err) == fault.NotFound {
+			return routing.Decision{}, rc, sc.Missing("case "+ref.Value, err)
+		}
 		if err != nil {
 			return routing.Decision{}, rc, err
 		}
-		if err := inScope(sc, c, Target{}); err != nil {
-			return routing.Decision{}, rc, err
+		if !sc.AllowsCase(facts(c)) {
+			return routing.Decision{}, rc, policy.ErrDenied("case " + ref.Value)
 		}
 		rc = c.RoutingCase()
 	} else {
@@ -411,7 +413,7 @@ func (s *Service) SimulateRoute(ctx context.Context, in SimulateInput) (routing.
 // decide runs a dispatcher's decision on a whole case and returns the case
 // with its tasks.
 func (s *Service) decide(ctx context.Context, op Operation, in input, req CaseInput, fn func(env *Env, c *Case) error) (*Case, error) {
-	r, err := s.write(ctx, op, req.RequestID, Target{CaseID: req.CaseID}, in, func(env *Env, c *Case) (*Result, error) {
+	r, err := s.write(ctx, op, req.RequestID, Target{CaseID: req.CaseID}, in, func(env *Env, _ Scope, c *Case) (*Result, error) {
 		if err := fn(env, c); err != nil {
 			return nil, err
 		}

@@ -2,9 +2,12 @@ package grpcapi_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/google/uuid"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 )
@@ -153,5 +156,69 @@ func TestAccessMatrixOverGRPC(t *testing.T) {
 		if err := rpc(dispatchv1.NewDispatchServiceClient(e.conn), e.ctx); code(err) != codes.Unauthenticated {
 			t.Errorf("%s without a credential: %v, want Unauthenticated", name, err)
 		}
+	}
+}
+
+// TestScopeBeforeAnything: a scoped caller asking for another's case or
+// task and one asking for one that does not exist get the same
+// PERMISSION_DENIED; admin hears NOT_FOUND. A street dispatcher gives a
+// case only to units serving its own street: another street's unit is the
+// district's to name.
+func TestScopeBeforeAnything(t *testing.T) {
+	e := setup(t)
+	caseID := e.newCase("H04001", zj, true)
+	task := e.waitTasks(caseID, 1)[0]
+	lfd, lctx := e.as("dispatcher:" + lf)
+	zjd, zctx := e.as("dispatcher:" + zj)
+	admin, actx := e.as("admin")
+	missingCase, missingTask := uuid.NewString(), uuid.NewString()
+	for _, tc := range []struct {
+		name string
+		call func(c dispatchv1.DispatchServiceClient, ctx context.Context, caseID, taskID string) error
+	}{
+		{"GetTask", func(c dispatchv1.DispatchServiceClient, ctx context.Context, _, taskID string) error {
+			_, err := c.GetTask(ctx, &dispatchv1.GetTaskRequest{TaskId: taskID})
+			return err
+		}},
+		{"Supervise", func(c dispatchv1.DispatchServiceClient, ctx context.Context, _, taskID string) error {
+			_, err := c.Supervise(ctx, &dispatchv1.SuperviseRequest{RequestId: "s-" + taskID, TaskId: taskID, Note: "督办"})
+			return err
+		}},
+		{"CancelCase", func(c dispatchv1.DispatchServiceClient, ctx context.Context, caseID, _ string) error {
+			_, err := c.CancelCase(ctx, &dispatchv1.CancelCaseRequest{RequestId: "c-" + caseID, CaseId: caseID, Reason: "无效"})
+			return err
+		}},
+	} {
+		other := tc.call(lfd, lctx, caseID, task.GetTaskId())
+		missing := tc.call(lfd, lctx, missingCase, missingTask)
+		if code(other) != codes.PermissionDenied || code(missing) != codes.PermissionDenied {
+			t.Errorf("%s by another street: %v; of nothing: %v; want PermissionDenied for both", tc.name, other, missing)
+		}
+		norm := func(err error) string {
+			m := status.Convert(err).Message()
+			for _, id := range []string{caseID, task.GetTaskId(), missingCase, missingTask} {
+				m = strings.ReplaceAll(m, id, "<id>")
+			}
+			return m
+		}
+		if a, b := norm(other), norm(missing); a != b {
+			t.Errorf("%s: another's says %q, a missing one %q: they must read alike", tc.name, a, b)
+		}
+		if err := tc.call(admin, actx, missingCase, missingTask); code(err) != codes.NotFound {
+			t.Errorf("%s of nothing by admin: %v, want NotFound", tc.name, err)
+		}
+	}
+	// 芷江西路's dispatcher may not hand its case to 临汾路's police station …
+	_, err := zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "x1", CaseId: caseID, DepartmentCode: lf + "-pcs"})
+	if code(err) != codes.PermissionDenied || !strings.Contains(err.Error(), "the district's") {
+		t.Fatalf("reassign across streets by the street: %v, want PermissionDenied naming the district", err)
+	}
+	// … but to a district bureau over its street, and the district may.
+	if _, err := zjd.Reassign(zctx, &dispatchv1.ReassignRequest{RequestId: "x2", CaseId: caseID, DepartmentCode: "310106-gafj"}); err != nil {
+		t.Fatalf("reassign to the district's police bureau: %v", err)
+	}
+	dd, dctx := e.as("district:" + dis)
+	if _, err := dd.Reassign(dctx, &dispatchv1.ReassignRequest{RequestId: "x3", CaseId: caseID, DepartmentCode: lf + "-pcs"}); err != nil {
+		t.Fatalf("reassign across streets by the district: %v", err)
 	}
 }

@@ -59,7 +59,9 @@ func TestReadsTakeAnyCaseReference(t *testing.T) {
 	}
 
 	// Unknown: ListTasks' filter lists nothing; SimulateRoute names what
-	// it did not find.
+	// it did not find to admin, and tells a scoped caller only that the
+	// case is not within its scope (as for another street's case).
+	ac, actx := e.as("admin")
 	if resp, err := c.ListTasks(ctx, &dispatchv1.ListTasksRequest{CaseNumber: "GF-20260302-999999"}); err != nil || len(resp.GetTasks()) != 0 {
 		t.Errorf("ListTasks of an unknown case number = %v, %v; want none", resp.GetTasks(), err)
 	}
@@ -72,9 +74,12 @@ func TestReadsTakeAnyCaseReference(t *testing.T) {
 		{&dispatchv1.SimulateRouteRequest{Subject: &dispatchv1.SimulateRouteRequest_HotlineOrderNo{HotlineOrderNo: "no-such-order"}},
 			`dispatch knows no case with hotline order number "no-such-order"`},
 	} {
-		_, err := c.SimulateRoute(ctx, tc.sim)
+		_, err := ac.SimulateRoute(actx, tc.sim)
 		if code(err).String() != "NotFound" || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("SimulateRoute(%v) = %v, want NotFound %q", tc.sim, err, tc.want)
+		}
+		if _, err := c.SimulateRoute(ctx, tc.sim); code(err).String() != "PermissionDenied" || !strings.Contains(err.Error(), "is not within the caller's scope") {
+			t.Errorf("SimulateRoute(%v) by a street dispatcher = %v, want PermissionDenied", tc.sim, err)
 		}
 	}
 

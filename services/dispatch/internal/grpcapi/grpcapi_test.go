@@ -659,10 +659,12 @@ func TestBadRequests(t *testing.T) {
 				Reason: eventsv1.RejectReason_REJECT_REASON_NOT_MY_AREA, AreaCode: "999999999"})
 			return err
 		}, codes.InvalidArgument, []string{"area_code"}},
+		// A department learns nothing of a task that is not its own, not
+		// even whether it exists.
 		{"no such task", func() error {
 			_, err := pcs.AcknowledgeTask(ctx, &dispatchv1.AcknowledgeTaskRequest{RequestId: "n", TaskId: uuid.NewString()})
 			return err
-		}, codes.NotFound, nil},
+		}, codes.PermissionDenied, nil},
 		{"a review date in the past", func() error {
 			_, err := zjd.ParkCase(zctx, &dispatchv1.ParkCaseRequest{RequestId: "p", CaseId: caseID, Reason: "x", ReviewDate: "2026-01-01"})
 			return err

@@ -23,6 +23,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
@@ -382,18 +383,13 @@ func badToken() error {
 // ListTasks implements dispatch.Store: most recently changed first, keyset
 // paged on (updated_at, task_id).
 func (st *Store) ListTasks(ctx context.Context, f dispatch.TaskFilter) ([]*dispatch.Task, string, error) {
-	w := &where{}
-	sc := f.Scope
-	switch {
-	case sc.Department != "":
-		w.add("t.department = " + w.arg(sc.Department))
-	case sc.Street != "":
-		w.add("c.street = " + w.arg(sc.Street))
-	case sc.District != "":
-		w.add("c.district = " + w.arg(sc.District))
-	case !sc.All:
+	if f.Scope.Kind == policy.None {
 		return nil, "", fault.New(fault.PermissionDenied, "no scope")
 	}
+	w := &where{}
+	// A department lists its own tasks, not every task of their cases.
+	w.add(f.Scope.Where(policy.Columns{District: "c.district", Street: "c.street",
+		Department: "t.department = %s"}, w.arg))
 	if f.Department != "" {
 		w.add("t.department = " + w.arg(f.Department))
 	}
@@ -446,14 +442,11 @@ func (st *Store) ListCases(ctx context.Context, f dispatch.CaseFilter) ([]*dispa
 		col = "arbitration_at"
 	}
 	w.add(col + " IS NOT NULL")
-	switch sc := f.Scope; {
-	case sc.Street != "":
-		w.add("street = " + w.arg(sc.Street))
-	case sc.District != "":
-		w.add("district = " + w.arg(sc.District))
-	case !sc.All:
+	if f.Scope.Kind == policy.None {
 		return nil, "", fault.New(fault.PermissionDenied, "no scope")
 	}
+	w.add(f.Scope.Where(policy.Columns{District: "district", Street: "street",
+		Department: "EXISTS (SELECT 1 FROM tasks t WHERE t.case_id = cases.case_id AND t.department = %s)"}, w.arg))
 	if f.PageToken != "" {
 		at, id, err := pagetoken.Decode(f.PageToken)
 		if err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -790,27 +791,27 @@ func TestListTasks(t *testing.T) {
 	lfAll := []string{lfCases[1].task, lfCases[0].task}
 	everything := append([]string{acked.task}, append(slices.Clone(lfAll), zjTasks...)...)
 
-	all := dispatch.Scope{All: true}
+	all := dispatch.Scope{Kind: policy.All}
 	for _, tc := range []struct {
 		name string
 		f    dispatch.TaskFilter
 		want []string
 	}{
 		{"admin", dispatch.TaskFilter{Scope: all}, everything},
-		{"district", dispatch.TaskFilter{Scope: dispatch.Scope{District: dis}}, everything},
-		{"other district", dispatch.TaskFilter{Scope: dispatch.Scope{District: "310101"}}, nil},
-		{"street", dispatch.TaskFilter{Scope: dispatch.Scope{Street: zj}}, zjAll},
-		{"department", dispatch.TaskFilter{Scope: dispatch.Scope{Department: lf + "-pcs"}}, lfAll},
+		{"district", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.District, Code: dis}}, everything},
+		{"other district", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.District, Code: "310101"}}, nil},
+		{"street", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: zj}}, zjAll},
+		{"department", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.Department, Code: lf + "-pcs"}}, lfAll},
 		{"admin filters a department", dispatch.TaskFilter{Scope: all, Department: zj + "-pcs"}, zjAll},
-		{"a street's dispatcher never sees another street", dispatch.TaskFilter{Scope: dispatch.Scope{Street: zj}, Department: lf + "-pcs"}, nil},
-		{"a department never sees another's", dispatch.TaskFilter{Scope: dispatch.Scope{Department: lf + "-pcs"}, Department: zj + "-pcs"}, nil},
+		{"a street's dispatcher never sees another street", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: zj}, Department: lf + "-pcs"}, nil},
+		{"a department never sees another's", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.Department, Code: lf + "-pcs"}, Department: zj + "-pcs"}, nil},
 		{"case id", dispatch.TaskFilter{Scope: all, Case: caseref.Ref{Kind: caseref.ID, Value: lfCases[0].id}}, []string{lfCases[0].task}},
 		{"case number", dispatch.TaskFilter{Scope: all, Case: caseref.Ref{Kind: caseref.Number, Value: zjCases[1].number}}, []string{zjCases[1].task}},
 		{"order number", dispatch.TaskFilter{Scope: all, Case: caseref.Ref{Kind: caseref.OrderNo, Value: zjCases[4].orderNo}}, []string{zjCases[4].task}},
-		{"case outside the scope", dispatch.TaskFilter{Scope: dispatch.Scope{Street: lf}, Case: caseref.Ref{Kind: caseref.Number, Value: zjCases[1].number}}, nil},
+		{"case outside the scope", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: lf}, Case: caseref.Ref{Kind: caseref.Number, Value: zjCases[1].number}}, nil},
 		{"unknown order number", dispatch.TaskFilter{Scope: all, Case: caseref.Ref{Kind: caseref.OrderNo, Value: "12345-NONE"}}, nil},
 		{"state", dispatch.TaskFilter{Scope: all, States: []dispatch.TaskState{dispatch.Acknowledged}}, []string{acked.task}},
-		{"states", dispatch.TaskFilter{Scope: dispatch.Scope{Street: zj}, States: []dispatch.TaskState{dispatch.Dispatched, dispatch.Completed}}, zjTasks},
+		{"states", dispatch.TaskFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: zj}, States: []dispatch.TaskState{dispatch.Dispatched, dispatch.Completed}}, zjTasks},
 		{"state and department", dispatch.TaskFilter{Scope: all, Department: lf + "-pcs", States: []dispatch.TaskState{dispatch.Acknowledged}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -871,20 +872,20 @@ func TestListCases(t *testing.T) {
 	}
 	reject(kase{task: again}, recv.Add(11*time.Minute))
 
-	all := dispatch.Scope{All: true}
+	all := dispatch.Scope{Kind: policy.All}
 	for _, tc := range []struct {
 		name string
 		f    dispatch.CaseFilter
 		want []string
 	}{
 		{"queue, admin", dispatch.CaseFilter{Scope: all}, []string{zj2.id, lf0.id, zj1.id}},
-		{"queue, district", dispatch.CaseFilter{Scope: dispatch.Scope{District: dis}}, []string{zj2.id, lf0.id, zj1.id}},
-		{"queue, street", dispatch.CaseFilter{Scope: dispatch.Scope{Street: zj}}, []string{zj2.id, zj1.id}},
-		{"queue, other street", dispatch.CaseFilter{Scope: dispatch.Scope{Street: lf}}, []string{lf0.id}},
-		{"queue, other district", dispatch.CaseFilter{Scope: dispatch.Scope{District: "310101"}}, nil},
+		{"queue, district", dispatch.CaseFilter{Scope: dispatch.Scope{Kind: policy.District, Code: dis}}, []string{zj2.id, lf0.id, zj1.id}},
+		{"queue, street", dispatch.CaseFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: zj}}, []string{zj2.id, zj1.id}},
+		{"queue, other street", dispatch.CaseFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: lf}}, []string{lf0.id}},
+		{"queue, other district", dispatch.CaseFilter{Scope: dispatch.Scope{Kind: policy.District, Code: "310101"}}, nil},
 		{"arbitration, admin", dispatch.CaseFilter{Scope: all, Arbitration: true}, []string{zj0.id}},
-		{"arbitration, its street", dispatch.CaseFilter{Scope: dispatch.Scope{Street: zj}, Arbitration: true}, []string{zj0.id}},
-		{"arbitration, other street", dispatch.CaseFilter{Scope: dispatch.Scope{Street: lf}, Arbitration: true}, nil},
+		{"arbitration, its street", dispatch.CaseFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: zj}, Arbitration: true}, []string{zj0.id}},
+		{"arbitration, other street", dispatch.CaseFilter{Scope: dispatch.Scope{Kind: policy.Street, Code: lf}, Arbitration: true}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for _, size := range []int{100, 1} {

@@ -306,7 +306,7 @@ func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedb
 	f := &feedback.CaseReceived{Number: r.GetCaseNumber(), HotlineOrderNo: r.GetHotlineOrderNo(), Source: wire.SourceIn(r.GetSource()),
 		Area: wire.AreaIn(r.GetArea()), AppealType: wire.AppealTypeIn(r.GetAppealType()), Urgency: wire.UrgencyIn(r.GetUrgency()),
 		Title: r.GetTitle(), PlaceKey: r.GetAddress().GetKey(), NoCallback: r.GetNoCallback(), ReceivedAt: wire.TimeIn(r.GetReceivedAt()),
-		Answered: answered}
+		Answered: answered, Worker: r.GetWorkerId()}
 	if f.ReceivedAt.IsZero() {
 		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
 	}

@@ -158,7 +158,10 @@ type Case struct {
 	PlaceKey       string               `json:"PlaceKey"`
 	NoCallback     bool                 `json:"NoCallback"`
 	Answered       bool                 `json:"Answered"`
-	ReceivedAt     time.Time            `json:"ReceivedAt"`
+	// Worker is the grid worker who reported a patrol case: the re-check
+	// is theirs, and so is reading the case (pkg/policy).
+	Worker     string    `json:"Worker,omitempty"`
+	ReceivedAt time.Time `json:"ReceivedAt"`
 
 	ClassVersion  int    `json:"ClassVersion"`
 	ItemCode      string `json:"ItemCode"`
@@ -280,7 +283,7 @@ func (f *CaseReceived) apply(c *Case, _ *Event) {
 	c.Number, c.HotlineOrderNo, c.Source = f.Number, f.HotlineOrderNo, f.Source
 	c.Area, c.AppealType, c.Urgency, c.Title, c.PlaceKey = f.Area, f.AppealType, f.Urgency, f.Title, f.PlaceKey
 	c.NoCallback, c.ReceivedAt = f.NoCallback, f.ReceivedAt
-	c.Answered = f.Answered
+	c.Answered, c.Worker = f.Answered, f.Worker
 }
 
 func (f *CaseClassified) apply(c *Case, _ *Event) {

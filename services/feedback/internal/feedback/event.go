@@ -69,6 +69,8 @@ type CaseReceived struct {
 	ReceivedAt             time.Time
 	// Answered: a consultation answered on the call (case.answered).
 	Answered bool
+	// Worker is the grid worker who reported a patrol case.
+	Worker string
 }
 
 // CaseFollowedUp is a hotline follow-up; Withdraw for a 撤单.

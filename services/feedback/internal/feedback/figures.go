@@ -210,8 +210,11 @@ func (t Tally) Figures() Figures {
 // TallyQuery selects what Reader.Tally aggregates: the cases received in
 // Period within the scope; Now decides which open tasks are overdue.
 type TallyQuery struct {
-	Scope  Scope
-	Code   string
+	Scope Scope
+	Code  string
+	// Source, when set, counts only the cases from it (the hotline's
+	// figures are of its own cases).
+	Source Source
 	Period Period
 	Now    time.Time
 }

@@ -7,12 +7,46 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
+	"github.com/gridflow/gridflow/pkg/reference"
 )
 
+// Every read and change of a case goes through the caller's scope
+// (pkg/policy), in this file and in lockedCase's callers: the scope is
+// checked as soon as the case is loaded, before its state; a case outside
+// it and, for a scoped caller, a case that does not exist are the same
+// PERMISSION_DENIED. Lists and figures are narrowed by it in SQL.
+
+// ScopeFacts are what a caller's scope decides the case on.
+func (c *Case) ScopeFacts() policy.CaseFacts {
+	f := policy.CaseFacts{Source: string(c.Source), District: c.Area.District, Street: c.Area.Street,
+		Community: c.Area.Community, Worker: c.Worker}
+	for _, t := range c.Tasks {
+		if t.Department != "" {
+			f.Departments = append(f.Departments, t.Department)
+		}
+	}
+	return f
+}
+
+// within checks a loaded case (or the error loading it) against sc; what is
+// how the caller named the case.
+func within(sc policy.Scope, what string, c *Case, err error) error {
+	switch {
+	case fault.KindOf(err) == fault.NotFound:
+		return sc.Missing(what, err)
+	case err != nil:
+		return err
+	case !sc.AllowsCase(c.ScopeFacts()):
+		return policy.ErrDenied(what)
+	}
+	return nil
+}
+
 // GetCase reads a case by exactly one of id, case number, hotline order
-// number. A merged case carries its primary's state as well.
-func (s *Service) GetCase(ctx context.Context, id, number, orderNo string) (*Case, *Case, error) {
-	c, err := s.findCase(ctx, id, number, orderNo)
+// number, within sc. A merged case carries its primary's state as well.
+func (s *Service) GetCase(ctx context.Context, sc policy.Scope, id, number, orderNo string) (*Case, *Case, error) {
+	c, err := s.findCase(ctx, sc, id, number, orderNo)
 	if err != nil || !c.Merged() {
 		return c, nil, err
 	}
@@ -23,15 +57,24 @@ func (s *Service) GetCase(ctx context.Context, id, number, orderNo string) (*Cas
 	return c, p, err
 }
 
-// ListCases lists cases newest first.
+// ListCases lists cases newest first, within f.Scope. A street or district
+// caller's area filter must lie in its area (another's is
+// PERMISSION_DENIED, not an empty page); a department's filter its own.
 func (s *Service) ListCases(ctx context.Context, f Filter) ([]*Case, string, error) {
+	sc := f.Scope
+	switch {
+	case f.AreaCode != "" && (sc.Kind == policy.Street || sc.Kind == policy.District) && !sc.AllowsArea(f.AreaCode):
+		return nil, "", fault.New(fault.PermissionDenied, "area %s is outside the caller's %v", f.AreaCode, sc)
+	case f.Department != "" && sc.Kind == policy.Department && f.Department != sc.Code:
+		return nil, "", fault.New(fault.PermissionDenied, "department %s may list only its own cases", sc.Code)
+	}
 	return s.reader.ListCases(ctx, f)
 }
 
 // findCase reads a case by exactly one of id, case number and hotline
-// order number; a case feedback does not know is NotFound naming what was
-// asked.
-func (s *Service) findCase(ctx context.Context, id, number, orderNo string) (*Case, error) {
+// order number, within sc; a case feedback does not know is NotFound naming
+// what was asked (to admin).
+func (s *Service) findCase(ctx context.Context, sc policy.Scope, id, number, orderNo string) (*Case, error) {
 	ref, err := caseref.FromFields("", id, number, orderNo)
 	if err != nil {
 		return nil, err
@@ -41,15 +84,18 @@ func (s *Service) findCase(ctx context.Context, id, number, orderNo string) (*Ca
 	id, number, orderNo = ref.Fields()
 	c, err := s.reader.FindCase(ctx, id, number, orderNo)
 	if fault.KindOf(err) == fault.NotFound {
-		return nil, ref.NotFound("feedback")
+		err = ref.NotFound("feedback")
 	}
-	return c, err
+	if err := within(sc, "case "+ref.Value, c, err); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // Timeline reads a case, by id, case number or hotline order number, and
 // its events in log order.
-func (s *Service) Timeline(ctx context.Context, id, number, orderNo string) (*Case, []Event, error) {
-	c, err := s.findCase(ctx, id, number, orderNo)
+func (s *Service) Timeline(ctx context.Context, sc policy.Scope, id, number, orderNo string) (*Case, []Event, error) {
+	c, err := s.findCase(ctx, sc, id, number, orderNo)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,15 +103,22 @@ func (s *Service) Timeline(ctx context.Context, id, number, orderNo string) (*Ca
 	return c, evs, err
 }
 
-// ListReplies lists replies oldest first, of one case when caseID is set.
-func (s *Service) ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error) {
+// ListReplies lists replies oldest first, of one case when caseID is set,
+// within sc: a named case is checked like GetCase's, and the list is
+// narrowed by the scope in SQL.
+func (s *Service) ListReplies(ctx context.Context, sc policy.Scope, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error) {
 	if caseID != "" && !caseref.IsID(caseID) {
 		var vs fault.Violations
 		vs.Add("case_id", "is not a case id")
 		return nil, "", vs.Err()
 	}
+	if caseID != "" {
+		if _, err := s.findCase(ctx, sc, caseID, "", ""); err != nil {
+			return nil, "", err
+		}
+	}
 	caseID = strings.ToLower(caseID)
-	return s.reader.ListReplies(ctx, caseID, since, size, token)
+	return s.reader.ListReplies(ctx, sc, caseID, since, size, token)
 }
 
 // Updates reads the log after cursor for watchers; cursor < 0 means "from
@@ -108,7 +161,12 @@ func (p Period) check(vs *fault.Violations) {
 // Figures computes the loop's measures for a scope and period (cases count
 // by when they were received). The store aggregates the tallies in SQL;
 // the formulas are applied here (Tally.Figures).
-func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Period) (Figures, error) {
+//
+// The caller's scope sc bounds them: admin any; the hotline any, counted
+// over hotline cases only; a street's or district's dispatcher an area (a
+// street, district or grid) or a department inside its own area; a
+// department its own figures. Anything else is PERMISSION_DENIED.
+func (s *Service) Figures(ctx context.Context, sc policy.Scope, scope Scope, code string, p Period) (Figures, error) {
 	var vs fault.Violations
 	switch scope {
 	case ScopeDepartment, ScopeStreet, ScopeDistrict, ScopeGrid:
@@ -124,20 +182,61 @@ func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Perio
 	if err := vs.Err(); err != nil {
 		return Figures{}, err
 	}
-	t, err := s.reader.Tally(ctx, TallyQuery{Scope: scope, Code: code, Period: p, Now: s.now()})
+	q := TallyQuery{Scope: scope, Code: code, Period: p, Now: s.now()}
+	switch sc.Kind {
+	case policy.All:
+	case policy.Hotline:
+		q.Source = reference.FromHotline
+	case policy.Street, policy.District:
+		if scope == ScopeCity || !sc.AllowsArea(code) {
+			return Figures{}, fault.New(fault.PermissionDenied, "the figures of %s %s are outside the caller's %v", scope, code, sc)
+		}
+	case policy.Department:
+		if scope != ScopeDepartment || code != sc.Code {
+			return Figures{}, fault.New(fault.PermissionDenied, "a department reads its own figures only (scope department, code %s)", sc.Code)
+		}
+	default:
+		return Figures{}, fault.New(fault.PermissionDenied, "the caller's %v reads no figures", sc)
+	}
+	t, err := s.reader.Tally(ctx, q)
 	if err != nil {
 		return Figures{}, err
 	}
 	return t.Figures(), nil
 }
 
-// Pareto ranks categories in an area and period.
-func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRow, int, error) {
+// slice is the part of the city a caller's area figures count: the area
+// asked for ("" the city; a street or district caller's own area when it
+// asks for none), and the hotline's own cases only for the hotline.
+func slice(sc policy.Scope, area string) (Slice, error) {
+	switch sc.Kind {
+	case policy.All:
+		return Slice{Area: area}, nil
+	case policy.Hotline:
+		return Slice{Area: area, Source: reference.FromHotline}, nil
+	case policy.Street, policy.District:
+		if area == "" {
+			area = sc.Area()
+		}
+		if sc.AllowsArea(area) {
+			return Slice{Area: area}, nil
+		}
+		return Slice{}, fault.New(fault.PermissionDenied, "area %s is outside the caller's %v", area, sc)
+	}
+	return Slice{}, fault.New(fault.PermissionDenied, "the caller's %v reads no area figures", sc)
+}
+
+// Pareto ranks categories in an area and period, within sc (see slice).
+func (s *Service) Pareto(ctx context.Context, sc policy.Scope, area string, p Period) ([]ParetoRow, int, error) {
 	var vs fault.Violations
 	if p.check(&vs); vs.Err() != nil {
 		return nil, 0, vs.Err()
 	}
-	counts, err := s.reader.CategoryCounts(ctx, area, p)
+	sl, err := slice(sc, area)
+	if err != nil {
+		return nil, 0, err
+	}
+	counts, err := s.reader.CategoryCounts(ctx, sl, p)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -145,11 +244,16 @@ func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRo
 	return rows, total, nil
 }
 
-// Hotspots finds places and sources rising against their baseline windows.
-func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, minCount int, minScore float64) ([]Hotspot, error) {
+// Hotspots finds places and sources rising against their baseline windows,
+// within sc (see slice).
+func (s *Service) Hotspots(ctx context.Context, sc policy.Scope, area string, p Period, windows, minCount int, minScore float64) ([]Hotspot, error) {
 	var vs fault.Violations
 	if p.check(&vs); vs.Err() != nil {
 		return nil, vs.Err()
+	}
+	sl, err := slice(sc, area)
+	if err != nil {
+		return nil, err
 	}
 	if windows <= 0 {
 		windows = 4
@@ -160,7 +264,7 @@ func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, 
 	if minScore == 0 {
 		minScore = 2
 	}
-	counts, err := s.reader.KeyCounts(ctx, area, p, windows, minCount)
+	counts, err := s.reader.KeyCounts(ctx, sl, p, windows, minCount)
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +276,7 @@ func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, 
 	for i, h := range hs {
 		keys[i] = HotKey{Kind: h.Kind, Key: h.Key}
 	}
-	ids, err := s.reader.KeyCases(ctx, area, p, keys)
+	ids, err := s.reader.KeyCases(ctx, sl, p, keys)
 	if err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/gridflow/gridflow/pkg/workcal"
 )
@@ -278,7 +279,7 @@ func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
 // later and not counted; reached, solved and not unsatisfied closes the
 // case; otherwise the case is reopened (and, for a merged duplicate, its
 // primary too).
-func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackInput) (*Case, string, error) {
+func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor string, in CallbackInput) (*Case, string, error) {
 	var vs fault.Violations
 	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
 	if in.Reached && in.Satisfaction != Satisfied && in.Satisfaction != Basic && in.Satisfaction != Unsatisfied {
@@ -297,8 +298,8 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 			return err
 		}
 		c, err := s.lockedCase(ctx, tx, in.CaseID)
-		if err != nil {
-			return err
+		if err := within(sc, "case "+in.CaseID, c, err); err != nil {
+			return err // before its state: outside the scope, nothing shows
 		}
 		if c.State != Replied {
 			return fault.New(fault.FailedPrecondition, "case %s is %s: a callback needs a replied case", c.Number, c.State)
@@ -374,7 +375,7 @@ type RecheckInput struct {
 
 // RecordRecheck records the re-check of a patrol case awaiting it: passed
 // closes the case, failed reopens it.
-func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in RecheckInput) (*Case, string, error) {
+func (s *Service) RecordRecheck(ctx context.Context, sc policy.Scope, actor, worker string, in RecheckInput) (*Case, string, error) {
 	var vs fault.Violations
 	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
 	for i, p := range in.Photos {
@@ -395,8 +396,8 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 			return err
 		}
 		c, err := s.lockedCase(ctx, tx, in.CaseID)
-		if err != nil {
-			return err
+		if err := within(sc, "case "+in.CaseID, c, err); err != nil {
+			return err // before its state: outside the scope, nothing shows
 		}
 		if c.State != AwaitingRecheck {
 			return fault.New(fault.FailedPrecondition, "case %s is %s: a re-check needs a patrol case awaiting one", c.Number, c.State)
@@ -513,6 +514,8 @@ func (s *Service) Rebuild(ctx context.Context) (int, error) {
 
 // Filter selects cases.
 type Filter struct {
+	// Scope is the caller's (pkg/policy): nothing outside it is listed.
+	Scope      policy.Scope
 	States     []State
 	AreaCode   string
 	Department string
@@ -534,19 +537,29 @@ type Reader interface {
 	LogAfter(ctx context.Context, seq int64, caseID string, limit int) ([]Event, error)
 	// LastSeq is the log's newest position.
 	LastSeq(ctx context.Context) (int64, error)
-	ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error)
+	// ListReplies lists replies within sc (in the query), of one case when
+	// caseID is set.
+	ListReplies(ctx context.Context, sc policy.Scope, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error)
 	// Tally aggregates what a scope's figures are computed from.
 	Tally(ctx context.Context, q TallyQuery) (Tally, error)
 	// CategoryCounts counts the non-excluded cases received in p per
 	// catalogue item ("" area: the city).
-	CategoryCounts(ctx context.Context, area string, p Period) ([]CategoryCount, error)
+	CategoryCounts(ctx context.Context, sl Slice, p Period) ([]CategoryCount, error)
 	// KeyCounts counts the non-excluded cases per hotspot key in p (window
 	// 0) and in each of the windows periods of the same length before it,
 	// for the keys with at least minCount cases in p.
-	KeyCounts(ctx context.Context, area string, p Period, windows, minCount int) ([]KeyCount, error)
+	KeyCounts(ctx context.Context, sl Slice, p Period, windows, minCount int) ([]KeyCount, error)
 	// KeyCases lists, by id, the non-excluded cases received in p under
 	// each of the hotspot keys.
-	KeyCases(ctx context.Context, area string, p Period, keys []HotKey) (map[HotKey][]string, error)
+	KeyCases(ctx context.Context, sl Slice, p Period, keys []HotKey) (map[HotKey][]string, error)
+}
+
+// Slice is the part of the city area figures count: an area at any level
+// ("" the city) and, when Source is set, only the cases from that source
+// (the hotline's figures are of its own cases).
+type Slice struct {
+	Area   string
+	Source Source
 }
 
 // ReplyOf is a reply with its case.

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/workcal"
 )
@@ -169,89 +170,92 @@ func TestValidation(t *testing.T) {
 		want []string
 	}{
 		{"callback: no request id", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.RequestID = "" }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.RequestID = "" }))
 			return err
 		}, []string{"request_id"}},
 		{"callback: request id of 65 characters", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.RequestID = long }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.RequestID = long }))
 			return err
 		}, []string{"request_id"}},
 		{"callback: case id not a case id", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.CaseID = "GF-20260302-000001" }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.CaseID = "GF-20260302-000001" }))
 			return err
 		}, []string{"case_id"}},
 		{"callback: no case id", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.CaseID = "" }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.CaseID = "" }))
 			return err
 		}, []string{"case_id"}},
 		{"callback: note not UTF-8", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.Note = "\xff\xfe" }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.Note = "\xff\xfe" }))
 			return err
 		}, []string{"note"}},
 		{"callback: note of 2001 characters", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.Note = strings.Repeat("好", 2001) }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.Note = strings.Repeat("好", 2001) }))
 			return err
 		}, []string{"note"}},
 		{"callback: reached without a rating", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.Satisfaction = "" }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.Satisfaction = "" }))
 			return err
 		}, []string{"satisfaction"}},
 		{"callback: reached with an unknown rating", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", cb(func(in *CallbackInput) { in.Satisfaction = "delighted" }))
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", cb(func(in *CallbackInput) { in.Satisfaction = "delighted" }))
 			return err
 		}, []string{"satisfaction"}},
 		{"callback: every problem at once", func() error {
-			_, _, err := s.RecordCallback(ctx, "hotline", CallbackInput{CaseID: "x", Reached: true, Note: "\xff"})
+			_, _, err := s.RecordCallback(ctx, everything, "hotline", CallbackInput{CaseID: "x", Reached: true, Note: "\xff"})
 			return err
 		}, []string{"request_id", "case_id", "note", "satisfaction"}},
 		{"re-check: no request id", func() error {
-			_, _, err := s.RecordRecheck(ctx, "patrol:w1", "w1", rc(func(in *RecheckInput) { in.RequestID = "" }))
+			_, _, err := s.RecordRecheck(ctx, everything, "patrol:w1", "w1", rc(func(in *RecheckInput) { in.RequestID = "" }))
 			return err
 		}, []string{"request_id"}},
 		{"re-check: case id not a case id", func() error {
-			_, _, err := s.RecordRecheck(ctx, "patrol:w1", "w1", rc(func(in *RecheckInput) { in.CaseID = "HL-1" }))
+			_, _, err := s.RecordRecheck(ctx, everything, "patrol:w1", "w1", rc(func(in *RecheckInput) { in.CaseID = "HL-1" }))
 			return err
 		}, []string{"case_id"}},
 		{"re-check: note not UTF-8", func() error {
-			_, _, err := s.RecordRecheck(ctx, "patrol:w1", "w1", rc(func(in *RecheckInput) { in.Note = "\xc3" }))
+			_, _, err := s.RecordRecheck(ctx, everything, "patrol:w1", "w1", rc(func(in *RecheckInput) { in.Note = "\xc3" }))
 			return err
 		}, []string{"note"}},
 		{"re-check: bad photos", func() error {
-			_, _, err := s.RecordRecheck(ctx, "patrol:w1", "w1", rc(func(in *RecheckInput) {
+			_, _, err := s.RecordRecheck(ctx, everything, "patrol:w1", "w1", rc(func(in *RecheckInput) {
 				in.Photos = []string{"s3://ok", "", strings.Repeat("p", 1025), "\xff"}
 			}))
 			return err
 		}, []string{"photos[1]", "photos[2]", "photos[3]"}},
-		{"get case: no reference", func() error { _, _, err := s.GetCase(ctx, "", "", ""); return err }, []string{"case_id"}},
-		{"get case: two references", func() error { _, _, err := s.GetCase(ctx, caseID, "GF-20260302-000001", ""); return err },
+		{"get case: no reference", func() error { _, _, err := s.GetCase(ctx, everything, "", "", ""); return err }, []string{"case_id"}},
+		{"get case: two references", func() error { _, _, err := s.GetCase(ctx, everything, caseID, "GF-20260302-000001", ""); return err },
 			[]string{"case_id"}},
-		{"get case: a malformed case number", func() error { _, _, err := s.GetCase(ctx, "", "GF-1", ""); return err },
+		{"get case: a malformed case number", func() error { _, _, err := s.GetCase(ctx, everything, "", "GF-1", ""); return err },
 			[]string{"case_number"}},
-		{"get case: a case number given as the case id", func() error { _, _, err := s.GetCase(ctx, "GF-20260302-000001", "", ""); return err },
+		{"get case: a case number given as the case id", func() error { _, _, err := s.GetCase(ctx, everything, "GF-20260302-000001", "", ""); return err },
 			[]string{"case_id"}},
-		{"get case: an order number with white space", func() error { _, _, err := s.GetCase(ctx, "", "", "HL 1"); return err },
+		{"get case: an order number with white space", func() error { _, _, err := s.GetCase(ctx, everything, "", "", "HL 1"); return err },
 			[]string{"hotline_order_no"}},
-		{"figures: no scope", func() error { _, err := s.Figures(ctx, "", "", period); return err }, []string{"scope"}},
-		{"figures: an unknown scope", func() error { _, err := s.Figures(ctx, "county", "x", period); return err }, []string{"scope"}},
-		{"figures: a street without its code", func() error { _, err := s.Figures(ctx, ScopeStreet, "", period); return err },
+		{"figures: no scope", func() error { _, err := s.Figures(ctx, everything, "", "", period); return err }, []string{"scope"}},
+		{"figures: an unknown scope", func() error { _, err := s.Figures(ctx, everything, "county", "x", period); return err }, []string{"scope"}},
+		{"figures: a street without its code", func() error { _, err := s.Figures(ctx, everything, ScopeStreet, "", period); return err },
 			[]string{"code"}},
-		{"figures: no period", func() error { _, err := s.Figures(ctx, ScopeCity, "", Period{}); return err }, []string{"period.start"}},
-		{"figures: no end", func() error { _, err := s.Figures(ctx, ScopeCity, "", Period{Start: t0}); return err }, []string{"period.end"}},
+		{"figures: no period", func() error { _, err := s.Figures(ctx, everything, ScopeCity, "", Period{}); return err }, []string{"period.start"}},
+		{"figures: no end", func() error { _, err := s.Figures(ctx, everything, ScopeCity, "", Period{Start: t0}); return err }, []string{"period.end"}},
 		{"figures: an end before the start", func() error {
-			_, err := s.Figures(ctx, ScopeGrid, "", Period{Start: period.End, End: period.Start})
+			_, err := s.Figures(ctx, everything, ScopeGrid, "", Period{Start: period.End, End: period.Start})
 			return err
 		}, []string{"code", "period.end"}},
-		{"figures: an empty period", func() error { _, err := s.Figures(ctx, ScopeCity, "", Period{Start: t0, End: t0}); return err },
+		{"figures: an empty period", func() error {
+			_, err := s.Figures(ctx, everything, ScopeCity, "", Period{Start: t0, End: t0})
+			return err
+		},
 			[]string{"period.end"}},
-		{"pareto: no period", func() error { _, _, err := s.Pareto(ctx, "310106", Period{}); return err }, []string{"period.start"}},
-		{"hotspots: no end", func() error { _, err := s.Hotspots(ctx, "310106", Period{Start: t0}, 0, 0, 0); return err },
+		{"pareto: no period", func() error { _, _, err := s.Pareto(ctx, everything, "310106", Period{}); return err }, []string{"period.start"}},
+		{"hotspots: no end", func() error { _, err := s.Hotspots(ctx, everything, "310106", Period{Start: t0}, 0, 0, 0); return err },
 			[]string{"period.end"}},
 		{"replies: a case number for the case id", func() error {
-			_, _, err := s.ListReplies(ctx, "GF-20260302-000001", time.Time{}, 10, "")
+			_, _, err := s.ListReplies(ctx, everything, "GF-20260302-000001", time.Time{}, 10, "")
 			return err
 		}, []string{"case_id"}},
-		{"timeline: no reference", func() error { _, _, err := s.Timeline(ctx, "", "", ""); return err }, []string{"case_id"}},
-		{"timeline: a malformed case number", func() error { _, _, err := s.Timeline(ctx, "", "GF-2026", ""); return err },
+		{"timeline: no reference", func() error { _, _, err := s.Timeline(ctx, everything, "", "", ""); return err }, []string{"case_id"}},
+		{"timeline: a malformed case number", func() error { _, _, err := s.Timeline(ctx, everything, "", "GF-2026", ""); return err },
 			[]string{"case_number"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -279,3 +283,7 @@ func TestCallbackWindowSkipsHolidays(t *testing.T) {
 		t.Errorf("callback due %v, want Thursday 9 April 10:00 Shanghai (%v)", got, want)
 	}
 }
+
+// everything is admin's scope: these tests are about the domain, not whom
+// it serves.
+var everything = policy.Scope{Kind: policy.All}

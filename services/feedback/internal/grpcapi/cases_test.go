@@ -226,6 +226,9 @@ func TestListCasesScope(t *testing.T) {
 	e.classify(inZJ, "")
 	e.dispatch(inZJ, 0)
 	inLF := e.receive(typesv1.Source_SOURCE_HOTLINE, lf)
+	patrolLF := e.receive(typesv1.Source_SOURCE_PATROL, lf) // w-0017's report
+	unknown := e.receive(typesv1.Source_SOURCE_HOTLINE, "0")
+	e.state(unknown)
 	ids := func(resp *feedbackv1.ListCasesResponse, err error) []string {
 		t.Helper()
 		if err != nil {
@@ -245,11 +248,17 @@ func TestListCasesScope(t *testing.T) {
 	}{
 		{"dispatcher:" + zj, &feedbackv1.ListCasesRequest{}, []string{inZJ.id}, codes.OK},
 		{"dispatcher:" + zj, &feedbackv1.ListCasesRequest{AreaCode: zj + "001"}, []string{inZJ.id}, codes.OK},
-		{"dispatcher:" + lf, &feedbackv1.ListCasesRequest{}, []string{inLF.id}, codes.OK},
+		{"dispatcher:" + lf, &feedbackv1.ListCasesRequest{}, []string{patrolLF.id, inLF.id}, codes.OK},
 		{"dispatcher:" + zj, &feedbackv1.ListCasesRequest{AreaCode: lf}, nil, codes.PermissionDenied},
 		{"dispatcher:" + zj, &feedbackv1.ListCasesRequest{AreaCode: district}, nil, codes.PermissionDenied},
-		{"district:" + district, &feedbackv1.ListCasesRequest{}, []string{inLF.id, inZJ.id}, codes.OK},
-		{"district:" + district, &feedbackv1.ListCasesRequest{AreaCode: lf}, []string{inLF.id}, codes.OK},
+		// The district desk's scope holds the case whose street is unknown.
+		{"district:" + district, &feedbackv1.ListCasesRequest{}, []string{unknown.id, patrolLF.id, inLF.id, inZJ.id}, codes.OK},
+		{"district:" + district, &feedbackv1.ListCasesRequest{AreaCode: lf}, []string{patrolLF.id, inLF.id}, codes.OK},
+		{"hotline", &feedbackv1.ListCasesRequest{}, []string{unknown.id, inLF.id, inZJ.id}, codes.OK},
+		{"patrol:w-0017", &feedbackv1.ListCasesRequest{}, []string{patrolLF.id}, codes.OK},
+		{"patrol:w-0018", &feedbackv1.ListCasesRequest{}, nil, codes.OK},
+		{"secretary:" + zj + "001", &feedbackv1.ListCasesRequest{}, []string{inZJ.id}, codes.OK},
+		{"secretary:" + lf + "002", &feedbackv1.ListCasesRequest{}, nil, codes.OK},
 		{"district:310107", &feedbackv1.ListCasesRequest{AreaCode: zj}, nil, codes.PermissionDenied},
 		{"department:" + cgzd, &feedbackv1.ListCasesRequest{}, []string{inZJ.id}, codes.OK},
 		{"department:" + scjg, &feedbackv1.ListCasesRequest{}, nil, codes.OK},

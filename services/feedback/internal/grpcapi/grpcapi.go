@@ -12,6 +12,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
@@ -42,60 +43,33 @@ func New(svc *feedback.Service, bell *Bell, poll time.Duration) *Server {
 	return &Server{svc: svc, bell: bell, poll: poll}
 }
 
-func caller(ctx context.Context) auth.Principal {
-	p, _ := auth.FromContext(ctx)
-	return p
-}
-
-// mayRead: a dispatcher sees its street, a district dispatcher its
-// district, a department the cases it has tasks in; the hotline, patrol,
-// secretaries and admin read any case (the hotline's door is by number).
-func mayRead(p auth.Principal, c *feedback.Case) error {
-	switch p.Role {
-	case auth.RoleDispatcher:
-		if c.Area.Street != p.Subject {
-			return fault.New(fault.PermissionDenied, "case %s is not in street %s", c.Number, p.Subject)
-		}
-	case auth.RoleDistrict:
-		if c.Area.District != p.Subject {
-			return fault.New(fault.PermissionDenied, "case %s is not in district %s", c.Number, p.Subject)
-		}
-	case auth.RoleDepartment:
-		for _, t := range c.Tasks {
-			if t.Department == p.Subject {
-				return nil
-			}
-		}
-		return fault.New(fault.PermissionDenied, "department %s has no task in case %s", p.Subject, c.Number)
-	}
-	return nil
-}
-
-func may(p auth.Principal, roles ...auth.Role) error {
-	for _, r := range roles {
-		if p.Role == r {
-			return nil
-		}
-	}
-	return fault.New(fault.PermissionDenied, "role %s may not do this", p.Role)
+// authorize is the caller and its scope for one of the service's RPCs
+// (pkg/policy; the interceptor already refused whoever the table does not
+// name). The domain applies the scope where it loads cases.
+func authorize(ctx context.Context, rpc string) (auth.Principal, policy.Scope, error) {
+	return policy.Authorize(ctx, policy.Method(policy.FeedbackService, rpc))
 }
 
 // GetCase reads a case.
 func (s *Server) GetCase(ctx context.Context, req *feedbackv1.GetCaseRequest) (*feedbackv1.GetCaseResponse, error) {
-	c, primary, err := s.svc.GetCase(ctx, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
+	_, sc, err := authorize(ctx, "GetCase")
 	if err != nil {
 		return nil, err
 	}
-	if err := mayRead(caller(ctx), c); err != nil {
+	c, primary, err := s.svc.GetCase(ctx, sc, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
+	if err != nil {
 		return nil, err
 	}
 	return &feedbackv1.GetCaseResponse{Case: convert.CaseOut(c, primary)}, nil
 }
 
-// ListCases lists cases; dispatchers are held to their area, departments
-// to their own.
+// ListCases lists cases within the caller's scope.
 func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest) (*feedbackv1.ListCasesResponse, error) {
-	f := feedback.Filter{AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
+	_, sc, err := authorize(ctx, "ListCases")
+	if err != nil {
+		return nil, err
+	}
+	f := feedback.Filter{Scope: sc, AreaCode: req.GetAreaCode(), Department: req.GetDepartmentCode(), ItemCode: req.GetItemCode(),
 		Source: wire.SourceIn(req.GetSource()), From: wire.TimeIn(req.GetReceivedFrom()), To: wire.TimeIn(req.GetReceivedTo()),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	var vs fault.Violations
@@ -115,19 +89,6 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 	if err := vs.Err(); err != nil {
 		return nil, err
 	}
-	switch p := caller(ctx); p.Role {
-	case auth.RoleDispatcher, auth.RoleDistrict:
-		if f.AreaCode == "" {
-			f.AreaCode = p.Subject
-		} else if len(f.AreaCode) < len(p.Subject) || f.AreaCode[:len(p.Subject)] != p.Subject {
-			return nil, fault.New(fault.PermissionDenied, "area %s is outside %s", f.AreaCode, p.Subject)
-		}
-	case auth.RoleDepartment:
-		if f.Department != "" && f.Department != p.Subject {
-			return nil, fault.New(fault.PermissionDenied, "department %s may list only its own cases", p.Subject)
-		}
-		f.Department = p.Subject
-	}
 	cases, next, err := s.svc.ListCases(ctx, f)
 	if err != nil {
 		return nil, err
@@ -141,11 +102,12 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 
 // GetCaseTimeline lists a case's events.
 func (s *Server) GetCaseTimeline(ctx context.Context, req *feedbackv1.GetCaseTimelineRequest) (*feedbackv1.GetCaseTimelineResponse, error) {
-	c, evs, err := s.svc.Timeline(ctx, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
+	_, sc, err := authorize(ctx, "GetCaseTimeline")
 	if err != nil {
 		return nil, err
 	}
-	if err := mayRead(caller(ctx), c); err != nil {
+	c, evs, err := s.svc.Timeline(ctx, sc, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
+	if err != nil {
 		return nil, err
 	}
 	resp := &feedbackv1.GetCaseTimelineResponse{CaseId: c.ID, CaseNumber: c.Number}
@@ -158,8 +120,16 @@ func (s *Server) GetCaseTimeline(ctx context.Context, req *feedbackv1.GetCaseTim
 // WatchCaseUpdates streams hotline updates from a cursor.
 func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, stream grpc.ServerStreamingServer[feedbackv1.WatchCaseUpdatesResponse]) error {
 	ctx := stream.Context()
-	if err := may(caller(ctx), auth.RoleHotline, auth.RoleAdmin, auth.RoleSystem); err != nil {
+	_, sc, err := authorize(ctx, "WatchCaseUpdates")
+	if err != nil {
 		return err
+	}
+	if id := req.GetCaseId(); id != "" {
+		// A named case is checked like GetCase: outside the scope, or
+		// unknown to a scoped caller, is PERMISSION_DENIED.
+		if _, _, err := s.svc.GetCase(ctx, sc, id, "", ""); err != nil {
+			return err
+		}
 	}
 	cursor := int64(-1)
 	if req.GetCursor() != "" {
@@ -171,27 +141,32 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 		}
 		cursor = n
 	}
-	// Task events name the case but not the hotline's order number, by
-	// which the hotline files what it relays: read it from the case once
-	// per case (it never changes), in a bounded cache.
-	orderNos := map[string]string{}
-	orderNo := func(caseID string) (string, error) {
-		if n, ok := orderNos[caseID]; ok {
-			return n, nil
+	// Only updates of cases within the caller's scope are sent. Task events
+	// name the case but not its source nor the hotline's order number, by
+	// which the hotline files what it relays: read both from the case once
+	// per case (neither changes), in a bounded cache.
+	type seen struct {
+		orderNo string
+		inScope bool
+	}
+	cases := map[string]seen{}
+	caseOf := func(caseID string) (seen, error) {
+		if c, ok := cases[caseID]; ok {
+			return c, nil
 		}
-		c, _, err := s.svc.GetCase(ctx, caseID, "", "")
+		c, _, err := s.svc.GetCase(ctx, policy.Scope{Kind: policy.All}, caseID, "", "")
 		if err != nil && fault.KindOf(err) == fault.Internal {
-			return "", err
+			return seen{}, err
 		}
-		n := "" // a case feedback cannot read has none to add
+		var x seen // a case feedback cannot read is sent to nobody
 		if c != nil {
-			n = c.HotlineOrderNo
+			x = seen{orderNo: c.HotlineOrderNo, inScope: sc.AllowsCase(c.ScopeFacts())}
 		}
-		if len(orderNos) >= 4096 {
-			clear(orderNos)
+		if len(cases) >= 4096 {
+			clear(cases)
 		}
-		orderNos[caseID] = n
-		return n, nil
+		cases[caseID] = x
+		return x, nil
 	}
 	tick := time.NewTicker(s.poll)
 	defer tick.Stop()
@@ -206,10 +181,15 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 			if !ok {
 				continue
 			}
+			c, err := caseOf(e.CaseID)
+			if err != nil {
+				return err
+			}
+			if !c.inScope {
+				continue
+			}
 			if u.HotlineOrderNo == "" {
-				if u.HotlineOrderNo, err = orderNo(e.CaseID); err != nil {
-					return err
-				}
+				u.HotlineOrderNo = c.orderNo
 			}
 			u.Cursor = strconv.FormatInt(e.Seq, 10)
 			if err := stream.Send(u); err != nil {
@@ -231,7 +211,8 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 
 // ListReplies lists replies.
 func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesRequest) (*feedbackv1.ListRepliesResponse, error) {
-	if err := may(caller(ctx), auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher, auth.RoleDistrict); err != nil {
+	_, sc, err := authorize(ctx, "ListReplies")
+	if err != nil {
 		return nil, err
 	}
 	if req.GetPageSize() < 0 {
@@ -239,7 +220,7 @@ func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesReq
 		vs.Add("page_size", "must not be negative")
 		return nil, vs.Err()
 	}
-	rs, next, err := s.svc.ListReplies(ctx, req.GetCaseId(), wire.TimeIn(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
+	rs, next, err := s.svc.ListReplies(ctx, sc, req.GetCaseId(), wire.TimeIn(req.GetSince()), int(req.GetPageSize()), req.GetPageToken())
 	if err != nil {
 		return nil, err
 	}
@@ -252,11 +233,11 @@ func (s *Server) ListReplies(ctx context.Context, req *feedbackv1.ListRepliesReq
 
 // RecordCallback records a callback.
 func (s *Server) RecordCallback(ctx context.Context, req *feedbackv1.RecordCallbackRequest) (*feedbackv1.RecordCallbackResponse, error) {
-	p := caller(ctx)
-	if err := may(p, auth.RoleHotline, auth.RoleAdmin, auth.RoleDispatcher); err != nil {
+	p, sc, err := authorize(ctx, "RecordCallback")
+	if err != nil {
 		return nil, err
 	}
-	c, id, err := s.svc.RecordCallback(ctx, p.Actor(), feedback.CallbackInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
+	c, id, err := s.svc.RecordCallback(ctx, sc, p.Actor(), feedback.CallbackInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
 		Reached: req.GetReached(), ContactedByUnit: req.GetContactedByUnit(), Solved: req.GetSolved(),
 		Satisfaction: convert.SatisfactionIn(req.GetSatisfaction()), Note: req.GetNote()})
 	if err != nil {
@@ -267,15 +248,15 @@ func (s *Server) RecordCallback(ctx context.Context, req *feedbackv1.RecordCallb
 
 // RecordRecheck records a re-check; a grid worker re-checks as themself.
 func (s *Server) RecordRecheck(ctx context.Context, req *feedbackv1.RecordRecheckRequest) (*feedbackv1.RecordRecheckResponse, error) {
-	p := caller(ctx)
-	if err := may(p, auth.RolePatrol, auth.RoleAdmin, auth.RoleDispatcher); err != nil {
+	p, sc, err := authorize(ctx, "RecordRecheck")
+	if err != nil {
 		return nil, err
 	}
 	worker := ""
 	if p.Role == auth.RolePatrol {
 		worker = p.Subject
 	}
-	c, id, err := s.svc.RecordRecheck(ctx, p.Actor(), worker, feedback.RecheckInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
+	c, id, err := s.svc.RecordRecheck(ctx, sc, p.Actor(), worker, feedback.RecheckInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
 		Passed: req.GetPassed(), Photos: req.GetPhotos(), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
@@ -285,8 +266,12 @@ func (s *Server) RecordRecheck(ctx context.Context, req *feedbackv1.RecordRechec
 
 // GetMetrics computes figures.
 func (s *Server) GetMetrics(ctx context.Context, req *feedbackv1.GetMetricsRequest) (*feedbackv1.GetMetricsResponse, error) {
+	_, sc, err := authorize(ctx, "GetMetrics")
+	if err != nil {
+		return nil, err
+	}
 	// An unknown scope reaches the domain as "", which names the field.
-	f, err := s.svc.Figures(ctx, convert.ScopeIn(req.GetScope()), req.GetCode(), convert.PeriodIn(req.GetPeriod()))
+	f, err := s.svc.Figures(ctx, sc, convert.ScopeIn(req.GetScope()), req.GetCode(), convert.PeriodIn(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +280,11 @@ func (s *Server) GetMetrics(ctx context.Context, req *feedbackv1.GetMetricsReque
 
 // GetPareto ranks categories.
 func (s *Server) GetPareto(ctx context.Context, req *feedbackv1.GetParetoRequest) (*feedbackv1.GetParetoResponse, error) {
-	rows, total, err := s.svc.Pareto(ctx, req.GetAreaCode(), convert.PeriodIn(req.GetPeriod()))
+	_, sc, err := authorize(ctx, "GetPareto")
+	if err != nil {
+		return nil, err
+	}
+	rows, total, err := s.svc.Pareto(ctx, sc, req.GetAreaCode(), convert.PeriodIn(req.GetPeriod()))
 	if err != nil {
 		return nil, err
 	}
@@ -309,7 +298,11 @@ func (s *Server) GetPareto(ctx context.Context, req *feedbackv1.GetParetoRequest
 
 // GetHotspots finds rising places and sources.
 func (s *Server) GetHotspots(ctx context.Context, req *feedbackv1.GetHotspotsRequest) (*feedbackv1.GetHotspotsResponse, error) {
-	hs, err := s.svc.Hotspots(ctx, req.GetAreaCode(), convert.PeriodIn(req.GetPeriod()), int(req.GetBaselineWindows()), int(req.GetMinCount()), req.GetMinScore())
+	_, sc, err := authorize(ctx, "GetHotspots")
+	if err != nil {
+		return nil, err
+	}
+	hs, err := s.svc.Hotspots(ctx, sc, req.GetAreaCode(), convert.PeriodIn(req.GetPeriod()), int(req.GetBaselineWindows()), int(req.GetMinCount()), req.GetMinScore())
 	if err != nil {
 		return nil, err
 	}

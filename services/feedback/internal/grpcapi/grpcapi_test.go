@@ -172,9 +172,13 @@ func (e *env) receive(src typesv1.Source, street string) kase {
 	if src == typesv1.Source_SOURCE_HOTLINE {
 		k.orderNo = fmt.Sprintf("HL-20260302-%04d", n)
 	}
+	worker := "" // a patrol case is w-0017's report, so its re-check is w-0017's
+	if src == typesv1.Source_SOURCE_PATROL {
+		worker = "w-0017"
+	}
 	e.publish(k.id, "case_received", &eventsv1.CaseReceived{CaseId: k.id, CaseNumber: k.number, Source: src,
 		ReceivedAt: timestamppb.New(e.clock.Now()), AppealType: typesv1.AppealType_APPEAL_TYPE_COMPLAINT, Title: "占道经营",
-		HotlineOrderNo: k.orderNo, Area: area(street)})
+		HotlineOrderNo: k.orderNo, Area: area(street), WorkerId: worker})
 	return k
 }
 
@@ -338,9 +342,9 @@ func TestCredentialRefused(t *testing.T) {
 	}
 }
 
-// policy is who may call what, over which cases, as the code decides
-// today: one row per principal and RPC, the code the call gets. The
-// trust issue will change the policy; change the rows with it.
+// policy is who may call what, over which cases (pkg/policy's table and
+// scopes, issue 14): one row per principal and RPC, the code the call gets.
+// e2e's TestAuthorizationMatrix holds the whole matrix from outside.
 //
 // Reads are made on a case in 芷江西路街道 (zj) whose lead task is
 // cgzd's; writes carry no request id, so a caller allowed to write gets
@@ -357,8 +361,9 @@ var policy = []struct {
 	{"GetCase", "district:310107", codes.PermissionDenied},
 	{"GetCase", "department:" + cgzd, codes.OK},
 	{"GetCase", "department:" + scjg, codes.PermissionDenied},
-	{"GetCase", "patrol:w-0017", codes.OK},           // DESIGN.md: only its own reports and assigned re-checks
-	{"GetCase", "secretary:" + zj + "001", codes.OK}, // DESIGN.md: only its issues and its community's cases
+	{"GetCase", "patrol:w-0017", codes.PermissionDenied},           // only its own reports and their re-checks
+	{"GetCase", "secretary:" + zj + "001", codes.OK},               // its community's case
+	{"GetCase", "secretary:" + zj + "002", codes.PermissionDenied}, // another community's
 
 	{"GetCaseTimeline", "admin", codes.OK},
 	{"GetCaseTimeline", "hotline", codes.OK},
@@ -378,7 +383,7 @@ var policy = []struct {
 
 	{"WatchCaseUpdates", "hotline", codes.OK},
 	{"WatchCaseUpdates", "admin", codes.OK},
-	{"WatchCaseUpdates", "system:console", codes.OK},
+	{"WatchCaseUpdates", "system:console", codes.PermissionDenied}, // no service calls feedback
 	{"WatchCaseUpdates", "dispatcher:" + zj, codes.PermissionDenied},
 	{"WatchCaseUpdates", "district:" + district, codes.PermissionDenied},
 	{"WatchCaseUpdates", "department:" + cgzd, codes.PermissionDenied},
@@ -388,7 +393,7 @@ var policy = []struct {
 	{"ListReplies", "hotline", codes.OK},
 	{"ListReplies", "admin", codes.OK},
 	{"ListReplies", "dispatcher:" + zj, codes.OK},
-	{"ListReplies", "dispatcher:" + lf, codes.OK}, // not held to its street today
+	{"ListReplies", "dispatcher:" + lf, codes.PermissionDenied}, // another street's case
 	{"ListReplies", "district:" + district, codes.OK},
 	{"ListReplies", "department:" + cgzd, codes.PermissionDenied},
 	{"ListReplies", "patrol:w-0017", codes.PermissionDenied},
@@ -397,13 +402,13 @@ var policy = []struct {
 	{"RecordCallback", "hotline", codes.InvalidArgument},
 	{"RecordCallback", "admin", codes.InvalidArgument},
 	{"RecordCallback", "dispatcher:" + zj, codes.InvalidArgument},
-	{"RecordCallback", "dispatcher:" + lf, codes.InvalidArgument}, // not held to its street today
+	{"RecordCallback", "dispatcher:" + lf, codes.InvalidArgument}, // a bad request is refused before any case is read
 	{"RecordCallback", "district:" + district, codes.PermissionDenied},
 	{"RecordCallback", "department:" + cgzd, codes.PermissionDenied},
 	{"RecordCallback", "patrol:w-0017", codes.PermissionDenied},
 	{"RecordCallback", "secretary:" + zj + "001", codes.PermissionDenied},
 
-	{"RecordRecheck", "patrol:w-0017", codes.InvalidArgument}, // any case, assigned or not, today
+	{"RecordRecheck", "patrol:w-0017", codes.InvalidArgument}, // a bad request is refused before any case is read
 	{"RecordRecheck", "admin", codes.InvalidArgument},
 	{"RecordRecheck", "dispatcher:" + zj, codes.InvalidArgument},
 	{"RecordRecheck", "hotline", codes.PermissionDenied},
@@ -411,15 +416,19 @@ var policy = []struct {
 	{"RecordRecheck", "department:" + cgzd, codes.PermissionDenied},
 	{"RecordRecheck", "secretary:" + zj + "001", codes.PermissionDenied},
 
-	// Figures check no role or scope today (DESIGN.md: a street's, a
-	// department's own figures).
-	{"GetMetrics", "department:" + scjg, codes.OK},
-	{"GetMetrics", "dispatcher:" + lf, codes.OK},
-	{"GetMetrics", "patrol:w-0017", codes.OK},
-	{"GetPareto", "dispatcher:" + lf, codes.OK},
-	{"GetPareto", "department:" + scjg, codes.OK},
-	{"GetHotspots", "dispatcher:" + lf, codes.OK},
-	{"GetHotspots", "secretary:" + zj + "001", codes.OK},
+	// Figures are scoped: the calls ask for 芷江西路's.
+	{"GetMetrics", "department:" + scjg, codes.PermissionDenied}, // its own figures only
+	{"GetMetrics", "dispatcher:" + lf, codes.PermissionDenied},
+	{"GetMetrics", "dispatcher:" + zj, codes.OK},
+	{"GetMetrics", "district:" + district, codes.OK},
+	{"GetMetrics", "hotline", codes.OK}, // over hotline cases only
+	{"GetMetrics", "patrol:w-0017", codes.PermissionDenied},
+	{"GetPareto", "dispatcher:" + lf, codes.PermissionDenied},
+	{"GetPareto", "dispatcher:" + zj, codes.OK},
+	{"GetPareto", "department:" + scjg, codes.PermissionDenied},
+	{"GetHotspots", "dispatcher:" + lf, codes.PermissionDenied},
+	{"GetHotspots", "district:" + district, codes.OK},
+	{"GetHotspots", "secretary:" + zj + "001", codes.PermissionDenied},
 }
 
 func TestPolicy(t *testing.T) {

@@ -19,13 +19,23 @@ import (
 )
 
 func (e *env) callback(k kase, reached, solved bool, s eventsv1.Satisfaction) (*feedbackv1.RecordCallbackResponse, error) {
-	c, ctx := e.as("hotline")
+	return e.callbackAs("hotline", k, reached, solved, s)
+}
+
+// callbackAs records a callback as principal p.
+func (e *env) callbackAs(p string, k kase, reached, solved bool, s eventsv1.Satisfaction) (*feedbackv1.RecordCallbackResponse, error) {
+	c, ctx := e.as(p)
 	return c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: uuid.NewString(), CaseId: k.id, Reached: reached,
 		ContactedByUnit: reached, Solved: solved, Satisfaction: s, Note: "回访"})
 }
 
 func (e *env) recheck(k kase, passed bool) (*feedbackv1.RecordRecheckResponse, error) {
-	c, ctx := e.as("patrol:w-0017")
+	return e.recheckAs("patrol:w-0017", k, passed) // the worker who reported it (receive)
+}
+
+// recheckAs records a re-check as principal p.
+func (e *env) recheckAs(p string, k kase, passed bool) (*feedbackv1.RecordRecheckResponse, error) {
+	c, ctx := e.as(p)
 	return c.RecordRecheck(ctx, &feedbackv1.RecordRecheckRequest{RequestId: uuid.NewString(), CaseId: k.id, Passed: passed,
 		Photos: []string{"s3://recheck/1.jpg"}})
 }
@@ -132,8 +142,12 @@ func TestRecordCallbackRequests(t *testing.T) {
 		Satisfaction: eventsv1.Satisfaction_SATISFACTION_SATISFIED}); err != nil {
 		t.Fatalf("admin's own cb-1: %v", err)
 	}
-	_, err = c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: "cb-2", CaseId: uuid.NewString(), Reached: false})
+	// An unknown case is NOT_FOUND to admin; the hotline hears what it hears
+	// of a case outside its scope.
+	_, err = a.RecordCallback(actx, &feedbackv1.RecordCallbackRequest{RequestId: "cb-2", CaseId: uuid.NewString(), Reached: false})
 	code(t, err, codes.NotFound)
+	_, err = c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: "cb-2", CaseId: uuid.NewString(), Reached: false})
+	code(t, err, codes.PermissionDenied)
 	// The case id as a system that writes GUIDs in capitals sends it.
 	k2 := e.replied(zj)
 	upper, err := c.RecordCallback(ctx, &feedbackv1.RecordCallbackRequest{RequestId: "cb-3", CaseId: strings.ToUpper(k2.id), Reached: false})
@@ -261,7 +275,9 @@ func TestWrongStateIsFailedPrecondition(t *testing.T) {
 		if before.GetStateReason() != reason {
 			t.Errorf("case for %s gives the reason %q, want %q", st, before.GetStateReason(), reason)
 		}
-		_, err := e.callback(k, true, true, eventsv1.Satisfaction_SATISFACTION_SATISFIED)
+		// The street's dispatcher may call back and re-check every case of
+		// the street, hotline's and patrol's: only the state decides here.
+		_, err := e.callbackAs("dispatcher:"+zj, k, true, true, eventsv1.Satisfaction_SATISFACTION_SATISFIED)
 		if st == "replied" {
 			if err != nil {
 				t.Errorf("callback on a replied case: %v", err)
@@ -269,7 +285,7 @@ func TestWrongStateIsFailedPrecondition(t *testing.T) {
 		} else {
 			code(t, err, codes.FailedPrecondition)
 		}
-		_, err = e.recheck(k, true)
+		_, err = e.recheckAs("dispatcher:"+zj, k, true)
 		if st == "awaiting_recheck" {
 			if err != nil {
 				t.Errorf("re-check on a case awaiting one: %v", err)
@@ -318,8 +334,16 @@ func TestRecordRecheck(t *testing.T) {
 	req.Passed = false
 	_, err = c.RecordRecheck(ctx, req)
 	code(t, err, codes.AlreadyExists)
-	_, err = c.RecordRecheck(ctx, &feedbackv1.RecordRecheckRequest{RequestId: "rc-2", CaseId: uuid.NewString()})
+	// An unknown case: NOT_FOUND to admin, and to the worker what it hears
+	// of another worker's case.
+	a, actx := e.as("admin")
+	_, err = a.RecordRecheck(actx, &feedbackv1.RecordRecheckRequest{RequestId: "rc-2", CaseId: uuid.NewString()})
 	code(t, err, codes.NotFound)
+	_, err = c.RecordRecheck(ctx, &feedbackv1.RecordRecheckRequest{RequestId: "rc-2", CaseId: uuid.NewString()})
+	code(t, err, codes.PermissionDenied)
+	other, octx := e.as("patrol:w-0018")
+	_, err = other.RecordRecheck(octx, &feedbackv1.RecordRecheckRequest{RequestId: "rc-3", CaseId: k.id, Passed: true})
+	code(t, err, codes.PermissionDenied)
 	_, err = c.RecordRecheck(ctx, &feedbackv1.RecordRecheckRequest{RequestId: "", CaseId: "HL-1",
 		Photos: []string{"ok", "", strings.Repeat("p", 1025)}, Note: "\xff"})
 	if d := cmp.Diff([]string{"request_id", "case_id", "note", "photos[1]", "photos[2]"}, fields(t, err)); d != "" {

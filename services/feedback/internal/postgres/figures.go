@@ -106,6 +106,13 @@ func (s *Store) Tally(ctx context.Context, q feedback.TallyQuery) (feedback.Tall
 	default:
 		return feedback.Tally{}, fault.New(fault.InvalidArgument, "scope %q", q.Scope)
 	}
+	if q.Source != "" {
+		// Tasks carry no source: they count when their case does.
+		args = append(args, string(q.Source))
+		n := len(args)
+		caseScope += fmt.Sprintf(` AND source = $%d`, n)
+		taskScope += fmt.Sprintf(` AND case_id IN (SELECT case_id FROM figure_cases WHERE source = $%d AND received_at >= $1 AND received_at < $2)`, n)
+	}
 	var t feedback.Tally
 	cb := &t.Callbacks
 	valid := `NOT excluded AND ` + led
@@ -145,19 +152,25 @@ func (s *Store) Tally(ctx context.Context, q feedback.TallyQuery) (feedback.Tall
 	return t, nil
 }
 
-// areaWhere selects cases in an area at any level ("" is the city), as
-// ListCases does; $1 and $2 are the period.
-func areaWhere(area string, args []any) (string, []any) {
-	if area == "" {
-		return "", args
+// areaWhere selects cases in a slice: an area at any level ("" is the
+// city), as ListCases does, and one source when it names one; $1 and $2 are
+// the period.
+func areaWhere(sl feedback.Slice, args []any) (string, []any) {
+	where := ""
+	if sl.Area != "" {
+		args = append(args, sl.Area)
+		where += fmt.Sprintf(` AND $%d IN (district_code, street_code, community_code, grid_code)`, len(args))
 	}
-	args = append(args, area)
-	return fmt.Sprintf(` AND $%d IN (district_code, street_code, community_code, grid_code)`, len(args)), args
+	if sl.Source != "" {
+		args = append(args, string(sl.Source))
+		where += fmt.Sprintf(` AND source = $%d`, len(args))
+	}
+	return where, args
 }
 
 // CategoryCounts counts non-excluded cases per catalogue item; an item's
 // name is the one its most recently received case gave it.
-func (s *Store) CategoryCounts(ctx context.Context, area string, p feedback.Period) ([]feedback.CategoryCount, error) {
+func (s *Store) CategoryCounts(ctx context.Context, area feedback.Slice, p feedback.Period) ([]feedback.CategoryCount, error) {
 	where, args := areaWhere(area, []any{p.Start, p.End})
 	rows, err := s.pool.Query(ctx, `SELECT item_code, item_name, count(*), max(received_at) FROM figure_cases
 		WHERE NOT excluded AND item_code <> '' AND received_at >= $1 AND received_at < $2`+where+`
@@ -188,7 +201,7 @@ const hotKey = `CASE k WHEN 'place' THEN place ELSE source END`
 // KeyCounts counts non-excluded cases per hotspot key and window in one
 // pass: width_bucket over the windows' lower bounds numbers the oldest
 // window 1 and the current period windows+1.
-func (s *Store) KeyCounts(ctx context.Context, area string, p feedback.Period, windows, minCount int) ([]feedback.KeyCount, error) {
+func (s *Store) KeyCounts(ctx context.Context, area feedback.Slice, p feedback.Period, windows, minCount int) ([]feedback.KeyCount, error) {
 	span := p.End.Sub(p.Start)
 	bounds := make([]time.Time, 0, windows+1)
 	for w := windows; w >= 0; w-- {
@@ -218,7 +231,7 @@ func (s *Store) KeyCounts(ctx context.Context, area string, p feedback.Period, w
 }
 
 // KeyCases lists the cases behind hotspot keys, by id.
-func (s *Store) KeyCases(ctx context.Context, area string, p feedback.Period, keys []feedback.HotKey) (map[feedback.HotKey][]string, error) {
+func (s *Store) KeyCases(ctx context.Context, area feedback.Slice, p feedback.Period, keys []feedback.HotKey) (map[feedback.HotKey][]string, error) {
 	kinds, names := make([]string, len(keys)), make([]string, len(keys))
 	for i, k := range keys {
 		kinds[i], names[i] = k.Kind, k.Key

@@ -128,7 +128,7 @@ func TestFiguresInSQLMatchMeasure(t *testing.T) {
 				area, dept = "", sc.code
 			}
 			want := feedback.Measure(within(cases, area, dept, p), dept, now)
-			got, err := e.svc.Figures(ctx, sc.scope, sc.code, p)
+			got, err := e.svc.Figures(ctx, everything, sc.scope, sc.code, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -142,7 +142,7 @@ func TestFiguresInSQLMatchMeasure(t *testing.T) {
 		}
 		for _, area := range []string{"", "310106", "310106022", "310106022001", "310106022001001"} {
 			wantRows, wantTotal := feedback.Pareto(within(cases, area, "", p))
-			rows, total, err := e.svc.Pareto(ctx, area, p)
+			rows, total, err := e.svc.Pareto(ctx, everything, area, p)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +157,7 @@ func TestFiguresInSQLMatchMeasure(t *testing.T) {
 	for _, area := range []string{"", "310106022"} {
 		for _, minCount := range []int{0, 40} {
 			want := feedback.Hotspots(within(cases, area, "", periods["all"]), p.Start, p.End, 4, max(minCount, 3), -100)
-			got, err := e.svc.Hotspots(ctx, area, p, 4, minCount, -100)
+			got, err := e.svc.Hotspots(ctx, everything, area, p, 4, minCount, -100)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,7 +46,7 @@ func TestCallbackRequestsAreIdempotent(t *testing.T) {
 	errs := make([]error, 4)
 	var wg sync.WaitGroup
 	for i := range ids {
-		wg.Go(func() { _, ids[i], errs[i] = e.svc.RecordCallback(ctx, "hotline", in) })
+		wg.Go(func() { _, ids[i], errs[i] = e.svc.RecordCallback(ctx, everything, "hotline", in) })
 	}
 	wg.Wait()
 	for i := range ids {
@@ -57,18 +57,18 @@ func TestCallbackRequestsAreIdempotent(t *testing.T) {
 	if n := len(e.state(k.id).Callbacks); n != 1 {
 		t.Fatalf("%d callbacks recorded, want 1", n)
 	}
-	c, id, err := e.svc.RecordCallback(ctx, "hotline", in)
+	c, id, err := e.svc.RecordCallback(ctx, everything, "hotline", in)
 	if err != nil || id != ids[0] || c.ID != k.id {
 		t.Fatalf("repeat: %q, %v; want %q", id, err, ids[0])
 	}
 	resource := "cases/" + k.id + "/callbacks/" + ids[0]
 	other := in
 	other.Note = "已接通"
-	_, _, err = e.svc.RecordCallback(ctx, "hotline", other)
+	_, _, err = e.svc.RecordCallback(ctx, everything, "hotline", other)
 	wantAlreadyExists(t, err, resource)
-	_, _, err = e.svc.RecordRecheck(ctx, "hotline", "", feedback.RecheckInput{RequestID: in.RequestID, CaseID: k.id, Passed: true})
+	_, _, err = e.svc.RecordRecheck(ctx, everything, "hotline", "", feedback.RecheckInput{RequestID: in.RequestID, CaseID: k.id, Passed: true})
 	wantAlreadyExists(t, err, resource)
-	if _, id, err := e.svc.RecordCallback(ctx, "dispatcher:"+street, in); err != nil || id == ids[0] {
+	if _, id, err := e.svc.RecordCallback(ctx, everything, "dispatcher:"+street, in); err != nil || id == ids[0] {
 		t.Fatalf("another principal's request: %q, %v", id, err)
 	}
 	if n := len(e.state(k.id).Callbacks); n != 2 {

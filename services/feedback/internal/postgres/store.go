@@ -19,6 +19,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/feedback/internal/events"
@@ -187,13 +188,14 @@ func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
 		}
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO cases (case_id, case_number, hotline_order_no, state, source, district_code, street_code,
-			community_code, grid_code, item_code, lead_department, departments, primary_case_id, excluded, received_at, updated_at, body)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)
+			community_code, grid_code, item_code, lead_department, departments, primary_case_id, excluded, received_at, updated_at, body, worker)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
 		ON CONFLICT (case_id) DO UPDATE SET case_number = $2, hotline_order_no = $3, state = $4, source = $5, district_code = $6,
 			street_code = $7, community_code = $8, grid_code = $9, item_code = $10, lead_department = $11, departments = $12,
-			primary_case_id = $13, excluded = $14, received_at = $15, updated_at = $16, body = $17`,
+			primary_case_id = $13, excluded = $14, received_at = $15, updated_at = $16, body = $17, worker = $18`,
 		c.ID, c.Number, c.HotlineOrderNo, string(c.State), string(c.Source), c.Area.District, c.Area.Street, c.Area.Community,
-		c.Area.Grid, c.ItemCode, c.LeadDepartment(), depts, c.PrimaryCaseID, c.Excluded, nullTime(c.ReceivedAt), nullTime(c.UpdatedAt), body)
+		c.Area.Grid, c.ItemCode, c.LeadDepartment(), depts, c.PrimaryCaseID, c.Excluded, nullTime(c.ReceivedAt), nullTime(c.UpdatedAt), body,
+		c.Worker)
 	if err != nil {
 		return fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
 	}
@@ -343,6 +345,13 @@ func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.C
 	return cases, next, nil
 }
 
+// scopeColumns are where the cases view keeps what a caller's scope decides
+// on (pkg/policy), with the table's alias a.
+func scopeColumns(a string) policy.Columns {
+	return policy.Columns{Source: a + "source", District: a + "district_code", Street: a + "street_code",
+		Community: a + "community_code", Worker: a + "worker", Department: "%s = ANY(" + a + "departments)"}
+}
+
 func caseWhere(f feedback.Filter) ([]string, []any) {
 	var where []string
 	var args []any
@@ -350,6 +359,10 @@ func caseWhere(f feedback.Filter) ([]string, []any) {
 		args = append(args, v)
 		where = append(where, strings.ReplaceAll(cond, "$?", fmt.Sprintf("$%d", len(args))))
 	}
+	where = append(where, f.Scope.Where(scopeColumns(""), func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}))
 	if len(f.States) > 0 {
 		st := make([]string, len(f.States))
 		for i, x := range f.States {
@@ -439,11 +452,14 @@ func pageSize(n, def int) int {
 }
 
 // ListReplies lists replies oldest first.
-func (s *Store) ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]feedback.ReplyOf, string, error) {
+func (s *Store) ListReplies(ctx context.Context, sc policy.Scope, caseID string, since time.Time, size int, token string) ([]feedback.ReplyOf, string, error) {
 	size = pageSize(size, 100)
 	args := []any{since}
 	q := `SELECT r.body, r.case_id, c.case_number, c.hotline_order_no, r.replied_at, r.reply_id
-		FROM replies r JOIN cases c USING (case_id) WHERE r.replied_at >= $1`
+		FROM replies r JOIN cases c USING (case_id) WHERE r.replied_at >= $1 AND ` + sc.Where(scopeColumns("c."), func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	})
 	if caseID != "" {
 		args = append(args, caseID)
 		q += fmt.Sprintf(` AND r.case_id = $%d`, len(args))

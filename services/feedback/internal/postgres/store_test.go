@@ -12,6 +12,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/pkg/timer"
@@ -111,7 +112,7 @@ func (e *env) deliver(data []byte) {
 
 func (e *env) state(id string) *feedback.Case {
 	e.t.Helper()
-	c, _, err := e.svc.GetCase(context.Background(), id, "", "")
+	c, _, err := e.svc.GetCase(context.Background(), everything, id, "", "")
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -165,7 +166,7 @@ func (e *env) work(k kase, round uint32, review bool) string {
 }
 
 func (e *env) callback(id string, reached, solved bool, s eventsv1.Satisfaction) (*feedback.Case, error) {
-	c, _, err := e.svc.RecordCallback(context.Background(), "hotline", feedback.CallbackInput{RequestID: uuid.NewString(), CaseID: id,
+	c, _, err := e.svc.RecordCallback(context.Background(), everything, "hotline", feedback.CallbackInput{RequestID: uuid.NewString(), CaseID: id,
 		Reached: reached, ContactedByUnit: reached, Solved: solved, Satisfaction: convert.SatisfactionIn(s)})
 	return c, err
 }
@@ -291,7 +292,7 @@ func TestPatrolAndMergedAndOutOfOrder(t *testing.T) {
 		t.Fatalf("callback on a patrol case: %v", err)
 	}
 	rc := func(passed bool) *feedback.Case {
-		c, _, err := e.svc.RecordRecheck(ctx, "patrol:w1", "w1", feedback.RecheckInput{RequestID: uuid.NewString(), CaseID: p.id, Passed: passed, Photos: []string{"s3://p/1.jpg"}})
+		c, _, err := e.svc.RecordRecheck(ctx, everything, "patrol:w1", "w1", feedback.RecheckInput{RequestID: uuid.NewString(), CaseID: p.id, Passed: passed, Photos: []string{"s3://p/1.jpg"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -357,7 +358,7 @@ func TestRebuildGivesIdenticalFigures(t *testing.T) {
 	e.classify(x, "")
 	e.publish(x.id, "case.excluded", &eventsv1.CaseExcluded{Case: &eventsv1.DispatchCaseRef{CaseId: x.id}, Reason: "不合理诉求"})
 	period := feedback.Period{Start: start, End: e.clock.Now().Add(time.Hour)}
-	before, err := e.svc.Figures(ctx, feedback.ScopeStreet, street, period)
+	before, err := e.svc.Figures(ctx, everything, feedback.ScopeStreet, street, period)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +372,7 @@ func TestRebuildGivesIdenticalFigures(t *testing.T) {
 	if d := cmp.Diff(76.5, round2(before.Rates.Composite)); d != "" {
 		t.Errorf("composite mismatch (-want +got):\n%s", d)
 	}
-	pareto, total, _ := e.svc.Pareto(ctx, street, period)
+	pareto, total, _ := e.svc.Pareto(ctx, everything, street, period)
 	if _, err := e.pool.Exec(ctx, `DROP TABLE feedback.cases, feedback.replies, feedback.figure_cases, feedback.figure_tasks`); err != nil {
 		t.Fatal(err)
 	}
@@ -384,18 +385,18 @@ func TestRebuildGivesIdenticalFigures(t *testing.T) {
 	if _, err := e.svc.Rebuild(ctx); err != nil {
 		t.Fatal(err)
 	}
-	after, err := e.svc.Figures(ctx, feedback.ScopeStreet, street, period)
+	after, err := e.svc.Figures(ctx, everything, feedback.ScopeStreet, street, period)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if d := cmp.Diff(before, after); d != "" {
 		t.Errorf("figures after rebuild mismatch (-before +after):\n%s", d)
 	}
-	pareto2, total2, _ := e.svc.Pareto(ctx, street, period)
+	pareto2, total2, _ := e.svc.Pareto(ctx, everything, street, period)
 	if d := cmp.Diff(pareto, pareto2); d != "" || total != total2 {
 		t.Errorf("pareto after rebuild mismatch (-before +after):\n%s", d)
 	}
-	dept, err := e.svc.Figures(ctx, feedback.ScopeDepartment, dept, period)
+	dept, err := e.svc.Figures(ctx, everything, feedback.ScopeDepartment, dept, period)
 	if err != nil || dept.Counts.ToHandle != 8 || dept.Score.Grade == "" {
 		t.Errorf("department figures %+v (%v)", dept, err)
 	}
@@ -416,11 +417,11 @@ func TestReadsTakeAnyCaseReference(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, key := range [][3]string{{k.id, "", ""}, {"", k.number, ""}, {"", "", orderNo}} {
-		c, _, err := e.svc.GetCase(ctx, key[0], key[1], key[2])
+		c, _, err := e.svc.GetCase(ctx, everything, key[0], key[1], key[2])
 		if err != nil || c.ID != k.id {
 			t.Errorf("GetCase%q = %v, %v; want case %s", key, c, err, k.id)
 		}
-		c, evs, err := e.svc.Timeline(ctx, key[0], key[1], key[2])
+		c, evs, err := e.svc.Timeline(ctx, everything, key[0], key[1], key[2])
 		if err != nil || c.ID != k.id || len(evs) != 1 || evs[0].Type != "case.received" {
 			t.Errorf("Timeline%q = %v, %d events, %v; want case %s and its case.received", key, c, len(evs), err, k.id)
 		}
@@ -432,12 +433,12 @@ func TestReadsTakeAnyCaseReference(t *testing.T) {
 		{[3]string{"", "GF-20260302-999999", ""}, `feedback knows no case with case number "GF-20260302-999999"`},
 		{[3]string{"", "", "HL-none"}, `feedback knows no case with hotline order number "HL-none"`},
 	} {
-		if _, _, err := e.svc.Timeline(ctx, tc.key[0], tc.key[1], tc.key[2]); fault.KindOf(err) != fault.NotFound || err.Error() != tc.want {
+		if _, _, err := e.svc.Timeline(ctx, everything, tc.key[0], tc.key[1], tc.key[2]); fault.KindOf(err) != fault.NotFound || err.Error() != tc.want {
 			t.Errorf("Timeline%q = %v, want NotFound %q", tc.key, err, tc.want)
 		}
 	}
 	for _, key := range [][3]string{{"", "", ""}, {k.id, k.number, ""}, {"", "GF-1", ""}} {
-		_, _, err := e.svc.GetCase(ctx, key[0], key[1], key[2])
+		_, _, err := e.svc.GetCase(ctx, everything, key[0], key[1], key[2])
 		var f *fault.Error
 		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) == 0 {
 			t.Errorf("GetCase%q = %v, want InvalidArgument naming a field", key, err)
@@ -461,7 +462,7 @@ func TestListCasesPages(t *testing.T) {
 		if pages > 5 {
 			t.Fatal("paging does not end")
 		}
-		cases, next, err := e.svc.ListCases(context.Background(), feedback.Filter{PageSize: 2, PageToken: token})
+		cases, next, err := e.svc.ListCases(context.Background(), feedback.Filter{Scope: everything, PageSize: 2, PageToken: token})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -476,12 +477,12 @@ func TestListCasesPages(t *testing.T) {
 		t.Errorf("cases by page: mismatch (-want +got):\n%s", diff)
 	}
 	for _, bad := range []string{"garbage!", "MTI"} {
-		_, _, err := e.svc.ListCases(context.Background(), feedback.Filter{PageToken: bad})
+		_, _, err := e.svc.ListCases(context.Background(), feedback.Filter{Scope: everything, PageToken: bad})
 		var f *fault.Error
 		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) != 1 || f.Violations[0].Field != "page_token" {
 			t.Errorf("ListCases(token %q) err = %v, want InvalidArgument on page_token", bad, err)
 		}
-		_, _, err = e.svc.ListReplies(context.Background(), "", time.Time{}, 10, bad)
+		_, _, err = e.svc.ListReplies(context.Background(), everything, "", time.Time{}, 10, bad)
 		if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) != 1 || f.Violations[0].Field != "page_token" {
 			t.Errorf("ListReplies(token %q) err = %v, want InvalidArgument on page_token", bad, err)
 		}
@@ -505,7 +506,7 @@ func TestListCasesPageSizeCoerced(t *testing.T) {
 		{0, 50, true},
 		{postgres.MaxPageSize + 1, postgres.MaxPageSize, true},
 	} {
-		cases, next, err := e.svc.ListCases(ctx, feedback.Filter{PageSize: tc.size})
+		cases, next, err := e.svc.ListCases(ctx, feedback.Filter{Scope: everything, PageSize: tc.size})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -513,10 +514,14 @@ func TestListCasesPageSizeCoerced(t *testing.T) {
 			t.Errorf("page_size %d: %d cases, next %q; want %d and more %v", tc.size, len(cases), next, tc.want, tc.more)
 		}
 		if tc.size == 10_000 {
-			rest, next, err := e.svc.ListCases(ctx, feedback.Filter{PageSize: tc.size, PageToken: next})
+			rest, next, err := e.svc.ListCases(ctx, feedback.Filter{Scope: everything, PageSize: tc.size, PageToken: next})
 			if err != nil || len(rest) != 1 || next != "" {
 				t.Errorf("the page after: %d cases, next %q, %v; want the last one", len(rest), next, err)
 			}
 		}
 	}
 }
+
+// everything is admin's scope: these tests are about the store, not whom
+// it serves (the grpcapi tests and e2e's matrix are).
+var everything = policy.Scope{Kind: policy.All}

@@ -320,10 +320,18 @@ func TestFollowUps(t *testing.T) {
 	if _, err := add("fu-3", intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE, ""); status.Code(err) != codes.FailedPrecondition {
 		t.Errorf("follow-up after withdrawal: %v, want FAILED_PRECONDITION", err)
 	}
-	_, err = c.AddFollowUp(ctx, &intakev1.AddFollowUpRequest{RequestId: "fu-4", Case: &intakev1.AddFollowUpRequest_CaseNumber{CaseNumber: "GF-20000101-000001"},
+	// An unknown case is NOT_FOUND to admin; the hotline hears what it
+	// would hear of a case outside its scope, and learns nothing.
+	ac, actx := e.as(t, "admin")
+	_, err = ac.AddFollowUp(actx, &intakev1.AddFollowUpRequest{RequestId: "fu-4", Case: &intakev1.AddFollowUpRequest_CaseNumber{CaseNumber: "GF-20000101-000001"},
 		Kind: intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE})
 	if status.Code(err) != codes.NotFound {
 		t.Errorf("unknown case: %v, want NOT_FOUND", err)
+	}
+	_, err = c.AddFollowUp(ctx, &intakev1.AddFollowUpRequest{RequestId: "fu-4", Case: &intakev1.AddFollowUpRequest_CaseNumber{CaseNumber: "GF-20000101-000001"},
+		Kind: intakev1.FollowUpKind_FOLLOW_UP_KIND_URGE})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("unknown case by the hotline: %v, want PERMISSION_DENIED", err)
 	}
 	got, err := c.GetSubmission(ctx, &intakev1.GetSubmissionRequest{Key: &intakev1.GetSubmissionRequest_CaseNumber{CaseNumber: num}})
 	if err != nil || !got.GetSubmission().GetWithdrawn() || len(got.GetSubmission().GetFollowUps()) != 2 {

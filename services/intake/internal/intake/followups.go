@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -38,10 +38,12 @@ type FollowUp struct {
 }
 
 // AddFollowUp adds a supplement, an urge or a withdrawal to a case named by
-// its number or hotline order number. A withdrawn case takes no more
-// follow-ups (FAILED_PRECONDITION); an unknown one is NOT_FOUND.
+// its number or hotline order number, within the caller's scope (the
+// hotline's: hotline cases). A withdrawn case takes no more follow-ups
+// (FAILED_PRECONDITION); an unknown one is NOT_FOUND to admin and, like a
+// case outside the scope, PERMISSION_DENIED to the hotline.
 func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp, error) {
-	p, err := s.caller(ctx, auth.RoleHotline)
+	p, sc, err := policy.Authorize(ctx, opAddFollowUp)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +73,13 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 		Text string
 	}{k, f.Kind, f.Text}
 	f.RequestHash = hashOf(content)
+	what := "case " + k.CaseNumber + k.HotlineOrderNo // exactly one is set
+	loaded := false
 	stored, created, err := s.store.AddFollowUp(ctx, k, &f, func(sub *Submission) error {
+		loaded = true
+		if !sc.AllowsCase(sub.Facts()) {
+			return policy.ErrDenied(what) // before its state: outside the scope, nothing shows
+		}
 		switch {
 		case sub.Withdrawn:
 			return fault.New(fault.FailedPrecondition, "case %s was withdrawn", sub.CaseNumber)
@@ -82,6 +90,9 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 		}
 		return nil
 	})
+	if !loaded && fault.KindOf(err) == fault.NotFound {
+		return nil, sc.Missing(what, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("add follow-up: %w", err)
 	}
@@ -98,6 +109,8 @@ type ListFilter struct {
 	After, Before    time.Time
 	PageSize         int
 	PageToken        string
+	// Scope is the caller's (pkg/policy); the store lists nothing outside it.
+	Scope policy.Scope
 }
 
 // MaxPageSize bounds one page.
@@ -105,10 +118,11 @@ const MaxPageSize = 500
 
 // ListSubmissions lists submissions newest first.
 func (s *Service) ListSubmissions(ctx context.Context, f ListFilter) ([]*Submission, string, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return nil, "", fault.New(fault.Unauthenticated, "no credential")
+	p, sc, err := policy.Authorize(ctx, opListSubmissions)
+	if err != nil {
+		return nil, "", err
 	}
+	f.Scope = sc // the store filters by it in SQL
 	var v fault.Violations
 	switch {
 	case f.PageSize < 0:

@@ -11,6 +11,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/address"
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -171,7 +172,7 @@ func New(store Store, places Places, catalogue Catalogue, now func() time.Time) 
 // number is the request id: a repeat with the same content returns the first
 // result; with other content it is ALREADY_EXISTS naming the case.
 func (s *Service) SubmitWorkOrder(ctx context.Context, wo WorkOrder) (*Submission, error) {
-	p, err := s.caller(ctx, auth.RoleHotline)
+	p, _, err := policy.Authorize(ctx, opSubmitWorkOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -240,9 +241,9 @@ func compatible(a, b Area) bool {
 // GetSubmission returns a submission; caller data is hidden from everyone but
 // the hotline when the caller asked for anonymity.
 func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return nil, fault.New(fault.Unauthenticated, "no credential")
+	p, sc, err := policy.Authorize(ctx, opGetSubmission)
+	if err != nil {
+		return nil, err
 	}
 	n := 0
 	for _, x := range []string{k.CaseID, k.CaseNumber, k.HotlineOrderNo} {
@@ -255,11 +256,37 @@ func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error)
 		v.Add("key", "give exactly one of case_id, case_number, hotline_order_no")
 		return nil, v.Err()
 	}
+	what := "case " + k.CaseID + k.CaseNumber + k.HotlineOrderNo // exactly one is set
 	sub, err := s.store.Get(ctx, k)
+	if fault.KindOf(err) == fault.NotFound {
+		return nil, sc.Missing(what, err)
+	}
 	if err != nil {
 		return nil, err
 	}
+	if !sc.AllowsCase(sub.Facts()) {
+		return nil, policy.ErrDenied(what)
+	}
 	return redact(sub, p), nil
+}
+
+// The service's methods, as pkg/policy's table names them.
+var (
+	opSubmitWorkOrder    = policy.Method(policy.IntakeService, "SubmitWorkOrder")
+	opSubmitPatrolReport = policy.Method(policy.IntakeService, "SubmitPatrolReport")
+	opRaiseIssue         = policy.Method(policy.IntakeService, "RaiseIssue")
+	opAddFollowUp        = policy.Method(policy.IntakeService, "AddFollowUp")
+	opGetSubmission      = policy.Method(policy.IntakeService, "GetSubmission")
+	opListSubmissions    = policy.Method(policy.IntakeService, "ListSubmissions")
+)
+
+// Facts are what a caller's scope decides the submission's case on.
+func (s *Submission) Facts() policy.CaseFacts {
+	f := policy.CaseFacts{Source: string(s.Source), District: s.Area.District, Street: s.Area.Street, Community: s.Area.Community}
+	if s.Patrol != nil {
+		f.Worker = s.Patrol.WorkerID
+	}
+	return f
 }
 
 // redact hides the caller from everyone but the hotline when the caller

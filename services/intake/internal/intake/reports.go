@@ -8,6 +8,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -44,7 +45,7 @@ type Catalogue interface {
 // SubmitPatrolReport validates and stores a grid worker's report. The
 // credential names the worker; a different worker_id is refused.
 func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Submission, error) {
-	p, err := s.caller(ctx, auth.RolePatrol)
+	p, _, err := policy.Authorize(ctx, opSubmitPatrolReport)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +108,7 @@ func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Subm
 // RaiseIssue validates and stores a 一指通办 issue. The credential names
 // the community; a different community_code is refused.
 func (s *Service) RaiseIssue(ctx context.Context, is Issue) (*Submission, error) {
-	p, err := s.caller(ctx, auth.RoleSecretary)
+	p, _, err := policy.Authorize(ctx, opRaiseIssue)
 	if err != nil {
 		return nil, err
 	}
@@ -149,18 +150,6 @@ func (s *Service) RaiseIssue(ctx context.Context, is Issue) (*Submission, error)
 		return nil, err
 	}
 	return s.create(ctx, sub, is)
-}
-
-// caller returns the principal when it has role (or is admin).
-func (s *Service) caller(ctx context.Context, role auth.Role) (auth.Principal, error) {
-	p, ok := auth.FromContext(ctx)
-	if !ok {
-		return p, fault.New(fault.Unauthenticated, "no credential")
-	}
-	if p.Role != role && p.Role != auth.RoleAdmin {
-		return p, fault.New(fault.PermissionDenied, "this call is for the %s role (caller is %s)", role, p)
-	}
-	return p, nil
 }
 
 // create stores sub idempotently: a repeated request id with the same

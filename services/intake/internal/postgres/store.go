@@ -16,6 +16,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -259,6 +260,11 @@ func getFollowUp(ctx context.Context, q querier, principal, requestID string) (*
 	return f, nil
 }
 
+// scopeColumns are where a submission keeps what a caller's scope decides on
+// (pkg/policy). Intake knows no tasks: a department's scope lists nothing.
+var scopeColumns = policy.Columns{Source: "source", District: "district_code", Street: "street_code",
+	Community: "community_code", Worker: "(body->'Patrol'->>'WorkerID')"}
+
 // List returns one page of submissions, newest first. The page token is the
 // last row's (accepted_at, case_id): keyset paging stays fast at any depth.
 func (st *Store) List(ctx context.Context, f intake.ListFilter) ([]*intake.Submission, string, error) {
@@ -280,6 +286,7 @@ func (st *Store) List(ctx context.Context, f intake.ListFilter) ([]*intake.Submi
 	if !f.Before.IsZero() {
 		where = append(where, "accepted_at < "+arg(f.Before))
 	}
+	where = append(where, f.Scope.Where(scopeColumns, arg))
 	if f.PageToken != "" {
 		at, id, err := pagetoken.Decode(f.PageToken)
 		if err != nil {

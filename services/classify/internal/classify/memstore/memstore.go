@@ -18,6 +18,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 )
 
@@ -370,7 +371,9 @@ func (s *Store) ListReviews(_ context.Context, f classify.ReviewFilter) ([]*clas
 		if r.Review == nil || (!f.IncludeResolved && r.Review.State == classify.ReviewResolved) {
 			continue
 		}
-		if (f.District != "" && r.Case.Area.District != f.District) || (f.Street != "" && r.Case.Area.Street != f.Street) {
+		if (f.District != "" && r.Case.Area.District != f.District) || (f.Street != "" && r.Case.Area.Street != f.Street) ||
+			!f.Scope.AllowsCase(policy.CaseFacts{Source: string(r.Case.Source), District: r.Case.Area.District,
+				Street: r.Case.Area.Street, Community: r.Case.Area.Community}) {
 			continue
 		}
 		all = append(all, r)
@@ -467,7 +470,8 @@ func (s *Store) ListIncidents(_ context.Context, f classify.IncidentFilter) ([]*
 	for _, b := range s.st.incidents {
 		inc := decode[classify.Incident](b)
 		if inc.Reports() < f.MinReports || (f.District != "" && inc.Area.District != f.District) ||
-			(f.Street != "" && inc.Area.Street != f.Street) {
+			(f.Street != "" && inc.Area.Street != f.Street) ||
+			!f.Scope.AllowsCase(policy.CaseFacts{District: inc.Area.District, Street: inc.Area.Street, Community: inc.Area.Community}) {
 			continue
 		}
 		all = append(all, inc)

@@ -18,6 +18,7 @@ CREATE TABLE cases (
     departments      text[] NOT NULL DEFAULT '{}',
     primary_case_id  text NOT NULL DEFAULT '',
     excluded         boolean NOT NULL DEFAULT false,
+    worker           text NOT NULL DEFAULT '', -- a patrol case's reporter (0005)
     received_at      timestamptz,
     updated_at       timestamptz,
     body             jsonb NOT NULL

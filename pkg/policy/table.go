@@ -1,0 +1,175 @@
+package policy
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/fault"
+)
+
+// The services' full gRPC names; a method's is "/" + service + "/" + RPC.
+const (
+	IntakeService   = "gridflow.intake.v1.IntakeService"
+	ClassifyService = "gridflow.classify.v1.ClassifyService"
+	DispatchService = "gridflow.dispatch.v1.DispatchService"
+	FeedbackService = "gridflow.feedback.v1.FeedbackService"
+)
+
+// Method is the full gRPC method name of an RPC of a service.
+func Method(service, rpc string) string { return "/" + service + "/" + rpc }
+
+// Roles, as the table names them.
+const (
+	hotline    = auth.RoleHotline
+	patrol     = auth.RolePatrol
+	secretary  = auth.RoleSecretary
+	dispatcher = auth.RoleDispatcher
+	district   = auth.RoleDistrict
+	department = auth.RoleDepartment
+	admin      = auth.RoleAdmin
+)
+
+// Groups of roles that recur in the table.
+var (
+	everyone    = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin}
+	dispatchers = []auth.Role{dispatcher, district, admin}
+	units       = []auth.Role{department}
+	// caseReaders read a case through feedback, each within its reach.
+	caseReaders = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin}
+	// submitters read what intake took in, each within its reach; not
+	// departments, which read a case through dispatch and feedback and never
+	// the submission holding the caller's contact.
+	submitters = []auth.Role{hotline, patrol, secretary, dispatcher, district, admin}
+)
+
+func roles(rs ...auth.Role) []auth.Role { return rs }
+
+// table is THE policy: for every RPC of every service, the roles that may
+// call it; each calls it over its own reach (the package doc). A role not
+// named is refused, and so is a method not in the table.
+var table = map[string][]auth.Role{
+	// intake: the three doors in, the hotline's follow-ups, and what came in.
+	Method(IntakeService, "SubmitWorkOrder"):    roles(hotline, admin),
+	Method(IntakeService, "SubmitPatrolReport"): roles(patrol, admin),
+	Method(IntakeService, "RaiseIssue"):         roles(secretary, admin),
+	Method(IntakeService, "AddFollowUp"):        roles(hotline, admin),
+	Method(IntakeService, "GetSubmission"):      submitters,
+	Method(IntakeService, "ListSubmissions"):    submitters,
+	// Which reference data each service ran on, and who put it in force:
+	// for the people answerable for routing.
+	Method(IntakeService, "ListReferenceReloads"): dispatchers,
+
+	// classify: the catalogue is reference data every door needs (the
+	// patrol app and the hotline pick items from it); the review queue,
+	// corrections of a classification and incidents are dispatchers'.
+	Method(ClassifyService, "ListCatalogue"):     everyone,
+	Method(ClassifyService, "GetCatalogueItem"):  everyone,
+	Method(ClassifyService, "ListReviewQueue"):   dispatchers,
+	Method(ClassifyService, "ResolveReview"):     dispatchers,
+	Method(ClassifyService, "Reclassify"):        dispatchers,
+	Method(ClassifyService, "GetClassification"): dispatchers,
+	Method(ClassifyService, "GetIncident"):       dispatchers,
+	Method(ClassifyService, "ListIncidents"):     dispatchers,
+	// Every dispatcher's correction of the city, with the citizens' texts:
+	// training data, exported by admin.
+	Method(ClassifyService, "ListCorrections"): roles(admin),
+	Method(ClassifyService, "ReloadModel"):     roles(admin),
+	Method(ClassifyService, "RetrainModel"):    roles(admin),
+	// Which model decides, and how well: for the people answerable for it.
+	Method(ClassifyService, "ListModels"):           dispatchers,
+	Method(ClassifyService, "ListReferenceReloads"): dispatchers,
+
+	// dispatch: units work their own tasks; dispatchers steer their area's.
+	Method(DispatchService, "GetTask"):   roles(department, dispatcher, district, admin),
+	Method(DispatchService, "ListTasks"): roles(department, dispatcher, district, admin),
+	// A department watches its own tasks; admin names the department.
+	Method(DispatchService, "WatchTasks"):           roles(department, admin),
+	Method(DispatchService, "AcknowledgeTask"):      units,
+	Method(DispatchService, "RejectTask"):           units,
+	Method(DispatchService, "ForwardTask"):          units,
+	Method(DispatchService, "RequestExtension"):     units,
+	Method(DispatchService, "ReportProgress"):       units,
+	Method(DispatchService, "CompleteTask"):         units,
+	Method(DispatchService, "ListDispatchQueue"):    dispatchers,
+	Method(DispatchService, "Reassign"):             dispatchers,
+	Method(DispatchService, "DecideExtension"):      dispatchers,
+	Method(DispatchService, "ReviewCompletion"):     dispatchers,
+	Method(DispatchService, "Supervise"):            dispatchers,
+	Method(DispatchService, "ListArbitration"):      dispatchers,
+	Method(DispatchService, "Arbitrate"):            dispatchers,
+	Method(DispatchService, "SimulateRoute"):        dispatchers,
+	Method(DispatchService, "CancelCase"):           dispatchers,
+	Method(DispatchService, "ParkCase"):             dispatchers,
+	Method(DispatchService, "UnparkCase"):           dispatchers,
+	Method(DispatchService, "ExcludeCase"):          dispatchers,
+	Method(DispatchService, "ListReferenceReloads"): dispatchers,
+
+	// feedback: a case, its timeline and its replies, each within reach.
+	Method(FeedbackService, "GetCase"):         caseReaders,
+	Method(FeedbackService, "ListCases"):       caseReaders,
+	Method(FeedbackService, "GetCaseTimeline"): caseReaders,
+	// What the hotline relays to citizens.
+	Method(FeedbackService, "WatchCaseUpdates"): roles(hotline, admin),
+	Method(FeedbackService, "ListReplies"):      roles(hotline, dispatcher, district, admin),
+	// 回访: the hotline on its cases, the street's dispatcher on the street's.
+	Method(FeedbackService, "RecordCallback"): roles(hotline, dispatcher, admin),
+	// 核查: the worker who reported the case, or the street's dispatcher.
+	Method(FeedbackService, "RecordRecheck"): roles(patrol, dispatcher, admin),
+	// Figures: the hotline's over hotline cases, a dispatcher's over its
+	// area, a department's of its own work (GetMetrics' department scope).
+	Method(FeedbackService, "GetMetrics"):           roles(hotline, dispatcher, district, department, admin),
+	Method(FeedbackService, "GetPareto"):            roles(hotline, dispatcher, district, admin),
+	Method(FeedbackService, "GetHotspots"):          roles(hotline, dispatcher, district, admin),
+	Method(FeedbackService, "ListReferenceReloads"): dispatchers,
+}
+
+// Methods lists every method in the table, sorted.
+func Methods() []string {
+	out := make([]string, 0, len(table))
+	for m := range table {
+		out = append(out, m)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Roles lists the roles that may call method; nil for a method not in the
+// table.
+func Roles(method string) []auth.Role { return slices.Clone(table[method]) }
+
+// Open reports methods anyone may call without a credential: health checks
+// and reflection, and nothing else.
+func Open(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.Health/") ||
+		strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+var placeholder = map[auth.Role]string{hotline: "hotline", patrol: "patrol:<worker>", secretary: "secretary:<community>",
+	dispatcher: "dispatcher:<street>", district: "district:<district>", department: "department:<code>", admin: "admin"}
+
+// Check is the table's answer for p calling method: the scope p calls it
+// over, or PERMISSION_DENIED for a method the table does not have or a role
+// its row does not name (saying who may).
+func Check(p auth.Principal, method string) (Scope, error) {
+	rs, ok := table[method]
+	if !ok {
+		return Scope{}, fault.New(fault.PermissionDenied, "%s is not in the access policy: nobody may call it", method)
+	}
+	if !slices.Contains(rs, p.Role) {
+		who := make([]string, len(rs))
+		for i, r := range rs {
+			who[i] = placeholder[r]
+		}
+		return Scope{}, fault.New(fault.PermissionDenied, "%s may not call %s: only %s may", p, rpcName(method), strings.Join(who, ", "))
+	}
+	return ScopeOf(p), nil
+}
+
+// rpcName is "Service/RPC" of a full method name, for messages.
+func rpcName(method string) string {
+	if i := strings.LastIndex(method, "."); i >= 0 {
+		return method[i+1:]
+	}
+	return strings.TrimPrefix(method, "/")
+}
