@@ -1210,6 +1210,259 @@ func (*GetSubmissionRequest_CaseNumber) isGetSubmissionRequest_Key() {}
 
 func (*GetSubmissionRequest_HotlineOrderNo) isGetSubmissionRequest_Key() {}
 
+type ReadContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Key:
+	//
+	//	*ReadContactRequest_CaseId
+	//	*ReadContactRequest_CaseNumber
+	//	*ReadContactRequest_HotlineOrderNo
+	Key           isReadContactRequest_Key `protobuf_oneof:"key"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadContactRequest) Reset() {
+	*x = ReadContactRequest{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadContactRequest) ProtoMessage() {}
+
+func (x *ReadContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadContactRequest.ProtoReflect.Descriptor instead.
+func (*ReadContactRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ReadContactRequest) GetKey() isReadContactRequest_Key {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *ReadContactRequest) GetCaseId() string {
+	if x != nil {
+		if x, ok := x.Key.(*ReadContactRequest_CaseId); ok {
+			return x.CaseId
+		}
+	}
+	return ""
+}
+
+func (x *ReadContactRequest) GetCaseNumber() string {
+	if x != nil {
+		if x, ok := x.Key.(*ReadContactRequest_CaseNumber); ok {
+			return x.CaseNumber
+		}
+	}
+	return ""
+}
+
+func (x *ReadContactRequest) GetHotlineOrderNo() string {
+	if x != nil {
+		if x, ok := x.Key.(*ReadContactRequest_HotlineOrderNo); ok {
+			return x.HotlineOrderNo
+		}
+	}
+	return ""
+}
+
+type isReadContactRequest_Key interface {
+	isReadContactRequest_Key()
+}
+
+type ReadContactRequest_CaseId struct {
+	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,oneof"`
+}
+
+type ReadContactRequest_CaseNumber struct {
+	CaseNumber string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,oneof"`
+}
+
+type ReadContactRequest_HotlineOrderNo struct {
+	HotlineOrderNo string `protobuf:"bytes,3,opt,name=hotline_order_no,json=hotlineOrderNo,oneof"`
+}
+
+func (*ReadContactRequest_CaseId) isReadContactRequest_Key() {}
+
+func (*ReadContactRequest_CaseNumber) isReadContactRequest_Key() {}
+
+func (*ReadContactRequest_HotlineOrderNo) isReadContactRequest_Key() {}
+
+type ReadContactResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
+	CaseNumber string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	Contact    *Contact               `protobuf:"bytes,3,opt,name=contact" json:"contact,omitempty"`
+	// When the read was recorded (the case.contact_read event's time).
+	ReadAt        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=read_at,json=readAt" json:"read_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadContactResponse) Reset() {
+	*x = ReadContactResponse{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadContactResponse) ProtoMessage() {}
+
+func (x *ReadContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadContactResponse.ProtoReflect.Descriptor instead.
+func (*ReadContactResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReadContactResponse) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReadContactResponse) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *ReadContactResponse) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *ReadContactResponse) GetReadAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReadAt
+	}
+	return nil
+}
+
+// Contact is a hotline caller's contact in full: personal data.
+type Contact struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name" json:"name,omitempty"`
+	Phone      string                 `protobuf:"bytes,2,opt,name=phone" json:"phone,omitempty"`
+	Anonymous  bool                   `protobuf:"varint,3,opt,name=anonymous" json:"anonymous,omitempty"`
+	NoCallback bool                   `protobuf:"varint,4,opt,name=no_callback,json=noCallback" json:"no_callback,omitempty"`
+	// The address as the caller gave it, and as normalised.
+	Address           string      `protobuf:"bytes,5,opt,name=address" json:"address,omitempty"`
+	NormalisedAddress *v1.Address `protobuf:"bytes,6,opt,name=normalised_address,json=normalisedAddress" json:"normalised_address,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Contact) Reset() {
+	*x = Contact{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contact) ProtoMessage() {}
+
+func (x *Contact) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contact.ProtoReflect.Descriptor instead.
+func (*Contact) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Contact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Contact) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *Contact) GetAnonymous() bool {
+	if x != nil {
+		return x.Anonymous
+	}
+	return false
+}
+
+func (x *Contact) GetNoCallback() bool {
+	if x != nil {
+		return x.NoCallback
+	}
+	return false
+}
+
+func (x *Contact) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Contact) GetNormalisedAddress() *v1.Address {
+	if x != nil {
+		return x.NormalisedAddress
+	}
+	return nil
+}
+
 type GetSubmissionResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Submission    *Submission            `protobuf:"bytes,1,opt,name=submission" json:"submission,omitempty"`
@@ -1219,7 +1472,7 @@ type GetSubmissionResponse struct {
 
 func (x *GetSubmissionResponse) Reset() {
 	*x = GetSubmissionResponse{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1484,7 @@ func (x *GetSubmissionResponse) String() string {
 func (*GetSubmissionResponse) ProtoMessage() {}
 
 func (x *GetSubmissionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1497,7 @@ func (x *GetSubmissionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubmissionResponse.ProtoReflect.Descriptor instead.
 func (*GetSubmissionResponse) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetSubmissionResponse) GetSubmission() *Submission {
@@ -1267,8 +1520,9 @@ type Submission struct {
 	Address *v1.Address `protobuf:"bytes,6,opt,name=address" json:"address,omitempty"`
 	// Stored as WGS-84.
 	Location *v1.LatLng `protobuf:"bytes,7,opt,name=location" json:"location,omitempty"`
-	// Set for hotline submissions. Caller fields are blanked for readers other
-	// than the hotline when the caller asked for anonymity.
+	// Set for hotline submissions. The caller is masked for every reader
+	// (王**, 138****5678; an anonymous caller's name and phone empty and the
+	// address only down to the road and lane): ReadContact gives it in full.
 	WorkOrder *WorkOrder `protobuf:"bytes,8,opt,name=work_order,json=workOrder" json:"work_order,omitempty"`
 	// Human-readable notes on how the submission was taken in (e.g. why the
 	// area is only partly known).
@@ -1286,7 +1540,7 @@ type Submission struct {
 
 func (x *Submission) Reset() {
 	*x = Submission{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1552,7 @@ func (x *Submission) String() string {
 func (*Submission) ProtoMessage() {}
 
 func (x *Submission) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1565,7 @@ func (x *Submission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Submission.ProtoReflect.Descriptor instead.
 func (*Submission) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Submission) GetCaseId() string {
@@ -1512,7 +1766,27 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\vcase_number\x18\x02 \x01(\tH\x00R\n" +
 	"caseNumber\x12*\n" +
 	"\x10hotline_order_no\x18\x03 \x01(\tH\x00R\x0ehotlineOrderNoB\x05\n" +
-	"\x03key\"W\n" +
+	"\x03key\"\x85\x01\n" +
+	"\x12ReadContactRequest\x12\x19\n" +
+	"\acase_id\x18\x01 \x01(\tH\x00R\x06caseId\x12!\n" +
+	"\vcase_number\x18\x02 \x01(\tH\x00R\n" +
+	"caseNumber\x12*\n" +
+	"\x10hotline_order_no\x18\x03 \x01(\tH\x00R\x0ehotlineOrderNoB\x05\n" +
+	"\x03key\"\xbb\x01\n" +
+	"\x13ReadContactResponse\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x125\n" +
+	"\acontact\x18\x03 \x01(\v2\x1b.gridflow.intake.v1.ContactR\acontact\x123\n" +
+	"\aread_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06readAt\"\xd7\x01\n" +
+	"\aContact\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1c\n" +
+	"\tanonymous\x18\x03 \x01(\bR\tanonymous\x12\x1f\n" +
+	"\vno_callback\x18\x04 \x01(\bR\n" +
+	"noCallback\x12\x18\n" +
+	"\aaddress\x18\x05 \x01(\tR\aaddress\x12I\n" +
+	"\x12normalised_address\x18\x06 \x01(\v2\x1a.gridflow.types.v1.AddressR\x11normalisedAddress\"W\n" +
 	"\x15GetSubmissionResponse\x12>\n" +
 	"\n" +
 	"submission\x18\x01 \x01(\v2\x1e.gridflow.intake.v1.SubmissionR\n" +
@@ -1541,7 +1815,7 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\x1aFOLLOW_UP_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FOLLOW_UP_KIND_SUPPLEMENT\x10\x01\x12\x17\n" +
 	"\x13FOLLOW_UP_KIND_URGE\x10\x02\x12\x1b\n" +
-	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x032\xff\x04\n" +
+	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x032\xdf\x05\n" +
 	"\rIntakeService\x12j\n" +
 	"\x0fSubmitWorkOrder\x12*.gridflow.intake.v1.SubmitWorkOrderRequest\x1a+.gridflow.intake.v1.SubmitWorkOrderResponse\x12s\n" +
 	"\x12SubmitPatrolReport\x12-.gridflow.intake.v1.SubmitPatrolReportRequest\x1a..gridflow.intake.v1.SubmitPatrolReportResponse\x12[\n" +
@@ -1549,7 +1823,8 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"RaiseIssue\x12%.gridflow.intake.v1.RaiseIssueRequest\x1a&.gridflow.intake.v1.RaiseIssueResponse\x12^\n" +
 	"\vAddFollowUp\x12&.gridflow.intake.v1.AddFollowUpRequest\x1a'.gridflow.intake.v1.AddFollowUpResponse\x12d\n" +
 	"\rGetSubmission\x12(.gridflow.intake.v1.GetSubmissionRequest\x1a).gridflow.intake.v1.GetSubmissionResponse\x12j\n" +
-	"\x0fListSubmissions\x12*.gridflow.intake.v1.ListSubmissionsRequest\x1a+.gridflow.intake.v1.ListSubmissionsResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\x0fListSubmissions\x12*.gridflow.intake.v1.ListSubmissionsRequest\x1a+.gridflow.intake.v1.ListSubmissionsResponse\x12^\n" +
+	"\vReadContact\x12&.gridflow.intake.v1.ReadContactRequest\x1a'.gridflow.intake.v1.ReadContactResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1564,7 +1839,7 @@ func file_gridflow_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_gridflow_intake_v1_intake_proto_goTypes = []any{
 	(FollowUpKind)(0),                  // 0: gridflow.intake.v1.FollowUpKind
 	(*WorkOrder)(nil),                  // 1: gridflow.intake.v1.WorkOrder
@@ -1582,67 +1857,75 @@ var file_gridflow_intake_v1_intake_proto_goTypes = []any{
 	(*ListSubmissionsRequest)(nil),     // 13: gridflow.intake.v1.ListSubmissionsRequest
 	(*ListSubmissionsResponse)(nil),    // 14: gridflow.intake.v1.ListSubmissionsResponse
 	(*GetSubmissionRequest)(nil),       // 15: gridflow.intake.v1.GetSubmissionRequest
-	(*GetSubmissionResponse)(nil),      // 16: gridflow.intake.v1.GetSubmissionResponse
-	(*Submission)(nil),                 // 17: gridflow.intake.v1.Submission
-	(*timestamppb.Timestamp)(nil),      // 18: google.protobuf.Timestamp
-	(v1.AppealType)(0),                 // 19: gridflow.types.v1.AppealType
-	(*v1.LatLng)(nil),                  // 20: gridflow.types.v1.LatLng
-	(v1.Urgency)(0),                    // 21: gridflow.types.v1.Urgency
-	(*v1.Attachment)(nil),              // 22: gridflow.types.v1.Attachment
-	(v1.Source)(0),                     // 23: gridflow.types.v1.Source
-	(*v1.Area)(nil),                    // 24: gridflow.types.v1.Area
-	(*v1.Address)(nil),                 // 25: gridflow.types.v1.Address
+	(*ReadContactRequest)(nil),         // 16: gridflow.intake.v1.ReadContactRequest
+	(*ReadContactResponse)(nil),        // 17: gridflow.intake.v1.ReadContactResponse
+	(*Contact)(nil),                    // 18: gridflow.intake.v1.Contact
+	(*GetSubmissionResponse)(nil),      // 19: gridflow.intake.v1.GetSubmissionResponse
+	(*Submission)(nil),                 // 20: gridflow.intake.v1.Submission
+	(*timestamppb.Timestamp)(nil),      // 21: google.protobuf.Timestamp
+	(v1.AppealType)(0),                 // 22: gridflow.types.v1.AppealType
+	(*v1.LatLng)(nil),                  // 23: gridflow.types.v1.LatLng
+	(v1.Urgency)(0),                    // 24: gridflow.types.v1.Urgency
+	(*v1.Attachment)(nil),              // 25: gridflow.types.v1.Attachment
+	(v1.Source)(0),                     // 26: gridflow.types.v1.Source
+	(*v1.Address)(nil),                 // 27: gridflow.types.v1.Address
+	(*v1.Area)(nil),                    // 28: gridflow.types.v1.Area
 }
 var file_gridflow_intake_v1_intake_proto_depIdxs = []int32{
-	18, // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
-	19, // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
-	20, // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
-	21, // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
-	22, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
+	21, // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
+	22, // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
+	23, // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
+	24, // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
+	25, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
 	1,  // 5: gridflow.intake.v1.SubmitWorkOrderRequest.work_order:type_name -> gridflow.intake.v1.WorkOrder
-	17, // 6: gridflow.intake.v1.SubmitWorkOrderResponse.submission:type_name -> gridflow.intake.v1.Submission
-	20, // 7: gridflow.intake.v1.PatrolReport.location:type_name -> gridflow.types.v1.LatLng
-	22, // 8: gridflow.intake.v1.PatrolReport.photos:type_name -> gridflow.types.v1.Attachment
-	18, // 9: gridflow.intake.v1.PatrolReport.observed_at:type_name -> google.protobuf.Timestamp
+	20, // 6: gridflow.intake.v1.SubmitWorkOrderResponse.submission:type_name -> gridflow.intake.v1.Submission
+	23, // 7: gridflow.intake.v1.PatrolReport.location:type_name -> gridflow.types.v1.LatLng
+	25, // 8: gridflow.intake.v1.PatrolReport.photos:type_name -> gridflow.types.v1.Attachment
+	21, // 9: gridflow.intake.v1.PatrolReport.observed_at:type_name -> google.protobuf.Timestamp
 	4,  // 10: gridflow.intake.v1.SubmitPatrolReportRequest.report:type_name -> gridflow.intake.v1.PatrolReport
-	17, // 11: gridflow.intake.v1.SubmitPatrolReportResponse.submission:type_name -> gridflow.intake.v1.Submission
+	20, // 11: gridflow.intake.v1.SubmitPatrolReportResponse.submission:type_name -> gridflow.intake.v1.Submission
 	7,  // 12: gridflow.intake.v1.RaiseIssueRequest.issue:type_name -> gridflow.intake.v1.Issue
-	17, // 13: gridflow.intake.v1.RaiseIssueResponse.submission:type_name -> gridflow.intake.v1.Submission
+	20, // 13: gridflow.intake.v1.RaiseIssueResponse.submission:type_name -> gridflow.intake.v1.Submission
 	0,  // 14: gridflow.intake.v1.AddFollowUpRequest.kind:type_name -> gridflow.intake.v1.FollowUpKind
 	12, // 15: gridflow.intake.v1.AddFollowUpResponse.follow_up:type_name -> gridflow.intake.v1.FollowUp
 	0,  // 16: gridflow.intake.v1.FollowUp.kind:type_name -> gridflow.intake.v1.FollowUpKind
-	18, // 17: gridflow.intake.v1.FollowUp.added_at:type_name -> google.protobuf.Timestamp
-	23, // 18: gridflow.intake.v1.ListSubmissionsRequest.source:type_name -> gridflow.types.v1.Source
-	18, // 19: gridflow.intake.v1.ListSubmissionsRequest.accepted_after:type_name -> google.protobuf.Timestamp
-	18, // 20: gridflow.intake.v1.ListSubmissionsRequest.accepted_before:type_name -> google.protobuf.Timestamp
-	17, // 21: gridflow.intake.v1.ListSubmissionsResponse.submissions:type_name -> gridflow.intake.v1.Submission
-	17, // 22: gridflow.intake.v1.GetSubmissionResponse.submission:type_name -> gridflow.intake.v1.Submission
-	23, // 23: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
-	18, // 24: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
-	24, // 25: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
-	25, // 26: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
-	20, // 27: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
-	1,  // 28: gridflow.intake.v1.Submission.work_order:type_name -> gridflow.intake.v1.WorkOrder
-	4,  // 29: gridflow.intake.v1.Submission.patrol_report:type_name -> gridflow.intake.v1.PatrolReport
-	7,  // 30: gridflow.intake.v1.Submission.issue:type_name -> gridflow.intake.v1.Issue
-	12, // 31: gridflow.intake.v1.Submission.follow_ups:type_name -> gridflow.intake.v1.FollowUp
-	2,  // 32: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
-	5,  // 33: gridflow.intake.v1.IntakeService.SubmitPatrolReport:input_type -> gridflow.intake.v1.SubmitPatrolReportRequest
-	8,  // 34: gridflow.intake.v1.IntakeService.RaiseIssue:input_type -> gridflow.intake.v1.RaiseIssueRequest
-	10, // 35: gridflow.intake.v1.IntakeService.AddFollowUp:input_type -> gridflow.intake.v1.AddFollowUpRequest
-	15, // 36: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
-	13, // 37: gridflow.intake.v1.IntakeService.ListSubmissions:input_type -> gridflow.intake.v1.ListSubmissionsRequest
-	3,  // 38: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
-	6,  // 39: gridflow.intake.v1.IntakeService.SubmitPatrolReport:output_type -> gridflow.intake.v1.SubmitPatrolReportResponse
-	9,  // 40: gridflow.intake.v1.IntakeService.RaiseIssue:output_type -> gridflow.intake.v1.RaiseIssueResponse
-	11, // 41: gridflow.intake.v1.IntakeService.AddFollowUp:output_type -> gridflow.intake.v1.AddFollowUpResponse
-	16, // 42: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
-	14, // 43: gridflow.intake.v1.IntakeService.ListSubmissions:output_type -> gridflow.intake.v1.ListSubmissionsResponse
-	38, // [38:44] is the sub-list for method output_type
-	32, // [32:38] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	21, // 17: gridflow.intake.v1.FollowUp.added_at:type_name -> google.protobuf.Timestamp
+	26, // 18: gridflow.intake.v1.ListSubmissionsRequest.source:type_name -> gridflow.types.v1.Source
+	21, // 19: gridflow.intake.v1.ListSubmissionsRequest.accepted_after:type_name -> google.protobuf.Timestamp
+	21, // 20: gridflow.intake.v1.ListSubmissionsRequest.accepted_before:type_name -> google.protobuf.Timestamp
+	20, // 21: gridflow.intake.v1.ListSubmissionsResponse.submissions:type_name -> gridflow.intake.v1.Submission
+	18, // 22: gridflow.intake.v1.ReadContactResponse.contact:type_name -> gridflow.intake.v1.Contact
+	21, // 23: gridflow.intake.v1.ReadContactResponse.read_at:type_name -> google.protobuf.Timestamp
+	27, // 24: gridflow.intake.v1.Contact.normalised_address:type_name -> gridflow.types.v1.Address
+	20, // 25: gridflow.intake.v1.GetSubmissionResponse.submission:type_name -> gridflow.intake.v1.Submission
+	26, // 26: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
+	21, // 27: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
+	28, // 28: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
+	27, // 29: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
+	23, // 30: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
+	1,  // 31: gridflow.intake.v1.Submission.work_order:type_name -> gridflow.intake.v1.WorkOrder
+	4,  // 32: gridflow.intake.v1.Submission.patrol_report:type_name -> gridflow.intake.v1.PatrolReport
+	7,  // 33: gridflow.intake.v1.Submission.issue:type_name -> gridflow.intake.v1.Issue
+	12, // 34: gridflow.intake.v1.Submission.follow_ups:type_name -> gridflow.intake.v1.FollowUp
+	2,  // 35: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
+	5,  // 36: gridflow.intake.v1.IntakeService.SubmitPatrolReport:input_type -> gridflow.intake.v1.SubmitPatrolReportRequest
+	8,  // 37: gridflow.intake.v1.IntakeService.RaiseIssue:input_type -> gridflow.intake.v1.RaiseIssueRequest
+	10, // 38: gridflow.intake.v1.IntakeService.AddFollowUp:input_type -> gridflow.intake.v1.AddFollowUpRequest
+	15, // 39: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
+	13, // 40: gridflow.intake.v1.IntakeService.ListSubmissions:input_type -> gridflow.intake.v1.ListSubmissionsRequest
+	16, // 41: gridflow.intake.v1.IntakeService.ReadContact:input_type -> gridflow.intake.v1.ReadContactRequest
+	3,  // 42: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
+	6,  // 43: gridflow.intake.v1.IntakeService.SubmitPatrolReport:output_type -> gridflow.intake.v1.SubmitPatrolReportResponse
+	9,  // 44: gridflow.intake.v1.IntakeService.RaiseIssue:output_type -> gridflow.intake.v1.RaiseIssueResponse
+	11, // 45: gridflow.intake.v1.IntakeService.AddFollowUp:output_type -> gridflow.intake.v1.AddFollowUpResponse
+	19, // 46: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
+	14, // 47: gridflow.intake.v1.IntakeService.ListSubmissions:output_type -> gridflow.intake.v1.ListSubmissionsResponse
+	17, // 48: gridflow.intake.v1.IntakeService.ReadContact:output_type -> gridflow.intake.v1.ReadContactResponse
+	42, // [42:49] is the sub-list for method output_type
+	35, // [35:42] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_intake_v1_intake_proto_init() }
@@ -1659,13 +1942,18 @@ func file_gridflow_intake_v1_intake_proto_init() {
 		(*GetSubmissionRequest_CaseNumber)(nil),
 		(*GetSubmissionRequest_HotlineOrderNo)(nil),
 	}
+	file_gridflow_intake_v1_intake_proto_msgTypes[15].OneofWrappers = []any{
+		(*ReadContactRequest_CaseId)(nil),
+		(*ReadContactRequest_CaseNumber)(nil),
+		(*ReadContactRequest_HotlineOrderNo)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_intake_v1_intake_proto_rawDesc), len(file_gridflow_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   17,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	IntakeService_AddFollowUp_FullMethodName        = "/gridflow.intake.v1.IntakeService/AddFollowUp"
 	IntakeService_GetSubmission_FullMethodName      = "/gridflow.intake.v1.IntakeService/GetSubmission"
 	IntakeService_ListSubmissions_FullMethodName    = "/gridflow.intake.v1.IntakeService/ListSubmissions"
+	IntakeService_ReadContact_FullMethodName        = "/gridflow.intake.v1.IntakeService/ReadContact"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -52,6 +53,14 @@ type IntakeServiceClient interface {
 	GetSubmission(ctx context.Context, in *GetSubmissionRequest, opts ...grpc.CallOption) (*GetSubmissionResponse, error)
 	// ListSubmissions lists submissions, newest first, with filters (AIP-158 paging).
 	ListSubmissions(ctx context.Context, in *ListSubmissionsRequest, opts ...grpc.CallOption) (*ListSubmissionsResponse, error)
+	// ReadContact returns a hotline caller's full contact (name, phone,
+	// address), which every other read masks. Allowed to the hotline, the
+	// dispatcher of the case's street, the lead and co-handler departments of
+	// an open task on the case, and admin; an anonymous caller's contact only
+	// to the hotline. Anyone else is PERMISSION_DENIED, for a case that does
+	// not exist too. Every successful read publishes case.contact_read (the
+	// audit, shown in the case's timeline).
+	ReadContact(ctx context.Context, in *ReadContactRequest, opts ...grpc.CallOption) (*ReadContactResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -122,6 +131,16 @@ func (c *intakeServiceClient) ListSubmissions(ctx context.Context, in *ListSubmi
 	return out, nil
 }
 
+func (c *intakeServiceClient) ReadContact(ctx context.Context, in *ReadContactRequest, opts ...grpc.CallOption) (*ReadContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadContactResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ReadContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -145,6 +164,14 @@ type IntakeServiceServer interface {
 	GetSubmission(context.Context, *GetSubmissionRequest) (*GetSubmissionResponse, error)
 	// ListSubmissions lists submissions, newest first, with filters (AIP-158 paging).
 	ListSubmissions(context.Context, *ListSubmissionsRequest) (*ListSubmissionsResponse, error)
+	// ReadContact returns a hotline caller's full contact (name, phone,
+	// address), which every other read masks. Allowed to the hotline, the
+	// dispatcher of the case's street, the lead and co-handler departments of
+	// an open task on the case, and admin; an anonymous caller's contact only
+	// to the hotline. Anyone else is PERMISSION_DENIED, for a case that does
+	// not exist too. Every successful read publishes case.contact_read (the
+	// audit, shown in the case's timeline).
+	ReadContact(context.Context, *ReadContactRequest) (*ReadContactResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -172,6 +199,9 @@ func (UnimplementedIntakeServiceServer) GetSubmission(context.Context, *GetSubmi
 }
 func (UnimplementedIntakeServiceServer) ListSubmissions(context.Context, *ListSubmissionsRequest) (*ListSubmissionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSubmissions not implemented")
+}
+func (UnimplementedIntakeServiceServer) ReadContact(context.Context, *ReadContactRequest) (*ReadContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadContact not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -302,6 +332,24 @@ func _IntakeService_ListSubmissions_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ReadContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ReadContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ReadContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ReadContact(ctx, req.(*ReadContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -332,6 +380,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSubmissions",
 			Handler:    _IntakeService_ListSubmissions_Handler,
+		},
+		{
+			MethodName: "ReadContact",
+			Handler:    _IntakeService_ReadContact_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
