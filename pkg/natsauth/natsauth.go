@@ -84,7 +84,7 @@ type User struct {
 var Users = []User{
 	{Name: Intake,
 		Publish:  []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
-		Durables: []string{"intake-closures"}},
+		Durables: []string{"intake-closures", "intake-tasks"}},
 	{Name: Classify,
 		Publish:  []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>"},
 		Durables: []string{"classify-cases"}},

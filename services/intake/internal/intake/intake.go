@@ -104,6 +104,9 @@ type Submission struct {
 	// person its credential named (auth.Principal's Actor). Empty in
 	// submissions stored before it was kept; By falls back to Principal.
 	Actor string `json:"Actor,omitempty"`
+	// ContactErasedAt is when retention replaced the stored contact by its
+	// masked form (zero while it is kept); a column beside the body.
+	ContactErasedAt time.Time `json:"-"`
 }
 
 // By is the actor of the submission's events.
@@ -132,6 +135,7 @@ type Store interface {
 	Get(ctx context.Context, k Key) (*Submission, error)
 	AddFollowUp(ctx context.Context, k Key, f *FollowUp, check func(*Submission) error) (stored *FollowUp, created bool, err error)
 	List(ctx context.Context, f ListFilter) ([]*Submission, string, error)
+	ContactStore
 }
 
 // Places resolves and checks areas against reference data.
@@ -237,10 +241,10 @@ func compatible(a, b Area) bool {
 	return agree(a.District, b.District) && agree(a.Street, b.Street) && agree(a.Community, b.Community)
 }
 
-// GetSubmission returns a submission; caller data is hidden from everyone but
-// the hotline when the caller asked for anonymity.
+// GetSubmission returns a submission, its caller masked for every reader
+// (Masked): the full contact is ReadContact's, audited.
 func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error) {
-	p, ok := auth.FromContext(ctx)
+	_, ok := auth.FromContext(ctx)
 	if !ok {
 		return nil, fault.New(fault.Unauthenticated, "no credential")
 	}
@@ -259,16 +263,5 @@ func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error)
 	if err != nil {
 		return nil, err
 	}
-	return redact(sub, p), nil
-}
-
-// redact hides the caller from everyone but the hotline when the caller
-// asked for anonymity.
-func redact(sub *Submission, p auth.Principal) *Submission {
-	if sub.WorkOrder != nil && sub.WorkOrder.Anonymous && p.Role != auth.RoleHotline {
-		wo := *sub.WorkOrder
-		wo.CallerName, wo.CallerPhone = "", ""
-		sub.WorkOrder = &wo
-	}
-	return sub
+	return sub.Masked(), nil
 }
