@@ -95,13 +95,14 @@ func newNATSCmd(g *globals) *cobra.Command {
 	users.Flags().StringVar(&dir, "dir", "", "directory of the seeds and auth.conf (default <run dir>/nats/users)")
 
 	var (
-		natsURL  string
-		replicas int
-		maxAge   time.Duration
-		wait     time.Duration
+		natsURL   string
+		replicas  int
+		maxAge    time.Duration
+		dlqMaxAge time.Duration
+		wait      time.Duration
 	)
 	streams := &cobra.Command{
-		Use:   "streams [--replicas N] [--max-age D]",
+		Use:   "streams [--replicas N] [--max-age D] [--dlq-max-age D]",
 		Short: "Declare GRID and GRID_DLQ (create or update): the one place that does",
 		Long: "Creates or updates the streams GRID (grid.>) and GRID_DLQ (dlq.>) as the NATS user streams\n" +
 			"(its seed: --nkey, else <run dir>/nats/users/streams.nk). Services never declare them: they wait\n" +
@@ -118,7 +119,7 @@ func newNATSCmd(g *globals) *cobra.Command {
 			defer nc.Close()
 			ctx, cancel := g.ctx(cmd.Context())
 			defer cancel()
-			opts := natsjs.StreamOptions{Replicas: replicas, MaxAge: maxAge}
+			opts := natsjs.StreamOptions{Replicas: replicas, MaxAge: maxAge, DLQMaxAge: dlqMaxAge}
 			// A server just started may not have JetStream ready yet.
 			for deadline := time.Now().Add(wait); ; {
 				err = natsjs.EnsureStreams(ctx, js, opts)
@@ -144,13 +145,24 @@ func newNATSCmd(g *globals) *cobra.Command {
 	f := streams.Flags()
 	f.StringVar(&natsURL, "nats", "", "NATS URL (default: $GRIDFLOW_NATS_URL, the context file, else nats://127.0.0.1:14222)")
 	f.IntVar(&replicas, "replicas", envInt("GRIDFLOW_STREAM_REPLICAS", 1), "stream replicas: 1 on one machine, 3 in a cluster (default $GRIDFLOW_STREAM_REPLICAS, else 1)")
-	f.DurationVar(&maxAge, "max-age", 0, "how long the streams keep messages (0: 30 days)")
+	f.DurationVar(&maxAge, "max-age", envDuration("GRIDFLOW_STREAM_MAX_AGE", natsjs.DefaultMaxAge),
+		"how long GRID keeps events (default $GRIDFLOW_STREAM_MAX_AGE, else 30 days)")
+	f.DurationVar(&dlqMaxAge, "dlq-max-age", envDuration("GRIDFLOW_DLQ_MAX_AGE", natsjs.DefaultDLQMaxAge),
+		"how long GRID_DLQ keeps dead letters (default $GRIDFLOW_DLQ_MAX_AGE, else 14 days)")
 	f.DurationVar(&wait, "wait", 10*time.Second, "keep trying this long while JetStream is not ready")
-	cmd.AddCommand(users, streams)
+	cmd.AddCommand(users, streams, newScrubCmd(g))
 	return cmd
 }
 
 // envInt is the integer in the environment variable key, else def.
+func envDuration(key string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(key))
+	if err != nil || d <= 0 {
+		return def
+	}
+	return d
+}
+
 func envInt(key string, def int) int {
 	var n int
 	if _, err := fmt.Sscan(os.Getenv(key), &n); err != nil {

@@ -17,6 +17,11 @@
 //
 // Streams are declared in one place, by the streams user (gridctl nats
 // streams in the stack's setup step); services only look them up. The
+// streams user also scrubs them (gridctl nats scrub-contacts): it reads
+// GRID and GRID_DLQ through ephemeral ordered consumers, lists GRID's
+// consumers (their ack floors), purges GRID and GRID_DLQ, deletes single
+// dead letters and publishes their masked copies on dlq.>; it cannot pull
+// from or change a durable consumer. The
 // operator user (gridctl) reads GRID and GRID_DLQ through ephemeral ordered
 // consumers and may read any consumer's info (its lag), but cannot publish,
 // pull from or change a durable consumer, or declare streams.
@@ -73,8 +78,8 @@ type User struct {
 	// Read marks the operator: ephemeral consumers on GRID and GRID_DLQ
 	// with any filter, and every consumer's info.
 	Read bool
-	// DeclareStreams marks the one user that creates and updates GRID and
-	// GRID_DLQ.
+	// DeclareStreams marks the one user that creates, updates and scrubs
+	// GRID and GRID_DLQ.
 	DeclareStreams bool
 }
 
@@ -142,8 +147,16 @@ func (u User) Permissions(others []User) Permissions {
 	switch {
 	case u.DeclareStreams:
 		for _, s := range []string{streamGrid, streamDLQ} {
-			allow("$JS.API.STREAM.CREATE."+s, "$JS.API.STREAM.UPDATE."+s, "$JS.API.STREAM.INFO."+s)
+			allow("$JS.API.STREAM.CREATE."+s, "$JS.API.STREAM.UPDATE."+s, "$JS.API.STREAM.INFO."+s,
+				// The scrub: read through ephemeral consumers, purge.
+				"$JS.API.STREAM.PURGE."+s,
+				"$JS.API.CONSUMER.CREATE."+s+".*", "$JS.API.CONSUMER.CREATE."+s+".*.>",
+				"$JS.API.CONSUMER.INFO."+s+".*", "$JS.API.CONSUMER.DELETE."+s+".*",
+				"$JS.API.CONSUMER.MSG.NEXT."+s+".*")
 		}
+		// The scrub: the ack floors of GRID's consumers, and dead letters
+		// replaced by their masked copies.
+		allow("$JS.API.CONSUMER.LIST."+streamGrid, "$JS.API.STREAM.MSG.DELETE."+streamDLQ, "dlq.>")
 	case u.Read:
 		for _, s := range []string{streamGrid, streamDLQ} {
 			allow("$JS.API.STREAM.INFO."+s,
@@ -161,7 +174,7 @@ func (u User) Permissions(others []User) Permissions {
 		allow("$JS.API.CONSUMER.INFO."+streamGrid+".*", "$JS.API.CONSUMER.DELETE."+streamGrid+".*",
 			"$JS.API.CONSUMER.MSG.NEXT."+streamGrid+".*")
 	}
-	if len(u.Watch) > 0 || u.Read {
+	if len(u.Watch) > 0 || u.Read || u.DeclareStreams {
 		// The wildcards above would reach every consumer: deny the
 		// durables that are not u's by name.
 		for _, o := range others {
@@ -172,7 +185,7 @@ func (u User) Permissions(others []User) Permissions {
 				p.PublishDeny = append(p.PublishDeny,
 					"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d, "$JS.API.CONSUMER.CREATE."+streamGrid+"."+d+".>",
 					"$JS.API.CONSUMER.DELETE."+streamGrid+"."+d, "$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d)
-				if !u.Read {
+				if !u.Read && !u.DeclareStreams {
 					p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.INFO."+streamGrid+"."+d)
 				}
 			}

@@ -82,3 +82,18 @@ func set(dst *string, v string) bool {
 	*dst = v
 	return true
 }
+
+// EnvelopeBytes is Envelope over a stored or delivered envelope: its masked
+// encoding and whether it held clear data. Bytes that are not an envelope
+// are an error.
+func EnvelopeBytes(data []byte) ([]byte, bool, error) {
+	var env eventsv1.Envelope
+	if err := proto.Unmarshal(data, &env); err != nil {
+		return nil, false, err
+	}
+	if !Envelope(&env) {
+		return data, false, nil
+	}
+	out, err := proto.Marshal(&env)
+	return out, true, err
+}
