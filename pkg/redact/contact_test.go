@@ -150,3 +150,19 @@ func TestEnvelope(t *testing.T) {
 		})
 	}
 }
+
+func TestJSONText(t *testing.T) {
+	t.Parallel()
+	doc := []byte(`{"Case":{"Title":"请回电13812345678","Content":"无号码","Address":"共和新路1234弄","N":12345678901234567890},"Other":"13812345678"}`)
+	out, changed, err := redact.JSONText(doc, []string{"Case", "Title"}, []string{"Case", "Content"}, []string{"Missing", "X"})
+	if err != nil || !changed {
+		t.Fatalf("JSONText = %s, %v, %v", out, changed, err)
+	}
+	want := `{"Case":{"Address":"共和新路1234弄","Content":"无号码","N":12345678901234567890,"Title":"请回电138****5678"},"Other":"13812345678"}`
+	if string(out) != want {
+		t.Errorf("JSONText = %s, want %s", out, want)
+	}
+	if again, changed, err := redact.JSONText(out, []string{"Case", "Title"}); err != nil || changed || string(again) != string(out) {
+		t.Errorf("masking again: %s, %v, %v", again, changed, err)
+	}
+}

@@ -42,7 +42,8 @@ var Migrations = []pgdb.Migrations{
 	consumer.Migrations,
 	timer.Migrations,
 	idempotency.Migrations,
-	{Name: "classify", FS: migrationsFS, Dir: "migrations"},
+	{Name: "classify", FS: migrationsFS, Dir: "migrations",
+		Steps: []pgdb.Step{{Version: 5, Name: "mask_contacts", Run: maskContacts}}},
 }
 
 // Store implements classify.Store.

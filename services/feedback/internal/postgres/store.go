@@ -48,7 +48,8 @@ var Migrations = []pgdb.Migrations{
 	consumer.Migrations,
 	timer.Migrations,
 	idempotency.Migrations,
-	{Name: "feedback", FS: migrationsFS, Dir: "migrations"},
+	{Name: "feedback", FS: migrationsFS, Dir: "migrations",
+		Steps: []pgdb.Step{{Version: 5, Name: "mask_contacts", Run: maskContacts}}},
 }
 
 // Store implements feedback.Store and feedback.Reader.
