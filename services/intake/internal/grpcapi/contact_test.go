@@ -357,3 +357,28 @@ func (e *env) count(t *testing.T, subject string) uint64 {
 	}
 	return n
 }
+
+// TestReadContactAfterRetention: once retention erased a contact, a reader
+// who may read it learns it is gone (FAILED_PRECONDITION), and nothing is
+// audited, since nothing was read.
+func TestReadContactAfterRetention(t *testing.T) {
+	e := setup(t)
+	cs := e.contactCases(t)
+	if _, err := e.pool.Exec(context.Background(), `UPDATE submissions SET contact_erased_at = now() WHERE case_id = $1`, cs.named); err != nil {
+		t.Fatal(err)
+	}
+	for _, who := range []string{"hotline", "dispatcher:310106022", "admin"} {
+		c, ctx := e.as(t, who)
+		if _, err := c.ReadContact(ctx, byID(cs.named)); status.Code(err) != codes.FailedPrecondition ||
+			!strings.Contains(status.Convert(err).Message(), "erased") {
+			t.Errorf("%s: ReadContact of an erased contact = %v, want FAILED_PRECONDITION", who, err)
+		}
+	}
+	c, ctx := e.as(t, "dispatcher:310106021")
+	if _, err := c.ReadContact(ctx, byID(cs.named)); status.Code(err) != codes.PermissionDenied {
+		t.Errorf("another street's dispatcher: %v, want PERMISSION_DENIED (it may not even learn that)", err)
+	}
+	if n := e.count(t, "grid.case.contact_read.>"); n != 0 {
+		t.Errorf("%d case.contact_read events, want 0", n)
+	}
+}
