@@ -147,8 +147,8 @@ func newNATSCmd(g *globals) *cobra.Command {
 	f.IntVar(&replicas, "replicas", envInt("GRIDFLOW_STREAM_REPLICAS", 1), "stream replicas: 1 on one machine, 3 in a cluster (default $GRIDFLOW_STREAM_REPLICAS, else 1)")
 	f.DurationVar(&maxAge, "max-age", envDuration("GRIDFLOW_STREAM_MAX_AGE", natsjs.DefaultMaxAge),
 		"how long GRID keeps events (default $GRIDFLOW_STREAM_MAX_AGE, else 30 days)")
-	f.DurationVar(&dlqMaxAge, "dlq-max-age", envDuration("GRIDFLOW_DLQ_MAX_AGE", natsjs.DefaultDLQMaxAge),
-		"how long GRID_DLQ keeps dead letters (default $GRIDFLOW_DLQ_MAX_AGE, else 14 days)")
+	f.DurationVar(&dlqMaxAge, "dlq-max-age", envDuration("GRIDFLOW_DLQ_MAX_AGE", 0),
+		"how long GRID_DLQ keeps dead letters (default $GRIDFLOW_DLQ_MAX_AGE, else 14 days, or --max-age when shorter)")
 	f.DurationVar(&wait, "wait", 10*time.Second, "keep trying this long while JetStream is not ready")
 	cmd.AddCommand(users, streams, newScrubCmd(g))
 	return cmd

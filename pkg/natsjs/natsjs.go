@@ -101,7 +101,7 @@ const (
 type StreamOptions struct {
 	Replicas  int
 	MaxAge    time.Duration // GRID; default DefaultMaxAge
-	DLQMaxAge time.Duration // GRID_DLQ; default DefaultDLQMaxAge
+	DLQMaxAge time.Duration // GRID_DLQ; default DefaultDLQMaxAge, or MaxAge when shorter
 }
 
 // EnsureStreams creates or updates GRID and GRID_DLQ: the one declaration
@@ -115,7 +115,9 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, opts StreamOptio
 		opts.MaxAge = DefaultMaxAge
 	}
 	if opts.DLQMaxAge <= 0 {
-		opts.DLQMaxAge = DefaultDLQMaxAge
+		// A dead letter never outlives the events around it: a city that
+		// shortens GRID's retention shortens the dead letters' with it.
+		opts.DLQMaxAge = min(DefaultDLQMaxAge, opts.MaxAge)
 	}
 	for _, cfg := range []jetstream.StreamConfig{
 		{Name: StreamGrid, Subjects: []string{SubjectsGrid}, Storage: jetstream.FileStorage, Replicas: opts.Replicas,
