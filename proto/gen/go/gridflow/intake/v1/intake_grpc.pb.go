@@ -58,8 +58,10 @@ type IntakeServiceClient interface {
 	// dispatcher of the case's street, the lead and co-handler departments of
 	// an open task on the case, and admin; an anonymous caller's contact only
 	// to the hotline. Anyone else is PERMISSION_DENIED, for a case that does
-	// not exist too. Every successful read publishes case.contact_read (the
-	// audit, shown in the case's timeline).
+	// not exist too (admin alone is told NOT_FOUND). A contact erased after
+	// its retention is FAILED_PRECONDITION. Every successful read publishes
+	// case.contact_read (the audit, shown in the case's timeline) before it
+	// answers.
 	ReadContact(ctx context.Context, in *ReadContactRequest, opts ...grpc.CallOption) (*ReadContactResponse, error)
 }
 
@@ -169,8 +171,10 @@ type IntakeServiceServer interface {
 	// dispatcher of the case's street, the lead and co-handler departments of
 	// an open task on the case, and admin; an anonymous caller's contact only
 	// to the hotline. Anyone else is PERMISSION_DENIED, for a case that does
-	// not exist too. Every successful read publishes case.contact_read (the
-	// audit, shown in the case's timeline).
+	// not exist too (admin alone is told NOT_FOUND). A contact erased after
+	// its retention is FAILED_PRECONDITION. Every successful read publishes
+	// case.contact_read (the audit, shown in the case's timeline) before it
+	// answers.
 	ReadContact(context.Context, *ReadContactRequest) (*ReadContactResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
