@@ -19,7 +19,9 @@ func TestMayReadContact(t *testing.T) {
 	patrol := &Submission{Source: reference.FromPatrol, Patrol: &PatrolReport{}, Area: named.Area}
 	open := []TaskHolder{{TaskID: "t1", Department: "cgj", Lead: true}, {TaskID: "t2", Department: "fgj"},
 		{TaskID: "t3", Department: "hbj"}, {TaskID: "t4", Department: "hbj", Lead: true}}
-	p := func(role auth.Role, subject string) auth.Principal { return auth.Principal{Role: role, Subject: subject} }
+	p := func(role auth.Role, subject string) auth.Principal {
+		return auth.Principal{Role: role, Subject: subject}
+	}
 	for _, tc := range []struct {
 		name string
 		p    auth.Principal
@@ -64,8 +66,8 @@ func TestMayReadContact(t *testing.T) {
 func TestMasked(t *testing.T) {
 	t.Parallel()
 	sub := &Submission{Source: reference.FromHotline,
-		Address:   address.Record{Raw: "共和新路1234弄5号", Road: "共和新路", Lane: 1234, Number: 5, Key: "静安区|共和新路|1234|5|"},
-		Location:  &LatLng{Lat: 31.2712345, Lng: 121.4512345, Datum: WGS84},
+		Address:  address.Record{Raw: "共和新路1234弄5号", Road: "共和新路", Lane: 1234, Number: 5, Key: "静安区|共和新路|1234|5|"},
+		Location: &LatLng{Lat: 31.2712345, Lng: 121.4512345, Datum: WGS84},
 		WorkOrder: &WorkOrder{CallerName: "王小明", CallerPhone: "13812345678", Title: "t 13812345678", Content: "c 13812345678",
 			Answer: "a 13812345678", Address: "共和新路1234弄5号", Location: &LatLng{Lat: 31.2712345, Lng: 121.4512345}},
 		FollowUps: []FollowUp{{Text: "新号码13987654321"}}}
