@@ -63,6 +63,9 @@ var authzMatrix = []string{
 	// submission with the caller's contact.
 	"IntakeService/GetSubmission              U O O P O P P P O P O P O P",
 	"IntakeService/ListSubmissions            U O O O O O P P O O O O O P",
+	// The caller's full contact, audited: the hotline, the street's
+	// dispatcher, the department holding an open task on the case, admin.
+	"IntakeService/ReadContact                U O O P P P O P P P P P O P",
 	"IntakeService/ListReferenceReloads       U P O O O O P P P P P P O P",
 
 	"DispatchService/GetTask                  U P O P O P O P P P P P O P",
@@ -476,6 +479,10 @@ func authzCalls(w *authzWorld) map[string]func(ctx context.Context, col string) 
 		},
 		"IntakeService/GetSubmission": func(ctx context.Context, col string) error {
 			_, err := w.intake[col].GetSubmission(ctx, &intakev1.GetSubmissionRequest{Key: &intakev1.GetSubmissionRequest_CaseNumber{CaseNumber: w.authzHome(col).number}})
+			return err
+		},
+		"IntakeService/ReadContact": func(ctx context.Context, col string) error {
+			_, err := w.intake[col].ReadContact(ctx, &intakev1.ReadContactRequest{Key: &intakev1.ReadContactRequest_CaseNumber{CaseNumber: w.authzHome(col).number}})
 			return err
 		},
 		"IntakeService/ListSubmissions": func(ctx context.Context, col string) error {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/redact"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/spf13/cobra"
@@ -145,6 +146,10 @@ func printEvent(w io.Writer, msg jetstream.Msg, asJSON bool) {
 		fmt.Fprintf(w, "%s  (not an envelope: %v)\n", msg.Subject(), err)
 		return
 	}
+	// What the stream holds is masked already; an event an older intake
+	// published before the stream was scrubbed is masked here, so the tail
+	// never prints a clear contact.
+	redact.Envelope(&env)
 	if asJSON {
 		_ = printProto(w, &env)
 		return

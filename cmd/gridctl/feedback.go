@@ -70,7 +70,7 @@ func printCase(w io.Writer, c *feedbackv1.Case) {
 }
 
 func newCaseCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "case", Short: "Read a case's state and timeline (feedback)"}
+	cmd := &cobra.Command{Use: "case", Short: "Read a case's state and timeline (feedback), its caller's contact (intake, audited)"}
 	show := &cobra.Command{Use: "show NUMBER|ID|ORDER-NO", Short: "A case's state, deadlines and tasks", Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			k, err := caseKey(args[0])
@@ -166,7 +166,7 @@ func newCaseCmd(g *globals) *cobra.Command {
 			printTimeline(cmd.OutOrStdout(), r)
 			return nil
 		}}
-	cmd.AddCommand(show, waitCmd, timeline)
+	cmd.AddCommand(show, waitCmd, timeline, newContactCmd(g))
 	return cmd
 }
 

@@ -96,13 +96,14 @@ func newNATSCmd(g *globals) *cobra.Command {
 	users.Flags().StringVar(&dir, "dir", "", "directory of the seeds and auth.conf (default <run dir>/nats/users)")
 
 	var (
-		natsURL  string
-		replicas int
-		maxAge   time.Duration
-		wait     time.Duration
+		natsURL   string
+		replicas  int
+		maxAge    time.Duration
+		dlqMaxAge time.Duration
+		wait      time.Duration
 	)
 	streams := &cobra.Command{
-		Use:   "streams [--replicas N] [--max-age D]",
+		Use:   "streams [--replicas N] [--max-age D] [--dlq-max-age D]",
 		Short: "Declare GRID, GRID_DLQ and the services' durable consumers (create or update): the one place that does",
 		Long: "Creates or updates the streams GRID (grid.>) and GRID_DLQ (dlq.>), and every service's durable\n" +
 			"consumer on GRID with its filter subjects (pkg/natsauth's table), as the NATS user streams (its seed:\n" +
@@ -120,7 +121,7 @@ func newNATSCmd(g *globals) *cobra.Command {
 			defer nc.Close()
 			ctx, cancel := g.ctx(cmd.Context())
 			defer cancel()
-			opts := natsjs.StreamOptions{Replicas: replicas, MaxAge: maxAge}
+			opts := natsjs.StreamOptions{Replicas: replicas, MaxAge: maxAge, DLQMaxAge: dlqMaxAge}
 			// A server just started may not have JetStream ready yet.
 			for deadline := time.Now().Add(wait); ; {
 				err = natsjs.EnsureStreams(ctx, js, opts)
@@ -152,13 +153,24 @@ func newNATSCmd(g *globals) *cobra.Command {
 	f := streams.Flags()
 	f.StringVar(&natsURL, "nats", "", "NATS URL (default: $GRIDFLOW_NATS_URL, the context file, else nats://127.0.0.1:14222)")
 	f.IntVar(&replicas, "replicas", envInt("GRIDFLOW_STREAM_REPLICAS", 1), "stream replicas: 1 on one machine, 3 in a cluster (default $GRIDFLOW_STREAM_REPLICAS, else 1)")
-	f.DurationVar(&maxAge, "max-age", 0, "how long the streams keep messages (0: 30 days)")
+	f.DurationVar(&maxAge, "max-age", envDuration("GRIDFLOW_STREAM_MAX_AGE", natsjs.DefaultMaxAge),
+		"how long GRID keeps events (default $GRIDFLOW_STREAM_MAX_AGE, else 30 days)")
+	f.DurationVar(&dlqMaxAge, "dlq-max-age", envDuration("GRIDFLOW_DLQ_MAX_AGE", 0),
+		"how long GRID_DLQ keeps dead letters (default $GRIDFLOW_DLQ_MAX_AGE, else 14 days, or --max-age when shorter)")
 	f.DurationVar(&wait, "wait", 10*time.Second, "keep trying this long while JetStream is not ready")
-	cmd.AddCommand(users, streams)
+	cmd.AddCommand(users, streams, newScrubCmd(g))
 	return cmd
 }
 
 // envInt is the integer in the environment variable key, else def.
+func envDuration(key string, def time.Duration) time.Duration {
+	d, err := time.ParseDuration(os.Getenv(key))
+	if err != nil || d <= 0 {
+		return def
+	}
+	return d
+}
+
 func envInt(key string, def int) int {
 	var n int
 	if _, err := fmt.Sscan(os.Getenv(key), &n); err != nil {

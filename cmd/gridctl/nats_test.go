@@ -47,6 +47,17 @@ func TestNATSUsersAndStreams(t *testing.T) {
 			t.Errorf("nats streams printed:\n%s\nwant %q", out, want)
 		}
 	}
+	// The defaults: GRID a month, dead letters two weeks (README, "Personal
+	// data"); each settable on its own.
+	out, _, err = gridctl(t, "--nkey", natsauth.SeedFile(dir, natsauth.Streams), "nats", "streams", "--nats", url)
+	if err != nil || !strings.Contains(out, "stream GRID on [grid.>] declared: replicas 1, max age 720h0m0s") ||
+		!strings.Contains(out, "stream GRID_DLQ on [dlq.>] declared: replicas 1, max age 336h0m0s") {
+		t.Errorf("nats streams with the defaults: %v\n%s", err, out)
+	}
+	out, _, err = gridctl(t, "--nkey", natsauth.SeedFile(dir, natsauth.Streams), "nats", "streams", "--nats", url, "--dlq-max-age", "72h")
+	if err != nil || !strings.Contains(out, "stream GRID_DLQ on [dlq.>] declared: replicas 1, max age 72h0m0s") {
+		t.Errorf("nats streams --dlq-max-age 72h: %v\n%s", err, out)
+	}
 	// The operator reads the (empty) stream; without a user, nothing.
 	if _, _, err := gridctl(t, "--nkey", natsauth.SeedFile(dir, natsauth.Operator), "events", "tail", "--nats", url, "--last", "1", "--timeout", "5s"); err != nil {
 		t.Errorf("events tail as the operator: %v", err)

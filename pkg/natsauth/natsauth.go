@@ -20,7 +20,12 @@
 //
 // Streams and durable consumers are declared in one place, by the streams
 // user (gridctl nats streams in the stack's setup step), from this table;
-// services only look them up. The
+// services only look them up. The streams user also scrubs the streams
+// (gridctl nats scrub-contacts): it reads GRID and GRID_DLQ through
+// ephemeral ordered consumers, lists GRID's consumers (their ack floors),
+// purges GRID and GRID_DLQ, deletes single dead letters and publishes their
+// masked copies on dlq.>; it cannot pull from or delete a durable consumer.
+// The
 // operator user (gridctl) reads GRID and GRID_DLQ through ephemeral ordered
 // consumers and may read any consumer's info (its lag), but cannot publish,
 // pull from or change a durable consumer, or declare streams.
@@ -77,8 +82,8 @@ type User struct {
 	// Read marks the operator: ephemeral consumers on GRID and GRID_DLQ
 	// with any filter, and every consumer's info.
 	Read bool
-	// DeclareStreams marks the one user that creates and updates GRID and
-	// GRID_DLQ.
+	// DeclareStreams marks the one user that creates, updates and scrubs
+	// GRID and GRID_DLQ.
 	DeclareStreams bool
 }
 
@@ -96,7 +101,8 @@ type Durable struct {
 var Users = []User{
 	{Name: Intake,
 		Publish:  []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
-		Durables: []Durable{{"intake-closures", []string{"grid.case.closed.>", "grid.case.reopened.>"}}}},
+		Durables: []Durable{{"intake-closures", []string{"grid.case.closed.>", "grid.case.reopened.>"}},
+			{"intake-tasks", []string{"grid.task.>"}}}},
 	{Name: Classify,
 		Publish:  []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>"},
 		Durables: []Durable{{"classify-cases", []string{"grid.case.received.>", "grid.case.answered.>"}}}},
@@ -172,7 +178,12 @@ func (u User) Permissions(others []User) Permissions {
 	switch {
 	case u.DeclareStreams:
 		for _, s := range []string{streamGrid, streamDLQ} {
-			allow("$JS.API.STREAM.CREATE."+s, "$JS.API.STREAM.UPDATE."+s, "$JS.API.STREAM.INFO."+s)
+			allow("$JS.API.STREAM.CREATE."+s, "$JS.API.STREAM.UPDATE."+s, "$JS.API.STREAM.INFO."+s,
+				// The scrub: read through ephemeral consumers, purge.
+				"$JS.API.STREAM.PURGE."+s,
+				"$JS.API.CONSUMER.CREATE."+s+".*", "$JS.API.CONSUMER.CREATE."+s+".*.>",
+				"$JS.API.CONSUMER.INFO."+s+".*", "$JS.API.CONSUMER.DELETE."+s+".*",
+				"$JS.API.CONSUMER.MSG.NEXT."+s+".*")
 		}
 		for _, o := range others {
 			for _, d := range o.Durables {
@@ -183,6 +194,9 @@ func (u User) Permissions(others []User) Permissions {
 					"$JS.API.CONSUMER.INFO."+streamGrid+"."+d.Name)
 			}
 		}
+		// The scrub: the ack floors of GRID's consumers, and dead letters
+		// replaced by their masked copies.
+		allow("$JS.API.CONSUMER.LIST."+streamGrid, "$JS.API.STREAM.MSG.DELETE."+streamDLQ, "dlq.>")
 	case u.Read:
 		for _, s := range []string{streamGrid, streamDLQ} {
 			allow("$JS.API.STREAM.INFO."+s,
@@ -200,21 +214,24 @@ func (u User) Permissions(others []User) Permissions {
 		allow("$JS.API.CONSUMER.INFO."+streamGrid+".*", "$JS.API.CONSUMER.DELETE."+streamGrid+".*",
 			"$JS.API.CONSUMER.MSG.NEXT."+streamGrid+".*")
 	}
-	if len(u.Watch) > 0 || u.Read {
+	if len(u.Watch) > 0 || u.Read || u.DeclareStreams {
 		// The wildcards above would reach every consumer: deny the
-		// durables by name — creating, changing or deleting any of them
-		// (its own too: they are declared), and pulling from or reading
-		// another's.
+		// durables by name — deleting any of them; creating or changing any
+		// (its own too: they are declared), except by the streams user,
+		// which declares them; pulling from another's, and reading its
+		// info unless u reads or declares.
 		for _, o := range others {
 			for _, d := range o.Durables {
-				p.PublishDeny = append(p.PublishDeny,
-					"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name, "$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name+".>",
-					"$JS.API.CONSUMER.DELETE."+streamGrid+"."+d.Name)
+				p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.DELETE."+streamGrid+"."+d.Name)
+				if !u.DeclareStreams {
+					p.PublishDeny = append(p.PublishDeny,
+						"$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name, "$JS.API.CONSUMER.CREATE."+streamGrid+"."+d.Name+".>")
+				}
 				if slices.ContainsFunc(u.Durables, func(x Durable) bool { return x.Name == d.Name }) {
 					continue
 				}
 				p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.MSG.NEXT."+streamGrid+"."+d.Name)
-				if !u.Read {
+				if !u.Read && !u.DeclareStreams {
 					p.PublishDeny = append(p.PublishDeny, "$JS.API.CONSUMER.INFO."+streamGrid+"."+d.Name)
 				}
 			}

@@ -186,7 +186,10 @@ func TestPermissions(t *testing.T) {
 		_, err := consumer.Declare(ctx, classify.js, natsjs.StreamGrid, "classify-cases", natsauth.FilterOf("classify-cases"))
 		return err
 	})
-	for _, d := range natsauth.AllDurables() {
+	// (The durables this test consumes from; the scrub below waits for
+	// every declared durable to have handled what it purges.)
+	for _, name := range []string{"classify-cases", "dispatch-cases", "intake-closures"} {
+		d := natsauth.Durable{Name: name, Filter: natsauth.FilterOf(name)}
 		if _, err := consumer.Declare(ctx, streams.js, natsjs.StreamGrid, d.Name, d.Filter); err != nil {
 			t.Fatalf("the streams user declares %s: %v", d.Name, err)
 		}
@@ -362,6 +365,30 @@ func TestPermissions(t *testing.T) {
 			break
 		}
 	}
+
+	// The streams user scrubs (gridctl nats scrub-contacts): it reads both
+	// streams, lists GRID's consumers, purges, and replaces dead letters;
+	// it still cannot pull from or remove a durable.
+	streamsUser := connect(t, s, dir, natsauth.Streams)
+	all := func(data []byte) ([]byte, bool, error) {
+		if strings.HasPrefix(string(data), "masked:") {
+			return data, false, nil
+		}
+		return append([]byte("masked:"), data...), true, nil
+	}
+	r, err := natsjs.ScrubContacts(ctx, streamsUser.js, natsjs.ScrubOptions{Subjects: []string{"grid.task.dispatched.>"}, Mask: all})
+	if err != nil {
+		t.Fatalf("the streams user scrubs: %v", err)
+	}
+	if r.GridPurged != 1 || r.DLQReplaced != 1 {
+		t.Errorf("scrub as the streams user: %+v, want 1 purged from GRID and 1 dead letter replaced", r)
+	}
+	streamsUser.refused(t, `Publish to "$JS.API.CONSUMER.MSG.NEXT.GRID.classify-cases"`,
+		request(streamsUser.nc, "$JS.API.CONSUMER.MSG.NEXT.GRID.classify-cases", `{"batch":1}`))
+	streamsUser.refused(t, `Publish to "$JS.API.CONSUMER.DELETE.GRID.classify-cases"`, func(ctx context.Context) error {
+		return streamsUser.js.DeleteConsumer(ctx, natsjs.StreamGrid, "classify-cases")
+	})
+	streamsUser.refused(t, `Publish to "`+received+`"`, publish(streamsUser.nc, received))
 }
 
 // Without the seed of a user the server refuses the connection: there is

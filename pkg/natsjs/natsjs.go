@@ -85,10 +85,23 @@ func User(name, nkeyFile string) ([]nats.Option, error) {
 	return append(opts, nkey), nil
 }
 
+// Default retention of the streams (GRIDFLOW_STREAM_MAX_AGE,
+// GRIDFLOW_DLQ_MAX_AGE). GRID: 30 days (DESIGN.md) — every service keeps
+// what it needs in its own tables, so the stream is for replay after an
+// outage and for a consumer added later, and a month covers both; what it
+// holds is masked. GRID_DLQ: 14 days — a dead letter waits for a person,
+// and two weeks cover the longest public holiday (9 days at Spring
+// Festival) plus a working week; dead letters are masked too.
+const (
+	DefaultMaxAge    = 30 * 24 * time.Hour
+	DefaultDLQMaxAge = 14 * 24 * time.Hour
+)
+
 // StreamOptions size the streams: R1 on one machine, R3 in a cluster.
 type StreamOptions struct {
-	Replicas int
-	MaxAge   time.Duration // default 30 days
+	Replicas  int
+	MaxAge    time.Duration // GRID; default DefaultMaxAge
+	DLQMaxAge time.Duration // GRID_DLQ; default DefaultDLQMaxAge, or MaxAge when shorter
 }
 
 // EnsureStreams creates or updates GRID and GRID_DLQ: the one declaration
@@ -99,13 +112,18 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, opts StreamOptio
 		opts.Replicas = 1
 	}
 	if opts.MaxAge <= 0 {
-		opts.MaxAge = 30 * 24 * time.Hour
+		opts.MaxAge = DefaultMaxAge
+	}
+	if opts.DLQMaxAge <= 0 {
+		// A dead letter never outlives the events around it: a city that
+		// shortens GRID's retention shortens the dead letters' with it.
+		opts.DLQMaxAge = min(DefaultDLQMaxAge, opts.MaxAge)
 	}
 	for _, cfg := range []jetstream.StreamConfig{
 		{Name: StreamGrid, Subjects: []string{SubjectsGrid}, Storage: jetstream.FileStorage, Replicas: opts.Replicas,
 			MaxAge: opts.MaxAge, Duplicates: 2 * time.Minute, Description: "gridflow domain events"},
 		{Name: StreamDLQ, Subjects: []string{SubjectsDLQ}, Storage: jetstream.FileStorage, Replicas: opts.Replicas,
-			MaxAge: opts.MaxAge, Description: "gridflow dead letters: dlq.<consumer>.<original subject>"},
+			MaxAge: opts.DLQMaxAge, Description: "gridflow dead letters: dlq.<consumer>.<original subject>"},
 	} {
 		if _, err := js.CreateOrUpdateStream(ctx, cfg); err != nil {
 			return fmt.Errorf("ensure stream %s: %w", cfg.Name, err)

@@ -103,6 +103,18 @@ type Migrations struct {
 	Name string
 	FS   fs.FS
 	Dir  string
+	// Steps are migrations SQL cannot express (decoding stored protobuf,
+	// masking text with Go's rules), numbered in the same sequence as the
+	// files and applied in order with them, each once, in the same
+	// transaction.
+	Steps []Step
+}
+
+// Step is one migration written in Go.
+type Step struct {
+	Version int
+	Name    string // like a file's: lower case, digits and _
+	Run     func(ctx context.Context, tx pgx.Tx) error
 }
 
 var migrationFile = regexp.MustCompile(`^(\d{4})_[a-z0-9_]+\.sql$`)
@@ -148,9 +160,17 @@ func applySet(ctx context.Context, tx pgx.Tx, set Migrations) error {
 	type file struct {
 		version int
 		name    string
+		step    *Step
 	}
 	var files []file
 	seen := map[int]string{}
+	for i, st := range set.Steps {
+		if prev, dup := seen[st.Version]; dup {
+			return fmt.Errorf("migrations %s: %s and step %s share version %d", set.Name, prev, st.Name, st.Version)
+		}
+		seen[st.Version] = st.Name
+		files = append(files, file{st.Version, fmt.Sprintf("%04d_%s (go)", st.Version, st.Name), &set.Steps[i]})
+	}
 	for _, e := range entries {
 		m := migrationFile.FindStringSubmatch(e.Name())
 		if m == nil {
@@ -161,7 +181,7 @@ func applySet(ctx context.Context, tx pgx.Tx, set Migrations) error {
 			return fmt.Errorf("migrations %s: %s and %s share version %d", set.Name, prev, e.Name(), v)
 		}
 		seen[v] = e.Name()
-		files = append(files, file{v, e.Name()})
+		files = append(files, file{version: v, name: e.Name()})
 	}
 	sort.Slice(files, func(i, j int) bool { return files[i].version < files[j].version })
 	for _, f := range files {
@@ -170,6 +190,15 @@ func applySet(ctx context.Context, tx pgx.Tx, set Migrations) error {
 			return err
 		}
 		if applied {
+			continue
+		}
+		if f.step != nil {
+			if err := f.step.Run(ctx, tx); err != nil {
+				return fmt.Errorf("migration %s/%s: %w", set.Name, f.name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO schema_migrations (set_name, version, name) VALUES ($1, $2, $3)`, set.Name, f.version, f.name); err != nil {
+				return err
+			}
 			continue
 		}
 		sql, err := fs.ReadFile(set.FS, path.Join(set.Dir, f.name))

@@ -56,6 +56,10 @@ var table = map[string][]auth.Role{
 	Method(IntakeService, "AddFollowUp"):        roles(hotline, admin),
 	Method(IntakeService, "GetSubmission"):      submitters,
 	Method(IntakeService, "ListSubmissions"):    submitters,
+	// The caller's full contact, audited: the hotline, the street's
+	// dispatcher and the departments with an open task on the case (which
+	// case each may read is intake's rule, mayReadContact), and admin.
+	Method(IntakeService, "ReadContact"): roles(hotline, dispatcher, department, admin),
 	// Which reference data each service ran on, and who put it in force:
 	// for the people answerable for routing.
 	Method(IntakeService, "ListReferenceReloads"): dispatchers,

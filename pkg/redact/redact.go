@@ -16,13 +16,13 @@ import (
 // (021-62345678, 0571-8765432). Digits on either side mean it is part of a
 // longer number (an order number, an id card), which is left alone: Go's
 // regexp has no look-around, so the edges are checked in Phones.
-var phone = regexp.MustCompile(`(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-\d{7,8}`)
+var phoneRE = regexp.MustCompile(`(?:\+?86[- ]?)?1[3-9]\d[- ]?\d{4}[- ]?\d{4}|0\d{2,3}-\d{7,8}`)
 
 // Phones returns text with every phone number's middle digits replaced by
 // '*': 13812345678 → 138****5678, 021-62345678 → 021-****5678. The text
 // keeps its length and everything that is not a phone number.
 func Phones(text string) string {
-	idx := phone.FindAllStringIndex(text, -1)
+	idx := phoneRE.FindAllStringIndex(text, -1)
 	if idx == nil {
 		return text
 	}

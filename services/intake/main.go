@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"runtime/debug"
 	"time"
 
@@ -56,6 +57,26 @@ type Config struct {
 	// day's offline queue on reconnecting, and 2/s stops a retry loop. Other
 	// roles (dispatchers, departments, admin) read: 20/s, burst 100.
 	RateLimits ratelimit.Limits `env:"INTAKE_RATE_LIMITS, default=hotline=20000/s:20000,patrol=2/s:30,secretary=2/s:30,*=20/s:100"`
+	// ContactRetention is how long intake keeps a caller's clear contact
+	// after the case ends (feedback closes it, the hotline withdraws it, or
+	// it was answered on the call); then the stored contact is replaced by
+	// its masked form. 15 days: a closed case can still come back — a
+	// merged case's bad callback reopens its primary, within feedback's
+	// callback window of 3 working days (FEEDBACK_CALLBACK_WINDOW_DAYS),
+	// which the 9-day Spring Festival holiday stretches to 12 calendar
+	// days — and the hotline's callback must reach the citizen; 15 days
+	// covers that with a margin and no more. A reopened case is not ended.
+	ContactRetention time.Duration `env:"INTAKE_CONTACT_RETENTION, default=360h"`
+	// ContactSweep is how often the retention sweep runs.
+	ContactSweep time.Duration `env:"INTAKE_CONTACT_SWEEP_INTERVAL, default=1h"`
+}
+
+// Validate checks the settings the tags cannot.
+func (c *Config) Validate() error {
+	if c.ContactRetention <= 0 || c.ContactSweep <= 0 {
+		return errors.New("INTAKE_CONTACT_RETENTION and INTAKE_CONTACT_SWEEP_INTERVAL must be positive")
+	}
+	return nil
 }
 
 func main() { process.Main(run) }
@@ -113,6 +134,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	p.Consume(closures) // feedback's closures
+	tasks, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerTasks, Subjects: events.TaskSubjects},
+		events.Tasks(postgres.SetTask), p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(tasks) // dispatch's tasks: who holds an open one (ReadContact)
+	p.Go(func(ctx context.Context) error {
+		return store.RetainContacts(ctx, cfg.ContactRetention, cfg.ContactSweep, time.Now, p.Log)
+	})
 
 	srv, err := p.GRPC(cfg.GRPCAddr, "INTAKE_GRPC_ADDR", process.RateLimit(cfg.RateLimits))
 	if err != nil {

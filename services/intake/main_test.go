@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
@@ -50,5 +51,22 @@ func TestRateLimitsSetting(t *testing.T) {
 		"INTAKE_RATE_LIMITS": "hotlines=500/s"}))
 	if err == nil || !strings.Contains(err.Error(), "unknown role") {
 		t.Errorf("a misspelt role: %v, want the start refused", err)
+	}
+}
+
+// Retention of the clear contact: 15 days after a case ends by default
+// (README, "Personal data"), positive or the start is refused.
+func TestContactRetentionSetting(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.LoadFrom[Config](context.Background(), envconfig.MapLookuper(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.ContactRetention != 15*24*time.Hour || cfg.ContactSweep != time.Hour {
+		t.Errorf("defaults: retention %v, sweep %v; want 360h, 1h", cfg.ContactRetention, cfg.ContactSweep)
+	}
+	if _, err := config.LoadFrom[Config](context.Background(), envconfig.MapLookuper(map[string]string{
+		"INTAKE_CONTACT_RETENTION": "0s"})); err == nil || !strings.Contains(err.Error(), "INTAKE_CONTACT_RETENTION") {
+		t.Errorf("a zero retention: %v, want the start refused", err)
 	}
 }

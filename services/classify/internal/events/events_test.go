@@ -63,7 +63,7 @@ func TestMessageMapsEveryEvent(t *testing.T) {
 	if diff := cmp.Diff(declaredEvents(t), sampled); diff != "" {
 		t.Errorf("declared events vs samples mismatch (-declared +sampled):\n%s", diff)
 	}
-	others := []string{"case_received", "case_answered", "case_followed_up", // intake
+	others := []string{"case_received", "case_answered", "case_followed_up", "case_contact_read", // intake
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn"} // feedback
 	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
 		name := string(f.Name())

@@ -46,7 +46,8 @@ var Migrations = []pgdb.Migrations{
 	timer.Migrations,
 	idempotency.Migrations,
 	reloadlog.Migrations,
-	{Name: "classify", FS: migrationsFS, Dir: "migrations"},
+	{Name: "classify", FS: migrationsFS, Dir: "migrations",
+		Steps: []pgdb.Step{{Version: 5, Name: "mask_contacts", Run: maskContacts}}},
 }
 
 // Store implements classify.Store.

@@ -119,7 +119,7 @@ func TestEnvelopeMapsEveryEvent(t *testing.T) {
 		t.Errorf("domain event types vs encoded samples mismatch (-declared +sampled):\n%s", diff)
 	}
 	others := []string{
-		"case_received", "case_answered", "case_followed_up", // intake
+		"case_received", "case_answered", "case_followed_up", "case_contact_read", // intake
 		"case_classified", "case_review_needed", "incident_grouped", "incident_linked", // classify
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn", // feedback
 	}

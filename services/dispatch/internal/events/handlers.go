@@ -133,6 +133,8 @@ func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 		// No payload, or one newer than this build: nothing to act on.
 		return change{}, false, nil
 	case *eventsv1.Envelope_CaseAnswered, *eventsv1.Envelope_CaseReviewNeeded,
+		// intake's audit of a contact read: feedback's timeline shows it.
+		*eventsv1.Envelope_CaseContactRead,
 		*eventsv1.Envelope_IncidentGrouped, *eventsv1.Envelope_IncidentLinked,
 		// Dispatch's own events.
 		*eventsv1.Envelope_TaskDispatched, *eventsv1.Envelope_TaskAcknowledged, *eventsv1.Envelope_TaskRejected,

@@ -45,7 +45,8 @@ var Migrations = []pgdb.Migrations{
 	consumer.Migrations,
 	timer.Migrations,
 	idempotency.Migrations,
-	{Name: "dispatch", FS: migrationsFS, Dir: "migrations"},
+	{Name: "dispatch", FS: migrationsFS, Dir: "migrations",
+		Steps: []pgdb.Step{{Version: 4, Name: "mask_contacts", Run: maskContacts}}},
 	reloadlog.Migrations,
 }
 

@@ -132,6 +132,11 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		e.CaseNumber, e.Area = f.GetCaseNumber(), wire.AreaIn(f.GetArea())
 		e.Summary = "hotline follow-up: " + convert.EnumName(f.GetKind(), "FOLLOW_UP_KIND_")
 		return &feedback.CaseFollowedUp{ID: f.GetFollowUpId(), Withdraw: f.GetKind() == eventsv1.FollowUpKind_FOLLOW_UP_KIND_WITHDRAW, Text: f.GetText()}
+	case *eventsv1.Envelope_CaseContactRead:
+		r := p.CaseContactRead
+		e.CaseNumber, e.Area = r.GetCaseNumber(), wire.AreaIn(r.GetArea())
+		e.Summary = "caller's contact read by " + wire.PrincipalIn(r.GetReader()) + " (" + r.GetGrant() + ")"
+		return &feedback.CaseContactRead{Grant: r.GetGrant()}
 	case *eventsv1.Envelope_CaseClassified:
 		k := p.CaseClassified
 		e.CaseNumber, e.Area = k.GetCaseNumber(), wire.AreaIn(k.GetArea())

@@ -324,6 +324,7 @@ func (f *CaseExcluded) apply(c *Case, _ *Event)  { c.Excluded, c.ExcludeReason =
 
 // Shown in the timeline; they change nothing feedback derives.
 func (f *IncidentLinked) apply(*Case, *Event)        {}
+func (f *CaseContactRead) apply(*Case, *Event)       {}
 func (f *CaseArbitrationOpened) apply(*Case, *Event) {}
 func (f *CaseArbitrated) apply(*Case, *Event)        {}
 

@@ -73,6 +73,11 @@ type CaseReceived struct {
 	Worker string
 }
 
+// CaseContactRead: someone read the caller's full contact through intake's
+// audited contact read; the timeline shows who, when and on which grant. It
+// changes nothing else of the case.
+type CaseContactRead struct{ Grant string }
+
 // CaseFollowedUp is a hotline follow-up; Withdraw for a 撤单.
 type CaseFollowedUp struct {
 	ID       string

@@ -132,8 +132,14 @@ func (e *env) timeout() context.Context {
 // envelope's payload ("case_received", "task_completed" …).
 func (e *env) publish(caseID, field string, payload proto.Message) {
 	e.t.Helper()
+	e.publishAs(caseID, &typesv1.Principal{Role: "system", Subject: "test"}, field, payload)
+}
+
+// publishAs is publish with the envelope's actor.
+func (e *env) publishAs(caseID string, actor *typesv1.Principal, field string, payload proto.Message) {
+	e.t.Helper()
 	env := &eventsv1.Envelope{EventId: uuid.NewString(), CaseId: caseID, OccurredAt: timestamppb.New(e.clock.Now()),
-		Actor: &typesv1.Principal{Role: "system", Subject: "test"}, Version: 1}
+		Actor: actor, Version: 1}
 	f := env.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(field))
 	if f == nil {
 		e.t.Fatalf("publish: no payload %s", field)

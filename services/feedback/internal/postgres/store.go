@@ -51,7 +51,8 @@ var Migrations = []pgdb.Migrations{
 	timer.Migrations,
 	idempotency.Migrations,
 	reloadlog.Migrations,
-	{Name: "feedback", FS: migrationsFS, Dir: "migrations"},
+	{Name: "feedback", FS: migrationsFS, Dir: "migrations",
+		Steps: []pgdb.Step{{Version: 6, Name: "mask_contacts", Run: maskContacts}}},
 }
 
 // Store implements feedback.Store and feedback.Reader.

@@ -142,3 +142,9 @@ func FollowUpOut(f *intake.FollowUp) *intakev1.FollowUp {
 	return &intakev1.FollowUp{FollowUpId: f.ID, CaseId: f.CaseID, CaseNumber: f.CaseNumber, Text: f.Text,
 		AddedAt: timestamppb.New(f.AddedAt), Kind: apiFollowUpKinds.Out(f.Kind)}
 }
+
+// ContactOut maps a caller's full contact (ReadContact's answer only).
+func ContactOut(c intake.Contact) *intakev1.Contact {
+	return &intakev1.Contact{Name: c.Name, Phone: c.Phone, Anonymous: c.Anonymous, NoCallback: c.NoCallback,
+		Address: c.Address, NormalisedAddress: wire.AddressOut(c.Normalised)}
+}

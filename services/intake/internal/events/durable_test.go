@@ -11,7 +11,9 @@ import (
 // consumer from pkg/natsauth's table, and the service binds to it only
 // with the same filter — the two must not drift apart.
 func TestDurableDeclared(t *testing.T) {
-	if got, want := natsauth.FilterOf(ConsumerClosures), ClosureSubjects; !slices.Equal(got, want) {
-		t.Errorf("natsauth declares %s with %v; the service consumes %v", ConsumerClosures, got, want)
+	for name, want := range map[string][]string{ConsumerClosures: ClosureSubjects, ConsumerTasks: TaskSubjects} {
+		if got := natsauth.FilterOf(name); !slices.Equal(got, want) {
+			t.Errorf("natsauth declares %s with %v; the service consumes %v", name, got, want)
+		}
 	}
 }

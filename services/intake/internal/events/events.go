@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/redact"
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/intake/internal/convert"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
@@ -107,9 +108,29 @@ func FollowedUp(sub *intake.Submission, f *intake.FollowUp) (outbox.Message, err
 	return message(env, sub.Area)
 }
 
+// ContactRead builds case.contact_read: the audit of one read of a caller's
+// full contact. It names the reader and the grant, never the contact.
+func ContactRead(r intake.ContactRead) (outbox.Message, error) {
+	env := &eventsv1.Envelope{
+		EventId:    uuid.Must(uuid.NewV7()).String(),
+		CaseId:     r.CaseID,
+		OccurredAt: timestamppb.New(r.At),
+		Actor:      wire.PrincipalOut(r.Reader),
+		Version:    SchemaVersion,
+		Payload: &eventsv1.Envelope_CaseContactRead{CaseContactRead: &eventsv1.CaseContactRead{
+			CaseId: r.CaseID, CaseNumber: r.CaseNumber, Reader: wire.PrincipalOut(r.Reader), ReadAt: timestamppb.New(r.At),
+			Grant: string(r.Grant), Area: convert.AreaOut(r.Area),
+		}},
+	}
+	return message(env, r.Area)
+}
+
 // message marshals env for the outbox. The payload names the event:
-// Envelope.type and the subject follow from it (pkg/envelope).
+// Envelope.type and the subject follow from it (pkg/envelope). Every event
+// intake publishes passes here, and here its personal data is masked
+// (pkg/redact): the stream never holds a clear contact.
 func message(env *eventsv1.Envelope, a intake.Area) (outbox.Message, error) {
+	redact.Envelope(env)
 	env.Type = envelope.Name(env)
 	data, err := proto.Marshal(env)
 	if err != nil {

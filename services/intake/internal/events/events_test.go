@@ -44,6 +44,10 @@ func TestMessagesAreNamedByTheirPayload(t *testing.T) {
 		{build(func() (outbox.Message, error) {
 			return FollowedUp(sub, &intake.FollowUp{ID: "fu-1", Kind: intake.FollowUpUrge, AddedAt: at, Principal: "hotline"})
 		}), "case_followed_up", "grid.case.followed_up.310106.310106022"},
+		{build(func() (outbox.Message, error) {
+			return ContactRead(intake.ContactRead{CaseID: "c1", CaseNumber: sub.CaseNumber, Area: area, Reader: "hotline",
+				Grant: intake.GrantHotline, At: at})
+		}), "case_contact_read", "grid.case.contact_read.310106.310106022"},
 	}
 	for _, tt := range tests {
 		var env eventsv1.Envelope
@@ -78,5 +82,33 @@ func TestClosedByTakesWhatItSubscribes(t *testing.T) {
 	slices.Sort(took)
 	if diff := cmp.Diff(want, took); diff != "" {
 		t.Errorf("payloads taken vs subjects mismatch (-subjects +taken):\n%s", diff)
+	}
+}
+
+// TestTaskOfTakesWhatItSubscribes walks every payload of the oneof: the
+// tasks consumer takes exactly the task events, which its subject carries.
+func TestTaskOfTakesWhatItSubscribes(t *testing.T) {
+	t.Parallel()
+	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
+		took := taskOf(envelope.New(&eventsv1.Envelope{}, f).(*eventsv1.Envelope)) != nil
+		if want := strings.HasPrefix(envelope.FieldName(f), "task."); took != want {
+			t.Errorf("%s: taken %v, want %v", f.Name(), took, want)
+		}
+	}
+	if !slices.Equal(TaskSubjects, []string{"grid.task.>"}) {
+		t.Errorf("TaskSubjects = %v", TaskSubjects)
+	}
+}
+
+// TestOpenStates: a task is open while its unit still works it.
+func TestOpenStates(t *testing.T) {
+	t.Parallel()
+	open := map[eventsv1.TaskState]bool{eventsv1.TaskState_TASK_STATE_DISPATCHED: true,
+		eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED: true, eventsv1.TaskState_TASK_STATE_EXTENSION_REQUESTED: true}
+	for v := range eventsv1.TaskState_name {
+		s := eventsv1.TaskState(v)
+		if openState(s) != open[s] {
+			t.Errorf("openState(%v) = %v", s, openState(s))
+		}
 	}
 }

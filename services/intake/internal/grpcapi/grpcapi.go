@@ -11,6 +11,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/intake/internal/convert"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 )
@@ -101,6 +102,16 @@ func (s *Server) ListSubmissions(ctx context.Context, req *intakev1.ListSubmissi
 		resp.Submissions = append(resp.Submissions, convert.SubmissionOut(sub))
 	}
 	return resp, nil
+}
+
+// ReadContact implements intakev1.IntakeServiceServer.
+func (s *Server) ReadContact(ctx context.Context, req *intakev1.ReadContactRequest) (*intakev1.ReadContactResponse, error) {
+	sub, c, at, err := s.svc.ReadContact(ctx, req.GetCaseId(), req.GetCaseNumber(), req.GetHotlineOrderNo())
+	if err != nil {
+		return nil, err
+	}
+	return &intakev1.ReadContactResponse{CaseId: sub.CaseID, CaseNumber: sub.CaseNumber, Contact: convert.ContactOut(c),
+		ReadAt: timestamppb.New(at)}, nil
 }
 
 func required(field string) error {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/address"
-	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -105,6 +104,9 @@ type Submission struct {
 	// person its credential named (auth.Principal's Actor). Empty in
 	// submissions stored before it was kept; By falls back to Principal.
 	Actor string `json:"Actor,omitempty"`
+	// ContactErasedAt is when retention replaced the stored contact by its
+	// masked form (zero while it is kept); a column beside the body.
+	ContactErasedAt time.Time `json:"-"`
 }
 
 // By is the actor of the submission's events.
@@ -133,6 +135,7 @@ type Store interface {
 	Get(ctx context.Context, k Key) (*Submission, error)
 	AddFollowUp(ctx context.Context, k Key, f *FollowUp, check func(*Submission) error) (stored *FollowUp, created bool, err error)
 	List(ctx context.Context, f ListFilter) ([]*Submission, string, error)
+	ContactStore
 }
 
 // Places resolves and checks areas against reference data.
@@ -238,10 +241,10 @@ func compatible(a, b Area) bool {
 	return agree(a.District, b.District) && agree(a.Street, b.Street) && agree(a.Community, b.Community)
 }
 
-// GetSubmission returns a submission; caller data is hidden from everyone but
-// the hotline when the caller asked for anonymity.
+// GetSubmission returns a submission, its caller masked for every reader
+// (Masked): the full contact is ReadContact's, audited.
 func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error) {
-	p, sc, err := policy.Authorize(ctx, opGetSubmission)
+	_, sc, err := policy.Authorize(ctx, opGetSubmission)
 	if err != nil {
 		return nil, err
 	}
@@ -267,7 +270,7 @@ func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error)
 	if !sc.AllowsCase(sub.Facts()) {
 		return nil, policy.ErrDenied(what)
 	}
-	return redact(sub, p), nil
+	return sub.Masked(), nil
 }
 
 // The service's methods, as pkg/policy's table names them.
@@ -278,6 +281,7 @@ var (
 	opAddFollowUp        = policy.Method(policy.IntakeService, "AddFollowUp")
 	opGetSubmission      = policy.Method(policy.IntakeService, "GetSubmission")
 	opListSubmissions    = policy.Method(policy.IntakeService, "ListSubmissions")
+	opReadContact        = policy.Method(policy.IntakeService, "ReadContact")
 )
 
 // Facts are what a caller's scope decides the submission's case on.
@@ -287,15 +291,4 @@ func (s *Submission) Facts() policy.CaseFacts {
 		f.Worker = s.Patrol.WorkerID
 	}
 	return f
-}
-
-// redact hides the caller from everyone but the hotline when the caller
-// asked for anonymity.
-func redact(sub *Submission, p auth.Principal) *Submission {
-	if sub.WorkOrder != nil && sub.WorkOrder.Anonymous && p.Role != auth.RoleHotline {
-		wo := *sub.WorkOrder
-		wo.CallerName, wo.CallerPhone = "", ""
-		sub.WorkOrder = &wo
-	}
-	return sub
 }

@@ -164,7 +164,8 @@ func (s *Service) create(ctx context.Context, sub *Submission, content any) (*Su
 		return nil, fault.AlreadyExistsf("cases/"+stored.CaseNumber,
 			"request id %s was already used with other content for case %s", sub.RequestID, stored.CaseNumber)
 	}
-	return stored, nil
+	// The answer restates the submission: masked like every read.
+	return stored.Masked(), nil
 }
 
 func normaliseStrings(ss ...*string) {

@@ -74,6 +74,8 @@ func (m *memStore) AddFollowUp(context.Context, Key, *FollowUp, func(*Submission
 func (m *memStore) List(context.Context, ListFilter) ([]*Submission, string, error) {
 	return nil, "", nil
 }
+func (m *memStore) OpenTasks(context.Context, string) ([]TaskHolder, error) { return nil, nil }
+func (m *memStore) RecordContactRead(context.Context, ContactRead) error    { return nil }
 
 func as(role auth.Role, subject string) context.Context {
 	return auth.WithPrincipal(context.Background(), auth.Principal{Role: role, Subject: subject})

@@ -148,21 +148,27 @@ type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-const selectSubmission = `SELECT body, withdrawn, closed FROM submissions `
+const selectSubmission = `SELECT body, withdrawn, closed, contact_erased_at FROM submissions `
 
 func scanSubmission(row pgx.Row) (*intake.Submission, error) {
 	var (
 		body []byte
 		s    intake.Submission
 	)
-	var withdrawn, closed bool
-	if err := row.Scan(&body, &withdrawn, &closed); err != nil {
+	var (
+		withdrawn, closed bool
+		erased            *time.Time
+	)
+	if err := row.Scan(&body, &withdrawn, &closed, &erased); err != nil {
 		return nil, pgdb.Translate(err)
 	}
 	if err := json.Unmarshal(body, &s); err != nil {
 		return nil, fmt.Errorf("decode submission: %w", err)
 	}
 	s.Withdrawn, s.Closed = withdrawn, closed
+	if erased != nil {
+		s.ContactErasedAt = *erased
+	}
 	return &s, nil
 }
 

@@ -96,6 +96,7 @@ type Envelope struct {
 	//	*Envelope_CaseReceived
 	//	*Envelope_CaseAnswered
 	//	*Envelope_CaseFollowedUp
+	//	*Envelope_CaseContactRead
 	//	*Envelope_CaseClassified
 	//	*Envelope_CaseReviewNeeded
 	//	*Envelope_IncidentGrouped
@@ -236,6 +237,15 @@ func (x *Envelope) GetCaseFollowedUp() *CaseFollowedUp {
 	if x != nil {
 		if x, ok := x.Payload.(*Envelope_CaseFollowedUp); ok {
 			return x.CaseFollowedUp
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetCaseContactRead() *CaseContactRead {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseContactRead); ok {
+			return x.CaseContactRead
 		}
 	}
 	return nil
@@ -563,6 +573,10 @@ type Envelope_CaseFollowedUp struct {
 	CaseFollowedUp *CaseFollowedUp `protobuf:"bytes,12,opt,name=case_followed_up,json=caseFollowedUp,oneof"`
 }
 
+type Envelope_CaseContactRead struct {
+	CaseContactRead *CaseContactRead `protobuf:"bytes,13,opt,name=case_contact_read,json=caseContactRead,oneof"`
+}
+
 type Envelope_CaseClassified struct {
 	CaseClassified *CaseClassified `protobuf:"bytes,20,opt,name=case_classified,json=caseClassified,oneof"`
 }
@@ -705,6 +719,8 @@ func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
 
 func (*Envelope_CaseFollowedUp) isEnvelope_Payload() {}
 
+func (*Envelope_CaseContactRead) isEnvelope_Payload() {}
+
 func (*Envelope_CaseClassified) isEnvelope_Payload() {}
 
 func (*Envelope_CaseReviewNeeded) isEnvelope_Payload() {}
@@ -791,7 +807,11 @@ type CaseReceived struct {
 	// WGS-84.
 	Location    *v1.LatLng       `protobuf:"bytes,12,opt,name=location" json:"location,omitempty"`
 	Attachments []*v1.Attachment `protobuf:"bytes,13,rep,name=attachments" json:"attachments,omitempty"`
-	// Personal data: only the hotline may see it when anonymous is set.
+	// Personal data, always masked on the stream (pkg/redact): the name keeps
+	// its surname (王**), the phone its first three and last four digits
+	// (138****5678); an anonymous caller's name and phone are empty and the
+	// address stops at the road and lane. The full contact is read only
+	// through IntakeService.ReadContact, which is audited.
 	Caller     *Caller `protobuf:"bytes,14,opt,name=caller" json:"caller,omitempty"`
 	NoCallback bool    `protobuf:"varint,15,opt,name=no_callback,json=noCallback" json:"no_callback,omitempty"`
 	// Hotline work orders: the hotline's order number.
@@ -985,7 +1005,7 @@ func (x *CaseReceived) GetAnswer() string {
 	return ""
 }
 
-// Caller is the person who called; personal data.
+// Caller is the person who called; personal data, masked on the stream.
 type Caller struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Name          string                 `protobuf:"bytes,1,opt,name=name" json:"name,omitempty"`
@@ -1140,11 +1160,102 @@ func (x *CaseFollowedUp) GetArea() *v1.Area {
 	return nil
 }
 
+// CaseContactRead is published by intake for every successful contact read
+// (IntakeService.ReadContact): the audit of who saw a caller's full contact,
+// when, and on which grant. It carries no personal data itself.
+type CaseContactRead struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
+	CaseNumber string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	// The reader: the principal and the person its credential named (the
+	// envelope's actor says the same).
+	Reader *v1.Principal          `protobuf:"bytes,3,opt,name=reader" json:"reader,omitempty"`
+	ReadAt *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=read_at,json=readAt" json:"read_at,omitempty"`
+	// Why the reader was allowed: "hotline", "street_dispatcher",
+	// "lead_department", "co_handler_department" or "admin".
+	Grant         string   `protobuf:"bytes,5,opt,name=grant" json:"grant,omitempty"`
+	Area          *v1.Area `protobuf:"bytes,6,opt,name=area" json:"area,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CaseContactRead) Reset() {
+	*x = CaseContactRead{}
+	mi := &file_gridflow_events_v1_envelope_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CaseContactRead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CaseContactRead) ProtoMessage() {}
+
+func (x *CaseContactRead) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_events_v1_envelope_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CaseContactRead.ProtoReflect.Descriptor instead.
+func (*CaseContactRead) Descriptor() ([]byte, []int) {
+	return file_gridflow_events_v1_envelope_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *CaseContactRead) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *CaseContactRead) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *CaseContactRead) GetReader() *v1.Principal {
+	if x != nil {
+		return x.Reader
+	}
+	return nil
+}
+
+func (x *CaseContactRead) GetReadAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReadAt
+	}
+	return nil
+}
+
+func (x *CaseContactRead) GetGrant() string {
+	if x != nil {
+		return x.Grant
+	}
+	return ""
+}
+
+func (x *CaseContactRead) GetArea() *v1.Area {
+	if x != nil {
+		return x.Area
+	}
+	return nil
+}
+
 var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1dgridflow/types/v1/types.proto\"\x8a\x19\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1dgridflow/types/v1/types.proto\"\xdd\x19\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1156,7 +1267,8 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\rcase_received\x18\n" +
 	" \x01(\v2 .gridflow.events.v1.CaseReceivedH\x00R\fcaseReceived\x12G\n" +
 	"\rcase_answered\x18\v \x01(\v2 .gridflow.events.v1.CaseReceivedH\x00R\fcaseAnswered\x12N\n" +
-	"\x10case_followed_up\x18\f \x01(\v2\".gridflow.events.v1.CaseFollowedUpH\x00R\x0ecaseFollowedUp\x12M\n" +
+	"\x10case_followed_up\x18\f \x01(\v2\".gridflow.events.v1.CaseFollowedUpH\x00R\x0ecaseFollowedUp\x12Q\n" +
+	"\x11case_contact_read\x18\r \x01(\v2#.gridflow.events.v1.CaseContactReadH\x00R\x0fcaseContactRead\x12M\n" +
 	"\x0fcase_classified\x18\x14 \x01(\v2\".gridflow.events.v1.CaseClassifiedH\x00R\x0ecaseClassified\x12T\n" +
 	"\x12case_review_needed\x18\x15 \x01(\v2$.gridflow.events.v1.CaseReviewNeededH\x00R\x10caseReviewNeeded\x12P\n" +
 	"\x10incident_grouped\x18\x16 \x01(\v2#.gridflow.events.v1.IncidentGroupedH\x00R\x0fincidentGrouped\x12M\n" +
@@ -1237,7 +1349,15 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\x0e2 .gridflow.events.v1.FollowUpKindR\x04kind\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x125\n" +
 	"\badded_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\aaddedAt\x12+\n" +
-	"\x04area\x18\a \x01(\v2\x17.gridflow.types.v1.AreaR\x04area*\x83\x01\n" +
+	"\x04area\x18\a \x01(\v2\x17.gridflow.types.v1.AreaR\x04area\"\xf9\x01\n" +
+	"\x0fCaseContactRead\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x124\n" +
+	"\x06reader\x18\x03 \x01(\v2\x1c.gridflow.types.v1.PrincipalR\x06reader\x123\n" +
+	"\aread_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06readAt\x12\x14\n" +
+	"\x05grant\x18\x05 \x01(\tR\x05grant\x12+\n" +
+	"\x04area\x18\x06 \x01(\v2\x17.gridflow.types.v1.AreaR\x04area*\x83\x01\n" +
 	"\fFollowUpKind\x12\x1e\n" +
 	"\x1aFOLLOW_UP_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FOLLOW_UP_KIND_SUPPLEMENT\x10\x01\x12\x17\n" +
@@ -1257,115 +1377,120 @@ func file_gridflow_events_v1_envelope_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_events_v1_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gridflow_events_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_gridflow_events_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_gridflow_events_v1_envelope_proto_goTypes = []any{
 	(FollowUpKind)(0),              // 0: gridflow.events.v1.FollowUpKind
 	(*Envelope)(nil),               // 1: gridflow.events.v1.Envelope
 	(*CaseReceived)(nil),           // 2: gridflow.events.v1.CaseReceived
 	(*Caller)(nil),                 // 3: gridflow.events.v1.Caller
 	(*CaseFollowedUp)(nil),         // 4: gridflow.events.v1.CaseFollowedUp
-	(*timestamppb.Timestamp)(nil),  // 5: google.protobuf.Timestamp
-	(*v1.Principal)(nil),           // 6: gridflow.types.v1.Principal
-	(*CaseClassified)(nil),         // 7: gridflow.events.v1.CaseClassified
-	(*CaseReviewNeeded)(nil),       // 8: gridflow.events.v1.CaseReviewNeeded
-	(*IncidentGrouped)(nil),        // 9: gridflow.events.v1.IncidentGrouped
-	(*IncidentLinked)(nil),         // 10: gridflow.events.v1.IncidentLinked
-	(*TaskDispatched)(nil),         // 11: gridflow.events.v1.TaskDispatched
-	(*TaskAcknowledged)(nil),       // 12: gridflow.events.v1.TaskAcknowledged
-	(*TaskRejected)(nil),           // 13: gridflow.events.v1.TaskRejected
-	(*TaskForwarded)(nil),          // 14: gridflow.events.v1.TaskForwarded
-	(*TaskExtensionRequested)(nil), // 15: gridflow.events.v1.TaskExtensionRequested
-	(*TaskExtensionDecided)(nil),   // 16: gridflow.events.v1.TaskExtensionDecided
-	(*TaskProgressReported)(nil),   // 17: gridflow.events.v1.TaskProgressReported
-	(*TaskCompleted)(nil),          // 18: gridflow.events.v1.TaskCompleted
-	(*TaskCompletionApproved)(nil), // 19: gridflow.events.v1.TaskCompletionApproved
-	(*TaskCompletionReturned)(nil), // 20: gridflow.events.v1.TaskCompletionReturned
-	(*TaskWithdrawn)(nil),          // 21: gridflow.events.v1.TaskWithdrawn
-	(*TaskWarned)(nil),             // 22: gridflow.events.v1.TaskWarned
-	(*TaskOverdue)(nil),            // 23: gridflow.events.v1.TaskOverdue
-	(*TaskUrged)(nil),              // 24: gridflow.events.v1.TaskUrged
-	(*TaskSupervised)(nil),         // 25: gridflow.events.v1.TaskSupervised
-	(*TaskEscalated)(nil),          // 26: gridflow.events.v1.TaskEscalated
-	(*TaskDeadlineChanged)(nil),    // 27: gridflow.events.v1.TaskDeadlineChanged
-	(*CaseCancelled)(nil),          // 28: gridflow.events.v1.CaseCancelled
-	(*CaseParked)(nil),             // 29: gridflow.events.v1.CaseParked
-	(*CaseUnparked)(nil),           // 30: gridflow.events.v1.CaseUnparked
-	(*CaseExcluded)(nil),           // 31: gridflow.events.v1.CaseExcluded
-	(*CaseArbitrationOpened)(nil),  // 32: gridflow.events.v1.CaseArbitrationOpened
-	(*CaseArbitrated)(nil),         // 33: gridflow.events.v1.CaseArbitrated
-	(*CaseResolved)(nil),           // 34: gridflow.events.v1.CaseResolved
-	(*CaseReplied)(nil),            // 35: gridflow.events.v1.CaseReplied
-	(*CaseCallbackRecorded)(nil),   // 36: gridflow.events.v1.CaseCallbackRecorded
-	(*CaseRechecked)(nil),          // 37: gridflow.events.v1.CaseRechecked
-	(*CaseReopened)(nil),           // 38: gridflow.events.v1.CaseReopened
-	(*CaseClosed)(nil),             // 39: gridflow.events.v1.CaseClosed
-	(*CaseWithdrawn)(nil),          // 40: gridflow.events.v1.CaseWithdrawn
-	(v1.Source)(0),                 // 41: gridflow.types.v1.Source
-	(v1.AppealType)(0),             // 42: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                // 43: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                // 44: gridflow.types.v1.Area
-	(*v1.Address)(nil),             // 45: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),              // 46: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),          // 47: gridflow.types.v1.Attachment
+	(*CaseContactRead)(nil),        // 5: gridflow.events.v1.CaseContactRead
+	(*timestamppb.Timestamp)(nil),  // 6: google.protobuf.Timestamp
+	(*v1.Principal)(nil),           // 7: gridflow.types.v1.Principal
+	(*CaseClassified)(nil),         // 8: gridflow.events.v1.CaseClassified
+	(*CaseReviewNeeded)(nil),       // 9: gridflow.events.v1.CaseReviewNeeded
+	(*IncidentGrouped)(nil),        // 10: gridflow.events.v1.IncidentGrouped
+	(*IncidentLinked)(nil),         // 11: gridflow.events.v1.IncidentLinked
+	(*TaskDispatched)(nil),         // 12: gridflow.events.v1.TaskDispatched
+	(*TaskAcknowledged)(nil),       // 13: gridflow.events.v1.TaskAcknowledged
+	(*TaskRejected)(nil),           // 14: gridflow.events.v1.TaskRejected
+	(*TaskForwarded)(nil),          // 15: gridflow.events.v1.TaskForwarded
+	(*TaskExtensionRequested)(nil), // 16: gridflow.events.v1.TaskExtensionRequested
+	(*TaskExtensionDecided)(nil),   // 17: gridflow.events.v1.TaskExtensionDecided
+	(*TaskProgressReported)(nil),   // 18: gridflow.events.v1.TaskProgressReported
+	(*TaskCompleted)(nil),          // 19: gridflow.events.v1.TaskCompleted
+	(*TaskCompletionApproved)(nil), // 20: gridflow.events.v1.TaskCompletionApproved
+	(*TaskCompletionReturned)(nil), // 21: gridflow.events.v1.TaskCompletionReturned
+	(*TaskWithdrawn)(nil),          // 22: gridflow.events.v1.TaskWithdrawn
+	(*TaskWarned)(nil),             // 23: gridflow.events.v1.TaskWarned
+	(*TaskOverdue)(nil),            // 24: gridflow.events.v1.TaskOverdue
+	(*TaskUrged)(nil),              // 25: gridflow.events.v1.TaskUrged
+	(*TaskSupervised)(nil),         // 26: gridflow.events.v1.TaskSupervised
+	(*TaskEscalated)(nil),          // 27: gridflow.events.v1.TaskEscalated
+	(*TaskDeadlineChanged)(nil),    // 28: gridflow.events.v1.TaskDeadlineChanged
+	(*CaseCancelled)(nil),          // 29: gridflow.events.v1.CaseCancelled
+	(*CaseParked)(nil),             // 30: gridflow.events.v1.CaseParked
+	(*CaseUnparked)(nil),           // 31: gridflow.events.v1.CaseUnparked
+	(*CaseExcluded)(nil),           // 32: gridflow.events.v1.CaseExcluded
+	(*CaseArbitrationOpened)(nil),  // 33: gridflow.events.v1.CaseArbitrationOpened
+	(*CaseArbitrated)(nil),         // 34: gridflow.events.v1.CaseArbitrated
+	(*CaseResolved)(nil),           // 35: gridflow.events.v1.CaseResolved
+	(*CaseReplied)(nil),            // 36: gridflow.events.v1.CaseReplied
+	(*CaseCallbackRecorded)(nil),   // 37: gridflow.events.v1.CaseCallbackRecorded
+	(*CaseRechecked)(nil),          // 38: gridflow.events.v1.CaseRechecked
+	(*CaseReopened)(nil),           // 39: gridflow.events.v1.CaseReopened
+	(*CaseClosed)(nil),             // 40: gridflow.events.v1.CaseClosed
+	(*CaseWithdrawn)(nil),          // 41: gridflow.events.v1.CaseWithdrawn
+	(v1.Source)(0),                 // 42: gridflow.types.v1.Source
+	(v1.AppealType)(0),             // 43: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                // 44: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                // 45: gridflow.types.v1.Area
+	(*v1.Address)(nil),             // 46: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),              // 47: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),          // 48: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
-	5,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
-	6,  // 1: gridflow.events.v1.Envelope.actor:type_name -> gridflow.types.v1.Principal
+	6,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
+	7,  // 1: gridflow.events.v1.Envelope.actor:type_name -> gridflow.types.v1.Principal
 	2,  // 2: gridflow.events.v1.Envelope.case_received:type_name -> gridflow.events.v1.CaseReceived
 	2,  // 3: gridflow.events.v1.Envelope.case_answered:type_name -> gridflow.events.v1.CaseReceived
 	4,  // 4: gridflow.events.v1.Envelope.case_followed_up:type_name -> gridflow.events.v1.CaseFollowedUp
-	7,  // 5: gridflow.events.v1.Envelope.case_classified:type_name -> gridflow.events.v1.CaseClassified
-	8,  // 6: gridflow.events.v1.Envelope.case_review_needed:type_name -> gridflow.events.v1.CaseReviewNeeded
-	9,  // 7: gridflow.events.v1.Envelope.incident_grouped:type_name -> gridflow.events.v1.IncidentGrouped
-	10, // 8: gridflow.events.v1.Envelope.incident_linked:type_name -> gridflow.events.v1.IncidentLinked
-	11, // 9: gridflow.events.v1.Envelope.task_dispatched:type_name -> gridflow.events.v1.TaskDispatched
-	12, // 10: gridflow.events.v1.Envelope.task_acknowledged:type_name -> gridflow.events.v1.TaskAcknowledged
-	13, // 11: gridflow.events.v1.Envelope.task_rejected:type_name -> gridflow.events.v1.TaskRejected
-	14, // 12: gridflow.events.v1.Envelope.task_forwarded:type_name -> gridflow.events.v1.TaskForwarded
-	15, // 13: gridflow.events.v1.Envelope.task_extension_requested:type_name -> gridflow.events.v1.TaskExtensionRequested
-	16, // 14: gridflow.events.v1.Envelope.task_extension_decided:type_name -> gridflow.events.v1.TaskExtensionDecided
-	17, // 15: gridflow.events.v1.Envelope.task_progress_reported:type_name -> gridflow.events.v1.TaskProgressReported
-	18, // 16: gridflow.events.v1.Envelope.task_completed:type_name -> gridflow.events.v1.TaskCompleted
-	19, // 17: gridflow.events.v1.Envelope.task_completion_approved:type_name -> gridflow.events.v1.TaskCompletionApproved
-	20, // 18: gridflow.events.v1.Envelope.task_completion_returned:type_name -> gridflow.events.v1.TaskCompletionReturned
-	21, // 19: gridflow.events.v1.Envelope.task_withdrawn:type_name -> gridflow.events.v1.TaskWithdrawn
-	22, // 20: gridflow.events.v1.Envelope.task_warned:type_name -> gridflow.events.v1.TaskWarned
-	23, // 21: gridflow.events.v1.Envelope.task_overdue:type_name -> gridflow.events.v1.TaskOverdue
-	24, // 22: gridflow.events.v1.Envelope.task_urged:type_name -> gridflow.events.v1.TaskUrged
-	25, // 23: gridflow.events.v1.Envelope.task_supervised:type_name -> gridflow.events.v1.TaskSupervised
-	26, // 24: gridflow.events.v1.Envelope.task_escalated:type_name -> gridflow.events.v1.TaskEscalated
-	27, // 25: gridflow.events.v1.Envelope.task_deadline_changed:type_name -> gridflow.events.v1.TaskDeadlineChanged
-	28, // 26: gridflow.events.v1.Envelope.case_cancelled:type_name -> gridflow.events.v1.CaseCancelled
-	29, // 27: gridflow.events.v1.Envelope.case_parked:type_name -> gridflow.events.v1.CaseParked
-	30, // 28: gridflow.events.v1.Envelope.case_unparked:type_name -> gridflow.events.v1.CaseUnparked
-	31, // 29: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
-	32, // 30: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
-	33, // 31: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
-	34, // 32: gridflow.events.v1.Envelope.case_resolved:type_name -> gridflow.events.v1.CaseResolved
-	35, // 33: gridflow.events.v1.Envelope.case_replied:type_name -> gridflow.events.v1.CaseReplied
-	36, // 34: gridflow.events.v1.Envelope.case_callback_recorded:type_name -> gridflow.events.v1.CaseCallbackRecorded
-	37, // 35: gridflow.events.v1.Envelope.case_rechecked:type_name -> gridflow.events.v1.CaseRechecked
-	38, // 36: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
-	39, // 37: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
-	40, // 38: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
-	41, // 39: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	5,  // 40: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	5,  // 41: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	42, // 42: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	43, // 43: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	44, // 44: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	45, // 45: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	46, // 46: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	47, // 47: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 48: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 49: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	5,  // 50: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	44, // 51: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	52, // [52:52] is the sub-list for method output_type
-	52, // [52:52] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	5,  // 5: gridflow.events.v1.Envelope.case_contact_read:type_name -> gridflow.events.v1.CaseContactRead
+	8,  // 6: gridflow.events.v1.Envelope.case_classified:type_name -> gridflow.events.v1.CaseClassified
+	9,  // 7: gridflow.events.v1.Envelope.case_review_needed:type_name -> gridflow.events.v1.CaseReviewNeeded
+	10, // 8: gridflow.events.v1.Envelope.incident_grouped:type_name -> gridflow.events.v1.IncidentGrouped
+	11, // 9: gridflow.events.v1.Envelope.incident_linked:type_name -> gridflow.events.v1.IncidentLinked
+	12, // 10: gridflow.events.v1.Envelope.task_dispatched:type_name -> gridflow.events.v1.TaskDispatched
+	13, // 11: gridflow.events.v1.Envelope.task_acknowledged:type_name -> gridflow.events.v1.TaskAcknowledged
+	14, // 12: gridflow.events.v1.Envelope.task_rejected:type_name -> gridflow.events.v1.TaskRejected
+	15, // 13: gridflow.events.v1.Envelope.task_forwarded:type_name -> gridflow.events.v1.TaskForwarded
+	16, // 14: gridflow.events.v1.Envelope.task_extension_requested:type_name -> gridflow.events.v1.TaskExtensionRequested
+	17, // 15: gridflow.events.v1.Envelope.task_extension_decided:type_name -> gridflow.events.v1.TaskExtensionDecided
+	18, // 16: gridflow.events.v1.Envelope.task_progress_reported:type_name -> gridflow.events.v1.TaskProgressReported
+	19, // 17: gridflow.events.v1.Envelope.task_completed:type_name -> gridflow.events.v1.TaskCompleted
+	20, // 18: gridflow.events.v1.Envelope.task_completion_approved:type_name -> gridflow.events.v1.TaskCompletionApproved
+	21, // 19: gridflow.events.v1.Envelope.task_completion_returned:type_name -> gridflow.events.v1.TaskCompletionReturned
+	22, // 20: gridflow.events.v1.Envelope.task_withdrawn:type_name -> gridflow.events.v1.TaskWithdrawn
+	23, // 21: gridflow.events.v1.Envelope.task_warned:type_name -> gridflow.events.v1.TaskWarned
+	24, // 22: gridflow.events.v1.Envelope.task_overdue:type_name -> gridflow.events.v1.TaskOverdue
+	25, // 23: gridflow.events.v1.Envelope.task_urged:type_name -> gridflow.events.v1.TaskUrged
+	26, // 24: gridflow.events.v1.Envelope.task_supervised:type_name -> gridflow.events.v1.TaskSupervised
+	27, // 25: gridflow.events.v1.Envelope.task_escalated:type_name -> gridflow.events.v1.TaskEscalated
+	28, // 26: gridflow.events.v1.Envelope.task_deadline_changed:type_name -> gridflow.events.v1.TaskDeadlineChanged
+	29, // 27: gridflow.events.v1.Envelope.case_cancelled:type_name -> gridflow.events.v1.CaseCancelled
+	30, // 28: gridflow.events.v1.Envelope.case_parked:type_name -> gridflow.events.v1.CaseParked
+	31, // 29: gridflow.events.v1.Envelope.case_unparked:type_name -> gridflow.events.v1.CaseUnparked
+	32, // 30: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
+	33, // 31: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
+	34, // 32: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
+	35, // 33: gridflow.events.v1.Envelope.case_resolved:type_name -> gridflow.events.v1.CaseResolved
+	36, // 34: gridflow.events.v1.Envelope.case_replied:type_name -> gridflow.events.v1.CaseReplied
+	37, // 35: gridflow.events.v1.Envelope.case_callback_recorded:type_name -> gridflow.events.v1.CaseCallbackRecorded
+	38, // 36: gridflow.events.v1.Envelope.case_rechecked:type_name -> gridflow.events.v1.CaseRechecked
+	39, // 37: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
+	40, // 38: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
+	41, // 39: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
+	42, // 40: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	6,  // 41: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	6,  // 42: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	43, // 43: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	44, // 44: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	45, // 45: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	46, // 46: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	47, // 47: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	48, // 48: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 49: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 50: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	6,  // 51: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	45, // 52: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	7,  // 53: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
+	6,  // 54: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
+	45, // 55: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
+	56, // [56:56] is the sub-list for method output_type
+	56, // [56:56] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1380,6 +1505,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
 		(*Envelope_CaseFollowedUp)(nil),
+		(*Envelope_CaseContactRead)(nil),
 		(*Envelope_CaseClassified)(nil),
 		(*Envelope_CaseReviewNeeded)(nil),
 		(*Envelope_IncidentGrouped)(nil),
@@ -1421,7 +1547,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_events_v1_envelope_proto_rawDesc), len(file_gridflow_events_v1_envelope_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

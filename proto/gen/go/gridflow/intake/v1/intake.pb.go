@@ -1210,6 +1210,259 @@ func (*GetSubmissionRequest_CaseNumber) isGetSubmissionRequest_Key() {}
 
 func (*GetSubmissionRequest_HotlineOrderNo) isGetSubmissionRequest_Key() {}
 
+type ReadContactRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Key:
+	//
+	//	*ReadContactRequest_CaseId
+	//	*ReadContactRequest_CaseNumber
+	//	*ReadContactRequest_HotlineOrderNo
+	Key           isReadContactRequest_Key `protobuf_oneof:"key"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadContactRequest) Reset() {
+	*x = ReadContactRequest{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadContactRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadContactRequest) ProtoMessage() {}
+
+func (x *ReadContactRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadContactRequest.ProtoReflect.Descriptor instead.
+func (*ReadContactRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ReadContactRequest) GetKey() isReadContactRequest_Key {
+	if x != nil {
+		return x.Key
+	}
+	return nil
+}
+
+func (x *ReadContactRequest) GetCaseId() string {
+	if x != nil {
+		if x, ok := x.Key.(*ReadContactRequest_CaseId); ok {
+			return x.CaseId
+		}
+	}
+	return ""
+}
+
+func (x *ReadContactRequest) GetCaseNumber() string {
+	if x != nil {
+		if x, ok := x.Key.(*ReadContactRequest_CaseNumber); ok {
+			return x.CaseNumber
+		}
+	}
+	return ""
+}
+
+func (x *ReadContactRequest) GetHotlineOrderNo() string {
+	if x != nil {
+		if x, ok := x.Key.(*ReadContactRequest_HotlineOrderNo); ok {
+			return x.HotlineOrderNo
+		}
+	}
+	return ""
+}
+
+type isReadContactRequest_Key interface {
+	isReadContactRequest_Key()
+}
+
+type ReadContactRequest_CaseId struct {
+	CaseId string `protobuf:"bytes,1,opt,name=case_id,json=caseId,oneof"`
+}
+
+type ReadContactRequest_CaseNumber struct {
+	CaseNumber string `protobuf:"bytes,2,opt,name=case_number,json=caseNumber,oneof"`
+}
+
+type ReadContactRequest_HotlineOrderNo struct {
+	HotlineOrderNo string `protobuf:"bytes,3,opt,name=hotline_order_no,json=hotlineOrderNo,oneof"`
+}
+
+func (*ReadContactRequest_CaseId) isReadContactRequest_Key() {}
+
+func (*ReadContactRequest_CaseNumber) isReadContactRequest_Key() {}
+
+func (*ReadContactRequest_HotlineOrderNo) isReadContactRequest_Key() {}
+
+type ReadContactResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	CaseId     string                 `protobuf:"bytes,1,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
+	CaseNumber string                 `protobuf:"bytes,2,opt,name=case_number,json=caseNumber" json:"case_number,omitempty"`
+	Contact    *Contact               `protobuf:"bytes,3,opt,name=contact" json:"contact,omitempty"`
+	// When the read was recorded (the case.contact_read event's time).
+	ReadAt        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=read_at,json=readAt" json:"read_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadContactResponse) Reset() {
+	*x = ReadContactResponse{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadContactResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadContactResponse) ProtoMessage() {}
+
+func (x *ReadContactResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadContactResponse.ProtoReflect.Descriptor instead.
+func (*ReadContactResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ReadContactResponse) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
+	}
+	return ""
+}
+
+func (x *ReadContactResponse) GetCaseNumber() string {
+	if x != nil {
+		return x.CaseNumber
+	}
+	return ""
+}
+
+func (x *ReadContactResponse) GetContact() *Contact {
+	if x != nil {
+		return x.Contact
+	}
+	return nil
+}
+
+func (x *ReadContactResponse) GetReadAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReadAt
+	}
+	return nil
+}
+
+// Contact is a hotline caller's contact in full: personal data.
+type Contact struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Name       string                 `protobuf:"bytes,1,opt,name=name" json:"name,omitempty"`
+	Phone      string                 `protobuf:"bytes,2,opt,name=phone" json:"phone,omitempty"`
+	Anonymous  bool                   `protobuf:"varint,3,opt,name=anonymous" json:"anonymous,omitempty"`
+	NoCallback bool                   `protobuf:"varint,4,opt,name=no_callback,json=noCallback" json:"no_callback,omitempty"`
+	// The address as the caller gave it, and as normalised.
+	Address           string      `protobuf:"bytes,5,opt,name=address" json:"address,omitempty"`
+	NormalisedAddress *v1.Address `protobuf:"bytes,6,opt,name=normalised_address,json=normalisedAddress" json:"normalised_address,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *Contact) Reset() {
+	*x = Contact{}
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contact) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contact) ProtoMessage() {}
+
+func (x *Contact) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contact.ProtoReflect.Descriptor instead.
+func (*Contact) Descriptor() ([]byte, []int) {
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Contact) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Contact) GetPhone() string {
+	if x != nil {
+		return x.Phone
+	}
+	return ""
+}
+
+func (x *Contact) GetAnonymous() bool {
+	if x != nil {
+		return x.Anonymous
+	}
+	return false
+}
+
+func (x *Contact) GetNoCallback() bool {
+	if x != nil {
+		return x.NoCallback
+	}
+	return false
+}
+
+func (x *Contact) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Contact) GetNormalisedAddress() *v1.Address {
+	if x != nil {
+		return x.NormalisedAddress
+	}
+	return nil
+}
+
 type GetSubmissionResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Submission    *Submission            `protobuf:"bytes,1,opt,name=submission" json:"submission,omitempty"`
@@ -1219,7 +1472,7 @@ type GetSubmissionResponse struct {
 
 func (x *GetSubmissionResponse) Reset() {
 	*x = GetSubmissionResponse{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1231,7 +1484,7 @@ func (x *GetSubmissionResponse) String() string {
 func (*GetSubmissionResponse) ProtoMessage() {}
 
 func (x *GetSubmissionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[15]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1244,7 +1497,7 @@ func (x *GetSubmissionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubmissionResponse.ProtoReflect.Descriptor instead.
 func (*GetSubmissionResponse) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{15}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetSubmissionResponse) GetSubmission() *Submission {
@@ -1267,8 +1520,9 @@ type Submission struct {
 	Address *v1.Address `protobuf:"bytes,6,opt,name=address" json:"address,omitempty"`
 	// Stored as WGS-84.
 	Location *v1.LatLng `protobuf:"bytes,7,opt,name=location" json:"location,omitempty"`
-	// Set for hotline submissions. Caller fields are blanked for readers other
-	// than the hotline when the caller asked for anonymity.
+	// Set for hotline submissions. The caller is masked for every reader
+	// (王**, 138****5678; an anonymous caller's name and phone empty and the
+	// address only down to the road and lane): ReadContact gives it in full.
 	WorkOrder *WorkOrder `protobuf:"bytes,8,opt,name=work_order,json=workOrder" json:"work_order,omitempty"`
 	// Human-readable notes on how the submission was taken in (e.g. why the
 	// area is only partly known).
@@ -1286,7 +1540,7 @@ type Submission struct {
 
 func (x *Submission) Reset() {
 	*x = Submission{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1552,7 @@ func (x *Submission) String() string {
 func (*Submission) ProtoMessage() {}
 
 func (x *Submission) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[16]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1565,7 @@ func (x *Submission) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Submission.ProtoReflect.Descriptor instead.
 func (*Submission) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{16}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Submission) GetCaseId() string {
@@ -1415,7 +1669,7 @@ type ListReferenceReloadsRequest struct {
 
 func (x *ListReferenceReloadsRequest) Reset() {
 	*x = ListReferenceReloadsRequest{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1427,7 +1681,7 @@ func (x *ListReferenceReloadsRequest) String() string {
 func (*ListReferenceReloadsRequest) ProtoMessage() {}
 
 func (x *ListReferenceReloadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[17]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1440,7 +1694,7 @@ func (x *ListReferenceReloadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferenceReloadsRequest.ProtoReflect.Descriptor instead.
 func (*ListReferenceReloadsRequest) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{17}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListReferenceReloadsRequest) GetPageSize() int32 {
@@ -1467,7 +1721,7 @@ type ListReferenceReloadsResponse struct {
 
 func (x *ListReferenceReloadsResponse) Reset() {
 	*x = ListReferenceReloadsResponse{}
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1479,7 +1733,7 @@ func (x *ListReferenceReloadsResponse) String() string {
 func (*ListReferenceReloadsResponse) ProtoMessage() {}
 
 func (x *ListReferenceReloadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[18]
+	mi := &file_gridflow_intake_v1_intake_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1492,7 +1746,7 @@ func (x *ListReferenceReloadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReferenceReloadsResponse.ProtoReflect.Descriptor instead.
 func (*ListReferenceReloadsResponse) Descriptor() ([]byte, []int) {
-	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{18}
+	return file_gridflow_intake_v1_intake_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListReferenceReloadsResponse) GetReloads() []*v1.ReferenceReload {
@@ -1616,7 +1870,27 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\vcase_number\x18\x02 \x01(\tH\x00R\n" +
 	"caseNumber\x12*\n" +
 	"\x10hotline_order_no\x18\x03 \x01(\tH\x00R\x0ehotlineOrderNoB\x05\n" +
-	"\x03key\"W\n" +
+	"\x03key\"\x85\x01\n" +
+	"\x12ReadContactRequest\x12\x19\n" +
+	"\acase_id\x18\x01 \x01(\tH\x00R\x06caseId\x12!\n" +
+	"\vcase_number\x18\x02 \x01(\tH\x00R\n" +
+	"caseNumber\x12*\n" +
+	"\x10hotline_order_no\x18\x03 \x01(\tH\x00R\x0ehotlineOrderNoB\x05\n" +
+	"\x03key\"\xbb\x01\n" +
+	"\x13ReadContactResponse\x12\x17\n" +
+	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
+	"\vcase_number\x18\x02 \x01(\tR\n" +
+	"caseNumber\x125\n" +
+	"\acontact\x18\x03 \x01(\v2\x1b.gridflow.intake.v1.ContactR\acontact\x123\n" +
+	"\aread_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06readAt\"\xd7\x01\n" +
+	"\aContact\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1c\n" +
+	"\tanonymous\x18\x03 \x01(\bR\tanonymous\x12\x1f\n" +
+	"\vno_callback\x18\x04 \x01(\bR\n" +
+	"noCallback\x12\x18\n" +
+	"\aaddress\x18\x05 \x01(\tR\aaddress\x12I\n" +
+	"\x12normalised_address\x18\x06 \x01(\v2\x1a.gridflow.types.v1.AddressR\x11normalisedAddress\"W\n" +
 	"\x15GetSubmissionResponse\x12>\n" +
 	"\n" +
 	"submission\x18\x01 \x01(\v2\x1e.gridflow.intake.v1.SubmissionR\n" +
@@ -1652,7 +1926,7 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\x1aFOLLOW_UP_KIND_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19FOLLOW_UP_KIND_SUPPLEMENT\x10\x01\x12\x17\n" +
 	"\x13FOLLOW_UP_KIND_URGE\x10\x02\x12\x1b\n" +
-	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x032\xfa\x05\n" +
+	"\x17FOLLOW_UP_KIND_WITHDRAW\x10\x032\xda\x06\n" +
 	"\rIntakeService\x12j\n" +
 	"\x0fSubmitWorkOrder\x12*.gridflow.intake.v1.SubmitWorkOrderRequest\x1a+.gridflow.intake.v1.SubmitWorkOrderResponse\x12s\n" +
 	"\x12SubmitPatrolReport\x12-.gridflow.intake.v1.SubmitPatrolReportRequest\x1a..gridflow.intake.v1.SubmitPatrolReportResponse\x12[\n" +
@@ -1661,7 +1935,8 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\vAddFollowUp\x12&.gridflow.intake.v1.AddFollowUpRequest\x1a'.gridflow.intake.v1.AddFollowUpResponse\x12d\n" +
 	"\rGetSubmission\x12(.gridflow.intake.v1.GetSubmissionRequest\x1a).gridflow.intake.v1.GetSubmissionResponse\x12j\n" +
 	"\x0fListSubmissions\x12*.gridflow.intake.v1.ListSubmissionsRequest\x1a+.gridflow.intake.v1.ListSubmissionsResponse\x12y\n" +
-	"\x14ListReferenceReloads\x12/.gridflow.intake.v1.ListReferenceReloadsRequest\x1a0.gridflow.intake.v1.ListReferenceReloadsResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\x14ListReferenceReloads\x12/.gridflow.intake.v1.ListReferenceReloadsRequest\x1a0.gridflow.intake.v1.ListReferenceReloadsResponse\x12^\n" +
+	"\vReadContact\x12&.gridflow.intake.v1.ReadContactRequest\x1a'.gridflow.intake.v1.ReadContactResponseBNZEgithub.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1;intakev1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_intake_v1_intake_proto_rawDescOnce sync.Once
@@ -1676,7 +1951,7 @@ func file_gridflow_intake_v1_intake_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_intake_v1_intake_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_gridflow_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_gridflow_intake_v1_intake_proto_goTypes = []any{
 	(FollowUpKind)(0),                    // 0: gridflow.intake.v1.FollowUpKind
 	(*WorkOrder)(nil),                    // 1: gridflow.intake.v1.WorkOrder
@@ -1694,73 +1969,81 @@ var file_gridflow_intake_v1_intake_proto_goTypes = []any{
 	(*ListSubmissionsRequest)(nil),       // 13: gridflow.intake.v1.ListSubmissionsRequest
 	(*ListSubmissionsResponse)(nil),      // 14: gridflow.intake.v1.ListSubmissionsResponse
 	(*GetSubmissionRequest)(nil),         // 15: gridflow.intake.v1.GetSubmissionRequest
-	(*GetSubmissionResponse)(nil),        // 16: gridflow.intake.v1.GetSubmissionResponse
-	(*Submission)(nil),                   // 17: gridflow.intake.v1.Submission
-	(*ListReferenceReloadsRequest)(nil),  // 18: gridflow.intake.v1.ListReferenceReloadsRequest
-	(*ListReferenceReloadsResponse)(nil), // 19: gridflow.intake.v1.ListReferenceReloadsResponse
-	(*timestamppb.Timestamp)(nil),        // 20: google.protobuf.Timestamp
-	(v1.AppealType)(0),                   // 21: gridflow.types.v1.AppealType
-	(*v1.LatLng)(nil),                    // 22: gridflow.types.v1.LatLng
-	(v1.Urgency)(0),                      // 23: gridflow.types.v1.Urgency
-	(*v1.Attachment)(nil),                // 24: gridflow.types.v1.Attachment
-	(v1.Source)(0),                       // 25: gridflow.types.v1.Source
-	(*v1.Area)(nil),                      // 26: gridflow.types.v1.Area
-	(*v1.Address)(nil),                   // 27: gridflow.types.v1.Address
-	(*v1.ReferenceReload)(nil),           // 28: gridflow.types.v1.ReferenceReload
+	(*ReadContactRequest)(nil),           // 16: gridflow.intake.v1.ReadContactRequest
+	(*ReadContactResponse)(nil),          // 17: gridflow.intake.v1.ReadContactResponse
+	(*Contact)(nil),                      // 18: gridflow.intake.v1.Contact
+	(*GetSubmissionResponse)(nil),        // 19: gridflow.intake.v1.GetSubmissionResponse
+	(*Submission)(nil),                   // 20: gridflow.intake.v1.Submission
+	(*ListReferenceReloadsRequest)(nil),  // 21: gridflow.intake.v1.ListReferenceReloadsRequest
+	(*ListReferenceReloadsResponse)(nil), // 22: gridflow.intake.v1.ListReferenceReloadsResponse
+	(*timestamppb.Timestamp)(nil),        // 23: google.protobuf.Timestamp
+	(v1.AppealType)(0),                   // 24: gridflow.types.v1.AppealType
+	(*v1.LatLng)(nil),                    // 25: gridflow.types.v1.LatLng
+	(v1.Urgency)(0),                      // 26: gridflow.types.v1.Urgency
+	(*v1.Attachment)(nil),                // 27: gridflow.types.v1.Attachment
+	(v1.Source)(0),                       // 28: gridflow.types.v1.Source
+	(*v1.Address)(nil),                   // 29: gridflow.types.v1.Address
+	(*v1.Area)(nil),                      // 30: gridflow.types.v1.Area
+	(*v1.ReferenceReload)(nil),           // 31: gridflow.types.v1.ReferenceReload
 }
 var file_gridflow_intake_v1_intake_proto_depIdxs = []int32{
-	20, // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
-	21, // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
-	22, // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
-	23, // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
-	24, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
+	23, // 0: gridflow.intake.v1.WorkOrder.received_at:type_name -> google.protobuf.Timestamp
+	24, // 1: gridflow.intake.v1.WorkOrder.appeal_type:type_name -> gridflow.types.v1.AppealType
+	25, // 2: gridflow.intake.v1.WorkOrder.location:type_name -> gridflow.types.v1.LatLng
+	26, // 3: gridflow.intake.v1.WorkOrder.urgency:type_name -> gridflow.types.v1.Urgency
+	27, // 4: gridflow.intake.v1.WorkOrder.attachments:type_name -> gridflow.types.v1.Attachment
 	1,  // 5: gridflow.intake.v1.SubmitWorkOrderRequest.work_order:type_name -> gridflow.intake.v1.WorkOrder
-	17, // 6: gridflow.intake.v1.SubmitWorkOrderResponse.submission:type_name -> gridflow.intake.v1.Submission
-	22, // 7: gridflow.intake.v1.PatrolReport.location:type_name -> gridflow.types.v1.LatLng
-	24, // 8: gridflow.intake.v1.PatrolReport.photos:type_name -> gridflow.types.v1.Attachment
-	20, // 9: gridflow.intake.v1.PatrolReport.observed_at:type_name -> google.protobuf.Timestamp
+	20, // 6: gridflow.intake.v1.SubmitWorkOrderResponse.submission:type_name -> gridflow.intake.v1.Submission
+	25, // 7: gridflow.intake.v1.PatrolReport.location:type_name -> gridflow.types.v1.LatLng
+	27, // 8: gridflow.intake.v1.PatrolReport.photos:type_name -> gridflow.types.v1.Attachment
+	23, // 9: gridflow.intake.v1.PatrolReport.observed_at:type_name -> google.protobuf.Timestamp
 	4,  // 10: gridflow.intake.v1.SubmitPatrolReportRequest.report:type_name -> gridflow.intake.v1.PatrolReport
-	17, // 11: gridflow.intake.v1.SubmitPatrolReportResponse.submission:type_name -> gridflow.intake.v1.Submission
+	20, // 11: gridflow.intake.v1.SubmitPatrolReportResponse.submission:type_name -> gridflow.intake.v1.Submission
 	7,  // 12: gridflow.intake.v1.RaiseIssueRequest.issue:type_name -> gridflow.intake.v1.Issue
-	17, // 13: gridflow.intake.v1.RaiseIssueResponse.submission:type_name -> gridflow.intake.v1.Submission
+	20, // 13: gridflow.intake.v1.RaiseIssueResponse.submission:type_name -> gridflow.intake.v1.Submission
 	0,  // 14: gridflow.intake.v1.AddFollowUpRequest.kind:type_name -> gridflow.intake.v1.FollowUpKind
 	12, // 15: gridflow.intake.v1.AddFollowUpResponse.follow_up:type_name -> gridflow.intake.v1.FollowUp
 	0,  // 16: gridflow.intake.v1.FollowUp.kind:type_name -> gridflow.intake.v1.FollowUpKind
-	20, // 17: gridflow.intake.v1.FollowUp.added_at:type_name -> google.protobuf.Timestamp
-	25, // 18: gridflow.intake.v1.ListSubmissionsRequest.source:type_name -> gridflow.types.v1.Source
-	20, // 19: gridflow.intake.v1.ListSubmissionsRequest.accepted_after:type_name -> google.protobuf.Timestamp
-	20, // 20: gridflow.intake.v1.ListSubmissionsRequest.accepted_before:type_name -> google.protobuf.Timestamp
-	17, // 21: gridflow.intake.v1.ListSubmissionsResponse.submissions:type_name -> gridflow.intake.v1.Submission
-	17, // 22: gridflow.intake.v1.GetSubmissionResponse.submission:type_name -> gridflow.intake.v1.Submission
-	25, // 23: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
-	20, // 24: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
-	26, // 25: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
-	27, // 26: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
-	22, // 27: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
-	1,  // 28: gridflow.intake.v1.Submission.work_order:type_name -> gridflow.intake.v1.WorkOrder
-	4,  // 29: gridflow.intake.v1.Submission.patrol_report:type_name -> gridflow.intake.v1.PatrolReport
-	7,  // 30: gridflow.intake.v1.Submission.issue:type_name -> gridflow.intake.v1.Issue
-	12, // 31: gridflow.intake.v1.Submission.follow_ups:type_name -> gridflow.intake.v1.FollowUp
-	28, // 32: gridflow.intake.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.types.v1.ReferenceReload
-	2,  // 33: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
-	5,  // 34: gridflow.intake.v1.IntakeService.SubmitPatrolReport:input_type -> gridflow.intake.v1.SubmitPatrolReportRequest
-	8,  // 35: gridflow.intake.v1.IntakeService.RaiseIssue:input_type -> gridflow.intake.v1.RaiseIssueRequest
-	10, // 36: gridflow.intake.v1.IntakeService.AddFollowUp:input_type -> gridflow.intake.v1.AddFollowUpRequest
-	15, // 37: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
-	13, // 38: gridflow.intake.v1.IntakeService.ListSubmissions:input_type -> gridflow.intake.v1.ListSubmissionsRequest
-	18, // 39: gridflow.intake.v1.IntakeService.ListReferenceReloads:input_type -> gridflow.intake.v1.ListReferenceReloadsRequest
-	3,  // 40: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
-	6,  // 41: gridflow.intake.v1.IntakeService.SubmitPatrolReport:output_type -> gridflow.intake.v1.SubmitPatrolReportResponse
-	9,  // 42: gridflow.intake.v1.IntakeService.RaiseIssue:output_type -> gridflow.intake.v1.RaiseIssueResponse
-	11, // 43: gridflow.intake.v1.IntakeService.AddFollowUp:output_type -> gridflow.intake.v1.AddFollowUpResponse
-	16, // 44: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
-	14, // 45: gridflow.intake.v1.IntakeService.ListSubmissions:output_type -> gridflow.intake.v1.ListSubmissionsResponse
-	19, // 46: gridflow.intake.v1.IntakeService.ListReferenceReloads:output_type -> gridflow.intake.v1.ListReferenceReloadsResponse
-	40, // [40:47] is the sub-list for method output_type
-	33, // [33:40] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	23, // 17: gridflow.intake.v1.FollowUp.added_at:type_name -> google.protobuf.Timestamp
+	28, // 18: gridflow.intake.v1.ListSubmissionsRequest.source:type_name -> gridflow.types.v1.Source
+	23, // 19: gridflow.intake.v1.ListSubmissionsRequest.accepted_after:type_name -> google.protobuf.Timestamp
+	23, // 20: gridflow.intake.v1.ListSubmissionsRequest.accepted_before:type_name -> google.protobuf.Timestamp
+	20, // 21: gridflow.intake.v1.ListSubmissionsResponse.submissions:type_name -> gridflow.intake.v1.Submission
+	18, // 22: gridflow.intake.v1.ReadContactResponse.contact:type_name -> gridflow.intake.v1.Contact
+	23, // 23: gridflow.intake.v1.ReadContactResponse.read_at:type_name -> google.protobuf.Timestamp
+	29, // 24: gridflow.intake.v1.Contact.normalised_address:type_name -> gridflow.types.v1.Address
+	20, // 25: gridflow.intake.v1.GetSubmissionResponse.submission:type_name -> gridflow.intake.v1.Submission
+	28, // 26: gridflow.intake.v1.Submission.source:type_name -> gridflow.types.v1.Source
+	23, // 27: gridflow.intake.v1.Submission.accepted_at:type_name -> google.protobuf.Timestamp
+	30, // 28: gridflow.intake.v1.Submission.area:type_name -> gridflow.types.v1.Area
+	29, // 29: gridflow.intake.v1.Submission.address:type_name -> gridflow.types.v1.Address
+	25, // 30: gridflow.intake.v1.Submission.location:type_name -> gridflow.types.v1.LatLng
+	1,  // 31: gridflow.intake.v1.Submission.work_order:type_name -> gridflow.intake.v1.WorkOrder
+	4,  // 32: gridflow.intake.v1.Submission.patrol_report:type_name -> gridflow.intake.v1.PatrolReport
+	7,  // 33: gridflow.intake.v1.Submission.issue:type_name -> gridflow.intake.v1.Issue
+	12, // 34: gridflow.intake.v1.Submission.follow_ups:type_name -> gridflow.intake.v1.FollowUp
+	31, // 35: gridflow.intake.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.types.v1.ReferenceReload
+	2,  // 36: gridflow.intake.v1.IntakeService.SubmitWorkOrder:input_type -> gridflow.intake.v1.SubmitWorkOrderRequest
+	5,  // 37: gridflow.intake.v1.IntakeService.SubmitPatrolReport:input_type -> gridflow.intake.v1.SubmitPatrolReportRequest
+	8,  // 38: gridflow.intake.v1.IntakeService.RaiseIssue:input_type -> gridflow.intake.v1.RaiseIssueRequest
+	10, // 39: gridflow.intake.v1.IntakeService.AddFollowUp:input_type -> gridflow.intake.v1.AddFollowUpRequest
+	15, // 40: gridflow.intake.v1.IntakeService.GetSubmission:input_type -> gridflow.intake.v1.GetSubmissionRequest
+	13, // 41: gridflow.intake.v1.IntakeService.ListSubmissions:input_type -> gridflow.intake.v1.ListSubmissionsRequest
+	21, // 42: gridflow.intake.v1.IntakeService.ListReferenceReloads:input_type -> gridflow.intake.v1.ListReferenceReloadsRequest
+	16, // 43: gridflow.intake.v1.IntakeService.ReadContact:input_type -> gridflow.intake.v1.ReadContactRequest
+	3,  // 44: gridflow.intake.v1.IntakeService.SubmitWorkOrder:output_type -> gridflow.intake.v1.SubmitWorkOrderResponse
+	6,  // 45: gridflow.intake.v1.IntakeService.SubmitPatrolReport:output_type -> gridflow.intake.v1.SubmitPatrolReportResponse
+	9,  // 46: gridflow.intake.v1.IntakeService.RaiseIssue:output_type -> gridflow.intake.v1.RaiseIssueResponse
+	11, // 47: gridflow.intake.v1.IntakeService.AddFollowUp:output_type -> gridflow.intake.v1.AddFollowUpResponse
+	19, // 48: gridflow.intake.v1.IntakeService.GetSubmission:output_type -> gridflow.intake.v1.GetSubmissionResponse
+	14, // 49: gridflow.intake.v1.IntakeService.ListSubmissions:output_type -> gridflow.intake.v1.ListSubmissionsResponse
+	22, // 50: gridflow.intake.v1.IntakeService.ListReferenceReloads:output_type -> gridflow.intake.v1.ListReferenceReloadsResponse
+	17, // 51: gridflow.intake.v1.IntakeService.ReadContact:output_type -> gridflow.intake.v1.ReadContactResponse
+	44, // [44:52] is the sub-list for method output_type
+	36, // [36:44] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_intake_v1_intake_proto_init() }
@@ -1777,13 +2060,18 @@ func file_gridflow_intake_v1_intake_proto_init() {
 		(*GetSubmissionRequest_CaseNumber)(nil),
 		(*GetSubmissionRequest_HotlineOrderNo)(nil),
 	}
+	file_gridflow_intake_v1_intake_proto_msgTypes[15].OneofWrappers = []any{
+		(*ReadContactRequest_CaseId)(nil),
+		(*ReadContactRequest_CaseNumber)(nil),
+		(*ReadContactRequest_HotlineOrderNo)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_intake_v1_intake_proto_rawDesc), len(file_gridflow_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,6 +28,7 @@ const (
 	IntakeService_GetSubmission_FullMethodName        = "/gridflow.intake.v1.IntakeService/GetSubmission"
 	IntakeService_ListSubmissions_FullMethodName      = "/gridflow.intake.v1.IntakeService/ListSubmissions"
 	IntakeService_ListReferenceReloads_FullMethodName = "/gridflow.intake.v1.IntakeService/ListReferenceReloads"
+	IntakeService_ReadContact_FullMethodName          = "/gridflow.intake.v1.IntakeService/ReadContact"
 )
 
 // IntakeServiceClient is the client API for IntakeService service.
@@ -57,6 +58,16 @@ type IntakeServiceClient interface {
 	// newest first: the set each process started with and every reload after
 	// it (SIGHUP), with who, when, the digests and the outcome.
 	ListReferenceReloads(ctx context.Context, in *ListReferenceReloadsRequest, opts ...grpc.CallOption) (*ListReferenceReloadsResponse, error)
+	// ReadContact returns a hotline caller's full contact (name, phone,
+	// address), which every other read masks. Allowed to the hotline, the
+	// dispatcher of the case's street, the lead and co-handler departments of
+	// an open task on the case, and admin; an anonymous caller's contact only
+	// to the hotline. Anyone else is PERMISSION_DENIED, for a case that does
+	// not exist too (admin alone is told NOT_FOUND). A contact erased after
+	// its retention is FAILED_PRECONDITION. Every successful read publishes
+	// case.contact_read (the audit, shown in the case's timeline) before it
+	// answers.
+	ReadContact(ctx context.Context, in *ReadContactRequest, opts ...grpc.CallOption) (*ReadContactResponse, error)
 }
 
 type intakeServiceClient struct {
@@ -137,6 +148,16 @@ func (c *intakeServiceClient) ListReferenceReloads(ctx context.Context, in *List
 	return out, nil
 }
 
+func (c *intakeServiceClient) ReadContact(ctx context.Context, in *ReadContactRequest, opts ...grpc.CallOption) (*ReadContactResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReadContactResponse)
+	err := c.cc.Invoke(ctx, IntakeService_ReadContact_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // IntakeServiceServer is the server API for IntakeService service.
 // All implementations must embed UnimplementedIntakeServiceServer
 // for forward compatibility.
@@ -164,6 +185,16 @@ type IntakeServiceServer interface {
 	// newest first: the set each process started with and every reload after
 	// it (SIGHUP), with who, when, the digests and the outcome.
 	ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error)
+	// ReadContact returns a hotline caller's full contact (name, phone,
+	// address), which every other read masks. Allowed to the hotline, the
+	// dispatcher of the case's street, the lead and co-handler departments of
+	// an open task on the case, and admin; an anonymous caller's contact only
+	// to the hotline. Anyone else is PERMISSION_DENIED, for a case that does
+	// not exist too (admin alone is told NOT_FOUND). A contact erased after
+	// its retention is FAILED_PRECONDITION. Every successful read publishes
+	// case.contact_read (the audit, shown in the case's timeline) before it
+	// answers.
+	ReadContact(context.Context, *ReadContactRequest) (*ReadContactResponse, error)
 	mustEmbedUnimplementedIntakeServiceServer()
 }
 
@@ -194,6 +225,9 @@ func (UnimplementedIntakeServiceServer) ListSubmissions(context.Context, *ListSu
 }
 func (UnimplementedIntakeServiceServer) ListReferenceReloads(context.Context, *ListReferenceReloadsRequest) (*ListReferenceReloadsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListReferenceReloads not implemented")
+}
+func (UnimplementedIntakeServiceServer) ReadContact(context.Context, *ReadContactRequest) (*ReadContactResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReadContact not implemented")
 }
 func (UnimplementedIntakeServiceServer) mustEmbedUnimplementedIntakeServiceServer() {}
 func (UnimplementedIntakeServiceServer) testEmbeddedByValue()                       {}
@@ -342,6 +376,24 @@ func _IntakeService_ListReferenceReloads_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _IntakeService_ReadContact_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReadContactRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(IntakeServiceServer).ReadContact(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: IntakeService_ReadContact_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(IntakeServiceServer).ReadContact(ctx, req.(*ReadContactRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // IntakeService_ServiceDesc is the grpc.ServiceDesc for IntakeService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -376,6 +428,10 @@ var IntakeService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListReferenceReloads",
 			Handler:    _IntakeService_ListReferenceReloads_Handler,
+		},
+		{
+			MethodName: "ReadContact",
+			Handler:    _IntakeService_ReadContact_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

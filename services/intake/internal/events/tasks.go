@@ -1,0 +1,94 @@
+package events
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/services/intake/internal/intake"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+)
+
+// The tasks consumer: intake learns from dispatch's task events which
+// departments hold an open task on a case, the one fact ReadContact needs
+// that intake does not own.
+const ConsumerTasks = "intake-tasks"
+
+// TaskSubjects are every task event.
+var TaskSubjects = []string{"grid.task.>"}
+
+// TaskState is a task as one of its events leaves it.
+type TaskState struct {
+	intake.TaskHolder
+	CaseID string
+	Open   bool
+	At     time.Time
+}
+
+// Tasks handles every task event with set, which applies the task's state
+// in the consumer's transaction (an older event than the one applied
+// changes nothing: events may arrive out of order).
+func Tasks(set func(ctx context.Context, tx pgx.Tx, t TaskState) error) consumer.Handler {
+	return func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		var env eventsv1.Envelope
+		if err := proto.Unmarshal(msg.Data, &env); err != nil {
+			return consumer.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+		}
+		ref := taskOf(&env)
+		if ref == nil {
+			return consumer.Permanent(fmt.Errorf("%s: event %s is not a task event", msg.Subject, env.GetEventId()))
+		}
+		if ref.GetTaskId() == "" || ref.GetCaseId() == "" || ref.GetDepartmentCode() == "" {
+			return consumer.Permanent(fmt.Errorf("%s: event %s names no task, case or department", msg.Subject, env.GetEventId()))
+		}
+		at := msg.Published
+		if env.GetOccurredAt() != nil {
+			at = env.GetOccurredAt().AsTime()
+		}
+		return set(ctx, tx, TaskState{
+			TaskHolder: intake.TaskHolder{TaskID: ref.GetTaskId(), Department: ref.GetDepartmentCode(),
+				Lead: ref.GetRole() == eventsv1.TaskRole_TASK_ROLE_LEAD},
+			CaseID: ref.GetCaseId(), Open: openState(ref.GetState()), At: at,
+		})
+	}
+}
+
+// openState: a task is open while its unit still works it — dispatched,
+// signed for, waiting for an extension decision. Rejected, forwarded and
+// withdrawn are final; completed is done (a completion returned for rework
+// comes back as acknowledged, open again).
+func openState(s eventsv1.TaskState) bool {
+	switch s {
+	case eventsv1.TaskState_TASK_STATE_DISPATCHED, eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED,
+		eventsv1.TaskState_TASK_STATE_EXTENSION_REQUESTED:
+		return true
+	}
+	return false
+}
+
+// taskRef is what every task event's payload has: the task as it stands
+// after the event.
+type taskRef interface{ GetTask() *eventsv1.TaskRef }
+
+// taskOf is the task a task event states; nil for every other payload,
+// which the tasks consumer never subscribes to
+// (TestTaskOfTakesWhatItSubscribes).
+func taskOf(env *eventsv1.Envelope) *eventsv1.TaskRef {
+	f := env.ProtoReflect().WhichOneof(env.ProtoReflect().Descriptor().Oneofs().ByName("payload"))
+	if f == nil || !strings.HasPrefix(string(f.Name()), "task_") {
+		return nil
+	}
+	p, ok := env.ProtoReflect().Get(f).Message().Interface().(taskRef)
+	if !ok {
+		return nil
+	}
+	if t := p.GetTask(); t != nil {
+		return t
+	}
+	return &eventsv1.TaskRef{}
+}
