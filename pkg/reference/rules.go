@@ -349,7 +349,11 @@ func (s *Set) checkMatch(c *checker, r Rule) {
 	m := r.Match
 	for _, code := range m.Items {
 		if !s.knownItem(c, code) {
-			c.add(FileRules, r.Line, entry, "unknown catalogue item or class %q", code)
+			if succ, retired := s.Successor(code); retired {
+				c.add(FileRules, r.Line, entry, "catalogue item %q is retired: name its successor %s", code, succ)
+			} else {
+				c.add(FileRules, r.Line, entry, "unknown catalogue item or class %q", code)
+			}
 		}
 	}
 	for _, l := range m.Labels {
