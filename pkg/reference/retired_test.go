@@ -70,6 +70,7 @@ func TestRetiredValidation(t *testing.T) {
 		{"successor a class", []edit{retire("{code: H01099, name: 旧, successor: H01000, reason: x}")}, cat, "retired H01099", "not an item of the hotline tree"},
 		{"successor in the other tree", []edit{retire("{code: H01099, name: 旧, successor: \"06001\", reason: x}")}, cat, "retired H01099", "not an item of the hotline tree"},
 		{"rule names a retired code", []edit{{rules, "match: {items: [H01020]}", "match: {items: [H01020, H07002]}"}}, rules, "rule housing-fund", "retired: name its successor H11001"},
+		{"exact marker on an item", []edit{{rules, `match: {items: ["=H04000"]}`, `match: {items: ["=H04001"]}`}}, rules, "rule class-environment", "is not a class"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,5 +86,45 @@ func TestRetiredValidation(t *testing.T) {
 			}
 			t.Errorf("no problem in %s for %q with %q; got:\n%v", tt.file, tt.entry, tt.cause, err)
 		})
+	}
+}
+
+// TestEveryClassHasARoute: a case classified only to a first-level hotline
+// class is claimed by a rule before the fallbacks (its triage route), and
+// that rule matches the class alone or the whole class; the items keep
+// their own rules.
+func TestEveryClassHasARoute(t *testing.T) {
+	t.Parallel()
+	s, err := LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cl := range s.Items(TreeHotline) {
+		if !cl.Class {
+			continue
+		}
+		var route *Rule
+		for _, r := range s.Rules() {
+			if !r.Lead.IsZero() && !r.Continue && r.Match.onlyItems() &&
+				slices.ContainsFunc(r.Match.Items, func(m string) bool { return ItemCovers(m, cl.Code) }) {
+				route = &r
+				break
+			}
+		}
+		switch {
+		case route == nil:
+			t.Errorf("class %s %s: no rule routes it", cl.Code, cl.Name)
+		case s.IsFallback(*route):
+			t.Errorf("class %s %s: only the fallback %s takes it", cl.Code, cl.Name, route.Name)
+		case s.CanLead(route.Lead.Code, cl.Code) != nil && route.Lead.Scope == Fixed:
+			t.Errorf("class %s: lead %s cannot lead it: %v", cl.Code, route.Lead, s.CanLead(route.Lead.Code, cl.Code))
+		}
+	}
+	// The exact form takes the class, not its items.
+	if !ItemCovers("=H04000", "H04000") || ItemCovers("=H04000", "H04006") || !ItemCovers("H04000", "H04006") {
+		t.Error(`"=H04000" must cover the class H04000 alone`)
+	}
+	if matcherCovers("=H04000", "H04000") || !matcherCovers("H04000", "=H04000") || !matcherCovers("=H04000", "=H04000") {
+		t.Error("matcherCovers: the class alone covers neither the whole class nor less than itself")
 	}
 }
