@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/reference"
 	"golang.org/x/text/width"
@@ -66,17 +67,10 @@ type Result struct {
 // Hint is an item a within_class rule names.
 type Hint struct {
 	Item, Rule string
-}
-
-// HintIn returns the first hint whose item lies in class (a first-level
-// class code), as ref places items.
-func (r Result) HintIn(class string, ref *reference.Set) (Hint, bool) {
-	for _, h := range r.Hints {
-		if fl, ok := ref.FirstLevel(h.Item); ok && fl.Code == class {
-			return h, true
-		}
-	}
-	return Hint{}, false
+	// At is where the rule's earliest keyword starts in the folded text,
+	// in characters: a word in a message's first line (its title) says
+	// more than one deep in its body.
+	At int
 }
 
 type fileRule struct {
@@ -197,8 +191,11 @@ func (s *Set) Match(text string) Result {
 		switch {
 		case r.Item == "":
 		case r.WithinClass:
-			if !slices.ContainsFunc(res.Hints, func(h Hint) bool { return h.Item == r.Item }) {
-				res.Hints = append(res.Hints, Hint{Item: r.Item, Rule: r.Name})
+			at := firstAt(t, r.keys)
+			if i := slices.IndexFunc(res.Hints, func(h Hint) bool { return h.Item == r.Item }); i < 0 {
+				res.Hints = append(res.Hints, Hint{Item: r.Item, Rule: r.Name, At: at})
+			} else if at < res.Hints[i].At {
+				res.Hints[i].At = at
 			}
 		case res.Item == "":
 			res.Item, res.ItemRule = r.Item, r.Name
@@ -211,6 +208,21 @@ func (s *Set) Match(text string) Result {
 		}
 	}
 	return res
+}
+
+// firstAt is the character offset of the earliest of words in text (-1
+// when none occurs).
+func firstAt(text string, words []string) int {
+	best := -1
+	for _, w := range words {
+		if i := strings.Index(text, w); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return utf8.RuneCountInString(text[:best])
 }
 
 func containsAny(text string, words []string) bool {
