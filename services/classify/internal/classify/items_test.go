@@ -51,7 +51,7 @@ var cityModel = classModel{table: []fakeRule{
 	{"物业", "H01000", 0.9},
 	{"房子", "H01000", 0.55},
 	{"退休", "H15000", 0.95},
-	{"低保", "H15000", 0.7},
+	{"最低生活保障", "H15000", 0.7},
 	{"派出所", "H01000", 0.95},
 }}
 
@@ -105,11 +105,11 @@ func TestItemWithinTheModelsClass(t *testing.T) {
 			want{"H15000", classify.MethodModel, false}},
 		{"the class's own item", "退休金多年不调", nil,
 			want{"H15004", classify.MethodRule, false}},
-		{"a matter of a class the model does not know: review, not a wrong class", "申请低保被村里拒绝", nil,
+		{"a matter of a class the model does not know: review, not a wrong class", "申请最低生活保障被村里拒绝", nil,
 			want{Review: true}},
-		{"…unless the model is sure of a class of its own", "派出所旁边的物业管理混乱，低保户也受影响", nil,
+		{"…unless the model is sure of a class of its own", "派出所旁边的物业管理混乱，最低生活保障户也受影响", nil,
 			want{"H01002", classify.MethodRule, false}},
-		{"the scope check can be turned to always review", "派出所旁边的物业管理混乱，低保户也受影响", func(c *classify.Config) { c.ScopeThreshold = 2 },
+		{"the scope check can be turned to always review", "派出所旁边的物业管理混乱，最低生活保障户也受影响", func(c *classify.Config) { c.ScopeThreshold = 2 },
 			want{Review: true}},
 	}
 	for _, tt := range tests {

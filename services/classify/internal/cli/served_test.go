@@ -57,7 +57,7 @@ func TestItemLabelsFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, slice := range []string{"tuning", "held-out"} {
+	for _, slice := range []string{"tuning", "tuning-2", "held-out"} {
 		if n := len(Codes(labels, slice)); n < 300 {
 			t.Errorf("slice %s: %d labels, want at least 300", slice, n)
 		}
@@ -118,8 +118,8 @@ func TestReadItemLabelsRefuses(t *testing.T) {
 // about as often as the band's lower edge says) and little goes to review.
 // The item: on the held-out slice of the hand-read labels (never seen while
 // the keyword rules were written), a filed item is right at least 80 % of
-// the time (measured: 0.83 — the target of 0.85 is not reached),
-// and about half of all messages get one. Floors, not the figures: they
+// the time (measured: 0.82 — the target of 0.85 is not reached),
+// and about half of all messages get one (measured: 0.54). Floors, not the figures: they
 // fail a change that makes the decision worse.
 func TestServedCalibration(t *testing.T) {
 	t.Parallel()
@@ -205,7 +205,7 @@ func TestServedCalibration(t *testing.T) {
 	if held.ItemFiled < 100 || held.ItemPrecision() < 0.80 {
 		t.Errorf("held-out item precision %.4f over %d filed items, want at least 0.80 over 100", held.ItemPrecision(), held.ItemFiled)
 	}
-	if all.ItemShare() < 0.45 {
-		t.Errorf("item_share %.4f, want at least 0.45", all.ItemShare())
+	if all.ItemShare() < 0.5 {
+		t.Errorf("item_share %.4f, want at least 0.5", all.ItemShare())
 	}
 }
