@@ -88,12 +88,13 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 	@grep '^intake_orders_per_s=' .run/bench-intake.log | tail -1
 
 .PHONY: eval-classify
-eval-classify: build ## cross-validate and train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl (last line: the figures)
+eval-classify: build ## cross-validate and train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl, then the served decision (last line: review_share=… class_accuracy=… item_share=… item_precision=… n=…)
 	@test -f $(SHARED)/data/messages/train.jsonl || { echo "no $(SHARED)/data/messages/train.jsonl (set SHARED=…)"; exit 1; }
 	@mkdir -p .run/models
 	bin/classify cv --data $(SHARED)/data/messages/train.jsonl --folds 5
 	bin/classify train --data $(SHARED)/data/messages/train.jsonl --out .run/models/messages.model
 	bin/classify eval --model .run/models/messages.model --data $(SHARED)/data/messages/dev.jsonl
+	bin/classify served --model .run/models/messages.model --data $(SHARED)/data/messages/dev.jsonl --items services/classify/testdata/dev_items.tsv
 
 .PHONY: clean
 clean: ## remove binaries (keeps .run data; make down first)

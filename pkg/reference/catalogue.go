@@ -3,6 +3,7 @@ package reference
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -101,9 +102,30 @@ type catalogueFile struct {
 }
 
 type rawTree struct {
-	CatchAll string     `yaml:"catch_all"`
-	Classes  []rawClass `yaml:"classes"`
-	Items    []rawItem  `yaml:"items"`
+	CatchAll string       `yaml:"catch_all"`
+	Classes  []rawClass   `yaml:"classes"`
+	Items    []rawItem    `yaml:"items"`
+	Retired  []rawRetired `yaml:"retired"`
+}
+
+// rawRetired is a code that left the tree, with the item that took it over.
+type rawRetired struct {
+	Code      string `yaml:"code"`
+	Name      string `yaml:"name"`
+	Successor string `yaml:"successor"`
+	Reason    string `yaml:"reason"`
+	line      int
+}
+
+// Retired is a code that left the catalogue and the active item of the same
+// tree that took it over. Codes are never reused, so an old case, a patrol
+// app's stale list or a city's exported corrections that name a retired
+// code still mean something: Item resolves it to the successor.
+type Retired struct {
+	Code      string
+	Name      string
+	Successor string
+	Reason    string
 }
 
 type rawClass struct {
@@ -142,6 +164,10 @@ func (f *catalogueFile) setLines(doc *yaml.Node) {
 		for i := range t.tree.Items {
 			t.tree.Items[i].line = lineOf(l, i)
 		}
+		l = seqLines(doc, t.key, "retired")
+		for i := range t.tree.Retired {
+			t.tree.Retired[i].line = lineOf(l, i)
+		}
 	}
 }
 
@@ -152,6 +178,8 @@ type catalogue struct {
 	bySynonym  map[string][]*Item
 	classItems map[string][]*Item // class code → its items, file order
 	catchAll   [3]string
+	retired    map[string]Retired // retired code → its record
+	retiredOf  [3][]Retired       // per tree, file order
 }
 
 var (
@@ -207,6 +235,7 @@ func (s *Set) buildCatalogue(c *checker) {
 	s.byName = map[string][]*Item{}
 	s.bySynonym = map[string][]*Item{}
 	s.classItems = map[string][]*Item{}
+	s.retired = map[string]Retired{}
 	for _, t := range []struct {
 		tree Tree
 		raw  *rawTree
@@ -234,6 +263,13 @@ func (s *Set) buildCatalogue(c *checker) {
 				}
 			}
 			s.addItem(it)
+		}
+		for _, r := range t.raw.Retired {
+			rt := Retired{Code: r.Code, Name: r.Name, Successor: r.Successor, Reason: r.Reason}
+			if _, dup := s.retired[r.Code]; !dup {
+				s.retired[r.Code] = rt
+				s.retiredOf[t.tree] = append(s.retiredOf[t.tree], rt)
+			}
 		}
 	}
 	// Resolve each item's hotline class once, now that all classes exist.
@@ -382,16 +418,88 @@ func (s *Set) checkCatalogue(c *checker) {
 		case it.Power != "":
 			c.add(FileCatalogue, line, t.tree.String()+" tree", "catch_all %s needs power %s, but the street desk that handles it holds none", ca, it.Power)
 		}
+		s.checkRetired(c, t.tree, t.raw.Retired, seen)
 	}
 }
 
-// Item looks up a class or item of either tree by code.
+// checkRetired checks a tree's retired codes: each well-formed for the tree,
+// not an active code, listed once, named, and resolving (through any chain of
+// retired codes, without a loop) to an active item of the same tree.
+func (s *Set) checkRetired(c *checker, tree Tree, retired []rawRetired, active map[string]bool) {
+	listed := map[string]bool{}
+	for _, r := range retired {
+		entry := "retired " + r.Code
+		tr, class, ok := TreeOf(r.Code)
+		switch {
+		case !ok || tr != tree || class:
+			c.add(FileCatalogue, r.line, entry, "retired code must be an item code of the %s tree", tree)
+		case active[r.Code]:
+			c.add(FileCatalogue, r.line, entry, "code is still an active class or item: a retired code is never reused")
+		case listed[r.Code]:
+			c.add(FileCatalogue, r.line, entry, "retired twice")
+		}
+		listed[r.Code] = true
+		if strings.TrimSpace(r.Name) == "" {
+			c.add(FileCatalogue, r.line, entry, "no name (the name the code had)")
+		}
+		if r.Successor == "" {
+			c.add(FileCatalogue, r.line, entry, "no successor: a retired code must name the item that took it over")
+			continue
+		}
+		it, found := s.resolve(r.Code)
+		switch {
+		case !found:
+			c.add(FileCatalogue, r.line, entry, "successor %q does not resolve to an active item (unknown, or a loop of retired codes)", r.Successor)
+		case it.Tree != tree || it.Class:
+			c.add(FileCatalogue, r.line, entry, "successor %s is not an item of the %s tree", it.Code, tree)
+		}
+	}
+}
+
+// resolve follows retired codes to the active entry that took them over.
+func (s *Set) resolve(code string) (*Item, bool) {
+	for range len(s.retired) + 1 {
+		if it, ok := s.itemByCode[code]; ok {
+			return it, true
+		}
+		r, ok := s.retired[code]
+		if !ok {
+			return nil, false
+		}
+		code = r.Successor
+	}
+	return nil, false // a loop
+}
+
+// Item looks up a class or item of either tree by code. A retired code
+// resolves to its successor (the Item returned carries the successor's code).
 func (s *Set) Item(code string) (Item, bool) {
-	it, ok := s.itemByCode[code]
+	it, ok := s.resolve(code)
 	if !ok {
 		return Item{}, false
 	}
 	return *it, true
+}
+
+// Successor reports the active code a retired code resolves to, and whether
+// code is retired at all.
+func (s *Set) Successor(code string) (string, bool) {
+	if _, retired := s.retired[code]; !retired {
+		return "", false
+	}
+	it, ok := s.resolve(code)
+	if !ok {
+		return "", false
+	}
+	return it.Code, true
+}
+
+// RetiredCodes lists a tree's retired codes in file order.
+func (s *Set) RetiredCodes(t Tree) []Retired {
+	if int(t) >= len(s.retiredOf) {
+		return nil
+	}
+	return slices.Clone(s.retiredOf[t])
 }
 
 // FirstLevel returns the first-level hotline class a code counts under, for
@@ -400,7 +508,7 @@ func (s *Set) Item(code string) (Item, bool) {
 // hotline_class of an urban item's class (or of the item itself where it
 // overrides it) for the urban tree.
 func (s *Set) FirstLevel(code string) (Item, bool) {
-	it, ok := s.itemByCode[code]
+	it, ok := s.resolve(code)
 	if !ok {
 		return Item{}, false
 	}

@@ -133,7 +133,7 @@ func TestCatalogue(t *testing.T) {
 		t.Errorf("Item(H01000) = %+v", cl)
 	}
 	for code, want := range map[string]string{
-		"H01012": "", // not defined
+		"H01099": "", // not defined
 		"H13004": "H13000",
 		"H13000": "H13000",
 		"06001":  "H01000", // the class's hotline_class
@@ -163,7 +163,7 @@ func TestCatalogue(t *testing.T) {
 	if it := s.CatchAll(TreeUrban); it.Code != "10999" {
 		t.Errorf("CatchAll(urban) = %+v", it)
 	}
-	if n := len(s.ClassItems("H15000")); n != 3 {
+	if n := len(s.ClassItems("H15000")); n != 7 {
 		t.Errorf("ClassItems(H15000) = %d", n)
 	}
 	var classes []string

@@ -118,9 +118,15 @@ func (m Match) onlyItems() bool {
 		Sources: m.Sources, Urgencies: m.Urgencies, Hours: m.Hours, Day: m.Day, Keywords: m.Keywords}).IsEmpty()
 }
 
-// ItemCovers reports whether an item matcher entry (an item or class code)
-// covers a case's catalogue code.
+// ItemCovers reports whether an item matcher entry covers a case's catalogue
+// code. An entry is an item code, a class code (the class and all its
+// items), or "=" and a class code: the class alone, i.e. a case classified
+// only to the class, which is how a class's triage route leaves the items
+// to their own rules.
 func ItemCovers(matcher, code string) bool {
+	if exact, ok := strings.CutPrefix(matcher, ExactPrefix); ok {
+		return exact == code
+	}
 	if matcher == code {
 		return true
 	}
@@ -129,6 +135,22 @@ func ItemCovers(matcher, code string) bool {
 	}
 	_, codeIsClass, ok := TreeOf(code)
 	return ok && !codeIsClass && classOf(code) == matcher
+}
+
+// ExactPrefix marks an item matcher entry that covers a class code alone
+// ("=H04000"), not the class's items.
+const ExactPrefix = "="
+
+// matcherCovers reports whether item matcher entry outer accepts every case
+// inner accepts.
+func matcherCovers(outer, inner string) bool {
+	if exact, ok := strings.CutPrefix(inner, ExactPrefix); ok {
+		return ItemCovers(outer, exact)
+	}
+	if _, class, ok := TreeOf(inner); ok && class {
+		return outer == inner // only the whole class covers the whole class
+	}
+	return ItemCovers(outer, inner)
 }
 
 // Scope says how a target names its department.
@@ -348,8 +370,19 @@ func (s *Set) checkMatch(c *checker, r Rule) {
 	entry := "rule " + r.Name
 	m := r.Match
 	for _, code := range m.Items {
-		if !s.knownItem(c, code) {
-			c.add(FileRules, r.Line, entry, "unknown catalogue item or class %q", code)
+		exact, isExact := strings.CutPrefix(code, ExactPrefix)
+		switch {
+		case c.broken[FileCatalogue]:
+		case isExact:
+			if it, ok := s.itemByCode[exact]; !ok || !it.Class {
+				c.add(FileRules, r.Line, entry, "%q: %s marks a class alone, and %q is not a class", code, ExactPrefix, exact)
+			}
+		case !s.knownItem(c, code):
+			if succ, retired := s.Successor(code); retired {
+				c.add(FileRules, r.Line, entry, "catalogue item %q is retired: name its successor %s", code, succ)
+			} else {
+				c.add(FileRules, r.Line, entry, "unknown catalogue item or class %q", code)
+			}
 		}
 	}
 	for _, l := range m.Labels {
@@ -453,12 +486,13 @@ func (s *Set) checkTarget(c *checker, r Rule, t Target) {
 func (s *Set) expandItems(codes []string) []*Item {
 	var out []*Item
 	for _, code := range codes {
-		it, ok := s.itemByCode[code]
+		exact, isExact := strings.CutPrefix(code, ExactPrefix)
+		it, ok := s.itemByCode[exact]
 		if !ok {
 			continue
 		}
 		out = append(out, it)
-		if it.Class {
+		if it.Class && !isExact {
 			out = append(out, s.classItems[code]...)
 		}
 	}
@@ -483,7 +517,7 @@ func (s *Set) needs(r Rule, f func(Target) bool) bool {
 // resolve for a case whose street is unknown).
 func (s *Set) subsumes(a, b Rule) bool {
 	ma, mb := a.Match, b.Match
-	if !coversAll(ma.Items, mb.Items, ItemCovers) ||
+	if !coversAll(ma.Items, mb.Items, matcherCovers) ||
 		!coversAll(ma.Labels, mb.Labels, func(x, y string) bool { return x == y }) ||
 		!coversAll(ma.Areas, mb.Areas, strings.HasPrefix) ||
 		!coversAll(ma.AppealTypes, mb.AppealTypes, func(x, y AppealType) bool { return x == y }) ||

@@ -70,6 +70,17 @@ type Config struct {
 	// ClassThreshold: an unsure item is filed under its first-level class
 	// when the class is this sure; above 1 disables the step.
 	ClassThreshold float64 `env:"CLASSIFY_CLASS_THRESHOLD, default=0.6"`
+	// ItemThreshold: a case whose first-level class the model gives at
+	// least this confidence is filed under the item a within_class keyword
+	// rule names in that class (above 1: never).
+	ItemThreshold float64 `env:"CLASSIFY_ITEM_THRESHOLD, default=0.5"`
+	// ItemWindow: only a within_class keyword among a message's first
+	// this-many characters names its item (0: anywhere).
+	ItemWindow int `env:"CLASSIFY_ITEM_WINDOW, default=150"`
+	// ScopeThreshold: a case a within_class keyword places in a class the
+	// model does not know goes to review unless the model's class is this
+	// sure (above 1: always review).
+	ScopeThreshold float64 `env:"CLASSIFY_SCOPE_THRESHOLD, default=0.9"`
 	// ReviewTimeout: then an unreviewed case goes to the street desk's catch-all.
 	ReviewTimeout time.Duration `env:"CLASSIFY_REVIEW_TIMEOUT, default=30m"`
 	// IncidentThreshold: reports at which an incident's urgency rises a step.
@@ -95,6 +106,12 @@ func (c *Config) Validate() error {
 	}
 	if !(c.ClassThreshold >= 0) {
 		errs = append(errs, fmt.Errorf("CLASSIFY_CLASS_THRESHOLD %v: want 0–1, or above 1 to turn the step off", c.ClassThreshold))
+	}
+	if !(c.ItemThreshold >= 0) || !(c.ScopeThreshold >= 0) {
+		errs = append(errs, fmt.Errorf("CLASSIFY_ITEM_THRESHOLD %v, CLASSIFY_SCOPE_THRESHOLD %v: want 0–1, or above 1", c.ItemThreshold, c.ScopeThreshold))
+	}
+	if c.ItemWindow < 0 {
+		errs = append(errs, fmt.Errorf("CLASSIFY_ITEM_WINDOW %d: want 0 (anywhere) or a positive number of characters", c.ItemWindow))
 	}
 	if !(c.GateMargin >= 0 && c.GateMargin <= 1) {
 		errs = append(errs, fmt.Errorf("CLASSIFY_GATE_MARGIN %v: want 0–1", c.GateMargin))
@@ -131,6 +148,7 @@ func (c *Config) Validate() error {
 
 func (c *Config) domain() classify.Config {
 	return classify.Config{ReviewThreshold: c.ReviewThreshold, ClassThreshold: c.ClassThreshold,
+		ItemThreshold: c.ItemThreshold, ItemWindow: c.ItemWindow, ScopeThreshold: c.ScopeThreshold,
 		ReviewTimeout: c.ReviewTimeout, IncidentThreshold: c.IncidentThreshold, LinkWindow: c.LinkWindow,
 		CellSize: c.CellMetres, RepeatLabel: c.RepeatLabel, Choices: c.ReviewChoices}
 }
@@ -141,6 +159,7 @@ const usage = `usage:
   classify train --default --out MODEL
   classify eval  --model MODEL --data FILE.jsonl
   classify cv    --data FILE.jsonl [--folds 5] [--seed 1] [--ngram N] [--C C]
+  classify served --model MODEL --data FILE.jsonl [--items FILE.tsv]
   classify group --data MESSAGES.jsonl [--model MODEL] [--sample 10]`
 
 func main() {
@@ -155,6 +174,8 @@ func main() {
 			return cli.Eval(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "cv":
 			return cli.CV(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		case "served":
+			return cli.Served(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "group":
 			return cli.Group(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "help", "-h", "--help":

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/config"
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -20,6 +21,13 @@ func TestConfigDefaults(t *testing.T) {
 		d.LinkWindow != 24*time.Hour || d.CellSize != 150 || d.RepeatLabel != "重复投诉" || d.Choices != 5 {
 		t.Errorf("defaults = %+v", d)
 	}
+	// The item and scope settings default to the domain's defaults, which
+	// `classify served` (make eval-classify) measures.
+	def := classify.DefaultConfig()
+	if d.ItemThreshold != def.ItemThreshold || d.ItemWindow != def.ItemWindow || d.ScopeThreshold != def.ScopeThreshold {
+		t.Errorf("item settings = %v %v %v, want the domain defaults %v %v %v", d.ItemThreshold, d.ItemWindow, d.ScopeThreshold,
+			def.ItemThreshold, def.ItemWindow, def.ScopeThreshold)
+	}
 }
 
 func TestConfigRejects(t *testing.T) {
@@ -28,6 +36,8 @@ func TestConfigRejects(t *testing.T) {
 		"CLASSIFY_REVIEW_TIMEOUT":     "0s",
 		"CLASSIFY_INCIDENT_THRESHOLD": "1",
 		"CLASSIFY_CELL_METRES":        "1",
+		"CLASSIFY_ITEM_THRESHOLD":     "-1",
+		"CLASSIFY_ITEM_WINDOW":        "-5",
 	} {
 		_, err := config.LoadFrom[Config](context.Background(), envconfig.MapLookuper(map[string]string{k: v}))
 		if err == nil || !strings.Contains(err.Error(), k) {

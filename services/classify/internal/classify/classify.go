@@ -386,6 +386,15 @@ type Model interface {
 	Predict(text string) []Choice
 }
 
+// LabelledModel is a Model that lists the catalogue codes of all its
+// labels: what lets decide tell a case that belongs to none of the classes
+// the model knows (a city model of seven classes) from one it merely ranks
+// low.
+type LabelledModel interface {
+	Model
+	Codes() []string
+}
+
 // Event is a domain event; the adapters publish it.
 type Event interface{ isEvent() }
 

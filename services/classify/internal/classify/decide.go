@@ -61,20 +61,75 @@ func (s *Service) decide(c *Case, ref *reference.Set, rs *rules.Set, m Model) de
 		return d
 	}
 	top := preds[0]
+	cl, clConf, clOK := firstLevel(preds, ref)
+	// A keyword that names an item of a class the model cannot predict
+	// (a city model of seven classes reading about 低保) says the case lies
+	// outside what the model knows: its best class would be a wrong one.
+	if h, out := beyondModel(rr, m, ref); out && !c.Answered && (!clOK || clConf < s.cfg.ScopeThreshold) {
+		d.reason = fmt.Sprintf("out of the model's scope: keyword rule %s names %s, a class model %s does not know (its best: %s at %.2f)",
+			h.Rule, h.Item, d.modelVer, top.Label, top.Confidence)
+		return d
+	}
 	if it, ok := ref.Item(top.Code); ok && (top.Confidence >= s.cfg.ReviewThreshold || c.Answered) {
 		d.item, d.found, d.label, d.confidence, d.method = it, true, top.Label, top.Confidence, MethodModel
 		d.reason = fmt.Sprintf("model %s: %s at %.2f", d.modelVer, top.Label, top.Confidence)
+		if it.Class {
+			s.itemInClass(&d, rr, ref, it, top.Confidence)
+		}
 		return d
 	}
-	if s.cfg.ClassThreshold <= 1 {
-		if cl, conf, ok := firstLevel(preds, ref); ok && conf >= s.cfg.ClassThreshold {
-			d.item, d.found, d.label, d.confidence, d.method = cl, true, cl.Name, conf, MethodModelClass
-			d.reason = fmt.Sprintf("model %s: item unsure (%s at %.2f), first-level class %s at %.2f", d.modelVer, top.Label, top.Confidence, cl.Code, conf)
-			return d
-		}
+	if s.cfg.ClassThreshold <= 1 && clOK && clConf >= s.cfg.ClassThreshold {
+		d.item, d.found, d.label, d.confidence, d.method = cl, true, cl.Name, clConf, MethodModelClass
+		d.reason = fmt.Sprintf("model %s: item unsure (%s at %.2f), first-level class %s at %.2f", d.modelVer, top.Label, top.Confidence, cl.Code, clConf)
+		s.itemInClass(&d, rr, ref, cl, clConf)
+		return d
 	}
 	d.reason = fmt.Sprintf("model %s: best %s at %.2f, below %.2f", d.modelVer, top.Label, top.Confidence, s.cfg.ReviewThreshold)
 	return d
+}
+
+// itemInClass files a case the model placed in class (at confidence conf)
+// under the item a within_class keyword rule names in that class (the
+// earliest named, within the opening ItemWindow characters), when the class
+// is sure enough: the model knows classes, the rules know items, and
+// neither alone decides the item. The confidence stays the class's: the
+// item is right only as often as its class is (and the rule's words fit).
+func (s *Service) itemInClass(d *decision, rr rules.Result, ref *reference.Set, class reference.Item, conf float64) {
+	if s.cfg.ItemThreshold > 1 || conf < s.cfg.ItemThreshold {
+		return
+	}
+	h, ok := pickHint(rr, class.Code, ref, s.cfg.ItemWindow)
+	if !ok {
+		return
+	}
+	it, ok := ref.Item(h.Item)
+	if !ok || it.Class {
+		return
+	}
+	d.item, d.method = it, MethodRule
+	d.reason = fmt.Sprintf("%s; keyword rule %s names %s %s within it", d.reason, h.Rule, it.Code, it.Name)
+}
+
+// beyondModel returns the first within_class hint whose first-level class
+// none of the model's labels counts under; a model that does not list its
+// labels is never said to lack a class.
+func beyondModel(rr rules.Result, m Model, ref *reference.Set) (rules.Hint, bool) {
+	lm, ok := m.(LabelledModel)
+	if len(rr.Hints) == 0 || !ok {
+		return rules.Hint{}, false
+	}
+	known := map[string]bool{}
+	for _, code := range lm.Codes() {
+		if fl, ok := ref.FirstLevel(code); ok {
+			known[fl.Code] = true
+		}
+	}
+	for _, h := range rr.Hints {
+		if fl, ok := ref.FirstLevel(h.Item); ok && !known[fl.Code] {
+			return h, true
+		}
+	}
+	return rules.Hint{}, false
 }
 
 // firstLevel sums the confidences of the predictions by first-level hotline
@@ -145,4 +200,43 @@ func joinReason(parts ...string) string {
 		}
 	}
 	return strings.Join(out, "; ")
+}
+
+// Preview is the automatic decision Receive would take for a case, without
+// storing or publishing anything: what `classify served` measures.
+type Preview struct {
+	// Item is the item or class the case would be filed under; zero when
+	// Found is false (the case would wait for review).
+	Item       reference.Item
+	Found      bool
+	Method     Method
+	Confidence float64
+	Reason     string
+}
+
+// Preview decides c with the current reference data, keyword rules and
+// model.
+func (s *Service) Preview(c Case) Preview {
+	d := s.decide(&c, s.deps.Reference(), s.deps.Rules(), s.deps.Model())
+	return Preview{Item: d.item, Found: d.found, Method: d.method, Confidence: d.confidence, Reason: d.reason}
+}
+
+// pickHint chooses, among the within_class hints that name items of class,
+// the one whose words come first in the text, if they come within window
+// characters (0: anywhere): a citizen names the matter in the title and
+// the first lines, and a word deep in a long message is as often an aside
+// (a pension complaint that mentions 医保 in passing).
+func pickHint(rr rules.Result, class string, ref *reference.Set, window int) (rules.Hint, bool) {
+	var best rules.Hint
+	found := false
+	for _, h := range rr.Hints {
+		fl, ok := ref.FirstLevel(h.Item)
+		if !ok || fl.Code != class || (window > 0 && h.At > window) {
+			continue
+		}
+		if !found || h.At < best.At {
+			best, found = h, true
+		}
+	}
+	return best, found
 }

@@ -48,7 +48,7 @@ func TestClassificationPaths(t *testing.T) {
 			},
 			want{"06021", classify.MethodModel, reference.Normal, true, false}},
 		{"item unsure but first-level class sure: filed under the class",
-			func(c *classify.Case) { c.Content = "物业不作为" },
+			func(c *classify.Case) { c.Content = "小区管理不作为" },
 			want{"H01000", classify.MethodModelClass, reference.Normal, true, false}},
 		{"nothing sure: review",
 			func(c *classify.Case) { c.Content = "有点事情想反映一下" },

@@ -264,7 +264,7 @@ func TestNotGrouped(t *testing.T) {
 	// Catch-all and class-level items are too broad a subject; answered
 	// consultations are never dispatched, so never grouped.
 	for i := 0; i < 2; i++ {
-		c := h.hotline("物业不作为", "共和新路1234号")
+		c := h.hotline("小区管理不作为", "共和新路1234号")
 		h.receive(c)
 		if cur := h.current(c.ID); cur.IncidentID != "" || cur.ItemCode != "H01000" {
 			t.Errorf("class-level case grouped: %+v", cur)

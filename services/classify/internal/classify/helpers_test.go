@@ -82,7 +82,7 @@ var testModel = fakeModel{version: "fake01", table: []fakeRule{
 	{"坑", "06013", 0.75},
 	{"停车", "09010", 0.6},
 	// Item unsure, class sure: 城乡建设 (H01000) items share 0.7.
-	{"物业", "H01002", 0.25},
+	{"小区管理", "H01002", 0.25},
 }}
 
 // harness is a service over a memstore with a clock the test moves.

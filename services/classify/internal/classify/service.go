@@ -22,6 +22,21 @@ type Config struct {
 	// confidence of a first-level class reaches this, the case is filed
 	// under the class code. Above 1 turns the step off.
 	ClassThreshold float64
+	// ItemThreshold: a case whose first-level class the model gives at
+	// least this confidence is filed under the item a within_class keyword
+	// rule names in that class; below it the case is filed under the class.
+	// Above 1 turns the step off.
+	ItemThreshold float64
+	// ItemWindow: only a within_class keyword among a message's first
+	// ItemWindow characters (its title and opening lines) names its item;
+	// 0 looks anywhere.
+	ItemWindow int
+	// ScopeThreshold: when a within_class keyword rule names an item of a
+	// class the model cannot predict at all (a city model trained on other
+	// classes), the case is out of the model's scope and goes to review,
+	// unless the model's class confidence reaches this. Above 1: always
+	// review such a case.
+	ScopeThreshold float64
 	// ReviewTimeout is how long a case waits for a dispatcher before it is
 	// filed under the street desk's catch-all item.
 	ReviewTimeout time.Duration
@@ -45,6 +60,9 @@ func DefaultConfig() Config {
 	return Config{
 		ReviewThreshold:   0.3,
 		ClassThreshold:    0.6,
+		ItemThreshold:     0.5,
+		ItemWindow:        150,
+		ScopeThreshold:    0.9,
 		ReviewTimeout:     30 * time.Minute,
 		IncidentThreshold: 5,
 		LinkWindow:        24 * time.Hour,

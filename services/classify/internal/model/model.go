@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,7 +33,7 @@ type Model struct {
 	source string
 }
 
-var _ classify.Model = (*Model)(nil)
+var _ classify.LabelledModel = (*Model)(nil)
 
 // trainedAt stamps the default model: its version then depends only on the
 // corpus and the options, so every replica and every restart runs the same
@@ -128,6 +129,10 @@ func (m *Model) Version() string { return m.m.Version() }
 
 // Source is the model's file, or "default".
 func (m *Model) Source() string { return m.source }
+
+// Codes lists the catalogue code of every label, in the model's label
+// order (classify.LabelledModel).
+func (m *Model) Codes() []string { return slices.Clone(m.codes) }
 
 // Labels is the number of labels.
 func (m *Model) Labels() int { return len(m.codes) }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/reference"
 	"golang.org/x/text/width"
@@ -34,6 +35,9 @@ type Rule struct {
 	Item     string
 	Urgency  reference.Urgency
 	Labels   []string
+	// WithinClass: the rule names its item only inside the item's class
+	// (a hint the decision takes when the model chose that class).
+	WithinClass bool
 	// folded forms of Keywords and Unless, for matching.
 	keys, unless []string
 }
@@ -46,15 +50,27 @@ type Set struct {
 
 // Result is what the matching rules decide together.
 type Result struct {
-	// Item is the item of the first matching rule that names one, and
-	// ItemRule that rule's name; both empty when none does.
+	// Item is the item of the first matching rule that names one without
+	// within_class, and ItemRule that rule's name; both empty when none does.
 	Item, ItemRule string
+	// Hints are the items of the matching within_class rules, in rule
+	// order, one per item.
+	Hints []Hint
 	// Urgency is the highest urgency of the matching rules; "" when none
 	// sets one.
 	Urgency reference.Urgency
 	Labels  []string
 	// Matched names every matching rule, in order.
 	Matched []string
+}
+
+// Hint is an item a within_class rule names.
+type Hint struct {
+	Item, Rule string
+	// At is where the rule's earliest keyword starts in the folded text,
+	// in characters: a word in a message's first line (its title) says
+	// more than one deep in its body.
+	At int
 }
 
 type fileRule struct {
@@ -64,6 +80,8 @@ type fileRule struct {
 	Item     string            `yaml:"item"`
 	Urgency  reference.Urgency `yaml:"urgency"`
 	Labels   []string          `yaml:"labels"`
+	// WithinClass: see Rule.WithinClass.
+	WithinClass bool `yaml:"within_class"`
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
@@ -104,10 +122,13 @@ func Parse(data []byte, source string, ref *reference.Set) (*Set, error) {
 				bad(i, r.Name, "item %q is not in the catalogue", r.Item)
 			}
 		}
+		if r.WithinClass && r.Item == "" {
+			bad(i, r.Name, "within_class needs an item")
+		}
 		if !r.Urgency.Valid() {
 			bad(i, r.Name, "urgency %q: want normal, urgent or emergency", r.Urgency)
 		}
-		rule := Rule{Name: r.Name, Keywords: r.Keywords, Unless: r.Unless, Item: r.Item, Urgency: r.Urgency, Labels: r.Labels}
+		rule := Rule{Name: r.Name, Keywords: r.Keywords, Unless: r.Unless, Item: r.Item, Urgency: r.Urgency, Labels: r.Labels, WithinClass: r.WithinClass}
 		for _, k := range r.Keywords {
 			fk := Fold(k)
 			if fk == "" {
@@ -167,7 +188,16 @@ func (s *Set) Match(text string) Result {
 			continue
 		}
 		res.Matched = append(res.Matched, r.Name)
-		if r.Item != "" && res.Item == "" {
+		switch {
+		case r.Item == "":
+		case r.WithinClass:
+			at := firstAt(t, r.keys)
+			if i := slices.IndexFunc(res.Hints, func(h Hint) bool { return h.Item == r.Item }); i < 0 {
+				res.Hints = append(res.Hints, Hint{Item: r.Item, Rule: r.Name, At: at})
+			} else if at < res.Hints[i].At {
+				res.Hints[i].At = at
+			}
+		case res.Item == "":
 			res.Item, res.ItemRule = r.Item, r.Name
 		}
 		res.Urgency = Max(res.Urgency, r.Urgency)
@@ -178,6 +208,21 @@ func (s *Set) Match(text string) Result {
 		}
 	}
 	return res
+}
+
+// firstAt is the character offset of the earliest of words in text (-1
+// when none occurs).
+func firstAt(text string, words []string) int {
+	best := -1
+	for _, w := range words {
+		if i := strings.Index(text, w); i >= 0 && (best < 0 || i < best) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return -1
+	}
+	return utf8.RuneCountInString(text[:best])
 }
 
 func containsAny(text string, words []string) bool {

@@ -72,7 +72,7 @@ type Assignment struct {
 
 // Step is one entry of the decision path.
 type Step struct {
-	Rule string `json:"Rule"` // rule name; "whistle" and "redecide" for the steps routing adds
+	Rule string `json:"Rule"` // rule name; "whistle", "redecide" and "retired" for the steps routing adds
 	Line int    `json:"Line"` // in rules.yaml; 0 for added steps
 	Why  string `json:"Why"`  // what matched, or why a matching rule was passed over
 	// Fired is false for a rule that matched but could not name its lead
@@ -166,6 +166,12 @@ func (r *Router) normalise(c *Case) (*reference.Item, []Step, error) {
 			return nil, nil, fmt.Errorf("%w: %q", ErrUnknownItem, c.Item)
 		}
 		item = &it
+		if it.Code != c.Item {
+			// A retired code (an older classification) routes as the item
+			// that took it over; the path says so.
+			notes = append(notes, Step{Rule: "retired", Why: fmt.Sprintf("item %s is retired: routed as its successor %s", c.Item, it.Code)})
+			c.Item = it.Code
+		}
 		if c.Urgency == "" {
 			c.Urgency = it.Urgency
 		}

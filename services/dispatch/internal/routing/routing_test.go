@@ -120,9 +120,18 @@ func TestDecide(t *testing.T) {
 		{"a class matcher takes the class code itself",
 			Case{Item: "H15000", Street: lf, Received: at(mon)},
 			summary{Lead: "310106-rsj by labour", Fired: []string{"labour"}}},
-		{"a first-level class nobody claims goes to the desk",
+		// Issue 15: every first-level class has a triage route, so a class
+		// no longer falls through to the desk; the desk takes what no rule
+		// claims (unclassified, below).
+		{"a first-level class goes to its triage unit, not the desk",
 			Case{Item: "H04000", Street: lf, Received: at(mon)},
-			summary{Lead: lf + "-cyzx by street-desk", Fired: []string{"street-desk"}}},
+			summary{Lead: "310106-sthjj by class-environment", Fired: []string{"class-environment"}}},
+		{"a retired code routes as its successor",
+			Case{Item: "H01011", Street: lf, Received: at(mon)},
+			summary{Lead: lf + "-fgb by housing", Fired: []string{"(retired)", "housing"}}},
+		{"a class routed to the desk by design",
+			Case{Item: "H02000", Street: lf, Received: at(mon)},
+			summary{Lead: lf + "-cyzx by class-government-affairs", Fired: []string{"class-government-affairs"}}},
 		{"unclassified goes to the street desk",
 			Case{Street: zj, Received: at(mon)},
 			summary{Lead: zj + "-cyzx by street-desk", Fired: []string{"street-desk"}}},
