@@ -148,8 +148,10 @@ func TestRetrainOnDemandWithGridctl(t *testing.T) {
 		t.Fatal(err)
 	}
 	caseID := resp.GetSubmission().GetCaseId()
+	// The case's first two events: intake's case.received, then classify's
+	// decision — only after that does classify hold the case to correct.
 	var env eventsv1.Envelope
-	if err := proto.Unmarshal(s.events(t, "grid.case.*.310106.310106022", 1, time.Minute)[0].Data(), &env); err != nil {
+	if err := proto.Unmarshal(s.events(t, "grid.case.*.310106.310106022", 2, time.Minute)[1].Data(), &env); err != nil {
 		t.Fatal(err)
 	}
 	// Whatever the model made of it, a dispatcher files it under 违章搭建.
