@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
@@ -45,6 +46,9 @@ var authzColumns = []string{
 // derived from pkg/policy, which it checks. Codes: O OK, P
 // PERMISSION_DENIED, U UNAUTHENTICATED, F FAILED_PRECONDITION (allowed, and
 // the case's state refuses the valid request sent), I INVALID_ARGUMENT.
+// Which fields come back masked is checked on every allowed read of a case
+// (masked): the caller's name and phone appear in no answer but
+// ReadContact's (inClear).
 //
 // Each column calls with a valid request over the case its scope covers
 // (its "home": the hotline cases for the hotline, dispatchers and the
@@ -198,6 +202,35 @@ func TestAuthorizationMatrix(t *testing.T) {
 			}
 		}
 	}
+}
+
+// The callers' contact as the matrix's hotline cases were submitted with it.
+const authzName, authzPhone = "王先生", "13812345678"
+
+// masked checks an allowed read's answer carries the caller's contact only
+// masked (王**, 138****5678): a clear name or phone anywhere in it is an
+// error the matrix reports as the column's outcome ("Unknown").
+func masked(resp proto.Message, err error) error {
+	if err != nil {
+		return err
+	}
+	b, merr := proto.Marshal(resp)
+	if text := string(b); merr != nil || strings.Contains(text, authzPhone) || strings.Contains(text, authzName) {
+		return fmt.Errorf("the answer carries the caller's contact in clear")
+	}
+	return nil
+}
+
+// inClear checks ReadContact's answer carries the full contact.
+func inClear(resp *intakev1.ReadContactResponse, err error) error {
+	if err != nil {
+		return err
+	}
+	b, merr := proto.Marshal(resp)
+	if text := string(b); merr != nil || !strings.Contains(text, authzPhone) || !strings.Contains(text, authzName) {
+		return fmt.Errorf("ReadContact did not answer the full contact")
+	}
+	return nil
 }
 
 // authzCode is a call's outcome as the matrix writes it.
@@ -478,27 +511,27 @@ func authzCalls(w *authzWorld) map[string]func(ctx context.Context, col string) 
 			return err
 		},
 		"IntakeService/GetSubmission": func(ctx context.Context, col string) error {
-			_, err := w.intake[col].GetSubmission(ctx, &intakev1.GetSubmissionRequest{Key: &intakev1.GetSubmissionRequest_CaseNumber{CaseNumber: w.authzHome(col).number}})
-			return err
+			resp, err := w.intake[col].GetSubmission(ctx, &intakev1.GetSubmissionRequest{Key: &intakev1.GetSubmissionRequest_CaseNumber{CaseNumber: w.authzHome(col).number}})
+			return masked(resp, err)
 		},
 		"IntakeService/ReadContact": func(ctx context.Context, col string) error {
-			_, err := w.intake[col].ReadContact(ctx, &intakev1.ReadContactRequest{Key: &intakev1.ReadContactRequest_CaseNumber{CaseNumber: w.authzHome(col).number}})
-			return err
+			resp, err := w.intake[col].ReadContact(ctx, &intakev1.ReadContactRequest{Key: &intakev1.ReadContactRequest_CaseNumber{CaseNumber: w.authzHome(col).number}})
+			return inClear(resp, err)
 		},
 		"IntakeService/ListSubmissions": func(ctx context.Context, col string) error {
-			_, err := w.intake[col].ListSubmissions(ctx, &intakev1.ListSubmissionsRequest{PageSize: 10})
-			return err
+			resp, err := w.intake[col].ListSubmissions(ctx, &intakev1.ListSubmissionsRequest{PageSize: 10})
+			return masked(resp, err)
 		},
 
 		// dispatch: reads, the squad's work, then each dispatcher's levers
 		// on its own case, CancelCase last.
 		"DispatchService/GetTask": func(ctx context.Context, col string) error {
-			_, err := w.dispatch[col].GetTask(ctx, &dispatchv1.GetTaskRequest{TaskId: w.home.task})
-			return err
+			resp, err := w.dispatch[col].GetTask(ctx, &dispatchv1.GetTaskRequest{TaskId: w.home.task})
+			return masked(resp, err)
 		},
 		"DispatchService/ListTasks": func(ctx context.Context, col string) error {
-			_, err := w.dispatch[col].ListTasks(ctx, &dispatchv1.ListTasksRequest{PageSize: 10})
-			return err
+			resp, err := w.dispatch[col].ListTasks(ctx, &dispatchv1.ListTasksRequest{PageSize: 10})
+			return masked(resp, err)
 		},
 		"DispatchService/WatchTasks": func(ctx context.Context, col string) error {
 			req := &dispatchv1.WatchTasksRequest{Cursor: "0"}
@@ -615,16 +648,16 @@ func authzCalls(w *authzWorld) map[string]func(ctx context.Context, col string) 
 
 		// feedback
 		"FeedbackService/GetCase": func(ctx context.Context, col string) error {
-			_, err := w.feedback[col].GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: w.authzHome(col).id})
-			return err
+			resp, err := w.feedback[col].GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: w.authzHome(col).id})
+			return masked(resp, err)
 		},
 		"FeedbackService/GetCaseTimeline": func(ctx context.Context, col string) error {
-			_, err := w.feedback[col].GetCaseTimeline(ctx, &feedbackv1.GetCaseTimelineRequest{CaseNumber: w.authzHome(col).number})
-			return err
+			resp, err := w.feedback[col].GetCaseTimeline(ctx, &feedbackv1.GetCaseTimelineRequest{CaseNumber: w.authzHome(col).number})
+			return masked(resp, err)
 		},
 		"FeedbackService/ListCases": func(ctx context.Context, col string) error {
-			_, err := w.feedback[col].ListCases(ctx, &feedbackv1.ListCasesRequest{PageSize: 10})
-			return err
+			resp, err := w.feedback[col].ListCases(ctx, &feedbackv1.ListCasesRequest{PageSize: 10})
+			return masked(resp, err)
 		},
 		"FeedbackService/WatchCaseUpdates": func(ctx context.Context, col string) error {
 			return authzStream(ctx, func(ctx context.Context) error {
@@ -683,8 +716,8 @@ func authzCalls(w *authzWorld) map[string]func(ctx context.Context, col string) 
 			return err
 		},
 		"ClassifyService/GetClassification": func(ctx context.Context, col string) error {
-			_, err := w.classify[col].GetClassification(ctx, &classifyv1.GetClassificationRequest{CaseId: w.authzHome(col).id})
-			return err
+			resp, err := w.classify[col].GetClassification(ctx, &classifyv1.GetClassificationRequest{CaseId: w.authzHome(col).id})
+			return masked(resp, err)
 		},
 		"ClassifyService/GetIncident": func(ctx context.Context, col string) error {
 			_, err := w.classify[col].GetIncident(ctx, &classifyv1.GetIncidentRequest{IncidentId: w.incident})

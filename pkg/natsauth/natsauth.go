@@ -100,7 +100,7 @@ type Durable struct {
 // when a service starts consuming or publishing something new.
 var Users = []User{
 	{Name: Intake,
-		Publish:  []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
+		Publish: []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
 		Durables: []Durable{{"intake-closures", []string{"grid.case.closed.>", "grid.case.reopened.>"}},
 			{"intake-tasks", []string{"grid.task.>"}}}},
 	{Name: Classify,
@@ -111,7 +111,7 @@ var Users = []User{
 			"grid.case.excluded.>", "grid.case.arbitration_opened.>", "grid.case.arbitrated.>"},
 		Durables: []Durable{{"dispatch-cases", []string{"grid.case.received.>", "grid.case.classified.>",
 			"grid.case.followed_up.>", "grid.case.reopened.>"}}},
-		Watch:    []string{"grid.task.>"}},
+		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
 			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
