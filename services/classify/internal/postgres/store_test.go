@@ -310,7 +310,7 @@ func (e *env) race(t *testing.T, cases []classify.Case) {
 
 func (e *env) incidents(t *testing.T) []*classify.Incident {
 	t.Helper()
-	incs, _, err := e.store.ListIncidents(context.Background(), classify.IncidentFilter{PageSize: 50})
+	incs, _, err := e.store.ListIncidents(context.Background(), classify.IncidentFilter{PageSize: 50, Scope: policy.Scope{Kind: policy.All}})
 	if err != nil {
 		t.Fatal(err)
 	}
