@@ -119,7 +119,7 @@ var Users = []User{
 			"grid.case.excluded.>", "grid.case.arbitration_opened.>", "grid.case.arbitrated.>"},
 		Durables: []Durable{{"dispatch-cases", []string{"grid.case.received.>", "grid.case.classified.>",
 			"grid.case.followed_up.>", "grid.case.reopened.>"}}},
-		Watch:    []string{"grid.task.>"}},
+		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
 			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
