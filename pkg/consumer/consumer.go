@@ -55,6 +55,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/telemetry"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -120,6 +121,9 @@ type Config struct {
 	// DrainTimeout bounds the work done after ctx ends on messages already
 	// fetched (default 10s); whatever is left is redelivered after AckWait.
 	DrainTimeout time.Duration
+	// GaugeInterval is how often the consumer's lag and dead letters are
+	// read from NATS for /metrics (default 15s; see Gauges).
+	GaugeInterval time.Duration
 	// Retention is how long handled ids are kept. It must exceed the
 	// stream's max age, or a redelivery could find its record pruned
 	// (default 35 days, GRID keeps 30). Negative disables pruning.
@@ -326,6 +330,14 @@ func (r *Runner) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.DrainTimeout, cancelWork) })
 	defer stop()
 
+	// The gauges start once the durable is bound: before, there is no lag
+	// to read.
+	gctx, stopGauges := context.WithCancel(ctx)
+	var gauges sync.WaitGroup
+	gaugesStarted := false
+	defer gauges.Wait()
+	defer stopGauges()
+
 	if r.cfg.Retention > 0 {
 		// No query outlives Run: the caller closes the pool next.
 		pctx, stopPruning := context.WithCancel(ctx)
@@ -353,6 +365,10 @@ func (r *Runner) Run(ctx context.Context) error {
 				continue
 			}
 			cons = c
+			if !gaugesStarted {
+				gaugesStarted = true
+				gauges.Go(func() { r.gauges().Run(gctx, r.log) })
+			}
 		}
 		// The fetch is not tied to ctx: cancelling a pull would abandon
 		// messages the server already sent (redelivered only after
@@ -382,6 +398,53 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Gauges a runner reports on /metrics, labelled with its consumer's name,
+// read from NATS every GaugeInterval: what the alerts and the autoscaler
+// watch (deploy/prometheus). Every replica of a service reports the same
+// server-side values; take their max, not their sum.
+const (
+	GaugePending     = "gridflow_consumer_pending_messages"     // in the stream, not yet delivered
+	GaugeAckPending  = "gridflow_consumer_ack_pending_messages" // delivered, not yet acked
+	GaugeDeadLetters = "gridflow_consumer_dead_letters"         // in GRID_DLQ now, waiting for a replay
+)
+
+func (r *Runner) gauges() telemetry.PolledGauges {
+	return telemetry.PolledGauges{
+		Scope: "github.com/gridflow/gridflow/pkg/consumer",
+		Attrs: []attribute.KeyValue{attribute.String("consumer", r.cfg.Name)},
+		Gauges: map[string]string{
+			GaugePending:     "messages on the durable consumer's subjects not yet delivered (its lag)",
+			GaugeAckPending:  "messages delivered and not yet acked",
+			GaugeDeadLetters: "the consumer's dead letters in GRID_DLQ (gridctl dlq list)",
+		},
+		Every: r.cfg.GaugeInterval,
+		Poll: func(ctx context.Context) (map[string]float64, error) {
+			c, err := r.js.Consumer(ctx, r.cfg.Stream, r.cfg.Name)
+			if err != nil {
+				return nil, err
+			}
+			info, err := c.Info(ctx)
+			if err != nil {
+				return nil, err
+			}
+			dlq, err := r.js.Stream(ctx, natsjs.StreamDLQ)
+			if err != nil {
+				return nil, err
+			}
+			dinfo, err := dlq.Info(ctx, jetstream.WithSubjectFilter(DeadLetterPrefix+r.cfg.Name+".>"))
+			if err != nil {
+				return nil, err
+			}
+			var dead uint64
+			for _, n := range dinfo.State.Subjects {
+				dead += n
+			}
+			return map[string]float64{GaugePending: float64(info.NumPending),
+				GaugeAckPending: float64(info.NumAckPending), GaugeDeadLetters: float64(dead)}, nil
+		},
+	}
 }
 
 // refused tells configuration errors (retrying cannot help) from outages.
