@@ -205,34 +205,43 @@ func settle(t *testing.T, s *stack) time.Time {
 		lastTs time.Time
 	)
 	quiet := 0
+	state := "nothing read yet"
 	for quiet < 6 {
 		if ctx.Err() != nil {
-			t.Fatalf("the loop did not settle in 3 minutes (stream at %d messages)", last)
+			t.Fatalf("the loop did not settle in 3 minutes: %s", state)
 		}
 		time.Sleep(500 * time.Millisecond)
-		busy := false
+		// NATS may be failing over: a call that fails is tried again.
+		cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
+		busy, lag, ok := false, []string{}, true
 		for _, d := range natsauth.AllDurables() {
-			c, err := js.Consumer(ctx, natsjs.StreamGrid, d.Name)
-			if err != nil {
-				t.Fatal(err)
+			c, err := js.Consumer(cctx, natsjs.StreamGrid, d.Name)
+			var info *jetstream.ConsumerInfo
+			if err == nil {
+				info, err = c.Info(cctx)
 			}
-			info, err := c.Info(ctx)
 			if err != nil {
-				t.Fatal(err)
+				lag, ok = append(lag, d.Name+": "+err.Error()), false
+				continue
 			}
 			busy = busy || info.NumPending > 0 || info.NumAckPending > 0
+			lag = append(lag, fmt.Sprintf("%s: %d pending, %d unacked", d.Name, info.NumPending, info.NumAckPending))
 		}
 		var pending int
-		if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM intake.outbox) + (SELECT count(*) FROM classify.outbox) +
+		if err := db.QueryRow(cctx, `SELECT (SELECT count(*) FROM intake.outbox) + (SELECT count(*) FROM classify.outbox) +
 			(SELECT count(*) FROM dispatch.outbox) + (SELECT count(*) FROM feedback.outbox)`).Scan(&pending); err != nil {
 			t.Fatal(err)
 		}
-		st, err := js.Stream(ctx, natsjs.StreamGrid)
-		if err != nil {
-			t.Fatal(err)
+		st, err := js.Stream(cctx, natsjs.StreamGrid)
+		ccancel()
+		if err != nil || !ok {
+			state = fmt.Sprintf("NATS: %v; %v", err, lag)
+			quiet = 0
+			continue
 		}
 		msgs := st.CachedInfo().State.Msgs
 		lastTs = st.CachedInfo().State.LastTime
+		state = fmt.Sprintf("%v; %d events in outboxes; %d on the stream", lag, pending, msgs)
 		if busy || pending > 0 || msgs != last {
 			quiet = 0
 		} else {
@@ -247,42 +256,46 @@ func settle(t *testing.T, s *stack) time.Time {
 // case came from.
 func readRun(t *testing.T, s *stack) replicaRun {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := s.jetStream(t).Stream(ctx, natsjs.StreamGrid)
-	if err != nil {
-		t.Fatal(err)
+	var (
+		run     replicaRun
+		byCase  map[string][]string
+		orderOf map[string]string
+		err     error
+	)
+	// After a NATS node was lost the first read may meet a cluster still
+	// moving its consumers' leaders: read again from the start.
+	for try := 0; try < 5; try++ {
+		if try > 0 {
+			t.Logf("reading GRID again: %v", err)
+			time.Sleep(time.Second)
+		}
+		run = replicaRun{outcomes: map[string][]string{}, eventIDs: map[string]int{}}
+		orderOf, byCase = map[string]string{}, map[string][]string{}
+		if err = readStream(s.jetStream(t), func(m jetstream.Msg) error {
+			var env eventsv1.Envelope
+			if err := proto.Unmarshal(m.Data(), &env); err != nil {
+				return err
+			}
+			run.events++
+			run.eventIDs[env.GetEventId()]++
+			if r := env.GetCaseReceived(); r != nil {
+				orderOf[env.GetCaseId()] = r.GetHotlineOrderNo()
+			}
+			what := env.GetType()
+			if tokens := strings.Split(m.Subject(), "."); tokens[1] == "task" && len(tokens) > 3 {
+				what += "|" + tokens[3] // the unit
+			}
+			if c := env.GetCaseClassified(); c != nil {
+				what += fmt.Sprintf("|%s v%d dispatchable=%v", c.GetItemCode(), c.GetClassificationVersion(), c.GetDispatchable())
+			}
+			byCase[env.GetCaseId()] = append(byCase[env.GetCaseId()], what)
+			return nil
+		}); err == nil {
+			break
+		}
 	}
-	total := st.CachedInfo().State.Msgs
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
 	if err != nil {
-		t.Fatal(err)
-	}
-	run := replicaRun{outcomes: map[string][]string{}, eventIDs: map[string]int{}}
-	orderOf := map[string]string{}
-	byCase := map[string][]string{}
-	for range total {
-		m, err := cons.Next(jetstream.FetchContext(ctx))
-		if err != nil {
-			t.Fatalf("read GRID: %v", err)
-		}
-		var env eventsv1.Envelope
-		if err := proto.Unmarshal(m.Data(), &env); err != nil {
-			t.Fatal(err)
-		}
-		run.events++
-		run.eventIDs[env.GetEventId()]++
-		if r := env.GetCaseReceived(); r != nil {
-			orderOf[env.GetCaseId()] = r.GetHotlineOrderNo()
-		}
-		what := env.GetType()
-		if tokens := strings.Split(m.Subject(), "."); tokens[1] == "task" && len(tokens) > 3 {
-			what += "|" + tokens[3] // the unit
-		}
-		if c := env.GetCaseClassified(); c != nil {
-			what += fmt.Sprintf("|%s v%d dispatchable=%v", c.GetItemCode(), c.GetClassificationVersion(), c.GetDispatchable())
-		}
-		byCase[env.GetCaseId()] = append(byCase[env.GetCaseId()], what)
+		t.Fatalf("read GRID: %v", err)
 	}
 	for id, evs := range byCase {
 		slices.Sort(evs)
@@ -293,6 +306,38 @@ func readRun(t *testing.T, s *stack) replicaRun {
 		run.outcomes[no] = evs
 	}
 	return run
+}
+
+// readStream calls each for every message on GRID, from the first to the
+// last the stream holds when it starts.
+func readStream(js jetstream.JetStream, each func(jetstream.Msg) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := js.Stream(ctx, natsjs.StreamGrid)
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		return fmt.Errorf("ordered consumer: %w", err)
+	}
+	total, read := st.CachedInfo().State.Msgs, uint64(0)
+	for read < total {
+		batch, err := cons.Fetch(int(min(total-read, 500)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return fmt.Errorf("after %d of %d messages: %w", read, total, err)
+		}
+		for m := range batch.Messages() {
+			read++
+			if err := each(m); err != nil {
+				return err
+			}
+		}
+		if err := batch.Error(); err != nil {
+			return fmt.Errorf("after %d of %d messages: %w", read, total, err)
+		}
+	}
+	return nil
 }
 
 // handledByConsumer reads gridflow_consumer_handled_total from a
