@@ -98,8 +98,10 @@ func parseSeqs(args []string) ([]uint64, error) {
 }
 
 // readDeadLetters reads the dead letters matching filter from sequence
-// start to the end of GRID_DLQ (as the stream stood in info), calling each
-// for every one, until each returns false.
+// start to last (the end of GRID_DLQ as its info stood), calling each for
+// every one, until each returns false. It fetches in batches: reading one
+// message at a time (Next) failed with "no responders" mid-read on a NATS
+// cluster (e2e's cluster test).
 func readDeadLetters(ctx context.Context, st jetstream.Stream, filter string, start, last uint64, each func(deadLetter) bool) error {
 	if start > last {
 		return nil
@@ -110,26 +112,30 @@ func readDeadLetters(ctx context.Context, st jetstream.Stream, filter string, st
 		return err
 	}
 	for {
-		m, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if errors.Is(err, nats.ErrTimeout) || errors.Is(err, jetstream.ErrNoMessages) {
+		batch, err := cons.Fetch(100, jetstream.FetchMaxWait(2*time.Second))
+		if err != nil {
+			return err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			d, err := toDeadLetter(m)
+			if err != nil {
+				return err
+			}
+			if d.Seq > last || !each(d) {
+				return nil
+			}
+			meta, _ := m.Metadata()
+			if d.Seq == last || (meta != nil && meta.NumPending == 0) {
+				return nil
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
+			return err
+		}
+		if got == 0 {
 			return nil // nothing more matches
-		}
-		if err != nil {
-			return err
-		}
-		d, err := toDeadLetter(m)
-		if err != nil {
-			return err
-		}
-		if d.Seq > last {
-			return nil
-		}
-		if !each(d) {
-			return nil
-		}
-		meta, _ := m.Metadata()
-		if d.Seq == last || (meta != nil && meta.NumPending == 0) {
-			return nil
 		}
 	}
 }
