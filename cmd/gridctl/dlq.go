@@ -103,7 +103,8 @@ func parseSeqs(args []string) ([]uint64, error) {
 // message at a time (Next) failed with "no responders" mid-read on a NATS
 // cluster (e2e's cluster test).
 func readDeadLetters(ctx context.Context, st jetstream.Stream, filter string, start, last uint64, each func(deadLetter) bool) error {
-	if start > last {
+	start = max(start, 1) // an empty stream's first sequence is 0
+	if last == 0 || start > last {
 		return nil
 	}
 	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{FilterSubjects: []string{filter},

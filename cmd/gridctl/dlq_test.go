@@ -95,6 +95,12 @@ func TestDLQListShowReplay(t *testing.T) {
 	go func() { done <- r.Run(rctx) }()
 	t.Cleanup(func() { stop(); <-done })
 
+	// Nothing dead-lettered yet: nothing to list or replay.
+	if out, err := as(natsauth.Ops, "dlq", "replay", "--durable", "classify-cases", "--all", "--nats", url); err != nil ||
+		!strings.Contains(out, "0 dead letters replayed") {
+		t.Errorf("dlq replay --all of an empty GRID_DLQ: %v\n%s", err, out)
+	}
+
 	const subject = "grid.case.received.310106.310106022"
 	env := &eventsv1.Envelope{Type: "case.received", EventId: "ev-poison", CaseId: "c-1",
 		OccurredAt: timestamppb.New(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)),
