@@ -35,8 +35,8 @@ verify: generate ## fail if generated code drifted, code is unformatted, go vet 
 	@test -z "$$(git status --porcelain -- proto/gen)" || { echo "untracked generated files: run make generate and commit"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^proto/gen/')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
-	@# The bench is built only with its tag; vet it so it cannot rot unseen.
-	@cd e2e && $(GO) vet -tags bench .
+	@# The bench and the cluster test are built only with their tags; vet them so they cannot rot unseen.
+	@cd e2e && $(GO) vet -tags bench . && $(GO) vet -tags cluster .
 	@# One run over every module (checks in staticcheck.conf), so shared packages are analysed once.
 	bin/staticcheck $$($(GO) list -m | sed 's|$$|/...|')
 	@cd proto && ../bin/buf breaking --against $(PROTO_RELEASE) || { \
@@ -86,6 +86,12 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 		$(GO) test -tags bench -run TestBenchIntake -count=1 -v -timeout 15m . > ../.run/bench-intake.log 2>&1 || { cat ../.run/bench-intake.log; exit 1; }
 	@grep -E '^\s+bench_intake_test.go' .run/bench-intake.log | sed 's/^ *//'
 	@grep '^intake_orders_per_s=' .run/bench-intake.log | tail -1
+
+.PHONY: cluster-test
+cluster-test: build ## three nats-servers, GRID at R3, one killed under load: nothing lost, work continues (about a minute)
+	@scripts/pg.sh start >/dev/null
+	cd e2e && TEST_DATABASE_URL=$$(../scripts/pg.sh url) GRIDFLOW_BIN_DIR=$(CURDIR)/bin \
+		$(GO) test -tags cluster -run TestNATSClusterLosesANode -count=1 -v -timeout 10m .
 
 .PHONY: eval-classify
 eval-classify: build ## cross-validate and train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl, then the served decision (last line: review_share=… class_accuracy=… item_share=… item_precision=… n=…)

@@ -217,19 +217,28 @@ func (s *stack) jetStreamAs(t *testing.T, user string) jetstream.JetStream {
 	return js
 }
 
+// serviceOf is the service a process runs: its name up to a "-" (a second
+// replica is "intake-2").
+func serviceOf(name string) string {
+	svc, _, _ := strings.Cut(name, "-")
+	return svc
+}
+
 // addrEnv is the service's own address settings.
-func (s *stack) addrEnv(svc string) []string {
+func (s *stack) addrEnv(name string) []string {
+	svc := serviceOf(name)
 	up := strings.ToUpper(svc)
 	addrVar := up + "_GRPC_ADDR"
 	if svc == "console" {
 		addrVar = "CONSOLE_HTTP_ADDR"
 	}
-	return []string{addrVar + "=" + s.addrs[svc], up + "_ADMIN_ADDR=" + s.admins[svc]}
+	return []string{addrVar + "=" + s.addrs[name], up + "_ADMIN_ADDR=" + s.admins[name]}
 }
 
 // natsUserEnv is the NATS user a service connects as, the one the stack
 // generated for it (none for the console, which does not connect).
-func (s *stack) natsUserEnv(svc string) []string {
+func (s *stack) natsUserEnv(name string) []string {
+	svc := serviceOf(name)
 	seed := natsauth.SeedFile(s.users, svc)
 	if _, err := os.Stat(seed); svc == "nats" || err != nil {
 		seed = ""
@@ -256,7 +265,7 @@ func (s *stack) restart(t *testing.T, name string) {
 		}
 		return
 	}
-	s.start(t, name, filepath.Join(s.bin, name))
+	s.start(t, name, filepath.Join(s.bin, serviceOf(name)))
 	s.waitReady(t, name)
 }
 
@@ -312,7 +321,7 @@ func (s *stack) waitReady(t *testing.T, svc string) {
 				tries++
 				s.addrs[svc], s.admins[svc] = freeAddr(t), freeAddr(t)
 				url = "http://" + s.admins[svc] + "/readyz"
-				s.start(t, svc, filepath.Join(s.bin, svc))
+				s.start(t, svc, filepath.Join(s.bin, serviceOf(svc)))
 				continue
 			}
 			t.Fatalf("%s exited during start; log:\n%s", svc, tail(string(b), 4000))

@@ -72,6 +72,14 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"dispatch", "task", "decide-extension", task, "--deny", "--due", "2026-04-01T10:00:00+08:00"}, []string{"--due goes with --grant"}},
 		{[]string{"dispatch", "queue", "--as", "boss"}, []string{"--as", `unknown role "boss"`}},
 		{[]string{"dispatch", "task", "list", "--as", "department"}, []string{"--as", "needs a subject"}},
+		// dead letters: refused before anything is dialled
+		{[]string{"dlq", "show", "x"}, []string{`sequence "x"`, "positive integer"}},
+		{[]string{"dlq", "show", "0"}, []string{`sequence "0"`}},
+		{[]string{"dlq", "list", "--durable", "classify"}, []string{`--durable "classify"`, "classify-cases"}},
+		{[]string{"dlq", "list", "--last", "-1"}, []string{"--last -1", "must not be negative"}},
+		{[]string{"dlq", "replay"}, []string{"sequence numbers", "--durable NAME --all"}},
+		{[]string{"dlq", "replay", "3", "--all", "--durable", "classify-cases"}, []string{"--all", "not both"}},
+		{[]string{"dlq", "replay", "--all"}, []string{"--all", "needs --durable"}},
 		// feedback
 		{[]string{"case", "show", "GF-x"}, []string{`"GF-x" is not a case number`}},
 		{[]string{"case", "wait", number, "--state", "done"}, []string{`--state "done"`, "received, review_needed, classified, dispatched"}},

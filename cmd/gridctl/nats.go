@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -122,9 +123,14 @@ func newNATSCmd(g *globals) *cobra.Command {
 			ctx, cancel := g.ctx(cmd.Context())
 			defer cancel()
 			opts := natsjs.StreamOptions{Replicas: replicas, MaxAge: maxAge, DLQMaxAge: dlqMaxAge}
-			// A server just started may not have JetStream ready yet.
+			// A server just started may not have JetStream ready yet; in a
+			// cluster, a request sent before the nodes have elected their
+			// meta leader gets no answer at all: each try has its own
+			// deadline, so the next one goes to the elected leader.
 			for deadline := time.Now().Add(wait); ; {
-				err = natsjs.EnsureStreams(ctx, js, opts)
+				tctx, tcancel := context.WithTimeout(ctx, 5*time.Second)
+				err = natsjs.EnsureStreams(tctx, js, opts)
+				tcancel()
 				if err == nil || time.Now().After(deadline) || ctx.Err() != nil {
 					break
 				}

@@ -9,7 +9,9 @@
 // a time. Poison messages (a Permanent handler error, a payload that does not
 // decode, or MaxDeliver attempts used up) are copied to the GRID_DLQ stream on
 // dlq.<consumer>.<original subject> with the reason in natsjs.HeaderDLQReason
-// and only then terminated, so nothing is lost. Other errors are retried with
+// and only then terminated, so nothing is lost; a dead letter can be
+// replayed to its durable alone (ReplaySubject, gridctl dlq replay). Other
+// errors are retried with
 // a growing delay. A message is acked only once the transaction that recorded
 // it as handled has committed.
 //
@@ -53,6 +55,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/telemetry"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -118,6 +121,9 @@ type Config struct {
 	// DrainTimeout bounds the work done after ctx ends on messages already
 	// fetched (default 10s); whatever is left is redelivered after AckWait.
 	DrainTimeout time.Duration
+	// GaugeInterval is how often the consumer's lag and dead letters are
+	// read from NATS for /metrics (default 15s; see Gauges).
+	GaugeInterval time.Duration
 	// Retention is how long handled ids are kept. It must exceed the
 	// stream's max age, or a redelivery could find its record pruned
 	// (default 35 days, GRID keeps 30). Negative disables pruning.
@@ -249,7 +255,8 @@ const DefaultAckWait = 30 * time.Second
 
 // DurableConfig is the server-side configuration of a gridflow durable
 // consumer: explicit acks, every message from the start, redelivered after
-// ackWait, never given up on by the server.
+// ackWait, never given up on by the server; its filter is subjects and the
+// durable's replay subject.
 func DurableConfig(name string, subjects []string, ackWait time.Duration) jetstream.ConsumerConfig {
 	cc := jetstream.ConsumerConfig{
 		Durable:   name,
@@ -263,11 +270,10 @@ func DurableConfig(name string, subjects []string, ackWait time.Duration) jetstr
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		Description:   "gridflow consumer " + name,
 	}
-	if len(subjects) == 1 {
-		cc.FilterSubject = subjects[0]
-	} else {
-		cc.FilterSubjects = subjects
-	}
+	// Every durable also takes its own replays (replay.go): dead letters put
+	// back in front of it and of no other consumer.
+	subjects = append(slices.Clone(subjects), replayFilter(name))
+	cc.FilterSubjects = subjects
 	return cc
 }
 
@@ -294,7 +300,7 @@ func (r *Runner) bind(ctx context.Context) (jetstream.Consumer, error) {
 	c, err := r.js.Consumer(ctx, r.cfg.Stream, r.cfg.Name)
 	if err == nil {
 		have := c.CachedInfo().Config
-		if slices.Equal(filterOf(have), r.cfg.Subjects) && have.AckWait == r.cfg.AckWait {
+		if slices.Equal(filterOf(have), filterOf(r.consumerConfig())) && have.AckWait == r.cfg.AckWait {
 			return c, nil
 		}
 	}
@@ -302,7 +308,7 @@ func (r *Runner) bind(ctx context.Context) (jetstream.Consumer, error) {
 	if err == nil {
 		have := c.CachedInfo().Config
 		what = fmt.Sprintf("is declared with the filter %v and ack wait %s, not %v and %s",
-			filterOf(have), have.AckWait, r.cfg.Subjects, r.cfg.AckWait)
+			filterOf(have), have.AckWait, filterOf(r.consumerConfig()), r.cfg.AckWait)
 	}
 	c, cerr := r.js.CreateOrUpdateConsumer(ctx, r.cfg.Stream, r.consumerConfig())
 	if cerr != nil {
@@ -323,6 +329,14 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer cancelWork()
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.DrainTimeout, cancelWork) })
 	defer stop()
+
+	// The gauges start once the durable is bound: before, there is no lag
+	// to read.
+	gctx, stopGauges := context.WithCancel(ctx)
+	var gauges sync.WaitGroup
+	gaugesStarted := false
+	defer gauges.Wait()
+	defer stopGauges()
 
 	if r.cfg.Retention > 0 {
 		// No query outlives Run: the caller closes the pool next.
@@ -351,6 +365,10 @@ func (r *Runner) Run(ctx context.Context) error {
 				continue
 			}
 			cons = c
+			if !gaugesStarted {
+				gaugesStarted = true
+				gauges.Go(func() { r.gauges().Run(gctx, r.log) })
+			}
 		}
 		// The fetch is not tied to ctx: cancelling a pull would abandon
 		// messages the server already sent (redelivered only after
@@ -380,6 +398,53 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// Gauges a runner reports on /metrics, labelled with its consumer's name,
+// read from NATS every GaugeInterval: what the alerts and the autoscaler
+// watch (deploy/prometheus). Every replica of a service reports the same
+// server-side values; take their max, not their sum.
+const (
+	GaugePending     = "gridflow_consumer_pending_messages"     // in the stream, not yet delivered
+	GaugeAckPending  = "gridflow_consumer_ack_pending_messages" // delivered, not yet acked
+	GaugeDeadLetters = "gridflow_consumer_dead_letters"         // in GRID_DLQ now, waiting for a replay
+)
+
+func (r *Runner) gauges() telemetry.PolledGauges {
+	return telemetry.PolledGauges{
+		Scope: "github.com/gridflow/gridflow/pkg/consumer",
+		Attrs: []attribute.KeyValue{attribute.String("consumer", r.cfg.Name)},
+		Gauges: map[string]string{
+			GaugePending:     "messages on the durable consumer's subjects not yet delivered (its lag)",
+			GaugeAckPending:  "messages delivered and not yet acked",
+			GaugeDeadLetters: "the consumer's dead letters in GRID_DLQ (gridctl dlq list)",
+		},
+		Every: r.cfg.GaugeInterval,
+		Poll: func(ctx context.Context) (map[string]float64, error) {
+			c, err := r.js.Consumer(ctx, r.cfg.Stream, r.cfg.Name)
+			if err != nil {
+				return nil, err
+			}
+			info, err := c.Info(ctx)
+			if err != nil {
+				return nil, err
+			}
+			dlq, err := r.js.Stream(ctx, natsjs.StreamDLQ)
+			if err != nil {
+				return nil, err
+			}
+			dinfo, err := dlq.Info(ctx, jetstream.WithSubjectFilter(DeadLetterPrefix+r.cfg.Name+".>"))
+			if err != nil {
+				return nil, err
+			}
+			var dead uint64
+			for _, n := range dinfo.State.Subjects {
+				dead += n
+			}
+			return map[string]float64{GaugePending: float64(info.NumPending),
+				GaugeAckPending: float64(info.NumAckPending), GaugeDeadLetters: float64(dead)}, nil
+		},
+	}
 }
 
 // refused tells configuration errors (retrying cannot help) from outages.
@@ -469,7 +534,7 @@ func (r *Runner) processBatch(ctx context.Context, msgs <-chan jetstream.Msg) {
 
 // receive reads a message's metadata and starts its span.
 func (r *Runner) receive(ctx context.Context, jm jetstream.Msg) *delivery {
-	msg, err := toMessage(jm)
+	msg, err := toMessage(r.cfg.Name, jm)
 	ctx = natsjs.ExtractTrace(ctx, jm.Headers())
 	ctx, span := r.tracer.Start(ctx, "process "+jm.Subject(), trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(
@@ -740,7 +805,9 @@ func (r *Runner) nakDelay(delivered uint64) time.Duration {
 // copy is stored; if the copy fails, the message is left to be redelivered.
 func (r *Runner) deadLetter(ctx context.Context, jm jetstream.Msg, msg Message, reason string) {
 	reason = headerValue(reason)
-	out := nats.NewMsg("dlq." + r.cfg.Name + "." + jm.Subject())
+	// A replay goes back under its original subject and keeps the original
+	// event's id and sequence (copied with the headers below).
+	out := nats.NewMsg(DeadLetterPrefix + r.cfg.Name + "." + msg.Subject)
 	out.Data = jm.Data()
 	for k, vs := range jm.Headers() {
 		// Nats-* headers were directives to the original publish
@@ -750,16 +817,24 @@ func (r *Runner) deadLetter(ctx context.Context, jm jetstream.Msg, msg Message, 
 		}
 		out.Header[k] = append([]string(nil), vs...)
 	}
-	if id := jm.Headers().Get(jetstream.MsgIDHeader); id != "" {
-		out.Header.Set(HeaderDLQMsgID, id)
+	dlqID := r.cfg.Name + ":" + msg.EventID
+	if msg.ReplayOf == 0 {
+		if id := jm.Headers().Get(jetstream.MsgIDHeader); id != "" {
+			out.Header.Set(HeaderDLQMsgID, id)
+		}
+		out.Header.Set(HeaderDLQStreamSeq, strconv.FormatUint(msg.StreamSeq, 10))
+	} else {
+		// Its own id: the first dead letter of this event may be younger
+		// than GRID_DLQ's duplicate window, and this one must not be
+		// dropped as its copy.
+		dlqID += ":replay:" + strconv.FormatUint(msg.StreamSeq, 10)
 	}
 	out.Header.Set(natsjs.HeaderDLQReason, reason)
-	out.Header.Set(HeaderDLQStreamSeq, strconv.FormatUint(msg.StreamSeq, 10))
 	out.Header.Set(HeaderDLQDeliveries, strconv.FormatUint(msg.NumDelivered, 10))
 
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := r.js.PublishMsg(pctx, out, jetstream.WithMsgID(r.cfg.Name+":"+msg.EventID),
+	if _, err := r.js.PublishMsg(pctx, out, jetstream.WithMsgID(dlqID),
 		jetstream.WithExpectStream(natsjs.StreamDLQ)); err != nil {
 		delay := r.nakDelay(msg.NumDelivered)
 		r.log.ErrorContext(ctx, "consumer: dead-letter publish failed; message kept for redelivery",
@@ -796,9 +871,12 @@ func headerValue(s string) string {
 	return s[:cut] + "…"
 }
 
-func toMessage(jm jetstream.Msg) (Message, error) {
+// toMessage reads what a handler sees of jm, a delivery to durable; a
+// replay is given its original subject and event id.
+func toMessage(durable string, jm jetstream.Msg) (Message, error) {
 	msg := Message{Subject: jm.Subject(), Data: jm.Data(), Headers: jm.Headers()}
 	msg.EventID = jm.Headers().Get(jetstream.MsgIDHeader)
+	fromReplay(durable, jm, &msg)
 	meta, err := jm.Metadata()
 	if err != nil {
 		if msg.EventID == "" {

@@ -27,6 +27,10 @@ type Message struct {
 	StreamSeq uint64
 	// Published is when the stream stored the message.
 	Published time.Time
+	// ReplayOf is, for a dead letter replayed (gridctl dlq replay), its
+	// sequence in GRID_DLQ; Subject and EventID are then the original
+	// event's. Zero otherwise.
+	ReplayOf uint64
 }
 
 // Handler applies one event inside tx, the transaction that also records the

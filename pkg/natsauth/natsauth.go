@@ -30,6 +30,16 @@
 // consumers and may read any consumer's info (its lag), but cannot publish,
 // pull from or change a durable consumer, or declare streams.
 //
+// The ops user (gridctl dlq replay) replays dead letters: it reads GRID_DLQ
+// as the operator does, publishes a dead letter back on
+// grid.replay.<durable>.<original subject> — which only that durable's
+// filter takes (pkg/consumer) — and then deletes it from GRID_DLQ. It reads
+// nothing of GRID and publishes no domain subject, so it cannot speak in a
+// service's name to every consumer; the operator user, which reads
+// everything, stays read-only. A separate user, rather than more rights for
+// the operator, keeps the everyday reading seed harmless: the replay seed is
+// handed only to whoever is on call.
+//
 // A service that watches its own events (dispatch's WatchTasks) may create
 // ephemeral ordered consumers on GRID whose filter lies within what it
 // publishes. Their names are random, so pulling from them needs
@@ -65,6 +75,7 @@ const (
 	Feedback = "feedback"
 	Operator = "gridctl"
 	Streams  = "streams"
+	Ops      = "ops"
 )
 
 // User is one NATS user and what it may do.
@@ -85,6 +96,9 @@ type User struct {
 	// DeclareStreams marks the one user that creates, updates and scrubs
 	// GRID and GRID_DLQ.
 	DeclareStreams bool
+	// Replay marks the user that replays dead letters: it reads and deletes
+	// from GRID_DLQ and publishes on grid.replay.>.
+	Replay bool
 }
 
 // Durable is a durable consumer on GRID: its name, <service>-<purpose>,
@@ -118,6 +132,7 @@ var Users = []User{
 		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}}}},
 	{Name: Operator, Read: true},
 	{Name: Streams, DeclareStreams: true},
+	{Name: Ops, Replay: true},
 }
 
 // Lookup returns the named user of Users.
@@ -204,6 +219,12 @@ func (u User) Permissions(others []User) Permissions {
 				"$JS.API.CONSUMER.INFO."+s+".*", "$JS.API.CONSUMER.DELETE."+s+".*",
 				"$JS.API.CONSUMER.MSG.NEXT."+s+".*")
 		}
+	case u.Replay:
+		s := streamDLQ
+		allow("grid.replay.>", "$JS.API.STREAM.INFO."+s, "$JS.API.STREAM.MSG.DELETE."+s,
+			"$JS.API.CONSUMER.CREATE."+s+".*", "$JS.API.CONSUMER.CREATE."+s+".*.>",
+			"$JS.API.CONSUMER.INFO."+s+".*", "$JS.API.CONSUMER.DELETE."+s+".*",
+			"$JS.API.CONSUMER.MSG.NEXT."+s+".*")
 	default: // a service: it waits for the streams to exist
 		allow("$JS.API.STREAM.INFO."+streamGrid, "$JS.API.STREAM.INFO."+streamDLQ)
 	}

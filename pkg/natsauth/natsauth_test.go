@@ -443,3 +443,59 @@ func TestGenerateKeepsSeeds(t *testing.T) {
 		}
 	}
 }
+
+// The ops user replays a dead letter: it reads GRID_DLQ, publishes the
+// dead letter on grid.replay.> and deletes it from GRID_DLQ — and nothing
+// more. The operator, which reads everything, can do neither.
+func TestOpsReplaysDeadLetters(t *testing.T) {
+	t.Parallel()
+	s, dir := authServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	streams := connect(t, s, dir, natsauth.Streams)
+	if err := natsjs.EnsureStreams(ctx, streams.js, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	classify := connect(t, s, dir, natsauth.Classify)
+	dead := "dlq.classify-cases." + received
+	ack, err := classify.js.Publish(ctx, dead, []byte("poison"))
+	if err != nil {
+		t.Fatalf("classify dead-letters: %v", err)
+	}
+
+	ops := connect(t, s, dir, natsauth.Ops)
+	read, err := ops.js.OrderedConsumer(ctx, natsjs.StreamDLQ, jetstream.OrderedConsumerConfig{FilterSubjects: []string{"dlq.>"}})
+	if err != nil {
+		t.Fatalf("ops reads GRID_DLQ: %v", err)
+	}
+	if m, err := read.Next(jetstream.FetchMaxWait(5 * time.Second)); err != nil || m.Subject() != dead {
+		t.Fatalf("ops reads the dead letter: %v", err)
+	}
+	replay := "grid.replay.classify-cases." + received
+	if _, err := ops.js.Publish(ctx, replay, []byte("poison"), jetstream.WithMsgID("replay:classify-cases:1")); err != nil {
+		t.Fatalf("ops publishes the replay: %v", err)
+	}
+	dlq, err := ops.js.Stream(ctx, natsjs.StreamDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := dlq.DeleteMsg(ctx, ack.Sequence); err != nil {
+		t.Fatalf("ops deletes the replayed dead letter: %v", err)
+	}
+
+	ops.refused(t, `Publish to "`+received+`"`, publish(ops.nc, received))
+	ops.refused(t, `Publish to "$JS.API.CONSUMER.CREATE.GRID`, func(ctx context.Context) error {
+		_, err := ops.js.OrderedConsumer(ctx, natsjs.StreamGrid, jetstream.OrderedConsumerConfig{})
+		return err
+	})
+	ops.refused(t, `Publish to "$JS.API.STREAM.MSG.DELETE.GRID"`,
+		request(ops.nc, "$JS.API.STREAM.MSG.DELETE.GRID", `{"seq":1}`))
+	ops.refused(t, `Publish to "$JS.API.CONSUMER.MSG.NEXT.GRID.classify-cases"`,
+		request(ops.nc, "$JS.API.CONSUMER.MSG.NEXT.GRID.classify-cases", `{"batch":1}`))
+
+	op := connect(t, s, dir, natsauth.Operator)
+	op.refused(t, `Publish to "`+replay+`"`, publish(op.nc, replay))
+	op.refused(t, `Publish to "$JS.API.STREAM.MSG.DELETE.GRID_DLQ"`,
+		request(op.nc, "$JS.API.STREAM.MSG.DELETE.GRID_DLQ", `{"seq":1}`))
+	classify.refused(t, `Publish to "`+replay+`"`, publish(classify.nc, replay))
+}

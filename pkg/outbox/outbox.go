@@ -16,6 +16,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/telemetry"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go"
@@ -91,6 +92,7 @@ type Relay struct {
 	fast  chan Stored
 
 	rebuild func(ctx context.Context, tx pgx.Tx, refs []Ref) ([][]byte, error)
+	gauges  time.Duration
 
 	published metric.Int64Counter
 	failures  metric.Int64Counter
@@ -108,7 +110,17 @@ type RelayOptions struct {
 	// by reference (Message.Ref), reading what it needs through tx.
 	// Required if the service enqueues such messages.
 	Rebuild func(ctx context.Context, tx pgx.Tx, refs []Ref) ([][]byte, error)
+	// GaugeInterval is how often the outbox's backlog is counted for
+	// /metrics (default 15s; see GaugePending).
+	GaugeInterval time.Duration
 }
+
+// Gauges a relay reports on /metrics: the relay's backlog. Every replica
+// of a service counts the same table; take their max, not their sum.
+const (
+	GaugePending   = "gridflow_outbox_pending_events"     // rows not yet published
+	GaugeOldestAge = "gridflow_outbox_oldest_age_seconds" // how long the oldest has waited (0 when empty)
+)
 
 // NewRelay returns a relay over the outbox in pool's schema.
 func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger, opts RelayOptions) *Relay {
@@ -123,7 +135,20 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger, opts
 	failures, _ := meter.Int64Counter("gridflow_outbox_publish_failures_total", metric.WithDescription("failed outbox publish rounds"))
 	return &Relay{pool: pool, js: js, log: log, batch: opts.BatchSize, poll: opts.PollInterval, grace: opts.Grace,
 		kick: make(chan struct{}, 1), fast: make(chan Stored, 1024), published: published, failures: failures,
-		rebuild: opts.Rebuild}
+		rebuild: opts.Rebuild, gauges: opts.GaugeInterval}
+}
+
+// backlog counts the rows waiting and the age of the oldest (by id, the
+// primary key: no scan for the minimum).
+func (r *Relay) backlog(ctx context.Context) (map[string]float64, error) {
+	var n int64
+	var age float64
+	err := r.pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM outbox),
+		coalesce((SELECT extract(epoch FROM now() - created_at) FROM outbox ORDER BY id LIMIT 1), 0)::float8`).Scan(&n, &age)
+	if err != nil {
+		return nil, fmt.Errorf("outbox backlog: %w", err)
+	}
+	return map[string]float64{GaugePending: float64(n), GaugeOldestAge: max(age, 0)}, nil
 }
 
 // Stored is what EnqueueStored wrote in one transaction, to hand to
@@ -298,6 +323,17 @@ func (r *Relay) Run(ctx context.Context) error {
 	fastDone := make(chan struct{})
 	go func() { r.runFast(ctx); close(fastDone) }()
 	defer func() { <-fastDone }()
+	gaugesDone := make(chan struct{})
+	go func() {
+		defer close(gaugesDone)
+		telemetry.PolledGauges{Scope: "github.com/gridflow/gridflow/pkg/outbox",
+			Gauges: map[string]string{
+				GaugePending:   "events committed and not yet published (the relay's backlog)",
+				GaugeOldestAge: "how long the oldest unpublished event has waited, in seconds",
+			},
+			Every: r.gauges, Poll: r.backlog}.Run(ctx, r.log)
+	}()
+	defer func() { <-gaugesDone }()
 	backoff := r.poll
 	for {
 		n, err := r.Flush(ctx)

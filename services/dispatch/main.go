@@ -124,6 +124,7 @@ func run(ctx context.Context) error {
 	clockWorker := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{BatchSize: cfg.TimerBatch,
 		Concurrency: cfg.TimerConcurrency, Clock: clk}, p.Log)
 	p.Go(clockWorker.Run)
+	p.Go(func(ctx context.Context) error { store.BacklogGauges().Run(ctx, p.Log); return nil })
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 
 	srv, err := p.GRPC(cfg.GRPCAddr, "DISPATCH_GRPC_ADDR")
