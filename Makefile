@@ -87,6 +87,15 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 	@grep -E '^\s+bench_intake_test.go' .run/bench-intake.log | sed 's/^ *//'
 	@grep '^intake_orders_per_s=' .run/bench-intake.log | tail -1
 
+.PHONY: chaos
+chaos: build ## kill -9 each service, restart NATS and PostgreSQL under load; check nothing lost, twice or stuck (last line: the counts)
+	@mkdir -p .run
+	@cd e2e && GRIDFLOW_CHAOS=full GRIDFLOW_BIN_DIR=$(CURDIR)/bin GRIDFLOW_SHARED_DIR=$(SHARED) \
+		$(GO) test -run '^TestChaos$$' -count=1 -v -timeout 20m . > ../.run/chaos.log 2>&1; status=$$?; \
+		grep -vE '^(=== RUN|--- (PASS|FAIL)|PASS$$|FAIL|ok |accepted=)' ../.run/chaos.log | sed 's/^    //'; \
+		grep '^accepted=' ../.run/chaos.log | tail -1; \
+		[ $$status = 0 ] || echo "make chaos failed (log: .run/chaos.log)"; exit $$status
+
 .PHONY: eval-classify
 eval-classify: build ## cross-validate and train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl (last line: the figures)
 	@test -f $(SHARED)/data/messages/train.jsonl || { echo "no $(SHARED)/data/messages/train.jsonl (set SHARED=…)"; exit 1; }
