@@ -80,8 +80,10 @@ func (g *generator) workOrder() *plan {
 	p := &plan{kind: WorkOrder, principal: auth.Principal{Role: auth.RoleHotline}, requestID: no}
 	wo := &intakev1.WorkOrder{
 		HotlineOrderNo: no,
-		// Taken a moment ago; fixed here, so a retry is the same content.
-		ReceivedAt:  timestamppb.New(time.Now().Add(-time.Duration(5+g.rng.IntN(55)) * time.Second)),
+		// Taken a moment ago (the hotline pushes an order as the call
+		// ends; the clock starts at the call); fixed here, so a retry is
+		// the same content.
+		ReceivedAt:  timestamppb.New(time.Now().Add(-time.Duration(1+g.rng.IntN(10)) * time.Second)),
 		CallerName:  string(surnames[g.rng.IntN(len(surnames))]) + titles[g.rng.IntN(len(titles))],
 		CallerPhone: fmt.Sprintf("1%d%09d", 3+g.rng.IntN(7), g.rng.IntN(1_000_000_000)),
 		NoCallback:  g.rng.Float64() < 0.05,
@@ -135,7 +137,7 @@ func (g *generator) patrolReport() *plan {
 			RequestId: id, WorkerId: worker, GridCode: grid.Code, CatalogueCode: item,
 			Description: fmt.Sprintf("巡查发现：%s（%s）", g.text().Title, grid.Name),
 			Location:    &typesv1.LatLng{Lat: lat, Lng: lng, Datum: typesv1.Datum_DATUM_WGS84},
-			ObservedAt:  timestamppb.New(time.Now().Add(-time.Duration(g.rng.IntN(300)) * time.Second)),
+			ObservedAt:  timestamppb.New(time.Now().Add(-time.Duration(g.rng.IntN(30)) * time.Second)),
 		}}
 }
 
