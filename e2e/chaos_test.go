@@ -51,12 +51,12 @@ var (
 	// make chaos: every fault twice, over more than three minutes. The
 	// rate is one the whole loop sustains on a shared 2-core machine with
 	// room to catch up after each fault: feedback handles one message at a
-	// time over every event of every case (about a dozen a case, the
-	// clock's included), and at 20/s for minutes with a fault every 15 s it
-	// fell 1,500 cases behind, at 40/s 5,000 — a backlog the check reports
-	// as not in feedback (GRIDFLOW_CHAOS_RATE=20 shows it). Issue 17 makes
-	// the consumers batch.
-	chaosFull = chaosPlan{rate: 20, load: 200 * time.Second, first: 15 * time.Second, interval: 15 * time.Second, rounds: 2,
+	// time over every event of every case (about nine a case), and at 20/s
+	// for 200 s with a fault every 15 s it ended 10,000 events behind
+	// (about 170 a second drained) while every other consumer was at 0, a
+	// backlog the check reports as not in feedback; GRIDFLOW_CHAOS_RATE=20
+	// shows it. Issue 17 makes the consumers batch.
+	chaosFull = chaosPlan{rate: 10, load: 200 * time.Second, first: 15 * time.Second, interval: 15 * time.Second, rounds: 2,
 		settle: 60 * time.Second, waitSettle: true}
 	victims = []string{"intake", "classify", "dispatch", "feedback", "nats", "postgres"}
 )

@@ -141,7 +141,7 @@ func (r *Runner) work(ctx context.Context, p auth.Principal, taskID string, roun
 			return
 		}
 		var resp *dispatchv1.AcknowledgeTaskResponse
-		_, err := r.retry(cctx, r.botErrs, func(ctx context.Context) error {
+		_, err := r.retry(cctx, r.botErrs, "AcknowledgeTask", func(ctx context.Context) error {
 			var err error
 			resp, err = client.AcknowledgeTask(ctx, &dispatchv1.AcknowledgeTaskRequest{RequestId: "ack-" + taskID, TaskId: taskID,
 				Note: "已签收，安排人员前往"})
@@ -161,7 +161,7 @@ func (r *Runner) work(ctx context.Context, p auth.Principal, taskID string, roun
 			return
 		}
 		var resp *dispatchv1.CompleteTaskResponse
-		_, err := r.retry(cctx, r.botErrs, func(ctx context.Context) error {
+		_, err := r.retry(cctx, r.botErrs, "CompleteTask", func(ctx context.Context) error {
 			var err error
 			resp, err = client.CompleteTask(ctx, &dispatchv1.CompleteTaskRequest{RequestId: fmt.Sprintf("done-%s-%d", taskID, round),
 				TaskId: taskID, Result: "已到现场处置完毕，情况已恢复正常，已向市民说明处理结果。",
@@ -194,7 +194,7 @@ func (r *Runner) after(ctx context.Context, client dispatchv1.DispatchServiceCli
 
 func (r *Runner) getTask(ctx context.Context, client dispatchv1.DispatchServiceClient, taskID string) (*dispatchv1.Task, error) {
 	var task *dispatchv1.Task
-	_, err := r.retry(ctx, r.botErrs, func(ctx context.Context) error {
+	_, err := r.retry(ctx, r.botErrs, "GetTask", func(ctx context.Context) error {
 		resp, err := client.GetTask(ctx, &dispatchv1.GetTaskRequest{TaskId: taskID})
 		task = resp.GetTask()
 		return err
@@ -224,7 +224,7 @@ func (r *Runner) approve(ctx context.Context, client dispatchv1.DispatchServiceC
 	if !sleep(ctx, jitter(r.cfg.AckDelay)) {
 		return
 	}
-	_, err = r.retry(cctx, r.botErrs, func(ctx context.Context) error {
+	_, err = r.retry(cctx, r.botErrs, "ReviewCompletion", func(ctx context.Context) error {
 		_, err := client.ReviewCompletion(ctx, &dispatchv1.ReviewCompletionRequest{RequestId: fmt.Sprintf("approve-%s-%d", task.GetTaskId(), round),
 			TaskId: task.GetTaskId(), Decision: dispatchv1.ReviewDecision_REVIEW_DECISION_APPROVE, Note: "核实无误，同意办结"})
 		return err
@@ -234,9 +234,10 @@ func (r *Runner) approve(ctx context.Context, client dispatchv1.DispatchServiceC
 	}
 }
 
-// hotlineCallbacks is the hotline calling citizens back: it follows the updates of
-// the cases it may see, resuming from its cursor, and records a callback
-// for each final reply to a case of the run.
+// hotlineCallbacks is the hotline calling citizens back: it follows the
+// updates of the cases it may see, resuming from its cursor, and records a
+// callback for each final reply to a work order of the run whose caller
+// may be called back.
 func (r *Runner) hotlineCallbacks(ctx context.Context) {
 	p := auth.Principal{Role: auth.RoleHotline}
 	client := feedbackv1.NewFeedbackServiceClient(r.feedback)
@@ -255,7 +256,7 @@ func (r *Runner) hotlineCallbacks(ctx context.Context) {
 			}
 			attempt = 0
 			cursor = u.GetCursor()
-			if u.GetKind() == feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY && r.known(u.GetCaseId()) {
+			if u.GetKind() == feedbackv1.UpdateKind_UPDATE_KIND_FINAL_REPLY && r.wantsCallback(u.GetCaseId()) {
 				r.pendingTasks.Add(1)
 				go func() { defer r.pendingTasks.Add(-1); r.callBack(cctx, client, u) }()
 			}
@@ -265,6 +266,15 @@ func (r *Runner) hotlineCallbacks(ctx context.Context) {
 		}
 		sleep(ctx, retryDelay(nil, attempt))
 	}
+}
+
+// wantsCallback reports whether the case is one of the run's work orders
+// whose caller did not ask for no callback (feedback closes those on the
+// reply).
+func (r *Runner) wantsCallback(caseID string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.callBackTo[caseID]
 }
 
 func (r *Runner) callBack(ctx context.Context, client feedbackv1.FeedbackServiceClient, u *feedbackv1.WatchCaseUpdatesResponse) {
@@ -283,7 +293,7 @@ func (r *Runner) callBack(ctx context.Context, client feedbackv1.FeedbackService
 	case x < 0.15:
 		sat.Satisfaction = eventsv1.Satisfaction_SATISFACTION_BASIC
 	}
-	_, err := r.retry(ctx, r.botErrs, func(ctx context.Context) error {
+	_, err := r.retry(ctx, r.botErrs, "RecordCallback", func(ctx context.Context) error {
 		_, err := client.RecordCallback(ctx, &sat)
 		return err
 	})

@@ -186,17 +186,25 @@ type Submission struct {
 type Summary struct {
 	Offered, Accepted, Failed int
 	// Errors counts failed calls by code, retried ones included.
-	Errors                         map[codes.Code]int
-	Retried                        int
-	P50, P99                       time.Duration
-	Elapsed                        time.Duration
-	Acknowledged, Completed        int
-	Approved, Callbacks, Reopened  int
-	BotErrors                      map[codes.Code]int
+	Errors                        map[codes.Code]int
+	Retried                       int
+	P50, P99                      time.Duration
+	Elapsed                       time.Duration
+	Acknowledged, Completed       int
+	Approved, Callbacks, Reopened int
+	BotErrors                     map[codes.Code]int
+	// ErrorSamples: per call and code, how many failed and the first message.
+	ErrorSamples                   []string
 	Submissions                    []Submission
 	ByKind                         map[Kind]int
 	Emergencies, Repeats, Pending  int
 	OfferedRate, AcceptedPerSecond float64
+}
+
+// sample is the first message of a kind of failed call, and how many.
+type sample struct {
+	msg string
+	n   int
 }
 
 // Runner is a load run in progress.
@@ -211,14 +219,17 @@ type Runner struct {
 	tokMu  sync.Mutex
 	tokens map[string]string
 
-	mu       sync.Mutex
-	subs     []Submission
-	errs     map[codes.Code]int
-	botErrs  map[codes.Code]int
-	lats     []time.Duration
-	cases    map[string]bool // case ids of the run
-	tasks    map[string]bool // tasks a bot has taken
-	callback map[string]int  // callbacks recorded per case
+	mu      sync.Mutex
+	subs    []Submission
+	errs    map[codes.Code]int
+	botErrs map[codes.Code]int
+	lats    []time.Duration
+	cases   map[string]bool // case ids of the run
+	// callBackTo: the run's work orders whose callers may be called back.
+	callBackTo map[string]bool
+	tasks      map[string]bool // tasks a bot has taken
+	callback   map[string]int  // callbacks recorded per case
+	samples    map[string]*sample
 
 	offered, failed, retried   atomic.Int64
 	inflight, pendingTasks     atomic.Int64
@@ -243,7 +254,8 @@ func Start(ctx context.Context, cfg Config) (*Runner, error) {
 		return nil, err
 	}
 	r := &Runner{cfg: cfg, city: c, tokens: map[string]string{}, errs: map[codes.Code]int{}, botErrs: map[codes.Code]int{},
-		cases: map[string]bool{}, tasks: map[string]bool{}, callback: map[string]int{}}
+		cases: map[string]bool{}, tasks: map[string]bool{}, callback: map[string]int{}, samples: map[string]*sample{},
+		callBackTo: map[string]bool{}}
 	tr := cfg.Transport
 	if tr == nil {
 		tr = insecure.NewCredentials()
@@ -382,6 +394,10 @@ func (r *Runner) Summary() Summary {
 			s.Repeats++
 		}
 	}
+	for k, v := range r.samples {
+		s.ErrorSamples = append(s.ErrorSamples, fmt.Sprintf("%s ×%d: %s", k, v.n, v.msg))
+	}
+	slices.Sort(s.ErrorSamples)
 	lats := slices.Clone(r.lats)
 	slices.Sort(lats)
 	s.P50, s.P99 = quantile(lats, 0.50), quantile(lats, 0.99)
@@ -421,6 +437,9 @@ func (s Summary) String() string {
 	fmt.Fprintf(&b, "bots: %d tasks signed for, %d completed, %d completions approved, %d still open; errors by code: %s\n",
 		s.Acknowledged, s.Completed, s.Approved, s.Pending, codeList(s.BotErrors))
 	fmt.Fprintf(&b, "callbacks: %d recorded (%d unsatisfied, reopening the case)", s.Callbacks, s.Reopened)
+	for _, e := range s.ErrorSamples {
+		fmt.Fprintf(&b, "\n  %s", e)
+	}
 	return b.String()
 }
 
@@ -522,7 +541,7 @@ func retryDelay(err error, attempt int) time.Duration {
 
 // retry calls f until it succeeds, fails for good or for RetryFor, and
 // returns the last error; each failed attempt is counted in errs.
-func (r *Runner) retry(ctx context.Context, errs map[codes.Code]int, f func(context.Context) error) (attempts int, err error) {
+func (r *Runner) retry(ctx context.Context, errs map[codes.Code]int, what string, f func(context.Context) error) (attempts int, err error) {
 	deadline := time.Now().Add(r.cfg.RetryFor)
 	for attempt := 0; ; attempt++ {
 		actx, cancel := context.WithTimeout(ctx, r.cfg.CallTimeout)
@@ -533,6 +552,11 @@ func (r *Runner) retry(ctx context.Context, errs map[codes.Code]int, f func(cont
 		}
 		r.mu.Lock()
 		errs[status.Code(err)]++
+		key := what + " " + status.Code(err).String()
+		if r.samples[key] == nil {
+			r.samples[key] = &sample{msg: status.Convert(err).Message()}
+		}
+		r.samples[key].n++
 		r.mu.Unlock()
 		if !transient(err) || ctx.Err() != nil || time.Now().After(deadline) {
 			return attempt + 1, err
@@ -559,7 +583,7 @@ func (r *Runner) send(ctx context.Context, p *plan) {
 		sub *intakev1.Submission
 		lat time.Duration
 	)
-	attempts, err := r.retry(cctx, r.errs, func(ctx context.Context) error {
+	attempts, err := r.retry(cctx, r.errs, string(p.kind), func(ctx context.Context) error {
 		t0 := time.Now()
 		var err error
 		switch {
@@ -590,6 +614,9 @@ func (r *Runner) send(ctx context.Context, p *plan) {
 	defer r.mu.Unlock()
 	r.lats = append(r.lats, lat)
 	r.cases[sub.GetCaseId()] = true
+	if p.wantsCallback() {
+		r.callBackTo[sub.GetCaseId()] = true
+	}
 	r.subs = append(r.subs, Submission{Kind: p.kind, Principal: p.principal.String(), RequestID: p.requestID,
 		CaseID: sub.GetCaseId(), CaseNumber: sub.GetCaseNumber(), Emergency: p.emergency, Repeat: p.repeat,
 		At: time.Now(), Attempts: attempts})

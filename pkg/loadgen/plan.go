@@ -26,6 +26,10 @@ type plan struct {
 	repeat    bool
 }
 
+// wantsCallback: the caller did not ask to be left alone (no_callback),
+// so the hotline calls back once the case is replied.
+func (p *plan) wantsCallback() bool { return p.workOrder != nil && !p.workOrder.GetNoCallback() }
+
 // generator draws the run's submissions from its seed.
 type generator struct {
 	cfg    Config
