@@ -93,6 +93,15 @@ cluster-test: build ## three nats-servers, GRID at R3, one killed under load: no
 	cd e2e && TEST_DATABASE_URL=$$(../scripts/pg.sh url) GRIDFLOW_BIN_DIR=$(CURDIR)/bin \
 		$(GO) test -tags cluster -run TestNATSClusterLosesANode -count=1 -v -timeout 10m .
 
+.PHONY: chaos
+chaos: build ## kill -9 each service, restart NATS and PostgreSQL under load; check nothing lost, twice or stuck (last line: the counts)
+	@mkdir -p .run
+	@cd e2e && GRIDFLOW_CHAOS=full GRIDFLOW_BIN_DIR=$(CURDIR)/bin GRIDFLOW_SHARED_DIR=$(SHARED) \
+		$(GO) test -run '^TestChaos$$' -count=1 -v -timeout 20m . > ../.run/chaos.log 2>&1; status=$$?; \
+		grep -vE '^(=== RUN|--- (PASS|FAIL)|PASS$$|FAIL|ok |accepted=)' ../.run/chaos.log | sed 's/^    //'; \
+		grep '^accepted=' ../.run/chaos.log | tail -1; \
+		[ $$status = 0 ] || echo "make chaos failed (log: .run/chaos.log)"; exit $$status
+
 .PHONY: eval-classify
 eval-classify: build ## cross-validate and train the classifier on ../shared train.jsonl, evaluate once on dev.jsonl, then the served decision (last line: review_share=… class_accuracy=… item_share=… item_precision=… n=…)
 	@test -f $(SHARED)/data/messages/train.jsonl || { echo "no $(SHARED)/data/messages/train.jsonl (set SHARED=…)"; exit 1; }

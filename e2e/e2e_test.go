@@ -95,12 +95,29 @@ func freeAddr(t *testing.T) string {
 // named) and waits until they are ready.
 func startStack(t *testing.T, only ...string) *stack {
 	t.Helper()
+	return startStackWith(t, stackConfig{}, only...)
+}
+
+// stackConfig is what a test may change about the stack startStack makes.
+type stackConfig struct {
+	// dbURL is the database the services use; "" makes one for the test on
+	// the server TEST_DATABASE_URL names.
+	dbURL string
+	// env is added to every service's environment.
+	env []string
+}
+
+func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
+	t.Helper()
 	if len(only) == 0 {
 		only = services
 	}
 	s := &stack{bin: binDir(t), dir: t.TempDir(), addrs: map[string]string{}, admins: map[string]string{},
 		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, only: only}
-	dbURL := testenv.DatabaseURL(t)
+	dbURL := cfg.dbURL
+	if dbURL == "" {
+		dbURL = testenv.DatabaseURL(t)
+	}
 	s.dbURL = dbURL
 
 	s.keyDir = filepath.Join(s.dir, "keys")
@@ -135,6 +152,7 @@ func startStack(t *testing.T, only ...string) *stack {
 		"GRIDFLOW_AUTH_RELOAD_INTERVAL=200ms",
 		"GRIDFLOW_LOG_LEVEL=debug",
 	}
+	s.env = append(s.env, cfg.env...)
 	for _, svc := range services {
 		s.addrs[svc], s.admins[svc] = freeAddr(t), freeAddr(t)
 	}

@@ -85,7 +85,8 @@ func newRoot() *cobra.Command {
 	f.StringVar(&g.tlsKey, "tls-key", os.Getenv("GRIDFLOW_TLS_CLIENT_KEY_FILE"), "the client certificate's key (default $GRIDFLOW_TLS_CLIENT_KEY_FILE)")
 	f.DurationVar(&g.timeout, "timeout", 30*time.Second, "deadline for each call")
 	root.AddCommand(newContextCmd(g), newAuthCmd(g), newReferenceCmd(g), newSubmitCmd(g), newSubmissionCmd(g), newEventsCmd(g), newDLQCmd(g), newNATSCmd(g), newDispatchCmd(g),
-		newRouteCmd(g)) // route explain also at the top, as operators say it
+		newRouteCmd(g), // route explain also at the top, as operators say it
+		newLoadCmd(g))
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
 	return root

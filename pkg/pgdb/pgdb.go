@@ -8,16 +8,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"net"
 	"path"
 	"regexp"
 	"sort"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gridflow/gridflow/pkg/fault"
 )
 
 var schemaName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
@@ -221,11 +227,12 @@ type Beginner interface {
 }
 
 // InTx runs fn in a transaction, committing when it returns nil and rolling
-// back otherwise (and on panic).
+// back otherwise (and on panic). A database that cannot be reached at begin
+// or commit is ErrUnavailable (Translate); fn's own errors pass through.
 func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) (err error) {
 	tx, err := db.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		return fmt.Errorf("begin: %w", Translate(err))
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -240,7 +247,7 @@ func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) (err error) {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
+		return fmt.Errorf("commit: %w", Translate(err))
 	}
 	return nil
 }
@@ -252,11 +259,19 @@ var (
 	ErrSerialization   = errors.New("serialization failure")
 )
 
+// ErrUnavailable is the fault a call answers with while the database
+// cannot be reached (restarting, failing over, the network gone): UNAVAILABLE,
+// which tells a client to send the same request again — every write carries
+// a request id, so a retry after a commit whose answer was lost is the same
+// write, not a second one.
+var ErrUnavailable = &fault.Error{Kind: fault.Unavailable, Message: "the database is unavailable: try again"}
+
 // Translate turns driver errors into the sentinels above (wrapping the
-// original so logs keep the SQLSTATE); other errors pass through.
+// original so logs keep the SQLSTATE), and a database that cannot be
+// reached into ErrUnavailable; other errors pass through.
 func Translate(err error) error {
-	if err == nil {
-		return nil
+	if err == nil || errors.Is(err, ErrUnavailable) {
+		return err
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("%w: %w", ErrNotFound, err)
@@ -270,5 +285,26 @@ func Translate(err error) error {
 			return fmt.Errorf("%w: %w", ErrSerialization, err)
 		}
 	}
+	if unreachable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
 	return err
+}
+
+// unreachable reports whether err says the database could not be reached
+// or went away mid-call, rather than refusing the statement: a failed
+// connect, a connection closed or cut, the server shutting down or not yet
+// accepting connections (SQLSTATE class 08, 57P01–57P03). The chaos test
+// restarts PostgreSQL under load; these used to answer INTERNAL, which a
+// client must not retry.
+func unreachable(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr *net.OpError
+	return errors.As(err, &connectErr) || errors.As(err, &netErr) || errors.Is(err, pgconn.ErrConnClosed) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }

@@ -3,14 +3,20 @@ package pgdb_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 	"testing/fstest"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 func TestMigrateOnceAndTranslate(t *testing.T) {
@@ -98,5 +104,51 @@ func TestStatementTimeout(t *testing.T) {
 	set := pgdb.Migrations{Name: "slow", FS: fstest.MapFS{"m/0001_slow.sql": {Data: []byte(`SELECT pg_sleep(0.5)`)}}, Dir: "m"}
 	if err := pgdb.Migrate(ctx, pool, "mslow", set); err != nil {
 		t.Fatalf("a migration longer than the timeout: %v", err)
+	}
+}
+
+// TestUnreachableIsUnavailable: a database that cannot be reached is
+// UNAVAILABLE (a client retries with the same request id), found where it
+// shows — at begin, from a server shutting down, on a cut connection — and
+// nothing else is: a refused statement stays what it was.
+func TestUnreachableIsUnavailable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name string
+		err  error
+		want fault.Kind
+	}{
+		{"admin shutdown", &pgconn.PgError{Code: "57P01"}, fault.Unavailable},
+		{"cannot connect now", &pgconn.PgError{Code: "57P03"}, fault.Unavailable},
+		{"connection failure", &pgconn.PgError{Code: "08006"}, fault.Unavailable},
+		{"conn closed", fmt.Errorf("exec: %w", pgconn.ErrConnClosed), fault.Unavailable},
+		{"cut mid-read", fmt.Errorf("read: %w", io.ErrUnexpectedEOF), fault.Unavailable},
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, fault.Unavailable},
+		{"syntax error", &pgconn.PgError{Code: "42601"}, fault.Internal},
+		{"unique violation", &pgconn.PgError{Code: "23505"}, fault.Internal},
+		{"other", errors.New("boom"), fault.Internal},
+	} {
+		if got := fault.KindOf(pgdb.Translate(tc.err)); got != tc.want {
+			t.Errorf("%s: kind %v, want %v", tc.name, got, tc.want)
+		}
+	}
+
+	// A real failed connect, through InTx: nothing listens on the port.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, "postgres://nobody@"+addr+"/none?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	err = pgdb.InTx(ctx, pool, func(pgx.Tx) error { return nil })
+	if fault.KindOf(err) != fault.Unavailable || !errors.Is(err, pgdb.ErrUnavailable) {
+		t.Fatalf("InTx on a database that is not there: %v (kind %v), want unavailable", err, fault.KindOf(err))
 	}
 }

@@ -112,7 +112,7 @@ func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 			}
 			return
 		}
-		batch[0].done <- createRes{err: fmt.Errorf("create submission: %w", err)}
+		batch[0].done <- createRes{err: fmt.Errorf("create submission: %w", pgdb.Translate(err))}
 		return
 	}
 	st.relay.PublishCommitted(out)
