@@ -676,7 +676,8 @@ func backlog(ctx context.Context, t *testing.T, stream jetstream.Stream) string 
 	// The operator may read a consumer's info, not list them: the
 	// durables are the ones pkg/natsauth's table names.
 	for _, u := range natsauth.Users {
-		for _, d := range u.Durables {
+		for _, dur := range u.Durables {
+			d := dur.Name
 			c, err := stream.Consumer(ctx, d)
 			if err != nil {
 				parts = append(parts, d+" "+err.Error())
