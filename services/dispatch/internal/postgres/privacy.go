@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// maskContacts (migration 0004, in Go: the masking rule is pkg/redact's)
+// maskContacts (migration 0005, in Go: the masking rule is pkg/redact's)
 // masks the phone numbers callers typed into the facts dispatch kept from
 // case.received before intake masked its events: a case's title, content
 // and address as given. Dispatch never kept the caller (FactsIn). It cannot

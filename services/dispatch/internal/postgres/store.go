@@ -46,7 +46,7 @@ var Migrations = []pgdb.Migrations{
 	timer.Migrations,
 	idempotency.Migrations,
 	{Name: "dispatch", FS: migrationsFS, Dir: "migrations",
-		Steps: []pgdb.Step{{Version: 4, Name: "mask_contacts", Run: maskContacts}}},
+		Steps: []pgdb.Step{{Version: 5, Name: "mask_contacts", Run: maskContacts}}},
 	reloadlog.Migrations,
 }
 
