@@ -1,0 +1,123 @@
+package testenv
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// Rows counts the rows of every table in schema, by table name: the
+// hostile-input tests take it before and after a refused call to show the
+// call stored nothing.
+func Rows(t testing.TB, pool *pgxpool.Pool, schema string) map[string]int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rows, err := pool.Query(ctx, `SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename`, schema)
+	if err != nil {
+		t.Fatalf("list the tables of %s: %v", schema, err)
+	}
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("list the tables of %s: %v", schema, err)
+	}
+	if len(names) == 0 {
+		t.Fatalf("schema %s has no tables", schema)
+	}
+	out := make(map[string]int64, len(names))
+	for _, n := range names {
+		var c int64
+		q := fmt.Sprintf(`SELECT count(*) FROM %s`, pgx.Identifier{schema, n}.Sanitize())
+		if err := pool.QueryRow(ctx, q).Scan(&c); err != nil {
+			t.Fatalf("count %s.%s: %v", schema, n, err)
+		}
+		out[n] = c
+	}
+	return out
+}
+
+// OutboxDrained waits (at most 20 s) until schema's outbox is empty: the
+// relay has published and deleted what earlier calls committed, so row
+// counts taken next do not shrink under the test.
+func OutboxDrained(t testing.TB, pool *pgxpool.Pool, schema string) {
+	t.Helper()
+	q := fmt.Sprintf(`SELECT count(*) FROM %s`, pgx.Identifier{schema, "outbox"}.Sanitize())
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int64
+		if err := pool.QueryRow(context.Background(), q).Scan(&n); err != nil {
+			t.Fatalf("count %s.outbox: %v", schema, err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s.outbox still holds %d rows after 20 s", schema, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Refused checks that err is a gRPC status with code and, for
+// INVALID_ARGUMENT, that its BadRequest names field with a reason (every
+// violation has a field and a reason). An empty field accepts any named
+// field.
+func Refused(t testing.TB, err error, code codes.Code, field string) {
+	t.Helper()
+	st := status.Convert(err)
+	if st.Code() != code {
+		t.Fatalf("got %v, want %s on %q", err, code, field)
+	}
+	if code != codes.InvalidArgument {
+		return
+	}
+	var named []string
+	for _, d := range st.Details() {
+		br, ok := d.(*errdetails.BadRequest)
+		if !ok {
+			continue
+		}
+		for _, v := range br.GetFieldViolations() {
+			if v.GetField() == "" || v.GetDescription() == "" {
+				t.Errorf("violation without a field or a reason: %v", v)
+			}
+			named = append(named, v.GetField())
+		}
+	}
+	if len(named) == 0 {
+		t.Fatalf("INVALID_ARGUMENT names no field: %v", err)
+	}
+	if field == "" {
+		return
+	}
+	for _, n := range named {
+		if n == field {
+			return
+		}
+	}
+	t.Fatalf("INVALID_ARGUMENT names %s, want %s: %v", strings.Join(named, ", "), field, err)
+}
+
+// SameRows fails the test when after differs from before, naming each table
+// whose count changed.
+func SameRows(t testing.TB, before, after map[string]int64) {
+	t.Helper()
+	for n, b := range before {
+		if a := after[n]; a != b {
+			t.Errorf("table %s: %d rows before, %d after: the refused call stored something", n, b, a)
+		}
+	}
+	for n, a := range after {
+		if _, ok := before[n]; !ok {
+			t.Errorf("table %s appeared with %d rows", n, a)
+		}
+	}
+}
