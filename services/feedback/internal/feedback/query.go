@@ -2,12 +2,55 @@ package feedback
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 )
+
+// Limits on queries.
+const (
+	// MaxCodeBytes bounds an area, department or item code a query names.
+	MaxCodeBytes = 64
+	// MaxBaselineWindows bounds how many periods back Hotspots compares
+	// against: a year of weeks. Each window is a query's worth of rows
+	// (an unbounded count once ran the process out of memory).
+	MaxBaselineWindows = 53
+)
+
+// The window a time in a query must lie in: gridflow holds nothing from
+// before 2000 or from 2100 on, and an overflowed or negative protobuf
+// timestamp decodes to a time outside it (which PostgreSQL cannot take).
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkTime refuses a set time outside [minTime, maxTime); the zero time
+// (absent) is the caller's to judge.
+func checkTime(field string, t time.Time, vs *fault.Violations) {
+	if !t.IsZero() && (t.Before(minTime) || !t.Before(maxTime)) {
+		vs.Add(field, "%s is not between %d and %d", t.UTC().Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
+	}
+}
+
+// Validate checks a case filter's own fields: codes, times and the page
+// size; the page token is the store's to read.
+func (f Filter) Validate() error {
+	var vs fault.Violations
+	freetext.Code("area_code", f.AreaCode, MaxCodeBytes, &vs)
+	freetext.Code("department_code", f.Department, MaxCodeBytes, &vs)
+	freetext.Code("item_code", f.ItemCode, MaxCodeBytes, &vs)
+	checkTime("received_from", f.From, &vs)
+	checkTime("received_to", f.To, &vs)
+	if f.PageSize < 0 {
+		vs.Add("page_size", "must not be negative")
+	}
+	return vs.Err()
+}
 
 // GetCase reads a case by exactly one of id, case number, hotline order
 // number. A merged case carries its primary's state as well.
@@ -25,6 +68,9 @@ func (s *Service) GetCase(ctx context.Context, id, number, orderNo string) (*Cas
 
 // ListCases lists cases newest first.
 func (s *Service) ListCases(ctx context.Context, f Filter) ([]*Case, string, error) {
+	if err := f.Validate(); err != nil {
+		return nil, "", err
+	}
 	return s.reader.ListCases(ctx, f)
 }
 
@@ -59,10 +105,13 @@ func (s *Service) Timeline(ctx context.Context, id, number, orderNo string) (*Ca
 
 // ListReplies lists replies oldest first, of one case when caseID is set.
 func (s *Service) ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error) {
+	var vs fault.Violations
 	if caseID != "" && !caseref.IsID(caseID) {
-		var vs fault.Violations
 		vs.Add("case_id", "is not a case id")
-		return nil, "", vs.Err()
+	}
+	checkTime("since", since, &vs)
+	if err := vs.Err(); err != nil {
+		return nil, "", err
 	}
 	caseID = strings.ToLower(caseID)
 	return s.reader.ListReplies(ctx, caseID, since, size, token)
@@ -95,6 +144,12 @@ func (s *Service) Updates(ctx context.Context, cursor int64, caseID string, limi
 type Period struct{ Start, End time.Time }
 
 func (p Period) check(vs *fault.Violations) {
+	n := len(*vs)
+	checkTime("period.start", p.Start, vs)
+	checkTime("period.end", p.End, vs)
+	if len(*vs) > n {
+		return
+	}
 	switch {
 	case p.Start.IsZero():
 		vs.Add("period.start", "is required")
@@ -115,6 +170,7 @@ func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Perio
 		if code == "" {
 			vs.Add("code", "is required for scope %s", scope)
 		}
+		freetext.Code("code", code, MaxCodeBytes, &vs)
 	case ScopeCity:
 		code = ""
 	default:
@@ -134,6 +190,7 @@ func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Perio
 // Pareto ranks categories in an area and period.
 func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRow, int, error) {
 	var vs fault.Violations
+	freetext.Code("area_code", area, MaxCodeBytes, &vs)
 	if p.check(&vs); vs.Err() != nil {
 		return nil, 0, vs.Err()
 	}
@@ -148,8 +205,19 @@ func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRo
 // Hotspots finds places and sources rising against their baseline windows.
 func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, minCount int, minScore float64) ([]Hotspot, error) {
 	var vs fault.Violations
-	if p.check(&vs); vs.Err() != nil {
-		return nil, vs.Err()
+	freetext.Code("area_code", area, MaxCodeBytes, &vs)
+	p.check(&vs)
+	if windows < 0 || windows > MaxBaselineWindows {
+		vs.Add("baseline_windows", "must be between 0 (the default, 4) and %d", MaxBaselineWindows)
+	}
+	if minCount < 0 {
+		vs.Add("min_count", "must not be negative")
+	}
+	if math.IsNaN(minScore) || math.IsInf(minScore, 0) {
+		vs.Add("min_score", "must be a finite number")
+	}
+	if err := vs.Err(); err != nil {
+		return nil, err
 	}
 	if windows <= 0 {
 		windows = 4

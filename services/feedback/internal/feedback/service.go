@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/gridflow/gridflow/pkg/workcal"
 )
@@ -269,10 +271,15 @@ func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
 	if !caseref.IsID(caseID) {
 		vs.Add("case_id", "is not a case id")
 	}
-	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > 2000 {
-		vs.Add("note", "must be valid UTF-8, at most 2000 characters")
-	}
+	freetext.Check("note", note, MaxNoteRunes, false, vs)
 }
+
+// Limits on what a callback or a re-check carries.
+const (
+	MaxNoteRunes  = 2000
+	MaxPhotos     = 50
+	maxPhotoBytes = 1024
+)
 
 // RecordCallback records a callback on a replied case: unreached is retried
 // later and not counted; reached, solved and not unsatisfied closes the
@@ -281,8 +288,14 @@ func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
 func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackInput) (*Case, string, error) {
 	var vs fault.Violations
 	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
-	if in.Reached && in.Satisfaction != Satisfied && in.Satisfaction != Basic && in.Satisfaction != Unsatisfied {
-		vs.Add("satisfaction", "is required when the citizen was reached")
+	switch in.Satisfaction {
+	case Satisfied, Basic, Unsatisfied:
+	case "":
+		if in.Reached {
+			vs.Add("satisfaction", "is required when the citizen was reached")
+		}
+	default:
+		vs.Add("satisfaction", "unknown value %q", in.Satisfaction)
 	}
 	if err := vs.Err(); err != nil {
 		return nil, "", err
@@ -377,9 +390,14 @@ type RecheckInput struct {
 func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in RecheckInput) (*Case, string, error) {
 	var vs fault.Violations
 	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
-	for i, p := range in.Photos {
-		if p == "" || !utf8.ValidString(p) || len(p) > 1024 {
-			vs.Add(fmt.Sprintf("photos[%d]", i), "must be a reference of at most 1024 bytes")
+	if len(in.Photos) > MaxPhotos {
+		vs.Add("photos", "has %d photos; at most %d", len(in.Photos), MaxPhotos)
+	} else {
+		for i, p := range in.Photos {
+			if p == "" || !utf8.ValidString(p) || len(p) > maxPhotoBytes ||
+				strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || freetext.Control(r) }) >= 0 {
+				vs.Add(fmt.Sprintf("photos[%d]", i), "must be a reference of at most %d bytes, without spaces or control characters", maxPhotoBytes)
+			}
 		}
 	}
 	if err := vs.Err(); err != nil {
