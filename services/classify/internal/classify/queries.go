@@ -3,16 +3,34 @@ package classify
 import (
 	"context"
 	"errors"
+	"math"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
-// scopeFilter narrows a district/street filter to what p may see.
+// The window a time in a query must lie in: classify holds nothing from
+// before 2000 or from 2100 on, and an overflowed or negative protobuf
+// timestamp decodes to a time outside it (which PostgreSQL cannot take).
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// scopeFilter checks the district and street codes a list names, then
+// narrows them to what p may see.
 func scopeFilter(p auth.Principal, district, street string) (string, string, error) {
+	var v fault.Violations
+	freetext.Code("district_code", district, MaxCodeBytes, &v)
+	freetext.Code("street_code", street, MaxCodeBytes, &v)
+	if err := v.Err(); err != nil {
+		return "", "", err
+	}
 	switch p.Role {
 	case auth.RoleDispatcher:
 		if street != "" && street != p.Subject {
@@ -92,10 +110,13 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*Incident, *Sourc
 	if err != nil {
 		return nil, nil, err
 	}
+	var v fault.Violations
 	if id == "" {
-		var v fault.Violations
 		v.Add("incident_id", "is required")
-		return nil, nil, v.Err()
+	}
+	freetext.Code("incident_id", id, MaxCodeBytes, &v)
+	if err := v.Err(); err != nil {
+		return nil, nil, err
 	}
 	inc, sp, err := s.store.ReadIncident(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -122,6 +143,11 @@ func (s *Service) ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incid
 	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
 		return nil, "", err
 	}
+	if f.MinReports > math.MaxInt32 {
+		var v fault.Violations
+		v.Add("min_reports", "must be at most %d", math.MaxInt32)
+		return nil, "", v.Err()
+	}
 	return s.store.ListIncidents(ctx, f)
 }
 
@@ -138,6 +164,11 @@ func (s *Service) ListCorrections(ctx context.Context, f CorrectionFilter) ([]Co
 	var err error
 	if f.PageSize, err = pageSize(f.PageSize, 200, 1000); err != nil {
 		return nil, "", err
+	}
+	if !f.After.IsZero() && (f.After.Before(minTime) || !f.After.Before(maxTime)) {
+		var v fault.Violations
+		v.Add("corrected_after", "%s is not between %d and %d", f.After.UTC().Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
+		return nil, "", v.Err()
 	}
 	return s.store.ListCorrections(ctx, f)
 }
@@ -227,10 +258,15 @@ func (s *Service) GetCatalogueItem(ctx context.Context, code, name string) (refe
 	if _, ok := auth.FromContext(ctx); !ok {
 		return reference.Item{}, fault.New(fault.Unauthenticated, "no credential")
 	}
+	var v fault.Violations
+	freetext.Code("code", code, MaxCodeBytes, &v)
+	freetext.Check("name", name, MaxNameRunes, false, &v)
+	if err := v.Err(); err != nil {
+		return reference.Item{}, err
+	}
 	ref := s.deps.Reference()
 	switch {
 	case code != "" && name != "":
-		var v fault.Violations
 		v.Add("key", "give one of code and name")
 		return reference.Item{}, v.Err()
 	case code != "":
@@ -244,7 +280,6 @@ func (s *Service) GetCatalogueItem(ctx context.Context, code, name string) (refe
 		}
 		return reference.Item{}, fault.NotFoundf("catalogue/"+name, "no catalogue entry named %q", name)
 	}
-	var v fault.Violations
 	v.Add("key", "give a code or a name")
 	return reference.Item{}, v.Err()
 }
