@@ -103,6 +103,9 @@ func Refused(t testing.TB, err error, code codes.Code, field string) {
 			return
 		}
 	}
+	if len(named) > 10 {
+		named = append(named[:10], fmt.Sprintf("… (%d fields)", len(named)))
+	}
 	t.Fatalf("INVALID_ARGUMENT names %s, want %s: %s", strings.Join(named, ", "), field, short(err))
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/gridflow/gridflow/services/intake/internal/places"
 	"github.com/gridflow/gridflow/services/intake/internal/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
@@ -42,6 +43,7 @@ import (
 // env is intake wired as in main, over bufconn, against real PostgreSQL and
 // an in-process NATS.
 type env struct {
+	pool   *pgxpool.Pool
 	signer *auth.Signer
 	conn   *grpc.ClientConn
 	js     jetstream.JetStream
@@ -77,7 +79,7 @@ func setup(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &env{signer: auth.NewSigner(priv), conn: conn, js: js, now: time.Now()}
+	return &env{pool: pool, signer: auth.NewSigner(priv), conn: conn, js: js, now: time.Now()}
 }
 
 // as returns a client and a context carrying p's token.

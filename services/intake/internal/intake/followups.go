@@ -7,6 +7,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -51,6 +52,7 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 	if (k.CaseNumber == "") == (k.HotlineOrderNo == "") {
 		v.Add("case", "give exactly one of case_number, hotline_order_no")
 	}
+	checkKey(k, &v)
 	switch f.Kind {
 	case FollowUpSupplement, FollowUpWithdraw:
 		checkText("text", f.Text, MaxTextRunes, true, &v)
@@ -121,6 +123,10 @@ func (s *Service) ListSubmissions(ctx context.Context, f ListFilter) ([]*Submiss
 	if f.Source != "" && !f.Source.Valid() {
 		v.Add("source", "unknown value %q", f.Source)
 	}
+	freetext.Code("district_code", f.District, MaxCodeBytes, &v)
+	freetext.Code("street_code", f.Street, MaxCodeBytes, &v)
+	checkQueryTime("accepted_after", f.After, &v)
+	checkQueryTime("accepted_before", f.Before, &v)
 	if !f.After.IsZero() && !f.Before.IsZero() && !f.After.Before(f.Before) {
 		v.Add("accepted_after", "must be before accepted_before")
 	}
