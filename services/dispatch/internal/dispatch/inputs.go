@@ -12,6 +12,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/freetext"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/gridflow/gridflow/pkg/workcal"
@@ -86,6 +87,17 @@ func checkText(field, s string, max int, required bool, v *fault.Violations) {
 func checkPageSize(n int, v *fault.Violations) {
 	if n < 0 {
 		v.Add("page_size", "must not be negative")
+	}
+}
+
+// checkPageToken refuses a token ListTasks or a case list did not hand
+// out (pkg/pagetoken's keyset tokens), before the store reads it.
+func checkPageToken(tok string, v *fault.Violations) {
+	if tok == "" {
+		return
+	}
+	if _, _, err := pagetoken.Decode(tok); err != nil {
+		v.Add("page_token", "is not a token this list returned")
 	}
 }
 
@@ -258,6 +270,7 @@ func (f TaskFilter) Validate() error {
 		checkID("case_id", f.CaseID, &v)
 	}
 	checkCode("department_code", f.Department, false, &v)
+	checkPageToken(f.PageToken, &v)
 	if _, err := caseref.OptionalFromFields("", f.CaseID, f.CaseNumber, f.HotlineOrderNo); err != nil {
 		var bad *fault.Error
 		if errors.As(err, &bad) {
@@ -280,6 +293,7 @@ type CaseFilter struct {
 func (f CaseFilter) Validate() error {
 	var v fault.Violations
 	checkPageSize(f.PageSize, &v)
+	checkPageToken(f.PageToken, &v)
 	return v.Err()
 }
 
