@@ -1,6 +1,7 @@
 package events
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -37,11 +38,11 @@ var fuzzRef = func() *reference.Set {
 // on grid.* subjects. Seeds: testdata/fuzz/FuzzDecode.
 func FuzzDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
-		var env eventsv1.Envelope
-		if err := proto.Unmarshal(b, &env); err != nil {
+		env, err := decode(b)
+		if err != nil {
 			return // Handle: consumer.Permanent
 		}
-		ch, ok, err := changeOf(&env)
+		ch, ok, err := changeOf(env)
 		if err != nil {
 			if !errors.Is(err, errPoison) {
 				t.Fatalf("changeOf: %v is not poison", err)
@@ -55,7 +56,7 @@ func FuzzDecode(f *testing.F) {
 		case *eventsv1.Envelope_CaseReceived, *eventsv1.Envelope_CaseClassified,
 			*eventsv1.Envelope_CaseFollowedUp, *eventsv1.Envelope_CaseReopened:
 		default:
-			t.Fatalf("acted on %s, which dispatch does not subscribe to", envelope.Name(&env))
+			t.Fatalf("acted on %s, which dispatch does not subscribe to", envelope.Name(env))
 		}
 		if ch.caseID == "" {
 			return // Apply: poison
@@ -66,13 +67,24 @@ func FuzzDecode(f *testing.F) {
 				NewID: dispatch.NewID, Encode: Encode}
 			if err := ch.op(c, e); err != nil {
 				if fault.KindOf(err) == fault.Internal {
-					t.Fatalf("%s: %v", envelope.Name(&env), err)
+					t.Fatalf("%s: %v", envelope.Name(env), err)
 				}
 				continue
 			}
 			cm, err := e.Commit(c)
 			if err != nil {
-				t.Fatalf("commit %s: %v", envelope.Name(&env), err)
+				t.Fatalf("commit %s: %v", envelope.Name(env), err)
+			}
+			// The store keeps the case and its tasks as JSON: what an
+			// event makes must be storable, or the consumer retries it
+			// until it is dead-lettered instead of terming it at once.
+			if _, err := json.Marshal(cm.Case); err != nil {
+				t.Fatalf("%s makes a case the store cannot keep: %v", envelope.Name(env), err)
+			}
+			for _, tk := range cm.Tasks {
+				if _, err := json.Marshal(tk); err != nil {
+					t.Fatalf("%s makes a task the store cannot keep: %v", envelope.Name(env), err)
+				}
 			}
 			for _, m := range cm.Messages {
 				var out eventsv1.Envelope
