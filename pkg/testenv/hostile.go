@@ -2,11 +2,14 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -136,4 +139,26 @@ func SameRows(t testing.TB, before, after map[string]int64) {
 			t.Errorf("table %s appeared with %d rows", n, a)
 		}
 	}
+}
+
+// Refusal is the fuzz targets' check of a domain validator's answer: it
+// reports whether err refuses the input, and fails the test unless a
+// refusal is an InvalidArgument fault whose every violation has a reason
+// and names one of fields (a violation of "photos[3]" names "photos").
+func Refusal(t testing.TB, err error, fields ...string) bool {
+	t.Helper()
+	if err == nil {
+		return false
+	}
+	var f *fault.Error
+	if !errors.As(err, &f) || f.Kind != fault.InvalidArgument || len(f.Violations) == 0 {
+		t.Fatalf("refused with %s (%T), want InvalidArgument with violations", short(err), err)
+	}
+	for _, v := range f.Violations {
+		name, _, _ := strings.Cut(v.Field, "[")
+		if v.Reason == "" || !slices.Contains(fields, name) {
+			t.Fatalf("violation %q: %q names none of %v, or gives no reason", v.Field, v.Reason, fields)
+		}
+	}
+	return true
 }

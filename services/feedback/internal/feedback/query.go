@@ -164,6 +164,22 @@ func (p Period) check(vs *fault.Violations) {
 // by when they were received). The store aggregates the tallies in SQL;
 // the formulas are applied here (Tally.Figures).
 func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Period) (Figures, error) {
+	if err := checkFigures(scope, code, p); err != nil {
+		return Figures{}, err
+	}
+	if scope == ScopeCity {
+		code = ""
+	}
+	t, err := s.reader.Tally(ctx, TallyQuery{Scope: scope, Code: code, Period: p, Now: s.now()})
+	if err != nil {
+		return Figures{}, err
+	}
+	return t.Figures(), nil
+}
+
+// checkFigures checks a figures query: a known scope, the code it needs,
+// a period.
+func checkFigures(scope Scope, code string, p Period) error {
 	var vs fault.Violations
 	switch scope {
 	case ScopeDepartment, ScopeStreet, ScopeDistrict, ScopeGrid:
@@ -172,19 +188,11 @@ func (s *Service) Figures(ctx context.Context, scope Scope, code string, p Perio
 		}
 		freetext.Code("code", code, MaxCodeBytes, &vs)
 	case ScopeCity:
-		code = ""
 	default:
 		vs.Add("scope", "must be department, street, district, grid or city")
 	}
 	p.check(&vs)
-	if err := vs.Err(); err != nil {
-		return Figures{}, err
-	}
-	t, err := s.reader.Tally(ctx, TallyQuery{Scope: scope, Code: code, Period: p, Now: s.now()})
-	if err != nil {
-		return Figures{}, err
-	}
-	return t.Figures(), nil
+	return vs.Err()
 }
 
 // Pareto ranks categories in an area and period.
@@ -202,8 +210,10 @@ func (s *Service) Pareto(ctx context.Context, area string, p Period) ([]ParetoRo
 	return rows, total, nil
 }
 
-// Hotspots finds places and sources rising against their baseline windows.
-func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, minCount int, minScore float64) ([]Hotspot, error) {
+// checkHotspots checks a hotspots query: an area code, a period, at most
+// MaxBaselineWindows windows, a count that is not negative and a finite
+// score (zeros take the defaults).
+func checkHotspots(area string, p Period, windows, minCount int, minScore float64) error {
 	var vs fault.Violations
 	freetext.Code("area_code", area, MaxCodeBytes, &vs)
 	p.check(&vs)
@@ -216,7 +226,12 @@ func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, 
 	if math.IsNaN(minScore) || math.IsInf(minScore, 0) {
 		vs.Add("min_score", "must be a finite number")
 	}
-	if err := vs.Err(); err != nil {
+	return vs.Err()
+}
+
+// Hotspots finds places and sources rising against their baseline windows.
+func (s *Service) Hotspots(ctx context.Context, area string, p Period, windows, minCount int, minScore float64) ([]Hotspot, error) {
+	if err := checkHotspots(area, p, windows, minCount, minScore); err != nil {
 		return nil, err
 	}
 	if windows <= 0 {

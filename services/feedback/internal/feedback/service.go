@@ -281,11 +281,9 @@ const (
 	maxPhotoBytes = 1024
 )
 
-// RecordCallback records a callback on a replied case: unreached is retried
-// later and not counted; reached, solved and not unsatisfied closes the
-// case; otherwise the case is reopened (and, for a merged duplicate, its
-// primary too).
-func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackInput) (*Case, string, error) {
+// Validate checks the callback alone: the request id, the case id, the
+// note, and a known satisfaction, required when the citizen was reached.
+func (in CallbackInput) Validate() error {
 	var vs fault.Violations
 	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
 	switch in.Satisfaction {
@@ -297,7 +295,15 @@ func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackI
 	default:
 		vs.Add("satisfaction", "unknown value %q", in.Satisfaction)
 	}
-	if err := vs.Err(); err != nil {
+	return vs.Err()
+}
+
+// RecordCallback records a callback on a replied case: unreached is retried
+// later and not counted; reached, solved and not unsatisfied closes the
+// case; otherwise the case is reopened (and, for a merged duplicate, its
+// primary too).
+func (s *Service) RecordCallback(ctx context.Context, actor string, in CallbackInput) (*Case, string, error) {
+	if err := in.Validate(); err != nil {
 		return nil, "", err
 	}
 	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
@@ -385,9 +391,9 @@ type RecheckInput struct {
 	Note      string
 }
 
-// RecordRecheck records the re-check of a patrol case awaiting it: passed
-// closes the case, failed reopens it.
-func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in RecheckInput) (*Case, string, error) {
+// Validate checks the re-check alone: the request id, the case id, the
+// note and at most MaxPhotos photo references.
+func (in RecheckInput) Validate() error {
 	var vs fault.Violations
 	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
 	if len(in.Photos) > MaxPhotos {
@@ -400,7 +406,13 @@ func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in Re
 			}
 		}
 	}
-	if err := vs.Err(); err != nil {
+	return vs.Err()
+}
+
+// RecordRecheck records the re-check of a patrol case awaiting it: passed
+// closes the case, failed reopens it.
+func (s *Service) RecordRecheck(ctx context.Context, actor, worker string, in RecheckInput) (*Case, string, error) {
+	if err := in.Validate(); err != nil {
 		return nil, "", err
 	}
 	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
