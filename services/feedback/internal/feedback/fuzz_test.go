@@ -174,3 +174,18 @@ func FuzzHotspots(f *testing.F) {
 		}
 	})
 }
+
+func FuzzReplies(f *testing.F) {
+	f.Fuzz(func(t *testing.T, caseID string, sinceSec int64) {
+		since := fuzzTime(sinceSec)
+		if testenv.Refusal(t, checkReplies(caseID, since), "case_id", "since") {
+			return
+		}
+		if caseID != "" && !caseref.IsID(caseID) {
+			t.Fatalf("accepted case id %q", caseID)
+		}
+		if _, err := since.MarshalJSON(); err != nil || !since.IsZero() && (since.Before(minTime) || !since.Before(maxTime)) {
+			t.Fatalf("accepted since %v", since)
+		}
+	})
+}

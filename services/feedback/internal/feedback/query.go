@@ -105,16 +105,22 @@ func (s *Service) Timeline(ctx context.Context, id, number, orderNo string) (*Ca
 
 // ListReplies lists replies oldest first, of one case when caseID is set.
 func (s *Service) ListReplies(ctx context.Context, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error) {
+	if err := checkReplies(caseID, since); err != nil {
+		return nil, "", err
+	}
+	caseID = strings.ToLower(caseID)
+	return s.reader.ListReplies(ctx, caseID, since, size, token)
+}
+
+// checkReplies checks a replies listing: a case id when one is named, a
+// since time in range.
+func checkReplies(caseID string, since time.Time) error {
 	var vs fault.Violations
 	if caseID != "" && !caseref.IsID(caseID) {
 		vs.Add("case_id", "is not a case id")
 	}
 	checkTime("since", since, &vs)
-	if err := vs.Err(); err != nil {
-		return nil, "", err
-	}
-	caseID = strings.ToLower(caseID)
-	return s.reader.ListReplies(ctx, caseID, since, size, token)
+	return vs.Err()
 }
 
 // Updates reads the log after cursor for watchers; cursor < 0 means "from
