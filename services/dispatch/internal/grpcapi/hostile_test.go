@@ -164,6 +164,10 @@ func TestHostileInput(t *testing.T) {
 			_, err := c.ReportProgress(ctx, &dispatchv1.ReportProgressRequest{RequestId: "a\x00b", TaskId: task, Text: "已到场"})
 			return err
 		}, codes.InvalidArgument, "request_id"},
+		{"request id with an escape sequence", dept, func(ctx context.Context, c dispatchv1.DispatchServiceClient) error {
+			_, err := c.ReportProgress(ctx, &dispatchv1.ReportProgressRequest{RequestId: "r\x1b[2J", TaskId: task, Text: "已到场"})
+			return err
+		}, codes.InvalidArgument, "request_id"},
 		{"evidence with a newline", dept, func(ctx context.Context, c dispatchv1.DispatchServiceClient) error {
 			_, err := c.CompleteTask(ctx, &dispatchv1.CompleteTaskRequest{RequestId: "h23", TaskId: task, Result: "已处理", Evidence: []string{"s3://a\nb"}})
 			return err
