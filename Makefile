@@ -54,6 +54,17 @@ proto-release: tools ## at a release: record the protos as released (proto/relea
 test: build ## run every test (starts PostgreSQL; NATS runs in the tests)
 	scripts/test.sh
 
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME (10s) each and list them (FUZZ=regexp picks targets; the seeds run in make test)
+	FUZZTIME='$(value FUZZTIME)' FUZZ='$(value FUZZ)' scripts/fuzz.sh
+
+FUZZTIME ?= 10s
+FUZZ ?= .
+
+.PHONY: fuzz-list
+fuzz-list: ## list every fuzz target and its package
+	scripts/fuzz.sh -l
+
 .PHONY: run
 run: build ## start the whole stack in the foreground, show work flowing; Ctrl-C stops it
 	scripts/stack.sh run

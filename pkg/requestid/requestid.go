@@ -7,6 +7,7 @@ package requestid
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/fault"
@@ -16,7 +17,9 @@ import (
 const MaxBytes = 64
 
 // Check adds a violation of request_id to vs when id is not a usable
-// request id: empty or blank, longer than MaxBytes, not UTF-8, or with NUL.
+// request id: empty or blank, longer than MaxBytes, not UTF-8, with NUL, or
+// with another control character (a request id is logged and named in
+// answers, where a control character would corrupt the line).
 func Check(id string, vs *fault.Violations) {
 	switch {
 	case strings.TrimSpace(id) == "":
@@ -27,5 +30,7 @@ func Check(id string, vs *fault.Violations) {
 		vs.Add("request_id", "is not valid UTF-8")
 	case strings.ContainsRune(id, 0):
 		vs.Add("request_id", "must not contain NUL")
+	case strings.ContainsFunc(id, unicode.IsControl):
+		vs.Add("request_id", "must not contain control characters")
 	}
 }

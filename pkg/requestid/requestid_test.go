@@ -19,6 +19,9 @@ func TestCheck(t *testing.T) {
 		{strings.Repeat("x", MaxBytes+1), "must be at most 64 bytes"},
 		{"a\xffb", "is not valid UTF-8"},
 		{"a\x00b", "must not contain NUL"},
+		{"a\x1cb", "must not contain control characters"},
+		{"a\nb", "must not contain control characters"},
+		{"a\u0085b", "must not contain control characters"},
 	} {
 		var vs fault.Violations
 		Check(tc.id, &vs)

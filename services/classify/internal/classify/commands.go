@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/requestid"
@@ -23,8 +23,15 @@ type Decision struct {
 	Note    string
 }
 
-// MaxNoteRunes bounds a decision's note.
-const MaxNoteRunes = 2000
+// Limits on what a request names.
+const (
+	// MaxNoteRunes bounds a decision's note.
+	MaxNoteRunes = 2000
+	// MaxCodeBytes bounds a case id, item, incident or area code.
+	MaxCodeBytes = 64
+	// MaxNameRunes bounds a catalogue name looked up.
+	MaxNameRunes = 100
+)
 
 func (d *Decision) validate(ref *reference.Set) error {
 	var v fault.Violations
@@ -32,20 +39,22 @@ func (d *Decision) validate(ref *reference.Set) error {
 	if d.CaseID == "" {
 		v.Add("case_id", "is required")
 	}
-	if d.ItemCode == "" {
+	freetext.Code("case_id", d.CaseID, MaxCodeBytes, &v)
+	n := len(v)
+	freetext.Code("item_code", d.ItemCode, MaxCodeBytes, &v)
+	switch {
+	case len(v) > n:
+	case d.ItemCode == "":
 		v.Add("item_code", "is required")
-	} else if _, ok := ref.Item(d.ItemCode); !ok {
-		v.Add("item_code", "%q is not a catalogue item or class", d.ItemCode)
+	default:
+		if _, ok := ref.Item(d.ItemCode); !ok {
+			v.Add("item_code", "%q is not a catalogue item or class", d.ItemCode)
+		}
 	}
 	if !d.Urgency.Valid() || strings.HasPrefix(string(d.Urgency), "enum#") {
 		v.Add("urgency", "is not a known urgency")
 	}
-	switch {
-	case !utf8.ValidString(d.Note):
-		v.Add("note", "is not valid UTF-8")
-	case utf8.RuneCountInString(d.Note) > MaxNoteRunes:
-		v.Add("note", "is longer than %d characters", MaxNoteRunes)
-	}
+	freetext.Check("note", d.Note, MaxNoteRunes, false, &v)
 	return v.Err()
 }
 

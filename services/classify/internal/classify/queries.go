@@ -3,18 +3,36 @@ package classify
 import (
 	"context"
 	"errors"
+	"math"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
-// narrow checks a list's district or street filter lies within the
-// caller's scope (naming another's area is PERMISSION_DENIED, not an empty
-// page); the store then lists only what the scope covers.
+// The window a time in a query must lie in: classify holds nothing from
+// before 2000 or from 2100 on, and an overflowed or negative protobuf
+// timestamp decodes to a time outside it (which PostgreSQL cannot take).
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// narrow checks the district and street codes a list names, then that they
+// lie within the caller's scope (naming another's area is
+// PERMISSION_DENIED, not an empty page); the store then lists only what the
+// scope covers.
 func narrow(sc policy.Scope, district, street string) error {
+	var v fault.Violations
+	freetext.Code("district_code", district, MaxCodeBytes, &v)
+	freetext.Code("street_code", street, MaxCodeBytes, &v)
+	if err := v.Err(); err != nil {
+		return err
+	}
 	if sc.Kind != policy.Street && sc.Kind != policy.District {
 		return nil
 	}
@@ -92,10 +110,13 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*Incident, *Sourc
 	if err != nil {
 		return nil, nil, err
 	}
+	var v fault.Violations
 	if id == "" {
-		var v fault.Violations
 		v.Add("incident_id", "is required")
-		return nil, nil, v.Err()
+	}
+	freetext.Code("incident_id", id, MaxCodeBytes, &v)
+	if err := v.Err(); err != nil {
+		return nil, nil, err
 	}
 	inc, sp, err := s.store.ReadIncident(ctx, id)
 	if errors.Is(err, ErrNotFound) {
@@ -122,6 +143,11 @@ func (s *Service) ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incid
 	if f.PageSize, err = pageSize(f.PageSize, 50, 500); err != nil {
 		return nil, "", err
 	}
+	if f.MinReports > math.MaxInt32 {
+		var v fault.Violations
+		v.Add("min_reports", "must be at most %d", math.MaxInt32)
+		return nil, "", v.Err()
+	}
 	f.Scope = sc
 	return s.store.ListIncidents(ctx, f)
 }
@@ -135,6 +161,11 @@ func (s *Service) ListCorrections(ctx context.Context, f CorrectionFilter) ([]Co
 	var err error
 	if f.PageSize, err = pageSize(f.PageSize, 200, 1000); err != nil {
 		return nil, "", err
+	}
+	if !f.After.IsZero() && (f.After.Before(minTime) || !f.After.Before(maxTime)) {
+		var v fault.Violations
+		v.Add("corrected_after", "%s is not between %d and %d", f.After.UTC().Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
+		return nil, "", v.Err()
 	}
 	return s.store.ListCorrections(ctx, f)
 }
@@ -220,10 +251,15 @@ func (s *Service) GetCatalogueItem(ctx context.Context, code, name string) (refe
 	if _, _, err := policy.Authorize(ctx, opGetCatalogueItem); err != nil {
 		return reference.Item{}, err
 	}
+	var v fault.Violations
+	freetext.Code("code", code, MaxCodeBytes, &v)
+	freetext.Check("name", name, MaxNameRunes, false, &v)
+	if err := v.Err(); err != nil {
+		return reference.Item{}, err
+	}
 	ref := s.deps.Reference()
 	switch {
 	case code != "" && name != "":
-		var v fault.Violations
 		v.Add("key", "give one of code and name")
 		return reference.Item{}, v.Err()
 	case code != "":
@@ -237,7 +273,6 @@ func (s *Service) GetCatalogueItem(ctx context.Context, code, name string) (refe
 		}
 		return reference.Item{}, fault.NotFoundf("catalogue/"+name, "no catalogue entry named %q", name)
 	}
-	var v fault.Violations
 	v.Add("key", "give a code or a name")
 	return reference.Item{}, v.Err()
 }

@@ -88,6 +88,9 @@ func decode(b []byte) (*eventsv1.Envelope, error) {
 	if env.GetPayload() == nil {
 		return nil, errors.New("envelope without payload")
 	}
+	if err := envelope.CheckTimes(env); err != nil {
+		return nil, err
+	}
 	return env, nil
 }
 

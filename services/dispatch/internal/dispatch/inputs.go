@@ -5,11 +5,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
+	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/gridflow/gridflow/pkg/workcal"
@@ -30,7 +33,38 @@ const (
 	MaxPageSize   = 500
 	defaultPage   = 50
 	maxEvidenceID = 1024
+	// MaxCodeBytes bounds a department, area or item code a request names.
+	MaxCodeBytes = 64
+	// MaxNamed bounds the departments a simulated 一指通办 issue names.
+	MaxNamed = 20
 )
+
+// The window a time in a request must lie in: no deadline, ETA, review
+// date or receipt dispatch keeps lies before 2000 or from 2100 on, and an
+// overflowed or negative protobuf timestamp decodes to a time outside it
+// (which PostgreSQL and JSON could not even store).
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkTime refuses a set time outside [minTime, maxTime); the zero time is
+// the caller's to judge (absent).
+func checkTime(field string, t time.Time, v *fault.Violations) {
+	if !t.IsZero() && (t.Before(minTime) || !t.Before(maxTime)) {
+		v.Add(field, "%s is not between %d and %d", t.UTC().Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
+	}
+}
+
+// checkCode checks a code a request names (a department, an area); required
+// says whether it may be empty.
+func checkCode(field, code string, required bool, v *fault.Violations) {
+	if code == "" && required {
+		v.Add(field, "is required")
+		return
+	}
+	freetext.Code(field, code, MaxCodeBytes, v)
+}
 
 // The check helpers collect field violations.
 
@@ -44,20 +78,26 @@ func checkID(field, id string, v *fault.Violations) {
 	}
 }
 
+// checkText checks free text: valid UTF-8, within max characters, no
+// control characters but line breaks and tabs (pkg/freetext).
 func checkText(field, s string, max int, required bool, v *fault.Violations) {
-	switch {
-	case !utf8.ValidString(s):
-		v.Add(field, "is not valid UTF-8")
-	case required && strings.TrimSpace(s) == "":
-		v.Add(field, "is required")
-	case utf8.RuneCountInString(s) > max:
-		v.Add(field, "must be at most %d characters", max)
-	}
+	freetext.Check(field, s, max, required, v)
 }
 
 func checkPageSize(n int, v *fault.Violations) {
 	if n < 0 {
 		v.Add("page_size", "must not be negative")
+	}
+}
+
+// checkPageToken refuses a token ListTasks or a case list did not hand
+// out (pkg/pagetoken's keyset tokens), before the store reads it.
+func checkPageToken(tok string, v *fault.Violations) {
+	if tok == "" {
+		return
+	}
+	if _, _, err := pagetoken.Decode(tok); err != nil {
+		v.Add("page_token", "is not a token this list returned")
 	}
 }
 
@@ -86,6 +126,7 @@ func (in AckInput) Validate() error {
 	var v fault.Violations
 	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
+	checkTime("eta", in.ETA, &v)
 	checkText("note", in.Note, MaxNoteRunes, false, &v)
 	return v.Err()
 }
@@ -115,6 +156,8 @@ func (in RejectInput) Validate() error {
 	}
 	if in.Area != "" && in.Reason != NotMyArea {
 		v.Add("area_code", "only a not_my_area rejection names an area")
+	} else {
+		checkCode("area_code", in.Area, false, &v)
 	}
 	return v.Err()
 }
@@ -138,9 +181,7 @@ func (in ForwardInput) Validate() error {
 	var v fault.Violations
 	requestid.Check(in.RequestID, &v)
 	checkID("task_id", in.TaskID, &v)
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
+	checkCode("department_code", in.Department, true, &v)
 	checkText("note", in.Note, MaxNoteRunes, false, &v)
 	return v.Err()
 }
@@ -161,6 +202,7 @@ func (in ExtensionInput) Validate() error {
 	if in.Due.IsZero() {
 		v.Add("new_due", "is required")
 	}
+	checkTime("new_due", in.Due, &v)
 	checkText("reason", in.Reason, MaxNoteRunes, true, &v)
 	return v.Err()
 }
@@ -197,8 +239,9 @@ func (in CompleteInput) Validate() error {
 		v.Add("evidence", "at most %d references", MaxEvidence)
 	}
 	for i, e := range in.Evidence {
-		if strings.TrimSpace(e) == "" || len(e) > maxEvidenceID || !utf8.ValidString(e) {
-			v.Add("evidence["+strconv.Itoa(i)+"]", "must be a non-empty reference of at most %d bytes", maxEvidenceID)
+		if strings.TrimSpace(e) == "" || len(e) > maxEvidenceID || !utf8.ValidString(e) ||
+			strings.IndexFunc(e, func(r rune) bool { return unicode.IsSpace(r) || freetext.Control(r) }) >= 0 {
+			v.Add("evidence["+strconv.Itoa(i)+"]", "must be a non-empty reference of at most %d bytes, without spaces or control characters", maxEvidenceID)
 		}
 	}
 	return v.Err()
@@ -226,6 +269,8 @@ func (f TaskFilter) Validate() error {
 	if f.CaseID != "" {
 		checkID("case_id", f.CaseID, &v)
 	}
+	checkCode("department_code", f.Department, false, &v)
+	checkPageToken(f.PageToken, &v)
 	if _, err := caseref.OptionalFromFields("", f.CaseID, f.CaseNumber, f.HotlineOrderNo); err != nil {
 		var bad *fault.Error
 		if errors.As(err, &bad) {
@@ -244,10 +289,11 @@ type CaseFilter struct {
 	PageToken   string
 }
 
-// Validate checks the page size.
+// Validate checks the page size and token.
 func (f CaseFilter) Validate() error {
 	var v fault.Violations
 	checkPageSize(f.PageSize, &v)
+	checkPageToken(f.PageToken, &v)
 	return v.Err()
 }
 
@@ -261,10 +307,12 @@ type WatchInput struct {
 // Validate checks the cursor is one this service issues; which department
 // a caller may watch depends on the caller.
 func (in WatchInput) Validate() error {
+	var v fault.Violations
+	checkCode("department_code", in.Department, false, &v)
 	if _, err := parseCursor(in.Cursor); err != nil {
-		return invalid("cursor", "is not a cursor this service issued")
+		v.Add("cursor", "is not a cursor this service issued")
 	}
-	return nil
+	return v.Err()
 }
 
 func parseCursor(c string) (uint64, error) {
@@ -295,9 +343,7 @@ func (in ReassignInput) Validate() error {
 	if in.TaskID != "" {
 		checkID("task_id", in.TaskID, &v)
 	}
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
+	checkCode("department_code", in.Department, true, &v)
 	checkText("note", in.Note, MaxNoteRunes, false, &v)
 	return v.Err()
 }
@@ -318,6 +364,7 @@ func (in DecideExtensionInput) Validate() error {
 	if !in.Grant && !in.Due.IsZero() {
 		v.Add("new_due", "only a grant sets a due time")
 	}
+	checkTime("new_due", in.Due, &v)
 	checkText("note", in.Note, MaxNoteRunes, false, &v)
 	return v.Err()
 }
@@ -362,9 +409,7 @@ func (in ArbitrateInput) Validate() error {
 	var v fault.Violations
 	requestid.Check(in.RequestID, &v)
 	checkID("case_id", in.CaseID, &v)
-	if in.Department == "" {
-		v.Add("department_code", "is required")
-	}
+	checkCode("department_code", in.Department, true, &v)
 	checkText("note", in.Note, MaxNoteRunes, false, &v)
 	return v.Err()
 }
@@ -394,11 +439,41 @@ func (in SimulateInput) Validate() error {
 			checkID("case_id", in.CaseID, &v)
 		}
 	case in.Facts != nil:
-		checkText("facts.text", in.Facts.Text, MaxTextRunes, false, &v)
+		checkFacts(in.Facts, &v)
 	default:
 		v.Add("subject", "give a case_id, case_number, hotline_order_no or facts")
 	}
+	checkCode("redecide_area_code", in.Redecide, false, &v)
 	return v.Err()
+}
+
+// checkFacts checks simulated facts field by field: codes, known enum
+// values, a plausible receipt time, the text.
+func checkFacts(f *routing.Case, v *fault.Violations) {
+	const p = "facts."
+	checkCode(p+"item_code", f.Item, false, v)
+	checkText(p+"label", f.Label, MaxNoteRunes, false, v)
+	checkCode(p+"area.district_code", f.District, false, v)
+	checkCode(p+"area.street_code", f.Street, false, v)
+	checkCode(p+"area.community_code", f.Community, false, v)
+	checkCode(p+"area.grid_code", f.Grid, false, v)
+	if f.AppealType != "" && !f.AppealType.Valid() {
+		v.Add(p+"appeal_type", "unknown value %q", f.AppealType)
+	}
+	if f.Source != "" && !f.Source.Valid() {
+		v.Add(p+"source", "unknown value %q", f.Source)
+	}
+	if !f.Urgency.Valid() {
+		v.Add(p+"urgency", "unknown value %q", f.Urgency)
+	}
+	checkTime(p+"received_at", f.Received, v)
+	checkText(p+"text", f.Text, MaxTextRunes, false, v)
+	if len(f.Named) > MaxNamed {
+		v.Add(p+"whistle_departments", "names %d departments; at most %d", len(f.Named), MaxNamed)
+	}
+	for i, d := range f.Named {
+		checkCode(p+"whistle_departments["+strconv.Itoa(i)+"]", d, true, v)
+	}
 }
 
 // CaseInput is the shape of the dispatcher's decisions on a whole case.
@@ -434,8 +509,10 @@ type ParkInput CaseInput
 func (in ParkInput) Validate() error {
 	var v fault.Violations
 	CaseInput(in).check("reason", true, &v)
-	if _, err := workcal.ParseDate(in.ReviewDate); err != nil {
+	if d, err := workcal.ParseDate(in.ReviewDate); err != nil {
 		v.Add("review_date", "must be a date YYYY-MM-DD")
+	} else if d.Year < minTime.Year() || d.Year >= maxTime.Year() {
+		v.Add("review_date", "%s is not between %d and %d", in.ReviewDate, minTime.Year(), maxTime.Year()-1)
 	}
 	return v.Err()
 }

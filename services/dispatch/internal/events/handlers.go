@@ -50,11 +50,11 @@ func NewHandlers(store Updater, env func(actor string) *dispatch.Env) *Handlers 
 // Handle is the consumer.Handler of ConsumerName. Payloads that do not
 // decode, and case ids that are not uuids, are poison (dead-lettered).
 func (h *Handlers) Handle(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
-	var env eventsv1.Envelope
-	if err := proto.Unmarshal(msg.Data, &env); err != nil {
+	env, err := decode(msg.Data)
+	if err != nil {
 		return consumer.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
 	}
-	err := h.Apply(ctx, tx, &env)
+	err = h.Apply(ctx, tx, env)
 	if errors.Is(err, errPoison) {
 		return consumer.Permanent(err)
 	}
@@ -62,6 +62,19 @@ func (h *Handlers) Handle(ctx context.Context, tx pgx.Tx, msg consumer.Message) 
 }
 
 var errPoison = errors.New("event cannot be applied")
+
+// decode reads a delivered envelope; one that does not decode, or carries a
+// time no store can keep (envelope.CheckTimes), is poison.
+func decode(b []byte) (*eventsv1.Envelope, error) {
+	env := &eventsv1.Envelope{}
+	if err := proto.Unmarshal(b, env); err != nil {
+		return nil, err
+	}
+	if err := envelope.CheckTimes(env); err != nil {
+		return nil, err
+	}
+	return env, nil
+}
 
 // Apply applies one decoded event in tx.
 func (h *Handlers) Apply(ctx context.Context, tx pgx.Tx, env *eventsv1.Envelope) error {

@@ -57,5 +57,11 @@ func SatisfactionIn(s eventsv1.Satisfaction) feedback.Satisfaction {
 	return d
 }
 
+// SatisfactionRequestIn names a rating a request gives: "" for
+// UNSPECIFIED, "enum#<n>" for a number this build does not know, which the
+// domain refuses naming the field (an event's unknown rating is "", see
+// SatisfactionIn).
+func SatisfactionRequestIn(s eventsv1.Satisfaction) feedback.Satisfaction { return satisfactions.In(s) }
+
 // SatisfactionOut is SatisfactionIn's inverse.
 func SatisfactionOut(s feedback.Satisfaction) eventsv1.Satisfaction { return satisfactions.Out(s) }

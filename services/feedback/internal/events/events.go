@@ -67,6 +67,11 @@ func Decode(b []byte) (feedback.Event, error) {
 	if err := proto.Unmarshal(b, env); err != nil {
 		return feedback.Event{}, err
 	}
+	// A time no store can keep would fail the consumer's transaction at
+	// every delivery: poison, like an envelope that does not decode.
+	if err := envelope.CheckTimes(env); err != nil {
+		return feedback.Event{}, err
+	}
 	e := feedback.Event{ID: env.GetEventId(), Type: envelope.Name(env), CaseID: env.GetCaseId(), Actor: wire.PrincipalIn(env.GetActor()), Raw: b}
 	switch {
 	case e.Type != "":

@@ -2,11 +2,13 @@ package feedback
 
 import (
 	"context"
+	"math"
 	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
@@ -43,6 +45,47 @@ func within(sc policy.Scope, what string, c *Case, err error) error {
 	return nil
 }
 
+// Limits on queries.
+const (
+	// MaxCodeBytes bounds an area, department or item code a query names.
+	MaxCodeBytes = 64
+	// MaxBaselineWindows bounds how many periods back Hotspots compares
+	// against: a year of weeks. Each window is a query's worth of rows
+	// (an unbounded count once ran the process out of memory).
+	MaxBaselineWindows = 53
+)
+
+// The window a time in a query must lie in: gridflow holds nothing from
+// before 2000 or from 2100 on, and an overflowed or negative protobuf
+// timestamp decodes to a time outside it (which PostgreSQL cannot take).
+var (
+	minTime = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// checkTime refuses a set time outside [minTime, maxTime); the zero time
+// (absent) is the caller's to judge.
+func checkTime(field string, t time.Time, vs *fault.Violations) {
+	if !t.IsZero() && (t.Before(minTime) || !t.Before(maxTime)) {
+		vs.Add(field, "%s is not between %d and %d", t.UTC().Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
+	}
+}
+
+// Validate checks a case filter's own fields: codes, times and the page
+// size; the page token is the store's to read.
+func (f Filter) Validate() error {
+	var vs fault.Violations
+	freetext.Code("area_code", f.AreaCode, MaxCodeBytes, &vs)
+	freetext.Code("department_code", f.Department, MaxCodeBytes, &vs)
+	freetext.Code("item_code", f.ItemCode, MaxCodeBytes, &vs)
+	checkTime("received_from", f.From, &vs)
+	checkTime("received_to", f.To, &vs)
+	if f.PageSize < 0 {
+		vs.Add("page_size", "must not be negative")
+	}
+	return vs.Err()
+}
+
 // GetCase reads a case by exactly one of id, case number, hotline order
 // number, within sc. A merged case carries its primary's state as well.
 func (s *Service) GetCase(ctx context.Context, sc policy.Scope, id, number, orderNo string) (*Case, *Case, error) {
@@ -61,6 +104,9 @@ func (s *Service) GetCase(ctx context.Context, sc policy.Scope, id, number, orde
 // caller's area filter must lie in its area (another's is
 // PERMISSION_DENIED, not an empty page); a department's filter its own.
 func (s *Service) ListCases(ctx context.Context, f Filter) ([]*Case, string, error) {
+	if err := f.Validate(); err != nil {
+		return nil, "", err
+	}
 	sc := f.Scope
 	switch {
 	case f.AreaCode != "" && (sc.Kind == policy.Street || sc.Kind == policy.District) && !sc.AllowsArea(f.AreaCode):
@@ -107,10 +153,8 @@ func (s *Service) Timeline(ctx context.Context, sc policy.Scope, id, number, ord
 // within sc: a named case is checked like GetCase's, and the list is
 // narrowed by the scope in SQL.
 func (s *Service) ListReplies(ctx context.Context, sc policy.Scope, caseID string, since time.Time, size int, token string) ([]ReplyOf, string, error) {
-	if caseID != "" && !caseref.IsID(caseID) {
-		var vs fault.Violations
-		vs.Add("case_id", "is not a case id")
-		return nil, "", vs.Err()
+	if err := checkReplies(caseID, since); err != nil {
+		return nil, "", err
 	}
 	if caseID != "" {
 		if _, err := s.findCase(ctx, sc, caseID, "", ""); err != nil {
@@ -119,6 +163,17 @@ func (s *Service) ListReplies(ctx context.Context, sc policy.Scope, caseID strin
 	}
 	caseID = strings.ToLower(caseID)
 	return s.reader.ListReplies(ctx, sc, caseID, since, size, token)
+}
+
+// checkReplies checks a replies listing: a case id when one is named, a
+// since time in range.
+func checkReplies(caseID string, since time.Time) error {
+	var vs fault.Violations
+	if caseID != "" && !caseref.IsID(caseID) {
+		vs.Add("case_id", "is not a case id")
+	}
+	checkTime("since", since, &vs)
+	return vs.Err()
 }
 
 // Updates reads the log after cursor for watchers; cursor < 0 means "from
@@ -148,6 +203,12 @@ func (s *Service) Updates(ctx context.Context, cursor int64, caseID string, limi
 type Period struct{ Start, End time.Time }
 
 func (p Period) check(vs *fault.Violations) {
+	n := len(*vs)
+	checkTime("period.start", p.Start, vs)
+	checkTime("period.end", p.End, vs)
+	if len(*vs) > n {
+		return
+	}
 	switch {
 	case p.Start.IsZero():
 		vs.Add("period.start", "is required")
@@ -167,20 +228,11 @@ func (p Period) check(vs *fault.Violations) {
 // street, district or grid) or a department inside its own area; a
 // department its own figures. Anything else is PERMISSION_DENIED.
 func (s *Service) Figures(ctx context.Context, sc policy.Scope, scope Scope, code string, p Period) (Figures, error) {
-	var vs fault.Violations
-	switch scope {
-	case ScopeDepartment, ScopeStreet, ScopeDistrict, ScopeGrid:
-		if code == "" {
-			vs.Add("code", "is required for scope %s", scope)
-		}
-	case ScopeCity:
-		code = ""
-	default:
-		vs.Add("scope", "must be department, street, district, grid or city")
-	}
-	p.check(&vs)
-	if err := vs.Err(); err != nil {
+	if err := checkFigures(scope, code, p); err != nil {
 		return Figures{}, err
+	}
+	if scope == ScopeCity {
+		code = ""
 	}
 	q := TallyQuery{Scope: scope, Code: code, Period: p, Now: s.now()}
 	switch sc.Kind {
@@ -203,6 +255,24 @@ func (s *Service) Figures(ctx context.Context, sc policy.Scope, scope Scope, cod
 		return Figures{}, err
 	}
 	return t.Figures(), nil
+}
+
+// checkFigures checks a figures query: a known scope, the code it needs,
+// a period.
+func checkFigures(scope Scope, code string, p Period) error {
+	var vs fault.Violations
+	switch scope {
+	case ScopeDepartment, ScopeStreet, ScopeDistrict, ScopeGrid:
+		if code == "" {
+			vs.Add("code", "is required for scope %s", scope)
+		}
+		freetext.Code("code", code, MaxCodeBytes, &vs)
+	case ScopeCity:
+	default:
+		vs.Add("scope", "must be department, street, district, grid or city")
+	}
+	p.check(&vs)
+	return vs.Err()
 }
 
 // slice is the part of the city a caller's area figures count: the area
@@ -229,6 +299,7 @@ func slice(sc policy.Scope, area string) (Slice, error) {
 // Pareto ranks categories in an area and period, within sc (see slice).
 func (s *Service) Pareto(ctx context.Context, sc policy.Scope, area string, p Period) ([]ParetoRow, int, error) {
 	var vs fault.Violations
+	freetext.Code("area_code", area, MaxCodeBytes, &vs)
 	if p.check(&vs); vs.Err() != nil {
 		return nil, 0, vs.Err()
 	}
@@ -244,12 +315,30 @@ func (s *Service) Pareto(ctx context.Context, sc policy.Scope, area string, p Pe
 	return rows, total, nil
 }
 
+// checkHotspots checks a hotspots query: an area code, a period, at most
+// MaxBaselineWindows windows, a count that is not negative and a finite
+// score (zeros take the defaults).
+func checkHotspots(area string, p Period, windows, minCount int, minScore float64) error {
+	var vs fault.Violations
+	freetext.Code("area_code", area, MaxCodeBytes, &vs)
+	p.check(&vs)
+	if windows < 0 || windows > MaxBaselineWindows {
+		vs.Add("baseline_windows", "must be between 0 (the default, 4) and %d", MaxBaselineWindows)
+	}
+	if minCount < 0 {
+		vs.Add("min_count", "must not be negative")
+	}
+	if math.IsNaN(minScore) || math.IsInf(minScore, 0) {
+		vs.Add("min_score", "must be a finite number")
+	}
+	return vs.Err()
+}
+
 // Hotspots finds places and sources rising against their baseline windows,
 // within sc (see slice).
 func (s *Service) Hotspots(ctx context.Context, sc policy.Scope, area string, p Period, windows, minCount int, minScore float64) ([]Hotspot, error) {
-	var vs fault.Violations
-	if p.check(&vs); vs.Err() != nil {
-		return nil, vs.Err()
+	if err := checkHotspots(area, p, windows, minCount, minScore); err != nil {
+		return nil, err
 	}
 	sl, err := slice(sc, area)
 	if err != nil {

@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/caseref"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/requestid"
 	"github.com/gridflow/gridflow/pkg/workcal"
@@ -270,9 +272,31 @@ func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
 	if !caseref.IsID(caseID) {
 		vs.Add("case_id", "is not a case id")
 	}
-	if !utf8.ValidString(note) || utf8.RuneCountInString(note) > 2000 {
-		vs.Add("note", "must be valid UTF-8, at most 2000 characters")
+	freetext.Check("note", note, MaxNoteRunes, false, vs)
+}
+
+// Limits on what a callback or a re-check carries.
+const (
+	MaxNoteRunes  = 2000
+	MaxPhotos     = 50
+	maxPhotoBytes = 1024
+)
+
+// Validate checks the callback alone: the request id, the case id, the
+// note, and a known satisfaction, required when the citizen was reached.
+func (in CallbackInput) Validate() error {
+	var vs fault.Violations
+	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
+	switch in.Satisfaction {
+	case Satisfied, Basic, Unsatisfied:
+	case "":
+		if in.Reached {
+			vs.Add("satisfaction", "is required when the citizen was reached")
+		}
+	default:
+		vs.Add("satisfaction", "unknown value %q", in.Satisfaction)
 	}
+	return vs.Err()
 }
 
 // RecordCallback records a callback on a replied case: unreached is retried
@@ -280,12 +304,7 @@ func checkRequest(vs *fault.Violations, requestID, caseID, note string) {
 // case; otherwise the case is reopened (and, for a merged duplicate, its
 // primary too).
 func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor string, in CallbackInput) (*Case, string, error) {
-	var vs fault.Violations
-	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
-	if in.Reached && in.Satisfaction != Satisfied && in.Satisfaction != Basic && in.Satisfaction != Unsatisfied {
-		vs.Add("satisfaction", "is required when the citizen was reached")
-	}
-	if err := vs.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, "", err
 	}
 	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
@@ -373,17 +392,28 @@ type RecheckInput struct {
 	Note      string
 }
 
+// Validate checks the re-check alone: the request id, the case id, the
+// note and at most MaxPhotos photo references.
+func (in RecheckInput) Validate() error {
+	var vs fault.Violations
+	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
+	if len(in.Photos) > MaxPhotos {
+		vs.Add("photos", "has %d photos; at most %d", len(in.Photos), MaxPhotos)
+	} else {
+		for i, p := range in.Photos {
+			if p == "" || !utf8.ValidString(p) || len(p) > maxPhotoBytes ||
+				strings.IndexFunc(p, func(r rune) bool { return unicode.IsSpace(r) || freetext.Control(r) }) >= 0 {
+				vs.Add(fmt.Sprintf("photos[%d]", i), "must be a reference of at most %d bytes, without spaces or control characters", maxPhotoBytes)
+			}
+		}
+	}
+	return vs.Err()
+}
+
 // RecordRecheck records the re-check of a patrol case awaiting it: passed
 // closes the case, failed reopens it.
 func (s *Service) RecordRecheck(ctx context.Context, sc policy.Scope, actor, worker string, in RecheckInput) (*Case, string, error) {
-	var vs fault.Violations
-	checkRequest(&vs, in.RequestID, in.CaseID, in.Note)
-	for i, p := range in.Photos {
-		if p == "" || !utf8.ValidString(p) || len(p) > 1024 {
-			vs.Add(fmt.Sprintf("photos[%d]", i), "must be a reference of at most 1024 bytes")
-		}
-	}
-	if err := vs.Err(); err != nil {
+	if err := in.Validate(); err != nil {
 		return nil, "", err
 	}
 	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it

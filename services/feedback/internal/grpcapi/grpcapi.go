@@ -239,7 +239,7 @@ func (s *Server) RecordCallback(ctx context.Context, req *feedbackv1.RecordCallb
 	}
 	c, id, err := s.svc.RecordCallback(ctx, sc, p.Actor(), feedback.CallbackInput{RequestID: req.GetRequestId(), CaseID: req.GetCaseId(),
 		Reached: req.GetReached(), ContactedByUnit: req.GetContactedByUnit(), Solved: req.GetSolved(),
-		Satisfaction: convert.SatisfactionIn(req.GetSatisfaction()), Note: req.GetNote()})
+		Satisfaction: convert.SatisfactionRequestIn(req.GetSatisfaction()), Note: req.GetNote()})
 	if err != nil {
 		return nil, err
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/gridflow/gridflow/services/feedback/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/feedback/internal/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -67,6 +68,7 @@ var refSet = func() *reference.Set {
 type env struct {
 	t      *testing.T
 	ctx    context.Context
+	pool   *pgxpool.Pool
 	store  *postgres.Store
 	svc    *feedback.Service
 	clock  *timer.ManualClock
@@ -80,7 +82,7 @@ func setup(t *testing.T) *env {
 	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
 	t.Cleanup(cancel) // runs before the pool closes
 	// Monday 2 March 2026, 10:00 in Shanghai.
-	e := &env{t: t, ctx: ctx, clock: timer.NewManualClock(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC))}
+	e := &env{t: t, ctx: ctx, pool: pool, clock: timer.NewManualClock(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC))}
 	e.store = postgres.New(pool, nil)
 	e.svc = feedback.New(feedback.Config{CallbackWindow: 3, CallbackRetry: 2 * time.Hour}, e.store, e.store,
 		func() feedback.Calendar { return refSet.Calendar() }, e.clock.Now)

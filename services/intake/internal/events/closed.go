@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
@@ -26,6 +27,9 @@ func Closures(set func(ctx context.Context, tx pgx.Tx, caseID string, closed boo
 	return func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		var env eventsv1.Envelope
 		if err := proto.Unmarshal(msg.Data, &env); err != nil {
+			return consumer.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+		}
+		if err := envelope.CheckTimes(&env); err != nil {
 			return consumer.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
 		}
 		closed, ok := closedBy(&env)

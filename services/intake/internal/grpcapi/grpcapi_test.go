@@ -43,11 +43,11 @@ import (
 // env is intake wired as in main, over bufconn, against real PostgreSQL and
 // an in-process NATS.
 type env struct {
+	pool   *pgxpool.Pool
 	signer *auth.Signer
 	conn   *grpc.ClientConn
 	js     jetstream.JetStream
 	now    time.Time
-	pool   *pgxpool.Pool
 }
 
 func setup(t *testing.T) *env {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
@@ -48,22 +49,7 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 		return nil, err
 	}
 	normaliseStrings(&f.RequestID, &f.Text, &k.CaseNumber, &k.HotlineOrderNo)
-	var v fault.Violations
-	checkRequestID("request_id", f.RequestID, &v)
-	if (k.CaseNumber == "") == (k.HotlineOrderNo == "") {
-		v.Add("case", "give exactly one of case_number, hotline_order_no")
-	}
-	switch f.Kind {
-	case FollowUpSupplement, FollowUpWithdraw:
-		checkText("text", f.Text, MaxTextRunes, true, &v)
-	case FollowUpUrge:
-		checkText("text", f.Text, MaxTextRunes, false, &v)
-	case "":
-		v.Add("kind", "is required (supplement, urge or withdraw)")
-	default:
-		v.Add("kind", "unknown value %q", f.Kind)
-	}
-	if err := v.Err(); err != nil {
+	if err := checkFollowUp(k, f); err != nil {
 		return nil, err
 	}
 	f.Principal, f.Actor, f.AddedAt = p.String(), p.Actor(), s.now().UTC()
@@ -102,6 +88,27 @@ func (s *Service) AddFollowUp(ctx context.Context, k Key, f FollowUp) (*FollowUp
 	return stored, nil
 }
 
+// checkFollowUp checks a follow-up and how it names its case, normalised.
+func checkFollowUp(k Key, f FollowUp) error {
+	var v fault.Violations
+	checkRequestID("request_id", f.RequestID, &v)
+	if (k.CaseNumber == "") == (k.HotlineOrderNo == "") {
+		v.Add("case", "give exactly one of case_number, hotline_order_no")
+	}
+	checkKey(k, &v)
+	switch f.Kind {
+	case FollowUpSupplement, FollowUpWithdraw:
+		checkText("text", f.Text, MaxTextRunes, true, &v)
+	case FollowUpUrge:
+		checkText("text", f.Text, MaxTextRunes, false, &v)
+	case "":
+		v.Add("kind", "is required (supplement, urge or withdraw)")
+	default:
+		v.Add("kind", "unknown value %q", f.Kind)
+	}
+	return v.Err()
+}
+
 // ListFilter selects submissions; PageToken continues a listing.
 type ListFilter struct {
 	Source           reference.Source
@@ -123,6 +130,22 @@ func (s *Service) ListSubmissions(ctx context.Context, f ListFilter) ([]*Submiss
 		return nil, "", err
 	}
 	f.Scope = sc // the store filters by it in SQL
+	if err := checkListFilter(&f); err != nil {
+		return nil, "", err
+	}
+	subs, next, err := s.store.List(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	for i, sub := range subs {
+		subs[i] = sub.Masked()
+	}
+	return subs, next, nil
+}
+
+// checkListFilter checks a listing's filter and settles its page size: the
+// default for 0, at most MaxPageSize.
+func checkListFilter(f *ListFilter) error {
 	var v fault.Violations
 	switch {
 	case f.PageSize < 0:
@@ -135,18 +158,12 @@ func (s *Service) ListSubmissions(ctx context.Context, f ListFilter) ([]*Submiss
 	if f.Source != "" && !f.Source.Valid() {
 		v.Add("source", "unknown value %q", f.Source)
 	}
+	freetext.Code("district_code", f.District, MaxCodeBytes, &v)
+	freetext.Code("street_code", f.Street, MaxCodeBytes, &v)
+	checkQueryTime("accepted_after", f.After, &v)
+	checkQueryTime("accepted_before", f.Before, &v)
 	if !f.After.IsZero() && !f.Before.IsZero() && !f.After.Before(f.Before) {
 		v.Add("accepted_after", "must be before accepted_before")
 	}
-	if err := v.Err(); err != nil {
-		return nil, "", err
-	}
-	subs, next, err := s.store.List(ctx, f)
-	if err != nil {
-		return nil, "", err
-	}
-	for i, sub := range subs {
-		subs[i] = sub.Masked()
-	}
-	return subs, next, nil
+	return v.Err()
 }

@@ -254,10 +254,13 @@ func (s *Service) GetSubmission(ctx context.Context, k Key) (*Submission, error)
 			n++
 		}
 	}
+	var v fault.Violations
 	if n != 1 {
-		var v fault.Violations
 		v.Add("key", "give exactly one of case_id, case_number, hotline_order_no")
-		return nil, v.Err()
+	}
+	checkKey(k, &v)
+	if err := v.Err(); err != nil {
+		return nil, err
 	}
 	what := "case " + k.CaseID + k.CaseNumber + k.HotlineOrderNo // exactly one is set
 	sub, err := s.store.Get(ctx, k)

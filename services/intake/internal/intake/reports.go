@@ -128,8 +128,11 @@ func (s *Service) RaiseIssue(ctx context.Context, is Issue) (*Submission, error)
 	if is.CommunityCode == "" {
 		v.Add(f+"community_code", "is required")
 	}
+	if len(is.WhistleDepartments) > MaxWhistle {
+		v.Add(f+"whistle_departments", "names %d departments; at most %d", len(is.WhistleDepartments), MaxWhistle)
+	}
 	seen := map[string]bool{}
-	for i, d := range is.WhistleDepartments {
+	for i, d := range is.WhistleDepartments[:min(len(is.WhistleDepartments), MaxWhistle)] {
 		field := fmt.Sprintf("%swhistle_departments[%d]", f, i)
 		switch {
 		case !s.catalogue.KnownDepartment(d):

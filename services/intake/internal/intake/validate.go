@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -21,6 +22,8 @@ const (
 	MaxAddressRunes = 500
 	MaxRequestID    = 64
 	MaxAttachments  = 20
+	MaxWhistle      = 20 // departments one issue names (吹哨报到)
+	MaxCodeBytes    = 64 // an area code, a case id or number looked up
 	// MaxClockSkew is how far in the future a client's timestamp may lie.
 	MaxClockSkew = 5 * time.Minute
 )
@@ -32,7 +35,27 @@ var (
 	phoneRE     = regexp.MustCompile(`^(?:\+?86[- ]?)?(?:1[3-9]\d{9}|0\d{2,3}[- ]?\d{7,8}(?:[- ]?\d{1,6})?|\d{5,8})$`)
 	requestIDRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:\-]*$`)
 	minTime     = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	// maxTime bounds the times a query names: an overflowed protobuf
+	// timestamp decodes past it, and PostgreSQL cannot take such a time.
+	maxTime = time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)
 )
+
+// checkKey checks how a request names a case: the id and number as codes,
+// the hotline order number as the request id it was submitted under.
+func checkKey(k Key, v *fault.Violations) {
+	freetext.Code("case_id", k.CaseID, MaxCodeBytes, v)
+	freetext.Code("case_number", k.CaseNumber, MaxCodeBytes, v)
+	if k.HotlineOrderNo != "" {
+		checkRequestID("hotline_order_no", k.HotlineOrderNo, v)
+	}
+}
+
+// checkQueryTime refuses a time a query names outside [2000, 2100).
+func checkQueryTime(field string, t time.Time, v *fault.Violations) {
+	if !t.IsZero() && (t.Before(minTime) || !t.Before(maxTime)) {
+		v.Add(field, "%s is not between %d and %d", t.UTC().Format(time.RFC3339), minTime.Year(), maxTime.Year()-1)
+	}
+}
 
 // normaliseWorkOrder trims surrounding space and settles defaults, so that
 // the same order sent twice with cosmetic differences hashes the same.
