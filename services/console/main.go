@@ -30,10 +30,14 @@ type Config struct {
 	HTTPAddr     string `env:"CONSOLE_HTTP_ADDR, default=127.0.0.1:7180"`
 	AdminAddr    string `env:"CONSOLE_ADMIN_ADDR, default=127.0.0.1:7205"`
 	FeedbackAddr string `env:"FEEDBACK_GRPC_ADDR, default=127.0.0.1:7104"`
-	// SigningKeyDir is where the console's signing key is: the key
-	// directory's newest private key, the one gridctl signs with and every
-	// service's GRIDFLOW_AUTH_KEY_DIR accepts (make up: .run/keys).
-	SigningKeyDir string `env:"GRIDFLOW_KEY_DIR, default=.run/keys"`
+	// SigningKeyDir holds the key the console signs people's credentials
+	// with: the directory's newest private key, as gridctl signs — so the
+	// key every service already accepts, rotated with the rest (a separate
+	// console key in the same directory would be taken for an older
+	// rotation and retired). make up and the e2e stack keep the private
+	// halves in GRIDFLOW_AUTH_KEY_DIR, hence the default; a deployment
+	// mounts the signing key for the console alone.
+	SigningKeyDir string `env:"CONSOLE_SIGNING_KEY_DIR, default=$GRIDFLOW_AUTH_KEY_DIR"`
 	// TokenTTL is how long a credential the console calls a service with
 	// lives: one is signed per page, so minutes are plenty, and a disabled
 	// account's last credential is dead soon after.
@@ -60,6 +64,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CONSOLE_SESSION_IDLE and CONSOLE_SESSION_MAX must be positive")
 	case c.SessionIdle > c.SessionMax:
 		return fmt.Errorf("CONSOLE_SESSION_IDLE (%s) is longer than CONSOLE_SESSION_MAX (%s)", c.SessionIdle, c.SessionMax)
+	case c.SigningKeyDir == "":
+		return fmt.Errorf("CONSOLE_SIGNING_KEY_DIR is unset (and GRIDFLOW_AUTH_KEY_DIR, its default, too): the console needs the key directory's signing key to call the services as the signed-in person")
 	case c.TokenTTL <= 0 || c.TokenTTL > time.Hour:
 		return fmt.Errorf("CONSOLE_TOKEN_TTL must be between 0 and 1h, got %s", c.TokenTTL)
 	}

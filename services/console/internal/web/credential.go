@@ -14,7 +14,8 @@ import (
 // event's actor, a contact read) names the person.
 //
 // The key is the key directory's signing key — the newest pair, as gridctl
-// signs with — which every service already accepts (GRIDFLOW_AUTH_KEY_DIR).
+// signs with — which every service already accepts (GRIDFLOW_AUTH_KEY_DIR;
+// CONSOLE_SIGNING_KEY_DIR names the directory, by default that one).
 // It is re-read every keyRecheck, so a rotation (gridctl auth keygen
 // --rotate) reaches the console without a restart, well inside the overlap
 // the old key stays valid for.
@@ -57,7 +58,7 @@ func (m *Minter) current(now time.Time) (*auth.Signer, error) {
 		if m.signer != nil {
 			return m.signer, nil // keep the key in force through a bad read
 		}
-		return nil, fmt.Errorf("console signing key (GRIDFLOW_KEY_DIR %s): %w", m.dir, err)
+		return nil, fmt.Errorf("console signing key (CONSOLE_SIGNING_KEY_DIR %s): %w", m.dir, err)
 	}
 	m.signer, m.checked = auth.NewSigner(key), now
 	return m.signer, nil
