@@ -88,6 +88,7 @@ func newRoot() *cobra.Command {
 		newRouteCmd(g)) // route explain also at the top, as operators say it
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
+	root.AddCommand(newUserCmd(g)) // the console's accounts
 	return root
 }
 
