@@ -8,6 +8,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
@@ -51,6 +53,15 @@ type Config struct {
 	// proxy terminates TLS in front of the console. A request that came
 	// over TLS always gets Secure cookies.
 	CookieSecure bool `env:"CONSOLE_COOKIE_SECURE, default=false"`
+
+	// OIDC sign-in, on when an issuer is named (README: "The console:
+	// people sign in"). The client secret is read from a file, never the
+	// environment's value.
+	OIDCIssuer           string `env:"CONSOLE_OIDC_ISSUER"`
+	OIDCClientID         string `env:"CONSOLE_OIDC_CLIENT_ID"`
+	OIDCClientSecretFile string `env:"CONSOLE_OIDC_CLIENT_SECRET_FILE"`
+	OIDCRedirectURL      string `env:"CONSOLE_OIDC_REDIRECT_URL"`
+	OIDCPersonClaim      string `env:"CONSOLE_OIDC_PERSON_CLAIM, default=preferred_username"`
 }
 
 // Validate checks the rules the tags cannot say.
@@ -66,6 +77,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CONSOLE_SESSION_IDLE (%s) is longer than CONSOLE_SESSION_MAX (%s)", c.SessionIdle, c.SessionMax)
 	case c.SigningKeyDir == "":
 		return fmt.Errorf("CONSOLE_SIGNING_KEY_DIR is unset (and GRIDFLOW_AUTH_KEY_DIR, its default, too): the console needs the key directory's signing key to call the services as the signed-in person")
+	case c.OIDCIssuer != "" && (c.OIDCClientID == "" || c.OIDCClientSecretFile == "" || c.OIDCRedirectURL == ""):
+		return fmt.Errorf("CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID, CONSOLE_OIDC_CLIENT_SECRET_FILE and CONSOLE_OIDC_REDIRECT_URL")
 	case c.TokenTTL <= 0 || c.TokenTTL > time.Hour:
 		return fmt.Errorf("CONSOLE_TOKEN_TTL must be between 0 and 1h, got %s", c.TokenTTL)
 	}
@@ -148,8 +161,19 @@ func run(ctx context.Context) error {
 		}
 	})
 
-	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log,
-		web.Options{SecureCookies: cfg.CookieSecure})
+	opts := web.Options{SecureCookies: cfg.CookieSecure}
+	if cfg.OIDCIssuer != "" {
+		secret, err := os.ReadFile(cfg.OIDCClientSecretFile)
+		if err != nil {
+			return fmt.Errorf("CONSOLE_OIDC_CLIENT_SECRET_FILE: %w", err)
+		}
+		if opts.OIDC, err = web.NewOIDC(ctx, web.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
+			ClientSecret: strings.TrimSpace(string(secret)), RedirectURL: cfg.OIDCRedirectURL, PersonClaim: cfg.OIDCPersonClaim}); err != nil {
+			return fmt.Errorf("CONSOLE_OIDC_ISSUER: %w", err)
+		}
+		p.Log.InfoContext(ctx, "OIDC sign-in offered", "issuer", cfg.OIDCIssuer, "person_claim", cfg.OIDCPersonClaim)
+	}
+	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {
 		return err
 	}

@@ -329,6 +329,32 @@ func (s *Service) SignIn(ctx context.Context, name, password string) (Session, e
 	if err := s.store.ClearFailures(ctx, name); err != nil {
 		return Session{}, fmt.Errorf("sign in: %w", err)
 	}
+	return s.open(ctx, acct, now)
+}
+
+// ErrNotProvisioned is a person the city's single sign-on vouched for who
+// has no console account: the directory says who someone is, the console's
+// account which principal they act as.
+var ErrNotProvisioned = errors.New("该统一身份账号尚未开通城运中心控制台，请联系管理员")
+
+// SignInExternal opens a session for the account with personID, whose
+// identity an OIDC issuer has proven; the account must exist and be
+// enabled. Passwords and their lockout play no part.
+func (s *Service) SignInExternal(ctx context.Context, personID string) (Session, error) {
+	acct, _, err := s.store.Account(ctx, personID)
+	switch {
+	case errors.Is(err, ErrNoAccount):
+		return Session{}, ErrNotProvisioned
+	case err != nil:
+		return Session{}, fmt.Errorf("sign in: %w", err)
+	case !acct.Enabled:
+		return Session{}, ErrDisabled
+	}
+	return s.open(ctx, acct, s.now())
+}
+
+// open makes and stores a session for acct.
+func (s *Service) open(ctx context.Context, acct Account, now time.Time) (Session, error) {
 	id, err := randomToken()
 	if err != nil {
 		return Session{}, err

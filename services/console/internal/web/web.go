@@ -48,8 +48,11 @@ type Options struct {
 	// SecureCookies marks cookies Secure even on a plain connection: the
 	// console behind a proxy that terminates TLS.
 	SecureCookies bool
-	// CallTimeout bounds each call to a service.
+	// CallTimeout bounds each call to a service (and the OIDC code
+	// exchange).
 	CallTimeout time.Duration
+	// OIDC, when set, offers sign-in through the city's single sign-on.
+	OIDC *OIDC
 }
 
 // Server is the console's HTTP handler.
@@ -58,6 +61,7 @@ type Server struct {
 	minter   *Minter
 	feedback feedbackv1.FeedbackServiceClient
 	verifier *auth.Verifier // the admin API's bearer tokens
+	oidc     *OIDC          // nil: password sign-in only
 	log      *slog.Logger
 	opts     Options
 	mux      *http.ServeMux
@@ -68,9 +72,13 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	if opts.CallTimeout == 0 {
 		opts.CallTimeout = 10 * time.Second
 	}
-	s := &Server{accounts: acc, minter: minter, feedback: feedback, verifier: verifier, log: log, opts: opts, mux: http.NewServeMux()}
+	s := &Server{accounts: acc, minter: minter, feedback: feedback, verifier: verifier, oidc: opts.OIDC, log: log, opts: opts, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /signin", s.signInPage)
 	s.mux.HandleFunc("POST /signin", s.signIn)
+	if s.oidc != nil {
+		s.mux.HandleFunc("GET /signin/oidc", s.oidcStart)
+		s.mux.HandleFunc("GET /signin/oidc/callback", s.oidcCallback)
+	}
 	s.mux.Handle("POST /signout", s.signedIn(s.signOut))
 	s.mux.Handle("GET /{$}", s.signedIn(s.casesPage))
 	s.adminRoutes()
@@ -148,6 +156,7 @@ func (s *Server) clearCookie(w http.ResponseWriter, r *http.Request, name string
 
 type signInView struct {
 	Title, Error, CSRF, Name string
+	OIDC                     bool
 }
 
 func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, v any) {
@@ -176,7 +185,7 @@ func (s *Server) signInForm(w http.ResponseWriter, r *http.Request, status int, 
 		return
 	}
 	s.setCookie(w, r, preCookie, token)
-	s.render(w, r, status, "signin.html", signInView{Title: "登录", Error: msg, CSRF: token, Name: name})
+	s.render(w, r, status, "signin.html", signInView{Title: "登录", Error: msg, CSRF: token, Name: name, OIDC: s.oidc != nil})
 }
 
 func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {

@@ -80,7 +80,11 @@ func (h *harness) advance(d time.Duration) {
 	h.mu.Unlock()
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, nil) }
+
+// newHarnessWith is newHarness with options made once the console's URL is
+// known (an OIDC redirect URL names it).
+func newHarnessWith(t *testing.T, options func(consoleURL string) web.Options) *harness {
 	t.Helper()
 	pool := testenv.Pool(t, postgres.Schema, 4, postgres.Migrations...)
 	dir := t.TempDir()
@@ -117,9 +121,15 @@ func newHarness(t *testing.T) *harness {
 	}
 	t.Cleanup(func() { _ = conn.Close() })
 
-	h.srv = httptest.NewServer(web.New(h.service, minter, feedbackv1.NewFeedbackServiceClient(conn), verifier,
-		slog.New(slog.NewTextHandler(testWriter{t}, nil)), web.Options{}))
+	var handler http.Handler
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	t.Cleanup(h.srv.Close)
+	var opts web.Options
+	if options != nil {
+		opts = options(h.srv.URL)
+	}
+	handler = web.New(h.service, minter, feedbackv1.NewFeedbackServiceClient(conn), verifier,
+		slog.New(slog.NewTextHandler(testWriter{t}, nil)), opts)
 	return h
 }
 
