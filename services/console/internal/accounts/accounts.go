@@ -205,6 +205,10 @@ type Policy struct {
 	SessionMax  time.Duration
 	// Hashing is argon2id's cost for new passwords.
 	Hashing Params
+	// ConcurrentHashes bounds the argon2id computations running at once
+	// (each holds Hashing.MemKiB): a burst of sign-ins, honest or not,
+	// queues instead of taking the machine's memory. 0: 4.
+	ConcurrentHashes int
 }
 
 // Service is the accounts' use cases.
@@ -215,6 +219,8 @@ type Service struct {
 	// dummy is a hash an unknown name's password is checked against, so an
 	// unknown name costs what a known one does.
 	dummy string
+	// hashing holds a slot per argon2id computation running.
+	hashing chan struct{}
 }
 
 // NewService returns the service; now is the clock (time.Now).
@@ -223,7 +229,39 @@ func NewService(store Store, policy Policy, now func() time.Time) (*Service, err
 	if err != nil {
 		return nil, err
 	}
-	return &Service{store: store, policy: policy, now: now, dummy: dummy}, nil
+	n := policy.ConcurrentHashes
+	if n <= 0 {
+		n = 4
+	}
+	return &Service{store: store, policy: policy, now: now, dummy: dummy, hashing: make(chan struct{}, n)}, nil
+}
+
+// slot waits for a hashing slot; release it when done.
+func (s *Service) slot(ctx context.Context) (release func(), err error) {
+	select {
+	case s.hashing <- struct{}{}:
+		return func() { <-s.hashing }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (s *Service) hash(ctx context.Context, password string) (string, error) {
+	release, err := s.slot(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	return HashPassword(password, s.policy.Hashing)
+}
+
+func (s *Service) check(ctx context.Context, hash, password string) (bool, error) {
+	release, err := s.slot(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer release()
+	return CheckPassword(hash, password)
 }
 
 // Policy returns the rules in force.
@@ -235,7 +273,7 @@ func (s *Service) Add(ctx context.Context, n NewAccount, by string) (Account, er
 	if err != nil {
 		return Account{}, err
 	}
-	hash, err := HashPassword(n.Password, s.policy.Hashing)
+	hash, err := s.hash(ctx, n.Password)
 	if err != nil {
 		return Account{}, fmt.Errorf("add account: %w", err)
 	}
@@ -267,7 +305,7 @@ func (s *Service) Reset(ctx context.Context, personID, password, by string) erro
 	if err := vs.Err(); err != nil {
 		return err
 	}
-	hash, err := HashPassword(password, s.policy.Hashing)
+	hash, err := s.hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("reset password: %w", err)
 	}
@@ -309,7 +347,7 @@ func (s *Service) SignIn(ctx context.Context, name, password string) (Session, e
 	if !known {
 		hash = s.dummy
 	}
-	ok, err := CheckPassword(hash, password)
+	ok, err := s.check(ctx, hash, password)
 	if err != nil {
 		return Session{}, fmt.Errorf("sign in %s: %w", name, err)
 	}

@@ -1,8 +1,11 @@
 package accounts
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cheap keeps the tests fast; DefaultParams is what the console uses.
@@ -65,5 +68,26 @@ func TestNewAccountValidation(t *testing.T) {
 	}
 	if got := a.Acting().Actor(); got != "dispatcher:310106022 (zj-07 王芳)" {
 		t.Fatalf("actor = %q", got)
+	}
+}
+
+func TestHashingIsBounded(t *testing.T) {
+	t.Parallel()
+	s, err := NewService(nil, Policy{Hashing: cheap, ConcurrentHashes: 1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	release, err := s.slot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := s.check(ctx, s.dummy, "x"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a second computation while the only slot is held: %v, want it to wait until its deadline", err)
+	}
+	release()
+	if ok, err := s.check(context.Background(), s.dummy, "x"); err != nil || ok {
+		t.Fatalf("after release: %v, %v", ok, err)
 	}
 }
