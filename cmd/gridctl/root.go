@@ -89,6 +89,7 @@ func newRoot() *cobra.Command {
 		newLoadCmd(g))
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
+	root.AddCommand(newUserCmd(g)) // the console's accounts
 	return root
 }
 

@@ -1,35 +1,91 @@
-// Command console is gridflow's web door: the dispatchers' page, the
-// HTTP/JSON API and Open311. It holds no domain state. Until its issue lands
-// it serves a landing page that lists the stack and its admin port.
+// Command console is gridflow's web door for people: the sign-in page,
+// sessions, and the signed-in pages, which call the services as the
+// signed-in person (see internal/web and internal/accounts). It keeps
+// people's accounts and sessions in its own schema (identity, not domain
+// state) and nothing of the domain.
 package main
 
 import (
 	"context"
-	"html/template"
-	"net/http"
+	"fmt"
+	"os"
+	"strings"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/tlsconfig"
+	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
+	"github.com/gridflow/gridflow/services/console/internal/accounts"
+	"github.com/gridflow/gridflow/services/console/internal/postgres"
+	"github.com/gridflow/gridflow/services/console/internal/web"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // Config is the console's configuration.
 type Config struct {
 	config.Base
-	HTTPAddr  string `env:"CONSOLE_HTTP_ADDR, default=127.0.0.1:7180"`
-	AdminAddr string `env:"CONSOLE_ADMIN_ADDR, default=127.0.0.1:7205"`
+	HTTPAddr     string `env:"CONSOLE_HTTP_ADDR, default=127.0.0.1:7180"`
+	AdminAddr    string `env:"CONSOLE_ADMIN_ADDR, default=127.0.0.1:7205"`
+	FeedbackAddr string `env:"FEEDBACK_GRPC_ADDR, default=127.0.0.1:7104"`
+	// SigningKeyDir holds the key the console signs people's credentials
+	// with: the directory's newest private key, as gridctl signs — so the
+	// key every service already accepts, rotated with the rest (a separate
+	// console key in the same directory would be taken for an older
+	// rotation and retired). make up and the e2e stack keep the private
+	// halves in GRIDFLOW_AUTH_KEY_DIR, hence the default; a deployment
+	// mounts the signing key for the console alone.
+	SigningKeyDir string `env:"CONSOLE_SIGNING_KEY_DIR, default=$GRIDFLOW_AUTH_KEY_DIR"`
+	// TokenTTL is how long a credential the console calls a service with
+	// lives: one is signed per page, so minutes are plenty, and a disabled
+	// account's last credential is dead soon after.
+	TokenTTL time.Duration `env:"CONSOLE_TOKEN_TTL, default=5m"`
+
+	LockoutFailures int           `env:"CONSOLE_LOCKOUT_FAILURES, default=5"`
+	LockoutDuration time.Duration `env:"CONSOLE_LOCKOUT_DURATION, default=15m"`
+	SessionIdle     time.Duration `env:"CONSOLE_SESSION_IDLE, default=30m"`
+	SessionMax      time.Duration `env:"CONSOLE_SESSION_MAX, default=12h"`
+	// CookieSecure marks cookies Secure on plain HTTP too: set it when a
+	// proxy terminates TLS in front of the console. A request that came
+	// over TLS always gets Secure cookies.
+	CookieSecure bool `env:"CONSOLE_COOKIE_SECURE, default=false"`
+
+	// OIDC sign-in, on when an issuer is named (README: "The console:
+	// people sign in"). The client secret is read from a file, never the
+	// environment's value.
+	OIDCIssuer           string `env:"CONSOLE_OIDC_ISSUER"`
+	OIDCClientID         string `env:"CONSOLE_OIDC_CLIENT_ID"`
+	OIDCClientSecretFile string `env:"CONSOLE_OIDC_CLIENT_SECRET_FILE"`
+	OIDCRedirectURL      string `env:"CONSOLE_OIDC_REDIRECT_URL"`
+	OIDCPersonClaim      string `env:"CONSOLE_OIDC_PERSON_CLAIM, default=preferred_username"`
+}
+
+// Validate checks the rules the tags cannot say.
+func (c Config) Validate() error {
+	switch {
+	case c.LockoutFailures < 1:
+		return fmt.Errorf("CONSOLE_LOCKOUT_FAILURES must be at least 1, got %d", c.LockoutFailures)
+	case c.LockoutDuration <= 0:
+		return fmt.Errorf("CONSOLE_LOCKOUT_DURATION must be positive, got %s", c.LockoutDuration)
+	case c.SessionIdle <= 0 || c.SessionMax <= 0:
+		return fmt.Errorf("CONSOLE_SESSION_IDLE and CONSOLE_SESSION_MAX must be positive")
+	case c.SessionIdle > c.SessionMax:
+		return fmt.Errorf("CONSOLE_SESSION_IDLE (%s) is longer than CONSOLE_SESSION_MAX (%s)", c.SessionIdle, c.SessionMax)
+	case c.SigningKeyDir == "":
+		return fmt.Errorf("CONSOLE_SIGNING_KEY_DIR is unset (and GRIDFLOW_AUTH_KEY_DIR, its default, too): the console needs the key directory's signing key to call the services as the signed-in person")
+	case c.OIDCIssuer != "" && (c.OIDCClientID == "" || c.OIDCClientSecretFile == "" || c.OIDCRedirectURL == ""):
+		return fmt.Errorf("CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID, CONSOLE_OIDC_CLIENT_SECRET_FILE and CONSOLE_OIDC_REDIRECT_URL")
+	case c.TokenTTL <= 0 || c.TokenTTL > time.Hour:
+		return fmt.Errorf("CONSOLE_TOKEN_TTL must be between 0 and 1h, got %s", c.TokenTTL)
+	}
+	return nil
 }
 
 func main() { process.Main(run) }
-
-var page = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8"><title>gridflow 城运中心</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem;max-width:48rem}code{background:#eee;padding:0 .3em}</style></head>
-<body><h1>gridflow</h1>
-<p>网格化管理 — every problem to the department that can fix it, on time, with the loop closed.</p>
-<p>The dispatchers' console arrives with its issue. Until then use <code>gridctl</code>:
-<code>bin/gridctl submission show GF-…</code>, <code>bin/gridctl events tail --follow</code>.</p>
-<p>Served at {{.}}.</p></body></html>`))
 
 func run(ctx context.Context) error {
 	cfg, err := config.Load[Config](ctx)
@@ -42,12 +98,83 @@ func run(ctx context.Context) error {
 	}
 	defer p.Close()
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = page.Execute(w, time.Now().Format(time.RFC3339))
+	pool, err := p.Postgres(postgres.Schema, postgres.Migrations...)
+	if err != nil {
+		return err
+	}
+	acc, err := accounts.NewService(postgres.New(pool), accounts.Policy{
+		MaxFailures: cfg.LockoutFailures, LockoutDuration: cfg.LockoutDuration,
+		SessionIdle: cfg.SessionIdle, SessionMax: cfg.SessionMax, Hashing: accounts.DefaultParams,
+	}, time.Now)
+	if err != nil {
+		return err
+	}
+	minter, err := web.NewMinter(cfg.SigningKeyDir, cfg.TokenTTL)
+	if err != nil {
+		return err
+	}
+	p.Log.InfoContext(ctx, "signing the people's credentials", "key_dir", cfg.SigningKeyDir, "kid", minter.KeyID(), "ttl", cfg.TokenTTL)
+
+	// The admin API checks tokens as every service does.
+	src := auth.Source{KeyDir: cfg.AuthKeyDir, Overlap: cfg.AuthKeyOverlap, DenyListFile: cfg.AuthDenyListFile}
+	if src.KeyDir == "" {
+		src.KeyFile = cfg.AuthPublicKeyFile
+	}
+	creds, err := auth.NewLive(src)
+	if err != nil {
+		return fmt.Errorf("credentials (GRIDFLOW_AUTH_KEY_DIR, GRIDFLOW_AUTH_PUBLIC_KEY_FILE, GRIDFLOW_AUTH_DENY_LIST_FILE): %w", err)
+	}
+	p.ReloadOnHangup(creds)
+	p.Go(func(ctx context.Context) error { return creds.Poll(ctx, cfg.AuthReloadInterval, p.Log) })
+
+	transport := insecure.NewCredentials()
+	if cfg.TLSCAFile != "" {
+		tc, err := tlsconfig.Client{CAFile: cfg.TLSCAFile, CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile}.Config()
+		if err != nil {
+			return fmt.Errorf("feedback client (GRIDFLOW_TLS_CA_FILE): %w", err)
+		}
+		transport = credentials.NewTLS(tc)
+	}
+	conn, err := grpc.NewClient(cfg.FeedbackAddr, grpc.WithTransportCredentials(transport),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		return fmt.Errorf("feedback client (FEEDBACK_GRPC_ADDR %s): %w", cfg.FeedbackAddr, err)
+	}
+	defer conn.Close()
+
+	// Expired sessions are refused when used; the sweep only keeps the
+	// table small.
+	p.Go(func(ctx context.Context) error {
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-t.C:
+				if n, err := acc.Sweep(ctx); err != nil {
+					p.Log.WarnContext(ctx, "session sweep failed", "err", err)
+				} else if n > 0 {
+					p.Log.InfoContext(ctx, "expired sessions removed", "count", n)
+				}
+			}
+		}
 	})
-	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", mux); err != nil {
+
+	opts := web.Options{SecureCookies: cfg.CookieSecure}
+	if cfg.OIDCIssuer != "" {
+		secret, err := os.ReadFile(cfg.OIDCClientSecretFile)
+		if err != nil {
+			return fmt.Errorf("CONSOLE_OIDC_CLIENT_SECRET_FILE: %w", err)
+		}
+		if opts.OIDC, err = web.NewOIDC(ctx, web.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID,
+			ClientSecret: strings.TrimSpace(string(secret)), RedirectURL: cfg.OIDCRedirectURL, PersonClaim: cfg.OIDCPersonClaim}); err != nil {
+			return fmt.Errorf("CONSOLE_OIDC_ISSUER: %w", err)
+		}
+		p.Log.InfoContext(ctx, "OIDC sign-in offered", "issuer", cfg.OIDCIssuer, "person_claim", cfg.OIDCPersonClaim)
+	}
+	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
+	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {
 		return err
 	}
 	if err := p.Admin(cfg.AdminAddr, "CONSOLE_ADMIN_ADDR"); err != nil {
