@@ -10,6 +10,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
 )
 
@@ -30,11 +31,11 @@ import (
 // Refusals are {"code", "message", "field_violations": [{"field", "description"}]}
 // with the gRPC code's name and its HTTP status.
 func (s *Server) adminRoutes() {
-	s.mux.Handle("GET /api/admin/accounts", s.admin(s.listAccounts))
-	s.mux.Handle("POST /api/admin/accounts", s.admin(s.addAccount))
-	s.mux.Handle("POST /api/admin/accounts/{person_id}/disable", s.admin(s.setEnabled(false)))
-	s.mux.Handle("POST /api/admin/accounts/{person_id}/enable", s.admin(s.setEnabled(true)))
-	s.mux.Handle("POST /api/admin/accounts/{person_id}/password", s.admin(s.resetPassword))
+	s.api("GET /api/admin/accounts", s.listAccounts)
+	s.api("POST /api/admin/accounts", s.addAccount)
+	s.api("POST /api/admin/accounts/{person_id}/disable", s.setEnabled(false))
+	s.api("POST /api/admin/accounts/{person_id}/enable", s.setEnabled(true))
+	s.api("POST /api/admin/accounts/{person_id}/password", s.resetPassword)
 }
 
 // AccountJSON is an account as the admin API shows it (never its hash).
@@ -55,8 +56,14 @@ func accountJSON(a accounts.Account) AccountJSON {
 
 type adminHandler func(w http.ResponseWriter, r *http.Request, by auth.Principal) error
 
-// admin admits a bearer token of the admin principal.
-func (s *Server) admin(h adminHandler) http.Handler {
+// api registers an admin API route: a bearer token whose principal
+// pkg/policy admits to the route (admin).
+func (s *Server) api(pattern string, h adminHandler) {
+	s.handle(pattern, s.admin(policy.Route(policy.Console, pattern), h))
+}
+
+// admin admits a bearer token whose principal the policy admits to route.
+func (s *Server) admin(route string, h adminHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok || token == "" {
@@ -68,8 +75,8 @@ func (s *Server) admin(h adminHandler) http.Handler {
 			s.apiError(w, r, fault.New(fault.Unauthenticated, "%s", err.Error()))
 			return
 		}
-		if p.Role != auth.RoleAdmin {
-			s.apiError(w, r, fault.New(fault.PermissionDenied, "%s may not manage accounts: only admin may", p))
+		if err := policy.CheckRoute(p, route); err != nil {
+			s.apiError(w, r, err)
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)

@@ -25,9 +25,11 @@ import (
 	"html/template"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/policy"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
 )
@@ -65,6 +67,9 @@ type Server struct {
 	log      *slog.Logger
 	opts     Options
 	mux      *http.ServeMux
+	// patterns are the routes registered, each in pkg/policy's route
+	// table (Patterns, for the test that checks it).
+	patterns []string
 }
 
 // New returns the handler.
@@ -73,16 +78,39 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 		opts.CallTimeout = 10 * time.Second
 	}
 	s := &Server{accounts: acc, minter: minter, feedback: feedback, verifier: verifier, oidc: opts.OIDC, log: log, opts: opts, mux: http.NewServeMux()}
-	s.mux.HandleFunc("GET /signin", s.signInPage)
-	s.mux.HandleFunc("POST /signin", s.signIn)
+	s.open("GET /signin", s.signInPage)
+	s.open("POST /signin", s.signIn)
 	if s.oidc != nil {
-		s.mux.HandleFunc("GET /signin/oidc", s.oidcStart)
-		s.mux.HandleFunc("GET /signin/oidc/callback", s.oidcCallback)
+		s.open("GET /signin/oidc", s.oidcStart)
+		s.open("GET /signin/oidc/callback", s.oidcCallback)
 	}
-	s.mux.Handle("POST /signout", s.signedIn(s.signOut))
-	s.mux.Handle("GET /{$}", s.signedIn(s.casesPage))
+	s.page("POST /signout", s.signOut)
+	s.page("GET /{$}", s.casesPage)
 	s.adminRoutes()
 	return s
+}
+
+// Patterns lists the routes the server registered.
+func (s *Server) Patterns() []string { return slices.Clone(s.patterns) }
+
+// handle registers a route, which must be in pkg/policy's route table.
+func (s *Server) handle(pattern string, h http.Handler) {
+	s.patterns = append(s.patterns, pattern)
+	s.mux.Handle(pattern, h)
+}
+
+// open registers a route anyone may use (signing in): the policy says so.
+func (s *Server) open(pattern string, h http.HandlerFunc) {
+	if !policy.RouteOpen(policy.Route(policy.Console, pattern)) {
+		panic("console: route " + pattern + " is not open in pkg/policy")
+	}
+	s.handle(pattern, h)
+}
+
+// page registers a signed-in route: a live session whose account's
+// principal the policy admits to the route.
+func (s *Server) page(pattern string, h http.HandlerFunc) {
+	s.handle(pattern, s.signedIn(policy.Route(policy.Console, pattern), h))
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -103,8 +131,9 @@ func sessionOf(ctx context.Context) accounts.Session {
 }
 
 // signedIn admits a request with a live session — and, for anything but a
-// GET, the session's CSRF token — and refuses every other.
-func (s *Server) signedIn(next http.HandlerFunc) http.Handler {
+// GET, the session's CSRF token — whose account's principal pkg/policy
+// admits to route, and refuses every other.
+func (s *Server) signedIn(route string, next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c, err := r.Cookie(SessionCookie)
 		var sess accounts.Session
@@ -129,6 +158,10 @@ func (s *Server) signedIn(next http.HandlerFunc) http.Handler {
 		}
 		if r.Method != http.MethodGet && !sameToken(r.PostFormValue("csrf"), sess.CSRF) {
 			http.Error(w, "请求校验失败（CSRF），请刷新页面后重试", http.StatusForbidden)
+			return
+		}
+		if err := policy.CheckRoute(sess.Account.Principal, route); err != nil {
+			http.Error(w, "无权访问此页面", http.StatusForbidden)
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, sess)))
