@@ -11,9 +11,12 @@
 // dlq.<consumer>.<original subject> with the reason in natsjs.HeaderDLQReason
 // and only then terminated, so nothing is lost; a dead letter can be
 // replayed to its durable alone (ReplaySubject, gridctl dlq replay). Other
-// errors are retried with
-// a growing delay. A message is acked only once the transaction that recorded
-// it as handled has committed.
+// errors are retried with a growing delay — except a database out of reach,
+// which is no fault of the message: the runner holds the message (its
+// delivery kept open with InProgress) and tries again until the database
+// answers, so an outage longer than MaxDeliver's retries dead-letters
+// nothing. A message is acked only once the transaction that recorded it as
+// handled has committed.
 //
 // Two handler shapes share that contract. A Handler (New) applies one event
 // in a transaction of its own. A BatchHandler (NewBatch) is given what a
@@ -616,7 +619,53 @@ func (r *Runner) handleUnit(ctx context.Context, unit []*delivery) {
 		outs = []outcome{{set: true, err: err}}
 	}
 	for i, d := range unit {
-		r.settle(d, outs[i])
+		o := outs[i]
+		// A database out of reach is no fault of the message: it is held
+		// (its delivery kept open with InProgress) and tried again until the
+		// database answers, rather than nak'd — each nak is a delivery, and
+		// an outage longer than MaxDeliver's retries would dead-letter
+		// healthy events.
+		for attempt := 1; outage(o.err); attempt++ {
+			if !r.hold(ctx, d, attempt, o.err) {
+				break // shutting down: settled as before, redelivered later
+			}
+			o = r.transactOne(ctx, d)
+		}
+		r.settle(d, o)
+	}
+}
+
+// outage reports whether err says the database could not be reached.
+func outage(err error) bool {
+	return err != nil && errors.Is(pgdb.Translate(err), pgdb.ErrUnavailable)
+}
+
+// transactOne handles one message alone and returns its outcome.
+func (r *Runner) transactOne(ctx context.Context, d *delivery) outcome {
+	outs, err := r.transact(ctx, []*delivery{d})
+	if err != nil {
+		return outcome{set: true, err: err}
+	}
+	return outs[0]
+}
+
+// hold waits before the attempt-th retry of d while the database is out of
+// reach (NakDelay doubling up to MaxNakDelay), telling the server every
+// third of AckWait that d is still in hand so that it is not redelivered.
+// It returns false when ctx ends first.
+func (r *Runner) hold(ctx context.Context, d *delivery, attempt int, err error) bool {
+	delay := r.nakDelay(uint64(attempt))
+	r.log.WarnContext(ctx, "consumer: the database is unavailable; holding the message to try again", "subject", d.msg.Subject,
+		"event_id", d.msg.EventID, "attempt", attempt, "retry_in", delay, "err", err)
+	for end := time.Now().Add(delay); ; {
+		_ = d.jm.InProgress()
+		step := min(time.Until(end), r.cfg.AckWait/3)
+		if step <= 0 {
+			return true
+		}
+		if !pause.For(ctx, step) {
+			return false
+		}
 	}
 }
 

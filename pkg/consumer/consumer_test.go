@@ -15,6 +15,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -494,5 +495,53 @@ func TestRunReportsRefusedConfig(t *testing.T) {
 	defer cancel()
 	if err := r.Run(ctx); err == nil || ctx.Err() != nil {
 		t.Errorf("Run = %v (ctx %v), want the server's refusal", err, ctx.Err())
+	}
+}
+
+// TestDatabaseOutageIsHeldNotDeadLettered: a handler failing because the
+// database cannot be reached, for longer than MaxDeliver's retries, does
+// not dead-letter the event: the runner holds it (one delivery, kept in
+// hand) and handles it once the database answers.
+func TestDatabaseOutageIsHeldNotDeadLettered(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	var (
+		mu        sync.Mutex
+		calls     int
+		delivered uint64
+	)
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		mu.Lock()
+		calls++
+		n := calls
+		delivered = msg.NumDelivered
+		mu.Unlock()
+		if n <= 6 {
+			return fmt.Errorf("insert effect: %w", pgdb.ErrUnavailable) // as a handler sees PostgreSQL restarting
+		}
+		return insertEffect(ctx, tx, msg, "")
+	}
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-outage", Subjects: []string{"grid.case.>"},
+		MaxDeliver: 2, NakDelay: 10 * time.Millisecond, MaxNakDelay: 40 * time.Millisecond}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start(t, r)
+	e.publish(t, "ev-outage", "a", nil)
+	eventually(t, "the event handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects WHERE event_id = 'ev-outage'`) == 1
+	})
+	eventually(t, "everything acked", settled(t, e.js, "test-outage"))
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 7 || delivered != 1 {
+		t.Errorf("handler called %d times, last on delivery %d; want 7 calls on the first delivery", calls, delivered)
+	}
+	dlq, err := e.js.Stream(context.Background(), natsjs.StreamDLQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, err := dlq.Info(context.Background()); err != nil || info.State.Msgs != 0 {
+		t.Errorf("GRID_DLQ holds %v messages (%v), want none", info.State.Msgs, err)
 	}
 }
