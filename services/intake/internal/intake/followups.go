@@ -98,9 +98,9 @@ func checkFollowUp(k Key, f FollowUp) error {
 	checkKey(k, &v)
 	switch f.Kind {
 	case FollowUpSupplement, FollowUpWithdraw:
-		checkText("text", f.Text, MaxTextRunes, true, &v)
+		freetext.Check("text", f.Text, MaxTextRunes, true, &v)
 	case FollowUpUrge:
-		checkText("text", f.Text, MaxTextRunes, false, &v)
+		freetext.Check("text", f.Text, MaxTextRunes, false, &v)
 	case "":
 		v.Add("kind", "is required (supplement, urge or withdraw)")
 	default:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/policy"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
@@ -68,7 +69,7 @@ func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Subm
 		v.Add(f+"worker_id", "is required")
 	}
 	checkTime(f+"observed_at", r.ObservedAt, now, false, &v)
-	checkText(f+"description", r.Description, MaxTextRunes, true, &v)
+	freetext.Check(f+"description", r.Description, MaxTextRunes, true, &v)
 	checkAttachments(f+"photos", r.Photos, &v)
 	if r.CatalogueCode != "" && !s.catalogue.KnownItem(r.CatalogueCode) {
 		v.Add(f+"catalogue_code", "unknown catalogue item %q", r.CatalogueCode)
@@ -122,9 +123,9 @@ func (s *Service) RaiseIssue(ctx context.Context, is Issue) (*Submission, error)
 	const f = "issue."
 	var v fault.Violations
 	checkRequestID(f+"request_id", is.RequestID, &v)
-	checkText(f+"secretary_id", is.SecretaryID, MaxNameRunes, false, &v)
-	checkText(f+"title", is.Title, MaxTitleRunes, true, &v)
-	checkText(f+"content", is.Content, MaxTextRunes, true, &v)
+	freetext.Check(f+"secretary_id", is.SecretaryID, MaxNameRunes, false, &v)
+	freetext.Check(f+"title", is.Title, MaxTitleRunes, true, &v)
+	freetext.Check(f+"content", is.Content, MaxTextRunes, true, &v)
 	if is.CommunityCode == "" {
 		v.Add(f+"community_code", "is required")
 	}

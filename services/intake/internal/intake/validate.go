@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/gridflow/gridflow/pkg/fault"
@@ -80,9 +79,9 @@ func validateWorkOrder(wo *WorkOrder, now time.Time, v *fault.Violations) {
 	case !wo.AppealType.Valid():
 		v.Add(p+"appeal_type", "unknown value %q", wo.AppealType)
 	}
-	checkText(p+"title", wo.Title, MaxTitleRunes, false, v)
-	checkText(p+"content", wo.Content, MaxTextRunes, true, v)
-	checkText(p+"caller_name", wo.CallerName, MaxNameRunes, false, v)
+	freetext.Check(p+"title", wo.Title, MaxTitleRunes, false, v)
+	freetext.Check(p+"content", wo.Content, MaxTextRunes, true, v)
+	freetext.Check(p+"caller_name", wo.CallerName, MaxNameRunes, false, v)
 	if wo.CallerPhone != "" {
 		if !utf8.ValidString(wo.CallerPhone) || !phoneRE.MatchString(wo.CallerPhone) {
 			v.Add(p+"caller_phone", "is not a phone number (mobile 1xxxxxxxxxx, landline 0xx-xxxxxxxx, or +86 forms)")
@@ -90,7 +89,7 @@ func validateWorkOrder(wo *WorkOrder, now time.Time, v *fault.Violations) {
 	} else if !wo.NoCallback && !wo.AnsweredOnCall {
 		v.Add(p+"caller_phone", "is required unless no_callback is set: the citizen is called back")
 	}
-	checkText(p+"address", wo.Address, MaxAddressRunes, false, v)
+	freetext.Check(p+"address", wo.Address, MaxAddressRunes, false, v)
 	if wo.Location != nil {
 		checkLocation(p+"location", *wo.Location, v)
 	}
@@ -102,7 +101,7 @@ func validateWorkOrder(wo *WorkOrder, now time.Time, v *fault.Violations) {
 		if wo.AppealType != reference.Consultation {
 			v.Add(p+"answered_on_call", "only a consultation can be answered on the call (appeal_type is %q)", wo.AppealType)
 		}
-		checkText(p+"answer", wo.Answer, MaxTextRunes, true, v)
+		freetext.Check(p+"answer", wo.Answer, MaxTextRunes, true, v)
 	} else if wo.Answer != "" {
 		v.Add(p+"answer", "is only accepted with answered_on_call")
 	}
@@ -129,39 +128,6 @@ func checkTime(field string, t, now time.Time, required bool, v *fault.Violation
 		v.Add(field, "%s lies in the future (now %s)", t.Format(time.RFC3339), now.UTC().Format(time.RFC3339))
 	case t.Before(minTime):
 		v.Add(field, "%s is before 2000", t.Format(time.RFC3339))
-	}
-}
-
-// checkText enforces valid UTF-8, no control characters other than line
-// breaks and tabs, and a length limit counted in characters.
-func checkText(field, s string, max int, required bool, v *fault.Violations) {
-	if s == "" {
-		if required {
-			v.Add(field, "is required")
-		}
-		return
-	}
-	// One pass over the text (it can be 10,000 characters): count, check the
-	// encoding, find the first control character; report in that order.
-	n, control := 0, rune(-1)
-	for i, r := range s {
-		n++
-		switch {
-		case r == utf8.RuneError:
-			if _, w := utf8.DecodeRuneInString(s[i:]); w == 1 {
-				v.Add(field, "is not valid UTF-8")
-				return
-			}
-		case r == '\n' || r == '\r' || r == '\t':
-		case control < 0 && (unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == '\ufeff'):
-			control = r
-		}
-	}
-	switch {
-	case n > max:
-		v.Add(field, "is %d characters long; at most %d", n, max)
-	case control >= 0:
-		v.Add(field, "contains control character U+%04X", control)
 	}
 }
 
@@ -196,6 +162,6 @@ func checkAttachments(field string, as []Attachment, v *fault.Violations) {
 		case !strings.Contains(a.URI, ":"):
 			v.Add(f, "must be a URI with a scheme (e.g. s3://bucket/key, https://…)")
 		}
-		checkText(field+"["+strconv.Itoa(i)+"].name", a.Name, MaxNameRunes, false, v)
+		freetext.Check(field+"["+strconv.Itoa(i)+"].name", a.Name, MaxNameRunes, false, v)
 	}
 }

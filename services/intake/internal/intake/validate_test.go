@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/gridflow/gridflow/pkg/fault"
+	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/reference"
 )
 
@@ -112,13 +113,13 @@ func TestCheckTextReportsTheFirstProblem(t *testing.T) {
 		{"正常\uFFFD", ""},
 	} {
 		var v fault.Violations
-		checkText("f", tt.text, 10, true, &v)
+		freetext.Check("f", tt.text, 10, true, &v)
 		got := ""
 		if len(v) > 0 {
 			got = v[0].Reason
 		}
 		if got != tt.want || len(v) > 1 {
-			t.Errorf("checkText(%q) = %v, want %q", tt.text, v, tt.want)
+			t.Errorf("freetext.Check(%q) = %v, want %q", tt.text, v, tt.want)
 		}
 	}
 }
