@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 
@@ -35,16 +36,11 @@ func newContactCmd(g *globals) *cobra.Command {
 			default:
 				req.Key = &intakev1.ReadContactRequest_HotlineOrderNo{HotlineOrderNo: ref.Value}
 			}
-			conn, err := g.dial(svcIntake)
+			resp, err := callIntake(cmd, g, func(ctx context.Context, c intakev1.IntakeServiceClient) (*intakev1.ReadContactResponse, error) {
+				return c.ReadContact(ctx, req)
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			ctx, cancel := g.ctx(cmd.Context())
-			defer cancel()
-			resp, err := intakev1.NewIntakeServiceClient(conn).ReadContact(ctx, req)
-			if err != nil {
-				return explain(err)
 			}
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp)

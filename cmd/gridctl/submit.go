@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -34,16 +35,11 @@ func newSubmitCmd(g *globals) *cobra.Command {
 			if err := protojson.Unmarshal(data, req); err != nil {
 				return fmt.Errorf("%s: not a SubmitWorkOrderRequest in protojson: %w", file, err)
 			}
-			conn, err := g.dial(svcIntake)
+			resp, err := callIntake(cmd, g, func(ctx context.Context, c intakev1.IntakeServiceClient) (*intakev1.SubmitWorkOrderResponse, error) {
+				return c.SubmitWorkOrder(ctx, req)
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			ctx, cancel := g.ctx(cmd.Context())
-			defer cancel()
-			resp, err := intakev1.NewIntakeServiceClient(conn).SubmitWorkOrder(ctx, req)
-			if err != nil {
-				return explain(err)
 			}
 			if g.asJSON {
 				return printProto(cmd.OutOrStdout(), resp.GetSubmission())
@@ -79,16 +75,11 @@ func newSubmissionCmd(g *globals) *cobra.Command {
 			default:
 				req.Key = &intakev1.GetSubmissionRequest_HotlineOrderNo{HotlineOrderNo: ref.Value}
 			}
-			conn, err := g.dial(svcIntake)
+			resp, err := callIntake(cmd, g, func(ctx context.Context, c intakev1.IntakeServiceClient) (*intakev1.GetSubmissionResponse, error) {
+				return c.GetSubmission(ctx, req)
+			})
 			if err != nil {
 				return err
-			}
-			defer conn.Close()
-			ctx, cancel := g.ctx(cmd.Context())
-			defer cancel()
-			resp, err := intakev1.NewIntakeServiceClient(conn).GetSubmission(ctx, req)
-			if err != nil {
-				return explain(err)
 			}
 			s := resp.GetSubmission()
 			if g.asJSON {
@@ -119,4 +110,22 @@ func printSubmission(w io.Writer, s *intakev1.Submission) {
 	for _, n := range s.GetNotes() {
 		fmt.Fprintf(w, "note      %s\n", n)
 	}
+}
+
+// callIntake runs one intake RPC with the global credential and timeout;
+// a refusal is explained.
+func callIntake[T any](cmd *cobra.Command, g *globals, fn func(context.Context, intakev1.IntakeServiceClient) (T, error)) (T, error) {
+	var zero T
+	conn, err := g.dial(svcIntake)
+	if err != nil {
+		return zero, err
+	}
+	defer conn.Close()
+	ctx, cancel := g.ctx(cmd.Context())
+	defer cancel()
+	out, err := fn(ctx, intakev1.NewIntakeServiceClient(conn))
+	if err != nil {
+		return zero, explain(err)
+	}
+	return out, nil
 }
