@@ -40,10 +40,10 @@ func (s *Service) query(p Place, from, to time.Time) IncidentQuery {
 // one step, and a report more urgent than the incident raises it to its own
 // level; either way the primary gets a new classification version. cls is
 // completed in place; the events returned concern the incident and other
-// cases. The caller holds the grouping lock.
-func (s *Service) group(ctx context.Context, tx Tx, rec *Record, cls *Classification, item reference.Item, now time.Time) ([]Event, error) {
+// cases. place is the case's (placeOf). The caller holds the grouping lock
+// or the place's locks.
+func (s *Service) group(ctx context.Context, tx Tx, rec *Record, cls *Classification, item reference.Item, place Place, now time.Time) ([]Event, error) {
 	c := &rec.Case
-	place := s.placeOf(c)
 	if place.Empty() {
 		return nil, nil
 	}

@@ -177,8 +177,10 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 		return tx.Emit(ctx, ReviewNeeded{Case: c, Review: *rec.Review, Urgency: rec.BaseUrgency})
 	}
 	grouping := !c.Answered && groupable(d.item)
+	var place Place
 	if grouping {
-		if keys := s.placeOf(&c).LockKeys(s.cfg.CellSize); len(keys) > 0 {
+		place = s.placeOf(&c) // normalised once: locked on, then grouped at
+		if keys := place.LockKeys(s.cfg.CellSize); len(keys) > 0 {
 			if err := tx.LockPlaces(ctx, keys); err != nil {
 				return err
 			}
@@ -201,7 +203,7 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 	}
 	var evs []Event
 	if grouping {
-		if evs, err = s.group(ctx, tx, rec, cls, d.item, now); err != nil {
+		if evs, err = s.group(ctx, tx, rec, cls, d.item, place, now); err != nil {
 			return err
 		}
 	}
@@ -298,7 +300,7 @@ func (s *Service) refile(ctx context.Context, tx Tx, rec *Record, item reference
 			return nil, nil, err
 		}
 	} else if !rec.Case.Answered && groupable(item) {
-		e, err := s.group(ctx, tx, rec, cls, item, now)
+		e, err := s.group(ctx, tx, rec, cls, item, s.placeOf(&rec.Case), now)
 		if err != nil {
 			return nil, nil, err
 		}
