@@ -230,8 +230,11 @@ func serve(ctx context.Context) error {
 
 	// Classify serves its API while NATS is down; the relay publishes, and
 	// the consumer starts, once the streams exist.
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store := postgres.New(pool, relay.Notify, time.Now)
+	// Events leave from memory as their transaction commits (the consumer's
+	// through pkg/process, the timers' and the API's through the relay's
+	// scope); the poller only picks up rows older than the grace (issue 17).
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
+	store := postgres.New(pool, relay.Notify, time.Now).WithRelay(relay)
 	retrainer := retrain.New(retrain.Config{HistoryFile: cfg.HistoryFile, HistoryWeight: cfg.RetrainHistoryWeight,
 		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery},
 		store, lv, p.Log, time.Now)
@@ -256,7 +259,7 @@ func serve(ctx context.Context) error {
 			return svc.ReviewTimedOut(ctx, store.Bind(tx), t.Key)
 		},
 		retrain.TimerKind: retrainer.Handler(),
-	}, timer.Options{}, p.Log)
+	}, timer.Options{Scope: relay.Scope}, p.Log)
 	p.Go(timers.Run)
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 

@@ -138,8 +138,11 @@ func serve(ctx context.Context, rebuild bool) error {
 
 	// Feedback serves its API while NATS is down; the relay publishes, and
 	// the consumer starts, once the streams exist.
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store := postgres.New(pool, relay.Notify)
+	// Events leave from memory as their transaction commits (the consumer's
+	// through pkg/process, the timers' and the API's through the relay's
+	// scope); the poller only picks up rows older than the grace (issue 17).
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
+	store := postgres.New(pool, relay.Notify).WithRelay(relay)
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
 
 	evs, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
@@ -155,7 +158,7 @@ func serve(ctx context.Context, rebuild bool) error {
 		postgres.TimerCallbackRetry: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.CallbackRetryDue(ctx, store.Bind(tx), t.Key)
 		},
-	}, timer.Options{}, p.Log)
+	}, timer.Options{Scope: relay.Scope}, p.Log)
 	p.Go(timers.Run)
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 	// WatchCaseUpdates streams wake on the NOTIFY of a stored event.

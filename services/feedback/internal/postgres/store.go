@@ -59,6 +59,7 @@ var Migrations = []pgdb.Migrations{
 type Store struct {
 	pool      *pgxpool.Pool
 	committed func()
+	relay     *outbox.Relay // nil: the events wait for a relay's poll
 }
 
 var (
@@ -74,19 +75,33 @@ func New(pool *pgxpool.Pool, committed func()) *Store {
 	return &Store{pool: pool, committed: committed}
 }
 
+// WithRelay makes the events InTx's transactions write leave through
+// relay's fast path, from memory, once they commit.
+func (s *Store) WithRelay(relay *outbox.Relay) *Store {
+	s.relay = relay
+	return s
+}
+
 // InTx runs fn in a transaction of its own.
 func (s *Store) InTx(ctx context.Context, fn func(feedback.Tx) error) error {
-	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.Bind(tx)) })
+	err := s.relay.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error { return fn(&txn{tx: tx, scoped: ctx}) })
 	if err == nil {
 		s.committed()
 	}
 	return err
 }
 
-// Bind gives the domain's view of a transaction someone else runs.
+// Bind gives the domain's view of a transaction someone else runs (the
+// consumer runner's, the timer worker's: their contexts carry the relay's
+// scope).
 func (s *Store) Bind(tx pgx.Tx) feedback.Tx { return &txn{tx: tx} }
 
-type txn struct{ tx pgx.Tx }
+type txn struct {
+	tx pgx.Tx
+	// scoped is the context InTx began the transaction with: what Publish
+	// enqueues joins its outbox scope (nil when bound).
+	scoped context.Context
+}
 
 func (t *txn) LockCase(ctx context.Context, id string) error {
 	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), hashtext($1))`, id); err != nil {
@@ -119,7 +134,7 @@ func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
 }
 
 func (t *txn) Publish(ctx context.Context, e *feedback.Event) error {
-	return outbox.Enqueue(ctx, t.tx, events.Message(e))
+	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, events.Message(e))
 }
 
 func (t *txn) Events(ctx context.Context, caseID string) ([]feedback.Event, error) {
