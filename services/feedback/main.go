@@ -48,7 +48,7 @@ type Config struct {
 	// WatchPoll: how often a WatchCaseUpdates stream looks for new events
 	// when no NOTIFY woke it (the listening connection is being re-made).
 	WatchPoll           time.Duration `env:"FEEDBACK_WATCH_POLL, default=5s"`
-	ConsumerConcurrency int           `env:"FEEDBACK_CONSUMER_CONCURRENCY, default=1"`
+	ConsumerConcurrency int           `env:"FEEDBACK_CONSUMER_CONCURRENCY, default=4"`
 	RelayBatch          int           `env:"FEEDBACK_RELAY_BATCH, default=256"`
 }
 
@@ -145,8 +145,13 @@ func serve(ctx context.Context, rebuild bool) error {
 	store := postgres.New(pool, relay.Notify).WithRelay(relay)
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
 
-	evs, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
-		Concurrency: cfg.ConsumerConcurrency}, events.Handler(svc, store.Bind), p.Log)
+	// A fetch is handled as batches (one transaction each, a savepoint per
+	// event), a case's events in arrival order by one worker; several
+	// workers at once, since watchers read the log only below the oldest
+	// running transaction (postgres.LogAfter). Issue 17.
+	evs, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
+		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.OrderKey},
+		events.BatchHandler(svc, store.Bind, postgres.LockCases), p.Log)
 	if err != nil {
 		return err
 	}

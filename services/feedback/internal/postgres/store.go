@@ -110,6 +110,18 @@ func (t *txn) LockCase(ctx context.Context, id string) error {
 	return nil
 }
 
+// LockCases takes the locks LockCase takes for every case of ids, in one
+// statement and in the order of the lock keys (not of the ids: two ids
+// whose hashes collide are one lock), so that transactions locking
+// overlapping sets of cases take them in one order and cannot deadlock.
+func LockCases(ctx context.Context, tx pgx.Tx, ids []string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), k)
+		FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS keys`, ids); err != nil {
+		return fmt.Errorf("lock cases: %w", err)
+	}
+	return nil
+}
+
 func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
 	if e.Raw == nil {
 		raw, name, err := events.Encode(e)
@@ -436,18 +448,31 @@ func (s *Store) Timeline(ctx context.Context, caseID string) ([]feedback.Event, 
 	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE case_id = $1 ORDER BY seq`, caseID)
 }
 
-// LogAfter lists events after seq.
+// LogAfter lists events after the one numbered seq, for watchers.
+//
+// One case's events are written under its lock, so they become visible in
+// seq order. The whole log is not: transactions on different cases run at
+// once, and one that drew a lower seq may commit after one that drew a
+// higher. So the whole log is read in the order of the writing transactions
+// (xid, then seq) and only below the oldest transaction still running:
+// those rows are final, and nothing can appear later before them. A cursor
+// stays the seq of the last event read; its row gives its xid.
 func (s *Store) LogAfter(ctx context.Context, seq int64, caseID string, limit int) ([]feedback.Event, error) {
 	if caseID != "" {
 		return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE seq > $1 AND case_id = $2 ORDER BY seq LIMIT $3`, seq, caseID, limit)
 	}
-	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, seq, limit)
+	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events
+		WHERE (xid, seq) > (coalesce((SELECT xid FROM events WHERE seq = $1), '0'::xid8), $1)
+			AND xid < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY xid, seq LIMIT $2`, seq, limit)
 }
 
-// LastSeq is the newest log position.
+// LastSeq is the log's position now for a watcher of the whole log (see
+// LogAfter): its last final event.
 func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM events WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY xid DESC, seq DESC LIMIT 1), 0)`).Scan(&n)
 	return n, err
 }
 
