@@ -245,11 +245,14 @@ func serve(ctx context.Context) error {
 	deps.Retrain = retrainer.Retrain
 	svc := classify.New(cfg.domain(), store, deps)
 
-	cases, err := consumer.New(js, pool, consumer.Config{
+	// A fetch is classified as batches: one transaction (one commit) each,
+	// the batch's place locks taken first in one order, a savepoint per
+	// case. Issue 17.
+	cases, err := consumer.NewBatch(js, pool, consumer.Config{
 		Name:        events.ConsumerCases,
 		Subjects:    []string{events.SubjectsReceived, events.SubjectsAnswered},
 		Concurrency: cfg.ConsumerConcurrency,
-	}, events.Handler(svc, store.Bind), p.Log)
+	}, events.BatchHandler(svc, store.Bind), p.Log)
 	if err != nil {
 		return err
 	}
