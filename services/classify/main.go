@@ -93,8 +93,9 @@ type Config struct {
 	RepeatLabel string `env:"CLASSIFY_REPEAT_LABEL, default=重复投诉"`
 	// ReviewChoices is how many model choices a reviewer is offered.
 	ReviewChoices int `env:"CLASSIFY_REVIEW_CHOICES, default=5"`
-	// ConsumerConcurrency: case events handled at once per replica.
-	ConsumerConcurrency int `env:"CLASSIFY_CONSUMER_CONCURRENCY, default=1"`
+	// ConsumerConcurrency: batches of case events handled at once per
+	// replica; the place locks keep their grouping right (issue 17).
+	ConsumerConcurrency int `env:"CLASSIFY_CONSUMER_CONCURRENCY, default=4"`
 	RelayBatch          int `env:"CLASSIFY_RELAY_BATCH, default=256"`
 }
 
