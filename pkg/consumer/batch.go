@@ -26,10 +26,11 @@ type BatchHandler func(ctx context.Context, b *Batch) error
 // BatchHandler sees them. Messages already handled (redeliveries of a
 // committed event) are acked by the runner and not included.
 type Batch struct {
-	tx   pgx.Tx
-	msgs []Message
-	ctxs []context.Context
-	outs []outcome
+	tx    pgx.Tx
+	scope func(context.Context) (context.Context, func(bool))
+	msgs  []Message
+	ctxs  []context.Context
+	outs  []outcome
 }
 
 type outcome struct {
@@ -65,8 +66,11 @@ func (b *Batch) Apply(i int, h Handler) error {
 	if len(b.msgs) == 1 {
 		err = call(ctx, b.tx, msg, h)
 	} else {
-		// pgx runs a nested transaction as a savepoint.
-		err = pgdb.InTx(ctx, b.tx, func(sp pgx.Tx) error { return call(ctx, sp, msg, h) })
+		// pgx runs a nested transaction as a savepoint; what it enqueues
+		// joins the batch's only if it is released.
+		sctx, end := b.scope(ctx)
+		err = pgdb.InTx(sctx, b.tx, func(sp pgx.Tx) error { return call(sctx, sp, msg, h) })
+		end(err == nil)
 	}
 	b.outs[i] = outcome{set: true, err: err}
 	return err

@@ -114,6 +114,13 @@ type Config struct {
 	// a handler enqueued leave now rather than at the relay's next poll.
 	// It must not block.
 	Committed func()
+	// Scope, when set, wraps each transaction, and each message's
+	// savepoint in a batch: it returns the context to run it in and a
+	// function called once it is over, with true if it committed (a
+	// savepoint: was released). The outbox relay's Scope, so that what a
+	// handler enqueues is published from memory as soon as the transaction
+	// commits rather than at the relay's next poll.
+	Scope func(ctx context.Context) (context.Context, func(committed bool))
 	// HandlerTimeout bounds one transaction: a message's for a Handler, a
 	// batch's for a BatchHandler (default AckWait).
 	HandlerTimeout time.Duration
@@ -247,6 +254,16 @@ func newRunner(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler B
 
 // Config returns the configuration in use, defaults filled in.
 func (r *Runner) Config() Config { return r.cfg }
+
+// ScopeUnlessSet sets Config.Scope when the configuration left it unset;
+// call it before Run. pkg/process gives every consumer its relay's scope
+// this way, so that no consumer of a service with a relay is left to its
+// polls.
+func (r *Runner) ScopeUnlessSet(scope func(ctx context.Context) (context.Context, func(committed bool))) {
+	if r.cfg.Scope == nil {
+		r.cfg.Scope = scope
+	}
+}
 
 func (r *Runner) consumerConfig() jetstream.ConsumerConfig {
 	return DurableConfig(r.cfg.Name, r.cfg.Subjects, r.cfg.AckWait)
@@ -693,11 +710,13 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
+	ctx, end := r.scope(ctx)
 	committed := false
 	defer func() {
 		if !committed {
 			_ = tx.Rollback(context.WithoutCancel(ctx))
 		}
+		end(committed)
 	}()
 
 	ids := make([]string, len(unit))
@@ -709,7 +728,7 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 		return nil, err
 	}
 	outs = make([]outcome, len(unit))
-	b := &Batch{tx: tx}
+	b := &Batch{tx: tx, scope: r.scope}
 	var at []int // unit index of each of b's messages
 	for i, d := range unit {
 		if !fresh[d.msg.EventID] {
@@ -786,6 +805,14 @@ func (r *Runner) record(ctx context.Context, tx pgx.Tx, ids []string) (map[strin
 		return nil, fmt.Errorf("record handled events: %w", err)
 	}
 	return fresh, nil
+}
+
+// scope begins cfg.Scope's collection, if any.
+func (r *Runner) scope(ctx context.Context) (context.Context, func(bool)) {
+	if r.cfg.Scope == nil {
+		return ctx, func(bool) {}
+	}
+	return r.cfg.Scope(ctx)
 }
 
 // callBatch turns a batch handler's panic into a failure of the batch.

@@ -66,7 +66,9 @@ func WithTrace(ctx context.Context, m Message) Message {
 
 // Enqueue stores msgs in tx. The caller's trace context is saved with each
 // message (unless WithTrace already gave it one) so the published event
-// continues the caller's trace.
+// continues the caller's trace. Within a Scope (Relay.InTx, a consumer's or
+// a timer's transaction) the rows are published from memory once the
+// transaction commits.
 func Enqueue(ctx context.Context, tx pgx.Tx, msgs ...Message) error {
 	_, err := EnqueueStored(ctx, tx, msgs...)
 	return err
@@ -211,6 +213,9 @@ func EnqueueStored(ctx context.Context, tx pgx.Tx, msgs ...Message) (Stored, err
 	}
 	if err != nil {
 		return Stored{}, fmt.Errorf("outbox enqueue: %w", err)
+	}
+	if s := scopeOf(ctx); s != nil {
+		s.add(p.rows) // published from memory once the scope commits
 	}
 	return p, nil
 }

@@ -82,6 +82,7 @@ type Process struct {
 	tasks      []func(context.Context) error // run and supervised by Wait
 	addrs      []any                         // what Wait serves on, for its log line
 	publishing *outbox.Background
+	relay      *outbox.Relay
 	stopped    bool // the relay was stopped by Wait
 }
 
@@ -205,6 +206,7 @@ func natsTLS(base config.Base) ([]nats.Option, error) {
 // it last, after publishing what they committed.
 func (p *Process) Relay(pool *pgxpool.Pool, js jetstream.JetStream, opts outbox.RelayOptions) *outbox.Relay {
 	relay := outbox.NewRelay(pool, js, p.Log, opts)
+	p.relay = relay
 	p.publishing = relay.Start(p.ctx, func(ctx context.Context) error {
 		return natsjs.WaitStreams(ctx, js, p.Log)
 	})
@@ -221,8 +223,13 @@ func (p *Process) Relay(pool *pgxpool.Pool, js jetstream.JetStream, opts outbox.
 func (p *Process) Publishing() context.Context { return p.publishing.Context() }
 
 // Consume runs r once the relay has found the streams, until the process
-// stops; call Relay first.
+// stops; call Relay first. Unless r's configuration names another scope,
+// what its handlers enqueue leaves through the relay's fast path as soon as
+// their transaction commits (outbox.Relay.Scope).
 func (p *Process) Consume(r *consumer.Runner) {
+	if p.relay != nil {
+		r.ScopeUnlessSet(p.relay.Scope)
+	}
 	p.Go(func(ctx context.Context) error {
 		if p.publishing == nil {
 			return errors.New("process: Consume needs the relay, which waits for the streams")

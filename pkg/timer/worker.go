@@ -42,6 +42,11 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Clock decides what is due (default SystemClock).
 	Clock Clock
+	// Scope, when set, wraps each batch's transaction and each timer's
+	// savepoint, as consumer.Config.Scope does: the outbox relay's Scope,
+	// so that the events handlers enqueue leave as soon as the batch
+	// commits.
+	Scope func(ctx context.Context) (context.Context, func(committed bool))
 }
 
 // Worker fires due timers of the kinds it has handlers for.
@@ -270,7 +275,14 @@ func (w *Worker) fireBatch(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("begin: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	ctx, end := w.scope(ctx)
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback(context.WithoutCancel(ctx))
+		}
+		end(committed)
+	}()
 
 	rows, err := tx.Query(ctx, `SELECT `+columns+` FROM timers WHERE due_at <= $1 AND kind = ANY($2)
 		ORDER BY due_at LIMIT $3 FOR UPDATE SKIP LOCKED`, now, w.kinds, w.opts.BatchSize)
@@ -321,6 +333,7 @@ func (w *Worker) fireBatch(ctx context.Context) (int, error) {
 	if err := tx.Commit(ctx); err != nil {
 		return 0, fmt.Errorf("commit fired timers: %w", err)
 	}
+	committed = true
 	done := w.opts.Clock.Now()
 	for _, t := range fired {
 		attrs := metric.WithAttributes(attribute.String("kind", t.Kind))
@@ -329,6 +342,14 @@ func (w *Worker) fireBatch(ctx context.Context) (int, error) {
 	}
 	w.logFailures(ctx, failed)
 	return len(batch), nil
+}
+
+// scope begins Options.Scope's collection, if any.
+func (w *Worker) scope(ctx context.Context) (context.Context, func(bool)) {
+	if w.opts.Scope == nil {
+		return ctx, func(bool) {}
+	}
+	return w.opts.Scope(ctx)
 }
 
 var errTxBroken = errors.New("transaction unusable after handler failure")
@@ -341,14 +362,17 @@ func (w *Worker) fire(ctx context.Context, tx pgx.Tx, t Timer) error {
 	if err != nil {
 		return fmt.Errorf("%w: savepoint: %w", errTxBroken, err)
 	}
-	hctx, cancel := context.WithTimeout(ctx, w.opts.HandlerTimeout)
+	sctx, end := w.scope(ctx)
+	hctx, cancel := context.WithTimeout(sctx, w.opts.HandlerTimeout)
 	err = w.call(hctx, sp, t)
 	cancel()
 	if err == nil {
 		if err = sp.Commit(ctx); err == nil {
+			end(true)
 			return nil
 		}
 	}
+	end(false)
 	if rbErr := sp.Rollback(ctx); rbErr != nil {
 		return fmt.Errorf("%w: %w (rollback: %w)", errTxBroken, err, rbErr)
 	}

@@ -93,8 +93,9 @@ type Config struct {
 	RepeatLabel string `env:"CLASSIFY_REPEAT_LABEL, default=重复投诉"`
 	// ReviewChoices is how many model choices a reviewer is offered.
 	ReviewChoices int `env:"CLASSIFY_REVIEW_CHOICES, default=5"`
-	// ConsumerConcurrency: case events handled at once per replica.
-	ConsumerConcurrency int `env:"CLASSIFY_CONSUMER_CONCURRENCY, default=1"`
+	// ConsumerConcurrency: batches of case events handled at once per
+	// replica; the place locks keep their grouping right (issue 17).
+	ConsumerConcurrency int `env:"CLASSIFY_CONSUMER_CONCURRENCY, default=4"`
 	RelayBatch          int `env:"CLASSIFY_RELAY_BATCH, default=256"`
 }
 
@@ -230,8 +231,11 @@ func serve(ctx context.Context) error {
 
 	// Classify serves its API while NATS is down; the relay publishes, and
 	// the consumer starts, once the streams exist.
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store := postgres.New(pool, relay.Notify, time.Now)
+	// Events leave from memory as their transaction commits (the consumer's
+	// through pkg/process, the timers' and the API's through the relay's
+	// scope); the poller only picks up rows older than the grace (issue 17).
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
+	store := postgres.New(pool, relay.Notify, time.Now).WithRelay(relay)
 	retrainer := retrain.New(retrain.Config{HistoryFile: cfg.HistoryFile, HistoryWeight: cfg.RetrainHistoryWeight,
 		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery},
 		store, lv, p.Log, time.Now)
@@ -242,11 +246,14 @@ func serve(ctx context.Context) error {
 	deps.Retrain = retrainer.Retrain
 	svc := classify.New(cfg.domain(), store, deps)
 
-	cases, err := consumer.New(js, pool, consumer.Config{
+	// A fetch is classified as batches: one transaction (one commit) each,
+	// the batch's place locks taken first in one order, a savepoint per
+	// case. Issue 17.
+	cases, err := consumer.NewBatch(js, pool, consumer.Config{
 		Name:        events.ConsumerCases,
 		Subjects:    []string{events.SubjectsReceived, events.SubjectsAnswered},
 		Concurrency: cfg.ConsumerConcurrency,
-	}, events.Handler(svc, store.Bind), p.Log)
+	}, events.BatchHandler(svc, store.Bind), p.Log)
 	if err != nil {
 		return err
 	}
@@ -256,7 +263,7 @@ func serve(ctx context.Context) error {
 			return svc.ReviewTimedOut(ctx, store.Bind(tx), t.Key)
 		},
 		retrain.TimerKind: retrainer.Handler(),
-	}, timer.Options{}, p.Log)
+	}, timer.Options{Scope: relay.Scope}, p.Log)
 	p.Go(timers.Run)
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 

@@ -107,10 +107,13 @@ func run(ctx context.Context) error {
 
 	// The relay outlives the gRPC server, the consumer and the clock: what
 	// they committed is published before the process exits.
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
+	// Events leave from memory as their transaction commits (the consumer's
+	// through pkg/process, the clock's and the API's through the relay's
+	// scope); the poller only picks up rows older than the grace (issue 17).
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
 	window, _ := workcal.ParseDuration(cfg.RejectWindow)
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
-	store := postgres.New(pool, relay.Notify)
+	store := postgres.New(pool, relay.Notify).WithRelay(relay)
 	svc := dispatch.New(store, events.Encode, feed.New(js), ref.Current, clk.Now, policy)
 	svc.ListsReloadsFrom(reloads)
 	handlers := events.NewHandlers(store, svc.Env)
@@ -122,7 +125,7 @@ func run(ctx context.Context) error {
 	}
 	p.Consume(cases)
 	clockWorker := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{BatchSize: cfg.TimerBatch,
-		Concurrency: cfg.TimerConcurrency, Clock: clk}, p.Log)
+		Concurrency: cfg.TimerConcurrency, Clock: clk, Scope: relay.Scope}, p.Log)
 	p.Go(clockWorker.Run)
 	p.Go(func(ctx context.Context) error { store.BacklogGauges().Run(ctx, p.Log); return nil })
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)

@@ -48,7 +48,7 @@ type Config struct {
 	// WatchPoll: how often a WatchCaseUpdates stream looks for new events
 	// when no NOTIFY woke it (the listening connection is being re-made).
 	WatchPoll           time.Duration `env:"FEEDBACK_WATCH_POLL, default=5s"`
-	ConsumerConcurrency int           `env:"FEEDBACK_CONSUMER_CONCURRENCY, default=1"`
+	ConsumerConcurrency int           `env:"FEEDBACK_CONSUMER_CONCURRENCY, default=4"`
 	RelayBatch          int           `env:"FEEDBACK_RELAY_BATCH, default=256"`
 }
 
@@ -138,12 +138,20 @@ func serve(ctx context.Context, rebuild bool) error {
 
 	// Feedback serves its API while NATS is down; the relay publishes, and
 	// the consumer starts, once the streams exist.
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch})
-	store := postgres.New(pool, relay.Notify)
+	// Events leave from memory as their transaction commits (the consumer's
+	// through pkg/process, the timers' and the API's through the relay's
+	// scope); the poller only picks up rows older than the grace (issue 17).
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
+	store := postgres.New(pool, relay.Notify).WithRelay(relay)
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
 
-	evs, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
-		Concurrency: cfg.ConsumerConcurrency}, events.Handler(svc, store.Bind), p.Log)
+	// A fetch is handled as batches (one transaction each, a savepoint per
+	// event), a case's events in arrival order by one worker; several
+	// workers at once, since watchers read the log only below the oldest
+	// running transaction (postgres.LogAfter). Issue 17.
+	evs, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
+		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.OrderKey},
+		events.BatchHandler(svc, store.Bind, postgres.LockCases), p.Log)
 	if err != nil {
 		return err
 	}
@@ -155,7 +163,7 @@ func serve(ctx context.Context, rebuild bool) error {
 		postgres.TimerCallbackRetry: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.CallbackRetryDue(ctx, store.Bind(tx), t.Key)
 		},
-	}, timer.Options{}, p.Log)
+	}, timer.Options{Scope: relay.Scope}, p.Log)
 	p.Go(timers.Run)
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 	// WatchCaseUpdates streams wake on the NOTIFY of a stored event.

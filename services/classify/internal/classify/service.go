@@ -217,6 +217,18 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 	return tx.Emit(ctx, append([]Event{Classified{Classification: *cls, Case: c}}, evs...)...)
 }
 
+// LockKeys are the place locks Receive may take for c (Place.LockKeys),
+// for a caller that handles several cases in one transaction and takes
+// all their locks first, in one order, so that two such transactions
+// cannot deadlock: Receive then takes them again, which costs no wait.
+// A consultation answered on the call is never grouped and has none.
+func (s *Service) LockKeys(c Case) []string {
+	if c.Answered {
+		return nil
+	}
+	return s.placeOf(&c).LockKeys(s.cfg.CellSize)
+}
+
 // FallbackTree is the catalogue tree whose catch-all a case falls back to:
 // the urban tree for a grid worker's report, the hotline tree otherwise.
 func FallbackTree(src reference.Source) reference.Tree {

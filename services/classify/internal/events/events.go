@@ -52,20 +52,73 @@ type Binder func(tx pgx.Tx) classify.Tx
 // payload that is not a case event is poison (dead-lettered with the
 // reason); a case event without a case id too.
 func Handler(svc *classify.Service, bind Binder) consumer.Handler {
-	return consumer.Decoding(decode, func(ctx context.Context, tx pgx.Tx, msg consumer.Message, env *eventsv1.Envelope) error {
-		c, ok := caseOf(env)
-		if !ok {
-			return consumer.Permanent(fmt.Errorf("%s: envelope %s (type %q) carries no case.received or case.answered payload",
-				msg.Subject, env.GetEventId(), env.GetType()))
-		}
-		if c.ID == "" {
-			return consumer.Permanent(fmt.Errorf("%s: event %s has no case id", msg.Subject, env.GetEventId()))
-		}
-		if c.ReceivedAt.IsZero() && c.AcceptedAt.IsZero() {
-			c.AcceptedAt = msg.Published
+	return func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		c, err := received(msg)
+		if err != nil {
+			return err
 		}
 		return svc.Receive(ctx, bind(tx), c)
-	})
+	}
+}
+
+// BatchHandler classifies what one fetch brought in one transaction
+// (consumer.NewBatch): every envelope is decoded first — poison ones are
+// dead-lettered alone — then the place locks of all the batch's cases are
+// taken at once, in LockPlaces' order, so that batches of the same places
+// (in this replica or another) cannot deadlock; then each case is
+// classified in its own savepoint, in arrival order, so one that fails
+// rolls back alone and its neighbours commit with one commit.
+func BatchHandler(svc *classify.Service, bind Binder) consumer.BatchHandler {
+	return func(ctx context.Context, b *consumer.Batch) error {
+		msgs := b.Messages()
+		cases := make([]classify.Case, len(msgs))
+		ok := make([]bool, len(msgs))
+		var keys []string
+		for i, m := range msgs {
+			c, err := received(m)
+			if err != nil {
+				b.Fail(i, err)
+				continue
+			}
+			cases[i], ok[i] = c, true
+			keys = append(keys, svc.LockKeys(c)...)
+		}
+		if len(keys) > 0 {
+			if err := bind(b.Tx()).LockPlaces(ctx, keys); err != nil {
+				return err
+			}
+		}
+		for i := range msgs {
+			if ok[i] {
+				_ = b.Apply(i, func(ctx context.Context, tx pgx.Tx, _ consumer.Message) error {
+					return svc.Receive(ctx, bind(tx), cases[i])
+				}) // the outcome is recorded
+			}
+		}
+		return nil
+	}
+}
+
+// received reads the case a delivered case.received or case.answered
+// carries. A payload that is not a case event is poison (dead-lettered
+// with the reason); a case event without a case id too.
+func received(msg consumer.Message) (classify.Case, error) {
+	env, err := decode(msg.Data)
+	if err != nil {
+		return classify.Case{}, consumer.Permanent(fmt.Errorf("decode %s: %w", msg.Subject, err))
+	}
+	c, ok := caseOf(env)
+	if !ok {
+		return c, consumer.Permanent(fmt.Errorf("%s: envelope %s (type %q) carries no case.received or case.answered payload",
+			msg.Subject, env.GetEventId(), env.GetType()))
+	}
+	if c.ID == "" {
+		return c, consumer.Permanent(fmt.Errorf("%s: event %s has no case id", msg.Subject, env.GetEventId()))
+	}
+	if c.ReceivedAt.IsZero() && c.AcceptedAt.IsZero() {
+		c.AcceptedAt = msg.Published
+	}
+	return c, nil
 }
 
 // caseOf is the case a consumed envelope carries: classify takes the two

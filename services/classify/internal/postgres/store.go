@@ -56,6 +56,7 @@ type Store struct {
 	// committed is called after a transaction of InTx that may have
 	// enqueued events commits (the relay's Notify).
 	committed func()
+	relay     *outbox.Relay // nil: the events wait for a relay's poll
 	now       func() time.Time
 }
 
@@ -72,9 +73,18 @@ func New(pool *pgxpool.Pool, committed func(), now func() time.Time) *Store {
 	return &Store{pool: pool, committed: committed, now: now}
 }
 
+// WithRelay makes the events InTx's transactions write leave through
+// relay's fast path, from memory, once they commit.
+func (s *Store) WithRelay(relay *outbox.Relay) *Store {
+	s.relay = relay
+	return s
+}
+
 // InTx runs fn in a transaction of its own.
 func (s *Store) InTx(ctx context.Context, fn func(classify.Tx) error) error {
-	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.Bind(tx)) })
+	err := s.relay.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error {
+		return fn(&txn{tx: tx, now: s.now, scoped: ctx})
+	})
 	if err == nil {
 		s.committed()
 	}
@@ -82,12 +92,16 @@ func (s *Store) InTx(ctx context.Context, fn func(classify.Tx) error) error {
 }
 
 // Bind gives the domain's view of a transaction someone else runs (the
-// consumer runner's, the timer worker's).
+// consumer runner's, the timer worker's: their contexts carry the relay's
+// scope).
 func (s *Store) Bind(tx pgx.Tx) classify.Tx { return &txn{tx: tx, now: s.now} }
 
 type txn struct {
 	tx  pgx.Tx
 	now func() time.Time
+	// scoped is the context InTx began the transaction with: what Emit
+	// enqueues joins its outbox scope (nil when bound).
+	scoped context.Context
 }
 
 // The grouping locks are transaction-scoped advisory locks: the city-wide
@@ -391,7 +405,7 @@ func (t *txn) Emit(ctx context.Context, evs ...classify.Event) error {
 	if err != nil {
 		return err
 	}
-	return outbox.Enqueue(ctx, t.tx, msgs...)
+	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, msgs...)
 }
 
 // pageKey reads a keyset page token (pkg/pagetoken); the first page, with

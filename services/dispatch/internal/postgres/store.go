@@ -56,6 +56,7 @@ type Store struct {
 	// committed is called after a transaction with events commits (the
 	// relay's Notify), so they leave without waiting for a poll.
 	committed func()
+	relay     *outbox.Relay // nil: the events wait for a relay's poll
 }
 
 // New returns a store; committed (may be nil) is called after a
@@ -65,6 +66,13 @@ func New(pool *pgxpool.Pool, committed func()) *Store {
 		committed = func() {}
 	}
 	return &Store{pool: pool, committed: committed}
+}
+
+// WithRelay makes the events Update's transactions write leave through
+// relay's fast path, from memory, once they commit.
+func (st *Store) WithRelay(relay *outbox.Relay) *Store {
+	st.relay = relay
+	return st
 }
 
 var _ dispatch.Store = (*Store)(nil)
@@ -86,7 +94,7 @@ func validUUID(id string) bool {
 func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispatch.Request, op func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error)) (*dispatch.Result, error) {
 	var res *dispatch.Result
 	events := false
-	err := pgdb.InTx(ctx, st.pool, func(tx pgx.Tx) error {
+	err := st.relay.InTx(ctx, st.pool, func(ctx context.Context, tx pgx.Tx) error {
 		// The request is begun before anything else is locked: a twin of
 		// this request waits here for the first one and then gets its
 		// result.

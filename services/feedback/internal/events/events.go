@@ -39,18 +39,9 @@ type Binder func(tx pgx.Tx) feedback.Tx
 // name no case are poison.
 func Handler(svc *feedback.Service, bind Binder) consumer.Handler {
 	return func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
-		e, err := Decode(msg.Data)
+		e, err := eventOf(msg)
 		if err != nil {
-			return consumer.Permanent(fmt.Errorf("%s: %w", msg.Subject, err))
-		}
-		if e.ID == "" {
-			e.ID = msg.EventID
-		}
-		if e.At.IsZero() {
-			e.At = msg.Published
-		}
-		if e.CaseID == "" {
-			return consumer.Permanent(fmt.Errorf("%s: event %s names no case", msg.Subject, e.ID))
+			return err
 		}
 		return svc.Handle(ctx, bind(tx), e)
 	}

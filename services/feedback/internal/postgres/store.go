@@ -59,6 +59,7 @@ var Migrations = []pgdb.Migrations{
 type Store struct {
 	pool      *pgxpool.Pool
 	committed func()
+	relay     *outbox.Relay // nil: the events wait for a relay's poll
 }
 
 var (
@@ -74,23 +75,49 @@ func New(pool *pgxpool.Pool, committed func()) *Store {
 	return &Store{pool: pool, committed: committed}
 }
 
+// WithRelay makes the events InTx's transactions write leave through
+// relay's fast path, from memory, once they commit.
+func (s *Store) WithRelay(relay *outbox.Relay) *Store {
+	s.relay = relay
+	return s
+}
+
 // InTx runs fn in a transaction of its own.
 func (s *Store) InTx(ctx context.Context, fn func(feedback.Tx) error) error {
-	err := pgdb.InTx(ctx, s.pool, func(tx pgx.Tx) error { return fn(s.Bind(tx)) })
+	err := s.relay.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error { return fn(&txn{tx: tx, scoped: ctx}) })
 	if err == nil {
 		s.committed()
 	}
 	return err
 }
 
-// Bind gives the domain's view of a transaction someone else runs.
+// Bind gives the domain's view of a transaction someone else runs (the
+// consumer runner's, the timer worker's: their contexts carry the relay's
+// scope).
 func (s *Store) Bind(tx pgx.Tx) feedback.Tx { return &txn{tx: tx} }
 
-type txn struct{ tx pgx.Tx }
+type txn struct {
+	tx pgx.Tx
+	// scoped is the context InTx began the transaction with: what Publish
+	// enqueues joins its outbox scope (nil when bound).
+	scoped context.Context
+}
 
 func (t *txn) LockCase(ctx context.Context, id string) error {
 	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), hashtext($1))`, id); err != nil {
 		return fmt.Errorf("lock case %s: %w", id, err)
+	}
+	return nil
+}
+
+// LockCases takes the locks LockCase takes for every case of ids, in one
+// statement and in the order of the lock keys (not of the ids: two ids
+// whose hashes collide are one lock), so that transactions locking
+// overlapping sets of cases take them in one order and cannot deadlock.
+func LockCases(ctx context.Context, tx pgx.Tx, ids []string) error {
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), k)
+		FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS keys`, ids); err != nil {
+		return fmt.Errorf("lock cases: %w", err)
 	}
 	return nil
 }
@@ -119,7 +146,7 @@ func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
 }
 
 func (t *txn) Publish(ctx context.Context, e *feedback.Event) error {
-	return outbox.Enqueue(ctx, t.tx, events.Message(e))
+	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, events.Message(e))
 }
 
 func (t *txn) Events(ctx context.Context, caseID string) ([]feedback.Event, error) {
@@ -421,18 +448,31 @@ func (s *Store) Timeline(ctx context.Context, caseID string) ([]feedback.Event, 
 	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE case_id = $1 ORDER BY seq`, caseID)
 }
 
-// LogAfter lists events after seq.
+// LogAfter lists events after the one numbered seq, for watchers.
+//
+// One case's events are written under its lock, so they become visible in
+// seq order. The whole log is not: transactions on different cases run at
+// once, and one that drew a lower seq may commit after one that drew a
+// higher. So the whole log is read in the order of the writing transactions
+// (xid, then seq) and only below the oldest transaction still running:
+// those rows are final, and nothing can appear later before them. A cursor
+// stays the seq of the last event read; its row gives its xid.
 func (s *Store) LogAfter(ctx context.Context, seq int64, caseID string, limit int) ([]feedback.Event, error) {
 	if caseID != "" {
 		return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE seq > $1 AND case_id = $2 ORDER BY seq LIMIT $3`, seq, caseID, limit)
 	}
-	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, seq, limit)
+	return queryEvents(ctx, s.pool, `SELECT seq, envelope FROM events
+		WHERE (xid, seq) > (coalesce((SELECT xid FROM events WHERE seq = $1), '0'::xid8), $1)
+			AND xid < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY xid, seq LIMIT $2`, seq, limit)
 }
 
-// LastSeq is the newest log position.
+// LastSeq is the log's position now for a watcher of the whole log (see
+// LogAfter): its last final event.
 func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `SELECT coalesce(max(seq), 0) FROM events`).Scan(&n)
+	err := s.pool.QueryRow(ctx, `SELECT coalesce((SELECT seq FROM events WHERE xid < pg_snapshot_xmin(pg_current_snapshot())
+		ORDER BY xid DESC, seq DESC LIMIT 1), 0)`).Scan(&n)
 	return n, err
 }
 

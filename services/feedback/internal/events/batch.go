@@ -1,0 +1,90 @@
+package events
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
+	"github.com/jackc/pgx/v5"
+)
+
+// CaseLocker takes the locks of cases in one transaction, in an order
+// every transaction shares, so that two batches touching the same cases
+// cannot deadlock on them.
+type CaseLocker func(ctx context.Context, tx pgx.Tx, caseIDs []string) error
+
+// BatchHandler handles what one fetch brought in one transaction
+// (consumer.NewBatch): every envelope is decoded first — one that does not
+// decode, or names no case, is dead-lettered alone — then the batch's cases
+// are locked at once, in lock's order, and each event is stored and applied
+// in its own savepoint, in arrival order, so a poison event rolls back
+// alone and its neighbours commit. A case merged into another may still
+// lock its primary's dependents later in the batch, outside that order: a
+// deadlock there fails the batch, which the runner then handles message by
+// message.
+func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.BatchHandler {
+	return func(ctx context.Context, b *consumer.Batch) error {
+		msgs := b.Messages()
+		evs := make([]feedback.Event, len(msgs))
+		ok := make([]bool, len(msgs))
+		ids := make([]string, 0, len(msgs))
+		for i, m := range msgs {
+			e, err := eventOf(m)
+			if err != nil {
+				b.Fail(i, err)
+				continue
+			}
+			evs[i], ok[i] = e, true
+			ids = append(ids, e.CaseID)
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		if err := lock(ctx, b.Tx(), ids); err != nil {
+			return err
+		}
+		for i := range msgs {
+			if !ok[i] {
+				continue
+			}
+			_ = b.Apply(i, func(ctx context.Context, tx pgx.Tx, _ consumer.Message) error {
+				return svc.Handle(ctx, bind(tx), evs[i])
+			}) // the outcome is recorded
+		}
+		return nil
+	}
+}
+
+// OrderKey is the case a message belongs to, so that one case's events are
+// handled one after another, in arrival order, by one worker
+// (consumer.Config.OrderKey).
+func OrderKey(m consumer.Message) string {
+	e, err := Decode(m.Data)
+	if err != nil {
+		return ""
+	}
+	if e.CaseID == "" {
+		return m.EventID
+	}
+	return e.CaseID
+}
+
+// eventOf decodes a delivered envelope into the event Handle applies; an
+// envelope that does not decode or names no case is poison.
+func eventOf(msg consumer.Message) (feedback.Event, error) {
+	e, err := Decode(msg.Data)
+	if err != nil {
+		return e, consumer.Permanent(fmt.Errorf("%s: %w", msg.Subject, err))
+	}
+	if e.ID == "" {
+		e.ID = msg.EventID
+	}
+	if e.At.IsZero() {
+		e.At = msg.Published
+	}
+	if e.CaseID == "" {
+		return e, consumer.Permanent(fmt.Errorf("%s: event %s names no case", msg.Subject, e.ID))
+	}
+	return e, nil
+}
