@@ -98,6 +98,17 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 	@grep -E '^\s+bench_intake_test.go' .run/bench-intake.log | sed 's/^ *//'
 	@grep '^intake_orders_per_s=' .run/bench-intake.log | tail -1
 
+# Issue 17: make bench, the whole loop measured (e2e/bench_test.go; BENCH_WINDOW, BENCH_STEPS, BENCH_START_RATE,
+# BENCH_RATE, BENCH_FIXED, BENCH_BASELINE, BENCH_DRAIN shorten or move it).
+.PHONY: bench
+bench: build ## the whole loop measured: baseline, sustained rate, latency at 200/s, CPU µs/order and peak RSS per process (about 15 min; last line: the figures)
+	@mkdir -p .run
+	@cd e2e && GRIDFLOW_BIN_DIR=$(CURDIR)/bin GRIDFLOW_SHARED_DIR=$(SHARED) \
+		$(GO) test -tags bench -run '^TestBench$$' -count=1 -v -timeout 90m . > ../.run/bench.log 2>&1; status=$$?; \
+		grep -E '^(bench: |load )' ../.run/bench.log; \
+		grep '^e2e_orders_per_s=' ../.run/bench.log | tail -1; \
+		[ $$status = 0 ] || { tail -40 ../.run/bench.log; echo "make bench failed (log: .run/bench.log)"; }; exit $$status
+
 .PHONY: cluster-test
 cluster-test: build ## three nats-servers, GRID at R3, one killed under load: nothing lost, work continues (about a minute)
 	@scripts/pg.sh start >/dev/null

@@ -177,7 +177,9 @@ type Submission struct {
 	Principal, RequestID string
 	CaseID, CaseNumber   string
 	Emergency, Repeat    bool
-	At                   time.Time
+	// Sent is when the first attempt was sent (the start of submit →
+	// dispatched), At when the answer came.
+	Sent, At time.Time
 	// Attempts it took (1: answered at once).
 	Attempts int
 }
@@ -583,6 +585,7 @@ func (r *Runner) send(ctx context.Context, p *plan) {
 		sub *intakev1.Submission
 		lat time.Duration
 	)
+	sent := time.Now()
 	attempts, err := r.retry(cctx, r.errs, string(p.kind), func(ctx context.Context) error {
 		t0 := time.Now()
 		var err error
@@ -619,7 +622,7 @@ func (r *Runner) send(ctx context.Context, p *plan) {
 	}
 	r.subs = append(r.subs, Submission{Kind: p.kind, Principal: p.principal.String(), RequestID: p.requestID,
 		CaseID: sub.GetCaseId(), CaseNumber: sub.GetCaseNumber(), Emergency: p.emergency, Repeat: p.repeat,
-		At: time.Now(), Attempts: attempts})
+		Sent: sent, At: time.Now(), Attempts: attempts})
 }
 
 // known reports whether the case is one of the run's.

@@ -117,14 +117,19 @@ var Users = []User{
 		Publish: []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
 		Durables: []Durable{{"intake-closures", []string{"grid.case.closed.>", "grid.case.reopened.>"}},
 			{"intake-tasks", []string{"grid.task.>"}}}},
+	// Classify and dispatch: routine work takes exactly the district and
+	// street after the event; an emergency's subject has one more key and a
+	// durable of its own (pkg/lane).
 	{Name: Classify,
-		Publish:  []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>"},
-		Durables: []Durable{{"classify-cases", []string{"grid.case.received.>", "grid.case.answered.>"}}}},
+		Publish: []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>"},
+		Durables: []Durable{{"classify-cases", []string{"grid.case.received.*.*", "grid.case.answered.>"}},
+			{"classify-emergencies", []string{"grid.case.received.*.*.emergency"}}}},
 	{Name: Dispatch,
 		Publish: []string{"grid.task.>", "grid.case.cancelled.>", "grid.case.parked.>", "grid.case.unparked.>",
 			"grid.case.excluded.>", "grid.case.arbitration_opened.>", "grid.case.arbitrated.>"},
-		Durables: []Durable{{"dispatch-cases", []string{"grid.case.received.>", "grid.case.classified.>",
-			"grid.case.followed_up.>", "grid.case.reopened.>"}}},
+		Durables: []Durable{{"dispatch-cases", []string{"grid.case.received.*.*", "grid.case.classified.*.*",
+			"grid.case.followed_up.>", "grid.case.reopened.>"}},
+			{"dispatch-emergencies", []string{"grid.case.received.*.*.emergency", "grid.case.classified.*.*.emergency"}}},
 		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",

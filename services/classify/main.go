@@ -258,6 +258,15 @@ func serve(ctx context.Context) error {
 		return err
 	}
 	p.Consume(cases)
+	// Issue 17, emergencies first: the emergency lane's durable, one message
+	// at a time with no batching wait, its events relayed as it commits.
+	emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
+		Subjects: []string{events.SubjectsEmergencies}, BatchSize: 1, Committed: relay.Notify},
+		events.Handler(svc, store.Bind), p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(emergencies)
 	timers := timer.NewWorker(pool, map[string]timer.Handler{
 		postgres.TimerReviewFallback: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.ReviewTimedOut(ctx, store.Bind(tx), t.Key)

@@ -124,6 +124,15 @@ func run(ctx context.Context) error {
 		return err
 	}
 	p.Consume(cases)
+	// Issue 17, emergencies first: the emergency lane's durable, one message
+	// at a time with no batching wait; the task it dispatches is relayed as
+	// the transaction commits (the department's page).
+	emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
+		Subjects: events.EmergencySubjects, BatchSize: 1, Committed: relay.Notify}, handlers.Handle, p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(emergencies)
 	clockWorker := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{BatchSize: cfg.TimerBatch,
 		Concurrency: cfg.TimerConcurrency, Clock: clk, Scope: relay.Scope}, p.Log)
 	p.Go(clockWorker.Run)

@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/wire"
@@ -33,7 +34,7 @@ const SchemaVersion = 1
 // Consumer names and the subjects classify consumes.
 const (
 	ConsumerCases    = "classify-cases"
-	SubjectsReceived = "grid.case.received.>"
+	SubjectsReceived = "grid.case.received.*.*" // the routine lane (pkg/lane); emergencies: ConsumerEmergencies
 	SubjectsAnswered = "grid.case.answered.>"
 )
 
@@ -211,7 +212,7 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 	// The payload names the event: Envelope.type and the subject follow.
 	env.Type = envelope.Name(env)
 	entity, event, _ := strings.Cut(env.Type, ".")
-	subject := Subject(entity, event, area)
+	subject := lane.Subject(Subject(entity, event, area), emergency(e))
 	data, err := proto.Marshal(env)
 	if err != nil {
 		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)

@@ -22,10 +22,12 @@ const ConsumerName = "dispatch-cases"
 
 // ConsumerSubjects are the events dispatch consumes: a case's facts, its
 // classification versions, the hotline's follow-ups and feedback's
-// reopenings (a bad callback or a failed re-check).
+// reopenings (a bad callback or a failed re-check). A case's received and
+// classified events come in two lanes (pkg/lane): the routine lane here,
+// the emergency lane on ConsumerEmergencies.
 var ConsumerSubjects = []string{
-	"grid.case.received.>",
-	"grid.case.classified.>",
+	"grid.case.received.*.*",
+	"grid.case.classified.*.*",
 	"grid.case.followed_up.>",
 	"grid.case.reopened.>",
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/envelope"
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/redact"
 	"github.com/gridflow/gridflow/pkg/wire"
@@ -136,6 +137,6 @@ func message(env *eventsv1.Envelope, a intake.Area) (outbox.Message, error) {
 	if err != nil {
 		return outbox.Message{}, fmt.Errorf("marshal %s: %w", env.Type, err)
 	}
-	return outbox.Message{ID: env.EventId, Subject: Subject(envelope.Event(env.Type), a), Data: data,
+	return outbox.Message{ID: env.EventId, Subject: lane.Subject(Subject(envelope.Event(env.Type), a), emergency(env)), Data: data,
 		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
 }

@@ -1,0 +1,47 @@
+// Package lane is the emergency lane of the event subjects: an emergency
+// case queues behind no routine work in any stage (issue 17).
+//
+// The events that carry a case towards its first task — case.received
+// (intake) and case.classified (classify) — are published, for a case of
+// emergency urgency, on their usual subject with one more routing key at the
+// end:
+//
+//	grid.case.received.<district>.<street>            routine
+//	grid.case.received.<district>.<street>.emergency  emergency
+//
+// Routine durables take exactly two routing keys after the event
+// (Routine: grid.case.received.*.*); a durable of its own per stage takes
+// the emergency lane (Emergency: grid.case.received.*.*.emergency), handled
+// one message at a time with no batching wait. Every filter ending in ">"
+// (feedback's grid.case.>, a subscriber's grid.case.received.>) still takes
+// both lanes, so nothing that reads everything has to change; a street's
+// screen that names both routing keys exactly (grid.*.*.<district>.<street>)
+// adds grid.*.*.<district>.<street>.emergency.
+//
+// Task events keep their subjects: task.dispatched is the page, and a
+// department's watch (grid.task.*.<dept>.>) sees it the moment it is stored.
+package lane
+
+import "strings"
+
+// Token is the routing key that marks the emergency lane.
+const Token = "emergency"
+
+// Subject is subject in the lane its case's urgency puts it in: unchanged
+// for routine work, with the emergency token appended for an emergency.
+func Subject(subject string, emergency bool) string {
+	if !emergency {
+		return subject
+	}
+	return subject + "." + Token
+}
+
+// IsEmergency reports whether subject is in the emergency lane.
+func IsEmergency(subject string) bool { return strings.HasSuffix(subject, "."+Token) }
+
+// Routine is the filter of the routine lane of an event's subjects, given
+// as grid.<entity>.<event>: its district and street, nothing after.
+func Routine(event string) string { return event + ".*.*" }
+
+// Emergency is the filter of the emergency lane of an event's subjects.
+func Emergency(event string) string { return event + ".*.*." + Token }
