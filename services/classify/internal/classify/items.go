@@ -47,11 +47,3 @@ func HintsIn(rr rules.Result, class string, ref *reference.Set, window int) []st
 	}
 	return out
 }
-
-// HintIn is the item a within_class keyword rule names in class for the
-// rules' result rr: the earliest named within the opening window
-// characters (0: anywhere). It is what the item step reads, exported so
-// that the item model's training and calibration read the same.
-func HintIn(rr rules.Result, class string, ref *reference.Set, window int) (rules.Hint, bool) {
-	return pickHint(rr, class, ref, window)
-}

@@ -80,7 +80,8 @@ type Options struct {
 }
 
 // DefaultOptions are the settings `classify train-items` and `make
-// eval-classify` use (see the package README for how they were chosen).
+// eval-classify` use: reading the first 150 characters and a precision
+// target of 0.88 measured best, cross-fitted (services/classify/README.md).
 func DefaultOptions() Options {
 	c := classifier.DefaultOptions()
 	c.Features.MinDF = 1
