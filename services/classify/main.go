@@ -40,6 +40,9 @@ type Config struct {
 	// ModelFile is a model trained with `classify train`; empty trains the
 	// default catalogue model from the built-in corpus at start.
 	ModelFile string `env:"CLASSIFY_MODEL_FILE"`
+	// issue 15, the item model: ItemModelFile is an item model trained with
+	// `classify train-items`; empty: within_class keyword rules name items.
+	ItemModelFile string `env:"CLASSIFY_ITEM_MODEL_FILE"`
 	// HistoryFile is the city's labelled cases (JSONL {"id","label","text"},
 	// e.g. ../shared/data/messages/train.jsonl for the demo city): its fixed
 	// held-out slice (~10 % by a hash of the id) is what the promotion gate
@@ -161,7 +164,9 @@ const usage = `usage:
   classify eval  --model MODEL --data FILE.jsonl
   classify cv    --data FILE.jsonl [--folds 5] [--seed 1] [--ngram N] [--C C]
   classify served --model MODEL --data FILE.jsonl [--items FILE.tsv]
-  classify group --data MESSAGES.jsonl [--model MODEL] [--sample 10]`
+  classify group --data MESSAGES.jsonl [--model MODEL] [--sample 10]
+  classify train-items --history H.jsonl --data D.jsonl --items D.tsv --model MODEL --out ITEMS
+  classify served … --cross-fit-items --history H.jsonl | --item-model ITEMS`
 
 func main() {
 	process.Main(func(ctx context.Context) error {
@@ -179,6 +184,9 @@ func main() {
 			return cli.Served(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "group":
 			return cli.Group(ctx, os.Args[2:], os.Stdout, os.Stderr)
+		// issue 15, the item model: train the item inside a class.
+		case "train-items":
+			return cli.TrainItems(ctx, os.Args[2:], os.Stdout, os.Stderr)
 		case "help", "-h", "--help":
 			fmt.Println(usage)
 			return nil
@@ -244,6 +252,15 @@ func serve(ctx context.Context) error {
 	}
 	deps := lv.Deps()
 	deps.Retrain = retrainer.Retrain
+	// issue 15, the item model: loaded once at start, beside the live model.
+	if cfg.ItemModelFile != "" {
+		im, err := cli.LoadItemModel(cfg.ItemModelFile)
+		if err != nil {
+			return fmt.Errorf("CLASSIFY_ITEM_MODEL_FILE: %w", err)
+		}
+		deps.Items = func() classify.ItemModel { return im }
+		p.Log.Info("item model loaded", "file", cfg.ItemModelFile, "version", im.Version())
+	}
 	svc := classify.New(cfg.domain(), store, deps)
 
 	// A fetch is classified as batches: one transaction (one commit) each,

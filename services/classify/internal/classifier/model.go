@@ -29,6 +29,11 @@ type SVMParams struct {
 	// passes over the data.
 	Epsilon float64
 	MaxIter int
+	// NBAlpha, when positive, scales each label's features by their
+	// naive-Bayes log-count ratio (Wang & Manning 2012, "NBSVM"), with
+	// NBAlpha as the smoothing; the ratios are folded into the weights, so
+	// prediction costs the same. 0: plain features.
+	NBAlpha float64
 }
 
 // CVEstimate is the k-fold cross-validated quality of a training

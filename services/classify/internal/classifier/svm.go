@@ -131,6 +131,50 @@ type ovrParams struct {
 	maxIter  int
 	seed     uint64
 	workers  int
+	nbAlpha  float64
+}
+
+// nbRatios returns the naive-Bayes log-count ratio of every feature for
+// the positives pos against the rest: log((α+Σ_pos x)/‖·‖₁) −
+// log((α+Σ_neg x)/‖·‖₁).
+func nbRatios(rows []sparseRow, pos []bool, dim int, alpha float64) []float64 {
+	p := make([]float64, dim)
+	q := make([]float64, dim)
+	for i := range p {
+		p[i], q[i] = alpha, alpha
+	}
+	for i, r := range rows {
+		t := q
+		if pos[i] {
+			t = p
+		}
+		for j, f := range r.idx {
+			t[f] += float64(r.val[j])
+		}
+	}
+	var sp, sq float64
+	for i := range p {
+		sp += p[i]
+		sq += q[i]
+	}
+	out := make([]float64, dim)
+	for i := range out {
+		out[i] = math.Log(p[i]/sp) - math.Log(q[i]/sq)
+	}
+	return out
+}
+
+// scaleRows returns rows with every feature f multiplied by r[f].
+func scaleRows(rows []sparseRow, r []float64) []sparseRow {
+	out := make([]sparseRow, len(rows))
+	for i, row := range rows {
+		val := make([]float32, len(row.val))
+		for j, f := range row.idx {
+			val[j] = row.val[j] * float32(r[f])
+		}
+		out[i] = sparseRow{idx: row.idx, val: val, weight: row.weight}
+	}
+	return out
 }
 
 // trainOVR trains one binary SVM per label (y[i] is the label index of row
@@ -161,10 +205,19 @@ func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int
 				// One generator per label keeps results independent of
 				// the number of workers.
 				rng := rand.New(rand.NewPCG(p.seed, uint64(l)))
-				wl, bl, err := trainBinary(ctx, rows, pos, dim, svmParams{cPos: cPos, cNeg: p.c, eps: p.eps, maxIter: p.maxIter}, rng)
+				lrows := rows
+				var ratio []float64
+				if p.nbAlpha > 0 {
+					ratio = nbRatios(rows, pos, dim, p.nbAlpha)
+					lrows = scaleRows(rows, ratio)
+				}
+				wl, bl, err := trainBinary(ctx, lrows, pos, dim, svmParams{cPos: cPos, cNeg: p.c, eps: p.eps, maxIter: p.maxIter}, rng)
 				if err != nil {
 					errs[l] = err
 					continue
+				}
+				for f := range ratio {
+					wl[f] *= ratio[f] // w·(r⊙x) = (w⊙r)·x
 				}
 				// Each worker writes a disjoint set of columns.
 				for f, x := range wl {

@@ -92,7 +92,7 @@ func (o Options) normalised() (Options, error) {
 }
 
 func (o Options) ovr() ovrParams {
-	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers}
+	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers, nbAlpha: o.SVM.NBAlpha}
 }
 
 // ErrTooFewExamples is returned when the data cannot support training.

@@ -74,14 +74,14 @@ func (s *Service) decide(c *Case, ref *reference.Set, rs *rules.Set, m Model) de
 		d.item, d.found, d.label, d.confidence, d.method = it, true, top.Label, top.Confidence, MethodModel
 		d.reason = fmt.Sprintf("model %s: %s at %.2f", d.modelVer, top.Label, top.Confidence)
 		if it.Class {
-			s.itemInClass(&d, rr, ref, it, top.Confidence)
+			s.itemInClass(&d, rr, ref, it, top.Confidence, text)
 		}
 		return d
 	}
 	if s.cfg.ClassThreshold <= 1 && clOK && clConf >= s.cfg.ClassThreshold {
 		d.item, d.found, d.label, d.confidence, d.method = cl, true, cl.Name, clConf, MethodModelClass
 		d.reason = fmt.Sprintf("model %s: item unsure (%s at %.2f), first-level class %s at %.2f", d.modelVer, top.Label, top.Confidence, cl.Code, clConf)
-		s.itemInClass(&d, rr, ref, cl, clConf)
+		s.itemInClass(&d, rr, ref, cl, clConf, text)
 		return d
 	}
 	d.reason = fmt.Sprintf("model %s: best %s at %.2f, below %.2f", d.modelVer, top.Label, top.Confidence, s.cfg.ReviewThreshold)
@@ -94,9 +94,14 @@ func (s *Service) decide(c *Case, ref *reference.Set, rs *rules.Set, m Model) de
 // is sure enough: the model knows classes, the rules know items, and
 // neither alone decides the item. The confidence stays the class's: the
 // item is right only as often as its class is (and the rule's words fit).
-func (s *Service) itemInClass(d *decision, rr rules.Result, ref *reference.Set, class reference.Item, conf float64) {
+func (s *Service) itemInClass(d *decision, rr rules.Result, ref *reference.Set, class reference.Item, conf float64, text string) {
 	if s.cfg.ItemThreshold > 1 || conf < s.cfg.ItemThreshold {
 		return
+	}
+	if im := s.deps.Items(); im != nil {
+		if s.itemByModel(d, im, text, conf, HintsIn(rr, class.Code, ref, s.cfg.ItemWindow), ref, class) {
+			return
+		}
 	}
 	h, ok := pickHint(rr, class.Code, ref, s.cfg.ItemWindow)
 	if !ok {
@@ -239,4 +244,31 @@ func pickHint(rr rules.Result, class string, ref *reference.Set, window int) (ru
 		}
 	}
 	return best, found
+}
+
+// itemByModel lets the item model decide the item of class: the item it
+// files (at its calibrated probability; the decision's confidence stays the
+// class's, since the item is right only when the class is), or class only.
+// It reports false when the model has nothing for the class, and the
+// keyword rules decide as without a model.
+func (s *Service) itemByModel(d *decision, im ItemModel, text string, conf float64, hints []string, ref *reference.Set, class reference.Item) bool {
+	ch := im.Item(class.Code, text, conf, hints)
+	if !ch.Covered {
+		return false
+	}
+	if ch.Code == "" {
+		d.reason = fmt.Sprintf("%s; item model %s: no item of %s sure enough (best at %.2f)", d.reason, im.Version(), class.Code, ch.Probability)
+		return true
+	}
+	it, ok := ref.Item(ch.Code)
+	if !ok || it.Class {
+		return false
+	}
+	d.item, d.method = it, MethodModel
+	if ch.Agreed {
+		d.reason = fmt.Sprintf("%s; item model %s: %s %s at %.2f, named by a keyword rule", d.reason, im.Version(), it.Code, it.Name, ch.Probability)
+	} else {
+		d.reason = fmt.Sprintf("%s; item model %s: %s %s at %.2f", d.reason, im.Version(), it.Code, it.Name, ch.Probability)
+	}
+	return true
 }

@@ -80,6 +80,9 @@ type Deps struct {
 	// Model may return nil: then no model decides and cases without a rule
 	// or a patrol code go to review.
 	Model func() Model
+	// Items is the item model (issue 15, the item inside a class); it
+	// may be nil or return nil: then within_class keyword rules name items.
+	Items func() ItemModel
 	// Reload reloads the model, rules and reference data (ReloadModel).
 	Reload func(ctx context.Context) (ReloadResult, error)
 	// Models is the model registry (ListModels); nil without one.
@@ -133,6 +136,9 @@ func New(cfg Config, store Store, deps Deps) *Service {
 	}
 	if deps.Model == nil {
 		deps.Model = func() Model { return nil }
+	}
+	if deps.Items == nil {
+		deps.Items = func() ItemModel { return nil }
 	}
 	if deps.DistrictName == nil {
 		ref := deps.Reference

@@ -16,6 +16,7 @@ type modelFlags struct {
 	ngram    *int
 	c        *float64
 	balanced *bool
+	nb       *float64
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -24,12 +25,13 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		ngram:    fs.Int("ngram", d.Features.NGramMax, "longest character n-gram: 1 or 2"),
 		c:        fs.Float64("C", d.SVM.C, "SVM penalty"),
 		balanced: fs.Bool("balanced", d.SVM.Balanced, "weigh each class's positives by n/(L·n_class)"),
+		nb:       fs.Float64("nb", d.SVM.NBAlpha, "naive-Bayes feature scaling (NBSVM) with this smoothing; 0 off"),
 	}
 }
 
 func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.NGramMax = *f.ngram
-	o.SVM.C, o.SVM.Balanced = *f.c, *f.balanced
+	o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha = *f.c, *f.balanced, *f.nb
 }
 
 // CV implements

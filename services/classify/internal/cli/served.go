@@ -33,6 +33,9 @@ type ServedReport struct {
 	// with an item (not class only); ItemFiled: labelled messages filed
 	// under an item; ItemRight: of those, the labelled item.
 	Labelled, LabelledItem, ItemFiled, ItemRight int
+	// ItemWrongClass: labelled messages filed under an item of a class
+	// other than their gold one (wrong whatever the item).
+	ItemWrongClass int
 	// PerRule: for each way an item was filed on a labelled message (the
 	// keyword rule, or "model"), how often it was filed and right.
 	PerRule map[string][2]int
@@ -79,8 +82,10 @@ func MeasureServed(svc *classify.Service, ref *reference.Set, texts []LabelledTe
 			continue
 		}
 		r.Filed++
+		classRight := false
 		if fl, ok := ref.FirstLevel(p.Item.Code); ok && (fl.Name == m.Label || fl.Code == m.Label) {
 			r.ClassRight++
+			classRight = true
 		}
 		isItem := !p.Item.Class && !p.Item.CatchAll
 		if isItem {
@@ -92,8 +97,17 @@ func MeasureServed(svc *classify.Service, ref *reference.Set, texts []LabelledTe
 		}
 		if isItem {
 			r.ItemFiled++
+			if !classRight {
+				r.ItemWrongClass++
+			}
 			key := string(p.Method)
-			if i := strings.Index(p.Reason, "keyword rule "); i >= 0 {
+			switch {
+			case strings.Contains(p.Reason, "named by a keyword rule"):
+				key = "item model, an item a rule names"
+			case strings.Contains(p.Reason, "; item model "):
+				key = "item model alone"
+			case strings.Contains(p.Reason, "keyword rule "):
+				i := strings.Index(p.Reason, "keyword rule ")
 				key = strings.Fields(p.Reason[i+len("keyword rule "):])[0]
 			}
 			c := r.PerRule[key]
@@ -113,6 +127,29 @@ func MeasureServed(svc *classify.Service, ref *reference.Set, texts []LabelledTe
 			}
 		}
 	}
+	return r
+}
+
+// Add sums two reports of disjoint messages.
+func (r ServedReport) Add(o ServedReport) ServedReport {
+	r.N += o.N
+	r.Review += o.Review
+	r.Filed += o.Filed
+	r.ClassRight += o.ClassRight
+	r.Items += o.Items
+	r.Labelled += o.Labelled
+	r.LabelledItem += o.LabelledItem
+	r.ItemFiled += o.ItemFiled
+	r.ItemRight += o.ItemRight
+	r.ItemWrongClass += o.ItemWrongClass
+	per := map[string][2]int{}
+	for _, m := range []map[string][2]int{r.PerRule, o.PerRule} {
+		for k, c := range m {
+			p := per[k]
+			per[k] = [2]int{p[0] + c[0], p[1] + c[1]}
+		}
+	}
+	r.PerRule = per
 	return r
 }
 
@@ -147,6 +184,10 @@ func Served(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Float64Var(&cfg.ItemThreshold, "item-threshold", cfg.ItemThreshold, "CLASSIFY_ITEM_THRESHOLD")
 	fs.Float64Var(&cfg.ScopeThreshold, "scope-threshold", cfg.ScopeThreshold, "CLASSIFY_SCOPE_THRESHOLD")
 	fs.IntVar(&cfg.ItemWindow, "item-window", cfg.ItemWindow, "CLASSIFY_ITEM_WINDOW")
+	itemModelPath := fs.String("item-model", "", "item model file (CLASSIFY_ITEM_MODEL_FILE; default: none, keyword rules name items)")
+	crossFit := fs.Bool("cross-fit-items", false, "measure the item model cross-fitted over the --items labels: each fold's messages decided by an item model trained and calibrated without them")
+	history := fs.String("history", "", "with --cross-fit-items: the city's history, JSONL (weak item labels)")
+	itf := addItemFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -181,12 +222,33 @@ func Served(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	items := Codes(labels, "")
-	svc := classify.New(cfg, nil, classify.Deps{
-		Reference: func() *reference.Set { return ref },
-		Rules:     func() *rules.Set { return rs },
-		Model:     func() classify.Model { return m },
-	})
-	r := MeasureServed(svc, ref, texts, items)
+	env := &itemEnv{ref: ref, rules: rs, model: m, texts: texts, labels: labels}
+	var im classify.ItemModel
+	if *itemModelPath != "" {
+		s, err := readItemModel(*itemModelPath)
+		if err != nil {
+			return fmt.Errorf("served: %w", err)
+		}
+		im = ItemModel(s)
+		fmt.Fprintf(stdout, "item model %s from %s: figures on labels it was trained on are not honest; use --cross-fit-items\n", s.Version(), *itemModelPath)
+	}
+	measure := func(items map[string]string) ServedReport {
+		return MeasureServed(env.service(cfg, im), ref, texts, items)
+	}
+	if *crossFit {
+		if *itemModelPath != "" || *itemsPath == "" {
+			return errors.New("served: --cross-fit-items needs --items and no --item-model")
+		}
+		if *history != "" {
+			if env.history, err = readExamples(*history); err != nil {
+				return fmt.Errorf("served: %w", err)
+			}
+		}
+		if measure, err = crossFitItems(ctx, env, cfg, items, itf, stdout, stderr); err != nil {
+			return fmt.Errorf("served: %w", err)
+		}
+	}
+	r := measure(items)
 	fmt.Fprintf(stdout, "served decision: model %s, %d keyword rules, %d messages, %d with item labels\n", m.Version(), rs.Len(), r.N, r.Labelled)
 	keys := make([]string, 0, len(r.PerRule))
 	for k := range r.PerRule {
@@ -208,12 +270,12 @@ func Served(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	slices.Sort(names)
 	for _, sl := range names {
-		sr := MeasureServed(svc, ref, texts, Codes(labels, sl))
+		sr := measure(Codes(labels, sl))
 		fmt.Fprintf(stdout, "slice=%s labelled=%d labelled_with_item=%d item_filed=%d item_right=%d item_precision=%.4f item_recall=%.4f\n",
 			sl, sr.Labelled, sr.LabelledItem, sr.ItemFiled, sr.ItemRight, sr.ItemPrecision(), sr.ItemRecall())
 	}
-	fmt.Fprintf(stdout, "labelled=%d labelled_with_item=%d item_filed=%d item_right=%d item_recall=%.4f\n",
-		r.Labelled, r.LabelledItem, r.ItemFiled, r.ItemRight, r.ItemRecall())
+	fmt.Fprintf(stdout, "labelled=%d labelled_with_item=%d item_filed=%d item_right=%d item_wrong_class=%d item_recall=%.4f\n",
+		r.Labelled, r.LabelledItem, r.ItemFiled, r.ItemRight, r.ItemWrongClass, r.ItemRecall())
 	fmt.Fprintf(stdout, "review_share=%.4f class_accuracy=%.4f item_share=%.4f item_precision=%.4f n=%d\n",
 		r.ReviewShare(), r.ClassAccuracy(), r.ItemShare(), r.ItemPrecision(), r.N)
 	return nil

@@ -1,0 +1,198 @@
+package itemmodel
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/services/classify/internal/classifier"
+)
+
+// fixture: two classes; class A0 has items A1 (water) and A2 (gas) and
+// class-only messages (noise about something else); class B0 has B1 and B2.
+func fixture() []Labelled {
+	var out []Labelled
+	add := func(code string, n int, texts ...string) {
+		for i := range n {
+			t := texts[i%len(texts)]
+			out = append(out, Labelled{ID: fmt.Sprintf("%s-%d", code, i), Code: code, Text: fmt.Sprintf("%s 第%d次反映", t, i)})
+		}
+	}
+	add("A1", 12, "自来水停水三天没有水喝", "小区自来水水管破裂漏水", "自来水水质发黄有异味")
+	add("A2", 12, "燃气管道漏气味道很大", "燃气公司收费太高燃气费", "燃气灶点不着燃气压力低")
+	add("A0", 12, "物业公司服务很差态度恶劣", "小区物业乱收费不公示", "物业不作为门口乱停车")
+	add("B1", 12, "学校补课收费违规补课", "老师周末组织学生补课")
+	add("B2", 12, "社保卡办理手续麻烦", "社保卡丢失补办太慢")
+	return out
+}
+
+func classOf(code string) (string, bool) {
+	if code == "" {
+		return "", false
+	}
+	return code[:1] + "0", true
+}
+
+func testOptions() Options {
+	o := DefaultOptions()
+	o.MinExamples = 5
+	return o
+}
+
+func TestTrainKnownAnswers(t *testing.T) {
+	t.Parallel()
+	s, err := Train(context.Background(), fixture(), classOf, Thresholds{Agree: 0.3, Alone: 0.5, Class: 0.6}, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"A0", "B0"}, s.Classes()); diff != "" {
+		t.Fatalf("classes mismatch (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		class, text string
+		conf        float64
+		hints       []string
+		want        Choice
+	}{
+		{"A0", "我家自来水停水了", 0.9, nil, Choice{Code: "A1", Covered: true}},
+		{"A0", "燃气漏气很危险", 0.9, []string{"A2"}, Choice{Code: "A2", Covered: true, Agreed: true}},
+		{"A0", "物业公司乱收费", 0.9, nil, Choice{Covered: true}},           // class only: no item fits
+		{"A0", "我家自来水停水了", 0.5, nil, Choice{Covered: true}},          // class not sure enough
+		{"B0", "社保卡补办", 0.9, nil, Choice{Code: "B2", Covered: true}}, // the other class's own model
+		{"C0", "社保卡补办", 0.9, nil, Choice{}},                          // no model for the class
+	} {
+		got := s.Item(tc.class, tc.text, tc.conf, tc.hints)
+		got.Probability = 0
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("Item(%s, %q) mismatch (-want +got):\n%s", tc.class, tc.text, diff)
+		}
+	}
+}
+
+func TestTrainDeterministicAndRoundTrip(t *testing.T) {
+	t.Parallel()
+	th := Thresholds{Agree: 0.3, Alone: 0.6, Class: 0.5}
+	a, err := Train(context.Background(), fixture(), classOf, th, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Train(context.Background(), fixture(), classOf, th, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Version() != b.Version() {
+		t.Fatalf("two trainings on the same data: versions %s and %s", a.Version(), b.Version())
+	}
+	var buf bytes.Buffer
+	if err := a.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	saved := bytes.Clone(buf.Bytes())
+	c, err := Load(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Version() != a.Version() || c.Thresholds() != th || c.Window() != a.Window() {
+		t.Fatalf("loaded %s %v %d, saved %s %v %d", c.Version(), c.Thresholds(), c.Window(), a.Version(), th, a.Window())
+	}
+	if diff := cmp.Diff(a.Item("A0", "燃气费太高", 0.9, nil), c.Item("A0", "燃气费太高", 0.9, nil)); diff != "" {
+		t.Errorf("loaded set decides otherwise (-saved +loaded):\n%s", diff)
+	}
+	saved[len(saved)-1] ^= 1
+	if _, err := Load(bytes.NewReader(saved)); err == nil || !strings.Contains(err.Error(), "checksum") {
+		t.Errorf("a corrupted file loaded: %v", err)
+	}
+	if _, err := Load(strings.NewReader("GFCLSMDL not an item model")); err == nil {
+		t.Error("a file of another kind loaded")
+	}
+}
+
+func pred(probs map[string]float64) []classifier.Prediction {
+	var out []classifier.Prediction
+	for l, p := range probs {
+		out = append(out, classifier.Prediction{Label: l, Confidence: p})
+	}
+	// best first, as Predict answers
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j].Confidence > out[i].Confidence || (out[j].Confidence == out[i].Confidence && out[j].Label < out[i].Label) {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+// TestChooseCalibrates: the thresholds are the ones that file the most
+// items at the target precision, on each level (the class's confidence,
+// an item a rule names, the model's own item).
+func TestChooseCalibrates(t *testing.T) {
+	t.Parallel()
+	var recs []Record
+	// Items a rule names: right when the model gives them ≥ 0.6, wrong below.
+	for i := range 10 {
+		p := 0.3 + 0.06*float64(i) // 0.30 … 0.84
+		gold := "A1"
+		if p < 0.6 {
+			gold = "A0"
+		}
+		recs = append(recs, Record{Gold: gold, Class: "A0", ClassConf: 0.95, Hints: []string{"A1"}, Preds: pred(map[string]float64{"A1": p, "A0": 1 - p})})
+	}
+	// The model's own item without a rule: right only at ≥ 0.9.
+	recs = append(recs,
+		Record{Gold: "A2", Class: "A0", ClassConf: 0.95, Preds: pred(map[string]float64{"A2": 0.95, "A0": 0.05})},
+		Record{Gold: "A0", Class: "A0", ClassConf: 0.95, Preds: pred(map[string]float64{"A2": 0.8, "A0": 0.2})},
+	)
+	// A sure item in a class the first-level model was unsure of: wrong.
+	recs = append(recs, Record{Gold: "B0", Class: "A0", ClassConf: 0.65, Hints: []string{"A1"}, Preds: pred(map[string]float64{"A1": 0.9, "A0": 0.1})})
+
+	th, out := Choose(recs, 1.0)
+	if out.Precision() != 1 || out.Filed != 6 {
+		t.Fatalf("Choose: %v files %d at precision %.2f; want 6 at 1.00", th, out.Filed, out.Precision())
+	}
+	if !(th.Agree > 0.54 && th.Agree <= 0.6) || !(th.Alone > 0.8 && th.Alone <= 0.95) || !(th.Class > 0.65 && th.Class <= 0.95) {
+		t.Errorf("Choose = %v; want agree in (0.54,0.60], alone in (0.80,0.95], class in (0.65,0.95]", th)
+	}
+	// A lower target files more.
+	if _, lo := Choose(recs, 0.7); lo.Filed <= out.Filed || lo.Precision() < 0.7 {
+		t.Errorf("target 0.7: %d filed at %.2f; want more than %d at ≥ 0.7", lo.Filed, lo.Precision(), out.Filed)
+	}
+}
+
+// TestCrossFitNeverSeesItsFold: the set of fold k never trained on a
+// message of fold k: its examples' hash differs from one with them.
+func TestCrossFitNeverSeesItsFold(t *testing.T) {
+	t.Parallel()
+	var tuned []Tuned
+	for _, l := range fixture() {
+		cl, _ := classOf(l.Code)
+		tuned = append(tuned, Tuned{Labelled: l, Class: cl, ClassConf: 0.9})
+	}
+	o := testOptions()
+	o.Folds = 3
+	sets, folds, err := CrossFit(context.Background(), nil, tuned, classOf, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != 3 || len(folds) != len(tuned) {
+		t.Fatalf("%d sets, %d folds", len(sets), len(folds))
+	}
+	for k, s := range sets {
+		var without []Labelled
+		for _, tu := range tuned {
+			if folds[tu.ID] != k {
+				without = append(without, tu.Labelled)
+			}
+		}
+		want, err := Train(context.Background(), without, classOf, s.Thresholds(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.Version() != s.Version() {
+			t.Errorf("fold %d: set %s is not the one trained without the fold (%s)", k, s.Version(), want.Version())
+		}
+	}
+}
