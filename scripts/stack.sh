@@ -192,7 +192,7 @@ demo_account() {
   local pw=$RUN_DIR/console-demo.password console=${SERVICE_ADDR[console]}
   if ! "$BIN/gridctl" --addr "$console" user list 2>/dev/null | grep -q "^$DEMO_ACCOUNT "; then
     (umask 077 && "$BIN/gridctl" --addr "$console" user add "$DEMO_ACCOUNT" --name 演示调度员 \
-      --principal dispatcher:310106022 >"$pw.tmp") && mv "$pw.tmp" "$pw" ||
+      --principal dispatcher:310106022 >"$pw.tmp" 2>>"$LOG_DIR/console.log") && mv "$pw.tmp" "$pw" ||
       { rm -f "$pw.tmp"; say "console: could not create the demo account $DEMO_ACCOUNT (bin/gridctl user add)"; return 0; }
   fi
   if [ -f "$pw" ]; then

@@ -110,8 +110,6 @@ type casePageView struct {
 	Dispatcher bool
 }
 
-var caseRefNames = map[string]string{"case_id": "案件ID", "case_number": "案件编号", "hotline_order_no": "热线工单号"}
-
 // caseRef reads a case reference: a case number, a case id or a hotline
 // order number, by its form.
 func caseRef(ref string) (field string, ok bool) {
