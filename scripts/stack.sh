@@ -47,7 +47,7 @@ start_service() {
   if pid_alive "$PID_DIR/$svc.pid"; then return; fi
   require_free "${addr##*:}" "${SERVICE_SETTING[$svc]}" "$svc"
   require_free "${admin##*:}" "$(echo "$svc" | tr a-z A-Z)_ADMIN_ADDR" "$svc admin"
-  # Each service connects to NATS as its own user (the console does not connect).
+  # Each service connects to NATS as its own user (the console's reads grid.> for its live queue).
   local nkey=
   [ -f "$NATS_USERS/$svc.nk" ] && nkey=$NATS_USERS/$svc.nk
   (cd "$ROOT" && GRIDFLOW_NATS_NKEY_FILE=$nkey exec "$BIN/$svc" >>"$LOG_DIR/$svc.log" 2>&1) &
@@ -147,6 +147,7 @@ up() {
   wait_healthy
   served_model
   write_context
+  demo_account
   say "gridflow is up (addresses in $RUN_DIR/context.env, where gridctl finds them)"
   status
 }
@@ -180,6 +181,25 @@ status() {
   printf '  %-10s %-22s %-22s %s\n' nats "127.0.0.1:$NATS_PORT" "127.0.0.1:$NATS_MONITOR_PORT" "$(pid_alive "$PID_DIR/nats.pid" && echo running || echo stopped)"
   printf '  %-10s %-22s %-22s %s\n' postgres "127.0.0.1:$PG_PORT" "-" "$("$ROOT/scripts/pg.sh" status 2>/dev/null | cut -d: -f2-)"
   echo "  console   http://${SERVICE_ADDR[console]}/   logs: $LOG_DIR   keys: $GRIDFLOW_KEY_DIR"
+}
+
+# demo_account (issue 18, the console's live queue): a street dispatcher to
+# sign in to the console with after make run or make up, made once; its
+# generated password is kept in .run/console-demo.password (mode 0600) and
+# shown on every start.
+DEMO_ACCOUNT=zj-demo
+demo_account() {
+  local pw=$RUN_DIR/console-demo.password console=${SERVICE_ADDR[console]}
+  if ! "$BIN/gridctl" --addr "$console" user list 2>/dev/null | grep -q "^$DEMO_ACCOUNT "; then
+    (umask 077 && "$BIN/gridctl" --addr "$console" user add "$DEMO_ACCOUNT" --name 演示调度员 \
+      --principal dispatcher:310106022 >"$pw.tmp" 2>>"$LOG_DIR/console.log") && mv "$pw.tmp" "$pw" ||
+      { rm -f "$pw.tmp"; say "console: could not create the demo account $DEMO_ACCOUNT (bin/gridctl user add)"; return 0; }
+  fi
+  if [ -f "$pw" ]; then
+    say "console: open http://$console/live and sign in as $DEMO_ACCOUNT (芷江西路街道's dispatcher), password $(cat "$pw") (kept in $pw)"
+  else
+    say "console: open http://$console/live; the demo account $DEMO_ACCOUNT exists but its password file $pw is gone: bin/gridctl user reset $DEMO_ACCOUNT"
+  fi
 }
 
 demo() {

@@ -42,7 +42,9 @@
 //
 // A service that watches its own events (dispatch's WatchTasks) may create
 // ephemeral ordered consumers on GRID whose filter lies within what it
-// publishes. Their names are random, so pulling from them needs
+// publishes. The console, which publishes nothing, watches grid.> the same
+// way for its live queue (one ordered consumer per process): it reads the
+// events people are shown, as they are stored, and nothing else. Their names are random, so pulling from them needs
 // CONSUMER.MSG.NEXT.GRID.*; every durable of the table that is not its own
 // is then denied by name, so it still cannot pull from another's durable.
 package natsauth
@@ -76,6 +78,8 @@ const (
 	Operator = "gridctl"
 	Streams  = "streams"
 	Ops      = "ops"
+	// Console is the console's user: its live queue's reader.
+	Console = "console"
 )
 
 // User is one NATS user and what it may do.
@@ -135,6 +139,10 @@ var Users = []User{
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
 			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
 		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}}}},
+	// The console's live queue: one ephemeral ordered consumer on grid.>
+	// per process (services/console/internal/live), no durable, nothing
+	// published.
+	{Name: Console, Watch: []string{"grid.>"}},
 	{Name: Operator, Read: true},
 	{Name: Streams, DeclareStreams: true},
 	{Name: Ops, Replay: true},

@@ -33,6 +33,19 @@ var routes = map[string][]auth.Role{
 	Route(Console, "POST /api/admin/accounts/{person_id}/disable"):  roles(admin),
 	Route(Console, "POST /api/admin/accounts/{person_id}/enable"):   roles(admin),
 	Route(Console, "POST /api/admin/accounts/{person_id}/password"): roles(admin),
+
+	// The live queue (its page, its server-sent events and its script), the
+	// review queue and the case page: the operations centre's screens, for
+	// the people who steer cases — each within its own scope (the live
+	// feed filtered by Scope.AllowsCase, the reads by the services). They
+	// read through ClassifyService (review queue, classification, incident)
+	// and DispatchService (tasks, routing), whose rows name dispatchers.
+	Route(Console, "GET /live"):              dispatchers,
+	Route(Console, "GET /live/events"):       dispatchers,
+	Route(Console, "GET /live/live.js"):      dispatchers,
+	Route(Console, "GET /review"):            dispatchers,
+	Route(Console, "POST /review/{case_id}"): dispatchers,
+	Route(Console, "GET /cases/{ref}"):       dispatchers,
 }
 
 // openRoutes need no credential: signing in.

@@ -39,6 +39,13 @@ var routeMatrix = []string{
 	"console POST /api/admin/accounts/{person_id}/disable P P P P P P O P",
 	"console POST /api/admin/accounts/{person_id}/enable  P P P P P P O P",
 	"console POST /api/admin/accounts/{person_id}/password P P P P P P O P",
+	// The live queue, the review queue and the case page (issue 18).
+	"console GET /live                                    P O O P P P O P",
+	"console GET /live/events                             P O O P P P O P",
+	"console GET /live/live.js                            P O O P P P O P",
+	"console GET /review                                  P O O P P P O P",
+	"console POST /review/{case_id}                       P O O P P P O P",
+	"console GET /cases/{ref}                             P O O P P P O P",
 	"console GET /nowhere                                 P P P P P P P P",
 }
 

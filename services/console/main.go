@@ -16,8 +16,11 @@ import (
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/tlsconfig"
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
+	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
+	"github.com/gridflow/gridflow/services/console/internal/live"
 	"github.com/gridflow/gridflow/services/console/internal/postgres"
 	"github.com/gridflow/gridflow/services/console/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -62,6 +65,15 @@ type Config struct {
 	OIDCClientSecretFile string `env:"CONSOLE_OIDC_CLIENT_SECRET_FILE"`
 	OIDCRedirectURL      string `env:"CONSOLE_OIDC_REDIRECT_URL"`
 	OIDCPersonClaim      string `env:"CONSOLE_OIDC_PERSON_CLAIM, default=preferred_username"`
+
+	// The live queue, the review queue and the case page (issue 18): what
+	// they read besides feedback. The live queue reads grid.> as the
+	// console's NATS user (GRIDFLOW_NATS_NKEY_FILE, pkg/natsauth).
+	ClassifyAddr string `env:"CLASSIFY_GRPC_ADDR, default=127.0.0.1:7102"`
+	DispatchAddr string `env:"DISPATCH_GRPC_ADDR, default=127.0.0.1:7103"`
+	// LiveBuffer is each open live screen's queue of rows not yet sent: a
+	// screen further behind is closed and its browser reloads.
+	LiveBuffer int `env:"CONSOLE_LIVE_BUFFER, default=1024"`
 }
 
 // Validate checks the rules the tags cannot say.
@@ -81,6 +93,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID, CONSOLE_OIDC_CLIENT_SECRET_FILE and CONSOLE_OIDC_REDIRECT_URL")
 	case c.TokenTTL <= 0 || c.TokenTTL > time.Hour:
 		return fmt.Errorf("CONSOLE_TOKEN_TTL must be between 0 and 1h, got %s", c.TokenTTL)
+	case c.LiveBuffer < 1:
+		return fmt.Errorf("CONSOLE_LIVE_BUFFER must be at least 1, got %d", c.LiveBuffer)
 	}
 	return nil
 }
@@ -173,6 +187,35 @@ func run(ctx context.Context) error {
 		}
 		p.Log.InfoContext(ctx, "OIDC sign-in offered", "issuer", cfg.OIDCIssuer, "person_claim", cfg.OIDCPersonClaim)
 	}
+	// The live queue, the review queue and the case page (issue 18): classify
+	// and dispatch clients, and the one reader of grid.> feeding every
+	// open screen.
+	dial := func(addr, setting string) (*grpc.ClientConn, error) {
+		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(transport), grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", setting, addr, err)
+		}
+		return c, nil
+	}
+	classifyConn, err := dial(cfg.ClassifyAddr, "CLASSIFY_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	defer classifyConn.Close()
+	dispatchConn, err := dial(cfg.DispatchAddr, "DISPATCH_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	defer dispatchConn.Close()
+	js, err := p.JetStream()
+	if err != nil {
+		return fmt.Errorf("live queue (GRIDFLOW_NATS_URL, GRIDFLOW_NATS_NKEY_FILE): %w", err)
+	}
+	hub := live.NewHub(web.RenderRow, p.Log, live.Options{Buffer: cfg.LiveBuffer})
+	p.Go(func(ctx context.Context) error { return hub.Run(ctx, js) })
+	opts.Live = web.LiveOptions{Classify: classifyv1.NewClassifyServiceClient(classifyConn),
+		Dispatch: dispatchv1.NewDispatchServiceClient(dispatchConn), Hub: hub}
+
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {
 		return err

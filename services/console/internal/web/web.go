@@ -55,6 +55,10 @@ type Options struct {
 	CallTimeout time.Duration
 	// OIDC, when set, offers sign-in through the city's single sign-on.
 	OIDC *OIDC
+
+	// Live: the live queue, the review queue and the case page (issue 18,
+	// live.go).
+	Live LiveOptions
 }
 
 // Server is the console's HTTP handler.
@@ -87,6 +91,8 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	s.page("POST /signout", s.signOut)
 	s.page("GET /{$}", s.casesPage)
 	s.adminRoutes()
+	// The live queue, the review queue and the case page (issue 18, live.go).
+	s.liveRoutes()
 	return s
 }
 
