@@ -15,7 +15,10 @@ import (
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/tlsconfig"
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
+	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
 	"github.com/gridflow/gridflow/services/console/internal/postgres"
@@ -62,6 +65,13 @@ type Config struct {
 	OIDCClientSecretFile string `env:"CONSOLE_OIDC_CLIENT_SECRET_FILE"`
 	OIDCRedirectURL      string `env:"CONSOLE_OIDC_REDIRECT_URL"`
 	OIDCPersonClaim      string `env:"CONSOLE_OIDC_PERSON_CLAIM, default=preferred_username"`
+
+	// Levers and boards (issue 18): the services the levers call beyond
+	// feedback. The scoreboard's departments and the wall's grid polygons
+	// come from the reference data (GRIDFLOW_REFERENCE_DIR, reloaded on
+	// SIGHUP like every service's).
+	LeversDispatchAddr string `env:"DISPATCH_GRPC_ADDR, default=127.0.0.1:7103"`
+	LeversClassifyAddr string `env:"CLASSIFY_GRPC_ADDR, default=127.0.0.1:7102"`
 }
 
 // Validate checks the rules the tags cannot say.
@@ -173,6 +183,27 @@ func run(ctx context.Context) error {
 		}
 		p.Log.InfoContext(ctx, "OIDC sign-in offered", "issuer", cfg.OIDCIssuer, "person_claim", cfg.OIDCPersonClaim)
 	}
+	// Levers and boards (issue 18).
+	ref, err := reference.Open(cfg.ReferenceDir)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(ref)
+	dispatchConn, err := grpc.NewClient(cfg.LeversDispatchAddr, grpc.WithTransportCredentials(transport),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		return fmt.Errorf("dispatch client (DISPATCH_GRPC_ADDR %s): %w", cfg.LeversDispatchAddr, err)
+	}
+	defer dispatchConn.Close()
+	classifyConn, err := grpc.NewClient(cfg.LeversClassifyAddr, grpc.WithTransportCredentials(transport),
+		grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	if err != nil {
+		return fmt.Errorf("classify client (CLASSIFY_GRPC_ADDR %s): %w", cfg.LeversClassifyAddr, err)
+	}
+	defer classifyConn.Close()
+	opts.Boards = web.Boards{Dispatch: dispatchv1.NewDispatchServiceClient(dispatchConn),
+		Classify: classifyv1.NewClassifyServiceClient(classifyConn), Reference: ref.Current}
+
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {
 		return err

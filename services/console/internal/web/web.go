@@ -55,6 +55,10 @@ type Options struct {
 	CallTimeout time.Duration
 	// OIDC, when set, offers sign-in through the city's single sign-on.
 	OIDC *OIDC
+
+	// Levers and boards (issue 18): the services and data they call
+	// beyond feedback (levers.go, boards.go).
+	Boards Boards
 }
 
 // Server is the console's HTTP handler.
@@ -87,6 +91,11 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	s.page("POST /signout", s.signOut)
 	s.page("GET /{$}", s.casesPage)
 	s.adminRoutes()
+
+	// Levers and boards (issue 18): levers.go, boards.go.
+	s.leversRoutes()
+	s.boardsRoutes()
+
 	return s
 }
 
