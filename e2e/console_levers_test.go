@@ -21,7 +21,6 @@ import (
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
-	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
 // consoleUser is a browser signed in to the console as one account.
@@ -142,8 +141,8 @@ func leverSection(page, name string) string {
 	return page[i : i+j]
 }
 
-// TestConsoleLevers pulls every lever of the console against the real
-// stack, as the people who may: each once as it should go and once refused
+// TestConsoleLevers pulls every lever of the console — the dispatcher's
+// and the department's — against the real stack, as the people who may: each once as it should go and once refused
 // (a field the service names, a state it forbids, or a role the policy
 // refuses); then reads the boards and the wall over the same cases, and
 // checks every page's refusal for roles that may not open it and that the
@@ -159,9 +158,6 @@ func TestConsoleLevers(t *testing.T) {
 	defer cancel()
 	admin := dispatchClient(t, s, auth.Principal{Role: auth.RoleAdmin})
 	fbAdmin := feedbackv1.NewFeedbackServiceClient(s.dial(t, "feedback", auth.Principal{Role: auth.RoleAdmin}))
-	unit := func(code string) dispatchv1.DispatchServiceClient {
-		return dispatchClient(t, s, auth.Principal{Role: auth.RoleDepartment, Subject: code})
-	}
 	squad, bureau := zhijiang+"-cgzd", jingan+"-cgj"
 
 	hotline := intakev1.NewIntakeServiceClient(s.dial(t, "intake", auth.Principal{Role: auth.RoleHotline}))
@@ -196,6 +192,7 @@ func TestConsoleLevers(t *testing.T) {
 	zj := addConsoleUser(t, s, "zj-lv", "dispatcher:"+zhijiang)
 	lf := addConsoleUser(t, s, "lf-lv", "dispatcher:"+linfen)
 	clerk := addConsoleUser(t, s, "cgj-lv", "department:"+bureau)
+	squadClerk := addConsoleUser(t, s, "cgzd-lv", "department:"+squad)
 	sec := addConsoleUser(t, s, "sec-lv", "secretary:"+zhijiang+"001")
 	hot := addConsoleUser(t, s, "hot-lv", "hotline")
 
@@ -261,13 +258,14 @@ func TestConsoleLevers(t *testing.T) {
 			break
 		}
 	}
-	if code, page := clerk.get("/cases/" + caseA + "/levers"); code != http.StatusOK || !strings.Contains(page, `id="lever-forward"`) || strings.Contains(page, `id="lever-supervise"`) {
-		t.Fatalf("the bureau's levers page: %d (want the forward form only)\n%s", code, page)
+	if code, page := clerk.get("/cases/" + caseA + "/levers"); code != http.StatusOK || !strings.Contains(page, `id="lever-forward"`) ||
+		!strings.Contains(page, `id="lever-acknowledge"`) || strings.Contains(page, `id="lever-supervise"`) {
+		t.Fatalf("the bureau's levers page: %d (want the department's forms only)\n%s", code, page)
 	}
+	// 签收 by the bureau's clerk; a second one is refused by the state.
 	clerk.wantRefused(caseA, "forward", map[string]string{"task_id": bTask.GetTaskId(), "department_code": squad}, http.StatusConflict, "", "当前状态不允许")
-	if _, err := unit(bureau).AcknowledgeTask(ctx, &dispatchv1.AcknowledgeTaskRequest{RequestId: "lv-ack-b-" + run, TaskId: bTask.GetTaskId()}); err != nil {
-		t.Fatal(err)
-	}
+	clerk.wantLever(caseA, "acknowledge", map[string]string{"task_id": bTask.GetTaskId(), "note": "已签收"})
+	clerk.wantRefused(caseA, "acknowledge", map[string]string{"task_id": bTask.GetTaskId()}, http.StatusConflict, "", "当前状态不允许")
 	clerk.wantRefused(caseA, "forward", map[string]string{"task_id": bTask.GetTaskId(), "department_code": ""}, http.StatusBadRequest, "department_code", "")
 	clerk.wantRefused(caseA, "forward", map[string]string{"task_id": bTask.GetTaskId(), "department_code": linfen + "-pcs"}, http.StatusConflict, "", "is not a street office or team")
 	clerk.wantLever(caseA, "forward", map[string]string{"task_id": bTask.GetTaskId(), "department_code": squad, "note": "转芷江西路中队"})
@@ -281,16 +279,16 @@ func TestConsoleLevers(t *testing.T) {
 		t.Fatal("no task dispatched to the squad after the forward")
 	}
 
-	// 延期审批: the squad asks for time; the decision is refused without
+	// The squad's clerk signs for the forwarded task, reports progress and
+	// asks for time (each refused once); the decision is refused without
 	// one, then granted.
-	if _, err := unit(squad).AcknowledgeTask(ctx, &dispatchv1.AcknowledgeTaskRequest{RequestId: "lv-ack-f-" + run, TaskId: fwd.GetTaskId()}); err != nil {
-		t.Fatal(err)
-	}
-	due := fwd.GetDeadlines().GetComplete().GetDue().AsTime()
-	if _, err := unit(squad).RequestExtension(ctx, &dispatchv1.RequestExtensionRequest{RequestId: "lv-ext-" + run, TaskId: fwd.GetTaskId(),
-		NewDue: timestamppb.New(due.Add(48 * time.Hour)), Reason: "需联合执法"}); err != nil {
-		t.Fatal(err)
-	}
+	waitLevers(t, squadClerk, caseA)
+	squadClerk.wantLever(caseA, "acknowledge", map[string]string{"task_id": fwd.GetTaskId()})
+	squadClerk.wantRefused(caseA, "progress", map[string]string{"task_id": fwd.GetTaskId(), "text": ""}, http.StatusBadRequest, "text", "")
+	squadClerk.wantLever(caseA, "progress", map[string]string{"task_id": fwd.GetTaskId(), "text": "已到场劝离", "on_site": "on"})
+	due := fwd.GetDeadlines().GetComplete().GetDue().AsTime().Add(48 * time.Hour).In(shanghaiLoc()).Format("2006-01-02T15:04")
+	squadClerk.wantRefused(caseA, "request-extension", map[string]string{"task_id": fwd.GetTaskId(), "reason": "需联合执法"}, http.StatusBadRequest, "new_due", "")
+	squadClerk.wantLever(caseA, "request-extension", map[string]string{"task_id": fwd.GetTaskId(), "new_due": due, "reason": "需联合执法"})
 	zj.wantRefused(caseA, "decide-extension", map[string]string{"task_id": fwd.GetTaskId()}, http.StatusBadRequest, "decision", "")
 	zj.wantRefused(caseA, "decide-extension", map[string]string{"task_id": fwd.GetTaskId(), "decision": "grant", "new_due": "明天"}, http.StatusBadRequest, "new_due", "")
 	zj.wantLever(caseA, "decide-extension", map[string]string{"task_id": fwd.GetTaskId(), "decision": "grant", "note": "同意"})
@@ -328,17 +326,14 @@ func TestConsoleLevers(t *testing.T) {
 			t.Fatalf("case C was not re-routed to %s-zjw after the reclassification: %v", jingan, resp.GetTasks())
 		}
 	}
-	cu := unit(leadC2.GetDepartmentCode())
-	if _, err := cu.AcknowledgeTask(ctx, &dispatchv1.AcknowledgeTaskRequest{RequestId: "lv-ack-c-" + run, TaskId: leadC2.GetTaskId()}); err != nil {
-		t.Fatal(err)
-	}
-	done, err := cu.CompleteTask(ctx, &dispatchv1.CompleteTaskRequest{RequestId: "lv-done-c-" + run, TaskId: leadC2.GetTaskId(), Result: "已责令停工并恢复路面",
-		Evidence: []string{"s3://evidence/lv-c.jpg"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if done.GetTask().GetReview() != eventsv1.ReviewState_REVIEW_STATE_PENDING {
-		t.Fatalf("completion of 无证掘路 does not wait for review: %v", done.GetTask())
+	// 办结 by the commission's clerk: refused without a result, then done.
+	zjwClerk := addConsoleUser(t, s, "zjw-lv", "department:"+leadC2.GetDepartmentCode())
+	waitLevers(t, zjwClerk, caseC)
+	zjwClerk.wantLever(caseC, "acknowledge", map[string]string{"task_id": leadC2.GetTaskId()})
+	zjwClerk.wantRefused(caseC, "complete", map[string]string{"task_id": leadC2.GetTaskId(), "result": ""}, http.StatusBadRequest, "result", "")
+	zjwClerk.wantLever(caseC, "complete", map[string]string{"task_id": leadC2.GetTaskId(), "result": "已责令停工并恢复路面", "evidence": "s3://evidence/lv-c.jpg"})
+	if done, err := admin.GetTask(ctx, &dispatchv1.GetTaskRequest{TaskId: leadC2.GetTaskId()}); err != nil || done.GetTask().GetReview() != eventsv1.ReviewState_REVIEW_STATE_PENDING {
+		t.Fatalf("completion of 无证掘路 does not wait for review: %v %v", done.GetTask(), err)
 	}
 	// 办结审核: returning needs a note; approving resolves the case.
 	zj.wantRefused(caseC, "review-completion", map[string]string{"task_id": leadC2.GetTaskId(), "decision": "return"}, http.StatusBadRequest, "note", "")
@@ -350,17 +345,14 @@ func TestConsoleLevers(t *testing.T) {
 	zj.wantLever(caseC, "callback", map[string]string{"reached": "on", "contacted_by_unit": "on", "solved": "on", "satisfaction": "satisfied", "note": "市民满意"})
 
 	// 仲裁 on case B: the squad and then the bureau return it.
-	if _, err := unit(squad).RejectTask(ctx, &dispatchv1.RejectTaskRequest{RequestId: "lv-rej-b1-" + run, TaskId: leadB.GetTaskId(),
-		Reason: eventsv1.RejectReason_REJECT_REASON_NOT_MY_DUTY}); err != nil {
-		t.Fatal(err)
-	}
+	// 退单 by the squad's clerk: "other" needs a note.
+	squadClerk.wantRefused(caseB, "reject", map[string]string{"task_id": leadB.GetTaskId(), "reason": "other"}, http.StatusBadRequest, "note", "")
+	squadClerk.wantLever(caseB, "reject", map[string]string{"task_id": leadB.GetTaskId(), "reason": "not_my_duty"})
 	zj.wantRefused(caseB, "arbitrate", map[string]string{"department_code": squad}, http.StatusConflict, "", "当前状态不允许")
 	zj.wantLever(caseB, "reassign", map[string]string{"department_code": bureau})
 	bLead := fbLeadTask(t, ctx, admin, caseB, 0)
-	if _, err := unit(bureau).RejectTask(ctx, &dispatchv1.RejectTaskRequest{RequestId: "lv-rej-b2-" + run, TaskId: bLead.GetTaskId(),
-		Reason: eventsv1.RejectReason_REJECT_REASON_OTHER, Note: `<b>不归我们</b>`}); err != nil {
-		t.Fatal(err)
-	}
+	waitLevers(t, clerk, caseB)
+	clerk.wantLever(caseB, "reject", map[string]string{"task_id": bLead.GetTaskId(), "reason": "other", "note": `<b>不归我们</b>`})
 	// The escalation board: case A's supervised task, case B in
 	// arbitration with the bureau's note as text.
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
@@ -465,6 +457,21 @@ func TestConsoleLevers(t *testing.T) {
 	}
 	if code, _ := sec.post("/cases/"+caseA+"/levers/cancel", url.Values{"csrf": {sec.csrf}, "reason": {"x"}}); code != http.StatusForbidden {
 		t.Errorf("a secretary pulled a lever: %d, want 403", code)
+	}
+}
+
+// waitLevers waits until the account may read the case: feedback learns of
+// a department's task from the stream, a moment after dispatch made it.
+func waitLevers(t *testing.T, u *consoleUser, caseID string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+		code, page := u.get("/cases/" + caseID + "/levers")
+		if code == http.StatusOK {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the levers page of %s: %d\n%s", caseID, code, page)
+		}
 	}
 }
 

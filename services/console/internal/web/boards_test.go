@@ -225,11 +225,11 @@ func TestLeverRefusals(t *testing.T) {
 	wantStatus(t, resp, http.StatusNotFound, "unknown lever")
 	resp, _ = h.post(b, path+"/cancel", url.Values{"reason": {"x"}})
 	wantStatus(t, resp, http.StatusForbidden, "lever without CSRF")
-	// A department sees only its own lever; a hotline account no page.
+	// A department sees its task actions only; a hotline account no page.
 	d := h.boardsSignedIn("cgj-1", "department:310106-cgj")
 	_, page = h.get(d, path)
-	if !strings.Contains(page, `id="lever-forward"`) || strings.Contains(page, `id="lever-cancel"`) {
-		t.Errorf("a department's levers: want forward only")
+	if !strings.Contains(page, `id="lever-forward"`) || !strings.Contains(page, `id="lever-complete"`) || strings.Contains(page, `id="lever-cancel"`) {
+		t.Errorf("a department's levers: want its task actions only")
 	}
 	resp, page = h.post(d, path+"/cancel", url.Values{"csrf": {csrfOf(t, page)}, "reason": {"x"}})
 	wantStatus(t, resp, http.StatusForbidden, "a department cancelling")

@@ -1,7 +1,7 @@
 package web
 
 // The levers: every dispatcher action of the APIs on a case as a form, and
-// the departments' forward (转派). Each form posts to
+// every department's task action (签收, 退单, 延期, 阶段性答复, 办结, 转派). Each form posts to
 // POST /cases/{id}/levers/{lever}; the console checks the access policy
 // before it calls (a role the table does not let pull a lever is told so
 // plainly, and never sees the form), then calls the service as the
@@ -193,6 +193,52 @@ var levers = []lever{
 		call: func(ctx context.Context, _ Boards, s *Server, caseID string, f url.Values, rid string) error {
 			_, err := s.feedback.RecordRecheck(ctx, &feedbackv1.RecordRecheckRequest{RequestId: rid, CaseId: caseID, Passed: f.Get("passed") == "on",
 				Photos: splitList(f.Get("photos")), Note: f.Get("note")})
+			return err
+		}},
+	// A department's own task actions (DESIGN.md: departments work through
+	// dispatch's API or the console).
+	{name: "acknowledge", title: "签收", method: policy.Method(policy.DispatchService, "AcknowledgeTask"),
+		fields: []leverField{taskPick, {name: "eta", label: "预计办结时间", kind: datetimeField}, noteField},
+		call: func(ctx context.Context, b Boards, _ *Server, _ string, f url.Values, rid string) error {
+			eta, err := formTime("eta", f.Get("eta"))
+			if err != nil {
+				return err
+			}
+			_, err = b.Dispatch.AcknowledgeTask(ctx, &dispatchv1.AcknowledgeTaskRequest{RequestId: rid, TaskId: f.Get("task_id"), Eta: eta, Note: f.Get("note")})
+			return err
+		}},
+	{name: "reject", title: "退单", hint: "非本辖区时请填写正确的区域编码，系统将自动改派。", method: policy.Method(policy.DispatchService, "RejectTask"),
+		fields: []leverField{taskPick, {name: "reason", label: "退单原因", kind: selectField, required: true, options: []option{{"", "（请选择）"},
+			{"not_my_area", "非本辖区"}, {"not_my_duty", "非本部门职责"}, {"unclear_ownership", "权属不清"}, {"other", "其他（须说明）"}}},
+			{name: "area_code", label: "正确的区域编码（非本辖区）", kind: textField}, noteField},
+		call: func(ctx context.Context, b Boards, _ *Server, _ string, f url.Values, rid string) error {
+			reason := map[string]eventsv1.RejectReason{"not_my_area": eventsv1.RejectReason_REJECT_REASON_NOT_MY_AREA,
+				"not_my_duty": eventsv1.RejectReason_REJECT_REASON_NOT_MY_DUTY, "unclear_ownership": eventsv1.RejectReason_REJECT_REASON_UNCLEAR_OWNERSHIP,
+				"other": eventsv1.RejectReason_REJECT_REASON_OTHER}[f.Get("reason")]
+			_, err := b.Dispatch.RejectTask(ctx, &dispatchv1.RejectTaskRequest{RequestId: rid, TaskId: f.Get("task_id"), Reason: reason,
+				Note: f.Get("note"), AreaCode: f.Get("area_code")})
+			return err
+		}},
+	{name: "request-extension", title: "申请延期", method: policy.Method(policy.DispatchService, "RequestExtension"),
+		fields: []leverField{taskPick, {name: "new_due", label: "申请的办结时限", kind: datetimeField, required: true}, reasonText},
+		call: func(ctx context.Context, b Boards, _ *Server, _ string, f url.Values, rid string) error {
+			due, err := formTime("new_due", f.Get("new_due"))
+			if err != nil {
+				return err
+			}
+			_, err = b.Dispatch.RequestExtension(ctx, &dispatchv1.RequestExtensionRequest{RequestId: rid, TaskId: f.Get("task_id"), NewDue: due, Reason: f.Get("reason")})
+			return err
+		}},
+	{name: "progress", title: "阶段性答复", method: policy.Method(policy.DispatchService, "ReportProgress"),
+		fields: []leverField{taskPick, {name: "text", label: "进展", kind: areaField, required: true}, {name: "on_site", label: "已到场", kind: checkField}},
+		call: func(ctx context.Context, b Boards, _ *Server, _ string, f url.Values, rid string) error {
+			_, err := b.Dispatch.ReportProgress(ctx, &dispatchv1.ReportProgressRequest{RequestId: rid, TaskId: f.Get("task_id"), Text: f.Get("text"), OnSite: f.Get("on_site") == "on"})
+			return err
+		}},
+	{name: "complete", title: "办结", method: policy.Method(policy.DispatchService, "CompleteTask"),
+		fields: []leverField{taskPick, {name: "result", label: "处置结果", kind: areaField, required: true}, {name: "evidence", label: "证据引用（逗号分隔）", kind: textField}},
+		call: func(ctx context.Context, b Boards, _ *Server, _ string, f url.Values, rid string) error {
+			_, err := b.Dispatch.CompleteTask(ctx, &dispatchv1.CompleteTaskRequest{RequestId: rid, TaskId: f.Get("task_id"), Result: f.Get("result"), Evidence: splitList(f.Get("evidence"))})
 			return err
 		}},
 	{name: "forward", title: "转派（区级部门转街道）", hint: "签收后转给本部门下属的街道站所或队伍。", method: policy.Method(policy.DispatchService, "ForwardTask"),
