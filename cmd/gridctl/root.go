@@ -90,6 +90,9 @@ func newRoot() *cobra.Command {
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
 	root.AddCommand(newUserCmd(g)) // the console's accounts
+
+	// Levers (issue 18): every dispatcher and department action (levers.go).
+	addLeverCommands(root, g)
 	return root
 }
 

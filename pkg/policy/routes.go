@@ -46,7 +46,23 @@ var routes = map[string][]auth.Role{
 	Route(Console, "GET /review"):            dispatchers,
 	Route(Console, "POST /review/{case_id}"): dispatchers,
 	Route(Console, "GET /cases/{ref}"):       dispatchers,
+	// Levers and boards (issue 18). The levers' page and its one write
+	// route are for the roles with levers: dispatchers, and departments
+	// (forward); which forms each sees, and which call it may make, is
+	// the RPC table's answer. The boards and the wall read a street's or
+	// district's work and figures: dispatchers'.
+	Route(Console, "GET /cases/{id}/levers"):          leverPullers,
+	Route(Console, "POST /cases/{id}/levers/{lever}"): leverPullers,
+	Route(Console, "GET /boards/escalations"):         dispatchers,
+	Route(Console, "GET /boards/scores"):              dispatchers,
+	Route(Console, "GET /boards/pareto"):              dispatchers,
+	Route(Console, "GET /boards/hotspots"):            dispatchers,
+	Route(Console, "GET /wall"):                       dispatchers,
+	Route(Console, "GET /wall/data"):                  dispatchers,
 }
+
+// leverPullers are the roles with a lever on a case (issue 18).
+var leverPullers = []auth.Role{dispatcher, district, department, admin}
 
 // openRoutes need no credential: signing in.
 var openRoutes = map[string]bool{
@@ -54,6 +70,9 @@ var openRoutes = map[string]bool{
 	Route(Console, "POST /signin"):              true,
 	Route(Console, "GET /signin/oidc"):          true,
 	Route(Console, "GET /signin/oidc/callback"): true,
+	// The boards' scripts (issue 18): the pinned chart library and the
+	// code that draws from the page's data; no data of their own.
+	Route(Console, "GET /boards/assets/{name}"): true,
 }
 
 // RouteOpen reports whether anyone may use route without a credential.

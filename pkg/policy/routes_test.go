@@ -46,6 +46,16 @@ var routeMatrix = []string{
 	"console GET /review                                  P O O P P P O P",
 	"console POST /review/{case_id}                       P O O P P P O P",
 	"console GET /cases/{ref}                             P O O P P P O P",
+	// Levers and boards (issue 18).
+	"console GET /cases/{id}/levers                       P O O O P P O P",
+	"console POST /cases/{id}/levers/{lever}              P O O O P P O P",
+	"console GET /boards/escalations                      P O O P P P O P",
+	"console GET /boards/scores                           P O O P P P O P",
+	"console GET /boards/pareto                           P O O P P P O P",
+	"console GET /boards/hotspots                         P O O P P P O P",
+	"console GET /wall                                    P O O P P P O P",
+	"console GET /wall/data                               P O O P P P O P",
+	"console GET /boards/assets/{name}                    O O O O O O O O",
 	"console GET /nowhere                                 P P P P P P P P",
 }
 

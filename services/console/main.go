@@ -15,6 +15,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/tlsconfig"
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
@@ -215,6 +216,17 @@ func run(ctx context.Context) error {
 	p.Go(func(ctx context.Context) error { return hub.Run(ctx, js) })
 	opts.Live = web.LiveOptions{Classify: classifyv1.NewClassifyServiceClient(classifyConn),
 		Dispatch: dispatchv1.NewDispatchServiceClient(dispatchConn), Hub: hub}
+	// Levers and boards (issue 18).
+	ref, err := reference.Open(cfg.ReferenceDir)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(ref)
+	// The scoreboard's departments and the wall's grid polygons come from the
+	// reference data (GRIDFLOW_REFERENCE_DIR, reloaded on SIGHUP like every
+	// service's); the levers call dispatch and classify through the clients
+	// above.
+	opts.Boards = web.Boards{Dispatch: opts.Live.Dispatch, Classify: opts.Live.Classify, Reference: ref.Current}
 
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {

@@ -108,6 +108,9 @@ type casePageView struct {
 	Sections   map[string]string // section → why it could not be read
 	Generated  string
 	Dispatcher bool
+	// Levers: the action forms the person may use on this case (levers.go),
+	// nil when it may use none or they could not be read.
+	Levers *LeversView
 }
 
 // caseRef reads a case reference: a case number, a case id or a hotline
@@ -196,6 +199,13 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
 	run(func() { s.caseTasks(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.caseRoute(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.caseReplies(ctx, c.GetCaseId(), &v, &mu, fail) })
+	run(func() {
+		if lv, code := s.LeversFor(r.Context(), sess, c.GetCaseId()); code == http.StatusOK && len(lv.Levers) > 0 {
+			mu.Lock()
+			v.Levers = &lv
+			mu.Unlock()
+		}
+	})
 	wg.Wait()
 	s.render(w, r, http.StatusOK, "case.html", v)
 }

@@ -59,6 +59,9 @@ type Options struct {
 	// Live: the live queue, the review queue and the case page (issue 18,
 	// live.go).
 	Live LiveOptions
+	// Levers and boards (issue 18): the services and data they call
+	// beyond feedback (levers.go, boards.go).
+	Boards Boards
 }
 
 // Server is the console's HTTP handler.
@@ -93,6 +96,11 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	s.adminRoutes()
 	// The live queue, the review queue and the case page (issue 18, live.go).
 	s.liveRoutes()
+
+	// Levers and boards (issue 18): levers.go, boards.go.
+	s.leversRoutes()
+	s.boardsRoutes()
+
 	return s
 }
 
