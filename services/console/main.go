@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/gridflow/gridflow/pkg/tlsconfig"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
+	"github.com/gridflow/gridflow/services/console/internal/api"
+	"github.com/gridflow/gridflow/services/console/internal/objects"
 	"github.com/gridflow/gridflow/services/console/internal/postgres"
 	"github.com/gridflow/gridflow/services/console/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -62,6 +65,14 @@ type Config struct {
 	OIDCClientSecretFile string `env:"CONSOLE_OIDC_CLIENT_SECRET_FILE"`
 	OIDCRedirectURL      string `env:"CONSOLE_OIDC_REDIRECT_URL"`
 	OIDCPersonClaim      string `env:"CONSOLE_OIDC_PERSON_CLAIM, default=preferred_username"`
+
+	// The HTTP/JSON door (issue 19): the services it proxies beside
+	// feedback, and the uploads' limits.
+	IntakeAddr     string   `env:"INTAKE_GRPC_ADDR, default=127.0.0.1:7101"`
+	ClassifyAddr   string   `env:"CLASSIFY_GRPC_ADDR, default=127.0.0.1:7102"`
+	DispatchAddr   string   `env:"DISPATCH_GRPC_ADDR, default=127.0.0.1:7103"`
+	UploadMaxBytes int64    `env:"CONSOLE_UPLOAD_MAX_BYTES, default=10485760"`
+	UploadTypes    []string `env:"CONSOLE_UPLOAD_TYPES, default=image/jpeg,image/png,image/webp,image/heic,image/heif,application/pdf"`
 }
 
 // Validate checks the rules the tags cannot say.
@@ -81,6 +92,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CONSOLE_OIDC_ISSUER needs CONSOLE_OIDC_CLIENT_ID, CONSOLE_OIDC_CLIENT_SECRET_FILE and CONSOLE_OIDC_REDIRECT_URL")
 	case c.TokenTTL <= 0 || c.TokenTTL > time.Hour:
 		return fmt.Errorf("CONSOLE_TOKEN_TTL must be between 0 and 1h, got %s", c.TokenTTL)
+	// The HTTP/JSON door (issue 19).
+	case c.UploadMaxBytes <= 0 || c.UploadMaxBytes > 1<<30:
+		return fmt.Errorf("CONSOLE_UPLOAD_MAX_BYTES must be between 1 and 1 GiB, got %d", c.UploadMaxBytes)
+	case len(c.UploadTypes) == 0:
+		return fmt.Errorf("CONSOLE_UPLOAD_TYPES names no media type: nothing could be uploaded")
 	}
 	return nil
 }
@@ -174,7 +190,36 @@ func run(ctx context.Context) error {
 		p.Log.InfoContext(ctx, "OIDC sign-in offered", "issuer", cfg.OIDCIssuer, "person_claim", cfg.OIDCPersonClaim)
 	}
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
-	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {
+
+	// The HTTP/JSON door (issue 19): /api/v1 proxies the services' RPCs with
+	// the caller's own token and stores uploads in their own schema.
+	root := http.NewServeMux()
+	root.Handle("/", h)
+	{
+		conns := api.Conns{Feedback: conn}
+		for _, c := range []struct {
+			addr, setting string
+			to            *grpc.ClientConnInterface
+		}{{cfg.IntakeAddr, "INTAKE_GRPC_ADDR", &conns.Intake}, {cfg.ClassifyAddr, "CLASSIFY_GRPC_ADDR", &conns.Classify}, {cfg.DispatchAddr, "DISPATCH_GRPC_ADDR", &conns.Dispatch}} {
+			cc, err := grpc.NewClient(c.addr, grpc.WithTransportCredentials(transport), grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", c.setting, c.addr, err)
+			}
+			defer cc.Close()
+			*c.to = cc
+		}
+		objectsPool, err := p.Postgres(objects.Schema, objects.Migrations...)
+		if err != nil {
+			return err
+		}
+		jsonDoor, err := api.New(ctx, conns, creds.Verifier(), objects.NewPG(objectsPool), p.Log,
+			api.Options{MaxUploadBytes: cfg.UploadMaxBytes, UploadTypes: cfg.UploadTypes})
+		if err != nil {
+			return err
+		}
+		root.Handle("/api/v1/", jsonDoor)
+	}
+	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", root); err != nil {
 		return err
 	}
 	if err := p.Admin(cfg.AdminAddr, "CONSOLE_ADMIN_ADDR"); err != nil {
