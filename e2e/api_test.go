@@ -644,7 +644,6 @@ func TestHTTPDoor(t *testing.T) {
 		t.Errorf("after a satisfied callback: %v", cb.GetCase().GetState())
 	}
 
-
 	// Every route refuses a request without a credential, before anything.
 	for _, route := range policy.Routes(policy.API) {
 		r := strings.TrimPrefix(route, policy.API+" ")

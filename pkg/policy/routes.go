@@ -125,10 +125,12 @@ var apiRPCs = map[string]string{
 }
 
 // attachingRPCs are the writes that carry attachments or evidence: whoever
-// may call one may upload what it refers to.
+// may call one may upload what it refers to. (RecordRecheck's photos are
+// not here: no read RPC shows them, so the door could not tell who may see
+// them.)
 var attachingRPCs = []string{
 	Method(IntakeService, "SubmitWorkOrder"), Method(IntakeService, "SubmitPatrolReport"),
-	Method(DispatchService, "CompleteTask"), Method(FeedbackService, "RecordRecheck"),
+	Method(DispatchService, "CompleteTask"),
 }
 
 // attachmentReaders are the reads that show a case's attachments (intake's

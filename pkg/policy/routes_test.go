@@ -106,8 +106,8 @@ var apiRouteMatrix = []string{
 	"api GET /api/v1/replies                                   O O O P P P O P",
 	"api POST /api/v1/callbacks                                O O P P P P O P",
 	"api POST /api/v1/rechecks                                 P O P P P O O P",
-	"api POST /api/v1/uploads                                  O O P O P O O P",
-	"api GET /api/v1/uploads/{key}                             O O P O P O O P",
+	"api POST /api/v1/uploads                                  O P P O P O O P",
+	"api GET /api/v1/uploads/{key}                             O P P O P O O P",
 	"api GET /api/v1/cases/{case_number}/attachments/{key}     O O O O O O O P",
 	"api GET /api/v1/nowhere                                   P P P P P P P P",
 }
