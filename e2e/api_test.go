@@ -461,6 +461,7 @@ func TestHTTPDoor(t *testing.T) {
 	})
 	id := lead.GetTaskId()
 	d.bad("tasks with a negative page size", d.call(squad, rTasks, nil, q("page_size", "-1"), nil), "page_size")
+	d.bad("tasks in a state that does not exist", d.call(squad, rTasks, nil, q("states", "TASK_STATE_BOGUS"), nil), "states")
 	d.denied("the hotline lists tasks", d.call(hotline, rTasks, nil, nil, nil))
 	var got dispatchv1.GetTaskResponse
 	d.ok("the task", d.call(squad, rTask, task(id), nil, nil), &got)

@@ -227,7 +227,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 
 // gatewayField finds the field grpc-gateway names in its own refusals of a
 // request it could not read (a query parameter, a path parameter).
-var gatewayField = regexp.MustCompile(`(?:field|parameter)[:]? "?([A-Za-z0-9_.]+)"?`)
+var gatewayField = regexp.MustCompile(`(?:field|parameter|list)[:]? "?([A-Za-z0-9_.]+)"?`)
 
 // errorHandler is grpc-gateway's, with one addition: a refusal the gateway
 // makes itself (a body that is not the message's JSON, a query parameter
