@@ -213,7 +213,7 @@ func run(ctx context.Context) error {
 			return err
 		}
 		jsonDoor, err := api.New(ctx, conns, creds.Verifier(), objects.NewPG(objectsPool), p.Log,
-			api.Options{MaxUploadBytes: cfg.UploadMaxBytes, UploadTypes: cfg.UploadTypes})
+			api.Options{MaxUploadBytes: cfg.UploadMaxBytes, UploadTypes: cfg.UploadTypes, MaxBodyBytes: int64(cfg.GRPCMaxRecvBytes)})
 		if err != nil {
 			return err
 		}

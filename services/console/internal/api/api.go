@@ -75,10 +75,15 @@ type Options struct {
 	// UploadTypes are the media types an upload's content may sniff as
 	// (CONSOLE_UPLOAD_TYPES).
 	UploadTypes []string
-	// CallTimeout bounds the door's own calls to the services (an
-	// attachment's access check); the proxied RPCs take the client's
-	// Grpc-Timeout header, else run while the client waits.
+	// CallTimeout bounds every unary call to a service, the proxied RPCs
+	// (a shorter Grpc-Timeout header from the client wins) and the door's
+	// own (an attachment's access check). Streams run while the client
+	// holds them.
 	CallTimeout time.Duration
+	// MaxBodyBytes bounds a proxied request's body, as the services bound
+	// a request (GRIDFLOW_GRPC_MAX_RECV_BYTES): a larger one is refused
+	// before it is read whole.
+	MaxBodyBytes int64
 }
 
 // DefaultUploadTypes are photos as phones take them and documents.
@@ -115,7 +120,10 @@ func New(ctx context.Context, conns Conns, verifier *auth.Verifier, store object
 		opts.UploadTypes = DefaultUploadTypes
 	}
 	if opts.CallTimeout <= 0 {
-		opts.CallTimeout = 10 * time.Second
+		opts.CallTimeout = 30 * time.Second
+	}
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = 4 << 20
 	}
 	s := &Server{verifier: verifier, store: store, log: log, opts: opts, mux: http.NewServeMux(),
 		intake: intakev1.NewIntakeServiceClient(conns.Intake), dispatch: dispatchv1.NewDispatchServiceClient(conns.Dispatch)}
@@ -151,7 +159,7 @@ func New(ctx context.Context, conns Conns, verifier *auth.Verifier, store object
 	// the gateway has and the policy lacks is never served (and the test
 	// that compares them fails).
 	for _, route := range policy.APIRPCRoutes() {
-		s.handle(route, s.authorized(route, func(w http.ResponseWriter, r *http.Request, _ caller) { s.gw.ServeHTTP(w, r) }))
+		s.handle(route, s.authorized(route, s.proxy(route)))
 	}
 	s.handle(policy.RouteUpload, s.authorized(policy.RouteUpload, s.upload))
 	s.handle(policy.RouteOwnUpload, s.authorized(policy.RouteOwnUpload, s.ownUpload))
@@ -183,6 +191,28 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
 	s.mux.ServeHTTP(w, r)
+}
+
+// streams are the routes of server-streaming RPCs: no deadline of the
+// door's, the client holds them as long as it watches.
+var streams = map[string]bool{
+	policy.Method(policy.DispatchService, "WatchTasks"):       true,
+	policy.Method(policy.FeedbackService, "WatchCaseUpdates"): true,
+}
+
+// proxy hands an admitted request to the gateway: its body bounded, a
+// unary call bounded in time.
+func (s *Server) proxy(route string) func(http.ResponseWriter, *http.Request, caller) {
+	method, _ := policy.APIMethod(route)
+	return func(w http.ResponseWriter, r *http.Request, _ caller) {
+		r.Body = http.MaxBytesReader(w, r.Body, s.opts.MaxBodyBytes)
+		if !streams[method] {
+			ctx, cancel := context.WithTimeout(r.Context(), s.opts.CallTimeout)
+			defer cancel()
+			r = r.WithContext(ctx)
+		}
+		s.gw.ServeHTTP(w, r)
+	}
 }
 
 // caller is who a request comes from, once authorized.

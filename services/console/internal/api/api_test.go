@@ -326,6 +326,11 @@ func TestDoorRefusesBeforeTheServices(t *testing.T) {
 	wantRefused(t, "a worker submitting a work order", status, b, 403, 7, "")
 	status, _, b = h.do("POST", "/api/v1/tasks/t-1/complete", admin, "application/json", []byte(`{}`))
 	wantRefused(t, "admin completing a task (units only)", status, b, 403, 7, "")
+	// A body past the limit is refused before it is read whole, naming the
+	// body (the services would refuse it as RESOURCE_EXHAUSTED).
+	huge := append([]byte(`{"work_order": {"content": "`), bytes.Repeat([]byte("噪"), 2<<20)...)
+	status, _, b = h.do("POST", "/api/v1/work-orders", auth.Principal{Role: auth.RoleHotline}, "application/json", append(huge, `"}}`...))
+	wantRefused(t, "a body over 4 MiB", status, b, 400, 3, "body")
 	status, _, b = h.do("GET", "/api/v1/nowhere", admin, "", nil)
 	wantRefused(t, "an unknown route", status, b, 404, 5, "")
 	status, _, b = h.do("DELETE", "/api/v1/tasks", admin, "", nil)
