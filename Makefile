@@ -20,19 +20,27 @@ bin/nats-server: tools/go.mod tools/go.sum
 	cd tools && GOWORK=off $(GO) build -o ../bin/nats-server github.com/nats-io/nats-server/v2
 
 .PHONY: tools
-tools: ## build the pinned tools (buf, protoc-gen-go, protoc-gen-go-grpc, staticcheck) into bin/
+tools: ## build the pinned tools (buf, protoc-gen-go, protoc-gen-go-grpc, grpc-gateway's two, staticcheck) into bin/
 	cd tools && GOWORK=off $(GO) build -o ../bin/ github.com/bufbuild/buf/cmd/buf \
 		google.golang.org/protobuf/cmd/protoc-gen-go google.golang.org/grpc/cmd/protoc-gen-go-grpc \
 		honnef.co/go/tools/cmd/staticcheck
+	@# The HTTP/JSON door (issue 19): grpc-gateway's proxy and OpenAPI generators.
+	cd tools && GOWORK=off $(GO) build -o ../bin/ github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
+		github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2
 
 .PHONY: generate
 generate: tools ## lint the protos and regenerate proto/gen/go
 	cd proto && ../bin/buf lint && rm -rf gen/go/gridflow && ../bin/buf generate
+	@# The HTTP/JSON door (issue 19): the console's gateway and its OpenAPI document, from proto/gateway.yaml.
+	cd proto && rm -rf $(GATEWAY_GEN) && ../bin/buf generate --template buf.gen.gateway.yaml
 
 .PHONY: verify
 verify: generate ## fail if generated code drifted, code is unformatted, go vet or staticcheck complains, or the wire broke
 	@git diff --exit-code --stat -- proto/gen || { echo "proto/gen drifted from proto/: run make generate and commit"; exit 1; }
 	@test -z "$$(git status --porcelain -- proto/gen)" || { echo "untracked generated files: run make generate and commit"; exit 1; }
+	@# The HTTP/JSON door (issue 19): the gateway and the OpenAPI document are generated too.
+	@git diff --exit-code --stat -- $(GATEWAY_GEN) $(GATEWAY_OPENAPI) || { echo "the console's gateway drifted from proto/gateway.yaml: run make generate and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- $(GATEWAY_GEN) $(GATEWAY_OPENAPI))" || { echo "untracked generated gateway files: run make generate and commit"; exit 1; }
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^proto/gen/')); test -z "$$out" || { echo "gofmt needed: $$out"; exit 1; }
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 	@# The bench and the cluster test are built only with their tags; vet them so they cannot rot unseen.
@@ -41,6 +49,10 @@ verify: generate ## fail if generated code drifted, code is unformatted, go vet 
 	bin/staticcheck $$($(GO) list -m | sed 's|$$|/...|')
 	@cd proto && ../bin/buf breaking --against $(PROTO_RELEASE) || { \
 		echo "wire-incompatible change against the last release's protos ($(PROTO_RELEASE)): add a field or a v2 instead"; exit 1; }
+
+# The HTTP/JSON door (issue 19): what make generate writes into the console from proto/gateway.yaml.
+GATEWAY_GEN := $(CURDIR)/services/console/internal/api/gen
+GATEWAY_OPENAPI := $(CURDIR)/services/console/internal/api/openapi.swagger.json
 
 # The image of the protos as last released: make verify's buf breaking compares against it (a committed file,
 # because CI's clone may be shallow). Refresh it when cutting a release, and only then.

@@ -114,3 +114,118 @@ func CheckRoute(p auth.Principal, route string) error {
 	}
 	return nil
 }
+
+// --- The HTTP/JSON door (issue 19): /api/v1 on the console's port. ---
+//
+// Every route of the JSON door but the uploads is one RPC exposed by
+// grpc-gateway (proto/gateway.yaml); its roles are that RPC's row of the
+// table, copied here once (init), so the door admits exactly whom the RPC
+// would, and the service behind it then decides over which cases as it does
+// for gRPC. The console's tests check that these routes and the gateway's
+// are the same set.
+
+// API is the HTTP/JSON door's.
+const API = "api"
+
+// apiRPCs: every gateway route of the door and the RPC behind it.
+var apiRPCs = map[string]string{
+	Route(API, "POST /api/v1/work-orders"):                      Method(IntakeService, "SubmitWorkOrder"),
+	Route(API, "POST /api/v1/patrol-reports"):                   Method(IntakeService, "SubmitPatrolReport"),
+	Route(API, "POST /api/v1/issues"):                           Method(IntakeService, "RaiseIssue"),
+	Route(API, "POST /api/v1/follow-ups"):                       Method(IntakeService, "AddFollowUp"),
+	Route(API, "GET /api/v1/submissions"):                       Method(IntakeService, "ListSubmissions"),
+	Route(API, "GET /api/v1/submissions/{case_number}"):         Method(IntakeService, "GetSubmission"),
+	Route(API, "GET /api/v1/submissions/{case_number}/contact"): Method(IntakeService, "ReadContact"),
+	Route(API, "GET /api/v1/catalogue"):                         Method(ClassifyService, "ListCatalogue"),
+	Route(API, "GET /api/v1/catalogue/{code}"):                  Method(ClassifyService, "GetCatalogueItem"),
+	Route(API, "GET /api/v1/tasks"):                             Method(DispatchService, "ListTasks"),
+	Route(API, "GET /api/v1/task-events"):                       Method(DispatchService, "WatchTasks"),
+	Route(API, "GET /api/v1/tasks/{task_id}"):                   Method(DispatchService, "GetTask"),
+	Route(API, "POST /api/v1/tasks/{task_id}/acknowledge"):      Method(DispatchService, "AcknowledgeTask"),
+	Route(API, "POST /api/v1/tasks/{task_id}/reject"):           Method(DispatchService, "RejectTask"),
+	Route(API, "POST /api/v1/tasks/{task_id}/forward"):          Method(DispatchService, "ForwardTask"),
+	Route(API, "POST /api/v1/tasks/{task_id}/extension"):        Method(DispatchService, "RequestExtension"),
+	Route(API, "POST /api/v1/tasks/{task_id}/progress"):         Method(DispatchService, "ReportProgress"),
+	Route(API, "POST /api/v1/tasks/{task_id}/complete"):         Method(DispatchService, "CompleteTask"),
+	Route(API, "GET /api/v1/cases"):                             Method(FeedbackService, "ListCases"),
+	Route(API, "GET /api/v1/cases/{case_number}"):               Method(FeedbackService, "GetCase"),
+	Route(API, "GET /api/v1/cases/{case_number}/timeline"):      Method(FeedbackService, "GetCaseTimeline"),
+	Route(API, "GET /api/v1/case-updates"):                      Method(FeedbackService, "WatchCaseUpdates"),
+	Route(API, "GET /api/v1/replies"):                           Method(FeedbackService, "ListReplies"),
+	Route(API, "POST /api/v1/callbacks"):                        Method(FeedbackService, "RecordCallback"),
+	Route(API, "POST /api/v1/rechecks"):                         Method(FeedbackService, "RecordRecheck"),
+}
+
+// attachingRPCs are the writes that carry attachments or evidence: whoever
+// may call one may upload what it refers to. (RecordRecheck's photos are
+// not here: no read RPC shows them, so the door could not tell who may see
+// them.)
+var attachingRPCs = []string{
+	Method(IntakeService, "SubmitWorkOrder"), Method(IntakeService, "SubmitPatrolReport"),
+	Method(DispatchService, "CompleteTask"),
+}
+
+// attachmentReaders are the reads that show a case's attachments (intake's
+// submission, dispatch's tasks): the console serves an attachment's bytes
+// only after one of them, called as the caller, shows it.
+var attachmentReaders = []string{Method(IntakeService, "GetSubmission"), Method(DispatchService, "ListTasks")}
+
+// Upload routes of the door: not RPCs, but their roles come from the RPCs
+// that refer to uploads.
+var (
+	// RouteUpload stores a photo or a piece of evidence.
+	RouteUpload = Route(API, "POST /api/v1/uploads")
+	// RouteOwnUpload reads back one's own upload (before a case refers to it).
+	RouteOwnUpload = Route(API, "GET /api/v1/uploads/{key}")
+	// RouteCaseAttachment reads an upload a case refers to.
+	RouteCaseAttachment = Route(API, "GET /api/v1/cases/{case_number}/attachments/{key}")
+	// RouteOpenAPI is the door's OpenAPI document: open, like a service's
+	// reflection.
+	RouteOpenAPI = Route(API, "GET /api/v1/openapi.json")
+)
+
+func init() {
+	for route, method := range apiRPCs {
+		rs, ok := table[method]
+		if !ok {
+			panic("policy: " + route + " names " + method + ", which is not in the table")
+		}
+		routes[route] = rs
+	}
+	routes[RouteUpload] = unionOf(attachingRPCs)
+	routes[RouteOwnUpload] = unionOf(attachingRPCs)
+	routes[RouteCaseAttachment] = unionOf(attachmentReaders)
+	openRoutes[RouteOpenAPI] = true
+}
+
+// unionOf is every role that may call one of methods, in the table's order
+// of roles.
+func unionOf(methods []string) []auth.Role {
+	var out []auth.Role
+	for _, r := range everyone {
+		for _, m := range methods {
+			if slices.Contains(table[m], r) {
+				out = append(out, r)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// APIMethod is the RPC behind a gateway route of the JSON door.
+func APIMethod(route string) (string, bool) {
+	m, ok := apiRPCs[route]
+	return m, ok
+}
+
+// APIRPCRoutes lists the door's gateway routes (those backed by an RPC),
+// sorted.
+func APIRPCRoutes() []string {
+	out := make([]string, 0, len(apiRPCs))
+	for r := range apiRPCs {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}

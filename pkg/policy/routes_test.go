@@ -87,3 +87,91 @@ func TestRouteMatrix(t *testing.T) {
 		t.Errorf("the policy's console routes %q, the matrix's %q", got, listed)
 	}
 }
+
+// --- The HTTP/JSON door (issue 19) ---
+
+// apiRouteMatrix is routeMatrix for the JSON door, by hand from DESIGN.md's
+// table of who may do what (each gateway route is its RPC; uploads are for
+// those whose writes carry attachments, a case's attachments for those who
+// read cases).
+//
+//	hotline dispatcher district department secretary patrol admin system
+var apiRouteMatrix = []string{
+	"api GET /api/v1/openapi.json                              O O O O O O O O",
+	"api POST /api/v1/work-orders                              O P P P P P O P",
+	"api POST /api/v1/patrol-reports                           P P P P P O O P",
+	"api POST /api/v1/issues                                   P P P P O P O P",
+	"api POST /api/v1/follow-ups                               O P P P P P O P",
+	"api GET /api/v1/submissions                               O O O P O O O P",
+	"api GET /api/v1/submissions/{case_number}                 O O O P O O O P",
+	"api GET /api/v1/submissions/{case_number}/contact         O O P O P P O P",
+	"api GET /api/v1/catalogue                                 O O O O O O O P",
+	"api GET /api/v1/catalogue/{code}                          O O O O O O O P",
+	"api GET /api/v1/tasks                                     P O O O P P O P",
+	"api GET /api/v1/task-events                               P P P O P P O P",
+	"api GET /api/v1/tasks/{task_id}                           P O O O P P O P",
+	"api POST /api/v1/tasks/{task_id}/acknowledge              P P P O P P P P",
+	"api POST /api/v1/tasks/{task_id}/reject                   P P P O P P P P",
+	"api POST /api/v1/tasks/{task_id}/forward                  P P P O P P P P",
+	"api POST /api/v1/tasks/{task_id}/extension                P P P O P P P P",
+	"api POST /api/v1/tasks/{task_id}/progress                 P P P O P P P P",
+	"api POST /api/v1/tasks/{task_id}/complete                 P P P O P P P P",
+	"api GET /api/v1/cases                                     O O O O O O O P",
+	"api GET /api/v1/cases/{case_number}                       O O O O O O O P",
+	"api GET /api/v1/cases/{case_number}/timeline              O O O O O O O P",
+	"api GET /api/v1/case-updates                              O P P P P P O P",
+	"api GET /api/v1/replies                                   O O O P P P O P",
+	"api POST /api/v1/callbacks                                O O P P P P O P",
+	"api POST /api/v1/rechecks                                 P O P P P O O P",
+	"api POST /api/v1/uploads                                  O P P O P O O P",
+	"api GET /api/v1/uploads/{key}                             O P P O P O O P",
+	"api GET /api/v1/cases/{case_number}/attachments/{key}     O O O O O O O P",
+	"api GET /api/v1/nowhere                                   P P P P P P P P",
+}
+
+func TestAPIRouteMatrix(t *testing.T) {
+	var listed []string
+	for _, row := range apiRouteMatrix {
+		f := strings.Fields(row)
+		route, want := strings.Join(f[:len(f)-len(routeColumns)], " "), f[len(f)-len(routeColumns):]
+		if route != "api GET /api/v1/nowhere" {
+			listed = append(listed, route)
+		}
+		for i, p := range routeColumns {
+			err := policy.CheckRoute(p, route)
+			got := "O"
+			if err != nil {
+				got = "P"
+				if fault.KindOf(err) != fault.PermissionDenied {
+					t.Errorf("%s as %s: %v, want PERMISSION_DENIED", route, p, err)
+				}
+			}
+			if got != want[i] {
+				t.Errorf("%s as %s: %s (%v), want %s", route, p, got, err, want[i])
+			}
+		}
+	}
+	slices.Sort(listed)
+	if got := policy.Routes(policy.API); !slices.Equal(got, listed) {
+		t.Errorf("the policy's api routes %q, the matrix's %q", got, listed)
+	}
+}
+
+// TestAPIRoutesAreTheirRPCs: a gateway route admits exactly the roles of
+// the RPC behind it — for every role, CheckRoute and Check agree.
+func TestAPIRoutesAreTheirRPCs(t *testing.T) {
+	for _, route := range policy.APIRPCRoutes() {
+		method, ok := policy.APIMethod(route)
+		if !ok || policy.Roles(method) == nil {
+			t.Errorf("%s: RPC %q is not in the table", route, method)
+			continue
+		}
+		for _, p := range routeColumns {
+			_, rpcErr := policy.Check(p, method)
+			routeErr := policy.CheckRoute(p, route)
+			if (rpcErr == nil) != (routeErr == nil) {
+				t.Errorf("%s as %s: route %v, RPC %s %v", route, p, routeErr, method, rpcErr)
+			}
+		}
+	}
+}

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -21,7 +22,9 @@ import (
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
+	"github.com/gridflow/gridflow/services/console/internal/api"
 	"github.com/gridflow/gridflow/services/console/internal/live"
+	"github.com/gridflow/gridflow/services/console/internal/objects"
 	"github.com/gridflow/gridflow/services/console/internal/postgres"
 	"github.com/gridflow/gridflow/services/console/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -75,6 +78,11 @@ type Config struct {
 	// LiveBuffer is each open live screen's queue of rows not yet sent: a
 	// screen further behind is closed and its browser reloads.
 	LiveBuffer int `env:"CONSOLE_LIVE_BUFFER, default=1024"`
+	// The HTTP/JSON door (issue 19): the services it proxies beside
+	// feedback, and the uploads' limits.
+	IntakeAddr     string   `env:"INTAKE_GRPC_ADDR, default=127.0.0.1:7101"`
+	UploadMaxBytes int64    `env:"CONSOLE_UPLOAD_MAX_BYTES, default=10485760"`
+	UploadTypes    []string `env:"CONSOLE_UPLOAD_TYPES, default=image/jpeg,image/png,image/webp,image/heic,image/heif,application/pdf"`
 }
 
 // Validate checks the rules the tags cannot say.
@@ -96,6 +104,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("CONSOLE_TOKEN_TTL must be between 0 and 1h, got %s", c.TokenTTL)
 	case c.LiveBuffer < 1:
 		return fmt.Errorf("CONSOLE_LIVE_BUFFER must be at least 1, got %d", c.LiveBuffer)
+	// The HTTP/JSON door (issue 19).
+	case c.UploadMaxBytes <= 0 || c.UploadMaxBytes > 1<<30:
+		return fmt.Errorf("CONSOLE_UPLOAD_MAX_BYTES must be between 1 and 1 GiB, got %d", c.UploadMaxBytes)
+	case len(c.UploadTypes) == 0:
+		return fmt.Errorf("CONSOLE_UPLOAD_TYPES names no media type: nothing could be uploaded")
 	}
 	return nil
 }
@@ -229,7 +242,30 @@ func run(ctx context.Context) error {
 	opts.Boards = web.Boards{Dispatch: opts.Live.Dispatch, Classify: opts.Live.Classify, Reference: ref.Current}
 
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
-	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {
+
+	// The HTTP/JSON door (issue 19): /api/v1 proxies the services' RPCs with
+	// the caller's own token and stores uploads in their own schema.
+	root := http.NewServeMux()
+	root.Handle("/", h)
+	{
+		intakeConn, err := dial(cfg.IntakeAddr, "INTAKE_GRPC_ADDR")
+		if err != nil {
+			return err
+		}
+		defer intakeConn.Close()
+		conns := api.Conns{Feedback: conn, Intake: intakeConn, Classify: classifyConn, Dispatch: dispatchConn}
+		objectsPool, err := p.Postgres(objects.Schema, objects.Migrations...)
+		if err != nil {
+			return err
+		}
+		jsonDoor, err := api.New(ctx, conns, creds.Verifier(), objects.NewPG(objectsPool), p.Log,
+			api.Options{MaxUploadBytes: cfg.UploadMaxBytes, UploadTypes: cfg.UploadTypes, MaxBodyBytes: int64(cfg.GRPCMaxRecvBytes)})
+		if err != nil {
+			return err
+		}
+		root.Handle("/api/v1/", jsonDoor)
+	}
+	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", root); err != nil {
 		return err
 	}
 	if err := p.Admin(cfg.AdminAddr, "CONSOLE_ADMIN_ADDR"); err != nil {
