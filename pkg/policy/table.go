@@ -16,6 +16,9 @@ const (
 	FeedbackService = "gridflow.feedback.v1.FeedbackService"
 )
 
+// WebhookService is dispatch's webhook door (issue 19).
+const WebhookService = "gridflow.dispatch.v1.WebhookService"
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -126,6 +129,14 @@ var table = map[string][]auth.Role{
 	Method(FeedbackService, "GetPareto"):            roles(hotline, dispatcher, district, admin),
 	Method(FeedbackService, "GetHotspots"):          roles(hotline, dispatcher, district, admin),
 	Method(FeedbackService, "ListReferenceReloads"): dispatchers,
+
+	// Webhooks (issue 19): a department registers, lists and deletes the
+	// webhooks of its own unit, admin any unit's; the deliveries are also the
+	// dispatchers' over their area (the escalation board shows the dead ones).
+	Method(WebhookService, "RegisterWebhook"):       roles(department, admin),
+	Method(WebhookService, "ListWebhooks"):          roles(department, admin),
+	Method(WebhookService, "DeleteWebhook"):         roles(department, admin),
+	Method(WebhookService, "ListWebhookDeliveries"): roles(department, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.
