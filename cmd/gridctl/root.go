@@ -89,7 +89,8 @@ func newRoot() *cobra.Command {
 		newLoadCmd(g))
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
-	root.AddCommand(newUserCmd(g)) // the console's accounts
+	root.AddCommand(newUserCmd(g))    // the console's accounts
+	root.AddCommand(newOpen311Cmd(g)) // Open311's api_keys (issue 19)
 	return root
 }
 

@@ -8,6 +8,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -15,9 +16,13 @@ import (
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/tlsconfig"
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
+	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
+	"github.com/gridflow/gridflow/services/console/internal/open311"
 	"github.com/gridflow/gridflow/services/console/internal/postgres"
 	"github.com/gridflow/gridflow/services/console/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -62,6 +67,12 @@ type Config struct {
 	OIDCClientSecretFile string `env:"CONSOLE_OIDC_CLIENT_SECRET_FILE"`
 	OIDCRedirectURL      string `env:"CONSOLE_OIDC_REDIRECT_URL"`
 	OIDCPersonClaim      string `env:"CONSOLE_OIDC_PERSON_CLAIM, default=preferred_username"`
+
+	// Open311 (issue 19): the public's door calls intake and classify
+	// beside feedback; it answers for one jurisdiction.
+	IntakeAddr          string `env:"INTAKE_GRPC_ADDR, default=127.0.0.1:7101"`
+	ClassifyAddr        string `env:"CLASSIFY_GRPC_ADDR, default=127.0.0.1:7102"`
+	Open311Jurisdiction string `env:"CONSOLE_OPEN311_JURISDICTION, default=gridflow"`
 }
 
 // Validate checks the rules the tags cannot say.
@@ -174,7 +185,38 @@ func run(ctx context.Context) error {
 		p.Log.InfoContext(ctx, "OIDC sign-in offered", "issuer", cfg.OIDCIssuer, "person_claim", cfg.OIDCPersonClaim)
 	}
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
-	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", h); err != nil {
+
+	// Open311 (issue 19): the public's door, beside the people's.
+	ref, err := reference.Open(cfg.ReferenceDir)
+	if err != nil {
+		return err
+	}
+	dial := func(addr, setting string) (*grpc.ClientConn, error) {
+		c, err := grpc.NewClient(addr, grpc.WithTransportCredentials(transport), grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: %w", setting, addr, err)
+		}
+		return c, nil
+	}
+	intakeConn, err := dial(cfg.IntakeAddr, "INTAKE_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	defer intakeConn.Close()
+	classifyConn, err := dial(cfg.ClassifyAddr, "CLASSIFY_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	defer classifyConn.Close()
+	door := open311.New(open311.Keys{Store: postgres.New(pool), Now: time.Now}, minter, open311.Backends{
+		Intake: intakev1.NewPublicIntakeServiceClient(intakeConn), Classify: classifyv1.NewClassifyServiceClient(classifyConn),
+		Feedback: feedbackv1.NewPublicCaseServiceClient(conn)}, creds.Verifier(), p.Log,
+		open311.Options{Jurisdiction: cfg.Open311Jurisdiction, Reference: ref.Current})
+	doors := http.NewServeMux()
+	doors.Handle("/", h)
+	doors.Handle(open311.Prefix, door)
+	doors.Handle("/api/admin/open311/", door)
+	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", doors); err != nil {
 		return err
 	}
 	if err := p.Admin(cfg.AdminAddr, "CONSOLE_ADMIN_ADDR"); err != nil {
