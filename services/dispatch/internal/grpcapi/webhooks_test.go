@@ -120,9 +120,9 @@ func TestWebhookRetriesWithBackoffSurvivesARestartAndDeadLetters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secret, err := base64.RawURLEncoding.DecodeString(reg.GetSecret())
-	if err != nil || len(secret) != 32 || reg.GetWebhook().GetDepartmentCode() != zj+"-pcs" {
-		t.Fatalf("registration %v (secret %d bytes, %v)", reg, len(secret), err)
+	secret := []byte(reg.GetSecret())
+	if raw, err := base64.RawURLEncoding.DecodeString(reg.GetSecret()); err != nil || len(raw) != 32 || reg.GetWebhook().GetDepartmentCode() != zj+"-pcs" {
+		t.Fatalf("registration %v (secret %d bytes, %v)", reg, len(raw), err)
 	}
 	// A repeat of the request answers the same registration and secret.
 	again, err := hc.RegisterWebhook(hctx, &dispatchv1.RegisterWebhookRequest{RequestId: "reg-1", Url: ok.srv.URL + "/hook",

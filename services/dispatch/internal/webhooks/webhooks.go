@@ -165,15 +165,19 @@ func (s *Service) Register(ctx context.Context, in RegisterInput) (Webhook, stri
 	if err != nil {
 		return Webhook{}, "", err
 	}
-	secret := make([]byte, 32)
-	_, _ = rand.Read(secret)
+	// The secret is the text the department is given (32 random bytes in
+	// base64url): the HMAC key is that text, so any receiver (openssl
+	// dgst -hmac "$SECRET") uses it as it was handed over.
+	var random [32]byte
+	_, _ = rand.Read(random[:])
+	secret := []byte(base64.RawURLEncoding.EncodeToString(random[:]))
 	w := Webhook{ID: newID(), Department: dept, URL: in.URL, Events: append([]string{}, slices.Sorted(slices.Values(in.Events))...),
 		CreatedBy: p.Actor(), CreatedAt: s.now().UTC()}
 	w, secret, err = s.store.Register(ctx, p.String(), in.RequestID, w, secret)
 	if err != nil {
 		return Webhook{}, "", err
 	}
-	return w, base64.RawURLEncoding.EncodeToString(secret), nil
+	return w, string(secret), nil
 }
 
 // List lists the caller's unit's registrations (admin: one unit's or all).

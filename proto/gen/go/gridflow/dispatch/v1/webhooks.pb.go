@@ -239,8 +239,9 @@ func (x *RegisterWebhookRequest) GetEvents() []string {
 type RegisterWebhookResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Webhook *Webhook               `protobuf:"bytes,1,opt,name=webhook" json:"webhook,omitempty"`
-	// The shared secret signing every delivery (base64url, 32 random bytes).
-	// Answered here only: keep it.
+	// The shared secret signing every delivery: 43 characters (32 random
+	// bytes in base64url), used as they are as the HMAC key. Answered here
+	// only: keep it.
 	Secret        string `protobuf:"bytes,2,opt,name=secret" json:"secret,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
