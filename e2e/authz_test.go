@@ -138,6 +138,13 @@ var authzMatrix = []string{
 	"WebhookService/ListWebhooks              U P P P P P O O P P P P O P",
 	"WebhookService/DeleteWebhook             U P P P P P O P P P P P O P",
 	"WebhookService/ListWebhookDeliveries     U P O O O O O O P P P P O P",
+
+	// Open311 (issue 19): the public's door is public:<key>'s and admin's
+	// (the public's own column is TestAuthorizationMatrix's last block);
+	// GetPublicCase asks for a hotline case, which no one is answered.
+	"PublicIntakeService/SubmitPublicRequest  U P P P P P P P P P P P O P",
+	"PublicCaseService/ListPublicCases        U P P P P P P P P P P P O P",
+	"PublicCaseService/GetPublicCase          U P P P P P P P P P P P P P",
 }
 
 // authzCase is a case the matrix set up.
@@ -173,7 +180,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	defer cancel()
 	w := authzSetup(t, ctx, s)
 	calls := authzCalls(w)
-	maps.Copy(calls, authzWebhookCalls(w)) // webhooks (issue 19)
+	maps.Copy(calls, authzWebhookCalls(w))      // webhooks (issue 19)
+	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -201,10 +209,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("%s\n want %s\n  got %s\n %s", rpc, strings.Join(want, " "), strings.Join(got, " "), strings.Join(why, "\n "))
 		}
 	}
+	// Open311 (issue 19): the public principal, a column of its own.
+	authzPublicColumn(t, ctx, s, w, calls)
 	// Every RPC the services serve has its row.
 	for _, sd := range []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc, classifyv1.ClassifyService_ServiceDesc,
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
-		dispatchv1.WebhookService_ServiceDesc, // webhooks (issue 19)
+		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
+		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
