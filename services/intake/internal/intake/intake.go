@@ -93,7 +93,7 @@ type Submission struct {
 	Issue      *Issue           `json:"Issue"`
 	// Public is set for the public's Open311 requests (issue 19).
 	Public *PublicRequest `json:"Public,omitempty"`
-	Notes      []string         `json:"Notes"`
+	Notes  []string       `json:"Notes"`
 	// Withdrawn is set by the hotline's 撤单; Closed once feedback closes the case.
 	Withdrawn bool       `json:"Withdrawn"`
 	Closed    bool       `json:"Closed"`
