@@ -91,9 +91,7 @@ type Submission struct {
 	WorkOrder  *WorkOrder       `json:"WorkOrder"`
 	Patrol     *PatrolReport    `json:"Patrol"`
 	Issue      *Issue           `json:"Issue"`
-	// Public is set for the public's Open311 requests (issue 19).
-	Public *PublicRequest `json:"Public,omitempty"`
-	Notes  []string       `json:"Notes"`
+	Notes      []string         `json:"Notes"`
 	// Withdrawn is set by the hotline's 撤单; Closed once feedback closes the case.
 	Withdrawn bool       `json:"Withdrawn"`
 	Closed    bool       `json:"Closed"`
@@ -109,6 +107,9 @@ type Submission struct {
 	// ContactErasedAt is when retention replaced the stored contact by its
 	// masked form (zero while it is kept); a column beside the body.
 	ContactErasedAt time.Time `json:"-"`
+
+	// Public is set for the public's Open311 requests (issue 19).
+	Public *PublicRequest `json:"Public,omitempty"`
 }
 
 // By is the actor of the submission's events.
