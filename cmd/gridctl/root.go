@@ -89,8 +89,9 @@ func newRoot() *cobra.Command {
 		newLoadCmd(g))
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
-	root.AddCommand(newUserCmd(g))    // the console's accounts
-	root.AddCommand(newOpen311Cmd(g)) // Open311's api_keys (issue 19)
+	root.AddCommand(newUserCmd(g)) // the console's accounts
+	// Open311's api_keys (issue 19).
+	root.AddCommand(newOpen311Cmd(g))
 	return root
 }
 
