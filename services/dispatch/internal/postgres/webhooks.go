@@ -257,6 +257,15 @@ func (st *Store) Retry(ctx context.Context, id string, at, next time.Time, reaso
 	return st.settle(ctx, id, string(webhooks.Pending), at, next, reason)
 }
 
+// Release implements webhooks.Queue.
+func (st *Store) Release(ctx context.Context, id string, at time.Time) error {
+	if _, err := st.pool.Exec(ctx, `UPDATE webhook_deliveries SET attempts = greatest(attempts - 1, 0), next_try = $2, updated_at = $2
+		WHERE delivery_id = $1 AND state = 'pending'`, id, at); err != nil {
+		return fmt.Errorf("release webhook delivery %s: %w", id, pgdb.Translate(err))
+	}
+	return nil
+}
+
 // Kill implements webhooks.Queue.
 func (st *Store) Kill(ctx context.Context, id string, at time.Time, reason string) error {
 	return st.settle(ctx, id, string(webhooks.Dead), at, at, reason)

@@ -34,6 +34,9 @@ type Queue interface {
 	Delivered(ctx context.Context, id string, at time.Time) error
 	Retry(ctx context.Context, id string, at, next time.Time, reason string) error
 	Kill(ctx context.Context, id string, at time.Time, reason string) error
+	// Release gives back a claim whose try a shutdown interrupted: the try
+	// is not counted and the delivery is due at once, for the next worker.
+	Release(ctx context.Context, id string, at time.Time) error
 }
 
 // Worker sends due deliveries. Replicas run one each: claims skip what
@@ -120,7 +123,14 @@ func (w *Worker) send(ctx context.Context, c Claimed) error {
 		log.InfoContext(ctx, "webhook delivered")
 		return w.Queue.Delivered(ctx, c.ID, at)
 	case ctx.Err() != nil:
-		// Shutting down: the lease hands it to the next worker.
+		// Shutting down: the try was cut short, so it does not count and
+		// the next worker takes it at once (a process killed outright
+		// leaves it to the lease instead, the try counted).
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if rerr := w.Queue.Release(rctx, c.ID, at); rerr != nil {
+			log.WarnContext(rctx, "webhook delivery: release on shutdown failed; the lease hands it on", "err", rerr)
+		}
 		return ctx.Err()
 	case w.Backoff.Dead(c.Attempts):
 		log.WarnContext(ctx, "webhook delivery dead after its last try", "err", err)
