@@ -8,7 +8,7 @@
 // a *Failure otherwise, whose reason the caller may store and show. Every
 // failure is worth a retry: a receiver answering 4xx is most often one
 // misconfigured for a while (a rotated secret, a deploy), and its owners
-// mend it before the last try or replay the dead letter.
+// mend it before the last try; after it, the dead letter waits for a person.
 package notify
 
 import (
@@ -65,10 +65,11 @@ type Backoff struct {
 	Attempts int
 }
 
-// DefaultBackoff: 10 tries over about 1.5 hours (10 s, 20 s, … capped at
-// 30 min; at most about 2 h 45 min in all): a receiver down for a deploy or
-// a short outage gets everything; one down all afternoon gets dead letters
-// that a person replays.
+// DefaultBackoff: 10 tries, the waits between them 10 s, 20 s, … doubling
+// to 30 min (each drawn in [d/2, d]): the last try comes 36 to 73 minutes
+// after the first. A receiver down for a deploy or a short outage gets
+// everything; one down all afternoon gets dead letters, which wait for a
+// person (dispatch lists them; replaying them is not built yet).
 var DefaultBackoff = Backoff{Base: 10 * time.Second, Max: 30 * time.Minute, Attempts: 10}
 
 // Wait is the wait after the attempt-th failed attempt.
