@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,22 @@ var authzMatrix = []string{
 	// from, no history to retrain on.
 	"ClassifyService/ReloadModel              U P P P P P P P P P P P O P",
 	"ClassifyService/RetrainModel             U P P P P P P P P P P P F P",
+
+	// Webhooks (issue 19): a department registers, lists and deletes its
+	// own unit's (admin any unit's: it deletes the squad's registration the
+	// squad deleted first, which answers the same); the deliveries are also
+	// the dispatchers' (the escalation board).
+	"WebhookService/RegisterWebhook           U P P P P P O O P P P P O P",
+	"WebhookService/ListWebhooks              U P P P P P O O P P P P O P",
+	"WebhookService/DeleteWebhook             U P P P P P O P P P P P O P",
+	"WebhookService/ListWebhookDeliveries     U P O O O O O O P P P P O P",
+
+	// Open311 (issue 19): the public's door is public:<key>'s and admin's
+	// (the public's own column is TestAuthorizationMatrix's last block);
+	// GetPublicCase asks for a hotline case, which no one is answered.
+	"PublicIntakeService/SubmitPublicRequest  U P P P P P P P P P P P O P",
+	"PublicCaseService/ListPublicCases        U P P P P P P P P P P P O P",
+	"PublicCaseService/GetPublicCase          U P P P P P P P P P P P P P",
 }
 
 // authzCase is a case the matrix set up.
@@ -151,6 +168,8 @@ type authzWorld struct {
 	classify       map[string]classifyv1.ClassifyServiceClient
 	dispatch       map[string]dispatchv1.DispatchServiceClient
 	feedback       map[string]feedbackv1.FeedbackServiceClient
+	// Webhooks (issue 19).
+	webhooks map[string]dispatchv1.WebhookServiceClient
 }
 
 // TestAuthorizationMatrix: every principal × every RPC of every service on
@@ -161,6 +180,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	defer cancel()
 	w := authzSetup(t, ctx, s)
 	calls := authzCalls(w)
+	maps.Copy(calls, authzWebhookCalls(w))      // webhooks (issue 19)
+	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -188,9 +209,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 			t.Errorf("%s\n want %s\n  got %s\n %s", rpc, strings.Join(want, " "), strings.Join(got, " "), strings.Join(why, "\n "))
 		}
 	}
+	// Open311 (issue 19): the public principal, a column of its own.
+	authzPublicColumn(t, ctx, s, w, calls)
 	// Every RPC the services serve has its row.
 	for _, sd := range []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc, classifyv1.ClassifyService_ServiceDesc,
-		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc} {
+		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
+		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
+		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
+	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
 			if !seen[svc+"/"+m.MethodName] {
@@ -313,6 +339,11 @@ func authzSetup(t *testing.T, ctx context.Context, s *stack) *authzWorld {
 		w.classify[col] = classifyv1.NewClassifyServiceClient(authzDial(t, s, "classify", col))
 		w.dispatch[col] = dispatchv1.NewDispatchServiceClient(authzDial(t, s, "dispatch", col))
 		w.feedback[col] = feedbackv1.NewFeedbackServiceClient(authzDial(t, s, "feedback", col))
+	}
+	// Webhooks (issue 19).
+	w.webhooks = map[string]dispatchv1.WebhookServiceClient{}
+	for _, col := range authzColumns {
+		w.webhooks[col] = dispatchv1.NewWebhookServiceClient(authzDial(t, s, "dispatch", col))
 	}
 	hotline, admin := w.intake["hotline"], w.dispatch["admin"]
 	squad := w.dispatch["department:"+zhijiang+"-cgzd"]

@@ -565,5 +565,7 @@ func printArbitrations(w io.Writer, arbs []*dispatchv1.Arbitration) error {
 func newDispatchCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "dispatch", Short: "Dispatch: routing decisions, tasks, the dispatch queue"}
 	cmd.AddCommand(newRouteCmd(g), newTaskCmd(g), newQueueCmd(g))
+	// Webhooks (issue 19).
+	cmd.AddCommand(newWebhookCmd(g))
 	return cmd
 }

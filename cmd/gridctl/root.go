@@ -93,6 +93,8 @@ func newRoot() *cobra.Command {
 
 	// Levers (issue 18): every dispatcher and department action (levers.go).
 	addLeverCommands(root, g)
+	// Open311's api_keys (issue 19).
+	root.AddCommand(newOpen311Cmd(g))
 	return root
 }
 

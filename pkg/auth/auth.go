@@ -35,12 +35,16 @@ const (
 	RoleDepartment Role = "department"
 	RoleAdmin      Role = "admin"
 	RoleSystem     Role = "system"
+	// RolePublic is a member of the public through the Open311 door
+	// (issue 19): public:<key id>, the api_key an admin issued.
+	RolePublic Role = "public"
 )
 
 // needsSubject says whether a role must name a subject (a worker, a street …).
 var needsSubject = map[Role]bool{
 	RoleHotline: false, RolePatrol: true, RoleSecretary: true, RoleDispatcher: true,
 	RoleDistrict: true, RoleDepartment: true, RoleAdmin: false, RoleSystem: true,
+	RolePublic: true, // Open311 (issue 19)
 }
 
 // Principal is an authenticated caller: a role, its subject, and the person
@@ -130,7 +134,7 @@ func (p Principal) Validate() error {
 	need, ok := needsSubject[p.Role]
 	switch {
 	case !ok:
-		return fmt.Errorf("unknown role %q (want one of hotline, patrol, secretary, dispatcher, district, department, admin, system)", p.Role)
+		return fmt.Errorf("unknown role %q (want one of hotline, patrol, secretary, dispatcher, district, department, admin, system, public)", p.Role)
 	case need && p.Subject == "":
 		return fmt.Errorf("role %s needs a subject (e.g. %s:<id>)", p.Role, p.Role)
 	case !need && p.Subject != "":

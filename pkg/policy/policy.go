@@ -41,6 +41,9 @@
 //   - patrol:<worker>: its own reports; the re-check of a patrol case is
 //     assigned to the worker who reported it.
 //   - admin: all.
+//   - public:<key>: the public-source cases, every key's (issue 19: what
+//     the Open311 door shows anyone; 12345 and every other door's cases are
+//     never public). The door answers them street-level and masked.
 //   - system:<service>: nothing. system is for one service calling another
 //     and no service calls another today; a row naming it is a decision to
 //     write down here first.
@@ -77,10 +80,11 @@ const (
 	Department             // department:<code>: its tasks and their cases
 	Community              // secretary:<community>
 	Reporter               // patrol:<worker>: its own reports
+	Public                 // public:<key>: the public-source cases (Open311, issue 19)
 )
 
 var kindNames = [...]string{None: "nothing", All: "all", Hotline: "hotline cases", Street: "street", District: "district",
-	Department: "department", Community: "community", Reporter: "own reports"}
+	Department: "department", Community: "community", Reporter: "own reports", Public: "public cases"}
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -94,6 +98,7 @@ func (k Kind) String() string {
 var reachOf = map[auth.Role]Kind{
 	auth.RoleAdmin: All, auth.RoleHotline: Hotline, auth.RoleDispatcher: Street, auth.RoleDistrict: District,
 	auth.RoleDepartment: Department, auth.RoleSecretary: Community, auth.RolePatrol: Reporter,
+	auth.RolePublic: Public, // Open311 (issue 19)
 }
 
 // Scope is what one caller may see and steer. Code is the street, the
@@ -125,7 +130,7 @@ func unknown(code string) bool { return code == "" || code == "0" }
 // CaseFacts are what a scope decides a case on. Every service fills what it
 // knows: intake knows no tasks, feedback no submitter's principal.
 type CaseFacts struct {
-	// Source is "hotline", "patrol" or "secretary".
+	// Source is "hotline", "patrol", "secretary" or "public".
 	Source string
 	// The area as resolved; unknown levels are "" or "0".
 	District, Street, Community string
@@ -161,6 +166,8 @@ func (s Scope) AllowsCase(c CaseFacts) bool {
 		return s.Code != "" && c.Community == s.Code
 	case Reporter:
 		return s.Code != "" && c.Source == "patrol" && c.Worker == s.Code
+	case Public:
+		return c.Source == "public"
 	}
 	return false
 }
@@ -242,6 +249,10 @@ func (s Scope) Where(cols Columns, arg func(v any) string) string {
 	case Reporter:
 		if need(cols.Worker) && cols.Source != "" {
 			return "(" + cols.Source + " = " + arg("patrol") + " AND " + cols.Worker + " = " + arg(s.Code) + ")"
+		}
+	case Public:
+		if cols.Source != "" {
+			return cols.Source + " = " + arg("public")
 		}
 	}
 	return "FALSE"

@@ -64,6 +64,34 @@ var routes = map[string][]auth.Role{
 // leverPullers are the roles with a lever on a case (issue 18).
 var leverPullers = []auth.Role{dispatcher, district, department, admin}
 
+// Open311 is the public's door (issue 19): Open311 GeoReport v2 under
+// /open311/v2/, whose callers are public:<key> (the api_key; a read
+// without one is public:anonymous), and admin's management of the keys.
+const Open311 = "open311"
+
+// The Open311 door's routes (issue 19). What each shows is decided by the
+// RPC rows it calls through (intake's PublicIntakeService, classify's
+// catalogue, feedback's PublicCaseService).
+var open311Routes = map[string][]auth.Role{
+	Route(Open311, "GET /open311/v2/services.json"):                roles(public),
+	Route(Open311, "GET /open311/v2/services.xml"):                 roles(public),
+	Route(Open311, "GET /open311/v2/services/{file}"):              roles(public),
+	Route(Open311, "POST /open311/v2/requests.json"):               roles(public),
+	Route(Open311, "POST /open311/v2/requests.xml"):                roles(public),
+	Route(Open311, "GET /open311/v2/requests.json"):                roles(public),
+	Route(Open311, "GET /open311/v2/requests.xml"):                 roles(public),
+	Route(Open311, "GET /open311/v2/requests/{file}"):              roles(public),
+	Route(Open311, "GET /api/admin/open311/keys"):                  roles(admin),
+	Route(Open311, "POST /api/admin/open311/keys"):                 roles(admin),
+	Route(Open311, "POST /api/admin/open311/keys/{key_id}/revoke"): roles(admin),
+}
+
+func init() {
+	for r, rs := range open311Routes {
+		routes[r] = rs
+	}
+}
+
 // openRoutes need no credential: signing in.
 var openRoutes = map[string]bool{
 	Route(Console, "GET /signin"):               true,

@@ -175,3 +175,64 @@ func TestAPIRoutesAreTheirRPCs(t *testing.T) {
 		}
 	}
 }
+
+// Open311 (issue 19): the public's door. Its columns add the public
+// principals: a key's, and public:anonymous (a read without a key).
+var open311Columns = append(append([]auth.Principal(nil), routeColumns...),
+	auth.Principal{Role: auth.RolePublic, Subject: "k0123456789ab"},
+	auth.Principal{Role: auth.RolePublic, Subject: "anonymous"})
+
+// open311Matrix, by hand as routeMatrix:
+//
+//	hotline dispatcher district department secretary patrol admin system public anonymous
+var open311Matrix = []string{
+	"open311 GET /open311/v2/services.json                 P P P P P P P P O O",
+	"open311 GET /open311/v2/services.xml                  P P P P P P P P O O",
+	"open311 GET /open311/v2/services/{file}               P P P P P P P P O O",
+	"open311 POST /open311/v2/requests.json                P P P P P P P P O O",
+	"open311 POST /open311/v2/requests.xml                 P P P P P P P P O O",
+	"open311 GET /open311/v2/requests.json                 P P P P P P P P O O",
+	"open311 GET /open311/v2/requests.xml                  P P P P P P P P O O",
+	"open311 GET /open311/v2/requests/{file}               P P P P P P P P O O",
+	"open311 GET /api/admin/open311/keys                   P P P P P P O P P P",
+	"open311 POST /api/admin/open311/keys                  P P P P P P O P P P",
+	"open311 POST /api/admin/open311/keys/{key_id}/revoke  P P P P P P O P P P",
+	"open311 GET /open311/v2/nowhere.json                  P P P P P P P P P P",
+}
+
+func TestOpen311RouteMatrix(t *testing.T) {
+	var listed []string
+	for _, row := range open311Matrix {
+		f := strings.Fields(row)
+		route, want := strings.Join(f[:len(f)-len(open311Columns)], " "), f[len(f)-len(open311Columns):]
+		if !strings.HasSuffix(route, "nowhere.json") {
+			listed = append(listed, route)
+		}
+		for i, p := range open311Columns {
+			err := policy.CheckRoute(p, route)
+			got := "O"
+			if err != nil {
+				got = "P"
+				if fault.KindOf(err) != fault.PermissionDenied {
+					t.Errorf("%s as %s: %v, want PERMISSION_DENIED", route, p, err)
+				}
+			}
+			if got != want[i] {
+				t.Errorf("%s as %s: %s (%v), want %s", route, p, got, err, want[i])
+			}
+		}
+	}
+	slices.Sort(listed)
+	if got := policy.Routes(policy.Open311); !slices.Equal(got, listed) {
+		t.Errorf("the policy's open311 routes %q, the matrix's %q", got, listed)
+	}
+	// The public opens no console route.
+	for _, r := range policy.Routes(policy.Console) {
+		if policy.RouteOpen(r) {
+			continue
+		}
+		if err := policy.CheckRoute(auth.Principal{Role: auth.RolePublic, Subject: "anonymous"}, r); err == nil {
+			t.Errorf("the public may use %s", r)
+		}
+	}
+}

@@ -16,6 +16,15 @@ const (
 	FeedbackService = "gridflow.feedback.v1.FeedbackService"
 )
 
+// WebhookService is dispatch's webhook door (issue 19).
+const WebhookService = "gridflow.dispatch.v1.WebhookService"
+
+// PublicIntakeService is intake's door for the public (Open311, issue 19).
+const PublicIntakeService = "gridflow.intake.v1.PublicIntakeService"
+
+// PublicCaseService is feedback's read of the public cases (Open311, issue 19).
+const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -28,6 +37,7 @@ const (
 	district   = auth.RoleDistrict
 	department = auth.RoleDepartment
 	admin      = auth.RoleAdmin
+	public     = auth.RolePublic // Open311 (issue 19)
 )
 
 // Groups of roles that recur in the table.
@@ -67,8 +77,9 @@ var table = map[string][]auth.Role{
 	// classify: the catalogue is reference data every door needs (the
 	// patrol app and the hotline pick items from it); the review queue,
 	// corrections of a classification and incidents are dispatchers'.
-	Method(ClassifyService, "ListCatalogue"):     everyone,
-	Method(ClassifyService, "GetCatalogueItem"):  everyone,
+	// The public too: Open311's services are the catalogue (issue 19).
+	Method(ClassifyService, "ListCatalogue"):     append(roles(public), everyone...),
+	Method(ClassifyService, "GetCatalogueItem"):  append(roles(public), everyone...),
 	Method(ClassifyService, "ListReviewQueue"):   dispatchers,
 	Method(ClassifyService, "ResolveReview"):     dispatchers,
 	Method(ClassifyService, "Reclassify"):        dispatchers,
@@ -126,6 +137,22 @@ var table = map[string][]auth.Role{
 	Method(FeedbackService, "GetPareto"):            roles(hotline, dispatcher, district, admin),
 	Method(FeedbackService, "GetHotspots"):          roles(hotline, dispatcher, district, admin),
 	Method(FeedbackService, "ListReferenceReloads"): dispatchers,
+
+	// Webhooks (issue 19): a department registers, lists and deletes the
+	// webhooks of its own unit, admin any unit's; the deliveries are also the
+	// dispatchers' over their area (the escalation board shows the dead ones).
+	Method(WebhookService, "RegisterWebhook"):       roles(department, admin),
+	Method(WebhookService, "ListWebhooks"):          roles(department, admin),
+	Method(WebhookService, "DeleteWebhook"):         roles(department, admin),
+	Method(WebhookService, "ListWebhookDeliveries"): roles(department, dispatcher, district, admin),
+
+	// Open311 (issue 19): the console's door submits a member of the
+	// public's request as the key's principal; admin may too.
+	Method(PublicIntakeService, "SubmitPublicRequest"): roles(public, admin),
+	// What the door reads: public-source cases only, for any caller (the
+	// RPCs never answer another door's case, admin's call included).
+	Method(PublicCaseService, "ListPublicCases"): roles(public, admin),
+	Method(PublicCaseService, "GetPublicCase"):   roles(public, admin),
 }
 
 // Methods lists every method in the table, sorted.
@@ -150,7 +177,8 @@ func Open(method string) bool {
 }
 
 var placeholder = map[auth.Role]string{hotline: "hotline", patrol: "patrol:<worker>", secretary: "secretary:<community>",
-	dispatcher: "dispatcher:<street>", district: "district:<district>", department: "department:<code>", admin: "admin"}
+	dispatcher: "dispatcher:<street>", district: "district:<district>", department: "department:<code>", admin: "admin",
+	public: "public:<key>"}
 
 // Check is the table's answer for p calling method: the scope p calls it
 // over, or PERMISSION_DENIED for a method the table does not have or a role

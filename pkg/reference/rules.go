@@ -20,10 +20,13 @@ const (
 	FromHotline   Source = "hotline"   // 12345 work order
 	FromPatrol    Source = "patrol"    // grid worker's patrol report
 	FromSecretary Source = "secretary" // community secretary's 一指通办 issue
+	FromPublic    Source = "public"    // the public's Open311 request (issue 19)
 )
 
 // Valid reports whether s is a known source.
-func (s Source) Valid() bool { return s == FromHotline || s == FromPatrol || s == FromSecretary }
+func (s Source) Valid() bool {
+	return s == FromHotline || s == FromPatrol || s == FromSecretary || s == FromPublic
+}
 
 // DayKind restricts a rule to working days or rest days (weekends and
 // official holidays, make-up working days excluded): the holiday flag.

@@ -84,6 +84,7 @@ var (
 		reference.FromHotline:   typesv1.Source_SOURCE_HOTLINE,
 		reference.FromPatrol:    typesv1.Source_SOURCE_PATROL,
 		reference.FromSecretary: typesv1.Source_SOURCE_SECRETARY,
+		reference.FromPublic:    typesv1.Source_SOURCE_PUBLIC,
 	})
 	appealTypes = NewEnum(map[reference.AppealType]typesv1.AppealType{
 		reference.Consultation: typesv1.AppealType_APPEAL_TYPE_CONSULTATION,

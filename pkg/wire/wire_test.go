@@ -29,7 +29,7 @@ type mapping struct {
 var mappings = []mapping{
 	{
 		name: "source", enum: typesv1.Source(0).Descriptor(),
-		domain: []string{"hotline", "patrol", "secretary"},
+		domain: []string{"hotline", "patrol", "secretary", "public"},
 		valid:  func(s string) bool { return reference.Source(s).Valid() },
 		in:     func(n protoreflect.EnumNumber) string { return string(SourceIn(typesv1.Source(n))) },
 		out:    func(s string) protoreflect.EnumNumber { return SourceOut(reference.Source(s)).Number() },

@@ -21,10 +21,12 @@ import (
 	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
+	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
 	"github.com/gridflow/gridflow/services/console/internal/api"
 	"github.com/gridflow/gridflow/services/console/internal/live"
 	"github.com/gridflow/gridflow/services/console/internal/objects"
+	"github.com/gridflow/gridflow/services/console/internal/open311"
 	"github.com/gridflow/gridflow/services/console/internal/postgres"
 	"github.com/gridflow/gridflow/services/console/internal/web"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -83,6 +85,8 @@ type Config struct {
 	IntakeAddr     string   `env:"INTAKE_GRPC_ADDR, default=127.0.0.1:7101"`
 	UploadMaxBytes int64    `env:"CONSOLE_UPLOAD_MAX_BYTES, default=10485760"`
 	UploadTypes    []string `env:"CONSOLE_UPLOAD_TYPES, default=image/jpeg,image/png,image/webp,image/heic,image/heif,application/pdf"`
+	// Open311 (issue 19): the public's door answers for one jurisdiction.
+	Open311Jurisdiction string `env:"CONSOLE_OPEN311_JURISDICTION, default=gridflow"`
 }
 
 // Validate checks the rules the tags cannot say.
@@ -247,12 +251,12 @@ func run(ctx context.Context) error {
 	// the caller's own token and stores uploads in their own schema.
 	root := http.NewServeMux()
 	root.Handle("/", h)
+	intakeConn, err := dial(cfg.IntakeAddr, "INTAKE_GRPC_ADDR")
+	if err != nil {
+		return err
+	}
+	defer intakeConn.Close()
 	{
-		intakeConn, err := dial(cfg.IntakeAddr, "INTAKE_GRPC_ADDR")
-		if err != nil {
-			return err
-		}
-		defer intakeConn.Close()
 		conns := api.Conns{Feedback: conn, Intake: intakeConn, Classify: classifyConn, Dispatch: dispatchConn}
 		objectsPool, err := p.Postgres(objects.Schema, objects.Migrations...)
 		if err != nil {
@@ -265,6 +269,13 @@ func run(ctx context.Context) error {
 		}
 		root.Handle("/api/v1/", jsonDoor)
 	}
+	// Open311 (issue 19): the public's door, beside the people's.
+	door := open311.New(open311.Keys{Store: postgres.New(pool), Now: time.Now}, minter, open311.Backends{
+		Intake: intakev1.NewPublicIntakeServiceClient(intakeConn), Classify: opts.Live.Classify,
+		Feedback: feedbackv1.NewPublicCaseServiceClient(conn)}, creds.Verifier(), p.Log,
+		open311.Options{Jurisdiction: cfg.Open311Jurisdiction, Reference: ref.Current})
+	root.Handle(open311.Prefix, door)
+	root.Handle("/api/admin/open311/", door)
 	if err := p.HTTP(cfg.HTTPAddr, "CONSOLE_HTTP_ADDR", root); err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/idempotency"
+	"github.com/gridflow/gridflow/pkg/notify"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -25,6 +26,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/feed"
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
+	"github.com/gridflow/gridflow/services/dispatch/internal/webhooks"
 
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 )
@@ -47,6 +49,12 @@ type Config struct {
 	// TimerBatch and TimerConcurrency size the clock's timer worker.
 	TimerBatch       int `env:"DISPATCH_TIMER_BATCH, default=100"`
 	TimerConcurrency int `env:"DISPATCH_TIMER_CONCURRENCY, default=4"`
+	// Webhooks (issue 19): a delivery's tries, the backoff between them
+	// (equal jitter, pkg/notify) and how long one POST may take.
+	WebhookAttempts    int           `env:"DISPATCH_WEBHOOK_ATTEMPTS, default=10"`
+	WebhookBackoffBase time.Duration `env:"DISPATCH_WEBHOOK_BACKOFF_BASE, default=10s"`
+	WebhookBackoffMax  time.Duration `env:"DISPATCH_WEBHOOK_BACKOFF_MAX, default=30m"`
+	WebhookTimeout     time.Duration `env:"DISPATCH_WEBHOOK_TIMEOUT, default=10s"`
 	// TestClockFile, for end-to-end tests only: the service's clock runs
 	// ahead of the wall clock by the duration in this file ("3h").
 	TestClockFile string `env:"DISPATCH_TEST_CLOCK_FILE"`
@@ -59,6 +67,10 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxExtensions < 0 {
 		return errors.New("DISPATCH_MAX_EXTENSIONS must not be negative")
+	}
+	// Webhooks (issue 19).
+	if c.WebhookAttempts < 1 || c.WebhookBackoffBase <= 0 || c.WebhookBackoffMax < c.WebhookBackoffBase || c.WebhookTimeout <= 0 {
+		return errors.New("DISPATCH_WEBHOOK_ATTEMPTS must be at least 1, DISPATCH_WEBHOOK_BACKOFF_BASE and _TIMEOUT positive, _MAX not below _BASE")
 	}
 	return nil
 }
@@ -144,6 +156,16 @@ func run(ctx context.Context) error {
 		return err
 	}
 	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+
+	// Webhooks (issue 19): registrations over gRPC, deliveries driven from
+	// the table by one worker per replica.
+	hooks := webhooks.New(store, events.TaskEventNames(), clk.Now)
+	dispatchv1.RegisterWebhookServiceServer(srv, grpcapi.NewWebhooks(hooks))
+	hookWorker := &webhooks.Worker{Queue: store, Sender: notify.NewWebhook(cfg.WebhookTimeout, "gridflow-dispatch"),
+		Backoff: notify.Backoff{Base: cfg.WebhookBackoffBase, Max: cfg.WebhookBackoffMax, Attempts: cfg.WebhookAttempts},
+		Body:    events.WebhookBody, Lease: 2 * cfg.WebhookTimeout, Log: p.Log}
+	p.Go(hookWorker.Run)
+	p.Go(func(ctx context.Context) error { store.WebhookGauges().Run(ctx, p.Log); return nil })
 	if err := p.Admin(cfg.AdminAddr, "DISPATCH_ADMIN_ADDR"); err != nil {
 		return err
 	}

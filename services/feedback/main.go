@@ -178,6 +178,8 @@ func serve(ctx context.Context, rebuild bool) error {
 		return err
 	}
 	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, bell, cfg.WatchPoll).ListsReloadsFrom(reloads))
+	// Open311 (issue 19): the public cases, for the console's door.
+	feedbackv1.RegisterPublicCaseServiceServer(srv, grpcapi.NewPublic(svc))
 	if err := p.Admin(cfg.AdminAddr, "FEEDBACK_ADMIN_ADDR"); err != nil {
 		return err
 	}

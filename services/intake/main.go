@@ -149,6 +149,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	intakev1.RegisterIntakeServiceServer(srv, grpcapi.New(svc).ListsReloadsFrom(reloads))
+	// Open311 (issue 19): the public's requests, from the console's door.
+	intakev1.RegisterPublicIntakeServiceServer(srv, grpcapi.NewPublic(svc))
 	if err := p.Admin(cfg.AdminAddr, "INTAKE_ADMIN_ADDR"); err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/feed"
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
+	"github.com/gridflow/gridflow/services/dispatch/internal/webhooks"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -92,6 +93,8 @@ func setup(t *testing.T) *env {
 	svc := e.replica(e.pool)
 	srv := grpcserver.New(grpcserver.Options{Logger: quiet, Verifier: auth.NewVerifier(pub)})
 	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+	// Webhooks (issue 19).
+	dispatchv1.RegisterWebhookServiceServer(srv, grpcapi.NewWebhooks(webhooks.New(postgres.New(e.pool, nil), events.TaskEventNames(), e.clock.Now)))
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)

@@ -278,6 +278,10 @@ func save(ctx context.Context, tx pgx.Tx, cm *dispatch.Commit) (int, error) {
 	if err := outbox.Enqueue(ctx, tx, msgs...); err != nil {
 		return 0, err
 	}
+	// Webhooks (issue 19): each task event's deliveries, with its outbox row.
+	if err := enqueueWebhooks(ctx, tx, c.ID, msgs, time.Now().UTC()); err != nil {
+		return 0, err
+	}
 	for _, op := range cm.Timers {
 		if op.Cancel {
 			err = timer.Cancel(ctx, tx, op.Kind, op.Key)

@@ -47,7 +47,7 @@ type compiledRule struct {
 
 var (
 	appealBits  = []reference.AppealType{reference.Consultation, reference.Help, reference.Complaint, reference.Report, reference.Suggestion, reference.Praise}
-	sourceBits  = []reference.Source{reference.FromHotline, reference.FromPatrol, reference.FromSecretary}
+	sourceBits  = []reference.Source{reference.FromHotline, reference.FromPatrol, reference.FromSecretary, reference.FromPublic}
 	urgencyBits = []reference.Urgency{reference.Normal, reference.Urgent, reference.Emergency}
 )
 

@@ -23,6 +23,9 @@ var states = wire.NewEnum(map[feedback.State]feedbackv1.CaseState{
 // StateIn names a state; false for UNSPECIFIED or unknown values.
 func StateIn(s feedbackv1.CaseState) (feedback.State, bool) { return states.Lookup(s) }
 
+// StateOut maps a state back.
+func StateOut(s feedback.State) feedbackv1.CaseState { return states.Out(s) }
+
 // CaseOut converts a case; primary is the case a merged one mirrors.
 func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 	out := &feedbackv1.Case{CaseId: c.ID, CaseNumber: c.Number, HotlineOrderNo: c.HotlineOrderNo, State: states.Out(c.State),

@@ -13,6 +13,8 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/redact"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/feedback/internal/convert"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
@@ -310,6 +312,13 @@ func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedb
 		Answered: answered, Worker: r.GetWorkerId()}
 	if f.ReceivedAt.IsZero() {
 		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
+	}
+	if f.Source == reference.FromPublic { // Open311 (issue 19)
+		f.Public = &feedback.PublicFacts{ServiceCode: r.GetCatalogueCode(), Description: redact.Text(r.GetContent())}
+		if l := r.GetLocation(); l != nil {
+			f.Public.Lat, f.Public.Lng = redact.AnonymousPoint(l.GetLat(), l.GetLng())
+			f.Public.Located = true
+		}
 	}
 	e.Summary = "received from " + string(f.Source)
 	return f

@@ -162,6 +162,8 @@ type Case struct {
 	// is theirs, and so is reading the case (pkg/policy).
 	Worker     string    `json:"Worker,omitempty"`
 	ReceivedAt time.Time `json:"ReceivedAt"`
+	// Public is set for a public request (Open311, issue 19).
+	Public *PublicFacts `json:"Public,omitempty"`
 
 	ClassVersion  int    `json:"ClassVersion"`
 	ItemCode      string `json:"ItemCode"`
@@ -284,6 +286,7 @@ func (f *CaseReceived) apply(c *Case, _ *Event) {
 	c.Area, c.AppealType, c.Urgency, c.Title, c.PlaceKey = f.Area, f.AppealType, f.Urgency, f.Title, f.PlaceKey
 	c.NoCallback, c.ReceivedAt = f.NoCallback, f.ReceivedAt
 	c.Answered, c.Worker = f.Answered, f.Worker
+	c.Public = f.Public
 }
 
 func (f *CaseClassified) apply(c *Case, _ *Event) {

@@ -71,6 +71,8 @@ type CaseReceived struct {
 	Answered bool
 	// Worker is the grid worker who reported a patrol case.
 	Worker string
+	// Public is what the Open311 door shows of a public request (issue 19).
+	Public *PublicFacts
 }
 
 // CaseContactRead: someone read the caller's full contact through intake's

@@ -554,6 +554,10 @@ type Filter struct {
 	From, To   time.Time
 	PageSize   int
 	PageToken  string
+	// The public door's filters (issue 19): these cases only, the service
+	// the public asked for.
+	CaseIDs     []string
+	ServiceCode string
 }
 
 // Reader answers queries over the views and the log.

@@ -404,6 +404,13 @@ func caseWhere(f feedback.Filter) ([]string, []any) {
 	if f.Department != "" {
 		add(`$? = ANY(departments)`, f.Department)
 	}
+	// The public door's filters (issue 19).
+	if len(f.CaseIDs) > 0 {
+		add(`(case_id = ANY($?) OR case_number = ANY($?))`, f.CaseIDs)
+	}
+	if f.ServiceCode != "" {
+		add(`body->'Public'->>'ServiceCode' = $?`, f.ServiceCode)
+	}
 	if f.ItemCode != "" {
 		if prefix, ok := strings.CutSuffix(f.ItemCode, "000"); ok && prefix != "" {
 			add(`starts_with(item_code, $?)`, prefix)

@@ -68,6 +68,12 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 		p.WorkerId, p.CatalogueCode = r.WorkerID, r.CatalogueCode
 		p.Attachments = convert.AttachmentsOut(r.Photos)
 	}
+	if r := sub.Public; r != nil { // Open311 (issue 19): nobody to call back
+		p.Content, p.CatalogueCode, p.NoCallback = r.Description, r.ServiceCode, true
+		if r.MediaURL != "" {
+			p.Attachments = []*typesv1.Attachment{{Uri: r.MediaURL, Name: "media_url"}}
+		}
+	}
 	if is := sub.Issue; is != nil {
 		p.Title, p.Content = is.Title, is.Content
 		p.SecretaryId = is.SecretaryID

@@ -69,6 +69,7 @@ func setup(t *testing.T) *env {
 	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
 	srv := grpcserver.New(grpcserver.Options{Logger: slog.Default(), Verifier: auth.NewVerifier(pub)})
 	intakev1.RegisterIntakeServiceServer(srv, grpcapi.New(svc))
+	intakev1.RegisterPublicIntakeServiceServer(srv, grpcapi.NewPublic(svc)) // Open311 (issue 19)
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)

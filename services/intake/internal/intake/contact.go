@@ -47,6 +47,11 @@ func (s *Submission) Masked() *Submission {
 		p.Description = redact.Text(p.Description)
 		m.Patrol = &p
 	}
+	if r := s.Public; r != nil { // Open311 (issue 19)
+		p := *r
+		p.Description, p.Address = redact.Text(p.Description), redact.Text(p.Address)
+		m.Public = &p
+	}
 	if is := s.Issue; is != nil {
 		i := *is
 		i.Title, i.Content = redact.Text(i.Title), redact.Text(i.Content)

@@ -107,6 +107,9 @@ type Submission struct {
 	// ContactErasedAt is when retention replaced the stored contact by its
 	// masked form (zero while it is kept); a column beside the body.
 	ContactErasedAt time.Time `json:"-"`
+
+	// Public is set for the public's Open311 requests (issue 19).
+	Public *PublicRequest `json:"Public,omitempty"`
 }
 
 // By is the actor of the submission's events.

@@ -87,6 +87,8 @@ const (
 	Source_SOURCE_PATROL Source = 2
 	// A community secretary's 一指通办 issue.
 	Source_SOURCE_SECRETARY Source = 3
+	// A member of the public's request through the Open311 door (issue 19).
+	Source_SOURCE_PUBLIC Source = 4
 )
 
 // Enum value maps for Source.
@@ -96,12 +98,14 @@ var (
 		1: "SOURCE_HOTLINE",
 		2: "SOURCE_PATROL",
 		3: "SOURCE_SECRETARY",
+		4: "SOURCE_PUBLIC",
 	}
 	Source_value = map[string]int32{
 		"SOURCE_UNSPECIFIED": 0,
 		"SOURCE_HOTLINE":     1,
 		"SOURCE_PATROL":      2,
 		"SOURCE_SECRETARY":   3,
+		"SOURCE_PUBLIC":      4,
 	}
 )
 
@@ -978,12 +982,13 @@ const file_gridflow_types_v1_types_proto_rawDesc = "" +
 	"\x05Datum\x12\x15\n" +
 	"\x11DATUM_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDATUM_WGS84\x10\x01\x12\x0f\n" +
-	"\vDATUM_GCJ02\x10\x02*]\n" +
+	"\vDATUM_GCJ02\x10\x02*p\n" +
 	"\x06Source\x12\x16\n" +
 	"\x12SOURCE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSOURCE_HOTLINE\x10\x01\x12\x11\n" +
 	"\rSOURCE_PATROL\x10\x02\x12\x14\n" +
-	"\x10SOURCE_SECRETARY\x10\x03*\xc4\x01\n" +
+	"\x10SOURCE_SECRETARY\x10\x03\x12\x11\n" +
+	"\rSOURCE_PUBLIC\x10\x04*\xc4\x01\n" +
 	"\n" +
 	"AppealType\x12\x1b\n" +
 	"\x17APPEAL_TYPE_UNSPECIFIED\x10\x00\x12\x1c\n" +
