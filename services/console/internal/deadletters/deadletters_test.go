@@ -39,17 +39,20 @@ func TestCountNarrowsToTheScope(t *testing.T) {
 		}
 	}
 	c := deadletters.Counter{JS: js}
+	dl := func(durable string, n int) web.DeadLetterCount {
+		return web.DeadLetterCount{Durable: durable, Count: n}
+	}
 	for _, tc := range []struct {
 		who  auth.Principal
 		want []web.DeadLetterCount
 	}{
-		{auth.Principal{Role: auth.RoleAdmin}, []web.DeadLetterCount{{"classify-cases", 2}, {"dispatch-cases", 2}, {"dispatch-emergencies", 1},
-			{"feedback-events", 6}, {"intake-tasks", 4}}},
-		{auth.Principal{Role: auth.RoleDispatcher, Subject: "310106022"}, []web.DeadLetterCount{{"classify-cases", 2}, {"dispatch-cases", 1},
-			{"dispatch-emergencies", 1}, {"feedback-events", 1}}},
-		{auth.Principal{Role: auth.RoleDispatcher, Subject: "310106021"}, []web.DeadLetterCount{{"dispatch-cases", 1}, {"feedback-events", 3}}},
-		{auth.Principal{Role: auth.RoleDistrict, Subject: "310106"}, []web.DeadLetterCount{{"classify-cases", 2}, {"dispatch-cases", 2},
-			{"dispatch-emergencies", 1}, {"feedback-events", 5}}},
+		{auth.Principal{Role: auth.RoleAdmin}, []web.DeadLetterCount{dl("classify-cases", 2), dl("dispatch-cases", 2), dl("dispatch-emergencies", 1),
+			dl("feedback-events", 6), dl("intake-tasks", 4)}},
+		{auth.Principal{Role: auth.RoleDispatcher, Subject: "310106022"}, []web.DeadLetterCount{dl("classify-cases", 2), dl("dispatch-cases", 1),
+			dl("dispatch-emergencies", 1), dl("feedback-events", 1)}},
+		{auth.Principal{Role: auth.RoleDispatcher, Subject: "310106021"}, []web.DeadLetterCount{dl("dispatch-cases", 1), dl("feedback-events", 3)}},
+		{auth.Principal{Role: auth.RoleDistrict, Subject: "310106"}, []web.DeadLetterCount{dl("classify-cases", 2), dl("dispatch-cases", 2),
+			dl("dispatch-emergencies", 1), dl("feedback-events", 5)}},
 		{auth.Principal{Role: auth.RoleDepartment, Subject: "310106022-cgzd"}, []web.DeadLetterCount{}},
 	} {
 		got, err := c.Count(ctx, tc.who)
