@@ -63,7 +63,8 @@ func chromium(t *testing.T) string {
 // the whole stack: a street dispatcher signs in, watches a newly submitted
 // work order appear on the live queue without a reload, clears a review
 // item, opens the case page, sees a complaint's script shown as text (and
-// never run), and signs out. Screenshots go to .run/console/.
+// never run), reassigns the task and sees the refusal for a department
+// without the power, and signs out. Screenshots go to .run/console/.
 func TestConsoleInABrowser(t *testing.T) {
 	exe := chromium(t)
 	s := startStack(t, "intake", "classify", "dispatch", "feedback")
@@ -246,6 +247,38 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("the complaint's script is a script element of the page")
 	}
 	shot("case.png")
+
+	// Issue 18's last browser steps: on the case page, reassign the task
+	// to the district's bureau and see it done; then reassign to a
+	// department without the power (芷江西路's 发改办): dispatch answers
+	// FAILED_PRECONDITION, which the page shows plainly above the form.
+	reassign := func(dept string) {
+		t.Helper()
+		do("reassign to "+dept,
+			chromedp.Navigate(console+"/cases/"+number), chromedp.WaitVisible(chromedp.ID("lever-reassign")),
+			chromedp.SendKeys(chromedp.ID("reassign-department_code"), dept),
+			chromedp.Click(chromedp.CSS(`#lever-reassign button[type=submit]`)),
+			chromedp.WaitVisible(chromedp.CSS(`.done, #lever-reassign .error`)),
+		)
+	}
+	reassign(jingan + "-cgj")
+	if done := text("the reassignment's notice", ".done"); !strings.Contains(done, "改派") {
+		t.Errorf("after reassigning to the bureau the page says %q, want 已完成：改派", done)
+	}
+	if tasks := text("the tasks after reassigning", "#levers table"); !strings.Contains(tasks, jingan+"-cgj") || !strings.Contains(tasks, "已撤回") {
+		t.Errorf("after reassigning, the tasks lack the bureau's new task or the squad's withdrawn one:\n%s", tasks)
+	}
+	reassign(zhijiang + "-fgb")
+	refusal := text("the refusal", "#lever-reassign .error")
+	if !strings.Contains(refusal, "当前状态不允许此操作") || !strings.Contains(refusal, "lacks power") {
+		t.Errorf("reassigning to a department without the power shows %q, want dispatch's refusal naming the power", refusal)
+	}
+	shot("reassign-refused.png")
+	// Back on the case page, the bureau holds the task.
+	do("the case page after reassigning", chromedp.Navigate(console+"/cases/"+number), chromedp.WaitVisible(chromedp.ID("tasks")))
+	if tasks := text("the tasks after reassigning", "#tasks"); !strings.Contains(tasks, jingan+"-cgj") {
+		t.Errorf("the case page's tasks lack the bureau's after reassigning:\n%s", tasks)
+	}
 	dialogs.Range(func(k, _ any) bool {
 		t.Errorf("a script from citizen text ran: dialog %q", k)
 		return true

@@ -370,6 +370,12 @@ func TestConsoleLevers(t *testing.T) {
 	if !strings.Contains(page, "督办（") || !strings.Contains(page, "GRID_DLQ") {
 		t.Errorf("escalation board lacks the supervised list or the dead letters' note:\n%s", page)
 	}
+	// Dead letters (issue 18): read over the console's NATS user, and the
+	// dead webhook deliveries from dispatch, both as tables, not notes.
+	if strings.Contains(page, "控制台未连接 NATS") || strings.Contains(page, "死信队列暂时无法读取") ||
+		!strings.Contains(page, "<th>消费者</th><th>死信数</th>") || !strings.Contains(page, "<th>部门</th><th>事件</th>") {
+		t.Errorf("escalation board lacks the dead letters' or the dead deliveries' table:\n%s", page)
+	}
 	zj.wantRefused(caseB, "arbitrate", map[string]string{"department_code": ""}, http.StatusBadRequest, "department_code", "")
 	zj.wantLever(caseB, "arbitrate", map[string]string{"department_code": squad, "note": "属城管职责"})
 

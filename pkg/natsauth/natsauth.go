@@ -142,6 +142,11 @@ var Users = []User{
 	// The console's live queue: one ephemeral ordered consumer on grid.>
 	// per process (services/console/internal/live), no durable, nothing
 	// published.
+	// The escalation board's dead letters (issue 18): GRID_DLQ's counts per
+	// subject through its stream info with a subjects filter
+	// (services/console/internal/deadletters) — the STREAM.INFO every
+	// service user holds for its dead-letter gauge, and nothing more: no
+	// consumer on GRID_DLQ, no message read (TestConsoleCountsDeadLetters).
 	{Name: Console, Watch: []string{"grid.>"}},
 	{Name: Operator, Read: true},
 	{Name: Streams, DeclareStreams: true},

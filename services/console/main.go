@@ -24,6 +24,7 @@ import (
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
 	"github.com/gridflow/gridflow/services/console/internal/api"
+	"github.com/gridflow/gridflow/services/console/internal/deadletters"
 	"github.com/gridflow/gridflow/services/console/internal/live"
 	"github.com/gridflow/gridflow/services/console/internal/objects"
 	"github.com/gridflow/gridflow/services/console/internal/open311"
@@ -244,6 +245,11 @@ func run(ctx context.Context) error {
 	// service's); the levers call dispatch and classify through the clients
 	// above.
 	opts.Boards = web.Boards{Dispatch: opts.Live.Dispatch, Classify: opts.Live.Classify, Reference: ref.Current}
+	// The escalation board's dead letters (issue 18): GRID_DLQ's counts per
+	// durable through the live queue's JetStream connection (stream info
+	// only, pkg/natsauth), and dispatch's dead webhook deliveries.
+	opts.Boards.DeadLetters = deadletters.Counter{JS: js}.Count
+	opts.Boards.Webhooks = dispatchv1.NewWebhookServiceClient(dispatchConn)
 
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 

@@ -179,6 +179,10 @@ type escalationsView struct {
 	DeadLetters                    []DeadLetterCount
 	DeadLetterNote                 string
 	Truncated                      bool
+	// Dead webhook deliveries (issue 18).
+	DeadDeliveries []deadDeliveryRow
+	DeliveryNote   string
+	DeliveriesMore bool
 }
 
 var openTaskStates = []eventsv1.TaskState{eventsv1.TaskState_TASK_STATE_DISPATCHED, eventsv1.TaskState_TASK_STATE_ACKNOWLEDGED,
@@ -244,13 +248,56 @@ func (s *Server) escalationsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.opts.Boards.DeadLetters == nil {
 		v.DeadLetterNote = "控制台未连接 NATS，无法读取死信队列（GRID_DLQ）；请用 gridctl dlq list 查看。"
-	} else if dl, err := s.opts.Boards.DeadLetters(r.Context()); err != nil {
+	} else if dl, err := s.opts.Boards.DeadLetters(r.Context(), acting); err != nil {
 		s.log.WarnContext(r.Context(), "dead letters unreadable", "err", err)
 		v.DeadLetterNote = "死信队列暂时无法读取。"
 	} else {
 		v.DeadLetters = dl
 	}
+	s.deadDeliveries(ctx, r, acting, &v)
 	s.render(w, r, http.StatusOK, page, v)
+}
+
+// --- the escalation board's dead webhook deliveries (issue 18) ---
+
+// deadDeliveryRow is a webhook delivery dispatch gave up on.
+type deadDeliveryRow struct {
+	Department, Event, CaseID, LastError, At string
+	Attempts                                 int32
+}
+
+// deadDeliveryLimit bounds the dead deliveries the board shows, newest
+// first.
+const deadDeliveryLimit = 100
+
+var listWebhookDeliveries = policy.Method(policy.WebhookService, "ListWebhookDeliveries")
+
+// deadDeliveries fills the board's dead webhook deliveries, as dispatch
+// lists them for the person: a dispatcher's are its area's tasks'. A
+// refusal or an outage is said in their place; the rest of the board
+// stands.
+func (s *Server) deadDeliveries(ctx context.Context, r *http.Request, acting auth.Principal, v *escalationsView) {
+	if s.opts.Boards.Webhooks == nil {
+		v.DeliveryNote = "控制台未配置调度服务的推送接口（DISPATCH_GRPC_ADDR）。"
+		return
+	}
+	if _, err := policy.Check(acting, listWebhookDeliveries); err != nil {
+		v.DeliveryNote = "您的身份无权查看推送失败记录。"
+		return
+	}
+	resp, err := s.opts.Boards.Webhooks.ListWebhookDeliveries(ctx, &dispatchv1.ListWebhookDeliveriesRequest{
+		States: []dispatchv1.WebhookDeliveryState{dispatchv1.WebhookDeliveryState_WEBHOOK_DELIVERY_STATE_DEAD}, PageSize: deadDeliveryLimit})
+	if err != nil {
+		msg, _ := plainError(err)
+		s.log.WarnContext(r.Context(), "dead webhook deliveries unreadable", "err", err)
+		v.DeliveryNote = "推送失败记录暂时无法读取：" + msg
+		return
+	}
+	for _, d := range resp.GetDeliveries() {
+		v.DeadDeliveries = append(v.DeadDeliveries, deadDeliveryRow{Department: d.GetDepartmentCode(), Event: d.GetEventType(),
+			CaseID: d.GetCaseId(), LastError: d.GetLastError(), At: localTime(d.GetUpdatedAt()), Attempts: d.GetAttempts()})
+	}
+	v.DeliveriesMore = resp.GetNextPageToken() != ""
 }
 
 var rejectNames = map[eventsv1.RejectReason]string{

@@ -47,9 +47,14 @@ type Boards struct {
 	Classify classifyv1.ClassifyServiceClient
 	// Reference returns the reference set in force.
 	Reference ReferenceSource
-	// DeadLetters counts GRID_DLQ's messages per durable; nil when the
-	// console has no NATS connection (the board says so).
-	DeadLetters func(ctx context.Context) ([]DeadLetterCount, error)
+	// DeadLetters counts GRID_DLQ's messages per durable that the
+	// principal may see (services/console/internal/deadletters); nil when
+	// the console has no NATS connection (the board says so).
+	DeadLetters func(ctx context.Context, p auth.Principal) ([]DeadLetterCount, error)
+	// Webhooks lists dispatch's dead webhook deliveries for the escalation
+	// board (issue 18's dead letters; nil: the board says it is not
+	// configured).
+	Webhooks dispatchv1.WebhookServiceClient
 }
 
 // fieldKind is how a lever's field is drawn.
