@@ -531,11 +531,16 @@ func TestHTTPDoor(t *testing.T) {
 		}
 	}
 	d.denied("another street's squad reads the evidence", d.call(otherSquad, rAttachment, ev, nil, nil))
-	if a := d.call(hotline, rAttachment, ev, nil, nil); a.status != 404 {
-		// The hotline reads the submission, which does not hold the
-		// evidence, and no task: the case refers to no such upload for it.
-		t.Errorf("the hotline reads the evidence: %d %s, want 404", a.status, a.body)
-	}
+	// Hotline evidence (issue 19): the hotline lists no task, but the
+	// reply it reads (composed when the lead's completion resolves the
+	// case) shows the evidence, so it reads it once the reply is there.
+	eventually(t, "the hotline reads the evidence of the reply", func() bool {
+		a := d.call(hotline, rAttachment, ev, nil, nil)
+		if a.status != 200 && a.status != 404 {
+			t.Fatalf("the hotline reads the evidence: %d %s, want 404 before the reply, then 200", a.status, a.body)
+		}
+		return a.status == 200 && bytes.Equal(a.body, apiPDF)
+	})
 	d.denied("the photo is not this case's", d.call(otherWorker, rAttachment, map[string]string{"case_number": number, "key": photo.Key}, nil, nil))
 
 	// The second case's task, returned as not the squad's duty.

@@ -139,6 +139,11 @@ var authzMatrix = []string{
 	"WebhookService/DeleteWebhook             U P P P P P O P P P P P O P",
 	"WebhookService/ListWebhookDeliveries     U P O O O O O O P P P P O P",
 
+	// Dead webhook deliveries retried (issue 19): the owning department's
+	// and admin's. The squad's delivery asked for is still pending (its
+	// receiver answers nothing, its tries not yet spent): answered as is.
+	"WebhookService/RetryWebhookDelivery      U P P P P P O P P P P P O P",
+
 	// Open311 (issue 19): the public's door is public:<key>'s and admin's
 	// (the public's own column is TestAuthorizationMatrix's last block);
 	// GetPublicCase asks for a hotline case, which no one is answered.

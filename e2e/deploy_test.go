@@ -631,7 +631,9 @@ func TestAlertRules(t *testing.T) {
 		}
 	}
 	for what, metric := range map[string]string{"consumer lag": "gridflow_consumer_pending_messages", "dead letters": "gridflow_consumer_dead_letters",
-		"SLA backlog": "gridflow_dispatch_overdue_tasks", "relay backlog": "gridflow_outbox_oldest_age_seconds"} {
+		"SLA backlog": "gridflow_dispatch_overdue_tasks", "relay backlog": "gridflow_outbox_oldest_age_seconds",
+		"dead webhook deliveries": "gridflow_dispatch_webhook_dead_deliveries", // issue 19
+	} {
 		if !used[metric] {
 			t.Errorf("no alert on the %s (%s)", what, metric)
 		}

@@ -274,6 +274,9 @@ func sameContent(t *testing.T, what string, jsonBody []byte, records []map[strin
 // conformance to the contract's schemas (JSON) and element names (XML, the
 // same content), api_keys, the public's submission flowing into the loop,
 // refusals and bad input.
+// o311Media is the photo a public request links to (Open311 media_url).
+const o311Media = "https://photos.example.org/shared/bbq-375.jpg"
+
 func TestOpen311(t *testing.T) {
 	schemas := open311Schemas(t)
 	s := startStack(t, "intake", "classify", "dispatch", "feedback")
@@ -332,7 +335,7 @@ func TestOpen311(t *testing.T) {
 	// POST: a key is required and must be one; bad input names the field.
 	post := url.Values{"service_code": {"06022"}, "lat": {"31.2980"}, "long": {"121.4500"}, "address_string": {"临汾路375号门口"},
 		"description": {"路口夜里有人露天烧烤，油烟很大，请处理。我的电话13812345678"}, "email": {"me@example.com"},
-		"first_name": {"小明"}, "last_name": {"王"}, "phone": {"13912345678"}}
+		"first_name": {"小明"}, "last_name": {"王"}, "phone": {"13912345678"}, "media_url": {o311Media}}
 	code, body = o.do("POST", "requests.json", post)
 	if code != http.StatusUnauthorized {
 		t.Errorf("no key: %d %s", code, body)
@@ -355,6 +358,7 @@ func TestOpen311(t *testing.T) {
 		"no place":        {drop: "lat,long", field: "lat"},
 		"bad latitude":    {set: "lat=north", field: "lat"},
 		"no description":  {drop: "description", field: "description"},
+		"bad media_url":   {set: "media_url=javascript:alert(1)", field: "media_url"},
 	} {
 		f := url.Values{"api_key": {key}}
 		for k, v := range post {
@@ -430,6 +434,10 @@ func TestOpen311(t *testing.T) {
 		if strings.Contains(string(one), personal) {
 			t.Errorf("the request shows %q", personal)
 		}
+	}
+	// The photo the submitter linked to is echoed (JSON and, below, XML).
+	if r["media_url"] != o311Media {
+		t.Errorf("media_url %v, want %s", r["media_url"], o311Media)
 	}
 	if lat, _ := r["lat"].(float64); lat != 31.298 {
 		t.Errorf("lat %v, want 31.298 (about a block)", r["lat"])

@@ -34,7 +34,7 @@ func callHooks[T any](cmd *cobra.Command, g *globals, d *dispatchFlags, fn func(
 
 func newWebhookCmd(g *globals) *cobra.Command {
 	d := &dispatchFlags{}
-	cmd := &cobra.Command{Use: "webhook", Short: "A department's webhooks: register, list, delete, and their deliveries (--as department:<code>, or admin)"}
+	cmd := &cobra.Command{Use: "webhook", Short: "A department's webhooks: register, list, delete, and their deliveries (list, retry a dead one) (--as department:<code>, or admin)"}
 	d.register(cmd)
 	var dept string
 	var evs []string
@@ -109,9 +109,9 @@ func newWebhookCmd(g *globals) *cobra.Command {
 				return err
 			}
 			tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "EVENT\tTYPE\tUNIT\tSTATE\tTRIES\tNEXT\tLAST ERROR")
+			fmt.Fprintln(tw, "ID\tEVENT\tTYPE\tUNIT\tSTATE\tTRIES\tNEXT\tLAST ERROR")
 			for _, x := range r.GetDeliveries() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", x.GetEventId(), x.GetEventType(), x.GetDepartmentCode(),
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", x.GetDeliveryId(), x.GetEventId(), x.GetEventType(), x.GetDepartmentCode(),
 					enumName(x.GetState().String(), "WEBHOOK_DELIVERY_STATE_"), x.GetAttempts(), when(x.GetNextAttemptAt()), x.GetLastError())
 			}
 			return tw.Flush()
@@ -119,7 +119,25 @@ func newWebhookCmd(g *globals) *cobra.Command {
 	}
 	deliveries.Flags().StringVar(&dept, "dept", "", "one unit's")
 	deliveries.Flags().BoolVar(&dead, "dead", false, "only the dead")
-	cmd.AddCommand(add, list, del, deliveries)
+	// Dead deliveries retried (issue 19).
+	retry := &cobra.Command{
+		Use:   "retry DELIVERY_ID",
+		Short: "Send a dead delivery again, with a new round of tries (its unit's department, or admin)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			r, err := callHooks(cmd, g, d, func(ctx context.Context, c dispatchv1.WebhookServiceClient) (*dispatchv1.RetryWebhookDeliveryResponse, error) {
+				return c.RetryWebhookDelivery(ctx, &dispatchv1.RetryWebhookDeliveryRequest{RequestId: newRequestID(), DeliveryId: args[0]})
+			})
+			if err != nil {
+				return err
+			}
+			x := r.GetDelivery()
+			fmt.Fprintf(cmd.OutOrStdout(), "delivery %s (%s %s) to %s: %s, next try %s\n", x.GetDeliveryId(), x.GetEventType(), x.GetEventId(),
+				x.GetUrl(), enumName(x.GetState().String(), "WEBHOOK_DELIVERY_STATE_"), when(x.GetNextAttemptAt()))
+			return nil
+		},
+	}
+	cmd.AddCommand(add, list, del, deliveries, retry)
 	return cmd
 }
 

@@ -146,6 +146,9 @@ var table = map[string][]auth.Role{
 	Method(WebhookService, "DeleteWebhook"):         roles(department, admin),
 	Method(WebhookService, "ListWebhookDeliveries"): roles(department, dispatcher, district, admin),
 
+	// Dead webhook deliveries retried (issue 19): the owning department, admin.
+	Method(WebhookService, "RetryWebhookDelivery"): roles(department, admin),
+
 	// Open311 (issue 19): the console's door submits a member of the
 	// public's request as the key's principal; admin may too.
 	Method(PublicIntakeService, "SubmitPublicRequest"): roles(public, admin),

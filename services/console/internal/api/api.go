@@ -97,6 +97,8 @@ type Server struct {
 	store    objects.Store
 	intake   intakev1.IntakeServiceClient
 	dispatch dispatchv1.DispatchServiceClient
+	// Hotline evidence (issue 19): the replies that show a completion's.
+	feedback feedbackv1.FeedbackServiceClient
 	log      *slog.Logger
 	opts     Options
 	openapi  []byte
@@ -126,7 +128,8 @@ func New(ctx context.Context, conns Conns, verifier *auth.Verifier, store object
 		opts.MaxBodyBytes = 4 << 20
 	}
 	s := &Server{verifier: verifier, store: store, log: log, opts: opts, mux: http.NewServeMux(),
-		intake: intakev1.NewIntakeServiceClient(conns.Intake), dispatch: dispatchv1.NewDispatchServiceClient(conns.Dispatch)}
+		intake: intakev1.NewIntakeServiceClient(conns.Intake), dispatch: dispatchv1.NewDispatchServiceClient(conns.Dispatch),
+		feedback: feedbackv1.NewFeedbackServiceClient(conns.Feedback)}
 	s.gw = runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, marshaler),
 		// Only the bearer token travels to the services (grpc-gateway

@@ -24,6 +24,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/freetext"
 	"github.com/gridflow/gridflow/pkg/policy"
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
+	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	intakev1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/intake/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 	"github.com/gridflow/gridflow/services/console/internal/objects"
@@ -45,7 +46,9 @@ import (
 //     that owns the reference — intake's GetSubmission (a work order's
 //     attachments, a patrol report's photos) for those who read
 //     submissions, dispatch's ListTasks (the case's attachments as the task
-//     shows them, a completion's evidence) for departments and dispatchers —
+//     shows them, a completion's evidence) for departments and dispatchers,
+//     feedback's ListReplies (each unit's result and evidence in the reply)
+//     for the hotline, which answers the citizen and lists no tasks —
 //     so the service's own scope decides, and a case the caller may not read
 //     is refused as the service refuses it.
 //
@@ -293,6 +296,22 @@ func (s *Server) refers(ctx context.Context, p auth.Principal, number, uri strin
 			req.PageToken = resp.GetNextPageToken()
 		}
 	}
+	// Hotline evidence (issue 19): the hotline answers the citizen, and
+	// feedback's replies show it each unit's result and its evidence — the
+	// hotline lists no tasks, so this is the read that shows it.
+	if _, err := policy.Check(p, policy.Method(policy.FeedbackService, "ListReplies")); err == nil {
+		inReply, err := s.replyRefers(ctx, number, uri)
+		switch {
+		case err != nil:
+			if refusal == nil {
+				refusal = err
+			}
+		case inReply:
+			return true, nil
+		default:
+			seen = true
+		}
+	}
 	switch {
 	case seen:
 		return false, nil
@@ -300,6 +319,33 @@ func (s *Server) refers(ctx context.Context, p auth.Principal, number, uri strin
 		return false, refusal
 	}
 	return false, fault.New(fault.PermissionDenied, "%s may not read case %s's attachments", p, number)
+}
+
+// replyRefers reports whether a reply of the case, read as the caller,
+// shows uri as a unit's evidence.
+func (s *Server) replyRefers(ctx context.Context, number, uri string) (bool, error) {
+	c, err := s.feedback.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseNumber: number})
+	if err != nil {
+		return false, err
+	}
+	req := &feedbackv1.ListRepliesRequest{CaseId: c.GetCase().GetCaseId(), PageSize: 100}
+	for {
+		resp, err := s.feedback.ListReplies(ctx, req)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range resp.GetReplies() {
+			for _, res := range r.GetResults() {
+				if slices.Contains(res.GetEvidence(), uri) {
+					return true, nil
+				}
+			}
+		}
+		if resp.GetNextPageToken() == "" {
+			return false, nil
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
 }
 
 func hasURI(as []*typesv1.Attachment, uri string) bool {

@@ -399,6 +399,10 @@ func (d *Door) requestOf(c *feedbackv1.PublicCase, names map[string]string) Requ
 	if c.GetUpdatedAt() != nil {
 		out.UpdatedDatetime = ptr(w3c(c.GetUpdatedAt()))
 	}
+	// The photo the submitter linked to, echoed: intake takes only an http(s)
+	// URL as media_url (the public uploads nothing through the door), and
+	// feedback answers no other.
+	out.MediaURL = nonEmpty(c.GetMediaUrl())
 	// The public reply, or the reason a case was closed without one.
 	out.StatusNotes = nonEmpty(redact.Text(c.GetReply()))
 	if out.StatusNotes == nil {

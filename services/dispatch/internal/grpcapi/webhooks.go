@@ -91,3 +91,12 @@ func (s *Webhooks) ListWebhookDeliveries(ctx context.Context, req *dispatchv1.Li
 	}
 	return out, nil
 }
+
+// RetryWebhookDelivery implements dispatchv1.WebhookServiceServer.
+func (s *Webhooks) RetryWebhookDelivery(ctx context.Context, req *dispatchv1.RetryWebhookDeliveryRequest) (*dispatchv1.RetryWebhookDeliveryResponse, error) {
+	d, err := s.svc.RetryDelivery(ctx, req.GetRequestId(), req.GetDeliveryId())
+	if err != nil {
+		return nil, err
+	}
+	return &dispatchv1.RetryWebhookDeliveryResponse{Delivery: deliveryOut(d)}, nil
+}

@@ -216,6 +216,37 @@ func (st *Store) ListDeliveries(ctx context.Context, scope policy.Scope, f webho
 	return out, next, nil
 }
 
+// Delivery implements webhooks.Store.
+func (st *Store) Delivery(ctx context.Context, id string) (webhooks.Delivery, bool, error) {
+	var live bool
+	d, err := scanDelivery(st.pool.QueryRow(ctx, `SELECT `+deliveryCols+`, w.deleted_at IS NULL
+		FROM webhook_deliveries d JOIN webhooks w USING (webhook_id) WHERE d.delivery_id = $1`, id), &live)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return d, false, fault.NotFoundf("webhook-deliveries/"+id, "webhook delivery %s not found", id)
+	}
+	if err != nil {
+		return d, false, fmt.Errorf("read webhook delivery %s: %w", id, pgdb.Translate(err))
+	}
+	return d, live, nil
+}
+
+// Revive implements webhooks.Store: a dead delivery of a live registration
+// is pending again with its tries counted afresh (its last error kept, for
+// the record, until the next try).
+func (st *Store) Revive(ctx context.Context, id string, at time.Time) (webhooks.Delivery, error) {
+	d, err := scanDelivery(st.pool.QueryRow(ctx, `UPDATE webhook_deliveries d SET state = 'pending', attempts = 0, next_try = $2, updated_at = $2
+		FROM webhooks w WHERE d.delivery_id = $1 AND d.state = 'dead' AND w.webhook_id = d.webhook_id AND w.deleted_at IS NULL
+		RETURNING `+deliveryCols, id, at))
+	if errors.Is(err, pgx.ErrNoRows) {
+		d, _, err = st.Delivery(ctx, id)
+		return d, err
+	}
+	if err != nil {
+		return d, fmt.Errorf("retry webhook delivery %s: %w", id, pgdb.Translate(err))
+	}
+	return d, nil
+}
+
 // Claim implements webhooks.Queue.
 func (st *Store) Claim(ctx context.Context, now time.Time, n int, lease time.Duration) ([]webhooks.Claimed, error) {
 	rows, err := st.pool.Query(ctx, `WITH due AS (
@@ -282,13 +313,18 @@ func (st *Store) WebhookGauges() telemetry.PolledGauges {
 	return telemetry.PolledGauges{
 		Scope: "github.com/gridflow/gridflow/services/dispatch/internal/postgres",
 		Gauges: map[string]string{
-			GaugeDeadWebhooks:    "webhook deliveries dead after their last try (listed by WebhookService/ListWebhookDeliveries)",
+			GaugeDeadWebhooks:    "webhook deliveries of live registrations dead after their last try (listed by WebhookService/ListWebhookDeliveries, sent again by RetryWebhookDelivery)",
 			GaugePendingWebhooks: "webhook deliveries waiting for their next try",
 		},
 		Poll: func(ctx context.Context) (map[string]float64, error) {
 			var dead, pending int64
-			if err := st.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE state = 'dead'), count(*) FILTER (WHERE state = 'pending')
-				FROM webhook_deliveries WHERE state IN ('dead', 'pending')`).Scan(&dead, &pending); err != nil {
+			// A deleted registration's dead letters stay for the record but
+			// wait for no one (they cannot be retried): not counted, so the
+			// dead-delivery alert clears once each is retried or its
+			// registration ended.
+			if err := st.pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE d.state = 'dead'), count(*) FILTER (WHERE d.state = 'pending')
+				FROM webhook_deliveries d JOIN webhooks w USING (webhook_id)
+				WHERE d.state IN ('dead', 'pending') AND w.deleted_at IS NULL`).Scan(&dead, &pending); err != nil {
 				return nil, fmt.Errorf("webhook deliveries: %w", err)
 			}
 			return map[string]float64{GaugeDeadWebhooks: float64(dead), GaugePendingWebhooks: float64(pending)}, nil

@@ -30,6 +30,12 @@ func (k *keep) Delete(context.Context, string, time.Time) error  { return nil }
 func (k *keep) ListDeliveries(context.Context, policy.Scope, DeliveryFilter) ([]Delivery, string, error) {
 	return nil, "", nil
 }
+func (k *keep) Delivery(context.Context, string) (Delivery, bool, error) {
+	return Delivery{}, false, nil
+}
+func (k *keep) Revive(context.Context, string, time.Time) (Delivery, error) {
+	return Delivery{}, nil
+}
 
 // FuzzRegister drives a registration's validation: no panic, no internal
 // error, a refusal names only the request's fields, and what is kept is an

@@ -36,6 +36,7 @@ const (
 	OpList           = "ListWebhooks"
 	OpDelete         = "DeleteWebhook"
 	OpListDeliveries = "ListWebhookDeliveries"
+	OpRetryDelivery  = "RetryWebhookDelivery"
 )
 
 // Webhook is one registration. Its secret never leaves the store but to
@@ -89,6 +90,13 @@ type Store interface {
 	Webhook(ctx context.Context, id string) (Webhook, error)
 	Delete(ctx context.Context, id string, at time.Time) error
 	ListDeliveries(ctx context.Context, scope policy.Scope, f DeliveryFilter) ([]Delivery, string, error)
+	// Delivery returns one delivery and whether its registration is live,
+	// NOT_FOUND when there is none.
+	Delivery(ctx context.Context, id string) (Delivery, bool, error)
+	// Revive makes a dead delivery of a live registration pending again,
+	// its tries counted afresh and due at at, and answers it; a delivery
+	// not dead (or whose registration ended) is answered as it is.
+	Revive(ctx context.Context, id string, at time.Time) (Delivery, error)
 }
 
 // Service answers the WebhookService RPCs.
@@ -243,4 +251,53 @@ func (s *Service) ListDeliveries(ctx context.Context, f DeliveryFilter) ([]Deliv
 		return nil, "", err
 	}
 	return s.store.ListDeliveries(ctx, scope, f)
+}
+
+// RetryDelivery gives a dead delivery of the caller's unit (admin: any) a
+// new round of tries, due at once, to its registration's URL: after the
+// receiver is mended, the dead letters are sent again. A pending delivery
+// is answered as it is (a repeat of the request, or the worker already has
+// it); a delivered one, or one whose registration was deleted, is
+// FAILED_PRECONDITION.
+func (s *Service) RetryDelivery(ctx context.Context, requestID, id string) (Delivery, error) {
+	p, _, err := authorize(ctx, OpRetryDelivery)
+	if err != nil {
+		return Delivery{}, err
+	}
+	var vs fault.Violations
+	requestid.Check(requestID, &vs)
+	if !validID(id) {
+		vs.Add("delivery_id", "is not a delivery id")
+	}
+	if err := vs.Err(); err != nil {
+		return Delivery{}, err
+	}
+	d, live, err := s.store.Delivery(ctx, id)
+	if err != nil {
+		if p.Role == auth.RoleDepartment && fault.KindOf(err) == fault.NotFound {
+			// A department learns nothing of other units' deliveries.
+			return Delivery{}, fault.New(fault.PermissionDenied, "webhook delivery %s is not within the caller's scope", id)
+		}
+		return Delivery{}, err
+	}
+	if _, err := unit(p, d.Department); err != nil {
+		return Delivery{}, fault.New(fault.PermissionDenied, "webhook delivery %s is not within the caller's scope", id)
+	}
+	switch {
+	case d.State == Pending:
+		return d, nil
+	case d.State == Delivered:
+		return Delivery{}, fault.New(fault.FailedPrecondition, "webhook delivery %s was delivered; only a dead one is retried", id)
+	case !live:
+		return Delivery{}, fault.New(fault.FailedPrecondition, "webhook delivery %s belongs to webhook %s, which was deleted", id, d.WebhookID)
+	}
+	d, err = s.store.Revive(ctx, id, s.now().UTC())
+	if err != nil {
+		return Delivery{}, err
+	}
+	if d.State != Pending {
+		// Changed under us (the registration deleted meanwhile).
+		return Delivery{}, fault.New(fault.FailedPrecondition, "webhook delivery %s is %s; only a dead one is retried", id, d.State)
+	}
+	return d, nil
 }

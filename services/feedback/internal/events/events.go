@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
@@ -23,6 +24,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
+	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
 // SchemaVersion of the events this package writes.
@@ -319,6 +321,7 @@ func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedb
 			f.Public.Lat, f.Public.Lng = redact.AnonymousPoint(l.GetLat(), l.GetLng())
 			f.Public.Located = true
 		}
+		f.Public.MediaURL = publicMediaURL(r.GetAttachments())
 	}
 	e.Summary = "received from " + string(f.Source)
 	return f
@@ -399,4 +402,19 @@ func Encode(e *feedback.Event) ([]byte, string, error) {
 // Message builds the outbox message of an encoded event.
 func Message(e *feedback.Event) outbox.Message {
 	return outbox.Message{ID: e.ID, Subject: Subject(e.Type, e.Area), Data: e.Raw}
+}
+
+// publicMediaURL is the Open311 media_url of a public request: intake
+// carries it as the attachment named media_url. Only an http(s) URL is kept
+// (intake accepts no other), so nothing else is ever shown to the public.
+func publicMediaURL(as []*typesv1.Attachment) string {
+	for _, a := range as {
+		if a.GetName() != "media_url" {
+			continue
+		}
+		if u, err := url.Parse(a.GetUri()); err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" {
+			return a.GetUri()
+		}
+	}
+	return ""
 }

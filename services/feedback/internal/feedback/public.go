@@ -24,6 +24,9 @@ type PublicFacts struct {
 	Located     bool    `json:"Located"`
 	Lat         float64 `json:"Lat"`
 	Lng         float64 `json:"Lng"`
+	// MediaURL is the photo the submitter linked to (Open311 media_url):
+	// an http(s) URL, as intake accepted it; "" when none.
+	MediaURL string `json:"MediaURL,omitempty"`
 }
 
 var (

@@ -27,7 +27,7 @@ func publicCaseOut(c *feedback.Case) *feedbackv1.PublicCase {
 		ItemCode: c.ItemCode, ItemName: c.ItemName, Area: wire.AreaOut(c.Area), Reply: feedback.PublicReply(c),
 		LeadDepartmentCode: c.LeadDepartment(), ReceivedAt: wire.TimeOut(c.ReceivedAt), UpdatedAt: wire.TimeOut(c.UpdatedAt)}
 	if p := c.Public; p != nil {
-		out.ServiceCode, out.Description = p.ServiceCode, p.Description
+		out.ServiceCode, out.Description, out.MediaUrl = p.ServiceCode, p.Description, p.MediaURL
 		if p.Located {
 			out.Location = &typesv1.LatLng{Lat: p.Lat, Lng: p.Lng, Datum: typesv1.Datum_DATUM_WGS84}
 		}

@@ -38,7 +38,8 @@ func TestPublicCases(t *testing.T) {
 	k := kase{id: uuid.Must(uuid.NewV7()).String(), number: "GF-20260302-900001", street: zj, source: typesv1.Source_SOURCE_PUBLIC}
 	e.publish(k.id, "case_received", &eventsv1.CaseReceived{CaseId: k.id, CaseNumber: k.number, Source: typesv1.Source_SOURCE_PUBLIC,
 		ReceivedAt: timestamppb.New(e.clock.Now()), Content: "路口占道经营，电话138****5678", CatalogueCode: "09006", NoCallback: true,
-		Area: area(zj), Location: &typesv1.LatLng{Lat: 31.271234, Lng: 121.445678, Datum: typesv1.Datum_DATUM_WGS84}})
+		Area: area(zj), Location: &typesv1.LatLng{Lat: 31.271234, Lng: 121.445678, Datum: typesv1.Datum_DATUM_WGS84},
+		Attachments: []*typesv1.Attachment{{Uri: "https://photos.example/p/1.jpg", Name: "media_url"}}})
 	e.classify(k, "")
 	open := e.receive(typesv1.Source_SOURCE_PUBLIC, zj) // still open
 	hotline := e.replied(zj)
@@ -50,7 +51,8 @@ func TestPublicCases(t *testing.T) {
 	}
 	c := got.GetCase()
 	if c.GetServiceCode() != "09006" || c.GetDescription() != "路口占道经营，电话138****5678" || c.GetClosed() ||
-		c.GetLocation().GetLat() != 31.271 || c.GetLocation().GetLng() != 121.446 || c.GetArea().GetStreetCode() != zj {
+		c.GetLocation().GetLat() != 31.271 || c.GetLocation().GetLng() != 121.446 || c.GetArea().GetStreetCode() != zj ||
+		c.GetMediaUrl() != "https://photos.example/p/1.jpg" {
 		t.Errorf("public case %v", c)
 	}
 	e.work(k, 0)

@@ -757,6 +757,103 @@ func (x *ListWebhookDeliveriesResponse) GetNextPageToken() string {
 	return ""
 }
 
+type RetryWebhookDeliveryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	RequestId     string                 `protobuf:"bytes,1,opt,name=request_id,json=requestId" json:"request_id,omitempty"`
+	DeliveryId    string                 `protobuf:"bytes,2,opt,name=delivery_id,json=deliveryId" json:"delivery_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryWebhookDeliveryRequest) Reset() {
+	*x = RetryWebhookDeliveryRequest{}
+	mi := &file_gridflow_dispatch_v1_webhooks_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryWebhookDeliveryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryWebhookDeliveryRequest) ProtoMessage() {}
+
+func (x *RetryWebhookDeliveryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_dispatch_v1_webhooks_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryWebhookDeliveryRequest.ProtoReflect.Descriptor instead.
+func (*RetryWebhookDeliveryRequest) Descriptor() ([]byte, []int) {
+	return file_gridflow_dispatch_v1_webhooks_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *RetryWebhookDeliveryRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+func (x *RetryWebhookDeliveryRequest) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+type RetryWebhookDeliveryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The delivery, pending again.
+	Delivery      *WebhookDelivery `protobuf:"bytes,1,opt,name=delivery" json:"delivery,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RetryWebhookDeliveryResponse) Reset() {
+	*x = RetryWebhookDeliveryResponse{}
+	mi := &file_gridflow_dispatch_v1_webhooks_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RetryWebhookDeliveryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RetryWebhookDeliveryResponse) ProtoMessage() {}
+
+func (x *RetryWebhookDeliveryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_gridflow_dispatch_v1_webhooks_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RetryWebhookDeliveryResponse.ProtoReflect.Descriptor instead.
+func (*RetryWebhookDeliveryResponse) Descriptor() ([]byte, []int) {
+	return file_gridflow_dispatch_v1_webhooks_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *RetryWebhookDeliveryResponse) GetDelivery() *WebhookDelivery {
+	if x != nil {
+		return x.Delivery
+	}
+	return nil
+}
+
 var File_gridflow_dispatch_v1_webhooks_proto protoreflect.FileDescriptor
 
 const file_gridflow_dispatch_v1_webhooks_proto_rawDesc = "" +
@@ -826,17 +923,25 @@ const file_gridflow_dispatch_v1_webhooks_proto_rawDesc = "" +
 	"\n" +
 	"deliveries\x18\x01 \x03(\v2%.gridflow.dispatch.v1.WebhookDeliveryR\n" +
 	"deliveries\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xa9\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"]\n" +
+	"\x1bRetryWebhookDeliveryRequest\x12\x1d\n" +
+	"\n" +
+	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1f\n" +
+	"\vdelivery_id\x18\x02 \x01(\tR\n" +
+	"deliveryId\"a\n" +
+	"\x1cRetryWebhookDeliveryResponse\x12A\n" +
+	"\bdelivery\x18\x01 \x01(\v2%.gridflow.dispatch.v1.WebhookDeliveryR\bdelivery*\xa9\x01\n" +
 	"\x14WebhookDeliveryState\x12&\n" +
 	"\"WEBHOOK_DELIVERY_STATE_UNSPECIFIED\x10\x00\x12\"\n" +
 	"\x1eWEBHOOK_DELIVERY_STATE_PENDING\x10\x01\x12$\n" +
 	" WEBHOOK_DELIVERY_STATE_DELIVERED\x10\x02\x12\x1f\n" +
-	"\x1bWEBHOOK_DELIVERY_STATE_DEAD\x10\x032\xd4\x03\n" +
+	"\x1bWEBHOOK_DELIVERY_STATE_DEAD\x10\x032\xd3\x04\n" +
 	"\x0eWebhookService\x12n\n" +
 	"\x0fRegisterWebhook\x12,.gridflow.dispatch.v1.RegisterWebhookRequest\x1a-.gridflow.dispatch.v1.RegisterWebhookResponse\x12e\n" +
 	"\fListWebhooks\x12).gridflow.dispatch.v1.ListWebhooksRequest\x1a*.gridflow.dispatch.v1.ListWebhooksResponse\x12h\n" +
 	"\rDeleteWebhook\x12*.gridflow.dispatch.v1.DeleteWebhookRequest\x1a+.gridflow.dispatch.v1.DeleteWebhookResponse\x12\x80\x01\n" +
-	"\x15ListWebhookDeliveries\x122.gridflow.dispatch.v1.ListWebhookDeliveriesRequest\x1a3.gridflow.dispatch.v1.ListWebhookDeliveriesResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1;dispatchv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
+	"\x15ListWebhookDeliveries\x122.gridflow.dispatch.v1.ListWebhookDeliveriesRequest\x1a3.gridflow.dispatch.v1.ListWebhookDeliveriesResponse\x12}\n" +
+	"\x14RetryWebhookDelivery\x121.gridflow.dispatch.v1.RetryWebhookDeliveryRequest\x1a2.gridflow.dispatch.v1.RetryWebhookDeliveryResponseBRZIgithub.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1;dispatchv1\x92\x03\x04\b\x02 \x03b\beditionsp\xe8\a"
 
 var (
 	file_gridflow_dispatch_v1_webhooks_proto_rawDescOnce sync.Once
@@ -851,7 +956,7 @@ func file_gridflow_dispatch_v1_webhooks_proto_rawDescGZIP() []byte {
 }
 
 var file_gridflow_dispatch_v1_webhooks_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_gridflow_dispatch_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_gridflow_dispatch_v1_webhooks_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_gridflow_dispatch_v1_webhooks_proto_goTypes = []any{
 	(WebhookDeliveryState)(0),             // 0: gridflow.dispatch.v1.WebhookDeliveryState
 	(*Webhook)(nil),                       // 1: gridflow.dispatch.v1.Webhook
@@ -864,31 +969,36 @@ var file_gridflow_dispatch_v1_webhooks_proto_goTypes = []any{
 	(*WebhookDelivery)(nil),               // 8: gridflow.dispatch.v1.WebhookDelivery
 	(*ListWebhookDeliveriesRequest)(nil),  // 9: gridflow.dispatch.v1.ListWebhookDeliveriesRequest
 	(*ListWebhookDeliveriesResponse)(nil), // 10: gridflow.dispatch.v1.ListWebhookDeliveriesResponse
-	(*timestamppb.Timestamp)(nil),         // 11: google.protobuf.Timestamp
+	(*RetryWebhookDeliveryRequest)(nil),   // 11: gridflow.dispatch.v1.RetryWebhookDeliveryRequest
+	(*RetryWebhookDeliveryResponse)(nil),  // 12: gridflow.dispatch.v1.RetryWebhookDeliveryResponse
+	(*timestamppb.Timestamp)(nil),         // 13: google.protobuf.Timestamp
 }
 var file_gridflow_dispatch_v1_webhooks_proto_depIdxs = []int32{
-	11, // 0: gridflow.dispatch.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
+	13, // 0: gridflow.dispatch.v1.Webhook.created_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: gridflow.dispatch.v1.RegisterWebhookResponse.webhook:type_name -> gridflow.dispatch.v1.Webhook
 	1,  // 2: gridflow.dispatch.v1.ListWebhooksResponse.webhooks:type_name -> gridflow.dispatch.v1.Webhook
 	0,  // 3: gridflow.dispatch.v1.WebhookDelivery.state:type_name -> gridflow.dispatch.v1.WebhookDeliveryState
-	11, // 4: gridflow.dispatch.v1.WebhookDelivery.next_attempt_at:type_name -> google.protobuf.Timestamp
-	11, // 5: gridflow.dispatch.v1.WebhookDelivery.created_at:type_name -> google.protobuf.Timestamp
-	11, // 6: gridflow.dispatch.v1.WebhookDelivery.updated_at:type_name -> google.protobuf.Timestamp
+	13, // 4: gridflow.dispatch.v1.WebhookDelivery.next_attempt_at:type_name -> google.protobuf.Timestamp
+	13, // 5: gridflow.dispatch.v1.WebhookDelivery.created_at:type_name -> google.protobuf.Timestamp
+	13, // 6: gridflow.dispatch.v1.WebhookDelivery.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 7: gridflow.dispatch.v1.ListWebhookDeliveriesRequest.states:type_name -> gridflow.dispatch.v1.WebhookDeliveryState
 	8,  // 8: gridflow.dispatch.v1.ListWebhookDeliveriesResponse.deliveries:type_name -> gridflow.dispatch.v1.WebhookDelivery
-	2,  // 9: gridflow.dispatch.v1.WebhookService.RegisterWebhook:input_type -> gridflow.dispatch.v1.RegisterWebhookRequest
-	4,  // 10: gridflow.dispatch.v1.WebhookService.ListWebhooks:input_type -> gridflow.dispatch.v1.ListWebhooksRequest
-	6,  // 11: gridflow.dispatch.v1.WebhookService.DeleteWebhook:input_type -> gridflow.dispatch.v1.DeleteWebhookRequest
-	9,  // 12: gridflow.dispatch.v1.WebhookService.ListWebhookDeliveries:input_type -> gridflow.dispatch.v1.ListWebhookDeliveriesRequest
-	3,  // 13: gridflow.dispatch.v1.WebhookService.RegisterWebhook:output_type -> gridflow.dispatch.v1.RegisterWebhookResponse
-	5,  // 14: gridflow.dispatch.v1.WebhookService.ListWebhooks:output_type -> gridflow.dispatch.v1.ListWebhooksResponse
-	7,  // 15: gridflow.dispatch.v1.WebhookService.DeleteWebhook:output_type -> gridflow.dispatch.v1.DeleteWebhookResponse
-	10, // 16: gridflow.dispatch.v1.WebhookService.ListWebhookDeliveries:output_type -> gridflow.dispatch.v1.ListWebhookDeliveriesResponse
-	13, // [13:17] is the sub-list for method output_type
-	9,  // [9:13] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	8,  // 9: gridflow.dispatch.v1.RetryWebhookDeliveryResponse.delivery:type_name -> gridflow.dispatch.v1.WebhookDelivery
+	2,  // 10: gridflow.dispatch.v1.WebhookService.RegisterWebhook:input_type -> gridflow.dispatch.v1.RegisterWebhookRequest
+	4,  // 11: gridflow.dispatch.v1.WebhookService.ListWebhooks:input_type -> gridflow.dispatch.v1.ListWebhooksRequest
+	6,  // 12: gridflow.dispatch.v1.WebhookService.DeleteWebhook:input_type -> gridflow.dispatch.v1.DeleteWebhookRequest
+	9,  // 13: gridflow.dispatch.v1.WebhookService.ListWebhookDeliveries:input_type -> gridflow.dispatch.v1.ListWebhookDeliveriesRequest
+	11, // 14: gridflow.dispatch.v1.WebhookService.RetryWebhookDelivery:input_type -> gridflow.dispatch.v1.RetryWebhookDeliveryRequest
+	3,  // 15: gridflow.dispatch.v1.WebhookService.RegisterWebhook:output_type -> gridflow.dispatch.v1.RegisterWebhookResponse
+	5,  // 16: gridflow.dispatch.v1.WebhookService.ListWebhooks:output_type -> gridflow.dispatch.v1.ListWebhooksResponse
+	7,  // 17: gridflow.dispatch.v1.WebhookService.DeleteWebhook:output_type -> gridflow.dispatch.v1.DeleteWebhookResponse
+	10, // 18: gridflow.dispatch.v1.WebhookService.ListWebhookDeliveries:output_type -> gridflow.dispatch.v1.ListWebhookDeliveriesResponse
+	12, // 19: gridflow.dispatch.v1.WebhookService.RetryWebhookDelivery:output_type -> gridflow.dispatch.v1.RetryWebhookDeliveryResponse
+	15, // [15:20] is the sub-list for method output_type
+	10, // [10:15] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_dispatch_v1_webhooks_proto_init() }
@@ -902,7 +1012,7 @@ func file_gridflow_dispatch_v1_webhooks_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_gridflow_dispatch_v1_webhooks_proto_rawDesc), len(file_gridflow_dispatch_v1_webhooks_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -103,7 +103,10 @@ type PublicCase struct {
 	ReceivedAt         *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=received_at,json=receivedAt" json:"received_at,omitempty"`
 	UpdatedAt          *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=updated_at,json=updatedAt" json:"updated_at,omitempty"`
 	// The reason of a close, a cancellation, a parking.
-	StateReason   string `protobuf:"bytes,15,opt,name=state_reason,json=stateReason" json:"state_reason,omitempty"`
+	StateReason string `protobuf:"bytes,15,opt,name=state_reason,json=stateReason" json:"state_reason,omitempty"`
+	// The photo the submitter linked to (Open311 media_url), an http(s) URL
+	// as intake accepted it; empty when none (issue 19).
+	MediaUrl      string `protobuf:"bytes,16,opt,name=media_url,json=mediaUrl" json:"media_url,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -239,6 +242,13 @@ func (x *PublicCase) GetUpdatedAt() *timestamppb.Timestamp {
 func (x *PublicCase) GetStateReason() string {
 	if x != nil {
 		return x.StateReason
+	}
+	return ""
+}
+
+func (x *PublicCase) GetMediaUrl() string {
+	if x != nil {
+		return x.MediaUrl
 	}
 	return ""
 }
@@ -483,7 +493,7 @@ var File_gridflow_feedback_v1_public_proto protoreflect.FileDescriptor
 
 const file_gridflow_feedback_v1_public_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/feedback/v1/public.proto\x12\x14gridflow.feedback.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#gridflow/feedback/v1/feedback.proto\x1a\x1dgridflow/types/v1/types.proto\"\xe2\x04\n" +
+	"!gridflow/feedback/v1/public.proto\x12\x14gridflow.feedback.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#gridflow/feedback/v1/feedback.proto\x1a\x1dgridflow/types/v1/types.proto\"\xff\x04\n" +
 	"\n" +
 	"PublicCase\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -504,7 +514,8 @@ const file_gridflow_feedback_v1_public_proto_rawDesc = "" +
 	"receivedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12!\n" +
-	"\fstate_reason\x18\x0f \x01(\tR\vstateReason\"\xcc\x02\n" +
+	"\fstate_reason\x18\x0f \x01(\tR\vstateReason\x12\x1b\n" +
+	"\tmedia_url\x18\x10 \x01(\tR\bmediaUrl\"\xcc\x02\n" +
 	"\x16ListPublicCasesRequest\x12\x19\n" +
 	"\bcase_ids\x18\x01 \x03(\tR\acaseIds\x12!\n" +
 	"\fservice_code\x18\x02 \x01(\tR\vserviceCode\x12?\n" +
