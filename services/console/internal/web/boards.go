@@ -203,7 +203,7 @@ func (s *Server) escalationsPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		s.render(w, r, http.StatusInternalServerError, page, v)
 		return
 	}
@@ -340,7 +340,7 @@ func (s *Server) scoresPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		s.render(w, r, http.StatusInternalServerError, page, v)
 		return
 	}
@@ -408,7 +408,7 @@ func (s *Server) paretoPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		s.render(w, r, http.StatusInternalServerError, page, v)
 		return
 	}
@@ -459,7 +459,7 @@ func (s *Server) hotspotsPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		s.render(w, r, http.StatusInternalServerError, page, v)
 		return
 	}

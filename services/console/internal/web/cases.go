@@ -69,7 +69,7 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		s.render(w, r, http.StatusInternalServerError, "cases.html", v)
 		return
 	}
@@ -101,6 +101,10 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) {
 	v.Next = resp.GetNextPageToken()
 	s.render(w, r, http.StatusOK, "cases.html", v)
 }
+
+// msgNoCredential is what a page says when callContext could not sign a
+// credential (the signing key is missing or unreadable).
+const msgNoCredential = "无法签发调用凭证，请联系管理员。"
 
 // callContext is a call's context: its deadline and a fresh credential
 // naming the account's principal and person. nil when no credential could

@@ -398,7 +398,7 @@ func (s *Server) LeversFor(ctx context.Context, sess accounts.Session, ref strin
 	cctx, cancel := s.callContext(ctx, acting)
 	defer cancel()
 	if cctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		return v, http.StatusInternalServerError
 	}
 	id, number, order := cr.Fields()

@@ -324,7 +324,7 @@ func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		s.render(w, r, http.StatusInternalServerError, "live.html", v)
 		return
 	}

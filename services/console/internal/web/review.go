@@ -76,7 +76,7 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, code int, 
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		v.Error = "无法签发调用凭证，请联系管理员。"
+		v.Error = msgNoCredential
 		s.render(w, r, http.StatusInternalServerError, "review.html", v)
 		return
 	}
@@ -166,7 +166,7 @@ func (s *Server) resolveReview(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := s.callContext(r.Context(), acting)
 	defer cancel()
 	if ctx == nil {
-		http.Error(w, "无法签发调用凭证，请联系管理员。", http.StatusInternalServerError)
+		http.Error(w, msgNoCredential, http.StatusInternalServerError)
 		return
 	}
 	resp, err := s.opts.Live.Classify.ResolveReview(ctx, &classifyv1.ResolveReviewRequest{RequestId: f.RequestID,
