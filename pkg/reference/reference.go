@@ -48,10 +48,11 @@ const (
 	FileCalendar    = "calendar.yaml"
 	FileSLA         = "sla.yaml"
 	FileRules       = "rules.yaml"
+	FileGridWorkers = "gridworkers.yaml"
 )
 
 // Files lists every file of a set, in load order.
-var Files = []string{FilePowers, FileAreas, FileCatalogue, FileDepartments, FileCalendar, FileSLA, FileRules}
+var Files = []string{FilePowers, FileAreas, FileCatalogue, FileDepartments, FileCalendar, FileSLA, FileRules, FileGridWorkers}
 
 //go:embed defaults/*.yaml
 var embedded embed.FS
@@ -161,6 +162,8 @@ func load(fsys fs.FS, extra func(*checker)) (*Set, error) {
 			into = &s.raw.sla
 		case FileRules:
 			into = &s.raw.rules
+		case FileGridWorkers:
+			into = &s.raw.gridWorkers
 		}
 		doc, ok := decode(c, name, data, into)
 		if !ok {
@@ -245,6 +248,7 @@ type Set struct {
 		calendar    calendarFile
 		sla         slaFile
 		rules       rulesFile
+		gridWorkers gridWorkersFile
 	}
 
 	powers
@@ -254,6 +258,7 @@ type Set struct {
 	calendar
 	slaConfig
 	rules []Rule
+	gridWorkers
 }
 
 // Digest is a content hash of the set's files ("sha256:<hex>"), for logging
@@ -280,6 +285,7 @@ func (s *Set) validate() error {
 	s.checkCalendar(c)
 	s.checkSLA(c)
 	s.checkRules(c)
+	s.checkGridWorkers(c)
 	return c.err()
 }
 
@@ -294,6 +300,7 @@ func (s *Set) build(c *checker) {
 	s.buildCalendar(c)
 	s.buildSLA(c)
 	s.buildRules(c)
+	s.buildGridWorkers()
 }
 
 // Check validates the set a city would load from dir (its files over the
@@ -353,5 +360,6 @@ func (s *Set) Summary() string {
 	fmt.Fprintf(&b, "calendar:    %s, working hours %v, confirmed through %d\n", s.cal.Location(), s.cal.Hours(), s.cal.LastConfirmedYear())
 	fmt.Fprintf(&b, "sla:         %d profiles\n", len(s.profiles))
 	fmt.Fprintf(&b, "rules:       %d\n", len(s.rules))
+	fmt.Fprintf(&b, "gridworkers: %d\n", len(s.workerList))
 	return b.String()
 }

@@ -86,5 +86,6 @@ func (s *Set) assignLines() {
 	s.raw.departments.setLines(s.docs[FileDepartments])
 	s.raw.calendar.setLines(s.docs[FileCalendar])
 	s.raw.sla.setLines(s.docs[FileSLA])
+	s.raw.gridWorkers.setLines(s.docs[FileGridWorkers])
 	s.raw.rules.setLines(s.docs[FileRules])
 }
