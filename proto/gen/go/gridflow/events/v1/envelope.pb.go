@@ -823,9 +823,17 @@ type CaseReceived struct {
 	SecretaryId        string   `protobuf:"bytes,19,opt,name=secretary_id,json=secretaryId" json:"secretary_id,omitempty"`
 	WhistleDepartments []string `protobuf:"bytes,20,rep,name=whistle_departments,json=whistleDepartments" json:"whistle_departments,omitempty"`
 	// case.answered only: the answer given on the call.
-	Answer        string `protobuf:"bytes,21,opt,name=answer" json:"answer,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Answer string `protobuf:"bytes,21,opt,name=answer" json:"answer,omitempty"`
+	// Patrol reports (issue 20): the worker settled it on the spot (自行处置);
+	// the attachments hold the evidence. Such a case is recorded and counted,
+	// checked by the grid's leader, and never dispatched unless the leader
+	// sends it back.
+	SelfDisposed bool `protobuf:"varint,22,opt,name=self_disposed,json=selfDisposed" json:"self_disposed,omitempty"`
+	// Hotline work orders (issue 20): an anonymous caller's problem is at their
+	// own home; the case's place stops at the lane (pkg/address lane key).
+	PrivateLocation bool `protobuf:"varint,23,opt,name=private_location,json=privateLocation" json:"private_location,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *CaseReceived) Reset() {
@@ -1003,6 +1011,20 @@ func (x *CaseReceived) GetAnswer() string {
 		return x.Answer
 	}
 	return ""
+}
+
+func (x *CaseReceived) GetSelfDisposed() bool {
+	if x != nil {
+		return x.SelfDisposed
+	}
+	return false
+}
+
+func (x *CaseReceived) GetPrivateLocation() bool {
+	if x != nil {
+		return x.PrivateLocation
+	}
+	return false
 }
 
 // Caller is the person who called; personal data, masked on the stream.
@@ -1307,7 +1329,7 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\vcase_closed\x18U \x01(\v2\x1e.gridflow.events.v1.CaseClosedH\x00R\n" +
 	"caseClosed\x12J\n" +
 	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawnB\t\n" +
-	"\apayload\"\xac\a\n" +
+	"\apayload\"\xfc\a\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -1335,7 +1357,9 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\x0ecatalogue_code\x18\x12 \x01(\tR\rcatalogueCode\x12!\n" +
 	"\fsecretary_id\x18\x13 \x01(\tR\vsecretaryId\x12/\n" +
 	"\x13whistle_departments\x18\x14 \x03(\tR\x12whistleDepartments\x12\x16\n" +
-	"\x06answer\x18\x15 \x01(\tR\x06answer\"P\n" +
+	"\x06answer\x18\x15 \x01(\tR\x06answer\x12#\n" +
+	"\rself_disposed\x18\x16 \x01(\bR\fselfDisposed\x12)\n" +
+	"\x10private_location\x18\x17 \x01(\bR\x0fprivateLocation\"P\n" +
 	"\x06Caller\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1c\n" +
