@@ -115,6 +115,9 @@ type History struct {
 type PlaceStore interface {
 	InPlaceTx(ctx context.Context, fn func(PlaceTx) error) error
 	ReadPlaceEntry(ctx context.Context, key string) (*PlaceEntry, error)
+	// CasePlace reads where classify keeps a case (nil: no place) and its
+	// area; ErrNotFound for an unknown case.
+	CasePlace(ctx context.Context, caseID string) (*CasePlace, reference.AreaCodes, error)
 	ListPlaceEntries(ctx context.Context, f PlaceFilter) ([]*PlaceEntry, string, error)
 	PlaceHistory(ctx context.Context, q HistoryQuery) (*History, error)
 }
@@ -588,11 +591,12 @@ func (r reach) coversArea(code string) bool {
 
 // HistoryRequest asks for a place's history.
 type HistoryRequest struct {
-	Key, Address string
-	Lane         bool
-	From, To     time.Time
-	PageSize     int
-	PageToken    string
+	// The place: its key, its address, or the place of a case.
+	Key, Address, CaseID string
+	Lane                 bool
+	From, To             time.Time
+	PageSize             int
+	PageToken            string
 }
 
 // GetPlaceHistory answers the cases (and, on the first page, incidents,
@@ -607,8 +611,12 @@ func (p *Places) GetPlaceHistory(ctx context.Context, hr HistoryRequest) (*Histo
 		return nil, err
 	}
 	var v fault.Violations
-	key, err := p.keyOf(hr.Key, hr.Address, &v)
-	if err != nil {
+	var key string
+	if hr.CaseID != "" {
+		if key, err = p.caseKey(ctx, r, &hr, &v); err != nil {
+			return nil, err
+		}
+	} else if key, err = p.keyOf(hr.Key, hr.Address, &v); err != nil {
 		return nil, err
 	}
 	for _, t := range []struct {
@@ -687,4 +695,33 @@ func (p *Places) areaOf(ctx context.Context, key string) (reference.AreaCodes, b
 		return reference.AreaCodes{}, false
 	}
 	return reference.AreaCodes{District: m.District, Street: m.Street, Community: m.Community, Grid: m.Grid}, true
+}
+
+// caseKey is the key of a case's place, for a history asked by case: the
+// case must be within reach; a private location's history is its lane's.
+func (p *Places) caseKey(ctx context.Context, r reach, hr *HistoryRequest, v *fault.Violations) (string, error) {
+	freetext.Code("case_id", hr.CaseID, MaxCodeBytes, v)
+	if hr.Key != "" || hr.Address != "" {
+		v.Add("case_id", "give one of place_key, address and case_id")
+	}
+	if err := v.Err(); err != nil {
+		return "", err
+	}
+	cp, area, err := p.store.CasePlace(ctx, hr.CaseID)
+	if errors.Is(err, ErrNotFound) {
+		return "", r.sc.Missing("case "+hr.CaseID, notFound(hr.CaseID))
+	}
+	if err != nil {
+		return "", err
+	}
+	if !r.allows(area) {
+		return "", policy.ErrDenied("case " + hr.CaseID)
+	}
+	if cp == nil || cp.Key == "" {
+		return "", fault.New(fault.FailedPrecondition, "case %s names no place precise enough for a history (no house number, lane, compound or shop)", hr.CaseID)
+	}
+	if cp.Private {
+		hr.Lane = true
+	}
+	return cp.Key, nil
 }

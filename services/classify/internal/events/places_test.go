@@ -409,6 +409,14 @@ func TestPlaceHistory(t *testing.T) {
 	if len(h.Incidents) == 0 {
 		t.Errorf("lane incidents = %+v", h.Incidents)
 	}
+	// By case: a's place is the shop; the private case's is its lane.
+	check("by case", dispatcher, classify.HistoryRequest{CaseID: a}, b, a)
+	if h := check("by private case", dispatcher, classify.HistoryRequest{CaseID: c}, d, c, b, a); h.Key != laneKey {
+		t.Errorf("private case's history key %q", h.Key)
+	}
+	if _, err := s.places.GetPlaceHistory(as(auth.RoleDispatcher, "310106021"), classify.HistoryRequest{CaseID: a}); fault.KindOf(err) != fault.PermissionDenied {
+		t.Errorf("another street's case: %v", err)
+	}
 	// A time range: [t0+30m, t0+2h30m).
 	check("range", dispatcher, classify.HistoryRequest{Key: shopKey, Lane: true, From: t0.Add(30 * time.Minute), To: t0.Add(150 * time.Minute)}, c, b)
 	// Pages of one.

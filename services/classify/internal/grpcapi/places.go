@@ -70,7 +70,7 @@ func (s *PlaceServer) ListPlaces(ctx context.Context, req *classifyv1.ListPlaces
 
 // GetPlaceHistory implements classifyv1.PlaceServiceServer.
 func (s *PlaceServer) GetPlaceHistory(ctx context.Context, req *classifyv1.GetPlaceHistoryRequest) (*classifyv1.GetPlaceHistoryResponse, error) {
-	hr := classify.HistoryRequest{Key: req.GetPlaceKey(), Address: req.GetAddress(), Lane: req.GetLane(),
+	hr := classify.HistoryRequest{Key: req.GetPlaceKey(), Address: req.GetAddress(), CaseID: req.GetCaseId(), Lane: req.GetLane(),
 		PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	if t := req.GetFrom(); t != nil {
 		hr.From = t.AsTime()

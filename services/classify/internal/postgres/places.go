@@ -7,6 +7,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -16,7 +17,9 @@ import (
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/policy"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/jackc/pgx/v5"
 )
 
 var _ classify.PlaceStore = (*Store)(nil)
@@ -82,6 +85,23 @@ func (t *txn) SavePlaceRequest(ctx context.Context, req classify.Request, resour
 // ReadPlaceEntry reads a place without locking it.
 func (s *Store) ReadPlaceEntry(ctx context.Context, key string) (*classify.PlaceEntry, error) {
 	return getBody[classify.PlaceEntry](ctx, s.pool, `SELECT body FROM places WHERE place_key = $1`, key)
+}
+
+// CasePlace reads a case's place and area.
+func (s *Store) CasePlace(ctx context.Context, caseID string) (*classify.CasePlace, reference.AreaCodes, error) {
+	var body []byte
+	err := s.pool.QueryRow(ctx, `SELECT body FROM cases WHERE case_id = $1`, caseID).Scan(&body)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, reference.AreaCodes{}, classify.ErrNotFound
+	}
+	if err != nil {
+		return nil, reference.AreaCodes{}, fmt.Errorf("case place %s: %w", caseID, pgdb.Translate(err))
+	}
+	var r classify.Record
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, reference.AreaCodes{}, err
+	}
+	return r.Where, r.Case.Area, nil
 }
 
 // args collects a query's arguments and names their placeholders.

@@ -905,10 +905,15 @@ type GetPlaceHistoryRequest struct {
 	// building).
 	Lane bool `protobuf:"varint,3,opt,name=lane" json:"lane,omitempty"`
 	// Cases received in [from, to); unset: unbounded.
-	From          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=from" json:"from,omitempty"`
-	To            *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=to" json:"to,omitempty"`
-	PageSize      int32                  `protobuf:"varint,6,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
-	PageToken     string                 `protobuf:"bytes,7,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	From      *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=from" json:"from,omitempty"`
+	To        *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=to" json:"to,omitempty"`
+	PageSize  int32                  `protobuf:"varint,6,opt,name=page_size,json=pageSize" json:"page_size,omitempty"`
+	PageToken string                 `protobuf:"bytes,7,opt,name=page_token,json=pageToken" json:"page_token,omitempty"`
+	// Instead of a key or an address: the place of this case as classify
+	// keeps it (its lane for a private location; then lane is implied). The
+	// case must be within the caller's reach; a case with no place is
+	// FAILED_PRECONDITION.
+	CaseId        string `protobuf:"bytes,8,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -988,6 +993,13 @@ func (x *GetPlaceHistoryRequest) GetPageSize() int32 {
 func (x *GetPlaceHistoryRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *GetPlaceHistoryRequest) GetCaseId() string {
+	if x != nil {
+		return x.CaseId
 	}
 	return ""
 }
@@ -1581,7 +1593,7 @@ const file_gridflow_classify_v1_places_proto_rawDesc = "" +
 	"page_token\x18\b \x01(\tR\tpageToken\"q\n" +
 	"\x12ListPlacesResponse\x123\n" +
 	"\x06places\x18\x01 \x03(\v2\x1b.gridflow.classify.v1.PlaceR\x06places\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xfb\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x02\n" +
 	"\x16GetPlaceHistoryRequest\x12\x1b\n" +
 	"\tplace_key\x18\x01 \x01(\tR\bplaceKey\x12\x18\n" +
 	"\aaddress\x18\x02 \x01(\tR\aaddress\x12\x12\n" +
@@ -1590,7 +1602,8 @@ const file_gridflow_classify_v1_places_proto_rawDesc = "" +
 	"\x02to\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\x02to\x12\x1b\n" +
 	"\tpage_size\x18\x06 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\a \x01(\tR\tpageToken\"\xa7\x03\n" +
+	"page_token\x18\a \x01(\tR\tpageToken\x12\x17\n" +
+	"\acase_id\x18\b \x01(\tR\x06caseId\"\xa7\x03\n" +
 	"\tPlaceCase\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
