@@ -342,8 +342,14 @@ func (p *Places) entryOf(ref *reference.Set, row PlaceRow) (PlaceEntry, string, 
 	name := strings.TrimSpace(row.Name)
 	if a.Shop == "" && name != "" && kind != "building" && kind != "residential" {
 		// A shop's name is part of its identity when the address has
-		// none: 临汾路12号 + 兰州拉面 is the shop 临汾路12号兰州拉面.
-		a.Shop = name
+		// none: 临汾路12号 + 兰州拉面 is the shop 临汾路12号兰州拉面 — read as
+		// a case's address naming the shop would be, so both get one key.
+		withShop := address.Normalise(strings.TrimSpace(row.Address) + name).WithDistrict(a.District)
+		if b, _ := KeysOf(withShop.Key()); withShop.Shop != "" && b == a.Key() {
+			a = withShop
+		} else {
+			a.Shop = name
+		}
 		if k := placeOfAddress(a).Key; k == "" {
 			return PlaceEntry{}, "name", "does not make a place key with the address"
 		}
