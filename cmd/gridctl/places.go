@@ -4,9 +4,7 @@ package main
 // classify's PlaceService.
 
 import (
-	"crypto/sha256"
 	"encoding/csv"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -65,14 +63,13 @@ func newPlaceCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			sum := sha256.Sum256(data)
-			id := "place-import-" + hex.EncodeToString(sum[:8])
+			// One request id per run and batch: importing the file again is
+			// a new request, answered with what it changed (nothing).
+			id := newRequestID()
 			var total classifyv1.ImportPlacesResponse
 			for i := 0; i < len(rows); i += placeBatch {
 				batch := rows[i:min(i+placeBatch, len(rows))]
 				err := withPlaces(cmd, func(c classifyv1.PlaceServiceClient, x cmdCtx) error {
-					// The file's hash and the batch name the request: importing
-					// the same file again after a failure repeats its answers.
 					resp, err := c.ImportPlaces(x.context, &classifyv1.ImportPlacesRequest{
 						RequestId: fmt.Sprintf("%s-%d", id, i/placeBatch), Rows: batch})
 					if err != nil {
