@@ -95,6 +95,8 @@ func newRoot() *cobra.Command {
 	addLeverCommands(root, g)
 	// Open311's api_keys (issue 19).
 	root.AddCommand(newOpen311Cmd(g))
+	// The place registry and place history (issue 20, places).
+	root.AddCommand(newPlaceCmd(g))
 	return root
 }
 

@@ -59,6 +59,11 @@ var routes = map[string][]auth.Role{
 	Route(Console, "GET /boards/hotspots"):            dispatchers,
 	Route(Console, "GET /wall"):                       dispatchers,
 	Route(Console, "GET /wall/data"):                  dispatchers,
+
+	// Places (issue 20): a place's history page, for the people who may
+	// read place history (PlaceService/GetPlaceHistory's row decides what
+	// each sees: a worker its grids, a secretary its community).
+	Route(Console, "GET /places/{key}"): roles(patrol, secretary, dispatcher, district, admin),
 }
 
 // leverPullers are the roles with a lever on a case (issue 18).

@@ -56,6 +56,8 @@ var routeMatrix = []string{
 	"console GET /wall                                    P O O P P P O P",
 	"console GET /wall/data                               P O O P P P O P",
 	"console GET /boards/assets/{name}                    O O O O O O O O",
+	// Places (issue 20): the place page.
+	"console GET /places/{key}                            P O O P O O O P",
 	"console GET /nowhere                                 P P P P P P P P",
 }
 

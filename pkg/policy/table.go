@@ -25,6 +25,10 @@ const PublicIntakeService = "gridflow.intake.v1.PublicIntakeService"
 // PublicCaseService is feedback's read of the public cases (Open311, issue 19).
 const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 
+// PlaceService is classify's place registry and place history (issue 20,
+// places).
+const PlaceService = "gridflow.classify.v1.PlaceService"
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -156,6 +160,20 @@ var table = map[string][]auth.Role{
 	// RPCs never answer another door's case, admin's call included).
 	Method(PublicCaseService, "ListPublicCases"): roles(public, admin),
 	Method(PublicCaseService, "GetPublicCase"):   roles(public, admin),
+
+	// Issue 20, places (以房管人): classify's place registry. A street's
+	// register is imported by its dispatchers (rows outside their area are
+	// refused) and admin; a grid worker records findings at the places of
+	// its grids (pkg/reference's grid register), the dispatchers at their
+	// area's. Places and their history are read by the people of the area:
+	// a worker its grids, a secretary its community, dispatchers their
+	// area, admin all; never the hotline or a department (a place's history
+	// is other cases than theirs).
+	Method(PlaceService, "ImportPlaces"):       dispatchers,
+	Method(PlaceService, "RecordPlaceFinding"): roles(patrol, dispatcher, district, admin),
+	Method(PlaceService, "GetPlace"):           roles(patrol, secretary, dispatcher, district, admin),
+	Method(PlaceService, "ListPlaces"):         roles(patrol, secretary, dispatcher, district, admin),
+	Method(PlaceService, "GetPlaceHistory"):    roles(patrol, secretary, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.

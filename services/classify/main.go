@@ -298,6 +298,9 @@ func serve(ctx context.Context) error {
 		return err
 	}
 	classifyv1.RegisterClassifyServiceServer(srv, grpcapi.New(svc, lv.Reference, time.Now).ListsReloadsFrom(reloads))
+	// Issue 20, places (以房管人): the place registry and place history,
+	// on classify's port beside ClassifyService.
+	classifyv1.RegisterPlaceServiceServer(srv, grpcapi.NewPlaces(classify.NewPlaces(store, lv.Reference, time.Now)))
 	if err := p.Admin(cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR"); err != nil {
 		return err
 	}

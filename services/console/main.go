@@ -234,6 +234,9 @@ func run(ctx context.Context) error {
 	p.Go(func(ctx context.Context) error { return hub.Run(ctx, js) })
 	opts.Live = web.LiveOptions{Classify: classifyv1.NewClassifyServiceClient(classifyConn),
 		Dispatch: dispatchv1.NewDispatchServiceClient(dispatchConn), Hub: hub}
+	// Places (issue 20): the place page and the case page's 此地历史 read
+	// classify's PlaceService on the same connection.
+	opts.Places = classifyv1.NewPlaceServiceClient(classifyConn)
 	// Levers and boards (issue 18).
 	ref, err := reference.Open(cfg.ReferenceDir)
 	if err != nil {

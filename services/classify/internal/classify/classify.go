@@ -49,7 +49,10 @@ type Case struct {
 	// classified for statistics and never dispatched or grouped.
 	Answered   bool      `json:"Answered"`
 	ReceivedAt time.Time `json:"ReceivedAt"`
-	AcceptedAt time.Time `json:"AcceptedAt"`
+	// PrivateLocation (issue 20, places): the caller said the problem is
+	// at their own home; its place stops at the lane (CasePlace).
+	PrivateLocation bool      `json:"PrivateLocation,omitempty"`
+	AcceptedAt      time.Time `json:"AcceptedAt"`
 }
 
 // Text is what rules and the model read: the title and the content.
@@ -155,6 +158,10 @@ type Record struct {
 	// RuleUrgency and RuleLabels are what the keyword rules said.
 	RuleUrgency reference.Urgency `json:"RuleUrgency"`
 	RuleLabels  []string          `json:"RuleLabels"`
+	// Where is the case's place for the place history (issue 20, places):
+	// nil without a precise address. The cases table's place columns are
+	// generated from it.
+	Where *CasePlace `json:"Where,omitempty"`
 }
 
 // Version is the number of the classification in force, 0 for none.

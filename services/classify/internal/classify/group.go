@@ -21,7 +21,11 @@ func reportedAt(c *Case) time.Time {
 }
 
 func (s *Service) placeOf(c *Case) Place {
-	return PlaceOf(c, s.deps.DistrictName(c.Area.District), s.cfg.CellSize)
+	p := PlaceOf(c, s.deps.DistrictName(c.Area.District), s.cfg.CellSize)
+	if c.PrivateLocation { // issue 20, places: the key stops at the lane
+		return privatePlace(p)
+	}
+	return p
 }
 
 func (s *Service) query(p Place, from, to time.Time) IncidentQuery {

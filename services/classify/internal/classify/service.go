@@ -163,7 +163,8 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 	ref, rs := s.deps.Reference(), s.deps.Rules()
 	d := s.decide(&c, ref, rs, s.deps.Model())
 	now := s.deps.Now()
-	rec := &Record{Case: c, ModelVersion: d.modelVer, RuleUrgency: d.ruleUrgency, RuleLabels: d.labels}
+	rec := &Record{Case: c, ModelVersion: d.modelVer, RuleUrgency: d.ruleUrgency, RuleLabels: d.labels,
+		Where: s.casePlace(&c)} // issue 20, places: kept for the place history
 	if !d.found && c.Answered {
 		// A consultation is classified for statistics whatever the model
 		// says; it never waits for a reviewer.

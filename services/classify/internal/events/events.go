@@ -205,6 +205,13 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 			Area: wire.AreaOut(e.Incident.Area),
 		}}
 		area = e.Incident.Area
+	case classify.PlaceUpserted: // issue 20, places
+		env.Actor = wire.PrincipalOut(e.Actor)
+		env.Payload = &eventsv1.Envelope_PlaceUpserted{PlaceUpserted: convert.PlaceUpsertedOut(&e.Place)}
+		if !e.Place.UpdatedAt.IsZero() {
+			env.OccurredAt = timestamppb.New(e.Place.UpdatedAt)
+		}
+		area = e.Place.Area
 	default:
 		// Unreachable while TestMessageMapsEveryEvent passes.
 		return outbox.Message{}, fmt.Errorf("events: unknown domain event %T", e)

@@ -39,6 +39,9 @@ func TestMessageMapsEveryEvent(t *testing.T) {
 		{classify.ReviewNeeded{Case: c}, "case_review_needed", "grid.case.review_needed.310106.310106022"},
 		{classify.Grouped{Incident: inc, Case: c}, "incident_grouped", "grid.incident.grouped.310106.310106022"},
 		{classify.Linked{Incident: inc, CaseID: "c1"}, "incident_linked", "grid.incident.linked.310106.310106022"},
+		// Issue 20, places: a place's event names no case.
+		{classify.PlaceUpserted{Place: classify.PlaceEntry{Key: "静安区|临汾路|375|1|", Area: area}}, "place_upserted",
+			"grid.place.upserted.310106.310106022"},
 	}
 	var sampled, published []string
 	for _, s := range samples {
@@ -55,7 +58,7 @@ func TestMessageMapsEveryEvent(t *testing.T) {
 		}
 		f := env.ProtoReflect().WhichOneof(env.ProtoReflect().Descriptor().Oneofs().ByName(envelope.Oneof))
 		if f == nil || string(f.Name()) != s.payload || env.GetType() != envelope.FieldName(f) || m.Subject != s.subject ||
-			env.GetCaseId() != "c1" || m.ID != env.GetEventId() || m.Headers["Gridflow-Event-Type"] != env.GetType() {
+			(env.GetCaseId() != "c1") != (s.payload == "place_upserted") || m.ID != env.GetEventId() || m.Headers["Gridflow-Event-Type"] != env.GetType() {
 			t.Errorf("%s: envelope %v on %s", name, &env, m.Subject)
 		}
 	}

@@ -111,6 +111,10 @@ type casePageView struct {
 	// Levers: the action forms the person may use on this case (levers.go),
 	// nil when it may use none or they could not be read.
 	Levers *LeversView
+
+	// Places (issue 20): the history of the case's place (此地历史,
+	// places.go); nil when it has none or places are not configured.
+	PlaceHistory *placeHistoryView
 }
 
 // caseRef reads a case reference: a case number, a case id or a hotline
@@ -199,6 +203,7 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
 	run(func() { s.caseTasks(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.caseRoute(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.caseReplies(ctx, c.GetCaseId(), &v, &mu, fail) })
+	run(func() { s.casePlaceHistory(ctx, c.GetCaseId(), &v, &mu, fail) }) // places (issue 20)
 	run(func() {
 		if lv, code := s.LeversFor(r.Context(), sess, c.GetCaseId()); code == http.StatusOK && len(lv.Levers) > 0 {
 			mu.Lock()

@@ -30,6 +30,7 @@ import (
 
 	"github.com/gridflow/gridflow/pkg/auth"
 	"github.com/gridflow/gridflow/pkg/policy"
+	classifyv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/classify/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
 )
@@ -62,6 +63,10 @@ type Options struct {
 	// Levers and boards (issue 18): the services and data they call
 	// beyond feedback (levers.go, boards.go).
 	Boards Boards
+
+	// Places (issue 20): classify's place registry, for the place page
+	// and the case page's 此地历史 (places.go); nil: neither is shown.
+	Places classifyv1.PlaceServiceClient
 }
 
 // Server is the console's HTTP handler.
@@ -100,6 +105,9 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	// Levers and boards (issue 18): levers.go, boards.go.
 	s.leversRoutes()
 	s.boardsRoutes()
+
+	// Places (issue 20): the place page (places.go).
+	s.placesRoutes()
 
 	return s
 }

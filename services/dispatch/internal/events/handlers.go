@@ -163,7 +163,9 @@ func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 		// Feedback's closing half: only a reopening is dispatch's business
 		// (the case's state is feedback's).
 		*eventsv1.Envelope_CaseResolved, *eventsv1.Envelope_CaseReplied, *eventsv1.Envelope_CaseCallbackRecorded,
-		*eventsv1.Envelope_CaseRechecked, *eventsv1.Envelope_CaseClosed, *eventsv1.Envelope_CaseWithdrawn:
+		*eventsv1.Envelope_CaseRechecked, *eventsv1.Envelope_CaseClosed, *eventsv1.Envelope_CaseWithdrawn,
+		// Issue 20, places: classify's place registry, not a case.
+		*eventsv1.Envelope_PlaceUpserted:
 		return change{}, false, nil
 	}
 	return change{}, false, fmt.Errorf("%w: dispatch has not decided what %s means to it", errPoison, envelope.Name(env))

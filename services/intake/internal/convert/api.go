@@ -30,6 +30,8 @@ func WorkOrderIn(w *intakev1.WorkOrder) intake.WorkOrder {
 		AnsweredOnCall: w.GetAnsweredOnCall(),
 		Answer:         w.GetAnswer(),
 		ReceivedAt:     wire.TimeIn(w.GetReceivedAt()),
+		// issue 20, places
+		PrivateLocation: w.GetPrivateLocation(),
 	}
 }
 
@@ -57,6 +59,8 @@ func workOrderOut(wo *intake.WorkOrder) *intakev1.WorkOrder {
 		Attachments:    AttachmentsOut(wo.Attachments),
 		AnsweredOnCall: wo.AnsweredOnCall,
 		Answer:         wo.Answer,
+		// issue 20, places
+		PrivateLocation: wo.PrivateLocation,
 	}
 }
 

@@ -61,6 +61,7 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 		p.NoCallback = wo.NoCallback
 		p.HotlineOrderNo = wo.HotlineOrderNo
 		p.Answer = wo.Answer
+		p.PrivateLocation = wo.PrivateLocation // issue 20, places
 	}
 	if r := sub.Patrol; r != nil {
 		p.ReceivedAt = timestamppb.New(r.ObservedAt)

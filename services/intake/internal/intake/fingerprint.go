@@ -103,12 +103,29 @@ func (f *fingerprinter) value(v reflect.Value) {
 			f.uint('t', uint64(t.Nanosecond()))
 			return
 		}
-		f.uint('{', uint64(v.NumField()))
+		// A field added later is tagged omitempty and left out while zero
+		// (issue 20's PrivateLocation), so the fingerprint of content that
+		// does not use it — every request stored before it — is unchanged.
+		var fields []int
 		for i := range v.NumField() {
+			if skipped(v.Type().Field(i), v.Field(i)) {
+				continue
+			}
+			fields = append(fields, i)
+		}
+		f.uint('{', uint64(len(fields)))
+		for _, i := range fields {
 			f.value(v.Field(i))
 		}
 	default:
 		// Content is plain data; a map (unordered) or a func has no place in it.
 		panic(fmt.Sprintf("intake: cannot fingerprint a %s", v.Type()))
 	}
+}
+
+// skipped reports whether a struct field stays out of the fingerprint: a
+// zero value of a field whose JSON tag says omitempty.
+func skipped(sf reflect.StructField, v reflect.Value) bool {
+	_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+	return strings.Contains(","+opts+",", ",omitempty,") && v.IsZero()
 }

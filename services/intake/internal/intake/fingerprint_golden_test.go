@@ -11,4 +11,10 @@ func TestFingerprintPinned(t *testing.T) {
 	if got := hashOf(goodOrder()); got != want {
 		t.Errorf("hashOf(goodOrder()) = %s, want %s", got, want)
 	}
+	// Issue 20: an order saying its location is private is other content.
+	private := goodOrder()
+	private.PrivateLocation = true
+	if got := hashOf(private); got == want {
+		t.Errorf("a private order fingerprints as the same order")
+	}
 }

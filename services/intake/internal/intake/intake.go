@@ -77,6 +77,10 @@ type WorkOrder struct {
 	Attachments    []Attachment         `json:"Attachments"`
 	AnsweredOnCall bool                 `json:"AnsweredOnCall"`
 	Answer         string               `json:"Answer"`
+	// PrivateLocation (issue 20, places): the problem is at the caller's
+	// own home; classify keeps the case's place at its lane. Any caller may
+	// say so. omitempty keeps the fingerprint of orders without it as it was.
+	PrivateLocation bool `json:"PrivateLocation,omitempty"`
 }
 
 // Submission is a case as intake took it in.

@@ -108,8 +108,14 @@ type WorkOrder struct {
 	// published as case.answered and never dispatched.
 	AnsweredOnCall bool   `protobuf:"varint,18,opt,name=answered_on_call,json=answeredOnCall" json:"answered_on_call,omitempty"`
 	Answer         string `protobuf:"bytes,19,opt,name=answer" json:"answer,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Issue 20, places: the problem is at the caller's own home. Any caller
+	// may say so (anonymous or not): classify then keeps the case's place at
+	// its lane (pkg/address's key without number and shop) in grouping and in
+	// place history, so the home is never a place of the register's history.
+	// Intake passes it on as case.received's private_location.
+	PrivateLocation bool `protobuf:"varint,20,opt,name=private_location,json=privateLocation" json:"private_location,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *WorkOrder) Reset() {
@@ -273,6 +279,13 @@ func (x *WorkOrder) GetAnswer() string {
 		return x.Answer
 	}
 	return ""
+}
+
+func (x *WorkOrder) GetPrivateLocation() bool {
+	if x != nil {
+		return x.PrivateLocation
+	}
+	return false
 }
 
 type SubmitWorkOrderRequest struct {
@@ -1767,7 +1780,7 @@ var File_gridflow_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"\x1fgridflow/intake/v1/intake.proto\x12\x12gridflow.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dgridflow/types/v1/types.proto\"\x80\x06\n" +
+	"\x1fgridflow/intake/v1/intake.proto\x12\x12gridflow.intake.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dgridflow/types/v1/types.proto\"\xab\x06\n" +
 	"\tWorkOrder\x12(\n" +
 	"\x10hotline_order_no\x18\x01 \x01(\tR\x0ehotlineOrderNo\x12;\n" +
 	"\vreceived_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
@@ -1793,7 +1806,8 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\aurgency\x18\x10 \x01(\x0e2\x1a.gridflow.types.v1.UrgencyR\aurgency\x12?\n" +
 	"\vattachments\x18\x11 \x03(\v2\x1d.gridflow.types.v1.AttachmentR\vattachments\x12(\n" +
 	"\x10answered_on_call\x18\x12 \x01(\bR\x0eansweredOnCall\x12\x16\n" +
-	"\x06answer\x18\x13 \x01(\tR\x06answer\"V\n" +
+	"\x06answer\x18\x13 \x01(\tR\x06answer\x12)\n" +
+	"\x10private_location\x18\x14 \x01(\bR\x0fprivateLocation\"V\n" +
 	"\x16SubmitWorkOrderRequest\x12<\n" +
 	"\n" +
 	"work_order\x18\x01 \x01(\v2\x1d.gridflow.intake.v1.WorkOrderR\tworkOrder\"Y\n" +
