@@ -25,6 +25,10 @@ const PublicIntakeService = "gridflow.intake.v1.PublicIntakeService"
 // PublicCaseService is feedback's read of the public cases (Open311, issue 19).
 const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 
+// WorkerTaskService is dispatch's door for grid workers' own tasks
+// (issue 20, work tasks).
+const WorkerTaskService = "gridflow.dispatch.v1.WorkerTaskService"
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -156,6 +160,12 @@ var table = map[string][]auth.Role{
 	// RPCs never answer another door's case, admin's call included).
 	Method(PublicCaseService, "ListPublicCases"): roles(public, admin),
 	Method(PublicCaseService, "GetPublicCase"):   roles(public, admin),
+
+	// Grid workers' tasks (issue 20, work tasks): a worker lists its own
+	// re-checks and due inspections and records its inspections; a street's
+	// or district's dispatcher reads those of its area; admin all.
+	Method(WorkerTaskService, "ListWorkerTasks"):  roles(patrol, dispatcher, district, admin),
+	Method(WorkerTaskService, "RecordInspection"): roles(patrol, admin),
 }
 
 // Methods lists every method in the table, sorted.
