@@ -26,11 +26,12 @@ func (s *Service) AssignRechecksBy(assignee func(grid, reporter string) string) 
 	s.assignee = assignee
 }
 
-// mayRecheck admits a RecordRecheck: a grid worker (worker set) when the
-// case is a patrol case assigned to it — the worker of the case's grid, or
-// the reporter where the grid has none —; anyone else within its scope.
+// mayRecheck admits a RecordRecheck: a grid worker (its reporter's scope)
+// when the case is a patrol case assigned to it — the worker of the case's
+// grid, or the reporter where the grid has none —; anyone else within its
+// scope.
 func (s *Service) mayRecheck(sc policy.Scope, worker, what string, c *Case, err error) error {
-	if worker == "" || err != nil {
+	if sc.Kind != policy.Reporter || err != nil {
 		return within(sc, what, c, err)
 	}
 	assignee := c.Worker
