@@ -13,7 +13,9 @@ import (
 // log; a department's task event of the same case is kept.
 func TestWorkerTasksAreNoCaseWork(t *testing.T) {
 	t.Parallel()
-	ref := func(dept string) *eventsv1.TaskRef { return &eventsv1.TaskRef{TaskId: "t1", CaseId: "c1", DepartmentCode: dept} }
+	ref := func(dept string) *eventsv1.TaskRef {
+		return &eventsv1.TaskRef{TaskId: "t1", CaseId: "c1", DepartmentCode: dept}
+	}
 	for _, tc := range []struct {
 		name string
 		env  *eventsv1.Envelope
