@@ -95,6 +95,8 @@ func newRoot() *cobra.Command {
 	addLeverCommands(root, g)
 	// Open311's api_keys (issue 19).
 	root.AddCommand(newOpen311Cmd(g))
+	// Grid workers' tasks and the notifications' local sink (issue 20, work tasks).
+	root.AddCommand(newWorkTasksCmd(g), newNotifyCmd(g))
 	return root
 }
 

@@ -125,7 +125,10 @@ var Users = []User{
 	// street after the event; an emergency's subject has one more key and a
 	// durable of its own (pkg/lane).
 	{Name: Classify,
-		Publish: []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>"},
+		Publish: []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>",
+			// The place registry (issue 20): place.upserted, which dispatch's
+			// worker tasks consume for inspection schedules.
+			"grid.place.>"},
 		Durables: []Durable{{"classify-cases", []string{"grid.case.received.*.*", "grid.case.answered.>"}},
 			{"classify-emergencies", []string{"grid.case.received.*.*.emergency"}}}},
 	{Name: Dispatch,
