@@ -150,6 +150,14 @@ var authzMatrix = []string{
 	"PublicIntakeService/SubmitPublicRequest  U P P P P P P P P P P P O P",
 	"PublicCaseService/ListPublicCases        U P P P P P P P P P P P O P",
 	"PublicCaseService/GetPublicCase          U P P P P P P P P P P P P P",
+
+	// Grid workers' tasks (issue 20, work tasks): a worker lists its own
+	// (every worker column has a list, empty or not), a street's or
+	// district's dispatcher its area's, admin all; a worker records its own
+	// inspections — the request sent has no outcome, so whoever may call is
+	// answered INVALID_ARGUMENT before any task is looked up.
+	"WorkerTaskService/ListWorkerTasks        U P O O O O P P P P O O O P",
+	"WorkerTaskService/RecordInspection       U P P P P P P P P P I I I P",
 }
 
 // authzCase is a case the matrix set up.
@@ -187,6 +195,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	calls := authzCalls(w)
 	maps.Copy(calls, authzWebhookCalls(w))      // webhooks (issue 19)
 	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
+	maps.Copy(calls, authzWorkTaskCalls(t, s))  // worker tasks (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -221,6 +230,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
 		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
 		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
+		dispatchv1.WorkerTaskService_ServiceDesc, // worker tasks (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
