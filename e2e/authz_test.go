@@ -424,8 +424,12 @@ func authzSetup(t *testing.T, ctx context.Context, s *stack) *authzWorld {
 		fbWork(t, ctx, s, task, zhijiang, fmt.Sprintf("az-p%d", i), "已更换垃圾箱")
 	}
 	w.patrol = patrol[0]
-	w.recheck["patrol:w-0031"], w.recheck["patrol:w-0032"] = patrol[0], patrol[0]
-	w.recheck["dispatcher:"+zhijiang], w.recheck["dispatcher:"+linfen], w.recheck["admin"] = patrol[1], patrol[1], patrol[2]
+	// issue 20 (work tasks): the re-check of a report is the grid's worker's,
+	// the reporter's where the grid has none. patrol[0]'s grid has a worker
+	// on the e2e stack (ledger_worktasks_test.go), patrol[1]'s none: the
+	// reporter re-checks patrol[1], the dispatchers patrol[0].
+	w.recheck["patrol:w-0031"], w.recheck["patrol:w-0032"] = patrol[1], patrol[1]
+	w.recheck["dispatcher:"+zhijiang], w.recheck["dispatcher:"+linfen], w.recheck["admin"] = patrol[0], patrol[0], patrol[2]
 
 	// The secretary's issue.
 	is, err := w.intake["secretary:"+zhijiang+"001"].RaiseIssue(ctx, &intakev1.RaiseIssueRequest{Issue: &intakev1.Issue{

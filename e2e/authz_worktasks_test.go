@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/google/uuid"
@@ -12,17 +13,23 @@ import (
 // authzWorkTaskCalls are the matrix's calls of dispatch's WorkerTaskService
 // (issue 20, work tasks).
 func authzWorkTaskCalls(t *testing.T, s *stack) map[string]func(ctx context.Context, col string) error {
+	var mu sync.Mutex
 	clients := map[string]dispatchv1.WorkerTaskServiceClient{}
-	for _, col := range authzColumns {
-		clients[col] = dispatchv1.NewWorkerTaskServiceClient(authzDial(t, s, "dispatch", col))
+	client := func(col string) dispatchv1.WorkerTaskServiceClient {
+		mu.Lock()
+		defer mu.Unlock()
+		if clients[col] == nil { // the public's column too (authzPublicColumn)
+			clients[col] = dispatchv1.NewWorkerTaskServiceClient(authzDial(t, s, "dispatch", col))
+		}
+		return clients[col]
 	}
 	return map[string]func(ctx context.Context, col string) error{
 		"WorkerTaskService/ListWorkerTasks": func(ctx context.Context, col string) error {
-			_, err := clients[col].ListWorkerTasks(ctx, &dispatchv1.ListWorkerTasksRequest{})
+			_, err := client(col).ListWorkerTasks(ctx, &dispatchv1.ListWorkerTasksRequest{})
 			return err
 		},
 		"WorkerTaskService/RecordInspection": func(ctx context.Context, col string) error {
-			_, err := clients[col].RecordInspection(ctx, &dispatchv1.RecordInspectionRequest{RequestId: "authz-inspect-" + col,
+			_, err := client(col).RecordInspection(ctx, &dispatchv1.RecordInspectionRequest{RequestId: "authz-inspect-" + col,
 				TaskId: uuid.NewString()})
 			return err
 		},
