@@ -75,7 +75,8 @@ var authzMatrix = []string{
 	"IntakeService/ListReferenceReloads       U P O O O O P P P P P P O P",
 
 	"DispatchService/GetTask                  U P O P O P O P P P P P O P",
-	"DispatchService/ListTasks                U P O O O O O O P P P P O P",
+	// A worker lists its own worker tasks (issue 20, work tasks).
+	"DispatchService/ListTasks                U P O O O O O O P P O O O P",
 	"DispatchService/WatchTasks               U P P P P P O O P P P P O P",
 	"DispatchService/AcknowledgeTask          U P P P P P O P P P P P P P",
 	"DispatchService/ReportProgress           U P P P P P O P P P P P P P",

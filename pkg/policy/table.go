@@ -100,8 +100,9 @@ var table = map[string][]auth.Role{
 	Method(ClassifyService, "ListReferenceReloads"): dispatchers,
 
 	// dispatch: units work their own tasks; dispatchers steer their area's.
-	Method(DispatchService, "GetTask"):   roles(department, dispatcher, district, admin),
-	Method(DispatchService, "ListTasks"): roles(department, dispatcher, district, admin),
+	Method(DispatchService, "GetTask"): roles(department, dispatcher, district, admin),
+	// ListTasks: a grid worker its own worker tasks (issue 20, work tasks).
+	Method(DispatchService, "ListTasks"): roles(department, dispatcher, district, patrol, admin),
 	// A department watches its own tasks; admin names the department.
 	Method(DispatchService, "WatchTasks"):           roles(department, admin),
 	Method(DispatchService, "AcknowledgeTask"):      units,

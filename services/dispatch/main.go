@@ -184,14 +184,16 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+	// issue 20 (work tasks): a grid worker's ListTasks answers its worker tasks.
+	workAPI := grpcapi.NewWorkerTasks(workSvc, clk.Now)
+	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc).WithWorkerTasks(workAPI))
 
 	// Webhooks (issue 19): registrations over gRPC, deliveries driven from
 	// the table by one worker per replica.
 	hooks := webhooks.New(store, events.TaskEventNames(), clk.Now)
 	dispatchv1.RegisterWebhookServiceServer(srv, grpcapi.NewWebhooks(hooks))
 	// Grid workers' tasks (issue 20, work tasks).
-	dispatchv1.RegisterWorkerTaskServiceServer(srv, grpcapi.NewWorkerTasks(workSvc, clk.Now))
+	dispatchv1.RegisterWorkerTaskServiceServer(srv, workAPI)
 	hookWorker := &webhooks.Worker{Queue: store, Sender: notify.NewWebhook(cfg.WebhookTimeout, "gridflow-dispatch"),
 		Backoff: notify.Backoff{Base: cfg.WebhookBackoffBase, Max: cfg.WebhookBackoffMax, Attempts: cfg.WebhookAttempts},
 		Body:    events.WebhookBody, Lease: 2 * cfg.WebhookTimeout, Log: p.Log}

@@ -101,7 +101,10 @@ func workEnv(t *testing.T) (*env, *receiver, dispatchv1.WorkerTaskServiceClient)
 	e.wg.Go(func() { _ = hooks.Run(e.ctx) })
 
 	srv := grpcserver.New(grpcserver.Options{Logger: quiet, Verifier: auth.NewVerifier(pub)})
-	dispatchv1.RegisterWorkerTaskServiceServer(srv, grpcapi.NewWorkerTasks(svc, e.clock.Now))
+	api := grpcapi.NewWorkerTasks(svc, e.clock.Now)
+	dispatchv1.RegisterWorkerTaskServiceServer(srv, api)
+	// A worker's ListTasks only (no department work on this server).
+	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(nil).WithWorkerTasks(api))
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)
@@ -223,6 +226,17 @@ func TestRecheckIsTheGridWorkersTask(t *testing.T) {
 	waitWork(t, c, e.ctxAs("dispatcher:"+lf), mine, 0)
 	if _, err := c.ListWorkerTasks(e.ctxAs("department:zj-cg"), mine); code(err) != codes.PermissionDenied {
 		t.Errorf("a department listing worker tasks: %v, want PERMISSION_DENIED", err)
+	}
+
+	// DispatchService.ListTasks answers a worker its worker tasks too.
+	lt, err := dispatchv1.NewDispatchServiceClient(e.conn).ListTasks(e.ctxAs("patrol:"+worker1), &dispatchv1.ListTasksRequest{})
+	if err != nil || len(lt.GetTasks()) != 1 || lt.GetTasks()[0].GetTaskId() != task.GetTaskId() || lt.GetTasks()[0].GetDepartmentCode() != "worker" ||
+		!lt.GetTasks()[0].GetDeadlines().GetComplete().GetDue().AsTime().Equal(due) {
+		t.Errorf("ListTasks as the worker: %v, %v; want its re-check as a task of the unit worker", lt.GetTasks(), err)
+	}
+	lt, err = dispatchv1.NewDispatchServiceClient(e.conn).ListTasks(e.ctxAs("patrol:w-0099"), &dispatchv1.ListTasksRequest{})
+	if err != nil || len(lt.GetTasks()) != 0 {
+		t.Errorf("ListTasks as the reporter: %v, %v; want none", lt.GetTasks(), err)
 	}
 
 	// Assigned: the event on the worker token, and the worker notified.
