@@ -192,7 +192,7 @@ func ledgerWorkTasksStory(t *testing.T, s *stack) {
 	}
 	classified(t, s, caseID, sub.GetCaseNumber(), zhijiang, "03001", typesv1.Urgency_URGENCY_NORMAL, true, "")
 	fbWork(t, ctx, s, fbLeadTask(t, ctx, admin, caseID, 0), zhijiang, "ledger-wt-"+run, "已更换垃圾箱")
-	fbCaseState(t, ctx, fbReporter, caseID, feedbackv1.CaseState_CASE_STATE_AWAITING_RECHECK)
+	fbCaseState(t, ctx, fbWorker, caseID, feedbackv1.CaseState_CASE_STATE_AWAITING_RECHECK) // the assigned worker reads it
 
 	// The re-check is the grid worker's task, due on the working clock.
 	recheck := waitWorkerTask(t, ctx, work, func(w *dispatchv1.WorkerTask) bool { return w.GetCaseId() == caseID })

@@ -43,3 +43,15 @@ func (s *Service) mayRecheck(sc policy.Scope, worker, what string, c *Case, err 
 	}
 	return nil
 }
+
+// readable is within for one case read (GetCase, its timeline, its
+// replies), and admits a grid worker to the patrol cases assigned to it for
+// re-checking (DESIGN.md: patrol reads "the re-checks assigned to it").
+// ListCases stays narrowed to the worker's own reports.
+func (s *Service) readable(sc policy.Scope, what string, c *Case, err error) error {
+	if sc.Kind == policy.Reporter && err == nil && s.assignee != nil && c.Source == Patrol && sc.Code != "" &&
+		s.assignee(c.Area.Grid, c.Worker) == sc.Code {
+		return nil
+	}
+	return within(sc, what, c, err)
+}

@@ -17,6 +17,16 @@ func TestGridWorkerRechecks(t *testing.T) {
 
 	// area(zj) is grid 310106022001001, w-022001001's; w-0017 reported it.
 	k := e.caseIn("awaiting_recheck")
+	// The grid's worker reads the case it re-checks; another worker does not.
+	if c, ctx := e.as("patrol:w-022001001"); true {
+		if _, err := c.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: k.id}); err != nil {
+			t.Errorf("the assigned worker reads the case: %v", err)
+		}
+	}
+	if c, ctx := e.as("patrol:w-022001002"); true {
+		_, err := c.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: k.id})
+		code(t, err, codes.PermissionDenied)
+	}
 	_, err := e.recheckAs("patrol:w-0017", k, true)
 	code(t, err, codes.PermissionDenied)
 	_, err = e.recheckAs("patrol:w-022001002", k, true)
