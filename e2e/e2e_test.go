@@ -152,6 +152,10 @@ func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
 		"GRIDFLOW_AUTH_RELOAD_INTERVAL=200ms",
 		"GRIDFLOW_LOG_LEVEL=debug",
 	}
+	// issue 20 (work tasks): the register's w-022001001 notifies the
+	// stack's own receiver, and an inspection month lasts seconds
+	// (ledger_worktasks_test.go).
+	s.env = append(s.env, workTasksEnv(t, s)...)
 	s.env = append(s.env, cfg.env...)
 	for _, svc := range services {
 		s.addrs[svc], s.admins[svc] = freeAddr(t), freeAddr(t)

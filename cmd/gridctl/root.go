@@ -97,6 +97,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newOpen311Cmd(g))
 	// The place registry and place history (issue 20, places).
 	root.AddCommand(newPlaceCmd(g))
+	// Grid workers' tasks and the notifications' local sink (issue 20, work tasks).
+	root.AddCommand(newWorkTasksCmd(g), newNotifyCmd(g))
 	return root
 }
 

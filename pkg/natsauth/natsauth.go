@@ -126,8 +126,9 @@ var Users = []User{
 	// durable of its own (pkg/lane).
 	{Name: Classify,
 		Publish: []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>",
-			// Issue 20, places: the place registry's place.upserted.
-			"grid.place.upserted.>"},
+			// The place registry (issue 20): place.upserted, which dispatch's
+			// worker tasks consume for inspection schedules.
+			"grid.place.>"},
 		Durables: []Durable{{"classify-cases", []string{"grid.case.received.*.*", "grid.case.answered.>"}},
 			{"classify-emergencies", []string{"grid.case.received.*.*.emergency"}}}},
 	{Name: Dispatch,
@@ -135,7 +136,12 @@ var Users = []User{
 			"grid.case.excluded.>", "grid.case.arbitration_opened.>", "grid.case.arbitrated.>"},
 		Durables: []Durable{{"dispatch-cases", []string{"grid.case.received.*.*", "grid.case.classified.*.*",
 			"grid.case.followed_up.>", "grid.case.reopened.>"}},
-			{"dispatch-emergencies", []string{"grid.case.received.*.*.emergency", "grid.case.classified.*.*.emergency"}}},
+			{"dispatch-emergencies", []string{"grid.case.received.*.*.emergency", "grid.case.classified.*.*.emergency"}},
+			// Grid workers' tasks (issue 20, work tasks): who reported a patrol
+			// case, feedback's resolution, re-check, closing and reopening, and
+			// classify's places (their inspection schedules).
+			{"dispatch-worktasks", []string{"grid.case.received.>", "grid.case.resolved.>", "grid.case.rechecked.>",
+				"grid.case.closed.>", "grid.case.reopened.>", "grid.place.upserted.>"}}},
 		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",

@@ -38,8 +38,11 @@
 //     on its own tasks only.
 //   - secretary:<community>: the cases of its community, which include
 //     every issue it raised (an issue's community is the credential's).
-//   - patrol:<worker>: its own reports; the re-check of a patrol case is
-//     assigned to the worker who reported it.
+//   - patrol:<worker>: its own reports, and its own worker tasks (issue 20):
+//     the re-checks assigned to it — by reference.RecheckAssignee, the
+//     worker of the case's grid, else the reporter — and its inspections
+//     (dispatch's WorkerTaskService answers only the caller's tasks;
+//     feedback's RecordRecheck admits the assignee of the case).
 //   - admin: all.
 //   - public:<key>: the public-source cases, every key's (issue 19: what
 //     the Open311 door shows anyone; 12345 and every other door's cases are

@@ -118,7 +118,8 @@ var apiRouteMatrix = []string{
 	"api GET /api/v1/submissions/{case_number}/contact         O O P O P P O P",
 	"api GET /api/v1/catalogue                                 O O O O O O O P",
 	"api GET /api/v1/catalogue/{code}                          O O O O O O O P",
-	"api GET /api/v1/tasks                                     P O O O P P O P",
+	// A grid worker's own worker tasks (issue 20, work tasks).
+	"api GET /api/v1/tasks                                     P O O O P O O P",
 	"api GET /api/v1/task-events                               P P P O P P O P",
 	"api GET /api/v1/tasks/{task_id}                           P O O O P P O P",
 	"api POST /api/v1/tasks/{task_id}/acknowledge              P P P O P P P P",

@@ -28,6 +28,9 @@ const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 // PlaceService is classify's place registry and place history (issue 20,
 // places).
 const PlaceService = "gridflow.classify.v1.PlaceService"
+// WorkerTaskService is dispatch's door for grid workers' own tasks
+// (issue 20, work tasks).
+const WorkerTaskService = "gridflow.dispatch.v1.WorkerTaskService"
 
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
@@ -100,8 +103,9 @@ var table = map[string][]auth.Role{
 	Method(ClassifyService, "ListReferenceReloads"): dispatchers,
 
 	// dispatch: units work their own tasks; dispatchers steer their area's.
-	Method(DispatchService, "GetTask"):   roles(department, dispatcher, district, admin),
-	Method(DispatchService, "ListTasks"): roles(department, dispatcher, district, admin),
+	Method(DispatchService, "GetTask"): roles(department, dispatcher, district, admin),
+	// ListTasks: a grid worker its own worker tasks (issue 20, work tasks).
+	Method(DispatchService, "ListTasks"): roles(department, dispatcher, district, patrol, admin),
 	// A department watches its own tasks; admin names the department.
 	Method(DispatchService, "WatchTasks"):           roles(department, admin),
 	Method(DispatchService, "AcknowledgeTask"):      units,
@@ -174,6 +178,11 @@ var table = map[string][]auth.Role{
 	Method(PlaceService, "GetPlace"):           roles(patrol, secretary, dispatcher, district, admin),
 	Method(PlaceService, "ListPlaces"):         roles(patrol, secretary, dispatcher, district, admin),
 	Method(PlaceService, "GetPlaceHistory"):    roles(patrol, secretary, dispatcher, district, admin),
+	// Grid workers' tasks (issue 20, work tasks): a worker lists its own
+	// re-checks and due inspections and records its inspections; a street's
+	// or district's dispatcher reads those of its area; admin all.
+	Method(WorkerTaskService, "ListWorkerTasks"):  roles(patrol, dispatcher, district, admin),
+	Method(WorkerTaskService, "RecordInspection"): roles(patrol, admin),
 }
 
 // Methods lists every method in the table, sorted.

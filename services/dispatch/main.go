@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/config"
@@ -27,6 +28,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
 	"github.com/gridflow/gridflow/services/dispatch/internal/webhooks"
+	"github.com/gridflow/gridflow/services/dispatch/internal/worktasks"
 
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 )
@@ -55,6 +57,12 @@ type Config struct {
 	WebhookBackoffBase time.Duration `env:"DISPATCH_WEBHOOK_BACKOFF_BASE, default=10s"`
 	WebhookBackoffMax  time.Duration `env:"DISPATCH_WEBHOOK_BACKOFF_MAX, default=30m"`
 	WebhookTimeout     time.Duration `env:"DISPATCH_WEBHOOK_TIMEOUT, default=10s"`
+	// Grid workers' tasks (issue 20, work tasks): a re-check's limit on the
+	// working-day clock, the secret signing the workers' notifications, and
+	// for tests only the length of an inspection month (0: calendar months).
+	RecheckLimit       string        `env:"DISPATCH_RECHECK_LIMIT, default=1 working_days"`
+	WorkerNotifySecret string        `env:"DISPATCH_WORKER_NOTIFY_SECRET" secret:"true"`
+	InspectionMonth    time.Duration `env:"DISPATCH_INSPECTION_MONTH, default=0s"`
 	// TestClockFile, for end-to-end tests only: the service's clock runs
 	// ahead of the wall clock by the duration in this file ("3h").
 	TestClockFile string `env:"DISPATCH_TEST_CLOCK_FILE"`
@@ -64,6 +72,13 @@ type Config struct {
 func (c *Config) Validate() error {
 	if _, err := workcal.ParseDuration(c.RejectWindow); err != nil {
 		return fmt.Errorf("DISPATCH_REJECT_WINDOW: %w", err)
+	}
+	// Grid workers' tasks (issue 20, work tasks).
+	if d, err := workcal.ParseDuration(c.RecheckLimit); err != nil || d.IsZero() {
+		return fmt.Errorf("DISPATCH_RECHECK_LIMIT: must be a working duration such as \"1 working_days\"")
+	}
+	if c.InspectionMonth < 0 {
+		return errors.New("DISPATCH_INSPECTION_MONTH must not be negative")
 	}
 	if c.MaxExtensions < 0 {
 		return errors.New("DISPATCH_MAX_EXTENSIONS must not be negative")
@@ -145,7 +160,21 @@ func run(ctx context.Context) error {
 		return err
 	}
 	p.Consume(emergencies)
-	clockWorker := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{BatchSize: cfg.TimerBatch,
+	// Grid workers' tasks (issue 20, work tasks): their own durable, and
+	// their timers beside the departments' in the one clock worker.
+	recheckLimit, _ := workcal.ParseDuration(cfg.RecheckLimit)
+	work := store.Work(events.EncodeWork, []byte(cfg.WorkerNotifySecret))
+	workSvc := worktasks.New(work, ref.Current, clk.Now, worktasks.Config{RecheckLimit: recheckLimit, Month: cfg.InspectionMonth})
+	workConsumer, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects},
+		events.WorkHandler(workSvc, work.Bind), p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(workConsumer)
+	timers := clock.Handlers(store, svc.Env)
+	maps.Copy(timers, events.WorkTimers(workSvc, work.Bind))
+
+	clockWorker := timer.NewWorker(pool, timers, timer.Options{BatchSize: cfg.TimerBatch,
 		Concurrency: cfg.TimerConcurrency, Clock: clk, Scope: relay.Scope}, p.Log)
 	p.Go(clockWorker.Run)
 	p.Go(func(ctx context.Context) error { store.BacklogGauges().Run(ctx, p.Log); return nil })
@@ -155,12 +184,16 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+	// issue 20 (work tasks): a grid worker's ListTasks answers its worker tasks.
+	workAPI := grpcapi.NewWorkerTasks(workSvc, clk.Now)
+	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc).WithWorkerTasks(workAPI))
 
 	// Webhooks (issue 19): registrations over gRPC, deliveries driven from
 	// the table by one worker per replica.
 	hooks := webhooks.New(store, events.TaskEventNames(), clk.Now)
 	dispatchv1.RegisterWebhookServiceServer(srv, grpcapi.NewWebhooks(hooks))
+	// Grid workers' tasks (issue 20, work tasks).
+	dispatchv1.RegisterWorkerTaskServiceServer(srv, workAPI)
 	hookWorker := &webhooks.Worker{Queue: store, Sender: notify.NewWebhook(cfg.WebhookTimeout, "gridflow-dispatch"),
 		Backoff: notify.Backoff{Base: cfg.WebhookBackoffBase, Max: cfg.WebhookBackoffMax, Attempts: cfg.WebhookAttempts},
 		Body:    events.WebhookBody, Lease: 2 * cfg.WebhookTimeout, Log: p.Log}

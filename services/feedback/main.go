@@ -144,6 +144,9 @@ func serve(ctx context.Context, rebuild bool) error {
 	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
 	store := postgres.New(pool, relay.Notify).WithRelay(relay)
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
+	// issue 20 (work tasks): a re-check is the case grid's worker's (the
+	// reporter's where the grid has none), as dispatch assigns it.
+	svc.AssignRechecksBy(func(grid, reporter string) string { return ref.Current().RecheckAssignee(grid, reporter) })
 
 	// A fetch is handled as batches (one transaction each, a savepoint per
 	// event), a case's events in arrival order by one worker; several

@@ -25,7 +25,9 @@ func TestAccessMatrix(t *testing.T) {
 	dispatchers := map[string]Scope{"dispatcher:310106022": {Kind: policy.Street, Code: "310106022"}, "district:310106": {Kind: policy.District, Code: "310106"},
 		"admin": {Kind: policy.All}}
 	want := map[Operation]map[string]Scope{
-		OpGetTask: readers, OpListTasks: readers,
+		OpGetTask: readers,
+		// A grid worker lists its own worker tasks (issue 20, work tasks).
+		OpListTasks:       withPatrol(readers),
 		OpWatchTasks:      {"department:310106022-pcs": {Kind: policy.Department, Code: "310106022-pcs"}, "admin": {Kind: policy.All}},
 		OpAcknowledgeTask: units, OpRejectTask: units, OpForwardTask: units, OpRequestExtension: units,
 		OpReportProgress: units, OpCompleteTask: units,
@@ -111,4 +113,13 @@ func TestRefusedBeforeValidationOrReading(t *testing.T) {
 			}
 		})
 	}
+}
+
+// withPatrol is readers and patrol:w1 over its own (issue 20, work tasks).
+func withPatrol(readers map[string]Scope) map[string]Scope {
+	out := map[string]Scope{"patrol:w1": {Kind: policy.Reporter, Code: "w1"}}
+	for k, v := range readers {
+		out[k] = v
+	}
+	return out
 }

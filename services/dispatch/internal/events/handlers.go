@@ -164,8 +164,9 @@ func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 		// (the case's state is feedback's).
 		*eventsv1.Envelope_CaseResolved, *eventsv1.Envelope_CaseReplied, *eventsv1.Envelope_CaseCallbackRecorded,
 		*eventsv1.Envelope_CaseRechecked, *eventsv1.Envelope_CaseClosed, *eventsv1.Envelope_CaseWithdrawn,
-		// Issue 20, places: classify's place registry, not a case.
-		*eventsv1.Envelope_PlaceUpserted:
+		// issue 20 (work tasks): places and inspections are the worker
+		// tasks' business (ConsumerWorkTasks), not a case's.
+		*eventsv1.Envelope_PlaceUpserted, *eventsv1.Envelope_TaskInspectionRecorded, *eventsv1.Envelope_TaskInspectionMissed:
 		return change{}, false, nil
 	}
 	return change{}, false, fmt.Errorf("%w: dispatch has not decided what %s means to it", errPoison, envelope.Name(env))

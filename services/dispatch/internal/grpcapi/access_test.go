@@ -2,6 +2,7 @@ package grpcapi_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -124,7 +125,9 @@ func TestAccessMatrixOverGRPC(t *testing.T) {
 	units := []string{dept}
 	dispatchers := []string{disp, dist, "admin"}
 	allowed := map[string][]string{
-		"GetTask": readers, "ListTasks": readers, "WatchTasks": {dept, "admin"},
+		"GetTask": readers, "WatchTasks": {dept, "admin"},
+		// A grid worker lists its own worker tasks (issue 20, work tasks).
+		"ListTasks":       append(slices.Clone(readers), "patrol:w1"),
 		"AcknowledgeTask": units, "RejectTask": units, "ForwardTask": units, "RequestExtension": units,
 		"ReportProgress": units, "CompleteTask": units,
 	}

@@ -21,6 +21,8 @@ import (
 type Server struct {
 	dispatchv1.UnimplementedDispatchServiceServer
 	svc *dispatch.Service
+	// issue 20 (work tasks): a grid worker's ListTasks (WithWorkerTasks).
+	work *WorkerTasks
 }
 
 // New returns the gRPC face of svc.
@@ -45,6 +47,11 @@ func (s *Server) WatchTasks(req *dispatchv1.WatchTasksRequest, stream grpc.Serve
 
 // ListTasks implements dispatchv1.DispatchServiceServer.
 func (s *Server) ListTasks(ctx context.Context, req *dispatchv1.ListTasksRequest) (*dispatchv1.ListTasksResponse, error) {
+	// issue 20 (work tasks): a grid worker's tasks are its re-checks and
+	// inspections (worktasks.go).
+	if s.work != nil && isPatrol(ctx) {
+		return s.work.listAsTasks(ctx, req)
+	}
 	f := dispatch.TaskFilter{CaseID: req.GetCaseId(), CaseNumber: req.GetCaseNumber(), HotlineOrderNo: req.GetHotlineOrderNo(), Department: req.GetDepartmentCode(), PageSize: int(req.GetPageSize()), PageToken: req.GetPageToken()}
 	for _, st := range req.GetStates() {
 		ds, ok := convert.StateIn(st)

@@ -35,6 +35,10 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 				b.Fail(i, err)
 				continue
 			}
+			if notCaseWork(e) { // issue 20 (work tasks): acknowledged, not kept
+				_ = b.Apply(i, func(context.Context, pgx.Tx, consumer.Message) error { return nil })
+				continue
+			}
 			evs[i], ok[i] = e, true
 			ids = append(ids, e.CaseID)
 		}
@@ -83,7 +87,7 @@ func eventOf(msg consumer.Message) (feedback.Event, error) {
 	if e.At.IsZero() {
 		e.At = msg.Published
 	}
-	if e.CaseID == "" {
+	if e.CaseID == "" && !notCaseWork(e) {
 		return e, consumer.Permanent(fmt.Errorf("%s: event %s names no case", msg.Subject, e.ID))
 	}
 	return e, nil

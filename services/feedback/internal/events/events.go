@@ -44,7 +44,7 @@ type Binder func(tx pgx.Tx) feedback.Tx
 func Handler(svc *feedback.Service, bind Binder) consumer.Handler {
 	return func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		e, err := eventOf(msg)
-		if err != nil {
+		if err != nil || notCaseWork(e) {
 			return err
 		}
 		return svc.Handle(ctx, bind(tx), e)
@@ -300,6 +300,17 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		round := feedbackCase(e, r.GetCase())
 		e.Summary = "withdrawn by the hotline (撤单)"
 		return &feedback.CaseWithdrawn{Round: round, FollowUpID: r.GetFollowUpId(), Text: r.GetText()}
+	// issue 20 (work tasks): a grid worker's inspections and classify's
+	// places are no case's work (notCaseWork); decoded for their names.
+	case *eventsv1.Envelope_PlaceUpserted:
+		e.Summary = "place " + p.PlaceUpserted.GetPlaceKey() + " registered"
+		return &feedback.PlaceUpserted{}
+	case *eventsv1.Envelope_TaskInspectionRecorded:
+		e.Summary = "inspection recorded by " + p.TaskInspectionRecorded.GetWorkerId()
+		return &feedback.InspectionRecorded{}
+	case *eventsv1.Envelope_TaskInspectionMissed:
+		e.Summary = "inspection missed by " + p.TaskInspectionMissed.GetWorkerId()
+		return &feedback.InspectionMissed{}
 	case nil:
 		// The local retry note has no payload; feedbackCase is not there
 		// to name its round, which the case's view does not need.

@@ -83,6 +83,8 @@ type Service struct {
 	reader Reader
 	cal    func() Calendar
 	now    func() time.Time
+	// issue 20 (work tasks): who re-checks a patrol case (AssignRechecksBy).
+	assignee func(grid, reporter string) string
 }
 
 // New returns a service. cal returns the current working calendar.
@@ -426,7 +428,7 @@ func (s *Service) RecordRecheck(ctx context.Context, sc policy.Scope, actor, wor
 			return err
 		}
 		c, err := s.lockedCase(ctx, tx, in.CaseID)
-		if err := within(sc, "case "+in.CaseID, c, err); err != nil {
+		if err := s.mayRecheck(sc, worker, "case "+in.CaseID, c, err); err != nil {
 			return err // before its state: outside the scope, nothing shows
 		}
 		if c.State != AwaitingRecheck {

@@ -19,6 +19,10 @@ import (
 // that intake does not own.
 const ConsumerTasks = "intake-tasks"
 
+// workerUnit is the unit token of grid workers' own tasks (issue 20), where
+// a department's task names its code.
+const workerUnit = "worker"
+
 // TaskSubjects are every task event.
 var TaskSubjects = []string{"grid.task.>"}
 
@@ -42,6 +46,11 @@ func Tasks(set func(ctx context.Context, tx pgx.Tx, t TaskState) error) consumer
 		ref := taskOf(&env)
 		if ref == nil {
 			return consumer.Permanent(fmt.Errorf("%s: event %s is not a task event", msg.Subject, env.GetEventId()))
+		}
+		// issue 20 (work tasks): a grid worker's re-check or inspection
+		// grants no contact read; nothing to learn.
+		if ref.GetDepartmentCode() == workerUnit {
+			return nil
 		}
 		if ref.GetTaskId() == "" || ref.GetCaseId() == "" || ref.GetDepartmentCode() == "" {
 			return consumer.Permanent(fmt.Errorf("%s: event %s names no task, case or department", msg.Subject, env.GetEventId()))
@@ -85,7 +94,9 @@ func taskOf(env *eventsv1.Envelope) *eventsv1.TaskRef {
 	}
 	p, ok := env.ProtoReflect().Get(f).Message().Interface().(taskRef)
 	if !ok {
-		return nil
+		// issue 20 (work tasks): the inspections' events (task_inspection_…)
+		// carry no task reference: they are a grid worker's.
+		return &eventsv1.TaskRef{DepartmentCode: workerUnit}
 	}
 	if t := p.GetTask(); t != nil {
 		return t

@@ -738,14 +738,19 @@ type TaskRef struct {
 	DistrictCode string    `protobuf:"bytes,7,opt,name=district_code,json=districtCode" json:"district_code,omitempty"`
 	StreetCode   string    `protobuf:"bytes,8,opt,name=street_code,json=streetCode" json:"street_code,omitempty"`
 	// Rework round: 0 at first, one more for every reopening of the case.
-	Round         uint32      `protobuf:"varint,9,opt,name=round" json:"round,omitempty"`
-	Deadlines     *Deadlines  `protobuf:"bytes,10,opt,name=deadlines" json:"deadlines,omitempty"`
-	Warned        bool        `protobuf:"varint,11,opt,name=warned" json:"warned,omitempty"`
-	Overdue       bool        `protobuf:"varint,12,opt,name=overdue" json:"overdue,omitempty"`
-	Supervised    bool        `protobuf:"varint,13,opt,name=supervised" json:"supervised,omitempty"`
-	Escalated     bool        `protobuf:"varint,14,opt,name=escalated" json:"escalated,omitempty"`
-	Review        ReviewState `protobuf:"varint,15,opt,name=review,enum=gridflow.events.v1.ReviewState" json:"review,omitempty"`
-	ItemCode      string      `protobuf:"bytes,16,opt,name=item_code,json=itemCode" json:"item_code,omitempty"`
+	Round      uint32      `protobuf:"varint,9,opt,name=round" json:"round,omitempty"`
+	Deadlines  *Deadlines  `protobuf:"bytes,10,opt,name=deadlines" json:"deadlines,omitempty"`
+	Warned     bool        `protobuf:"varint,11,opt,name=warned" json:"warned,omitempty"`
+	Overdue    bool        `protobuf:"varint,12,opt,name=overdue" json:"overdue,omitempty"`
+	Supervised bool        `protobuf:"varint,13,opt,name=supervised" json:"supervised,omitempty"`
+	Escalated  bool        `protobuf:"varint,14,opt,name=escalated" json:"escalated,omitempty"`
+	Review     ReviewState `protobuf:"varint,15,opt,name=review,enum=gridflow.events.v1.ReviewState" json:"review,omitempty"`
+	ItemCode   string      `protobuf:"bytes,16,opt,name=item_code,json=itemCode" json:"item_code,omitempty"`
+	// issue 20 (work tasks): a grid worker's task (department_code "worker"):
+	// the worker it is assigned to and its kind, "recheck" (核查) or
+	// "inspection" (巡检). Empty for a department's task.
+	WorkerId      string `protobuf:"bytes,17,opt,name=worker_id,json=workerId" json:"worker_id,omitempty"`
+	Kind          string `protobuf:"bytes,18,opt,name=kind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -888,6 +893,20 @@ func (x *TaskRef) GetReview() ReviewState {
 func (x *TaskRef) GetItemCode() string {
 	if x != nil {
 		return x.ItemCode
+	}
+	return ""
+}
+
+func (x *TaskRef) GetWorkerId() string {
+	if x != nil {
+		return x.WorkerId
+	}
+	return ""
+}
+
+func (x *TaskRef) GetKind() string {
+	if x != nil {
+		return x.Kind
 	}
 	return ""
 }
@@ -2690,7 +2709,7 @@ const file_gridflow_events_v1_dispatch_proto_rawDesc = "" +
 	"\aon_site\x18\x02 \x01(\v2\x1c.gridflow.events.v1.DeadlineR\x06onSite\x128\n" +
 	"\bcomplete\x18\x03 \x01(\v2\x1c.gridflow.events.v1.DeadlineR\bcomplete\x129\n" +
 	"\n" +
-	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\"\xcb\x04\n" +
+	"started_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\"\xfc\x04\n" +
 	"\aTaskRef\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -2712,7 +2731,9 @@ const file_gridflow_events_v1_dispatch_proto_rawDesc = "" +
 	"supervised\x12\x1c\n" +
 	"\tescalated\x18\x0e \x01(\bR\tescalated\x127\n" +
 	"\x06review\x18\x0f \x01(\x0e2\x1f.gridflow.events.v1.ReviewStateR\x06review\x12\x1b\n" +
-	"\titem_code\x18\x10 \x01(\tR\bitemCode\"\x89\x04\n" +
+	"\titem_code\x18\x10 \x01(\tR\bitemCode\x12\x1b\n" +
+	"\tworker_id\x18\x11 \x01(\tR\bworkerId\x12\x12\n" +
+	"\x04kind\x18\x12 \x01(\tR\x04kind\"\x89\x04\n" +
 	"\vCaseSummary\x12\x1f\n" +
 	"\vcase_number\x18\x01 \x01(\tR\n" +
 	"caseNumber\x12\x1b\n" +

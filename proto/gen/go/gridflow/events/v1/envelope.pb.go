@@ -118,6 +118,8 @@ type Envelope struct {
 	//	*Envelope_TaskSupervised
 	//	*Envelope_TaskEscalated
 	//	*Envelope_TaskDeadlineChanged
+	//	*Envelope_TaskInspectionRecorded
+	//	*Envelope_TaskInspectionMissed
 	//	*Envelope_CaseCancelled
 	//	*Envelope_CaseParked
 	//	*Envelope_CaseUnparked
@@ -441,6 +443,24 @@ func (x *Envelope) GetTaskDeadlineChanged() *TaskDeadlineChanged {
 	return nil
 }
 
+func (x *Envelope) GetTaskInspectionRecorded() *InspectionRecorded {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskInspectionRecorded); ok {
+			return x.TaskInspectionRecorded
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetTaskInspectionMissed() *InspectionMissed {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_TaskInspectionMissed); ok {
+			return x.TaskInspectionMissed
+		}
+	}
+	return nil
+}
+
 func (x *Envelope) GetCaseCancelled() *CaseCancelled {
 	if x != nil {
 		if x, ok := x.Payload.(*Envelope_CaseCancelled); ok {
@@ -671,6 +691,16 @@ type Envelope_TaskDeadlineChanged struct {
 	TaskDeadlineChanged *TaskDeadlineChanged `protobuf:"bytes,56,opt,name=task_deadline_changed,json=taskDeadlineChanged,oneof"`
 }
 
+type Envelope_TaskInspectionRecorded struct {
+	// issue 20 (work tasks): a grid worker's inspection recorded or missed,
+	// on grid.task.inspection_recorded|inspection_missed.worker.<d>.<s>.
+	TaskInspectionRecorded *InspectionRecorded `protobuf:"bytes,57,opt,name=task_inspection_recorded,json=taskInspectionRecorded,oneof"`
+}
+
+type Envelope_TaskInspectionMissed struct {
+	TaskInspectionMissed *InspectionMissed `protobuf:"bytes,58,opt,name=task_inspection_missed,json=taskInspectionMissed,oneof"`
+}
+
 type Envelope_CaseCancelled struct {
 	CaseCancelled *CaseCancelled `protobuf:"bytes,60,opt,name=case_cancelled,json=caseCancelled,oneof"`
 }
@@ -777,6 +807,10 @@ func (*Envelope_TaskSupervised) isEnvelope_Payload() {}
 func (*Envelope_TaskEscalated) isEnvelope_Payload() {}
 
 func (*Envelope_TaskDeadlineChanged) isEnvelope_Payload() {}
+
+func (*Envelope_TaskInspectionRecorded) isEnvelope_Payload() {}
+
+func (*Envelope_TaskInspectionMissed) isEnvelope_Payload() {}
 
 func (*Envelope_CaseCancelled) isEnvelope_Payload() {}
 
@@ -1294,7 +1328,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\x1dgridflow/types/v1/types.proto\"\xa9\x1a\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\"gridflow/events/v1/worktasks.proto\x1a\x1dgridflow/types/v1/types.proto\"\xeb\x1b\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1330,7 +1364,9 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"task_urged\x185 \x01(\v2\x1d.gridflow.events.v1.TaskUrgedH\x00R\ttaskUrged\x12M\n" +
 	"\x0ftask_supervised\x186 \x01(\v2\".gridflow.events.v1.TaskSupervisedH\x00R\x0etaskSupervised\x12J\n" +
 	"\x0etask_escalated\x187 \x01(\v2!.gridflow.events.v1.TaskEscalatedH\x00R\rtaskEscalated\x12]\n" +
-	"\x15task_deadline_changed\x188 \x01(\v2'.gridflow.events.v1.TaskDeadlineChangedH\x00R\x13taskDeadlineChanged\x12J\n" +
+	"\x15task_deadline_changed\x188 \x01(\v2'.gridflow.events.v1.TaskDeadlineChangedH\x00R\x13taskDeadlineChanged\x12b\n" +
+	"\x18task_inspection_recorded\x189 \x01(\v2&.gridflow.events.v1.InspectionRecordedH\x00R\x16taskInspectionRecorded\x12\\\n" +
+	"\x16task_inspection_missed\x18: \x01(\v2$.gridflow.events.v1.InspectionMissedH\x00R\x14taskInspectionMissed\x12J\n" +
 	"\x0ecase_cancelled\x18< \x01(\v2!.gridflow.events.v1.CaseCancelledH\x00R\rcaseCancelled\x12A\n" +
 	"\vcase_parked\x18= \x01(\v2\x1e.gridflow.events.v1.CaseParkedH\x00R\n" +
 	"caseParked\x12G\n" +
@@ -1450,27 +1486,29 @@ var file_gridflow_events_v1_envelope_proto_goTypes = []any{
 	(*TaskSupervised)(nil),         // 26: gridflow.events.v1.TaskSupervised
 	(*TaskEscalated)(nil),          // 27: gridflow.events.v1.TaskEscalated
 	(*TaskDeadlineChanged)(nil),    // 28: gridflow.events.v1.TaskDeadlineChanged
-	(*CaseCancelled)(nil),          // 29: gridflow.events.v1.CaseCancelled
-	(*CaseParked)(nil),             // 30: gridflow.events.v1.CaseParked
-	(*CaseUnparked)(nil),           // 31: gridflow.events.v1.CaseUnparked
-	(*CaseExcluded)(nil),           // 32: gridflow.events.v1.CaseExcluded
-	(*CaseArbitrationOpened)(nil),  // 33: gridflow.events.v1.CaseArbitrationOpened
-	(*CaseArbitrated)(nil),         // 34: gridflow.events.v1.CaseArbitrated
-	(*CaseResolved)(nil),           // 35: gridflow.events.v1.CaseResolved
-	(*CaseReplied)(nil),            // 36: gridflow.events.v1.CaseReplied
-	(*CaseCallbackRecorded)(nil),   // 37: gridflow.events.v1.CaseCallbackRecorded
-	(*CaseRechecked)(nil),          // 38: gridflow.events.v1.CaseRechecked
-	(*CaseReopened)(nil),           // 39: gridflow.events.v1.CaseReopened
-	(*CaseClosed)(nil),             // 40: gridflow.events.v1.CaseClosed
-	(*CaseWithdrawn)(nil),          // 41: gridflow.events.v1.CaseWithdrawn
-	(*PlaceUpserted)(nil),          // 42: gridflow.events.v1.PlaceUpserted
-	(v1.Source)(0),                 // 43: gridflow.types.v1.Source
-	(v1.AppealType)(0),             // 44: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                // 45: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                // 46: gridflow.types.v1.Area
-	(*v1.Address)(nil),             // 47: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),              // 48: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),          // 49: gridflow.types.v1.Attachment
+	(*InspectionRecorded)(nil),     // 29: gridflow.events.v1.InspectionRecorded
+	(*InspectionMissed)(nil),       // 30: gridflow.events.v1.InspectionMissed
+	(*CaseCancelled)(nil),          // 31: gridflow.events.v1.CaseCancelled
+	(*CaseParked)(nil),             // 32: gridflow.events.v1.CaseParked
+	(*CaseUnparked)(nil),           // 33: gridflow.events.v1.CaseUnparked
+	(*CaseExcluded)(nil),           // 34: gridflow.events.v1.CaseExcluded
+	(*CaseArbitrationOpened)(nil),  // 35: gridflow.events.v1.CaseArbitrationOpened
+	(*CaseArbitrated)(nil),         // 36: gridflow.events.v1.CaseArbitrated
+	(*CaseResolved)(nil),           // 37: gridflow.events.v1.CaseResolved
+	(*CaseReplied)(nil),            // 38: gridflow.events.v1.CaseReplied
+	(*CaseCallbackRecorded)(nil),   // 39: gridflow.events.v1.CaseCallbackRecorded
+	(*CaseRechecked)(nil),          // 40: gridflow.events.v1.CaseRechecked
+	(*CaseReopened)(nil),           // 41: gridflow.events.v1.CaseReopened
+	(*CaseClosed)(nil),             // 42: gridflow.events.v1.CaseClosed
+	(*CaseWithdrawn)(nil),          // 43: gridflow.events.v1.CaseWithdrawn
+	(*PlaceUpserted)(nil),          // 44: gridflow.events.v1.PlaceUpserted
+	(v1.Source)(0),                 // 45: gridflow.types.v1.Source
+	(v1.AppealType)(0),             // 46: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                // 47: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                // 48: gridflow.types.v1.Area
+	(*v1.Address)(nil),             // 49: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),              // 50: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),          // 51: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	6,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -1500,41 +1538,43 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	26, // 24: gridflow.events.v1.Envelope.task_supervised:type_name -> gridflow.events.v1.TaskSupervised
 	27, // 25: gridflow.events.v1.Envelope.task_escalated:type_name -> gridflow.events.v1.TaskEscalated
 	28, // 26: gridflow.events.v1.Envelope.task_deadline_changed:type_name -> gridflow.events.v1.TaskDeadlineChanged
-	29, // 27: gridflow.events.v1.Envelope.case_cancelled:type_name -> gridflow.events.v1.CaseCancelled
-	30, // 28: gridflow.events.v1.Envelope.case_parked:type_name -> gridflow.events.v1.CaseParked
-	31, // 29: gridflow.events.v1.Envelope.case_unparked:type_name -> gridflow.events.v1.CaseUnparked
-	32, // 30: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
-	33, // 31: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
-	34, // 32: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
-	35, // 33: gridflow.events.v1.Envelope.case_resolved:type_name -> gridflow.events.v1.CaseResolved
-	36, // 34: gridflow.events.v1.Envelope.case_replied:type_name -> gridflow.events.v1.CaseReplied
-	37, // 35: gridflow.events.v1.Envelope.case_callback_recorded:type_name -> gridflow.events.v1.CaseCallbackRecorded
-	38, // 36: gridflow.events.v1.Envelope.case_rechecked:type_name -> gridflow.events.v1.CaseRechecked
-	39, // 37: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
-	40, // 38: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
-	41, // 39: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
-	42, // 40: gridflow.events.v1.Envelope.place_upserted:type_name -> gridflow.events.v1.PlaceUpserted
-	43, // 41: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	6,  // 42: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	6,  // 43: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	44, // 44: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	45, // 45: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	46, // 46: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	47, // 47: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	48, // 48: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	49, // 49: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 50: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 51: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	6,  // 52: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	46, // 53: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	7,  // 54: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
-	6,  // 55: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
-	46, // 56: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
-	57, // [57:57] is the sub-list for method output_type
-	57, // [57:57] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	29, // 27: gridflow.events.v1.Envelope.task_inspection_recorded:type_name -> gridflow.events.v1.InspectionRecorded
+	30, // 28: gridflow.events.v1.Envelope.task_inspection_missed:type_name -> gridflow.events.v1.InspectionMissed
+	31, // 29: gridflow.events.v1.Envelope.case_cancelled:type_name -> gridflow.events.v1.CaseCancelled
+	32, // 30: gridflow.events.v1.Envelope.case_parked:type_name -> gridflow.events.v1.CaseParked
+	33, // 31: gridflow.events.v1.Envelope.case_unparked:type_name -> gridflow.events.v1.CaseUnparked
+	34, // 32: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
+	35, // 33: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
+	36, // 34: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
+	37, // 35: gridflow.events.v1.Envelope.case_resolved:type_name -> gridflow.events.v1.CaseResolved
+	38, // 36: gridflow.events.v1.Envelope.case_replied:type_name -> gridflow.events.v1.CaseReplied
+	39, // 37: gridflow.events.v1.Envelope.case_callback_recorded:type_name -> gridflow.events.v1.CaseCallbackRecorded
+	40, // 38: gridflow.events.v1.Envelope.case_rechecked:type_name -> gridflow.events.v1.CaseRechecked
+	41, // 39: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
+	42, // 40: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
+	43, // 41: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
+	44, // 42: gridflow.events.v1.Envelope.place_upserted:type_name -> gridflow.events.v1.PlaceUpserted
+	45, // 43: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	6,  // 44: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	6,  // 45: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	46, // 46: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	47, // 47: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	48, // 48: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	49, // 49: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	50, // 50: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	51, // 51: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 52: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 53: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	6,  // 54: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	48, // 55: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	7,  // 56: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
+	6,  // 57: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
+	48, // 58: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1546,6 +1586,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	file_gridflow_events_v1_dispatch_proto_init()
 	file_gridflow_events_v1_feedback_proto_init()
 	file_gridflow_events_v1_place_proto_init()
+	file_gridflow_events_v1_worktasks_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
@@ -1572,6 +1613,8 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_TaskSupervised)(nil),
 		(*Envelope_TaskEscalated)(nil),
 		(*Envelope_TaskDeadlineChanged)(nil),
+		(*Envelope_TaskInspectionRecorded)(nil),
+		(*Envelope_TaskInspectionMissed)(nil),
 		(*Envelope_CaseCancelled)(nil),
 		(*Envelope_CaseParked)(nil),
 		(*Envelope_CaseUnparked)(nil),
