@@ -160,10 +160,6 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		e.Area = wire.AreaIn(p.IncidentLinked.GetArea())
 		e.Summary = "incident linked to source place " + p.IncidentLinked.GetSourcePlaceId()
 		return &feedback.IncidentLinked{}
-	// Issue 20, places: a place, not a case (feedback-events never takes grid.place.>).
-	case *eventsv1.Envelope_PlaceUpserted:
-		e.Summary = "place " + p.PlaceUpserted.GetPlaceKey() + " upserted"
-		return &feedback.PlaceUpserted{}
 	case *eventsv1.Envelope_TaskDispatched:
 		f := &feedback.TaskDispatched{TaskSnapshot: task(e, p.TaskDispatched.GetTask())}
 		e.Rule = p.TaskDispatched.GetRule()
