@@ -25,6 +25,13 @@ const PublicIntakeService = "gridflow.intake.v1.PublicIntakeService"
 // PublicCaseService is feedback's read of the public cases (Open311, issue 19).
 const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 
+// Source place coordination (issue 20): classify's source places and
+// dispatch's coordinated work.
+const (
+	SourcePlaceService  = "gridflow.classify.v1.SourcePlaceService"
+	CoordinationService = "gridflow.dispatch.v1.CoordinationService"
+)
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -156,6 +163,19 @@ var table = map[string][]auth.Role{
 	// RPCs never answer another door's case, admin's call included).
 	Method(PublicCaseService, "ListPublicCases"): roles(public, admin),
 	Method(PublicCaseService, "GetPublicCase"):   roles(public, admin),
+
+	// Source place coordination (issue 20): a street's dispatcher names the
+	// lead unit of its street's source places, changes it, closes and
+	// reopens them; the district over its district; admin any.
+	Method(SourcePlaceService, "SetSourcePlaceLead"): dispatchers,
+	Method(SourcePlaceService, "GetSourcePlace"):     dispatchers,
+	Method(SourcePlaceService, "ListSourcePlaces"):   dispatchers,
+	Method(SourcePlaceService, "CloseSourcePlace"):   dispatchers,
+	Method(SourcePlaceService, "ReopenSourcePlace"):  dispatchers,
+	// The coordinated tasks: the lead unit of an open place (masked: tasks
+	// carry no personal data), the street's dispatchers, the district, admin.
+	// Which place a department may read is dispatch's rule: the ones it leads.
+	Method(CoordinationService, "GetCoordination"): roles(department, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.
