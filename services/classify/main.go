@@ -298,6 +298,8 @@ func serve(ctx context.Context) error {
 		return err
 	}
 	classifyv1.RegisterClassifyServiceServer(srv, grpcapi.New(svc, lv.Reference, time.Now).ListsReloadsFrom(reloads))
+	// Source place coordination (issue 20).
+	classifyv1.RegisterSourcePlaceServiceServer(srv, grpcapi.NewSourcePlaces(svc))
 	if err := p.Admin(cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR"); err != nil {
 		return err
 	}
