@@ -133,7 +133,9 @@ var Users = []User{
 			"grid.case.excluded.>", "grid.case.arbitration_opened.>", "grid.case.arbitrated.>"},
 		Durables: []Durable{{"dispatch-cases", []string{"grid.case.received.*.*", "grid.case.classified.*.*",
 			"grid.case.followed_up.>", "grid.case.reopened.>"}},
-			{"dispatch-emergencies", []string{"grid.case.received.*.*.emergency", "grid.case.classified.*.*.emergency"}}},
+			{"dispatch-emergencies", []string{"grid.case.received.*.*.emergency", "grid.case.classified.*.*.emergency"}},
+			// Source place coordination (issue 20): classify's links and leads.
+			{"dispatch-coordination", []string{"grid.incident.linked.>", "grid.incident.source_place_lead.>"}}},
 		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",

@@ -127,6 +127,7 @@ func run(ctx context.Context) error {
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	store := postgres.New(pool, relay.Notify).WithRelay(relay)
 	svc := dispatch.New(store, events.Encode, feed.New(js), ref.Current, clk.Now, policy)
+	svc.WithCoordination(store) // source place coordination (issue 20)
 	svc.ListsReloadsFrom(reloads)
 	handlers := events.NewHandlers(store, svc.Env)
 
@@ -145,6 +146,13 @@ func run(ctx context.Context) error {
 		return err
 	}
 	p.Consume(emergencies)
+	// Source place coordination (issue 20): classify's links and leads.
+	coordination, err := consumer.New(js, pool, consumer.Config{Name: events.CoordinationConsumerName,
+		Subjects: events.CoordinationSubjects}, events.CoordinationHandler(postgres.ApplyCoordination), p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(coordination)
 	clockWorker := timer.NewWorker(pool, clock.Handlers(store, svc.Env), timer.Options{BatchSize: cfg.TimerBatch,
 		Concurrency: cfg.TimerConcurrency, Clock: clk, Scope: relay.Scope}, p.Log)
 	p.Go(clockWorker.Run)
@@ -156,6 +164,8 @@ func run(ctx context.Context) error {
 		return err
 	}
 	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+	// Source place coordination (issue 20).
+	dispatchv1.RegisterCoordinationServiceServer(srv, grpcapi.NewCoordination(svc))
 
 	// Webhooks (issue 19): registrations over gRPC, deliveries driven from
 	// the table by one worker per replica.

@@ -71,7 +71,9 @@ type Feed interface {
 
 // Service is the dispatch service's API, scoped by the caller's credential.
 type Service struct {
-	store  Store
+	store Store
+	// coord reads source places' coordinations (issue 20).
+	coord  CoordinationStore
 	encode Encoder
 	feed   Feed
 	ref    func() *reference.Set
@@ -256,7 +258,12 @@ func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, err
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := inScope(sc, c, Target{TaskID: taskID}); err != nil {
+	// The lead of an open source place reads its linked tasks (issue 20).
+	co, err := s.coordinationOf(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := inScopeLed(sc, c, Target{TaskID: taskID}, co.Leads()); err != nil {
 		return nil, nil, err
 	}
 	return c.task(taskID), c, nil
