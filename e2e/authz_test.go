@@ -150,6 +150,17 @@ var authzMatrix = []string{
 	"PublicIntakeService/SubmitPublicRequest  U P P P P P P P P P P P O P",
 	"PublicCaseService/ListPublicCases        U P P P P P P P P P P P O P",
 	"PublicCaseService/GetPublicCase          U P P P P P P P P P P P P P",
+
+	// Source place coordination (issue 20): the street's dispatcher, the
+	// district and admin steer a source place; its lead (the street's squad)
+	// reads the coordinated tasks with them. The rows run in this order:
+	// the lead reads before the place is closed and reopened.
+	"SourcePlaceService/SetSourcePlaceLead    U P O P O P P P P P P P O P",
+	"SourcePlaceService/GetSourcePlace        U P O P O P P P P P P P O P",
+	"SourcePlaceService/ListSourcePlaces      U P O O O O P P P P P P O P",
+	"CoordinationService/GetCoordination      U P O P O P O P P P P P O P",
+	"SourcePlaceService/CloseSourcePlace      U P O P O P P P P P P P O P",
+	"SourcePlaceService/ReopenSourcePlace     U P O P O P P P P P P P O P",
 }
 
 // authzCase is a case the matrix set up.
@@ -187,6 +198,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	calls := authzCalls(w)
 	maps.Copy(calls, authzWebhookCalls(w))      // webhooks (issue 19)
 	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
+
+	maps.Copy(calls, authzSourcePlaceCalls(t, ctx, s, w)) // source place coordination (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -221,6 +234,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
 		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
 		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
+		classifyv1.SourcePlaceService_ServiceDesc, dispatchv1.CoordinationService_ServiceDesc, // source place coordination (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
