@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -22,7 +23,23 @@ import (
 
 // TestLedgerCoord: issue 20's "a source place becomes one piece of
 // coordinated work", on a stack of its own.
-func TestLedgerCoord(t *testing.T) { s := startStack(t); ledgerCoordStory(t, s) }
+// The console is started wired to the stack's services, as
+// TestConsoleLevers does, so the story can read the case page.
+func TestLedgerCoord(t *testing.T) {
+	s := startStack(t, "intake", "classify", "dispatch", "feedback")
+	s.env = append(s.env, "FEEDBACK_GRPC_ADDR="+s.addrs["feedback"], "DISPATCH_GRPC_ADDR="+s.addrs["dispatch"],
+		"CLASSIFY_GRPC_ADDR="+s.addrs["classify"])
+	s.start(t, "console", filepath.Join(s.bin, "console"))
+	s.waitReady(t, "console")
+	ledgerCoordStory(t, s)
+}
+
+// consoleWired reports whether the stack's console talks to the stack's
+// services (startStack alone leaves it on the default addresses).
+func consoleWired(s *stack) bool {
+	return s.addrs["console"] != "" && slices.Contains(s.env, "FEEDBACK_GRPC_ADDR="+s.addrs["feedback"]) &&
+		slices.Contains(s.env, "DISPATCH_GRPC_ADDR="+s.addrs["dispatch"]) && slices.Contains(s.env, "CLASSIFY_GRPC_ADDR="+s.addrs["classify"])
+}
 
 // ledgerCoordReport is one report of the story: what the worker saw, the
 // item it picked, and the unit whose power the item needs (rules.yaml).
@@ -89,10 +106,11 @@ func ledgerCoordStory(t *testing.T, s *stack) {
 	}
 	threeDaysAgo := time.Now().Add(-72 * time.Hour)
 	holders := map[string]string{} // case → the unit holding the power
+	caseOf := map[string]string{}  // item → case
 	var place string
 	for i, r := range five {
 		caseID, incident := report(i, r, threeDaysAgo.Add(time.Duration(i)*time.Minute))
-		holders[caseID] = r.holder
+		holders[caseID], caseOf[r.item] = r.holder, caseID
 		if i == 0 {
 			continue
 		}
@@ -186,6 +204,34 @@ func ledgerCoordStory(t *testing.T, s *stack) {
 	coordinated(holders)
 	if tk := fbLeadTask(t, ctx, dAdmin, caseID, 0); tk.GetDepartmentCode() != sixth.holder || tk.GetCoordination().GetSourcePlaceId() != place {
 		t.Errorf("the sixth report's task %+v: want held by %s under %s", tk, sixth.holder, place)
+	}
+
+	// The console's case page shows the block to the street's dispatcher on
+	// the noise case, with the lead's history (the case page is not a
+	// department's: units read through dispatch and the HTTP/JSON door).
+	if consoleWired(s) {
+		for _, v := range []struct{ principal, item string }{{"dispatcher:" + zj, "06020"}} {
+			u := addConsoleUser(t, s, fmt.Sprintf("coord-%s-%d", run, len(v.principal)), v.principal)
+			var page string
+			for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(300 * time.Millisecond) {
+				code, p := u.get("/cases/" + caseOf[v.item])
+				page = p
+				if code == 200 && strings.Contains(page, "承办单位") {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("case page of %s as %s: %d\n%s", v.item, v.principal, code, page)
+				}
+			}
+			for _, want := range []string{"源头点位联勤", place, "牵头单位 <b>" + zj + "-cgzd</b>", zj + "-pcs", "310106-sthjj", zj + "-lhsrs", zj + "-scjgs"} {
+				if !strings.Contains(page, want) {
+					t.Errorf("case page of %s as %s lacks %q", v.item, v.principal, want)
+				}
+			}
+			if !strings.Contains(page, "城管牵头联勤") {
+				t.Errorf("the dispatcher's case page lacks the lead's history")
+			}
+		}
 	}
 
 	// gridctl shows the place: its lead, and every task with its holder.

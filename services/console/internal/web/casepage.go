@@ -111,6 +111,9 @@ type casePageView struct {
 	// Levers: the action forms the person may use on this case (levers.go),
 	// nil when it may use none or they could not be read.
 	Levers *LeversView
+	// SourcePlace (issue 20, sourceplace.go): the source place coordinating
+	// the case, nil when there is none.
+	SourcePlace *sourcePlaceView
 }
 
 // caseRef reads a case reference: a case number, a case id or a hotline
@@ -199,6 +202,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
 	run(func() { s.caseTasks(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.caseRoute(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.caseReplies(ctx, c.GetCaseId(), &v, &mu, fail) })
+	// Source place coordination (issue 20).
+	run(func() { s.caseSourcePlace(ctx, acting, c.GetCaseId(), &v, &mu, fail) })
 	run(func() {
 		if lv, code := s.LeversFor(r.Context(), sess, c.GetCaseId()); code == http.StatusOK && len(lv.Levers) > 0 {
 			mu.Lock()

@@ -62,6 +62,9 @@ type Options struct {
 	// Levers and boards (issue 18): the services and data they call
 	// beyond feedback (levers.go, boards.go).
 	Boards Boards
+	// Source place coordination (issue 20, sourceplace.go): the case
+	// page's source place block.
+	SourcePlaces SourcePlaces
 }
 
 // Server is the console's HTTP handler.
