@@ -326,14 +326,13 @@ func (f *CaseUnparked) apply(c *Case, _ *Event)  { c.IsParked, c.ParkReason = fa
 func (f *CaseExcluded) apply(c *Case, _ *Event)  { c.Excluded, c.ExcludeReason = true, f.Reason }
 
 // Shown in the timeline; they change nothing feedback derives.
-func (f *IncidentLinked) apply(*Case, *Event) {}
-
-// Source place coordination (issue 20): shown in the timeline only.
-func (f *SourcePlaceLeadChanged) apply(*Case, *Event) {}
-
+func (f *IncidentLinked) apply(*Case, *Event)        {}
 func (f *CaseContactRead) apply(*Case, *Event)       {}
 func (f *CaseArbitrationOpened) apply(*Case, *Event) {}
 func (f *CaseArbitrated) apply(*Case, *Event)        {}
+
+// Source place coordination (issue 20): shown in the timeline only.
+func (f *SourcePlaceLeadChanged) apply(*Case, *Event) {}
 
 func (f *CaseResolved) apply(c *Case, e *Event) {
 	if !c.resolved(f.Round) {
