@@ -71,9 +71,7 @@ type Feed interface {
 
 // Service is the dispatch service's API, scoped by the caller's credential.
 type Service struct {
-	store Store
-	// coord reads source places' coordinations (issue 20).
-	coord  CoordinationStore
+	store  Store
 	encode Encoder
 	feed   Feed
 	ref    func() *reference.Set
@@ -81,6 +79,8 @@ type Service struct {
 	policy Policy
 	// reloads is where the service's reference-data loads are recorded.
 	reloads ReloadHistory
+	// coord reads source places' coordinations (issue 20).
+	coord CoordinationStore
 }
 
 // ListsReloadsFrom tells the service where its reference-data loads are
