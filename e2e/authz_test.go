@@ -167,6 +167,16 @@ var authzMatrix = []string{
 	// answered INVALID_ARGUMENT before any task is looked up.
 	"WorkerTaskService/ListWorkerTasks        U P O O O O P P P P O O O P",
 	"WorkerTaskService/RecordInspection       U P P P P P P P P P I I I P",
+	// Source place coordination (issue 20): the street's dispatcher, the
+	// district and admin steer a source place; its lead (the street's squad)
+	// reads the coordinated tasks with them. The rows run in this order:
+	// the lead reads before the place is closed and reopened.
+	"SourcePlaceService/SetSourcePlaceLead    U P O P O P P P P P P P O P",
+	"SourcePlaceService/GetSourcePlace        U P O P O P P P P P P P O P",
+	"SourcePlaceService/ListSourcePlaces      U P O O O O P P P P P P O P",
+	"CoordinationService/GetCoordination      U P O P O P O P P P P P O P",
+	"SourcePlaceService/CloseSourcePlace      U P O P O P P P P P P P O P",
+	"SourcePlaceService/ReopenSourcePlace     U P O P O P P P P P P P O P",
 }
 
 // authzCase is a case the matrix set up.
@@ -206,6 +216,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
 	maps.Copy(calls, authzPlaceCalls(t, s, w))  // places (issue 20)
 	maps.Copy(calls, authzWorkTaskCalls(t, s))  // worker tasks (issue 20)
+
+	maps.Copy(calls, authzSourcePlaceCalls(t, ctx, s, w)) // source place coordination (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -242,6 +254,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
 		classifyv1.PlaceService_ServiceDesc, // places (issue 20)
 		dispatchv1.WorkerTaskService_ServiceDesc, // worker tasks (issue 20)
+		classifyv1.SourcePlaceService_ServiceDesc, dispatchv1.CoordinationService_ServiceDesc, // source place coordination (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {

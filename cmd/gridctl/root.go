@@ -99,6 +99,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newPlaceCmd(g))
 	// Grid workers' tasks and the notifications' local sink (issue 20, work tasks).
 	root.AddCommand(newWorkTasksCmd(g), newNotifyCmd(g))
+	// Source place coordination (issue 20).
+	root.AddCommand(newSourcePlaceCmd(g))
 	return root
 }
 

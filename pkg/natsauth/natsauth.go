@@ -141,7 +141,9 @@ var Users = []User{
 			// case, feedback's resolution, re-check, closing and reopening, and
 			// classify's places (their inspection schedules).
 			{"dispatch-worktasks", []string{"grid.case.received.>", "grid.case.resolved.>", "grid.case.rechecked.>",
-				"grid.case.closed.>", "grid.case.reopened.>", "grid.place.upserted.>"}}},
+				"grid.case.closed.>", "grid.case.reopened.>", "grid.place.upserted.>"}},
+			// Source place coordination (issue 20): classify's links and leads.
+			{"dispatch-coordination", []string{"grid.incident.linked.>", "grid.incident.source_place_lead.>"}}},
 		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",

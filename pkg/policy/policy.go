@@ -36,6 +36,12 @@
 //     rejected or withdrawn task too, so that what it worked on stays
 //     readable to it (masked; the full contact needs an open task). It acts
 //     on its own tasks only.
+//     Extended by issue 20 (source place coordination, 联勤联动): the lead
+//     unit a dispatcher named for an open source place also reads the tasks
+//     of the place's linked incidents and the cases behind them, masked
+//     (CaseFacts.Leads, which a service fills only on reads). It still acts
+//     on its own tasks only: every other task stays with the unit holding
+//     the power, and the lead coordinates.
 //   - secretary:<community>: the cases of its community, which include
 //     every issue it raised (an issue's community is the credential's).
 //   - patrol:<worker>: its own reports, and its own worker tasks (issue 20):
@@ -141,6 +147,11 @@ type CaseFacts struct {
 	Worker string
 	// Departments are the units holding a task on the case (any state).
 	Departments []string
+	// Leads are the lead units of the open source places the case's
+	// incident is linked to (issue 20). Only reads fill it: leading a place
+	// lets a unit read the linked tasks and their cases, masked, never act
+	// on another unit's task.
+	Leads []string
 }
 
 // inDistrict reports whether an area lies in district d, counting an area
@@ -164,7 +175,7 @@ func (s Scope) AllowsCase(c CaseFacts) bool {
 	case District:
 		return s.Code != "" && inDistrict(s.Code, c.District, c.Street)
 	case Department:
-		return s.Code != "" && slices.Contains(c.Departments, s.Code)
+		return s.Code != "" && (slices.Contains(c.Departments, s.Code) || slices.Contains(c.Leads, s.Code))
 	case Community:
 		return s.Code != "" && c.Community == s.Code
 	case Reporter:
@@ -180,7 +191,7 @@ func (s Scope) AllowsCase(c CaseFacts) bool {
 // cases it covers.
 func (s Scope) AllowsTask(dept string, c CaseFacts) bool {
 	if s.Kind == Department {
-		return s.Code != "" && dept == s.Code
+		return s.Code != "" && (dept == s.Code || slices.Contains(c.Leads, s.Code))
 	}
 	return s.AllowsCase(c)
 }

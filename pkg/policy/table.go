@@ -31,6 +31,12 @@ const PlaceService = "gridflow.classify.v1.PlaceService"
 // WorkerTaskService is dispatch's door for grid workers' own tasks
 // (issue 20, work tasks).
 const WorkerTaskService = "gridflow.dispatch.v1.WorkerTaskService"
+// Source place coordination (issue 20): classify's source places and
+// dispatch's coordinated work.
+const (
+	SourcePlaceService  = "gridflow.classify.v1.SourcePlaceService"
+	CoordinationService = "gridflow.dispatch.v1.CoordinationService"
+)
 
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
@@ -183,6 +189,18 @@ var table = map[string][]auth.Role{
 	// or district's dispatcher reads those of its area; admin all.
 	Method(WorkerTaskService, "ListWorkerTasks"):  roles(patrol, dispatcher, district, admin),
 	Method(WorkerTaskService, "RecordInspection"): roles(patrol, admin),
+	// Source place coordination (issue 20): a street's dispatcher names the
+	// lead unit of its street's source places, changes it, closes and
+	// reopens them; the district over its district; admin any.
+	Method(SourcePlaceService, "SetSourcePlaceLead"): dispatchers,
+	Method(SourcePlaceService, "GetSourcePlace"):     dispatchers,
+	Method(SourcePlaceService, "ListSourcePlaces"):   dispatchers,
+	Method(SourcePlaceService, "CloseSourcePlace"):   dispatchers,
+	Method(SourcePlaceService, "ReopenSourcePlace"):  dispatchers,
+	// The coordinated tasks: the lead unit of an open place (masked: tasks
+	// carry no personal data), the street's dispatchers, the district, admin.
+	// Which place a department may read is dispatch's rule: the ones it leads.
+	Method(CoordinationService, "GetCoordination"): roles(department, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.

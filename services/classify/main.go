@@ -301,6 +301,8 @@ func serve(ctx context.Context) error {
 	// Issue 20, places (以房管人): the place registry and place history,
 	// on classify's port beside ClassifyService.
 	classifyv1.RegisterPlaceServiceServer(srv, grpcapi.NewPlaces(classify.NewPlaces(store, lv.Reference, time.Now)))
+	// Source place coordination (issue 20).
+	classifyv1.RegisterSourcePlaceServiceServer(srv, grpcapi.NewSourcePlaces(svc))
 	if err := p.Admin(cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR"); err != nil {
 		return err
 	}

@@ -253,6 +253,9 @@ func run(ctx context.Context) error {
 	// only, pkg/natsauth), and dispatch's dead webhook deliveries.
 	opts.Boards.DeadLetters = deadletters.Counter{JS: js}.Count
 	opts.Boards.Webhooks = dispatchv1.NewWebhookServiceClient(dispatchConn)
+	// Source place coordination (issue 20): the case page's source place block.
+	opts.SourcePlaces = web.SourcePlaces{Places: classifyv1.NewSourcePlaceServiceClient(classifyConn),
+		Coordination: dispatchv1.NewCoordinationServiceClient(dispatchConn)}
 
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 

@@ -142,6 +142,7 @@ func run(ctx context.Context) error {
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	store := postgres.New(pool, relay.Notify).WithRelay(relay)
 	svc := dispatch.New(store, events.Encode, feed.New(js), ref.Current, clk.Now, policy)
+	svc.WithCoordination(store) // source place coordination (issue 20)
 	svc.ListsReloadsFrom(reloads)
 	handlers := events.NewHandlers(store, svc.Env)
 
@@ -171,6 +172,13 @@ func run(ctx context.Context) error {
 		return err
 	}
 	p.Consume(workConsumer)
+	// Source place coordination (issue 20): classify's links and leads.
+	coordination, err := consumer.New(js, pool, consumer.Config{Name: events.CoordinationConsumerName,
+		Subjects: events.CoordinationSubjects}, events.CoordinationHandler(postgres.ApplyCoordination), p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(coordination)
 	timers := clock.Handlers(store, svc.Env)
 	maps.Copy(timers, events.WorkTimers(workSvc, work.Bind))
 
@@ -187,6 +195,8 @@ func run(ctx context.Context) error {
 	// issue 20 (work tasks): a grid worker's ListTasks answers its worker tasks.
 	workAPI := grpcapi.NewWorkerTasks(workSvc, clk.Now)
 	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc).WithWorkerTasks(workAPI))
+	// Source place coordination (issue 20).
+	dispatchv1.RegisterCoordinationServiceServer(srv, grpcapi.NewCoordination(svc))
 
 	// Webhooks (issue 19): registrations over gRPC, deliveries driven from
 	// the table by one worker per replica.

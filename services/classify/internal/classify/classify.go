@@ -248,6 +248,15 @@ type SourcePlace struct {
 	IncidentIDs []string            `json:"IncidentIDs"`
 	ItemCodes   []string            `json:"ItemCodes"`
 	CreatedAt   time.Time           `json:"CreatedAt"`
+
+	// Coordination (issue 20, sourceplaces.go): the lead unit a dispatcher
+	// named, whether a dispatcher closed the place, every change, and a
+	// version counting the changes (the lead event's).
+	Lead      string        `json:"Lead"`
+	Closed    bool          `json:"Closed"`
+	History   []PlaceChange `json:"History"`
+	Version   int           `json:"Version"`
+	UpdatedAt time.Time     `json:"UpdatedAt"`
 }
 
 // Correction is a dispatcher's decision on a case's text: a labelled example
@@ -288,10 +297,16 @@ type Request struct {
 type StoredRequest struct {
 	CaseID  string
 	Version int
+	// SourcePlaceID is set instead of CaseID for a write on a source place
+	// (issue 20); Version is then the place's.
+	SourcePlaceID string
 }
 
 // Resource names the version, as ALREADY_EXISTS does.
 func (r StoredRequest) Resource() string {
+	if r.SourcePlaceID != "" {
+		return fmt.Sprintf("sourcePlaces/%s/versions/%d", r.SourcePlaceID, r.Version)
+	}
 	return fmt.Sprintf("cases/%s/classifications/%d", r.CaseID, r.Version)
 }
 
@@ -379,6 +394,9 @@ type Store interface {
 	ReadIncident(ctx context.Context, id string) (*Incident, *SourcePlace, error)
 	ListIncidents(ctx context.Context, f IncidentFilter) ([]*Incident, string, error)
 	ListCorrections(ctx context.Context, f CorrectionFilter) ([]Correction, string, error)
+	// ListSourcePlaces lists source places, most recently changed first
+	// (issue 20).
+	ListSourcePlaces(ctx context.Context, f SourcePlaceFilter) ([]*SourcePlace, string, error)
 }
 
 // ErrNotFound is what stores return for a missing record.

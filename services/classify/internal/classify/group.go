@@ -229,20 +229,40 @@ func (s *Service) link(ctx context.Context, tx Tx, inc *Incident, caseID string,
 		}
 		others = append(others, o)
 	}
-	if len(others) == 0 {
-		return nil, nil
-	}
+	// A closed source place is joined by nothing (issue 20): its incidents
+	// stay with it, and the new one joins an open place or opens one with
+	// the unlinked others.
 	var sp *SourcePlace
+	unlinked := 0
 	for _, o := range others {
-		if o.SourcePlaceID != "" {
-			if sp, err = tx.GetSourcePlace(ctx, o.SourcePlaceID); err != nil {
-				return nil, fmt.Errorf("source place %s: %w", o.SourcePlaceID, err)
-			}
-			break
+		if o.SourcePlaceID == "" {
+			unlinked++
+			continue
+		}
+		if sp != nil {
+			continue
+		}
+		p, err := tx.GetSourcePlace(ctx, o.SourcePlaceID)
+		if err != nil {
+			return nil, fmt.Errorf("source place %s: %w", o.SourcePlaceID, err)
+		}
+		if p.Open() {
+			sp = p
 		}
 	}
 	if sp == nil {
-		sp = &SourcePlace{ID: s.newID(), Place: inc.Place, Area: inc.Area, CreatedAt: s.deps.Now()}
+		// Later reports join the open place at their place while it is
+		// open, after the link window too (issue 20).
+		if sp, err = s.openPlaceAt(ctx, tx, inc); err != nil {
+			return nil, err
+		}
+	}
+	if sp == nil && unlinked == 0 {
+		return nil, nil
+	}
+	if sp == nil {
+		now := s.deps.Now()
+		sp = &SourcePlace{ID: s.newID(), Place: inc.Place, Area: inc.Area, CreatedAt: now, UpdatedAt: now}
 	}
 	attach := []*Incident{inc}
 	for _, o := range others {

@@ -44,7 +44,7 @@ type PlaceTx interface {
 	// GetPlaceEntry reads a place for update; ErrNotFound when there is none.
 	GetPlaceEntry(ctx context.Context, key string) (*PlaceEntry, error)
 	// SavePlaceEntry writes a new version of a place and its history entry.
-	SavePlaceEntry(ctx context.Context, p *PlaceEntry, ch *PlaceChange) error
+	SavePlaceEntry(ctx context.Context, p *PlaceEntry, ch *PlaceVersion) error
 	// BeginPlaceRequest starts an idempotent write (pkg/idempotency): nil
 	// for a first request, the first answer's body for a repeat,
 	// ALREADY_EXISTS for the id reused with other content.
@@ -107,7 +107,7 @@ type History struct {
 	Cases        []HistoryCase
 	Incidents    []*Incident
 	SourcePlaces []*SourcePlace
-	Changes      []PlaceChange
+	Changes      []PlaceVersion
 	Next         string
 }
 
@@ -281,7 +281,7 @@ func (p *Places) ImportPlaces(ctx context.Context, requestID string, rows []Plac
 				e.Version, e.CreatedAt, e.UpdatedAt = cur.Version+1, cur.CreatedAt, now
 				res.Updated++
 			}
-			ch := &PlaceChange{Key: e.Key, Version: e.Version, Origin: OriginImport, Actor: r.p.String(),
+			ch := &PlaceVersion{Key: e.Key, Version: e.Version, Origin: OriginImport, Actor: r.p.String(),
 				Status: e.Status, Kind: e.Kind, Name: e.Name, At: now}
 			if err := tx.SavePlaceEntry(ctx, &e, ch); err != nil {
 				return err
@@ -455,7 +455,7 @@ func (p *Places) RecordFinding(ctx context.Context, f Finding) (*PlaceEntry, boo
 		changed = !e.same(cur)
 		now := p.now()
 		e.Version, e.UpdatedAt = cur.Version+1, now
-		ch := &PlaceChange{Key: e.Key, Version: e.Version, Origin: OriginFinding, Actor: r.p.String(),
+		ch := &PlaceVersion{Key: e.Key, Version: e.Version, Origin: OriginFinding, Actor: r.p.String(),
 			Status: e.Status, Kind: e.Kind, Name: e.Name, Note: strings.TrimSpace(f.Note), At: now}
 		if err := tx.SavePlaceEntry(ctx, &e, ch); err != nil {
 			return err

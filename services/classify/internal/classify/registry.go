@@ -117,9 +117,9 @@ func (p *PlaceEntry) same(q *PlaceEntry) bool {
 		p.Area == q.Area && eqInt(p.InspectOverride, q.InspectOverride) && p.Retired == q.Retired
 }
 
-// PlaceChange is one version of a place: what it became, who made it and
+// PlaceVersion is one version of a place: what it became, who made it and
 // why (the import, or a patrol's finding with its note).
-type PlaceChange struct {
+type PlaceVersion struct {
 	Key     string    `json:"key"`
 	Version int64     `json:"version"`
 	Origin  string    `json:"origin"` // import, finding

@@ -202,7 +202,7 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 			SourcePlaceId: e.SourcePlace.ID, IncidentId: e.Incident.ID, CaseId: e.CaseID, ItemCode: e.Incident.ItemCode,
 			IncidentIds: e.SourcePlace.IncidentIDs, ItemCodes: e.SourcePlace.ItemCodes, Reports: uint32(e.Reports),
 			PlaceKey: e.SourcePlace.Place.Key, Location: wire.PointOut(e.SourcePlace.Place.Point),
-			Area: wire.AreaOut(e.Incident.Area),
+			Area: wire.AreaOut(e.Incident.Area), PrimaryCaseId: e.Incident.PrimaryCaseID,
 		}}
 		area = e.Incident.Area
 	case classify.PlaceUpserted: // issue 20, places
@@ -212,6 +212,14 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 			env.OccurredAt = timestamppb.New(e.Place.UpdatedAt)
 		}
 		area = e.Place.Area
+	case classify.LeadChanged:
+		// Source place coordination (issue 20): one per incident, naming its
+		// primary case.
+		env.CaseId = e.Incident.PrimaryCaseID
+		env.Actor = wire.PrincipalOut(e.Change.Actor)
+		env.OccurredAt = timestamppb.New(e.Change.At)
+		env.Payload = &eventsv1.Envelope_IncidentSourcePlaceLead{IncidentSourcePlaceLead: leadChangedOut(e)}
+		area = e.SourcePlace.Area
 	default:
 		// Unreachable while TestMessageMapsEveryEvent passes.
 		return outbox.Message{}, fmt.Errorf("events: unknown domain event %T", e)
@@ -226,4 +234,16 @@ func Message(e classify.Event, now time.Time) (outbox.Message, error) {
 	}
 	return outbox.Message{ID: env.EventId, Subject: subject, Data: data,
 		Headers: map[string]string{"Gridflow-Event-Type": env.Type}}, nil
+}
+
+// leadChangedOut is the payload of incident.source_place_lead (issue 20).
+func leadChangedOut(e classify.LeadChanged) *eventsv1.SourcePlaceLeadChanged {
+	sp := e.SourcePlace
+	out := &eventsv1.SourcePlaceLeadChanged{SourcePlaceId: sp.ID, Version: uint64(sp.Version), LeadDepartmentCode: sp.Lead,
+		PreviousLeadDepartmentCode: e.Change.PreviousLead, Open: sp.Open(), Change: e.Change.Change, Reason: e.Change.Reason,
+		IncidentId: e.Incident.ID, PlaceKey: sp.Place.Key, Area: wire.AreaOut(sp.Area), ChangedAt: wire.TimeOut(e.Change.At)}
+	for _, i := range e.Incidents {
+		out.Incidents = append(out.Incidents, &eventsv1.SourcePlaceIncident{IncidentId: i.ID, PrimaryCaseId: i.PrimaryCaseID, ItemCode: i.ItemCode})
+	}
+	return out
 }

@@ -42,6 +42,10 @@ func TestMessageMapsEveryEvent(t *testing.T) {
 		// Issue 20, places: a place's event names no case.
 		{classify.PlaceUpserted{Place: classify.PlaceEntry{Key: "静安区|临汾路|375|1|", Area: area}}, "place_upserted",
 			"grid.place.upserted.310106.310106022"},
+		// Source place coordination (issue 20): one per incident, naming its primary case.
+		{classify.LeadChanged{SourcePlace: classify.SourcePlace{ID: "sp1", Area: area}, Incident: classify.PlaceIncident{ID: "i1", PrimaryCaseID: "c1"},
+			Change: classify.PlaceChange{Change: classify.ChangeLeadSet, Lead: "310106022-CG", Actor: "dispatcher:310106022", At: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC)}},
+			"incident_source_place_lead", "grid.incident.source_place_lead.310106.310106022"},
 	}
 	var sampled, published []string
 	for _, s := range samples {

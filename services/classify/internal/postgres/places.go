@@ -34,7 +34,7 @@ func (t *txn) GetPlaceEntry(ctx context.Context, key string) (*classify.PlaceEnt
 	return getBody[classify.PlaceEntry](ctx, t.tx, `SELECT body FROM places WHERE place_key = $1 FOR UPDATE`, key)
 }
 
-func (t *txn) SavePlaceEntry(ctx context.Context, p *classify.PlaceEntry, ch *classify.PlaceChange) error {
+func (t *txn) SavePlaceEntry(ctx context.Context, p *classify.PlaceEntry, ch *classify.PlaceVersion) error {
 	body, err := json.Marshal(p)
 	if err != nil {
 		return err
@@ -280,7 +280,7 @@ func (s *Store) PlaceHistory(ctx context.Context, q classify.HistoryQuery) (*cla
 	if err != nil {
 		return nil, fmt.Errorf("place history changes: %w", pgdb.Translate(err))
 	}
-	changes, err := collect[classify.PlaceChange](chs)
+	changes, err := collect[classify.PlaceVersion](chs)
 	if err != nil {
 		return nil, fmt.Errorf("place history changes: %w", err)
 	}

@@ -336,8 +336,11 @@ func (t *txn) SaveSourcePlace(ctx context.Context, p *classify.SourcePlace) erro
 	if err != nil {
 		return err
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO source_places (source_place_id, created_at, body) VALUES ($1, $2, $3)
-		ON CONFLICT (source_place_id) DO UPDATE SET body = EXCLUDED.body`, p.ID, p.CreatedAt, body)
+	_, err = t.tx.Exec(ctx, `INSERT INTO source_places (source_place_id, created_at, body, district_code, street_code, closed, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (source_place_id) DO UPDATE SET body = EXCLUDED.body, district_code = EXCLUDED.district_code,
+			street_code = EXCLUDED.street_code, closed = EXCLUDED.closed, updated_at = EXCLUDED.updated_at`,
+		p.ID, p.CreatedAt, body, p.Area.District, p.Area.Street, p.Closed, placeUpdated(p))
 	if err != nil {
 		return fmt.Errorf("save source place %s: %w", p.ID, pgdb.Translate(err))
 	}
@@ -370,6 +373,8 @@ func (t *txn) AddCorrection(ctx context.Context, c *classify.Correction) error {
 type requestAnswer struct {
 	CaseID  string `json:"case_id"`
 	Version int    `json:"version"`
+	// A write on a source place (issue 20).
+	SourcePlaceID string `json:"source_place_id,omitempty"`
 }
 
 func (t *txn) BeginRequest(ctx context.Context, req classify.Request) (*classify.StoredRequest, error) {
@@ -385,7 +390,7 @@ func (t *txn) BeginRequest(ctx context.Context, req classify.Request) (*classify
 	if err := json.Unmarshal(prior.Body, &a); err != nil {
 		return nil, fmt.Errorf("request %s: decode stored answer: %w", req.ID, err)
 	}
-	return &classify.StoredRequest{CaseID: a.CaseID, Version: a.Version}, nil
+	return &classify.StoredRequest{CaseID: a.CaseID, Version: a.Version, SourcePlaceID: a.SourcePlaceID}, nil
 }
 
 func (t *txn) SaveRequest(ctx context.Context, req classify.Request, r classify.StoredRequest) error {
@@ -393,7 +398,7 @@ func (t *txn) SaveRequest(ctx context.Context, req classify.Request, r classify.
 	if err != nil {
 		return err
 	}
-	body, err := json.Marshal(requestAnswer{CaseID: r.CaseID, Version: r.Version})
+	body, err := json.Marshal(requestAnswer{CaseID: r.CaseID, Version: r.Version, SourcePlaceID: r.SourcePlaceID})
 	if err != nil {
 		return err
 	}

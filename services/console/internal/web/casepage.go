@@ -115,6 +115,9 @@ type casePageView struct {
 	// Places (issue 20): the history of the case's place (此地历史,
 	// places.go); nil when it has none or places are not configured.
 	PlaceHistory *placeHistoryView
+	// SourcePlace (issue 20, sourceplace.go): the source place coordinating
+	// the case, nil when there is none.
+	SourcePlace *sourcePlaceView
 }
 
 // caseRef reads a case reference: a case number, a case id or a hotline
@@ -204,6 +207,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
 	run(func() { s.caseRoute(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.caseReplies(ctx, c.GetCaseId(), &v, &mu, fail) })
 	run(func() { s.casePlaceHistory(ctx, c.GetCaseId(), &v, &mu, fail) }) // places (issue 20)
+	// Source place coordination (issue 20).
+	run(func() { s.caseSourcePlace(ctx, acting, c.GetCaseId(), &v, &mu, fail) })
 	run(func() {
 		if lv, code := s.LeversFor(r.Context(), sess, c.GetCaseId()); code == http.StatusOK && len(lv.Levers) > 0 {
 			mu.Lock()

@@ -67,6 +67,9 @@ type Options struct {
 	// Places (issue 20): classify's place registry, for the place page
 	// and the case page's 此地历史 (places.go); nil: neither is shown.
 	Places classifyv1.PlaceServiceClient
+	// Source place coordination (issue 20, sourceplace.go): the case
+	// page's source place block.
+	SourcePlaces SourcePlaces
 }
 
 // Server is the console's HTTP handler.

@@ -99,6 +99,18 @@ func inScope(sc Scope, c *Case, target Target) error {
 	return nil
 }
 
+// inScopeLed is inScope for a read, where the leads of the open source
+// place coordinating the case read its tasks too (issue 20).
+func inScopeLed(sc Scope, c *Case, target Target, leads []string) error {
+	f := facts(c)
+	f.Leads = leads
+	t := c.task(target.TaskID)
+	if t == nil || !sc.AllowsTask(t.Department, f) {
+		return sc.Missing(targetName(target), errNoTask(target.TaskID))
+	}
+	return nil
+}
+
 // mayName checks a dispatcher may give the case to unit code (Reassign,
 // Arbitrate): a street dispatcher names units serving its own street (the
 // street's units, and the district bureaus over it); giving a case to

@@ -79,6 +79,8 @@ type Service struct {
 	policy Policy
 	// reloads is where the service's reference-data loads are recorded.
 	reloads ReloadHistory
+	// coord reads source places' coordinations (issue 20).
+	coord CoordinationStore
 }
 
 // ListsReloadsFrom tells the service where its reference-data loads are
@@ -256,7 +258,12 @@ func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, err
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := inScope(sc, c, Target{TaskID: taskID}); err != nil {
+	// The lead of an open source place reads its linked tasks (issue 20).
+	co, err := s.coordinationOf(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := inScopeLed(sc, c, Target{TaskID: taskID}, co.Leads()); err != nil {
 		return nil, nil, err
 	}
 	return c.task(taskID), c, nil

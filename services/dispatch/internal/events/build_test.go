@@ -122,6 +122,7 @@ func TestEnvelopeMapsEveryEvent(t *testing.T) {
 		"case_received", "case_answered", "case_followed_up", "case_contact_read", // intake
 		"case_classified", "case_review_needed", "incident_grouped", "incident_linked", // classify
 		"place_upserted",                                                                                                              // classify (issue 20, places)
+		"incident_source_place_lead",                                                                                                  // classify: source place coordination (issue 20)
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn", // feedback
 		"place_upserted", // classify (issue 20)
 	}

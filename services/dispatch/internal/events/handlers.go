@@ -151,6 +151,8 @@ func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 		// intake's audit of a contact read: feedback's timeline shows it.
 		*eventsv1.Envelope_CaseContactRead,
 		*eventsv1.Envelope_IncidentGrouped, *eventsv1.Envelope_IncidentLinked,
+		// Source place coordination (issue 20): CoordinationConsumerName's.
+		*eventsv1.Envelope_IncidentSourcePlaceLead,
 		// Dispatch's own events.
 		*eventsv1.Envelope_TaskDispatched, *eventsv1.Envelope_TaskAcknowledged, *eventsv1.Envelope_TaskRejected,
 		*eventsv1.Envelope_TaskForwarded, *eventsv1.Envelope_TaskExtensionRequested, *eventsv1.Envelope_TaskExtensionDecided,

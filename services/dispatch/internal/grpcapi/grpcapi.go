@@ -64,7 +64,11 @@ func (s *Server) ListTasks(ctx context.Context, req *dispatchv1.ListTasksRequest
 	if err != nil {
 		return nil, err
 	}
-	return &dispatchv1.ListTasksResponse{Tasks: convert.TasksOut(tasks), NextPageToken: next}, nil
+	out := convert.TasksOut(tasks)
+	if err := s.withCoordination(ctx, tasks, out); err != nil { // issue 20
+		return nil, err
+	}
+	return &dispatchv1.ListTasksResponse{Tasks: out, NextPageToken: next}, nil
 }
 
 // GetTask implements dispatchv1.DispatchServiceServer.
@@ -75,6 +79,9 @@ func (s *Server) GetTask(ctx context.Context, req *dispatchv1.GetTaskRequest) (*
 	}
 	out := convert.TaskOut(t)
 	out.Case = convert.CaseDetailOut(c, s.svc.Ref())
+	if err := s.withCoordination(ctx, []*dispatch.Task{t}, []*dispatchv1.Task{out}); err != nil { // issue 20
+		return nil, err
+	}
 	return &dispatchv1.GetTaskResponse{Task: out}, nil
 }
 

@@ -93,6 +93,8 @@ func setup(t *testing.T) *env {
 	svc := e.replica(e.pool)
 	srv := grpcserver.New(grpcserver.Options{Logger: quiet, Verifier: auth.NewVerifier(pub)})
 	dispatchv1.RegisterDispatchServiceServer(srv, grpcapi.New(svc))
+	// Source place coordination (issue 20).
+	dispatchv1.RegisterCoordinationServiceServer(srv, grpcapi.NewCoordination(svc))
 	// Webhooks (issue 19).
 	dispatchv1.RegisterWebhookServiceServer(srv, grpcapi.NewWebhooks(webhooks.New(postgres.New(e.pool, nil), events.TaskEventNames(), e.clock.Now)))
 	lis := bufconn.Listen(1 << 20)
@@ -142,6 +144,14 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	store := postgres.New(pool, relay.Notify)
 	svc := dispatch.New(store, events.Encode, feed.New(e.js), ref, e.clock.Now, dispatch.DefaultPolicy())
 	svc.ListsReloadsFrom(reloadlog.New(pool, "dispatch"))
+	// Source place coordination (issue 20): its store and its consumer.
+	svc.WithCoordination(store)
+	co, err := consumer.New(e.js, pool, consumer.Config{Name: events.CoordinationConsumerName, Subjects: events.CoordinationSubjects,
+		FetchWait: 200 * time.Millisecond}, events.CoordinationHandler(postgres.ApplyCoordination), quiet)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.wg.Go(func() { _ = co.Run(e.ctx) })
 	h := events.NewHandlers(store, svc.Env)
 	runner, err := consumer.New(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
 		Concurrency: 4, FetchWait: 200 * time.Millisecond}, h.Handle, quiet)
@@ -181,6 +191,11 @@ func (e *env) publish(subject, caseID string, payload any) string {
 		env.Type, env.Payload = "case.classified", &eventsv1.Envelope_CaseClassified{CaseClassified: p}
 	case *eventsv1.CaseFollowedUp:
 		env.Type, env.Payload = "case.followed_up", &eventsv1.Envelope_CaseFollowedUp{CaseFollowedUp: p}
+	// Source place coordination (issue 20).
+	case *eventsv1.IncidentLinked:
+		env.Type, env.Payload = "incident.linked", &eventsv1.Envelope_IncidentLinked{IncidentLinked: p}
+	case *eventsv1.SourcePlaceLeadChanged:
+		env.Type, env.Payload = "incident.source_place_lead", &eventsv1.Envelope_IncidentSourcePlaceLead{IncidentSourcePlaceLead: p}
 	default:
 		e.t.Fatalf("publish %T", payload)
 	}

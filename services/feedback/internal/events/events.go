@@ -160,6 +160,12 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 		e.Area = wire.AreaIn(p.IncidentLinked.GetArea())
 		e.Summary = "incident linked to source place " + p.IncidentLinked.GetSourcePlaceId()
 		return &feedback.IncidentLinked{}
+	case *eventsv1.Envelope_IncidentSourcePlaceLead:
+		// Source place coordination (issue 20).
+		l := p.IncidentSourcePlaceLead
+		e.Area = wire.AreaIn(l.GetArea())
+		e.Summary = fmt.Sprintf("source place %s: %s (lead %s)", l.GetSourcePlaceId(), l.GetChange(), l.GetLeadDepartmentCode())
+		return &feedback.SourcePlaceLeadChanged{Lead: l.GetLeadDepartmentCode(), Change: l.GetChange()}
 	case *eventsv1.Envelope_TaskDispatched:
 		f := &feedback.TaskDispatched{TaskSnapshot: task(e, p.TaskDispatched.GetTask())}
 		e.Rule = p.TaskDispatched.GetRule()

@@ -331,6 +331,9 @@ func (f *CaseContactRead) apply(*Case, *Event)       {}
 func (f *CaseArbitrationOpened) apply(*Case, *Event) {}
 func (f *CaseArbitrated) apply(*Case, *Event)        {}
 
+// Source place coordination (issue 20): shown in the timeline only.
+func (f *SourcePlaceLeadChanged) apply(*Case, *Event) {}
+
 func (f *CaseResolved) apply(c *Case, e *Event) {
 	if !c.resolved(f.Round) {
 		c.ResolvedRound = append(c.ResolvedRound, f.Round)

@@ -109,6 +109,12 @@ type IncidentGrouped struct {
 // timeline shows it).
 type IncidentLinked struct{}
 
+// SourcePlaceLeadChanged: the source place the case's incident is linked to
+// got a lead unit, another one, or was closed or reopened (issue 20). The
+// timeline shows it; replies, callbacks and figures do not change: every
+// case still gets its own reply.
+type SourcePlaceLeadChanged struct{ Lead, Change string }
+
 // CaseCancelled is a dispatcher's cancellation.
 type CaseCancelled struct{ Reason string }
 

@@ -789,7 +789,10 @@ type Task struct {
 	Urges               uint32                 `protobuf:"varint,30,opt,name=urges" json:"urges,omitempty"`
 	UpdatedAt           *timestamppb.Timestamp `protobuf:"bytes,31,opt,name=updated_at,json=updatedAt" json:"updated_at,omitempty"`
 	// Filled by GetTask.
-	Case          *CaseDetail `protobuf:"bytes,32,opt,name=case" json:"case,omitempty"`
+	Case *CaseDetail `protobuf:"bytes,32,opt,name=case" json:"case,omitempty"`
+	// Source place coordination (issue 20): the source place the task's
+	// incident is linked to and its lead unit; unset when there is none.
+	Coordination  *Coordination `protobuf:"bytes,33,opt,name=coordination" json:"coordination,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1044,6 +1047,13 @@ func (x *Task) GetUpdatedAt() *timestamppb.Timestamp {
 func (x *Task) GetCase() *CaseDetail {
 	if x != nil {
 		return x.Case
+	}
+	return nil
+}
+
+func (x *Task) GetCoordination() *Coordination {
+	if x != nil {
+		return x.Coordination
 	}
 	return nil
 }
@@ -4338,7 +4348,7 @@ var File_gridflow_dispatch_v1_dispatch_proto protoreflect.FileDescriptor
 
 const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\n" +
-	"#gridflow/dispatch/v1/dispatch.proto\x12\x14gridflow.dispatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/envelope.proto\x1a\x1dgridflow/types/v1/types.proto\"\xf5\x01\n" +
+	"#gridflow/dispatch/v1/dispatch.proto\x12\x14gridflow.dispatch.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/envelope.proto\x1a\x1dgridflow/types/v1/types.proto\x1a'gridflow/dispatch/v1/coordination.proto\"\xf5\x01\n" +
 	"\tRejection\x128\n" +
 	"\x06reason\x18\x01 \x01(\x0e2 .gridflow.events.v1.RejectReasonR\x06reason\x12\x12\n" +
 	"\x04note\x18\x02 \x01(\tR\x04note\x12\x1b\n" +
@@ -4372,7 +4382,7 @@ const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
 	"\acontent\x18\x03 \x01(\tR\acontent\x12\x18\n" +
 	"\aaddress\x18\x04 \x01(\tR\aaddress\x12?\n" +
-	"\vattachments\x18\x05 \x03(\v2\x1d.gridflow.types.v1.AttachmentR\vattachments\"\x9b\v\n" +
+	"\vattachments\x18\x05 \x03(\v2\x1d.gridflow.types.v1.AttachmentR\vattachments\"\xe3\v\n" +
 	"\x04Task\x12\x17\n" +
 	"\atask_id\x18\x01 \x01(\tR\x06taskId\x12\x17\n" +
 	"\acase_id\x18\x02 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -4412,7 +4422,8 @@ const file_gridflow_dispatch_v1_dispatch_proto_rawDesc = "" +
 	"\x05urges\x18\x1e \x01(\rR\x05urges\x129\n" +
 	"\n" +
 	"updated_at\x18\x1f \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x124\n" +
-	"\x04case\x18  \x01(\v2 .gridflow.dispatch.v1.CaseDetailR\x04case\"\xe3\x06\n" +
+	"\x04case\x18  \x01(\v2 .gridflow.dispatch.v1.CaseDetailR\x04case\x12F\n" +
+	"\fcoordination\x18! \x01(\v2\".gridflow.dispatch.v1.CoordinationR\fcoordination\"\xe3\x06\n" +
 	"\fDispatchCase\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -4822,13 +4833,14 @@ var file_gridflow_dispatch_v1_dispatch_proto_goTypes = []any{
 	(v1.ReviewState)(0),                  // 68: gridflow.events.v1.ReviewState
 	(*v1.Deadlines)(nil),                 // 69: gridflow.events.v1.Deadlines
 	(v1.DispatchReason)(0),               // 70: gridflow.events.v1.DispatchReason
-	(*v11.Area)(nil),                     // 71: gridflow.types.v1.Area
-	(v11.Urgency)(0),                     // 72: gridflow.types.v1.Urgency
-	(*v1.Envelope)(nil),                  // 73: gridflow.events.v1.Envelope
-	(v11.AppealType)(0),                  // 74: gridflow.types.v1.AppealType
-	(v11.Source)(0),                      // 75: gridflow.types.v1.Source
-	(*v1.Deadline)(nil),                  // 76: gridflow.events.v1.Deadline
-	(*v1.RouteStep)(nil),                 // 77: gridflow.events.v1.RouteStep
+	(*Coordination)(nil),                 // 71: gridflow.dispatch.v1.Coordination
+	(*v11.Area)(nil),                     // 72: gridflow.types.v1.Area
+	(v11.Urgency)(0),                     // 73: gridflow.types.v1.Urgency
+	(*v1.Envelope)(nil),                  // 74: gridflow.events.v1.Envelope
+	(v11.AppealType)(0),                  // 75: gridflow.types.v1.AppealType
+	(v11.Source)(0),                      // 76: gridflow.types.v1.Source
+	(*v1.Deadline)(nil),                  // 77: gridflow.events.v1.Deadline
+	(*v1.RouteStep)(nil),                 // 78: gridflow.events.v1.RouteStep
 }
 var file_gridflow_dispatch_v1_dispatch_proto_depIdxs = []int32{
 	62,  // 0: gridflow.dispatch.v1.Rejection.reason:type_name -> gridflow.events.v1.RejectReason
@@ -4853,118 +4865,119 @@ var file_gridflow_dispatch_v1_dispatch_proto_depIdxs = []int32{
 	9,   // 19: gridflow.dispatch.v1.Task.completion:type_name -> gridflow.dispatch.v1.Completion
 	63,  // 20: gridflow.dispatch.v1.Task.updated_at:type_name -> google.protobuf.Timestamp
 	10,  // 21: gridflow.dispatch.v1.Task.case:type_name -> gridflow.dispatch.v1.CaseDetail
-	0,   // 22: gridflow.dispatch.v1.DispatchCase.status:type_name -> gridflow.dispatch.v1.CaseStatus
-	71,  // 23: gridflow.dispatch.v1.DispatchCase.area:type_name -> gridflow.types.v1.Area
-	72,  // 24: gridflow.dispatch.v1.DispatchCase.urgency:type_name -> gridflow.types.v1.Urgency
-	69,  // 25: gridflow.dispatch.v1.DispatchCase.deadlines:type_name -> gridflow.events.v1.Deadlines
-	1,   // 26: gridflow.dispatch.v1.DispatchCase.queue_reason:type_name -> gridflow.dispatch.v1.QueueReason
-	63,  // 27: gridflow.dispatch.v1.DispatchCase.parked_at:type_name -> google.protobuf.Timestamp
-	11,  // 28: gridflow.dispatch.v1.DispatchCase.tasks:type_name -> gridflow.dispatch.v1.Task
-	73,  // 29: gridflow.dispatch.v1.WatchTasksResponse.event:type_name -> gridflow.events.v1.Envelope
-	67,  // 30: gridflow.dispatch.v1.ListTasksRequest.states:type_name -> gridflow.events.v1.TaskState
-	11,  // 31: gridflow.dispatch.v1.ListTasksResponse.tasks:type_name -> gridflow.dispatch.v1.Task
-	11,  // 32: gridflow.dispatch.v1.GetTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	63,  // 33: gridflow.dispatch.v1.AcknowledgeTaskRequest.eta:type_name -> google.protobuf.Timestamp
-	11,  // 34: gridflow.dispatch.v1.AcknowledgeTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	62,  // 35: gridflow.dispatch.v1.RejectTaskRequest.reason:type_name -> gridflow.events.v1.RejectReason
-	11,  // 36: gridflow.dispatch.v1.RejectTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	2,   // 37: gridflow.dispatch.v1.RejectTaskResponse.outcome:type_name -> gridflow.dispatch.v1.RejectOutcome
-	11,  // 38: gridflow.dispatch.v1.RejectTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
-	11,  // 39: gridflow.dispatch.v1.ForwardTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	11,  // 40: gridflow.dispatch.v1.ForwardTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
-	63,  // 41: gridflow.dispatch.v1.RequestExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
-	11,  // 42: gridflow.dispatch.v1.RequestExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
-	11,  // 43: gridflow.dispatch.v1.ReportProgressResponse.task:type_name -> gridflow.dispatch.v1.Task
-	11,  // 44: gridflow.dispatch.v1.CompleteTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
-	1,   // 45: gridflow.dispatch.v1.QueueEntry.reason:type_name -> gridflow.dispatch.v1.QueueReason
-	63,  // 46: gridflow.dispatch.v1.QueueEntry.since:type_name -> google.protobuf.Timestamp
-	71,  // 47: gridflow.dispatch.v1.QueueEntry.area:type_name -> gridflow.types.v1.Area
-	6,   // 48: gridflow.dispatch.v1.QueueEntry.last_rejection:type_name -> gridflow.dispatch.v1.Rejection
-	69,  // 49: gridflow.dispatch.v1.QueueEntry.deadlines:type_name -> gridflow.events.v1.Deadlines
-	31,  // 50: gridflow.dispatch.v1.ListDispatchQueueResponse.entries:type_name -> gridflow.dispatch.v1.QueueEntry
-	11,  // 51: gridflow.dispatch.v1.ReassignResponse.task:type_name -> gridflow.dispatch.v1.Task
-	3,   // 52: gridflow.dispatch.v1.DecideExtensionRequest.decision:type_name -> gridflow.dispatch.v1.ExtensionDecision
-	63,  // 53: gridflow.dispatch.v1.DecideExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
-	11,  // 54: gridflow.dispatch.v1.DecideExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
-	4,   // 55: gridflow.dispatch.v1.ReviewCompletionRequest.decision:type_name -> gridflow.dispatch.v1.ReviewDecision
-	11,  // 56: gridflow.dispatch.v1.ReviewCompletionResponse.task:type_name -> gridflow.dispatch.v1.Task
-	11,  // 57: gridflow.dispatch.v1.SuperviseResponse.task:type_name -> gridflow.dispatch.v1.Task
-	71,  // 58: gridflow.dispatch.v1.Arbitration.area:type_name -> gridflow.types.v1.Area
-	63,  // 59: gridflow.dispatch.v1.Arbitration.opened_at:type_name -> google.protobuf.Timestamp
-	6,   // 60: gridflow.dispatch.v1.Arbitration.rejections:type_name -> gridflow.dispatch.v1.Rejection
-	69,  // 61: gridflow.dispatch.v1.Arbitration.deadlines:type_name -> gridflow.events.v1.Deadlines
-	42,  // 62: gridflow.dispatch.v1.ListArbitrationResponse.arbitrations:type_name -> gridflow.dispatch.v1.Arbitration
-	11,  // 63: gridflow.dispatch.v1.ArbitrateResponse.task:type_name -> gridflow.dispatch.v1.Task
-	71,  // 64: gridflow.dispatch.v1.RouteFacts.area:type_name -> gridflow.types.v1.Area
-	74,  // 65: gridflow.dispatch.v1.RouteFacts.appeal_type:type_name -> gridflow.types.v1.AppealType
-	75,  // 66: gridflow.dispatch.v1.RouteFacts.source:type_name -> gridflow.types.v1.Source
-	72,  // 67: gridflow.dispatch.v1.RouteFacts.urgency:type_name -> gridflow.types.v1.Urgency
-	63,  // 68: gridflow.dispatch.v1.RouteFacts.received_at:type_name -> google.protobuf.Timestamp
-	47,  // 69: gridflow.dispatch.v1.SimulateRouteRequest.facts:type_name -> gridflow.dispatch.v1.RouteFacts
-	66,  // 70: gridflow.dispatch.v1.Assignment.role:type_name -> gridflow.events.v1.TaskRole
-	76,  // 71: gridflow.dispatch.v1.Assignment.on_site:type_name -> gridflow.events.v1.Deadline
-	49,  // 72: gridflow.dispatch.v1.SimulateRouteResponse.lead:type_name -> gridflow.dispatch.v1.Assignment
-	49,  // 73: gridflow.dispatch.v1.SimulateRouteResponse.co_handlers:type_name -> gridflow.dispatch.v1.Assignment
-	69,  // 74: gridflow.dispatch.v1.SimulateRouteResponse.deadlines:type_name -> gridflow.events.v1.Deadlines
-	72,  // 75: gridflow.dispatch.v1.SimulateRouteResponse.urgency:type_name -> gridflow.types.v1.Urgency
-	77,  // 76: gridflow.dispatch.v1.SimulateRouteResponse.path:type_name -> gridflow.events.v1.RouteStep
-	47,  // 77: gridflow.dispatch.v1.SimulateRouteResponse.facts:type_name -> gridflow.dispatch.v1.RouteFacts
-	12,  // 78: gridflow.dispatch.v1.CancelCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	12,  // 79: gridflow.dispatch.v1.ParkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	12,  // 80: gridflow.dispatch.v1.UnparkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	12,  // 81: gridflow.dispatch.v1.ExcludeCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
-	61,  // 82: gridflow.dispatch.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.dispatch.v1.ReferenceReload
-	63,  // 83: gridflow.dispatch.v1.ReferenceReload.time:type_name -> google.protobuf.Timestamp
-	5,   // 84: gridflow.dispatch.v1.ReferenceReload.outcome:type_name -> gridflow.dispatch.v1.ReferenceReloadOutcome
-	13,  // 85: gridflow.dispatch.v1.DispatchService.WatchTasks:input_type -> gridflow.dispatch.v1.WatchTasksRequest
-	15,  // 86: gridflow.dispatch.v1.DispatchService.ListTasks:input_type -> gridflow.dispatch.v1.ListTasksRequest
-	17,  // 87: gridflow.dispatch.v1.DispatchService.GetTask:input_type -> gridflow.dispatch.v1.GetTaskRequest
-	19,  // 88: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:input_type -> gridflow.dispatch.v1.AcknowledgeTaskRequest
-	21,  // 89: gridflow.dispatch.v1.DispatchService.RejectTask:input_type -> gridflow.dispatch.v1.RejectTaskRequest
-	23,  // 90: gridflow.dispatch.v1.DispatchService.ForwardTask:input_type -> gridflow.dispatch.v1.ForwardTaskRequest
-	25,  // 91: gridflow.dispatch.v1.DispatchService.RequestExtension:input_type -> gridflow.dispatch.v1.RequestExtensionRequest
-	27,  // 92: gridflow.dispatch.v1.DispatchService.ReportProgress:input_type -> gridflow.dispatch.v1.ReportProgressRequest
-	29,  // 93: gridflow.dispatch.v1.DispatchService.CompleteTask:input_type -> gridflow.dispatch.v1.CompleteTaskRequest
-	32,  // 94: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:input_type -> gridflow.dispatch.v1.ListDispatchQueueRequest
-	34,  // 95: gridflow.dispatch.v1.DispatchService.Reassign:input_type -> gridflow.dispatch.v1.ReassignRequest
-	36,  // 96: gridflow.dispatch.v1.DispatchService.DecideExtension:input_type -> gridflow.dispatch.v1.DecideExtensionRequest
-	38,  // 97: gridflow.dispatch.v1.DispatchService.ReviewCompletion:input_type -> gridflow.dispatch.v1.ReviewCompletionRequest
-	40,  // 98: gridflow.dispatch.v1.DispatchService.Supervise:input_type -> gridflow.dispatch.v1.SuperviseRequest
-	43,  // 99: gridflow.dispatch.v1.DispatchService.ListArbitration:input_type -> gridflow.dispatch.v1.ListArbitrationRequest
-	45,  // 100: gridflow.dispatch.v1.DispatchService.Arbitrate:input_type -> gridflow.dispatch.v1.ArbitrateRequest
-	48,  // 101: gridflow.dispatch.v1.DispatchService.SimulateRoute:input_type -> gridflow.dispatch.v1.SimulateRouteRequest
-	51,  // 102: gridflow.dispatch.v1.DispatchService.CancelCase:input_type -> gridflow.dispatch.v1.CancelCaseRequest
-	53,  // 103: gridflow.dispatch.v1.DispatchService.ParkCase:input_type -> gridflow.dispatch.v1.ParkCaseRequest
-	55,  // 104: gridflow.dispatch.v1.DispatchService.UnparkCase:input_type -> gridflow.dispatch.v1.UnparkCaseRequest
-	57,  // 105: gridflow.dispatch.v1.DispatchService.ExcludeCase:input_type -> gridflow.dispatch.v1.ExcludeCaseRequest
-	59,  // 106: gridflow.dispatch.v1.DispatchService.ListReferenceReloads:input_type -> gridflow.dispatch.v1.ListReferenceReloadsRequest
-	14,  // 107: gridflow.dispatch.v1.DispatchService.WatchTasks:output_type -> gridflow.dispatch.v1.WatchTasksResponse
-	16,  // 108: gridflow.dispatch.v1.DispatchService.ListTasks:output_type -> gridflow.dispatch.v1.ListTasksResponse
-	18,  // 109: gridflow.dispatch.v1.DispatchService.GetTask:output_type -> gridflow.dispatch.v1.GetTaskResponse
-	20,  // 110: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:output_type -> gridflow.dispatch.v1.AcknowledgeTaskResponse
-	22,  // 111: gridflow.dispatch.v1.DispatchService.RejectTask:output_type -> gridflow.dispatch.v1.RejectTaskResponse
-	24,  // 112: gridflow.dispatch.v1.DispatchService.ForwardTask:output_type -> gridflow.dispatch.v1.ForwardTaskResponse
-	26,  // 113: gridflow.dispatch.v1.DispatchService.RequestExtension:output_type -> gridflow.dispatch.v1.RequestExtensionResponse
-	28,  // 114: gridflow.dispatch.v1.DispatchService.ReportProgress:output_type -> gridflow.dispatch.v1.ReportProgressResponse
-	30,  // 115: gridflow.dispatch.v1.DispatchService.CompleteTask:output_type -> gridflow.dispatch.v1.CompleteTaskResponse
-	33,  // 116: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:output_type -> gridflow.dispatch.v1.ListDispatchQueueResponse
-	35,  // 117: gridflow.dispatch.v1.DispatchService.Reassign:output_type -> gridflow.dispatch.v1.ReassignResponse
-	37,  // 118: gridflow.dispatch.v1.DispatchService.DecideExtension:output_type -> gridflow.dispatch.v1.DecideExtensionResponse
-	39,  // 119: gridflow.dispatch.v1.DispatchService.ReviewCompletion:output_type -> gridflow.dispatch.v1.ReviewCompletionResponse
-	41,  // 120: gridflow.dispatch.v1.DispatchService.Supervise:output_type -> gridflow.dispatch.v1.SuperviseResponse
-	44,  // 121: gridflow.dispatch.v1.DispatchService.ListArbitration:output_type -> gridflow.dispatch.v1.ListArbitrationResponse
-	46,  // 122: gridflow.dispatch.v1.DispatchService.Arbitrate:output_type -> gridflow.dispatch.v1.ArbitrateResponse
-	50,  // 123: gridflow.dispatch.v1.DispatchService.SimulateRoute:output_type -> gridflow.dispatch.v1.SimulateRouteResponse
-	52,  // 124: gridflow.dispatch.v1.DispatchService.CancelCase:output_type -> gridflow.dispatch.v1.CancelCaseResponse
-	54,  // 125: gridflow.dispatch.v1.DispatchService.ParkCase:output_type -> gridflow.dispatch.v1.ParkCaseResponse
-	56,  // 126: gridflow.dispatch.v1.DispatchService.UnparkCase:output_type -> gridflow.dispatch.v1.UnparkCaseResponse
-	58,  // 127: gridflow.dispatch.v1.DispatchService.ExcludeCase:output_type -> gridflow.dispatch.v1.ExcludeCaseResponse
-	60,  // 128: gridflow.dispatch.v1.DispatchService.ListReferenceReloads:output_type -> gridflow.dispatch.v1.ListReferenceReloadsResponse
-	107, // [107:129] is the sub-list for method output_type
-	85,  // [85:107] is the sub-list for method input_type
-	85,  // [85:85] is the sub-list for extension type_name
-	85,  // [85:85] is the sub-list for extension extendee
-	0,   // [0:85] is the sub-list for field type_name
+	71,  // 22: gridflow.dispatch.v1.Task.coordination:type_name -> gridflow.dispatch.v1.Coordination
+	0,   // 23: gridflow.dispatch.v1.DispatchCase.status:type_name -> gridflow.dispatch.v1.CaseStatus
+	72,  // 24: gridflow.dispatch.v1.DispatchCase.area:type_name -> gridflow.types.v1.Area
+	73,  // 25: gridflow.dispatch.v1.DispatchCase.urgency:type_name -> gridflow.types.v1.Urgency
+	69,  // 26: gridflow.dispatch.v1.DispatchCase.deadlines:type_name -> gridflow.events.v1.Deadlines
+	1,   // 27: gridflow.dispatch.v1.DispatchCase.queue_reason:type_name -> gridflow.dispatch.v1.QueueReason
+	63,  // 28: gridflow.dispatch.v1.DispatchCase.parked_at:type_name -> google.protobuf.Timestamp
+	11,  // 29: gridflow.dispatch.v1.DispatchCase.tasks:type_name -> gridflow.dispatch.v1.Task
+	74,  // 30: gridflow.dispatch.v1.WatchTasksResponse.event:type_name -> gridflow.events.v1.Envelope
+	67,  // 31: gridflow.dispatch.v1.ListTasksRequest.states:type_name -> gridflow.events.v1.TaskState
+	11,  // 32: gridflow.dispatch.v1.ListTasksResponse.tasks:type_name -> gridflow.dispatch.v1.Task
+	11,  // 33: gridflow.dispatch.v1.GetTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	63,  // 34: gridflow.dispatch.v1.AcknowledgeTaskRequest.eta:type_name -> google.protobuf.Timestamp
+	11,  // 35: gridflow.dispatch.v1.AcknowledgeTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	62,  // 36: gridflow.dispatch.v1.RejectTaskRequest.reason:type_name -> gridflow.events.v1.RejectReason
+	11,  // 37: gridflow.dispatch.v1.RejectTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	2,   // 38: gridflow.dispatch.v1.RejectTaskResponse.outcome:type_name -> gridflow.dispatch.v1.RejectOutcome
+	11,  // 39: gridflow.dispatch.v1.RejectTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 40: gridflow.dispatch.v1.ForwardTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 41: gridflow.dispatch.v1.ForwardTaskResponse.new_task:type_name -> gridflow.dispatch.v1.Task
+	63,  // 42: gridflow.dispatch.v1.RequestExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
+	11,  // 43: gridflow.dispatch.v1.RequestExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 44: gridflow.dispatch.v1.ReportProgressResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 45: gridflow.dispatch.v1.CompleteTaskResponse.task:type_name -> gridflow.dispatch.v1.Task
+	1,   // 46: gridflow.dispatch.v1.QueueEntry.reason:type_name -> gridflow.dispatch.v1.QueueReason
+	63,  // 47: gridflow.dispatch.v1.QueueEntry.since:type_name -> google.protobuf.Timestamp
+	72,  // 48: gridflow.dispatch.v1.QueueEntry.area:type_name -> gridflow.types.v1.Area
+	6,   // 49: gridflow.dispatch.v1.QueueEntry.last_rejection:type_name -> gridflow.dispatch.v1.Rejection
+	69,  // 50: gridflow.dispatch.v1.QueueEntry.deadlines:type_name -> gridflow.events.v1.Deadlines
+	31,  // 51: gridflow.dispatch.v1.ListDispatchQueueResponse.entries:type_name -> gridflow.dispatch.v1.QueueEntry
+	11,  // 52: gridflow.dispatch.v1.ReassignResponse.task:type_name -> gridflow.dispatch.v1.Task
+	3,   // 53: gridflow.dispatch.v1.DecideExtensionRequest.decision:type_name -> gridflow.dispatch.v1.ExtensionDecision
+	63,  // 54: gridflow.dispatch.v1.DecideExtensionRequest.new_due:type_name -> google.protobuf.Timestamp
+	11,  // 55: gridflow.dispatch.v1.DecideExtensionResponse.task:type_name -> gridflow.dispatch.v1.Task
+	4,   // 56: gridflow.dispatch.v1.ReviewCompletionRequest.decision:type_name -> gridflow.dispatch.v1.ReviewDecision
+	11,  // 57: gridflow.dispatch.v1.ReviewCompletionResponse.task:type_name -> gridflow.dispatch.v1.Task
+	11,  // 58: gridflow.dispatch.v1.SuperviseResponse.task:type_name -> gridflow.dispatch.v1.Task
+	72,  // 59: gridflow.dispatch.v1.Arbitration.area:type_name -> gridflow.types.v1.Area
+	63,  // 60: gridflow.dispatch.v1.Arbitration.opened_at:type_name -> google.protobuf.Timestamp
+	6,   // 61: gridflow.dispatch.v1.Arbitration.rejections:type_name -> gridflow.dispatch.v1.Rejection
+	69,  // 62: gridflow.dispatch.v1.Arbitration.deadlines:type_name -> gridflow.events.v1.Deadlines
+	42,  // 63: gridflow.dispatch.v1.ListArbitrationResponse.arbitrations:type_name -> gridflow.dispatch.v1.Arbitration
+	11,  // 64: gridflow.dispatch.v1.ArbitrateResponse.task:type_name -> gridflow.dispatch.v1.Task
+	72,  // 65: gridflow.dispatch.v1.RouteFacts.area:type_name -> gridflow.types.v1.Area
+	75,  // 66: gridflow.dispatch.v1.RouteFacts.appeal_type:type_name -> gridflow.types.v1.AppealType
+	76,  // 67: gridflow.dispatch.v1.RouteFacts.source:type_name -> gridflow.types.v1.Source
+	73,  // 68: gridflow.dispatch.v1.RouteFacts.urgency:type_name -> gridflow.types.v1.Urgency
+	63,  // 69: gridflow.dispatch.v1.RouteFacts.received_at:type_name -> google.protobuf.Timestamp
+	47,  // 70: gridflow.dispatch.v1.SimulateRouteRequest.facts:type_name -> gridflow.dispatch.v1.RouteFacts
+	66,  // 71: gridflow.dispatch.v1.Assignment.role:type_name -> gridflow.events.v1.TaskRole
+	77,  // 72: gridflow.dispatch.v1.Assignment.on_site:type_name -> gridflow.events.v1.Deadline
+	49,  // 73: gridflow.dispatch.v1.SimulateRouteResponse.lead:type_name -> gridflow.dispatch.v1.Assignment
+	49,  // 74: gridflow.dispatch.v1.SimulateRouteResponse.co_handlers:type_name -> gridflow.dispatch.v1.Assignment
+	69,  // 75: gridflow.dispatch.v1.SimulateRouteResponse.deadlines:type_name -> gridflow.events.v1.Deadlines
+	73,  // 76: gridflow.dispatch.v1.SimulateRouteResponse.urgency:type_name -> gridflow.types.v1.Urgency
+	78,  // 77: gridflow.dispatch.v1.SimulateRouteResponse.path:type_name -> gridflow.events.v1.RouteStep
+	47,  // 78: gridflow.dispatch.v1.SimulateRouteResponse.facts:type_name -> gridflow.dispatch.v1.RouteFacts
+	12,  // 79: gridflow.dispatch.v1.CancelCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	12,  // 80: gridflow.dispatch.v1.ParkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	12,  // 81: gridflow.dispatch.v1.UnparkCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	12,  // 82: gridflow.dispatch.v1.ExcludeCaseResponse.case:type_name -> gridflow.dispatch.v1.DispatchCase
+	61,  // 83: gridflow.dispatch.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.dispatch.v1.ReferenceReload
+	63,  // 84: gridflow.dispatch.v1.ReferenceReload.time:type_name -> google.protobuf.Timestamp
+	5,   // 85: gridflow.dispatch.v1.ReferenceReload.outcome:type_name -> gridflow.dispatch.v1.ReferenceReloadOutcome
+	13,  // 86: gridflow.dispatch.v1.DispatchService.WatchTasks:input_type -> gridflow.dispatch.v1.WatchTasksRequest
+	15,  // 87: gridflow.dispatch.v1.DispatchService.ListTasks:input_type -> gridflow.dispatch.v1.ListTasksRequest
+	17,  // 88: gridflow.dispatch.v1.DispatchService.GetTask:input_type -> gridflow.dispatch.v1.GetTaskRequest
+	19,  // 89: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:input_type -> gridflow.dispatch.v1.AcknowledgeTaskRequest
+	21,  // 90: gridflow.dispatch.v1.DispatchService.RejectTask:input_type -> gridflow.dispatch.v1.RejectTaskRequest
+	23,  // 91: gridflow.dispatch.v1.DispatchService.ForwardTask:input_type -> gridflow.dispatch.v1.ForwardTaskRequest
+	25,  // 92: gridflow.dispatch.v1.DispatchService.RequestExtension:input_type -> gridflow.dispatch.v1.RequestExtensionRequest
+	27,  // 93: gridflow.dispatch.v1.DispatchService.ReportProgress:input_type -> gridflow.dispatch.v1.ReportProgressRequest
+	29,  // 94: gridflow.dispatch.v1.DispatchService.CompleteTask:input_type -> gridflow.dispatch.v1.CompleteTaskRequest
+	32,  // 95: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:input_type -> gridflow.dispatch.v1.ListDispatchQueueRequest
+	34,  // 96: gridflow.dispatch.v1.DispatchService.Reassign:input_type -> gridflow.dispatch.v1.ReassignRequest
+	36,  // 97: gridflow.dispatch.v1.DispatchService.DecideExtension:input_type -> gridflow.dispatch.v1.DecideExtensionRequest
+	38,  // 98: gridflow.dispatch.v1.DispatchService.ReviewCompletion:input_type -> gridflow.dispatch.v1.ReviewCompletionRequest
+	40,  // 99: gridflow.dispatch.v1.DispatchService.Supervise:input_type -> gridflow.dispatch.v1.SuperviseRequest
+	43,  // 100: gridflow.dispatch.v1.DispatchService.ListArbitration:input_type -> gridflow.dispatch.v1.ListArbitrationRequest
+	45,  // 101: gridflow.dispatch.v1.DispatchService.Arbitrate:input_type -> gridflow.dispatch.v1.ArbitrateRequest
+	48,  // 102: gridflow.dispatch.v1.DispatchService.SimulateRoute:input_type -> gridflow.dispatch.v1.SimulateRouteRequest
+	51,  // 103: gridflow.dispatch.v1.DispatchService.CancelCase:input_type -> gridflow.dispatch.v1.CancelCaseRequest
+	53,  // 104: gridflow.dispatch.v1.DispatchService.ParkCase:input_type -> gridflow.dispatch.v1.ParkCaseRequest
+	55,  // 105: gridflow.dispatch.v1.DispatchService.UnparkCase:input_type -> gridflow.dispatch.v1.UnparkCaseRequest
+	57,  // 106: gridflow.dispatch.v1.DispatchService.ExcludeCase:input_type -> gridflow.dispatch.v1.ExcludeCaseRequest
+	59,  // 107: gridflow.dispatch.v1.DispatchService.ListReferenceReloads:input_type -> gridflow.dispatch.v1.ListReferenceReloadsRequest
+	14,  // 108: gridflow.dispatch.v1.DispatchService.WatchTasks:output_type -> gridflow.dispatch.v1.WatchTasksResponse
+	16,  // 109: gridflow.dispatch.v1.DispatchService.ListTasks:output_type -> gridflow.dispatch.v1.ListTasksResponse
+	18,  // 110: gridflow.dispatch.v1.DispatchService.GetTask:output_type -> gridflow.dispatch.v1.GetTaskResponse
+	20,  // 111: gridflow.dispatch.v1.DispatchService.AcknowledgeTask:output_type -> gridflow.dispatch.v1.AcknowledgeTaskResponse
+	22,  // 112: gridflow.dispatch.v1.DispatchService.RejectTask:output_type -> gridflow.dispatch.v1.RejectTaskResponse
+	24,  // 113: gridflow.dispatch.v1.DispatchService.ForwardTask:output_type -> gridflow.dispatch.v1.ForwardTaskResponse
+	26,  // 114: gridflow.dispatch.v1.DispatchService.RequestExtension:output_type -> gridflow.dispatch.v1.RequestExtensionResponse
+	28,  // 115: gridflow.dispatch.v1.DispatchService.ReportProgress:output_type -> gridflow.dispatch.v1.ReportProgressResponse
+	30,  // 116: gridflow.dispatch.v1.DispatchService.CompleteTask:output_type -> gridflow.dispatch.v1.CompleteTaskResponse
+	33,  // 117: gridflow.dispatch.v1.DispatchService.ListDispatchQueue:output_type -> gridflow.dispatch.v1.ListDispatchQueueResponse
+	35,  // 118: gridflow.dispatch.v1.DispatchService.Reassign:output_type -> gridflow.dispatch.v1.ReassignResponse
+	37,  // 119: gridflow.dispatch.v1.DispatchService.DecideExtension:output_type -> gridflow.dispatch.v1.DecideExtensionResponse
+	39,  // 120: gridflow.dispatch.v1.DispatchService.ReviewCompletion:output_type -> gridflow.dispatch.v1.ReviewCompletionResponse
+	41,  // 121: gridflow.dispatch.v1.DispatchService.Supervise:output_type -> gridflow.dispatch.v1.SuperviseResponse
+	44,  // 122: gridflow.dispatch.v1.DispatchService.ListArbitration:output_type -> gridflow.dispatch.v1.ListArbitrationResponse
+	46,  // 123: gridflow.dispatch.v1.DispatchService.Arbitrate:output_type -> gridflow.dispatch.v1.ArbitrateResponse
+	50,  // 124: gridflow.dispatch.v1.DispatchService.SimulateRoute:output_type -> gridflow.dispatch.v1.SimulateRouteResponse
+	52,  // 125: gridflow.dispatch.v1.DispatchService.CancelCase:output_type -> gridflow.dispatch.v1.CancelCaseResponse
+	54,  // 126: gridflow.dispatch.v1.DispatchService.ParkCase:output_type -> gridflow.dispatch.v1.ParkCaseResponse
+	56,  // 127: gridflow.dispatch.v1.DispatchService.UnparkCase:output_type -> gridflow.dispatch.v1.UnparkCaseResponse
+	58,  // 128: gridflow.dispatch.v1.DispatchService.ExcludeCase:output_type -> gridflow.dispatch.v1.ExcludeCaseResponse
+	60,  // 129: gridflow.dispatch.v1.DispatchService.ListReferenceReloads:output_type -> gridflow.dispatch.v1.ListReferenceReloadsResponse
+	108, // [108:130] is the sub-list for method output_type
+	86,  // [86:108] is the sub-list for method input_type
+	86,  // [86:86] is the sub-list for extension type_name
+	86,  // [86:86] is the sub-list for extension extendee
+	0,   // [0:86] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_dispatch_v1_dispatch_proto_init() }
@@ -4972,6 +4985,7 @@ func file_gridflow_dispatch_v1_dispatch_proto_init() {
 	if File_gridflow_dispatch_v1_dispatch_proto != nil {
 		return
 	}
+	file_gridflow_dispatch_v1_coordination_proto_init()
 	file_gridflow_dispatch_v1_dispatch_proto_msgTypes[42].OneofWrappers = []any{
 		(*SimulateRouteRequest_CaseId)(nil),
 		(*SimulateRouteRequest_Facts)(nil),

@@ -667,12 +667,15 @@ type IncidentLinked struct {
 	CaseId   string `protobuf:"bytes,3,opt,name=case_id,json=caseId" json:"case_id,omitempty"`
 	ItemCode string `protobuf:"bytes,4,opt,name=item_code,json=itemCode" json:"item_code,omitempty"`
 	// Every incident linked to the place so far, this one included.
-	IncidentIds   []string   `protobuf:"bytes,5,rep,name=incident_ids,json=incidentIds" json:"incident_ids,omitempty"`
-	ItemCodes     []string   `protobuf:"bytes,6,rep,name=item_codes,json=itemCodes" json:"item_codes,omitempty"`
-	Reports       uint32     `protobuf:"varint,7,opt,name=reports" json:"reports,omitempty"`
-	PlaceKey      string     `protobuf:"bytes,8,opt,name=place_key,json=placeKey" json:"place_key,omitempty"`
-	Location      *v1.LatLng `protobuf:"bytes,9,opt,name=location" json:"location,omitempty"`
-	Area          *v1.Area   `protobuf:"bytes,10,opt,name=area" json:"area,omitempty"`
+	IncidentIds []string   `protobuf:"bytes,5,rep,name=incident_ids,json=incidentIds" json:"incident_ids,omitempty"`
+	ItemCodes   []string   `protobuf:"bytes,6,rep,name=item_codes,json=itemCodes" json:"item_codes,omitempty"`
+	Reports     uint32     `protobuf:"varint,7,opt,name=reports" json:"reports,omitempty"`
+	PlaceKey    string     `protobuf:"bytes,8,opt,name=place_key,json=placeKey" json:"place_key,omitempty"`
+	Location    *v1.LatLng `protobuf:"bytes,9,opt,name=location" json:"location,omitempty"`
+	Area        *v1.Area   `protobuf:"bytes,10,opt,name=area" json:"area,omitempty"`
+	// The incident's primary case: the one holding its tasks (issue 20, source
+	// place coordination).
+	PrimaryCaseId string `protobuf:"bytes,11,opt,name=primary_case_id,json=primaryCaseId" json:"primary_case_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,6 +780,13 @@ func (x *IncidentLinked) GetArea() *v1.Area {
 	return nil
 }
 
+func (x *IncidentLinked) GetPrimaryCaseId() string {
+	if x != nil {
+		return x.PrimaryCaseId
+	}
+	return ""
+}
+
 var File_gridflow_events_v1_classify_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_classify_proto_rawDesc = "" +
@@ -848,7 +858,7 @@ const file_gridflow_events_v1_classify_proto_rawDesc = "" +
 	" \x01(\v2\x19.gridflow.types.v1.LatLngB\x05\xaa\x01\x02\b\x01R\blocation\x12+\n" +
 	"\x04area\x18\v \x01(\v2\x17.gridflow.types.v1.AreaR\x04area\x12F\n" +
 	"\x11first_reported_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\x0ffirstReportedAt\x12D\n" +
-	"\x10last_reported_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0elastReportedAt\"\xf3\x02\n" +
+	"\x10last_reported_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0elastReportedAt\"\x9b\x03\n" +
 	"\x0eIncidentLinked\x12&\n" +
 	"\x0fsource_place_id\x18\x01 \x01(\tR\rsourcePlaceId\x12\x1f\n" +
 	"\vincident_id\x18\x02 \x01(\tR\n" +
@@ -862,7 +872,8 @@ const file_gridflow_events_v1_classify_proto_rawDesc = "" +
 	"\tplace_key\x18\b \x01(\tR\bplaceKey\x12<\n" +
 	"\blocation\x18\t \x01(\v2\x19.gridflow.types.v1.LatLngB\x05\xaa\x01\x02\b\x01R\blocation\x12+\n" +
 	"\x04area\x18\n" +
-	" \x01(\v2\x17.gridflow.types.v1.AreaR\x04area*\xc8\x02\n" +
+	" \x01(\v2\x17.gridflow.types.v1.AreaR\x04area\x12&\n" +
+	"\x0fprimary_case_id\x18\v \x01(\tR\rprimaryCaseId*\xc8\x02\n" +
 	"\x14ClassificationMethod\x12%\n" +
 	"!CLASSIFICATION_METHOD_UNSPECIFIED\x10\x00\x12&\n" +
 	"\"CLASSIFICATION_METHOD_KEYWORD_RULE\x10\x01\x12%\n" +

@@ -101,6 +101,7 @@ type Envelope struct {
 	//	*Envelope_CaseReviewNeeded
 	//	*Envelope_IncidentGrouped
 	//	*Envelope_IncidentLinked
+	//	*Envelope_IncidentSourcePlaceLead
 	//	*Envelope_TaskDispatched
 	//	*Envelope_TaskAcknowledged
 	//	*Envelope_TaskRejected
@@ -285,6 +286,15 @@ func (x *Envelope) GetIncidentLinked() *IncidentLinked {
 	if x != nil {
 		if x, ok := x.Payload.(*Envelope_IncidentLinked); ok {
 			return x.IncidentLinked
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetIncidentSourcePlaceLead() *SourcePlaceLeadChanged {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_IncidentSourcePlaceLead); ok {
+			return x.IncidentSourcePlaceLead
 		}
 	}
 	return nil
@@ -623,6 +633,11 @@ type Envelope_IncidentLinked struct {
 	IncidentLinked *IncidentLinked `protobuf:"bytes,23,opt,name=incident_linked,json=incidentLinked,oneof"`
 }
 
+type Envelope_IncidentSourcePlaceLead struct {
+	// Source place coordination (issue 20): a lead named, changed, closed, reopened.
+	IncidentSourcePlaceLead *SourcePlaceLeadChanged `protobuf:"bytes,25,opt,name=incident_source_place_lead,json=incidentSourcePlaceLead,oneof"`
+}
+
 type Envelope_TaskDispatched struct {
 	TaskDispatched *TaskDispatched `protobuf:"bytes,40,opt,name=task_dispatched,json=taskDispatched,oneof"`
 }
@@ -773,6 +788,8 @@ func (*Envelope_CaseReviewNeeded) isEnvelope_Payload() {}
 func (*Envelope_IncidentGrouped) isEnvelope_Payload() {}
 
 func (*Envelope_IncidentLinked) isEnvelope_Payload() {}
+
+func (*Envelope_IncidentSourcePlaceLead) isEnvelope_Payload() {}
 
 func (*Envelope_TaskDispatched) isEnvelope_Payload() {}
 
@@ -1328,7 +1345,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\"gridflow/events/v1/worktasks.proto\x1a\x1dgridflow/types/v1/types.proto\"\xeb\x1b\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\"gridflow/events/v1/worktasks.proto\x1a$gridflow/events/v1/sourceplace.proto\x1a\x1dgridflow/types/v1/types.proto\"\xd6\x1c\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1345,7 +1362,8 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\x0fcase_classified\x18\x14 \x01(\v2\".gridflow.events.v1.CaseClassifiedH\x00R\x0ecaseClassified\x12T\n" +
 	"\x12case_review_needed\x18\x15 \x01(\v2$.gridflow.events.v1.CaseReviewNeededH\x00R\x10caseReviewNeeded\x12P\n" +
 	"\x10incident_grouped\x18\x16 \x01(\v2#.gridflow.events.v1.IncidentGroupedH\x00R\x0fincidentGrouped\x12M\n" +
-	"\x0fincident_linked\x18\x17 \x01(\v2\".gridflow.events.v1.IncidentLinkedH\x00R\x0eincidentLinked\x12M\n" +
+	"\x0fincident_linked\x18\x17 \x01(\v2\".gridflow.events.v1.IncidentLinkedH\x00R\x0eincidentLinked\x12i\n" +
+	"\x1aincident_source_place_lead\x18\x19 \x01(\v2*.gridflow.events.v1.SourcePlaceLeadChangedH\x00R\x17incidentSourcePlaceLead\x12M\n" +
 	"\x0ftask_dispatched\x18( \x01(\v2\".gridflow.events.v1.TaskDispatchedH\x00R\x0etaskDispatched\x12S\n" +
 	"\x11task_acknowledged\x18) \x01(\v2$.gridflow.events.v1.TaskAcknowledgedH\x00R\x10taskAcknowledged\x12G\n" +
 	"\rtask_rejected\x18* \x01(\v2 .gridflow.events.v1.TaskRejectedH\x00R\ftaskRejected\x12J\n" +
@@ -1469,46 +1487,47 @@ var file_gridflow_events_v1_envelope_proto_goTypes = []any{
 	(*CaseReviewNeeded)(nil),       // 9: gridflow.events.v1.CaseReviewNeeded
 	(*IncidentGrouped)(nil),        // 10: gridflow.events.v1.IncidentGrouped
 	(*IncidentLinked)(nil),         // 11: gridflow.events.v1.IncidentLinked
-	(*TaskDispatched)(nil),         // 12: gridflow.events.v1.TaskDispatched
-	(*TaskAcknowledged)(nil),       // 13: gridflow.events.v1.TaskAcknowledged
-	(*TaskRejected)(nil),           // 14: gridflow.events.v1.TaskRejected
-	(*TaskForwarded)(nil),          // 15: gridflow.events.v1.TaskForwarded
-	(*TaskExtensionRequested)(nil), // 16: gridflow.events.v1.TaskExtensionRequested
-	(*TaskExtensionDecided)(nil),   // 17: gridflow.events.v1.TaskExtensionDecided
-	(*TaskProgressReported)(nil),   // 18: gridflow.events.v1.TaskProgressReported
-	(*TaskCompleted)(nil),          // 19: gridflow.events.v1.TaskCompleted
-	(*TaskCompletionApproved)(nil), // 20: gridflow.events.v1.TaskCompletionApproved
-	(*TaskCompletionReturned)(nil), // 21: gridflow.events.v1.TaskCompletionReturned
-	(*TaskWithdrawn)(nil),          // 22: gridflow.events.v1.TaskWithdrawn
-	(*TaskWarned)(nil),             // 23: gridflow.events.v1.TaskWarned
-	(*TaskOverdue)(nil),            // 24: gridflow.events.v1.TaskOverdue
-	(*TaskUrged)(nil),              // 25: gridflow.events.v1.TaskUrged
-	(*TaskSupervised)(nil),         // 26: gridflow.events.v1.TaskSupervised
-	(*TaskEscalated)(nil),          // 27: gridflow.events.v1.TaskEscalated
-	(*TaskDeadlineChanged)(nil),    // 28: gridflow.events.v1.TaskDeadlineChanged
-	(*InspectionRecorded)(nil),     // 29: gridflow.events.v1.InspectionRecorded
-	(*InspectionMissed)(nil),       // 30: gridflow.events.v1.InspectionMissed
-	(*CaseCancelled)(nil),          // 31: gridflow.events.v1.CaseCancelled
-	(*CaseParked)(nil),             // 32: gridflow.events.v1.CaseParked
-	(*CaseUnparked)(nil),           // 33: gridflow.events.v1.CaseUnparked
-	(*CaseExcluded)(nil),           // 34: gridflow.events.v1.CaseExcluded
-	(*CaseArbitrationOpened)(nil),  // 35: gridflow.events.v1.CaseArbitrationOpened
-	(*CaseArbitrated)(nil),         // 36: gridflow.events.v1.CaseArbitrated
-	(*CaseResolved)(nil),           // 37: gridflow.events.v1.CaseResolved
-	(*CaseReplied)(nil),            // 38: gridflow.events.v1.CaseReplied
-	(*CaseCallbackRecorded)(nil),   // 39: gridflow.events.v1.CaseCallbackRecorded
-	(*CaseRechecked)(nil),          // 40: gridflow.events.v1.CaseRechecked
-	(*CaseReopened)(nil),           // 41: gridflow.events.v1.CaseReopened
-	(*CaseClosed)(nil),             // 42: gridflow.events.v1.CaseClosed
-	(*CaseWithdrawn)(nil),          // 43: gridflow.events.v1.CaseWithdrawn
-	(*PlaceUpserted)(nil),          // 44: gridflow.events.v1.PlaceUpserted
-	(v1.Source)(0),                 // 45: gridflow.types.v1.Source
-	(v1.AppealType)(0),             // 46: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                // 47: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                // 48: gridflow.types.v1.Area
-	(*v1.Address)(nil),             // 49: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),              // 50: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),          // 51: gridflow.types.v1.Attachment
+	(*SourcePlaceLeadChanged)(nil), // 12: gridflow.events.v1.SourcePlaceLeadChanged
+	(*TaskDispatched)(nil),         // 13: gridflow.events.v1.TaskDispatched
+	(*TaskAcknowledged)(nil),       // 14: gridflow.events.v1.TaskAcknowledged
+	(*TaskRejected)(nil),           // 15: gridflow.events.v1.TaskRejected
+	(*TaskForwarded)(nil),          // 16: gridflow.events.v1.TaskForwarded
+	(*TaskExtensionRequested)(nil), // 17: gridflow.events.v1.TaskExtensionRequested
+	(*TaskExtensionDecided)(nil),   // 18: gridflow.events.v1.TaskExtensionDecided
+	(*TaskProgressReported)(nil),   // 19: gridflow.events.v1.TaskProgressReported
+	(*TaskCompleted)(nil),          // 20: gridflow.events.v1.TaskCompleted
+	(*TaskCompletionApproved)(nil), // 21: gridflow.events.v1.TaskCompletionApproved
+	(*TaskCompletionReturned)(nil), // 22: gridflow.events.v1.TaskCompletionReturned
+	(*TaskWithdrawn)(nil),          // 23: gridflow.events.v1.TaskWithdrawn
+	(*TaskWarned)(nil),             // 24: gridflow.events.v1.TaskWarned
+	(*TaskOverdue)(nil),            // 25: gridflow.events.v1.TaskOverdue
+	(*TaskUrged)(nil),              // 26: gridflow.events.v1.TaskUrged
+	(*TaskSupervised)(nil),         // 27: gridflow.events.v1.TaskSupervised
+	(*TaskEscalated)(nil),          // 28: gridflow.events.v1.TaskEscalated
+	(*TaskDeadlineChanged)(nil),    // 29: gridflow.events.v1.TaskDeadlineChanged
+	(*InspectionRecorded)(nil),     // 30: gridflow.events.v1.InspectionRecorded
+	(*InspectionMissed)(nil),       // 31: gridflow.events.v1.InspectionMissed
+	(*CaseCancelled)(nil),          // 32: gridflow.events.v1.CaseCancelled
+	(*CaseParked)(nil),             // 33: gridflow.events.v1.CaseParked
+	(*CaseUnparked)(nil),           // 34: gridflow.events.v1.CaseUnparked
+	(*CaseExcluded)(nil),           // 35: gridflow.events.v1.CaseExcluded
+	(*CaseArbitrationOpened)(nil),  // 36: gridflow.events.v1.CaseArbitrationOpened
+	(*CaseArbitrated)(nil),         // 37: gridflow.events.v1.CaseArbitrated
+	(*CaseResolved)(nil),           // 38: gridflow.events.v1.CaseResolved
+	(*CaseReplied)(nil),            // 39: gridflow.events.v1.CaseReplied
+	(*CaseCallbackRecorded)(nil),   // 40: gridflow.events.v1.CaseCallbackRecorded
+	(*CaseRechecked)(nil),          // 41: gridflow.events.v1.CaseRechecked
+	(*CaseReopened)(nil),           // 42: gridflow.events.v1.CaseReopened
+	(*CaseClosed)(nil),             // 43: gridflow.events.v1.CaseClosed
+	(*CaseWithdrawn)(nil),          // 44: gridflow.events.v1.CaseWithdrawn
+	(*PlaceUpserted)(nil),          // 45: gridflow.events.v1.PlaceUpserted
+	(v1.Source)(0),                 // 46: gridflow.types.v1.Source
+	(v1.AppealType)(0),             // 47: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                // 48: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                // 49: gridflow.types.v1.Area
+	(*v1.Address)(nil),             // 50: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),              // 51: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),          // 52: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	6,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -1521,60 +1540,61 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	9,  // 7: gridflow.events.v1.Envelope.case_review_needed:type_name -> gridflow.events.v1.CaseReviewNeeded
 	10, // 8: gridflow.events.v1.Envelope.incident_grouped:type_name -> gridflow.events.v1.IncidentGrouped
 	11, // 9: gridflow.events.v1.Envelope.incident_linked:type_name -> gridflow.events.v1.IncidentLinked
-	12, // 10: gridflow.events.v1.Envelope.task_dispatched:type_name -> gridflow.events.v1.TaskDispatched
-	13, // 11: gridflow.events.v1.Envelope.task_acknowledged:type_name -> gridflow.events.v1.TaskAcknowledged
-	14, // 12: gridflow.events.v1.Envelope.task_rejected:type_name -> gridflow.events.v1.TaskRejected
-	15, // 13: gridflow.events.v1.Envelope.task_forwarded:type_name -> gridflow.events.v1.TaskForwarded
-	16, // 14: gridflow.events.v1.Envelope.task_extension_requested:type_name -> gridflow.events.v1.TaskExtensionRequested
-	17, // 15: gridflow.events.v1.Envelope.task_extension_decided:type_name -> gridflow.events.v1.TaskExtensionDecided
-	18, // 16: gridflow.events.v1.Envelope.task_progress_reported:type_name -> gridflow.events.v1.TaskProgressReported
-	19, // 17: gridflow.events.v1.Envelope.task_completed:type_name -> gridflow.events.v1.TaskCompleted
-	20, // 18: gridflow.events.v1.Envelope.task_completion_approved:type_name -> gridflow.events.v1.TaskCompletionApproved
-	21, // 19: gridflow.events.v1.Envelope.task_completion_returned:type_name -> gridflow.events.v1.TaskCompletionReturned
-	22, // 20: gridflow.events.v1.Envelope.task_withdrawn:type_name -> gridflow.events.v1.TaskWithdrawn
-	23, // 21: gridflow.events.v1.Envelope.task_warned:type_name -> gridflow.events.v1.TaskWarned
-	24, // 22: gridflow.events.v1.Envelope.task_overdue:type_name -> gridflow.events.v1.TaskOverdue
-	25, // 23: gridflow.events.v1.Envelope.task_urged:type_name -> gridflow.events.v1.TaskUrged
-	26, // 24: gridflow.events.v1.Envelope.task_supervised:type_name -> gridflow.events.v1.TaskSupervised
-	27, // 25: gridflow.events.v1.Envelope.task_escalated:type_name -> gridflow.events.v1.TaskEscalated
-	28, // 26: gridflow.events.v1.Envelope.task_deadline_changed:type_name -> gridflow.events.v1.TaskDeadlineChanged
-	29, // 27: gridflow.events.v1.Envelope.task_inspection_recorded:type_name -> gridflow.events.v1.InspectionRecorded
-	30, // 28: gridflow.events.v1.Envelope.task_inspection_missed:type_name -> gridflow.events.v1.InspectionMissed
-	31, // 29: gridflow.events.v1.Envelope.case_cancelled:type_name -> gridflow.events.v1.CaseCancelled
-	32, // 30: gridflow.events.v1.Envelope.case_parked:type_name -> gridflow.events.v1.CaseParked
-	33, // 31: gridflow.events.v1.Envelope.case_unparked:type_name -> gridflow.events.v1.CaseUnparked
-	34, // 32: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
-	35, // 33: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
-	36, // 34: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
-	37, // 35: gridflow.events.v1.Envelope.case_resolved:type_name -> gridflow.events.v1.CaseResolved
-	38, // 36: gridflow.events.v1.Envelope.case_replied:type_name -> gridflow.events.v1.CaseReplied
-	39, // 37: gridflow.events.v1.Envelope.case_callback_recorded:type_name -> gridflow.events.v1.CaseCallbackRecorded
-	40, // 38: gridflow.events.v1.Envelope.case_rechecked:type_name -> gridflow.events.v1.CaseRechecked
-	41, // 39: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
-	42, // 40: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
-	43, // 41: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
-	44, // 42: gridflow.events.v1.Envelope.place_upserted:type_name -> gridflow.events.v1.PlaceUpserted
-	45, // 43: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	6,  // 44: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	6,  // 45: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	46, // 46: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	47, // 47: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	48, // 48: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	49, // 49: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	50, // 50: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	51, // 51: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 52: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 53: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	6,  // 54: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	48, // 55: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	7,  // 56: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
-	6,  // 57: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
-	48, // 58: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
-	59, // [59:59] is the sub-list for method output_type
-	59, // [59:59] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	12, // 10: gridflow.events.v1.Envelope.incident_source_place_lead:type_name -> gridflow.events.v1.SourcePlaceLeadChanged
+	13, // 11: gridflow.events.v1.Envelope.task_dispatched:type_name -> gridflow.events.v1.TaskDispatched
+	14, // 12: gridflow.events.v1.Envelope.task_acknowledged:type_name -> gridflow.events.v1.TaskAcknowledged
+	15, // 13: gridflow.events.v1.Envelope.task_rejected:type_name -> gridflow.events.v1.TaskRejected
+	16, // 14: gridflow.events.v1.Envelope.task_forwarded:type_name -> gridflow.events.v1.TaskForwarded
+	17, // 15: gridflow.events.v1.Envelope.task_extension_requested:type_name -> gridflow.events.v1.TaskExtensionRequested
+	18, // 16: gridflow.events.v1.Envelope.task_extension_decided:type_name -> gridflow.events.v1.TaskExtensionDecided
+	19, // 17: gridflow.events.v1.Envelope.task_progress_reported:type_name -> gridflow.events.v1.TaskProgressReported
+	20, // 18: gridflow.events.v1.Envelope.task_completed:type_name -> gridflow.events.v1.TaskCompleted
+	21, // 19: gridflow.events.v1.Envelope.task_completion_approved:type_name -> gridflow.events.v1.TaskCompletionApproved
+	22, // 20: gridflow.events.v1.Envelope.task_completion_returned:type_name -> gridflow.events.v1.TaskCompletionReturned
+	23, // 21: gridflow.events.v1.Envelope.task_withdrawn:type_name -> gridflow.events.v1.TaskWithdrawn
+	24, // 22: gridflow.events.v1.Envelope.task_warned:type_name -> gridflow.events.v1.TaskWarned
+	25, // 23: gridflow.events.v1.Envelope.task_overdue:type_name -> gridflow.events.v1.TaskOverdue
+	26, // 24: gridflow.events.v1.Envelope.task_urged:type_name -> gridflow.events.v1.TaskUrged
+	27, // 25: gridflow.events.v1.Envelope.task_supervised:type_name -> gridflow.events.v1.TaskSupervised
+	28, // 26: gridflow.events.v1.Envelope.task_escalated:type_name -> gridflow.events.v1.TaskEscalated
+	29, // 27: gridflow.events.v1.Envelope.task_deadline_changed:type_name -> gridflow.events.v1.TaskDeadlineChanged
+	30, // 28: gridflow.events.v1.Envelope.task_inspection_recorded:type_name -> gridflow.events.v1.InspectionRecorded
+	31, // 29: gridflow.events.v1.Envelope.task_inspection_missed:type_name -> gridflow.events.v1.InspectionMissed
+	32, // 30: gridflow.events.v1.Envelope.case_cancelled:type_name -> gridflow.events.v1.CaseCancelled
+	33, // 31: gridflow.events.v1.Envelope.case_parked:type_name -> gridflow.events.v1.CaseParked
+	34, // 32: gridflow.events.v1.Envelope.case_unparked:type_name -> gridflow.events.v1.CaseUnparked
+	35, // 33: gridflow.events.v1.Envelope.case_excluded:type_name -> gridflow.events.v1.CaseExcluded
+	36, // 34: gridflow.events.v1.Envelope.case_arbitration_opened:type_name -> gridflow.events.v1.CaseArbitrationOpened
+	37, // 35: gridflow.events.v1.Envelope.case_arbitrated:type_name -> gridflow.events.v1.CaseArbitrated
+	38, // 36: gridflow.events.v1.Envelope.case_resolved:type_name -> gridflow.events.v1.CaseResolved
+	39, // 37: gridflow.events.v1.Envelope.case_replied:type_name -> gridflow.events.v1.CaseReplied
+	40, // 38: gridflow.events.v1.Envelope.case_callback_recorded:type_name -> gridflow.events.v1.CaseCallbackRecorded
+	41, // 39: gridflow.events.v1.Envelope.case_rechecked:type_name -> gridflow.events.v1.CaseRechecked
+	42, // 40: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
+	43, // 41: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
+	44, // 42: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
+	45, // 43: gridflow.events.v1.Envelope.place_upserted:type_name -> gridflow.events.v1.PlaceUpserted
+	46, // 44: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	6,  // 45: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	6,  // 46: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	47, // 47: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	48, // 48: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	49, // 49: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	50, // 50: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	51, // 51: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	52, // 52: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 53: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 54: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	6,  // 55: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	49, // 56: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	7,  // 57: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
+	6,  // 58: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
+	49, // 59: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
+	60, // [60:60] is the sub-list for method output_type
+	60, // [60:60] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1587,6 +1607,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	file_gridflow_events_v1_feedback_proto_init()
 	file_gridflow_events_v1_place_proto_init()
 	file_gridflow_events_v1_worktasks_proto_init()
+	file_gridflow_events_v1_sourceplace_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
@@ -1596,6 +1617,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_CaseReviewNeeded)(nil),
 		(*Envelope_IncidentGrouped)(nil),
 		(*Envelope_IncidentLinked)(nil),
+		(*Envelope_IncidentSourcePlaceLead)(nil),
 		(*Envelope_TaskDispatched)(nil),
 		(*Envelope_TaskAcknowledged)(nil),
 		(*Envelope_TaskRejected)(nil),
