@@ -131,6 +131,7 @@ type Envelope struct {
 	//	*Envelope_CaseReopened
 	//	*Envelope_CaseClosed
 	//	*Envelope_CaseWithdrawn
+	//	*Envelope_CaseSelfDisposalChecked
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -557,6 +558,15 @@ func (x *Envelope) GetCaseWithdrawn() *CaseWithdrawn {
 	return nil
 }
 
+func (x *Envelope) GetCaseSelfDisposalChecked() *CaseSelfDisposalChecked {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseSelfDisposalChecked); ok {
+			return x.CaseSelfDisposalChecked
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -713,6 +723,11 @@ type Envelope_CaseWithdrawn struct {
 	CaseWithdrawn *CaseWithdrawn `protobuf:"bytes,86,opt,name=case_withdrawn,json=caseWithdrawn,oneof"`
 }
 
+type Envelope_CaseSelfDisposalChecked struct {
+	// Self-disposal (issue 20): the grid leader's check.
+	CaseSelfDisposalChecked *CaseSelfDisposalChecked `protobuf:"bytes,87,opt,name=case_self_disposal_checked,json=caseSelfDisposalChecked,oneof"`
+}
+
 func (*Envelope_CaseReceived) isEnvelope_Payload() {}
 
 func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
@@ -789,6 +804,8 @@ func (*Envelope_CaseClosed) isEnvelope_Payload() {}
 
 func (*Envelope_CaseWithdrawn) isEnvelope_Payload() {}
 
+func (*Envelope_CaseSelfDisposalChecked) isEnvelope_Payload() {}
+
 // CaseReceived is published by intake for a new case (as case.received), or,
 // for a consultation answered on the call, as case.answered.
 type CaseReceived struct {
@@ -832,8 +849,10 @@ type CaseReceived struct {
 	// Hotline work orders (issue 20): an anonymous caller's problem is at their
 	// own home; the case's place stops at the lane (pkg/address lane key).
 	PrivateLocation bool `protobuf:"varint,23,opt,name=private_location,json=privateLocation" json:"private_location,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Self-disposal (issue 20): what the worker did on the spot.
+	SelfDisposalNote string `protobuf:"bytes,24,opt,name=self_disposal_note,json=selfDisposalNote" json:"self_disposal_note,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CaseReceived) Reset() {
@@ -1025,6 +1044,13 @@ func (x *CaseReceived) GetPrivateLocation() bool {
 		return x.PrivateLocation
 	}
 	return false
+}
+
+func (x *CaseReceived) GetSelfDisposalNote() string {
+	if x != nil {
+		return x.SelfDisposalNote
+	}
+	return ""
 }
 
 // Caller is the person who called; personal data, masked on the stream.
@@ -1277,7 +1303,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1dgridflow/types/v1/types.proto\"\xdd\x19\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a%gridflow/events/v1/selfdisposal.proto\x1a\x1dgridflow/types/v1/types.proto\"\xc9\x1a\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1328,8 +1354,9 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\rcase_reopened\x18T \x01(\v2 .gridflow.events.v1.CaseReopenedH\x00R\fcaseReopened\x12A\n" +
 	"\vcase_closed\x18U \x01(\v2\x1e.gridflow.events.v1.CaseClosedH\x00R\n" +
 	"caseClosed\x12J\n" +
-	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawnB\t\n" +
-	"\apayload\"\xfc\a\n" +
+	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawn\x12j\n" +
+	"\x1acase_self_disposal_checked\x18W \x01(\v2+.gridflow.events.v1.CaseSelfDisposalCheckedH\x00R\x17caseSelfDisposalCheckedB\t\n" +
+	"\apayload\"\xaa\b\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -1359,7 +1386,8 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\x13whistle_departments\x18\x14 \x03(\tR\x12whistleDepartments\x12\x16\n" +
 	"\x06answer\x18\x15 \x01(\tR\x06answer\x12#\n" +
 	"\rself_disposed\x18\x16 \x01(\bR\fselfDisposed\x12)\n" +
-	"\x10private_location\x18\x17 \x01(\bR\x0fprivateLocation\"P\n" +
+	"\x10private_location\x18\x17 \x01(\bR\x0fprivateLocation\x12,\n" +
+	"\x12self_disposal_note\x18\x18 \x01(\tR\x10selfDisposalNote\"P\n" +
 	"\x06Caller\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1c\n" +
@@ -1403,55 +1431,56 @@ func file_gridflow_events_v1_envelope_proto_rawDescGZIP() []byte {
 var file_gridflow_events_v1_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_gridflow_events_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_gridflow_events_v1_envelope_proto_goTypes = []any{
-	(FollowUpKind)(0),              // 0: gridflow.events.v1.FollowUpKind
-	(*Envelope)(nil),               // 1: gridflow.events.v1.Envelope
-	(*CaseReceived)(nil),           // 2: gridflow.events.v1.CaseReceived
-	(*Caller)(nil),                 // 3: gridflow.events.v1.Caller
-	(*CaseFollowedUp)(nil),         // 4: gridflow.events.v1.CaseFollowedUp
-	(*CaseContactRead)(nil),        // 5: gridflow.events.v1.CaseContactRead
-	(*timestamppb.Timestamp)(nil),  // 6: google.protobuf.Timestamp
-	(*v1.Principal)(nil),           // 7: gridflow.types.v1.Principal
-	(*CaseClassified)(nil),         // 8: gridflow.events.v1.CaseClassified
-	(*CaseReviewNeeded)(nil),       // 9: gridflow.events.v1.CaseReviewNeeded
-	(*IncidentGrouped)(nil),        // 10: gridflow.events.v1.IncidentGrouped
-	(*IncidentLinked)(nil),         // 11: gridflow.events.v1.IncidentLinked
-	(*TaskDispatched)(nil),         // 12: gridflow.events.v1.TaskDispatched
-	(*TaskAcknowledged)(nil),       // 13: gridflow.events.v1.TaskAcknowledged
-	(*TaskRejected)(nil),           // 14: gridflow.events.v1.TaskRejected
-	(*TaskForwarded)(nil),          // 15: gridflow.events.v1.TaskForwarded
-	(*TaskExtensionRequested)(nil), // 16: gridflow.events.v1.TaskExtensionRequested
-	(*TaskExtensionDecided)(nil),   // 17: gridflow.events.v1.TaskExtensionDecided
-	(*TaskProgressReported)(nil),   // 18: gridflow.events.v1.TaskProgressReported
-	(*TaskCompleted)(nil),          // 19: gridflow.events.v1.TaskCompleted
-	(*TaskCompletionApproved)(nil), // 20: gridflow.events.v1.TaskCompletionApproved
-	(*TaskCompletionReturned)(nil), // 21: gridflow.events.v1.TaskCompletionReturned
-	(*TaskWithdrawn)(nil),          // 22: gridflow.events.v1.TaskWithdrawn
-	(*TaskWarned)(nil),             // 23: gridflow.events.v1.TaskWarned
-	(*TaskOverdue)(nil),            // 24: gridflow.events.v1.TaskOverdue
-	(*TaskUrged)(nil),              // 25: gridflow.events.v1.TaskUrged
-	(*TaskSupervised)(nil),         // 26: gridflow.events.v1.TaskSupervised
-	(*TaskEscalated)(nil),          // 27: gridflow.events.v1.TaskEscalated
-	(*TaskDeadlineChanged)(nil),    // 28: gridflow.events.v1.TaskDeadlineChanged
-	(*CaseCancelled)(nil),          // 29: gridflow.events.v1.CaseCancelled
-	(*CaseParked)(nil),             // 30: gridflow.events.v1.CaseParked
-	(*CaseUnparked)(nil),           // 31: gridflow.events.v1.CaseUnparked
-	(*CaseExcluded)(nil),           // 32: gridflow.events.v1.CaseExcluded
-	(*CaseArbitrationOpened)(nil),  // 33: gridflow.events.v1.CaseArbitrationOpened
-	(*CaseArbitrated)(nil),         // 34: gridflow.events.v1.CaseArbitrated
-	(*CaseResolved)(nil),           // 35: gridflow.events.v1.CaseResolved
-	(*CaseReplied)(nil),            // 36: gridflow.events.v1.CaseReplied
-	(*CaseCallbackRecorded)(nil),   // 37: gridflow.events.v1.CaseCallbackRecorded
-	(*CaseRechecked)(nil),          // 38: gridflow.events.v1.CaseRechecked
-	(*CaseReopened)(nil),           // 39: gridflow.events.v1.CaseReopened
-	(*CaseClosed)(nil),             // 40: gridflow.events.v1.CaseClosed
-	(*CaseWithdrawn)(nil),          // 41: gridflow.events.v1.CaseWithdrawn
-	(v1.Source)(0),                 // 42: gridflow.types.v1.Source
-	(v1.AppealType)(0),             // 43: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                // 44: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                // 45: gridflow.types.v1.Area
-	(*v1.Address)(nil),             // 46: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),              // 47: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),          // 48: gridflow.types.v1.Attachment
+	(FollowUpKind)(0),               // 0: gridflow.events.v1.FollowUpKind
+	(*Envelope)(nil),                // 1: gridflow.events.v1.Envelope
+	(*CaseReceived)(nil),            // 2: gridflow.events.v1.CaseReceived
+	(*Caller)(nil),                  // 3: gridflow.events.v1.Caller
+	(*CaseFollowedUp)(nil),          // 4: gridflow.events.v1.CaseFollowedUp
+	(*CaseContactRead)(nil),         // 5: gridflow.events.v1.CaseContactRead
+	(*timestamppb.Timestamp)(nil),   // 6: google.protobuf.Timestamp
+	(*v1.Principal)(nil),            // 7: gridflow.types.v1.Principal
+	(*CaseClassified)(nil),          // 8: gridflow.events.v1.CaseClassified
+	(*CaseReviewNeeded)(nil),        // 9: gridflow.events.v1.CaseReviewNeeded
+	(*IncidentGrouped)(nil),         // 10: gridflow.events.v1.IncidentGrouped
+	(*IncidentLinked)(nil),          // 11: gridflow.events.v1.IncidentLinked
+	(*TaskDispatched)(nil),          // 12: gridflow.events.v1.TaskDispatched
+	(*TaskAcknowledged)(nil),        // 13: gridflow.events.v1.TaskAcknowledged
+	(*TaskRejected)(nil),            // 14: gridflow.events.v1.TaskRejected
+	(*TaskForwarded)(nil),           // 15: gridflow.events.v1.TaskForwarded
+	(*TaskExtensionRequested)(nil),  // 16: gridflow.events.v1.TaskExtensionRequested
+	(*TaskExtensionDecided)(nil),    // 17: gridflow.events.v1.TaskExtensionDecided
+	(*TaskProgressReported)(nil),    // 18: gridflow.events.v1.TaskProgressReported
+	(*TaskCompleted)(nil),           // 19: gridflow.events.v1.TaskCompleted
+	(*TaskCompletionApproved)(nil),  // 20: gridflow.events.v1.TaskCompletionApproved
+	(*TaskCompletionReturned)(nil),  // 21: gridflow.events.v1.TaskCompletionReturned
+	(*TaskWithdrawn)(nil),           // 22: gridflow.events.v1.TaskWithdrawn
+	(*TaskWarned)(nil),              // 23: gridflow.events.v1.TaskWarned
+	(*TaskOverdue)(nil),             // 24: gridflow.events.v1.TaskOverdue
+	(*TaskUrged)(nil),               // 25: gridflow.events.v1.TaskUrged
+	(*TaskSupervised)(nil),          // 26: gridflow.events.v1.TaskSupervised
+	(*TaskEscalated)(nil),           // 27: gridflow.events.v1.TaskEscalated
+	(*TaskDeadlineChanged)(nil),     // 28: gridflow.events.v1.TaskDeadlineChanged
+	(*CaseCancelled)(nil),           // 29: gridflow.events.v1.CaseCancelled
+	(*CaseParked)(nil),              // 30: gridflow.events.v1.CaseParked
+	(*CaseUnparked)(nil),            // 31: gridflow.events.v1.CaseUnparked
+	(*CaseExcluded)(nil),            // 32: gridflow.events.v1.CaseExcluded
+	(*CaseArbitrationOpened)(nil),   // 33: gridflow.events.v1.CaseArbitrationOpened
+	(*CaseArbitrated)(nil),          // 34: gridflow.events.v1.CaseArbitrated
+	(*CaseResolved)(nil),            // 35: gridflow.events.v1.CaseResolved
+	(*CaseReplied)(nil),             // 36: gridflow.events.v1.CaseReplied
+	(*CaseCallbackRecorded)(nil),    // 37: gridflow.events.v1.CaseCallbackRecorded
+	(*CaseRechecked)(nil),           // 38: gridflow.events.v1.CaseRechecked
+	(*CaseReopened)(nil),            // 39: gridflow.events.v1.CaseReopened
+	(*CaseClosed)(nil),              // 40: gridflow.events.v1.CaseClosed
+	(*CaseWithdrawn)(nil),           // 41: gridflow.events.v1.CaseWithdrawn
+	(*CaseSelfDisposalChecked)(nil), // 42: gridflow.events.v1.CaseSelfDisposalChecked
+	(v1.Source)(0),                  // 43: gridflow.types.v1.Source
+	(v1.AppealType)(0),              // 44: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                 // 45: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                 // 46: gridflow.types.v1.Area
+	(*v1.Address)(nil),              // 47: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),               // 48: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),           // 49: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	6,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -1494,27 +1523,28 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	39, // 37: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
 	40, // 38: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
 	41, // 39: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
-	42, // 40: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	6,  // 41: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	6,  // 42: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	43, // 43: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	44, // 44: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	45, // 45: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	46, // 46: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	47, // 47: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	48, // 48: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 49: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 50: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	6,  // 51: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	45, // 52: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	7,  // 53: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
-	6,  // 54: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
-	45, // 55: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
-	56, // [56:56] is the sub-list for method output_type
-	56, // [56:56] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	42, // 40: gridflow.events.v1.Envelope.case_self_disposal_checked:type_name -> gridflow.events.v1.CaseSelfDisposalChecked
+	43, // 41: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	6,  // 42: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	6,  // 43: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	44, // 44: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	45, // 45: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	46, // 46: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	47, // 47: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	48, // 48: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	49, // 49: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 50: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 51: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	6,  // 52: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	46, // 53: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	7,  // 54: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
+	6,  // 55: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
+	46, // 56: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1525,6 +1555,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	file_gridflow_events_v1_classify_proto_init()
 	file_gridflow_events_v1_dispatch_proto_init()
 	file_gridflow_events_v1_feedback_proto_init()
+	file_gridflow_events_v1_selfdisposal_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
@@ -1564,6 +1595,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_CaseReopened)(nil),
 		(*Envelope_CaseClosed)(nil),
 		(*Envelope_CaseWithdrawn)(nil),
+		(*Envelope_CaseSelfDisposalChecked)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
