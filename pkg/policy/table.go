@@ -25,6 +25,10 @@ const PublicIntakeService = "gridflow.intake.v1.PublicIntakeService"
 // PublicCaseService is feedback's read of the public cases (Open311, issue 19).
 const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 
+// SelfDisposalService is feedback's check of self-disposals and 自处率
+// (issue 20).
+const SelfDisposalService = "gridflow.feedback.v1.SelfDisposalService"
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -37,7 +41,8 @@ const (
 	district   = auth.RoleDistrict
 	department = auth.RoleDepartment
 	admin      = auth.RoleAdmin
-	public     = auth.RolePublic // Open311 (issue 19)
+	public     = auth.RolePublic     // Open311 (issue 19)
+	gridleader = auth.RoleGridLeader // self-disposal (issue 20)
 )
 
 // Groups of roles that recur in the table.
@@ -45,8 +50,9 @@ var (
 	everyone    = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin}
 	dispatchers = []auth.Role{dispatcher, district, admin}
 	units       = []auth.Role{department}
-	// caseReaders read a case through feedback, each within its reach.
-	caseReaders = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin}
+	// caseReaders read a case through feedback, each within its reach
+	// (a grid's leader its grid's cases: self-disposal, issue 20).
+	caseReaders = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin, gridleader}
 	// submitters read what intake took in, each within its reach; not
 	// departments, which read a case through dispatch and feedback and never
 	// the submission holding the caller's contact.
@@ -156,6 +162,16 @@ var table = map[string][]auth.Role{
 	// RPCs never answer another door's case, admin's call included).
 	Method(PublicCaseService, "ListPublicCases"): roles(public, admin),
 	Method(PublicCaseService, "GetPublicCase"):   roles(public, admin),
+
+	// Self-disposal (issue 20): a grid's leader lists and checks its grid's
+	// self-disposals and reads its grid's 自处率; the street's dispatcher
+	// stands in for a grid without a leader on duty (and the district over
+	// it reads and checks as it steers every case of the district), admin
+	// everything. The workers who self-dispose read their own cases through
+	// GetCase; they never check their own work.
+	Method(SelfDisposalService, "ListSelfDisposals"):      roles(gridleader, dispatcher, district, admin),
+	Method(SelfDisposalService, "CheckSelfDisposal"):      roles(gridleader, dispatcher, district, admin),
+	Method(SelfDisposalService, "GetSelfDisposalFigures"): roles(gridleader, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.
@@ -181,7 +197,7 @@ func Open(method string) bool {
 
 var placeholder = map[auth.Role]string{hotline: "hotline", patrol: "patrol:<worker>", secretary: "secretary:<community>",
 	dispatcher: "dispatcher:<street>", district: "district:<district>", department: "department:<code>", admin: "admin",
-	public: "public:<key>"}
+	public: "public:<key>", gridleader: "gridleader:<grid>"}
 
 // Check is the table's answer for p calling method: the scope p calls it
 // over, or PERMISSION_DENIED for a method the table does not have or a role
