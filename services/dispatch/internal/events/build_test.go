@@ -122,6 +122,7 @@ func TestEnvelopeMapsEveryEvent(t *testing.T) {
 		"case_received", "case_answered", "case_followed_up", "case_contact_read", // intake
 		"case_classified", "case_review_needed", "incident_grouped", "incident_linked", // classify
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn", // feedback
+		"case_self_disposal_checked", // feedback: self-disposal (issue 20)
 	}
 	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
 		mine := slices.Contains(declared, string(f.Message().Name()))
