@@ -90,6 +90,8 @@ type Submission struct {
 	Location   *LatLng          `json:"Location"` // WGS-84
 	WorkOrder  *WorkOrder       `json:"WorkOrder"`
 	Patrol     *PatrolReport    `json:"Patrol"`
+	// SelfDisposal is set for a patrol report settled on the spot (issue 20).
+	SelfDisposal *SelfDisposal `json:"SelfDisposal,omitempty"`
 	Issue      *Issue           `json:"Issue"`
 	Notes      []string         `json:"Notes"`
 	// Withdrawn is set by the hotline's 撤单; Closed once feedback closes the case.
