@@ -27,6 +27,7 @@ func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
 		Address: p.GetAddress().GetRaw(), AddressKey: p.GetAddress().GetKey(),
 		CatalogueCode: p.GetCatalogueCode(), Answered: answered, Location: wire.PointIn(p.GetLocation()),
 		ReceivedAt: wire.TimeIn(p.GetReceivedAt()), AcceptedAt: wire.TimeIn(p.GetAcceptedAt()),
+		SelfDisposed: p.GetSelfDisposed(), // issue 20
 	}
 }
 
