@@ -41,9 +41,11 @@ const (
 	district   = auth.RoleDistrict
 	department = auth.RoleDepartment
 	admin      = auth.RoleAdmin
-	public     = auth.RolePublic     // Open311 (issue 19)
-	gridleader = auth.RoleGridLeader // self-disposal (issue 20)
+	public     = auth.RolePublic // Open311 (issue 19)
 )
+
+// gridleader is a grid's leader (self-disposal, issue 20).
+const gridleader = auth.RoleGridLeader
 
 // Groups of roles that recur in the table.
 var (

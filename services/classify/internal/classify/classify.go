@@ -47,14 +47,15 @@ type Case struct {
 	CatalogueCode string `json:"CatalogueCode"`
 	// Answered: a consultation answered on the call (case.answered): it is
 	// classified for statistics and never dispatched or grouped.
-	Answered bool `json:"Answered"`
+	Answered   bool      `json:"Answered"`
+	ReceivedAt time.Time `json:"ReceivedAt"`
+	AcceptedAt time.Time `json:"AcceptedAt"`
+
 	// SelfDisposed: a patrol report settled on the spot (issue 20). It is
 	// classified as usual (place history counts it) but never grouped: a
 	// case that is not dispatched must not become an incident's primary
 	// that later reports would wait on.
-	SelfDisposed bool      `json:"SelfDisposed,omitempty"`
-	ReceivedAt   time.Time `json:"ReceivedAt"`
-	AcceptedAt   time.Time `json:"AcceptedAt"`
+	SelfDisposed bool `json:"SelfDisposed,omitempty"`
 }
 
 // Text is what rules and the model read: the title and the content.

@@ -363,12 +363,13 @@ type Case struct {
 	Round          int         `json:"round,omitempty"`
 	// AwaitingFacts: a dispatchable classification came before case.received;
 	// routing waits for it until a fallback timer fires.
-	AwaitingFacts bool `json:"awaiting_facts,omitempty"`
+	AwaitingFacts bool      `json:"awaiting_facts,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	UpdatedAt     time.Time `json:"updated_at"`
+
 	// SentBack: the grid's leader sent a self-disposal back (issue 20), so
 	// the case is routed as any patrol case.
-	SentBack  bool      `json:"sent_back,omitempty"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	SentBack bool `json:"sent_back,omitempty"`
 
 	Tasks []*Task `json:"-"`
 
