@@ -95,6 +95,8 @@ func newRoot() *cobra.Command {
 	addLeverCommands(root, g)
 	// Open311's api_keys (issue 19).
 	root.AddCommand(newOpen311Cmd(g))
+	// Self-disposal (issue 20): patrol report --settled, selfdisposal list|check, figures selfdisposal.
+	addSelfDisposalCommands(root, g)
 	return root
 }
 
