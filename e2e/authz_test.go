@@ -150,6 +150,14 @@ var authzMatrix = []string{
 	"PublicIntakeService/SubmitPublicRequest  U P P P P P P P P P P P O P",
 	"PublicCaseService/ListPublicCases        U P P P P P P P P P P P O P",
 	"PublicCaseService/GetPublicCase          U P P P P P P P P P P P P P",
+
+	// Self-disposal (issue 20): the grid's leader (its own columns,
+	// authz_selfdisposal_test.go), the street's dispatcher standing in, the
+	// district and admin. The check is about the home case, which is no
+	// self-disposal: allowed is FAILED_PRECONDITION.
+	"SelfDisposalService/ListSelfDisposals      U P O O O O P P P P P P O P",
+	"SelfDisposalService/CheckSelfDisposal      U P F P F P P P P P P P F P",
+	"SelfDisposalService/GetSelfDisposalFigures U P O O O O P P P P P P O P",
 }
 
 // authzCase is a case the matrix set up.
@@ -187,6 +195,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	calls := authzCalls(w)
 	maps.Copy(calls, authzWebhookCalls(w))      // webhooks (issue 19)
 	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
+	// Self-disposal (issue 20).
+	maps.Copy(calls, authzSelfDisposalCalls(t, s, w))
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -216,11 +226,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	// Open311 (issue 19): the public principal, a column of its own.
 	authzPublicColumn(t, ctx, s, w, calls)
+	// Self-disposal (issue 20): the grid leaders, columns of their own.
+	authzGridLeaderColumns(t, ctx, s, w, calls)
 	// Every RPC the services serve has its row.
 	for _, sd := range []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc, classifyv1.ClassifyService_ServiceDesc,
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
 		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
 		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
+		feedbackv1.SelfDisposalService_ServiceDesc, // self-disposal (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
@@ -473,6 +486,8 @@ func (w *authzWorld) authzHome(col string) authzCase {
 	case strings.HasPrefix(col, "secretary:"):
 		return w.issue
 	case strings.HasPrefix(col, "patrol:"):
+		return w.patrol
+	case strings.HasPrefix(col, "gridleader:"): // self-disposal (issue 20): the patrol report is in its grid
 		return w.patrol
 	}
 	return w.home
