@@ -177,6 +177,13 @@ var authzMatrix = []string{
 	"CoordinationService/GetCoordination      U P O P O P O P P P P P O P",
 	"SourcePlaceService/CloseSourcePlace      U P O P O P P P P P P P O P",
 	"SourcePlaceService/ReopenSourcePlace     U P O P O P P P P P P P O P",
+	// Self-disposal (issue 20): the grid's leader (its own columns,
+	// authz_selfdisposal_test.go), the street's dispatcher standing in, the
+	// district and admin. The check is about the home case, which is no
+	// self-disposal: allowed is FAILED_PRECONDITION.
+	"SelfDisposalService/ListSelfDisposals      U P O O O O P P P P P P O P",
+	"SelfDisposalService/CheckSelfDisposal      U P F P F P P P P P P P F P",
+	"SelfDisposalService/GetSelfDisposalFigures U P O O O O P P P P P P O P",
 }
 
 // authzCase is a case the matrix set up.
@@ -218,6 +225,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	maps.Copy(calls, authzWorkTaskCalls(t, s))  // worker tasks (issue 20)
 
 	maps.Copy(calls, authzSourcePlaceCalls(t, ctx, s, w)) // source place coordination (issue 20)
+	// Self-disposal (issue 20).
+	maps.Copy(calls, authzSelfDisposalCalls(t, s, w))
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -247,6 +256,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	}
 	// Open311 (issue 19): the public principal, a column of its own.
 	authzPublicColumn(t, ctx, s, w, calls)
+	// Self-disposal (issue 20): the grid leaders, columns of their own.
+	authzGridLeaderColumns(t, ctx, s, w, calls)
 	// Every RPC the services serve has its row.
 	for _, sd := range []grpc.ServiceDesc{intakev1.IntakeService_ServiceDesc, classifyv1.ClassifyService_ServiceDesc,
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
@@ -255,6 +266,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		classifyv1.PlaceService_ServiceDesc, // places (issue 20)
 		dispatchv1.WorkerTaskService_ServiceDesc, // worker tasks (issue 20)
 		classifyv1.SourcePlaceService_ServiceDesc, dispatchv1.CoordinationService_ServiceDesc, // source place coordination (issue 20)
+		feedbackv1.SelfDisposalService_ServiceDesc, // self-disposal (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
@@ -511,6 +523,8 @@ func (w *authzWorld) authzHome(col string) authzCase {
 	case strings.HasPrefix(col, "secretary:"):
 		return w.issue
 	case strings.HasPrefix(col, "patrol:"):
+		return w.patrol
+	case strings.HasPrefix(col, "gridleader:"): // self-disposal (issue 20): the patrol report is in its grid
 		return w.patrol
 	}
 	return w.home

@@ -101,6 +101,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newWorkTasksCmd(g), newNotifyCmd(g))
 	// Source place coordination (issue 20).
 	root.AddCommand(newSourcePlaceCmd(g))
+	// Self-disposal (issue 20): patrol report --settled, selfdisposal list|check, figures selfdisposal.
+	addSelfDisposalCommands(root, g)
 	return root
 }
 

@@ -2,7 +2,7 @@
 // subject is a principal "role[:subject]" (DESIGN.md: hotline, patrol:<worker>,
 // secretary:<community>, dispatcher:<street>, district:<district>,
 // department:<code>, admin, and system:<service> for service-to-service
-// calls). Beside the principal a token may name the person behind it (an
+// calls; gridleader:<grid>, a grid's leader, since issue 20). Beside the principal a token may name the person behind it (an
 // id and a name), which the audit trail records as the actor.
 //
 // Every token has an id (jti), which a deny list can revoke, and names the
@@ -38,6 +38,10 @@ const (
 	// RolePublic is a member of the public through the Open311 door
 	// (issue 19): public:<key id>, the api_key an admin issued.
 	RolePublic Role = "public"
+	// RoleGridLeader is a grid's leader (网格长, issue 20): gridleader:<grid>,
+	// the grid's 15-digit code. It reads its grid's cases and checks its
+	// workers' self-disposals.
+	RoleGridLeader Role = "gridleader"
 )
 
 // needsSubject says whether a role must name a subject (a worker, a street …).
@@ -45,6 +49,8 @@ var needsSubject = map[Role]bool{
 	RoleHotline: false, RolePatrol: true, RoleSecretary: true, RoleDispatcher: true,
 	RoleDistrict: true, RoleDepartment: true, RoleAdmin: false, RoleSystem: true,
 	RolePublic: true, // Open311 (issue 19)
+	// Self-disposal (issue 20): a grid's leader.
+	RoleGridLeader: true,
 }
 
 // Principal is an authenticated caller: a role, its subject, and the person
@@ -134,13 +140,16 @@ func (p Principal) Validate() error {
 	need, ok := needsSubject[p.Role]
 	switch {
 	case !ok:
-		return fmt.Errorf("unknown role %q (want one of hotline, patrol, secretary, dispatcher, district, department, admin, system, public)", p.Role)
+		return fmt.Errorf("unknown role %q (want one of hotline, patrol, secretary, dispatcher, district, department, admin, system, public, gridleader)", p.Role)
 	case need && p.Subject == "":
 		return fmt.Errorf("role %s needs a subject (e.g. %s:<id>)", p.Role, p.Role)
 	case !need && p.Subject != "":
 		return fmt.Errorf("role %s takes no subject", p.Role)
 	case strings.ContainsAny(p.Subject, " \t\n:"):
 		return fmt.Errorf("subject %q has a space or colon", p.Subject)
+	case p.Role == RoleGridLeader && !isGridCode(p.Subject):
+		// Self-disposal (issue 20): the leader's reach is a grid's cases.
+		return fmt.Errorf("role gridleader needs a 15-digit grid code as its subject, not %q", p.Subject)
 	case p.Person.IsZero():
 		return nil
 	case p.Role == RoleSystem:
@@ -161,4 +170,17 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(ctxKey{}).(Principal)
 	return p, ok
+}
+
+// isGridCode reports whether s is a grid code: 15 digits (community + 3).
+func isGridCode(s string) bool {
+	if len(s) != 15 {
+		return false
+	}
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }

@@ -53,6 +53,14 @@
 //   - public:<key>: the public-source cases, every key's (issue 19: what
 //     the Open311 door shows anyone; 12345 and every other door's cases are
 //     never public). The door answers them street-level and masked.
+//   - gridleader:<grid> (issue 20, self-disposal): the cases of its grid —
+//     a grid's leader (网格长) reads them (masked: DESIGN.md names no grid
+//     leader among the contact's readers) and checks the self-disposals of
+//     its grid's workers (feedback's SelfDisposalService); it acts on nothing
+//     else. Areas: its grid alone (AllowsArea), which lists and figures
+//     narrowed to an area are checked against. Only stores that keep a
+//     case's grid (intake's submissions, feedback's cases) can filter by it;
+//     elsewhere its Where is FALSE.
 //   - system:<service>: nothing. system is for one service calling another
 //     and no service calls another today; a row naming it is a decision to
 //     write down here first.
@@ -90,10 +98,12 @@ const (
 	Community              // secretary:<community>
 	Reporter               // patrol:<worker>: its own reports
 	Public                 // public:<key>: the public-source cases (Open311, issue 19)
+	Grid                   // gridleader:<grid>: the cases of its grid (self-disposal, issue 20)
 )
 
 var kindNames = [...]string{None: "nothing", All: "all", Hotline: "hotline cases", Street: "street", District: "district",
-	Department: "department", Community: "community", Reporter: "own reports", Public: "public cases"}
+	Department: "department", Community: "community", Reporter: "own reports", Public: "public cases",
+	Grid: "grid"} // self-disposal (issue 20)
 
 func (k Kind) String() string {
 	if int(k) < len(kindNames) {
@@ -108,6 +118,8 @@ var reachOf = map[auth.Role]Kind{
 	auth.RoleAdmin: All, auth.RoleHotline: Hotline, auth.RoleDispatcher: Street, auth.RoleDistrict: District,
 	auth.RoleDepartment: Department, auth.RoleSecretary: Community, auth.RolePatrol: Reporter,
 	auth.RolePublic: Public, // Open311 (issue 19)
+	// Self-disposal (issue 20): a grid's leader.
+	auth.RoleGridLeader: Grid,
 }
 
 // Scope is what one caller may see and steer. Code is the street, the
@@ -152,6 +164,9 @@ type CaseFacts struct {
 	// lets a unit read the linked tasks and their cases, masked, never act
 	// on another unit's task.
 	Leads []string
+	// Grid is the case's 15-digit grid code (self-disposal, issue 20: a grid
+	// leader's reach); "" or "0" when unknown.
+	Grid string
 }
 
 // inDistrict reports whether an area lies in district d, counting an area
@@ -182,6 +197,8 @@ func (s Scope) AllowsCase(c CaseFacts) bool {
 		return s.Code != "" && c.Source == "patrol" && c.Worker == s.Code
 	case Public:
 		return c.Source == "public"
+	case Grid: // self-disposal (issue 20)
+		return s.Code != "" && c.Grid == s.Code
 	}
 	return false
 }
@@ -206,6 +223,8 @@ func (s Scope) AllowsArea(code string) bool {
 		return true
 	case Street, District:
 		return s.Code != "" && strings.HasPrefix(code, s.Code)
+	case Grid: // self-disposal (issue 20): a grid is the smallest area
+		return s.Code != "" && code == s.Code
 	}
 	return false
 }
@@ -223,6 +242,8 @@ func (s Scope) Area() string {
 // is a fact the store does not hold: a scope that needs it matches nothing.
 type Columns struct {
 	Source, District, Street, Community, Worker string
+	// Grid is the case's grid code (self-disposal, issue 20).
+	Grid string
 	// Department is a condition on a department code, with %s where the
 	// code's placeholder goes: "%s = ANY(departments)", or an EXISTS over
 	// the store's tasks.
@@ -267,6 +288,10 @@ func (s Scope) Where(cols Columns, arg func(v any) string) string {
 	case Public:
 		if cols.Source != "" {
 			return cols.Source + " = " + arg("public")
+		}
+	case Grid: // self-disposal (issue 20)
+		if need(cols.Grid) {
+			return cols.Grid + " = " + arg(s.Code)
 		}
 	}
 	return "FALSE"

@@ -37,6 +37,9 @@ const (
 	SourcePlaceService  = "gridflow.classify.v1.SourcePlaceService"
 	CoordinationService = "gridflow.dispatch.v1.CoordinationService"
 )
+// SelfDisposalService is feedback's check of self-disposals and 自处率
+// (issue 20).
+const SelfDisposalService = "gridflow.feedback.v1.SelfDisposalService"
 
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
@@ -53,13 +56,17 @@ const (
 	public     = auth.RolePublic // Open311 (issue 19)
 )
 
+// gridleader is a grid's leader (self-disposal, issue 20).
+const gridleader = auth.RoleGridLeader
+
 // Groups of roles that recur in the table.
 var (
 	everyone    = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin}
 	dispatchers = []auth.Role{dispatcher, district, admin}
 	units       = []auth.Role{department}
-	// caseReaders read a case through feedback, each within its reach.
-	caseReaders = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin}
+	// caseReaders read a case through feedback, each within its reach
+	// (a grid's leader its grid's cases: self-disposal, issue 20).
+	caseReaders = []auth.Role{hotline, patrol, secretary, dispatcher, district, department, admin, gridleader}
 	// submitters read what intake took in, each within its reach; not
 	// departments, which read a case through dispatch and feedback and never
 	// the submission holding the caller's contact.
@@ -201,6 +208,15 @@ var table = map[string][]auth.Role{
 	// carry no personal data), the street's dispatchers, the district, admin.
 	// Which place a department may read is dispatch's rule: the ones it leads.
 	Method(CoordinationService, "GetCoordination"): roles(department, dispatcher, district, admin),
+	// Self-disposal (issue 20): a grid's leader lists and checks its grid's
+	// self-disposals and reads its grid's 自处率; the street's dispatcher
+	// stands in for a grid without a leader on duty (and the district over
+	// it reads and checks as it steers every case of the district), admin
+	// everything. The workers who self-dispose read their own cases through
+	// GetCase; they never check their own work.
+	Method(SelfDisposalService, "ListSelfDisposals"):      roles(gridleader, dispatcher, district, admin),
+	Method(SelfDisposalService, "CheckSelfDisposal"):      roles(gridleader, dispatcher, district, admin),
+	Method(SelfDisposalService, "GetSelfDisposalFigures"): roles(gridleader, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.
@@ -226,7 +242,7 @@ func Open(method string) bool {
 
 var placeholder = map[auth.Role]string{hotline: "hotline", patrol: "patrol:<worker>", secretary: "secretary:<community>",
 	dispatcher: "dispatcher:<street>", district: "district:<district>", department: "department:<code>", admin: "admin",
-	public: "public:<key>"}
+	public: "public:<key>", gridleader: "gridleader:<grid>"}
 
 // Check is the table's answer for p calling method: the scope p calls it
 // over, or PERMISSION_DENIED for a method the table does not have or a role

@@ -36,7 +36,7 @@ func CaseReceived(p *eventsv1.CaseReceived) bool {
 		return false
 	}
 	changed := false
-	for _, f := range []*string{&p.Title, &p.Content, &p.Answer} {
+	for _, f := range []*string{&p.Title, &p.Content, &p.Answer, &p.SelfDisposalNote} { // the note: self-disposal (issue 20)
 		changed = set(f, Text(*f)) || changed
 	}
 	c := p.GetCaller()

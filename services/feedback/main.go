@@ -183,6 +183,8 @@ func serve(ctx context.Context, rebuild bool) error {
 	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(svc, bell, cfg.WatchPoll).ListsReloadsFrom(reloads))
 	// Open311 (issue 19): the public cases, for the console's door.
 	feedbackv1.RegisterPublicCaseServiceServer(srv, grpcapi.NewPublic(svc))
+	// Self-disposal (issue 20): the grid leader's list and check, and 自处率.
+	feedbackv1.RegisterSelfDisposalServiceServer(srv, grpcapi.NewSelfDisposals(svc, feedback.NewSelfDisposals(store)))
 	if err := p.Admin(cfg.AdminAddr, "FEEDBACK_ADMIN_ADDR"); err != nil {
 		return err
 	}

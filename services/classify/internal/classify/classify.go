@@ -53,6 +53,12 @@ type Case struct {
 	// at their own home; its place stops at the lane (CasePlace).
 	PrivateLocation bool      `json:"PrivateLocation,omitempty"`
 	AcceptedAt      time.Time `json:"AcceptedAt"`
+
+	// SelfDisposed: a patrol report settled on the spot (issue 20). It is
+	// classified as usual (place history counts it) but never grouped: a
+	// case that is not dispatched must not become an incident's primary
+	// that later reports would wait on.
+	SelfDisposed bool `json:"SelfDisposed,omitempty"`
 }
 
 // Text is what rules and the model read: the title and the content.

@@ -77,7 +77,7 @@ var (
 // areaFacts are what a caller's scope decides a case or an incident on:
 // classify keeps its area.
 func areaFacts(a reference.AreaCodes) policy.CaseFacts {
-	return policy.CaseFacts{District: a.District, Street: a.Street, Community: a.Community}
+	return policy.CaseFacts{District: a.District, Street: a.Street, Community: a.Community, Grid: a.Grid} // Grid: issue 20
 }
 
 // caseFacts adds the case's source to its area.

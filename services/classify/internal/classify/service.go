@@ -183,7 +183,7 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 		}
 		return tx.Emit(ctx, ReviewNeeded{Case: c, Review: *rec.Review, Urgency: rec.BaseUrgency})
 	}
-	grouping := !c.Answered && groupable(d.item)
+	grouping := !c.Answered && !c.SelfDisposed && groupable(d.item) // self-disposed: issue 20
 	var place Place
 	if grouping {
 		place = s.placeOf(&c) // normalised once: locked on, then grouped at
@@ -318,7 +318,7 @@ func (s *Service) refile(ctx context.Context, tx Tx, rec *Record, item reference
 		} else if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, nil, err
 		}
-	} else if !rec.Case.Answered && groupable(item) {
+	} else if !rec.Case.Answered && !rec.Case.SelfDisposed && groupable(item) { // self-disposed: issue 20
 		e, err := s.group(ctx, tx, rec, cls, item, s.placeOf(&rec.Case), now)
 		if err != nil {
 			return nil, nil, err

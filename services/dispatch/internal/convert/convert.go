@@ -175,6 +175,7 @@ func FactsIn(r *eventsv1.CaseReceived) dispatch.Facts {
 		Title: r.GetTitle(), Content: r.GetContent(), Source: wire.SourceIn(r.GetSource()), AppealType: wire.AppealTypeIn(r.GetAppealType()),
 		Urgency: wire.UrgencyIn(r.GetUrgency()), ReceivedAt: wire.TimeIn(r.GetReceivedAt()), Area: wire.AreaIn(r.GetArea()),
 		Whistle: r.GetWhistleDepartments(), CatalogueCode: r.GetCatalogueCode(), HotlineOrderNo: r.GetHotlineOrderNo(),
+		SelfDisposed: r.GetSelfDisposed(), // issue 20
 	}
 	if r.GetAddress() != nil {
 		f.Address = wire.AddressIn(r.GetAddress())

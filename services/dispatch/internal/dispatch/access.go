@@ -63,7 +63,7 @@ func authorize(ctx context.Context, op Operation) (auth.Principal, Scope, error)
 
 // facts are what a scope decides a case on.
 func facts(c *Case) policy.CaseFacts {
-	f := policy.CaseFacts{District: c.Area.District, Street: c.Area.Street, Community: c.Area.Community}
+	f := policy.CaseFacts{District: c.Area.District, Street: c.Area.Street, Community: c.Area.Community, Grid: c.Area.Grid} // Grid: issue 20
 	if c.Facts != nil {
 		f.Source = string(c.Facts.Source)
 	}

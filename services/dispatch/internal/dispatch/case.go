@@ -261,6 +261,9 @@ func (c *Case) Received(env *Env, number string, f Facts) {
 	}
 	if c.AwaitingFacts && c.RoutedWith == nil && !c.Status.Closed() && c.Status != Parked {
 		c.timerOps = append(c.timerOps, TimerOp{Kind: TimerAwaitFacts, Key: c.ID, Cancel: true})
+		if c.hold() { // self-disposal (issue 20)
+			return
+		}
 		c.route(env)
 	}
 }
@@ -325,6 +328,9 @@ func (c *Case) Classified(env *Env, number string, cl Classification) {
 				c.AwaitingFacts = true
 				c.timerOps = append(c.timerOps, TimerOp{Kind: TimerAwaitFacts, Key: c.ID, At: env.Now.Add(env.Policy.AwaitFacts)})
 			}
+			return
+		}
+		if c.hold() { // self-disposal (issue 20)
 			return
 		}
 		c.route(env)

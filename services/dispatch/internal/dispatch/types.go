@@ -121,6 +121,9 @@ const (
 	Parked          CaseStatus = "parked"
 	Cancelled       CaseStatus = "cancelled"
 	CaseWithdrawn   CaseStatus = "withdrawn"
+	// SelfDisposed (issue 20): settled on the spot by a grid worker; held
+	// from routing until the grid's leader sends it back (selfdisposal.go).
+	SelfDisposed CaseStatus = "self_disposed"
 )
 
 // Closed reports whether the case takes no more routing or tasks.
@@ -215,6 +218,9 @@ type Facts struct {
 	// HotlineOrderNo is the hotline's order number of a work order: people
 	// look the case up by it.
 	HotlineOrderNo string `json:"hotline_order_no,omitempty"`
+	// SelfDisposed: a grid worker settled it on the spot (issue 20); the
+	// case is not routed unless the grid's leader sends it back.
+	SelfDisposed bool `json:"self_disposed,omitempty"`
 }
 
 // Classification is one version of a case's classification.
@@ -360,6 +366,10 @@ type Case struct {
 	AwaitingFacts bool      `json:"awaiting_facts,omitempty"`
 	CreatedAt     time.Time `json:"created_at"`
 	UpdatedAt     time.Time `json:"updated_at"`
+
+	// SentBack: the grid's leader sent a self-disposal back (issue 20), so
+	// the case is routed as any patrol case.
+	SentBack bool `json:"sent_back,omitempty"`
 
 	Tasks []*Task `json:"-"`
 

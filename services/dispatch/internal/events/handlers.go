@@ -30,6 +30,8 @@ var ConsumerSubjects = []string{
 	"grid.case.classified.*.*",
 	"grid.case.followed_up.>",
 	"grid.case.reopened.>",
+	// Self-disposal (issue 20): the grid leader's check; sent back is routed.
+	"grid.case.self_disposal_checked.>",
 }
 
 // Updater applies a domain operation to a case inside a transaction.
@@ -144,6 +146,18 @@ func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 			caseID = env.GetCaseId()
 		}
 		return change{caseID, false, reopen(caseID, int(r.GetCase().GetRound()))}, true, nil
+	case *eventsv1.Envelope_CaseSelfDisposalChecked:
+		// Self-disposal (issue 20): a sent-back case is routed; a confirmed
+		// one closes in feedback and needs nothing here.
+		ck := p.CaseSelfDisposalChecked
+		if ck.GetVerdict() != eventsv1.SelfDisposalVerdict_SELF_DISPOSAL_VERDICT_SENT_BACK {
+			return change{}, false, nil
+		}
+		caseID := ck.GetCase().GetCaseId()
+		if caseID == "" {
+			caseID = env.GetCaseId()
+		}
+		return change{caseID, true, func(c *dispatch.Case, e *dispatch.Env) error { c.SelfDisposalSentBack(e); return nil }}, true, nil
 	case nil:
 		// No payload, or one newer than this build: nothing to act on.
 		return change{}, false, nil

@@ -27,6 +27,13 @@ func TestEveryPayloadIsDecided(t *testing.T) {
 	// What dispatch acts on is what it subscribes to; a follow-up only when
 	// it urges or withdraws (below), so an empty one is not acted on.
 	acted["case.followed_up"] = true
+	// Self-disposal (issue 20): a check only when it sends the case back.
+	acted["case.self_disposal_checked"] = true
+	sentBack := &eventsv1.Envelope{Payload: &eventsv1.Envelope_CaseSelfDisposalChecked{CaseSelfDisposalChecked: &eventsv1.CaseSelfDisposalChecked{
+		Case: &eventsv1.FeedbackCaseRef{CaseId: "c1"}, Verdict: eventsv1.SelfDisposalVerdict_SELF_DISPOSAL_VERDICT_SENT_BACK}}}
+	if ch, ok, err := changeOf(sentBack); !ok || err != nil || ch.caseID != "c1" {
+		t.Errorf("self-disposal sent back: acted on %v (case %q), %v", ok, ch.caseID, err)
+	}
 	for _, subject := range ConsumerSubjects {
 		name := strings.TrimSuffix(strings.TrimSuffix(strings.TrimPrefix(subject, "grid."), ".>"), ".*.*")
 		if !acted[name] {

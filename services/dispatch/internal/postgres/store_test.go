@@ -281,6 +281,8 @@ func fill(c *dispatch.Case, tk *dispatch.Task, now time.Time) {
 		Excluded: true, ExcludedReason: "重复诉求", Parking: &dispatch.Parking{At: now, Reason: "待拆违", ReviewDate: workcal.Date{Year: 2026, Month: 4, Day: 1},
 			Resume: dispatch.CaseRouted},
 		CancelReason: "测试", Round: 2, AwaitingFacts: true, CreatedAt: now.Add(-4 * time.Hour), UpdatedAt: now, Tasks: c.Tasks}
+	// Self-disposal (issue 20).
+	full.Facts.SelfDisposed, full.SentBack = true, true
 	// Field by field: the case's unexported tracking (what the operation
 	// changed) must survive for the store to save the task.
 	dst, src := reflect.ValueOf(c).Elem(), reflect.ValueOf(full)

@@ -18,6 +18,8 @@ var states = wire.NewEnum(map[feedback.State]feedbackv1.CaseState{
 	feedback.Closed: feedbackv1.CaseState_CASE_STATE_CLOSED, feedback.Withdrawn: feedbackv1.CaseState_CASE_STATE_WITHDRAWN,
 	feedback.Answered: feedbackv1.CaseState_CASE_STATE_ANSWERED, feedback.Merged: feedbackv1.CaseState_CASE_STATE_MERGED,
 	feedback.Cancelled: feedbackv1.CaseState_CASE_STATE_CANCELLED, feedback.Parked: feedbackv1.CaseState_CASE_STATE_PARKED,
+	// Self-disposal (issue 20).
+	feedback.SelfDisposed: feedbackv1.CaseState_CASE_STATE_SELF_DISPOSED,
 })
 
 // StateIn names a state; false for UNSPECIFIED or unknown values.

@@ -313,6 +313,13 @@ func fact(e *feedback.Event, env *eventsv1.Envelope) feedback.Fact {
 	case *eventsv1.Envelope_TaskInspectionMissed:
 		e.Summary = "inspection missed by " + p.TaskInspectionMissed.GetWorkerId()
 		return &feedback.InspectionMissed{}
+	case *eventsv1.Envelope_CaseSelfDisposalChecked: // self-disposal (issue 20)
+		r := p.CaseSelfDisposalChecked
+		f := &feedback.CaseSelfDisposalChecked{Round: feedbackCase(e, r.GetCase()), CheckID: r.GetCheckId(),
+			Verdict: feedback.Verdict(convert.EnumName(r.GetVerdict(), "SELF_DISPOSAL_VERDICT_")), Note: r.GetNote(),
+			Worker: r.GetWorkerId(), Grid: r.GetGrid()}
+		e.Summary = "self-disposal checked: " + string(f.Verdict)
+		return f
 	case nil:
 		// The local retry note has no payload; feedbackCase is not there
 		// to name its round, which the case's view does not need.
@@ -331,6 +338,12 @@ func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedb
 		Answered: answered, Worker: r.GetWorkerId()}
 	if f.ReceivedAt.IsZero() {
 		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
+	}
+	if r.GetSelfDisposed() { // self-disposal (issue 20): what was done, and the evidence
+		f.SelfDisposal = &feedback.SelfDisposal{Note: redact.Text(r.GetSelfDisposalNote())}
+		for _, a := range r.GetAttachments() {
+			f.SelfDisposal.Photos = append(f.SelfDisposal.Photos, a.GetUri())
+		}
 	}
 	if f.Source == reference.FromPublic { // Open311 (issue 19)
 		f.Public = &feedback.PublicFacts{ServiceCode: r.GetCatalogueCode(), Description: redact.Text(r.GetContent())}
@@ -360,6 +373,13 @@ func Subject(typ string, a feedback.Area) string {
 var closeReasons = map[string]eventsv1.CloseReason{
 	"callback": eventsv1.CloseReason_CLOSE_REASON_CALLBACK, "no_callback": eventsv1.CloseReason_CLOSE_REASON_NO_CALLBACK,
 	"callback_window_passed": eventsv1.CloseReason_CLOSE_REASON_CALLBACK_WINDOW_PASSED, "recheck_passed": eventsv1.CloseReason_CLOSE_REASON_RECHECK_PASSED,
+	feedback.CloseSelfDisposalConfirmed: eventsv1.CloseReason_CLOSE_REASON_SELF_DISPOSAL_CONFIRMED, // issue 20
+}
+
+// verdicts are the self-disposal check's verdicts (issue 20).
+var verdicts = map[feedback.Verdict]eventsv1.SelfDisposalVerdict{
+	feedback.VerdictConfirmed: eventsv1.SelfDisposalVerdict_SELF_DISPOSAL_VERDICT_CONFIRMED,
+	feedback.VerdictSentBack:  eventsv1.SelfDisposalVerdict_SELF_DISPOSAL_VERDICT_SENT_BACK,
 }
 
 var reopenReasons = map[string]eventsv1.ReopenReason{
@@ -403,6 +423,9 @@ func Encode(e *feedback.Event) ([]byte, string, error) {
 	case *feedback.CaseWithdrawn:
 		env.Payload = &eventsv1.Envelope_CaseWithdrawn{CaseWithdrawn: &eventsv1.CaseWithdrawn{Case: ref(f.Round), FollowUpId: f.FollowUpID,
 			Text: f.Text}}
+	case *feedback.CaseSelfDisposalChecked: // self-disposal (issue 20)
+		env.Payload = &eventsv1.Envelope_CaseSelfDisposalChecked{CaseSelfDisposalChecked: &eventsv1.CaseSelfDisposalChecked{Case: ref(f.Round),
+			Verdict: verdicts[f.Verdict], Note: f.Note, WorkerId: f.Worker, Grid: f.Grid, CheckId: f.CheckID}}
 	case *feedback.CaseCallbackRetryDue:
 		// Local: the envelope alone, kept in the log and named by its type.
 		env.Type = retryDue

@@ -366,6 +366,10 @@ func TestEncodeEveryOwnFact(t *testing.T) {
 		&feedback.CaseClosed{Round: 1, Reason: "callback", Satisfaction: feedback.Basic},
 		&feedback.CaseWithdrawn{Round: 1, FollowUpID: "fu-1", Text: "hotline withdrew the case"},
 		&feedback.CaseCallbackRetryDue{},
+		// Self-disposal (issue 20).
+		&feedback.CaseSelfDisposalChecked{Round: 0, CheckID: "ck-1", Verdict: feedback.VerdictSentBack, Note: "堆物仍在",
+			Worker: "w-022001001", Grid: "310106022001001"},
+		&feedback.CaseClosed{Round: 0, Reason: feedback.CloseSelfDisposalConfirmed},
 	}
 	var encoded []string
 	for _, f := range own {

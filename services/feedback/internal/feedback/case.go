@@ -38,6 +38,9 @@ const (
 	Merged          State = "merged"
 	Cancelled       State = "cancelled"
 	Parked          State = "parked"
+	// SelfDisposed (issue 20): a patrol report settled on the spot, waiting
+	// for the grid leader's check (selfdisposal.go).
+	SelfDisposed State = "self_disposed"
 )
 
 // Source is where a case came from: the shared vocabulary, under the
@@ -164,6 +167,8 @@ type Case struct {
 	ReceivedAt time.Time `json:"ReceivedAt"`
 	// Public is set for a public request (Open311, issue 19).
 	Public *PublicFacts `json:"Public,omitempty"`
+	// SelfDisposal is set for a patrol report settled on the spot (issue 20).
+	SelfDisposal *SelfDisposal `json:"SelfDisposal,omitempty"`
 
 	ClassVersion  int    `json:"ClassVersion"`
 	ItemCode      string `json:"ItemCode"`
@@ -287,6 +292,14 @@ func (f *CaseReceived) apply(c *Case, _ *Event) {
 	c.NoCallback, c.ReceivedAt = f.NoCallback, f.ReceivedAt
 	c.Answered, c.Worker = f.Answered, f.Worker
 	c.Public = f.Public
+	if f.SelfDisposal != nil { // issue 20; a check stored earlier keeps its verdict
+		sd := *f.SelfDisposal
+		if c.SelfDisposal != nil {
+			sd.Verdict, sd.CheckID, sd.CheckedBy, sd.CheckedAt, sd.CheckNote = c.SelfDisposal.Verdict, c.SelfDisposal.CheckID,
+				c.SelfDisposal.CheckedBy, c.SelfDisposal.CheckedAt, c.SelfDisposal.CheckNote
+		}
+		c.SelfDisposal = &sd
+	}
 }
 
 func (f *CaseClassified) apply(c *Case, _ *Event) {
@@ -451,6 +464,8 @@ func (c *Case) derive() State {
 		return Answered
 	case c.IsClosed:
 		return Closed
+	case c.SelfDisposal.pending(): // issue 20
+		return SelfDisposed
 	case c.IsParked:
 		return Parked
 	case c.resolved(c.Round):

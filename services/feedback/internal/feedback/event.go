@@ -73,6 +73,9 @@ type CaseReceived struct {
 	Worker string
 	// Public is what the Open311 door shows of a public request (issue 19).
 	Public *PublicFacts
+	// SelfDisposal: the worker settled it on the spot (issue 20); its note
+	// and photos, no verdict.
+	SelfDisposal *SelfDisposal
 }
 
 // CaseContactRead: someone read the caller's full contact through intake's

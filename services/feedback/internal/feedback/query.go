@@ -22,7 +22,7 @@ import (
 // ScopeFacts are what a caller's scope decides the case on.
 func (c *Case) ScopeFacts() policy.CaseFacts {
 	f := policy.CaseFacts{Source: string(c.Source), District: c.Area.District, Street: c.Area.Street,
-		Community: c.Area.Community, Worker: c.Worker}
+		Community: c.Area.Community, Worker: c.Worker, Grid: c.Area.Grid}
 	for _, t := range c.Tasks {
 		if t.Department != "" {
 			f.Departments = append(f.Departments, t.Department)

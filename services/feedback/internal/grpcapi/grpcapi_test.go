@@ -93,6 +93,8 @@ func setup(t *testing.T) *env {
 	srv := grpcserver.New(grpcserver.Options{Logger: quiet, Verifier: auth.NewVerifier(pub)})
 	feedbackv1.RegisterFeedbackServiceServer(srv, grpcapi.New(e.svc, bell, time.Second))
 	feedbackv1.RegisterPublicCaseServiceServer(srv, grpcapi.NewPublic(e.svc)) // Open311 (issue 19)
+	// Self-disposal (issue 20).
+	feedbackv1.RegisterSelfDisposalServiceServer(srv, grpcapi.NewSelfDisposals(e.svc, feedback.NewSelfDisposals(e.store)))
 	lis := bufconn.Listen(1 << 20)
 	go func() { _ = srv.Serve(lis) }()
 	t.Cleanup(srv.Stop)

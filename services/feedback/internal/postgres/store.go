@@ -240,6 +240,9 @@ func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
 	if err := saveFacts(ctx, t.tx, c); err != nil {
 		return err
 	}
+	if err := savePatrolReport(ctx, t.tx, c); err != nil { // self-disposal (issue 20)
+		return err
+	}
 	return t.syncTimers(ctx, c)
 }
 
@@ -303,7 +306,7 @@ func (t *txn) SaveRequest(ctx context.Context, req feedback.Request, resource, o
 }
 
 func (t *txn) ResetViews(ctx context.Context) error {
-	_, err := t.tx.Exec(ctx, `TRUNCATE cases, replies, figure_cases, figure_tasks`)
+	_, err := t.tx.Exec(ctx, `TRUNCATE cases, replies, figure_cases, figure_tasks, patrol_reports`) // patrol_reports: issue 20
 	return err
 }
 
@@ -377,7 +380,8 @@ func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.C
 // on (pkg/policy), with the table's alias a.
 func scopeColumns(a string) policy.Columns {
 	return policy.Columns{Source: a + "source", District: a + "district_code", Street: a + "street_code",
-		Community: a + "community_code", Worker: a + "worker", Department: "%s = ANY(" + a + "departments)"}
+		Community: a + "community_code", Worker: a + "worker", Department: "%s = ANY(" + a + "departments)",
+		Grid: a + "grid_code"} // a grid leader's reach (issue 20)
 }
 
 func caseWhere(f feedback.Filter) ([]string, []any) {

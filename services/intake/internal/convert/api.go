@@ -75,7 +75,7 @@ func SubmissionOut(s *intake.Submission) *intakev1.Submission {
 		Address:      wire.AddressOut(s.Address),
 		Location:     LatLngOut(s.Location),
 		WorkOrder:    workOrderOut(s.WorkOrder),
-		PatrolReport: patrolOut(s.Patrol),
+		PatrolReport: patrolOut(s.Patrol, s.SelfDisposal),
 		Issue:        issueOut(s.Issue),
 		Notes:        s.Notes,
 		Withdrawn:    s.Withdrawn,
@@ -91,6 +91,11 @@ func followUpsOut(fs []intake.FollowUp) []*intakev1.FollowUp {
 	return out
 }
 
+// SelfDisposalIn maps a report's "settled on the spot" (issue 20).
+func SelfDisposalIn(r *intakev1.PatrolReport) intake.SelfDisposal {
+	return intake.SelfDisposal{Settled: r.GetSelfDisposed(), Note: r.GetDisposalNote()}
+}
+
 // PatrolIn maps a grid worker's report as submitted.
 func PatrolIn(r *intakev1.PatrolReport) intake.PatrolReport {
 	return intake.PatrolReport{
@@ -101,10 +106,18 @@ func PatrolIn(r *intakev1.PatrolReport) intake.PatrolReport {
 	}
 }
 
-func patrolOut(r *intake.PatrolReport) *intakev1.PatrolReport {
+func patrolOut(r *intake.PatrolReport, sd *intake.SelfDisposal) *intakev1.PatrolReport {
 	if r == nil {
 		return nil
 	}
+	out := patrolReportOut(r)
+	if sd != nil { // self-disposal (issue 20)
+		out.SelfDisposed, out.DisposalNote = true, sd.Note
+	}
+	return out
+}
+
+func patrolReportOut(r *intake.PatrolReport) *intakev1.PatrolReport {
 	return &intakev1.PatrolReport{
 		RequestId: r.RequestID, WorkerId: r.WorkerID, GridCode: r.GridCode, CatalogueCode: r.CatalogueCode,
 		Description: r.Description, Location: LatLngOut(r.Location), Photos: AttachmentsOut(r.Photos),

@@ -69,6 +69,9 @@ func ReceivedAs(eventID string, sub *intake.Submission, actor string, at time.Ti
 		p.WorkerId, p.CatalogueCode = r.WorkerID, r.CatalogueCode
 		p.Attachments = convert.AttachmentsOut(r.Photos)
 	}
+	if sd := sub.SelfDisposal; sd != nil { // self-disposal (issue 20)
+		p.SelfDisposed, p.SelfDisposalNote = true, sd.Note
+	}
 	if r := sub.Public; r != nil { // Open311 (issue 19): nobody to call back
 		p.Content, p.CatalogueCode, p.NoCallback = r.Description, r.ServiceCode, true
 		if r.MediaURL != "" {

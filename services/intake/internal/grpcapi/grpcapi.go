@@ -54,7 +54,7 @@ func (s *Server) SubmitPatrolReport(ctx context.Context, req *intakev1.SubmitPat
 	if req.GetReport() == nil {
 		return nil, required("report")
 	}
-	sub, err := s.svc.SubmitPatrolReport(ctx, convert.PatrolIn(req.GetReport()))
+	sub, err := s.svc.SubmitReport(ctx, convert.PatrolIn(req.GetReport()), convert.SelfDisposalIn(req.GetReport()))
 	if err != nil {
 		return nil, err
 	}

@@ -47,6 +47,11 @@ func (s *Submission) Masked() *Submission {
 		p.Description = redact.Text(p.Description)
 		m.Patrol = &p
 	}
+	if sd := s.SelfDisposal; sd != nil { // self-disposal (issue 20): free text, masked as the description
+		d := *sd
+		d.Note = redact.Text(d.Note)
+		m.SelfDisposal = &d
+	}
 	if r := s.Public; r != nil { // Open311 (issue 19)
 		p := *r
 		p.Description, p.Address = redact.Text(p.Description), redact.Text(p.Address)

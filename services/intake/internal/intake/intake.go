@@ -114,6 +114,9 @@ type Submission struct {
 
 	// Public is set for the public's Open311 requests (issue 19).
 	Public *PublicRequest `json:"Public,omitempty"`
+
+	// SelfDisposal is set for a patrol report settled on the spot (issue 20).
+	SelfDisposal *SelfDisposal `json:"SelfDisposal,omitempty"`
 }
 
 // By is the actor of the submission's events.
@@ -296,7 +299,8 @@ var (
 
 // Facts are what a caller's scope decides the submission's case on.
 func (s *Submission) Facts() policy.CaseFacts {
-	f := policy.CaseFacts{Source: string(s.Source), District: s.Area.District, Street: s.Area.Street, Community: s.Area.Community}
+	f := policy.CaseFacts{Source: string(s.Source), District: s.Area.District, Street: s.Area.Street, Community: s.Area.Community,
+		Grid: s.Area.Grid} // a grid leader's reach (issue 20)
 	if s.Patrol != nil {
 		f.Worker = s.Patrol.WorkerID
 	}

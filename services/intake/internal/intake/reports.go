@@ -46,11 +46,17 @@ type Catalogue interface {
 // SubmitPatrolReport validates and stores a grid worker's report. The
 // credential names the worker; a different worker_id is refused.
 func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Submission, error) {
+	return s.submitPatrol(ctx, r, SelfDisposal{})
+}
+
+// submitPatrol is SubmitPatrolReport with the report's self-disposal
+// (issue 20), which needs a note and a photo when settled.
+func (s *Service) submitPatrol(ctx context.Context, r PatrolReport, sd SelfDisposal) (*Submission, error) {
 	p, _, err := policy.Authorize(ctx, opSubmitPatrolReport)
 	if err != nil {
 		return nil, err
 	}
-	normaliseStrings(&r.RequestID, &r.WorkerID, &r.GridCode, &r.CatalogueCode, &r.Description)
+	normaliseStrings(&r.RequestID, &r.WorkerID, &r.GridCode, &r.CatalogueCode, &r.Description, &sd.Note)
 	if p.Role == auth.RolePatrol {
 		if r.WorkerID != "" && r.WorkerID != p.Subject {
 			return nil, fault.New(fault.PermissionDenied, "worker_id %q differs from the credential's worker %q", r.WorkerID, p.Subject)
@@ -71,6 +77,7 @@ func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Subm
 	checkTime(f+"observed_at", r.ObservedAt, now, false, &v)
 	freetext.Check(f+"description", r.Description, MaxTextRunes, true, &v)
 	checkAttachments(f+"photos", r.Photos, &v)
+	sd.check(f, len(r.Photos), &v) // self-disposal (issue 20)
 	if r.CatalogueCode != "" && !s.catalogue.KnownItem(r.CatalogueCode) {
 		v.Add(f+"catalogue_code", "unknown catalogue item %q", r.CatalogueCode)
 	}
@@ -102,6 +109,10 @@ func (s *Service) SubmitPatrolReport(ctx context.Context, r PatrolReport) (*Subm
 	}
 	if err := v.Err(); err != nil {
 		return nil, err
+	}
+	if sd.Settled { // self-disposal (issue 20)
+		sub.SelfDisposal = &sd
+		return s.create(ctx, sub, settledContent{Report: r, SelfDisposal: sd})
 	}
 	return s.create(ctx, sub, r)
 }

@@ -269,7 +269,8 @@ func getFollowUp(ctx context.Context, q querier, principal, requestID string) (*
 // scopeColumns are where a submission keeps what a caller's scope decides on
 // (pkg/policy). Intake knows no tasks: a department's scope lists nothing.
 var scopeColumns = policy.Columns{Source: "source", District: "district_code", Street: "street_code",
-	Community: "community_code", Worker: "(body->'Patrol'->>'WorkerID')"}
+	Community: "community_code", Worker: "(body->'Patrol'->>'WorkerID')",
+	Grid: "grid_code"} // a grid leader's reach (issue 20)
 
 // List returns one page of submissions, newest first. The page token is the
 // last row's (accepted_at, case_id): keyset paging stays fast at any depth.

@@ -135,6 +135,7 @@ type Envelope struct {
 	//	*Envelope_CaseClosed
 	//	*Envelope_CaseWithdrawn
 	//	*Envelope_PlaceUpserted
+	//	*Envelope_CaseSelfDisposalChecked
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -597,6 +598,15 @@ func (x *Envelope) GetPlaceUpserted() *PlaceUpserted {
 	return nil
 }
 
+func (x *Envelope) GetCaseSelfDisposalChecked() *CaseSelfDisposalChecked {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_CaseSelfDisposalChecked); ok {
+			return x.CaseSelfDisposalChecked
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -773,6 +783,11 @@ type Envelope_PlaceUpserted struct {
 	PlaceUpserted *PlaceUpserted `protobuf:"bytes,30,opt,name=place_upserted,json=placeUpserted,oneof"`
 }
 
+type Envelope_CaseSelfDisposalChecked struct {
+	// Self-disposal (issue 20): the grid leader's check.
+	CaseSelfDisposalChecked *CaseSelfDisposalChecked `protobuf:"bytes,87,opt,name=case_self_disposal_checked,json=caseSelfDisposalChecked,oneof"`
+}
+
 func (*Envelope_CaseReceived) isEnvelope_Payload() {}
 
 func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
@@ -857,6 +872,8 @@ func (*Envelope_CaseWithdrawn) isEnvelope_Payload() {}
 
 func (*Envelope_PlaceUpserted) isEnvelope_Payload() {}
 
+func (*Envelope_CaseSelfDisposalChecked) isEnvelope_Payload() {}
+
 // CaseReceived is published by intake for a new case (as case.received), or,
 // for a consultation answered on the call, as case.answered.
 type CaseReceived struct {
@@ -900,8 +917,10 @@ type CaseReceived struct {
 	// Hotline work orders (issue 20): an anonymous caller's problem is at their
 	// own home; the case's place stops at the lane (pkg/address lane key).
 	PrivateLocation bool `protobuf:"varint,23,opt,name=private_location,json=privateLocation" json:"private_location,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Self-disposal (issue 20): what the worker did on the spot.
+	SelfDisposalNote string `protobuf:"bytes,24,opt,name=self_disposal_note,json=selfDisposalNote" json:"self_disposal_note,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *CaseReceived) Reset() {
@@ -1093,6 +1112,13 @@ func (x *CaseReceived) GetPrivateLocation() bool {
 		return x.PrivateLocation
 	}
 	return false
+}
+
+func (x *CaseReceived) GetSelfDisposalNote() string {
+	if x != nil {
+		return x.SelfDisposalNote
+	}
+	return ""
 }
 
 // Caller is the person who called; personal data, masked on the stream.
@@ -1345,7 +1371,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\"gridflow/events/v1/worktasks.proto\x1a$gridflow/events/v1/sourceplace.proto\x1a\x1dgridflow/types/v1/types.proto\"\xd6\x1c\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\"gridflow/events/v1/worktasks.proto\x1a$gridflow/events/v1/sourceplace.proto\x1a%gridflow/events/v1/selfdisposal.proto\x1a\x1dgridflow/types/v1/types.proto\"\xc2\x1d\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1400,8 +1426,9 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\vcase_closed\x18U \x01(\v2\x1e.gridflow.events.v1.CaseClosedH\x00R\n" +
 	"caseClosed\x12J\n" +
 	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawn\x12J\n" +
-	"\x0eplace_upserted\x18\x1e \x01(\v2!.gridflow.events.v1.PlaceUpsertedH\x00R\rplaceUpsertedB\t\n" +
-	"\apayload\"\xfc\a\n" +
+	"\x0eplace_upserted\x18\x1e \x01(\v2!.gridflow.events.v1.PlaceUpsertedH\x00R\rplaceUpserted\x12j\n" +
+	"\x1acase_self_disposal_checked\x18W \x01(\v2+.gridflow.events.v1.CaseSelfDisposalCheckedH\x00R\x17caseSelfDisposalCheckedB\t\n" +
+	"\apayload\"\xaa\b\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
 	"\vcase_number\x18\x02 \x01(\tR\n" +
@@ -1431,7 +1458,8 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\x13whistle_departments\x18\x14 \x03(\tR\x12whistleDepartments\x12\x16\n" +
 	"\x06answer\x18\x15 \x01(\tR\x06answer\x12#\n" +
 	"\rself_disposed\x18\x16 \x01(\bR\fselfDisposed\x12)\n" +
-	"\x10private_location\x18\x17 \x01(\bR\x0fprivateLocation\"P\n" +
+	"\x10private_location\x18\x17 \x01(\bR\x0fprivateLocation\x12,\n" +
+	"\x12self_disposal_note\x18\x18 \x01(\tR\x10selfDisposalNote\"P\n" +
 	"\x06Caller\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05phone\x18\x02 \x01(\tR\x05phone\x12\x1c\n" +
@@ -1475,59 +1503,60 @@ func file_gridflow_events_v1_envelope_proto_rawDescGZIP() []byte {
 var file_gridflow_events_v1_envelope_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_gridflow_events_v1_envelope_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_gridflow_events_v1_envelope_proto_goTypes = []any{
-	(FollowUpKind)(0),              // 0: gridflow.events.v1.FollowUpKind
-	(*Envelope)(nil),               // 1: gridflow.events.v1.Envelope
-	(*CaseReceived)(nil),           // 2: gridflow.events.v1.CaseReceived
-	(*Caller)(nil),                 // 3: gridflow.events.v1.Caller
-	(*CaseFollowedUp)(nil),         // 4: gridflow.events.v1.CaseFollowedUp
-	(*CaseContactRead)(nil),        // 5: gridflow.events.v1.CaseContactRead
-	(*timestamppb.Timestamp)(nil),  // 6: google.protobuf.Timestamp
-	(*v1.Principal)(nil),           // 7: gridflow.types.v1.Principal
-	(*CaseClassified)(nil),         // 8: gridflow.events.v1.CaseClassified
-	(*CaseReviewNeeded)(nil),       // 9: gridflow.events.v1.CaseReviewNeeded
-	(*IncidentGrouped)(nil),        // 10: gridflow.events.v1.IncidentGrouped
-	(*IncidentLinked)(nil),         // 11: gridflow.events.v1.IncidentLinked
-	(*SourcePlaceLeadChanged)(nil), // 12: gridflow.events.v1.SourcePlaceLeadChanged
-	(*TaskDispatched)(nil),         // 13: gridflow.events.v1.TaskDispatched
-	(*TaskAcknowledged)(nil),       // 14: gridflow.events.v1.TaskAcknowledged
-	(*TaskRejected)(nil),           // 15: gridflow.events.v1.TaskRejected
-	(*TaskForwarded)(nil),          // 16: gridflow.events.v1.TaskForwarded
-	(*TaskExtensionRequested)(nil), // 17: gridflow.events.v1.TaskExtensionRequested
-	(*TaskExtensionDecided)(nil),   // 18: gridflow.events.v1.TaskExtensionDecided
-	(*TaskProgressReported)(nil),   // 19: gridflow.events.v1.TaskProgressReported
-	(*TaskCompleted)(nil),          // 20: gridflow.events.v1.TaskCompleted
-	(*TaskCompletionApproved)(nil), // 21: gridflow.events.v1.TaskCompletionApproved
-	(*TaskCompletionReturned)(nil), // 22: gridflow.events.v1.TaskCompletionReturned
-	(*TaskWithdrawn)(nil),          // 23: gridflow.events.v1.TaskWithdrawn
-	(*TaskWarned)(nil),             // 24: gridflow.events.v1.TaskWarned
-	(*TaskOverdue)(nil),            // 25: gridflow.events.v1.TaskOverdue
-	(*TaskUrged)(nil),              // 26: gridflow.events.v1.TaskUrged
-	(*TaskSupervised)(nil),         // 27: gridflow.events.v1.TaskSupervised
-	(*TaskEscalated)(nil),          // 28: gridflow.events.v1.TaskEscalated
-	(*TaskDeadlineChanged)(nil),    // 29: gridflow.events.v1.TaskDeadlineChanged
-	(*InspectionRecorded)(nil),     // 30: gridflow.events.v1.InspectionRecorded
-	(*InspectionMissed)(nil),       // 31: gridflow.events.v1.InspectionMissed
-	(*CaseCancelled)(nil),          // 32: gridflow.events.v1.CaseCancelled
-	(*CaseParked)(nil),             // 33: gridflow.events.v1.CaseParked
-	(*CaseUnparked)(nil),           // 34: gridflow.events.v1.CaseUnparked
-	(*CaseExcluded)(nil),           // 35: gridflow.events.v1.CaseExcluded
-	(*CaseArbitrationOpened)(nil),  // 36: gridflow.events.v1.CaseArbitrationOpened
-	(*CaseArbitrated)(nil),         // 37: gridflow.events.v1.CaseArbitrated
-	(*CaseResolved)(nil),           // 38: gridflow.events.v1.CaseResolved
-	(*CaseReplied)(nil),            // 39: gridflow.events.v1.CaseReplied
-	(*CaseCallbackRecorded)(nil),   // 40: gridflow.events.v1.CaseCallbackRecorded
-	(*CaseRechecked)(nil),          // 41: gridflow.events.v1.CaseRechecked
-	(*CaseReopened)(nil),           // 42: gridflow.events.v1.CaseReopened
-	(*CaseClosed)(nil),             // 43: gridflow.events.v1.CaseClosed
-	(*CaseWithdrawn)(nil),          // 44: gridflow.events.v1.CaseWithdrawn
-	(*PlaceUpserted)(nil),          // 45: gridflow.events.v1.PlaceUpserted
-	(v1.Source)(0),                 // 46: gridflow.types.v1.Source
-	(v1.AppealType)(0),             // 47: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                // 48: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                // 49: gridflow.types.v1.Area
-	(*v1.Address)(nil),             // 50: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),              // 51: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),          // 52: gridflow.types.v1.Attachment
+	(FollowUpKind)(0),               // 0: gridflow.events.v1.FollowUpKind
+	(*Envelope)(nil),                // 1: gridflow.events.v1.Envelope
+	(*CaseReceived)(nil),            // 2: gridflow.events.v1.CaseReceived
+	(*Caller)(nil),                  // 3: gridflow.events.v1.Caller
+	(*CaseFollowedUp)(nil),          // 4: gridflow.events.v1.CaseFollowedUp
+	(*CaseContactRead)(nil),         // 5: gridflow.events.v1.CaseContactRead
+	(*timestamppb.Timestamp)(nil),   // 6: google.protobuf.Timestamp
+	(*v1.Principal)(nil),            // 7: gridflow.types.v1.Principal
+	(*CaseClassified)(nil),          // 8: gridflow.events.v1.CaseClassified
+	(*CaseReviewNeeded)(nil),        // 9: gridflow.events.v1.CaseReviewNeeded
+	(*IncidentGrouped)(nil),         // 10: gridflow.events.v1.IncidentGrouped
+	(*IncidentLinked)(nil),          // 11: gridflow.events.v1.IncidentLinked
+	(*SourcePlaceLeadChanged)(nil),  // 12: gridflow.events.v1.SourcePlaceLeadChanged
+	(*TaskDispatched)(nil),          // 13: gridflow.events.v1.TaskDispatched
+	(*TaskAcknowledged)(nil),        // 14: gridflow.events.v1.TaskAcknowledged
+	(*TaskRejected)(nil),            // 15: gridflow.events.v1.TaskRejected
+	(*TaskForwarded)(nil),           // 16: gridflow.events.v1.TaskForwarded
+	(*TaskExtensionRequested)(nil),  // 17: gridflow.events.v1.TaskExtensionRequested
+	(*TaskExtensionDecided)(nil),    // 18: gridflow.events.v1.TaskExtensionDecided
+	(*TaskProgressReported)(nil),    // 19: gridflow.events.v1.TaskProgressReported
+	(*TaskCompleted)(nil),           // 20: gridflow.events.v1.TaskCompleted
+	(*TaskCompletionApproved)(nil),  // 21: gridflow.events.v1.TaskCompletionApproved
+	(*TaskCompletionReturned)(nil),  // 22: gridflow.events.v1.TaskCompletionReturned
+	(*TaskWithdrawn)(nil),           // 23: gridflow.events.v1.TaskWithdrawn
+	(*TaskWarned)(nil),              // 24: gridflow.events.v1.TaskWarned
+	(*TaskOverdue)(nil),             // 25: gridflow.events.v1.TaskOverdue
+	(*TaskUrged)(nil),               // 26: gridflow.events.v1.TaskUrged
+	(*TaskSupervised)(nil),          // 27: gridflow.events.v1.TaskSupervised
+	(*TaskEscalated)(nil),           // 28: gridflow.events.v1.TaskEscalated
+	(*TaskDeadlineChanged)(nil),     // 29: gridflow.events.v1.TaskDeadlineChanged
+	(*InspectionRecorded)(nil),      // 30: gridflow.events.v1.InspectionRecorded
+	(*InspectionMissed)(nil),        // 31: gridflow.events.v1.InspectionMissed
+	(*CaseCancelled)(nil),           // 32: gridflow.events.v1.CaseCancelled
+	(*CaseParked)(nil),              // 33: gridflow.events.v1.CaseParked
+	(*CaseUnparked)(nil),            // 34: gridflow.events.v1.CaseUnparked
+	(*CaseExcluded)(nil),            // 35: gridflow.events.v1.CaseExcluded
+	(*CaseArbitrationOpened)(nil),   // 36: gridflow.events.v1.CaseArbitrationOpened
+	(*CaseArbitrated)(nil),          // 37: gridflow.events.v1.CaseArbitrated
+	(*CaseResolved)(nil),            // 38: gridflow.events.v1.CaseResolved
+	(*CaseReplied)(nil),             // 39: gridflow.events.v1.CaseReplied
+	(*CaseCallbackRecorded)(nil),    // 40: gridflow.events.v1.CaseCallbackRecorded
+	(*CaseRechecked)(nil),           // 41: gridflow.events.v1.CaseRechecked
+	(*CaseReopened)(nil),            // 42: gridflow.events.v1.CaseReopened
+	(*CaseClosed)(nil),              // 43: gridflow.events.v1.CaseClosed
+	(*CaseWithdrawn)(nil),           // 44: gridflow.events.v1.CaseWithdrawn
+	(*PlaceUpserted)(nil),           // 45: gridflow.events.v1.PlaceUpserted
+	(*CaseSelfDisposalChecked)(nil), // 46: gridflow.events.v1.CaseSelfDisposalChecked
+	(v1.Source)(0),                  // 47: gridflow.types.v1.Source
+	(v1.AppealType)(0),              // 48: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                 // 49: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                 // 50: gridflow.types.v1.Area
+	(*v1.Address)(nil),              // 51: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),               // 52: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),           // 53: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	6,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -1574,27 +1603,28 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	43, // 41: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
 	44, // 42: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
 	45, // 43: gridflow.events.v1.Envelope.place_upserted:type_name -> gridflow.events.v1.PlaceUpserted
-	46, // 44: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	6,  // 45: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	6,  // 46: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	47, // 47: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	48, // 48: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	49, // 49: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	50, // 50: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	51, // 51: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	52, // 52: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 53: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 54: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	6,  // 55: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	49, // 56: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	7,  // 57: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
-	6,  // 58: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
-	49, // 59: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
-	60, // [60:60] is the sub-list for method output_type
-	60, // [60:60] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	46, // 44: gridflow.events.v1.Envelope.case_self_disposal_checked:type_name -> gridflow.events.v1.CaseSelfDisposalChecked
+	47, // 45: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	6,  // 46: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	6,  // 47: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	48, // 48: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	49, // 49: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	50, // 50: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	51, // 51: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	52, // 52: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	53, // 53: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 54: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 55: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	6,  // 56: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	50, // 57: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	7,  // 58: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
+	6,  // 59: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
+	50, // 60: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
+	61, // [61:61] is the sub-list for method output_type
+	61, // [61:61] is the sub-list for method input_type
+	61, // [61:61] is the sub-list for extension type_name
+	61, // [61:61] is the sub-list for extension extendee
+	0,  // [0:61] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1608,6 +1638,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	file_gridflow_events_v1_place_proto_init()
 	file_gridflow_events_v1_worktasks_proto_init()
 	file_gridflow_events_v1_sourceplace_proto_init()
+	file_gridflow_events_v1_selfdisposal_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
@@ -1651,6 +1682,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_CaseClosed)(nil),
 		(*Envelope_CaseWithdrawn)(nil),
 		(*Envelope_PlaceUpserted)(nil),
+		(*Envelope_CaseSelfDisposalChecked)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

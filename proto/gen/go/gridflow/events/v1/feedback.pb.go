@@ -95,6 +95,9 @@ const (
 	CloseReason_CLOSE_REASON_CALLBACK_WINDOW_PASSED CloseReason = 3
 	// A patrol case passed its re-check (核查).
 	CloseReason_CLOSE_REASON_RECHECK_PASSED CloseReason = 4
+	// Self-disposal (issue 20): the grid leader confirmed a worker's
+	// self-disposal.
+	CloseReason_CLOSE_REASON_SELF_DISPOSAL_CONFIRMED CloseReason = 5
 )
 
 // Enum value maps for CloseReason.
@@ -105,13 +108,15 @@ var (
 		2: "CLOSE_REASON_NO_CALLBACK",
 		3: "CLOSE_REASON_CALLBACK_WINDOW_PASSED",
 		4: "CLOSE_REASON_RECHECK_PASSED",
+		5: "CLOSE_REASON_SELF_DISPOSAL_CONFIRMED",
 	}
 	CloseReason_value = map[string]int32{
-		"CLOSE_REASON_UNSPECIFIED":            0,
-		"CLOSE_REASON_CALLBACK":               1,
-		"CLOSE_REASON_NO_CALLBACK":            2,
-		"CLOSE_REASON_CALLBACK_WINDOW_PASSED": 3,
-		"CLOSE_REASON_RECHECK_PASSED":         4,
+		"CLOSE_REASON_UNSPECIFIED":             0,
+		"CLOSE_REASON_CALLBACK":                1,
+		"CLOSE_REASON_NO_CALLBACK":             2,
+		"CLOSE_REASON_CALLBACK_WINDOW_PASSED":  3,
+		"CLOSE_REASON_RECHECK_PASSED":          4,
+		"CLOSE_REASON_SELF_DISPOSAL_CONFIRMED": 5,
 	}
 )
 
@@ -984,13 +989,14 @@ const file_gridflow_events_v1_feedback_proto_rawDesc = "" +
 	"\x18SATISFACTION_UNSPECIFIED\x10\x00\x12\x1a\n" +
 	"\x16SATISFACTION_SATISFIED\x10\x01\x12\x16\n" +
 	"\x12SATISFACTION_BASIC\x10\x02\x12\x1c\n" +
-	"\x18SATISFACTION_UNSATISFIED\x10\x03*\xae\x01\n" +
+	"\x18SATISFACTION_UNSATISFIED\x10\x03*\xd8\x01\n" +
 	"\vCloseReason\x12\x1c\n" +
 	"\x18CLOSE_REASON_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15CLOSE_REASON_CALLBACK\x10\x01\x12\x1c\n" +
 	"\x18CLOSE_REASON_NO_CALLBACK\x10\x02\x12'\n" +
 	"#CLOSE_REASON_CALLBACK_WINDOW_PASSED\x10\x03\x12\x1f\n" +
-	"\x1bCLOSE_REASON_RECHECK_PASSED\x10\x04*\xb2\x01\n" +
+	"\x1bCLOSE_REASON_RECHECK_PASSED\x10\x04\x12(\n" +
+	"$CLOSE_REASON_SELF_DISPOSAL_CONFIRMED\x10\x05*\xb2\x01\n" +
 	"\fReopenReason\x12\x1d\n" +
 	"\x19REOPEN_REASON_UNSPECIFIED\x10\x00\x12\x1d\n" +
 	"\x19REOPEN_REASON_UNSATISFIED\x10\x01\x12\x1a\n" +

@@ -47,6 +47,9 @@ const (
 	CaseState_CASE_STATE_MERGED           CaseState = 12
 	CaseState_CASE_STATE_CANCELLED        CaseState = 13
 	CaseState_CASE_STATE_PARKED           CaseState = 14
+	// Self-disposal (issue 20): a patrol report settled on the spot, waiting
+	// for the grid leader's check; never dispatched unless sent back.
+	CaseState_CASE_STATE_SELF_DISPOSED CaseState = 15
 )
 
 // Enum value maps for CaseState.
@@ -67,6 +70,7 @@ var (
 		12: "CASE_STATE_MERGED",
 		13: "CASE_STATE_CANCELLED",
 		14: "CASE_STATE_PARKED",
+		15: "CASE_STATE_SELF_DISPOSED",
 	}
 	CaseState_value = map[string]int32{
 		"CASE_STATE_UNSPECIFIED":      0,
@@ -84,6 +88,7 @@ var (
 		"CASE_STATE_MERGED":           12,
 		"CASE_STATE_CANCELLED":        13,
 		"CASE_STATE_PARKED":           14,
+		"CASE_STATE_SELF_DISPOSED":    15,
 	}
 )
 
@@ -3051,7 +3056,7 @@ const file_gridflow_feedback_v1_feedback_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tR\tpageToken\"\x84\x01\n" +
 	"\x1cListReferenceReloadsResponse\x12<\n" +
 	"\areloads\x18\x01 \x03(\v2\".gridflow.types.v1.ReferenceReloadR\areloads\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x94\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\xb2\x03\n" +
 	"\tCaseState\x12\x1a\n" +
 	"\x16CASE_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13CASE_STATE_RECEIVED\x10\x01\x12\x1c\n" +
@@ -3068,7 +3073,8 @@ const file_gridflow_feedback_v1_feedback_proto_rawDesc = "" +
 	"\x13CASE_STATE_ANSWERED\x10\v\x12\x15\n" +
 	"\x11CASE_STATE_MERGED\x10\f\x12\x18\n" +
 	"\x14CASE_STATE_CANCELLED\x10\r\x12\x15\n" +
-	"\x11CASE_STATE_PARKED\x10\x0e*\xf1\x01\n" +
+	"\x11CASE_STATE_PARKED\x10\x0e\x12\x1c\n" +
+	"\x18CASE_STATE_SELF_DISPOSED\x10\x0f*\xf1\x01\n" +
 	"\n" +
 	"UpdateKind\x12\x1b\n" +
 	"\x17UPDATE_KIND_UNSPECIFIED\x10\x00\x12\x1a\n" +

@@ -387,9 +387,17 @@ type PatrolReport struct {
 	CatalogueCode string `protobuf:"bytes,4,opt,name=catalogue_code,json=catalogueCode" json:"catalogue_code,omitempty"`
 	Description   string `protobuf:"bytes,5,opt,name=description" json:"description,omitempty"`
 	// Required: a patrol report always resolves its grid.
-	Location      *v1.LatLng             `protobuf:"bytes,6,opt,name=location" json:"location,omitempty"`
-	Photos        []*v1.Attachment       `protobuf:"bytes,7,rep,name=photos" json:"photos,omitempty"`
-	ObservedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=observed_at,json=observedAt" json:"observed_at,omitempty"`
+	Location   *v1.LatLng             `protobuf:"bytes,6,opt,name=location" json:"location,omitempty"`
+	Photos     []*v1.Attachment       `protobuf:"bytes,7,rep,name=photos" json:"photos,omitempty"`
+	ObservedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=observed_at,json=observedAt" json:"observed_at,omitempty"`
+	// Self-disposal (issue 20): the worker settled it on the spot (自行处置).
+	// At least one photo is then required as evidence, and disposal_note says
+	// what was done. The case is recorded and counted, checked by the grid's
+	// leader, and never dispatched unless the leader sends it back.
+	SelfDisposed bool `protobuf:"varint,9,opt,name=self_disposed,json=selfDisposed" json:"self_disposed,omitempty"`
+	// What was done on the spot (at most 500 characters); required with
+	// self_disposed, refused without it.
+	DisposalNote  string `protobuf:"bytes,10,opt,name=disposal_note,json=disposalNote" json:"disposal_note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -478,6 +486,20 @@ func (x *PatrolReport) GetObservedAt() *timestamppb.Timestamp {
 		return x.ObservedAt
 	}
 	return nil
+}
+
+func (x *PatrolReport) GetSelfDisposed() bool {
+	if x != nil {
+		return x.SelfDisposed
+	}
+	return false
+}
+
+func (x *PatrolReport) GetDisposalNote() string {
+	if x != nil {
+		return x.DisposalNote
+	}
+	return ""
 }
 
 type SubmitPatrolReportRequest struct {
@@ -1814,7 +1836,7 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\x17SubmitWorkOrderResponse\x12>\n" +
 	"\n" +
 	"submission\x18\x01 \x01(\v2\x1e.gridflow.intake.v1.SubmissionR\n" +
-	"submission\"\xe2\x02\n" +
+	"submission\"\xac\x03\n" +
 	"\fPatrolReport\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
@@ -1825,7 +1847,10 @@ const file_gridflow_intake_v1_intake_proto_rawDesc = "" +
 	"\blocation\x18\x06 \x01(\v2\x19.gridflow.types.v1.LatLngB\x05\xaa\x01\x02\b\x01R\blocation\x125\n" +
 	"\x06photos\x18\a \x03(\v2\x1d.gridflow.types.v1.AttachmentR\x06photos\x12;\n" +
 	"\vobserved_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"observedAt\"U\n" +
+	"observedAt\x12#\n" +
+	"\rself_disposed\x18\t \x01(\bR\fselfDisposed\x12#\n" +
+	"\rdisposal_note\x18\n" +
+	" \x01(\tR\fdisposalNote\"U\n" +
 	"\x19SubmitPatrolReportRequest\x128\n" +
 	"\x06report\x18\x01 \x01(\v2 .gridflow.intake.v1.PatrolReportR\x06report\"\\\n" +
 	"\x1aSubmitPatrolReportResponse\x12>\n" +
