@@ -25,6 +25,9 @@ const PublicIntakeService = "gridflow.intake.v1.PublicIntakeService"
 // PublicCaseService is feedback's read of the public cases (Open311, issue 19).
 const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 
+// ListsService is feedback's three lists and month's figures (issue 20).
+const ListsService = "gridflow.feedback.v1.ListsService"
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -156,6 +159,16 @@ var table = map[string][]auth.Role{
 	// RPCs never answer another door's case, admin's call included).
 	Method(PublicCaseService, "ListPublicCases"): roles(public, admin),
 	Method(PublicCaseService, "GetPublicCase"):   roles(public, admin),
+
+	// The three lists and the month's figures (issue 20): a community's
+	// secretary for its community, a dispatcher for its street or district,
+	// admin anywhere. The secretary hands the exports in (减负) and imports
+	// its community's needs survey.
+	Method(ListsService, "GetProblemList"):    roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "ImportNeedsSurvey"): roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "GetNeedsList"):      roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "GetServiceList"):    roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "GetMonthFigures"):   roles(secretary, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.

@@ -164,6 +164,8 @@ type Case struct {
 	ReceivedAt time.Time `json:"ReceivedAt"`
 	// Public is set for a public request (Open311, issue 19).
 	Public *PublicFacts `json:"Public,omitempty"`
+	// SelfDisposed: reported as settled on the spot (issue 20).
+	SelfDisposed bool `json:"SelfDisposed,omitempty"`
 
 	ClassVersion  int    `json:"ClassVersion"`
 	ItemCode      string `json:"ItemCode"`
@@ -287,6 +289,7 @@ func (f *CaseReceived) apply(c *Case, _ *Event) {
 	c.NoCallback, c.ReceivedAt = f.NoCallback, f.ReceivedAt
 	c.Answered, c.Worker = f.Answered, f.Worker
 	c.Public = f.Public
+	c.SelfDisposed = f.SelfDisposed // issue 20: the month's figures count it
 }
 
 func (f *CaseClassified) apply(c *Case, _ *Event) {

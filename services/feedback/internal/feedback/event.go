@@ -73,6 +73,9 @@ type CaseReceived struct {
 	Worker string
 	// Public is what the Open311 door shows of a public request (issue 19).
 	Public *PublicFacts
+	// SelfDisposed: the grid worker reported it settled on the spot
+	// (issue 20; counted on the month's figures).
+	SelfDisposed bool
 }
 
 // CaseContactRead: someone read the caller's full contact through intake's
