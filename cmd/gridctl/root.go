@@ -89,7 +89,7 @@ func newRoot() *cobra.Command {
 		newLoadCmd(g))
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
-	addListsCommands(root, g) // the three lists (issue 20): needs import, export lists
+	addListsCommands(root, g)      // the three lists (issue 20): needs import, export lists
 	root.AddCommand(newUserCmd(g)) // the console's accounts
 
 	// Levers (issue 18): every dispatcher and department action (levers.go).
