@@ -150,6 +150,16 @@ var authzMatrix = []string{
 	"PublicIntakeService/SubmitPublicRequest  U P P P P P P P P P P P O P",
 	"PublicCaseService/ListPublicCases        U P P P P P P P P P P P O P",
 	"PublicCaseService/GetPublicCase          U P P P P P P P P P P P P P",
+
+	// The three lists and the month's figures (issue 20): the community's
+	// secretary, the street's and district's dispatchers and admin, each
+	// over its own area (the calls ask about 洪南山宅居民区,
+	// authz_lists_test.go); everyone else is refused.
+	"ListsService/GetProblemList              U P O P O P P P O P P P O P",
+	"ListsService/ImportNeedsSurvey           U P O P O P P P O P P P O P",
+	"ListsService/GetNeedsList                U P O P O P P P O P P P O P",
+	"ListsService/GetServiceList              U P O P O P P P O P P P O P",
+	"ListsService/GetMonthFigures             U P O P O P P P O P P P O P",
 }
 
 // authzCase is a case the matrix set up.
@@ -187,6 +197,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	calls := authzCalls(w)
 	maps.Copy(calls, authzWebhookCalls(w))      // webhooks (issue 19)
 	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
+	maps.Copy(calls, authzListsCalls(t, s, w))  // the three lists (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -221,6 +232,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
 		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
 		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
+		feedbackv1.ListsService_ServiceDesc, // the three lists (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
