@@ -89,7 +89,7 @@ func DecodeInspection(subject string, data []byte, loc *time.Location) (feedback
 	default:
 		return in, errors.New("not an inspection event")
 	}
-	if len(in.Grid) != 15 {
+	if len(in.Grid) != 15 || strings.Trim(in.Grid, "0123456789") != "" {
 		return in, fmt.Errorf("inspection names grid %q, not a 15-digit grid code", in.Grid)
 	}
 	if in.Community == "" {

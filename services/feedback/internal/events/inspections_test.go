@@ -147,3 +147,29 @@ func TestInspectionEventsAreNoCasesEvents(t *testing.T) {
 		t.Errorf("an inspection without a grid: %v, want a permanent error", err)
 	}
 }
+
+// FuzzDecodeInspection: whatever arrives on an inspection subject decodes
+// or is refused, never panics; a decoded one names a grid and a month.
+func FuzzDecodeInspection(f *testing.F) {
+	rec, _ := proto.Marshal(&eventsv1.InspectionRecorded{Grid: "310106022001001", DoneAt: timestamppb.Now(), OnTime: true})
+	miss, _ := proto.Marshal(&eventsv1.InspectionMissed{Grid: "310106022001002", DueAt: timestamppb.Now()})
+	env, _ := proto.Marshal(&eventsv1.Envelope{EventId: "e1", Version: 1})
+	f.Add(true, protowire.AppendBytes(protowire.AppendTag(env, 90, protowire.BytesType), rec))
+	f.Add(false, protowire.AppendBytes(protowire.AppendTag(env, 91, protowire.BytesType), miss))
+	f.Add(true, rec)
+	f.Add(false, []byte{})
+	f.Add(true, []byte("\x0a\xff\xff"))
+	f.Fuzz(func(t *testing.T, recorded bool, data []byte) {
+		subject := "grid.task.inspection_missed.worker.310106.310106022"
+		if recorded {
+			subject = "grid.task.inspection_recorded.worker.310106.310106022"
+		}
+		in, err := events.DecodeInspection(subject, data, shanghai)
+		if err != nil {
+			return
+		}
+		if len(in.Grid) != 15 || in.Community == "" || in.Month.Day() != 1 || in.Month.Location() != shanghai {
+			t.Errorf("decoded %+v", in)
+		}
+	})
+}
