@@ -12,14 +12,12 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gridflow/gridflow/pkg/excelcsv"
+	"github.com/gridflow/gridflow/pkg/listexport"
 	"github.com/spf13/cobra"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 )
@@ -182,19 +180,6 @@ func closeErr(stream grpc.ClientStreamingClient[feedbackv1.ImportNeedsSurveyRequ
 	return explain(err)
 }
 
-// The export's files and their columns (README: "gridctl export lists").
-var (
-	problemsColumns = []string{"community_code", "month", "kind", "rank", "key", "name", "count", "share", "cumulative", "vital_few"}
-	needsColumns    = []string{"community_code", "rank", "category_code", "category_name", "households", "asking", "share",
-		"level_无", "level_低", "level_中", "level_高", "cases", "services"}
-	servicesColumns = []string{"community_code", "category_code", "category_name", "asking", "share", "cases", "answered",
-		"service_id", "organisation", "service_name", "contact"}
-	figuresColumns = []string{"month", "level", "area_code", "area_name", "cases", "valid_callbacks", "response_rate",
-		"resolution_rate", "satisfaction_rate", "composite", "to_handle", "handled_on_time", "on_time_rate", "self_disposed",
-		"inspections_done", "inspections_missed"}
-	subjectsColumns = []string{"month", "level", "area_code", "area_name", "item_code", "item_name", "count"}
-)
-
 func newExportListsCmd(g *globals) *cobra.Command {
 	var community, month, out string
 	var limit int
@@ -203,17 +188,18 @@ func newExportListsCmd(g *globals) *cobra.Command {
 		Short: "A community's three lists and month's figures as CSV files in a directory (减负)",
 		Long: "Write problems.csv, needs.csv, services.csv, figures.csv and subjects.csv for a community and month\n" +
 			"into --out: UTF-8 with a byte-order mark (Excel), text cells that would start a formula prefixed\n" +
-			"with an apostrophe. The columns are documented in README.md (\"gridctl export lists\").",
+			"with an apostrophe. The columns are documented in README.md (\"The three lists and the month's figures\").",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if community == "" || month == "" || out == "" {
 				return errors.New("--community, --month and --out are required")
 			}
-			start, err := time.ParseInLocation("2006-01", month, shanghai)
+			period, err := listexport.Month(month, shanghai)
 			if err != nil {
-				return fmt.Errorf("--month %q: want YYYY-MM", month)
+				return fmt.Errorf("--%w", err)
 			}
-			period := &feedbackv1.Period{Start: timestamppb.New(start), End: timestamppb.New(start.AddDate(0, 1, 0))}
-			files, err := exportLists(cmd, g, community, month, period, int32(limit))
+			files, err := listsCall(cmd, g, func(ctx context.Context, c feedbackv1.ListsServiceClient) ([]listexport.File, error) {
+				return listexport.Fetch(ctx, c, community, month, period, int32(limit))
+			})
 			if err != nil {
 				return err
 			}
@@ -221,10 +207,11 @@ func newExportListsCmd(g *globals) *cobra.Command {
 				return err
 			}
 			for _, f := range files {
-				if err := writeCSV(filepath.Join(out, f.name), f.rows); err != nil {
+				path := filepath.Join(out, f.Name)
+				if err := writeFile(path, f); err != nil {
 					return err
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%d rows\n", filepath.Join(out, f.name), len(f.rows)-1)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s\t%d rows\n", path, len(f.Rows)-1)
 			}
 			return nil
 		},
@@ -236,117 +223,15 @@ func newExportListsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-type csvFile struct {
-	name string
-	rows [][]string
-}
-
-func exportLists(cmd *cobra.Command, g *globals, community, month string, period *feedbackv1.Period, limit int32) ([]csvFile, error) {
-	pl, err := listsCall(cmd, g, func(ctx context.Context, c feedbackv1.ListsServiceClient) (*feedbackv1.GetProblemListResponse, error) {
-		return c.GetProblemList(ctx, &feedbackv1.GetProblemListRequest{AreaCode: community, Period: period, Limit: limit})
-	})
-	if err != nil {
-		return nil, err
-	}
-	nl, err := listsCall(cmd, g, func(ctx context.Context, c feedbackv1.ListsServiceClient) (*feedbackv1.GetNeedsListResponse, error) {
-		return c.GetNeedsList(ctx, &feedbackv1.GetNeedsListRequest{AreaCode: community, Period: period})
-	})
-	if err != nil {
-		return nil, err
-	}
-	sl, err := listsCall(cmd, g, func(ctx context.Context, c feedbackv1.ListsServiceClient) (*feedbackv1.GetServiceListResponse, error) {
-		return c.GetServiceList(ctx, &feedbackv1.GetServiceListRequest{AreaCode: community, Period: period})
-	})
-	if err != nil {
-		return nil, err
-	}
-	mf, err := listsCall(cmd, g, func(ctx context.Context, c feedbackv1.ListsServiceClient) (*feedbackv1.GetMonthFiguresResponse, error) {
-		return c.GetMonthFigures(ctx, &feedbackv1.GetMonthFiguresRequest{CommunityCode: community, Month: month})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return listsFiles(community, month, pl, nl, sl, mf), nil
-}
-
-func listsFiles(community, month string, pl *feedbackv1.GetProblemListResponse, nl *feedbackv1.GetNeedsListResponse,
-	sl *feedbackv1.GetServiceListResponse, mf *feedbackv1.GetMonthFiguresResponse) []csvFile {
-	problems := [][]string{problemsColumns}
-	for _, k := range []struct {
-		kind string
-		rows []*feedbackv1.ProblemRow
-	}{{"subject", pl.GetSubjects()}, {"place", pl.GetPlaces()}} {
-		for i, r := range k.rows {
-			problems = append(problems, []string{community, month, k.kind, itoa(i + 1), r.GetKey(), r.GetName(), itoa(int(r.GetCount())),
-				ratio(r.GetShare()), ratio(r.GetCumulative()), strconv.FormatBool(r.GetVitalFew())})
-		}
-	}
-	needs := [][]string{needsColumns}
-	for i, n := range nl.GetNeeds() {
-		levels := make([]string, 4)
-		for j := range levels {
-			if j < len(n.GetLevels()) {
-				levels[j] = itoa(int(n.GetLevels()[j]))
-			} else {
-				levels[j] = "0"
-			}
-		}
-		var names []string
-		for _, v := range n.GetServices() {
-			names = append(names, v.GetName())
-		}
-		row := []string{community, itoa(i + 1), n.GetCategoryCode(), n.GetCategoryName(), itoa(int(nl.GetHouseholds())),
-			itoa(int(n.GetAsking())), ratio(n.GetShare())}
-		row = append(row, levels...)
-		needs = append(needs, append(row, itoa(int(n.GetCases())), strings.Join(names, "；")))
-	}
-	services := [][]string{servicesColumns}
-	for _, n := range sl.GetNeeds() {
-		head := []string{community, n.GetCategoryCode(), n.GetCategoryName(), itoa(int(n.GetAsking())), ratio(n.GetShare()),
-			itoa(int(n.GetCases())), strconv.FormatBool(len(n.GetServices()) > 0)}
-		if len(n.GetServices()) == 0 {
-			services = append(services, append(head, "", "", "", ""))
-		}
-		for _, v := range n.GetServices() {
-			services = append(services, append(append([]string(nil), head...), v.GetId(), v.GetOrganisation(), v.GetName(), v.GetContact()))
-		}
-	}
-	figures := [][]string{figuresColumns}
-	subjects := [][]string{subjectsColumns}
-	for _, a := range mf.GetAreas() {
-		figures = append(figures, []string{month, a.GetLevel(), a.GetAreaCode(), a.GetAreaName(), itoa(int(a.GetCases())),
-			itoa(int(a.GetValidCallbacks())), ratio(a.GetResponseRate()), ratio(a.GetResolutionRate()), ratio(a.GetSatisfactionRate()),
-			strconv.FormatFloat(a.GetComposite(), 'f', 2, 64), itoa(int(a.GetToHandle())), itoa(int(a.GetHandledOnTime())),
-			ratio(a.GetOnTimeRate()), itoa(int(a.GetSelfDisposed())), itoa(int(a.GetInspectionsDone())), itoa(int(a.GetInspectionsMissed()))})
-		for _, s := range a.GetSubjects() {
-			subjects = append(subjects, []string{month, a.GetLevel(), a.GetAreaCode(), a.GetAreaName(), s.GetItemCode(), s.GetItemName(),
-				itoa(int(s.GetCount()))})
-		}
-	}
-	return []csvFile{{"problems.csv", problems}, {"needs.csv", needs}, {"services.csv", services}, {"figures.csv", figures},
-		{"subjects.csv", subjects}}
-}
-
-func itoa(n int) string { return strconv.Itoa(n) }
-
-// ratio writes a fraction with four decimals (0.8750).
-func ratio(f float64) string { return strconv.FormatFloat(f, 'f', 4, 64) }
-
-func writeCSV(path string, rows [][]string) (err error) {
-	f, err := os.Create(path)
+func writeFile(path string, f listexport.File) (err error) {
+	out, err := os.Create(path)
 	if err != nil {
 		return err
 	}
 	defer func() {
-		if cerr := f.Close(); err == nil {
+		if cerr := out.Close(); err == nil {
 			err = cerr
 		}
 	}()
-	w := excelcsv.NewWriter(f)
-	for _, r := range rows {
-		if err := w.Write(r); err != nil {
-			return err
-		}
-	}
-	return w.Flush()
+	return f.Write(out)
 }
