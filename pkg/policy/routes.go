@@ -59,6 +59,10 @@ var routes = map[string][]auth.Role{
 	Route(Console, "GET /boards/hotspots"):            dispatchers,
 	Route(Console, "GET /wall"):                       dispatchers,
 	Route(Console, "GET /wall/data"):                  dispatchers,
+
+	// The three lists' export (issue 20): the files a community hands in,
+	// read through ListsService, whose rows name the same roles.
+	Route(Console, "GET /exports/lists/{file}"): roles(secretary, dispatcher, district, admin),
 }
 
 // leverPullers are the roles with a lever on a case (issue 18).

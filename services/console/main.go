@@ -251,6 +251,9 @@ func run(ctx context.Context) error {
 	opts.Boards.DeadLetters = deadletters.Counter{JS: js}.Count
 	opts.Boards.Webhooks = dispatchv1.NewWebhookServiceClient(dispatchConn)
 
+	// The three lists' export (issue 20): feedback's ListsService.
+	opts.Lists = feedbackv1.NewListsServiceClient(conn)
+
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 
 	// The HTTP/JSON door (issue 19): /api/v1 proxies the services' RPCs with

@@ -62,6 +62,10 @@ type Options struct {
 	// Levers and boards (issue 18): the services and data they call
 	// beyond feedback (levers.go, boards.go).
 	Boards Boards
+
+	// Lists: feedback's three lists, for the export route (issue 20,
+	// exports.go); nil: the route says it is not configured.
+	Lists feedbackv1.ListsServiceClient
 }
 
 // Server is the console's HTTP handler.
@@ -100,6 +104,9 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	// Levers and boards (issue 18): levers.go, boards.go.
 	s.leversRoutes()
 	s.boardsRoutes()
+
+	// The three lists' export (issue 20): exports.go.
+	s.exportsRoutes()
 
 	return s
 }
