@@ -16,7 +16,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/gridflow/gridflow/services/feedback/internal/grpcapi"
-	"github.com/gridflow/gridflow/services/feedback/internal/postgres"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -322,6 +321,16 @@ func TestListsRefused(t *testing.T) {
 	if diff := cmp.Diff([]string{"survey_id"}, fields(t, err)); diff != "" {
 		t.Errorf("mismatch (-want +got):\n%s", diff)
 	}
+	hostile := survey()[:1]
+	hostile[0].Household, hostile[0].Level = "Q\xff1", "\xfe"
+	_, err = importSurvey(c, ctx, "s-\xff", hostile)
+	if diff := cmp.Diff([]string{"survey_id"}, fields(t, err)); diff != "" {
+		t.Errorf("invalid UTF-8 survey id mismatch (-want +got):\n%s", diff)
+	}
+	_, err = importSurvey(c, ctx, "s-utf8", hostile)
+	if diff := cmp.Diff([]string{"answers[line 2].household", "answers[line 2].level"}, fields(t, err)); diff != "" {
+		t.Errorf("invalid UTF-8 answers mismatch (-want +got):\n%s", diff)
+	}
 	lfd, lctx := l.lists("dispatcher:" + lf)
 	_, err = lfd.GetProblemList(lctx, &feedbackv1.GetProblemListRequest{AreaCode: hongnan, Period: march2026()})
 	code(t, err, codes.PermissionDenied)
@@ -333,5 +342,4 @@ func TestListsRefused(t *testing.T) {
 		_, err = x.GetMonthFigures(xctx, &feedbackv1.GetMonthFiguresRequest{CommunityCode: hongnan, Month: "2026-03"})
 		code(t, err, codes.PermissionDenied)
 	}
-	_ = postgres.Schema
 }
