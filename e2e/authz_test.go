@@ -184,6 +184,15 @@ var authzMatrix = []string{
 	"SelfDisposalService/ListSelfDisposals      U P O O O O P P P P P P O P",
 	"SelfDisposalService/CheckSelfDisposal      U P F P F P P P P P P P F P",
 	"SelfDisposalService/GetSelfDisposalFigures U P O O O O P P P P P P O P",
+	// The three lists and the month's figures (issue 20): the community's
+	// secretary, the street's and district's dispatchers and admin, each
+	// over its own area (the calls ask about 洪南山宅居民区,
+	// authz_lists_test.go); everyone else is refused.
+	"ListsService/GetProblemList              U P O P O P P P O P P P O P",
+	"ListsService/ImportNeedsSurvey           U P O P O P P P O P P P O P",
+	"ListsService/GetNeedsList                U P O P O P P P O P P P O P",
+	"ListsService/GetServiceList              U P O P O P P P O P P P O P",
+	"ListsService/GetMonthFigures             U P O P O P P P O P P P O P",
 }
 
 // authzCase is a case the matrix set up.
@@ -227,6 +236,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	maps.Copy(calls, authzSourcePlaceCalls(t, ctx, s, w)) // source place coordination (issue 20)
 	// Self-disposal (issue 20).
 	maps.Copy(calls, authzSelfDisposalCalls(t, s, w))
+	maps.Copy(calls, authzListsCalls(t, s, w))  // the three lists (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -267,6 +277,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		dispatchv1.WorkerTaskService_ServiceDesc, // worker tasks (issue 20)
 		classifyv1.SourcePlaceService_ServiceDesc, dispatchv1.CoordinationService_ServiceDesc, // source place coordination (issue 20)
 		feedbackv1.SelfDisposalService_ServiceDesc, // self-disposal (issue 20)
+		feedbackv1.ListsService_ServiceDesc, // the three lists (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {

@@ -89,6 +89,7 @@ func newRoot() *cobra.Command {
 		newLoadCmd(g))
 	root.AddCommand(classifyCommands(g)...)
 	addFeedbackCommands(root, g)
+	addListsCommands(root, g)      // the three lists (issue 20): needs import, export lists
 	root.AddCommand(newUserCmd(g)) // the console's accounts
 
 	// Levers (issue 18): every dispatcher and department action (levers.go).
@@ -139,6 +140,12 @@ func (g *globals) dialAs(svc service, token string) (*grpc.ClientConn, error) {
 	}
 	return grpc.NewClient(addr,
 		grpc.WithTransportCredentials(creds),
+		// Client streams (gridctl needs import, issue 20) carry the token
+		// too; their deadline is the command's.
+		grpc.WithStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token)
+			return streamer(ctx, desc, cc, method, opts...)
+		}),
 		grpc.WithUnaryInterceptor(func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, inv grpc.UnaryInvoker, opts ...grpc.CallOption) error {
 			// Every call has a deadline: --timeout when the command set
 			// none, so no call waits on a service for ever.

@@ -148,7 +148,9 @@ var Users = []User{
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
 			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
-		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}}}},
+		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}},
+			// The month's inspections (issue 20).
+			{"feedback-inspections", []string{"grid.task.inspection_recorded.>", "grid.task.inspection_missed.>"}}}},
 	// The console's live queue: one ephemeral ordered consumer on grid.>
 	// per process (services/console/internal/live), no durable, nothing
 	// published.

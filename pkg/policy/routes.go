@@ -64,6 +64,9 @@ var routes = map[string][]auth.Role{
 	// read place history (PlaceService/GetPlaceHistory's row decides what
 	// each sees: a worker its grids, a secretary its community).
 	Route(Console, "GET /places/{key}"): roles(patrol, secretary, dispatcher, district, admin),
+	// The three lists' export (issue 20): the files a community hands in,
+	// read through ListsService, whose rows name the same roles.
+	Route(Console, "GET /exports/lists/{file}"): roles(secretary, dispatcher, district, admin),
 }
 
 // leverPullers are the roles with a lever on a case (issue 18).

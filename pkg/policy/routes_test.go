@@ -55,6 +55,8 @@ var routeMatrix = []string{
 	"console GET /boards/hotspots                         P O O P P P O P",
 	"console GET /wall                                    P O O P P P O P",
 	"console GET /wall/data                               P O O P P P O P",
+	// The three lists' export (issue 20).
+	"console GET /exports/lists/{file}                    P O O P O P O P",
 	"console GET /boards/assets/{name}                    O O O O O O O O",
 	// Places (issue 20): the place page.
 	"console GET /places/{key}                            P O O P O O O P",

@@ -40,6 +40,8 @@ const (
 // SelfDisposalService is feedback's check of self-disposals and 自处率
 // (issue 20).
 const SelfDisposalService = "gridflow.feedback.v1.SelfDisposalService"
+// ListsService is feedback's three lists and month's figures (issue 20).
+const ListsService = "gridflow.feedback.v1.ListsService"
 
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
@@ -217,6 +219,15 @@ var table = map[string][]auth.Role{
 	Method(SelfDisposalService, "ListSelfDisposals"):      roles(gridleader, dispatcher, district, admin),
 	Method(SelfDisposalService, "CheckSelfDisposal"):      roles(gridleader, dispatcher, district, admin),
 	Method(SelfDisposalService, "GetSelfDisposalFigures"): roles(gridleader, dispatcher, district, admin),
+	// The three lists and the month's figures (issue 20): a community's
+	// secretary for its community, a dispatcher for its street or district,
+	// admin anywhere. The secretary hands the exports in (减负) and imports
+	// its community's needs survey.
+	Method(ListsService, "GetProblemList"):    roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "ImportNeedsSurvey"): roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "GetNeedsList"):      roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "GetServiceList"):    roles(secretary, dispatcher, district, admin),
+	Method(ListsService, "GetMonthFigures"):   roles(secretary, dispatcher, district, admin),
 }
 
 // Methods lists every method in the table, sorted.

@@ -49,10 +49,15 @@ const (
 	FileSLA         = "sla.yaml"
 	FileRules       = "rules.yaml"
 	FileGridWorkers = "gridworkers.yaml"
+	// The three lists (issue 20): the needs survey's categories and the
+	// service list.
+	FileServiceCategories = "servicecategories.yaml"
+	FileServices          = "services.yaml"
 )
 
 // Files lists every file of a set, in load order.
-var Files = []string{FilePowers, FileAreas, FileCatalogue, FileDepartments, FileCalendar, FileSLA, FileRules, FileGridWorkers}
+var Files = []string{FilePowers, FileAreas, FileCatalogue, FileDepartments, FileCalendar, FileSLA, FileRules, FileGridWorkers,
+	FileServiceCategories, FileServices} // the three lists (issue 20)
 
 //go:embed defaults/*.yaml
 var embedded embed.FS
@@ -164,6 +169,11 @@ func load(fsys fs.FS, extra func(*checker)) (*Set, error) {
 			into = &s.raw.rules
 		case FileGridWorkers:
 			into = &s.raw.gridWorkers
+		// The three lists (issue 20).
+		case FileServiceCategories:
+			into = &s.raw.serviceCategories
+		case FileServices:
+			into = &s.raw.services
 		}
 		doc, ok := decode(c, name, data, into)
 		if !ok {
@@ -249,6 +259,9 @@ type Set struct {
 		sla         slaFile
 		rules       rulesFile
 		gridWorkers gridWorkersFile
+		// The three lists (issue 20).
+		serviceCategories serviceCategoriesFile
+		services          servicesFile
 	}
 
 	powers
@@ -259,6 +272,7 @@ type Set struct {
 	slaConfig
 	rules []Rule
 	gridWorkers
+	serviceList // the three lists (issue 20)
 }
 
 // Digest is a content hash of the set's files ("sha256:<hex>"), for logging
@@ -286,6 +300,9 @@ func (s *Set) validate() error {
 	s.checkSLA(c)
 	s.checkRules(c)
 	s.checkGridWorkers(c)
+	// The three lists (issue 20).
+	s.checkServiceCategories(c)
+	s.checkServices(c)
 	return c.err()
 }
 
@@ -301,6 +318,7 @@ func (s *Set) build(c *checker) {
 	s.buildSLA(c)
 	s.buildRules(c)
 	s.buildGridWorkers()
+	s.buildServiceList() // the three lists (issue 20)
 }
 
 // Check validates the set a city would load from dir (its files over the
@@ -361,5 +379,8 @@ func (s *Set) Summary() string {
 	fmt.Fprintf(&b, "sla:         %d profiles\n", len(s.profiles))
 	fmt.Fprintf(&b, "rules:       %d\n", len(s.rules))
 	fmt.Fprintf(&b, "gridworkers: %d\n", len(s.workerList))
+	// The three lists (issue 20).
+	fmt.Fprintf(&b, "categories:  %d\n", len(s.categoryList))
+	fmt.Fprintf(&b, "services:    %d\n", len(s.serviceList.services))
 	return b.String()
 }

@@ -88,4 +88,7 @@ func (s *Set) assignLines() {
 	s.raw.sla.setLines(s.docs[FileSLA])
 	s.raw.gridWorkers.setLines(s.docs[FileGridWorkers])
 	s.raw.rules.setLines(s.docs[FileRules])
+	// The three lists (issue 20).
+	s.raw.serviceCategories.setLines(s.docs[FileServiceCategories])
+	s.raw.services.setLines(s.docs[FileServices])
 }

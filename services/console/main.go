@@ -257,6 +257,9 @@ func run(ctx context.Context) error {
 	opts.SourcePlaces = web.SourcePlaces{Places: classifyv1.NewSourcePlaceServiceClient(classifyConn),
 		Coordination: dispatchv1.NewCoordinationServiceClient(dispatchConn)}
 
+	// The three lists' export (issue 20): feedback's ListsService.
+	opts.Lists = feedbackv1.NewListsServiceClient(conn)
+
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 
 	// The HTTP/JSON door (issue 19): /api/v1 proxies the services' RPCs with

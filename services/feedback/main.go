@@ -185,6 +185,18 @@ func serve(ctx context.Context, rebuild bool) error {
 	feedbackv1.RegisterPublicCaseServiceServer(srv, grpcapi.NewPublic(svc))
 	// Self-disposal (issue 20): the grid leader's list and check, and 自处率.
 	feedbackv1.RegisterSelfDisposalServiceServer(srv, grpcapi.NewSelfDisposals(svc, feedback.NewSelfDisposals(store)))
+
+	// The three lists and the month's figures (issue 20): the lists'
+	// service, and the inspections dispatch records and misses, counted per
+	// grid and month by their own durable consumer.
+	feedbackv1.RegisterListsServiceServer(srv, grpcapi.NewLists(feedback.NewLists(store, ref.Current, time.Now)))
+	inspections, err := consumer.New(js, pool, consumer.Config{Name: events.InspectionsConsumer, Subjects: events.InspectionSubjects},
+		events.InspectionHandler(postgres.CountInspection, func() *time.Location { return ref.Current().Calendar().Location() }), p.Log)
+	if err != nil {
+		return err
+	}
+	p.Consume(inspections)
+
 	if err := p.Admin(cfg.AdminAddr, "FEEDBACK_ADMIN_ADDR"); err != nil {
 		return err
 	}

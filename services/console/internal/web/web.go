@@ -70,6 +70,9 @@ type Options struct {
 	// Source place coordination (issue 20, sourceplace.go): the case
 	// page's source place block.
 	SourcePlaces SourcePlaces
+	// Lists: feedback's three lists, for the export route (issue 20,
+	// exports.go); nil: the route says it is not configured.
+	Lists feedbackv1.ListsServiceClient
 }
 
 // Server is the console's HTTP handler.
@@ -111,6 +114,8 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 
 	// Places (issue 20): the place page (places.go).
 	s.placesRoutes()
+	// The three lists' export (issue 20): exports.go.
+	s.exportsRoutes()
 
 	return s
 }

@@ -30,6 +30,10 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 		ok := make([]bool, len(msgs))
 		ids := make([]string, 0, len(msgs))
 		for i, m := range msgs {
+			if inspectionEvent(m.Subject) { // issue 20: counted by feedback-inspections, no case's event
+				_ = b.Apply(i, func(context.Context, pgx.Tx, consumer.Message) error { return nil })
+				continue
+			}
 			e, err := eventOf(m)
 			if err != nil {
 				b.Fail(i, err)

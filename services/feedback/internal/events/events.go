@@ -43,6 +43,9 @@ type Binder func(tx pgx.Tx) feedback.Tx
 // name no case are poison.
 func Handler(svc *feedback.Service, bind Binder) consumer.Handler {
 	return func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		if inspectionEvent(msg.Subject) { // issue 20: counted by feedback-inspections, no case's event
+			return nil
+		}
 		e, err := eventOf(msg)
 		if err != nil || notCaseWork(e) {
 			return err
@@ -336,6 +339,12 @@ func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedb
 		Area: wire.AreaIn(r.GetArea()), AppealType: wire.AppealTypeIn(r.GetAppealType()), Urgency: wire.UrgencyIn(r.GetUrgency()),
 		Title: r.GetTitle(), PlaceKey: r.GetAddress().GetKey(), NoCallback: r.GetNoCallback(), ReceivedAt: wire.TimeIn(r.GetReceivedAt()),
 		Answered: answered, Worker: r.GetWorkerId()}
+	// Issue 20: a private location's place stops at the lane; the month's
+	// figures count self-disposals.
+	if r.GetPrivateLocation() {
+		f.PlaceKey = feedback.LaneKey(f.PlaceKey)
+	}
+	f.SelfDisposed = r.GetSelfDisposed()
 	if f.ReceivedAt.IsZero() {
 		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
 	}

@@ -38,6 +38,9 @@ func saveFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
 	if err != nil {
 		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
 	}
+	if err := saveListFacts(ctx, tx, c); err != nil { // the three lists (issue 20)
+		return err
+	}
 	if len(f.Tasks) == 0 {
 		return nil
 	}

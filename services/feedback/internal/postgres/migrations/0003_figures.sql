@@ -28,7 +28,10 @@ CREATE TABLE figure_cases (
     cb_contacted    int NOT NULL,
     cb_solved       int NOT NULL,
     cb_satisfied    int NOT NULL,
-    cb_basic        int NOT NULL
+    cb_basic        int NOT NULL,
+    -- The three lists (issue 20; 0010 adds them to a database made before).
+    appeal_type     text NOT NULL DEFAULT '',
+    self_disposed   boolean NOT NULL DEFAULT false
 );
 
 CREATE INDEX figure_cases_received ON figure_cases (received_at);
