@@ -131,6 +131,9 @@ type Envelope struct {
 	//	*Envelope_CaseReopened
 	//	*Envelope_CaseClosed
 	//	*Envelope_CaseWithdrawn
+	//	*Envelope_WarningRaised
+	//	*Envelope_WarningAcknowledged
+	//	*Envelope_WarningDismissed
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -557,6 +560,33 @@ func (x *Envelope) GetCaseWithdrawn() *CaseWithdrawn {
 	return nil
 }
 
+func (x *Envelope) GetWarningRaised() *WarningRaised {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WarningRaised); ok {
+			return x.WarningRaised
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetWarningAcknowledged() *WarningAcknowledged {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WarningAcknowledged); ok {
+			return x.WarningAcknowledged
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetWarningDismissed() *WarningDismissed {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WarningDismissed); ok {
+			return x.WarningDismissed
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -713,6 +743,19 @@ type Envelope_CaseWithdrawn struct {
 	CaseWithdrawn *CaseWithdrawn `protobuf:"bytes,86,opt,name=case_withdrawn,json=caseWithdrawn,oneof"`
 }
 
+type Envelope_WarningRaised struct {
+	// Early warning (issue 20): feedback's warnings, on grid.warning.>.
+	WarningRaised *WarningRaised `protobuf:"bytes,87,opt,name=warning_raised,json=warningRaised,oneof"`
+}
+
+type Envelope_WarningAcknowledged struct {
+	WarningAcknowledged *WarningAcknowledged `protobuf:"bytes,88,opt,name=warning_acknowledged,json=warningAcknowledged,oneof"`
+}
+
+type Envelope_WarningDismissed struct {
+	WarningDismissed *WarningDismissed `protobuf:"bytes,89,opt,name=warning_dismissed,json=warningDismissed,oneof"`
+}
+
 func (*Envelope_CaseReceived) isEnvelope_Payload() {}
 
 func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
@@ -788,6 +831,12 @@ func (*Envelope_CaseReopened) isEnvelope_Payload() {}
 func (*Envelope_CaseClosed) isEnvelope_Payload() {}
 
 func (*Envelope_CaseWithdrawn) isEnvelope_Payload() {}
+
+func (*Envelope_WarningRaised) isEnvelope_Payload() {}
+
+func (*Envelope_WarningAcknowledged) isEnvelope_Payload() {}
+
+func (*Envelope_WarningDismissed) isEnvelope_Payload() {}
 
 // CaseReceived is published by intake for a new case (as case.received), or,
 // for a consultation answered on the call, as case.answered.
@@ -1277,7 +1326,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1dgridflow/types/v1/types.proto\"\xdd\x19\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a gridflow/events/v1/warning.proto\x1a\x1dgridflow/types/v1/types.proto\"\xdc\x1b\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1328,7 +1377,10 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\rcase_reopened\x18T \x01(\v2 .gridflow.events.v1.CaseReopenedH\x00R\fcaseReopened\x12A\n" +
 	"\vcase_closed\x18U \x01(\v2\x1e.gridflow.events.v1.CaseClosedH\x00R\n" +
 	"caseClosed\x12J\n" +
-	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawnB\t\n" +
+	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawn\x12J\n" +
+	"\x0ewarning_raised\x18W \x01(\v2!.gridflow.events.v1.WarningRaisedH\x00R\rwarningRaised\x12\\\n" +
+	"\x14warning_acknowledged\x18X \x01(\v2'.gridflow.events.v1.WarningAcknowledgedH\x00R\x13warningAcknowledged\x12S\n" +
+	"\x11warning_dismissed\x18Y \x01(\v2$.gridflow.events.v1.WarningDismissedH\x00R\x10warningDismissedB\t\n" +
 	"\apayload\"\xfc\a\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -1445,13 +1497,16 @@ var file_gridflow_events_v1_envelope_proto_goTypes = []any{
 	(*CaseReopened)(nil),           // 39: gridflow.events.v1.CaseReopened
 	(*CaseClosed)(nil),             // 40: gridflow.events.v1.CaseClosed
 	(*CaseWithdrawn)(nil),          // 41: gridflow.events.v1.CaseWithdrawn
-	(v1.Source)(0),                 // 42: gridflow.types.v1.Source
-	(v1.AppealType)(0),             // 43: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                // 44: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                // 45: gridflow.types.v1.Area
-	(*v1.Address)(nil),             // 46: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),              // 47: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),          // 48: gridflow.types.v1.Attachment
+	(*WarningRaised)(nil),          // 42: gridflow.events.v1.WarningRaised
+	(*WarningAcknowledged)(nil),    // 43: gridflow.events.v1.WarningAcknowledged
+	(*WarningDismissed)(nil),       // 44: gridflow.events.v1.WarningDismissed
+	(v1.Source)(0),                 // 45: gridflow.types.v1.Source
+	(v1.AppealType)(0),             // 46: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                // 47: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                // 48: gridflow.types.v1.Area
+	(*v1.Address)(nil),             // 49: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),              // 50: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),          // 51: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	6,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -1494,27 +1549,30 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	39, // 37: gridflow.events.v1.Envelope.case_reopened:type_name -> gridflow.events.v1.CaseReopened
 	40, // 38: gridflow.events.v1.Envelope.case_closed:type_name -> gridflow.events.v1.CaseClosed
 	41, // 39: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
-	42, // 40: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	6,  // 41: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	6,  // 42: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	43, // 43: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	44, // 44: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	45, // 45: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	46, // 46: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	47, // 47: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	48, // 48: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 49: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 50: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	6,  // 51: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	45, // 52: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	7,  // 53: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
-	6,  // 54: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
-	45, // 55: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
-	56, // [56:56] is the sub-list for method output_type
-	56, // [56:56] is the sub-list for method input_type
-	56, // [56:56] is the sub-list for extension type_name
-	56, // [56:56] is the sub-list for extension extendee
-	0,  // [0:56] is the sub-list for field type_name
+	42, // 40: gridflow.events.v1.Envelope.warning_raised:type_name -> gridflow.events.v1.WarningRaised
+	43, // 41: gridflow.events.v1.Envelope.warning_acknowledged:type_name -> gridflow.events.v1.WarningAcknowledged
+	44, // 42: gridflow.events.v1.Envelope.warning_dismissed:type_name -> gridflow.events.v1.WarningDismissed
+	45, // 43: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	6,  // 44: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	6,  // 45: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	46, // 46: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	47, // 47: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	48, // 48: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	49, // 49: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	50, // 50: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	51, // 51: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 52: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 53: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	6,  // 54: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	48, // 55: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	7,  // 56: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
+	6,  // 57: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
+	48, // 58: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
+	59, // [59:59] is the sub-list for method output_type
+	59, // [59:59] is the sub-list for method input_type
+	59, // [59:59] is the sub-list for extension type_name
+	59, // [59:59] is the sub-list for extension extendee
+	0,  // [0:59] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1525,6 +1583,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	file_gridflow_events_v1_classify_proto_init()
 	file_gridflow_events_v1_dispatch_proto_init()
 	file_gridflow_events_v1_feedback_proto_init()
+	file_gridflow_events_v1_warning_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
@@ -1564,6 +1623,9 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_CaseReopened)(nil),
 		(*Envelope_CaseClosed)(nil),
 		(*Envelope_CaseWithdrawn)(nil),
+		(*Envelope_WarningRaised)(nil),
+		(*Envelope_WarningAcknowledged)(nil),
+		(*Envelope_WarningDismissed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
