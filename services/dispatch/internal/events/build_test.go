@@ -122,6 +122,8 @@ func TestEnvelopeMapsEveryEvent(t *testing.T) {
 		"case_received", "case_answered", "case_followed_up", "case_contact_read", // intake
 		"case_classified", "case_review_needed", "incident_grouped", "incident_linked", // classify
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn", // feedback
+		// Early warning (issue 20): feedback's warnings.
+		"warning_raised", "warning_acknowledged", "warning_dismissed",
 	}
 	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
 		mine := slices.Contains(declared, string(f.Message().Name()))

@@ -163,7 +163,9 @@ func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 		// Feedback's closing half: only a reopening is dispatch's business
 		// (the case's state is feedback's).
 		*eventsv1.Envelope_CaseResolved, *eventsv1.Envelope_CaseReplied, *eventsv1.Envelope_CaseCallbackRecorded,
-		*eventsv1.Envelope_CaseRechecked, *eventsv1.Envelope_CaseClosed, *eventsv1.Envelope_CaseWithdrawn:
+		*eventsv1.Envelope_CaseRechecked, *eventsv1.Envelope_CaseClosed, *eventsv1.Envelope_CaseWithdrawn,
+		// Early warning (issue 20): feedback's warnings are people's business.
+		*eventsv1.Envelope_WarningRaised, *eventsv1.Envelope_WarningAcknowledged, *eventsv1.Envelope_WarningDismissed:
 		return change{}, false, nil
 	}
 	return change{}, false, fmt.Errorf("%w: dispatch has not decided what %s means to it", errPoison, envelope.Name(env))
