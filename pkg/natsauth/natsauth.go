@@ -137,7 +137,10 @@ var Users = []User{
 		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
-			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
+			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>",
+			// Early warning (issue 20): feedback's warnings; the console
+			// reads them through its watch on grid.>.
+			"grid.warning.>"},
 		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}}}},
 	// The console's live queue: one ephemeral ordered consumer on grid.>
 	// per process (services/console/internal/live), no durable, nothing
