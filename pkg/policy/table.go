@@ -25,6 +25,9 @@ const PublicIntakeService = "gridflow.intake.v1.PublicIntakeService"
 // PublicCaseService is feedback's read of the public cases (Open311, issue 19).
 const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 
+// WarningService is feedback's early warning (issue 20).
+const WarningService = "gridflow.feedback.v1.WarningService"
+
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
 
@@ -156,6 +159,14 @@ var table = map[string][]auth.Role{
 	// RPCs never answer another door's case, admin's call included).
 	Method(PublicCaseService, "ListPublicCases"): roles(public, admin),
 	Method(PublicCaseService, "GetPublicCase"):   roles(public, admin),
+
+	// Early warning (issue 20): the warnings of a street are its
+	// dispatcher's, a district's its district's, admin's all — to read and
+	// to acknowledge or dismiss (feedback applies the reach).
+	Method(WarningService, "ListWarnings"):       dispatchers,
+	Method(WarningService, "GetWarning"):         dispatchers,
+	Method(WarningService, "AcknowledgeWarning"): dispatchers,
+	Method(WarningService, "DismissWarning"):     dispatchers,
 }
 
 // Methods lists every method in the table, sorted.
