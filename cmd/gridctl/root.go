@@ -95,6 +95,8 @@ func newRoot() *cobra.Command {
 	addLeverCommands(root, g)
 	// Open311's api_keys (issue 19).
 	root.AddCommand(newOpen311Cmd(g))
+	// Early warning (issue 20).
+	root.AddCommand(newWarningsCmd(g))
 	return root
 }
 
