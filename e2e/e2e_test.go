@@ -151,6 +151,9 @@ func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
 		"GRIDFLOW_AUTH_DENY_LIST_FILE=" + filepath.Join(s.keyDir, "revoked"),
 		"GRIDFLOW_AUTH_RELOAD_INTERVAL=200ms",
 		"GRIDFLOW_LOG_LEVEL=debug",
+		// Early warning (issue 20): warnings evaluated twice a second, so a
+		// rise raises its warning while a story waits.
+		"FEEDBACK_WARNING_EVERY=500ms",
 	}
 	s.env = append(s.env, cfg.env...)
 	for _, svc := range services {
