@@ -59,6 +59,13 @@ var routes = map[string][]auth.Role{
 	Route(Console, "GET /boards/hotspots"):            dispatchers,
 	Route(Console, "GET /wall"):                       dispatchers,
 	Route(Console, "GET /wall/data"):                  dispatchers,
+
+	// Early warning (issue 20): the warnings page and its two writes, for
+	// the people answerable for a street's warnings (WarningService's rows
+	// decide which warnings each sees and may answer).
+	Route(Console, "GET /warnings"):               dispatchers,
+	Route(Console, "POST /warnings/{id}/ack"):     dispatchers,
+	Route(Console, "POST /warnings/{id}/dismiss"): dispatchers,
 }
 
 // leverPullers are the roles with a lever on a case (issue 18).

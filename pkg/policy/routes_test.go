@@ -56,6 +56,11 @@ var routeMatrix = []string{
 	"console GET /wall                                    P O O P P P O P",
 	"console GET /wall/data                               P O O P P P O P",
 	"console GET /boards/assets/{name}                    O O O O O O O O",
+	// Early warning (issue 20): a street's warnings, for its dispatcher,
+	// its district and admin.
+	"console GET /warnings                                P O O P P P O P",
+	"console POST /warnings/{id}/ack                      P O O P P P O P",
+	"console POST /warnings/{id}/dismiss                  P O O P P P O P",
 	"console GET /nowhere                                 P P P P P P P P",
 }
 

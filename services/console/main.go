@@ -230,7 +230,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("live queue (GRIDFLOW_NATS_URL, GRIDFLOW_NATS_NKEY_FILE): %w", err)
 	}
-	hub := live.NewHub(web.RenderRow, p.Log, live.Options{Buffer: cfg.LiveBuffer})
+	hub := live.NewHub(web.RenderRow, p.Log, live.Options{Buffer: cfg.LiveBuffer,
+		RenderWarning: web.RenderWarning}) // early warning (issue 20)
 	p.Go(func(ctx context.Context) error { return hub.Run(ctx, js) })
 	opts.Live = web.LiveOptions{Classify: classifyv1.NewClassifyServiceClient(classifyConn),
 		Dispatch: dispatchv1.NewDispatchServiceClient(dispatchConn), Hub: hub}
@@ -250,6 +251,10 @@ func run(ctx context.Context) error {
 	// only, pkg/natsauth), and dispatch's dead webhook deliveries.
 	opts.Boards.DeadLetters = deadletters.Counter{JS: js}.Count
 	opts.Boards.Webhooks = dispatchv1.NewWebhookServiceClient(dispatchConn)
+
+	// Early warning (issue 20): the warnings page calls feedback's
+	// WarningService over the same connection.
+	opts.Warnings = feedbackv1.NewWarningServiceClient(conn)
 
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 

@@ -62,6 +62,10 @@ type Options struct {
 	// Levers and boards (issue 18): the services and data they call
 	// beyond feedback (levers.go, boards.go).
 	Boards Boards
+
+	// Early warning (issue 20): feedback's WarningService, for the
+	// warnings page (warnings.go); nil: the page says it is not configured.
+	Warnings feedbackv1.WarningServiceClient
 }
 
 // Server is the console's HTTP handler.
@@ -100,6 +104,9 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	// Levers and boards (issue 18): levers.go, boards.go.
 	s.leversRoutes()
 	s.boardsRoutes()
+
+	// Early warning (issue 20): warnings.go.
+	s.warningsRoutes()
 
 	return s
 }
