@@ -150,6 +150,14 @@ var authzMatrix = []string{
 	"PublicIntakeService/SubmitPublicRequest  U P P P P P P P P P P P O P",
 	"PublicCaseService/ListPublicCases        U P P P P P P P P P P P O P",
 	"PublicCaseService/GetPublicCase          U P P P P P P P P P P P P P",
+
+	// Early warning (issue 20): a street's warnings are its dispatcher's,
+	// its district's and admin's. Acknowledge and dismiss succeed for the
+	// first allowed column; the later ones find the warning answered (F).
+	"WarningService/ListWarnings              U P O P O P P P P P P P O P",
+	"WarningService/GetWarning                U P O P O P P P P P P P O P",
+	"WarningService/AcknowledgeWarning        U P O P F P P P P P P P F P",
+	"WarningService/DismissWarning            U P O P F P P P P P P P F P",
 }
 
 // authzCase is a case the matrix set up.
@@ -187,6 +195,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	calls := authzCalls(w)
 	maps.Copy(calls, authzWebhookCalls(w))      // webhooks (issue 19)
 	maps.Copy(calls, authzPublicCalls(t, s, w)) // Open311 (issue 19)
+	maps.Copy(calls, authzWarningCalls(t, s))   // early warning (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -221,6 +230,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
 		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
 		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
+		feedbackv1.WarningService_ServiceDesc, // early warning (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {
