@@ -253,7 +253,15 @@ func (s *stack) addrEnv(name string) []string {
 	if svc == "console" {
 		addrVar = "CONSOLE_HTTP_ADDR"
 	}
-	return []string{addrVar + "=" + s.addrs[name], up + "_ADMIN_ADDR=" + s.admins[name]}
+	env := []string{addrVar + "=" + s.addrs[name], up + "_ADMIN_ADDR=" + s.admins[name]}
+	// The neighbourhood's ledger (issue 20): a console started with the
+	// whole stack calls the stack's services, not the default ports.
+	if svc == "console" {
+		for _, other := range []string{"intake", "classify", "dispatch", "feedback"} {
+			env = append(env, strings.ToUpper(other)+"_GRPC_ADDR="+s.addrs[other])
+		}
+	}
+	return env
 }
 
 // natsUserEnv is the NATS user a service connects as, the one the stack

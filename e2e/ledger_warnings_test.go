@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -109,6 +112,34 @@ func warningEvents(t *testing.T, ctx context.Context, s *stack, ids []string) []
 	}
 }
 
+// liveWarnings opens the console's live stream as u and sends the first
+// warning item about warning id it shows.
+func liveWarnings(t *testing.T, ctx context.Context, u *consoleUser, id string) <-chan string {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u.base+"/live/events", nil)
+	resp, err := (&http.Client{Jar: u.client.Jar}).Do(req) // no timeout: the stream stays open
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("live stream: %v %v", resp, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	out := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		event := ""
+		for sc.Scan() {
+			line := sc.Text()
+			if e, ok := strings.CutPrefix(line, "event: "); ok {
+				event = e
+			}
+			if event == "warning" && strings.HasPrefix(line, "data: ") && strings.Contains(line, id) {
+				out <- line
+				return
+			}
+		}
+	}()
+	return out
+}
+
 func warningKeyOf(env *eventsv1.Envelope) *eventsv1.WarningKey {
 	switch p := env.GetPayload().(type) {
 	case *eventsv1.Envelope_WarningRaised:
@@ -179,9 +210,20 @@ func ledgerWarningsStory(t *testing.T, s *stack) {
 		!strings.Contains(err.Error(), "note") {
 		t.Fatalf("dismissed without a note: %v", err)
 	}
-	d, err := warnings.DismissWarning(ctx, &feedbackv1.DismissWarningRequest{RequestId: "lw-1", WarningId: id, Note: "小区门口临时集中停放，已联系运营企业"})
-	if err != nil || d.GetWarning().GetState() != feedbackv1.WarningState_WARNING_STATE_DISMISSED || d.GetWarning().GetDismissedRise() != 4 {
-		t.Fatalf("dismiss: %v, %v", d, err)
+	// On the console: the warnings page lists it; its dismiss form (CSRF,
+	// a note) dismisses it.
+	u := addConsoleUser(t, s, "lw-zj-07", "dispatcher:"+zhijiang)
+	if code, page := u.get("/warnings"); code != http.StatusOK || !strings.Contains(page, `action="/warnings/`+id+`/dismiss"`) {
+		t.Fatalf("warnings page: %d\n%s", code, page)
+	}
+	if code, loc := u.post("/warnings/"+id+"/dismiss", url.Values{"csrf": {u.csrf}, "request_id": {"lw-console-1"},
+		"note": {"小区门口临时集中停放，已联系运营企业"}}); code != http.StatusSeeOther || loc != "/warnings?done=dismiss" {
+		t.Fatalf("dismiss on the console: %d %s", code, loc)
+	}
+	d, err := warnings.GetWarning(ctx, &feedbackv1.GetWarningRequest{WarningId: id})
+	if err != nil || d.GetWarning().GetState() != feedbackv1.WarningState_WARNING_STATE_DISMISSED || d.GetWarning().GetDismissedRise() != 4 ||
+		d.GetWarning().GetActedBy().GetSubject() != zhijiang {
+		t.Fatalf("after the dismissal: %v, %v", d, err)
 	}
 
 	// One more of the same: rise 5, below 4 × 1.5 — not raised again.
@@ -190,9 +232,19 @@ func ledgerWarningsStory(t *testing.T, s *stack) {
 	if evs = warningEvents(t, ctx, s, ids); len(evs) != 2 || evs[1].GetType() != "warning.dismissed" {
 		t.Fatalf("after a case more: %v, want raised and dismissed", evs)
 	}
-	// One more: rise 6, the further step — back, a level up.
+	// One more: rise 6, the further step — back, a level up, and on the
+	// dispatcher's live screen as it happens.
+	live := liveWarnings(t, ctx, u, id)
 	ids = append(ids, warningOrders(t, ctx, s, "LW-STEP", address, time.Now().Add(-time.Minute))...)
 	evs = waitWarningEvents(t, ctx, s, ids, 3)
+	select {
+	case line := <-live:
+		if !strings.Contains(line, "第 2 次") {
+			t.Errorf("the live screen showed %s", line)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the warning never reached the dispatcher's live screen")
+	}
 	again := evs[2].GetWarningRaised()
 	if evs[2].GetType() != "warning.raised" || again.GetWarning().GetWarningId() != id || again.GetLevel() != 2 || again.GetReasons().GetCount() != 6 {
 		t.Fatalf("after the further step: %v", evs[2])
