@@ -1,6 +1,9 @@
 package warning
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +117,35 @@ func TestDecide(t *testing.T) {
 		if got, _ := Decide(r, tt.c, tt.w); got != tt.want {
 			t.Errorf("%s: %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// A reload (SIGHUP) that reads bad rules keeps the rules in force.
+func TestHolderKeepsRulesOnABadReload(t *testing.T) {
+	t.Parallel()
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	write := func(s string) {
+		if err := os.WriteFile(file, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("default: {min_count: 3, rise: 2, window: 24h, baseline_windows: 4, further_step: 1.5}\n")
+	h, err := NewHolder(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write("default: {min_count: 0, rise: 2, window: 24h, baseline_windows: 4, further_step: 1.5}\n")
+	if err := h.Refresh(context.Background()); err == nil || !strings.Contains(err.Error(), file+":1: default: min_count 0") {
+		t.Fatalf("bad reload: %v", err)
+	}
+	if got := h.Current().Places.MinCount; got != 3 {
+		t.Errorf("after a bad reload min_count %d, want 3", got)
+	}
+	write("default: {min_count: 7, rise: 2, window: 24h, baseline_windows: 4, further_step: 1.5}\n")
+	if err := h.Refresh(context.Background()); err != nil || h.Current().Places.MinCount != 7 {
+		t.Errorf("good reload: %v, min_count %d", err, h.Current().Places.MinCount)
+	}
+	if _, err := NewHolder(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("a missing rules file started")
 	}
 }
