@@ -188,9 +188,10 @@ func ledgerWarningsStory(t *testing.T, s *stack) {
 	// The burst: four this week (the places' rule: at least 4, twice the
 	// baseline) raise exactly one warning.
 	ids = append(ids, warningOrders(t, ctx, s, "LW-BURST", address, now.Add(-time.Minute), now.Add(-time.Minute), now.Add(-time.Minute), now.Add(-time.Minute))...)
-	evs := waitWarningEvents(t, ctx, s, ids, 1)
+	waitWarningEvents(t, ctx, s, ids, 1)
 	time.Sleep(2 * time.Second) // a few evaluations more: still one
-	if evs = warningEvents(t, ctx, s, ids); len(evs) != 1 || evs[0].GetType() != "warning.raised" {
+	evs := warningEvents(t, ctx, s, ids)
+	if len(evs) != 1 || evs[0].GetType() != "warning.raised" {
 		t.Fatalf("after the burst: %v, want one warning.raised", evs)
 	}
 	raised := evs[0].GetWarningRaised()

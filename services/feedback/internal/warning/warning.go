@@ -267,10 +267,9 @@ func (s *Service) Evaluate(ctx context.Context) (raised []Warning, ran bool, err
 				return err
 			}
 			type candidate struct {
-				c       Count
-				key     Key
-				rule    Rule
-				reasons Reasons
+				c    Count
+				key  Key
+				rule Rule
 			}
 			var cands []candidate
 			ids := make([]string, 0, len(counts))
