@@ -193,6 +193,13 @@ var authzMatrix = []string{
 	"ListsService/GetNeedsList                U P O P O P P P O P P P O P",
 	"ListsService/GetServiceList              U P O P O P P P O P P P O P",
 	"ListsService/GetMonthFigures             U P O P O P P P O P P P O P",
+	// Early warning (issue 20): a street's warnings are its dispatcher's,
+	// its district's and admin's. Acknowledge and dismiss succeed for the
+	// first allowed column; the later ones find the warning answered (F).
+	"WarningService/ListWarnings              U P O P O P P P P P P P O P",
+	"WarningService/GetWarning                U P O P O P P P P P P P O P",
+	"WarningService/AcknowledgeWarning        U P O P F P P P P P P P F P",
+	"WarningService/DismissWarning            U P O P F P P P P P P P F P",
 }
 
 // authzCase is a case the matrix set up.
@@ -237,6 +244,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// Self-disposal (issue 20).
 	maps.Copy(calls, authzSelfDisposalCalls(t, s, w))
 	maps.Copy(calls, authzListsCalls(t, s, w))  // the three lists (issue 20)
+	maps.Copy(calls, authzWarningCalls(t, s))   // early warning (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -278,6 +286,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		classifyv1.SourcePlaceService_ServiceDesc, dispatchv1.CoordinationService_ServiceDesc, // source place coordination (issue 20)
 		feedbackv1.SelfDisposalService_ServiceDesc, // self-disposal (issue 20)
 		feedbackv1.ListsService_ServiceDesc, // the three lists (issue 20)
+		feedbackv1.WarningService_ServiceDesc, // early warning (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {

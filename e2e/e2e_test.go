@@ -151,6 +151,9 @@ func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
 		"GRIDFLOW_AUTH_DENY_LIST_FILE=" + filepath.Join(s.keyDir, "revoked"),
 		"GRIDFLOW_AUTH_RELOAD_INTERVAL=200ms",
 		"GRIDFLOW_LOG_LEVEL=debug",
+		// Early warning (issue 20): warnings evaluated twice a second, so a
+		// rise raises its warning while a story waits.
+		"FEEDBACK_WARNING_EVERY=500ms",
 	}
 	// issue 20 (work tasks): the register's w-022001001 notifies the
 	// stack's own receiver, and an inspection month lasts seconds
@@ -254,7 +257,15 @@ func (s *stack) addrEnv(name string) []string {
 	if svc == "console" {
 		addrVar = "CONSOLE_HTTP_ADDR"
 	}
-	return []string{addrVar + "=" + s.addrs[name], up + "_ADMIN_ADDR=" + s.admins[name]}
+	env := []string{addrVar + "=" + s.addrs[name], up + "_ADMIN_ADDR=" + s.admins[name]}
+	// The neighbourhood's ledger (issue 20): a console started with the
+	// whole stack calls the stack's services, not the default ports.
+	if svc == "console" {
+		for _, other := range []string{"intake", "classify", "dispatch", "feedback"} {
+			env = append(env, strings.ToUpper(other)+"_GRPC_ADDR="+s.addrs[other])
+		}
+	}
+	return env
 }
 
 // natsUserEnv is the NATS user a service connects as, the one the stack

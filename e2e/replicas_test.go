@@ -46,6 +46,9 @@ type replicaRun struct {
 	eventIDs map[string]int // event id → times on the stream
 	elapsed  time.Duration  // first submit → settled
 	handled  map[string]float64
+	// Early warning (issue 20): the events of no case — feedback's
+	// warnings, as type|kind|key, sorted — the same with two replicas.
+	caseless []string
 }
 
 // TestTwoReplicasOfEveryService runs the same orders through the loop with
@@ -79,6 +82,12 @@ func TestTwoReplicasOfEveryService(t *testing.T) {
 		if got := two.outcomes[no]; !slices.Equal(want, got) {
 			t.Errorf("order %s: with two replicas\n  %v\nwith one\n  %v", no, got, want)
 		}
+	}
+	slices.Sort(one.caseless)
+	slices.Sort(two.caseless)
+	t.Logf("events of no case (warnings), in both: %v", one.caseless)
+	if !slices.Equal(one.caseless, two.caseless) { // early warning (issue 20)
+		t.Errorf("events of no case: with two replicas\n  %v\nwith one\n  %v", two.caseless, one.caseless)
 	}
 	if one.events != two.events {
 		t.Errorf("two replicas put %d events on the stream, one %d", two.events, one.events)
@@ -287,6 +296,13 @@ func readRun(t *testing.T, s *stack) replicaRun {
 			}
 			if c := env.GetCaseClassified(); c != nil {
 				what += fmt.Sprintf("|%s v%d dispatchable=%v", c.GetItemCode(), c.GetClassificationVersion(), c.GetDispatchable())
+			}
+			if env.GetCaseId() == "" { // early warning (issue 20)
+				if w := env.GetWarningRaised().GetWarning(); w != nil {
+					what += "|" + w.GetKind() + "|" + w.GetKey()
+				}
+				run.caseless = append(run.caseless, what)
+				return nil
 			}
 			byCase[env.GetCaseId()] = append(byCase[env.GetCaseId()], what)
 			return nil

@@ -104,6 +104,8 @@ func newRoot() *cobra.Command {
 	root.AddCommand(newSourcePlaceCmd(g))
 	// Self-disposal (issue 20): patrol report --settled, selfdisposal list|check, figures selfdisposal.
 	addSelfDisposalCommands(root, g)
+	// Early warning (issue 20).
+	root.AddCommand(newWarningsCmd(g))
 	return root
 }
 

@@ -147,7 +147,10 @@ var Users = []User{
 		Watch: []string{"grid.task.>"}},
 	{Name: Feedback,
 		Publish: []string{"grid.case.resolved.>", "grid.case.replied.>", "grid.case.callback_recorded.>",
-			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>"},
+			"grid.case.rechecked.>", "grid.case.reopened.>", "grid.case.closed.>", "grid.case.withdrawn.>",
+			// Early warning (issue 20): feedback's warnings; the console
+			// reads them through its watch on grid.>.
+			"grid.warning.>"},
 		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}},
 			// The month's inspections (issue 20).
 			{"feedback-inspections", []string{"grid.task.inspection_recorded.>", "grid.task.inspection_missed.>"}}}},

@@ -67,6 +67,12 @@ var routes = map[string][]auth.Role{
 	// The three lists' export (issue 20): the files a community hands in,
 	// read through ListsService, whose rows name the same roles.
 	Route(Console, "GET /exports/lists/{file}"): roles(secretary, dispatcher, district, admin),
+	// Early warning (issue 20): the warnings page and its two writes, for
+	// the people answerable for a street's warnings (WarningService's rows
+	// decide which warnings each sees and may answer).
+	Route(Console, "GET /warnings"):               dispatchers,
+	Route(Console, "POST /warnings/{id}/ack"):     dispatchers,
+	Route(Console, "POST /warnings/{id}/dismiss"): dispatchers,
 }
 
 // leverPullers are the roles with a lever on a case (issue 18).

@@ -60,6 +60,11 @@ var routeMatrix = []string{
 	"console GET /boards/assets/{name}                    O O O O O O O O",
 	// Places (issue 20): the place page.
 	"console GET /places/{key}                            P O O P O O O P",
+	// Early warning (issue 20): a street's warnings, for its dispatcher,
+	// its district and admin.
+	"console GET /warnings                                P O O P P P O P",
+	"console POST /warnings/{id}/ack                      P O O P P P O P",
+	"console POST /warnings/{id}/dismiss                  P O O P P P O P",
 	"console GET /nowhere                                 P P P P P P P P",
 }
 

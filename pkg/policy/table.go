@@ -42,6 +42,8 @@ const (
 const SelfDisposalService = "gridflow.feedback.v1.SelfDisposalService"
 // ListsService is feedback's three lists and month's figures (issue 20).
 const ListsService = "gridflow.feedback.v1.ListsService"
+// WarningService is feedback's early warning (issue 20).
+const WarningService = "gridflow.feedback.v1.WarningService"
 
 // Method is the full gRPC method name of an RPC of a service.
 func Method(service, rpc string) string { return "/" + service + "/" + rpc }
@@ -228,6 +230,13 @@ var table = map[string][]auth.Role{
 	Method(ListsService, "GetNeedsList"):      roles(secretary, dispatcher, district, admin),
 	Method(ListsService, "GetServiceList"):    roles(secretary, dispatcher, district, admin),
 	Method(ListsService, "GetMonthFigures"):   roles(secretary, dispatcher, district, admin),
+	// Early warning (issue 20): the warnings of a street are its
+	// dispatcher's, a district's its district's, admin's all — to read and
+	// to acknowledge or dismiss (feedback applies the reach).
+	Method(WarningService, "ListWarnings"):       dispatchers,
+	Method(WarningService, "GetWarning"):         dispatchers,
+	Method(WarningService, "AcknowledgeWarning"): dispatchers,
+	Method(WarningService, "DismissWarning"):     dispatchers,
 }
 
 // Methods lists every method in the table, sorted.

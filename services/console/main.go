@@ -230,7 +230,8 @@ func run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("live queue (GRIDFLOW_NATS_URL, GRIDFLOW_NATS_NKEY_FILE): %w", err)
 	}
-	hub := live.NewHub(web.RenderRow, p.Log, live.Options{Buffer: cfg.LiveBuffer})
+	hub := live.NewHub(web.RenderRow, p.Log, live.Options{Buffer: cfg.LiveBuffer,
+		RenderWarning: web.RenderWarning}) // early warning (issue 20)
 	p.Go(func(ctx context.Context) error { return hub.Run(ctx, js) })
 	opts.Live = web.LiveOptions{Classify: classifyv1.NewClassifyServiceClient(classifyConn),
 		Dispatch: dispatchv1.NewDispatchServiceClient(dispatchConn), Hub: hub}
@@ -259,6 +260,10 @@ func run(ctx context.Context) error {
 
 	// The three lists' export (issue 20): feedback's ListsService.
 	opts.Lists = feedbackv1.NewListsServiceClient(conn)
+
+	// Early warning (issue 20): the warnings page calls feedback's
+	// WarningService over the same connection.
+	opts.Warnings = feedbackv1.NewWarningServiceClient(conn)
 
 	h := web.New(acc, minter, feedbackv1.NewFeedbackServiceClient(conn), creds.Verifier(), p.Log, opts)
 

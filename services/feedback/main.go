@@ -30,6 +30,7 @@ import (
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/gridflow/gridflow/services/feedback/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/feedback/internal/postgres"
+	"github.com/gridflow/gridflow/services/feedback/internal/warning"
 	"github.com/jackc/pgx/v5"
 
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
@@ -50,6 +51,12 @@ type Config struct {
 	WatchPoll           time.Duration `env:"FEEDBACK_WATCH_POLL, default=5s"`
 	ConsumerConcurrency int           `env:"FEEDBACK_CONSUMER_CONCURRENCY, default=4"`
 	RelayBatch          int           `env:"FEEDBACK_RELAY_BATCH, default=256"`
+
+	// Early warning (issue 20): the rules file (empty: the shipped
+	// internal/warning/rules.yaml), reloaded on SIGHUP, and how often the
+	// warnings are evaluated.
+	WarningRules string        `env:"FEEDBACK_WARNING_RULES"`
+	WarningEvery time.Duration `env:"FEEDBACK_WARNING_EVERY, default=5m"`
 }
 
 // Validate checks the settings the tags cannot.
@@ -63,6 +70,10 @@ func (c *Config) Validate() error {
 	}
 	if c.ConsumerConcurrency < 1 || c.RelayBatch < 1 {
 		errs = append(errs, errors.New("FEEDBACK_CONSUMER_CONCURRENCY and FEEDBACK_RELAY_BATCH must be positive"))
+	}
+	// Early warning (issue 20).
+	if c.WarningEvery < 100*time.Millisecond || c.WarningEvery > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("FEEDBACK_WARNING_EVERY %v: want 100ms–24h", c.WarningEvery))
 	}
 	return errors.Join(errs...)
 }
@@ -168,6 +179,20 @@ func serve(ctx context.Context, rebuild bool) error {
 		},
 	}, timer.Options{Scope: relay.Scope}, p.Log)
 	p.Go(timers.Run)
+	// Early warning (issue 20): the rules as data, checked now and on every
+	// SIGHUP; one evaluator at a time across replicas (warning.Store's
+	// advisory lock); warnings leave through the outbox.
+	rules, err := warning.NewHolder(cfg.WarningRules)
+	if err != nil {
+		return err
+	}
+	p.ReloadOnHangup(rules)
+	warnings := warning.NewService(store.Warnings(), rules.Current, time.Now)
+	p.Go(func(ctx context.Context) error {
+		warningLoop(ctx, warnings, cfg.WarningEvery, p.Log)
+		return nil
+	})
+
 	p.Go(idempotency.Pruner{Pool: pool, Retention: cfg.RequestRetention, Log: p.Log}.Run)
 	// WatchCaseUpdates streams wake on the NOTIFY of a stored event.
 	bell := grpcapi.NewBell()
@@ -197,6 +222,8 @@ func serve(ctx context.Context, rebuild bool) error {
 	}
 	p.Consume(inspections)
 
+	// Early warning (issue 20).
+	feedbackv1.RegisterWarningServiceServer(srv, grpcapi.NewWarnings(warnings))
 	if err := p.Admin(cfg.AdminAddr, "FEEDBACK_ADMIN_ADDR"); err != nil {
 		return err
 	}

@@ -72,7 +72,9 @@ func TestMessageMapsEveryEvent(t *testing.T) {
 	}
 	others := []string{"case_received", "case_answered", "case_followed_up", "case_contact_read", // intake
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn", // feedback
-		"case_self_disposal_checked"} // feedback: self-disposal (issue 20)
+		"case_self_disposal_checked", // feedback: self-disposal (issue 20)
+		// Early warning (issue 20): feedback's warnings.
+		"warning_raised", "warning_acknowledged", "warning_dismissed"}
 	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
 		name := string(f.Name())
 		mine, other := slices.Contains(published, name), slices.Contains(others, name) || strings.HasPrefix(name, "task_") ||

@@ -220,6 +220,9 @@ type Message struct {
 	Remove bool
 	// Published is when the hub took the event, for the fan-out's delay.
 	Published time.Time
+	// Warning: HTML is a warning event (issue 20, warnings.go), not a
+	// case's row; CaseID is empty.
+	Warning bool
 }
 
 // Screen is one open live queue.
@@ -246,6 +249,10 @@ type Hub struct {
 
 	renders atomic.Int64
 	dropped atomic.Int64
+
+	// Early warning (issue 20): how warning events are drawn (nil: not
+	// shown).
+	renderWarning WarningRenderer
 }
 
 // Options size the hub.
@@ -256,6 +263,9 @@ type Options struct {
 	MaxRows int
 	// Buffer is each screen's queue of rows not yet written.
 	Buffer int
+	// RenderWarning draws feedback's warning events for the screens
+	// (early warning, issue 20); nil leaves them out.
+	RenderWarning WarningRenderer
 }
 
 // NewHub returns a hub rendering with render.
@@ -267,7 +277,7 @@ func NewHub(render Renderer, log *slog.Logger, opts Options) *Hub {
 		opts.Buffer = 1024
 	}
 	return &Hub{render: render, log: log, buffer: opts.Buffer, max: opts.MaxRows,
-		rows: map[string]*Row{}, screens: map[*Screen]struct{}{}}
+		rows: map[string]*Row{}, screens: map[*Screen]struct{}{}, renderWarning: opts.RenderWarning}
 }
 
 // Renders counts the renderings so far (one per scope per event).
@@ -352,6 +362,10 @@ func (h *Hub) remember(r *Row) {
 // sends it to the screens that may see it. subject is the message's
 // subject, seq its stream sequence.
 func (h *Hub) Apply(subject string, seq uint64, env *eventsv1.Envelope) {
+	// Early warning (issue 20): a warning is no case's row.
+	if h.applyWarning(subject, seq, env) {
+		return
+	}
 	now := time.Now()
 	h.mu.Lock()
 	row, taskDept, ok := h.update(subject, seq, env)

@@ -446,7 +446,11 @@ func writeEvent(w http.ResponseWriter, m live.Message) error {
 	if m.Remove {
 		fmt.Fprintf(&b, "event: remove\ndata: case-%s\n\n", m.CaseID)
 	} else {
-		b.WriteString("event: row\n")
+		event := "row"
+		if m.Warning { // early warning (issue 20)
+			event = "warning"
+		}
+		b.WriteString("event: " + event + "\n")
 		for _, line := range bytes.Split(bytes.TrimSpace(m.HTML), []byte("\n")) {
 			b.WriteString("data: ")
 			b.Write(line)

@@ -73,6 +73,9 @@ type Options struct {
 	// Lists: feedback's three lists, for the export route (issue 20,
 	// exports.go); nil: the route says it is not configured.
 	Lists feedbackv1.ListsServiceClient
+	// Early warning (issue 20): feedback's WarningService, for the
+	// warnings page (warnings.go); nil: the page says it is not configured.
+	Warnings feedbackv1.WarningServiceClient
 }
 
 // Server is the console's HTTP handler.
@@ -116,6 +119,8 @@ func New(acc *accounts.Service, minter *Minter, feedback feedbackv1.FeedbackServ
 	s.placesRoutes()
 	// The three lists' export (issue 20): exports.go.
 	s.exportsRoutes()
+	// Early warning (issue 20): warnings.go.
+	s.warningsRoutes()
 
 	return s
 }

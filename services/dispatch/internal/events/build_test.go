@@ -126,6 +126,8 @@ func TestEnvelopeMapsEveryEvent(t *testing.T) {
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn", // feedback
 		"place_upserted", // classify (issue 20)
 		"case_self_disposal_checked", // feedback: self-disposal (issue 20)
+		// Early warning (issue 20): feedback's warnings.
+		"warning_raised", "warning_acknowledged", "warning_dismissed",
 	}
 	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
 		// issue 20 (work tasks): the inspections' payloads are dispatch's,

@@ -182,7 +182,9 @@ func changeOf(env *eventsv1.Envelope) (ch change, ok bool, err error) {
 		*eventsv1.Envelope_CaseRechecked, *eventsv1.Envelope_CaseClosed, *eventsv1.Envelope_CaseWithdrawn,
 		// issue 20 (work tasks): places and inspections are the worker
 		// tasks' business (ConsumerWorkTasks), not a case's.
-		*eventsv1.Envelope_PlaceUpserted, *eventsv1.Envelope_TaskInspectionRecorded, *eventsv1.Envelope_TaskInspectionMissed:
+		*eventsv1.Envelope_PlaceUpserted, *eventsv1.Envelope_TaskInspectionRecorded, *eventsv1.Envelope_TaskInspectionMissed,
+		// Early warning (issue 20): feedback's warnings are people's business.
+		*eventsv1.Envelope_WarningRaised, *eventsv1.Envelope_WarningAcknowledged, *eventsv1.Envelope_WarningDismissed:
 		return change{}, false, nil
 	}
 	return change{}, false, fmt.Errorf("%w: dispatch has not decided what %s means to it", errPoison, envelope.Name(env))

@@ -81,6 +81,11 @@ func Decode(b []byte) (feedback.Event, error) {
 	if env.GetOccurredAt() != nil {
 		e.At = env.GetOccurredAt().AsTime()
 	}
+	// Early warning (issue 20): feedback's own warnings are no case's
+	// events; its consumer's subjects never carry them.
+	if IsWarning(env) {
+		return feedback.Event{}, fmt.Errorf("%s is feedback's own warning, not a case event", e.Type)
+	}
 	e.Fact = fact(&e, env)
 	return e, nil
 }

@@ -39,6 +39,17 @@
     body.prepend(tr);
     relight();
   });
+  // Early warning (issue 20): feedback's warnings, newest first.
+  var warnings = document.getElementById("live-warnings");
+  es.addEventListener("warning", function (ev) {
+    var t = document.createElement("template");
+    t.innerHTML = ev.data.trim();
+    var li = t.content.querySelector("li");
+    if (!li || !warnings) { return; }
+    var empty = document.getElementById("live-warnings-empty");
+    if (empty) { empty.remove(); }
+    warnings.prepend(li);
+  });
   es.addEventListener("remove", function (ev) {
     var old = document.getElementById(ev.data.trim());
     if (old) { old.remove(); relight(); }

@@ -136,6 +136,9 @@ type Envelope struct {
 	//	*Envelope_CaseWithdrawn
 	//	*Envelope_PlaceUpserted
 	//	*Envelope_CaseSelfDisposalChecked
+	//	*Envelope_WarningRaised
+	//	*Envelope_WarningAcknowledged
+	//	*Envelope_WarningDismissed
 	Payload       isEnvelope_Payload `protobuf_oneof:"payload"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -607,6 +610,33 @@ func (x *Envelope) GetCaseSelfDisposalChecked() *CaseSelfDisposalChecked {
 	return nil
 }
 
+func (x *Envelope) GetWarningRaised() *WarningRaised {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WarningRaised); ok {
+			return x.WarningRaised
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetWarningAcknowledged() *WarningAcknowledged {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WarningAcknowledged); ok {
+			return x.WarningAcknowledged
+		}
+	}
+	return nil
+}
+
+func (x *Envelope) GetWarningDismissed() *WarningDismissed {
+	if x != nil {
+		if x, ok := x.Payload.(*Envelope_WarningDismissed); ok {
+			return x.WarningDismissed
+		}
+	}
+	return nil
+}
+
 type isEnvelope_Payload interface {
 	isEnvelope_Payload()
 }
@@ -788,6 +818,19 @@ type Envelope_CaseSelfDisposalChecked struct {
 	CaseSelfDisposalChecked *CaseSelfDisposalChecked `protobuf:"bytes,87,opt,name=case_self_disposal_checked,json=caseSelfDisposalChecked,oneof"`
 }
 
+type Envelope_WarningRaised struct {
+	// Early warning (issue 20): feedback's warnings, on grid.warning.>.
+	WarningRaised *WarningRaised `protobuf:"bytes,88,opt,name=warning_raised,json=warningRaised,oneof"`
+}
+
+type Envelope_WarningAcknowledged struct {
+	WarningAcknowledged *WarningAcknowledged `protobuf:"bytes,89,opt,name=warning_acknowledged,json=warningAcknowledged,oneof"`
+}
+
+type Envelope_WarningDismissed struct {
+	WarningDismissed *WarningDismissed `protobuf:"bytes,90,opt,name=warning_dismissed,json=warningDismissed,oneof"`
+}
+
 func (*Envelope_CaseReceived) isEnvelope_Payload() {}
 
 func (*Envelope_CaseAnswered) isEnvelope_Payload() {}
@@ -873,6 +916,12 @@ func (*Envelope_CaseWithdrawn) isEnvelope_Payload() {}
 func (*Envelope_PlaceUpserted) isEnvelope_Payload() {}
 
 func (*Envelope_CaseSelfDisposalChecked) isEnvelope_Payload() {}
+
+func (*Envelope_WarningRaised) isEnvelope_Payload() {}
+
+func (*Envelope_WarningAcknowledged) isEnvelope_Payload() {}
+
+func (*Envelope_WarningDismissed) isEnvelope_Payload() {}
 
 // CaseReceived is published by intake for a new case (as case.received), or,
 // for a consultation answered on the call, as case.answered.
@@ -1371,7 +1420,7 @@ var File_gridflow_events_v1_envelope_proto protoreflect.FileDescriptor
 
 const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"\n" +
-	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\"gridflow/events/v1/worktasks.proto\x1a$gridflow/events/v1/sourceplace.proto\x1a%gridflow/events/v1/selfdisposal.proto\x1a\x1dgridflow/types/v1/types.proto\"\xc2\x1d\n" +
+	"!gridflow/events/v1/envelope.proto\x12\x12gridflow.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a!gridflow/events/v1/classify.proto\x1a!gridflow/events/v1/dispatch.proto\x1a!gridflow/events/v1/feedback.proto\x1a\x1egridflow/events/v1/place.proto\x1a\"gridflow/events/v1/worktasks.proto\x1a$gridflow/events/v1/sourceplace.proto\x1a%gridflow/events/v1/selfdisposal.proto\x1a gridflow/events/v1/warning.proto\x1a\x1dgridflow/types/v1/types.proto\"\xc1\x1f\n" +
 	"\bEnvelope\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x17\n" +
@@ -1427,7 +1476,10 @@ const file_gridflow_events_v1_envelope_proto_rawDesc = "" +
 	"caseClosed\x12J\n" +
 	"\x0ecase_withdrawn\x18V \x01(\v2!.gridflow.events.v1.CaseWithdrawnH\x00R\rcaseWithdrawn\x12J\n" +
 	"\x0eplace_upserted\x18\x1e \x01(\v2!.gridflow.events.v1.PlaceUpsertedH\x00R\rplaceUpserted\x12j\n" +
-	"\x1acase_self_disposal_checked\x18W \x01(\v2+.gridflow.events.v1.CaseSelfDisposalCheckedH\x00R\x17caseSelfDisposalCheckedB\t\n" +
+	"\x1acase_self_disposal_checked\x18W \x01(\v2+.gridflow.events.v1.CaseSelfDisposalCheckedH\x00R\x17caseSelfDisposalChecked\x12J\n" +
+	"\x0ewarning_raised\x18X \x01(\v2!.gridflow.events.v1.WarningRaisedH\x00R\rwarningRaised\x12\\\n" +
+	"\x14warning_acknowledged\x18Y \x01(\v2'.gridflow.events.v1.WarningAcknowledgedH\x00R\x13warningAcknowledged\x12S\n" +
+	"\x11warning_dismissed\x18Z \x01(\v2$.gridflow.events.v1.WarningDismissedH\x00R\x10warningDismissedB\t\n" +
 	"\apayload\"\xaa\b\n" +
 	"\fCaseReceived\x12\x17\n" +
 	"\acase_id\x18\x01 \x01(\tR\x06caseId\x12\x1f\n" +
@@ -1550,13 +1602,16 @@ var file_gridflow_events_v1_envelope_proto_goTypes = []any{
 	(*CaseWithdrawn)(nil),           // 44: gridflow.events.v1.CaseWithdrawn
 	(*PlaceUpserted)(nil),           // 45: gridflow.events.v1.PlaceUpserted
 	(*CaseSelfDisposalChecked)(nil), // 46: gridflow.events.v1.CaseSelfDisposalChecked
-	(v1.Source)(0),                  // 47: gridflow.types.v1.Source
-	(v1.AppealType)(0),              // 48: gridflow.types.v1.AppealType
-	(v1.Urgency)(0),                 // 49: gridflow.types.v1.Urgency
-	(*v1.Area)(nil),                 // 50: gridflow.types.v1.Area
-	(*v1.Address)(nil),              // 51: gridflow.types.v1.Address
-	(*v1.LatLng)(nil),               // 52: gridflow.types.v1.LatLng
-	(*v1.Attachment)(nil),           // 53: gridflow.types.v1.Attachment
+	(*WarningRaised)(nil),           // 47: gridflow.events.v1.WarningRaised
+	(*WarningAcknowledged)(nil),     // 48: gridflow.events.v1.WarningAcknowledged
+	(*WarningDismissed)(nil),        // 49: gridflow.events.v1.WarningDismissed
+	(v1.Source)(0),                  // 50: gridflow.types.v1.Source
+	(v1.AppealType)(0),              // 51: gridflow.types.v1.AppealType
+	(v1.Urgency)(0),                 // 52: gridflow.types.v1.Urgency
+	(*v1.Area)(nil),                 // 53: gridflow.types.v1.Area
+	(*v1.Address)(nil),              // 54: gridflow.types.v1.Address
+	(*v1.LatLng)(nil),               // 55: gridflow.types.v1.LatLng
+	(*v1.Attachment)(nil),           // 56: gridflow.types.v1.Attachment
 }
 var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	6,  // 0: gridflow.events.v1.Envelope.occurred_at:type_name -> google.protobuf.Timestamp
@@ -1604,27 +1659,30 @@ var file_gridflow_events_v1_envelope_proto_depIdxs = []int32{
 	44, // 42: gridflow.events.v1.Envelope.case_withdrawn:type_name -> gridflow.events.v1.CaseWithdrawn
 	45, // 43: gridflow.events.v1.Envelope.place_upserted:type_name -> gridflow.events.v1.PlaceUpserted
 	46, // 44: gridflow.events.v1.Envelope.case_self_disposal_checked:type_name -> gridflow.events.v1.CaseSelfDisposalChecked
-	47, // 45: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
-	6,  // 46: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
-	6,  // 47: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
-	48, // 48: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
-	49, // 49: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
-	50, // 50: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
-	51, // 51: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
-	52, // 52: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
-	53, // 53: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
-	3,  // 54: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
-	0,  // 55: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
-	6,  // 56: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
-	50, // 57: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
-	7,  // 58: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
-	6,  // 59: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
-	50, // 60: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
-	61, // [61:61] is the sub-list for method output_type
-	61, // [61:61] is the sub-list for method input_type
-	61, // [61:61] is the sub-list for extension type_name
-	61, // [61:61] is the sub-list for extension extendee
-	0,  // [0:61] is the sub-list for field type_name
+	47, // 45: gridflow.events.v1.Envelope.warning_raised:type_name -> gridflow.events.v1.WarningRaised
+	48, // 46: gridflow.events.v1.Envelope.warning_acknowledged:type_name -> gridflow.events.v1.WarningAcknowledged
+	49, // 47: gridflow.events.v1.Envelope.warning_dismissed:type_name -> gridflow.events.v1.WarningDismissed
+	50, // 48: gridflow.events.v1.CaseReceived.source:type_name -> gridflow.types.v1.Source
+	6,  // 49: gridflow.events.v1.CaseReceived.received_at:type_name -> google.protobuf.Timestamp
+	6,  // 50: gridflow.events.v1.CaseReceived.accepted_at:type_name -> google.protobuf.Timestamp
+	51, // 51: gridflow.events.v1.CaseReceived.appeal_type:type_name -> gridflow.types.v1.AppealType
+	52, // 52: gridflow.events.v1.CaseReceived.urgency:type_name -> gridflow.types.v1.Urgency
+	53, // 53: gridflow.events.v1.CaseReceived.area:type_name -> gridflow.types.v1.Area
+	54, // 54: gridflow.events.v1.CaseReceived.address:type_name -> gridflow.types.v1.Address
+	55, // 55: gridflow.events.v1.CaseReceived.location:type_name -> gridflow.types.v1.LatLng
+	56, // 56: gridflow.events.v1.CaseReceived.attachments:type_name -> gridflow.types.v1.Attachment
+	3,  // 57: gridflow.events.v1.CaseReceived.caller:type_name -> gridflow.events.v1.Caller
+	0,  // 58: gridflow.events.v1.CaseFollowedUp.kind:type_name -> gridflow.events.v1.FollowUpKind
+	6,  // 59: gridflow.events.v1.CaseFollowedUp.added_at:type_name -> google.protobuf.Timestamp
+	53, // 60: gridflow.events.v1.CaseFollowedUp.area:type_name -> gridflow.types.v1.Area
+	7,  // 61: gridflow.events.v1.CaseContactRead.reader:type_name -> gridflow.types.v1.Principal
+	6,  // 62: gridflow.events.v1.CaseContactRead.read_at:type_name -> google.protobuf.Timestamp
+	53, // 63: gridflow.events.v1.CaseContactRead.area:type_name -> gridflow.types.v1.Area
+	64, // [64:64] is the sub-list for method output_type
+	64, // [64:64] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_events_v1_envelope_proto_init() }
@@ -1639,6 +1697,7 @@ func file_gridflow_events_v1_envelope_proto_init() {
 	file_gridflow_events_v1_worktasks_proto_init()
 	file_gridflow_events_v1_sourceplace_proto_init()
 	file_gridflow_events_v1_selfdisposal_proto_init()
+	file_gridflow_events_v1_warning_proto_init()
 	file_gridflow_events_v1_envelope_proto_msgTypes[0].OneofWrappers = []any{
 		(*Envelope_CaseReceived)(nil),
 		(*Envelope_CaseAnswered)(nil),
@@ -1683,6 +1742,9 @@ func file_gridflow_events_v1_envelope_proto_init() {
 		(*Envelope_CaseWithdrawn)(nil),
 		(*Envelope_PlaceUpserted)(nil),
 		(*Envelope_CaseSelfDisposalChecked)(nil),
+		(*Envelope_WarningRaised)(nil),
+		(*Envelope_WarningAcknowledged)(nil),
+		(*Envelope_WarningDismissed)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
