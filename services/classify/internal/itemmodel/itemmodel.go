@@ -21,6 +21,8 @@ package itemmodel
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
 	"strings"
@@ -371,4 +373,30 @@ func Choose(records []Record, target float64) (Thresholds, Outcome) {
 		}
 	}
 	return best, bestOut
+}
+
+// Info summarises a set for the model registry (issue 15): when its
+// newest class model was trained, how many examples its class models were
+// trained on, and a digest of their training data.
+type Info struct {
+	TrainedAt  time.Time
+	Examples   int
+	DataSHA256 string
+}
+
+// Info summarises s.
+func (s *Set) Info() Info {
+	var out Info
+	var b strings.Builder
+	for _, c := range s.classes {
+		mi := s.models[c].Info()
+		if mi.TrainedAt.After(out.TrainedAt) {
+			out.TrainedAt = mi.TrainedAt
+		}
+		out.Examples += mi.Examples
+		fmt.Fprintf(&b, "%s=%s;", c, mi.DataSHA256)
+	}
+	sum := sha256.Sum256([]byte(b.String()))
+	out.DataSHA256 = hex.EncodeToString(sum[:])
+	return out
 }
