@@ -86,6 +86,10 @@ type Options struct {
 // target of 0.88 measured best, cross-fitted (services/classify/README.md).
 func DefaultOptions() Options {
 	c := classifier.DefaultOptions()
+	// The first-level model's title features and NB scaling (issue 15,
+	// round 2) were measured for classes, not items: the item model keeps
+	// the options its figures were measured with.
+	c.Features.Opening, c.SVM.NBAlpha = 0, 0
 	c.Features.MinDF = 1
 	c.SVM.C = 1
 	c.CVFolds = 3
