@@ -74,7 +74,7 @@ func newItemCity(t *testing.T) itemCity {
 
 // writeItems trains an item model on the tuning labels, relabelled by swap
 // (a worse model takes one code for another), and writes it to path.
-func (c itemCity) writeItems(t *testing.T, path string, swap map[string]string, svmC float64) string {
+func (c itemCity) writeItems(t *testing.T, path string, swap map[string]string, svmC float64, th itemmodel.Thresholds) string {
 	t.Helper()
 	ref, err := reference.LoadFrom("")
 	if err != nil {
@@ -93,7 +93,7 @@ func (c itemCity) writeItems(t *testing.T, path string, swap map[string]string, 
 		fl, ok := ref.FirstLevel(code)
 		return fl.Code, ok
 	}
-	s, err := itemmodel.Train(context.Background(), ex, classOf, itemmodel.Thresholds{Agree: 0.3, Alone: 0.5}, o)
+	s, err := itemmodel.Train(context.Background(), ex, classOf, th, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,8 @@ func TestGateRefusesAWorseItemModelAndKeepsTheLiveOne(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ctx := context.Background()
 	itemsPath := filepath.Join(c.dir, "items.model")
-	good := c.writeItems(t, itemsPath, nil, 1)
+	filing := itemmodel.Thresholds{Agree: 0.3, Alone: 0.5}
+	good := c.writeItems(t, itemsPath, nil, 1, filing)
 	lv, err := live.LoadGated(ctx, live.Sources{ModelFile: c.classModel, ItemModelFile: itemsPath}, gate, log)
 	if err != nil {
 		t.Fatal(err)
@@ -158,13 +159,14 @@ func TestGateRefusesAWorseItemModelAndKeepsTheLiveOne(t *testing.T) {
 	}
 
 	t.Logf("first item model: %+v", *first.Figures)
-	// An item model that files road damage as property charges and
-	// property charges as class only is refused, with its figures.
-	worse := c.writeItems(t, itemsPath, map[string]string{"H01002": "H01000", "H01000": "H01002"}, 1)
+	// An item model that learnt road damage as property charges and
+	// property charges as class only, and files its best item however
+	// unsure (Alone 0), is refused, with its figures.
+	worse := c.writeItems(t, itemsPath, map[string]string{"H01002": "H01000", "H01000": "H01002"}, 1, itemmodel.Thresholds{Agree: 1.01, Alone: 0})
 	admin := auth.WithPrincipal(ctx, auth.Principal{Role: auth.RoleAdmin})
 	_, err = lv.Reload(admin)
 	if err == nil || !live.IsRefused(err) || !strings.Contains(err.Error(), "item_precision") {
-		t.Fatalf("reload of a worse item model: %v", err)
+		t.Fatalf("reload of a worse item model: %v (%+v)", err, models(t, reg)[worse].Figures)
 	}
 	if got := lv.ItemSet().Version(); got != good {
 		t.Fatalf("serving item model %s after a refusal, want %s kept", got, good)
@@ -193,7 +195,7 @@ func TestGateRefusesAWorseItemModelAndKeepsTheLiveOne(t *testing.T) {
 	}
 
 	// An item model as good goes live through the first replica …
-	better := c.writeItems(t, itemsPath, nil, 3)
+	better := c.writeItems(t, itemsPath, nil, 3, filing)
 	if better == good {
 		t.Fatal("the fixture trained the same item model twice")
 	}
