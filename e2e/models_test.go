@@ -177,3 +177,138 @@ func TestRetrainOnDemandWithGridctl(t *testing.T) {
 		t.Errorf("classify models after retraining = %v\n%s", err, out)
 	}
 }
+
+// issue 15, the item model in the registry: writeItemLabels writes
+// messages with hand-read item labels (property charges H01002, road damage
+// class only H01000), every third in the held-out slice, and the labels; swap
+// labels the tuning slice the wrong way round (a worse item model's
+// training).
+func writeItemLabels(t *testing.T, dir string, swap bool) (labels, texts string) {
+	t.Helper()
+	var lb, tx strings.Builder
+	enc := json.NewEncoder(&tx)
+	enc.SetEscapeHTML(false)
+	for i := range 30 {
+		slice := "tuning"
+		if i%3 == 0 {
+			slice = "held-out"
+		}
+		for j, m := range []struct{ code, other, text string }{
+			{"H01002", "H01000", fmt.Sprintf("物业乱收费%d，物业公司不公示账目，物业费太贵", i)},
+			{"H01000", "H01002", fmt.Sprintf("小区门口道路坑洼%d，下雨积水，道路没人修", i)},
+		} {
+			id := fmt.Sprintf("D%03d", 2*i+j)
+			if err := enc.Encode(map[string]string{"id": id, "label": "城乡建设", "text": m.text}); err != nil {
+				t.Fatal(err)
+			}
+			code := m.code
+			if swap && slice == "tuning" {
+				code = m.other
+			}
+			fmt.Fprintf(&lb, "%s\t%s\t%s\n", id, code, slice)
+		}
+	}
+	name := "labels.tsv"
+	if swap {
+		name = "swapped.tsv"
+	}
+	labels, texts = filepath.Join(dir, name), filepath.Join(dir, "dev.jsonl")
+	for p, s := range map[string]string{labels: lb.String(), texts: tx.String()} {
+		if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return labels, texts
+}
+
+// writeItemHistory writes a city history whose model knows the item
+// labels' messages well: 城乡建设 (property charges, road damage) and
+// 劳动和社会保障 (pensions).
+func writeItemHistory(t *testing.T, path string) {
+	t.Helper()
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	for i := range 60 {
+		for j, m := range []struct{ label, text string }{
+			{"城乡建设", fmt.Sprintf("物业乱收费第%d回，物业公司不公示账目，物业费太贵", i)},
+			{"城乡建设", fmt.Sprintf("门口道路坑洼第%d回，下雨积水，道路没人修", i)},
+			{"劳动和社会保障", fmt.Sprintf("退休金第%d个月没有发放，社保待遇迟迟不到账", i)},
+		} {
+			if err := enc.Encode(map[string]string{"id": fmt.Sprintf("T%03d", 3*i+j), "label": m.label, "text": m.text}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var itemModelWritten = regexp.MustCompile(`item model (items-[0-9a-f]{12}) written`)
+
+func trainItems(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(filepath.Join(bin, "classify"), append([]string{"train-items"}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("classify train-items %v: %v\n%s", args, err, out)
+	}
+	m := itemModelWritten.FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("classify train-items %v names no item model:\n%s", args, out)
+	}
+	return string(m[1])
+}
+
+// The item model through the gate with real processes (issue 15): classify
+// starts with an item model trained by `classify train-items --leave-out
+// held-out`, which becomes the first live item model beside the class
+// model; a worse one put in its place is refused by `gridctl classify
+// reload` with its item figures and the live one stays; `gridctl classify
+// models` shows both kinds.
+func TestItemModelGateWithGridctl(t *testing.T) {
+	bin := binDir(t)
+	dir := t.TempDir()
+	hist := filepath.Join(dir, "history.jsonl")
+	writeItemHistory(t, hist)
+	modelPath := filepath.Join(dir, "city.model")
+	class := trainModel(t, bin, "--source", "history="+hist, "--cv", "2", "--out", modelPath)
+	labels, texts := writeItemLabels(t, dir, false)
+	swapped, _ := writeItemLabels(t, dir, true)
+	itemsPath := filepath.Join(dir, "items.model")
+	// Only the hand-read labels teach these item models, so the fixture knows their answers.
+	common := []string{"--history", hist, "--data", texts, "--model", modelPath, "--leave-out", "held-out", "--item-w-builtin", "0", "--item-w-weak", "0", "--item-w-weak-class", "0"}
+	good := trainItems(t, bin, append(common, "--items", labels, "--out", itemsPath)...)
+	worse := trainItems(t, bin, append(common, "--items", swapped, "--out", filepath.Join(dir, "worse.items"))...)
+	t.Setenv("CLASSIFY_MODEL_FILE", modelPath)
+	t.Setenv("CLASSIFY_HISTORY_FILE", hist)
+	t.Setenv("CLASSIFY_ITEM_MODEL_FILE", itemsPath)
+	t.Setenv("CLASSIFY_ITEM_LABELS_FILE", labels)
+	t.Setenv("CLASSIFY_ITEM_TEXTS_FILE", texts)
+	s := startStack(t, "classify")
+	s.pointGridctl(t)
+
+	out, err := s.gridctl(t, "classify", "models")
+	if err != nil || !strings.Contains(out, good+"  live     items") || !strings.Contains(out, class+"  live") ||
+		!strings.Contains(out, "held-out: item_share") || !strings.Contains(out, "n=20") {
+		t.Fatalf("classify models at start = %v\n%s", err, out)
+	}
+	worseBytes, err := os.ReadFile(filepath.Join(dir, "worse.items"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(itemsPath, worseBytes, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.gridctlFails(t, []string{"FailedPrecondition", "item model " + worse + " refused by the gate", "item_precision", good + " stays live"},
+		"classify", "reload")
+	out, err = s.gridctl(t, "classify", "models")
+	if err != nil || !strings.Contains(out, worse+"  refused  items") || !strings.Contains(out, good+"  live     items") ||
+		!strings.Contains(out, "live "+good+" then: item_share") {
+		t.Errorf("classify models after the refusal = %v\n%s", err, out)
+	}
+	// The class model was not touched by the item model's refusal.
+	if !strings.Contains(out, class+"  live") {
+		t.Errorf("the class model is no longer live:\n%s", out)
+	}
+}

@@ -126,6 +126,40 @@ city_model() {
   say "classify: the demo city's history is $CITY_HISTORY: offering a model trained on it ($(head -1 "$model.txt" | cut -d' ' -f2), $(grep -o 'cv_macro_f1=[0-9.]*' "$model.txt"); cached as $model while the file's checksum is $sum…)"
 }
 
+# issue 15, the item model: city_items trains the demo city's item model (the
+# item inside each class) beside its class model, from the hand-read item
+# labels (services/classify/testdata/dev_items.tsv: ids and codes; the texts
+# are ../shared's dev.jsonl), weak labels on the history and the built-in
+# corpus, calibrated under the class model offered; the labels' held-out
+# slice is left out of training and is what classify's gate measures item
+# models on (CLASSIFY_ITEM_LABELS_FILE, CLASSIFY_ITEM_TEXTS_FILE). About 5 s
+# on one core, once per version of its inputs, cached in .run/models/.
+CITY_ITEM_TEXTS=${GRIDFLOW_CITY_ITEM_TEXTS:-$(cd "$ROOT/.." && pwd)/shared/data/messages/dev.jsonl}
+CITY_ITEM_LABELS=${GRIDFLOW_CITY_ITEM_LABELS:-$ROOT/services/classify/testdata/dev_items.tsv}
+city_items() {
+  if [ -n "${CLASSIFY_ITEM_MODEL_FILE:-}" ]; then
+    say "classify: offering CLASSIFY_ITEM_MODEL_FILE=$CLASSIFY_ITEM_MODEL_FILE (if the model registry lets it go live)"
+    return
+  fi
+  if [ ! -f "$CITY_HISTORY" ] || [ ! -f "$CITY_ITEM_TEXTS" ] || [ -z "${CLASSIFY_MODEL_FILE:-}" ]; then
+    say "classify: no item labels with their messages ($CITY_ITEM_TEXTS) or no city model: keyword rules name items"
+    return
+  fi
+  local sum items
+  sum=$(cat "$CITY_HISTORY" "$CITY_ITEM_TEXTS" "$CITY_ITEM_LABELS" "$CLASSIFY_MODEL_FILE" | sha256sum | cut -c1-16)
+  items=$RUN_DIR/models/items-$sum.model
+  if [ ! -s "$items" ]; then
+    mkdir -p "$RUN_DIR/models" "$LOG_DIR"
+    say "classify: training the demo city's item model on $CITY_ITEM_LABELS (texts $CITY_ITEM_TEXTS) and its history, its held-out slice left out (once per version of the files)"
+    "$BIN/classify" train-items --history "$CITY_HISTORY" --data "$CITY_ITEM_TEXTS" --items "$CITY_ITEM_LABELS" \
+      --leave-out "${CLASSIFY_ITEM_HOLDOUT_SLICE:-held-out}" --model "$CLASSIFY_MODEL_FILE" --out "$items" >"$items.txt" 2>"$LOG_DIR/classify-train-items.log" ||
+      { tail -5 "$LOG_DIR/classify-train-items.log" >&2; rm -f "$items"; die "training the item model failed (log: $LOG_DIR/classify-train-items.log)"; }
+  fi
+  export CLASSIFY_ITEM_MODEL_FILE=$items CLASSIFY_ITEM_LABELS_FILE=${CLASSIFY_ITEM_LABELS_FILE:-$CITY_ITEM_LABELS} \
+    CLASSIFY_ITEM_TEXTS_FILE=${CLASSIFY_ITEM_TEXTS_FILE:-$CITY_ITEM_TEXTS}
+  say "classify: offering the demo city's item model $(head -1 "$items.txt" | cut -d' ' -f3) ($(head -1 "$items.txt" | sed -n 's/.*: \([0-9]* classes\).*thresholds \(.*\)$/\1, thresholds \2/p'); cached as $items)"
+}
+
 # served_model says which model classify serves and from where, as its log
 # has it: the registry keeps the city's live model unless the offered one
 # passes the gate (gridctl classify models says why).
@@ -133,6 +167,8 @@ served_model() {
   local line
   line=$(grep -a '"model, keyword rules and reference data loaded"' "$LOG_DIR/classify.log" | tail -1) || return 0
   say "classify serves model $(echo "$line" | sed -n 's/.*"model_version":"\([^"]*\)".*/\1/p') from $(echo "$line" | sed -n 's/.*"model_source":"\([^"]*\)".*/\1/p') (gridctl classify models lists the registry)"
+  # issue 15, the item model
+  say "classify serves item model $(echo "$line" | sed -n 's/.*"item_model_version":"\([^"]*\)".*/\1/p') from $(echo "$line" | sed -n 's/.*"item_model_source":"\([^"]*\)".*/\1/p')"
 }
 
 up() {
@@ -143,6 +179,7 @@ up() {
   start_nats
   declare_streams
   pid_alive "$PID_DIR/classify.pid" || city_model
+  pid_alive "$PID_DIR/classify.pid" || city_items # issue 15, the item model
   for svc in "${SERVICES[@]}"; do start_service "$svc"; done
   wait_healthy
   served_model

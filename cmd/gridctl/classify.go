@@ -1,6 +1,8 @@
 package main
 
 import (
+	"cmp"
+
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -358,6 +360,8 @@ func newClassifyCmd(g *globals) *cobra.Command {
 				} else if f != nil {
 					fmt.Fprintf(x.w, "held-out: %s\n", figures(f))
 				}
+				// issue 15, the item model
+				printItemModel(x.w, resp.GetItemModelVersion(), resp.GetPreviousItemModelVersion(), resp.GetItemFigures(), resp.GetPreviousItemFigures())
 				return nil
 			})
 		},
@@ -409,6 +413,8 @@ func newClassifyCmd(g *globals) *cobra.Command {
 				}
 				fmt.Fprintf(x.w, "model %s is live (was %s); held-out: %s; the previous live model: %s\n", resp.GetModelVersion(),
 					resp.GetPreviousModelVersion(), figures(resp.GetFigures()), figures(resp.GetPreviousFigures()))
+				// issue 15, the item model
+				printItemModel(x.w, resp.GetItemModelVersion(), resp.GetPreviousItemModelVersion(), resp.GetItemFigures(), resp.GetPreviousItemFigures())
 				return nil
 			})
 		},
@@ -425,6 +431,28 @@ func figures(f *classifyv1.ModelFigures) string {
 	return fmt.Sprintf("accuracy %.4f macro-F1 %.4f n=%d", f.GetAccuracy(), f.GetMacroF1(), f.GetN())
 }
 
+// itemFigures is an item model's held-out figures in one phrase (issue 15):
+// the served decision's on the held-out item labels.
+func itemFigures(f *classifyv1.ModelFigures) string {
+	if f == nil {
+		return "not measured"
+	}
+	return fmt.Sprintf("item_share %.4f item_precision %.4f class accuracy %.4f n=%d", f.GetItemShare(), f.GetItemPrecision(), f.GetAccuracy(), f.GetN())
+}
+
+// printItemModel prints what a reload or retraining did to the item model
+// (issue 15).
+func printItemModel(w io.Writer, version, previous string, f, prev *classifyv1.ModelFigures) {
+	switch {
+	case version == "" && previous == "":
+		return
+	case version != previous:
+		fmt.Fprintf(w, "item model %s (was %s); held-out items: %s; the previous item model: %s\n", version, cmp.Or(previous, "none"), itemFigures(f), itemFigures(prev))
+	default:
+		fmt.Fprintf(w, "item model %s; held-out items: %s\n", version, itemFigures(f))
+	}
+}
+
 // printModels prints the registry, one model per block.
 func printModels(w io.Writer, ms []*classifyv1.Model) {
 	if len(ms) == 0 {
@@ -433,14 +461,23 @@ func printModels(w io.Writer, ms []*classifyv1.Model) {
 	}
 	for _, m := range ms {
 		state := strings.ToLower(strings.TrimPrefix(m.GetState().String(), "MODEL_STATE_"))
-		fmt.Fprintf(w, "%s  %-7s  %s  %d labels, %d examples, cv macro-F1 %.4f  decided %s by %s\n", m.GetVersion(), state,
-			m.GetOrigin(), m.GetLabels(), m.GetExamples(), m.GetCvMacroF1(), localTime(m.GetDecidedAt().AsTime()), m.GetDecidedBy())
+		if m.GetKind() == "items" { // issue 15, the item model
+			fmt.Fprintf(w, "%s  %-7s  items  %s  %d classes, %d examples  decided %s by %s\n", m.GetVersion(), state,
+				m.GetOrigin(), m.GetLabels(), m.GetExamples(), localTime(m.GetDecidedAt().AsTime()), m.GetDecidedBy())
+		} else {
+			fmt.Fprintf(w, "%s  %-7s  %s  %d labels, %d examples, cv macro-F1 %.4f  decided %s by %s\n", m.GetVersion(), state,
+				m.GetOrigin(), m.GetLabels(), m.GetExamples(), m.GetCvMacroF1(), localTime(m.GetDecidedAt().AsTime()), m.GetDecidedBy())
+		}
 		if m.GetLiveAt() != nil {
 			fmt.Fprintf(w, "    made live %s by %s\n", localTime(m.GetLiveAt().AsTime()), m.GetLiveBy())
 		}
-		fmt.Fprintf(w, "    held-out: %s", figures(m.GetFigures()))
+		fig := figures
+		if m.GetKind() == "items" {
+			fig = itemFigures
+		}
+		fmt.Fprintf(w, "    held-out: %s", fig(m.GetFigures()))
 		if m.GetAgainstVersion() != "" {
-			fmt.Fprintf(w, "; live %s then: %s", m.GetAgainstVersion(), figures(m.GetAgainst()))
+			fmt.Fprintf(w, "; live %s then: %s", m.GetAgainstVersion(), fig(m.GetAgainst()))
 		}
 		fmt.Fprintln(w)
 		for _, s := range m.GetSources() {

@@ -18,6 +18,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
@@ -41,8 +42,21 @@ type Config struct {
 	// default catalogue model from the built-in corpus at start.
 	ModelFile string `env:"CLASSIFY_MODEL_FILE"`
 	// issue 15, the item model: ItemModelFile is an item model trained with
-	// `classify train-items`; empty: within_class keyword rules name items.
+	// `classify train-items`, offered to the model registry's gate at start,
+	// SIGHUP and ReloadModel as CLASSIFY_MODEL_FILE is: the registry's live
+	// item model wins unless the file passes the gate. Empty: the live one
+	// (none: within_class keyword rules name items).
 	ItemModelFile string `env:"CLASSIFY_ITEM_MODEL_FILE"`
+	// ItemLabelsFile holds hand-read item labels ("<id>\t<code>\t<slice>",
+	// services/classify/testdata/dev_items.tsv for the demo city) and
+	// ItemTextsFile their messages (JSONL, ../shared/data/messages/dev.jsonl):
+	// the labels of ItemHoldoutSlice are the held-out slice the gate measures
+	// item models on (item_share, item_precision); the others are what a
+	// retraining's item model calibrates on. Empty: no new item model can
+	// be measured, so only a city's first goes live.
+	ItemLabelsFile   string `env:"CLASSIFY_ITEM_LABELS_FILE"`
+	ItemTextsFile    string `env:"CLASSIFY_ITEM_TEXTS_FILE"`
+	ItemHoldoutSlice string `env:"CLASSIFY_ITEM_HOLDOUT_SLICE, default=held-out"`
 	// HistoryFile is the city's labelled cases (JSONL {"id","label","text"},
 	// e.g. ../shared/data/messages/train.jsonl for the demo city): its fixed
 	// held-out slice (~10 % by a hash of the id) is what the promotion gate
@@ -125,6 +139,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RetrainEvery < 0 {
 		errs = append(errs, fmt.Errorf("CLASSIFY_RETRAIN_EVERY %v: want 0 (on demand only) or a positive duration", c.RetrainEvery))
+	}
+	if (c.ItemLabelsFile == "") != (c.ItemTextsFile == "") {
+		errs = append(errs, errors.New("CLASSIFY_ITEM_LABELS_FILE and CLASSIFY_ITEM_TEXTS_FILE go together: the labels and their messages"))
 	}
 	if c.RetrainEvery > 0 && c.HistoryFile == "" {
 		errs = append(errs, errors.New("CLASSIFY_RETRAIN_EVERY needs CLASSIFY_HISTORY_FILE: without its held-out slice no retrained model can go live"))
@@ -220,7 +237,18 @@ func serve(ctx context.Context) error {
 			return fmt.Errorf("CLASSIFY_HISTORY_FILE: %w", err)
 		}
 	}
-	lv, err := live.LoadGated(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile}, gate, p.Log)
+	// issue 15, the item model: its held-out slice of hand-read item labels.
+	if cfg.ItemLabelsFile != "" {
+		ref, err := reference.LoadFrom(cfg.ReferenceDir)
+		if err != nil {
+			return fmt.Errorf("reference data: %w", err)
+		}
+		if gate.Items, err = live.LoadItemHoldout(cfg.ItemLabelsFile, cfg.ItemTextsFile, cfg.ItemHoldoutSlice, ref, cfg.domain()); err != nil {
+			return fmt.Errorf("CLASSIFY_ITEM_LABELS_FILE: %w", err)
+		}
+	}
+	lv, err := live.LoadGated(ctx, live.Sources{ReferenceDir: cfg.ReferenceDir, KeywordsFile: cfg.KeywordsFile, ModelFile: cfg.ModelFile,
+		ItemModelFile: cfg.ItemModelFile}, gate, p.Log)
 	if err != nil {
 		return err
 	}
@@ -245,22 +273,14 @@ func serve(ctx context.Context) error {
 	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
 	store := postgres.New(pool, relay.Notify, time.Now).WithRelay(relay)
 	retrainer := retrain.New(retrain.Config{HistoryFile: cfg.HistoryFile, HistoryWeight: cfg.RetrainHistoryWeight,
-		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery},
+		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery,
+		ItemLabelsFile: cfg.ItemLabelsFile, ItemTextsFile: cfg.ItemTextsFile, ItemHoldoutSlice: cfg.ItemHoldoutSlice, Decision: cfg.domain()},
 		store, lv, p.Log, time.Now)
 	if err := retrainer.Schedule(ctx, pool); err != nil {
 		return fmt.Errorf("schedule retraining: %w", err)
 	}
 	deps := lv.Deps()
 	deps.Retrain = retrainer.Retrain
-	// issue 15, the item model: loaded once at start, beside the live model.
-	if cfg.ItemModelFile != "" {
-		im, err := cli.LoadItemModel(cfg.ItemModelFile)
-		if err != nil {
-			return fmt.Errorf("CLASSIFY_ITEM_MODEL_FILE: %w", err)
-		}
-		deps.Items = func() classify.ItemModel { return im }
-		p.Log.Info("item model loaded", "file", cfg.ItemModelFile, "version", im.Version())
-	}
 	svc := classify.New(cfg.domain(), store, deps)
 
 	// A fetch is classified as batches: one transaction (one commit) each,

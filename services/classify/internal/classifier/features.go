@@ -22,12 +22,21 @@ type FeatureConfig struct {
 	// HashBits, when non-zero, hashes features into 2^HashBits buckets
 	// instead of keeping an exact vocabulary.
 	HashBits int
+	// issue 15, measured (services/classify/README.md): Trigrams adds Han
+	// trigrams (pairs of overlapping character bigrams, a dictionary-free
+	// "word" bigram); Opening, when positive, adds the unigrams and bigrams
+	// of the first Opening tokens (a message's title) again as features of
+	// their own. Zero values: a model file from before reads the same.
+	Trigrams bool
+	Opening  int
 }
 
 func (c FeatureConfig) validate() error {
 	switch {
 	case c.NGramMax < 1 || c.NGramMax > 2:
 		return fmt.Errorf("n-gram max %d: must be 1 or 2", c.NGramMax)
+	case c.Opening < 0:
+		return fmt.Errorf("opening %d: must be 0 (off) or positive", c.Opening)
 	case c.MinDF < 1:
 		return fmt.Errorf("min df %d: must be at least 1", c.MinDF)
 	case c.HashBits != 0 && (c.HashBits < 10 || c.HashBits > 26):

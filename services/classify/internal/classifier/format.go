@@ -27,8 +27,13 @@ import (
 // scoring arithmetic needs a new FormatVersion — except a new field that
 // prediction does not read (Sources): gob decodes an older file with it
 // empty, and an older build skips it.
+//
+// Format version 2 (issue 15) adds the opening's and Han trigram keys
+// (FeatureConfig.Opening, Trigrams): a model using them is written as
+// version 2, which an older build refuses rather than scoring it without
+// those features; every other model is still written as version 1.
 const (
-	FormatVersion = 1
+	FormatVersion = 2
 	modelMagic    = "GFCLSMDL"
 	headerSize    = len(modelMagic) + 4 + 8
 	// maxPayload bounds what Load will allocate for a hostile length field.
@@ -64,6 +69,14 @@ type modelFile struct {
 	// when decoding an older file and older builds skip it, so the format
 	// version stays.
 	Sources []Source
+}
+
+// formatVersion is the oldest format version that can hold f.
+func (f *modelFile) formatVersion() uint32 {
+	if f.Features.Opening > 0 || f.Features.Trigrams {
+		return 2
+	}
+	return 1
 }
 
 func encodePayload(f *modelFile) ([]byte, error) {
@@ -113,7 +126,7 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 	sum := sha256.Sum256(payload)
 	return &Model{
 		info: Info{
-			FormatVersion: FormatVersion,
+			FormatVersion: int(f.formatVersion()),
 			Labels:        f.Labels,
 			Features:      f.Features,
 			SVM:           f.SVM,
@@ -142,7 +155,7 @@ func (m *Model) Save(w io.Writer) error {
 	}
 	var hdr [headerSize]byte
 	copy(hdr[:], modelMagic)
-	binary.BigEndian.PutUint32(hdr[len(modelMagic):], FormatVersion)
+	binary.BigEndian.PutUint32(hdr[len(modelMagic):], m.file.formatVersion())
 	binary.BigEndian.PutUint64(hdr[len(modelMagic)+4:], uint64(len(payload)))
 	sum := sha256.Sum256(payload)
 	for _, b := range [][]byte{hdr[:], payload, sum[:]} {
@@ -168,8 +181,9 @@ func Load(r io.Reader) (*Model, error) {
 	if string(hdr[:len(modelMagic)]) != modelMagic {
 		return nil, fmt.Errorf("load model: %w", ErrNotModel)
 	}
-	if v := binary.BigEndian.Uint32(hdr[len(modelMagic):]); v != FormatVersion {
-		return nil, fmt.Errorf("load model: %w: file has version %d, this build reads version %d; retrain or use a matching build", ErrFormatVersion, v, FormatVersion)
+	v := binary.BigEndian.Uint32(hdr[len(modelMagic):])
+	if v < 1 || v > FormatVersion {
+		return nil, fmt.Errorf("load model: %w: file has version %d, this build reads versions 1 to %d; retrain or use a matching build", ErrFormatVersion, v, FormatVersion)
 	}
 	n := binary.BigEndian.Uint64(hdr[len(modelMagic)+4:])
 	if n > maxPayload {
@@ -191,6 +205,9 @@ func Load(r io.Reader) (*Model, error) {
 	var f modelFile
 	if err := gob.NewDecoder(bytes.NewReader(payload)).Decode(&f); err != nil {
 		return nil, fmt.Errorf("load model: %w: %v", ErrCorrupt, err)
+	}
+	if f.formatVersion() > v {
+		return nil, fmt.Errorf("load model: %w: a version %d file with features of version %d", ErrCorrupt, v, f.formatVersion())
 	}
 	m, err := newModel(&f, payload)
 	if err != nil {

@@ -2,9 +2,11 @@ package classifier
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -92,7 +94,7 @@ func TestLoadRefuses(t *testing.T) {
 	}{
 		{"empty", nil, ErrNotModel, "shorter than"},
 		{"not a model", []byte(`{"id":"T1","label":"x","text":"hello there, a JSON file"}`), ErrNotModel, "bad magic"},
-		{"other format version", edit(func(b []byte) []byte { binary.BigEndian.PutUint32(b[len(modelMagic):], FormatVersion+1); return b }), ErrFormatVersion, "file has version 2, this build reads version 1"},
+		{"other format version", edit(func(b []byte) []byte { binary.BigEndian.PutUint32(b[len(modelMagic):], FormatVersion+1); return b }), ErrFormatVersion, fmt.Sprintf("file has version %d, this build reads versions 1 to %d", FormatVersion+1, FormatVersion)},
 		{"flipped payload byte", edit(func(b []byte) []byte { b[headerSize+len(b)/3] ^= 0x40; return b }), ErrCorrupt, "checksum mismatch"},
 		{"flipped checksum byte", edit(func(b []byte) []byte { b[len(b)-1] ^= 1; return b }), ErrCorrupt, "checksum mismatch"},
 		{"truncated", good[:len(good)-10], ErrCorrupt, "truncated"},
@@ -120,5 +122,42 @@ func TestLoadRefuses(t *testing.T) {
 				t.Errorf("Load error = %q, want it to mention %q", err, tt.wantMsg)
 			}
 		})
+	}
+}
+
+// A model reading the opening's features (issue 15) is a version 2 file: it
+// round-trips, and a version 1 header on it is refused as corrupt, so that
+// an older build never scores it without those features. A model without
+// them stays version 1.
+func TestOpeningModelIsFormatVersion2(t *testing.T) {
+	t.Parallel()
+	o := tinyOptions()
+	o.Features.Opening = 10
+	m, err := Train(context.Background(), tinyExamples(), o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := m.Save(&buf); err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	if v := binary.BigEndian.Uint32(b[len(modelMagic):]); v != 2 {
+		t.Fatalf("header version %d, want 2", v)
+	}
+	back, err := Load(bytes.NewReader(b))
+	if err != nil || back.Version() != m.Version() || back.Info().FormatVersion != 2 || back.Info().Features.Opening != 10 {
+		t.Fatalf("round trip: %v, %+v", err, back)
+	}
+	binary.BigEndian.PutUint32(b[len(modelMagic):], 1)
+	if _, err := Load(bytes.NewReader(b)); !errors.Is(err, ErrCorrupt) {
+		t.Errorf("a version 1 header on a version 2 model: %v", err)
+	}
+	var plain bytes.Buffer
+	if err := trainTiny(t).Save(&plain); err != nil {
+		t.Fatal(err)
+	}
+	if v := binary.BigEndian.Uint32(plain.Bytes()[len(modelMagic):]); v != 1 {
+		t.Errorf("a model without the new features is written as version %d, want 1", v)
 	}
 }

@@ -113,6 +113,10 @@ func Search(ctx context.Context, examples []Example, base Options, grid Grid, pr
 
 // Describe renders the hyper-parameters of o on one line, for logs.
 func (o Options) Describe() string {
+	if o.Features.Trigrams || o.Features.Opening > 0 {
+		return fmt.Sprintf("ngram=1-%d trigrams=%t opening=%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t nb=%g",
+			o.Features.NGramMax, o.Features.Trigrams, o.Features.Opening, o.Features.TokenPairs, o.Features.MinDF, o.Features.Sublinear, o.Features.HashBits, o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha)
+	}
 	if o.SVM.NBAlpha > 0 {
 		return fmt.Sprintf("ngram=1-%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t nb=%g",
 			o.Features.NGramMax, o.Features.TokenPairs, o.Features.MinDF, o.Features.Sublinear, o.Features.HashBits, o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha)

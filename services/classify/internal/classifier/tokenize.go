@@ -21,6 +21,9 @@ const (
 	kindDigit  uint64 = 3
 	kindBigram uint64 = 4
 	kindPair   uint64 = 5 // bigram of two adjacent tokens, at least one not Han
+	// issue 15, measured for a better first-level model (FeatureConfig):
+	kindTri  uint64 = 6 // Han trigram: a pair of overlapping character-bigram "words", hashed
+	kindOpen uint64 = 7 // a unigram or bigram of the opening (the title), hashed apart from the body's
 )
 
 const (
@@ -206,6 +209,25 @@ func (z *tokenizer) appendKeys(dst []uint64, text string, cfg FeatureConfig) []u
 		for i := 1; i < len(z.toks); i++ {
 			if k, ok := bigramKey(&z.toks[i-1], &z.toks[i], cfg.TokenPairs); ok {
 				dst = append(dst, k)
+			}
+		}
+	}
+	if cfg.Trigrams {
+		for i := 2; i < len(z.toks); i++ {
+			a, b, c := &z.toks[i-2], &z.toks[i-1], &z.toks[i]
+			if a.han && b.han && c.han && a.seg == c.seg {
+				dst = append(dst, kindTri<<kindShift|mix64((a.key&lowMask)<<42^(b.key&lowMask)<<21^c.key&lowMask)&lowMask)
+			}
+		}
+	}
+	if cfg.Opening > 0 {
+		n := min(cfg.Opening, len(z.toks))
+		for i := range n {
+			dst = append(dst, kindOpen<<kindShift|mix64(z.toks[i].key)&lowMask)
+			if i > 0 && cfg.NGramMax >= 2 {
+				if k, ok := bigramKey(&z.toks[i-1], &z.toks[i], cfg.TokenPairs); ok {
+					dst = append(dst, kindOpen<<kindShift|mix64(k^0x9e3779b97f4a7c15)&lowMask)
+				}
 			}
 		}
 	}

@@ -104,3 +104,35 @@ func TestKeysMatchNGrams(t *testing.T) {
 		}
 	}
 }
+
+// The opening's features (issue 15) are the first tokens' unigrams and
+// bigrams again, under keys of their own; Han trigrams join three Han
+// characters of one segment.
+func TestOpeningAndTrigramKeys(t *testing.T) {
+	t.Parallel()
+	var z tokenizer
+	plain := z.appendKeys(nil, "物业收费，太贵了", FeatureConfig{NGramMax: 2})
+	open := z.appendKeys(nil, "物业收费，太贵了", FeatureConfig{NGramMax: 2, Opening: 3})
+	// 7 unigrams, 5 bigrams (none across the comma); then 3 opening
+	// unigrams and their 2 bigrams.
+	if len(plain) != 12 || len(open) != 17 {
+		t.Fatalf("keys: plain %d, with opening %d; want 12 and 17", len(plain), len(open))
+	}
+	for i, k := range open[12:] {
+		if k>>kindShift != kindOpen {
+			t.Errorf("opening key %d has kind %d", i, k>>kindShift)
+		}
+		for _, p := range plain {
+			if p == k {
+				t.Errorf("opening key %d collides with a body key", i)
+			}
+		}
+	}
+	tri := z.appendKeys(nil, "物业收费，太贵了", FeatureConfig{NGramMax: 2, Trigrams: true})
+	if len(tri) != 12+3 { // 物业收 业收费 太贵了
+		t.Errorf("keys with trigrams %d, want 15", len(tri))
+	}
+	if (FeatureConfig{NGramMax: 2, MinDF: 1, Opening: -1}).validate() == nil {
+		t.Error("a negative opening validated")
+	}
+}

@@ -17,6 +17,14 @@ const (
 	ModelRefused = "refused" // the gate refused it; its figures say why
 )
 
+// Model kinds in the registry (issue 15, the item model): the first-level
+// class model and the item model inside each class are registered side by
+// side, one live of each; the gate judges each on its own figures.
+const (
+	ModelKindClass = "class"
+	ModelKindItems = "items"
+)
+
 // ModelFigures are a model's scores on the fixed held-out slice of the
 // city's labelled cases, at the first level (the class a prediction counts
 // under), as the promotion gate compares them.
@@ -27,6 +35,14 @@ type ModelFigures struct {
 	// Holdout names the slice: its file and the hash of its examples.
 	Holdout       string `json:"holdout"`
 	HoldoutSHA256 string `json:"holdout_sha256"`
+	// An item model's figures (issue 15): the served decision (the live
+	// class model, then this item model) on the held-out slice of the
+	// hand-read item labels — the share of its N messages filed under an
+	// item, and the share of those filed under the labelled one. Accuracy
+	// and MacroF1 are then the served decision's first-level accuracy and
+	// zero.
+	ItemShare     float64 `json:"item_share,omitempty"`
+	ItemPrecision float64 `json:"item_precision,omitempty"`
 }
 
 // ModelSource is one part of a model's training data.
@@ -43,6 +59,8 @@ type ModelSource struct {
 // trained on, how it scored and what the gate decided.
 type ModelRecord struct {
 	Version string
+	// Kind is ModelKindClass or ModelKindItems ("" reads as class).
+	Kind string
 	// Origin is where the model was loaded from: its file, or "default".
 	Origin     string
 	Labels     int
@@ -79,7 +97,7 @@ type ModelFilter struct {
 // ModelRegistry is the registry of models in classify's schema: one truth
 // for every replica about which model is live.
 type ModelRegistry interface {
-	// LiveModel returns the live model's record and its encoded form;
+	// LiveModel returns the live class model's record and its encoded form;
 	// ErrNotFound when no model has been made live yet.
 	LiveModel(ctx context.Context) (*ModelRecord, []byte, error)
 	// LiveVersion returns the live model's version ("" when none), cheaply.
@@ -91,6 +109,10 @@ type ModelRegistry interface {
 	// required) replaces the live model, which is retired; a refused one is
 	// recorded with its figures and leaves the live model alone.
 	RecordModel(ctx context.Context, rec *ModelRecord, payload []byte) error
+	// LiveItemModel and LiveItemVersion are LiveModel and LiveVersion for
+	// the live item model (issue 15).
+	LiveItemModel(ctx context.Context) (*ModelRecord, []byte, error)
+	LiveItemVersion(ctx context.Context) (string, error)
 	// ListModels lists the registry, most recently decided first.
 	ListModels(ctx context.Context, f ModelFilter) ([]ModelRecord, string, error)
 }

@@ -106,6 +106,10 @@ type ReloadResult struct {
 	// Figures are the model's on the held-out slice when the gate measured
 	// it (nil otherwise); Against the previous live model's.
 	Figures, Against *ModelFigures
+	// The item model served after the reload ("" none) and before, and
+	// the gate's item figures when it judged one (issue 15).
+	ItemModelVersion, PreviousItemModelVersion string
+	ItemFigures, ItemAgainst                   *ModelFigures
 }
 
 // Service classifies cases and keeps incidents.

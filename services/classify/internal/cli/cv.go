@@ -17,6 +17,9 @@ type modelFlags struct {
 	c        *float64
 	balanced *bool
 	nb       *float64
+	// issue 15, measured
+	trigrams *bool
+	opening  *int
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -26,12 +29,15 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		c:        fs.Float64("C", d.SVM.C, "SVM penalty"),
 		balanced: fs.Bool("balanced", d.SVM.Balanced, "weigh each class's positives by n/(L·n_class)"),
 		nb:       fs.Float64("nb", d.SVM.NBAlpha, "naive-Bayes feature scaling (NBSVM) with this smoothing; 0 off"),
+		trigrams: fs.Bool("trigrams", d.Features.Trigrams, "also Han trigrams (pairs of overlapping character-bigram words)"),
+		opening:  fs.Int("opening", d.Features.Opening, "also the unigrams and bigrams of the first N tokens (the title) as features of their own; 0 off"),
 	}
 }
 
 func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.NGramMax = *f.ngram
 	o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha = *f.c, *f.balanced, *f.nb
+	o.Features.Trigrams, o.Features.Opening = *f.trigrams, *f.opening
 }
 
 // CV implements

@@ -168,6 +168,9 @@ func TrainItems(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	out := fs.String("out", "", "where to write the item model (required)")
 	refDir := fs.String("reference-dir", "", "reference data directory (default: the shipped set)")
 	keywords := fs.String("keywords", "", "keyword rules file (default: the shipped rules)")
+	// issue 15, the item model in the registry: the gate's held-out slice
+	// stays out of the model it measures.
+	leaveOut := fs.String("leave-out", "", "a slice of --items not to train on (the gate's held-out slice, CLASSIFY_ITEM_HOLDOUT_SLICE)")
 	f := addItemFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -185,7 +188,10 @@ func TrainItems(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return fmt.Errorf("train-items: %w", err)
 	}
-	tuned := env.itemTuned(cfg, env.texts, Codes(env.labels, ""), f.w.hand)
+	tuned := env.itemTuned(cfg, env.texts, CodesExcept(env.labels, *leaveOut), f.w.hand)
+	if *leaveOut != "" && len(tuned) == len(env.labels) {
+		return fmt.Errorf("train-items: --leave-out %q: no label of --items is in that slice", *leaveOut)
+	}
 	s, est, err := itemmodel.Build(ctx, base, tuned, itemClassOf(env.ref), f.o)
 	if err != nil {
 		return fmt.Errorf("train-items: %w", err)

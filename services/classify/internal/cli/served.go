@@ -157,6 +157,19 @@ func (r ServedReport) Add(o ServedReport) ServedReport {
 // text.
 type LabelledText struct{ ID, Label, Text string }
 
+// ReadTexts reads labelled messages, JSONL {"id","label","text"}.
+func ReadTexts(path string) ([]LabelledText, error) {
+	examples, err := readExamples(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LabelledText, len(examples))
+	for i, e := range examples {
+		out[i] = LabelledText{ID: e.ID, Label: e.Label, Text: e.Text}
+	}
+	return out, nil
+}
+
 // Served implements
 //
 //	classify served --model MODEL --data FILE.jsonl [--items FILE.tsv] [--keywords FILE] [--reference-dir DIR]

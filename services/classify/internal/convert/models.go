@@ -1,6 +1,8 @@
 package convert
 
 import (
+	"cmp"
+
 	"github.com/gridflow/gridflow/pkg/wire"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 
@@ -12,7 +14,8 @@ func FiguresOut(f *classify.ModelFigures) *classifyv1.ModelFigures {
 	if f == nil {
 		return nil
 	}
-	return &classifyv1.ModelFigures{Accuracy: f.Accuracy, MacroF1: f.MacroF1, N: uint32(f.N), Holdout: f.Holdout, HoldoutSha256: f.HoldoutSHA256}
+	return &classifyv1.ModelFigures{Accuracy: f.Accuracy, MacroF1: f.MacroF1, N: uint32(f.N), Holdout: f.Holdout, HoldoutSha256: f.HoldoutSHA256,
+		ItemShare: f.ItemShare, ItemPrecision: f.ItemPrecision}
 }
 
 var modelStates = map[string]classifyv1.ModelState{
@@ -28,7 +31,7 @@ func ModelOut(m *classify.ModelRecord) *classifyv1.Model {
 		Examples: uint32(m.Examples), DataSha256: m.DataSHA256, CvAccuracy: m.CVAccuracy, CvMacroF1: m.CVMacroF1,
 		Figures: FiguresOut(m.Figures), AgainstVersion: m.AgainstVersion, Against: FiguresOut(m.Against),
 		State: modelStates[m.State], Reason: m.Reason, DecidedBy: m.DecidedBy, DecidedAt: wire.TimeOut(m.DecidedAt),
-		LiveBy: m.LiveBy, LiveAt: wire.TimeOut(m.LiveAt),
+		LiveBy: m.LiveBy, LiveAt: wire.TimeOut(m.LiveAt), Kind: cmp.Or(m.Kind, classify.ModelKindClass),
 	}
 	for _, s := range m.Sources {
 		out.Sources = append(out.Sources, &classifyv1.ModelSource{Kind: s.Kind, Name: s.Name, Weight: s.Weight,

@@ -173,7 +173,9 @@ func (s *Server) ReloadModel(ctx context.Context, _ *classifyv1.ReloadModelReque
 	}
 	return &classifyv1.ReloadModelResponse{ModelVersion: r.ModelVersion, PreviousModelVersion: r.PreviousModelVersion,
 		Source: r.Source, Labels: uint32(r.Labels), ReferenceDigest: r.ReferenceDigest, KeywordRules: uint32(r.KeywordRules),
-		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against)}, nil
+		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against),
+		ItemModelVersion: r.ItemModelVersion, PreviousItemModelVersion: r.PreviousItemModelVersion,
+		ItemFigures: convert.FiguresOut(r.ItemFigures), PreviousItemFigures: convert.FiguresOut(r.ItemAgainst)}, nil
 }
 
 // RetrainModel implements classifyv1.ClassifyServiceServer.
@@ -183,7 +185,9 @@ func (s *Server) RetrainModel(ctx context.Context, _ *classifyv1.RetrainModelReq
 		return nil, err
 	}
 	return &classifyv1.RetrainModelResponse{ModelVersion: r.ModelVersion, PreviousModelVersion: r.PreviousModelVersion,
-		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against)}, nil
+		Figures: convert.FiguresOut(r.Figures), PreviousFigures: convert.FiguresOut(r.Against),
+		ItemModelVersion: r.ItemModelVersion, PreviousItemModelVersion: r.PreviousItemModelVersion,
+		ItemFigures: convert.FiguresOut(r.ItemFigures), PreviousItemFigures: convert.FiguresOut(r.ItemAgainst)}, nil
 }
 
 // ListModels implements classifyv1.ClassifyServiceServer.

@@ -33,7 +33,12 @@ type Gate struct {
 	// except a city's first.
 	Holdout     []classifier.Example
 	HoldoutName string
-	// Margin: see DefaultMargin.
+	// Items is the held-out slice of hand-read item labels item models
+	// are measured on (issue 15); nil: no new item model can be measured,
+	// so only a city's first goes live.
+	Items *ItemHoldout
+	// Margin: see DefaultMargin; item models' item_share and
+	// item_precision are held to it too.
 	Margin float64
 	Now    func() time.Time
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/classify/internal/classifier"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/gridflow/gridflow/services/classify/internal/itemmodel"
 	"github.com/gridflow/gridflow/services/classify/internal/model"
 	"github.com/gridflow/gridflow/services/classify/internal/rules"
 )
@@ -32,6 +33,10 @@ type Sources struct {
 	ReferenceDir string
 	KeywordsFile string
 	ModelFile    string
+	// ItemModelFile is an item model trained with `classify train-items`
+	// (issue 15); "" offers none (the registry's live one, if any, is
+	// served; without one keyword rules name items).
+	ItemModelFile string
 }
 
 // Bundle is one consistent set.
@@ -42,6 +47,12 @@ type Bundle struct {
 	// Figures and Against are the gate's measurements when this bundle's
 	// model was judged on loading it (nil otherwise).
 	Figures, Against *classify.ModelFigures
+	// Items is the item model inside each class (issue 15; nil: keyword
+	// rules name items), ItemSource where it came from, ItemFigures and
+	// ItemAgainst the gate's item figures as for the model.
+	Items                    *itemmodel.Set
+	ItemSource               string
+	ItemFigures, ItemAgainst *classify.ModelFigures
 }
 
 // Live is classify's view of the one reload holder (reference.Live): the
@@ -71,6 +82,7 @@ func LoadGated(ctx context.Context, src Sources, g Gate, log *slog.Logger) (*Liv
 		func(b *Bundle) []any {
 			d := Describe(b)
 			return []any{"model_version", d.ModelVersion, "model_source", d.Source, "labels", d.Labels,
+				"item_model_version", d.ItemModelVersion, "item_model_source", b.ItemSource,
 				"keyword_rules", d.KeywordRules, "reference_digest", d.ReferenceDigest}
 		})
 	if err != nil {
@@ -96,9 +108,30 @@ func (l *Live) load(ctx context.Context) (*Bundle, error) {
 	}
 	b := &Bundle{Ref: ref, Rules: rs}
 	mode, actor := modeOf(ctx)
+	if err := l.loadModel(ctx, b, mode, actor); err != nil {
+		return nil, err
+	}
+	if err := l.loadItems(ctx, b, mode, actor); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// loadModel decides the bundle's class model.
+func (l *Live) loadModel(ctx context.Context, b *Bundle, mode mode, actor string) error {
+	ref := b.Ref
+	var err error
 	if l.gate.Registry != nil && mode == modeFollow {
 		b.Model, err = l.registryModel(ctx, ref)
-		return b, err
+		return err
+	}
+	if keepModel(ctx) && l.holder != nil {
+		// An item model proposed alone is judged under the class model in
+		// force, which stays.
+		cur := l.holder.Current()
+		b.Model, err = model.Wrap(cur.Model.Classifier(), cur.Model.Source(), ref)
+		b.Figures, b.Against = cur.Figures, cur.Against
+		return err
 	}
 	raw, source, err := candidateOf(ctx)
 	if raw == nil {
@@ -114,13 +147,13 @@ func (l *Live) load(ctx context.Context) (*Bundle, error) {
 			// reference data: a SIGHUP serves the live model on the new set.
 			l.log.ErrorContext(ctx, "configured model not loaded; serving the registry's live model", "err", err)
 			b.Model, err = l.registryModel(ctx, ref)
-			return b, err
+			return err
 		}
-		return nil, err
+		return err
 	}
 	if l.gate.Registry == nil {
 		b.Model = cand
-		return b, nil
+		return nil
 	}
 	d, err := l.gate.judge(ctx, raw, cand, ref, actor)
 	if err != nil {
@@ -129,19 +162,19 @@ func (l *Live) load(ctx context.Context) (*Bundle, error) {
 			// reference data, with the model in force mapped onto it.
 			l.log.ErrorContext(ctx, "model registry unreadable; keeping the model in force", "err", err)
 			b.Model, err = model.Wrap(l.holder.Current().Model.Classifier(), l.holder.Current().Model.Source(), ref)
-			return b, err
+			return err
 		}
-		return nil, err
+		return err
 	}
 	b.Model, b.Figures, b.Against = d.serve, d.figures, d.against
 	if d.refused != nil {
 		l.log.WarnContext(ctx, "model refused by the gate; the live model stays", "err", d.refused,
 			"model_version", cand.Version(), "live_version", d.serve.Version())
 		if mode == modeRequest {
-			return nil, d.refused
+			return d.refused
 		}
 	}
-	return b, nil
+	return nil
 }
 
 // readModel reads the model at path, or trains the default catalogue
@@ -192,6 +225,14 @@ func (l *Live) Propose(ctx context.Context, m *classifier.Model, origin string) 
 
 type candidateKey struct{}
 
+type keepModelKey struct{}
+
+func withKeepModel(ctx context.Context) context.Context {
+	return context.WithValue(ctx, keepModelKey{}, true)
+}
+
+func keepModel(ctx context.Context) bool { v, _ := ctx.Value(keepModelKey{}).(bool); return v }
+
 type candidate struct {
 	m      *classifier.Model
 	origin string
@@ -229,7 +270,13 @@ func (l *Live) Follow(ctx context.Context, every time.Duration) error {
 			l.log.WarnContext(ctx, "model registry unreadable", "err", err)
 			continue
 		}
-		if v == "" || v == l.Current().Model.Version() {
+		iv, err := l.gate.Registry.LiveItemVersion(ctx)
+		if err != nil {
+			l.log.WarnContext(ctx, "model registry unreadable", "err", err)
+			continue
+		}
+		cur := l.Current()
+		if (v == "" || v == cur.Model.Version()) && (iv == "" || iv == versionOf(cur.Items)) {
 			continue
 		}
 		if _, err := l.reload(withMode(ctx, modeFollow, "registry")); err != nil && ctx.Err() == nil {
@@ -242,11 +289,12 @@ func (l *Live) reload(ctx context.Context) (classify.ReloadResult, error) {
 	prev, b, err := l.holder.Reload(ctx)
 	if err != nil {
 		l.log.ErrorContext(ctx, "reload failed; keeping what is loaded", "err", err, "model_version", prev.Model.Version())
-		return classify.ReloadResult{PreviousModelVersion: prev.Model.Version()}, err
+		return classify.ReloadResult{PreviousModelVersion: prev.Model.Version(), PreviousItemModelVersion: versionOf(prev.Items)}, err
 	}
 	res := Describe(b)
-	res.PreviousModelVersion = prev.Model.Version()
+	res.PreviousModelVersion, res.PreviousItemModelVersion = prev.Model.Version(), versionOf(prev.Items)
 	l.log.InfoContext(ctx, "reloaded", "model_version", res.ModelVersion, "previous_model_version", res.PreviousModelVersion,
+		"item_model_version", res.ItemModelVersion, "previous_item_model_version", res.PreviousItemModelVersion,
 		"model_source", res.Source, "reference_digest", res.ReferenceDigest, "keyword_rules", res.KeywordRules)
 	return res, nil
 }
@@ -254,7 +302,8 @@ func (l *Live) reload(ctx context.Context) (classify.ReloadResult, error) {
 // Describe summarises a bundle.
 func Describe(b *Bundle) classify.ReloadResult {
 	return classify.ReloadResult{ModelVersion: b.Model.Version(), Source: b.Model.Source(), Labels: b.Model.Labels(),
-		ReferenceDigest: b.Ref.Digest(), KeywordRules: b.Rules.Len(), Figures: b.Figures, Against: b.Against}
+		ReferenceDigest: b.Ref.Digest(), KeywordRules: b.Rules.Len(), Figures: b.Figures, Against: b.Against,
+		ItemModelVersion: versionOf(b.Items), ItemFigures: b.ItemFigures, ItemAgainst: b.ItemAgainst}
 }
 
 // Current returns the bundle in force.
@@ -271,7 +320,8 @@ func (l *Live) Model() classify.Model { return l.holder.Current().Model }
 
 // Deps wires the live set into the service's dependencies.
 func (l *Live) Deps() classify.Deps {
-	return classify.Deps{Reference: l.Reference, Rules: l.Rules, Model: l.Model, Reload: l.Reload, Models: l.gate.Registry}
+	return classify.Deps{Reference: l.Reference, Rules: l.Rules, Model: l.Model, Reload: l.Reload, Models: l.gate.Registry,
+		Items: l.Items}
 }
 
 // errRefused wraps every gate refusal.
@@ -285,5 +335,5 @@ func IsRefused(err error) bool { return errors.Is(err, errRefused) }
 // change alone is recorded in the registry as well).
 func (l *Live) Digest() string {
 	b := l.holder.Current()
-	return fmt.Sprintf("%s rules=%s/%d model=%s", b.Ref.Digest(), b.Rules.Source(), b.Rules.Len(), b.Model.Version())
+	return fmt.Sprintf("%s rules=%s/%d model=%s items=%s", b.Ref.Digest(), b.Rules.Source(), b.Rules.Len(), b.Model.Version(), versionOf(b.Items))
 }

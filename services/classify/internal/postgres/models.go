@@ -17,7 +17,7 @@ import (
 var _ classify.ModelRegistry = (*Store)(nil)
 
 const modelColumns = `version, origin, labels, trained_at, examples, data_sha256, sources, cv_accuracy, cv_macro_f1,
-	figures, against, against_version, state, reason, decided_by, decided_at, live_by, live_at, seq`
+	figures, against, against_version, state, reason, decided_by, decided_at, live_by, live_at, seq, kind`
 
 func scanModel(r pgx.Row, payload *[]byte) (classify.ModelRecord, int64, error) {
 	var (
@@ -28,7 +28,7 @@ func scanModel(r pgx.Row, payload *[]byte) (classify.ModelRecord, int64, error) 
 		seq              int64
 	)
 	dest := []any{&m.Version, &m.Origin, &m.Labels, &m.TrainedAt, &m.Examples, &m.DataSHA256, &sources, &m.CVAccuracy, &m.CVMacroF1,
-		&figures, &against, &m.AgainstVersion, &m.State, &m.Reason, &m.DecidedBy, &m.DecidedAt, &m.LiveBy, &liveAt, &seq}
+		&figures, &against, &m.AgainstVersion, &m.State, &m.Reason, &m.DecidedBy, &m.DecidedAt, &m.LiveBy, &liveAt, &seq, &m.Kind}
 	if payload != nil {
 		dest = append(dest, payload)
 	}
@@ -56,28 +56,46 @@ func scanModel(r pgx.Row, payload *[]byte) (classify.ModelRecord, int64, error) 
 	return m, seq, nil
 }
 
-// LiveModel returns the live model and its encoded form.
+// LiveModel returns the live class model and its encoded form.
 func (s *Store) LiveModel(ctx context.Context) (*classify.ModelRecord, []byte, error) {
+	return s.liveModel(ctx, classify.ModelKindClass)
+}
+
+// LiveItemModel returns the live item model and its encoded form.
+func (s *Store) LiveItemModel(ctx context.Context) (*classify.ModelRecord, []byte, error) {
+	return s.liveModel(ctx, classify.ModelKindItems)
+}
+
+func (s *Store) liveModel(ctx context.Context, kind string) (*classify.ModelRecord, []byte, error) {
 	var payload []byte
-	m, _, err := scanModel(s.pool.QueryRow(ctx, `SELECT `+modelColumns+`, payload FROM models WHERE state = 'live'`), &payload)
+	m, _, err := scanModel(s.pool.QueryRow(ctx, `SELECT `+modelColumns+`, payload FROM models WHERE state = 'live' AND kind = $1`, kind), &payload)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil, classify.ErrNotFound
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("live model: %w", pgdb.Translate(err))
+		return nil, nil, fmt.Errorf("live %s model: %w", kind, pgdb.Translate(err))
 	}
 	return &m, payload, nil
 }
 
-// LiveVersion returns the live model's version, "" when there is none.
+// LiveVersion returns the live class model's version, "" when there is none.
 func (s *Store) LiveVersion(ctx context.Context) (string, error) {
+	return s.liveVersion(ctx, classify.ModelKindClass)
+}
+
+// LiveItemVersion returns the live item model's version, "" when there is none.
+func (s *Store) LiveItemVersion(ctx context.Context) (string, error) {
+	return s.liveVersion(ctx, classify.ModelKindItems)
+}
+
+func (s *Store) liveVersion(ctx context.Context, kind string) (string, error) {
 	var v string
-	err := s.pool.QueryRow(ctx, `SELECT version FROM models WHERE state = 'live'`).Scan(&v)
+	err := s.pool.QueryRow(ctx, `SELECT version FROM models WHERE state = 'live' AND kind = $1`, kind).Scan(&v)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("live model version: %w", pgdb.Translate(err))
+		return "", fmt.Errorf("live %s model version: %w", kind, pgdb.Translate(err))
 	}
 	return v, nil
 }
@@ -136,6 +154,10 @@ func (s *Store) RecordModel(ctx context.Context, m *classify.ModelRecord, payloa
 		liveAt *time.Time
 		liveBy string
 	)
+	kind := m.Kind
+	if kind == "" {
+		kind = classify.ModelKindClass
+	}
 	if m.State == classify.ModelLive {
 		liveAt, liveBy = &m.LiveAt, m.LiveBy
 	}
@@ -146,15 +168,15 @@ func (s *Store) RecordModel(ctx context.Context, m *classify.ModelRecord, payloa
 		if m.State == classify.ModelLive {
 			// The bytes of a retired model are dropped: only the live one
 			// is ever loaded from the registry.
-			if _, err := tx.Exec(ctx, `UPDATE models SET state = 'retired', payload = NULL WHERE state = 'live' AND version <> $1`, m.Version); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE models SET state = 'retired', payload = NULL WHERE state = 'live' AND kind = $2 AND version <> $1`, m.Version, kind); err != nil {
 				return err
 			}
 		}
 		// A refused model that is live already (another replica promoted
 		// it) stays live: a refusal never demotes.
 		_, err := tx.Exec(ctx, `INSERT INTO models (version, origin, labels, trained_at, examples, data_sha256, sources,
-				cv_accuracy, cv_macro_f1, figures, against, against_version, state, reason, decided_by, decided_at, live_by, live_at, payload)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+				cv_accuracy, cv_macro_f1, figures, against, against_version, state, reason, decided_by, decided_at, live_by, live_at, payload, kind)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
 			ON CONFLICT (version) DO UPDATE SET origin = EXCLUDED.origin, sources = EXCLUDED.sources,
 				figures = EXCLUDED.figures, against = EXCLUDED.against, against_version = EXCLUDED.against_version,
 				state = EXCLUDED.state, reason = EXCLUDED.reason, decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at,
@@ -163,7 +185,7 @@ func (s *Store) RecordModel(ctx context.Context, m *classify.ModelRecord, payloa
 				seq = nextval(pg_get_serial_sequence('models', 'seq'))
 			WHERE models.state <> 'live' OR EXCLUDED.state = 'live'`,
 			m.Version, m.Origin, m.Labels, m.TrainedAt, m.Examples, m.DataSHA256, sources, m.CVAccuracy, m.CVMacroF1,
-			figures, against, m.AgainstVersion, m.State, m.Reason, m.DecidedBy, m.DecidedAt, liveBy, liveAt, payload)
+			figures, against, m.AgainstVersion, m.State, m.Reason, m.DecidedBy, m.DecidedAt, liveBy, liveAt, payload, kind)
 		return err
 	})
 	if err != nil {

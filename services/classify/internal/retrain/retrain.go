@@ -24,6 +24,8 @@ import (
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/classify/internal/classifier"
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/gridflow/gridflow/services/classify/internal/cli"
+	"github.com/gridflow/gridflow/services/classify/internal/itemmodel"
 	"github.com/gridflow/gridflow/services/classify/internal/live"
 	"github.com/gridflow/gridflow/services/classify/internal/model"
 	"github.com/jackc/pgx/v5"
@@ -48,6 +50,15 @@ type Config struct {
 	HistoryWeight, CorrectionsWeight, BuiltinWeight float64
 	// Every is the schedule; 0 retrains on demand only.
 	Every time.Duration
+	// issue 15, the item model: with ItemLabelsFile (hand-read item labels)
+	// and ItemTextsFile (their messages), a retraining also builds an item
+	// model under the class model then served — from the built-in corpus,
+	// weak labels on the history, the corrections and every label outside
+	// ItemHoldoutSlice (the gate's) — and offers it to the gate.
+	ItemLabelsFile, ItemTextsFile, ItemHoldoutSlice string
+	// Decision is the service's decision config the item model is
+	// calibrated under.
+	Decision classify.Config
 }
 
 // Store is where the corrections are.
@@ -58,7 +69,9 @@ type Store interface {
 // Live is the gate's door and the catalogue in force.
 type Live interface {
 	Propose(ctx context.Context, m *classifier.Model, origin string) (classify.ReloadResult, error)
+	ProposeItems(ctx context.Context, s *itemmodel.Set, origin string) (classify.ReloadResult, error)
 	Reference() *reference.Set
+	Current() *live.Bundle
 }
 
 // Retrainer retrains.
@@ -126,7 +139,49 @@ func (r *Retrainer) Retrain(ctx context.Context) (classify.ReloadResult, error) 
 	}
 	r.log.InfoContext(ctx, "retrained", "model_version", m.Version(), "examples", len(ex), "corrections", len(corr),
 		"took", time.Since(start).Round(time.Millisecond))
-	return r.live.Propose(ctx, m, Origin)
+	res, err := r.live.Propose(ctx, m, Origin)
+	if r.cfg.ItemLabelsFile == "" {
+		return res, err
+	}
+	// The item model is calibrated under the class model served now: the
+	// new one if the gate let it, else the live one.
+	ires, ierr := r.retrainItems(ctx, hist, corr)
+	if ierr != nil && !live.IsRefused(ierr) && err == nil {
+		return res, ierr
+	}
+	if err == nil {
+		res.ItemModelVersion, res.PreviousItemModelVersion = ires.ItemModelVersion, ires.PreviousItemModelVersion
+		res.ItemFigures, res.ItemAgainst = ires.ItemFigures, ires.ItemAgainst
+	}
+	return res, errors.Join(err, ierr)
+}
+
+// retrainItems builds an item model and offers it to the gate.
+func (r *Retrainer) retrainItems(ctx context.Context, hist, corr []classifier.Example) (classify.ReloadResult, error) {
+	cur := r.live.Current()
+	labels, err := cli.ReadItemLabels(r.cfg.ItemLabelsFile, cur.Ref)
+	if err != nil {
+		return classify.ReloadResult{}, fmt.Errorf("retrain items: %w", err)
+	}
+	texts, err := cli.ReadTexts(r.cfg.ItemTextsFile)
+	if err != nil {
+		return classify.ReloadResult{}, fmt.Errorf("retrain items: %w", err)
+	}
+	var extra []itemmodel.Labelled
+	for _, c := range corr {
+		if it, ok := model.Resolve(cur.Ref, c.Label); ok {
+			extra = append(extra, itemmodel.Labelled{ID: "correction:" + c.ID, Text: c.Text, Code: it.Code, Weight: r.cfg.CorrectionsWeight})
+		}
+	}
+	start := time.Now()
+	s, err := cli.BuildItems(ctx, cli.ItemTraining{Ref: cur.Ref, Rules: cur.Rules, Model: cur.Model, Config: r.cfg.Decision,
+		History: hist, Texts: texts, Labels: cli.CodesExcept(labels, r.cfg.ItemHoldoutSlice), Extra: extra})
+	if err != nil {
+		return classify.ReloadResult{}, fmt.Errorf("retrain items: %w", err)
+	}
+	r.log.InfoContext(ctx, "retrained the item model", "item_model_version", s.Version(), "corrections", len(extra),
+		"took", time.Since(start).Round(time.Millisecond))
+	return r.live.ProposeItems(ctx, s, Origin)
 }
 
 // corrections reads every correction, its text's phone numbers masked: a

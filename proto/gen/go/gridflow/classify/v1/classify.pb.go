@@ -2117,8 +2117,14 @@ type ReloadModelResponse struct {
 	// the previous live model's on the same slice; unset otherwise.
 	Figures         *ModelFigures `protobuf:"bytes,7,opt,name=figures" json:"figures,omitempty"`
 	PreviousFigures *ModelFigures `protobuf:"bytes,8,opt,name=previous_figures,json=previousFigures" json:"previous_figures,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// issue 15, the item model: the one served after the reload ("" none) and
+	// before, and the gate's item figures when it judged one.
+	ItemModelVersion         string        `protobuf:"bytes,9,opt,name=item_model_version,json=itemModelVersion" json:"item_model_version,omitempty"`
+	PreviousItemModelVersion string        `protobuf:"bytes,10,opt,name=previous_item_model_version,json=previousItemModelVersion" json:"previous_item_model_version,omitempty"`
+	ItemFigures              *ModelFigures `protobuf:"bytes,11,opt,name=item_figures,json=itemFigures" json:"item_figures,omitempty"`
+	PreviousItemFigures      *ModelFigures `protobuf:"bytes,12,opt,name=previous_item_figures,json=previousItemFigures" json:"previous_item_figures,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *ReloadModelResponse) Reset() {
@@ -2207,6 +2213,34 @@ func (x *ReloadModelResponse) GetPreviousFigures() *ModelFigures {
 	return nil
 }
 
+func (x *ReloadModelResponse) GetItemModelVersion() string {
+	if x != nil {
+		return x.ItemModelVersion
+	}
+	return ""
+}
+
+func (x *ReloadModelResponse) GetPreviousItemModelVersion() string {
+	if x != nil {
+		return x.PreviousItemModelVersion
+	}
+	return ""
+}
+
+func (x *ReloadModelResponse) GetItemFigures() *ModelFigures {
+	if x != nil {
+		return x.ItemFigures
+	}
+	return nil
+}
+
+func (x *ReloadModelResponse) GetPreviousItemFigures() *ModelFigures {
+	if x != nil {
+		return x.PreviousItemFigures
+	}
+	return nil
+}
+
 // ModelFigures are a model's scores on the fixed held-out slice of the
 // city's labelled cases, at the first level.
 type ModelFigures struct {
@@ -2217,6 +2251,13 @@ type ModelFigures struct {
 	// The file the slice was taken from, and the SHA-256 of its examples.
 	Holdout       string `protobuf:"bytes,4,opt,name=holdout" json:"holdout,omitempty"`
 	HoldoutSha256 string `protobuf:"bytes,5,opt,name=holdout_sha256,json=holdoutSha256" json:"holdout_sha256,omitempty"`
+	// issue 15, an item model's figures: the served decision (the live class
+	// model, then the item model) on the held-out slice of the hand-read item
+	// labels — the share of the n messages filed under an item, and of those
+	// the share filed under the labelled item. accuracy is then the served
+	// decision's first-level accuracy, macro_f1 zero.
+	ItemShare     float64 `protobuf:"fixed64,6,opt,name=item_share,json=itemShare" json:"item_share,omitempty"`
+	ItemPrecision float64 `protobuf:"fixed64,7,opt,name=item_precision,json=itemPrecision" json:"item_precision,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2284,6 +2325,20 @@ func (x *ModelFigures) GetHoldoutSha256() string {
 		return x.HoldoutSha256
 	}
 	return ""
+}
+
+func (x *ModelFigures) GetItemShare() float64 {
+	if x != nil {
+		return x.ItemShare
+	}
+	return 0
+}
+
+func (x *ModelFigures) GetItemPrecision() float64 {
+	if x != nil {
+		return x.ItemPrecision
+	}
+	return 0
 }
 
 // ModelSource is one part of a model's training data.
@@ -2398,8 +2453,11 @@ type Model struct {
 	DecidedBy string                 `protobuf:"bytes,15,opt,name=decided_by,json=decidedBy" json:"decided_by,omitempty"`
 	DecidedAt *timestamppb.Timestamp `protobuf:"bytes,16,opt,name=decided_at,json=decidedAt" json:"decided_at,omitempty"`
 	// Who made it live, and when; empty if it never was.
-	LiveBy        string                 `protobuf:"bytes,17,opt,name=live_by,json=liveBy" json:"live_by,omitempty"`
-	LiveAt        *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=live_at,json=liveAt" json:"live_at,omitempty"`
+	LiveBy string                 `protobuf:"bytes,17,opt,name=live_by,json=liveBy" json:"live_by,omitempty"`
+	LiveAt *timestamppb.Timestamp `protobuf:"bytes,18,opt,name=live_at,json=liveAt" json:"live_at,omitempty"`
+	// issue 15: "class" (the first-level model) or "items" (the item model
+	// inside each class); one of each is live.
+	Kind          string `protobuf:"bytes,19,opt,name=kind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2560,6 +2618,13 @@ func (x *Model) GetLiveAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Model) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
 type RetrainModelRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -2603,8 +2668,14 @@ type RetrainModelResponse struct {
 	PreviousModelVersion string        `protobuf:"bytes,2,opt,name=previous_model_version,json=previousModelVersion" json:"previous_model_version,omitempty"`
 	Figures              *ModelFigures `protobuf:"bytes,3,opt,name=figures" json:"figures,omitempty"`
 	PreviousFigures      *ModelFigures `protobuf:"bytes,4,opt,name=previous_figures,json=previousFigures" json:"previous_figures,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// issue 15: the item model retrained beside it and the one it replaced
+	// (the same when the gate refused it), with their item figures.
+	ItemModelVersion         string        `protobuf:"bytes,5,opt,name=item_model_version,json=itemModelVersion" json:"item_model_version,omitempty"`
+	PreviousItemModelVersion string        `protobuf:"bytes,6,opt,name=previous_item_model_version,json=previousItemModelVersion" json:"previous_item_model_version,omitempty"`
+	ItemFigures              *ModelFigures `protobuf:"bytes,7,opt,name=item_figures,json=itemFigures" json:"item_figures,omitempty"`
+	PreviousItemFigures      *ModelFigures `protobuf:"bytes,8,opt,name=previous_item_figures,json=previousItemFigures" json:"previous_item_figures,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
 }
 
 func (x *RetrainModelResponse) Reset() {
@@ -2661,6 +2732,34 @@ func (x *RetrainModelResponse) GetFigures() *ModelFigures {
 func (x *RetrainModelResponse) GetPreviousFigures() *ModelFigures {
 	if x != nil {
 		return x.PreviousFigures
+	}
+	return nil
+}
+
+func (x *RetrainModelResponse) GetItemModelVersion() string {
+	if x != nil {
+		return x.ItemModelVersion
+	}
+	return ""
+}
+
+func (x *RetrainModelResponse) GetPreviousItemModelVersion() string {
+	if x != nil {
+		return x.PreviousItemModelVersion
+	}
+	return ""
+}
+
+func (x *RetrainModelResponse) GetItemFigures() *ModelFigures {
+	if x != nil {
+		return x.ItemFigures
+	}
+	return nil
+}
+
+func (x *RetrainModelResponse) GetPreviousItemFigures() *ModelFigures {
+	if x != nil {
+		return x.PreviousItemFigures
 	}
 	return nil
 }
@@ -3055,7 +3154,7 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\x17ListCorrectionsResponse\x12B\n" +
 	"\vcorrections\x18\x01 \x03(\v2 .gridflow.classify.v1.CorrectionR\vcorrections\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x14\n" +
-	"\x12ReloadModelRequest\"\xfd\x02\n" +
+	"\x12ReloadModelRequest\"\x89\x05\n" +
 	"\x13ReloadModelResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x124\n" +
 	"\x16previous_model_version\x18\x02 \x01(\tR\x14previousModelVersion\x12\x16\n" +
@@ -3064,13 +3163,21 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\x10reference_digest\x18\x05 \x01(\tR\x0freferenceDigest\x12#\n" +
 	"\rkeyword_rules\x18\x06 \x01(\rR\fkeywordRules\x12<\n" +
 	"\afigures\x18\a \x01(\v2\".gridflow.classify.v1.ModelFiguresR\afigures\x12M\n" +
-	"\x10previous_figures\x18\b \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x0fpreviousFigures\"\x94\x01\n" +
+	"\x10previous_figures\x18\b \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x0fpreviousFigures\x12,\n" +
+	"\x12item_model_version\x18\t \x01(\tR\x10itemModelVersion\x12=\n" +
+	"\x1bprevious_item_model_version\x18\n" +
+	" \x01(\tR\x18previousItemModelVersion\x12E\n" +
+	"\fitem_figures\x18\v \x01(\v2\".gridflow.classify.v1.ModelFiguresR\vitemFigures\x12V\n" +
+	"\x15previous_item_figures\x18\f \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x13previousItemFigures\"\xda\x01\n" +
 	"\fModelFigures\x12\x1a\n" +
 	"\baccuracy\x18\x01 \x01(\x01R\baccuracy\x12\x19\n" +
 	"\bmacro_f1\x18\x02 \x01(\x01R\amacroF1\x12\f\n" +
 	"\x01n\x18\x03 \x01(\rR\x01n\x12\x18\n" +
 	"\aholdout\x18\x04 \x01(\tR\aholdout\x12%\n" +
-	"\x0eholdout_sha256\x18\x05 \x01(\tR\rholdoutSha256\"\xa5\x01\n" +
+	"\x0eholdout_sha256\x18\x05 \x01(\tR\rholdoutSha256\x12\x1d\n" +
+	"\n" +
+	"item_share\x18\x06 \x01(\x01R\titemShare\x12%\n" +
+	"\x0eitem_precision\x18\a \x01(\x01R\ritemPrecision\"\xa5\x01\n" +
 	"\vModelSource\x12\x12\n" +
 	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x16\n" +
@@ -3078,7 +3185,7 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\bexamples\x18\x04 \x01(\rR\bexamples\x12\x19\n" +
 	"\bheld_out\x18\x05 \x01(\rR\aheldOut\x12\x1f\n" +
 	"\vdata_sha256\x18\x06 \x01(\tR\n" +
-	"dataSha256\"\xe4\x05\n" +
+	"dataSha256\"\xf8\x05\n" +
 	"\x05Model\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x16\n" +
 	"\x06origin\x18\x02 \x01(\tR\x06origin\x12\x16\n" +
@@ -3103,13 +3210,18 @@ const file_gridflow_classify_v1_classify_proto_rawDesc = "" +
 	"\n" +
 	"decided_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\tdecidedAt\x12\x17\n" +
 	"\alive_by\x18\x11 \x01(\tR\x06liveBy\x123\n" +
-	"\alive_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x06liveAt\"\x15\n" +
-	"\x13RetrainModelRequest\"\xfe\x01\n" +
+	"\alive_at\x18\x12 \x01(\v2\x1a.google.protobuf.TimestampR\x06liveAt\x12\x12\n" +
+	"\x04kind\x18\x13 \x01(\tR\x04kind\"\x15\n" +
+	"\x13RetrainModelRequest\"\x8a\x04\n" +
 	"\x14RetrainModelResponse\x12#\n" +
 	"\rmodel_version\x18\x01 \x01(\tR\fmodelVersion\x124\n" +
 	"\x16previous_model_version\x18\x02 \x01(\tR\x14previousModelVersion\x12<\n" +
 	"\afigures\x18\x03 \x01(\v2\".gridflow.classify.v1.ModelFiguresR\afigures\x12M\n" +
-	"\x10previous_figures\x18\x04 \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x0fpreviousFigures\"O\n" +
+	"\x10previous_figures\x18\x04 \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x0fpreviousFigures\x12,\n" +
+	"\x12item_model_version\x18\x05 \x01(\tR\x10itemModelVersion\x12=\n" +
+	"\x1bprevious_item_model_version\x18\x06 \x01(\tR\x18previousItemModelVersion\x12E\n" +
+	"\fitem_figures\x18\a \x01(\v2\".gridflow.classify.v1.ModelFiguresR\vitemFigures\x12V\n" +
+	"\x15previous_item_figures\x18\b \x01(\v2\".gridflow.classify.v1.ModelFiguresR\x13previousItemFigures\"O\n" +
 	"\x11ListModelsRequest\x12\x1b\n" +
 	"\tpage_size\x18\x01 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
@@ -3260,48 +3372,52 @@ var file_gridflow_classify_v1_classify_proto_depIdxs = []int32{
 	23, // 37: gridflow.classify.v1.ListCorrectionsResponse.corrections:type_name -> gridflow.classify.v1.Correction
 	28, // 38: gridflow.classify.v1.ReloadModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
 	28, // 39: gridflow.classify.v1.ReloadModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
-	41, // 40: gridflow.classify.v1.Model.trained_at:type_name -> google.protobuf.Timestamp
-	29, // 41: gridflow.classify.v1.Model.sources:type_name -> gridflow.classify.v1.ModelSource
-	28, // 42: gridflow.classify.v1.Model.figures:type_name -> gridflow.classify.v1.ModelFigures
-	28, // 43: gridflow.classify.v1.Model.against:type_name -> gridflow.classify.v1.ModelFigures
-	2,  // 44: gridflow.classify.v1.Model.state:type_name -> gridflow.classify.v1.ModelState
-	41, // 45: gridflow.classify.v1.Model.decided_at:type_name -> google.protobuf.Timestamp
-	41, // 46: gridflow.classify.v1.Model.live_at:type_name -> google.protobuf.Timestamp
-	28, // 47: gridflow.classify.v1.RetrainModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
-	28, // 48: gridflow.classify.v1.RetrainModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
-	30, // 49: gridflow.classify.v1.ListModelsResponse.models:type_name -> gridflow.classify.v1.Model
-	46, // 50: gridflow.classify.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.types.v1.ReferenceReload
-	4,  // 51: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
-	6,  // 52: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
-	9,  // 53: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
-	11, // 54: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
-	13, // 55: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
-	16, // 56: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
-	19, // 57: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
-	21, // 58: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
-	24, // 59: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
-	26, // 60: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
-	33, // 61: gridflow.classify.v1.ClassifyService.ListModels:input_type -> gridflow.classify.v1.ListModelsRequest
-	31, // 62: gridflow.classify.v1.ClassifyService.RetrainModel:input_type -> gridflow.classify.v1.RetrainModelRequest
-	35, // 63: gridflow.classify.v1.ClassifyService.ListReferenceReloads:input_type -> gridflow.classify.v1.ListReferenceReloadsRequest
-	5,  // 64: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
-	7,  // 65: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
-	10, // 66: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
-	12, // 67: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
-	14, // 68: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
-	17, // 69: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
-	20, // 70: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
-	22, // 71: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
-	25, // 72: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
-	27, // 73: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
-	34, // 74: gridflow.classify.v1.ClassifyService.ListModels:output_type -> gridflow.classify.v1.ListModelsResponse
-	32, // 75: gridflow.classify.v1.ClassifyService.RetrainModel:output_type -> gridflow.classify.v1.RetrainModelResponse
-	36, // 76: gridflow.classify.v1.ClassifyService.ListReferenceReloads:output_type -> gridflow.classify.v1.ListReferenceReloadsResponse
-	64, // [64:77] is the sub-list for method output_type
-	51, // [51:64] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	28, // 40: gridflow.classify.v1.ReloadModelResponse.item_figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 41: gridflow.classify.v1.ReloadModelResponse.previous_item_figures:type_name -> gridflow.classify.v1.ModelFigures
+	41, // 42: gridflow.classify.v1.Model.trained_at:type_name -> google.protobuf.Timestamp
+	29, // 43: gridflow.classify.v1.Model.sources:type_name -> gridflow.classify.v1.ModelSource
+	28, // 44: gridflow.classify.v1.Model.figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 45: gridflow.classify.v1.Model.against:type_name -> gridflow.classify.v1.ModelFigures
+	2,  // 46: gridflow.classify.v1.Model.state:type_name -> gridflow.classify.v1.ModelState
+	41, // 47: gridflow.classify.v1.Model.decided_at:type_name -> google.protobuf.Timestamp
+	41, // 48: gridflow.classify.v1.Model.live_at:type_name -> google.protobuf.Timestamp
+	28, // 49: gridflow.classify.v1.RetrainModelResponse.figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 50: gridflow.classify.v1.RetrainModelResponse.previous_figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 51: gridflow.classify.v1.RetrainModelResponse.item_figures:type_name -> gridflow.classify.v1.ModelFigures
+	28, // 52: gridflow.classify.v1.RetrainModelResponse.previous_item_figures:type_name -> gridflow.classify.v1.ModelFigures
+	30, // 53: gridflow.classify.v1.ListModelsResponse.models:type_name -> gridflow.classify.v1.Model
+	46, // 54: gridflow.classify.v1.ListReferenceReloadsResponse.reloads:type_name -> gridflow.types.v1.ReferenceReload
+	4,  // 55: gridflow.classify.v1.ClassifyService.ListCatalogue:input_type -> gridflow.classify.v1.ListCatalogueRequest
+	6,  // 56: gridflow.classify.v1.ClassifyService.GetCatalogueItem:input_type -> gridflow.classify.v1.GetCatalogueItemRequest
+	9,  // 57: gridflow.classify.v1.ClassifyService.ListReviewQueue:input_type -> gridflow.classify.v1.ListReviewQueueRequest
+	11, // 58: gridflow.classify.v1.ClassifyService.ResolveReview:input_type -> gridflow.classify.v1.ResolveReviewRequest
+	13, // 59: gridflow.classify.v1.ClassifyService.Reclassify:input_type -> gridflow.classify.v1.ReclassifyRequest
+	16, // 60: gridflow.classify.v1.ClassifyService.GetClassification:input_type -> gridflow.classify.v1.GetClassificationRequest
+	19, // 61: gridflow.classify.v1.ClassifyService.GetIncident:input_type -> gridflow.classify.v1.GetIncidentRequest
+	21, // 62: gridflow.classify.v1.ClassifyService.ListIncidents:input_type -> gridflow.classify.v1.ListIncidentsRequest
+	24, // 63: gridflow.classify.v1.ClassifyService.ListCorrections:input_type -> gridflow.classify.v1.ListCorrectionsRequest
+	26, // 64: gridflow.classify.v1.ClassifyService.ReloadModel:input_type -> gridflow.classify.v1.ReloadModelRequest
+	33, // 65: gridflow.classify.v1.ClassifyService.ListModels:input_type -> gridflow.classify.v1.ListModelsRequest
+	31, // 66: gridflow.classify.v1.ClassifyService.RetrainModel:input_type -> gridflow.classify.v1.RetrainModelRequest
+	35, // 67: gridflow.classify.v1.ClassifyService.ListReferenceReloads:input_type -> gridflow.classify.v1.ListReferenceReloadsRequest
+	5,  // 68: gridflow.classify.v1.ClassifyService.ListCatalogue:output_type -> gridflow.classify.v1.ListCatalogueResponse
+	7,  // 69: gridflow.classify.v1.ClassifyService.GetCatalogueItem:output_type -> gridflow.classify.v1.GetCatalogueItemResponse
+	10, // 70: gridflow.classify.v1.ClassifyService.ListReviewQueue:output_type -> gridflow.classify.v1.ListReviewQueueResponse
+	12, // 71: gridflow.classify.v1.ClassifyService.ResolveReview:output_type -> gridflow.classify.v1.ResolveReviewResponse
+	14, // 72: gridflow.classify.v1.ClassifyService.Reclassify:output_type -> gridflow.classify.v1.ReclassifyResponse
+	17, // 73: gridflow.classify.v1.ClassifyService.GetClassification:output_type -> gridflow.classify.v1.GetClassificationResponse
+	20, // 74: gridflow.classify.v1.ClassifyService.GetIncident:output_type -> gridflow.classify.v1.GetIncidentResponse
+	22, // 75: gridflow.classify.v1.ClassifyService.ListIncidents:output_type -> gridflow.classify.v1.ListIncidentsResponse
+	25, // 76: gridflow.classify.v1.ClassifyService.ListCorrections:output_type -> gridflow.classify.v1.ListCorrectionsResponse
+	27, // 77: gridflow.classify.v1.ClassifyService.ReloadModel:output_type -> gridflow.classify.v1.ReloadModelResponse
+	34, // 78: gridflow.classify.v1.ClassifyService.ListModels:output_type -> gridflow.classify.v1.ListModelsResponse
+	32, // 79: gridflow.classify.v1.ClassifyService.RetrainModel:output_type -> gridflow.classify.v1.RetrainModelResponse
+	36, // 80: gridflow.classify.v1.ClassifyService.ListReferenceReloads:output_type -> gridflow.classify.v1.ListReferenceReloadsResponse
+	68, // [68:81] is the sub-list for method output_type
+	55, // [55:68] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_gridflow_classify_v1_classify_proto_init() }

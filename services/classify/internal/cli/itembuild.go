@@ -1,0 +1,70 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/gridflow/gridflow/pkg/reference"
+	"github.com/gridflow/gridflow/services/classify/internal/classifier"
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/gridflow/gridflow/services/classify/internal/itemmodel"
+	"github.com/gridflow/gridflow/services/classify/internal/model"
+	"github.com/gridflow/gridflow/services/classify/internal/rules"
+)
+
+// ItemTraining is what an item model is built from in process (issue 15:
+// a retraining builds one beside the class model), as `classify
+// train-items` builds one from files.
+type ItemTraining struct {
+	Ref   *reference.Set
+	Rules *rules.Set
+	// Model is the class model served: the thresholds are chosen on what
+	// the served decision does with it.
+	Model *model.Model
+	// Config is the service's decision config.
+	Config classify.Config
+	// History is the city's labelled cases (weak item labels).
+	History []classifier.Example
+	// Texts and Labels are the hand-read item labels (id → code) to train
+	// and calibrate on; the gate's held-out slice must not be among them.
+	Texts  []LabelledText
+	Labels map[string]string
+	// Extra are further item labels learnt from like the history's (the
+	// dispatchers' corrections); those whose code counts under no hotline
+	// class are left out.
+	Extra []itemmodel.Labelled
+}
+
+// BuildItems builds an item model with the default options and weights.
+func BuildItems(ctx context.Context, t ItemTraining) (*itemmodel.Set, error) {
+	o, w := itemmodel.DefaultOptions(), defaultItemSources()
+	base, err := itemBase(t.Ref, t.Rules, t.History, t.Config.ItemWindow, w)
+	if err != nil {
+		return nil, fmt.Errorf("build items: %w", err)
+	}
+	classOf := itemClassOf(t.Ref)
+	for _, e := range t.Extra {
+		if _, ok := classOf(e.Code); ok {
+			base = append(base, e)
+		}
+	}
+	env := &itemEnv{ref: t.Ref, rules: t.Rules, model: t.Model, history: t.History, texts: t.Texts}
+	tuned := env.itemTuned(t.Config, t.Texts, t.Labels, w.hand)
+	s, _, err := itemmodel.Build(ctx, base, tuned, classOf, o)
+	if err != nil {
+		return nil, fmt.Errorf("build items: %w", err)
+	}
+	return s, nil
+}
+
+// CodesExcept maps the labels of every slice but slice to their codes: the
+// labels an item model may train on when slice is the gate's held-out one.
+func CodesExcept(labels map[string]ItemLabel, slice string) map[string]string {
+	out := map[string]string{}
+	for id, l := range labels {
+		if slice == "" || l.Slice != slice {
+			out[id] = l.Code
+		}
+	}
+	return out
+}
