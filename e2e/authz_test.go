@@ -243,8 +243,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 	maps.Copy(calls, authzSourcePlaceCalls(t, ctx, s, w)) // source place coordination (issue 20)
 	// Self-disposal (issue 20).
 	maps.Copy(calls, authzSelfDisposalCalls(t, s, w))
-	maps.Copy(calls, authzListsCalls(t, s, w))  // the three lists (issue 20)
-	maps.Copy(calls, authzWarningCalls(t, s))   // early warning (issue 20)
+	maps.Copy(calls, authzListsCalls(t, s, w)) // the three lists (issue 20)
+	maps.Copy(calls, authzWarningCalls(t, s))  // early warning (issue 20)
 	seen := map[string]bool{}
 	for _, line := range authzMatrix {
 		f := strings.Fields(line)
@@ -281,12 +281,12 @@ func TestAuthorizationMatrix(t *testing.T) {
 		dispatchv1.DispatchService_ServiceDesc, feedbackv1.FeedbackService_ServiceDesc,
 		dispatchv1.WebhookService_ServiceDesc,                                              // webhooks (issue 19)
 		intakev1.PublicIntakeService_ServiceDesc, feedbackv1.PublicCaseService_ServiceDesc, // Open311 (issue 19)
-		classifyv1.PlaceService_ServiceDesc, // places (issue 20)
-		dispatchv1.WorkerTaskService_ServiceDesc, // worker tasks (issue 20)
+		classifyv1.PlaceService_ServiceDesc,                                                   // places (issue 20)
+		dispatchv1.WorkerTaskService_ServiceDesc,                                              // worker tasks (issue 20)
 		classifyv1.SourcePlaceService_ServiceDesc, dispatchv1.CoordinationService_ServiceDesc, // source place coordination (issue 20)
 		feedbackv1.SelfDisposalService_ServiceDesc, // self-disposal (issue 20)
-		feedbackv1.ListsService_ServiceDesc, // the three lists (issue 20)
-		feedbackv1.WarningService_ServiceDesc, // early warning (issue 20)
+		feedbackv1.ListsService_ServiceDesc,        // the three lists (issue 20)
+		feedbackv1.WarningService_ServiceDesc,      // early warning (issue 20)
 	} {
 		svc := sd.ServiceName[strings.LastIndex(sd.ServiceName, ".")+1:]
 		for _, m := range sd.Methods {

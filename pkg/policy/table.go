@@ -28,20 +28,25 @@ const PublicCaseService = "gridflow.feedback.v1.PublicCaseService"
 // PlaceService is classify's place registry and place history (issue 20,
 // places).
 const PlaceService = "gridflow.classify.v1.PlaceService"
+
 // WorkerTaskService is dispatch's door for grid workers' own tasks
 // (issue 20, work tasks).
 const WorkerTaskService = "gridflow.dispatch.v1.WorkerTaskService"
+
 // Source place coordination (issue 20): classify's source places and
 // dispatch's coordinated work.
 const (
 	SourcePlaceService  = "gridflow.classify.v1.SourcePlaceService"
 	CoordinationService = "gridflow.dispatch.v1.CoordinationService"
 )
+
 // SelfDisposalService is feedback's check of self-disposals and 自处率
 // (issue 20).
 const SelfDisposalService = "gridflow.feedback.v1.SelfDisposalService"
+
 // ListsService is feedback's three lists and month's figures (issue 20).
 const ListsService = "gridflow.feedback.v1.ListsService"
+
 // WarningService is feedback's early warning (issue 20).
 const WarningService = "gridflow.feedback.v1.WarningService"
 

@@ -28,7 +28,7 @@ func CaseIn(p *eventsv1.CaseReceived, answered bool) classify.Case {
 		CatalogueCode: p.GetCatalogueCode(), Answered: answered, Location: wire.PointIn(p.GetLocation()),
 		ReceivedAt: wire.TimeIn(p.GetReceivedAt()), AcceptedAt: wire.TimeIn(p.GetAcceptedAt()),
 		PrivateLocation: p.GetPrivateLocation(), // issue 20, places
-		SelfDisposed: p.GetSelfDisposed(), // issue 20
+		SelfDisposed:    p.GetSelfDisposed(),    // issue 20
 	}
 }
 

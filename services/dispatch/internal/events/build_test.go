@@ -124,7 +124,7 @@ func TestEnvelopeMapsEveryEvent(t *testing.T) {
 		"place_upserted",                                                                                                              // classify (issue 20, places)
 		"incident_source_place_lead",                                                                                                  // classify: source place coordination (issue 20)
 		"case_resolved", "case_replied", "case_callback_recorded", "case_rechecked", "case_reopened", "case_closed", "case_withdrawn", // feedback
-		"place_upserted", // classify (issue 20)
+		"place_upserted",             // classify (issue 20)
 		"case_self_disposal_checked", // feedback: self-disposal (issue 20)
 		// Early warning (issue 20): feedback's warnings.
 		"warning_raised", "warning_acknowledged", "warning_dismissed",
