@@ -91,7 +91,7 @@ include ./users/auth.conf
 // build tag, in make cluster-test, rather than in every make test.
 func TestNATSClusterLosesANode(t *testing.T) {
 	s := &stack{bin: binDir(t), dir: t.TempDir(), addrs: map[string]string{}, admins: map[string]string{},
-		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}}
+		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, owner: t}
 	s.dbURL = testenv.DatabaseURL(t)
 	s.keyDir = filepath.Join(s.dir, "keys")
 	if _, err := auth.EnsureKeyPair(s.keyDir); err != nil {

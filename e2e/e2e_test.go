@@ -50,6 +50,10 @@ type stack struct {
 	procs      map[string]*exec.Cmd
 	exited     map[string]chan struct{} // closed when the process has exited
 	logFiles   map[string]string
+	// owner is the test that started the stack: what lives as long as the
+	// stack (the tests' NATS connections) is cleaned up with it, not with a
+	// subtest that happened to make it first (TestNeighbourhoodLedger).
+	owner *testing.T
 }
 
 var services = []string{"intake", "classify", "dispatch", "feedback", "console"}
@@ -113,7 +117,8 @@ func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
 		only = services
 	}
 	s := &stack{bin: binDir(t), dir: t.TempDir(), addrs: map[string]string{}, admins: map[string]string{},
-		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, only: only}
+		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, only: only,
+		owner: t}
 	dbURL := cfg.dbURL
 	if dbURL == "" {
 		dbURL = testenv.DatabaseURL(t)
@@ -232,7 +237,7 @@ func (s *stack) jetStreamAs(t *testing.T, user string) jetstream.JetStream {
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(nc.Close)
+		s.owner.Cleanup(nc.Close)
 		s.nc[user] = nc
 	}
 	js, err := jetstream.New(s.nc[user])

@@ -25,6 +25,10 @@ import (
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
+// placesWorker is the worker of the grid the places story's shop is in
+// (310106022002001); the e2e stacks' register keeps it (onlyLedgerWorker).
+const placesWorker = "w-022002001"
+
 func TestLedgerPlaces(t *testing.T) {
 	s := startStack(t)
 	ledgerPlacesStory(t, s)
@@ -70,7 +74,7 @@ func ledgerPlacesStory(t *testing.T, s *stack) {
 	// 2. The grid's worker finds the shop for rent.
 	var found classifyv1.RecordPlaceFindingResponse
 	s.gridctlJSON(t, &found, "place", "finding", building+shop, "--status", "for_rent", "--note", "门面招租，下家可能开酒吧",
-		"--as", "patrol:w-022002001")
+		"--as", "patrol:"+placesWorker)
 	shopKey := found.GetPlace().GetPlaceKey()
 	if !found.GetChanged() || found.GetPlace().GetStatus() != "for_rent" || found.GetPlace().GetVersion() < 2 ||
 		found.GetPlace().GetLaneKey() != laneKey || found.GetPlace().GetGridCode() != "310106022002001" {
@@ -131,7 +135,7 @@ func ledgerPlacesStory(t *testing.T, s *stack) {
 		t.Errorf("the address's history (%s): %v; want %s and %s, not the private %s", h.GetKey(), got, a, b, c)
 	}
 	// The shop itself: its orders, its register entry and both versions.
-	s.gridctlJSON(t, &h, "place", "show", shopKey, "--as", "patrol:w-022002001")
+	s.gridctlJSON(t, &h, "place", "show", shopKey, "--as", "patrol:"+placesWorker)
 	if got := ids(&h); !slices.Contains(got, a) || !slices.Contains(got, b) || slices.Contains(got, c) ||
 		h.GetPlace().GetStatus() != "for_rent" || len(h.GetChanges()) < 2 {
 		t.Errorf("the shop's history: %v, place %v, changes %v", got, h.GetPlace(), h.GetChanges())

@@ -108,16 +108,17 @@ func workTasksEnv(t *testing.T, s *stack) []string {
 		"DISPATCH_INSPECTION_MONTH=" + inspectionMonth.String()}
 }
 
-// onlyLedgerWorker keeps, of the register's workers, ledgerWorker alone (the
-// leaders stay): every other grid has no worker on the e2e stacks, so the
-// re-check of a report there stays its reporter's (RecheckAssignee's
-// fallback) — what the tests written before issue 20 have their reporters do.
+// onlyLedgerWorker keeps, of the register's workers, ledgerWorker and the
+// places story's placesWorker alone (the leaders stay): every other grid has
+// no worker on the e2e stacks, so the re-check of a report there stays its
+// reporter's (RecheckAssignee's fallback) — what the tests written before
+// issue 20 have their reporters do.
 func onlyLedgerWorker(reg string) string {
 	head, rest, _ := strings.Cut(reg, "\n  - id: ")
 	entries := strings.Split(rest, "\n  - id: ")
 	out := []string{head}
 	for _, e := range entries {
-		if strings.Contains(e, "role: worker") && !strings.HasPrefix(e, ledgerWorker+"\n") {
+		if strings.Contains(e, "role: worker") && !strings.HasPrefix(e, ledgerWorker+"\n") && !strings.HasPrefix(e, placesWorker+"\n") {
 			continue
 		}
 		out = append(out, e)
