@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +17,7 @@ import (
 // the others are answered the first result.
 func authzListsCalls(t *testing.T, s *stack, w *authzWorld) map[string]func(ctx context.Context, col string) error {
 	lists := map[string]feedbackv1.ListsServiceClient{}
-	for _, col := range append(authzColumns, authzPublic) {
+	for _, col := range append(append(slices.Clone(authzColumns), authzPublic), authzGridLeaders...) { // the grid leaders' columns too
 		lists[col] = feedbackv1.NewListsServiceClient(authzDial(t, s, "feedback", col))
 	}
 	community := zhijiang + "001"

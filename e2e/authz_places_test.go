@@ -10,6 +10,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -23,7 +24,7 @@ import (
 
 func authzPlaceCalls(t *testing.T, s *stack, w *authzWorld) map[string]func(ctx context.Context, col string) error {
 	places := map[string]classifyv1.PlaceServiceClient{}
-	for _, col := range append(authzColumns, authzPublic) { // the public's column is checked too
+	for _, col := range append(append(slices.Clone(authzColumns), authzPublic), authzGridLeaders...) { // the public's and the grid leaders' columns are checked too
 		places[col] = classifyv1.NewPlaceServiceClient(authzDial(t, s, "classify", col))
 	}
 	n, _ := strconv.Atoi(w.run)

@@ -23,7 +23,7 @@ func authzWarningCalls(t *testing.T, s *stack) map[string]func(ctx context.Conte
 	ackID := authzWarning(t, ctx, s, warningOrders(t, ctx, s, "AZ-WA", "上海市静安区共和新路8871弄1号", now, now, now, now))
 	dismissID := authzWarning(t, ctx, s, warningOrders(t, ctx, s, "AZ-WD", "上海市静安区共和新路8872弄1号", now, now, now, now))
 	clients := map[string]feedbackv1.WarningServiceClient{}
-	for _, col := range append(slices.Clone(authzColumns), authzPublic) {
+	for _, col := range append(append(slices.Clone(authzColumns), authzPublic), authzGridLeaders...) {
 		clients[col] = feedbackv1.NewWarningServiceClient(authzDial(t, s, "feedback", col))
 	}
 	return map[string]func(ctx context.Context, col string) error{

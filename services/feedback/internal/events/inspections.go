@@ -17,7 +17,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
@@ -106,47 +105,21 @@ func DecodeInspection(subject string, data []byte, loc *time.Location) (feedback
 	return in, nil
 }
 
-// payloadOf reads an envelope's payload into into. The payload is the
-// envelope's oneof when this build knows the field, else the one
-// length-delimited unknown field in the payload range (a payload added to
-// the envelope after this build, as the worker-task events are); a bare
-// message without an envelope is read as itself.
+// payloadOf reads an envelope's payload into into: the envelope's oneof
+// must hold a message of into's type.
 func payloadOf(data []byte, into proto.Message) error {
 	env := &eventsv1.Envelope{}
 	if err := proto.Unmarshal(data, env); err != nil {
 		return err
 	}
 	m := env.ProtoReflect()
-	want := into.ProtoReflect().Descriptor().FullName()
-	if fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("payload")); fd != nil {
-		if fd.Message() == nil || fd.Message().FullName() != want {
-			return fmt.Errorf("payload %s, want %s", fd.Name(), want)
-		}
-		proto.Merge(into, m.Get(fd).Message().Interface())
-		return nil
+	fd := m.WhichOneof(m.Descriptor().Oneofs().ByName("payload"))
+	if fd == nil {
+		return errors.New("envelope without payload")
 	}
-	b := m.GetUnknown()
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
-		if typ == protowire.BytesType && num >= 10 {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return protowire.ParseError(n)
-			}
-			return proto.Unmarshal(v, into)
-		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return protowire.ParseError(n)
-		}
-		b = b[n:]
+	if want := into.ProtoReflect().Descriptor().FullName(); fd.Message() == nil || fd.Message().FullName() != want {
+		return fmt.Errorf("payload %s, want %s", fd.Name(), want)
 	}
-	if env.GetEventId() == "" {
-		return proto.Unmarshal(data, into)
-	}
-	return errors.New("envelope without payload")
+	proto.Merge(into, m.Get(fd).Message().Interface())
+	return nil
 }
