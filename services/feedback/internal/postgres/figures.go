@@ -181,6 +181,14 @@ func (s *Store) CategoryCounts(ctx context.Context, area feedback.Slice, p feedb
 	if err != nil {
 		return nil, fmt.Errorf("category counts: %w", pgdb.Translate(err))
 	}
+	return itemCounts(rows)
+}
+
+// itemCounts reads rows of (item code, item name, count, newest received)
+// ordered by code and then newest last, into one count per code under the
+// name its most recently received case gave it.
+func itemCounts(rows pgx.Rows) ([]feedback.CategoryCount, error) {
+	defer rows.Close()
 	var out []feedback.CategoryCount
 	for rows.Next() {
 		var c feedback.CategoryCount

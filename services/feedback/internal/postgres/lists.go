@@ -47,20 +47,7 @@ func (s *Store) RequestCounts(ctx context.Context, sl feedback.Slice, p feedback
 	if err != nil {
 		return nil, fmt.Errorf("request counts: %w", pgdb.Translate(err))
 	}
-	var out []feedback.CategoryCount
-	for rows.Next() {
-		var c feedback.CategoryCount
-		var at time.Time
-		if err := rows.Scan(&c.Code, &c.Name, &c.Count, &at); err != nil {
-			return nil, err
-		}
-		if n := len(out); n > 0 && out[n-1].Code == c.Code {
-			out[n-1].Name, out[n-1].Count = c.Name, out[n-1].Count+c.Count
-			continue
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return itemCounts(rows)
 }
 
 func (s *Store) counts(ctx context.Context, what, sql string, args []any, name func(string) string) ([]feedback.CategoryCount, error) {
