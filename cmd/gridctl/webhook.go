@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
 
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
@@ -15,8 +16,10 @@ import (
 // Webhooks (issue 19): a department's registrations and their deliveries,
 // through dispatch's WebhookService.
 
-// callHooks runs one WebhookService RPC with the global timeout.
-func callHooks[T any](cmd *cobra.Command, g *globals, d *dispatchFlags, fn func(context.Context, dispatchv1.WebhookServiceClient) (T, error)) (T, error) {
+// callDispatchService runs one RPC of one of dispatch's services (its
+// client made by newClient) with the global timeout.
+func callDispatchService[C, T any](cmd *cobra.Command, g *globals, d *dispatchFlags, newClient func(grpc.ClientConnInterface) C,
+	fn func(context.Context, C) (T, error)) (T, error) {
 	var zero T
 	conn, err := d.conn(g, svcDispatch)
 	if err != nil {
@@ -25,11 +28,16 @@ func callHooks[T any](cmd *cobra.Command, g *globals, d *dispatchFlags, fn func(
 	defer conn.Close()
 	ctx, cancel := g.ctx(cmd.Context())
 	defer cancel()
-	out, err := fn(metadata.NewOutgoingContext(ctx, metadata.MD{}), dispatchv1.NewWebhookServiceClient(conn))
+	out, err := fn(metadata.NewOutgoingContext(ctx, metadata.MD{}), newClient(conn))
 	if err != nil {
 		return zero, explain(err)
 	}
 	return out, nil
+}
+
+// callHooks runs one WebhookService RPC with the global timeout.
+func callHooks[T any](cmd *cobra.Command, g *globals, d *dispatchFlags, fn func(context.Context, dispatchv1.WebhookServiceClient) (T, error)) (T, error) {
+	return callDispatchService(cmd, g, d, dispatchv1.NewWebhookServiceClient, fn)
 }
 
 func newWebhookCmd(g *globals) *cobra.Command {

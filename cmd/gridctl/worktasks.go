@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"google.golang.org/grpc/metadata"
 
 	"github.com/gridflow/gridflow/pkg/notify"
 
@@ -27,19 +26,7 @@ import (
 
 // callWork runs one WorkerTaskService RPC with the global timeout.
 func callWork[T any](cmd *cobra.Command, g *globals, d *dispatchFlags, fn func(context.Context, dispatchv1.WorkerTaskServiceClient) (T, error)) (T, error) {
-	var zero T
-	conn, err := d.conn(g, svcDispatch)
-	if err != nil {
-		return zero, err
-	}
-	defer conn.Close()
-	ctx, cancel := g.ctx(cmd.Context())
-	defer cancel()
-	out, err := fn(metadata.NewOutgoingContext(ctx, metadata.MD{}), dispatchv1.NewWorkerTaskServiceClient(conn))
-	if err != nil {
-		return zero, explain(err)
-	}
-	return out, nil
+	return callDispatchService(cmd, g, d, dispatchv1.NewWorkerTaskServiceClient, fn)
 }
 
 func newWorkTasksCmd(g *globals) *cobra.Command {
