@@ -349,7 +349,6 @@ func received(e *feedback.Event, r *eventsv1.CaseReceived, answered bool) *feedb
 	if r.GetPrivateLocation() {
 		f.PlaceKey = feedback.LaneKey(f.PlaceKey)
 	}
-	f.SelfDisposed = r.GetSelfDisposed()
 	if f.ReceivedAt.IsZero() {
 		f.ReceivedAt = wire.TimeIn(r.GetAcceptedAt())
 	}

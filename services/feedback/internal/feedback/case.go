@@ -169,8 +169,6 @@ type Case struct {
 	Public *PublicFacts `json:"Public,omitempty"`
 	// SelfDisposal is set for a patrol report settled on the spot (issue 20).
 	SelfDisposal *SelfDisposal `json:"SelfDisposal,omitempty"`
-	// SelfDisposed: reported as settled on the spot (issue 20).
-	SelfDisposed bool `json:"SelfDisposed,omitempty"`
 
 	ClassVersion  int    `json:"ClassVersion"`
 	ItemCode      string `json:"ItemCode"`
@@ -302,7 +300,6 @@ func (f *CaseReceived) apply(c *Case, _ *Event) {
 		}
 		c.SelfDisposal = &sd
 	}
-	c.SelfDisposed = f.SelfDisposed // issue 20: the month's figures count it
 }
 
 func (f *CaseClassified) apply(c *Case, _ *Event) {

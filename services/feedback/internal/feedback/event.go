@@ -76,9 +76,6 @@ type CaseReceived struct {
 	// SelfDisposal: the worker settled it on the spot (issue 20); its note
 	// and photos, no verdict.
 	SelfDisposal *SelfDisposal
-	// SelfDisposed: the grid worker reported it settled on the spot
-	// (issue 20; counted on the month's figures).
-	SelfDisposed bool
 }
 
 // CaseContactRead: someone read the caller's full contact through intake's

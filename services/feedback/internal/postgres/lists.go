@@ -18,10 +18,10 @@ import (
 var _ feedback.ListsStore = (*Store)(nil)
 
 // saveListFacts writes the columns of figure_cases the lists count by
-// (0010): the appeal type and the self-disposal flag.
+// (0010): the appeal type and whether it was settled on the spot.
 func saveListFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
 	_, err := tx.Exec(ctx, `UPDATE figure_cases SET appeal_type = $2, self_disposed = $3 WHERE case_id = $1`,
-		c.ID, string(c.AppealType), c.SelfDisposed)
+		c.ID, string(c.AppealType), c.SelfDisposal != nil)
 	if err != nil {
 		return fmt.Errorf("save list facts %s: %w", c.ID, pgdb.Translate(err))
 	}
