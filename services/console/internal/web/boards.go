@@ -200,11 +200,9 @@ func (s *Server) escalationsPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusServiceUnavailable, page, v)
 		return
 	}
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, page, &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, page, v)
+	if !ok {
 		return
 	}
 	token := ""
@@ -337,11 +335,9 @@ func (s *Server) scoresPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusServiceUnavailable, page, v)
 		return
 	}
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, page, &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, page, v)
+	if !ok {
 		return
 	}
 	scope := policy.ScopeOf(acting)
@@ -405,11 +401,9 @@ func (s *Server) paretoPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, page, v)
 		return
 	}
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, page, &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, page, v)
+	if !ok {
 		return
 	}
 	resp, err := s.feedback.GetPareto(ctx, &feedbackv1.GetParetoRequest{AreaCode: v.Area, Period: p})
@@ -456,11 +450,9 @@ func (s *Server) hotspotsPage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, page, v)
 		return
 	}
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, page, &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, page, v)
+	if !ok {
 		return
 	}
 	resp, err := s.feedback.GetHotspots(ctx, &feedbackv1.GetHotspotsRequest{AreaCode: v.Area, Period: p})

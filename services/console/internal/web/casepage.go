@@ -156,11 +156,9 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusBadRequest, "case.html", v)
 		return
 	}
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, "case.html", &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, "case.html", v)
+	if !ok {
 		return
 	}
 	req := &feedbackv1.GetCaseRequest{}

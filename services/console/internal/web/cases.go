@@ -66,11 +66,9 @@ func (s *Server) casesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Scope = scope.String()
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, "cases.html", &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, "cases.html", v)
+	if !ok {
 		return
 	}
 	resp, err := s.feedback.ListCases(ctx, &feedbackv1.ListCasesRequest{PageSize: casesPageSize, PageToken: r.URL.Query().Get("page_token")})
@@ -117,6 +115,20 @@ func (s *Server) callContext(parent context.Context, p auth.Principal) (context.
 	}
 	ctx, cancel := context.WithTimeout(parent, s.opts.CallTimeout)
 	return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+token), cancel
+}
+
+// pageContext is callContext for a page handler: when no credential can be
+// signed it renders page (view, a pointer, with msgNoCredential in *errField)
+// as a 500 and ok is false.
+func (s *Server) pageContext(w http.ResponseWriter, r *http.Request, acting auth.Principal, page string, view any,
+	errField *string) (ctx context.Context, cancel context.CancelFunc, ok bool) {
+	ctx, cancel = s.callContext(r.Context(), acting)
+	if ctx == nil {
+		*errField = msgNoCredential
+		s.render(w, r, http.StatusInternalServerError, page, view)
+		return nil, cancel, false
+	}
+	return ctx, cancel, true
 }
 
 var shanghai = func() *time.Location {

@@ -321,11 +321,9 @@ func (s *Server) livePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v.Query = r.URL.RawQuery
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, "live.html", &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, "live.html", v)
+	if !ok {
 		return
 	}
 	req := listRequest(sf, livePageSize)

@@ -145,11 +145,9 @@ func (s *Server) placePage(w http.ResponseWriter, r *http.Request) {
 			req.To = timestamppb.New(t.Add(24 * time.Hour)) // the last day included
 		}
 	}
-	ctx, cancel := s.callContext(r.Context(), sess.Account.Acting())
+	ctx, cancel, ok := s.pageContext(w, r, sess.Account.Acting(), "places.html", &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, "places.html", v)
+	if !ok {
 		return
 	}
 	resp, err := s.opts.Places.GetPlaceHistory(ctx, req)

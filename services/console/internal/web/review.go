@@ -73,11 +73,9 @@ func (s *Server) renderReview(w http.ResponseWriter, r *http.Request, code int, 
 		return
 	}
 	v.Scope = scope.String()
-	ctx, cancel := s.callContext(r.Context(), acting)
+	ctx, cancel, ok := s.pageContext(w, r, acting, "review.html", &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, "review.html", v)
+	if !ok {
 		return
 	}
 	token := ""

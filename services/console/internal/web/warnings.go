@@ -121,11 +121,9 @@ func (s *Server) renderWarnings(w http.ResponseWriter, r *http.Request, code int
 		code = http.StatusBadRequest
 		state = warningStateFilter[v.State]
 	}
-	ctx, cancel := s.callContext(r.Context(), sessionOf(r.Context()).Account.Acting())
+	ctx, cancel, ok := s.pageContext(w, r, sessionOf(r.Context()).Account.Acting(), page, &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, page, v)
+	if !ok {
 		return
 	}
 	resp, err := s.opts.Warnings.ListWarnings(ctx, &feedbackv1.ListWarningsRequest{State: state, PageToken: r.URL.Query().Get("page_token")})
@@ -152,11 +150,9 @@ func (s *Server) warningAct(w http.ResponseWriter, r *http.Request) {
 		s.renderWarnings(w, r, http.StatusServiceUnavailable, v)
 		return
 	}
-	ctx, cancel := s.callContext(r.Context(), sessionOf(r.Context()).Account.Acting())
+	ctx, cancel, ok := s.pageContext(w, r, sessionOf(r.Context()).Account.Acting(), "warnings.html", &v, &v.Error)
 	defer cancel()
-	if ctx == nil {
-		v.Error = msgNoCredential
-		s.render(w, r, http.StatusInternalServerError, "warnings.html", v)
+	if !ok {
 		return
 	}
 	dismiss := r.Pattern == "POST /warnings/{id}/dismiss"
