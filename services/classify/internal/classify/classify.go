@@ -284,7 +284,16 @@ type IncidentQuery struct {
 	// Subject restricts to one subject; ExcludeSubject excludes one.
 	Subject, ExcludeSubject string
 	Site                    string
-	Cells                   []Cell
+	// Number is the place's house number when it has an address: only
+	// incidents at that number or at none can be the same place
+	// (SamePlace); "" leaves the number open (a shop may match at any).
+	Number string
+	// Keyed: the place has an address, so among the incidents found by
+	// their cells only those without one can be the same place.
+	Keyed bool
+	Cells []Cell
+	// Linked restricts to incidents linked to a source place.
+	Linked bool
 	// Incidents whose [FirstAt, LastAt] comes within [From, To].
 	From, To time.Time
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
@@ -243,20 +244,49 @@ func (t *txn) AddVersion(ctx context.Context, c *classify.Classification) error 
 	return nil
 }
 
+// FindIncidents reads the incidents that can be at q's place: by its site
+// (only at its house number and at none, when it has one) and by its cells
+// (only incidents without an address, when it has one: addresses decide
+// between two that have one). The statement leaves out what q does not
+// ask, so each shape keeps its own plan on the indexes (issue 17).
 func (t *txn) FindIncidents(ctx context.Context, q classify.IncidentQuery) ([]*classify.Incident, error) {
-	is, js := make([]int64, len(q.Cells)), make([]int64, len(q.Cells))
-	for k, c := range q.Cells {
-		is[k], js[k] = c.I, c.J
+	var (
+		a        args
+		branches []string
+	)
+	from := a.add(q.From)
+	if q.Site != "" {
+		cond := "site = " + a.add(q.Site)
+		if q.Number != "" {
+			cond += " AND number IN (" + a.add(q.Number) + ", '')"
+		}
+		branches = append(branches, "SELECT incident_id FROM incidents WHERE "+cond+" AND last_at >= "+from)
 	}
-	rows, err := t.tx.Query(ctx, `SELECT body FROM incidents
-		WHERE incident_id IN (
-			SELECT incident_id FROM incidents WHERE $1 <> '' AND site = $1 AND last_at >= $2
-			UNION
-			SELECT incident_id FROM incidents
-			WHERE cell_i IS NOT NULL AND (cell_i, cell_j) IN (SELECT * FROM unnest($3::bigint[], $4::bigint[])) AND last_at >= $2)
-		AND first_at <= $5 AND ($6 = '' OR subject = $6) AND ($7 = '' OR subject <> $7)
-		ORDER BY incident_id`,
-		q.Site, q.From, is, js, q.To, q.Subject, q.ExcludeSubject)
+	if len(q.Cells) > 0 {
+		is, js := make([]int64, len(q.Cells)), make([]int64, len(q.Cells))
+		for k, c := range q.Cells {
+			is[k], js[k] = c.I, c.J
+		}
+		cond := "cell_i IS NOT NULL AND (cell_i, cell_j) IN (SELECT * FROM unnest(" + a.add(is) + "::bigint[], " + a.add(js) + "::bigint[]))"
+		if q.Keyed {
+			cond += " AND site = ''"
+		}
+		branches = append(branches, "SELECT incident_id FROM incidents WHERE "+cond+" AND last_at >= "+from)
+	}
+	if len(branches) == 0 {
+		return nil, nil
+	}
+	conds := []string{"incident_id IN (" + strings.Join(branches, " UNION ") + ")", "first_at <= " + a.add(q.To)}
+	if q.Subject != "" {
+		conds = append(conds, "subject = "+a.add(q.Subject))
+	}
+	if q.ExcludeSubject != "" {
+		conds = append(conds, "subject <> "+a.add(q.ExcludeSubject))
+	}
+	if q.Linked {
+		conds = append(conds, "source_place_id IS NOT NULL")
+	}
+	rows, err := t.tx.Query(ctx, "SELECT body FROM incidents WHERE "+strings.Join(conds, " AND ")+" ORDER BY incident_id", a...)
 	if err != nil {
 		return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
 	}
@@ -314,17 +344,26 @@ func (t *txn) SaveIncident(ctx context.Context, inc *classify.Incident) error {
 		sp = &inc.SourcePlaceID
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO incidents (incident_id, item_code, site, cell_i, cell_j, first_at, last_at, reports,
-			district_code, street_code, source_place_id, body, subject)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			district_code, street_code, source_place_id, body, subject, number)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (incident_id) DO UPDATE SET item_code = EXCLUDED.item_code, subject = EXCLUDED.subject, site = EXCLUDED.site,
 			cell_i = EXCLUDED.cell_i, cell_j = EXCLUDED.cell_j, first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at,
-			reports = EXCLUDED.reports, source_place_id = EXCLUDED.source_place_id, body = EXCLUDED.body`,
+			reports = EXCLUDED.reports, source_place_id = EXCLUDED.source_place_id, body = EXCLUDED.body, number = EXCLUDED.number`,
 		inc.ID, inc.ItemCode, inc.Place.Site, ci, cj, inc.FirstAt, inc.LastAt, inc.Reports(),
-		inc.Area.District, inc.Area.Street, sp, body, inc.Subject)
+		inc.Area.District, inc.Area.Street, sp, body, inc.Subject, incidentNumber(inc.Place))
 	if err != nil {
 		return fmt.Errorf("save incident %s: %w", inc.ID, pgdb.Translate(err))
 	}
 	return nil
+}
+
+// incidentNumber is the number column: the house number of an incident
+// with an address, "" otherwise.
+func incidentNumber(p classify.Place) string {
+	if p.Site == "" {
+		return ""
+	}
+	return p.Number
 }
 
 func (t *txn) GetSourcePlace(ctx context.Context, id string) (*classify.SourcePlace, error) {

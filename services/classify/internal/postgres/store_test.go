@@ -417,3 +417,41 @@ func TestPlaceLocksAreLocal(t *testing.T) {
 		t.Fatalf("a report at the place after the lock was released: %v", err)
 	}
 }
+
+// Issue 17: grouping reads a report's incidents by its site and house
+// number (and those without a number), not every incident on the road, and
+// still finds every incident SamePlace matches: the same number, a shop at
+// that number, the shop given without the number.
+func TestIncidentLookupReadsOnlyThePlace(t *testing.T) {
+	e := newEnv(t)
+	first := e.hotline("晚上噪声扰民", "长乐路340号")
+	e.receive(t, first)
+	e.receive(t, e.hotline("晚上噪声扰民", "长乐路342号"))
+	for _, addr := range []string{"长乐路340号", "长乐路340号兰州拉面", "长乐路兰州拉面"} {
+		e.receive(t, e.hotline("晚上噪声扰民", addr))
+	}
+	incs := e.incidents(t)
+	reports := map[string]int{}
+	for _, inc := range incs {
+		reports[inc.Place.Number] = inc.Reports()
+	}
+	if len(incs) != 2 || reports["340"] != 4 || reports["342"] != 1 {
+		t.Fatalf("incidents by number = %v, want 340: 4 reports (the number, its shop, the shop alone) and 342: 1", reports)
+	}
+
+	place := classify.PlaceOf(&first, "静安区", classify.DefaultCellSize)
+	err := e.store.InTx(context.Background(), func(tx classify.Tx) error {
+		found, err := tx.FindIncidents(context.Background(), classify.IncidentQuery{Site: place.Site, Number: place.Number,
+			Keyed: true, To: e.clock.Now().Add(time.Hour)})
+		if err != nil {
+			return err
+		}
+		if len(found) != 1 || found[0].Place.Number != "340" {
+			t.Errorf("lookup at %s read %d incidents, want only the one at 340号", place.Key, len(found))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
