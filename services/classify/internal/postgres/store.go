@@ -247,50 +247,85 @@ func (t *txn) AddVersion(ctx context.Context, c *classify.Classification) error 
 // FindIncidents reads the incidents that can be at q's place: by its site
 // (only at its house number and at none, when it has one) and by its cells
 // (only incidents without an address, when it has one: addresses decide
-// between two that have one). The statement leaves out what q does not
-// ask, so each shape keeps its own plan on the indexes (issue 17).
+// between two that have one). Each branch is one scan of its index with
+// every condition beside it, and the statement names only what q asks, so
+// each shape keeps its own plan (issue 17); an incident both branches find
+// is kept once.
 func (t *txn) FindIncidents(ctx context.Context, q classify.IncidentQuery) ([]*classify.Incident, error) {
 	var (
 		a        args
 		branches []string
 	)
-	from := a.add(q.From)
+	common := " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To)
+	if q.Subject != "" {
+		common += " AND subject = " + a.add(q.Subject)
+	}
+	if q.ExcludeSubject != "" {
+		common += " AND subject <> " + a.add(q.ExcludeSubject)
+	}
+	if q.Linked {
+		common += " AND source_place_id IS NOT NULL"
+	}
 	if q.Site != "" {
 		cond := "site = " + a.add(q.Site)
 		if q.Number != "" {
 			cond += " AND number IN (" + a.add(q.Number) + ", '')"
 		}
-		branches = append(branches, "SELECT incident_id FROM incidents WHERE "+cond+" AND last_at >= "+from)
+		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
 	}
 	if len(q.Cells) > 0 {
-		is, js := make([]int64, len(q.Cells)), make([]int64, len(q.Cells))
-		for k, c := range q.Cells {
-			is[k], js[k] = c.I, c.J
+		// The cells are a block around a point: its rows times its
+		// columns are the block itself (a superset the domain checks).
+		var is, js []int64
+		for _, c := range q.Cells {
+			if !slices.Contains(is, c.I) {
+				is = append(is, c.I)
+			}
+			if !slices.Contains(js, c.J) {
+				js = append(js, c.J)
+			}
 		}
-		cond := "cell_i IS NOT NULL AND (cell_i, cell_j) IN (SELECT * FROM unnest(" + a.add(is) + "::bigint[], " + a.add(js) + "::bigint[]))"
+		cond := "cell_i = ANY(" + a.add(is) + "::bigint[]) AND cell_j = ANY(" + a.add(js) + "::bigint[])"
 		if q.Keyed {
 			cond += " AND site = ''"
 		}
-		branches = append(branches, "SELECT incident_id FROM incidents WHERE "+cond+" AND last_at >= "+from)
+		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
 	}
 	if len(branches) == 0 {
 		return nil, nil
 	}
-	conds := []string{"incident_id IN (" + strings.Join(branches, " UNION ") + ")", "first_at <= " + a.add(q.To)}
-	if q.Subject != "" {
-		conds = append(conds, "subject = "+a.add(q.Subject))
-	}
-	if q.ExcludeSubject != "" {
-		conds = append(conds, "subject <> "+a.add(q.ExcludeSubject))
-	}
-	if q.Linked {
-		conds = append(conds, "source_place_id IS NOT NULL")
-	}
-	rows, err := t.tx.Query(ctx, "SELECT body FROM incidents WHERE "+strings.Join(conds, " AND ")+" ORDER BY incident_id", a...)
+	rows, err := t.tx.Query(ctx, strings.Join(branches, " UNION ALL "), a...)
 	if err != nil {
 		return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
 	}
-	return collect[classify.Incident](rows)
+	defer rows.Close()
+	var (
+		out  []*classify.Incident
+		seen = map[string]bool{}
+	)
+	for rows.Next() {
+		var (
+			id   string
+			body []byte
+		)
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		inc := new(classify.Incident)
+		if err := json.Unmarshal(body, inc); err != nil {
+			return nil, fmt.Errorf("decode incident %s: %w", id, err)
+		}
+		out = append(out, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
+	}
+	slices.SortFunc(out, func(x, y *classify.Incident) int { return strings.Compare(x.ID, y.ID) })
+	return out, nil
 }
 
 func collect[T any](rows pgx.Rows) ([]*T, error) {
