@@ -223,7 +223,7 @@ func (s *Service) placeWrite(ctx context.Context, method, rpc string, c PlaceCom
 		if err != nil {
 			return err
 		}
-		if err := tx.LockPlaces(ctx, sp.Place.LockKeys(s.cfg.CellSize)); err != nil {
+		if err := tx.LockPlaces(ctx, sp.Place.SiteLockKeys(s.cfg.CellSize)); err != nil {
 			return err
 		}
 		if sp, err = tx.GetSourcePlace(ctx, c.SourcePlaceID); err != nil { // again, under the locks

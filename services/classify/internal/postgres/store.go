@@ -110,9 +110,10 @@ type txn struct {
 // LockPlaces, and one per place key in the two-int key space (which never
 // overlaps the one-key space), the second int a hash of the key.
 const (
-	groupingLock   = `SELECT pg_advisory_xact_lock(hashtext('gridflow-classify-grouping'))`
-	groupingShared = `SELECT pg_advisory_xact_lock_shared(hashtext('gridflow-classify-grouping'))`
-	placeLock      = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	groupingLock    = `SELECT pg_advisory_xact_lock(hashtext('gridflow-classify-grouping'))`
+	groupingShared  = `SELECT pg_advisory_xact_lock_shared(hashtext('gridflow-classify-grouping'))`
+	placeLock       = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	placeLockShared = `SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)`
 	// placeLockSpace is the first int of every place lock ("grou").
 	placeLockSpace int32 = 0x67726f75
 )
@@ -127,20 +128,33 @@ func (t *txn) LockGrouping(ctx context.Context) error {
 // LockPlaces takes the city-wide lock shared, then each key's lock in the
 // order of their lock ids — not of the keys: two keys whose hashes collide
 // are one lock, and sorting the ids is what keeps two transactions from
-// taking the same pair in opposite orders. One round trip.
+// taking the same pair in opposite orders. A key marked
+// classify.SharedLock is taken shared unless the same lock is also asked
+// exclusively. One round trip.
 func (t *txn) LockPlaces(ctx context.Context, keys []string) error {
+	shared := make(map[int32]bool, len(keys)) // lock id → shared only
 	ids := make([]int32, 0, len(keys))
 	for _, k := range keys {
+		k, sh := strings.CutPrefix(k, classify.SharedLock)
 		h := fnv.New32a()
 		h.Write([]byte(k))
-		ids = append(ids, int32(h.Sum32()))
+		id := int32(h.Sum32())
+		if was, seen := shared[id]; seen {
+			shared[id] = was && sh
+			continue
+		}
+		shared[id] = sh
+		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	b := &pgx.Batch{}
 	b.Queue(groupingShared)
 	for _, id := range ids {
-		b.Queue(placeLock, placeLockSpace, id)
+		if shared[id] {
+			b.Queue(placeLockShared, placeLockSpace, id)
+		} else {
+			b.Queue(placeLock, placeLockSpace, id)
+		}
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("place locks: %w", err)
