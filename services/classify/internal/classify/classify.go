@@ -211,24 +211,20 @@ const SharedLock = "~"
 // incident both can join — share a key one of them holds exclusively, and
 // one problem never opens two incidents; places with no such key are
 // grouped side by side (issue 17). By its address (addresses decide when
-// both places have one): a report with a house number takes its number
-// exclusively and its site (the address up to the lane) shared, and its
-// shop exclusively when it names one (a shop given without a number is the
-// same place at any number); a report without a number takes its site
-// exclusively. By its point: the 3×3 cells around it, exclusively (points
-// in neighbouring cells share a cell). An empty place has no keys (it is
-// not grouped).
+// both places have one): a report with a house number and no shop takes its
+// number exclusively and its site (the address up to the lane) shared; a
+// report without a number, or naming a shop (a shop given without a number
+// is the same place at any number), takes its site exclusively. By its
+// point: the 3×3 cells around it, exclusively (points in neighbouring cells
+// share a cell). An empty place has no keys (it is not grouped).
 func (p Place) LockKeys(cellSize float64) []string {
 	var keys []string
 	switch {
 	case p.Site == "":
-	case p.Number == "":
+	case p.Number == "" || p.Shop != "":
 		keys = append(keys, "site:"+p.Site)
 	default:
 		keys = append(keys, SharedLock+"site:"+p.Site, "number:"+p.Site+"|"+p.Number)
-	}
-	if p.Site != "" && p.Shop != "" {
-		keys = append(keys, ShopLockKey(p.Site, p.Shop))
 	}
 	if p.Point != nil {
 		for _, c := range NeighbourCells(*p.Point, cellSize) {
@@ -237,12 +233,6 @@ func (p Place) LockKeys(cellSize float64) []string {
 	}
 	return keys
 }
-
-// ShopLockKey is the key of a shop at a site: a report with a number but
-// no shop that joins an incident naming a shop takes it before the
-// incident links, since the shop makes the incident the same place as
-// reports at other numbers.
-func ShopLockKey(site, shop string) string { return "shop:" + site + "|" + shop }
 
 // SiteLockKeys are the wider keys of a change to a whole source place
 // (coordination, issue 20): its site exclusively, and its cells.

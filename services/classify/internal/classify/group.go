@@ -87,14 +87,6 @@ func (s *Service) group(ctx context.Context, tx Tx, rec *Record, cls *Classifica
 		return evs, tx.SaveIncident(ctx, inc)
 	}
 
-	if join.Place.Shop != "" && place.Shop == "" && join.SourcePlaceID == "" {
-		// The incident names a shop the report does not: linked below, it
-		// is the same place as reports of that shop at other numbers, which
-		// the report's own keys do not hold off (Place.LockKeys).
-		if err := tx.LockPlaces(ctx, []string{ShopLockKey(join.Place.Site, join.Place.Shop)}); err != nil {
-			return nil, err
-		}
-	}
 	join.CaseIDs = append(join.CaseIDs, c.ID)
 	join.Place = join.Place.merge(place)
 	if t.Before(join.FirstAt) {

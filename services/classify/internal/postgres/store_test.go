@@ -457,9 +457,9 @@ func TestIncidentLookupReadsOnlyThePlace(t *testing.T) {
 }
 
 // Issue 17: the place locks are a house number's, not a road's. Racing
-// reports at one number, with and without its shop, and the shop given
-// without the number, are one incident; different subjects there link;
-// a report at another number of the same road is grouped meanwhile.
+// reports at one number, with and without its shop, are one incident;
+// different subjects there link; reports at another number of the same
+// road are grouped meanwhile.
 func TestConcurrentReportsAtOneNumber(t *testing.T) {
 	e := newEnv(t)
 	var cases []classify.Case
