@@ -498,6 +498,9 @@ func (t *txn) Emit(ctx context.Context, evs ...classify.Event) error {
 	if err != nil {
 		return err
 	}
+	if events.Hold(ctx, msgs) { // a case of a batch: written with the batch's
+		return nil
+	}
 	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, msgs...)
 }
 
