@@ -202,14 +202,41 @@ type Cell struct {
 // Empty reports whether the place identifies nothing.
 func (p Place) Empty() bool { return p.Key == "" && p.Point == nil }
 
+// SharedLock marks a lock key taken shared (LockPlaces): shared holders
+// of a key do not wait for each other, only for its exclusive holder.
+const SharedLock = "~"
+
 // LockKeys names what a report at p can collide with when it is grouped or
-// linked: its site (the address up to the lane), when it has one, and the
-// 3×3 cells around its point. Two places that SamePlace can match share a
-// key — the same site, or (for points in neighbouring cells) a cell — so
-// their reports are grouped one after the other and one problem never
-// opens two incidents; places with no key in common are grouped side by
-// side. An empty place has no keys (it is not grouped).
+// linked, so that two reports SamePlace can match — directly or through an
+// incident both can join — share a key one of them holds exclusively, and
+// one problem never opens two incidents; places with no such key are
+// grouped side by side (issue 17). By its address (addresses decide when
+// both places have one): a report with a house number and no shop takes its
+// number exclusively and its site (the address up to the lane) shared; a
+// report without a number, or naming a shop (a shop given without a number
+// is the same place at any number), takes its site exclusively. By its
+// point: the 3×3 cells around it, exclusively (points in neighbouring cells
+// share a cell). An empty place has no keys (it is not grouped).
 func (p Place) LockKeys(cellSize float64) []string {
+	var keys []string
+	switch {
+	case p.Site == "":
+	case p.Number == "" || p.Shop != "":
+		keys = append(keys, "site:"+p.Site)
+	default:
+		keys = append(keys, SharedLock+"site:"+p.Site, "number:"+p.Site+"|"+p.Number)
+	}
+	if p.Point != nil {
+		for _, c := range NeighbourCells(*p.Point, cellSize) {
+			keys = append(keys, fmt.Sprintf("cell:%d:%d", c.I, c.J))
+		}
+	}
+	return keys
+}
+
+// SiteLockKeys are the wider keys of a change to a whole source place
+// (coordination, issue 20): its site exclusively, and its cells.
+func (p Place) SiteLockKeys(cellSize float64) []string {
 	var keys []string
 	if p.Site != "" {
 		keys = append(keys, "site:"+p.Site)
@@ -284,7 +311,16 @@ type IncidentQuery struct {
 	// Subject restricts to one subject; ExcludeSubject excludes one.
 	Subject, ExcludeSubject string
 	Site                    string
-	Cells                   []Cell
+	// Number is the place's house number when it has an address: only
+	// incidents at that number or at none can be the same place
+	// (SamePlace); "" leaves the number open (a shop may match at any).
+	Number string
+	// Keyed: the place has an address, so among the incidents found by
+	// their cells only those without one can be the same place.
+	Keyed bool
+	Cells []Cell
+	// Linked restricts to incidents linked to a source place.
+	Linked bool
 	// Incidents whose [FirstAt, LastAt] comes within [From, To].
 	From, To time.Time
 }
@@ -325,11 +361,12 @@ type Tx interface {
 	// locked (and after BeginRequest).
 	LockGrouping(ctx context.Context) error
 	// LockPlaces serialises the grouping of reports that can collide —
-	// those whose places share one of keys (Place.LockKeys) — across
-	// handlers and replicas, and waits for any LockGrouping holder; reports
-	// elsewhere in the city proceed side by side. It must come before any
-	// case row is locked; the keys are taken in one fixed order, so two
-	// transactions never deadlock on them.
+	// those whose places share one of keys (Place.LockKeys), held
+	// exclusively by one of them (a key starting with SharedLock is taken
+	// shared) — across handlers and replicas, and waits for any
+	// LockGrouping holder; reports elsewhere in the city proceed side by
+	// side. It must come before any case row is locked; the keys are taken
+	// in one fixed order, so two transactions never deadlock on them.
 	LockPlaces(ctx context.Context, keys []string) error
 	// CreateCase stores a new record; created is false when the case is
 	// already known (nothing is changed then).

@@ -29,7 +29,10 @@ func (s *Service) placeOf(c *Case) Place {
 }
 
 func (s *Service) query(p Place, from, to time.Time) IncidentQuery {
-	q := IncidentQuery{Site: p.Site, From: from, To: to}
+	q := IncidentQuery{Site: p.Site, From: from, To: to, Keyed: p.Key != ""}
+	if p.Key != "" {
+		q.Number = p.Number
+	}
 	if p.Point != nil {
 		q.Cells = NeighbourCells(*p.Point, s.cfg.CellSize)
 	}

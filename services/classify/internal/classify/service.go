@@ -191,7 +191,7 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 	var place Place
 	if grouping {
 		place = s.placeOf(&c) // normalised once: locked on, then grouped at
-		if keys := place.LockKeys(s.cfg.CellSize); len(keys) > 0 {
+		if keys := place.LockKeys(s.cfg.CellSize); len(keys) > 0 && !placesHeld(ctx) {
 			if err := tx.LockPlaces(ctx, keys); err != nil {
 				return err
 			}
@@ -231,8 +231,9 @@ func (s *Service) Receive(ctx context.Context, tx Tx, c Case) error {
 // LockKeys are the place locks Receive may take for c (Place.LockKeys),
 // for a caller that handles several cases in one transaction and takes
 // all their locks first, in one order, so that two such transactions
-// cannot deadlock: Receive then takes them again, which costs no wait.
-// A consultation answered on the call is never grouped and has none.
+// cannot deadlock; it then calls Receive with PlacesHeld, which does not
+// take them again. A consultation answered on the call is never grouped
+// and has none.
 func (s *Service) LockKeys(c Case) []string {
 	if c.Answered {
 		return nil
@@ -346,3 +347,13 @@ func (s *Service) refile(ctx context.Context, tx Tx, rec *Record, item reference
 func notFound(caseID string) error {
 	return fault.NotFoundf("cases/"+caseID, "classify knows no case %q", caseID)
 }
+
+type placesHeldKey struct{}
+
+// PlacesHeld tells Receive that its transaction holds the case's place
+// locks (LockKeys) already: one round trip a case fewer (issue 17).
+func PlacesHeld(ctx context.Context) context.Context {
+	return context.WithValue(ctx, placesHeldKey{}, true)
+}
+
+func placesHeld(ctx context.Context) bool { return ctx.Value(placesHeldKey{}) != nil }

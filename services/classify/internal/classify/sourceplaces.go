@@ -223,7 +223,7 @@ func (s *Service) placeWrite(ctx context.Context, method, rpc string, c PlaceCom
 		if err != nil {
 			return err
 		}
-		if err := tx.LockPlaces(ctx, sp.Place.LockKeys(s.cfg.CellSize)); err != nil {
+		if err := tx.LockPlaces(ctx, sp.Place.SiteLockKeys(s.cfg.CellSize)); err != nil {
 			return err
 		}
 		if sp, err = tx.GetSourcePlace(ctx, c.SourcePlaceID); err != nil { // again, under the locks
@@ -369,6 +369,7 @@ func (s *Service) ListSourcePlaces(ctx context.Context, f SourcePlaceFilter) ([]
 // the link window too (issue 20). The most recently changed one wins.
 func (s *Service) openPlaceAt(ctx context.Context, tx Tx, inc *Incident) (*SourcePlace, error) {
 	q := s.query(inc.Place, time.Time{}, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	q.Linked = true
 	cands, err := tx.FindIncidents(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("find incidents of source places: %w", err)

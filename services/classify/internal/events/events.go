@@ -22,6 +22,8 @@ import (
 	"github.com/gridflow/gridflow/services/classify/internal/classify"
 	"github.com/gridflow/gridflow/services/classify/internal/convert"
 	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -68,7 +70,9 @@ func Handler(svc *classify.Service, bind Binder) consumer.Handler {
 // taken at once, in LockPlaces' order, so that batches of the same places
 // (in this replica or another) cannot deadlock; then each case is
 // classified in its own savepoint, in arrival order, so one that fails
-// rolls back alone and its neighbours commit with one commit.
+// rolls back alone and its neighbours commit with one commit. What the
+// cases that commit emit is written to the outbox at the end, in arrival
+// order, with one insert for the batch (issue 17).
 func BatchHandler(svc *classify.Service, bind Binder) consumer.BatchHandler {
 	return func(ctx context.Context, b *consumer.Batch) error {
 		msgs := b.Messages()
@@ -89,15 +93,48 @@ func BatchHandler(svc *classify.Service, bind Binder) consumer.BatchHandler {
 				return err
 			}
 		}
+		var out []outbox.Message
 		for i := range msgs {
-			if ok[i] {
-				_ = b.Apply(i, func(ctx context.Context, tx pgx.Tx, _ consumer.Message) error {
-					return svc.Receive(ctx, bind(tx), cases[i])
-				}) // the outcome is recorded
+			if !ok[i] {
+				continue
+			}
+			held := &Held{}
+			err := b.Apply(i, func(ctx context.Context, tx pgx.Tx, _ consumer.Message) error {
+				return svc.Receive(classify.PlacesHeld(context.WithValue(ctx, heldKey{}, held)), bind(tx), cases[i])
+			}) // the outcome is recorded
+			if err == nil {
+				out = append(out, held.msgs...)
 			}
 		}
-		return nil
+		return outbox.Enqueue(ctx, b.Tx(), out...)
 	}
+}
+
+// Held keeps the events one case of a batch emits until the batch writes
+// them all to the outbox (BatchHandler): they are dropped with the case's
+// savepoint if it rolls back.
+type Held struct{ msgs []outbox.Message }
+
+type heldKey struct{}
+
+// Hold keeps msgs for the batch when ctx is a case's in BatchHandler,
+// each carrying the case's trace, and reports whether it did; otherwise
+// the caller enqueues them itself.
+func Hold(ctx context.Context, msgs []outbox.Message) bool {
+	h, _ := ctx.Value(heldKey{}).(*Held)
+	if h == nil {
+		return false
+	}
+	for _, m := range msgs {
+		if m.Headers == nil {
+			m.Headers = map[string]string{}
+		}
+		if m.Headers["traceparent"] == "" {
+			otel.GetTextMapPropagator().Inject(ctx, propagation.MapCarrier(m.Headers))
+		}
+		h.msgs = append(h.msgs, m)
+	}
+	return true
 }
 
 // received reads the case a delivered case.received or case.answered

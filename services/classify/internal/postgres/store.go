@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
@@ -109,9 +110,10 @@ type txn struct {
 // LockPlaces, and one per place key in the two-int key space (which never
 // overlaps the one-key space), the second int a hash of the key.
 const (
-	groupingLock   = `SELECT pg_advisory_xact_lock(hashtext('gridflow-classify-grouping'))`
-	groupingShared = `SELECT pg_advisory_xact_lock_shared(hashtext('gridflow-classify-grouping'))`
-	placeLock      = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	groupingLock    = `SELECT pg_advisory_xact_lock(hashtext('gridflow-classify-grouping'))`
+	groupingShared  = `SELECT pg_advisory_xact_lock_shared(hashtext('gridflow-classify-grouping'))`
+	placeLock       = `SELECT pg_advisory_xact_lock($1::int4, $2::int4)`
+	placeLockShared = `SELECT pg_advisory_xact_lock_shared($1::int4, $2::int4)`
 	// placeLockSpace is the first int of every place lock ("grou").
 	placeLockSpace int32 = 0x67726f75
 )
@@ -126,20 +128,33 @@ func (t *txn) LockGrouping(ctx context.Context) error {
 // LockPlaces takes the city-wide lock shared, then each key's lock in the
 // order of their lock ids — not of the keys: two keys whose hashes collide
 // are one lock, and sorting the ids is what keeps two transactions from
-// taking the same pair in opposite orders. One round trip.
+// taking the same pair in opposite orders. A key marked
+// classify.SharedLock is taken shared unless the same lock is also asked
+// exclusively. One round trip.
 func (t *txn) LockPlaces(ctx context.Context, keys []string) error {
+	shared := make(map[int32]bool, len(keys)) // lock id → shared only
 	ids := make([]int32, 0, len(keys))
 	for _, k := range keys {
+		k, sh := strings.CutPrefix(k, classify.SharedLock)
 		h := fnv.New32a()
 		h.Write([]byte(k))
-		ids = append(ids, int32(h.Sum32()))
+		id := int32(h.Sum32())
+		if was, seen := shared[id]; seen {
+			shared[id] = was && sh
+			continue
+		}
+		shared[id] = sh
+		ids = append(ids, id)
 	}
 	slices.Sort(ids)
-	ids = slices.Compact(ids)
 	b := &pgx.Batch{}
 	b.Queue(groupingShared)
 	for _, id := range ids {
-		b.Queue(placeLock, placeLockSpace, id)
+		if shared[id] {
+			b.Queue(placeLockShared, placeLockSpace, id)
+		} else {
+			b.Queue(placeLock, placeLockSpace, id)
+		}
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("place locks: %w", err)
@@ -243,24 +258,88 @@ func (t *txn) AddVersion(ctx context.Context, c *classify.Classification) error 
 	return nil
 }
 
+// FindIncidents reads the incidents that can be at q's place: by its site
+// (only at its house number and at none, when it has one) and by its cells
+// (only incidents without an address, when it has one: addresses decide
+// between two that have one). Each branch is one scan of its index with
+// every condition beside it, and the statement names only what q asks, so
+// each shape keeps its own plan (issue 17); an incident both branches find
+// is kept once.
 func (t *txn) FindIncidents(ctx context.Context, q classify.IncidentQuery) ([]*classify.Incident, error) {
-	is, js := make([]int64, len(q.Cells)), make([]int64, len(q.Cells))
-	for k, c := range q.Cells {
-		is[k], js[k] = c.I, c.J
+	var (
+		a        args
+		branches []string
+	)
+	common := " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To)
+	if q.Subject != "" {
+		common += " AND subject = " + a.add(q.Subject)
 	}
-	rows, err := t.tx.Query(ctx, `SELECT body FROM incidents
-		WHERE incident_id IN (
-			SELECT incident_id FROM incidents WHERE $1 <> '' AND site = $1 AND last_at >= $2
-			UNION
-			SELECT incident_id FROM incidents
-			WHERE cell_i IS NOT NULL AND (cell_i, cell_j) IN (SELECT * FROM unnest($3::bigint[], $4::bigint[])) AND last_at >= $2)
-		AND first_at <= $5 AND ($6 = '' OR subject = $6) AND ($7 = '' OR subject <> $7)
-		ORDER BY incident_id`,
-		q.Site, q.From, is, js, q.To, q.Subject, q.ExcludeSubject)
+	if q.ExcludeSubject != "" {
+		common += " AND subject <> " + a.add(q.ExcludeSubject)
+	}
+	if q.Linked {
+		common += " AND source_place_id IS NOT NULL"
+	}
+	if q.Site != "" {
+		cond := "site = " + a.add(q.Site)
+		if q.Number != "" {
+			cond += " AND number IN (" + a.add(q.Number) + ", '')"
+		}
+		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
+	}
+	if len(q.Cells) > 0 {
+		// The cells are a block around a point: its rows times its
+		// columns are the block itself (a superset the domain checks).
+		var is, js []int64
+		for _, c := range q.Cells {
+			if !slices.Contains(is, c.I) {
+				is = append(is, c.I)
+			}
+			if !slices.Contains(js, c.J) {
+				js = append(js, c.J)
+			}
+		}
+		cond := "cell_i = ANY(" + a.add(is) + "::bigint[]) AND cell_j = ANY(" + a.add(js) + "::bigint[])"
+		if q.Keyed {
+			cond += " AND site = ''"
+		}
+		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
+	}
+	if len(branches) == 0 {
+		return nil, nil
+	}
+	rows, err := t.tx.Query(ctx, strings.Join(branches, " UNION ALL "), a...)
 	if err != nil {
 		return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
 	}
-	return collect[classify.Incident](rows)
+	defer rows.Close()
+	var (
+		out  []*classify.Incident
+		seen = map[string]bool{}
+	)
+	for rows.Next() {
+		var (
+			id   string
+			body []byte
+		)
+		if err := rows.Scan(&id, &body); err != nil {
+			return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
+		}
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		inc := new(classify.Incident)
+		if err := json.Unmarshal(body, inc); err != nil {
+			return nil, fmt.Errorf("decode incident %s: %w", id, err)
+		}
+		out = append(out, inc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
+	}
+	slices.SortFunc(out, func(x, y *classify.Incident) int { return strings.Compare(x.ID, y.ID) })
+	return out, nil
 }
 
 func collect[T any](rows pgx.Rows) ([]*T, error) {
@@ -314,17 +393,26 @@ func (t *txn) SaveIncident(ctx context.Context, inc *classify.Incident) error {
 		sp = &inc.SourcePlaceID
 	}
 	_, err = t.tx.Exec(ctx, `INSERT INTO incidents (incident_id, item_code, site, cell_i, cell_j, first_at, last_at, reports,
-			district_code, street_code, source_place_id, body, subject)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			district_code, street_code, source_place_id, body, subject, number)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 		ON CONFLICT (incident_id) DO UPDATE SET item_code = EXCLUDED.item_code, subject = EXCLUDED.subject, site = EXCLUDED.site,
 			cell_i = EXCLUDED.cell_i, cell_j = EXCLUDED.cell_j, first_at = EXCLUDED.first_at, last_at = EXCLUDED.last_at,
-			reports = EXCLUDED.reports, source_place_id = EXCLUDED.source_place_id, body = EXCLUDED.body`,
+			reports = EXCLUDED.reports, source_place_id = EXCLUDED.source_place_id, body = EXCLUDED.body, number = EXCLUDED.number`,
 		inc.ID, inc.ItemCode, inc.Place.Site, ci, cj, inc.FirstAt, inc.LastAt, inc.Reports(),
-		inc.Area.District, inc.Area.Street, sp, body, inc.Subject)
+		inc.Area.District, inc.Area.Street, sp, body, inc.Subject, incidentNumber(inc.Place))
 	if err != nil {
 		return fmt.Errorf("save incident %s: %w", inc.ID, pgdb.Translate(err))
 	}
 	return nil
+}
+
+// incidentNumber is the number column: the house number of an incident
+// with an address, "" otherwise.
+func incidentNumber(p classify.Place) string {
+	if p.Site == "" {
+		return ""
+	}
+	return p.Number
 }
 
 func (t *txn) GetSourcePlace(ctx context.Context, id string) (*classify.SourcePlace, error) {
@@ -409,6 +497,9 @@ func (t *txn) Emit(ctx context.Context, evs ...classify.Event) error {
 	msgs, err := events.Messages(evs, t.now())
 	if err != nil {
 		return err
+	}
+	if events.Hold(ctx, msgs) { // a case of a batch: written with the batch's
+		return nil
 	}
 	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, msgs...)
 }

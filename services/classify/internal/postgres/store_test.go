@@ -417,3 +417,120 @@ func TestPlaceLocksAreLocal(t *testing.T) {
 		t.Fatalf("a report at the place after the lock was released: %v", err)
 	}
 }
+
+// Issue 17: grouping reads a report's incidents by its site and house
+// number (and those without a number), not every incident on the road, and
+// still finds every incident SamePlace matches: the same number, a shop at
+// that number, the shop given without the number.
+func TestIncidentLookupReadsOnlyThePlace(t *testing.T) {
+	e := newEnv(t)
+	first := e.hotline("晚上噪声扰民", "长乐路340号")
+	e.receive(t, first)
+	e.receive(t, e.hotline("晚上噪声扰民", "长乐路342号"))
+	for _, addr := range []string{"长乐路340号", "长乐路340号兰州拉面", "长乐路兰州拉面"} {
+		e.receive(t, e.hotline("晚上噪声扰民", addr))
+	}
+	incs := e.incidents(t)
+	reports := map[string]int{}
+	for _, inc := range incs {
+		reports[inc.Place.Number] = inc.Reports()
+	}
+	if len(incs) != 2 || reports["340"] != 4 || reports["342"] != 1 {
+		t.Fatalf("incidents by number = %v, want 340: 4 reports (the number, its shop, the shop alone) and 342: 1", reports)
+	}
+
+	place := classify.PlaceOf(&first, "静安区", classify.DefaultCellSize)
+	err := e.store.InTx(context.Background(), func(tx classify.Tx) error {
+		found, err := tx.FindIncidents(context.Background(), classify.IncidentQuery{Site: place.Site, Number: place.Number,
+			Keyed: true, To: e.clock.Now().Add(time.Hour)})
+		if err != nil {
+			return err
+		}
+		if len(found) != 1 || found[0].Place.Number != "340" {
+			t.Errorf("lookup at %s read %d incidents, want only the one at 340号", place.Key, len(found))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 17: the place locks are a house number's, not a road's. Racing
+// reports at one number, with and without its shop, are one incident;
+// different subjects there link; reports at another number of the same
+// road are grouped meanwhile.
+func TestConcurrentReportsAtOneNumber(t *testing.T) {
+	e := newEnv(t)
+	var cases []classify.Case
+	for range 2 {
+		cases = append(cases, e.hotline("晚上噪声扰民", "长乐路340号"), e.hotline("晚上噪声扰民", "长乐路340号兰州拉面"),
+			e.hotline("门口露天烧烤", "长乐路340号"), e.hotline("晚上噪声扰民", "长乐路342号"))
+	}
+	e.race(t, cases)
+	bySubject := map[string][]*classify.Incident{}
+	for _, inc := range e.incidents(t) {
+		key := inc.Subject + "@" + inc.Place.Number
+		bySubject[key] = append(bySubject[key], inc)
+	}
+	var noise, bbq *classify.Incident
+	for k, incs := range bySubject {
+		if len(incs) != 1 {
+			t.Fatalf("%s: %d incidents, want one", k, len(incs))
+		}
+		switch inc := incs[0]; {
+		case inc.Place.Number == "340" && inc.Reports() == 4:
+			noise = inc
+		case inc.Place.Number == "340" && inc.Reports() == 2:
+			bbq = inc
+		case inc.Place.Number == "342" && inc.Reports() == 2:
+		default:
+			t.Fatalf("%s: %d reports", k, inc.Reports())
+		}
+	}
+	if noise == nil || bbq == nil || noise.SourcePlaceID == "" || noise.SourcePlaceID != bbq.SourcePlaceID {
+		t.Fatalf("incidents %v: want noise (4 reports) and barbecue (2) at 340号 linked to one source place", bySubject)
+	}
+}
+
+// A report holding 长乐路340号's locks does not hold up 长乐路342号, but a
+// report of a shop without a number on that road (the same place as the
+// shop at any number) waits for it.
+func TestPlaceLocksAreByNumber(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	held, release := make(chan struct{}), make(chan struct{})
+	holder := make(chan error, 1)
+	go func() {
+		holder <- e.store.InTx(ctx, func(tx classify.Tx) error {
+			if err := e.svc.Receive(ctx, tx, e.hotline("晚上噪声扰民", "长乐路340号")); err != nil {
+				return err
+			}
+			close(held)
+			<-release
+			return nil
+		})
+	}()
+	select {
+	case <-held:
+	case err := <-holder:
+		t.Fatalf("the first report: %v", err)
+	}
+	within := func(c classify.Case, d time.Duration) error {
+		cctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		return e.store.InTx(cctx, func(tx classify.Tx) error { return e.svc.Receive(cctx, tx, c) })
+	}
+	if err := within(e.hotline("晚上噪声扰民", "长乐路342号"), 5*time.Second); err != nil {
+		close(release)
+		t.Fatalf("a report at another number waited: %v", err)
+	}
+	if err := within(e.hotline("晚上噪声扰民", "长乐路兰州拉面"), 300*time.Millisecond); err == nil {
+		close(release)
+		t.Fatal("a shop without a number did not wait for a report on its road")
+	}
+	close(release)
+	if err := <-holder; err != nil {
+		t.Fatal(err)
+	}
+}

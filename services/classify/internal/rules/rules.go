@@ -46,6 +46,66 @@ type Rule struct {
 type Set struct {
 	rules  []Rule
 	source string
+	// words finds every rule's keywords and unless words in one pass over
+	// a text: built once per set (issue 17).
+	words matcher
+}
+
+// matcher finds, in one pass over a folded text, which rules' keywords
+// and unless words occur, and where each rule's first keyword starts: the
+// words are indexed by their first character, and at each character of the
+// text only the words starting with it are compared (a few of the set's
+// hundreds), instead of one search of the whole text per word.
+type matcher struct {
+	byFirst map[rune][]word
+}
+
+type word struct {
+	w      string
+	rule   int
+	unless bool
+}
+
+func newMatcher(rules []Rule) matcher {
+	m := matcher{byFirst: map[rune][]word{}}
+	add := func(k string, rule int, unless bool) {
+		r, _ := utf8.DecodeRuneInString(k)
+		m.byFirst[r] = append(m.byFirst[r], word{w: k, rule: rule, unless: unless})
+	}
+	for i, r := range rules {
+		for _, k := range r.keys {
+			add(k, i, false)
+		}
+		for _, k := range r.unless {
+			add(k, i, true)
+		}
+	}
+	return m
+}
+
+// scan returns, per rule, the character offset of its earliest keyword in
+// t (-1: none) and whether one of its unless words occurs.
+func (m *matcher) scan(t string, rules int) (at []int, unless []bool) {
+	at, unless = make([]int, rules), make([]bool, rules)
+	for i := range at {
+		at[i] = -1
+	}
+	chars := 0
+	for i, r := range t {
+		for _, w := range m.byFirst[r] {
+			if !strings.HasPrefix(t[i:], w.w) {
+				continue
+			}
+			switch {
+			case w.unless:
+				unless[w.rule] = true
+			case at[w.rule] < 0:
+				at[w.rule] = chars
+			}
+		}
+		chars++
+	}
+	return at, unless
 }
 
 // Result is what the matching rules decide together.
@@ -155,6 +215,7 @@ func Parse(data []byte, source string, ref *reference.Set) (*Set, error) {
 	if err := errors.Join(problems...); err != nil {
 		return nil, fmt.Errorf("keyword rules %s: %w", source, err)
 	}
+	s.words = newMatcher(s.rules)
 	return s, nil
 }
 
@@ -182,16 +243,16 @@ func (s *Set) Source() string { return s.source }
 // Match runs every rule on text.
 func (s *Set) Match(text string) Result {
 	var res Result
-	t := Fold(text)
-	for _, r := range s.rules {
-		if !containsAny(t, r.keys) || containsAny(t, r.unless) {
+	found, unless := s.words.scan(Fold(text), len(s.rules))
+	for i, r := range s.rules {
+		if found[i] < 0 || unless[i] {
 			continue
 		}
 		res.Matched = append(res.Matched, r.Name)
 		switch {
 		case r.Item == "":
 		case r.WithinClass:
-			at := firstAt(t, r.keys)
+			at := found[i]
 			if i := slices.IndexFunc(res.Hints, func(h Hint) bool { return h.Item == r.Item }); i < 0 {
 				res.Hints = append(res.Hints, Hint{Item: r.Item, Rule: r.Name, At: at})
 			} else if at < res.Hints[i].At {
@@ -208,30 +269,6 @@ func (s *Set) Match(text string) Result {
 		}
 	}
 	return res
-}
-
-// firstAt is the character offset of the earliest of words in text (-1
-// when none occurs).
-func firstAt(text string, words []string) int {
-	best := -1
-	for _, w := range words {
-		if i := strings.Index(text, w); i >= 0 && (best < 0 || i < best) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return -1
-	}
-	return utf8.RuneCountInString(text[:best])
-}
-
-func containsAny(text string, words []string) bool {
-	for _, w := range words {
-		if strings.Contains(text, w) {
-			return true
-		}
-	}
-	return false
 }
 
 // Fold is the form rules compare: full-width forms made half-width, Latin
