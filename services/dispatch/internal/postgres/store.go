@@ -235,64 +235,9 @@ func scanTask(r pgx.CollectableRow) (*dispatch.Task, error) {
 // outbox messages and its timers (each timer's payload is the case id); it
 // returns how many messages it enqueued.
 func save(ctx context.Context, tx pgx.Tx, cm *dispatch.Commit) (int, error) {
-	if cm == nil || cm.Case == nil {
-		return 0, nil
-	}
-	c := cm.Case
-	body, err := json.Marshal(c)
-	if err != nil {
-		return 0, err
-	}
-	var queued, arbitration *time.Time
-	if c.Queue != nil {
-		queued = &c.Queue.Since
-	}
-	if c.Arbitration != nil {
-		arbitration = &c.Arbitration.OpenedAt
-	}
-	b := &pgx.Batch{}
-	orderNo := ""
-	if c.Facts != nil {
-		orderNo = c.Facts.HotlineOrderNo
-	}
-	b.Queue(`UPDATE cases SET case_number = $2, district = $3, street = $4, status = $5, queued_at = $6, arbitration_at = $7,
-		body = $8, updated_at = $9, hotline_order_no = $10 WHERE case_id = $1`,
-		c.ID, c.Number, c.Area.District, c.Area.Street, c.Status, queued, arbitration, body, c.UpdatedAt, orderNo)
-	for _, t := range cm.Tasks {
-		tb, err := json.Marshal(t)
-		if err != nil {
-			return 0, err
-		}
-		b.Queue(`INSERT INTO tasks (task_id, case_id, department, state, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (task_id) DO UPDATE SET department = EXCLUDED.department, state = EXCLUDED.state,
-				updated_at = EXCLUDED.updated_at, body = EXCLUDED.body`,
-			t.ID, c.ID, t.Department, t.State, t.UpdatedAt, tb)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return 0, fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
-	}
-	msgs := make([]outbox.Message, len(cm.Messages))
-	for i, m := range cm.Messages {
-		msgs[i] = outbox.Message{ID: m.ID, Subject: m.Subject, Data: m.Data, Headers: m.Headers}
-	}
-	if err := outbox.Enqueue(ctx, tx, msgs...); err != nil {
-		return 0, err
-	}
-	// Webhooks (issue 19): each task event's deliveries, with its outbox row.
-	if err := enqueueWebhooks(ctx, tx, c.ID, msgs, time.Now().UTC()); err != nil {
-		return 0, err
-	}
-	for _, op := range cm.Timers {
-		if op.Cancel {
-			err = timer.Cancel(ctx, tx, op.Kind, op.Key)
-		} else {
-			err = timer.Schedule(ctx, tx, op.Kind, op.Key, op.At, []byte(c.ID))
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	return len(msgs), nil
+	w := newWrites()
+	w.add(cm)
+	return w.flush(ctx, tx)
 }
 
 // A request's first result is stored as dispatch.Result in JSON (explicit
