@@ -33,6 +33,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
 	"github.com/gridflow/gridflow/services/dispatch/internal/webhooks"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -153,8 +154,12 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	}
 	e.wg.Go(func() { _ = co.Run(e.ctx) })
 	h := events.NewHandlers(store, svc.Env)
-	runner, err := consumer.New(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
-		Concurrency: 4, FetchWait: 200 * time.Millisecond}, h.Handle, quiet)
+	// As main.go runs it (issue 17): batches, a case's events by one worker.
+	runner, err := consumer.NewBatch(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
+		Concurrency: 4, FetchWait: 200 * time.Millisecond, OrderKey: events.OrderKey}, h.HandleBatch(
+		func(ctx context.Context, tx pgx.Tx, ids []string, create map[string]bool, now time.Time) (events.CaseSet, error) {
+			return store.LockCases(ctx, tx, ids, create, now)
+		}), quiet)
 	if err != nil {
 		e.t.Fatal(err)
 	}
