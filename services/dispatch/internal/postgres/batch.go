@@ -32,20 +32,23 @@ type held struct {
 	body  []byte
 	tasks [][]byte
 	stale bool
+	// fresh: the case is not in the table yet (Write inserts it).
+	fresh bool
 }
 
-// LockCases locks the cases named by ids for tx, in one order every
-// transaction shares (sorted by case id), creating first those of create
-// that do not exist (as UpdateTx does), and reads them with their tasks: two
-// statements for the locks and the reads, sent at once. A case of ids that
-// is not in create and does not exist is not locked, and its operations
-// are not run (UpdateTx without create). Every id must be a uuid.
-//
-// The locks are taken by one upsert whose conflict action updates nothing
-// (ON CONFLICT DO UPDATE … WHERE false locks the existing row, as FOR
-// UPDATE would), row after row in id order: creating and locking in one
-// pass keeps the order, where an insert followed by a SELECT … FOR UPDATE
-// would lock the new cases before the existing ones.
+// LockCases locks the cases named by ids for tx and reads them with their
+// tasks, in one round trip: first an advisory lock per case id, all in the
+// order of their keys, then the existing rows FOR UPDATE in id order (what
+// an API call or a timer takes alone), then their tasks. The advisory locks
+// make two batches that share cases wait for each other before either takes
+// a row lock, in one order, so they cannot deadlock; they also cover the
+// cases not yet there. A case of create that does not exist is made in
+// memory and inserted, in its final state, by Write (one row version, not
+// an empty row and its update); if a transaction outside the advisory locks
+// (the emergency lane's) created it meanwhile, Write fails and the runner
+// handles the batch's events one by one. A case not in create that does not
+// exist is not read, and its operations are not run (UpdateTx without
+// create). Every id must be a uuid.
 func (st *Store) LockCases(ctx context.Context, tx pgx.Tx, ids []string, create map[string]bool, now time.Time) (*Cases, error) {
 	sorted := make([]string, 0, len(ids))
 	made := map[string]bool{}
@@ -59,27 +62,11 @@ func (st *Store) LockCases(ctx context.Context, tx pgx.Tx, ids []string, create 
 	}
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	mk := make([]bool, len(sorted))
-	bodies := make([]string, len(sorted))
-	statuses := make([]string, len(sorted))
-	for i, id := range sorted {
-		c := dispatch.NewCase(id, now)
-		b, err := json.Marshal(c)
-		if err != nil {
-			return nil, err
-		}
-		mk[i], bodies[i], statuses[i] = made[id], string(b), string(c.Status)
-	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO cases AS c (case_id, status, body, created_at, updated_at)
-		SELECT u.id, u.status, u.body::jsonb, $5, $5
-		FROM unnest($1::uuid[], $2::bool[], $3::text[], $4::text[]) WITH ORDINALITY AS u (id, mk, body, status, n)
-		WHERE u.mk OR EXISTS (SELECT FROM cases x WHERE x.case_id = u.id)
-		ORDER BY u.n
-		ON CONFLICT (case_id) DO UPDATE SET updated_at = c.updated_at WHERE false`,
-		sorted, mk, bodies, statuses, now)
+	b.Queue(`SELECT pg_advisory_xact_lock(hashtext('gridflow-dispatch-cases'), k)
+		FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS keys`, sorted)
 	cases := &Cases{held: make(map[string]*held, len(sorted)), w: newWrites()}
-	b.Queue(`SELECT case_id::text, body FROM cases WHERE case_id = ANY($1::uuid[])`, sorted).Query(func(rows pgx.Rows) error {
+	b.Queue(`SELECT case_id::text, body FROM cases WHERE case_id = ANY($1::uuid[]) ORDER BY case_id FOR UPDATE`, sorted).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			var id string
 			var body []byte
@@ -103,7 +90,7 @@ func (st *Store) LockCases(ctx context.Context, tx pgx.Tx, ids []string, create 
 			}
 			h := cases.held[id]
 			if h == nil {
-				continue // a task of a case the batch does not hold (cannot be: the case row is its parent)
+				continue // cannot be: a task's case row is its parent
 			}
 			t := &dispatch.Task{}
 			if err := json.Unmarshal(body, t); err != nil {
@@ -116,6 +103,17 @@ func (st *Store) LockCases(ctx context.Context, tx pgx.Tx, ids []string, create 
 	})
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, fmt.Errorf("lock cases: %w", err)
+	}
+	for _, id := range sorted {
+		if cases.held[id] != nil || !made[id] {
+			continue
+		}
+		c := dispatch.NewCase(id, now)
+		body, err := json.Marshal(c)
+		if err != nil {
+			return nil, err
+		}
+		cases.held[id] = &held{c: c, body: body, fresh: true}
 	}
 	return cases, nil
 }
@@ -147,6 +145,9 @@ func (cs *Cases) Apply(caseID string, op func(*dispatch.Case) (*dispatch.Commit,
 		return err
 	}
 	cs.w.add(cm)
+	if h.fresh && cm != nil && cm.Case != nil {
+		cs.w.fresh[cm.Case.ID] = true
+	}
 	h.stale = true
 	return nil
 }

@@ -30,10 +30,12 @@ type writes struct {
 	msgs  []outbox.Message
 	msgOf []string // the case id of each message
 	ops   []timer.Op
+	// fresh: cases not in the table yet, inserted rather than updated.
+	fresh map[string]bool
 }
 
 func newWrites() *writes {
-	return &writes{cases: map[string]*dispatch.Case{}, dirty: map[string][]string{}}
+	return &writes{cases: map[string]*dispatch.Case{}, dirty: map[string][]string{}, fresh: map[string]bool{}}
 }
 
 // add takes one operation's commit (nil, or one without a case: nothing).
@@ -95,46 +97,91 @@ func (w *writes) flush(ctx context.Context, tx pgx.Tx) (int, error) {
 	return len(w.msgs), nil
 }
 
+// caseRows is the columns of cases, one slice per column.
+type caseRows struct {
+	ids, numbers, districts, streets, statuses, bodies, orderNos []string
+	queued, arbitration                                          []*time.Time
+	created, updated                                             []time.Time
+}
+
+func (r *caseRows) add(c *dispatch.Case) error {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	var queued, arbitration *time.Time
+	if c.Queue != nil {
+		queued = &c.Queue.Since
+	}
+	if c.Arbitration != nil {
+		arbitration = &c.Arbitration.OpenedAt
+	}
+	orderNo := ""
+	if c.Facts != nil {
+		orderNo = c.Facts.HotlineOrderNo
+	}
+	r.ids, r.numbers, r.districts, r.streets = append(r.ids, c.ID), append(r.numbers, c.Number), append(r.districts, c.Area.District), append(r.streets, c.Area.Street)
+	r.statuses, r.bodies, r.orderNos = append(r.statuses, string(c.Status)), append(r.bodies, string(body)), append(r.orderNos, orderNo)
+	r.queued, r.arbitration = append(r.queued, queued), append(r.arbitration, arbitration)
+	r.created, r.updated = append(r.created, c.CreatedAt), append(r.updated, c.UpdatedAt)
+	return nil
+}
+
+// queueCases queues the update of the cases there were, and the insert
+// of the fresh ones, which fails if any of them is there after all.
 func (w *writes) queueCases(b *pgx.Batch) error {
-	n := len(w.order)
-	var (
-		ids, numbers, districts, streets, statuses, bodies, orderNos = make([]string, n), make([]string, n),
-			make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-		queued, arbitration = make([]*time.Time, n), make([]*time.Time, n)
-		updated             = make([]time.Time, n)
-	)
-	for i, id := range w.order {
-		c := w.cases[id]
-		body, err := json.Marshal(c)
-		if err != nil {
+	var old, fresh caseRows
+	for _, id := range w.order {
+		r := &old
+		if w.fresh[id] {
+			r = &fresh
+		}
+		if err := r.add(w.cases[id]); err != nil {
 			return err
 		}
-		ids[i], numbers[i], districts[i], streets[i] = c.ID, c.Number, c.Area.District, c.Area.Street
-		statuses[i], bodies[i], updated[i] = string(c.Status), string(body), c.UpdatedAt
-		if c.Queue != nil {
-			queued[i] = &c.Queue.Since
-		}
-		if c.Arbitration != nil {
-			arbitration[i] = &c.Arbitration.OpenedAt
-		}
-		if c.Facts != nil {
-			orderNos[i] = c.Facts.HotlineOrderNo
-		}
 	}
-	if n == 1 {
+	switch n := len(old.ids); {
+	case n == 1:
 		b.Queue(`UPDATE cases SET case_number = $2, district = $3, street = $4, status = $5, queued_at = $6, arbitration_at = $7,
 			body = $8::text::jsonb, updated_at = $9, hotline_order_no = $10 WHERE case_id = $1`,
-			ids[0], numbers[0], districts[0], streets[0], statuses[0], queued[0], arbitration[0], bodies[0], updated[0], orderNos[0])
+			old.ids[0], old.numbers[0], old.districts[0], old.streets[0], old.statuses[0], old.queued[0], old.arbitration[0],
+			old.bodies[0], old.updated[0], old.orderNos[0])
+	case n > 1:
+		b.Queue(`UPDATE cases c SET case_number = u.number, district = u.district, street = u.street, status = u.status,
+				queued_at = u.queued, arbitration_at = u.arbitration, body = u.body::jsonb, updated_at = u.updated,
+				hotline_order_no = u.order_no
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+				$8::text[], $9::timestamptz[], $10::text[])
+				AS u (id, number, district, street, status, queued, arbitration, body, updated, order_no)
+			WHERE c.case_id = u.id`,
+			old.ids, old.numbers, old.districts, old.streets, old.statuses, old.queued, old.arbitration, old.bodies, old.updated, old.orderNos)
+	}
+	if len(fresh.ids) == 0 {
 		return nil
 	}
-	b.Queue(`UPDATE cases c SET case_number = u.number, district = u.district, street = u.street, status = u.status,
-			queued_at = u.queued, arbitration_at = u.arbitration, body = u.body::jsonb, updated_at = u.updated,
-			hotline_order_no = u.order_no
-		FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
-			$8::text[], $9::timestamptz[], $10::text[])
-			AS u (id, number, district, street, status, queued, arbitration, body, updated, order_no)
-		WHERE c.case_id = u.id`,
-		ids, numbers, districts, streets, statuses, queued, arbitration, bodies, updated, orderNos)
+	want := len(fresh.ids)
+	b.Queue(`WITH ins AS (
+			INSERT INTO cases (case_id, case_number, district, street, status, queued_at, arbitration_at, body, created_at, updated_at,
+				hotline_order_no)
+			SELECT id, number, district, street, status, queued, arbitration, body::jsonb, created, updated, order_no
+			FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[],
+				$8::text[], $9::timestamptz[], $10::timestamptz[], $11::text[])
+				WITH ORDINALITY AS u (id, number, district, street, status, queued, arbitration, body, created, updated, order_no, n)
+			ORDER BY n
+			ON CONFLICT (case_id) DO NOTHING
+			RETURNING 1)
+		SELECT count(*) FROM ins`,
+		fresh.ids, fresh.numbers, fresh.districts, fresh.streets, fresh.statuses, fresh.queued, fresh.arbitration, fresh.bodies,
+		fresh.created, fresh.updated, fresh.orderNos).QueryRow(func(row pgx.Row) error {
+		var n int
+		if err := row.Scan(&n); err != nil {
+			return err
+		}
+		if n != want {
+			return fmt.Errorf("%d of %d new cases were created meanwhile by another transaction", want-n, want)
+		}
+		return nil
+	})
 	return nil
 }
 
