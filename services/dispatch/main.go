@@ -183,15 +183,20 @@ func run(ctx context.Context) error {
 	recheckLimit, _ := workcal.ParseDuration(cfg.RecheckLimit)
 	work := store.Work(events.EncodeWork, []byte(cfg.WorkerNotifySecret))
 	workSvc := worktasks.New(work, ref.Current, clk.Now, worktasks.Config{RecheckLimit: recheckLimit, Month: cfg.InspectionMonth})
-	workConsumer, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects},
-		events.WorkHandler(workSvc, work.Bind), p.Log)
+	// Issue 17, dispatch's stage: every case.received reaches this durable
+	// (most need nothing), so a fetch is one transaction, each event in a
+	// savepoint, its cases and places locked up front (events.KeyedBatch).
+	workConsumer, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects},
+		events.KeyedBatch("gridflow-dispatch-worktasks", events.WorkKey, events.WorkHandler(workSvc, work.Bind)), p.Log)
 	if err != nil {
 		return err
 	}
 	p.Consume(workConsumer)
 	// Source place coordination (issue 20): classify's links and leads.
-	coordination, err := consumer.New(js, pool, consumer.Config{Name: events.CoordinationConsumerName,
-		Subjects: events.CoordinationSubjects}, events.CoordinationHandler(postgres.ApplyCoordination), p.Log)
+	// Batched as the worker tasks' are (issue 17), locked by source place.
+	coordination, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.CoordinationConsumerName,
+		Subjects: events.CoordinationSubjects}, events.KeyedBatch("gridflow-dispatch-coordination", events.CoordinationKey,
+		events.CoordinationHandler(postgres.ApplyCoordination)), p.Log)
 	if err != nil {
 		return err
 	}

@@ -194,11 +194,16 @@ func TestBatchPoisonFailsAlone(t *testing.T) {
 
 func deadLetters(t *testing.T, js jetstream.JetStream) int {
 	t.Helper()
+	return deadLettersOf(t, js, events.ConsumerName)
+}
+
+func deadLettersOf(t *testing.T, js jetstream.JetStream, durable string) int {
+	t.Helper()
 	s, err := js.Stream(context.Background(), natsjs.StreamDLQ)
 	if err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Info(context.Background(), jetstream.WithSubjectFilter(fmt.Sprintf("%s%s.>", consumer.DeadLetterPrefix, events.ConsumerName)))
+	info, err := s.Info(context.Background(), jetstream.WithSubjectFilter(fmt.Sprintf("%s%s.>", consumer.DeadLetterPrefix, durable)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,5 +228,105 @@ func TestOrderKeyReadsTheEnvelopesCase(t *testing.T) {
 	}
 	if got := events.OrderKey(consumer.Message{Data: []byte("not an envelope"), EventID: "e2"}); got != "e2" {
 		t.Errorf("OrderKey of garbage = %q, want its event id", got)
+	}
+}
+
+// TestKeyedBatchPoisonFailsAlone runs the coordination durable's batch
+// handler (events.KeyedBatch) behind the real runner: a message that does
+// not decode and a link naming no source place are dead-lettered, each
+// alone, while the links around them commit in transactions of several
+// messages.
+func TestKeyedBatchPoisonFailsAlone(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
+	_, js := testenv.JetStream(t)
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	area := &typesv1.Area{DistrictCode: dis, StreetCode: zj, CommunityCode: "0", GridCode: "0"}
+	link := func(place, incident string) {
+		env := &eventsv1.Envelope{EventId: uuid.NewString(), Type: "incident.linked", OccurredAt: timestamppb.Now(), Version: 1,
+			Payload: &eventsv1.Envelope_IncidentLinked{IncidentLinked: &eventsv1.IncidentLinked{SourcePlaceId: place,
+				PlaceKey: "key-" + place, IncidentId: incident, PrimaryCaseId: uuid.NewString(), ItemCode: "H04001", Area: area}}}
+		b, err := proto.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, "grid.incident.linked."+dis+"."+zj, b, jetstream.WithMsgID(env.EventId)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	link("p1", "i1")
+	link("p2", "i2")
+	if _, err := js.Publish(ctx, "grid.incident.linked."+dis+"."+zj, []byte("not an envelope"), jetstream.WithMsgID(uuid.NewString())); err != nil {
+		t.Fatal(err)
+	}
+	link("", "i3") // poison: no source place
+	link("p1", "i4")
+	link("p3", "i5")
+	const total = 6
+
+	var (
+		mu      sync.Mutex
+		batches []int
+	)
+	wait := sync.OnceFunc(func() {
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			c, err := js.Consumer(ctx, natsjs.StreamGrid, events.CoordinationConsumerName)
+			if err != nil {
+				continue
+			}
+			if info, err := c.Info(ctx); err == nil && info.NumAckPending >= total {
+				break
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	})
+	inner := events.KeyedBatch("gridflow-dispatch-coordination", events.CoordinationKey, events.CoordinationHandler(postgres.ApplyCoordination))
+	handler := func(ctx context.Context, b *consumer.Batch) error {
+		wait()
+		mu.Lock()
+		batches = append(batches, len(b.Messages()))
+		mu.Unlock()
+		return inner(ctx, b)
+	}
+	r, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.CoordinationConsumerName, Subjects: events.CoordinationSubjects,
+		MaxDeliver: 2, NakDelay: 50 * time.Millisecond, FetchWait: 200 * time.Millisecond}, handler, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	deadline := time.Now().Add(20 * time.Second)
+	for deadLettersOf(t, js, events.CoordinationConsumerName) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 20 s %d dead letters, want 2 (batches %v)", deadLettersOf(t, js, events.CoordinationConsumerName), batches)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	rows, err := pool.Query(context.Background(), `SELECT incident_id || '@' || source_place_id FROM coordinated_incidents ORDER BY incident_id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, s)
+	}
+	if want := []string{"i1@p1", "i2@p2", "i4@p1", "i5@p3"}; !slices.Equal(got, want) {
+		t.Errorf("linked incidents %v, want %v", got, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if slices.Max(batches) < 3 {
+		t.Errorf("batches of %v messages: want the fetch handled in batches of several", batches)
 	}
 }

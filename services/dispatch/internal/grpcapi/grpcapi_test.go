@@ -147,8 +147,9 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	svc.ListsReloadsFrom(reloadlog.New(pool, "dispatch"))
 	// Source place coordination (issue 20): its store and its consumer.
 	svc.WithCoordination(store)
-	co, err := consumer.New(e.js, pool, consumer.Config{Name: events.CoordinationConsumerName, Subjects: events.CoordinationSubjects,
-		FetchWait: 200 * time.Millisecond}, events.CoordinationHandler(postgres.ApplyCoordination), quiet)
+	co, err := consumer.NewBatch(e.js, pool, consumer.Config{Name: events.CoordinationConsumerName, Subjects: events.CoordinationSubjects,
+		FetchWait: 200 * time.Millisecond}, events.KeyedBatch("gridflow-dispatch-coordination", events.CoordinationKey,
+		events.CoordinationHandler(postgres.ApplyCoordination)), quiet)
 	if err != nil {
 		e.t.Fatal(err)
 	}
