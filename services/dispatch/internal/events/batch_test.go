@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -328,5 +330,132 @@ func TestKeyedBatchPoisonFailsAlone(t *testing.T) {
 	defer mu.Unlock()
 	if slices.Max(batches) < 3 {
 		t.Errorf("batches of %v messages: want the fetch handled in batches of several", batches)
+	}
+}
+
+// records counts the runners' "batch failed as a whole" warnings (a
+// deadlock, a lock timeout, a write that failed).
+type records struct {
+	mu     sync.Mutex
+	failed int
+}
+
+func (r *records) Enabled(context.Context, slog.Level) bool { return true }
+func (r *records) Handle(_ context.Context, rec slog.Record) error {
+	if strings.Contains(rec.Message, "failed as a whole") {
+		r.mu.Lock()
+		r.failed++
+		r.mu.Unlock()
+	}
+	return nil
+}
+func (r *records) WithAttrs([]slog.Attr) slog.Handler { return r }
+func (r *records) WithGroup(string) slog.Handler      { return r }
+
+// TestBatchReplicasShareCases runs two replicas' batch handlers (two
+// runners on one durable, four workers each) over events of a few cases
+// interleaved, so that their batches keep touching the same cases: every
+// case is routed once, nothing is dead-lettered, and no batch fails as a
+// whole — the cases' locks are taken up front in one order, so the
+// replicas wait for each other rather than deadlock.
+func TestBatchReplicasShareCases(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pool := testenv.Pool(t, postgres.Schema, 16, postgres.Migrations...)
+	_, js := testenv.JetStream(t)
+	if err := natsjs.EnsureStreams(ctx, js, natsjs.StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ref, err := reference.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := postgres.New(pool, nil)
+	svc := dispatch.New(store, events.Encode, nil, func() *reference.Set { return ref }, time.Now, dispatch.DefaultPolicy())
+	h := events.NewHandlers(store, svc.Env).HandleBatch(func(ctx context.Context, tx pgx.Tx, ids []string, create map[string]bool, now time.Time) (events.CaseSet, error) {
+		return store.LockCases(ctx, tx, ids, create, now)
+	})
+	area := &typesv1.Area{DistrictCode: dis, StreetCode: zj, CommunityCode: "0", GridCode: "0"}
+	publish := func(subject string, env *eventsv1.Envelope) {
+		t.Helper()
+		env.EventId, env.OccurredAt, env.Version = uuid.NewString(), timestamppb.Now(), 1
+		b, err := proto.Marshal(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, subject, b, jetstream.WithMsgID(env.EventId)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const cases, urges = 40, 4
+	ids := make([]string, cases)
+	for i := range ids {
+		ids[i] = uuid.NewString()
+	}
+	start := time.Now().Add(-time.Hour)
+	for i, id := range ids {
+		publish("grid.case.received."+dis+"."+zj, &eventsv1.Envelope{CaseId: id, Type: "case.received",
+			Payload: &eventsv1.Envelope_CaseReceived{CaseReceived: &eventsv1.CaseReceived{CaseId: id, CaseNumber: fmt.Sprintf("GF-20260302-%06d", i),
+				Source: typesv1.Source_SOURCE_HOTLINE, ReceivedAt: timestamppb.New(start), AppealType: typesv1.AppealType_APPEAL_TYPE_COMPLAINT,
+				Title: "噪声扰民", Content: "楼下商铺每天音响很吵", Urgency: typesv1.Urgency_URGENCY_NORMAL, Area: area}}})
+	}
+	for i, id := range ids {
+		publish("grid.case.classified."+dis+"."+zj, &eventsv1.Envelope{CaseId: id, Type: "case.classified",
+			Payload: &eventsv1.Envelope_CaseClassified{CaseClassified: &eventsv1.CaseClassified{CaseId: id, CaseNumber: fmt.Sprintf("GF-20260302-%06d", i),
+				ClassificationVersion: 1, ItemCode: "H04001", Urgency: typesv1.Urgency_URGENCY_NORMAL, Dispatchable: true, Area: area,
+				Source: typesv1.Source_SOURCE_HOTLINE, AppealType: typesv1.AppealType_APPEAL_TYPE_COMPLAINT,
+				ReceivedAt: timestamppb.New(start), Confidence: 1}}})
+	}
+	for range urges {
+		for _, id := range ids {
+			publish("grid.case.followed_up."+dis+"."+zj, &eventsv1.Envelope{CaseId: id, Type: "case.followed_up",
+				Payload: &eventsv1.Envelope_CaseFollowedUp{CaseFollowedUp: &eventsv1.CaseFollowedUp{CaseId: id, FollowUpId: uuid.NewString(),
+					Kind: eventsv1.FollowUpKind_FOLLOW_UP_KIND_URGE}}})
+		}
+	}
+	total := cases * (2 + urges)
+
+	rec := &records{}
+	var wg sync.WaitGroup
+	for range 2 {
+		r, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
+			OrderKey: events.OrderKey, Concurrency: 4, BatchSize: 32, FetchWait: 200 * time.Millisecond}, h, slog.New(rec))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { _ = r.Run(ctx) })
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		c, err := js.Consumer(ctx, natsjs.StreamGrid, events.ConsumerName)
+		if err == nil {
+			if info, err := c.Info(ctx); err == nil && info.NumPending == 0 && info.NumAckPending == 0 && info.AckFloor.Consumer >= uint64(total) {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the events were not all handled in 60 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	wg.Wait()
+
+	var routed, tasks, handled int
+	if err := pool.QueryRow(context.Background(), `SELECT (SELECT count(*) FROM cases WHERE status = 'routed'),
+		(SELECT count(*) FROM tasks), (SELECT count(*) FROM consumer_handled WHERE consumer = $1)`, events.ConsumerName).
+		Scan(&routed, &tasks, &handled); err != nil {
+		t.Fatal(err)
+	}
+	if routed != cases || tasks != cases || handled != total {
+		t.Errorf("%d cases routed, %d tasks, %d events handled; want %d, %d, %d", routed, tasks, handled, cases, cases, total)
+	}
+	if n := deadLetters(t, js); n != 0 {
+		t.Errorf("%d dead letters", n)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.failed != 0 {
+		t.Errorf("%d batches failed as a whole (a deadlock between the replicas?)", rec.failed)
 	}
 }
