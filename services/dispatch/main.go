@@ -16,6 +16,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/notify"
 	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
@@ -29,6 +30,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
 	"github.com/gridflow/gridflow/services/dispatch/internal/webhooks"
 	"github.com/gridflow/gridflow/services/dispatch/internal/worktasks"
+	"github.com/jackc/pgx/v5"
 
 	dispatchv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/dispatch/v1"
 )
@@ -146,16 +148,31 @@ func run(ctx context.Context) error {
 	svc.ListsReloadsFrom(reloads)
 	handlers := events.NewHandlers(store, svc.Env)
 
-	cases, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
-		Concurrency: cfg.ConsumerConcurrency}, handlers.Handle, p.Log)
+	// Issue 17, dispatch's stage: a fetch of routine case events is handled
+	// as batches (one transaction each, a savepoint per event, the batch's
+	// cases locked at once in id order and written at once), a case's
+	// events in arrival order by one worker.
+	cases, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
+		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.OrderKey}, handlers.HandleBatch(
+		func(ctx context.Context, tx pgx.Tx, ids []string, create map[string]bool, now time.Time) (events.CaseSet, error) {
+			return store.LockCases(ctx, tx, ids, create, now)
+		}), p.Log)
 	if err != nil {
 		return err
 	}
 	p.Consume(cases)
 	// Issue 17, emergencies first: the emergency lane's durable, one message
 	// at a time with no batching wait; the task it dispatches is relayed as
-	// the transaction commits (the department's page).
-	emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
+	// the transaction commits (the department's page). Its transactions run
+	// on a connection of their own (issue 17, dispatch's stage), so that
+	// routine batches, timers and API calls holding the shared pool never
+	// keep an emergency waiting for one.
+	emergencyPool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, 1, pgdb.StatementTimeout(cfg.DatabaseStatementTimeout))
+	if err != nil {
+		return err
+	}
+	defer emergencyPool.Close()
+	emergencies, err := consumer.New(js, emergencyPool, consumer.Config{Name: events.ConsumerEmergencies,
 		Subjects: events.EmergencySubjects, BatchSize: 1, Committed: relay.Notify}, handlers.Handle, p.Log)
 	if err != nil {
 		return err
@@ -166,15 +183,20 @@ func run(ctx context.Context) error {
 	recheckLimit, _ := workcal.ParseDuration(cfg.RecheckLimit)
 	work := store.Work(events.EncodeWork, []byte(cfg.WorkerNotifySecret))
 	workSvc := worktasks.New(work, ref.Current, clk.Now, worktasks.Config{RecheckLimit: recheckLimit, Month: cfg.InspectionMonth})
-	workConsumer, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects},
-		events.WorkHandler(workSvc, work.Bind), p.Log)
+	// Issue 17, dispatch's stage: every case.received reaches this durable
+	// (most need nothing), so a fetch is one transaction, each event in a
+	// savepoint, its cases and places locked up front (events.KeyedBatch).
+	workConsumer, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects},
+		events.KeyedBatch("gridflow-dispatch-worktasks", events.WorkKey, events.WorkHandler(workSvc, work.Bind)), p.Log)
 	if err != nil {
 		return err
 	}
 	p.Consume(workConsumer)
 	// Source place coordination (issue 20): classify's links and leads.
-	coordination, err := consumer.New(js, pool, consumer.Config{Name: events.CoordinationConsumerName,
-		Subjects: events.CoordinationSubjects}, events.CoordinationHandler(postgres.ApplyCoordination), p.Log)
+	// Batched as the worker tasks' are (issue 17), locked by source place.
+	coordination, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.CoordinationConsumerName,
+		Subjects: events.CoordinationSubjects}, events.KeyedBatch("gridflow-dispatch-coordination", events.CoordinationKey,
+		events.CoordinationHandler(postgres.ApplyCoordination)), p.Log)
 	if err != nil {
 		return err
 	}

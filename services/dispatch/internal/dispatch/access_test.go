@@ -94,7 +94,7 @@ func TestRefusedBeforeValidationOrReading(t *testing.T) {
 	dctx := auth.WithPrincipal(context.Background(), d)
 	calls[OpAcknowledgeTask] = func() error { _, err := s.Acknowledge(dctx, AckInput{}); return err }
 	calls[OpGetTask] = func() error {
-		_, _, err := s.GetTask(auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleHotline}), "x")
+		_, _, _, err := s.GetTask(auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleHotline}), "x")
 		return err
 	}
 	ops := make([]string, 0, len(calls))

@@ -240,33 +240,35 @@ func (s *Service) Complete(ctx context.Context, in CompleteInput) (*Task, error)
 	}))
 }
 
-// GetTask reads a task the caller may see, with its case.
-func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, error) {
+// GetTask reads a task the caller may see, with its case and the case's
+// coordination (nil: none), read once for the caller's scope and the
+// answer (issue 17: GetTask read it twice).
+func (s *Service) GetTask(ctx context.Context, taskID string) (*Task, *Case, *Coordination, error) {
 	_, sc, err := authorize(ctx, OpGetTask)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var v fault.Violations
 	checkID("task_id", taskID, &v)
 	if err := v.Err(); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	c, err := s.store.CaseOfTask(ctx, taskID)
 	if fault.KindOf(err) == fault.NotFound {
-		return nil, nil, sc.Missing(targetName(Target{TaskID: taskID}), err)
+		return nil, nil, nil, sc.Missing(targetName(Target{TaskID: taskID}), err)
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	// The lead of an open source place reads its linked tasks (issue 20).
 	co, err := s.coordinationOf(ctx, c.ID)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if err := inScopeLed(sc, c, Target{TaskID: taskID}, co.Leads()); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return c.task(taskID), c, nil
+	return c.task(taskID), c, co, nil
 }
 
 // ListTasks lists the tasks the caller may see.

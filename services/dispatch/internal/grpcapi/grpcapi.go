@@ -73,15 +73,13 @@ func (s *Server) ListTasks(ctx context.Context, req *dispatchv1.ListTasksRequest
 
 // GetTask implements dispatchv1.DispatchServiceServer.
 func (s *Server) GetTask(ctx context.Context, req *dispatchv1.GetTaskRequest) (*dispatchv1.GetTaskResponse, error) {
-	t, c, err := s.svc.GetTask(ctx, req.GetTaskId())
+	t, c, co, err := s.svc.GetTask(ctx, req.GetTaskId())
 	if err != nil {
 		return nil, err
 	}
 	out := convert.TaskOut(t)
 	out.Case = convert.CaseDetailOut(c, s.svc.Ref())
-	if err := s.withCoordination(ctx, []*dispatch.Task{t}, []*dispatchv1.Task{out}); err != nil { // issue 20
-		return nil, err
-	}
+	out.Coordination = coordinationOut(co) // issue 20
 	return &dispatchv1.GetTaskResponse{Task: out}, nil
 }
 

@@ -33,6 +33,7 @@ import (
 	"github.com/gridflow/gridflow/services/dispatch/internal/grpcapi"
 	"github.com/gridflow/gridflow/services/dispatch/internal/postgres"
 	"github.com/gridflow/gridflow/services/dispatch/internal/webhooks"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -146,15 +147,20 @@ func (e *env) replica(pool *pgxpool.Pool) *dispatch.Service {
 	svc.ListsReloadsFrom(reloadlog.New(pool, "dispatch"))
 	// Source place coordination (issue 20): its store and its consumer.
 	svc.WithCoordination(store)
-	co, err := consumer.New(e.js, pool, consumer.Config{Name: events.CoordinationConsumerName, Subjects: events.CoordinationSubjects,
-		FetchWait: 200 * time.Millisecond}, events.CoordinationHandler(postgres.ApplyCoordination), quiet)
+	co, err := consumer.NewBatch(e.js, pool, consumer.Config{Name: events.CoordinationConsumerName, Subjects: events.CoordinationSubjects,
+		FetchWait: 200 * time.Millisecond}, events.KeyedBatch("gridflow-dispatch-coordination", events.CoordinationKey,
+		events.CoordinationHandler(postgres.ApplyCoordination)), quiet)
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	e.wg.Go(func() { _ = co.Run(e.ctx) })
 	h := events.NewHandlers(store, svc.Env)
-	runner, err := consumer.New(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
-		Concurrency: 4, FetchWait: 200 * time.Millisecond}, h.Handle, quiet)
+	// As main.go runs it (issue 17): batches, a case's events by one worker.
+	runner, err := consumer.NewBatch(e.js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.ConsumerSubjects,
+		Concurrency: 4, FetchWait: 200 * time.Millisecond, OrderKey: events.OrderKey}, h.HandleBatch(
+		func(ctx context.Context, tx pgx.Tx, ids []string, create map[string]bool, now time.Time) (events.CaseSet, error) {
+			return store.LockCases(ctx, tx, ids, create, now)
+		}), quiet)
 	if err != nil {
 		e.t.Fatal(err)
 	}

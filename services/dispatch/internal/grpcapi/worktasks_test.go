@@ -87,8 +87,9 @@ func workEnv(t *testing.T) (*env, *receiver, dispatchv1.WorkerTaskServiceClient)
 	work := store.Work(events.EncodeWork, []byte("s3cret"))
 	svc := worktasks.New(work, func() *reference.Set { return set }, e.clock.Now,
 		worktasks.Config{RecheckLimit: workcal.Days(1), Month: month})
-	runner, err := consumer.New(e.js, e.pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects,
-		FetchWait: 200 * time.Millisecond}, events.WorkHandler(svc, work.Bind), quiet)
+	// As main.go runs it (issue 17): batches, keys locked up front.
+	runner, err := consumer.NewBatch(e.js, e.pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects,
+		FetchWait: 200 * time.Millisecond}, events.KeyedBatch("gridflow-dispatch-worktasks", events.WorkKey, events.WorkHandler(svc, work.Bind)), quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -113,19 +113,16 @@ func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispat
 				return err
 			}
 		}
-		caseID := target.CaseID
-		if caseID == "" {
+		var c *dispatch.Case
+		var err error
+		if target.CaseID == "" {
 			if !validUUID(target.TaskID) {
 				return fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
 			}
-			err := tx.QueryRow(ctx, `SELECT case_id FROM tasks WHERE task_id = $1`, target.TaskID).Scan(&caseID)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
-			} else if err != nil {
-				return err
-			}
+			c, err = lockByTask(ctx, tx, target.TaskID)
+		} else {
+			c, err = st.lock(ctx, tx, target.CaseID)
 		}
-		c, err := st.lock(ctx, tx, caseID)
 		if err != nil {
 			return err
 		}
@@ -160,18 +157,18 @@ func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create 
 	if !validUUID(caseID) {
 		return fmt.Errorf("case id %q: %w", caseID, dispatch.ErrBadCaseID)
 	}
+	b := &pgx.Batch{}
 	if create {
 		c := dispatch.NewCase(caseID, now)
 		body, err := json.Marshal(c)
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO cases (case_id, status, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
-			ON CONFLICT (case_id) DO NOTHING`, caseID, c.Status, body, now); err != nil {
-			return fmt.Errorf("create case: %w", err)
-		}
+		b.Queue(`INSERT INTO cases (case_id, status, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (case_id) DO NOTHING`, caseID, c.Status, body, now)
 	}
-	c, err := st.lock(ctx, tx, caseID)
+	c, err := loadIn(ctx, tx, b, `SELECT body FROM cases WHERE case_id = $1 FOR UPDATE`, caseID,
+		`SELECT body FROM tasks WHERE case_id = $1 ORDER BY task_id`, caseID, "cases/"+caseID, "case")
 	if fault.KindOf(err) == fault.NotFound && !create {
 		return nil
 	}
@@ -192,7 +189,63 @@ func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create 
 }
 
 func (st *Store) lock(ctx context.Context, tx pgx.Tx, caseID string) (*dispatch.Case, error) {
-	return load(ctx, tx, caseID, ` FOR UPDATE`)
+	return loadIn(ctx, tx, &pgx.Batch{}, `SELECT body FROM cases WHERE case_id = $1 FOR UPDATE`, caseID,
+		`SELECT body FROM tasks WHERE case_id = $1 ORDER BY task_id`, caseID, "cases/"+caseID, "case")
+}
+
+// lockByTask locks the case holding a task and reads it with its tasks:
+// two statements sent at once (issue 17: a department's sign-for and
+// completion found the case, locked it and read its tasks in three round
+// trips). The tasks are read after the lock is granted, so they are the
+// ones the lock protects.
+func lockByTask(ctx context.Context, tx pgx.Tx, taskID string) (*dispatch.Case, error) {
+	return loadIn(ctx, tx, &pgx.Batch{},
+		`SELECT body FROM cases WHERE case_id = (SELECT case_id FROM tasks WHERE task_id = $1) FOR UPDATE`, taskID,
+		`SELECT body FROM tasks WHERE case_id = (SELECT case_id FROM tasks WHERE task_id = $1) ORDER BY task_id`, taskID,
+		"tasks/"+taskID, "task")
+}
+
+// batcher is a transaction or the pool.
+type batcher interface {
+	SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults
+}
+
+// loadIn adds to b the case's query (locking it) and its tasks', sends b
+// in tx and decodes the case with its tasks; NotFound naming resource when
+// the case query finds no row.
+func loadIn(ctx context.Context, tx batcher, b *pgx.Batch, caseSQL, caseArg, tasksSQL, tasksArg, resource, what string) (*dispatch.Case, error) {
+	var c *dispatch.Case
+	b.Queue(caseSQL, caseArg).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var body []byte
+			if err := rows.Scan(&body); err != nil {
+				return err
+			}
+			c = &dispatch.Case{}
+			if err := json.Unmarshal(body, c); err != nil {
+				return fmt.Errorf("decode case of %s: %w", resource, err)
+			}
+		}
+		return rows.Err()
+	})
+	b.Queue(tasksSQL, tasksArg).Query(func(rows pgx.Rows) error {
+		tasks, err := pgx.CollectRows(rows, scanTask)
+		if err != nil {
+			return fmt.Errorf("load tasks: %w", err)
+		}
+		if c != nil {
+			c.Tasks = tasks
+		}
+		return nil
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("load case of %s: %w", resource, err)
+	}
+	if c == nil {
+		id := strings.TrimPrefix(strings.TrimPrefix(resource, "cases/"), "tasks/")
+		return nil, fault.NotFoundf(resource, "no %s %q", what, id)
+	}
+	return c, nil
 }
 
 func load(ctx context.Context, q querier, caseID, suffix string) (*dispatch.Case, error) {
@@ -235,64 +288,9 @@ func scanTask(r pgx.CollectableRow) (*dispatch.Task, error) {
 // outbox messages and its timers (each timer's payload is the case id); it
 // returns how many messages it enqueued.
 func save(ctx context.Context, tx pgx.Tx, cm *dispatch.Commit) (int, error) {
-	if cm == nil || cm.Case == nil {
-		return 0, nil
-	}
-	c := cm.Case
-	body, err := json.Marshal(c)
-	if err != nil {
-		return 0, err
-	}
-	var queued, arbitration *time.Time
-	if c.Queue != nil {
-		queued = &c.Queue.Since
-	}
-	if c.Arbitration != nil {
-		arbitration = &c.Arbitration.OpenedAt
-	}
-	b := &pgx.Batch{}
-	orderNo := ""
-	if c.Facts != nil {
-		orderNo = c.Facts.HotlineOrderNo
-	}
-	b.Queue(`UPDATE cases SET case_number = $2, district = $3, street = $4, status = $5, queued_at = $6, arbitration_at = $7,
-		body = $8, updated_at = $9, hotline_order_no = $10 WHERE case_id = $1`,
-		c.ID, c.Number, c.Area.District, c.Area.Street, c.Status, queued, arbitration, body, c.UpdatedAt, orderNo)
-	for _, t := range cm.Tasks {
-		tb, err := json.Marshal(t)
-		if err != nil {
-			return 0, err
-		}
-		b.Queue(`INSERT INTO tasks (task_id, case_id, department, state, updated_at, body) VALUES ($1, $2, $3, $4, $5, $6)
-			ON CONFLICT (task_id) DO UPDATE SET department = EXCLUDED.department, state = EXCLUDED.state,
-				updated_at = EXCLUDED.updated_at, body = EXCLUDED.body`,
-			t.ID, c.ID, t.Department, t.State, t.UpdatedAt, tb)
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return 0, fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
-	}
-	msgs := make([]outbox.Message, len(cm.Messages))
-	for i, m := range cm.Messages {
-		msgs[i] = outbox.Message{ID: m.ID, Subject: m.Subject, Data: m.Data, Headers: m.Headers}
-	}
-	if err := outbox.Enqueue(ctx, tx, msgs...); err != nil {
-		return 0, err
-	}
-	// Webhooks (issue 19): each task event's deliveries, with its outbox row.
-	if err := enqueueWebhooks(ctx, tx, c.ID, msgs, time.Now().UTC()); err != nil {
-		return 0, err
-	}
-	for _, op := range cm.Timers {
-		if op.Cancel {
-			err = timer.Cancel(ctx, tx, op.Kind, op.Key)
-		} else {
-			err = timer.Schedule(ctx, tx, op.Kind, op.Key, op.At, []byte(c.ID))
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	return len(msgs), nil
+	w := newWrites()
+	w.add(cm)
+	return w.flush(ctx, tx)
 }
 
 // A request's first result is stored as dispatch.Result in JSON (explicit
@@ -357,15 +355,12 @@ func (st *Store) CaseOfTask(ctx context.Context, taskID string) (*dispatch.Case,
 	if !validUUID(taskID) {
 		return nil, fault.NotFoundf("tasks/"+taskID, "no task %q", taskID)
 	}
-	var caseID string
-	err := st.pool.QueryRow(ctx, `SELECT case_id FROM tasks WHERE task_id = $1`, taskID).Scan(&caseID)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fault.NotFoundf("tasks/"+taskID, "no task %q", taskID)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return load(ctx, st.pool, caseID, "")
+	// One round trip (issue 17: the departments' bots read a task before
+	// each step).
+	return loadIn(ctx, st.pool, &pgx.Batch{},
+		`SELECT body FROM cases WHERE case_id = (SELECT case_id FROM tasks WHERE task_id = $1)`, taskID,
+		`SELECT body FROM tasks WHERE case_id = (SELECT case_id FROM tasks WHERE task_id = $1) ORDER BY task_id`, taskID,
+		"tasks/"+taskID, "task")
 }
 
 type where struct {

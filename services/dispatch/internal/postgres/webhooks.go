@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/pkg/idempotency"
-	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/policy"
@@ -26,35 +25,6 @@ var (
 	_ webhooks.Store = (*Store)(nil)
 	_ webhooks.Queue = (*Store)(nil)
 )
-
-// enqueueWebhooks writes, in the transaction enqueuing msgs, one delivery
-// for each task event and each live registration of its unit that asks for
-// it, due at once (now: the wall clock, which the worker claims by, not the
-// domain's possibly offset test clock). A task subject is
-// grid.task.<event>.<dept>.<district>.<street>.
-func enqueueWebhooks(ctx context.Context, tx pgx.Tx, caseID string, msgs []outbox.Message, now time.Time) error {
-	b := &pgx.Batch{}
-	for _, m := range msgs {
-		tok := strings.Split(m.Subject, ".")
-		if len(tok) != 6 || tok[0] != "grid" || tok[1] != "task" {
-			continue
-		}
-		event := "task." + tok[2]
-		b.Queue(`INSERT INTO webhook_deliveries (delivery_id, webhook_id, department, district, street, event_id, event_type,
-				case_id, payload, state, next_try, created_at, updated_at)
-			SELECT gen_random_uuid(), webhook_id, department, $2, $3, $4, $5, $6, $7, 'pending', $8, $8, $8
-			FROM webhooks WHERE department = $1 AND deleted_at IS NULL AND (events = '{}' OR $5 = ANY(events))
-			ON CONFLICT (webhook_id, event_id) DO NOTHING`,
-			tok[3], tok[4], tok[5], m.ID, event, caseID, m.Data, now)
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("enqueue webhook deliveries: %w", pgdb.Translate(err))
-	}
-	return nil
-}
 
 const webhookCols = `webhook_id, department, url, events, created_by, created_at`
 
