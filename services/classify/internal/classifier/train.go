@@ -100,12 +100,16 @@ func (o Options) normalised() (Options, error) {
 		return o, fmt.Errorf("svm C %v: must be positive", o.SVM.C)
 	case !(o.SVM.Epsilon > 0):
 		return o, fmt.Errorf("svm epsilon %v: must be positive", o.SVM.Epsilon)
+	case !(o.SVM.NBMix >= 0 && o.SVM.NBMix <= 1):
+		return o, fmt.Errorf("svm nb mix %v: must be in [0,1]", o.SVM.NBMix)
+	case !(o.SVM.BalancePower >= 0 && o.SVM.BalancePower <= 4):
+		return o, fmt.Errorf("svm balance power %v: must be 0 (1) or in (0,4]", o.SVM.BalancePower)
 	}
 	return o, nil
 }
 
 func (o Options) ovr() ovrParams {
-	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers, nbAlpha: o.SVM.NBAlpha}
+	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers, nbAlpha: o.SVM.NBAlpha, nbMix: o.SVM.NBMix, balPow: o.SVM.BalancePower}
 }
 
 // ErrTooFewExamples is returned when the data cannot support training.
@@ -118,6 +122,9 @@ type dataset struct {
 	y      []int
 	docs   [][]uint64
 	weight []float64 // per example; 1 unless a source weighed it
+	// parents of every word key (FeatureConfig.WordSCP): text alone
+	// decides them, so one map serves every fold.
+	parents map[uint64][2]uint64
 }
 
 func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
@@ -135,6 +142,9 @@ func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
 	}
 	d := &dataset{labels: labels, y: make([]int, len(examples)), docs: make([][]uint64, len(examples)),
 		weight: make([]float64, len(examples))}
+	if cfg.Words > 0 && cfg.WordSCP > 0 {
+		d.parents = make(map[uint64][2]uint64)
+	}
 	var z tokenizer
 	for i, e := range examples {
 		if w := e.weight(); !(w > 0) || math.IsInf(w, 0) {
@@ -143,6 +153,10 @@ func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
 		d.weight[i] = e.weight()
 		d.y[i], _ = slices.BinarySearch(labels, e.Label)
 		keys := z.appendKeys(nil, e.Text, cfg)
+		if d.parents != nil {
+			z.run(e.Text)
+			z.appendWords(nil, cfg.Words, d.parents)
+		}
 		slices.Sort(keys)
 		d.docs[i] = keys
 	}
@@ -184,7 +198,7 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 	for j, i := range idx {
 		docs[j], y[j], weight[j] = d.docs[i], d.y[i], d.weight[i]
 	}
-	vec := fitVectorizer(docs, o.Features)
+	vec := fitVectorizer(docs, o.Features, d.parents)
 	rows := make([]sparseRow, len(docs))
 	sc := vec.newScratch()
 	for j, keys := range docs {
@@ -258,7 +272,7 @@ func (d *dataset) platt(ctx context.Context, o Options) (a, b []float64, err err
 
 // subset is the dataset of the examples idx, with d's labels.
 func (d *dataset) subset(idx []int) *dataset {
-	s := &dataset{labels: d.labels, y: make([]int, len(idx)), docs: make([][]uint64, len(idx)), weight: make([]float64, len(idx))}
+	s := &dataset{labels: d.labels, y: make([]int, len(idx)), docs: make([][]uint64, len(idx)), weight: make([]float64, len(idx)), parents: d.parents}
 	for j, i := range idx {
 		s.y[j], s.docs[j], s.weight[j] = d.y[i], d.docs[i], d.weight[i]
 	}

@@ -20,6 +20,13 @@ type modelFlags struct {
 	// issue 15, measured
 	trigrams *bool
 	opening  *int
+	// issue 15, round 3
+	words      *int
+	wordMinDF  *int
+	wordSCP    *float64
+	wordWeight *float64
+	nbMix      *float64
+	balPow     *float64
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -31,6 +38,13 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		nb:       fs.Float64("nb", d.SVM.NBAlpha, "naive-Bayes feature scaling (NBSVM) with this smoothing; 0 off"),
 		trigrams: fs.Bool("trigrams", d.Features.Trigrams, "also Han trigrams (pairs of overlapping character-bigram words)"),
 		opening:  fs.Int("opening", d.Features.Opening, "also the unigrams and bigrams of the first N tokens (the title) as features of their own; 0 off"),
+		// issue 15, round 3
+		words:      fs.Int("words", d.Features.Words, "also Han runs of 3..N characters kept as words by the training data (3 or 4; 0 off)"),
+		wordMinDF:  fs.Int("word-min-df", d.Features.WordMinDF, "documents a word must appear in (0: the characters' min df)"),
+		wordSCP:    fs.Float64("word-scp", d.Features.WordSCP, "least symmetric conditional probability df(w)²/(df(prefix)·df(suffix)) of a word; 0 no test"),
+		wordWeight: fs.Float64("word-weight", d.Features.WordWeight, "normalise the words apart, scaled by this; 0 together with the characters"),
+		nbMix:      fs.Float64("nb-mix", d.SVM.NBMix, "also train a plain SVM and average it in with this weight (with --nb); 0 off"),
+		balPow:     fs.Float64("balance-power", d.SVM.BalancePower, "raise the balanced class weights to this power (0: 1)"),
 	}
 }
 
@@ -38,6 +52,8 @@ func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.NGramMax = *f.ngram
 	o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha = *f.c, *f.balanced, *f.nb
 	o.Features.Trigrams, o.Features.Opening = *f.trigrams, *f.opening
+	o.Features.Words, o.Features.WordMinDF, o.Features.WordSCP, o.Features.WordWeight = *f.words, *f.wordMinDF, *f.wordSCP, *f.wordWeight
+	o.SVM.NBMix, o.SVM.BalancePower = *f.nbMix, *f.balPow
 }
 
 // CV implements
