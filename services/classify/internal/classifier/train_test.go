@@ -42,6 +42,7 @@ func tinyOptions() Options {
 	// The plain model the tiny fixture's tests were written for; the
 	// title features and NB scaling are tested on their own.
 	o.Features.Opening, o.SVM.NBAlpha = 0, 0
+	o.SVM.NBMix, o.SVM.BalancePower = 0, 0
 	return o
 }
 
