@@ -92,6 +92,28 @@ func TestTrainDefault(t *testing.T) {
 	if !strings.Contains(out.String(), "cv_folds=5 cv_accuracy=") {
 		t.Errorf("train --default output:\n%s", out.String())
 	}
+	// issue 15, round 3: the default catalogue model keeps its own options,
+	// whatever cv's model flags default to.
+	if !strings.Contains(out.String(), " C=0.3 ") || strings.Contains(out.String(), "nb_mix=") {
+		t.Errorf("train --default did not train with DefaultCorpusOptions:\n%s", out.String())
+	}
+}
+
+// issue 15, round 3: train --data takes cv's model options.
+func TestTrainTakesTheModelOptions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := writeFixture(t, dir)
+	var out, errOut bytes.Buffer
+	args := []string{"--data", data, "--out", filepath.Join(dir, "m"), "--cv", "3", "--C", "0.7", "--nb-mix", "0.25", "--balance-power", "1.5", "--words", "3"}
+	if err := Train(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("train: %v\nstderr:\n%s", err, errOut.String())
+	}
+	for _, want := range []string{" C=0.7 ", " words=3-3 ", " nb_mix=0.25 balance_power=1.5"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("train output lacks %q:\n%s", want, out.String())
+		}
+	}
 }
 
 func TestErrors(t *testing.T) {
