@@ -28,8 +28,10 @@ const (
 	// candidate word (FeatureConfig.Words), hashed. The highest kind, so
 	// word keys sort after every other key in a vocabulary.
 	kindGram uint64 = 8
-	maxWord         = 4
 )
+
+// maxWord is the longest candidate word (FeatureConfig.Words).
+const maxWord = 4
 
 const (
 	fnvOffset = 14695981039346656037
