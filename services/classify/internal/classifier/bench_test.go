@@ -198,5 +198,15 @@ func BenchmarkVocabLookup(b *testing.B) {
 func BenchmarkPredict7LabelsOpeningNB(b *testing.B) {
 	o := DefaultOptions()
 	o.Features.Opening, o.SVM.NBAlpha = 25, 0.1
+	o.SVM.NBMix, o.SVM.BalancePower = 0, 0 // round 2's model, before the average
 	benchPredict(b, benchModel(b, "7-opening-nb", o, nil))
+}
+
+// BenchmarkPredict7LabelsWords: issue 15, round 3 — the training data's
+// words (Han runs of 3–4 characters, SCP ≥ 0.1, normalised apart at 0.5)
+// beside DefaultOptions, measured against the same budget.
+func BenchmarkPredict7LabelsWords(b *testing.B) {
+	o := DefaultOptions()
+	o.Features.Words, o.Features.WordSCP, o.Features.WordWeight = 4, 0.1, 0.5
+	benchPredict(b, benchModel(b, "7-words", o, nil))
 }

@@ -39,6 +39,8 @@ func DefaultCorpusOptions() Options {
 	// The title features and NB scaling were measured on messages (issue
 	// 15, round 2); the corpus's short lines have no title.
 	o.Features.Opening, o.SVM.NBAlpha = 0, 0
+	// So were the NBSVM+SVM average and the squared class weights (round 3).
+	o.SVM.NBMix, o.SVM.BalancePower = 0, 0
 	return o
 }
 

@@ -15,6 +15,9 @@
 //     sublinear tf times idf and L2-normalised per document.
 //  3. Scores: one linear SVM per label (L2-regularised, squared hinge loss,
 //     trained by dual coordinate descent with shrinking, as in LIBLINEAR).
+//     The shipped first-level options (DefaultOptions) train each label's
+//     SVM twice, on naive-Bayes-scaled and on plain features, and average
+//     the two into one linear model.
 //  4. Confidences: a Platt sigmoid per label fitted on out-of-fold
 //     (cross-validated) decision values, then normalised across labels so
 //     the confidences of one prediction sum to 1.

@@ -29,6 +29,22 @@ type FeatureConfig struct {
 	// their own. Zero values: a model file from before reads the same.
 	Trigrams bool
 	Opening  int
+	// issue 15, round 3 — words beside the characters. Words, when 3 or 4,
+	// also makes every run of 3..Words adjacent Han characters of one
+	// segment a candidate "word"; training keeps as the dictionary only the
+	// candidates seen in at least WordMinDF documents (0: MinDF) whose
+	// symmetric conditional probability df(w)²/(df(prefix)·df(suffix)) is at
+	// least WordSCP (0: no test), the frequent, cohesive character
+	// sequences of the training data. The dictionary is the vocabulary, so
+	// prediction reads exactly the words training kept. WordWeight, when
+	// positive, L2-normalises the words as a block of their own scaled by
+	// it, beside the (separately normalised) characters; 0 normalises both
+	// together. Words need the exact vocabulary (HashBits 0). Zero values:
+	// a model file from before reads the same.
+	Words      int
+	WordMinDF  int
+	WordSCP    float64
+	WordWeight float64
 }
 
 func (c FeatureConfig) validate() error {
@@ -41,6 +57,16 @@ func (c FeatureConfig) validate() error {
 		return fmt.Errorf("min df %d: must be at least 1", c.MinDF)
 	case c.HashBits != 0 && (c.HashBits < 10 || c.HashBits > 26):
 		return fmt.Errorf("hash bits %d: must be 0 (vocabulary) or 10..26", c.HashBits)
+	case c.Words != 0 && (c.Words < 3 || c.Words > maxWord):
+		return fmt.Errorf("words %d: must be 0 (off) or 3..%d", c.Words, maxWord)
+	case c.Words != 0 && c.HashBits != 0:
+		return fmt.Errorf("words %d: need the exact vocabulary (hash bits 0), not %d hash bits", c.Words, c.HashBits)
+	case c.WordMinDF < 0:
+		return fmt.Errorf("word min df %d: must be 0 (min df) or positive", c.WordMinDF)
+	case !(c.WordSCP >= 0 && c.WordSCP <= 1):
+		return fmt.Errorf("word scp %v: must be in [0,1]", c.WordSCP)
+	case !(c.WordWeight >= 0) || math.IsInf(c.WordWeight, 0):
+		return fmt.Errorf("word weight %v: must be 0 (one block) or positive", c.WordWeight)
 	}
 	return nil
 }
@@ -99,6 +125,18 @@ type vectorizer struct {
 	keys  []uint64 // vocabulary mode: index → key, sorted ascending
 	table keyTable
 	idf   []float32
+	// wordFrom, when cfg.WordWeight > 0, is the first index of a word key:
+	// word keys have the highest kind, so they sort last in keys.
+	wordFrom int32
+}
+
+// setBlocks records where the word block starts in v's vocabulary.
+func (v *vectorizer) setBlocks() {
+	v.wordFrom = int32(len(v.keys))
+	if v.cfg.WordWeight > 0 {
+		i, _ := slices.BinarySearch(v.keys, kindGram<<kindShift)
+		v.wordFrom = int32(i)
+	}
 }
 
 func (v *vectorizer) dim() int { return len(v.idf) }
@@ -117,7 +155,9 @@ func (v *vectorizer) lookup(k uint64) int32 {
 // fitVectorizer learns the vocabulary and idf from docs (each a sorted key
 // list with repeats). idf is the smoothed ln((1+n)/(1+df))+1, as in
 // scikit-learn, so that a feature present in every document still counts.
-func fitVectorizer(docs [][]uint64, cfg FeatureConfig) *vectorizer {
+// parents, for a word key, are the keys of its prefix and suffix one
+// character shorter (WordSCP's test); nil when the test is off.
+func fitVectorizer(docs [][]uint64, cfg FeatureConfig, parents map[uint64][2]uint64) *vectorizer {
 	n := len(docs)
 	v := &vectorizer{cfg: cfg}
 	idf := func(df int32) float32 {
@@ -152,12 +192,30 @@ func fitVectorizer(docs [][]uint64, cfg FeatureConfig) *vectorizer {
 			}
 		}
 	}
+	wordMin := int32(cfg.WordMinDF)
+	if wordMin == 0 {
+		wordMin = int32(cfg.MinDF)
+	}
 	for k, c := range df {
+		if k>>kindShift == kindGram {
+			if c < wordMin {
+				continue
+			}
+			if cfg.WordSCP > 0 {
+				p := parents[k]
+				if float64(c)*float64(c) < cfg.WordSCP*float64(df[p[0]])*float64(df[p[1]]) {
+					continue
+				}
+			}
+			v.keys = append(v.keys, k)
+			continue
+		}
 		if c >= int32(cfg.MinDF) {
 			v.keys = append(v.keys, k)
 		}
 	}
 	slices.Sort(v.keys) // deterministic indexes, hence deterministic model files
+	v.setBlocks()
 	v.idf = make([]float32, len(v.keys))
 	for i, k := range v.keys {
 		v.idf[i] = idf(df[k])
@@ -186,6 +244,49 @@ func (v *vectorizer) newScratch() *vecScratch {
 	return &vecScratch{counts: make([]int32, v.dim())}
 }
 
+// tfWeight is the term-frequency weight of a count.
+func (v *vectorizer) tfWeight(tf int32) float32 {
+	switch {
+	case !v.cfg.Sublinear:
+		return float32(tf)
+	case int(tf) < len(sublinearTF):
+		return sublinearTF[tf]
+	}
+	return float32(1 + math.Log(float64(tf)))
+}
+
+// blockWeights appends the TF-IDF values of idx to val with the characters
+// and the words L2-normalised apart, the words scaled by WordWeight, and
+// resets counts.
+func (v *vectorizer) blockWeights(idx, counts []int32, val []float32) []float32 {
+	var norm [2]float64
+	for _, i := range idx {
+		x := v.tfWeight(counts[i]) * v.idf[i]
+		counts[i] = 0
+		val = append(val, x)
+		b := 0
+		if i >= v.wordFrom {
+			b = 1
+		}
+		norm[b] += float64(x) * float64(x)
+	}
+	var inv [2]float32
+	for b, n := range norm {
+		if n > 0 {
+			inv[b] = float32(1 / math.Sqrt(n))
+		}
+	}
+	inv[1] *= float32(v.cfg.WordWeight)
+	for j, i := range idx {
+		b := 0
+		if i >= v.wordFrom {
+			b = 1
+		}
+		val[j] *= inv[b]
+	}
+	return val
+}
+
 // vectorize fills sc.idx and sc.val with the sparse TF-IDF vector of keys,
 // L2-normalised (an empty vector stays empty). Training and prediction both
 // go through here, so they cannot disagree on features.
@@ -202,6 +303,10 @@ func (v *vectorizer) vectorize(keys []uint64, sc *vecScratch) {
 		sc.counts[i]++
 	}
 	val := sc.val[:0]
+	if v.cfg.WordWeight > 0 {
+		sc.idx, sc.val = idx, v.blockWeights(idx, sc.counts, val)
+		return
+	}
 	var norm float64
 	for _, i := range idx {
 		tf := sc.counts[i]

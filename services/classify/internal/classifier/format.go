@@ -33,7 +33,7 @@ import (
 // version 2, which an older build refuses rather than scoring it without
 // those features; every other model is still written as version 1.
 const (
-	FormatVersion = 2
+	FormatVersion = 3
 	modelMagic    = "GFCLSMDL"
 	headerSize    = len(modelMagic) + 4 + 8
 	// maxPayload bounds what Load will allocate for a hostile length field.
@@ -73,6 +73,9 @@ type modelFile struct {
 
 // formatVersion is the oldest format version that can hold f.
 func (f *modelFile) formatVersion() uint32 {
+	if f.Features.Words > 0 {
+		return 3
+	}
 	if f.Features.Opening > 0 || f.Features.Trigrams {
 		return 2
 	}
@@ -122,6 +125,7 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 			return nil, errors.New("vocabulary holds the reserved key 0")
 		}
 		vec.table = newKeyTable(f.Keys)
+		vec.setBlocks()
 	}
 	sum := sha256.Sum256(payload)
 	return &Model{

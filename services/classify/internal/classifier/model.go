@@ -34,6 +34,15 @@ type SVMParams struct {
 	// NBAlpha as the smoothing; the ratios are folded into the weights, so
 	// prediction costs the same. 0: plain features.
 	NBAlpha float64
+	// issue 15, round 3: NBMix, when positive, also trains a plain SVM (no
+	// naive-Bayes scaling) on the same features and averages the two
+	// linear models, (1−NBMix)·NBSVM + NBMix·SVM, an ensemble that costs
+	// nothing at prediction. 0: the NBSVM alone.
+	NBMix float64
+	// BalancePower, when positive, raises the balanced class weight to this
+	// power, (n/(L·n_class))^BalancePower: above 1 favours small classes
+	// more. 0 means 1.
+	BalancePower float64
 }
 
 // CVEstimate is the k-fold cross-validated quality of a training

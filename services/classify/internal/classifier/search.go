@@ -113,6 +113,18 @@ func Search(ctx context.Context, examples []Example, base Options, grid Grid, pr
 
 // Describe renders the hyper-parameters of o on one line, for logs.
 func (o Options) Describe() string {
+	d := o.describe()
+	if o.SVM.NBMix > 0 || o.SVM.BalancePower > 0 {
+		d += fmt.Sprintf(" nb_mix=%g balance_power=%g", o.SVM.NBMix, o.SVM.BalancePower)
+	}
+	return d
+}
+
+func (o Options) describe() string {
+	if f := o.Features; f.Words > 0 {
+		return fmt.Sprintf("ngram=1-%d words=3-%d word_min_df=%d word_scp=%g word_weight=%g trigrams=%t opening=%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t nb=%g",
+			f.NGramMax, f.Words, f.WordMinDF, f.WordSCP, f.WordWeight, f.Trigrams, f.Opening, f.TokenPairs, f.MinDF, f.Sublinear, f.HashBits, o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha)
+	}
 	if o.Features.Trigrams || o.Features.Opening > 0 {
 		return fmt.Sprintf("ngram=1-%d trigrams=%t opening=%d pairs=%t min_df=%d sublinear=%t hash_bits=%d C=%g balanced=%t nb=%g",
 			o.Features.NGramMax, o.Features.Trigrams, o.Features.Opening, o.Features.TokenPairs, o.Features.MinDF, o.Features.Sublinear, o.Features.HashBits, o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha)

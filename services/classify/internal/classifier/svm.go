@@ -132,6 +132,8 @@ type ovrParams struct {
 	seed     uint64
 	workers  int
 	nbAlpha  float64
+	nbMix    float64
+	balPow   float64
 }
 
 // nbRatios returns the naive-Bayes log-count ratio of every feature for
@@ -201,6 +203,9 @@ func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int
 				cPos := p.c
 				if p.balanced && counts[l] > 0 {
 					cPos = p.c * float64(len(y)) / float64(numLabels*counts[l])
+					if p.balPow > 0 && p.balPow != 1 {
+						cPos = p.c * math.Pow(float64(len(y))/float64(numLabels*counts[l]), p.balPow)
+					}
 				}
 				// One generator per label keeps results independent of
 				// the number of workers.
@@ -218,6 +223,18 @@ func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int
 				}
 				for f := range ratio {
 					wl[f] *= ratio[f] // w·(r⊙x) = (w⊙r)·x
+				}
+				if ratio != nil && p.nbMix > 0 {
+					rng := rand.New(rand.NewPCG(p.seed, uint64(l)))
+					wp, bp, err := trainBinary(ctx, rows, pos, dim, svmParams{cPos: cPos, cNeg: p.c, eps: p.eps, maxIter: p.maxIter}, rng)
+					if err != nil {
+						errs[l] = err
+						continue
+					}
+					for f := range wl {
+						wl[f] = (1-p.nbMix)*wl[f] + p.nbMix*wp[f]
+					}
+					bl = (1-p.nbMix)*bl + p.nbMix*bp
 				}
 				// Each worker writes a disjoint set of columns.
 				for f, x := range wl {

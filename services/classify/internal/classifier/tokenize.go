@@ -24,7 +24,14 @@ const (
 	// issue 15, measured for a better first-level model (FeatureConfig):
 	kindTri  uint64 = 6 // Han trigram: a pair of overlapping character-bigram "words", hashed
 	kindOpen uint64 = 7 // a unigram or bigram of the opening (the title), hashed apart from the body's
+	// issue 15, round 3: a run of 3..maxWord adjacent Han characters, a
+	// candidate word (FeatureConfig.Words), hashed. The highest kind, so
+	// word keys sort after every other key in a vocabulary.
+	kindGram uint64 = 8
 )
+
+// maxWord is the longest candidate word (FeatureConfig.Words).
+const maxWord = 4
 
 const (
 	fnvOffset = 14695981039346656037
@@ -220,6 +227,9 @@ func (z *tokenizer) appendKeys(dst []uint64, text string, cfg FeatureConfig) []u
 			}
 		}
 	}
+	if cfg.Words >= 3 {
+		dst = z.appendWords(dst, cfg.Words, nil)
+	}
 	if cfg.Opening > 0 {
 		n := min(cfg.Opening, len(z.toks))
 		for i := range n {
@@ -227,6 +237,44 @@ func (z *tokenizer) appendKeys(dst []uint64, text string, cfg FeatureConfig) []u
 			if i > 0 && cfg.NGramMax >= 2 {
 				if k, ok := bigramKey(&z.toks[i-1], &z.toks[i], cfg.TokenPairs); ok {
 					dst = append(dst, kindOpen<<kindShift|mix64(k^0x9e3779b97f4a7c15)&lowMask)
+				}
+			}
+		}
+	}
+	return dst
+}
+
+// gramKey is the key of the Han run toks (3 or more tokens); gramKey of two
+// tokens is their bigram key.
+func gramKey(toks []token) uint64 {
+	if len(toks) == 2 {
+		k, _ := bigramKey(&toks[0], &toks[1], false)
+		return k
+	}
+	h := uint64(fnvOffset)
+	for i := range toks {
+		h = (h ^ toks[i].key&lowMask) * fnvPrime
+	}
+	return kindGram<<kindShift | mix64(h)&lowMask
+}
+
+// appendWords appends the keys of every run of 3..longest adjacent Han
+// characters of one segment of z's last run; parents, if not nil, learns
+// each key's prefix and suffix keys.
+func (z *tokenizer) appendWords(dst []uint64, longest int, parents map[uint64][2]uint64) []uint64 {
+	toks := z.toks
+	for i := range toks {
+		for n := 3; n <= longest && i+n <= len(toks); n++ {
+			last := &toks[i+n-1]
+			if !last.han || last.seg != toks[i].seg || !toks[i+n-2].han || !toks[i].han {
+				break
+			}
+			run := toks[i : i+n]
+			k := gramKey(run)
+			dst = append(dst, k)
+			if parents != nil {
+				if _, ok := parents[k]; !ok {
+					parents[k] = [2]uint64{gramKey(run[:n-1]), gramKey(run[1:])}
 				}
 			}
 		}

@@ -42,6 +42,7 @@ func tinyOptions() Options {
 	// The plain model the tiny fixture's tests were written for; the
 	// title features and NB scaling are tested on their own.
 	o.Features.Opening, o.SVM.NBAlpha = 0, 0
+	o.SVM.NBMix, o.SVM.BalancePower = 0, 0
 	return o
 }
 
@@ -137,6 +138,13 @@ func TestTrainErrors(t *testing.T) {
 		{"trigrams", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.NGramMax = 3 }), nil},
 		{"zero min df", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.MinDF = 0 }), nil},
 		{"too many hash bits", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.HashBits = 40 }), nil},
+		// issue 15, round 3
+		{"words of 5", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.Words = 5 }), nil},
+		{"hashed words", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.Words, o.Features.HashBits = 3, 18 }), nil},
+		{"word scp over 1", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.Words, o.Features.WordSCP = 3, 1.5 }), nil},
+		{"negative word weight", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.Words, o.Features.WordWeight = 3, -1 }), nil},
+		{"nb mix over 1", context.Background(), tinyExamples(), with(func(o *Options) { o.SVM.NBMix = 1.5 }), nil},
+		{"negative balance power", context.Background(), tinyExamples(), with(func(o *Options) { o.SVM.BalancePower = -1 }), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

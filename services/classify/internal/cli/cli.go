@@ -25,6 +25,9 @@ import (
 //	classify train --default --out MODEL
 //	classify train --source KIND[:WEIGHT][=FILE] … --out MODEL [--label first-level] [--keep-holdout]
 //
+// With --data or --source it takes `classify cv`'s model options too (--C,
+// --nb, --nb-mix, --balance-power, --words …; defaults DefaultOptions'), so
+// a configuration cv measured can be trained as it was measured.
 // --default trains the default catalogue model (item-code labels) on the
 // built-in corpus with its own options. --source mixes several sources, each
 // with a weight (default 1) that scales its examples' penalty: history=FILE
@@ -50,6 +53,8 @@ func Train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	label := fs.String("label", "as-is", "labels: as-is, or first-level (map every label to its first-level hotline class name)")
 	keepHoldout := fs.Bool("keep-holdout", false, "train on the history's held-out slice too (the gate then measures the model on cases it has seen)")
 	refDir := fs.String("reference-dir", "", "reference data directory for --label first-level (default: the shipped set)")
+	// issue 15, round 3: the options `classify cv` measures, for --data and --source
+	mf := addModelFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +98,9 @@ func Train(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("train: %w", err)
 	}
 	progress := func(s string) { fmt.Fprintln(stderr, s) }
+	if !*builtin {
+		mf.apply(&opts)
+	}
 	opts.CVFolds, opts.Seed = *folds, *seed
 	if *search {
 		start := time.Now()

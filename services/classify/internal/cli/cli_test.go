@@ -92,6 +92,28 @@ func TestTrainDefault(t *testing.T) {
 	if !strings.Contains(out.String(), "cv_folds=5 cv_accuracy=") {
 		t.Errorf("train --default output:\n%s", out.String())
 	}
+	// issue 15, round 3: the default catalogue model keeps its own options,
+	// whatever cv's model flags default to.
+	if !strings.Contains(out.String(), " C=0.3 ") || strings.Contains(out.String(), "nb_mix=") {
+		t.Errorf("train --default did not train with DefaultCorpusOptions:\n%s", out.String())
+	}
+}
+
+// issue 15, round 3: train --data takes cv's model options.
+func TestTrainTakesTheModelOptions(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := writeFixture(t, dir)
+	var out, errOut bytes.Buffer
+	args := []string{"--data", data, "--out", filepath.Join(dir, "m"), "--cv", "3", "--C", "0.7", "--nb-mix", "0.25", "--balance-power", "1.5", "--words", "3"}
+	if err := Train(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("train: %v\nstderr:\n%s", err, errOut.String())
+	}
+	for _, want := range []string{" C=0.7 ", " words=3-3 ", " nb_mix=0.25 balance_power=1.5"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("train output lacks %q:\n%s", want, out.String())
+		}
+	}
 }
 
 func TestErrors(t *testing.T) {
@@ -164,8 +186,26 @@ func TestCV(t *testing.T) {
 	if !strings.Contains(run("--C", "0.5"), " C=0.5 ") {
 		t.Error("--C is not applied")
 	}
+	// issue 15, round 3: the mean over fold seeds, and the new options.
+	two := run("--seeds", "2")
+	firstLast := first[strings.LastIndex(strings.TrimSuffix(first, "\n"), "\n")+1:]
+	if !strings.Contains(two, "\nseed=1 "+firstLast) || !strings.Contains(two, "\nseed=2 fold=3 ") {
+		t.Errorf("--seeds 2 does not repeat seed 1's figures and add seed 2's:\n%s", two)
+	}
+	if !regexp.MustCompile(`(?m)^seeds=1-2 macro_f1=[01]\.\d{4} seed_sd=\d\.\d{4} min=[01]\.\d{4} max=[01]\.\d{4} served_macro_f1=[01]\.\d{4} served_seed_sd=\d\.\d{4}\n\z`).MatchString(two) {
+		t.Errorf("--seeds 2: last line is not the mean over seeds:\n%s", two)
+	}
+	if !strings.Contains(run("--nb-mix", "0.25", "--balance-power", "1.5"), " nb_mix=0.25 balance_power=1.5") {
+		t.Error("--nb-mix or --balance-power is not applied")
+	}
+	if !strings.Contains(run("--words", "3", "--word-scp", "0.1"), " words=3-3 word_min_df=0 word_scp=0.1 ") {
+		t.Error("--words or --word-scp is not applied")
+	}
 	var out, errOut bytes.Buffer
 	if err := CV(t.Context(), []string{"--folds", "3"}, &out, &errOut); err == nil {
 		t.Error("cv without --data succeeded")
+	}
+	if err := CV(t.Context(), []string{"--data", data, "--folds", "3", "--seeds", "0"}, &out, &errOut); err == nil {
+		t.Error("cv with --seeds 0 succeeded")
 	}
 }
