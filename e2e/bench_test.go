@@ -77,13 +77,15 @@ func TestBench(t *testing.T) {
 	}
 	env := []string{"GRIDFLOW_LOG_LEVEL=info"}
 	env = append(env, cityModel(t)...)
+	st := statementsFromEnv(t) // BENCH_STATEMENTS=1: the statement table (bench_statements_test.go)
 	pg := startPostgres(t)
+	st.roles(t, pg.url)
 	ctx := context.Background()
 
 	// (1) The baseline with intake alone (it owns the tables the baseline
 	// copies), then its events are purged so the rest of the loop never
 	// sees them.
-	s := startStackWith(t, stackConfig{dbURL: pg.url, env: env}, "intake")
+	s := startStackWith(t, stackConfig{dbURL: st.url("intake"), env: env}, "intake")
 	procs := watchProcesses(t, s, pg)
 	defer procs.stop()
 	base1 := baseline(t, s, s.jetStreamAs(t, natsauth.Intake), texts, cfg.base)
@@ -91,7 +93,10 @@ func TestBench(t *testing.T) {
 	purgeBaseline(t, s)
 	for _, svc := range []string{"classify", "dispatch", "feedback", "console"} {
 		s.only = append(s.only, svc)
+		env := s.env
+		s.env = append(slices.Clone(env), st.env(svc)...)
 		s.start(t, svc, filepath.Join(s.bin, svc))
+		s.env = env
 	}
 	for _, svc := range s.only {
 		s.waitReady(t, svc)
@@ -139,9 +144,12 @@ func TestBench(t *testing.T) {
 	}
 
 	// (3) Latency and CPU at a fixed rate.
+	st.reset(t)
+	pgSvc0 := pgCPUByService(t, procs, pg.url)
 	cpu0 := procs.cpu()
 	fx := b.step(ctx, 0, cfg.fixedRate, cfg.fixed)
 	cpu1 := procs.cpu()
+	pgSvc1 := pgCPUByService(t, procs, pg.url)
 	say("(3) fixed %.0f/s for %s: %s", cfg.fixedRate, cfg.fixed, fx)
 	say("(3) submit → task.dispatched: routine p50 %.0f ms p99 %.0f ms (%d cases); emergency p50 %.0f ms p99 %.0f ms (%d cases)",
 		ms(fx.routine.p50), ms(fx.routine.p99), fx.routine.n, ms(fx.emergency.p50), ms(fx.emergency.p99), fx.emergency.n)
@@ -156,6 +164,8 @@ func TestBench(t *testing.T) {
 		total += cpu1[name] - cpu0[name]
 	}
 	say("      %-9s %8.0f µs/order", "all", float64(total.Microseconds())/float64(max(fx.accepted, 1)))
+	sayPGByService(pgSvc0, pgSvc1, fx.accepted)
+	st.report(t, fx.accepted, int(envFloat(t, "BENCH_STATEMENTS_TOP", 40)))
 
 	// Peak RSS, read before anything stops.
 	rss := procs.peaks()
