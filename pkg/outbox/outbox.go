@@ -412,6 +412,15 @@ func (r *Relay) Run(ctx context.Context) error {
 	}()
 	defer func() { <-gaugesDone }()
 	backoff := r.poll
+	// With a grace, what a commit wakes the relay for is the fast path's
+	// (its rows are younger than the grace): a poll then finds nothing and
+	// costs a query per commit — one per consumer transaction, hundreds a
+	// second under load. The poller then keeps to its timer, and while it
+	// finds nothing it looks every half grace (issue 17).
+	kick, idle := r.kick, r.poll
+	if r.grace > 0 {
+		kick, idle = nil, max(r.poll, r.grace/2)
+	}
 	for {
 		n, err := r.Flush(ctx)
 		switch {
@@ -430,11 +439,15 @@ func (r *Relay) Run(ctx context.Context) error {
 		if n == r.batch {
 			continue // more is waiting
 		}
+		wait := r.poll
+		if n == 0 {
+			wait = idle
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-r.kick:
-		case <-time.After(r.poll):
+		case <-kick:
+		case <-time.After(wait):
 		}
 	}
 }
