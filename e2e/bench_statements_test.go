@@ -223,3 +223,52 @@ func sayPGByService(before, after map[string]time.Duration, orders int) {
 		say("      %-9s %8.0f µs/order", svc, float64(d.Microseconds())/float64(max(orders, 1)))
 	}
 }
+
+// idle reads what the stack costs with no orders coming in, over d after
+// the fixed phase has drained: each process's CPU per second and, with
+// statements on, each service's statements per second and the busiest
+// ones — the polls, timers and watchers that cost per second, not per
+// order.
+func (b *benchStatements) idle(t *testing.T, w *procWatch, d time.Duration) {
+	t.Helper()
+	b.reset(t)
+	cpu0 := w.cpu()
+	time.Sleep(d)
+	cpu1 := w.cpu()
+	say("(3) idle for %s after the drain: CPU per second of each process:", d)
+	for _, name := range w.names() {
+		say("      %-9s %8.1f ms/s", name, float64((cpu1[name]-cpu0[name]).Microseconds())/1000/d.Seconds())
+	}
+	if !b.on {
+		return
+	}
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, b.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	rows, err := db.Query(ctx, `SELECT r.rolname, s.calls, s.total_exec_time, s.query
+		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid
+		WHERE d.datname = current_database() AND r.rolname = ANY($1) ORDER BY s.calls DESC LIMIT 15`, services)
+	if err != nil {
+		t.Fatalf("read pg_stat_statements: %v", err)
+	}
+	var (
+		svc, q string
+		calls  int64
+		ms     float64
+	)
+	say("      %-9s %9s %9s  %s", "service", "calls/s", "µs/s", "statement (idle, by calls)")
+	_, err = pgx.ForEachRow(rows, []any{&svc, &calls, &ms, &q}, func() error {
+		q = strings.TrimSpace(spaces.ReplaceAllString(q, " "))
+		if r := []rune(q); len(r) > 120 {
+			q = string(r[:120]) + "…"
+		}
+		say("      %-9s %9.1f %9.0f  %s", svc, float64(calls)/d.Seconds(), ms*1000/d.Seconds(), q)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -172,6 +172,9 @@ func TestBench(t *testing.T) {
 	sayPGByService(pgSvc0, pgSvc1, fx.accepted)
 	st.report(t, fx.accepted, int(envFloat(t, "BENCH_STATEMENTS_TOP", 40)))
 
+	// What the stack costs idle (BENCH_IDLE, 10 s), once the phase drained.
+	st.idle(t, procs, envDuration("BENCH_IDLE", 10*time.Second))
+
 	// Peak RSS, read before anything stops.
 	rss := procs.peaks()
 	var maxSvc float64
