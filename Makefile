@@ -111,7 +111,9 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 	@grep '^intake_orders_per_s=' .run/bench-intake.log | tail -1
 
 # Issue 17: make bench, the whole loop measured (e2e/bench_test.go; BENCH_WINDOW, BENCH_STEPS, BENCH_START_RATE,
-# BENCH_RATE, BENCH_FIXED, BENCH_BASELINE, BENCH_DRAIN shorten or move it).
+# BENCH_RATE, BENCH_FIXED, BENCH_BASELINE, BENCH_DRAIN shorten or move it). BENCH_STATEMENTS=1 adds where
+# PostgreSQL's time goes: the top BENCH_STATEMENTS_TOP (40) statements of the fixed phase per service
+# (pg_stat_statements; e2e/bench_statements_test.go).
 .PHONY: bench
 bench: build ## the whole loop measured: baseline, sustained rate, latency at 200/s, CPU µs/order and peak RSS per process (about 15 min; last line: the figures)
 	@mkdir -p .run

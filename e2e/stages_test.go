@@ -37,7 +37,8 @@ import (
 // STAGES_PPROF_DIR it saves a CPU profile of each stage's drain there.
 func TestStageDrain(t *testing.T) {
 	texts := chaosTexts(t)
-	s := startStackWith(t, stackConfig{env: []string{"GRIDFLOW_LOG_LEVEL=info"}}, "intake")
+	// Feedback's early warnings at their default period, as in make bench.
+	s := startStackWith(t, stackConfig{env: []string{"GRIDFLOW_LOG_LEVEL=info", "FEEDBACK_WARNING_EVERY=5m"}}, "intake")
 	ctx := context.Background()
 	dur := 10 * time.Second
 	if v, err := time.ParseDuration(os.Getenv("STAGES_DURATION")); err == nil && v > 0 {

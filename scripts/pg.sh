@@ -4,6 +4,9 @@
 # the server binaries are missing. initdb and postgres refuse to run as root,
 # so as root the cluster runs as the unprivileged user `postgres`.
 #   scripts/pg.sh start | stop | status | url
+# GRIDFLOW_PG_STATEMENTS=1 starts it with pg_stat_statements preloaded (make
+# bench's BENCH_STATEMENTS=1 table of statements; CREATE EXTENSION
+# pg_stat_statements in the database to read it).
 source "$(dirname "$0")/lib.sh"
 
 pg_bindir() {
@@ -63,7 +66,7 @@ CONF
     say "PostgreSQL already running on port $PG_PORT"
   else
     require_free "$PG_PORT" GRIDFLOW_PG_PORT PostgreSQL
-    as_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -o "-p $PG_PORT" -w -t 60 start >/dev/null ||
+    as_owner "$bin/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -o "-p $PG_PORT $(server_options)" -w -t 60 start >/dev/null ||
       { tail -20 "$PG_DIR/server.log" >&2; die "PostgreSQL did not start (log: $PG_DIR/server.log)"; }
     say "PostgreSQL listening on 127.0.0.1:$PG_PORT (data in $PG_DIR/data)"
   fi
@@ -71,6 +74,20 @@ CONF
   if [ "$("${psql[@]}" -tAc "SELECT 1 FROM pg_database WHERE datname = 'gridflow'")" != 1 ]; then
     "${psql[@]}" -c "CREATE DATABASE gridflow"
   fi
+}
+
+# server_options are settings given at every start (not only at initdb), so
+# a cluster made before them gets them too (issue 17, the pipeline's speed).
+# Commits stay durable (fsync, synchronous_commit on): commit_delay lets a
+# commit that finds others in flight wait 0.2 ms and share their WAL flush —
+# group commit, one fsync for several services' transactions. max_wal_size
+# keeps checkpoints (and the full-page writes after each) to the timer rather
+# than every GB of a burst.
+server_options() {
+  local o="-c commit_delay=200 -c commit_siblings=2 -c max_wal_size=4GB"
+  [ "${GRIDFLOW_PG_STATEMENTS:-}" = 1 ] &&
+    o="$o -c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.max=2000 -c pg_stat_statements.track=top"
+  echo "$o"
 }
 
 stop() {

@@ -109,6 +109,12 @@ func call(ctx context.Context, tx pgx.Tx, msg Message, h Handler) (err error) {
 	return h(ctx, tx, msg)
 }
 
+// Savepointed is a Handler as a BatchHandler, for NewBatch: what a fetch
+// brought shares one transaction and one commit, each message in its own
+// savepoint, in arrival order — for a handler that needs nothing of its
+// neighbours but whose transaction per message cost more than its work.
+func Savepointed(h Handler) BatchHandler { return perMessage(h) }
+
 // perMessage is the BatchHandler behind a Handler: each message in order,
 // each in its own savepoint. New gives it batches of one message, so a
 // Handler keeps a transaction per message.

@@ -55,6 +55,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
@@ -138,6 +139,23 @@ type Config struct {
 	// stream's max age, or a redelivery could find its record pruned
 	// (default 35 days, GRID keeps 30). Negative disables pruning.
 	Retention time.Duration
+	// Reserved gives the runner database connections of its own, one per
+	// worker, opened when Run starts, outside the pool it was given: a
+	// pool saturated by the service's routine work cannot hold its
+	// transactions. A runner whose every filter subject is in the
+	// emergency lane (pkg/lane) is reserved whatever this says (issue 17).
+	Reserved bool
+}
+
+// emergencyOnly reports whether every subject is a filter of the
+// emergency lane.
+func emergencyOnly(subjects []string) bool {
+	for _, s := range subjects {
+		if !lane.IsEmergency(s) {
+			return false
+		}
+	}
+	return len(subjects) > 0
 }
 
 var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_]*-[a-z0-9_-]+$`)
@@ -179,13 +197,19 @@ func (c *Config) setDefaults() error {
 	if c.Retention == 0 {
 		c.Retention = 35 * 24 * time.Hour
 	}
+	if emergencyOnly(c.Subjects) {
+		c.Reserved = true
+	}
 	return nil
 }
 
 // Runner consumes one durable consumer until its context ends.
 type Runner struct {
-	js      jetstream.JetStream
-	pool    *pgxpool.Pool
+	js   jetstream.JetStream
+	pool *pgxpool.Pool
+	// txPool runs the handlers' transactions: pool, or while a Reserved
+	// runner runs, a pool of its own (Config.Reserved).
+	txPool  *pgxpool.Pool
 	cfg     Config
 	handler BatchHandler
 	maxTx   int // messages per transaction: 1 for a Handler, BatchSize for a BatchHandler
@@ -239,7 +263,7 @@ func newRunner(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler B
 		return c
 	}
 	return &Runner{
-		js: js, pool: pool, cfg: cfg, handler: handler, maxTx: maxTx,
+		js: js, pool: pool, txPool: pool, cfg: cfg, handler: handler, maxTx: maxTx,
 		log:          log.With("consumer", cfg.Name),
 		tracer:       otel.Tracer(scope),
 		attrs:        metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", cfg.Name))),
@@ -350,6 +374,15 @@ func (r *Runner) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { time.AfterFunc(r.cfg.DrainTimeout, cancelWork) })
 	defer stop()
 
+	if r.cfg.Reserved {
+		reserved, err := r.reserve(ctx)
+		if err != nil {
+			return err
+		}
+		r.txPool = reserved
+		defer func() { r.txPool = r.pool; reserved.Close() }()
+	}
+
 	// The gauges start once the durable is bound: before, there is no lag
 	// to read.
 	gctx, stopGauges := context.WithCancel(ctx)
@@ -418,6 +451,21 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// reserve opens the Reserved runner's own connections: the pool's
+// settings (schema, statement timeout, hooks) with a connection per worker,
+// held open. Connecting is lazy: a database out of reach now is an outage
+// the runner already handles message by message.
+func (r *Runner) reserve(ctx context.Context) (*pgxpool.Pool, error) {
+	cfg := r.pool.Config()
+	cfg.MaxConns = int32(r.cfg.Concurrency)
+	cfg.MinConns = cfg.MaxConns
+	p, err := pgxpool.NewWithConfig(context.WithoutCancel(ctx), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("consumer %s: reserved connections: %w", r.cfg.Name, err)
+	}
+	return p, nil
 }
 
 // Gauges a runner reports on /metrics, labelled with its consumer's name,
@@ -706,7 +754,7 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 		defer span.End()
 	}
 
-	tx, err := r.pool.Begin(ctx)
+	tx, err := r.txPool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}

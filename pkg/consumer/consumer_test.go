@@ -545,3 +545,44 @@ func TestDatabaseOutageIsHeldNotDeadLettered(t *testing.T) {
 		t.Errorf("GRID_DLQ holds %v messages (%v), want none", info.State.Msgs, err)
 	}
 }
+
+// Issue 17, emergencies first: the emergency lane's runner has a database
+// connection of its own, so a pool saturated by routine work (here: every
+// connection held) does not hold an emergency's transaction.
+func TestEmergencyRunnerHasItsOwnConnection(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	committed := make(chan struct{}, 1)
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-emergencies", Subjects: []string{"grid.case.received.*.*.emergency"},
+		BatchSize: 1, Committed: func() { committed <- struct{}{} }},
+		func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+			_, err := tx.Exec(ctx, `INSERT INTO effects (event_id) VALUES ($1)`, msg.EventID)
+			return err
+		}, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Config().Reserved {
+		t.Fatal("a runner of the emergency lane alone is not Reserved")
+	}
+	// The routine work: every connection of the service's pool in use.
+	for range e.pool.Config().MaxConns {
+		c, err := e.pool.Acquire(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+	}
+	stop := start(t, r)
+	defer stop()
+	msg := nats.NewMsg(subject + ".emergency")
+	msg.Data = []byte("gas")
+	if _, err := e.js.PublishMsg(ctx, msg, jetstream.WithMsgID("ev-gas")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-committed:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the emergency was not handled while the pool was saturated")
+	}
+}

@@ -67,7 +67,7 @@ func (r *Runner) sweep(ctx context.Context, client dispatchv1.DispatchServiceCli
 		}
 		for _, t := range resp.GetTasks() {
 			if r.known(t.GetCaseId()) {
-				r.take(ctx, p, t.GetTaskId(), t.GetCaseId())
+				r.take(ctx, p, t.GetTaskId(), t.GetCaseId(), t)
 			}
 		}
 		if token = resp.GetNextPageToken(); token == "" {
@@ -80,7 +80,13 @@ func (r *Runner) onTaskEvent(ctx context.Context, p auth.Principal, env *eventsv
 	switch {
 	case env.GetTaskDispatched() != nil:
 		t := env.GetTaskDispatched().GetTask()
-		r.take(ctx, p, t.GetTaskId(), t.GetCaseId())
+		// The page says what the bot needs (a task just dispatched): no
+		// GetTask before signing for it, a call per task (issue 17).
+		var known *dispatchv1.Task
+		if t.GetState() == eventsv1.TaskState_TASK_STATE_DISPATCHED {
+			known = &dispatchv1.Task{TaskId: t.GetTaskId(), State: t.GetState()}
+		}
+		r.take(ctx, p, t.GetTaskId(), t.GetCaseId(), known)
 	case env.GetTaskCompletionReturned() != nil:
 		// A dispatcher sent the work back: the task is acknowledged again.
 		t := env.GetTaskCompletionReturned().GetTask()
@@ -88,8 +94,9 @@ func (r *Runner) onTaskEvent(ctx context.Context, p auth.Principal, env *eventsv
 	}
 }
 
-// take starts working a task once (the watch and a sweep may both offer it).
-func (r *Runner) take(ctx context.Context, p auth.Principal, taskID, caseID string) {
+// take starts working a task once (the watch and a sweep may both offer
+// it); known, when not nil, is the task as the offer showed it.
+func (r *Runner) take(ctx context.Context, p auth.Principal, taskID, caseID string, known *dispatchv1.Task) {
 	r.mu.Lock()
 	seen := r.tasks[taskID]
 	r.tasks[taskID] = true
@@ -103,7 +110,7 @@ func (r *Runner) take(ctx context.Context, p auth.Principal, taskID, caseID stri
 		if !r.ofRun(ctx, caseID) {
 			return
 		}
-		r.work(ctx, p, taskID, 0)
+		r.work(ctx, p, taskID, 0, known)
 	}()
 }
 
@@ -114,23 +121,27 @@ func (r *Runner) rework(ctx context.Context, p auth.Principal, taskID, caseID st
 	r.pendingTasks.Add(1)
 	go func() {
 		defer r.pendingTasks.Add(-1)
-		r.work(ctx, p, taskID, 1+rand.IntN(1_000_000))
+		r.work(ctx, p, taskID, 1+rand.IntN(1_000_000), nil)
 	}()
 }
 
 // work signs for a task and completes it, each after a delay; a completion
 // that waits for review is approved by the case's street dispatcher. Each
 // write has its own request id, so a retry after a lost answer is the same
-// write, and a task already past a step (a retry, a sweep) skips it.
-func (r *Runner) work(ctx context.Context, p auth.Principal, taskID string, round int) {
+// write, and a task already past a step (a retry, a sweep) skips it. known
+// is the task as the bot was offered it; nil reads it first. A step refused
+// because the task moved meanwhile reads it then (after).
+func (r *Runner) work(ctx context.Context, p auth.Principal, taskID string, round int, known *dispatchv1.Task) {
 	client := dispatchv1.NewDispatchServiceClient(r.dispatch)
 	cctx, err := r.as(ctx, p)
 	if err != nil {
 		return
 	}
-	task, err := r.getTask(cctx, client, taskID)
-	if err != nil {
-		return
+	task := known
+	if task == nil {
+		if task, err = r.getTask(cctx, client, taskID); err != nil {
+			return
+		}
 	}
 	if task.GetState() == eventsv1.TaskState_TASK_STATE_DISPATCHED {
 		d := jitter(r.cfg.AckDelay)

@@ -12,8 +12,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/pause"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/telemetry"
@@ -92,6 +94,10 @@ type Relay struct {
 	grace time.Duration
 	kick  chan struct{}
 	fast  chan Stored
+	// urgent is the fast path of the emergency lane (pkg/lane): its rows
+	// are published by a goroutine of their own, never behind a round of
+	// routine rows waiting for their acks.
+	urgent chan Stored
 
 	rebuild func(ctx context.Context, tx pgx.Tx, refs []Ref) ([][]byte, error)
 	gauges  time.Duration
@@ -136,7 +142,7 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger, opts
 	published, _ := meter.Int64Counter("gridflow_outbox_published_total", metric.WithDescription("events published from the outbox"))
 	failures, _ := meter.Int64Counter("gridflow_outbox_publish_failures_total", metric.WithDescription("failed outbox publish rounds"))
 	return &Relay{pool: pool, js: js, log: log, batch: opts.BatchSize, poll: opts.PollInterval, grace: opts.Grace,
-		kick: make(chan struct{}, 1), fast: make(chan Stored, 1024), published: published, failures: failures,
+		kick: make(chan struct{}, 1), fast: make(chan Stored, 1024), urgent: make(chan Stored, 256), published: published, failures: failures,
 		rebuild: opts.Rebuild, gauges: opts.GaugeInterval}
 }
 
@@ -222,15 +228,67 @@ func EnqueueStored(ctx context.Context, tx pgx.Tx, msgs ...Message) (Stored, err
 
 // PublishCommitted hands committed rows to the fast path: they are published
 // from memory and deleted once acknowledged. It never blocks; when the fast
-// path is busy the rows are left to the poller.
+// path is busy the rows are left to the poller. Rows in the emergency lane
+// (pkg/lane) take a path of their own, so that an emergency never waits
+// behind routine rows.
 func (r *Relay) PublishCommitted(p Stored) {
 	if len(p.rows) == 0 {
 		return
+	}
+	if urgent, routine := splitUrgent(p.rows); len(urgent) > 0 {
+		select {
+		case r.urgent <- Stored{rows: urgent}:
+		default:
+			r.Notify()
+		}
+		if len(routine) == 0 {
+			return
+		}
+		p = Stored{rows: routine}
 	}
 	select {
 	case r.fast <- p:
 	default:
 		r.Notify()
+	}
+}
+
+// splitUrgent parts rows into the emergency lane's and the rest, each in
+// its order; it allocates only when there are both.
+func splitUrgent(rows []row) (urgent, routine []row) {
+	n := 0
+	for _, x := range rows {
+		if lane.IsEmergency(x.subject) {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return nil, rows
+	case len(rows):
+		return rows, nil
+	}
+	urgent, routine = make([]row, 0, n), make([]row, 0, len(rows)-n)
+	for _, x := range rows {
+		if lane.IsEmergency(x.subject) {
+			urgent = append(urgent, x)
+		} else {
+			routine = append(routine, x)
+		}
+	}
+	return urgent, routine
+}
+
+// runUrgent publishes the emergency lane's rows the moment they are handed
+// over, each hand-over a round of its own.
+func (r *Relay) runUrgent(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case p := <-r.urgent:
+			r.publishAndDelete(ctx, p.rows, "outbox emergency path")
+		}
 	}
 }
 
@@ -245,6 +303,13 @@ func (r *Relay) runFast(ctx context.Context) {
 		case p := <-r.fast:
 			rows = append(rows, p.rows...)
 		}
+		// An emergency handed over meanwhile goes before this round, in
+		// case the emergency path is itself still waiting for an ack.
+		select {
+		case p := <-r.urgent:
+			r.publishAndDelete(ctx, p.rows, "outbox emergency path")
+		default:
+		}
 	more:
 		for len(rows) < r.batch {
 			select {
@@ -254,16 +319,22 @@ func (r *Relay) runFast(ctx context.Context) {
 				break more
 			}
 		}
-		acked, err := r.publish(ctx, rows)
-		if len(acked) > 0 {
-			if _, derr := r.pool.Exec(ctx, deletePublished, pgx.QueryExecModeExec, acked); derr != nil {
-				err = errors.Join(err, derr)
-			}
-			r.published.Add(ctx, int64(len(acked)))
+		r.publishAndDelete(ctx, rows, "outbox fast path")
+	}
+}
+
+// publishAndDelete publishes rows from memory and deletes those the stream
+// acknowledged; what failed is left to the poller.
+func (r *Relay) publishAndDelete(ctx context.Context, rows []row, path string) {
+	acked, err := r.publish(ctx, rows)
+	if len(acked) > 0 {
+		if _, derr := r.pool.Exec(ctx, deletePublished, pgx.QueryExecModeExec, acked); derr != nil {
+			err = errors.Join(err, derr)
 		}
-		if err != nil && ctx.Err() == nil {
-			r.log.WarnContext(ctx, "outbox fast path: publish failed; the poller will retry", "err", err)
-		}
+		r.published.Add(ctx, int64(len(acked)))
+	}
+	if err != nil && ctx.Err() == nil {
+		r.log.WarnContext(ctx, path+": publish failed; the poller will retry", "err", err)
 	}
 }
 
@@ -325,9 +396,10 @@ func (b *Background) Stop(timeout time.Duration) error {
 // Run publishes until ctx ends. Rows are claimed with FOR UPDATE SKIP LOCKED,
 // so several replicas share the work without publishing a row concurrently.
 func (r *Relay) Run(ctx context.Context) error {
-	fastDone := make(chan struct{})
+	fastDone, urgentDone := make(chan struct{}), make(chan struct{})
 	go func() { r.runFast(ctx); close(fastDone) }()
-	defer func() { <-fastDone }()
+	go func() { r.runUrgent(ctx); close(urgentDone) }()
+	defer func() { <-fastDone; <-urgentDone }()
 	gaugesDone := make(chan struct{})
 	go func() {
 		defer close(gaugesDone)
@@ -340,6 +412,15 @@ func (r *Relay) Run(ctx context.Context) error {
 	}()
 	defer func() { <-gaugesDone }()
 	backoff := r.poll
+	// With a grace, what a commit wakes the relay for is the fast path's
+	// (its rows are younger than the grace): a poll then finds nothing and
+	// costs a query per commit — one per consumer transaction, hundreds a
+	// second under load. The poller then keeps to its timer, and while it
+	// finds nothing it looks every half grace (issue 17).
+	kick, idle := r.kick, r.poll
+	if r.grace > 0 {
+		kick, idle = nil, max(r.poll, r.grace/2)
+	}
 	for {
 		n, err := r.Flush(ctx)
 		switch {
@@ -358,11 +439,15 @@ func (r *Relay) Run(ctx context.Context) error {
 		if n == r.batch {
 			continue // more is waiting
 		}
+		wait := r.poll
+		if n == 0 {
+			wait = idle
+		}
 		select {
 		case <-ctx.Done():
 			return nil
-		case <-r.kick:
-		case <-time.After(r.poll):
+		case <-kick:
+		case <-time.After(wait):
 		}
 	}
 }
@@ -446,6 +531,10 @@ func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 		if err := r.rebuildData(ctx, tx, batch); err != nil {
 			return err
 		}
+		// The emergency lane's rows leave first (pkg/lane).
+		slices.SortStableFunc(batch, func(a, b row) int {
+			return cmpBool(lane.IsEmergency(b.subject), lane.IsEmergency(a.subject))
+		})
 		done, perr := r.publish(ctx, batch)
 		if len(done) > 0 {
 			if _, err := tx.Exec(ctx, deletePublished, pgx.QueryExecModeExec, done); err != nil {
@@ -466,6 +555,17 @@ func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 		r.published.Add(ctx, int64(published))
 	}
 	return published, err
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // rebuildData fills in the payloads of rows stored by reference.

@@ -297,3 +297,89 @@ func TestStartRunsUntilStop(t *testing.T) {
 		t.Error("the relay's context outlived Stop")
 	}
 }
+
+// streamSeqOf is the stream sequence of the message with Nats-Msg-Id id.
+func streamSeqs(t *testing.T, js jetstream.JetStream) map[string]uint64 {
+	t.Helper()
+	ctx := context.Background()
+	cons, err := js.OrderedConsumer(ctx, natsjs.StreamGrid, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]uint64{}
+	n := streamCount(t, js)
+	for uint64(len(out)) < n {
+		m, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("after %d of %d messages: %v", len(out), n, err)
+		}
+		meta, err := m.Metadata()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[m.Headers().Get(jetstream.MsgIDHeader)] = meta.Sequence.Stream
+	}
+	return out
+}
+
+// Issue 17, emergencies first: an emergency row committed behind a long
+// run of routine rows leaves on a path of its own, not after them — from
+// memory (PublishCommitted) and from the poller alike.
+func TestRelayEmergencyRowsLeaveFirst(t *testing.T) {
+	const routine = 2000
+	msgs := func(prefix string) []outbox.Message {
+		var out []outbox.Message
+		for i := range routine {
+			out = append(out, outbox.Message{ID: fmt.Sprintf("%s-%d", prefix, i), Subject: "grid.case.received.310106.310106022", Data: []byte("r")})
+		}
+		return append(out, outbox.Message{ID: prefix + "-gas", Subject: "grid.case.received.310106.310106022.emergency", Data: []byte("e")})
+	}
+	t.Run("fast path", func(t *testing.T) {
+		pool, js := setup(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: time.Hour, Grace: time.Hour})
+		done := make(chan error, 1)
+		go func() { done <- relay.Run(ctx) }()
+		if err := relay.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			return outbox.Enqueue(ctx, tx, msgs("fast")...)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(30 * time.Second); streamCount(t, js) < routine+1; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d published", streamCount(t, js), routine+1)
+			}
+		}
+		seq := streamSeqs(t, js)["fast-gas"]
+		t.Logf("the emergency, enqueued after %d routine rows in one transaction, is the stream's message %d", routine, seq)
+		if seq == 0 || seq > routine/2 {
+			t.Errorf("the emergency was published as message %d of %d; want it ahead of most of the routine rows", seq, routine+1)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("poller", func(t *testing.T) {
+		pool, js := setup(t)
+		ctx := context.Background()
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := outbox.Enqueue(ctx, tx, msgs("poll")[routine-100:]...); err != nil { // 100 routine, then the emergency
+			t.Fatal(err)
+		}
+		if err := tx.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{BatchSize: 256})
+		if n, err := relay.Flush(ctx); err != nil || n != 101 {
+			t.Fatalf("flush: %d, %v", n, err)
+		}
+		if seq := streamSeqs(t, js)["poll-gas"]; seq != 1 {
+			t.Errorf("the emergency was published as message %d of 101; want the first", seq)
+		}
+	})
+}

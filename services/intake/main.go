@@ -128,14 +128,17 @@ func run(ctx context.Context) error {
 	pl := places.New(ref.Current)
 	svc := intake.New(store, pl, pl, time.Now)
 
-	closures, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerClosures, Subjects: events.ClosureSubjects},
-		events.Closures(postgres.SetClosed), p.Log)
+	// Issue 17: both consumers take what a fetch brought in one transaction
+	// (a savepoint per event): three task events an order were three
+	// commits, each a WAL flush.
+	closures, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerClosures, Subjects: events.ClosureSubjects},
+		consumer.Savepointed(events.Closures(postgres.SetClosed)), p.Log)
 	if err != nil {
 		return err
 	}
 	p.Consume(closures) // feedback's closures
-	tasks, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerTasks, Subjects: events.TaskSubjects},
-		events.Tasks(postgres.SetTask), p.Log)
+	tasks, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerTasks, Subjects: events.TaskSubjects},
+		consumer.Savepointed(events.Tasks(postgres.SetTask)), p.Log)
 	if err != nil {
 		return err
 	}

@@ -52,16 +52,37 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 		if err := lock(ctx, b.Tx(), ids); err != nil {
 			return err
 		}
+		// The batch's transaction holds these cases' locks to its end:
+		// Handle need not take each again, a statement per event (issue 17).
+		held := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			held[id] = true
+		}
 		for i := range msgs {
 			if !ok[i] {
 				continue
 			}
 			_ = b.Apply(i, func(ctx context.Context, tx pgx.Tx, _ consumer.Message) error {
-				return svc.Handle(ctx, bind(tx), evs[i])
+				return svc.Handle(ctx, heldTx{bind(tx), held}, evs[i])
 			}) // the outcome is recorded
 		}
 		return nil
 	}
+}
+
+// heldTx is a transaction that already holds the locks of the cases in
+// held (transaction-scoped, so a savepoint's rollback keeps them): locking
+// one of them again is a no-op; any other case is locked as usual.
+type heldTx struct {
+	feedback.Tx
+	held map[string]bool
+}
+
+func (t heldTx) LockCase(ctx context.Context, id string) error {
+	if t.held[id] {
+		return nil
+	}
+	return t.Tx.LockCase(ctx, id)
 }
 
 // OrderKey is the case a message belongs to, so that one case's events are

@@ -24,22 +24,22 @@ func saveFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
 	}
 	f := c.Facts()
 	cb := f.Callbacks
+	// The row carries the columns the three lists count by too (issue 20,
+	// migration 0010: the appeal type and whether the case was settled on
+	// the spot), in this one statement rather than an UPDATE after it.
 	_, err := tx.Exec(ctx, `INSERT INTO figure_cases (case_id, received_at, district_code, street_code, community_code, grid_code,
 			source, place, item_code, item_name, lead_department, excluded, closed, reworked,
-			cb_valid, cb_unreached, cb_contacted, cb_solved, cb_satisfied, cb_basic)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+			cb_valid, cb_unreached, cb_contacted, cb_solved, cb_satisfied, cb_basic, appeal_type, self_disposed)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
 		ON CONFLICT (case_id) DO UPDATE SET received_at = $2, district_code = $3, street_code = $4, community_code = $5,
 			grid_code = $6, source = $7, place = $8, item_code = $9, item_name = $10, lead_department = $11, excluded = $12,
 			closed = $13, reworked = $14, cb_valid = $15, cb_unreached = $16, cb_contacted = $17, cb_solved = $18,
-			cb_satisfied = $19, cb_basic = $20`,
+			cb_satisfied = $19, cb_basic = $20, appeal_type = $21, self_disposed = $22`,
 		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Community, c.Area.Grid, string(c.Source), f.Place,
 		c.ItemCode, c.ItemName, f.Lead, f.Excluded, f.Closed, f.Reworked,
-		cb.Valid, cb.Unreached, cb.Contacted, cb.Solved, cb.Satisfied, cb.Basic)
+		cb.Valid, cb.Unreached, cb.Contacted, cb.Solved, cb.Satisfied, cb.Basic, string(c.AppealType), c.SelfDisposal != nil)
 	if err != nil {
 		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
-	}
-	if err := saveListFacts(ctx, tx, c); err != nil { // the three lists (issue 20)
-		return err
 	}
 	if len(f.Tasks) == 0 {
 		return nil

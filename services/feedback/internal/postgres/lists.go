@@ -17,17 +17,6 @@ import (
 
 var _ feedback.ListsStore = (*Store)(nil)
 
-// saveListFacts writes the columns of figure_cases the lists count by
-// (0010): the appeal type and whether it was settled on the spot.
-func saveListFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
-	_, err := tx.Exec(ctx, `UPDATE figure_cases SET appeal_type = $2, self_disposed = $3 WHERE case_id = $1`,
-		c.ID, string(c.AppealType), c.SelfDisposal != nil)
-	if err != nil {
-		return fmt.Errorf("save list facts %s: %w", c.ID, pgdb.Translate(err))
-	}
-	return nil
-}
-
 // PlaceCounts counts non-excluded cases per place key (figure_cases.place
 // holds the grid when a case has no place: a key has "|", a grid code not).
 func (s *Store) PlaceCounts(ctx context.Context, sl feedback.Slice, p feedback.Period) ([]feedback.CategoryCount, error) {

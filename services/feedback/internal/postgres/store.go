@@ -262,7 +262,11 @@ func (t *txn) syncTimers(ctx context.Context, c *feedback.Case) error {
 }
 
 func (t *txn) Dependents(ctx context.Context, primaryID string) ([]string, error) {
-	rows, err := t.tx.Query(ctx, `SELECT case_id FROM cases WHERE primary_case_id = $1 AND case_id <> $1 ORDER BY case_id`, primaryID)
+	// primary_case_id <> '' lets the generic plan of this prepared
+	// statement use the partial index cases_primary: without it, after its
+	// fifth run, it scanned every case at each resolution (issue 17).
+	rows, err := t.tx.Query(ctx, `SELECT case_id FROM cases WHERE primary_case_id = $1 AND primary_case_id <> '' AND case_id <> $1
+		ORDER BY case_id`, primaryID)
 	if err != nil {
 		return nil, fmt.Errorf("dependents: %w", pgdb.Translate(err))
 	}

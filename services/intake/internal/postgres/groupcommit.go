@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
+	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/intake/internal/events"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/jackc/pgx/v5"
@@ -73,7 +74,10 @@ func (st *Store) worker(ctx context.Context) {
 // under the same principal and request id (or hotline order number).
 func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Submission, bool, error) {
 	r := &createReq{ctx: ctx, sub: s, done: make(chan createRes, 1)}
-	if st.creates == nil {
+	// An emergency queues behind no routine submission (issue 17): it
+	// commits now, in a transaction of its own, and its case.received
+	// leaves on the relay's emergency path.
+	if st.creates == nil || emergencyOrder(s) {
 		st.createBatch(ctx, []*createReq{r})
 	} else {
 		select {
@@ -90,6 +94,11 @@ func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Subm
 	case <-ctx.Done():
 		return nil, false, ctx.Err()
 	}
+}
+
+// emergencyOrder reports whether s is a work order of emergency urgency.
+func emergencyOrder(s *intake.Submission) bool {
+	return s.WorkOrder != nil && s.WorkOrder.Urgency == reference.Emergency
 }
 
 // createBatch stores a batch in one transaction. A batch is first inserted

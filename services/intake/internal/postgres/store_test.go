@@ -170,3 +170,27 @@ func TestGroupCommitStoresEveryone(t *testing.T) {
 		t.Errorf("rows = %d, events = %d; want %d each", rows, events, n)
 	}
 }
+
+// Issue 17, emergencies first: an emergency work order commits without
+// queueing for the group commit's workers — here stopped, so a routine
+// order waits until its caller gives up while the emergency is stored.
+func TestEmergencySkipsTheGroupCommitQueue(t *testing.T) {
+	st, _ := newStore(t)
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	st.RunGroupCommit(stopped, 1, 8)   // workers that take nothing
+	time.Sleep(100 * time.Millisecond) // (they have returned)
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if _, _, err := st.Create(ctx, submission("H-ROUTINE", "hash-r")); err == nil {
+		t.Fatal("a routine order was stored with the group commit's workers stopped")
+	}
+	gas := submission("H-GAS", "hash-g")
+	gas.WorkOrder.Urgency = reference.Emergency
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, created, err := st.Create(ctx, gas)
+	if err != nil || !created || s.CaseID == "" {
+		t.Fatalf("the emergency: %+v created=%v err=%v", s, created, err)
+	}
+}
