@@ -17,7 +17,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
@@ -175,11 +174,6 @@ func (c *Config) domain() classify.Config {
 		CellSize: c.CellMetres, RepeatLabel: c.RepeatLabel, Choices: c.ReviewChoices}
 }
 
-// emergencyConns are the emergency lane's own database connections (issue
-// 17): its runner handles one message at a time; the second connection is
-// there while one is being replaced.
-const emergencyConns = 2
-
 const usage = `usage:
   classify                                   serve
   classify train --data FILE.jsonl --out MODEL [--cv 5] [--search]
@@ -302,17 +296,11 @@ func serve(ctx context.Context) error {
 	}
 	p.Consume(cases)
 	// Issue 17, emergencies first: the emergency lane's durable, one message
-	// at a time with no batching wait, its events relayed as it commits.
-	// Issue 17, classify's stage: the lane has database connections of its
-	// own, so an emergency never waits for a connection behind the routine
-	// batches, the API or the timers on the shared pool.
-	lanePool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, emergencyConns,
-		pgdb.StatementTimeout(cfg.DatabaseStatementTimeout))
-	if err != nil {
-		return err
-	}
-	defer lanePool.Close()
-	emergencies, err := consumer.New(js, lanePool, consumer.Config{Name: events.ConsumerEmergencies,
+	// at a time with no batching wait, its events relayed as it commits. Its
+	// runner holds database connections of its own (pkg/consumer reserves
+	// them for an emergency-lane durable), so an emergency never waits for a
+	// connection behind the routine batches, the API or the timers.
+	emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
 		Subjects: []string{events.SubjectsEmergencies}, BatchSize: 1, Committed: relay.Notify},
 		events.Handler(svc, store.Bind), p.Log)
 	if err != nil {

@@ -16,7 +16,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/idempotency"
 	"github.com/gridflow/gridflow/pkg/notify"
 	"github.com/gridflow/gridflow/pkg/outbox"
-	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/reloadlog"
@@ -163,16 +162,11 @@ func run(ctx context.Context) error {
 	p.Consume(cases)
 	// Issue 17, emergencies first: the emergency lane's durable, one message
 	// at a time with no batching wait; the task it dispatches is relayed as
-	// the transaction commits (the department's page). Its transactions run
-	// on a connection of their own (issue 17, dispatch's stage), so that
-	// routine batches, timers and API calls holding the shared pool never
-	// keep an emergency waiting for one.
-	emergencyPool, err := pgdb.Open(ctx, cfg.DatabaseURL, postgres.Schema, 1, pgdb.StatementTimeout(cfg.DatabaseStatementTimeout))
-	if err != nil {
-		return err
-	}
-	defer emergencyPool.Close()
-	emergencies, err := consumer.New(js, emergencyPool, consumer.Config{Name: events.ConsumerEmergencies,
+	// the transaction commits (the department's page). Its runner holds
+	// database connections of its own (pkg/consumer reserves them for an
+	// emergency-lane durable), so routine batches, timers and API calls
+	// holding the shared pool never keep an emergency waiting for one.
+	emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
 		Subjects: events.EmergencySubjects, BatchSize: 1, Committed: relay.Notify}, handlers.Handle, p.Log)
 	if err != nil {
 		return err
