@@ -76,6 +76,29 @@ func (b *Batch) Apply(i int, h Handler) error {
 	return err
 }
 
+// Settle runs f for message i without a savepoint and records its result as
+// the message's outcome — for a BatchHandler that applies each message in
+// memory and writes what the successful ones changed itself, in Tx, once
+// they all have an outcome. f must not write to the database: nothing undoes
+// a failed f's writes. If the handler's own writes fail it returns the error
+// and the runner handles each message again alone. A panic in f is an
+// ordinary (retried) error, as in Apply.
+func (b *Batch) Settle(i int, f func() error) error {
+	if b.outs[i].set {
+		return fmt.Errorf("consumer: message %d (%s) already has an outcome", i, b.msgs[i].EventID)
+	}
+	err := func() (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("handler panicked: %v", p)
+			}
+		}()
+		return f()
+	}()
+	b.outs[i] = outcome{set: true, err: err}
+	return err
+}
+
 // Each applies h to every message without an outcome, in arrival order.
 func (b *Batch) Each(h Handler) {
 	for i := range b.msgs {

@@ -558,3 +558,79 @@ func TestCommittedIsCalledAfterEachCommit(t *testing.T) {
 		t.Errorf("effects visible at each Committed call mismatch (-want +got):\n%s", diff)
 	}
 }
+
+// Settle gives outcomes without savepoints to a handler that decides in
+// memory and writes the successful messages' effects itself at the end (as
+// dispatch's batch does): a refused message is dead-lettered alone, a
+// panicking one retried, and every other message's effect committed once.
+func TestBatchSettleDecidesInMemory(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	const name, total = "test-batch-settle", 8
+	wait := gate(t, e, name, total)
+	var panicked atomic.Int32
+	h := func(ctx context.Context, b *consumer.Batch) error {
+		wait()
+		var ok []consumer.Message
+		for i, m := range b.Messages() {
+			err := b.Settle(i, func() error {
+				switch {
+				case m.EventID == "ev-3":
+					return consumer.Permanent(errors.New("unknown catalogue code"))
+				case m.EventID == "ev-5" && panicked.Add(1) == 1:
+					panic("a bug met once")
+				}
+				return nil
+			})
+			if err == nil {
+				ok = append(ok, m)
+			}
+			if b.Settle(i, func() error { return nil }) == nil {
+				t.Errorf("%s settled twice", m.EventID)
+			}
+		}
+		for _, m := range ok {
+			if err := insertEffect(ctx, b.Tx(), m, ""); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	r, err := consumer.NewBatch(e.js, e.pool, consumer.Config{Name: name, Subjects: []string{subject},
+		NakDelay: 20 * time.Millisecond}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range total {
+		e.publish(t, fmt.Sprintf("ev-%d", i), "x", nil)
+	}
+	start(t, r)
+
+	dlq, err := e.js.CreateOrUpdateConsumer(context.Background(), natsjs.StreamDLQ, jetstream.ConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := dlq.Next(jetstream.FetchMaxWait(20 * time.Second))
+	if err != nil {
+		t.Fatalf("no dead letter: %v", err)
+	}
+	if id := got.Headers().Get(consumer.HeaderDLQMsgID); id != "ev-3" {
+		t.Errorf("dead letter %s, want ev-3", id)
+	}
+	eventually(t, "seven events handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = $1`, name) == total-1
+	})
+	eventually(t, "everything settled", settled(t, e.js, name))
+	for i := range total {
+		id, want := fmt.Sprintf("ev-%d", i), 1
+		if id == "ev-3" {
+			want = 0
+		}
+		if n := count(t, e.pool, `SELECT count(*) FROM effects WHERE event_id = $1`, id); n != want {
+			t.Errorf("%s applied %d times, want %d", id, n, want)
+		}
+	}
+	if panicked.Load() < 2 {
+		t.Errorf("ev-5 handled %d times, want a retry after its panic", panicked.Load())
+	}
+}

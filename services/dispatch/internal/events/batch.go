@@ -32,7 +32,7 @@ type CaseLocker func(ctx context.Context, tx pgx.Tx, ids []string, create map[st
 // one that does not decode, names no case or a case id that is not a uuid
 // is dead-lettered alone — then the batch's cases are locked at once, in
 // lock's order, and read with their tasks in one round trip. Each event is
-// applied in its own savepoint, in arrival order (a case's events reach one
+// applied in memory (no savepoint: Settle), in arrival order (a case's events reach one
 // worker, OrderKey), to its case as the events before it left it; an event
 // that fails (a reopening that cannot be applied is poison, as with Handle)
 // is undone alone and its neighbours go on. What the successful events
@@ -58,7 +58,7 @@ func (h *Handlers) HandleBatch(lock CaseLocker) consumer.BatchHandler {
 				b.Fail(i, consumer.Permanent(err))
 				continue
 			case !ok:
-				_ = b.Apply(i, func(context.Context, pgx.Tx, consumer.Message) error { return nil })
+				_ = b.Settle(i, func() error { return nil })
 				continue
 			case ch.caseID == "":
 				b.Fail(i, consumer.Permanent(fmt.Errorf("%w: %s without a case id", errPoison, envelope.Name(env))))
@@ -84,7 +84,10 @@ func (h *Handlers) HandleBatch(lock CaseLocker) consumer.BatchHandler {
 			if ch == nil {
 				continue
 			}
-			err := b.Apply(i, func(context.Context, pgx.Tx, consumer.Message) error {
+			// In memory only (set.Apply undoes a failed event's change to
+			// its case): no savepoint per event; set.Write below writes
+			// what the successful ones changed.
+			err := b.Settle(i, func() error {
 				e := h.env(dispatch.SystemActor)
 				err := set.Apply(ch.caseID, func(c *dispatch.Case) (*dispatch.Commit, error) {
 					if err := ch.op(c, e); err != nil {
