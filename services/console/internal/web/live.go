@@ -158,6 +158,12 @@ func parseFilter(q url.Values) (filterForm, live.ScreenFilter, []fieldError) {
 func listRequest(sf live.ScreenFilter, size int32) *feedbackv1.ListCasesRequest {
 	req := &feedbackv1.ListCasesRequest{PageSize: size, DepartmentCode: sf.Department, ItemCode: sf.Item,
 		Source: sf.Source, States: sf.States}
+	// An urban class (two digits) is asked for as "<class>000", the form
+	// feedback's list reads as a class (a prefix of its items) — as the
+	// hotline's "Hxx000" — where "06" alone would match no case.
+	if len(sf.Item) == 2 {
+		req.ItemCode = sf.Item + "000"
+	}
 	for _, a := range []string{sf.Grid, sf.Community, sf.Street} {
 		if a != "" {
 			req.AreaCode = a
