@@ -7,11 +7,15 @@
   var el = document.getElementById('chart-data');
   if (!el || typeof echarts === 'undefined') { return; }
   var data = JSON.parse(el.textContent);
+  // The charts letter in the page's font stack (layout.html: the Chinese
+  // system fonts of dispatchers' PCs, then the free CJK fonts of Linux).
+  var font = window.getComputedStyle(document.body).fontFamily;
   var text = function (id, v) { var n = document.getElementById(id); if (n) { n.textContent = String(v); } };
 
   function pareto(d) {
     var chart = echarts.init(document.getElementById('chart'));
     chart.setOption({
+      textStyle: { fontFamily: font },
       tooltip: { trigger: 'axis' },
       legend: { data: ['件数', '累计占比'] },
       grid: { left: 50, right: 60, bottom: 90 },
@@ -45,6 +49,7 @@
     var trend = echarts.init(document.getElementById('trend'));
     var esc = echarts.format.encodeHTML;
     map.setOption({
+      textStyle: { fontFamily: font },
       tooltip: { trigger: 'item', formatter: function (p) {
         if (p.seriesType !== 'scatter') { return esc(p.name); }
         var c = p.data.c;
@@ -55,6 +60,7 @@
       series: [{ type: 'scatter', coordinateSystem: 'geo', data: [], symbolSize: 9, animation: false }]
     });
     trend.setOption({
+      textStyle: { fontFamily: font },
       tooltip: { trigger: 'axis' }, grid: { left: 40, right: 10, top: 30, bottom: 25 },
       title: { text: '近七日受理', textStyle: { color: '#e6eef8', fontSize: 14 } },
       xAxis: { type: 'category', data: [], axisLabel: { color: '#e6eef8' } }, yAxis: { type: 'value', axisLabel: { color: '#e6eef8' } },
@@ -95,13 +101,16 @@
     }
     function put(c) {
       cases[c.id] = c;
-      if (list && !document.getElementById('wall-case-' + c.id)) {
-        var li = document.createElement('li');
+      if (!list) { return; }
+      var li = document.getElementById('wall-case-' + c.id);
+      if (!li) {
+        li = document.createElement('li');
         li.id = 'wall-case-' + c.id;
         li.dataset.case = c.id;
-        li.textContent = c.number || c.id;
         list.appendChild(li);
       }
+      li.textContent = c.number || c.id;
+      li.dataset.light = c.light; li.dataset.lng = c.lng; li.dataset.lat = c.lat;
     }
     function drop(id) {
       delete cases[id];
