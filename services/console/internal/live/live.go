@@ -27,6 +27,9 @@
 //   - a screen that cannot keep up (its buffer full) is closed rather than
 //     allowed to slow the others or to skip rows silently: its browser
 //     reconnects and reloads the list from feedback.
+//   - the wall's map (大屏) is a screen too (OpenWall): the same decision per
+//     scope, and instead of the row the case's marker (drawn once per scope
+//     by the marker renderer) while the case is open, its removal after.
 package live
 
 import (
