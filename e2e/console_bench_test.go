@@ -49,6 +49,7 @@ import (
 //     server time (to the last byte, on loopback) p50/p99/max, with the
 //     load average.
 //
+// CONSOLE_BENCH_STATE names the state filter's state (default the rarest).
 // CONSOLE_BENCH_DB_URL reuses a database (one a previous run filled; an
 // empty one is migrated and filled): a second build measures the same
 // cases without filling again.
@@ -203,6 +204,9 @@ ORDER BY c.received_at DESC LIMIT $2`, round, missing)
 	}
 	street := pick(`SELECT street_code FROM feedback.cases WHERE starts_with(street_code, '` + jingan + `') GROUP BY 1 ORDER BY count(*) DESC LIMIT 1`)
 	state := pick(`SELECT state FROM feedback.cases WHERE starts_with(street_code, '` + jingan + `') GROUP BY 1 ORDER BY count(*), 1 LIMIT 1`)
+	if v := os.Getenv("CONSOLE_BENCH_STATE"); v != "" { // another state to look for
+		state = v
+	}
 	item := pick(`SELECT item_code FROM feedback.cases WHERE starts_with(street_code, '` + jingan + `') AND item_code ~ '^([0-9]{5}|H[0-9]{5})$' GROUP BY 1 ORDER BY count(*), 1 LIMIT 1`)
 	class := item[:2]
 	if strings.HasPrefix(item, "H") {
@@ -217,7 +221,7 @@ ORDER BY c.received_at DESC LIMIT $2`, round, missing)
 	filters := []filter{
 		{"unfiltered", "", "", nil},
 		{"street " + street, "street=" + street, ` AND $2 IN (district_code, street_code, community_code, grid_code)`, []any{street}},
-		{"state " + state, "state=" + state, ` AND state = ANY($2)`, []any{[]string{state}}},
+		{"state " + state, "state=" + state, ` AND state = $2`, []any{state}},
 		{"source patrol", "source=patrol", ` AND source = $2`, []any{"patrol"}},
 		{"rare item " + item, "item=" + item, ` AND item_code = $2`, []any{item}},
 		{"class " + class, "item=" + class, ` AND starts_with(item_code, $2)`, []any{strings.TrimSuffix(class, "000")}},

@@ -395,7 +395,14 @@ func caseWhere(f feedback.Filter) ([]string, []any) {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}))
-	if len(f.States) > 0 {
+	switch {
+	case len(f.States) == 1:
+		// One state as an equality: cases_state_order (migration 12) then
+		// gives its newest cases in the list's order, where = ANY would
+		// leave the planner to guess between walking the order index and
+		// sorting every case in the state.
+		add(`state = $?`, string(f.States[0]))
+	case len(f.States) > 1:
 		st := make([]string, len(f.States))
 		for i, x := range f.States {
 			st[i] = string(x)
