@@ -155,7 +155,8 @@ clean: ## remove binaries (keeps .run data; make down first)
 	rm -rf bin
 
 # Issue 18, the console's queue page at 100,000 cases (e2e/console_bench_test.go; CONSOLE_BENCH_CASES,
-# CONSOLE_BENCH_FILL, CONSOLE_BENCH_DRAIN, CONSOLE_BENCH_N, CONSOLE_BENCH_DB_URL shorten, move or reuse it).
+# CONSOLE_BENCH_FILL, CONSOLE_BENCH_DRAIN, CONSOLE_BENCH_SETTLE, CONSOLE_BENCH_N, CONSOLE_BENCH_STATE,
+# CONSOLE_BENCH_DB_URL shorten, move or reuse it).
 .PHONY: bench-console
 bench-console: build ## the live queue page's server time per filter with 100,000 cases filled through the pipeline (up to ~40 min; last lines: the figures)
 	@scripts/pg.sh start >/dev/null
