@@ -45,6 +45,8 @@ verify: generate ## fail if generated code drifted, code is unformatted, go vet 
 	@for m in $(MODULES); do (cd $$m && $(GO) vet ./...) || exit 1; done
 	@# The bench and the cluster test are built only with their tags; vet them so they cannot rot unseen.
 	@cd e2e && $(GO) vet -tags bench . && $(GO) vet -tags cluster .
+	@# Issue 18: the console's 100,000-case measurement (make bench-console) is vetted the same way.
+	@cd e2e && $(GO) vet -tags consolebench .
 	@# One run over every module (checks in staticcheck.conf), so shared packages are analysed once.
 	bin/staticcheck $$($(GO) list -m | sed 's|$$|/...|')
 	@cd proto && ../bin/buf breaking --against $(PROTO_RELEASE) || { \
@@ -154,3 +156,15 @@ eval-classify: build ## cross-validate and train the classifier on ../shared tra
 .PHONY: clean
 clean: ## remove binaries (keeps .run data; make down first)
 	rm -rf bin
+
+# Issue 18, the console's queue page at 100,000 cases (e2e/console_bench_test.go; CONSOLE_BENCH_CASES,
+# CONSOLE_BENCH_FILL, CONSOLE_BENCH_DRAIN, CONSOLE_BENCH_SETTLE, CONSOLE_BENCH_N, CONSOLE_BENCH_STATE,
+# CONSOLE_BENCH_DB_URL shorten, move or reuse it).
+.PHONY: bench-console
+bench-console: build ## the live queue page's server time per filter with 100,000 cases filled through the pipeline (up to ~40 min; last lines: the figures)
+	@scripts/pg.sh start >/dev/null
+	@mkdir -p .run
+	@cd e2e && TEST_DATABASE_URL=$$(../scripts/pg.sh url) GRIDFLOW_BIN_DIR=$(CURDIR)/bin GRIDFLOW_SHARED_DIR=$(SHARED) \
+		$(GO) test -tags consolebench -run '^TestConsoleQueueAt100k$$' -count=1 -v -timeout 90m . > ../.run/bench-console.log 2>&1; status=$$?; \
+		grep -E '^\s+console_bench_test.go:[0-9]+: (fill|console_queue)' ../.run/bench-console.log | sed 's/^ *//'; \
+		[ $$status = 0 ] || { tail -40 ../.run/bench-console.log; echo "make bench-console failed (log: .run/bench-console.log)"; }; exit $$status

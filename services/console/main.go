@@ -249,6 +249,9 @@ func run(ctx context.Context) error {
 	// service's); the levers call dispatch and classify through the clients
 	// above.
 	opts.Boards = web.Boards{Dispatch: opts.Live.Dispatch, Classify: opts.Live.Classify, Reference: ref.Current}
+	// The wall's live markers (issue 18): the hub draws an open case's
+	// marker at its reported place or its grid, from the same reference data.
+	hub.SetMarkerRenderer(web.MarkerRenderer(ref.Current))
 	// The escalation board's dead letters (issue 18): GRID_DLQ's counts per
 	// durable through the live queue's JetStream connection (stream info
 	// only, pkg/natsauth), and dispatch's dead webhook deliveries.

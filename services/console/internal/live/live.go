@@ -27,6 +27,9 @@
 //   - a screen that cannot keep up (its buffer full) is closed rather than
 //     allowed to slow the others or to skip rows silently: its browser
 //     reconnects and reloads the list from feedback.
+//   - the wall's map (大屏) is a screen too (OpenWall): the same decision per
+//     scope, and instead of the row the case's marker (drawn once per scope
+//     by the marker renderer) while the case is open, its removal after.
 package live
 
 import (
@@ -81,6 +84,11 @@ type Row struct {
 	Event    string
 	EventAt  time.Time
 	Sequence uint64 // stream sequence of the latest event; 0 from a page load
+	// Where the problem is (WGS-84), when case.received said so and the
+	// place is not a caller's own home (private_location): the wall's
+	// marker stands there, else at its grid.
+	Lat, Lng float64
+	Located  bool
 }
 
 // Area is a row's place; unknown levels are "".
@@ -223,12 +231,17 @@ type Message struct {
 	// Warning: HTML is a warning event (issue 20, warnings.go), not a
 	// case's row; CaseID is empty.
 	Warning bool
+	// Marker: HTML is the case's wall marker (JSON), for a wall screen.
+	Marker bool
 }
 
 // Screen is one open live queue.
 type Screen struct {
 	Scope  policy.Scope
 	Filter ScreenFilter
+	// Wall: the screen is the wall's map (大屏), sent each open case's
+	// marker rather than its row, and a removal when it is no longer open.
+	Wall bool
 	// C delivers the rows; it is closed when the screen was dropped for
 	// falling behind (or the hub stopped).
 	C      chan Message
@@ -253,6 +266,8 @@ type Hub struct {
 	// Early warning (issue 20): how warning events are drawn (nil: not
 	// shown).
 	renderWarning WarningRenderer
+	// The wall's markers (under mu; nil: wall screens get removals only).
+	renderMarker Renderer
 }
 
 // Options size the hub.
@@ -267,6 +282,20 @@ type Options struct {
 	// (early warning, issue 20); nil leaves them out.
 	RenderWarning WarningRenderer
 }
+
+// SetMarkerRenderer sets how a case's wall marker is drawn: JSON, nil
+// bytes for a case with no known place (no marker). The composition root
+// sets it once the reference data (the grids) is open.
+func (h *Hub) SetMarkerRenderer(r Renderer) {
+	h.mu.Lock()
+	h.renderMarker = r
+	h.mu.Unlock()
+}
+
+// OnWall reports whether a case in state s has a marker on the wall: the
+// open cases, whose clock runs (dispatched, in progress) — the ones the
+// wall's SLA lights count.
+func OnWall(s feedbackv1.CaseState) bool { return Running(s) }
 
 // NewHub returns a hub rendering with render.
 func NewHub(render Renderer, log *slog.Logger, opts Options) *Hub {
@@ -295,7 +324,17 @@ func (h *Hub) Screens() int {
 
 // Open opens a screen for scope with filter; Close it when done.
 func (h *Hub) Open(scope policy.Scope, filter ScreenFilter) *Screen {
-	s := &Screen{Scope: scope, Filter: filter, C: make(chan Message, h.buffer)}
+	return h.open(&Screen{Scope: scope, Filter: filter})
+}
+
+// OpenWall opens a wall's map for scope: it is sent the markers of the
+// open cases the scope may see; Close it when done.
+func (h *Hub) OpenWall(scope policy.Scope) *Screen {
+	return h.open(&Screen{Scope: scope, Wall: true})
+}
+
+func (h *Hub) open(s *Screen) *Screen {
+	s.C = make(chan Message, h.buffer)
 	h.mu.Lock()
 	h.screens[s] = struct{}{}
 	h.mu.Unlock()
@@ -379,6 +418,7 @@ func (h *Hub) Apply(subject string, seq uint64, env *eventsv1.Envelope) {
 	for s := range h.screens {
 		screens = append(screens, s)
 	}
+	renderMarker := h.renderMarker
 	h.mu.Unlock()
 
 	facts := snap.Facts()
@@ -387,6 +427,9 @@ func (h *Hub) Apply(subject string, seq uint64, env *eventsv1.Envelope) {
 	type scoped struct {
 		decided, allowed bool
 		html             []byte
+		// The wall's marker, drawn at most once per scope too.
+		markerDrawn bool
+		marker      []byte
 	}
 	byScope := map[policy.Scope]*scoped{}
 	var late []*Screen
@@ -407,6 +450,32 @@ func (h *Hub) Apply(subject string, seq uint64, env *eventsv1.Envelope) {
 			continue
 		}
 		m := Message{CaseID: snap.CaseID, Sequence: seq, Published: now}
+		if s.Wall {
+			switch {
+			case !OnWall(snap.State):
+				m.Remove = true // closed, parked, … or not open yet: off the map
+			case !sc.markerDrawn:
+				sc.markerDrawn = true
+				if renderMarker != nil {
+					b, err := renderMarker(s.Scope, &snap)
+					h.renders.Add(1)
+					if err != nil {
+						h.log.Error("live: marker render failed", "case_id", snap.CaseID, "err", err)
+					}
+					sc.marker = b
+				}
+			}
+			if !m.Remove {
+				if sc.marker == nil {
+					continue // no place known: no marker
+				}
+				m.HTML, m.Marker = sc.marker, true
+			}
+			if !h.send(s, m) {
+				late = append(late, s)
+			}
+			continue
+		}
 		if !s.Filter.matchRest(&snap) {
 			// Its state, item or units no longer pass: off the screen (a
 			// screen that never showed it just finds nothing to remove).
@@ -573,6 +642,12 @@ func (h *Hub) update(subject string, seq uint64, env *eventsv1.Envelope) (row *R
 	case *eventsv1.CaseReceived:
 		row.Title, row.Source, row.Worker = e.GetTitle(), e.GetSource(), e.GetWorkerId()
 		row.learnArea(e.GetArea())
+		// The stream carries WGS-84 (intake converts GCJ-02); a point still
+		// marked GCJ-02 is not trusted to the map.
+		if loc := e.GetLocation(); loc != nil && !e.GetPrivateLocation() && loc.GetDatum() != typesv1.Datum_DATUM_GCJ02 &&
+			(loc.GetLat() != 0 || loc.GetLng() != 0) {
+			row.Lat, row.Lng, row.Located = loc.GetLat(), loc.GetLng(), true
+		}
 		if row.StartedAt.IsZero() {
 			row.StartedAt = e.GetReceivedAt().AsTime()
 		}
@@ -689,4 +764,15 @@ func (h *Hub) Run(ctx context.Context, js jetstream.JetStream) error {
 		}
 		h.Apply(msg.Subject(), meta.Sequence.Stream, &env)
 	}
+}
+
+// Place is where the hub last heard a case is (case.received's location):
+// lat, lng and whether it knows one.
+func (h *Hub) Place(caseID string) (lat, lng float64, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r := h.rows[caseID]; r != nil && r.Located {
+		return r.Lat, r.Lng, true
+	}
+	return 0, 0, false
 }

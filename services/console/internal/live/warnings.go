@@ -40,7 +40,7 @@ func (h *Hub) applyWarning(subject string, seq uint64, env *eventsv1.Envelope) b
 	h.mu.Lock()
 	var screens []*Screen
 	for s := range h.screens {
-		if s.Scope.AllowsArea(street) && (s.Filter.Street == "" || s.Filter.Street == street) {
+		if !s.Wall && s.Scope.AllowsArea(street) && (s.Filter.Street == "" || s.Filter.Street == street) {
 			screens = append(screens, s)
 		}
 	}

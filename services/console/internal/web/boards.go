@@ -14,9 +14,10 @@ package web
 //   - pareto and hotspots (GetPareto, GetHotspots) over the area;
 //   - the wall (大屏): today's counts, the SLA lights of open cases, a
 //     seven-day trend, and a map of the area's grids drawn from the
-//     reference polygons with a marker per grid holding open cases. The page
-//     polls GET /wall/data every 30 s; it does not use the live queue's
-//     server-sent events.
+//     reference polygons with a marker per open case, coloured by its SLA
+//     light. The markers follow the live queue's server-sent events
+//     (wall_live.go); the counts and the trend are polled from GET
+//     /wall/data every 30 s.
 //
 // Charts are Apache ECharts (assets/), served by the console itself; the
 // chart pages' content security policy admits scripts from the console
@@ -42,6 +43,7 @@ import (
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	feedbackv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/feedback/v1"
 	"github.com/gridflow/gridflow/services/console/internal/accounts"
+	"github.com/gridflow/gridflow/services/console/internal/live"
 	"google.golang.org/protobuf/types/known/timestamppb"
 )
 
@@ -509,6 +511,9 @@ type WallData struct {
 	SLA       WallSLA      `json:"sla"`
 	Trend     []WallDay    `json:"trend"`
 	Markers   []WallMarker `json:"markers"`
+	// Cases are the open cases' own markers, which the page draws and the
+	// live events then move, recolour and remove (wall_live.go).
+	Cases []WallCase `json:"cases"`
 	// OpenCases is how many open cases the lights and markers count; Capped
 	// when there were more than the wall reads.
 	OpenCases int  `json:"open_cases"`
@@ -636,6 +641,8 @@ func (s *Server) wall(ctx context.Context, area string, now time.Time) (WallData
 		d.Trend = append(d.Trend, WallDay{Day: day.Format("01-02"), Cases: m.GetCases()})
 	}
 	perGrid := map[string]int{}
+	set := s.reference()
+	var rows []*live.Row
 	token := ""
 	for range wallCasePages {
 		resp, err := s.feedback.ListCases(ctx, &feedbackv1.ListCasesRequest{States: openCaseStates, AreaCode: area, PageSize: 500, PageToken: token})
@@ -657,13 +664,26 @@ func (s *Server) wall(ctx context.Context, area string, now time.Time) (WallData
 			} else {
 				d.NoGrid++
 			}
+			row := rowOf(c)
+			rows = append(rows, row)
+			if hub := s.opts.Live.Hub; hub != nil {
+				row.Lat, row.Lng, row.Located = hub.Place(row.CaseID)
+			}
+			if wc, ok := wallCaseOf(set, row, now); ok {
+				d.Cases = append(d.Cases, wc)
+			}
 		}
 		if token = resp.GetNextPageToken(); token == "" {
 			break
 		}
 	}
 	d.Capped = token != ""
-	if set := s.reference(); set != nil {
+	// What the wall read tells the live hub the facts later events lack, as
+	// the live queue's page load does.
+	if hub := s.opts.Live.Hub; hub != nil {
+		hub.Learn(rows)
+	}
+	if set != nil {
 		for g, n := range perGrid {
 			grid, ok := set.Grid(g)
 			if !ok || len(grid.Polygon) == 0 {

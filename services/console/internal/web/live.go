@@ -158,6 +158,12 @@ func parseFilter(q url.Values) (filterForm, live.ScreenFilter, []fieldError) {
 func listRequest(sf live.ScreenFilter, size int32) *feedbackv1.ListCasesRequest {
 	req := &feedbackv1.ListCasesRequest{PageSize: size, DepartmentCode: sf.Department, ItemCode: sf.Item,
 		Source: sf.Source, States: sf.States}
+	// An urban class (two digits) is asked for as "<class>000", the form
+	// feedback's list reads as a class (a prefix of its items) — as the
+	// hotline's "Hxx000" — where "06" alone would match no case.
+	if len(sf.Item) == 2 {
+		req.ItemCode = sf.Item + "000"
+	}
 	for _, a := range []string{sf.Grid, sf.Community, sf.Street} {
 		if a != "" {
 			req.AreaCode = a
@@ -366,6 +372,16 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "筛选条件有误："+errs[0].Field+"："+errs[0].Reason, http.StatusBadRequest)
 		return
 	}
+	// The wall's map (view=wall) takes markers from the same hub.
+	wall := false
+	switch v := r.URL.Query().Get("view"); v {
+	case "":
+	case "wall":
+		wall = true
+	default:
+		http.Error(w, "view：只能是 wall 或不填", http.StatusBadRequest)
+		return
+	}
 	hub := s.opts.Live.Hub
 	flusher, ok := w.(http.Flusher)
 	if hub == nil || !ok {
@@ -376,7 +392,12 @@ func (s *Server) liveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/event-stream; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no") // a proxy in front must not hold the rows back
-	screen := hub.Open(scope, sf)
+	var screen *live.Screen
+	if wall {
+		screen = hub.OpenWall(scope)
+	} else {
+		screen = hub.Open(scope, sf)
+	}
 	defer hub.Close(screen)
 	w.WriteHeader(http.StatusOK)
 	_, _ = fmt.Fprint(w, "retry: 3000\n: 已连接\n\n")
@@ -447,6 +468,9 @@ func writeEvent(w http.ResponseWriter, m live.Message) error {
 		event := "row"
 		if m.Warning { // early warning (issue 20)
 			event = "warning"
+		}
+		if m.Marker { // the wall's map (wall_live.go)
+			event = "marker"
 		}
 		b.WriteString("event: " + event + "\n")
 		for _, line := range bytes.Split(bytes.TrimSpace(m.HTML), []byte("\n")) {

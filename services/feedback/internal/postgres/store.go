@@ -384,7 +384,7 @@ func (s *Store) ListCases(ctx context.Context, f feedback.Filter) ([]*feedback.C
 // on (pkg/policy), with the table's alias a.
 func scopeColumns(a string) policy.Columns {
 	return policy.Columns{Source: a + "source", District: a + "district_code", Street: a + "street_code",
-		Community: a + "community_code", Worker: a + "worker", Department: "%s = ANY(" + a + "departments)",
+		Community: a + "community_code", Worker: a + "worker", Department: a + "departments @> ARRAY[%s::text]",
 		Grid: a + "grid_code"} // a grid leader's reach (issue 20)
 }
 
@@ -399,7 +399,14 @@ func caseWhere(f feedback.Filter) ([]string, []any) {
 		args = append(args, v)
 		return fmt.Sprintf("$%d", len(args))
 	}))
-	if len(f.States) > 0 {
+	switch {
+	case len(f.States) == 1:
+		// One state as an equality: cases_state_order (migration 12) then
+		// gives its newest cases in the list's order, where = ANY would
+		// leave the planner to guess between walking the order index and
+		// sorting every case in the state.
+		add(`state = $?`, string(f.States[0]))
+	case len(f.States) > 1:
 		st := make([]string, len(f.States))
 		for i, x := range f.States {
 			st[i] = string(x)
@@ -410,7 +417,9 @@ func caseWhere(f feedback.Filter) ([]string, []any) {
 		add(`$? IN (district_code, street_code, community_code, grid_code)`, f.AreaCode)
 	}
 	if f.Department != "" {
-		add(`$? = ANY(departments)`, f.Department)
+		// @> rather than = ANY: the same test, which cases_departments
+		// (GIN, migration 12) answers without reading every case.
+		add(`departments @> ARRAY[$?::text]`, f.Department)
 	}
 	// The public door's filters (issue 19).
 	if len(f.CaseIDs) > 0 {
