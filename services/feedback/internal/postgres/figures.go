@@ -11,23 +11,21 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// saveFacts writes the case's rows in figure_cases and figure_tasks
-// (migration 0003). A case without a receipt time is in no period and has
-// none.
-func saveFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
-	if _, err := tx.Exec(ctx, `DELETE FROM figure_tasks WHERE case_id = $1`, c.ID); err != nil {
-		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
-	}
+// queueFacts queues on b the writes of the case's rows in figure_cases and
+// figure_tasks (migration 0003). A case without a receipt time is in no
+// period and has none.
+func queueFacts(b *pgx.Batch, c *feedback.Case) {
+	b.Queue(`DELETE FROM figure_tasks WHERE case_id = $1`, c.ID)
 	if c.ReceivedAt.IsZero() {
-		_, err := tx.Exec(ctx, `DELETE FROM figure_cases WHERE case_id = $1`, c.ID)
-		return err
+		b.Queue(`DELETE FROM figure_cases WHERE case_id = $1`, c.ID)
+		return
 	}
 	f := c.Facts()
 	cb := f.Callbacks
 	// The row carries the columns the three lists count by too (issue 20,
 	// migration 0010: the appeal type and whether the case was settled on
 	// the spot), in this one statement rather than an UPDATE after it.
-	_, err := tx.Exec(ctx, `INSERT INTO figure_cases (case_id, received_at, district_code, street_code, community_code, grid_code,
+	b.Queue(`INSERT INTO figure_cases (case_id, received_at, district_code, street_code, community_code, grid_code,
 			source, place, item_code, item_name, lead_department, excluded, closed, reworked,
 			cb_valid, cb_unreached, cb_contacted, cb_solved, cb_satisfied, cb_basic, appeal_type, self_disposed)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
@@ -38,11 +36,8 @@ func saveFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
 		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Community, c.Area.Grid, string(c.Source), f.Place,
 		c.ItemCode, c.ItemName, f.Lead, f.Excluded, f.Closed, f.Reworked,
 		cb.Valid, cb.Unreached, cb.Contacted, cb.Solved, cb.Satisfied, cb.Basic, string(c.AppealType), c.SelfDisposal != nil)
-	if err != nil {
-		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
-	}
 	if len(f.Tasks) == 0 {
-		return nil
+		return
 	}
 	n := len(f.Tasks)
 	ids, depts := make([]string, n), make([]string, n)
@@ -55,7 +50,7 @@ func saveFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
 		due[i] = nullTime(t.CompleteDue)
 		sign[i], complete[i] = nanos(t.ToSignFor), nanos(t.ToComplete)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO figure_tasks (case_id, task_id, department, received_at, district_code, street_code, grid_code,
+	b.Queue(`INSERT INTO figure_tasks (case_id, task_id, department, received_at, district_code, street_code, grid_code,
 			excluded, counted, done, on_time, extended, complete_due, sign_ns, complete_ns)
 		SELECT $1, t.id, t.dept, $2, $3, $4, $5, $6, t.counted, t.done, t.on_time, t.extended, t.due, t.sign, t.complete
 		FROM unnest($7::text[], $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::bool[], $13::timestamptz[], $14::bigint[], $15::bigint[])
@@ -63,10 +58,6 @@ func saveFacts(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
 		ON CONFLICT (case_id, task_id) DO NOTHING`,
 		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Grid, f.Excluded,
 		ids, depts, counted, done, onTime, extended, due, sign, complete)
-	if err != nil {
-		return fmt.Errorf("save figures %s: %w", c.ID, pgdb.Translate(err))
-	}
-	return nil
 }
 
 // FiguresMissing reports whether cases are stored without their figure rows:

@@ -16,25 +16,22 @@ import (
 // case with a receipt time, written with the case's view; the grid leader's
 // list and 自处率 are queries over it.
 
-// savePatrolReport writes (or removes) the case's patrol_reports row.
-func savePatrolReport(ctx context.Context, tx pgx.Tx, c *feedback.Case) error {
+// queuePatrolReport queues on b the write (or removal) of the case's
+// patrol_reports row.
+func queuePatrolReport(b *pgx.Batch, c *feedback.Case) {
 	if c.Source != feedback.Patrol || c.ReceivedAt.IsZero() {
-		_, err := tx.Exec(ctx, `DELETE FROM patrol_reports WHERE case_id = $1`, c.ID)
-		return pgdb.Translate(err)
+		b.Queue(`DELETE FROM patrol_reports WHERE case_id = $1`, c.ID)
+		return
 	}
 	verdict := ""
 	if c.SelfDisposal != nil {
 		verdict = string(c.SelfDisposal.Verdict)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO patrol_reports (case_id, received_at, district_code, street_code, community_code, grid_code,
+	b.Queue(`INSERT INTO patrol_reports (case_id, received_at, district_code, street_code, community_code, grid_code,
 			worker, self_disposed, verdict) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
 		ON CONFLICT (case_id) DO UPDATE SET received_at = $2, district_code = $3, street_code = $4, community_code = $5,
 			grid_code = $6, worker = $7, self_disposed = $8, verdict = $9`,
 		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Community, c.Area.Grid, c.Worker, c.SelfDisposal != nil, verdict)
-	if err != nil {
-		return fmt.Errorf("save patrol report %s: %w", c.ID, pgdb.Translate(err))
-	}
-	return nil
 }
 
 // patrolColumns are where patrol_reports keeps what a scope decides on.

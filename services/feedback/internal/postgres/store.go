@@ -204,6 +204,10 @@ func nullTime(t time.Time) *time.Time {
 	return &t
 }
 
+// SaveCase writes the case's view and the rows kept beside it — its
+// replies, figure rows, patrol report and callback timers — in one round
+// trip (a pgx.Batch): none of them reads what another writes, and this runs
+// for every event feedback handles (issue 17).
 func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
 	body, err := json.Marshal(c)
 	if err != nil {
@@ -215,7 +219,8 @@ func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
 			depts = append(depts, tk.Department)
 		}
 	}
-	_, err = t.tx.Exec(ctx, `INSERT INTO cases (case_id, case_number, hotline_order_no, state, source, district_code, street_code,
+	b := &pgx.Batch{}
+	b.Queue(`INSERT INTO cases (case_id, case_number, hotline_order_no, state, source, district_code, street_code,
 			community_code, grid_code, item_code, lead_department, departments, primary_case_id, excluded, received_at, updated_at, body, worker)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
 		ON CONFLICT (case_id) DO UPDATE SET case_number = $2, hotline_order_no = $3, state = $4, source = $5, district_code = $6,
@@ -224,41 +229,33 @@ func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
 		c.ID, c.Number, c.HotlineOrderNo, string(c.State), string(c.Source), c.Area.District, c.Area.Street, c.Area.Community,
 		c.Area.Grid, c.ItemCode, c.LeadDepartment(), depts, c.PrimaryCaseID, c.Excluded, nullTime(c.ReceivedAt), nullTime(c.UpdatedAt), body,
 		c.Worker)
-	if err != nil {
-		return fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
-	}
 	for _, r := range c.Replies {
 		rb, err := json.Marshal(r)
 		if err != nil {
 			return err
 		}
-		if _, err := t.tx.Exec(ctx, `INSERT INTO replies (reply_id, case_id, round, replied_at, body) VALUES ($1,$2,$3,$4,$5)
-			ON CONFLICT (reply_id) DO NOTHING`, r.ID, c.ID, r.Round, r.At, rb); err != nil {
-			return fmt.Errorf("save reply: %w", pgdb.Translate(err))
-		}
+		b.Queue(`INSERT INTO replies (reply_id, case_id, round, replied_at, body) VALUES ($1,$2,$3,$4,$5)
+			ON CONFLICT (reply_id) DO NOTHING`, r.ID, c.ID, r.Round, r.At, rb)
 	}
-	if err := saveFacts(ctx, t.tx, c); err != nil {
+	queueFacts(b, c)
+	queuePatrolReport(b, c) // self-disposal (issue 20)
+	if err := timer.Queue(b, callbackTimers(c)); err != nil {
 		return err
 	}
-	if err := savePatrolReport(ctx, t.tx, c); err != nil { // self-disposal (issue 20)
-		return err
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
 	}
-	return t.syncTimers(ctx, c)
+	return nil
 }
 
-// syncTimers keeps a case's callback timers in line with its view.
-func (t *txn) syncTimers(ctx context.Context, c *feedback.Case) error {
-	set := func(kind string, at time.Time, on bool) error {
-		if on && !at.IsZero() {
-			return timer.Schedule(ctx, t.tx, kind, c.ID, at, nil)
-		}
-		return timer.Cancel(ctx, t.tx, kind, c.ID)
-	}
+// callbackTimers keep a case's callback timers in line with its view: set
+// while it is replied (and has the time), cancelled otherwise.
+func callbackTimers(c *feedback.Case) []timer.Op {
 	replied := c.State == feedback.Replied
-	if err := set(TimerCallbackWindow, c.CallbackDue, replied); err != nil {
-		return err
+	op := func(kind string, at time.Time) timer.Op {
+		return timer.Op{Kind: kind, Key: c.ID, At: at, Cancel: !replied || at.IsZero()}
 	}
-	return set(TimerCallbackRetry, c.RetryAt, replied)
+	return []timer.Op{op(TimerCallbackWindow, c.CallbackDue), op(TimerCallbackRetry, c.RetryAt)}
 }
 
 func (t *txn) Dependents(ctx context.Context, primaryID string) ([]string, error) {
