@@ -11,7 +11,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/fault"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/protobuf/encoding/protowire"
 )
 
 // CaseSet is the cases of one batch, locked and read at once
@@ -117,35 +116,8 @@ func (h *Handlers) HandleBatch(lock CaseLocker) consumer.BatchHandler {
 // handled by one worker in arrival order (consumer.Config.OrderKey); a
 // message without one is its own key.
 func OrderKey(m consumer.Message) string {
-	if id := envelopeCaseID(m.Data); id != "" {
+	if id := envelope.CaseID(m.Data); id != "" {
 		return id
 	}
 	return m.EventID
-}
-
-// envelopeCaseID reads field 3 (case_id) of an encoded Envelope; "" if it
-// has none or does not parse.
-func envelopeCaseID(b []byte) string {
-	id := ""
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return ""
-		}
-		b = b[n:]
-		if num == 3 && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return ""
-			}
-			id, b = string(v), b[n:]
-			continue
-		}
-		n = protowire.ConsumeFieldValue(num, typ, b)
-		if n < 0 {
-			return ""
-		}
-		b = b[n:]
-	}
-	return id
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/envelope"
 )
 
 // KeyedBatch makes a consumer.BatchHandler of a per-message handler (issue
@@ -53,7 +54,7 @@ func CoordinationKey(m consumer.Message) string {
 // WorkKey is what a worker-task event changes: its case (the envelope's
 // case_id), else its place; a message naming neither is its own key.
 func WorkKey(m consumer.Message) string {
-	if id := envelopeCaseID(m.Data); id != "" {
+	if id := envelope.CaseID(m.Data); id != "" {
 		return id
 	}
 	env, err := decode(m.Data)

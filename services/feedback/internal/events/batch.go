@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/jackc/pgx/v5"
 )
@@ -88,15 +89,13 @@ func (t heldTx) LockCase(ctx context.Context, id string) error {
 // OrderKey is the case a message belongs to, so that one case's events are
 // handled one after another, in arrival order, by one worker
 // (consumer.Config.OrderKey).
+// The case id is read without decoding the envelope (the handler decodes
+// it once); a message without one is its own key.
 func OrderKey(m consumer.Message) string {
-	e, err := Decode(m.Data)
-	if err != nil {
-		return ""
+	if id := envelope.CaseID(m.Data); id != "" {
+		return id
 	}
-	if e.CaseID == "" {
-		return m.EventID
-	}
-	return e.CaseID
+	return m.EventID
 }
 
 // eventOf decodes a delivered envelope into the event Handle applies; an
