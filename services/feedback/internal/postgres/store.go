@@ -170,7 +170,7 @@ func queryEvents(ctx context.Context, q querier, sql string, args ...any) ([]fee
 		if err := rows.Scan(&seq, &raw); err != nil {
 			return nil, err
 		}
-		e, err := events.Decode(raw)
+		e, err := events.DecodeStored(raw)
 		if err != nil {
 			return nil, fmt.Errorf("stored event %d: %w", seq, err)
 		}
