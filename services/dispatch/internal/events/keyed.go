@@ -2,11 +2,10 @@ package events
 
 import (
 	"context"
-	"fmt"
-	"slices"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/envelope"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 )
 
 // KeyedBatch makes a consumer.BatchHandler of a per-message handler (issue
@@ -26,11 +25,8 @@ func KeyedBatch(ns string, key func(consumer.Message) string, h consumer.Handler
 			for i, m := range msgs {
 				keys[i] = key(m)
 			}
-			slices.Sort(keys)
-			keys = slices.Compact(keys)
-			if _, err := b.Tx().Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext($1), k)
-				FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($2::text[]) AS id ORDER BY k) AS keys`, ns, keys); err != nil {
-				return fmt.Errorf("lock %s: %w", ns, err)
+			if err := pgdb.LockKeys(ctx, b.Tx(), ns, keys); err != nil {
+				return err
 			}
 		}
 		b.Each(h)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
 )
@@ -63,8 +64,7 @@ func (st *Store) LockCases(ctx context.Context, tx pgx.Tx, ids []string, create 
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
 	b := &pgx.Batch{}
-	b.Queue(`SELECT pg_advisory_xact_lock(hashtext('gridflow-dispatch-cases'), k)
-		FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS keys`, sorted)
+	b.Queue(pgdb.LockKeysSQL, "gridflow-dispatch-cases", sorted)
 	cases := &Cases{held: make(map[string]*held, len(sorted)), w: newWrites()}
 	b.Queue(`SELECT case_id::text, body FROM cases WHERE case_id = ANY($1::uuid[]) ORDER BY case_id FOR UPDATE`, sorted).Query(func(rows pgx.Rows) error {
 		for rows.Next() {

@@ -115,11 +115,7 @@ func (t *txn) LockCase(ctx context.Context, id string) error {
 // whose hashes collide are one lock), so that transactions locking
 // overlapping sets of cases take them in one order and cannot deadlock.
 func LockCases(ctx context.Context, tx pgx.Tx, ids []string) error {
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), k)
-		FROM (SELECT DISTINCT hashtext(id) AS k FROM unnest($1::text[]) AS id ORDER BY k) AS keys`, ids); err != nil {
-		return fmt.Errorf("lock cases: %w", err)
-	}
-	return nil
+	return pgdb.LockKeys(ctx, tx, "gridflow-feedback", ids)
 }
 
 func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
