@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/lane"
@@ -532,9 +531,9 @@ func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 			return err
 		}
 		// The emergency lane's rows leave first (pkg/lane).
-		slices.SortStableFunc(batch, func(a, b row) int {
-			return cmpBool(lane.IsEmergency(b.subject), lane.IsEmergency(a.subject))
-		})
+		if urgent, routine := splitUrgent(batch); len(urgent) > 0 && len(routine) > 0 {
+			batch = append(urgent, routine...)
+		}
 		done, perr := r.publish(ctx, batch)
 		if len(done) > 0 {
 			if _, err := tx.Exec(ctx, deletePublished, pgx.QueryExecModeExec, done); err != nil {
@@ -555,17 +554,6 @@ func (r *Relay) flush(ctx context.Context, grace time.Duration) (int, error) {
 		r.published.Add(ctx, int64(published))
 	}
 	return published, err
-}
-
-// cmpBool orders false before true.
-func cmpBool(a, b bool) int {
-	switch {
-	case a == b:
-		return 0
-	case a:
-		return 1
-	}
-	return -1
 }
 
 // rebuildData fills in the payloads of rows stored by reference.
