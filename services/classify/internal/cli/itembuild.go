@@ -38,7 +38,7 @@ type ItemTraining struct {
 // BuildItems builds an item model with the default options and weights.
 func BuildItems(ctx context.Context, t ItemTraining) (*itemmodel.Set, error) {
 	o, w := itemmodel.DefaultOptions(), defaultItemSources()
-	base, err := itemBase(t.Ref, t.Rules, t.History, t.Config.ItemWindow, w)
+	base, err := itemBase(t.Ref, t.Rules, t.History, nil, t.Config.ItemWindow, w)
 	if err != nil {
 		return nil, fmt.Errorf("build items: %w", err)
 	}
