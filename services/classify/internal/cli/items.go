@@ -353,26 +353,42 @@ func (e *itemEnv) readHistoryLabels(path string) error {
 	if err != nil {
 		return err
 	}
-	gold := map[string]string{}
-	for _, h := range e.history {
-		gold[h.ID] = h.Label
-	}
-	for id, l := range labels {
-		g, ok := gold[id]
-		if !ok {
-			return fmt.Errorf("%s: id %s is not a message of the history", path, id)
-		}
-		gc, ok := model.Resolve(e.ref, g)
-		if !ok {
-			return fmt.Errorf("%s: id %s: history label %q is not in the catalogue", path, id, g)
-		}
-		gfl, ok1 := e.ref.FirstLevel(gc.Code)
-		lfl, ok2 := e.ref.FirstLevel(l.Code)
-		if !ok1 || !ok2 || gfl.Code != lfl.Code {
-			return fmt.Errorf("%s: id %s: %s is not inside the message's class %s", path, id, l.Code, g)
-		}
+	if err := CheckHistoryLabels(e.ref, e.history, Codes(labels, "")); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	e.historyLabels = labels
+	return nil
+}
+
+// CheckHistoryLabels checks hand-read item labels (id → code) of history
+// messages: every id a message of history, every code inside that
+// message's gold class.
+func CheckHistoryLabels(ref *reference.Set, history []classifier.Example, labels map[string]string) error {
+	gold := map[string]string{}
+	for _, h := range history {
+		gold[h.ID] = h.Label
+	}
+	ids := make([]string, 0, len(labels))
+	for id := range labels {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		code := labels[id]
+		g, ok := gold[id]
+		if !ok {
+			return fmt.Errorf("id %s is not a message of the history", id)
+		}
+		gc, ok := model.Resolve(ref, g)
+		if !ok {
+			return fmt.Errorf("id %s: history label %q is not in the catalogue", id, g)
+		}
+		gfl, ok1 := ref.FirstLevel(gc.Code)
+		lfl, ok2 := ref.FirstLevel(code)
+		if !ok1 || !ok2 || gfl.Code != lfl.Code {
+			return fmt.Errorf("id %s: %s is not inside the message's class %s", id, code, g)
+		}
+	}
 	return nil
 }
 
