@@ -38,7 +38,8 @@ type itemFlags struct {
 
 func addItemFlags(fs *flag.FlagSet) *itemFlags {
 	f := &itemFlags{o: itemmodel.DefaultOptions(), w: defaultItemSources()}
-	fs.Float64Var(&f.o.Target, "item-target", f.o.Target, "item model: the precision its thresholds are chosen for")
+	fs.Float64Var(&f.o.Target, "item-target", f.o.Target, "item model: the precision its thresholds are chosen for on the --items labels (without --history-items)")
+	fs.Float64Var(&f.o.CalibTarget, "item-calib-target", f.o.CalibTarget, "item model: the precision its thresholds are chosen for on the --history-items labels")
 	fs.IntVar(&f.o.Window, "item-read", f.o.Window, "item model: opening characters it reads (0 all)")
 	fs.Float64Var(&f.o.Classifier.SVM.C, "item-C", f.o.Classifier.SVM.C, "item model: SVM penalty")
 	fs.IntVar(&f.o.Classifier.Features.MinDF, "item-mindf", f.o.Classifier.Features.MinDF, "item model: min document frequency")
@@ -470,12 +471,12 @@ func crossFitItems(ctx context.Context, env *itemEnv, cfg classify.Config, items
 	if err != nil {
 		return nil, err
 	}
-	chosen := "thresholds chosen inside the training folds"
+	chosen := fmt.Sprintf("target precision %.3f, thresholds chosen inside the training folds", o.Target)
 	if len(calib) > 0 {
-		chosen = fmt.Sprintf("thresholds chosen on the out-of-fold predictions of %d hand-read history labels alone, none of these", len(calib))
+		chosen = fmt.Sprintf("target precision %.3f, thresholds chosen on the out-of-fold predictions of %d hand-read history labels alone, none of these", o.CalibTarget, len(calib))
 	}
-	fmt.Fprintf(stdout, "item figures CROSS-FITTED over %d folds of the %d hand-read labels: each message decided by an item model trained (%d base examples: built-in corpus, weak labels on %d history messages, %d hand-read history labels; the other folds' labels) and calibrated (target precision %.2f, %s) without it\n",
-		o.Folds, len(tuned), len(base), len(env.history), len(calib), o.Target, chosen)
+	fmt.Fprintf(stdout, "item figures CROSS-FITTED over %d folds of the %d hand-read labels: each message decided by an item model trained (%d base examples: built-in corpus, weak labels on %d history messages, %d hand-read history labels; the other folds' labels) and calibrated (%s) without it\n",
+		o.Folds, len(tuned), len(base), len(env.history), len(calib), chosen)
 	byFold := make([][]LabelledText, o.Folds)
 	for _, t := range env.texts {
 		k := itemmodel.Fold(t.ID, "cross-fit", o.Folds)

@@ -87,11 +87,12 @@ func OutOfFold(ctx context.Context, base []Labelled, tuned []Tuned, classOf func
 // out-of-fold records: an estimate made on the labels the set then trains
 // on, so not a figure to report (CrossFit gives that).
 func Build(ctx context.Context, base []Labelled, tuned []Tuned, classOf func(string) (string, bool), o Options) (*Set, Outcome, error) {
+	o.CalibTarget = o.Target
 	return BuildOn(ctx, base, nil, tuned, classOf, o)
 }
 
 // BuildOn trains the set served with its thresholds chosen on out-of-fold
-// predictions of calib alone (Choose at o.Target): each fold of calib is
+// predictions of calib alone (Choose at o.CalibTarget): each fold of calib is
 // predicted by a set trained on base, fixed and calib's other folds. The
 // set then trains on base, fixed and all of calib. Labels in fixed are
 // learnt from but never calibrated on: issue 15 calibrates on hand-read
@@ -103,7 +104,7 @@ func BuildOn(ctx context.Context, base, fixed []Labelled, calib []Tuned, classOf
 	if err != nil {
 		return nil, Outcome{}, fmt.Errorf("calibrate items: %w", err)
 	}
-	t, est := Choose(recs, o.Target)
+	t, est := Choose(recs, o.CalibTarget)
 	s, err := Train(ctx, append(train, labelsOf(calib)...), classOf, t, o)
 	if err != nil {
 		return nil, Outcome{}, err

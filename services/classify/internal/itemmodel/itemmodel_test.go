@@ -237,7 +237,7 @@ func TestBuildOnChoosesOnCalibAlone(t *testing.T) {
 	if len(recs) != len(calib) {
 		t.Fatalf("%d out-of-fold records, want one per calib label (%d)", len(recs), len(calib))
 	}
-	th, want := Choose(recs, o.Target)
+	th, want := Choose(recs, o.CalibTarget)
 	if s.Thresholds() != th || est != want {
 		t.Errorf("BuildOn chose %v (%+v); Choose on calib's records %v (%+v)", s.Thresholds(), est, th, want)
 	}
