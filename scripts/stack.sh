@@ -136,6 +136,14 @@ city_model() {
 # on one core, once per version of its inputs, cached in .run/models/.
 CITY_ITEM_TEXTS=${GRIDFLOW_CITY_ITEM_TEXTS:-$(cd "$ROOT/.." && pwd)/shared/data/messages/dev.jsonl}
 CITY_ITEM_LABELS=${GRIDFLOW_CITY_ITEM_LABELS:-$ROOT/services/classify/testdata/dev_items.tsv}
+# issue 15, item thresholds chosen off the gate's labels: hand-read item labels
+# of the demo city's history (train.jsonl's messages), learnt from and
+# calibrated on; GRIDFLOW_CITY_ITEM_HISTORY_LABELS= (empty) leaves them out.
+if [ "$(basename "$CITY_HISTORY")" = train.jsonl ]; then
+  CITY_ITEM_HISTORY_LABELS=${GRIDFLOW_CITY_ITEM_HISTORY_LABELS-$ROOT/services/classify/testdata/train_items.tsv}
+else
+  CITY_ITEM_HISTORY_LABELS=${GRIDFLOW_CITY_ITEM_HISTORY_LABELS-}
+fi
 city_items() {
   if [ -n "${CLASSIFY_ITEM_MODEL_FILE:-}" ]; then
     say "classify: offering CLASSIFY_ITEM_MODEL_FILE=$CLASSIFY_ITEM_MODEL_FILE (if the model registry lets it go live)"
@@ -145,18 +153,22 @@ city_items() {
     say "classify: no item labels with their messages ($CITY_ITEM_TEXTS) or no city model: keyword rules name items"
     return
   fi
-  local sum items
-  sum=$(cat "$CITY_HISTORY" "$CITY_ITEM_TEXTS" "$CITY_ITEM_LABELS" "$CLASSIFY_MODEL_FILE" | sha256sum | cut -c1-16)
+  local sum items history_items=()
+  # issue 15: the history's item labels, when there are any
+  [ -n "$CITY_ITEM_HISTORY_LABELS" ] && history_items=(--history-items "$CITY_ITEM_HISTORY_LABELS")
+  sum=$(cat "$CITY_HISTORY" "$CITY_ITEM_TEXTS" "$CITY_ITEM_LABELS" "$CLASSIFY_MODEL_FILE" ${CITY_ITEM_HISTORY_LABELS:+"$CITY_ITEM_HISTORY_LABELS"} | sha256sum | cut -c1-16)
   items=$RUN_DIR/models/items-$sum.model
   if [ ! -s "$items" ]; then
     mkdir -p "$RUN_DIR/models" "$LOG_DIR"
     say "classify: training the demo city's item model on $CITY_ITEM_LABELS (texts $CITY_ITEM_TEXTS) and its history, its held-out slice left out (once per version of the files)"
     "$BIN/classify" train-items --history "$CITY_HISTORY" --data "$CITY_ITEM_TEXTS" --items "$CITY_ITEM_LABELS" \
-      --leave-out "${CLASSIFY_ITEM_HOLDOUT_SLICE:-held-out}" --model "$CLASSIFY_MODEL_FILE" --out "$items" >"$items.txt" 2>"$LOG_DIR/classify-train-items.log" ||
+      --leave-out "${CLASSIFY_ITEM_HOLDOUT_SLICE:-held-out}" "${history_items[@]}" --model "$CLASSIFY_MODEL_FILE" --out "$items" >"$items.txt" 2>"$LOG_DIR/classify-train-items.log" ||
       { tail -5 "$LOG_DIR/classify-train-items.log" >&2; rm -f "$items"; die "training the item model failed (log: $LOG_DIR/classify-train-items.log)"; }
   fi
   export CLASSIFY_ITEM_MODEL_FILE=$items CLASSIFY_ITEM_LABELS_FILE=${CLASSIFY_ITEM_LABELS_FILE:-$CITY_ITEM_LABELS} \
     CLASSIFY_ITEM_TEXTS_FILE=${CLASSIFY_ITEM_TEXTS_FILE:-$CITY_ITEM_TEXTS}
+  # issue 15: a retraining's item model calibrates on the history's item labels too
+  [ -n "$CITY_ITEM_HISTORY_LABELS" ] && export CLASSIFY_ITEM_HISTORY_LABELS_FILE=${CLASSIFY_ITEM_HISTORY_LABELS_FILE:-$CITY_ITEM_HISTORY_LABELS}
   say "classify: offering the demo city's item model $(head -1 "$items.txt" | cut -d' ' -f3) ($(head -1 "$items.txt" | sed -n 's/.*: \([0-9]* classes\).*thresholds \(.*\)$/\1, thresholds \2/p'); cached as $items)"
 }
 

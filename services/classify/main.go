@@ -57,6 +57,12 @@ type Config struct {
 	ItemLabelsFile   string `env:"CLASSIFY_ITEM_LABELS_FILE"`
 	ItemTextsFile    string `env:"CLASSIFY_ITEM_TEXTS_FILE"`
 	ItemHoldoutSlice string `env:"CLASSIFY_ITEM_HOLDOUT_SLICE, default=held-out"`
+	// issue 15, item thresholds chosen off the gate's labels:
+	// ItemHistoryLabelsFile holds hand-read item labels of CLASSIFY_HISTORY_FILE's
+	// messages (services/classify/testdata/train_items.tsv for the demo city);
+	// a retraining's item model learns from them and chooses its thresholds on
+	// their out-of-fold predictions alone. Empty: on ItemLabelsFile's others.
+	ItemHistoryLabelsFile string `env:"CLASSIFY_ITEM_HISTORY_LABELS_FILE"`
 	// HistoryFile is the city's labelled cases (JSONL {"id","label","text"},
 	// e.g. ../shared/data/messages/train.jsonl for the demo city): its fixed
 	// held-out slice (~10 % by a hash of the id) is what the promotion gate
@@ -142,6 +148,11 @@ func (c *Config) Validate() error {
 	}
 	if (c.ItemLabelsFile == "") != (c.ItemTextsFile == "") {
 		errs = append(errs, errors.New("CLASSIFY_ITEM_LABELS_FILE and CLASSIFY_ITEM_TEXTS_FILE go together: the labels and their messages"))
+	}
+	// issue 15: the history's item labels need the history, and only a
+	// retraining with item labels builds an item model.
+	if c.ItemHistoryLabelsFile != "" && (c.HistoryFile == "" || c.ItemLabelsFile == "") {
+		errs = append(errs, errors.New("CLASSIFY_ITEM_HISTORY_LABELS_FILE needs CLASSIFY_HISTORY_FILE (its messages) and CLASSIFY_ITEM_LABELS_FILE"))
 	}
 	if c.RetrainEvery > 0 && c.HistoryFile == "" {
 		errs = append(errs, errors.New("CLASSIFY_RETRAIN_EVERY needs CLASSIFY_HISTORY_FILE: without its held-out slice no retrained model can go live"))
@@ -274,7 +285,8 @@ func serve(ctx context.Context) error {
 	store := postgres.New(pool, relay.Notify, time.Now).WithRelay(relay)
 	retrainer := retrain.New(retrain.Config{HistoryFile: cfg.HistoryFile, HistoryWeight: cfg.RetrainHistoryWeight,
 		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery,
-		ItemLabelsFile: cfg.ItemLabelsFile, ItemTextsFile: cfg.ItemTextsFile, ItemHoldoutSlice: cfg.ItemHoldoutSlice, Decision: cfg.domain()},
+		ItemLabelsFile: cfg.ItemLabelsFile, ItemTextsFile: cfg.ItemTextsFile, ItemHoldoutSlice: cfg.ItemHoldoutSlice, Decision: cfg.domain(),
+		ItemHistoryLabelsFile: cfg.ItemHistoryLabelsFile}, // issue 15: item thresholds on the history's hand-read labels
 		store, lv, p.Log, time.Now)
 	if err := retrainer.Schedule(ctx, pool); err != nil {
 		return fmt.Errorf("schedule retraining: %w", err)

@@ -38,6 +38,8 @@ func TestConfigRejects(t *testing.T) {
 		"CLASSIFY_CELL_METRES":        "1",
 		"CLASSIFY_ITEM_THRESHOLD":     "-1",
 		"CLASSIFY_ITEM_WINDOW":        "-5",
+		// issue 15: the history's item labels without the history they label
+		"CLASSIFY_ITEM_HISTORY_LABELS_FILE": "testdata/train_items.tsv",
 	} {
 		_, err := config.LoadFrom[Config](context.Background(), envconfig.MapLookuper(map[string]string{k: v}))
 		if err == nil || !strings.Contains(err.Error(), k) {

@@ -33,12 +33,20 @@ type ItemTraining struct {
 	// dispatchers' corrections); those whose code counts under no hotline
 	// class are left out.
 	Extra []itemmodel.Labelled
+	// HistoryLabels are hand-read item labels (id → code) of History
+	// messages (issue 15): learnt from, and, when there are any, the
+	// thresholds are chosen on their out-of-fold predictions alone, Labels
+	// only learnt from.
+	HistoryLabels map[string]string
 }
 
 // BuildItems builds an item model with the default options and weights.
 func BuildItems(ctx context.Context, t ItemTraining) (*itemmodel.Set, error) {
 	o, w := itemmodel.DefaultOptions(), defaultItemSources()
-	base, err := itemBase(t.Ref, t.Rules, t.History, t.Config.ItemWindow, w)
+	if err := CheckHistoryLabels(t.Ref, t.History, t.HistoryLabels); err != nil {
+		return nil, fmt.Errorf("build items: history item labels: %w", err)
+	}
+	base, err := itemBase(t.Ref, t.Rules, t.History, t.HistoryLabels, t.Config.ItemWindow, w)
 	if err != nil {
 		return nil, fmt.Errorf("build items: %w", err)
 	}
@@ -50,7 +58,11 @@ func BuildItems(ctx context.Context, t ItemTraining) (*itemmodel.Set, error) {
 	}
 	env := &itemEnv{ref: t.Ref, rules: t.Rules, model: t.Model, history: t.History, texts: t.Texts}
 	tuned := env.itemTuned(t.Config, t.Texts, t.Labels, w.hand)
-	s, _, err := itemmodel.Build(ctx, base, tuned, classOf, o)
+	calib, err := env.historyTuned(ctx, t.Config, t.HistoryLabels, w.hand)
+	if err != nil {
+		return nil, fmt.Errorf("build items: %w", err)
+	}
+	s, _, err := buildItems(ctx, base, tuned, calib, classOf, o)
 	if err != nil {
 		return nil, fmt.Errorf("build items: %w", err)
 	}

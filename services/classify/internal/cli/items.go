@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -8,6 +9,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/services/classify/internal/classifier"
@@ -35,7 +38,8 @@ type itemFlags struct {
 
 func addItemFlags(fs *flag.FlagSet) *itemFlags {
 	f := &itemFlags{o: itemmodel.DefaultOptions(), w: defaultItemSources()}
-	fs.Float64Var(&f.o.Target, "item-target", f.o.Target, "item model: the precision its thresholds are chosen for")
+	fs.Float64Var(&f.o.Target, "item-target", f.o.Target, "item model: the precision its thresholds are chosen for on the --items labels (without --history-items)")
+	fs.Float64Var(&f.o.CalibTarget, "item-calib-target", f.o.CalibTarget, "item model: the precision its thresholds are chosen for on the --history-items labels")
 	fs.IntVar(&f.o.Window, "item-read", f.o.Window, "item model: opening characters it reads (0 all)")
 	fs.Float64Var(&f.o.Classifier.SVM.C, "item-C", f.o.Classifier.SVM.C, "item model: SVM penalty")
 	fs.IntVar(&f.o.Classifier.Features.MinDF, "item-mindf", f.o.Classifier.Features.MinDF, "item model: min document frequency")
@@ -61,8 +65,10 @@ func itemClassOf(ref *reference.Set) func(string) (string, bool) {
 // itemBase is the item model's training data other than hand-read labels:
 // the built-in corpus's hotline items, and weak labels on the city's history
 // (each message's gold class, the item a within_class keyword rule names
-// there within the item window, or the class for class only).
-func itemBase(ref *reference.Set, rs *rules.Set, history []classifier.Example, window int, w itemSources) ([]itemmodel.Labelled, error) {
+// there within the item window, or the class for class only). History
+// messages in read (they have a hand-read label, learnt from instead) get
+// no weak label.
+func itemBase(ref *reference.Set, rs *rules.Set, history []classifier.Example, read map[string]string, window int, w itemSources) ([]itemmodel.Labelled, error) {
 	var out []itemmodel.Labelled
 	if w.builtin > 0 {
 		corpus, err := classifier.DefaultCorpus()
@@ -80,6 +86,9 @@ func itemBase(ref *reference.Set, rs *rules.Set, history []classifier.Example, w
 		}
 	}
 	for _, e := range history {
+		if _, ok := read[e.ID]; ok {
+			continue
+		}
 		cl, ok := model.Resolve(ref, e.Label)
 		if !ok {
 			return nil, fmt.Errorf("history %s: label %q is not in the catalogue", e.ID, e.Label)
@@ -108,6 +117,12 @@ func (e *itemEnv) itemTuned(cfg classify.Config, texts []LabelledText, labels ma
 	off := cfg
 	off.ItemThreshold = 2 // the item step off: Preview answers the class
 	svc := e.service(off, nil)
+	return e.tunedWith(cfg, texts, labels, w, func(string) *classify.Service { return svc })
+}
+
+// tunedWith is itemTuned with the message id's served decision svcOf(id)
+// (its item step off).
+func (e *itemEnv) tunedWith(cfg classify.Config, texts []LabelledText, labels map[string]string, w float64, svcOf func(id string) *classify.Service) []itemmodel.Tuned {
 	var out []itemmodel.Tuned
 	for _, m := range texts {
 		code, ok := labels[m.ID]
@@ -119,7 +134,7 @@ func (e *itemEnv) itemTuned(cfg classify.Config, texts []LabelledText, labels ma
 		if fl, ok := e.ref.FirstLevel(code); ok {
 			t.Labelled.Hints = classify.HintsIn(rr, fl.Code, e.ref, cfg.ItemWindow)
 		}
-		p := svc.Preview(classify.Case{ID: m.ID, Source: reference.FromHotline, Content: m.Text})
+		p := svcOf(m.ID).Preview(classify.Case{ID: m.ID, Source: reference.FromHotline, Content: m.Text})
 		if p.Found && (p.Method == classify.MethodModel || p.Method == classify.MethodModelClass) &&
 			p.Item.Class && cfg.ItemThreshold <= 1 && p.Confidence >= cfg.ItemThreshold {
 			t.Class, t.ClassConf = p.Item.Code, p.Confidence
@@ -128,6 +143,66 @@ func (e *itemEnv) itemTuned(cfg classify.Config, texts []LabelledText, labels ma
 		out = append(out, t)
 	}
 	return out
+}
+
+// historyFolds is how many class models historyTuned cross-fits.
+const historyFolds = 5
+
+// historyTuned is itemTuned for hand-read labels of history messages (issue
+// 15: the item thresholds are chosen on them, not on the labels a figure is
+// measured on). The served class model was trained on the history, so its
+// class for a history message is in-sample — right far more often, and
+// surer, than for a new message — and thresholds chosen on it would be too
+// lax: each message is decided instead by a class model trained like the
+// served one (its features and SVM options) on the history without the
+// message's fold (historyFolds by a hash of the id).
+func (e *itemEnv) historyTuned(ctx context.Context, cfg classify.Config, labels map[string]string, w float64) ([]itemmodel.Tuned, error) {
+	if len(labels) == 0 {
+		return nil, nil
+	}
+	byID := map[string]classifier.Example{}
+	for _, h := range e.history {
+		byID[h.ID] = h
+	}
+	var texts []LabelledText
+	for id := range labels {
+		h, ok := byID[id]
+		if !ok {
+			return nil, fmt.Errorf("history item label %s: no such message in the history", id)
+		}
+		texts = append(texts, LabelledText{ID: h.ID, Label: h.Label, Text: h.Text})
+	}
+	slices.SortFunc(texts, func(a, b LabelledText) int { return cmp.Compare(a.ID, b.ID) })
+	info := e.model.Classifier().Info()
+	opts := classifier.DefaultOptions()
+	opts.Features, opts.SVM = info.Features, info.SVM
+	if info.CV.Folds >= 2 {
+		opts.CVFolds = info.CV.Folds
+	}
+	opts.Now = func() time.Time { return info.TrainedAt }
+	off := cfg
+	off.ItemThreshold = 2
+	svcs := make([]*classify.Service, historyFolds)
+	for k := range historyFolds {
+		var train []classifier.Example
+		for _, h := range e.history {
+			if itemmodel.Fold(h.ID, "history-class", historyFolds) != k {
+				train = append(train, h)
+			}
+		}
+		cm, err := classifier.Train(ctx, train, opts, nil)
+		if err != nil {
+			return nil, fmt.Errorf("history class model %d: %w", k+1, err)
+		}
+		m, err := model.Wrap(cm, fmt.Sprintf("history fold %d", k+1), e.ref)
+		if err != nil {
+			return nil, err
+		}
+		svcs[k] = e.serviceWith(off, m, nil)
+	}
+	return e.tunedWith(cfg, texts, labels, w, func(id string) *classify.Service {
+		return svcs[itemmodel.Fold(id, "history-class", historyFolds)]
+	}), nil
 }
 
 // itemModelAdapter serves an itemmodel.Set as classify's ItemModel.
@@ -171,6 +246,9 @@ func TrainItems(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	// issue 15, the item model in the registry: the gate's held-out slice
 	// stays out of the model it measures.
 	leaveOut := fs.String("leave-out", "", "a slice of --items not to train on (the gate's held-out slice, CLASSIFY_ITEM_HOLDOUT_SLICE)")
+	// issue 15, thresholds chosen off the measured labels: hand-read labels
+	// of --history messages to calibrate on.
+	historyItems := fs.String("history-items", "", "hand-read item labels of --history messages (testdata/train_items.tsv): learnt from, and the thresholds chosen on their out-of-fold predictions alone")
 	f := addItemFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -179,12 +257,19 @@ func TrainItems(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		fs.Usage()
 		return errors.New("train-items: --data, --items and --out are required")
 	}
+	if *historyItems != "" && *history == "" {
+		return errors.New("train-items: --history-items needs --history")
+	}
 	env, err := loadItemEnv(ctx, *refDir, *keywords, *modelPath, *history, *data, *itemsPath)
 	if err != nil {
 		return fmt.Errorf("train-items: %w", err)
 	}
+	if err := env.readHistoryLabels(*historyItems); err != nil {
+		return fmt.Errorf("train-items: %w", err)
+	}
 	cfg := classify.DefaultConfig()
-	base, err := itemBase(env.ref, env.rules, env.history, cfg.ItemWindow, f.w)
+	read := Codes(env.historyLabels, "")
+	base, err := itemBase(env.ref, env.rules, env.history, read, cfg.ItemWindow, f.w)
 	if err != nil {
 		return fmt.Errorf("train-items: %w", err)
 	}
@@ -192,17 +277,25 @@ func TrainItems(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *leaveOut != "" && len(tuned) == len(env.labels) {
 		return fmt.Errorf("train-items: --leave-out %q: no label of --items is in that slice", *leaveOut)
 	}
-	s, est, err := itemmodel.Build(ctx, base, tuned, itemClassOf(env.ref), f.o)
+	calib, err := env.historyTuned(ctx, cfg, read, f.w.hand)
+	if err != nil {
+		return fmt.Errorf("train-items: %w", err)
+	}
+	s, est, err := buildItems(ctx, base, tuned, calib, itemClassOf(env.ref), f.o)
 	if err != nil {
 		return fmt.Errorf("train-items: %w", err)
 	}
 	if err := writeItemModel(*out, s); err != nil {
 		return fmt.Errorf("train-items: %w", err)
 	}
-	fmt.Fprintf(stdout, "item model %s written to %s: %d classes, %d base examples, %d hand-read labels, thresholds %s\n",
-		s.Version(), *out, len(s.Classes()), len(base), len(tuned), s.Thresholds())
-	fmt.Fprintf(stdout, "out-of-fold estimate the thresholds were chosen on (not an honest figure): precision %.4f, %d of %d filed\n",
-		est.Precision(), est.Filed, est.N)
+	fmt.Fprintf(stdout, "item model %s written to %s: %d classes, %d base examples, %d hand-read labels, %d hand-read history labels, thresholds %s\n",
+		s.Version(), *out, len(s.Classes()), len(base), len(tuned), len(calib), s.Thresholds())
+	on := "the --items labels"
+	if len(calib) > 0 {
+		on = "the --history-items labels alone"
+	}
+	fmt.Fprintf(stdout, "out-of-fold estimate the thresholds were chosen on (%s; not an honest figure): precision %.4f, %d of %d filed\n",
+		on, est.Precision(), est.Filed, est.N)
 	return nil
 }
 
@@ -222,6 +315,21 @@ func writeItemModel(path string, s *itemmodel.Set) error {
 	return os.Rename(tmp.Name(), path)
 }
 
+// buildItems builds the set served from base and the hand-read labels:
+// with calib (labels of history messages) the thresholds are chosen on
+// calib's out-of-fold predictions alone and tuned is only learnt from;
+// without, they are chosen on tuned's.
+func buildItems(ctx context.Context, base []itemmodel.Labelled, tuned, calib []itemmodel.Tuned, classOf func(string) (string, bool), o itemmodel.Options) (*itemmodel.Set, itemmodel.Outcome, error) {
+	if len(calib) == 0 {
+		return itemmodel.Build(ctx, base, tuned, classOf, o)
+	}
+	fixed := make([]itemmodel.Labelled, len(tuned))
+	for i, t := range tuned {
+		fixed[i] = t.Labelled
+	}
+	return itemmodel.BuildOn(ctx, base, fixed, calib, classOf, o)
+}
+
 // itemEnv is what item training and measuring read.
 type itemEnv struct {
 	ref     *reference.Set
@@ -230,6 +338,59 @@ type itemEnv struct {
 	history []classifier.Example
 	texts   []LabelledText
 	labels  map[string]ItemLabel
+	// historyLabels are hand-read item labels of history messages.
+	historyLabels map[string]ItemLabel
+}
+
+// readHistoryLabels reads the hand-read item labels of history messages at
+// path ("" for none): every id a message of the history, every code inside
+// that message's gold class.
+func (e *itemEnv) readHistoryLabels(path string) error {
+	e.historyLabels = map[string]ItemLabel{}
+	if path == "" {
+		return nil
+	}
+	labels, err := ReadItemLabels(path, e.ref)
+	if err != nil {
+		return err
+	}
+	if err := CheckHistoryLabels(e.ref, e.history, Codes(labels, "")); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	e.historyLabels = labels
+	return nil
+}
+
+// CheckHistoryLabels checks hand-read item labels (id → code) of history
+// messages: every id a message of history, every code inside that
+// message's gold class.
+func CheckHistoryLabels(ref *reference.Set, history []classifier.Example, labels map[string]string) error {
+	gold := map[string]string{}
+	for _, h := range history {
+		gold[h.ID] = h.Label
+	}
+	ids := make([]string, 0, len(labels))
+	for id := range labels {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		code := labels[id]
+		g, ok := gold[id]
+		if !ok {
+			return fmt.Errorf("id %s is not a message of the history", id)
+		}
+		gc, ok := model.Resolve(ref, g)
+		if !ok {
+			return fmt.Errorf("id %s: history label %q is not in the catalogue", id, g)
+		}
+		gfl, ok1 := ref.FirstLevel(gc.Code)
+		lfl, ok2 := ref.FirstLevel(code)
+		if !ok1 || !ok2 || gfl.Code != lfl.Code {
+			return fmt.Errorf("id %s: %s is not inside the message's class %s", id, code, g)
+		}
+	}
+	return nil
 }
 
 func loadItemEnv(ctx context.Context, refDir, keywords, modelPath, history, data, itemsPath string) (*itemEnv, error) {
@@ -268,10 +429,15 @@ func loadItemEnv(ctx context.Context, refDir, keywords, modelPath, history, data
 // service is the served decision with cfg and the item model im (nil: the
 // keyword rules name items).
 func (e *itemEnv) service(cfg classify.Config, im classify.ItemModel) *classify.Service {
+	return e.serviceWith(cfg, e.model, im)
+}
+
+// serviceWith is service with the class model m.
+func (e *itemEnv) serviceWith(cfg classify.Config, m *model.Model, im classify.ItemModel) *classify.Service {
 	return classify.New(cfg, nil, classify.Deps{
 		Reference: func() *reference.Set { return e.ref },
 		Rules:     func() *rules.Set { return e.rules },
-		Model:     func() classify.Model { return e.model },
+		Model:     func() classify.Model { return m },
 		Items:     func() classify.ItemModel { return im },
 	})
 }
@@ -291,17 +457,26 @@ func readItemModel(path string) (*itemmodel.Set, error) {
 // and calibrated without it.
 func crossFitItems(ctx context.Context, env *itemEnv, cfg classify.Config, items map[string]string, f *itemFlags, stdout, stderr io.Writer) (func(map[string]string) ServedReport, error) {
 	o := f.o
-	base, err := itemBase(env.ref, env.rules, env.history, cfg.ItemWindow, f.w)
+	read := Codes(env.historyLabels, "")
+	base, err := itemBase(env.ref, env.rules, env.history, read, cfg.ItemWindow, f.w)
 	if err != nil {
 		return nil, err
 	}
 	tuned := env.itemTuned(cfg, env.texts, items, f.w.hand)
-	sets, _, err := itemmodel.CrossFit(ctx, base, tuned, itemClassOf(env.ref), o, func(s string) { fmt.Fprintln(stderr, s) })
+	calib, err := env.historyTuned(ctx, cfg, read, f.w.hand)
 	if err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(stdout, "item figures CROSS-FITTED over %d folds of the %d hand-read labels: each message decided by an item model trained (%d base examples: built-in corpus, weak labels on %d history messages; the other folds' labels) and calibrated (target precision %.2f, thresholds chosen inside the training folds) without it\n",
-		o.Folds, len(tuned), len(base), len(env.history), o.Target)
+	sets, _, err := itemmodel.CrossFit(ctx, base, tuned, calib, itemClassOf(env.ref), o, func(s string) { fmt.Fprintln(stderr, s) })
+	if err != nil {
+		return nil, err
+	}
+	chosen := fmt.Sprintf("target precision %.3f, thresholds chosen inside the training folds", o.Target)
+	if len(calib) > 0 {
+		chosen = fmt.Sprintf("target precision %.3f, thresholds chosen on the out-of-fold predictions of %d hand-read history labels alone, none of these", o.CalibTarget, len(calib))
+	}
+	fmt.Fprintf(stdout, "item figures CROSS-FITTED over %d folds of the %d hand-read labels: each message decided by an item model trained (%d base examples: built-in corpus, weak labels on %d history messages, %d hand-read history labels; the other folds' labels) and calibrated (%s) without it\n",
+		o.Folds, len(tuned), len(base), len(env.history), len(calib), chosen)
 	byFold := make([][]LabelledText, o.Folds)
 	for _, t := range env.texts {
 		k := itemmodel.Fold(t.ID, "cross-fit", o.Folds)

@@ -45,6 +45,13 @@ func itemFixture(t *testing.T) (dir string) {
 			fmt.Sprintf("D%03d\tH01000\ttuning", 3*i+1),
 			fmt.Sprintf("D%03d\tH15004\theld-out", 3*i+2))
 	}
+	// Hand-read labels of history messages: every fourth message (issue 15:
+	// the thresholds are chosen on these, not on labels.tsv).
+	var historyItems []string
+	for i := 0; i < 40; i += 4 {
+		historyItems = append(historyItems, fmt.Sprintf("T%03d\tH01002\tread-1", i), fmt.Sprintf("T%03d\tH15004\tread-1", i+1))
+	}
+	write("history_items.tsv", historyItems)
 	write("history.jsonl", history)
 	write("dev.jsonl", dev)
 	write("labels.tsv", labels)
@@ -103,5 +110,72 @@ func TestItemModelCommands(t *testing.T) {
 	if err := Served(context.Background(), []string{"--model", p("city.model"), "--data", p("dev.jsonl"), "--items", p("labels.tsv"),
 		"--cross-fit-items", "--item-model", p("items.model")}, &out, &errb); err == nil {
 		t.Error("--cross-fit-items with --item-model was accepted: its figures would be on the model's own labels")
+	}
+}
+
+// TestItemModelCommandsHistoryItems: with --history-items the thresholds
+// are chosen on the history's hand-read labels alone, and both commands say
+// so; the cross-fitted figures still end with the served line.
+func TestItemModelCommandsHistoryItems(t *testing.T) {
+	t.Parallel()
+	dir := itemFixture(t)
+	p := func(name string) string { return filepath.Join(dir, name) }
+	var out, errb bytes.Buffer
+	if err := TrainItems(context.Background(), []string{"--history", p("history.jsonl"), "--history-items", p("history_items.tsv"),
+		"--data", p("dev.jsonl"), "--items", p("labels.tsv"), "--leave-out", "held-out",
+		"--model", p("city.model"), "--out", p("items.model")}, &out, &errb); err != nil {
+		t.Fatalf("train-items: %v\n%s", err, errb.String())
+	}
+	if s := out.String(); !strings.Contains(s, "30 hand-read labels, 20 hand-read history labels") ||
+		!strings.Contains(s, "(the --history-items labels alone; not an honest figure)") {
+		t.Errorf("train-items --history-items:\n%s", s)
+	}
+	if _, err := LoadItemModel(p("items.model")); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	if err := Served(context.Background(), []string{"--model", p("city.model"), "--data", p("dev.jsonl"), "--items", p("labels.tsv"),
+		"--cross-fit-items", "--history", p("history.jsonl"), "--history-items", p("history_items.tsv")}, &out, &errb); err != nil {
+		t.Fatalf("served --cross-fit-items --history-items: %v\n%s", err, errb.String())
+	}
+	s := out.String()
+	last := regexp.MustCompile(`(?m)^review_share=[0-9.]+ class_accuracy=[0-9.]+ item_share=([0-9.]+) item_precision=([0-9.]+) n=45$`)
+	m := last.FindStringSubmatch(s)
+	if !strings.Contains(s, "thresholds chosen on the out-of-fold predictions of 20 hand-read history labels alone") ||
+		m == nil || m[1] == "0.0000" || m[2] != "1.0000" {
+		t.Errorf("served --cross-fit-items --history-items:\n%s", s)
+	}
+	// Without --history there is no message to read the labels of.
+	if err := TrainItems(context.Background(), []string{"--history-items", p("history_items.tsv"), "--data", p("dev.jsonl"),
+		"--items", p("labels.tsv"), "--model", p("city.model"), "--out", p("x.model")}, &out, &errb); err == nil {
+		t.Error("--history-items without --history was accepted")
+	}
+}
+
+// TestHistoryItemLabelsRefused: a history label must name a message of the
+// history, and an item (or the class) inside that message's gold class.
+func TestHistoryItemLabelsRefused(t *testing.T) {
+	t.Parallel()
+	dir := itemFixture(t)
+	env, err := loadItemEnv(context.Background(), "", "", filepath.Join(dir, "city.model"), filepath.Join(dir, "history.jsonl"),
+		filepath.Join(dir, "dev.jsonl"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct{ body, want string }{
+		"not in the history":     {"T999\tH01002\n", "not a message of the history"},
+		"item of another class":  {"T000\tH15004\n", "not inside the message's class"},
+		"class of another class": {"T001\tH01000\n", "not inside the message's class"},
+	} {
+		path := filepath.Join(t.TempDir(), "history_items.tsv")
+		if err := os.WriteFile(path, []byte(tc.body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.readHistoryLabels(path); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want an error saying %q", name, err, tc.want)
+		}
+	}
+	if err := env.readHistoryLabels(filepath.Join(dir, "history_items.tsv")); err != nil || len(env.historyLabels) != 20 {
+		t.Errorf("the fixture's labels: %v, %d read", err, len(env.historyLabels))
 	}
 }

@@ -200,6 +200,8 @@ func Served(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	itemModelPath := fs.String("item-model", "", "item model file (CLASSIFY_ITEM_MODEL_FILE; default: none, keyword rules name items)")
 	crossFit := fs.Bool("cross-fit-items", false, "measure the item model cross-fitted over the --items labels: each fold's messages decided by an item model trained and calibrated without them")
 	history := fs.String("history", "", "with --cross-fit-items: the city's history, JSONL (weak item labels)")
+	// issue 15: the thresholds chosen on hand-read labels of the history, not on --items
+	historyItems := fs.String("history-items", "", "with --cross-fit-items: hand-read item labels of --history messages (testdata/train_items.tsv), learnt from; the thresholds are chosen on their out-of-fold predictions alone")
 	itf := addItemFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -256,6 +258,12 @@ func Served(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			if env.history, err = readExamples(*history); err != nil {
 				return fmt.Errorf("served: %w", err)
 			}
+		}
+		if *historyItems != "" && *history == "" {
+			return errors.New("served: --history-items needs --history")
+		}
+		if err := env.readHistoryLabels(*historyItems); err != nil {
+			return fmt.Errorf("served: %w", err)
 		}
 		if measure, err = crossFitItems(ctx, env, cfg, items, itf, stdout, stderr); err != nil {
 			return fmt.Errorf("served: %w", err)

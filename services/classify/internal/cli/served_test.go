@@ -90,6 +90,43 @@ func TestItemLabelsFile(t *testing.T) {
 	}
 }
 
+// TestHistoryItemLabelsFile: testdata/train_items.tsv (issue 15, the
+// labels the item thresholds are chosen on) names active catalogue codes
+// for at least 300 messages of train.jsonl, items only inside each
+// message's gold class, every class of train.jsonl with an item label.
+func TestHistoryItemLabelsFile(t *testing.T) {
+	t.Parallel()
+	ref, err := reference.LoadDefault()
+	if err != nil {
+		t.Fatal(err)
+	}
+	labels, err := ReadItemLabels("../../testdata/train_items.tsv", ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(labels) < 300 {
+		t.Errorf("%d labels, want at least 300", len(labels))
+	}
+	env := &itemEnv{ref: ref}
+	if env.history, err = readExamples(filepath.Join(sharedMessages(t), "train.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.readHistoryLabels("../../testdata/train_items.tsv"); err != nil {
+		t.Fatal(err)
+	}
+	items := map[string]int{}
+	for _, l := range labels {
+		if fl, _ := ref.FirstLevel(l.Code); fl.Code != l.Code {
+			items[fl.Name]++
+		}
+	}
+	for _, e := range env.history {
+		if items[e.Label] == 0 {
+			t.Errorf("class %s of train.jsonl has no item label", e.Label)
+		}
+	}
+}
+
 func TestReadItemLabelsRefuses(t *testing.T) {
 	t.Parallel()
 	ref, err := reference.LoadDefault()

@@ -87,12 +87,25 @@ func OutOfFold(ctx context.Context, base []Labelled, tuned []Tuned, classOf func
 // out-of-fold records: an estimate made on the labels the set then trains
 // on, so not a figure to report (CrossFit gives that).
 func Build(ctx context.Context, base []Labelled, tuned []Tuned, classOf func(string) (string, bool), o Options) (*Set, Outcome, error) {
-	recs, err := OutOfFold(ctx, base, tuned, classOf, "calibrate", o)
+	o.CalibTarget = o.Target
+	return BuildOn(ctx, base, nil, tuned, classOf, o)
+}
+
+// BuildOn trains the set served with its thresholds chosen on out-of-fold
+// predictions of calib alone (Choose at o.CalibTarget): each fold of calib is
+// predicted by a set trained on base, fixed and calib's other folds. The
+// set then trains on base, fixed and all of calib. Labels in fixed are
+// learnt from but never calibrated on: issue 15 calibrates on hand-read
+// labels of the history and keeps those of the set a figure is measured on
+// out of the choice.
+func BuildOn(ctx context.Context, base, fixed []Labelled, calib []Tuned, classOf func(string) (string, bool), o Options) (*Set, Outcome, error) {
+	train := append(append([]Labelled(nil), base...), fixed...)
+	recs, err := OutOfFold(ctx, train, calib, classOf, "calibrate", o)
 	if err != nil {
 		return nil, Outcome{}, fmt.Errorf("calibrate items: %w", err)
 	}
-	t, est := Choose(recs, o.Target)
-	s, err := Train(ctx, append(append([]Labelled(nil), base...), labelsOf(tuned)...), classOf, t, o)
+	t, est := Choose(recs, o.CalibTarget)
+	s, err := Train(ctx, append(train, labelsOf(calib)...), classOf, t, o)
 	if err != nil {
 		return nil, Outcome{}, err
 	}
@@ -100,10 +113,13 @@ func Build(ctx context.Context, base []Labelled, tuned []Tuned, classOf func(str
 }
 
 // CrossFit returns, for each of o.Folds folds of tuned (salted "cross-fit"),
-// a set built (Build: thresholds chosen inside, models trained) without
-// that fold, and the fold of every tuned id: a message of fold k measured
-// with set k was never seen by it, neither in training nor in calibration.
-func CrossFit(ctx context.Context, base []Labelled, tuned []Tuned, classOf func(string) (string, bool), o Options, progress func(string)) ([]*Set, map[string]int, error) {
+// a set built without that fold, and the fold of every tuned id: a message
+// of fold k measured with set k was never seen by it, neither in training
+// nor in calibration. Without calib the thresholds are chosen on the other
+// folds of tuned (Build); with calib on calib alone (BuildOn, the other
+// folds of tuned learnt from only), so no label tuned holds takes part in
+// any threshold's choice.
+func CrossFit(ctx context.Context, base []Labelled, tuned, calib []Tuned, classOf func(string) (string, bool), o Options, progress func(string)) ([]*Set, map[string]int, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -119,13 +135,22 @@ func CrossFit(ctx context.Context, base []Labelled, tuned []Tuned, classOf func(
 				in = append(in, t)
 			}
 		}
-		s, est, err := Build(ctx, base, in, classOf, o)
+		var (
+			s   *Set
+			est Outcome
+			err error
+		)
+		if len(calib) == 0 {
+			s, est, err = Build(ctx, base, in, classOf, o)
+		} else {
+			s, est, err = BuildOn(ctx, base, labelsOf(in), calib, classOf, o)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("cross-fit fold %d: %w", k+1, err)
 		}
 		sets[k] = s
-		progress(fmt.Sprintf("cross-fit fold %d/%d: %d labels in training, thresholds %s (inner estimate precision %.3f, %d of %d filed)",
-			k+1, o.Folds, len(in), s.Thresholds(), est.Precision(), est.Filed, est.N))
+		progress(fmt.Sprintf("cross-fit fold %d/%d: %d labels in training, %d calibrating, thresholds %s (calibration estimate precision %.3f, %d of %d filed)",
+			k+1, o.Folds, len(in), len(calib), s.Thresholds(), est.Precision(), est.Filed, est.N))
 	}
 	return sets, folds, nil
 }

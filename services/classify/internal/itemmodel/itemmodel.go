@@ -71,8 +71,13 @@ type Options struct {
 	HintFeatures bool
 	// Classifier trains each class's model.
 	Classifier classifier.Options
-	// Target is the precision the thresholds are chosen for.
+	// Target is the precision the thresholds are chosen for on the
+	// hand-read labels a set learns from (Build, CrossFit without calib).
 	Target float64
+	// CalibTarget is the precision BuildOn chooses its thresholds for on
+	// calib: labels of the history, apart from those a figure is measured
+	// on (issue 15).
+	CalibTarget float64
 	// Folds splits the hand-read labels for the out-of-fold predictions
 	// the thresholds are chosen on.
 	Folds int
@@ -87,6 +92,11 @@ type Options struct {
 // with the 0.025 threshold grid is the one of the handful measured in issue
 // 15's round 2 that files at least half the messages at a cross-fitted
 // precision of at least 0.85 (0.88 before, with the first-level model then).
+// Issue 15, round 4: thresholds chosen on the history's hand-read labels
+// (BuildOn) aim at CalibTarget, 0.85, the issue's floor itself: those labels
+// are not the ones a figure is measured on, so no margin is kept against
+// the optimism of choosing on them (0.87 there files 0.43 of dev at a
+// cross-fitted precision of 0.91; README, "Items on real messages").
 func DefaultOptions() Options {
 	c := classifier.DefaultOptions()
 	// The first-level model's title features and NB scaling (issue 15,
@@ -98,7 +108,7 @@ func DefaultOptions() Options {
 	c.CVFolds = 3
 	c.Workers = 1
 	c.Now = func() time.Time { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC) }
-	return Options{Window: 150, Classifier: c, Target: 0.87, Folds: 5, MinExamples: 10}
+	return Options{Window: 150, Classifier: c, Target: 0.87, CalibTarget: 0.85, Folds: 5, MinExamples: 10}
 }
 
 // Set is a trained item model: one classifier per first-level class, and

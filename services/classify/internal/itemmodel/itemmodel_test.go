@@ -173,7 +173,7 @@ func TestCrossFitNeverSeesItsFold(t *testing.T) {
 	}
 	o := testOptions()
 	o.Folds = 3
-	sets, folds, err := CrossFit(context.Background(), nil, tuned, classOf, o, nil)
+	sets, folds, err := CrossFit(context.Background(), nil, tuned, nil, classOf, o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,5 +194,109 @@ func TestCrossFitNeverSeesItsFold(t *testing.T) {
 		if want.Version() != s.Version() {
 			t.Errorf("fold %d: set %s is not the one trained without the fold (%s)", k, s.Version(), want.Version())
 		}
+	}
+}
+
+// calibFixture is a second hand-read set of the fixture's classes, the one
+// thresholds are chosen on: its messages are decided in their gold class.
+func calibFixture() []Tuned {
+	var out []Tuned
+	add := func(code string, texts ...string) {
+		for i, t := range texts {
+			cl, _ := classOf(code)
+			out = append(out, Tuned{Labelled: Labelled{ID: fmt.Sprintf("c-%s-%d", code, i), Code: code, Text: t}, Class: cl, ClassConf: 0.9})
+		}
+	}
+	add("A1", "家里自来水停水了", "自来水管漏水严重", "自来水发黄", "停水两天没人管", "水管破了自来水流一地")
+	add("A2", "燃气漏气了", "燃气费太贵", "燃气压力不够", "燃气管道老化漏气", "燃气灶打不着火")
+	add("A0", "物业不管事", "物业费乱收", "物业态度差", "小区乱停车物业不管", "物业不公示账目")
+	add("B1", "学校违规补课", "周末补课收费", "暑假补课")
+	add("B2", "社保卡补办慢", "社保卡办不了", "社保卡丢了")
+	return out
+}
+
+// TestBuildOnChoosesOnCalibAlone: BuildOn's thresholds are the ones Choose
+// picks on calib's out-of-fold records (each fold predicted by a set trained
+// on base, fixed and calib's other folds), and the set is trained on all
+// three: fixed is learnt from, never calibrated on.
+func TestBuildOnChoosesOnCalibAlone(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o := testOptions()
+	o.Folds = 3
+	fixed := fixture()
+	calib := calibFixture()
+	s, est, err := BuildOn(ctx, nil, fixed, calib, classOf, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := OutOfFold(ctx, fixed, calib, classOf, "calibrate", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != len(calib) {
+		t.Fatalf("%d out-of-fold records, want one per calib label (%d)", len(recs), len(calib))
+	}
+	th, want := Choose(recs, o.CalibTarget)
+	if s.Thresholds() != th || est != want {
+		t.Errorf("BuildOn chose %v (%+v); Choose on calib's records %v (%+v)", s.Thresholds(), est, th, want)
+	}
+	all := append(append([]Labelled(nil), fixed...), labelsOf(calib)...)
+	ref, err := Train(ctx, all, classOf, th, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ref.Version() != s.Version() {
+		t.Errorf("BuildOn's set %s is not the one trained on fixed and calib (%s)", s.Version(), ref.Version())
+	}
+}
+
+// TestCrossFitCalibratesOffTheMeasuredLabels: with calib, the set of fold k
+// is trained without fold k, and its thresholds are chosen on calib's
+// records alone: changing what fold k's labels say changes nothing of set
+// k, and the measured labels are no part of any choice.
+func TestCrossFitCalibratesOffTheMeasuredLabels(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	var tuned []Tuned
+	for _, l := range fixture() {
+		cl, _ := classOf(l.Code)
+		tuned = append(tuned, Tuned{Labelled: l, Class: cl, ClassConf: 0.9})
+	}
+	o := testOptions()
+	o.Folds = 3
+	calib := calibFixture()
+	sets, folds, err := CrossFit(ctx, nil, tuned, calib, classOf, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, s := range sets {
+		var without []Labelled
+		for _, tu := range tuned {
+			if folds[tu.ID] != k {
+				without = append(without, tu.Labelled)
+			}
+		}
+		want, _, err := BuildOn(ctx, nil, without, calib, classOf, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want.Version() != s.Version() {
+			t.Errorf("fold %d: set %s is not the one built without the fold, calibrated on calib (%s)", k, s.Version(), want.Version())
+		}
+	}
+	// Fold 0's labels all turned to class only: set 0 is the same.
+	flipped := append([]Tuned(nil), tuned...)
+	for i := range flipped {
+		if folds[flipped[i].ID] == 0 {
+			flipped[i].Code, _ = classOf(flipped[i].Code)
+		}
+	}
+	again, _, err := CrossFit(ctx, nil, flipped, calib, classOf, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again[0].Version() != sets[0].Version() {
+		t.Errorf("set 0 changed (%s → %s) with its own fold's labels", sets[0].Version(), again[0].Version())
 	}
 }

@@ -56,6 +56,11 @@ type Config struct {
 	// weak labels on the history, the corrections and every label outside
 	// ItemHoldoutSlice (the gate's) — and offers it to the gate.
 	ItemLabelsFile, ItemTextsFile, ItemHoldoutSlice string
+	// ItemHistoryLabelsFile (issue 15) holds hand-read item labels of
+	// history messages (testdata/train_items.tsv for the demo city): the
+	// item model learns from them and chooses its thresholds on their
+	// out-of-fold predictions alone. Empty: on ItemLabelsFile's.
+	ItemHistoryLabelsFile string
 	// Decision is the service's decision config the item model is
 	// calibrated under.
 	Decision classify.Config
@@ -167,6 +172,14 @@ func (r *Retrainer) retrainItems(ctx context.Context, hist, corr []classifier.Ex
 	if err != nil {
 		return classify.ReloadResult{}, fmt.Errorf("retrain items: %w", err)
 	}
+	var historyLabels map[string]string
+	if r.cfg.ItemHistoryLabelsFile != "" {
+		hl, err := cli.ReadItemLabels(r.cfg.ItemHistoryLabelsFile, cur.Ref)
+		if err != nil {
+			return classify.ReloadResult{}, fmt.Errorf("retrain items: %w", err)
+		}
+		historyLabels = cli.Codes(hl, "")
+	}
 	var extra []itemmodel.Labelled
 	for _, c := range corr {
 		if it, ok := model.Resolve(cur.Ref, c.Label); ok {
@@ -175,7 +188,8 @@ func (r *Retrainer) retrainItems(ctx context.Context, hist, corr []classifier.Ex
 	}
 	start := time.Now()
 	s, err := cli.BuildItems(ctx, cli.ItemTraining{Ref: cur.Ref, Rules: cur.Rules, Model: cur.Model, Config: r.cfg.Decision,
-		History: hist, Texts: texts, Labels: cli.CodesExcept(labels, r.cfg.ItemHoldoutSlice), Extra: extra})
+		History: hist, Texts: texts, Labels: cli.CodesExcept(labels, r.cfg.ItemHoldoutSlice), Extra: extra,
+		HistoryLabels: historyLabels})
 	if err != nil {
 		return classify.ReloadResult{}, fmt.Errorf("retrain items: %w", err)
 	}
