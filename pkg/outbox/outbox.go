@@ -242,11 +242,7 @@ func (r *Relay) PublishCommitted(p Stored) {
 		return
 	}
 	if urgent, routine := splitUrgent(p.rows); len(urgent) > 0 {
-		select {
-		case r.urgent <- Stored{rows: urgent}:
-		default:
-			r.Notify()
-		}
+		r.publishUrgent(Stored{rows: urgent})
 		if len(routine) == 0 {
 			return
 		}
@@ -254,6 +250,16 @@ func (r *Relay) PublishCommitted(p Stored) {
 	}
 	select {
 	case r.fast <- p:
+	default:
+		r.Notify()
+	}
+}
+
+// publishUrgent hands committed rows to the emergency path; it never
+// blocks (when that path is full the rows are left to the poller).
+func (r *Relay) publishUrgent(p Stored) {
+	select {
+	case r.urgent <- p:
 	default:
 		r.Notify()
 	}
