@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gridflow/gridflow/pkg/lane"
+	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
@@ -149,4 +150,59 @@ func pgCommits(t *testing.T, dbURL string) int64 {
 		t.Logf("PostgreSQL commits: %v", err)
 	}
 	return n
+}
+
+// natsCounts is what has crossed NATS so far: the events GRID stored (each
+// a publish and its ack) and the deliveries to the durable consumers (each
+// a message and its ack). The console's live feed and the departments'
+// watches (ordered consumers) come on top.
+func (b *bench) natsCounts(ctx context.Context) (events, deliveries uint64) {
+	events = b.lastSeq(ctx)
+	for _, d := range natsauth.AllDurables() {
+		c, err := b.grid.Consumer(ctx, d.Name)
+		if err != nil {
+			continue
+		}
+		info, err := c.Info(ctx)
+		if err != nil {
+			continue
+		}
+		deliveries += info.Delivered.Consumer
+	}
+	return events, deliveries
+}
+
+// commits prints each service's transactions per order since reset, as
+// pg_stat_statements counts its COMMITs (a statement outside a
+// transaction, such as the relay's delete, commits without one and is not
+// counted here; pgCommits counts everything).
+func (b *benchStatements) commits(t *testing.T, orders int) {
+	t.Helper()
+	if !b.on {
+		return
+	}
+	ctx := context.Background()
+	db, err := pgx.Connect(ctx, b.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close(ctx)
+	rows, err := db.Query(ctx, `SELECT r.rolname, sum(s.calls)::bigint
+		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid
+		WHERE d.datname = current_database() AND r.rolname = ANY($1) AND lower(s.query) = 'commit'
+		GROUP BY r.rolname ORDER BY r.rolname`, services)
+	if err != nil {
+		t.Fatalf("read pg_stat_statements: %v", err)
+	}
+	var (
+		svc   string
+		calls int64
+	)
+	say("(3) COMMITs per order by service (pg_stat_statements):")
+	if _, err := pgx.ForEachRow(rows, []any{&svc, &calls}, func() error {
+		say("      %-9s %6.2f", svc, float64(calls)/float64(max(orders, 1)))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -152,10 +152,12 @@ func TestBench(t *testing.T) {
 	st.reset(t)
 	pgSvc0 := pgCPUByService(t, procs, pg.url)
 	commits0 := pgCommits(t, pg.url)
+	events0, deliveries0 := b.natsCounts(ctx)
 	cpu0 := procs.cpu()
 	fx := b.step(ctx, 0, cfg.fixedRate, cfg.fixed)
 	cpu1 := procs.cpu()
 	commits1 := pgCommits(t, pg.url)
+	events1, deliveries1 := b.natsCounts(ctx)
 	pgSvc1 := pgCPUByService(t, procs, pg.url)
 	say("(3) fixed %.0f/s for %s: %s", cfg.fixedRate, cfg.fixed, fx)
 	say("(3) submit → task.dispatched: routine p50 %.0f ms p99 %.0f ms (%d cases); emergency p50 %.0f ms p99 %.0f ms (%d cases)",
@@ -164,6 +166,8 @@ func TestBench(t *testing.T) {
 	sayHops(fx.hops)
 	say("(3) PostgreSQL commits per order over the phase and its drain: %.1f (%d commits)",
 		float64(commits1-commits0)/float64(max(fx.accepted, 1)), commits1-commits0)
+	say("(3) NATS per order: %.1f events stored (a publish and its ack each), %.1f deliveries to durables (a message and its ack each)",
+		float64(events1-events0)/float64(max(fx.accepted, 1)), float64(deliveries1-deliveries0)/float64(max(fx.accepted, 1)))
 	say("(3) CPU per order over the phase and its drain (%d orders accepted):", fx.accepted)
 	for _, name := range procs.names() {
 		d := cpu1[name] - cpu0[name]
@@ -176,6 +180,7 @@ func TestBench(t *testing.T) {
 	say("      %-9s %8.0f µs/order", "all", float64(total.Microseconds())/float64(max(fx.accepted, 1)))
 	sayPGByService(pgSvc0, pgSvc1, fx.accepted)
 	st.report(t, fx.accepted, int(envFloat(t, "BENCH_STATEMENTS_TOP", 40)))
+	st.commits(t, fx.accepted)
 
 	// What the stack costs idle (BENCH_IDLE, 10 s), once the phase drained.
 	st.idle(t, procs, envDuration("BENCH_IDLE", 10*time.Second))
