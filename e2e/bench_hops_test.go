@@ -5,6 +5,12 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -205,4 +211,41 @@ func (b *benchStatements) commits(t *testing.T, orders int) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// profileServices saves, when BENCH_PPROF_DIR is set, a CPU profile of
+// every running service over the first half of the fixed phase
+// (<dir>/<service>.pprof); the returned function waits for them.
+func profileServices(t *testing.T, s *stack, d time.Duration) func() {
+	t.Helper()
+	dir := os.Getenv("BENCH_PPROF_DIR")
+	if dir == "" {
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	for _, svc := range s.only {
+		admin := s.admins[svc]
+		if admin == "" {
+			continue
+		}
+		wg.Go(func() {
+			url := "http://" + admin + "/debug/pprof/profile?seconds=" + fmt.Sprint(max(int(d.Seconds()/2), 1))
+			resp, err := http.Get(url)
+			if err != nil {
+				t.Logf("profile %s: %v", svc, err)
+				return
+			}
+			defer resp.Body.Close()
+			f, err := os.Create(filepath.Join(dir, svc+".pprof"))
+			if err != nil {
+				t.Logf("profile %s: %v", svc, err)
+				return
+			}
+			defer f.Close()
+			if _, err := io.Copy(f, resp.Body); err != nil {
+				t.Logf("profile %s: %v", svc, err)
+			}
+		})
+	}
+	return wg.Wait
 }

@@ -154,7 +154,9 @@ func TestBench(t *testing.T) {
 	commits0 := pgCommits(t, pg.url)
 	events0, deliveries0 := b.natsCounts(ctx)
 	cpu0 := procs.cpu()
+	profiled := profileServices(t, s, cfg.fixed) // BENCH_PPROF_DIR
 	fx := b.step(ctx, 0, cfg.fixedRate, cfg.fixed)
+	profiled()
 	cpu1 := procs.cpu()
 	commits1 := pgCommits(t, pg.url)
 	events1, deliveries1 := b.natsCounts(ctx)
