@@ -116,6 +116,8 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 # BENCH_RATE, BENCH_FIXED, BENCH_BASELINE, BENCH_DRAIN shorten or move it). BENCH_STATEMENTS=1 adds where
 # PostgreSQL's time goes: the top BENCH_STATEMENTS_TOP (40) statements of the fixed phase per service
 # (pg_stat_statements; e2e/bench_statements_test.go).
+# Issue 17, the shared pipeline: the emergencies' hops, commits and NATS messages per order are always printed;
+# BENCH_PPROF_DIR=<dir> saves each service's CPU profile over the fixed phase (e2e/bench_hops_test.go).
 .PHONY: bench
 bench: build ## the whole loop measured: baseline, sustained rate, latency at 200/s, CPU µs/order and peak RSS per process (about 15 min; last line: the figures)
 	@mkdir -p .run

@@ -151,14 +151,25 @@ func TestBench(t *testing.T) {
 	// (3) Latency and CPU at a fixed rate.
 	st.reset(t)
 	pgSvc0 := pgCPUByService(t, procs, pg.url)
+	commits0 := pgCommits(t, pg.url)
+	events0, deliveries0 := b.natsCounts(ctx)
 	cpu0 := procs.cpu()
+	profiled := profileServices(t, s, cfg.fixed) // BENCH_PPROF_DIR
 	fx := b.step(ctx, 0, cfg.fixedRate, cfg.fixed)
+	profiled()
 	cpu1 := procs.cpu()
+	commits1 := pgCommits(t, pg.url)
+	events1, deliveries1 := b.natsCounts(ctx)
 	pgSvc1 := pgCPUByService(t, procs, pg.url)
 	say("(3) fixed %.0f/s for %s: %s", cfg.fixedRate, cfg.fixed, fx)
 	say("(3) submit → task.dispatched: routine p50 %.0f ms p99 %.0f ms (%d cases); emergency p50 %.0f ms p99 %.0f ms (%d cases)",
 		ms(fx.routine.p50), ms(fx.routine.p99), fx.routine.n, ms(fx.emergency.p50), ms(fx.emergency.p99), fx.emergency.n)
 	say("(3) submit call: p50 %.1f ms, p99 %.1f ms", ms(fx.submitP50), ms(fx.submitP99))
+	sayHops(fx.hops)
+	say("(3) PostgreSQL commits per order over the phase and its drain: %.1f (%d commits)",
+		float64(commits1-commits0)/float64(max(fx.accepted, 1)), commits1-commits0)
+	say("(3) NATS per order: %.1f events stored (a publish and its ack each), %.1f deliveries to durables (a message and its ack each)",
+		float64(events1-events0)/float64(max(fx.accepted, 1)), float64(deliveries1-deliveries0)/float64(max(fx.accepted, 1)))
 	say("(3) CPU per order over the phase and its drain (%d orders accepted):", fx.accepted)
 	for _, name := range procs.names() {
 		d := cpu1[name] - cpu0[name]
@@ -171,6 +182,7 @@ func TestBench(t *testing.T) {
 	say("      %-9s %8.0f µs/order", "all", float64(total.Microseconds())/float64(max(fx.accepted, 1)))
 	sayPGByService(pgSvc0, pgSvc1, fx.accepted)
 	st.report(t, fx.accepted, int(envFloat(t, "BENCH_STATEMENTS_TOP", 40)))
+	st.commits(t, fx.accepted)
 
 	// What the stack costs idle (BENCH_IDLE, 10 s), once the phase drained.
 	st.idle(t, procs, envDuration("BENCH_IDLE", 10*time.Second))
@@ -305,6 +317,7 @@ type stepResult struct {
 	routine, emergency    latencies
 	submitP50, submitP99  time.Duration
 	tasks, review, notDsp int
+	hops                  map[string]*hopTimes // the emergencies', hop by hop (bench_hops_test.go)
 }
 
 func (r stepResult) String() string {
@@ -439,6 +452,13 @@ sampling:
 	}
 	res.outcomesPerSecond = float64(res.outcomes) / dur.Seconds()
 	res.routine, res.emergency = latenciesOf(routine), latenciesOf(emergency)
+	sent := map[string]time.Time{}
+	for id, x := range subs {
+		if x.Emergency {
+			sent[id] = x.Sent
+		}
+	}
+	res.hops = b.emergencyHops(ctx, seq0, seqEnd, sent)
 	return res
 }
 

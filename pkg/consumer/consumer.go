@@ -213,9 +213,11 @@ type Runner struct {
 	cfg     Config
 	handler BatchHandler
 	maxTx   int // messages per transaction: 1 for a Handler, BatchSize for a BatchHandler
-	log     *slog.Logger
-	tracer  trace.Tracer
-	attrs   metric.MeasurementOption
+	// emergency: every filter subject is in the emergency lane (pkg/lane).
+	emergency bool
+	log       *slog.Logger
+	tracer    trace.Tracer
+	attrs     metric.MeasurementOption
 
 	handled, duplicates, deadLettered, errs, batchFailures metric.Int64Counter
 
@@ -263,7 +265,7 @@ func newRunner(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler B
 		return c
 	}
 	return &Runner{
-		js: js, pool: pool, txPool: pool, cfg: cfg, handler: handler, maxTx: maxTx,
+		js: js, pool: pool, txPool: pool, cfg: cfg, handler: handler, maxTx: maxTx, emergency: emergencyOnly(cfg.Subjects),
 		log:          log.With("consumer", cfg.Name),
 		tracer:       otel.Tracer(scope),
 		attrs:        metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", cfg.Name))),
@@ -855,10 +857,15 @@ func (r *Runner) record(ctx context.Context, tx pgx.Tx, ids []string) (map[strin
 	return fresh, nil
 }
 
-// scope begins cfg.Scope's collection, if any.
+// scope begins cfg.Scope's collection, if any. An emergency lane's
+// runner marks it so (lane.WithEmergency): what its transactions enqueue
+// leaves on the outbox's emergency path, not behind routine rounds.
 func (r *Runner) scope(ctx context.Context) (context.Context, func(bool)) {
 	if r.cfg.Scope == nil {
 		return ctx, func(bool) {}
+	}
+	if r.emergency {
+		ctx = lane.WithEmergency(ctx)
 	}
 	return r.cfg.Scope(ctx)
 }

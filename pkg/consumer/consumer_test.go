@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/consumer"
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/pkg/testenv"
@@ -584,5 +585,46 @@ func TestEmergencyRunnerHasItsOwnConnection(t *testing.T) {
 	case <-committed:
 	case <-time.After(15 * time.Second):
 		t.Fatal("the emergency was not handled while the pool was saturated")
+	}
+}
+
+// Issue 17: the emergency lane's runner runs its transactions in a context
+// marked lane.WithEmergency, so that the outbox publishes what they enqueue
+// on its emergency path (task.dispatched included); a routine runner's are
+// not marked.
+func TestEmergencyRunnerMarksItsTransactions(t *testing.T) {
+	e := setup(t, nil)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, subject string
+		want          bool
+	}{
+		{"test-emergencies", "grid.case.received.*.*.emergency", true},
+		{"test-routine", "grid.case.received.*.*", false},
+	} {
+		marked := make(chan bool, 1)
+		r, err := consumer.New(e.js, e.pool, consumer.Config{Name: c.name, Subjects: []string{c.subject}, BatchSize: 1,
+			Scope: func(ctx context.Context) (context.Context, func(bool)) {
+				marked <- lane.InEmergency(ctx)
+				return ctx, func(bool) {}
+			}},
+			func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error { return nil }, e.log)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := start(t, r)
+		msg := nats.NewMsg(lane.Subject(subject, c.want))
+		if _, err := e.js.PublishMsg(ctx, msg, jetstream.WithMsgID("ev-"+c.name)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case got := <-marked:
+			if got != c.want {
+				t.Errorf("%s: transaction marked as the emergency lane's: %v, want %v", c.name, got, c.want)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatalf("%s: the message was not handled", c.name)
+		}
+		stop()
 	}
 }

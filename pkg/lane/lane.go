@@ -22,7 +22,10 @@
 // department's watch (grid.task.*.<dept>.>) sees it the moment it is stored.
 package lane
 
-import "strings"
+import (
+	"context"
+	"strings"
+)
 
 // Token is the routing key that marks the emergency lane.
 const Token = "emergency"
@@ -45,3 +48,19 @@ func Routine(event string) string { return event + ".*.*" }
 
 // Emergency is the filter of the emergency lane of an event's subjects.
 func Emergency(event string) string { return event + ".*.*." + Token }
+
+type emergencyKey struct{}
+
+// WithEmergency marks ctx as the emergency lane's work: a transaction run
+// with it (an emergency consumer's) has every event it enqueues published
+// on the outbox's emergency path, whatever its subject — task.dispatched
+// above all, the page that keeps its usual subject.
+func WithEmergency(ctx context.Context) context.Context {
+	return context.WithValue(ctx, emergencyKey{}, true)
+}
+
+// InEmergency reports whether ctx was marked by WithEmergency.
+func InEmergency(ctx context.Context) bool {
+	v, _ := ctx.Value(emergencyKey{}).(bool)
+	return v
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/pgdb"
@@ -382,4 +383,73 @@ func TestRelayEmergencyRowsLeaveFirst(t *testing.T) {
 			t.Errorf("the emergency was published as message %d of 101; want the first", seq)
 		}
 	})
+}
+
+// Issue 17: what an emergency lane's transaction enqueues (a consumer of
+// the lane marks its context with lane.WithEmergency) leaves on the
+// emergency path even under a subject of the routine lane — task.dispatched,
+// the page — and so overtakes routine rows handed over just before it.
+func TestRelayEmergencyTransactionsRowsLeaveFirst(t *testing.T) {
+	const rounds, perRound = 40, 50
+	pool, js := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{BatchSize: perRound, PollInterval: time.Hour, Grace: time.Hour})
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	// The routine transactions commit first; their rows are handed over
+	// (as their scopes would) right before the emergency's, so that the
+	// fast path holds a backlog of rounds when the page arrives.
+	var routine []outbox.Stored
+	for r := range rounds {
+		var msgs []outbox.Message
+		for i := range perRound {
+			msgs = append(msgs, outbox.Message{ID: fmt.Sprintf("routine-%d-%d", r, i), Subject: "grid.task.dispatched.d1.310106.310106022", Data: []byte("r")})
+		}
+		if err := pgdb.InTx(ctx, pool, func(tx pgx.Tx) error {
+			st, err := outbox.EnqueueStored(ctx, tx, msgs...)
+			routine = append(routine, st)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ectx, end := relay.Scope(lane.WithEmergency(ctx))
+	if err := pgdb.InTx(ectx, pool, func(tx pgx.Tx) error {
+		return outbox.Enqueue(ectx, tx, outbox.Message{ID: "page", Subject: "grid.task.dispatched.d1.310106.310106022", Data: []byte("e")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, st := range routine {
+		relay.PublishCommitted(st)
+	}
+	end(true)
+	total := uint64(rounds*perRound + 1)
+	for deadline := time.Now().Add(30 * time.Second); streamCount(t, js) < total; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d published", streamCount(t, js), total)
+		}
+	}
+	seq := streamSeqs(t, js)["page"]
+	t.Logf("the emergency transaction's task.dispatched, handed over after %d routine rows, is the stream's message %d", total-1, seq)
+	if seq == 0 || seq > total/2 {
+		t.Errorf("the page was published as message %d of %d; want it ahead of most of the routine rows", seq, total)
+	}
+	// The fast paths' rows are deleted too, in rounds of their own.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		n, err := outbox.Pending(ctx, pool)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d published rows left in the outbox", n)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

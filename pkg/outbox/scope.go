@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/jackc/pgx/v5"
 )
@@ -56,12 +57,17 @@ func (r *Relay) Scope(ctx context.Context) (context.Context, func(committed bool
 	}
 	parent := scopeOf(ctx)
 	s := &scope{}
+	urgent := lane.InEmergency(ctx)
 	return context.WithValue(ctx, scopeKey{}, s), func(committed bool) {
 		rows := s.take()
 		switch {
 		case !committed || len(rows) == 0:
 		case parent != nil:
 			parent.add(rows)
+		case urgent:
+			// The emergency lane's transaction: all it wrote leaves on
+			// the emergency path, its task.dispatched too (pkg/lane).
+			r.publishUrgent(Stored{rows: rows})
 		default:
 			r.PublishCommitted(Stored{rows: rows})
 		}

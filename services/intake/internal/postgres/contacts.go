@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/outbox"
@@ -59,6 +61,38 @@ func SetTask(ctx context.Context, tx pgx.Tx, t events.TaskState) error {
 		WHERE task_holders.event_at <= excluded.event_at`, t.TaskID, t.CaseID, t.Department, t.Lead, t.Open, t.At)
 	if err != nil {
 		return fmt.Errorf("set task %s: %w", t.TaskID, pgdb.Translate(err))
+	}
+	return nil
+}
+
+// SetTasks is SetTask for many states in one statement. Of several states
+// of one task the newest is kept (the last of equals, as one SetTask after
+// another would), and the rows are written in task id order, so that two
+// replicas' batches lock them in one order.
+func SetTasks(ctx context.Context, tx pgx.Tx, ts []events.TaskState) error {
+	latest := make(map[string]events.TaskState, len(ts))
+	for _, t := range ts {
+		if have, ok := latest[t.TaskID]; !ok || !t.At.Before(have.At) {
+			latest[t.TaskID] = t
+		}
+	}
+	var (
+		ids, cases, depts = make([]string, 0, len(latest)), make([]string, 0, len(latest)), make([]string, 0, len(latest))
+		leads, open       = make([]bool, 0, len(latest)), make([]bool, 0, len(latest))
+		at                = make([]time.Time, 0, len(latest))
+	)
+	for _, id := range slices.Sorted(maps.Keys(latest)) {
+		t := latest[id]
+		ids, cases, depts = append(ids, id), append(cases, t.CaseID), append(depts, t.Department)
+		leads, open, at = append(leads, t.Lead), append(open, t.Open), append(at, t.At)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO task_holders (task_id, case_id, department, lead, open, event_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bool[], $5::bool[], $6::timestamptz[]) ORDER BY 1
+		ON CONFLICT (task_id) DO UPDATE SET department = excluded.department, lead = excluded.lead,
+			open = excluded.open, event_at = excluded.event_at
+		WHERE task_holders.event_at <= excluded.event_at`, ids, cases, depts, leads, open, at)
+	if err != nil {
+		return fmt.Errorf("set %d tasks: %w", len(ids), pgdb.Translate(err))
 	}
 	return nil
 }
