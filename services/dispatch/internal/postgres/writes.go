@@ -73,28 +73,39 @@ func (w *writes) rebind(c *dispatch.Case) {
 // flush writes what was added in tx and returns how many messages it
 // enqueued (through ctx's outbox scope, if any).
 func (w *writes) flush(ctx context.Context, tx pgx.Tx) (int, error) {
-	if len(w.order) == 0 {
-		return 0, nil
-	}
 	b := &pgx.Batch{}
-	if err := w.queueCases(b); err != nil {
+	if err := w.queue(ctx, b); err != nil {
 		return 0, err
 	}
-	if err := w.queueTasks(b); err != nil {
-		return 0, err
-	}
-	// Webhooks (issue 19): each task event's deliveries, with its outbox row.
-	w.queueWebhooks(b, time.Now().UTC())
-	if err := timer.Queue(b, w.ops); err != nil {
-		return 0, err
+	if b.Len() == 0 {
+		return 0, nil
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, fmt.Errorf("save cases %s: %w", strings.Join(w.order, ", "), pgdb.Translate(err))
 	}
-	if err := outbox.Enqueue(ctx, tx, w.msgs...); err != nil {
-		return 0, err
-	}
 	return len(w.msgs), nil
+}
+
+// queue queues on b what was added: the cases, their changed tasks, the
+// webhook deliveries, the timers and the outbox messages (through ctx's
+// outbox scope, if any), to go in one round trip with whatever else the
+// caller queues (issue 17: the outbox insert was a round trip of its own).
+func (w *writes) queue(ctx context.Context, b *pgx.Batch) error {
+	if len(w.order) == 0 {
+		return nil
+	}
+	if err := w.queueCases(b); err != nil {
+		return err
+	}
+	if err := w.queueTasks(b); err != nil {
+		return err
+	}
+	// Webhooks (issue 19): each task event's deliveries, with its outbox row.
+	w.queueWebhooks(b, time.Now().UTC())
+	if err := timer.Queue(b, w.ops); err != nil {
+		return err
+	}
+	return outbox.Queue(ctx, b, w.msgs...)
 }
 
 // caseRows is the columns of cases, one slice per column.
