@@ -144,11 +144,14 @@ func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispat
 		if err != nil {
 			return err
 		}
+		w := newWrites()
+		if err := w.readAs(c); err != nil {
+			return err
+		}
 		var cm *dispatch.Commit
 		if res, cm, err = op(c); err != nil {
 			return err
 		}
-		w := newWrites()
 		w.add(cm)
 		b = &pgx.Batch{}
 		if err := w.queue(ctx, b); err != nil {

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,10 +33,51 @@ type writes struct {
 	ops   []timer.Op
 	// fresh: cases not in the table yet, inserted rather than updated.
 	fresh map[string]bool
+	// read: cases as the transaction read them (see readAs), by id.
+	read map[string]readCase
+}
+
+// readCase is a case's row as read: its JSON and its updated_at.
+type readCase struct {
+	body []byte
+	at   time.Time
 }
 
 func newWrites() *writes {
 	return &writes{cases: map[string]*dispatch.Case{}, dirty: map[string][]string{}, fresh: map[string]bool{}}
+}
+
+// readAs records c as the transaction read it, before an operation: if the
+// operation changes nothing of the case's row but its updated_at, the row
+// is not written again (issue 17: a department's sign-for and completion
+// change a task, and rewriting the case beside it — its whole body, its
+// indexes — was the costliest statement of the loop). A case's updated_at
+// is thus when its own row last changed, not its tasks (each task keeps
+// its own).
+func (w *writes) readAs(c *dispatch.Case) error {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if w.read == nil {
+		w.read = map[string]readCase{}
+	}
+	w.read[c.ID] = readCase{body: body, at: c.UpdatedAt}
+	return nil
+}
+
+// unchanged reports whether c's row is as the transaction read it but for
+// its updated_at.
+func (w *writes) unchanged(c *dispatch.Case) bool {
+	r, ok := w.read[c.ID]
+	if !ok {
+		return false
+	}
+	at := c.UpdatedAt
+	c.UpdatedAt = r.at
+	body, err := json.Marshal(c)
+	c.UpdatedAt = at
+	return err == nil && bytes.Equal(body, r.body)
 }
 
 // add takes one operation's commit (nil, or one without a case: nothing).
@@ -144,8 +186,11 @@ func (w *writes) queueCases(b *pgx.Batch) error {
 	var old, fresh caseRows
 	for _, id := range w.order {
 		r := &old
-		if w.fresh[id] {
+		switch {
+		case w.fresh[id]:
 			r = &fresh
+		case w.unchanged(w.cases[id]):
+			continue
 		}
 		if err := r.add(w.cases[id]); err != nil {
 			return err
