@@ -28,6 +28,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -90,91 +91,111 @@ func validUUID(id string) bool {
 	return err == nil
 }
 
-// Update implements dispatch.Store. A write is four round trips whatever
+// Update implements dispatch.Store. A write is two round trips whatever
 // it does (issue 17: a department's sign-for and completion took eight):
-// BEGIN; the request's lock and look-up with the case's lock and read, sent
-// at once; the case's rows, its outbox messages and the request's result,
-// sent at once; COMMIT.
+// BEGIN with the request's lock and look-up and the case's lock and read;
+// then the case's rows, its outbox messages, the request's result and
+// COMMIT. A write that goes no further than the first (a repeated request,
+// a refusal) rolls back in a third.
+//
+// COMMIT travels with the writes: a statement that fails makes PostgreSQL
+// skip the rest, COMMIT included, and the transaction is rolled back. A
+// failure the store notices only in what the batch answered (none is
+// expected: the answers are the outbox's row ids) comes after the COMMIT
+// ran: the caller hears the error, the events leave at the relay's next
+// poll, and a retry with the request's id gets the stored result.
 func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispatch.Request, op func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error)) (*dispatch.Result, error) {
-	var res *dispatch.Result
-	events := false
-	err := st.relay.InTx(ctx, st.pool, func(ctx context.Context, tx pgx.Tx) error {
-		// The request is begun before anything else is locked: a twin of
-		// this request waits at its lock for the first one and then gets
-		// its result (the case it locks and reads meanwhile is let go).
-		b := &pgx.Batch{}
-		var (
-			key   idempotency.Request
-			prior func() (*idempotency.Result, error)
-		)
-		if req != nil {
-			var err error
-			if key, err = idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content); err != nil {
-				return err
-			}
-			if prior, err = idempotency.QueueBegin(b, key); err != nil {
-				return err
-			}
+	conn, err := st.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", pgdb.Translate(err))
+	}
+	defer conn.Release()
+	ctx, end := st.relay.Scope(ctx)
+	committed := false
+	defer func() {
+		// Whatever did not reach COMMIT is rolled back before the
+		// connection goes back to the pool.
+		if pc := conn.Conn().PgConn(); !pc.IsClosed() && pc.TxStatus() != 'I' {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
-		var loaded func() (*dispatch.Case, error)
-		switch {
-		case target.CaseID != "":
-			loaded = queueLoad(b, lockCaseSQL, target.CaseID, tasksSQL, target.CaseID, "cases/"+target.CaseID, "case")
-		case validUUID(target.TaskID):
-			loaded = queueLockByTask(b, target.TaskID)
-		default:
-			loaded = func() (*dispatch.Case, error) {
-				return nil, fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
-			}
+		end(committed)
+	}()
+
+	// The request is begun before anything else is locked: a twin of this
+	// request waits at its lock for the first one and then gets its result
+	// (the case it locks and reads meanwhile is let go).
+	b := &pgx.Batch{}
+	var (
+		key   idempotency.Request
+		prior func() (*idempotency.Result, error)
+	)
+	b.Queue("BEGIN")
+	if req != nil {
+		if key, err = idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content); err != nil {
+			return nil, err
 		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("begin request and lock its case: %w", pgdb.Translate(err))
+		if prior, err = idempotency.QueueBegin(b, key); err != nil {
+			return nil, err
 		}
-		if prior != nil {
-			p, err := prior()
-			if err != nil {
-				return err
-			}
-			if p != nil {
-				res, err = decodeResult(p.Body)
-				return err
-			}
+	}
+	var loaded func() (*dispatch.Case, error)
+	switch {
+	case target.CaseID != "":
+		loaded = queueLoad(b, lockCaseSQL, target.CaseID, tasksSQL, target.CaseID, "cases/"+target.CaseID, "case")
+	case validUUID(target.TaskID):
+		loaded = queueLockByTask(b, target.TaskID)
+	default:
+		loaded = func() (*dispatch.Case, error) {
+			return nil, fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
 		}
-		c, err := loaded()
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("begin request and lock its case: %w", pgdb.Translate(err))
+	}
+	if prior != nil {
+		p, err := prior()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		w := newWrites()
-		if err := w.readAs(c); err != nil {
-			return err
+		if p != nil {
+			return decodeResult(p.Body)
 		}
-		var cm *dispatch.Commit
-		if res, cm, err = op(c); err != nil {
-			return err
-		}
-		w.add(cm)
-		b = &pgx.Batch{}
-		if err := w.queue(ctx, b); err != nil {
-			return err
-		}
-		if req != nil {
-			if err := queueResult(b, key, c.ID, res); err != nil {
-				return err
-			}
-		}
-		if b.Len() == 0 {
-			return nil
-		}
-		if err := tx.SendBatch(ctx, b).Close(); err != nil {
-			return fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
-		}
-		events = len(w.msgs) > 0
-		return nil
-	})
+	}
+	c, err := loaded()
 	if err != nil {
 		return nil, err
 	}
-	if events {
+	w := newWrites()
+	if err := w.readAs(c); err != nil {
+		return nil, err
+	}
+	res, cm, err := op(c)
+	if err != nil {
+		return nil, err
+	}
+	w.add(cm)
+	b = &pgx.Batch{}
+	if err := w.queue(ctx, b); err != nil {
+		return nil, err
+	}
+	if req != nil {
+		if err := queueResult(b, key, c.ID, res); err != nil {
+			return nil, err
+		}
+	}
+	b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		committed = ct.String() == "COMMIT"
+		return nil
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		// An answer the store could not take after a COMMIT that ran: the
+		// rows wait in the outbox for the relay's poll.
+		return nil, fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
+	}
+	if !committed {
+		return nil, fmt.Errorf("save case %s: the transaction did not commit", c.ID)
+	}
+	if len(w.msgs) > 0 {
 		st.committed()
 	}
 	return res, nil
