@@ -130,18 +130,13 @@ func Begin(ctx context.Context, tx pgx.Tx, req Request) (*Result, error) {
 	if err := req.check(); err != nil {
 		return nil, err
 	}
-	// Advisory locks are database-wide and services share a database: the
-	// schema keeps their keys apart. A hash collision only makes two
-	// unrelated requests wait for each other.
-	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-idempotency'),
-		hashtext(current_schema() || '/' || $1 || '/' || $2))`, req.Principal, req.ID); err != nil {
+	if _, err := tx.Exec(ctx, lockSQL, req.Principal, req.ID); err != nil {
 		return nil, fmt.Errorf("idempotency: lock request %s: %w", req.ID, pgdb.Translate(err))
 	}
 	// A statement after the lock: it sees what a twin committed meanwhile.
 	first := Request{Principal: req.Principal, ID: req.ID}
 	var res Result
-	err := tx.QueryRow(ctx, `SELECT method, request_hash, resource, result FROM idempotency_requests
-		WHERE principal = $1 AND request_id = $2`, req.Principal, req.ID).Scan(&first.Method, &first.Hash, &res.Resource, &res.Body)
+	err := tx.QueryRow(ctx, lookupSQL, req.Principal, req.ID).Scan(&first.Method, &first.Hash, &res.Resource, &res.Body)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
 	}
@@ -163,8 +158,7 @@ func Save(ctx context.Context, tx pgx.Tx, req Request, res Result) error {
 	if res.Resource == "" || res.Body == nil {
 		return fmt.Errorf("idempotency: request %s of %s saved without a resource or body", req.ID, req.Method)
 	}
-	_, err := tx.Exec(ctx, `INSERT INTO idempotency_requests (principal, request_id, method, request_hash, resource, result)
-		VALUES ($1, $2, $3, $4, $5, $6)`, req.Principal, req.ID, req.Method, req.Hash, res.Resource, res.Body)
+	_, err := tx.Exec(ctx, saveSQL, req.Principal, req.ID, req.Method, req.Hash, res.Resource, res.Body)
 	if err := pgdb.Translate(err); err != nil {
 		if errors.Is(err, pgdb.ErrUniqueViolation) {
 			return fmt.Errorf("idempotency: request %s of %s was recorded around Begin's lock: %w", req.ID, req.Method, err)

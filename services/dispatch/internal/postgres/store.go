@@ -28,6 +28,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/timer"
 	"github.com/gridflow/gridflow/services/dispatch/internal/dispatch"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -90,60 +91,111 @@ func validUUID(id string) bool {
 	return err == nil
 }
 
-// Update implements dispatch.Store.
+// Update implements dispatch.Store. A write is two round trips whatever
+// it does (issue 17: a department's sign-for and completion took eight):
+// BEGIN with the request's lock and look-up and the case's lock and read;
+// then the case's rows, its outbox messages, the request's result and
+// COMMIT. A write that goes no further than the first (a repeated request,
+// a refusal) rolls back in a third.
+//
+// COMMIT travels with the writes: a statement that fails makes PostgreSQL
+// skip the rest, COMMIT included, and the transaction is rolled back. A
+// failure the store notices only in what the batch answered (none is
+// expected: the answers are the outbox's row ids) comes after the COMMIT
+// ran: the caller hears the error, the events leave at the relay's next
+// poll, and a retry with the request's id gets the stored result.
 func (st *Store) Update(ctx context.Context, target dispatch.Target, req *dispatch.Request, op func(*dispatch.Case) (*dispatch.Result, *dispatch.Commit, error)) (*dispatch.Result, error) {
-	var res *dispatch.Result
-	events := false
-	err := st.relay.InTx(ctx, st.pool, func(ctx context.Context, tx pgx.Tx) error {
-		// The request is begun before anything else is locked: a twin of
-		// this request waits here for the first one and then gets its
-		// result.
-		var key idempotency.Request
-		if req != nil {
-			var err error
-			if key, err = idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content); err != nil {
-				return err
-			}
-			prior, err := idempotency.Begin(ctx, tx, key)
-			if err != nil {
-				return err
-			}
-			if prior != nil {
-				res, err = decodeResult(prior.Body)
-				return err
-			}
+	conn, err := st.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", pgdb.Translate(err))
+	}
+	defer conn.Release()
+	ctx, end := st.relay.Scope(ctx)
+	committed := false
+	defer func() {
+		// Whatever did not reach COMMIT is rolled back before the
+		// connection goes back to the pool.
+		if pc := conn.Conn().PgConn(); !pc.IsClosed() && pc.TxStatus() != 'I' {
+			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
 		}
-		var c *dispatch.Case
-		var err error
-		if target.CaseID == "" {
-			if !validUUID(target.TaskID) {
-				return fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
-			}
-			c, err = lockByTask(ctx, tx, target.TaskID)
-		} else {
-			c, err = st.lock(ctx, tx, target.CaseID)
+		end(committed)
+	}()
+
+	// The request is begun before anything else is locked: a twin of this
+	// request waits at its lock for the first one and then gets its result
+	// (the case it locks and reads meanwhile is let go).
+	b := &pgx.Batch{}
+	var (
+		key   idempotency.Request
+		prior func() (*idempotency.Result, error)
+	)
+	b.Queue("BEGIN")
+	if req != nil {
+		if key, err = idempotency.NewRequest(req.Principal, req.ID, req.Method, req.Content); err != nil {
+			return nil, err
 		}
+		if prior, err = idempotency.QueueBegin(b, key); err != nil {
+			return nil, err
+		}
+	}
+	var loaded func() (*dispatch.Case, error)
+	switch {
+	case target.CaseID != "":
+		loaded = queueLoad(b, lockCaseSQL, target.CaseID, tasksSQL, target.CaseID, "cases/"+target.CaseID, "case")
+	case validUUID(target.TaskID):
+		loaded = queueLockByTask(b, target.TaskID)
+	default:
+		loaded = func() (*dispatch.Case, error) {
+			return nil, fault.NotFoundf("tasks/"+target.TaskID, "no task %q", target.TaskID)
+		}
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("begin request and lock its case: %w", pgdb.Translate(err))
+	}
+	if prior != nil {
+		p, err := prior()
 		if err != nil {
-			return err
+			return nil, err
 		}
-		var cm *dispatch.Commit
-		if res, cm, err = op(c); err != nil {
-			return err
+		if p != nil {
+			return decodeResult(p.Body)
 		}
-		n, err := save(ctx, tx, cm)
-		if err != nil {
-			return err
-		}
-		events = n > 0
-		if req != nil {
-			return saveResult(ctx, tx, key, c.ID, res)
-		}
-		return nil
-	})
+	}
+	c, err := loaded()
 	if err != nil {
 		return nil, err
 	}
-	if events {
+	w := newWrites()
+	if err := w.readAs(c); err != nil {
+		return nil, err
+	}
+	res, cm, err := op(c)
+	if err != nil {
+		return nil, err
+	}
+	w.add(cm)
+	b = &pgx.Batch{}
+	if err := w.queue(ctx, b); err != nil {
+		return nil, err
+	}
+	if req != nil {
+		if err := queueResult(b, key, c.ID, res); err != nil {
+			return nil, err
+		}
+	}
+	b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		committed = ct.String() == "COMMIT"
+		return nil
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		// An answer the store could not take after a COMMIT that ran: the
+		// rows wait in the outbox for the relay's poll.
+		return nil, fmt.Errorf("save case %s: %w", c.ID, pgdb.Translate(err))
+	}
+	if !committed {
+		return nil, fmt.Errorf("save case %s: the transaction did not commit", c.ID)
+	}
+	if len(w.msgs) > 0 {
 		st.committed()
 	}
 	return res, nil
@@ -167,8 +219,7 @@ func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create 
 		b.Queue(`INSERT INTO cases (case_id, status, body, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
 			ON CONFLICT (case_id) DO NOTHING`, caseID, c.Status, body, now)
 	}
-	c, err := loadIn(ctx, tx, b, `SELECT body FROM cases WHERE case_id = $1 FOR UPDATE`, caseID,
-		`SELECT body FROM tasks WHERE case_id = $1 ORDER BY task_id`, caseID, "cases/"+caseID, "case")
+	c, err := loadIn(ctx, tx, b, lockCaseSQL, caseID, tasksSQL, caseID, "cases/"+caseID, "case")
 	if fault.KindOf(err) == fault.NotFound && !create {
 		return nil
 	}
@@ -188,18 +239,19 @@ func (st *Store) UpdateTx(ctx context.Context, tx pgx.Tx, caseID string, create 
 	return err
 }
 
-func (st *Store) lock(ctx context.Context, tx pgx.Tx, caseID string) (*dispatch.Case, error) {
-	return loadIn(ctx, tx, &pgx.Batch{}, `SELECT body FROM cases WHERE case_id = $1 FOR UPDATE`, caseID,
-		`SELECT body FROM tasks WHERE case_id = $1 ORDER BY task_id`, caseID, "cases/"+caseID, "case")
-}
+// The statements that lock a case and read its tasks.
+const (
+	lockCaseSQL = `SELECT body FROM cases WHERE case_id = $1 FOR UPDATE`
+	tasksSQL    = `SELECT body FROM tasks WHERE case_id = $1 ORDER BY task_id`
+)
 
-// lockByTask locks the case holding a task and reads it with its tasks:
-// two statements sent at once (issue 17: a department's sign-for and
-// completion found the case, locked it and read its tasks in three round
-// trips). The tasks are read after the lock is granted, so they are the
-// ones the lock protects.
-func lockByTask(ctx context.Context, tx pgx.Tx, taskID string) (*dispatch.Case, error) {
-	return loadIn(ctx, tx, &pgx.Batch{},
+// queueLockByTask queues the lock of the case holding a task and the read
+// of its tasks: two statements sent at once (issue 17: a department's
+// sign-for and completion found the case, locked it and read its tasks in
+// three round trips). The tasks are read after the lock is granted, so they
+// are the ones the lock protects.
+func queueLockByTask(b *pgx.Batch, taskID string) func() (*dispatch.Case, error) {
+	return queueLoad(b,
 		`SELECT body FROM cases WHERE case_id = (SELECT case_id FROM tasks WHERE task_id = $1) FOR UPDATE`, taskID,
 		`SELECT body FROM tasks WHERE case_id = (SELECT case_id FROM tasks WHERE task_id = $1) ORDER BY task_id`, taskID,
 		"tasks/"+taskID, "task")
@@ -214,6 +266,17 @@ type batcher interface {
 // in tx and decodes the case with its tasks; NotFound naming resource when
 // the case query finds no row.
 func loadIn(ctx context.Context, tx batcher, b *pgx.Batch, caseSQL, caseArg, tasksSQL, tasksArg, resource, what string) (*dispatch.Case, error) {
+	loaded := queueLoad(b, caseSQL, caseArg, tasksSQL, tasksArg, resource, what)
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("load case of %s: %w", resource, err)
+	}
+	return loaded()
+}
+
+// queueLoad adds to b the case's query and its tasks'; loaded, called once
+// b has been sent without error, returns the case with its tasks, or
+// NotFound naming resource when the case query found no row.
+func queueLoad(b *pgx.Batch, caseSQL, caseArg, tasksSQL, tasksArg, resource, what string) (loaded func() (*dispatch.Case, error)) {
 	var c *dispatch.Case
 	b.Queue(caseSQL, caseArg).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
@@ -238,14 +301,13 @@ func loadIn(ctx context.Context, tx batcher, b *pgx.Batch, caseSQL, caseArg, tas
 		}
 		return nil
 	})
-	if err := tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, fmt.Errorf("load case of %s: %w", resource, err)
+	return func() (*dispatch.Case, error) {
+		if c == nil {
+			id := strings.TrimPrefix(strings.TrimPrefix(resource, "cases/"), "tasks/")
+			return nil, fault.NotFoundf(resource, "no %s %q", what, id)
+		}
+		return c, nil
 	}
-	if c == nil {
-		id := strings.TrimPrefix(strings.TrimPrefix(resource, "cases/"), "tasks/")
-		return nil, fault.NotFoundf(resource, "no %s %q", what, id)
-	}
-	return c, nil
 }
 
 func load(ctx context.Context, q querier, caseID, suffix string) (*dispatch.Case, error) {
@@ -296,8 +358,8 @@ func save(ctx context.Context, tx pgx.Tx, cm *dispatch.Commit) (int, error) {
 // A request's first result is stored as dispatch.Result in JSON (explicit
 // tags; a case's tasks travel in Result.Tasks). It names the task the
 // request changed, or else its case.
-func saveResult(ctx context.Context, tx pgx.Tx, key idempotency.Request, caseID string, res *dispatch.Result) error {
-	b, err := json.Marshal(res)
+func queueResult(b *pgx.Batch, key idempotency.Request, caseID string, res *dispatch.Result) error {
+	body, err := json.Marshal(res)
 	if err != nil {
 		return fmt.Errorf("encode result: %w", err)
 	}
@@ -305,7 +367,7 @@ func saveResult(ctx context.Context, tx pgx.Tx, key idempotency.Request, caseID 
 	if res.Task != nil {
 		resource = "tasks/" + res.Task.ID
 	}
-	return idempotency.Save(ctx, tx, key, idempotency.Result{Resource: resource, Body: b})
+	return idempotency.QueueSave(b, key, idempotency.Result{Resource: resource, Body: body})
 }
 
 func decodeResult(b []byte) (*dispatch.Result, error) {

@@ -990,3 +990,49 @@ func TestOrderNumberOfEarlierCases(t *testing.T) {
 		t.Errorf("order number of an earlier case without one = %q, %v; want empty", orderNo, err)
 	}
 }
+
+// A write that changes only a task leaves its case's row as it was (issue
+// 17: rewriting the case beside each sign-for and completion was the loop's
+// costliest statement), and the case read back is the same but for its
+// updated_at; a write that changes the case writes its row.
+func TestTaskOnlyWriteLeavesTheCaseRow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	recv := at("2026-03-02 10:00")
+	k := e.newCase(t, zj, recv)
+	ctx := context.Background()
+	version := func() (xmin string, updated time.Time) {
+		t.Helper()
+		if err := e.pool.QueryRow(ctx, `SELECT xmin::text, updated_at FROM cases WHERE case_id = $1`, k.id).Scan(&xmin, &updated); err != nil {
+			t.Fatal(err)
+		}
+		return xmin, updated
+	}
+	x0, u0 := version()
+	before := e.find(t, k.id)
+	now := recv.Add(time.Hour)
+	e.update(t, dispatch.Target{TaskID: k.task}, func(c *dispatch.Case) error {
+		_, err := c.Acknowledge(denv(now, "department:"+zj+"-pcs"), k.task, time.Time{}, "已签收")
+		return err
+	})
+	if x1, u1 := version(); x1 != x0 || !u1.Equal(u0) {
+		t.Errorf("acknowledging a task rewrote its case's row: xmin %s → %s, updated_at %s → %s", x0, x1, u0, u1)
+	}
+	after := e.find(t, k.id)
+	if got := after.Task(k.task); got.State != dispatch.Acknowledged || got.AckNote != "已签收" || !got.UpdatedAt.Equal(now) {
+		t.Errorf("task after acknowledging: state %s, note %q, updated %s", got.State, got.AckNote, got.UpdatedAt)
+	}
+	if diff := cmp.Diff(before, after, ignoreTracking, cmpopts.IgnoreFields(dispatch.Case{}, "Tasks")); diff != "" {
+		t.Errorf("case beside a task-only write mismatch (-want +got):\n%s", diff)
+	}
+
+	e.update(t, dispatch.Target{CaseID: k.id}, func(c *dispatch.Case) error {
+		return c.Cancel(denv(now.Add(time.Minute), "dispatcher:"+zj), "重复工单")
+	})
+	if x2, u2 := version(); x2 == x0 || !u2.Equal(now.Add(time.Minute)) {
+		t.Errorf("cancelling the case did not write its row: xmin %s → %s, updated_at %s", x0, x2, u2)
+	}
+	if got := e.find(t, k.id); got.Status != dispatch.Cancelled || got.CancelReason != "重复工单" {
+		t.Errorf("case after cancelling: status %s, reason %q", got.Status, got.CancelReason)
+	}
+}

@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -32,10 +33,51 @@ type writes struct {
 	ops   []timer.Op
 	// fresh: cases not in the table yet, inserted rather than updated.
 	fresh map[string]bool
+	// read: cases as the transaction read them (see readAs), by id.
+	read map[string]readCase
+}
+
+// readCase is a case's row as read: its JSON and its updated_at.
+type readCase struct {
+	body []byte
+	at   time.Time
 }
 
 func newWrites() *writes {
 	return &writes{cases: map[string]*dispatch.Case{}, dirty: map[string][]string{}, fresh: map[string]bool{}}
+}
+
+// readAs records c as the transaction read it, before an operation: if the
+// operation changes nothing of the case's row but its updated_at, the row
+// is not written again (issue 17: a department's sign-for and completion
+// change a task, and rewriting the case beside it — its whole body, its
+// indexes — was the costliest statement of the loop). A case's updated_at
+// is thus when its own row last changed, not its tasks (each task keeps
+// its own).
+func (w *writes) readAs(c *dispatch.Case) error {
+	body, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	if w.read == nil {
+		w.read = map[string]readCase{}
+	}
+	w.read[c.ID] = readCase{body: body, at: c.UpdatedAt}
+	return nil
+}
+
+// unchanged reports whether c's row is as the transaction read it but for
+// its updated_at.
+func (w *writes) unchanged(c *dispatch.Case) bool {
+	r, ok := w.read[c.ID]
+	if !ok {
+		return false
+	}
+	at := c.UpdatedAt
+	c.UpdatedAt = r.at
+	body, err := json.Marshal(c)
+	c.UpdatedAt = at
+	return err == nil && bytes.Equal(body, r.body)
 }
 
 // add takes one operation's commit (nil, or one without a case: nothing).
@@ -73,28 +115,39 @@ func (w *writes) rebind(c *dispatch.Case) {
 // flush writes what was added in tx and returns how many messages it
 // enqueued (through ctx's outbox scope, if any).
 func (w *writes) flush(ctx context.Context, tx pgx.Tx) (int, error) {
-	if len(w.order) == 0 {
-		return 0, nil
-	}
 	b := &pgx.Batch{}
-	if err := w.queueCases(b); err != nil {
+	if err := w.queue(ctx, b); err != nil {
 		return 0, err
 	}
-	if err := w.queueTasks(b); err != nil {
-		return 0, err
-	}
-	// Webhooks (issue 19): each task event's deliveries, with its outbox row.
-	w.queueWebhooks(b, time.Now().UTC())
-	if err := timer.Queue(b, w.ops); err != nil {
-		return 0, err
+	if b.Len() == 0 {
+		return 0, nil
 	}
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return 0, fmt.Errorf("save cases %s: %w", strings.Join(w.order, ", "), pgdb.Translate(err))
 	}
-	if err := outbox.Enqueue(ctx, tx, w.msgs...); err != nil {
-		return 0, err
-	}
 	return len(w.msgs), nil
+}
+
+// queue queues on b what was added: the cases, their changed tasks, the
+// webhook deliveries, the timers and the outbox messages (through ctx's
+// outbox scope, if any), to go in one round trip with whatever else the
+// caller queues (issue 17: the outbox insert was a round trip of its own).
+func (w *writes) queue(ctx context.Context, b *pgx.Batch) error {
+	if len(w.order) == 0 {
+		return nil
+	}
+	if err := w.queueCases(b); err != nil {
+		return err
+	}
+	if err := w.queueTasks(b); err != nil {
+		return err
+	}
+	// Webhooks (issue 19): each task event's deliveries, with its outbox row.
+	w.queueWebhooks(b, time.Now().UTC())
+	if err := timer.Queue(b, w.ops); err != nil {
+		return err
+	}
+	return outbox.Queue(ctx, b, w.msgs...)
 }
 
 // caseRows is the columns of cases, one slice per column.
@@ -133,8 +186,11 @@ func (w *writes) queueCases(b *pgx.Batch) error {
 	var old, fresh caseRows
 	for _, id := range w.order {
 		r := &old
-		if w.fresh[id] {
+		switch {
+		case w.fresh[id]:
 			r = &fresh
+		case w.unchanged(w.cases[id]):
+			continue
 		}
 		if err := r.add(w.cases[id]); err != nil {
 			return err

@@ -1,0 +1,83 @@
+package outbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/gridflow/gridflow/pkg/natsjs"
+	"github.com/gridflow/gridflow/pkg/outbox"
+	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// TestQueuePublishesFromMemoryOnCommit: messages queued on a batch (one
+// round trip with the transaction's other writes) join the scope as
+// Enqueue's do: published from memory once the transaction commits, never
+// when it rolls back.
+func TestQueuePublishesFromMemoryOnCommit(t *testing.T) {
+	pool, js := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: time.Hour, Grace: time.Hour})
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the first (empty) poll passes
+
+	send := func(fail bool, msgs ...outbox.Message) error {
+		return relay.InTx(ctx, pool, func(ctx context.Context, tx pgx.Tx) error {
+			b := &pgx.Batch{}
+			b.Queue(`SELECT 1`)
+			if err := outbox.Queue(ctx, b, msgs...); err != nil {
+				return err
+			}
+			if err := tx.SendBatch(ctx, b).Close(); err != nil {
+				return err
+			}
+			if fail {
+				return errors.New("rolled back")
+			}
+			return nil
+		})
+	}
+	if err := send(false, msg(31), msg(32)); err != nil {
+		t.Fatal(err)
+	}
+	if err := send(true, msg(33)); err == nil {
+		t.Fatal("the failing transaction committed")
+	}
+	if err := send(false, msg(34), msg(34)); err == nil {
+		t.Fatal("one event id twice was queued")
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for streamCount(t, js) < 2 || pending(t, pool) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: %d messages in the stream, %d rows in the outbox; want 2 and 0", streamCount(t, js), pending(t, pool))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // nothing else arrives
+	s, _ := js.Stream(ctx, natsjs.StreamGrid)
+	var ids []string
+	for seq := uint64(1); seq <= 3; seq++ {
+		m, err := s.GetMsg(ctx, seq)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.Header.Get(jetstream.MsgIDHeader))
+	}
+	if fmt.Sprint(ids) != "[sc-31 sc-32]" {
+		t.Errorf("published %v, want [sc-31 sc-32]: the rolled-back transaction's row never leaves", ids)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
