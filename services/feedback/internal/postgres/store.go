@@ -205,7 +205,7 @@ func nullTime(t time.Time) *time.Time {
 // trip (a pgx.Batch): none of them reads what another writes, and this runs
 // for every event feedback handles (issue 17).
 func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
-	body, err := json.Marshal(c)
+	body, err := marshalView(c)
 	if err != nil {
 		return err
 	}
