@@ -18,7 +18,7 @@ func randomFact(r *rand.Rand, at time.Time) Fact {
 	task := func() TaskSnapshot {
 		return TaskSnapshot{ID: fmt.Sprintf("t%d", r.IntN(3)), Department: fmt.Sprintf("d%d", r.IntN(3)),
 			Role: []string{RoleLead, RoleCoHandler}[r.IntN(2)], Round: r.IntN(3),
-			State: []string{TaskStateDispatched, TaskStateAcknowledged, TaskStateCompleted, TaskStateRejected, TaskStateWithdrawn}[r.IntN(5)],
+			State:  []string{TaskStateDispatched, TaskStateAcknowledged, TaskStateCompleted, TaskStateRejected, TaskStateWithdrawn}[r.IntN(5)],
 			Review: []string{"", ReviewNotRequired, ReviewPending, ReviewApproved}[r.IntN(4)], AckDue: at.Add(time.Hour),
 			CompleteDue: at.Add(time.Duration(r.IntN(48)) * time.Hour), Overdue: r.IntN(5) == 0}
 	}
