@@ -195,9 +195,7 @@ func queueViews(b *pgx.Batch, cases []*feedback.Case) error {
 			SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::jsonb[])
 			ON CONFLICT (reply_id) DO NOTHING`, replyIDs, replyCases, replyRounds, replyAts, replyBodies)
 	}
-	for _, c := range cases {
-		queueFacts(b, c)
-		queuePatrolReport(b, c) // self-disposal (issue 20)
-	}
+	queueFacts(b, cases)
+	queuePatrolReports(b, cases) // self-disposal (issue 20)
 	return timer.Queue(b, timers)
 }

@@ -141,7 +141,9 @@ func TestBatchesMatchRebuild(t *testing.T) {
 			if err := e.pool.QueryRow(context.Background(), `SELECT array_agg(state ORDER BY state) FROM cases`).Scan(&states); err != nil {
 				t.Fatal(err)
 			}
-			if !slices.ContainsFunc(states, func(s string) bool { return s == "replied" || s == "closed" || s == "awaiting_recheck" || s == "withdrawn" }) {
+			if !slices.ContainsFunc(states, func(s string) bool {
+				return s == "replied" || s == "closed" || s == "awaiting_recheck" || s == "withdrawn"
+			}) {
 				t.Errorf("states %v: no case took feedback's decisions", states)
 			}
 			if len(batched) != len(cases) {

@@ -202,40 +202,11 @@ func nullTime(t time.Time) *time.Time {
 
 // SaveCase writes the case's view and the rows kept beside it — its
 // replies, figure rows, patrol report and callback timers — in one round
-// trip (a pgx.Batch): none of them reads what another writes, and this runs
-// for every event feedback handles (issue 17).
+// trip (a pgx.Batch): none of them reads what another writes. The
+// statements are those a batch's views take (queueViews).
 func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
-	body, err := marshalView(c)
-	if err != nil {
-		return err
-	}
-	depts := []string{}
-	for _, tk := range c.Tasks {
-		if tk.Department != "" {
-			depts = append(depts, tk.Department)
-		}
-	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO cases (case_id, case_number, hotline_order_no, state, source, district_code, street_code,
-			community_code, grid_code, item_code, lead_department, departments, primary_case_id, excluded, received_at, updated_at, body, worker)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
-		ON CONFLICT (case_id) DO UPDATE SET case_number = $2, hotline_order_no = $3, state = $4, source = $5, district_code = $6,
-			street_code = $7, community_code = $8, grid_code = $9, item_code = $10, lead_department = $11, departments = $12,
-			primary_case_id = $13, excluded = $14, received_at = $15, updated_at = $16, body = $17, worker = $18`,
-		c.ID, c.Number, c.HotlineOrderNo, string(c.State), string(c.Source), c.Area.District, c.Area.Street, c.Area.Community,
-		c.Area.Grid, c.ItemCode, c.LeadDepartment(), depts, c.PrimaryCaseID, c.Excluded, nullTime(c.ReceivedAt), nullTime(c.UpdatedAt), body,
-		c.Worker)
-	for _, r := range c.Replies {
-		rb, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		b.Queue(`INSERT INTO replies (reply_id, case_id, round, replied_at, body) VALUES ($1,$2,$3,$4,$5)
-			ON CONFLICT (reply_id) DO NOTHING`, r.ID, c.ID, r.Round, r.At, rb)
-	}
-	queueFacts(b, c)
-	queuePatrolReport(b, c) // self-disposal (issue 20)
-	if err := timer.Queue(b, callbackTimers(c)); err != nil {
+	if err := queueViews(b, []*feedback.Case{c}); err != nil {
 		return err
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
