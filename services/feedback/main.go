@@ -163,9 +163,14 @@ func serve(ctx context.Context, rebuild bool) error {
 	// event), a case's events in arrival order by one worker; several
 	// workers at once, since watchers read the log only below the oldest
 	// running transaction (postgres.LogAfter). Issue 17.
+	// Issue 17, feedback's stage: the batches' commits are announced to
+	// the log's watchers after them (postgres.Announcer), not by a NOTIFY
+	// in each, which serialised every commit behind the others'.
+	announcer := postgres.NewAnnouncer(pool, p.Log)
+	p.Go(announcer.Run)
 	evs, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
-		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.OrderKey},
-		events.BatchHandler(svc, store.Bind, postgres.LockCases), p.Log)
+		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.OrderKey, Committed: announcer.Committed},
+		events.BatchHandler(svc, store.BindQuiet, postgres.LockCases), p.Log)
 	if err != nil {
 		return err
 	}

@@ -95,14 +95,18 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 	if n > 0 {
 		// In the batch's order, so that a case's events take their seqs in
 		// the order the Applier projected them; one NOTIFY (watchers wake
-		// when the events are visible, as Append's).
+		// when the events are visible, as Append's) unless the runner
+		// announces the commit (Announcer).
+		notify := `, LATERAL (SELECT pg_notify(` + EventsChannelSQL + `, '')) n`
+		if t.quiet {
+			notify = ""
+		}
 		b.Queue(`WITH ins AS (
 				INSERT INTO events (event_id, case_id, type, occurred_at, envelope)
 				SELECT i, c, y, a, e FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::bytea[])
 					WITH ORDINALITY AS u (i, c, y, a, e, n) ORDER BY n
 				ON CONFLICT (event_id) DO NOTHING RETURNING 1)
-			SELECT count(*) FROM ins, LATERAL (SELECT pg_notify(`+EventsChannelSQL+`, '')) n`,
-			ids, caseIDs, types, ats, raws).QueryRow(func(r pgx.Row) error { return r.Scan(&appended) })
+			SELECT count(*) FROM ins`+notify, ids, caseIDs, types, ats, raws).QueryRow(func(r pgx.Row) error { return r.Scan(&appended) })
 	}
 	if err := queueViews(b, cases); err != nil {
 		return err

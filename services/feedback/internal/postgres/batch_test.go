@@ -41,7 +41,11 @@ func (e *env) handleBatch(datas [][]byte) {
 	if err := postgres.LockCases(ctx, tx, ids); err != nil {
 		e.t.Fatal(err)
 	}
-	a, err := e.svc.NewApplier(ctx, e.store.Bind(tx).(feedback.BatchTx), ids, eventIDs)
+	bind := e.store.Bind
+	if e.announcer != nil {
+		bind = e.store.BindQuiet
+	}
+	a, err := e.svc.NewApplier(ctx, bind(tx).(feedback.BatchTx), ids, eventIDs)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -55,6 +59,9 @@ func (e *env) handleBatch(datas [][]byte) {
 	}
 	if err := tx.Commit(ctx); err != nil {
 		e.t.Fatal(err)
+	}
+	if e.announcer != nil {
+		e.announcer.Committed()
 	}
 }
 

@@ -96,8 +96,13 @@ func (s *Store) InTx(ctx context.Context, fn func(feedback.Tx) error) error {
 // scope).
 func (s *Store) Bind(tx pgx.Tx) feedback.Tx { return &txn{tx: tx} }
 
+// BindQuiet is Bind for a transaction whose batch writes (SaveBatch) send
+// no NOTIFY: its runner kicks an Announcer once it has committed.
+func (s *Store) BindQuiet(tx pgx.Tx) feedback.Tx { return &txn{tx: tx, quiet: true} }
+
 type txn struct {
-	tx pgx.Tx
+	tx    pgx.Tx
+	quiet bool // SaveBatch sends no NOTIFY (BindQuiet)
 	// scoped is the context InTx began the transaction with: what Publish
 	// enqueues joins its outbox scope (nil when bound).
 	scoped context.Context

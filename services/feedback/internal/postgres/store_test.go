@@ -46,6 +46,9 @@ type env struct {
 	// over in batches; skew moves the times publish stamps.
 	held *[][]byte
 	skew time.Duration
+	// announcer, when set, has publish deliver as the consumer does: a
+	// batch on a quiet transaction, announced once committed.
+	announcer *postgres.Announcer
 }
 
 func newEnv(t *testing.T) *env {
@@ -107,6 +110,10 @@ func (e *env) deliver(data []byte) {
 	e.t.Helper()
 	if e.held != nil {
 		*e.held = append(*e.held, data)
+		return
+	}
+	if e.announcer != nil {
+		e.handleBatch([][]byte{data})
 		return
 	}
 	ev, err := events.Decode(data)
