@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -58,12 +57,9 @@ func (a *Announcer) Run(ctx context.Context) error {
 	}
 }
 
+// notify is one statement, its own transaction: set_config's local
+// setting lasts to that transaction's commit, which then does not wait.
 func (a *Announcer) notify(ctx context.Context) error {
-	return pgx.BeginFunc(ctx, a.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SET LOCAL synchronous_commit TO off`); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_notify(`+EventsChannelSQL+`, '')`)
-		return err
-	})
+	_, err := a.pool.Exec(ctx, `SELECT set_config('synchronous_commit', 'off', true), pg_notify(`+EventsChannelSQL+`, '')`)
+	return err
 }
