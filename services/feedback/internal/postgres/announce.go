@@ -18,8 +18,9 @@ import (
 // one goroutine sends a NOTIFY of its own (not waiting for its flush: a
 // lost wake-up costs a watcher its poll, FEEDBACK_WATCH_POLL) for every
 // run of commits. A watcher is woken after the events are visible, as
-// before; the API's and the timers' transactions, few, still notify in
-// themselves (Append).
+// before. The API's transactions are announced too (Store.WithAnnouncer);
+// the timer worker's, few, still notify in themselves (Append), and so
+// does pkg/timer when a transaction sets a timer.
 type Announcer struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger

@@ -60,6 +60,7 @@ type Store struct {
 	pool      *pgxpool.Pool
 	committed func()
 	relay     *outbox.Relay // nil: the events wait for a relay's poll
+	announcer *Announcer    // nil: InTx's transactions NOTIFY in themselves
 }
 
 var (
@@ -84,11 +85,22 @@ func (s *Store) WithRelay(relay *outbox.Relay) *Store {
 
 // InTx runs fn in a transaction of its own.
 func (s *Store) InTx(ctx context.Context, fn func(feedback.Tx) error) error {
-	err := s.relay.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error { return fn(&txn{tx: tx, scoped: ctx}) })
+	quiet := s.announcer != nil
+	err := s.relay.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error { return fn(&txn{tx: tx, scoped: ctx, quiet: quiet}) })
 	if err == nil {
 		s.committed()
+		if quiet {
+			s.announcer.Committed()
+		}
 	}
 	return err
+}
+
+// WithAnnouncer makes InTx's transactions (the API's) quiet: a announces
+// their events to watchers after they commit.
+func (s *Store) WithAnnouncer(a *Announcer) *Store {
+	s.announcer = a
+	return s
 }
 
 // Bind gives the domain's view of a transaction someone else runs (the
@@ -132,11 +144,16 @@ func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
 		e.Raw, e.Type = raw, name
 	}
 	// The NOTIFY is delivered only if this transaction commits: watchers
-	// wake exactly when the new event is visible to them.
+	// wake exactly when the new event is visible to them. A quiet
+	// transaction's is sent after its commit (Announcer).
+	notify := `, LATERAL (SELECT pg_notify(` + EventsChannelSQL + `, '')) n`
+	if t.quiet {
+		notify = ""
+	}
 	err := t.tx.QueryRow(ctx, `WITH ins AS (
 			INSERT INTO events (event_id, case_id, type, occurred_at, envelope) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (event_id) DO NOTHING RETURNING seq)
-		SELECT seq FROM ins, LATERAL (SELECT pg_notify(`+EventsChannelSQL+`, '')) n`, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
+		SELECT seq FROM ins`+notify, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}

@@ -47,6 +47,8 @@ func TestWatchWakesOnAnnouncedCommit(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	e.announcer = postgres.NewAnnouncer(e.pool, nil)
+	// The API's transactions are quiet too.
+	e.store.WithAnnouncer(e.announcer)
 	go e.announcer.Run(ctx) //nolint:errcheck // nil at ctx's end
 	testWatchWakes(t, e)
 }
