@@ -98,6 +98,7 @@ func drainStage(t *testing.T, s *stack, db *pgx.Conn, svc, durable string) strin
 		return int(info.NumPending) + info.NumAckPending
 	}
 	n0 := backlog()
+	pgss := statementsFrom(t, db, svc) // issue 17, feedback's stage
 	s.start(t, svc, filepath.Join(s.bin, svc))
 	pid := s.procs[svc].Process.Pid
 	pgPid, _ := strconv.Atoi(os.Getenv("STAGES_PG_PID"))
@@ -135,6 +136,7 @@ func drainStage(t *testing.T, s *stack, db *pgx.Conn, svc, durable string) strin
 	if profiled != nil {
 		<-profiled
 	}
+	pgss(n0) // issue 17, feedback's stage
 	return fmt.Sprintf("%s: backlog %d events; drained %.0f events/s; CPU %.0f µs/event (service) %.0f µs/event (PostgreSQL)",
 		svc, n0, float64(n)/el.Seconds(), float64(cpu.Microseconds())/float64(n), float64(pg.Microseconds())/float64(n))
 }
@@ -205,4 +207,49 @@ func saveProfile(t *testing.T, admin, path string) {
 	}
 	defer f.Close()
 	_, _ = io.Copy(f, resp.Body)
+}
+
+// Issue 17, feedback's stage: statements per event.
+//
+// statementsFrom, with STAGES_PGSS=1 and pg_stat_statements loaded (and
+// created in the database the stack uses), resets its counts as svc starts
+// and returns a function that logs, once the backlog of n events is drained,
+// the statements run since per event and the most frequent ones. The counts
+// are the whole cluster's: the stages already drained sit idle meanwhile.
+func statementsFrom(t *testing.T, db *pgx.Conn, svc string) func(n int) {
+	t.Helper()
+	ctx := context.Background()
+	if os.Getenv("STAGES_PGSS") == "" {
+		return func(int) {}
+	}
+	if _, err := db.Exec(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
+		t.Logf("%s: pg_stat_statements: %v", svc, err)
+		return func(int) {}
+	}
+	return func(n int) {
+		rows, err := db.Query(ctx, `SELECT calls, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 110)
+			FROM pg_stat_statements WHERE query NOT LIKE '%pg_stat_statements%' ORDER BY calls DESC`)
+		if err != nil {
+			t.Logf("%s: pg_stat_statements: %v", svc, err)
+			return
+		}
+		defer rows.Close()
+		var calls int64
+		var ms float64
+		var top []string
+		for rows.Next() {
+			var c int64
+			var x float64
+			var q string
+			if err := rows.Scan(&c, &x, &q); err != nil {
+				t.Fatal(err)
+			}
+			calls, ms = calls+c, ms+x
+			if len(top) < 25 {
+				top = append(top, fmt.Sprintf("%8d calls %9.1f ms  %s", c, x, q))
+			}
+		}
+		t.Logf("%s: %d statements for %d events: %.2f statements/event, %.0f µs/event executing\n%s", svc, calls, n,
+			float64(calls)/float64(n), ms*1000/float64(n), strings.Join(top, "\n"))
+	}
 }

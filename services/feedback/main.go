@@ -153,7 +153,12 @@ func serve(ctx context.Context, rebuild bool) error {
 	// through pkg/process, the timers' and the API's through the relay's
 	// scope); the poller only picks up rows older than the grace (issue 17).
 	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
-	store := postgres.New(pool, relay.Notify).WithRelay(relay)
+	// Issue 17, feedback's stage: commits are announced to the log's
+	// watchers after them (postgres.Announcer), not by a NOTIFY in each,
+	// which serialised every commit behind the others'.
+	announcer := postgres.NewAnnouncer(pool, p.Log)
+	p.Go(announcer.Run)
+	store := postgres.New(pool, relay.Notify).WithRelay(relay).WithAnnouncer(announcer)
 	svc := feedback.New(domainCfg, store, store, calendar, time.Now)
 	// issue 20 (work tasks): a re-check is the case grid's worker's (the
 	// reporter's where the grid has none), as dispatch assigns it.
@@ -164,8 +169,8 @@ func serve(ctx context.Context, rebuild bool) error {
 	// workers at once, since watchers read the log only below the oldest
 	// running transaction (postgres.LogAfter). Issue 17.
 	evs, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
-		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.OrderKey},
-		events.BatchHandler(svc, store.Bind, postgres.LockCases), p.Log)
+		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.OrderKey, Committed: announcer.Committed},
+		events.BatchHandler(svc, store.BindQuiet, postgres.LockCases), p.Log)
 	if err != nil {
 		return err
 	}

@@ -18,12 +18,18 @@ type CaseLocker func(ctx context.Context, tx pgx.Tx, caseIDs []string) error
 // BatchHandler handles what one fetch brought in one transaction
 // (consumer.NewBatch): every envelope is decoded first — one that does not
 // decode, or names no case, is dead-lettered alone — then the batch's cases
-// are locked at once, in lock's order, and each event is stored and applied
-// in its own savepoint, in arrival order, so a poison event rolls back
-// alone and its neighbours commit. A case merged into another may still
-// lock its primary's dependents later in the batch, outside that order: a
-// deadlock there fails the batch, which the runner then handles message by
-// message.
+// are locked at once, in lock's order. A transaction bind makes a
+// feedback.BatchTx of (the store's) handles the events in memory
+// (feedback.Applier, issue 17): the batch's views and which of its events
+// are logged already read in one round trip, each event applied to its
+// case's view in arrival order with Settle — an event that fails is undone
+// in memory and takes its own outcome — and what the others changed written
+// at the end in one round trip; if that write fails the batch fails, and
+// the runner handles each message again alone, so a message that breaks it
+// fails alone. Any other transaction stores and applies each event in its
+// own savepoint. A resolved primary may still lock its dependents later in
+// the batch, outside lock's order: a deadlock there fails the batch, which
+// the runner then handles message by message.
 func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.BatchHandler {
 	return func(ctx context.Context, b *consumer.Batch) error {
 		msgs := b.Messages()
@@ -53,6 +59,9 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 		if err := lock(ctx, b.Tx(), ids); err != nil {
 			return err
 		}
+		if btx, isBatch := bind(b.Tx()).(feedback.BatchTx); isBatch {
+			return inMemory(ctx, b, svc, btx, evs, ok, ids)
+		}
 		// The batch's transaction holds these cases' locks to its end:
 		// Handle need not take each again, a statement per event (issue 17).
 		held := make(map[string]bool, len(ids))
@@ -69,6 +78,28 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 		}
 		return nil
 	}
+}
+
+// inMemory handles the decoded events evs (those with ok) of b with a
+// feedback.Applier; ids are their cases, locked.
+func inMemory(ctx context.Context, b *consumer.Batch, svc *feedback.Service, tx feedback.BatchTx, evs []feedback.Event, ok []bool,
+	ids []string) error {
+	eventIDs := make([]string, 0, len(evs))
+	for i := range evs {
+		if ok[i] {
+			eventIDs = append(eventIDs, evs[i].ID)
+		}
+	}
+	a, err := svc.NewApplier(ctx, tx, ids, eventIDs)
+	if err != nil {
+		return err
+	}
+	for i := range evs {
+		if ok[i] {
+			_ = b.Settle(i, func() error { return a.Apply(b.Context(i), evs[i]) }) // the outcome is recorded
+		}
+	}
+	return a.Flush(ctx)
 }
 
 // heldTx is a transaction that already holds the locks of the cases in

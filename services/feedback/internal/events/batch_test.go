@@ -27,25 +27,37 @@ import (
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
 
-// failing is a transaction whose Append of one case writes its row and
-// then fails: a handler that breaks half way through.
+// failing is a transaction whose writes of one case's events are done and
+// then fail: a handler that breaks half way through — Append in a
+// savepoint, or the batch's one write (SaveBatch) of what it handled in
+// memory, which then fails the batch, whose messages the runner handles
+// again one by one.
 type failing struct {
-	feedback.Tx
+	feedback.BatchTx
 	caseID string
 }
 
 func (f failing) Append(ctx context.Context, e *feedback.Event) (bool, error) {
-	ok, err := f.Tx.Append(ctx, e)
+	ok, err := f.BatchTx.Append(ctx, e)
 	if err == nil && e.CaseID == f.caseID {
 		return ok, errors.New("lock timeout (injected)")
 	}
 	return ok, err
 }
 
+func (f failing) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedback.Outgoing, cases []*feedback.Case) error {
+	err := f.BatchTx.SaveBatch(ctx, evs, out, cases)
+	if err == nil && slices.ContainsFunc(evs, func(e *feedback.Event) bool { return e.CaseID == f.caseID }) {
+		return errors.New("lock timeout (injected)")
+	}
+	return err
+}
+
 // TestBatchPoisonFailsAlone runs feedback's batch handler behind the real
 // runner, with several cases' events in one fetch: an envelope that does
 // not decode is dead-lettered, an event whose handling fails half way is
-// rolled back to its savepoint and retried (and dead-lettered once its
+// rolled back (with its batch, whose messages are then handled one by one)
+// and retried (and dead-lettered once its
 // deliveries are spent), and every neighbour commits — in transactions of
 // several messages, each case's events in arrival order.
 func TestBatchPoisonFailsAlone(t *testing.T) {
@@ -119,7 +131,7 @@ func TestBatchPoisonFailsAlone(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	})
-	inner := events.BatchHandler(svc, func(tx pgx.Tx) feedback.Tx { return failing{store.Bind(tx), bad} }, postgres.LockCases)
+	inner := events.BatchHandler(svc, func(tx pgx.Tx) feedback.Tx { return failing{store.Bind(tx).(feedback.BatchTx), bad} }, postgres.LockCases)
 	h := func(ctx context.Context, b *consumer.Batch) error {
 		wait()
 		mu.Lock()

@@ -118,6 +118,16 @@ func (s *Service) Handle(ctx context.Context, tx Tx, e Event) error {
 	if err := tx.LockCase(ctx, e.CaseID); err != nil {
 		return err
 	}
+	if bt, ok := tx.(BatchTx); ok { // a batch of one (issue 17)
+		a, err := s.NewApplier(ctx, bt, []string{e.CaseID}, []string{e.ID})
+		if err != nil {
+			return err
+		}
+		if err := a.Apply(ctx, e); err != nil {
+			return err
+		}
+		return a.Flush(ctx)
+	}
 	fresh, err := tx.Append(ctx, &e)
 	if err != nil || !fresh {
 		return err
@@ -239,6 +249,19 @@ func ComposeReply(c *Case, results []Result) string {
 // Its time is never before the case's latest event, so timelines read in
 // order even when another service's clock runs ahead.
 func (s *Service) emit(ctx context.Context, tx Tx, c *Case, e *Event) error {
+	s.complete(c, e)
+	if _, err := tx.Append(ctx, e); err != nil {
+		return err
+	}
+	if e.Local() {
+		return nil
+	}
+	return tx.Publish(ctx, e)
+}
+
+// complete gives a decided event its id, its case's header, its actor and
+// its time.
+func (s *Service) complete(c *Case, e *Event) {
 	e.ID = uuid.Must(uuid.NewV7()).String()
 	e.CaseID, e.CaseNumber, e.Area = c.ID, c.Number, c.Area
 	e.Source, e.HotlineOrderNo, e.PrimaryCaseID = c.Source, c.HotlineOrderNo, c.PrimaryCaseID
@@ -249,13 +272,6 @@ func (s *Service) emit(ctx context.Context, tx Tx, c *Case, e *Event) error {
 	if c.UpdatedAt.After(e.At) {
 		e.At = c.UpdatedAt
 	}
-	if _, err := tx.Append(ctx, e); err != nil {
-		return err
-	}
-	if e.Local() {
-		return nil
-	}
-	return tx.Publish(ctx, e)
 }
 
 // CallbackInput is a callback as the hotline reports it.

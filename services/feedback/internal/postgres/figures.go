@@ -11,53 +11,85 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// queueFacts queues on b the writes of the case's rows in figure_cases and
-// figure_tasks (migration 0003). A case without a receipt time is in no
-// period and has none.
-func queueFacts(b *pgx.Batch, c *feedback.Case) {
-	b.Queue(`DELETE FROM figure_tasks WHERE case_id = $1`, c.ID)
-	if c.ReceivedAt.IsZero() {
-		b.Queue(`DELETE FROM figure_cases WHERE case_id = $1`, c.ID)
-		return
+// queueFacts queues on b the writes of the cases' rows in figure_cases and
+// figure_tasks (migration 0003), a statement per table and kind of write
+// for them all (issue 17). A case without a receipt time is in no period
+// and has none.
+func queueFacts(b *pgx.Batch, cases []*feedback.Case) {
+	var (
+		all, gone                                             []string
+		ids, districts, streets, communities, grids, sources  []string
+		places, items, names, leads, appeals                  []string
+		received                                              []time.Time
+		excluded, closed, reworked, selfDisposed              []bool
+		valid, unreached, contacted, solved, satisfied, basic []int32
+		tCase, tID, tDept, tDistrict, tStreet, tGrid          []string
+		tReceived                                             []time.Time
+		tExcluded, tCounted, tDone, tOnTime, tExtended        []bool
+		tDue                                                  []*time.Time
+		tSign, tComplete                                      []*int64
+	)
+	for _, c := range cases {
+		all = append(all, c.ID)
+		if c.ReceivedAt.IsZero() {
+			gone = append(gone, c.ID)
+			continue
+		}
+		f := c.Facts()
+		cb := f.Callbacks
+		ids, districts, streets, communities, grids = append(ids, c.ID), append(districts, c.Area.District), append(streets, c.Area.Street),
+			append(communities, c.Area.Community), append(grids, c.Area.Grid)
+		sources, places, items, names, leads = append(sources, string(c.Source)), append(places, f.Place), append(items, c.ItemCode),
+			append(names, c.ItemName), append(leads, f.Lead)
+		appeals, received = append(appeals, string(c.AppealType)), append(received, c.ReceivedAt)
+		excluded, closed, reworked, selfDisposed = append(excluded, f.Excluded), append(closed, f.Closed), append(reworked, f.Reworked),
+			append(selfDisposed, c.SelfDisposal != nil)
+		valid, unreached, contacted = append(valid, int32(cb.Valid)), append(unreached, int32(cb.Unreached)), append(contacted, int32(cb.Contacted))
+		solved, satisfied, basic = append(solved, int32(cb.Solved)), append(satisfied, int32(cb.Satisfied)), append(basic, int32(cb.Basic))
+		for _, t := range f.Tasks {
+			tCase, tID, tDept, tDistrict, tStreet, tGrid = append(tCase, c.ID), append(tID, t.ID), append(tDept, t.Department),
+				append(tDistrict, c.Area.District), append(tStreet, c.Area.Street), append(tGrid, c.Area.Grid)
+			tReceived, tExcluded, tCounted, tDone = append(tReceived, c.ReceivedAt), append(tExcluded, f.Excluded), append(tCounted, t.Counted),
+				append(tDone, t.Done)
+			tOnTime, tExtended, tDue = append(tOnTime, t.OnTime), append(tExtended, t.Extended), append(tDue, nullTime(t.CompleteDue))
+			tSign, tComplete = append(tSign, nanos(t.ToSignFor)), append(tComplete, nanos(t.ToComplete))
+		}
 	}
-	f := c.Facts()
-	cb := f.Callbacks
-	// The row carries the columns the three lists count by too (issue 20,
-	// migration 0010: the appeal type and whether the case was settled on
-	// the spot), in this one statement rather than an UPDATE after it.
-	b.Queue(`INSERT INTO figure_cases (case_id, received_at, district_code, street_code, community_code, grid_code,
-			source, place, item_code, item_name, lead_department, excluded, closed, reworked,
-			cb_valid, cb_unreached, cb_contacted, cb_solved, cb_satisfied, cb_basic, appeal_type, self_disposed)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22)
-		ON CONFLICT (case_id) DO UPDATE SET received_at = $2, district_code = $3, street_code = $4, community_code = $5,
-			grid_code = $6, source = $7, place = $8, item_code = $9, item_name = $10, lead_department = $11, excluded = $12,
-			closed = $13, reworked = $14, cb_valid = $15, cb_unreached = $16, cb_contacted = $17, cb_solved = $18,
-			cb_satisfied = $19, cb_basic = $20, appeal_type = $21, self_disposed = $22`,
-		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Community, c.Area.Grid, string(c.Source), f.Place,
-		c.ItemCode, c.ItemName, f.Lead, f.Excluded, f.Closed, f.Reworked,
-		cb.Valid, cb.Unreached, cb.Contacted, cb.Solved, cb.Satisfied, cb.Basic, string(c.AppealType), c.SelfDisposal != nil)
-	if len(f.Tasks) == 0 {
-		return
+	if len(all) > 0 {
+		b.Queue(`DELETE FROM figure_tasks WHERE case_id = ANY($1)`, all)
 	}
-	n := len(f.Tasks)
-	ids, depts := make([]string, n), make([]string, n)
-	counted, done, onTime, extended := make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
-	due := make([]*time.Time, n)
-	sign, complete := make([]*int64, n), make([]*int64, n)
-	for i, t := range f.Tasks {
-		ids[i], depts[i] = t.ID, t.Department
-		counted[i], done[i], onTime[i], extended[i] = t.Counted, t.Done, t.OnTime, t.Extended
-		due[i] = nullTime(t.CompleteDue)
-		sign[i], complete[i] = nanos(t.ToSignFor), nanos(t.ToComplete)
+	if len(gone) > 0 {
+		b.Queue(`DELETE FROM figure_cases WHERE case_id = ANY($1)`, gone)
 	}
-	b.Queue(`INSERT INTO figure_tasks (case_id, task_id, department, received_at, district_code, street_code, grid_code,
-			excluded, counted, done, on_time, extended, complete_due, sign_ns, complete_ns)
-		SELECT $1, t.id, t.dept, $2, $3, $4, $5, $6, t.counted, t.done, t.on_time, t.extended, t.due, t.sign, t.complete
-		FROM unnest($7::text[], $8::text[], $9::bool[], $10::bool[], $11::bool[], $12::bool[], $13::timestamptz[], $14::bigint[], $15::bigint[])
-			AS t(id, dept, counted, done, on_time, extended, due, sign, complete)
-		ON CONFLICT (case_id, task_id) DO NOTHING`,
-		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Grid, f.Excluded,
-		ids, depts, counted, done, onTime, extended, due, sign, complete)
+	if len(ids) > 0 {
+		// The row carries the columns the three lists count by too (issue
+		// 20, migration 0010: the appeal type and whether the case was
+		// settled on the spot), in this one statement rather than an UPDATE
+		// after it.
+		b.Queue(`INSERT INTO figure_cases (case_id, received_at, district_code, street_code, community_code, grid_code,
+				source, place, item_code, item_name, lead_department, excluded, closed, reworked,
+				cb_valid, cb_unreached, cb_contacted, cb_solved, cb_satisfied, cb_basic, appeal_type, self_disposed)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+				$9::text[], $10::text[], $11::text[], $12::bool[], $13::bool[], $14::bool[], $15::int[], $16::int[], $17::int[], $18::int[],
+				$19::int[], $20::int[], $21::text[], $22::bool[])
+			ON CONFLICT (case_id) DO UPDATE SET received_at = excluded.received_at, district_code = excluded.district_code,
+				street_code = excluded.street_code, community_code = excluded.community_code, grid_code = excluded.grid_code,
+				source = excluded.source, place = excluded.place, item_code = excluded.item_code, item_name = excluded.item_name,
+				lead_department = excluded.lead_department, excluded = excluded.excluded, closed = excluded.closed,
+				reworked = excluded.reworked, cb_valid = excluded.cb_valid, cb_unreached = excluded.cb_unreached,
+				cb_contacted = excluded.cb_contacted, cb_solved = excluded.cb_solved, cb_satisfied = excluded.cb_satisfied,
+				cb_basic = excluded.cb_basic, appeal_type = excluded.appeal_type, self_disposed = excluded.self_disposed`,
+			ids, received, districts, streets, communities, grids, sources, places, items, names, leads, excluded, closed, reworked,
+			valid, unreached, contacted, solved, satisfied, basic, appeals, selfDisposed)
+	}
+	if len(tID) > 0 {
+		b.Queue(`INSERT INTO figure_tasks (case_id, task_id, department, received_at, district_code, street_code, grid_code,
+				excluded, counted, done, on_time, extended, complete_due, sign_ns, complete_ns)
+			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::bool[],
+				$9::bool[], $10::bool[], $11::bool[], $12::bool[], $13::timestamptz[], $14::bigint[], $15::bigint[])
+			ON CONFLICT (case_id, task_id) DO NOTHING`,
+			tCase, tID, tDept, tReceived, tDistrict, tStreet, tGrid, tExcluded, tCounted, tDone, tOnTime, tExtended, tDue, tSign, tComplete)
+	}
 }
 
 // FiguresMissing reports whether cases are stored without their figure rows:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gridflow/gridflow/pkg/pagetoken"
 	"github.com/gridflow/gridflow/pkg/pgdb"
@@ -16,22 +17,38 @@ import (
 // case with a receipt time, written with the case's view; the grid leader's
 // list and 自处率 are queries over it.
 
-// queuePatrolReport queues on b the write (or removal) of the case's
-// patrol_reports row.
-func queuePatrolReport(b *pgx.Batch, c *feedback.Case) {
-	if c.Source != feedback.Patrol || c.ReceivedAt.IsZero() {
-		b.Queue(`DELETE FROM patrol_reports WHERE case_id = $1`, c.ID)
-		return
+// queuePatrolReports queues on b the writes (or removals) of the cases'
+// patrol_reports rows, a statement per kind of write for them all.
+func queuePatrolReports(b *pgx.Batch, cases []*feedback.Case) {
+	var gone, ids, districts, streets, communities, grids, workers, verdicts []string
+	var received []time.Time
+	var selfDisposed []bool
+	for _, c := range cases {
+		if c.Source != feedback.Patrol || c.ReceivedAt.IsZero() {
+			gone = append(gone, c.ID)
+			continue
+		}
+		verdict := ""
+		if c.SelfDisposal != nil {
+			verdict = string(c.SelfDisposal.Verdict)
+		}
+		ids, districts, streets, communities = append(ids, c.ID), append(districts, c.Area.District), append(streets, c.Area.Street),
+			append(communities, c.Area.Community)
+		grids, workers, verdicts = append(grids, c.Area.Grid), append(workers, c.Worker), append(verdicts, verdict)
+		received, selfDisposed = append(received, c.ReceivedAt), append(selfDisposed, c.SelfDisposal != nil)
 	}
-	verdict := ""
-	if c.SelfDisposal != nil {
-		verdict = string(c.SelfDisposal.Verdict)
+	if len(gone) > 0 {
+		b.Queue(`DELETE FROM patrol_reports WHERE case_id = ANY($1)`, gone)
 	}
-	b.Queue(`INSERT INTO patrol_reports (case_id, received_at, district_code, street_code, community_code, grid_code,
-			worker, self_disposed, verdict) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)
-		ON CONFLICT (case_id) DO UPDATE SET received_at = $2, district_code = $3, street_code = $4, community_code = $5,
-			grid_code = $6, worker = $7, self_disposed = $8, verdict = $9`,
-		c.ID, c.ReceivedAt, c.Area.District, c.Area.Street, c.Area.Community, c.Area.Grid, c.Worker, c.SelfDisposal != nil, verdict)
+	if len(ids) > 0 {
+		b.Queue(`INSERT INTO patrol_reports (case_id, received_at, district_code, street_code, community_code, grid_code,
+				worker, self_disposed, verdict)
+			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::text[])
+			ON CONFLICT (case_id) DO UPDATE SET received_at = excluded.received_at, district_code = excluded.district_code,
+				street_code = excluded.street_code, community_code = excluded.community_code, grid_code = excluded.grid_code,
+				worker = excluded.worker, self_disposed = excluded.self_disposed, verdict = excluded.verdict`,
+			ids, received, districts, streets, communities, grids, workers, selfDisposed, verdicts)
+	}
 }
 
 // patrolColumns are where patrol_reports keeps what a scope decides on.

@@ -60,6 +60,7 @@ type Store struct {
 	pool      *pgxpool.Pool
 	committed func()
 	relay     *outbox.Relay // nil: the events wait for a relay's poll
+	announcer *Announcer    // nil: InTx's transactions NOTIFY in themselves
 }
 
 var (
@@ -84,11 +85,22 @@ func (s *Store) WithRelay(relay *outbox.Relay) *Store {
 
 // InTx runs fn in a transaction of its own.
 func (s *Store) InTx(ctx context.Context, fn func(feedback.Tx) error) error {
-	err := s.relay.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error { return fn(&txn{tx: tx, scoped: ctx}) })
+	quiet := s.announcer != nil
+	err := s.relay.InTx(ctx, s.pool, func(ctx context.Context, tx pgx.Tx) error { return fn(&txn{tx: tx, scoped: ctx, quiet: quiet}) })
 	if err == nil {
 		s.committed()
+		if quiet {
+			s.announcer.Committed()
+		}
 	}
 	return err
+}
+
+// WithAnnouncer makes InTx's transactions (the API's) quiet: a announces
+// their events to watchers after they commit.
+func (s *Store) WithAnnouncer(a *Announcer) *Store {
+	s.announcer = a
+	return s
 }
 
 // Bind gives the domain's view of a transaction someone else runs (the
@@ -96,8 +108,13 @@ func (s *Store) InTx(ctx context.Context, fn func(feedback.Tx) error) error {
 // scope).
 func (s *Store) Bind(tx pgx.Tx) feedback.Tx { return &txn{tx: tx} }
 
+// BindQuiet is Bind for a transaction whose batch writes (SaveBatch) send
+// no NOTIFY: its runner kicks an Announcer once it has committed.
+func (s *Store) BindQuiet(tx pgx.Tx) feedback.Tx { return &txn{tx: tx, quiet: true} }
+
 type txn struct {
-	tx pgx.Tx
+	tx    pgx.Tx
+	quiet bool // SaveBatch sends no NOTIFY (BindQuiet)
 	// scoped is the context InTx began the transaction with: what Publish
 	// enqueues joins its outbox scope (nil when bound).
 	scoped context.Context
@@ -127,11 +144,16 @@ func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
 		e.Raw, e.Type = raw, name
 	}
 	// The NOTIFY is delivered only if this transaction commits: watchers
-	// wake exactly when the new event is visible to them.
+	// wake exactly when the new event is visible to them. A quiet
+	// transaction's is sent after its commit (Announcer).
+	notify := `, LATERAL (SELECT pg_notify(` + EventsChannelSQL + `, '')) n`
+	if t.quiet {
+		notify = ""
+	}
 	err := t.tx.QueryRow(ctx, `WITH ins AS (
 			INSERT INTO events (event_id, case_id, type, occurred_at, envelope) VALUES ($1, $2, $3, $4, $5)
 			ON CONFLICT (event_id) DO NOTHING RETURNING seq)
-		SELECT seq FROM ins, LATERAL (SELECT pg_notify(`+EventsChannelSQL+`, '')) n`, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
+		SELECT seq FROM ins`+notify, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, nil
 	}
@@ -202,40 +224,11 @@ func nullTime(t time.Time) *time.Time {
 
 // SaveCase writes the case's view and the rows kept beside it — its
 // replies, figure rows, patrol report and callback timers — in one round
-// trip (a pgx.Batch): none of them reads what another writes, and this runs
-// for every event feedback handles (issue 17).
+// trip (a pgx.Batch): none of them reads what another writes. The
+// statements are those a batch's views take (queueViews).
 func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
-	body, err := json.Marshal(c)
-	if err != nil {
-		return err
-	}
-	depts := []string{}
-	for _, tk := range c.Tasks {
-		if tk.Department != "" {
-			depts = append(depts, tk.Department)
-		}
-	}
 	b := &pgx.Batch{}
-	b.Queue(`INSERT INTO cases (case_id, case_number, hotline_order_no, state, source, district_code, street_code,
-			community_code, grid_code, item_code, lead_department, departments, primary_case_id, excluded, received_at, updated_at, body, worker)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)
-		ON CONFLICT (case_id) DO UPDATE SET case_number = $2, hotline_order_no = $3, state = $4, source = $5, district_code = $6,
-			street_code = $7, community_code = $8, grid_code = $9, item_code = $10, lead_department = $11, departments = $12,
-			primary_case_id = $13, excluded = $14, received_at = $15, updated_at = $16, body = $17, worker = $18`,
-		c.ID, c.Number, c.HotlineOrderNo, string(c.State), string(c.Source), c.Area.District, c.Area.Street, c.Area.Community,
-		c.Area.Grid, c.ItemCode, c.LeadDepartment(), depts, c.PrimaryCaseID, c.Excluded, nullTime(c.ReceivedAt), nullTime(c.UpdatedAt), body,
-		c.Worker)
-	for _, r := range c.Replies {
-		rb, err := json.Marshal(r)
-		if err != nil {
-			return err
-		}
-		b.Queue(`INSERT INTO replies (reply_id, case_id, round, replied_at, body) VALUES ($1,$2,$3,$4,$5)
-			ON CONFLICT (reply_id) DO NOTHING`, r.ID, c.ID, r.Round, r.At, rb)
-	}
-	queueFacts(b, c)
-	queuePatrolReport(b, c) // self-disposal (issue 20)
-	if err := timer.Queue(b, callbackTimers(c)); err != nil {
+	if err := queueViews(b, []*feedback.Case{c}); err != nil {
 		return err
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {

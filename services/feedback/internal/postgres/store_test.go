@@ -42,6 +42,13 @@ type env struct {
 	svc    *feedback.Service
 	clock  *timer.ManualClock
 	timers *timer.Worker
+	// held, when set, collects what publish delivers, for a test to hand
+	// over in batches; skew moves the times publish stamps.
+	held *[][]byte
+	skew time.Duration
+	// announcer, when set, has publish deliver as the consumer does: a
+	// batch on a quiet transaction, announced once committed.
+	announcer *postgres.Announcer
 }
 
 func newEnv(t *testing.T) *env {
@@ -70,7 +77,7 @@ func newEnv(t *testing.T) *env {
 // publish hands an envelope to feedback as the consumer would.
 func (e *env) publish(caseID, typ string, payload any) {
 	e.t.Helper()
-	env := &eventsv1.Envelope{EventId: uuid.NewString(), Type: typ, CaseId: caseID, OccurredAt: timestamppb.New(e.clock.Now()),
+	env := &eventsv1.Envelope{EventId: uuid.NewString(), Type: typ, CaseId: caseID, OccurredAt: timestamppb.New(e.clock.Now().Add(e.skew)),
 		Actor: &typesv1.Principal{Role: "system", Subject: "test"}, Version: 1}
 	switch p := payload.(type) {
 	case *eventsv1.CaseReceived:
@@ -101,6 +108,14 @@ func (e *env) publish(caseID, typ string, payload any) {
 
 func (e *env) deliver(data []byte) {
 	e.t.Helper()
+	if e.held != nil {
+		*e.held = append(*e.held, data)
+		return
+	}
+	if e.announcer != nil {
+		e.handleBatch([][]byte{data})
+		return
+	}
 	ev, err := events.Decode(data)
 	if err != nil {
 		e.t.Fatal(err)

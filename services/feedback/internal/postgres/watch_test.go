@@ -36,6 +36,24 @@ func (w *watchStream) Send(u *feedbackv1.WatchCaseUpdatesResponse) error {
 // after it.
 func TestWatchWakesOnCommit(t *testing.T) {
 	e := newEnv(t)
+	testWatchWakes(t, e)
+}
+
+// TestWatchWakesOnAnnouncedCommit is TestWatchWakesOnCommit with the events
+// handled as the consumer handles them (issue 17): quiet batches, whose
+// commits the Announcer announces after them.
+func TestWatchWakesOnAnnouncedCommit(t *testing.T) {
+	e := newEnv(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e.announcer = postgres.NewAnnouncer(e.pool, nil)
+	// The API's transactions are quiet too.
+	e.store.WithAnnouncer(e.announcer)
+	go e.announcer.Run(ctx) //nolint:errcheck // nil at ctx's end
+	testWatchWakes(t, e)
+}
+
+func testWatchWakes(t *testing.T, e *env) {
 	ctx, cancel := context.WithCancel(auth.WithPrincipal(context.Background(), auth.Principal{Role: auth.RoleHotline}))
 	defer cancel()
 	bell := grpcapi.NewBell()
