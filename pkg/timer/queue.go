@@ -74,8 +74,8 @@ func Queue(b *pgx.Batch, ops []Op) error {
 			ON CONFLICT (kind, key) DO UPDATE
 				SET id = DEFAULT, due_at = EXCLUDED.due_at, payload = EXCLUDED.payload,
 				    attempts = 0, last_error = NULL
-			RETURNING 1)
-		SELECT pg_notify(`+channelSQL+`, '') WHERE EXISTS (SELECT FROM up)`, sk, skey, due, payload)
+			RETURNING due_at)
+		SELECT pg_notify(`+channelSQL+`, '') WHERE EXISTS (SELECT FROM up WHERE `+soonSQL+`)`, sk, skey, due, payload)
 	}
 	if len(ck) > 0 {
 		b.Queue(`DELETE FROM timers t USING unnest($1::text[], $2::text[]) AS c (k, y) WHERE t.kind = c.k AND t.key = c.y`, ck, ckey)

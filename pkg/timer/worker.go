@@ -28,7 +28,8 @@ type Options struct {
 	// connection is separate.
 	Concurrency int
 	// PollInterval caps every sleep, so timers scheduled without a
-	// notification (by COPY, by hand) are still found (default 1s).
+	// notification (due beyond NotifyHorizon, by COPY, by hand) are still
+	// found (default 1s, NotifyHorizon: keep it at most that in services).
 	PollInterval time.Duration
 	// RetryDelay and MaxRetryDelay space out retries of a failing timer:
 	// after its n-th failure it is due again RetryDelay·2^(n-1) later,
