@@ -121,6 +121,10 @@ func (o Options) normalised() (Options, error) {
 		return o, fmt.Errorf("svm nb mix %v: must be in [0,1]", o.SVM.NBMix)
 	case !(o.SVM.BalancePower >= 0 && o.SVM.BalancePower <= 4):
 		return o, fmt.Errorf("svm balance power %v: must be 0 (1) or in (0,4]", o.SVM.BalancePower)
+	case !(o.SVM.LogRegMix >= 0 && o.SVM.LogRegMix <= 1):
+		return o, fmt.Errorf("logistic regression mix %v: must be in [0,1]", o.SVM.LogRegMix)
+	case !(o.SVM.LogRegC >= 0) || math.IsInf(o.SVM.LogRegC, 0):
+		return o, fmt.Errorf("logistic regression C %v: must be 0 (100) or positive", o.SVM.LogRegC)
 	}
 	return o, nil
 }
@@ -225,6 +229,11 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 	w, bias, err := trainOVR(ctx, rows, y, len(d.labels), vec.dim(), o.ovr())
 	if err != nil {
 		return nil, err
+	}
+	if m := o.SVM.LogRegMix; m > 0 {
+		if err := mixLogReg(ctx, rows, y, len(d.labels), vec.dim(), o.SVM, w, bias); err != nil {
+			return nil, err
+		}
 	}
 	return &fitted{vec: vec, w: w, bias: bias}, nil
 }
