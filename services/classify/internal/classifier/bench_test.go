@@ -210,3 +210,12 @@ func BenchmarkPredict7LabelsWords(b *testing.B) {
 	o.Features.Words, o.Features.WordSCP, o.Features.WordWeight = 4, 0.1, 0.5
 	benchPredict(b, benchModel(b, "7-words", o, nil))
 }
+
+// BenchmarkPredict7LabelsLogReg: issue 15, round 4 — a logistic regression
+// averaged into DefaultOptions' SVMs (weight 0.05): one linear model over
+// the same features, so it should cost what BenchmarkPredict7Labels does.
+func BenchmarkPredict7LabelsLogReg(b *testing.B) {
+	o := DefaultOptions()
+	o.SVM.LogRegMix = 0.05
+	benchPredict(b, benchModel(b, "7-logreg", o, nil))
+}

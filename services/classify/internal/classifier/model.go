@@ -43,6 +43,13 @@ type SVMParams struct {
 	// power, (n/(L·n_class))^BalancePower: above 1 favours small classes
 	// more. 0 means 1.
 	BalancePower float64
+	// issue 15, round 4: LogRegMix, when positive, also fits a multinomial
+	// logistic regression (L2, penalty LogRegC, 0 meaning 100; balanced
+	// class weights as above) on the same features and averages it in,
+	// (1−LogRegMix)·SVMs + LogRegMix·LR: another family in the ensemble,
+	// still one linear model, so prediction costs the same. 0: off.
+	LogRegMix float64
+	LogRegC   float64
 }
 
 // CVEstimate is the k-fold cross-validated quality of a training

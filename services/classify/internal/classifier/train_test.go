@@ -145,6 +145,9 @@ func TestTrainErrors(t *testing.T) {
 		{"negative word weight", context.Background(), tinyExamples(), with(func(o *Options) { o.Features.Words, o.Features.WordWeight = 3, -1 }), nil},
 		{"nb mix over 1", context.Background(), tinyExamples(), with(func(o *Options) { o.SVM.NBMix = 1.5 }), nil},
 		{"negative balance power", context.Background(), tinyExamples(), with(func(o *Options) { o.SVM.BalancePower = -1 }), nil},
+		// issue 15, round 4
+		{"lr mix over 1", context.Background(), tinyExamples(), with(func(o *Options) { o.SVM.LogRegMix = 1.5 }), nil},
+		{"negative lr C", context.Background(), tinyExamples(), with(func(o *Options) { o.SVM.LogRegMix, o.SVM.LogRegC = 0.1, -1 }), nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,6 +29,9 @@ type modelFlags struct {
 	wordWeight *float64
 	nbMix      *float64
 	balPow     *float64
+	// issue 15, round 4
+	lrMix *float64
+	lrC   *float64
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -47,6 +50,9 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		wordWeight: fs.Float64("word-weight", d.Features.WordWeight, "normalise the words apart, scaled by this; 0 together with the characters"),
 		nbMix:      fs.Float64("nb-mix", d.SVM.NBMix, "also train a plain SVM and average it in with this weight (with --nb); 0 off"),
 		balPow:     fs.Float64("balance-power", d.SVM.BalancePower, "raise the balanced class weights to this power (0: 1)"),
+		// issue 15, round 4
+		lrMix: fs.Float64("lr-mix", d.SVM.LogRegMix, "also fit a multinomial logistic regression and average it in with this weight; 0 off"),
+		lrC:   fs.Float64("lr-C", d.SVM.LogRegC, "the logistic regression's penalty (0: 100)"),
 	}
 }
 
@@ -56,6 +62,7 @@ func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.Trigrams, o.Features.Opening = *f.trigrams, *f.opening
 	o.Features.Words, o.Features.WordMinDF, o.Features.WordSCP, o.Features.WordWeight = *f.words, *f.wordMinDF, *f.wordSCP, *f.wordWeight
 	o.SVM.NBMix, o.SVM.BalancePower = *f.nbMix, *f.balPow
+	o.SVM.LogRegMix, o.SVM.LogRegC = *f.lrMix, *f.lrC
 }
 
 // CV implements
