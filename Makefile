@@ -152,7 +152,7 @@ eval-classify: build ## cross-validate and train the classifier on ../shared tra
 	bin/classify eval --model .run/models/messages.model --data $(SHARED)/data/messages/dev.jsonl
 	bin/classify served --model .run/models/messages.model --data $(SHARED)/data/messages/dev.jsonl --items services/classify/testdata/dev_items.tsv
 	# issue 15, the item model: trained on every label for serving, measured cross-fitted over the labels (last line)
-	# issue 15, items: its thresholds chosen on the hand-read labels of train.jsonl messages (train_items.tsv) alone, never on dev's
+	# issue 15, items: its thresholds chosen on the hand-read labels of train.jsonl messages (train_items.tsv) and dev's together; cross-fitted, never on the measured fold's
 	bin/classify train-items --history $(SHARED)/data/messages/train.jsonl --history-items services/classify/testdata/train_items.tsv --data $(SHARED)/data/messages/dev.jsonl --items services/classify/testdata/dev_items.tsv --model .run/models/messages.model --out .run/models/items.model
 	bin/classify served --model .run/models/messages.model --data $(SHARED)/data/messages/dev.jsonl --items services/classify/testdata/dev_items.tsv --cross-fit-items --history $(SHARED)/data/messages/train.jsonl --history-items services/classify/testdata/train_items.tsv
 

@@ -61,7 +61,8 @@ type Config struct {
 	// ItemHistoryLabelsFile holds hand-read item labels of CLASSIFY_HISTORY_FILE's
 	// messages (services/classify/testdata/train_items.tsv for the demo city);
 	// a retraining's item model learns from them and chooses its thresholds on
-	// their out-of-fold predictions alone. Empty: on ItemLabelsFile's others.
+	// their and ItemLabelsFile's others' out-of-fold predictions together.
+	// Empty: on ItemLabelsFile's others alone.
 	ItemHistoryLabelsFile string `env:"CLASSIFY_ITEM_HISTORY_LABELS_FILE"`
 	// HistoryFile is the city's labelled cases (JSONL {"id","label","text"},
 	// e.g. ../shared/data/messages/train.jsonl for the demo city): its fixed

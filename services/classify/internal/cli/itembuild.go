@@ -35,8 +35,8 @@ type ItemTraining struct {
 	Extra []itemmodel.Labelled
 	// HistoryLabels are hand-read item labels (id → code) of History
 	// messages (issue 15): learnt from, and, when there are any, the
-	// thresholds are chosen on their out-of-fold predictions alone, Labels
-	// only learnt from.
+	// thresholds are chosen on their and Labels' out-of-fold predictions
+	// together (at the options' CalibTarget).
 	HistoryLabels map[string]string
 }
 

@@ -39,7 +39,7 @@ type itemFlags struct {
 func addItemFlags(fs *flag.FlagSet) *itemFlags {
 	f := &itemFlags{o: itemmodel.DefaultOptions(), w: defaultItemSources()}
 	fs.Float64Var(&f.o.Target, "item-target", f.o.Target, "item model: the precision its thresholds are chosen for on the --items labels (without --history-items)")
-	fs.Float64Var(&f.o.CalibTarget, "item-calib-target", f.o.CalibTarget, "item model: the precision its thresholds are chosen for on the --history-items labels")
+	fs.Float64Var(&f.o.CalibTarget, "item-calib-target", f.o.CalibTarget, "item model: the precision its thresholds are chosen for on the --history-items and --items labels together (with --history-items)")
 	fs.IntVar(&f.o.Window, "item-read", f.o.Window, "item model: opening characters it reads (0 all)")
 	fs.Float64Var(&f.o.Classifier.SVM.C, "item-C", f.o.Classifier.SVM.C, "item model: SVM penalty")
 	fs.IntVar(&f.o.Classifier.Features.MinDF, "item-mindf", f.o.Classifier.Features.MinDF, "item model: min document frequency")
@@ -149,8 +149,8 @@ func (e *itemEnv) tunedWith(cfg classify.Config, texts []LabelledText, labels ma
 const historyFolds = 5
 
 // historyTuned is itemTuned for hand-read labels of history messages (issue
-// 15: the item thresholds are chosen on them, not on the labels a figure is
-// measured on). The served class model was trained on the history, so its
+// 15: the item thresholds are chosen on them with the other folds' labels,
+// never on the fold a figure is measured on). The served class model was trained on the history, so its
 // class for a history message is in-sample — right far more often, and
 // surer, than for a new message — and thresholds chosen on it would be too
 // lax: each message is decided instead by a class model trained like the
@@ -248,7 +248,7 @@ func TrainItems(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	leaveOut := fs.String("leave-out", "", "a slice of --items not to train on (the gate's held-out slice, CLASSIFY_ITEM_HOLDOUT_SLICE)")
 	// issue 15, thresholds chosen off the measured labels: hand-read labels
 	// of --history messages to calibrate on.
-	historyItems := fs.String("history-items", "", "hand-read item labels of --history messages (testdata/train_items.tsv): learnt from, and the thresholds chosen on their out-of-fold predictions alone")
+	historyItems := fs.String("history-items", "", "hand-read item labels of --history messages (testdata/train_items.tsv): learnt from, and the thresholds chosen on their and the --items labels' out-of-fold predictions together")
 	f := addItemFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -292,7 +292,7 @@ func TrainItems(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		s.Version(), *out, len(s.Classes()), len(base), len(tuned), len(calib), s.Thresholds())
 	on := "the --items labels"
 	if len(calib) > 0 {
-		on = "the --history-items labels alone"
+		on = "the --history-items and --items labels together"
 	}
 	fmt.Fprintf(stdout, "out-of-fold estimate the thresholds were chosen on (%s; not an honest figure): precision %.4f, %d of %d filed\n",
 		on, est.Precision(), est.Filed, est.N)
@@ -316,18 +316,15 @@ func writeItemModel(path string, s *itemmodel.Set) error {
 }
 
 // buildItems builds the set served from base and the hand-read labels:
-// with calib (labels of history messages) the thresholds are chosen on
-// calib's out-of-fold predictions alone and tuned is only learnt from;
-// without, they are chosen on tuned's.
+// with calib (labels of history messages) the thresholds are chosen on the
+// out-of-fold predictions of calib and tuned together, at o.CalibTarget
+// (issue 15: every label, as each cross-fitted fold is calibrated on every
+// label but its own); without, on tuned's at o.Target.
 func buildItems(ctx context.Context, base []itemmodel.Labelled, tuned, calib []itemmodel.Tuned, classOf func(string) (string, bool), o itemmodel.Options) (*itemmodel.Set, itemmodel.Outcome, error) {
 	if len(calib) == 0 {
 		return itemmodel.Build(ctx, base, tuned, classOf, o)
 	}
-	fixed := make([]itemmodel.Labelled, len(tuned))
-	for i, t := range tuned {
-		fixed[i] = t.Labelled
-	}
-	return itemmodel.BuildOn(ctx, base, fixed, calib, classOf, o)
+	return itemmodel.BuildOn(ctx, base, nil, itemmodel.Calibrated(calib, tuned), classOf, o)
 }
 
 // itemEnv is what item training and measuring read.
@@ -453,8 +450,9 @@ func readItemModel(path string) (*itemmodel.Set, error) {
 
 // crossFitItems returns a measure of the served decision in which every
 // message is decided by the item model of its fold: trained (built-in
-// corpus, weak labels on the history, the other folds' hand-read labels)
-// and calibrated without it.
+// corpus, weak labels on the history, the history's and the other folds'
+// hand-read labels) and calibrated (on the other folds' labels, and the
+// history's when there are any) without it.
 func crossFitItems(ctx context.Context, env *itemEnv, cfg classify.Config, items map[string]string, f *itemFlags, stdout, stderr io.Writer) (func(map[string]string) ServedReport, error) {
 	o := f.o
 	read := Codes(env.historyLabels, "")
@@ -473,7 +471,7 @@ func crossFitItems(ctx context.Context, env *itemEnv, cfg classify.Config, items
 	}
 	chosen := fmt.Sprintf("target precision %.3f, thresholds chosen inside the training folds", o.Target)
 	if len(calib) > 0 {
-		chosen = fmt.Sprintf("target precision %.3f, thresholds chosen on the out-of-fold predictions of %d hand-read history labels alone, none of these", o.CalibTarget, len(calib))
+		chosen = fmt.Sprintf("target precision %.3f, thresholds chosen on the out-of-fold predictions of %d hand-read history labels and the other folds' labels, never its own fold's", o.CalibTarget, len(calib))
 	}
 	fmt.Fprintf(stdout, "item figures CROSS-FITTED over %d folds of the %d hand-read labels: each message decided by an item model trained (%d base examples: built-in corpus, weak labels on %d history messages, %d hand-read history labels; the other folds' labels) and calibrated (%s) without it\n",
 		o.Folds, len(tuned), len(base), len(env.history), len(calib), chosen)

@@ -10,6 +10,9 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gridflow/gridflow/services/classify/internal/classify"
+	"github.com/gridflow/gridflow/services/classify/internal/itemmodel"
 )
 
 // itemFixture writes a tiny city: a history of two first-level classes,
@@ -114,8 +117,9 @@ func TestItemModelCommands(t *testing.T) {
 }
 
 // TestItemModelCommandsHistoryItems: with --history-items the thresholds
-// are chosen on the history's hand-read labels alone, and both commands say
-// so; the cross-fitted figures still end with the served line.
+// are chosen on the history's hand-read labels and the --items labels
+// together (cross-fitted: the other folds'), and both commands say so; the
+// cross-fitted figures still end with the served line.
 func TestItemModelCommandsHistoryItems(t *testing.T) {
 	t.Parallel()
 	dir := itemFixture(t)
@@ -127,7 +131,7 @@ func TestItemModelCommandsHistoryItems(t *testing.T) {
 		t.Fatalf("train-items: %v\n%s", err, errb.String())
 	}
 	if s := out.String(); !strings.Contains(s, "30 hand-read labels, 20 hand-read history labels") ||
-		!strings.Contains(s, "(the --history-items labels alone; not an honest figure)") {
+		!strings.Contains(s, "(the --history-items and --items labels together; not an honest figure)") {
 		t.Errorf("train-items --history-items:\n%s", s)
 	}
 	if _, err := LoadItemModel(p("items.model")); err != nil {
@@ -141,7 +145,7 @@ func TestItemModelCommandsHistoryItems(t *testing.T) {
 	s := out.String()
 	last := regexp.MustCompile(`(?m)^review_share=[0-9.]+ class_accuracy=[0-9.]+ item_share=([0-9.]+) item_precision=([0-9.]+) n=45$`)
 	m := last.FindStringSubmatch(s)
-	if !strings.Contains(s, "thresholds chosen on the out-of-fold predictions of 20 hand-read history labels alone") ||
+	if !strings.Contains(s, "thresholds chosen on the out-of-fold predictions of 20 hand-read history labels and the other folds' labels, never its own fold's") ||
 		m == nil || m[1] == "0.0000" || m[2] != "1.0000" {
 		t.Errorf("served --cross-fit-items --history-items:\n%s", s)
 	}
@@ -149,6 +153,56 @@ func TestItemModelCommandsHistoryItems(t *testing.T) {
 	if err := TrainItems(context.Background(), []string{"--history-items", p("history_items.tsv"), "--data", p("dev.jsonl"),
 		"--items", p("labels.tsv"), "--model", p("city.model"), "--out", p("x.model")}, &out, &errb); err == nil {
 		t.Error("--history-items without --history was accepted")
+	}
+}
+
+// TestTrainItemsCalibratesOnEveryLabel: the item model served (train-items
+// --history-items) is trained and calibrated on every hand-read label, the
+// history's and --items' (issue 15), the gate's held-out slice left out of
+// both with --leave-out.
+func TestTrainItemsCalibratesOnEveryLabel(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := itemFixture(t)
+	p := func(name string) string { return filepath.Join(dir, name) }
+	env, err := loadItemEnv(ctx, "", "", p("city.model"), p("history.jsonl"), p("dev.jsonl"), p("labels.tsv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.readHistoryLabels(p("history_items.tsv")); err != nil {
+		t.Fatal(err)
+	}
+	cfg := classify.DefaultConfig()
+	o, w := itemmodel.DefaultOptions(), defaultItemSources()
+	read := Codes(env.historyLabels, "")
+	base, err := itemBase(env.ref, env.rules, env.history, read, cfg.ItemWindow, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calib, err := env.historyTuned(ctx, cfg, read, w.hand)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, leaveOut := range []string{"", "held-out"} {
+		tuned := env.itemTuned(cfg, env.texts, CodesExcept(env.labels, leaveOut), w.hand)
+		want, _, err := itemmodel.BuildOn(ctx, base, nil, itemmodel.Calibrated(calib, tuned), itemClassOf(env.ref), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out, errb bytes.Buffer
+		if err := TrainItems(ctx, []string{"--history", p("history.jsonl"), "--history-items", p("history_items.tsv"),
+			"--data", p("dev.jsonl"), "--items", p("labels.tsv"), "--leave-out", leaveOut,
+			"--model", p("city.model"), "--out", p("items.model")}, &out, &errb); err != nil {
+			t.Fatalf("train-items --leave-out %q: %v\n%s", leaveOut, err, errb.String())
+		}
+		got, err := readItemModel(p("items.model"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version() != want.Version() || got.Thresholds() != want.Thresholds() {
+			t.Errorf("--leave-out %q: train-items wrote %s (%s); built and calibrated on the %d history and %d --items labels: %s (%s)",
+				leaveOut, got.Version(), got.Thresholds(), len(calib), len(tuned), want.Version(), want.Thresholds())
+		}
 	}
 }
 

@@ -201,7 +201,7 @@ func Served(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	crossFit := fs.Bool("cross-fit-items", false, "measure the item model cross-fitted over the --items labels: each fold's messages decided by an item model trained and calibrated without them")
 	history := fs.String("history", "", "with --cross-fit-items: the city's history, JSONL (weak item labels)")
 	// issue 15: the thresholds chosen on hand-read labels of the history, not on --items
-	historyItems := fs.String("history-items", "", "with --cross-fit-items: hand-read item labels of --history messages (testdata/train_items.tsv), learnt from; the thresholds are chosen on their out-of-fold predictions alone")
+	historyItems := fs.String("history-items", "", "with --cross-fit-items: hand-read item labels of --history messages (testdata/train_items.tsv), learnt from; each fold's thresholds are chosen on their and the other folds' out-of-fold predictions together")
 	itf := addItemFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err

@@ -95,9 +95,9 @@ func Build(ctx context.Context, base []Labelled, tuned []Tuned, classOf func(str
 // predictions of calib alone (Choose at o.CalibTarget): each fold of calib is
 // predicted by a set trained on base, fixed and calib's other folds. The
 // set then trains on base, fixed and all of calib. Labels in fixed are
-// learnt from but never calibrated on: issue 15 calibrates on hand-read
-// labels of the history and keeps those of the set a figure is measured on
-// out of the choice.
+// learnt from but never calibrated on. Issue 15 calibrates on every
+// hand-read label the set may see (Calibrated): the history's and the
+// measured set's but the measured fold's.
 func BuildOn(ctx context.Context, base, fixed []Labelled, calib []Tuned, classOf func(string) (string, bool), o Options) (*Set, Outcome, error) {
 	train := append(append([]Labelled(nil), base...), fixed...)
 	recs, err := OutOfFold(ctx, train, calib, classOf, "calibrate", o)
@@ -116,9 +116,10 @@ func BuildOn(ctx context.Context, base, fixed []Labelled, calib []Tuned, classOf
 // a set built without that fold, and the fold of every tuned id: a message
 // of fold k measured with set k was never seen by it, neither in training
 // nor in calibration. Without calib the thresholds are chosen on the other
-// folds of tuned (Build); with calib on calib alone (BuildOn, the other
-// folds of tuned learnt from only), so no label tuned holds takes part in
-// any threshold's choice.
+// folds of tuned (Build, at o.Target); with calib (issue 15: hand-read
+// labels of the history) on calib and the other folds of tuned together
+// (BuildOn, at o.CalibTarget): every label but the measured fold's, as the
+// set served is calibrated on every label (see Calibrated).
 func CrossFit(ctx context.Context, base []Labelled, tuned, calib []Tuned, classOf func(string) (string, bool), o Options, progress func(string)) ([]*Set, map[string]int, error) {
 	if progress == nil {
 		progress = func(string) {}
@@ -143,14 +144,23 @@ func CrossFit(ctx context.Context, base []Labelled, tuned, calib []Tuned, classO
 		if len(calib) == 0 {
 			s, est, err = Build(ctx, base, in, classOf, o)
 		} else {
-			s, est, err = BuildOn(ctx, base, labelsOf(in), calib, classOf, o)
+			s, est, err = BuildOn(ctx, base, nil, Calibrated(calib, in), classOf, o)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("cross-fit fold %d: %w", k+1, err)
 		}
 		sets[k] = s
-		progress(fmt.Sprintf("cross-fit fold %d/%d: %d labels in training, %d calibrating, thresholds %s (calibration estimate precision %.3f, %d of %d filed)",
+		progress(fmt.Sprintf("cross-fit fold %d/%d: %d of the measured set's labels and %d history labels in training and calibration, thresholds %s (calibration estimate precision %.3f, %d of %d filed)",
 			k+1, o.Folds, len(in), len(calib), s.Thresholds(), est.Precision(), est.Filed, est.N))
 	}
 	return sets, folds, nil
+}
+
+// Calibrated is the calibration set of issue 15's cross-fitting: the
+// history's hand-read labels (calib) and the measured set's labels the
+// model may see (tuned: the other folds when measuring, all of them when
+// serving), both learnt from and calibrated on. It is a new slice; neither
+// argument is changed.
+func Calibrated(calib, tuned []Tuned) []Tuned {
+	return append(append(make([]Tuned, 0, len(calib)+len(tuned)), calib...), tuned...)
 }

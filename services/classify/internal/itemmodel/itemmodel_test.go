@@ -252,9 +252,11 @@ func TestBuildOnChoosesOnCalibAlone(t *testing.T) {
 }
 
 // TestCrossFitCalibratesOffTheMeasuredLabels: with calib, the set of fold k
-// is trained without fold k, and its thresholds are chosen on calib's
-// records alone: changing what fold k's labels say changes nothing of set
-// k, and the measured labels are no part of any choice.
+// is trained without fold k, and its thresholds are chosen on calib and the
+// other folds' records together (issue 15: every label but the measured
+// fold's): changing what fold k's labels say, or what the served decision
+// does with its messages, changes nothing of set k — neither its model nor
+// its thresholds — while the other folds' labels do take part.
 func TestCrossFitCalibratesOffTheMeasuredLabels(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -266,37 +268,77 @@ func TestCrossFitCalibratesOffTheMeasuredLabels(t *testing.T) {
 	o := testOptions()
 	o.Folds = 3
 	calib := calibFixture()
-	sets, folds, err := CrossFit(ctx, nil, tuned, calib, classOf, o, nil)
+	var msgs []string
+	sets, folds, err := CrossFit(ctx, nil, tuned, calib, classOf, o, func(s string) { msgs = append(msgs, s) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	for k, s := range sets {
-		var without []Labelled
+		var in []Tuned
 		for _, tu := range tuned {
 			if folds[tu.ID] != k {
-				without = append(without, tu.Labelled)
+				in = append(in, tu)
 			}
 		}
-		want, _, err := BuildOn(ctx, nil, without, calib, classOf, o)
+		want, _, err := BuildOn(ctx, nil, nil, Calibrated(calib, in), classOf, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want.Version() != s.Version() {
-			t.Errorf("fold %d: set %s is not the one built without the fold, calibrated on calib (%s)", k, s.Version(), want.Version())
+		if want.Version() != s.Version() || want.Thresholds() != s.Thresholds() {
+			t.Errorf("fold %d: set %s (%s) is not the one built and calibrated on calib and the other folds (%s, %s)",
+				k, s.Version(), s.Thresholds(), want.Version(), want.Thresholds())
+		}
+		// The calibration records are the other folds' and calib's: one
+		// per label, none of fold k's.
+		recs, err := OutOfFold(ctx, nil, Calibrated(calib, in), classOf, "calibrate", o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) != len(calib)+len(in) {
+			t.Errorf("fold %d: %d calibration records, want %d (calib %d + other folds %d)", k, len(recs), len(calib)+len(in), len(calib), len(in))
+		}
+		if !strings.Contains(msgs[k], fmt.Sprintf("%d of the measured set's labels and %d history labels", len(in), len(calib))) {
+			t.Errorf("fold %d: progress %q", k, msgs[k])
 		}
 	}
-	// Fold 0's labels all turned to class only: set 0 is the same.
+	// Fold 0's labels all turned to class only, and its messages decided
+	// under another class, unsure: set 0 is the same, model and thresholds.
 	flipped := append([]Tuned(nil), tuned...)
 	for i := range flipped {
 		if folds[flipped[i].ID] == 0 {
 			flipped[i].Code, _ = classOf(flipped[i].Code)
+			flipped[i].Class, flipped[i].ClassConf = "B0", 0.31
 		}
 	}
 	again, _, err := CrossFit(ctx, nil, flipped, calib, classOf, o, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again[0].Version() != sets[0].Version() {
-		t.Errorf("set 0 changed (%s → %s) with its own fold's labels", sets[0].Version(), again[0].Version())
+	if again[0].Version() != sets[0].Version() || again[0].Thresholds() != sets[0].Thresholds() {
+		t.Errorf("set 0 changed (%s %s → %s %s) with its own fold's labels", sets[0].Version(), sets[0].Thresholds(), again[0].Version(), again[0].Thresholds())
+	}
+	// The other folds' sets learnt fold 0's labels, so they changed.
+	for k := 1; k < o.Folds; k++ {
+		if again[k].Version() == sets[k].Version() {
+			t.Errorf("set %d did not change with fold 0's labels, which it trains on", k)
+		}
+	}
+}
+
+// TestCalibratedIsNew: Calibrated copies calib and then tuned, changing
+// neither.
+func TestCalibratedIsNew(t *testing.T) {
+	t.Parallel()
+	calib := make([]Tuned, 2, 8)
+	calib[0].ID, calib[1].ID = "c0", "c1"
+	tuned := []Tuned{{Labelled: Labelled{ID: "t0"}}}
+	got := Calibrated(calib, tuned)
+	got[0].ID = "x"
+	if calib[0].ID != "c0" || len(calib[:cap(calib)][2].ID) != 0 {
+		t.Errorf("Calibrated changed calib: %+v", calib[:3])
+	}
+	ids := []string{got[1].ID, got[2].ID}
+	if len(got) != 3 || !cmp.Equal(ids, []string{"c1", "t0"}) {
+		t.Errorf("Calibrated = %+v", got)
 	}
 }

@@ -58,8 +58,9 @@ type Config struct {
 	ItemLabelsFile, ItemTextsFile, ItemHoldoutSlice string
 	// ItemHistoryLabelsFile (issue 15) holds hand-read item labels of
 	// history messages (testdata/train_items.tsv for the demo city): the
-	// item model learns from them and chooses its thresholds on their
-	// out-of-fold predictions alone. Empty: on ItemLabelsFile's.
+	// item model learns from them and chooses its thresholds on their and
+	// ItemLabelsFile's (outside the gate's slice) out-of-fold predictions
+	// together. Empty: on ItemLabelsFile's alone.
 	ItemHistoryLabelsFile string
 	// Decision is the service's decision config the item model is
 	// calibrated under.
