@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/gridflow/gridflow/pkg/fault"
 )
@@ -28,6 +29,17 @@ import (
 // log: a view with another stamp is projected again from the log when an
 // event next comes for its case, never added to.
 const ProjectionVersion = 1
+
+// Replays counts how the batches' events were applied (issue 17): in
+// memory to the stored view, or out of order, so that the case's whole log
+// was read and projected again (Log, a read per replay).
+var replays struct{ inOrder, outOfOrder, log atomic.Int64 }
+
+// Replays returns the events applied in order and out of order, and the
+// logs read again, since the process started.
+func Replays() (inOrder, outOfOrder, logs int64) {
+	return replays.inOrder.Load(), replays.outOfOrder.Load(), replays.log.Load()
+}
 
 // BatchTx is a transaction that handles a batch of events in memory.
 type BatchTx interface {
@@ -126,6 +138,7 @@ func (a *Applier) view(ctx context.Context, id string) (*Case, error) {
 		if err != nil {
 			return nil, err
 		}
+		replays.log.Add(1)
 		for _, e := range a.log {
 			if e.CaseID == id {
 				evs = append(evs, *e)
@@ -174,7 +187,9 @@ func (a *Applier) Apply(ctx context.Context, e Event) (err error) {
 	sl := a.slots[e.CaseID]
 	if e.At.Before(c.UpdatedAt) { // out of order: where it lands needs the whole log
 		sl.stale = true
+		replays.outOfOrder.Add(1)
 	} else {
+		replays.inOrder.Add(1)
 		c.apply(&e)
 		c.State = c.derive()
 	}
