@@ -176,27 +176,55 @@ type Stored struct {
 // reading them back. All of msgs go in one statement: a row per statement
 // cost PostgreSQL more than the rows themselves.
 func EnqueueStored(ctx context.Context, tx pgx.Tx, msgs ...Message) (Stored, error) {
-	p := Stored{rows: make([]row, 0, len(msgs))}
 	if len(msgs) == 0 {
-		return p, nil
+		return Stored{}, nil
 	}
+	ins, err := newInsert(ctx, msgs)
+	if err != nil {
+		return Stored{}, err
+	}
+	rows, err := tx.Query(ctx, insertSQL, ins.args...)
+	if err != nil {
+		return Stored{}, fmt.Errorf("outbox enqueue: %w", err)
+	}
+	if err := ins.read(ctx, rows); err != nil {
+		return Stored{}, err
+	}
+	return Stored{rows: ins.rows}, nil
+}
+
+// insertSQL stores an enqueue's messages in one statement (insert.args).
+const insertSQL = `INSERT INTO outbox (event_id, subject, data, ref, headers)
+		SELECT e, s, d, r, h::jsonb FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[]) AS u (e, s, d, r, h)
+		RETURNING id, event_id`
+
+// insert is one enqueue of msgs, as EnqueueStored sends it and Queue
+// queues it: the rows to publish, insertSQL's arguments, and where each
+// event id's row sits so that read can give it its stored id.
+type insert struct {
+	rows []row
+	args []any
+	at   map[string]int
+}
+
+func newInsert(ctx context.Context, msgs []Message) (*insert, error) {
 	var (
 		ids      = make([]string, len(msgs))
 		subjects = make([]string, len(msgs))
 		data     = make([][]byte, len(msgs)) // nil (NULL) when stored by reference
 		refs     = make([]*string, len(msgs))
 		headers  = make([]string, len(msgs))
-		at       = make(map[string]int, len(msgs))
 	)
+	ins := &insert{rows: make([]row, 0, len(msgs)), at: make(map[string]int, len(msgs))}
 	for i, m := range msgs {
 		x, err := rowOf(ctx, m)
 		if err != nil {
-			return Stored{}, err
+			return nil, err
 		}
-		if _, dup := at[x.eventID]; dup {
-			return Stored{}, fmt.Errorf("outbox: event id %q twice in one enqueue", x.eventID)
+		if _, dup := ins.at[x.eventID]; dup {
+			return nil, fmt.Errorf("outbox: event id %q twice in one enqueue", x.eventID)
 		}
-		at[x.eventID] = i
+		ins.at[x.eventID] = i
 		hj, _ := json.Marshal(x.headers)
 		ids[i], subjects[i], headers[i] = x.eventID, x.subject, string(hj)
 		if m.Ref != "" {
@@ -204,32 +232,34 @@ func EnqueueStored(ctx context.Context, tx pgx.Tx, msgs ...Message) (Stored, err
 		} else {
 			data[i] = x.data
 		}
-		p.rows = append(p.rows, x)
+		ins.rows = append(ins.rows, x)
 	}
-	rows, err := tx.Query(ctx, `INSERT INTO outbox (event_id, subject, data, ref, headers)
-		SELECT e, s, d, r, h::jsonb FROM unnest($1::text[], $2::text[], $3::bytea[], $4::text[], $5::text[]) AS u (e, s, d, r, h)
-		RETURNING id, event_id`, ids, subjects, data, refs, headers)
-	if err != nil {
-		return Stored{}, fmt.Errorf("outbox enqueue: %w", err)
-	}
+	ins.args = []any{ids, subjects, data, refs, headers}
+	return ins, nil
+}
+
+// read takes the stored ids from insertSQL's rows and, the insert
+// complete, adds its rows to ctx's scope: published from memory once the
+// scope commits.
+func (ins *insert) read(ctx context.Context, rows pgx.Rows) error {
 	var (
 		id      int64
 		eventID string
 	)
 	n, err := pgx.ForEachRow(rows, []any{&id, &eventID}, func() error {
-		p.rows[at[eventID]].id = id
+		ins.rows[ins.at[eventID]].id = id
 		return nil
 	})
-	if err == nil && n.RowsAffected() != int64(len(msgs)) {
-		err = fmt.Errorf("stored %d of %d rows", n.RowsAffected(), len(msgs))
+	if err == nil && n.RowsAffected() != int64(len(ins.rows)) {
+		err = fmt.Errorf("stored %d of %d rows", n.RowsAffected(), len(ins.rows))
 	}
 	if err != nil {
-		return Stored{}, fmt.Errorf("outbox enqueue: %w", err)
+		return fmt.Errorf("outbox enqueue: %w", err)
 	}
 	if s := scopeOf(ctx); s != nil {
-		s.add(p.rows) // published from memory once the scope commits
+		s.add(ins.rows)
 	}
-	return p, nil
+	return nil
 }
 
 // PublishCommitted hands committed rows to the fast path: they are published
