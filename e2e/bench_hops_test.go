@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,12 +14,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/natsauth"
-	"github.com/gridflow/gridflow/pkg/natsjs"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 )
@@ -49,7 +45,6 @@ type hopTimes [7]time.Time
 // case.received and case.classified and every task.dispatched, and returns
 // each of the given cases' instants (sent: the case id → its submit time).
 func (b *bench) emergencyHops(ctx context.Context, from, to uint64, sent map[string]time.Time) map[string]*hopTimes {
-	t := b.t
 	out := map[string]*hopTimes{}
 	if to <= from || len(sent) == 0 {
 		return out
@@ -57,60 +52,28 @@ func (b *bench) emergencyHops(ctx context.Context, from, to uint64, sent map[str
 	for id, at := range sent {
 		out[id] = &hopTimes{0: at}
 	}
-	cons, err := b.s.jetStream(t).OrderedConsumer(ctx, natsjs.StreamGrid, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{lane.Emergency("grid.case.received"), lane.Emergency("grid.case.classified"), "grid.task.dispatched.>"},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: from + 1,
+	filters := []string{lane.Emergency("grid.case.received"), lane.Emergency("grid.case.classified"), "grid.task.dispatched.>"}
+	b.readRange(ctx, "the emergencies' hops", from, to, filters, func(env *eventsv1.Envelope, stored time.Time) {
+		h := out[env.GetCaseId()]
+		if h == nil {
+			return
+		}
+		var at int
+		switch {
+		case env.GetCaseReceived() != nil:
+			at = 1
+		case env.GetCaseClassified() != nil:
+			at = 3
+		case env.GetTaskDispatched() != nil:
+			at = 5
+		default:
+			return
+		}
+		if h[at].IsZero() {
+			h[at], h[at+1] = env.GetOccurredAt().AsTime(), stored
+		}
 	})
-	if err != nil {
-		t.Fatalf("read the emergencies' hops: %v", err)
-	}
-	for {
-		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
-		if err != nil {
-			t.Fatalf("read the emergencies' hops: %v", err)
-		}
-		got, last := 0, uint64(0)
-		for m := range batch.Messages() {
-			got++
-			meta, err := m.Metadata()
-			if err != nil {
-				t.Fatal(err)
-			}
-			last = meta.Sequence.Stream
-			if last > to {
-				continue
-			}
-			var env eventsv1.Envelope
-			if err := proto.Unmarshal(m.Data(), &env); err != nil {
-				t.Fatalf("%s: %v", m.Subject(), err)
-			}
-			h := out[env.GetCaseId()]
-			if h == nil {
-				continue
-			}
-			built := env.GetOccurredAt().AsTime()
-			at := 1
-			switch {
-			case env.GetCaseReceived() != nil:
-				at = 1
-			case env.GetCaseClassified() != nil:
-				at = 3
-			case env.GetTaskDispatched() != nil:
-				at = 5
-			default:
-				continue
-			}
-			if h[at].IsZero() {
-				h[at], h[at+1] = built, meta.Timestamp
-			}
-		}
-		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("read the emergencies' hops: %v", err)
-		}
-		if got == 0 || last >= to {
-			return out
-		}
-	}
+	return out
 }
 
 // sayHops prints the p50/p99 of each hop over the cases seen whole.

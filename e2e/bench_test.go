@@ -473,23 +473,44 @@ type outcome struct {
 // the first task.dispatched of each case, its review_needed, or a
 // classification that is not dispatchable.
 func (b *bench) outcomes(ctx context.Context, from, to uint64) map[string]outcome {
-	t := b.t
 	out := map[string]outcome{}
+	b.readRange(ctx, "the outcomes", from, to, []string{"grid.task.dispatched.>", "grid.case.review_needed.>", "grid.case.classified.>"},
+		func(env *eventsv1.Envelope, stored time.Time) {
+			kind := ""
+			switch {
+			case env.GetTaskDispatched() != nil:
+				kind = "task"
+			case env.GetCaseReviewNeeded() != nil:
+				kind = "review"
+			case env.GetCaseClassified() != nil && !env.GetCaseClassified().GetDispatchable():
+				kind = "not_dispatchable"
+			default:
+				return
+			}
+			if _, seen := out[env.GetCaseId()]; !seen {
+				out[env.GetCaseId()] = outcome{kind, stored}
+			}
+		})
+	return out
+}
+
+// readRange hands each event of filters stored between two stream
+// sequences (after from, up to to) to each, with when the stream stored it.
+func (b *bench) readRange(ctx context.Context, what string, from, to uint64, filters []string, each func(env *eventsv1.Envelope, stored time.Time)) {
+	t := b.t
 	if to <= from {
-		return out
+		return
 	}
-	js := b.s.jetStream(t)
-	cons, err := js.OrderedConsumer(ctx, natsjs.StreamGrid, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{"grid.task.dispatched.>", "grid.case.review_needed.>", "grid.case.classified.>"},
-		DeliverPolicy:  jetstream.DeliverByStartSequencePolicy, OptStartSeq: from + 1,
+	cons, err := b.s.jetStream(t).OrderedConsumer(ctx, natsjs.StreamGrid, jetstream.OrderedConsumerConfig{
+		FilterSubjects: filters, DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: from + 1,
 	})
 	if err != nil {
-		t.Fatalf("read the outcomes: %v", err)
+		t.Fatalf("read %s: %v", what, err)
 	}
 	for {
 		batch, err := cons.Fetch(1000, jetstream.FetchMaxWait(2*time.Second))
 		if err != nil {
-			t.Fatalf("read the outcomes: %v", err)
+			t.Fatalf("read %s: %v", what, err)
 		}
 		got, last := 0, uint64(0)
 		for m := range batch.Messages() {
@@ -506,26 +527,13 @@ func (b *bench) outcomes(ctx context.Context, from, to uint64) map[string]outcom
 			if err := proto.Unmarshal(m.Data(), &env); err != nil {
 				t.Fatalf("%s: %v", m.Subject(), err)
 			}
-			kind := ""
-			switch {
-			case env.GetTaskDispatched() != nil:
-				kind = "task"
-			case env.GetCaseReviewNeeded() != nil:
-				kind = "review"
-			case env.GetCaseClassified() != nil && !env.GetCaseClassified().GetDispatchable():
-				kind = "not_dispatchable"
-			default:
-				continue
-			}
-			if _, seen := out[env.GetCaseId()]; !seen {
-				out[env.GetCaseId()] = outcome{kind, meta.Timestamp}
-			}
+			each(&env, meta.Timestamp)
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			t.Fatalf("read the outcomes: %v", err)
+			t.Fatalf("read %s: %v", what, err)
 		}
 		if got == 0 || last >= to {
-			return out
+			return
 		}
 	}
 }
