@@ -26,8 +26,9 @@ type CaseLocker func(ctx context.Context, tx pgx.Tx, caseIDs []string) error
 // in memory and takes its own outcome — and what the others changed written
 // at the end in one round trip; if that write fails the batch fails, and
 // the runner handles each message again alone, so a message that breaks it
-// fails alone. Any other transaction stores and applies each event in its
-// own savepoint. A resolved primary may still lock its dependents later in
+// fails alone. bind must give a feedback.BatchTx (the store's always
+// does). Events the handler only acknowledges (inspections, work that is
+// no case's) settle without a savepoint. A resolved primary may still lock its dependents later in
 // the batch, outside lock's order: a deadlock there fails the batch, which
 // the runner then handles message by message.
 func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.BatchHandler {
@@ -38,7 +39,7 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 		ids := make([]string, 0, len(msgs))
 		for i, m := range msgs {
 			if inspectionEvent(m.Subject) { // issue 20: counted by feedback-inspections, no case's event
-				_ = b.Apply(i, func(context.Context, pgx.Tx, consumer.Message) error { return nil })
+				_ = b.Settle(i, func() error { return nil }) // nothing to write: no savepoint
 				continue
 			}
 			e, err := eventOf(m)
@@ -47,7 +48,7 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 				continue
 			}
 			if notCaseWork(e) { // issue 20 (work tasks): acknowledged, not kept
-				_ = b.Apply(i, func(context.Context, pgx.Tx, consumer.Message) error { return nil })
+				_ = b.Settle(i, func() error { return nil }) // nothing to write: no savepoint
 				continue
 			}
 			evs[i], ok[i] = e, true
@@ -59,24 +60,11 @@ func BatchHandler(svc *feedback.Service, bind Binder, lock CaseLocker) consumer.
 		if err := lock(ctx, b.Tx(), ids); err != nil {
 			return err
 		}
-		if btx, isBatch := bind(b.Tx()).(feedback.BatchTx); isBatch {
-			return inMemory(ctx, b, svc, btx, evs, ok, ids)
+		btx, isBatch := bind(b.Tx()).(feedback.BatchTx)
+		if !isBatch {
+			return fmt.Errorf("feedback batch handler: bind gave %T, which handles no batch in memory", bind(b.Tx()))
 		}
-		// The batch's transaction holds these cases' locks to its end:
-		// Handle need not take each again, a statement per event (issue 17).
-		held := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			held[id] = true
-		}
-		for i := range msgs {
-			if !ok[i] {
-				continue
-			}
-			_ = b.Apply(i, func(ctx context.Context, tx pgx.Tx, _ consumer.Message) error {
-				return svc.Handle(ctx, heldTx{bind(tx), held}, evs[i])
-			}) // the outcome is recorded
-		}
-		return nil
+		return inMemory(ctx, b, svc, btx, evs, ok, ids)
 	}
 }
 
@@ -100,21 +88,6 @@ func inMemory(ctx context.Context, b *consumer.Batch, svc *feedback.Service, tx 
 		}
 	}
 	return a.Flush(ctx)
-}
-
-// heldTx is a transaction that already holds the locks of the cases in
-// held (transaction-scoped, so a savepoint's rollback keeps them): locking
-// one of them again is a no-op; any other case is locked as usual.
-type heldTx struct {
-	feedback.Tx
-	held map[string]bool
-}
-
-func (t heldTx) LockCase(ctx context.Context, id string) error {
-	if t.held[id] {
-		return nil
-	}
-	return t.Tx.LockCase(ctx, id)
 }
 
 // OrderKey is the case a message belongs to, so that one case's events are
