@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -366,12 +367,7 @@ func CheckHistoryLabels(ref *reference.Set, history []classifier.Example, labels
 	for _, h := range history {
 		gold[h.ID] = h.Label
 	}
-	ids := make([]string, 0, len(labels))
-	for id := range labels {
-		ids = append(ids, id)
-	}
-	slices.Sort(ids)
-	for _, id := range ids {
+	for _, id := range slices.Sorted(maps.Keys(labels)) {
 		code := labels[id]
 		g, ok := gold[id]
 		if !ok {
