@@ -110,7 +110,8 @@ func principalOf(actor string) string {
 const SystemActor = "system:feedback"
 
 // Handle stores a consumed event and brings its case (and the cases merged
-// into it) up to date in tx. A redelivered event changes nothing.
+// into it) up to date in tx, a BatchTx (the store's always is), as a batch
+// of one. A redelivered event changes nothing.
 func (s *Service) Handle(ctx context.Context, tx Tx, e Event) error {
 	if e.CaseID == "" {
 		return fmt.Errorf("event %s (%s) names no case", e.ID, e.Type)
@@ -118,22 +119,18 @@ func (s *Service) Handle(ctx context.Context, tx Tx, e Event) error {
 	if err := tx.LockCase(ctx, e.CaseID); err != nil {
 		return err
 	}
-	if bt, ok := tx.(BatchTx); ok { // a batch of one (issue 17)
-		a, err := s.NewApplier(ctx, bt, []string{e.CaseID}, []string{e.ID})
-		if err != nil {
-			return err
-		}
-		if err := a.Apply(ctx, e); err != nil {
-			return err
-		}
-		return a.Flush(ctx)
+	bt, ok := tx.(BatchTx) // a batch of one (issue 17)
+	if !ok {
+		return fmt.Errorf("event %s: %T handles no batch in memory", e.ID, tx)
 	}
-	fresh, err := tx.Append(ctx, &e)
-	if err != nil || !fresh {
+	a, err := s.NewApplier(ctx, bt, []string{e.CaseID}, []string{e.ID})
+	if err != nil {
 		return err
 	}
-	_, err = s.refresh(ctx, tx, e.CaseID, true)
-	return err
+	if err := a.Apply(ctx, e); err != nil {
+		return err
+	}
+	return a.Flush(ctx)
 }
 
 // refresh projects the case from its log, takes the decisions its facts
