@@ -151,10 +151,7 @@ func (b *benchStatements) commits(t *testing.T, orders int) {
 		return
 	}
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, b.base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := b.connect(t)
 	defer db.Close(ctx)
 	rows, err := db.Query(ctx, `SELECT r.rolname, sum(s.calls)::bigint
 		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid

@@ -88,6 +88,16 @@ func (b *benchStatements) env(svc string) []string {
 	return []string{"GRIDFLOW_DATABASE_URL=" + b.url(svc)}
 }
 
+// connect opens a connection to the bench's database as its superuser.
+func (b *benchStatements) connect(t *testing.T) *pgx.Conn {
+	t.Helper()
+	db, err := pgx.Connect(context.Background(), b.base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
 // reset forgets the statistics so far (the baseline's, the steps').
 func (b *benchStatements) reset(t *testing.T) {
 	t.Helper()
@@ -95,10 +105,7 @@ func (b *benchStatements) reset(t *testing.T) {
 		return
 	}
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, b.base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := b.connect(t)
 	defer db.Close(ctx)
 	if _, err := db.Exec(ctx, `SELECT pg_stat_statements_reset()`); err != nil {
 		t.Fatalf("reset pg_stat_statements: %v", err)
@@ -115,10 +122,7 @@ func (b *benchStatements) report(t *testing.T, orders int, top int) {
 		return
 	}
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, b.base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := b.connect(t)
 	defer db.Close(ctx)
 	rows, err := db.Query(ctx, `SELECT r.rolname, s.calls, s.total_exec_time, s.rows, s.query
 		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid
@@ -243,10 +247,7 @@ func (b *benchStatements) idle(t *testing.T, w *procWatch, d time.Duration) {
 		return
 	}
 	ctx := context.Background()
-	db, err := pgx.Connect(ctx, b.base)
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := b.connect(t)
 	defer db.Close(ctx)
 	rows, err := db.Query(ctx, `SELECT r.rolname, s.calls, s.total_exec_time, s.query
 		FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid JOIN pg_database d ON d.oid = s.dbid
