@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/lane"
@@ -98,6 +99,9 @@ type Relay struct {
 	// are published by a goroutine of their own, never behind a round of
 	// routine rows waiting for their acks.
 	urgent chan Stored
+	// urgentInFlight counts hand-overs to the emergency path not yet
+	// published: a routine round waits for none (awaitUrgent).
+	urgentInFlight atomic.Int64
 
 	rebuild func(ctx context.Context, tx pgx.Tx, refs []Ref) ([][]byte, error)
 	gauges  time.Duration
@@ -288,9 +292,11 @@ func (r *Relay) PublishCommitted(p Stored) {
 // publishUrgent hands committed rows to the emergency path; it never
 // blocks (when that path is full the rows are left to the poller).
 func (r *Relay) publishUrgent(p Stored) {
+	r.urgentInFlight.Add(1)
 	select {
 	case r.urgent <- p:
 	default:
+		r.urgentInFlight.Add(-1)
 		r.Notify()
 	}
 }
@@ -330,6 +336,24 @@ func (r *Relay) runUrgent(ctx context.Context) {
 			return
 		case p := <-r.urgent:
 			r.publishAndDelete(ctx, p.rows, "outbox emergency path")
+			r.urgentInFlight.Add(-1)
+		}
+	}
+}
+
+// awaitUrgent holds a routine round until every emergency handed over is
+// published: it publishes one the emergency path has not taken yet, and
+// waits for one that path is publishing. Without it the routine round could
+// send its rows while the emergency path's goroutine had taken an emergency
+// but not yet run (TestRelayEmergencyRowsLeaveFirst under load).
+func (r *Relay) awaitUrgent(ctx context.Context) {
+	for r.urgentInFlight.Load() > 0 && ctx.Err() == nil {
+		select {
+		case p := <-r.urgent:
+			r.publishAndDelete(ctx, p.rows, "outbox emergency path")
+			r.urgentInFlight.Add(-1)
+		case <-ctx.Done():
+		case <-time.After(time.Millisecond):
 		}
 	}
 }
@@ -345,13 +369,8 @@ func (r *Relay) runFast(ctx context.Context) {
 		case p := <-r.fast:
 			rows = append(rows, p.rows...)
 		}
-		// An emergency handed over meanwhile goes before this round, in
-		// case the emergency path is itself still waiting for an ack.
-		select {
-		case p := <-r.urgent:
-			r.publishAndDelete(ctx, p.rows, "outbox emergency path")
-		default:
-		}
+		// An emergency handed over meanwhile goes before this round.
+		r.awaitUrgent(ctx)
 	more:
 		for len(rows) < r.batch {
 			select {
