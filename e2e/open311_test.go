@@ -412,7 +412,10 @@ func TestOpen311(t *testing.T) {
 			var rs []map[string]any
 			_ = json.Unmarshal(one, &rs)
 			if len(rs) == 1 && rs[0]["agency_responsible"] != nil {
-				break // dispatched: the lead unit is known
+				// dispatched: the lead unit is known — its own, or, when the
+				// XML post below reached classify first and opened the
+				// incident this one joined, its primary's.
+				break
 			}
 		}
 		if time.Now().After(deadline) {

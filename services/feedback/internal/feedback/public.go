@@ -73,8 +73,44 @@ func PublicReply(c *Case) string {
 	return redact.Text(c.Replies[len(c.Replies)-1].Text)
 }
 
+// PublicView is a public case as the door shows it: the case and the
+// department that answers for it — its own lead or, for a case merged into
+// an incident, its primary's (DESIGN.md: a merged case has no tasks of its
+// own and mirrors its primary). Of two reports of one problem either may
+// open the incident; each submitter sees who acts on it.
+type PublicView struct {
+	*Case
+	Lead string
+}
+
+// publicViews pairs cs with the departments that answer for them, the
+// merged cases' primaries read in one query.
+func (s *Service) publicViews(ctx context.Context, cs []*Case) ([]*PublicView, error) {
+	out := make([]*PublicView, len(cs))
+	var primaries []string
+	for i, c := range cs {
+		out[i] = &PublicView{Case: c, Lead: c.LeadDepartment()}
+		if out[i].Lead == "" && c.Merged() {
+			primaries = append(primaries, c.PrimaryCaseID)
+		}
+	}
+	if len(primaries) == 0 {
+		return out, nil
+	}
+	leads, err := s.reader.LeadDepartments(ctx, primaries)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range out {
+		if v.Lead == "" && v.Merged() {
+			v.Lead = leads[v.PrimaryCaseID]
+		}
+	}
+	return out, nil
+}
+
 // ListPublicCases lists public cases, newest first.
-func (s *Service) ListPublicCases(ctx context.Context, pf PublicFilter) ([]*Case, string, error) {
+func (s *Service) ListPublicCases(ctx context.Context, pf PublicFilter) ([]*PublicView, string, error) {
 	if _, _, err := policy.Authorize(ctx, opListPublicCases); err != nil {
 		return nil, "", err
 	}
@@ -108,13 +144,21 @@ func (s *Service) ListPublicCases(ctx context.Context, pf PublicFilter) ([]*Case
 		vs.Add("service_code", "is longer than %d bytes", MaxCodeBytes)
 		return nil, "", vs.Err()
 	}
-	return s.reader.ListCases(ctx, f)
+	cs, next, err := s.reader.ListCases(ctx, f)
+	if err != nil {
+		return nil, "", err
+	}
+	views, err := s.publicViews(ctx, cs)
+	if err != nil {
+		return nil, "", err
+	}
+	return views, next, nil
 }
 
 // GetPublicCase reads one public case by id or case number (GF-…). Any
 // other — one that does not exist, a 12345 case — is the same
 // PERMISSION_DENIED.
-func (s *Service) GetPublicCase(ctx context.Context, id string) (*Case, error) {
+func (s *Service) GetPublicCase(ctx context.Context, id string) (*PublicView, error) {
 	if _, _, err := policy.Authorize(ctx, opGetPublicCase); err != nil {
 		return nil, err
 	}
@@ -134,5 +178,9 @@ func (s *Service) GetPublicCase(ctx context.Context, id string) (*Case, error) {
 		}
 		return nil, policy.ErrDenied("case " + id + number)
 	}
-	return c, nil
+	views, err := s.publicViews(ctx, []*Case{c})
+	if err != nil {
+		return nil, err
+	}
+	return views[0], nil
 }

@@ -579,6 +579,9 @@ type Filter struct {
 type Reader interface {
 	// FindCase reads a case by exactly one of id, number, order number.
 	FindCase(ctx context.Context, id, number, orderNo string) (*Case, error)
+	// LeadDepartments maps each of ids that has a view to its lead
+	// department ("" while it has none).
+	LeadDepartments(ctx context.Context, ids []string) (map[string]string, error)
 	ListCases(ctx context.Context, f Filter) ([]*Case, string, error)
 	// Timeline lists a case's events in log order.
 	Timeline(ctx context.Context, caseID string) ([]Event, error)

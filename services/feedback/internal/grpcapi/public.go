@@ -22,10 +22,11 @@ type Public struct {
 // NewPublic returns the public read of svc.
 func NewPublic(svc *feedback.Service) *Public { return &Public{svc: svc} }
 
-func publicCaseOut(c *feedback.Case) *feedbackv1.PublicCase {
+func publicCaseOut(v *feedback.PublicView) *feedbackv1.PublicCase {
+	c := v.Case
 	out := &feedbackv1.PublicCase{CaseId: c.ID, CaseNumber: c.Number, State: convert.StateOut(c.State), Closed: feedback.IsPublicClosed(c),
 		ItemCode: c.ItemCode, ItemName: c.ItemName, Area: wire.AreaOut(c.Area), Reply: feedback.PublicReply(c),
-		LeadDepartmentCode: c.LeadDepartment(), ReceivedAt: wire.TimeOut(c.ReceivedAt), UpdatedAt: wire.TimeOut(c.UpdatedAt)}
+		LeadDepartmentCode: v.Lead, ReceivedAt: wire.TimeOut(c.ReceivedAt), UpdatedAt: wire.TimeOut(c.UpdatedAt)}
 	if p := c.Public; p != nil {
 		out.ServiceCode, out.Description, out.MediaUrl = p.ServiceCode, p.Description, p.MediaURL
 		if p.Located {

@@ -103,6 +103,39 @@ func TestPublicCases(t *testing.T) {
 	}
 	_, err = client.ListPublicCases(ctxAs("hotline"), &feedbackv1.ListPublicCasesRequest{})
 	code(t, err, codes.PermissionDenied)
+
+	// A repeated report merged into an incident has no task of its own: it
+	// names its primary's lead (DESIGN.md: a merged case mirrors its
+	// primary), whichever of two racing reports opened the incident.
+	primary := e.receive(typesv1.Source_SOURCE_PUBLIC, zj)
+	e.classify(primary, "")
+	repeat := e.receive(typesv1.Source_SOURCE_PUBLIC, zj)
+	e.classify(repeat, primary.id)
+	lead := func() (string, string) {
+		t.Helper()
+		got, err := client.GetPublicCase(ctx, &feedbackv1.GetPublicCaseRequest{CaseId: repeat.number})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.ListPublicCases(ctx, &feedbackv1.ListPublicCasesRequest{CaseIds: []string{repeat.id, primary.id}})
+		if err != nil || len(resp.GetCases()) != 2 {
+			t.Fatalf("list %v: %v", resp, err)
+		}
+		for _, c := range resp.GetCases() {
+			if c.GetLeadDepartmentCode() != got.GetCase().GetLeadDepartmentCode() {
+				t.Errorf("listed %s leads %q, the repeat %q", c.GetCaseId(), c.GetLeadDepartmentCode(), got.GetCase().GetLeadDepartmentCode())
+			}
+		}
+		return got.GetCase().GetLeadDepartmentCode(), got.GetCase().GetState().String()
+	}
+	if l, st := lead(); l != "" || st != "CASE_STATE_MERGED" {
+		t.Errorf("before the primary's dispatch: lead %q, state %s", l, st)
+	}
+	e.dispatch(primary, 0)
+	if l, st := lead(); l != cgzd || st != "CASE_STATE_MERGED" {
+		t.Errorf("after the primary's dispatch: lead %q (want %s), state %s", l, cgzd, st)
+	}
+
 	fc, fctx := e.as("public:k-1")
 	_, err = fc.ListCases(fctx, &feedbackv1.ListCasesRequest{})
 	code(t, err, codes.PermissionDenied)

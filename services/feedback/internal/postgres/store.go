@@ -320,6 +320,20 @@ func (s *Store) FindCase(ctx context.Context, id, number, orderNo string) (*feed
 	}
 }
 
+// LeadDepartments maps each of ids with a view to its lead department.
+func (s *Store) LeadDepartments(ctx context.Context, ids []string) (map[string]string, error) {
+	rows, err := s.pool.Query(ctx, `SELECT case_id, lead_department FROM cases WHERE case_id = ANY($1)`, ids)
+	if err != nil {
+		return nil, fmt.Errorf("lead departments: %w", err)
+	}
+	out := make(map[string]string, len(ids))
+	var id, lead string
+	if _, err := pgx.ForEachRow(rows, []any{&id, &lead}, func() error { out[id] = lead; return nil }); err != nil {
+		return nil, fmt.Errorf("lead departments: %w", err)
+	}
+	return out, nil
+}
+
 // pageKey reads a keyset page token (pkg/pagetoken): the last row's time and id.
 func pageKey(tok string) (time.Time, string, error) {
 	at, id, err := pagetoken.Decode(tok)

@@ -98,7 +98,8 @@ type PublicCase struct {
 	Location *v1.LatLng `protobuf:"bytes,10,opt,name=location" json:"location,omitempty"`
 	// The newest reply to the public, when one was made.
 	Reply string `protobuf:"bytes,11,opt,name=reply" json:"reply,omitempty"`
-	// The unit leading the work, when dispatched.
+	// The unit leading the work, when dispatched; for a case merged into an
+	// incident (a repeated report of one problem), its primary case's.
 	LeadDepartmentCode string                 `protobuf:"bytes,12,opt,name=lead_department_code,json=leadDepartmentCode" json:"lead_department_code,omitempty"`
 	ReceivedAt         *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=received_at,json=receivedAt" json:"received_at,omitempty"`
 	UpdatedAt          *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=updated_at,json=updatedAt" json:"updated_at,omitempty"`
