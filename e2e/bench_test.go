@@ -153,6 +153,7 @@ func TestBench(t *testing.T) {
 	pgSvc0 := pgCPUByService(t, procs, pg.url)
 	commits0 := pgCommits(t, pg.url)
 	events0, deliveries0 := b.natsCounts(ctx)
+	byDurable0 := b.deliveriesByDurable(ctx) // issue 17, feedback's filter
 	cpu0 := procs.cpu()
 	profiled := profileServices(t, s, cfg.fixed) // BENCH_PPROF_DIR
 	fx := b.step(ctx, 0, cfg.fixedRate, cfg.fixed)
@@ -160,6 +161,7 @@ func TestBench(t *testing.T) {
 	cpu1 := procs.cpu()
 	commits1 := pgCommits(t, pg.url)
 	events1, deliveries1 := b.natsCounts(ctx)
+	byDurable1 := b.deliveriesByDurable(ctx) // issue 17, feedback's filter
 	pgSvc1 := pgCPUByService(t, procs, pg.url)
 	say("(3) fixed %.0f/s for %s: %s", cfg.fixedRate, cfg.fixed, fx)
 	say("(3) submit → task.dispatched: routine p50 %.0f ms p99 %.0f ms (%d cases); emergency p50 %.0f ms p99 %.0f ms (%d cases)",
@@ -170,6 +172,7 @@ func TestBench(t *testing.T) {
 		float64(commits1-commits0)/float64(max(fx.accepted, 1)), commits1-commits0)
 	say("(3) NATS per order: %.1f events stored (a publish and its ack each), %.1f deliveries to durables (a message and its ack each)",
 		float64(events1-events0)/float64(max(fx.accepted, 1)), float64(deliveries1-deliveries0)/float64(max(fx.accepted, 1)))
+	sayDeliveriesByDurable(byDurable0, byDurable1, fx.accepted) // issue 17, feedback's filter
 	say("(3) CPU per order over the phase and its drain (%d orders accepted):", fx.accepted)
 	for _, name := range procs.names() {
 		d := cpu1[name] - cpu0[name]

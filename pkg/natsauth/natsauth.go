@@ -151,7 +151,15 @@ var Users = []User{
 			// Early warning (issue 20): feedback's warnings; the console
 			// reads them through its watch on grid.>.
 			"grid.warning.>"},
-		Durables: []Durable{{"feedback-events", []string{"grid.case.>", "grid.incident.>", "grid.task.>"}},
+		// Every case, incident and task event but feedback's own (issue 17:
+		// they came back to it only to be skipped as already logged);
+		// services/feedback/internal/events.Subjects, which its tests keep
+		// to the envelope's events and to Publish above.
+		Durables: []Durable{{"feedback-events", []string{
+			"grid.case.received.>", "grid.case.answered.>", "grid.case.followed_up.>", "grid.case.contact_read.>",
+			"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>",
+			"grid.case.cancelled.>", "grid.case.parked.>", "grid.case.unparked.>", "grid.case.excluded.>",
+			"grid.case.arbitration_opened.>", "grid.case.arbitrated.>", "grid.task.>"}},
 			// The month's inspections (issue 20).
 			{"feedback-inspections", []string{"grid.task.inspection_recorded.>", "grid.task.inspection_missed.>"}}}},
 	// The console's live queue: one ephemeral ordered consumer on grid.>

@@ -1,5 +1,5 @@
 // Package events is feedback's side of the stream: it consumes every case,
-// incident and task event (durable consumer feedback-events), turns
+// incident and task event but its own (durable consumer feedback-events), turns
 // envelopes into the domain's events and back, and builds the envelopes of
 // feedback's own events — grid.case.{resolved,replied,callback_recorded,
 // rechecked,reopened,closed,withdrawn}.<district>.<street>.
@@ -33,8 +33,26 @@ const SchemaVersion = 1
 // The consumer and what it reads.
 const ConsumerName = "feedback-events"
 
-// Subjects feedback consumes.
-var Subjects = []string{"grid.case.>", "grid.incident.>", "grid.task.>"}
+// Subjects feedback consumes: every case, incident and task event except
+// those feedback publishes itself (issue 17). Its own events are in the log
+// already — written in the transaction that published them, by whichever
+// replica did — so reading them back cost a delivery, a decode, a place in
+// the batch's reads and an ack each, only to be skipped. Incidents and
+// tasks are no one's but classify's and dispatch's, so their wildcards
+// stay: an event added there reaches feedback without a change here.
+// Feedback's own events are pkg/natsauth's table's Publish for feedback
+// (what nats-server lets it publish); TestSubjectsAreWhatFeedbackDoesNotPublish
+// walks the envelope's every event and fails unless each case, incident
+// and task event is either here or one feedback publishes, not both.
+var Subjects = []string{
+	// intake
+	"grid.case.received.>", "grid.case.answered.>", "grid.case.followed_up.>", "grid.case.contact_read.>",
+	// classify
+	"grid.case.classified.>", "grid.case.review_needed.>", "grid.incident.>",
+	// dispatch
+	"grid.case.cancelled.>", "grid.case.parked.>", "grid.case.unparked.>", "grid.case.excluded.>",
+	"grid.case.arbitration_opened.>", "grid.case.arbitrated.>", "grid.task.>",
+}
 
 // Binder gives the domain's view of the runner's transaction.
 type Binder func(tx pgx.Tx) feedback.Tx

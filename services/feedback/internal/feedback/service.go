@@ -141,7 +141,16 @@ func (s *Service) refresh(ctx context.Context, tx Tx, id string, cascade bool) (
 	if err != nil {
 		return nil, err
 	}
+	return s.refreshLog(ctx, tx, id, evs, cascade)
+}
+
+// refreshLog is refresh given the case's whole log as this transaction
+// sees it (issue 17: a change that read the log under the case's lock and
+// appended to it knows it without reading it again; no other transaction
+// can append meanwhile).
+func (s *Service) refreshLog(ctx context.Context, tx Tx, id string, evs []Event, cascade bool) (*Case, error) {
 	c := Project(id, evs)
+	var err error
 	var primary *Case
 	if c.Merged() {
 		primary, err = tx.LoadCase(ctx, c.PrimaryCaseID)
@@ -331,7 +340,7 @@ func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor str
 			out, id = c, prior
 			return err
 		}
-		c, err := s.lockedCase(ctx, tx, in.CaseID)
+		c, log, err := s.lockedLog(ctx, tx, in.CaseID)
 		if err := within(sc, "case "+in.CaseID, c, err); err != nil {
 			return err // before its state: outside the scope, nothing shows
 		}
@@ -364,13 +373,15 @@ func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor str
 			if err := s.emit(ctx, tx, c, &evs[i]); err != nil {
 				return err
 			}
+			log = append(log, evs[i]) // as stored: emit gave it its seq
 		}
-		if reopenPrimary {
+		if reopenPrimary { // the primary's log, not this case's
 			if err := s.reopen(ctx, tx, c.PrimaryCaseID, actor, "merged_case_callback", in.Note, c.ID); err != nil {
 				return err
 			}
 		}
-		if out, err = s.refresh(ctx, tx, in.CaseID, true); err != nil {
+		// Issue 17: the log read above and what was appended, not a second read.
+		if out, err = s.refreshLog(ctx, tx, in.CaseID, log, true); err != nil {
 			return err
 		}
 		id = cb.ID
@@ -482,17 +493,23 @@ func (s *Service) replay(ctx context.Context, tx Tx, req Request, caseID string)
 // lockedCase locks a case for this transaction and projects it from its
 // log; NotFound when there is none. Every change reads a case this way.
 func (s *Service) lockedCase(ctx context.Context, tx Tx, id string) (*Case, error) {
+	c, _, err := s.lockedLog(ctx, tx, id)
+	return c, err
+}
+
+// lockedLog is lockedCase and the log it projected.
+func (s *Service) lockedLog(ctx context.Context, tx Tx, id string) (*Case, []Event, error) {
 	if err := tx.LockCase(ctx, id); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	evs, err := tx.Events(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(evs) == 0 {
-		return nil, fault.NotFoundf("cases/"+id, "no case %s", id)
+		return nil, nil, fault.NotFoundf("cases/"+id, "no case %s", id)
 	}
-	return Project(id, evs), nil
+	return Project(id, evs), evs, nil
 }
 
 // CallbackWindowPassed closes a replied case nobody reached in time.
