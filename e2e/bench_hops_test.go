@@ -16,7 +16,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/gridflow/gridflow/pkg/lane"
-	"github.com/gridflow/gridflow/pkg/natsauth"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 )
@@ -122,23 +121,23 @@ func pgCommits(t *testing.T, dbURL string) int64 {
 }
 
 // natsCounts is what has crossed NATS so far: the events GRID stored (each
-// a publish and its ack) and the deliveries to the durable consumers (each
-// a message and its ack). The console's live feed and the departments'
+// a publish and its ack) and each durable consumer's deliveries (each a
+// message and its ack). The console's live feed and the departments'
 // watches (ordered consumers) come on top.
-func (b *bench) natsCounts(ctx context.Context) (events, deliveries uint64) {
-	events = b.lastSeq(ctx)
-	for _, d := range natsauth.AllDurables() {
-		c, err := b.grid.Consumer(ctx, d.Name)
-		if err != nil {
-			continue
-		}
-		info, err := c.Info(ctx)
-		if err != nil {
-			continue
-		}
-		deliveries += info.Delivered.Consumer
+func (b *bench) natsCounts(ctx context.Context) (events uint64, deliveries map[string]uint64) {
+	events, deliveries = b.lastSeq(ctx), map[string]uint64{}
+	for name, info := range b.durableInfos(ctx) {
+		deliveries[name] = info.Delivered.Consumer
 	}
 	return events, deliveries
+}
+
+// total sums a durable-keyed count.
+func total(m map[string]uint64) (n uint64) {
+	for _, v := range m {
+		n += v
+	}
+	return n
 }
 
 // commits prints each service's transactions per order since reset, as
