@@ -2,13 +2,10 @@ package postgres_test
 
 import (
 	"context"
-	"fmt"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/uuid"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
@@ -67,11 +64,7 @@ func TestCallbackViewIsItsLogsProjection(t *testing.T) {
 	// A duplicate's bad callback reopens its primary, whose log it is not.
 	primary := e.receive(typesv1.Source_SOURCE_HOTLINE, false)
 	e.classify(primary, "")
-	n++
-	dup := kase{id: uuid.NewString(), number: fmt.Sprintf("GF-20260302-%06d", n), source: typesv1.Source_SOURCE_HOTLINE}
-	e.classify(dup, primary.id)
-	e.publish(dup.id, "case.received", &eventsv1.CaseReceived{CaseId: dup.id, CaseNumber: dup.number, Source: dup.source,
-		ReceivedAt: timestamppb.New(e.clock.Now()), Area: &typesv1.Area{DistrictCode: district, StreetCode: street}})
+	dup := e.duplicate(primary, e.clock.Now())
 	e.work(primary, 0, false)
 	c, err := e.callback(dup.id, true, false, eventsv1.Satisfaction_SATISFACTION_UNSATISFIED)
 	if err != nil {

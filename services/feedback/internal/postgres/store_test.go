@@ -150,6 +150,17 @@ func (e *env) receive(src typesv1.Source, noCallback bool) kase {
 	return k
 }
 
+// duplicate is a hotline case of primary's incident whose classification
+// arrives before its receipt, received at receivedAt.
+func (e *env) duplicate(primary kase, receivedAt time.Time) kase {
+	n++
+	dup := kase{id: uuid.NewString(), number: fmt.Sprintf("GF-20260302-%06d", n), source: typesv1.Source_SOURCE_HOTLINE}
+	e.classify(dup, primary.id)
+	e.publish(dup.id, "case.received", &eventsv1.CaseReceived{CaseId: dup.id, CaseNumber: dup.number, Source: dup.source,
+		ReceivedAt: timestamppb.New(receivedAt), Area: &typesv1.Area{DistrictCode: district, StreetCode: street}})
+	return dup
+}
+
 func (e *env) classify(k kase, primary string) {
 	e.publish(k.id, "case.classified", &eventsv1.CaseClassified{CaseId: k.id, CaseNumber: k.number, ClassificationVersion: 1,
 		ItemCode: "09006", ItemName: "占道经营", Dispatchable: primary == "", PrimaryCaseId: primary, IncidentId: map[bool]string{true: "", false: "inc-1"}[primary == ""],
@@ -326,11 +337,7 @@ func TestPatrolAndMergedAndOutOfOrder(t *testing.T) {
 	// receipt.
 	primary := e.receive(typesv1.Source_SOURCE_HOTLINE, false)
 	e.classify(primary, "")
-	n++
-	dup := kase{id: uuid.NewString(), number: fmt.Sprintf("GF-20260302-%06d", n), source: typesv1.Source_SOURCE_HOTLINE}
-	e.classify(dup, primary.id)
-	e.publish(dup.id, "case.received", &eventsv1.CaseReceived{CaseId: dup.id, CaseNumber: dup.number, Source: dup.source,
-		ReceivedAt: timestamppb.New(e.clock.Now().Add(-time.Minute)), Area: &typesv1.Area{DistrictCode: district, StreetCode: street}})
+	dup := e.duplicate(primary, e.clock.Now().Add(-time.Minute))
 	if got := e.state(dup.id).State; got != feedback.Merged {
 		t.Fatalf("duplicate: %s, want merged", got)
 	}
