@@ -50,6 +50,7 @@ func (t *txn) LoadViews(ctx context.Context, ids, eventIDs []string) (map[string
 					views[id] = nil // another projection's: made again from the log
 				} else {
 					views[id] = v.Case
+					t.remember(id, sideRowsOf(v.Case))
 				}
 				return nil
 			})
@@ -71,6 +72,11 @@ func (t *txn) LoadViews(ctx context.Context, ids, eventIDs []string) (map[string
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return nil, nil, fmt.Errorf("load views: %w", pgdb.Translate(err))
+	}
+	for _, id := range ids {
+		if _, stored := views[id]; !stored {
+			t.remember(id, noRows(id))
+		}
 	}
 	return views, logged, nil
 }
@@ -108,7 +114,7 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 				ON CONFLICT (event_id) DO NOTHING RETURNING 1)
 			SELECT count(*) FROM ins`+notify, ids, caseIDs, types, ats, raws).QueryRow(func(r pgx.Row) error { return r.Scan(&appended) })
 	}
-	if err := queueViews(b, cases); err != nil {
+	if err := t.queueViews(b, cases); err != nil {
 		return err
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
@@ -129,9 +135,21 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, msgs...)
 }
 
+// remember notes the side rows of case id's stored view, read in this
+// transaction; the first reading stands until the transaction writes them.
+func (t *txn) remember(id string, rows *sideRows) {
+	if t.stored == nil {
+		t.stored = map[string]*sideRows{}
+	}
+	if _, ok := t.stored[id]; !ok {
+		t.stored[id] = rows
+	}
+}
+
 // queueViews queues what SaveCase writes for each of cases, a statement
-// per table for them all.
-func queueViews(b *pgx.Batch, cases []*feedback.Case) error {
+// per table for them all; of the rows each view derives beside it, only
+// those that differ from what the transaction knows is stored (side.go).
+func (t *txn) queueViews(b *pgx.Batch, cases []*feedback.Case) error {
 	if len(cases) == 0 {
 		return nil
 	}
@@ -147,7 +165,7 @@ func queueViews(b *pgx.Batch, cases []*feedback.Case) error {
 		replyRounds                             []int32
 		replyAts                                []time.Time
 		replyBodies                             [][]byte
-		timers                                  []timer.Op
+		side                                    sideWrites
 	)
 	for i, c := range cases {
 		body, err := marshalView(c)
@@ -168,15 +186,19 @@ func queueViews(b *pgx.Batch, cases []*feedback.Case) error {
 		districts[i], streets[i], communities[i], grids[i] = c.Area.District, c.Area.Street, c.Area.Community, c.Area.Grid
 		items[i], leads[i], depts[i], primaries[i], workers[i] = c.ItemCode, c.LeadDepartment(), string(dj), c.PrimaryCaseID, c.Worker
 		excluded[i], received[i], updated[i], bodies[i] = c.Excluded, nullTime(c.ReceivedAt), nullTime(c.UpdatedAt), body
-		for _, r := range c.Replies {
-			rb, err := json.Marshal(r)
-			if err != nil {
-				return err
-			}
-			replyIDs, replyCases, replyRounds = append(replyIDs, r.ID), append(replyCases, c.ID), append(replyRounds, int32(r.Round))
-			replyAts, replyBodies = append(replyAts, r.At), append(replyBodies, rb)
+		rows := sideRowsOf(c)
+		side.add(c, rows, t.stored[c.ID])
+		if t.stored != nil {
+			t.stored[c.ID] = rows // what is stored once this batch commits
 		}
-		timers = append(timers, callbackTimers(c)...)
+	}
+	for i, r := range side.replies {
+		rb, err := json.Marshal(r)
+		if err != nil {
+			return err
+		}
+		replyIDs, replyCases, replyRounds = append(replyIDs, r.ID), append(replyCases, side.replyCases[i]), append(replyRounds, int32(r.Round))
+		replyAts, replyBodies = append(replyAts, r.At), append(replyBodies, rb)
 	}
 	// Sorted by case id (the Applier's order), so that two batches upsert
 	// shared rows in one order.
@@ -199,7 +221,7 @@ func queueViews(b *pgx.Batch, cases []*feedback.Case) error {
 			SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::jsonb[])
 			ON CONFLICT (reply_id) DO NOTHING`, replyIDs, replyCases, replyRounds, replyAts, replyBodies)
 	}
-	queueFacts(b, cases)
-	queuePatrolReports(b, cases) // self-disposal (issue 20)
-	return timer.Queue(b, timers)
+	queueFacts(b, &side)
+	queuePatrolReports(b, &side) // self-disposal (issue 20)
+	return timer.Queue(b, side.timers)
 }

@@ -11,57 +11,32 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// queueFacts queues on b the writes of the cases' rows in figure_cases and
-// figure_tasks (migration 0003), a statement per table and kind of write
-// for them all (issue 17). A case without a receipt time is in no period
-// and has none.
-func queueFacts(b *pgx.Batch, cases []*feedback.Case) {
-	var (
-		all, gone                                             []string
-		ids, districts, streets, communities, grids, sources  []string
-		places, items, names, leads, appeals                  []string
-		received                                              []time.Time
-		excluded, closed, reworked, selfDisposed              []bool
-		valid, unreached, contacted, solved, satisfied, basic []int32
-		tCase, tID, tDept, tDistrict, tStreet, tGrid          []string
-		tReceived                                             []time.Time
-		tExcluded, tCounted, tDone, tOnTime, tExtended        []bool
-		tDue                                                  []*time.Time
-		tSign, tComplete                                      []*int64
-	)
-	for _, c := range cases {
-		all = append(all, c.ID)
-		if c.ReceivedAt.IsZero() {
-			gone = append(gone, c.ID)
-			continue
+// queueFacts queues on b the writes of w's figure_cases and figure_tasks
+// rows (migration 0003), a statement per table and kind of write for them
+// all (issue 17). A case without a receipt time is in no period and has
+// none; a case whose tasks changed has its task rows written again whole.
+func queueFacts(b *pgx.Batch, w *sideWrites) {
+	if len(w.tasksGone) > 0 {
+		b.Queue(`DELETE FROM figure_tasks WHERE case_id = ANY($1)`, w.tasksGone)
+	}
+	if len(w.figuresGone) > 0 {
+		b.Queue(`DELETE FROM figure_cases WHERE case_id = ANY($1)`, w.figuresGone)
+	}
+	if n := len(w.figures); n > 0 {
+		var (
+			ids, districts, streets, communities, grids, sources  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			places, items, names, leads, appeals                  = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			received                                              = make([]time.Time, n)
+			excluded, closed, reworked, selfDisposed              = make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+			valid, unreached, contacted, solved, satisfied, basic = make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n), make([]int32, n)
+		)
+		for i, f := range w.figures {
+			ids[i], districts[i], streets[i], communities[i], grids[i], sources[i] = f.id, f.district, f.street, f.community, f.grid, f.source
+			places[i], items[i], names[i], leads[i], appeals[i] = f.place, f.item, f.name, f.lead, f.appeal
+			received[i] = unixTime(f.received)
+			excluded[i], closed[i], reworked[i], selfDisposed[i] = f.excluded, f.closed, f.reworked, f.selfDisposed
+			valid[i], unreached[i], contacted[i], solved[i], satisfied[i], basic[i] = f.valid, f.unreached, f.contacted, f.solved, f.satisfied, f.basic
 		}
-		f := c.Facts()
-		cb := f.Callbacks
-		ids, districts, streets, communities, grids = append(ids, c.ID), append(districts, c.Area.District), append(streets, c.Area.Street),
-			append(communities, c.Area.Community), append(grids, c.Area.Grid)
-		sources, places, items, names, leads = append(sources, string(c.Source)), append(places, f.Place), append(items, c.ItemCode),
-			append(names, c.ItemName), append(leads, f.Lead)
-		appeals, received = append(appeals, string(c.AppealType)), append(received, c.ReceivedAt)
-		excluded, closed, reworked, selfDisposed = append(excluded, f.Excluded), append(closed, f.Closed), append(reworked, f.Reworked),
-			append(selfDisposed, c.SelfDisposal != nil)
-		valid, unreached, contacted = append(valid, int32(cb.Valid)), append(unreached, int32(cb.Unreached)), append(contacted, int32(cb.Contacted))
-		solved, satisfied, basic = append(solved, int32(cb.Solved)), append(satisfied, int32(cb.Satisfied)), append(basic, int32(cb.Basic))
-		for _, t := range f.Tasks {
-			tCase, tID, tDept, tDistrict, tStreet, tGrid = append(tCase, c.ID), append(tID, t.ID), append(tDept, t.Department),
-				append(tDistrict, c.Area.District), append(tStreet, c.Area.Street), append(tGrid, c.Area.Grid)
-			tReceived, tExcluded, tCounted, tDone = append(tReceived, c.ReceivedAt), append(tExcluded, f.Excluded), append(tCounted, t.Counted),
-				append(tDone, t.Done)
-			tOnTime, tExtended, tDue = append(tOnTime, t.OnTime), append(tExtended, t.Extended), append(tDue, nullTime(t.CompleteDue))
-			tSign, tComplete = append(tSign, nanos(t.ToSignFor)), append(tComplete, nanos(t.ToComplete))
-		}
-	}
-	if len(all) > 0 {
-		b.Queue(`DELETE FROM figure_tasks WHERE case_id = ANY($1)`, all)
-	}
-	if len(gone) > 0 {
-		b.Queue(`DELETE FROM figure_cases WHERE case_id = ANY($1)`, gone)
-	}
-	if len(ids) > 0 {
 		// The row carries the columns the three lists count by too (issue
 		// 20, migration 0010: the appeal type and whether the case was
 		// settled on the spot), in this one statement rather than an UPDATE
@@ -82,7 +57,29 @@ func queueFacts(b *pgx.Batch, cases []*feedback.Case) {
 			ids, received, districts, streets, communities, grids, sources, places, items, names, leads, excluded, closed, reworked,
 			valid, unreached, contacted, solved, satisfied, basic, appeals, selfDisposed)
 	}
-	if len(tID) > 0 {
+	if n := len(w.tasks); n > 0 {
+		var (
+			tCase, tID, tDept, tDistrict, tStreet, tGrid   = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+			tReceived                                      = make([]time.Time, n)
+			tExcluded, tCounted, tDone, tOnTime, tExtended = make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n), make([]bool, n)
+			tDue                                           = make([]*time.Time, n)
+			tSign, tComplete                               = make([]*int64, n), make([]*int64, n)
+		)
+		for i, t := range w.tasks {
+			tCase[i], tID[i], tDept[i], tDistrict[i], tStreet[i], tGrid[i] = t.caseID, t.id, t.dept, t.district, t.street, t.grid
+			tReceived[i] = unixTime(t.received)
+			tExcluded[i], tCounted[i], tDone[i], tOnTime[i], tExtended[i] = t.excluded, t.counted, t.done, t.onTime, t.extended
+			if t.due != 0 {
+				due := unixTime(t.due)
+				tDue[i] = &due
+			}
+			if t.hasSign {
+				tSign[i] = &t.sign
+			}
+			if t.hasComplete {
+				tComplete[i] = &t.complete
+			}
+		}
 		b.Queue(`INSERT INTO figure_tasks (case_id, task_id, department, received_at, district_code, street_code, grid_code,
 				excluded, counted, done, on_time, extended, complete_due, sign_ns, complete_ns)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::bool[],

@@ -17,38 +17,34 @@ import (
 // case with a receipt time, written with the case's view; the grid leader's
 // list and 自处率 are queries over it.
 
-// queuePatrolReports queues on b the writes (or removals) of the cases'
+// queuePatrolReports queues on b the writes (or removals) of w's
 // patrol_reports rows, a statement per kind of write for them all.
-func queuePatrolReports(b *pgx.Batch, cases []*feedback.Case) {
-	var gone, ids, districts, streets, communities, grids, workers, verdicts []string
-	var received []time.Time
-	var selfDisposed []bool
-	for _, c := range cases {
-		if c.Source != feedback.Patrol || c.ReceivedAt.IsZero() {
-			gone = append(gone, c.ID)
-			continue
-		}
-		verdict := ""
-		if c.SelfDisposal != nil {
-			verdict = string(c.SelfDisposal.Verdict)
-		}
-		ids, districts, streets, communities = append(ids, c.ID), append(districts, c.Area.District), append(streets, c.Area.Street),
-			append(communities, c.Area.Community)
-		grids, workers, verdicts = append(grids, c.Area.Grid), append(workers, c.Worker), append(verdicts, verdict)
-		received, selfDisposed = append(received, c.ReceivedAt), append(selfDisposed, c.SelfDisposal != nil)
+func queuePatrolReports(b *pgx.Batch, w *sideWrites) {
+	if len(w.patrolsGone) > 0 {
+		b.Queue(`DELETE FROM patrol_reports WHERE case_id = ANY($1)`, w.patrolsGone)
 	}
-	if len(gone) > 0 {
-		b.Queue(`DELETE FROM patrol_reports WHERE case_id = ANY($1)`, gone)
+	n := len(w.patrols)
+	if n == 0 {
+		return
 	}
-	if len(ids) > 0 {
-		b.Queue(`INSERT INTO patrol_reports (case_id, received_at, district_code, street_code, community_code, grid_code,
-				worker, self_disposed, verdict)
-			SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::text[])
-			ON CONFLICT (case_id) DO UPDATE SET received_at = excluded.received_at, district_code = excluded.district_code,
-				street_code = excluded.street_code, community_code = excluded.community_code, grid_code = excluded.grid_code,
-				worker = excluded.worker, self_disposed = excluded.self_disposed, verdict = excluded.verdict`,
-			ids, received, districts, streets, communities, grids, workers, selfDisposed, verdicts)
+	var (
+		ids, districts, streets, communities = make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		grids, workers, verdicts             = make([]string, n), make([]string, n), make([]string, n)
+		received                             = make([]time.Time, n)
+		selfDisposed                         = make([]bool, n)
+	)
+	for i, p := range w.patrols {
+		ids[i], districts[i], streets[i], communities[i] = p.id, p.district, p.street, p.community
+		grids[i], workers[i], verdicts[i] = p.grid, p.worker, p.verdict
+		received[i], selfDisposed[i] = unixTime(p.received), p.selfDisposed
 	}
+	b.Queue(`INSERT INTO patrol_reports (case_id, received_at, district_code, street_code, community_code, grid_code,
+			worker, self_disposed, verdict)
+		SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::bool[], $9::text[])
+		ON CONFLICT (case_id) DO UPDATE SET received_at = excluded.received_at, district_code = excluded.district_code,
+			street_code = excluded.street_code, community_code = excluded.community_code, grid_code = excluded.grid_code,
+			worker = excluded.worker, self_disposed = excluded.self_disposed, verdict = excluded.verdict`,
+		ids, received, districts, streets, communities, grids, workers, selfDisposed, verdicts)
 }
 
 // patrolColumns are where patrol_reports keeps what a scope decides on.

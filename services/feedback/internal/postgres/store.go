@@ -115,6 +115,10 @@ func (s *Store) BindQuiet(tx pgx.Tx) feedback.Tx { return &txn{tx: tx, quiet: tr
 type txn struct {
 	tx    pgx.Tx
 	quiet bool // SaveBatch sends no NOTIFY (BindQuiet)
+	// stored are the side rows of the views this transaction read
+	// (LoadViews) or wrote, by case id; a case not in it has all its
+	// side rows written (side.go).
+	stored map[string]*sideRows
 	// scoped is the context InTx began the transaction with: what Publish
 	// enqueues joins its outbox scope (nil when bound).
 	scoped context.Context
@@ -228,7 +232,7 @@ func nullTime(t time.Time) *time.Time {
 // statements are those a batch's views take (queueViews).
 func (t *txn) SaveCase(ctx context.Context, c *feedback.Case) error {
 	b := &pgx.Batch{}
-	if err := queueViews(b, []*feedback.Case{c}); err != nil {
+	if err := t.queueViews(b, []*feedback.Case{c}); err != nil {
 		return err
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
