@@ -64,7 +64,9 @@ type Changes struct {
 }
 
 // Finish returns the operation's changes and resets the tracking: every
-// changed task's clock timer is set to its next point or cleared.
+// changed task's clock timer is set to its next point or cleared, unless
+// it stands there already (Task.Clock): most changes of a task (a sign-for
+// note, a case's status) leave its next point where it was.
 func (c *Case) Finish(ref *reference.Set) Changes {
 	ch := Changes{Events: c.events, Timers: c.timerOps}
 	for _, t := range c.Tasks {
@@ -72,7 +74,12 @@ func (c *Case) Finish(ref *reference.Set) Changes {
 			continue
 		}
 		ch.Tasks = append(ch.Tasks, t)
-		if next := c.nextPoint(t, ref); next.IsZero() {
+		next := c.nextPoint(t, ref)
+		if t.Clock != nil && t.Clock.Equal(next) {
+			continue
+		}
+		t.Clock = &next
+		if next.IsZero() {
 			ch.Timers = append(ch.Timers, TimerOp{Kind: TimerTaskClock, Key: t.ID, Cancel: true})
 		} else {
 			ch.Timers = append(ch.Timers, TimerOp{Kind: TimerTaskClock, Key: t.ID, At: next})

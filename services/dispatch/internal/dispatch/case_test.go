@@ -638,6 +638,45 @@ func TestClockWarnsOverdueAndClimbsTheLadder(t *testing.T) {
 	}
 }
 
+// TestClockTimerWrittenOnlyWhenItMoves: a task's clock timer is written
+// when its next point moves, not on every change of the task (issue 17),
+// and again after it fires, whatever it fired.
+func TestClockTimerWrittenOnlyWhenItMoves(t *testing.T) {
+	t.Parallel()
+	recv := at("2026-03-02 10:00")
+	f, tk := emergency(t, recv)
+	clockOps := func(do func(env *Env) error) []TimerOp {
+		t.Helper()
+		n := len(f.timers)
+		f.must(do)
+		var ops []TimerOp
+		for _, op := range f.timers[n:] {
+			if op.Kind == TimerTaskClock && op.Key == tk.ID {
+				ops = append(ops, op)
+			}
+		}
+		return ops
+	}
+	if tk.Clock == nil || !tk.Clock.Equal(recv.Add(12*time.Minute)) {
+		t.Fatalf("dispatched: clock %v, want the acknowledgement warning at 10:12", tk.Clock)
+	}
+	f.now = recv.Add(5 * time.Minute)
+	if ops := clockOps(func(env *Env) error { _, err := f.c.Acknowledge(env, tk.ID, time.Time{}, ""); return err }); len(ops) != 1 ||
+		ops[0].Cancel || !ops[0].At.Equal(recv.Add(96*time.Minute)) {
+		t.Fatalf("acknowledged: clock ops %+v, want one to the completion warning at 11:36", ops)
+	}
+	f.now = recv.Add(10 * time.Minute)
+	if ops := clockOps(func(env *Env) error { _, err := f.c.ReportProgress(env, tk.ID, "已到现场", true); return err }); len(ops) != 0 {
+		t.Fatalf("progress leaves the next point where it was, yet clock ops %+v", ops)
+	}
+	// A timer that fires before its point (another clock's skew) fires
+	// nothing, and is set again: the fired row is gone.
+	f.now = recv.Add(20 * time.Minute)
+	if ops := clockOps(func(env *Env) error { f.c.FireClock(env, tk.ID); return nil }); len(ops) != 1 || !ops[0].At.Equal(recv.Add(96*time.Minute)) {
+		t.Fatalf("fired early: clock ops %+v, want it set again at 11:36", ops)
+	}
+}
+
 func TestClockCatchesUpAndAckStopsTheAckClock(t *testing.T) {
 	t.Parallel()
 	recv := at("2026-03-02 10:00")

@@ -140,6 +140,7 @@ func (c *Case) FireClock(env *Env, taskID string) {
 	if t == nil {
 		return
 	}
+	t.Clock = nil // the timer that fired is gone: Finish sets it again
 	c.touchQuiet(t)
 	if c.Status == Parked || c.Status.Closed() || !t.State.Open() {
 		return

@@ -313,6 +313,11 @@ type Task struct {
 	Escalated  bool `json:"escalated,omitempty"`
 	// Fired names the clock points that have fired (see clock.go).
 	Fired []string `json:"fired,omitempty"`
+	// Clock is when the task's clock timer stands, as the last operation
+	// that re-timed the task left it (zero: cleared). Nil when not known —
+	// a body stored before it was kept, or a timer just fired — and the
+	// timer is then written whatever it was (Case.Finish; issue 17).
+	Clock *time.Time `json:"clock,omitempty"`
 }
 
 // Arbitration is an open ownership dispute.

@@ -313,6 +313,11 @@ func TestCaseRoundTrip(t *testing.T) {
 	})
 	var missing []string
 	unset("Case", reflect.ValueOf(*saved), &missing)
+	// Finish, not fill, sets a task's Clock: a completed task's is cleared
+	// (a zero time), which is a value.
+	missing = slices.DeleteFunc(missing, func(p string) bool {
+		return p == "Case.Tasks[0].Clock" && saved.Tasks[0].Clock != nil
+	})
 	if len(missing) > 0 {
 		t.Fatalf("fill leaves %v unset: a new field must be filled here so the round trip covers it", missing)
 	}
