@@ -120,7 +120,10 @@ var Users = []User{
 	{Name: Intake,
 		Publish: []string{"grid.case.received.>", "grid.case.followed_up.>", "grid.case.answered.>", "grid.case.contact_read.>"},
 		Durables: []Durable{{"intake-closures", []string{"grid.case.closed.>", "grid.case.reopened.>"}},
-			{"intake-tasks", []string{"grid.task.>"}}}},
+			// Only the task events that change who holds an open task
+			// (intake's events.TaskSubjects).
+			{"intake-tasks", []string{"grid.task.dispatched.>", "grid.task.rejected.>", "grid.task.forwarded.>",
+				"grid.task.completed.>", "grid.task.completion_returned.>", "grid.task.withdrawn.>"}}}},
 	// Classify and dispatch: routine work takes exactly the district and
 	// street after the event; an emergency's subject has one more key and a
 	// durable of its own (pkg/lane).

@@ -95,8 +95,43 @@ func TestTaskOfTakesWhatItSubscribes(t *testing.T) {
 			t.Errorf("%s: taken %v, want %v", f.Name(), took, want)
 		}
 	}
-	if !slices.Equal(TaskSubjects, []string{"grid.task.>"}) {
-		t.Errorf("TaskSubjects = %v", TaskSubjects)
+}
+
+// TestTaskSubjectsAreWhatChangesHolding: every task event is either
+// subscribed (it can open or close a unit's hold on a case, DESIGN.md's
+// task states) or named here as leaving the hold as it was; a new task
+// event fails until it is placed.
+func TestTaskSubjectsAreWhatChangesHolding(t *testing.T) {
+	t.Parallel()
+	keeps := map[string]bool{ // open → open, or closed → closed
+		"task.acknowledged": true, "task.extension_requested": true, "task.extension_decided": true,
+		"task.progress_reported": true, "task.completion_approved": true, "task.warned": true, "task.overdue": true,
+		"task.urged": true, "task.supervised": true, "task.escalated": true, "task.deadline_changed": true,
+		// A grid worker's inspection (issue 20): no unit's hold at all.
+		"task.inspection_recorded": true, "task.inspection_missed": true,
+	}
+	subscribed := map[string]bool{}
+	for _, s := range TaskSubjects {
+		kind, rest, _ := strings.Cut(s, ".")
+		event, tail, _ := strings.Cut(rest, ".")
+		if kind != "grid" || !strings.HasPrefix(event, "task") || tail == "" {
+			t.Fatalf("subject %q: want grid.task.<event>.>", s)
+		}
+		ev, _, _ := strings.Cut(tail, ".")
+		subscribed["task."+ev] = true
+	}
+	for _, f := range envelope.Payloads(&eventsv1.Envelope{}) {
+		name := envelope.FieldName(f)
+		if !strings.HasPrefix(name, "task.") {
+			continue
+		}
+		if subscribed[name] == keeps[name] {
+			t.Errorf("%s: subscribed %v, listed as keeping the hold %v: want exactly one", name, subscribed[name], keeps[name])
+		}
+		delete(subscribed, name)
+	}
+	for name := range subscribed {
+		t.Errorf("subscribed to %s, which no task event is", name)
 	}
 }
 
