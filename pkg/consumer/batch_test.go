@@ -634,3 +634,62 @@ func TestBatchSettleDecidesInMemory(t *testing.T) {
 		t.Errorf("ev-5 handled %d times, want a retry after its panic", panicked.Load())
 	}
 }
+
+// TestDedupedLeavesDuplicatesToItsHandler: a consumer whose handler keeps
+// its own record of handled events (Config.Deduped, feedback's log) is
+// handed a redelivered event again and the runner writes no
+// consumer_handled row; what the handler stored stays once.
+func TestDedupedLeavesDuplicatesToItsHandler(t *testing.T) {
+	t.Parallel()
+	e := setup(t, &jetstream.StreamConfig{Name: natsjs.StreamGrid, Subjects: []string{natsjs.SubjectsGrid},
+		Storage: jetstream.FileStorage, Duplicates: 100 * time.Millisecond})
+	const name = "test-batch-deduped"
+	var mu sync.Mutex
+	calls := map[string]int{}
+	h := func(ctx context.Context, b *consumer.Batch) error {
+		b.Each(func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+			mu.Lock()
+			calls[msg.EventID]++
+			mu.Unlock()
+			// The handler's own record: an event's effect is stored once.
+			_, err := tx.Exec(ctx, `INSERT INTO effects (event_id) SELECT $1
+				WHERE NOT EXISTS (SELECT 1 FROM effects WHERE event_id = $1)`, msg.EventID)
+			return err
+		})
+		return nil
+	}
+	r, err := consumer.NewBatch(e.js, e.pool, consumer.Config{Name: name, Subjects: []string{subject},
+		AckWait: time.Second, Deduped: true}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var skipped atomic.Bool
+	var redelivered atomic.Uint64
+	consumer.SetBeforeAck(r, func(msg consumer.Message) bool {
+		if msg.EventID != "ev-b" {
+			return true
+		}
+		if skipped.CompareAndSwap(false, true) {
+			return false // committed, then "crashed" before acking
+		}
+		redelivered.Store(msg.NumDelivered)
+		return true
+	})
+	e.publish(t, "ev-a", "1", nil)
+	e.publish(t, "ev-b", "2", nil)
+	start(t, r)
+
+	eventually(t, "ev-b's redelivery to be acked", func() bool { return redelivered.Load() >= 2 })
+	eventually(t, "everything settled", settled(t, e.js, name))
+	mu.Lock()
+	defer mu.Unlock()
+	if diff := cmp.Diff(map[string]int{"ev-a": 1, "ev-b": 2}, calls); diff != "" {
+		t.Errorf("handler calls mismatch (-want +got):\n%s", diff)
+	}
+	if n := count(t, e.pool, `SELECT count(*) FROM effects`); n != 2 {
+		t.Errorf("effects = %d, want 2", n)
+	}
+	if n := count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = '`+name+`'`); n != 0 {
+		t.Errorf("consumer_handled rows = %d, want none", n)
+	}
+}

@@ -145,6 +145,14 @@ type Config struct {
 	// transactions. A runner whose every filter subject is in the
 	// emergency lane (pkg/lane) is reserved whatever this says (issue 17).
 	Reserved bool
+	// Deduped says the handler itself recognises an event it has handled
+	// already, in its own tables and under its own locks (feedback keeps
+	// every event id in its log, checked under the case's lock): the
+	// runner then records no consumer_handled rows for this consumer, an
+	// insert per transaction and its index entries fewer (issue 17). Two
+	// copies of one event in a unit are still handed over once. Only for a
+	// BatchHandler or Handler that is idempotent by event id on its own.
+	Deduped bool
 }
 
 // emergencyOnly reports whether every subject is a filter of the
@@ -773,8 +781,13 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 	for i, d := range unit {
 		ids[i] = d.msg.EventID
 	}
-	fresh, err := r.record(ctx, tx, ids)
-	if err != nil {
+	var fresh map[string]bool
+	if r.cfg.Deduped {
+		fresh = make(map[string]bool, len(ids))
+		for _, id := range ids {
+			fresh[id] = true
+		}
+	} else if fresh, err = r.record(ctx, tx, ids); err != nil {
 		return nil, err
 	}
 	outs = make([]outcome, len(unit))
@@ -813,7 +826,7 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 	if len(failed) == len(b.msgs) {
 		return outs, nil // nothing handled: roll back
 	}
-	if len(failed) > 0 {
+	if len(failed) > 0 && !r.cfg.Deduped {
 		if _, err := tx.Exec(ctx, `DELETE FROM consumer_handled WHERE consumer = $1 AND event_id = ANY($2)`,
 			r.cfg.Name, failed); err != nil {
 			return nil, fmt.Errorf("forget failed events: %w", err)

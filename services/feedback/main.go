@@ -195,9 +195,12 @@ func serve(ctx context.Context, rebuild bool) error {
 	// A fetch is handled as batches (one transaction each, a savepoint per
 	// event), a case's events in arrival order by one worker; several
 	// workers at once, since watchers read the log only below the oldest
-	// running transaction (postgres.LogAfter). Issue 17.
+	// running transaction (postgres.LogAfter). Issue 17. Deduped: the log
+	// is the record of handled events (its unique event_id, read under the
+	// case's lock: feedback.Applier), so consumer_handled would repeat it.
 	evs, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
-		Concurrency: cfg.ConsumerConcurrency, BatchSize: cfg.ConsumerBatch, OrderKey: events.OrderKey, Committed: announcer.Committed},
+		Concurrency: cfg.ConsumerConcurrency, BatchSize: cfg.ConsumerBatch, OrderKey: events.OrderKey, Committed: announcer.Committed,
+		Deduped: true},
 		events.BatchHandler(svc, store.BindQuiet, postgres.LockCases), p.Log)
 	if err != nil {
 		return err

@@ -141,7 +141,7 @@ func TestBatchPoisonFailsAlone(t *testing.T) {
 	}
 	r, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerName, Subjects: events.Subjects,
 		OrderKey: events.OrderKey, Concurrency: 2, MaxDeliver: 2, NakDelay: 50 * time.Millisecond,
-		FetchWait: 200 * time.Millisecond}, h, nil)
+		FetchWait: 200 * time.Millisecond, Deduped: true}, h, nil) // as main.go runs it
 	if err != nil {
 		t.Fatal(err)
 	}
