@@ -194,6 +194,25 @@ func TestBatchPoisonInTheMiddleFailsAlone(t *testing.T) {
 // A redelivery of an event whose batch committed is acked without reaching
 // the handler, alone or beside new events, and so is a second copy of an
 // event in one batch.
+// crashBeforeFirstAck makes r commit event id's first delivery and then
+// not ack it, as a replica that crashed in between; the returned counter
+// holds NumDelivered of the delivery acked after that.
+func crashBeforeFirstAck(r *consumer.Runner, id string) *atomic.Uint64 {
+	var skipped atomic.Bool
+	var redelivered atomic.Uint64
+	consumer.SetBeforeAck(r, func(msg consumer.Message) bool {
+		if msg.EventID != id {
+			return true
+		}
+		if skipped.CompareAndSwap(false, true) {
+			return false // committed, then "crashed" before acking
+		}
+		redelivered.Store(msg.NumDelivered)
+		return true
+	})
+	return &redelivered
+}
+
 func TestBatchSkipsHandledIDs(t *testing.T) {
 	t.Parallel()
 	e := setup(t, &jetstream.StreamConfig{Name: natsjs.StreamGrid, Subjects: []string{natsjs.SubjectsGrid},
@@ -212,18 +231,7 @@ func TestBatchSkipsHandledIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var skipped atomic.Bool
-	var redelivered atomic.Uint64
-	consumer.SetBeforeAck(r, func(msg consumer.Message) bool {
-		if msg.EventID != "ev-b" {
-			return true
-		}
-		if skipped.CompareAndSwap(false, true) {
-			return false // committed, then "crashed" before acking
-		}
-		redelivered.Store(msg.NumDelivered)
-		return true
-	})
+	redelivered := crashBeforeFirstAck(r, "ev-b")
 	e.publish(t, "ev-a", "1", nil)
 	time.Sleep(300 * time.Millisecond) // past the stream's duplicate window
 	e.publish(t, "ev-a", "1 again", nil)
@@ -663,18 +671,7 @@ func TestDedupedLeavesDuplicatesToItsHandler(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var skipped atomic.Bool
-	var redelivered atomic.Uint64
-	consumer.SetBeforeAck(r, func(msg consumer.Message) bool {
-		if msg.EventID != "ev-b" {
-			return true
-		}
-		if skipped.CompareAndSwap(false, true) {
-			return false // committed, then "crashed" before acking
-		}
-		redelivered.Store(msg.NumDelivered)
-		return true
-	})
+	redelivered := crashBeforeFirstAck(r, "ev-b")
 	e.publish(t, "ev-a", "1", nil)
 	e.publish(t, "ev-b", "2", nil)
 	start(t, r)
