@@ -18,6 +18,9 @@ type Extra struct {
 	ID   string
 	Text string
 	Hint string
+	// Reply is the second view's own text (the official reply), read only
+	// by mode "cotrain" to learn a reply view; never by the model.
+	Reply string
 }
 
 // ExtraParams say how extras enter training. Each fit (every fold's, every
@@ -32,6 +35,11 @@ type ExtraParams struct {
 	//           first on the fit's examples, also ranks first; label the hint.
 	//   "top2"  as agree, but the hint need only be among the model's
 	//           two best labels (the reply decides where the text is unsure).
+	//   "cotrain" a reply view learnt from the fit's message model's labels
+	//           of the extras' replies (cross-fitted over the extras: no
+	//           reply is labelled by a view that learnt from it); those
+	//           where it agrees with the message model, labelled so. Hints
+	//           are not read.
 	//   "hint"  (distant supervision): every extra with a hint, labelled by it.
 	Mode string
 	// Vocab lets the accepted extras shape the vocabulary and the idf too;
@@ -40,7 +48,7 @@ type ExtraParams struct {
 }
 
 // ExtraModes are the values of ExtraParams.Mode.
-var ExtraModes = []string{"agree", "top2", "hint"}
+var ExtraModes = []string{"agree", "top2", "cotrain", "hint"}
 
 func (p ExtraParams) validate() error {
 	switch {
@@ -52,14 +60,21 @@ func (p ExtraParams) validate() error {
 	return nil
 }
 
-// addExtras tokenizes the extras with a hint among d's labels; the others
-// can never be accepted.
+// addExtras tokenizes the extras; a hint outside d's labels counts as none.
 func (d *dataset) addExtras(extras []Extra, cfg FeatureConfig) {
 	var z tokenizer
 	for _, e := range extras {
 		h, ok := slices.BinarySearch(d.labels, e.Hint)
 		if e.Hint == "" || !ok {
-			continue
+			h = -1
+		}
+		if e.Reply != "" {
+			keys := z.appendKeys(nil, e.Reply, cfg)
+			slices.Sort(keys)
+			for len(d.extraReply) < len(d.extraDocs) {
+				d.extraReply = append(d.extraReply, nil)
+			}
+			d.extraReply = append(d.extraReply, keys)
 		}
 		keys := z.appendKeys(nil, e.Text, cfg)
 		if d.parents != nil {
@@ -72,33 +87,96 @@ func (d *dataset) addExtras(extras []Extra, cfg FeatureConfig) {
 	}
 }
 
-// acceptExtras returns the extras a fit on (docs, y, weight) learns from.
-func (d *dataset) acceptExtras(ctx context.Context, docs [][]uint64, y []int, weight []float64, o Options) ([]int, error) {
+// acceptExtras returns the extras a fit on (docs, y, weight) learns from,
+// and their labels.
+func (d *dataset) acceptExtras(ctx context.Context, docs [][]uint64, y []int, weight []float64, o Options) (acc, label []int, err error) {
 	if o.Extra.Weight == 0 || len(d.extraDocs) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
-	var acc []int
-	switch o.Extra.Mode {
-	case "hint":
-		for i := range d.extraDocs {
-			acc = append(acc, i)
+	if o.Extra.Mode == "hint" {
+		for i, h := range d.extraHint {
+			if h >= 0 {
+				acc, label = append(acc, i), append(label, h)
+			}
 		}
-	case "agree", "top2":
-		ft, err := d.fitDocs(ctx, docs, len(docs), y, weight, o)
+		return acc, label, nil
+	}
+	ft, err := d.fitDocs(ctx, docs, len(docs), y, weight, o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("labelling extras: %w", err)
+	}
+	sc := ft.vec.newScratch()
+	s := make([]float64, len(d.labels))
+	best := make([]int, len(d.extraDocs))
+	for i, keys := range d.extraDocs {
+		linearScores(ft.vec, ft.w, ft.bias, keys, sc, s)
+		best[i] = argmax(s)
+		h := d.extraHint[i]
+		if h >= 0 && (best[i] == h || o.Extra.Mode == "top2" && secondBest(s, best[i]) == h) {
+			acc, label = append(acc, i), append(label, h)
+		}
+	}
+	if o.Extra.Mode != "cotrain" {
+		return acc, label, nil
+	}
+	acc, label = nil, nil
+	view, err := d.replyView(ctx, best, o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reply view: %w", err)
+	}
+	for i, v := range view {
+		if v >= 0 && v == best[i] {
+			acc, label = append(acc, i), append(label, v)
+		}
+	}
+	return acc, label, nil
+}
+
+// replyView labels every extra with a reply by a model of the reply texts
+// trained on the other replies' labels lab (a stratified o.CVFolds-fold
+// cross-fit over the extras); -1 where there is no reply.
+func (d *dataset) replyView(ctx context.Context, lab []int, o Options) ([]int, error) {
+	var idx []int
+	for i, r := range d.extraReply {
+		if len(r) > 0 {
+			idx = append(idx, i)
+		}
+	}
+	view := make([]int, len(d.extraDocs))
+	for i := range view {
+		view[i] = -1
+	}
+	if len(idx) < o.CVFolds {
+		return view, nil
+	}
+	y := make([]int, len(idx))
+	for j, i := range idx {
+		y[j] = lab[i]
+	}
+	folds := stratifiedFolds(y, len(d.labels), o.CVFolds, o.Seed)
+	s := make([]float64, len(d.labels))
+	for f := range o.CVFolds {
+		var docs [][]uint64
+		var ly []int
+		var w []float64
+		for j, i := range idx {
+			if folds[j] != f {
+				docs, ly, w = append(docs, d.extraReply[i]), append(ly, y[j]), append(w, 1)
+			}
+		}
+		ft, err := d.fitDocs(ctx, docs, len(docs), ly, w, o)
 		if err != nil {
-			return nil, fmt.Errorf("labelling extras: %w", err)
+			return nil, err
 		}
 		sc := ft.vec.newScratch()
-		s := make([]float64, len(d.labels))
-		for i, keys := range d.extraDocs {
-			linearScores(ft.vec, ft.w, ft.bias, keys, sc, s)
-			h := d.extraHint[i]
-			if best := argmax(s); best == h || o.Extra.Mode == "top2" && secondBest(s, best) == h {
-				acc = append(acc, i)
+		for j, i := range idx {
+			if folds[j] == f {
+				linearScores(ft.vec, ft.w, ft.bias, d.extraReply[i], sc, s)
+				view[i] = argmax(s)
 			}
 		}
 	}
-	return acc, nil
+	return view, nil
 }
 
 // secondBest is the index of the highest score but best's.

@@ -77,34 +77,66 @@ func TestAcceptExtras(t *testing.T) {
 		t.Fatal(err)
 	}
 	d.addExtras(tinyExtras(), o.Features)
-	if len(d.extraDocs) != 2 {
-		t.Fatalf("%d extras kept, want 2 (x1, x2: a hint among the labels)", len(d.extraDocs))
+	if diff := cmp.Diff([]int{2, 1, -1, -1}, d.extraHint); diff != "" {
+		t.Fatalf("hints (-want +got; labels noise road water):\n%s", diff)
 	}
 	all := make([]int, len(d.y))
 	for i := range all {
 		all[i] = i
 	}
-	for mode, want := range map[string][]int{"agree": {0}, "hint": {0, 1}, "": nil} {
+	for mode, want := range map[string][2][]int{"agree": {{0}, {2}}, "hint": {{0, 1}, {2, 1}}, "": {}} {
 		o := o
 		o.Extra = ExtraParams{Weight: 0.5, Mode: mode}
 		if mode == "" {
 			o.Extra.Weight = 0
 		}
-		docs, y, w := slices.Clone(d.docs), slices.Clone(d.y), slices.Clone(d.weight)
-		got, err := d.acceptExtras(t.Context(), docs, y, w, o)
+		acc, label, err := d.acceptExtras(t.Context(), slices.Clone(d.docs), slices.Clone(d.y), slices.Clone(d.weight), o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if diff := cmp.Diff(want, got); diff != "" {
-			t.Errorf("mode %q: accepted (-want +got):\n%s", mode, diff)
+		if diff := cmp.Diff(want, [2][]int{acc, label}); diff != "" {
+			t.Errorf("mode %q: accepted and labels (-want +got):\n%s", mode, diff)
 		}
 		ft, err := d.fit(t.Context(), all, o)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ft.extras != len(want) {
-			t.Errorf("mode %q: the fit learnt from %d extras, want %d", mode, ft.extras, len(want))
+		if ft.extras != len(want[0]) {
+			t.Errorf("mode %q: the fit learnt from %d extras, want %d", mode, ft.extras, len(want[0]))
 		}
+	}
+}
+
+// Co-training: a reply view learnt from the message model's labels of the
+// other replies agrees with it where the replies name their subject's
+// office; an extra without a reply is never taken.
+func TestAcceptExtrasCotrain(t *testing.T) {
+	t.Parallel()
+	o, err := tinyOptions().normalised()
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Extra = ExtraParams{Weight: 0.5, Mode: "cotrain"}
+	d, err := newDataset(tinyExamples(), o.Features)
+	if err != nil {
+		t.Fatal(err)
+	}
+	office := map[string]string{"noise": "城管局执法中队", "road": "市政设施管理处", "water": "自来水公司抢修班"}
+	text := map[string][]string{"noise": {"深夜施工噪音", "广场舞音响扰民"}, "road": {"路面破损坑洼", "井盖缺失"}, "water": {"停水三天", "水管爆裂"}}
+	var extras []Extra
+	for _, l := range []string{"noise", "road", "water"} {
+		for i, tx := range text[l] {
+			extras = append(extras, Extra{ID: l + string(rune('0'+i)), Text: tx, Reply: "您好，" + office[l] + "已到现场处理。"})
+		}
+	}
+	extras = append(extras, Extra{ID: "no-reply", Text: "自来水水压低"})
+	d.addExtras(extras, o.Features)
+	acc, label, err := d.acceptExtras(t.Context(), slices.Clone(d.docs), slices.Clone(d.y), slices.Clone(d.weight), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([2][]int{{0, 1, 2, 3, 4, 5}, {0, 0, 1, 1, 2, 2}}, [2][]int{acc, label}); diff != "" {
+		t.Errorf("accepted and labels (-want +got):\n%s", diff)
 	}
 }
 

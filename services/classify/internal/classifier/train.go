@@ -165,6 +165,8 @@ type dataset struct {
 	// from them (acceptExtras).
 	extraDocs [][]uint64
 	extraHint []int
+	// extraReply are the extras' reply keys (mode cotrain), nil when none.
+	extraReply [][]uint64
 }
 
 func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
@@ -240,12 +242,12 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 	for j, i := range idx {
 		docs[j], y[j], weight[j] = d.docs[i], d.y[i], d.weight[i]
 	}
-	acc, err := d.acceptExtras(ctx, docs, y, weight, o)
+	acc, label, err := d.acceptExtras(ctx, docs, y, weight, o)
 	if err != nil {
 		return nil, err
 	}
-	for _, i := range acc {
-		docs, y, weight = append(docs, d.extraDocs[i]), append(y, d.extraHint[i]), append(weight, o.Extra.Weight)
+	for j, i := range acc {
+		docs, y, weight = append(docs, d.extraDocs[i]), append(y, label[j]), append(weight, o.Extra.Weight)
 	}
 	nVocab := len(idx)
 	if o.Extra.Vocab {
@@ -346,7 +348,7 @@ func (d *dataset) platt(ctx context.Context, o Options) (a, b []float64, err err
 // subset is the dataset of the examples idx, with d's labels.
 func (d *dataset) subset(idx []int) *dataset {
 	s := &dataset{labels: d.labels, y: make([]int, len(idx)), docs: make([][]uint64, len(idx)), weight: make([]float64, len(idx)), parents: d.parents,
-		extraDocs: d.extraDocs, extraHint: d.extraHint}
+		extraDocs: d.extraDocs, extraHint: d.extraHint, extraReply: d.extraReply}
 	for j, i := range idx {
 		s.y[j], s.docs[j], s.weight[j] = d.y[i], d.docs[i], d.weight[i]
 	}

@@ -251,6 +251,10 @@ func TestCVReplies(t *testing.T) {
 	if !strings.Contains(out.String(), " extras=2 extra_mode=hint extra_weight=0.5") || !cvLast.MatchString(out.String()) {
 		t.Errorf("options or figures missing:\n%s", out.String())
 	}
+	out.Reset()
+	if err := CV(t.Context(), append(args, "--replies-mode", "cotrain"), &out, &errOut); err != nil || !strings.Contains(out.String(), " extra_mode=cotrain ") {
+		t.Errorf("cv --replies-mode cotrain: %v\n%s", err, out.String())
+	}
 	if err := CV(t.Context(), append(args, "--replies-mode", "vote"), &out, &errOut); err == nil {
 		t.Error("cv with --replies-mode vote succeeded")
 	}

@@ -29,7 +29,7 @@ func addReplyFlags(fs *flag.FlagSet) *replyFlags {
 		exclude: fs.String("replies-exclude", "", "also drop from --replies the messages of this labelled JSONL (the dev set); --data's are always dropped"),
 		weight:  fs.Float64("replies-weight", 1, "weight of a reply message trained on; 0 leaves them out"),
 		vocab:   fs.Bool("replies-vocab", false, "let the reply messages trained on shape the vocabulary and idf too"),
-		mode:    fs.String("replies-mode", "agree", "agree: only where the message model trained on the fit's examples agrees with the reply; hint: every reply naming a bureau"),
+		mode:    fs.String("replies-mode", "agree", "agree: only where the message model trained on the fit's examples agrees with the bureau the reply names; top2: the bureau among its two best; cotrain: where it agrees with a reply view learnt from its labels; hint: every reply naming a bureau"),
 	}
 }
 
@@ -92,7 +92,7 @@ func readReplies(path string) ([]classifier.Extra, []string, error) {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			return nil, nil, fmt.Errorf("%s: line %d: %w", path, line, err)
 		}
-		extras = append(extras, classifier.Extra{ID: r.ID, Text: r.Title + r.Detail, Hint: classifier.ReplyBureau(r.Reply)})
+		extras = append(extras, classifier.Extra{ID: r.ID, Text: r.Title + r.Detail, Hint: classifier.ReplyBureau(r.Reply), Reply: r.Reply})
 		titles = append(titles, r.Title)
 	}
 	if err := sc.Err(); err != nil {
