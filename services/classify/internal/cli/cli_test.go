@@ -209,3 +209,53 @@ func TestCV(t *testing.T) {
 		t.Error("cv with --seeds 0 succeeded")
 	}
 }
+
+// issue 15: the messages of a replies file enter training, less those also
+// labelled (in --data or --replies-exclude).
+func TestCVReplies(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data := writeFixture(t, dir)
+	first, err := readExamples(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := filepath.Join(dir, "dev.jsonl")
+	if err := os.WriteFile(dev, []byte(`{"id":"D1","label":"供水","text":"自来水停了 三天没水"}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range []map[string]string{
+		{"id": "1", "title": "", "detail": first[0].Text, "reply": "市水务局已安排抢修。"}, // in --data
+		{"id": "2", "title": "自来水停了", "detail": " 三天没水", "reply": "水务局已恢复供水。"},   // in dev
+		{"id": "3", "title": "夜里噪音", "detail": "深夜施工扰民", "reply": "区城管局已责令停工。"},  // new
+		{"id": "4", "title": "路面坑洼", "detail": "井盖缺失", "reply": "感谢您的关心。"},       // new
+	} {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	replies := filepath.Join(dir, "replies.jsonl")
+	if err := os.WriteFile(replies, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	args := []string{"--data", data, "--folds", "3", "--replies", replies, "--replies-exclude", dev, "--replies-mode", "hint", "--replies-weight", "0.5"}
+	if err := CV(t.Context(), args, &out, &errOut); err != nil {
+		t.Fatalf("cv: %v\nstderr:\n%s", err, errOut.String())
+	}
+	if !strings.Contains(errOut.String(), "4 messages, 2 removed as also labelled, 1 of the rest name one bureau") {
+		t.Errorf("stderr does not say what the replies gave:\n%s", errOut.String())
+	}
+	if !strings.Contains(out.String(), " extras=2 extra_mode=hint extra_weight=0.5") || !cvLast.MatchString(out.String()) {
+		t.Errorf("options or figures missing:\n%s", out.String())
+	}
+	out.Reset()
+	if err := CV(t.Context(), append(args, "--replies-mode", "cotrain"), &out, &errOut); err != nil || !strings.Contains(out.String(), " extra_mode=cotrain ") {
+		t.Errorf("cv --replies-mode cotrain: %v\n%s", err, out.String())
+	}
+	if err := CV(t.Context(), append(args, "--replies-mode", "vote"), &out, &errOut); err == nil {
+		t.Error("cv with --replies-mode vote succeeded")
+	}
+}
