@@ -74,7 +74,6 @@ func CrossValidate(ctx context.Context, examples []Example, o Options, progress 
 	if err != nil {
 		return CVResult{}, fmt.Errorf("cross-validate: %w", err)
 	}
-	d.addExtras(o.Extras, o.Features)
 	oof, folds, err := d.crossValidate(ctx, o, progress)
 	if err != nil {
 		return CVResult{}, fmt.Errorf("cross-validate: %w", err)

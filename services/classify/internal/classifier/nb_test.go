@@ -16,7 +16,7 @@ func TestNBScaling(t *testing.T) {
 		{idx: []int32{0}, val: []float32{1}},
 		{idx: []int32{1, 2}, val: []float32{0.6, 0.8}},
 	}
-	r := nbRatios(rows, []bool{true, true, false}, 3, 0.1, false)
+	r := nbRatios(rows, []bool{true, true, false}, 3, 0.1)
 	if !(r[0] > 0 && r[2] < 0 && r[0] > r[1] && r[1] > r[2]) {
 		t.Errorf("ratios %v: want feature 0 (positives only) > feature 1 (both) > feature 2 (negatives only), 0 on the sides", r)
 	}

@@ -120,9 +120,6 @@ func (o Options) Describe() string {
 	if o.SVM.LogRegMix > 0 {
 		d += fmt.Sprintf(" lr_mix=%g lr_C=%g", o.SVM.LogRegMix, o.SVM.LogRegC)
 	}
-	if o.Extra.Weight > 0 && len(o.Extras) > 0 {
-		d += fmt.Sprintf(" extras=%d extra_mode=%s extra_weight=%g", len(o.Extras), o.Extra.Mode, o.Extra.Weight)
-	}
 	return d
 }
 

@@ -134,16 +134,12 @@ type ovrParams struct {
 	nbAlpha  float64
 	nbMix    float64
 	balPow   float64
-	// weighted counts a row by its weight in the balanced class weights
-	// and the naive-Bayes ratios (issue 15: extras at a small weight would
-	// otherwise count fully there); off, every row counts 1.
-	weighted bool
 }
 
 // nbRatios returns the naive-Bayes log-count ratio of every feature for
 // the positives pos against the rest: log((α+Σ_pos x)/‖·‖₁) −
 // log((α+Σ_neg x)/‖·‖₁).
-func nbRatios(rows []sparseRow, pos []bool, dim int, alpha float64, weighted bool) []float64 {
+func nbRatios(rows []sparseRow, pos []bool, dim int, alpha float64) []float64 {
 	p := make([]float64, dim)
 	q := make([]float64, dim)
 	for i := range p {
@@ -154,12 +150,8 @@ func nbRatios(rows []sparseRow, pos []bool, dim int, alpha float64, weighted boo
 		if pos[i] {
 			t = p
 		}
-		wr := 1.0
-		if weighted && r.weight > 0 {
-			wr = r.weight
-		}
 		for j, f := range r.idx {
-			t[f] += wr * float64(r.val[j])
+			t[f] += float64(r.val[j])
 		}
 	}
 	var sp, sq float64
@@ -191,15 +183,9 @@ func scaleRows(rows []sparseRow, r []float64) []sparseRow {
 // i) and returns the weights feature-major (w[f*L+l]), so that scoring a
 // document reads one contiguous run of L weights per feature.
 func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int, p ovrParams) ([]float32, []float32, error) {
-	counts := make([]float64, numLabels)
-	total := 0.0
-	for i, l := range y {
-		wr := 1.0
-		if p.weighted && rows[i].weight > 0 {
-			wr = rows[i].weight
-		}
-		counts[l] += wr
-		total += wr
+	counts := make([]int, numLabels)
+	for _, l := range y {
+		counts[l]++
 	}
 	w := make([]float32, dim*numLabels)
 	bias := make([]float32, numLabels)
@@ -216,9 +202,9 @@ func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int
 				}
 				cPos := p.c
 				if p.balanced && counts[l] > 0 {
-					cPos = p.c * total / (float64(numLabels) * counts[l])
+					cPos = p.c * float64(len(y)) / float64(numLabels*counts[l])
 					if p.balPow > 0 && p.balPow != 1 {
-						cPos = p.c * math.Pow(total/(float64(numLabels)*counts[l]), p.balPow)
+						cPos = p.c * math.Pow(float64(len(y))/float64(numLabels*counts[l]), p.balPow)
 					}
 				}
 				// One generator per label keeps results independent of
@@ -227,7 +213,7 @@ func trainOVR(ctx context.Context, rows []sparseRow, y []int, numLabels, dim int
 				lrows := rows
 				var ratio []float64
 				if p.nbAlpha > 0 {
-					ratio = nbRatios(rows, pos, dim, p.nbAlpha, p.weighted)
+					ratio = nbRatios(rows, pos, dim, p.nbAlpha)
 					lrows = scaleRows(rows, ratio)
 				}
 				wl, bl, err := trainBinary(ctx, lrows, pos, dim, svmParams{cPos: cPos, cNeg: p.c, eps: p.eps, maxIter: p.maxIter}, rng)

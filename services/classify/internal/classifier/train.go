@@ -29,11 +29,6 @@ type Options struct {
 	// Sources, if any, are recorded in the model as what its examples were
 	// made of.
 	Sources []Source
-	// Extras are unlabelled messages with a second view's hint that may
-	// enter training as Extra says (issue 15, the replies); they never
-	// enter a cross-validation's test folds.
-	Extras []Extra
-	Extra  ExtraParams
 }
 
 // DefaultOptions are the settings chosen by 5-fold cross-validated macro-F1
@@ -95,8 +90,8 @@ type Options struct {
 // (SVMParams.LogRegMix), 0.9077 raw, is within the spread between fold seeds.
 //
 // Issue 15, round 5 (same protocol; from 0.9069 / 0.9100): the messages of
-// the shared replies.jsonl as a second view (Options.Extras; `classify cv
-// --replies`): 2,816 messages, 58 removed as also in train or dev (text,
+// the shared replies.jsonl as a second view (Options.Extras and `classify
+// cv --replies`, since removed): 2,816 messages, 58 removed as also in train or dev (text,
 // title or body opening), 1,394 of the rest with a reply naming one bureau
 // (ReplyBureau, department words; on the 42 removed train messages it names
 // one for 33 and agrees with the gold label on 29). Co-training, each fit
@@ -112,7 +107,8 @@ type Options struct {
 // bureau that answers is not always the label's (two of the four
 // disagreements above are bus-line requests labelled 城乡建设), and the
 // agreeing replies likely add only what the model already believes. Not
-// kept (off by default); prediction untouched.
+// kept: the code that measured it was removed after its merge (git log -S
+// ReplyBureau).
 func DefaultOptions() Options {
 	return Options{
 		Features: FeatureConfig{NGramMax: 2, MinDF: 2, Sublinear: true, Opening: 25},
@@ -141,9 +137,6 @@ func (o Options) normalised() (Options, error) {
 	if err := o.Features.validate(); err != nil {
 		return o, err
 	}
-	if err := o.Extra.validate(); err != nil {
-		return o, err
-	}
 	switch {
 	case o.CVFolds < 2:
 		return o, fmt.Errorf("cv folds %d: need at least 2", o.CVFolds)
@@ -164,8 +157,7 @@ func (o Options) normalised() (Options, error) {
 }
 
 func (o Options) ovr() ovrParams {
-	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers, nbAlpha: o.SVM.NBAlpha, nbMix: o.SVM.NBMix, balPow: o.SVM.BalancePower,
-		weighted: o.Extra.Weight > 0 && len(o.Extras) > 0}
+	return ovrParams{c: o.SVM.C, balanced: o.SVM.Balanced, eps: o.SVM.Epsilon, maxIter: o.SVM.MaxIter, seed: o.Seed, workers: o.Workers, nbAlpha: o.SVM.NBAlpha, nbMix: o.SVM.NBMix, balPow: o.SVM.BalancePower}
 }
 
 // ErrTooFewExamples is returned when the data cannot support training.
@@ -181,12 +173,6 @@ type dataset struct {
 	// parents of every word key (FeatureConfig.WordSCP): text alone
 	// decides them, so one map serves every fold.
 	parents map[uint64][2]uint64
-	// extras with a hint among labels (Options.Extras): each fit chooses
-	// from them (acceptExtras).
-	extraDocs [][]uint64
-	extraHint []int
-	// extraReply are the extras' reply keys (mode cotrain), nil when none.
-	extraReply [][]uint64
 }
 
 func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
@@ -250,8 +236,6 @@ type fitted struct {
 	vec  *vectorizer
 	w    []float32
 	bias []float32
-	// extras is how many extras the fit learnt from.
-	extras int
 }
 
 // fit trains vectorizer and SVMs on the documents in idx.
@@ -262,29 +246,7 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 	for j, i := range idx {
 		docs[j], y[j], weight[j] = d.docs[i], d.y[i], d.weight[i]
 	}
-	acc, label, err := d.acceptExtras(ctx, docs, y, weight, o)
-	if err != nil {
-		return nil, err
-	}
-	for j, i := range acc {
-		docs, y, weight = append(docs, d.extraDocs[i]), append(y, label[j]), append(weight, o.Extra.Weight)
-	}
-	nVocab := len(idx)
-	if o.Extra.Vocab {
-		nVocab = len(docs)
-	}
-	ft, err := d.fitDocs(ctx, docs, nVocab, y, weight, o)
-	if err != nil {
-		return nil, err
-	}
-	ft.extras = len(acc)
-	return ft, nil
-}
-
-// fitDocs trains vectorizer and SVMs on documents' keys, labels and
-// weights; the vocabulary and idf come from the first nVocab documents.
-func (d *dataset) fitDocs(ctx context.Context, docs [][]uint64, nVocab int, y []int, weight []float64, o Options) (*fitted, error) {
-	vec := fitVectorizer(docs[:nVocab], o.Features, d.parents)
+	vec := fitVectorizer(docs, o.Features, d.parents)
 	rows := make([]sparseRow, len(docs))
 	sc := vec.newScratch()
 	for j, keys := range docs {
@@ -330,11 +292,7 @@ func (d *dataset) crossValidate(ctx context.Context, o Options, progress func(st
 			oof[i] = make([]float64, len(d.labels))
 			linearScores(ft.vec, ft.w, ft.bias, d.docs[i], sc, oof[i])
 		}
-		if ft.extras > 0 {
-			progress(fmt.Sprintf("cv fold %d/%d done (%d train + %d extras, %d held out)", f+1, o.CVFolds, len(train), ft.extras, len(test)))
-		} else {
-			progress(fmt.Sprintf("cv fold %d/%d done (%d train, %d held out)", f+1, o.CVFolds, len(train), len(test)))
-		}
+		progress(fmt.Sprintf("cv fold %d/%d done (%d train, %d held out)", f+1, o.CVFolds, len(train), len(test)))
 	}
 	return oof, folds, nil
 }
@@ -367,8 +325,7 @@ func (d *dataset) platt(ctx context.Context, o Options) (a, b []float64, err err
 
 // subset is the dataset of the examples idx, with d's labels.
 func (d *dataset) subset(idx []int) *dataset {
-	s := &dataset{labels: d.labels, y: make([]int, len(idx)), docs: make([][]uint64, len(idx)), weight: make([]float64, len(idx)), parents: d.parents,
-		extraDocs: d.extraDocs, extraHint: d.extraHint, extraReply: d.extraReply}
+	s := &dataset{labels: d.labels, y: make([]int, len(idx)), docs: make([][]uint64, len(idx)), weight: make([]float64, len(idx)), parents: d.parents}
 	for j, i := range idx {
 		s.y[j], s.docs[j], s.weight[j] = d.y[i], d.docs[i], d.weight[i]
 	}
@@ -414,7 +371,6 @@ func Train(ctx context.Context, examples []Example, o Options, progress func(str
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
 	}
-	d.addExtras(o.Extras, o.Features)
 	progress(fmt.Sprintf("%d examples, %d labels; %d-fold cross-validation", len(examples), len(d.labels), o.CVFolds))
 	oof, _, err := d.crossValidate(ctx, o, progress)
 	if err != nil {
@@ -456,9 +412,6 @@ func Train(ctx context.Context, examples []Example, o Options, progress func(str
 	m, err := newModel(f, payload)
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
-	}
-	if ft.extras > 0 {
-		progress(fmt.Sprintf("final fit: %d examples + %d of %d extras", len(examples), ft.extras, len(d.extraDocs)))
 	}
 	progress(fmt.Sprintf("trained model %s: %d features in %s", m.Version(), ft.vec.dim(), time.Since(start).Round(time.Millisecond)))
 	return m, nil

@@ -89,7 +89,6 @@ func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed for fold assignment and solver order")
 	seeds := fs.Int("seeds", 1, "cross-validate over this many fold seeds from --seed on, then print their mean")
 	mf := addModelFlags(fs)
-	rf := addReplyFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -104,9 +103,6 @@ func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := classifier.DefaultOptions()
 	o.CVFolds, o.Seed = *folds, *seed
 	mf.apply(&o)
-	if err := rf.apply(&o, examples, stderr); err != nil {
-		return fmt.Errorf("cv: %w", err)
-	}
 	fmt.Fprintf(stdout, "options: %s\n", o.Describe())
 	if *seeds < 1 {
 		return fmt.Errorf("cv: --seeds %d: want at least 1", *seeds)
