@@ -298,11 +298,13 @@ func serve(ctx context.Context) error {
 
 	// A fetch is classified as batches: one transaction (one commit) each,
 	// the batch's place locks taken first in one order, a savepoint per
-	// case. Issue 17.
+	// case; cases of one place go to one worker (OrderKey), so that the
+	// workers' batches seldom wait on each other's locks. Issue 17.
 	cases, err := consumer.NewBatch(js, pool, consumer.Config{
 		Name:        events.ConsumerCases,
 		Subjects:    []string{events.SubjectsReceived, events.SubjectsAnswered},
 		Concurrency: cfg.ConsumerConcurrency,
+		OrderKey:    events.OrderKey(svc),
 	}, events.BatchHandler(svc, store.Bind), p.Log)
 	if err != nil {
 		return err

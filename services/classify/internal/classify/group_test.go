@@ -2,6 +2,7 @@ package classify_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -355,5 +356,63 @@ func TestSubjectAcrossTrees(t *testing.T) {
 	}
 	if ip, ic := h.current(p.ID).IncidentID, h.current(c.ID).IncidentID; ip == "" || ip != ic {
 		t.Errorf("incidents %q and %q, want one", ip, ic)
+	}
+}
+
+// TestOrderKey: cases whose place locks meet are routed to one worker
+// (issue 17): one spot, one key; one address, one key; far apart or on
+// other roads, other keys; a case with no place lock goes by its id.
+func TestOrderKey(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	at := func(lat, lng float64) classify.Case {
+		c := h.hotline("乱停车", "")
+		c.Source, c.CatalogueCode = reference.FromPatrol, "09010"
+		c.Location = &geo.Point{Lat: lat, Lng: lng}
+		return c
+	}
+	const lat, lng = 31.2540, 121.4520
+	const metre = 1.0 / 111195
+	a, b, far := at(lat, lng), at(lat+metre, lng), at(lat+10000*metre, lng)
+	if ka, kb := h.svc.OrderKey(a), h.svc.OrderKey(b); ka != kb || !strings.HasPrefix(ka, "block:") {
+		t.Errorf("a metre apart: keys %q and %q, want one block", ka, kb)
+	}
+	if ka, kf := h.svc.OrderKey(a), h.svc.OrderKey(far); ka == kf {
+		t.Errorf("ten kilometres apart: both %q", ka)
+	}
+	x, y := h.hotline("噪声扰民", "上海市静安区共和新路1234弄5号"), h.hotline("夜间施工", "上海市静安区共和新路1234弄5号")
+	z := h.hotline("噪声扰民", "上海市静安区西藏北路88号")
+	if kx, ky := h.svc.OrderKey(x), h.svc.OrderKey(y); kx != ky || !strings.HasPrefix(kx, "site:") {
+		t.Errorf("one address: keys %q and %q, want one site", kx, ky)
+	}
+	if kx, kz := h.svc.OrderKey(x), h.svc.OrderKey(z); kx == kz {
+		t.Errorf("two roads: both %q", kx)
+	}
+	nowhere := h.hotline("噪声扰民", "")
+	answered := h.hotline("咨询", "上海市静安区共和新路1234弄5号")
+	answered.Answered = true
+	for _, c := range []classify.Case{nowhere, answered} {
+		if k := h.svc.OrderKey(c); k != "case:"+c.ID {
+			t.Errorf("case %s without a place lock: key %q, want its id", c.ID, k)
+		}
+	}
+	// Every case whose locks meet a's: mostly a's worker (a block's edge
+	// may run between two).
+	meet, same := 0, 0
+	for di := -300; di <= 300; di += 20 {
+		for dj := -300; dj <= 300; dj += 20 {
+			c := at(lat+float64(di)*metre, lng+float64(dj)*metre*1.17)
+			if !slices.ContainsFunc(h.svc.LockKeys(c), func(k string) bool { return slices.Contains(h.svc.LockKeys(a), k) }) {
+				continue
+			}
+			meet++
+			if h.svc.OrderKey(c) == h.svc.OrderKey(a) {
+				same++
+			}
+		}
+	}
+	t.Logf("%d cases whose locks meet a's, %d share its key", meet, same)
+	if meet == 0 || same*2 < meet {
+		t.Errorf("of %d cases whose locks meet a's, %d share its key: want most", meet, same)
 	}
 }

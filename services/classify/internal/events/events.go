@@ -110,6 +110,19 @@ func BatchHandler(svc *classify.Service, bind Binder) consumer.BatchHandler {
 	}
 }
 
+// OrderKey routes a received case to the worker its place's other cases
+// go to (Service.OrderKey); a message that does not decode goes by its
+// event id, and fails in the handler.
+func OrderKey(svc *classify.Service) func(consumer.Message) string {
+	return func(m consumer.Message) string {
+		c, err := received(m)
+		if err != nil {
+			return m.EventID
+		}
+		return svc.OrderKey(c)
+	}
+}
+
 // Held keeps the events one case of a batch emits until the batch writes
 // them all to the outbox (BatchHandler): they are dropped with the case's
 // savepoint if it rolls back.
