@@ -48,7 +48,8 @@ type Config struct {
 	MaxExtensions int `env:"DISPATCH_MAX_EXTENSIONS, default=1"`
 	// AwaitFacts: how long a classification waits for its case.received.
 	AwaitFacts time.Duration `env:"DISPATCH_AWAIT_FACTS, default=30s"`
-	// ConsumerConcurrency: case events handled at once by one replica.
+	// ConsumerConcurrency: case events handled at once by one replica (and
+	// worker-task events: dispatch-worktasks).
 	ConsumerConcurrency int `env:"DISPATCH_CONSUMER_CONCURRENCY, default=4"`
 	// TimerBatch and TimerConcurrency size the clock's timer worker.
 	TimerBatch       int `env:"DISPATCH_TIMER_BATCH, default=100"`
@@ -193,8 +194,12 @@ func run(ctx context.Context) error {
 	workSvc := worktasks.New(work, ref.Current, clk.Now, worktasks.Config{RecheckLimit: recheckLimit, Month: cfg.InspectionMonth})
 	// Issue 17, dispatch's stage: every case.received reaches this durable
 	// (most need nothing), so a fetch is one transaction, each event in a
-	// savepoint, its cases and places locked up front (events.KeyedBatch).
-	workConsumer, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects},
+	// savepoint, its cases and places locked up front (events.KeyedBatch);
+	// as many workers as the cases' durable, a case's (or a place's)
+	// events always to one of them (OrderKey = the lock key): one worker
+	// fell behind at 50 orders/s.
+	workConsumer, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects,
+		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.WorkKey},
 		events.KeyedBatch("gridflow-dispatch-worktasks", events.WorkKey, events.WorkHandler(workSvc, work.Bind)), p.Log)
 	if err != nil {
 		return err
