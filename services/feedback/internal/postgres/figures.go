@@ -98,14 +98,6 @@ func (s *Store) FiguresMissing(ctx context.Context) (bool, error) {
 	return missing, err
 }
 
-func nanos(d *time.Duration) *int64 {
-	if d == nil {
-		return nil
-	}
-	n := d.Nanoseconds()
-	return &n
-}
-
 // Tally aggregates a scope's figures in two statements, one over cases and
 // one over tasks; memory does not grow with the number of cases. The
 // average is the truncated mean in nanoseconds (exact: summed as numeric)
