@@ -17,8 +17,6 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require gonum.org/v1/gonum v0.17.0
-
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect
 	github.com/beorn7/perks v1.0.1 // indirect

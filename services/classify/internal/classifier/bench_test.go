@@ -219,12 +219,3 @@ func BenchmarkPredict7LabelsLogReg(b *testing.B) {
 	o.SVM.LogRegMix = 0.05
 	benchPredict(b, benchModel(b, "7-logreg", o, nil))
 }
-
-// BenchmarkPredict7LabelsLSA: issue 15, round 6 — LSA SVMs (rank 200,
-// weight 0.05) averaged into DefaultOptions' SVMs: folded into the sparse
-// weights, so it should cost what BenchmarkPredict7Labels does.
-func BenchmarkPredict7LabelsLSA(b *testing.B) {
-	o := DefaultOptions()
-	o.SVM.LSAMix, o.SVM.LSADim = 0.05, 200
-	benchPredict(b, benchModel(b, "7-lsa", o, nil))
-}

@@ -63,17 +63,6 @@ func meanSD(folds []FoldScore, x func(FoldScore) float64) (mean, sd float64) {
 // the same folds and the same figures) without training a final model.
 // Only training data belongs here: the dev set is for the final figure.
 func CrossValidate(ctx context.Context, examples []Example, o Options, progress func(string)) (CVResult, error) {
-	return crossValidate(ctx, examples, o, false, progress)
-}
-
-// CrossValidateRaw is CrossValidate without the served figures (NaN): no
-// inner cross-validation, about a sixth of the work, for screening
-// configurations by the raw figure.
-func CrossValidateRaw(ctx context.Context, examples []Example, o Options, progress func(string)) (CVResult, error) {
-	return crossValidate(ctx, examples, o, true, progress)
-}
-
-func crossValidate(ctx context.Context, examples []Example, o Options, rawOnly bool, progress func(string)) (CVResult, error) {
 	if progress == nil {
 		progress = func(string) {}
 	}
@@ -99,31 +88,22 @@ func crossValidate(ctx context.Context, examples []Example, o Options, rawOnly b
 				train = append(train, i)
 			}
 		}
-		var a, b []float64
-		if !rawOnly {
-			a, b, err = d.subset(train).platt(ctx, o)
-			if err != nil {
-				return CVResult{}, fmt.Errorf("cross-validate: fold %d: calibration: %w", f+1, err)
-			}
+		a, b, err := d.subset(train).platt(ctx, o)
+		if err != nil {
+			return CVResult{}, fmt.Errorf("cross-validate: fold %d: calibration: %w", f+1, err)
 		}
 		for i, fi := range folds {
 			if fi == f {
 				gold = append(gold, d.labels[d.y[i]])
 				pred = append(pred, d.labels[argmax(oof[i])])
-				if !rawOnly {
-					calibrate(oof[i], a, b, conf)
-					served = append(served, d.labels[argmax(conf)])
-				}
+				calibrate(oof[i], a, b, conf)
+				served = append(served, d.labels[argmax(conf)])
 			}
 		}
 		r := Evaluate(gold, pred, d.labels)
-		res.Folds[f] = FoldScore{Train: len(train), Test: len(gold), Accuracy: r.Accuracy, MacroF1: r.MacroF1,
-			ServedAccuracy: math.NaN(), ServedMacroF1: math.NaN()}
-		if rawOnly {
-			continue
-		}
 		rs := Evaluate(gold, served, d.labels)
-		res.Folds[f].ServedAccuracy, res.Folds[f].ServedMacroF1 = rs.Accuracy, rs.MacroF1
+		res.Folds[f] = FoldScore{Train: len(train), Test: len(gold), Accuracy: r.Accuracy, MacroF1: r.MacroF1,
+			ServedAccuracy: rs.Accuracy, ServedMacroF1: rs.MacroF1}
 		progress(fmt.Sprintf("cv fold %d/%d calibrated by an inner %d-fold cross-validation", f+1, o.CVFolds, o.CVFolds))
 	}
 	return res, nil

@@ -50,14 +50,6 @@ type SVMParams struct {
 	// still one linear model, so prediction costs the same. 0: off.
 	LogRegMix float64
 	LogRegC   float64
-	// issue 15, LSA (lsa.go): LSAMix, when positive with LSADim, also
-	// trains one-vs-rest SVMs (penalty LSAC, 0 meaning C) on the rank-LSADim
-	// truncated SVD coordinates of the fit's TF-IDF rows and averages them
-	// in, (1−LSAMix)·SVMs + LSAMix·LSA; the projection is linear, so it folds
-	// into the sparse weights and prediction costs the same. 0: off.
-	LSAMix float64
-	LSADim int
-	LSAC   float64
 }
 
 // CVEstimate is the k-fold cross-validated quality of a training

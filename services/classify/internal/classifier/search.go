@@ -120,12 +120,6 @@ func (o Options) Describe() string {
 	if o.SVM.LogRegMix > 0 {
 		d += fmt.Sprintf(" lr_mix=%g lr_C=%g", o.SVM.LogRegMix, o.SVM.LogRegC)
 	}
-	if f := o.FastText; f.Mix > 0 {
-		d += fmt.Sprintf(" ft_mix=%g ft_dim=%d ft_bits=%d ft_epochs=%d ft_lr=%g", f.Mix, f.Dim, f.Bits, f.Epochs, f.LR)
-	}
-	if o.SVM.LSAMix > 0 {
-		d += fmt.Sprintf(" lsa_mix=%g lsa_dim=%d lsa_C=%g", o.SVM.LSAMix, o.SVM.LSADim, o.SVM.LSAC)
-	}
 	return d
 }
 

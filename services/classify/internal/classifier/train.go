@@ -26,9 +26,6 @@ type Options struct {
 	Workers int
 	// Now stamps TrainedAt; nil means time.Now.
 	Now func() time.Time
-	// FastText, measured by cross-validation only (issue 15): Train
-	// refuses it, the model file has no place for it.
-	FastText FastTextParams
 	// Sources, if any, are recorded in the model as what its examples were
 	// made of.
 	Sources []Source
@@ -116,8 +113,8 @@ type Options struct {
 // Issue 15, round 6 (same protocol; from 0.9069 / 0.9100; the screening by
 // `classify cv --raw`, fold seed 1, where these options give 0.9040): LSA,
 // SVMs on the rank-k truncated SVD of the fit's TF-IDF rows averaged in
-// (SVMParams.LSAMix, kept as an option, off; it folds into the sparse
-// weights, so prediction is unchanged): k 200 at weight 0.05 0.9044, 0.1
+// (SVMParams.LSAMix; it folds into the sparse weights, so prediction was
+// unchanged): k 200 at weight 0.05 0.9044, 0.1
 // 0.9037; k 300 C 10 at 0.1 0.9004; k 400 C 30 at 0.1 0.9016; k 100 C 30
 // at 0.2 0.8967; k 200 at 0.3 0.8988. Over seeds 1–5 the best, k 200 at
 // 0.05, 0.9072 raw (0.9044 0.9029 0.9060 0.9102 0.9126), 0.9102 served
@@ -134,7 +131,8 @@ type Options struct {
 // multinomial logistic regression on the n-gram bag by SGD, which round 4
 // measured in L-BFGS form (0.9077 at weight 0.05). Not
 // tried: the SVD over unlabelled.jsonl's texts too (its best gain on train
-// alone, +0.0004 at seed 1, gave no reason to).
+// alone, +0.0004 at seed 1, gave no reason to). The code that measured
+// round 6 was removed after its merge (git log -S LSAMix).
 func DefaultOptions() Options {
 	return Options{
 		Features: FeatureConfig{NGramMax: 2, MinDF: 2, Sublinear: true, Opening: 25},
@@ -176,16 +174,6 @@ func (o Options) normalised() (Options, error) {
 		return o, fmt.Errorf("svm balance power %v: must be 0 (1) or in (0,4]", o.SVM.BalancePower)
 	case !(o.SVM.LogRegMix >= 0 && o.SVM.LogRegMix <= 1):
 		return o, fmt.Errorf("logistic regression mix %v: must be in [0,1]", o.SVM.LogRegMix)
-	case !(o.FastText.Mix >= 0 && o.FastText.Mix <= 1):
-		return o, fmt.Errorf("fasttext mix %v: must be in [0,1]", o.FastText.Mix)
-	case o.FastText.Mix > 0 && (o.FastText.Dim < 1 || o.FastText.Bits < 10 || o.FastText.Bits > 24 || o.FastText.Epochs < 1 || !(o.FastText.LR > 0)):
-		return o, fmt.Errorf("fasttext %+v: want dim ≥ 1, bits 10..24, epochs ≥ 1, a positive rate", o.FastText)
-	case !(o.SVM.LSAMix >= 0 && o.SVM.LSAMix <= 1):
-		return o, fmt.Errorf("lsa mix %v: must be in [0,1]", o.SVM.LSAMix)
-	case o.SVM.LSADim < 0 || (o.SVM.LSAMix > 0 && o.SVM.LSADim == 0):
-		return o, fmt.Errorf("lsa dim %d: must be positive with an lsa mix", o.SVM.LSADim)
-	case !(o.SVM.LSAC >= 0) || math.IsInf(o.SVM.LSAC, 0):
-		return o, fmt.Errorf("lsa C %v: must be 0 (C) or positive", o.SVM.LSAC)
 	case !(o.SVM.LogRegC >= 0) || math.IsInf(o.SVM.LogRegC, 0):
 		return o, fmt.Errorf("logistic regression C %v: must be 0 (100) or positive", o.SVM.LogRegC)
 	}
@@ -272,7 +260,6 @@ type fitted struct {
 	vec  *vectorizer
 	w    []float32
 	bias []float32
-	ft   *fastText // issue 15, cross-validation only
 }
 
 // fit trains vectorizer and SVMs on the documents in idx.
@@ -299,18 +286,7 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 			return nil, err
 		}
 	}
-	if o.SVM.LSAMix > 0 && o.SVM.LSADim > 0 {
-		if err := mixLSA(ctx, rows, y, len(d.labels), vec.dim(), o, w, bias); err != nil {
-			return nil, err
-		}
-	}
-	ft := &fitted{vec: vec, w: w, bias: bias}
-	if p := o.FastText; p.Mix > 0 {
-		if ft.ft, err = trainFastText(ctx, docs, y, weight, len(d.labels), o.SVM.Balanced, p, o.Seed); err != nil {
-			return nil, err
-		}
-	}
-	return ft, nil
+	return &fitted{vec: vec, w: w, bias: bias}, nil
 }
 
 // crossValidate returns out-of-fold decision values (oof[i] has one score
@@ -336,17 +312,9 @@ func (d *dataset) crossValidate(ctx context.Context, o Options, progress func(st
 			return nil, nil, fmt.Errorf("cv fold %d: %w", f+1, err)
 		}
 		sc := ft.vec.newScratch()
-		fs := make([]float64, len(d.labels))
 		for _, i := range test {
 			oof[i] = make([]float64, len(d.labels))
 			linearScores(ft.vec, ft.w, ft.bias, d.docs[i], sc, oof[i])
-			if ft.ft != nil {
-				ft.ft.scores(d.docs[i], fs)
-				m := o.FastText.Mix
-				for l := range fs {
-					oof[i][l] = (1-m)*oof[i][l] + m*fs[l]
-				}
-			}
 		}
 		progress(fmt.Sprintf("cv fold %d/%d done (%d train, %d held out)", f+1, o.CVFolds, len(train), len(test)))
 	}
@@ -421,9 +389,6 @@ func Train(ctx context.Context, examples []Example, o Options, progress func(str
 	o, err := o.normalised()
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
-	}
-	if o.FastText.Mix > 0 {
-		return nil, errors.New("train: the fastText-style model is measured by cross-validation only")
 	}
 	start := time.Now()
 	d, err := newDataset(examples, o.Features)

@@ -32,10 +32,6 @@ type modelFlags struct {
 	// issue 15, round 4
 	lrMix *float64
 	lrC   *float64
-	// issue 15, LSA
-	lsaMix *float64
-	lsaDim *int
-	lsaC   *float64
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -57,10 +53,6 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		// issue 15, round 4
 		lrMix: fs.Float64("lr-mix", d.SVM.LogRegMix, "also fit a multinomial logistic regression and average it in with this weight; 0 off"),
 		lrC:   fs.Float64("lr-C", d.SVM.LogRegC, "the logistic regression's penalty (0: 100)"),
-		// issue 15, LSA
-		lsaMix: fs.Float64("lsa-mix", d.SVM.LSAMix, "also train SVMs on the truncated-SVD (LSA) coordinates of the TF-IDF rows and average them in with this weight; 0 off"),
-		lsaDim: fs.Int("lsa-dim", d.SVM.LSADim, "LSA components (with --lsa-mix)"),
-		lsaC:   fs.Float64("lsa-C", d.SVM.LSAC, "the LSA SVMs' penalty (0: --C)"),
 	}
 }
 
@@ -71,7 +63,6 @@ func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.Words, o.Features.WordMinDF, o.Features.WordSCP, o.Features.WordWeight = *f.words, *f.wordMinDF, *f.wordSCP, *f.wordWeight
 	o.SVM.NBMix, o.SVM.BalancePower = *f.nbMix, *f.balPow
 	o.SVM.LogRegMix, o.SVM.LogRegC = *f.lrMix, *f.lrC
-	o.SVM.LSAMix, o.SVM.LSADim, o.SVM.LSAC = *f.lsaMix, *f.lsaDim, *f.lsaC
 }
 
 // CV implements
@@ -90,8 +81,6 @@ func (f *modelFlags) apply(o *classifier.Options) {
 // ends with "seeds=<a>-<b> macro_f1=<mean of the seeds' means>
 // seed_sd=<sd> min=… max=… served_macro_f1=<mean> served_seed_sd=<sd>"
 // (issue 15: configurations are chosen by that mean over seeds 1–5).
-// --raw skips the inner calibration and prints the served figures as NaN,
-// about six times faster, for screening configurations by the raw figure.
 func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("classify cv", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -99,12 +88,6 @@ func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	folds := fs.Int("folds", 5, "number of folds")
 	seed := fs.Uint64("seed", 1, "seed for fold assignment and solver order")
 	seeds := fs.Int("seeds", 1, "cross-validate over this many fold seeds from --seed on, then print their mean")
-	ftMix := fs.Float64("ft-mix", 0, "also train a fastText-style model (hashed n-gram embeddings averaged, softmax, SGD) and average its centred logits in with this weight; 0 off (cross-validation only)")
-	ftDim := fs.Int("ft-dim", 16, "fastText embedding dimension")
-	ftBits := fs.Int("ft-bits", 18, "fastText hash buckets, 2^N")
-	ftEpochs := fs.Int("ft-epochs", 10, "fastText SGD epochs")
-	ftLR := fs.Float64("ft-lr", 0.5, "fastText initial learning rate (decays linearly to 0)")
-	rawOnly := fs.Bool("raw", false, "only the raw figure (served NaN): no inner calibration, about six times faster, for screening")
 	mf := addModelFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -120,7 +103,6 @@ func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := classifier.DefaultOptions()
 	o.CVFolds, o.Seed = *folds, *seed
 	mf.apply(&o)
-	o.FastText = classifier.FastTextParams{Mix: *ftMix, Dim: *ftDim, Bits: *ftBits, Epochs: *ftEpochs, LR: *ftLR}
 	fmt.Fprintf(stdout, "options: %s\n", o.Describe())
 	if *seeds < 1 {
 		return fmt.Errorf("cv: --seeds %d: want at least 1", *seeds)
@@ -128,11 +110,7 @@ func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var raw, served []float64
 	for s := range uint64(*seeds) {
 		o.Seed = *seed + s
-		cv := classifier.CrossValidate
-		if *rawOnly {
-			cv = classifier.CrossValidateRaw
-		}
-		r, err := cv(ctx, examples, o, func(s string) { fmt.Fprintln(stderr, s) })
+		r, err := classifier.CrossValidate(ctx, examples, o, func(s string) { fmt.Fprintln(stderr, s) })
 		if err != nil {
 			return fmt.Errorf("cv: %w", err)
 		}
