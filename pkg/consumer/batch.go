@@ -132,8 +132,8 @@ func call(ctx context.Context, tx pgx.Tx, msg Message, h Handler) (err error) {
 	return h(ctx, tx, msg)
 }
 
-// Savepointed is a Handler as a BatchHandler, for NewBatch: what a fetch
-// brought shares one transaction and one commit, each message in its own
+// Savepointed is a Handler as a BatchHandler, for NewBatch: what arrived
+// for a worker shares one transaction and one commit, each message in its own
 // savepoint, in arrival order — for a handler that needs nothing of its
 // neighbours but whose transaction per message cost more than its work.
 func Savepointed(h Handler) BatchHandler { return perMessage(h) }

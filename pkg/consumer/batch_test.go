@@ -690,3 +690,55 @@ func TestDedupedLeavesDuplicatesToItsHandler(t *testing.T) {
 		t.Errorf("consumer_handled rows = %d, want none", n)
 	}
 }
+
+// A worker busy with a slow message holds back only its own queue: the
+// runner goes on fetching, and what is fetched for the other workers is
+// handled meanwhile — not after the slow one, as when every fetch waited
+// for its last worker (issue 17).
+func TestWorkersDoNotWaitForEachOther(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		if string(msg.Data) == "slow" {
+			once.Do(func() { close(entered) })
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		return insertEffect(ctx, tx, msg, string(msg.Data))
+	}
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-apart", Subjects: []string{subject},
+		Concurrency: 2, BatchSize: 4, FetchWait: 100 * time.Millisecond,
+		OrderKey: func(m consumer.Message) string { return m.Headers.Get("X-Case") }}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.publish(t, "slow", "slow", map[string]string{"X-Case": "slow"})
+	start(t, r)
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the slow message was not handled")
+	}
+	time.Sleep(300 * time.Millisecond) // the fetch that brought it is over
+	const fast = 12                     // of 12 keys, some go to the other worker
+	for i := range fast {
+		id := fmt.Sprintf("fast-%d", i)
+		e.publish(t, id, "fast", map[string]string{"X-Case": id})
+	}
+	eventually(t, "fast messages handled while the slow one is in hand", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects WHERE runner = 'fast'`) > 0
+	})
+	if n := count(t, e.pool, `SELECT count(*) FROM effects WHERE runner = 'slow'`); n != 0 {
+		t.Fatalf("the slow message committed before it was released (%d)", n)
+	}
+	close(release)
+	eventually(t, "every message handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects`) == fast+1
+	})
+	eventually(t, "everything settled", settled(t, e.js, "test-apart"))
+}

@@ -19,8 +19,8 @@
 // handled has committed.
 //
 // Two handler shapes share that contract. A Handler (New) applies one event
-// in a transaction of its own. A BatchHandler (NewBatch) is given what a
-// fetch brought, up to BatchSize messages, in one transaction, and applies
+// in a transaction of its own. A BatchHandler (NewBatch) is given what has
+// arrived for its worker, up to BatchSize messages, in one transaction, and applies
 // each message in a savepoint of it (Batch.Apply): one commit for the batch,
 // while a message that fails rolls back alone and takes its own outcome —
 // acked, retried or dead-lettered as if it had been handled by itself. A batch
@@ -32,9 +32,11 @@
 //
 // Order is not guaranteed: redeliveries, several replicas and Concurrency > 1
 // all reorder events, and a message that fails is retried after those behind
-// it. Within one fetch, messages with the same Config.OrderKey (a case) are
-// handled in arrival order, one after another, by one worker; without an
-// OrderKey only Concurrency 1 keeps a replica's handling in stream order.
+// it. Within one replica, messages with the same Config.OrderKey (a case)
+// are handled in arrival order, one after another, by one worker; without
+// an OrderKey only Concurrency 1 keeps a replica's handling in stream order.
+// Workers do not wait for each other: fetching goes on while they work,
+// held back only by a worker whose queue is full (issue 17).
 // Handlers must tolerate late and out-of-order events (a classification
 // carries a version; a consumer ignores an older one).
 package consumer
@@ -410,6 +412,12 @@ func (r *Runner) Run(ctx context.Context) error {
 		defer stopPruning()
 	}
 
+	// The workers live as long as Run: a fetch hands its messages over and
+	// the next fetch starts at once, so no worker waits for the slowest
+	// one's last unit before it gets more (issue 17). Once fetching stops
+	// they finish what they hold, before the acks are flushed.
+	workers := r.startWorkers(work)
+	defer workers.stop()
 	var cons jetstream.Consumer
 	retry := 500 * time.Millisecond
 	for ctx.Err() == nil {
@@ -439,7 +447,9 @@ func (r *Runner) Run(ctx context.Context) error {
 		// one ends within FetchWait.
 		batch, err := cons.Fetch(r.cfg.BatchSize, jetstream.FetchMaxWait(r.cfg.FetchWait))
 		if err == nil {
-			r.processBatch(work, batch.Messages())
+			for m := range batch.Messages() {
+				workers.put(work, m)
+			}
 			err = batch.Error()
 		}
 		if err != nil {
@@ -453,6 +463,7 @@ func (r *Runner) Run(ctx context.Context) error {
 		}
 		retry = 500 * time.Millisecond
 	}
+	workers.stop()
 	// Acks are fire-and-forget publishes: flush them before the caller
 	// closes the connection.
 	if nc := r.js.Conn(); nc != nil && !nc.IsClosed() {
@@ -543,71 +554,92 @@ type delivery struct {
 	span trace.Span
 }
 
-// processBatch handles every message of one fetch. Messages go to the
-// workers as they arrive; a worker takes what has arrived for it, up to
-// maxTx messages, as one transaction. While messages wait or run it keeps
-// telling the server they are in progress, so a slow batch is not
-// redelivered to another replica behind its back.
-func (r *Runner) processBatch(ctx context.Context, msgs <-chan jetstream.Msg) {
-	var (
-		mu     sync.Mutex
-		inHand = map[jetstream.Msg]struct{}{}
-		wg     sync.WaitGroup
-	)
-	release := func(d *delivery) {
-		d.span.End()
-		mu.Lock()
-		delete(inHand, d.jm)
-		mu.Unlock()
-	}
-	// Without an OrderKey every worker takes from one queue; with one, each
-	// worker has its own and a key always goes to the same worker.
-	queues := make([]chan *delivery, 1)
+// workers are a runner's transaction workers and the queues that feed
+// them. Without an OrderKey every worker takes from one queue; with one,
+// each worker has its own and a key always goes to the same worker, so the
+// messages of one key are handled in arrival order across fetches too. A
+// full queue holds the fetching back: what is in hand stays bounded.
+type workers struct {
+	r        *Runner
+	queues   []chan *delivery
+	handling sync.WaitGroup // the workers
+	ticking  sync.WaitGroup // the InProgress ticker
+	stopped  sync.Once
+
+	mu     sync.Mutex
+	inHand map[jetstream.Msg]struct{}
+	done   chan struct{}
+}
+
+// startWorkers starts cfg.Concurrency workers handling what put hands
+// them in ctx, and a ticker telling the server every half AckWait that
+// the messages in hand are still being worked on.
+func (r *Runner) startWorkers(ctx context.Context) *workers {
+	w := &workers{r: r, inHand: map[jetstream.Msg]struct{}{}, done: make(chan struct{})}
+	w.queues = make([]chan *delivery, 1)
 	if r.cfg.OrderKey != nil {
-		queues = make([]chan *delivery, r.cfg.Concurrency)
+		w.queues = make([]chan *delivery, r.cfg.Concurrency)
 	}
-	for i := range queues {
-		queues[i] = make(chan *delivery, r.cfg.BatchSize)
+	for i := range w.queues {
+		w.queues[i] = make(chan *delivery, r.cfg.BatchSize)
 	}
-	for w := range r.cfg.Concurrency {
-		q := queues[w%len(queues)]
-		wg.Go(func() { r.work(ctx, q, release) })
+	for i := range r.cfg.Concurrency {
+		q := w.queues[i%len(w.queues)]
+		w.handling.Go(func() { r.work(ctx, q, w.release) })
 	}
-	done := make(chan struct{})
-	go func() {
+	w.ticking.Go(func() {
 		t := time.NewTicker(r.cfg.AckWait / 2)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
+			case <-w.done:
 				return
 			case <-t.C:
-				mu.Lock()
-				for m := range inHand {
+				w.mu.Lock()
+				for m := range w.inHand {
 					_ = m.InProgress() // an already acked message answers ErrMsgAlreadyAckd
 				}
-				mu.Unlock()
+				w.mu.Unlock()
 			}
 		}
-	}()
-	for m := range msgs {
-		mu.Lock()
-		inHand[m] = struct{}{}
-		mu.Unlock()
-		d := r.receive(ctx, m)
-		q := queues[0]
-		if len(queues) > 1 {
-			h := fnv.New32a()
-			_, _ = h.Write([]byte(r.cfg.OrderKey(d.msg)))
-			q = queues[h.Sum32()%uint32(len(queues))]
+	})
+	return w
+}
+
+// put hands m to its worker's queue, waiting while the queue is full.
+func (w *workers) put(ctx context.Context, m jetstream.Msg) {
+	w.mu.Lock()
+	w.inHand[m] = struct{}{}
+	w.mu.Unlock()
+	d := w.r.receive(ctx, m)
+	q := w.queues[0]
+	if len(w.queues) > 1 {
+		h := fnv.New32a()
+		_, _ = h.Write([]byte(w.r.cfg.OrderKey(d.msg)))
+		q = w.queues[h.Sum32()%uint32(len(w.queues))]
+	}
+	q <- d
+}
+
+// release ends d's span and forgets it once it is settled.
+func (w *workers) release(d *delivery) {
+	d.span.End()
+	w.mu.Lock()
+	delete(w.inHand, d.jm)
+	w.mu.Unlock()
+}
+
+// stop lets the workers finish what they hold and waits for them; only
+// the first call does anything.
+func (w *workers) stop() {
+	w.stopped.Do(func() {
+		for _, q := range w.queues {
+			close(q)
 		}
-		q <- d
-	}
-	for _, q := range queues {
-		close(q)
-	}
-	wg.Wait()
-	close(done)
+		w.handling.Wait()
+		close(w.done)
+		w.ticking.Wait()
+	})
 }
 
 // receive reads a message's metadata and starts its span.

@@ -128,7 +128,7 @@ func run(ctx context.Context) error {
 	pl := places.New(ref.Current)
 	svc := intake.New(store, pl, pl, time.Now)
 
-	// Issue 17: both consumers take what a fetch brought in one transaction
+	// Issue 17: both consumers take what arrived for a worker in one transaction
 	// (a savepoint per event): three task events an order were three
 	// commits, each a WAL flush.
 	closures, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerClosures, Subjects: events.ClosureSubjects},

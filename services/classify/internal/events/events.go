@@ -64,7 +64,7 @@ func Handler(svc *classify.Service, bind Binder) consumer.Handler {
 	}
 }
 
-// BatchHandler classifies what one fetch brought in one transaction
+// BatchHandler classifies what arrived for one worker in one transaction
 // (consumer.NewBatch): every envelope is decoded first — poison ones are
 // dead-lettered alone — then the place locks of all the batch's cases are
 // taken at once, in LockPlaces' order, so that batches of the same places

@@ -266,49 +266,11 @@ func (t *txn) AddVersion(ctx context.Context, c *classify.Classification) error 
 // each shape keeps its own plan (issue 17); an incident both branches find
 // is kept once.
 func (t *txn) FindIncidents(ctx context.Context, q classify.IncidentQuery) ([]*classify.Incident, error) {
-	var (
-		a        args
-		branches []string
-	)
-	common := " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To)
-	if q.Subject != "" {
-		common += " AND subject = " + a.add(q.Subject)
-	}
-	if q.ExcludeSubject != "" {
-		common += " AND subject <> " + a.add(q.ExcludeSubject)
-	}
-	if q.Linked {
-		common += " AND source_place_id IS NOT NULL"
-	}
-	if q.Site != "" {
-		cond := "site = " + a.add(q.Site)
-		if q.Number != "" {
-			cond += " AND number IN (" + a.add(q.Number) + ", '')"
-		}
-		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
-	}
-	if len(q.Cells) > 0 {
-		// The cells are a block around a point: its rows times its
-		// columns are the block itself (a superset the domain checks).
-		var is, js []int64
-		for _, c := range q.Cells {
-			if !slices.Contains(is, c.I) {
-				is = append(is, c.I)
-			}
-			if !slices.Contains(js, c.J) {
-				js = append(js, c.J)
-			}
-		}
-		cond := "cell_i = ANY(" + a.add(is) + "::bigint[]) AND cell_j = ANY(" + a.add(js) + "::bigint[])"
-		if q.Keyed {
-			cond += " AND site = ''"
-		}
-		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
-	}
-	if len(branches) == 0 {
+	sql, a := incidentLookup(q)
+	if sql == "" {
 		return nil, nil
 	}
-	rows, err := t.tx.Query(ctx, strings.Join(branches, " UNION ALL "), a...)
+	rows, err := t.tx.Query(ctx, sql, a...)
 	if err != nil {
 		return nil, fmt.Errorf("find incidents: %w", pgdb.Translate(err))
 	}
@@ -340,6 +302,58 @@ func (t *txn) FindIncidents(ctx context.Context, q classify.IncidentQuery) ([]*c
 	}
 	slices.SortFunc(out, func(x, y *classify.Incident) int { return strings.Compare(x.ID, y.ID) })
 	return out, nil
+}
+
+// incidentLookup is FindIncidents' statement for q and its arguments; ""
+// when q names no place.
+func incidentLookup(q classify.IncidentQuery) (string, args) {
+	var (
+		a        args
+		branches []string
+	)
+	common := " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To)
+	if q.Subject != "" {
+		common += " AND subject = " + a.add(q.Subject)
+	}
+	if q.ExcludeSubject != "" {
+		common += " AND subject <> " + a.add(q.ExcludeSubject)
+	}
+	if q.Linked {
+		common += " AND source_place_id IS NOT NULL"
+	}
+	if q.Site != "" {
+		// "site <> ''" repeats incidents_site's predicate: a generic plan
+		// cannot prove it from "site = $n", and without it every lookup
+		// after the plan cache turned generic scanned the whole table
+		// (issue 17).
+		cond := "site <> '' AND site = " + a.add(q.Site)
+		if q.Number != "" {
+			cond += " AND number IN (" + a.add(q.Number) + ", '')"
+		}
+		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
+	}
+	if len(q.Cells) > 0 {
+		// The cells are a block around a point: its rows times its
+		// columns are the block itself (a superset the domain checks).
+		var is, js []int64
+		for _, c := range q.Cells {
+			if !slices.Contains(is, c.I) {
+				is = append(is, c.I)
+			}
+			if !slices.Contains(js, c.J) {
+				js = append(js, c.J)
+			}
+		}
+		cond := "cell_i = ANY(" + a.add(is) + "::bigint[]) AND cell_j = ANY(" + a.add(js) + "::bigint[])"
+		if q.Keyed {
+			cond += " AND site = ''"
+		}
+		branches = append(branches, "SELECT incident_id, body FROM incidents WHERE "+cond+common)
+	}
+	if len(branches) == 0 {
+		return "", nil
+	}
+	return strings.Join(branches, " UNION ALL "), a
 }
 
 func collect[T any](rows pgx.Rows) ([]*T, error) {

@@ -27,7 +27,7 @@ type CaseSet interface {
 type CaseLocker func(ctx context.Context, tx pgx.Tx, ids []string, create map[string]bool, now time.Time) (CaseSet, error)
 
 // HandleBatch is the consumer.BatchHandler of ConsumerName (issue 17): what
-// one fetch brought, in one transaction. Every envelope is decoded first —
+// arrived for one worker, in one transaction. Every envelope is decoded first —
 // one that does not decode, names no case or a case id that is not a uuid
 // is dead-lettered alone — then the batch's cases are locked at once, in
 // lock's order, and read with their tasks in one round trip. Each event is

@@ -144,13 +144,24 @@ func (w *workTx) LockTask(ctx context.Context, id string) (worktasks.Task, error
 	return t, nil
 }
 
+// openTasks reads a kind's open tasks by its key. The kind is written into
+// the statement, not passed: worker_tasks' indexes are partial on it, and a
+// generic plan — the one the plan cache settles on — can read a partial
+// index only where the statement itself states the index's predicate;
+// with kind = $1 each lookup scanned the table (issue 17).
+var openTasks = map[worktasks.Kind]string{
+	worktasks.Recheck: `SELECT ` + workCols + ` FROM worker_tasks WHERE kind = 'recheck' AND case_id = $1 AND state = 'open'
+		ORDER BY opened_at FOR UPDATE`,
+	worktasks.Inspection: `SELECT ` + workCols + ` FROM worker_tasks WHERE kind = 'inspection' AND place_key = $1 AND state = 'open'
+		ORDER BY opened_at FOR UPDATE`,
+}
+
 func (w *workTx) OpenTasks(ctx context.Context, kind worktasks.Kind, key string) ([]worktasks.Task, error) {
-	col := "case_id"
-	if kind == worktasks.Inspection {
-		col = "place_key"
+	sql, ok := openTasks[kind]
+	if !ok {
+		return nil, fmt.Errorf("open worker tasks: unknown kind %q", kind)
 	}
-	rows, err := w.tx.Query(ctx, `SELECT `+workCols+` FROM worker_tasks WHERE kind = $1 AND `+col+` = $2 AND state = 'open'
-		ORDER BY opened_at FOR UPDATE`, kind, key)
+	rows, err := w.tx.Query(ctx, sql, key)
 	if err != nil {
 		return nil, fmt.Errorf("open worker tasks: %w", pgdb.Translate(err))
 	}

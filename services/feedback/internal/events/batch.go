@@ -15,7 +15,7 @@ import (
 // cannot deadlock on them.
 type CaseLocker func(ctx context.Context, tx pgx.Tx, caseIDs []string) error
 
-// BatchHandler handles what one fetch brought in one transaction
+// BatchHandler handles what arrived for one worker in one transaction
 // (consumer.NewBatch): every envelope is decoded first — one that does not
 // decode, or names no case, is dead-lettered alone — then the batch's cases
 // are locked at once, in lock's order. A transaction bind makes a
