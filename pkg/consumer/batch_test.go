@@ -725,7 +725,7 @@ func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 		t.Fatal("the slow message was not handled")
 	}
 	time.Sleep(300 * time.Millisecond) // the fetch that brought it is over
-	const fast = 12                     // of 12 keys, some go to the other worker
+	const fast = 12                    // of 12 keys, some go to the other worker
 	for i := range fast {
 		id := fmt.Sprintf("fast-%d", i)
 		e.publish(t, id, "fast", map[string]string{"X-Case": id})
