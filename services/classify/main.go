@@ -120,7 +120,11 @@ type Config struct {
 	// ConsumerConcurrency: batches of case events handled at once per
 	// replica; the place locks keep their grouping right (issue 17).
 	ConsumerConcurrency int `env:"CLASSIFY_CONSUMER_CONCURRENCY, default=4"`
-	RelayBatch          int `env:"CLASSIFY_RELAY_BATCH, default=256"`
+	// ConsumerBatch: the most cases one transaction classifies. Its place
+	// locks are held to its commit, and an emergency at one of those places
+	// waits for them: kept small (issue 17).
+	ConsumerBatch int `env:"CLASSIFY_CONSUMER_BATCH, default=16"`
+	RelayBatch    int `env:"CLASSIFY_RELAY_BATCH, default=256"`
 }
 
 // Validate checks the settings the tags cannot.
@@ -173,8 +177,8 @@ func (c *Config) Validate() error {
 	if !(c.CellMetres >= 10 && c.CellMetres <= 5000) {
 		errs = append(errs, fmt.Errorf("CLASSIFY_CELL_METRES %v: want 10–5000", c.CellMetres))
 	}
-	if c.ReviewChoices < 1 || c.ConsumerConcurrency < 1 || c.RelayBatch < 1 {
-		errs = append(errs, errors.New("CLASSIFY_REVIEW_CHOICES, CLASSIFY_CONSUMER_CONCURRENCY and CLASSIFY_RELAY_BATCH must be positive"))
+	if c.ReviewChoices < 1 || c.ConsumerConcurrency < 1 || c.ConsumerBatch < 1 || c.RelayBatch < 1 {
+		errs = append(errs, errors.New("CLASSIFY_REVIEW_CHOICES, CLASSIFY_CONSUMER_CONCURRENCY, CLASSIFY_CONSUMER_BATCH and CLASSIFY_RELAY_BATCH must be positive"))
 	}
 	return errors.Join(errs...)
 }
@@ -304,6 +308,7 @@ func serve(ctx context.Context) error {
 		Name:        events.ConsumerCases,
 		Subjects:    []string{events.SubjectsReceived, events.SubjectsAnswered},
 		Concurrency: cfg.ConsumerConcurrency,
+		BatchSize:   cfg.ConsumerBatch,
 		OrderKey:    events.OrderKey(svc),
 	}, events.BatchHandler(svc, store.Bind), p.Log)
 	if err != nil {
