@@ -93,12 +93,28 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	for _, c := range claimed {
+	for i, c := range claimed {
 		if err := w.send(ctx, c); err != nil {
+			// A claim counts its try in advance: those not tried are given
+			// back, or a shutdown between two sends would leave each with a
+			// try it never made and the lease to wait out (issue 17: a
+			// delivery then died one real try early).
+			for _, rest := range claimed[i+1:] {
+				w.release(ctx, rest)
+			}
 			return len(claimed), err
 		}
 	}
 	return len(claimed), nil
+}
+
+// release gives c back untried, within a few seconds of ctx's end.
+func (w *Worker) release(ctx context.Context, c Claimed) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if err := w.Queue.Release(rctx, c.ID, w.now()); err != nil {
+		w.Log.WarnContext(rctx, "webhook delivery: release failed; the lease hands it on", "delivery", c.ID, "err", err)
+	}
 }
 
 func (w *Worker) now() time.Time {
@@ -118,27 +134,38 @@ func (w *Worker) send(ctx context.Context, c Claimed) error {
 	}
 	at := w.now()
 	log := w.Log.With("delivery", c.ID, "webhook", c.WebhookID, "department", c.Department, "event", c.EventID, "attempt", c.Attempts)
+	// A try that was made is recorded even when a shutdown comes right
+	// after it, within a few seconds.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	switch {
 	case err == nil:
 		log.InfoContext(ctx, "webhook delivered")
-		return w.Queue.Delivered(ctx, c.ID, at)
+		if err := w.Queue.Delivered(rctx, c.ID, at); err != nil {
+			return err
+		}
+		return ctx.Err()
 	case ctx.Err() != nil:
 		// Shutting down: the try was cut short, so it does not count and
 		// the next worker takes it at once (a process killed outright
 		// leaves it to the lease instead, the try counted).
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
 		if rerr := w.Queue.Release(rctx, c.ID, at); rerr != nil {
 			log.WarnContext(rctx, "webhook delivery: release on shutdown failed; the lease hands it on", "err", rerr)
 		}
 		return ctx.Err()
 	case w.Backoff.Dead(c.Attempts):
 		log.WarnContext(ctx, "webhook delivery dead after its last try", "err", err)
-		return w.Queue.Kill(ctx, c.ID, at, err.Error())
+		if err := w.Queue.Kill(rctx, c.ID, at, err.Error()); err != nil {
+			return err
+		}
+		return ctx.Err()
 	default:
 		next := at.Add(w.Backoff.Wait(c.Attempts))
 		log.InfoContext(ctx, "webhook delivery failed; retrying", "err", err, "next", next)
-		return w.Queue.Retry(ctx, c.ID, at, next, err.Error())
+		if err := w.Queue.Retry(rctx, c.ID, at, next, err.Error()); err != nil {
+			return err
+		}
+		return ctx.Err()
 	}
 }
 
