@@ -300,7 +300,7 @@ func serve(ctx context.Context) error {
 	deps.Retrain = retrainer.Retrain
 	svc := classify.New(cfg.domain(), store, deps)
 
-	// A fetch is classified as batches: one transaction (one commit) each,
+	// Cases are classified in batches: one transaction (one commit) each,
 	// the batch's place locks taken first in one order, a savepoint per
 	// case; cases of one place go to one worker (OrderKey), so that the
 	// workers' batches seldom wait on each other's locks. Issue 17.

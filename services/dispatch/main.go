@@ -193,8 +193,9 @@ func run(ctx context.Context) error {
 	work := store.Work(events.EncodeWork, []byte(cfg.WorkerNotifySecret))
 	workSvc := worktasks.New(work, ref.Current, clk.Now, worktasks.Config{RecheckLimit: recheckLimit, Month: cfg.InspectionMonth})
 	// Issue 17, dispatch's stage: every case.received reaches this durable
-	// (most need nothing), so a fetch is one transaction, each event in a
-	// savepoint, its cases and places locked up front (events.KeyedBatch);
+	// (most need nothing), so what arrives for a worker is one transaction,
+	// each event in a savepoint, its cases and places locked up front
+	// (events.KeyedBatch);
 	// as many workers as the cases' durable, a case's (or a place's)
 	// events always to one of them (OrderKey = the lock key): one worker
 	// fell behind at 50 orders/s.

@@ -192,7 +192,7 @@ func serve(ctx context.Context, rebuild bool) error {
 	// reporter's where the grid has none), as dispatch assigns it.
 	svc.AssignRechecksBy(func(grid, reporter string) string { return ref.Current().RecheckAssignee(grid, reporter) })
 
-	// A fetch is handled as batches (one transaction each, a savepoint per
+	// Events are handled in batches (one transaction each, a savepoint per
 	// event), a case's events in arrival order by one worker; several
 	// workers at once, since watchers read the log only below the oldest
 	// running transaction (postgres.LogAfter). Issue 17. Deduped: the log

@@ -108,7 +108,8 @@ func (w *Worker) Once(ctx context.Context) (int, error) {
 	return len(claimed), nil
 }
 
-// release gives c back untried, within a few seconds of ctx's end.
+// release gives c back, its try not counted, within a few seconds of
+// ctx's end.
 func (w *Worker) release(ctx context.Context, c Claimed) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
@@ -134,6 +135,13 @@ func (w *Worker) send(ctx context.Context, c Claimed) error {
 	}
 	at := w.now()
 	log := w.Log.With("delivery", c.ID, "webhook", c.WebhookID, "department", c.Department, "event", c.EventID, "attempt", c.Attempts)
+	if err != nil && ctx.Err() != nil {
+		// Shutting down: the try was cut short, so it does not count and
+		// the next worker takes it at once (a process killed outright
+		// leaves it to the lease instead, the try counted).
+		w.release(ctx, c)
+		return ctx.Err()
+	}
 	// A try that was made is recorded even when a shutdown comes right
 	// after it, within a few seconds.
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
@@ -141,32 +149,19 @@ func (w *Worker) send(ctx context.Context, c Claimed) error {
 	switch {
 	case err == nil:
 		log.InfoContext(ctx, "webhook delivered")
-		if err := w.Queue.Delivered(rctx, c.ID, at); err != nil {
-			return err
-		}
-		return ctx.Err()
-	case ctx.Err() != nil:
-		// Shutting down: the try was cut short, so it does not count and
-		// the next worker takes it at once (a process killed outright
-		// leaves it to the lease instead, the try counted).
-		if rerr := w.Queue.Release(rctx, c.ID, at); rerr != nil {
-			log.WarnContext(rctx, "webhook delivery: release on shutdown failed; the lease hands it on", "err", rerr)
-		}
-		return ctx.Err()
+		err = w.Queue.Delivered(rctx, c.ID, at)
 	case w.Backoff.Dead(c.Attempts):
 		log.WarnContext(ctx, "webhook delivery dead after its last try", "err", err)
-		if err := w.Queue.Kill(rctx, c.ID, at, err.Error()); err != nil {
-			return err
-		}
-		return ctx.Err()
+		err = w.Queue.Kill(rctx, c.ID, at, err.Error())
 	default:
 		next := at.Add(w.Backoff.Wait(c.Attempts))
 		log.InfoContext(ctx, "webhook delivery failed; retrying", "err", err, "next", next)
-		if err := w.Queue.Retry(rctx, c.ID, at, next, err.Error()); err != nil {
-			return err
-		}
-		return ctx.Err()
+		err = w.Queue.Retry(rctx, c.ID, at, next, err.Error())
 	}
+	if err != nil {
+		return err
+	}
+	return ctx.Err()
 }
 
 func (w *Worker) leaseOr(d time.Duration) time.Duration {
