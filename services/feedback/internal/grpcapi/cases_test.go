@@ -207,6 +207,16 @@ func TestListCasesPaging(t *testing.T) {
 	if d := cmp.Diff(want, list(&feedbackv1.ListCasesRequest{ItemCode: "09006", PageSize: 3})); d != "" {
 		t.Errorf("item 09006 mismatch (-want +got):\n%s", d)
 	}
+	// A class matches its items, asked for as its two digits (DOMAIN.md's
+	// code) or as the "<class>000" form; another class matches none.
+	for _, class := range []string{"09", "09000"} {
+		if d := cmp.Diff(want, list(&feedbackv1.ListCasesRequest{ItemCode: class})); d != "" {
+			t.Errorf("class %s mismatch (-want +got):\n%s", class, d)
+		}
+	}
+	if ids := list(&feedbackv1.ListCasesRequest{ItemCode: "06"}); len(ids) != 0 {
+		t.Errorf("class 06 lists %v", ids)
+	}
 	// Received in the second and third hour (the cases are an hour apart).
 	from := timestamppb.New(e.clock.Now().Add(-5*time.Hour - 4*time.Minute))
 	to := timestamppb.New(e.clock.Now().Add(-3*time.Hour - 4*time.Minute))
