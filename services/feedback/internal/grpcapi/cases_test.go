@@ -330,3 +330,42 @@ func TestTaskBeforeClassification(t *testing.T) {
 		t.Errorf("after a late version 1: %s item %q; want dispatched 06022 (version 2)", got.GetCase().GetState(), got.GetCase().GetItemCode())
 	}
 }
+
+// A repeated report merged into an incident has no task of its own; staff
+// reading it (GetCase, ListCases) see its primary's lead, as its reporter
+// does (TestPublicCases): a merged case mirrors its primary (DESIGN.md).
+func TestAMergedCaseNamesItsPrimarysLead(t *testing.T) {
+	e := setup(t)
+	primary := e.receive(typesv1.Source_SOURCE_HOTLINE, zj)
+	e.classify(primary, "")
+	repeat := e.receive(typesv1.Source_SOURCE_HOTLINE, zj)
+	e.classify(repeat, primary.id)
+	c, ctx := e.as("dispatcher:" + zj)
+	leads := func() (got, listed string) {
+		t.Helper()
+		resp, err := c.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: repeat.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := resp.GetCase().GetState(); s != feedbackv1.CaseState_CASE_STATE_MERGED {
+			t.Fatalf("the repeat is %s, not merged", s)
+		}
+		list, err := c.ListCases(ctx, &feedbackv1.ListCasesRequest{AreaCode: zj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range list.GetCases() {
+			if x.GetCaseId() == repeat.id {
+				listed = x.GetLeadDepartmentCode()
+			}
+		}
+		return resp.GetCase().GetLeadDepartmentCode(), listed
+	}
+	if got, listed := leads(); got != "" || listed != "" {
+		t.Errorf("before the primary's dispatch: got %q, listed %q", got, listed)
+	}
+	e.dispatch(primary, 0)
+	if got, listed := leads(); got != cgzd || listed != cgzd {
+		t.Errorf("after the primary's dispatch: got %q, listed %q; want %s", got, listed, cgzd)
+	}
+}
