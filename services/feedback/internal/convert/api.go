@@ -38,7 +38,12 @@ func CaseOut(c, primary *feedback.Case) *feedbackv1.Case {
 		ReceivedAt: wire.TimeOut(c.ReceivedAt), ResolvedAt: wire.TimeOut(c.ResolvedAt), ClosedAt: wire.TimeOut(c.ClosedAt), CallbackDue: wire.TimeOut(c.CallbackDue),
 		UpdatedAt: wire.TimeOut(c.UpdatedAt)}
 	if primary != nil {
+		// A merged case mirrors its primary: its state and, having no task
+		// of its own, the department that acts (feedback.MirroredLeads).
 		out.MirroredState = states.Out(primary.State)
+		if out.LeadDepartmentCode == "" {
+			out.LeadDepartmentCode = primary.LeadDepartment()
+		}
 	}
 	switch {
 	case c.IsClosed:

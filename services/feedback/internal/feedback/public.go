@@ -83,27 +83,46 @@ type PublicView struct {
 	Lead string
 }
 
-// publicViews pairs cs with the departments that answer for them, the
-// merged cases' primaries read in one query.
+// publicViews pairs cs with the departments that answer for them.
 func (s *Service) publicViews(ctx context.Context, cs []*Case) ([]*PublicView, error) {
+	leads, err := s.MirroredLeads(ctx, cs)
+	if err != nil {
+		return nil, err
+	}
 	out := make([]*PublicView, len(cs))
-	var primaries []string
 	for i, c := range cs {
 		out[i] = &PublicView{Case: c, Lead: c.LeadDepartment()}
-		if out[i].Lead == "" && c.Merged() {
+		if l, ok := leads[c.ID]; ok {
+			out[i].Lead = l
+		}
+	}
+	return out, nil
+}
+
+// MirroredLeads maps each merged case of cs without a lead of its own to its
+// primary's lead department, the primaries read in one query: a merged case
+// mirrors its incident's primary case (DESIGN.md), so whoever reads it —
+// its reporter, a dispatcher — sees who acts on the problem, whichever of
+// two racing reports opened the incident. A primary not yet dispatched has
+// no lead, and its merged cases none either.
+func (s *Service) MirroredLeads(ctx context.Context, cs []*Case) (map[string]string, error) {
+	var primaries []string
+	for _, c := range cs {
+		if c.Merged() && c.LeadDepartment() == "" {
 			primaries = append(primaries, c.PrimaryCaseID)
 		}
 	}
 	if len(primaries) == 0 {
-		return out, nil
+		return nil, nil
 	}
 	leads, err := s.reader.LeadDepartments(ctx, primaries)
 	if err != nil {
 		return nil, err
 	}
-	for _, v := range out {
-		if v.Lead == "" && v.Merged() {
-			v.Lead = leads[v.PrimaryCaseID]
+	out := map[string]string{}
+	for _, c := range cs {
+		if l := leads[c.PrimaryCaseID]; l != "" && c.Merged() && c.LeadDepartment() == "" {
+			out[c.ID] = l
 		}
 	}
 	return out, nil

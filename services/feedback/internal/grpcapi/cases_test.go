@@ -207,6 +207,16 @@ func TestListCasesPaging(t *testing.T) {
 	if d := cmp.Diff(want, list(&feedbackv1.ListCasesRequest{ItemCode: "09006", PageSize: 3})); d != "" {
 		t.Errorf("item 09006 mismatch (-want +got):\n%s", d)
 	}
+	// A class matches its items, asked for as its two digits (DOMAIN.md's
+	// code) or as the "<class>000" form; another class matches none.
+	for _, class := range []string{"09", "09000"} {
+		if d := cmp.Diff(want, list(&feedbackv1.ListCasesRequest{ItemCode: class})); d != "" {
+			t.Errorf("class %s mismatch (-want +got):\n%s", class, d)
+		}
+	}
+	if ids := list(&feedbackv1.ListCasesRequest{ItemCode: "06"}); len(ids) != 0 {
+		t.Errorf("class 06 lists %v", ids)
+	}
 	// Received in the second and third hour (the cases are an hour apart).
 	from := timestamppb.New(e.clock.Now().Add(-5*time.Hour - 4*time.Minute))
 	to := timestamppb.New(e.clock.Now().Add(-3*time.Hour - 4*time.Minute))
@@ -318,5 +328,44 @@ func TestTaskBeforeClassification(t *testing.T) {
 	}
 	if got.GetCase().GetState() != feedbackv1.CaseState_CASE_STATE_DISPATCHED || got.GetCase().GetItemCode() != "06022" {
 		t.Errorf("after a late version 1: %s item %q; want dispatched 06022 (version 2)", got.GetCase().GetState(), got.GetCase().GetItemCode())
+	}
+}
+
+// A repeated report merged into an incident has no task of its own; staff
+// reading it (GetCase, ListCases) see its primary's lead, as its reporter
+// does (TestPublicCases): a merged case mirrors its primary (DESIGN.md).
+func TestAMergedCaseNamesItsPrimarysLead(t *testing.T) {
+	e := setup(t)
+	primary := e.receive(typesv1.Source_SOURCE_HOTLINE, zj)
+	e.classify(primary, "")
+	repeat := e.receive(typesv1.Source_SOURCE_HOTLINE, zj)
+	e.classify(repeat, primary.id)
+	c, ctx := e.as("dispatcher:" + zj)
+	leads := func() (got, listed string) {
+		t.Helper()
+		resp, err := c.GetCase(ctx, &feedbackv1.GetCaseRequest{CaseId: repeat.id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := resp.GetCase().GetState(); s != feedbackv1.CaseState_CASE_STATE_MERGED {
+			t.Fatalf("the repeat is %s, not merged", s)
+		}
+		list, err := c.ListCases(ctx, &feedbackv1.ListCasesRequest{AreaCode: zj})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range list.GetCases() {
+			if x.GetCaseId() == repeat.id {
+				listed = x.GetLeadDepartmentCode()
+			}
+		}
+		return resp.GetCase().GetLeadDepartmentCode(), listed
+	}
+	if got, listed := leads(); got != "" || listed != "" {
+		t.Errorf("before the primary's dispatch: got %q, listed %q", got, listed)
+	}
+	e.dispatch(primary, 0)
+	if got, listed := leads(); got != cgzd || listed != cgzd {
+		t.Errorf("after the primary's dispatch: got %q, listed %q; want %s", got, listed, cgzd)
 	}
 }

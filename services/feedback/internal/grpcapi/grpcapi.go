@@ -93,9 +93,17 @@ func (s *Server) ListCases(ctx context.Context, req *feedbackv1.ListCasesRequest
 	if err != nil {
 		return nil, err
 	}
+	leads, err := s.svc.MirroredLeads(ctx, cases)
+	if err != nil {
+		return nil, err
+	}
 	resp := &feedbackv1.ListCasesResponse{NextPageToken: next}
 	for _, c := range cases {
-		resp.Cases = append(resp.Cases, convert.CaseOut(c, nil))
+		out := convert.CaseOut(c, nil)
+		if l, ok := leads[c.ID]; ok {
+			out.LeadDepartmentCode = l
+		}
+		resp.Cases = append(resp.Cases, out)
 	}
 	return resp, nil
 }

@@ -433,7 +433,7 @@ func caseWhere(f feedback.Filter) ([]string, []any) {
 		add(`body->'Public'->>'ServiceCode' = $?`, f.ServiceCode)
 	}
 	if f.ItemCode != "" {
-		if prefix, ok := strings.CutSuffix(f.ItemCode, "000"); ok && prefix != "" {
+		if prefix, ok := classPrefix(f.ItemCode); ok {
 			add(`starts_with(item_code, $?)`, prefix)
 		} else {
 			add(`item_code = $?`, f.ItemCode)
@@ -574,4 +574,18 @@ func (s *Store) ListReplies(ctx context.Context, sc policy.Scope, caseID string,
 		next = pagetoken.Encode(keys[size-1].at, keys[size-1].id)
 	}
 	return out, next, nil
+}
+
+// classPrefix is what the item codes of class code begin with, when code
+// names a class: the class form "<class>000" ("06000", the hotline tree's
+// "H01000"), or an urban class's two digits as DOMAIN.md writes them ("06").
+// An item code is not a class.
+func classPrefix(code string) (string, bool) {
+	if prefix, ok := strings.CutSuffix(code, "000"); ok && prefix != "" {
+		return prefix, true
+	}
+	if len(code) == 2 && code[0] >= '0' && code[0] <= '9' && code[1] >= '0' && code[1] <= '9' {
+		return code, true
+	}
+	return "", false
 }

@@ -414,8 +414,10 @@ type Case struct {
 	IncidentId     string                 `protobuf:"bytes,13,opt,name=incident_id,json=incidentId" json:"incident_id,omitempty"`
 	PrimaryCaseId  string                 `protobuf:"bytes,14,opt,name=primary_case_id,json=primaryCaseId" json:"primary_case_id,omitempty"`
 	// For a merged case: its primary's state, which it mirrors until resolved.
-	MirroredState      CaseState `protobuf:"varint,15,opt,name=mirrored_state,json=mirroredState,enum=gridflow.feedback.v1.CaseState" json:"mirrored_state,omitempty"`
-	LeadDepartmentCode string    `protobuf:"bytes,16,opt,name=lead_department_code,json=leadDepartmentCode" json:"lead_department_code,omitempty"`
+	MirroredState CaseState `protobuf:"varint,15,opt,name=mirrored_state,json=mirroredState,enum=gridflow.feedback.v1.CaseState" json:"mirrored_state,omitempty"`
+	// The unit leading the work, when dispatched; for a case merged into an
+	// incident (a repeated report of one problem), its primary case's.
+	LeadDepartmentCode string `protobuf:"bytes,16,opt,name=lead_department_code,json=leadDepartmentCode" json:"lead_department_code,omitempty"`
 	// Rework rounds so far (reopenings).
 	Round       uint32                 `protobuf:"varint,17,opt,name=round" json:"round,omitempty"`
 	Excluded    bool                   `protobuf:"varint,18,opt,name=excluded" json:"excluded,omitempty"`
