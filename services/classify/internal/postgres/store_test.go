@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -533,4 +534,62 @@ func TestPlaceLocksAreByNumber(t *testing.T) {
 	if err := <-holder; err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Every way of naming a place on one road, two subjects, racing: the
+// numbers' locks are taken shared on the road, so this is where two
+// handlers could read one incident or source place and both write it. No
+// report is lost from the incident it is filed in, and every incident
+// attached to a source place is listed by it.
+func TestConcurrentReportsOnOneRoadLoseNoMember(t *testing.T) {
+	e := newEnv(t)
+	var cases []classify.Case
+	for range 2 {
+		for _, addr := range []string{"长乐路兰州拉面", "长乐路340号", "长乐路340号兰州拉面", "长乐路342号", "长乐路344号", "长乐路"} {
+			cases = append(cases, e.hotline("晚上噪声扰民", addr), e.hotline("门口露天烧烤", addr))
+		}
+	}
+	e.race(t, cases)
+	ctx := context.Background()
+	members := map[string]string{}
+	incs := e.incidents(t)
+	for _, inc := range incs {
+		for _, id := range inc.CaseIDs {
+			if other, dup := members[id]; dup {
+				t.Errorf("case %s is listed in incidents %s and %s", id, other, inc.ID)
+			}
+			members[id] = inc.ID
+		}
+	}
+	for _, c := range cases {
+		rec, err := e.store.GetRecord(ctx, c.ID)
+		if err != nil || rec.Current == nil {
+			t.Fatalf("case %s: %+v, %v", c.ID, rec, err)
+		}
+		// A road without a number or shop is no place to group at.
+		if inc := rec.Current.IncidentID; members[c.ID] != inc || (inc == "") != (c.Address == "长乐路") {
+			t.Errorf("case %s (%s) is filed in incident %q but listed in %q", c.ID, c.Address, inc, members[c.ID])
+		}
+	}
+	linked := 0
+	for _, inc := range incs {
+		if inc.SourcePlaceID == "" {
+			continue
+		}
+		linked++
+		err := e.store.InTx(ctx, func(tx classify.Tx) error {
+			sp, err := tx.GetSourcePlace(ctx, inc.SourcePlaceID)
+			if err != nil {
+				return err
+			}
+			if !slices.Contains(sp.IncidentIDs, inc.ID) {
+				t.Errorf("incident %s names source place %s, which lists %v", inc.ID, sp.ID, sp.IncidentIDs)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d reports: %d incidents, %d of them linked", len(cases), len(incs), linked)
 }
