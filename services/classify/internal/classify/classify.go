@@ -219,12 +219,11 @@ const SharedLock = "~"
 // share a cell). An empty place has no keys (it is not grouped).
 func (p Place) LockKeys(cellSize float64) []string {
 	var keys []string
-	switch {
-	case p.Site == "":
-	case p.Number == "" || p.Shop != "":
-		keys = append(keys, "site:"+p.Site)
-	default:
-		keys = append(keys, SharedLock+"site:"+p.Site, "number:"+p.Site+"|"+p.Number)
+	if k := p.addressKey(); k != "" {
+		if k != "site:"+p.Site {
+			keys = append(keys, SharedLock+"site:"+p.Site)
+		}
+		keys = append(keys, k)
 	}
 	if p.Point != nil {
 		for _, c := range NeighbourCells(*p.Point, cellSize) {
@@ -232,6 +231,20 @@ func (p Place) LockKeys(cellSize float64) []string {
 		}
 	}
 	return keys
+}
+
+// addressKey is the lock a report at p holds exclusively by its address
+// (LockKeys): its house number when it has one and names no shop (its site
+// it then holds only shared), else its site; "" without a site.
+func (p Place) addressKey() string {
+	switch {
+	case p.Site == "":
+		return ""
+	case p.Number == "" || p.Shop != "":
+		return "site:" + p.Site
+	default:
+		return "number:" + p.Site + "|" + p.Number
+	}
 }
 
 // SiteLockKeys are the wider keys of a change to a whole source place

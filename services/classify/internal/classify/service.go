@@ -253,10 +253,10 @@ const orderBlock = 8
 // goes by the block of orderBlock×orderBlock cells its cell lies in (two
 // cases whose neighbour cells meet are at most two cells apart: one block,
 // unless a block's edge runs between them); one with an address only by
-// its house number when it has one and names no shop (the only lock it
-// holds exclusively: reports at other numbers of its road hold the road
-// shared, as it does, and never wait for it), else by its site; one with
-// neither (no place lock) by its id. The locks still decide: this only
+// the lock it holds exclusively by it (addressKey: its house number when
+// it has one and names no shop, for reports at other numbers of its road
+// hold the road shared, as it does, and never wait for it; else its
+// site); one with neither (no place lock) by its id. The locks still decide: this only
 // keeps most meetings on one worker.
 func (s *Service) OrderKey(c Case) string {
 	if c.Answered {
@@ -266,13 +266,8 @@ func (s *Service) OrderKey(c Case) string {
 	switch {
 	case p.Cell != nil:
 		return fmt.Sprintf("block:%d:%d", floorDiv(p.Cell.I, orderBlock), floorDiv(p.Cell.J, orderBlock))
-	case p.Site != "" && p.Number != "" && p.Shop == "":
-		// Its number is all it holds exclusively (LockKeys; the site
-		// only shared): reports at other numbers of the road never wait
-		// for it, and go to any worker.
-		return "number:" + p.Site + "|" + p.Number
 	case p.Site != "":
-		return "site:" + p.Site
+		return p.addressKey()
 	default:
 		return "case:" + c.ID
 	}

@@ -2,6 +2,8 @@ package feedback
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -106,23 +108,23 @@ func (s *Service) publicViews(ctx context.Context, cs []*Case) ([]*PublicView, e
 // two racing reports opened the incident. A primary not yet dispatched has
 // no lead, and its merged cases none either.
 func (s *Service) MirroredLeads(ctx context.Context, cs []*Case) (map[string]string, error) {
-	var primaries []string
+	primaryOf := map[string]string{} // merged case → its primary
 	for _, c := range cs {
 		if c.Merged() && c.LeadDepartment() == "" {
-			primaries = append(primaries, c.PrimaryCaseID)
+			primaryOf[c.ID] = c.PrimaryCaseID
 		}
 	}
-	if len(primaries) == 0 {
+	if len(primaryOf) == 0 {
 		return nil, nil
 	}
-	leads, err := s.reader.LeadDepartments(ctx, primaries)
+	leads, err := s.reader.LeadDepartments(ctx, slices.Collect(maps.Values(primaryOf)))
 	if err != nil {
 		return nil, err
 	}
 	out := map[string]string{}
-	for _, c := range cs {
-		if l := leads[c.PrimaryCaseID]; l != "" && c.Merged() && c.LeadDepartment() == "" {
-			out[c.ID] = l
+	for id, p := range primaryOf {
+		if l := leads[p]; l != "" {
+			out[id] = l
 		}
 	}
 	return out, nil
