@@ -50,9 +50,20 @@ func ApplyCoordination(ctx context.Context, tx pgx.Tx, ch dispatch.CoordinationC
 
 // Coordination implements dispatch.CoordinationStore: the place and every
 // task of its incidents' primary cases, in dispatch order.
-func (st *Store) Coordination(ctx context.Context, id string) (*dispatch.Coordination, []dispatch.CoordinatedTask, error) {
+func (st *Store) Coordination(ctx context.Context, id string) (co *dispatch.Coordination, tasks []dispatch.CoordinatedTask, err error) {
+	// The place's incidents and their tasks from one snapshot: read in two
+	// statements under READ COMMITTED, an incident linked between them
+	// showed its task but not its id.
+	err = pgx.BeginTxFunc(ctx, st.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		co, tasks, err = coordination(ctx, tx, id)
+		return err
+	})
+	return co, tasks, err
+}
+
+func coordination(ctx context.Context, tx pgx.Tx, id string) (*dispatch.Coordination, []dispatch.CoordinatedTask, error) {
 	co := &dispatch.Coordination{SourcePlaceID: id}
-	err := st.pool.QueryRow(ctx, `SELECT version, lead_department, open, place_key, district, street, updated_at,
+	err := tx.QueryRow(ctx, `SELECT version, lead_department, open, place_key, district, street, updated_at,
 			ARRAY(SELECT incident_id FROM coordinated_incidents WHERE source_place_id = $1 ORDER BY incident_id)
 		FROM coordinations WHERE source_place_id = $1`, id).
 		Scan(&co.Version, &co.Lead, &co.Open, &co.PlaceKey, &co.District, &co.Street, &co.UpdatedAt, &co.IncidentIDs)
@@ -62,7 +73,7 @@ func (st *Store) Coordination(ctx context.Context, id string) (*dispatch.Coordin
 	if err != nil {
 		return nil, nil, fmt.Errorf("coordination %s: %w", id, pgdb.Translate(err))
 	}
-	rows, err := st.pool.Query(ctx, `SELECT t.body, ci.incident_id, ci.item_code
+	rows, err := tx.Query(ctx, `SELECT t.body, ci.incident_id, ci.item_code
 		FROM coordinated_incidents ci JOIN tasks t ON t.case_id::text = ci.primary_case_id
 		WHERE ci.source_place_id = $1
 		ORDER BY t.task_id`, id)
