@@ -149,9 +149,25 @@ func TestWebhookRetriesWithBackoffSurvivesARestartAndDeadLetters(t *testing.T) {
 	// The first worker makes the first try and "crashes" (stops) after it.
 	b := notify.Backoff{Base: 200 * time.Millisecond, Max: 400 * time.Millisecond, Attempts: 3}
 	stop := e.worker(e.pool, b)
-	waitUntil(t, "the first try", func() bool { return len(ok.seen()) >= 1 })
-	stop()
 	st := postgres.New(e.pool, nil)
+	// Stop it once the try is recorded, not when the receiver has seen it:
+	// a stop while the answer is on its way cuts the try short, and the
+	// second worker would then retake it at once, uncounted, which would
+	// shift every interval below by one (CI saw the second try 74 ms after
+	// the first).
+	waitUntil(t, "the first try, recorded", func() bool {
+		ds, _, err := st.ListDeliveries(e.ctx, policy.Scope{Kind: policy.All}, webhooks.DeliveryFilter{States: []webhooks.State{webhooks.Pending}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			if strings.HasPrefix(d.URL, ok.srv.URL) && d.Attempts == 1 && d.LastError != "" {
+				return true
+			}
+		}
+		return false
+	})
+	stop()
 	pending, _, err := st.ListDeliveries(e.ctx, policy.Scope{Kind: policy.All}, webhooks.DeliveryFilter{States: []webhooks.State{webhooks.Pending}})
 	if err != nil || len(pending) != 2 {
 		t.Fatalf("pending after the first worker: %v, %v", pending, err)
