@@ -742,3 +742,125 @@ func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 	})
 	eventually(t, "everything settled", settled(t, e.js, "test-apart"))
 }
+
+// A key whose backlog outgrows a batch does not hold the fetch back: the
+// other workers go on with the keys behind it (issue 17), and the busy
+// key's messages are still handled in arrival order once it moves.
+func TestABusyKeysBacklogDoesNotIdleTheOtherWorkers(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var (
+		once sync.Once
+		mu   sync.Mutex
+		hot  []int
+	)
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		key, n, _ := strings.Cut(string(msg.Data), "/")
+		if key == "hot" {
+			once.Do(func() { close(entered) })
+			select {
+			case <-release:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			seq, _ := strconv.Atoi(n)
+			mu.Lock()
+			hot = append(hot, seq)
+			mu.Unlock()
+		}
+		return insertEffect(ctx, tx, msg, key)
+	}
+	const batch, backlog, others = 4, 20, 12 // the hot key's backlog is five batches
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-backlog", Subjects: []string{subject},
+		Concurrency: 2, BatchSize: batch, FetchWait: 100 * time.Millisecond,
+		OrderKey: func(m consumer.Message) string { return m.Headers.Get("X-Case") }}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range backlog {
+		e.publish(t, fmt.Sprintf("hot-%d", i), fmt.Sprintf("hot/%d", i), map[string]string{"X-Case": "hot"})
+	}
+	for i := range others {
+		id := fmt.Sprintf("other-%d", i)
+		e.publish(t, id, "other/0", map[string]string{"X-Case": id})
+	}
+	start(t, r)
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the hot key's first message was not handled")
+	}
+	// Of 12 keys, some go to the worker that is not stuck: before, the
+	// stuck worker's full queue held the fetch back and none was handled.
+	eventually(t, "other keys handled while the hot key is stuck", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects WHERE runner = 'other'`) > 0
+	})
+	close(release)
+	eventually(t, "every message handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects`) == backlog+others
+	})
+	eventually(t, "everything settled", settled(t, e.js, "test-backlog"))
+	mu.Lock()
+	defer mu.Unlock()
+	want := make([]int, backlog)
+	for i := range want {
+		want[i] = i
+	}
+	if diff := cmp.Diff(want, hot); diff != "" {
+		t.Errorf("the hot key handled out of order (-want +got):\n%s", diff)
+	}
+}
+
+// What one replica holds is bounded by MaxInHand (and the one fetch that
+// is waiting for a free place), whatever the handler's pace.
+func TestMaxInHandBoundsWhatIsFetched(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		once.Do(func() { close(entered) })
+		select {
+		case <-release:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		return insertEffect(ctx, tx, msg, "bounded")
+	}
+	const batch, inHand, total = 4, 6, 30
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-inhand", Subjects: []string{subject},
+		BatchSize: batch, MaxInHand: inHand, FetchWait: 100 * time.Millisecond}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Config().MaxInHand; got != inHand {
+		t.Fatalf("MaxInHand %d, want %d", got, inHand)
+	}
+	for i := range total {
+		e.publish(t, fmt.Sprintf("m-%d", i), "m", nil)
+	}
+	start(t, r)
+	select {
+	case <-entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no message was handled")
+	}
+	time.Sleep(500 * time.Millisecond) // fetches enough to go past the bound, were it not kept
+	c, err := e.js.Consumer(t.Context(), natsjs.StreamGrid, "test-inhand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.NumAckPending; n > inHand+batch {
+		t.Errorf("%d messages delivered and unsettled, want ≤ MaxInHand %d + one fetch of %d", n, inHand, batch)
+	}
+	close(release)
+	eventually(t, "every message handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects`) == total
+	})
+	eventually(t, "everything settled", settled(t, e.js, "test-inhand"))
+}
