@@ -864,3 +864,46 @@ func TestMaxInHandBoundsWhatIsFetched(t *testing.T) {
 	})
 	eventually(t, "everything settled", settled(t, e.js, "test-inhand"))
 }
+
+// A message Skip names is acked without a transaction: the handler never
+// sees it and no handled record is written; the others are handled as
+// ever.
+func TestSkipAcksWithoutATransaction(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		mu.Lock()
+		seen = append(seen, string(msg.Data))
+		mu.Unlock()
+		return insertEffect(ctx, tx, msg, string(msg.Data))
+	}
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-skip", Subjects: []string{subject}, Concurrency: 2,
+		Skip: func(m consumer.Message) bool { return string(m.Data) == "nothing to do" }}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		data := "work"
+		if i%2 == 0 {
+			data = "nothing to do"
+		}
+		e.publish(t, fmt.Sprintf("s-%d", i), data, nil)
+	}
+	start(t, r)
+	eventually(t, "everything settled", settled(t, e.js, "test-skip"))
+	eventually(t, "the work handled", func() bool { return count(t, e.pool, `SELECT count(*) FROM effects`) == 5 })
+	if n := count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = 'test-skip'`); n != 5 {
+		t.Errorf("%d handled records, want 5 (none for the skipped)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range seen {
+		if s != "work" {
+			t.Errorf("the handler saw %q", s)
+		}
+	}
+}

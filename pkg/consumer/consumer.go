@@ -162,6 +162,13 @@ type Config struct {
 	// copies of one event in a unit are still handed over once. Only for a
 	// BatchHandler or Handler that is idempotent by event id on its own.
 	Deduped bool
+	// Skip, when set, reports whether the handler would leave a message
+	// alone (a patrol re-check's consumer and a hotline case's events):
+	// such a message is acked as it arrives, with no transaction and no
+	// handled record (issue 17). It must be cheap, must not block, and
+	// must answer false when in doubt: a skipped message is never seen by
+	// the handler.
+	Skip func(Message) bool
 }
 
 // emergencyOnly reports whether every subject is a filter of the
@@ -237,7 +244,7 @@ type Runner struct {
 	tracer    trace.Tracer
 	attrs     metric.MeasurementOption
 
-	handled, duplicates, deadLettered, errs, batchFailures metric.Int64Counter
+	handled, duplicates, skipped, deadLettered, errs, batchFailures metric.Int64Counter
 
 	// beforeAck, when set (tests only), runs after a commit and before the
 	// ack; returning false skips the ack, as if the process died there.
@@ -289,6 +296,7 @@ func newRunner(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler B
 		attrs:        metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", cfg.Name))),
 		handled:      counter("gridflow_consumer_handled_total", "events handled and committed"),
 		duplicates:   counter("gridflow_consumer_duplicates_total", "redelivered events skipped because already handled"),
+		skipped:      counter("gridflow_consumer_skipped_total", "events acked unhandled because the handler would leave them alone (Config.Skip)"),
 		deadLettered: counter("gridflow_consumer_dead_lettered_total", "events moved to the dead-letter stream"),
 		errs:         counter("gridflow_consumer_errors_total", "handler failures (each rolled back)"),
 		batchFailures: counter("gridflow_consumer_batch_failures_total",
@@ -672,11 +680,15 @@ func (r *Runner) startWorkers(ctx context.Context) *workers {
 // put hands m to its worker's queue, waiting while MaxInHand messages are
 // in hand.
 func (w *workers) put(ctx context.Context, m jetstream.Msg) {
+	d := w.r.receive(ctx, m)
+	if d.err == nil && w.r.cfg.Skip != nil && w.r.cfg.Skip(d.msg) {
+		w.r.skip(d)
+		return
+	}
 	w.slots <- struct{}{}
 	w.mu.Lock()
 	w.inHand[m] = struct{}{}
 	w.mu.Unlock()
-	d := w.r.receive(ctx, m)
 	q := w.queues[0]
 	if len(w.queues) > 1 {
 		h := fnv.New32a()
@@ -747,6 +759,17 @@ func (r *Runner) work(ctx context.Context, q *queue, release func(*delivery)) {
 			}
 		}
 	}
+}
+
+// skip acks a message Config.Skip says the handler would leave alone.
+func (r *Runner) skip(d *delivery) {
+	defer d.span.End()
+	d.span.SetAttributes(attribute.Bool("gridflow.skipped", true))
+	if err := d.jm.Ack(); err != nil {
+		r.log.WarnContext(d.ctx, "consumer: ack of a skipped message failed; it comes back and is skipped again",
+			"event_id", d.msg.EventID, "err", err)
+	}
+	r.skipped.Add(d.ctx, 1, r.attrs)
 }
 
 // reject dead-letters a message that must not reach the handler.
