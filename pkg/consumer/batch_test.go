@@ -691,6 +691,36 @@ func TestDedupedLeavesDuplicatesToItsHandler(t *testing.T) {
 	}
 }
 
+// stall holds handlers back until released and tells when the first one
+// reached it.
+type stall struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func newStall() *stall { return &stall{entered: make(chan struct{}), release: make(chan struct{})} }
+
+// wait is called by a handler: it returns once the stall is released.
+func (s *stall) wait(ctx context.Context) error {
+	s.once.Do(func() { close(s.entered) })
+	select {
+	case <-s.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reached waits for the first handler to reach the stall.
+func (s *stall) reached(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-s.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal(what)
+	}
+}
+
 // A worker busy with a slow message holds back only its own queue: the
 // runner goes on fetching, and what is fetched for the other workers is
 // handled meanwhile — not after the slow one, as when every fetch waited
@@ -698,15 +728,11 @@ func TestDedupedLeavesDuplicatesToItsHandler(t *testing.T) {
 func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
+	st := newStall()
 	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		if string(msg.Data) == "slow" {
-			once.Do(func() { close(entered) })
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := st.wait(ctx); err != nil {
+				return err
 			}
 		}
 		return insertEffect(ctx, tx, msg, string(msg.Data))
@@ -719,11 +745,7 @@ func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 	}
 	e.publish(t, "slow", "slow", map[string]string{"X-Case": "slow"})
 	start(t, r)
-	select {
-	case <-entered:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the slow message was not handled")
-	}
+	st.reached(t, "the slow message was not handled")
 	time.Sleep(300 * time.Millisecond) // the fetch that brought it is over
 	const fast = 12                    // of 12 keys, some go to the other worker
 	for i := range fast {
@@ -736,7 +758,7 @@ func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 	if n := count(t, e.pool, `SELECT count(*) FROM effects WHERE runner = 'slow'`); n != 0 {
 		t.Fatalf("the slow message committed before it was released (%d)", n)
 	}
-	close(release)
+	close(st.release)
 	eventually(t, "every message handled", func() bool {
 		return count(t, e.pool, `SELECT count(*) FROM effects`) == fast+1
 	})
@@ -749,20 +771,16 @@ func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 func TestABusyKeysBacklogDoesNotIdleTheOtherWorkers(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
-	entered, release := make(chan struct{}), make(chan struct{})
+	st := newStall()
 	var (
-		once sync.Once
-		mu   sync.Mutex
-		hot  []int
+		mu  sync.Mutex
+		hot []int
 	)
 	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		key, n, _ := strings.Cut(string(msg.Data), "/")
 		if key == "hot" {
-			once.Do(func() { close(entered) })
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := st.wait(ctx); err != nil {
+				return err
 			}
 			seq, _ := strconv.Atoi(n)
 			mu.Lock()
@@ -786,17 +804,13 @@ func TestABusyKeysBacklogDoesNotIdleTheOtherWorkers(t *testing.T) {
 		e.publish(t, id, "other/0", map[string]string{"X-Case": id})
 	}
 	start(t, r)
-	select {
-	case <-entered:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the hot key's first message was not handled")
-	}
+	st.reached(t, "the hot key's first message was not handled")
 	// Of 12 keys, some go to the worker that is not stuck: before, the
 	// stuck worker's full queue held the fetch back and none was handled.
 	eventually(t, "other keys handled while the hot key is stuck", func() bool {
 		return count(t, e.pool, `SELECT count(*) FROM effects WHERE runner = 'other'`) > 0
 	})
-	close(release)
+	close(st.release)
 	eventually(t, "every message handled", func() bool {
 		return count(t, e.pool, `SELECT count(*) FROM effects`) == backlog+others
 	})
@@ -817,14 +831,10 @@ func TestABusyKeysBacklogDoesNotIdleTheOtherWorkers(t *testing.T) {
 func TestMaxInHandBoundsWhatIsFetched(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
+	st := newStall()
 	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
-		once.Do(func() { close(entered) })
-		select {
-		case <-release:
-		case <-ctx.Done():
-			return ctx.Err()
+		if err := st.wait(ctx); err != nil {
+			return err
 		}
 		return insertEffect(ctx, tx, msg, "bounded")
 	}
@@ -841,11 +851,7 @@ func TestMaxInHandBoundsWhatIsFetched(t *testing.T) {
 		e.publish(t, fmt.Sprintf("m-%d", i), "m", nil)
 	}
 	start(t, r)
-	select {
-	case <-entered:
-	case <-time.After(20 * time.Second):
-		t.Fatal("no message was handled")
-	}
+	st.reached(t, "no message was handled")
 	time.Sleep(500 * time.Millisecond) // fetches enough to go past the bound, were it not kept
 	c, err := e.js.Consumer(t.Context(), natsjs.StreamGrid, "test-inhand")
 	if err != nil {
@@ -858,7 +864,7 @@ func TestMaxInHandBoundsWhatIsFetched(t *testing.T) {
 	if n := info.NumAckPending; n > inHand+batch {
 		t.Errorf("%d messages delivered and unsettled, want ≤ MaxInHand %d + one fetch of %d", n, inHand, batch)
 	}
-	close(release)
+	close(st.release)
 	eventually(t, "every message handled", func() bool {
 		return count(t, e.pool, `SELECT count(*) FROM effects`) == total
 	})
