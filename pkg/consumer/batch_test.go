@@ -691,6 +691,36 @@ func TestDedupedLeavesDuplicatesToItsHandler(t *testing.T) {
 	}
 }
 
+// stall holds handlers back until released and tells when the first one
+// reached it.
+type stall struct {
+	entered, release chan struct{}
+	once             sync.Once
+}
+
+func newStall() *stall { return &stall{entered: make(chan struct{}), release: make(chan struct{})} }
+
+// wait is called by a handler: it returns once the stall is released.
+func (s *stall) wait(ctx context.Context) error {
+	s.once.Do(func() { close(s.entered) })
+	select {
+	case <-s.release:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// reached waits for the first handler to reach the stall.
+func (s *stall) reached(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-s.entered:
+	case <-time.After(20 * time.Second):
+		t.Fatal(what)
+	}
+}
+
 // A worker busy with a slow message holds back only its own queue: the
 // runner goes on fetching, and what is fetched for the other workers is
 // handled meanwhile — not after the slow one, as when every fetch waited
@@ -698,15 +728,11 @@ func TestDedupedLeavesDuplicatesToItsHandler(t *testing.T) {
 func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
-	entered, release := make(chan struct{}), make(chan struct{})
-	var once sync.Once
+	st := newStall()
 	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
 		if string(msg.Data) == "slow" {
-			once.Do(func() { close(entered) })
-			select {
-			case <-release:
-			case <-ctx.Done():
-				return ctx.Err()
+			if err := st.wait(ctx); err != nil {
+				return err
 			}
 		}
 		return insertEffect(ctx, tx, msg, string(msg.Data))
@@ -719,11 +745,7 @@ func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 	}
 	e.publish(t, "slow", "slow", map[string]string{"X-Case": "slow"})
 	start(t, r)
-	select {
-	case <-entered:
-	case <-time.After(20 * time.Second):
-		t.Fatal("the slow message was not handled")
-	}
+	st.reached(t, "the slow message was not handled")
 	time.Sleep(300 * time.Millisecond) // the fetch that brought it is over
 	const fast = 12                    // of 12 keys, some go to the other worker
 	for i := range fast {
@@ -736,9 +758,158 @@ func TestWorkersDoNotWaitForEachOther(t *testing.T) {
 	if n := count(t, e.pool, `SELECT count(*) FROM effects WHERE runner = 'slow'`); n != 0 {
 		t.Fatalf("the slow message committed before it was released (%d)", n)
 	}
-	close(release)
+	close(st.release)
 	eventually(t, "every message handled", func() bool {
 		return count(t, e.pool, `SELECT count(*) FROM effects`) == fast+1
 	})
 	eventually(t, "everything settled", settled(t, e.js, "test-apart"))
+}
+
+// A key whose backlog outgrows a batch does not hold the fetch back: the
+// other workers go on with the keys behind it (issue 17), and the busy
+// key's messages are still handled in arrival order once it moves.
+func TestABusyKeysBacklogDoesNotIdleTheOtherWorkers(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	st := newStall()
+	var (
+		mu  sync.Mutex
+		hot []int
+	)
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		key, n, _ := strings.Cut(string(msg.Data), "/")
+		if key == "hot" {
+			if err := st.wait(ctx); err != nil {
+				return err
+			}
+			seq, _ := strconv.Atoi(n)
+			mu.Lock()
+			hot = append(hot, seq)
+			mu.Unlock()
+		}
+		return insertEffect(ctx, tx, msg, key)
+	}
+	const batch, backlog, others = 4, 20, 12 // the hot key's backlog is five batches
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-backlog", Subjects: []string{subject},
+		Concurrency: 2, BatchSize: batch, FetchWait: 100 * time.Millisecond,
+		OrderKey: func(m consumer.Message) string { return m.Headers.Get("X-Case") }}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range backlog {
+		e.publish(t, fmt.Sprintf("hot-%d", i), fmt.Sprintf("hot/%d", i), map[string]string{"X-Case": "hot"})
+	}
+	for i := range others {
+		id := fmt.Sprintf("other-%d", i)
+		e.publish(t, id, "other/0", map[string]string{"X-Case": id})
+	}
+	start(t, r)
+	st.reached(t, "the hot key's first message was not handled")
+	// Of 12 keys, some go to the worker that is not stuck: before, the
+	// stuck worker's full queue held the fetch back and none was handled.
+	eventually(t, "other keys handled while the hot key is stuck", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects WHERE runner = 'other'`) > 0
+	})
+	close(st.release)
+	eventually(t, "every message handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects`) == backlog+others
+	})
+	eventually(t, "everything settled", settled(t, e.js, "test-backlog"))
+	mu.Lock()
+	defer mu.Unlock()
+	want := make([]int, backlog)
+	for i := range want {
+		want[i] = i
+	}
+	if diff := cmp.Diff(want, hot); diff != "" {
+		t.Errorf("the hot key handled out of order (-want +got):\n%s", diff)
+	}
+}
+
+// What one replica holds is bounded by MaxInHand (and the one fetch that
+// is waiting for a free place), whatever the handler's pace.
+func TestMaxInHandBoundsWhatIsFetched(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	st := newStall()
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		if err := st.wait(ctx); err != nil {
+			return err
+		}
+		return insertEffect(ctx, tx, msg, "bounded")
+	}
+	const batch, inHand, total = 4, 6, 30
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-inhand", Subjects: []string{subject},
+		BatchSize: batch, MaxInHand: inHand, FetchWait: 100 * time.Millisecond}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := r.Config().MaxInHand; got != inHand {
+		t.Fatalf("MaxInHand %d, want %d", got, inHand)
+	}
+	for i := range total {
+		e.publish(t, fmt.Sprintf("m-%d", i), "m", nil)
+	}
+	start(t, r)
+	st.reached(t, "no message was handled")
+	time.Sleep(500 * time.Millisecond) // fetches enough to go past the bound, were it not kept
+	c, err := e.js.Consumer(t.Context(), natsjs.StreamGrid, "test-inhand")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.Info(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := info.NumAckPending; n > inHand+batch {
+		t.Errorf("%d messages delivered and unsettled, want ≤ MaxInHand %d + one fetch of %d", n, inHand, batch)
+	}
+	close(st.release)
+	eventually(t, "every message handled", func() bool {
+		return count(t, e.pool, `SELECT count(*) FROM effects`) == total
+	})
+	eventually(t, "everything settled", settled(t, e.js, "test-inhand"))
+}
+
+// A message Skip names is acked without a transaction: the handler never
+// sees it and no handled record is written; the others are handled as
+// ever.
+func TestSkipAcksWithoutATransaction(t *testing.T) {
+	t.Parallel()
+	e := setup(t, nil)
+	var (
+		mu   sync.Mutex
+		seen []string
+	)
+	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
+		mu.Lock()
+		seen = append(seen, string(msg.Data))
+		mu.Unlock()
+		return insertEffect(ctx, tx, msg, string(msg.Data))
+	}
+	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-skip", Subjects: []string{subject}, Concurrency: 2,
+		Skip: func(m consumer.Message) bool { return string(m.Data) == "nothing to do" }}, h, e.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		data := "work"
+		if i%2 == 0 {
+			data = "nothing to do"
+		}
+		e.publish(t, fmt.Sprintf("s-%d", i), data, nil)
+	}
+	start(t, r)
+	eventually(t, "everything settled", settled(t, e.js, "test-skip"))
+	eventually(t, "the work handled", func() bool { return count(t, e.pool, `SELECT count(*) FROM effects`) == 5 })
+	if n := count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = 'test-skip'`); n != 5 {
+		t.Errorf("%d handled records, want 5 (none for the skipped)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, s := range seen {
+		if s != "work" {
+			t.Errorf("the handler saw %q", s)
+		}
+	}
 }

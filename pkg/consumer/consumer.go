@@ -36,7 +36,8 @@
 // are handled in arrival order, one after another, by one worker; without
 // an OrderKey only Concurrency 1 keeps a replica's handling in stream order.
 // Workers do not wait for each other: fetching goes on while they work,
-// held back only by a worker whose queue is full (issue 17).
+// held back only when the replica holds Config.MaxInHand messages, so one
+// busy key's backlog does not idle the other workers (issue 17).
 // Handlers must tolerate late and out-of-order events (a classification
 // carries a version; a consumer ignores an older one).
 package consumer
@@ -107,6 +108,12 @@ type Config struct {
 	// Concurrency is how many transactions run at once (default 1, which
 	// keeps a single replica's handling in stream order).
 	Concurrency int
+	// MaxInHand bounds the messages one replica holds fetched and not yet
+	// settled; the fetch waits while it holds this many (default
+	// 4·Concurrency·BatchSize). With an OrderKey, a key whose messages
+	// come faster than its worker handles them queues up here while the
+	// other workers go on with theirs.
+	MaxInHand int
 	// OrderKey, when set, names what must be handled in arrival order (a
 	// case id): messages with one key go to one of Concurrency workers,
 	// which handles them one after another. Unset, any worker takes the
@@ -155,6 +162,13 @@ type Config struct {
 	// copies of one event in a unit are still handed over once. Only for a
 	// BatchHandler or Handler that is idempotent by event id on its own.
 	Deduped bool
+	// Skip, when set, reports whether the handler would leave a message
+	// alone (a patrol re-check's consumer and a hotline case's events):
+	// such a message is acked as it arrives, with no transaction and no
+	// handled record (issue 17). It must be cheap, must not block, and
+	// must answer false when in doubt: a skipped message is never seen by
+	// the handler.
+	Skip func(Message) bool
 }
 
 // emergencyOnly reports whether every subject is a filter of the
@@ -200,6 +214,7 @@ func (c *Config) setDefaults() error {
 	defInt(&c.BatchSize, 64)
 	def(&c.FetchWait, 2*time.Second)
 	defInt(&c.Concurrency, 1)
+	defInt(&c.MaxInHand, 4*c.Concurrency*c.BatchSize)
 	def(&c.HandlerTimeout, c.AckWait)
 	def(&c.NakDelay, time.Second)
 	def(&c.MaxNakDelay, time.Minute)
@@ -229,7 +244,7 @@ type Runner struct {
 	tracer    trace.Tracer
 	attrs     metric.MeasurementOption
 
-	handled, duplicates, deadLettered, errs, batchFailures metric.Int64Counter
+	handled, duplicates, skipped, deadLettered, errs, batchFailures metric.Int64Counter
 
 	// beforeAck, when set (tests only), runs after a commit and before the
 	// ack; returning false skips the ack, as if the process died there.
@@ -281,6 +296,7 @@ func newRunner(js jetstream.JetStream, pool *pgxpool.Pool, cfg Config, handler B
 		attrs:        metric.WithAttributeSet(attribute.NewSet(attribute.String("consumer", cfg.Name))),
 		handled:      counter("gridflow_consumer_handled_total", "events handled and committed"),
 		duplicates:   counter("gridflow_consumer_duplicates_total", "redelivered events skipped because already handled"),
+		skipped:      counter("gridflow_consumer_skipped_total", "events acked unhandled because the handler would leave them alone (Config.Skip)"),
 		deadLettered: counter("gridflow_consumer_dead_lettered_total", "events moved to the dead-letter stream"),
 		errs:         counter("gridflow_consumer_errors_total", "handler failures (each rolled back)"),
 		batchFailures: counter("gridflow_consumer_batch_failures_total",
@@ -557,11 +573,15 @@ type delivery struct {
 // workers are a runner's transaction workers and the queues that feed
 // them. Without an OrderKey every worker takes from one queue; with one,
 // each worker has its own and a key always goes to the same worker, so the
-// messages of one key are handled in arrival order across fetches too. A
-// full queue holds the fetching back: what is in hand stays bounded.
+// messages of one key are handled in arrival order across fetches too. The
+// queues are not bounded one by one: a busy worker's queue never holds the
+// fetching back while the others idle (issue 17: one road's reports once
+// kept three of classify's four workers waiting). What is in hand is
+// bounded as a whole, by Config.MaxInHand.
 type workers struct {
 	r        *Runner
-	queues   []chan *delivery
+	queues   []*queue
+	slots    chan struct{}  // one per message in hand
 	handling sync.WaitGroup // the workers
 	ticking  sync.WaitGroup // the InProgress ticker
 	stopped  sync.Once
@@ -571,17 +591,68 @@ type workers struct {
 	done   chan struct{}
 }
 
+// queue is a worker's queue (or, without an OrderKey, every worker's).
+type queue struct {
+	mu     sync.Mutex
+	cond   sync.Cond
+	items  []*delivery
+	closed bool
+}
+
+func newQueue() *queue {
+	q := &queue{}
+	q.cond.L = &q.mu
+	return q
+}
+
+func (q *queue) push(d *delivery) {
+	q.mu.Lock()
+	q.items = append(q.items, d)
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// take waits for the queue's first message and returns it with as many
+// more as are already waiting, up to n, in arrival order; nil once the
+// queue is closed and empty.
+func (q *queue) take(n int) []*delivery {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for len(q.items) == 0 && !q.closed {
+		q.cond.Wait()
+	}
+	k := min(n, len(q.items))
+	if k == 0 {
+		return nil
+	}
+	unit := slices.Clone(q.items[:k])
+	clear(q.items[:k])
+	q.items = q.items[k:]
+	if len(q.items) > 0 {
+		q.cond.Signal() // a queue shared by several workers: the next one takes the rest
+	}
+	return unit
+}
+
+func (q *queue) close() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
 // startWorkers starts cfg.Concurrency workers handling what put hands
 // them in ctx, and a ticker telling the server every half AckWait that
 // the messages in hand are still being worked on.
 func (r *Runner) startWorkers(ctx context.Context) *workers {
-	w := &workers{r: r, inHand: map[jetstream.Msg]struct{}{}, done: make(chan struct{})}
-	w.queues = make([]chan *delivery, 1)
+	w := &workers{r: r, inHand: map[jetstream.Msg]struct{}{}, done: make(chan struct{}),
+		slots: make(chan struct{}, r.cfg.MaxInHand)}
+	w.queues = make([]*queue, 1)
 	if r.cfg.OrderKey != nil {
-		w.queues = make([]chan *delivery, r.cfg.Concurrency)
+		w.queues = make([]*queue, r.cfg.Concurrency)
 	}
 	for i := range w.queues {
-		w.queues[i] = make(chan *delivery, r.cfg.BatchSize)
+		w.queues[i] = newQueue()
 	}
 	for i := range r.cfg.Concurrency {
 		q := w.queues[i%len(w.queues)]
@@ -606,19 +677,25 @@ func (r *Runner) startWorkers(ctx context.Context) *workers {
 	return w
 }
 
-// put hands m to its worker's queue, waiting while the queue is full.
+// put hands m to its worker's queue, waiting while MaxInHand messages are
+// in hand.
 func (w *workers) put(ctx context.Context, m jetstream.Msg) {
+	d := w.r.receive(ctx, m)
+	if d.err == nil && w.r.cfg.Skip != nil && w.r.cfg.Skip(d.msg) {
+		w.r.skip(d)
+		return
+	}
+	w.slots <- struct{}{}
 	w.mu.Lock()
 	w.inHand[m] = struct{}{}
 	w.mu.Unlock()
-	d := w.r.receive(ctx, m)
 	q := w.queues[0]
 	if len(w.queues) > 1 {
 		h := fnv.New32a()
 		_, _ = h.Write([]byte(w.r.cfg.OrderKey(d.msg)))
 		q = w.queues[h.Sum32()%uint32(len(w.queues))]
 	}
-	q <- d
+	q.push(d)
 }
 
 // release ends d's span and forgets it once it is settled.
@@ -627,6 +704,7 @@ func (w *workers) release(d *delivery) {
 	w.mu.Lock()
 	delete(w.inHand, d.jm)
 	w.mu.Unlock()
+	<-w.slots
 }
 
 // stop lets the workers finish what they hold and waits for them; only
@@ -634,7 +712,7 @@ func (w *workers) release(d *delivery) {
 func (w *workers) stop() {
 	w.stopped.Do(func() {
 		for _, q := range w.queues {
-			close(q)
+			q.close()
 		}
 		w.handling.Wait()
 		close(w.done)
@@ -660,29 +738,19 @@ func (r *Runner) receive(ctx context.Context, jm jetstream.Msg) *delivery {
 
 // work handles what arrives on q: each time, the first message waiting and
 // as many more as have already arrived, up to maxTx, in one transaction.
-func (r *Runner) work(ctx context.Context, q <-chan *delivery, release func(*delivery)) {
-	var unit []*delivery
-	take := func(d *delivery) {
-		if r.reject(d) {
-			release(d)
+func (r *Runner) work(ctx context.Context, q *queue, release func(*delivery)) {
+	for {
+		taken := q.take(r.maxTx)
+		if taken == nil {
 			return
 		}
-		unit = append(unit, d)
-	}
-	for d := range q {
-		unit = unit[:0]
-		take(d)
-	more:
-		for len(unit) < r.maxTx {
-			select {
-			case d, ok := <-q:
-				if !ok {
-					break more
-				}
-				take(d)
-			default:
-				break more
+		unit := taken[:0]
+		for _, d := range taken {
+			if r.reject(d) {
+				release(d)
+				continue
 			}
+			unit = append(unit, d)
 		}
 		if len(unit) > 0 {
 			r.handleUnit(ctx, unit)
@@ -691,6 +759,17 @@ func (r *Runner) work(ctx context.Context, q <-chan *delivery, release func(*del
 			}
 		}
 	}
+}
+
+// skip acks a message Config.Skip says the handler would leave alone.
+func (r *Runner) skip(d *delivery) {
+	defer d.span.End()
+	d.span.SetAttributes(attribute.Bool("gridflow.skipped", true))
+	if err := d.jm.Ack(); err != nil {
+		r.log.WarnContext(d.ctx, "consumer: ack of a skipped message failed; it comes back and is skipped again",
+			"event_id", d.msg.EventID, "err", err)
+	}
+	r.skipped.Add(d.ctx, 1, r.attrs)
 }
 
 // reject dead-letters a message that must not reach the handler.

@@ -200,7 +200,7 @@ func run(ctx context.Context) error {
 	// events always to one of them (OrderKey = the lock key): one worker
 	// fell behind at 50 orders/s.
 	workConsumer, err := consumer.NewBatch(js, pool, consumer.Config{Name: events.ConsumerWorkTasks, Subjects: events.WorkTaskSubjects,
-		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.WorkKey},
+		Concurrency: cfg.ConsumerConcurrency, OrderKey: events.WorkKey, Skip: events.WorkSkip},
 		events.KeyedBatch("gridflow-dispatch-worktasks", events.WorkKey, events.WorkHandler(workSvc, work.Bind)), p.Log)
 	if err != nil {
 		return err

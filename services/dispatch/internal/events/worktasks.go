@@ -52,24 +52,55 @@ func WorkHandler(svc *worktasks.Service, bind WorkBinder) consumer.Handler {
 	}
 }
 
+// WorkSkip is ConsumerWorkTasks's Config.Skip: most of its events are a
+// hotline case's, which opens and closes no worker task, and are acked
+// without a transaction (issue 17: about three handled records per order).
+func WorkSkip(m consumer.Message) bool {
+	env, err := decode(m.Data)
+	return err == nil && !touchesWork(env) // an undecodable one goes to the handler, which dead-letters it
+}
+
+// touchesWork reports whether env may open or close a worker task, from
+// the event alone: only a patrol report opens a re-check, so the later
+// events of a case whose source is known and is not patrol close none.
+func touchesWork(env *eventsv1.Envelope) bool {
+	patrol := func(c *eventsv1.FeedbackCaseRef) bool {
+		s := c.GetSource()
+		return s == typesv1.Source_SOURCE_UNSPECIFIED || s == typesv1.Source_SOURCE_PATROL
+	}
+	switch p := env.GetPayload().(type) {
+	case *eventsv1.Envelope_CaseReceived:
+		// Not a patrol report, or one settled on the spot (its leader checks it).
+		return p.CaseReceived.GetWorkerId() != "" && !p.CaseReceived.GetSelfDisposed()
+	case *eventsv1.Envelope_CaseResolved:
+		return p.CaseResolved.GetAwaitingRecheck()
+	case *eventsv1.Envelope_CaseRechecked:
+		return patrol(p.CaseRechecked.GetCase())
+	case *eventsv1.Envelope_CaseClosed:
+		return patrol(p.CaseClosed.GetCase())
+	case *eventsv1.Envelope_CaseReopened:
+		return patrol(p.CaseReopened.GetCase())
+	case *eventsv1.Envelope_PlaceUpserted:
+		return true
+	}
+	return false // the filter's other payloads (an answered case …) open nothing
+}
+
 // ApplyWork applies one decoded event to the worker tasks.
 func ApplyWork(ctx context.Context, svc *worktasks.Service, tx worktasks.Tx, env *eventsv1.Envelope) error {
+	if !touchesWork(env) {
+		return nil
+	}
 	at := wire.TimeIn(env.GetOccurredAt())
 	actor := wire.PrincipalIn(env.GetActor())
 	switch p := env.GetPayload().(type) {
 	case *eventsv1.Envelope_CaseReceived:
 		r := p.CaseReceived
-		if r.GetWorkerId() == "" || r.GetSelfDisposed() {
-			return nil // not a patrol report, or one settled on the spot (its leader checks it)
-		}
 		a := r.GetArea()
 		return svc.PatrolReported(ctx, tx, worktasks.PatrolCase{CaseID: r.GetCaseId(), CaseNumber: r.GetCaseNumber(), WorkerID: r.GetWorkerId(),
 			District: a.GetDistrictCode(), Street: a.GetStreetCode(), Community: a.GetCommunityCode(), Grid: a.GetGridCode()})
 	case *eventsv1.Envelope_CaseResolved:
 		r := p.CaseResolved
-		if !r.GetAwaitingRecheck() {
-			return nil
-		}
 		return svc.Resolved(ctx, tx, caseIDOf(env, r.GetCase()), r.GetCase().GetCaseNumber(), int(r.GetCase().GetRound()), at)
 	case *eventsv1.Envelope_CaseRechecked:
 		return svc.Rechecked(ctx, tx, caseIDOf(env, p.CaseRechecked.GetCase()), true, actor, at)
@@ -86,7 +117,7 @@ func ApplyWork(ctx context.Context, svc *worktasks.Service, tx worktasks.Tx, env
 			District: u.GetDistrict(), Street: u.GetStreet(), Community: u.GetCommunity(), Grid: u.GetGrid(), Version: u.GetVersion(),
 			EveryMonths: int(u.GetInspectionEveryMonths()), Retired: u.GetRetired()})
 	}
-	return nil // the filter's other payloads (an answered case …) open nothing
+	return nil
 }
 
 func caseIDOf(env *eventsv1.Envelope, c *eventsv1.FeedbackCaseRef) string {
