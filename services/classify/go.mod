@@ -3,7 +3,6 @@ module github.com/gridflow/gridflow/services/classify
 go 1.26.0
 
 require (
-	github.com/go-ego/gse v0.80.3
 	github.com/google/go-cmp v0.7.0
 	github.com/google/uuid v1.6.0
 	github.com/gridflow/gridflow/pkg v0.0.0
@@ -17,8 +16,6 @@ require (
 	google.golang.org/protobuf v1.36.12
 	gopkg.in/yaml.v3 v3.0.1
 )
-
-require github.com/vcaesar/cedar v0.20.2 // indirect
 
 require (
 	github.com/antithesishq/antithesis-sdk-go v0.8.0-default-no-op // indirect

@@ -45,12 +45,6 @@ type FeatureConfig struct {
 	WordMinDF  int
 	WordSCP    float64
 	WordWeight float64
-	// issue 15, round 7 (segwords.go): Seg, when SegGSE, SegFMM or
-	// SegDAG, also makes a dictionary segmenter's words of 2+ Han
-	// characters features (and, with SegBigrams, adjacent word pairs), in
-	// WordWeight's block with the words.
-	Seg        int
-	SegBigrams bool
 }
 
 func (c FeatureConfig) validate() error {
@@ -71,8 +65,6 @@ func (c FeatureConfig) validate() error {
 		return fmt.Errorf("word min df %d: must be 0 (min df) or positive", c.WordMinDF)
 	case !(c.WordSCP >= 0 && c.WordSCP <= 1):
 		return fmt.Errorf("word scp %v: must be in [0,1]", c.WordSCP)
-	case c.Seg < 0 || c.Seg > SegVocab:
-		return fmt.Errorf("seg %d: must be 0 (off) or 1..%d", c.Seg, SegVocab)
 	case !(c.WordWeight >= 0) || math.IsInf(c.WordWeight, 0):
 		return fmt.Errorf("word weight %v: must be 0 (one block) or positive", c.WordWeight)
 	}

@@ -33,7 +33,7 @@ import (
 // version 2, which an older build refuses rather than scoring it without
 // those features; every other model is still written as version 1.
 const (
-	FormatVersion = 4 // issue 15, round 7: a segmenter's word keys (FeatureConfig.Seg)
+	FormatVersion = 3
 	modelMagic    = "GFCLSMDL"
 	headerSize    = len(modelMagic) + 4 + 8
 	// maxPayload bounds what Load will allocate for a hostile length field.
@@ -73,9 +73,6 @@ type modelFile struct {
 
 // formatVersion is the oldest format version that can hold f.
 func (f *modelFile) formatVersion() uint32 {
-	if f.Features.Seg > 0 {
-		return 4
-	}
 	if f.Features.Words > 0 {
 		return 3
 	}

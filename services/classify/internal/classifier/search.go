@@ -117,9 +117,6 @@ func (o Options) Describe() string {
 	if o.SVM.NBMix > 0 || o.SVM.BalancePower > 0 {
 		d += fmt.Sprintf(" nb_mix=%g balance_power=%g", o.SVM.NBMix, o.SVM.BalancePower)
 	}
-	if f := o.Features; f.Seg > 0 {
-		d += fmt.Sprintf(" seg=%d seg_bigrams=%t word_weight=%g", f.Seg, f.SegBigrams, f.WordWeight)
-	}
 	if o.SVM.LogRegMix > 0 {
 		d += fmt.Sprintf(" lr_mix=%g lr_C=%g", o.SVM.LogRegMix, o.SVM.LogRegC)
 	}

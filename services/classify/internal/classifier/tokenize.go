@@ -51,7 +51,6 @@ type token struct {
 type tokenizer struct {
 	toks []token
 	buf  []byte
-	sw   []segWord // issue 15, round 7: scratch of segWords
 }
 
 // foldRune maps full-width ASCII variants (U+FF01–U+FF5E) and the ideographic
@@ -230,9 +229,6 @@ func (z *tokenizer) appendKeys(dst []uint64, text string, cfg FeatureConfig) []u
 	}
 	if cfg.Words >= 3 {
 		dst = z.appendWords(dst, cfg.Words, nil)
-	}
-	if cfg.Seg > 0 {
-		dst = z.appendSegKeys(dst, text, cfg)
 	}
 	if cfg.Opening > 0 {
 		n := min(cfg.Opening, len(z.toks))

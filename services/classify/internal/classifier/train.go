@@ -197,11 +197,6 @@ type dataset struct {
 	// parents of every word key (FeatureConfig.WordSCP): text alone
 	// decides them, so one map serves every fold.
 	parents map[uint64][2]uint64
-	// issue 15, round 7 (FeatureConfig.Seg SegVocab): each document's text
-	// and gse's words in it, from which each fit makes its dictionary.
-	texts   []string
-	segCand [][]uint64
-	segBi   bool
 }
 
 func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
@@ -236,11 +231,6 @@ func newDataset(examples []Example, cfg FeatureConfig) (*dataset, error) {
 		}
 		slices.Sort(keys)
 		d.docs[i] = keys
-		if cfg.Seg == SegVocab {
-			d.texts = append(d.texts, e.Text)
-			d.segCand = append(d.segCand, segCandidates(e.Text))
-			d.segBi = cfg.SegBigrams
-		}
 	}
 	return d, nil
 }
@@ -270,16 +260,6 @@ type fitted struct {
 	vec  *vectorizer
 	w    []float32
 	bias []float32
-	seg  *keyTable // SegVocab: the fit's dictionary
-}
-
-// keys are document i's feature keys for ft: d.docs[i], and with SegVocab
-// the words of ft's dictionary.
-func (ft *fitted) keys(d *dataset, i int) []uint64 {
-	if ft.seg == nil {
-		return d.docs[i]
-	}
-	return segVocabKeys(d.docs[i], d.texts[i], ft.seg, d.segBi)
 }
 
 // fit trains vectorizer and SVMs on the documents in idx.
@@ -287,15 +267,8 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 	docs := make([][]uint64, len(idx))
 	y := make([]int, len(idx))
 	weight := make([]float64, len(idx))
-	var seg *keyTable
-	if d.segCand != nil {
-		seg = segVocab(d.segCand, idx, o.Features.MinDF)
-	}
 	for j, i := range idx {
 		docs[j], y[j], weight[j] = d.docs[i], d.y[i], d.weight[i]
-		if seg != nil {
-			docs[j] = segVocabKeys(d.docs[i], d.texts[i], seg, d.segBi)
-		}
 	}
 	vec := fitVectorizer(docs, o.Features, d.parents)
 	rows := make([]sparseRow, len(docs))
@@ -313,7 +286,7 @@ func (d *dataset) fit(ctx context.Context, idx []int, o Options) (*fitted, error
 			return nil, err
 		}
 	}
-	return &fitted{vec: vec, w: w, bias: bias, seg: seg}, nil
+	return &fitted{vec: vec, w: w, bias: bias}, nil
 }
 
 // crossValidate returns out-of-fold decision values (oof[i] has one score
@@ -341,7 +314,7 @@ func (d *dataset) crossValidate(ctx context.Context, o Options, progress func(st
 		sc := ft.vec.newScratch()
 		for _, i := range test {
 			oof[i] = make([]float64, len(d.labels))
-			linearScores(ft.vec, ft.w, ft.bias, ft.keys(d, i), sc, oof[i])
+			linearScores(ft.vec, ft.w, ft.bias, d.docs[i], sc, oof[i])
 		}
 		progress(fmt.Sprintf("cv fold %d/%d done (%d train, %d held out)", f+1, o.CVFolds, len(train), len(test)))
 	}
@@ -379,11 +352,7 @@ func (d *dataset) subset(idx []int) *dataset {
 	s := &dataset{labels: d.labels, y: make([]int, len(idx)), docs: make([][]uint64, len(idx)), weight: make([]float64, len(idx)), parents: d.parents}
 	for j, i := range idx {
 		s.y[j], s.docs[j], s.weight[j] = d.y[i], d.docs[i], d.weight[i]
-		if d.segCand != nil {
-			s.texts, s.segCand = append(s.texts, d.texts[i]), append(s.segCand, d.segCand[i])
-		}
 	}
-	s.segBi = d.segBi
 	return s
 }
 
@@ -420,9 +389,6 @@ func Train(ctx context.Context, examples []Example, o Options, progress func(str
 	o, err := o.normalised()
 	if err != nil {
 		return nil, fmt.Errorf("train: %w", err)
-	}
-	if o.Features.Seg == SegVocab {
-		return nil, errors.New("train: seg vocab is for cross-validation only (a model file cannot hold its dictionary)")
 	}
 	start := time.Now()
 	d, err := newDataset(examples, o.Features)

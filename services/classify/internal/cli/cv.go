@@ -32,9 +32,6 @@ type modelFlags struct {
 	// issue 15, round 4
 	lrMix *float64
 	lrC   *float64
-	// issue 15, round 7
-	seg        *int
-	segBigrams *bool
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -56,9 +53,6 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		// issue 15, round 4
 		lrMix: fs.Float64("lr-mix", d.SVM.LogRegMix, "also fit a multinomial logistic regression and average it in with this weight; 0 off"),
 		lrC:   fs.Float64("lr-C", d.SVM.LogRegC, "the logistic regression's penalty (0: 100)"),
-		// issue 15, round 7
-		seg:        fs.Int("seg", d.Features.Seg, "also a dictionary segmenter's words: 1 gse's cut, 2 forward maximum matching on gse's dictionary, 3 gse's DAG cut, 4 DAG with HMM, 5 search-engine cut, 6 gse at training only (its words of a fit matched by forward maximum matching; cv only); 0 off"),
-		segBigrams: fs.Bool("seg-bigrams", d.Features.SegBigrams, "with --seg, also adjacent word pairs"),
 	}
 }
 
@@ -69,7 +63,6 @@ func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.Words, o.Features.WordMinDF, o.Features.WordSCP, o.Features.WordWeight = *f.words, *f.wordMinDF, *f.wordSCP, *f.wordWeight
 	o.SVM.NBMix, o.SVM.BalancePower = *f.nbMix, *f.balPow
 	o.SVM.LogRegMix, o.SVM.LogRegC = *f.lrMix, *f.lrC
-	o.Features.Seg, o.Features.SegBigrams = *f.seg, *f.segBigrams
 }
 
 // CV implements
