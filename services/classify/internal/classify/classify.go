@@ -332,7 +332,8 @@ type IncidentQuery struct {
 	// their cells only those without one can be the same place.
 	Keyed bool
 	Cells []Cell
-	// Linked restricts to incidents linked to a source place.
+	// Linked restricts to incidents linked to a source place that is
+	// open (a store may answer more; the caller checks).
 	Linked bool
 	// Incidents whose [FirstAt, LastAt] comes within [From, To].
 	From, To time.Time

@@ -146,3 +146,47 @@ func TestSourcePlaceCoordination(t *testing.T) {
 		t.Errorf("lead events = %d, want 10", got)
 	}
 }
+
+// The lookup of a place's source places reads the incidents of open ones
+// only: a place a dispatcher closed is not read (a busy road gathers years
+// of them), and it is read again once reopened.
+func TestLinkedLookupReadsOpenPlacesOnly(t *testing.T) {
+	e := newEnv(t)
+	const shop = "共和新路1234号兰州拉面"
+	e.reportAs(t, "晚上噪声扰民", shop, "")
+	litter := e.reportAs(t, "门口垃圾", shop, "06010")
+	if litter.SourcePlaceID == "" {
+		t.Fatalf("litter incident %+v: want linked to the noise one", litter)
+	}
+	p := litter.Place
+	linked := func() int {
+		t.Helper()
+		var n int
+		err := e.store.InTx(context.Background(), func(tx classify.Tx) error {
+			found, err := tx.FindIncidents(context.Background(), classify.IncidentQuery{Site: p.Site, Number: p.Number,
+				Keyed: p.Key != "", Linked: true, To: time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)})
+			n = len(found)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := linked(); n != 2 {
+		t.Fatalf("linked incidents of the open place: %d, want 2", n)
+	}
+	d := dispatcherOf("310106022")
+	if _, err := e.svc.CloseSourcePlace(d, classify.PlaceCommand{RequestID: "c1", SourcePlaceID: litter.SourcePlaceID, Reason: "已整治"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := linked(); n != 0 {
+		t.Errorf("linked incidents once the place closed: %d, want none", n)
+	}
+	if _, err := e.svc.ReopenSourcePlace(d, classify.PlaceCommand{RequestID: "c2", SourcePlaceID: litter.SourcePlaceID, Reason: "又有投诉"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := linked(); n != 2 {
+		t.Errorf("linked incidents once reopened: %d, want 2", n)
+	}
+}

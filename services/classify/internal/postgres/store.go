@@ -319,7 +319,11 @@ func incidentLookup(q classify.IncidentQuery) (string, args) {
 		common += " AND subject <> " + a.add(q.ExcludeSubject)
 	}
 	if q.Linked {
-		common += " AND source_place_id IS NOT NULL"
+		// Only an open place is joined (Service.openPlaceAt): the places a
+		// dispatcher closed stay out, however many years of them a busy
+		// road has gathered, and are not read one by one to learn so.
+		common += " AND source_place_id IS NOT NULL AND EXISTS (SELECT 1 FROM source_places sp" +
+			" WHERE sp.source_place_id = incidents.source_place_id AND NOT sp.closed)"
 	}
 	if q.Site != "" {
 		// "site <> ''" repeats incidents_site's predicate: a generic plan
