@@ -888,7 +888,12 @@ func TestSkipAcksWithoutATransaction(t *testing.T) {
 		return insertEffect(ctx, tx, msg, string(msg.Data))
 	}
 	r, err := consumer.New(e.js, e.pool, consumer.Config{Name: "test-skip", Subjects: []string{subject}, Concurrency: 2,
-		Skip: func(m consumer.Message) bool { return string(m.Data) == "nothing to do" }}, h, e.log)
+		Skip: func(m consumer.Message) bool {
+			if string(m.Data) == "puzzling" {
+				panic("a Skip that cannot tell")
+			}
+			return string(m.Data) == "nothing to do"
+		}}, h, e.log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -899,16 +904,19 @@ func TestSkipAcksWithoutATransaction(t *testing.T) {
 		}
 		e.publish(t, fmt.Sprintf("s-%d", i), data, nil)
 	}
+	// A Skip that panics leaves the message to the handler and the
+	// consumer running.
+	e.publish(t, "s-puzzling", "puzzling", nil)
 	start(t, r)
 	eventually(t, "everything settled", settled(t, e.js, "test-skip"))
-	eventually(t, "the work handled", func() bool { return count(t, e.pool, `SELECT count(*) FROM effects`) == 5 })
-	if n := count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = 'test-skip'`); n != 5 {
-		t.Errorf("%d handled records, want 5 (none for the skipped)", n)
+	eventually(t, "the work handled", func() bool { return count(t, e.pool, `SELECT count(*) FROM effects`) == 6 })
+	if n := count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = 'test-skip'`); n != 6 {
+		t.Errorf("%d handled records, want 6 (none for the skipped)", n)
 	}
 	mu.Lock()
 	defer mu.Unlock()
 	for _, s := range seen {
-		if s != "work" {
+		if s != "work" && s != "puzzling" {
 			t.Errorf("the handler saw %q", s)
 		}
 	}

@@ -167,7 +167,7 @@ type Config struct {
 	// such a message is acked as it arrives, with no transaction and no
 	// handled record (issue 17). It must be cheap, must not block, and
 	// must answer false when in doubt: a skipped message is never seen by
-	// the handler.
+	// the handler (nor is one whose Skip panicked: the handler takes it).
 	Skip func(Message) bool
 }
 
@@ -681,7 +681,7 @@ func (r *Runner) startWorkers(ctx context.Context) *workers {
 // in hand.
 func (w *workers) put(ctx context.Context, m jetstream.Msg) {
 	d := w.r.receive(ctx, m)
-	if d.err == nil && w.r.cfg.Skip != nil && w.r.cfg.Skip(d.msg) {
+	if d.err == nil && w.r.skips(d) {
 		w.r.skip(d)
 		return
 	}
@@ -759,6 +759,22 @@ func (r *Runner) work(ctx context.Context, q *queue, release func(*delivery)) {
 			}
 		}
 	}
+}
+
+// skips asks Config.Skip about d. A Skip that panics leaves the message to
+// the handler, and the fetch loop, which asks it, is not taken down: one
+// bad event must not stop the consumer.
+func (r *Runner) skips(d *delivery) (skip bool) {
+	if r.cfg.Skip == nil {
+		return false
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			r.log.ErrorContext(d.ctx, "consumer: Skip panicked; the handler takes the message", "event_id", d.msg.EventID, "panic", p)
+			skip = false
+		}
+	}()
+	return r.cfg.Skip(d.msg)
 }
 
 // skip acks a message Config.Skip says the handler would leave alone.
