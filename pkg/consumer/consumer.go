@@ -581,13 +581,13 @@ type delivery struct {
 type workers struct {
 	r        *Runner
 	queues   []*queue
-	slots    chan struct{}  // one per message in hand
 	handling sync.WaitGroup // the workers
 	ticking  sync.WaitGroup // the InProgress ticker
 	stopped  sync.Once
 
 	mu     sync.Mutex
-	inHand map[jetstream.Msg]struct{}
+	inHand map[jetstream.Msg]struct{} // at most MaxInHand
+	room   sync.Cond                  // on mu: a message in hand was released
 	done   chan struct{}
 }
 
@@ -645,8 +645,8 @@ func (q *queue) close() {
 // them in ctx, and a ticker telling the server every half AckWait that
 // the messages in hand are still being worked on.
 func (r *Runner) startWorkers(ctx context.Context) *workers {
-	w := &workers{r: r, inHand: map[jetstream.Msg]struct{}{}, done: make(chan struct{}),
-		slots: make(chan struct{}, r.cfg.MaxInHand)}
+	w := &workers{r: r, inHand: map[jetstream.Msg]struct{}{}, done: make(chan struct{})}
+	w.room.L = &w.mu
 	w.queues = make([]*queue, 1)
 	if r.cfg.OrderKey != nil {
 		w.queues = make([]*queue, r.cfg.Concurrency)
@@ -685,8 +685,10 @@ func (w *workers) put(ctx context.Context, m jetstream.Msg) {
 		w.r.skip(d)
 		return
 	}
-	w.slots <- struct{}{}
 	w.mu.Lock()
+	for len(w.inHand) >= w.r.cfg.MaxInHand {
+		w.room.Wait()
+	}
 	w.inHand[m] = struct{}{}
 	w.mu.Unlock()
 	q := w.queues[0]
@@ -704,7 +706,7 @@ func (w *workers) release(d *delivery) {
 	w.mu.Lock()
 	delete(w.inHand, d.jm)
 	w.mu.Unlock()
-	<-w.slots
+	w.room.Signal()
 }
 
 // stop lets the workers finish what they hold and waits for them; only

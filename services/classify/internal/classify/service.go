@@ -256,8 +256,8 @@ const orderBlock = 8
 // the lock it holds exclusively by it (addressKey: its house number when
 // it has one and names no shop, for reports at other numbers of its road
 // hold the road shared, as it does, and never wait for it; else its
-// site); one with neither (no place lock) by its id. The locks still decide: this only
-// keeps most meetings on one worker.
+// site); one with neither (no place lock) by its id. The locks still
+// decide: this only keeps most meetings on one worker.
 func (s *Service) OrderKey(c Case) string {
 	if c.Answered {
 		return "case:" + c.ID
