@@ -14,10 +14,18 @@ import (
 // queueFacts queues on b the writes of w's figure_cases and figure_tasks
 // rows (migration 0003), a statement per table and kind of write for them
 // all (issue 17). A case without a receipt time is in no period and has
-// none; a case whose tasks changed has its task rows written again whole.
+// none; a task row is written when it changed (sideWrites.addTasks).
 func queueFacts(b *pgx.Batch, w *sideWrites) {
 	if len(w.tasksGone) > 0 {
 		b.Queue(`DELETE FROM figure_tasks WHERE case_id = ANY($1)`, w.tasksGone)
+	}
+	if n := len(w.taskGone); n > 0 {
+		cases, tasks := make([]string, n), make([]string, n)
+		for i, t := range w.taskGone {
+			cases[i], tasks[i] = t.caseID, t.id
+		}
+		b.Queue(`DELETE FROM figure_tasks f USING unnest($1::text[], $2::text[]) AS g (c, t)
+			WHERE f.case_id = g.c AND f.task_id = g.t`, cases, tasks)
 	}
 	if len(w.figuresGone) > 0 {
 		b.Queue(`DELETE FROM figure_cases WHERE case_id = ANY($1)`, w.figuresGone)
@@ -84,7 +92,11 @@ func queueFacts(b *pgx.Batch, w *sideWrites) {
 				excluded, counted, done, on_time, extended, complete_due, sign_ns, complete_ns)
 			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::bool[],
 				$9::bool[], $10::bool[], $11::bool[], $12::bool[], $13::timestamptz[], $14::bigint[], $15::bigint[])
-			ON CONFLICT (case_id, task_id) DO NOTHING`,
+			ON CONFLICT (case_id, task_id) DO UPDATE SET department = excluded.department, received_at = excluded.received_at,
+				district_code = excluded.district_code, street_code = excluded.street_code, grid_code = excluded.grid_code,
+				excluded = excluded.excluded, counted = excluded.counted, done = excluded.done, on_time = excluded.on_time,
+				extended = excluded.extended, complete_due = excluded.complete_due, sign_ns = excluded.sign_ns,
+				complete_ns = excluded.complete_ns`,
 			tCase, tID, tDept, tReceived, tDistrict, tStreet, tGrid, tExcluded, tCounted, tDone, tOnTime, tExtended, tDue, tSign, tComplete)
 	}
 }

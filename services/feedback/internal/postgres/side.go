@@ -103,8 +103,9 @@ func noRows(id string) *sideRows { return sideRowsOf(&feedback.Case{ID: id}) }
 type sideWrites struct {
 	figures     []caseFigure // upserted
 	figuresGone []string     // case ids whose figure_cases row goes
-	tasks       []caseTask   // inserted, after their cases' rows went
-	tasksGone   []string     // case ids whose figure_tasks rows go
+	tasks       []caseTask   // upserted
+	tasksGone   []string     // case ids whose figure_tasks rows all go, before the upserts
+	taskGone    []caseTask   // single rows that go (only their case and task ids are read)
 	patrols     []casePatrol // upserted
 	patrolsGone []string     // case ids whose patrol report goes
 	replies     []feedback.Reply
@@ -137,14 +138,7 @@ func (w *sideWrites) add(c *feedback.Case, now, was *sideRows) {
 			w.figuresGone = append(w.figuresGone, c.ID)
 		}
 	}
-	if was == nil || !slices.Equal(was.tasks, now.tasks) {
-		if was == nil || len(was.tasks) > 0 {
-			w.tasksGone = append(w.tasksGone, c.ID)
-		}
-		for _, t := range now.tasks {
-			w.tasks = append(w.tasks, caseTask{c.ID, t})
-		}
-	}
+	w.addTasks(c.ID, now.tasks, was)
 	if was == nil || !equalPtr(was.patrol, now.patrol) {
 		if now.patrol != nil {
 			w.patrols = append(w.patrols, casePatrol{c.ID, *now.patrol})
@@ -160,6 +154,36 @@ func (w *sideWrites) add(c *feedback.Case, now, was *sideRows) {
 	for _, op := range now.timers {
 		if was == nil || !slices.ContainsFunc(was.timers, func(o timer.Op) bool { return sameTimer(o, op) }) {
 			w.timers = append(w.timers, op)
+		}
+	}
+}
+
+// addTasks adds the figure_tasks writes of case id, whose tasks derive
+// now, against what was (nil: not known) derived. Only a task row that
+// changed is written, in place (issue 17): a sign-for or a completion
+// changes one task's row, and writing every task of the case again, after a
+// DELETE of them all, left dead rows behind that every later DELETE's scan
+// of the growing table walked. When what was stored is not known, the
+// case's rows all go first.
+func (w *sideWrites) addTasks(id string, now []figureTask, was *sideRows) {
+	if was == nil {
+		w.tasksGone = append(w.tasksGone, id)
+	}
+	for i, t := range now {
+		if slices.ContainsFunc(now[i+1:], func(o figureTask) bool { return o.id == t.id }) {
+			continue // one row per task: the last one derived
+		}
+		if was != nil && slices.Contains(was.tasks, t) {
+			continue
+		}
+		w.tasks = append(w.tasks, caseTask{id, t})
+	}
+	if was == nil {
+		return
+	}
+	for _, o := range was.tasks {
+		if !slices.ContainsFunc(now, func(t figureTask) bool { return t.id == o.id }) {
+			w.taskGone = append(w.taskGone, caseTask{id, o})
 		}
 	}
 }
