@@ -41,6 +41,10 @@ type Store interface {
 type Tx interface {
 	// LockCase serialises work on one case until the transaction ends.
 	LockCase(ctx context.Context, id string) error
+	// LockCaseToSave is LockCase before a change that saves the case
+	// (SaveCase): the store may learn, in the same round trip, what the
+	// stored view derives beside it, so as to write only what differs.
+	LockCaseToSave(ctx context.Context, id string) error
 	// Append stores e in the log (setting e.Seq) and reports false when an
 	// event with its id is already there.
 	Append(ctx context.Context, e *Event) (bool, error)
@@ -177,7 +181,7 @@ func (s *Service) refreshLog(ctx context.Context, tx Tx, id string, evs []Event,
 			return nil, err
 		}
 		for _, d := range deps {
-			if err := tx.LockCase(ctx, d); err != nil {
+			if err := tx.LockCaseToSave(ctx, d); err != nil {
 				return nil, err
 			}
 			if _, err := s.refresh(ctx, tx, d, false); err != nil {
@@ -499,7 +503,7 @@ func (s *Service) lockedCase(ctx context.Context, tx Tx, id string) (*Case, erro
 
 // lockedLog is lockedCase and the log it projected.
 func (s *Service) lockedLog(ctx context.Context, tx Tx, id string) (*Case, []Event, error) {
-	if err := tx.LockCase(ctx, id); err != nil {
+	if err := tx.LockCaseToSave(ctx, id); err != nil {
 		return nil, nil, err
 	}
 	evs, err := tx.Events(ctx, id)

@@ -124,10 +124,51 @@ type txn struct {
 	scoped context.Context
 }
 
+const lockCaseSQL = `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), hashtext($1))`
+
 func (t *txn) LockCase(ctx context.Context, id string) error {
-	if _, err := t.tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), hashtext($1))`, id); err != nil {
+	if _, err := t.tx.Exec(ctx, lockCaseSQL, id); err != nil {
 		return fmt.Errorf("lock case %s: %w", id, err)
 	}
+	return nil
+}
+
+// LockCaseToSave locks case id and reads its stored view after the lock,
+// in one round trip, to know the side rows it derived (side.go): a
+// callback, a recheck or a timer then writes only the rows it changed
+// rather than every one (issue 17). Callback timers are left unknown, so
+// they are all set again: the timer worker may have removed the row that
+// fired in this very transaction.
+func (t *txn) LockCaseToSave(ctx context.Context, id string) error {
+	if _, known := t.stored[id]; known {
+		return t.LockCase(ctx, id)
+	}
+	var (
+		body  []byte
+		found bool
+	)
+	b := &pgx.Batch{}
+	b.Queue(lockCaseSQL, id)
+	b.Queue(`SELECT body FROM cases WHERE case_id = $1`, id).Query(func(rows pgx.Rows) error {
+		_, err := pgx.ForEachRow(rows, []any{&body}, func() error { found = true; return nil })
+		return err
+	})
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("lock case %s: %w", id, pgdb.Translate(err))
+	}
+	rows := noRows(id)
+	if found {
+		v := storedView{Case: &feedback.Case{}}
+		if err := json.Unmarshal(body, &v); err != nil {
+			return fmt.Errorf("case %s: %w", id, err)
+		}
+		if v.Projection != feedback.ProjectionVersion {
+			return nil // another projection's rows: written whole
+		}
+		rows = sideRowsOf(v.Case)
+	}
+	rows.timers = nil
+	t.remember(id, rows)
 	return nil
 }
 
