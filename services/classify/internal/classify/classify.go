@@ -337,6 +337,11 @@ type IncidentQuery struct {
 	Linked bool
 	// Incidents whose [FirstAt, LastAt] comes within [From, To].
 	From, To time.Time
+	// Others, beside Subject, also finds the incidents of every other
+	// subject whose [FirstAt, LastAt] comes within [OthersFrom, OthersTo]:
+	// a report's duplicates and its link candidates in one read.
+	Others               bool
+	OthersFrom, OthersTo time.Time
 }
 
 // Request is an idempotent write: the caller's request id, the RPC and its

@@ -62,6 +62,11 @@ func (s *Service) group(ctx context.Context, tx Tx, rec *Record, cls *Classifica
 	subject := s.Subject(item.Code)
 	q := s.query(place, t.Add(-w), t.Add(w))
 	q.Subject = subject
+	if s.cfg.LinkWindow > 0 {
+		// A report that opens an incident looks for other subjects' next
+		// (link): one read finds both at the place (issue 17).
+		q.Others, q.OthersFrom, q.OthersTo = true, t.Add(-s.cfg.LinkWindow), t.Add(s.cfg.LinkWindow)
+	}
 	cands, err := tx.FindIncidents(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("find incidents: %w", err)
@@ -80,7 +85,7 @@ func (s *Service) group(ctx context.Context, tx Tx, rec *Record, cls *Classifica
 		inc := &Incident{ID: s.newID(), ItemCode: item.Code, Subject: subject, Place: place, Area: c.Area, PrimaryCaseID: c.ID,
 			CaseIDs: []string{c.ID}, Urgency: cls.Urgency, FirstAt: t, LastAt: t, CreatedAt: now}
 		cls.IncidentID, cls.PrimaryCaseID, cls.IncidentReports = inc.ID, c.ID, 1
-		evs, err := s.link(ctx, tx, inc, c.ID, t)
+		evs, err := s.linkAmong(ctx, tx, inc, c.ID, t, cands) // inc is at place: cands hold its link candidates
 		if err != nil {
 			return nil, err
 		}
@@ -223,6 +228,16 @@ func (s *Service) link(ctx context.Context, tx Tx, inc *Incident, caseID string,
 	if err != nil {
 		return nil, fmt.Errorf("find incidents to link: %w", err)
 	}
+	return s.linkAmong(ctx, tx, inc, caseID, t, cands)
+}
+
+// linkAmong is link given cands, the incidents found at inc's place: at
+// least those of other subjects within the link window (the rest are
+// passed over here).
+func (s *Service) linkAmong(ctx context.Context, tx Tx, inc *Incident, caseID string, t time.Time, cands []*Incident) ([]Event, error) {
+	if inc.SourcePlaceID != "" || s.cfg.LinkWindow <= 0 {
+		return nil, nil
+	}
 	var others []*Incident
 	for _, o := range cands {
 		if o.ID == inc.ID || o.Subject == inc.Subject || o.Reports() == 0 ||
@@ -256,6 +271,7 @@ func (s *Service) link(ctx context.Context, tx Tx, inc *Incident, caseID string,
 	if sp == nil {
 		// Later reports join the open place at their place while it is
 		// open, after the link window too (issue 20).
+		var err error
 		if sp, err = s.openPlaceAt(ctx, tx, inc); err != nil {
 			return nil, err
 		}

@@ -25,6 +25,10 @@ func TestIncidentLookupUsesItsIndexesOnAGenericPlan(t *testing.T) {
 	}{
 		{"site", classify.IncidentQuery{Site: "静安区|长乐路|", Number: "140", Keyed: true, To: to}, []string{"incidents_site"}},
 		{"site and subject", classify.IncidentQuery{Site: "静安区|长乐路|", Number: "140", Subject: "x", To: to}, []string{"incidents_site"}},
+		{"site, subject and the others", classify.IncidentQuery{Site: "静安区|长乐路|", Number: "140", Subject: "x", To: to,
+			Others: true, OthersTo: to}, []string{"incidents_site"}},
+		{"cells, subject and the others", classify.IncidentQuery{Cells: cells, Subject: "x", To: to, Others: true, OthersTo: to},
+			[]string{"incidents_cell"}},
 		{"site, linked", classify.IncidentQuery{Site: "静安区|长乐路|", Number: "140", ExcludeSubject: "x", Linked: true, To: to},
 			[]string{"incidents_site"}},
 		{"site without a number", classify.IncidentQuery{Site: "静安区|长乐路|", To: to}, []string{"incidents_site"}},

@@ -311,9 +311,18 @@ func incidentLookup(q classify.IncidentQuery) (string, args) {
 		a        args
 		branches []string
 	)
-	common := " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To)
-	if q.Subject != "" {
-		common += " AND subject = " + a.add(q.Subject)
+	var common string
+	switch {
+	case q.Others:
+		// Both windows' rows in one index range, then each subject's own.
+		common = " AND last_at >= " + a.add(minTime(q.From, q.OthersFrom)) + " AND first_at <= " + a.add(maxTime(q.To, q.OthersTo))
+		s := a.add(q.Subject)
+		common += " AND (subject = " + s + " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To) +
+			" OR subject <> " + s + " AND last_at >= " + a.add(q.OthersFrom) + " AND first_at <= " + a.add(q.OthersTo) + ")"
+	case q.Subject != "":
+		common = " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To) + " AND subject = " + a.add(q.Subject)
+	default:
+		common = " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To)
 	}
 	if q.ExcludeSubject != "" {
 		common += " AND subject <> " + a.add(q.ExcludeSubject)
@@ -551,4 +560,18 @@ func badToken() error {
 	var v fault.Violations
 	v.Add("page_token", "is not a token this list returned")
 	return v.Err()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }

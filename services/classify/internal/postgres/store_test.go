@@ -457,6 +457,62 @@ func TestIncidentLookupReadsOnlyThePlace(t *testing.T) {
 	}
 }
 
+// Issue 17: one read finds a report's duplicates (its own subject, within
+// the duplicate window) and its link candidates (every other subject,
+// within the link window), each subject by its own window.
+func TestIncidentLookupFindsOtherSubjectsInTheirWindow(t *testing.T) {
+	e := newEnv(t)
+	noise := e.hotline("晚上噪声扰民", "长乐路340号")
+	e.receive(t, noise)
+	e.receive(t, e.hotline("门口露天烧烤", "长乐路340号"))
+	incs := e.incidents(t)
+	if len(incs) != 2 || incs[0].Subject == incs[1].Subject {
+		t.Fatalf("%d incidents, want two of two subjects", len(incs))
+	}
+	own, other := incs[0], incs[1]
+	if !slices.Contains(own.CaseIDs, noise.ID) {
+		own, other = other, own
+	}
+	place := classify.PlaceOf(&noise, "静安区", classify.DefaultCellSize)
+	at := own.LastAt
+	around := [2]time.Time{at.Add(-time.Hour), at.Add(time.Hour)}
+	before := [2]time.Time{at.Add(-3 * time.Hour), at.Add(-2 * time.Hour)}
+	for _, tc := range []struct {
+		name          string
+		window, links [2]time.Time
+		want          []string
+	}{
+		{"both windows hold the reports", around, around, []string{own.ID, other.ID}},
+		{"the duplicate window ends before them", before, around, []string{other.ID}},
+		{"the link window ends before them", around, before, []string{own.ID}},
+		{"neither window holds them", before, before, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := e.store.InTx(context.Background(), func(tx classify.Tx) error {
+				found, err := tx.FindIncidents(context.Background(), classify.IncidentQuery{Site: place.Site, Number: place.Number,
+					Keyed: true, Subject: own.Subject, From: tc.window[0], To: tc.window[1],
+					Others: true, OthersFrom: tc.links[0], OthersTo: tc.links[1]})
+				if err != nil {
+					return err
+				}
+				var got []string
+				for _, inc := range found {
+					got = append(got, inc.ID)
+				}
+				slices.Sort(got)
+				want := slices.Sorted(slices.Values(tc.want))
+				if !slices.Equal(got, want) {
+					t.Errorf("found %v, want %v", got, want)
+				}
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
 // Issue 17: the place locks are a house number's, not a road's. Racing
 // reports at one number, with and without its shop, are one incident;
 // different subjects there link; reports at another number of the same

@@ -228,8 +228,13 @@ func (t *tx) FindIncidents(_ context.Context, q classify.IncidentQuery) ([]*clas
 	var out []*classify.Incident
 	for id := range ids {
 		inc := decode[classify.Incident](t.s.incidents[id])
-		if (q.Subject != "" && inc.Subject != q.Subject) || (q.ExcludeSubject != "" && inc.Subject == q.ExcludeSubject) ||
-			inc.LastAt.Before(q.From) || inc.FirstAt.After(q.To) {
+		from, to := q.From, q.To
+		if q.Others && inc.Subject != q.Subject {
+			from, to = q.OthersFrom, q.OthersTo
+		} else if q.Subject != "" && inc.Subject != q.Subject {
+			continue
+		}
+		if (q.ExcludeSubject != "" && inc.Subject == q.ExcludeSubject) || inc.LastAt.Before(from) || inc.FirstAt.After(to) {
 			continue
 		}
 		out = append(out, inc)
