@@ -311,18 +311,18 @@ func incidentLookup(q classify.IncidentQuery) (string, args) {
 		a        args
 		branches []string
 	)
-	var common string
+	from, to := q.From, q.To
+	if q.Others { // both windows' rows in one index range, then each subject's own
+		from, to = minTime(q.From, q.OthersFrom), maxTime(q.To, q.OthersTo)
+	}
+	common := " AND last_at >= " + a.add(from) + " AND first_at <= " + a.add(to)
 	switch {
 	case q.Others:
-		// Both windows' rows in one index range, then each subject's own.
-		common = " AND last_at >= " + a.add(minTime(q.From, q.OthersFrom)) + " AND first_at <= " + a.add(maxTime(q.To, q.OthersTo))
 		s := a.add(q.Subject)
 		common += " AND (subject = " + s + " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To) +
 			" OR subject <> " + s + " AND last_at >= " + a.add(q.OthersFrom) + " AND first_at <= " + a.add(q.OthersTo) + ")"
 	case q.Subject != "":
-		common = " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To) + " AND subject = " + a.add(q.Subject)
-	default:
-		common = " AND last_at >= " + a.add(q.From) + " AND first_at <= " + a.add(q.To)
+		common += " AND subject = " + a.add(q.Subject)
 	}
 	if q.ExcludeSubject != "" {
 		common += " AND subject <> " + a.add(q.ExcludeSubject)

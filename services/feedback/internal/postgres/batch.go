@@ -42,17 +42,9 @@ func (t *txn) LoadViews(ctx context.Context, ids, eventIDs []string) (map[string
 			var id string
 			var body []byte
 			_, err := pgx.ForEachRow(rows, []any{&id, &body}, func() error {
-				v := storedView{Case: &feedback.Case{}}
-				if err := json.Unmarshal(body, &v); err != nil {
-					return fmt.Errorf("case %s: %w", id, err)
-				}
-				if v.Projection != feedback.ProjectionVersion {
-					views[id] = nil // another projection's: made again from the log
-				} else {
-					views[id] = v.Case
-					t.remember(id, sideRowsOf(v.Case))
-				}
-				return nil
+				c, err := t.rememberView(id, body)
+				views[id] = c // nil: another projection's, made again from the log
+				return err
 			})
 			return err
 		})
@@ -133,6 +125,21 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 		msgs[i] = outbox.WithTrace(o.Ctx, events.Message(o.Event))
 	}
 	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, msgs...)
+}
+
+// rememberView decodes case id's stored view, body, and remembers the side
+// rows it derived; nil (and nothing remembered) when another projection
+// version made it.
+func (t *txn) rememberView(id string, body []byte) (*feedback.Case, error) {
+	v := storedView{Case: &feedback.Case{}}
+	if err := json.Unmarshal(body, &v); err != nil {
+		return nil, fmt.Errorf("case %s: %w", id, err)
+	}
+	if v.Projection != feedback.ProjectionVersion {
+		return nil, nil
+	}
+	t.remember(id, sideRowsOf(v.Case))
+	return v.Case, nil
 }
 
 // remember notes the side rows of case id's stored view, read in this

@@ -19,9 +19,9 @@ func queueFacts(b *pgx.Batch, w *sideWrites) {
 	if len(w.tasksGone) > 0 {
 		b.Queue(`DELETE FROM figure_tasks WHERE case_id = ANY($1)`, w.tasksGone)
 	}
-	if n := len(w.taskGone); n > 0 {
+	if n := len(w.taskRowsGone); n > 0 {
 		cases, tasks := make([]string, n), make([]string, n)
-		for i, t := range w.taskGone {
+		for i, t := range w.taskRowsGone {
 			cases[i], tasks[i] = t.caseID, t.id
 		}
 		b.Queue(`DELETE FROM figure_tasks f USING unnest($1::text[], $2::text[]) AS g (c, t)

@@ -101,16 +101,16 @@ func noRows(id string) *sideRows { return sideRowsOf(&feedback.Case{ID: id}) }
 // sideWrites are what queueViews writes beside the views, once compared
 // with what the stored views derived.
 type sideWrites struct {
-	figures     []caseFigure // upserted
-	figuresGone []string     // case ids whose figure_cases row goes
-	tasks       []caseTask   // upserted
-	tasksGone   []string     // case ids whose figure_tasks rows all go, before the upserts
-	taskGone    []caseTask   // single rows that go (only their case and task ids are read)
-	patrols     []casePatrol // upserted
-	patrolsGone []string     // case ids whose patrol report goes
-	replies     []feedback.Reply
-	replyCases  []string
-	timers      []timer.Op
+	figures      []caseFigure // upserted
+	figuresGone  []string     // case ids whose figure_cases row goes
+	tasks        []caseTask   // upserted
+	tasksGone    []string     // case ids whose figure_tasks rows all go, before the upserts
+	taskRowsGone []caseTask   // single rows that go (only their case and task ids are read)
+	patrols      []casePatrol // upserted
+	patrolsGone  []string     // case ids whose patrol report goes
+	replies      []feedback.Reply
+	replyCases   []string
+	timers       []timer.Op
 }
 
 type caseFigure struct {
@@ -169,10 +169,7 @@ func (w *sideWrites) addTasks(id string, now []figureTask, was *sideRows) {
 	if was == nil {
 		w.tasksGone = append(w.tasksGone, id)
 	}
-	for i, t := range now {
-		if slices.ContainsFunc(now[i+1:], func(o figureTask) bool { return o.id == t.id }) {
-			continue // one row per task: the last one derived
-		}
+	for _, t := range now { // a case's tasks are one per id (Case.task)
 		if was != nil && slices.Contains(was.tasks, t) {
 			continue
 		}
@@ -183,7 +180,7 @@ func (w *sideWrites) addTasks(id string, now []figureTask, was *sideRows) {
 	}
 	for _, o := range was.tasks {
 		if !slices.ContainsFunc(now, func(t figureTask) bool { return t.id == o.id }) {
-			w.taskGone = append(w.taskGone, caseTask{id, o})
+			w.taskRowsGone = append(w.taskRowsGone, caseTask{id, o})
 		}
 	}
 }

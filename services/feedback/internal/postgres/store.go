@@ -143,32 +143,27 @@ func (t *txn) LockCaseToSave(ctx context.Context, id string) error {
 	if _, known := t.stored[id]; known {
 		return t.LockCase(ctx, id)
 	}
-	var (
-		body  []byte
-		found bool
-	)
+	found := false
 	b := &pgx.Batch{}
 	b.Queue(lockCaseSQL, id)
 	b.Queue(`SELECT body FROM cases WHERE case_id = $1`, id).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&body}, func() error { found = true; return nil })
+		var body []byte
+		_, err := pgx.ForEachRow(rows, []any{&body}, func() error {
+			found = true
+			_, err := t.rememberView(id, body) // another projection's: not remembered, written whole
+			return err
+		})
 		return err
 	})
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("lock case %s: %w", id, pgdb.Translate(err))
 	}
-	rows := noRows(id)
-	if found {
-		v := storedView{Case: &feedback.Case{}}
-		if err := json.Unmarshal(body, &v); err != nil {
-			return fmt.Errorf("case %s: %w", id, err)
-		}
-		if v.Projection != feedback.ProjectionVersion {
-			return nil // another projection's rows: written whole
-		}
-		rows = sideRowsOf(v.Case)
+	if !found {
+		t.remember(id, noRows(id))
 	}
-	rows.timers = nil
-	t.remember(id, rows)
+	if rows := t.stored[id]; rows != nil {
+		rows.timers = nil
+	}
 	return nil
 }
 
