@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"os"
 	"sync"
 )
 
@@ -32,8 +31,6 @@ type svmParams struct {
 // it is regularised like any other weight, as in LIBLINEAR with -B 1.
 // pos[i] says whether row i is a positive example. It returns w (len dim)
 // and the bias.
-var hingeL1 = os.Getenv("GF_HINGE") == "1"
-
 func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p svmParams, rng *rand.Rand) ([]float64, float64, error) {
 	n := len(rows)
 	w := make([]float64, dim)
@@ -42,10 +39,6 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 	qd := make([]float64, n)
 	y := make([]float64, n)
 	diag := make([]float64, n)
-	upper := make([]float64, n)
-	for i := range upper {
-		upper[i] = math.Inf(1)
-	}
 	for i, r := range rows {
 		y[i] = -1
 		c := p.cNeg
@@ -56,10 +49,6 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 			c *= r.weight
 		}
 		diag[i] = 0.5 / c
-		if hingeL1 {
-			diag[i] = 0
-			upper[i] = c
-		}
 		qd[i] = diag[i] + 1 // the bias feature
 		for _, v := range r.val {
 			qd[i] += float64(v) * float64(v)
@@ -90,16 +79,7 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 			}
 			g := y[i]*dot - 1 + alpha[i]*diag[i]
 			var pg float64
-			if hingeL1 {
-				switch {
-				case alpha[i] == 0:
-					pg = min(g, 0)
-				case alpha[i] == upper[i]:
-					pg = max(g, 0)
-				default:
-					pg = g
-				}
-			} else if alpha[i] == 0 {
+			if alpha[i] == 0 {
 				// The upper bound is infinite for the squared hinge loss,
 				// so only the lower bound can be active.
 				if g > pgMaxOld {
@@ -118,7 +98,7 @@ func trainBinary(ctx context.Context, rows []sparseRow, pos []bool, dim int, p s
 			pgMin = min(pgMin, pg)
 			if math.Abs(pg) > 1e-12 {
 				old := alpha[i]
-				alpha[i] = min(max(alpha[i]-g/qd[i], 0), upper[i])
+				alpha[i] = max(alpha[i]-g/qd[i], 0)
 				d := (alpha[i] - old) * y[i]
 				for j, f := range r.idx {
 					w[f] += d * float64(r.val[j])

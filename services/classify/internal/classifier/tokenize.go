@@ -1,8 +1,6 @@
 package classifier
 
 import (
-	"os"
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -243,21 +241,8 @@ func (z *tokenizer) appendKeys(dst []uint64, text string, cfg FeatureConfig) []u
 			}
 		}
 	}
-	if closeN > 0 {
-		from := max(len(z.toks)-closeN, 0)
-		for i := from; i < len(z.toks); i++ {
-			dst = append(dst, kindOpen<<kindShift|mix64(z.toks[i].key^0x5bd1e9955bd1e995)&lowMask)
-			if i > from && cfg.NGramMax >= 2 {
-				if k, ok := bigramKey(&z.toks[i-1], &z.toks[i], cfg.TokenPairs); ok {
-					dst = append(dst, kindOpen<<kindShift|mix64(k^0x2545f4914f6cdd1d)&lowMask)
-				}
-			}
-		}
-	}
 	return dst
 }
-
-var closeN, _ = strconv.Atoi(os.Getenv("GF_CLOSE"))
 
 // gramKey is the key of the Han run toks (3 or more tokens); gramKey of two
 // tokens is their bigram key.

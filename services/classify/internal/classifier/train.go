@@ -327,12 +327,6 @@ func (d *dataset) crossValidate(ctx context.Context, o Options, progress func(st
 		if err != nil {
 			return nil, nil, fmt.Errorf("cv fold %d: %w", f+1, err)
 		}
-		for r := 0; len(SelfTexts) > 0 && r < int(envF("GF_SELF_ROUNDS", 1)); r++ {
-			ext, idx := d.selfExtend(ctx, train, o, ft)
-			if ft, err = ext.fit(ctx, idx, o); err != nil {
-				return nil, nil, err
-			}
-		}
 		sc := ft.vec.newScratch()
 		for _, i := range test {
 			oof[i] = make([]float64, len(d.labels))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"slices"
 
 	"github.com/gridflow/gridflow/services/classify/internal/classifier"
@@ -61,7 +60,6 @@ func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.NGramMax = *f.ngram
 	o.SVM.C, o.SVM.Balanced, o.SVM.NBAlpha = *f.c, *f.balanced, *f.nb
 	o.Features.Trigrams, o.Features.Opening = *f.trigrams, *f.opening
-	o.Features.TokenPairs = o.Features.TokenPairs || os.Getenv("GF_PAIRS") == "1"
 	o.Features.Words, o.Features.WordMinDF, o.Features.WordSCP, o.Features.WordWeight = *f.words, *f.wordMinDF, *f.wordSCP, *f.wordWeight
 	o.SVM.NBMix, o.SVM.BalancePower = *f.nbMix, *f.balPow
 	o.SVM.LogRegMix, o.SVM.LogRegC = *f.lrMix, *f.lrC
@@ -101,13 +99,6 @@ func CV(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	examples, err := readExamples(*data)
 	if err != nil {
 		return fmt.Errorf("cv: %w", err)
-	}
-	{
-		var texts []string
-		for _, e := range examples {
-			texts = append(texts, e.Text)
-		}
-		loadSelf(texts)
 	}
 	o := classifier.DefaultOptions()
 	o.CVFolds, o.Seed = *folds, *seed
