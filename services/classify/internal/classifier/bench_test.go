@@ -3,9 +3,13 @@ package classifier
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"hash/fnv"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"unicode/utf8"
@@ -39,6 +43,13 @@ func benchModel(b *testing.B, name string, o Options, relabel func(Example) stri
 			re[i] = e
 		}
 		train = re
+	}
+	return benchModelOf(b, name, o, train)
+}
+
+func benchModelOf(b *testing.B, name string, o Options, train []Example) *Model {
+	if m, ok := benchModels.Load(name); ok {
+		return m.(*Model)
 	}
 	m, err := Train(context.Background(), train, o, nil)
 	if err != nil {
@@ -218,4 +229,71 @@ func BenchmarkPredict7LabelsLogReg(b *testing.B) {
 	o := DefaultOptions()
 	o.SVM.LogRegMix = 0.05
 	benchPredict(b, benchModel(b, "7-logreg", o, nil))
+}
+
+// BenchmarkPredict7LabelsNoKNN: issue 15, round 9 — DefaultOptions without
+// the nearest messages' vote (round 8's shipped model), the same run's
+// baseline for BenchmarkPredict7Labels.
+func BenchmarkPredict7LabelsNoKNN(b *testing.B) {
+	o := DefaultOptions()
+	o.KNN = KNNParams{}
+	benchPredict(b, benchModel(b, "7-noknn", o, nil))
+}
+
+// knnHistory is train.jsonl, dev.jsonl and unlabelled.jsonl's texts, the
+// latter labelled by a hash of their id: a history long enough that the vote
+// keeps MaxExemplars of it, for what prediction costs at the cap (the labels
+// do not change the cost).
+func knnHistory(b *testing.B) []Example {
+	ex := append(slices.Clone(sharedExamples(b, "train.jsonl")), sharedExamples(b, "dev.jsonl")...)
+	labels := []string{"交通运输", "劳动和社会保障", "卫生计生", "商贸旅游", "城乡建设", "教育文体", "环境保护"}
+	for _, e := range sharedTexts(b, "unlabelled.jsonl") {
+		h := fnv.New32a()
+		h.Write([]byte(e.ID))
+		e.Label = labels[h.Sum32()%uint32(len(labels))]
+		ex = append(ex, e)
+	}
+	return ex
+}
+
+// sharedTexts reads a shared file of unlabelled messages ({"id", "title",
+// "detail"}) as examples without labels, title and detail run together as
+// train.jsonl writes them.
+func sharedTexts(b *testing.B, name string) []Example {
+	sharedExamples(b, "train.jsonl") // skips or fails as the shared data requires
+	dir, _ := sharedMessagesDir()
+	data, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		b.Fatal(err)
+	}
+	var out []Example
+	for line := range bytes.Lines(data) {
+		var m struct{ ID, Title, Detail string }
+		if err := json.Unmarshal(line, &m); err != nil {
+			b.Fatalf("%s: %v", name, err)
+		}
+		out = append(out, Example{ID: m.ID, Text: m.Title + m.Detail})
+	}
+	return out
+}
+
+// BenchmarkPredict7LabelsKNNAtCap: issue 15, round 9 — DefaultOptions on a
+// history longer than the vote's cap (knnHistory, 7k messages), so the vote
+// reads DefaultMaxExemplars exemplars: what prediction costs however long a
+// city's history grows.
+func BenchmarkPredict7LabelsKNNAtCap(b *testing.B) {
+	o := DefaultOptions()
+	m := benchModelOf(b, "7-knn-cap", o, knnHistory(b))
+	if got := m.Info().Exemplars; got != DefaultMaxExemplars {
+		b.Fatalf("%d exemplars, want the cap %d", got, DefaultMaxExemplars)
+	}
+	benchPredict(b, m)
+}
+
+// BenchmarkPredict7LabelsLongHistoryNoKNN is the same long history without
+// the vote: BenchmarkPredict7LabelsKNNAtCap's baseline.
+func BenchmarkPredict7LabelsLongHistoryNoKNN(b *testing.B) {
+	o := DefaultOptions()
+	o.KNN = KNNParams{}
+	benchPredict(b, benchModelOf(b, "7-long-noknn", o, knnHistory(b)))
 }

@@ -41,6 +41,8 @@ func DefaultCorpusOptions() Options {
 	o.Features.Opening, o.SVM.NBAlpha = 0, 0
 	// So were the NBSVM+SVM average and the squared class weights (round 3).
 	o.SVM.NBMix, o.SVM.BalancePower = 0, 0
+	// And the nearest messages' vote (round 9).
+	o.KNN = KNNParams{}
 	return o
 }
 

@@ -32,8 +32,10 @@ import (
 // (FeatureConfig.Opening, Trigrams): a model using them is written as
 // version 2, which an older build refuses rather than scoring it without
 // those features; every other model is still written as version 1.
+// Version 3 adds the words (FeatureConfig.Words), version 4 (issue 15,
+// round 9) the nearest exemplars' vote (KNN and its postings).
 const (
-	FormatVersion = 3
+	FormatVersion = 4
 	modelMagic    = "GFCLSMDL"
 	headerSize    = len(modelMagic) + 4 + 8
 	// maxPayload bounds what Load will allocate for a hostile length field.
@@ -69,10 +71,20 @@ type modelFile struct {
 	// when decoding an older file and older builds skip it, so the format
 	// version stays.
 	Sources []Source
+	// KNN and the exemplars' postings (knnIndex) when the nearest
+	// training messages vote (format version 4); zero otherwise.
+	KNN      KNNParams
+	KNNOff   []int32
+	KNNDoc   []uint16
+	KNNVal   []uint16
+	KNNLabel []int32
 }
 
 // formatVersion is the oldest format version that can hold f.
 func (f *modelFile) formatVersion() uint32 {
+	if f.KNN.Weight > 0 {
+		return 4
+	}
 	if f.Features.Words > 0 {
 		return 3
 	}
@@ -127,6 +139,15 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 		vec.table = newKeyTable(f.Keys)
 		vec.setBlocks()
 	}
+	var knn *knnIndex
+	if f.KNN.Weight > 0 {
+		knn = &knnIndex{p: f.KNN, off: f.KNNOff, doc: f.KNNDoc, val: f.KNNVal, label: f.KNNLabel}
+		if err := knn.check(dim, numLabels); err != nil {
+			return nil, err
+		}
+	} else if len(f.KNNOff)+len(f.KNNDoc)+len(f.KNNVal)+len(f.KNNLabel) > 0 {
+		return nil, errors.New("knn postings without knn parameters")
+	}
 	sum := sha256.Sum256(payload)
 	return &Model{
 		info: Info{
@@ -134,6 +155,8 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 			Labels:        f.Labels,
 			Features:      f.Features,
 			SVM:           f.SVM,
+			KNN:           f.KNN,
+			Exemplars:     len(f.KNNLabel),
 			Dim:           dim,
 			TrainedAt:     f.TrainedAt,
 			DataSHA256:    hex.EncodeToString(f.DataSHA256[:]),
@@ -144,6 +167,7 @@ func newModel(f *modelFile, payload []byte) (*Model, error) {
 		vec:     vec,
 		w:       f.W,
 		bias:    f.Bias,
+		knn:     knn,
 		plattA:  f.PlattA,
 		plattB:  f.PlattB,
 		file:    f,

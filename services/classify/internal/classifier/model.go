@@ -66,7 +66,9 @@ type Info struct {
 	Labels        []string
 	Features      FeatureConfig
 	SVM           SVMParams
-	Dim           int // feature dimension (vocabulary size or hash buckets)
+	KNN           KNNParams // zero: no vote
+	Exemplars     int       // training messages kept to vote
+	Dim           int       // feature dimension (vocabulary size or hash buckets)
 	TrainedAt     time.Time
 	DataSHA256    string // hex; see DataSHA256
 	Examples      int
@@ -80,6 +82,7 @@ type Model struct {
 	vec     *vectorizer
 	w       []float32 // Dim × L, feature-major
 	bias    []float32
+	knn     *knnIndex // nil unless the nearest exemplars vote
 	plattA  []float64
 	plattB  []float64
 	file    *modelFile // shares its slices with the fields above; Save encodes it
@@ -97,6 +100,7 @@ type predictScratch struct {
 	vec    *vecScratch
 	scores []float64
 	conf   []float64
+	knn    *knnScratch // nil without a vote
 }
 
 // Info returns a copy of the model's description.
@@ -119,17 +123,31 @@ func (m *Model) getScratch() *predictScratch {
 		return sc
 	}
 	l := len(m.info.Labels)
-	return &predictScratch{vec: m.vec.newScratch(), scores: make([]float64, l), conf: make([]float64, l)}
+	sc := &predictScratch{vec: m.vec.newScratch(), scores: make([]float64, l), conf: make([]float64, l)}
+	if m.knn != nil {
+		sc.knn = m.knn.newScratch(l)
+	}
+	return sc
 }
 
 // scoreKeys computes the raw decision values of a document's feature keys
 // into out (len L).
-func (m *Model) scoreKeys(keys []uint64, vs *vecScratch, out []float64) {
-	linearScores(m.vec, m.w, m.bias, keys, vs, out)
+func (m *Model) scoreKeys(keys []uint64, sc *predictScratch, out []float64) {
+	scores(m.vec, m.w, m.bias, m.knn, keys, sc.vec, sc.knn, out)
 }
 
-// linearScores is the shared scoring kernel of prediction and of
-// cross-validation during training.
+// scores is the shared scoring kernel of prediction and of cross-validation
+// during training: the linear model's decision values, plus the nearest
+// exemplars' vote when knn is not nil (ks its scratch).
+func scores(vec *vectorizer, w, bias []float32, knn *knnIndex, keys []uint64, vs *vecScratch, ks *knnScratch, out []float64) {
+	linearScores(vec, w, bias, keys, vs, out)
+	if knn != nil {
+		knn.add(vs.idx, vs.val, ks, out)
+	}
+}
+
+// linearScores is the linear model's part of scores; it leaves the
+// document's vector in vs.
 func linearScores(vec *vectorizer, w, bias []float32, keys []uint64, vs *vecScratch, out []float64) {
 	numLabels := len(bias)
 	for l, b := range bias {
@@ -156,7 +174,7 @@ func (m *Model) Predict(text string, k int) []Prediction {
 		}
 	}()
 	sc.keys = sc.tok.appendKeys(sc.keys[:0], text, m.info.Features)
-	m.scoreKeys(sc.keys, sc.vec, sc.scores)
+	m.scoreKeys(sc.keys, sc, sc.scores)
 	calibrate(sc.scores, m.plattA, m.plattB, sc.conf)
 	numLabels := len(m.info.Labels)
 	if k <= 0 || k > numLabels {

@@ -120,6 +120,9 @@ func (o Options) Describe() string {
 	if o.SVM.LogRegMix > 0 {
 		d += fmt.Sprintf(" lr_mix=%g lr_C=%g", o.SVM.LogRegMix, o.SVM.LogRegC)
 	}
+	if k := o.KNN; k.Weight > 0 {
+		d += fmt.Sprintf(" knn=%g knn_k=%d knn_power=%g knn_max_df=%g knn_max=%d", k.Weight, k.K, k.Power, k.MaxDF, k.MaxExemplars)
+	}
 	return d
 }
 

@@ -40,9 +40,11 @@ func tinyOptions() Options {
 	o.CVFolds = 3
 	o.Now = fixedNow
 	// The plain model the tiny fixture's tests were written for; the
-	// title features and NB scaling are tested on their own.
+	// title features, NB scaling and the nearest messages' vote are tested
+	// on their own.
 	o.Features.Opening, o.SVM.NBAlpha = 0, 0
 	o.SVM.NBMix, o.SVM.BalancePower = 0, 0
+	o.KNN = KNNParams{}
 	return o
 }
 

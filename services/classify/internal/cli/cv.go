@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/gridflow/gridflow/services/classify/internal/classifier"
 )
@@ -32,6 +33,9 @@ type modelFlags struct {
 	// issue 15, round 4
 	lrMix *float64
 	lrC   *float64
+	// issue 15, round 9
+	knn, knnPower, knnMaxDF *float64
+	knnK, knnMax            *int
 }
 
 func addModelFlags(fs *flag.FlagSet) *modelFlags {
@@ -53,6 +57,12 @@ func addModelFlags(fs *flag.FlagSet) *modelFlags {
 		// issue 15, round 4
 		lrMix: fs.Float64("lr-mix", d.SVM.LogRegMix, "also fit a multinomial logistic regression and average it in with this weight; 0 off"),
 		lrC:   fs.Float64("lr-C", d.SVM.LogRegC, "the logistic regression's penalty (0: 100)"),
+		// issue 15, round 9
+		knn:      fs.Float64("knn", d.KNN.Weight, "add the vote of the nearest training messages with this weight; 0 off"),
+		knnK:     fs.Int("knn-k", d.KNN.K, "training messages that vote"),
+		knnPower: fs.Float64("knn-power", d.KNN.Power, "a vote weighs the similarity to this power"),
+		knnMaxDF: fs.Float64("knn-max-df", d.KNN.MaxDF, "the similarity reads the features of at most this fraction of the training messages (0: all)"),
+		knnMax:   fs.Int("knn-max", d.KNN.MaxExemplars, "training messages kept to vote, a seeded sample of a longer history (0: "+strconv.Itoa(classifier.DefaultMaxExemplars)+")"),
 	}
 }
 
@@ -63,6 +73,7 @@ func (f *modelFlags) apply(o *classifier.Options) {
 	o.Features.Words, o.Features.WordMinDF, o.Features.WordSCP, o.Features.WordWeight = *f.words, *f.wordMinDF, *f.wordSCP, *f.wordWeight
 	o.SVM.NBMix, o.SVM.BalancePower = *f.nbMix, *f.balPow
 	o.SVM.LogRegMix, o.SVM.LogRegC = *f.lrMix, *f.lrC
+	o.KNN = classifier.KNNParams{Weight: *f.knn, K: *f.knnK, Power: *f.knnPower, MaxDF: *f.knnMaxDF, MaxExemplars: *f.knnMax}
 }
 
 // CV implements

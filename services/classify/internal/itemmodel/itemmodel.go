@@ -103,6 +103,8 @@ func DefaultOptions() Options {
 	// round 2) were measured for classes, not items: the item model keeps
 	// the options its figures were measured with.
 	c.Features.Opening, c.SVM.NBAlpha = 0, 0
+	// Nor the nearest messages' vote (round 9).
+	c.KNN = classifier.KNNParams{}
 	c.Features.MinDF = 1
 	c.SVM.C = 1
 	c.CVFolds = 3
