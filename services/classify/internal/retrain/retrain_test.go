@@ -66,6 +66,12 @@ func TestRetrainFromCorrections(t *testing.T) {
 	// The city's first model: its history alone.
 	o := classifier.DefaultOptions()
 	o.Features.MinDF, o.CVFolds = 1, 2
+	// Without the nearest messages' vote: the corrections' text shares no
+	// rare feature with this fixture's 240 formulaic lines, so it gets no
+	// vote, but the calibration fitted on the others' (where the vote
+	// dominates) turns the linear model's near-tie between 交通运输 and
+	// 城乡建设 around, and the fixture would prove nothing.
+	o.KNN = classifier.KNNParams{}
 	m0, err := classifier.Train(context.Background(), train, o, nil)
 	if err != nil {
 		t.Fatal(err)
