@@ -3,11 +3,8 @@ package classifier
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"sync"
@@ -246,7 +243,12 @@ func BenchmarkPredict7LabelsNoKNN(b *testing.B) {
 // do not change the cost).
 func knnHistory(b *testing.B) []Example {
 	ex := append(slices.Clone(sharedExamples(b, "train.jsonl")), sharedExamples(b, "dev.jsonl")...)
-	labels := []string{"交通运输", "劳动和社会保障", "卫生计生", "商贸旅游", "城乡建设", "教育文体", "环境保护"}
+	var labels []string
+	for _, e := range ex {
+		labels = append(labels, e.Label)
+	}
+	slices.Sort(labels)
+	labels = slices.Compact(labels)
 	for _, e := range sharedTexts(b, "unlabelled.jsonl") {
 		h := fnv.New32a()
 		h.Write([]byte(e.ID))
@@ -254,27 +256,6 @@ func knnHistory(b *testing.B) []Example {
 		ex = append(ex, e)
 	}
 	return ex
-}
-
-// sharedTexts reads a shared file of unlabelled messages ({"id", "title",
-// "detail"}) as examples without labels, title and detail run together as
-// train.jsonl writes them.
-func sharedTexts(b *testing.B, name string) []Example {
-	sharedExamples(b, "train.jsonl") // skips or fails as the shared data requires
-	dir, _ := sharedMessagesDir()
-	data, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		b.Fatal(err)
-	}
-	var out []Example
-	for line := range bytes.Lines(data) {
-		var m struct{ ID, Title, Detail string }
-		if err := json.Unmarshal(line, &m); err != nil {
-			b.Fatalf("%s: %v", name, err)
-		}
-		out = append(out, Example{ID: m.ID, Text: m.Title + m.Detail})
-	}
-	return out
 }
 
 // BenchmarkPredict7LabelsKNNAtCap: issue 15, round 9 — DefaultOptions on a

@@ -95,17 +95,16 @@ func buildKNN(rows []sparseRow, y []int, dim int, p KNNParams, seed uint64) *knn
 		}
 	}
 	maxDF := int32(p.MaxDF * float64(len(keep)))
-	cnt := make([]int32, dim+1)
 	for f, c := range df {
-		if c <= maxDF {
-			cnt[f] = c
+		if c > maxDF {
+			df[f] = 0 // not read by the similarity: no postings
 		}
 	}
 	k := &knnIndex{p: p, off: make([]int32, dim+1), label: make([]int32, len(keep))}
 	var n int32
 	for f := range dim {
 		k.off[f] = n
-		n += cnt[f]
+		n += df[f]
 	}
 	k.off[dim] = n
 	k.doc, k.val = make([]uint16, n), make([]uint16, n)
@@ -113,7 +112,7 @@ func buildKNN(rows []sparseRow, y []int, dim int, p KNNParams, seed uint64) *knn
 	for e, i := range keep {
 		k.label[e] = int32(y[i])
 		for j, f := range rows[i].idx {
-			if cnt[f] > 0 {
+			if df[f] > 0 {
 				k.doc[next[f]], k.val[next[f]] = uint16(e), quantize(rows[i].val[j])
 				next[f]++
 			}

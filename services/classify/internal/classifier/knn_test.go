@@ -116,17 +116,9 @@ func TestKNNModelIsFormatVersion4(t *testing.T) {
 	if m.Info().Exemplars != len(tinyExamples()) || m.Info().KNN.MaxExemplars != DefaultMaxExemplars {
 		t.Fatalf("info %+v", m.Info())
 	}
-	var buf bytes.Buffer
-	if err := m.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	if v := binary.BigEndian.Uint32(b[len(modelMagic):]); v != 4 {
-		t.Fatalf("header version %d, want 4", v)
-	}
-	back, err := Load(bytes.NewReader(b))
-	if err != nil || back.Version() != m.Version() || back.Info().FormatVersion != 4 {
-		t.Fatalf("round trip: %v", err)
+	b, back := saveAtVersion(t, m, 4)
+	if back.Version() != m.Version() || back.Info().FormatVersion != 4 {
+		t.Fatalf("round trip: %+v", back.Info())
 	}
 	for _, text := range []string{"小区停水三天了", "深夜施工噪音扰民", "路面破损坑洼"} {
 		if got, want := back.Predict(text, 0), m.Predict(text, 0); !slices.Equal(got, want) {

@@ -1,6 +1,8 @@
 package classifier
 
 import (
+	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,13 +41,11 @@ func sharedMessagesDir() (string, []string) {
 
 var sharedCache sync.Map // file name → []Example
 
-// sharedExamples loads one shared JSONL file, skipping loudly when the data
-// is absent locally and failing under CI=true, where it must be present.
-func sharedExamples(tb testing.TB, name string) []Example {
+// sharedPath is the path of one shared messages file, skipping loudly when
+// the data is absent locally and failing under CI=true, where it must be
+// present.
+func sharedPath(tb testing.TB, name string) string {
 	tb.Helper()
-	if v, ok := sharedCache.Load(name); ok {
-		return v.([]Example)
-	}
 	dir, tried := sharedMessagesDir()
 	if dir == "" {
 		msg := "SHARED DATA NOT FOUND (set GRIDFLOW_SHARED_DIR to the shared/ directory); tried: " + strings.Join(tried, ", ")
@@ -54,7 +54,16 @@ func sharedExamples(tb testing.TB, name string) []Example {
 		}
 		tb.Skip(msg)
 	}
-	f, err := os.Open(filepath.Join(dir, name))
+	return filepath.Join(dir, name)
+}
+
+// sharedExamples loads one shared labelled JSONL file (sharedPath).
+func sharedExamples(tb testing.TB, name string) []Example {
+	tb.Helper()
+	if v, ok := sharedCache.Load(name); ok {
+		return v.([]Example)
+	}
+	f, err := os.Open(sharedPath(tb, name))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -65,4 +74,29 @@ func sharedExamples(tb testing.TB, name string) []Example {
 	}
 	sharedCache.Store(name, ex)
 	return ex
+}
+
+// sharedTexts loads a shared file of unlabelled messages ({"id", "title",
+// "detail"}, sharedPath) as examples without labels, title and detail run
+// together as train.jsonl writes them.
+func sharedTexts(tb testing.TB, name string) []Example {
+	tb.Helper()
+	key := "texts:" + name
+	if v, ok := sharedCache.Load(key); ok {
+		return v.([]Example)
+	}
+	data, err := os.ReadFile(sharedPath(tb, name))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []Example
+	for line := range bytes.Lines(data) {
+		var m struct{ ID, Title, Detail string }
+		if err := json.Unmarshal(line, &m); err != nil {
+			tb.Fatalf("%s: %v", name, err)
+		}
+		out = append(out, Example{ID: m.ID, Text: m.Title + m.Detail})
+	}
+	sharedCache.Store(key, out)
+	return out
 }

@@ -126,17 +126,9 @@ func TestWordsModelIsFormatVersion3(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := m.Save(&buf); err != nil {
-		t.Fatal(err)
-	}
-	b := buf.Bytes()
-	if v := binary.BigEndian.Uint32(b[len(modelMagic):]); v != 3 {
-		t.Fatalf("header version %d, want 3", v)
-	}
-	back, err := Load(bytes.NewReader(b))
-	if err != nil || back.Version() != m.Version() || back.Info().FormatVersion != 3 || back.Info().Features != o.Features {
-		t.Fatalf("round trip: %v, %+v", err, back)
+	b, back := saveAtVersion(t, m, 3)
+	if back.Version() != m.Version() || back.Info().FormatVersion != 3 || back.Info().Features != o.Features {
+		t.Fatalf("round trip: %+v", back)
 	}
 	for _, e := range ex {
 		if a, b := m.Predict(e.Text, 0), back.Predict(e.Text, 0); !slices.Equal(a, b) {
