@@ -96,12 +96,20 @@ func TestBench(t *testing.T) {
 	base1 := baseline(t, s, s.jetStreamAs(t, natsauth.Intake), texts, cfg.base)
 	say("(1) naive baseline (make bench-intake's): %.0f orders/s", base1)
 	purgeBaseline(t, s)
+	// Issue 17: classify's and dispatch's emergency lanes run in processes
+	// of their own, as README's "Running it" advises for a loaded host
+	// (BENCH_LANES=one: each service in one process).
+	split := os.Getenv("BENCH_LANES") != "one"
+	say("lanes: %s", map[bool]string{true: "classify and dispatch run their emergency lanes in processes of their own",
+		false: "one process per service"}[split])
 	for _, svc := range []string{"classify", "dispatch", "feedback", "console"} {
+		if split && slices.Contains(laneServices, svc) {
+			s.startLanes(t, svc, st.env(svc)...)
+			continue
+		}
 		s.only = append(s.only, svc)
-		env := s.env
-		s.env = append(slices.Clone(env), st.env(svc)...)
+		s.procEnv[svc] = st.env(svc)
 		s.start(t, svc, filepath.Join(s.bin, svc))
-		s.env = env
 	}
 	for _, svc := range s.only {
 		s.waitReady(t, svc)
@@ -194,15 +202,17 @@ func TestBench(t *testing.T) {
 	say("(4) peak memory (VmHWM; PostgreSQL: the peak of its processes' private memory plus what they share counted once, sampled every second):")
 	for _, name := range procs.names() {
 		say("      %-9s %7.1f MiB", name, rss[name])
-		if slices.Contains(services, name) {
+		if slices.Contains(services, serviceOf(name)) {
 			maxSvc = max(maxSvc, rss[name])
 		}
 	}
 
 	// (4) The baseline again, with intake alone as in (1).
-	for _, svc := range []string{"console", "feedback", "dispatch", "classify"} {
-		_ = s.procs[svc].Process.Signal(os.Interrupt)
-		<-s.exited[svc]
+	for _, name := range s.only {
+		if name != "intake" {
+			_ = s.procs[name].Process.Signal(os.Interrupt)
+			<-s.exited[name]
+		}
 	}
 	base2 := baseline(t, s, s.jetStreamAs(t, natsauth.Intake), texts, cfg.base)
 	say("(5) naive baseline again: %.0f orders/s", base2)
@@ -673,7 +683,7 @@ func (w *procWatch) names() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []string
-	for _, n := range append(slices.Clone(services), "nats") {
+	for _, n := range append(slices.Clone(services), "classify-emergency", "dispatch-emergency", "nats") { // laneServices' lanes
 		if _, ok := w.pids[n]; ok {
 			out = append(out, n)
 		}

@@ -20,6 +20,7 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"gopkg.in/yaml.v3"
 
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 )
@@ -45,6 +46,10 @@ func TestDeployManifests(t *testing.T) {
 				Port string `yaml:"port"`
 			} `yaml:"httpGet"`
 		} `yaml:"readinessProbe"`
+		Env []struct {
+			Name  string `yaml:"name"`
+			Value string `yaml:"value"`
+		} `yaml:"env"`
 	}
 	type object struct {
 		APIVersion string `yaml:"apiVersion"`
@@ -113,6 +118,33 @@ func TestDeployManifests(t *testing.T) {
 		}
 		if !strings.Contains(string(dockerfile), "./services/"+svc) {
 			t.Errorf("Dockerfile does not build %s", svc)
+		}
+	}
+	// Issue 17: classify's and dispatch's emergency lanes run in
+	// Deployments of their own (pkg/lane.Run), the routine lane in the
+	// service's.
+	lanesOf := func(c container, svc string) string {
+		for _, e := range c.Env {
+			if e.Name == strings.ToUpper(svc)+"_LANES" {
+				return e.Value
+			}
+		}
+		return lane.RunAll
+	}
+	for _, svc := range laneServices {
+		if got := lanesOf(deployments[svc], svc); got != lane.RunRoutine {
+			t.Errorf("%s: lanes %q, want %q beside %s-emergency", svc, got, lane.RunRoutine, svc)
+		}
+		c, ok := deployments[svc+"-emergency"]
+		if !ok {
+			t.Errorf("no Deployment %s-emergency", svc)
+			continue
+		}
+		if got := lanesOf(c, svc); got != lane.RunEmergency {
+			t.Errorf("%s-emergency: lanes %q, want %q", svc, got, lane.RunEmergency)
+		}
+		if len(c.Command) != 1 || c.Command[0] != "/usr/local/bin/"+svc || c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+			t.Errorf("%s-emergency: command %v, readiness probe %v", svc, c.Command, c.ReadinessProbe)
 		}
 	}
 }
@@ -388,9 +420,15 @@ func TestDeployScaling(t *testing.T) {
 	// Lag drives the consumers' replicas: each durable, on its own service.
 	for _, u := range natsauth.Users {
 		for _, dur := range u.Durables {
-			so, ok := scaled[u.Name]
+			// Issue 17: an emergency lane's durable runs in its own
+			// Deployment (pkg/lane.Run), and scales there.
+			owner := u.Name
+			if slices.Contains(laneServices, owner) && !slices.ContainsFunc(dur.Filter, func(s string) bool { return !lane.IsEmergency(s) }) {
+				owner += "-emergency"
+			}
+			so, ok := scaled[owner]
 			if !ok {
-				t.Errorf("%s runs the durable %s but has no ScaledObject", u.Name, dur.Name)
+				t.Errorf("%s runs the durable %s but has no ScaledObject", owner, dur.Name)
 				continue
 			}
 			found := false
@@ -401,7 +439,7 @@ func TestDeployScaling(t *testing.T) {
 				}
 				found = true
 				if str(tr, "metadata", "stream") != natsjs.StreamGrid || str(tr, "metadata", "account") != "$G" || num(tr, "metadata", "lagThreshold") <= 0 {
-					t.Errorf("ScaledObject %s: trigger %v, want stream GRID, account $G (no NATS accounts) and a lag threshold", u.Name, tr)
+					t.Errorf("ScaledObject %s: trigger %v, want stream GRID, account $G (no NATS accounts) and a lag threshold", owner, tr)
 				}
 				endpoint := str(tr, "metadata", "natsServerMonitoringEndpoint")
 				host, port, _ := strings.Cut(endpoint, ":")
@@ -412,11 +450,11 @@ func TestDeployScaling(t *testing.T) {
 					exposed = exposed || strconv.Itoa(num(p, "port")) == port
 				}
 				if svc == nil || !exposed || at(svc, "spec", "clusterIP") != "None" {
-					t.Errorf("ScaledObject %s reads %s: want a headless NATS Service of the manifests exposing that port (KEDA asks the consumer's leader by pod name)", u.Name, endpoint)
+					t.Errorf("ScaledObject %s reads %s: want a headless NATS Service of the manifests exposing that port (KEDA asks the consumer's leader by pod name)", owner, endpoint)
 				}
 			}
 			if !found {
-				t.Errorf("ScaledObject %s has no nats-jetstream trigger on its durable %s", u.Name, dur.Name)
+				t.Errorf("ScaledObject %s has no nats-jetstream trigger on its durable %s", owner, dur.Name)
 			}
 		}
 	}
@@ -443,8 +481,18 @@ func TestDeployScaling(t *testing.T) {
 		poolSize, _ = strconv.Atoi(v)
 	}
 	need := 10 // the operator, a psql, replication
-	for _, n := range maxReplicas {
-		need += n * poolSize
+	for name, n := range maxReplicas {
+		pool := poolSize
+		envs, _ := at(deployments[name], "spec", "template", "spec", "containers", "0", "env").([]any)
+		for _, e := range envs {
+			if str(e, "name") == "GRIDFLOW_DATABASE_MAX_CONNS" {
+				pool, _ = strconv.Atoi(str(e, "value"))
+			}
+			if strings.HasSuffix(str(e, "name"), "_LANES") && str(e, "value") == lane.RunEmergency {
+				pool++ // the emergency consumer's own connection (pkg/consumer Config.Reserved)
+			}
+		}
+		need += n * pool
 	}
 	if have := num(cluster, "spec", "postgresql", "parameters", "max_connections"); have < need {
 		t.Errorf("gridflow-pg allows %d connections; every replica at its maximum with a pool of %d needs %d", have, poolSize, need)

@@ -15,11 +15,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/natsauth"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 	"github.com/gridflow/gridflow/pkg/testenv"
@@ -50,6 +52,9 @@ type stack struct {
 	procs      map[string]*exec.Cmd
 	exited     map[string]chan struct{} // closed when the process has exited
 	logFiles   map[string]string
+	// procEnv is what one process adds to env (a lane's setting), kept
+	// for its restarts.
+	procEnv map[string][]string
 	// owner is the test that started the stack: what lives as long as the
 	// stack (the tests' NATS connections) is cleaned up with it, not with a
 	// subtest that happened to make it first (TestNeighbourhoodLedger).
@@ -57,6 +62,28 @@ type stack struct {
 }
 
 var services = []string{"intake", "classify", "dispatch", "feedback", "console"}
+
+// laneServices are the services whose emergency lane can run in a process
+// of its own (pkg/lane.Run): "<svc>-emergency" beside "<svc>".
+var laneServices = []string{"classify", "dispatch"}
+
+// startLanes starts svc as two processes, its routine lane as svc and its
+// emergency lane as svc-emergency, with env added to the stack's (issue
+// 17); waitReady each.
+func (s *stack) startLanes(t *testing.T, svc string, env ...string) {
+	t.Helper()
+	up := strings.ToUpper(svc) + "_LANES="
+	for name, lanes := range map[string]string{svc: lane.RunRoutine, svc + "-emergency": lane.RunEmergency} {
+		if !slices.Contains(s.only, name) {
+			s.only = append(s.only, name)
+		}
+		if s.addrs[name] == "" {
+			s.addrs[name], s.admins[name] = freeAddr(t), freeAddr(t)
+		}
+		s.procEnv[name] = append(slices.Clone(env), up+lanes)
+		s.start(t, name, filepath.Join(s.bin, svc))
+	}
+}
 
 func binDir(t *testing.T) string {
 	t.Helper()
@@ -118,7 +145,7 @@ func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
 	}
 	s := &stack{bin: binDir(t), dir: t.TempDir(), addrs: map[string]string{}, admins: map[string]string{},
 		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, only: only,
-		owner: t}
+		procEnv: map[string][]string{}, owner: t}
 	dbURL := cfg.dbURL
 	if dbURL == "" {
 		dbURL = testenv.DatabaseURL(t)
@@ -315,7 +342,7 @@ func (s *stack) start(t *testing.T, name, path string, args ...string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(path, args...)
-	cmd.Env = append(append(append(os.Environ(), s.env...), s.addrEnv(name)...), s.natsUserEnv(name)...)
+	cmd.Env = append(append(append(append(os.Environ(), s.env...), s.procEnv[name]...), s.addrEnv(name)...), s.natsUserEnv(name)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

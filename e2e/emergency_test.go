@@ -2,16 +2,19 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/gridflow/gridflow/pkg/auth"
+	"github.com/gridflow/gridflow/pkg/envelope"
 	"github.com/gridflow/gridflow/pkg/natsjs"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
@@ -153,4 +156,109 @@ func deadlineOf(ctx context.Context) time.Time {
 		return time.Now().Add(time.Minute)
 	}
 	return d
+}
+
+// TestEmergencyLaneInItsOwnProcess: classify and dispatch run their
+// emergency lanes as processes of their own (CLASSIFY_LANES,
+// DISPATCH_LANES; pkg/lane.Run). With the routine processes stopped, an
+// emergency is still classified and dispatched, by the emergency lanes'
+// processes alone, while a routine order submitted beside it waits; once
+// the routine processes are back, the routine order is dispatched too.
+func TestEmergencyLaneInItsOwnProcess(t *testing.T) {
+	s := startStack(t, "intake")
+	for _, svc := range laneServices {
+		s.startLanes(t, svc)
+	}
+	for _, name := range s.only {
+		s.waitReady(t, name)
+	}
+	for _, svc := range laneServices {
+		_ = s.procs[svc].Process.Signal(os.Interrupt)
+		<-s.exited[svc]
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cons, err := s.jetStream(t).OrderedConsumer(ctx, natsjs.StreamGrid, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{"grid.case.classified.>", "grid.case.review_needed.>", "grid.task.dispatched.>"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hotline := intakev1.NewIntakeServiceClient(s.dial(t, "intake", auth.Principal{Role: auth.RoleHotline}))
+	submit := func(no, title, text, address string, urgency typesv1.Urgency) string {
+		t.Helper()
+		wo := dispatchWorkOrder(no, title, text, zhijiang, urgency)
+		wo.Address = address
+		resp, err := hotline.SubmitWorkOrder(ctx, &intakev1.SubmitWorkOrderRequest{WorkOrder: wo})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetSubmission().GetCaseId()
+	}
+	routine := submit("E2E-OWN-LANE-1", "商铺音响噪声扰民", "楼下商铺每天开着大音响招揽生意，噪声扰民，希望派出所管一管。",
+		"上海市静安区共和新路300号", typesv1.Urgency_URGENCY_NORMAL)
+	gas := submit("E2E-OWN-LANE-GAS", "燃气泄漏", "楼道里闻到很浓的煤气味，怀疑燃气泄漏。", "上海市静安区共和新路301号",
+		typesv1.Urgency_URGENCY_EMERGENCY)
+
+	// next returns the next event of the watched subjects for one of the
+	// two cases, or nil when none comes within wait.
+	next := func(wait time.Duration) *eventsv1.Envelope {
+		t.Helper()
+		for end := time.Now().Add(wait); time.Now().Before(end); {
+			m, err := cons.Next(jetstream.FetchMaxWait(time.Until(end)))
+			if errors.Is(err, jetstream.ErrMsgNotFound) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) {
+				return nil
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := &eventsv1.Envelope{}
+			if err := proto.Unmarshal(m.Data(), env); err != nil {
+				t.Fatal(err)
+			}
+			if env.GetCaseId() == routine || env.GetCaseId() == gas {
+				return env
+			}
+		}
+		return nil
+	}
+	var gasClassified, gasDispatched bool
+	for !gasDispatched {
+		env := next(time.Minute)
+		switch {
+		case env == nil:
+			t.Fatalf("the emergency was not dispatched by the emergency lanes' processes (classified: %v)", gasClassified)
+		case env.GetCaseId() == routine:
+			t.Fatalf("the routine order was handled (%s) while only the emergency lanes' processes ran", envelope.Name(env))
+		case env.GetCaseClassified() != nil:
+			gasClassified = true
+		case env.GetTaskDispatched() != nil:
+			gasDispatched = true
+		}
+	}
+	if !gasClassified {
+		t.Error("the emergency's task was dispatched without its case.classified on the stream first")
+	}
+	// The emergency's other tasks may follow; the routine order stays.
+	for env := next(2 * time.Second); env != nil; env = next(2 * time.Second) {
+		if env.GetCaseId() == routine {
+			t.Fatalf("the routine order was handled (%s) while only the emergency lanes' processes ran", envelope.Name(env))
+		}
+	}
+
+	for _, svc := range laneServices {
+		s.restart(t, svc)
+	}
+	// Classified, then dispatched; or sent to the review queue (the
+	// built-in model's call), which is classify's routine lane at work too.
+	for done := false; !done; {
+		env := next(time.Minute)
+		if env == nil {
+			t.Fatal("the routine order was not decided and dispatched once the routine processes were back")
+		}
+		if env.GetCaseId() == routine {
+			t.Logf("routine order: %s", envelope.Name(env))
+			done = env.GetTaskDispatched() != nil || env.GetCaseReviewNeeded() != nil
+		}
+	}
 }

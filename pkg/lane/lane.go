@@ -24,6 +24,7 @@ package lane
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -63,4 +64,40 @@ func WithEmergency(ctx context.Context) context.Context {
 func InEmergency(ctx context.Context) bool {
 	v, _ := ctx.Value(emergencyKey{}).(bool)
 	return v
+}
+
+// Run is which lanes one process of a service runs (issue 17). A service
+// whose stage has an emergency lane (classify, dispatch) can run it in a
+// process of its own: on a loaded host an emergency then never waits for a
+// CPU behind the routine work of its own process — that process's
+// goroutines, which the Go scheduler runs first come, first served, and its
+// threads, which the kernel schedules among everything else. A process
+// that mostly sleeps is run at once when an emergency wakes it.
+type Run struct {
+	// Routine: the routine durables, the API, the timers and the rest of
+	// the service's background work, and the outbox's poller.
+	Routine bool
+	// Emergency: the emergency lane's durables.
+	Emergency bool
+}
+
+// The settings of Run (ParseRun).
+const (
+	RunAll       = "all"       // one process runs both lanes (the default)
+	RunRoutine   = "routine"   // beside a process that runs RunEmergency
+	RunEmergency = "emergency" // beside a process that runs RunRoutine
+)
+
+// ParseRun reads a service's lanes setting; field names the setting in the
+// error.
+func ParseRun(field, s string) (Run, error) {
+	switch s {
+	case RunAll, "":
+		return Run{Routine: true, Emergency: true}, nil
+	case RunRoutine:
+		return Run{Routine: true}, nil
+	case RunEmergency:
+		return Run{Emergency: true}, nil
+	}
+	return Run{}, fmt.Errorf("%s: %q is not one of %s, %s, %s", field, s, RunAll, RunRoutine, RunEmergency)
 }

@@ -1,6 +1,7 @@
 package lane_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -43,5 +44,26 @@ func TestLanesPartTheSubjects(t *testing.T) {
 	}
 	if !lane.IsEmergency(emergency) || lane.IsEmergency(routine) {
 		t.Errorf("IsEmergency: %v for %s, %v for %s", lane.IsEmergency(emergency), emergency, lane.IsEmergency(routine), routine)
+	}
+}
+
+func TestParseRun(t *testing.T) {
+	t.Parallel()
+	for s, want := range map[string]lane.Run{
+		"":          {Routine: true, Emergency: true},
+		"all":       {Routine: true, Emergency: true},
+		"routine":   {Routine: true},
+		"emergency": {Emergency: true},
+	} {
+		got, err := lane.ParseRun("X_LANES", s)
+		if err != nil || got != want {
+			t.Errorf("ParseRun(%q) = %+v, %v; want %+v", s, got, err, want)
+		}
+	}
+	for _, s := range []string{"none", "Emergency", "routine,emergency", " all"} {
+		_, err := lane.ParseRun("X_LANES", s)
+		if err == nil || !strings.Contains(err.Error(), "X_LANES") || !strings.Contains(err.Error(), "emergency") {
+			t.Errorf("ParseRun(%q) = %v, want an error naming the setting and the choices", s, err)
+		}
 	}
 }

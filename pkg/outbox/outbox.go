@@ -105,6 +105,8 @@ type Relay struct {
 
 	rebuild func(ctx context.Context, tx pgx.Tx, refs []Ref) ([][]byte, error)
 	gauges  time.Duration
+	// noPoller: RelayOptions.NoPoller.
+	noPoller bool
 
 	// acked holds the ids of rows the fast paths published, until the
 	// deleter removes them all in one statement (runDeletes).
@@ -131,6 +133,14 @@ type RelayOptions struct {
 	// GaugeInterval is how often the outbox's backlog is counted for
 	// /metrics (default 15s; see GaugePending).
 	GaugeInterval time.Duration
+	// NoPoller leaves the outbox's poller to another process of the
+	// service: this relay publishes only what its own process's
+	// transactions commit (the fast and emergency paths), and what they
+	// could not publish waits for that process's poller. For a process
+	// that runs only the emergency lane (pkg/lane.Run), which must not
+	// take up the routine backlog; it still drains the outbox when it
+	// stops.
+	NoPoller bool
 }
 
 // Gauges a relay reports on /metrics: the relay's backlog. Every replica
@@ -153,7 +163,7 @@ func NewRelay(pool *pgxpool.Pool, js jetstream.JetStream, log *slog.Logger, opts
 	failures, _ := meter.Int64Counter("gridflow_outbox_publish_failures_total", metric.WithDescription("failed outbox publish rounds"))
 	return &Relay{pool: pool, js: js, log: log, batch: opts.BatchSize, poll: opts.PollInterval, grace: opts.Grace,
 		kick: make(chan struct{}, 1), fast: make(chan Stored, 1024), urgent: make(chan Stored, 256), published: published, failures: failures,
-		rebuild: opts.Rebuild, gauges: opts.GaugeInterval, ackedWake: make(chan struct{}, 1)}
+		rebuild: opts.Rebuild, gauges: opts.GaugeInterval, ackedWake: make(chan struct{}, 1), noPoller: opts.NoPoller}
 }
 
 // backlog counts the rows waiting and the age of the oldest (by id, the
@@ -540,6 +550,10 @@ func (r *Relay) Run(ctx context.Context) error {
 			Every: r.gauges, Poll: r.backlog}.Run(ctx, r.log)
 	}()
 	defer func() { <-gaugesDone }()
+	if r.noPoller {
+		<-ctx.Done()
+		return nil
+	}
 	backoff := r.poll
 	// With a grace, what a commit wakes the relay for is the fast path's
 	// (its rows are younger than the grace): a poll then finds nothing and

@@ -453,3 +453,57 @@ func TestRelayEmergencyTransactionsRowsLeaveFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A relay without a poller (the emergency lane's own process, pkg/lane.Run)
+// publishes what its process's transactions commit and leaves every other
+// row to the poller of the service's other process.
+func TestRelayWithoutPollerLeavesOtherRows(t *testing.T) {
+	pool, js := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: 10 * time.Millisecond, NoPoller: true})
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+
+	// Left behind (another process's row, or one a fast path failed on).
+	enqueue(t, pool, 1, 1, true)
+	// Its own emergency transaction.
+	ectx, end := relay.Scope(lane.WithEmergency(ctx))
+	if err := pgdb.InTx(ectx, pool, func(tx pgx.Tx) error {
+		return outbox.Enqueue(ectx, tx, outbox.Message{ID: "page", Subject: "grid.task.dispatched.d1.310106.310106022", Data: []byte("e")})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	end(true)
+	for deadline := time.Now().Add(10 * time.Second); streamCount(t, js) < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the relay did not publish its own transaction's row")
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // thirty of the poll intervals it does not run
+	if n := streamCount(t, js); n != 1 {
+		t.Fatalf("%d messages in the stream; want only the emergency's (no poller)", n)
+	}
+	if seqs := streamSeqs(t, js); seqs["page"] == 0 {
+		t.Fatalf("the stream holds %v, not the emergency's row", seqs)
+	}
+
+	// The other process's relay, with its poller, publishes the rest.
+	other := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: 10 * time.Millisecond})
+	octx, stopOther := context.WithCancel(ctx)
+	otherDone := make(chan error, 1)
+	go func() { otherDone <- other.Run(octx) }()
+	for deadline := time.Now().Add(10 * time.Second); streamCount(t, js) < 2; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the poller did not publish the row left behind")
+		}
+	}
+	stopOther()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-otherDone; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/idempotency"
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
 	"github.com/gridflow/gridflow/pkg/reference"
@@ -38,6 +39,10 @@ type Config struct {
 	config.Base
 	GRPCAddr  string `env:"CLASSIFY_GRPC_ADDR, default=127.0.0.1:7102"`
 	AdminAddr string `env:"CLASSIFY_ADMIN_ADDR, default=127.0.0.1:7202"`
+	// Lanes is which lanes this process runs (pkg/lane.Run, issue 17):
+	// all; or routine in one process and emergency in another, so that an
+	// emergency never waits for a CPU behind routine work.
+	Lanes string `env:"CLASSIFY_LANES, default=all"`
 	// ModelFile is a model trained with `classify train`; empty trains the
 	// default catalogue model from the built-in corpus at start.
 	ModelFile string `env:"CLASSIFY_MODEL_FILE"`
@@ -129,6 +134,9 @@ type Config struct {
 
 // Validate checks the settings the tags cannot.
 func (c *Config) Validate() error {
+	if _, err := lane.ParseRun("CLASSIFY_LANES", c.Lanes); err != nil {
+		return err
+	}
 	var errs []error
 	if !(c.ReviewThreshold >= 0 && c.ReviewThreshold <= 1) {
 		errs = append(errs, fmt.Errorf("CLASSIFY_REVIEW_THRESHOLD %v: want 0–1", c.ReviewThreshold))
@@ -286,20 +294,48 @@ func serve(ctx context.Context) error {
 	// Events leave from memory as their transaction commits (the consumer's
 	// through pkg/process, the timers' and the API's through the relay's
 	// scope); the poller only picks up rows older than the grace (issue 17).
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
+	lanes, _ := lane.ParseRun("CLASSIFY_LANES", cfg.Lanes) // checked by Validate
+	// A process of the emergency lane alone leaves the poller to the
+	// routine lane's.
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second, NoPoller: !lanes.Routine})
 	store := postgres.New(pool, relay.Notify, time.Now).WithRelay(relay)
 	retrainer := retrain.New(retrain.Config{HistoryFile: cfg.HistoryFile, HistoryWeight: cfg.RetrainHistoryWeight,
 		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery,
 		ItemLabelsFile: cfg.ItemLabelsFile, ItemTextsFile: cfg.ItemTextsFile, ItemHoldoutSlice: cfg.ItemHoldoutSlice, Decision: cfg.domain(),
 		ItemHistoryLabelsFile: cfg.ItemHistoryLabelsFile}, // issue 15: item thresholds on the history's hand-read labels
 		store, lv, p.Log, time.Now)
-	if err := retrainer.Schedule(ctx, pool); err != nil {
-		return fmt.Errorf("schedule retraining: %w", err)
+	if lanes.Routine {
+		if err := retrainer.Schedule(ctx, pool); err != nil {
+			return fmt.Errorf("schedule retraining: %w", err)
+		}
 	}
 	deps := lv.Deps()
 	deps.Retrain = retrainer.Retrain
 	svc := classify.New(cfg.domain(), store, deps)
 
+	// Issue 17, emergencies first: the emergency lane's durable, one message
+	// at a time with no batching wait, its events relayed as it commits. Its
+	// runner holds database connections of its own (pkg/consumer reserves
+	// them for an emergency-lane durable), so an emergency never waits for a
+	// connection behind the routine batches, the API or the timers.
+	if lanes.Emergency {
+		emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
+			Subjects: []string{events.SubjectsEmergencies}, BatchSize: 1, Committed: relay.Notify},
+			events.Handler(svc, store.Bind), p.Log)
+		if err != nil {
+			return err
+		}
+		p.Consume(emergencies)
+	}
+	if !lanes.Routine {
+		// The emergency lane's own process: its consumer, the relay of
+		// what it commits, the model it classifies with, health and
+		// metrics.
+		if err := p.Admin(cfg.AdminAddr, "CLASSIFY_ADMIN_ADDR"); err != nil {
+			return err
+		}
+		return p.Wait()
+	}
 	// Cases are classified in batches: one transaction (one commit) each,
 	// the batch's place locks taken first in one order, a savepoint per
 	// case; cases of one place go to one worker (OrderKey), so that the
@@ -315,18 +351,6 @@ func serve(ctx context.Context) error {
 		return err
 	}
 	p.Consume(cases)
-	// Issue 17, emergencies first: the emergency lane's durable, one message
-	// at a time with no batching wait, its events relayed as it commits. Its
-	// runner holds database connections of its own (pkg/consumer reserves
-	// them for an emergency-lane durable), so an emergency never waits for a
-	// connection behind the routine batches, the API or the timers.
-	emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
-		Subjects: []string{events.SubjectsEmergencies}, BatchSize: 1, Committed: relay.Notify},
-		events.Handler(svc, store.Bind), p.Log)
-	if err != nil {
-		return err
-	}
-	p.Consume(emergencies)
 	timers := timer.NewWorker(pool, map[string]timer.Handler{
 		postgres.TimerReviewFallback: func(ctx context.Context, tx pgx.Tx, t timer.Timer) error {
 			return svc.ReviewTimedOut(ctx, store.Bind(tx), t.Key)

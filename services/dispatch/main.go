@@ -15,6 +15,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/config"
 	"github.com/gridflow/gridflow/pkg/consumer"
 	"github.com/gridflow/gridflow/pkg/idempotency"
+	"github.com/gridflow/gridflow/pkg/lane"
 	"github.com/gridflow/gridflow/pkg/notify"
 	"github.com/gridflow/gridflow/pkg/outbox"
 	"github.com/gridflow/gridflow/pkg/process"
@@ -42,6 +43,10 @@ type Config struct {
 	AdminAddr string `env:"DISPATCH_ADMIN_ADDR, default=127.0.0.1:7203"`
 	// RelayBatch is how many outbox rows one relay transaction publishes.
 	RelayBatch int `env:"DISPATCH_RELAY_BATCH, default=256"`
+	// Lanes is which lanes this process runs (pkg/lane.Run, issue 17):
+	// all; or routine in one process and emergency in another, so that an
+	// emergency never waits for a CPU behind routine work.
+	Lanes string `env:"DISPATCH_LANES, default=all"`
 	// RejectWindow: how long after acknowledging a unit may still reject.
 	RejectWindow string `env:"DISPATCH_REJECT_WINDOW, default=1 working_hours"`
 	// MaxExtensions a task may request.
@@ -82,6 +87,9 @@ type Config struct {
 
 // Validate implements config.Validator.
 func (c *Config) Validate() error {
+	if _, err := lane.ParseRun("DISPATCH_LANES", c.Lanes); err != nil {
+		return err
+	}
 	if _, err := workcal.ParseDuration(c.RejectWindow); err != nil {
 		return fmt.Errorf("DISPATCH_REJECT_WINDOW: %w", err)
 	}
@@ -153,7 +161,10 @@ func run(ctx context.Context) error {
 	// Events leave from memory as their transaction commits (the consumer's
 	// through pkg/process, the clock's and the API's through the relay's
 	// scope); the poller only picks up rows older than the grace (issue 17).
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second})
+	lanes, _ := lane.ParseRun("DISPATCH_LANES", cfg.Lanes) // checked by Validate
+	// A process of the emergency lane alone leaves the poller to the
+	// routine lane's.
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second, NoPoller: !lanes.Routine})
 	window, _ := workcal.ParseDuration(cfg.RejectWindow)
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	store := postgres.New(pool, relay.Notify).WithRelay(relay)
@@ -162,6 +173,28 @@ func run(ctx context.Context) error {
 	svc.ListsReloadsFrom(reloads)
 	handlers := events.NewHandlers(store, svc.Env)
 
+	// Issue 17, emergencies first: the emergency lane's durable, one message
+	// at a time with no batching wait; the task it dispatches is relayed as
+	// the transaction commits (the department's page). Its runner holds
+	// database connections of its own (pkg/consumer reserves them for an
+	// emergency-lane durable), so routine batches, timers and API calls
+	// holding the shared pool never keep an emergency waiting for one.
+	if lanes.Emergency {
+		emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
+			Subjects: events.EmergencySubjects, BatchSize: 1, Committed: relay.Notify}, handlers.Handle, p.Log)
+		if err != nil {
+			return err
+		}
+		p.Consume(emergencies)
+	}
+	if !lanes.Routine {
+		// The emergency lane's own process: its consumer, the relay of
+		// what it commits, health and metrics.
+		if err := p.Admin(cfg.AdminAddr, "DISPATCH_ADMIN_ADDR"); err != nil {
+			return err
+		}
+		return p.Wait()
+	}
 	// Issue 17, dispatch's stage: a fetch of routine case events is handled
 	// as batches (one transaction each, a savepoint per event, the batch's
 	// cases locked at once in id order and written at once), a case's
@@ -175,18 +208,6 @@ func run(ctx context.Context) error {
 		return err
 	}
 	p.Consume(cases)
-	// Issue 17, emergencies first: the emergency lane's durable, one message
-	// at a time with no batching wait; the task it dispatches is relayed as
-	// the transaction commits (the department's page). Its runner holds
-	// database connections of its own (pkg/consumer reserves them for an
-	// emergency-lane durable), so routine batches, timers and API calls
-	// holding the shared pool never keep an emergency waiting for one.
-	emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
-		Subjects: events.EmergencySubjects, BatchSize: 1, Committed: relay.Notify}, handlers.Handle, p.Log)
-	if err != nil {
-		return err
-	}
-	p.Consume(emergencies)
 	// Grid workers' tasks (issue 20, work tasks): their own durable, and
 	// their timers beside the departments' in the one clock worker.
 	recheckLimit, _ := workcal.ParseDuration(cfg.RecheckLimit)
