@@ -97,8 +97,8 @@ func TestBench(t *testing.T) {
 	say("(1) naive baseline (make bench-intake's): %.0f orders/s", base1)
 	purgeBaseline(t, s)
 	// Issue 17: classify's and dispatch's emergency lanes run in processes
-	// of their own, as README's "Running it" advises for a loaded host
-	// (BENCH_LANES=one: each service in one process).
+	// of their own (README, "The emergency lanes in processes of their
+	// own"; BENCH_LANES=one: each service in one process).
 	split := os.Getenv("BENCH_LANES") != "one"
 	say("lanes: %s", map[bool]string{true: "classify and dispatch run their emergency lanes in processes of their own",
 		false: "one process per service"}[split])
@@ -683,7 +683,11 @@ func (w *procWatch) names() []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var out []string
-	for _, n := range append(slices.Clone(services), "classify-emergency", "dispatch-emergency", "nats") { // laneServices' lanes
+	names := slices.Clone(services)
+	for _, svc := range laneServices {
+		names = append(names, svc+"-emergency")
+	}
+	for _, n := range append(names, "nats") {
 		if _, ok := w.pids[n]; ok {
 			out = append(out, n)
 		}

@@ -69,19 +69,18 @@ var laneServices = []string{"classify", "dispatch"}
 
 // startLanes starts svc as two processes, its routine lane as svc and its
 // emergency lane as svc-emergency, with env added to the stack's (issue
-// 17); waitReady each.
+// 17); the caller waits for them (waitReady).
 func (s *stack) startLanes(t *testing.T, svc string, env ...string) {
 	t.Helper()
-	up := strings.ToUpper(svc) + "_LANES="
-	for name, lanes := range map[string]string{svc: lane.RunRoutine, svc + "-emergency": lane.RunEmergency} {
-		if !slices.Contains(s.only, name) {
-			s.only = append(s.only, name)
+	for _, l := range []struct{ name, run string }{{svc, lane.RunRoutine}, {svc + "-emergency", lane.RunEmergency}} {
+		if !slices.Contains(s.only, l.name) {
+			s.only = append(s.only, l.name)
 		}
-		if s.addrs[name] == "" {
-			s.addrs[name], s.admins[name] = freeAddr(t), freeAddr(t)
+		if s.addrs[l.name] == "" {
+			s.addrs[l.name], s.admins[l.name] = freeAddr(t), freeAddr(t)
 		}
-		s.procEnv[name] = append(slices.Clone(env), up+lanes)
-		s.start(t, name, filepath.Join(s.bin, svc))
+		s.procEnv[l.name] = append(slices.Clone(env), strings.ToUpper(svc)+"_LANES="+l.run)
+		s.start(t, l.name, filepath.Join(s.bin, svc))
 	}
 }
 
