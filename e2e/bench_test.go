@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -102,7 +103,22 @@ func TestBench(t *testing.T) {
 	split := os.Getenv("BENCH_LANES") != "one"
 	say("lanes: %s", map[bool]string{true: "classify and dispatch run their emergency lanes in processes of their own",
 		false: "one process per service"}[split])
+	// The routine stages' processes run at a lower CPU priority than the
+	// emergency lanes, the door (intake), NATS and PostgreSQL, as README's
+	// "CPU priority by lane" advises for one machine (BENCH_ROUTINE_NICE,
+	// 5; 0: all at one priority). With one process per service, only
+	// feedback and the console are routine alone.
+	nice := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "5")
+	if n, err := strconv.Atoi(nice); err != nil || n < 0 || n > 19 {
+		t.Fatalf("BENCH_ROUTINE_NICE=%q: want 0–19", nice)
+	}
+	if nice != "0" {
+		say("CPU priority: the routine stages' processes run under nice -n %s", nice)
+	}
 	for _, svc := range []string{"classify", "dispatch", "feedback", "console"} {
+		if nice != "0" && (split || !slices.Contains(laneServices, svc)) {
+			s.procRunner[svc] = []string{"nice", "-n", nice}
+		}
 		if split && slices.Contains(laneServices, svc) {
 			s.startLanes(t, svc, st.env(svc)...)
 			continue

@@ -52,9 +52,11 @@ type stack struct {
 	procs      map[string]*exec.Cmd
 	exited     map[string]chan struct{} // closed when the process has exited
 	logFiles   map[string]string
-	// procEnv is what one process adds to env (a lane's setting), kept
-	// for its restarts.
-	procEnv map[string][]string
+	// procEnv is what one process adds to env (a lane's setting), and
+	// procRunner the command it runs under (make bench's nice), kept for
+	// its restarts.
+	procEnv    map[string][]string
+	procRunner map[string][]string
 	// owner is the test that started the stack: what lives as long as the
 	// stack (the tests' NATS connections) is cleaned up with it, not with a
 	// subtest that happened to make it first (TestNeighbourhoodLedger).
@@ -144,7 +146,7 @@ func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
 	}
 	s := &stack{bin: binDir(t), dir: t.TempDir(), addrs: map[string]string{}, admins: map[string]string{},
 		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, only: only,
-		procEnv: map[string][]string{}, owner: t}
+		procEnv: map[string][]string{}, procRunner: map[string][]string{}, owner: t}
 	dbURL := cfg.dbURL
 	if dbURL == "" {
 		dbURL = testenv.DatabaseURL(t)
@@ -341,6 +343,9 @@ func (s *stack) start(t *testing.T, name, path string, args ...string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(path, args...)
+	if r := s.procRunner[name]; len(r) > 0 {
+		cmd = exec.Command(r[0], append(append(r[1:len(r):len(r)], path), args...)...)
+	}
 	cmd.Env = append(append(append(append(os.Environ(), s.env...), s.procEnv[name]...), s.addrEnv(name)...), s.natsUserEnv(name)...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
