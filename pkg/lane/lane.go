@@ -81,23 +81,39 @@ type Run struct {
 	Emergency bool
 }
 
-// The settings of Run (ParseRun).
+// The settings of Run.
 const (
 	RunAll       = "all"       // one process runs both lanes (the default)
 	RunRoutine   = "routine"   // beside a process that runs RunEmergency
 	RunEmergency = "emergency" // beside a process that runs RunRoutine
 )
 
-// ParseRun reads a service's lanes setting; field names the setting in the
-// error.
-func ParseRun(field, s string) (Run, error) {
+// EnvDecode implements go-envconfig's Decoder, so a bad setting stops the
+// start.
+func (r *Run) EnvDecode(s string) error {
 	switch s {
 	case RunAll, "":
-		return Run{Routine: true, Emergency: true}, nil
+		*r = Run{Routine: true, Emergency: true}
 	case RunRoutine:
-		return Run{Routine: true}, nil
+		*r = Run{Routine: true}
 	case RunEmergency:
-		return Run{Emergency: true}, nil
+		*r = Run{Emergency: true}
+	default:
+		// go-envconfig does not name the setting of a decoder's error.
+		return fmt.Errorf("lanes %q (CLASSIFY_LANES, DISPATCH_LANES): want %s, %s or %s", s, RunAll, RunRoutine, RunEmergency)
 	}
-	return Run{}, fmt.Errorf("%s: %q is not one of %s, %s, %s", field, s, RunAll, RunRoutine, RunEmergency)
+	return nil
+}
+
+// String is the setting r decodes from (the start's configuration line).
+func (r Run) String() string {
+	switch {
+	case r.Routine && r.Emergency:
+		return RunAll
+	case r.Routine:
+		return RunRoutine
+	case r.Emergency:
+		return RunEmergency
+	}
+	return "none"
 }

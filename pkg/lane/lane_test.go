@@ -47,7 +47,7 @@ func TestLanesPartTheSubjects(t *testing.T) {
 	}
 }
 
-func TestParseRun(t *testing.T) {
+func TestRunDecodes(t *testing.T) {
 	t.Parallel()
 	for s, want := range map[string]lane.Run{
 		"":          {Routine: true, Emergency: true},
@@ -55,15 +55,18 @@ func TestParseRun(t *testing.T) {
 		"routine":   {Routine: true},
 		"emergency": {Emergency: true},
 	} {
-		got, err := lane.ParseRun("X_LANES", s)
-		if err != nil || got != want {
-			t.Errorf("ParseRun(%q) = %+v, %v; want %+v", s, got, err, want)
+		var got lane.Run
+		if err := got.EnvDecode(s); err != nil || got != want {
+			t.Errorf("EnvDecode(%q) = %+v, %v; want %+v", s, got, err, want)
+		}
+		if s != "" && got.String() != s {
+			t.Errorf("Run decoded from %q prints %q", s, got.String())
 		}
 	}
 	for _, s := range []string{"none", "Emergency", "routine,emergency", " all"} {
-		_, err := lane.ParseRun("X_LANES", s)
-		if err == nil || !strings.Contains(err.Error(), "X_LANES") || !strings.Contains(err.Error(), "emergency") {
-			t.Errorf("ParseRun(%q) = %v, want an error naming the setting and the choices", s, err)
+		var got lane.Run
+		if err := got.EnvDecode(s); err == nil || !strings.Contains(err.Error(), "emergency") || !strings.Contains(err.Error(), "DISPATCH_LANES") {
+			t.Errorf("EnvDecode(%q) = %v, want an error naming the settings and the choices", s, err)
 		}
 	}
 }

@@ -42,7 +42,7 @@ type Config struct {
 	// Lanes is which lanes this process runs (pkg/lane.Run, issue 17):
 	// all; or routine in one process and emergency in another, so that an
 	// emergency never waits for a CPU behind routine work.
-	Lanes string `env:"CLASSIFY_LANES, default=all"`
+	Lanes lane.Run `env:"CLASSIFY_LANES, default=all"`
 	// ModelFile is a model trained with `classify train`; empty trains the
 	// default catalogue model from the built-in corpus at start.
 	ModelFile string `env:"CLASSIFY_MODEL_FILE"`
@@ -134,9 +134,6 @@ type Config struct {
 
 // Validate checks the settings the tags cannot.
 func (c *Config) Validate() error {
-	if _, err := lane.ParseRun("CLASSIFY_LANES", c.Lanes); err != nil {
-		return err
-	}
 	var errs []error
 	if !(c.ReviewThreshold >= 0 && c.ReviewThreshold <= 1) {
 		errs = append(errs, fmt.Errorf("CLASSIFY_REVIEW_THRESHOLD %v: want 0–1", c.ReviewThreshold))
@@ -294,17 +291,16 @@ func serve(ctx context.Context) error {
 	// Events leave from memory as their transaction commits (the consumer's
 	// through pkg/process, the timers' and the API's through the relay's
 	// scope); the poller only picks up rows older than the grace (issue 17).
-	lanes, _ := lane.ParseRun("CLASSIFY_LANES", cfg.Lanes) // checked by Validate
 	// A process of the emergency lane alone leaves the poller to the
 	// routine lane's.
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second, NoPoller: !lanes.Routine})
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second, NoPoller: !cfg.Lanes.Routine})
 	store := postgres.New(pool, relay.Notify, time.Now).WithRelay(relay)
 	retrainer := retrain.New(retrain.Config{HistoryFile: cfg.HistoryFile, HistoryWeight: cfg.RetrainHistoryWeight,
 		CorrectionsWeight: cfg.RetrainCorrectionsWeight, BuiltinWeight: cfg.RetrainBuiltinWeight, Every: cfg.RetrainEvery,
 		ItemLabelsFile: cfg.ItemLabelsFile, ItemTextsFile: cfg.ItemTextsFile, ItemHoldoutSlice: cfg.ItemHoldoutSlice, Decision: cfg.domain(),
 		ItemHistoryLabelsFile: cfg.ItemHistoryLabelsFile}, // issue 15: item thresholds on the history's hand-read labels
 		store, lv, p.Log, time.Now)
-	if lanes.Routine {
+	if cfg.Lanes.Routine {
 		if err := retrainer.Schedule(ctx, pool); err != nil {
 			return fmt.Errorf("schedule retraining: %w", err)
 		}
@@ -318,7 +314,7 @@ func serve(ctx context.Context) error {
 	// runner holds database connections of its own (pkg/consumer reserves
 	// them for an emergency-lane durable), so an emergency never waits for a
 	// connection behind the routine batches, the API or the timers.
-	if lanes.Emergency {
+	if cfg.Lanes.Emergency {
 		emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
 			Subjects: []string{events.SubjectsEmergencies}, BatchSize: 1, Committed: relay.Notify},
 			events.Handler(svc, store.Bind), p.Log)
@@ -327,7 +323,7 @@ func serve(ctx context.Context) error {
 		}
 		p.Consume(emergencies)
 	}
-	if !lanes.Routine {
+	if !cfg.Lanes.Routine {
 		// The emergency lane's own process: its consumer, the relay of
 		// what it commits, the model it classifies with, health and
 		// metrics.

@@ -46,7 +46,7 @@ type Config struct {
 	// Lanes is which lanes this process runs (pkg/lane.Run, issue 17):
 	// all; or routine in one process and emergency in another, so that an
 	// emergency never waits for a CPU behind routine work.
-	Lanes string `env:"DISPATCH_LANES, default=all"`
+	Lanes lane.Run `env:"DISPATCH_LANES, default=all"`
 	// RejectWindow: how long after acknowledging a unit may still reject.
 	RejectWindow string `env:"DISPATCH_REJECT_WINDOW, default=1 working_hours"`
 	// MaxExtensions a task may request.
@@ -87,9 +87,6 @@ type Config struct {
 
 // Validate implements config.Validator.
 func (c *Config) Validate() error {
-	if _, err := lane.ParseRun("DISPATCH_LANES", c.Lanes); err != nil {
-		return err
-	}
 	if _, err := workcal.ParseDuration(c.RejectWindow); err != nil {
 		return fmt.Errorf("DISPATCH_REJECT_WINDOW: %w", err)
 	}
@@ -161,10 +158,9 @@ func run(ctx context.Context) error {
 	// Events leave from memory as their transaction commits (the consumer's
 	// through pkg/process, the clock's and the API's through the relay's
 	// scope); the poller only picks up rows older than the grace (issue 17).
-	lanes, _ := lane.ParseRun("DISPATCH_LANES", cfg.Lanes) // checked by Validate
 	// A process of the emergency lane alone leaves the poller to the
 	// routine lane's.
-	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second, NoPoller: !lanes.Routine})
+	relay := p.Relay(pool, js, outbox.RelayOptions{BatchSize: cfg.RelayBatch, Grace: 2 * time.Second, NoPoller: !cfg.Lanes.Routine})
 	window, _ := workcal.ParseDuration(cfg.RejectWindow)
 	policy := dispatch.Policy{RejectWindow: window, MaxExtensions: cfg.MaxExtensions, AwaitFacts: cfg.AwaitFacts}
 	store := postgres.New(pool, relay.Notify).WithRelay(relay)
@@ -179,7 +175,7 @@ func run(ctx context.Context) error {
 	// database connections of its own (pkg/consumer reserves them for an
 	// emergency-lane durable), so routine batches, timers and API calls
 	// holding the shared pool never keep an emergency waiting for one.
-	if lanes.Emergency {
+	if cfg.Lanes.Emergency {
 		emergencies, err := consumer.New(js, pool, consumer.Config{Name: events.ConsumerEmergencies,
 			Subjects: events.EmergencySubjects, BatchSize: 1, Committed: relay.Notify}, handlers.Handle, p.Log)
 		if err != nil {
@@ -187,7 +183,7 @@ func run(ctx context.Context) error {
 		}
 		p.Consume(emergencies)
 	}
-	if !lanes.Routine {
+	if !cfg.Lanes.Routine {
 		// The emergency lane's own process: its consumer, the relay of
 		// what it commits, health and metrics.
 		if err := p.Admin(cfg.AdminAddr, "DISPATCH_ADMIN_ADDR"); err != nil {
