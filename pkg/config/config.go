@@ -7,7 +7,9 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"go/token"
 	"log/slog"
 	"net/url"
 	"reflect"
@@ -21,10 +23,18 @@ import (
 type Validator interface{ Validate() error }
 
 // Load fills a T from the environment, applies defaults and validates it.
+// A setting that does not decode stops it with an error naming the
+// variable (config: GRIDFLOW_DATABASE_MAX_CONNS: strconv.ParseInt: …).
 func Load[T any](ctx context.Context) (T, error) {
+	return LoadFrom[T](ctx, envconfig.OsLookuper())
+}
+
+// LoadFrom is Load with an explicit lookuper (tests, gridctl flags).
+func LoadFrom[T any](ctx context.Context, l envconfig.Lookuper) (T, error) {
 	var cfg T
-	if err := envconfig.Process(ctx, &cfg); err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
+	k := &keyed{Lookuper: l}
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: k}); err != nil {
+		return cfg, named(err, k.last)
 	}
 	if v, ok := any(&cfg).(Validator); ok {
 		if err := v.Validate(); err != nil {
@@ -34,18 +44,58 @@ func Load[T any](ctx context.Context) (T, error) {
 	return cfg, nil
 }
 
-// LoadFrom is Load with an explicit lookuper (tests, gridctl flags).
-func LoadFrom[T any](ctx context.Context, l envconfig.Lookuper) (T, error) {
-	var cfg T
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &cfg, Lookuper: l}); err != nil {
-		return cfg, fmt.Errorf("config: %w", err)
+// keyed remembers the variable envconfig looked up last. envconfig looks a
+// field's variable up, decodes what it found at once and stops at the first
+// error, so when it fails, the last variable looked up is the setting at
+// fault; its own error names the Go field (Base: DatabaseMaxConns), which
+// tells an operator nothing.
+type keyed struct {
+	envconfig.Lookuper
+	last string
+}
+
+func (k *keyed) Lookup(key string) (string, bool) {
+	k.last = k.Key(key)
+	return k.Lookuper.Lookup(key)
+}
+
+// Key is the variable key names once the wrapped lookuper's prefix is
+// added (envconfig's keyed lookupers); the key itself otherwise.
+func (k *keyed) Key(key string) string {
+	if p, ok := k.Lookuper.(interface{ Key(string) string }); ok {
+		return p.Key(key)
 	}
-	if v, ok := any(&cfg).(Validator); ok {
-		if err := v.Validate(); err != nil {
-			return cfg, fmt.Errorf("config: %w", err)
+	return key
+}
+
+// Unwrap gives envconfig the lookuper a default's ${VAR} is expanded with:
+// the innermost one, as without the wrapper, and unrecorded.
+func (k *keyed) Unwrap() envconfig.Lookuper {
+	if u, ok := k.Lookuper.(interface{ Unwrap() envconfig.Lookuper }); ok {
+		return u.Unwrap()
+	}
+	return k.Lookuper
+}
+
+// named is envconfig's error err about the variable key: it names key in
+// place of the Go fields it ran through. An error that names its variable
+// already (a missing required one) is kept as it is.
+func named(err error, key string) error {
+	if key == "" || strings.Contains(err.Error(), key) {
+		return fmt.Errorf("config: %w", err)
+	}
+	for {
+		inner := errors.Unwrap(err)
+		if inner == nil {
+			break
 		}
+		field, ok := strings.CutSuffix(err.Error(), ": "+inner.Error())
+		if !ok || !token.IsIdentifier(field) {
+			break
+		}
+		err = inner
 	}
-	return cfg, nil
+	return fmt.Errorf("config: %s: %w", key, err)
 }
 
 // Attrs renders cfg as slog attributes keyed by environment variable, with

@@ -2,6 +2,7 @@ package config
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -55,5 +56,59 @@ func TestBaseDefaults(t *testing.T) {
 	}
 	if b.GRPCMaxRecvBytes != 4<<20 || b.DatabaseStatementTimeout != 30*time.Second {
 		t.Errorf("limits = %d bytes, %v; want 4 MiB, 30s", b.GRPCMaxRecvBytes, b.DatabaseStatementTimeout)
+	}
+}
+
+// choice is a setting with its own decoder, as pkg/lane.Run and
+// pkg/ratelimit.Limits are.
+type choice string
+
+func (c *choice) EnvDecode(s string) error {
+	if s != "a" && s != "b" {
+		return fmt.Errorf("choice %q: want a or b", s)
+	}
+	*c = choice(s)
+	return nil
+}
+
+type nested struct {
+	Base
+	Choice choice `env:"X_CHOICE, default=a"`
+	Need   string `env:"X_NEED, required"`
+}
+
+// A setting that does not decode stops the load with an error naming its
+// environment variable, not the Go fields envconfig walked through: that
+// is what an operator can look for and change.
+func TestLoadNamesTheVariable(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	cases := []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"X_NEED": "x", "GRIDFLOW_DATABASE_MAX_CONNS": "abc"},
+			`config: GRIDFLOW_DATABASE_MAX_CONNS: strconv.ParseInt: parsing "abc": invalid syntax`},
+		{map[string]string{"X_NEED": "x", "GRIDFLOW_SHUTDOWN_TIMEOUT": "soon"},
+			`config: GRIDFLOW_SHUTDOWN_TIMEOUT: time: invalid duration "soon"`},
+		{map[string]string{"X_NEED": "x", "X_CHOICE": "c"}, `config: X_CHOICE: choice "c": want a or b`},
+		// envconfig names a missing required variable itself.
+		{map[string]string{}, `config: Need: missing required value: X_NEED`},
+	}
+	for _, c := range cases {
+		_, err := LoadFrom[nested](ctx, envconfig.MapLookuper(c.env))
+		if err == nil || err.Error() != c.want {
+			t.Errorf("LoadFrom(%v) = %v, want %s", c.env, err, c.want)
+		}
+	}
+	// Behind a prefix, the variable as it is set.
+	_, err := LoadFrom[nested](ctx, envconfig.PrefixLookuper("P_", envconfig.MapLookuper(map[string]string{"P_X_NEED": "x", "P_X_CHOICE": "z"})))
+	if want := `config: P_X_CHOICE: choice "z": want a or b`; err == nil || err.Error() != want {
+		t.Errorf("prefixed: %v, want %s", err, want)
+	}
+	// What loads is unchanged by the naming.
+	cfg, err := LoadFrom[nested](ctx, envconfig.MapLookuper(map[string]string{"X_NEED": "x", "X_CHOICE": "b"}))
+	if err != nil || cfg.Choice != "b" || cfg.Need != "x" || cfg.DatabaseMaxConns != 16 {
+		t.Errorf("LoadFrom = %+v, %v", cfg, err)
 	}
 }

@@ -89,7 +89,7 @@ const (
 )
 
 // EnvDecode implements go-envconfig's Decoder, so a bad setting stops the
-// start.
+// start; pkg/config names the variable (CLASSIFY_LANES, DISPATCH_LANES).
 func (r *Run) EnvDecode(s string) error {
 	switch s {
 	case RunAll, "":
@@ -99,8 +99,7 @@ func (r *Run) EnvDecode(s string) error {
 	case RunEmergency:
 		*r = Run{Emergency: true}
 	default:
-		// go-envconfig does not name the setting of a decoder's error.
-		return fmt.Errorf("lanes %q (CLASSIFY_LANES, DISPATCH_LANES): want %s, %s or %s", s, RunAll, RunRoutine, RunEmergency)
+		return fmt.Errorf("lanes %q: want %s, %s or %s", s, RunAll, RunRoutine, RunEmergency)
 	}
 	return nil
 }

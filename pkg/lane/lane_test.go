@@ -1,6 +1,7 @@
 package lane_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -65,8 +66,8 @@ func TestRunDecodes(t *testing.T) {
 	}
 	for _, s := range []string{"none", "Emergency", "routine,emergency", " all"} {
 		var got lane.Run
-		if err := got.EnvDecode(s); err == nil || !strings.Contains(err.Error(), "emergency") || !strings.Contains(err.Error(), "DISPATCH_LANES") {
-			t.Errorf("EnvDecode(%q) = %v, want an error naming the settings and the choices", s, err)
+		if err := got.EnvDecode(s); err == nil || !strings.Contains(err.Error(), "emergency") || !strings.Contains(err.Error(), strconv.Quote(s)) {
+			t.Errorf("EnvDecode(%q) = %v, want an error naming the value and the choices", s, err)
 		}
 	}
 }
