@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -77,11 +78,20 @@ func (k *keyed) Unwrap() envconfig.Lookuper {
 	return k.Lookuper
 }
 
+// tagErrors are envconfig's errors about a struct and its tags, not about a
+// setting's value: a mistake in the code, raised before (or without) a
+// lookup, so the variable looked up last is not theirs.
+var tagErrors = []error{envconfig.ErrInvalidEnvvarName, envconfig.ErrLookuperNil, envconfig.ErrMissingKey,
+	envconfig.ErrNoInitNotPtr, envconfig.ErrNotPtr, envconfig.ErrNotStruct, envconfig.ErrPrefixNotStruct,
+	envconfig.ErrPrivateField, envconfig.ErrRecursivePointer, envconfig.ErrRecursiveStruct,
+	envconfig.ErrRequiredAndDefault, envconfig.ErrUnknownOption}
+
 // named is envconfig's error err about the variable key: it names key in
 // place of the Go fields it ran through. An error that names its variable
-// already (a missing required one) is kept as it is.
+// already (a missing required one) or is about the code, not a value
+// (tagErrors), is kept as it is.
 func named(err error, key string) error {
-	if key == "" || strings.Contains(err.Error(), key) {
+	if key == "" || strings.Contains(err.Error(), key) || slices.ContainsFunc(tagErrors, func(e error) bool { return errors.Is(err, e) }) {
 		return fmt.Errorf("config: %w", err)
 	}
 	for {

@@ -2,7 +2,9 @@ package config
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -105,6 +107,16 @@ func TestLoadNamesTheVariable(t *testing.T) {
 	_, err := LoadFrom[nested](ctx, envconfig.PrefixLookuper("P_", envconfig.MapLookuper(map[string]string{"P_X_NEED": "x", "P_X_CHOICE": "z"})))
 	if want := `config: P_X_CHOICE: choice "z": want a or b`; err == nil || err.Error() != want {
 		t.Errorf("prefixed: %v, want %s", err, want)
+	}
+	// A mistake in the tags is the code's, not the variable's looked up
+	// before it.
+	type badTag struct {
+		A string `env:"X_A"`
+		B string `env:"X_B, nonsense"`
+	}
+	_, err = LoadFrom[badTag](ctx, envconfig.MapLookuper(map[string]string{"X_A": "a"}))
+	if err == nil || strings.Contains(err.Error(), "X_A") || !errors.Is(err, envconfig.ErrUnknownOption) {
+		t.Errorf("a bad tag: %v, want envconfig's unknown option, naming no variable", err)
 	}
 	// What loads is unchanged by the naming.
 	cfg, err := LoadFrom[nested](ctx, envconfig.MapLookuper(map[string]string{"X_NEED": "x", "X_CHOICE": "b"}))
