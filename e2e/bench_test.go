@@ -403,16 +403,13 @@ sampling:
 	}
 	tick.Stop()
 	windowEnd := time.Now()
-	r.Drain(ctx, 15*time.Second)
 	// What is still queued is handled before the next step, and counts
 	// for latency (not for the rate, which counts what the window saw).
-	// The bots keep working meanwhile, and then sign for, complete and
-	// call back what the settle dispatched, and the loop takes their
-	// events: the step's CPU then pays for every order's whole loop. Over
-	// capacity (200/s) the bots used to stop with half the step's tasks
-	// not yet dispatched, and their sign-for, completion, resolution and
-	// callback were never done nor counted, which halved the CPU per order
-	// the fixed phase reported (issue 17).
+	// The bots keep working meanwhile, then sign for, complete and call
+	// back what the settle dispatched, and the loop takes their events:
+	// the step's CPU pays for every order's whole loop (issue 17: over
+	// capacity, stopping the bots first left half the orders' sign-for,
+	// completion and callback undone and uncounted).
 	b.settle(ctx)
 	r.Drain(ctx, b.cfg.drain)
 	b.settle(ctx)

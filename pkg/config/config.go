@@ -78,20 +78,19 @@ func (k *keyed) Unwrap() envconfig.Lookuper {
 	return k.Lookuper
 }
 
-// tagErrors are envconfig's errors about a struct and its tags, not about a
-// setting's value: a mistake in the code, raised before (or without) a
-// lookup, so the variable looked up last is not theirs.
-var tagErrors = []error{envconfig.ErrInvalidEnvvarName, envconfig.ErrLookuperNil, envconfig.ErrMissingKey,
-	envconfig.ErrNoInitNotPtr, envconfig.ErrNotPtr, envconfig.ErrNotStruct, envconfig.ErrPrefixNotStruct,
-	envconfig.ErrPrivateField, envconfig.ErrRecursivePointer, envconfig.ErrRecursiveStruct,
+// ownMessage are envconfig's errors that keep its own message: a missing
+// required variable, which it names itself, and its errors about a struct
+// and its tags, which are the code's, not a value's, and raised before (or
+// without) a lookup, so the variable looked up last is not theirs.
+var ownMessage = []error{envconfig.ErrMissingRequired, envconfig.ErrInvalidEnvvarName, envconfig.ErrLookuperNil,
+	envconfig.ErrMissingKey, envconfig.ErrNoInitNotPtr, envconfig.ErrNotPtr, envconfig.ErrNotStruct,
+	envconfig.ErrPrefixNotStruct, envconfig.ErrPrivateField, envconfig.ErrRecursivePointer, envconfig.ErrRecursiveStruct,
 	envconfig.ErrRequiredAndDefault, envconfig.ErrUnknownOption}
 
 // named is envconfig's error err about the variable key: it names key in
-// place of the Go fields it ran through. An error that names its variable
-// already (a missing required one) or is about the code, not a value
-// (tagErrors), is kept as it is.
+// place of the Go fields it ran through, unless err is one of ownMessage.
 func named(err error, key string) error {
-	if key == "" || strings.Contains(err.Error(), key) || slices.ContainsFunc(tagErrors, func(e error) bool { return errors.Is(err, e) }) {
+	if key == "" || slices.ContainsFunc(ownMessage, func(e error) bool { return errors.Is(err, e) }) {
 		return fmt.Errorf("config: %w", err)
 	}
 	for {
