@@ -59,6 +59,9 @@ import (
 // e2e_orders_per_s=… p99_dispatch_ms=… p99_emergency_ms=… p99_submit_ms=…
 // baseline_orders_per_s=… ratio=… max_rss_mib=…, where ratio is e2e over
 // the mean baseline and max_rss_mib the largest peak of a gridflow service.
+// BENCH_USERS=off leaves the bots and the callbacks out: what remains is
+// the pipeline's own cost, and its difference from a run with them what
+// the departments' and the hotline's actions cost per order.
 func TestBench(t *testing.T) {
 	cfg := benchConfig{
 		window:    envDuration("BENCH_WINDOW", 60*time.Second),
@@ -69,9 +72,19 @@ func TestBench(t *testing.T) {
 		startRate: envFloat(t, "BENCH_START_RATE", 100),
 		fixedRate: envFloat(t, "BENCH_RATE", 200),
 	}
+	switch u := os.Getenv("BENCH_USERS"); u {
+	case "", "on":
+	case "off":
+		cfg.noUsers = true
+	default:
+		t.Fatalf("BENCH_USERS=%q: want on or off", u)
+	}
 	binDir(t)
 	say("plan: baseline %s; sustained rate: %d steps of %s from %g/s; fixed %g/s for %s; then the baseline again",
 		cfg.base, cfg.steps, cfg.window, cfg.startRate, cfg.fixedRate, cfg.fixed)
+	if cfg.noUsers {
+		say("users: none (BENCH_USERS=off): no department bots sign for or complete, nobody calls back; the figures are the pipeline's alone")
+	}
 	ltexts := chaosTexts(t)
 	texts := make([]text, len(ltexts))
 	for i, x := range ltexts {
@@ -281,6 +294,11 @@ type benchConfig struct {
 	window, fixed, base, drain time.Duration
 	steps                      int
 	startRate, fixedRate       float64
+	// noUsers: no department bots and no callbacks (BENCH_USERS=off), so
+	// the figures are the pipeline's alone — submit to dispatched, and
+	// feedback's record of it — and the difference from a run with them
+	// is what the departments' and the hotline's own actions cost.
+	noUsers bool
 }
 
 type bench struct {
@@ -373,6 +391,7 @@ func (b *bench) step(ctx context.Context, n int, rate float64, dur time.Duration
 		IntakeAddr: b.s.addrs["intake"], DispatchAddr: b.s.addrs["dispatch"], FeedbackAddr: b.s.addrs["feedback"],
 		Token: func(p auth.Principal) (string, error) { return b.s.signer.Issue(p, 2*time.Hour) },
 		Rate:  rate, Duration: dur, Seed: uint64(17 + n), Prefix: prefix, Texts: b.texts, InFlight: 512,
+		NoBots: b.cfg.noUsers, NoCallbacks: b.cfg.noUsers,
 		Progress: os.Stdout, ProgressEvery: 15 * time.Second,
 	})
 	if err != nil {
