@@ -216,8 +216,10 @@ func (s *Server) WatchCaseUpdates(req *feedbackv1.WatchCaseUpdatesRequest, strea
 }
 
 // watchCacheSize is how many cases one generation of a WatchCaseUpdates
-// stream's cache holds.
-const watchCacheSize = 4096
+// stream's cache holds: at most about 4 MB a stream for both. Under a
+// burst a case's updates are minutes apart, and thousands of cases pass in
+// between (make bench at 200/s: 4096 still read a case 1.26 times).
+const watchCacheSize = 16384
 
 // generations is a bounded cache in two generations of at most size
 // entries each: an entry found in the older moves to the newer, and when
