@@ -77,6 +77,9 @@ type slot struct {
 	// stale: c is not the projection of the case's log and this batch's
 	// events; it is projected again before it is next read.
 	stale bool
+	// unstored: no view was stored, so c is the empty projection: the case
+	// has no event yet (a command reads its log to be sure, command.existing).
+	unstored bool
 }
 
 // provisional is above every stored seq: the batch's events sort after the
@@ -115,7 +118,7 @@ func (a *Applier) load(ctx context.Context, ids, eventIDs []string) error {
 		c, stored := views[id]
 		switch {
 		case !stored: // no event of the case handled yet: the empty projection
-			a.slots[id] = &slot{c: Project(id, nil)}
+			a.slots[id] = &slot{c: Project(id, nil), unstored: true}
 		case c == nil:
 			a.slots[id] = &slot{c: &Case{ID: id}, stale: true}
 		default:

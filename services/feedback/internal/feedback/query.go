@@ -14,7 +14,7 @@ import (
 )
 
 // Every read and change of a case goes through the caller's scope
-// (pkg/policy), in this file and in lockedCase's callers: the scope is
+// (pkg/policy), in this file and in the commands' (command.go): the scope is
 // checked as soon as the case is loaded, before its state; a case outside
 // it and, for a scoped caller, a case that does not exist are the same
 // PERMISSION_DENIED. Lists and figures are narrowed by it in SQL.

@@ -115,7 +115,7 @@ func (s *Service) CheckSelfDisposal(ctx context.Context, sc policy.Scope, actor 
 			out = c
 			return err
 		}
-		c, err := s.lockedCase(ctx, tx, in.CaseID)
+		m, c, err := s.begin(ctx, tx, in.CaseID)
 		if err := within(sc, "case "+in.CaseID, c, err); err != nil {
 			return err // before its state: outside the scope, nothing shows
 		}
@@ -129,11 +129,9 @@ func (s *Service) CheckSelfDisposal(ctx context.Context, sc policy.Scope, actor 
 			evs = append(evs, Event{Actor: actor, Fact: &CaseClosed{Round: c.Round, Reason: CloseSelfDisposalConfirmed}})
 		}
 		for i := range evs {
-			if err := s.emit(ctx, tx, c, &evs[i]); err != nil {
-				return err
-			}
+			m.emit(ctx, c, &evs[i])
 		}
-		if out, err = s.refresh(ctx, tx, in.CaseID, true); err != nil {
+		if out, err = m.finish(ctx, in.CaseID, true); err != nil {
 			return err
 		}
 		return tx.SaveRequest(ctx, req, "cases/"+in.CaseID+"/self_disposal_checks/"+ck.CheckID, ck.CheckID)

@@ -137,61 +137,6 @@ func (s *Service) Handle(ctx context.Context, tx Tx, e Event) error {
 	return a.Flush(ctx)
 }
 
-// refresh projects the case from its log, takes the decisions its facts
-// call for, and saves the view. A primary that got resolved refreshes the
-// cases merged into it.
-func (s *Service) refresh(ctx context.Context, tx Tx, id string, cascade bool) (*Case, error) {
-	evs, err := tx.Events(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	return s.refreshLog(ctx, tx, id, evs, cascade)
-}
-
-// refreshLog is refresh given the case's whole log as this transaction
-// sees it (issue 17: a change that read the log under the case's lock and
-// appended to it knows it without reading it again; no other transaction
-// can append meanwhile).
-func (s *Service) refreshLog(ctx context.Context, tx Tx, id string, evs []Event, cascade bool) (*Case, error) {
-	c := Project(id, evs)
-	var err error
-	var primary *Case
-	if c.Merged() {
-		primary, err = tx.LoadCase(ctx, c.PrimaryCaseID)
-		if err != nil && fault.KindOf(err) != fault.NotFound {
-			return nil, err
-		}
-	}
-	decided := s.decide(c, primary)
-	for i := range decided {
-		if err := s.emit(ctx, tx, c, &decided[i]); err != nil {
-			return nil, err
-		}
-		evs = append(evs, decided[i])
-	}
-	if len(decided) > 0 {
-		c = Project(id, evs)
-	}
-	if err := tx.SaveCase(ctx, c); err != nil {
-		return nil, err
-	}
-	if cascade && !c.Merged() && c.resolved(c.Round) {
-		deps, err := tx.Dependents(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, d := range deps {
-			if err := tx.LockCaseToSave(ctx, d); err != nil {
-				return nil, err
-			}
-			if _, err := s.refresh(ctx, tx, d, false); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return c, nil
-}
-
 // decide returns the events c's facts call for now. It is idempotent: once
 // an event is stored the facts no longer call for it.
 func (s *Service) decide(c *Case, primary *Case) []Event {
@@ -253,20 +198,6 @@ func ComposeReply(c *Case, results []Result) string {
 		fmt.Fprintf(&b, "%s单位%s：%s。", role, r.Department, strings.TrimRight(r.Text, "。. "))
 	}
 	return b.String()
-}
-
-// emit completes a decided event, stores it and, unless local, publishes it.
-// Its time is never before the case's latest event, so timelines read in
-// order even when another service's clock runs ahead.
-func (s *Service) emit(ctx context.Context, tx Tx, c *Case, e *Event) error {
-	s.complete(c, e)
-	if _, err := tx.Append(ctx, e); err != nil {
-		return err
-	}
-	if e.Local() {
-		return nil
-	}
-	return tx.Publish(ctx, e)
 }
 
 // complete gives a decided event its id, its case's header, its actor and
@@ -344,7 +275,7 @@ func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor str
 			out, id = c, prior
 			return err
 		}
-		c, log, err := s.lockedLog(ctx, tx, in.CaseID)
+		m, c, err := s.begin(ctx, tx, in.CaseID)
 		if err := within(sc, "case "+in.CaseID, c, err); err != nil {
 			return err // before its state: outside the scope, nothing shows
 		}
@@ -374,18 +305,14 @@ func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor str
 			reopenPrimary = c.Merged()
 		}
 		for i := range evs {
-			if err := s.emit(ctx, tx, c, &evs[i]); err != nil {
-				return err
-			}
-			log = append(log, evs[i]) // as stored: emit gave it its seq
+			m.emit(ctx, c, &evs[i])
 		}
 		if reopenPrimary { // the primary's log, not this case's
-			if err := s.reopen(ctx, tx, c.PrimaryCaseID, actor, "merged_case_callback", in.Note, c.ID); err != nil {
+			if err := m.reopen(ctx, c.PrimaryCaseID, actor, "merged_case_callback", in.Note, c.ID); err != nil {
 				return err
 			}
 		}
-		// Issue 17: the log read above and what was appended, not a second read.
-		if out, err = s.refreshLog(ctx, tx, in.CaseID, log, true); err != nil {
+		if out, err = m.finish(ctx, in.CaseID, true); err != nil {
 			return err
 		}
 		id = cb.ID
@@ -394,8 +321,10 @@ func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor str
 	return out, id, err
 }
 
-func (s *Service) reopen(ctx context.Context, tx Tx, id, actor, reason, note, cause string) error {
-	p, err := s.lockedCase(ctx, tx, id)
+// reopen reopens the resolved case id (a merged case's primary) for the
+// command: it locks it and takes the decisions the reopening calls for.
+func (m *command) reopen(ctx context.Context, id, actor, reason, note, cause string) error {
+	p, err := m.lock(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -405,12 +334,8 @@ func (s *Service) reopen(ctx context.Context, tx Tx, id, actor, reason, note, ca
 	if p.State == Withdrawn || p.State == Cancelled || p.State == Answered {
 		return nil
 	}
-	e := Event{Actor: actor, Fact: &CaseReopened{Round: p.Round + 1, Reason: reason, Note: note, CauseCaseID: cause}}
-	if err := s.emit(ctx, tx, p, &e); err != nil {
-		return err
-	}
-	_, err = s.refresh(ctx, tx, id, false)
-	return err
+	m.emit(ctx, p, &Event{Actor: actor, Fact: &CaseReopened{Round: p.Round + 1, Reason: reason, Note: note, CauseCaseID: cause}})
+	return m.refresh(ctx, id, false)
 }
 
 // RecheckInput is a grid worker's re-check of a patrol case.
@@ -455,7 +380,7 @@ func (s *Service) RecordRecheck(ctx context.Context, sc policy.Scope, actor, wor
 			out, id = c, prior
 			return err
 		}
-		c, err := s.lockedCase(ctx, tx, in.CaseID)
+		m, c, err := s.begin(ctx, tx, in.CaseID)
 		if err := s.mayRecheck(sc, worker, "case "+in.CaseID, c, err); err != nil {
 			return err // before its state: outside the scope, nothing shows
 		}
@@ -470,11 +395,9 @@ func (s *Service) RecordRecheck(ctx context.Context, sc policy.Scope, actor, wor
 			evs = append(evs, Event{Actor: actor, Fact: &CaseReopened{Round: c.Round + 1, Reason: "recheck_failed", Note: in.Note}})
 		}
 		for i := range evs {
-			if err := s.emit(ctx, tx, c, &evs[i]); err != nil {
-				return err
-			}
+			m.emit(ctx, c, &evs[i])
 		}
-		if out, err = s.refresh(ctx, tx, in.CaseID, true); err != nil {
+		if out, err = m.finish(ctx, in.CaseID, true); err != nil {
 			return err
 		}
 		id = rc.ID
@@ -494,60 +417,32 @@ func (s *Service) replay(ctx context.Context, tx Tx, req Request, caseID string)
 	return c, outcome, true, err
 }
 
-// lockedCase locks a case for this transaction and projects it from its
-// log; NotFound when there is none. Every change reads a case this way.
-func (s *Service) lockedCase(ctx context.Context, tx Tx, id string) (*Case, error) {
-	c, _, err := s.lockedLog(ctx, tx, id)
-	return c, err
-}
-
-// lockedLog is lockedCase and the log it projected.
-func (s *Service) lockedLog(ctx context.Context, tx Tx, id string) (*Case, []Event, error) {
-	if err := tx.LockCaseToSave(ctx, id); err != nil {
-		return nil, nil, err
-	}
-	evs, err := tx.Events(ctx, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(evs) == 0 {
-		return nil, nil, fault.NotFoundf("cases/"+id, "no case %s", id)
-	}
-	return Project(id, evs), evs, nil
-}
-
 // CallbackWindowPassed closes a replied case nobody reached in time.
 func (s *Service) CallbackWindowPassed(ctx context.Context, tx Tx, id string) error {
-	c, err := s.lockedCase(ctx, tx, id)
+	m, c, err := s.beginFired(ctx, tx, id)
 	if err != nil {
 		return err
 	}
 	if c.State != Replied || c.CallbackDue.IsZero() || c.CallbackDue.After(s.now()) {
 		return nil
 	}
-	e := Event{Fact: &CaseClosed{Round: c.Round, Reason: "callback_window_passed"}}
-	if err := s.emit(ctx, tx, c, &e); err != nil {
-		return err
-	}
-	_, err = s.refresh(ctx, tx, id, false)
+	m.emit(ctx, c, &Event{Fact: &CaseClosed{Round: c.Round, Reason: "callback_window_passed"}})
+	_, err = m.finish(ctx, id, false)
 	return err
 }
 
 // CallbackRetryDue notes in the timeline that an unreached callback is due
 // again.
 func (s *Service) CallbackRetryDue(ctx context.Context, tx Tx, id string) error {
-	c, err := s.lockedCase(ctx, tx, id)
+	m, c, err := s.beginFired(ctx, tx, id)
 	if err != nil {
 		return err
 	}
 	if c.State != Replied || c.RetryAt.IsZero() {
 		return nil
 	}
-	e := Event{Fact: &CaseCallbackRetryDue{Round: c.Round}}
-	if err := s.emit(ctx, tx, c, &e); err != nil {
-		return err
-	}
-	_, err = s.refresh(ctx, tx, id, false)
+	m.emit(ctx, c, &Event{Fact: &CaseCallbackRetryDue{Round: c.Round}})
+	_, err = m.finish(ctx, id, false)
 	return err
 }
 
