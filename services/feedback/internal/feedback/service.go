@@ -41,9 +41,10 @@ type Store interface {
 type Tx interface {
 	// LockCase serialises work on one case until the transaction ends.
 	LockCase(ctx context.Context, id string) error
-	// LockCaseToSave is LockCase before a change that saves the case
-	// (SaveCase): the store may learn, in the same round trip, what the
-	// stored view derives beside it, so as to write only what differs.
+	// LockCaseToSave is LockCase for a timer of the case that fired in
+	// this transaction (beginFired): the store learns, in the same round
+	// trip, what the stored view derives beside it, but not its timers,
+	// which it writes whole.
 	LockCaseToSave(ctx context.Context, id string) error
 	// Append stores e in the log (setting e.Seq) and reports false when an
 	// event with its id is already there.

@@ -134,11 +134,12 @@ func (t *txn) LockCase(ctx context.Context, id string) error {
 }
 
 // LockCaseToSave locks case id and reads its stored view after the lock,
-// in one round trip, to know the side rows it derived (side.go): a
-// callback, a recheck or a timer then writes only the rows it changed
-// rather than every one (issue 17). Callback timers are left unknown, so
-// they are all set again: the timer worker may have removed the row that
-// fired in this very transaction.
+// in one round trip, to know the side rows it derived (side.go): a timer
+// that fired then writes only the rows it changed rather than every one
+// (issue 17). Callback timers are left unknown, so they are all set
+// again: the timer worker may have removed the row that fired in this
+// very transaction. (A command's later read of the view, LoadViews, keeps
+// this first reading.)
 func (t *txn) LockCaseToSave(ctx context.Context, id string) error {
 	if _, known := t.stored[id]; known {
 		return t.LockCase(ctx, id)
