@@ -256,8 +256,12 @@ demo() {
   say "submitting the demo work orders (scripts/demo/*.json) as the hotline"
   local token; token=$("$BIN/gridctl" auth issue --role hotline 2>/dev/null | tail -1)
   for f in "$ROOT"/scripts/demo/*.json; do
-    # Each run gets fresh order numbers so the demo always shows new cases.
-    sed "s/\"DEMO-/\"DEMO-$(date +%s)-/" "$f" | "$BIN/gridctl" --token "$token" submit work-order --file - &&
+    # Each run gets fresh order numbers so the demo always shows new cases,
+    # received now (as README's "Try it" does): the files' own dates are
+    # weeks old, and their tasks were warned, overdue and supervised the
+    # moment they were dispatched.
+    sed -e "s/\"DEMO-/\"DEMO-$(date +%s)-/" -e "s/\"receivedAt\": \"[^\"]*\"/\"receivedAt\": \"$(date +%FT%T%:z)\"/" "$f" |
+      "$BIN/gridctl" --token "$token" submit work-order --file - &&
       n=$((n + 1))
   done
   sleep 3 # classify and dispatch take them on
