@@ -78,7 +78,7 @@ type slot struct {
 	// events; it is projected again before it is next read.
 	stale bool
 	// unstored: no view was stored, so c is the empty projection: the case
-	// has no event yet (a command reads its log to be sure, command.existing).
+	// had no event when the batch read it (command.existing: NotFound).
 	unstored bool
 }
 

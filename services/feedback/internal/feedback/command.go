@@ -54,26 +54,20 @@ func (s *Service) beginWith(ctx context.Context, tx Tx, id string, lock func(con
 	return m, c, nil
 }
 
-// existing is case id as the command holds it, its lock held; NotFound
-// when the case has no event. A case without a stored view has none, but
-// its log says so for sure.
+// existing is case id as the command holds it, read if need be; NotFound
+// when the case has no event. A case's view is written in the transaction
+// that appends its events (Rebuild resets and rewrites them all in one), so
+// a case without a stored view has none, as the Applier takes it for a
+// consumed event.
 func (m *command) existing(ctx context.Context, id string) (*Case, error) {
-	if sl := m.a.slots[id]; sl != nil && sl.unstored {
-		evs, err := m.a.tx.Events(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range m.a.log {
-			if e.CaseID == id {
-				evs = append(evs, *e)
-			}
-		}
-		if len(evs) == 0 {
-			return nil, fault.NotFoundf("cases/"+id, "no case %s", id)
-		}
-		sl.c, sl.unstored, sl.stale = Project(id, evs), false, false
+	c, err := m.a.view(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	return m.a.view(ctx, id)
+	if m.a.slots[id].unstored {
+		return nil, fault.NotFoundf("cases/"+id, "no case %s", id)
+	}
+	return c, nil
 }
 
 // emit completes e on c (a case the command holds), appends it to the
@@ -93,9 +87,6 @@ func (m *command) emit(ctx context.Context, c *Case, e *Event) {
 // returns it as the command holds it; NotFound when it has no event.
 func (m *command) lock(ctx context.Context, id string) (*Case, error) {
 	if !m.a.locked[id] {
-		if m.a.slots[id] != nil {
-			return nil, fmt.Errorf("case %s: read before it was locked", id)
-		}
 		if err := m.a.tx.LockCase(ctx, id); err != nil {
 			return nil, err
 		}
