@@ -179,8 +179,8 @@ func (b *benchStatements) report(t *testing.T, orders int, top int) {
 }
 
 // pgCPUByService is the CPU time of PostgreSQL's live backends by the
-// service they serve (application_name gridflow-<schema>; others are
-// "other"). A backend that exits between two readings loses its share.
+// service they serve (application_name gridflow-<schema>, or
+// gridflow-<svc>-emergency; others are "other"). A backend that exits between two readings loses its share.
 func pgCPUByService(t *testing.T, w *procWatch, dbURL string) map[string]time.Duration {
 	t.Helper()
 	ctx := context.Background()
@@ -201,7 +201,8 @@ func pgCPUByService(t *testing.T, w *procWatch, dbURL string) map[string]time.Du
 		app string
 	)
 	_, err = pgx.ForEachRow(rows, []any{&pid, &app}, func() error {
-		svc, ok := strings.CutPrefix(app, "gridflow-")
+		name, ok := strings.CutPrefix(app, "gridflow-")
+		svc := serviceOf(name) // an emergency lane's backends count as its service's
 		if !ok || !slices.Contains(services, svc) {
 			svc = "other"
 		}

@@ -102,10 +102,26 @@ func TestBench(t *testing.T) {
 	st.roles(t, pg.url)
 	ctx := context.Background()
 
+	// The emergency path's processes — intake, NATS and the emergency
+	// lanes — each run in a scheduling group of their own, a session
+	// (README, "Scheduling groups"; BENCH_GROUPS=lanes: the emergency
+	// lanes only; off: every process in the harness's group).
+	groups := cmp.Or(os.Getenv("BENCH_GROUPS"), "path")
+	var sessions []string
+	switch groups {
+	case "path":
+		sessions = []string{"intake", "nats", "classify-emergency", "dispatch-emergency"}
+	case "lanes":
+		sessions = []string{"classify-emergency", "dispatch-emergency"}
+	case "off":
+	default:
+		t.Fatalf("BENCH_GROUPS=%q: want path, lanes or off", groups)
+	}
+
 	// (1) The baseline with intake alone (it owns the tables the baseline
 	// copies), then its events are purged so the rest of the loop never
 	// sees them.
-	s := startStackWith(t, stackConfig{dbURL: st.url("intake"), env: env}, "intake")
+	s := startStackWith(t, stackConfig{dbURL: st.url("intake"), env: env, sessions: sessions}, "intake")
 	procs := watchProcesses(t, s, pg)
 	defer procs.stop()
 	base1 := baseline(t, s, s.jetStreamAs(t, natsauth.Intake), texts, cfg.base)
@@ -127,7 +143,10 @@ func TestBench(t *testing.T) {
 		t.Fatalf("BENCH_ROUTINE_NICE=%q: want 0–19", nice)
 	}
 	if nice != "0" {
-		say("CPU priority: the routine stages' processes run under nice -n %s", nice)
+		say("CPU priority: the routine stages' processes and their PostgreSQL backends run under nice -n %s", nice)
+	}
+	if len(sessions) > 0 {
+		say("scheduling groups: %s each in a session of its own (BENCH_GROUPS=%s)", strings.Join(sessions, ", "), groups)
 	}
 	for _, svc := range []string{"classify", "dispatch", "feedback", "console"} {
 		if nice != "0" && (split || !slices.Contains(laneServices, svc)) {
@@ -145,6 +164,15 @@ func TestBench(t *testing.T) {
 		s.waitReady(t, svc)
 	}
 	procs.refresh()
+	if nice != "0" {
+		// Their PostgreSQL backends too: half of an order's CPU is
+		// PostgreSQL's, in a scheduling group of its own.
+		routine := []string{"feedback", "console"}
+		if split {
+			routine = append(routine, laneServices...)
+		}
+		defer routineBackends(t, pg.url, nice, routine)()
+	}
 
 	b := &bench{t: t, s: s, cfg: cfg, texts: ltexts, grid: gridStream(t, s)}
 

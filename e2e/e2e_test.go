@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,11 +53,13 @@ type stack struct {
 	procs      map[string]*exec.Cmd
 	exited     map[string]chan struct{} // closed when the process has exited
 	logFiles   map[string]string
-	// procEnv is what one process adds to env (a lane's setting), and
-	// procRunner the command it runs under (make bench's nice), kept for
-	// its restarts.
+	// procEnv is what one process adds to env (a lane's setting),
+	// procRunner the command it runs under (make bench's nice) and
+	// sessions the processes started in a session of their own
+	// (stackConfig), kept for their restarts.
 	procEnv    map[string][]string
 	procRunner map[string][]string
+	sessions   []string
 	// owner is the test that started the stack: what lives as long as the
 	// stack (the tests' NATS connections) is cleaned up with it, not with a
 	// subtest that happened to make it first (TestNeighbourhoodLedger).
@@ -71,7 +74,9 @@ var laneServices = []string{"classify", "dispatch"}
 
 // startLanes starts svc as two processes, its routine lane as svc and its
 // emergency lane as svc-emergency, with env added to the stack's (issue
-// 17); the caller waits for them (waitReady).
+// 17); the caller waits for them (waitReady). Each names its PostgreSQL
+// backends after itself (application_name gridflow-svc[-emergency]), so
+// that the bench can tell them apart (routineBackends).
 func (s *stack) startLanes(t *testing.T, svc string, env ...string) {
 	t.Helper()
 	for _, l := range []struct{ name, run string }{{svc, lane.RunRoutine}, {svc + "-emergency", lane.RunEmergency}} {
@@ -81,7 +86,7 @@ func (s *stack) startLanes(t *testing.T, svc string, env ...string) {
 		if s.addrs[l.name] == "" {
 			s.addrs[l.name], s.admins[l.name] = freeAddr(t), freeAddr(t)
 		}
-		s.procEnv[l.name] = append(slices.Clone(env), strings.ToUpper(svc)+"_LANES="+l.run)
+		s.procEnv[l.name] = append(slices.Clone(env), strings.ToUpper(svc)+"_LANES="+l.run, "PGAPPNAME=gridflow-"+l.name)
 		s.start(t, l.name, filepath.Join(s.bin, svc))
 	}
 }
@@ -137,6 +142,10 @@ type stackConfig struct {
 	dbURL string
 	// env is added to every service's environment.
 	env []string
+	// sessions are the processes started in a session of their own, so
+	// that Linux's autogroup scheduling gives each its own share of the
+	// CPU (make bench, README's "Scheduling groups").
+	sessions []string
 }
 
 func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
@@ -146,7 +155,7 @@ func startStackWith(t *testing.T, cfg stackConfig, only ...string) *stack {
 	}
 	s := &stack{bin: binDir(t), dir: t.TempDir(), addrs: map[string]string{}, admins: map[string]string{},
 		procs: map[string]*exec.Cmd{}, exited: map[string]chan struct{}{}, logFiles: map[string]string{}, only: only,
-		procEnv: map[string][]string{}, procRunner: map[string][]string{}, owner: t}
+		procEnv: map[string][]string{}, procRunner: map[string][]string{}, owner: t, sessions: cfg.sessions}
 	dbURL := cfg.dbURL
 	if dbURL == "" {
 		dbURL = testenv.DatabaseURL(t)
@@ -348,6 +357,9 @@ func (s *stack) start(t *testing.T, name, path string, args ...string) {
 	}
 	cmd.Env = append(append(append(append(os.Environ(), s.env...), s.procEnv[name]...), s.addrEnv(name)...), s.natsUserEnv(name)...)
 	cmd.Stdout, cmd.Stderr = f, f
+	if slices.Contains(s.sessions, name) {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)
 	}

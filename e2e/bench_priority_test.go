@@ -1,0 +1,77 @@
+//go:build bench
+
+package e2e
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// routineBackends runs the PostgreSQL backends that serve the routine
+// stages at their lower CPU priority (README, "Scheduling groups"): the
+// postmaster starts a session of its own, so every backend shares one
+// scheduling group, and there an emergency lane's commit competes with the
+// routine stages' statements unless they yield. Backends are told apart
+// by application_name: gridflow-<schema>, and gridflow-<svc>-emergency for
+// the emergency lanes (startLanes). Twice a second it renices the routine
+// backends it has not seen yet (a pool opens connections as it needs
+// them), until the returned function is called.
+func routineBackends(t *testing.T, dbURL, nice string, routine []string) (stop func()) {
+	t.Helper()
+	n, err := strconv.Atoi(nice)
+	if err != nil {
+		t.Fatalf("nice %q: %v", nice, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		db, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			t.Logf("routine backends' priority: %v", err)
+			return
+		}
+		defer db.Close(context.Background())
+		seen := map[int]bool{}
+		tk := time.NewTicker(500 * time.Millisecond)
+		defer tk.Stop()
+		for {
+			rows, err := db.Query(ctx, `SELECT pid, coalesce(application_name, '') FROM pg_stat_activity WHERE backend_type = 'client backend'`)
+			if err == nil {
+				var (
+					pid int
+					app string
+				)
+				_, err = pgx.ForEachRow(rows, []any{&pid, &app}, func() error {
+					svc, ok := strings.CutPrefix(app, "gridflow-")
+					if !ok || seen[pid] || !slices.Contains(routine, svc) {
+						return nil
+					}
+					seen[pid] = true
+					if err := syscall.Setpriority(syscall.PRIO_PROCESS, pid, n); err != nil {
+						t.Logf("routine backends' priority: backend %d (%s): %v", pid, app, err)
+					}
+					return nil
+				})
+			}
+			if err != nil && ctx.Err() == nil {
+				t.Logf("routine backends' priority: %v", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-tk.C:
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
