@@ -119,8 +119,8 @@ bench-intake: build ## measure intake (group commit) against the naive baseline;
 # Issue 17, the shared pipeline: the emergencies' hops, commits and NATS messages per order are always printed;
 # BENCH_PPROF_DIR=<dir> saves each service's CPU profile over the fixed phase (e2e/bench_hops_test.go).
 # BENCH_USERS=off runs without the department bots and the callbacks: the pipeline's own cost per order.
-# BENCH_GROUPS=path (default) starts intake, NATS and the emergency lanes in scheduling groups of their own; lanes:
-# the emergency lanes only; off: every process in the harness's group (README, "Scheduling groups").
+# BENCH_GROUPS=lanes (default) starts the emergency lanes in scheduling groups of their own; path: intake and NATS
+# too; off: every process in the harness's group (README, "Scheduling groups").
 .PHONY: bench
 bench: build ## the whole loop measured: baseline, sustained rate, latency at 200/s, CPU µs/order and peak RSS per process (about 15 min; last line: the figures)
 	@mkdir -p .run

@@ -102,11 +102,10 @@ func TestBench(t *testing.T) {
 	st.roles(t, pg.url)
 	ctx := context.Background()
 
-	// The emergency path's processes — intake, NATS and the emergency
-	// lanes — each run in a scheduling group of their own, a session
-	// (README, "Scheduling groups"; BENCH_GROUPS=lanes: the emergency
-	// lanes only; off: every process in the harness's group).
-	groups := cmp.Or(os.Getenv("BENCH_GROUPS"), "path")
+	// The emergency lanes each run in a scheduling group of their own, a
+	// session (README, "Scheduling groups"; BENCH_GROUPS=path: intake and
+	// NATS too; off: every process in the harness's group).
+	groups := cmp.Or(os.Getenv("BENCH_GROUPS"), "lanes")
 	var sessions []string
 	switch groups {
 	case "path":
