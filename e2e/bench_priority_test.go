@@ -6,7 +6,6 @@ import (
 	"context"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,26 +44,18 @@ func routineBackends(t *testing.T, dbURL, nice string, routine []string) (stop f
 		tk := time.NewTicker(500 * time.Millisecond)
 		defer tk.Stop()
 		for {
-			rows, err := db.Query(ctx, `SELECT pid, coalesce(application_name, '') FROM pg_stat_activity WHERE backend_type = 'client backend'`)
-			if err == nil {
-				var (
-					pid int
-					app string
-				)
-				_, err = pgx.ForEachRow(rows, []any{&pid, &app}, func() error {
-					svc, ok := strings.CutPrefix(app, "gridflow-")
-					if !ok || seen[pid] || !slices.Contains(routine, svc) {
-						return nil
-					}
-					seen[pid] = true
-					if err := syscall.Setpriority(syscall.PRIO_PROCESS, pid, n); err != nil {
-						t.Logf("routine backends' priority: backend %d (%s): %v", pid, app, err)
-					}
-					return nil
-				})
-			}
+			backends, err := pgBackends(ctx, db)
 			if err != nil && ctx.Err() == nil {
 				t.Logf("routine backends' priority: %v", err)
+			}
+			for pid, name := range backends {
+				if seen[pid] || !slices.Contains(routine, name) {
+					continue
+				}
+				seen[pid] = true
+				if err := syscall.Setpriority(syscall.PRIO_PROCESS, pid, n); err != nil {
+					t.Logf("routine backends' priority: backend %d (%s): %v", pid, name, err)
+				}
 			}
 			select {
 			case <-ctx.Done():

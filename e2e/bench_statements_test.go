@@ -179,8 +179,8 @@ func (b *benchStatements) report(t *testing.T, orders int, top int) {
 }
 
 // pgCPUByService is the CPU time of PostgreSQL's live backends by the
-// service they serve (application_name gridflow-<schema>, or
-// gridflow-<svc>-emergency; others are "other"). A backend that exits between two readings loses its share.
+// service they serve (an emergency lane's count as its service's; others
+// are "other"). A backend that exits between two readings loses its share.
 func pgCPUByService(t *testing.T, w *procWatch, dbURL string) map[string]time.Duration {
 	t.Helper()
 	ctx := context.Background()
@@ -190,29 +190,44 @@ func pgCPUByService(t *testing.T, w *procWatch, dbURL string) map[string]time.Du
 		return nil
 	}
 	defer db.Close(ctx)
-	rows, err := db.Query(ctx, `SELECT pid, coalesce(application_name, '') FROM pg_stat_activity WHERE backend_type = 'client backend'`)
+	backends, err := pgBackends(ctx, db)
 	if err != nil {
 		t.Logf("PostgreSQL backends: %v", err)
 		return nil
 	}
 	out := map[string]time.Duration{}
+	for pid, name := range backends {
+		svc := serviceOf(name)
+		if !slices.Contains(services, svc) {
+			svc = "other"
+		}
+		out[svc] += w.cpuOf(pid, false)
+	}
+	return out
+}
+
+// pgBackends is the process name each client backend serves, by its pid:
+// its application_name without "gridflow-" (a schema, or
+// <svc>-emergency: startLanes), or "" for a backend of something else.
+func pgBackends(ctx context.Context, db *pgx.Conn) (map[int]string, error) {
+	rows, err := db.Query(ctx, `SELECT pid, coalesce(application_name, '') FROM pg_stat_activity WHERE backend_type = 'client backend'`)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]string{}
 	var (
 		pid int
 		app string
 	)
 	_, err = pgx.ForEachRow(rows, []any{&pid, &app}, func() error {
 		name, ok := strings.CutPrefix(app, "gridflow-")
-		svc := serviceOf(name) // an emergency lane's backends count as its service's
-		if !ok || !slices.Contains(services, svc) {
-			svc = "other"
+		if !ok {
+			name = ""
 		}
-		out[svc] += w.cpuOf(pid, false)
+		out[pid] = name
 		return nil
 	})
-	if err != nil {
-		t.Logf("PostgreSQL backends: %v", err)
-	}
-	return out
+	return out, err
 }
 
 func sayPGByService(before, after map[string]time.Duration, orders int) {

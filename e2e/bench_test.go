@@ -147,9 +147,11 @@ func TestBench(t *testing.T) {
 	if len(sessions) > 0 {
 		say("scheduling groups: %s each in a session of its own (BENCH_GROUPS=%s)", strings.Join(sessions, ", "), groups)
 	}
+	var routine []string // the processes (and schemas' backends) that run at the routine nice
 	for _, svc := range []string{"classify", "dispatch", "feedback", "console"} {
 		if nice != "0" && (split || !slices.Contains(laneServices, svc)) {
 			s.procRunner[svc] = []string{"nice", "-n", nice}
+			routine = append(routine, svc)
 		}
 		if split && slices.Contains(laneServices, svc) {
 			s.startLanes(t, svc, st.env(svc)...)
@@ -163,13 +165,9 @@ func TestBench(t *testing.T) {
 		s.waitReady(t, svc)
 	}
 	procs.refresh()
-	if nice != "0" {
+	if len(routine) > 0 {
 		// Their PostgreSQL backends too: half of an order's CPU is
 		// PostgreSQL's, in a scheduling group of its own.
-		routine := []string{"feedback", "console"}
-		if split {
-			routine = append(routine, laneServices...)
-		}
 		defer routineBackends(t, pg.url, nice, routine)()
 	}
 
