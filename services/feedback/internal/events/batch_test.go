@@ -28,21 +28,12 @@ import (
 )
 
 // failing is a transaction whose writes of one case's events are done and
-// then fail: a handler that breaks half way through — Append in a
-// savepoint, or the batch's one write (SaveBatch) of what it handled in
-// memory, which then fails the batch, whose messages the runner handles
-// again one by one.
+// then fail: a handler that breaks half way through — the batch's one
+// write (SaveBatch) of what it handled in memory, which then fails the
+// batch, whose messages the runner handles again one by one.
 type failing struct {
 	feedback.BatchTx
 	caseID string
-}
-
-func (f failing) Append(ctx context.Context, e *feedback.Event) (bool, error) {
-	ok, err := f.BatchTx.Append(ctx, e)
-	if err == nil && e.CaseID == f.caseID {
-		return ok, errors.New("lock timeout (injected)")
-	}
-	return ok, err
 }
 
 func (f failing) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedback.Outgoing, cases []*feedback.Case) error {

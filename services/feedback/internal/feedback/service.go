@@ -46,11 +46,6 @@ type Tx interface {
 	// trip, what the stored view derives beside it, but not its timers,
 	// which it writes whole.
 	LockCaseToSave(ctx context.Context, id string) error
-	// Append stores e in the log (setting e.Seq) and reports false when an
-	// event with its id is already there.
-	Append(ctx context.Context, e *Event) (bool, error)
-	// Publish writes e to the outbox.
-	Publish(ctx context.Context, e *Event) error
 	Events(ctx context.Context, caseID string) ([]Event, error)
 	// LoadCase reads a stored view; a fault.NotFound error when none.
 	LoadCase(ctx context.Context, id string) (*Case, error)

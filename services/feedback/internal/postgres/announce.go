@@ -19,8 +19,9 @@ import (
 // lost wake-up costs a watcher its poll, FEEDBACK_WATCH_POLL) for every
 // run of commits. A watcher is woken after the events are visible, as
 // before. The API's transactions are announced too (Store.WithAnnouncer);
-// the timer worker's, few, still notify in themselves (Append), and so
-// does pkg/timer when a transaction sets a timer.
+// the timer worker's, few, still notify in themselves (SaveBatch of a
+// transaction bound with Bind), and so does pkg/timer when a transaction
+// sets a timer.
 type Announcer struct {
 	pool *pgxpool.Pool
 	log  *slog.Logger

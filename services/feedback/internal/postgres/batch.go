@@ -92,9 +92,9 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 	var appended int
 	if n > 0 {
 		// In the batch's order, so that a case's events take their seqs in
-		// the order the Applier projected them; one NOTIFY (watchers wake
-		// when the events are visible, as Append's) unless the runner
-		// announces the commit (Announcer).
+		// the order the Applier projected them; one NOTIFY, delivered only
+		// if the transaction commits (watchers wake when the events are
+		// visible), unless the runner announces the commit (Announcer).
 		notify := `, LATERAL (SELECT pg_notify(` + EventsChannelSQL + `, '')) n`
 		if t.quiet {
 			notify = ""

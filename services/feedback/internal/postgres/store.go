@@ -119,7 +119,7 @@ type txn struct {
 	// (LoadViews) or wrote, by case id; a case not in it has all its
 	// side rows written (side.go).
 	stored map[string]*sideRows
-	// scoped is the context InTx began the transaction with: what Publish
+	// scoped is the context InTx began the transaction with: what SaveBatch
 	// enqueues joins its outbox scope (nil when bound).
 	scoped context.Context
 }
@@ -174,38 +174,6 @@ func (t *txn) LockCaseToSave(ctx context.Context, id string) error {
 // overlapping sets of cases take them in one order and cannot deadlock.
 func LockCases(ctx context.Context, tx pgx.Tx, ids []string) error {
 	return pgdb.LockKeys(ctx, tx, "gridflow-feedback", ids)
-}
-
-func (t *txn) Append(ctx context.Context, e *feedback.Event) (bool, error) {
-	if e.Raw == nil {
-		raw, name, err := events.Encode(e)
-		if err != nil {
-			return false, err
-		}
-		e.Raw, e.Type = raw, name
-	}
-	// The NOTIFY is delivered only if this transaction commits: watchers
-	// wake exactly when the new event is visible to them. A quiet
-	// transaction's is sent after its commit (Announcer).
-	notify := `, LATERAL (SELECT pg_notify(` + EventsChannelSQL + `, '')) n`
-	if t.quiet {
-		notify = ""
-	}
-	err := t.tx.QueryRow(ctx, `WITH ins AS (
-			INSERT INTO events (event_id, case_id, type, occurred_at, envelope) VALUES ($1, $2, $3, $4, $5)
-			ON CONFLICT (event_id) DO NOTHING RETURNING seq)
-		SELECT seq FROM ins`+notify, e.ID, e.CaseID, e.Type, e.At, e.Raw).Scan(&e.Seq)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("append %s: %w", e.Type, pgdb.Translate(err))
-	}
-	return true, nil
-}
-
-func (t *txn) Publish(ctx context.Context, e *feedback.Event) error {
-	return outbox.Enqueue(outbox.Within(ctx, t.scoped), t.tx, events.Message(e))
 }
 
 func (t *txn) Events(ctx context.Context, caseID string) ([]feedback.Event, error) {

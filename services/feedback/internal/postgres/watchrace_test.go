@@ -45,7 +45,7 @@ func TestWatcherNeverSkipsUnderConcurrentWriters(t *testing.T) {
 						return err
 					}
 					ev := feedback.Event{ID: env.GetEventId(), CaseID: caseID, Type: "case.followed_up", At: time.Now(), Raw: raw}
-					if _, err := tx.Append(ctx, &ev); err != nil {
+					if err := tx.(feedback.BatchTx).SaveBatch(ctx, []*feedback.Event{&ev}, nil, nil); err != nil {
 						return err
 					}
 					// Hold the drawn seq uncommitted while others commit theirs.
