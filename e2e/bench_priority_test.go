@@ -5,7 +5,6 @@ package e2e
 import (
 	"context"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -23,12 +22,8 @@ import (
 // the emergency lanes (startLanes). Twice a second it renices the routine
 // backends it has not seen yet (a pool opens connections as it needs
 // them), until the returned function is called.
-func routineBackends(t *testing.T, dbURL, nice string, routine []string) (stop func()) {
+func routineBackends(t *testing.T, dbURL string, nice int, routine []string) (stop func()) {
 	t.Helper()
-	n, err := strconv.Atoi(nice)
-	if err != nil {
-		t.Fatalf("nice %q: %v", nice, err)
-	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -53,7 +48,7 @@ func routineBackends(t *testing.T, dbURL, nice string, routine []string) (stop f
 					continue
 				}
 				seen[pid] = true
-				if err := syscall.Setpriority(syscall.PRIO_PROCESS, pid, n); err != nil {
+				if err := syscall.Setpriority(syscall.PRIO_PROCESS, pid, nice); err != nil {
 					t.Logf("routine backends' priority: backend %d (%s): %v", pid, name, err)
 				}
 			}

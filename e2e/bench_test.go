@@ -138,7 +138,8 @@ func TestBench(t *testing.T) {
 	// 5; 0: all at one priority). With one process per service, only
 	// feedback and the console are routine alone.
 	nice := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "5")
-	if n, err := strconv.Atoi(nice); err != nil || n < 0 || n > 19 {
+	niceN, err := strconv.Atoi(nice)
+	if err != nil || niceN < 0 || niceN > 19 {
 		t.Fatalf("BENCH_ROUTINE_NICE=%q: want 0–19", nice)
 	}
 	if nice != "0" {
@@ -168,7 +169,7 @@ func TestBench(t *testing.T) {
 	if len(routine) > 0 {
 		// Their PostgreSQL backends too: half of an order's CPU is
 		// PostgreSQL's, in a scheduling group of its own.
-		defer routineBackends(t, pg.url, nice, routine)()
+		defer routineBackends(t, pg.url, niceN, routine)()
 	}
 
 	b := &bench{t: t, s: s, cfg: cfg, texts: ltexts, grid: gridStream(t, s)}
@@ -429,9 +430,9 @@ func (b *bench) step(ctx context.Context, n int, rate float64, dur time.Duration
 	type sample struct {
 		at      time.Duration
 		backlog map[string]int
+		traffic map[string]uint64
 	}
 	var samples []sample
-	traffic0 := b.traffic(ctx)
 	tick := time.NewTicker(2 * time.Second)
 sampling:
 	for {
@@ -439,8 +440,8 @@ sampling:
 		case <-done:
 			break sampling
 		case <-tick.C:
-			bl := b.backlogs(ctx)
-			samples = append(samples, sample{time.Since(start), bl})
+			bl, tr := b.queues(ctx)
+			samples = append(samples, sample{time.Since(start), bl, tr})
 			for k, v := range bl {
 				res.maxBacklog[k] = max(res.maxBacklog[k], v)
 			}
@@ -448,7 +449,6 @@ sampling:
 	}
 	tick.Stop()
 	windowEnd := time.Now()
-	traffic1 := b.traffic(ctx)
 	// What is still queued is handled before the next step, and counts
 	// for latency (not for the rate, which counts what the window saw).
 	// The bots keep working meanwhile, then sign for, complete and call
@@ -470,10 +470,10 @@ sampling:
 	// Bounded: at the end of the window no durable holds more than it did
 	// half a window before plus a second of its traffic (it is not
 	// growing), nor more than five seconds of it (it keeps up), and the
-	// door lost nothing. A durable's second is what reached it in the
-	// window over the window's seconds, at least the offered rate: feedback
-	// takes about five messages an order, and a second of orders is a fifth
-	// of a second of its work.
+	// door lost nothing. A durable's second is what reached it between the
+	// first and the last sample over the seconds between them, at least
+	// the offered rate: feedback takes about five messages an order, and a
+	// second of orders is a fifth of a second of its work.
 	if len(samples) > 0 {
 		res.endBacklog = samples[len(samples)-1].backlog
 	}
@@ -492,11 +492,12 @@ sampling:
 			return s / float64(len(ss))
 		}
 		half := len(samples) / 2
-		secs := windowEnd.Sub(start).Seconds()
+		first, last := samples[0], samples[len(samples)-1]
+		secs := (last.at - first.at).Seconds()
 		for _, d := range natsauth.AllDurables() {
 			mid := mean(samples[max(half-2, 0):half], d.Name)
 			end := mean(samples[len(samples)-2:], d.Name)
-			second := max((float64(traffic1[d.Name])-float64(traffic0[d.Name]))/secs, rate)
+			second := max((float64(last.traffic[d.Name])-float64(first.traffic[d.Name]))/secs, rate)
 			if end > mid+max(second, 50) || end > max(5*second, 200) {
 				res.bounded = false
 				why = append(why, fmt.Sprintf("%s %.0f → %.0f, a second %.0f", d.Name, mid, end, second))
@@ -637,22 +638,20 @@ func (b *bench) lastSeq(ctx context.Context) uint64 {
 // backlogs is every durable's messages not yet delivered plus those
 // delivered and not yet acked.
 func (b *bench) backlogs(ctx context.Context) map[string]int {
-	out := map[string]int{}
-	for name, info := range b.durableInfos(ctx) {
-		out[name] = int(info.NumPending) + info.NumAckPending
-	}
-	return out
+	bl, _ := b.queues(ctx)
+	return bl
 }
 
-// traffic is how many messages have reached each durable so far: its
-// deliveries (a redelivery, rare here, counts again) and what waits in
-// the stream for it.
-func (b *bench) traffic(ctx context.Context) map[string]uint64 {
-	out := map[string]uint64{}
+// queues reads each durable's backlog and its traffic: how many messages
+// have reached it so far, its deliveries (a redelivery, rare here, counts
+// again) and what waits in the stream for it.
+func (b *bench) queues(ctx context.Context) (backlog map[string]int, traffic map[string]uint64) {
+	backlog, traffic = map[string]int{}, map[string]uint64{}
 	for name, info := range b.durableInfos(ctx) {
-		out[name] = info.Delivered.Consumer + info.NumPending
+		backlog[name] = int(info.NumPending) + info.NumAckPending
+		traffic[name] = info.Delivered.Consumer + info.NumPending
 	}
-	return out
+	return backlog, traffic
 }
 
 // durableInfos reads every durable consumer's info (one that cannot be
