@@ -81,3 +81,53 @@ func TestQueuePublishesFromMemoryOnCommit(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestQueueStoredHandsTheRowsToTheCaller: a batch sent outside any
+// transaction or scope (intake's emergency, one implicit transaction) gets
+// its stored rows back from QueueStored, and PublishCommitted sends them
+// from memory; a batch that fails gives nothing to publish.
+func TestQueueStoredHandsTheRowsToTheCaller(t *testing.T) {
+	pool, js := setup(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	relay := outbox.NewRelay(pool, js, slog.Default(), outbox.RelayOptions{PollInterval: time.Hour, Grace: time.Hour})
+	done := make(chan error, 1)
+	go func() { done <- relay.Run(ctx) }()
+	time.Sleep(100 * time.Millisecond) // the first (empty) poll passes
+
+	b := &pgx.Batch{}
+	b.Queue(`SELECT 1`)
+	out, err := outbox.QueueStored(ctx, b, msg(41), msg(42))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.SendBatch(ctx, b).Close(); err != nil {
+		t.Fatal(err)
+	}
+	relay.PublishCommitted(*out)
+
+	failing := &pgx.Batch{}
+	if _, err := outbox.QueueStored(ctx, failing, msg(43)); err != nil {
+		t.Fatal(err)
+	}
+	failing.Queue(`SELECT 1/0`) // fails the implicit transaction, the insert with it
+	if err := pool.SendBatch(ctx, failing).Close(); err == nil {
+		t.Fatal("a batch dividing by zero succeeded")
+	}
+
+	deadline := time.Now().Add(5 * time.Second)
+	for streamCount(t, js) < 2 || pending(t, pool) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s: %d messages in the stream, %d rows in the outbox; want 2 and 0", streamCount(t, js), pending(t, pool))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // nothing else arrives
+	if n := streamCount(t, js); n != 2 {
+		t.Errorf("%d messages in the stream, want 2", n)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
