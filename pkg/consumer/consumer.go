@@ -893,9 +893,13 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 		defer span.End()
 	}
 
-	tx, err := r.txPool.Begin(ctx)
+	ids := make([]string, len(unit))
+	for i, d := range unit {
+		ids[i] = d.msg.EventID
+	}
+	tx, fresh, err := r.begin(ctx, ids)
 	if err != nil {
-		return nil, fmt.Errorf("begin: %w", err)
+		return nil, err
 	}
 	ctx, end := r.scope(ctx)
 	committed := false
@@ -906,19 +910,6 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 		end(committed)
 	}()
 
-	ids := make([]string, len(unit))
-	for i, d := range unit {
-		ids[i] = d.msg.EventID
-	}
-	var fresh map[string]bool
-	if r.cfg.Deduped {
-		fresh = make(map[string]bool, len(ids))
-		for _, id := range ids {
-			fresh[id] = true
-		}
-	} else if fresh, err = r.record(ctx, tx, ids); err != nil {
-		return nil, err
-	}
 	outs = make([]outcome, len(unit))
 	b := &Batch{tx: tx, scope: r.scope}
 	var at []int // unit index of each of b's messages
@@ -971,33 +962,51 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 	return outs, nil
 }
 
-// record inserts the handled ids and returns those that were not there.
-// Sorted, so that two transactions recording overlapping ids take their
-// row locks in one order and cannot deadlock on them.
-func (r *Runner) record(ctx context.Context, tx pgx.Tx, ids []string) (map[string]bool, error) {
+// begin starts a unit's transaction and tells which of its ids are new:
+// for a runner that records them, in the same round trip as the BEGIN (one
+// batch that begins the transaction and records the ids, issue 17: under
+// load each round trip waits for the CPU, an emergency's too); for a
+// Deduped one, all of them.
+func (r *Runner) begin(ctx context.Context, ids []string) (pgx.Tx, map[string]bool, error) {
+	fresh := make(map[string]bool, len(ids))
+	if r.cfg.Deduped {
+		tx, err := r.txPool.Begin(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("begin: %w", err)
+		}
+		for _, id := range ids {
+			fresh[id] = true
+		}
+		return tx, fresh, nil
+	}
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
 	sorted = slices.Compact(sorted)
-	rows, err := tx.Query(ctx, `INSERT INTO consumer_handled (consumer, event_id)
-		SELECT $1, id FROM unnest($2::text[]) WITH ORDINALITY AS t (id, n) ORDER BY n
-		ON CONFLICT DO NOTHING RETURNING event_id`, r.cfg.Name, sorted)
-	if err != nil {
-		return nil, fmt.Errorf("record handled events: %w", err)
-	}
-	fresh := make(map[string]bool, len(sorted))
-	for rows.Next() {
+	b := &pgx.Batch{}
+	b.BeginTx(pgx.TxOptions{})
+	b.Queue(recordSQL, r.cfg.Name, sorted).Query(func(rows pgx.Rows) error {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("record handled events: %w", err)
-		}
-		fresh[id] = true
+		_, err := pgx.ForEachRow(rows, []any{&id}, func() error {
+			fresh[id] = true
+			return nil
+		})
+		return err
+	})
+	br := r.txPool.SendBatch(ctx, b)
+	tx := br.Tx()
+	if err := br.Close(); err != nil {
+		_ = tx.Rollback(context.WithoutCancel(ctx)) // gives the connection back
+		return nil, nil, fmt.Errorf("begin and record handled events: %w", err)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("record handled events: %w", err)
-	}
-	return fresh, nil
+	return tx, fresh, nil
 }
+
+// recordSQL inserts the handled ids and returns those that were not there.
+// They come sorted, so that two transactions recording overlapping ids take
+// their row locks in one order and cannot deadlock on them.
+const recordSQL = `INSERT INTO consumer_handled (consumer, event_id)
+		SELECT $1, id FROM unnest($2::text[]) WITH ORDINALITY AS t (id, n) ORDER BY n
+		ON CONFLICT DO NOTHING RETURNING event_id`
 
 // scope begins cfg.Scope's collection, if any. An emergency lane's
 // runner marks it so (lane.WithEmergency): what its transactions enqueue

@@ -24,3 +24,27 @@ func Queue(ctx context.Context, b *pgx.Batch, msgs ...Message) error {
 	b.Queue(insertSQL, ins.args...).Query(func(rows pgx.Rows) error { return ins.read(ctx, rows) })
 	return nil
 }
+
+// QueueStored is Queue for a caller that hands the committed rows to the
+// relay itself, as EnqueueStored's callers do: once b has been sent and its
+// results closed without error, the returned Stored holds the rows with
+// their stored ids (PublishCommitted). They join ctx's scope too, if it has
+// one.
+func QueueStored(ctx context.Context, b *pgx.Batch, msgs ...Message) (*Stored, error) {
+	out := &Stored{}
+	if len(msgs) == 0 {
+		return out, nil
+	}
+	ins, err := newInsert(ctx, msgs)
+	if err != nil {
+		return nil, err
+	}
+	b.Queue(insertSQL, ins.args...).Query(func(rows pgx.Rows) error {
+		if err := ins.read(ctx, rows); err != nil {
+			return err
+		}
+		out.rows = ins.rows
+		return nil
+	})
+	return out, nil
+}

@@ -77,9 +77,12 @@ func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Subm
 	// An emergency queues behind no routine submission (issue 17): it
 	// commits now, in a transaction of its own, and its case.received
 	// leaves on the relay's emergency path.
-	if st.creates == nil || emergencyOrder(s) {
+	switch {
+	case emergencyOrder(s):
+		st.createEmergency(ctx, r)
+	case st.creates == nil:
 		st.createBatch(ctx, []*createReq{r})
-	} else {
+	default:
 		select {
 		case st.creates <- r:
 		case <-ctx.Done():
@@ -95,6 +98,64 @@ func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Subm
 		return nil, false, ctx.Err()
 	}
 }
+
+// createEmergency stores an emergency in two round trips where a group
+// commit's transaction takes five (issue 17: under load each round trip waits for the CPU, and
+// intake's commit was the emergency's longest hop): its case number, then
+// its row and its event sent together, which PostgreSQL runs as one implicit
+// transaction committed at the end of the batch — both or neither. A taken
+// idempotency key (a retry, or a repeat of the hotline's order number) fails
+// that transaction, and createBatch then answers with the stored submission.
+func (st *Store) createEmergency(ctx context.Context, r *createReq) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := st.insertEmergency(ctx, r)
+	if isUniqueViolation(err) {
+		st.createBatch(ctx, []*createReq{r})
+		return
+	}
+	if err != nil {
+		r.done <- createRes{err: fmt.Errorf("create submission: %w", pgdb.Translate(err))}
+		return
+	}
+	st.relay.PublishCommitted(*out)
+	r.done <- createRes{stored: r.sub, created: true}
+}
+
+// insertEmergency numbers r's submission and stores it and its event in
+// one batch, outside any explicit transaction; it returns the stored event
+// for the relay.
+func (st *Store) insertEmergency(ctx context.Context, r *createReq) (*outbox.Stored, error) {
+	var seq int64
+	if err := st.pool.QueryRow(ctx, `SELECT nextval('case_number_seq')`).Scan(&seq); err != nil {
+		return nil, err
+	}
+	s := r.sub
+	s.CaseID = uuid.Must(uuid.NewV7()).String()
+	s.CaseNumber = CaseNumber(s.AcceptedAt, seq)
+	row, err := values(s)
+	if err != nil {
+		return nil, err
+	}
+	msg, err := events.Received(s, s.By(), s.AcceptedAt)
+	if err != nil {
+		return nil, err
+	}
+	b := &pgx.Batch{}
+	b.Queue(insertSQL, row...)
+	out, err := outbox.QueueStored(ctx, b, outbox.WithTrace(r.ctx, msg))
+	if err != nil {
+		return nil, err
+	}
+	if err := st.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// insertSQL stores a row; a taken idempotency key fails it.
+var insertSQL = `INSERT INTO submissions (` + strings.Join(submissionColumns, ", ") + `)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 // emergencyOrder reports whether s is a work order of emergency urgency.
 func emergencyOrder(s *intake.Submission) bool {
@@ -224,8 +285,7 @@ func copyAll(ctx context.Context, tx pgx.Tx, subs []*intake.Submission) error {
 }
 
 // insertNewSQL stores a row unless its idempotency key is taken.
-var insertNewSQL = `INSERT INTO submissions (` + strings.Join(submissionColumns, ", ") + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT DO NOTHING`
+var insertNewSQL = insertSQL + ` ON CONFLICT DO NOTHING`
 
 // insertNew is the rare path after a repeat: it stores those of subs whose
 // idempotency key is free, in the table or earlier in subs, and reports which

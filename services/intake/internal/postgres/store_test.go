@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/gridflow/gridflow/services/intake/internal/postgres"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -44,6 +46,13 @@ func TestCreateIsIdempotentUnderConcurrency(t *testing.T) {
 	kinds := map[string]func() *intake.Submission{
 		"hotline": func() *intake.Submission { return submission("H-1", "hash-a") },
 		"patrol":  func() *intake.Submission { return patrolSubmission("P-1") },
+		// An emergency commits in a batch of its own, outside the group
+		// commit; its repeats fall back to it (issue 17).
+		"emergency": func() *intake.Submission {
+			s := submission("H-E", "hash-e")
+			s.WorkOrder.Urgency = reference.Emergency
+			return s
+		},
 	}
 	for kind, newSub := range kinds {
 		for _, grouped := range []bool{false, true} {
@@ -192,5 +201,77 @@ func TestEmergencySkipsTheGroupCommitQueue(t *testing.T) {
 	s, created, err := st.Create(ctx, gas)
 	if err != nil || !created || s.CaseID == "" {
 		t.Fatalf("the emergency: %+v created=%v err=%v", s, created, err)
+	}
+}
+
+// trips counts what a pool sends to PostgreSQL: a statement sent alone, or
+// a batch, is one round trip.
+type trips struct{ n atomic.Int64 }
+
+func (w *trips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	w.n.Add(1)
+	return ctx
+}
+func (w *trips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (w *trips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	w.n.Add(1)
+	return ctx
+}
+func (w *trips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (w *trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (w *trips) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
+	w.n.Add(1)
+	return ctx
+}
+func (w *trips) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
+
+// Issue 17: an emergency costs intake two round trips to PostgreSQL — its
+// case number, then its row and its event in one batch, one implicit
+// transaction — where the group commit's transaction takes six; under load
+// each round trip waits for the CPU. Its row and its event are stored, and
+// a repeat of its order number answers with the stored case.
+func TestEmergencyTakesTwoRoundTrips(t *testing.T) {
+	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
+	cfg := pool.Config()
+	w := &trips{}
+	cfg.ConnConfig.Tracer = w
+	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(traced.Close)
+	st := postgres.New(traced, nil)
+	ctx := context.Background()
+	st.RunGroupCommit(ctx, 1, 8)
+	// Each statement's first use on a connection prepares it, a round trip
+	// of its own: warm the pool's connection with one emergency first.
+	warm := submission("H-WARM", "hash-w")
+	warm.WorkOrder.Urgency = reference.Emergency
+	if _, _, err := st.Create(ctx, warm); err != nil {
+		t.Fatal(err)
+	}
+	gas := submission("H-GAS", "hash-g")
+	gas.WorkOrder.Urgency = reference.Emergency
+	before := w.n.Load()
+	s, created, err := st.Create(ctx, gas)
+	if err != nil || !created {
+		t.Fatalf("the emergency: created=%v err=%v", created, err)
+	}
+	if n := w.n.Load() - before; n != 2 {
+		t.Errorf("an emergency took %d round trips, want 2", n)
+	}
+	var rows int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM submissions WHERE case_id = $1 AND case_number = $2`, s.CaseID, s.CaseNumber).Scan(&rows); err != nil || rows != 1 {
+		t.Fatalf("its row: %d (%v)", rows, err)
+	}
+	var events int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE subject LIKE '%.emergency'`).Scan(&events); err != nil || events != 2 {
+		t.Fatalf("emergency events in the outbox: %d (%v), want 2 (the warm-up's and this one's)", events, err)
+	}
+	again := submission("H-GAS", "hash-g")
+	again.WorkOrder.Urgency = reference.Emergency
+	s2, created, err := st.Create(ctx, again)
+	if err != nil || created || s2.CaseID != s.CaseID || s2.CaseNumber != s.CaseNumber {
+		t.Fatalf("the repeat: %+v created=%v err=%v; want case %s", s2, created, err, s.CaseID)
 	}
 }
