@@ -137,21 +137,21 @@ func TestBench(t *testing.T) {
 	// "CPU priority by lane" advises for one machine (BENCH_ROUTINE_NICE,
 	// 5; 0: all at one priority). With one process per service, only
 	// feedback and the console are routine alone.
-	nice := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "5")
-	niceN, err := strconv.Atoi(nice)
-	if err != nil || niceN < 0 || niceN > 19 {
-		t.Fatalf("BENCH_ROUTINE_NICE=%q: want 0–19", nice)
+	niceEnv := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "5")
+	nice, err := strconv.Atoi(niceEnv)
+	if err != nil || nice < 0 || nice > 19 {
+		t.Fatalf("BENCH_ROUTINE_NICE=%q: want 0–19", niceEnv)
 	}
-	if nice != "0" {
-		say("CPU priority: the routine stages' processes and their PostgreSQL backends run under nice -n %s", nice)
+	if nice != 0 {
+		say("CPU priority: the routine stages' processes and their PostgreSQL backends run under nice -n %d", nice)
 	}
 	if len(sessions) > 0 {
 		say("scheduling groups: %s each in a session of its own (BENCH_GROUPS=%s)", strings.Join(sessions, ", "), groups)
 	}
 	var routine []string // the processes (and schemas' backends) that run at the routine nice
 	for _, svc := range []string{"classify", "dispatch", "feedback", "console"} {
-		if nice != "0" && (split || !slices.Contains(laneServices, svc)) {
-			s.procRunner[svc] = []string{"nice", "-n", nice}
+		if nice != 0 && (split || !slices.Contains(laneServices, svc)) {
+			s.procRunner[svc] = []string{"nice", "-n", strconv.Itoa(nice)}
 			routine = append(routine, svc)
 		}
 		if split && slices.Contains(laneServices, svc) {
@@ -169,7 +169,7 @@ func TestBench(t *testing.T) {
 	if len(routine) > 0 {
 		// Their PostgreSQL backends too: half of an order's CPU is
 		// PostgreSQL's, in a scheduling group of its own.
-		defer routineBackends(t, pg.url, niceN, routine)()
+		defer routineBackends(t, pg.url, nice, routine)()
 	}
 
 	b := &bench{t: t, s: s, cfg: cfg, texts: ltexts, grid: gridStream(t, s)}

@@ -629,34 +629,6 @@ func TestEmergencyRunnerMarksItsTransactions(t *testing.T) {
 	}
 }
 
-// sent records what a pool sends: each statement sent alone, and each
-// batch's statements.
-type sent struct {
-	mu      sync.Mutex
-	alone   []string
-	batches [][]string
-}
-
-func (s *sent) TraceQueryStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceQueryStartData) context.Context {
-	s.mu.Lock()
-	s.alone = append(s.alone, strings.TrimSpace(d.SQL))
-	s.mu.Unlock()
-	return ctx
-}
-func (s *sent) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (s *sent) TraceBatchStart(ctx context.Context, _ *pgx.Conn, d pgx.TraceBatchStartData) context.Context {
-	var sqls []string
-	for _, q := range d.Batch.QueuedQueries {
-		sqls = append(sqls, strings.TrimSpace(q.SQL))
-	}
-	s.mu.Lock()
-	s.batches = append(s.batches, sqls)
-	s.mu.Unlock()
-	return ctx
-}
-func (s *sent) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (s *sent) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
 // Issue 17: a message's transaction begins in the round trip that records
 // its id (a batch of the two), not in one of its own — a round trip fewer
 // for every transaction of a recording consumer, an emergency lane's too.
@@ -664,14 +636,7 @@ func (s *sent) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) 
 func TestBeginTravelsWithTheRecord(t *testing.T) {
 	t.Parallel()
 	e := setup(t, nil)
-	cfg := e.pool.Config()
-	tr := &sent{}
-	cfg.ConnConfig.Tracer = tr
-	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(traced.Close)
+	traced, wire := testenv.TracedPool(t, e.pool)
 	var fail atomic.Bool
 	fail.Store(true)
 	h := func(ctx context.Context, tx pgx.Tx, msg consumer.Message) error {
@@ -696,21 +661,20 @@ func TestBeginTravelsWithTheRecord(t *testing.T) {
 	if n := count(t, e.pool, `SELECT count(*) FROM consumer_handled WHERE consumer = 'test-begin' AND event_id = 'ev-b'`); n != 1 {
 		t.Errorf("ev-b recorded %d times, want 1", n)
 	}
-	tr.mu.Lock()
-	defer tr.mu.Unlock()
-	for _, q := range tr.alone {
+	alone, batches := wire.Sent()
+	for _, q := range alone {
 		if strings.EqualFold(q, "begin") {
-			t.Errorf("a BEGIN was sent alone; statements sent alone: %q", tr.alone)
+			t.Errorf("a BEGIN was sent alone; statements sent alone: %q", alone)
 			break
 		}
 	}
 	began := 0
-	for _, b := range tr.batches {
+	for _, b := range batches {
 		if len(b) == 2 && strings.EqualFold(b[0], "begin") && strings.HasPrefix(b[1], "INSERT INTO consumer_handled") {
 			began++
 		}
 	}
 	if began != 2 {
-		t.Errorf("%d batches began a transaction and recorded the id, want 2 (the failed try and the retry): %q", began, tr.batches)
+		t.Errorf("%d batches began a transaction and recorded the id, want 2 (the failed try and the retry): %q", began, batches)
 	}
 }

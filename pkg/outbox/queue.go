@@ -14,15 +14,8 @@ import (
 // so they are published from memory once the transaction commits; errors
 // show when b is sent.
 func Queue(ctx context.Context, b *pgx.Batch, msgs ...Message) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	ins, err := newInsert(ctx, msgs)
-	if err != nil {
-		return err
-	}
-	b.Queue(insertSQL, ins.args...).Query(func(rows pgx.Rows) error { return ins.read(ctx, rows) })
-	return nil
+	_, err := QueueStored(ctx, b, msgs...)
+	return err
 }
 
 // QueueStored is Queue for a caller that hands the committed rows to the

@@ -6,7 +6,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -19,47 +18,20 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// wire counts what a pool sends: round trips (a statement sent alone, or a
-// batch) and statements (BEGIN and COMMIT included).
-type wire struct{ trips, stmts atomic.Int64 }
-
-func (w *wire) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	w.trips.Add(1)
-	w.stmts.Add(1)
-	return ctx
-}
-func (w *wire) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (w *wire) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	w.trips.Add(1)
-	return ctx
-}
-func (w *wire) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) { w.stmts.Add(1) }
-func (w *wire) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-
-func (w *wire) read() (trips, stmts int64) { return w.trips.Load(), w.stmts.Load() }
-
 // signing is a migrated database with a store whose pool counts its round
 // trips, and a supply of cases routed to one task each.
 type signing struct {
 	pool  *pgxpool.Pool
 	store *postgres.Store
-	wire  *wire
+	wire  *testenv.Wire
 	seq   int
 }
 
 func newSigning(tb testing.TB) *signing {
 	tb.Helper()
 	pool := testenv.Pool(tb, postgres.Schema, 8, postgres.Migrations...)
-	cfg := pool.Config()
-	s := &signing{pool: pool, wire: &wire{}}
-	cfg.ConnConfig.Tracer = s.wire
-	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(traced.Close)
-	s.store = postgres.New(traced, nil)
-	return s
+	traced, wire := testenv.TracedPool(tb, pool)
+	return &signing{pool: pool, store: postgres.New(traced, nil), wire: wire}
 }
 
 // routed stores a case as the consumer would from case.received and
@@ -122,9 +94,9 @@ func TestSignForAndCompleteRoundTrips(t *testing.T) {
 	s := newSigning(t)
 	recv := at("2026-03-02 10:00")
 	task := s.routed(t, recv)
-	trips0, stmts0 := s.wire.read()
+	trips0, stmts0 := s.wire.Trips(), s.wire.Statements()
 	s.signAndComplete(t, task, recv.Add(time.Hour))
-	trips, stmts := s.wire.read()
+	trips, stmts := s.wire.Trips(), s.wire.Statements()
 	if got := trips - trips0; got != 4 {
 		t.Errorf("a sign-for and a completion took %d round trips, want 4 (2 each)", got)
 	}
@@ -144,14 +116,14 @@ func BenchmarkSignForAndComplete(b *testing.B) {
 		tasks[i] = s.routed(b, recv)
 	}
 	pg, _ := strconv.Atoi(os.Getenv("DISPATCH_BENCH_PG_PID"))
-	trips0, stmts0 := s.wire.read()
+	trips0, stmts0 := s.wire.Trips(), s.wire.Statements()
 	cpu0, pg0 := selfCPU(), childrenCPU(pg)
 	b.ResetTimer()
 	for i := range b.N {
 		s.signAndComplete(b, tasks[i], recv.Add(time.Hour))
 	}
 	b.StopTimer()
-	trips, stmts := s.wire.read()
+	trips, stmts := s.wire.Trips(), s.wire.Statements()
 	n := float64(b.N)
 	b.ReportMetric(float64(trips-trips0)/n, "trips/op")
 	b.ReportMetric(float64(stmts-stmts0)/n, "stmts/op")
@@ -211,11 +183,11 @@ func TestRefusedWriteRollsBack(t *testing.T) {
 		_, err := c.Complete(denv(recv.Add(time.Hour), actor), task, "已处置", nil)
 		return err
 	})
-	trips0, _ := s.wire.read()
+	trips0 := s.wire.Trips()
 	if _, err := s.store.Update(context.Background(), dispatch.Target{TaskID: task}, req, complete); err == nil {
 		t.Fatal("completing a task not signed for was not refused")
 	}
-	if trips, _ := s.wire.read(); trips-trips0 != 2 {
+	if trips := s.wire.Trips(); trips-trips0 != 2 {
 		t.Errorf("a refused write took %d round trips, want 2 (the read, the rollback)", trips-trips0)
 	}
 	var open int

@@ -77,12 +77,9 @@ func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Subm
 	// An emergency queues behind no routine submission (issue 17): it
 	// commits now, in a transaction of its own, and its case.received
 	// leaves on the relay's emergency path.
-	switch {
-	case emergencyOrder(s):
-		st.createEmergency(ctx, r)
-	case st.creates == nil:
+	if st.creates == nil || emergencyOrder(s) {
 		st.createBatch(ctx, []*createReq{r})
-	default:
+	} else {
 		select {
 		case st.creates <- r:
 		case <-ctx.Done():
@@ -99,60 +96,6 @@ func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Subm
 	}
 }
 
-// createEmergency stores an emergency in two round trips where a group
-// commit's transaction takes five (issue 17: under load each round trip waits for the CPU, and
-// intake's commit was the emergency's longest hop): its case number, then
-// its row and its event sent together, which PostgreSQL runs as one implicit
-// transaction committed at the end of the batch — both or neither. A taken
-// idempotency key (a retry, or a repeat of the hotline's order number) fails
-// that transaction, and createBatch then answers with the stored submission.
-func (st *Store) createEmergency(ctx context.Context, r *createReq) {
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	out, err := st.insertEmergency(ctx, r)
-	if isUniqueViolation(err) {
-		st.createBatch(ctx, []*createReq{r})
-		return
-	}
-	if err != nil {
-		r.done <- createRes{err: fmt.Errorf("create submission: %w", pgdb.Translate(err))}
-		return
-	}
-	st.relay.PublishCommitted(*out)
-	r.done <- createRes{stored: r.sub, created: true}
-}
-
-// insertEmergency numbers r's submission and stores it and its event in
-// one batch, outside any explicit transaction; it returns the stored event
-// for the relay.
-func (st *Store) insertEmergency(ctx context.Context, r *createReq) (*outbox.Stored, error) {
-	var seq int64
-	if err := st.pool.QueryRow(ctx, `SELECT nextval('case_number_seq')`).Scan(&seq); err != nil {
-		return nil, err
-	}
-	s := r.sub
-	s.CaseID = uuid.Must(uuid.NewV7()).String()
-	s.CaseNumber = CaseNumber(s.AcceptedAt, seq)
-	row, err := values(s)
-	if err != nil {
-		return nil, err
-	}
-	msg, err := events.Received(s, s.By(), s.AcceptedAt)
-	if err != nil {
-		return nil, err
-	}
-	b := &pgx.Batch{}
-	b.Queue(insertSQL, row...)
-	out, err := outbox.QueueStored(ctx, b, outbox.WithTrace(r.ctx, msg))
-	if err != nil {
-		return nil, err
-	}
-	if err := st.pool.SendBatch(ctx, b).Close(); err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // insertSQL stores a row; a taken idempotency key fails it.
 var insertSQL = `INSERT INTO submissions (` + strings.Join(submissionColumns, ", ") + `)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
@@ -162,8 +105,8 @@ func emergencyOrder(s *intake.Submission) bool {
 	return s.WorkOrder != nil && s.WorkOrder.Urgency == reference.Emergency
 }
 
-// createBatch stores a batch in one transaction. A batch is first inserted
-// as if every request were new (a repeat is rare, and looking each key up
+// createBatch stores a batch in one transaction (a batch of one, insertOne's
+// way). A batch is first inserted as if every request were new (a repeat is rare, and looking each key up
 // first cost the database an index probe per unique index per row); if one
 // was a repeat, the transaction is redone skipping what is taken. If it still
 // fails, each request is retried alone so one bad row cannot fail its
@@ -171,7 +114,16 @@ func emergencyOrder(s *intake.Submission) bool {
 func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	results, out, err := st.insertBatch(ctx, batch, false)
+	var (
+		results []createRes
+		out     outbox.Stored
+		err     error
+	)
+	if len(batch) == 1 {
+		results, out, err = st.insertOne(ctx, batch[0])
+	} else {
+		results, out, err = st.insertBatch(ctx, batch, false)
+	}
 	if isUniqueViolation(err) {
 		results, out, err = st.insertBatch(ctx, batch, true)
 	}
@@ -208,10 +160,7 @@ func (st *Store) insertBatch(ctx context.Context, batch []*createReq, skipTaken 
 		}
 		subs := make([]*intake.Submission, len(batch))
 		for i, r := range batch {
-			s := r.sub
-			s.CaseID = uuid.Must(uuid.NewV7()).String()
-			s.CaseNumber = CaseNumber(s.AcceptedAt, seqs[i])
-			subs[i] = s
+			subs[i] = stamp(r.sub, seqs[i])
 		}
 		var stored []bool
 		if skipTaken {
@@ -240,17 +189,68 @@ func (st *Store) insertBatch(ctx context.Context, batch []*createReq, skipTaken 
 				results[i] = createRes{stored: existing}
 				continue
 			}
-			msg, err := events.Received(s, s.By(), s.AcceptedAt)
+			msg, err := received(r)
 			if err != nil {
 				return err
 			}
-			msgs = append(msgs, outbox.WithTrace(r.ctx, msg))
+			msgs = append(msgs, msg)
 			results[i] = createRes{stored: s, created: true}
 		}
 		out, err = outbox.EnqueueStored(ctx, tx, msgs...)
 		return err
 	})
 	return results, out, err
+}
+
+// insertOne stores a lone submission — an emergency, or a routine one that
+// found no other waiting — in two round trips where insertBatch's
+// transaction takes five (issue 17: under load each round trip waits for
+// the CPU, and intake's commit was an emergency's longest hop): its case
+// number, then its row and its event sent together, which PostgreSQL runs as
+// one implicit transaction committed at the end of the batch — both or
+// neither. A taken idempotency key fails it with a unique violation, as
+// insertBatch's COPY does.
+func (st *Store) insertOne(ctx context.Context, r *createReq) ([]createRes, outbox.Stored, error) {
+	var seq int64
+	if err := st.pool.QueryRow(ctx, `SELECT nextval('case_number_seq')`).Scan(&seq); err != nil {
+		return nil, outbox.Stored{}, err
+	}
+	s := stamp(r.sub, seq)
+	row, err := values(s)
+	if err != nil {
+		return nil, outbox.Stored{}, err
+	}
+	msg, err := received(r)
+	if err != nil {
+		return nil, outbox.Stored{}, err
+	}
+	b := &pgx.Batch{}
+	b.Queue(insertSQL, row...)
+	out, err := outbox.QueueStored(ctx, b, msg)
+	if err != nil {
+		return nil, outbox.Stored{}, err
+	}
+	if err := st.pool.SendBatch(ctx, b).Close(); err != nil {
+		return nil, outbox.Stored{}, err
+	}
+	return []createRes{{stored: s, created: true}}, *out, nil
+}
+
+// stamp gives s a new case id and the case number of seq.
+func stamp(s *intake.Submission, seq int64) *intake.Submission {
+	s.CaseID = uuid.Must(uuid.NewV7()).String()
+	s.CaseNumber = CaseNumber(s.AcceptedAt, seq)
+	return s
+}
+
+// received is r's case.received, carrying r's trace context.
+func received(r *createReq) (outbox.Message, error) {
+	s := r.sub
+	msg, err := events.Received(s, s.By(), s.AcceptedAt)
+	if err != nil {
+		return outbox.Message{}, err
+	}
+	return outbox.WithTrace(r.ctx, msg), nil
 }
 
 func isUniqueViolation(err error) bool {

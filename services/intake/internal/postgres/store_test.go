@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,7 +12,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/intake/internal/intake"
 	"github.com/gridflow/gridflow/services/intake/internal/postgres"
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -204,27 +202,6 @@ func TestEmergencySkipsTheGroupCommitQueue(t *testing.T) {
 	}
 }
 
-// trips counts what a pool sends to PostgreSQL: a statement sent alone, or
-// a batch, is one round trip.
-type trips struct{ n atomic.Int64 }
-
-func (w *trips) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
-	w.n.Add(1)
-	return ctx
-}
-func (w *trips) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
-func (w *trips) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
-	w.n.Add(1)
-	return ctx
-}
-func (w *trips) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
-func (w *trips) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
-func (w *trips) TraceCopyFromStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceCopyFromStartData) context.Context {
-	w.n.Add(1)
-	return ctx
-}
-func (w *trips) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEndData) {}
-
 // Issue 17: an emergency costs intake two round trips to PostgreSQL — its
 // case number, then its row and its event in one batch, one implicit
 // transaction — where the group commit's transaction takes six; under load
@@ -232,14 +209,7 @@ func (w *trips) TraceCopyFromEnd(context.Context, *pgx.Conn, pgx.TraceCopyFromEn
 // a repeat of its order number answers with the stored case.
 func TestEmergencyTakesTwoRoundTrips(t *testing.T) {
 	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
-	cfg := pool.Config()
-	w := &trips{}
-	cfg.ConnConfig.Tracer = w
-	traced, err := pgxpool.NewWithConfig(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(traced.Close)
+	traced, wire := testenv.TracedPool(t, pool)
 	st := postgres.New(traced, nil)
 	ctx := context.Background()
 	st.RunGroupCommit(ctx, 1, 8)
@@ -252,12 +222,12 @@ func TestEmergencyTakesTwoRoundTrips(t *testing.T) {
 	}
 	gas := submission("H-GAS", "hash-g")
 	gas.WorkOrder.Urgency = reference.Emergency
-	before := w.n.Load()
+	before := wire.Trips()
 	s, created, err := st.Create(ctx, gas)
 	if err != nil || !created {
 		t.Fatalf("the emergency: created=%v err=%v", created, err)
 	}
-	if n := w.n.Load() - before; n != 2 {
+	if n := wire.Trips() - before; n != 2 {
 		t.Errorf("an emergency took %d round trips, want 2", n)
 	}
 	var rows int
