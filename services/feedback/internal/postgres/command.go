@@ -105,7 +105,7 @@ type prefetch struct {
 	body   []byte   // the case's stored view; nil when it has none
 	deps   []string // the cases merged into it
 	// given: what the command has been answered already.
-	request, locked, view, dependents bool
+	request, view, dependents bool
 }
 
 // heldTx is a command's transaction. The writes SaveBatch and SaveRequest
