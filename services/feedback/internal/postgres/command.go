@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -83,6 +84,10 @@ func (s *Store) Command(ctx context.Context, req feedback.Request, caseID string
 		return nil
 	})
 	if err := conn.SendBatch(ctx, last).Close(); err != nil {
+		// A statement that failed made PostgreSQL skip the rest, COMMIT
+		// included. An answer the store could not take after a COMMIT that
+		// ran (none is expected) leaves the events in the outbox for the
+		// relay's poll, and a retry with the request's id gets its outcome.
 		return fmt.Errorf("save case %s: %w", caseID, pgdb.Translate(err))
 	}
 	if !committed {
@@ -187,7 +192,8 @@ func (r errRow) Scan(...any) error { return r.err }
 // prefetched answers BeginRequest from the prefetch, when it is req's.
 func (t *txn) prefetchedRequest(req idempotency.Request) (*idempotency.Result, bool, error) {
 	p := t.fresh()
-	if p == nil || p.request || p.key.Principal != req.Principal || p.key.ID != req.ID {
+	if p == nil || p.request || p.key.Principal != req.Principal || p.key.ID != req.ID || p.key.Method != req.Method ||
+		!bytes.Equal(p.key.Hash, req.Hash) {
 		return nil, false, nil
 	}
 	p.request = true
