@@ -143,7 +143,10 @@ func total(m map[string]uint64) (n uint64) {
 // commits prints each service's transactions per order since reset, as
 // pg_stat_statements counts its COMMITs (a statement outside a
 // transaction, such as the relay's delete, commits without one and is not
-// counted here; pgCommits counts everything).
+// counted here; pgCommits counts everything). A COMMIT sent in a batch with
+// the writes (dispatch's and feedback's requests) counts only the first
+// time a connection sends it: pgx prepares it, and the extension does not
+// count a prepared utility statement's later runs.
 func (b *benchStatements) commits(t *testing.T, orders int) {
 	t.Helper()
 	if !b.on {
@@ -163,7 +166,7 @@ func (b *benchStatements) commits(t *testing.T, orders int) {
 		svc   string
 		calls int64
 	)
-	say("(3) COMMITs per order by service (pg_stat_statements):")
+	say("(3) COMMITs per order by service (pg_stat_statements; not a COMMIT batched with writes, see commits):")
 	if _, err := pgx.ForEachRow(rows, []any{&svc, &calls}, func() error {
 		say("      %-9s %6.2f", svc, float64(calls)/float64(max(orders, 1)))
 		return nil

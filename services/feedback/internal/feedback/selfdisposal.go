@@ -110,7 +110,7 @@ func (s *Service) CheckSelfDisposal(ctx context.Context, sc policy.Scope, actor 
 	in.CaseID = strings.ToLower(in.CaseID) // as the log keys it
 	req := Request{Principal: principalOf(actor), ID: in.RequestID, Method: "CheckSelfDisposal", Content: in}
 	var out *Case
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.store.Command(ctx, req, in.CaseID, func(tx Tx) error {
 		if c, _, done, err := s.replay(ctx, tx, req, in.CaseID); done || err != nil {
 			out = c
 			return err

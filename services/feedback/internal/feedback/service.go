@@ -35,6 +35,10 @@ type Calendar interface {
 // Store runs transactions over feedback's log and views.
 type Store interface {
 	InTx(ctx context.Context, fn func(Tx) error) error
+	// Command is InTx for a caller's request req on case caseID, which fn
+	// begins (BeginRequest), then locks and reads: the store may do those
+	// before fn asks, and send fn's writes with the COMMIT (issue 17).
+	Command(ctx context.Context, req Request, caseID string, fn func(Tx) error) error
 }
 
 // Tx is the domain's view of one transaction.
@@ -266,7 +270,7 @@ func (s *Service) RecordCallback(ctx context.Context, sc policy.Scope, actor str
 	req := Request{Principal: principalOf(actor), ID: in.RequestID, Method: "RecordCallback", Content: in}
 	var out *Case
 	var id string
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.store.Command(ctx, req, in.CaseID, func(tx Tx) error {
 		if c, prior, done, err := s.replay(ctx, tx, req, in.CaseID); done || err != nil {
 			out, id = c, prior
 			return err
@@ -371,7 +375,7 @@ func (s *Service) RecordRecheck(ctx context.Context, sc policy.Scope, actor, wor
 	req := Request{Principal: principalOf(actor), ID: in.RequestID, Method: "RecordRecheck", Content: in}
 	var out *Case
 	var id string
-	err := s.store.InTx(ctx, func(tx Tx) error {
+	err := s.store.Command(ctx, req, in.CaseID, func(tx Tx) error {
 		if c, prior, done, err := s.replay(ctx, tx, req, in.CaseID); done || err != nil {
 			out, id = c, prior
 			return err

@@ -122,11 +122,18 @@ type txn struct {
 	// scoped is the context InTx began the transaction with: what SaveBatch
 	// enqueues joins its outbox scope (nil when bound).
 	scoped context.Context
+	// held and pre are a command's (Command): its writes wait for the
+	// COMMIT in held, and pre answers its first questions.
+	held *heldTx
+	pre  *prefetch
 }
 
 const lockCaseSQL = `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), hashtext($1))`
 
 func (t *txn) LockCase(ctx context.Context, id string) error {
+	if t.pre != nil && id == t.pre.caseID {
+		return nil // locked in the command's first round trip
+	}
 	if _, err := t.tx.Exec(ctx, lockCaseSQL, id); err != nil {
 		return fmt.Errorf("lock case %s: %w", id, err)
 	}
@@ -208,6 +215,13 @@ func queryEvents(ctx context.Context, q querier, sql string, args ...any) ([]fee
 }
 
 func (t *txn) LoadCase(ctx context.Context, id string) (*feedback.Case, error) {
+	if p := t.fresh(); p != nil && id == p.caseID {
+		if p.body == nil {
+			return nil, fault.NotFoundf("cases/"+id, "no case %v", id)
+		}
+		c := &feedback.Case{}
+		return c, json.Unmarshal(p.body, c)
+	}
 	return loadCase(ctx, t.tx, `WHERE case_id = $1`, id)
 }
 
@@ -256,12 +270,19 @@ func callbackTimers(c *feedback.Case) []timer.Op {
 	return []timer.Op{op(TimerCallbackWindow, c.CallbackDue), op(TimerCallbackRetry, c.RetryAt)}
 }
 
+// dependentsSQL lists the cases merged into $1. Its test that
+// primary_case_id is not empty lets the generic plan of this prepared
+// statement use the partial index cases_primary: without it, after its
+// fifth run, it scanned every case at each resolution (issue 17).
+const dependentsSQL = `SELECT case_id FROM cases WHERE primary_case_id = $1 AND primary_case_id <> '' AND case_id <> $1
+		ORDER BY case_id`
+
 func (t *txn) Dependents(ctx context.Context, primaryID string) ([]string, error) {
-	// primary_case_id <> '' lets the generic plan of this prepared
-	// statement use the partial index cases_primary: without it, after its
-	// fifth run, it scanned every case at each resolution (issue 17).
-	rows, err := t.tx.Query(ctx, `SELECT case_id FROM cases WHERE primary_case_id = $1 AND primary_case_id <> '' AND case_id <> $1
-		ORDER BY case_id`, primaryID)
+	if p := t.fresh(); p != nil && !p.dependents && primaryID == p.caseID {
+		p.dependents = true
+		return p.deps, nil
+	}
+	rows, err := t.tx.Query(ctx, dependentsSQL, primaryID)
 	if err != nil {
 		return nil, fmt.Errorf("dependents: %w", pgdb.Translate(err))
 	}
@@ -281,7 +302,10 @@ func (t *txn) BeginRequest(ctx context.Context, req feedback.Request) (string, b
 	if err != nil {
 		return "", false, err
 	}
-	prior, err := idempotency.Begin(ctx, t.tx, key)
+	prior, fetched, err := t.prefetchedRequest(key)
+	if !fetched {
+		prior, err = idempotency.Begin(ctx, t.tx, key)
+	}
 	if err != nil || prior == nil {
 		return "", false, err
 	}
@@ -301,7 +325,11 @@ func (t *txn) SaveRequest(ctx context.Context, req feedback.Request, resource, o
 	if err != nil {
 		return err
 	}
-	return idempotency.Save(ctx, t.tx, key, idempotency.Result{Resource: resource, Body: body})
+	res := idempotency.Result{Resource: resource, Body: body}
+	if t.held != nil {
+		return idempotency.QueueSave(t.held.b, key, res) // sent with the COMMIT (Command)
+	}
+	return idempotency.Save(ctx, t.tx, key, res)
 }
 
 func (t *txn) ResetViews(ctx context.Context) error {
