@@ -122,7 +122,6 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 			if !t.quiet {
 				b.Queue(`SELECT pg_notify(` + EventsChannelSQL + `, '')`)
 			}
-			appended = n
 		} else {
 			b.Queue(`WITH ins AS (
 				INSERT INTO events (event_id, case_id, type, occurred_at, envelope)
