@@ -34,19 +34,28 @@ func marshalView(c *feedback.Case) ([]byte, error) {
 
 // LoadViews reads the views of ids and which of eventIDs are logged.
 func (t *txn) LoadViews(ctx context.Context, ids, eventIDs []string) (map[string]*feedback.Case, map[string]bool, error) {
-	b := &pgx.Batch{}
-	views := make(map[string]*feedback.Case, len(ids))
-	logged := map[string]bool{}
 	if p := t.fresh(); p != nil && !p.view && len(ids) == 1 && ids[0] == p.caseID && len(eventIDs) == 0 {
 		p.view = true // read in the command's first round trip
-		if p.body == nil {
-			t.remember(p.caseID, noRows(p.caseID))
-			return views, logged, nil
-		}
-		c, err := t.rememberView(p.caseID, p.body)
-		views[p.caseID] = c
-		return views, logged, err
+		return p.views, map[string]bool{}, nil
 	}
+	b := &pgx.Batch{}
+	loaded := t.queueLoadViews(b, ids, eventIDs)
+	if b.Len() == 0 {
+		views, logged := loaded()
+		return views, logged, nil
+	}
+	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, nil, fmt.Errorf("load views: %w", pgdb.Translate(err))
+	}
+	views, logged := loaded()
+	return views, logged, nil
+}
+
+// queueLoadViews queues LoadViews' reads on b; loaded, called once b has
+// been sent without error, answers what LoadViews would have.
+func (t *txn) queueLoadViews(b *pgx.Batch, ids, eventIDs []string) (loaded func() (map[string]*feedback.Case, map[string]bool)) {
+	views := make(map[string]*feedback.Case, len(ids))
+	logged := map[string]bool{}
 	if len(ids) > 0 {
 		b.Queue(`SELECT case_id, body FROM cases WHERE case_id = ANY($1)`, ids).Query(func(rows pgx.Rows) error {
 			var id string
@@ -69,18 +78,14 @@ func (t *txn) LoadViews(ctx context.Context, ids, eventIDs []string) (map[string
 			return err
 		})
 	}
-	if b.Len() == 0 {
-		return views, logged, nil
-	}
-	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {
-		return nil, nil, fmt.Errorf("load views: %w", pgdb.Translate(err))
-	}
-	for _, id := range ids {
-		if _, stored := views[id]; !stored {
-			t.remember(id, noRows(id))
+	return func() (map[string]*feedback.Case, map[string]bool) {
+		for _, id := range ids {
+			if _, stored := views[id]; !stored {
+				t.remember(id, noRows(id))
+			}
 		}
+		return views, logged
 	}
-	return views, logged, nil
 }
 
 // SaveBatch appends evs, enqueues out and saves cases.

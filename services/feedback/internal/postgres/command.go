@@ -57,11 +57,9 @@ func (s *Store) Command(ctx context.Context, req feedback.Request, caseID string
 		return err
 	}
 	pre := &prefetch{caseID: caseID, key: key, prior: prior}
+	t := &txn{pre: pre, scoped: ctx, quiet: s.announcer != nil}
 	b.Queue(lockCaseSQL, caseID)
-	b.Queue(`SELECT body FROM cases WHERE case_id = $1`, caseID).Query(func(rows pgx.Rows) error {
-		_, err := pgx.ForEachRow(rows, []any{&pre.body}, func() error { return nil })
-		return err
-	})
+	loaded := t.queueLoadViews(b, []string{caseID}, nil)
 	b.Queue(dependentsSQL, caseID).Query(func(rows pgx.Rows) error {
 		deps, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		pre.deps = deps
@@ -72,13 +70,14 @@ func (s *Store) Command(ctx context.Context, req feedback.Request, caseID string
 	if err := br.Close(); err != nil {
 		return fmt.Errorf("begin request %s and lock case %s: %w", req.ID, caseID, pgdb.Translate(err))
 	}
+	pre.views, _ = loaded()
 
-	held := &heldTx{Tx: tx, b: &pgx.Batch{}}
-	t := &txn{tx: held, held: held, pre: pre, scoped: ctx, quiet: s.announcer != nil}
+	t.held = &heldTx{Tx: tx, b: &pgx.Batch{}}
+	t.tx = t.held
 	if err := fn(t); err != nil {
 		return err
 	}
-	last := held.take()
+	last := t.held.take()
 	last.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
 		committed = ct.String() == "COMMIT"
 		return nil
@@ -107,8 +106,8 @@ type prefetch struct {
 	caseID string
 	key    idempotency.Request
 	prior  func() (*idempotency.Result, error)
-	body   []byte   // the case's stored view; nil when it has none
-	deps   []string // the cases merged into it
+	views  map[string]*feedback.Case // the case's stored view, as LoadViews reads it
+	deps   []string                  // the cases merged into it
 	// given: what the command has been answered already.
 	request, view, dependents bool
 }

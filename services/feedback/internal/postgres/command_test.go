@@ -4,13 +4,10 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/google/uuid"
-	"github.com/gridflow/gridflow/pkg/reference"
 	"github.com/gridflow/gridflow/pkg/testenv"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
-	"github.com/gridflow/gridflow/services/feedback/internal/postgres"
 
 	typesv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/types/v1"
 )
@@ -20,13 +17,7 @@ func traced(t *testing.T) (*env, *testenv.Wire) {
 	t.Helper()
 	e := newEnv(t)
 	pool, wire := testenv.TracedPool(t, e.pool)
-	ref, err := reference.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.store = postgres.New(pool, nil)
-	e.svc = feedback.New(feedback.Config{CallbackWindow: 3, CallbackRetry: 2 * time.Hour}, e.store, e.store,
-		func() feedback.Calendar { return ref.Calendar() }, e.clock.Now)
+	e.serve(pool)
 	return e, wire
 }
 

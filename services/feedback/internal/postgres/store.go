@@ -215,21 +215,26 @@ func queryEvents(ctx context.Context, q querier, sql string, args ...any) ([]fee
 }
 
 func (t *txn) LoadCase(ctx context.Context, id string) (*feedback.Case, error) {
-	if p := t.fresh(); p != nil && id == p.caseID {
-		if p.body == nil {
-			return nil, fault.NotFoundf("cases/"+id, "no case %v", id)
+	if p := t.fresh(); p != nil && !p.view && id == p.caseID {
+		c, stored := p.views[id]
+		if !stored {
+			return nil, noCase(id)
 		}
-		c := &feedback.Case{}
-		return c, json.Unmarshal(p.body, c)
+		if c != nil { // else another projection's view: read as stored
+			p.view = true
+			return c, nil
+		}
 	}
 	return loadCase(ctx, t.tx, `WHERE case_id = $1`, id)
 }
+
+func noCase(arg any) error { return fault.NotFoundf(fmt.Sprintf("cases/%v", arg), "no case %v", arg) }
 
 func loadCase(ctx context.Context, q querier, where string, arg any) (*feedback.Case, error) {
 	var body []byte
 	err := q.QueryRow(ctx, `SELECT body FROM cases `+where+` LIMIT 1`, arg).Scan(&body)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fault.NotFoundf(fmt.Sprintf("cases/%v", arg), "no case %v", arg)
+		return nil, noCase(arg)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("load case: %w", pgdb.Translate(err))

@@ -54,15 +54,9 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	pool := testenv.Pool(t, postgres.Schema, 8, postgres.Migrations...)
-	ref, err := reference.LoadDefault()
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Monday 2 March 2026, 10:00 in Shanghai.
 	e := &env{t: t, pool: pool, clock: timer.NewManualClock(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC))}
-	e.store = postgres.New(pool, nil)
-	e.svc = feedback.New(feedback.Config{CallbackWindow: 3, CallbackRetry: 2 * time.Hour}, e.store, e.store,
-		func() feedback.Calendar { return ref.Calendar() }, e.clock.Now)
+	e.serve(pool)
 	e.timers = timer.NewWorker(pool, map[string]timer.Handler{
 		postgres.TimerCallbackWindow: func(ctx context.Context, tx pgx.Tx, tm timer.Timer) error {
 			return e.svc.CallbackWindowPassed(ctx, e.store.Bind(tx), tm.Key)
@@ -72,6 +66,18 @@ func newEnv(t *testing.T) *env {
 		},
 	}, timer.Options{Clock: e.clock}, nil)
 	return e
+}
+
+// serve gives e a store on pool and the service over it.
+func (e *env) serve(pool *pgxpool.Pool) {
+	e.t.Helper()
+	ref, err := reference.LoadDefault()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.store = postgres.New(pool, nil)
+	e.svc = feedback.New(feedback.Config{CallbackWindow: 3, CallbackRetry: 2 * time.Hour}, e.store, e.store,
+		func() feedback.Calendar { return ref.Calendar() }, e.clock.Now)
 }
 
 // publish hands an envelope to feedback as the consumer would.

@@ -97,8 +97,13 @@ func (st *Store) Create(ctx context.Context, s *intake.Submission) (*intake.Subm
 }
 
 // insertSQL stores a row; a taken idempotency key fails it.
-var insertSQL = `INSERT INTO submissions (` + strings.Join(submissionColumns, ", ") + `)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
+var insertSQL = func() string {
+	params := make([]string, len(submissionColumns))
+	for i := range params {
+		params[i] = fmt.Sprintf("$%d", i+1)
+	}
+	return `INSERT INTO submissions (` + strings.Join(submissionColumns, ", ") + `) VALUES (` + strings.Join(params, ", ") + `)`
+}()
 
 // emergencyOrder reports whether s is a work order of emergency urgency.
 func emergencyOrder(s *intake.Submission) bool {
@@ -106,11 +111,11 @@ func emergencyOrder(s *intake.Submission) bool {
 }
 
 // createBatch stores a batch in one transaction (a batch of one, insertOne's
-// way). A batch is first inserted as if every request were new (a repeat is rare, and looking each key up
-// first cost the database an index probe per unique index per row); if one
-// was a repeat, the transaction is redone skipping what is taken. If it still
-// fails, each request is retried alone so one bad row cannot fail its
-// neighbours.
+// way). A batch is first inserted as if every request were new (a repeat is
+// rare, and looking each key up first cost the database an index probe per
+// unique index per row); if one was a repeat, the transaction is redone
+// skipping what is taken. If it still fails, each request is retried alone so
+// one bad row cannot fail its neighbours.
 func (st *Store) createBatch(ctx context.Context, batch []*createReq) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
