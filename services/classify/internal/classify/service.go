@@ -253,11 +253,11 @@ const orderBlock = 8
 // goes by the block of orderBlock×orderBlock cells its cell lies in (two
 // cases whose neighbour cells meet are at most two cells apart: one block,
 // unless a block's edge runs between them); one with an address only by
-// the lock it holds exclusively by it (addressKey: its house number when
-// it has one and names no shop, for reports at other numbers of its road
-// hold the road shared, as it does, and never wait for it; else its
-// site); one with neither (no place lock) by its id. The locks still
-// decide: this only keeps most meetings on one worker.
+// its site, which every lock an address takes names (a report naming a
+// shop holds it exclusively, one with a house number shared, and the two
+// meet on it); one with neither (no place lock) by its id. The locks still
+// decide: this only keeps most meetings on one worker, and with them the
+// order the reports of one place came in.
 func (s *Service) OrderKey(c Case) string {
 	if c.Answered {
 		return "case:" + c.ID
@@ -267,7 +267,7 @@ func (s *Service) OrderKey(c Case) string {
 	case p.Cell != nil:
 		return fmt.Sprintf("block:%d:%d", floorDiv(p.Cell.I, orderBlock), floorDiv(p.Cell.J, orderBlock))
 	case p.Site != "":
-		return p.addressKey()
+		return "site:" + p.Site
 	default:
 		return "case:" + c.ID
 	}
