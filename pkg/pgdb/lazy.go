@@ -94,6 +94,13 @@ func (l *Lazy) send(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
 	return &behind{BatchResults: br, ahead: all.QueuedQueries[:ahead]}
 }
 
+// sendOne sends sql behind what is pending.
+func (l *Lazy) sendOne(ctx context.Context, sql string, args []any) pgx.BatchResults {
+	b := &pgx.Batch{}
+	b.Queue(sql, args...)
+	return l.send(ctx, b)
+}
+
 // Flush sends what is pending now, alone — the BEGIN, the held statements —
 // and runs the held statements' callbacks.
 func (l *Lazy) Flush(ctx context.Context) error {
@@ -119,9 +126,7 @@ func (l *Lazy) Exec(ctx context.Context, sql string, args ...any) (pgconn.Comman
 	if !l.ended && !l.pending() {
 		return l.tx.Exec(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := l.send(ctx, b)
+	br := l.sendOne(ctx, sql, args)
 	tag, err := br.Exec()
 	if cerr := br.Close(); err == nil {
 		err = cerr
@@ -135,9 +140,7 @@ func (l *Lazy) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, er
 	if !l.ended && !l.pending() {
 		return l.tx.Query(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := l.send(ctx, b)
+	br := l.sendOne(ctx, sql, args)
 	rows, err := br.Query()
 	if err != nil {
 		_ = br.Close()
@@ -152,9 +155,7 @@ func (l *Lazy) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	if !l.ended && !l.pending() {
 		return l.tx.QueryRow(ctx, sql, args...)
 	}
-	b := &pgx.Batch{}
-	b.Queue(sql, args...)
-	br := l.send(ctx, b)
+	br := l.sendOne(ctx, sql, args)
 	return batchRow{row: br.QueryRow(), br: br}
 }
 

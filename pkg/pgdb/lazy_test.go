@@ -28,6 +28,15 @@ func lazyPool(t *testing.T) (*pgxpool.Pool, *testenv.Wire) {
 	return testenv.TracedPool(t, pool)
 }
 
+func beginLazy(t *testing.T, pool *pgxpool.Pool) *pgdb.Lazy {
+	t.Helper()
+	tx, err := pgdb.BeginLazy(context.Background(), pool, pgx.TxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
 // items are the ids committed.
 func items(t *testing.T, pool *pgxpool.Pool) []int {
 	t.Helper()
@@ -56,14 +65,7 @@ func TestLazyRoundTrips(t *testing.T) {
 			t.Errorf("%s: %d round trips, want %d", what, got, want)
 		}
 	}
-	begin := func() *pgdb.Lazy {
-		t.Helper()
-		tx, err := pgdb.BeginLazy(ctx, pool, pgx.TxOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tx
-	}
+	begin := func() *pgdb.Lazy { return beginLazy(t, pool) }
 
 	trips("a transaction that sent and held nothing", 0, func() {
 		if err := begin().Commit(ctx); err != nil {
@@ -155,14 +157,7 @@ func TestLazyRoundTrips(t *testing.T) {
 func TestLazyFailures(t *testing.T) {
 	pool, _ := lazyPool(t)
 	ctx := context.Background()
-	begin := func() *pgdb.Lazy {
-		t.Helper()
-		tx, err := pgdb.BeginLazy(ctx, pool, pgx.TxOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tx
-	}
+	begin := func() *pgdb.Lazy { return beginLazy(t, pool) }
 	tx := begin()
 	tx.Hold(`INSERT INTO items VALUES (1)`)
 	if err := tx.Commit(ctx); err != nil {
