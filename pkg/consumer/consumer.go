@@ -161,6 +161,8 @@ type Config struct {
 	// insert per transaction and its index entries fewer (issue 17). Two
 	// copies of one event in a unit are still handed over once. Only for a
 	// BatchHandler or Handler that is idempotent by event id on its own.
+	// Its transaction is a pgdb.Lazy: BEGIN goes with the handler's first
+	// statement, what it holds (pgdb.Holder) with its next or the COMMIT.
 	Deduped bool
 	// Skip, when set, reports whether the handler would leave a message
 	// alone (a patrol re-check's consumer and a hotline case's events):
@@ -966,13 +968,15 @@ func (r *Runner) transact(ctx context.Context, unit []*delivery) (outs []outcome
 // for a runner that records them, in the same round trip as the BEGIN (one
 // batch that begins the transaction and records the ids, issue 17: under
 // load each round trip waits for the CPU, an emergency's too); for a
-// Deduped one, all of them.
+// Deduped one, all of them, and its BEGIN travels with the handler's first
+// statement (pgdb.Lazy: what the handler holds, with the next one or the
+// COMMIT).
 func (r *Runner) begin(ctx context.Context, ids []string) (pgx.Tx, map[string]bool, error) {
 	fresh := make(map[string]bool, len(ids))
 	if r.cfg.Deduped {
-		tx, err := r.txPool.Begin(ctx)
+		tx, err := pgdb.BeginLazy(ctx, r.txPool, pgx.TxOptions{})
 		if err != nil {
-			return nil, nil, fmt.Errorf("begin: %w", err)
+			return nil, nil, err
 		}
 		for _, id := range ids {
 			fresh[id] = true

@@ -18,7 +18,13 @@ const LockKeysSQL = `SELECT pg_advisory_xact_lock(hashtext($1), k)
 	FROM (SELECT DISTINCT hashtext(key) AS k FROM unnest($2::text[]) AS key ORDER BY k) AS keys`
 
 // LockKeys runs LockKeysSQL for space and keys in tx.
+// On a transaction that holds statements (Lazy) the locks travel with its
+// next statement: nothing reads them before it.
 func LockKeys(ctx context.Context, tx pgx.Tx, space string, keys []string) error {
+	if h, ok := tx.(Holder); ok {
+		h.Hold(LockKeysSQL, space, keys)
+		return nil
+	}
 	if _, err := tx.Exec(ctx, LockKeysSQL, space, keys); err != nil {
 		return fmt.Errorf("lock %s: %w", space, Translate(err))
 	}

@@ -21,10 +21,11 @@ type CaseLocker func(ctx context.Context, tx pgx.Tx, caseIDs []string) error
 // are locked at once, in lock's order. A transaction bind makes a
 // feedback.BatchTx of (the store's) handles the events in memory
 // (feedback.Applier, issue 17): the batch's views and which of its events
-// are logged already read in one round trip, each event applied to its
+// are logged already read in one round trip — with the BEGIN and the locks,
+// on the runner's lazy transaction (pgdb.Lazy) — each event applied to its
 // case's view in arrival order with Settle — an event that fails is undone
-// in memory and takes its own outcome — and what the others changed written
-// at the end in one round trip; if that write fails the batch fails, and
+// in memory and takes its own outcome — and what the others changed held
+// for the COMMIT, in the second; if that write fails the batch fails, and
 // the runner handles each message again alone, so a message that breaks it
 // fails alone. bind must give a feedback.BatchTx (the store's always
 // does). Events the handler only acknowledges (inspections, work that is

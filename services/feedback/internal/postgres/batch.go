@@ -90,9 +90,9 @@ func (t *txn) queueLoadViews(b *pgx.Batch, ids, eventIDs []string) (loaded func(
 
 // SaveBatch appends evs, enqueues out and saves cases.
 func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedback.Outgoing, cases []*feedback.Case) error {
-	b := &pgx.Batch{}
-	if t.held != nil {
-		b = t.held.b // sent with the COMMIT (Command)
+	b, held := &pgx.Batch{}, t.holder()
+	if held != nil {
+		b = held.Held() // sent with the COMMIT
 	}
 	n := len(evs)
 	ids, caseIDs, types, raws := make([]string, n), make([]string, n), make([]string, n), make([][]byte, n)
@@ -117,7 +117,7 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 		if t.quiet {
 			notify = ""
 		}
-		if t.held != nil {
+		if held != nil {
 			// Held for the COMMIT, the count is read only after it ran: so
 			// no ON CONFLICT, and an id already there fails the insert and
 			// with it the transaction, before its COMMIT.
@@ -150,7 +150,7 @@ func (t *txn) SaveBatch(ctx context.Context, evs []*feedback.Event, out []feedba
 			return err
 		}
 	}
-	if t.held != nil {
+	if held != nil {
 		return nil
 	}
 	if err := t.tx.SendBatch(ctx, b).Close(); err != nil {

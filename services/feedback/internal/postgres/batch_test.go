@@ -9,9 +9,11 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/services/feedback/internal/events"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/gridflow/gridflow/services/feedback/internal/postgres"
+	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/gridflow/gridflow/proto/gen/go/gridflow/events/v1"
@@ -25,7 +27,7 @@ import (
 func (e *env) handleBatch(datas [][]byte) {
 	e.t.Helper()
 	ctx := context.Background()
-	tx, err := e.pool.Begin(ctx)
+	tx, err := pgdb.BeginLazy(ctx, e.served, pgx.TxOptions{}) // the runner's, for a Deduped consumer
 	if err != nil {
 		e.t.Fatal(err)
 	}

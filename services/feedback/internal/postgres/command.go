@@ -9,7 +9,6 @@ import (
 	"github.com/gridflow/gridflow/pkg/pgdb"
 	"github.com/gridflow/gridflow/services/feedback/internal/feedback"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // A caller's request on one case (a callback, a re-check, a self-disposal
@@ -20,7 +19,7 @@ import (
 //     the cases merged into it — what the command reads first, sent before
 //     it asks (prefetch);
 //  2. the log's new rows, the views, the outbox's messages, the request's
-//     outcome and COMMIT — the writes, held until the command ends (heldTx).
+//     outcome and COMMIT — the writes, held until the command ends (pgdb.Lazy).
 //
 // A request that stops after the first (a repeat, a refusal) rolls back in
 // a third. The domain code is InTx's: it asks the same questions in the same
@@ -35,63 +34,43 @@ func (s *Store) Command(ctx context.Context, req feedback.Request, caseID string
 	ctx, end := s.relay.Scope(ctx)
 	committed := false
 	defer func() { end(committed) }()
-	conn, err := s.pool.Acquire(ctx)
+	tx, err := pgdb.BeginLazy(ctx, s.pool, pgx.TxOptions{})
 	if err != nil {
-		return fmt.Errorf("begin: %w", pgdb.Translate(err))
+		return err
 	}
-	defer func() {
-		// Whatever did not reach its COMMIT is rolled back before the
-		// connection goes back to the pool.
-		if pc := conn.Conn().PgConn(); !pc.IsClosed() && pc.TxStatus() != 'I' {
-			_, _ = conn.Exec(context.WithoutCancel(ctx), "ROLLBACK")
-		}
-		conn.Release()
-	}()
+	// Whatever did not reach its COMMIT is rolled back (after a Commit this
+	// does nothing).
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
 
 	// The request is begun before the case is locked, as BeginRequest
 	// is: a twin waits at the request's lock and then finds its outcome.
-	b := &pgx.Batch{}
-	b.BeginTx(pgx.TxOptions{})
-	prior, err := idempotency.QueueBegin(b, key)
+	prior, err := idempotency.QueueBegin(tx.Held(), key)
 	if err != nil {
 		return err
 	}
 	pre := &prefetch{caseID: caseID, key: key, prior: prior}
-	t := &txn{pre: pre, scoped: ctx, quiet: s.announcer != nil}
-	b.Queue(lockCaseSQL, caseID)
-	loaded := t.queueLoadViews(b, []string{caseID}, nil)
-	b.Queue(dependentsSQL, caseID).Query(func(rows pgx.Rows) error {
+	t := &txn{tx: tx, pre: pre, scoped: ctx, quiet: s.announcer != nil}
+	tx.Hold(lockCaseSQL, caseID)
+	loaded := t.queueLoadViews(tx.Held(), []string{caseID}, nil)
+	tx.Hold(dependentsSQL, caseID).Query(func(rows pgx.Rows) error {
 		deps, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		pre.deps = deps
 		return err
 	})
-	br := conn.SendBatch(ctx, b)
-	tx := br.Tx()
-	if err := br.Close(); err != nil {
-		return fmt.Errorf("begin request %s and lock case %s: %w", req.ID, caseID, pgdb.Translate(err))
+	if err := tx.Flush(ctx); err != nil {
+		return fmt.Errorf("begin request %s and lock case %s: %w", req.ID, caseID, err)
 	}
 	pre.views, _ = loaded()
 
-	t.held = &heldTx{Tx: tx, b: &pgx.Batch{}}
-	t.tx = t.held
 	if err := fn(t); err != nil {
 		return err
 	}
-	last := t.held.take()
-	last.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
-		committed = ct.String() == "COMMIT"
-		return nil
-	})
-	if err := conn.SendBatch(ctx, last).Close(); err != nil {
-		// A statement that failed made PostgreSQL skip the rest, COMMIT
-		// included. An answer the store could not take after a COMMIT that
-		// ran (none is expected) leaves the events in the outbox for the
-		// relay's poll, and a retry with the request's id gets its outcome.
-		return fmt.Errorf("save case %s: %w", caseID, pgdb.Translate(err))
+	// A held write that failed made PostgreSQL skip the rest, COMMIT
+	// included.
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("save case %s: %w", caseID, err)
 	}
-	if !committed {
-		return fmt.Errorf("save case %s: the transaction did not commit", caseID)
-	}
+	committed = true
 	s.committed()
 	if s.announcer != nil {
 		s.announcer.Committed()
@@ -112,82 +91,6 @@ type prefetch struct {
 	request, view, dependents bool
 }
 
-// heldTx is a command's transaction. The writes SaveBatch and SaveRequest
-// queue on b wait for the COMMIT; any other statement sends them first, so
-// that nothing the command reads misses what it wrote.
-type heldTx struct {
-	pgx.Tx
-	b *pgx.Batch
-}
-
-// take returns the held writes and holds none.
-func (h *heldTx) take() *pgx.Batch {
-	b := h.b
-	h.b = &pgx.Batch{}
-	return b
-}
-
-// flush sends the held writes.
-func (h *heldTx) flush(ctx context.Context) error {
-	if h.b.Len() == 0 {
-		return nil
-	}
-	if err := h.Tx.SendBatch(ctx, h.take()).Close(); err != nil {
-		return fmt.Errorf("held writes: %w", pgdb.Translate(err))
-	}
-	return nil
-}
-
-func (h *heldTx) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	if err := h.flush(ctx); err != nil {
-		return pgconn.CommandTag{}, err
-	}
-	return h.Tx.Exec(ctx, sql, args...)
-}
-
-func (h *heldTx) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	if err := h.flush(ctx); err != nil {
-		return nil, err
-	}
-	return h.Tx.Query(ctx, sql, args...)
-}
-
-func (h *heldTx) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	if err := h.flush(ctx); err != nil {
-		return errRow{err}
-	}
-	return h.Tx.QueryRow(ctx, sql, args...)
-}
-
-// SendBatch sends the held writes ahead of b's statements, in one round
-// trip.
-func (h *heldTx) SendBatch(ctx context.Context, b *pgx.Batch) pgx.BatchResults {
-	if h.b.Len() == 0 {
-		return h.Tx.SendBatch(ctx, b)
-	}
-	all := h.take()
-	all.QueuedQueries = append(all.QueuedQueries, b.QueuedQueries...)
-	return h.Tx.SendBatch(ctx, all)
-}
-
-func (h *heldTx) CopyFrom(ctx context.Context, table pgx.Identifier, columns []string, src pgx.CopyFromSource) (int64, error) {
-	if err := h.flush(ctx); err != nil {
-		return 0, err
-	}
-	return h.Tx.CopyFrom(ctx, table, columns, src)
-}
-
-func (h *heldTx) Begin(ctx context.Context) (pgx.Tx, error) {
-	if err := h.flush(ctx); err != nil {
-		return nil, err
-	}
-	return h.Tx.Begin(ctx)
-}
-
-type errRow struct{ err error }
-
-func (r errRow) Scan(...any) error { return r.err }
-
 // prefetched answers BeginRequest from the prefetch, when it is req's.
 func (t *txn) prefetchedRequest(req idempotency.Request) (*idempotency.Result, bool, error) {
 	p := t.fresh()
@@ -203,7 +106,7 @@ func (t *txn) prefetchedRequest(req idempotency.Request) (*idempotency.Result, b
 // fresh is the prefetch while its answers still hold: nil once a write is
 // held.
 func (t *txn) fresh() *prefetch {
-	if t.pre == nil || t.held == nil || t.held.b.Len() > 0 {
+	if h := t.holder(); t.pre == nil || h == nil || h.Held().Len() > 0 {
 		return nil
 	}
 	return t.pre

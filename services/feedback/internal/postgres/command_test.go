@@ -101,8 +101,8 @@ func TestCommandHeldWrites(t *testing.T) {
 		if err != nil || !found || outcome != "cb-1" {
 			t.Fatalf("read after a held write: %q, %v, %v", outcome, found, err)
 		}
-		if got := wire.Trips() - n; got != 3 { // the held write, then Begin's lock and look-up
-			t.Errorf("read after a held write: %d round trips, want 3", got)
+		if got := wire.Trips() - n; got != 2 { // the held write with Begin's lock, then its look-up
+			t.Errorf("read after a held write: %d round trips, want 2", got)
 		}
 		return nil
 	})
@@ -131,5 +131,29 @@ func TestCommandHeldWrites(t *testing.T) {
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A consumed batch is two round trips too (issue 17: it was five): BEGIN,
+// the cases' locks, their views and which of the events are logged; then the
+// log's new rows, the views, the outbox's messages and COMMIT.
+func TestConsumedBatchTakesTwoRoundTrips(t *testing.T) {
+	e, wire := traced(t)
+	var held [][]byte
+	e.held = &held
+	k, other := e.receive(typesv1.Source_SOURCE_HOTLINE, false), e.receive(typesv1.Source_SOURCE_PATROL, false)
+	e.classify(k, "")
+	e.classify(other, "")
+	n := wire.Trips()
+	alone0, _ := wire.Sent()
+	e.handleBatch(held)
+	if got := wire.Trips() - n; got != 2 {
+		alone, _ := wire.Sent()
+		t.Errorf("a batch of four events of two cases: %d round trips, want 2 (sent alone: %q)", got, alone[len(alone0):])
+	}
+	for _, c := range []kase{k, other} {
+		if got := e.state(c.id); got.ItemCode != "09006" {
+			t.Errorf("case %s after the batch: item %q, want 09006", c.id, got.ItemCode)
+		}
 	}
 }

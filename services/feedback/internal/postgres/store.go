@@ -122,10 +122,15 @@ type txn struct {
 	// scoped is the context InTx began the transaction with: what SaveBatch
 	// enqueues joins its outbox scope (nil when bound).
 	scoped context.Context
-	// held and pre are a command's (Command): its writes wait for the
-	// COMMIT in held, and pre answers its first questions.
-	held *heldTx
-	pre  *prefetch
+	// pre is a command's (Command): it answers its first questions.
+	pre *prefetch
+}
+
+// holder is the transaction when it holds its writes for its COMMIT
+// (pgdb.Lazy: a command's, and the consumer's), else nil.
+func (t *txn) holder() pgdb.Holder {
+	h, _ := t.tx.(pgdb.Holder)
+	return h
 }
 
 const lockCaseSQL = `SELECT pg_advisory_xact_lock(hashtext('gridflow-feedback'), hashtext($1))`
@@ -331,8 +336,8 @@ func (t *txn) SaveRequest(ctx context.Context, req feedback.Request, resource, o
 		return err
 	}
 	res := idempotency.Result{Resource: resource, Body: body}
-	if t.held != nil {
-		return idempotency.QueueSave(t.held.b, key, res) // sent with the COMMIT (Command)
+	if h := t.holder(); h != nil {
+		return idempotency.QueueSave(h.Held(), key, res) // sent with the COMMIT
 	}
 	return idempotency.Save(ctx, t.tx, key, res)
 }

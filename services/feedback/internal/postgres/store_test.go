@@ -36,8 +36,10 @@ const (
 )
 
 type env struct {
-	t      *testing.T
-	pool   *pgxpool.Pool
+	t    *testing.T
+	pool *pgxpool.Pool
+	// served is the pool the store and a handled batch use (serve).
+	served *pgxpool.Pool
 	store  *postgres.Store
 	svc    *feedback.Service
 	clock  *timer.ManualClock
@@ -75,6 +77,7 @@ func (e *env) serve(pool *pgxpool.Pool) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	e.served = pool
 	e.store = postgres.New(pool, nil)
 	e.svc = feedback.New(feedback.Config{CallbackWindow: 3, CallbackRetry: 2 * time.Hour}, e.store, e.store,
 		func() feedback.Calendar { return ref.Calendar() }, e.clock.Now)
