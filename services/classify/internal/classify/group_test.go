@@ -382,19 +382,25 @@ func TestOrderKey(t *testing.T) {
 	}
 	x, y := h.hotline("噪声扰民", "上海市静安区共和新路1234弄5号"), h.hotline("夜间施工", "上海市静安区共和新路1234弄5号")
 	z := h.hotline("噪声扰民", "上海市静安区西藏北路88号")
-	if kx, ky := h.svc.OrderKey(x), h.svc.OrderKey(y); kx != ky || !strings.HasPrefix(kx, "site:") {
-		t.Errorf("one address: keys %q and %q, want one site", kx, ky)
-	}
-	// A report of the lane itself, or of a shop in it, holds the lane
-	// exclusively, which x holds shared: their locks meet, so one worker
-	// takes them in the order they came (a later report must not open the
-	// incident an earlier one joins). Every address goes by its site.
-	lane := h.hotline("噪声扰民", "上海市静安区共和新路1234弄")
-	shop := h.hotline("油烟扰民", "上海市静安区共和新路1234弄兰州拉面")
-	for _, c := range []classify.Case{lane, shop, h.hotline("噪声扰民", "上海市静安区共和新路1234弄7号")} {
-		if kx, kc := h.svc.OrderKey(x), h.svc.OrderKey(c); kx != kc || !strings.HasPrefix(kc, "site:") {
-			t.Errorf("%s and %s: keys %q and %q, want their lane's site", x.Address, c.Address, kx, kc)
+	// One number, a shop named at it or not, written in Chinese numerals or
+	// not: one problem written several ways, one worker, in the order the
+	// reports came (a later report must not open the incident an earlier
+	// one joins).
+	shop := h.hotline("油烟扰民", "上海市静安区共和新路1234弄5号兰州拉面")
+	numerals := h.hotline("噪声扰民", "静安区共和新路一千二百三十四弄五号")
+	for _, c := range []classify.Case{y, shop, numerals} {
+		if kx, kc := h.svc.OrderKey(x), h.svc.OrderKey(c); kx != kc || !strings.HasPrefix(kc, "number:") {
+			t.Errorf("%s and %s: keys %q and %q, want one house number", x.Address, c.Address, kx, kc)
 		}
+	}
+	// Another number of the lane holds its own number and the lane only
+	// shared: no lock of x's, so any worker (a road's numbers spread). A
+	// report of the lane itself holds the lane exclusively: by the site.
+	if kx, kn := h.svc.OrderKey(x), h.svc.OrderKey(h.hotline("噪声扰民", "上海市静安区共和新路1234弄7号")); kx == kn {
+		t.Errorf("two numbers of one lane: both %q", kx)
+	}
+	if k := h.svc.OrderKey(h.hotline("噪声扰民", "上海市静安区共和新路1234弄")); !strings.HasPrefix(k, "site:") {
+		t.Errorf("a lane without a number: key %q, want its site", k)
 	}
 	if kx, kz := h.svc.OrderKey(x), h.svc.OrderKey(z); kx == kz {
 		t.Errorf("two roads: both %q", kx)

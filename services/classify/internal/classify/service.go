@@ -253,11 +253,17 @@ const orderBlock = 8
 // goes by the block of orderBlock×orderBlock cells its cell lies in (two
 // cases whose neighbour cells meet are at most two cells apart: one block,
 // unless a block's edge runs between them); one with an address only by
-// its site, which every lock an address takes names (a report naming a
-// shop holds it exclusively, one with a house number shared, and the two
-// meet on it); one with neither (no place lock) by its id. The locks still
-// decide: this only keeps most meetings on one worker, and with them the
-// order the reports of one place came in.
+// its house number when it has one, a shop named or not (a report naming a
+// shop holds the site exclusively and one with only a number holds it
+// shared: they meet there, and those at one number — one problem written
+// two ways — must keep the order they came in), else by its site (the
+// reports at other numbers of a road hold the road only shared, and never
+// wait for each other: by their numbers they spread over the workers; a
+// road by its site alone put a city's busiest road on one worker, and
+// halved make bench's sustained rate, whose orders come on six roads);
+// one with neither (no place lock) by its id. The locks still decide: this
+// only keeps most meetings on one worker, and with them the order the
+// reports of one place came in.
 func (s *Service) OrderKey(c Case) string {
 	if c.Answered {
 		return "case:" + c.ID
@@ -266,6 +272,8 @@ func (s *Service) OrderKey(c Case) string {
 	switch {
 	case p.Cell != nil:
 		return fmt.Sprintf("block:%d:%d", floorDiv(p.Cell.I, orderBlock), floorDiv(p.Cell.J, orderBlock))
+	case p.Site != "" && p.Number != "":
+		return "number:" + p.Site + "|" + p.Number
 	case p.Site != "":
 		return "site:" + p.Site
 	default:
