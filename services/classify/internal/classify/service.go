@@ -272,10 +272,9 @@ func (s *Service) OrderKey(c Case) string {
 	switch {
 	case p.Cell != nil:
 		return fmt.Sprintf("block:%d:%d", floorDiv(p.Cell.I, orderBlock), floorDiv(p.Cell.J, orderBlock))
-	case p.Site != "" && p.Number != "":
-		return "number:" + p.Site + "|" + p.Number
 	case p.Site != "":
-		return "site:" + p.Site
+		p.Shop = "" // a shop named or not: its number's lock, else its site's
+		return p.addressKey()
 	default:
 		return "case:" + c.ID
 	}
