@@ -135,9 +135,9 @@ func TestBench(t *testing.T) {
 	// The routine stages' processes run at a lower CPU priority than the
 	// emergency lanes, the door (intake), NATS and PostgreSQL, as README's
 	// "CPU priority by lane" advises for one machine (BENCH_ROUTINE_NICE,
-	// 5; 0: all at one priority). With one process per service, only
-	// feedback and the console are routine alone.
-	niceEnv := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "5")
+	// 19, the lowest; 0: all at one priority). With one process per
+	// service, only feedback and the console are routine alone.
+	niceEnv := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "19")
 	nice, err := strconv.Atoi(niceEnv)
 	if err != nil || nice < 0 || nice > 19 {
 		t.Fatalf("BENCH_ROUTINE_NICE=%q: want 0–19", niceEnv)
@@ -216,6 +216,7 @@ func TestBench(t *testing.T) {
 	st.reset(t)
 	pgSvc0 := pgCPUByService(t, procs, pg.url)
 	commits0 := pgCommits(t, pg.url)
+	writes0 := pgWritesNow(t, pg.url)
 	events0, byDurable0 := b.natsCounts(ctx)
 	cpu0 := procs.cpu()
 	profiled := profileServices(t, s, cfg.fixed) // BENCH_PPROF_DIR
@@ -223,6 +224,7 @@ func TestBench(t *testing.T) {
 	profiled()
 	cpu1 := procs.cpu()
 	commits1 := pgCommits(t, pg.url)
+	writes1 := pgWritesNow(t, pg.url)
 	events1, byDurable1 := b.natsCounts(ctx)
 	pgSvc1 := pgCPUByService(t, procs, pg.url)
 	say("(3) fixed %.0f/s for %s: %s", cfg.fixedRate, cfg.fixed, fx)
@@ -246,6 +248,7 @@ func TestBench(t *testing.T) {
 	}
 	say("      %-9s %8.0f µs/order", "all", float64(total.Microseconds())/float64(max(fx.accepted, 1)))
 	sayPGByService(pgSvc0, pgSvc1, fx.accepted)
+	sayPGWrites(writes0, writes1, fx.accepted, 12)
 	st.report(t, fx.accepted, int(envFloat(t, "BENCH_STATEMENTS_TOP", 40)))
 	st.commits(t, fx.accepted)
 
