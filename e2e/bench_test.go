@@ -135,9 +135,9 @@ func TestBench(t *testing.T) {
 	// The routine stages' processes run at a lower CPU priority than the
 	// emergency lanes, the door (intake), NATS and PostgreSQL, as README's
 	// "CPU priority by lane" advises for one machine (BENCH_ROUTINE_NICE,
-	// 19, the lowest; 0: all at one priority). With one process per
-	// service, only feedback and the console are routine alone.
-	niceEnv := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "19")
+	// 5; 0: all at one priority). With one process per service, only
+	// feedback and the console are routine alone.
+	niceEnv := cmp.Or(os.Getenv("BENCH_ROUTINE_NICE"), "5")
 	nice, err := strconv.Atoi(niceEnv)
 	if err != nil || nice < 0 || nice > 19 {
 		t.Fatalf("BENCH_ROUTINE_NICE=%q: want 0–19", niceEnv)
