@@ -99,27 +99,6 @@ func sayHops(hops map[string]*hopTimes) {
 	}
 }
 
-// pgCommits is the cluster's committed transactions so far (every
-// database; the stack uses one).
-func pgCommits(t *testing.T, dbURL string) int64 {
-	t.Helper()
-	ctx := context.Background()
-	db, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		t.Logf("PostgreSQL commits: %v", err)
-		return 0
-	}
-	defer db.Close(ctx)
-	// The statistics are flushed by each backend at most once a second
-	// (stats_fetch_consistency aside): read them fresh.
-	_, _ = db.Exec(ctx, `SELECT pg_stat_clear_snapshot()`)
-	var n int64
-	if err := db.QueryRow(ctx, `SELECT coalesce(sum(xact_commit), 0)::bigint FROM pg_stat_database`).Scan(&n); err != nil {
-		t.Logf("PostgreSQL commits: %v", err)
-	}
-	return n
-}
-
 // natsCounts is what has crossed NATS so far: the events GRID stored (each
 // a publish and its ack) and each durable consumer's deliveries (each a
 // message and its ack). The console's live feed and the departments'
@@ -143,7 +122,7 @@ func total(m map[string]uint64) (n uint64) {
 // commits prints each service's transactions per order since reset, as
 // pg_stat_statements counts its COMMITs (a statement outside a
 // transaction, such as the relay's delete, commits without one and is not
-// counted here; pgCommits counts everything). A COMMIT sent in a batch with
+// counted here; pgWritesNow counts everything). A COMMIT sent in a batch with
 // the writes (dispatch's and feedback's requests) counts only the first
 // time a connection sends it: pgx prepares it, and the extension does not
 // count a prepared utility statement's later runs.

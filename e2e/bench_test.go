@@ -215,15 +215,13 @@ func TestBench(t *testing.T) {
 	// (3) Latency and CPU at a fixed rate.
 	st.reset(t)
 	pgSvc0 := pgCPUByService(t, procs, pg.url)
-	commits0 := pgCommits(t, pg.url)
-	writes0 := pgWritesNow(t, pg.url)
+	writes0 := pgWritesNow(t, pg.url) // its commits too
 	events0, byDurable0 := b.natsCounts(ctx)
 	cpu0 := procs.cpu()
 	profiled := profileServices(t, s, cfg.fixed) // BENCH_PPROF_DIR
 	fx := b.step(ctx, 0, cfg.fixedRate, cfg.fixed)
 	profiled()
 	cpu1 := procs.cpu()
-	commits1 := pgCommits(t, pg.url)
 	writes1 := pgWritesNow(t, pg.url)
 	events1, byDurable1 := b.natsCounts(ctx)
 	pgSvc1 := pgCPUByService(t, procs, pg.url)
@@ -233,7 +231,7 @@ func TestBench(t *testing.T) {
 	say("(3) submit call: p50 %.1f ms, p99 %.1f ms", ms(fx.submitP50), ms(fx.submitP99))
 	sayHops(fx.hops)
 	say("(3) PostgreSQL commits per order over the phase and its drain: %.1f (%d commits)",
-		float64(commits1-commits0)/float64(max(fx.accepted, 1)), commits1-commits0)
+		float64(writes1.commits-writes0.commits)/float64(max(fx.accepted, 1)), writes1.commits-writes0.commits)
 	say("(3) NATS per order: %.1f events stored (a publish and its ack each), %.1f deliveries to durables (a message and its ack each)",
 		float64(events1-events0)/float64(max(fx.accepted, 1)), float64(total(byDurable1)-total(byDurable0))/float64(max(fx.accepted, 1)))
 	sayDeliveriesByDurable(byDurable0, byDurable1, fx.accepted)
