@@ -54,6 +54,8 @@ import (
 //     the phase's orders brought (each order's whole loop is paid for);
 //  4. the baseline again, the other services stopped (the host's speed
 //     moves);
+//  5. issue 17's targets against the figures, and for the ratio the CPU
+//     budget an order has on this host (bench_targets_test.go);
 //
 // and peak RSS of every process over the run. The last line is
 // e2e_orders_per_s=… p99_dispatch_ms=… p99_emergency_ms=… p99_submit_ms=…
@@ -274,6 +276,10 @@ func TestBench(t *testing.T) {
 	base2 := baseline(t, s, s.jetStreamAs(t, natsauth.Intake), texts, cfg.base)
 	say("(5) naive baseline again: %.0f orders/s", base2)
 	mean := (base1 + base2) / 2
+	sayTargets(targetFigures{
+		e2e: e2e, baseline: mean, fixedRate: cfg.fixedRate, fx: fx, maxServiceMiB: maxSvc,
+		cpuPerOrder: total / time.Duration(max(fx.accepted, 1)),
+	})
 	fmt.Printf("e2e_orders_per_s=%.0f p99_dispatch_ms=%.0f p99_emergency_ms=%.0f p99_submit_ms=%.1f baseline_orders_per_s=%.0f ratio=%.2f max_rss_mib=%.0f\n",
 		e2e, ms(fx.routine.p99), ms(fx.emergency.p99), ms(fx.submitP99), mean, e2e/mean, maxSvc)
 }
