@@ -246,7 +246,8 @@ func TestBench(t *testing.T) {
 	for _, name := range procs.names() {
 		total += cpu1[name] - cpu0[name]
 	}
-	say("      %-9s %8.0f µs/order", "all", float64(total.Microseconds())/float64(max(fx.accepted, 1)))
+	perOrder := total / time.Duration(max(fx.accepted, 1))
+	say("      %-9s %8.0f µs/order", "all", float64(perOrder.Microseconds()))
 	sayPGByService(pgSvc0, pgSvc1, fx.accepted)
 	sayPGWrites(writes0, writes1, fx.accepted, 12)
 	st.report(t, fx.accepted, int(envFloat(t, "BENCH_STATEMENTS_TOP", 40)))
@@ -277,8 +278,7 @@ func TestBench(t *testing.T) {
 	say("(5) naive baseline again: %.0f orders/s", base2)
 	mean := (base1 + base2) / 2
 	sayTargets(targetFigures{
-		e2e: e2e, baseline: mean, fixedRate: cfg.fixedRate, fx: fx, maxServiceMiB: maxSvc,
-		cpuPerOrder: total / time.Duration(max(fx.accepted, 1)),
+		e2e: e2e, baseline: mean, fixedRate: cfg.fixedRate, fx: fx, maxServiceMiB: maxSvc, cpuPerOrder: perOrder,
 	})
 	fmt.Printf("e2e_orders_per_s=%.0f p99_dispatch_ms=%.0f p99_emergency_ms=%.0f p99_submit_ms=%.1f baseline_orders_per_s=%.0f ratio=%.2f max_rss_mib=%.0f\n",
 		e2e, ms(fx.routine.p99), ms(fx.emergency.p99), ms(fx.submitP99), mean, e2e/mean, maxSvc)
